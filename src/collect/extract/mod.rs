@@ -1,0 +1,1 @@
+//! German field extraction (to be implemented).

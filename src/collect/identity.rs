@@ -1,0 +1,1 @@
+//! Cross-source identity: canonical URLs and title keys (to be implemented).

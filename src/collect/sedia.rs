@@ -1,0 +1,7 @@
+//! Source kind `sedia` (to be implemented).
+
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SediaOptions {}

@@ -1,0 +1,370 @@
+//! Typed, validated configuration.
+//!
+//! The four TOML files in the config directory (`foerderradar.toml`,
+//! `sources.toml`, `strategy.toml`, `kommunen.toml`) are read into raw serde
+//! structs (`raw.rs`) and then turned into the validated types below, the way
+//! ripgrep turns low-level args into high-level ones: every cron expression is
+//! compiled, every address parsed and every cross-reference resolved here, so a
+//! bad config fails at start-up and never at 07:00.
+//!
+//! Errors carry file, key and line ([`ConfigError`]); loading collects all of
+//! them instead of stopping at the first.
+
+mod error;
+mod load;
+mod raw;
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub use error::{ConfigError, ConfigErrors};
+
+use crate::collect::SourceKind;
+use crate::model::ApplicantCategory;
+
+/// The whole validated deployment.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The directory the files were read from.
+    pub dir: PathBuf,
+    pub service: ServiceConfig,
+    pub sources: Vec<SourceConfig>,
+    pub strategy: Strategy,
+    pub kommunen: Vec<Kommune>,
+    /// Named regions with members (LEADER regions), from `kommunen.toml`.
+    pub member_regions: Vec<MemberRegion>,
+}
+
+/// `foerderradar.toml`.
+#[derive(Debug, Clone)]
+pub struct ServiceConfig {
+    /// Data directory from the file; the CLI's `--data` wins over it.
+    pub data_dir: Option<PathBuf>,
+    pub timezone: chrono_tz::Tz,
+    pub schedules: Schedules,
+    pub smtp: Option<SmtpConfig>,
+    /// From: address of every digest.
+    pub sender: String,
+    /// Receives the run summary and source-failure notices.
+    pub admin: String,
+    pub http: HttpSettings,
+    pub notify: NotifySettings,
+}
+
+/// Cron schedules of the daemon. 5-field crontab lines are accepted and get a
+/// leading `0 ` seconds field, because the `cron` crate wants seconds first.
+#[derive(Debug, Clone)]
+pub struct Schedules {
+    pub collect: CronSchedule,
+    pub notify: CronSchedule,
+}
+
+#[derive(Clone)]
+pub struct CronSchedule {
+    /// As written in the config.
+    pub expr: String,
+    pub schedule: cron::Schedule,
+}
+
+impl fmt::Debug for CronSchedule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "CronSchedule({:?})", self.expr)
+    }
+}
+
+/// Transport security of the SMTP connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SmtpTls {
+    None,
+    Starttls,
+    Tls,
+}
+
+/// `[smtp]`; absent means e-mails go to `<data>/outbox/` as `.eml` files.
+#[derive(Clone)]
+pub struct SmtpConfig {
+    pub host: String,
+    pub port: u16,
+    pub tls: SmtpTls,
+    pub user: Option<String>,
+    /// Name of the environment variable that holds the password.
+    pub password_env: Option<String>,
+    pub timeout: Duration,
+}
+
+impl SmtpConfig {
+    /// Reads the password from the configured environment variable.
+    pub fn password(&self) -> Option<String> {
+        self.password_env.as_ref().and_then(|v| std::env::var(v).ok())
+    }
+}
+
+impl fmt::Debug for SmtpConfig {
+    // The password never appears, not even the variable's value.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SmtpConfig")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("tls", &self.tls)
+            .field("user", &self.user)
+            .field("password_env", &self.password_env)
+            .field("password", &self.password().map(|_| "<redacted>"))
+            .finish()
+    }
+}
+
+/// Shared HTTP client and politeness settings (`[http]`).
+#[derive(Debug, Clone)]
+pub struct HttpSettings {
+    pub user_agent: String,
+    pub timeout: Duration,
+    pub max_body_bytes: u64,
+    /// Minimum delay between two requests to one host, unless a source overrides it.
+    pub min_delay: Duration,
+    /// Requests in flight per host.
+    pub per_host_concurrency: usize,
+    pub retries: u32,
+    /// Time budget of one source in one pass.
+    pub source_budget: Duration,
+    /// Consecutive failures after which a source is flagged broken.
+    pub broken_after: u32,
+    pub respect_robots: bool,
+}
+
+/// `[notify]`: digest and outbox behaviour.
+#[derive(Debug, Clone)]
+pub struct NotifySettings {
+    /// Attempts before an outbox mail is given up and reported to the admin.
+    pub max_attempts: u32,
+    /// First retry delay; doubles per attempt.
+    pub retry_base: Duration,
+}
+
+/// One `[[source]]` of `sources.toml`.
+#[derive(Debug, Clone)]
+pub struct SourceConfig {
+    pub id: String,
+    /// What the source covers (the comment shown by `sources`).
+    pub label: String,
+    pub url: url::Url,
+    pub enabled: bool,
+    /// Overrides `[http] min_delay` for this source's host.
+    pub min_delay: Option<Duration>,
+    /// Overrides `[http] source_budget`.
+    pub budget: Option<Duration>,
+    /// Kind-specific settings (`kind = "rss" | "foerderdatenbank" | "eu-sedia" | "html"`).
+    pub kind: SourceKind,
+    /// Line of the `[[source]]` table, for messages.
+    pub line: usize,
+}
+
+/// `strategy.toml`: Handlungsfelder, projects and matching criteria.
+#[derive(Debug, Clone)]
+pub struct Strategy {
+    pub handlungsfelder: Vec<Handlungsfeld>,
+    pub projects: Vec<Project>,
+    /// Global criteria; projects may override single fields.
+    pub criteria: Criteria,
+}
+
+impl Strategy {
+    pub fn handlungsfeld(&self, id: &str) -> Option<&Handlungsfeld> {
+        self.handlungsfelder.iter().find(|h| h.id == id)
+    }
+
+    pub fn project(&self, id: &str) -> Option<&Project> {
+        self.projects.iter().find(|p| p.id == id)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Handlungsfeld {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    /// Catches calls for this field even where no project names them.
+    pub profile: Profile,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProjectKind {
+    Leitprojekt,
+    Potenzialprojekt,
+}
+
+#[derive(Debug, Clone)]
+pub struct Project {
+    pub id: String,
+    pub name: String,
+    pub handlungsfeld: String,
+    pub kind: ProjectKind,
+    /// False for projects known only from the press.
+    pub confirmed: bool,
+    pub description: String,
+    pub profile: Profile,
+    /// Per-project overrides of the global criteria.
+    pub criteria: CriteriaOverride,
+}
+
+/// A keyword profile: weighted rules in the rule language plus a threshold.
+#[derive(Debug, Clone)]
+pub struct Profile {
+    pub rules: Vec<RuleSpec>,
+    pub threshold: f64,
+}
+
+/// One rule as written; `matching` compiles it.
+#[derive(Debug, Clone)]
+pub struct RuleSpec {
+    pub expr: String,
+    pub weight: f64,
+    /// Where it stands, for error messages.
+    pub file: PathBuf,
+    pub line: usize,
+}
+
+/// Matching criteria (global defaults in `[criteria]`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Criteria {
+    /// Applicant categories that fit a Kommune or the Kreis.
+    pub applicants: BTreeSet<ApplicantCategory>,
+    /// Named regions that contain Kreis Warendorf (besides bundesweit, NRW, EU-weit).
+    pub home_regions: Vec<String>,
+    /// Drop calls closing sooner than this many days.
+    pub min_lead_days: u32,
+    pub min_funding_rate: Option<f64>,
+    pub min_amount_eur: Option<u64>,
+    pub exclude_funders: Vec<String>,
+    pub prefer_funders: Vec<String>,
+    /// Restrict to these kinds of Kommune (Stadt, Gemeinde, Kreis).
+    pub kommune_kinds: Option<BTreeSet<KommuneKind>>,
+    pub population_min: Option<u32>,
+    pub population_max: Option<u32>,
+}
+
+/// Per-project override: every field that is `Some` replaces the global value.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CriteriaOverride {
+    pub applicants: Option<BTreeSet<ApplicantCategory>>,
+    pub min_lead_days: Option<u32>,
+    pub min_funding_rate: Option<f64>,
+    pub min_amount_eur: Option<u64>,
+    pub exclude_funders: Option<Vec<String>>,
+    pub prefer_funders: Option<Vec<String>>,
+    pub kommune_kinds: Option<BTreeSet<KommuneKind>>,
+    pub population_min: Option<u32>,
+    pub population_max: Option<u32>,
+}
+
+impl Criteria {
+    /// The global criteria with a project's overrides applied.
+    pub fn with(&self, o: &CriteriaOverride) -> Criteria {
+        Criteria {
+            applicants: o.applicants.clone().unwrap_or_else(|| self.applicants.clone()),
+            home_regions: self.home_regions.clone(),
+            min_lead_days: o.min_lead_days.unwrap_or(self.min_lead_days),
+            min_funding_rate: o.min_funding_rate.or(self.min_funding_rate),
+            min_amount_eur: o.min_amount_eur.or(self.min_amount_eur),
+            exclude_funders: o.exclude_funders.clone().unwrap_or_else(|| self.exclude_funders.clone()),
+            prefer_funders: o.prefer_funders.clone().unwrap_or_else(|| self.prefer_funders.clone()),
+            kommune_kinds: o.kommune_kinds.clone().or_else(|| self.kommune_kinds.clone()),
+            population_min: o.population_min.or(self.population_min),
+            population_max: o.population_max.or(self.population_max),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum KommuneKind {
+    Stadt,
+    Gemeinde,
+    Kreis,
+}
+
+impl KommuneKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KommuneKind::Stadt => "stadt",
+            KommuneKind::Gemeinde => "gemeinde",
+            KommuneKind::Kreis => "kreis",
+        }
+    }
+}
+
+/// A Kommune (or the Kreis itself) with its interests and contacts.
+#[derive(Debug, Clone)]
+pub struct Kommune {
+    pub id: String,
+    pub name: String,
+    pub kind: KommuneKind,
+    /// Amtlicher Gemeindeschlüssel (8 digits; the Kreis has its 5-digit Kreisschlüssel).
+    pub ags: String,
+    pub population: Option<u32>,
+    pub mittlere_kreisangehoerige_stadt: bool,
+    pub memberships: Vec<Membership>,
+    /// Resolved interests: every Handlungsfeld unless the config narrows it.
+    pub interests: Interests,
+    pub contacts: Vec<Contact>,
+}
+
+/// Membership in a named region such as a LEADER region.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Membership {
+    pub region: String,
+    /// Set when only part of the Kommune belongs (Warendorf: only its Ortsteile).
+    pub partial: Option<String>,
+}
+
+/// Handlungsfelder and projects a Kommune or contact follows (resolved: never empty
+/// by accident; "all" is spelled out).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Interests {
+    pub handlungsfelder: BTreeSet<String>,
+    pub projects: BTreeSet<String>,
+}
+
+impl Interests {
+    /// Whether a match for this Handlungsfeld / project concerns these interests.
+    pub fn covers(&self, handlungsfeld: &str, project: Option<&str>) -> bool {
+        match project {
+            Some(p) => self.projects.contains(p) || self.handlungsfelder.contains(handlungsfeld),
+            None => self.handlungsfelder.contains(handlungsfeld),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Contact {
+    pub name: String,
+    /// Validated address.
+    pub email: String,
+    /// Subscription; defaults to the Kommune's interests.
+    pub interests: Interests,
+}
+
+/// A named region with member Kommunen (`[[region]]` in `kommunen.toml`).
+#[derive(Debug, Clone)]
+pub struct MemberRegion {
+    pub id: String,
+    pub name: String,
+    /// Other spellings a call may use ("9Plus", "LEADER-Region 9Plus").
+    pub aliases: Vec<String>,
+}
+
+impl Config {
+    /// Loads and validates the four files in `dir`. All errors are returned at once.
+    pub fn load(dir: &std::path::Path) -> Result<Config, ConfigErrors> {
+        load::load(dir)
+    }
+
+    pub fn kommune(&self, id: &str) -> Option<&Kommune> {
+        self.kommunen.iter().find(|k| k.id == id)
+    }
+
+    /// Non-fatal findings, e.g. `example.org` addresses that would go over real SMTP.
+    pub fn warnings(&self) -> Vec<String> {
+        load::warnings(self)
+    }
+}

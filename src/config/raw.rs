@@ -1,0 +1,1 @@
+//! Raw serde structs of the config files (to be implemented).

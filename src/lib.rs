@@ -1,0 +1,15 @@
+//! foerderradar: finds public funding calls (Fördermittel) for the Smart Region
+//! strategy of Kreis Warendorf and its 13 Kommunen, matches them against the
+//! strategy's Handlungsfelder and projects, and mails each contact a German digest.
+//!
+//! Data flows one way: sources → [`collect`] → calls → [`matching`] → matches →
+//! [`notify`] → outbox → SMTP. Every stage reads and writes the [`store`], so each
+//! can be rerun alone. [`report`] reads calls and matches.
+
+pub mod collect;
+pub mod config;
+pub mod model;
+pub mod matching;
+pub mod notify;
+pub mod report;
+pub mod store;

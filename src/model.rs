@@ -1,0 +1,726 @@
+//! The shared vocabulary of foerderradar: a funding [`Call`], its [`Deadline`],
+//! eligible [`Applicants`], [`Region`]s, and the [`Match`] of a call against
+//! the strategy. Every stage (collect, store, match, notify, report) speaks
+//! these types; nothing here does I/O.
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, Utc};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// Id of a configured source (`[[source]] id = "..."`).
+pub type SourceId = String;
+
+/// Stable id of a call: derived from its canonical URL, so that every pass
+/// and every listing of the same page gives the same id.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct CallId(pub String);
+
+impl CallId {
+    /// `c-` followed by the first 16 hex digits of SHA-256 over the canonical URL.
+    pub fn from_url(canonical_url: &str) -> Self {
+        let digest = Sha256::digest(canonical_url.as_bytes());
+        CallId(format!("c-{}", &hex::encode(digest)[..16]))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for CallId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Normalised category of an eligible applicant (Antragsberechtigte).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ApplicantCategory {
+    Kommune,
+    Kreis,
+    Zweckverband,
+    OeffentlicheEinrichtung,
+    Verein,
+    Unternehmen,
+    Privatperson,
+    Hochschule,
+    Forschung,
+    Bildung,
+    Sonstige,
+}
+
+impl ApplicantCategory {
+    pub const ALL: [ApplicantCategory; 11] = [
+        Self::Kommune,
+        Self::Kreis,
+        Self::Zweckverband,
+        Self::OeffentlicheEinrichtung,
+        Self::Verein,
+        Self::Unternehmen,
+        Self::Privatperson,
+        Self::Hochschule,
+        Self::Forschung,
+        Self::Bildung,
+        Self::Sonstige,
+    ];
+
+    /// The id used in config, JSON and the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Kommune => "kommune",
+            Self::Kreis => "kreis",
+            Self::Zweckverband => "zweckverband",
+            Self::OeffentlicheEinrichtung => "oeffentliche-einrichtung",
+            Self::Verein => "verein",
+            Self::Unternehmen => "unternehmen",
+            Self::Privatperson => "privatperson",
+            Self::Hochschule => "hochschule",
+            Self::Forschung => "forschung",
+            Self::Bildung => "bildung",
+            Self::Sonstige => "sonstige",
+        }
+    }
+
+    /// German label for e-mails and reports.
+    pub fn label_de(self) -> &'static str {
+        match self {
+            Self::Kommune => "Kommunen",
+            Self::Kreis => "Kreise",
+            Self::Zweckverband => "Zweckverbände",
+            Self::OeffentlicheEinrichtung => "öffentliche Einrichtungen",
+            Self::Verein => "Vereine und Verbände",
+            Self::Unternehmen => "Unternehmen",
+            Self::Privatperson => "Privatpersonen",
+            Self::Hochschule => "Hochschulen",
+            Self::Forschung => "Forschungseinrichtungen",
+            Self::Bildung => "Bildungseinrichtungen",
+            Self::Sonstige => "Sonstige",
+        }
+    }
+}
+
+impl fmt::Display for ApplicantCategory {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for ApplicantCategory {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|c| c.as_str() == s)
+            .ok_or_else(|| {
+                let known: Vec<_> = Self::ALL.iter().map(|c| c.as_str()).collect();
+                format!("unknown applicant category '{s}' (known: {})", known.join(", "))
+            })
+    }
+}
+
+/// Who may apply: normalised categories plus the wording the source used.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Applicants {
+    pub categories: BTreeSet<ApplicantCategory>,
+    /// The raw phrases as found (e.g. "Gemeinden und Gemeindeverbände").
+    pub raw: Vec<String>,
+}
+
+impl Applicants {
+    /// True when the source did not say who may apply.
+    pub fn is_unstated(&self) -> bool {
+        self.categories.is_empty()
+    }
+}
+
+/// The 16 German Länder.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Bundesland {
+    BadenWuerttemberg,
+    Bayern,
+    Berlin,
+    Brandenburg,
+    Bremen,
+    Hamburg,
+    Hessen,
+    MecklenburgVorpommern,
+    Niedersachsen,
+    NordrheinWestfalen,
+    RheinlandPfalz,
+    Saarland,
+    Sachsen,
+    SachsenAnhalt,
+    SchleswigHolstein,
+    Thueringen,
+}
+
+impl Bundesland {
+    pub const ALL: [Bundesland; 16] = [
+        Self::BadenWuerttemberg,
+        Self::Bayern,
+        Self::Berlin,
+        Self::Brandenburg,
+        Self::Bremen,
+        Self::Hamburg,
+        Self::Hessen,
+        Self::MecklenburgVorpommern,
+        Self::Niedersachsen,
+        Self::NordrheinWestfalen,
+        Self::RheinlandPfalz,
+        Self::Saarland,
+        Self::Sachsen,
+        Self::SachsenAnhalt,
+        Self::SchleswigHolstein,
+        Self::Thueringen,
+    ];
+
+    /// Official German name, e.g. "Nordrhein-Westfalen".
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::BadenWuerttemberg => "Baden-Württemberg",
+            Self::Bayern => "Bayern",
+            Self::Berlin => "Berlin",
+            Self::Brandenburg => "Brandenburg",
+            Self::Bremen => "Bremen",
+            Self::Hamburg => "Hamburg",
+            Self::Hessen => "Hessen",
+            Self::MecklenburgVorpommern => "Mecklenburg-Vorpommern",
+            Self::Niedersachsen => "Niedersachsen",
+            Self::NordrheinWestfalen => "Nordrhein-Westfalen",
+            Self::RheinlandPfalz => "Rheinland-Pfalz",
+            Self::Saarland => "Saarland",
+            Self::Sachsen => "Sachsen",
+            Self::SachsenAnhalt => "Sachsen-Anhalt",
+            Self::SchleswigHolstein => "Schleswig-Holstein",
+            Self::Thueringen => "Thüringen",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|l| l.name().eq_ignore_ascii_case(name.trim()))
+    }
+}
+
+/// Where a call applies.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(into = "String", try_from = "String")]
+pub enum Region {
+    /// All of Germany.
+    Bundesweit,
+    /// All EU member states.
+    EuWeit,
+    Land(Bundesland),
+    /// A named sub-region, e.g. "LEADER-Region 9Plus" or "Münsterland".
+    Named(String),
+}
+
+impl fmt::Display for Region {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Region::Bundesweit => f.write_str("bundesweit"),
+            Region::EuWeit => f.write_str("EU-weit"),
+            Region::Land(l) => f.write_str(l.name()),
+            Region::Named(n) => f.write_str(n),
+        }
+    }
+}
+
+impl From<Region> for String {
+    fn from(r: Region) -> String {
+        r.to_string()
+    }
+}
+
+impl TryFrom<String> for Region {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        let t = s.trim();
+        if t.is_empty() {
+            return Err("empty region".into());
+        }
+        Ok(match t.to_lowercase().as_str() {
+            "bundesweit" => Region::Bundesweit,
+            "eu-weit" | "euweit" | "eu" => Region::EuWeit,
+            _ => Bundesland::from_name(t).map_or_else(|| Region::Named(t.to_string()), Region::Land),
+        })
+    }
+}
+
+/// One stated cut-off date.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct DeadlineDate {
+    pub date: NaiveDate,
+    /// Time of day where the source gives one ("14:00 Uhr (MESZ)"), local German time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time: Option<NaiveTime>,
+    /// The date recurs every year ("bis 30.09. jeden Jahres"); `date` is one occurrence.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub annual: bool,
+    /// Which stage or module it belongs to ("Phase 1", "Modul A"), if stated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+}
+
+impl DeadlineDate {
+    pub fn on(date: NaiveDate) -> Self {
+        DeadlineDate { date, time: None, annual: false, label: None }
+    }
+
+    /// The first occurrence on or after `today` (annual dates roll forward).
+    pub fn next_occurrence(&self, today: NaiveDate) -> Option<NaiveDate> {
+        if self.date >= today {
+            return Some(self.date);
+        }
+        if !self.annual {
+            return None;
+        }
+        (today.year()..=today.year() + 1)
+            .filter_map(|y| shift_year(self.date, y))
+            .find(|d| *d >= today)
+    }
+}
+
+/// Same month and day in year `y`; 29 February falls back to 28 February.
+fn shift_year(d: NaiveDate, y: i32) -> Option<NaiveDate> {
+    NaiveDate::from_ymd_opt(y, d.month(), d.day()).or_else(|| NaiveDate::from_ymd_opt(y, d.month(), 28))
+}
+
+/// When applications are due.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "dates", rename_all = "lowercase")]
+pub enum Deadline {
+    /// One or more cut-off dates.
+    Dates(Vec<DeadlineDate>),
+    /// No deadline: "laufend", "jederzeit", "ganzjährig", Windhund-Prinzip.
+    Rolling,
+    /// The source does not say. Never guessed.
+    #[default]
+    Unknown,
+}
+
+/// The coarse kind of a [`Deadline`], as reported in JSON.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DeadlineKind {
+    Date,
+    Rolling,
+    Unknown,
+}
+
+impl Deadline {
+    pub fn kind(&self) -> DeadlineKind {
+        match self {
+            Deadline::Dates(d) if !d.is_empty() => DeadlineKind::Date,
+            Deadline::Dates(_) | Deadline::Unknown => DeadlineKind::Unknown,
+            Deadline::Rolling => DeadlineKind::Rolling,
+        }
+    }
+
+    /// The next cut-off on or after `today`, if any.
+    pub fn next_date(&self, today: NaiveDate) -> Option<NaiveDate> {
+        match self {
+            Deadline::Dates(dates) => dates.iter().filter_map(|d| d.next_occurrence(today)).min(),
+            _ => None,
+        }
+    }
+
+    /// The latest stated date (for expired calls: when it closed).
+    pub fn last_date(&self) -> Option<NaiveDate> {
+        match self {
+            Deadline::Dates(dates) => dates.iter().map(|d| d.date).max(),
+            _ => None,
+        }
+    }
+
+    /// False only when every stated date lies before `today`.
+    pub fn is_open(&self, today: NaiveDate) -> bool {
+        match self {
+            Deadline::Dates(dates) if !dates.is_empty() => self.next_date(today).is_some(),
+            _ => true,
+        }
+    }
+
+    /// Days from `today` to the next cut-off.
+    pub fn days_left(&self, today: NaiveDate) -> Option<i64> {
+        self.next_date(today).map(|d| (d - today).num_days())
+    }
+}
+
+/// Status of a call as stated by the source (EU portal) or derived from dates.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CallStatus {
+    Forthcoming,
+    Open,
+    Closed,
+    #[default]
+    Unknown,
+}
+
+impl CallStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CallStatus::Forthcoming => "forthcoming",
+            CallStatus::Open => "open",
+            CallStatus::Closed => "closed",
+            CallStatus::Unknown => "unknown",
+        }
+    }
+}
+
+/// Funding rate (Förderquote) in percent of eligible costs.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FundingRate {
+    pub min: Option<f64>,
+    pub max: f64,
+}
+
+/// Where a call was listed: one source, one URL.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct SourceLink {
+    pub source: SourceId,
+    pub url: String,
+}
+
+/// A normalised funding call (Förderaufruf / Förderprogramm).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Call {
+    pub id: CallId,
+    /// The source that first found the call.
+    pub source: SourceId,
+    /// Canonical URL: tracking parameters stripped, fragment removed.
+    pub url: String,
+    /// Every listing of this call (several sources may list one programme).
+    #[serde(default)]
+    pub links: Vec<SourceLink>,
+    /// Identifier at the source, e.g. an EU topic id (`HORIZON-MISS-2026-CIT-01`).
+    #[serde(default)]
+    pub external_id: Option<String>,
+    pub title: String,
+    #[serde(default)]
+    pub summary: String,
+    #[serde(default)]
+    pub text: String,
+    /// Fördergeber.
+    #[serde(default)]
+    pub funder: Option<String>,
+    /// Förderart: Zuschuss, Darlehen, Bürgschaft, ...
+    #[serde(default)]
+    pub funding_types: Vec<String>,
+    /// Förderbereich / topics as given by the source.
+    #[serde(default)]
+    pub topics: Vec<String>,
+    #[serde(default)]
+    pub regions: Vec<Region>,
+    #[serde(default)]
+    pub applicants: Applicants,
+    #[serde(default)]
+    pub deadline: Deadline,
+    #[serde(default)]
+    pub status: CallStatus,
+    #[serde(default)]
+    pub funding_rate: Option<FundingRate>,
+    #[serde(default)]
+    pub amount_max_eur: Option<u64>,
+    #[serde(default)]
+    pub published: Option<NaiveDate>,
+    pub first_seen: DateTime<Utc>,
+    pub last_seen: DateTime<Utc>,
+    /// SHA-256 over the content fields; changes when the call's content changes.
+    #[serde(default)]
+    pub fingerprint: String,
+}
+
+impl Call {
+    /// A call with only the required fields; the id comes from the canonical URL.
+    pub fn new(source: impl Into<SourceId>, url: impl Into<String>, title: impl Into<String>, seen: DateTime<Utc>) -> Self {
+        let source = source.into();
+        let url = url.into();
+        Call {
+            id: CallId::from_url(&url),
+            links: vec![SourceLink { source: source.clone(), url: url.clone() }],
+            source,
+            url,
+            external_id: None,
+            title: title.into(),
+            summary: String::new(),
+            text: String::new(),
+            funder: None,
+            funding_types: Vec::new(),
+            topics: Vec::new(),
+            regions: Vec::new(),
+            applicants: Applicants::default(),
+            deadline: Deadline::Unknown,
+            status: CallStatus::Unknown,
+            funding_rate: None,
+            amount_max_eur: None,
+            published: None,
+            first_seen: seen,
+            last_seen: seen,
+            fingerprint: String::new(),
+        }
+    }
+
+    /// Content fingerprint over everything a reader sees; not over timestamps or links.
+    pub fn compute_fingerprint(&self) -> String {
+        let content = serde_json::json!([
+            self.title,
+            self.summary,
+            self.text,
+            self.funder,
+            self.funding_types,
+            self.topics,
+            self.regions,
+            self.applicants,
+            self.deadline,
+            self.status,
+            self.funding_rate,
+            self.amount_max_eur,
+            self.published,
+            self.external_id,
+        ]);
+        hex::encode(Sha256::digest(content.to_string().as_bytes()))
+    }
+
+    /// Sets `fingerprint` from the current content.
+    pub fn seal(mut self) -> Self {
+        self.fingerprint = self.compute_fingerprint();
+        self
+    }
+
+    /// Open on `today`: not marked closed and a cut-off still ahead (or none stated).
+    pub fn is_open(&self, today: NaiveDate) -> bool {
+        self.status != CallStatus::Closed && self.deadline.is_open(today)
+    }
+}
+
+/// A field whose change is worth telling a Kommune about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ChangedField {
+    Deadline,
+    Status,
+    FundingRate,
+    Amount,
+    Applicants,
+    Title,
+    Content,
+}
+
+impl ChangedField {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChangedField::Deadline => "deadline",
+            ChangedField::Status => "status",
+            ChangedField::FundingRate => "funding-rate",
+            ChangedField::Amount => "amount",
+            ChangedField::Applicants => "applicants",
+            ChangedField::Title => "title",
+            ChangedField::Content => "content",
+        }
+    }
+
+    /// German label, e.g. for "Frist verlängert: 31.03. → 30.04.".
+    pub fn label_de(self) -> &'static str {
+        match self {
+            ChangedField::Deadline => "Frist",
+            ChangedField::Status => "Status",
+            ChangedField::FundingRate => "Förderquote",
+            ChangedField::Amount => "Förderhöchstbetrag",
+            ChangedField::Applicants => "Antragsberechtigte",
+            ChangedField::Title => "Titel",
+            ChangedField::Content => "Beschreibung",
+        }
+    }
+}
+
+/// One field-level change between two versions of a call.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FieldChange {
+    pub field: ChangedField,
+    /// Human-readable old and new values (German formatting).
+    pub old: String,
+    pub new: String,
+}
+
+/// Field-level differences from `old` to `new`. Empty when nothing a reader cares about changed.
+pub fn diff_calls(old: &Call, new: &Call) -> Vec<FieldChange> {
+    let mut changes = Vec::new();
+    let mut push = |field, old: String, new: String| {
+        if old != new {
+            changes.push(FieldChange { field, old, new });
+        }
+    };
+    push(ChangedField::Deadline, format_deadline(&old.deadline), format_deadline(&new.deadline));
+    push(ChangedField::Status, old.status.as_str().into(), new.status.as_str().into());
+    push(ChangedField::FundingRate, format_rate(old.funding_rate), format_rate(new.funding_rate));
+    push(ChangedField::Amount, format_amount(old.amount_max_eur), format_amount(new.amount_max_eur));
+    push(ChangedField::Applicants, format_applicants(&old.applicants), format_applicants(&new.applicants));
+    push(ChangedField::Title, old.title.clone(), new.title.clone());
+    if changes.is_empty() && (old.summary != new.summary || old.text != new.text) {
+        changes.push(FieldChange { field: ChangedField::Content, old: String::new(), new: String::new() });
+    }
+    changes
+}
+
+/// German date, e.g. `31.03.2026`.
+pub fn format_date_de(d: NaiveDate) -> String {
+    d.format("%d.%m.%Y").to_string()
+}
+
+/// German rendering of a deadline: dates joined by ", ", or "laufend" / "unbekannt".
+pub fn format_deadline(d: &Deadline) -> String {
+    match d {
+        Deadline::Dates(dates) if !dates.is_empty() => dates
+            .iter()
+            .map(|d| {
+                let mut s = format_date_de(d.date);
+                if d.annual {
+                    s = format!("{} (jährlich)", d.date.format("%d.%m."));
+                }
+                if let Some(label) = &d.label {
+                    s = format!("{label}: {s}");
+                }
+                s
+            })
+            .collect::<Vec<_>>()
+            .join(", "),
+        Deadline::Rolling => "laufend".into(),
+        _ => "unbekannt".into(),
+    }
+}
+
+/// German rendering of a rate, e.g. `bis 90 %` or `40–80 %`.
+pub fn format_rate(r: Option<FundingRate>) -> String {
+    match r {
+        None => "k. A.".into(),
+        Some(FundingRate { min: Some(min), max }) if min < max => format!("{}–{} %", fmt_num(min), fmt_num(max)),
+        Some(FundingRate { max, .. }) => format!("bis {} %", fmt_num(max)),
+    }
+}
+
+fn fmt_num(v: f64) -> String {
+    if v.fract() == 0.0 { format!("{v:.0}") } else { format!("{v:.1}").replace('.', ",") }
+}
+
+/// German rendering of an amount in EUR with thousands dots, e.g. `140.000 €`.
+pub fn format_amount(a: Option<u64>) -> String {
+    match a {
+        None => "k. A.".into(),
+        Some(v) => {
+            let digits = v.to_string();
+            let mut out = String::new();
+            for (i, ch) in digits.chars().enumerate() {
+                if i > 0 && (digits.len() - i) % 3 == 0 {
+                    out.push('.');
+                }
+                out.push(ch);
+            }
+            format!("{out} €")
+        }
+    }
+}
+
+fn format_applicants(a: &Applicants) -> String {
+    if a.categories.is_empty() {
+        return "nicht angegeben".into();
+    }
+    a.categories.iter().map(|c| c.label_de()).collect::<Vec<_>>().join(", ")
+}
+
+/// The result of matching one call against one Handlungsfeld profile or project.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Match {
+    pub call_id: CallId,
+    pub handlungsfeld: String,
+    /// `None` for a match of the Handlungsfeld's own keyword profile.
+    pub project: Option<String>,
+    pub score: f64,
+    pub threshold: f64,
+    /// Score over threshold and every criterion met.
+    pub passed: bool,
+    /// Ids of the Kommunen (and the Kreis) this match is routed to.
+    pub kommunen: Vec<String>,
+    /// Short German reasons, e.g. "Treffer: Glasfaser (Titel)", "Frist in 42 Tagen".
+    pub reasons: Vec<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, day).unwrap()
+    }
+
+    #[test]
+    fn call_id_is_stable_and_url_specific() {
+        assert_eq!(CallId::from_url("https://a.example/x"), CallId::from_url("https://a.example/x"));
+        assert_ne!(CallId::from_url("https://a.example/x"), CallId::from_url("https://a.example/y"));
+        assert!(CallId::from_url("x").as_str().starts_with("c-"));
+    }
+
+    #[test]
+    fn annual_deadline_rolls_forward() {
+        let dl = DeadlineDate { annual: true, ..DeadlineDate::on(d(2025, 10, 23)) };
+        assert_eq!(dl.next_occurrence(d(2026, 11, 26)), Some(d(2027, 10, 23)));
+        assert_eq!(dl.next_occurrence(d(2026, 3, 1)), Some(d(2026, 10, 23)));
+        assert_eq!(DeadlineDate::on(d(2025, 10, 23)).next_occurrence(d(2026, 1, 1)), None);
+    }
+
+    #[test]
+    fn deadline_next_date_picks_earliest_future_cutoff() {
+        let dl = Deadline::Dates(vec![DeadlineDate::on(d(2026, 1, 15)), DeadlineDate::on(d(2027, 4, 15)), DeadlineDate::on(d(2026, 12, 31))]);
+        assert_eq!(dl.next_date(d(2026, 11, 26)), Some(d(2026, 12, 31)));
+        assert!(dl.is_open(d(2026, 11, 26)));
+        assert!(!dl.is_open(d(2027, 5, 1)));
+        assert!(Deadline::Rolling.is_open(d(2030, 1, 1)));
+        assert_eq!(Deadline::Dates(vec![]).kind(), DeadlineKind::Unknown);
+    }
+
+    #[test]
+    fn region_round_trips_through_strings() {
+        for r in [Region::Bundesweit, Region::EuWeit, Region::Land(Bundesland::NordrheinWestfalen), Region::Named("Münsterland".into())] {
+            let s: String = r.clone().into();
+            assert_eq!(Region::try_from(s).unwrap(), r);
+        }
+    }
+
+    #[test]
+    fn diff_reports_deadline_extension() {
+        let now = Utc::now();
+        let mut a = Call::new("s", "https://x.example/a", "T", now);
+        a.deadline = Deadline::Dates(vec![DeadlineDate::on(d(2026, 3, 31))]);
+        let mut b = a.clone();
+        b.deadline = Deadline::Dates(vec![DeadlineDate::on(d(2026, 4, 30))]);
+        let changes = diff_calls(&a, &b);
+        assert_eq!(changes.len(), 1);
+        assert_eq!(changes[0].field, ChangedField::Deadline);
+        assert_eq!((changes[0].old.as_str(), changes[0].new.as_str()), ("31.03.2026", "30.04.2026"));
+        assert!(diff_calls(&a, &a).is_empty());
+    }
+
+    #[test]
+    fn fingerprint_ignores_timestamps() {
+        let a = Call::new("s", "https://x.example/a", "T", Utc::now()).seal();
+        let mut b = a.clone();
+        b.last_seen = b.last_seen + chrono::Duration::days(3);
+        assert_eq!(a.compute_fingerprint(), b.compute_fingerprint());
+        b.summary = "neu".into();
+        assert_ne!(a.fingerprint, b.compute_fingerprint());
+    }
+
+    #[test]
+    fn german_amount_and_rate_formatting() {
+        assert_eq!(format_amount(Some(140_000)), "140.000 €");
+        assert_eq!(format_amount(Some(1_500_000)), "1.500.000 €");
+        assert_eq!(format_rate(Some(FundingRate { min: Some(40.0), max: 80.0 })), "40–80 %");
+        assert_eq!(format_rate(Some(FundingRate { min: None, max: 90.0 })), "bis 90 %");
+    }
+}

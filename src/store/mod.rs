@@ -1,0 +1,197 @@
+//! The one place that speaks SQL.
+//!
+//! [`Store`] is the interface every stage uses; [`SqliteStore`] is the embedded
+//! default (sqlx, migrations embedded from `migrations/sqlite`). A PostgreSQL
+//! backend would be a second implementation behind the same trait.
+
+mod sqlite;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+pub use sqlite::SqliteStore;
+
+use crate::collect::SourceState;
+use crate::model::{Call, CallId, FieldChange, Match};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Sql(#[from] sqlx::Error),
+    #[error("database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("corrupt stored value in {table}.{column}: {message}")]
+    Corrupt { table: &'static str, column: &'static str, message: String },
+    #[error("not found: {0}")]
+    NotFound(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// What `upsert_call` did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum UpsertOutcome {
+    New(CallId),
+    /// A new version was recorded, with the field-level changes.
+    Changed(CallId, Vec<FieldChange>),
+    /// Same fingerprint: only `last_seen` (and links) were updated.
+    Unchanged(CallId),
+}
+
+impl UpsertOutcome {
+    pub fn id(&self) -> &CallId {
+        match self {
+            UpsertOutcome::New(id) | UpsertOutcome::Changed(id, _) | UpsertOutcome::Unchanged(id) => id,
+        }
+    }
+}
+
+/// A recorded change of one call.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChangeEvent {
+    pub id: i64,
+    pub call_id: CallId,
+    pub at: DateTime<Utc>,
+    pub change: FieldChange,
+}
+
+/// Health of one source, as shown by `foerderradar sources`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SourceHealth {
+    pub source: String,
+    pub last_attempt: Option<DateTime<Utc>>,
+    pub last_success: Option<DateTime<Utc>>,
+    pub consecutive_failures: u32,
+    pub items_last_pass: u32,
+    /// Items of the last pass that yielded any.
+    pub items_before: u32,
+    pub last_error: Option<String>,
+    pub broken: bool,
+}
+
+/// One result of a source in one pass, to be recorded.
+#[derive(Debug, Clone)]
+pub struct SourceRun {
+    pub source: String,
+    pub at: DateTime<Utc>,
+    pub items: u32,
+    pub error: Option<String>,
+    pub requests: u32,
+    pub not_modified: u32,
+    pub duration_ms: u64,
+}
+
+/// Status of an outbox mail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OutboxStatus {
+    Pending,
+    Sent,
+    /// Gave up after `max_attempts`.
+    Failed,
+}
+
+/// A digest waiting in (or gone through) the outbox. The message is stored
+/// fully rendered, so a retry sends exactly what was decided.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OutboxMail {
+    pub id: i64,
+    pub contact: String,
+    pub kommune: String,
+    pub subject: String,
+    /// The complete RFC 5322 message.
+    pub message: Vec<u8>,
+    pub calls: Vec<CallId>,
+    pub status: OutboxStatus,
+    pub attempts: u32,
+    pub next_attempt: DateTime<Utc>,
+    pub last_error: Option<String>,
+    pub created: DateTime<Utc>,
+    pub sent: Option<DateTime<Utc>>,
+}
+
+/// A new digest to enqueue.
+#[derive(Debug, Clone)]
+pub struct NewMail {
+    pub contact: String,
+    pub kommune: String,
+    pub subject: String,
+    pub message: Vec<u8>,
+    pub calls: Vec<CallId>,
+}
+
+/// Which calls to list.
+#[derive(Debug, Clone, Default)]
+pub struct CallFilter {
+    pub source: Option<String>,
+    /// Only calls seen on or after this time.
+    pub seen_since: Option<DateTime<Utc>>,
+    /// Only calls open on this day (deadline ahead, rolling or unknown; not closed).
+    pub open_on: Option<NaiveDate>,
+    pub limit: Option<u32>,
+}
+
+/// Kind of a pipeline run, for the `runs` table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunKind {
+    Collect,
+    Match,
+    Notify,
+    Pass,
+}
+
+impl RunKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunKind::Collect => "collect",
+            RunKind::Match => "match",
+            RunKind::Notify => "notify",
+            RunKind::Pass => "pass",
+        }
+    }
+}
+
+/// The store interface. All methods are async and safe to call concurrently.
+#[allow(async_fn_in_trait)]
+pub trait Store: Send + Sync {
+    /// Inserts or updates a call. Identity: the canonical URL first, then the
+    /// normalised title + funder (one programme listed by several sources
+    /// becomes one call whose `links` grow). Keeps `first_seen`; records a
+    /// version and change events when the fingerprint changes.
+    async fn upsert_call(&self, call: &Call) -> StoreResult<UpsertOutcome>;
+    async fn get_call(&self, id: &CallId) -> StoreResult<Option<Call>>;
+    /// Looks a call up by id, or by a unique id prefix.
+    async fn find_call(&self, id_or_prefix: &str) -> StoreResult<Option<Call>>;
+    async fn list_calls(&self, filter: &CallFilter) -> StoreResult<Vec<Call>>;
+    /// Versions of a call, oldest first.
+    async fn call_versions(&self, id: &CallId) -> StoreResult<Vec<(DateTime<Utc>, Call)>>;
+    async fn changes_since(&self, since: DateTime<Utc>) -> StoreResult<Vec<ChangeEvent>>;
+
+    async fn source_state(&self, source: &str) -> StoreResult<SourceState>;
+    async fn save_source_state(&self, source: &str, state: &SourceState) -> StoreResult<()>;
+    /// Records one pass of a source and updates its health; `broken_after`
+    /// consecutive failures, or zero items where there were some, flag it broken.
+    async fn record_source_run(&self, run: &SourceRun, broken_after: u32) -> StoreResult<SourceHealth>;
+    async fn source_health(&self) -> StoreResult<Vec<SourceHealth>>;
+
+    /// Replaces all stored matches of a call (passed and near misses).
+    async fn replace_matches(&self, call: &CallId, matches: &[Match]) -> StoreResult<()>;
+    async fn matches_for(&self, call: &CallId) -> StoreResult<Vec<Match>>;
+    /// All matches that passed.
+    async fn passed_matches(&self) -> StoreResult<Vec<Match>>;
+
+    /// Calls already sent (or queued) to this contact.
+    async fn notified_calls(&self, contact: &str) -> StoreResult<Vec<CallId>>;
+    /// Enqueues a digest and marks its calls as notified for the contact, in one transaction.
+    async fn enqueue_mail(&self, mail: &NewMail, now: DateTime<Utc>) -> StoreResult<i64>;
+    /// Pending mails whose `next_attempt` is due.
+    async fn due_mails(&self, now: DateTime<Utc>) -> StoreResult<Vec<OutboxMail>>;
+    async fn mark_sent(&self, id: i64, at: DateTime<Utc>) -> StoreResult<()>;
+    /// Records a failed attempt; `next_attempt = None` gives up (status failed).
+    async fn mark_attempt_failed(&self, id: i64, error: &str, next_attempt: Option<DateTime<Utc>>) -> StoreResult<()>;
+    async fn outbox(&self, status: Option<OutboxStatus>) -> StoreResult<Vec<OutboxMail>>;
+
+    async fn start_run(&self, kind: RunKind, at: DateTime<Utc>) -> StoreResult<i64>;
+    /// Closes a run with a JSON summary (counts, failures).
+    async fn finish_run(&self, id: i64, at: DateTime<Utc>, ok: bool, summary: &serde_json::Value) -> StoreResult<()>;
+}

@@ -1,0 +1,4 @@
+//! SQLite implementation of the store (to be implemented).
+
+#[derive(Debug, Clone)]
+pub struct SqliteStore;
