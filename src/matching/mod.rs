@@ -1,1 +1,3 @@
-//! matching (to be implemented).
+//! Matching calls against the strategy. PLACEHOLDER: the matching helper implements it.
+
+pub mod rules;
