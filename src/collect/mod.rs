@@ -95,6 +95,18 @@ pub struct CollectContext<'a> {
     pub now: DateTime<Utc>,
 }
 
+/// Why a source failed in a pass.
+#[derive(Debug, thiserror::Error)]
+pub enum CollectError {
+    #[error(transparent)]
+    Fetch(#[from] FetchError),
+    /// The page or feed was fetched but is not what the kind expects.
+    #[error("{url}: cannot parse: {message}")]
+    Parse { url: String, message: String },
+    #[error("time budget of {0:?} exhausted")]
+    Budget(Duration),
+}
+
 /// The result of one source in one pass.
 #[derive(Debug, Clone)]
 pub struct SourceOutcome {
