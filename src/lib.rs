@@ -6,8 +6,11 @@
 //! [`notify`] → outbox → SMTP. Every stage reads and writes the [`store`], so each
 //! can be rerun alone. [`report`] reads calls and matches.
 
+pub mod app;
+pub mod cli;
 pub mod collect;
 pub mod config;
+pub mod daemon;
 pub mod model;
 pub mod matching;
 pub mod notify;

@@ -1,0 +1,249 @@
+//! The pipeline stages, each reading and writing the store so that any stage
+//! can be rerun alone: collect → match → notify (plan digests, deliver the outbox).
+//!
+//! [`App`] holds a loaded config, the store and the evaluation day. The CLI and
+//! the daemon call these stages; so do the integration tests.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use chrono::{DateTime, NaiveDate, Utc};
+use serde_json::json;
+
+use crate::collect::{self, Fetcher, SourceOutcome};
+use crate::config::Config;
+use crate::matching::Matcher;
+use crate::model::Call;
+use crate::notify::{self, DeliveryReport, DigestPlan, Transport};
+use crate::store::{CallFilter, RunKind, SourceHealth, SourceRun, SqliteStore, Store, UpsertOutcome};
+
+/// A loaded deployment: validated config, compiled matcher, open store.
+pub struct App {
+    pub config: Config,
+    pub matcher: Matcher,
+    pub store: SqliteStore,
+    pub data_dir: PathBuf,
+    /// Evaluate deadlines as of this day instead of the real today (`--today`).
+    pub today_override: Option<NaiveDate>,
+}
+
+impl App {
+    /// Opens the store under `data_dir` (`foerderradar.sqlite`) and compiles the rules.
+    pub async fn open(config: Config, data_dir: &Path, today_override: Option<NaiveDate>) -> anyhow::Result<App> {
+        let matcher = Matcher::new(&config).context("compiling the matching rules")?;
+        std::fs::create_dir_all(data_dir).with_context(|| format!("creating data directory {}", data_dir.display()))?;
+        let db = data_dir.join("foerderradar.sqlite");
+        let store = SqliteStore::open(&db).await.with_context(|| format!("opening the store {}", db.display()))?;
+        Ok(App { config, matcher, store, data_dir: data_dir.to_path_buf(), today_override })
+    }
+
+    /// The evaluation day in the deployment's time zone.
+    pub fn today(&self) -> NaiveDate {
+        self.today_override
+            .unwrap_or_else(|| Utc::now().with_timezone(&self.config.service.timezone).date_naive())
+    }
+
+    /// Replaces config and matcher (SIGHUP); the caller validated both.
+    pub fn reload(&mut self, config: Config, matcher: Matcher) {
+        self.config = config;
+        self.matcher = matcher;
+    }
+
+    /// Collects all enabled sources (or only `only`), stores the calls and the
+    /// source health. A failing source is reported in the summary, never fatal.
+    pub async fn collect(&self, only: &[String]) -> anyhow::Result<CollectSummary> {
+        let now = Utc::now();
+        let run = self.store.start_run(RunKind::Collect, now).await?;
+        let sources: Vec<_> = self
+            .config
+            .sources
+            .iter()
+            .filter(|s| if only.is_empty() { s.enabled } else { only.contains(&s.id) })
+            .cloned()
+            .collect();
+        let fetcher = Fetcher::new(&self.config.service.http, &self.config.sources)?;
+        let (states, priors) = self.source_memory(&sources).await?;
+        let outcomes = collect::collect_all(&fetcher, &sources, states, priors, now).await;
+        let mut summary = CollectSummary::default();
+        for outcome in outcomes {
+            summary.sources.push(self.store_outcome(outcome, now).await?);
+        }
+        self.store.finish_run(run, Utc::now(), summary.failed() == 0, &summary.to_json()).await?;
+        Ok(summary)
+    }
+
+    async fn source_memory(
+        &self,
+        sources: &[crate::config::SourceConfig],
+    ) -> anyhow::Result<(HashMap<String, collect::SourceState>, HashMap<String, HashMap<String, Call>>)> {
+        let mut states = HashMap::new();
+        let mut priors = HashMap::new();
+        for source in sources {
+            states.insert(source.id.clone(), self.store.source_state(&source.id).await?);
+            let filter = CallFilter { source: Some(source.id.clone()), ..CallFilter::default() };
+            let calls = self.store.list_calls(&filter).await?;
+            priors.insert(source.id.clone(), calls.into_iter().map(|c| (c.url.clone(), c)).collect());
+        }
+        Ok((states, priors))
+    }
+
+    async fn store_outcome(&self, outcome: SourceOutcome, now: DateTime<Utc>) -> anyhow::Result<SourceReport> {
+        let mut report = SourceReport { source: outcome.source.clone(), ..SourceReport::default() };
+        for call in &outcome.calls {
+            match self.store.upsert_call(call).await? {
+                UpsertOutcome::New(_) => report.new += 1,
+                UpsertOutcome::Changed(..) => report.changed += 1,
+                UpsertOutcome::Unchanged(_) => report.unchanged += 1,
+            }
+        }
+        self.store.save_source_state(&outcome.source, &outcome.state).await?;
+        let run = SourceRun {
+            source: outcome.source.clone(),
+            at: now,
+            items: outcome.calls.len() as u32,
+            error: outcome.error.clone(),
+            requests: outcome.requests,
+            not_modified: outcome.not_modified,
+            duration_ms: outcome.duration.as_millis() as u64,
+        };
+        report.health = Some(self.store.record_source_run(&run, self.config.service.http.broken_after).await?);
+        report.error = outcome.error;
+        if let Some(e) = &report.error {
+            tracing::warn!(source = %report.source, error = %e, "source failed");
+        }
+        Ok(report)
+    }
+
+    /// Matches every stored call against the strategy and stores the results.
+    pub async fn match_calls(&self) -> anyhow::Result<MatchSummary> {
+        let now = Utc::now();
+        let run = self.store.start_run(RunKind::Match, now).await?;
+        let today = self.today();
+        let calls = self.store.list_calls(&CallFilter::default()).await?;
+        let mut summary = MatchSummary { calls: calls.len(), ..MatchSummary::default() };
+        for call in &calls {
+            let matches = self.matcher.match_call(call, today);
+            let passed = matches.iter().filter(|m| m.passed).count();
+            summary.passed += passed;
+            summary.calls_matched += usize::from(passed > 0);
+            self.store.replace_matches(&call.id, &matches).await?;
+        }
+        self.store.finish_run(run, Utc::now(), true, &json!(summary.to_json())).await?;
+        Ok(summary)
+    }
+
+    /// Plans digests for new matches and delivers the due outbox.
+    pub async fn notify(&self) -> anyhow::Result<(DigestPlan, DeliveryReport)> {
+        let now = Utc::now();
+        let run = self.store.start_run(RunKind::Notify, now).await?;
+        let plan = notify::plan(&self.store, &self.config, self.today(), now).await?;
+        let delivery = self.deliver(now).await?;
+        let summary = json!({ "planned": plan.to_string(), "delivery": delivery.to_string() });
+        self.store.finish_run(run, Utc::now(), delivery.failed == 0, &summary).await?;
+        Ok((plan, delivery))
+    }
+
+    /// Sends due outbox mails (first attempts and retries).
+    pub async fn deliver(&self, now: DateTime<Utc>) -> anyhow::Result<DeliveryReport> {
+        let transport = Transport::from_config(&self.config.service, &self.data_dir)?;
+        Ok(notify::deliver(&self.store, &transport, &self.config.service.notify, now).await?)
+    }
+
+    /// One whole pass: collect → match → notify.
+    pub async fn pass(&self) -> anyhow::Result<PassSummary> {
+        let collect = self.collect(&[]).await?;
+        let matching = self.match_calls().await?;
+        let (plan, delivery) = self.notify().await?;
+        Ok(PassSummary { collect, matching, plan, delivery })
+    }
+}
+
+/// What one source did in a collect pass.
+#[derive(Debug, Clone, Default)]
+pub struct SourceReport {
+    pub source: String,
+    pub new: u32,
+    pub changed: u32,
+    pub unchanged: u32,
+    pub error: Option<String>,
+    pub health: Option<SourceHealth>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct CollectSummary {
+    pub sources: Vec<SourceReport>,
+}
+
+impl CollectSummary {
+    pub fn failed(&self) -> usize {
+        self.sources.iter().filter(|s| s.error.is_some()).count()
+    }
+
+    fn to_json(&self) -> serde_json::Value {
+        let sources: Vec<_> = self
+            .sources
+            .iter()
+            .map(|s| json!({"source": s.source, "new": s.new, "changed": s.changed, "unchanged": s.unchanged, "error": s.error}))
+            .collect();
+        json!({ "sources": sources, "failed": self.failed() })
+    }
+}
+
+impl fmt::Display for CollectSummary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for s in &self.sources {
+            match &s.error {
+                None => writeln!(f, "  ok      {:<28} {} new, {} changed, {} unchanged", s.source, s.new, s.changed, s.unchanged)?,
+                Some(e) => writeln!(f, "  FAILED  {:<28} {e}", s.source)?,
+            }
+            if s.health.as_ref().is_some_and(|h| h.broken) {
+                writeln!(f, "          {:<28} flagged broken (see `foerderradar sources`)", "")?;
+            }
+        }
+        write!(f, "collect: {} sources, {} failed", self.sources.len(), self.failed())
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct MatchSummary {
+    pub calls: usize,
+    pub calls_matched: usize,
+    pub passed: usize,
+}
+
+impl MatchSummary {
+    fn to_json(&self) -> serde_json::Value {
+        json!({"calls": self.calls, "calls_matched": self.calls_matched, "passed": self.passed})
+    }
+}
+
+impl fmt::Display for MatchSummary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "match: {} calls, {} with a match, {} matches passed", self.calls, self.calls_matched, self.passed)
+    }
+}
+
+pub struct PassSummary {
+    pub collect: CollectSummary,
+    pub matching: MatchSummary,
+    pub plan: DigestPlan,
+    pub delivery: DeliveryReport,
+}
+
+impl PassSummary {
+    /// True when something needs attention: a source failed or mail is waiting for a retry.
+    pub fn has_problems(&self) -> bool {
+        self.collect.failed() > 0 || self.delivery.failed > 0 || self.delivery.retry_later > 0
+    }
+}
+
+impl fmt::Display for PassSummary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "{}", self.collect)?;
+        writeln!(f, "{}", self.matching)?;
+        writeln!(f, "{}", self.plan)?;
+        write!(f, "{}", self.delivery)
+    }
+}

@@ -1,0 +1,376 @@
+//! Command-line interface. `main.rs` only parses and maps the result to an exit code.
+//!
+//! Exit codes:
+//! - 0: success;
+//! - 1: finished, but something needs attention: a source failed, a mail waits
+//!   for a retry or was given up, `eval` fell below `--min-f1`, `check` found an error;
+//! - 2: could not run: bad arguments, unreadable config, database error.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use chrono::{NaiveDate, Utc};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::app::App;
+use crate::config::Config;
+use crate::matching::{Matcher, eval, preview};
+use crate::report::{self, ReportFormat, ReportQuery};
+use crate::store::{CallFilter, OutboxStatus, Store};
+
+/// foerderradar: finds funding calls for the Smart Region Kreis Warendorf and mails each Kommune what concerns it.
+#[derive(Debug, Parser)]
+#[command(name = "foerderradar", version, about, long_about = None)]
+pub struct Cli {
+    /// Config directory with foerderradar.toml, sources.toml, strategy.toml, kommunen.toml.
+    /// Give it before the subcommand (`preview` has its own --config for the proposed rules).
+    #[arg(long, value_name = "DIR", default_value = "config")]
+    pub config: PathBuf,
+    /// Data directory (SQLite store, outbox); default: `data_dir` from foerderradar.toml, else `data`.
+    #[arg(long, value_name = "DIR", global = true)]
+    pub data: Option<PathBuf>,
+    /// Evaluate deadlines as of this day (YYYY-MM-DD) instead of today.
+    #[arg(long, value_name = "YYYY-MM-DD", global = true)]
+    pub today: Option<NaiveDate>,
+    /// Log verbosity: -v debug, -vv trace; RUST_LOG overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    /// Log as JSON lines (for the service journal).
+    #[arg(long, global = true)]
+    pub log_json: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Validate the config and print a summary.
+    Check,
+    /// Fetch calls from the sources and store them.
+    Collect {
+        /// Only this source (repeatable); also runs disabled sources.
+        #[arg(long = "source", value_name = "ID")]
+        sources: Vec<String>,
+    },
+    /// Match all stored calls against the strategy.
+    Match,
+    /// Plan digests for new matches and send the due outbox.
+    Notify,
+    /// Run the daemon on the cron schedules, or one pass with --once.
+    Run {
+        /// One pass (collect → match → notify), then exit.
+        #[arg(long)]
+        once: bool,
+    },
+    /// On-demand report of calls and their matches.
+    Report(ReportArgs),
+    /// Why a call matched or did not: term hits, criteria, scores.
+    Explain {
+        /// Call id (or a unique prefix).
+        call: String,
+        #[arg(long)]
+        project: Option<String>,
+        #[arg(long)]
+        kommune: Option<String>,
+    },
+    /// Evaluate the rules against a labelled set (TOML, CSV or JSON).
+    Eval {
+        file: PathBuf,
+        /// Exit 1 when micro-F1 falls below this value.
+        #[arg(long, value_name = "F1")]
+        min_f1: Option<f64>,
+    },
+    /// Compare proposed rules with the current ones over recently stored calls.
+    Preview {
+        /// Config directory with the proposed rules.
+        #[arg(long = "config", value_name = "NEWDIR")]
+        proposed: PathBuf,
+        /// Calls first seen in the last N weeks.
+        #[arg(long, default_value_t = 8)]
+        weeks: i64,
+    },
+    /// Health of each source: last success, failures, items, broken flag.
+    Sources,
+    /// Stored calls.
+    Calls {
+        #[command(subcommand)]
+        command: CallsCommand,
+    },
+    /// Mails in the outbox.
+    Outbox {
+        #[arg(long, value_enum)]
+        status: Option<OutboxStatusArg>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CallsCommand {
+    /// List stored calls.
+    List {
+        #[arg(long)]
+        source: Option<String>,
+        /// Only calls still open on the evaluation day.
+        #[arg(long)]
+        open: bool,
+        #[arg(long)]
+        limit: Option<u32>,
+    },
+    /// One call with its versions and recorded changes.
+    Show { call: String },
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    #[arg(long, default_value = "json")]
+    pub format: ReportFormat,
+    /// Every stored call, not only open calls with a match.
+    #[arg(long)]
+    pub all: bool,
+    #[arg(long)]
+    pub kommune: Option<String>,
+    #[arg(long)]
+    pub project: Option<String>,
+    #[arg(long)]
+    pub handlungsfeld: Option<String>,
+    /// Write to this file instead of stdout.
+    #[arg(long, short)]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum OutboxStatusArg {
+    Pending,
+    Sent,
+    Failed,
+}
+
+/// Runs one command; `Ok(ExitCode)` carries 0 or 1, errors become 2 in `main`.
+pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    if let Command::Check = cli.command {
+        return check(&cli.config);
+    }
+    let config = load_config(&cli.config)?;
+    if let Command::Eval { file, min_f1 } = &cli.command {
+        return run_eval(&cli, config, file, *min_f1).await;
+    }
+    let data_dir = data_dir(&cli, &config);
+    let app = App::open(config, &data_dir, cli.today).await?;
+    match cli.command {
+        Command::Collect { sources } => collect(&app, &sources).await,
+        Command::Match => {
+            println!("{}", app.match_calls().await?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Notify => notify(&app).await,
+        Command::Run { once: true } => run_once(&app).await,
+        Command::Run { once: false } => crate::daemon::run(app, cli.config.clone()).await,
+        Command::Report(args) => report(&app, &args).await,
+        Command::Explain { call, project, kommune } => explain(&app, &call, project.as_deref(), kommune.as_deref()).await,
+        Command::Preview { proposed, weeks } => run_preview(&app, &proposed, weeks).await,
+        Command::Sources => sources(&app).await,
+        Command::Calls { command } => calls(&app, command).await,
+        Command::Outbox { status } => outbox(&app, status).await,
+        Command::Check | Command::Eval { .. } => unreachable!("handled above"),
+    }
+}
+
+fn load_config(dir: &Path) -> anyhow::Result<Config> {
+    Config::load(dir).map_err(|errors| anyhow::anyhow!("invalid config in {}:\n{errors}", dir.display()))
+}
+
+fn data_dir(cli: &Cli, config: &Config) -> PathBuf {
+    cli.data
+        .clone()
+        .or_else(|| config.service.data_dir.clone())
+        .unwrap_or_else(|| PathBuf::from("data"))
+}
+
+fn check(dir: &Path) -> anyhow::Result<ExitCode> {
+    let config = match Config::load(dir) {
+        Ok(config) => config,
+        Err(errors) => {
+            eprintln!("{errors}");
+            eprintln!("check: {} error(s) in {}", errors.0.len(), dir.display());
+            return Ok(ExitCode::from(1));
+        }
+    };
+    if let Err(e) = Matcher::new(&config) {
+        eprintln!("{e}");
+        return Ok(ExitCode::from(1));
+    }
+    for warning in config.warnings() {
+        eprintln!("warning: {warning}");
+    }
+    println!("{}", config.summary());
+    println!("check: {} is valid", dir.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn attention(problem: bool) -> ExitCode {
+    if problem { ExitCode::from(1) } else { ExitCode::SUCCESS }
+}
+
+async fn collect(app: &App, sources: &[String]) -> anyhow::Result<ExitCode> {
+    for id in sources {
+        if !app.config.sources.iter().any(|s| &s.id == id) {
+            let known: Vec<_> = app.config.sources.iter().map(|s| s.id.as_str()).collect();
+            bail!("unknown source '{id}' (known: {})", known.join(", "));
+        }
+    }
+    let summary = app.collect(sources).await?;
+    println!("{summary}");
+    Ok(attention(summary.failed() > 0))
+}
+
+async fn notify(app: &App) -> anyhow::Result<ExitCode> {
+    let (plan, delivery) = app.notify().await?;
+    println!("{plan}\n{delivery}");
+    Ok(attention(delivery.failed > 0 || delivery.retry_later > 0))
+}
+
+async fn run_once(app: &App) -> anyhow::Result<ExitCode> {
+    let summary = app.pass().await?;
+    println!("{summary}");
+    Ok(attention(summary.has_problems()))
+}
+
+async fn report(app: &App, args: &ReportArgs) -> anyhow::Result<ExitCode> {
+    let query = ReportQuery {
+        as_of: app.today(),
+        all: args.all,
+        kommune: args.kommune.clone(),
+        project: args.project.clone(),
+        handlungsfeld: args.handlungsfeld.clone(),
+    };
+    let built = report::build(&app.store, &app.config, &query).await?;
+    let text = report::render(&built, args.format);
+    match &args.output {
+        Some(path) => std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?,
+        None => println!("{text}"),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn find_call(app: &App, id: &str) -> anyhow::Result<crate::model::Call> {
+    app.store
+        .find_call(id)
+        .await?
+        .with_context(|| format!("no stored call with id '{id}' (see `foerderradar calls list`)"))
+}
+
+async fn explain(app: &App, id: &str, project: Option<&str>, kommune: Option<&str>) -> anyhow::Result<ExitCode> {
+    if let Some(p) = project.filter(|p| app.config.strategy.project(p).is_none()) {
+        bail!("unknown project '{p}'");
+    }
+    if let Some(k) = kommune.filter(|k| app.config.kommune(k).is_none()) {
+        bail!("unknown Kommune '{k}'");
+    }
+    let call = find_call(app, id).await?;
+    println!("{}", app.matcher.explain(&call, app.today(), project, kommune));
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn run_eval(cli: &Cli, config: Config, file: &Path, min_f1: Option<f64>) -> anyhow::Result<ExitCode> {
+    let matcher = Matcher::new(&config)?;
+    let set = eval::load_labelled(file)?;
+    let today = cli.today.unwrap_or_else(|| Utc::now().date_naive());
+    let items = if set.needs_store() {
+        let data_dir = data_dir(cli, &config);
+        let app = App::open(config, &data_dir, cli.today).await?;
+        set.resolve(|id| async move { app.store.find_call(&id).await.ok().flatten() }).await?
+    } else {
+        set.resolve(|_| async { None }).await?
+    };
+    let result = eval::evaluate(&matcher, &items, today);
+    println!("{result}");
+    Ok(attention(min_f1.is_some_and(|min| result.micro_f1() < min)))
+}
+
+async fn run_preview(app: &App, proposed_dir: &Path, weeks: i64) -> anyhow::Result<ExitCode> {
+    let proposed = load_config(proposed_dir)?;
+    let proposed_matcher = Matcher::new(&proposed)?;
+    let since = Utc::now() - chrono::Duration::weeks(weeks);
+    let filter = CallFilter { seen_since: Some(since), ..CallFilter::default() };
+    let calls = app.store.list_calls(&filter).await?;
+    let result = preview::compare((&app.config, &app.matcher), (&proposed, &proposed_matcher), &calls, app.today());
+    println!("{result}");
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn sources(app: &App) -> anyhow::Result<ExitCode> {
+    let health = app.store.source_health().await?;
+    println!("{:<28} {:<17} {:<20} {:>5} {:>6}  {:<7} last error", "source", "kind", "last success", "fails", "items", "state");
+    let mut broken = false;
+    for source in &app.config.sources {
+        let h = health.iter().find(|h| h.source == source.id);
+        let state = match h {
+            _ if !source.enabled => "off",
+            Some(h) if h.broken => "BROKEN",
+            Some(h) if h.consecutive_failures > 0 => "failing",
+            Some(_) => "ok",
+            None => "new",
+        };
+        broken |= state == "BROKEN";
+        println!(
+            "{:<28} {:<17} {:<20} {:>5} {:>6}  {:<7} {}",
+            source.id,
+            source.kind.name(),
+            h.and_then(|h| h.last_success).map_or("never".into(), |t| t.format("%Y-%m-%d %H:%M").to_string()),
+            h.map_or(0, |h| h.consecutive_failures),
+            h.map_or(0, |h| h.items_last_pass),
+            state,
+            h.and_then(|h| h.last_error.clone()).unwrap_or_default(),
+        );
+    }
+    Ok(attention(broken))
+}
+
+async fn calls(app: &App, command: CallsCommand) -> anyhow::Result<ExitCode> {
+    match command {
+        CallsCommand::List { source, open, limit } => {
+            let filter = CallFilter { source, open_on: open.then(|| app.today()), limit, ..CallFilter::default() };
+            for call in app.store.list_calls(&filter).await? {
+                println!(
+                    "{}  {:<10}  {:<22}  {}",
+                    call.id,
+                    call.deadline.next_date(app.today()).map_or_else(|| crate::model::format_deadline(&call.deadline), crate::model::format_date_de),
+                    call.source,
+                    call.title
+                );
+            }
+        }
+        CallsCommand::Show { call } => {
+            let call = find_call(app, &call).await?;
+            println!("{}", serde_json::to_string_pretty(&call)?);
+            for (at, version) in app.store.call_versions(&call.id).await? {
+                println!("version {}  fingerprint {}", at.format("%Y-%m-%d %H:%M"), &version.fingerprint[..12.min(version.fingerprint.len())]);
+            }
+            let changes = app.store.changes_since(call.first_seen).await?;
+            for event in changes.iter().filter(|e| e.call_id == call.id) {
+                println!("{}  {}: {} → {}", event.at.format("%Y-%m-%d %H:%M"), event.change.field.label_de(), event.change.old, event.change.new);
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn outbox(app: &App, status: Option<OutboxStatusArg>) -> anyhow::Result<ExitCode> {
+    let status = status.map(|s| match s {
+        OutboxStatusArg::Pending => OutboxStatus::Pending,
+        OutboxStatusArg::Sent => OutboxStatus::Sent,
+        OutboxStatusArg::Failed => OutboxStatus::Failed,
+    });
+    for mail in app.store.outbox(status).await? {
+        println!(
+            "{:>5}  {:<8} {:>2} attempts  {:<40} {}{}",
+            mail.id,
+            format!("{:?}", mail.status).to_lowercase(),
+            mail.attempts,
+            mail.contact,
+            mail.subject,
+            mail.last_error.map(|e| format!("  ({e})")).unwrap_or_default()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}

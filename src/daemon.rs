@@ -1,0 +1,155 @@
+//! The daemon: cron schedules from `foerderradar.toml`, a lock so that only one
+//! instance works on a data directory, SIGHUP to reload the config and rules,
+//! SIGINT/SIGTERM to stop after the current job.
+//!
+//! Jobs: the `collect` schedule collects and matches; the `notify` schedule plans
+//! digests and delivers them; between schedules a retry tick delivers outbox
+//! mails whose retry time has come, so an SMTP outage delays mail but loses none.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+use tokio::signal::unix::{SignalKind, signal};
+
+use crate::app::App;
+use crate::config::{Config, CronSchedule};
+use crate::matching::Matcher;
+
+/// Holds the exclusive lock on `<data>/foerderradar.lock` while alive.
+pub struct DataLock {
+    _file: File,
+    pub path: PathBuf,
+}
+
+/// Takes the data directory's lock, or fails naming the lock file.
+pub fn acquire_lock(data_dir: &Path) -> anyhow::Result<DataLock> {
+    std::fs::create_dir_all(data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
+    let path = data_dir.join("foerderradar.lock");
+    let file = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("opening lock file {}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(DataLock { _file: file, path }),
+        Err(std::fs::TryLockError::WouldBlock) => {
+            anyhow::bail!("another foerderradar process works on this data directory (lock held on {})", path.display())
+        }
+        Err(std::fs::TryLockError::Error(e)) => Err(e).with_context(|| format!("locking {}", path.display())),
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Job {
+    Collect,
+    Notify,
+    /// Deliver outbox mails whose retry time has come.
+    Retry,
+}
+
+/// The next job and when it is due.
+fn next_job(config: &Config, now: DateTime<Utc>) -> (Job, DateTime<Utc>) {
+    let tz = config.service.timezone;
+    let next = |s: &CronSchedule| s.schedule.after(&now.with_timezone(&tz)).next().map(|t| t.with_timezone(&Utc));
+    let retry_at = now + chrono::Duration::from_std(config.service.notify.retry_base).unwrap_or(chrono::Duration::minutes(1));
+    [
+        (Job::Collect, next(&config.service.schedules.collect)),
+        (Job::Notify, next(&config.service.schedules.notify)),
+        (Job::Retry, Some(retry_at)),
+    ]
+    .into_iter()
+    .filter_map(|(job, at)| at.map(|at| (job, at)))
+    .min_by_key(|(_, at)| *at)
+    .expect("the retry tick is always scheduled")
+}
+
+/// Runs until SIGINT or SIGTERM. Returns exit code 0 after a clean stop.
+pub async fn run(mut app: App, config_dir: PathBuf) -> anyhow::Result<ExitCode> {
+    let lock = acquire_lock(&app.data_dir)?;
+    let mut hangup = signal(SignalKind::hangup()).context("installing the SIGHUP handler")?;
+    let mut terminate = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
+    let mut interrupt = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
+    tracing::info!(
+        lock = %lock.path.display(),
+        collect = %app.config.service.schedules.collect.expr,
+        notify = %app.config.service.schedules.notify.expr,
+        "daemon started"
+    );
+    loop {
+        let (job, at) = next_job(&app.config, Utc::now());
+        if job != Job::Retry {
+            tracing::info!(job = ?job, at = %at.with_timezone(&app.config.service.timezone), "next job");
+        }
+        let wait = (at - Utc::now()).to_std().unwrap_or_default();
+        tokio::select! {
+            biased;
+            _ = terminate.recv() => break,
+            _ = interrupt.recv() => break,
+            _ = hangup.recv() => reload(&mut app, &config_dir),
+            _ = tokio::time::sleep(wait) => run_job(&app, job).await,
+        }
+    }
+    tracing::info!("daemon stopped");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Runs one job; failures are logged and the daemon goes on.
+async fn run_job(app: &App, job: Job) {
+    let result = match job {
+        Job::Collect => collect_and_match(app).await,
+        Job::Notify => app.notify().await.map(|(plan, delivery)| tracing::info!(%plan, %delivery, "notify done")),
+        Job::Retry => app.deliver(Utc::now()).await.map(|d| {
+            if d.sent + d.failed + d.retry_later > 0 {
+                tracing::info!(%d, "outbox retry")
+            }
+        }),
+    };
+    if let Err(e) = result {
+        tracing::error!(job = ?job, error = %format!("{e:#}"), "job failed");
+    }
+}
+
+async fn collect_and_match(app: &App) -> anyhow::Result<()> {
+    let collect = app.collect(&[]).await?;
+    tracing::info!(sources = collect.sources.len(), failed = collect.failed(), "collect done\n{collect}");
+    let matching = app.match_calls().await?;
+    tracing::info!(%matching, "match done");
+    Ok(())
+}
+
+/// Reloads config and rules; an invalid new config is rejected and the old one stays active.
+fn reload(app: &mut App, config_dir: &Path) {
+    let loaded = Config::load(config_dir)
+        .map_err(|e| format!("{e}"))
+        .and_then(|config| Matcher::new(&config).map(|m| (config, m)).map_err(|e| format!("{e:#}")));
+    match loaded {
+        Ok((config, matcher)) => {
+            tracing::info!(
+                projects = config.strategy.projects.len(),
+                sources = config.sources.len(),
+                "config reloaded: new rules active"
+            );
+            app.reload(config, matcher);
+        }
+        Err(e) => tracing::error!(error = %e, "config reload rejected: the previous rules stay active"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn second_lock_on_same_data_dir_fails() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = acquire_lock(dir.path()).unwrap();
+        let second = acquire_lock(dir.path());
+        assert!(second.unwrap_err().to_string().contains("another foerderradar process"));
+        drop(first);
+        assert!(acquire_lock(dir.path()).is_ok());
+    }
+}
