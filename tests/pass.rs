@@ -361,3 +361,81 @@ fn decoded(raw: &str) -> String {
     }
     text
 }
+
+/// Lines of a child's stderr, as they come.
+fn stderr_lines(child: &mut std::process::Child) -> mpsc::Receiver<String> {
+    use std::io::BufRead;
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+/// Waits (bounded) for a stderr line containing `needle`.
+fn wait_for(lines: &mpsc::Receiver<String>, needle: &str) -> String {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while let Some(left) = deadline.checked_duration_since(std::time::Instant::now()) {
+        match lines.recv_timeout(left) {
+            Ok(line) if line.contains(needle) => return line,
+            Ok(_) => continue,
+            Err(_) => break,
+        }
+    }
+    panic!("no log line containing '{needle}' within 30 s");
+}
+
+fn signal(child: &std::process::Child, sig: &str) {
+    let status = std::process::Command::new("kill").args([sig, &child.id().to_string()]).status().unwrap();
+    assert!(status.success());
+}
+
+#[test]
+fn daemon_reloads_rules_on_sighup_and_keeps_old_rules_when_new_ones_are_invalid() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (config, data) = (tmp.path().join("config"), tmp.path().join("data"));
+    write_config(&config, "http://127.0.0.1:9", 2525);
+    // Schedules that do not fire during the test.
+    let service = service_toml(2525).replace("0 6 * * 1-5", "0 3 1 1 *").replace("0 7 * * 1-5", "0 4 1 1 *");
+    std::fs::write(config.join("foerderradar.toml"), service.replace("retry_base_secs = 1", "retry_base_secs = 3600"))
+        .unwrap();
+
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("foerderradar"))
+        .arg("--config")
+        .arg(&config)
+        .arg("--data")
+        .arg(&data)
+        .arg("run")
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let lines = stderr_lines(&mut child);
+    wait_for(&lines, "daemon started");
+
+    // A second daemon on the same data directory is refused.
+    let second = foerderradar(&config, &data, &["run"]);
+    assert_eq!(second.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&second.stderr).contains("another foerderradar process"));
+
+    let project = "\n[[project]]\nid = \"radwegenetz\"\nname = \"Radwegenetz\"\nhandlungsfeld = \"klima-mobilitaet-umwelt\"\ntype = \"leitprojekt\"\nconfirmed = true\ndescription = \"Test\"\nthreshold = 1.0\nrules = [ { expr = 'Radweg', weight = 2.0 } ]\n";
+    std::fs::write(config.join("strategy.toml"), format!("{}{project}", strategy_toml())).unwrap();
+    signal(&child, "-HUP");
+    let reloaded = wait_for(&lines, "config reloaded");
+    assert!(reloaded.contains("projects=2"), "{reloaded}");
+
+    let broken = strategy_toml().replace("'Radweg OR Radverkehr'", "'(Radweg OR Radverkehr'");
+    std::fs::write(config.join("strategy.toml"), broken).unwrap();
+    signal(&child, "-HUP");
+    let rejected = wait_for(&lines, "config reload rejected");
+    assert!(rejected.contains("strategy.toml"), "the error names the file: {rejected}");
+
+    signal(&child, "-TERM");
+    wait_for(&lines, "daemon stopped");
+    assert!(child.wait().unwrap().success());
+}
