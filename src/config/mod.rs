@@ -11,8 +11,15 @@
 //! them instead of stopping at the first.
 
 mod error;
+mod fields;
+mod kommunen;
 mod load;
 mod raw;
+mod report;
+mod schedule;
+mod service;
+mod sources;
+mod strategy;
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -20,6 +27,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 pub use error::{ConfigError, ConfigErrors};
+pub use report::ConfigSummary;
 
 use crate::collect::SourceKind;
 use crate::model::ApplicantCategory;
@@ -97,7 +105,9 @@ pub struct SmtpConfig {
 impl SmtpConfig {
     /// Reads the password from the configured environment variable.
     pub fn password(&self) -> Option<String> {
-        self.password_env.as_ref().and_then(|v| std::env::var(v).ok())
+        self.password_env
+            .as_ref()
+            .and_then(|v| std::env::var(v).ok())
     }
 }
 
@@ -262,14 +272,26 @@ impl Criteria {
     /// The global criteria with a project's overrides applied.
     pub fn with(&self, o: &CriteriaOverride) -> Criteria {
         Criteria {
-            applicants: o.applicants.clone().unwrap_or_else(|| self.applicants.clone()),
+            applicants: o
+                .applicants
+                .clone()
+                .unwrap_or_else(|| self.applicants.clone()),
             home_regions: self.home_regions.clone(),
             min_lead_days: o.min_lead_days.unwrap_or(self.min_lead_days),
             min_funding_rate: o.min_funding_rate.or(self.min_funding_rate),
             min_amount_eur: o.min_amount_eur.or(self.min_amount_eur),
-            exclude_funders: o.exclude_funders.clone().unwrap_or_else(|| self.exclude_funders.clone()),
-            prefer_funders: o.prefer_funders.clone().unwrap_or_else(|| self.prefer_funders.clone()),
-            kommune_kinds: o.kommune_kinds.clone().or_else(|| self.kommune_kinds.clone()),
+            exclude_funders: o
+                .exclude_funders
+                .clone()
+                .unwrap_or_else(|| self.exclude_funders.clone()),
+            prefer_funders: o
+                .prefer_funders
+                .clone()
+                .unwrap_or_else(|| self.prefer_funders.clone()),
+            kommune_kinds: o
+                .kommune_kinds
+                .clone()
+                .or_else(|| self.kommune_kinds.clone()),
             population_min: o.population_min.or(self.population_min),
             population_max: o.population_max.or(self.population_max),
         }
@@ -365,6 +387,11 @@ impl Config {
 
     /// Non-fatal findings, e.g. `example.org` addresses that would go over real SMTP.
     pub fn warnings(&self) -> Vec<String> {
-        load::warnings(self)
+        report::warnings(self)
+    }
+
+    /// Counts of sources, Handlungsfelder, projects, Kommunen and contacts.
+    pub fn summary(&self) -> ConfigSummary {
+        report::summary(self)
     }
 }
