@@ -119,10 +119,7 @@ impl FromStr for ApplicantCategory {
             .find(|c| c.as_str() == s)
             .ok_or_else(|| {
                 let known: Vec<_> = Self::ALL.iter().map(|c| c.as_str()).collect();
-                format!(
-                    "unknown applicant category '{s}' (known: {})",
-                    known.join(", ")
-                )
+                format!("unknown applicant category '{s}' (known: {})", known.join(", "))
             })
     }
 }
@@ -206,9 +203,7 @@ impl Bundesland {
     }
 
     pub fn from_name(name: &str) -> Option<Self> {
-        Self::ALL
-            .into_iter()
-            .find(|l| l.name().eq_ignore_ascii_case(name.trim()))
+        Self::ALL.into_iter().find(|l| l.name().eq_ignore_ascii_case(name.trim()))
     }
 }
 
@@ -252,9 +247,7 @@ impl TryFrom<String> for Region {
         Ok(match t.to_lowercase().as_str() {
             "bundesweit" => Region::Bundesweit,
             "eu-weit" | "euweit" | "eu" => Region::EuWeit,
-            _ => {
-                Bundesland::from_name(t).map_or_else(|| Region::Named(t.to_string()), Region::Land)
-            }
+            _ => Bundesland::from_name(t).map_or_else(|| Region::Named(t.to_string()), Region::Land),
         })
     }
 }
@@ -276,12 +269,7 @@ pub struct DeadlineDate {
 
 impl DeadlineDate {
     pub fn on(date: NaiveDate) -> Self {
-        DeadlineDate {
-            date,
-            time: None,
-            annual: false,
-            label: None,
-        }
+        DeadlineDate { date, time: None, annual: false, label: None }
     }
 
     /// The first occurrence on or after `today` (annual dates roll forward).
@@ -300,8 +288,7 @@ impl DeadlineDate {
 
 /// Same month and day in year `y`; 29 February falls back to 28 February.
 fn shift_year(d: NaiveDate, y: i32) -> Option<NaiveDate> {
-    NaiveDate::from_ymd_opt(y, d.month(), d.day())
-        .or_else(|| NaiveDate::from_ymd_opt(y, d.month(), 28))
+    NaiveDate::from_ymd_opt(y, d.month(), d.day()).or_else(|| NaiveDate::from_ymd_opt(y, d.month(), 28))
 }
 
 /// When applications are due.
@@ -452,20 +439,12 @@ pub struct Call {
 
 impl Call {
     /// A call with only the required fields; the id comes from the canonical URL.
-    pub fn new(
-        source: impl Into<SourceId>,
-        url: impl Into<String>,
-        title: impl Into<String>,
-        seen: DateTime<Utc>,
-    ) -> Self {
+    pub fn new(source: impl Into<SourceId>, url: impl Into<String>, title: impl Into<String>, seen: DateTime<Utc>) -> Self {
         let source = source.into();
         let url = url.into();
         Call {
             id: CallId::from_url(&url),
-            links: vec![SourceLink {
-                source: source.clone(),
-                url: url.clone(),
-            }],
+            links: vec![SourceLink { source: source.clone(), url: url.clone() }],
             source,
             url,
             external_id: None,
@@ -578,38 +557,14 @@ pub fn diff_calls(old: &Call, new: &Call) -> Vec<FieldChange> {
             changes.push(FieldChange { field, old, new });
         }
     };
-    push(
-        ChangedField::Deadline,
-        format_deadline(&old.deadline),
-        format_deadline(&new.deadline),
-    );
-    push(
-        ChangedField::Status,
-        old.status.as_str().into(),
-        new.status.as_str().into(),
-    );
-    push(
-        ChangedField::FundingRate,
-        format_rate(old.funding_rate),
-        format_rate(new.funding_rate),
-    );
-    push(
-        ChangedField::Amount,
-        format_amount(old.amount_max_eur),
-        format_amount(new.amount_max_eur),
-    );
-    push(
-        ChangedField::Applicants,
-        format_applicants(&old.applicants),
-        format_applicants(&new.applicants),
-    );
+    push(ChangedField::Deadline, format_deadline(&old.deadline), format_deadline(&new.deadline));
+    push(ChangedField::Status, old.status.as_str().into(), new.status.as_str().into());
+    push(ChangedField::FundingRate, format_rate(old.funding_rate), format_rate(new.funding_rate));
+    push(ChangedField::Amount, format_amount(old.amount_max_eur), format_amount(new.amount_max_eur));
+    push(ChangedField::Applicants, format_applicants(&old.applicants), format_applicants(&new.applicants));
     push(ChangedField::Title, old.title.clone(), new.title.clone());
     if changes.is_empty() && (old.summary != new.summary || old.text != new.text) {
-        changes.push(FieldChange {
-            field: ChangedField::Content,
-            old: String::new(),
-            new: String::new(),
-        });
+        changes.push(FieldChange { field: ChangedField::Content, old: String::new(), new: String::new() });
     }
     changes
 }
@@ -645,20 +600,13 @@ pub fn format_deadline(d: &Deadline) -> String {
 pub fn format_rate(r: Option<FundingRate>) -> String {
     match r {
         None => "k. A.".into(),
-        Some(FundingRate {
-            min: Some(min),
-            max,
-        }) if min < max => format!("{}–{} %", fmt_num(min), fmt_num(max)),
+        Some(FundingRate { min: Some(min), max }) if min < max => format!("{}–{} %", fmt_num(min), fmt_num(max)),
         Some(FundingRate { max, .. }) => format!("bis {} %", fmt_num(max)),
     }
 }
 
 fn fmt_num(v: f64) -> String {
-    if v.fract() == 0.0 {
-        format!("{v:.0}")
-    } else {
-        format!("{v:.1}").replace('.', ",")
-    }
+    if v.fract() == 0.0 { format!("{v:.0}") } else { format!("{v:.1}").replace('.', ",") }
 }
 
 /// German rendering of an amount in EUR with thousands dots, e.g. `140.000 €`.
@@ -683,11 +631,7 @@ fn format_applicants(a: &Applicants) -> String {
     if a.categories.is_empty() {
         return "nicht angegeben".into();
     }
-    a.categories
-        .iter()
-        .map(|c| c.label_de())
-        .collect::<Vec<_>>()
-        .join(", ")
+    a.categories.iter().map(|c| c.label_de()).collect::<Vec<_>>().join(", ")
 }
 
 /// The result of matching one call against one Handlungsfeld profile or project.
@@ -717,38 +661,22 @@ mod tests {
 
     #[test]
     fn call_id_is_stable_and_url_specific() {
-        assert_eq!(
-            CallId::from_url("https://a.example/x"),
-            CallId::from_url("https://a.example/x")
-        );
-        assert_ne!(
-            CallId::from_url("https://a.example/x"),
-            CallId::from_url("https://a.example/y")
-        );
+        assert_eq!(CallId::from_url("https://a.example/x"), CallId::from_url("https://a.example/x"));
+        assert_ne!(CallId::from_url("https://a.example/x"), CallId::from_url("https://a.example/y"));
         assert!(CallId::from_url("x").as_str().starts_with("c-"));
     }
 
     #[test]
     fn annual_deadline_rolls_forward() {
-        let dl = DeadlineDate {
-            annual: true,
-            ..DeadlineDate::on(d(2025, 10, 23))
-        };
+        let dl = DeadlineDate { annual: true, ..DeadlineDate::on(d(2025, 10, 23)) };
         assert_eq!(dl.next_occurrence(d(2026, 11, 26)), Some(d(2027, 10, 23)));
         assert_eq!(dl.next_occurrence(d(2026, 3, 1)), Some(d(2026, 10, 23)));
-        assert_eq!(
-            DeadlineDate::on(d(2025, 10, 23)).next_occurrence(d(2026, 1, 1)),
-            None
-        );
+        assert_eq!(DeadlineDate::on(d(2025, 10, 23)).next_occurrence(d(2026, 1, 1)), None);
     }
 
     #[test]
     fn deadline_next_date_picks_earliest_future_cutoff() {
-        let dl = Deadline::Dates(vec![
-            DeadlineDate::on(d(2026, 1, 15)),
-            DeadlineDate::on(d(2027, 4, 15)),
-            DeadlineDate::on(d(2026, 12, 31)),
-        ]);
+        let dl = Deadline::Dates(vec![DeadlineDate::on(d(2026, 1, 15)), DeadlineDate::on(d(2027, 4, 15)), DeadlineDate::on(d(2026, 12, 31))]);
         assert_eq!(dl.next_date(d(2026, 11, 26)), Some(d(2026, 12, 31)));
         assert!(dl.is_open(d(2026, 11, 26)));
         assert!(!dl.is_open(d(2027, 5, 1)));
@@ -758,12 +686,7 @@ mod tests {
 
     #[test]
     fn region_round_trips_through_strings() {
-        for r in [
-            Region::Bundesweit,
-            Region::EuWeit,
-            Region::Land(Bundesland::NordrheinWestfalen),
-            Region::Named("Münsterland".into()),
-        ] {
+        for r in [Region::Bundesweit, Region::EuWeit, Region::Land(Bundesland::NordrheinWestfalen), Region::Named("Münsterland".into())] {
             let s: String = r.clone().into();
             assert_eq!(Region::try_from(s).unwrap(), r);
         }
@@ -779,10 +702,7 @@ mod tests {
         let changes = diff_calls(&a, &b);
         assert_eq!(changes.len(), 1);
         assert_eq!(changes[0].field, ChangedField::Deadline);
-        assert_eq!(
-            (changes[0].old.as_str(), changes[0].new.as_str()),
-            ("31.03.2026", "30.04.2026")
-        );
+        assert_eq!((changes[0].old.as_str(), changes[0].new.as_str()), ("31.03.2026", "30.04.2026"));
         assert!(diff_calls(&a, &a).is_empty());
     }
 
@@ -800,19 +720,7 @@ mod tests {
     fn german_amount_and_rate_formatting() {
         assert_eq!(format_amount(Some(140_000)), "140.000 €");
         assert_eq!(format_amount(Some(1_500_000)), "1.500.000 €");
-        assert_eq!(
-            format_rate(Some(FundingRate {
-                min: Some(40.0),
-                max: 80.0
-            })),
-            "40–80 %"
-        );
-        assert_eq!(
-            format_rate(Some(FundingRate {
-                min: None,
-                max: 90.0
-            })),
-            "bis 90 %"
-        );
+        assert_eq!(format_rate(Some(FundingRate { min: Some(40.0), max: 80.0 })), "40–80 %");
+        assert_eq!(format_rate(Some(FundingRate { min: None, max: 90.0 })), "bis 90 %");
     }
 }

@@ -38,20 +38,12 @@ impl Fetcher {
     }
 
     /// GET with conditional validators, politeness, retries and the body cap.
-    pub async fn get(
-        &self,
-        _url: &Url,
-        _validators: Option<&Validators>,
-    ) -> Result<Fetched, FetchError> {
+    pub async fn get(&self, _url: &Url, _validators: Option<&Validators>) -> Result<Fetched, FetchError> {
         todo!()
     }
 
     /// POST `multipart/form-data` whose parts are (name, content, mime type); retried like GET.
-    pub async fn post_multipart(
-        &self,
-        _url: &Url,
-        _parts: &[(String, String, String)],
-    ) -> Result<Fetched, FetchError> {
+    pub async fn post_multipart(&self, _url: &Url, _parts: &[(String, String, String)]) -> Result<Fetched, FetchError> {
         todo!()
     }
 

@@ -9,9 +9,5 @@ pub fn canonical_url(url: &str) -> String {
 /// Key for matching one programme across sources when URLs differ:
 /// normalised title plus normalised funder.
 pub fn title_key(title: &str, funder: Option<&str>) -> String {
-    format!(
-        "{}|{}",
-        title.to_lowercase(),
-        funder.unwrap_or("").to_lowercase()
-    )
+    format!("{}|{}", title.to_lowercase(), funder.unwrap_or("").to_lowercase())
 }

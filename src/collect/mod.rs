@@ -50,12 +50,7 @@ impl SourceKind {
             "foerderdatenbank" => value.try_into().map(SourceKind::Foerderdatenbank),
             "eu-sedia" => value.try_into().map(SourceKind::EuSedia),
             "html" => value.try_into().map(SourceKind::Html),
-            other => {
-                return Err(format!(
-                    "unknown kind '{other}' (known: {})",
-                    Self::NAMES.join(", ")
-                ));
-            }
+            other => return Err(format!("unknown kind '{other}' (known: {})", Self::NAMES.join(", "))),
         }
         .map_err(|e| e.to_string())
     }

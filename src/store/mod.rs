@@ -21,11 +21,7 @@ pub enum StoreError {
     #[error("database migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("corrupt stored value in {table}.{column}: {message}")]
-    Corrupt {
-        table: &'static str,
-        column: &'static str,
-        message: String,
-    },
+    Corrupt { table: &'static str, column: &'static str, message: String },
     #[error("not found: {0}")]
     NotFound(String),
 }
@@ -45,9 +41,7 @@ pub enum UpsertOutcome {
 impl UpsertOutcome {
     pub fn id(&self) -> &CallId {
         match self {
-            UpsertOutcome::New(id)
-            | UpsertOutcome::Changed(id, _)
-            | UpsertOutcome::Unchanged(id) => id,
+            UpsertOutcome::New(id) | UpsertOutcome::Changed(id, _) | UpsertOutcome::Unchanged(id) => id,
         }
     }
 }
@@ -177,11 +171,7 @@ pub trait Store: Send + Sync {
     async fn save_source_state(&self, source: &str, state: &SourceState) -> StoreResult<()>;
     /// Records one pass of a source and updates its health; `broken_after`
     /// consecutive failures, or zero items where there were some, flag it broken.
-    async fn record_source_run(
-        &self,
-        run: &SourceRun,
-        broken_after: u32,
-    ) -> StoreResult<SourceHealth>;
+    async fn record_source_run(&self, run: &SourceRun, broken_after: u32) -> StoreResult<SourceHealth>;
     async fn source_health(&self) -> StoreResult<Vec<SourceHealth>>;
 
     /// Replaces all stored matches of a call (passed and near misses).
@@ -198,21 +188,10 @@ pub trait Store: Send + Sync {
     async fn due_mails(&self, now: DateTime<Utc>) -> StoreResult<Vec<OutboxMail>>;
     async fn mark_sent(&self, id: i64, at: DateTime<Utc>) -> StoreResult<()>;
     /// Records a failed attempt; `next_attempt = None` gives up (status failed).
-    async fn mark_attempt_failed(
-        &self,
-        id: i64,
-        error: &str,
-        next_attempt: Option<DateTime<Utc>>,
-    ) -> StoreResult<()>;
+    async fn mark_attempt_failed(&self, id: i64, error: &str, next_attempt: Option<DateTime<Utc>>) -> StoreResult<()>;
     async fn outbox(&self, status: Option<OutboxStatus>) -> StoreResult<Vec<OutboxMail>>;
 
     async fn start_run(&self, kind: RunKind, at: DateTime<Utc>) -> StoreResult<i64>;
     /// Closes a run with a JSON summary (counts, failures).
-    async fn finish_run(
-        &self,
-        id: i64,
-        at: DateTime<Utc>,
-        ok: bool,
-        summary: &serde_json::Value,
-    ) -> StoreResult<()>;
+    async fn finish_run(&self, id: i64, at: DateTime<Utc>, ok: bool, summary: &serde_json::Value) -> StoreResult<()>;
 }
