@@ -356,6 +356,114 @@ mod tests {
         load(&format!("{}\n{extra}\n", fixture(FILE)))
     }
 
+    /// A strategy with the fixed Handlungsfeld and project ids of the deployment.
+    fn strategy_with_fixed_ids() -> String {
+        let fields = [
+            (
+                "digitale-infrastruktur",
+                vec!["lorawan", "datenplattform", "app-infrastruktur"],
+            ),
+            ("klima-mobilitaet-umwelt", vec![]),
+            ("familie-bildung-lebensqualitaet", vec![]),
+            (
+                "verwaltung",
+                vec![
+                    "digitalkompetenz-verwaltung",
+                    "serviceportal",
+                    "service-design-team",
+                    "daten-ki-potenzialanalyse",
+                    "cloud-service-plattform",
+                ],
+            ),
+            ("wirtschaft-arbeit", vec![]),
+            (
+                "innenstadt-dorfmitte",
+                vec![
+                    "citymarketing-socialmedia",
+                    "raumvermittlung",
+                    "dorfladenbox",
+                ],
+            ),
+        ];
+        let mut text = String::new();
+        for (field, projects) in &fields {
+            text += &format!(
+                "[[handlungsfeld]]\nid = \"{field}\"\nname = \"{field}\"\nthreshold = 1.0\n"
+            );
+            for p in projects {
+                text += &format!(
+                    "[[project]]\nid = \"{p}\"\nname = \"{p}\"\nhandlungsfeld = \"{field}\"\ntype = \"leitprojekt\"\nthreshold = 1.0\n"
+                );
+            }
+        }
+        text
+    }
+
+    #[test]
+    fn deployment_files_load_with_the_strategy_ids() {
+        let config_dir = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/config"));
+        let dir = dir_with("strategy.toml", &strategy_with_fixed_ids());
+        for name in ["foerderradar.toml", "kommunen.toml"] {
+            std::fs::copy(config_dir.join(name), dir.path().join(name)).unwrap();
+        }
+        let config = Config::load(dir.path()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(config.kommunen.len(), 14);
+        let kreis: Vec<_> = config
+            .kommunen
+            .iter()
+            .filter(|k| k.kind == KommuneKind::Kreis)
+            .collect();
+        assert_eq!((kreis.len(), kreis[0].ags.as_str()), (1, "05570"));
+        let mks: Vec<_> = config
+            .kommunen
+            .iter()
+            .filter(|k| k.mittlere_kreisangehoerige_stadt)
+            .map(|k| k.id.as_str())
+            .collect();
+        assert_eq!(mks, ["ahlen", "beckum", "oelde", "warendorf"]);
+        let in_9plus = config
+            .kommunen
+            .iter()
+            .filter(|k| k.memberships.iter().any(|m| m.region == "leader-9plus"))
+            .count();
+        assert_eq!(in_9plus, 10);
+        let warendorf = &config.kommune("warendorf").unwrap().memberships[0];
+        assert!(
+            warendorf
+                .partial
+                .as_deref()
+                .unwrap()
+                .contains("Freckenhorst")
+        );
+        for k in &config.kommunen {
+            assert_eq!(
+                (
+                    k.interests.handlungsfelder.len(),
+                    k.interests.projects.len()
+                ),
+                (6, 11),
+                "{}",
+                k.id
+            );
+            assert!(!k.contacts.is_empty(), "{}", k.id);
+        }
+        let gfw = config
+            .kommune("kreis-warendorf")
+            .unwrap()
+            .contacts
+            .iter()
+            .find(|c| c.email.contains("gfw"))
+            .unwrap();
+        assert_eq!(gfw.interests.handlungsfelder.len(), 2);
+        assert!(
+            gfw.interests
+                .covers("digitale-infrastruktur", Some("lorawan"))
+        );
+        assert!(!gfw.interests.covers("verwaltung", Some("serviceportal")));
+        assert_eq!(config.service.data_dir.as_deref(), Some(Path::new("data")));
+        assert!(config.service.smtp.is_none());
+    }
+
     #[test]
     fn kommune_without_interests_follows_everything() {
         let config = Config::load(Path::new(FIXTURE)).unwrap();
