@@ -143,10 +143,7 @@ mod tests {
 
     #[test]
     fn display_is_file_line_key_message_one_per_line() {
-        let errors = ConfigErrors(vec![
-            error(12, None, "source[2].url"),
-            error(3, Some(7), ""),
-        ]);
+        let errors = ConfigErrors(vec![error(12, None, "source[2].url"), error(3, Some(7), "")]);
         assert_eq!(
             errors.to_string(),
             "config/sources.toml:12: source[2].url: must start with http:// or https://\n\

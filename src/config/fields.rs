@@ -43,10 +43,7 @@ pub(super) fn http_url(r: &mut Report, v: &Text, key: &str) -> Option<url::Url> 
             None
         }
         Err(e) => {
-            let message = format!(
-                "'{}' is not a URL ({e}); write it as https://host/path",
-                v.get_ref()
-            );
+            let message = format!("'{}' is not a URL ({e}); write it as https://host/path", v.get_ref());
             r.at(&v.span(), key, message);
             None
         }
@@ -54,13 +51,7 @@ pub(super) fn http_url(r: &mut Report, v: &Text, key: &str) -> Option<url::Url> 
 }
 
 /// A whole number of at least `min`; `default` when absent.
-pub(super) fn count(
-    r: &mut Report,
-    v: Option<&Int>,
-    key: &str,
-    default: u64,
-    min: u64,
-) -> Option<u64> {
+pub(super) fn count(r: &mut Report, v: Option<&Int>, key: &str, default: u64, min: u64) -> Option<u64> {
     let Some(v) = v else { return Some(default) };
     match u64::try_from(*v.get_ref()) {
         Ok(n) if n >= min => Some(n),
@@ -68,10 +59,7 @@ pub(super) fn count(
             r.at(
                 &v.span(),
                 key,
-                format!(
-                    "must be a whole number of at least {min}, not {}",
-                    v.get_ref()
-                ),
+                format!("must be a whole number of at least {min}, not {}", v.get_ref()),
             );
             None
         }
@@ -79,23 +67,13 @@ pub(super) fn count(
 }
 
 /// Like [`count`] for values that must fit 32 bits.
-pub(super) fn count32(
-    r: &mut Report,
-    v: Option<&Int>,
-    key: &str,
-    default: u32,
-    min: u32,
-) -> Option<u32> {
+pub(super) fn count32(r: &mut Report, v: Option<&Int>, key: &str, default: u32, min: u32) -> Option<u32> {
     let n = count(r, v, key, default.into(), min.into())?;
     match u32::try_from(n) {
         Ok(n) => Some(n),
         Err(_) => {
             let span = v.map(|v| v.span()).unwrap_or_default();
-            r.at(
-                &span,
-                key,
-                format!("{n} is too large (at most {})", u32::MAX),
-            );
+            r.at(&span, key, format!("{n} is too large (at most {})", u32::MAX));
             None
         }
     }
@@ -117,35 +95,16 @@ pub(super) fn non_negative(r: &mut Report, v: &Float, key: &str) -> Option<f64> 
     if n >= 0.0 {
         return Some(n);
     }
-    r.at(
-        &v.span(),
-        key,
-        format!("must not be negative ({n}); use 0 or more"),
-    );
+    r.at(&v.span(), key, format!("must not be negative ({n}); use 0 or more"));
     None
 }
 
 /// One of a fixed set of words.
-pub(super) fn one_of<T: Copy>(
-    r: &mut Report,
-    v: &Text,
-    key: &str,
-    choices: &[(&str, T)],
-) -> Option<T> {
-    let found = choices
-        .iter()
-        .find(|(name, _)| *name == v.get_ref())
-        .map(|(_, t)| *t);
+pub(super) fn one_of<T: Copy>(r: &mut Report, v: &Text, key: &str, choices: &[(&str, T)]) -> Option<T> {
+    let found = choices.iter().find(|(name, _)| *name == v.get_ref()).map(|(_, t)| *t);
     if found.is_none() {
-        let names: Vec<_> = choices
-            .iter()
-            .map(|(name, _)| format!("\"{name}\""))
-            .collect();
-        let message = format!(
-            "'{}' is not allowed; use one of {}",
-            v.get_ref(),
-            names.join(", ")
-        );
+        let names: Vec<_> = choices.iter().map(|(name, _)| format!("\"{name}\"")).collect();
+        let message = format!("'{}' is not allowed; use one of {}", v.get_ref(), names.join(", "));
         r.at(&v.span(), key, message);
     }
     found
@@ -184,19 +143,13 @@ mod tests {
     #[test]
     fn email_needs_a_bare_address() {
         assert_eq!(
-            run(|r| email(r, &text("a@ahlen.example.org"), "k"))
-                .0
-                .as_deref(),
+            run(|r| email(r, &text("a@ahlen.example.org"), "k")).0.as_deref(),
             Some("a@ahlen.example.org")
         );
         let (out, errors) = run(|r| email(r, &text("Fördermittel <a@b.de>"), "k"));
         assert!(out.is_none());
         assert!(errors[0].message.contains("name@domain"), "{errors:?}");
-        assert!(
-            run(|r| email(r, &text("ahlen.example.org"), "k"))
-                .0
-                .is_none()
-        );
+        assert!(run(|r| email(r, &text("ahlen.example.org"), "k")).0.is_none());
     }
 
     #[test]
@@ -209,11 +162,7 @@ mod tests {
         let (out, errors) = run(|r| http_url(r, &text("ftp://example.org/feed"), "k"));
         assert!(out.is_none());
         assert!(errors[0].message.contains("http:// or https://"));
-        assert!(
-            run(|r| http_url(r, &text("www.example.org"), "k"))
-                .0
-                .is_none()
-        );
+        assert!(run(|r| http_url(r, &text("www.example.org"), "k")).0.is_none());
     }
 
     #[test]
@@ -230,11 +179,7 @@ mod tests {
         let float = |n| Spanned::new(0..1, n);
         assert_eq!(run(|r| finite(r, &float(-1.5), "k")).0, Some(-1.5));
         assert!(run(|r| finite(r, &float(f64::NAN), "k")).0.is_none());
-        assert!(
-            run(|r| non_negative(r, &float(f64::INFINITY), "k"))
-                .0
-                .is_none()
-        );
+        assert!(run(|r| non_negative(r, &float(f64::INFINITY), "k")).0.is_none());
         assert!(run(|r| non_negative(r, &float(-0.5), "k")).0.is_none());
     }
 }

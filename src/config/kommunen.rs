@@ -27,16 +27,7 @@ pub(super) fn build(r: &mut Report, known: &KnownIds) -> Option<(Vec<Kommune>, V
     let mut ids = Ids::new("Kommune");
     let kommunen: Vec<_> = entries::<RawKommune>(r, &root, "kommune")
         .into_iter()
-        .map(|(i, _, raw)| {
-            kommune(
-                r,
-                &entry_key("kommune", i, &raw.id),
-                raw,
-                &mut ids,
-                &region_ids,
-                known,
-            )
-        })
+        .map(|(i, _, raw)| kommune(r, &entry_key("kommune", i, &raw.id), raw, &mut ids, &region_ids, known))
         .collect();
     Some((
         kommunen.into_iter().collect::<Option<_>>()?,
@@ -78,13 +69,7 @@ fn kommune(
     let interests = match &raw.interests {
         Some(i) => {
             let (fields, projects) = (&i.get_ref().handlungsfelder, &i.get_ref().projects);
-            explicit(
-                r,
-                fields,
-                projects,
-                (&i.span(), &format!("{key}.interests")),
-                known,
-            )
+            explicit(r, fields, projects, (&i.span(), &format!("{key}.interests")), known)
         }
         None => Some(everything(known)),
     };
@@ -106,11 +91,7 @@ fn kommune(
 
 /// 8 digits for a Stadt or Gemeinde (AGS), 5 for the Kreis (Kreisschlüssel).
 fn ags(r: &mut Report, v: &Text, kind: Option<KommuneKind>, key: &str) -> Option<String> {
-    let digits = if kind == Some(KommuneKind::Kreis) {
-        5
-    } else {
-        8
-    };
+    let digits = if kind == Some(KommuneKind::Kreis) { 5 } else { 8 };
     let value = v.get_ref();
     if value.len() == digits && value.bytes().all(|b| b.is_ascii_digit()) {
         return Some(value.clone());
@@ -142,22 +123,13 @@ fn mittlere_kreisangehoerige_stadt(
     };
     if *flag.get_ref() && kind.is_some_and(|k| k != KommuneKind::Stadt) {
         let message = "only a Stadt can be a Mittlere kreisangehörige Stadt; set kind = \"stadt\" or remove the flag";
-        r.at(
-            &flag.span(),
-            format!("{key}.mittlere_kreisangehoerige_stadt"),
-            message,
-        );
+        r.at(&flag.span(), format!("{key}.mittlere_kreisangehoerige_stadt"), message);
         return None;
     }
     Some(*flag.get_ref())
 }
 
-fn membership(
-    r: &mut Report,
-    raw: &RawMembership,
-    regions: &[String],
-    key: &str,
-) -> Option<Membership> {
+fn membership(r: &mut Report, raw: &RawMembership, regions: &[String], key: &str) -> Option<Membership> {
     if !regions.contains(raw.region.get_ref()) {
         let message = format!(
             "unknown region '{}'; declare it as [[region]] or use one of: {}",
@@ -198,16 +170,14 @@ fn explicit(
         &known.handlungsfelder,
     );
     let project_ids: Vec<String> = known.projects.iter().map(|(p, _)| p.clone()).collect();
-    let projects = names(
-        r,
-        projects,
-        &format!("{key}.projects"),
-        "project",
-        &project_ids,
-    );
+    let projects = names(r, projects, &format!("{key}.projects"), "project", &project_ids);
     let (fields, mut projects) = (fields?, projects?);
     if fields.is_empty() && projects.is_empty() {
-        r.at(span, key, "follows nothing; name Handlungsfelder or projects, or leave it out to follow everything");
+        r.at(
+            span,
+            key,
+            "follows nothing; name Handlungsfelder or projects, or leave it out to follow everything",
+        );
         return None;
     }
     projects.extend(
@@ -223,24 +193,10 @@ fn explicit(
     })
 }
 
-fn names(
-    r: &mut Report,
-    list: &[Text],
-    key: &str,
-    what: &str,
-    known: &[String],
-) -> Option<BTreeSet<String>> {
+fn names(r: &mut Report, list: &[Text], key: &str, what: &str, known: &[String]) -> Option<BTreeSet<String>> {
     let mut ok = true;
-    for (i, v) in list
-        .iter()
-        .enumerate()
-        .filter(|(_, v)| !known.contains(v.get_ref()))
-    {
-        let message = format!(
-            "unknown {what} '{}'; known: {}",
-            v.get_ref(),
-            known.join(", ")
-        );
+    for (i, v) in list.iter().enumerate().filter(|(_, v)| !known.contains(v.get_ref())) {
+        let message = format!("unknown {what} '{}'; known: {}", v.get_ref(), known.join(", "));
         r.at(&v.span(), format!("{key}[{i}]"), message);
         ok = false;
     }
@@ -258,16 +214,7 @@ fn contacts(
     let contacts: Vec<_> = raw
         .iter()
         .enumerate()
-        .map(|(i, c)| {
-            contact(
-                r,
-                c,
-                interests,
-                &format!("{key}.contact[{i}]"),
-                known,
-                &mut seen,
-            )
-        })
+        .map(|(i, c)| contact(r, c, interests, &format!("{key}.contact[{i}]"), known, &mut seen))
         .collect();
     contacts.into_iter().collect()
 }
@@ -308,13 +255,7 @@ fn contact(
 }
 
 /// A contact can only narrow the Kommune's interests.
-fn narrows(
-    r: &mut Report,
-    fields: &[Text],
-    projects: &[Text],
-    kommune: &Interests,
-    key: &str,
-) -> bool {
+fn narrows(r: &mut Report, fields: &[Text], projects: &[Text], kommune: &Interests, key: &str) -> bool {
     let outside_fields = fields
         .iter()
         .enumerate()
@@ -378,18 +319,12 @@ mod tests {
             ("wirtschaft-arbeit", vec![]),
             (
                 "innenstadt-dorfmitte",
-                vec![
-                    "citymarketing-socialmedia",
-                    "raumvermittlung",
-                    "dorfladenbox",
-                ],
+                vec!["citymarketing-socialmedia", "raumvermittlung", "dorfladenbox"],
             ),
         ];
         let mut text = String::new();
         for (field, projects) in &fields {
-            text += &format!(
-                "[[handlungsfeld]]\nid = \"{field}\"\nname = \"{field}\"\nthreshold = 1.0\n"
-            );
+            text += &format!("[[handlungsfeld]]\nid = \"{field}\"\nname = \"{field}\"\nthreshold = 1.0\n");
             for p in projects {
                 text += &format!(
                     "[[project]]\nid = \"{p}\"\nname = \"{p}\"\nhandlungsfeld = \"{field}\"\ntype = \"leitprojekt\"\nthreshold = 1.0\n"
@@ -428,19 +363,10 @@ mod tests {
             .count();
         assert_eq!(in_9plus, 10);
         let warendorf = &config.kommune("warendorf").unwrap().memberships[0];
-        assert!(
-            warendorf
-                .partial
-                .as_deref()
-                .unwrap()
-                .contains("Freckenhorst")
-        );
+        assert!(warendorf.partial.as_deref().unwrap().contains("Freckenhorst"));
         for k in &config.kommunen {
             assert_eq!(
-                (
-                    k.interests.handlungsfelder.len(),
-                    k.interests.projects.len()
-                ),
+                (k.interests.handlungsfelder.len(), k.interests.projects.len()),
                 (6, 11),
                 "{}",
                 k.id
@@ -455,10 +381,7 @@ mod tests {
             .find(|c| c.email.contains("gfw"))
             .unwrap();
         assert_eq!(gfw.interests.handlungsfelder.len(), 2);
-        assert!(
-            gfw.interests
-                .covers("digitale-infrastruktur", Some("lorawan"))
-        );
+        assert!(gfw.interests.covers("digitale-infrastruktur", Some("lorawan")));
         assert!(!gfw.interests.covers("verwaltung", Some("serviceportal")));
         assert_eq!(config.service.data_dir.as_deref(), Some(Path::new("data")));
         assert!(config.service.smtp.is_none());
@@ -467,24 +390,10 @@ mod tests {
     #[test]
     fn kommune_without_interests_follows_everything() {
         let config = Config::load(Path::new(FIXTURE)).unwrap();
-        let all_fields: BTreeSet<_> = config
-            .strategy
-            .handlungsfelder
-            .iter()
-            .map(|h| h.id.clone())
-            .collect();
-        let all_projects: BTreeSet<_> = config
-            .strategy
-            .projects
-            .iter()
-            .map(|p| p.id.clone())
-            .collect();
+        let all_fields: BTreeSet<_> = config.strategy.handlungsfelder.iter().map(|h| h.id.clone()).collect();
+        let all_projects: BTreeSet<_> = config.strategy.projects.iter().map(|p| p.id.clone()).collect();
         for kommune in &config.kommunen {
-            assert_eq!(
-                kommune.interests.handlungsfelder, all_fields,
-                "{}",
-                kommune.id
-            );
+            assert_eq!(kommune.interests.handlungsfelder, all_fields, "{}", kommune.id);
             assert_eq!(kommune.interests.projects, all_projects, "{}", kommune.id);
         }
     }
@@ -504,10 +413,7 @@ mod tests {
         assert!(telgte.interests.projects.contains("serviceportal"));
         let portal = &telgte.contacts[1].interests;
         assert!(portal.handlungsfelder.is_empty());
-        assert_eq!(
-            portal.projects,
-            BTreeSet::from(["serviceportal".to_string()])
-        );
+        assert_eq!(portal.projects, BTreeSet::from(["serviceportal".to_string()]));
         assert!(portal.covers("verwaltung", Some("serviceportal")));
         assert!(!portal.covers("verwaltung", None));
     }
@@ -543,9 +449,7 @@ mod tests {
                 .contains("unknown project 'lorawan'")
         );
         let text = fixture(FILE);
-        let errors =
-            load(&text.replacen("email = \"", "projects = [\"dorfladenbox\"]\nemail = \"", 1))
-                .unwrap_err();
+        let errors = load(&text.replacen("email = \"", "projects = [\"dorfladenbox\"]\nemail = \"", 1)).unwrap_err();
         let e = errors
             .iter()
             .find(|e| e.key.ends_with(".contact[0].projects[0]"))
@@ -568,11 +472,7 @@ mod tests {
     #[test]
     fn ags_digits_depend_on_kind() {
         let errors = errors_of(FILE, "ags = \"05570004\"", "ags = \"5570004\"");
-        assert!(
-            error_at(&errors, "kommune.ahlen.ags")
-                .message
-                .contains("8 digits")
-        );
+        assert!(error_at(&errors, "kommune.ahlen.ags").message.contains("8 digits"));
         let errors = errors_of(FILE, "ags = \"05570\"", "ags = \"05570000\"");
         let e = errors
             .iter()
@@ -587,8 +487,7 @@ mod tests {
         assert!(
             errors
                 .iter()
-                .any(|e| e.key.ends_with(".memberships[0].region")
-                    && e.message.contains("unknown region 'leader-x'"))
+                .any(|e| e.key.ends_with(".memberships[0].region") && e.message.contains("unknown region 'leader-x'"))
         );
         let errors = appended("[[region]]\nid = \"leader-test\"\nname = \"x\"\n[[kommune]]\nid = \"ahlen\"\nname = \"x\"\nkind = \"stadt\"\nags = \"05570004\"").unwrap_err();
         assert!(

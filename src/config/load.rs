@@ -45,9 +45,7 @@ pub(super) fn load(dir: &Path) -> Result<Config, ConfigErrors> {
         )
     });
     match (service, sources, strategy, kommunen) {
-        (Some(service), Some(sources), Some(strategy), Some((kommunen, member_regions)))
-            if errors.is_empty() =>
-        {
+        (Some(service), Some(sources), Some(strategy), Some((kommunen, member_regions))) if errors.is_empty() => {
             Ok(Config {
                 dir: dir.to_path_buf(),
                 service,
@@ -88,10 +86,7 @@ pub(super) fn open<'d>(r: &mut Report<'d>, known: &[&str]) -> Option<DeTable<'d>
             return None;
         }
     };
-    for key in root
-        .keys()
-        .filter(|k| !known.contains(&k.get_ref().as_ref()))
-    {
+    for key in root.keys().filter(|k| !known.contains(&k.get_ref().as_ref())) {
         let message = format!("unknown key; this file knows: {}", known.join(", "));
         r.at(&key.span(), key.get_ref(), message);
     }
@@ -100,11 +95,7 @@ pub(super) fn open<'d>(r: &mut Report<'d>, known: &[&str]) -> Option<DeTable<'d>
 
 /// Deserializes one value on its own; a shape error (unknown key, wrong
 /// type, missing key) is recorded at its line.
-pub(super) fn value<T: DeserializeOwned>(
-    r: &mut Report,
-    v: &Spanned<DeValue<'_>>,
-    key: &str,
-) -> Option<T> {
+pub(super) fn value<T: DeserializeOwned>(r: &mut Report, v: &Spanned<DeValue<'_>>, key: &str) -> Option<T> {
     T::deserialize(ValueDeserializer::from(v.clone()))
         .map_err(|e| {
             let span = e.span().unwrap_or(v.span());
@@ -135,12 +126,7 @@ fn shape_hint(message: &str) -> String {
 }
 
 /// A top-level key that must be present.
-pub(super) fn required<T: DeserializeOwned>(
-    r: &mut Report,
-    root: &DeTable<'_>,
-    key: &str,
-    example: &str,
-) -> Option<T> {
+pub(super) fn required<T: DeserializeOwned>(r: &mut Report, root: &DeTable<'_>, key: &str, example: &str) -> Option<T> {
     match root.get(key) {
         Some(v) => value(r, v, key),
         None => {
@@ -152,11 +138,7 @@ pub(super) fn required<T: DeserializeOwned>(
 
 /// A top-level key that may be absent. A malformed value is recorded and
 /// read as absent (the load fails anyway).
-pub(super) fn optional<T: DeserializeOwned>(
-    r: &mut Report,
-    root: &DeTable<'_>,
-    key: &str,
-) -> Option<T> {
+pub(super) fn optional<T: DeserializeOwned>(r: &mut Report, root: &DeTable<'_>, key: &str) -> Option<T> {
     root.get(key).and_then(|v| value(r, v, key))
 }
 
@@ -170,11 +152,7 @@ pub(super) fn tables<'v, 'i>(
         return Vec::new();
     };
     let Some(array) = list.get_ref().as_array() else {
-        r.at(
-            &list.span(),
-            key,
-            format!("must be a list of [[{key}]] tables"),
-        );
+        r.at(&list.span(), key, format!("must be a list of [[{key}]] tables"));
         return Vec::new();
     };
     let mut found = Vec::new();
@@ -182,11 +160,7 @@ pub(super) fn tables<'v, 'i>(
         if v.get_ref().is_table() {
             found.push((i, v));
         } else {
-            r.at(
-                &v.span(),
-                format!("{key}[{i}]"),
-                format!("must be a [[{key}]] table"),
-            );
+            r.at(&v.span(), format!("{key}[{i}]"), format!("must be a [[{key}]] table"));
         }
     }
     found
@@ -262,12 +236,7 @@ pub(super) mod tests {
     /// Copies the minimal fixture into a temp dir with one file replaced.
     pub fn dir_with(file: &str, text: &str) -> tempfile::TempDir {
         let dir = tempfile::tempdir().unwrap();
-        for name in [
-            "foerderradar.toml",
-            "sources.toml",
-            "strategy.toml",
-            "kommunen.toml",
-        ] {
+        for name in ["foerderradar.toml", "sources.toml", "strategy.toml", "kommunen.toml"] {
             std::fs::copy(Path::new(FIXTURE).join(name), dir.path().join(name)).unwrap();
         }
         std::fs::write(dir.path().join(file), text).unwrap();
@@ -297,19 +266,13 @@ pub(super) mod tests {
     /// The single error with this key; fails listing all errors otherwise.
     pub fn error_at<'a>(errors: &'a [ConfigError], key: &str) -> &'a ConfigError {
         let found: Vec<_> = errors.iter().filter(|e| e.key == key).collect();
-        assert_eq!(
-            found.len(),
-            1,
-            "expected one error at {key}, got {errors:#?}"
-        );
+        assert_eq!(found.len(), 1, "expected one error at {key}, got {errors:#?}");
         found[0]
     }
 
     /// 1-based line of the first occurrence of `needle` in the patched file.
     pub fn line_of(text: &str, needle: &str) -> usize {
-        let at = text
-            .find(needle)
-            .unwrap_or_else(|| panic!("{needle:?} not in text"));
+        let at = text.find(needle).unwrap_or_else(|| panic!("{needle:?} not in text"));
         text[..at].matches('\n').count() + 1
     }
 
@@ -357,8 +320,7 @@ pub(super) mod tests {
 
     #[test]
     fn unknown_keys_are_reported_in_every_entry() {
-        let text =
-            fixture("kommunen.toml").replace("kind = \"stadt\"", "kind = \"stadt\"\nmayor = \"x\"");
+        let text = fixture("kommunen.toml").replace("kind = \"stadt\"", "kind = \"stadt\"\nmayor = \"x\"");
         let dir = dir_with("kommunen.toml", &text);
         let errors = Config::load(dir.path()).unwrap_err().0;
         let unknown: Vec<_> = errors

@@ -105,9 +105,7 @@ pub struct SmtpConfig {
 impl SmtpConfig {
     /// Reads the password from the configured environment variable.
     pub fn password(&self) -> Option<String> {
-        self.password_env
-            .as_ref()
-            .and_then(|v| std::env::var(v).ok())
+        self.password_env.as_ref().and_then(|v| std::env::var(v).ok())
     }
 }
 
@@ -272,10 +270,7 @@ impl Criteria {
     /// The global criteria with a project's overrides applied.
     pub fn with(&self, o: &CriteriaOverride) -> Criteria {
         Criteria {
-            applicants: o
-                .applicants
-                .clone()
-                .unwrap_or_else(|| self.applicants.clone()),
+            applicants: o.applicants.clone().unwrap_or_else(|| self.applicants.clone()),
             home_regions: self.home_regions.clone(),
             min_lead_days: o.min_lead_days.unwrap_or(self.min_lead_days),
             min_funding_rate: o.min_funding_rate.or(self.min_funding_rate),
@@ -284,14 +279,8 @@ impl Criteria {
                 .exclude_funders
                 .clone()
                 .unwrap_or_else(|| self.exclude_funders.clone()),
-            prefer_funders: o
-                .prefer_funders
-                .clone()
-                .unwrap_or_else(|| self.prefer_funders.clone()),
-            kommune_kinds: o
-                .kommune_kinds
-                .clone()
-                .or_else(|| self.kommune_kinds.clone()),
+            prefer_funders: o.prefer_funders.clone().unwrap_or_else(|| self.prefer_funders.clone()),
+            kommune_kinds: o.kommune_kinds.clone().or_else(|| self.kommune_kinds.clone()),
             population_min: o.population_min.or(self.population_min),
             population_max: o.population_max.or(self.population_max),
         }

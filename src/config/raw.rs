@@ -71,15 +71,7 @@ pub struct RawSource {
 }
 
 impl RawSource {
-    pub const COMMON_KEYS: [&'static str; 7] = [
-        "id",
-        "kind",
-        "url",
-        "label",
-        "enabled",
-        "min_delay_ms",
-        "budget_secs",
-    ];
+    pub const COMMON_KEYS: [&'static str; 7] = ["id", "kind", "url", "label", "enabled", "min_delay_ms", "budget_secs"];
 }
 
 // ---- strategy.toml ----

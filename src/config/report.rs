@@ -29,10 +29,7 @@ pub(super) fn warnings(config: &Config) -> Vec<String> {
 }
 
 fn is_reserved(address: &str) -> bool {
-    let domain = address
-        .rsplit_once('@')
-        .map_or("", |(_, d)| d)
-        .to_ascii_lowercase();
+    let domain = address.rsplit_once('@').map_or("", |(_, d)| d).to_ascii_lowercase();
     RESERVED
         .iter()
         .any(|r| domain == *r || domain.ends_with(&format!(".{r}")))
@@ -45,14 +42,11 @@ fn reserved_addresses(config: &Config) -> Option<String> {
         .iter()
         .flat_map(|k| &k.contacts)
         .map(|c| c.email.as_str());
-    let mut found: Vec<&str> = [
-        config.service.sender.as_str(),
-        config.service.admin.as_str(),
-    ]
-    .into_iter()
-    .chain(contacts)
-    .filter(|a| is_reserved(a))
-    .collect();
+    let mut found: Vec<&str> = [config.service.sender.as_str(), config.service.admin.as_str()]
+        .into_iter()
+        .chain(contacts)
+        .filter(|a| is_reserved(a))
+        .collect();
     found.dedup();
     let (n, shown) = (
         found.len(),
@@ -66,9 +60,9 @@ fn reserved_addresses(config: &Config) -> Option<String> {
 
 fn password_env(config: &Config) -> Option<String> {
     let name = config.service.smtp.as_ref()?.password_env.as_ref()?;
-    std::env::var_os(name).is_none().then(|| {
-        format!("smtp.password_env names {name}, which is not set: the SMTP login will fail")
-    })
+    std::env::var_os(name)
+        .is_none()
+        .then(|| format!("smtp.password_env names {name}, which is not set: the SMTP login will fail"))
 }
 
 fn disabled_sources(config: &Config) -> Option<String> {
@@ -103,12 +97,7 @@ fn kommunen_without_contact(config: &Config) -> impl Iterator<Item = String> + '
         .kommunen
         .iter()
         .filter(|k| k.contacts.is_empty())
-        .map(|k| {
-            format!(
-                "kommune {} has no contact: its matches appear only in reports",
-                k.id
-            )
-        })
+        .map(|k| format!("kommune {} has no contact: its matches appear only in reports", k.id))
 }
 
 /// Counts shown by `foerderradar check`.
@@ -188,11 +177,7 @@ mod tests {
         ] {
             assert!(is_reserved(a), "{a}");
         }
-        for a in [
-            "a@kreis-warendorf.de",
-            "a@example.org.de",
-            "a@notexample.org",
-        ] {
+        for a in ["a@kreis-warendorf.de", "a@example.org.de", "a@notexample.org"] {
             assert!(!is_reserved(a), "{a}");
         }
     }
@@ -203,9 +188,7 @@ mod tests {
         let warnings = config.warnings();
         assert_eq!(
             warnings,
-            vec![
-                "1 Handlungsfelder have no project yet: calls are caught by their own profile (innenstadt-dorfmitte)"
-            ]
+            vec!["1 Handlungsfelder have no project yet: calls are caught by their own profile (innenstadt-dorfmitte)"]
         );
     }
 
@@ -214,9 +197,9 @@ mod tests {
         let config = with_smtp("FOERDERRADAR_TEST_SURELY_UNSET_7F3A");
         let warnings = config.warnings();
         assert!(
-            warnings.iter().any(
-                |w| w.contains("reserved example domains") && w.contains(&config.service.admin)
-            ),
+            warnings
+                .iter()
+                .any(|w| w.contains("reserved example domains") && w.contains(&config.service.admin)),
             "{warnings:#?}"
         );
         assert!(
@@ -262,9 +245,8 @@ mod tests {
             }
         );
         assert!(
-            s.to_string().contains(
-                "projects:         1 (1 Leitprojekte, 0 Potenzialprojekte; 0 unconfirmed)"
-            )
+            s.to_string()
+                .contains("projects:         1 (1 Leitprojekte, 0 Potenzialprojekte; 0 unconfirmed)")
         );
     }
 }

@@ -30,9 +30,7 @@ pub(super) fn compile(expr: &str) -> Result<CronSchedule, String> {
             expr: expr.to_string(),
             schedule,
         })
-        .map_err(|e| {
-            format!("'{expr}' is not a valid cron expression ({e}); e.g. \"0 7 * * Mon-Fri\"")
-        })
+        .map_err(|e| format!("'{expr}' is not a valid cron expression ({e}); e.g. \"0 7 * * Mon-Fri\""))
 }
 
 /// Rewrites crontab day-of-week numbers (0/7 = Sunday, 1 = Monday) as names.
@@ -61,19 +59,12 @@ fn crontab_day_part(part: &str) -> Result<String, String> {
 fn day(token: &str) -> Result<Option<usize>, String> {
     match token.parse::<usize>() {
         Ok(n) if n <= 7 => Ok(Some(n)),
-        Ok(n) => Err(format!(
-            "day of week {n} does not exist; use 0-7 or Mon-Sun"
-        )),
+        Ok(n) => Err(format!("day of week {n} does not exist; use 0-7 or Mon-Sun")),
         Err(_) => Ok(None),
     }
 }
 
-fn day_range(
-    base: &str,
-    from: Option<usize>,
-    to: Option<usize>,
-    stepped: bool,
-) -> Result<String, String> {
+fn day_range(base: &str, from: Option<usize>, to: Option<usize>, stepped: bool) -> Result<String, String> {
     let (from, to) = match (from, to) {
         (Some(from), Some(to)) => (from, to),
         (None, None) => return Ok(base.to_string()),
@@ -108,53 +99,31 @@ mod tests {
         // Saturday 2026-11-28 08:00 → Monday 2026-11-30 07:00.
         let next = next_after("0 7 * * 1-5", 2026, 11, 28, 8);
         assert_eq!(
-            (
-                next.weekday(),
-                next.day(),
-                next.format("%H:%M:%S").to_string()
-            ),
+            (next.weekday(), next.day(), next.format("%H:%M:%S").to_string()),
             (Weekday::Mon, 30, "07:00:00".into())
         );
         // Friday 06:00 → the same Friday 07:00.
-        assert_eq!(
-            next_after("0 7 * * 1-5", 2026, 11, 27, 6).weekday(),
-            Weekday::Fri
-        );
+        assert_eq!(next_after("0 7 * * 1-5", 2026, 11, 27, 6).weekday(), Weekday::Fri);
     }
 
     #[test]
     fn five_field_sunday_as_zero_and_seven() {
-        assert_eq!(
-            next_after("30 6 * * 0", 2026, 11, 27, 8).weekday(),
-            Weekday::Sun
-        );
-        assert_eq!(
-            next_after("30 6 * * 7", 2026, 11, 27, 8).weekday(),
-            Weekday::Sun
-        );
+        assert_eq!(next_after("30 6 * * 0", 2026, 11, 27, 8).weekday(), Weekday::Sun);
+        assert_eq!(next_after("30 6 * * 7", 2026, 11, 27, 8).weekday(), Weekday::Sun);
         // 5-7 = Friday, Saturday, Sunday.
-        assert_eq!(
-            next_after("0 6 * * 5-7", 2026, 11, 28, 8).weekday(),
-            Weekday::Sun
-        );
+        assert_eq!(next_after("0 6 * * 5-7", 2026, 11, 28, 8).weekday(), Weekday::Sun);
     }
 
     #[test]
     fn five_field_names_are_kept() {
         assert_eq!(compile("0 6 * * Mon-Fri").unwrap().expr, "0 6 * * Mon-Fri");
-        assert_eq!(
-            next_after("0 6 * * Mon-Fri", 2026, 11, 28, 8).weekday(),
-            Weekday::Mon
-        );
+        assert_eq!(next_after("0 6 * * Mon-Fri", 2026, 11, 28, 8).weekday(), Weekday::Mon);
     }
 
     #[test]
     fn six_and_seven_fields_are_taken_as_is() {
         // The crate's own numbering: 2 is Monday.
-        assert_eq!(
-            next_after("0 0 7 * * 2", 2026, 11, 28, 8).weekday(),
-            Weekday::Mon
-        );
+        assert_eq!(next_after("0 0 7 * * 2", 2026, 11, 28, 8).weekday(), Weekday::Mon);
         assert!(compile("0 0 7 * * Mon-Fri 2026").is_ok());
     }
 

@@ -7,10 +7,7 @@ use super::error::Report;
 use super::fields::{count, count32, email, one_of, opt};
 use super::load::{open, optional, required};
 use super::raw::{Int, RawHttp, RawNotify, RawSchedule, RawSmtp, Text};
-use super::{
-    CronSchedule, HttpSettings, NotifySettings, Schedules, ServiceConfig, SmtpConfig, SmtpTls,
-    schedule,
-};
+use super::{CronSchedule, HttpSettings, NotifySettings, Schedules, ServiceConfig, SmtpConfig, SmtpTls, schedule};
 
 const KEYS: [&str; 8] = [
     "data_dir", "timezone", "schedule", "smtp", "sender", "admin", "http", "notify",
@@ -19,25 +16,15 @@ const KEYS: [&str; 8] = [
 pub(super) fn build(r: &mut Report) -> Option<ServiceConfig> {
     let root = open(r, &KEYS)?;
     let data_dir: Option<String> = optional(r, &root, "data_dir");
-    let timezone = optional::<Text>(r, &root, "timezone")
-        .map_or(Some(chrono_tz::Europe::Berlin), |tz| timezone(r, &tz));
-    let schedules = required::<RawSchedule>(
-        r,
-        &root,
-        "schedule",
-        "[schedule] collect = \"0 6 * * Mon-Fri\"",
-    )
-    .and_then(|raw| schedules(r, &raw));
+    let timezone =
+        optional::<Text>(r, &root, "timezone").map_or(Some(chrono_tz::Europe::Berlin), |tz| timezone(r, &tz));
+    let schedules = required::<RawSchedule>(r, &root, "schedule", "[schedule] collect = \"0 6 * * Mon-Fri\"")
+        .and_then(|raw| schedules(r, &raw));
     let smtp = opt(optional::<RawSmtp>(r, &root, "smtp"), |raw| smtp(r, &raw));
-    let sender = required::<Text>(
-        r,
-        &root,
-        "sender",
-        "sender = \"foerderradar@kreis.example.org\"",
-    )
-    .and_then(|v| email(r, &v, "sender"));
-    let admin = required::<Text>(r, &root, "admin", "admin = \"admin@kreis.example.org\"")
-        .and_then(|v| email(r, &v, "admin"));
+    let sender = required::<Text>(r, &root, "sender", "sender = \"foerderradar@kreis.example.org\"")
+        .and_then(|v| email(r, &v, "sender"));
+    let admin =
+        required::<Text>(r, &root, "admin", "admin = \"admin@kreis.example.org\"").and_then(|v| email(r, &v, "admin"));
     let raw_http: RawHttp = optional(r, &root, "http").unwrap_or_default();
     let http = http(r, &raw_http, admin.as_deref());
     let raw_notify: RawNotify = optional(r, &root, "notify").unwrap_or_default();
@@ -148,27 +135,12 @@ fn http(r: &mut Report, raw: &RawHttp, admin: Option<&str>) -> Option<HttpSettin
     let timeout = count(r, raw.timeout_secs.as_ref(), "http.timeout_secs", 30, 1);
     let max_body_mb = count(r, raw.max_body_mb.as_ref(), "http.max_body_mb", 10, 1);
     let min_delay = count(r, raw.min_delay_ms.as_ref(), "http.min_delay_ms", 1000, 0);
-    let concurrency = count(
-        r,
-        raw.per_host_concurrency.as_ref(),
-        "http.per_host_concurrency",
-        2,
-        1,
-    );
+    let concurrency = count(r, raw.per_host_concurrency.as_ref(), "http.per_host_concurrency", 2, 1);
     let retries = count32(r, raw.retries.as_ref(), "http.retries", 3, 0);
-    let budget = count(
-        r,
-        raw.source_budget_secs.as_ref(),
-        "http.source_budget_secs",
-        120,
-        1,
-    );
+    let budget = count(r, raw.source_budget_secs.as_ref(), "http.source_budget_secs", 120, 1);
     let broken_after = count32(r, raw.broken_after.as_ref(), "http.broken_after", 3, 1);
     Some(HttpSettings {
-        user_agent: raw
-            .user_agent
-            .clone()
-            .unwrap_or_else(|| default_user_agent(admin)),
+        user_agent: raw.user_agent.clone().unwrap_or_else(|| default_user_agent(admin)),
         timeout: Duration::from_secs(timeout?),
         max_body_bytes: max_body_mb? * 1024 * 1024,
         min_delay: Duration::from_millis(min_delay?),
@@ -191,13 +163,7 @@ fn default_user_agent(admin: Option<&str>) -> String {
 
 fn notify(r: &mut Report, raw: &RawNotify) -> Option<NotifySettings> {
     let max_attempts = count32(r, raw.max_attempts.as_ref(), "notify.max_attempts", 8, 1);
-    let retry_base = count(
-        r,
-        raw.retry_base_secs.as_ref(),
-        "notify.retry_base_secs",
-        60,
-        1,
-    );
+    let retry_base = count(r, raw.retry_base_secs.as_ref(), "notify.retry_base_secs", 60, 1);
     Some(NotifySettings {
         max_attempts: max_attempts?,
         retry_base: Duration::from_secs(retry_base?),
@@ -228,22 +194,14 @@ mod tests {
         assert_eq!(s.http.max_body_bytes, 10 * 1024 * 1024);
         assert_eq!(s.http.min_delay, Duration::from_millis(1000));
         assert_eq!(s.http.per_host_concurrency, 2);
-        assert!(
-            s.http.user_agent.contains(&s.admin),
-            "{}",
-            s.http.user_agent
-        );
+        assert!(s.http.user_agent.contains(&s.admin), "{}", s.http.user_agent);
         assert_eq!(s.notify.max_attempts, 8);
         assert_eq!(s.notify.retry_base, Duration::from_secs(60));
     }
 
     #[test]
     fn bad_cron_points_at_its_line() {
-        let errors = errors_of(
-            FILE,
-            "collect = \"0 6 * * Mon-Fri\"",
-            "collect = \"0 6 * *\"",
-        );
+        let errors = errors_of(FILE, "collect = \"0 6 * * Mon-Fri\"", "collect = \"0 6 * *\"");
         let e = error_at(&errors, "schedule.collect");
         assert_eq!(e.line, line_of(&fixture(FILE), "collect ="));
         assert!(e.message.contains("fields"), "{e}");
@@ -258,26 +216,14 @@ mod tests {
     #[test]
     fn malformed_sender_is_refused() {
         let errors = errors_of(FILE, "sender = \"", "sender = \"kein-at-zeichen ");
-        assert!(
-            error_at(&errors, "sender")
-                .message
-                .contains("not an e-mail address")
-        );
+        assert!(error_at(&errors, "sender").message.contains("not an e-mail address"));
     }
 
     #[test]
     fn smtp_tls_must_be_known_and_port_not_zero() {
         let errors = with_smtp("[smtp]\nhost = \"mail.example.org\"\nport = 0\ntls = \"ssl\"");
-        assert!(
-            error_at(&errors, "smtp.tls")
-                .message
-                .contains("\"starttls\"")
-        );
-        assert!(
-            error_at(&errors, "smtp.port")
-                .message
-                .contains("at least 1")
-        );
+        assert!(error_at(&errors, "smtp.tls").message.contains("\"starttls\""));
+        assert!(error_at(&errors, "smtp.port").message.contains("at least 1"));
     }
 
     #[test]

@@ -24,12 +24,7 @@ pub(super) fn build(r: &mut Report) -> Option<Vec<SourceConfig>> {
     sources.into_iter().collect()
 }
 
-fn source(
-    r: &mut Report,
-    key: &str,
-    v: &Spanned<DeValue<'_>>,
-    ids: &mut Ids,
-) -> Option<SourceConfig> {
+fn source(r: &mut Report, key: &str, v: &Spanned<DeValue<'_>>, ids: &mut Ids) -> Option<SourceConfig> {
     let (common, rest) = split(v);
     let raw: RawSource = value(r, &common, key)?;
     let id_ok = ids.check(r, &raw.id, &format!("{key}.id"));
@@ -73,8 +68,7 @@ fn kind(r: &mut Report, kind: &Text, rest: &Spanned<DeValue<'_>>, key: &str) -> 
             None
         }
         Err(message) => {
-            let (span, at) =
-                kind_error_place(&message, rest).unwrap_or((kind.span(), "kind".into()));
+            let (span, at) = kind_error_place(&message, rest).unwrap_or((kind.span(), "kind".into()));
             let message = format!(
                 "{} (kind \"{}\")",
                 message.lines().next().unwrap_or_default(),
@@ -91,20 +85,11 @@ fn kind_error_place(message: &str, rest: &Spanned<DeValue<'_>>) -> Option<(Range
     let named = nested_key(message).or_else(|| message.split('`').nth(1).map(str::to_string))?;
     let top = named.split('.').next()?;
     let (k, v) = rest.get_ref().as_table()?.get_key_value(top)?;
-    Some((
-        if named.contains('.') {
-            v.span()
-        } else {
-            k.span()
-        },
-        named,
-    ))
+    Some((if named.contains('.') { v.span() } else { k.span() }, named))
 }
 
 fn millis(r: &mut Report, v: Option<&Int>, key: &str) -> Option<Option<Duration>> {
-    opt(v, |v| {
-        count(r, Some(v), key, 0, 0).map(Duration::from_millis)
-    })
+    opt(v, |v| count(r, Some(v), key, 0, 0).map(Duration::from_millis))
 }
 
 fn secs(r: &mut Report, v: Option<&Int>, key: &str) -> Option<Option<Duration>> {
@@ -141,9 +126,8 @@ mod tests {
 
     #[test]
     fn duplicate_source_id_is_refused() {
-        let (text, errors) = with_source(
-            "id = \"kreis-presse\"\nkind = \"rss\"\nurl = \"https://a.example.org/feed\"\nlabel = \"x\"",
-        );
+        let (text, errors) =
+            with_source("id = \"kreis-presse\"\nkind = \"rss\"\nurl = \"https://a.example.org/feed\"\nlabel = \"x\"");
         let e = error_at(&errors, "source[1].id");
         assert!(e.message.contains("duplicate source id"), "{e}");
         assert!(e.message.contains(&format!(
@@ -155,11 +139,7 @@ mod tests {
     #[test]
     fn url_must_be_http() {
         let errors = errors_of(FILE, "url = \"http", "url = \"ftp");
-        assert!(
-            error_at(&errors, "source[0].url")
-                .message
-                .contains("http://")
-        );
+        assert!(error_at(&errors, "source[0].url").message.contains("http://"));
     }
 
     #[test]
@@ -195,10 +175,6 @@ mod tests {
     #[test]
     fn missing_common_key_is_named() {
         let (_, errors) = with_source("id = \"feed-c\"\nkind = \"rss\"\nlabel = \"c\"");
-        assert!(
-            error_at(&errors, "source[1]")
-                .message
-                .contains("missing field `url`")
-        );
+        assert!(error_at(&errors, "source[1]").message.contains("missing field `url`"));
     }
 }

@@ -10,8 +10,7 @@ use super::fields::{count, count32, finite, non_negative, one_of, opt, parsed};
 use super::load::{Ids, entries, open, optional};
 use super::raw::{Float, Int, RawCriteria, RawHandlungsfeld, RawProject, RawRule, Text};
 use super::{
-    Criteria, CriteriaOverride, Handlungsfeld, KommuneKind, Profile, Project, ProjectKind,
-    RuleSpec, Strategy,
+    Criteria, CriteriaOverride, Handlungsfeld, KommuneKind, Profile, Project, ProjectKind, RuleSpec, Strategy,
 };
 use crate::matching::rules::{self, RuleSyntaxError};
 use crate::model::ApplicantCategory;
@@ -30,8 +29,8 @@ pub(super) fn build(r: &mut Report) -> (Option<Strategy>, KnownIds) {
     let Some(root) = open(r, &["criteria", "handlungsfeld", "project"]) else {
         return (None, known);
     };
-    let criteria = optional::<Spanned<RawCriteria>>(r, &root, "criteria")
-        .map_or(Some(defaults()), |raw| global(r, &raw));
+    let criteria =
+        optional::<Spanned<RawCriteria>>(r, &root, "criteria").map_or(Some(defaults()), |raw| global(r, &raw));
     let mut ids = Ids::new("Handlungsfeld");
     let handlungsfelder: Vec<_> = entries::<RawHandlungsfeld>(r, &root, "handlungsfeld")
         .into_iter()
@@ -88,35 +87,21 @@ const PROJECT_KINDS: [(&str, ProjectKind); 2] = [
     ("potenzialprojekt", ProjectKind::Potenzialprojekt),
 ];
 
-fn project(
-    r: &mut Report,
-    i: usize,
-    raw: RawProject,
-    ids: &mut Ids,
-    known: &mut KnownIds,
-) -> Option<Project> {
+fn project(r: &mut Report, i: usize, raw: RawProject, ids: &mut Ids, known: &mut KnownIds) -> Option<Project> {
     let key = entry_key("project", i, &raw.id);
     let id_ok = ids.check(r, &raw.id, &format!("{key}.id"));
-    let field_ok = known_handlungsfeld(
-        r,
-        &raw.handlungsfeld,
-        &format!("{key}.handlungsfeld"),
-        known,
-    );
+    let field_ok = known_handlungsfeld(r, &raw.handlungsfeld, &format!("{key}.handlungsfeld"), known);
     if id_ok {
-        known.projects.push((
-            raw.id.get_ref().clone(),
-            raw.handlungsfeld.get_ref().clone(),
-        ));
+        known
+            .projects
+            .push((raw.id.get_ref().clone(), raw.handlungsfeld.get_ref().clone()));
     }
     let kind = one_of(r, &raw.kind, &format!("{key}.type"), &PROJECT_KINDS);
     let profile = profile(r, &key, &raw.threshold, &raw.rules);
     let criteria = raw
         .criteria
         .as_ref()
-        .map_or(Some(CriteriaOverride::default()), |c| {
-            project_criteria(r, c, &key)
-        });
+        .map_or(Some(CriteriaOverride::default()), |c| project_criteria(r, c, &key));
     Some(Project {
         id: id_ok.then(|| raw.id.into_inner())?,
         name: raw.name,
@@ -233,11 +218,7 @@ fn global(r: &mut Report, raw: &Spanned<RawCriteria>) -> Option<Criteria> {
     })
 }
 
-fn project_criteria(
-    r: &mut Report,
-    raw: &Spanned<RawCriteria>,
-    project: &str,
-) -> Option<CriteriaOverride> {
+fn project_criteria(r: &mut Report, raw: &Spanned<RawCriteria>, project: &str) -> Option<CriteriaOverride> {
     let key = format!("{project}.criteria");
     if let Some(h) = &raw.get_ref().home_regions {
         r.at(
@@ -262,27 +243,15 @@ fn overrides(r: &mut Report, raw: &RawCriteria, key: &str) -> Option<CriteriaOve
     let kinds = opt(raw.kommune_kinds.as_ref(), |k| {
         kommune_kinds(r, k, &format!("{key}.kommune_kinds"))
     });
-    let lead = optional_count(
-        r,
-        raw.min_lead_days.as_ref(),
-        &format!("{key}.min_lead_days"),
-    );
+    let lead = optional_count(r, raw.min_lead_days.as_ref(), &format!("{key}.min_lead_days"));
     let rate = opt(raw.min_funding_rate.as_ref(), |v| {
         percent(r, v, &format!("{key}.min_funding_rate"))
     });
     let amount = opt(raw.min_amount_eur.as_ref(), |v| {
         count(r, Some(v), &format!("{key}.min_amount_eur"), 0, 0)
     });
-    let pop_min = optional_count(
-        r,
-        raw.population_min.as_ref(),
-        &format!("{key}.population_min"),
-    );
-    let pop_max = optional_count(
-        r,
-        raw.population_max.as_ref(),
-        &format!("{key}.population_max"),
-    );
+    let pop_min = optional_count(r, raw.population_min.as_ref(), &format!("{key}.population_min"));
+    let pop_max = optional_count(r, raw.population_max.as_ref(), &format!("{key}.population_max"));
     let ordered = population_ordered(r, raw, key);
     ordered.then_some(())?;
     Some(CriteriaOverride {
@@ -298,11 +267,7 @@ fn overrides(r: &mut Report, raw: &RawCriteria, key: &str) -> Option<CriteriaOve
     })
 }
 
-fn applicants(
-    r: &mut Report,
-    list: &Spanned<Vec<Text>>,
-    key: &str,
-) -> Option<BTreeSet<ApplicantCategory>> {
+fn applicants(r: &mut Report, list: &Spanned<Vec<Text>>, key: &str) -> Option<BTreeSet<ApplicantCategory>> {
     let parsed: Vec<Option<ApplicantCategory>> = list
         .get_ref()
         .iter()
@@ -336,11 +301,7 @@ fn optional_count(r: &mut Report, v: Option<&Int>, key: &str) -> Option<Option<u
 fn percent(r: &mut Report, v: &Float, key: &str) -> Option<f64> {
     let n = non_negative(r, v, key)?;
     if n > 100.0 {
-        r.at(
-            &v.span(),
-            key,
-            format!("{n} is not a percentage; use 0 to 100"),
-        );
+        r.at(&v.span(), key, format!("{n} is not a percentage; use 0 to 100"));
         return None;
     }
     Some(n)
@@ -401,14 +362,8 @@ mod tests {
             "handlungsfeld = \"verwaltungg\"",
         );
         let e = error_at(&errors, "project.serviceportal.handlungsfeld");
-        assert_eq!(
-            e.line,
-            line_of(&fixture(FILE), "handlungsfeld = \"verwaltung\"")
-        );
-        assert!(
-            e.message.contains("unknown Handlungsfeld 'verwaltungg'"),
-            "{e}"
-        );
+        assert_eq!(e.line, line_of(&fixture(FILE), "handlungsfeld = \"verwaltung\""));
+        assert!(e.message.contains("unknown Handlungsfeld 'verwaltungg'"), "{e}");
     }
 
     #[test]
@@ -435,11 +390,7 @@ mod tests {
             "[[project]]\nid = \"p2\"\nname = \"x\"\nhandlungsfeld = \"verwaltung\"\ntype = \"potenzialprojekt\"\n\
              threshold = -1.0\nrules = [ { expr = 'a', weight = 1.0 }, { expr = 'b', weight = inf } ]",
         );
-        assert!(
-            error_at(&errors, "project.p2.threshold")
-                .message
-                .contains("negative")
-        );
+        assert!(error_at(&errors, "project.p2.threshold").message.contains("negative"));
         assert!(
             error_at(&errors, "project.p2.rules[1].weight")
                 .message
@@ -453,16 +404,9 @@ mod tests {
             "[[project]]\nid = \"p3\"\nname = \"x\"\nhandlungsfeld = \"verwaltung\"\ntype = \"pilot\"\nthreshold = 1.0\n\
              [project.criteria]\napplicants = [\"kommune\", \"gemeinde\"]\nmin_funding_rate = 120.0",
         );
-        assert!(
-            error_at(&errors, "project.p3.type")
-                .message
-                .contains("\"leitprojekt\"")
-        );
+        assert!(error_at(&errors, "project.p3.type").message.contains("\"leitprojekt\""));
         let e = error_at(&errors, "project.p3.criteria.applicants[1]");
-        assert!(
-            e.message.contains("unknown applicant category 'gemeinde'"),
-            "{e}"
-        );
+        assert!(e.message.contains("unknown applicant category 'gemeinde'"), "{e}");
         assert!(
             error_at(&errors, "project.p3.criteria.min_funding_rate")
                 .message
@@ -497,8 +441,7 @@ mod tests {
     fn rule_syntax_error_maps_to_file_line_and_column() {
         // rules::validate is implemented by the matching module; the mapping
         // of its error to a position in the file is tested here directly.
-        let text =
-            "[[project]]\nrules = [\n  { expr = 'Onlinezugang* OR (OZG', weight = 2.0 },\n]\n";
+        let text = "[[project]]\nrules = [\n  { expr = 'Onlinezugang* OR (OZG', weight = 2.0 },\n]\n";
         let doc = Doc {
             file: "config/strategy.toml".into(),
             text: text.into(),
