@@ -332,6 +332,27 @@ pub(super) mod tests {
     }
 
     #[test]
+    fn errors_of_all_files_are_reported_one_per_line() {
+        let dir = patched("sources.toml", "url = \"http", "url = \"ftp");
+        let kommunen = fixture("kommunen.toml").replacen("@ahlen", "(at)ahlen", 1);
+        std::fs::write(dir.path().join("kommunen.toml"), &kommunen).unwrap();
+        let shown = Config::load(dir.path()).unwrap_err().to_string();
+        let lines: Vec<&str> = shown.lines().collect();
+        assert_eq!(lines.len(), 2, "{shown}");
+        let sources = dir.path().join("sources.toml").display().to_string();
+        let url_line = line_of(&fixture("sources.toml"), "url =");
+        assert!(
+            lines[0].starts_with(&format!("{sources}:{url_line}: source[0].url: ")),
+            "{shown}"
+        );
+        let email_line = line_of(&kommunen, "(at)ahlen");
+        assert!(
+            lines[1].contains(&format!("kommunen.toml:{email_line}: kommune.ahlen.contact[0].email: ")),
+            "{shown}"
+        );
+    }
+
+    #[test]
     fn unknown_top_level_key_is_reported() {
         let errors = errors_of("sources.toml", "[[source]]", "[[sorce]]");
         let e = error_at(&errors, "sorce");

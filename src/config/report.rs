@@ -83,13 +83,15 @@ fn empty_fields(config: &Config) -> Option<String> {
         .filter(|h| !s.projects.iter().any(|p| p.handlungsfeld == h.id))
         .map(|h| h.id.as_str())
         .collect();
-    (!empty.is_empty()).then(|| {
-        format!(
-            "{} Handlungsfelder have no project yet: calls are caught by their own profile ({})",
-            empty.len(),
-            empty.join(", ")
-        )
-    })
+    let subject = match empty.len() {
+        0 => return None,
+        1 => "1 Handlungsfeld has".to_string(),
+        n => format!("{n} Handlungsfelder have"),
+    };
+    Some(format!(
+        "{subject} no project yet: calls are caught by their own profile ({})",
+        empty.join(", ")
+    ))
 }
 
 fn kommunen_without_contact(config: &Config) -> impl Iterator<Item = String> + '_ {
@@ -188,7 +190,7 @@ mod tests {
         let warnings = config.warnings();
         assert_eq!(
             warnings,
-            vec!["1 Handlungsfelder have no project yet: calls are caught by their own profile (innenstadt-dorfmitte)"]
+            vec!["1 Handlungsfeld has no project yet: calls are caught by their own profile (innenstadt-dorfmitte)"]
         );
     }
 
