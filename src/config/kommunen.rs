@@ -21,13 +21,13 @@ pub(super) fn build(r: &mut Report, known: &KnownIds) -> Option<(Vec<Kommune>, V
     let mut ids = Ids::new("region");
     let regions: Vec<_> = entries::<RawRegion>(r, &root, "region")
         .into_iter()
-        .map(|(_, _, raw)| region(r, raw, &mut ids))
+        .map(|(_, raw)| region(r, raw, &mut ids))
         .collect();
     let region_ids: Vec<String> = regions.iter().flatten().map(|g| g.id.clone()).collect();
     let mut ids = Ids::new("Kommune");
     let kommunen: Vec<_> = entries::<RawKommune>(r, &root, "kommune")
         .into_iter()
-        .map(|(i, _, raw)| kommune(r, &entry_key("kommune", i, &raw.id), raw, &mut ids, &region_ids, known))
+        .map(|(i, raw)| kommune(r, &entry_key("kommune", i, &raw.id), raw, &mut ids, &region_ids, known))
         .collect();
     Some((
         kommunen.into_iter().collect::<Option<_>>()?,

@@ -3,7 +3,6 @@
 //! every mistake of every file is reported in one go.
 
 use std::collections::HashMap;
-use std::ops::Range;
 use std::path::Path;
 
 use serde::de::DeserializeOwned;
@@ -167,15 +166,11 @@ pub(super) fn tables<'v, 'i>(
 }
 
 /// The entries of a `[[key]]` list, each deserialized on its own, with its
-/// index and the span of its header.
-pub(super) fn entries<T: DeserializeOwned>(
-    r: &mut Report,
-    root: &DeTable<'_>,
-    key: &str,
-) -> Vec<(usize, Range<usize>, T)> {
+/// index.
+pub(super) fn entries<T: DeserializeOwned>(r: &mut Report, root: &DeTable<'_>, key: &str) -> Vec<(usize, T)> {
     tables(r, root, key)
         .into_iter()
-        .filter_map(|(i, v)| value(r, v, &format!("{key}[{i}]")).map(|t| (i, v.span(), t)))
+        .filter_map(|(i, v)| value(r, v, &format!("{key}[{i}]")).map(|t| (i, t)))
         .collect()
 }
 

@@ -34,12 +34,12 @@ pub(super) fn build(r: &mut Report) -> (Option<Strategy>, KnownIds) {
     let mut ids = Ids::new("Handlungsfeld");
     let handlungsfelder: Vec<_> = entries::<RawHandlungsfeld>(r, &root, "handlungsfeld")
         .into_iter()
-        .map(|(i, _, raw)| handlungsfeld(r, i, raw, &mut ids, &mut known))
+        .map(|(i, raw)| handlungsfeld(r, i, raw, &mut ids, &mut known))
         .collect();
     let mut ids = Ids::new("project");
     let projects: Vec<_> = entries::<RawProject>(r, &root, "project")
         .into_iter()
-        .map(|(i, _, raw)| project(r, i, raw, &mut ids, &mut known))
+        .map(|(i, raw)| project(r, i, raw, &mut ids, &mut known))
         .collect();
     let strategy = (|| {
         Some(Strategy {
