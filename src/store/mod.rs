@@ -28,6 +28,18 @@ pub enum StoreError {
     },
     #[error("not found: {0}")]
     NotFound(String),
+    /// An id prefix that fits more than one call.
+    #[error("ambiguous id prefix '{prefix}': matches {}", candidates.join(", "))]
+    Ambiguous { prefix: String, candidates: Vec<String> },
+    /// A mail would queue a call to a contact that already had it; nothing was queued.
+    #[error("call {call} was already queued for {contact}")]
+    AlreadyNotified { contact: String, call: CallId },
+    #[error("cannot create the database directory {path}: {source}")]
+    Io {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
