@@ -515,6 +515,13 @@ async fn matches_are_replaced_per_call() {
         "other calls keep theirs"
     );
 
+    let unknown = CallId("c-unknown".into());
+    let err = store
+        .replace_matches(&unknown, &[passed_match(&unknown, None, 3.0)])
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::NotFound(_)), "{err}");
+
     store.replace_matches(&b.id, &[]).await.unwrap();
     let passed = store.passed_matches().await.unwrap();
     assert_eq!(passed.len(), 1);

@@ -4,7 +4,7 @@ use sqlx::sqlite::SqlitePool;
 
 use super::{from_json, to_json};
 use crate::model::{CallId, Match};
-use crate::store::StoreResult;
+use crate::store::{StoreError, StoreResult};
 
 type MatchRow = (String, String, Option<String>, f64, f64, bool, String, String);
 
@@ -19,6 +19,13 @@ macro_rules! select_match {
 
 pub(super) async fn replace(pool: &SqlitePool, call: &CallId, matches: &[Match]) -> StoreResult<()> {
     let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let known: Option<i64> = sqlx::query_scalar("SELECT 1 FROM calls WHERE id = ?")
+        .bind(call.as_str())
+        .fetch_optional(&mut *tx)
+        .await?;
+    if known.is_none() {
+        return Err(StoreError::NotFound(format!("call {call}")));
+    }
     sqlx::query("DELETE FROM matches WHERE call_id = ?")
         .bind(call.as_str())
         .execute(&mut *tx)
