@@ -549,3 +549,35 @@ fn report_format_parses_names() {
     let err = "pdf".parse::<ReportFormat>().unwrap_err();
     assert_eq!(err, "unknown report format 'pdf' (known: json, md, csv, html)");
 }
+
+#[tokio::test]
+async fn hostile_links_are_not_rendered_as_links_and_titles_sort_in_german_order() {
+    let store = SqliteStore::memory().await.unwrap();
+    let seen = Utc.with_ymd_and_hms(2026, 11, 2, 6, 0, 0).unwrap();
+    let calls = [
+        Call::new("html", "javascript:alert(1)", "Zukunftsfonds", seen),
+        Call::new("html", "https://x.example/b", "Bürgerportal", seen),
+        Call::new("html", "https://x.example/a", "Ärztliche Versorgung", seen),
+    ];
+    for call in &calls {
+        store.upsert_call(&call.clone().seal()).await.unwrap();
+        store
+            .replace_matches(&call.id, &[hit(call, "verwaltung", None, 2.5, &["ahlen"], &[])])
+            .await
+            .unwrap();
+    }
+    let report = report::build(&store, &config(), &ReportQuery::new(as_of()))
+        .await
+        .unwrap();
+    assert_eq!(
+        titles(&report),
+        ["Ärztliche Versorgung", "Bürgerportal", "Zukunftsfonds"]
+    );
+
+    let html = report::render(&report, ReportFormat::Html);
+    assert!(!html.contains("javascript:"), "{html}");
+    assert!(html.contains("<h2>Zukunftsfonds</h2>"));
+    let md = report::render(&report, ReportFormat::Markdown);
+    assert!(!md.contains("javascript:"), "{md}");
+    assert!(md.contains("## Zukunftsfonds\n"));
+}

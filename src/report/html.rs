@@ -36,8 +36,7 @@ impl ReportFormatter for HtmlFormatter {
 }
 
 fn write_call(out: &mut String, c: &ReportCall, report: &Report) {
-    // Only web links become links: a `javascript:` URL from a hostile page must not run.
-    if c.url.starts_with("https://") || c.url.starts_with("http://") {
+    if view::is_web_url(&c.url) {
         let _ = writeln!(
             out,
             "<article>\n<h2><a href=\"{}\">{}</a></h2>\n<dl>",

@@ -27,7 +27,11 @@ impl ReportFormatter for MarkdownFormatter {
 }
 
 fn write_call(out: &mut String, c: &ReportCall, report: &Report) {
-    let _ = writeln!(out, "## [{}](<{}>)\n", esc(&c.title), url(&c.url));
+    if view::is_web_url(&c.url) {
+        let _ = writeln!(out, "## [{}](<{}>)\n", esc(&c.title), url(&c.url));
+    } else {
+        let _ = writeln!(out, "## {}\n", esc(&c.title));
+    }
     let facts = [
         ("Fördergeber", view::funder(c)),
         ("Frist", view::deadline(c, report.as_of)),

@@ -167,7 +167,12 @@ fn order_key(c: &ReportCall) -> (u8, Option<NaiveDate>, String, CallId) {
         (None, DeadlineKind::Date) => 3,
     };
     let closed_on = c.call.deadline.last_date().filter(|_| group == 3);
-    (group, c.deadline.or(closed_on), c.title.to_lowercase(), c.id.clone())
+    (
+        group,
+        c.deadline.or(closed_on),
+        view::title_sort_key(&c.title),
+        c.id.clone(),
+    )
 }
 
 fn report_call(call: Call, matches: Vec<Match>, config: &Config, as_of: NaiveDate) -> ReportCall {

@@ -108,3 +108,25 @@ pub(super) fn kommunen(m: &ReportMatch) -> String {
     }
     m.kommunen_names.join(", ")
 }
+
+/// Only web links are rendered as links: a `javascript:` or `data:` URL taken
+/// from a hostile page must not become clickable.
+pub(super) fn is_web_url(url: &str) -> bool {
+    let lower = url.trim_start().to_ascii_lowercase();
+    lower.starts_with("https://") || lower.starts_with("http://")
+}
+
+/// Sort key for titles in German dictionary order (DIN 5007-1: ä as a, ß as ss).
+pub(super) fn title_sort_key(title: &str) -> String {
+    title
+        .to_lowercase()
+        .chars()
+        .flat_map(|ch| match ch {
+            'ä' => vec!['a'],
+            'ö' => vec!['o'],
+            'ü' => vec!['u'],
+            'ß' => vec!['s', 's'],
+            other => vec![other],
+        })
+        .collect()
+}
