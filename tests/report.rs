@@ -2,15 +2,9 @@
 //! German Markdown/HTML/CSV renderings.
 
 use std::collections::BTreeSet;
-use std::path::PathBuf;
-use std::str::FromStr;
-use std::time::Duration;
 
 use chrono::{NaiveDate, TimeZone, Utc};
-use foerderradar::config::{
-    Config, Criteria, CronSchedule, Handlungsfeld, HttpSettings, Interests, Kommune, KommuneKind, NotifySettings,
-    Profile, Project, ProjectKind, Schedules, ServiceConfig, Strategy,
-};
+use foerderradar::config::Config;
 use foerderradar::model::{
     ApplicantCategory, Bundesland, Call, CallStatus, Deadline, DeadlineDate, FundingRate, Match, Region,
 };
@@ -25,116 +19,10 @@ fn as_of() -> NaiveDate {
     date(2026, 11, 26)
 }
 
-fn cron(expr: &str) -> CronSchedule {
-    CronSchedule {
-        expr: expr.into(),
-        schedule: cron::Schedule::from_str(expr).unwrap(),
-    }
-}
-
-fn profile() -> Profile {
-    Profile {
-        rules: Vec::new(),
-        threshold: 2.0,
-    }
-}
-
-fn kommune(id: &str, name: &str, kind: KommuneKind) -> Kommune {
-    Kommune {
-        id: id.into(),
-        name: name.into(),
-        kind,
-        ags: "05570004".into(),
-        population: None,
-        mittlere_kreisangehoerige_stadt: false,
-        memberships: Vec::new(),
-        interests: Interests::default(),
-        contacts: Vec::new(),
-    }
-}
-
-fn project(id: &str, name: &str, handlungsfeld: &str) -> Project {
-    Project {
-        id: id.into(),
-        name: name.into(),
-        handlungsfeld: handlungsfeld.into(),
-        kind: ProjectKind::Leitprojekt,
-        confirmed: true,
-        description: String::new(),
-        profile: profile(),
-        criteria: Default::default(),
-    }
-}
-
-fn handlungsfeld(id: &str, name: &str) -> Handlungsfeld {
-    Handlungsfeld {
-        id: id.into(),
-        name: name.into(),
-        description: String::new(),
-        profile: profile(),
-    }
-}
-
+/// The strategy and Kommunen of `tests/fixtures/report/`.
 fn config() -> Config {
-    Config {
-        dir: PathBuf::from("config"),
-        service: ServiceConfig {
-            data_dir: None,
-            timezone: chrono_tz::Europe::Berlin,
-            schedules: Schedules {
-                collect: cron("0 0 6 * * Mon-Fri"),
-                notify: cron("0 0 7 * * Mon-Fri"),
-            },
-            smtp: None,
-            sender: "foerderradar@kreis-warendorf.example".into(),
-            admin: "admin@kreis-warendorf.example".into(),
-            http: HttpSettings {
-                user_agent: "foerderradar-test".into(),
-                timeout: Duration::from_secs(5),
-                max_body_bytes: 1 << 20,
-                min_delay: Duration::ZERO,
-                per_host_concurrency: 1,
-                retries: 0,
-                source_budget: Duration::from_secs(60),
-                broken_after: 3,
-                respect_robots: true,
-            },
-            notify: NotifySettings {
-                max_attempts: 3,
-                retry_base: Duration::from_secs(60),
-            },
-        },
-        sources: Vec::new(),
-        strategy: Strategy {
-            handlungsfelder: vec![
-                handlungsfeld("verwaltung", "Digitale Verwaltung"),
-                handlungsfeld("infrastruktur", "Digitale Infrastruktur"),
-                handlungsfeld("klima", "Klima & Umwelt"),
-            ],
-            projects: vec![
-                project("rathaus", "Digitales Rathaus", "verwaltung"),
-                project("glasfaser", "Glasfaser für alle", "infrastruktur"),
-            ],
-            criteria: Criteria {
-                applicants: BTreeSet::from([ApplicantCategory::Kommune]),
-                home_regions: Vec::new(),
-                min_lead_days: 0,
-                min_funding_rate: None,
-                min_amount_eur: None,
-                exclude_funders: Vec::new(),
-                prefer_funders: Vec::new(),
-                kommune_kinds: None,
-                population_min: None,
-                population_max: None,
-            },
-        },
-        kommunen: vec![
-            kommune("ahlen", "Ahlen", KommuneKind::Stadt),
-            kommune("beckum", "Beckum", KommuneKind::Stadt),
-            kommune("telgte", "Telgte", KommuneKind::Stadt),
-        ],
-        member_regions: Vec::new(),
-    }
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/report");
+    Config::load(&dir).unwrap_or_else(|e| panic!("{}: {:?}", dir.display(), e.0))
 }
 
 fn hit(call: &Call, feld: &str, project: Option<&str>, score: f64, kommunen: &[&str], reasons: &[&str]) -> Match {
