@@ -130,3 +130,33 @@ pub(super) fn title_sort_key(title: &str) -> String {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn days_left_in_german() {
+        assert_eq!(days_left(0), "endet heute");
+        assert_eq!(days_left(1), "noch 1 Tag");
+        assert_eq!(days_left(35), "noch 35 Tage");
+    }
+
+    #[test]
+    fn umlauts_sort_like_their_base_letter() {
+        let mut titles = ["Zukunft", "Öffentlicher Raum", "Ortskern", "Straße", "Strasse B"];
+        titles.sort_by_key(|t| title_sort_key(t));
+        assert_eq!(
+            titles,
+            ["Öffentlicher Raum", "Ortskern", "Straße", "Strasse B", "Zukunft"]
+        );
+    }
+
+    #[test]
+    fn only_web_urls_are_links() {
+        assert!(is_web_url("https://x.example/a"));
+        assert!(is_web_url("HTTP://x.example/a"));
+        assert!(!is_web_url("javascript:alert(1)"));
+        assert!(!is_web_url("data:text/html,<b>"));
+    }
+}
