@@ -1,19 +1,24 @@
-//! German field extraction. PLACEHOLDER signatures: the extract helper replaces
-//! every body (and may split this into files); keep the signatures.
+//! German field extraction: the small parsers every collector runs over the
+//! text of a call.
+//!
+//! | Function | Accepts | Never does |
+//! |---|---|---|
+//! | [`parse_german_date`] | `31.03.2026`, `6.7.2023`, `15. Januar 2027`, `1. Febr. 2025`, `Sept.`/`Nov.`/`Dez.`, `März`/`Maerz`, NBSP, ISO `2026-03-31` | invent a year for `23.10.` |
+//! | [`parse_date_iso_or_german`] | additionally RFC 3339 / EU `…T00:00:00.000+0000` and RFC 2822 | |
+//! | [`parse_deadline`] | deadline sentences, lists under "Fristen", windows, times, stages, year-less annual dates, expired wording, rolling wording | take a date outside a deadline context |
+//! | [`parse_deadline_field`] | the value of a "Frist" label or deadline selector | |
+//!
+//! All parsers are pure, allocation-light and compile their patterns once.
 
-use chrono::NaiveDate;
+mod dates;
+mod deadline;
+mod text;
 
-use crate::model::{Applicants, Deadline, FundingRate, Region};
+pub use dates::{parse_date_iso_or_german, parse_german_date};
+pub use deadline::{parse_deadline, parse_deadline_field};
+pub use text::{collapse_spaces, decode_body, element_text, html_to_text};
 
-/// Deadlines from free German text, as of `today` (for year-less dates).
-pub fn parse_deadline(_text: &str, _today: NaiveDate) -> Deadline {
-    Deadline::Unknown
-}
-
-/// One German date: `31.03.2026`, `6.7.2023`, `15. Januar 2027`, `1. Febr. 2025`.
-pub fn parse_german_date(_text: &str) -> Option<NaiveDate> {
-    None
-}
+use crate::model::{Applicants, FundingRate, Region};
 
 /// Funding rate from summary text (not legal fine print).
 pub fn parse_funding_rate(_text: &str) -> Option<FundingRate> {
@@ -33,14 +38,4 @@ pub fn parse_applicants(_text: &str) -> Applicants {
 /// Regions named in free text or a label value.
 pub fn parse_regions(_text: &str) -> Vec<Region> {
     Vec::new()
-}
-
-/// Clean text from an HTML fragment.
-pub fn html_to_text(html: &str) -> String {
-    html.to_string()
-}
-
-/// Decodes a body to UTF-8, whatever the header claims (UTF-8, ISO-8859-1, Windows-1252).
-pub fn decode_body(bytes: &[u8], _content_type: Option<&str>) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }
