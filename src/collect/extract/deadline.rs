@@ -29,7 +29,7 @@ use chrono::{Datelike, NaiveDate};
 use regex::Regex;
 
 use super::dates::{DateHit, scan_dates};
-use super::text::plain_spaces;
+use super::text::{plain_spaces, sentences};
 use crate::model::{Deadline, DeadlineDate};
 
 static STRONG_ANCHOR: LazyLock<Regex> = LazyLock::new(|| {
@@ -92,18 +92,6 @@ static APPLYING: LazyLock<Regex> = LazyLock::new(|| {
     )
     .expect("applying regex")
 });
-
-/// Sentence end: a word of two or more letters, a dot, space, a capital.
-static SENTENCE_END: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(\p{L}{2,}|[)“”])\.\s+[\p{Lu}„]").expect("sentence end regex"));
-
-/// Abbreviations that end with a dot inside a sentence.
-const ABBREVIATIONS: &[&str] = &[
-    "jan", "feb", "febr", "mär", "apr", "jun", "jul", "aug", "sep", "sept", "okt", "nov", "dez",
-    "nr", "abs", "ggf", "bzw", "inkl", "evtl", "ca", "vgl", "sog", "max", "min", "mio", "mrd",
-    "str", "dr", "prof", "gem", "lt", "tel", "bspw", "zzgl", "usw", "etc", "einschl", "ziff",
-    "art", "kap", "bzgl", "mind", "rd", "insb", "hrsg",
-];
 
 /// Deadlines stated in free text (a whole page or a summary), as of `today`.
 /// Never guesses: a text without deadline wording gives [`Deadline::Unknown`].
@@ -170,23 +158,6 @@ fn next_carry(line: &str, item: bool, anchored: bool, inherited: bool, has_date:
 
 fn is_list_item(line: &str) -> bool {
     ["- ", "• ", "* ", "– "].iter().any(|p| line.starts_with(p))
-}
-
-/// Splits a line into sentences without breaking at dates ("31. März") or abbreviations ("Nov.", "bzw.").
-fn sentences(line: &str) -> Vec<&str> {
-    let mut out = Vec::new();
-    let mut start = 0;
-    for caps in SENTENCE_END.captures_iter(line) {
-        let word = caps.get(1).expect("group 1");
-        if ABBREVIATIONS.contains(&word.as_str().to_lowercase().as_str()) {
-            continue;
-        }
-        let cut = word.end() + 1;
-        out.push(&line[start..cut]);
-        start = cut;
-    }
-    out.push(&line[start..]);
-    out
 }
 
 fn dates_in_sentence(
@@ -541,18 +512,6 @@ mod tests {
         assert_eq!(
             annual.next_date(NaiveDate::from_ymd_opt(2027, 10, 1).unwrap()),
             NaiveDate::from_ymd_opt(2028, 9, 30)
-        );
-    }
-
-    #[test]
-    fn sentences_do_not_break_at_dates_or_abbreviations() {
-        assert_eq!(
-            sentences("Bis 31. März einreichen. Danach nicht."),
-            vec!["Bis 31. März einreichen.", " Danach nicht."]
-        );
-        assert_eq!(
-            sentences("Vom 1. Nov. Bis bzw. Kreise"),
-            vec!["Vom 1. Nov. Bis bzw. Kreise"]
         );
     }
 }

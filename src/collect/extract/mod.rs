@@ -10,25 +10,19 @@
 //!
 //! All parsers are pure, allocation-light and compile their patterns once.
 
+mod amounts;
 mod dates;
 mod deadline;
+mod rates;
 mod text;
 
+pub use amounts::parse_amount_max;
 pub use dates::{parse_date_iso_or_german, parse_german_date};
 pub use deadline::{parse_deadline, parse_deadline_field};
+pub use rates::parse_funding_rate;
 pub use text::{collapse_spaces, decode_body, element_text, html_to_text};
 
-use crate::model::{Applicants, FundingRate, Region};
-
-/// Funding rate from summary text (not legal fine print).
-pub fn parse_funding_rate(_text: &str) -> Option<FundingRate> {
-    None
-}
-
-/// Maximum amount per project in EUR.
-pub fn parse_amount_max(_text: &str) -> Option<u64> {
-    None
-}
+use crate::model::{Applicants, Region};
 
 /// Eligible applicants from free text or a label value.
 pub fn parse_applicants(_text: &str) -> Applicants {

@@ -3,6 +3,7 @@
 use std::sync::LazyLock;
 
 use encoding_rs::{Encoding, UTF_8, WINDOWS_1252};
+use regex::Regex;
 use regex::bytes::Regex as BytesRegex;
 use scraper::{ElementRef, Html, Node};
 
@@ -175,6 +176,35 @@ pub fn collapse_spaces(line: &str) -> String {
 pub(crate) fn plain_spaces(text: &str) -> String {
     text.replace(['\u{a0}', '\u{202f}', '\u{2009}', '\u{2007}'], " ")
         .replace('\u{ad}', "")
+}
+
+/// Sentence end: a word of two or more letters, a dot, space, a capital.
+static SENTENCE_END: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(\p{L}{2,}|[)“”])\.\s+[\p{Lu}„]").expect("sentence end regex"));
+
+/// Abbreviations that end with a dot inside a sentence.
+const ABBREVIATIONS: &[&str] = &[
+    "jan", "feb", "febr", "mär", "apr", "jun", "jul", "aug", "sep", "sept", "okt", "nov", "dez",
+    "nr", "abs", "ggf", "bzw", "inkl", "evtl", "ca", "vgl", "sog", "max", "min", "mio", "mrd",
+    "str", "dr", "prof", "gem", "lt", "tel", "bspw", "zzgl", "usw", "etc", "einschl", "ziff",
+    "art", "kap", "bzgl", "mind", "rd", "insb", "hrsg", "tsd", "std", "mwst", "zt",
+];
+
+/// Splits a line into sentences without breaking at dates ("31. März") or abbreviations ("Nov.", "bzw.").
+pub(crate) fn sentences(line: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    for caps in SENTENCE_END.captures_iter(line) {
+        let word = caps.get(1).expect("group 1");
+        if ABBREVIATIONS.contains(&word.as_str().to_lowercase().as_str()) {
+            continue;
+        }
+        let cut = word.end() + 1;
+        out.push(&line[start..cut]);
+        start = cut;
+    }
+    out.push(&line[start..]);
+    out
 }
 
 static META_CHARSET: LazyLock<BytesRegex> = LazyLock::new(|| {
@@ -377,5 +407,17 @@ mod tests {
     #[test]
     fn collapse_spaces_handles_nbsp() {
         assert_eq!(collapse_spaces(" 31.\u{a0}März\t 2026 "), "31. März 2026");
+    }
+
+    #[test]
+    fn sentences_do_not_break_at_dates_or_abbreviations() {
+        assert_eq!(
+            sentences("Bis 31. März einreichen. Danach nicht."),
+            vec!["Bis 31. März einreichen.", " Danach nicht."]
+        );
+        assert_eq!(
+            sentences("Vom 1. Nov. Bis bzw. Kreise"),
+            vec!["Vom 1. Nov. Bis bzw. Kreise"]
+        );
     }
 }
