@@ -11,23 +11,20 @@
 //! All parsers are pure, allocation-light and compile their patterns once.
 
 mod amounts;
+mod applicants;
 mod dates;
 mod deadline;
 mod rates;
 mod text;
 
 pub use amounts::parse_amount_max;
+pub use applicants::parse_applicants;
 pub use dates::{parse_date_iso_or_german, parse_german_date};
 pub use deadline::{parse_deadline, parse_deadline_field};
 pub use rates::parse_funding_rate;
 pub use text::{collapse_spaces, decode_body, element_text, html_to_text};
 
-use crate::model::{Applicants, Region};
-
-/// Eligible applicants from free text or a label value.
-pub fn parse_applicants(_text: &str) -> Applicants {
-    Applicants::default()
-}
+use crate::model::Region;
 
 /// Regions named in free text or a label value.
 pub fn parse_regions(_text: &str) -> Vec<Region> {
