@@ -1,1 +1,2 @@
 
+mod extract_real_pages;

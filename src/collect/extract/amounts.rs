@@ -58,38 +58,75 @@ static GRANT: LazyLock<Regex> = LazyLock::new(|| {
         .expect("grant regex")
 });
 
+/// Amounts that describe the applicant or something else, not the grant.
+static NOT_FUNDING: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)umsatz|bilanzsumme|beschäftigte|mitarbeit|einwohner|einkommen|vermögen|kapital|gebühr|miete|kaufpreis")
+        .expect("not funding regex")
+});
+
+/// Which kind of amount a sentence offers, best first.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Tier {
+    QualifiedGrant,
+    Qualified,
+    Grant,
+}
+
 /// A text this short is a label value ("bis zu 2 Mio. €"): no sentence context needed.
 const LABEL_VALUE_WORDS: usize = 8;
 
 /// Maximum amount per project in EUR; `None` when the text states none.
+///
+/// The first sentence of the best kind wins (a "bis zu" amount in a sentence about
+/// the grant, then any "bis zu" amount, then an amount in a grant sentence): summaries
+/// come before legal fine print. Within that sentence the largest amount counts
+/// ("Kleinprojekte bis zu 50.000 Euro, Großprojekte bis zu 2 Mio. Euro" → 2 Mio.).
 pub fn parse_amount_max(text: &str) -> Option<u64> {
     let text = plain_spaces(text);
     let label_value = text.split_whitespace().count() <= LABEL_VALUE_WORDS;
-    let mut qualified = None;
-    let mut plain = None;
+    let mut best: Option<(Tier, u64)> = None;
     for line in text.lines() {
         for sentence in sentences(line) {
             let grant = label_value || GRANT.is_match(sentence);
-            for caps in MONEY.captures_iter(sentence) {
-                let whole = caps.get(0).expect("match");
-                let qualifier = qualifier_before(&sentence[..whole.start()]);
-                if qualifier == Some(Qualifier::Minimum)
-                    || is_budget(sentence, whole.start(), whole.end())
-                {
-                    continue;
-                }
-                let Some(amount) = amount(&caps) else {
-                    continue;
-                };
-                if qualifier == Some(Qualifier::Maximum) {
-                    qualified = qualified.max(Some(amount));
-                } else if grant {
-                    plain = plain.max(Some(amount));
-                }
+            let Some(found) = best_in_sentence(sentence, grant) else {
+                continue;
+            };
+            if best.is_none_or(|(tier, _)| found.0 < tier) {
+                best = Some(found);
             }
         }
     }
-    qualified.or(plain)
+    best.map(|(_, amount)| amount)
+}
+
+fn best_in_sentence(sentence: &str, grant: bool) -> Option<(Tier, u64)> {
+    let mut best: Option<(Tier, u64)> = None;
+    for caps in MONEY.captures_iter(sentence) {
+        let whole = caps.get(0).expect("match");
+        let (start, end) = (whole.start(), whole.end());
+        let qualifier = qualifier_before(&sentence[..start]);
+        let clause = clause_around(sentence, start, end);
+        if qualifier == Some(Qualifier::Minimum)
+            || (BUDGET.is_match(clause) && !PER_PROJECT.is_match(clause))
+            || NOT_FUNDING.is_match(clause)
+        {
+            continue;
+        }
+        let Some(amount) = amount(&caps) else {
+            continue;
+        };
+        let tier = match (qualifier == Some(Qualifier::Maximum), grant) {
+            (true, true) => Tier::QualifiedGrant,
+            (true, false) => Tier::Qualified,
+            (false, true) => Tier::Grant,
+            (false, false) => continue,
+        };
+        best = match best {
+            Some((t, a)) if t < tier || (t == tier && a >= amount) => Some((t, a)),
+            _ => Some((tier, amount)),
+        };
+    }
+    best
 }
 
 fn qualifier_before(before: &str) -> Option<Qualifier> {
@@ -107,14 +144,13 @@ fn qualifier_before(before: &str) -> Option<Qualifier> {
     })
 }
 
-/// Budget wording in the clause of the amount, without a per-project qualifier.
-fn is_budget(sentence: &str, start: usize, end: usize) -> bool {
+/// The clause of an amount: between the nearest ',' / ';' around it.
+fn clause_around(sentence: &str, start: usize, end: usize) -> &str {
     let clause_start = sentence[..start].rfind([';', ',']).map_or(0, |i| i + 1);
     let clause_end = sentence[end..]
         .find([';', ','])
         .map_or(sentence.len(), |i| end + i);
-    let clause = &sentence[clause_start..clause_end];
-    BUDGET.is_match(clause) && !PER_PROJECT.is_match(clause)
+    &sentence[clause_start..clause_end]
 }
 
 /// EUR from the captures of [`MONEY`]: groups 1-3 (currency first) or 4-6 (currency last).
@@ -213,6 +249,10 @@ mod tests {
         ("Die Stadt hat 40.000 Einwohner.", None),
         (
             "Im Jahr 2025 wurden in der Stadt für die Halle 300 Euro Miete gezahlt.",
+            None,
+        ),
+        (
+            "Antragsberechtigt sind Unternehmen mit einem Jahresumsatz von bis zu 75 Mio. EUR und weniger als 500 Beschäftigten.",
             None,
         ),
         ("", None),

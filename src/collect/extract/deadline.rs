@@ -87,10 +87,8 @@ static ROLLING_WORD: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 static APPLYING: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r"(?i)antr[aä]g|einreich|einzureich|\bstellen\b|gestellt|beantrag|skizze|bewerb|frist",
-    )
-    .expect("applying regex")
+    Regex::new(r"(?i)antr[aä]g|einreich|einzureich|beantrag|skizze|bewerb|frist")
+        .expect("applying regex")
 });
 
 /// Deadlines stated in free text (a whole page or a summary), as of `today`.

@@ -119,7 +119,9 @@ mod tests {
     use super::*;
 
     /// (text, expected (min, max)).
-    const CASES: &[(&str, Option<(Option<f64>, f64)>)] = &[
+    type Case = (&'static str, Option<(Option<f64>, f64)>);
+
+    const CASES: &[Case] = &[
         (
             "Die Förderung beträgt bis zu 100 Prozent der zuwendungsfähigen Ausgaben.",
             Some((None, 100.0)),
