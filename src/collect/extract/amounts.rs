@@ -87,6 +87,9 @@ pub fn parse_amount_max(text: &str) -> Option<u64> {
     let mut best: Option<(Tier, u64)> = None;
     for line in text.lines() {
         for sentence in sentences(line) {
+            if !mentions_currency(sentence) {
+                continue;
+            }
             let grant = label_value || GRANT.is_match(sentence);
             let Some(found) = best_in_sentence(sentence, grant) else {
                 continue;
@@ -97,6 +100,11 @@ pub fn parse_amount_max(text: &str) -> Option<u64> {
         }
     }
     best.map(|(_, amount)| amount)
+}
+
+/// Cheap test before the patterns run: most sentences name no amount.
+fn mentions_currency(sentence: &str) -> bool {
+    sentence.contains('€') || sentence.to_ascii_lowercase().contains("eur")
 }
 
 fn best_in_sentence(sentence: &str, grant: bool) -> Option<(Tier, u64)> {

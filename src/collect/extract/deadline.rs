@@ -107,21 +107,24 @@ pub fn parse_deadline_field(text: &str, today: NaiveDate) -> Deadline {
 fn collect(text: &str, today: NaiveDate, field: bool) -> Deadline {
     let text = plain_spaces(text);
     let mut found = Vec::new();
+    // Most pages have no rolling wording at all: one look at the whole text spares the per-sentence checks.
+    let may_roll = ROLLING_PLAIN.is_match(&text) || ROLLING_WORD.is_match(&text);
     let mut rolling = false;
     let mut carry = Carry::None;
     for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
         let item = is_list_item(line);
         let inherited = field || carry == Carry::Next || (carry == Carry::Items && item);
-        let mut anchored = false;
         let mut has_date = false;
         for sentence in sentences(line) {
-            anchored |= STRONG_ANCHOR.is_match(sentence);
-            let hits = scan_dates(sentence);
-            has_date |= !hits.is_empty();
-            dates_in_sentence(sentence, &hits, inherited, today, &mut found);
-            rolling |= is_rolling(sentence, field);
+            // Dates need digits; skipping digit-free sentences keeps the scanners off most prose.
+            if sentence.bytes().any(|b| b.is_ascii_digit()) {
+                let hits = scan_dates(sentence);
+                has_date |= !hits.is_empty();
+                dates_in_sentence(sentence, &hits, inherited, today, &mut found);
+            }
+            rolling |= may_roll && is_rolling(sentence, field);
         }
-        carry = next_carry(line, item, anchored, inherited, has_date);
+        carry = next_carry(line, item, inherited, has_date);
     }
     // A stated cut-off beats rolling wording; see the module documentation.
     if !found.is_empty() {
@@ -143,7 +146,9 @@ enum Carry {
     Items,
 }
 
-fn next_carry(line: &str, item: bool, anchored: bool, inherited: bool, has_date: bool) -> Carry {
+fn next_carry(line: &str, item: bool, inherited: bool, has_date: bool) -> Carry {
+    let heading_like = (!has_date && line.split_whitespace().count() <= 6) || line.ends_with(':');
+    let anchored = heading_like && STRONG_ANCHOR.is_match(line);
     let heading = anchored && !has_date && line.split_whitespace().count() <= 6;
     if heading || (line.ends_with(':') && (anchored || inherited)) {
         Carry::Next

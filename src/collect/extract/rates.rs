@@ -60,7 +60,7 @@ pub fn parse_funding_rate(text: &str) -> Option<FundingRate> {
     let mut best: Option<(u8, FundingRate)> = None;
     for line in text.lines() {
         for sentence in sentences(line) {
-            if IGNORED.is_match(sentence) {
+            if !mentions_percent(sentence) || IGNORED.is_match(sentence) {
                 continue;
             }
             let score = if STRONG.is_match(sentence) {
@@ -81,6 +81,15 @@ pub fn parse_funding_rate(text: &str) -> Option<FundingRate> {
         }
     }
     best.map(|(_, rate)| rate)
+}
+
+/// Cheap test before the patterns run: most sentences state no percentage.
+fn mentions_percent(sentence: &str) -> bool {
+    sentence.contains('%')
+        || sentence.contains("rozent")
+        || sentence.contains("ROZENT")
+        || sentence.contains("v. H")
+        || sentence.contains("v.H")
 }
 
 /// An explicit range wins; otherwise the highest stated share ("bis zu 80 Prozent,
