@@ -14,8 +14,7 @@ use regex::{Captures, Regex};
 
 use super::text::{plain_spaces, sentences};
 
-const SCALE: &str =
-    r"(?:\s*(mio\.?|millionen|million|mrd\.?|milliarden|milliarde|tsd\.?|tausend)(?:\s|$|[,;:)]))?";
+const SCALE: &str = r"(?:\s*(mio\.?|millionen|million|mrd\.?|milliarden|milliarde|tsd\.?|tausend)(?:\s|$|[,;:)]))?";
 const NUMBER: &str = r"(\d{1,3}(?:\.\d{3})+|\d+)(?:,(\d{1,2}))?";
 
 static MONEY: LazyLock<Regex> = LazyLock::new(|| {
@@ -60,8 +59,10 @@ static GRANT: LazyLock<Regex> = LazyLock::new(|| {
 
 /// Amounts that describe the applicant or something else, not the grant.
 static NOT_FUNDING: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)umsatz|bilanzsumme|beschäftigte|mitarbeit|einwohner|einkommen|vermögen|kapital|gebühr|miete|kaufpreis")
-        .expect("not funding regex")
+    Regex::new(
+        r"(?i)umsatz|bilanzsumme|beschäftigte|mitarbeit|einwohner|einkommen|vermögen|kapital|gebühr|miete|kaufpreis",
+    )
+    .expect("not funding regex")
 });
 
 /// Which kind of amount a sentence offers, best first.
@@ -155,9 +156,7 @@ fn qualifier_before(before: &str) -> Option<Qualifier> {
 /// The clause of an amount: between the nearest ',' / ';' around it.
 fn clause_around(sentence: &str, start: usize, end: usize) -> &str {
     let clause_start = sentence[..start].rfind([';', ',']).map_or(0, |i| i + 1);
-    let clause_end = sentence[end..]
-        .find([';', ','])
-        .map_or(sentence.len(), |i| end + i);
+    let clause_end = sentence[end..].find([';', ',']).map_or(sentence.len(), |i| end + i);
     &sentence[clause_start..clause_end]
 }
 
@@ -181,9 +180,7 @@ fn amount(caps: &Captures<'_>) -> Option<u64> {
         Some(s) if s.starts_with("mrd") || s.starts_with("milliard") => 1_000_000_000,
         Some(_) => 1_000,
     };
-    let value = integer
-        .checked_mul(factor)?
-        .checked_add(cents * factor / 100)?;
+    let value = integer.checked_mul(factor)?.checked_add(cents * factor / 100)?;
     (value > 0).then_some(value)
 }
 
@@ -196,21 +193,12 @@ mod tests {
             "Sie erhalten die Förderung als Zuschuss bis zu EUR 140.000.",
             Some(140_000),
         ),
-        (
-            "Sie erhalten einen Zuschuss von EUR 75.000 pro Projekt.",
-            Some(75_000),
-        ),
+        ("Sie erhalten einen Zuschuss von EUR 75.000 pro Projekt.", Some(75_000)),
         ("Der Zuschuss beträgt 500.000 Euro.", Some(500_000)),
         ("Förderung bis zu 2 Mio. € je Vorhaben", Some(2_000_000)),
-        (
-            "Die Zuwendung beträgt höchstens 2,5 Mio. EUR.",
-            Some(2_500_000),
-        ),
+        ("Die Zuwendung beträgt höchstens 2,5 Mio. EUR.", Some(2_500_000)),
         ("maximal 1,5 Millionen Euro je Kommune", Some(1_500_000)),
-        (
-            "Die Förderung ist auf EUR 100 Millionen begrenzt.",
-            Some(100_000_000),
-        ),
+        ("Die Förderung ist auf EUR 100 Millionen begrenzt.", Some(100_000_000)),
         ("bis zu 1 Mrd. Euro", Some(1_000_000_000)),
         (
             "Projekte ab 10.000 Euro Volumen erhalten bis zu 100.000 Euro Zuschuss.",
@@ -241,10 +229,7 @@ mod tests {
         ),
         // negative cases
         ("Für das Programm stehen 60 Mio. Euro zur Verfügung.", None),
-        (
-            "Das Gesamtvolumen des Aufrufs beträgt 43 Millionen Euro.",
-            None,
-        ),
+        ("Das Gesamtvolumen des Aufrufs beträgt 43 Millionen Euro.", None),
         (
             "Das Fördervolumen von insgesamt 100 Mio. EUR wird auf drei Runden verteilt.",
             None,

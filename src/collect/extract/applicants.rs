@@ -28,10 +28,7 @@ use ApplicantCategory as C;
 /// (pattern, category), most specific first. Patterns are matched case-insensitively.
 const TERMS: &[(&str, ApplicantCategory)] = &[
     (r"volkshochschulen?", C::Bildung),
-    (
-        r"kirchengemeinden?|religionsgemeinschaften?|kirchen\b",
-        C::Sonstige,
-    ),
+    (r"kirchengemeinden?|religionsgemeinschaften?|kirchen\b", C::Sonstige),
     (
         r"kommunale[nr]?\s+(?:unternehmen|eigenbetriebe?n?|betriebe|gesellschaften|einrichtungen|anstalten)",
         C::OeffentlicheEinrichtung,
@@ -49,20 +46,14 @@ const TERMS: &[(&str, ApplicantCategory)] = &[
         C::OeffentlicheEinrichtung,
     ),
     (r"zweckverb(?:a|ä)nd(?:e|en)?\b", C::Zweckverband),
-    (
-        r"(?:kommunale[n]?\s+)?gebietskörperschaft(?:en)?",
-        C::Kommune,
-    ),
+    (r"(?:kommunale[n]?\s+)?gebietskörperschaft(?:en)?", C::Kommune),
     (r"gemeindeverb(?:a|ä)nd(?:e|en)?\b", C::Kommune),
     (
         r"(?:kreisangehörige|kreisfreie)[n]?\s+(?:städte|kommunen|gemeinden)",
         C::Kommune,
     ),
     (r"sie\s+als\s+(?:kommune|gemeinde|stadt)", C::Kommune),
-    (
-        r"\bkommunen?\b|\bgemeinden?\b|\bstädte\b|\bstädten\b",
-        C::Kommune,
-    ),
+    (r"\bkommunen?\b|\bgemeinden?\b|\bstädte\b|\bstädten\b", C::Kommune),
     (r"\b(?:land)?kreise?n?\b|\blandkreis\b", C::Kreis),
     (r"verband[/_]vereinigung", C::Verein),
     (
@@ -85,10 +76,7 @@ const TERMS: &[(&str, ApplicantCategory)] = &[
         r"privatpersonen?|privatperson|bürgerinnen\s+und\s+bürger|\bbürger(?:innen)?\b|natürliche\s+personen|privathaushalte|eigentümer(?:innen)?\b|hauseigentümer|wohnungseigentümer",
         C::Privatperson,
     ),
-    (
-        r"hochschulen?\b|universitäten?\b|fachhochschulen?",
-        C::Hochschule,
-    ),
+    (r"hochschulen?\b|universitäten?\b|fachhochschulen?", C::Hochschule),
     (
         r"forschungseinrichtung(?:en)?|forschungsinstitut(?:e|en)?|forschungsorganisation(?:en)?",
         C::Forschung,
@@ -132,9 +120,8 @@ static NEGATION: LazyLock<Regex> = LazyLock::new(|| {
 static CONTRAST: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?i)\b(?:sondern|jedoch|aber)\b").expect("contrast regex"));
 
-static JOINER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)^\s*(?:,|und|oder|sowie|bzw\.|/|,\s*und)?\s*$").expect("joiner regex")
-});
+static JOINER: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?i)^\s*(?:,|und|oder|sowie|bzw\.|/|,\s*und)?\s*$").expect("joiner regex"));
 
 /// A text this short without anchor wording is a label value and read as a whole.
 const LABEL_VALUE_WORDS: usize = 25;
@@ -157,8 +144,7 @@ pub fn parse_applicants(text: &str) -> Applicants {
         }
         // "Antragsberechtigte" / "Wer kann beantragen?" as a heading covers what follows it.
         let heading = line_anchored && line.split_whitespace().count() <= 5;
-        under_heading =
-            heading || (under_heading && (line.starts_with("- ") || line.ends_with(':')));
+        under_heading = heading || (under_heading && (line.starts_with("- ") || line.ends_with(':')));
     }
     found.finish()
 }
@@ -178,8 +164,7 @@ impl Found {
                     // "… richtet sich nicht an Hochschulen, sondern an Kommunen": after the contrast it is positive again.
                     let contrast = CONTRAST.find_at(clause, negation.end()).map(|m| m.start());
                     let (negated, rest) = clause.split_at(contrast.unwrap_or(clause.len()));
-                    self.negative
-                        .extend(matches(negated).into_iter().map(|(_, _, c)| c));
+                    self.negative.extend(matches(negated).into_iter().map(|(_, _, c)| c));
                     self.read_positive(rest);
                 }
             }
@@ -199,8 +184,7 @@ impl Found {
                     running = Some((holder, end));
                 }
                 _ => {
-                    self.positive
-                        .push((category, clause[start..end].to_string()));
+                    self.positive.push((category, clause[start..end].to_string()));
                     running = Some((self.positive.len() - 1, end));
                 }
             }
@@ -247,11 +231,7 @@ mod tests {
     use super::*;
 
     /// (text, expected categories, expected raw phrases).
-    type Case = (
-        &'static str,
-        &'static [ApplicantCategory],
-        &'static [&'static str],
-    );
+    type Case = (&'static str, &'static [ApplicantCategory], &'static [&'static str]);
 
     const CASES: &[Case] = &[
         (
@@ -276,16 +256,8 @@ mod tests {
         ),
         (
             "unternehmen, privatperson, hochschule, forschungseinrichtung, bildungseinrichtung, existenzgruenderin",
-            &[
-                C::Unternehmen,
-                C::Privatperson,
-                C::Hochschule,
-                C::Forschung,
-                C::Bildung,
-            ],
-            &[
-                "unternehmen, privatperson, hochschule, forschungseinrichtung, bildungseinrichtung, existenzgruenderin",
-            ],
+            &[C::Unternehmen, C::Privatperson, C::Hochschule, C::Forschung, C::Bildung],
+            &["unternehmen, privatperson, hochschule, forschungseinrichtung, bildungseinrichtung, existenzgruenderin"],
         ),
         (
             "Verband/Vereinigung, Existenzgründer/in",

@@ -37,21 +37,17 @@ const YEARS: std::ops::RangeInclusive<i32> = 1990..=2100;
 
 static NUMERIC: LazyLock<Regex> = LazyLock::new(|| {
     // Year-less dates need their trailing dot ("23.10."); a date with year must not run into more digits.
-    Regex::new(r"\b(\d{1,2})\.\s?(\d{1,2})\.(?:\s?(\d{4})\b|(\d{2})\b)?")
-        .expect("numeric date regex")
+    Regex::new(r"\b(\d{1,2})\.\s?(\d{1,2})\.(?:\s?(\d{4})\b|(\d{2})\b)?").expect("numeric date regex")
 });
 
 static WORDED: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\b(\d{1,2})\.?\s*([A-Za-zÄäÖöÜü]{3,9})\.?(?:\s*(\d{4})\b)?")
-        .expect("worded date regex")
+    Regex::new(r"\b(\d{1,2})\.?\s*([A-Za-zÄäÖöÜü]{3,9})\.?(?:\s*(\d{4})\b)?").expect("worded date regex")
 });
 
-static ISO: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"\b(\d{4})-(\d{2})-(\d{2})\b").expect("iso date regex"));
+static ISO: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\b(\d{4})-(\d{2})-(\d{2})\b").expect("iso date regex"));
 
-static TIME_AFTER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^\s*(?:,\s*)?(?:um\s+|\(\s*)?(\d{1,2})(?:[:.](\d{2}))?\s*Uhr").expect("time regex")
-});
+static TIME_AFTER: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^\s*(?:,\s*)?(?:um\s+|\(\s*)?(\d{1,2})(?:[:.](\d{2}))?\s*Uhr").expect("time regex"));
 
 /// Month names and abbreviations (lower case) → month number.
 const MONTHS: &[(&str, u32)] = &[
@@ -87,10 +83,7 @@ const MONTHS: &[(&str, u32)] = &[
 
 fn month_number(word: &str) -> Option<u32> {
     let lower = word.to_lowercase();
-    MONTHS
-        .iter()
-        .find(|(name, _)| *name == lower)
-        .map(|(_, m)| *m)
+    MONTHS.iter().find(|(name, _)| *name == lower).map(|(_, m)| *m)
 }
 
 /// Every date in `text` (which must already have plain spaces), in text order.
@@ -119,15 +112,7 @@ pub(crate) fn scan_dates(text: &str) -> Vec<DateHit> {
         };
         let whole = caps.get(0).expect("match");
         let year = caps.get(3).and_then(|y| y.as_str().parse().ok());
-        push_hit(
-            &mut hits,
-            text,
-            whole.start(),
-            whole.end(),
-            &caps[1],
-            Some(month),
-            year,
-        );
+        push_hit(&mut hits, text, whole.start(), whole.end(), &caps[1], Some(month), year);
     }
     for caps in ISO.captures_iter(text) {
         let whole = caps.get(0).expect("match");
@@ -264,13 +249,9 @@ mod tests {
 
     #[test]
     fn year_less_and_times_are_scanned() {
-        let hits = scan_dates(
-            "nur bis 23.10. und bis spätestens 26.4.2024, 14:00 Uhr (MESZ) oder 30.4.2024 um 15.30 Uhr",
-        );
-        let summary: Vec<_> = hits
-            .iter()
-            .map(|h| (h.day, h.month, h.year, h.time))
-            .collect();
+        let hits =
+            scan_dates("nur bis 23.10. und bis spätestens 26.4.2024, 14:00 Uhr (MESZ) oder 30.4.2024 um 15.30 Uhr");
+        let summary: Vec<_> = hits.iter().map(|h| (h.day, h.month, h.year, h.time)).collect();
         assert_eq!(
             summary,
             vec![

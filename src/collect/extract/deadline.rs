@@ -55,14 +55,15 @@ static BLOCKER: LazyLock<Regex> = LazyLock::new(|| {
 
 /// The date opens something: "ab dem 1.1.2025", "vom 1.1. bis …", "Stand: …", "Richtlinie vom …".
 static START_BEFORE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b(?:ab|ab\s+dem|ab\s+der|vom|von|seit|stand:?|beginnend\s+am|beginn\s+am|veröffentlicht\s+am)\s*$")
-        .expect("window start regex")
+    Regex::new(
+        r"(?i)\b(?:ab|ab\s+dem|ab\s+der|vom|von|seit|stand:?|beginnend\s+am|beginn\s+am|veröffentlicht\s+am)\s*$",
+    )
+    .expect("window start regex")
 });
 
 /// "… bis 31. Dez. 2027", "… – 31.12.2027" right after a date: that date opens a window.
 static WINDOW_AFTER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^\s*(?:,\s*\d{1,2}[:.]\d{2}\s*Uhr\s*)?(?:bis(?:\s+zum)?|[-–—])\s*$")
-        .expect("window regex")
+    Regex::new(r"^\s*(?:,\s*\d{1,2}[:.]\d{2}\s*Uhr\s*)?(?:bis(?:\s+zum)?|[-–—])\s*$").expect("window regex")
 });
 
 static STAGE_LABEL: LazyLock<Regex> = LazyLock::new(|| {
@@ -82,13 +83,11 @@ static ROLLING_PLAIN: LazyLock<Regex> = LazyLock::new(|| {
 
 /// Rolling words that count only when the sentence is about applying (or is a bare label value).
 static ROLLING_WORD: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\blaufend\b|\bjederzeit\b|ganzjährig|fortlaufend|\brollierend")
-        .expect("rolling word regex")
+    Regex::new(r"(?i)\blaufend\b|\bjederzeit\b|ganzjährig|fortlaufend|\brollierend").expect("rolling word regex")
 });
 
 static APPLYING: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)antr[aä]g|einreich|einzureich|beantrag|skizze|bewerb|frist")
-        .expect("applying regex")
+    Regex::new(r"(?i)antr[aä]g|einreich|einzureich|beantrag|skizze|bewerb|frist").expect("applying regex")
 });
 
 /// Deadlines stated in free text (a whole page or a summary), as of `today`.
@@ -231,10 +230,7 @@ fn next_annual(day: u32, month: u32, today: NaiveDate) -> Option<NaiveDate> {
 
 /// Keeps one entry per date and label; a dated entry replaces an annual one of the same day.
 fn add_unique(found: &mut Vec<DeadlineDate>, new: DeadlineDate) {
-    match found
-        .iter_mut()
-        .find(|d| d.date == new.date && d.label == new.label)
-    {
+    match found.iter_mut().find(|d| d.date == new.date && d.label == new.label) {
         Some(existing) => {
             if existing.annual && !new.annual {
                 existing.annual = false;
@@ -264,12 +260,7 @@ mod tests {
     }
 
     /// Expected deadline in a compact form: (date "YYYY-MM-DD", time "HH:MM", annual, label).
-    type Expected = &'static [(
-        &'static str,
-        Option<&'static str>,
-        bool,
-        Option<&'static str>,
-    )];
+    type Expected = &'static [(&'static str, Option<&'static str>, bool, Option<&'static str>)];
 
     enum Want {
         Dates(Expected),
@@ -310,10 +301,7 @@ mod tests {
         ),
         (
             "Sie können Anträge zu den Stichtagen 15.9.2023 oder 15.9.2024 stellen.",
-            Want::Dates(&[
-                ("2023-09-15", None, false, None),
-                ("2024-09-15", None, false, None),
-            ]),
+            Want::Dates(&[("2023-09-15", None, false, None), ("2024-09-15", None, false, None)]),
         ),
         (
             "Bitte beachten Sie die folgenden Einreichungsfristen:\n- Modul A: 15.4.2024 oder 31.8.2024\n- Modul B: 1.10.2024",
@@ -364,10 +352,7 @@ mod tests {
         ),
         (
             "Anträge sind jeweils bis zum 31. März oder bis zum 30. September eines jeden Jahres einzureichen.",
-            Want::Dates(&[
-                ("2026-03-31", None, true, None),
-                ("2026-09-30", None, true, None),
-            ]),
+            Want::Dates(&[("2026-03-31", None, true, None), ("2026-09-30", None, true, None)]),
         ),
         (
             "Einreichungsfrist: 15. Januar 2027",
@@ -416,25 +401,17 @@ mod tests {
             Want::Rolling,
         ),
         ("Eine Antragstellung ist ganzjährig möglich.", Want::Rolling),
-        (
-            "Ihre Anträge können Sie fortlaufend stellen.",
-            Want::Rolling,
-        ),
-        (
-            "Die Mittel werden nach dem Windhund-Prinzip vergeben.",
-            Want::Rolling,
-        ),
-        (
-            "Förderung solange die Mittel verfügbar sind.",
-            Want::Rolling,
-        ),
+        ("Ihre Anträge können Sie fortlaufend stellen.", Want::Rolling),
+        ("Die Mittel werden nach dem Windhund-Prinzip vergeben.", Want::Rolling),
+        ("Förderung solange die Mittel verfügbar sind.", Want::Rolling),
         ("Solange Haushaltsmittel reichen.", Want::Rolling),
-        (
-            "Applications are handled first come, first served.",
-            Want::Rolling,
-        ),
+        ("Applications are handled first come, first served.", Want::Rolling),
         // unknown: no deadline wording, or dates that are not deadlines
         ("Die Richtlinie tritt am 1.1.2024 in Kraft.", Want::Unknown),
+        (
+            "Einreichung bis 31.3.2026. Die Richtlinie tritt am 1.1.2024 in Kraft.",
+            Want::Dates(&[("2026-03-31", None, false, None)]),
+        ),
         (
             "Die Richtlinie tritt am 1.1.2024 in Kraft und gilt bis 31.12.2027.",
             Want::Unknown,
@@ -443,14 +420,8 @@ mod tests {
             "Die Laufzeit des Programms endet mit Ablauf des 31.12.2027.",
             Want::Unknown,
         ),
-        (
-            "Projekte müssen bis zum 31.12.2026 abgeschlossen sein.",
-            Want::Unknown,
-        ),
-        (
-            "Anträge können ab dem 1.1.2025 gestellt werden.",
-            Want::Unknown,
-        ),
+        ("Projekte müssen bis zum 31.12.2026 abgeschlossen sein.", Want::Unknown),
+        ("Anträge können ab dem 1.1.2025 gestellt werden.", Want::Unknown),
         (
             "Gefördert werden Maßnahmen in Kommunen mit bis zu 90 Prozent.",
             Want::Unknown,
@@ -470,19 +441,12 @@ mod tests {
     #[test]
     fn deadline_cases() {
         for (text, want) in CASES {
-            assert_eq!(
-                parse_deadline(text, today()),
-                expected(want),
-                "input: {text:?}"
-            );
+            assert_eq!(parse_deadline(text, today()), expected(want), "input: {text:?}");
         }
     }
 
     const FIELD_CASES: &[(&str, Want)] = &[
-        (
-            "31.03.2026",
-            Want::Dates(&[("2026-03-31", None, false, None)]),
-        ),
+        ("31.03.2026", Want::Dates(&[("2026-03-31", None, false, None)])),
         (
             "01. Nov. 2024 – 31. Dez. 2027",
             Want::Dates(&[("2027-12-31", None, false, None)]),
@@ -496,11 +460,7 @@ mod tests {
     #[test]
     fn deadline_field_cases() {
         for (text, want) in FIELD_CASES {
-            assert_eq!(
-                parse_deadline_field(text, today()),
-                expected(want),
-                "input: {text:?}"
-            );
+            assert_eq!(parse_deadline_field(text, today()), expected(want), "input: {text:?}");
         }
     }
 
@@ -508,10 +468,7 @@ mod tests {
     fn expired_deadline_reads_closed_and_annual_stays_open() {
         let expired = parse_deadline("Die Frist endete am 28.11.2024.", today());
         assert!(!expired.is_open(today()));
-        let annual = parse_deadline(
-            "Anträge sind bis 30.09. jeden Jahres einzureichen.",
-            today(),
-        );
+        let annual = parse_deadline("Anträge sind bis 30.09. jeden Jahres einzureichen.", today());
         assert_eq!(
             annual.next_date(NaiveDate::from_ymd_opt(2027, 10, 1).unwrap()),
             NaiveDate::from_ymd_opt(2028, 9, 30)

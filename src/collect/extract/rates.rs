@@ -22,9 +22,8 @@ static RANGE: LazyLock<Regex> = LazyLock::new(|| {
     .expect("rate range regex")
 });
 
-static SINGLE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b(\d{1,3}(?:,\d{1,2})?)\s*(?:%|prozent\b|v\.\s?h\.)").expect("rate regex")
-});
+static SINGLE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?i)\b(\d{1,3}(?:,\d{1,2})?)\s*(?:%|prozent\b|v\.\s?h\.)").expect("rate regex"));
 
 /// Sentences naming the funding share itself.
 static STRONG: LazyLock<Regex> = LazyLock::new(|| {
@@ -46,9 +45,8 @@ static IGNORED: LazyLock<Regex> = LazyLock::new(|| {
     .expect("ignored rate context regex")
 });
 
-static MINIMUM_BEFORE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)(?:mindestens|wenigstens|mehr\s+als|über|ab)\s*$").expect("minimum regex")
-});
+static MINIMUM_BEFORE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?i)(?:mindestens|wenigstens|mehr\s+als|über|ab)\s*$").expect("minimum regex"));
 
 /// A text this short is a label value ("bis zu 90 %"): no sentence context needed.
 const LABEL_VALUE_WORDS: usize = 8;
@@ -104,10 +102,7 @@ fn rate_in_sentence(sentence: &str) -> Option<FundingRate> {
             continue;
         };
         if min < max {
-            return Some(FundingRate {
-                min: Some(min),
-                max,
-            });
+            return Some(FundingRate { min: Some(min), max });
         }
     }
     SINGLE
@@ -145,14 +140,8 @@ mod tests {
             Some((None, 90.0)),
         ),
         ("Förderquote: 65 - 90 %", Some((Some(65.0), 90.0))),
-        (
-            "Der Fördersatz liegt zwischen 40 % und 80 %.",
-            Some((Some(40.0), 80.0)),
-        ),
-        (
-            "Gefördert werden Projekte mit max. 90%.",
-            Some((None, 90.0)),
-        ),
+        ("Der Fördersatz liegt zwischen 40 % und 80 %.", Some((Some(40.0), 80.0))),
+        ("Gefördert werden Projekte mit max. 90%.", Some((None, 90.0))),
         ("Zuschuss in Höhe von 90\u{a0}%", Some((None, 90.0))),
         ("Zuschuss von 62,5 Prozent", Some((None, 62.5))),
         (
@@ -177,10 +166,7 @@ mod tests {
             "Antragsberechtigt sind Unternehmen mit mindestens 25 Prozent kommunaler Beteiligung.",
             None,
         ),
-        (
-            "Ziel ist eine Einsparung von 40 % der Emissionen bis 2030.",
-            None,
-        ),
+        ("Ziel ist eine Einsparung von 40 % der Emissionen bis 2030.", None),
         ("Der Eigenanteil beträgt 10 Prozent.", None),
         (
             "Der Anteil erneuerbarer Energien in der Region soll langfristig deutlich über das heutige Niveau von 45 % steigen.",

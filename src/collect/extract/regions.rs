@@ -67,9 +67,7 @@ static NAMED: LazyLock<Regex> = LazyLock::new(|| {
 fn region_name(found: &str) -> String {
     let words: Vec<&str> = found.split_whitespace().collect();
     match words.as_slice() {
-        [adjective, noun @ ("Revier" | "Land")]
-            if adjective.ends_with('n') || adjective.ends_with('e') =>
-        {
+        [adjective, noun @ ("Revier" | "Land")] if adjective.ends_with('n') || adjective.ends_with('e') => {
             let stem = adjective.trim_end_matches('n').trim_end_matches('e');
             format!("{stem}es {noun}")
         }
@@ -128,10 +126,7 @@ mod tests {
                 "Gefördert werden Vorhaben in ganz Deutschland.",
                 vec![Region::Bundesweit],
             ),
-            (
-                "Vorhaben im Bundesgebiet und in Deutschland",
-                vec![Region::Bundesweit],
-            ),
+            ("Vorhaben im Bundesgebiet und in Deutschland", vec![Region::Bundesweit]),
             ("Nordrhein-Westfalen", vec![nrw.clone()]),
             (
                 "nordrhein_westfalen, baden_wuerttemberg",
@@ -154,10 +149,7 @@ mod tests {
                     Region::Land(L::Niedersachsen),
                 ],
             ),
-            (
-                "bundesweit, Nordrhein-Westfalen",
-                vec![Region::Bundesweit, nrw.clone()],
-            ),
+            ("bundesweit, Nordrhein-Westfalen", vec![Region::Bundesweit, nrw.clone()]),
             (
                 "Der Aufruf steht in allen EU-Mitgliedstaaten offen.",
                 vec![Region::EuWeit],

@@ -65,14 +65,8 @@ const LINES: &[&str] = &[
 /// Inline markup keeps its content: `<abbr title="Millionen">Mio.</abbr>` gives `Mio.`.
 /// Scripts, styles and the document head are dropped.
 pub fn html_to_text(html: &str) -> String {
-    let lower_head = html
-        .get(..html.len().min(2048))
-        .unwrap_or(html)
-        .to_ascii_lowercase();
-    let doc = if lower_head.contains("<html")
-        || lower_head.contains("<body")
-        || lower_head.contains("<!doctype")
-    {
+    let lower_head = html.get(..html.len().min(2048)).unwrap_or(html).to_ascii_lowercase();
+    let doc = if lower_head.contains("<html") || lower_head.contains("<body") || lower_head.contains("<!doctype") {
         Html::parse_document(html)
     } else {
         Html::parse_fragment(html)
@@ -110,13 +104,11 @@ fn write_element(element: ElementRef<'_>, out: &mut String) {
     for child in element.children() {
         match child.value() {
             // Source line breaks are whitespace like any other; only elements break lines.
-            Node::Text(text) => out.extend(text.chars().map(|c| {
-                if c == '\n' || c == PARAGRAPH_BREAK {
-                    ' '
-                } else {
-                    c
-                }
-            })),
+            Node::Text(text) => out.extend(text.chars().map(
+                |c| {
+                    if c == '\n' || c == PARAGRAPH_BREAK { ' ' } else { c }
+                },
+            )),
             Node::Element(_) => {
                 if let Some(el) = ElementRef::wrap(child) {
                     write_element(el, out);
@@ -158,9 +150,7 @@ fn tidy(raw: &str) -> String {
 /// One line with every run of whitespace (NBSP, narrow NBSP, tabs, CR) as one space, trimmed.
 pub fn collapse_spaces(line: &str) -> String {
     let mut out = String::with_capacity(line.len());
-    for word in line
-        .split(|c: char| c.is_whitespace() || c == '\u{a0}' || c == '\u{202f}' || c == '\u{200b}')
-    {
+    for word in line.split(|c: char| c.is_whitespace() || c == '\u{a0}' || c == '\u{202f}' || c == '\u{200b}') {
         if word.is_empty() {
             continue;
         }
@@ -178,16 +168,16 @@ pub(crate) fn plain_spaces(text: &str) -> String {
         .replace('\u{ad}', "")
 }
 
-/// Sentence end: a word of two or more letters, a dot, space, a capital.
+/// Sentence end: a word of two or more letters (or a year), a dot, space, a capital.
 static SENTENCE_END: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(\p{L}{2,}|[)“”])\.\s+[\p{Lu}„]").expect("sentence end regex"));
+    LazyLock::new(|| Regex::new(r"(\p{L}{2,}|\d{4}|[)“”])\.\s+[\p{Lu}„]").expect("sentence end regex"));
 
 /// Abbreviations that end with a dot inside a sentence.
 const ABBREVIATIONS: &[&str] = &[
-    "jan", "feb", "febr", "mär", "apr", "jun", "jul", "aug", "sep", "sept", "okt", "nov", "dez",
-    "nr", "abs", "ggf", "bzw", "inkl", "evtl", "ca", "vgl", "sog", "max", "min", "mio", "mrd",
-    "str", "dr", "prof", "gem", "lt", "tel", "bspw", "zzgl", "usw", "etc", "einschl", "ziff",
-    "art", "kap", "bzgl", "mind", "rd", "insb", "hrsg", "tsd", "std", "mwst", "zt",
+    "jan", "feb", "febr", "mär", "apr", "jun", "jul", "aug", "sep", "sept", "okt", "nov", "dez", "nr", "abs", "ggf",
+    "bzw", "inkl", "evtl", "ca", "vgl", "sog", "max", "min", "mio", "mrd", "str", "dr", "prof", "gem", "lt", "tel",
+    "bspw", "zzgl", "usw", "etc", "einschl", "ziff", "art", "kap", "bzgl", "mind", "rd", "insb", "hrsg", "tsd", "std",
+    "mwst", "zt",
 ];
 
 /// Splits a line into sentences without breaking at dates ("31. März") or abbreviations ("Nov.", "bzw.").
@@ -208,8 +198,7 @@ pub(crate) fn sentences(line: &str) -> Vec<&str> {
 }
 
 static META_CHARSET: LazyLock<BytesRegex> = LazyLock::new(|| {
-    BytesRegex::new(r#"(?i-u)<meta\b[^>]*?charset\s*=\s*["']?\s*([a-z0-9_:.\-]+)"#)
-        .expect("valid meta charset regex")
+    BytesRegex::new(r#"(?i-u)<meta\b[^>]*?charset\s*=\s*["']?\s*([a-z0-9_:.\-]+)"#).expect("valid meta charset regex")
 });
 
 /// Decodes a body to UTF-8, whatever the header claims (UTF-8, ISO-8859-1, Windows-1252).
@@ -223,10 +212,7 @@ static META_CHARSET: LazyLock<BytesRegex> = LazyLock::new(|| {
 /// (German Latin-1 text is practically never valid UTF-8, the reverse mistake is common).
 pub fn decode_body(bytes: &[u8], content_type: Option<&str>) -> String {
     if let Some((encoding, bom_len)) = Encoding::for_bom(bytes) {
-        return encoding
-            .decode_without_bom_handling(&bytes[bom_len..])
-            .0
-            .into_owned();
+        return encoding.decode_without_bom_handling(&bytes[bom_len..]).0.into_owned();
     }
     let declared = [content_type.and_then(header_charset), meta_charset(bytes)];
     for encoding in declared.into_iter().flatten() {
@@ -236,10 +222,7 @@ pub fn decode_body(bytes: &[u8], content_type: Option<&str>) -> String {
     }
     match std::str::from_utf8(bytes) {
         Ok(text) => text.to_string(),
-        Err(_) => WINDOWS_1252
-            .decode_without_bom_handling(bytes)
-            .0
-            .into_owned(),
+        Err(_) => WINDOWS_1252.decode_without_bom_handling(bytes).0.into_owned(),
     }
 }
 
@@ -259,11 +242,7 @@ fn decode_strict(encoding: &'static Encoding, bytes: &[u8]) -> Option<String> {
 fn header_charset(content_type: &str) -> Option<&'static Encoding> {
     let lower = content_type.to_ascii_lowercase();
     let start = lower.find("charset=")? + "charset=".len();
-    let label = lower[start..]
-        .split(';')
-        .next()?
-        .trim()
-        .trim_matches(['"', '\'']);
+    let label = lower[start..].split(';').next()?.trim().trim_matches(['"', '\'']);
     Encoding::for_label(label.as_bytes())
 }
 
@@ -287,20 +266,14 @@ mod tests {
 
     const HTML_CASES: &[(&str, &str)] = &[
         ("<p>Hallo&nbsp;Welt</p>", "Hallo Welt"),
-        (
-            "<p>Kultur, Medien &amp; Sport</p>",
-            "Kultur, Medien & Sport",
-        ),
+        ("<p>Kultur, Medien &amp; Sport</p>", "Kultur, Medien & Sport"),
         (
             "<p>bis zu EUR 2 <abbr title=\"Millionen\">Mio.</abbr></p>",
             "bis zu EUR 2 Mio.",
         ),
         ("<p>Erster</p><p>Zweiter</p>", "Erster\n\nZweiter"),
         ("<div>a</div><div>b</div>", "a\nb"),
-        (
-            "Zeile 1<br>Zeile 2<br/>Zeile 3",
-            "Zeile 1\nZeile 2\nZeile 3",
-        ),
+        ("Zeile 1<br>Zeile 2<br/>Zeile 3", "Zeile 1\nZeile 2\nZeile 3"),
         (
             "<ul><li>Modul A: 15.4.2024</li><li>Modul B</li></ul>",
             "- Modul A: 15.4.2024\n- Modul B",
@@ -377,10 +350,7 @@ mod tests {
         let bytes = b"<html><head><meta http-equiv=\"Content-Type\" content=\"text/html; charset=ISO-8859-1\"></head>\xc4nderung</html>";
         assert!(decode_body(bytes, Some("text/html")).contains("Änderung"));
         let bytes = b"<meta charset='windows-1252'><p>\x80</p>";
-        assert_eq!(
-            decode_body(bytes, None),
-            "<meta charset='windows-1252'><p>€</p>"
-        );
+        assert_eq!(decode_body(bytes, None), "<meta charset='windows-1252'><p>€</p>");
     }
 
     #[test]
@@ -414,6 +384,10 @@ mod tests {
         assert_eq!(
             sentences("Bis 31. März einreichen. Danach nicht."),
             vec!["Bis 31. März einreichen.", " Danach nicht."]
+        );
+        assert_eq!(
+            sentences("Frist ist der 31.3.2026. Die Richtlinie"),
+            vec!["Frist ist der 31.3.2026.", " Die Richtlinie"]
         );
         assert_eq!(
             sentences("Vom 1. Nov. Bis bzw. Kreise"),
