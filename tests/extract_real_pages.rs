@@ -48,8 +48,7 @@ fn annual_and_one_off_deadline_of_exist_women() {
         dates(&parse_deadline(&text, today())),
         vec![(date(2026, 9, 30), true), (date(2024, 12, 6), false)]
     );
-    let expected: BTreeSet<_> =
-        [ApplicantCategory::Hochschule, ApplicantCategory::Forschung].into();
+    let expected: BTreeSet<_> = [ApplicantCategory::Hochschule, ApplicantCategory::Forschung].into();
     assert_eq!(parse_applicants(&text).categories, expected);
 }
 
@@ -62,11 +61,7 @@ fn twice_yearly_deadline_from_rechtsgrundlage_only_page() {
         dates(&parse_deadline(&text, today())),
         vec![(date(2026, 3, 31), true), (date(2026, 9, 30), true)]
     );
-    assert!(
-        parse_applicants(&text)
-            .categories
-            .contains(&ApplicantCategory::Bildung)
-    );
+    assert!(parse_applicants(&text).categories.contains(&ApplicantCategory::Bildung));
 }
 
 #[test]

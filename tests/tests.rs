@@ -1,2 +1,3 @@
-
 mod extract_real_pages;
+mod report;
+mod store;
