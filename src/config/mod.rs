@@ -267,7 +267,10 @@ impl Criteria {
             min_lead_days: o.min_lead_days.unwrap_or(self.min_lead_days),
             min_funding_rate: o.min_funding_rate.or(self.min_funding_rate),
             min_amount_eur: o.min_amount_eur.or(self.min_amount_eur),
-            exclude_funders: o.exclude_funders.clone().unwrap_or_else(|| self.exclude_funders.clone()),
+            exclude_funders: o
+                .exclude_funders
+                .clone()
+                .unwrap_or_else(|| self.exclude_funders.clone()),
             prefer_funders: o.prefer_funders.clone().unwrap_or_else(|| self.prefer_funders.clone()),
             kommune_kinds: o.kommune_kinds.clone().or_else(|| self.kommune_kinds.clone()),
             population_min: o.population_min.or(self.population_min),

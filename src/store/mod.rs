@@ -21,7 +21,11 @@ pub enum StoreError {
     #[error("database migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("corrupt stored value in {table}.{column}: {message}")]
-    Corrupt { table: &'static str, column: &'static str, message: String },
+    Corrupt {
+        table: &'static str,
+        column: &'static str,
+        message: String,
+    },
     #[error("not found: {0}")]
     NotFound(String),
 }
