@@ -49,7 +49,11 @@ pub struct FdbOptions {
 
 impl Default for FdbOptions {
     fn default() -> Self {
-        FdbOptions { max_pages: default_max_pages(), fetch_details: true, feed: None }
+        FdbOptions {
+            max_pages: default_max_pages(),
+            fetch_details: true,
+            feed: None,
+        }
     }
 }
 
@@ -75,11 +79,18 @@ const MEMO_FEED: &str = "feed:";
 /// Collects the calls of one source of this kind.
 pub async fn collect(ctx: &mut CollectContext<'_>) -> Result<Vec<Call>, CollectError> {
     let SourceKind::Foerderdatenbank(opts) = &ctx.source.kind else {
-        return Err(parse_error(ctx.source.url.as_str(), "source is not of kind foerderdatenbank"));
+        return Err(parse_error(
+            ctx.source.url.as_str(),
+            "source is not of kind foerderdatenbank",
+        ));
     };
     let opts = opts.clone();
     let started = Instant::now();
-    let mut pass = Pass { old_memo: std::mem::take(&mut ctx.state.memo), memo: BTreeMap::new(), validators: BTreeMap::new() };
+    let mut pass = Pass {
+        old_memo: std::mem::take(&mut ctx.state.memo),
+        memo: BTreeMap::new(),
+        validators: BTreeMap::new(),
+    };
 
     let cards = crawl_list(ctx, &opts, &mut pass).await?;
     let feed = match &opts.feed {
@@ -94,7 +105,12 @@ pub async fn collect(ctx: &mut CollectContext<'_>) -> Result<Vec<Call>, CollectE
             tracing::warn!(source = %ctx.source.id, url = %card.url, "time budget spent; detail not fetched this pass");
         }
         if !opts.fetch_details || over_budget {
-            calls.push(ctx.prior.get(&card.url).cloned().unwrap_or_else(|| card_call(card, ctx)));
+            calls.push(
+                ctx.prior
+                    .get(&card.url)
+                    .cloned()
+                    .unwrap_or_else(|| card_call(card, ctx)),
+            );
             continue;
         }
         let feed_sig = feed.as_ref().and_then(|f| f.get(&card.url)).cloned();
@@ -105,7 +121,11 @@ pub async fn collect(ctx: &mut CollectContext<'_>) -> Result<Vec<Call>, CollectE
 
     let keep: HashSet<&str> = cards.iter().map(|c| c.url.as_str()).collect();
     pass.validators.extend(
-        ctx.state.validators.iter().filter(|(url, _)| keep.contains(url.as_str())).map(|(u, v)| (u.clone(), v.clone())),
+        ctx.state
+            .validators
+            .iter()
+            .filter(|(url, _)| keep.contains(url.as_str()))
+            .map(|(u, v)| (u.clone(), v.clone())),
     );
     ctx.state.validators = pass.validators;
     ctx.state.memo = pass.memo;
@@ -122,7 +142,11 @@ struct Pass {
 impl Pass {
     fn remember(&mut self, url: &str, fetched: &Fetched, sent: Option<&Validators>) {
         let fresh = &fetched.validators;
-        let validators = if fresh.etag.is_none() && fresh.last_modified.is_none() { sent.cloned() } else { Some(fresh.clone()) };
+        let validators = if fresh.etag.is_none() && fresh.last_modified.is_none() {
+            sent.cloned()
+        } else {
+            Some(fresh.clone())
+        };
         if let Some(v) = validators.filter(|v| v.etag.is_some() || v.last_modified.is_some()) {
             self.validators.insert(url.to_string(), v);
         }
@@ -152,7 +176,10 @@ async fn crawl_list(ctx: &CollectContext<'_>, opts: &FdbOptions, pass: &mut Pass
                 cards.push(card);
             }
         }
-        next = page.next.filter(|n| !visited.contains(n)).and_then(|n| Url::parse(&n).ok());
+        next = page
+            .next
+            .filter(|n| !visited.contains(n))
+            .and_then(|n| Url::parse(&n).ok());
     }
     if let Some(hits) = hits.filter(|h| *h as usize != cards.len()) {
         tracing::info!(source = %ctx.source.id, hits, listed = cards.len(), "hit count differs from the programmes listed");
@@ -163,7 +190,11 @@ async fn crawl_list(ctx: &CollectContext<'_>, opts: &FdbOptions, pass: &mut Pass
 /// One result page, conditionally fetched; a 304 reuses the cards remembered last pass.
 async fn list_page(ctx: &CollectContext<'_>, url: &Url, pass: &mut Pass) -> Result<ListPage, CollectError> {
     let key = url.to_string();
-    let sent = ctx.state.validators.get(&key).filter(|_| pass.old_memo.contains_key(&format!("{MEMO_LIST}{key}")));
+    let sent = ctx
+        .state
+        .validators
+        .get(&key)
+        .filter(|_| pass.old_memo.contains_key(&format!("{MEMO_LIST}{key}")));
     let fetched = ctx.fetcher.get(url, sent).await?;
     let page = if fetched.not_modified {
         let cached = &pass.old_memo[&format!("{MEMO_LIST}{key}")];
@@ -210,8 +241,16 @@ async fn read_feed(ctx: &CollectContext<'_>, feed_url: &Url, pass: &mut Pass) ->
 }
 
 fn feed_item(entry: &feed_rs::model::Entry) -> Option<(String, String)> {
-    let link = entry.links.first().map(|l| l.href.clone()).or_else(|| entry.id.starts_with("http").then(|| entry.id.clone()))?;
-    let stamp = entry.updated.or(entry.published).map(|d| d.to_rfc3339()).unwrap_or_default();
+    let link = entry
+        .links
+        .first()
+        .map(|l| l.href.clone())
+        .or_else(|| entry.id.starts_with("http").then(|| entry.id.clone()))?;
+    let stamp = entry
+        .updated
+        .or(entry.published)
+        .map(|d| d.to_rfc3339())
+        .unwrap_or_default();
     let title = entry.title.as_ref().map(|t| t.content.as_str()).unwrap_or_default();
     let summary = entry.summary.as_ref().map(|t| t.content.as_str()).unwrap_or_default();
     let digest = Sha256::digest(format!("{title}\n{stamp}\n{summary}"));
@@ -237,7 +276,9 @@ async fn detail_call(
     };
     let prior = ctx.prior.get(&card.url);
     let unchanged = pass.old_memo.get(&card_key) == Some(&card_sig)
-        && feed_sig.as_ref().is_none_or(|s| pass.old_memo.get(&feed_key) == Some(s));
+        && feed_sig
+            .as_ref()
+            .is_none_or(|s| pass.old_memo.get(&feed_key) == Some(s));
     let remember = |pass: &mut Pass| {
         pass.memo.insert(card_key.clone(), card_sig.clone());
         if let Some(s) = &feed_sig {
@@ -246,7 +287,10 @@ async fn detail_call(
     };
     if let (true, Some(prior)) = (unchanged, prior) {
         remember(pass);
-        return Some(Call { last_seen: ctx.now, ..prior.clone() });
+        return Some(Call {
+            last_seen: ctx.now,
+            ..prior.clone()
+        });
     }
     match fetch_detail(ctx, card, prior, pass).await {
         Ok(DetailOutcome::Call(call)) => {
@@ -270,14 +314,22 @@ enum DetailOutcome {
     Gone(u16),
 }
 
-async fn fetch_detail(ctx: &CollectContext<'_>, card: &Card, prior: Option<&Call>, pass: &mut Pass) -> Result<DetailOutcome, CollectError> {
+async fn fetch_detail(
+    ctx: &CollectContext<'_>,
+    card: &Card,
+    prior: Option<&Call>,
+    pass: &mut Pass,
+) -> Result<DetailOutcome, CollectError> {
     let url = Url::parse(&card.url).map_err(|e| parse_error(&card.url, &e.to_string()))?;
     let sent = prior.and(ctx.state.validators.get(&card.url));
     let mut fetched = ctx.fetcher.get(&url, sent).await?;
     if fetched.not_modified {
         if let Some(prior) = prior {
             pass.remember(&card.url, &fetched, sent);
-            return Ok(DetailOutcome::Call(Box::new(Call { last_seen: ctx.now, ..prior.clone() })));
+            return Ok(DetailOutcome::Call(Box::new(Call {
+                last_seen: ctx.now,
+                ..prior.clone()
+            })));
         }
         fetched = ctx.fetcher.get(&url, None).await?;
     }
@@ -287,18 +339,29 @@ async fn fetch_detail(ctx: &CollectContext<'_>, card: &Card, prior: Option<&Call
     ensure_ok(&fetched, &card.url)?;
     let detail = parse_detail(&fetched.body, &fetched.url).map_err(|m| parse_error(&card.url, &m))?;
     pass.remember(&card.url, &fetched, None);
-    Ok(DetailOutcome::Call(Box::new(detail_to_call(&detail, card, &ctx.source.id, ctx.now))))
+    Ok(DetailOutcome::Call(Box::new(detail_to_call(
+        &detail,
+        card,
+        &ctx.source.id,
+        ctx.now,
+    ))))
 }
 
 fn ensure_ok(fetched: &Fetched, url: &str) -> Result<(), CollectError> {
     if (200..300).contains(&fetched.status) {
         return Ok(());
     }
-    Err(CollectError::Fetch(FetchError::Other { url: url.to_string(), message: format!("HTTP status {}", fetched.status) }))
+    Err(CollectError::Fetch(FetchError::Other {
+        url: url.to_string(),
+        message: format!("HTTP status {}", fetched.status),
+    }))
 }
 
 fn parse_error(url: &str, message: &str) -> CollectError {
-    CollectError::Parse { url: url.to_string(), message: message.to_string() }
+    CollectError::Parse {
+        url: url.to_string(),
+        message: message.to_string(),
+    }
 }
 
 /// Maps a parsed detail page to a call. Rate and amount come from the
@@ -307,15 +370,27 @@ pub fn detail_to_call(detail: &Detail, card: &Card, source: &str, now: chrono::D
     let today = now.date_naive();
     let mut call = Call::new(source, canonical_url(&card.url), detail.title.clone(), now);
     call.external_id = detail.content_id.clone();
-    call.summary = if detail.kurztext.is_empty() { first_paragraph(&detail.volltext) } else { detail.kurztext.clone() };
+    call.summary = if detail.kurztext.is_empty() {
+        first_paragraph(&detail.volltext)
+    } else {
+        detail.kurztext.clone()
+    };
     call.text = full_text(detail);
     call.funder = detail.funder.clone();
     call.funding_types = detail.funding_types.clone();
-    call.topics = if detail.topics.is_empty() { card.topic_labels() } else { detail.topics.clone() };
+    call.topics = if detail.topics.is_empty() {
+        card.topic_labels()
+    } else {
+        detail.topics.clone()
+    };
     call.regions = regions(&detail.regions);
     call.applicants = if detail.applicants.is_empty() {
         let from_text = extract::parse_applicants(&detail.voraussetzungen);
-        if from_text.is_unstated() { applicants(&card.applicant_labels()) } else { from_text }
+        if from_text.is_unstated() {
+            applicants(&card.applicant_labels())
+        } else {
+            from_text
+        }
     } else {
         applicants(&detail.applicants)
     };
@@ -349,7 +424,11 @@ fn status(detail: &Detail, deadline: &Deadline, today: chrono::NaiveDate) -> Cal
     }
     match deadline {
         Deadline::Dates(dates) if !dates.is_empty() => {
-            if deadline.is_open(today) { CallStatus::Open } else { CallStatus::Closed }
+            if deadline.is_open(today) {
+                CallStatus::Open
+            } else {
+                CallStatus::Closed
+            }
         }
         Deadline::Rolling => CallStatus::Open,
         _ => CallStatus::Unknown,
@@ -371,7 +450,9 @@ fn regions(labels: &[String]) -> Vec<Region> {
 /// Förderberechtigte labels: the shared parser plus the facet's own categories.
 fn applicants(labels: &[String]) -> Applicants {
     let mut parsed = extract::parse_applicants(&labels.join(", "));
-    parsed.categories.extend(labels.iter().filter_map(|l| vocab::applicant_category(l)));
+    parsed
+        .categories
+        .extend(labels.iter().filter_map(|l| vocab::applicant_category(l)));
     parsed.raw = labels.to_vec();
     parsed
 }
@@ -389,7 +470,11 @@ fn full_text(detail: &Detail) -> String {
         blocks.push(format!("Ansprechpunkt: {contact}"));
     }
     if !detail.links.is_empty() {
-        let links: Vec<String> = detail.links.iter().map(|(label, url)| format!("{label} ({url})")).collect();
+        let links: Vec<String> = detail
+            .links
+            .iter()
+            .map(|(label, url)| format!("{label} ({url})"))
+            .collect();
         blocks.push(format!("Weiterführende Links: {}", links.join("; ")));
     }
     blocks.retain(|b| !b.trim().is_empty());
@@ -397,7 +482,11 @@ fn full_text(detail: &Detail) -> String {
 }
 
 fn first_paragraph(text: &str) -> String {
-    text.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("").to_string()
+    text.lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("")
+        .to_string()
 }
 
 /// A call from the list card alone (details off, over budget, or unreadable).
@@ -412,9 +501,14 @@ fn css(selector: &str) -> Selector {
     Selector::parse(selector).unwrap_or_else(|e| panic!("invalid built-in selector {selector}: {e}"))
 }
 
-/// The element's text with whitespace collapsed.
+/// The element's text with whitespace collapsed (inline elements add no space:
+/// `(<span>Minitraité)</span>` stays `(Minitraité)`).
 fn text_of(el: ElementRef) -> String {
-    el.text().flat_map(str::split_whitespace).collect::<Vec<_>>().join(" ")
+    el.text()
+        .collect::<String>()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 #[cfg(test)]
@@ -429,10 +523,13 @@ mod tests {
     fn options_have_defaults_and_reject_unknown_keys() {
         let o: FdbOptions = toml::from_str("").unwrap();
         assert_eq!((o.max_pages, o.fetch_details, o.feed.is_none()), (100, true, true));
-        let o: FdbOptions = toml::from_str("max_pages = 3\nfetch_details = false\nfeed = \"http://127.0.0.1:1/rss.xml\"").unwrap();
+        let o: FdbOptions =
+            toml::from_str("max_pages = 3\nfetch_details = false\nfeed = \"http://127.0.0.1:1/rss.xml\"").unwrap();
         assert_eq!(o.feed.unwrap().as_str(), "http://127.0.0.1:1/rss.xml");
         assert!(toml::from_str::<FdbOptions>("max_page = 3").is_err());
-        let err = toml::from_str::<FdbOptions>("feed = \"kein url\"").unwrap_err().to_string();
+        let err = toml::from_str::<FdbOptions>("feed = \"kein url\"")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("invalid feed URL"), "{err}");
     }
 
@@ -463,14 +560,25 @@ mod tests {
         };
         let now = Utc.with_ymd_and_hms(2026, 1, 1, 6, 0, 0).unwrap();
         let call = detail_to_call(&detail, &card(), "fdb-nrw", now);
-        assert_eq!(call.url, "http://127.0.0.1:9/FDB/Content/DE/Foerderprogramm/Land/NRW/platz.html");
+        assert_eq!(
+            call.url,
+            "http://127.0.0.1:9/FDB/Content/DE/Foerderprogramm/Land/NRW/platz.html"
+        );
         assert_eq!(call.title, "Dorfplätze");
         assert_eq!(call.summary, "Kurz.");
-        assert!(call.text.starts_with("Lang.") && call.text.contains("Fristen: bis 1.2.2030") && call.text.contains("Rechtsgrundlage: Richtlinie"));
+        assert!(
+            call.text.starts_with("Lang.")
+                && call.text.contains("Fristen: bis 1.2.2030")
+                && call.text.contains("Rechtsgrundlage: Richtlinie")
+        );
         assert!(call.text.contains("Ansprechpunkt: Bezirksregierung"));
         assert_eq!(call.regions, vec![Region::Land(Bundesland::NordrheinWestfalen)]);
         assert!(call.applicants.categories.contains(&ApplicantCategory::Kommune));
-        assert!(call.applicants.categories.contains(&ApplicantCategory::OeffentlicheEinrichtung));
+        assert!(
+            call.applicants
+                .categories
+                .contains(&ApplicantCategory::OeffentlicheEinrichtung)
+        );
         assert_eq!(call.applicants.raw, vec!["Kommune", "Öffentliche Einrichtung"]);
         assert_eq!(call.topics, vec!["Kultur, Medien & Sport"]);
         assert_eq!(call.fingerprint, call.compute_fingerprint());

@@ -15,7 +15,10 @@ fn is_tracking_param(name: &str) -> bool {
     let name = name.to_ascii_lowercase();
     name.starts_with("utm_")
         || name.starts_with("etcc_")
-        || matches!(name.as_str(), "fbclid" | "gclid" | "dclid" | "msclkid" | "yclid" | "mc_cid" | "mc_eid" | "_hsenc" | "_hsmi")
+        || matches!(
+            name.as_str(),
+            "fbclid" | "gclid" | "dclid" | "msclkid" | "yclid" | "mc_cid" | "mc_eid" | "_hsenc" | "_hsmi"
+        )
 }
 
 /// Canonical form of a call URL: tracking parameters (`utm_*`, `fbclid`, `gclid`,
@@ -101,17 +104,31 @@ mod tests {
     #[test]
     fn strips_tracking_and_fragments() {
         assert_eq!(
-            canonical_url("https://Example.ORG/foerderung/aufruf.html?utm_source=news&id=7&fbclid=abc&utm_medium=mail#track=rss"),
+            canonical_url(
+                "https://Example.ORG/foerderung/aufruf.html?utm_source=news&id=7&fbclid=abc&utm_medium=mail#track=rss"
+            ),
             "https://example.org/foerderung/aufruf.html?id=7"
         );
-        assert_eq!(canonical_url("https://example.org/a?gclid=1&mc_cid=2&mc_eid=3"), "https://example.org/a");
-        assert_eq!(canonical_url("https://example.org/a#abschnitt-2"), "https://example.org/a");
-        assert_eq!(canonical_url("https://example.org/a?etcc_cmp=rss&etcc_med=feed"), "https://example.org/a");
+        assert_eq!(
+            canonical_url("https://example.org/a?gclid=1&mc_cid=2&mc_eid=3"),
+            "https://example.org/a"
+        );
+        assert_eq!(
+            canonical_url("https://example.org/a#abschnitt-2"),
+            "https://example.org/a"
+        );
+        assert_eq!(
+            canonical_url("https://example.org/a?etcc_cmp=rss&etcc_med=feed"),
+            "https://example.org/a"
+        );
     }
 
     #[test]
     fn lower_cases_scheme_and_host_and_drops_default_ports() {
-        assert_eq!(canonical_url("HTTPS://WWW.Example.org:443/Pfad/Datei.html"), "https://www.example.org/Pfad/Datei.html");
+        assert_eq!(
+            canonical_url("HTTPS://WWW.Example.org:443/Pfad/Datei.html"),
+            "https://www.example.org/Pfad/Datei.html"
+        );
         assert_eq!(canonical_url("http://example.org:80/x"), "http://example.org/x");
         assert_eq!(canonical_url("http://127.0.0.1:8080/x"), "http://127.0.0.1:8080/x");
     }
@@ -120,14 +137,22 @@ mod tests {
     fn keeps_other_params_in_order_and_byte_exact() {
         let fdb = "https://www.foerderdatenbank.de/SiteGlobals/FDB/Forms/Suche/Foederprogrammsuche_Formular.html?gtp=%2526816beae2-d57e-4bdc-b55d-392bc1e17027_list%253D2&filterCategories=FundingProgram";
         assert_eq!(canonical_url(fdb), fdb);
-        assert_eq!(canonical_url("https://example.org/s?z=1&a=2&utm_x=3&m=4"), "https://example.org/s?z=1&a=2&m=4");
-        assert_eq!(canonical_url("https://example.org/s?q=a%20b&flag"), "https://example.org/s?q=a%20b&flag");
+        assert_eq!(
+            canonical_url("https://example.org/s?z=1&a=2&utm_x=3&m=4"),
+            "https://example.org/s?z=1&a=2&m=4"
+        );
+        assert_eq!(
+            canonical_url("https://example.org/s?q=a%20b&flag"),
+            "https://example.org/s?q=a%20b&flag"
+        );
     }
 
     #[test]
     fn strips_gsb_session_ids() {
         assert_eq!(
-            canonical_url("https://www.foerderdatenbank.de/FDB/Content/DE/Foerderprogramm/Land/NRW/x.html;jsessionid=0A1B2C?nn=5"),
+            canonical_url(
+                "https://www.foerderdatenbank.de/FDB/Content/DE/Foerderprogramm/Land/NRW/x.html;jsessionid=0A1B2C?nn=5"
+            ),
             "https://www.foerderdatenbank.de/FDB/Content/DE/Foerderprogramm/Land/NRW/x.html?nn=5"
         );
     }
@@ -139,12 +164,24 @@ mod tests {
 
     #[test]
     fn title_key_ignores_case_umlauts_punctuation_and_prefixes() {
-        let a = title_key("Förderprogramm: Klimaschutz in Kommunen – Städtebau", Some("Ministerium für Heimat, Kommunales, Bau und Digitalisierung"));
-        let b = title_key("  KLIMASCHUTZ in  Kommunen (Staedtebau) ", Some("ministerium fuer heimat kommunales bau und digitalisierung"));
+        let a = title_key(
+            "Förderprogramm: Klimaschutz in Kommunen – Städtebau",
+            Some("Ministerium für Heimat, Kommunales, Bau und Digitalisierung"),
+        );
+        let b = title_key(
+            "  KLIMASCHUTZ in  Kommunen (Staedtebau) ",
+            Some("ministerium fuer heimat kommunales bau und digitalisierung"),
+        );
         assert_eq!(a, b);
-        assert_eq!(a, "klimaschutz in kommunen staedtebau|ministerium fuer heimat kommunales bau und digitalisierung");
+        assert_eq!(
+            a,
+            "klimaschutz in kommunen staedtebau|ministerium fuer heimat kommunales bau und digitalisierung"
+        );
         assert_eq!(title_key("Straße", None), "strasse|");
         assert_eq!(title_key("Förderprogramme - Minitraité", None), "minitraite|");
-        assert_ne!(title_key("Glasfaser", Some("Bund")), title_key("Glasfaser", Some("Land")));
+        assert_ne!(
+            title_key("Glasfaser", Some("Bund")),
+            title_key("Glasfaser", Some("Land"))
+        );
     }
 }

@@ -43,7 +43,10 @@ const PROGRAMMES: &[(&str, &str, &str)] = &[
 
 /// German label of a `frameworkProgramme` code (the code itself when unknown).
 pub fn programme_label(code: &str) -> &str {
-    PROGRAMMES.iter().find(|(_, c, _)| *c == code).map_or(code, |(_, _, label)| label)
+    PROGRAMMES
+        .iter()
+        .find(|(_, c, _)| *c == code)
+        .map_or(code, |(_, _, label)| label)
 }
 
 fn programme_code(name: &str) -> Option<&'static str> {
@@ -54,7 +57,10 @@ fn programme_code(name: &str) -> Option<&'static str> {
         "CREATIVE-EUROPE" => "CREA",
         other => other,
     };
-    PROGRAMMES.iter().find(|(n, _, _)| *n == wanted).map(|(_, code, _)| *code)
+    PROGRAMMES
+        .iter()
+        .find(|(n, _, _)| *n == wanted)
+        .map(|(_, code, _)| *code)
 }
 
 /// `[[source]] kind = "eu-sedia"` keys.
@@ -158,13 +164,19 @@ fn page_size<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
     if (1..=100).contains(&size) {
         Ok(size)
     } else {
-        Err(serde::de::Error::custom(format!("page_size {size} out of range 1..=100 (the API caps it at 100)")))
+        Err(serde::de::Error::custom(format!(
+            "page_size {size} out of range 1..=100 (the API caps it at 100)"
+        )))
     }
 }
 
 fn base_url<'de, D: Deserializer<'de>>(d: D) -> Result<Url, D::Error> {
     let raw = String::deserialize(d)?;
-    let with_slash = if raw.ends_with('/') { raw.clone() } else { format!("{raw}/") };
+    let with_slash = if raw.ends_with('/') {
+        raw.clone()
+    } else {
+        format!("{raw}/")
+    };
     Url::parse(&with_slash).map_err(|e| serde::de::Error::custom(format!("invalid portal_base '{raw}': {e}")))
 }
 
@@ -185,7 +197,11 @@ pub fn request_parts(opts: &SediaOptions) -> Vec<(String, String, String)> {
     let json = "application/json".to_string();
     vec![
         ("query".into(), query.to_string(), json.clone()),
-        ("languages".into(), serde_json::to_string(&opts.languages).expect("strings serialise"), json.clone()),
+        (
+            "languages".into(),
+            serde_json::to_string(&opts.languages).expect("strings serialise"),
+            json.clone(),
+        ),
         ("sort".into(), sort.to_string(), json),
     ]
 }
@@ -215,7 +231,10 @@ pub async fn collect(ctx: &mut CollectContext<'_>) -> Result<Vec<Call>, CollectE
         let fetched = ctx.fetcher.post_multipart(&url, &parts).await?;
         if !(200..300).contains(&fetched.status) {
             let message = format!("HTTP status {}", fetched.status);
-            return Err(CollectError::Fetch(FetchError::Other { url: url.to_string(), message }));
+            return Err(CollectError::Fetch(FetchError::Other {
+                url: url.to_string(),
+                message,
+            }));
         }
         let body: SearchPage = serde_json::from_str(&fetched.body)
             .map_err(|e| parse_error(url.as_str(), &format!("not a SEDIA search response: {e}")))?;
@@ -240,17 +259,28 @@ pub async fn collect(ctx: &mut CollectContext<'_>) -> Result<Vec<Call>, CollectE
 }
 
 fn parse_error(url: &str, message: &str) -> CollectError {
-    CollectError::Parse { url: url.to_string(), message: message.to_string() }
+    CollectError::Parse {
+        url: url.to_string(),
+        message: message.to_string(),
+    }
 }
 
 /// The portal page of a call (§2.4: topic, prospect or cascade-call page).
 pub fn portal_link(t: &Topic, portal_base: &Url) -> String {
     let path = match t.kind.as_str() {
-        "2" => format!("prospect-details/{}PROSPECTSEN", t.call_identifier.as_deref().unwrap_or(&t.identifier)),
-        "8" => format!("competitive-calls-cs/{}", t.call_ccm2_id.as_deref().unwrap_or(&t.identifier)),
+        "2" => format!(
+            "prospect-details/{}PROSPECTSEN",
+            t.call_identifier.as_deref().unwrap_or(&t.identifier)
+        ),
+        "8" => format!(
+            "competitive-calls-cs/{}",
+            t.call_ccm2_id.as_deref().unwrap_or(&t.identifier)
+        ),
         _ => format!("topic-details/{}", t.identifier),
     };
-    let url = portal_base.join(&path).map_or_else(|_| format!("{portal_base}{path}"), |u| u.to_string());
+    let url = portal_base
+        .join(&path)
+        .map_or_else(|_| format!("{portal_base}{path}"), |u| u.to_string());
     canonical_url(&url)
 }
 
@@ -312,7 +342,10 @@ fn text(t: &Topic, description: &str) -> String {
         lines.push(format!("Einreichungsverfahren: {model}"));
     }
     if let Some(budget) = t.budget_eur {
-        lines.push(format!("Budget des Themas: {}", crate::model::format_amount(Some(budget))));
+        lines.push(format!(
+            "Budget des Themas: {}",
+            crate::model::format_amount(Some(budget))
+        ));
     }
     lines.retain(|l| !l.trim().is_empty());
     lines.join("\n\n")
@@ -329,9 +362,16 @@ mod tests {
         let o: SediaOptions = toml::from_str(r#"programmes = ["LIFE", "cerv", "43108390", "Erasmus+"]"#).unwrap();
         assert_eq!(o.programmes, vec!["43252405", "43251589", "43108390", "43353764"]);
         assert_eq!((o.api_key.as_str(), o.page_size, o.languages.len()), ("SEDIA", 100, 2));
-        let err = toml::from_str::<SediaOptions>(r#"programmes = ["INTERREG-X"]"#).unwrap_err().to_string();
+        let err = toml::from_str::<SediaOptions>(r#"programmes = ["INTERREG-X"]"#)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("unknown programme 'INTERREG-X'"), "{err}");
-        assert!(toml::from_str::<SediaOptions>("page_size = 500").unwrap_err().to_string().contains("1..=100"));
+        assert!(
+            toml::from_str::<SediaOptions>("page_size = 500")
+                .unwrap_err()
+                .to_string()
+                .contains("1..=100")
+        );
         assert!(toml::from_str::<SediaOptions>("pagesize = 5").is_err());
         let o: SediaOptions = toml::from_str(r#"portal_base = "http://127.0.0.1:1/portal""#).unwrap();
         assert_eq!(o.portal_base.as_str(), "http://127.0.0.1:1/portal/");
@@ -339,15 +379,20 @@ mod tests {
 
     #[test]
     fn private_api_keys_are_redacted() {
-        let o = SediaOptions { api_key: "geheim-123".into(), ..SediaOptions::default() };
+        let o = SediaOptions {
+            api_key: "geheim-123".into(),
+            ..SediaOptions::default()
+        };
         assert!(!format!("{o:?}").contains("geheim"));
         assert!(format!("{:?}", SediaOptions::default()).contains("SEDIA"));
     }
 
     #[test]
     fn request_has_three_json_parts_and_paging_in_the_url() {
-        let o: SediaOptions = toml::from_str(r#"programmes = ["LIFE"]
-text = "smart city""#)
+        let o: SediaOptions = toml::from_str(
+            r#"programmes = ["LIFE"]
+text = "smart city""#,
+        )
         .unwrap();
         let parts = request_parts(&o);
         let names: Vec<&str> = parts.iter().map(|p| p.0.as_str()).collect();
@@ -359,8 +404,15 @@ text = "smart city""#)
         assert!(must.contains(&serde_json::json!({"terms": {"status": ["31094501", "31094502"]}})));
         assert!(must.contains(&serde_json::json!({"terms": {"frameworkProgramme": ["43252405"]}})));
         assert_eq!(parts[1].1, r#"["de","en"]"#);
-        let url = page_url(&Url::parse("http://127.0.0.1:1/search-api/prod/rest/search").unwrap(), &o, 2);
-        assert_eq!(url.query(), Some("apiKey=SEDIA&text=smart+city&pageSize=100&pageNumber=2"));
+        let url = page_url(
+            &Url::parse("http://127.0.0.1:1/search-api/prod/rest/search").unwrap(),
+            &o,
+            2,
+        );
+        assert_eq!(
+            url.query(),
+            Some("apiKey=SEDIA&text=smart+city&pageSize=100&pageNumber=2")
+        );
     }
 
     #[test]
@@ -388,7 +440,10 @@ text = "smart city""#)
             types_of_action: vec!["LIFE Action Grants".into()],
             keywords: vec!["energy".into()],
             start: NaiveDate::from_ymd_opt(2026, 1, 15),
-            deadlines: vec![NaiveDate::from_ymd_opt(2026, 3, 5).unwrap(), NaiveDate::from_ymd_opt(2026, 9, 17).unwrap()],
+            deadlines: vec![
+                NaiveDate::from_ymd_opt(2026, 3, 5).unwrap(),
+                NaiveDate::from_ymd_opt(2026, 9, 17).unwrap(),
+            ],
             deadline_model: Some("multiple cut-off".into()),
             status: CallStatus::Open,
             budget_eur: Some(5_000_000),
@@ -401,11 +456,17 @@ text = "smart city""#)
         let now = Utc.with_ymd_and_hms(2026, 4, 1, 6, 0, 0).unwrap();
         let call = topic_to_call(&sample_topic(), &SediaOptions::default(), "eu", now);
         assert_eq!(call.regions, vec![Region::EuWeit]);
-        assert_eq!(call.deadline, Deadline::Dates(vec![DeadlineDate::on(NaiveDate::from_ymd_opt(2026, 9, 17).unwrap())]));
+        assert_eq!(
+            call.deadline,
+            Deadline::Dates(vec![DeadlineDate::on(NaiveDate::from_ymd_opt(2026, 9, 17).unwrap())])
+        );
         assert_eq!(call.amount_max_eur, Some(1_750_000));
         assert_eq!(call.external_id.as_deref(), Some("LIFE-2026-CET-LOCAL"));
         assert_eq!(call.topics, vec!["LIFE", "energy"]);
-        assert!(call.text.contains("Aufruf: LIFE Clean Energy Transition (LIFE-2026-CET)"));
+        assert!(
+            call.text
+                .contains("Aufruf: LIFE Clean Energy Transition (LIFE-2026-CET)")
+        );
         assert!(call.text.contains("Budget des Themas: 5.000.000 €"));
         assert_eq!(call.fingerprint, call.compute_fingerprint());
     }

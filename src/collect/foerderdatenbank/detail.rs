@@ -60,9 +60,16 @@ static CONTENT: LazyLock<Selector> = LazyLock::new(|| css("div.content--main > d
 pub fn parse_detail(html: &str, page_url: &Url) -> Result<Detail, String> {
     let doc = Html::parse_document(html);
     let base = base_url(&doc, page_url);
-    let mut detail = Detail { title: title(&doc).ok_or("no programme title (h1.title or og:title)")?, ..Detail::default() };
+    let mut detail = Detail {
+        title: title(&doc).ok_or("no programme title (h1.title or og:title)")?,
+        ..Detail::default()
+    };
     detail.status_note = doc.select(&SUBTITLE).next().map(text_of).filter(|t| !t.is_empty());
-    detail.content_id = doc.select(&BASKET).next().and_then(|a| a.value().attr("data-basket-id")).map(str::to_string);
+    detail.content_id = doc
+        .select(&BASKET)
+        .next()
+        .and_then(|a| a.value().attr("data-basket-id"))
+        .map(str::to_string);
     read_fields(&doc, &base, &mut detail);
     read_tabs(&doc, &mut detail);
     Ok(detail)
@@ -105,7 +112,11 @@ fn card_title(dd: ElementRef) -> Option<String> {
 
 fn contact(dd: ElementRef) -> Option<String> {
     let parts: Vec<String> = dd.select(&PARAGRAPH).map(text_of).filter(|t| !t.is_empty()).collect();
-    if parts.is_empty() { card_title(dd) } else { Some(parts.join(", ")) }
+    if parts.is_empty() {
+        card_title(dd)
+    } else {
+        Some(parts.join(", "))
+    }
 }
 
 fn links(dd: ElementRef, base: &Url) -> Vec<(String, String)> {
@@ -174,12 +185,22 @@ impl TabWalker {
             };
             let name = el.value().name();
             let heading = text_of(el);
-            if matches!(name, "h2" | "h4" | "h5") && let Some(tab) = tab_of(&heading) {
+            if matches!(name, "h2" | "h4" | "h5")
+                && let Some(tab) = tab_of(&heading)
+            {
                 self.tab = Some(tab);
                 self.section = None;
-            } else if name == "h3" && self.tab != Some(Tab::Rechtsgrundlage) && let Some(part) = section_of(&heading) {
+            } else if name == "h3"
+                && self.tab != Some(Tab::Rechtsgrundlage)
+                && let Some(part) = section_of(&heading)
+            {
                 self.section = Some(part);
-            } else if name == "article" || (name == "div" && el.value().has_class("rich--text", scraper::CaseSensitivity::CaseSensitive)) {
+            } else if name == "article"
+                || (name == "div"
+                    && el
+                        .value()
+                        .has_class("rich--text", scraper::CaseSensitivity::CaseSensitive))
+            {
                 self.walk(el);
             } else {
                 self.push(&el.html());
@@ -199,7 +220,10 @@ impl TabWalker {
     }
 
     fn text(&self, part: Part) -> String {
-        self.parts.get(&part).map(|html| html_to_text(html).trim().to_string()).unwrap_or_default()
+        self.parts
+            .get(&part)
+            .map(|html| html_to_text(html).trim().to_string())
+            .unwrap_or_default()
     }
 }
 
@@ -267,11 +291,25 @@ mod tests {
         assert_eq!(d.regions, vec!["Nordrhein-Westfalen"]);
         assert_eq!(d.applicants, vec!["Kommune", "Öffentliche Einrichtung"]);
         assert_eq!(d.funder.as_deref(), Some("Ministerium für Ortskerne NRW"));
-        assert_eq!(d.contact.as_deref(), Some("Bezirksregierung Münster, Domplatz 1, 48143 Münster"));
-        assert_eq!(d.links, vec![("Aufruf NRW".to_string(), "https://example.org/aufruf".to_string())]);
+        assert_eq!(
+            d.contact.as_deref(),
+            Some("Bezirksregierung Münster, Domplatz 1, 48143 Münster")
+        );
+        assert_eq!(
+            d.links,
+            vec![("Aufruf NRW".to_string(), "https://example.org/aufruf".to_string())]
+        );
         assert_eq!(d.content_id.as_deref(), Some("11111111-2222"));
-        assert!(d.kurztext.contains("Gemeinden erhalten einen Zuschuss."), "{}", d.kurztext);
-        assert!(d.volltext.contains("bis zu 80 Prozent") && d.volltext.contains("Plätze"), "{}", d.volltext);
+        assert!(
+            d.kurztext.contains("Gemeinden erhalten einen Zuschuss."),
+            "{}",
+            d.kurztext
+        );
+        assert!(
+            d.volltext.contains("bis zu 80 Prozent") && d.volltext.contains("Plätze"),
+            "{}",
+            d.volltext
+        );
         assert!(!d.volltext.contains("Gemeinden erhalten"));
         assert!(d.fristen.contains("Skizzen bis 31.3.2027 einreichen."), "{}", d.fristen);
         assert!(!d.fristen.contains("Antragsberechtigt"));
@@ -290,11 +328,21 @@ mod tests {
 </div></div></div></main></body></html>"#;
         let d = parse_detail(html, &url()).unwrap();
         assert_eq!(d.title, "Nur Recht");
-        assert_eq!(d.status_note.as_deref(), Some("Förderprogramm aktiv, Antragsstellung nicht mehr möglich"));
+        assert_eq!(
+            d.status_note.as_deref(),
+            Some("Förderprogramm aktiv, Antragsstellung nicht mehr möglich")
+        );
         assert!(!d.has_summary());
-        assert!(d.rechtsgrundlage.contains("30. April jeden Jahres"), "{}", d.rechtsgrundlage);
+        assert!(
+            d.rechtsgrundlage.contains("30. April jeden Jahres"),
+            "{}",
+            d.rechtsgrundlage
+        );
         assert!(!d.rechtsgrundlage.contains("<h5"));
-        assert_eq!((d.funder.clone(), d.contact.clone(), d.funding_types.len()), (None, None, 0));
+        assert_eq!(
+            (d.funder.clone(), d.contact.clone(), d.funding_types.len()),
+            (None, None, 0)
+        );
     }
 
     #[test]
@@ -315,7 +363,11 @@ mod tests {
 
     #[test]
     fn falls_back_to_og_title_and_rejects_pages_without_title() {
-        let d = parse_detail(r#"<html><head><meta property="og:title" content=" Förderprogramme - Aus dem Kopf "/></head></html>"#, &url()).unwrap();
+        let d = parse_detail(
+            r#"<html><head><meta property="og:title" content=" Förderprogramme - Aus dem Kopf "/></head></html>"#,
+            &url(),
+        )
+        .unwrap();
         assert_eq!(d.title, "Aus dem Kopf");
         assert!(parse_detail("<html><body><p>Seite nicht gefunden</p></body></html>", &url()).is_err());
     }

@@ -65,10 +65,14 @@ pub fn parse_list(html: &str, page_url: &Url) -> Result<ListPage, String> {
         return Err("not a Förderdatenbank result list (no div.searchresult / span#hits--count)".into());
     }
     let base = base_url(&doc, page_url);
-    let hits = doc
-        .select(&HITS)
-        .next()
-        .and_then(|el| text_of(el).chars().filter(char::is_ascii_digit).collect::<String>().parse().ok());
+    let hits = doc.select(&HITS).next().and_then(|el| {
+        text_of(el)
+            .chars()
+            .filter(char::is_ascii_digit)
+            .collect::<String>()
+            .parse()
+            .ok()
+    });
     let cards = doc.select(&CARD).filter_map(|card| parse_card(card, &base)).collect();
     let next = doc
         .select(&NEXT)
@@ -91,7 +95,12 @@ pub fn base_url(doc: &Html, page_url: &Url) -> Url {
 fn parse_card(card: ElementRef, base: &Url) -> Option<Card> {
     let link = card.select(&CARD_LINK).next()?;
     let url = base.join(link.value().attr("href")?.trim()).ok()?;
-    let mut card_out = Card { url: canonical_url(url.as_str()), title: text_of(link), applicants: String::new(), topics: String::new() };
+    let mut card_out = Card {
+        url: canonical_url(url.as_str()),
+        title: text_of(link),
+        applicants: String::new(),
+        topics: String::new(),
+    };
     let mut label = String::new();
     for el in card.select(&CARD_PAIR) {
         match el.value().name() {
@@ -133,21 +142,36 @@ mod tests {
         assert_eq!(page.hits, Some(1234));
         assert_eq!(page.cards.len(), 1, "the card without a link is skipped");
         let card = &page.cards[0];
-        assert_eq!(card.url, "http://127.0.0.1:9/spiegel/FDB/Content/DE/Foerderprogramm/Land/NRW/dorfplatz.html");
+        assert_eq!(
+            card.url,
+            "http://127.0.0.1:9/spiegel/FDB/Content/DE/Foerderprogramm/Land/NRW/dorfplatz.html"
+        );
         assert_eq!(card.title, "Neue Mitte für Dorfplätze");
         assert_eq!(card.applicant_labels(), vec!["Kommune", "Verband/Vereinigung"]);
-        assert_eq!(card.topic_labels(), vec!["Kultur, Medien & Sport", "Städtebau & Stadterneuerung"]);
+        assert_eq!(
+            card.topic_labels(),
+            vec!["Kultur, Medien & Sport", "Städtebau & Stadterneuerung"]
+        );
         assert_eq!(
             page.next.as_deref(),
-            Some("http://127.0.0.1:9/spiegel/SiteGlobals/FDB/Forms/Suche/Foederprogrammsuche_Formular.html?gtp=%2526abc-1_list%253D2&filterCategories=FundingProgram")
+            Some(
+                "http://127.0.0.1:9/spiegel/SiteGlobals/FDB/Forms/Suche/Foederprogrammsuche_Formular.html?gtp=%2526abc-1_list%253D2&filterCategories=FundingProgram"
+            )
         );
     }
 
     #[test]
     fn last_page_has_no_next_and_other_pages_are_errors() {
         let last = PAGE.replace(r#"<li><a class="forward button""#, r#"<li><a class="nothing""#);
-        assert_eq!(parse_list(&last, &Url::parse("http://x.test/").unwrap()).unwrap().next, None);
-        let err = parse_list("<html><body><p>Wartungsarbeiten</p></body></html>", &Url::parse("http://x.test/").unwrap()).unwrap_err();
+        assert_eq!(
+            parse_list(&last, &Url::parse("http://x.test/").unwrap()).unwrap().next,
+            None
+        );
+        let err = parse_list(
+            "<html><body><p>Wartungsarbeiten</p></body></html>",
+            &Url::parse("http://x.test/").unwrap(),
+        )
+        .unwrap_err();
         assert!(err.contains("result list"), "{err}");
     }
 

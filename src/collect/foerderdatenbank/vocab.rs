@@ -53,15 +53,27 @@ const CODES: &[(&str, &str)] = &[
     ("beratung", "Beratung"),
     ("corona", "Corona-Hilfe"),
     ("digitalisierung", "Digitalisierung"),
-    ("energieeffizienz_erneuerbare_energien", "Energieeffizienz & Erneuerbare Energien"),
+    (
+        "energieeffizienz_erneuerbare_energien",
+        "Energieeffizienz & Erneuerbare Energien",
+    ),
     ("existenzgruendung_festigung", "Existenzgründung & -festigung"),
-    ("forschung_innovation_themenoffen", "Forschung & Innovation (themenoffen)"),
-    ("forschung_innovation_themenspezifisch", "Forschung & Innovation (themenspezifisch)"),
+    (
+        "forschung_innovation_themenoffen",
+        "Forschung & Innovation (themenoffen)",
+    ),
+    (
+        "forschung_innovation_themenspezifisch",
+        "Forschung & Innovation (themenspezifisch)",
+    ),
     ("frauenfoerderung", "Frauenförderung"),
     ("gesundheit_soziales", "Gesundheit & Soziales"),
     ("infrastruktur", "Infrastruktur"),
     ("kultur_medien_sport", "Kultur, Medien & Sport"),
-    ("landwirtschaft_laendliche_entwicklung", "Landwirtschaft & Ländliche Entwicklung"),
+    (
+        "landwirtschaft_laendliche_entwicklung",
+        "Landwirtschaft & Ländliche Entwicklung",
+    ),
     ("messen_ausstellungen", "Messen & Ausstellungen"),
     ("mobilitaet", "Mobilität"),
     ("regionalfoerderung", "Regionalförderung"),
@@ -74,7 +86,10 @@ const CODES: &[(&str, &str)] = &[
 
 /// The label of a facet code; labels and unknown values come back unchanged.
 pub fn label_of(value: &str) -> &str {
-    CODES.iter().find(|(code, _)| *code == value).map_or(value, |(_, label)| label)
+    CODES
+        .iter()
+        .find(|(code, _)| *code == value)
+        .map_or(value, |(_, label)| label)
 }
 
 /// Splits a `dd` comma list into labels. Labels that contain a comma
@@ -144,8 +159,14 @@ mod tests {
 
     #[test]
     fn splits_and_merges_labels_with_commas() {
-        assert_eq!(split_values(" Kultur, Medien & Sport, Infrastruktur "), vec!["Kultur, Medien & Sport", "Infrastruktur"]);
-        assert_eq!(split_values("Beratung, Kultur, Medien & Sport"), vec!["Beratung", "Kultur, Medien & Sport"]);
+        assert_eq!(
+            split_values(" Kultur, Medien & Sport, Infrastruktur "),
+            vec!["Kultur, Medien & Sport", "Infrastruktur"]
+        );
+        assert_eq!(
+            split_values("Beratung, Kultur, Medien & Sport"),
+            vec!["Beratung", "Kultur, Medien & Sport"]
+        );
         assert_eq!(split_values("Darlehen, Bürgschaft"), vec!["Darlehen", "Bürgschaft"]);
         assert_eq!(split_values(""), Vec::<String>::new());
     }
@@ -153,7 +174,10 @@ mod tests {
     #[test]
     fn maps_codes_to_labels() {
         assert_eq!(split_values("zuschuss"), vec!["Zuschuss"]);
-        assert_eq!(split_values("kultur_medien_sport, de_ni"), vec!["Kultur, Medien & Sport", "Niedersachsen"]);
+        assert_eq!(
+            split_values("kultur_medien_sport, de_ni"),
+            vec!["Kultur, Medien & Sport", "Niedersachsen"]
+        );
         assert_eq!(split_values("_bundesweit"), vec!["bundesweit"]);
         assert_eq!(label_of("unbekannter_code"), "unbekannter_code");
     }
@@ -169,7 +193,10 @@ mod tests {
     #[test]
     fn applicant_labels_map_to_categories() {
         assert_eq!(applicant_category("Kommune"), Some(ApplicantCategory::Kommune));
-        assert_eq!(applicant_category(label_of("oeffentliche_einrichtung")), Some(ApplicantCategory::OeffentlicheEinrichtung));
+        assert_eq!(
+            applicant_category(label_of("oeffentliche_einrichtung")),
+            Some(ApplicantCategory::OeffentlicheEinrichtung)
+        );
         assert_eq!(applicant_category("Marsmenschen"), None);
     }
 }

@@ -96,7 +96,10 @@ pub fn topic(record: &Record, today: NaiveDate) -> Option<Topic> {
     }
     let call_identifier = record.first("callIdentifier").map(str::to_string);
     let call_ccm2_id = record.first("callccm2Id").map(str::to_string);
-    let identifier = record.first("identifier").map(str::to_string).or_else(|| call_identifier.clone())?;
+    let identifier = record
+        .first("identifier")
+        .map(str::to_string)
+        .or_else(|| call_identifier.clone())?;
     let title = record
         .first("title")
         .or(record.summary.as_deref())
@@ -105,7 +108,11 @@ pub fn topic(record: &Record, today: NaiveDate) -> Option<Topic> {
         .filter(|t| !t.is_empty())?
         .to_string();
     let actions = record.json("actions");
-    let mut deadlines: Vec<NaiveDate> = record.all("deadlineDate").into_iter().filter_map(parse_iso_date).collect();
+    let mut deadlines: Vec<NaiveDate> = record
+        .all("deadlineDate")
+        .into_iter()
+        .filter_map(parse_iso_date)
+        .collect();
     if deadlines.is_empty() {
         deadlines = action_deadlines(actions.as_ref());
     }
@@ -114,13 +121,30 @@ pub fn topic(record: &Record, today: NaiveDate) -> Option<Topic> {
     let start = record.first("startDate").and_then(parse_iso_date);
     let hint = record.first("status").unwrap_or("");
     let (budget_eur, max_contribution_eur) = budget(record.json("budgetOverview").as_ref(), &identifier);
+    // Every action closed is the portal's own word, even where a stale date says otherwise.
+    let status = if all_actions_closed(actions.as_ref()) {
+        CallStatus::Closed
+    } else {
+        derive_status(start, &deadlines, hint, today)
+    };
     Some(Topic {
-        status: derive_status(start, &deadlines, hint, today),
-        language: record.language.clone().or_else(|| record.first("language").map(str::to_string)).unwrap_or_default(),
+        status,
+        language: record
+            .language
+            .clone()
+            .or_else(|| record.first("language").map(str::to_string))
+            .unwrap_or_default(),
         description_html: record.first("descriptionByte").unwrap_or("").to_string(),
-        programme: record.first("frameworkProgramme").map(|c| programme_label(c).to_string()),
+        programme: record
+            .first("frameworkProgramme")
+            .map(|c| programme_label(c).to_string()),
         types_of_action: record.all("typesOfAction").into_iter().map(str::to_string).collect(),
-        keywords: record.all("keywords").into_iter().chain(record.all("tags")).map(str::to_string).collect(),
+        keywords: record
+            .all("keywords")
+            .into_iter()
+            .chain(record.all("tags"))
+            .map(str::to_string)
+            .collect(),
         deadline_model: record.first("deadlineModel").map(str::to_string),
         call_title: record.first("callTitle").map(str::to_string),
         kind,
@@ -150,7 +174,9 @@ fn parse_prose_date(s: &str) -> Option<NaiveDate> {
 }
 
 fn action_deadlines(actions: Option<&Value>) -> Vec<NaiveDate> {
-    let Some(Value::Array(actions)) = actions else { return Vec::new() };
+    let Some(Value::Array(actions)) = actions else {
+        return Vec::new();
+    };
     actions
         .iter()
         .filter_map(|a| a.get("deadlineDates")?.as_array())
@@ -158,6 +184,18 @@ fn action_deadlines(actions: Option<&Value>) -> Vec<NaiveDate> {
         .filter_map(Value::as_str)
         .filter_map(parse_prose_date)
         .collect()
+}
+
+fn all_actions_closed(actions: Option<&Value>) -> bool {
+    let Some(Value::Array(actions)) = actions else {
+        return false;
+    };
+    !actions.is_empty()
+        && actions.iter().all(|a| {
+            let status = a.get("status");
+            status.and_then(|s| s.get("id")).and_then(Value::as_u64) == Some(31_094_503)
+                || status.and_then(|s| s.get("abbreviation")).and_then(Value::as_str) == Some("Closed")
+        })
 }
 
 /// Open/forthcoming/closed from the dates; the portal's status code only
@@ -176,12 +214,19 @@ pub fn derive_status(start: Option<NaiveDate>, deadlines: &[NaiveDate], hint: &s
         return CallStatus::Closed;
     }
     let not_yet_open = start.map_or(stated == CallStatus::Forthcoming, |s| s > today);
-    if not_yet_open { CallStatus::Forthcoming } else { CallStatus::Open }
+    if not_yet_open {
+        CallStatus::Forthcoming
+    } else {
+        CallStatus::Open
+    }
 }
 
 /// (sum of yearly budgets, largest `maxContribution`) of the actions that belong to `identifier`.
 fn budget(overview: Option<&Value>, identifier: &str) -> (Option<u64>, Option<u64>) {
-    let Some(map) = overview.and_then(|o| o.get("budgetTopicActionMap")).and_then(Value::as_object) else {
+    let Some(map) = overview
+        .and_then(|o| o.get("budgetTopicActionMap"))
+        .and_then(Value::as_object)
+    else {
         return (None, None);
     };
     let prefix = format!("{identifier} ");
@@ -189,7 +234,11 @@ fn budget(overview: Option<&Value>, identifier: &str) -> (Option<u64>, Option<u6
         .values()
         .filter_map(Value::as_array)
         .flatten()
-        .filter(|a| a.get("action").and_then(Value::as_str).is_some_and(|s| s == identifier || s.starts_with(&prefix)))
+        .filter(|a| {
+            a.get("action")
+                .and_then(Value::as_str)
+                .is_some_and(|s| s == identifier || s.starts_with(&prefix))
+        })
         .collect();
     let total: u64 = actions
         .iter()
@@ -202,16 +251,27 @@ fn budget(overview: Option<&Value>, identifier: &str) -> (Option<u64>, Option<u6
 }
 
 fn as_eur(v: &Value) -> Option<u64> {
-    v.as_u64().or_else(|| v.as_f64().filter(|f| *f >= 0.0).map(|f| f.round() as u64))
+    v.as_u64()
+        .or_else(|| v.as_f64().filter(|f| *f >= 0.0).map(|f| f.round() as u64))
 }
 
 /// Keeps one topic per call, preferring the languages in the given order.
 pub fn dedupe(topics: Vec<Topic>, languages: &[String]) -> Vec<Topic> {
-    let rank = |t: &Topic| languages.iter().position(|l| l.eq_ignore_ascii_case(&t.language)).unwrap_or(languages.len());
+    let rank = |t: &Topic| {
+        languages
+            .iter()
+            .position(|l| l.eq_ignore_ascii_case(&t.language))
+            .unwrap_or(languages.len())
+    };
     let mut order: Vec<String> = Vec::new();
     let mut best: HashMap<String, Topic> = HashMap::new();
     for topic in topics {
-        let key = format!("{}|{}|{}", topic.kind, topic.identifier, topic.call_ccm2_id.as_deref().unwrap_or(""));
+        let key = format!(
+            "{}|{}|{}",
+            topic.kind,
+            topic.identifier,
+            topic.call_ccm2_id.as_deref().unwrap_or("")
+        );
         match best.get(&key) {
             Some(kept) if rank(kept) <= rank(&topic) => {}
             Some(_) => {
@@ -262,7 +322,10 @@ mod tests {
         assert_eq!(t.deadlines, vec![d(2026, 3, 5), d(2026, 9, 17)]);
         assert_eq!(t.status, CallStatus::Open);
         assert_eq!(t.programme.as_deref(), Some("LIFE"));
-        assert_eq!((t.budget_eur, t.max_contribution_eur), (Some(5_000_000), Some(1_750_000)));
+        assert_eq!(
+            (t.budget_eur, t.max_contribution_eur),
+            (Some(5_000_000), Some(1_750_000))
+        );
         assert_eq!(t.keywords, vec!["energy", "municipalities"]);
     }
 
@@ -277,9 +340,23 @@ mod tests {
     }
 
     #[test]
+    fn closed_actions_override_a_stale_deadline() {
+        let r = record(
+            json!({"identifier": ["X-2"], "type": ["1"], "title": ["T"], "status": ["31094502"],
+                   "deadlineDate": ["2030-12-31T00:00:00.000+0000"],
+                   "actions": [r#"[{"status":{"id":31094503,"abbreviation":"Closed"},"deadlineDates":["11 June 2020"]}]"#]}),
+            "en",
+        );
+        assert_eq!(topic(&r, d(2026, 1, 1)).unwrap().status, CallStatus::Closed);
+    }
+
+    #[test]
     fn drops_non_calls_and_faq_entries() {
         let tender = record(json!({"identifier": ["T-1"], "type": ["0"], "title": ["Tender"]}), "en");
-        let faq = record(json!({"identifier": ["F-1"], "type": ["1"], "title": ["FAQ"], "esST_question": ["?"]}), "en");
+        let faq = record(
+            json!({"identifier": ["F-1"], "type": ["1"], "title": ["FAQ"], "esST_question": ["?"]}),
+            "en",
+        );
         assert!(topic(&tender, d(2026, 1, 1)).is_none());
         assert!(topic(&faq, d(2026, 1, 1)).is_none());
     }
@@ -287,10 +364,22 @@ mod tests {
     #[test]
     fn status_follows_the_dates() {
         let today = d(2026, 5, 1);
-        assert_eq!(derive_status(Some(d(2026, 1, 1)), &[d(2026, 4, 1)], STATUS_OPEN, today), CallStatus::Closed);
-        assert_eq!(derive_status(Some(d(2026, 6, 1)), &[d(2026, 9, 1)], STATUS_OPEN, today), CallStatus::Forthcoming);
-        assert_eq!(derive_status(Some(d(2026, 4, 1)), &[d(2026, 9, 1)], STATUS_FORTHCOMING, today), CallStatus::Open);
-        assert_eq!(derive_status(None, &[d(2026, 9, 1)], STATUS_FORTHCOMING, today), CallStatus::Forthcoming);
+        assert_eq!(
+            derive_status(Some(d(2026, 1, 1)), &[d(2026, 4, 1)], STATUS_OPEN, today),
+            CallStatus::Closed
+        );
+        assert_eq!(
+            derive_status(Some(d(2026, 6, 1)), &[d(2026, 9, 1)], STATUS_OPEN, today),
+            CallStatus::Forthcoming
+        );
+        assert_eq!(
+            derive_status(Some(d(2026, 4, 1)), &[d(2026, 9, 1)], STATUS_FORTHCOMING, today),
+            CallStatus::Open
+        );
+        assert_eq!(
+            derive_status(None, &[d(2026, 9, 1)], STATUS_FORTHCOMING, today),
+            CallStatus::Forthcoming
+        );
         assert_eq!(derive_status(None, &[], STATUS_OPEN, today), CallStatus::Open);
         assert_eq!(derive_status(None, &[], "", today), CallStatus::Unknown);
     }
@@ -317,7 +406,16 @@ mod tests {
             max_contribution_eur: None,
         };
         let langs = vec!["de".to_string(), "en".to_string()];
-        let kept = dedupe(vec![base("bg", "A"), base("en", "A"), base("de", "A"), base("en", "B"), base("fr", "B")], &langs);
+        let kept = dedupe(
+            vec![
+                base("bg", "A"),
+                base("en", "A"),
+                base("de", "A"),
+                base("en", "B"),
+                base("fr", "B"),
+            ],
+            &langs,
+        );
         let titles: Vec<_> = kept.iter().map(|t| t.title.as_str()).collect();
         assert_eq!(titles, vec!["A-de", "B-en"]);
     }
@@ -325,7 +423,8 @@ mod tests {
     #[test]
     fn response_ignores_unknown_keys() {
         let page: SearchPage =
-            serde_json::from_str(r#"{"apiVersion":"2.1","totalResults":3,"neu":1,"results":[{"metadata":{},"x":2}]}"#).unwrap();
+            serde_json::from_str(r#"{"apiVersion":"2.1","totalResults":3,"neu":1,"results":[{"metadata":{},"x":2}]}"#)
+                .unwrap();
         assert_eq!((page.total_results, page.results.len()), (3, 1));
     }
 }
