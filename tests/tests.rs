@@ -1,1 +1,2 @@
+mod collect_fdb;
 mod real_pages;

@@ -75,6 +75,7 @@ fn optional_url<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Url>, D::Error
 const MEMO_LIST: &str = "list:";
 const MEMO_CARD: &str = "card:";
 const MEMO_FEED: &str = "feed:";
+const MEMO_GONE: &str = "gone:";
 
 /// Collects the calls of one source of this kind.
 pub async fn collect(ctx: &mut CollectContext<'_>) -> Result<Vec<Call>, CollectError> {
@@ -267,6 +268,7 @@ async fn detail_call(
     pass: &mut Pass,
 ) -> Option<Call> {
     let card_key = format!("{MEMO_CARD}{}", card.url);
+    let gone_key = format!("{MEMO_GONE}{}", card.url);
     let feed_key = format!("{MEMO_FEED}{}", card.url);
     let card_sig = card.signature();
     // An unreadable or unchanged feed says nothing: keep what it said before.
@@ -274,19 +276,23 @@ async fn detail_call(
         Some(_) => feed_sig.map(str::to_string),
         None => pass.old_memo.get(&feed_key).cloned(),
     };
-    let prior = ctx.prior.get(&card.url);
-    let unchanged = pass.old_memo.get(&card_key) == Some(&card_sig)
-        && feed_sig
-            .as_ref()
-            .is_none_or(|s| pass.old_memo.get(&feed_key) == Some(s));
-    let remember = |pass: &mut Pass| {
-        pass.memo.insert(card_key.clone(), card_sig.clone());
+    let feed_unchanged = feed_sig
+        .as_ref()
+        .is_none_or(|s| pass.old_memo.get(&feed_key) == Some(s));
+    let remember = |pass: &mut Pass, key: &str| {
+        pass.memo.insert(key.to_string(), card_sig.clone());
         if let Some(s) = &feed_sig {
             pass.memo.insert(feed_key.clone(), s.clone());
         }
     };
-    if let (true, Some(prior)) = (unchanged, prior) {
-        remember(pass);
+    if feed_unchanged && pass.old_memo.get(&gone_key) == Some(&card_sig) {
+        remember(pass, &gone_key);
+        tracing::debug!(url = %card.url, "detail page was gone last pass and nothing changed; skipped");
+        return None;
+    }
+    let prior = ctx.prior.get(&card.url);
+    if let (true, true, Some(prior)) = (feed_unchanged, pass.old_memo.get(&card_key) == Some(&card_sig), prior) {
+        remember(pass, &card_key);
         return Some(Call {
             last_seen: ctx.now,
             ..prior.clone()
@@ -294,10 +300,11 @@ async fn detail_call(
     }
     match fetch_detail(ctx, card, prior, pass).await {
         Ok(DetailOutcome::Call(call)) => {
-            remember(pass);
+            remember(pass, &card_key);
             Some(*call)
         }
         Ok(DetailOutcome::Gone(status)) => {
+            remember(pass, &gone_key);
             tracing::warn!(source = %ctx.source.id, url = %card.url, status, "detail page gone (moved to the archive?); skipped");
             None
         }
