@@ -1,2 +1,3 @@
 mod collect_fdb;
 mod real_pages;
+mod collect_sedia;
