@@ -771,7 +771,7 @@ mod tests {
     fn fingerprint_ignores_timestamps() {
         let a = Call::new("s", "https://x.example/a", "T", Utc::now()).seal();
         let mut b = a.clone();
-        b.last_seen = b.last_seen + chrono::Duration::days(3);
+        b.last_seen += chrono::Duration::days(3);
         assert_eq!(a.compute_fingerprint(), b.compute_fingerprint());
         b.summary = "neu".into();
         assert_ne!(a.fingerprint, b.compute_fingerprint());

@@ -11,8 +11,15 @@
 //! them instead of stopping at the first.
 
 mod error;
+mod fields;
+mod kommunen;
 mod load;
 mod raw;
+mod report;
+mod schedule;
+mod service;
+mod sources;
+mod strategy;
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -20,6 +27,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 pub use error::{ConfigError, ConfigErrors};
+pub use report::ConfigSummary;
 
 use crate::collect::SourceKind;
 use crate::model::ApplicantCategory;
@@ -368,6 +376,11 @@ impl Config {
 
     /// Non-fatal findings, e.g. `example.org` addresses that would go over real SMTP.
     pub fn warnings(&self) -> Vec<String> {
-        load::warnings(self)
+        report::warnings(self)
+    }
+
+    /// Counts of sources, Handlungsfelder, projects, Kommunen and contacts.
+    pub fn summary(&self) -> ConfigSummary {
+        report::summary(self)
     }
 }
