@@ -1,6 +1,6 @@
+mod collect_fdb;
+mod collect_sedia;
 mod extract_real_pages;
+mod real_pages;
 mod report;
 mod store;
-mod collect_fdb;
-mod real_pages;
-mod collect_sedia;
