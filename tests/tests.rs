@@ -1,6 +1,9 @@
 //! The one integration-test binary (faster linking than one binary per file).
 
+mod collect_fdb;
+mod collect_sedia;
 mod extract_real_pages;
 mod pass;
+mod real_pages;
 mod report;
 mod store;
