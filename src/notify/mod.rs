@@ -91,6 +91,8 @@ pub struct DigestPlan {
     pub mails: Vec<PlannedMail>,
     /// Calls with new matches that were left out because they closed.
     pub closed_skipped: usize,
+    /// Digests that could not be built (bad contact address), with the reason.
+    pub skipped: Vec<String>,
 }
 
 impl DigestPlan {
@@ -109,6 +111,9 @@ impl fmt::Display for DigestPlan {
         for m in &self.mails {
             write!(f, "\n  #{} {} ({}): {} call(s) - {}", m.id, m.contact, m.kommune, m.calls.len(), m.subject)?;
         }
+        for reason in &self.skipped {
+            write!(f, "\n  skipped: {reason}")?;
+        }
         Ok(())
     }
 }
@@ -121,7 +126,7 @@ impl fmt::Display for DigestPlan {
 pub async fn plan<S: Store>(store: &S, config: &Config, today: NaiveDate, now: DateTime<Utc>) -> Result<DigestPlan, NotifyError> {
     let templates = Templates::load(&config.dir)?;
     let prepared = preview(store, config, &templates, today, now).await?;
-    let mut plan = DigestPlan { mails: Vec::new(), closed_skipped: prepared.closed_skipped };
+    let mut plan = DigestPlan { mails: Vec::new(), closed_skipped: prepared.closed_skipped, skipped: prepared.skipped };
     for mail in prepared.mails {
         let new = NewMail {
             contact: mail.digest.contact.clone(),
@@ -152,6 +157,8 @@ pub struct PreparedMail {
 pub struct Preview {
     pub mails: Vec<PreparedMail>,
     pub closed_skipped: usize,
+    /// Digests that could not be built (bad contact address), with the reason.
+    pub skipped: Vec<String>,
 }
 
 /// Renders the digests [`plan`] would enqueue, without changing the store.
@@ -163,12 +170,20 @@ pub async fn preview<S: Store>(
     now: DateTime<Utc>,
 ) -> Result<Preview, NotifyError> {
     let selection = digest::select(store, config, today).await?;
-    let mut preview = Preview { mails: Vec::new(), closed_skipped: selection.closed_skipped };
+    let mut preview = Preview { mails: Vec::new(), closed_skipped: selection.closed_skipped, skipped: Vec::new() };
     for pending in selection.digests {
         let digest = Digest::build(config, &pending, today);
         let (text, html) = templates.render(&digest)?;
-        let message = render::build_message(&digest, &text, &html, &config.service, now)?;
-        preview.mails.push(PreparedMail { digest, text, html, message });
+        match render::build_message(&digest, &text, &html, &config.service, now) {
+            Ok(message) => preview.mails.push(PreparedMail { digest, text, html, message }),
+            // One unusable contact address must not hold back everybody else's digest;
+            // its calls stay un-notified and go out once the address is fixed.
+            Err(error @ NotifyError::Address { role: "contact", .. }) => {
+                tracing::error!(contact = %digest.contact, %error, "digest skipped");
+                preview.skipped.push(error.to_string());
+            }
+            Err(error) => return Err(error),
+        }
     }
     Ok(preview)
 }

@@ -11,10 +11,11 @@ use super::NotifyError;
 use crate::config::{ServiceConfig, SmtpConfig, SmtpTls};
 use crate::store::OutboxMail;
 
-/// SMTP replies that reject this one recipient or message; retrying cannot help.
-/// Other 5xx replies (500–504 command errors, 530/534/535 authentication) point at
+/// SMTP replies that reject this one recipient or message (501: bad address syntax,
+/// 55x: mailbox unavailable or refused); resending the same bytes cannot help.
+/// Other 5xx replies (500/502–504 protocol errors, 530/534/535 authentication) point at
 /// the server or our configuration and are retried, so a misconfiguration does not lose mail.
-const PERMANENT_FOR_MAIL: [&str; 5] = ["550", "551", "552", "553", "554"];
+const PERMANENT_FOR_MAIL: [&str; 6] = ["501", "550", "551", "552", "553", "554"];
 
 /// How a mail is sent.
 pub enum Transport {
@@ -115,7 +116,11 @@ impl SmtpTransport {
             kind: SendErrorKind::Permanent,
             message: format!("invalid envelope: {e}"),
         })?;
-        self.mailer.send_raw(&envelope, &mail.message).await.map(drop).map_err(|e| classify(&e, &self.server))
+        let result = self.mailer.send_raw(&envelope, &mail.message).await;
+        // lettre returns the connection to its pool in a spawned task; yielding lets that
+        // task run, so the next mail reuses the connection instead of opening another one.
+        tokio::task::yield_now().await;
+        result.map(drop).map_err(|e| classify(&e, &self.server))
     }
 }
 
