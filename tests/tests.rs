@@ -1,2 +1,4 @@
-
+mod extract_real_pages;
 mod notify;
+mod report;
+mod store;

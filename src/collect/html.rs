@@ -79,7 +79,10 @@ pub struct LabelOptions {
 
 impl Default for LabelOptions {
     fn default() -> Self {
-        LabelOptions { label: default_label_selector(), fields: BTreeMap::new() }
+        LabelOptions {
+            label: default_label_selector(),
+            fields: BTreeMap::new(),
+        }
     }
 }
 
