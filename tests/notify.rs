@@ -1,9 +1,6 @@
 //! notify: digests, the outbox and both transports, against the in-process SMTP
 //! sink mogimail on 127.0.0.1.
 
-#[path = "notify/memory_store.rs"]
-mod memory_store;
-
 use std::collections::BTreeSet;
 use std::net::TcpListener;
 use std::path::Path;
@@ -15,10 +12,8 @@ use chrono::{DateTime, NaiveDate, NaiveTime, TimeZone, Utc};
 use foerderradar::config::*;
 use foerderradar::model::*;
 use foerderradar::notify::{self, Transport};
-use foerderradar::store::{OutboxMail, OutboxStatus, Store};
+use foerderradar::store::{OutboxMail, OutboxStatus, SqliteStore, Store};
 use mail_parser::MessageParser;
-
-use memory_store::MemoryStore;
 
 const FIELDS: [(&str, &str); 6] = [
     ("infrastruktur", "Digitale Infrastruktur"),
@@ -215,8 +210,8 @@ fn passed(call: &Call, field: &str, project: Option<&str>, kommunen: &[&str], re
 const ALL: [&str; 3] = ["ahlen", "beckum", "oelde"];
 
 /// Ahlen gets all three open calls, Beckum two, Oelde (narrowed) only the mobility call.
-async fn seeded_store() -> MemoryStore {
-    let store = MemoryStore::default();
+async fn seeded_store() -> SqliteStore {
+    let store = SqliteStore::memory().await.unwrap();
     let portal = serviceportal_call();
     let mobility = mobility_call();
     let dorf = dorfmitte_call();

@@ -135,7 +135,17 @@ pub async fn plan<S: Store>(store: &S, config: &Config, today: NaiveDate, now: D
             message: mail.message,
             calls: mail.digest.calls.iter().map(|c| c.id.clone()).collect(),
         };
-        let id = store.enqueue_mail(&new, now).await?;
+        let id = match store.enqueue_mail(&new, now).await {
+            Ok(id) => id,
+            // Another pass queued one of these calls in the meantime; the next pass
+            // renders a digest without it.
+            Err(error @ StoreError::AlreadyNotified { .. }) => {
+                tracing::warn!(contact = %new.contact, %error, "digest not enqueued");
+                plan.skipped.push(error.to_string());
+                continue;
+            }
+            Err(error) => return Err(error.into()),
+        };
         tracing::info!(mail = id, contact = %new.contact, kommune = %new.kommune, calls = new.calls.len(), "digest enqueued");
         plan.mails.push(PlannedMail { id, contact: new.contact, kommune: new.kommune, subject: new.subject, calls: new.calls });
     }
