@@ -11,7 +11,7 @@ use std::time::Duration;
 use chrono::{DateTime, NaiveDate, NaiveTime, TimeZone, Utc};
 use foerderradar::config::*;
 use foerderradar::model::*;
-use foerderradar::notify::{self, Transport};
+use foerderradar::notify::{self, Templates, Transport};
 use foerderradar::store::{OutboxMail, OutboxStatus, SqliteStore, Store};
 use mail_parser::MessageParser;
 
@@ -33,11 +33,17 @@ fn now() -> DateTime<Utc> {
 }
 
 fn cron(expr: &str) -> CronSchedule {
-    CronSchedule { expr: expr.into(), schedule: cron::Schedule::from_str(expr).unwrap() }
+    CronSchedule {
+        expr: expr.into(),
+        schedule: cron::Schedule::from_str(expr).unwrap(),
+    }
 }
 
 fn interests(fields: &[&str]) -> Interests {
-    Interests { handlungsfelder: fields.iter().map(|f| f.to_string()).collect(), projects: BTreeSet::new() }
+    Interests {
+        handlungsfelder: fields.iter().map(|f| f.to_string()).collect(),
+        projects: BTreeSet::new(),
+    }
 }
 
 fn all_fields() -> Interests {
@@ -59,7 +65,11 @@ fn kommune(id: &str, name: &str, contacts: Vec<Contact>) -> Kommune {
 }
 
 fn contact(name: &str, email: &str, interests: Interests) -> Contact {
-    Contact { name: name.into(), email: email.into(), interests }
+    Contact {
+        name: name.into(),
+        email: email.into(),
+        interests,
+    }
 }
 
 fn project(id: &str, name: &str, field: &str) -> Project {
@@ -70,7 +80,10 @@ fn project(id: &str, name: &str, field: &str) -> Project {
         kind: ProjectKind::Leitprojekt,
         confirmed: true,
         description: String::new(),
-        profile: Profile { rules: Vec::new(), threshold: 1.0 },
+        profile: Profile {
+            rules: Vec::new(),
+            threshold: 1.0,
+        },
         criteria: CriteriaOverride::default(),
     }
 }
@@ -82,7 +95,10 @@ fn config(dir: &Path, smtp: Option<SmtpConfig>) -> Config {
         service: ServiceConfig {
             data_dir: None,
             timezone: chrono_tz::Europe::Berlin,
-            schedules: Schedules { collect: cron("0 0 6 * * *"), notify: cron("0 0 7 * * Mon-Fri") },
+            schedules: Schedules {
+                collect: cron("0 0 6 * * *"),
+                notify: cron("0 0 7 * * Mon-Fri"),
+            },
             smtp,
             sender: "foerderradar@kreis-warendorf.example".into(),
             admin: "smart-region@kreis-warendorf.example".into(),
@@ -107,7 +123,10 @@ fn config(dir: &Path, smtp: Option<SmtpConfig>) -> Config {
                     id: id.to_string(),
                     name: name.to_string(),
                     description: String::new(),
-                    profile: Profile { rules: Vec::new(), threshold: 1.0 },
+                    profile: Profile {
+                        rules: Vec::new(),
+                        threshold: 1.0,
+                    },
                 })
                 .collect(),
             projects: vec![
@@ -128,16 +147,39 @@ fn config(dir: &Path, smtp: Option<SmtpConfig>) -> Config {
             },
         },
         kommunen: vec![
-            kommune("ahlen", "Ahlen", vec![contact("Stabsstelle Digitalisierung", "digital@ahlen.example", all_fields())]),
-            kommune("beckum", "Beckum", vec![contact("Wirtschaftsförderung", "wifoe@beckum.example", all_fields())]),
-            kommune("oelde", "Oelde", vec![contact("Klimaschutzmanagement", "klima@oelde.example", interests(&["klima-mobilitaet"]))]),
+            kommune(
+                "ahlen",
+                "Ahlen",
+                vec![contact(
+                    "Stabsstelle Digitalisierung",
+                    "digital@ahlen.example",
+                    all_fields(),
+                )],
+            ),
+            kommune(
+                "beckum",
+                "Beckum",
+                vec![contact("Wirtschaftsförderung", "wifoe@beckum.example", all_fields())],
+            ),
+            kommune(
+                "oelde",
+                "Oelde",
+                vec![contact(
+                    "Klimaschutzmanagement",
+                    "klima@oelde.example",
+                    interests(&["klima-mobilitaet"]),
+                )],
+            ),
         ],
         member_regions: Vec::new(),
     }
 }
 
 fn settings(max_attempts: u32) -> NotifySettings {
-    NotifySettings { max_attempts, retry_base: Duration::from_secs(60) }
+    NotifySettings {
+        max_attempts,
+        retry_base: Duration::from_secs(60),
+    }
 }
 
 fn date(y: i32, m: u32, d: u32) -> NaiveDate {
@@ -154,10 +196,19 @@ fn serviceportal_call() -> Call {
     call.funder = Some("Ministerium für Heimat, Kommunales, Bau und Digitalisierung NRW".into());
     call.summary = "Gefördert werden Kommunen, die Verwaltungsleistungen nach dem Onlinezugangsgesetz nutzerfreundlich digital anbieten und ihre Serviceportale gemeinsam weiterentwickeln.".into();
     call.deadline = Deadline::Dates(vec![DeadlineDate::on(date(2026, 3, 7))]);
-    call.funding_rate = Some(FundingRate { min: Some(40.0), max: 80.0 });
+    call.funding_rate = Some(FundingRate {
+        min: Some(40.0),
+        max: 80.0,
+    });
     call.amount_max_eur = Some(140_000);
-    call.applicants = Applicants { categories: BTreeSet::from([ApplicantCategory::Kommune, ApplicantCategory::Kreis]), raw: Vec::new() };
-    call.links.push(SourceLink { source: "foerderdatenbank".into(), url: "https://www.foerderdatenbank.example/FDB/Content/DE/Foerderprogramm/Land/NRW/serviceportale.html".into() });
+    call.applicants = Applicants {
+        categories: BTreeSet::from([ApplicantCategory::Kommune, ApplicantCategory::Kreis]),
+        raw: Vec::new(),
+    };
+    call.links.push(SourceLink {
+        source: "foerderdatenbank".into(),
+        url: "https://www.foerderdatenbank.example/FDB/Content/DE/Foerderprogramm/Land/NRW/serviceportale.html".into(),
+    });
     call.seal()
 }
 
@@ -174,22 +225,38 @@ fn mobility_call() -> Call {
     cutoff.label = Some("Skizzen".into());
     call.deadline = Deadline::Dates(vec![cutoff, DeadlineDate::on(date(2026, 10, 30))]);
     call.funding_rate = Some(FundingRate { min: None, max: 90.0 });
-    call.applicants = Applicants { categories: BTreeSet::from([ApplicantCategory::Kommune, ApplicantCategory::Zweckverband]), raw: Vec::new() };
+    call.applicants = Applicants {
+        categories: BTreeSet::from([ApplicantCategory::Kommune, ApplicantCategory::Zweckverband]),
+        raw: Vec::new(),
+    };
     call.seal()
 }
 
 fn dorfmitte_call() -> Call {
-    let mut call = Call::new("9plus", "https://9plus.example/projektaufruf/dorfmitte", "Projektaufruf Dorfmitten digital beleben", now());
+    let mut call = Call::new(
+        "9plus",
+        "https://9plus.example/projektaufruf/dorfmitte",
+        "Projektaufruf Dorfmitten digital beleben",
+        now(),
+    );
     call.funder = Some("LEADER-Region 9Plus im Kreis Warendorf".into());
     call.deadline = Deadline::Rolling;
     call.amount_max_eur = Some(250_000);
     call.funding_rate = Some(FundingRate { min: None, max: 70.0 });
-    call.applicants = Applicants { categories: BTreeSet::new(), raw: vec!["Kommunen, Vereine und Privatpersonen in der Region".into()] };
+    call.applicants = Applicants {
+        categories: BTreeSet::new(),
+        raw: vec!["Kommunen, Vereine und Privatpersonen in der Region".into()],
+    };
     call.seal()
 }
 
 fn closed_call() -> Call {
-    let mut call = Call::new("mhkbd", "https://www.mhkbd.nrw.example/foerderung/abgelaufen", "Abgelaufener Aufruf Verwaltungsdigitalisierung", now());
+    let mut call = Call::new(
+        "mhkbd",
+        "https://www.mhkbd.nrw.example/foerderung/abgelaufen",
+        "Abgelaufener Aufruf Verwaltungsdigitalisierung",
+        now(),
+    );
     call.deadline = Deadline::Dates(vec![DeadlineDate::on(date(2026, 2, 1))]);
     call.seal()
 }
@@ -220,15 +287,51 @@ async fn seeded_store() -> SqliteStore {
         store.upsert_call(call).await.unwrap();
     }
     let portal_matches = [
-        passed(&portal, "verwaltung", Some("serviceportal"), &ALL, &["Treffer: Serviceportal (Titel)", "Antragsberechtigt: Kommunen"]),
-        passed(&portal, "verwaltung", None, &ALL, &["Treffer: Onlinezugangsgesetz (Text)", "Antragsberechtigt: Kommunen"]),
+        passed(
+            &portal,
+            "verwaltung",
+            Some("serviceportal"),
+            &ALL,
+            &["Treffer: Serviceportal (Titel)", "Antragsberechtigt: Kommunen"],
+        ),
+        passed(
+            &portal,
+            "verwaltung",
+            None,
+            &ALL,
+            &["Treffer: Onlinezugangsgesetz (Text)", "Antragsberechtigt: Kommunen"],
+        ),
     ];
     store.replace_matches(&portal.id, &portal_matches).await.unwrap();
-    let mobility_matches = [passed(&mobility, "klima-mobilitaet", None, &["ahlen", "oelde"], &["Treffer: Mobilität (Titel)", "Förderquote bis 90 %"])];
+    let mobility_matches = [passed(
+        &mobility,
+        "klima-mobilitaet",
+        None,
+        &["ahlen", "oelde"],
+        &["Treffer: Mobilität (Titel)", "Förderquote bis 90 %"],
+    )];
     store.replace_matches(&mobility.id, &mobility_matches).await.unwrap();
-    let dorf_matches = [passed(&dorf, "innenstadt", Some("dorfladenbox"), &ALL, &["Treffer: Dorfmitte (Titel)", "Region: LEADER-Region 9Plus"])];
+    let dorf_matches = [passed(
+        &dorf,
+        "innenstadt",
+        Some("dorfladenbox"),
+        &ALL,
+        &["Treffer: Dorfmitte (Titel)", "Region: LEADER-Region 9Plus"],
+    )];
     store.replace_matches(&dorf.id, &dorf_matches).await.unwrap();
-    store.replace_matches(&closed.id, &[passed(&closed, "verwaltung", None, &ALL, &["Treffer: Verwaltung (Titel)"])]).await.unwrap();
+    store
+        .replace_matches(
+            &closed.id,
+            &[passed(
+                &closed,
+                "verwaltung",
+                None,
+                &ALL,
+                &["Treffer: Verwaltung (Titel)"],
+            )],
+        )
+        .await
+        .unwrap();
     store
 }
 
@@ -246,7 +349,14 @@ fn serve_on(listener: TcpListener) -> mpsc::Receiver<mogimail::Email> {
 }
 
 fn smtp_config(port: u16) -> SmtpConfig {
-    SmtpConfig { host: "127.0.0.1".into(), port, tls: SmtpTls::None, user: None, password_env: None, timeout: Duration::from_secs(5) }
+    SmtpConfig {
+        host: "127.0.0.1".into(),
+        port,
+        tls: SmtpTls::None,
+        user: None,
+        password_env: None,
+        timeout: Duration::from_secs(5),
+    }
 }
 
 fn smtp_transport(port: u16) -> Transport {
@@ -261,22 +371,44 @@ fn dead_port() -> u16 {
 }
 
 fn received(rx: &mpsc::Receiver<mogimail::Email>, n: usize) -> Vec<mogimail::Email> {
-    (0..n).map(|i| rx.recv_timeout(Duration::from_secs(10)).unwrap_or_else(|e| panic!("mail {} of {n} not received: {e}", i + 1))).collect()
+    (0..n)
+        .map(|i| {
+            rx.recv_timeout(Duration::from_secs(10))
+                .unwrap_or_else(|e| panic!("mail {} of {n} not received: {e}", i + 1))
+        })
+        .collect()
 }
 
 /// mogimail trims lines and drops empty ones; compare what arrived with that in mind.
 fn normalised(message: &str) -> Vec<String> {
-    message.lines().map(str::trim).filter(|l| !l.is_empty()).map(String::from).collect()
+    message
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(String::from)
+        .collect()
 }
 
 /// The outbox mail whose stored bytes arrived as `email` (matched via Message-ID).
 fn stored_for<'a>(outbox: &'a [OutboxMail], email: &mogimail::Email) -> &'a OutboxMail {
-    let id_line = email.data.lines().find(|l| l.to_ascii_lowercase().starts_with("message-id:")).expect("Message-ID header");
+    let id_line = email
+        .data
+        .lines()
+        .find(|l| l.to_ascii_lowercase().starts_with("message-id:"))
+        .expect("Message-ID header");
     let mail = outbox
         .iter()
-        .find(|m| String::from_utf8_lossy(&m.message).lines().any(|l| l.trim() == id_line.trim()))
+        .find(|m| {
+            String::from_utf8_lossy(&m.message)
+                .lines()
+                .any(|l| l.trim() == id_line.trim())
+        })
         .expect("received mail is in the outbox");
-    assert_eq!(normalised(&String::from_utf8_lossy(&mail.message)), normalised(&email.data), "the stored bytes were sent unchanged");
+    assert_eq!(
+        normalised(&String::from_utf8_lossy(&mail.message)),
+        normalised(&email.data),
+        "the stored bytes were sent unchanged"
+    );
     mail
 }
 
@@ -288,9 +420,16 @@ struct Parsed {
 }
 
 fn parse(message: &[u8]) -> Parsed {
-    let msg = MessageParser::default().parse(message).expect("parseable RFC 5322 message");
+    let msg = MessageParser::default()
+        .parse(message)
+        .expect("parseable RFC 5322 message");
     Parsed {
-        to: msg.to().and_then(|a| a.first()).and_then(|a| a.address()).unwrap_or_default().to_string(),
+        to: msg
+            .to()
+            .and_then(|a| a.first())
+            .and_then(|a| a.address())
+            .unwrap_or_default()
+            .to_string(),
         subject: msg.subject().unwrap_or_default().to_string(),
         text: msg.body_text(0).expect("text/plain part").into_owned(),
         html: msg.body_html(0).expect("text/html part").into_owned(),
@@ -320,7 +459,9 @@ async fn plan_and_deliver_send_one_digest_per_contact_with_its_calls() {
     let plan = notify::plan(&store, &cfg, today(), now()).await.unwrap();
     assert_eq!(plan.mails.len(), 3, "{plan}");
     assert_eq!(plan.closed_skipped, 1);
-    let report = notify::deliver(&store, &transport, &cfg.service.notify, now()).await.unwrap();
+    let report = notify::deliver(&store, &transport, &cfg.service.notify, now())
+        .await
+        .unwrap();
     assert_eq!((report.sent, report.retried, report.failed), (3, 0, 0), "{report}");
 
     let outbox = store.outbox(None).await.unwrap();
@@ -331,7 +472,12 @@ async fn plan_and_deliver_send_one_digest_per_contact_with_its_calls() {
         let stored = stored_for(&outbox, &email);
         let parsed = parse(&stored.message);
         assert_eq!(parsed.to, email.to[0]);
-        seen.push((email.to[0].clone(), parsed.subject, titles_in(&parsed.text), titles_in(&parsed.html)));
+        seen.push((
+            email.to[0].clone(),
+            parsed.subject,
+            titles_in(&parsed.text),
+            titles_in(&parsed.html),
+        ));
     }
     seen.sort();
     let expected = [
@@ -344,11 +490,18 @@ async fn plan_and_deliver_send_one_digest_per_contact_with_its_calls() {
                 "Projektaufruf Dorfmitten digital beleben",
             ],
         ),
-        ("klima@oelde.example", "Förderradar: 1 neuer Förderaufruf für Oelde", vec!["Förderaufruf „Smarte Mobilität im ländlichen Raum“ <Pilot & Test>"]),
+        (
+            "klima@oelde.example",
+            "Förderradar: 1 neuer Förderaufruf für Oelde",
+            vec!["Förderaufruf „Smarte Mobilität im ländlichen Raum“ <Pilot & Test>"],
+        ),
         (
             "wifoe@beckum.example",
             "Förderradar: 2 neue Förderaufrufe für Beckum – Frist in 5 Tagen",
-            vec!["Digitale Modellkommunen: Förderung kommunaler Serviceportale", "Projektaufruf Dorfmitten digital beleben"],
+            vec![
+                "Digitale Modellkommunen: Förderung kommunaler Serviceportale",
+                "Projektaufruf Dorfmitten digital beleben",
+            ],
         ),
     ];
     for ((to, subject, text_titles, html_titles), (want_to, want_subject, want_titles)) in seen.iter().zip(expected) {
@@ -363,9 +516,13 @@ async fn plan_and_deliver_send_one_digest_per_contact_with_its_calls() {
 
     // A second pass finds nothing new and sends nothing.
     let later = now() + chrono::Duration::hours(24);
-    let plan = notify::plan(&store, &cfg, today().succ_opt().unwrap(), later).await.unwrap();
+    let plan = notify::plan(&store, &cfg, today().succ_opt().unwrap(), later)
+        .await
+        .unwrap();
     assert!(plan.mails.is_empty(), "{plan}");
-    let report = notify::deliver(&store, &transport, &cfg.service.notify, later).await.unwrap();
+    let report = notify::deliver(&store, &transport, &cfg.service.notify, later)
+        .await
+        .unwrap();
     assert_eq!(report.sent, 0);
     assert!(rx.recv_timeout(Duration::from_millis(300)).is_err(), "no second mail");
 }
@@ -377,11 +534,30 @@ async fn a_new_call_later_goes_out_alone() {
     let store = seeded_store().await;
     notify::plan(&store, &cfg, today(), now()).await.unwrap();
 
-    let mut call = Call::new("bmv-rss", "https://bmv.example/aufrufe/ladeinfrastruktur", "Ladeinfrastruktur vor Ort", now());
+    let mut call = Call::new(
+        "bmv-rss",
+        "https://bmv.example/aufrufe/ladeinfrastruktur",
+        "Ladeinfrastruktur vor Ort",
+        now(),
+    );
     call.deadline = Deadline::Rolling;
     store.upsert_call(&call).await.unwrap();
-    store.replace_matches(&call.id, &[passed(&call, "klima-mobilitaet", None, &["oelde"], &["Treffer: Ladeinfrastruktur (Titel)"])]).await.unwrap();
-    let plan = notify::plan(&store, &cfg, today(), now() + chrono::Duration::hours(1)).await.unwrap();
+    store
+        .replace_matches(
+            &call.id,
+            &[passed(
+                &call,
+                "klima-mobilitaet",
+                None,
+                &["oelde"],
+                &["Treffer: Ladeinfrastruktur (Titel)"],
+            )],
+        )
+        .await
+        .unwrap();
+    let plan = notify::plan(&store, &cfg, today(), now() + chrono::Duration::hours(1))
+        .await
+        .unwrap();
     assert_eq!(plan.mails.len(), 1, "{plan}");
     assert_eq!(plan.mails[0].contact, "klima@oelde.example");
     assert_eq!(plan.mails[0].calls, vec![call.id.clone()]);
@@ -393,12 +569,19 @@ async fn narrowed_subscription_gets_only_its_handlungsfelder() {
     let cfg = config(dir.path(), None);
     let store = seeded_store().await;
     let plan = notify::plan(&store, &cfg, today(), now()).await.unwrap();
-    let oelde = plan.mails.iter().find(|m| m.kommune == "oelde").expect("a digest for Oelde");
+    let oelde = plan
+        .mails
+        .iter()
+        .find(|m| m.kommune == "oelde")
+        .expect("a digest for Oelde");
     assert_eq!(oelde.calls, vec![mobility_call().id]);
     // The portal and Dorfmitte calls were routed to Oelde too, but its contact follows only mobility.
     let stored = store.outbox(None).await.unwrap();
     let text = parse(&stored.iter().find(|m| m.id == oelde.id).unwrap().message).text;
-    assert!(text.contains("Oelde: Handlungsfeld Klimaschutz, Mobilität & Umwelt"), "{text}");
+    assert!(
+        text.contains("Oelde: Handlungsfeld Klimaschutz, Mobilität & Umwelt"),
+        "{text}"
+    );
 }
 
 #[tokio::test]
@@ -408,10 +591,15 @@ async fn closed_calls_are_not_sent() {
     let store = seeded_store().await;
     let closed = closed_call().id;
     // Two weeks later the portal call (deadline 07.03.) has closed as well.
-    let plan = notify::plan(&store, &cfg, date(2026, 3, 16), now() + chrono::Duration::days(14)).await.unwrap();
+    let plan = notify::plan(&store, &cfg, date(2026, 3, 16), now() + chrono::Duration::days(14))
+        .await
+        .unwrap();
     assert_eq!(plan.closed_skipped, 2, "{plan}");
     for mail in &plan.mails {
-        assert!(!mail.calls.contains(&closed) && !mail.calls.contains(&serviceportal_call().id), "{plan}");
+        assert!(
+            !mail.calls.contains(&closed) && !mail.calls.contains(&serviceportal_call().id),
+            "{plan}"
+        );
     }
     let ahlen = plan.mails.iter().find(|m| m.kommune == "ahlen").unwrap();
     assert_eq!(ahlen.subject, "Förderradar: 2 neue Förderaufrufe für Ahlen");
@@ -426,29 +614,60 @@ async fn smtp_outage_keeps_mails_pending_until_the_server_is_back() {
     let transport = Transport::from_config(&cfg.service, dir.path()).unwrap();
     notify::plan(&store, &cfg, today(), now()).await.unwrap();
 
-    let report = notify::deliver(&store, &transport, &cfg.service.notify, now()).await.unwrap();
+    let report = notify::deliver(&store, &transport, &cfg.service.notify, now())
+        .await
+        .unwrap();
     assert_eq!((report.sent, report.retried, report.failed), (0, 3, 0), "{report}");
     let pending = store.outbox(Some(OutboxStatus::Pending)).await.unwrap();
     assert_eq!(pending.len(), 3);
     for mail in &pending {
         assert_eq!(mail.attempts, 1);
         assert!(mail.next_attempt > now(), "next attempt lies ahead");
-        assert!(mail.next_attempt <= now() + chrono::Duration::seconds(66), "base 60 s plus at most 10 % jitter");
-        assert!(mail.last_error.as_deref().unwrap().contains(&format!("127.0.0.1:{port}")), "{:?}", mail.last_error);
+        assert!(
+            mail.next_attempt <= now() + chrono::Duration::seconds(66),
+            "base 60 s plus at most 10 % jitter"
+        );
+        assert!(
+            mail.last_error
+                .as_deref()
+                .unwrap()
+                .contains(&format!("127.0.0.1:{port}")),
+            "{:?}",
+            mail.last_error
+        );
     }
     // Not yet due: nothing is tried.
-    let report = notify::deliver(&store, &transport, &cfg.service.notify, now() + chrono::Duration::seconds(30)).await.unwrap();
+    let report = notify::deliver(
+        &store,
+        &transport,
+        &cfg.service.notify,
+        now() + chrono::Duration::seconds(30),
+    )
+    .await
+    .unwrap();
     assert_eq!((report.sent, report.retried), (0, 0));
 
     // The server comes up on the same port; once due, the same transport delivers.
     let rx = serve_on(TcpListener::bind(("127.0.0.1", port)).unwrap());
     let later = now() + chrono::Duration::minutes(5);
-    let report = notify::deliver(&store, &transport, &cfg.service.notify, later).await.unwrap();
+    let report = notify::deliver(&store, &transport, &cfg.service.notify, later)
+        .await
+        .unwrap();
     assert_eq!((report.sent, report.retried, report.failed), (3, 0, 0), "{report}");
     let mut to: Vec<String> = received(&rx, 3).into_iter().flat_map(|e| e.to).collect();
     to.sort();
-    assert_eq!(to, ["digital@ahlen.example", "klima@oelde.example", "wifoe@beckum.example"]);
-    assert!(store.outbox(None).await.unwrap().iter().all(|m| m.status == OutboxStatus::Sent && m.sent == Some(later)));
+    assert_eq!(
+        to,
+        ["digital@ahlen.example", "klima@oelde.example", "wifoe@beckum.example"]
+    );
+    assert!(
+        store
+            .outbox(None)
+            .await
+            .unwrap()
+            .iter()
+            .all(|m| m.status == OutboxStatus::Sent && m.sent == Some(later))
+    );
 }
 
 #[tokio::test]
@@ -464,14 +683,22 @@ async fn max_attempts_marks_mails_failed() {
     for round in 1..=3 {
         let report = notify::deliver(&store, &transport, &settings, at).await.unwrap();
         let expected = if round < 3 { (0, 3, 0) } else { (0, 0, 3) };
-        assert_eq!((report.sent, report.retried, report.failed), expected, "round {round}: {report}");
+        assert_eq!(
+            (report.sent, report.retried, report.failed),
+            expected,
+            "round {round}: {report}"
+        );
         at += chrono::Duration::days(1);
     }
     let failed = store.outbox(Some(OutboxStatus::Failed)).await.unwrap();
     assert_eq!(failed.len(), 3);
     assert!(failed.iter().all(|m| m.attempts == 3 && m.last_error.is_some()));
     let report = notify::deliver(&store, &transport, &settings, at).await.unwrap();
-    assert_eq!(report, notify::DeliveryReport::default(), "failed mails are not retried");
+    assert_eq!(
+        report,
+        notify::DeliveryReport::default(),
+        "failed mails are not retried"
+    );
 }
 
 #[tokio::test]
@@ -486,7 +713,9 @@ async fn permanent_rejection_fails_at_once_with_the_server_message() {
     let transport = Transport::from_config(&cfg.service, dir.path()).unwrap();
     notify::plan(&store, &cfg, today(), now()).await.unwrap();
 
-    let report = notify::deliver(&store, &transport, &cfg.service.notify, now()).await.unwrap();
+    let report = notify::deliver(&store, &transport, &cfg.service.notify, now())
+        .await
+        .unwrap();
     assert_eq!((report.sent, report.retried, report.failed), (2, 0, 1), "{report}");
     let mut to: Vec<String> = received(&rx, 2).into_iter().flat_map(|e| e.to).collect();
     to.sort();
@@ -504,23 +733,121 @@ async fn file_transport_writes_parseable_eml_files() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = config(dir.path(), None);
     let transport = Transport::from_config(&cfg.service, dir.path()).unwrap();
-    let Transport::File { dir: outbox_dir } = &transport else { panic!("no [smtp] means file transport") };
+    let Transport::File { dir: outbox_dir } = &transport else {
+        panic!("no [smtp] means file transport")
+    };
     assert_eq!(outbox_dir, &dir.path().join("outbox"));
     let store = seeded_store().await;
     notify::plan(&store, &cfg, today(), now()).await.unwrap();
-    let report = notify::deliver(&store, &transport, &cfg.service.notify, now()).await.unwrap();
+    let report = notify::deliver(&store, &transport, &cfg.service.notify, now())
+        .await
+        .unwrap();
     assert_eq!(report.sent, 3);
 
-    let mut files: Vec<_> = std::fs::read_dir(outbox_dir).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut files: Vec<_> = std::fs::read_dir(outbox_dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     files.sort();
     assert_eq!(files.len(), 3, "{files:?}");
-    let names: Vec<String> = files.iter().map(|f| f.file_name().unwrap().to_string_lossy().into_owned()).collect();
+    let names: Vec<String> = files
+        .iter()
+        .map(|f| f.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
     assert_eq!(names[0], "20260302T060000Z-1-digital@ahlen.example.eml");
     let raw = std::fs::read(&files[0]).unwrap();
-    let subject_line = String::from_utf8_lossy(&raw).lines().find(|l| l.starts_with("Subject:")).unwrap().to_string();
-    assert!(subject_line.is_ascii() && subject_line.contains("=?utf-8?"), "umlauts are RFC 2047-encoded: {subject_line}");
+    let subject_line = String::from_utf8_lossy(&raw)
+        .lines()
+        .find(|l| l.starts_with("Subject:"))
+        .unwrap()
+        .to_string();
+    assert!(
+        subject_line.is_ascii() && subject_line.contains("=?utf-8?"),
+        "umlauts are RFC 2047-encoded: {subject_line}"
+    );
     let parsed = parse(&raw);
-    assert_eq!(parsed.subject, "Förderradar: 3 neue Förderaufrufe für Ahlen – Frist in 5 Tagen");
+    assert_eq!(
+        parsed.subject,
+        "Förderradar: 3 neue Förderaufrufe für Ahlen – Frist in 5 Tagen"
+    );
     assert_eq!(parsed.to, "digital@ahlen.example");
     assert!(parsed.text.contains("Höchstbetrag:       140.000 €"), "{}", parsed.text);
+}
+
+/// The Ahlen digest (3 calls, one urgent) as the embedded templates render it.
+async fn ahlen_preview(cfg: &Config, templates: &Templates) -> notify::PreparedMail {
+    let store = seeded_store().await;
+    let preview = notify::preview(&store, cfg, templates, today(), now()).await.unwrap();
+    assert!(
+        store.outbox(None).await.unwrap().is_empty(),
+        "a preview enqueues nothing"
+    );
+    preview
+        .mails
+        .into_iter()
+        .find(|m| m.digest.kommune == "ahlen")
+        .expect("a digest for Ahlen")
+}
+
+#[tokio::test]
+async fn digest_text_and_html_snapshots() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), None);
+    let mail = ahlen_preview(&cfg, &Templates::embedded()).await;
+    assert_eq!(
+        mail.digest.subject,
+        "Förderradar: 3 neue Förderaufrufe für Ahlen – Frist in 5 Tagen"
+    );
+    insta::assert_snapshot!("digest_ahlen_text", mail.text);
+    insta::assert_snapshot!("digest_ahlen_html", mail.html);
+}
+
+#[tokio::test]
+async fn templates_can_be_overridden_from_the_config_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), None);
+    std::fs::create_dir_all(dir.path().join("templates")).unwrap();
+    std::fs::write(
+        dir.path().join("templates").join(notify::TEXT_TEMPLATE),
+        "Hallo {{ kommune_names }}:\n{% for call in calls %}* {{ call.title }} – {{ call.deadline }}\n{% endfor %}",
+    )
+    .unwrap();
+    let templates = Templates::load(dir.path()).unwrap();
+    assert_eq!(
+        templates.overrides,
+        vec![dir.path().join("templates").join(notify::TEXT_TEMPLATE)]
+    );
+    let mail = ahlen_preview(&cfg, &templates).await;
+    assert!(
+        mail.text.starts_with(
+            "Hallo Ahlen:\n* Digitale Modellkommunen: Förderung kommunaler Serviceportale – 07.03.2026 (noch 5 Tage)\n"
+        ),
+        "{}",
+        mail.text
+    );
+    assert!(
+        mail.html.contains("&lt;Pilot &amp; Test&gt;"),
+        "the HTML template is still the embedded one"
+    );
+
+    // A broken override fails the pass with the file's path instead of sending half a digest.
+    std::fs::write(
+        dir.path().join("templates").join(notify::HTML_TEMPLATE),
+        "{% for call in calls %}{{ call.titel }}{% endfor %}",
+    )
+    .unwrap();
+    let store = seeded_store().await;
+    let error = notify::plan(&store, &cfg, today(), now())
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains(notify::HTML_TEMPLATE), "{error}");
+    assert!(store.outbox(None).await.unwrap().is_empty(), "nothing enqueued");
+    std::fs::write(
+        dir.path().join("templates").join(notify::HTML_TEMPLATE),
+        "{% for call in calls %}",
+    )
+    .unwrap();
+    let error = Templates::load(dir.path()).unwrap_err().to_string();
+    assert!(error.contains("templates/digest.html.j2"), "{error}");
 }

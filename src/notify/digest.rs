@@ -10,7 +10,9 @@ use serde::Serialize;
 
 use super::NotifyError;
 use crate::config::{Config, Contact, Interests, Kommune};
-use crate::model::{Call, CallId, Deadline, DeadlineDate, DeadlineKind, Match, format_amount, format_date_de, format_rate};
+use crate::model::{
+    Call, CallId, Deadline, DeadlineDate, DeadlineKind, Match, format_amount, format_date_de, format_rate,
+};
 use crate::store::Store;
 
 /// Calls closing within this many days are flagged as urgent (and named in the subject).
@@ -32,7 +34,7 @@ impl Recipient<'_> {
     fn covers(&self, m: &Match) -> bool {
         self.roles
             .iter()
-            .any(|(k, c)| m.kommunen.iter().any(|id| *id == k.id) && c.interests.covers(&m.handlungsfeld, m.project.as_deref()))
+            .any(|(k, c)| m.kommunen.contains(&k.id) && c.interests.covers(&m.handlungsfeld, m.project.as_deref()))
     }
 }
 
@@ -49,7 +51,11 @@ pub(crate) fn recipients(config: &Config) -> Vec<Recipient<'_>> {
                     }
                     r.roles.push((kommune, contact));
                 }
-                None => out.push(Recipient { email, name: contact.name.clone(), roles: vec![(kommune, contact)] }),
+                None => out.push(Recipient {
+                    email,
+                    name: contact.name.clone(),
+                    roles: vec![(kommune, contact)],
+                }),
             }
         }
     }
@@ -68,7 +74,11 @@ pub(crate) struct Selection<'a> {
 }
 
 /// Picks, per recipient, the open calls with passed matches it has not been sent yet.
-pub(crate) async fn select<'a, S: Store>(store: &S, config: &'a Config, today: NaiveDate) -> Result<Selection<'a>, NotifyError> {
+pub(crate) async fn select<'a, S: Store>(
+    store: &S,
+    config: &'a Config,
+    today: NaiveDate,
+) -> Result<Selection<'a>, NotifyError> {
     let passed: Vec<Match> = store.passed_matches().await?.into_iter().filter(|m| m.passed).collect();
     let mut calls: HashMap<CallId, Option<Call>> = HashMap::new();
     let mut closed: HashSet<CallId> = HashSet::new();
@@ -76,7 +86,10 @@ pub(crate) async fn select<'a, S: Store>(store: &S, config: &'a Config, today: N
     for recipient in recipients(config) {
         let notified: HashSet<CallId> = store.notified_calls(&recipient.email).await?.into_iter().collect();
         let mut by_call: BTreeMap<CallId, Vec<Match>> = BTreeMap::new();
-        for m in passed.iter().filter(|m| !notified.contains(&m.call_id) && recipient.covers(m)) {
+        for m in passed
+            .iter()
+            .filter(|m| !notified.contains(&m.call_id) && recipient.covers(m))
+        {
             by_call.entry(m.call_id.clone()).or_default().push(m.clone());
         }
         let mut entries = Vec::new();
@@ -97,7 +110,10 @@ pub(crate) async fn select<'a, S: Store>(store: &S, config: &'a Config, today: N
             digests.push(PendingDigest { recipient, entries });
         }
     }
-    Ok(Selection { digests, closed_skipped: closed.len() })
+    Ok(Selection {
+        digests,
+        closed_skipped: closed.len(),
+    })
 }
 
 /// Everything a digest template sees.
@@ -164,9 +180,12 @@ pub struct SubscriptionLine {
 
 impl Digest {
     pub(crate) fn build(config: &Config, pending: &PendingDigest<'_>, today: NaiveDate) -> Digest {
-        let mut calls: Vec<DigestCall> =
-            pending.entries.iter().map(|(call, matches)| DigestCall::build(config, call, matches, today)).collect();
-        calls.sort_by(|a, b| urgency_key(a).cmp(&urgency_key(b)));
+        let mut calls: Vec<DigestCall> = pending
+            .entries
+            .iter()
+            .map(|(call, matches)| DigestCall::build(config, call, matches, today))
+            .collect();
+        calls.sort_by_key(urgency_key);
         let mut names: Vec<&str> = Vec::new();
         for (k, _) in &pending.recipient.roles {
             if !names.contains(&k.name.as_str()) {
@@ -189,7 +208,10 @@ impl Digest {
                 .recipient
                 .roles
                 .iter()
-                .map(|(k, c)| SubscriptionLine { kommune: k.name.clone(), interests: describe_interests(config, &c.interests) })
+                .map(|(k, c)| SubscriptionLine {
+                    kommune: k.name.clone(),
+                    interests: describe_interests(config, &c.interests),
+                })
                 .collect(),
             admin: config.service.admin.clone(),
         }
@@ -213,7 +235,12 @@ fn subject(kommune_names: &str, calls: &[DigestCall]) -> String {
         n => format!("{n} neue Förderaufrufe"),
     };
     let mut subject = format!("Förderradar: {count} für {kommune_names}");
-    if let Some(days) = calls.iter().filter_map(|c| c.days_left).filter(|d| *d <= URGENT_DAYS).min() {
+    if let Some(days) = calls
+        .iter()
+        .filter_map(|c| c.days_left)
+        .filter(|d| *d <= URGENT_DAYS)
+        .min()
+    {
         subject.push_str(" – ");
         subject.push_str(&deadline_hint(days));
     }
@@ -247,13 +274,16 @@ impl DigestCall {
             amount: call.amount_max_eur.map(|a| format_amount(Some(a))),
             applicants: applicants_text(call),
             summary: shorten(&call.summary),
-            fits: dedup(ordered.iter().map(|m| fit_label(config, m))),
+            fits: fits(config, &ordered),
             reasons: dedup(ordered.iter().flat_map(|m| m.reasons.iter().cloned())),
             other_links: call
                 .links
                 .iter()
                 .filter(|l| l.url != call.url)
-                .map(|l| OtherListing { source: l.source.clone(), url: l.url.clone() })
+                .map(|l| OtherListing {
+                    source: l.source.clone(),
+                    url: l.url.clone(),
+                })
                 .collect(),
         }
     }
@@ -281,7 +311,10 @@ fn deadline_text(deadline: &Deadline, today: NaiveDate) -> String {
 
 /// The earliest cut-off on or after `today`, with its date this time round.
 fn next_cutoff(dates: &[DeadlineDate], today: NaiveDate) -> Option<(NaiveDate, &DeadlineDate)> {
-    dates.iter().filter_map(|d| d.next_occurrence(today).map(|n| (n, d))).min_by_key(|(n, _)| *n)
+    dates
+        .iter()
+        .filter_map(|d| d.next_occurrence(today).map(|n| (n, d)))
+        .min_by_key(|(n, _)| *n)
 }
 
 /// "Phase 1: 31.03.2026, 14:00 Uhr".
@@ -300,15 +333,29 @@ fn cutoff_text(date: NaiveDate, cutoff: &DeadlineDate) -> String {
 fn further_dates(deadline: &Deadline, today: NaiveDate) -> Option<String> {
     let Deadline::Dates(dates) = deadline else { return None };
     let (next, _) = next_cutoff(dates, today)?;
-    let mut later: Vec<(NaiveDate, &DeadlineDate)> =
-        dates.iter().filter_map(|d| d.next_occurrence(today).map(|n| (n, d))).filter(|(n, _)| *n > next).collect();
+    let mut later: Vec<(NaiveDate, &DeadlineDate)> = dates
+        .iter()
+        .filter_map(|d| d.next_occurrence(today).map(|n| (n, d)))
+        .filter(|(n, _)| *n > next)
+        .collect();
     later.sort_by_key(|(n, _)| *n);
-    (!later.is_empty()).then(|| later.iter().map(|(n, d)| cutoff_text(*n, d)).collect::<Vec<_>>().join(", "))
+    (!later.is_empty()).then(|| {
+        later
+            .iter()
+            .map(|(n, d)| cutoff_text(*n, d))
+            .collect::<Vec<_>>()
+            .join(", ")
+    })
 }
 
 fn applicants_text(call: &Call) -> String {
     if !call.applicants.categories.is_empty() {
-        call.applicants.categories.iter().map(|c| c.label_de()).collect::<Vec<_>>().join(", ")
+        call.applicants
+            .categories
+            .iter()
+            .map(|c| c.label_de())
+            .collect::<Vec<_>>()
+            .join(", ")
     } else if !call.applicants.raw.is_empty() {
         call.applicants.raw.join("; ")
     } else {
@@ -330,9 +377,27 @@ fn shorten(summary: &str) -> Option<String> {
     Some(format!("{} …", cut[..end].trim_end_matches([',', ';', ':', '.', ' '])))
 }
 
+/// What the call fits; a Handlungsfeld is not named again when one of its projects is.
+fn fits(config: &Config, matches: &[&Match]) -> Vec<String> {
+    let with_project: BTreeSet<&str> = matches
+        .iter()
+        .filter(|m| m.project.is_some())
+        .map(|m| m.handlungsfeld.as_str())
+        .collect();
+    dedup(
+        matches
+            .iter()
+            .filter(|m| m.project.is_some() || !with_project.contains(m.handlungsfeld.as_str()))
+            .map(|m| fit_label(config, m)),
+    )
+}
+
 /// "Projekt „Smarte Parkraumbewirtschaftung“ (Handlungsfeld Mobilität)" or "Handlungsfeld „Mobilität“".
 fn fit_label(config: &Config, m: &Match) -> String {
-    let field = config.strategy.handlungsfeld(&m.handlungsfeld).map_or(m.handlungsfeld.as_str(), |h| h.name.as_str());
+    let field = config
+        .strategy
+        .handlungsfeld(&m.handlungsfeld)
+        .map_or(m.handlungsfeld.as_str(), |h| h.name.as_str());
     match &m.project {
         Some(p) => {
             let project = config.strategy.project(p).map_or(p.as_str(), |p| p.name.as_str());
@@ -344,7 +409,11 @@ fn fit_label(config: &Config, m: &Match) -> String {
 
 /// German wording of a subscription.
 fn describe_interests(config: &Config, interests: &Interests) -> String {
-    let all_fields = config.strategy.handlungsfelder.iter().all(|h| interests.handlungsfelder.contains(&h.id));
+    let all_fields = config
+        .strategy
+        .handlungsfelder
+        .iter()
+        .all(|h| interests.handlungsfelder.contains(&h.id));
     let fields: Vec<&str> = config
         .strategy
         .handlungsfelder
@@ -356,20 +425,38 @@ fn describe_interests(config: &Config, interests: &Interests) -> String {
     let extra_projects: Vec<String> = interests
         .projects
         .iter()
-        .filter(|p| config.strategy.project(p).is_none_or(|pr| !interests.handlungsfelder.contains(&pr.handlungsfeld)))
-        .map(|p| format!("„{}“", config.strategy.project(p).map_or(p.as_str(), |pr| pr.name.as_str())))
+        .filter(|p| {
+            config
+                .strategy
+                .project(p)
+                .is_none_or(|pr| !interests.handlungsfelder.contains(&pr.handlungsfeld))
+        })
+        .map(|p| {
+            format!(
+                "„{}“",
+                config.strategy.project(p).map_or(p.as_str(), |pr| pr.name.as_str())
+            )
+        })
         .collect();
     let mut text = if all_fields && !fields.is_empty() {
         "alle Handlungsfelder der Smart-Region-Strategie".to_string()
     } else if fields.is_empty() {
         String::new()
     } else {
-        format!("Handlungsfeld{} {}", if fields.len() == 1 { "" } else { "er" }, join_de(&fields))
+        format!(
+            "Handlungsfeld{} {}",
+            if fields.len() == 1 { "" } else { "er" },
+            join_de(&fields)
+        )
     };
     if !extra_projects.is_empty() {
         let refs: Vec<&str> = extra_projects.iter().map(String::as_str).collect();
         let projects = format!("Projekt{} {}", if refs.len() == 1 { "" } else { "e" }, join_de(&refs));
-        text = if text.is_empty() { projects } else { format!("{text} sowie {projects}") };
+        text = if text.is_empty() {
+            projects
+        } else {
+            format!("{text} sowie {projects}")
+        };
     }
     text
 }
@@ -402,18 +489,34 @@ mod tests {
         let mut cutoff = DeadlineDate::on(d(2026, 3, 14));
         cutoff.time = chrono::NaiveTime::from_hms_opt(14, 0, 0);
         cutoff.label = Some("Phase 1".into());
-        let dl = Deadline::Dates(vec![DeadlineDate::on(d(2026, 1, 1)), cutoff, DeadlineDate::on(d(2026, 9, 30))]);
-        assert_eq!(deadline_text(&dl, today), "Phase 1: 14.03.2026, 14:00 Uhr (noch 12 Tage)");
+        let dl = Deadline::Dates(vec![
+            DeadlineDate::on(d(2026, 1, 1)),
+            cutoff,
+            DeadlineDate::on(d(2026, 9, 30)),
+        ]);
+        assert_eq!(
+            deadline_text(&dl, today),
+            "Phase 1: 14.03.2026, 14:00 Uhr (noch 12 Tage)"
+        );
         assert_eq!(further_dates(&dl, today).as_deref(), Some("30.09.2026"));
-        assert_eq!(deadline_text(&Deadline::Dates(vec![DeadlineDate::on(today)]), today), "02.03.2026 (endet heute)");
-        assert_eq!(deadline_text(&Deadline::Dates(vec![DeadlineDate::on(d(2026, 3, 3))]), today), "03.03.2026 (noch 1 Tag)");
+        assert_eq!(
+            deadline_text(&Deadline::Dates(vec![DeadlineDate::on(today)]), today),
+            "02.03.2026 (endet heute)"
+        );
+        assert_eq!(
+            deadline_text(&Deadline::Dates(vec![DeadlineDate::on(d(2026, 3, 3))]), today),
+            "03.03.2026 (noch 1 Tag)"
+        );
         assert_eq!(deadline_text(&Deadline::Rolling, today), "laufend (ohne Frist)");
         assert_eq!(deadline_text(&Deadline::Unknown, today), "nicht angegeben");
     }
 
     #[test]
     fn annual_deadline_shows_next_occurrence() {
-        let dl = Deadline::Dates(vec![DeadlineDate { annual: true, ..DeadlineDate::on(d(2025, 9, 30)) }]);
+        let dl = Deadline::Dates(vec![DeadlineDate {
+            annual: true,
+            ..DeadlineDate::on(d(2025, 9, 30))
+        }]);
         assert_eq!(deadline_text(&dl, d(2026, 3, 2)), "30.09.2026 (noch 212 Tage)");
     }
 

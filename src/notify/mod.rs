@@ -104,12 +104,25 @@ impl DigestPlan {
 
 impl fmt::Display for DigestPlan {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} digest(s) enqueued with {} call(s)", self.mails.len(), self.call_count())?;
+        write!(
+            f,
+            "{} digest(s) enqueued with {} call(s)",
+            self.mails.len(),
+            self.call_count()
+        )?;
         if self.closed_skipped > 0 {
             write!(f, ", {} closed call(s) skipped", self.closed_skipped)?;
         }
         for m in &self.mails {
-            write!(f, "\n  #{} {} ({}): {} call(s) - {}", m.id, m.contact, m.kommune, m.calls.len(), m.subject)?;
+            write!(
+                f,
+                "\n  #{} {} ({}): {} call(s) - {}",
+                m.id,
+                m.contact,
+                m.kommune,
+                m.calls.len(),
+                m.subject
+            )?;
         }
         for reason in &self.skipped {
             write!(f, "\n  skipped: {reason}")?;
@@ -123,10 +136,19 @@ impl fmt::Display for DigestPlan {
 /// (the store marks its calls as notified for that contact in the same
 /// transaction). At most one e-mail per contact per pass; no contact ever gets the
 /// same call twice. Calls no longer open on `today` are not sent.
-pub async fn plan<S: Store>(store: &S, config: &Config, today: NaiveDate, now: DateTime<Utc>) -> Result<DigestPlan, NotifyError> {
+pub async fn plan<S: Store>(
+    store: &S,
+    config: &Config,
+    today: NaiveDate,
+    now: DateTime<Utc>,
+) -> Result<DigestPlan, NotifyError> {
     let templates = Templates::load(&config.dir)?;
     let prepared = preview(store, config, &templates, today, now).await?;
-    let mut plan = DigestPlan { mails: Vec::new(), closed_skipped: prepared.closed_skipped, skipped: prepared.skipped };
+    let mut plan = DigestPlan {
+        mails: Vec::new(),
+        closed_skipped: prepared.closed_skipped,
+        skipped: prepared.skipped,
+    };
     for mail in prepared.mails {
         let new = NewMail {
             contact: mail.digest.contact.clone(),
@@ -147,7 +169,13 @@ pub async fn plan<S: Store>(store: &S, config: &Config, today: NaiveDate, now: D
             Err(error) => return Err(error.into()),
         };
         tracing::info!(mail = id, contact = %new.contact, kommune = %new.kommune, calls = new.calls.len(), "digest enqueued");
-        plan.mails.push(PlannedMail { id, contact: new.contact, kommune: new.kommune, subject: new.subject, calls: new.calls });
+        plan.mails.push(PlannedMail {
+            id,
+            contact: new.contact,
+            kommune: new.kommune,
+            subject: new.subject,
+            calls: new.calls,
+        });
     }
     Ok(plan)
 }
@@ -180,12 +208,21 @@ pub async fn preview<S: Store>(
     now: DateTime<Utc>,
 ) -> Result<Preview, NotifyError> {
     let selection = digest::select(store, config, today).await?;
-    let mut preview = Preview { mails: Vec::new(), closed_skipped: selection.closed_skipped, skipped: Vec::new() };
+    let mut preview = Preview {
+        mails: Vec::new(),
+        closed_skipped: selection.closed_skipped,
+        skipped: Vec::new(),
+    };
     for pending in selection.digests {
         let digest = Digest::build(config, &pending, today);
         let (text, html) = templates.render(&digest)?;
         match render::build_message(&digest, &text, &html, &config.service, now) {
-            Ok(message) => preview.mails.push(PreparedMail { digest, text, html, message }),
+            Ok(message) => preview.mails.push(PreparedMail {
+                digest,
+                text,
+                html,
+                message,
+            }),
             // One unusable contact address must not hold back everybody else's digest;
             // its calls stay un-notified and go out once the address is fixed.
             Err(error @ NotifyError::Address { role: "contact", .. }) => {

@@ -38,9 +38,17 @@ pub struct FailedMail {
 
 impl fmt::Display for DeliveryReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} sent, {} to retry later, {} failed", self.sent, self.retried, self.failed)?;
+        write!(
+            f,
+            "{} sent, {} to retry later, {} failed",
+            self.sent, self.retried, self.failed
+        )?;
         for m in &self.failures {
-            write!(f, "\n  #{} {} after {} attempt(s): {}", m.id, m.contact, m.attempts, m.error)?;
+            write!(
+                f,
+                "\n  #{} {} after {} attempt(s): {}",
+                m.id, m.contact, m.attempts, m.error
+            )?;
         }
         Ok(())
     }
@@ -51,7 +59,12 @@ impl fmt::Display for DeliveryReport {
 /// `max_attempts`, then marks it failed; a permanent 5xx rejection fails at once.
 /// Once the server turns out unreachable, the remaining due mails are deferred
 /// without another connection attempt each.
-pub async fn deliver<S: Store>(store: &S, transport: &Transport, settings: &NotifySettings, now: DateTime<Utc>) -> Result<DeliveryReport, NotifyError> {
+pub async fn deliver<S: Store>(
+    store: &S,
+    transport: &Transport,
+    settings: &NotifySettings,
+    now: DateTime<Utc>,
+) -> Result<DeliveryReport, NotifyError> {
     let mut report = DeliveryReport::default();
     let mut outage: Option<super::SendError> = None;
     for mail in store.due_mails(now).await? {
@@ -107,7 +120,8 @@ async fn record_failure<S: Store>(
 
 /// `base × 2^failed_attempts`, capped at one day.
 pub fn retry_delay(base: Duration, failed_attempts: u32) -> Duration {
-    base.checked_mul(1u32 << failed_attempts.min(20)).map_or(MAX_DELAY, |d| d.min(MAX_DELAY))
+    base.checked_mul(1u32 << failed_attempts.min(20))
+        .map_or(MAX_DELAY, |d| d.min(MAX_DELAY))
 }
 
 /// Adds up to 10 % so that mails failed together do not all retry in the same second.
@@ -132,7 +146,10 @@ mod tests {
     fn jitter_stays_within_ten_percent() {
         for _ in 0..100 {
             let d = with_jitter(Duration::from_secs(100));
-            assert!(d >= chrono::Duration::seconds(100) && d <= chrono::Duration::seconds(110), "{d}");
+            assert!(
+                d >= chrono::Duration::seconds(100) && d <= chrono::Duration::seconds(110),
+                "{d}"
+            );
         }
     }
 }

@@ -35,7 +35,9 @@ pub struct Templates {
 
 impl std::fmt::Debug for Templates {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Templates").field("overrides", &self.overrides).finish_non_exhaustive()
+        f.debug_struct("Templates")
+            .field("overrides", &self.overrides)
+            .finish_non_exhaustive()
     }
 }
 
@@ -44,9 +46,13 @@ impl Templates {
     pub fn embedded() -> Templates {
         let mut env = environment();
         for (name, source) in EMBEDDED {
-            env.add_template(name, source).expect("embedded digest templates compile");
+            env.add_template(name, source)
+                .expect("embedded digest templates compile");
         }
-        Templates { env, overrides: Vec::new() }
+        Templates {
+            env,
+            overrides: Vec::new(),
+        }
     }
 
     /// The embedded templates, each replaced by `<config_dir>/templates/<name>` where that file exists.
@@ -58,13 +64,17 @@ impl Templates {
             let source = match std::fs::read_to_string(&path) {
                 Ok(source) => source,
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                    env.add_template(name, embedded).expect("embedded digest templates compile");
+                    env.add_template(name, embedded)
+                        .expect("embedded digest templates compile");
                     continue;
                 }
                 Err(source) => return Err(NotifyError::TemplateFile { path, source }),
             };
             env.add_template_owned(name, source)
-                .map_err(|source| NotifyError::Template { name: path.display().to_string(), source })?;
+                .map_err(|source| NotifyError::Template {
+                    name: path.display().to_string(),
+                    source,
+                })?;
             tracing::info!(template = %path.display(), "using digest template override");
             overrides.push(path);
         }
@@ -78,7 +88,10 @@ impl Templates {
             self.env
                 .get_template(name)
                 .and_then(|t| t.render(&ctx))
-                .map_err(|source| NotifyError::Template { name: name.to_string(), source })
+                .map_err(|source| NotifyError::Template {
+                    name: name.to_string(),
+                    source,
+                })
         };
         Ok((render(TEXT_TEMPLATE)?, render(HTML_TEMPLATE)?))
     }
@@ -99,14 +112,31 @@ fn environment() -> Environment<'static> {
 }
 
 /// The complete multipart/alternative message, as stored in the outbox.
-pub(crate) fn build_message(digest: &Digest, text: &str, html: &str, service: &ServiceConfig, now: DateTime<Utc>) -> Result<Vec<u8>, NotifyError> {
+pub(crate) fn build_message(
+    digest: &Digest,
+    text: &str,
+    html: &str,
+    service: &ServiceConfig,
+    now: DateTime<Utc>,
+) -> Result<Vec<u8>, NotifyError> {
     let from = sender_mailbox(&service.sender)?;
     let to = Mailbox::new(
         Some(digest.contact_name.clone()).filter(|n| !n.trim().is_empty()),
-        digest.contact.parse().map_err(|source| address_error(&digest.contact, "contact", source))?,
+        digest
+            .contact
+            .parse()
+            .map_err(|source| address_error(&digest.contact, "contact", source))?,
     );
-    let reply_to: Mailbox = service.admin.parse().map_err(|source| address_error(&service.admin, "admin", source))?;
-    let message_id = format!("<{}.{}@{}>", now.format("%Y%m%d%H%M%S"), mail_key(digest), from.email.domain());
+    let reply_to: Mailbox = service
+        .admin
+        .parse()
+        .map_err(|source| address_error(&service.admin, "admin", source))?;
+    let message_id = format!(
+        "<{}.{}@{}>",
+        now.format("%Y%m%d%H%M%S"),
+        mail_key(digest),
+        from.email.domain()
+    );
     Message::builder()
         .from(from)
         .reply_to(reply_to)
@@ -115,15 +145,23 @@ pub(crate) fn build_message(digest: &Digest, text: &str, html: &str, service: &S
         .date(SystemTime::from(now))
         .message_id(Some(message_id))
         // RFC 3834: keeps out-of-office replies away from the sender.
-        .raw_header(HeaderValue::new(HeaderName::new_from_ascii_str("Auto-Submitted"), "auto-generated".into()))
+        .raw_header(HeaderValue::new(
+            HeaderName::new_from_ascii_str("Auto-Submitted"),
+            "auto-generated".into(),
+        ))
         .multipart(MultiPart::alternative_plain_html(text.to_string(), html.to_string()))
         .map(|m| m.formatted())
-        .map_err(|source| NotifyError::Message { contact: digest.contact.clone(), source })
+        .map_err(|source| NotifyError::Message {
+            contact: digest.contact.clone(),
+            source,
+        })
 }
 
 /// `sender` as configured; a bare address gets the display name "Förderradar".
 fn sender_mailbox(sender: &str) -> Result<Mailbox, NotifyError> {
-    let mut mailbox: Mailbox = sender.parse().map_err(|source| address_error(sender, "sender", source))?;
+    let mut mailbox: Mailbox = sender
+        .parse()
+        .map_err(|source| address_error(sender, "sender", source))?;
     if mailbox.name.is_none() {
         mailbox.name = Some(SENDER_NAME.to_string());
     }
@@ -131,7 +169,11 @@ fn sender_mailbox(sender: &str) -> Result<Mailbox, NotifyError> {
 }
 
 fn address_error(address: &str, role: &'static str, source: lettre::address::AddressError) -> NotifyError {
-    NotifyError::Address { address: address.to_string(), role, source }
+    NotifyError::Address {
+        address: address.to_string(),
+        role,
+        source,
+    }
 }
 
 /// Short hash over contact and calls: makes the Message-ID unique per digest.

@@ -21,7 +21,9 @@ const PERMANENT_FOR_MAIL: [&str; 6] = ["501", "550", "551", "552", "553", "554"]
 pub enum Transport {
     Smtp(SmtpTransport),
     /// Writes `<dir>/<timestamp>-<mail id>-<contact>.eml`.
-    File { dir: PathBuf },
+    File {
+        dir: PathBuf,
+    },
 }
 
 /// A configured SMTP relay and the envelope sender.
@@ -72,13 +74,20 @@ impl Transport {
     /// SMTP when `[smtp]` is configured, else `.eml` files in `<data_dir>/outbox`.
     pub fn from_config(service: &ServiceConfig, data_dir: &Path) -> Result<Transport, NotifyError> {
         let Some(smtp) = &service.smtp else {
-            return Ok(Transport::File { dir: data_dir.join("outbox") });
+            return Ok(Transport::File {
+                dir: data_dir.join("outbox"),
+            });
         };
-        let sender: lettre::message::Mailbox = service
-            .sender
-            .parse()
-            .map_err(|source| NotifyError::Address { address: service.sender.clone(), role: "sender", source })?;
-        Ok(Transport::Smtp(SmtpTransport { mailer: smtp_mailer(smtp)?, sender: sender.email, server: format!("{}:{}", smtp.host, smtp.port) }))
+        let sender: lettre::message::Mailbox = service.sender.parse().map_err(|source| NotifyError::Address {
+            address: service.sender.clone(),
+            role: "sender",
+            source,
+        })?;
+        Ok(Transport::Smtp(SmtpTransport {
+            mailer: smtp_mailer(smtp)?,
+            sender: sender.email,
+            server: format!("{}:{}", smtp.host, smtp.port),
+        }))
     }
 
     /// Sends the stored message bytes unchanged.
@@ -91,7 +100,11 @@ impl Transport {
 }
 
 fn smtp_mailer(smtp: &SmtpConfig) -> Result<AsyncSmtpTransport<Tokio1Executor>, NotifyError> {
-    let setup_error = |source| NotifyError::SmtpSetup { host: smtp.host.clone(), port: smtp.port, source };
+    let setup_error = |source| NotifyError::SmtpSetup {
+        host: smtp.host.clone(),
+        port: smtp.port,
+        source,
+    };
     let builder = match smtp.tls {
         SmtpTls::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&smtp.host),
         SmtpTls::Starttls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&smtp.host).map_err(setup_error)?,
@@ -128,7 +141,9 @@ impl SmtpTransport {
 fn classify(error: &lettre::transport::smtp::Error, server: &str) -> SendError {
     let message = format!("SMTP {server}: {error}");
     let kind = match error.status() {
-        Some(code) if error.is_permanent() && PERMANENT_FOR_MAIL.contains(&code.to_string().as_str()) => SendErrorKind::Permanent,
+        Some(code) if error.is_permanent() && PERMANENT_FOR_MAIL.contains(&code.to_string().as_str()) => {
+            SendErrorKind::Permanent
+        }
         Some(_) => SendErrorKind::Transient,
         None if error.is_response() => SendErrorKind::Transient,
         None => SendErrorKind::Unreachable,
@@ -142,12 +157,18 @@ async fn write_eml(dir: &Path, mail: &OutboxMail) -> Result<(), SendError> {
         kind: SendErrorKind::Transient,
         message: format!("cannot {what} {}: {e}", path.display()),
     };
-    tokio::fs::create_dir_all(dir).await.map_err(|e| io_error("create", dir, e))?;
+    tokio::fs::create_dir_all(dir)
+        .await
+        .map_err(|e| io_error("create", dir, e))?;
     let name = eml_name(mail);
     let target = dir.join(&name);
     let temp = dir.join(format!(".{name}.tmp"));
-    tokio::fs::write(&temp, &mail.message).await.map_err(|e| io_error("write", &temp, e))?;
-    tokio::fs::rename(&temp, &target).await.map_err(|e| io_error("rename into", &target, e))
+    tokio::fs::write(&temp, &mail.message)
+        .await
+        .map_err(|e| io_error("write", &temp, e))?;
+    tokio::fs::rename(&temp, &target)
+        .await
+        .map_err(|e| io_error("rename into", &target, e))
 }
 
 /// `<created>-<mail id>-<contact>.eml`, contact reduced to file-name-safe characters. Named
@@ -156,7 +177,13 @@ pub(crate) fn eml_name(mail: &OutboxMail) -> String {
     let contact: String = mail
         .contact
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '@' | '.' | '-' | '_') { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '@' | '.' | '-' | '_') {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     format!("{}-{}-{contact}.eml", mail.created.format("%Y%m%dT%H%M%SZ"), mail.id)
 }
