@@ -3,6 +3,7 @@
 mod collect_fdb;
 mod collect_sedia;
 mod extract_real_pages;
+mod notify;
 mod pass;
 mod real_pages;
 mod report;
