@@ -169,7 +169,7 @@ struct Compiled {
     deadline: Option<Selector>,
     next_page: Option<Selector>,
     label: Selector,
-    /// (lower-cased label prefix, field), longest prefixes first.
+    /// (lower-cased label prefix, field).
     label_fields: Vec<(String, Field)>,
     detail: Option<CompiledDetail>,
 }
@@ -204,7 +204,6 @@ impl Compiled {
             let field = Field::from_name(name)?;
             label_fields.extend(labels.iter().map(|l| (l.trim().to_lowercase(), field)));
         }
-        label_fields.sort_by_key(|(l, _)| std::cmp::Reverse(l.len()));
         let detail = o
             .detail
             .as_ref()
@@ -232,9 +231,13 @@ impl Compiled {
         })
     }
 
-    fn field_of(&self, label: &str) -> Option<Field> {
+    /// Fields a label means; one label may feed several ("Was wird gefördert?" → summary, amount).
+    fn fields_of(&self, label: &str) -> Vec<Field> {
         let label = label.trim().to_lowercase();
-        self.label_fields.iter().find(|(prefix, _)| label.starts_with(prefix.as_str())).map(|(_, f)| *f)
+        let mut fields: Vec<Field> =
+            self.label_fields.iter().filter(|(prefix, _)| label.starts_with(prefix.as_str())).map(|(_, f)| *f).collect();
+        fields.dedup();
+        fields
     }
 }
 
@@ -508,14 +511,18 @@ fn label_pairs(scope: ElementRef, c: &Compiled) -> Vec<(Field, String)> {
         return Vec::new();
     }
     let labels: Vec<ElementRef> = scope.select(&c.label).filter(|l| is_label_like(*l, c)).collect();
-    labels
-        .iter()
-        .filter_map(|label| {
-            let field = c.field_of(&text_of(*label))?;
-            let answer = answer_after(*label, &labels, scope);
-            (!answer.is_empty()).then_some((field, answer))
-        })
-        .collect()
+    let mut pairs = Vec::new();
+    for label in &labels {
+        let fields = c.fields_of(&text_of(*label));
+        if fields.is_empty() {
+            continue;
+        }
+        let answer = answer_after(*label, &labels, scope);
+        if !answer.is_empty() {
+            pairs.extend(fields.into_iter().map(|f| (f, answer.clone())));
+        }
+    }
+    pairs
 }
 
 /// Bold text inside an answer ("bis <strong>30.09.</strong>") is not a label:
@@ -523,7 +530,7 @@ fn label_pairs(scope: ElementRef, c: &Compiled) -> Vec<(Field, String)> {
 fn is_label_like(element: ElementRef, c: &Compiled) -> bool {
     let text = text_of(element);
     let tag = element.value().name();
-    c.field_of(&text).is_some()
+    !c.fields_of(&text).is_empty()
         || matches!(tag, "dt" | "h1" | "h2" | "h3" | "h4" | "h5" | "h6" | "th")
         || text.ends_with('?')
         || text.ends_with(':')
@@ -551,7 +558,7 @@ fn following_text(node: ElementRef, labels: &[ElementRef]) -> String {
             if holds_label {
                 break;
             }
-            parts.push(html_to_text(&element.html()));
+            parts.push(text_of(element));
         } else if let Some(text) = sibling.value().as_text() {
             parts.push(text.to_string());
         }
