@@ -1,3 +1,4 @@
 
 mod support;
 mod collect_rss;
+mod collect_html;

@@ -471,15 +471,22 @@ fn read_listing(item: ElementRef, base: &Url, c: &Compiled) -> Option<Listing> {
 /// The `link` selector's href; by default the first link in the title, then in
 /// the item, then the item itself (teasers that are one big `<a>`).
 fn item_link(item: ElementRef, title: Option<ElementRef>, c: &Compiled, base: &Url) -> Option<Url> {
-    let any_link = Selector::parse("a[href]").expect("static selector");
     let found = match &c.link {
         Some(sel) => item.select(sel).next(),
         None => title
             .filter(|t| t.value().attr("href").is_some())
-            .or_else(|| title.and_then(|t| t.select(&any_link).next()))
-            .or_else(|| item.select(&any_link).next()),
+            .or_else(|| title.and_then(first_link))
+            .or_else(|| first_link(item)),
     };
     found.or(Some(item)).and_then(|el| href_of(el, base))
+}
+
+/// The first link with text; broken markup leaves empty copies of unclosed `<a>`s around.
+fn first_link(scope: ElementRef) -> Option<ElementRef> {
+    let any_link = Selector::parse("a[href]").expect("static selector");
+    let mut links = scope.select(&any_link).peekable();
+    let first = links.peek().copied();
+    links.find(|a| !text_of(*a).is_empty()).or(first)
 }
 
 fn href_of(element: ElementRef, base: &Url) -> Option<Url> {
@@ -526,14 +533,17 @@ fn label_pairs(scope: ElementRef, c: &Compiled) -> Vec<(Field, String)> {
 }
 
 /// Bold text inside an answer ("bis <strong>30.09.</strong>") is not a label:
-/// only mapped labels, headings, terms and texts ending in `?` or `:` are.
+/// only mapped labels, headings, terms, texts ending in `?` or `:` and
+/// elements standing alone in their parent (`<p><strong>Links</strong></p>`) are.
 fn is_label_like(element: ElementRef, c: &Compiled) -> bool {
     let text = text_of(element);
     let tag = element.value().name();
+    let alone = element.parent().and_then(ElementRef::wrap).is_some_and(|p| text_of(p) == text);
     !c.fields_of(&text).is_empty()
         || matches!(tag, "dt" | "h1" | "h2" | "h3" | "h4" | "h5" | "h6" | "th")
         || text.ends_with('?')
         || text.ends_with(':')
+        || alone
 }
 
 fn answer_after(label: ElementRef, labels: &[ElementRef], scope: ElementRef) -> String {
