@@ -2,3 +2,4 @@
 mod support;
 mod collect_rss;
 mod collect_html;
+mod collect_http;
