@@ -37,20 +37,23 @@ pub struct HtmlOptions {
     pub item: String,
     /// Selector of the title, within the item.
     pub title: String,
-    /// Selector of the link within the item; default: the first `a[href]` in the title, then in the item.
+    /// Selector of the link within the item; default: the first `a[href]` in the title, then in the item,
+    /// then the item itself when it is an `<a href>`. Relative links resolve against `<base href>` or the page URL.
     #[serde(default)]
     pub link: Option<String>,
+    /// Selector of the teaser text within the item; it becomes the call's summary.
     #[serde(default)]
     pub summary: Option<String>,
     /// Published date: `time[datetime]` or German text.
     #[serde(default)]
     pub published: Option<String>,
-    /// Deadline text within the item.
+    /// Deadline within the item: `time[datetime]` (one cut-off) or German text (`extract::parse_deadline`).
     #[serde(default)]
     pub deadline: Option<String>,
     /// Selector of the "next page" link; pagination stops when absent.
     #[serde(default)]
     pub next_page: Option<String>,
+    /// Upper bound on list pages followed via `next_page` (default 20).
     #[serde(default = "default_max_pages")]
     pub max_pages: u32,
     /// Funder stated for every call of this source (e.g. the ministry running the page).
@@ -112,13 +115,16 @@ pub struct DetailOptions {
     /// Main content; its text becomes the call's full text.
     #[serde(default)]
     pub content: Option<String>,
+    /// Title on the detail page; replaces the list title when present.
     #[serde(default)]
     pub title: Option<String>,
+    /// Summary on the detail page; replaces the list summary when present.
     #[serde(default)]
     pub summary: Option<String>,
+    /// Deadline on the detail page (`time[datetime]` or German text); a `deadline` label wins over it.
     #[serde(default)]
     pub deadline: Option<String>,
-    /// Parse label/answer pairs on the detail page with `labels`.
+    /// Parse label/answer pairs within `content` (or the whole page) with `labels`.
     #[serde(default)]
     pub use_labels: bool,
 }
