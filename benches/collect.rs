@@ -34,8 +34,13 @@ async fn main() {
         run_scenario(&args[2], args[3].split(',').map(str::to_string).collect()).await;
         return;
     }
-    println!("collect pass: 200 sources × {CALLS} calls on {HOSTS} loopback hosts, min_delay 0, 2 requests per host at once");
-    println!("{:<34} {:>8} {:>10} {:>10} {:>12}", "scenario", "latency", "wall", "requests", "peak RSS");
+    println!(
+        "collect pass: 200 sources × {CALLS} calls on {HOSTS} loopback hosts, min_delay 0, 2 requests per host at once"
+    );
+    println!(
+        "{:<34} {:>8} {:>10} {:>10} {:>12}",
+        "scenario", "latency", "wall", "requests", "peak RSS"
+    );
     for latency_ms in [0u64, 100] {
         let servers = start_servers(Duration::from_millis(latency_ms)).await;
         let addrs: Vec<String> = servers.iter().map(|s| s.addr.to_string()).collect();
@@ -48,7 +53,10 @@ async fn main() {
             assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
             for line in String::from_utf8_lossy(&output.stdout).lines() {
                 let f: Vec<&str> = line.split('\t').collect();
-                println!("{:<34} {:>6}ms {:>8}ms {:>10} {:>9} MB", f[0], latency_ms, f[1], f[2], f[3]);
+                println!(
+                    "{:<34} {:>6}ms {:>8}ms {:>10} {:>9} MB",
+                    f[0], latency_ms, f[1], f[2], f[3]
+                );
             }
         }
     }
@@ -84,7 +92,9 @@ fn site_pages(host: u8) -> HashMap<String, Page> {
 }
 
 fn feed(host: u8, s: usize) -> String {
-    let mut xml = String::from(r#"<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>Förderaufrufe</title><link>/</link><description>Bench</description>"#);
+    let mut xml = String::from(
+        r#"<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>Förderaufrufe</title><link>/</link><description>Bench</description>"#,
+    );
     for c in 0..CALLS {
         write!(
             xml,
@@ -99,7 +109,9 @@ fn feed(host: u8, s: usize) -> String {
 }
 
 fn list(host: u8, s: usize) -> String {
-    let mut html = String::from("<!DOCTYPE html><html lang=\"de\"><head><meta charset=\"utf-8\"><title>Maßnahmen</title></head><body><main>");
+    let mut html = String::from(
+        "<!DOCTYPE html><html lang=\"de\"><head><meta charset=\"utf-8\"><title>Maßnahmen</title></head><body><main>",
+    );
     for c in 0..CALLS {
         write!(
             html,
@@ -139,7 +151,11 @@ fn sources(addrs: &[String], with_details: bool) -> Vec<SourceConfig> {
     let detail = "\n[labels]\nlabel = \"dt\"\n[labels.fields]\napplicants = [\"Antragsberechtigte\"]\n\
                   rate = [\"Förderquote\"]\ndeadline = [\"Einreichungsfrist\"]\n\
                   [detail]\ncontent = \"article#inhalt\"\ntitle = \"h1\"\nsummary = \"p.einleitung\"\nuse_labels = true";
-    let html_options = if with_details { format!("{list}{detail}") } else { list.to_string() };
+    let html_options = if with_details {
+        format!("{list}{detail}")
+    } else {
+        list.to_string()
+    };
     let mut sources = Vec::new();
     for (h, addr) in addrs.iter().enumerate() {
         for s in 0..SOURCES_PER_HOST {
@@ -170,7 +186,11 @@ async fn pass(
     let calls: usize = outcomes.iter().map(|o| o.calls.len()).sum();
     assert_eq!(calls, sources.len() * CALLS, "{label}");
     let requests: u32 = outcomes.iter().map(|o| o.requests).sum();
-    println!("{label}\t{}\t{requests}\t{:.1}", wall.as_millis(), peak_rss_kb() as f64 / 1024.0);
+    println!(
+        "{label}\t{}\t{requests}\t{:.1}",
+        wall.as_millis(),
+        peak_rss_kb() as f64 / 1024.0
+    );
     outcomes
 }
 
@@ -178,13 +198,22 @@ async fn run_scenario(scenario: &str, addrs: Vec<String>) {
     let with_details = scenario == "details";
     let sources = sources(&addrs, with_details);
     let fetcher = Fetcher::new(&settings(), &sources).expect("fetcher");
-    let label = if with_details { "(b) full, with details, cold" } else { "(a) lists and feeds only" };
+    let label = if with_details {
+        "(b) full, with details, cold"
+    } else {
+        "(a) lists and feeds only"
+    };
     let cold = pass(label, &fetcher, &sources, HashMap::new(), HashMap::new()).await;
     if with_details {
         let states = cold.iter().map(|o| (o.source.clone(), o.state.clone())).collect();
         let priors = cold
             .iter()
-            .map(|o| (o.source.clone(), o.calls.iter().map(|c| (c.url.clone(), c.clone())).collect()))
+            .map(|o| {
+                (
+                    o.source.clone(),
+                    o.calls.iter().map(|c| (c.url.clone(), c.clone())).collect(),
+                )
+            })
             .collect();
         pass("(b) full, with details, warm", &fetcher, &sources, states, priors).await;
     }

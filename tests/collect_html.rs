@@ -15,7 +15,11 @@ fn page(name: &str) -> ResponseTemplate {
 }
 
 async fn serve(server: &MockServer, at: &str, name: &str) {
-    Mock::given(method("GET")).and(path(at)).respond_with(page(name)).mount(server).await;
+    Mock::given(method("GET"))
+        .and(path(at))
+        .respond_with(page(name))
+        .mount(server)
+        .await;
 }
 
 fn now() -> chrono::DateTime<Utc> {
@@ -62,23 +66,43 @@ async fn teaser_list_with_two_pages() {
     let outcomes = collect_one(&[source("foerderinfo", &url, "html", TEASER_LIST)]).await;
     let o = &outcomes[0];
     assert_eq!(o.error, None);
-    assert_eq!(o.calls.len(), 3, "a call listed on both pages counts once: {:#?}", o.calls);
+    assert_eq!(
+        o.calls.len(),
+        3,
+        "a call listed on both pages counts once: {:#?}",
+        o.calls
+    );
 
     let daten = call(o, "Richtlinie zur Förderung kommunaler Datenplattformen");
     assert_eq!(
         daten.url,
-        format!("{}/foerderinfo/bekanntmachungen/2026-09-15-kommunale-datenplattformen.html", server.uri()),
+        format!(
+            "{}/foerderinfo/bekanntmachungen/2026-09-15-kommunale-datenplattformen.html",
+            server.uri()
+        ),
         "relative links resolve against <base href>"
     );
     assert_eq!(daten.published, NaiveDate::from_ymd_opt(2026, 9, 15));
-    assert_eq!(daten.deadline, Deadline::Dates(vec![DeadlineDate::on(NaiveDate::from_ymd_opt(2027, 1, 31).unwrap())]));
+    assert_eq!(
+        daten.deadline,
+        Deadline::Dates(vec![DeadlineDate::on(NaiveDate::from_ymd_opt(2027, 1, 31).unwrap())])
+    );
     assert_eq!(daten.funder.as_deref(), Some("Bund"));
     assert!(daten.summary.contains("urbaner Datenplattformen"), "{}", daten.summary);
 
     let ki = call(o, "Bekanntmachung: Künstliche Intelligenz");
-    assert!(ki.url.starts_with("https://www.bmftr.example/SharedDocs/Bekanntmachungen/DE/2026/09/"));
+    assert!(
+        ki.url
+            .starts_with("https://www.bmftr.example/SharedDocs/Bekanntmachungen/DE/2026/09/")
+    );
     let h2 = call(o, "Förderaufruf Wasserstoff");
-    assert_eq!(h2.url, format!("{}/foerderinfo/bekanntmachungen/2026-08-20-wasserstoff-kommunal.html", server.uri()));
+    assert_eq!(
+        h2.url,
+        format!(
+            "{}/foerderinfo/bekanntmachungen/2026-08-20-wasserstoff-kommunal.html",
+            server.uri()
+        )
+    );
     assert_eq!(h2.published, NaiveDate::from_ymd_opt(2026, 8, 20));
     assert_eq!(o.requests, 3, "robots.txt and two list pages");
 }
@@ -123,7 +147,10 @@ async fn label_answer_page() {
     assert_eq!(scheck.funder, None, "no label for it");
 
     let wiederaufbau = call(o, "Wiederaufbau kommunaler Infrastruktur");
-    assert_eq!(wiederaufbau.url, format!("{}/wiederaufbau/kommunale-infrastruktur", server.uri()));
+    assert_eq!(
+        wiederaufbau.url,
+        format!("{}/wiederaufbau/kommunale-infrastruktur", server.uri())
+    );
 }
 
 /// Needs the real `extract` functions: label answers become criteria.
@@ -137,8 +164,14 @@ async fn label_answers_feed_the_extractors() {
     let today = now().date_naive();
     assert_eq!(call(o, "Heimat-Zeugnis").amount_max_eur, Some(500_000));
     assert!(!call(o, "Heimat-Zeugnis").applicants.is_unstated());
-    assert_eq!(call(o, "Heimat-Scheck").deadline.next_date(today), NaiveDate::from_ymd_opt(2027, 9, 30));
-    assert_eq!(call(o, "Wiederaufbau").deadline.next_date(today), NaiveDate::from_ymd_opt(2027, 6, 30));
+    assert_eq!(
+        call(o, "Heimat-Scheck").deadline.next_date(today),
+        NaiveDate::from_ymd_opt(2027, 9, 30)
+    );
+    assert_eq!(
+        call(o, "Wiederaufbau").deadline.next_date(today),
+        NaiveDate::from_ymd_opt(2027, 6, 30)
+    );
 }
 
 const WITH_DETAILS: &str = r#"
@@ -193,29 +226,57 @@ async fn detail_site(expected_detail_fetches: u64) -> MockServer {
 #[tokio::test]
 async fn list_with_detail_pages_then_warm_pass_fetches_no_details() {
     let server = detail_site(1).await;
-    let sources = vec![source("efre", &format!("{}/massnahmen", server.uri()), "html", WITH_DETAILS)];
+    let sources = vec![source(
+        "efre",
+        &format!("{}/massnahmen", server.uri()),
+        "html",
+        WITH_DETAILS,
+    )];
     let fetcher = Fetcher::new(&http_settings(), &sources).unwrap();
-    let cold = collect_all(&fetcher, &sources, HashMap::new(), HashMap::new(), now()).await.remove(0);
+    let cold = collect_all(&fetcher, &sources, HashMap::new(), HashMap::new(), now())
+        .await
+        .remove(0);
     assert_eq!(cold.error, None);
     assert_eq!(cold.calls.len(), 2);
     let wohn = call(&cold, "Wohnviertel im Wandel – Förderaufruf 2026");
-    assert_eq!(wohn.url, format!("{}/foerderung-finden/wohnviertel-im-wandel", server.uri()));
-    assert_eq!(wohn.funder.as_deref(), Some("Ministerium für Heimat, Kommunales, Bau und Digitalisierung"));
+    assert_eq!(
+        wohn.url,
+        format!("{}/foerderung-finden/wohnviertel-im-wandel", server.uri())
+    );
+    assert_eq!(
+        wohn.funder.as_deref(),
+        Some("Ministerium für Heimat, Kommunales, Bau und Digitalisierung")
+    );
     assert_eq!(wohn.funding_types, vec!["Zuschuss".to_string()]);
     assert!(wohn.text.contains("Drei Einreichungsrunden"), "{}", wohn.text);
-    assert!(wohn.summary.contains("Quartiersprojekte"), "detail summary wins: {}", wohn.summary);
+    assert!(
+        wohn.summary.contains("Quartiersprojekte"),
+        "detail summary wins: {}",
+        wohn.summary
+    );
     let gruen = call(&cold, "Grüne Infrastruktur");
     assert_eq!(gruen.funding_types, vec!["Zuschuss".to_string()]);
 
     let states = HashMap::from([("efre".to_string(), cold.state.clone())]);
     let prior = cold.calls.iter().map(|c| (c.url.clone(), c.clone())).collect();
-    let warm = collect_all(&fetcher, &sources, states, HashMap::from([("efre".to_string(), prior)]), now())
-        .await
-        .remove(0);
+    let warm = collect_all(
+        &fetcher,
+        &sources,
+        states,
+        HashMap::from([("efre".to_string(), prior)]),
+        now(),
+    )
+    .await
+    .remove(0);
     assert_eq!(warm.error, None);
     assert_eq!(warm.not_modified, 1, "the list answers 304");
     assert_eq!(warm.requests, 1, "no detail page fetched");
-    let ids = |o: &SourceOutcome| o.calls.iter().map(|c| (c.id.clone(), c.fingerprint.clone())).collect::<Vec<_>>();
+    let ids = |o: &SourceOutcome| {
+        o.calls
+            .iter()
+            .map(|c| (c.id.clone(), c.fingerprint.clone()))
+            .collect::<Vec<_>>()
+    };
     assert_eq!(ids(&warm), ids(&cold));
     assert_eq!(warm.state, cold.state);
     // The mocks verify on drop that each detail page was fetched exactly once.
@@ -224,13 +285,26 @@ async fn list_with_detail_pages_then_warm_pass_fetches_no_details() {
 #[tokio::test]
 async fn warm_pass_without_prior_calls_fetches_details_again() {
     let server = detail_site(2).await;
-    let sources = vec![source("efre", &format!("{}/massnahmen", server.uri()), "html", WITH_DETAILS)];
+    let sources = vec![source(
+        "efre",
+        &format!("{}/massnahmen", server.uri()),
+        "html",
+        WITH_DETAILS,
+    )];
     let fetcher = Fetcher::new(&http_settings(), &sources).unwrap();
-    let cold = collect_all(&fetcher, &sources, HashMap::new(), HashMap::new(), now()).await.remove(0);
+    let cold = collect_all(&fetcher, &sources, HashMap::new(), HashMap::new(), now())
+        .await
+        .remove(0);
     let states = HashMap::from([("efre".to_string(), cold.state.clone())]);
-    let warm = collect_all(&fetcher, &sources, states, HashMap::new(), now()).await.remove(0);
+    let warm = collect_all(&fetcher, &sources, states, HashMap::new(), now())
+        .await
+        .remove(0);
     assert_eq!(warm.error, None);
-    assert_eq!(warm.calls.len(), 2, "the store lost the calls, so the details are read again");
+    assert_eq!(
+        warm.calls.len(),
+        2,
+        "the store lost the calls, so the details are read again"
+    );
 }
 
 #[tokio::test]
@@ -238,12 +312,24 @@ async fn broken_html_is_still_parsed() {
     let server = MockServer::start().await;
     serve(&server, "/programme", "kaputt.html").await;
     let options = "item = \"div.c-teaser\"\ntitle = \".c-teaser__title\"\nsummary = \".c-teaser__text\"";
-    let outcomes = collect_one(&[source("kaputt", &format!("{}/programme", server.uri()), "html", options)]).await;
+    let outcomes = collect_one(&[source(
+        "kaputt",
+        &format!("{}/programme", server.uri()),
+        "html",
+        options,
+    )])
+    .await;
     let o = &outcomes[0];
     assert_eq!(o.error, None);
     assert_eq!(o.calls.len(), 2, "{:#?}", o.calls);
-    assert_eq!(call(o, "Dorfläden").url, format!("{}/programme/dorfladen", server.uri()));
-    assert_eq!(call(o, "Bürgerbus im Münsterland").url, format!("{}/programme/buergerbus", server.uri()));
+    assert_eq!(
+        call(o, "Dorfläden").url,
+        format!("{}/programme/dorfladen", server.uri())
+    );
+    assert_eq!(
+        call(o, "Bürgerbus im Münsterland").url,
+        format!("{}/programme/buergerbus", server.uri())
+    );
 }
 
 #[tokio::test]
@@ -267,7 +353,13 @@ async fn item_selector_finding_nothing_yields_no_calls_without_error() {
     let server = MockServer::start().await;
     serve(&server, "/service/foerderangebote", "foerderangebote.html").await;
     let url = format!("{}/service/foerderangebote", server.uri());
-    let outcomes = collect_one(&[source("umgebaut", &url, "html", "item = \"div.gibt-es-nicht\"\ntitle = \"h3\"")]).await;
+    let outcomes = collect_one(&[source(
+        "umgebaut",
+        &url,
+        "html",
+        "item = \"div.gibt-es-nicht\"\ntitle = \"h3\"",
+    )])
+    .await;
     assert_eq!(outcomes[0].error, None);
     assert!(outcomes[0].calls.is_empty());
 }
@@ -281,9 +373,19 @@ async fn latin1_page_without_charset_keeps_umlauts() {
         .mount(&server)
         .await;
     let options = "item = \"li.programm\"\ntitle = \"a\"\nsummary = \".text\"";
-    let outcomes = collect_one(&[source("kreis", &format!("{}/foerderung", server.uri()), "html", options)]).await;
+    let outcomes = collect_one(&[source(
+        "kreis",
+        &format!("{}/foerderung", server.uri()),
+        "html",
+        options,
+    )])
+    .await;
     let o = &outcomes[0];
     assert_eq!(o.error, None);
     call(o, "Förderung für Quartiersbüros in Städten über 25.000 Einwohner");
-    assert!(call(o, "Grünflächen und Spielplätze").summary.contains("Maßnahmen zur Begrünung öffentlicher Plätze"));
+    assert!(
+        call(o, "Grünflächen und Spielplätze")
+            .summary
+            .contains("Maßnahmen zur Begrünung öffentlicher Plätze")
+    );
 }

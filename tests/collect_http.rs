@@ -29,8 +29,13 @@ async fn healthy() -> MockServer {
 /// Runs `failing` next to a healthy feed and checks the healthy one delivered.
 async fn with_healthy(settings: HttpSettings, failing: SourceConfig) -> SourceOutcome {
     let good = healthy().await;
-    let sources = vec![failing, source("gesund", &format!("{}/feed.xml", good.uri()), "rss", "")];
-    let fetcher = Fetcher::new(&settings, &sources).unwrap().with_retry_base(Duration::from_millis(10));
+    let sources = vec![
+        failing,
+        source("gesund", &format!("{}/feed.xml", good.uri()), "rss", ""),
+    ];
+    let fetcher = Fetcher::new(&settings, &sources)
+        .unwrap()
+        .with_retry_base(Duration::from_millis(10));
     let mut outcomes = collect_all(&fetcher, &sources, HashMap::new(), HashMap::new(), Utc::now()).await;
     let healthy = outcomes.pop().unwrap();
     assert_eq!(healthy.error, None, "the healthy source is unaffected");
@@ -52,8 +57,17 @@ async fn server_error_twice_then_success_is_retried() {
         .expect(2)
         .mount(&server)
         .await;
-    Mock::given(path("/aufrufe.xml")).respond_with(feed_ok()).with_priority(2).expect(1).mount(&server).await;
-    let o = with_healthy(http_settings(), source("wackelig", &format!("{}/aufrufe.xml", server.uri()), "rss", "")).await;
+    Mock::given(path("/aufrufe.xml"))
+        .respond_with(feed_ok())
+        .with_priority(2)
+        .expect(1)
+        .mount(&server)
+        .await;
+    let o = with_healthy(
+        http_settings(),
+        source("wackelig", &format!("{}/aufrufe.xml", server.uri()), "rss", ""),
+    )
+    .await;
     assert_eq!(o.error, None);
     assert_eq!(o.calls.len(), 2);
     assert_eq!(o.requests, 4, "robots.txt plus three attempts");
@@ -62,8 +76,16 @@ async fn server_error_twice_then_success_is_retried() {
 #[tokio::test]
 async fn not_found_is_not_retried() {
     let server = MockServer::start().await;
-    Mock::given(path("/weg.xml")).respond_with(ResponseTemplate::new(404)).expect(1).mount(&server).await;
-    let o = with_healthy(http_settings(), source("umgezogen", &format!("{}/weg.xml", server.uri()), "rss", "")).await;
+    Mock::given(path("/weg.xml"))
+        .respond_with(ResponseTemplate::new(404))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let o = with_healthy(
+        http_settings(),
+        source("umgezogen", &format!("{}/weg.xml", server.uri()), "rss", ""),
+    )
+    .await;
     let error = o.error.expect("404 is an error");
     assert!(error.contains("HTTP 404") && error.contains("/weg.xml"), "{error}");
 }
@@ -77,11 +99,23 @@ async fn too_many_requests_honours_retry_after() {
         .with_priority(1)
         .mount(&server)
         .await;
-    Mock::given(path("/aufrufe.xml")).respond_with(feed_ok()).with_priority(2).mount(&server).await;
+    Mock::given(path("/aufrufe.xml"))
+        .respond_with(feed_ok())
+        .with_priority(2)
+        .mount(&server)
+        .await;
     let started = Instant::now();
-    let o = with_healthy(http_settings(), source("gedrosselt", &format!("{}/aufrufe.xml", server.uri()), "rss", "")).await;
+    let o = with_healthy(
+        http_settings(),
+        source("gedrosselt", &format!("{}/aufrufe.xml", server.uri()), "rss", ""),
+    )
+    .await;
     assert_eq!(o.error, None);
-    assert!(started.elapsed() >= Duration::from_millis(950), "waited {:?}", started.elapsed());
+    assert!(
+        started.elapsed() >= Duration::from_millis(950),
+        "waited {:?}",
+        started.elapsed()
+    );
 }
 
 #[tokio::test]
@@ -91,8 +125,16 @@ async fn slow_server_times_out() {
         .respond_with(feed_ok().set_delay(Duration::from_secs(3)))
         .mount(&server)
         .await;
-    let settings = HttpSettings { timeout: Duration::from_millis(200), retries: 1, ..http_settings() };
-    let o = with_healthy(settings, source("langsam", &format!("{}/langsam.xml", server.uri()), "rss", "")).await;
+    let settings = HttpSettings {
+        timeout: Duration::from_millis(200),
+        retries: 1,
+        ..http_settings()
+    };
+    let o = with_healthy(
+        settings,
+        source("langsam", &format!("{}/langsam.xml", server.uri()), "rss", ""),
+    )
+    .await;
     let error = o.error.expect("timeout is an error");
     assert!(error.contains("timed out") && error.contains("/langsam.xml"), "{error}");
 }
@@ -107,15 +149,37 @@ async fn source_budget_bounds_a_source() {
     let mut slow = source("langsam", &format!("{}/langsam.xml", server.uri()), "rss", "");
     slow.budget = Some(Duration::from_millis(300));
     let o = with_healthy(http_settings(), slow).await;
-    assert!(o.error.as_deref().is_some_and(|e| e.contains("time budget")), "{:?}", o.error);
+    assert!(
+        o.error.as_deref().is_some_and(|e| e.contains("time budget")),
+        "{:?}",
+        o.error
+    );
     assert!(o.duration < Duration::from_secs(1), "{:?}", o.duration);
 }
 
 #[tokio::test]
 async fn huge_streamed_body_is_cut_off() {
-    let server = FixtureServer::start(IpAddr::V4(Ipv4Addr::LOCALHOST), Duration::ZERO, HashMap::new(), Fallback::Stream(20 << 20)).await;
-    let settings = HttpSettings { respect_robots: false, ..http_settings() };
-    let o = with_healthy(settings, source("riesig", &server.url("/riesig.html"), "html", "item = \"li\"\ntitle = \"a\"")).await;
+    let server = FixtureServer::start(
+        IpAddr::V4(Ipv4Addr::LOCALHOST),
+        Duration::ZERO,
+        HashMap::new(),
+        Fallback::Stream(20 << 20),
+    )
+    .await;
+    let settings = HttpSettings {
+        respect_robots: false,
+        ..http_settings()
+    };
+    let o = with_healthy(
+        settings,
+        source(
+            "riesig",
+            &server.url("/riesig.html"),
+            "html",
+            "item = \"li\"\ntitle = \"a\"",
+        ),
+    )
+    .await;
     let error = o.error.expect("oversized body is an error");
     assert!(error.contains("larger than the limit of 2097152 bytes"), "{error}");
 }
@@ -127,8 +191,16 @@ async fn huge_body_with_length_is_refused_before_reading() {
         .respond_with(ResponseTemplate::new(200).set_body_raw(vec![b' '; 3 << 20], FEED))
         .mount(&server)
         .await;
-    let o = with_healthy(http_settings(), source("gross", &format!("{}/gross.xml", server.uri()), "rss", "")).await;
-    assert!(o.error.as_deref().is_some_and(|e| e.contains("larger than the limit")), "{:?}", o.error);
+    let o = with_healthy(
+        http_settings(),
+        source("gross", &format!("{}/gross.xml", server.uri()), "rss", ""),
+    )
+    .await;
+    assert!(
+        o.error.as_deref().is_some_and(|e| e.contains("larger than the limit")),
+        "{:?}",
+        o.error
+    );
 }
 
 #[tokio::test]
@@ -137,7 +209,11 @@ async fn redirect_loop_is_stopped() {
     let to = |p: &str| ResponseTemplate::new(302).insert_header("Location", format!("{}{p}", server.uri()).as_str());
     Mock::given(path("/a")).respond_with(to("/b")).mount(&server).await;
     Mock::given(path("/b")).respond_with(to("/a")).mount(&server).await;
-    let o = with_healthy(http_settings(), source("kreisel", &format!("{}/a", server.uri()), "rss", "")).await;
+    let o = with_healthy(
+        http_settings(),
+        source("kreisel", &format!("{}/a", server.uri()), "rss", ""),
+    )
+    .await;
     let error = o.error.expect("redirect loop is an error");
     assert!(error.contains("redirect loop"), "{error}");
 }
@@ -149,22 +225,41 @@ async fn robots_disallow_is_honoured() {
         .respond_with(ResponseTemplate::new(200).set_body_string("User-agent: *\nDisallow: /intern/\n"))
         .mount(&server)
         .await;
-    Mock::given(path("/intern/feed.xml")).respond_with(feed_ok()).expect(0).mount(&server).await;
-    let o = with_healthy(http_settings(), source("gesperrt", &format!("{}/intern/feed.xml", server.uri()), "rss", "")).await;
+    Mock::given(path("/intern/feed.xml"))
+        .respond_with(feed_ok())
+        .expect(0)
+        .mount(&server)
+        .await;
+    let o = with_healthy(
+        http_settings(),
+        source("gesperrt", &format!("{}/intern/feed.xml", server.uri()), "rss", ""),
+    )
+    .await;
     let error = o.error.expect("disallowed is an error");
-    assert!(error.contains("robots.txt") && error.contains("/intern/feed.xml"), "{error}");
+    assert!(
+        error.contains("robots.txt") && error.contains("/intern/feed.xml"),
+        "{error}"
+    );
 }
 
 #[tokio::test]
 async fn same_host_requests_keep_the_minimum_delay() {
     let server = healthy().await;
-    let settings = HttpSettings { min_delay: Duration::from_millis(150), respect_robots: false, ..http_settings() };
+    let settings = HttpSettings {
+        min_delay: Duration::from_millis(150),
+        respect_robots: false,
+        ..http_settings()
+    };
     let fetcher = Fetcher::new(&settings, &[]).unwrap();
     let url = Url::parse(&format!("{}/feed.xml", server.uri())).unwrap();
     let started = Instant::now();
     let results = futures::future::join_all((0..4).map(|_| fetcher.get(&url, None))).await;
     assert!(results.iter().all(Result::is_ok));
-    assert!(started.elapsed() >= Duration::from_millis(440), "4 starts need 3 delays: {:?}", started.elapsed());
+    assert!(
+        started.elapsed() >= Duration::from_millis(440),
+        "4 starts need 3 delays: {:?}",
+        started.elapsed()
+    );
 }
 
 #[tokio::test]
@@ -186,9 +281,15 @@ async fn multipart_post_is_rebuilt_for_each_attempt() {
         .expect(1)
         .mount(&server)
         .await;
-    let fetcher = Fetcher::new(&http_settings(), &[]).unwrap().with_retry_base(Duration::from_millis(10));
+    let fetcher = Fetcher::new(&http_settings(), &[])
+        .unwrap()
+        .with_retry_base(Duration::from_millis(10));
     let url = Url::parse(&format!("{}/search", server.uri())).unwrap();
-    let parts = [("query".to_string(), "{\"bool\":{}}".to_string(), "application/json".to_string())];
+    let parts = [(
+        "query".to_string(),
+        "{\"bool\":{}}".to_string(),
+        "application/json".to_string(),
+    )];
     let fetched = fetcher.post_multipart(&url, &parts).await.unwrap();
     assert_eq!(fetched.body, "{\"totalResults\":0}");
 }
@@ -196,22 +297,40 @@ async fn multipart_post_is_rebuilt_for_each_attempt() {
 #[tokio::test]
 async fn second_pass_over_unchanged_sources_gets_304s_and_the_same_calls() {
     let pages = HashMap::from([
-        ("/feed.xml".to_string(), crate::support::Page::new(fixture("feeds/projekttraeger.atom"), FEED).with_etag("\"a1\"")),
+        (
+            "/feed.xml".to_string(),
+            crate::support::Page::new(fixture("feeds/projekttraeger.atom"), FEED).with_etag("\"a1\""),
+        ),
         (
             "/liste".to_string(),
-            crate::support::Page::new(fixture("html/foerderangebote.html"), "text/html; charset=utf-8").with_etag("\"l1\""),
+            crate::support::Page::new(fixture("html/foerderangebote.html"), "text/html; charset=utf-8")
+                .with_etag("\"l1\""),
         ),
     ]);
-    let server = FixtureServer::start(IpAddr::V4(Ipv4Addr::LOCALHOST), Duration::ZERO, pages, Fallback::NotFound).await;
+    let server = FixtureServer::start(
+        IpAddr::V4(Ipv4Addr::LOCALHOST),
+        Duration::ZERO,
+        pages,
+        Fallback::NotFound,
+    )
+    .await;
     let labels = "mode = \"labels\"\nitem = \"article.foerderangebot\"\ntitle = \"h3\"";
-    let sources = vec![source("atom", &server.url("/feed.xml"), "rss", ""), source("liste", &server.url("/liste"), "html", labels)];
+    let sources = vec![
+        source("atom", &server.url("/feed.xml"), "rss", ""),
+        source("liste", &server.url("/liste"), "html", labels),
+    ];
     let fetcher = Fetcher::new(&http_settings(), &sources).unwrap();
     let first = collect_all(&fetcher, &sources, HashMap::new(), HashMap::new(), Utc::now()).await;
     assert_eq!(server.requests(), 3, "robots.txt and two pages");
     let states = first.iter().map(|o| (o.source.clone(), o.state.clone())).collect();
     let priors = first
         .iter()
-        .map(|o| (o.source.clone(), o.calls.iter().map(|c| (c.url.clone(), c.clone())).collect()))
+        .map(|o| {
+            (
+                o.source.clone(),
+                o.calls.iter().map(|c| (c.url.clone(), c.clone())).collect(),
+            )
+        })
         .collect();
     let second = collect_all(&fetcher, &sources, states, priors, Utc::now()).await;
     assert_eq!(server.not_modified(), 2);

@@ -15,7 +15,11 @@ fn feed(name: &str) -> ResponseTemplate {
 }
 
 async fn serve(server: &MockServer, at: &str, name: &str) {
-    Mock::given(method("GET")).and(path(at)).respond_with(feed(name)).mount(server).await;
+    Mock::given(method("GET"))
+        .and(path(at))
+        .respond_with(feed(name))
+        .mount(server)
+        .await;
 }
 
 fn now() -> chrono::DateTime<Utc> {
@@ -23,7 +27,10 @@ fn now() -> chrono::DateTime<Utc> {
 }
 
 fn outcome<'a>(outcomes: &'a [SourceOutcome], id: &str) -> &'a SourceOutcome {
-    outcomes.iter().find(|o| o.source == id).unwrap_or_else(|| panic!("no outcome for {id}"))
+    outcomes
+        .iter()
+        .find(|o| o.source == id)
+        .unwrap_or_else(|| panic!("no outcome for {id}"))
 }
 
 fn call<'a>(outcome: &'a SourceOutcome, title_start: &str) -> &'a Call {
@@ -41,8 +48,18 @@ async fn rss_rdf_style_and_atom_feeds_become_calls() {
     serve(&server, "/feeds/nrw.xml", "nrw-aufrufe.xml").await;
     serve(&server, "/pt/bekanntmachungen.atom", "projekttraeger.atom").await;
     let sources = vec![
-        source("bund", &format!("{}/rss/bund.xml", server.uri()), "rss", "funder = \"Bund\""),
-        source("nrw", &format!("{}/feeds/nrw.xml", server.uri()), "rss", "regions = [\"Nordrhein-Westfalen\"]"),
+        source(
+            "bund",
+            &format!("{}/rss/bund.xml", server.uri()),
+            "rss",
+            "funder = \"Bund\"",
+        ),
+        source(
+            "nrw",
+            &format!("{}/feeds/nrw.xml", server.uri()),
+            "rss",
+            "regions = [\"Nordrhein-Westfalen\"]",
+        ),
         source("pt", &format!("{}/pt/bekanntmachungen.atom", server.uri()), "rss", ""),
     ];
     let fetcher = Fetcher::new(&http_settings(), &sources).unwrap();
@@ -54,7 +71,11 @@ async fn rss_rdf_style_and_atom_feeds_become_calls() {
 
     let bund = outcome(&outcomes, "bund");
     let smart = call(bund, "Förderaufruf „Smarte Kommunen 2027“");
-    assert!(smart.url.starts_with("https://www.bund.example/SharedDocs/Aufrufe/DE/2026/smarte-kommunen-2027.html"));
+    assert!(
+        smart
+            .url
+            .starts_with("https://www.bund.example/SharedDocs/Aufrufe/DE/2026/smarte-kommunen-2027.html")
+    );
     assert_eq!(smart.published, NaiveDate::from_ymd_opt(2026, 9, 25));
     assert_eq!(smart.funder.as_deref(), Some("Bund"));
     assert_eq!(smart.topics, vec!["Digitalisierung".to_string()]);
@@ -63,23 +84,38 @@ async fn rss_rdf_style_and_atom_feeds_become_calls() {
 
     let nrw = outcome(&outcomes, "nrw");
     let heimat = call(nrw, "Heimat-Scheck 2027");
-    assert_eq!(heimat.published, NaiveDate::from_ymd_opt(2026, 10, 1), "dc:date stands in for pubDate");
-    assert_eq!(heimat.url, format!("{}/foerderung/heimat-scheck-2027", server.uri()), "relative link resolved");
+    assert_eq!(
+        heimat.published,
+        NaiveDate::from_ymd_opt(2026, 10, 1),
+        "dc:date stands in for pubDate"
+    );
+    assert_eq!(
+        heimat.url,
+        format!("{}/foerderung/heimat-scheck-2027", server.uri()),
+        "relative link resolved"
+    );
     assert_eq!(heimat.regions.len(), 1);
     assert_eq!(heimat.regions[0].to_string(), "Nordrhein-Westfalen");
     let dorf = call(nrw, "Digitale Dorfmitte");
     assert!(
-        dorf.url.starts_with(&format!("{}/feeds/aufrufe/digitale-dorfmitte.html", server.uri())),
+        dorf.url
+            .starts_with(&format!("{}/feeds/aufrufe/digitale-dorfmitte.html", server.uri())),
         "an item without guid is identified by its link: {}",
         dorf.url
     );
 
     let pt = outcome(&outcomes, "pt");
     let waerme = call(pt, "Bekanntmachung");
-    assert_eq!(waerme.url, format!("{}/bekanntmachungen/kommunale-waermenetze", server.uri()));
+    assert_eq!(
+        waerme.url,
+        format!("{}/bekanntmachungen/kommunale-waermenetze", server.uri())
+    );
     assert_eq!(waerme.published, NaiveDate::from_ymd_opt(2026, 10, 10));
     let rad = call(pt, "Förderaufruf Radverkehr");
-    assert!(rad.summary.contains("Radwegen"), "Atom content is the summary when there is none");
+    assert!(
+        rad.summary.contains("Radwegen"),
+        "Atom content is the summary when there is none"
+    );
 }
 
 /// Needs the real `extract` functions: HTML in CDATA becomes clean text and
@@ -97,10 +133,16 @@ async fn rss_descriptions_feed_the_extractors() {
     let outcomes = collect_all(&fetcher, &sources, HashMap::new(), HashMap::new(), now()).await;
     let smart = call(outcome(&outcomes, "bund"), "Förderaufruf „Smarte Kommunen 2027“");
     assert!(!smart.summary.contains('<'), "tags stripped: {}", smart.summary);
-    assert_eq!(smart.deadline.next_date(now().date_naive()), NaiveDate::from_ymd_opt(2027, 9, 30));
+    assert_eq!(
+        smart.deadline.next_date(now().date_naive()),
+        NaiveDate::from_ymd_opt(2027, 9, 30)
+    );
     assert!(!smart.applicants.is_unstated());
     assert_eq!(smart.funding_rate.map(|r| r.max), Some(80.0));
-    assert_eq!(call(outcome(&outcomes, "pt"), "Bekanntmachung").title, "Bekanntmachung Kommunale Wärmenetze");
+    assert_eq!(
+        call(outcome(&outcomes, "pt"), "Bekanntmachung").title,
+        "Bekanntmachung Kommunale Wärmenetze"
+    );
 }
 
 #[tokio::test]
@@ -116,7 +158,10 @@ async fn malformed_feed_names_its_source_and_others_deliver() {
     let outcomes = collect_all(&fetcher, &sources, HashMap::new(), HashMap::new(), now()).await;
     let broken = outcome(&outcomes, "kaputter-feed");
     let error = broken.error.as_deref().expect("malformed feed is an error");
-    assert!(error.contains("kaputter-feed") && error.contains("/kaputt.xml"), "{error}");
+    assert!(
+        error.contains("kaputter-feed") && error.contains("/kaputt.xml"),
+        "{error}"
+    );
     assert!(broken.calls.is_empty());
     assert_eq!(outcome(&outcomes, "bund").calls.len(), 2);
 }
@@ -141,7 +186,9 @@ async fn unchanged_feed_is_not_modified_on_the_second_pass() {
         .await;
     let sources = vec![source("bund", &format!("{}/bund.xml", server.uri()), "rss", "")];
     let fetcher = Fetcher::new(&http_settings(), &sources).unwrap();
-    let first = collect_all(&fetcher, &sources, HashMap::new(), HashMap::new(), now()).await.remove(0);
+    let first = collect_all(&fetcher, &sources, HashMap::new(), HashMap::new(), now())
+        .await
+        .remove(0);
     assert_eq!(first.error, None);
     assert_eq!(first.not_modified, 0);
 
@@ -157,5 +204,9 @@ async fn unchanged_feed_is_not_modified_on_the_second_pass() {
         f.sort();
         f
     };
-    assert_eq!(fingerprints(&second), fingerprints(&first), "the same calls, no new versions");
+    assert_eq!(
+        fingerprints(&second),
+        fingerprints(&first),
+        "the same calls, no new versions"
+    );
 }

@@ -61,7 +61,11 @@ pub struct Page {
 
 impl Page {
     pub fn new(body: impl Into<Vec<u8>>, content_type: &str) -> Page {
-        Page { body: body.into(), content_type: content_type.into(), etag: None }
+        Page {
+            body: body.into(),
+            content_type: content_type.into(),
+            etag: None,
+        }
     }
 
     pub fn with_etag(mut self, etag: &str) -> Page {
@@ -102,7 +106,12 @@ struct Site {
 
 impl FixtureServer {
     /// Serves `pages` (path with query → page) on `ip`, each answer delayed by `latency`.
-    pub async fn start(ip: IpAddr, latency: Duration, pages: HashMap<String, Page>, fallback: Fallback) -> FixtureServer {
+    pub async fn start(
+        ip: IpAddr,
+        latency: Duration,
+        pages: HashMap<String, Page>,
+        fallback: Fallback,
+    ) -> FixtureServer {
         let listener = TcpListener::bind((ip, 0)).await.expect("bind fixture server");
         let addr = listener.local_addr().expect("local addr");
         let requests = Arc::new(AtomicUsize::new(0));
@@ -119,7 +128,12 @@ impl FixtureServer {
                 tokio::spawn(serve_connection(stream, site.clone()));
             }
         });
-        FixtureServer { addr, requests, not_modified, task }
+        FixtureServer {
+            addr,
+            requests,
+            not_modified,
+            task,
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -172,7 +186,9 @@ async fn serve_connection(stream: TcpStream, site: Arc<Site>) {
             Some(page) => write_page(stream, page).await,
             None => match site.fallback {
                 Fallback::NotFound => {
-                    stream.write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\n\r\nnot found").await
+                    stream
+                        .write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\n\r\nnot found")
+                        .await
                 }
                 Fallback::Stream(total) => write_stream(stream, total).await,
             },
@@ -196,7 +212,9 @@ async fn write_page(stream: &mut TcpStream, page: &Page) -> std::io::Result<()> 
 
 /// A chunked body of `total` bytes, written 64 KiB at a time.
 async fn write_stream(stream: &mut TcpStream, total: u64) -> std::io::Result<()> {
-    stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nTransfer-Encoding: chunked\r\n\r\n").await?;
+    stream
+        .write_all(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nTransfer-Encoding: chunked\r\n\r\n")
+        .await?;
     let chunk = vec![b'x'; 64 * 1024];
     let mut sent = 0u64;
     while sent < total {

@@ -1,5 +1,10 @@
-
-mod support;
-mod collect_rss;
+mod collect_fdb;
 mod collect_html;
 mod collect_http;
+mod collect_rss;
+mod collect_sedia;
+mod extract_real_pages;
+mod real_pages;
+mod report;
+mod store;
+mod support;

@@ -100,7 +100,10 @@ pub struct LabelOptions {
 
 impl Default for LabelOptions {
     fn default() -> Self {
-        LabelOptions { label: default_label_selector(), fields: BTreeMap::new() }
+        LabelOptions {
+            label: default_label_selector(),
+            fields: BTreeMap::new(),
+        }
     }
 }
 
@@ -129,8 +132,6 @@ pub struct DetailOptions {
     pub use_labels: bool,
 }
 
-
-
 /// Call fields a label can fill.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -158,10 +159,17 @@ impl Field {
     ];
 
     fn from_name(name: &str) -> Result<Field, String> {
-        Self::NAMES.iter().find(|(n, _)| *n == name).map(|(_, f)| *f).ok_or_else(|| {
-            let known: Vec<_> = Self::NAMES.iter().map(|(n, _)| *n).collect();
-            format!("option `labels.fields`: unknown field '{name}' (known: {})", known.join(", "))
-        })
+        Self::NAMES
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, f)| *f)
+            .ok_or_else(|| {
+                let known: Vec<_> = Self::NAMES.iter().map(|(n, _)| *n).collect();
+                format!(
+                    "option `labels.fields`: unknown field '{name}' (known: {})",
+                    known.join(", ")
+                )
+            })
     }
 }
 
@@ -240,8 +248,12 @@ impl Compiled {
     /// Fields a label means; one label may feed several ("Was wird gefördert?" → summary, amount).
     fn fields_of(&self, label: &str) -> Vec<Field> {
         let label = label.trim().to_lowercase();
-        let mut fields: Vec<Field> =
-            self.label_fields.iter().filter(|(prefix, _)| label.starts_with(prefix.as_str())).map(|(_, f)| *f).collect();
+        let mut fields: Vec<Field> = self
+            .label_fields
+            .iter()
+            .filter(|(prefix, _)| label.starts_with(prefix.as_str()))
+            .map(|(_, f)| *f)
+            .collect();
         fields.dedup();
         fields
     }
@@ -320,7 +332,9 @@ async fn collect_listings(
     compiled: &Compiled,
     pass: &mut PassState,
 ) -> Result<Vec<Listing>, CollectError> {
-    let SourceKind::Html(options) = &ctx.source.kind else { unreachable!() };
+    let SourceKind::Html(options) = &ctx.source.kind else {
+        unreachable!()
+    };
     let mut url = ctx.source.url.clone();
     let mut visited = HashSet::new();
     let mut listings: Vec<Listing> = Vec::new();
@@ -364,9 +378,14 @@ async fn list_page(
             parse_list_page(&fetched.body, &fetched.url, compiled, &ctx.source.id)
         }
     };
-    let validators = if fetched.not_modified { validators.cloned().unwrap_or_default() } else { fetched.validators };
+    let validators = if fetched.not_modified {
+        validators.cloned().unwrap_or_default()
+    } else {
+        fetched.validators
+    };
     pass.validators.insert(key, validators);
-    pass.memo.insert(memo_key, serde_json::to_string(&page).expect("list page serialises"));
+    pass.memo
+        .insert(memo_key, serde_json::to_string(&page).expect("list page serialises"));
     Ok(page)
 }
 
@@ -381,7 +400,10 @@ async fn collect_details(
 ) -> Result<Vec<Call>, CollectError> {
     let parallel = ctx.fetcher.settings().per_host_concurrency.max(1);
     // Futures are built up front: a closure inside the stream trips the `Send` check of `tokio::spawn`.
-    let pending: Vec<_> = listings.iter().map(|listing| detail_call(ctx, compiled, detail, listing)).collect();
+    let pending: Vec<_> = listings
+        .iter()
+        .map(|listing| detail_call(ctx, compiled, detail, listing))
+        .collect();
     let results: Vec<_> = futures::stream::iter(pending).buffered(parallel).collect().await;
     let mut calls = Vec::with_capacity(results.len());
     for (listing, result) in listings.iter().zip(results) {
@@ -406,22 +428,37 @@ async fn detail_call(
     let prior = ctx.prior.get(&listing.url);
     let unchanged = ctx.state.memo.get(&format!("detail:{}", listing.url)) == Some(&listing.signature());
     if let Some(prior) = prior.filter(|_| unchanged) {
-        return Ok((Call { last_seen: ctx.now, ..prior.clone() }, old_validators.cloned()));
+        return Ok((
+            Call {
+                last_seen: ctx.now,
+                ..prior.clone()
+            },
+            old_validators.cloned(),
+        ));
     }
-    let url = Url::parse(&listing.link)
-        .map_err(|e| CollectError::Parse { url: listing.link.clone(), message: format!("bad detail link: {e}") })?;
+    let url = Url::parse(&listing.link).map_err(|e| CollectError::Parse {
+        url: listing.link.clone(),
+        message: format!("bad detail link: {e}"),
+    })?;
     let fetched = ctx.fetcher.get(&url, prior.and(old_validators)).await?;
     if fetched.not_modified
         && let Some(prior) = prior
     {
         // The detail page is what the call is made of; it did not change.
-        return Ok((Call { last_seen: ctx.now, ..prior.clone() }, old_validators.cloned()));
+        return Ok((
+            Call {
+                last_seen: ctx.now,
+                ..prior.clone()
+            },
+            old_validators.cloned(),
+        ));
     }
     let page = parse_detail_page(&fetched.body, compiled, detail);
-    let SourceKind::Html(options) = &ctx.source.kind else { unreachable!() };
+    let SourceKind::Html(options) = &ctx.source.kind else {
+        unreachable!()
+    };
     Ok((build_call(ctx, options, listing, Some(&page)), Some(fetched.validators)))
 }
-
 
 /// Reads the listings and the next-page link of one list page. Never fails:
 /// a page where `item` finds nothing yields no listings (the store flags drift).
@@ -467,7 +504,9 @@ fn read_listing(item: ElementRef, base: &Url, c: &Compiled) -> Option<Listing> {
         url: canonical_url(link.as_str()),
         link: link.to_string(),
         title,
-        summary: first(&c.summary).map(|e| html_to_text(&e.inner_html()).trim().to_string()).unwrap_or_default(),
+        summary: first(&c.summary)
+            .map(|e| html_to_text(&e.inner_html()).trim().to_string())
+            .unwrap_or_default(),
         published: first(&c.published).and_then(date_of),
         deadline: first(&c.deadline).map(|e| e.value().attr("datetime").map_or_else(|| text_of(e), str::to_string)),
         labels: label_pairs(item, c),
@@ -511,7 +550,12 @@ fn date_of(element: ElementRef) -> Option<NaiveDate> {
 
 /// Whitespace-normalised text of an element.
 fn text_of(element: ElementRef) -> String {
-    element.text().collect::<String>().split_whitespace().collect::<Vec<_>>().join(" ")
+    element
+        .text()
+        .collect::<String>()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Label/answer pairs within `scope` whose label maps to a field.
@@ -544,7 +588,10 @@ fn label_pairs(scope: ElementRef, c: &Compiled) -> Vec<(Field, String)> {
 fn is_label_like(element: ElementRef, c: &Compiled) -> bool {
     let text = text_of(element);
     let tag = element.value().name();
-    let alone = element.parent().and_then(ElementRef::wrap).is_some_and(|p| text_of(p) == text);
+    let alone = element
+        .parent()
+        .and_then(ElementRef::wrap)
+        .is_some_and(|p| text_of(p) == text);
     !c.fields_of(&text).is_empty()
         || matches!(tag, "dt" | "h1" | "h2" | "h3" | "h4" | "h5" | "h6" | "th")
         || text.ends_with('?')
@@ -570,7 +617,9 @@ fn following_text(node: ElementRef, labels: &[ElementRef]) -> String {
     let mut parts = Vec::new();
     for sibling in node.next_siblings() {
         if let Some(element) = ElementRef::wrap(sibling) {
-            let holds_label = labels.iter().any(|l| *l == element || l.ancestors().any(|a| a == sibling));
+            let holds_label = labels
+                .iter()
+                .any(|l| *l == element || l.ancestors().any(|a| a == sibling));
             if holds_label {
                 break;
             }
@@ -590,9 +639,14 @@ fn parse_detail_page(body: &str, compiled: &Compiled, detail: &CompiledDetail) -
     DetailPage {
         title: first(&detail.title).map(text_of).filter(|t| !t.is_empty()),
         summary: first(&detail.summary).map(|e| html_to_text(&e.inner_html()).trim().to_string()),
-        deadline: first(&detail.deadline).map(|e| e.value().attr("datetime").map_or_else(|| text_of(e), str::to_string)),
+        deadline: first(&detail.deadline)
+            .map(|e| e.value().attr("datetime").map_or_else(|| text_of(e), str::to_string)),
         text: html_to_text(&content.inner_html()).trim().to_string(),
-        labels: if detail.use_labels { label_pairs(content, compiled) } else { Vec::new() },
+        labels: if detail.use_labels {
+            label_pairs(content, compiled)
+        } else {
+            Vec::new()
+        },
     }
 }
 
@@ -600,9 +654,20 @@ fn parse_detail_page(body: &str, compiled: &Compiled, detail: &CompiledDetail) -
 /// Label answers win over selectors, which win over free text.
 fn build_call(ctx: &CollectContext<'_>, options: &HtmlOptions, listing: &Listing, detail: Option<&DetailPage>) -> Call {
     let today = berlin_today(ctx.now);
-    let labels: Vec<&(Field, String)> = listing.labels.iter().chain(detail.iter().flat_map(|d| &d.labels)).collect();
-    let label = |field: Field| labels.iter().find(|(f, _)| *f == field).map(|(_, answer)| answer.as_str());
-    let title = detail.and_then(|d| d.title.clone()).unwrap_or_else(|| listing.title.clone());
+    let labels: Vec<&(Field, String)> = listing
+        .labels
+        .iter()
+        .chain(detail.iter().flat_map(|d| &d.labels))
+        .collect();
+    let label = |field: Field| {
+        labels
+            .iter()
+            .find(|(f, _)| *f == field)
+            .map(|(_, answer)| answer.as_str())
+    };
+    let title = detail
+        .and_then(|d| d.title.clone())
+        .unwrap_or_else(|| listing.title.clone());
     let summary = detail
         .and_then(|d| d.summary.clone())
         .filter(|s| !s.is_empty())
@@ -610,26 +675,45 @@ fn build_call(ctx: &CollectContext<'_>, options: &HtmlOptions, listing: &Listing
         .or_else(|| label(Field::Summary).map(str::to_string))
         .unwrap_or_default();
     let text = detail.map(|d| d.text.clone()).unwrap_or_default();
-    let free_text = format!("{title}
+    let free_text = format!(
+        "{title}
 {summary}
-{text}");
+{text}"
+    );
     let mut call = Call::new(ctx.source.id.clone(), listing.url.clone(), title, ctx.now);
     call.deadline = label(Field::Deadline)
         .or(detail.and_then(|d| d.deadline.as_deref()))
         .or(listing.deadline.as_deref())
         .map(|d| deadline_of(d, today))
-        .unwrap_or_else(|| parse_deadline(&format!("{summary}
-{text}"), today));
+        .unwrap_or_else(|| {
+            parse_deadline(
+                &format!(
+                    "{summary}
+{text}"
+                ),
+                today,
+            )
+        });
     call.applicants = parse_applicants(label(Field::Applicants).unwrap_or(&free_text));
     call.regions = if options.regions.is_empty() {
         parse_regions(label(Field::Region).unwrap_or(&free_text))
     } else {
-        options.regions.iter().filter_map(|r| Region::try_from(r.clone()).ok()).collect()
+        options
+            .regions
+            .iter()
+            .filter_map(|r| Region::try_from(r.clone()).ok())
+            .collect()
     };
     call.funding_rate = parse_funding_rate(label(Field::Rate).unwrap_or(&free_text));
     call.amount_max_eur = parse_amount_max(label(Field::Amount).unwrap_or(&free_text));
-    call.funder = label(Field::Funder).map(str::to_string).or_else(|| options.funder.clone());
-    call.funding_types = labels.iter().filter(|(f, _)| *f == Field::FundingType).map(|(_, a)| a.clone()).collect();
+    call.funder = label(Field::Funder)
+        .map(str::to_string)
+        .or_else(|| options.funder.clone());
+    call.funding_types = labels
+        .iter()
+        .filter(|(f, _)| *f == Field::FundingType)
+        .map(|(_, a)| a.clone())
+        .collect();
     call.published = listing.published;
     call.summary = summary;
     call.text = text;

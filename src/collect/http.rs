@@ -78,7 +78,11 @@ pub enum FetchError {
     #[error("{url}: timed out")]
     Timeout { url: String },
     #[error("{url}: HTTP {code}")]
-    Status { url: String, code: u16, retry_after: Option<Duration> },
+    Status {
+        url: String,
+        code: u16,
+        retry_after: Option<Duration>,
+    },
     #[error("{url}: body larger than the limit of {limit} bytes")]
     TooLarge { url: String, limit: u64 },
     #[error("{url}: redirect loop or more than {MAX_REDIRECTS} redirects")]
@@ -123,11 +127,20 @@ impl FetchError {
         } else if e.is_redirect() {
             FetchError::RedirectLoop { url }
         } else if e.is_connect() {
-            FetchError::Connect { url, message: error_chain(&e) }
+            FetchError::Connect {
+                url,
+                message: error_chain(&e),
+            }
         } else if e.is_body() || e.is_decode() {
-            FetchError::Body { url, message: error_chain(&e) }
+            FetchError::Body {
+                url,
+                message: error_chain(&e),
+            }
         } else {
-            FetchError::Other { url, message: error_chain(&e) }
+            FetchError::Other {
+                url,
+                message: error_chain(&e),
+            }
         }
     }
 }
@@ -168,7 +181,11 @@ fn tally(f: impl FnOnce(&RequestTally)) {
 
 /// Politeness is per origin host and port: tests run many servers on one IP.
 fn host_key(url: &Url) -> String {
-    format!("{}:{}", url.host_str().unwrap_or(""), url.port_or_known_default().unwrap_or(0))
+    format!(
+        "{}:{}",
+        url.host_str().unwrap_or(""),
+        url.port_or_known_default().unwrap_or(0)
+    )
 }
 
 impl Fetcher {
@@ -181,7 +198,10 @@ impl Fetcher {
             .gzip(true)
             .redirect(redirect_policy())
             .build()
-            .map_err(|e| FetchError::Other { url: String::new(), message: format!("cannot build HTTP client: {e}") })?;
+            .map_err(|e| FetchError::Other {
+                url: String::new(),
+                message: format!("cannot build HTTP client: {e}"),
+            })?;
         let host_delays = sources
             .iter()
             .filter_map(|s| s.min_delay.map(|d| (host_key(&s.url), d)))
@@ -238,17 +258,22 @@ impl Fetcher {
         for (name, _, mime) in parts {
             reqwest::multipart::Part::text("")
                 .mime_str(mime)
-                .map_err(|e| FetchError::Other { url: url.to_string(), message: format!("part '{name}': {e}") })?;
+                .map_err(|e| FetchError::Other {
+                    url: url.to_string(),
+                    message: format!("part '{name}': {e}"),
+                })?;
         }
         let client = &self.inner.client;
         self.send_with_retries(url, || {
             // A multipart form is consumed by sending, so every attempt builds a fresh one.
-            let form = parts.iter().fold(reqwest::multipart::Form::new(), |form, (name, content, mime)| {
-                let part = reqwest::multipart::Part::text(content.clone())
-                    .mime_str(mime)
-                    .expect("mime type validated above");
-                form.part(name.clone(), part)
-            });
+            let form = parts
+                .iter()
+                .fold(reqwest::multipart::Form::new(), |form, (name, content, mime)| {
+                    let part = reqwest::multipart::Part::text(content.clone())
+                        .mime_str(mime)
+                        .expect("mime type validated above");
+                    form.part(name.clone(), part)
+                });
             client.post(url.clone()).multipart(form)
         })
         .await
@@ -271,10 +296,15 @@ impl Fetcher {
             .sleep(tokio::time::sleep)
             .when(FetchError::is_transient)
             .adjust(|e, delay| match e {
-                FetchError::Status { retry_after: Some(wait), .. } => delay.map(|_| *wait),
+                FetchError::Status {
+                    retry_after: Some(wait),
+                    ..
+                } => delay.map(|_| *wait),
                 _ => delay,
             })
-            .notify(|e, delay| tracing::warn!(url = %url, error = %e, retry_in = ?delay, "transient fetch error, retrying"))
+            .notify(
+                |e, delay| tracing::warn!(url = %url, error = %e, retry_in = ?delay, "transient fetch error, retrying"),
+            )
             .await
             .inspect_err(|e| tracing::warn!(url = %url, error = %e, "fetch failed"))
     }
@@ -364,7 +394,9 @@ impl Fetcher {
         let Ok(robots_url) = url.join("/robots.txt") else {
             return RobotsRules::AllowAll;
         };
-        let result = self.send_once(&robots_url, self.inner.client.get(robots_url.clone())).await;
+        let result = self
+            .send_once(&robots_url, self.inner.client.get(robots_url.clone()))
+            .await;
         let body = match result {
             Ok(fetched) => fetched.body,
             Err(FetchError::Status { code, .. }) if (400..500).contains(&code) => return RobotsRules::AllowAll,
@@ -417,7 +449,10 @@ fn redirect_policy() -> reqwest::redirect::Policy {
 
 /// Streams the body, stopping as soon as it exceeds `limit`.
 async fn read_capped(url: &Url, response: &mut Response, limit: u64) -> Result<Vec<u8>, FetchError> {
-    let too_large = || FetchError::TooLarge { url: url.to_string(), limit };
+    let too_large = || FetchError::TooLarge {
+        url: url.to_string(),
+        limit,
+    };
     if response.content_length().is_some_and(|n| n > limit) {
         return Err(too_large());
     }
@@ -443,7 +478,10 @@ fn retry_after(headers: &HeaderMap) -> Option<Duration> {
         return Some(Duration::from_secs(seconds));
     }
     let at = chrono::DateTime::parse_from_rfc2822(value).ok()?;
-    (at.with_timezone(&chrono::Utc) - chrono::Utc::now()).to_std().ok().or(Some(Duration::ZERO))
+    (at.with_timezone(&chrono::Utc) - chrono::Utc::now())
+        .to_std()
+        .ok()
+        .or(Some(Duration::ZERO))
 }
 
 #[cfg(test)]
@@ -460,27 +498,43 @@ mod tests {
         let soon = (chrono::Utc::now() + chrono::Duration::seconds(20)).to_rfc2822();
         headers.insert(header::RETRY_AFTER, soon.parse().unwrap());
         let wait = retry_after(&headers).unwrap();
-        assert!(wait > Duration::from_secs(15) && wait <= Duration::from_secs(20), "{wait:?}");
+        assert!(
+            wait > Duration::from_secs(15) && wait <= Duration::from_secs(20),
+            "{wait:?}"
+        );
         headers.insert(header::RETRY_AFTER, "bald".parse().unwrap());
         assert_eq!(retry_after(&headers), None);
     }
 
     #[test]
     fn transient_errors_are_classified() {
-        let status = |code| FetchError::Status { url: "u".into(), code, retry_after: None };
+        let status = |code| FetchError::Status {
+            url: "u".into(),
+            code,
+            retry_after: None,
+        };
         assert!(status(500).is_transient());
         assert!(status(503).is_transient());
         assert!(status(429).is_transient());
         assert!(!status(404).is_transient());
         assert!(!status(403).is_transient());
         assert!(FetchError::Timeout { url: "u".into() }.is_transient());
-        assert!(!FetchError::TooLarge { url: "u".into(), limit: 1 }.is_transient());
+        assert!(
+            !FetchError::TooLarge {
+                url: "u".into(),
+                limit: 1
+            }
+            .is_transient()
+        );
         assert!(!FetchError::RobotsDisallowed { url: "u".into() }.is_transient());
     }
 
     #[test]
     fn robots_agent_is_the_product_token() {
-        assert_eq!(robots_agent("foerderradar/0.1 (+mailto:it@kreis-warendorf.de)"), "foerderradar");
+        assert_eq!(
+            robots_agent("foerderradar/0.1 (+mailto:it@kreis-warendorf.de)"),
+            "foerderradar"
+        );
         assert_eq!(robots_agent("foerderradar"), "foerderradar");
     }
 
@@ -489,6 +543,9 @@ mod tests {
         let a = Url::parse("http://127.0.0.1:8080/a").unwrap();
         let b = Url::parse("http://127.0.0.1:8081/a").unwrap();
         assert_ne!(host_key(&a), host_key(&b));
-        assert_eq!(host_key(&Url::parse("https://www.bund.de/x").unwrap()), "www.bund.de:443");
+        assert_eq!(
+            host_key(&Url::parse("https://www.bund.de/x").unwrap()),
+            "www.bund.de:443"
+        );
     }
 }

@@ -38,7 +38,7 @@ pub enum SourceKind {
     Rss(rss::RssOptions),
     Foerderdatenbank(foerderdatenbank::FdbOptions),
     EuSedia(sedia::SediaOptions),
-    Html(html::HtmlOptions),
+    Html(Box<html::HtmlOptions>),
 }
 
 impl SourceKind {
@@ -52,7 +52,7 @@ impl SourceKind {
             "rss" => value.try_into().map(SourceKind::Rss),
             "foerderdatenbank" => value.try_into().map(SourceKind::Foerderdatenbank),
             "eu-sedia" => value.try_into().map(SourceKind::EuSedia),
-            "html" => value.try_into().map(SourceKind::Html),
+            "html" => value.try_into().map(|o| SourceKind::Html(Box::new(o))),
             other => return Err(format!("unknown kind '{other}' (known: {})", Self::NAMES.join(", "))),
         }
         .map_err(|e| e.to_string())
@@ -137,7 +137,13 @@ pub async fn collect_source(
     let started = Instant::now();
     let budget = source.budget.unwrap_or(fetcher.settings().source_budget);
     let tally = Arc::new(http::RequestTally::default());
-    let mut ctx = CollectContext { fetcher, source, state: state.clone(), prior, now };
+    let mut ctx = CollectContext {
+        fetcher,
+        source,
+        state: state.clone(),
+        prior,
+        now,
+    };
     let pass = tokio::time::timeout(budget, run_kind(&mut ctx));
     let result = match http::count_requests(tally.clone(), pass).await {
         Ok(result) => result,

@@ -37,11 +37,22 @@ pub async fn collect(ctx: &mut CollectContext<'_>) -> Result<Vec<Call>, CollectE
     let feed_url = &ctx.source.url;
     let key = feed_url.to_string();
     // Without prior calls a 304 would leave nothing to return, so ask unconditionally.
-    let validators = if ctx.prior.is_empty() { None } else { ctx.state.validators.get(&key) };
+    let validators = if ctx.prior.is_empty() {
+        None
+    } else {
+        ctx.state.validators.get(&key)
+    };
     let fetched = ctx.fetcher.get(feed_url, validators).await?;
     if fetched.not_modified {
         let now = ctx.now;
-        return Ok(ctx.prior.values().map(|c| Call { last_seen: now, ..c.clone() }).collect());
+        return Ok(ctx
+            .prior
+            .values()
+            .map(|c| Call {
+                last_seen: now,
+                ..c.clone()
+            })
+            .collect());
     }
     let feed = parse_feed(&fetched.body, &fetched.url).map_err(|message| CollectError::Parse {
         url: key.clone(),
@@ -70,20 +81,35 @@ fn entry_call(entry: &Entry, feed_url: &Url, options: &RssOptions, source: &str,
         tracing::warn!(source, entry = %entry.id, "feed entry without a link; skipped");
         return None;
     };
-    let title = entry.title.as_ref().map(|t| html_to_text(&t.content)).unwrap_or_default();
+    let title = entry
+        .title
+        .as_ref()
+        .map(|t| html_to_text(&t.content))
+        .unwrap_or_default();
     let summary = entry_summary(entry);
     let today = berlin_today(now);
     let criteria_text = format!("{title}\n{summary}");
     let mut call = Call::new(source, canonical_url(url.as_str()), title.trim(), now);
     call.deadline = parse_deadline(&summary, today);
     call.applicants = parse_applicants(&criteria_text);
-    call.regions = if options.regions.is_empty() { parse_regions(&criteria_text) } else { options.regions.clone() };
+    call.regions = if options.regions.is_empty() {
+        parse_regions(&criteria_text)
+    } else {
+        options.regions.clone()
+    };
     call.funding_rate = parse_funding_rate(&summary);
     call.amount_max_eur = parse_amount_max(&summary);
     call.funder = options.funder.clone();
     call.funding_types = options.funding_types.clone();
-    call.topics = entry.categories.iter().map(|c| c.label.clone().unwrap_or_else(|| c.term.clone())).collect();
-    call.published = entry.published.or(entry.updated).map(|d| d.with_timezone(&chrono_tz::Europe::Berlin).date_naive());
+    call.topics = entry
+        .categories
+        .iter()
+        .map(|c| c.label.clone().unwrap_or_else(|| c.term.clone()))
+        .collect();
+    call.published = entry
+        .published
+        .or(entry.updated)
+        .map(|d| d.with_timezone(&chrono_tz::Europe::Berlin).date_naive());
     call.summary = summary;
     Some(call.seal())
 }
@@ -157,7 +183,12 @@ mod tests {
         let err = SourceKind::from_table("rss", table).unwrap_err();
         assert!(err.contains("region"), "{err}");
         let table: toml::Table = toml::from_str("funder = \"BMWE\"\nregions = [\"Nordrhein-Westfalen\"]").unwrap();
-        let SourceKind::Rss(options) = SourceKind::from_table("rss", table).unwrap() else { panic!() };
-        assert_eq!(options.regions, vec![Region::Land(crate::model::Bundesland::NordrheinWestfalen)]);
+        let SourceKind::Rss(options) = SourceKind::from_table("rss", table).unwrap() else {
+            panic!()
+        };
+        assert_eq!(
+            options.regions,
+            vec![Region::Land(crate::model::Bundesland::NordrheinWestfalen)]
+        );
     }
 }
