@@ -1,6 +1,9 @@
 //! The one integration-test binary (faster linking than one binary per file).
 
 mod collect_fdb;
+mod collect_html;
+mod collect_http;
+mod collect_rss;
 mod collect_sedia;
 mod extract_real_pages;
 mod notify;
@@ -8,3 +11,4 @@ mod pass;
 mod real_pages;
 mod report;
 mod store;
+mod support;

@@ -329,7 +329,18 @@ async fn fetch_detail(
 ) -> Result<DetailOutcome, CollectError> {
     let url = Url::parse(&card.url).map_err(|e| parse_error(&card.url, &e.to_string()))?;
     let sent = prior.and(ctx.state.validators.get(&card.url));
-    let mut fetched = ctx.fetcher.get(&url, sent).await?;
+    // The fetcher reports 4xx as `FetchError::Status`; a gone page is an outcome, not a failure.
+    let gone = |result: Result<Fetched, FetchError>| match result {
+        Err(FetchError::Status {
+            code: code @ (404 | 410),
+            ..
+        }) => Ok(Err(DetailOutcome::Gone(code))),
+        other => other.map(Ok),
+    };
+    let mut fetched = match gone(ctx.fetcher.get(&url, sent).await)? {
+        Ok(fetched) => fetched,
+        Err(outcome) => return Ok(outcome),
+    };
     if fetched.not_modified {
         if let Some(prior) = prior {
             pass.remember(&card.url, &fetched, sent);
@@ -338,10 +349,10 @@ async fn fetch_detail(
                 ..prior.clone()
             })));
         }
-        fetched = ctx.fetcher.get(&url, None).await?;
-    }
-    if matches!(fetched.status, 404 | 410) {
-        return Ok(DetailOutcome::Gone(fetched.status));
+        fetched = match gone(ctx.fetcher.get(&url, None).await)? {
+            Ok(fetched) => fetched,
+            Err(outcome) => return Ok(outcome),
+        };
     }
     ensure_ok(&fetched, &card.url)?;
     let detail = parse_detail(&fetched.body, &fetched.url).map_err(|m| parse_error(&card.url, &m))?;
