@@ -235,7 +235,7 @@ pub struct PassSummary {
 impl PassSummary {
     /// True when something needs attention: a source failed or mail is waiting for a retry.
     pub fn has_problems(&self) -> bool {
-        self.collect.failed() > 0 || self.delivery.failed > 0 || self.delivery.retry_later > 0
+        self.collect.failed() > 0 || self.delivery.failed > 0 || self.delivery.retried > 0
     }
 }
 

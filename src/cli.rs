@@ -226,7 +226,7 @@ async fn collect(app: &App, sources: &[String]) -> anyhow::Result<ExitCode> {
 async fn notify(app: &App) -> anyhow::Result<ExitCode> {
     let (plan, delivery) = app.notify().await?;
     println!("{plan}\n{delivery}");
-    Ok(attention(delivery.failed > 0 || delivery.retry_later > 0))
+    Ok(attention(delivery.failed > 0 || delivery.retried > 0))
 }
 
 async fn run_once(app: &App) -> anyhow::Result<ExitCode> {

@@ -103,7 +103,7 @@ async fn run_job(app: &App, job: Job) {
         Job::Collect => collect_and_match(app).await,
         Job::Notify => app.notify().await.map(|(plan, delivery)| tracing::info!(%plan, %delivery, "notify done")),
         Job::Retry => app.deliver(Utc::now()).await.map(|d| {
-            if d.sent + d.failed + d.retry_later > 0 {
+            if d.sent + d.failed + d.retried > 0 {
                 tracing::info!(%d, "outbox retry")
             }
         }),
