@@ -52,7 +52,12 @@ impl SourceKind {
             "rss" => value.try_into().map(SourceKind::Rss),
             "foerderdatenbank" => value.try_into().map(SourceKind::Foerderdatenbank),
             "eu-sedia" => value.try_into().map(SourceKind::EuSedia),
-            "html" => value.try_into().map(|o| SourceKind::Html(Box::new(o))),
+            "html" => {
+                // Selectors are compiled here so that a bad one fails at start-up, not at 06:00.
+                let options: html::HtmlOptions = value.try_into().map_err(|e: toml::de::Error| e.to_string())?;
+                options.validate()?;
+                return Ok(SourceKind::Html(Box::new(options)));
+            }
             other => return Err(format!("unknown kind '{other}' (known: {})", Self::NAMES.join(", "))),
         }
         .map_err(|e| e.to_string())
@@ -219,5 +224,27 @@ fn panicked(source: String, state: SourceState, e: &tokio::task::JoinError) -> S
         requests: 0,
         not_modified: 0,
         duration: Duration::ZERO,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table(src: &str) -> toml::Table {
+        src.parse().unwrap()
+    }
+
+    #[test]
+    fn html_selector_that_does_not_parse_is_a_config_error() {
+        let err = SourceKind::from_table("html", table("item = 'div.call['\ntitle = 'h3'")).unwrap_err();
+        assert!(err.contains("div.call["), "{err}");
+        assert!(SourceKind::from_table("html", table("item = 'div.call'\ntitle = 'h3'")).is_ok());
+    }
+
+    #[test]
+    fn unknown_kind_and_unknown_key_are_errors() {
+        assert!(SourceKind::from_table("ftp", table("")).unwrap_err().contains("unknown kind 'ftp'"));
+        assert!(SourceKind::from_table("rss", table("selektor = 'x'")).unwrap_err().contains("selektor"));
     }
 }
