@@ -101,6 +101,9 @@ pub struct CollectContext<'a> {
     /// detail pages need not be fetched again (304 or unchanged list card).
     pub prior: HashMap<String, Call>,
     pub now: DateTime<Utc>,
+    /// Soft time budget: past it, kinds stop fetching detail pages and keep what they
+    /// have, so the hard budget (which discards the pass) is rarely hit.
+    pub soft_budget: Duration,
 }
 
 /// Why a source failed in a pass.
@@ -113,6 +116,27 @@ pub enum CollectError {
     Parse { url: String, message: String },
     #[error("time budget of {0:?} exhausted")]
     Budget(Duration),
+}
+
+impl<'a> CollectContext<'a> {
+    /// A context whose soft budget is a share of the source's (or the global) budget.
+    pub fn new(
+        fetcher: &'a Fetcher,
+        source: &'a SourceConfig,
+        state: SourceState,
+        prior: HashMap<String, Call>,
+        now: DateTime<Utc>,
+    ) -> Self {
+        let budget = source.budget.unwrap_or(fetcher.settings().source_budget);
+        CollectContext {
+            fetcher,
+            source,
+            state,
+            prior,
+            now,
+            soft_budget: budget.mul_f64(SOFT_BUDGET_SHARE),
+        }
+    }
 }
 
 /// The result of one source in one pass.
@@ -128,6 +152,9 @@ pub struct SourceOutcome {
     pub duration: Duration,
 }
 
+/// Share of a source's budget after which detail fetching stops.
+const SOFT_BUDGET_SHARE: f64 = 0.8;
+
 /// Collects one source within its time budget. Never fails: errors land in the outcome.
 ///
 /// On failure the outcome keeps the old `state`, so the next pass fetches
@@ -142,13 +169,7 @@ pub async fn collect_source(
     let started = Instant::now();
     let budget = source.budget.unwrap_or(fetcher.settings().source_budget);
     let tally = Arc::new(http::RequestTally::default());
-    let mut ctx = CollectContext {
-        fetcher,
-        source,
-        state: state.clone(),
-        prior,
-        now,
-    };
+    let mut ctx = CollectContext::new(fetcher, source, state.clone(), prior, now);
     let pass = tokio::time::timeout(budget, run_kind(&mut ctx));
     let result = match http::count_requests(tally.clone(), pass).await {
         Ok(result) => result,
@@ -244,7 +265,15 @@ mod tests {
 
     #[test]
     fn unknown_kind_and_unknown_key_are_errors() {
-        assert!(SourceKind::from_table("ftp", table("")).unwrap_err().contains("unknown kind 'ftp'"));
-        assert!(SourceKind::from_table("rss", table("selektor = 'x'")).unwrap_err().contains("selektor"));
+        assert!(
+            SourceKind::from_table("ftp", table(""))
+                .unwrap_err()
+                .contains("unknown kind 'ftp'")
+        );
+        assert!(
+            SourceKind::from_table("rss", table("selektor = 'x'"))
+                .unwrap_err()
+                .contains("selektor")
+        );
     }
 }
