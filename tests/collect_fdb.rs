@@ -188,13 +188,7 @@ async fn fdb_cold_pass_reads_every_programme_once() {
     let fetcher = test_fetcher(&source);
     let now = Utc.with_ymd_and_hms(2026, 4, 1, 5, 0, 0).unwrap();
     let today = now.date_naive();
-    let mut ctx = CollectContext {
-        fetcher: &fetcher,
-        source: &source,
-        state: SourceState::default(),
-        prior: HashMap::new(),
-        now,
-    };
+    let mut ctx = CollectContext::new(&fetcher, &source, SourceState::default(), HashMap::new(), now);
     let calls = foerderdatenbank::collect(&mut ctx)
         .await
         .expect("source works despite the 404 detail");
@@ -319,13 +313,7 @@ async fn fdb_warm_pass_is_conditional_and_refetches_only_what_the_feed_changed()
     let source = fdb_source(&server);
     let fetcher = test_fetcher(&source);
     let now = Utc.with_ymd_and_hms(2026, 4, 1, 5, 0, 0).unwrap();
-    let mut ctx = CollectContext {
-        fetcher: &fetcher,
-        source: &source,
-        state: SourceState::default(),
-        prior: HashMap::new(),
-        now,
-    };
+    let mut ctx = CollectContext::new(&fetcher, &source, SourceState::default(), HashMap::new(), now);
     let first = foerderdatenbank::collect(&mut ctx).await.unwrap();
     let state = ctx.state;
 
@@ -334,13 +322,7 @@ async fn fdb_warm_pass_is_conditional_and_refetches_only_what_the_feed_changed()
     mount_site(&server, FEED_DATE_2).await;
     let prior: HashMap<String, Call> = first.iter().map(|c| (c.url.clone(), c.clone())).collect();
     let later = now + chrono::Duration::days(1);
-    let mut ctx = CollectContext {
-        fetcher: &fetcher,
-        source: &source,
-        state,
-        prior,
-        now: later,
-    };
+    let mut ctx = CollectContext::new(&fetcher, &source, state, prior, later);
     let second = foerderdatenbank::collect(&mut ctx).await.unwrap();
 
     let details = detail_requests(&server).await;
@@ -376,13 +358,7 @@ async fn fdb_broken_list_page_is_a_source_error() {
         .await;
     let source = fdb_source(&server);
     let fetcher = test_fetcher(&source);
-    let mut ctx = CollectContext {
-        fetcher: &fetcher,
-        source: &source,
-        state: SourceState::default(),
-        prior: HashMap::new(),
-        now: Utc::now(),
-    };
+    let mut ctx = CollectContext::new(&fetcher, &source, SourceState::default(), HashMap::new(), Utc::now());
     let err = foerderdatenbank::collect(&mut ctx).await.unwrap_err().to_string();
     assert!(
         err.contains("Foederprogrammsuche_Formular.html") && err.contains("result list"),

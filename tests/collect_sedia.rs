@@ -103,13 +103,7 @@ async fn sedia_pages_filters_and_collapses_languages() {
     let fetcher = test_fetcher(&source);
     let now = Utc.with_ymd_and_hms(2026, 4, 1, 5, 0, 0).unwrap();
     let today = now.date_naive();
-    let mut ctx = CollectContext {
-        fetcher: &fetcher,
-        source: &source,
-        state: SourceState::default(),
-        prior: HashMap::new(),
-        now,
-    };
+    let mut ctx = CollectContext::new(&fetcher, &source, SourceState::default(), HashMap::new(), now);
     let calls = sedia::collect(&mut ctx).await.expect("collects");
 
     let ids: Vec<&str> = calls.iter().filter_map(|c| c.external_id.as_deref()).collect();
@@ -191,13 +185,7 @@ async fn sedia_answer_that_is_not_json_is_a_parse_error() {
         .await;
     let source = sedia_source(&server);
     let fetcher = test_fetcher(&source);
-    let mut ctx = CollectContext {
-        fetcher: &fetcher,
-        source: &source,
-        state: SourceState::default(),
-        prior: HashMap::new(),
-        now: Utc::now(),
-    };
+    let mut ctx = CollectContext::new(&fetcher, &source, SourceState::default(), HashMap::new(), Utc::now());
     let err = sedia::collect(&mut ctx).await.unwrap_err().to_string();
     assert!(
         err.contains(SEARCH_PATH) && err.contains("not a SEDIA search response"),

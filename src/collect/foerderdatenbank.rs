@@ -101,7 +101,7 @@ pub async fn collect(ctx: &mut CollectContext<'_>) -> Result<Vec<Call>, CollectE
 
     let mut calls = Vec::with_capacity(cards.len());
     for card in &cards {
-        let over_budget = ctx.source.budget.is_some_and(|b| started.elapsed() > b);
+        let over_budget = started.elapsed() > ctx.soft_budget;
         if over_budget {
             tracing::warn!(source = %ctx.source.id, url = %card.url, "time budget spent; detail not fetched this pass");
         }

@@ -52,7 +52,12 @@ impl SourceKind {
             "rss" => value.try_into().map(SourceKind::Rss),
             "foerderdatenbank" => value.try_into().map(SourceKind::Foerderdatenbank),
             "eu-sedia" => value.try_into().map(SourceKind::EuSedia),
-            "html" => value.try_into().map(|o| SourceKind::Html(Box::new(o))),
+            "html" => {
+                // Selectors are compiled here so that a bad one fails at start-up, not at 06:00.
+                let options: html::HtmlOptions = value.try_into().map_err(|e: toml::de::Error| e.to_string())?;
+                options.validate()?;
+                return Ok(SourceKind::Html(Box::new(options)));
+            }
             other => return Err(format!("unknown kind '{other}' (known: {})", Self::NAMES.join(", "))),
         }
         .map_err(|e| e.to_string())
@@ -96,6 +101,9 @@ pub struct CollectContext<'a> {
     /// detail pages need not be fetched again (304 or unchanged list card).
     pub prior: HashMap<String, Call>,
     pub now: DateTime<Utc>,
+    /// Soft time budget: past it, kinds stop fetching detail pages and keep what they
+    /// have, so the hard budget (which discards the pass) is rarely hit.
+    pub soft_budget: Duration,
 }
 
 /// Why a source failed in a pass.
@@ -108,6 +116,27 @@ pub enum CollectError {
     Parse { url: String, message: String },
     #[error("time budget of {0:?} exhausted")]
     Budget(Duration),
+}
+
+impl<'a> CollectContext<'a> {
+    /// A context whose soft budget is a share of the source's (or the global) budget.
+    pub fn new(
+        fetcher: &'a Fetcher,
+        source: &'a SourceConfig,
+        state: SourceState,
+        prior: HashMap<String, Call>,
+        now: DateTime<Utc>,
+    ) -> Self {
+        let budget = source.budget.unwrap_or(fetcher.settings().source_budget);
+        CollectContext {
+            fetcher,
+            source,
+            state,
+            prior,
+            now,
+            soft_budget: budget.mul_f64(SOFT_BUDGET_SHARE),
+        }
+    }
 }
 
 /// The result of one source in one pass.
@@ -123,6 +152,9 @@ pub struct SourceOutcome {
     pub duration: Duration,
 }
 
+/// Share of a source's budget after which detail fetching stops.
+const SOFT_BUDGET_SHARE: f64 = 0.8;
+
 /// Collects one source within its time budget. Never fails: errors land in the outcome.
 ///
 /// On failure the outcome keeps the old `state`, so the next pass fetches
@@ -137,13 +169,7 @@ pub async fn collect_source(
     let started = Instant::now();
     let budget = source.budget.unwrap_or(fetcher.settings().source_budget);
     let tally = Arc::new(http::RequestTally::default());
-    let mut ctx = CollectContext {
-        fetcher,
-        source,
-        state: state.clone(),
-        prior,
-        now,
-    };
+    let mut ctx = CollectContext::new(fetcher, source, state.clone(), prior, now);
     let pass = tokio::time::timeout(budget, run_kind(&mut ctx));
     let result = match http::count_requests(tally.clone(), pass).await {
         Ok(result) => result,
@@ -219,5 +245,35 @@ fn panicked(source: String, state: SourceState, e: &tokio::task::JoinError) -> S
         requests: 0,
         not_modified: 0,
         duration: Duration::ZERO,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table(src: &str) -> toml::Table {
+        src.parse().unwrap()
+    }
+
+    #[test]
+    fn html_selector_that_does_not_parse_is_a_config_error() {
+        let err = SourceKind::from_table("html", table("item = 'div.call['\ntitle = 'h3'")).unwrap_err();
+        assert!(err.contains("div.call["), "{err}");
+        assert!(SourceKind::from_table("html", table("item = 'div.call'\ntitle = 'h3'")).is_ok());
+    }
+
+    #[test]
+    fn unknown_kind_and_unknown_key_are_errors() {
+        assert!(
+            SourceKind::from_table("ftp", table(""))
+                .unwrap_err()
+                .contains("unknown kind 'ftp'")
+        );
+        assert!(
+            SourceKind::from_table("rss", table("selektor = 'x'"))
+                .unwrap_err()
+                .contains("selektor")
+        );
     }
 }
