@@ -1,0 +1,1 @@
+//! Evaluation against a labelled development set (placeholder while building).

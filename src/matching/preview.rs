@@ -1,0 +1,1 @@
+//! Preview (placeholder while building).
