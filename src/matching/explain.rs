@@ -177,3 +177,24 @@ impl fmt::Display for ProfileExplanation {
         Ok(())
     }
 }
+
+impl ProfileExplanation {
+    /// One line: score against threshold, the terms found, failed criteria, routing.
+    pub fn summary_line(&self) -> String {
+        let who = self.project.as_deref().unwrap_or(&self.handlungsfeld);
+        let mut parts = vec![format!("{who}: Punkte {} / Schwelle {}", num(self.score), num(self.threshold))];
+        let mut terms: Vec<String> = Vec::new();
+        for h in self.rules.iter().flat_map(|r| &r.hits) {
+            let t = format!("{}{} ({})", if h.negated { "NOT " } else { "" }, h.term, h.field.label_de());
+            if !terms.contains(&t) {
+                terms.push(t);
+            }
+        }
+        parts.push(if terms.is_empty() { "keine Treffer".into() } else { format!("Treffer: {}", terms.join(", ")) });
+        parts.extend(self.criteria.iter().filter(|c| !c.passed).map(|c| format!("✗ {}", c.detail)));
+        if !self.kommunen.iter().any(|k| k.routed) {
+            parts.push("an keine Kommune weitergeleitet".into());
+        }
+        parts.join("; ")
+    }
+}

@@ -32,7 +32,7 @@ fn profile(rules: &[(&str, f64)], threshold: f64) -> Profile {
     }
 }
 
-fn criteria() -> Criteria {
+pub(crate) fn criteria() -> Criteria {
     Criteria {
         applicants: ["kommune", "kreis", "zweckverband", "oeffentliche-einrichtung"]
             .into_iter()
