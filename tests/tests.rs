@@ -1,1 +1,3 @@
 
+mod matching_support;
+mod matching_eval;

@@ -242,7 +242,7 @@ pub fn route(
             let m = kommune.memberships.iter().find(|m| ids.contains(&m.region));
             match m {
                 None => Err(format!("nicht Mitglied von {}", ids.join(", "))),
-                Some(m) => Ok(m.partial.as_ref().map(|p| format!("{}: nur teilweise Mitglied von {} ({p})", kommune.name, m.region))),
+                Some(m) => Ok(m.partial.as_ref().map(|p| format!("nur teilweise Mitglied von {} ({p})", m.region))),
             }
         }
     }

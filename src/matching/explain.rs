@@ -159,7 +159,7 @@ impl fmt::Display for ProfileExplanation {
             writeln!(f, "  [{:>+6}] Gewicht {}: {}{state}", num(r.contribution), num(r.weight), r.expr)?;
             for h in &r.hits {
                 let veto = if h.negated { "NOT-Treffer (schließt aus): " } else { "" };
-                writeln!(f, "      {veto}{} im {}, {}×, Wert {}: „{}“", h.term, h.field.label_de(), h.count, num(h.value), h.context)?;
+                writeln!(f, "      {veto}{} – {}, {}×, Wert {}: „{}“", h.term, h.field.label_de(), h.count, num(h.value), h.context)?;
             }
         }
         writeln!(f, "Kriterien:")?;

@@ -238,7 +238,7 @@ impl Matcher {
                 reasons.push(c.detail.clone());
             }
         }
-        reasons.extend(a.routed().filter_map(|(_, note)| note.clone()));
+        reasons.extend(a.routed().filter_map(|(k, note)| note.as_ref().map(|n| format!("{}: {n}", self.kommunen[k].name))));
         if kommunen.is_empty() {
             reasons.push("an keine Kommune weitergeleitet".into());
         }

@@ -347,7 +347,7 @@ fn explain_shows_hits_criteria_and_routing() {
     let text = Matcher::new(&config()).unwrap().explain(&c, today(), Some("digitale-infrastruktur"), Some("ahlen")).to_string();
     assert!(text.contains("== Handlungsfeld Digitale Infrastruktur (digitale-infrastruktur) =="), "{text}");
     assert!(text.contains("Ergebnis: PASST"), "{text}");
-    assert!(text.contains("Glasfaser im Volltext, 1×, Wert 1,0: „Gefördert wird der Ausbau von [Glasfaser]netzen in Gebieten"), "{text}");
+    assert!(text.contains("Glasfaser – Volltext, 1×, Wert 1,0: „Gefördert wird der Ausbau von [Glasfaser]netzen in Gebieten"), "{text}");
     assert!(text.contains("✓ Frist: Frist in 42 Tagen (12.04.2026)"), "{text}");
     assert!(text.contains("  ✓ Ahlen\n"), "{text}");
     assert!(!text.contains("Beelen"), "{text}");
