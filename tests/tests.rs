@@ -6,6 +6,8 @@ mod collect_http;
 mod collect_rss;
 mod collect_sedia;
 mod extract_real_pages;
+mod matching_eval;
+mod matching_support;
 mod notify;
 mod pass;
 mod real_pages;

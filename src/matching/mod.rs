@@ -1,3 +1,292 @@
-//! Matching calls against the strategy. PLACEHOLDER: the matching helper implements it.
+//! Matching calls against the strategy: keyword rules (see [`rules`]) give each
+//! Handlungsfeld profile and project a score; criteria (see [`criteria`])
+//! decide whether the call is usable and for which Kommunen.
+//!
+//! [`Matcher::new`] compiles every rule once into one [`index::Index`];
+//! [`Matcher::match_call`] folds a call once, runs one automaton over it and
+//! evaluates only the rules whose terms occur.
 
+pub mod criteria;
+pub mod eval;
+mod explain;
+mod index;
+pub mod normalize;
+pub mod preview;
 pub mod rules;
+
+use chrono::NaiveDate;
+
+pub use explain::{Explanation, KommuneRouting, ProfileExplanation, RuleExplanation, TermHit};
+pub use rules::{Field, RuleSyntaxError};
+
+use crate::config::{Config, Criteria, Kommune};
+use crate::model::{Call, Match};
+use criteria::{CriterionResult, RegionBook, RegionScope};
+use index::{Doc, Hits, Index, RuleOutcome};
+
+/// Profiles scoring at least this share of their threshold are kept as near misses.
+pub const NEAR_MISS_SHARE: f64 = 0.5;
+
+/// Why the matcher could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum MatchSetupError {
+    #[error("{} rule(s) do not parse:\n{}", .0.len(), .0.iter().map(|e| format!("  {e}")).collect::<Vec<_>>().join("\n"))]
+    Rules(Vec<BadRule>),
+    #[error("project '{project}' names unknown Handlungsfeld '{handlungsfeld}'")]
+    UnknownHandlungsfeld { project: String, handlungsfeld: String },
+}
+
+/// A rule that failed to compile, with where it stands.
+#[derive(Debug, thiserror::Error)]
+#[error("{file}:{line}: rule of '{profile}' `{expr}`: {error}")]
+pub struct BadRule {
+    pub profile: String,
+    pub expr: String,
+    pub file: String,
+    pub line: usize,
+    pub error: RuleSyntaxError,
+}
+
+/// One keyword profile: a Handlungsfeld's own or a project's.
+#[derive(Debug, Clone)]
+struct ProfileInfo {
+    handlungsfeld: String,
+    project: Option<String>,
+    name: String,
+    threshold: f64,
+    criteria: Criteria,
+}
+
+/// The strategy compiled for matching.
+pub struct Matcher {
+    index: Index,
+    profiles: Vec<ProfileInfo>,
+    kommunen: Vec<Kommune>,
+    regions: RegionBook,
+}
+
+/// Everything decided about one profile for one call.
+struct Assessment {
+    score: f64,
+    rules: Vec<RuleOutcome>,
+    criteria: Vec<CriterionResult>,
+    routing: Vec<(usize, Result<Option<String>, String>)>,
+}
+
+impl Assessment {
+    fn criteria_met(&self) -> bool {
+        self.criteria.iter().all(|c| c.passed)
+    }
+
+    fn routed(&self) -> impl Iterator<Item = (usize, &Option<String>)> {
+        self.routing.iter().filter_map(|(k, r)| r.as_ref().ok().map(|n| (*k, n)))
+    }
+}
+
+impl Matcher {
+    /// Compiles all rules of all Handlungsfelder and projects into one index.
+    pub fn new(config: &Config) -> Result<Matcher, MatchSetupError> {
+        let strategy = &config.strategy;
+        let mut profiles = Vec::new();
+        let mut specs = Vec::new();
+        for hf in &strategy.handlungsfelder {
+            profiles.push(ProfileInfo {
+                handlungsfeld: hf.id.clone(),
+                project: None,
+                name: hf.name.clone(),
+                threshold: hf.profile.threshold,
+                criteria: strategy.criteria.clone(),
+            });
+            specs.push(&hf.profile.rules);
+        }
+        for p in &strategy.projects {
+            if strategy.handlungsfeld(&p.handlungsfeld).is_none() {
+                return Err(MatchSetupError::UnknownHandlungsfeld { project: p.id.clone(), handlungsfeld: p.handlungsfeld.clone() });
+            }
+            profiles.push(ProfileInfo {
+                handlungsfeld: p.handlungsfeld.clone(),
+                project: Some(p.id.clone()),
+                name: p.name.clone(),
+                threshold: p.profile.threshold,
+                criteria: strategy.criteria.with(&p.criteria),
+            });
+            specs.push(&p.profile.rules);
+        }
+        let rule_lists: Vec<Vec<(String, f64)>> =
+            specs.iter().map(|rules| rules.iter().map(|r| (r.expr.clone(), r.weight)).collect()).collect();
+        let index = Index::build(&rule_lists).map_err(|errors| {
+            MatchSetupError::Rules(
+                errors
+                    .into_iter()
+                    .map(|e| {
+                        let spec = &specs[e.profile][e.rule];
+                        BadRule {
+                            profile: profiles[e.profile].project.clone().unwrap_or_else(|| profiles[e.profile].handlungsfeld.clone()),
+                            expr: spec.expr.clone(),
+                            file: spec.file.display().to_string(),
+                            line: spec.line,
+                            error: e.error,
+                        }
+                    })
+                    .collect(),
+            )
+        })?;
+        let regions = RegionBook::new(&strategy.criteria.home_regions, &config.member_regions);
+        Ok(Matcher { index, profiles, kommunen: config.kommunen.clone(), regions })
+    }
+
+    /// Every profile/project whose score reaches [`NEAR_MISS_SHARE`] of its
+    /// threshold: the passed ones and the near misses, with criteria and routing.
+    pub fn match_call(&self, call: &Call, today: NaiveDate) -> Vec<Match> {
+        let doc = Doc::new(call);
+        let hits = self.index.search(&doc);
+        let candidates = self.index.candidates(&hits);
+        let mut scope = None;
+        let mut out = Vec::new();
+        for group in candidates.chunk_by(|a, b| a.0 == b.0) {
+            let p = group[0].0 as usize;
+            let info = &self.profiles[p];
+            let score: f64 = group
+                .iter()
+                .map(|&(_, r)| index::evaluate(&self.index, &self.index.profiles[p][r as usize], &hits, false).contribution)
+                .sum();
+            if score <= 0.0 || score < NEAR_MISS_SHARE * info.threshold {
+                continue;
+            }
+            let scope = scope.get_or_insert_with(|| self.regions.scope(call));
+            let a = self.assess(p, &hits, call, scope, today, None);
+            out.push(self.to_match(call, p, &a));
+        }
+        out
+    }
+
+    /// A German explanation of how `call` fares against every profile (or
+    /// only `project`, a project or Handlungsfeld id), and per Kommune (or
+    /// only `kommune`) whether it would be routed.
+    pub fn explain(&self, call: &Call, today: NaiveDate, project: Option<&str>, kommune: Option<&str>) -> Explanation {
+        let doc = Doc::with_sources(call);
+        let hits = self.index.search(&doc);
+        let scope = self.regions.scope(call);
+        let selected: Vec<usize> = (0..self.profiles.len())
+            .filter(|&p| {
+                let info = &self.profiles[p];
+                project.is_none_or(|id| info.project.as_deref() == Some(id) || info.handlungsfeld == id)
+            })
+            .collect();
+        let kommune_idx = kommune.and_then(|id| self.kommunen.iter().position(|k| k.id == id));
+        let mut notes = Vec::new();
+        if let Some(id) = project
+            && selected.is_empty()
+        {
+            notes.push(format!("Unbekanntes Projekt oder Handlungsfeld: {id}"));
+        }
+        if let Some(id) = kommune
+            && kommune_idx.is_none()
+        {
+            notes.push(format!("Unbekannte Kommune: {id}"));
+        }
+        let profiles = selected
+            .into_iter()
+            .map(|p| {
+                let a = self.assess(p, &hits, call, &scope, today, kommune_idx);
+                self.explain_profile(p, &a, &hits)
+            })
+            .collect();
+        Explanation { call_id: call.id.to_string(), title: call.title.clone(), today, notes, profiles }
+    }
+
+    fn assess(
+        &self,
+        p: usize,
+        hits: &Hits,
+        call: &Call,
+        scope: &(RegionScope, String),
+        today: NaiveDate,
+        only_kommune: Option<usize>,
+    ) -> Assessment {
+        let info = &self.profiles[p];
+        let rules: Vec<RuleOutcome> = self.index.profiles[p].iter().map(|r| index::evaluate(&self.index, r, hits, true)).collect();
+        let mut score: f64 = rules.iter().map(|r| r.contribution).sum();
+        let criteria = criteria::check_call(call, &info.criteria, scope, today);
+        if score > 0.0 && call.funder.as_deref().is_some_and(|f| criteria::matches_any(f, &info.criteria.prefer_funders)) {
+            score += criteria::PREFERRED_FUNDER_BONUS;
+        }
+        let routing = self
+            .kommunen
+            .iter()
+            .enumerate()
+            .filter(|(k, _)| only_kommune.is_none_or(|o| o == *k))
+            .map(|(k, kommune)| {
+                (k, criteria::route(call, &info.criteria, &scope.0, kommune, &info.handlungsfeld, info.project.as_deref()))
+            })
+            .collect();
+        Assessment { score, rules, criteria, routing }
+    }
+
+    fn to_match(&self, call: &Call, p: usize, a: &Assessment) -> Match {
+        let info = &self.profiles[p];
+        let kommunen: Vec<String> = a.routed().map(|(k, _)| self.kommunen[k].id.clone()).collect();
+        let passed = a.score >= info.threshold && a.criteria_met() && !kommunen.is_empty();
+        let mut reasons = Vec::new();
+        if let Some(hits) = self.hit_summary(p, a) {
+            reasons.push(hits);
+        }
+        for c in &a.criteria {
+            let always = matches!(c.name, "Antragsberechtigte" | "Frist") || c.detail.starts_with("bevorzugter");
+            let members = c.name == "Fördergebiet" && c.detail.starts_with("nur für");
+            if !c.passed || always || members {
+                reasons.push(c.detail.clone());
+            }
+        }
+        reasons.extend(a.routed().filter_map(|(k, note)| note.as_ref().map(|n| format!("{}: {n}", self.kommunen[k].name))));
+        if kommunen.is_empty() {
+            reasons.push("an keine Kommune weitergeleitet".into());
+        }
+        if a.score < info.threshold {
+            reasons.push(format!("Punktzahl {} unter Schwelle {}", num(a.score), num(info.threshold)));
+        }
+        Match {
+            call_id: call.id.clone(),
+            handlungsfeld: info.handlungsfeld.clone(),
+            project: info.project.clone(),
+            score: (a.score * 100.0).round() / 100.0,
+            threshold: info.threshold,
+            passed,
+            kommunen,
+            reasons,
+        }
+    }
+
+    /// "Treffer: Glasfaser (Titel), Gigabit (Kurztext)": positive terms of
+    /// rules that added to the score, each with its strongest field.
+    fn hit_summary(&self, _p: usize, a: &Assessment) -> Option<String> {
+        let mut best: Vec<(String, f64, Field)> = Vec::new();
+        for outcome in a.rules.iter().filter(|o| o.fired && o.contribution > 0.0) {
+            for t in outcome.terms.iter().filter(|t| !t.negated) {
+                let written = &self.index.leaves[t.leaf as usize].written;
+                let field = t.occurrences.iter().map(|o| o.field).min().expect("a traced term has occurrences");
+                match best.iter_mut().find(|(w, _, _)| w.eq_ignore_ascii_case(written)) {
+                    Some(entry) => {
+                        entry.1 += t.value;
+                        entry.2 = entry.2.min(field);
+                    }
+                    None => best.push((written.clone(), t.value, field)),
+                }
+            }
+        }
+        if best.is_empty() {
+            return None;
+        }
+        best.sort_by(|a, b| b.1.total_cmp(&a.1));
+        let list: Vec<String> = best.iter().take(6).map(|(w, _, f)| format!("{w} ({})", f.label_de())).collect();
+        Some(format!("Treffer: {}", list.join(", ")))
+    }
+}
+
+/// German number with one decimal: `2,5`.
+fn num(v: f64) -> String {
+    format!("{v:.1}").replace('.', ",")
+}
+
+#[cfg(test)]
+mod tests;

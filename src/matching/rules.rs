@@ -1,4 +1,11 @@
-//! The rule language. PLACEHOLDER: keep `validate`'s signature.
+//! The rule language: parsing an expression such as
+//! `title:(Glasfaser OR Gigabit) AND NOT applicants:unternehmen` into an [`Expr`].
+//!
+//! Precedence, tightest first: `NOT`, `NEAR/n`, `AND` (also two operands side
+//! by side), `OR`. Operators are upper case; `and`/`or` in lower case are words.
+//! The full language is documented in `config/README.md` (strategy.toml).
+
+use super::normalize::{fold, stem};
 
 /// A rule that does not parse; `column` is 1-based within the expression.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -9,6 +16,607 @@ pub struct RuleSyntaxError {
 }
 
 /// Checks that `expr` parses.
-pub fn validate(_expr: &str) -> Result<(), RuleSyntaxError> {
-    Ok(())
+pub fn validate(expr: &str) -> Result<(), RuleSyntaxError> {
+    parse(expr).map(|_| ())
+}
+
+/// A part of a call a term can be looked for in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Field {
+    Title,
+    Summary,
+    Text,
+    Funder,
+    Applicants,
+}
+
+impl Field {
+    pub const ALL: [Field; 5] = [Field::Title, Field::Summary, Field::Text, Field::Funder, Field::Applicants];
+
+    /// How much one hit in this field counts (see config/README.md).
+    pub fn factor(self) -> f64 {
+        match self {
+            Field::Title => 3.0,
+            Field::Summary => 2.0,
+            Field::Text | Field::Funder | Field::Applicants => 1.0,
+        }
+    }
+
+    /// German label used in reasons and explanations.
+    pub fn label_de(self) -> &'static str {
+        match self {
+            Field::Title => "Titel",
+            Field::Summary => "Kurztext",
+            Field::Text => "Volltext",
+            Field::Funder => "Fördergeber",
+            Field::Applicants => "Antragsberechtigte",
+        }
+    }
+
+    fn from_scope(name: &str) -> Option<Field> {
+        Some(match name {
+            "title" => Field::Title,
+            "summary" => Field::Summary,
+            "text" => Field::Text,
+            "funder" => Field::Funder,
+            "applicants" => Field::Applicants,
+            _ => return None,
+        })
+    }
+
+    fn bit(self) -> u8 {
+        1 << (self as u8)
+    }
+}
+
+/// A set of fields.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct FieldMask(u8);
+
+impl FieldMask {
+    /// Unscoped terms look in title, summary and full text.
+    pub const DEFAULT: FieldMask = FieldMask(1 | 2 | 4);
+
+    pub fn only(f: Field) -> FieldMask {
+        FieldMask(f.bit())
+    }
+
+    pub fn contains(self, f: Field) -> bool {
+        self.0 & f.bit() != 0
+    }
+}
+
+/// Where a term's letters must sit in a word.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Anchor {
+    /// Anywhere, also inside compounds (plain terms and phrases).
+    Anywhere,
+    /// At the start of a word (`digital*`).
+    WordStart,
+    /// At the end of a word (`*förderung`).
+    WordEnd,
+    /// The whole word, plus an inflection ending (`=Rad`).
+    WholeWord,
+}
+
+/// One searchable term or phrase.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Term {
+    /// As written in the rule, for reasons ("Glasfaser").
+    pub written: String,
+    /// Folded (and for plain terms stemmed) text searched for; phrases contain spaces.
+    pub needle: String,
+    pub anchor: Anchor,
+    pub fields: FieldMask,
+    /// `^2` after the term; 1.0 otherwise.
+    pub boost: f64,
+    /// Whether a field scope was written (inner scopes win over outer ones).
+    scoped: bool,
+}
+
+/// A parsed rule expression.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Expr {
+    Term(Term),
+    And(Vec<Expr>),
+    Or(Vec<Expr>),
+    Not(Box<Expr>),
+    Near { left: Box<Expr>, right: Box<Expr>, distance: u32 },
+}
+
+impl Expr {
+    /// NEAR operands: terms, phrases, NEAR groups and OR groups of those.
+    fn is_positional(&self) -> bool {
+        match self {
+            Expr::Term(_) | Expr::Near { .. } => true,
+            Expr::Or(items) => items.iter().all(Expr::is_positional),
+            Expr::And(_) | Expr::Not(_) => false,
+        }
+    }
+
+    /// Visits every term with whether it stands under an odd number of NOTs.
+    pub fn visit_terms<'a>(&'a self, negated: bool, f: &mut impl FnMut(&'a Term, bool)) {
+        match self {
+            Expr::Term(t) => f(t, negated),
+            Expr::And(items) | Expr::Or(items) => items.iter().for_each(|e| e.visit_terms(negated, f)),
+            Expr::Not(inner) => inner.visit_terms(!negated, f),
+            Expr::Near { left, right, .. } => {
+                left.visit_terms(negated, f);
+                right.visit_terms(negated, f);
+            }
+        }
+    }
+
+    fn apply_scope(&mut self, mask: FieldMask) {
+        match self {
+            Expr::Term(t) if !t.scoped => {
+                t.fields = mask;
+                t.scoped = true;
+            }
+            Expr::Term(_) => {}
+            Expr::And(items) | Expr::Or(items) => items.iter_mut().for_each(|e| e.apply_scope(mask)),
+            Expr::Not(inner) => inner.apply_scope(mask),
+            Expr::Near { left, right, .. } => {
+                left.apply_scope(mask);
+                right.apply_scope(mask);
+            }
+        }
+    }
+}
+
+/// Parses a rule expression.
+pub fn parse(expr: &str) -> Result<Expr, RuleSyntaxError> {
+    let tokens = lex(expr)?;
+    let mut parser = Parser { tokens, pos: 0 };
+    if parser.tokens.is_empty() {
+        return Err(err(1, "empty rule: write at least one term"));
+    }
+    let parsed = parser.or()?;
+    if let Some(tok) = parser.tokens.get(parser.pos) {
+        let message = match tok.kind {
+            Tok::RParen => "unexpected ')' without a matching '('".to_string(),
+            _ => format!("unexpected {}", tok.kind.describe()),
+        };
+        return Err(err(tok.column, message));
+    }
+    let mut has_positive = false;
+    parsed.visit_terms(false, &mut |_, negated| has_positive |= !negated);
+    if !has_positive {
+        return Err(err(1, "rule has no positive term: a rule of only NOT never adds to the score"));
+    }
+    Ok(parsed)
+}
+
+fn err(column: usize, message: impl Into<String>) -> RuleSyntaxError {
+    RuleSyntaxError { column, message: message.into() }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Tok {
+    LParen,
+    RParen,
+    And,
+    Or,
+    Not,
+    Near(u32),
+    Scope(FieldMask),
+    Word(String),
+    Phrase(String, f64),
+}
+
+impl Tok {
+    fn describe(&self) -> String {
+        match self {
+            Tok::LParen => "'('".into(),
+            Tok::RParen => "')'".into(),
+            Tok::And => "AND".into(),
+            Tok::Or => "OR".into(),
+            Tok::Not => "NOT".into(),
+            Tok::Near(n) => format!("NEAR/{n}"),
+            Tok::Scope(_) => "field scope".into(),
+            Tok::Word(w) => format!("'{w}'"),
+            Tok::Phrase(p, _) => format!("\"{p}\""),
+        }
+    }
+
+    fn starts_operand(&self) -> bool {
+        matches!(self, Tok::LParen | Tok::Not | Tok::Scope(_) | Tok::Word(_) | Tok::Phrase(..))
+    }
+}
+
+#[derive(Debug)]
+struct Token {
+    kind: Tok,
+    column: usize,
+    /// Length in characters, for the column after the last token.
+    len: usize,
+}
+
+fn lex(expr: &str) -> Result<Vec<Token>, RuleSyntaxError> {
+    let chars: Vec<char> = expr.chars().collect();
+    let mut tokens = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        let column = i + 1;
+        match c {
+            c if c.is_whitespace() => i += 1,
+            '(' => {
+                tokens.push(Token { kind: Tok::LParen, column, len: 1 });
+                i += 1;
+            }
+            ')' => {
+                tokens.push(Token { kind: Tok::RParen, column, len: 1 });
+                i += 1;
+            }
+            '"' | '„' | '“' => {
+                let close = chars[i + 1..].iter().position(|&c| matches!(c, '"' | '“' | '”'));
+                let Some(len) = close else {
+                    return Err(err(column, "unclosed quote: a phrase needs a closing '\"'"));
+                };
+                let phrase: String = chars[i + 1..i + 1 + len].iter().collect();
+                i += len + 2;
+                let (boost, next) = lex_boost(&chars, i)?;
+                i = next;
+                tokens.push(Token { kind: Tok::Phrase(phrase, boost), column, len: i + 1 - column });
+            }
+            _ => {
+                let start = i;
+                while i < chars.len() && !chars[i].is_whitespace() && !matches!(chars[i], '(' | ')' | '"' | '„' | '“') {
+                    if chars[i] == ':' {
+                        break;
+                    }
+                    i += 1;
+                }
+                let word: String = chars[start..i].iter().collect();
+                if i < chars.len() && chars[i] == ':' {
+                    let field = Field::from_scope(&word.to_lowercase()).ok_or_else(|| {
+                        err(column, format!("unknown field '{word}:' (known: title, summary, text, funder, applicants)"))
+                    })?;
+                    i += 1;
+                    tokens.push(Token { kind: Tok::Scope(FieldMask::only(field)), column, len: i + 1 - column });
+                    continue;
+                }
+                tokens.push(Token { kind: keyword(&word, column)?, column, len: i + 1 - column });
+            }
+        }
+    }
+    Ok(tokens)
+}
+
+fn lex_boost(chars: &[char], i: usize) -> Result<(f64, usize), RuleSyntaxError> {
+    if chars.get(i) != Some(&'^') {
+        return Ok((1.0, i));
+    }
+    let mut j = i + 1;
+    while j < chars.len() && (chars[j].is_ascii_digit() || chars[j] == '.') {
+        j += 1;
+    }
+    let digits: String = chars[i + 1..j].iter().collect();
+    let boost = parse_boost(&digits).ok_or_else(|| err(i + 1, "boost needs a positive number: \"…\"^2"))?;
+    Ok((boost, j))
+}
+
+fn parse_boost(s: &str) -> Option<f64> {
+    s.parse::<f64>().ok().filter(|b| b.is_finite() && *b > 0.0)
+}
+
+fn keyword(word: &str, column: usize) -> Result<Tok, RuleSyntaxError> {
+    Ok(match word {
+        "AND" => Tok::And,
+        "OR" => Tok::Or,
+        "NOT" => Tok::Not,
+        w if w == "NEAR" || w.starts_with("NEAR/") => {
+            let n = w.strip_prefix("NEAR/").and_then(|d| d.parse::<u32>().ok());
+            match n {
+                Some(0) => return Err(err(column, "NEAR distance must be at least 1: NEAR/5")),
+                Some(n) => Tok::Near(n),
+                None => return Err(err(column, "NEAR needs a number: NEAR/5")),
+            }
+        }
+        w => Tok::Word(w.to_string()),
+    })
+}
+
+struct Parser {
+    tokens: Vec<Token>,
+    pos: usize,
+}
+
+impl Parser {
+    fn peek(&self) -> Option<&Tok> {
+        self.tokens.get(self.pos).map(|t| &t.kind)
+    }
+
+    fn column(&self) -> usize {
+        self.tokens.get(self.pos).map_or_else(|| self.end_column(), |t| t.column)
+    }
+
+    fn end_column(&self) -> usize {
+        self.tokens.last().map_or(1, |t| t.column + t.len)
+    }
+
+    fn expect_operand(&self, after: &str) -> Result<(), RuleSyntaxError> {
+        match self.peek() {
+            Some(t) if t.starts_operand() => Ok(()),
+            _ => Err(err(self.column(), format!("expected term after {after}"))),
+        }
+    }
+
+    fn or(&mut self) -> Result<Expr, RuleSyntaxError> {
+        let mut items = vec![self.and()?];
+        while self.peek() == Some(&Tok::Or) {
+            self.pos += 1;
+            self.expect_operand("OR")?;
+            items.push(self.and()?);
+        }
+        Ok(if items.len() == 1 { items.pop().expect("one item") } else { Expr::Or(items) })
+    }
+
+    fn and(&mut self) -> Result<Expr, RuleSyntaxError> {
+        let mut items = vec![self.near()?];
+        loop {
+            match self.peek() {
+                Some(Tok::And) => {
+                    self.pos += 1;
+                    self.expect_operand("AND")?;
+                }
+                Some(t) if t.starts_operand() => {}
+                _ => break,
+            }
+            items.push(self.near()?);
+        }
+        Ok(if items.len() == 1 { items.pop().expect("one item") } else { Expr::And(items) })
+    }
+
+    fn near(&mut self) -> Result<Expr, RuleSyntaxError> {
+        let mut left = self.unary()?;
+        while let Some(&Tok::Near(distance)) = self.peek() {
+            let column = self.column();
+            self.pos += 1;
+            self.expect_operand(&format!("NEAR/{distance}"))?;
+            let right = self.unary()?;
+            if !left.is_positional() || !right.is_positional() {
+                return Err(err(column, "NEAR joins terms or phrases (or OR groups of them), not AND or NOT"));
+            }
+            left = Expr::Near { left: Box::new(left), right: Box::new(right), distance };
+        }
+        Ok(left)
+    }
+
+    fn unary(&mut self) -> Result<Expr, RuleSyntaxError> {
+        if self.peek() == Some(&Tok::Not) {
+            self.pos += 1;
+            self.expect_operand("NOT")?;
+            return Ok(Expr::Not(Box::new(self.unary()?)));
+        }
+        self.primary()
+    }
+
+    fn primary(&mut self) -> Result<Expr, RuleSyntaxError> {
+        let column = self.column();
+        let Some(tok) = self.tokens.get(self.pos).map(|t| t.kind.clone()) else {
+            return Err(err(column, "expected a term at the end of the rule"));
+        };
+        self.pos += 1;
+        match tok {
+            Tok::Scope(mask) => {
+                self.expect_operand("field scope")?;
+                let mut inner = self.primary()?;
+                inner.apply_scope(mask);
+                Ok(inner)
+            }
+            Tok::LParen => {
+                if self.peek() == Some(&Tok::RParen) {
+                    return Err(err(column, "empty parentheses"));
+                }
+                let inner = self.or()?;
+                if self.peek() != Some(&Tok::RParen) {
+                    return Err(err(self.column(), format!("missing ')' for the '(' at column {column}")));
+                }
+                self.pos += 1;
+                Ok(inner)
+            }
+            Tok::Word(w) => term(&w, column).map(Expr::Term),
+            Tok::Phrase(p, boost) => phrase(&p, boost, column).map(Expr::Term),
+            Tok::RParen => Err(err(column, "unexpected ')' without a matching '('")),
+            other => Err(err(column, format!("expected a term before {}", other.describe()))),
+        }
+    }
+}
+
+fn term(raw: &str, column: usize) -> Result<Term, RuleSyntaxError> {
+    let (body, boost) = match raw.split_once('^') {
+        Some((body, b)) => {
+            let boost = parse_boost(b)
+                .ok_or_else(|| err(column + body.chars().count(), format!("boost needs a positive number: {body}^2")))?;
+            (body, boost)
+        }
+        None => (raw, 1.0),
+    };
+    let (whole, body) = match body.strip_prefix('=') {
+        Some(rest) => (true, rest),
+        None => (false, body),
+    };
+    let lead = body.starts_with('*');
+    let trail = body.ends_with('*') && body.len() > 1;
+    let core = body.trim_start_matches('*').trim_end_matches('*');
+    if core.contains('*') {
+        return Err(err(column, format!("'*' only at the start or end of a term: {raw}")));
+    }
+    if whole && (lead || trail) {
+        return Err(err(column, format!("'=' (whole word) cannot be combined with '*': {raw}")));
+    }
+    let folded = fold(core);
+    if folded.is_empty() {
+        return Err(err(column, format!("term '{raw}' has no letters or digits")));
+    }
+    if (lead || trail) && folded.chars().count() < 3 {
+        return Err(err(column, format!("a wildcard needs at least 3 letters: {raw}")));
+    }
+    let anchor = match (whole, lead, trail) {
+        (true, _, _) => Anchor::WholeWord,
+        (_, true, true) => Anchor::Anywhere,
+        (_, false, true) => Anchor::WordStart,
+        (_, true, false) => Anchor::WordEnd,
+        (false, false, false) => Anchor::Anywhere,
+    };
+    if whole && folded.contains(' ') {
+        return Err(err(column, format!("'=' (whole word) needs a single word: {raw}")));
+    }
+    // Wildcards are taken literally; plain and whole-word terms lose their inflection ending.
+    let needle = if lead || trail { folded } else { stem_last_word(&folded) };
+    let written = core.to_string();
+    Ok(Term { written, needle, anchor, fields: FieldMask::DEFAULT, boost, scoped: false })
+}
+
+fn phrase(raw: &str, boost: f64, column: usize) -> Result<Term, RuleSyntaxError> {
+    let folded = fold(raw);
+    if folded.is_empty() {
+        return Err(err(column, "empty phrase"));
+    }
+    let needle = stem_last_word(&folded);
+    Ok(Term { written: raw.trim().to_string(), needle, anchor: Anchor::Anywhere, fields: FieldMask::DEFAULT, boost, scoped: false })
+}
+
+fn stem_last_word(folded: &str) -> String {
+    match folded.rsplit_once(' ') {
+        Some((head, last)) => format!("{head} {}", stem(last)),
+        None => stem(folded).to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(e: &Expr) -> &Term {
+        match e {
+            Expr::Term(t) => t,
+            other => panic!("not a term: {other:?}"),
+        }
+    }
+
+    fn needles(e: &Expr) -> Vec<String> {
+        let mut v = Vec::new();
+        e.visit_terms(false, &mut |t, neg| v.push(format!("{}{}", if neg { "-" } else { "" }, t.needle)));
+        v
+    }
+
+    #[test]
+    fn precedence_not_near_and_or() {
+        let e = parse("a1 OR b1 AND NOT c1").unwrap();
+        let Expr::Or(items) = &e else { panic!("{e:?}") };
+        assert_eq!(items.len(), 2);
+        let Expr::And(and) = &items[1] else { panic!() };
+        assert!(matches!(and[1], Expr::Not(_)));
+        let e = parse("Glasfaser NEAR/5 Schule OR Gigabit").unwrap();
+        let Expr::Or(items) = &e else { panic!() };
+        assert!(matches!(items[0], Expr::Near { distance: 5, .. }));
+    }
+
+    #[test]
+    fn juxtaposition_is_and() {
+        assert_eq!(parse("Glasfaser Schule").unwrap(), parse("Glasfaser AND Schule").unwrap());
+    }
+
+    #[test]
+    fn parentheses_group() {
+        let e = parse("(a1 OR b1) AND c1").unwrap();
+        let Expr::And(items) = &e else { panic!() };
+        assert!(matches!(items[0], Expr::Or(_)));
+    }
+
+    #[test]
+    fn phrases_fold_and_stem_last_word() {
+        let e = parse("\"weiße Flecken\"").unwrap();
+        assert_eq!(t(&e).needle, "weisse fleck");
+        assert_eq!(t(&e).written, "weiße Flecken");
+        assert_eq!(parse("„graue Flecken“").map(|e| t(&e).needle.clone()).unwrap(), "graue fleck");
+    }
+
+    #[test]
+    fn scopes_apply_to_terms_and_groups_inner_wins() {
+        let e = parse("title:Glasfaser").unwrap();
+        assert_eq!(t(&e).fields, FieldMask::only(Field::Title));
+        let e = parse("summary:(a1 OR text:b1)").unwrap();
+        let Expr::Or(items) = &e else { panic!() };
+        assert_eq!(t(&items[0]).fields, FieldMask::only(Field::Summary));
+        assert_eq!(t(&items[1]).fields, FieldMask::only(Field::Text));
+        assert_eq!(t(&parse("Glasfaser").unwrap()).fields, FieldMask::DEFAULT);
+        assert!(t(&parse("applicants:unternehmen").unwrap()).fields.contains(Field::Applicants));
+    }
+
+    #[test]
+    fn wildcards_and_whole_words() {
+        let e = parse("digital*").unwrap();
+        assert_eq!((t(&e).anchor, t(&e).needle.as_str()), (Anchor::WordStart, "digital"));
+        let e = parse("*förderung").unwrap();
+        assert_eq!((t(&e).anchor, t(&e).needle.as_str()), (Anchor::WordEnd, "foerderung"));
+        let e = parse("=Rad").unwrap();
+        assert_eq!((t(&e).anchor, t(&e).needle.as_str()), (Anchor::WholeWord, "rad"));
+        assert_eq!(t(&parse("Schulen").unwrap()).needle, "schul");
+        assert_eq!(t(&parse("Co-Working").unwrap()).needle, "coworking");
+    }
+
+    #[test]
+    fn boosts() {
+        assert_eq!(t(&parse("Glasfaser^2.5").unwrap()).boost, 2.5);
+        assert_eq!(t(&parse("\"weiße Flecken\"^2").unwrap()).boost, 2.0);
+    }
+
+    #[test]
+    fn not_marks_terms_negated() {
+        assert_eq!(needles(&parse("Breitband NOT Privathaushalt").unwrap()), vec!["breitband", "-privathaushalt"]);
+    }
+
+    fn error(expr: &str) -> RuleSyntaxError {
+        parse(expr).expect_err(expr)
+    }
+
+    #[test]
+    fn every_error_names_its_column() {
+        let cases: &[(&str, usize, &str)] = &[
+            ("Glasfaser AND \"weiße Flecken", 15, "unclosed quote"),
+            ("Glasfaser AND NOT", 18, "expected term after NOT"),
+            ("Glasfaser NEAR Schule", 11, "NEAR needs a number: NEAR/5"),
+            ("Glasfaser NEAR/x Schule", 11, "NEAR needs a number: NEAR/5"),
+            ("Glasfaser NEAR/0 Schule", 11, "at least 1"),
+            ("Glasfaser AND", 14, "expected term after AND"),
+            ("Glasfaser OR", 13, "expected term after OR"),
+            ("(Glasfaser OR Gigabit", 22, "missing ')' for the '(' at column 1"),
+            ("Glasfaser)", 10, "unexpected ')'"),
+            ("()", 1, "empty parentheses"),
+            ("OR Glasfaser", 1, "expected a term before OR"),
+            ("titel:Glasfaser", 1, "unknown field 'titel:'"),
+            ("\"\"", 1, "empty phrase"),
+            ("Glas*faser", 1, "'*' only at the start or end"),
+            ("di*", 1, "at least 3 letters"),
+            ("=Rad*", 1, "cannot be combined"),
+            ("Glasfaser^x", 10, "boost needs a positive number"),
+            ("NOT Glasfaser", 1, "no positive term"),
+            ("", 1, "empty rule"),
+            ("Glasfaser AND -", 15, "no letters or digits"),
+            ("(a1 AND b1) NEAR/3 c1", 13, "NEAR joins terms or phrases"),
+            ("title:", 7, "expected term after field scope"),
+        ];
+        for (expr, column, msg) in cases {
+            let e = error(expr);
+            assert!(e.message.contains(msg), "{expr}: {e}");
+            assert_eq!(e.column, *column, "{expr}: {e}");
+        }
+    }
+
+    #[test]
+    fn validate_accepts_the_documented_examples() {
+        for expr in [
+            "Glasfaser OR Gigabit* OR \"weiße Flecken\"",
+            "(Glasfaser OR Breitband) NEAR/5 Schule*",
+            "title:=Rad OR Radweg OR Radverkehr",
+            "applicants:unternehmen AND NOT applicants:kommune",
+            "*förderung AND digital*^2",
+        ] {
+            assert_eq!(validate(expr), Ok(()), "{expr}");
+        }
+    }
 }

@@ -1,0 +1,267 @@
+//! The non-keyword criteria: applicants, region, deadline, money, funders
+//! (per call) and interests, applicant kind, membership and size (per Kommune).
+
+use std::collections::BTreeSet;
+
+use chrono::NaiveDate;
+
+use super::normalize::fold;
+use crate::config::{Criteria, Kommune, KommuneKind, MemberRegion};
+use crate::model::{ApplicantCategory, Call, CallStatus, Deadline, Region, format_amount, format_date_de, format_rate};
+
+/// Score bonus for a preferred funder.
+pub const PREFERRED_FUNDER_BONUS: f64 = 1.0;
+
+/// Outcome of one criterion, with the value found (German).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CriterionResult {
+    /// German name, e.g. "Frist".
+    pub name: &'static str,
+    pub passed: bool,
+    /// What was found, e.g. "Frist in 42 Tagen (31.03.2026)".
+    pub detail: String,
+}
+
+impl CriterionResult {
+    fn new(name: &'static str, passed: bool, detail: impl Into<String>) -> Self {
+        CriterionResult { name, passed, detail: detail.into() }
+    }
+}
+
+/// Where a call may be used, as far as the Kreis is concerned.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RegionScope {
+    /// Bundesweit, EU-weit, NRW, a home region, or not stated.
+    Open,
+    /// Only the members of these named regions (ids), e.g. a LEADER call.
+    Members(Vec<String>),
+    /// Only other regions.
+    Outside,
+}
+
+/// Folded spellings of the regions a call may name (computed once per matcher).
+#[derive(Debug, Clone)]
+pub struct RegionBook {
+    home: Vec<String>,
+    members: Vec<(String, Vec<String>)>,
+}
+
+impl RegionBook {
+    pub fn new(home_regions: &[String], member_regions: &[MemberRegion]) -> RegionBook {
+        let home = home_regions.iter().map(|h| fold(h)).filter(|h| !h.is_empty()).collect();
+        let members = member_regions
+            .iter()
+            .map(|m| {
+                let names = std::iter::once(&m.id).chain([&m.name]).chain(&m.aliases).map(|n| fold(n)).filter(|n| !n.is_empty());
+                (m.id.clone(), names.collect())
+            })
+            .collect();
+        RegionBook { home, members }
+    }
+
+    /// The scope of `call`. Member regions named in the regions or the title
+    /// restrict the call to their members even when a Land is listed too,
+    /// because the named region is the narrower statement.
+    pub fn scope(&self, call: &Call) -> (RegionScope, String) {
+        let title = format!(" {} ", fold(&call.title));
+        let mut members = BTreeSet::new();
+        let mut open = false;
+        let mut named = Vec::new();
+        for region in &call.regions {
+            named.push(region.to_string());
+            match region {
+                Region::Bundesweit | Region::EuWeit => open = true,
+                Region::Land(l) => open |= *l == crate::model::Bundesland::NordrheinWestfalen,
+                Region::Named(n) => {
+                    let f = fold(n);
+                    if let Some(id) = self.member_named(&f) {
+                        members.insert(id);
+                    } else if matches!(f.as_str(), "deutschland" | "bundesgebiet" | "eu" | "europa" | "europaeische union")
+                        || self.home.iter().any(|h| f.contains(h.as_str()))
+                    {
+                        open = true;
+                    }
+                }
+            }
+        }
+        for (id, names) in &self.members {
+            if names.iter().any(|n| title.contains(&format!(" {n} "))) {
+                members.insert(id.clone());
+            }
+        }
+        let listed = if named.is_empty() { "nicht angegeben".to_string() } else { named.join(", ") };
+        let scope = if !members.is_empty() {
+            RegionScope::Members(members.into_iter().collect())
+        } else if open || call.regions.is_empty() {
+            RegionScope::Open
+        } else {
+            RegionScope::Outside
+        };
+        (scope, listed)
+    }
+
+    fn member_named(&self, folded: &str) -> Option<String> {
+        let padded = format!(" {folded} ");
+        self.members
+            .iter()
+            .find(|(_, names)| names.iter().any(|n| folded == n || padded.contains(&format!(" {n} "))))
+            .map(|(id, _)| id.clone())
+    }
+}
+
+/// The call-level criteria, in display order.
+pub fn check_call(call: &Call, c: &Criteria, scope: &(RegionScope, String), today: NaiveDate) -> Vec<CriterionResult> {
+    vec![applicants(call, c), region(scope), deadline(call, c, today), rate(call, c), amount(call, c), funder(call, c)]
+}
+
+fn applicants(call: &Call, c: &Criteria) -> CriterionResult {
+    const NAME: &str = "Antragsberechtigte";
+    if call.applicants.is_unstated() {
+        return CriterionResult::new(NAME, true, "Antragsberechtigte unklar");
+    }
+    let fitting: Vec<_> = call.applicants.categories.intersection(&c.applicants).map(|a| a.label_de()).collect();
+    let named = call.applicants.categories.iter().map(|a| a.label_de()).collect::<Vec<_>>().join(", ");
+    if fitting.is_empty() {
+        CriterionResult::new(NAME, false, format!("nicht antragsberechtigt (nur {named})"))
+    } else if call.applicants.categories.contains(&ApplicantCategory::Kommune) {
+        CriterionResult::new(NAME, true, "Kommune antragsberechtigt")
+    } else {
+        CriterionResult::new(NAME, true, format!("antragsberechtigt: {}", fitting.join(", ")))
+    }
+}
+
+fn region((scope, listed): &(RegionScope, String)) -> CriterionResult {
+    const NAME: &str = "Fördergebiet";
+    match scope {
+        RegionScope::Open => CriterionResult::new(NAME, true, format!("Fördergebiet: {listed}")),
+        RegionScope::Members(ids) => CriterionResult::new(NAME, true, format!("nur für Mitglieder von {}", ids.join(", "))),
+        RegionScope::Outside => CriterionResult::new(NAME, false, format!("anderes Fördergebiet: {listed}")),
+    }
+}
+
+fn deadline(call: &Call, c: &Criteria, today: NaiveDate) -> CriterionResult {
+    const NAME: &str = "Frist";
+    if call.status == CallStatus::Closed {
+        return CriterionResult::new(NAME, false, "Aufruf geschlossen");
+    }
+    match &call.deadline {
+        Deadline::Rolling => CriterionResult::new(NAME, true, "laufend (keine Frist)"),
+        Deadline::Dates(d) if !d.is_empty() => match call.deadline.next_date(today) {
+            None => {
+                let last = call.deadline.last_date().map(format_date_de).unwrap_or_default();
+                CriterionResult::new(NAME, false, format!("Frist abgelaufen ({last})"))
+            }
+            Some(next) => {
+                let days = (next - today).num_days();
+                let date = format_date_de(next);
+                if days < i64::from(c.min_lead_days) {
+                    CriterionResult::new(NAME, false, format!("Frist in {days} Tagen ({date}) – weniger als {} Tage Vorlauf", c.min_lead_days))
+                } else {
+                    CriterionResult::new(NAME, true, format!("Frist in {days} Tagen ({date})"))
+                }
+            }
+        },
+        _ => CriterionResult::new(NAME, true, "Frist unbekannt"),
+    }
+}
+
+fn rate(call: &Call, c: &Criteria) -> CriterionResult {
+    const NAME: &str = "Förderquote";
+    match (call.funding_rate, c.min_funding_rate) {
+        (Some(r), Some(min)) if r.max < min => {
+            CriterionResult::new(NAME, false, format!("Förderquote {} unter {} %", format_rate(Some(r)), min))
+        }
+        (r, _) => CriterionResult::new(NAME, true, format!("Förderquote {}", format_rate(r))),
+    }
+}
+
+fn amount(call: &Call, c: &Criteria) -> CriterionResult {
+    const NAME: &str = "Förderbetrag";
+    match (call.amount_max_eur, c.min_amount_eur) {
+        (Some(a), Some(min)) if a < min => CriterionResult::new(
+            NAME,
+            false,
+            format!("Förderbetrag {} unter {}", format_amount(Some(a)), format_amount(Some(min))),
+        ),
+        (a, _) => CriterionResult::new(NAME, true, format!("Förderbetrag {}", format_amount(a))),
+    }
+}
+
+fn funder(call: &Call, c: &Criteria) -> CriterionResult {
+    const NAME: &str = "Fördergeber";
+    let Some(name) = call.funder.as_deref() else {
+        return CriterionResult::new(NAME, true, "Fördergeber nicht angegeben");
+    };
+    if matches_any(name, &c.exclude_funders) {
+        return CriterionResult::new(NAME, false, format!("Fördergeber ausgeschlossen: {name}"));
+    }
+    if matches_any(name, &c.prefer_funders) {
+        return CriterionResult::new(NAME, true, format!("bevorzugter Fördergeber: {name}"));
+    }
+    CriterionResult::new(NAME, true, format!("Fördergeber: {name}"))
+}
+
+/// Whether the funder is one of `list` (folded, as a part of the name).
+pub fn matches_any(funder: &str, list: &[String]) -> bool {
+    let f = fold(funder);
+    list.iter().map(|x| fold(x)).any(|x| !x.is_empty() && f.contains(&x))
+}
+
+/// Routing of one match to one Kommune: `Ok(note)` when routed, `Err(why not)`.
+pub fn route(
+    call: &Call,
+    c: &Criteria,
+    scope: &RegionScope,
+    kommune: &Kommune,
+    handlungsfeld: &str,
+    project: Option<&str>,
+) -> Result<Option<String>, String> {
+    if !kommune.interests.covers(handlungsfeld, project) {
+        return Err(format!("kein Interesse an {}", project.unwrap_or(handlungsfeld)));
+    }
+    if !call.applicants.is_unstated() && !fits_kind(&call.applicants.categories, &c.applicants, kommune.kind) {
+        return Err(format!("{} nicht antragsberechtigt", kind_label(kommune.kind)));
+    }
+    if let Some(kinds) = &c.kommune_kinds
+        && !kinds.contains(&kommune.kind)
+    {
+        return Err(format!("Art {} nicht vorgesehen", kind_label(kommune.kind)));
+    }
+    if let Some(pop) = kommune.population {
+        if c.population_min.is_some_and(|min| pop < min) {
+            return Err(format!("{pop} Einwohner, unter dem Minimum {}", c.population_min.unwrap_or_default()));
+        }
+        if c.population_max.is_some_and(|max| pop > max) {
+            return Err(format!("{pop} Einwohner, über dem Maximum {}", c.population_max.unwrap_or_default()));
+        }
+    }
+    match scope {
+        RegionScope::Open => Ok(None),
+        RegionScope::Outside => Err("Fördergebiet passt nicht".into()),
+        RegionScope::Members(ids) => {
+            let m = kommune.memberships.iter().find(|m| ids.contains(&m.region));
+            match m {
+                None => Err(format!("nicht Mitglied von {}", ids.join(", "))),
+                Some(m) => Ok(m.partial.as_ref().map(|p| format!("nur teilweise Mitglied von {} ({p})", m.region))),
+            }
+        }
+    }
+}
+
+/// Stadt/Gemeinde fit every configured category but `kreis`; the Kreis fits
+/// every configured category but `kommune`, and also `kommune`, because the
+/// Förderdatenbank's "Kommune" covers Gemeindeverbände and Kreise.
+fn fits_kind(call: &BTreeSet<ApplicantCategory>, configured: &BTreeSet<ApplicantCategory>, kind: KommuneKind) -> bool {
+    call.intersection(configured).any(|a| match kind {
+        KommuneKind::Kreis => true,
+        KommuneKind::Stadt | KommuneKind::Gemeinde => *a != ApplicantCategory::Kreis,
+    })
+}
+
+fn kind_label(kind: KommuneKind) -> &'static str {
+    match kind {
+        KommuneKind::Stadt => "Stadt",
+        KommuneKind::Gemeinde => "Gemeinde",
+        KommuneKind::Kreis => "Kreis",
+    }
+}

@@ -1,0 +1,495 @@
+//! Measuring the rules against a labelled development set.
+//!
+//! A labelled set lists calls with the Handlungsfelder and projects they
+//! should match (empty for hard negatives). Files are TOML, CSV or JSON,
+//! chosen by extension; a directory loads every such file in it, sorted by
+//! name. The format is documented in `tests/fixtures/devset/README.md`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Deserialize;
+
+use super::Matcher;
+use crate::model::{Applicants, ApplicantCategory, Call, CallId, CallStatus, Deadline, DeadlineDate, FundingRate, Region};
+
+/// The labels a call should get.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Expected {
+    pub handlungsfelder: BTreeSet<String>,
+    pub projects: BTreeSet<String>,
+}
+
+/// Where a labelled call comes from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LabelledCall {
+    /// Written in the file; its id comes from a synthetic URL.
+    Inline(Box<Call>),
+    /// A call in the store, to be resolved by the caller.
+    Stored(CallId),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct LabelledItem {
+    /// The item's id in the file.
+    pub id: String,
+    pub call: LabelledCall,
+    pub expected: Expected,
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LabelledSet {
+    pub items: Vec<LabelledItem>,
+}
+
+impl LabelledSet {
+    /// The inline items, ready for [`evaluate`].
+    pub fn inline(&self) -> Vec<(Call, Expected)> {
+        self.items
+            .iter()
+            .filter_map(|i| match &i.call {
+                LabelledCall::Inline(c) => Some(((**c).clone(), i.expected.clone())),
+                LabelledCall::Stored(_) => None,
+            })
+            .collect()
+    }
+
+    /// The items that reference stored calls.
+    pub fn stored(&self) -> impl Iterator<Item = (&CallId, &Expected)> {
+        self.items.iter().filter_map(|i| match &i.call {
+            LabelledCall::Stored(id) => Some((id, &i.expected)),
+            LabelledCall::Inline(_) => None,
+        })
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EvalError {
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("{path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("{path}: item '{item}': {message}")]
+    Item { path: PathBuf, item: String, message: String },
+    #[error("{path}: unknown extension (use .toml, .csv or .json)")]
+    Extension { path: PathBuf },
+}
+
+/// One item as written in TOML or JSON (CSV rows are mapped onto it).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawItem {
+    id: String,
+    /// A stored call id instead of the inline fields.
+    call: Option<String>,
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    summary: String,
+    #[serde(default)]
+    text: String,
+    funder: Option<String>,
+    #[serde(default)]
+    topics: Vec<String>,
+    #[serde(default)]
+    applicants: Vec<String>,
+    #[serde(default)]
+    applicants_raw: Vec<String>,
+    #[serde(default)]
+    regions: Vec<String>,
+    /// ISO dates, "laufend" or "unbekannt" (default).
+    #[serde(default)]
+    deadline: Vec<String>,
+    status: Option<String>,
+    funding_rate: Option<f64>,
+    amount_max_eur: Option<u64>,
+    /// Day the call was first seen (ISO); defaults to 2026-01-01.
+    first_seen: Option<NaiveDate>,
+    #[serde(default)]
+    expect_handlungsfelder: Vec<String>,
+    #[serde(default)]
+    expect_projects: Vec<String>,
+    note: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    #[serde(default)]
+    item: Vec<RawItem>,
+}
+
+/// Loads a labelled set from a `.toml`, `.csv` or `.json` file, or from every such file in a directory.
+pub fn load_labelled(path: &Path) -> Result<LabelledSet, EvalError> {
+    let io = |source| EvalError::Io { path: path.to_path_buf(), source };
+    if path.is_dir() {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(path)
+            .map_err(io)?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("toml" | "csv" | "json")))
+            .collect();
+        files.sort();
+        let mut set = LabelledSet::default();
+        for f in files {
+            set.items.extend(load_labelled(&f)?.items);
+        }
+        return Ok(set);
+    }
+    let content = std::fs::read_to_string(path).map_err(io)?;
+    let parse = |message: String| EvalError::Parse { path: path.to_path_buf(), message };
+    let raw: Vec<RawItem> = match path.extension().and_then(|e| e.to_str()) {
+        Some("toml") => toml::from_str::<RawFile>(&content).map_err(|e| parse(e.to_string()))?.item,
+        Some("json") => serde_json::from_str::<RawFile>(&content).map_err(|e| parse(e.to_string()))?.item,
+        Some("csv") => csv_items(&content).map_err(parse)?,
+        _ => return Err(EvalError::Extension { path: path.to_path_buf() }),
+    };
+    let items = raw.into_iter().map(|r| convert(r, path)).collect::<Result<_, _>>()?;
+    Ok(LabelledSet { items })
+}
+
+/// CSV: one row per item, header names as in TOML; list cells are separated by `;`.
+fn csv_items(content: &str) -> Result<Vec<RawItem>, String> {
+    let mut reader = csv::Reader::from_reader(content.as_bytes());
+    let headers = reader.headers().map_err(|e| e.to_string())?.clone();
+    let mut out = Vec::new();
+    for (n, row) in reader.records().enumerate() {
+        let row = row.map_err(|e| e.to_string())?;
+        let mut item = RawItem::default();
+        for (h, v) in headers.iter().zip(row.iter()) {
+            set_csv_field(&mut item, h.trim(), v.trim()).map_err(|m| format!("row {}: {m}", n + 2))?;
+        }
+        out.push(item);
+    }
+    Ok(out)
+}
+
+fn set_csv_field(item: &mut RawItem, header: &str, v: &str) -> Result<(), String> {
+    let list = || v.split(';').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect::<Vec<_>>();
+    let opt = || (!v.is_empty()).then(|| v.to_string());
+    let num = |what: &str| v.parse::<f64>().map_err(|_| format!("{what} '{v}' is not a number"));
+    match header {
+        "id" => item.id = v.into(),
+        "call" => item.call = opt(),
+        "title" => item.title = v.into(),
+        "summary" => item.summary = v.into(),
+        "text" => item.text = v.into(),
+        "funder" => item.funder = opt(),
+        "topics" => item.topics = list(),
+        "applicants" => item.applicants = list(),
+        "applicants_raw" => item.applicants_raw = list(),
+        "regions" => item.regions = list(),
+        "deadline" => item.deadline = list(),
+        "status" => item.status = opt(),
+        "funding_rate" if !v.is_empty() => item.funding_rate = Some(num("funding_rate")?),
+        "amount_max_eur" if !v.is_empty() => item.amount_max_eur = Some(num("amount_max_eur")? as u64),
+        "first_seen" if !v.is_empty() => {
+            item.first_seen = Some(v.parse().map_err(|_| format!("first_seen '{v}' is not a date (YYYY-MM-DD)"))?)
+        }
+        "expect_handlungsfelder" => item.expect_handlungsfelder = list(),
+        "expect_projects" => item.expect_projects = list(),
+        "note" => item.note = opt(),
+        "funding_rate" | "amount_max_eur" | "first_seen" => {}
+        other => return Err(format!("unknown column '{other}'")),
+    }
+    Ok(())
+}
+
+fn convert(r: RawItem, path: &Path) -> Result<LabelledItem, EvalError> {
+    let fail = |message: String| EvalError::Item { path: path.to_path_buf(), item: r.id.clone(), message };
+    if r.id.trim().is_empty() {
+        return Err(fail("missing id".into()));
+    }
+    let expected = Expected {
+        handlungsfelder: r.expect_handlungsfelder.iter().cloned().collect(),
+        projects: r.expect_projects.iter().cloned().collect(),
+    };
+    let call = match &r.call {
+        Some(id) if id.starts_with("c-") => LabelledCall::Stored(CallId(id.clone())),
+        Some(id) => return Err(fail(format!("call '{id}' is not a call id (c-…)"))),
+        None if r.title.trim().is_empty() => return Err(fail("an inline call needs a title".into())),
+        None => LabelledCall::Inline(Box::new(inline_call(&r).map_err(fail)?)),
+    };
+    Ok(LabelledItem { id: r.id.clone(), call, expected, note: r.note.clone() })
+}
+
+fn inline_call(r: &RawItem) -> Result<Call, String> {
+    let seen: DateTime<Utc> = r.first_seen.unwrap_or(NaiveDate::from_ymd_opt(2026, 1, 1).expect("date")).and_time(Default::default()).and_utc();
+    let mut c = Call::new("devset", format!("https://devset.foerderradar.invalid/{}", r.id), r.title.trim(), seen);
+    c.summary = r.summary.trim().to_string();
+    c.text = r.text.trim().to_string();
+    c.funder = r.funder.clone();
+    c.topics = r.topics.clone();
+    let categories = r.applicants.iter().map(|a| a.parse::<ApplicantCategory>()).collect::<Result<_, _>>()?;
+    c.applicants = Applicants { categories, raw: r.applicants_raw.clone() };
+    c.regions = r.regions.iter().map(|s| Region::try_from(s.clone())).collect::<Result<_, _>>()?;
+    c.deadline = deadline(&r.deadline)?;
+    c.status = match r.status.as_deref() {
+        None | Some("unknown") => CallStatus::Unknown,
+        Some("open") => CallStatus::Open,
+        Some("closed") => CallStatus::Closed,
+        Some("forthcoming") => CallStatus::Forthcoming,
+        Some(other) => return Err(format!("unknown status '{other}' (open, closed, forthcoming, unknown)")),
+    };
+    c.funding_rate = r.funding_rate.map(|max| FundingRate { min: None, max });
+    c.amount_max_eur = r.amount_max_eur;
+    Ok(c.seal())
+}
+
+fn deadline(values: &[String]) -> Result<Deadline, String> {
+    match values {
+        [] => Ok(Deadline::Unknown),
+        [one] if one == "unbekannt" => Ok(Deadline::Unknown),
+        [one] if one == "laufend" => Ok(Deadline::Rolling),
+        dates => dates
+            .iter()
+            .map(|d| d.parse::<NaiveDate>().map(DeadlineDate::on).map_err(|_| format!("deadline '{d}': use YYYY-MM-DD, 'laufend' or 'unbekannt'")))
+            .collect::<Result<_, _>>()
+            .map(Deadline::Dates),
+    }
+}
+
+/// Counts for one label.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LabelScore {
+    pub label: String,
+    pub tp: usize,
+    pub fp: usize,
+    pub fn_: usize,
+}
+
+impl LabelScore {
+    pub fn precision(&self) -> f64 {
+        ratio(self.tp, self.tp + self.fp)
+    }
+    pub fn recall(&self) -> f64 {
+        ratio(self.tp, self.tp + self.fn_)
+    }
+    pub fn f1(&self) -> f64 {
+        ratio(2 * self.tp, 2 * self.tp + self.fp + self.fn_)
+    }
+}
+
+/// An empty denominator means nothing to get wrong: 1.0.
+fn ratio(a: usize, b: usize) -> f64 {
+    if b == 0 { 1.0 } else { a as f64 / b as f64 }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MissKind {
+    FalsePositive,
+    FalseNegative,
+}
+
+/// A wrong label with the matcher's own account of it.
+#[derive(Debug, Clone)]
+pub struct EvalMiss {
+    pub call: String,
+    pub label: String,
+    pub kind: MissKind,
+    /// One line per relevant profile: score, hits, failed criteria.
+    pub explanation: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct EvalReport {
+    pub calls: usize,
+    pub handlungsfelder: Vec<LabelScore>,
+    pub projects: Vec<LabelScore>,
+    pub misses: Vec<EvalMiss>,
+}
+
+impl EvalReport {
+    fn micro(rows: &[LabelScore]) -> LabelScore {
+        rows.iter().fold(LabelScore { label: "Mikro".into(), ..Default::default() }, |mut acc, r| {
+            acc.tp += r.tp;
+            acc.fp += r.fp;
+            acc.fn_ += r.fn_;
+            acc
+        })
+    }
+
+    pub fn micro_handlungsfelder(&self) -> LabelScore {
+        Self::micro(&self.handlungsfelder)
+    }
+
+    pub fn micro_projects(&self) -> LabelScore {
+        Self::micro(&self.projects)
+    }
+
+    /// Micro average over Handlungsfeld and project labels together.
+    pub fn micro_all(&self) -> LabelScore {
+        let mut all = self.handlungsfelder.clone();
+        all.extend(self.projects.iter().cloned());
+        Self::micro(&all)
+    }
+}
+
+/// Runs the matcher over labelled calls and scores its passed matches.
+/// A Handlungsfeld counts as predicted when its own profile or one of its projects passes.
+pub fn evaluate(matcher: &Matcher, items: &[(Call, Expected)], today: NaiveDate) -> EvalReport {
+    let mut hf_rows: BTreeMap<String, LabelScore> = matcher.profiles.iter().map(|p| (p.handlungsfeld.clone(), LabelScore::default())).collect();
+    let mut project_rows: BTreeMap<String, LabelScore> =
+        matcher.profiles.iter().filter_map(|p| p.project.clone()).map(|p| (p, LabelScore::default())).collect();
+    let mut misses = Vec::new();
+    for (call, expected) in items {
+        let passed: Vec<_> = matcher.match_call(call, today).into_iter().filter(|m| m.passed).collect();
+        let got_hf: BTreeSet<String> = passed.iter().map(|m| m.handlungsfeld.clone()).collect();
+        let got_projects: BTreeSet<String> = passed.iter().filter_map(|m| m.project.clone()).collect();
+        tally(&mut hf_rows, &got_hf, &expected.handlungsfelder, |label, kind| {
+            misses.push(miss(matcher, call, today, label, kind, true));
+        });
+        tally(&mut project_rows, &got_projects, &expected.projects, |label, kind| {
+            misses.push(miss(matcher, call, today, label, kind, false));
+        });
+    }
+    let finish = |rows: BTreeMap<String, LabelScore>| rows.into_iter().map(|(label, s)| LabelScore { label, ..s }).collect();
+    EvalReport { calls: items.len(), handlungsfelder: finish(hf_rows), projects: finish(project_rows), misses }
+}
+
+fn tally(
+    rows: &mut BTreeMap<String, LabelScore>,
+    got: &BTreeSet<String>,
+    want: &BTreeSet<String>,
+    mut on_miss: impl FnMut(&str, MissKind),
+) {
+    for label in got.union(want) {
+        let row = rows.entry(label.clone()).or_default();
+        match (got.contains(label), want.contains(label)) {
+            (true, true) => row.tp += 1,
+            (true, false) => {
+                row.fp += 1;
+                on_miss(label, MissKind::FalsePositive);
+            }
+            (false, true) => {
+                row.fn_ += 1;
+                on_miss(label, MissKind::FalseNegative);
+            }
+            (false, false) => {}
+        }
+    }
+}
+
+fn miss(matcher: &Matcher, call: &Call, today: NaiveDate, label: &str, kind: MissKind, is_hf: bool) -> EvalMiss {
+    let explanation = matcher.explain(call, today, Some(label), None);
+    let lines = explanation
+        .profiles
+        .iter()
+        .filter(|p| !is_hf || kind == MissKind::FalseNegative || p.passed)
+        .map(|p| p.summary_line())
+        .collect();
+    EvalMiss { call: format!("{} ({})", call.title, call.id), label: label.to_string(), kind, explanation: lines }
+}
+
+fn pct(v: f64) -> String {
+    format!("{:.2}", v).replace('.', ",")
+}
+
+fn table(f: &mut fmt::Formatter<'_>, heading: &str, rows: &[LabelScore], micro: &LabelScore) -> fmt::Result {
+    writeln!(f, "{heading:<32} {:>4} {:>4} {:>4} {:>9} {:>7} {:>6}", "TP", "FP", "FN", "Präzision", "Recall", "F1")?;
+    for r in rows.iter().chain([micro]) {
+        writeln!(f, "{:<32} {:>4} {:>4} {:>4} {:>9} {:>7} {:>6}", r.label, r.tp, r.fp, r.fn_, pct(r.precision()), pct(r.recall()), pct(r.f1()))?;
+    }
+    Ok(())
+}
+
+impl fmt::Display for EvalReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "Auswertung über {} Aufrufe", self.calls)?;
+        writeln!(f)?;
+        table(f, "Handlungsfeld", &self.handlungsfelder, &self.micro_handlungsfelder())?;
+        writeln!(f)?;
+        table(f, "Projekt", &self.projects, &self.micro_projects())?;
+        let all = self.micro_all();
+        writeln!(f)?;
+        writeln!(f, "Mikro-Mittel gesamt: Präzision {}, Recall {}, F1 {}", pct(all.precision()), pct(all.recall()), pct(all.f1()))?;
+        for (kind, heading) in [(MissKind::FalsePositive, "Falsch positiv"), (MissKind::FalseNegative, "Falsch negativ")] {
+            let list: Vec<_> = self.misses.iter().filter(|m| m.kind == kind).collect();
+            writeln!(f)?;
+            writeln!(f, "{heading} ({}):", list.len())?;
+            for m in list {
+                writeln!(f, "- {} → {}", m.call, m.label)?;
+                for line in &m.explanation {
+                    writeln!(f, "    {line}")?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, name: &str, content: &str) -> PathBuf {
+        let p = dir.join(name);
+        std::fs::write(&p, content).unwrap();
+        p
+    }
+
+    #[test]
+    fn loads_toml_json_and_csv_alike() {
+        let dir = tempfile::tempdir().unwrap();
+        let toml = write(
+            dir.path(),
+            "a.toml",
+            r#"
+[[item]]
+id = "gigabit"
+title = "Gigabitförderung"
+applicants = ["kommune"]
+regions = ["bundesweit"]
+deadline = ["2026-06-30"]
+funding_rate = 90
+expect_handlungsfelder = ["digitale-infrastruktur"]
+
+[[item]]
+id = "stored"
+call = "c-0123456789abcdef"
+"#,
+        );
+        let json = write(
+            dir.path(),
+            "b.json",
+            r#"{"item": [{"id": "gigabit", "title": "Gigabitförderung", "applicants": ["kommune"], "regions": ["bundesweit"],
+                "deadline": ["2026-06-30"], "funding_rate": 90, "expect_handlungsfelder": ["digitale-infrastruktur"]}]}"#,
+        );
+        let csv = write(
+            dir.path(),
+            "c.csv",
+            "id,title,applicants,regions,deadline,funding_rate,expect_handlungsfelder\ngigabit,Gigabitförderung,kommune,bundesweit,2026-06-30,90,digitale-infrastruktur\n",
+        );
+        let t = load_labelled(&toml).unwrap();
+        assert_eq!(t.items.len(), 2);
+        assert_eq!(t.stored().next().unwrap().0.as_str(), "c-0123456789abcdef");
+        let inline = t.inline();
+        assert_eq!(inline.len(), 1);
+        assert_eq!(inline[0].0.deadline, Deadline::Dates(vec![DeadlineDate::on(NaiveDate::from_ymd_opt(2026, 6, 30).unwrap())]));
+        assert_eq!(inline[0].0.id, CallId::from_url("https://devset.foerderradar.invalid/gigabit"));
+        assert_eq!(load_labelled(&json).unwrap().inline(), inline);
+        assert_eq!(load_labelled(&csv).unwrap().inline(), inline);
+        assert_eq!(load_labelled(dir.path()).unwrap().items.len(), 4);
+    }
+
+    #[test]
+    fn bad_items_name_file_and_item() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = write(dir.path(), "x.toml", "[[item]]\nid = \"x\"\ntitle = \"T\"\ndeadline = [\"31.03.2026\"]\n");
+        let e = load_labelled(&p).unwrap_err().to_string();
+        assert!(e.ends_with("x.toml: item 'x': deadline '31.03.2026': use YYYY-MM-DD, 'laufend' or 'unbekannt'"), "{e}");
+        let p = write(dir.path(), "y.toml", "[[item]]\nid = \"y\"\ntitle = \"T\"\napplicants = [\"gemeinde\"]\n");
+        assert!(load_labelled(&p).unwrap_err().to_string().contains("unknown applicant category 'gemeinde'"));
+        let p = write(dir.path(), "z.yaml", "");
+        assert!(matches!(load_labelled(&p), Err(EvalError::Extension { .. })));
+    }
+
+    #[test]
+    fn scores_are_computed_per_label() {
+        let s = LabelScore { label: "x".into(), tp: 8, fp: 2, fn_: 0 };
+        assert_eq!((s.precision(), s.recall()), (0.8, 1.0));
+        assert!((s.f1() - 16.0 / 18.0).abs() < 1e-9);
+    }
+}

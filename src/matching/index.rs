@@ -1,0 +1,597 @@
+//! The compiled rule index and the scoring of one call.
+//!
+//! All terms of all rules become needles of ONE Aho-Corasick automaton. A
+//! call is folded once, the automaton runs once over it, and only rules with a
+//! positive term among the found needles are evaluated (the presearcher idea of
+//! Lucene Monitor and the Elasticsearch percolator). This loses nothing: a rule
+//! adds to a score only through a positive term that occurs in the text.
+
+use std::cell::OnceCell;
+use std::collections::HashMap;
+
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+
+use super::normalize::{INFLECTIONS, fold_into};
+use super::rules::{self, Anchor, Expr, Field, FieldMask, RuleSyntaxError};
+use crate::model::Call;
+
+/// Hits of one term in one field saturate: `min(1 + ln n, SATURATION_CAP)`.
+pub const SATURATION_CAP: f64 = 2.5;
+
+/// Saturated weight of `n` hits.
+pub fn saturate(n: usize) -> f64 {
+    if n == 0 { 0.0 } else { (1.0 + (n as f64).ln()).min(SATURATION_CAP) }
+}
+
+/// A call folded once: the fields joined by `\n` in one string.
+pub struct Doc {
+    pub text: String,
+    fields: Vec<(Field, usize, usize)>,
+    token_starts: OnceCell<Vec<u32>>,
+    /// For explanations: per folded byte, the byte in the field's original text.
+    sources: Option<DocSources>,
+}
+
+struct DocSources {
+    map: Vec<usize>,
+    originals: Vec<String>,
+}
+
+impl Doc {
+    pub fn new(call: &Call) -> Doc {
+        Self::build(call, false)
+    }
+
+    /// Like [`Doc::new`] but keeps what is needed to quote the original text.
+    pub fn with_sources(call: &Call) -> Doc {
+        Self::build(call, true)
+    }
+
+    fn build(call: &Call, keep_sources: bool) -> Doc {
+        let summary = if call.topics.is_empty() { call.summary.clone() } else { format!("{}\n{}", call.summary, call.topics.join(", ")) };
+        let applicants: Vec<&str> =
+            call.applicants.categories.iter().map(|c| c.as_str()).chain(call.applicants.raw.iter().map(String::as_str)).collect();
+        let parts: [(Field, String); 5] = [
+            (Field::Title, call.title.clone()),
+            (Field::Summary, summary),
+            (Field::Text, String::new()),
+            (Field::Funder, call.funder.clone().unwrap_or_default()),
+            (Field::Applicants, applicants.join(", ")),
+        ];
+        let mut text = String::with_capacity(call.title.len() + call.summary.len() + call.text.len() + 64);
+        let mut fields = Vec::with_capacity(5);
+        let mut map = keep_sources.then(Vec::new);
+        let mut originals = Vec::new();
+        for (field, own) in &parts {
+            let source: &str = if *field == Field::Text { &call.text } else { own };
+            if !text.is_empty() {
+                text.push('\n');
+                if let Some(m) = map.as_mut() {
+                    m.push(0);
+                }
+            }
+            let start = text.len();
+            fold_into(source, &mut text, map.as_mut());
+            fields.push((*field, start, text.len()));
+            if keep_sources {
+                originals.push(source.to_string());
+            }
+        }
+        let sources = map.map(|map| DocSources { map, originals });
+        Doc { text, fields, token_starts: OnceCell::new(), sources }
+    }
+
+    fn field_at(&self, pos: usize) -> Option<Field> {
+        self.fields.iter().find(|(_, s, e)| pos >= *s && pos < *e).map(|(f, _, _)| *f)
+    }
+
+    fn token_index(&self, pos: usize) -> usize {
+        let starts = self.token_starts.get_or_init(|| {
+            let b = self.text.as_bytes();
+            (0..b.len()).filter(|&i| !is_boundary(b[i]) && (i == 0 || is_boundary(b[i - 1]))).map(|i| i as u32).collect()
+        });
+        starts.partition_point(|&s| s as usize <= pos).saturating_sub(1)
+    }
+
+    /// The original wording around a hit, ±40 characters.
+    pub fn snippet(&self, occ: &Occurrence) -> Option<String> {
+        let sources = self.sources.as_ref()?;
+        let field_idx = self.fields.iter().position(|(f, _, _)| *f == occ.field)?;
+        let original = &sources.originals[field_idx];
+        let start = *sources.map.get(occ.start)?;
+        let end = sources.map.get(occ.end.saturating_sub(1)).map_or(start, |&e| e + 1).max(start);
+        let end = ceil_char(original, end.min(original.len()));
+        let from = original[..start].char_indices().rev().nth(39).map_or(0, |(i, _)| i);
+        let to = original[end..].char_indices().nth(40).map_or(original.len(), |(i, _)| end + i);
+        let mut s = String::new();
+        if from > 0 {
+            s.push('…');
+        }
+        s.push_str(&original[from..start]);
+        s.push('[');
+        s.push_str(&original[start..end]);
+        s.push(']');
+        s.push_str(&original[end..to]);
+        if to < original.len() {
+            s.push('…');
+        }
+        Some(s.split_whitespace().collect::<Vec<_>>().join(" "))
+    }
+}
+
+fn ceil_char(s: &str, mut i: usize) -> usize {
+    while i < s.len() && !s.is_char_boundary(i) {
+        i += 1;
+    }
+    i
+}
+
+fn is_boundary(b: u8) -> bool {
+    b == b' ' || b == b'\n'
+}
+
+/// One occurrence of a term.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Occurrence {
+    pub field: Field,
+    pub start: usize,
+    pub end: usize,
+}
+
+/// A compiled term.
+#[derive(Debug, Clone)]
+pub struct Leaf {
+    pub written: String,
+    needle: u32,
+    anchor: Anchor,
+    fields: FieldMask,
+    pub boost: f64,
+}
+
+#[derive(Debug, Clone)]
+pub enum Node {
+    Leaf(u32),
+    And(Vec<Node>),
+    Or(Vec<Node>),
+    Not(Box<Node>),
+    Near(Box<Node>, Box<Node>, u32),
+}
+
+/// A compiled rule.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    pub expr: String,
+    pub weight: f64,
+    node: Node,
+}
+
+/// Where a rule of a profile failed to compile.
+#[derive(Debug, Clone)]
+pub struct RuleError {
+    pub profile: usize,
+    pub rule: usize,
+    pub error: RuleSyntaxError,
+}
+
+/// All rules of all profiles, with one automaton over all their terms.
+pub struct Index {
+    automaton: AhoCorasick,
+    pub leaves: Vec<Leaf>,
+    /// Per profile, its rules.
+    pub profiles: Vec<Vec<Rule>>,
+    /// Per needle, the (profile, rule) pairs in which it is a positive term.
+    needle_rules: Vec<Vec<(u32, u32)>>,
+}
+
+impl Index {
+    /// Compiles `profiles` (each a list of `(expr, weight)`).
+    pub fn build(profiles: &[Vec<(String, f64)>]) -> Result<Index, Vec<RuleError>> {
+        let mut needles: HashMap<String, u32> = HashMap::new();
+        let mut leaves = Vec::new();
+        let mut needle_rules: Vec<Vec<(u32, u32)>> = Vec::new();
+        let mut compiled = Vec::with_capacity(profiles.len());
+        let mut errors = Vec::new();
+        for (p, rules_of_profile) in profiles.iter().enumerate() {
+            let mut out = Vec::with_capacity(rules_of_profile.len());
+            for (r, (expr, weight)) in rules_of_profile.iter().enumerate() {
+                let parsed = match rules::parse(expr) {
+                    Ok(e) => e,
+                    Err(error) => {
+                        errors.push(RuleError { profile: p, rule: r, error });
+                        continue;
+                    }
+                };
+                let mut cx = Compile { needles: &mut needles, leaves: &mut leaves, needle_rules: &mut needle_rules, at: (p as u32, out.len() as u32) };
+                let node = cx.node(&parsed, false);
+                out.push(Rule { expr: expr.clone(), weight: *weight, node });
+            }
+            compiled.push(out);
+        }
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        let mut patterns: Vec<(u32, String)> = needles.into_iter().map(|(s, id)| (id, s)).collect();
+        patterns.sort_unstable();
+        let automaton = AhoCorasick::builder()
+            .match_kind(MatchKind::Standard)
+            .kind(Some(AhoCorasickKind::DFA))
+            .build(patterns.iter().map(|(_, s)| s.as_str()))
+            .or_else(|_| {
+                AhoCorasick::builder().match_kind(MatchKind::Standard).build(patterns.iter().map(|(_, s)| s.as_str()))
+            })
+            .expect("needles are plain strings");
+        Ok(Index { automaton, leaves, profiles: compiled, needle_rules })
+    }
+
+    /// Runs the automaton over `doc` once.
+    pub fn search<'d>(&self, doc: &'d Doc) -> Hits<'d> {
+        let mut hits: Vec<(u32, u32, u32)> = self
+            .automaton
+            .find_overlapping_iter(doc.text.as_str())
+            .map(|m| (m.pattern().as_u32(), m.start() as u32, m.end() as u32))
+            .collect();
+        hits.sort_unstable();
+        Hits { doc, hits }
+    }
+
+    /// The (profile, rule) pairs that may score on these hits, sorted.
+    pub fn candidates(&self, hits: &Hits) -> Vec<(u32, u32)> {
+        let mut out = Vec::new();
+        let mut last = u32::MAX;
+        for &(needle, _, _) in &hits.hits {
+            if needle != last {
+                out.extend_from_slice(&self.needle_rules[needle as usize]);
+                last = needle;
+            }
+        }
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+}
+
+struct Compile<'a> {
+    needles: &'a mut HashMap<String, u32>,
+    leaves: &'a mut Vec<Leaf>,
+    needle_rules: &'a mut Vec<Vec<(u32, u32)>>,
+    at: (u32, u32),
+}
+
+impl Compile<'_> {
+    fn node(&mut self, e: &Expr, negated: bool) -> Node {
+        match e {
+            Expr::Term(t) => {
+                let next = self.needles.len() as u32;
+                let needle = *self.needles.entry(t.needle.clone()).or_insert(next);
+                if needle == next {
+                    self.needle_rules.push(Vec::new());
+                }
+                if !negated {
+                    let list = &mut self.needle_rules[needle as usize];
+                    if list.last() != Some(&self.at) {
+                        list.push(self.at);
+                    }
+                }
+                self.leaves.push(Leaf { written: t.written.clone(), needle, anchor: t.anchor, fields: t.fields, boost: t.boost });
+                Node::Leaf(self.leaves.len() as u32 - 1)
+            }
+            Expr::And(items) => Node::And(items.iter().map(|i| self.node(i, negated)).collect()),
+            Expr::Or(items) => Node::Or(items.iter().map(|i| self.node(i, negated)).collect()),
+            Expr::Not(inner) => Node::Not(Box::new(self.node(inner, !negated))),
+            Expr::Near { left, right, distance } => {
+                Node::Near(Box::new(self.node(left, negated)), Box::new(self.node(right, negated)), *distance)
+            }
+        }
+    }
+}
+
+/// Needle hits in one doc, sorted by needle.
+pub struct Hits<'d> {
+    pub doc: &'d Doc,
+    hits: Vec<(u32, u32, u32)>,
+}
+
+impl Hits<'_> {
+    fn of_needle(&self, needle: u32) -> &[(u32, u32, u32)] {
+        let from = self.hits.partition_point(|h| h.0 < needle);
+        let to = self.hits[from..].partition_point(|h| h.0 == needle) + from;
+        &self.hits[from..to]
+    }
+
+    /// Occurrences of a leaf: needle hits that satisfy its anchor and field scope.
+    pub fn occurrences(&self, leaf: &Leaf) -> Vec<Occurrence> {
+        let text = self.doc.text.as_bytes();
+        self.of_needle(leaf.needle)
+            .iter()
+            .filter_map(|&(_, s, e)| {
+                let (s, e) = (s as usize, e as usize);
+                let ok = match leaf.anchor {
+                    Anchor::Anywhere => true,
+                    Anchor::WordStart => s == 0 || is_boundary(text[s - 1]),
+                    Anchor::WordEnd => e == text.len() || is_boundary(text[e]),
+                    Anchor::WholeWord => (s == 0 || is_boundary(text[s - 1])) && whole_word_tail(text, e),
+                };
+                let field = self.doc.field_at(s)?;
+                (ok && leaf.fields.contains(field)).then_some(Occurrence { field, start: s, end: e })
+            })
+            .collect()
+    }
+}
+
+fn whole_word_tail(text: &[u8], e: usize) -> bool {
+    let end = text[e..].iter().position(|&b| is_boundary(b)).map_or(text.len(), |p| e + p);
+    let tail = &text[e..end];
+    INFLECTIONS.iter().any(|i| i.as_bytes() == tail)
+}
+
+/// Saturated strength of a set of occurrences: per field `factor × saturate(n)`.
+pub fn strength(occs: &[Occurrence]) -> f64 {
+    let mut counts = [0usize; 5];
+    for o in occs {
+        counts[o.field as usize] += 1;
+    }
+    Field::ALL.iter().map(|f| f.factor() * saturate(counts[*f as usize])).sum()
+}
+
+/// One term's part in a rule evaluation, for reasons and explanations.
+#[derive(Debug, Clone)]
+pub struct TermTrace {
+    pub leaf: u32,
+    pub negated: bool,
+    pub occurrences: Vec<Occurrence>,
+    pub value: f64,
+}
+
+/// Result of one rule on one call.
+#[derive(Debug, Clone)]
+pub struct RuleOutcome {
+    pub fired: bool,
+    pub contribution: f64,
+    pub terms: Vec<TermTrace>,
+}
+
+struct Eval {
+    truth: bool,
+    value: f64,
+}
+
+/// Evaluates rule `r` against `hits`; `trace` collects term details.
+pub fn evaluate(index: &Index, rule: &Rule, hits: &Hits, trace: bool) -> RuleOutcome {
+    let mut terms = Vec::new();
+    let ev = eval(index, &rule.node, hits, false, trace.then_some(&mut terms));
+    let contribution = if ev.truth { rule.weight * ev.value } else { 0.0 };
+    RuleOutcome { fired: ev.truth && ev.value > 0.0, contribution, terms }
+}
+
+fn eval(index: &Index, node: &Node, hits: &Hits, negated: bool, mut trace: Option<&mut Vec<TermTrace>>) -> Eval {
+    match node {
+        Node::Leaf(id) => {
+            let leaf = &index.leaves[*id as usize];
+            let occs = hits.occurrences(leaf);
+            let value = strength(&occs) * leaf.boost;
+            let truth = !occs.is_empty();
+            if let Some(t) = trace
+                && truth
+            {
+                t.push(TermTrace { leaf: *id, negated, occurrences: occs, value });
+            }
+            Eval { truth, value }
+        }
+        Node::And(items) => {
+            let mut value = 0.0;
+            let mut truth = true;
+            for item in items {
+                let ev = eval(index, item, hits, negated, trace.as_deref_mut());
+                truth &= ev.truth;
+                if !truth && trace.is_none() {
+                    return Eval { truth: false, value: 0.0 };
+                }
+                value += ev.value;
+            }
+            Eval { truth, value }
+        }
+        Node::Or(items) => {
+            let (mut truth, mut value) = (false, 0.0);
+            for item in items {
+                let ev = eval(index, item, hits, negated, trace.as_deref_mut());
+                if ev.truth {
+                    truth = true;
+                    value += ev.value;
+                }
+            }
+            Eval { truth, value }
+        }
+        Node::Not(inner) => {
+            let ev = eval(index, inner, hits, !negated, trace);
+            Eval { truth: !ev.truth, value: 0.0 }
+        }
+        Node::Near(..) => {
+            let occs = positional(index, node, hits);
+            if let Some(t) = trace
+                && !occs.is_empty()
+            {
+                trace_near(index, node, hits, negated, &occs, t);
+            }
+            Eval { truth: !occs.is_empty(), value: strength(&occs) }
+        }
+    }
+}
+
+/// Occurrences of a positional node (term, OR of positionals, NEAR).
+fn positional(index: &Index, node: &Node, hits: &Hits) -> Vec<Occurrence> {
+    match node {
+        Node::Leaf(id) => hits.occurrences(&index.leaves[*id as usize]),
+        Node::Or(items) => items.iter().flat_map(|i| positional(index, i, hits)).collect(),
+        Node::Near(l, r, k) => {
+            let (left, right) = (positional(index, l, hits), positional(index, r, hits));
+            if left.is_empty() || right.is_empty() {
+                return Vec::new();
+            }
+            let doc = hits.doc;
+            let pos = |o: &Occurrence| doc.token_index(o.start) as i64;
+            let close = |a: &Occurrence, others: &[Occurrence]| {
+                others.iter().any(|b| b.field == a.field && (pos(a) - pos(b)).abs() <= *k as i64)
+            };
+            let mut out: Vec<Occurrence> = left.iter().filter(|a| close(a, &right)).copied().collect();
+            out.extend(right.iter().filter(|b| close(b, &left)).copied());
+            out
+        }
+        Node::And(_) | Node::Not(_) => Vec::new(),
+    }
+}
+
+/// Records the terms that took part in a satisfied NEAR.
+fn trace_near(index: &Index, node: &Node, hits: &Hits, negated: bool, occs: &[Occurrence], out: &mut Vec<TermTrace>) {
+    let mut leaves = Vec::new();
+    collect_leaves(node, &mut leaves);
+    for id in leaves {
+        let mine: Vec<Occurrence> =
+            hits.occurrences(&index.leaves[id as usize]).into_iter().filter(|o| occs.contains(o)).collect();
+        if !mine.is_empty() {
+            let value = strength(&mine);
+            out.push(TermTrace { leaf: id, negated, occurrences: mine, value });
+        }
+    }
+}
+
+fn collect_leaves(node: &Node, out: &mut Vec<u32>) {
+    match node {
+        Node::Leaf(id) => out.push(*id),
+        Node::And(items) | Node::Or(items) => items.iter().for_each(|i| collect_leaves(i, out)),
+        Node::Not(inner) => collect_leaves(inner, out),
+        Node::Near(l, r, _) => {
+            collect_leaves(l, out);
+            collect_leaves(r, out);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Utc;
+
+    fn call(title: &str, summary: &str, text: &str) -> Call {
+        let mut c = Call::new("test", format!("https://t.example/{title}"), title, Utc::now());
+        c.summary = summary.into();
+        c.text = text.into();
+        c
+    }
+
+    /// Score of a single rule (weight 1) on a call.
+    fn score(expr: &str, c: &Call) -> f64 {
+        let index = Index::build(&[vec![(expr.to_string(), 1.0)]]).unwrap();
+        let doc = Doc::new(c);
+        let hits = index.search(&doc);
+        evaluate(&index, &index.profiles[0][0], &hits, false).contribution
+    }
+
+    fn text(t: &str) -> Call {
+        call("Aufruf", "", t)
+    }
+
+    #[test]
+    fn compounds_hit_inside_words() {
+        assert!(score("Glasfaser", &text("Der Glasfaserausbau beginnt")) > 0.0);
+        assert!(score("Radweg", &text("Ausbau des Fahrradwegenetzes")) > 0.0);
+        assert!(score("Schulen", &text("Digitale Schule")) > 0.0);
+    }
+
+    #[test]
+    fn whole_word_flag_keeps_short_terms_out_of_other_words() {
+        assert_eq!(score("=Rad", &text("Radar und 30 Grad")), 0.0);
+        assert!(score("=Rad", &text("Das Rad")) > 0.0);
+        assert!(score("=Rad", &text("des Rades")) > 0.0);
+        assert!(score("Rad", &text("Radar")) > 0.0, "without the flag it is a compound hit");
+    }
+
+    #[test]
+    fn umlaut_folding_meets_both_spellings() {
+        assert!(score("Förderung", &text("FOERDERUNG von Projekten")) > 0.0);
+        assert!(score("Foerderung", &text("Förderung")) > 0.0);
+        assert!(score("Digitalisierung", &text("Digitali-\nsierung der Ämter")) > 0.0);
+    }
+
+    #[test]
+    fn wildcards_anchor_at_word_edges() {
+        assert!(score("digital*", &text("Digitalisierung")) > 0.0);
+        assert_eq!(score("digital*", &text("Predigitalphase")), 0.0);
+        assert!(score("*förderung", &text("Breitbandförderung")) > 0.0);
+        assert_eq!(score("*förderung", &text("Förderungen")), 0.0);
+    }
+
+    #[test]
+    fn phrases_need_adjacent_words() {
+        assert!(score("\"weiße Flecken\"", &text("Erschließung weißer Flecken")) == 0.0, "weisser ≠ weisse + space");
+        assert!(score("\"weiße Flecken\"", &text("die weiße Flecken im Netz")) > 0.0);
+        assert_eq!(score("\"weiße Flecken\"", &text("weiße Wände und Flecken")), 0.0);
+    }
+
+    #[test]
+    fn proximity_counts_words_within_a_field() {
+        assert!(score("Glasfaser NEAR/3 Schule", &text("Glasfaser für jede Schule")) > 0.0);
+        assert_eq!(score("Glasfaser NEAR/2 Schule", &text("Glasfaser für die neue Schule")), 0.0);
+        assert!(score("Schule NEAR/3 Glasfaser", &text("Schulen bekommen Glasfaser")) > 0.0);
+        assert_eq!(score("Glasfaser NEAR/5 Schule", &call("Glasfaser", "Schule", "")), 0.0, "different fields");
+        assert!(score("(Glasfaser OR Gigabit) NEAR/2 Schule", &text("Gigabit für Schulen")) > 0.0);
+    }
+
+    #[test]
+    fn field_scopes_and_factors() {
+        let c = call("Glasfaser", "Gigabit", "Breitband");
+        assert_eq!(score("Glasfaser", &c), 3.0);
+        assert_eq!(score("Gigabit", &c), 2.0);
+        assert_eq!(score("Breitband", &c), 1.0);
+        assert_eq!(score("title:Breitband", &c), 0.0);
+        assert_eq!(score("text:Breitband", &c), 1.0);
+        let mut c = c;
+        c.funder = Some("Bundesministerium für Digitales".into());
+        c.applicants.categories.insert(crate::model::ApplicantCategory::Unternehmen);
+        assert_eq!(score("funder:Digitales", &c), 1.0);
+        assert_eq!(score("applicants:unternehmen", &c), 1.0);
+        assert_eq!(score("Digitales", &c), 0.0, "unscoped terms skip funder and applicants");
+    }
+
+    #[test]
+    fn repeated_hits_saturate_below_one_title_hit() {
+        let many = "Digitalisierung ".repeat(40);
+        let in_text = score("Digitalisierung", &text(&many));
+        let in_title = score("Digitalisierung", &call("Digitalisierung", "", ""));
+        assert!(in_text < in_title, "{in_text} vs {in_title}");
+        assert!(in_text > score("Digitalisierung", &text("Digitalisierung")));
+        assert_eq!(saturate(1), 1.0);
+        assert_eq!(saturate(1000), SATURATION_CAP);
+    }
+
+    #[test]
+    fn not_and_or_semantics() {
+        let c = text("Breitband für Privathaushalte");
+        assert_eq!(score("Breitband AND NOT Privathaushalt", &c), 0.0);
+        assert!(score("Breitband AND NOT Gewerbegebiet", &c) > 0.0);
+        assert_eq!(score("Breitband OR Glasfaser", &c), 1.0);
+        assert_eq!(score("Breitband AND Glasfaser", &c), 0.0);
+        assert_eq!(score("Breitband^2", &c), 2.0);
+    }
+
+    #[test]
+    fn candidates_only_rules_with_a_found_positive_term() {
+        let index = Index::build(&[
+            vec![("Glasfaser".into(), 1.0), ("Radweg AND NOT Glasfaser".into(), 1.0)],
+            vec![("Kita".into(), 1.0)],
+        ])
+        .unwrap();
+        let doc = Doc::new(&text("Glasfaser"));
+        assert_eq!(index.candidates(&index.search(&doc)), vec![(0, 0)]);
+    }
+
+    #[test]
+    fn snippets_quote_the_original() {
+        let c = text("Im Rahmen des Programms wird der Glasfaserausbau in unterversorgten Gebieten gefördert.");
+        let index = Index::build(&[vec![("Glasfaser".into(), 1.0)]]).unwrap();
+        let doc = Doc::with_sources(&c);
+        let hits = index.search(&doc);
+        let out = evaluate(&index, &index.profiles[0][0], &hits, true);
+        let snip = doc.snippet(&out.terms[0].occurrences[0]).unwrap();
+        assert!(snip.contains("der [Glasfaser]ausbau"), "{snip}");
+    }
+}

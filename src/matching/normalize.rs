@@ -1,0 +1,216 @@
+//! Folding German text and rule terms to one comparable form.
+//!
+//! Text and terms go through the same [`fold`], so "Foerderung", "Förderung"
+//! and "FÖRDERUNG" all become `foerderung`. The folded form contains only
+//! lowercase letters, digits and single spaces between words:
+//!
+//! - case folded, umlauts expanded (ä→ae, ö→oe, ü→ue, ß→ss), other Latin
+//!   accents dropped (é→e), a combining diaeresis (decomposed umlaut) → `e`;
+//! - a hyphen between two letters joins them ("Breitband-Ausbau" →
+//!   `breitbandausbau`, so `Breitband` and `Ausbau` still hit inside it);
+//! - a hyphen at a line break joins the word halves ("Digitali-\nsierung");
+//! - everything else (punctuation, "Kinder- und", whitespace) separates words.
+
+/// Folds `text` into `out` (appending). When `map` is given, it receives for
+/// every byte pushed to `out` the byte offset in `text` it came from, so hits
+/// can be shown in the original wording.
+pub fn fold_into(text: &str, out: &mut String, mut map: Option<&mut Vec<usize>>) {
+    let bytes = text.as_bytes();
+    let mut pending_space = false;
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b.is_ascii_alphanumeric() {
+            push_word_char(out, &mut map, &mut pending_space, i, b.to_ascii_lowercase() as char);
+            i += 1;
+            continue;
+        }
+        if b == b'-' {
+            if let Some(next) = hyphen_join(bytes, i) {
+                i = next;
+                continue;
+            }
+            pending_space = !out.is_empty();
+            i += 1;
+            continue;
+        }
+        if b < 0x80 {
+            pending_space = !out.is_empty();
+            i += 1;
+            continue;
+        }
+        let ch = text[i..].chars().next().expect("char boundary");
+        let start = i;
+        i += ch.len_utf8();
+        match fold_char(ch) {
+            Folded::Str(s) => {
+                for c in s.chars() {
+                    push_word_char(out, &mut map, &mut pending_space, start, c);
+                }
+            }
+            Folded::Keep => {
+                for c in ch.to_lowercase() {
+                    push_word_char(out, &mut map, &mut pending_space, start, c);
+                }
+            }
+            Folded::Separator => pending_space = !out.is_empty(),
+            Folded::Drop => {}
+        }
+    }
+}
+
+/// The folded form of `text`.
+pub fn fold(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    fold_into(text, &mut out, None);
+    out
+}
+
+fn push_word_char(out: &mut String, map: &mut Option<&mut Vec<usize>>, pending_space: &mut bool, src: usize, c: char) {
+    if *pending_space {
+        out.push(' ');
+        if let Some(m) = map.as_deref_mut() {
+            m.push(src);
+        }
+        *pending_space = false;
+    }
+    out.push(c);
+    if let Some(m) = map.as_deref_mut() {
+        m.extend(std::iter::repeat_n(src, c.len_utf8()));
+    }
+}
+
+/// If the hyphen at `i` joins two word parts, the index to continue at.
+/// Joins "a-b" and "a-\n b" (hyphenation at a line break), not "a- b" or "a -b".
+fn hyphen_join(bytes: &[u8], i: usize) -> Option<usize> {
+    let prev_is_word = i > 0 && is_word_byte(bytes[i - 1]);
+    if !prev_is_word {
+        return None;
+    }
+    let mut j = i + 1;
+    let mut saw_newline = false;
+    while j < bytes.len() && matches!(bytes[j], b' ' | b'\t' | b'\r' | b'\n') {
+        saw_newline |= bytes[j] == b'\n';
+        j += 1;
+    }
+    let next_is_word = j < bytes.len() && is_word_byte(bytes[j]);
+    (next_is_word && (j == i + 1 || saw_newline)).then_some(j)
+}
+
+/// ASCII alphanumerics and the lead byte of any non-ASCII char (letters with umlauts).
+fn is_word_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b >= 0x80
+}
+
+enum Folded {
+    Str(&'static str),
+    Keep,
+    Separator,
+    Drop,
+}
+
+fn fold_char(c: char) -> Folded {
+    match c {
+        'ä' | 'Ä' | 'æ' | 'Æ' => Folded::Str("ae"),
+        'ö' | 'Ö' | 'ø' | 'Ø' | 'œ' | 'Œ' => Folded::Str("oe"),
+        'ü' | 'Ü' => Folded::Str("ue"),
+        'ß' | 'ẞ' => Folded::Str("ss"),
+        '\u{0308}' => Folded::Str("e"),
+        '\u{0300}'..='\u{036f}' | '\u{00ad}' | '\u{200b}' => Folded::Drop,
+        'à' | 'á' | 'â' | 'ã' | 'å' | 'À' | 'Á' | 'Â' | 'Ã' | 'Å' => Folded::Str("a"),
+        'è' | 'é' | 'ê' | 'ë' | 'È' | 'É' | 'Ê' | 'Ë' => Folded::Str("e"),
+        'ì' | 'í' | 'î' | 'ï' | 'Ì' | 'Í' | 'Î' | 'Ï' => Folded::Str("i"),
+        'ò' | 'ó' | 'ô' | 'õ' | 'Ò' | 'Ó' | 'Ô' | 'Õ' => Folded::Str("o"),
+        'ù' | 'ú' | 'û' | 'Ù' | 'Ú' | 'Û' => Folded::Str("u"),
+        'ç' | 'Ç' => Folded::Str("c"),
+        'ñ' | 'Ñ' => Folded::Str("n"),
+        'ý' | 'ÿ' | 'Ý' => Folded::Str("y"),
+        'š' | 'Š' => Folded::Str("s"),
+        'ž' | 'Ž' => Folded::Str("z"),
+        'č' | 'Č' => Folded::Str("c"),
+        '\u{2010}' | '\u{2011}' => Folded::Drop,
+        c if c.is_alphanumeric() => Folded::Keep,
+        _ => Folded::Separator,
+    }
+}
+
+/// Light German inflection stripper for rule terms (never applied to text).
+///
+/// Terms hit anywhere inside a word, so only the term's own inflection ending
+/// has to go ("Schulen" must find "Schule", "Kommunen" "Kommunalrichtlinie"
+/// must not be required). Snowball also strips derivational suffixes
+/// ("Bildung" → `bild`), which under substring matching would hit
+/// "Abbildung" and "Bildschirm"; this stripper removes only `-en`, `-es`,
+/// `-e` and a genitive `-s`, and keeps at least 4 letters.
+pub fn stem(folded: &str) -> &str {
+    for suffix in ["en", "es", "e"] {
+        if let Some(base) = folded.strip_suffix(suffix)
+            && base.len() >= 4
+            && folded.len() > 5
+        {
+            return base;
+        }
+    }
+    if let Some(base) = folded.strip_suffix('s')
+        && base.len() >= 6
+        && !base.ends_with('s')
+    {
+        return base;
+    }
+    folded
+}
+
+/// Endings a whole-word term may carry ("=Rad" finds "Rad", "Rades", "Rads").
+pub const INFLECTIONS: [&str; 9] = ["", "e", "en", "er", "es", "n", "s", "ern", "em"];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folds_case_and_umlauts_the_same_for_both_spellings() {
+        assert_eq!(fold("Förderung"), "foerderung");
+        assert_eq!(fold("FOERDERUNG"), "foerderung");
+        assert_eq!(fold("Straße weiße"), "strasse weisse");
+        assert_eq!(fold("Übergänge"), "uebergaenge");
+        assert_eq!(fold("Fo\u{0308}rderung"), "foerderung");
+        assert_eq!(fold("Café"), "cafe");
+    }
+
+    #[test]
+    fn joins_hyphens_inside_words_and_at_line_breaks() {
+        assert_eq!(fold("Digitali-\nsierung der Ver-\r\n  waltung"), "digitalisierung der verwaltung");
+        assert_eq!(fold("Breitband-Ausbau"), "breitbandausbau");
+        assert_eq!(fold("Kinder- und Jugendhilfe"), "kinder und jugendhilfe");
+        assert_eq!(fold("Tag - Nacht"), "tag nacht");
+    }
+
+    #[test]
+    fn separates_on_punctuation_and_collapses_space() {
+        assert_eq!(fold("  Glasfaser,  Gigabit!\n(5G) "), "glasfaser gigabit 5g");
+        assert_eq!(fold("„weiße Flecken“"), "weisse flecken");
+    }
+
+    #[test]
+    fn map_points_back_to_original_bytes() {
+        let text = "Die Förderung";
+        let mut out = String::new();
+        let mut map = Vec::new();
+        fold_into(text, &mut out, Some(&mut map));
+        assert_eq!(out.len(), map.len());
+        let pos = out.find("foerderung").unwrap();
+        assert_eq!(&text[map[pos]..], "Förderung");
+    }
+
+    #[test]
+    fn stem_strips_inflection_only() {
+        assert_eq!(stem("schulen"), "schul");
+        assert_eq!(stem("kommunen"), "kommun");
+        assert_eq!(stem("vereine"), "verein");
+        assert_eq!(stem("bildung"), "bildung");
+        assert_eq!(stem("daten"), "daten");
+        assert_eq!(stem("verkehrs"), "verkehr");
+        assert_eq!(stem("prozess"), "prozess");
+        assert_eq!(stem("rad"), "rad");
+    }
+}
