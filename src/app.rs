@@ -110,9 +110,6 @@ impl App {
         };
         report.health = Some(self.store.record_source_run(&run, self.config.service.http.broken_after).await?);
         report.error = outcome.error;
-        if let Some(e) = &report.error {
-            tracing::warn!(source = %report.source, error = %e, "source failed");
-        }
         Ok(report)
     }
 

@@ -218,18 +218,21 @@ async fn collect(app: &App, sources: &[String]) -> anyhow::Result<ExitCode> {
             bail!("unknown source '{id}' (known: {})", known.join(", "));
         }
     }
+    let _lock = crate::daemon::acquire_lock(&app.data_dir)?;
     let summary = app.collect(sources).await?;
     println!("{summary}");
     Ok(attention(summary.failed() > 0))
 }
 
 async fn notify(app: &App) -> anyhow::Result<ExitCode> {
+    let _lock = crate::daemon::acquire_lock(&app.data_dir)?;
     let (plan, delivery) = app.notify().await?;
     println!("{plan}\n{delivery}");
     Ok(attention(delivery.failed > 0 || delivery.retried > 0))
 }
 
 async fn run_once(app: &App) -> anyhow::Result<ExitCode> {
+    let _lock = crate::daemon::acquire_lock(&app.data_dir)?;
     let summary = app.pass().await?;
     println!("{summary}");
     Ok(attention(summary.has_problems()))
@@ -275,16 +278,20 @@ async fn run_eval(cli: &Cli, config: Config, file: &Path, min_f1: Option<f64>) -
     let matcher = Matcher::new(&config)?;
     let set = eval::load_labelled(file)?;
     let today = cli.today.unwrap_or_else(|| Utc::now().date_naive());
-    let items = if set.needs_store() {
-        let data_dir = data_dir(cli, &config);
-        let app = App::open(config, &data_dir, cli.today).await?;
-        set.resolve(|id| async move { app.store.find_call(&id).await.ok().flatten() }).await?
-    } else {
-        set.resolve(|_| async { None }).await?
-    };
+    let mut items = set.inline();
+    let stored: Vec<_> = set.stored().collect();
+    if !stored.is_empty() {
+        // Only sets that name stored calls need the store.
+        let data = data_dir(cli, &config);
+        let app = App::open(config, &data, cli.today).await?;
+        for (id, expected) in stored {
+            let call = app.store.get_call(id).await?.with_context(|| format!("{}: no stored call '{id}'", file.display()))?;
+            items.push((call, expected.clone()));
+        }
+    }
     let result = eval::evaluate(&matcher, &items, today);
     println!("{result}");
-    Ok(attention(min_f1.is_some_and(|min| result.micro_f1() < min)))
+    Ok(attention(min_f1.is_some_and(|min| result.micro_all().f1() < min)))
 }
 
 async fn run_preview(app: &App, proposed_dir: &Path, weeks: i64) -> anyhow::Result<ExitCode> {
