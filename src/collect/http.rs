@@ -122,6 +122,8 @@ impl FetchError {
 
     fn from_reqwest(url: &Url, e: reqwest::Error) -> FetchError {
         let url = url.to_string();
+        // The URL is ours to print once; reqwest would repeat it in its message.
+        let e = e.without_url();
         if e.is_timeout() {
             FetchError::Timeout { url }
         } else if e.is_redirect() {
