@@ -35,8 +35,16 @@ impl App {
         let matcher = Matcher::new(&config).context("compiling the matching rules")?;
         std::fs::create_dir_all(data_dir).with_context(|| format!("creating data directory {}", data_dir.display()))?;
         let db = data_dir.join("foerderradar.sqlite");
-        let store = SqliteStore::open(&db).await.with_context(|| format!("opening the store {}", db.display()))?;
-        Ok(App { config, matcher, store, data_dir: data_dir.to_path_buf(), today_override })
+        let store = SqliteStore::open(&db)
+            .await
+            .with_context(|| format!("opening the store {}", db.display()))?;
+        Ok(App {
+            config,
+            matcher,
+            store,
+            data_dir: data_dir.to_path_buf(),
+            today_override,
+        })
     }
 
     /// The evaluation day in the deployment's time zone.
@@ -60,7 +68,13 @@ impl App {
             .config
             .sources
             .iter()
-            .filter(|s| if only.is_empty() { s.enabled } else { only.contains(&s.id) })
+            .filter(|s| {
+                if only.is_empty() {
+                    s.enabled
+                } else {
+                    only.contains(&s.id)
+                }
+            })
             .cloned()
             .collect();
         let fetcher = Fetcher::new(&self.config.service.http, &self.config.sources)?;
@@ -70,27 +84,41 @@ impl App {
         for outcome in outcomes {
             summary.sources.push(self.store_outcome(outcome, now).await?);
         }
-        self.store.finish_run(run, Utc::now(), summary.failed() == 0, &summary.to_json()).await?;
+        self.store
+            .finish_run(run, Utc::now(), summary.failed() == 0, &summary.to_json())
+            .await?;
         Ok(summary)
     }
 
     async fn source_memory(
         &self,
         sources: &[crate::config::SourceConfig],
-    ) -> anyhow::Result<(HashMap<String, collect::SourceState>, HashMap<String, HashMap<String, Call>>)> {
+    ) -> anyhow::Result<(
+        HashMap<String, collect::SourceState>,
+        HashMap<String, HashMap<String, Call>>,
+    )> {
         let mut states = HashMap::new();
         let mut priors = HashMap::new();
         for source in sources {
             states.insert(source.id.clone(), self.store.source_state(&source.id).await?);
-            let filter = CallFilter { source: Some(source.id.clone()), ..CallFilter::default() };
+            let filter = CallFilter {
+                source: Some(source.id.clone()),
+                ..CallFilter::default()
+            };
             let calls = self.store.list_calls(&filter).await?;
-            priors.insert(source.id.clone(), calls.into_iter().map(|c| (c.url.clone(), c)).collect());
+            priors.insert(
+                source.id.clone(),
+                calls.into_iter().map(|c| (c.url.clone(), c)).collect(),
+            );
         }
         Ok((states, priors))
     }
 
     async fn store_outcome(&self, outcome: SourceOutcome, now: DateTime<Utc>) -> anyhow::Result<SourceReport> {
-        let mut report = SourceReport { source: outcome.source.clone(), ..SourceReport::default() };
+        let mut report = SourceReport {
+            source: outcome.source.clone(),
+            ..SourceReport::default()
+        };
         for call in &outcome.calls {
             match self.store.upsert_call(call).await? {
                 UpsertOutcome::New(_) => report.new += 1,
@@ -108,7 +136,11 @@ impl App {
             not_modified: outcome.not_modified,
             duration_ms: outcome.duration.as_millis() as u64,
         };
-        report.health = Some(self.store.record_source_run(&run, self.config.service.http.broken_after).await?);
+        report.health = Some(
+            self.store
+                .record_source_run(&run, self.config.service.http.broken_after)
+                .await?,
+        );
         report.error = outcome.error;
         Ok(report)
     }
@@ -119,7 +151,10 @@ impl App {
         let run = self.store.start_run(RunKind::Match, now).await?;
         let today = self.today();
         let calls = self.store.list_calls(&CallFilter::default()).await?;
-        let mut summary = MatchSummary { calls: calls.len(), ..MatchSummary::default() };
+        let mut summary = MatchSummary {
+            calls: calls.len(),
+            ..MatchSummary::default()
+        };
         for call in &calls {
             let matches = self.matcher.match_call(call, today);
             let passed = matches.iter().filter(|m| m.passed).count();
@@ -127,7 +162,9 @@ impl App {
             summary.calls_matched += usize::from(passed > 0);
             self.store.replace_matches(&call.id, &matches).await?;
         }
-        self.store.finish_run(run, Utc::now(), true, &json!(summary.to_json())).await?;
+        self.store
+            .finish_run(run, Utc::now(), true, &json!(summary.to_json()))
+            .await?;
         Ok(summary)
     }
 
@@ -138,7 +175,9 @@ impl App {
         let plan = notify::plan(&self.store, &self.config, self.today(), now).await?;
         let delivery = self.deliver(now).await?;
         let summary = json!({ "planned": plan.to_string(), "delivery": delivery.to_string() });
-        self.store.finish_run(run, Utc::now(), delivery.failed == 0, &summary).await?;
+        self.store
+            .finish_run(run, Utc::now(), delivery.failed == 0, &summary)
+            .await?;
         Ok((plan, delivery))
     }
 
@@ -153,7 +192,12 @@ impl App {
         let collect = self.collect(&[]).await?;
         let matching = self.match_calls().await?;
         let (plan, delivery) = self.notify().await?;
-        Ok(PassSummary { collect, matching, plan, delivery })
+        Ok(PassSummary {
+            collect,
+            matching,
+            plan,
+            delivery,
+        })
     }
 }
 
@@ -192,7 +236,11 @@ impl fmt::Display for CollectSummary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for s in &self.sources {
             match &s.error {
-                None => writeln!(f, "  ok      {:<28} {} new, {} changed, {} unchanged", s.source, s.new, s.changed, s.unchanged)?,
+                None => writeln!(
+                    f,
+                    "  ok      {:<28} {} new, {} changed, {} unchanged",
+                    s.source, s.new, s.changed, s.unchanged
+                )?,
                 Some(e) => writeln!(f, "  FAILED  {:<28} {e}", s.source)?,
             }
             if s.health.as_ref().is_some_and(|h| h.broken) {
@@ -218,7 +266,11 @@ impl MatchSummary {
 
 impl fmt::Display for MatchSummary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "match: {} calls, {} with a match, {} matches passed", self.calls, self.calls_matched, self.passed)
+        write!(
+            f,
+            "match: {} calls, {} with a match, {} matches passed",
+            self.calls, self.calls_matched, self.passed
+        )
     }
 }
 

@@ -166,7 +166,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Run { once: true } => run_once(&app).await,
         Command::Run { once: false } => crate::daemon::run(app, cli.config.clone()).await,
         Command::Report(args) => report(&app, &args).await,
-        Command::Explain { call, project, kommune } => explain(&app, &call, project.as_deref(), kommune.as_deref()).await,
+        Command::Explain { call, project, kommune } => {
+            explain(&app, &call, project.as_deref(), kommune.as_deref()).await
+        }
         Command::Preview { proposed, weeks } => run_preview(&app, &proposed, weeks).await,
         Command::Sources => sources(&app).await,
         Command::Calls { command } => calls(&app, command).await,
@@ -285,7 +287,11 @@ async fn run_eval(cli: &Cli, config: Config, file: &Path, min_f1: Option<f64>) -
         let data = data_dir(cli, &config);
         let app = App::open(config, &data, cli.today).await?;
         for (id, expected) in stored {
-            let call = app.store.get_call(id).await?.with_context(|| format!("{}: no stored call '{id}'", file.display()))?;
+            let call = app
+                .store
+                .get_call(id)
+                .await?
+                .with_context(|| format!("{}: no stored call '{id}'", file.display()))?;
             items.push((call, expected.clone()));
         }
     }
@@ -298,16 +304,27 @@ async fn run_preview(app: &App, proposed_dir: &Path, weeks: i64) -> anyhow::Resu
     let proposed = load_config(proposed_dir)?;
     let proposed_matcher = Matcher::new(&proposed)?;
     let since = Utc::now() - chrono::Duration::weeks(weeks);
-    let filter = CallFilter { seen_since: Some(since), ..CallFilter::default() };
+    let filter = CallFilter {
+        seen_since: Some(since),
+        ..CallFilter::default()
+    };
     let calls = app.store.list_calls(&filter).await?;
-    let result = preview::compare((&app.config, &app.matcher), (&proposed, &proposed_matcher), &calls, app.today());
+    let result = preview::compare(
+        (&app.config, &app.matcher),
+        (&proposed, &proposed_matcher),
+        &calls,
+        app.today(),
+    );
     println!("{result}");
     Ok(ExitCode::SUCCESS)
 }
 
 async fn sources(app: &App) -> anyhow::Result<ExitCode> {
     let health = app.store.source_health().await?;
-    println!("{:<28} {:<17} {:<20} {:>5} {:>6}  {:<7} last error", "source", "kind", "last success", "fails", "items", "state");
+    println!(
+        "{:<28} {:<17} {:<20} {:>5} {:>6}  {:<7} last error",
+        "source", "kind", "last success", "fails", "items", "state"
+    );
     let mut broken = false;
     for source in &app.config.sources {
         let h = health.iter().find(|h| h.source == source.id);
@@ -323,7 +340,8 @@ async fn sources(app: &App) -> anyhow::Result<ExitCode> {
             "{:<28} {:<17} {:<20} {:>5} {:>6}  {:<7} {}",
             source.id,
             source.kind.name(),
-            h.and_then(|h| h.last_success).map_or("never".into(), |t| t.format("%Y-%m-%d %H:%M").to_string()),
+            h.and_then(|h| h.last_success)
+                .map_or("never".into(), |t| t.format("%Y-%m-%d %H:%M").to_string()),
             h.map_or(0, |h| h.consecutive_failures),
             h.map_or(0, |h| h.items_last_pass),
             state,
@@ -336,12 +354,20 @@ async fn sources(app: &App) -> anyhow::Result<ExitCode> {
 async fn calls(app: &App, command: CallsCommand) -> anyhow::Result<ExitCode> {
     match command {
         CallsCommand::List { source, open, limit } => {
-            let filter = CallFilter { source, open_on: open.then(|| app.today()), limit, ..CallFilter::default() };
+            let filter = CallFilter {
+                source,
+                open_on: open.then(|| app.today()),
+                limit,
+                ..CallFilter::default()
+            };
             for call in app.store.list_calls(&filter).await? {
                 println!(
                     "{}  {:<10}  {:<22}  {}",
                     call.id,
-                    call.deadline.next_date(app.today()).map_or_else(|| crate::model::format_deadline(&call.deadline), crate::model::format_date_de),
+                    call.deadline.next_date(app.today()).map_or_else(
+                        || crate::model::format_deadline(&call.deadline),
+                        crate::model::format_date_de
+                    ),
                     call.source,
                     call.title
                 );
@@ -351,11 +377,21 @@ async fn calls(app: &App, command: CallsCommand) -> anyhow::Result<ExitCode> {
             let call = find_call(app, &call).await?;
             println!("{}", serde_json::to_string_pretty(&call)?);
             for (at, version) in app.store.call_versions(&call.id).await? {
-                println!("version {}  fingerprint {}", at.format("%Y-%m-%d %H:%M"), &version.fingerprint[..12.min(version.fingerprint.len())]);
+                println!(
+                    "version {}  fingerprint {}",
+                    at.format("%Y-%m-%d %H:%M"),
+                    &version.fingerprint[..12.min(version.fingerprint.len())]
+                );
             }
             let changes = app.store.changes_since(call.first_seen).await?;
             for event in changes.iter().filter(|e| e.call_id == call.id) {
-                println!("{}  {}: {} → {}", event.at.format("%Y-%m-%d %H:%M"), event.change.field.label_de(), event.change.old, event.change.new);
+                println!(
+                    "{}  {}: {} → {}",
+                    event.at.format("%Y-%m-%d %H:%M"),
+                    event.change.field.label_de(),
+                    event.change.old,
+                    event.change.new
+                );
             }
         }
     }

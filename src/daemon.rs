@@ -19,6 +19,7 @@ use crate::config::{Config, CronSchedule};
 use crate::matching::Matcher;
 
 /// Holds the exclusive lock on `<data>/foerderradar.lock` while alive.
+#[derive(Debug)]
 pub struct DataLock {
     _file: File,
     pub path: PathBuf,
@@ -37,7 +38,10 @@ pub fn acquire_lock(data_dir: &Path) -> anyhow::Result<DataLock> {
     match file.try_lock() {
         Ok(()) => Ok(DataLock { _file: file, path }),
         Err(std::fs::TryLockError::WouldBlock) => {
-            anyhow::bail!("another foerderradar process works on this data directory (lock held on {})", path.display())
+            anyhow::bail!(
+                "another foerderradar process works on this data directory (lock held on {})",
+                path.display()
+            )
         }
         Err(std::fs::TryLockError::Error(e)) => Err(e).with_context(|| format!("locking {}", path.display())),
     }
@@ -54,8 +58,14 @@ enum Job {
 /// The next job and when it is due.
 fn next_job(config: &Config, now: DateTime<Utc>) -> (Job, DateTime<Utc>) {
     let tz = config.service.timezone;
-    let next = |s: &CronSchedule| s.schedule.after(&now.with_timezone(&tz)).next().map(|t| t.with_timezone(&Utc));
-    let retry_at = now + chrono::Duration::from_std(config.service.notify.retry_base).unwrap_or(chrono::Duration::minutes(1));
+    let next = |s: &CronSchedule| {
+        s.schedule
+            .after(&now.with_timezone(&tz))
+            .next()
+            .map(|t| t.with_timezone(&Utc))
+    };
+    let retry_at =
+        now + chrono::Duration::from_std(config.service.notify.retry_base).unwrap_or(chrono::Duration::minutes(1));
     [
         (Job::Collect, next(&config.service.schedules.collect)),
         (Job::Notify, next(&config.service.schedules.notify)),
@@ -101,7 +111,10 @@ pub async fn run(mut app: App, config_dir: PathBuf) -> anyhow::Result<ExitCode> 
 async fn run_job(app: &App, job: Job) {
     let result = match job {
         Job::Collect => collect_and_match(app).await,
-        Job::Notify => app.notify().await.map(|(plan, delivery)| tracing::info!(%plan, %delivery, "notify done")),
+        Job::Notify => app
+            .notify()
+            .await
+            .map(|(plan, delivery)| tracing::info!(%plan, %delivery, "notify done")),
         Job::Retry => app.deliver(Utc::now()).await.map(|d| {
             if d.sent + d.failed + d.retried > 0 {
                 tracing::info!(%d, "outbox retry")
@@ -115,7 +128,11 @@ async fn run_job(app: &App, job: Job) {
 
 async fn collect_and_match(app: &App) -> anyhow::Result<()> {
     let collect = app.collect(&[]).await?;
-    tracing::info!(sources = collect.sources.len(), failed = collect.failed(), "collect done\n{collect}");
+    tracing::info!(
+        sources = collect.sources.len(),
+        failed = collect.failed(),
+        "collect done\n{collect}"
+    );
     let matching = app.match_calls().await?;
     tracing::info!(%matching, "match done");
     Ok(())

@@ -203,7 +203,9 @@ retry_base_secs = 1
 
 fn sources_toml(base: &str) -> String {
     let source = |id: &str, file: &str| {
-        format!("[[source]]\nid = \"{id}\"\nkind = \"rss\"\nurl = \"{base}/feeds/{file}\"\nlabel = \"Testfeed {id}\"\n\n")
+        format!(
+            "[[source]]\nid = \"{id}\"\nkind = \"rss\"\nurl = \"{base}/feeds/{file}\"\nlabel = \"Testfeed {id}\"\n\n"
+        )
     };
     [
         source("bund", "bund.xml"),
@@ -219,7 +221,9 @@ async fn fixture_server() -> MockServer {
     let server = MockServer::start().await;
     let base = server.uri();
     let feed = |body: &str, ctype: &str| {
-        ResponseTemplate::new(200).insert_header("content-type", ctype).set_body_string(body.replace("{base}", &base))
+        ResponseTemplate::new(200)
+            .insert_header("content-type", ctype)
+            .set_body_string(body.replace("{base}", &base))
     };
     Mock::given(method("GET"))
         .and(path("/feeds/bund.xml"))
@@ -243,7 +247,10 @@ async fn fixture_server() -> MockServer {
         .await;
     Mock::given(method("GET"))
         .and(path("/feeds/defekt.xml"))
-        .respond_with(feed("<rss><channel><title>kaputt</title><item><title>ohne Ende", "application/rss+xml"))
+        .respond_with(feed(
+            "<rss><channel><title>kaputt</title><item><title>ohne Ende",
+            "application/rss+xml",
+        ))
         .mount(&server)
         .await;
     server
@@ -295,7 +302,11 @@ fn received(rx: &mpsc::Receiver<mogimail::Email>) -> Vec<(String, String)> {
 }
 
 fn mail_for<'a>(mails: &'a [(String, String)], to: &str) -> &'a str {
-    mails.iter().find(|(r, _)| r == to).map(|(_, m)| m.as_str()).unwrap_or_else(|| panic!("no mail for {to}"))
+    mails
+        .iter()
+        .find(|(r, _)| r == to)
+        .map(|(_, m)| m.as_str())
+        .unwrap_or_else(|| panic!("no mail for {to}"))
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -307,15 +318,30 @@ async fn whole_pass_routes_calls_to_the_right_contacts_and_never_twice() {
     write_config(&config, &server.uri(), smtp_port);
 
     let check = foerderradar(&config, &data, &["check"]);
-    assert!(check.status.success(), "check failed: {}", String::from_utf8_lossy(&check.stderr));
+    assert!(
+        check.status.success(),
+        "check failed: {}",
+        String::from_utf8_lossy(&check.stderr)
+    );
 
     let first = foerderradar(&config, &data, &["run", "--once"]);
     let stdout = String::from_utf8_lossy(&first.stdout);
     // Two feeds fail; the pass still completes, reports them and exits 1.
-    assert_eq!(first.status.code(), Some(1), "stdout: {stdout}\nstderr: {}", String::from_utf8_lossy(&first.stderr));
-    assert!(stdout.contains("FAILED") && stdout.contains("kaputt") && stdout.contains("defekt"), "{stdout}");
+    assert_eq!(
+        first.status.code(),
+        Some(1),
+        "stdout: {stdout}\nstderr: {}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    assert!(
+        stdout.contains("FAILED") && stdout.contains("kaputt") && stdout.contains("defekt"),
+        "{stdout}"
+    );
     for ok in ["bund", "land", "eu"] {
-        assert!(stdout.lines().any(|l| l.contains("ok") && l.contains(ok)), "source {ok} missing in: {stdout}");
+        assert!(
+            stdout.lines().any(|l| l.contains("ok") && l.contains(ok)),
+            "source {ok} missing in: {stdout}"
+        );
     }
 
     let received_mails = tokio::task::spawn_blocking(move || (received(&rx), rx)).await.unwrap();
@@ -323,15 +349,27 @@ async fn whole_pass_routes_calls_to_the_right_contacts_and_never_twice() {
     let recipients: Vec<_> = received_mails.iter().map(|(to, _)| to.as_str()).collect();
     assert_eq!(
         recipients,
-        ["digital@ahlen.example.org", "foerdermittel@ahlen.example.org", "foerdermittel@beelen.example.org"],
+        [
+            "digital@ahlen.example.org",
+            "foerdermittel@ahlen.example.org",
+            "foerdermittel@beelen.example.org"
+        ],
         "one mail per contact"
     );
     // The SMTP sink drops blank lines, so the content is read from the outbox copy of each sent mail,
     // matched to what the server received by its Message-ID.
     let sent = sent_mails(&data).await;
     for (to, raw) in &received_mails {
-        let (_, message) = sent.iter().find(|(contact, _)| contact == to).expect("outbox has the sent mail");
-        let id = mail_parser::MessageParser::default().parse(message.as_bytes()).unwrap().message_id().unwrap().to_string();
+        let (_, message) = sent
+            .iter()
+            .find(|(contact, _)| contact == to)
+            .expect("outbox has the sent mail");
+        let id = mail_parser::MessageParser::default()
+            .parse(message.as_bytes())
+            .unwrap()
+            .message_id()
+            .unwrap()
+            .to_string();
         assert!(raw.contains(&id), "received mail for {to} is the outbox mail {id}");
     }
     let ahlen = mail_for(&sent, "foerdermittel@ahlen.example.org");
@@ -340,13 +378,25 @@ async fn whole_pass_routes_calls_to_the_right_contacts_and_never_twice() {
     let has = |mail: &str, needle: &str| decoded(mail).contains(needle);
 
     assert!(
-        has(ahlen, "Sonderaufruf Glasfaser") && has(ahlen, "Radverkehrsinfrastruktur") && has(ahlen, "Glasfaser für Schulen"),
+        has(ahlen, "Sonderaufruf Glasfaser")
+            && has(ahlen, "Radverkehrsinfrastruktur")
+            && has(ahlen, "Glasfaser für Schulen"),
         "{}",
         decoded(ahlen)
     );
-    assert!(!has(ahlen, "LEADER-Projektaufruf"), "a LEADER 9Plus call must not reach Ahlen");
-    assert!(has(beelen, "LEADER-Projektaufruf") && has(beelen, "Sonderaufruf Glasfaser"), "{}", decoded(beelen));
-    assert!(has(digital, "Sonderaufruf Glasfaser") && !has(digital, "Radverkehrsinfrastruktur"), "narrowed subscription");
+    assert!(
+        !has(ahlen, "LEADER-Projektaufruf"),
+        "a LEADER 9Plus call must not reach Ahlen"
+    );
+    assert!(
+        has(beelen, "LEADER-Projektaufruf") && has(beelen, "Sonderaufruf Glasfaser"),
+        "{}",
+        decoded(beelen)
+    );
+    assert!(
+        has(digital, "Sonderaufruf Glasfaser") && !has(digital, "Radverkehrsinfrastruktur"),
+        "narrowed subscription"
+    );
     for mail in [ahlen, digital, beelen] {
         assert!(!has(mail, "Mittelstand"), "company-only call must not be sent");
         assert!(!has(mail, "abgelaufen"), "closed call must not be sent");
@@ -360,7 +410,10 @@ async fn whole_pass_routes_calls_to_the_right_contacts_and_never_twice() {
 
     let sources = foerderradar(&config, &data, &["sources"]);
     let table = String::from_utf8_lossy(&sources.stdout);
-    assert!(table.lines().any(|l| l.starts_with("kaputt") && l.contains('2')), "failures counted: {table}");
+    assert!(
+        table.lines().any(|l| l.starts_with("kaputt") && l.contains('2')),
+        "failures counted: {table}"
+    );
 }
 
 /// (contact, raw message) of every sent outbox mail.
@@ -368,12 +421,17 @@ async fn sent_mails(data: &Path) -> Vec<(String, String)> {
     use foerderradar::store::{OutboxStatus, SqliteStore, Store};
     let store = SqliteStore::open(&data.join("foerderradar.sqlite")).await.unwrap();
     let mails = store.outbox(Some(OutboxStatus::Sent)).await.unwrap();
-    mails.into_iter().map(|m| (m.contact, String::from_utf8(m.message).unwrap())).collect()
+    mails
+        .into_iter()
+        .map(|m| (m.contact, String::from_utf8(m.message).unwrap()))
+        .collect()
 }
 
 /// Subject and all text parts of a raw message, decoded (quoted-printable, base64, charsets).
 fn decoded(raw: &str) -> String {
-    let message = mail_parser::MessageParser::default().parse(raw.as_bytes()).expect("parseable message");
+    let message = mail_parser::MessageParser::default()
+        .parse(raw.as_bytes())
+        .expect("parseable message");
     let mut text = message.subject().unwrap_or_default().to_string();
     for i in 0..message.text_body_count() {
         text.push('\n');
@@ -411,7 +469,10 @@ fn wait_for(lines: &mpsc::Receiver<String>, needle: &str) -> String {
 }
 
 fn signal(child: &std::process::Child, sig: &str) {
-    let status = std::process::Command::new("kill").args([sig, &child.id().to_string()]).status().unwrap();
+    let status = std::process::Command::new("kill")
+        .args([sig, &child.id().to_string()])
+        .status()
+        .unwrap();
     assert!(status.success());
 }
 
@@ -421,9 +482,14 @@ fn daemon_reloads_rules_on_sighup_and_keeps_old_rules_when_new_ones_are_invalid(
     let (config, data) = (tmp.path().join("config"), tmp.path().join("data"));
     write_config(&config, "http://127.0.0.1:9", 2525);
     // Schedules that do not fire during the test.
-    let service = service_toml(2525).replace("0 6 * * 1-5", "0 3 1 1 *").replace("0 7 * * 1-5", "0 4 1 1 *");
-    std::fs::write(config.join("foerderradar.toml"), service.replace("retry_base_secs = 1", "retry_base_secs = 3600"))
-        .unwrap();
+    let service = service_toml(2525)
+        .replace("0 6 * * 1-5", "0 3 1 1 *")
+        .replace("0 7 * * 1-5", "0 4 1 1 *");
+    std::fs::write(
+        config.join("foerderradar.toml"),
+        service.replace("retry_base_secs = 1", "retry_base_secs = 3600"),
+    )
+    .unwrap();
 
     let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("foerderradar"))
         .arg("--config")
@@ -453,7 +519,10 @@ fn daemon_reloads_rules_on_sighup_and_keeps_old_rules_when_new_ones_are_invalid(
     std::fs::write(config.join("strategy.toml"), broken).unwrap();
     signal(&child, "-HUP");
     let rejected = wait_for(&lines, "config reload rejected");
-    assert!(rejected.contains("strategy.toml"), "the error names the file: {rejected}");
+    assert!(
+        rejected.contains("strategy.toml"),
+        "the error names the file: {rejected}"
+    );
 
     signal(&child, "-TERM");
     wait_for(&lines, "daemon stopped");

@@ -24,7 +24,11 @@ pub struct CriterionResult {
 
 impl CriterionResult {
     fn new(name: &'static str, passed: bool, detail: impl Into<String>) -> Self {
-        CriterionResult { name, passed, detail: detail.into() }
+        CriterionResult {
+            name,
+            passed,
+            detail: detail.into(),
+        }
     }
 }
 
@@ -52,7 +56,11 @@ impl RegionBook {
         let members = member_regions
             .iter()
             .map(|m| {
-                let names = std::iter::once(&m.id).chain([&m.name]).chain(&m.aliases).map(|n| fold(n)).filter(|n| !n.is_empty());
+                let names = std::iter::once(&m.id)
+                    .chain([&m.name])
+                    .chain(&m.aliases)
+                    .map(|n| fold(n))
+                    .filter(|n| !n.is_empty());
                 (m.id.clone(), names.collect())
             })
             .collect();
@@ -76,8 +84,10 @@ impl RegionBook {
                     let f = fold(n);
                     if let Some(id) = self.member_named(&f) {
                         members.insert(id);
-                    } else if matches!(f.as_str(), "deutschland" | "bundesgebiet" | "eu" | "europa" | "europaeische union")
-                        || self.home.iter().any(|h| f.contains(h.as_str()))
+                    } else if matches!(
+                        f.as_str(),
+                        "deutschland" | "bundesgebiet" | "eu" | "europa" | "europaeische union"
+                    ) || self.home.iter().any(|h| f.contains(h.as_str()))
                     {
                         open = true;
                     }
@@ -89,7 +99,11 @@ impl RegionBook {
                 members.insert(id.clone());
             }
         }
-        let listed = if named.is_empty() { "nicht angegeben".to_string() } else { named.join(", ") };
+        let listed = if named.is_empty() {
+            "nicht angegeben".to_string()
+        } else {
+            named.join(", ")
+        };
         let scope = if !members.is_empty() {
             RegionScope::Members(members.into_iter().collect())
         } else if open || call.regions.is_empty() {
@@ -111,7 +125,14 @@ impl RegionBook {
 
 /// The call-level criteria, in display order.
 pub fn check_call(call: &Call, c: &Criteria, scope: &(RegionScope, String), today: NaiveDate) -> Vec<CriterionResult> {
-    vec![applicants(call, c), region(scope), deadline(call, c, today), rate(call, c), amount(call, c), funder(call, c)]
+    vec![
+        applicants(call, c),
+        region(scope),
+        deadline(call, c, today),
+        rate(call, c),
+        amount(call, c),
+        funder(call, c),
+    ]
 }
 
 fn applicants(call: &Call, c: &Criteria) -> CriterionResult {
@@ -119,8 +140,19 @@ fn applicants(call: &Call, c: &Criteria) -> CriterionResult {
     if call.applicants.is_unstated() {
         return CriterionResult::new(NAME, true, "Antragsberechtigte unklar");
     }
-    let fitting: Vec<_> = call.applicants.categories.intersection(&c.applicants).map(|a| a.label_de()).collect();
-    let named = call.applicants.categories.iter().map(|a| a.label_de()).collect::<Vec<_>>().join(", ");
+    let fitting: Vec<_> = call
+        .applicants
+        .categories
+        .intersection(&c.applicants)
+        .map(|a| a.label_de())
+        .collect();
+    let named = call
+        .applicants
+        .categories
+        .iter()
+        .map(|a| a.label_de())
+        .collect::<Vec<_>>()
+        .join(", ");
     if fitting.is_empty() {
         CriterionResult::new(NAME, false, format!("nicht antragsberechtigt (nur {named})"))
     } else if call.applicants.categories.contains(&ApplicantCategory::Kommune) {
@@ -134,7 +166,9 @@ fn region((scope, listed): &(RegionScope, String)) -> CriterionResult {
     const NAME: &str = "Fördergebiet";
     match scope {
         RegionScope::Open => CriterionResult::new(NAME, true, format!("Fördergebiet: {listed}")),
-        RegionScope::Members(ids) => CriterionResult::new(NAME, true, format!("nur für Mitglieder von {}", ids.join(", "))),
+        RegionScope::Members(ids) => {
+            CriterionResult::new(NAME, true, format!("nur für Mitglieder von {}", ids.join(", ")))
+        }
         RegionScope::Outside => CriterionResult::new(NAME, false, format!("anderes Fördergebiet: {listed}")),
     }
 }
@@ -155,7 +189,14 @@ fn deadline(call: &Call, c: &Criteria, today: NaiveDate) -> CriterionResult {
                 let days = (next - today).num_days();
                 let date = format_date_de(next);
                 if days < i64::from(c.min_lead_days) {
-                    CriterionResult::new(NAME, false, format!("Frist in {days} Tagen ({date}) – weniger als {} Tage Vorlauf", c.min_lead_days))
+                    CriterionResult::new(
+                        NAME,
+                        false,
+                        format!(
+                            "Frist in {days} Tagen ({date}) – weniger als {} Tage Vorlauf",
+                            c.min_lead_days
+                        ),
+                    )
                 } else {
                     CriterionResult::new(NAME, true, format!("Frist in {days} Tagen ({date})"))
                 }
@@ -168,9 +209,11 @@ fn deadline(call: &Call, c: &Criteria, today: NaiveDate) -> CriterionResult {
 fn rate(call: &Call, c: &Criteria) -> CriterionResult {
     const NAME: &str = "Förderquote";
     match (call.funding_rate, c.min_funding_rate) {
-        (Some(r), Some(min)) if r.max < min => {
-            CriterionResult::new(NAME, false, format!("Förderquote {} unter {} %", format_rate(Some(r)), min))
-        }
+        (Some(r), Some(min)) if r.max < min => CriterionResult::new(
+            NAME,
+            false,
+            format!("Förderquote {} unter {} %", format_rate(Some(r)), min),
+        ),
         (r, _) => CriterionResult::new(NAME, true, format!("Förderquote {}", format_rate(r))),
     }
 }
@@ -181,7 +224,11 @@ fn amount(call: &Call, c: &Criteria) -> CriterionResult {
         (Some(a), Some(min)) if a < min => CriterionResult::new(
             NAME,
             false,
-            format!("Förderbetrag {} unter {}", format_amount(Some(a)), format_amount(Some(min))),
+            format!(
+                "Förderbetrag {} unter {}",
+                format_amount(Some(a)),
+                format_amount(Some(min))
+            ),
         ),
         (a, _) => CriterionResult::new(NAME, true, format!("Förderbetrag {}", format_amount(a))),
     }
@@ -229,10 +276,16 @@ pub fn route(
     }
     if let Some(pop) = kommune.population {
         if c.population_min.is_some_and(|min| pop < min) {
-            return Err(format!("{pop} Einwohner, unter dem Minimum {}", c.population_min.unwrap_or_default()));
+            return Err(format!(
+                "{pop} Einwohner, unter dem Minimum {}",
+                c.population_min.unwrap_or_default()
+            ));
         }
         if c.population_max.is_some_and(|max| pop > max) {
-            return Err(format!("{pop} Einwohner, über dem Maximum {}", c.population_max.unwrap_or_default()));
+            return Err(format!(
+                "{pop} Einwohner, über dem Maximum {}",
+                c.population_max.unwrap_or_default()
+            ));
         }
     }
     match scope {
@@ -242,7 +295,10 @@ pub fn route(
             let m = kommune.memberships.iter().find(|m| ids.contains(&m.region));
             match m {
                 None => Err(format!("nicht Mitglied von {}", ids.join(", "))),
-                Some(m) => Ok(m.partial.as_ref().map(|p| format!("nur teilweise Mitglied von {} ({p})", m.region))),
+                Some(m) => Ok(m
+                    .partial
+                    .as_ref()
+                    .map(|p| format!("nur teilweise Mitglied von {} ({p})", m.region))),
             }
         }
     }

@@ -20,7 +20,11 @@ pub const SATURATION_CAP: f64 = 2.5;
 
 /// Saturated weight of `n` hits.
 pub fn saturate(n: usize) -> f64 {
-    if n == 0 { 0.0 } else { (1.0 + (n as f64).ln()).min(SATURATION_CAP) }
+    if n == 0 {
+        0.0
+    } else {
+        (1.0 + (n as f64).ln()).min(SATURATION_CAP)
+    }
 }
 
 /// A call folded once: the fields joined by `\n` in one string.
@@ -48,9 +52,18 @@ impl Doc {
     }
 
     fn build(call: &Call, keep_sources: bool) -> Doc {
-        let summary = if call.topics.is_empty() { call.summary.clone() } else { format!("{}\n{}", call.summary, call.topics.join(", ")) };
-        let applicants: Vec<&str> =
-            call.applicants.categories.iter().map(|c| c.as_str()).chain(call.applicants.raw.iter().map(String::as_str)).collect();
+        let summary = if call.topics.is_empty() {
+            call.summary.clone()
+        } else {
+            format!("{}\n{}", call.summary, call.topics.join(", "))
+        };
+        let applicants: Vec<&str> = call
+            .applicants
+            .categories
+            .iter()
+            .map(|c| c.as_str())
+            .chain(call.applicants.raw.iter().map(String::as_str))
+            .collect();
         let parts: [(Field, String); 5] = [
             (Field::Title, call.title.clone()),
             (Field::Summary, summary),
@@ -78,17 +91,28 @@ impl Doc {
             }
         }
         let sources = map.map(|map| DocSources { map, originals });
-        Doc { text, fields, token_starts: OnceCell::new(), sources }
+        Doc {
+            text,
+            fields,
+            token_starts: OnceCell::new(),
+            sources,
+        }
     }
 
     fn field_at(&self, pos: usize) -> Option<Field> {
-        self.fields.iter().find(|(_, s, e)| pos >= *s && pos < *e).map(|(f, _, _)| *f)
+        self.fields
+            .iter()
+            .find(|(_, s, e)| pos >= *s && pos < *e)
+            .map(|(f, _, _)| *f)
     }
 
     fn token_index(&self, pos: usize) -> usize {
         let starts = self.token_starts.get_or_init(|| {
             let b = self.text.as_bytes();
-            (0..b.len()).filter(|&i| !is_boundary(b[i]) && (i == 0 || is_boundary(b[i - 1]))).map(|i| i as u32).collect()
+            (0..b.len())
+                .filter(|&i| !is_boundary(b[i]) && (i == 0 || is_boundary(b[i - 1])))
+                .map(|i| i as u32)
+                .collect()
         });
         starts.partition_point(|&s| s as usize <= pos).saturating_sub(1)
     }
@@ -99,10 +123,17 @@ impl Doc {
         let field_idx = self.fields.iter().position(|(f, _, _)| *f == occ.field)?;
         let original = &sources.originals[field_idx];
         let start = *sources.map.get(occ.start)?;
-        let end = sources.map.get(occ.end.saturating_sub(1)).map_or(start, |&e| e + 1).max(start);
+        let end = sources
+            .map
+            .get(occ.end.saturating_sub(1))
+            .map_or(start, |&e| e + 1)
+            .max(start);
         let end = ceil_char(original, end.min(original.len()));
         let from = original[..start].char_indices().rev().nth(39).map_or(0, |(i, _)| i);
-        let to = original[end..].char_indices().nth(40).map_or(original.len(), |(i, _)| end + i);
+        let to = original[end..]
+            .char_indices()
+            .nth(40)
+            .map_or(original.len(), |(i, _)| end + i);
         let mut s = String::new();
         if from > 0 {
             s.push('…');
@@ -197,13 +228,26 @@ impl Index {
                 let parsed = match rules::parse(expr) {
                     Ok(e) => e,
                     Err(error) => {
-                        errors.push(RuleError { profile: p, rule: r, error });
+                        errors.push(RuleError {
+                            profile: p,
+                            rule: r,
+                            error,
+                        });
                         continue;
                     }
                 };
-                let mut cx = Compile { needles: &mut needles, leaves: &mut leaves, needle_rules: &mut needle_rules, at: (p as u32, out.len() as u32) };
+                let mut cx = Compile {
+                    needles: &mut needles,
+                    leaves: &mut leaves,
+                    needle_rules: &mut needle_rules,
+                    at: (p as u32, out.len() as u32),
+                };
                 let node = cx.node(&parsed, false);
-                out.push(Rule { expr: expr.clone(), weight: *weight, node });
+                out.push(Rule {
+                    expr: expr.clone(),
+                    weight: *weight,
+                    node,
+                });
             }
             compiled.push(out);
         }
@@ -217,10 +261,17 @@ impl Index {
             .kind(Some(AhoCorasickKind::DFA))
             .build(patterns.iter().map(|(_, s)| s.as_str()))
             .or_else(|_| {
-                AhoCorasick::builder().match_kind(MatchKind::Standard).build(patterns.iter().map(|(_, s)| s.as_str()))
+                AhoCorasick::builder()
+                    .match_kind(MatchKind::Standard)
+                    .build(patterns.iter().map(|(_, s)| s.as_str()))
             })
             .expect("needles are plain strings");
-        Ok(Index { automaton, leaves, profiles: compiled, needle_rules })
+        Ok(Index {
+            automaton,
+            leaves,
+            profiles: compiled,
+            needle_rules,
+        })
     }
 
     /// Runs the automaton over `doc` once.
@@ -272,15 +323,23 @@ impl Compile<'_> {
                         list.push(self.at);
                     }
                 }
-                self.leaves.push(Leaf { written: t.written.clone(), needle, anchor: t.anchor, fields: t.fields, boost: t.boost });
+                self.leaves.push(Leaf {
+                    written: t.written.clone(),
+                    needle,
+                    anchor: t.anchor,
+                    fields: t.fields,
+                    boost: t.boost,
+                });
                 Node::Leaf(self.leaves.len() as u32 - 1)
             }
             Expr::And(items) => Node::And(items.iter().map(|i| self.node(i, negated)).collect()),
             Expr::Or(items) => Node::Or(items.iter().map(|i| self.node(i, negated)).collect()),
             Expr::Not(inner) => Node::Not(Box::new(self.node(inner, !negated))),
-            Expr::Near { left, right, distance } => {
-                Node::Near(Box::new(self.node(left, negated)), Box::new(self.node(right, negated)), *distance)
-            }
+            Expr::Near { left, right, distance } => Node::Near(
+                Box::new(self.node(left, negated)),
+                Box::new(self.node(right, negated)),
+                *distance,
+            ),
         }
     }
 }
@@ -312,14 +371,21 @@ impl Hits<'_> {
                     Anchor::WholeWord => (s == 0 || is_boundary(text[s - 1])) && whole_word_tail(text, e),
                 };
                 let field = self.doc.field_at(s)?;
-                (ok && leaf.fields.contains(field)).then_some(Occurrence { field, start: s, end: e })
+                (ok && leaf.fields.contains(field)).then_some(Occurrence {
+                    field,
+                    start: s,
+                    end: e,
+                })
             })
             .collect()
     }
 }
 
 fn whole_word_tail(text: &[u8], e: usize) -> bool {
-    let end = text[e..].iter().position(|&b| is_boundary(b)).map_or(text.len(), |p| e + p);
+    let end = text[e..]
+        .iter()
+        .position(|&b| is_boundary(b))
+        .map_or(text.len(), |p| e + p);
     let tail = &text[e..end];
     INFLECTIONS.iter().any(|i| i.as_bytes() == tail)
 }
@@ -330,7 +396,10 @@ pub fn strength(occs: &[Occurrence]) -> f64 {
     for o in occs {
         counts[o.field as usize] += 1;
     }
-    Field::ALL.iter().map(|f| f.factor() * saturate(counts[*f as usize])).sum()
+    Field::ALL
+        .iter()
+        .map(|f| f.factor() * saturate(counts[*f as usize]))
+        .sum()
 }
 
 /// One term's part in a rule evaluation, for reasons and explanations.
@@ -360,7 +429,11 @@ pub fn evaluate(index: &Index, rule: &Rule, hits: &Hits, trace: bool) -> RuleOut
     let mut terms = Vec::new();
     let ev = eval(index, &rule.node, hits, false, trace.then_some(&mut terms));
     let contribution = if ev.truth { rule.weight * ev.value } else { 0.0 };
-    RuleOutcome { fired: ev.truth && ev.value > 0.0, contribution, terms }
+    RuleOutcome {
+        fired: ev.truth && ev.value > 0.0,
+        contribution,
+        terms,
+    }
 }
 
 fn eval(index: &Index, node: &Node, hits: &Hits, negated: bool, mut trace: Option<&mut Vec<TermTrace>>) -> Eval {
@@ -373,7 +446,12 @@ fn eval(index: &Index, node: &Node, hits: &Hits, negated: bool, mut trace: Optio
             if let Some(t) = trace
                 && truth
             {
-                t.push(TermTrace { leaf: *id, negated, occurrences: occs, value });
+                t.push(TermTrace {
+                    leaf: *id,
+                    negated,
+                    occurrences: occs,
+                    value,
+                });
             }
             Eval { truth, value }
         }
@@ -384,7 +462,10 @@ fn eval(index: &Index, node: &Node, hits: &Hits, negated: bool, mut trace: Optio
                 let ev = eval(index, item, hits, negated, trace.as_deref_mut());
                 truth &= ev.truth;
                 if !truth && trace.is_none() {
-                    return Eval { truth: false, value: 0.0 };
+                    return Eval {
+                        truth: false,
+                        value: 0.0,
+                    };
                 }
                 value += ev.value;
             }
@@ -403,7 +484,10 @@ fn eval(index: &Index, node: &Node, hits: &Hits, negated: bool, mut trace: Optio
         }
         Node::Not(inner) => {
             let ev = eval(index, inner, hits, !negated, trace);
-            Eval { truth: !ev.truth, value: 0.0 }
+            Eval {
+                truth: !ev.truth,
+                value: 0.0,
+            }
         }
         Node::Near(..) => {
             let occs = positional(index, node, hits);
@@ -412,7 +496,10 @@ fn eval(index: &Index, node: &Node, hits: &Hits, negated: bool, mut trace: Optio
             {
                 trace_near(index, node, hits, negated, &occs, t);
             }
-            Eval { truth: !occs.is_empty(), value: strength(&occs) }
+            Eval {
+                truth: !occs.is_empty(),
+                value: strength(&occs),
+            }
         }
     }
 }
@@ -430,7 +517,9 @@ fn positional(index: &Index, node: &Node, hits: &Hits) -> Vec<Occurrence> {
             let doc = hits.doc;
             let pos = |o: &Occurrence| doc.token_index(o.start) as i64;
             let close = |a: &Occurrence, others: &[Occurrence]| {
-                others.iter().any(|b| b.field == a.field && (pos(a) - pos(b)).abs() <= *k as i64)
+                others
+                    .iter()
+                    .any(|b| b.field == a.field && (pos(a) - pos(b)).abs() <= *k as i64)
             };
             let mut out: Vec<Occurrence> = left.iter().filter(|a| close(a, &right)).copied().collect();
             out.extend(right.iter().filter(|b| close(b, &left)).copied());
@@ -445,11 +534,19 @@ fn trace_near(index: &Index, node: &Node, hits: &Hits, negated: bool, occs: &[Oc
     let mut leaves = Vec::new();
     collect_leaves(node, &mut leaves);
     for id in leaves {
-        let mine: Vec<Occurrence> =
-            hits.occurrences(&index.leaves[id as usize]).into_iter().filter(|o| occs.contains(o)).collect();
+        let mine: Vec<Occurrence> = hits
+            .occurrences(&index.leaves[id as usize])
+            .into_iter()
+            .filter(|o| occs.contains(o))
+            .collect();
         if !mine.is_empty() {
             let value = strength(&mine);
-            out.push(TermTrace { leaf: id, negated, occurrences: mine, value });
+            out.push(TermTrace {
+                leaf: id,
+                negated,
+                occurrences: mine,
+                value,
+            });
         }
     }
 }
@@ -502,7 +599,10 @@ mod tests {
         assert_eq!(score("=Rad", &text("Radar und 30 Grad")), 0.0);
         assert!(score("=Rad", &text("Das Rad")) > 0.0);
         assert!(score("=Rad", &text("des Rades")) > 0.0);
-        assert!(score("Rad", &text("Radar")) > 0.0, "without the flag it is a compound hit");
+        assert!(
+            score("Rad", &text("Radar")) > 0.0,
+            "without the flag it is a compound hit"
+        );
     }
 
     #[test]
@@ -522,7 +622,10 @@ mod tests {
 
     #[test]
     fn phrases_need_adjacent_words() {
-        assert!(score("\"weiße Flecken\"", &text("Erschließung weißer Flecken")) == 0.0, "weisser ≠ weisse + space");
+        assert!(
+            score("\"weiße Flecken\"", &text("Erschließung weißer Flecken")) == 0.0,
+            "weisser ≠ weisse + space"
+        );
         assert!(score("\"weiße Flecken\"", &text("die weiße Flecken im Netz")) > 0.0);
         assert_eq!(score("\"weiße Flecken\"", &text("weiße Wände und Flecken")), 0.0);
     }
@@ -530,9 +633,16 @@ mod tests {
     #[test]
     fn proximity_counts_words_within_a_field() {
         assert!(score("Glasfaser NEAR/3 Schule", &text("Glasfaser für jede Schule")) > 0.0);
-        assert_eq!(score("Glasfaser NEAR/2 Schule", &text("Glasfaser für die neue Schule")), 0.0);
+        assert_eq!(
+            score("Glasfaser NEAR/2 Schule", &text("Glasfaser für die neue Schule")),
+            0.0
+        );
         assert!(score("Schule NEAR/3 Glasfaser", &text("Schulen bekommen Glasfaser")) > 0.0);
-        assert_eq!(score("Glasfaser NEAR/5 Schule", &call("Glasfaser", "Schule", "")), 0.0, "different fields");
+        assert_eq!(
+            score("Glasfaser NEAR/5 Schule", &call("Glasfaser", "Schule", "")),
+            0.0,
+            "different fields"
+        );
         assert!(score("(Glasfaser OR Gigabit) NEAR/2 Schule", &text("Gigabit für Schulen")) > 0.0);
     }
 
@@ -546,7 +656,9 @@ mod tests {
         assert_eq!(score("text:Breitband", &c), 1.0);
         let mut c = c;
         c.funder = Some("Bundesministerium für Digitales".into());
-        c.applicants.categories.insert(crate::model::ApplicantCategory::Unternehmen);
+        c.applicants
+            .categories
+            .insert(crate::model::ApplicantCategory::Unternehmen);
         assert_eq!(score("funder:Digitales", &c), 1.0);
         assert_eq!(score("applicants:unternehmen", &c), 1.0);
         assert_eq!(score("Digitales", &c), 0.0, "unscoped terms skip funder and applicants");

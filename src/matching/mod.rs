@@ -79,7 +79,9 @@ impl Assessment {
     }
 
     fn routed(&self) -> impl Iterator<Item = (usize, &Option<String>)> {
-        self.routing.iter().filter_map(|(k, r)| r.as_ref().ok().map(|n| (*k, n)))
+        self.routing
+            .iter()
+            .filter_map(|(k, r)| r.as_ref().ok().map(|n| (*k, n)))
     }
 }
 
@@ -101,7 +103,10 @@ impl Matcher {
         }
         for p in &strategy.projects {
             if strategy.handlungsfeld(&p.handlungsfeld).is_none() {
-                return Err(MatchSetupError::UnknownHandlungsfeld { project: p.id.clone(), handlungsfeld: p.handlungsfeld.clone() });
+                return Err(MatchSetupError::UnknownHandlungsfeld {
+                    project: p.id.clone(),
+                    handlungsfeld: p.handlungsfeld.clone(),
+                });
             }
             profiles.push(ProfileInfo {
                 handlungsfeld: p.handlungsfeld.clone(),
@@ -112,8 +117,10 @@ impl Matcher {
             });
             specs.push(&p.profile.rules);
         }
-        let rule_lists: Vec<Vec<(String, f64)>> =
-            specs.iter().map(|rules| rules.iter().map(|r| (r.expr.clone(), r.weight)).collect()).collect();
+        let rule_lists: Vec<Vec<(String, f64)>> = specs
+            .iter()
+            .map(|rules| rules.iter().map(|r| (r.expr.clone(), r.weight)).collect())
+            .collect();
         let index = Index::build(&rule_lists).map_err(|errors| {
             MatchSetupError::Rules(
                 errors
@@ -121,7 +128,10 @@ impl Matcher {
                     .map(|e| {
                         let spec = &specs[e.profile][e.rule];
                         BadRule {
-                            profile: profiles[e.profile].project.clone().unwrap_or_else(|| profiles[e.profile].handlungsfeld.clone()),
+                            profile: profiles[e.profile]
+                                .project
+                                .clone()
+                                .unwrap_or_else(|| profiles[e.profile].handlungsfeld.clone()),
                             expr: spec.expr.clone(),
                             file: spec.file.display().to_string(),
                             line: spec.line,
@@ -132,7 +142,12 @@ impl Matcher {
             )
         })?;
         let regions = RegionBook::new(&strategy.criteria.home_regions, &config.member_regions);
-        Ok(Matcher { index, profiles, kommunen: config.kommunen.clone(), regions })
+        Ok(Matcher {
+            index,
+            profiles,
+            kommunen: config.kommunen.clone(),
+            regions,
+        })
     }
 
     /// Every profile/project whose score reaches [`NEAR_MISS_SHARE`] of its
@@ -148,7 +163,9 @@ impl Matcher {
             let info = &self.profiles[p];
             let score: f64 = group
                 .iter()
-                .map(|&(_, r)| index::evaluate(&self.index, &self.index.profiles[p][r as usize], &hits, false).contribution)
+                .map(|&(_, r)| {
+                    index::evaluate(&self.index, &self.index.profiles[p][r as usize], &hits, false).contribution
+                })
                 .sum();
             if score <= 0.0 || score < NEAR_MISS_SHARE * info.threshold {
                 continue;
@@ -192,7 +209,13 @@ impl Matcher {
                 self.explain_profile(p, &a, &hits)
             })
             .collect();
-        Explanation { call_id: call.id.to_string(), title: call.title.clone(), today, notes, profiles }
+        Explanation {
+            call_id: call.id.to_string(),
+            title: call.title.clone(),
+            today,
+            notes,
+            profiles,
+        }
     }
 
     fn assess(
@@ -205,10 +228,18 @@ impl Matcher {
         only_kommune: Option<usize>,
     ) -> Assessment {
         let info = &self.profiles[p];
-        let rules: Vec<RuleOutcome> = self.index.profiles[p].iter().map(|r| index::evaluate(&self.index, r, hits, true)).collect();
+        let rules: Vec<RuleOutcome> = self.index.profiles[p]
+            .iter()
+            .map(|r| index::evaluate(&self.index, r, hits, true))
+            .collect();
         let mut score: f64 = rules.iter().map(|r| r.contribution).sum();
         let criteria = criteria::check_call(call, &info.criteria, scope, today);
-        if score > 0.0 && call.funder.as_deref().is_some_and(|f| criteria::matches_any(f, &info.criteria.prefer_funders)) {
+        if score > 0.0
+            && call
+                .funder
+                .as_deref()
+                .is_some_and(|f| criteria::matches_any(f, &info.criteria.prefer_funders))
+        {
             score += criteria::PREFERRED_FUNDER_BONUS;
         }
         let routing = self
@@ -217,10 +248,25 @@ impl Matcher {
             .enumerate()
             .filter(|(k, _)| only_kommune.is_none_or(|o| o == *k))
             .map(|(k, kommune)| {
-                (k, criteria::route(call, &info.criteria, &scope.0, kommune, &info.handlungsfeld, info.project.as_deref()))
+                (
+                    k,
+                    criteria::route(
+                        call,
+                        &info.criteria,
+                        &scope.0,
+                        kommune,
+                        &info.handlungsfeld,
+                        info.project.as_deref(),
+                    ),
+                )
             })
             .collect();
-        Assessment { score, rules, criteria, routing }
+        Assessment {
+            score,
+            rules,
+            criteria,
+            routing,
+        }
     }
 
     fn to_match(&self, call: &Call, p: usize, a: &Assessment) -> Match {
@@ -238,12 +284,19 @@ impl Matcher {
                 reasons.push(c.detail.clone());
             }
         }
-        reasons.extend(a.routed().filter_map(|(k, note)| note.as_ref().map(|n| format!("{}: {n}", self.kommunen[k].name))));
+        reasons.extend(
+            a.routed()
+                .filter_map(|(k, note)| note.as_ref().map(|n| format!("{}: {n}", self.kommunen[k].name))),
+        );
         if kommunen.is_empty() {
             reasons.push("an keine Kommune weitergeleitet".into());
         }
         if a.score < info.threshold {
-            reasons.push(format!("Punktzahl {} unter Schwelle {}", num(a.score), num(info.threshold)));
+            reasons.push(format!(
+                "Punktzahl {} unter Schwelle {}",
+                num(a.score),
+                num(info.threshold)
+            ));
         }
         Match {
             call_id: call.id.clone(),
@@ -264,7 +317,12 @@ impl Matcher {
         for outcome in a.rules.iter().filter(|o| o.fired && o.contribution > 0.0) {
             for t in outcome.terms.iter().filter(|t| !t.negated) {
                 let written = &self.index.leaves[t.leaf as usize].written;
-                let field = t.occurrences.iter().map(|o| o.field).min().expect("a traced term has occurrences");
+                let field = t
+                    .occurrences
+                    .iter()
+                    .map(|o| o.field)
+                    .min()
+                    .expect("a traced term has occurrences");
                 match best.iter_mut().find(|(w, _, _)| w.eq_ignore_ascii_case(written)) {
                     Some(entry) => {
                         entry.1 += t.value;
@@ -278,7 +336,11 @@ impl Matcher {
             return None;
         }
         best.sort_by(|a, b| b.1.total_cmp(&a.1));
-        let list: Vec<String> = best.iter().take(6).map(|(w, _, f)| format!("{w} ({})", f.label_de())).collect();
+        let list: Vec<String> = best
+            .iter()
+            .take(6)
+            .map(|(w, _, f)| format!("{w} ({})", f.label_de()))
+            .collect();
         Some(format!("Treffer: {}", list.join(", ")))
     }
 }

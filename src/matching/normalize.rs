@@ -179,7 +179,10 @@ mod tests {
 
     #[test]
     fn joins_hyphens_inside_words_and_at_line_breaks() {
-        assert_eq!(fold("Digitali-\nsierung der Ver-\r\n  waltung"), "digitalisierung der verwaltung");
+        assert_eq!(
+            fold("Digitali-\nsierung der Ver-\r\n  waltung"),
+            "digitalisierung der verwaltung"
+        );
         assert_eq!(fold("Breitband-Ausbau"), "breitbandausbau");
         assert_eq!(fold("Kinder- und Jugendhilfe"), "kinder und jugendhilfe");
         assert_eq!(fold("Tag - Nacht"), "tag nacht");

@@ -31,7 +31,13 @@ pub enum Field {
 }
 
 impl Field {
-    pub const ALL: [Field; 5] = [Field::Title, Field::Summary, Field::Text, Field::Funder, Field::Applicants];
+    pub const ALL: [Field; 5] = [
+        Field::Title,
+        Field::Summary,
+        Field::Text,
+        Field::Funder,
+        Field::Applicants,
+    ];
 
     /// How much one hit in this field counts (see config/README.md).
     pub fn factor(self) -> f64 {
@@ -121,7 +127,11 @@ pub enum Expr {
     And(Vec<Expr>),
     Or(Vec<Expr>),
     Not(Box<Expr>),
-    Near { left: Box<Expr>, right: Box<Expr>, distance: u32 },
+    Near {
+        left: Box<Expr>,
+        right: Box<Expr>,
+        distance: u32,
+    },
 }
 
 impl Expr {
@@ -182,13 +192,19 @@ pub fn parse(expr: &str) -> Result<Expr, RuleSyntaxError> {
     let mut has_positive = false;
     parsed.visit_terms(false, &mut |_, negated| has_positive |= !negated);
     if !has_positive {
-        return Err(err(1, "rule has no positive term: a rule of only NOT never adds to the score"));
+        return Err(err(
+            1,
+            "rule has no positive term: a rule of only NOT never adds to the score",
+        ));
     }
     Ok(parsed)
 }
 
 fn err(column: usize, message: impl Into<String>) -> RuleSyntaxError {
-    RuleSyntaxError { column, message: message.into() }
+    RuleSyntaxError {
+        column,
+        message: message.into(),
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -220,7 +236,10 @@ impl Tok {
     }
 
     fn starts_operand(&self) -> bool {
-        matches!(self, Tok::LParen | Tok::Not | Tok::Scope(_) | Tok::Word(_) | Tok::Phrase(..))
+        matches!(
+            self,
+            Tok::LParen | Tok::Not | Tok::Scope(_) | Tok::Word(_) | Tok::Phrase(..)
+        )
     }
 }
 
@@ -242,11 +261,19 @@ fn lex(expr: &str) -> Result<Vec<Token>, RuleSyntaxError> {
         match c {
             c if c.is_whitespace() => i += 1,
             '(' => {
-                tokens.push(Token { kind: Tok::LParen, column, len: 1 });
+                tokens.push(Token {
+                    kind: Tok::LParen,
+                    column,
+                    len: 1,
+                });
                 i += 1;
             }
             ')' => {
-                tokens.push(Token { kind: Tok::RParen, column, len: 1 });
+                tokens.push(Token {
+                    kind: Tok::RParen,
+                    column,
+                    len: 1,
+                });
                 i += 1;
             }
             '"' | '„' | '“' => {
@@ -258,11 +285,16 @@ fn lex(expr: &str) -> Result<Vec<Token>, RuleSyntaxError> {
                 i += len + 2;
                 let (boost, next) = lex_boost(&chars, i)?;
                 i = next;
-                tokens.push(Token { kind: Tok::Phrase(phrase, boost), column, len: i + 1 - column });
+                tokens.push(Token {
+                    kind: Tok::Phrase(phrase, boost),
+                    column,
+                    len: i + 1 - column,
+                });
             }
             _ => {
                 let start = i;
-                while i < chars.len() && !chars[i].is_whitespace() && !matches!(chars[i], '(' | ')' | '"' | '„' | '“') {
+                while i < chars.len() && !chars[i].is_whitespace() && !matches!(chars[i], '(' | ')' | '"' | '„' | '“')
+                {
                     if chars[i] == ':' {
                         break;
                     }
@@ -271,13 +303,24 @@ fn lex(expr: &str) -> Result<Vec<Token>, RuleSyntaxError> {
                 let word: String = chars[start..i].iter().collect();
                 if i < chars.len() && chars[i] == ':' {
                     let field = Field::from_scope(&word.to_lowercase()).ok_or_else(|| {
-                        err(column, format!("unknown field '{word}:' (known: title, summary, text, funder, applicants)"))
+                        err(
+                            column,
+                            format!("unknown field '{word}:' (known: title, summary, text, funder, applicants)"),
+                        )
                     })?;
                     i += 1;
-                    tokens.push(Token { kind: Tok::Scope(FieldMask::only(field)), column, len: i + 1 - column });
+                    tokens.push(Token {
+                        kind: Tok::Scope(FieldMask::only(field)),
+                        column,
+                        len: i + 1 - column,
+                    });
                     continue;
                 }
-                tokens.push(Token { kind: keyword(&word, column)?, column, len: i + 1 - column });
+                tokens.push(Token {
+                    kind: keyword(&word, column)?,
+                    column,
+                    len: i + 1 - column,
+                });
             }
         }
     }
@@ -329,7 +372,9 @@ impl Parser {
     }
 
     fn column(&self) -> usize {
-        self.tokens.get(self.pos).map_or_else(|| self.end_column(), |t| t.column)
+        self.tokens
+            .get(self.pos)
+            .map_or_else(|| self.end_column(), |t| t.column)
     }
 
     fn end_column(&self) -> usize {
@@ -350,7 +395,11 @@ impl Parser {
             self.expect_operand("OR")?;
             items.push(self.and()?);
         }
-        Ok(if items.len() == 1 { items.pop().expect("one item") } else { Expr::Or(items) })
+        Ok(if items.len() == 1 {
+            items.pop().expect("one item")
+        } else {
+            Expr::Or(items)
+        })
     }
 
     fn and(&mut self) -> Result<Expr, RuleSyntaxError> {
@@ -366,7 +415,11 @@ impl Parser {
             }
             items.push(self.near()?);
         }
-        Ok(if items.len() == 1 { items.pop().expect("one item") } else { Expr::And(items) })
+        Ok(if items.len() == 1 {
+            items.pop().expect("one item")
+        } else {
+            Expr::And(items)
+        })
     }
 
     fn near(&mut self) -> Result<Expr, RuleSyntaxError> {
@@ -377,9 +430,16 @@ impl Parser {
             self.expect_operand(&format!("NEAR/{distance}"))?;
             let right = self.unary()?;
             if !left.is_positional() || !right.is_positional() {
-                return Err(err(column, "NEAR joins terms or phrases (or OR groups of them), not AND or NOT"));
+                return Err(err(
+                    column,
+                    "NEAR joins terms or phrases (or OR groups of them), not AND or NOT",
+                ));
             }
-            left = Expr::Near { left: Box::new(left), right: Box::new(right), distance };
+            left = Expr::Near {
+                left: Box::new(left),
+                right: Box::new(right),
+                distance,
+            };
         }
         Ok(left)
     }
@@ -412,7 +472,10 @@ impl Parser {
                 }
                 let inner = self.or()?;
                 if self.peek() != Some(&Tok::RParen) {
-                    return Err(err(self.column(), format!("missing ')' for the '(' at column {column}")));
+                    return Err(err(
+                        self.column(),
+                        format!("missing ')' for the '(' at column {column}"),
+                    ));
                 }
                 self.pos += 1;
                 Ok(inner)
@@ -428,8 +491,12 @@ impl Parser {
 fn term(raw: &str, column: usize) -> Result<Term, RuleSyntaxError> {
     let (body, boost) = match raw.split_once('^') {
         Some((body, b)) => {
-            let boost = parse_boost(b)
-                .ok_or_else(|| err(column + body.chars().count(), format!("boost needs a positive number: {body}^2")))?;
+            let boost = parse_boost(b).ok_or_else(|| {
+                err(
+                    column + body.chars().count(),
+                    format!("boost needs a positive number: {body}^2"),
+                )
+            })?;
             (body, boost)
         }
         None => (raw, 1.0),
@@ -445,7 +512,10 @@ fn term(raw: &str, column: usize) -> Result<Term, RuleSyntaxError> {
         return Err(err(column, format!("'*' only at the start or end of a term: {raw}")));
     }
     if whole && (lead || trail) {
-        return Err(err(column, format!("'=' (whole word) cannot be combined with '*': {raw}")));
+        return Err(err(
+            column,
+            format!("'=' (whole word) cannot be combined with '*': {raw}"),
+        ));
     }
     let folded = fold(core);
     if folded.is_empty() {
@@ -467,7 +537,14 @@ fn term(raw: &str, column: usize) -> Result<Term, RuleSyntaxError> {
     // Wildcards are taken literally; plain and whole-word terms lose their inflection ending.
     let needle = if lead || trail { folded } else { stem_last_word(&folded) };
     let written = core.to_string();
-    Ok(Term { written, needle, anchor, fields: FieldMask::DEFAULT, boost, scoped: false })
+    Ok(Term {
+        written,
+        needle,
+        anchor,
+        fields: FieldMask::DEFAULT,
+        boost,
+        scoped: false,
+    })
 }
 
 fn phrase(raw: &str, boost: f64, column: usize) -> Result<Term, RuleSyntaxError> {
@@ -476,7 +553,14 @@ fn phrase(raw: &str, boost: f64, column: usize) -> Result<Term, RuleSyntaxError>
         return Err(err(column, "empty phrase"));
     }
     let needle = stem_last_word(&folded);
-    Ok(Term { written: raw.trim().to_string(), needle, anchor: Anchor::Anywhere, fields: FieldMask::DEFAULT, boost, scoped: false })
+    Ok(Term {
+        written: raw.trim().to_string(),
+        needle,
+        anchor: Anchor::Anywhere,
+        fields: FieldMask::DEFAULT,
+        boost,
+        scoped: false,
+    })
 }
 
 fn stem_last_word(folded: &str) -> String {
@@ -499,7 +583,9 @@ mod tests {
 
     fn needles(e: &Expr) -> Vec<String> {
         let mut v = Vec::new();
-        e.visit_terms(false, &mut |t, neg| v.push(format!("{}{}", if neg { "-" } else { "" }, t.needle)));
+        e.visit_terms(false, &mut |t, neg| {
+            v.push(format!("{}{}", if neg { "-" } else { "" }, t.needle))
+        });
         v
     }
 
@@ -517,7 +603,10 @@ mod tests {
 
     #[test]
     fn juxtaposition_is_and() {
-        assert_eq!(parse("Glasfaser Schule").unwrap(), parse("Glasfaser AND Schule").unwrap());
+        assert_eq!(
+            parse("Glasfaser Schule").unwrap(),
+            parse("Glasfaser AND Schule").unwrap()
+        );
     }
 
     #[test]
@@ -532,7 +621,10 @@ mod tests {
         let e = parse("\"weiße Flecken\"").unwrap();
         assert_eq!(t(&e).needle, "weisse fleck");
         assert_eq!(t(&e).written, "weiße Flecken");
-        assert_eq!(parse("„graue Flecken“").map(|e| t(&e).needle.clone()).unwrap(), "graue fleck");
+        assert_eq!(
+            parse("„graue Flecken“").map(|e| t(&e).needle.clone()).unwrap(),
+            "graue fleck"
+        );
     }
 
     #[test]
@@ -544,7 +636,11 @@ mod tests {
         assert_eq!(t(&items[0]).fields, FieldMask::only(Field::Summary));
         assert_eq!(t(&items[1]).fields, FieldMask::only(Field::Text));
         assert_eq!(t(&parse("Glasfaser").unwrap()).fields, FieldMask::DEFAULT);
-        assert!(t(&parse("applicants:unternehmen").unwrap()).fields.contains(Field::Applicants));
+        assert!(
+            t(&parse("applicants:unternehmen").unwrap())
+                .fields
+                .contains(Field::Applicants)
+        );
     }
 
     #[test]
@@ -567,7 +663,10 @@ mod tests {
 
     #[test]
     fn not_marks_terms_negated() {
-        assert_eq!(needles(&parse("Breitband NOT Privathaushalt").unwrap()), vec!["breitband", "-privathaushalt"]);
+        assert_eq!(
+            needles(&parse("Breitband NOT Privathaushalt").unwrap()),
+            vec!["breitband", "-privathaushalt"]
+        );
     }
 
     fn error(expr: &str) -> RuleSyntaxError {
