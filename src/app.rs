@@ -16,6 +16,7 @@ use crate::collect::{self, Fetcher, SourceOutcome};
 use crate::config::Config;
 use crate::matching::Matcher;
 use crate::model::Call;
+use crate::notify::admin::{self, AdminNotice};
 use crate::notify::{self, DeliveryReport, DigestPlan, Transport};
 use crate::store::{CallFilter, RunKind, SourceHealth, SourceRun, SqliteStore, Store, UpsertOutcome};
 
@@ -78,12 +79,26 @@ impl App {
             .cloned()
             .collect();
         let fetcher = Fetcher::new(&self.config.service.http, &self.config.sources)?;
+        let broken_before: Vec<String> = self
+            .store
+            .source_health()
+            .await?
+            .into_iter()
+            .filter(|h| h.broken)
+            .map(|h| h.source)
+            .collect();
         let (states, priors) = self.source_memory(&sources).await?;
         let outcomes = collect::collect_all(&fetcher, &sources, states, priors, now).await;
         let mut summary = CollectSummary::default();
         for outcome in outcomes {
             summary.sources.push(self.store_outcome(outcome, now).await?);
         }
+        summary.newly_broken = summary
+            .sources
+            .iter()
+            .filter_map(|s| s.health.clone())
+            .filter(|h| h.broken && !broken_before.contains(&h.source))
+            .collect();
         self.store
             .finish_run(run, Utc::now(), summary.failed() == 0, &summary.to_json())
             .await?;
@@ -187,17 +202,32 @@ impl App {
         Ok(notify::deliver(&self.store, &transport, &self.config.service.notify, now).await?)
     }
 
-    /// One whole pass: collect → match → notify.
+    /// One whole pass: collect → match → notify, then tell the admin what broke.
     pub async fn pass(&self) -> anyhow::Result<PassSummary> {
         let collect = self.collect(&[]).await?;
         let matching = self.match_calls().await?;
         let (plan, delivery) = self.notify().await?;
+        let notice = AdminNotice {
+            newly_broken: collect.newly_broken.clone(),
+            given_up: delivery.failures.clone(),
+        };
+        self.tell_admin(&notice).await?;
         Ok(PassSummary {
             collect,
             matching,
             plan,
             delivery,
         })
+    }
+
+    /// Queues a notice to the admin (sources that broke, mails given up) and tries to send it now.
+    pub async fn tell_admin(&self, notice: &AdminNotice) -> anyhow::Result<()> {
+        let now = Utc::now();
+        if let Some(id) = admin::enqueue(&self.store, &self.config.service, notice, now).await? {
+            tracing::warn!(mail = id, subject = %notice.subject(), "admin notified");
+            self.deliver(now).await?;
+        }
+        Ok(())
     }
 }
 
@@ -215,6 +245,8 @@ pub struct SourceReport {
 #[derive(Debug, Clone, Default)]
 pub struct CollectSummary {
     pub sources: Vec<SourceReport>,
+    /// Sources flagged broken in this pass that were not before (the admin hears about them).
+    pub newly_broken: Vec<SourceHealth>,
 }
 
 impl CollectSummary {

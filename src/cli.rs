@@ -16,6 +16,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::app::App;
 use crate::config::Config;
 use crate::matching::{Matcher, eval, preview};
+use crate::notify::admin::AdminNotice;
 use crate::report::{self, ReportFormat, ReportQuery};
 use crate::store::{CallFilter, OutboxStatus, Store};
 
@@ -223,6 +224,11 @@ async fn collect(app: &App, sources: &[String]) -> anyhow::Result<ExitCode> {
     let _lock = crate::daemon::acquire_lock(&app.data_dir)?;
     let summary = app.collect(sources).await?;
     println!("{summary}");
+    app.tell_admin(&AdminNotice {
+        newly_broken: summary.newly_broken.clone(),
+        ..AdminNotice::default()
+    })
+    .await?;
     Ok(attention(summary.failed() > 0))
 }
 
@@ -230,6 +236,11 @@ async fn notify(app: &App) -> anyhow::Result<ExitCode> {
     let _lock = crate::daemon::acquire_lock(&app.data_dir)?;
     let (plan, delivery) = app.notify().await?;
     println!("{plan}\n{delivery}");
+    app.tell_admin(&AdminNotice {
+        given_up: delivery.failures.clone(),
+        ..AdminNotice::default()
+    })
+    .await?;
     Ok(attention(delivery.failed > 0 || delivery.retried > 0))
 }
 

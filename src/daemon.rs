@@ -17,6 +17,7 @@ use tokio::signal::unix::{SignalKind, signal};
 use crate::app::App;
 use crate::config::{Config, CronSchedule};
 use crate::matching::Matcher;
+use crate::notify::admin::AdminNotice;
 
 /// Holds the exclusive lock on `<data>/foerderradar.lock` while alive.
 #[derive(Debug)]
@@ -111,10 +112,7 @@ pub async fn run(mut app: App, config_dir: PathBuf) -> anyhow::Result<ExitCode> 
 async fn run_job(app: &App, job: Job) {
     let result = match job {
         Job::Collect => collect_and_match(app).await,
-        Job::Notify => app
-            .notify()
-            .await
-            .map(|(plan, delivery)| tracing::info!(%plan, %delivery, "notify done")),
+        Job::Notify => notify(app).await,
         Job::Retry => app.deliver(Utc::now()).await.map(|d| {
             if d.sent + d.failed + d.retried > 0 {
                 tracing::info!(%d, "outbox retry")
@@ -126,6 +124,16 @@ async fn run_job(app: &App, job: Job) {
     }
 }
 
+async fn notify(app: &App) -> anyhow::Result<()> {
+    let (plan, delivery) = app.notify().await?;
+    tracing::info!(%plan, %delivery, "notify done");
+    app.tell_admin(&AdminNotice {
+        given_up: delivery.failures,
+        ..AdminNotice::default()
+    })
+    .await
+}
+
 async fn collect_and_match(app: &App) -> anyhow::Result<()> {
     let collect = app.collect(&[]).await?;
     tracing::info!(
@@ -133,6 +141,11 @@ async fn collect_and_match(app: &App) -> anyhow::Result<()> {
         failed = collect.failed(),
         "collect done\n{collect}"
     );
+    app.tell_admin(&AdminNotice {
+        newly_broken: collect.newly_broken.clone(),
+        ..AdminNotice::default()
+    })
+    .await?;
     let matching = app.match_calls().await?;
     tracing::info!(%matching, "match done");
     Ok(())

@@ -12,6 +12,7 @@
 //! Templates are embedded (`src/notify/templates/*.j2`); a deployment may
 //! override them by placing files of the same name in `<config>/templates/`.
 
+pub mod admin;
 mod digest;
 mod outbox;
 mod render;

@@ -1,0 +1,175 @@
+//! Notices to the admin at the Kreis (`admin` in `foerderradar.toml`): a source
+//! that has just turned broken, and digests that were given up. They go through
+//! the outbox like digests, so an SMTP outage delays them but loses none.
+//!
+//! Only transitions are reported (a source that *becomes* broken, a mail that is
+//! *given up* in this pass), so a dead source does not mail the admin every day.
+
+use std::fmt::Write;
+
+use chrono::{DateTime, Utc};
+use lettre::Message;
+use lettre::message::{Mailbox, SinglePart};
+
+use super::{FailedMail, NotifyError};
+use crate::config::ServiceConfig;
+use crate::store::{NewMail, SourceHealth, Store};
+
+/// What the admin should hear about after a pass.
+#[derive(Debug, Clone, Default)]
+pub struct AdminNotice {
+    /// Sources flagged broken in this pass (they were not before).
+    pub newly_broken: Vec<SourceHealth>,
+    /// Digests given up in this pass.
+    pub given_up: Vec<FailedMail>,
+}
+
+impl AdminNotice {
+    pub fn is_empty(&self) -> bool {
+        self.newly_broken.is_empty() && self.given_up.is_empty()
+    }
+
+    /// German subject line.
+    pub fn subject(&self) -> String {
+        let mut parts = Vec::new();
+        match self.newly_broken.len() {
+            0 => {}
+            1 => parts.push("1 Quelle gestört".to_string()),
+            n => parts.push(format!("{n} Quellen gestört")),
+        }
+        match self.given_up.len() {
+            0 => {}
+            1 => parts.push("1 E-Mail nicht zustellbar".to_string()),
+            n => parts.push(format!("{n} E-Mails nicht zustellbar")),
+        }
+        format!("Förderradar: {}", parts.join(", "))
+    }
+
+    /// German plain-text body.
+    pub fn body(&self) -> String {
+        let mut text = String::from("Guten Tag,\n\nbeim letzten Lauf des Förderradars ist Folgendes aufgefallen.\n");
+        if !self.newly_broken.is_empty() {
+            text.push_str("\nGestörte Quellen (liefern nichts mehr oder schlagen wiederholt fehl):\n");
+            for h in &self.newly_broken {
+                let last = h
+                    .last_success
+                    .map_or("nie".into(), |t| t.format("%d.%m.%Y %H:%M UTC").to_string());
+                let _ = writeln!(
+                    text,
+                    "- {}: {} Fehlversuche in Folge, letzter Erfolg: {last}\n  Fehler: {}",
+                    h.source,
+                    h.consecutive_failures,
+                    h.last_error
+                        .as_deref()
+                        .unwrap_or("keine Einträge mehr gefunden (Seitenaufbau geändert?)")
+                );
+            }
+            text.push_str("\nBitte prüfen Sie die Quelle in config/sources.toml; `foerderradar sources` zeigt den Zustand aller Quellen.\n");
+        }
+        if !self.given_up.is_empty() {
+            text.push_str("\nNicht zustellbare Digests (nach allen Versuchen aufgegeben):\n");
+            for m in &self.given_up {
+                let _ = writeln!(
+                    text,
+                    "- an {}: „{}“ nach {} Versuchen\n  Fehler: {}",
+                    m.contact, m.subject, m.attempts, m.error
+                );
+            }
+            text.push_str("\nDie Förderaufrufe dieser Digests gelten für die Empfänger als nicht gesendet; `foerderradar outbox --status failed` listet sie.\n");
+        }
+        text.push_str(
+            "\n-- \nDiese Nachricht wurde automatisch vom Förderradar der Smart Region Kreis Warendorf erzeugt.\n",
+        );
+        text
+    }
+}
+
+/// Puts the notice into the outbox (addressed to `service.admin`); `None` when there is nothing to say.
+pub async fn enqueue<S: Store>(
+    store: &S,
+    service: &ServiceConfig,
+    notice: &AdminNotice,
+    now: DateTime<Utc>,
+) -> Result<Option<i64>, NotifyError> {
+    if notice.is_empty() {
+        return Ok(None);
+    }
+    let address = |role: &'static str, value: &str| {
+        value.parse::<Mailbox>().map_err(|source| NotifyError::Address {
+            address: value.to_string(),
+            role,
+            source,
+        })
+    };
+    let message = Message::builder()
+        .from(address("sender", &service.sender)?)
+        .to(address("admin", &service.admin)?)
+        .subject(notice.subject())
+        .date(now.into())
+        .singlepart(SinglePart::plain(notice.body()))
+        .map_err(|source| NotifyError::Message {
+            contact: service.admin.clone(),
+            source,
+        })?;
+    let mail = NewMail {
+        contact: service.admin.to_lowercase(),
+        kommune: "admin".into(),
+        subject: notice.subject(),
+        message: message.formatted(),
+        calls: Vec::new(),
+    };
+    Ok(Some(store.enqueue_mail(&mail, now).await?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn broken(source: &str) -> SourceHealth {
+        SourceHealth {
+            source: source.into(),
+            last_attempt: None,
+            last_success: None,
+            consecutive_failures: 3,
+            items_last_pass: 0,
+            items_before: 12,
+            last_error: Some("HTTP 500".into()),
+            broken: true,
+        }
+    }
+
+    #[test]
+    fn subject_and_body_speak_german_and_name_the_source() {
+        let notice = AdminNotice {
+            newly_broken: vec![broken("fdb-kommune-nrw")],
+            given_up: Vec::new(),
+        };
+        assert_eq!(notice.subject(), "Förderradar: 1 Quelle gestört");
+        let body = notice.body();
+        assert!(
+            body.contains("fdb-kommune-nrw: 3 Fehlversuche in Folge, letzter Erfolg: nie"),
+            "{body}"
+        );
+        assert!(body.contains("HTTP 500"));
+        assert!(AdminNotice::default().is_empty());
+    }
+
+    #[test]
+    fn plural_subject_for_several_problems() {
+        let failed = FailedMail {
+            id: 1,
+            contact: "a@b.example".into(),
+            subject: "s".into(),
+            attempts: 8,
+            error: "550".into(),
+        };
+        let notice = AdminNotice {
+            newly_broken: vec![broken("a"), broken("b")],
+            given_up: vec![failed.clone(), failed],
+        };
+        assert_eq!(
+            notice.subject(),
+            "Förderradar: 2 Quellen gestört, 2 E-Mails nicht zustellbar"
+        );
+    }
+}
