@@ -11,7 +11,7 @@ use std::collections::HashMap;
 
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 
-use super::normalize::{INFLECTIONS, fold_into};
+use super::normalize::{INFLECTIONS, fold_bytes};
 use super::rules::{self, Anchor, Expr, Field, FieldMask, RuleSyntaxError};
 use crate::model::Call;
 
@@ -58,26 +58,27 @@ impl Doc {
             (Field::Funder, call.funder.clone().unwrap_or_default()),
             (Field::Applicants, applicants.join(", ")),
         ];
-        let mut text = String::with_capacity(call.title.len() + call.summary.len() + call.text.len() + 64);
+        let mut text = Vec::with_capacity(call.title.len() + call.summary.len() + call.text.len() + 64);
         let mut fields = Vec::with_capacity(5);
         let mut map = keep_sources.then(Vec::new);
         let mut originals = Vec::new();
         for (field, own) in &parts {
             let source: &str = if *field == Field::Text { &call.text } else { own };
             if !text.is_empty() {
-                text.push('\n');
+                text.push(b'\n');
                 if let Some(m) = map.as_mut() {
                     m.push(0);
                 }
             }
             let start = text.len();
-            fold_into(source, &mut text, map.as_mut());
+            fold_bytes(source, &mut text, map.as_mut());
             fields.push((*field, start, text.len()));
             if keep_sources {
                 originals.push(source.to_string());
             }
         }
         let sources = map.map(|map| DocSources { map, originals });
+        let text = String::from_utf8(text).expect("folding pushes whole UTF-8 sequences");
         Doc { text, fields, token_starts: OnceCell::new(), sources }
     }
 
@@ -300,21 +301,34 @@ impl Hits<'_> {
 
     /// Occurrences of a leaf: needle hits that satisfy its anchor and field scope.
     pub fn occurrences(&self, leaf: &Leaf) -> Vec<Occurrence> {
-        let text = self.doc.text.as_bytes();
         self.of_needle(leaf.needle)
             .iter()
-            .filter_map(|&(_, s, e)| {
-                let (s, e) = (s as usize, e as usize);
-                let ok = match leaf.anchor {
-                    Anchor::Anywhere => true,
-                    Anchor::WordStart => s == 0 || is_boundary(text[s - 1]),
-                    Anchor::WordEnd => e == text.len() || is_boundary(text[e]),
-                    Anchor::WholeWord => (s == 0 || is_boundary(text[s - 1])) && whole_word_tail(text, e),
-                };
-                let field = self.doc.field_at(s)?;
-                (ok && leaf.fields.contains(field)).then_some(Occurrence { field, start: s, end: e })
-            })
+            .filter_map(|&(_, s, e)| self.accept(leaf, s as usize, e as usize).map(|field| Occurrence { field, start: s as usize, end: e as usize }))
             .collect()
+    }
+
+    /// [`strength`] of a leaf's occurrences without collecting them (the hot path).
+    fn leaf_strength(&self, leaf: &Leaf) -> f64 {
+        let mut counts = [0usize; 5];
+        for &(_, s, e) in self.of_needle(leaf.needle) {
+            if let Some(field) = self.accept(leaf, s as usize, e as usize) {
+                counts[field as usize] += 1;
+            }
+        }
+        counted_strength(&counts) * leaf.boost
+    }
+
+    /// The field of a needle hit when it satisfies the leaf's anchor and scope.
+    fn accept(&self, leaf: &Leaf, s: usize, e: usize) -> Option<Field> {
+        let text = self.doc.text.as_bytes();
+        let ok = match leaf.anchor {
+            Anchor::Anywhere => true,
+            Anchor::WordStart => s == 0 || is_boundary(text[s - 1]),
+            Anchor::WordEnd => e == text.len() || is_boundary(text[e]),
+            Anchor::WholeWord => (s == 0 || is_boundary(text[s - 1])) && whole_word_tail(text, e),
+        };
+        let field = self.doc.field_at(s)?;
+        (ok && leaf.fields.contains(field)).then_some(field)
     }
 }
 
@@ -330,7 +344,11 @@ pub fn strength(occs: &[Occurrence]) -> f64 {
     for o in occs {
         counts[o.field as usize] += 1;
     }
-    Field::ALL.iter().map(|f| f.factor() * saturate(counts[*f as usize])).sum()
+    counted_strength(&counts)
+}
+
+fn counted_strength(counts: &[usize; 5]) -> f64 {
+    Field::ALL.iter().filter(|f| counts[**f as usize] > 0).map(|f| f.factor() * saturate(counts[*f as usize])).sum()
 }
 
 /// One term's part in a rule evaluation, for reasons and explanations.
@@ -367,12 +385,14 @@ fn eval(index: &Index, node: &Node, hits: &Hits, negated: bool, mut trace: Optio
     match node {
         Node::Leaf(id) => {
             let leaf = &index.leaves[*id as usize];
+            let Some(t) = trace else {
+                let value = hits.leaf_strength(leaf);
+                return Eval { truth: value > 0.0, value };
+            };
             let occs = hits.occurrences(leaf);
             let value = strength(&occs) * leaf.boost;
             let truth = !occs.is_empty();
-            if let Some(t) = trace
-                && truth
-            {
+            if truth {
                 t.push(TermTrace { leaf: *id, negated, occurrences: occs, value });
             }
             Eval { truth, value }

@@ -21,7 +21,7 @@ pub use rules::{Field, RuleSyntaxError};
 
 use crate::config::{Config, Criteria, Kommune};
 use crate::model::{Call, Match};
-use criteria::{CriterionResult, RegionBook, RegionScope};
+use criteria::{CriterionResult, NotRouted, RegionBook, RegionScope};
 use index::{Doc, Hits, Index, RuleOutcome};
 
 /// Profiles scoring at least this share of their threshold are kept as near misses.
@@ -55,6 +55,8 @@ struct ProfileInfo {
     name: String,
     threshold: f64,
     criteria: Criteria,
+    /// Index of `criteria` among the distinct criteria, so call-level checks run once per call.
+    criteria_group: usize,
 }
 
 /// The strategy compiled for matching.
@@ -63,17 +65,18 @@ pub struct Matcher {
     profiles: Vec<ProfileInfo>,
     kommunen: Vec<Kommune>,
     regions: RegionBook,
+    criteria_groups: usize,
 }
 
 /// Everything decided about one profile for one call.
-struct Assessment {
+struct Assessment<'c> {
     score: f64,
     rules: Vec<RuleOutcome>,
-    criteria: Vec<CriterionResult>,
-    routing: Vec<(usize, Result<Option<String>, String>)>,
+    criteria: &'c [CriterionResult],
+    routing: Vec<(usize, Result<Option<String>, NotRouted>)>,
 }
 
-impl Assessment {
+impl Assessment<'_> {
     fn criteria_met(&self) -> bool {
         self.criteria.iter().all(|c| c.passed)
     }
@@ -96,6 +99,7 @@ impl Matcher {
                 name: hf.name.clone(),
                 threshold: hf.profile.threshold,
                 criteria: strategy.criteria.clone(),
+                criteria_group: 0,
             });
             specs.push(&hf.profile.rules);
         }
@@ -109,6 +113,7 @@ impl Matcher {
                 name: p.name.clone(),
                 threshold: p.profile.threshold,
                 criteria: strategy.criteria.with(&p.criteria),
+                criteria_group: 0,
             });
             specs.push(&p.profile.rules);
         }
@@ -132,7 +137,14 @@ impl Matcher {
             )
         })?;
         let regions = RegionBook::new(&strategy.criteria.home_regions, &config.member_regions);
-        Ok(Matcher { index, profiles, kommunen: config.kommunen.clone(), regions })
+        let mut groups: Vec<Criteria> = Vec::new();
+        for p in &mut profiles {
+            p.criteria_group = groups.iter().position(|g| *g == p.criteria).unwrap_or_else(|| {
+                groups.push(p.criteria.clone());
+                groups.len() - 1
+            });
+        }
+        Ok(Matcher { index, profiles, kommunen: config.kommunen.clone(), regions, criteria_groups: groups.len() })
     }
 
     /// Every profile/project whose score reaches [`NEAR_MISS_SHARE`] of its
@@ -142,6 +154,7 @@ impl Matcher {
         let hits = self.index.search(&doc);
         let candidates = self.index.candidates(&hits);
         let mut scope = None;
+        let mut checked: Vec<Option<Vec<CriterionResult>>> = vec![None; self.criteria_groups];
         let mut out = Vec::new();
         for group in candidates.chunk_by(|a, b| a.0 == b.0) {
             let p = group[0].0 as usize;
@@ -154,7 +167,8 @@ impl Matcher {
                 continue;
             }
             let scope = scope.get_or_insert_with(|| self.regions.scope(call));
-            let a = self.assess(p, &hits, call, scope, today, None);
+            let crit = checked[info.criteria_group].get_or_insert_with(|| criteria::check_call(call, &info.criteria, scope, today));
+            let a = self.assess(p, &hits, call, &scope.0, crit, None);
             out.push(self.to_match(call, p, &a));
         }
         out
@@ -188,26 +202,26 @@ impl Matcher {
         let profiles = selected
             .into_iter()
             .map(|p| {
-                let a = self.assess(p, &hits, call, &scope, today, kommune_idx);
-                self.explain_profile(p, &a, &hits)
+                let crit = criteria::check_call(call, &self.profiles[p].criteria, &scope, today);
+                let a = self.assess(p, &hits, call, &scope.0, &crit, kommune_idx);
+                self.explain_profile(p, &a, &hits, &scope.0)
             })
             .collect();
         Explanation { call_id: call.id.to_string(), title: call.title.clone(), today, notes, profiles }
     }
 
-    fn assess(
+    fn assess<'c>(
         &self,
         p: usize,
         hits: &Hits,
         call: &Call,
-        scope: &(RegionScope, String),
-        today: NaiveDate,
+        scope: &RegionScope,
+        criteria: &'c [CriterionResult],
         only_kommune: Option<usize>,
-    ) -> Assessment {
+    ) -> Assessment<'c> {
         let info = &self.profiles[p];
         let rules: Vec<RuleOutcome> = self.index.profiles[p].iter().map(|r| index::evaluate(&self.index, r, hits, true)).collect();
         let mut score: f64 = rules.iter().map(|r| r.contribution).sum();
-        let criteria = criteria::check_call(call, &info.criteria, scope, today);
         if score > 0.0 && call.funder.as_deref().is_some_and(|f| criteria::matches_any(f, &info.criteria.prefer_funders)) {
             score += criteria::PREFERRED_FUNDER_BONUS;
         }
@@ -217,7 +231,7 @@ impl Matcher {
             .enumerate()
             .filter(|(k, _)| only_kommune.is_none_or(|o| o == *k))
             .map(|(k, kommune)| {
-                (k, criteria::route(call, &info.criteria, &scope.0, kommune, &info.handlungsfeld, info.project.as_deref()))
+                (k, criteria::route(call, &info.criteria, scope, kommune, &info.handlungsfeld, info.project.as_deref()))
             })
             .collect();
         Assessment { score, rules, criteria, routing }
@@ -231,7 +245,7 @@ impl Matcher {
         if let Some(hits) = self.hit_summary(p, a) {
             reasons.push(hits);
         }
-        for c in &a.criteria {
+        for c in a.criteria {
             let always = matches!(c.name, "Antragsberechtigte" | "Frist") || c.detail.starts_with("bevorzugter");
             let members = c.name == "Fördergebiet" && c.detail.starts_with("nur für");
             if !c.passed || always || members {
