@@ -238,20 +238,11 @@ impl NotRouted {
     }
 }
 
-/// Routing of one match to one Kommune: `Ok(note)` when routed, `Err(why not)`.
-pub fn route(
-    call: &Call,
-    c: &Criteria,
-    scope: &RegionScope,
-    kommune: &Kommune,
-    handlungsfeld: &str,
-    project: Option<&str>,
-) -> Result<Option<String>, NotRouted> {
+/// The routing checks that do not depend on the call (interests, kind,
+/// population); the matcher computes them once per profile and Kommune.
+pub fn route_static(c: &Criteria, kommune: &Kommune, handlungsfeld: &str, project: Option<&str>) -> Result<(), NotRouted> {
     if !kommune.interests.covers(handlungsfeld, project) {
         return Err(NotRouted::NoInterest);
-    }
-    if !call.applicants.is_unstated() && !fits_kind(&call.applicants.categories, &c.applicants, kommune.kind) {
-        return Err(NotRouted::NotEligible);
     }
     if c.kommune_kinds.as_ref().is_some_and(|kinds| !kinds.contains(&kommune.kind)) {
         return Err(NotRouted::KindExcluded);
@@ -263,6 +254,14 @@ pub fn route(
         if let Some(max) = c.population_max.filter(|max| pop > *max) {
             return Err(NotRouted::TooLarge(max));
         }
+    }
+    Ok(())
+}
+
+/// The routing checks that depend on the call: `Ok(note)` when routed, `Err(why not)`.
+pub fn route_call(call: &Call, c: &Criteria, scope: &RegionScope, kommune: &Kommune) -> Result<Option<String>, NotRouted> {
+    if !call.applicants.is_unstated() && !fits_kind(&call.applicants.categories, &c.applicants, kommune.kind) {
+        return Err(NotRouted::NotEligible);
     }
     match scope {
         RegionScope::Open => Ok(None),

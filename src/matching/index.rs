@@ -64,14 +64,19 @@ impl Doc {
         let mut originals = Vec::new();
         for (field, own) in &parts {
             let source: &str = if *field == Field::Text { &call.text } else { own };
-            if !text.is_empty() {
-                text.push(b'\n');
-                if let Some(m) = map.as_mut() {
-                    m.push(0);
-                }
-            }
+            // Each field is " folded words " and fields are joined by '\n', so a
+            // needle " rad" can only hit at a word start (see `Compile::node`).
             let start = text.len();
+            let lead: &[u8] = if start == 0 { b" " } else { b"\n " };
+            text.extend_from_slice(lead);
+            if let Some(m) = map.as_mut() {
+                m.extend(std::iter::repeat_n(0, lead.len()));
+            }
             fold_bytes(source, &mut text, map.as_mut());
+            text.push(b' ');
+            if let Some(m) = map.as_mut() {
+                m.push(source.len());
+            }
             fields.push((*field, start, text.len()));
             if keep_sources {
                 originals.push(source.to_string());
@@ -144,6 +149,9 @@ pub struct Occurrence {
 pub struct Leaf {
     pub written: String,
     needle: u32,
+    /// The needle carries a leading / trailing space for the word boundary.
+    lead: bool,
+    trail: bool,
     anchor: Anchor,
     fields: FieldMask,
     pub boost: f64,
@@ -262,8 +270,16 @@ impl Compile<'_> {
     fn node(&mut self, e: &Expr, negated: bool) -> Node {
         match e {
             Expr::Term(t) => {
+                // Anchored needles include the boundary space, so "=IT" searches " it"
+                // and does not hit inside every "mit" and "Zeit".
+                let (lead, trail) = match t.anchor {
+                    Anchor::WordStart | Anchor::WholeWord => (true, false),
+                    Anchor::WordEnd => (false, true),
+                    Anchor::Anywhere => (false, false),
+                };
+                let key = format!("{}{}{}", if lead { " " } else { "" }, t.needle, if trail { " " } else { "" });
                 let next = self.needles.len() as u32;
-                let needle = *self.needles.entry(t.needle.clone()).or_insert(next);
+                let needle = *self.needles.entry(key).or_insert(next);
                 if needle == next {
                     self.needle_rules.push(Vec::new());
                 }
@@ -273,7 +289,7 @@ impl Compile<'_> {
                         list.push(self.at);
                     }
                 }
-                self.leaves.push(Leaf { written: t.written.clone(), needle, anchor: t.anchor, fields: t.fields, boost: t.boost });
+                self.leaves.push(Leaf { written: t.written.clone(), needle, lead, trail, anchor: t.anchor, fields: t.fields, boost: t.boost });
                 Node::Leaf(self.leaves.len() as u32 - 1)
             }
             Expr::And(items) => Node::And(items.iter().map(|i| self.node(i, negated)).collect()),
@@ -303,7 +319,10 @@ impl Hits<'_> {
     pub fn occurrences(&self, leaf: &Leaf) -> Vec<Occurrence> {
         self.of_needle(leaf.needle)
             .iter()
-            .filter_map(|&(_, s, e)| self.accept(leaf, s as usize, e as usize).map(|field| Occurrence { field, start: s as usize, end: e as usize }))
+            .filter_map(|&(_, s, e)| {
+                let (s, e) = (s as usize + usize::from(leaf.lead), e as usize - usize::from(leaf.trail));
+                self.accept(leaf, s, e).map(|field| Occurrence { field, start: s, end: e })
+            })
             .collect()
     }
 
@@ -311,7 +330,7 @@ impl Hits<'_> {
     fn leaf_strength(&self, leaf: &Leaf) -> f64 {
         let mut counts = [0usize; 5];
         for &(_, s, e) in self.of_needle(leaf.needle) {
-            if let Some(field) = self.accept(leaf, s as usize, e as usize) {
+            if let Some(field) = self.accept(leaf, s as usize + usize::from(leaf.lead), e as usize - usize::from(leaf.trail)) {
                 counts[field as usize] += 1;
             }
         }

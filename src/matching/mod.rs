@@ -22,7 +22,7 @@ pub use rules::{Field, RuleSyntaxError};
 use crate::config::{Config, Criteria, Kommune};
 use crate::model::{Call, Match};
 use criteria::{CriterionResult, NotRouted, RegionBook, RegionScope};
-use index::{Doc, Hits, Index, RuleOutcome};
+use index::{Doc, Index, RuleOutcome};
 
 /// Profiles scoring at least this share of their threshold are kept as near misses.
 pub const NEAR_MISS_SHARE: f64 = 0.5;
@@ -66,6 +66,8 @@ pub struct Matcher {
     kommunen: Vec<Kommune>,
     regions: RegionBook,
     criteria_groups: usize,
+    /// Per profile and Kommune, the call-independent part of the routing.
+    static_routes: Vec<Vec<Result<(), NotRouted>>>,
 }
 
 /// Everything decided about one profile for one call.
@@ -144,7 +146,13 @@ impl Matcher {
                 groups.len() - 1
             });
         }
-        Ok(Matcher { index, profiles, kommunen: config.kommunen.clone(), regions, criteria_groups: groups.len() })
+        let static_routes = profiles
+            .iter()
+            .map(|p| {
+                config.kommunen.iter().map(|k| criteria::route_static(&p.criteria, k, &p.handlungsfeld, p.project.as_deref())).collect()
+            })
+            .collect();
+        Ok(Matcher { index, profiles, kommunen: config.kommunen.clone(), regions, criteria_groups: groups.len(), static_routes })
     }
 
     /// Every profile/project whose score reaches [`NEAR_MISS_SHARE`] of its
@@ -159,16 +167,22 @@ impl Matcher {
         for group in candidates.chunk_by(|a, b| a.0 == b.0) {
             let p = group[0].0 as usize;
             let info = &self.profiles[p];
-            let score: f64 = group
-                .iter()
-                .map(|&(_, r)| index::evaluate(&self.index, &self.index.profiles[p][r as usize], &hits, false).contribution)
-                .sum();
+            let rules = &self.index.profiles[p];
+            let scored: Vec<(u32, f64)> =
+                group.iter().map(|&(_, r)| (r, index::evaluate(&self.index, &rules[r as usize], &hits, false).contribution)).collect();
+            let score: f64 = scored.iter().map(|(_, c)| c).sum();
             if score <= 0.0 || score < NEAR_MISS_SHARE * info.threshold {
                 continue;
             }
+            // Only the rules that added to the score are traced again, for the reasons.
+            let outcomes = scored
+                .iter()
+                .filter(|(_, c)| *c != 0.0)
+                .map(|&(r, _)| index::evaluate(&self.index, &rules[r as usize], &hits, true))
+                .collect();
             let scope = scope.get_or_insert_with(|| self.regions.scope(call));
             let crit = checked[info.criteria_group].get_or_insert_with(|| criteria::check_call(call, &info.criteria, scope, today));
-            let a = self.assess(p, &hits, call, &scope.0, crit, None);
+            let a = self.assess(p, outcomes, call, &scope.0, crit, None);
             out.push(self.to_match(call, p, &a));
         }
         out
@@ -203,7 +217,8 @@ impl Matcher {
             .into_iter()
             .map(|p| {
                 let crit = criteria::check_call(call, &self.profiles[p].criteria, &scope, today);
-                let a = self.assess(p, &hits, call, &scope.0, &crit, kommune_idx);
+                let outcomes = self.index.profiles[p].iter().map(|r| index::evaluate(&self.index, r, &hits, true)).collect();
+                let a = self.assess(p, outcomes, call, &scope.0, &crit, kommune_idx);
                 self.explain_profile(p, &a, &hits, &scope.0)
             })
             .collect();
@@ -213,14 +228,13 @@ impl Matcher {
     fn assess<'c>(
         &self,
         p: usize,
-        hits: &Hits,
+        rules: Vec<RuleOutcome>,
         call: &Call,
         scope: &RegionScope,
         criteria: &'c [CriterionResult],
         only_kommune: Option<usize>,
     ) -> Assessment<'c> {
         let info = &self.profiles[p];
-        let rules: Vec<RuleOutcome> = self.index.profiles[p].iter().map(|r| index::evaluate(&self.index, r, hits, true)).collect();
         let mut score: f64 = rules.iter().map(|r| r.contribution).sum();
         if score > 0.0 && call.funder.as_deref().is_some_and(|f| criteria::matches_any(f, &info.criteria.prefer_funders)) {
             score += criteria::PREFERRED_FUNDER_BONUS;
@@ -231,7 +245,8 @@ impl Matcher {
             .enumerate()
             .filter(|(k, _)| only_kommune.is_none_or(|o| o == *k))
             .map(|(k, kommune)| {
-                (k, criteria::route(call, &info.criteria, scope, kommune, &info.handlungsfeld, info.project.as_deref()))
+                let routed = self.static_routes[p][k].and_then(|()| criteria::route_call(call, &info.criteria, scope, kommune));
+                (k, routed)
             })
             .collect();
         Assessment { score, rules, criteria, routing }

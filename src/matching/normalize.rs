@@ -22,14 +22,41 @@ pub fn fold_into(text: &str, out: &mut String, map: Option<&mut Vec<usize>>) {
 
 /// [`fold_into`] on a byte buffer, for callers that fold several texts and convert once.
 /// Works on bytes: the ASCII path (most of any German text) is one branch and one push.
-pub fn fold_bytes(text: &str, buf: &mut Vec<u8>, mut map: Option<&mut Vec<usize>>) {
+pub fn fold_bytes(text: &str, buf: &mut Vec<u8>, map: Option<&mut Vec<usize>>) {
+    // Two monomorphic copies, so the common case pays nothing for the offset map.
+    match map {
+        None => fold_with(text, buf, &mut NoMap),
+        Some(m) => fold_with(text, buf, m),
+    }
+}
+
+/// Receives the source offset of every folded byte.
+trait OffsetSink {
+    fn record(&mut self, src: usize);
+}
+
+struct NoMap;
+
+impl OffsetSink for NoMap {
+    #[inline(always)]
+    fn record(&mut self, _: usize) {}
+}
+
+impl OffsetSink for Vec<usize> {
+    #[inline(always)]
+    fn record(&mut self, src: usize) {
+        self.push(src);
+    }
+}
+
+fn fold_with(text: &str, buf: &mut Vec<u8>, map: &mut impl OffsetSink) {
     let bytes = text.as_bytes();
     let mut pending_space = false;
     let mut i = 0;
     while i < bytes.len() {
         let b = bytes[i];
         if b.is_ascii_alphanumeric() {
-            push_word_byte(buf, &mut map, &mut pending_space, i, b.to_ascii_lowercase());
+            push_word_byte(buf, map, &mut pending_space, i, b.to_ascii_lowercase());
             i += 1;
             continue;
         }
@@ -48,11 +75,11 @@ pub fn fold_bytes(text: &str, buf: &mut Vec<u8>, mut map: Option<&mut Vec<usize>
         i += ch.len_utf8();
         let mut utf8 = [0u8; 4];
         match fold_char(ch) {
-            Folded::Str(s) => s.bytes().for_each(|b| push_word_byte(buf, &mut map, &mut pending_space, start, b)),
+            Folded::Str(s) => s.bytes().for_each(|b| push_word_byte(buf, map, &mut pending_space, start, b)),
             Folded::Keep => {
                 for c in ch.to_lowercase() {
                     for &b in c.encode_utf8(&mut utf8).as_bytes() {
-                        push_word_byte(buf, &mut map, &mut pending_space, start, b);
+                        push_word_byte(buf, map, &mut pending_space, start, b);
                     }
                 }
             }
@@ -69,19 +96,15 @@ pub fn fold(text: &str) -> String {
     out
 }
 
-#[inline]
-fn push_word_byte(buf: &mut Vec<u8>, map: &mut Option<&mut Vec<usize>>, pending_space: &mut bool, src: usize, b: u8) {
+#[inline(always)]
+fn push_word_byte(buf: &mut Vec<u8>, map: &mut impl OffsetSink, pending_space: &mut bool, src: usize, b: u8) {
     if *pending_space {
         buf.push(b' ');
-        if let Some(m) = map.as_deref_mut() {
-            m.push(src);
-        }
+        map.record(src);
         *pending_space = false;
     }
     buf.push(b);
-    if let Some(m) = map.as_deref_mut() {
-        m.push(src);
-    }
+    map.record(src);
 }
 
 /// If the hyphen at `i` joins two word parts, the index to continue at.
