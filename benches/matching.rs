@@ -14,7 +14,9 @@ mod matching_support;
 use std::time::Instant;
 
 use chrono::{NaiveDate, TimeZone, Utc};
-use foerderradar::config::{CriteriaOverride, Handlungsfeld, Profile, Project, ProjectKind, RuleSpec, Strategy};
+use foerderradar::config::{
+    CriteriaOverride, Handlungsfeld, Profile, Project, ProjectKind, RuleSpec, Strategy,
+};
 use foerderradar::matching::Matcher;
 use foerderradar::model::{ApplicantCategory, Call, Deadline, DeadlineDate, Region};
 use rand::rngs::StdRng;
@@ -29,19 +31,132 @@ const SCALE_OUT_PROFILES: usize = 5_000;
 /// ("Glasfaserkonzept", "Radverkehrsplanung"), as German guidelines do; that
 /// gives 864 distinct terms, so profiles differ the way real ones would.
 const TOPICS: &[(&str, &[&str])] = &[
-    ("digitale-infrastruktur", &["Glasfaser", "Gigabit", "Breitband", "Mobilfunk", "LoRaWAN", "Sensorik", "Datenplattform", "Funknetz", "Rechenzentrum", "Smart-City", "Datenraum", "Netzinfrastruktur"]),
-    ("klima-mobilitaet-umwelt", &["Klimaschutz", "Klimaanpassung", "Starkregen", "Radverkehrs", "Ladeinfrastruktur", "Mobilitäts", "Wärme", "Photovoltaik", "Biodiversitäts", "Entsiegelungs", "Hochwasserschutz", "Energieeffizienz"]),
-    ("familie-bildung-lebensqualitaet", &["Schul", "Bildungs", "Kita", "Familien", "Jugend", "Senioren", "Pflege", "Ehrenamts", "Vereins", "Bibliotheks", "Heimat", "Kultur"]),
-    ("verwaltung", &["Onlinezugangs", "Onlinedienste", "Serviceportal", "E-Akten", "Register", "KI", "Datenanalyse", "Verwaltungscloud", "Informationssicherheits", "Servicedesign", "Digitalkompetenz", "Verwaltungsdigitalisierungs"]),
-    ("wirtschaft-arbeit", &["Wirtschaftsförderungs", "Fachkräfte", "Gewerbeflächen", "Gründungs", "Wertschöpfungs", "Ausbildungs", "Arbeitsmarkt", "Tourismus", "Coworking", "Innovations", "Standort", "Transformations"]),
-    ("innenstadt-dorfmitte", &["Innenstadt", "Ortskern", "Leerstands", "Einzelhandels", "Stadtmarketing", "Dorfladen", "Nahversorgungs", "Paketstation", "Dorfentwicklungs", "Quartiers", "Marktplatz", "Zentren"]),
+    (
+        "digitale-infrastruktur",
+        &[
+            "Glasfaser",
+            "Gigabit",
+            "Breitband",
+            "Mobilfunk",
+            "LoRaWAN",
+            "Sensorik",
+            "Datenplattform",
+            "Funknetz",
+            "Rechenzentrum",
+            "Smart-City",
+            "Datenraum",
+            "Netzinfrastruktur",
+        ],
+    ),
+    (
+        "klima-mobilitaet-umwelt",
+        &[
+            "Klimaschutz",
+            "Klimaanpassung",
+            "Starkregen",
+            "Radverkehrs",
+            "Ladeinfrastruktur",
+            "Mobilitäts",
+            "Wärme",
+            "Photovoltaik",
+            "Biodiversitäts",
+            "Entsiegelungs",
+            "Hochwasserschutz",
+            "Energieeffizienz",
+        ],
+    ),
+    (
+        "familie-bildung-lebensqualitaet",
+        &[
+            "Schul",
+            "Bildungs",
+            "Kita",
+            "Familien",
+            "Jugend",
+            "Senioren",
+            "Pflege",
+            "Ehrenamts",
+            "Vereins",
+            "Bibliotheks",
+            "Heimat",
+            "Kultur",
+        ],
+    ),
+    (
+        "verwaltung",
+        &[
+            "Onlinezugangs",
+            "Onlinedienste",
+            "Serviceportal",
+            "E-Akten",
+            "Register",
+            "KI",
+            "Datenanalyse",
+            "Verwaltungscloud",
+            "Informationssicherheits",
+            "Servicedesign",
+            "Digitalkompetenz",
+            "Verwaltungsdigitalisierungs",
+        ],
+    ),
+    (
+        "wirtschaft-arbeit",
+        &[
+            "Wirtschaftsförderungs",
+            "Fachkräfte",
+            "Gewerbeflächen",
+            "Gründungs",
+            "Wertschöpfungs",
+            "Ausbildungs",
+            "Arbeitsmarkt",
+            "Tourismus",
+            "Coworking",
+            "Innovations",
+            "Standort",
+            "Transformations",
+        ],
+    ),
+    (
+        "innenstadt-dorfmitte",
+        &[
+            "Innenstadt",
+            "Ortskern",
+            "Leerstands",
+            "Einzelhandels",
+            "Stadtmarketing",
+            "Dorfladen",
+            "Nahversorgungs",
+            "Paketstation",
+            "Dorfentwicklungs",
+            "Quartiers",
+            "Marktplatz",
+            "Zentren",
+        ],
+    ),
 ];
 
-const SUFFIXES: &[&str] = &["konzept", "netz", "strategie", "management", "projekt", "förderung", "plattform", "maßnahmen", "beratung", "ausbau", "planung", "offensive"];
+const SUFFIXES: &[&str] = &[
+    "konzept",
+    "netz",
+    "strategie",
+    "management",
+    "projekt",
+    "förderung",
+    "plattform",
+    "maßnahmen",
+    "beratung",
+    "ausbau",
+    "planung",
+    "offensive",
+];
 
 /// A compound term of a topic: stem + suffix.
 fn term(rng: &mut StdRng, topic: &[&str]) -> String {
-    format!("{}{}", topic.choose(rng).expect("stems"), SUFFIXES.choose(rng).expect("suffixes"))
+    format!(
+        "{}{}",
+        topic.choose(rng).expect("stems"),
+        SUFFIXES.choose(rng).expect("suffixes")
+    )
 }
 
 /// Sentences of funding-guideline boilerplate; `{}` takes a topic term.
@@ -91,7 +206,12 @@ fn generate_calls(rng: &mut StdRng) -> Vec<Call> {
 }
 
 fn synthetic_project(id: String, hf: &str, terms: &[String]) -> Project {
-    let rule = |expr: String, weight: f64| RuleSpec { expr, weight, file: "bench".into(), line: 0 };
+    let rule = |expr: String, weight: f64| RuleSpec {
+        expr,
+        weight,
+        file: "bench".into(),
+        line: 0,
+    };
     let quoted: Vec<String> = terms.iter().map(|t| format!("\"{t}\"")).collect();
     Project {
         id,
@@ -103,7 +223,10 @@ fn synthetic_project(id: String, hf: &str, terms: &[String]) -> Project {
         profile: Profile {
             rules: vec![
                 rule(format!("title:({})", quoted[..2].join(" OR ")), 2.5),
-                rule(format!("{} AND NOT Privathaushalt*", quoted[2..].join(" OR ")), 1.0),
+                rule(
+                    format!("{} AND NOT Privathaushalt*", quoted[2..].join(" OR ")),
+                    1.0,
+                ),
                 rule(format!("{} NEAR/8 {}", quoted[0], quoted[3]), 1.0),
             ],
             threshold: 7.5,
@@ -116,7 +239,9 @@ fn with_synthetic_projects(mut strategy: Strategy, count: usize, rng: &mut StdRn
     for n in 0..count {
         let (hf, topic) = TOPICS.choose(rng).expect("topics");
         let terms: Vec<String> = (0..5).map(|_| term(rng, topic)).collect();
-        strategy.projects.push(synthetic_project(format!("synth-{n}"), hf, &terms));
+        strategy
+            .projects
+            .push(synthetic_project(format!("synth-{n}"), hf, &terms));
     }
     strategy
 }
@@ -157,14 +282,32 @@ fn main() {
     let mut rng = StdRng::seed_from_u64(0x5741_4600);
     let started = Instant::now();
     let calls = generate_calls(&mut rng);
-    let bytes: usize = calls.iter().map(|c| c.title.len() + c.summary.len() + c.text.len()).sum();
-    println!("generated {} calls, {:.1} MB of text, in {:.2} s", calls.len(), bytes as f64 / 1e6, started.elapsed().as_secs_f64());
+    let bytes: usize = calls
+        .iter()
+        .map(|c| c.title.len() + c.summary.len() + c.text.len())
+        .sum();
+    println!(
+        "generated {} calls, {:.1} MB of text, in {:.2} s",
+        calls.len(),
+        bytes as f64 / 1e6,
+        started.elapsed().as_secs_f64()
+    );
     let today = NaiveDate::from_ymd_opt(2026, 12, 1).unwrap();
 
     let shipped = matching_support::shipped_strategy();
     let missing = 24 - shipped.projects.len();
-    run("deployment", with_synthetic_projects(shipped.clone(), missing, &mut rng), &calls, today);
-    run("scale-out", with_synthetic_projects(shipped, SCALE_OUT_PROFILES, &mut rng), &calls, today);
+    run(
+        "deployment",
+        with_synthetic_projects(shipped.clone(), missing, &mut rng),
+        &calls,
+        today,
+    );
+    run(
+        "scale-out",
+        with_synthetic_projects(shipped, SCALE_OUT_PROFILES, &mut rng),
+        &calls,
+        today,
+    );
     match peak_rss_kb() {
         Some(kb) => println!("peak memory (VmHWM): {:.1} MB", kb as f64 / 1024.0),
         None => println!("peak memory: /proc/self/status not available"),

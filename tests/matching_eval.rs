@@ -15,9 +15,17 @@ fn today() -> NaiveDate {
     NaiveDate::from_ymd_opt(2026, 12, 1).unwrap()
 }
 
-fn devset() -> Vec<(foerderradar::model::Call, foerderradar::matching::eval::Expected)> {
-    let set = load_labelled(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/devset")).unwrap();
-    assert_eq!(set.stored().count(), 0, "the shipped dev set is self-contained");
+fn devset() -> Vec<(
+    foerderradar::model::Call,
+    foerderradar::matching::eval::Expected,
+)> {
+    let set = load_labelled(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/devset"))
+        .unwrap();
+    assert_eq!(
+        set.stored().count(),
+        0,
+        "the shipped dev set is self-contained"
+    );
     set.inline()
 }
 
@@ -29,16 +37,35 @@ fn shipped_rules_hold_the_f1_floor_on_the_devset() {
     let report = evaluate(&matcher, &items, today());
     println!("{report}");
     let all = report.micro_all();
-    assert!(all.f1() >= F1_FLOOR, "micro-F1 {:.3} below {F1_FLOOR}", all.f1());
-    assert!(report.micro_handlungsfelder().f1() >= F1_FLOOR, "Handlungsfeld micro-F1 {:.3}", report.micro_handlungsfelder().f1());
+    assert!(
+        all.f1() >= F1_FLOOR,
+        "micro-F1 {:.3} below {F1_FLOOR}",
+        all.f1()
+    );
+    assert!(
+        report.micro_handlungsfelder().f1() >= F1_FLOOR,
+        "Handlungsfeld micro-F1 {:.3}",
+        report.micro_handlungsfelder().f1()
+    );
 }
 
 #[test]
 fn hard_negatives_pass_nothing() {
     let matcher = Matcher::new(&shipped_config()).unwrap();
-    for (call, expected) in devset().iter().filter(|(_, e)| e.handlungsfelder.is_empty() && e.projects.is_empty()) {
-        let passed: Vec<_> = matcher.match_call(call, today()).into_iter().filter(|m| m.passed).collect();
-        assert!(passed.is_empty(), "{}: {expected:?} {passed:#?}", call.title);
+    for (call, expected) in devset()
+        .iter()
+        .filter(|(_, e)| e.handlungsfelder.is_empty() && e.projects.is_empty())
+    {
+        let passed: Vec<_> = matcher
+            .match_call(call, today())
+            .into_iter()
+            .filter(|m| m.passed)
+            .collect();
+        assert!(
+            passed.is_empty(),
+            "{}: {expected:?} {passed:#?}",
+            call.title
+        );
     }
 }
 
@@ -46,36 +73,63 @@ fn hard_negatives_pass_nothing() {
 fn leader_call_reaches_beelen_not_ahlen() {
     let matcher = Matcher::new(&shipped_config()).unwrap();
     let items = devset();
-    let (call, _) = items.iter().find(|(c, _)| c.title.starts_with("LEADER-Region 9Plus")).unwrap();
-    let passed: Vec<_> = matcher.match_call(call, today()).into_iter().filter(|m| m.passed).collect();
+    let (call, _) = items
+        .iter()
+        .find(|(c, _)| c.title.starts_with("LEADER-Region 9Plus"))
+        .unwrap();
+    let passed: Vec<_> = matcher
+        .match_call(call, today())
+        .into_iter()
+        .filter(|m| m.passed)
+        .collect();
     assert!(!passed.is_empty());
     for m in &passed {
         assert!(m.kommunen.contains(&"beelen".to_string()), "{m:?}");
         assert!(m.kommunen.contains(&"kreis-warendorf".to_string()), "{m:?}");
         assert!(!m.kommunen.contains(&"ahlen".to_string()), "{m:?}");
         assert!(!m.kommunen.contains(&"wadersloh".to_string()), "{m:?}");
-        assert!(m.reasons.iter().any(|r| r.starts_with("Warendorf: nur teilweise Mitglied")), "{m:?}");
+        assert!(
+            m.reasons
+                .iter()
+                .any(|r| r.starts_with("Warendorf: nur teilweise Mitglied")),
+            "{m:?}"
+        );
     }
 }
 
 fn explain_devset(title_start: &str, project: Option<&str>, kommune: Option<&str>) -> String {
     let matcher = Matcher::new(&shipped_config()).unwrap();
     let items = devset();
-    let (call, _) = items.iter().find(|(c, _)| c.title.starts_with(title_start)).unwrap();
+    let (call, _) = items
+        .iter()
+        .find(|(c, _)| c.title.starts_with(title_start))
+        .unwrap();
     matcher.explain(call, today(), project, kommune).to_string()
 }
 
 #[test]
 fn explain_snapshot_gigabit_call() {
-    insta::assert_snapshot!(explain_devset("Gigabitförderung 2.0", Some("digitale-infrastruktur"), Some("ahlen")));
+    insta::assert_snapshot!(explain_devset(
+        "Gigabitförderung 2.0",
+        Some("digitale-infrastruktur"),
+        Some("ahlen")
+    ));
 }
 
 #[test]
 fn explain_snapshot_leader_call_per_kommune() {
-    insta::assert_snapshot!(explain_devset("LEADER-Region 9Plus", Some("innenstadt-dorfmitte"), None));
+    insta::assert_snapshot!(explain_devset(
+        "LEADER-Region 9Plus",
+        Some("innenstadt-dorfmitte"),
+        None
+    ));
 }
 
 #[test]
 fn explain_snapshot_companies_only_call() {
-    insta::assert_snapshot!(explain_devset("go-digital", Some("verwaltung"), Some("oelde")));
+    insta::assert_snapshot!(explain_devset(
+        "go-digital",
+        Some("verwaltung"),
+        Some("oelde")
+    ));
 }

@@ -63,7 +63,9 @@ struct RawRule {
 }
 
 fn categories(list: &[String]) -> BTreeSet<ApplicantCategory> {
-    list.iter().map(|s| ApplicantCategory::from_str(s).expect("applicant category")).collect()
+    list.iter()
+        .map(|s| ApplicantCategory::from_str(s).expect("applicant category"))
+        .collect()
 }
 
 fn kinds(list: &[String]) -> BTreeSet<KommuneKind> {
@@ -80,13 +82,19 @@ fn kinds(list: &[String]) -> BTreeSet<KommuneKind> {
 /// Reads a strategy file written to the contract in config/README.md.
 pub fn read_strategy(path: &Path) -> Strategy {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let raw: RawStrategy = toml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let raw: RawStrategy =
+        toml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let line_of = |expr: &str| text.find(expr).map_or(0, |at| text[..at].lines().count());
     let profile = |p: &RawProfile| Profile {
         rules: p
             .rules
             .iter()
-            .map(|r| RuleSpec { expr: r.expr.clone(), weight: r.weight, file: path.to_path_buf(), line: line_of(&r.expr) })
+            .map(|r| RuleSpec {
+                expr: r.expr.clone(),
+                weight: r.weight,
+                file: path.to_path_buf(),
+                line: line_of(&r.expr),
+            })
             .collect(),
         threshold: p.threshold,
     };
@@ -107,7 +115,12 @@ pub fn read_strategy(path: &Path) -> Strategy {
         handlungsfelder: raw
             .handlungsfeld
             .iter()
-            .map(|h| Handlungsfeld { id: h.id.clone(), name: h.name.clone(), description: h.description.clone(), profile: profile(h) })
+            .map(|h| Handlungsfeld {
+                id: h.id.clone(),
+                name: h.name.clone(),
+                description: h.description.clone(),
+                profile: profile(h),
+            })
             .collect(),
         projects: raw
             .project
@@ -150,31 +163,129 @@ pub fn shipped_strategy() -> Strategy {
 /// The Kreis and its 13 Kommunen (strategy-facts §5), interested in everything.
 pub fn kreis_warendorf(strategy: &Strategy) -> Vec<Kommune> {
     let all = Interests {
-        handlungsfelder: strategy.handlungsfelder.iter().map(|h| h.id.clone()).collect(),
+        handlungsfelder: strategy
+            .handlungsfelder
+            .iter()
+            .map(|h| h.id.clone())
+            .collect(),
         projects: strategy.projects.iter().map(|p| p.id.clone()).collect(),
     };
     let nine = &[("leader-9plus", None)];
     let rows: [(&str, &str, KommuneKind, &str, u32, &[(&str, Option<&str>)]); 14] = [
-        ("kreis-warendorf", "Kreis Warendorf", KommuneKind::Kreis, "05570", 283_295, nine),
-        ("ahlen", "Ahlen", KommuneKind::Stadt, "05570004", 53_348, &[]),
-        ("beckum", "Beckum", KommuneKind::Stadt, "05570008", 37_333, &[]),
-        ("beelen", "Beelen", KommuneKind::Gemeinde, "05570012", 6_217, nine),
-        ("drensteinfurt", "Drensteinfurt", KommuneKind::Stadt, "05570016", 15_865, nine),
-        ("ennigerloh", "Ennigerloh", KommuneKind::Stadt, "05570020", 19_841, nine),
-        ("everswinkel", "Everswinkel", KommuneKind::Gemeinde, "05570024", 9_876, nine),
-        ("oelde", "Oelde", KommuneKind::Stadt, "05570028", 29_783, nine),
-        ("ostbevern", "Ostbevern", KommuneKind::Gemeinde, "05570032", 11_116, nine),
-        ("sassenberg", "Sassenberg", KommuneKind::Stadt, "05570036", 14_455, nine),
-        ("sendenhorst", "Sendenhorst", KommuneKind::Stadt, "05570040", 13_760, nine),
-        ("telgte", "Telgte", KommuneKind::Stadt, "05570044", 20_301, &[]),
-        ("wadersloh", "Wadersloh", KommuneKind::Gemeinde, "05570048", 12_556, &[("leader-lippe-moehnesee", None)]),
+        (
+            "kreis-warendorf",
+            "Kreis Warendorf",
+            KommuneKind::Kreis,
+            "05570",
+            283_295,
+            nine,
+        ),
+        (
+            "ahlen",
+            "Ahlen",
+            KommuneKind::Stadt,
+            "05570004",
+            53_348,
+            &[],
+        ),
+        (
+            "beckum",
+            "Beckum",
+            KommuneKind::Stadt,
+            "05570008",
+            37_333,
+            &[],
+        ),
+        (
+            "beelen",
+            "Beelen",
+            KommuneKind::Gemeinde,
+            "05570012",
+            6_217,
+            nine,
+        ),
+        (
+            "drensteinfurt",
+            "Drensteinfurt",
+            KommuneKind::Stadt,
+            "05570016",
+            15_865,
+            nine,
+        ),
+        (
+            "ennigerloh",
+            "Ennigerloh",
+            KommuneKind::Stadt,
+            "05570020",
+            19_841,
+            nine,
+        ),
+        (
+            "everswinkel",
+            "Everswinkel",
+            KommuneKind::Gemeinde,
+            "05570024",
+            9_876,
+            nine,
+        ),
+        (
+            "oelde",
+            "Oelde",
+            KommuneKind::Stadt,
+            "05570028",
+            29_783,
+            nine,
+        ),
+        (
+            "ostbevern",
+            "Ostbevern",
+            KommuneKind::Gemeinde,
+            "05570032",
+            11_116,
+            nine,
+        ),
+        (
+            "sassenberg",
+            "Sassenberg",
+            KommuneKind::Stadt,
+            "05570036",
+            14_455,
+            nine,
+        ),
+        (
+            "sendenhorst",
+            "Sendenhorst",
+            KommuneKind::Stadt,
+            "05570040",
+            13_760,
+            nine,
+        ),
+        (
+            "telgte",
+            "Telgte",
+            KommuneKind::Stadt,
+            "05570044",
+            20_301,
+            &[],
+        ),
+        (
+            "wadersloh",
+            "Wadersloh",
+            KommuneKind::Gemeinde,
+            "05570048",
+            12_556,
+            &[("leader-lippe-moehnesee", None)],
+        ),
         (
             "warendorf",
             "Warendorf",
             KommuneKind::Stadt,
             "05570052",
             37_173,
-            &[("leader-9plus", Some("nur die Ortsteile Einen-Müssingen, Freckenhorst, Hoetmar und Milte"))],
+            &[(
+                "leader-9plus",
+                Some("nur die Ortsteile Einen-Müssingen, Freckenhorst, Hoetmar und Milte"),
+            )],
         ),
     ];
     rows.iter()
@@ -184,10 +295,23 @@ pub fn kreis_warendorf(strategy: &Strategy) -> Vec<Kommune> {
             kind: *kind,
             ags: ags.to_string(),
             population: Some(*population),
-            mittlere_kreisangehoerige_stadt: matches!(*id, "ahlen" | "beckum" | "oelde" | "warendorf"),
-            memberships: memberships.iter().map(|(r, p)| Membership { region: r.to_string(), partial: p.map(String::from) }).collect(),
+            mittlere_kreisangehoerige_stadt: matches!(
+                *id,
+                "ahlen" | "beckum" | "oelde" | "warendorf"
+            ),
+            memberships: memberships
+                .iter()
+                .map(|(r, p)| Membership {
+                    region: r.to_string(),
+                    partial: p.map(String::from),
+                })
+                .collect(),
             interests: all.clone(),
-            contacts: vec![Contact { name: "Fördermittel".into(), email: format!("foerdermittel@{id}.example.org"), interests: all.clone() }],
+            contacts: vec![Contact {
+                name: "Fördermittel".into(),
+                email: format!("foerdermittel@{id}.example.org"),
+                interests: all.clone(),
+            }],
         })
         .collect()
 }
@@ -199,19 +323,29 @@ pub fn member_regions() -> Vec<MemberRegion> {
             name: "LEADER-Region 9Plus im Kreis Warendorf".into(),
             aliases: vec!["9Plus".into(), "LEADER-Region 9Plus".into()],
         },
-        MemberRegion { id: "leader-lippe-moehnesee".into(), name: "LEADER-Region Lippe-Möhnesee".into(), aliases: vec!["Lippe-Möhnesee".into()] },
+        MemberRegion {
+            id: "leader-lippe-moehnesee".into(),
+            name: "LEADER-Region Lippe-Möhnesee".into(),
+            aliases: vec!["Lippe-Möhnesee".into()],
+        },
     ]
 }
 
 /// A whole deployment around `strategy`.
 pub fn config(strategy: Strategy) -> Config {
-    let cron = |e: &str| CronSchedule { expr: e.into(), schedule: cron::Schedule::from_str(e).expect("cron") };
+    let cron = |e: &str| CronSchedule {
+        expr: e.into(),
+        schedule: cron::Schedule::from_str(e).expect("cron"),
+    };
     Config {
         dir: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/config")),
         service: ServiceConfig {
             data_dir: None,
             timezone: chrono_tz::Europe::Berlin,
-            schedules: Schedules { collect: cron("0 0 6 * * *"), notify: cron("0 0 7 * * *") },
+            schedules: Schedules {
+                collect: cron("0 0 6 * * *"),
+                notify: cron("0 0 7 * * *"),
+            },
             smtp: None,
             sender: "foerderradar@kreis-warendorf.example.org".into(),
             admin: "admin@kreis-warendorf.example.org".into(),
@@ -226,7 +360,10 @@ pub fn config(strategy: Strategy) -> Config {
                 broken_after: 3,
                 respect_robots: false,
             },
-            notify: NotifySettings { max_attempts: 3, retry_base: Duration::from_secs(1) },
+            notify: NotifySettings {
+                max_attempts: 3,
+                retry_base: Duration::from_secs(1),
+            },
         },
         sources: vec![],
         kommunen: kreis_warendorf(&strategy),

@@ -1,3 +1,2 @@
-
-mod matching_support;
 mod matching_eval;
+mod matching_support;

@@ -7,7 +7,10 @@ use chrono::NaiveDate;
 
 use super::normalize::fold;
 use crate::config::{Criteria, Kommune, KommuneKind, MemberRegion};
-use crate::model::{ApplicantCategory, Call, CallStatus, Deadline, Region, format_amount, format_date_de, format_rate};
+use crate::model::{
+    ApplicantCategory, Call, CallStatus, Deadline, Region, format_amount, format_date_de,
+    format_rate,
+};
 
 /// Score bonus for a preferred funder.
 pub const PREFERRED_FUNDER_BONUS: f64 = 1.0;
@@ -24,7 +27,11 @@ pub struct CriterionResult {
 
 impl CriterionResult {
     fn new(name: &'static str, passed: bool, detail: impl Into<String>) -> Self {
-        CriterionResult { name, passed, detail: detail.into() }
+        CriterionResult {
+            name,
+            passed,
+            detail: detail.into(),
+        }
     }
 }
 
@@ -48,11 +55,19 @@ pub struct RegionBook {
 
 impl RegionBook {
     pub fn new(home_regions: &[String], member_regions: &[MemberRegion]) -> RegionBook {
-        let home = home_regions.iter().map(|h| fold(h)).filter(|h| !h.is_empty()).collect();
+        let home = home_regions
+            .iter()
+            .map(|h| fold(h))
+            .filter(|h| !h.is_empty())
+            .collect();
         let members = member_regions
             .iter()
             .map(|m| {
-                let names = std::iter::once(&m.id).chain([&m.name]).chain(&m.aliases).map(|n| fold(n)).filter(|n| !n.is_empty());
+                let names = std::iter::once(&m.id)
+                    .chain([&m.name])
+                    .chain(&m.aliases)
+                    .map(|n| fold(n))
+                    .filter(|n| !n.is_empty());
                 (m.id.clone(), names.collect())
             })
             .collect();
@@ -76,8 +91,10 @@ impl RegionBook {
                     let f = fold(n);
                     if let Some(id) = self.member_named(&f) {
                         members.insert(id);
-                    } else if matches!(f.as_str(), "deutschland" | "bundesgebiet" | "eu" | "europa" | "europaeische union")
-                        || self.home.iter().any(|h| f.contains(h.as_str()))
+                    } else if matches!(
+                        f.as_str(),
+                        "deutschland" | "bundesgebiet" | "eu" | "europa" | "europaeische union"
+                    ) || self.home.iter().any(|h| f.contains(h.as_str()))
                     {
                         open = true;
                     }
@@ -89,7 +106,11 @@ impl RegionBook {
                 members.insert(id.clone());
             }
         }
-        let listed = if named.is_empty() { "nicht angegeben".to_string() } else { named.join(", ") };
+        let listed = if named.is_empty() {
+            "nicht angegeben".to_string()
+        } else {
+            named.join(", ")
+        };
         let scope = if !members.is_empty() {
             RegionScope::Members(members.into_iter().collect())
         } else if open || call.regions.is_empty() {
@@ -104,14 +125,30 @@ impl RegionBook {
         let padded = format!(" {folded} ");
         self.members
             .iter()
-            .find(|(_, names)| names.iter().any(|n| folded == n || padded.contains(&format!(" {n} "))))
+            .find(|(_, names)| {
+                names
+                    .iter()
+                    .any(|n| folded == n || padded.contains(&format!(" {n} ")))
+            })
             .map(|(id, _)| id.clone())
     }
 }
 
 /// The call-level criteria, in display order.
-pub fn check_call(call: &Call, c: &Criteria, scope: &(RegionScope, String), today: NaiveDate) -> Vec<CriterionResult> {
-    vec![applicants(call, c), region(scope), deadline(call, c, today), rate(call, c), amount(call, c), funder(call, c)]
+pub fn check_call(
+    call: &Call,
+    c: &Criteria,
+    scope: &(RegionScope, String),
+    today: NaiveDate,
+) -> Vec<CriterionResult> {
+    vec![
+        applicants(call, c),
+        region(scope),
+        deadline(call, c, today),
+        rate(call, c),
+        amount(call, c),
+        funder(call, c),
+    ]
 }
 
 fn applicants(call: &Call, c: &Criteria) -> CriterionResult {
@@ -119,14 +156,37 @@ fn applicants(call: &Call, c: &Criteria) -> CriterionResult {
     if call.applicants.is_unstated() {
         return CriterionResult::new(NAME, true, "Antragsberechtigte unklar");
     }
-    let fitting: Vec<_> = call.applicants.categories.intersection(&c.applicants).map(|a| a.label_de()).collect();
-    let named = call.applicants.categories.iter().map(|a| a.label_de()).collect::<Vec<_>>().join(", ");
+    let fitting: Vec<_> = call
+        .applicants
+        .categories
+        .intersection(&c.applicants)
+        .map(|a| a.label_de())
+        .collect();
+    let named = call
+        .applicants
+        .categories
+        .iter()
+        .map(|a| a.label_de())
+        .collect::<Vec<_>>()
+        .join(", ");
     if fitting.is_empty() {
-        CriterionResult::new(NAME, false, format!("nicht antragsberechtigt (nur {named})"))
-    } else if call.applicants.categories.contains(&ApplicantCategory::Kommune) {
+        CriterionResult::new(
+            NAME,
+            false,
+            format!("nicht antragsberechtigt (nur {named})"),
+        )
+    } else if call
+        .applicants
+        .categories
+        .contains(&ApplicantCategory::Kommune)
+    {
         CriterionResult::new(NAME, true, "Kommune antragsberechtigt")
     } else {
-        CriterionResult::new(NAME, true, format!("antragsberechtigt: {}", fitting.join(", ")))
+        CriterionResult::new(
+            NAME,
+            true,
+            format!("antragsberechtigt: {}", fitting.join(", ")),
+        )
     }
 }
 
@@ -134,8 +194,14 @@ fn region((scope, listed): &(RegionScope, String)) -> CriterionResult {
     const NAME: &str = "Fördergebiet";
     match scope {
         RegionScope::Open => CriterionResult::new(NAME, true, format!("Fördergebiet: {listed}")),
-        RegionScope::Members(ids) => CriterionResult::new(NAME, true, format!("nur für Mitglieder von {}", ids.join(", "))),
-        RegionScope::Outside => CriterionResult::new(NAME, false, format!("anderes Fördergebiet: {listed}")),
+        RegionScope::Members(ids) => CriterionResult::new(
+            NAME,
+            true,
+            format!("nur für Mitglieder von {}", ids.join(", ")),
+        ),
+        RegionScope::Outside => {
+            CriterionResult::new(NAME, false, format!("anderes Fördergebiet: {listed}"))
+        }
     }
 }
 
@@ -148,14 +214,25 @@ fn deadline(call: &Call, c: &Criteria, today: NaiveDate) -> CriterionResult {
         Deadline::Rolling => CriterionResult::new(NAME, true, "laufend (keine Frist)"),
         Deadline::Dates(d) if !d.is_empty() => match call.deadline.next_date(today) {
             None => {
-                let last = call.deadline.last_date().map(format_date_de).unwrap_or_default();
+                let last = call
+                    .deadline
+                    .last_date()
+                    .map(format_date_de)
+                    .unwrap_or_default();
                 CriterionResult::new(NAME, false, format!("Frist abgelaufen ({last})"))
             }
             Some(next) => {
                 let days = (next - today).num_days();
                 let date = format_date_de(next);
                 if days < i64::from(c.min_lead_days) {
-                    CriterionResult::new(NAME, false, format!("Frist in {days} Tagen ({date}) – weniger als {} Tage Vorlauf", c.min_lead_days))
+                    CriterionResult::new(
+                        NAME,
+                        false,
+                        format!(
+                            "Frist in {days} Tagen ({date}) – weniger als {} Tage Vorlauf",
+                            c.min_lead_days
+                        ),
+                    )
                 } else {
                     CriterionResult::new(NAME, true, format!("Frist in {days} Tagen ({date})"))
                 }
@@ -168,9 +245,11 @@ fn deadline(call: &Call, c: &Criteria, today: NaiveDate) -> CriterionResult {
 fn rate(call: &Call, c: &Criteria) -> CriterionResult {
     const NAME: &str = "Förderquote";
     match (call.funding_rate, c.min_funding_rate) {
-        (Some(r), Some(min)) if r.max < min => {
-            CriterionResult::new(NAME, false, format!("Förderquote {} unter {} %", format_rate(Some(r)), min))
-        }
+        (Some(r), Some(min)) if r.max < min => CriterionResult::new(
+            NAME,
+            false,
+            format!("Förderquote {} unter {} %", format_rate(Some(r)), min),
+        ),
         (r, _) => CriterionResult::new(NAME, true, format!("Förderquote {}", format_rate(r))),
     }
 }
@@ -181,7 +260,11 @@ fn amount(call: &Call, c: &Criteria) -> CriterionResult {
         (Some(a), Some(min)) if a < min => CriterionResult::new(
             NAME,
             false,
-            format!("Förderbetrag {} unter {}", format_amount(Some(a)), format_amount(Some(min))),
+            format!(
+                "Förderbetrag {} unter {}",
+                format_amount(Some(a)),
+                format_amount(Some(min))
+            ),
         ),
         (a, _) => CriterionResult::new(NAME, true, format!("Förderbetrag {}", format_amount(a))),
     }
@@ -204,7 +287,9 @@ fn funder(call: &Call, c: &Criteria) -> CriterionResult {
 /// Whether the funder is one of `list` (folded, as a part of the name).
 pub fn matches_any(funder: &str, list: &[String]) -> bool {
     let f = fold(funder);
-    list.iter().map(|x| fold(x)).any(|x| !x.is_empty() && f.contains(&x))
+    list.iter()
+        .map(|x| fold(x))
+        .any(|x| !x.is_empty() && f.contains(&x))
 }
 
 /// Why a match is not routed to a Kommune (formatted only when explained).
@@ -225,7 +310,9 @@ impl NotRouted {
         let pop = kommune.population.unwrap_or_default();
         match self {
             NotRouted::NoInterest => format!("kein Interesse an {target}"),
-            NotRouted::NotEligible => format!("{} nicht antragsberechtigt", kind_label(kommune.kind)),
+            NotRouted::NotEligible => {
+                format!("{} nicht antragsberechtigt", kind_label(kommune.kind))
+            }
             NotRouted::KindExcluded => format!("Art {} nicht vorgesehen", kind_label(kommune.kind)),
             NotRouted::TooSmall(min) => format!("{pop} Einwohner, unter dem Minimum {min}"),
             NotRouted::TooLarge(max) => format!("{pop} Einwohner, über dem Maximum {max}"),
@@ -240,11 +327,19 @@ impl NotRouted {
 
 /// The routing checks that do not depend on the call (interests, kind,
 /// population); the matcher computes them once per profile and Kommune.
-pub fn route_static(c: &Criteria, kommune: &Kommune, handlungsfeld: &str, project: Option<&str>) -> Result<(), NotRouted> {
+pub fn route_static(
+    c: &Criteria,
+    kommune: &Kommune,
+    handlungsfeld: &str,
+    project: Option<&str>,
+) -> Result<(), NotRouted> {
     if !kommune.interests.covers(handlungsfeld, project) {
         return Err(NotRouted::NoInterest);
     }
-    if c.kommune_kinds.as_ref().is_some_and(|kinds| !kinds.contains(&kommune.kind)) {
+    if c.kommune_kinds
+        .as_ref()
+        .is_some_and(|kinds| !kinds.contains(&kommune.kind))
+    {
         return Err(NotRouted::KindExcluded);
     }
     if let Some(pop) = kommune.population {
@@ -259,24 +354,40 @@ pub fn route_static(c: &Criteria, kommune: &Kommune, handlungsfeld: &str, projec
 }
 
 /// The routing checks that depend on the call: `Ok(note)` when routed, `Err(why not)`.
-pub fn route_call(call: &Call, c: &Criteria, scope: &RegionScope, kommune: &Kommune) -> Result<Option<String>, NotRouted> {
-    if !call.applicants.is_unstated() && !fits_kind(&call.applicants.categories, &c.applicants, kommune.kind) {
+pub fn route_call(
+    call: &Call,
+    c: &Criteria,
+    scope: &RegionScope,
+    kommune: &Kommune,
+) -> Result<Option<String>, NotRouted> {
+    if !call.applicants.is_unstated()
+        && !fits_kind(&call.applicants.categories, &c.applicants, kommune.kind)
+    {
         return Err(NotRouted::NotEligible);
     }
     match scope {
         RegionScope::Open => Ok(None),
         RegionScope::Outside => Err(NotRouted::OutsideRegion),
-        RegionScope::Members(ids) => match kommune.memberships.iter().find(|m| ids.contains(&m.region)) {
-            None => Err(NotRouted::NotMember),
-            Some(m) => Ok(m.partial.as_ref().map(|p| format!("nur teilweise Mitglied von {} ({p})", m.region))),
-        },
+        RegionScope::Members(ids) => {
+            match kommune.memberships.iter().find(|m| ids.contains(&m.region)) {
+                None => Err(NotRouted::NotMember),
+                Some(m) => Ok(m
+                    .partial
+                    .as_ref()
+                    .map(|p| format!("nur teilweise Mitglied von {} ({p})", m.region))),
+            }
+        }
     }
 }
 
 /// Stadt/Gemeinde fit every configured category but `kreis`; the Kreis fits
 /// every configured category but `kommune`, and also `kommune`, because the
 /// Förderdatenbank's "Kommune" covers Gemeindeverbände and Kreise.
-fn fits_kind(call: &BTreeSet<ApplicantCategory>, configured: &BTreeSet<ApplicantCategory>, kind: KommuneKind) -> bool {
+fn fits_kind(
+    call: &BTreeSet<ApplicantCategory>,
+    configured: &BTreeSet<ApplicantCategory>,
+    kind: KommuneKind,
+) -> bool {
     call.intersection(configured).any(|a| match kind {
         KommuneKind::Kreis => true,
         KommuneKind::Stadt | KommuneKind::Gemeinde => *a != ApplicantCategory::Kreis,

@@ -13,7 +13,10 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::Deserialize;
 
 use super::Matcher;
-use crate::model::{Applicants, ApplicantCategory, Call, CallId, CallStatus, Deadline, DeadlineDate, FundingRate, Region};
+use crate::model::{
+    ApplicantCategory, Applicants, Call, CallId, CallStatus, Deadline, DeadlineDate, FundingRate,
+    Region,
+};
 
 /// The labels a call should get.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -69,11 +72,18 @@ impl LabelledSet {
 #[derive(Debug, thiserror::Error)]
 pub enum EvalError {
     #[error("{path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{path}: {message}")]
     Parse { path: PathBuf, message: String },
     #[error("{path}: item '{item}': {message}")]
-    Item { path: PathBuf, item: String, message: String },
+    Item {
+        path: PathBuf,
+        item: String,
+        message: String,
+    },
     #[error("{path}: unknown extension (use .toml, .csv or .json)")]
     Extension { path: PathBuf },
 }
@@ -124,12 +134,20 @@ struct RawFile {
 
 /// Loads a labelled set from a `.toml`, `.csv` or `.json` file, or from every such file in a directory.
 pub fn load_labelled(path: &Path) -> Result<LabelledSet, EvalError> {
-    let io = |source| EvalError::Io { path: path.to_path_buf(), source };
+    let io = |source| EvalError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
     if path.is_dir() {
         let mut files: Vec<PathBuf> = std::fs::read_dir(path)
             .map_err(io)?
             .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("toml" | "csv" | "json")))
+            .filter(|p| {
+                matches!(
+                    p.extension().and_then(|e| e.to_str()),
+                    Some("toml" | "csv" | "json")
+                )
+            })
             .collect();
         files.sort();
         let mut set = LabelledSet::default();
@@ -139,14 +157,32 @@ pub fn load_labelled(path: &Path) -> Result<LabelledSet, EvalError> {
         return Ok(set);
     }
     let content = std::fs::read_to_string(path).map_err(io)?;
-    let parse = |message: String| EvalError::Parse { path: path.to_path_buf(), message };
-    let raw: Vec<RawItem> = match path.extension().and_then(|e| e.to_str()) {
-        Some("toml") => toml::from_str::<RawFile>(&content).map_err(|e| parse(e.to_string()))?.item,
-        Some("json") => serde_json::from_str::<RawFile>(&content).map_err(|e| parse(e.to_string()))?.item,
-        Some("csv") => csv_items(&content).map_err(parse)?,
-        _ => return Err(EvalError::Extension { path: path.to_path_buf() }),
+    let parse = |message: String| EvalError::Parse {
+        path: path.to_path_buf(),
+        message,
     };
-    let items = raw.into_iter().map(|r| convert(r, path)).collect::<Result<_, _>>()?;
+    let raw: Vec<RawItem> = match path.extension().and_then(|e| e.to_str()) {
+        Some("toml") => {
+            toml::from_str::<RawFile>(&content)
+                .map_err(|e| parse(e.to_string()))?
+                .item
+        }
+        Some("json") => {
+            serde_json::from_str::<RawFile>(&content)
+                .map_err(|e| parse(e.to_string()))?
+                .item
+        }
+        Some("csv") => csv_items(&content).map_err(parse)?,
+        _ => {
+            return Err(EvalError::Extension {
+                path: path.to_path_buf(),
+            });
+        }
+    };
+    let items = raw
+        .into_iter()
+        .map(|r| convert(r, path))
+        .collect::<Result<_, _>>()?;
     Ok(LabelledSet { items })
 }
 
@@ -159,7 +195,8 @@ fn csv_items(content: &str) -> Result<Vec<RawItem>, String> {
         let row = row.map_err(|e| e.to_string())?;
         let mut item = RawItem::default();
         for (h, v) in headers.iter().zip(row.iter()) {
-            set_csv_field(&mut item, h.trim(), v.trim()).map_err(|m| format!("row {}: {m}", n + 2))?;
+            set_csv_field(&mut item, h.trim(), v.trim())
+                .map_err(|m| format!("row {}: {m}", n + 2))?;
         }
         out.push(item);
     }
@@ -167,9 +204,18 @@ fn csv_items(content: &str) -> Result<Vec<RawItem>, String> {
 }
 
 fn set_csv_field(item: &mut RawItem, header: &str, v: &str) -> Result<(), String> {
-    let list = || v.split(';').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect::<Vec<_>>();
+    let list = || {
+        v.split(';')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(String::from)
+            .collect::<Vec<_>>()
+    };
     let opt = || (!v.is_empty()).then(|| v.to_string());
-    let num = |what: &str| v.parse::<f64>().map_err(|_| format!("{what} '{v}' is not a number"));
+    let num = |what: &str| {
+        v.parse::<f64>()
+            .map_err(|_| format!("{what} '{v}' is not a number"))
+    };
     match header {
         "id" => item.id = v.into(),
         "call" => item.call = opt(),
@@ -184,9 +230,14 @@ fn set_csv_field(item: &mut RawItem, header: &str, v: &str) -> Result<(), String
         "deadline" => item.deadline = list(),
         "status" => item.status = opt(),
         "funding_rate" if !v.is_empty() => item.funding_rate = Some(num("funding_rate")?),
-        "amount_max_eur" if !v.is_empty() => item.amount_max_eur = Some(num("amount_max_eur")? as u64),
+        "amount_max_eur" if !v.is_empty() => {
+            item.amount_max_eur = Some(num("amount_max_eur")? as u64)
+        }
         "first_seen" if !v.is_empty() => {
-            item.first_seen = Some(v.parse().map_err(|_| format!("first_seen '{v}' is not a date (YYYY-MM-DD)"))?)
+            item.first_seen = Some(
+                v.parse()
+                    .map_err(|_| format!("first_seen '{v}' is not a date (YYYY-MM-DD)"))?,
+            )
         }
         "expect_handlungsfelder" => item.expect_handlungsfelder = list(),
         "expect_projects" => item.expect_projects = list(),
@@ -198,7 +249,11 @@ fn set_csv_field(item: &mut RawItem, header: &str, v: &str) -> Result<(), String
 }
 
 fn convert(r: RawItem, path: &Path) -> Result<LabelledItem, EvalError> {
-    let fail = |message: String| EvalError::Item { path: path.to_path_buf(), item: r.id.clone(), message };
+    let fail = |message: String| EvalError::Item {
+        path: path.to_path_buf(),
+        item: r.id.clone(),
+        message,
+    };
     if r.id.trim().is_empty() {
         return Err(fail("missing id".into()));
     }
@@ -209,29 +264,60 @@ fn convert(r: RawItem, path: &Path) -> Result<LabelledItem, EvalError> {
     let call = match &r.call {
         Some(id) if id.starts_with("c-") => LabelledCall::Stored(CallId(id.clone())),
         Some(id) => return Err(fail(format!("call '{id}' is not a call id (c-…)"))),
-        None if r.title.trim().is_empty() => return Err(fail("an inline call needs a title".into())),
+        None if r.title.trim().is_empty() => {
+            return Err(fail("an inline call needs a title".into()));
+        }
         None => LabelledCall::Inline(Box::new(inline_call(&r).map_err(fail)?)),
     };
-    Ok(LabelledItem { id: r.id.clone(), call, expected, note: r.note.clone() })
+    Ok(LabelledItem {
+        id: r.id.clone(),
+        call,
+        expected,
+        note: r.note.clone(),
+    })
 }
 
 fn inline_call(r: &RawItem) -> Result<Call, String> {
-    let seen: DateTime<Utc> = r.first_seen.unwrap_or(NaiveDate::from_ymd_opt(2026, 1, 1).expect("date")).and_time(Default::default()).and_utc();
-    let mut c = Call::new("devset", format!("https://devset.foerderradar.invalid/{}", r.id), r.title.trim(), seen);
+    let seen: DateTime<Utc> = r
+        .first_seen
+        .unwrap_or(NaiveDate::from_ymd_opt(2026, 1, 1).expect("date"))
+        .and_time(Default::default())
+        .and_utc();
+    let mut c = Call::new(
+        "devset",
+        format!("https://devset.foerderradar.invalid/{}", r.id),
+        r.title.trim(),
+        seen,
+    );
     c.summary = r.summary.trim().to_string();
     c.text = r.text.trim().to_string();
     c.funder = r.funder.clone();
     c.topics = r.topics.clone();
-    let categories = r.applicants.iter().map(|a| a.parse::<ApplicantCategory>()).collect::<Result<_, _>>()?;
-    c.applicants = Applicants { categories, raw: r.applicants_raw.clone() };
-    c.regions = r.regions.iter().map(|s| Region::try_from(s.clone())).collect::<Result<_, _>>()?;
+    let categories = r
+        .applicants
+        .iter()
+        .map(|a| a.parse::<ApplicantCategory>())
+        .collect::<Result<_, _>>()?;
+    c.applicants = Applicants {
+        categories,
+        raw: r.applicants_raw.clone(),
+    };
+    c.regions = r
+        .regions
+        .iter()
+        .map(|s| Region::try_from(s.clone()))
+        .collect::<Result<_, _>>()?;
     c.deadline = deadline(&r.deadline)?;
     c.status = match r.status.as_deref() {
         None | Some("unknown") => CallStatus::Unknown,
         Some("open") => CallStatus::Open,
         Some("closed") => CallStatus::Closed,
         Some("forthcoming") => CallStatus::Forthcoming,
-        Some(other) => return Err(format!("unknown status '{other}' (open, closed, forthcoming, unknown)")),
+        Some(other) => {
+            return Err(format!(
+                "unknown status '{other}' (open, closed, forthcoming, unknown)"
+            ));
+        }
     };
     c.funding_rate = r.funding_rate.map(|max| FundingRate { min: None, max });
     c.amount_max_eur = r.amount_max_eur;
@@ -245,7 +331,11 @@ fn deadline(values: &[String]) -> Result<Deadline, String> {
         [one] if one == "laufend" => Ok(Deadline::Rolling),
         dates => dates
             .iter()
-            .map(|d| d.parse::<NaiveDate>().map(DeadlineDate::on).map_err(|_| format!("deadline '{d}': use YYYY-MM-DD, 'laufend' or 'unbekannt'")))
+            .map(|d| {
+                d.parse::<NaiveDate>().map(DeadlineDate::on).map_err(|_| {
+                    format!("deadline '{d}': use YYYY-MM-DD, 'laufend' or 'unbekannt'")
+                })
+            })
             .collect::<Result<_, _>>()
             .map(Deadline::Dates),
     }
@@ -303,12 +393,18 @@ pub struct EvalReport {
 
 impl EvalReport {
     fn micro(rows: &[LabelScore]) -> LabelScore {
-        rows.iter().fold(LabelScore { label: "Mikro".into(), ..Default::default() }, |mut acc, r| {
-            acc.tp += r.tp;
-            acc.fp += r.fp;
-            acc.fn_ += r.fn_;
-            acc
-        })
+        rows.iter().fold(
+            LabelScore {
+                label: "Mikro".into(),
+                ..Default::default()
+            },
+            |mut acc, r| {
+                acc.tp += r.tp;
+                acc.fp += r.fp;
+                acc.fn_ += r.fn_;
+                acc
+            },
+        )
     }
 
     pub fn micro_handlungsfelder(&self) -> LabelScore {
@@ -330,23 +426,55 @@ impl EvalReport {
 /// Runs the matcher over labelled calls and scores its passed matches.
 /// A Handlungsfeld counts as predicted when its own profile or one of its projects passes.
 pub fn evaluate(matcher: &Matcher, items: &[(Call, Expected)], today: NaiveDate) -> EvalReport {
-    let mut hf_rows: BTreeMap<String, LabelScore> = matcher.profiles.iter().map(|p| (p.handlungsfeld.clone(), LabelScore::default())).collect();
-    let mut project_rows: BTreeMap<String, LabelScore> =
-        matcher.profiles.iter().filter_map(|p| p.project.clone()).map(|p| (p, LabelScore::default())).collect();
+    let mut hf_rows: BTreeMap<String, LabelScore> = matcher
+        .profiles
+        .iter()
+        .map(|p| (p.handlungsfeld.clone(), LabelScore::default()))
+        .collect();
+    let mut project_rows: BTreeMap<String, LabelScore> = matcher
+        .profiles
+        .iter()
+        .filter_map(|p| p.project.clone())
+        .map(|p| (p, LabelScore::default()))
+        .collect();
     let mut misses = Vec::new();
     for (call, expected) in items {
-        let passed: Vec<_> = matcher.match_call(call, today).into_iter().filter(|m| m.passed).collect();
+        let passed: Vec<_> = matcher
+            .match_call(call, today)
+            .into_iter()
+            .filter(|m| m.passed)
+            .collect();
         let got_hf: BTreeSet<String> = passed.iter().map(|m| m.handlungsfeld.clone()).collect();
-        let got_projects: BTreeSet<String> = passed.iter().filter_map(|m| m.project.clone()).collect();
-        tally(&mut hf_rows, &got_hf, &expected.handlungsfelder, |label, kind| {
-            misses.push(miss(matcher, call, today, label, kind, true));
-        });
-        tally(&mut project_rows, &got_projects, &expected.projects, |label, kind| {
-            misses.push(miss(matcher, call, today, label, kind, false));
-        });
+        let got_projects: BTreeSet<String> =
+            passed.iter().filter_map(|m| m.project.clone()).collect();
+        tally(
+            &mut hf_rows,
+            &got_hf,
+            &expected.handlungsfelder,
+            |label, kind| {
+                misses.push(miss(matcher, call, today, label, kind, true));
+            },
+        );
+        tally(
+            &mut project_rows,
+            &got_projects,
+            &expected.projects,
+            |label, kind| {
+                misses.push(miss(matcher, call, today, label, kind, false));
+            },
+        );
     }
-    let finish = |rows: BTreeMap<String, LabelScore>| rows.into_iter().map(|(label, s)| LabelScore { label, ..s }).collect();
-    EvalReport { calls: items.len(), handlungsfelder: finish(hf_rows), projects: finish(project_rows), misses }
+    let finish = |rows: BTreeMap<String, LabelScore>| {
+        rows.into_iter()
+            .map(|(label, s)| LabelScore { label, ..s })
+            .collect()
+    };
+    EvalReport {
+        calls: items.len(),
+        handlungsfelder: finish(hf_rows),
+        projects: finish(project_rows),
+        misses,
+    }
 }
 
 fn tally(
@@ -372,7 +500,14 @@ fn tally(
     }
 }
 
-fn miss(matcher: &Matcher, call: &Call, today: NaiveDate, label: &str, kind: MissKind, is_hf: bool) -> EvalMiss {
+fn miss(
+    matcher: &Matcher,
+    call: &Call,
+    today: NaiveDate,
+    label: &str,
+    kind: MissKind,
+    is_hf: bool,
+) -> EvalMiss {
     let explanation = matcher.explain(call, today, Some(label), None);
     let lines = explanation
         .profiles
@@ -380,17 +515,41 @@ fn miss(matcher: &Matcher, call: &Call, today: NaiveDate, label: &str, kind: Mis
         .filter(|p| !is_hf || kind == MissKind::FalseNegative || p.passed)
         .map(|p| p.summary_line())
         .collect();
-    EvalMiss { call: format!("{} ({})", call.title, call.id), label: label.to_string(), kind, explanation: lines }
+    EvalMiss {
+        call: format!("{} ({})", call.title, call.id),
+        label: label.to_string(),
+        kind,
+        explanation: lines,
+    }
 }
 
 fn pct(v: f64) -> String {
     format!("{:.2}", v).replace('.', ",")
 }
 
-fn table(f: &mut fmt::Formatter<'_>, heading: &str, rows: &[LabelScore], micro: &LabelScore) -> fmt::Result {
-    writeln!(f, "{heading:<32} {:>4} {:>4} {:>4} {:>9} {:>7} {:>6}", "TP", "FP", "FN", "Präzision", "Recall", "F1")?;
+fn table(
+    f: &mut fmt::Formatter<'_>,
+    heading: &str,
+    rows: &[LabelScore],
+    micro: &LabelScore,
+) -> fmt::Result {
+    writeln!(
+        f,
+        "{heading:<32} {:>4} {:>4} {:>4} {:>9} {:>7} {:>6}",
+        "TP", "FP", "FN", "Präzision", "Recall", "F1"
+    )?;
     for r in rows.iter().chain([micro]) {
-        writeln!(f, "{:<32} {:>4} {:>4} {:>4} {:>9} {:>7} {:>6}", r.label, r.tp, r.fp, r.fn_, pct(r.precision()), pct(r.recall()), pct(r.f1()))?;
+        writeln!(
+            f,
+            "{:<32} {:>4} {:>4} {:>4} {:>9} {:>7} {:>6}",
+            r.label,
+            r.tp,
+            r.fp,
+            r.fn_,
+            pct(r.precision()),
+            pct(r.recall()),
+            pct(r.f1())
+        )?;
     }
     Ok(())
 }
@@ -399,13 +558,27 @@ impl fmt::Display for EvalReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "Auswertung über {} Aufrufe", self.calls)?;
         writeln!(f)?;
-        table(f, "Handlungsfeld", &self.handlungsfelder, &self.micro_handlungsfelder())?;
+        table(
+            f,
+            "Handlungsfeld",
+            &self.handlungsfelder,
+            &self.micro_handlungsfelder(),
+        )?;
         writeln!(f)?;
         table(f, "Projekt", &self.projects, &self.micro_projects())?;
         let all = self.micro_all();
         writeln!(f)?;
-        writeln!(f, "Mikro-Mittel gesamt: Präzision {}, Recall {}, F1 {}", pct(all.precision()), pct(all.recall()), pct(all.f1()))?;
-        for (kind, heading) in [(MissKind::FalsePositive, "Falsch positiv"), (MissKind::FalseNegative, "Falsch negativ")] {
+        writeln!(
+            f,
+            "Mikro-Mittel gesamt: Präzision {}, Recall {}, F1 {}",
+            pct(all.precision()),
+            pct(all.recall()),
+            pct(all.f1())
+        )?;
+        for (kind, heading) in [
+            (MissKind::FalsePositive, "Falsch positiv"),
+            (MissKind::FalseNegative, "Falsch negativ"),
+        ] {
             let list: Vec<_> = self.misses.iter().filter(|m| m.kind == kind).collect();
             writeln!(f)?;
             writeln!(f, "{heading} ({}):", list.len())?;
@@ -467,8 +640,16 @@ call = "c-0123456789abcdef"
         assert_eq!(t.stored().next().unwrap().0.as_str(), "c-0123456789abcdef");
         let inline = t.inline();
         assert_eq!(inline.len(), 1);
-        assert_eq!(inline[0].0.deadline, Deadline::Dates(vec![DeadlineDate::on(NaiveDate::from_ymd_opt(2026, 6, 30).unwrap())]));
-        assert_eq!(inline[0].0.id, CallId::from_url("https://devset.foerderradar.invalid/gigabit"));
+        assert_eq!(
+            inline[0].0.deadline,
+            Deadline::Dates(vec![DeadlineDate::on(
+                NaiveDate::from_ymd_opt(2026, 6, 30).unwrap()
+            )])
+        );
+        assert_eq!(
+            inline[0].0.id,
+            CallId::from_url("https://devset.foerderradar.invalid/gigabit")
+        );
         assert_eq!(load_labelled(&json).unwrap().inline(), inline);
         assert_eq!(load_labelled(&csv).unwrap().inline(), inline);
         assert_eq!(load_labelled(dir.path()).unwrap().items.len(), 4);
@@ -477,18 +658,44 @@ call = "c-0123456789abcdef"
     #[test]
     fn bad_items_name_file_and_item() {
         let dir = tempfile::tempdir().unwrap();
-        let p = write(dir.path(), "x.toml", "[[item]]\nid = \"x\"\ntitle = \"T\"\ndeadline = [\"31.03.2026\"]\n");
+        let p = write(
+            dir.path(),
+            "x.toml",
+            "[[item]]\nid = \"x\"\ntitle = \"T\"\ndeadline = [\"31.03.2026\"]\n",
+        );
         let e = load_labelled(&p).unwrap_err().to_string();
-        assert!(e.ends_with("x.toml: item 'x': deadline '31.03.2026': use YYYY-MM-DD, 'laufend' or 'unbekannt'"), "{e}");
-        let p = write(dir.path(), "y.toml", "[[item]]\nid = \"y\"\ntitle = \"T\"\napplicants = [\"gemeinde\"]\n");
-        assert!(load_labelled(&p).unwrap_err().to_string().contains("unknown applicant category 'gemeinde'"));
+        assert!(
+            e.ends_with(
+                "x.toml: item 'x': deadline '31.03.2026': use YYYY-MM-DD, 'laufend' or 'unbekannt'"
+            ),
+            "{e}"
+        );
+        let p = write(
+            dir.path(),
+            "y.toml",
+            "[[item]]\nid = \"y\"\ntitle = \"T\"\napplicants = [\"gemeinde\"]\n",
+        );
+        assert!(
+            load_labelled(&p)
+                .unwrap_err()
+                .to_string()
+                .contains("unknown applicant category 'gemeinde'")
+        );
         let p = write(dir.path(), "z.yaml", "");
-        assert!(matches!(load_labelled(&p), Err(EvalError::Extension { .. })));
+        assert!(matches!(
+            load_labelled(&p),
+            Err(EvalError::Extension { .. })
+        ));
     }
 
     #[test]
     fn scores_are_computed_per_label() {
-        let s = LabelScore { label: "x".into(), tp: 8, fp: 2, fn_: 0 };
+        let s = LabelScore {
+            label: "x".into(),
+            tp: 8,
+            fp: 2,
+            fn_: 0,
+        };
         assert_eq!((s.precision(), s.recall()), (0.8, 1.0));
         assert!((s.f1() - 16.0 / 18.0).abs() < 1e-9);
     }

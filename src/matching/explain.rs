@@ -66,7 +66,13 @@ pub struct KommuneRouting {
 }
 
 impl Matcher {
-    pub(super) fn explain_profile(&self, p: usize, a: &Assessment, hits: &Hits, scope: &RegionScope) -> ProfileExplanation {
+    pub(super) fn explain_profile(
+        &self,
+        p: usize,
+        a: &Assessment,
+        hits: &Hits,
+        scope: &RegionScope,
+    ) -> ProfileExplanation {
         let info = &self.profiles[p];
         let rules = self.index.profiles[p]
             .iter()
@@ -81,7 +87,12 @@ impl Matcher {
                     .flat_map(|t| {
                         let term = self.index.leaves[t.leaf as usize].written.clone();
                         super::Field::ALL.into_iter().filter_map(move |f| {
-                            let occs: Vec<_> = t.occurrences.iter().filter(|o| o.field == f).copied().collect();
+                            let occs: Vec<_> = t
+                                .occurrences
+                                .iter()
+                                .filter(|o| o.field == f)
+                                .copied()
+                                .collect();
                             let first = occs.first()?;
                             Some(TermHit {
                                 term: term.clone(),
@@ -105,7 +116,11 @@ impl Matcher {
                 routed: r.is_ok(),
                 why: match r {
                     Ok(note) => note.clone(),
-                    Err(why) => Some(why.describe(&self.kommunen[*k], info.project.as_deref().unwrap_or(&info.handlungsfeld), scope)),
+                    Err(why) => Some(why.describe(
+                        &self.kommunen[*k],
+                        info.project.as_deref().unwrap_or(&info.handlungsfeld),
+                        scope,
+                    )),
                 },
             })
             .collect::<Vec<_>>();
@@ -142,8 +157,16 @@ impl fmt::Display for Explanation {
 impl fmt::Display for ProfileExplanation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.project {
-            Some(id) => writeln!(f, "== Projekt {} ({id}, Handlungsfeld {}) ==", self.name, self.handlungsfeld)?,
-            None => writeln!(f, "== Handlungsfeld {} ({}) ==", self.name, self.handlungsfeld)?,
+            Some(id) => writeln!(
+                f,
+                "== Projekt {} ({id}, Handlungsfeld {}) ==",
+                self.name, self.handlungsfeld
+            )?,
+            None => writeln!(
+                f,
+                "== Handlungsfeld {} ({}) ==",
+                self.name, self.handlungsfeld
+            )?,
         }
         let verdict = if self.passed {
             "PASST"
@@ -152,19 +175,52 @@ impl fmt::Display for ProfileExplanation {
         } else {
             "passt nicht"
         };
-        writeln!(f, "Ergebnis: {verdict} (Punkte {} von Schwelle {})", num(self.score), num(self.threshold))?;
+        writeln!(
+            f,
+            "Ergebnis: {verdict} (Punkte {} von Schwelle {})",
+            num(self.score),
+            num(self.threshold)
+        )?;
         writeln!(f, "Regeln:")?;
         for r in &self.rules {
-            let state = if r.hits.is_empty() { "  (kein Treffer)" } else { "" };
-            writeln!(f, "  [{:>+6}] Gewicht {}: {}{state}", num(r.contribution), num(r.weight), r.expr)?;
+            let state = if r.hits.is_empty() {
+                "  (kein Treffer)"
+            } else {
+                ""
+            };
+            writeln!(
+                f,
+                "  [{:>+6}] Gewicht {}: {}{state}",
+                num(r.contribution),
+                num(r.weight),
+                r.expr
+            )?;
             for h in &r.hits {
-                let veto = if h.negated { "NOT-Treffer (schließt aus): " } else { "" };
-                writeln!(f, "      {veto}{} – {}, {}×, Wert {}: „{}“", h.term, h.field.label_de(), h.count, num(h.value), h.context)?;
+                let veto = if h.negated {
+                    "NOT-Treffer (schließt aus): "
+                } else {
+                    ""
+                };
+                writeln!(
+                    f,
+                    "      {veto}{} – {}, {}×, Wert {}: „{}“",
+                    h.term,
+                    h.field.label_de(),
+                    h.count,
+                    num(h.value),
+                    h.context
+                )?;
             }
         }
         writeln!(f, "Kriterien:")?;
         for c in &self.criteria {
-            writeln!(f, "  {} {}: {}", if c.passed { "✓" } else { "✗" }, c.name, c.detail)?;
+            writeln!(
+                f,
+                "  {} {}: {}",
+                if c.passed { "✓" } else { "✗" },
+                c.name,
+                c.detail
+            )?;
         }
         writeln!(f, "Kommunen:")?;
         for k in &self.kommunen {
@@ -182,16 +238,34 @@ impl ProfileExplanation {
     /// One line: score against threshold, the terms found, failed criteria, routing.
     pub fn summary_line(&self) -> String {
         let who = self.project.as_deref().unwrap_or(&self.handlungsfeld);
-        let mut parts = vec![format!("{who}: Punkte {} / Schwelle {}", num(self.score), num(self.threshold))];
+        let mut parts = vec![format!(
+            "{who}: Punkte {} / Schwelle {}",
+            num(self.score),
+            num(self.threshold)
+        )];
         let mut terms: Vec<String> = Vec::new();
         for h in self.rules.iter().flat_map(|r| &r.hits) {
-            let t = format!("{}{} ({})", if h.negated { "NOT " } else { "" }, h.term, h.field.label_de());
+            let t = format!(
+                "{}{} ({})",
+                if h.negated { "NOT " } else { "" },
+                h.term,
+                h.field.label_de()
+            );
             if !terms.contains(&t) {
                 terms.push(t);
             }
         }
-        parts.push(if terms.is_empty() { "keine Treffer".into() } else { format!("Treffer: {}", terms.join(", ")) });
-        parts.extend(self.criteria.iter().filter(|c| !c.passed).map(|c| format!("✗ {}", c.detail)));
+        parts.push(if terms.is_empty() {
+            "keine Treffer".into()
+        } else {
+            format!("Treffer: {}", terms.join(", "))
+        });
+        parts.extend(
+            self.criteria
+                .iter()
+                .filter(|c| !c.passed)
+                .map(|c| format!("✗ {}", c.detail)),
+        );
         if !self.kommunen.iter().any(|k| k.routed) {
             parts.push("an keine Kommune weitergeleitet".into());
         }

@@ -20,7 +20,11 @@ pub const SATURATION_CAP: f64 = 2.5;
 
 /// Saturated weight of `n` hits.
 pub fn saturate(n: usize) -> f64 {
-    if n == 0 { 0.0 } else { (1.0 + (n as f64).ln()).min(SATURATION_CAP) }
+    if n == 0 {
+        0.0
+    } else {
+        (1.0 + (n as f64).ln()).min(SATURATION_CAP)
+    }
 }
 
 /// A call folded once: the fields joined by `\n` in one string.
@@ -48,9 +52,18 @@ impl Doc {
     }
 
     fn build(call: &Call, keep_sources: bool) -> Doc {
-        let summary = if call.topics.is_empty() { call.summary.clone() } else { format!("{}\n{}", call.summary, call.topics.join(", ")) };
-        let applicants: Vec<&str> =
-            call.applicants.categories.iter().map(|c| c.as_str()).chain(call.applicants.raw.iter().map(String::as_str)).collect();
+        let summary = if call.topics.is_empty() {
+            call.summary.clone()
+        } else {
+            format!("{}\n{}", call.summary, call.topics.join(", "))
+        };
+        let applicants: Vec<&str> = call
+            .applicants
+            .categories
+            .iter()
+            .map(|c| c.as_str())
+            .chain(call.applicants.raw.iter().map(String::as_str))
+            .collect();
         let parts: [(Field, String); 5] = [
             (Field::Title, call.title.clone()),
             (Field::Summary, summary),
@@ -58,12 +71,17 @@ impl Doc {
             (Field::Funder, call.funder.clone().unwrap_or_default()),
             (Field::Applicants, applicants.join(", ")),
         ];
-        let mut text = Vec::with_capacity(call.title.len() + call.summary.len() + call.text.len() + 64);
+        let mut text =
+            Vec::with_capacity(call.title.len() + call.summary.len() + call.text.len() + 64);
         let mut fields = Vec::with_capacity(5);
         let mut map = keep_sources.then(Vec::new);
         let mut originals = Vec::new();
         for (field, own) in &parts {
-            let source: &str = if *field == Field::Text { &call.text } else { own };
+            let source: &str = if *field == Field::Text {
+                &call.text
+            } else {
+                own
+            };
             // Each field is " folded words " and fields are joined by '\n', so a
             // needle " rad" can only hit at a word start (see `Compile::node`).
             let start = text.len();
@@ -84,19 +102,32 @@ impl Doc {
         }
         let sources = map.map(|map| DocSources { map, originals });
         let text = String::from_utf8(text).expect("folding pushes whole UTF-8 sequences");
-        Doc { text, fields, token_starts: OnceCell::new(), sources }
+        Doc {
+            text,
+            fields,
+            token_starts: OnceCell::new(),
+            sources,
+        }
     }
 
     fn field_at(&self, pos: usize) -> Option<Field> {
-        self.fields.iter().find(|(_, s, e)| pos >= *s && pos < *e).map(|(f, _, _)| *f)
+        self.fields
+            .iter()
+            .find(|(_, s, e)| pos >= *s && pos < *e)
+            .map(|(f, _, _)| *f)
     }
 
     fn token_index(&self, pos: usize) -> usize {
         let starts = self.token_starts.get_or_init(|| {
             let b = self.text.as_bytes();
-            (0..b.len()).filter(|&i| !is_boundary(b[i]) && (i == 0 || is_boundary(b[i - 1]))).map(|i| i as u32).collect()
+            (0..b.len())
+                .filter(|&i| !is_boundary(b[i]) && (i == 0 || is_boundary(b[i - 1])))
+                .map(|i| i as u32)
+                .collect()
         });
-        starts.partition_point(|&s| s as usize <= pos).saturating_sub(1)
+        starts
+            .partition_point(|&s| s as usize <= pos)
+            .saturating_sub(1)
     }
 
     /// The original wording around a hit, ±40 characters.
@@ -105,10 +136,21 @@ impl Doc {
         let field_idx = self.fields.iter().position(|(f, _, _)| *f == occ.field)?;
         let original = &sources.originals[field_idx];
         let start = *sources.map.get(occ.start)?;
-        let end = sources.map.get(occ.end.saturating_sub(1)).map_or(start, |&e| e + 1).max(start);
+        let end = sources
+            .map
+            .get(occ.end.saturating_sub(1))
+            .map_or(start, |&e| e + 1)
+            .max(start);
         let end = ceil_char(original, end.min(original.len()));
-        let from = original[..start].char_indices().rev().nth(39).map_or(0, |(i, _)| i);
-        let to = original[end..].char_indices().nth(40).map_or(original.len(), |(i, _)| end + i);
+        let from = original[..start]
+            .char_indices()
+            .rev()
+            .nth(39)
+            .map_or(0, |(i, _)| i);
+        let to = original[end..]
+            .char_indices()
+            .nth(40)
+            .map_or(original.len(), |(i, _)| end + i);
         let mut s = String::new();
         if from > 0 {
             s.push('…');
@@ -206,13 +248,26 @@ impl Index {
                 let parsed = match rules::parse(expr) {
                     Ok(e) => e,
                     Err(error) => {
-                        errors.push(RuleError { profile: p, rule: r, error });
+                        errors.push(RuleError {
+                            profile: p,
+                            rule: r,
+                            error,
+                        });
                         continue;
                     }
                 };
-                let mut cx = Compile { needles: &mut needles, leaves: &mut leaves, needle_rules: &mut needle_rules, at: (p as u32, out.len() as u32) };
+                let mut cx = Compile {
+                    needles: &mut needles,
+                    leaves: &mut leaves,
+                    needle_rules: &mut needle_rules,
+                    at: (p as u32, out.len() as u32),
+                };
                 let node = cx.node(&parsed, false);
-                out.push(Rule { expr: expr.clone(), weight: *weight, node });
+                out.push(Rule {
+                    expr: expr.clone(),
+                    weight: *weight,
+                    node,
+                });
             }
             compiled.push(out);
         }
@@ -226,21 +281,30 @@ impl Index {
             .kind(Some(AhoCorasickKind::DFA))
             .build(patterns.iter().map(|(_, s)| s.as_str()))
             .or_else(|_| {
-                AhoCorasick::builder().match_kind(MatchKind::Standard).build(patterns.iter().map(|(_, s)| s.as_str()))
+                AhoCorasick::builder()
+                    .match_kind(MatchKind::Standard)
+                    .build(patterns.iter().map(|(_, s)| s.as_str()))
             })
             .expect("needles are plain strings");
-        Ok(Index { automaton, leaves, profiles: compiled, needle_rules })
+        Ok(Index {
+            automaton,
+            leaves,
+            profiles: compiled,
+            needle_rules,
+        })
     }
 
     /// Runs the automaton over `doc` once.
     pub fn search<'d>(&self, doc: &'d Doc) -> Hits<'d> {
-        let mut hits: Vec<(u32, u32, u32)> = self
+        let found: Vec<(u32, u32, u32)> = self
             .automaton
             .find_overlapping_iter(doc.text.as_str())
             .map(|m| (m.pattern().as_u32(), m.start() as u32, m.end() as u32))
             .collect();
-        hits.sort_unstable();
-        Hits { doc, hits }
+        Hits {
+            doc,
+            hits: group_by_needle(found, self.needle_rules.len()),
+        }
     }
 
     /// The (profile, rule) pairs that may score on these hits, sorted.
@@ -257,6 +321,29 @@ impl Index {
         out.dedup();
         out
     }
+}
+
+/// Counting sort by needle; keeps each needle's hits in text order.
+fn group_by_needle(found: Vec<(u32, u32, u32)>, needles: usize) -> Vec<(u32, u32, u32)> {
+    if found.len() < 64 {
+        let mut found = found;
+        found.sort_unstable();
+        return found;
+    }
+    let mut offsets = vec![0u32; needles + 1];
+    for h in &found {
+        offsets[h.0 as usize + 1] += 1;
+    }
+    for i in 1..offsets.len() {
+        offsets[i] += offsets[i - 1];
+    }
+    let mut out = vec![(0, 0, 0); found.len()];
+    for h in found {
+        let slot = &mut offsets[h.0 as usize];
+        out[*slot as usize] = h;
+        *slot += 1;
+    }
+    out
 }
 
 struct Compile<'a> {
@@ -277,7 +364,12 @@ impl Compile<'_> {
                     Anchor::WordEnd => (false, true),
                     Anchor::Anywhere => (false, false),
                 };
-                let key = format!("{}{}{}", if lead { " " } else { "" }, t.needle, if trail { " " } else { "" });
+                let key = format!(
+                    "{}{}{}",
+                    if lead { " " } else { "" },
+                    t.needle,
+                    if trail { " " } else { "" }
+                );
                 let next = self.needles.len() as u32;
                 let needle = *self.needles.entry(key).or_insert(next);
                 if needle == next {
@@ -289,15 +381,29 @@ impl Compile<'_> {
                         list.push(self.at);
                     }
                 }
-                self.leaves.push(Leaf { written: t.written.clone(), needle, lead, trail, anchor: t.anchor, fields: t.fields, boost: t.boost });
+                self.leaves.push(Leaf {
+                    written: t.written.clone(),
+                    needle,
+                    lead,
+                    trail,
+                    anchor: t.anchor,
+                    fields: t.fields,
+                    boost: t.boost,
+                });
                 Node::Leaf(self.leaves.len() as u32 - 1)
             }
             Expr::And(items) => Node::And(items.iter().map(|i| self.node(i, negated)).collect()),
             Expr::Or(items) => Node::Or(items.iter().map(|i| self.node(i, negated)).collect()),
             Expr::Not(inner) => Node::Not(Box::new(self.node(inner, !negated))),
-            Expr::Near { left, right, distance } => {
-                Node::Near(Box::new(self.node(left, negated)), Box::new(self.node(right, negated)), *distance)
-            }
+            Expr::Near {
+                left,
+                right,
+                distance,
+            } => Node::Near(
+                Box::new(self.node(left, negated)),
+                Box::new(self.node(right, negated)),
+                *distance,
+            ),
         }
     }
 }
@@ -320,8 +426,15 @@ impl Hits<'_> {
         self.of_needle(leaf.needle)
             .iter()
             .filter_map(|&(_, s, e)| {
-                let (s, e) = (s as usize + usize::from(leaf.lead), e as usize - usize::from(leaf.trail));
-                self.accept(leaf, s, e).map(|field| Occurrence { field, start: s, end: e })
+                let (s, e) = (
+                    s as usize + usize::from(leaf.lead),
+                    e as usize - usize::from(leaf.trail),
+                );
+                self.accept(leaf, s, e).map(|field| Occurrence {
+                    field,
+                    start: s,
+                    end: e,
+                })
             })
             .collect()
     }
@@ -330,7 +443,11 @@ impl Hits<'_> {
     fn leaf_strength(&self, leaf: &Leaf) -> f64 {
         let mut counts = [0usize; 5];
         for &(_, s, e) in self.of_needle(leaf.needle) {
-            if let Some(field) = self.accept(leaf, s as usize + usize::from(leaf.lead), e as usize - usize::from(leaf.trail)) {
+            if let Some(field) = self.accept(
+                leaf,
+                s as usize + usize::from(leaf.lead),
+                e as usize - usize::from(leaf.trail),
+            ) {
                 counts[field as usize] += 1;
             }
         }
@@ -352,7 +469,10 @@ impl Hits<'_> {
 }
 
 fn whole_word_tail(text: &[u8], e: usize) -> bool {
-    let end = text[e..].iter().position(|&b| is_boundary(b)).map_or(text.len(), |p| e + p);
+    let end = text[e..]
+        .iter()
+        .position(|&b| is_boundary(b))
+        .map_or(text.len(), |p| e + p);
     let tail = &text[e..end];
     INFLECTIONS.iter().any(|i| i.as_bytes() == tail)
 }
@@ -367,7 +487,11 @@ pub fn strength(occs: &[Occurrence]) -> f64 {
 }
 
 fn counted_strength(counts: &[usize; 5]) -> f64 {
-    Field::ALL.iter().filter(|f| counts[**f as usize] > 0).map(|f| f.factor() * saturate(counts[*f as usize])).sum()
+    Field::ALL
+        .iter()
+        .filter(|f| counts[**f as usize] > 0)
+        .map(|f| f.factor() * saturate(counts[*f as usize]))
+        .sum()
 }
 
 /// One term's part in a rule evaluation, for reasons and explanations.
@@ -396,23 +520,45 @@ struct Eval {
 pub fn evaluate(index: &Index, rule: &Rule, hits: &Hits, trace: bool) -> RuleOutcome {
     let mut terms = Vec::new();
     let ev = eval(index, &rule.node, hits, false, trace.then_some(&mut terms));
-    let contribution = if ev.truth { rule.weight * ev.value } else { 0.0 };
-    RuleOutcome { fired: ev.truth && ev.value > 0.0, contribution, terms }
+    let contribution = if ev.truth {
+        rule.weight * ev.value
+    } else {
+        0.0
+    };
+    RuleOutcome {
+        fired: ev.truth && ev.value > 0.0,
+        contribution,
+        terms,
+    }
 }
 
-fn eval(index: &Index, node: &Node, hits: &Hits, negated: bool, mut trace: Option<&mut Vec<TermTrace>>) -> Eval {
+fn eval(
+    index: &Index,
+    node: &Node,
+    hits: &Hits,
+    negated: bool,
+    mut trace: Option<&mut Vec<TermTrace>>,
+) -> Eval {
     match node {
         Node::Leaf(id) => {
             let leaf = &index.leaves[*id as usize];
             let Some(t) = trace else {
                 let value = hits.leaf_strength(leaf);
-                return Eval { truth: value > 0.0, value };
+                return Eval {
+                    truth: value > 0.0,
+                    value,
+                };
             };
             let occs = hits.occurrences(leaf);
             let value = strength(&occs) * leaf.boost;
             let truth = !occs.is_empty();
             if truth {
-                t.push(TermTrace { leaf: *id, negated, occurrences: occs, value });
+                t.push(TermTrace {
+                    leaf: *id,
+                    negated,
+                    occurrences: occs,
+                    value,
+                });
             }
             Eval { truth, value }
         }
@@ -423,7 +569,10 @@ fn eval(index: &Index, node: &Node, hits: &Hits, negated: bool, mut trace: Optio
                 let ev = eval(index, item, hits, negated, trace.as_deref_mut());
                 truth &= ev.truth;
                 if !truth && trace.is_none() {
-                    return Eval { truth: false, value: 0.0 };
+                    return Eval {
+                        truth: false,
+                        value: 0.0,
+                    };
                 }
                 value += ev.value;
             }
@@ -442,7 +591,10 @@ fn eval(index: &Index, node: &Node, hits: &Hits, negated: bool, mut trace: Optio
         }
         Node::Not(inner) => {
             let ev = eval(index, inner, hits, !negated, trace);
-            Eval { truth: !ev.truth, value: 0.0 }
+            Eval {
+                truth: !ev.truth,
+                value: 0.0,
+            }
         }
         Node::Near(..) => {
             let occs = positional(index, node, hits);
@@ -451,7 +603,10 @@ fn eval(index: &Index, node: &Node, hits: &Hits, negated: bool, mut trace: Optio
             {
                 trace_near(index, node, hits, negated, &occs, t);
             }
-            Eval { truth: !occs.is_empty(), value: strength(&occs) }
+            Eval {
+                truth: !occs.is_empty(),
+                value: strength(&occs),
+            }
         }
     }
 }
@@ -460,7 +615,10 @@ fn eval(index: &Index, node: &Node, hits: &Hits, negated: bool, mut trace: Optio
 fn positional(index: &Index, node: &Node, hits: &Hits) -> Vec<Occurrence> {
     match node {
         Node::Leaf(id) => hits.occurrences(&index.leaves[*id as usize]),
-        Node::Or(items) => items.iter().flat_map(|i| positional(index, i, hits)).collect(),
+        Node::Or(items) => items
+            .iter()
+            .flat_map(|i| positional(index, i, hits))
+            .collect(),
         Node::Near(l, r, k) => {
             let (left, right) = (positional(index, l, hits), positional(index, r, hits));
             if left.is_empty() || right.is_empty() {
@@ -469,9 +627,12 @@ fn positional(index: &Index, node: &Node, hits: &Hits) -> Vec<Occurrence> {
             let doc = hits.doc;
             let pos = |o: &Occurrence| doc.token_index(o.start) as i64;
             let close = |a: &Occurrence, others: &[Occurrence]| {
-                others.iter().any(|b| b.field == a.field && (pos(a) - pos(b)).abs() <= *k as i64)
+                others
+                    .iter()
+                    .any(|b| b.field == a.field && (pos(a) - pos(b)).abs() <= *k as i64)
             };
-            let mut out: Vec<Occurrence> = left.iter().filter(|a| close(a, &right)).copied().collect();
+            let mut out: Vec<Occurrence> =
+                left.iter().filter(|a| close(a, &right)).copied().collect();
             out.extend(right.iter().filter(|b| close(b, &left)).copied());
             out
         }
@@ -480,15 +641,30 @@ fn positional(index: &Index, node: &Node, hits: &Hits) -> Vec<Occurrence> {
 }
 
 /// Records the terms that took part in a satisfied NEAR.
-fn trace_near(index: &Index, node: &Node, hits: &Hits, negated: bool, occs: &[Occurrence], out: &mut Vec<TermTrace>) {
+fn trace_near(
+    index: &Index,
+    node: &Node,
+    hits: &Hits,
+    negated: bool,
+    occs: &[Occurrence],
+    out: &mut Vec<TermTrace>,
+) {
     let mut leaves = Vec::new();
     collect_leaves(node, &mut leaves);
     for id in leaves {
-        let mine: Vec<Occurrence> =
-            hits.occurrences(&index.leaves[id as usize]).into_iter().filter(|o| occs.contains(o)).collect();
+        let mine: Vec<Occurrence> = hits
+            .occurrences(&index.leaves[id as usize])
+            .into_iter()
+            .filter(|o| occs.contains(o))
+            .collect();
         if !mine.is_empty() {
             let value = strength(&mine);
-            out.push(TermTrace { leaf: id, negated, occurrences: mine, value });
+            out.push(TermTrace {
+                leaf: id,
+                negated,
+                occurrences: mine,
+                value,
+            });
         }
     }
 }
@@ -511,7 +687,12 @@ mod tests {
     use chrono::Utc;
 
     fn call(title: &str, summary: &str, text: &str) -> Call {
-        let mut c = Call::new("test", format!("https://t.example/{title}"), title, Utc::now());
+        let mut c = Call::new(
+            "test",
+            format!("https://t.example/{title}"),
+            title,
+            Utc::now(),
+        );
         c.summary = summary.into();
         c.text = text.into();
         c
@@ -541,7 +722,10 @@ mod tests {
         assert_eq!(score("=Rad", &text("Radar und 30 Grad")), 0.0);
         assert!(score("=Rad", &text("Das Rad")) > 0.0);
         assert!(score("=Rad", &text("des Rades")) > 0.0);
-        assert!(score("Rad", &text("Radar")) > 0.0, "without the flag it is a compound hit");
+        assert!(
+            score("Rad", &text("Radar")) > 0.0,
+            "without the flag it is a compound hit"
+        );
     }
 
     #[test]
@@ -561,18 +745,49 @@ mod tests {
 
     #[test]
     fn phrases_need_adjacent_words() {
-        assert!(score("\"weiße Flecken\"", &text("Erschließung weißer Flecken")) == 0.0, "weisser ≠ weisse + space");
+        assert!(
+            score("\"weiße Flecken\"", &text("Erschließung weißer Flecken")) == 0.0,
+            "weisser ≠ weisse + space"
+        );
         assert!(score("\"weiße Flecken\"", &text("die weiße Flecken im Netz")) > 0.0);
-        assert_eq!(score("\"weiße Flecken\"", &text("weiße Wände und Flecken")), 0.0);
+        assert_eq!(
+            score("\"weiße Flecken\"", &text("weiße Wände und Flecken")),
+            0.0
+        );
     }
 
     #[test]
     fn proximity_counts_words_within_a_field() {
-        assert!(score("Glasfaser NEAR/3 Schule", &text("Glasfaser für jede Schule")) > 0.0);
-        assert_eq!(score("Glasfaser NEAR/2 Schule", &text("Glasfaser für die neue Schule")), 0.0);
-        assert!(score("Schule NEAR/3 Glasfaser", &text("Schulen bekommen Glasfaser")) > 0.0);
-        assert_eq!(score("Glasfaser NEAR/5 Schule", &call("Glasfaser", "Schule", "")), 0.0, "different fields");
-        assert!(score("(Glasfaser OR Gigabit) NEAR/2 Schule", &text("Gigabit für Schulen")) > 0.0);
+        assert!(
+            score(
+                "Glasfaser NEAR/3 Schule",
+                &text("Glasfaser für jede Schule")
+            ) > 0.0
+        );
+        assert_eq!(
+            score(
+                "Glasfaser NEAR/2 Schule",
+                &text("Glasfaser für die neue Schule")
+            ),
+            0.0
+        );
+        assert!(
+            score(
+                "Schule NEAR/3 Glasfaser",
+                &text("Schulen bekommen Glasfaser")
+            ) > 0.0
+        );
+        assert_eq!(
+            score("Glasfaser NEAR/5 Schule", &call("Glasfaser", "Schule", "")),
+            0.0,
+            "different fields"
+        );
+        assert!(
+            score(
+                "(Glasfaser OR Gigabit) NEAR/2 Schule",
+                &text("Gigabit für Schulen")
+            ) > 0.0
+        );
     }
 
     #[test]
@@ -585,10 +800,16 @@ mod tests {
         assert_eq!(score("text:Breitband", &c), 1.0);
         let mut c = c;
         c.funder = Some("Bundesministerium für Digitales".into());
-        c.applicants.categories.insert(crate::model::ApplicantCategory::Unternehmen);
+        c.applicants
+            .categories
+            .insert(crate::model::ApplicantCategory::Unternehmen);
         assert_eq!(score("funder:Digitales", &c), 1.0);
         assert_eq!(score("applicants:unternehmen", &c), 1.0);
-        assert_eq!(score("Digitales", &c), 0.0, "unscoped terms skip funder and applicants");
+        assert_eq!(
+            score("Digitales", &c),
+            0.0,
+            "unscoped terms skip funder and applicants"
+        );
     }
 
     #[test]
@@ -615,7 +836,10 @@ mod tests {
     #[test]
     fn candidates_only_rules_with_a_found_positive_term() {
         let index = Index::build(&[
-            vec![("Glasfaser".into(), 1.0), ("Radweg AND NOT Glasfaser".into(), 1.0)],
+            vec![
+                ("Glasfaser".into(), 1.0),
+                ("Radweg AND NOT Glasfaser".into(), 1.0),
+            ],
             vec![("Kita".into(), 1.0)],
         ])
         .unwrap();
@@ -625,7 +849,9 @@ mod tests {
 
     #[test]
     fn snippets_quote_the_original() {
-        let c = text("Im Rahmen des Programms wird der Glasfaserausbau in unterversorgten Gebieten gefördert.");
+        let c = text(
+            "Im Rahmen des Programms wird der Glasfaserausbau in unterversorgten Gebieten gefördert.",
+        );
         let index = Index::build(&[vec![("Glasfaser".into(), 1.0)]]).unwrap();
         let doc = Doc::with_sources(&c);
         let hits = index.search(&doc);

@@ -33,7 +33,10 @@ pub enum MatchSetupError {
     #[error("{} rule(s) do not parse:\n{}", .0.len(), .0.iter().map(|e| format!("  {e}")).collect::<Vec<_>>().join("\n"))]
     Rules(Vec<BadRule>),
     #[error("project '{project}' names unknown Handlungsfeld '{handlungsfeld}'")]
-    UnknownHandlungsfeld { project: String, handlungsfeld: String },
+    UnknownHandlungsfeld {
+        project: String,
+        handlungsfeld: String,
+    },
 }
 
 /// A rule that failed to compile, with where it stands.
@@ -84,7 +87,9 @@ impl Assessment<'_> {
     }
 
     fn routed(&self) -> impl Iterator<Item = (usize, &Option<String>)> {
-        self.routing.iter().filter_map(|(k, r)| r.as_ref().ok().map(|n| (*k, n)))
+        self.routing
+            .iter()
+            .filter_map(|(k, r)| r.as_ref().ok().map(|n| (*k, n)))
     }
 }
 
@@ -107,7 +112,10 @@ impl Matcher {
         }
         for p in &strategy.projects {
             if strategy.handlungsfeld(&p.handlungsfeld).is_none() {
-                return Err(MatchSetupError::UnknownHandlungsfeld { project: p.id.clone(), handlungsfeld: p.handlungsfeld.clone() });
+                return Err(MatchSetupError::UnknownHandlungsfeld {
+                    project: p.id.clone(),
+                    handlungsfeld: p.handlungsfeld.clone(),
+                });
             }
             profiles.push(ProfileInfo {
                 handlungsfeld: p.handlungsfeld.clone(),
@@ -119,8 +127,10 @@ impl Matcher {
             });
             specs.push(&p.profile.rules);
         }
-        let rule_lists: Vec<Vec<(String, f64)>> =
-            specs.iter().map(|rules| rules.iter().map(|r| (r.expr.clone(), r.weight)).collect()).collect();
+        let rule_lists: Vec<Vec<(String, f64)>> = specs
+            .iter()
+            .map(|rules| rules.iter().map(|r| (r.expr.clone(), r.weight)).collect())
+            .collect();
         let index = Index::build(&rule_lists).map_err(|errors| {
             MatchSetupError::Rules(
                 errors
@@ -128,7 +138,10 @@ impl Matcher {
                     .map(|e| {
                         let spec = &specs[e.profile][e.rule];
                         BadRule {
-                            profile: profiles[e.profile].project.clone().unwrap_or_else(|| profiles[e.profile].handlungsfeld.clone()),
+                            profile: profiles[e.profile]
+                                .project
+                                .clone()
+                                .unwrap_or_else(|| profiles[e.profile].handlungsfeld.clone()),
                             expr: spec.expr.clone(),
                             file: spec.file.display().to_string(),
                             line: spec.line,
@@ -141,18 +154,39 @@ impl Matcher {
         let regions = RegionBook::new(&strategy.criteria.home_regions, &config.member_regions);
         let mut groups: Vec<Criteria> = Vec::new();
         for p in &mut profiles {
-            p.criteria_group = groups.iter().position(|g| *g == p.criteria).unwrap_or_else(|| {
-                groups.push(p.criteria.clone());
-                groups.len() - 1
-            });
+            p.criteria_group = groups
+                .iter()
+                .position(|g| *g == p.criteria)
+                .unwrap_or_else(|| {
+                    groups.push(p.criteria.clone());
+                    groups.len() - 1
+                });
         }
         let static_routes = profiles
             .iter()
             .map(|p| {
-                config.kommunen.iter().map(|k| criteria::route_static(&p.criteria, k, &p.handlungsfeld, p.project.as_deref())).collect()
+                config
+                    .kommunen
+                    .iter()
+                    .map(|k| {
+                        criteria::route_static(
+                            &p.criteria,
+                            k,
+                            &p.handlungsfeld,
+                            p.project.as_deref(),
+                        )
+                    })
+                    .collect()
             })
             .collect();
-        Ok(Matcher { index, profiles, kommunen: config.kommunen.clone(), regions, criteria_groups: groups.len(), static_routes })
+        Ok(Matcher {
+            index,
+            profiles,
+            kommunen: config.kommunen.clone(),
+            regions,
+            criteria_groups: groups.len(),
+            static_routes,
+        })
     }
 
     /// Every profile/project whose score reaches [`NEAR_MISS_SHARE`] of its
@@ -168,8 +202,15 @@ impl Matcher {
             let p = group[0].0 as usize;
             let info = &self.profiles[p];
             let rules = &self.index.profiles[p];
-            let scored: Vec<(u32, f64)> =
-                group.iter().map(|&(_, r)| (r, index::evaluate(&self.index, &rules[r as usize], &hits, false).contribution)).collect();
+            let scored: Vec<(u32, f64)> = group
+                .iter()
+                .map(|&(_, r)| {
+                    (
+                        r,
+                        index::evaluate(&self.index, &rules[r as usize], &hits, false).contribution,
+                    )
+                })
+                .collect();
             let score: f64 = scored.iter().map(|(_, c)| c).sum();
             if score <= 0.0 || score < NEAR_MISS_SHARE * info.threshold {
                 continue;
@@ -181,7 +222,8 @@ impl Matcher {
                 .map(|&(r, _)| index::evaluate(&self.index, &rules[r as usize], &hits, true))
                 .collect();
             let scope = scope.get_or_insert_with(|| self.regions.scope(call));
-            let crit = checked[info.criteria_group].get_or_insert_with(|| criteria::check_call(call, &info.criteria, scope, today));
+            let crit = checked[info.criteria_group]
+                .get_or_insert_with(|| criteria::check_call(call, &info.criteria, scope, today));
             let a = self.assess(p, outcomes, call, &scope.0, crit, None);
             out.push(self.to_match(call, p, &a));
         }
@@ -191,14 +233,22 @@ impl Matcher {
     /// A German explanation of how `call` fares against every profile (or
     /// only `project`, a project or Handlungsfeld id), and per Kommune (or
     /// only `kommune`) whether it would be routed.
-    pub fn explain(&self, call: &Call, today: NaiveDate, project: Option<&str>, kommune: Option<&str>) -> Explanation {
+    pub fn explain(
+        &self,
+        call: &Call,
+        today: NaiveDate,
+        project: Option<&str>,
+        kommune: Option<&str>,
+    ) -> Explanation {
         let doc = Doc::with_sources(call);
         let hits = self.index.search(&doc);
         let scope = self.regions.scope(call);
         let selected: Vec<usize> = (0..self.profiles.len())
             .filter(|&p| {
                 let info = &self.profiles[p];
-                project.is_none_or(|id| info.project.as_deref() == Some(id) || info.handlungsfeld == id)
+                project.is_none_or(|id| {
+                    info.project.as_deref() == Some(id) || info.handlungsfeld == id
+                })
             })
             .collect();
         let kommune_idx = kommune.and_then(|id| self.kommunen.iter().position(|k| k.id == id));
@@ -217,12 +267,21 @@ impl Matcher {
             .into_iter()
             .map(|p| {
                 let crit = criteria::check_call(call, &self.profiles[p].criteria, &scope, today);
-                let outcomes = self.index.profiles[p].iter().map(|r| index::evaluate(&self.index, r, &hits, true)).collect();
+                let outcomes = self.index.profiles[p]
+                    .iter()
+                    .map(|r| index::evaluate(&self.index, r, &hits, true))
+                    .collect();
                 let a = self.assess(p, outcomes, call, &scope.0, &crit, kommune_idx);
                 self.explain_profile(p, &a, &hits, &scope.0)
             })
             .collect();
-        Explanation { call_id: call.id.to_string(), title: call.title.clone(), today, notes, profiles }
+        Explanation {
+            call_id: call.id.to_string(),
+            title: call.title.clone(),
+            today,
+            notes,
+            profiles,
+        }
     }
 
     fn assess<'c>(
@@ -236,7 +295,12 @@ impl Matcher {
     ) -> Assessment<'c> {
         let info = &self.profiles[p];
         let mut score: f64 = rules.iter().map(|r| r.contribution).sum();
-        if score > 0.0 && call.funder.as_deref().is_some_and(|f| criteria::matches_any(f, &info.criteria.prefer_funders)) {
+        if score > 0.0
+            && call
+                .funder
+                .as_deref()
+                .is_some_and(|f| criteria::matches_any(f, &info.criteria.prefer_funders))
+        {
             score += criteria::PREFERRED_FUNDER_BONUS;
         }
         let routing = self
@@ -245,34 +309,51 @@ impl Matcher {
             .enumerate()
             .filter(|(k, _)| only_kommune.is_none_or(|o| o == *k))
             .map(|(k, kommune)| {
-                let routed = self.static_routes[p][k].and_then(|()| criteria::route_call(call, &info.criteria, scope, kommune));
+                let routed = self.static_routes[p][k]
+                    .and_then(|()| criteria::route_call(call, &info.criteria, scope, kommune));
                 (k, routed)
             })
             .collect();
-        Assessment { score, rules, criteria, routing }
+        Assessment {
+            score,
+            rules,
+            criteria,
+            routing,
+        }
     }
 
     fn to_match(&self, call: &Call, p: usize, a: &Assessment) -> Match {
         let info = &self.profiles[p];
-        let kommunen: Vec<String> = a.routed().map(|(k, _)| self.kommunen[k].id.clone()).collect();
+        let kommunen: Vec<String> = a
+            .routed()
+            .map(|(k, _)| self.kommunen[k].id.clone())
+            .collect();
         let passed = a.score >= info.threshold && a.criteria_met() && !kommunen.is_empty();
         let mut reasons = Vec::new();
         if let Some(hits) = self.hit_summary(p, a) {
             reasons.push(hits);
         }
         for c in a.criteria {
-            let always = matches!(c.name, "Antragsberechtigte" | "Frist") || c.detail.starts_with("bevorzugter");
+            let always = matches!(c.name, "Antragsberechtigte" | "Frist")
+                || c.detail.starts_with("bevorzugter");
             let members = c.name == "Fördergebiet" && c.detail.starts_with("nur für");
             if !c.passed || always || members {
                 reasons.push(c.detail.clone());
             }
         }
-        reasons.extend(a.routed().filter_map(|(k, note)| note.as_ref().map(|n| format!("{}: {n}", self.kommunen[k].name))));
+        reasons.extend(a.routed().filter_map(|(k, note)| {
+            note.as_ref()
+                .map(|n| format!("{}: {n}", self.kommunen[k].name))
+        }));
         if kommunen.is_empty() {
             reasons.push("an keine Kommune weitergeleitet".into());
         }
         if a.score < info.threshold {
-            reasons.push(format!("Punktzahl {} unter Schwelle {}", num(a.score), num(info.threshold)));
+            reasons.push(format!(
+                "Punktzahl {} unter Schwelle {}",
+                num(a.score),
+                num(info.threshold)
+            ));
         }
         Match {
             call_id: call.id.clone(),
@@ -293,8 +374,16 @@ impl Matcher {
         for outcome in a.rules.iter().filter(|o| o.fired && o.contribution > 0.0) {
             for t in outcome.terms.iter().filter(|t| !t.negated) {
                 let written = &self.index.leaves[t.leaf as usize].written;
-                let field = t.occurrences.iter().map(|o| o.field).min().expect("a traced term has occurrences");
-                match best.iter_mut().find(|(w, _, _)| w.eq_ignore_ascii_case(written)) {
+                let field = t
+                    .occurrences
+                    .iter()
+                    .map(|o| o.field)
+                    .min()
+                    .expect("a traced term has occurrences");
+                match best
+                    .iter_mut()
+                    .find(|(w, _, _)| w.eq_ignore_ascii_case(written))
+                {
                     Some(entry) => {
                         entry.1 += t.value;
                         entry.2 = entry.2.min(field);
@@ -307,7 +396,11 @@ impl Matcher {
             return None;
         }
         best.sort_by(|a, b| b.1.total_cmp(&a.1));
-        let list: Vec<String> = best.iter().take(6).map(|(w, _, f)| format!("{w} ({})", f.label_de())).collect();
+        let list: Vec<String> = best
+            .iter()
+            .take(6)
+            .map(|(w, _, f)| format!("{w} ({})", f.label_de()))
+            .collect();
         Some(format!("Treffer: {}", list.join(", ")))
     }
 }

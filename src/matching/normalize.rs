@@ -75,7 +75,9 @@ fn fold_with(text: &str, buf: &mut Vec<u8>, map: &mut impl OffsetSink) {
         i += ch.len_utf8();
         let mut utf8 = [0u8; 4];
         match fold_char(ch) {
-            Folded::Str(s) => s.bytes().for_each(|b| push_word_byte(buf, map, &mut pending_space, start, b)),
+            Folded::Str(s) => s
+                .bytes()
+                .for_each(|b| push_word_byte(buf, map, &mut pending_space, start, b)),
             Folded::Keep => {
                 for c in ch.to_lowercase() {
                     for &b in c.encode_utf8(&mut utf8).as_bytes() {
@@ -97,7 +99,13 @@ pub fn fold(text: &str) -> String {
 }
 
 #[inline(always)]
-fn push_word_byte(buf: &mut Vec<u8>, map: &mut impl OffsetSink, pending_space: &mut bool, src: usize, b: u8) {
+fn push_word_byte(
+    buf: &mut Vec<u8>,
+    map: &mut impl OffsetSink,
+    pending_space: &mut bool,
+    src: usize,
+    b: u8,
+) {
     if *pending_space {
         buf.push(b' ');
         map.record(src);
@@ -206,7 +214,10 @@ mod tests {
 
     #[test]
     fn joins_hyphens_inside_words_and_at_line_breaks() {
-        assert_eq!(fold("Digitali-\nsierung der Ver-\r\n  waltung"), "digitalisierung der verwaltung");
+        assert_eq!(
+            fold("Digitali-\nsierung der Ver-\r\n  waltung"),
+            "digitalisierung der verwaltung"
+        );
         assert_eq!(fold("Breitband-Ausbau"), "breitbandausbau");
         assert_eq!(fold("Kinder- und Jugendhilfe"), "kinder und jugendhilfe");
         assert_eq!(fold("Tag - Nacht"), "tag nacht");
@@ -214,7 +225,10 @@ mod tests {
 
     #[test]
     fn separates_on_punctuation_and_collapses_space() {
-        assert_eq!(fold("  Glasfaser,  Gigabit!\n(5G) "), "glasfaser gigabit 5g");
+        assert_eq!(
+            fold("  Glasfaser,  Gigabit!\n(5G) "),
+            "glasfaser gigabit 5g"
+        );
         assert_eq!(fold("„weiße Flecken“"), "weisse flecken");
     }
 

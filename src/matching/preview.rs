@@ -48,7 +48,12 @@ pub struct PreviewReport {
 type Key = (String, Option<String>);
 
 /// Matches `calls` under both versions and reports the differences.
-pub fn compare(current: (&Config, &Matcher), proposed: (&Config, &Matcher), calls: &[Call], today: NaiveDate) -> PreviewReport {
+pub fn compare(
+    current: (&Config, &Matcher),
+    proposed: (&Config, &Matcher),
+    calls: &[Call],
+    today: NaiveDate,
+) -> PreviewReport {
     let mut changes = Vec::new();
     let mut before_mails = Digests::default();
     let mut after_mails = Digests::default();
@@ -74,16 +79,29 @@ pub fn compare(current: (&Config, &Matcher), proposed: (&Config, &Matcher), call
     }
     let contacts: BTreeSet<(String, String)> = [current.0, proposed.0]
         .iter()
-        .flat_map(|c| c.kommunen.iter().flat_map(|k| k.contacts.iter().map(|ct| (k.id.clone(), ct.email.clone()))))
+        .flat_map(|c| {
+            c.kommunen
+                .iter()
+                .flat_map(|k| k.contacts.iter().map(|ct| (k.id.clone(), ct.email.clone())))
+        })
         .collect();
     let mails = contacts
         .into_iter()
         .map(|(kommune, contact)| {
             let key = (kommune.clone(), contact.clone());
-            MailCount { before: before_mails.count(&key), after: after_mails.count(&key), kommune, contact }
+            MailCount {
+                before: before_mails.count(&key),
+                after: after_mails.count(&key),
+                kommune,
+                contact,
+            }
         })
         .collect();
-    PreviewReport { calls: calls.len(), changes, mails }
+    PreviewReport {
+        calls: calls.len(),
+        changes,
+        mails,
+    }
 }
 
 fn passed(matcher: &Matcher, call: &Call, today: NaiveDate) -> BTreeMap<Key, Vec<String>> {
@@ -101,14 +119,20 @@ struct Digests(BTreeMap<(String, String), BTreeSet<NaiveDate>>);
 
 impl Digests {
     fn add(&mut self, config: &Config, call: &Call, passed: &BTreeMap<Key, Vec<String>>) {
-        let day = call.first_seen.with_timezone(&config.service.timezone).date_naive();
+        let day = call
+            .first_seen
+            .with_timezone(&config.service.timezone)
+            .date_naive();
         for kommune in &config.kommunen {
             for contact in &kommune.contacts {
                 let concerned = passed.iter().any(|((hf, project), routed)| {
                     routed.contains(&kommune.id) && contact.interests.covers(hf, project.as_deref())
                 });
                 if concerned {
-                    self.0.entry((kommune.id.clone(), contact.email.clone())).or_default().insert(day);
+                    self.0
+                        .entry((kommune.id.clone(), contact.email.clone()))
+                        .or_default()
+                        .insert(day);
                 }
             }
         }
@@ -128,29 +152,52 @@ fn who(hf: &str, project: Option<&str>) -> String {
 
 impl fmt::Display for PreviewReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "Vorschau über {} Aufrufe: {} Änderungen", self.calls, self.changes.len())?;
+        writeln!(
+            f,
+            "Vorschau über {} Aufrufe: {} Änderungen",
+            self.calls,
+            self.changes.len()
+        )?;
         for (heading, pick) in [
-            ("Neu passend", (|c: &PreviewChange| c.before.is_none()) as fn(&PreviewChange) -> bool),
+            (
+                "Neu passend",
+                (|c: &PreviewChange| c.before.is_none()) as fn(&PreviewChange) -> bool,
+            ),
             ("Passt nicht mehr", |c| c.after.is_none()),
-            ("Andere Kommunen", |c| c.before.is_some() && c.after.is_some()),
+            ("Andere Kommunen", |c| {
+                c.before.is_some() && c.after.is_some()
+            }),
         ] {
             let list: Vec<_> = self.changes.iter().filter(|c| pick(c)).collect();
             writeln!(f)?;
             writeln!(f, "{heading} ({}):", list.len())?;
             for c in list {
                 let target = who(&c.handlungsfeld, c.project.as_deref());
-                let kommunen = |k: &Option<Vec<String>>| k.as_ref().map_or("–".to_string(), |v| v.join(", "));
+                let kommunen = |k: &Option<Vec<String>>| {
+                    k.as_ref().map_or("–".to_string(), |v| v.join(", "))
+                };
                 writeln!(f, "- {} ({}) – {target}", c.title, c.call_id)?;
                 writeln!(f, "    vorher: {}", kommunen(&c.before))?;
                 writeln!(f, "    nachher: {}", kommunen(&c.after))?;
             }
         }
         writeln!(f)?;
-        writeln!(f, "E-Mails je Kontakt (ein Digest pro Tag mit mindestens einem neuen passenden Aufruf):")?;
-        writeln!(f, "{:<20} {:<40} {:>7} {:>7} {:>7}", "Kommune", "Kontakt", "vorher", "nachher", "Δ")?;
+        writeln!(
+            f,
+            "E-Mails je Kontakt (ein Digest pro Tag mit mindestens einem neuen passenden Aufruf):"
+        )?;
+        writeln!(
+            f,
+            "{:<20} {:<40} {:>7} {:>7} {:>7}",
+            "Kommune", "Kontakt", "vorher", "nachher", "Δ"
+        )?;
         for m in &self.mails {
             let delta = m.after as i64 - m.before as i64;
-            writeln!(f, "{:<20} {:<40} {:>7} {:>7} {:>+7}", m.kommune, m.contact, m.before, m.after, delta)?;
+            writeln!(
+                f,
+                "{:<20} {:<40} {:>7} {:>7} {:>+7}",
+                m.kommune, m.contact, m.before, m.after, delta
+            )?;
         }
         Ok(())
     }
@@ -178,19 +225,36 @@ mod tests {
         let current = config_with(vec![], crate::matching::tests::criteria());
         let mut proposed = current.clone();
         // The proposal drops "Breitband" and adds the Onlinezugangsgesetz.
-        proposed.strategy.handlungsfelder[0].profile.rules[0] =
-            RuleSpec { expr: "Glasfaser OR Gigabit*".into(), ..proposed.strategy.handlungsfelder[0].profile.rules[0].clone() };
-        proposed.strategy.handlungsfelder[1].profile.rules[0] =
-            RuleSpec { expr: "Onlinezugang* OR OZG".into(), ..proposed.strategy.handlungsfelder[1].profile.rules[0].clone() };
+        proposed.strategy.handlungsfelder[0].profile.rules[0] = RuleSpec {
+            expr: "Glasfaser OR Gigabit*".into(),
+            ..proposed.strategy.handlungsfelder[0].profile.rules[0].clone()
+        };
+        proposed.strategy.handlungsfelder[1].profile.rules[0] = RuleSpec {
+            expr: "Onlinezugang* OR OZG".into(),
+            ..proposed.strategy.handlungsfelder[1].profile.rules[0].clone()
+        };
         let calls = vec![
             call(1, "Breitband für Kommunen", 2),
             call(2, "Glasfaser und Gigabit in Schulen", 2),
             call(3, "Umsetzung des Onlinezugangsgesetzes (OZG)", 3),
         ];
-        let (m1, m2) = (Matcher::new(&current).unwrap(), Matcher::new(&proposed).unwrap());
+        let (m1, m2) = (
+            Matcher::new(&current).unwrap(),
+            Matcher::new(&proposed).unwrap(),
+        );
         let report = compare((&current, &m1), (&proposed, &m2), &calls, day(2026, 3, 1));
-        let lost: Vec<_> = report.changes.iter().filter(|c| c.after.is_none()).map(|c| c.title.as_str()).collect();
-        let new: Vec<_> = report.changes.iter().filter(|c| c.before.is_none()).map(|c| c.title.as_str()).collect();
+        let lost: Vec<_> = report
+            .changes
+            .iter()
+            .filter(|c| c.after.is_none())
+            .map(|c| c.title.as_str())
+            .collect();
+        let new: Vec<_> = report
+            .changes
+            .iter()
+            .filter(|c| c.before.is_none())
+            .map(|c| c.title.as_str())
+            .collect();
         assert_eq!(lost, vec!["Breitband für Kommunen"]);
         assert_eq!(new, vec!["Umsetzung des Onlinezugangsgesetzes (OZG)"]);
         let ahlen = report.mails.iter().find(|m| m.kommune == "ahlen").unwrap();

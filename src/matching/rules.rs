@@ -31,7 +31,13 @@ pub enum Field {
 }
 
 impl Field {
-    pub const ALL: [Field; 5] = [Field::Title, Field::Summary, Field::Text, Field::Funder, Field::Applicants];
+    pub const ALL: [Field; 5] = [
+        Field::Title,
+        Field::Summary,
+        Field::Text,
+        Field::Funder,
+        Field::Applicants,
+    ];
 
     /// How much one hit in this field counts (see config/README.md).
     pub fn factor(self) -> f64 {
@@ -121,7 +127,11 @@ pub enum Expr {
     And(Vec<Expr>),
     Or(Vec<Expr>),
     Not(Box<Expr>),
-    Near { left: Box<Expr>, right: Box<Expr>, distance: u32 },
+    Near {
+        left: Box<Expr>,
+        right: Box<Expr>,
+        distance: u32,
+    },
 }
 
 impl Expr {
@@ -138,7 +148,9 @@ impl Expr {
     pub fn visit_terms<'a>(&'a self, negated: bool, f: &mut impl FnMut(&'a Term, bool)) {
         match self {
             Expr::Term(t) => f(t, negated),
-            Expr::And(items) | Expr::Or(items) => items.iter().for_each(|e| e.visit_terms(negated, f)),
+            Expr::And(items) | Expr::Or(items) => {
+                items.iter().for_each(|e| e.visit_terms(negated, f))
+            }
             Expr::Not(inner) => inner.visit_terms(!negated, f),
             Expr::Near { left, right, .. } => {
                 left.visit_terms(negated, f);
@@ -154,7 +166,9 @@ impl Expr {
                 t.scoped = true;
             }
             Expr::Term(_) => {}
-            Expr::And(items) | Expr::Or(items) => items.iter_mut().for_each(|e| e.apply_scope(mask)),
+            Expr::And(items) | Expr::Or(items) => {
+                items.iter_mut().for_each(|e| e.apply_scope(mask))
+            }
             Expr::Not(inner) => inner.apply_scope(mask),
             Expr::Near { left, right, .. } => {
                 left.apply_scope(mask);
@@ -182,13 +196,19 @@ pub fn parse(expr: &str) -> Result<Expr, RuleSyntaxError> {
     let mut has_positive = false;
     parsed.visit_terms(false, &mut |_, negated| has_positive |= !negated);
     if !has_positive {
-        return Err(err(1, "rule has no positive term: a rule of only NOT never adds to the score"));
+        return Err(err(
+            1,
+            "rule has no positive term: a rule of only NOT never adds to the score",
+        ));
     }
     Ok(parsed)
 }
 
 fn err(column: usize, message: impl Into<String>) -> RuleSyntaxError {
-    RuleSyntaxError { column, message: message.into() }
+    RuleSyntaxError {
+        column,
+        message: message.into(),
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -220,7 +240,10 @@ impl Tok {
     }
 
     fn starts_operand(&self) -> bool {
-        matches!(self, Tok::LParen | Tok::Not | Tok::Scope(_) | Tok::Word(_) | Tok::Phrase(..))
+        matches!(
+            self,
+            Tok::LParen | Tok::Not | Tok::Scope(_) | Tok::Word(_) | Tok::Phrase(..)
+        )
     }
 }
 
@@ -242,15 +265,25 @@ fn lex(expr: &str) -> Result<Vec<Token>, RuleSyntaxError> {
         match c {
             c if c.is_whitespace() => i += 1,
             '(' => {
-                tokens.push(Token { kind: Tok::LParen, column, len: 1 });
+                tokens.push(Token {
+                    kind: Tok::LParen,
+                    column,
+                    len: 1,
+                });
                 i += 1;
             }
             ')' => {
-                tokens.push(Token { kind: Tok::RParen, column, len: 1 });
+                tokens.push(Token {
+                    kind: Tok::RParen,
+                    column,
+                    len: 1,
+                });
                 i += 1;
             }
             '"' | '„' | '“' => {
-                let close = chars[i + 1..].iter().position(|&c| matches!(c, '"' | '“' | '”'));
+                let close = chars[i + 1..]
+                    .iter()
+                    .position(|&c| matches!(c, '"' | '“' | '”'));
                 let Some(len) = close else {
                     return Err(err(column, "unclosed quote: a phrase needs a closing '\"'"));
                 };
@@ -258,11 +291,18 @@ fn lex(expr: &str) -> Result<Vec<Token>, RuleSyntaxError> {
                 i += len + 2;
                 let (boost, next) = lex_boost(&chars, i)?;
                 i = next;
-                tokens.push(Token { kind: Tok::Phrase(phrase, boost), column, len: i + 1 - column });
+                tokens.push(Token {
+                    kind: Tok::Phrase(phrase, boost),
+                    column,
+                    len: i + 1 - column,
+                });
             }
             _ => {
                 let start = i;
-                while i < chars.len() && !chars[i].is_whitespace() && !matches!(chars[i], '(' | ')' | '"' | '„' | '“') {
+                while i < chars.len()
+                    && !chars[i].is_whitespace()
+                    && !matches!(chars[i], '(' | ')' | '"' | '„' | '“')
+                {
                     if chars[i] == ':' {
                         break;
                     }
@@ -274,10 +314,18 @@ fn lex(expr: &str) -> Result<Vec<Token>, RuleSyntaxError> {
                         err(column, format!("unknown field '{word}:' (known: title, summary, text, funder, applicants)"))
                     })?;
                     i += 1;
-                    tokens.push(Token { kind: Tok::Scope(FieldMask::only(field)), column, len: i + 1 - column });
+                    tokens.push(Token {
+                        kind: Tok::Scope(FieldMask::only(field)),
+                        column,
+                        len: i + 1 - column,
+                    });
                     continue;
                 }
-                tokens.push(Token { kind: keyword(&word, column)?, column, len: i + 1 - column });
+                tokens.push(Token {
+                    kind: keyword(&word, column)?,
+                    column,
+                    len: i + 1 - column,
+                });
             }
         }
     }
@@ -293,7 +341,8 @@ fn lex_boost(chars: &[char], i: usize) -> Result<(f64, usize), RuleSyntaxError> 
         j += 1;
     }
     let digits: String = chars[i + 1..j].iter().collect();
-    let boost = parse_boost(&digits).ok_or_else(|| err(i + 1, "boost needs a positive number: \"…\"^2"))?;
+    let boost =
+        parse_boost(&digits).ok_or_else(|| err(i + 1, "boost needs a positive number: \"…\"^2"))?;
     Ok((boost, j))
 }
 
@@ -329,7 +378,9 @@ impl Parser {
     }
 
     fn column(&self) -> usize {
-        self.tokens.get(self.pos).map_or_else(|| self.end_column(), |t| t.column)
+        self.tokens
+            .get(self.pos)
+            .map_or_else(|| self.end_column(), |t| t.column)
     }
 
     fn end_column(&self) -> usize {
@@ -350,7 +401,11 @@ impl Parser {
             self.expect_operand("OR")?;
             items.push(self.and()?);
         }
-        Ok(if items.len() == 1 { items.pop().expect("one item") } else { Expr::Or(items) })
+        Ok(if items.len() == 1 {
+            items.pop().expect("one item")
+        } else {
+            Expr::Or(items)
+        })
     }
 
     fn and(&mut self) -> Result<Expr, RuleSyntaxError> {
@@ -366,7 +421,11 @@ impl Parser {
             }
             items.push(self.near()?);
         }
-        Ok(if items.len() == 1 { items.pop().expect("one item") } else { Expr::And(items) })
+        Ok(if items.len() == 1 {
+            items.pop().expect("one item")
+        } else {
+            Expr::And(items)
+        })
     }
 
     fn near(&mut self) -> Result<Expr, RuleSyntaxError> {
@@ -377,9 +436,16 @@ impl Parser {
             self.expect_operand(&format!("NEAR/{distance}"))?;
             let right = self.unary()?;
             if !left.is_positional() || !right.is_positional() {
-                return Err(err(column, "NEAR joins terms or phrases (or OR groups of them), not AND or NOT"));
+                return Err(err(
+                    column,
+                    "NEAR joins terms or phrases (or OR groups of them), not AND or NOT",
+                ));
             }
-            left = Expr::Near { left: Box::new(left), right: Box::new(right), distance };
+            left = Expr::Near {
+                left: Box::new(left),
+                right: Box::new(right),
+                distance,
+            };
         }
         Ok(left)
     }
@@ -412,7 +478,10 @@ impl Parser {
                 }
                 let inner = self.or()?;
                 if self.peek() != Some(&Tok::RParen) {
-                    return Err(err(self.column(), format!("missing ')' for the '(' at column {column}")));
+                    return Err(err(
+                        self.column(),
+                        format!("missing ')' for the '(' at column {column}"),
+                    ));
                 }
                 self.pos += 1;
                 Ok(inner)
@@ -420,7 +489,10 @@ impl Parser {
             Tok::Word(w) => term(&w, column).map(Expr::Term),
             Tok::Phrase(p, boost) => phrase(&p, boost, column).map(Expr::Term),
             Tok::RParen => Err(err(column, "unexpected ')' without a matching '('")),
-            other => Err(err(column, format!("expected a term before {}", other.describe()))),
+            other => Err(err(
+                column,
+                format!("expected a term before {}", other.describe()),
+            )),
         }
     }
 }
@@ -428,8 +500,12 @@ impl Parser {
 fn term(raw: &str, column: usize) -> Result<Term, RuleSyntaxError> {
     let (body, boost) = match raw.split_once('^') {
         Some((body, b)) => {
-            let boost = parse_boost(b)
-                .ok_or_else(|| err(column + body.chars().count(), format!("boost needs a positive number: {body}^2")))?;
+            let boost = parse_boost(b).ok_or_else(|| {
+                err(
+                    column + body.chars().count(),
+                    format!("boost needs a positive number: {body}^2"),
+                )
+            })?;
             (body, boost)
         }
         None => (raw, 1.0),
@@ -442,17 +518,29 @@ fn term(raw: &str, column: usize) -> Result<Term, RuleSyntaxError> {
     let trail = body.ends_with('*') && body.len() > 1;
     let core = body.trim_start_matches('*').trim_end_matches('*');
     if core.contains('*') {
-        return Err(err(column, format!("'*' only at the start or end of a term: {raw}")));
+        return Err(err(
+            column,
+            format!("'*' only at the start or end of a term: {raw}"),
+        ));
     }
     if whole && (lead || trail) {
-        return Err(err(column, format!("'=' (whole word) cannot be combined with '*': {raw}")));
+        return Err(err(
+            column,
+            format!("'=' (whole word) cannot be combined with '*': {raw}"),
+        ));
     }
     let folded = fold(core);
     if folded.is_empty() {
-        return Err(err(column, format!("term '{raw}' has no letters or digits")));
+        return Err(err(
+            column,
+            format!("term '{raw}' has no letters or digits"),
+        ));
     }
     if (lead || trail) && folded.chars().count() < 3 {
-        return Err(err(column, format!("a wildcard needs at least 3 letters: {raw}")));
+        return Err(err(
+            column,
+            format!("a wildcard needs at least 3 letters: {raw}"),
+        ));
     }
     let anchor = match (whole, lead, trail) {
         (true, _, _) => Anchor::WholeWord,
@@ -462,12 +550,26 @@ fn term(raw: &str, column: usize) -> Result<Term, RuleSyntaxError> {
         (false, false, false) => Anchor::Anywhere,
     };
     if whole && folded.contains(' ') {
-        return Err(err(column, format!("'=' (whole word) needs a single word: {raw}")));
+        return Err(err(
+            column,
+            format!("'=' (whole word) needs a single word: {raw}"),
+        ));
     }
     // Wildcards are taken literally; plain and whole-word terms lose their inflection ending.
-    let needle = if lead || trail { folded } else { stem_last_word(&folded) };
+    let needle = if lead || trail {
+        folded
+    } else {
+        stem_last_word(&folded)
+    };
     let written = core.to_string();
-    Ok(Term { written, needle, anchor, fields: FieldMask::DEFAULT, boost, scoped: false })
+    Ok(Term {
+        written,
+        needle,
+        anchor,
+        fields: FieldMask::DEFAULT,
+        boost,
+        scoped: false,
+    })
 }
 
 fn phrase(raw: &str, boost: f64, column: usize) -> Result<Term, RuleSyntaxError> {
@@ -476,7 +578,14 @@ fn phrase(raw: &str, boost: f64, column: usize) -> Result<Term, RuleSyntaxError>
         return Err(err(column, "empty phrase"));
     }
     let needle = stem_last_word(&folded);
-    Ok(Term { written: raw.trim().to_string(), needle, anchor: Anchor::Anywhere, fields: FieldMask::DEFAULT, boost, scoped: false })
+    Ok(Term {
+        written: raw.trim().to_string(),
+        needle,
+        anchor: Anchor::Anywhere,
+        fields: FieldMask::DEFAULT,
+        boost,
+        scoped: false,
+    })
 }
 
 fn stem_last_word(folded: &str) -> String {
@@ -499,7 +608,9 @@ mod tests {
 
     fn needles(e: &Expr) -> Vec<String> {
         let mut v = Vec::new();
-        e.visit_terms(false, &mut |t, neg| v.push(format!("{}{}", if neg { "-" } else { "" }, t.needle)));
+        e.visit_terms(false, &mut |t, neg| {
+            v.push(format!("{}{}", if neg { "-" } else { "" }, t.needle))
+        });
         v
     }
 
@@ -517,7 +628,10 @@ mod tests {
 
     #[test]
     fn juxtaposition_is_and() {
-        assert_eq!(parse("Glasfaser Schule").unwrap(), parse("Glasfaser AND Schule").unwrap());
+        assert_eq!(
+            parse("Glasfaser Schule").unwrap(),
+            parse("Glasfaser AND Schule").unwrap()
+        );
     }
 
     #[test]
@@ -532,7 +646,12 @@ mod tests {
         let e = parse("\"weiße Flecken\"").unwrap();
         assert_eq!(t(&e).needle, "weisse fleck");
         assert_eq!(t(&e).written, "weiße Flecken");
-        assert_eq!(parse("„graue Flecken“").map(|e| t(&e).needle.clone()).unwrap(), "graue fleck");
+        assert_eq!(
+            parse("„graue Flecken“")
+                .map(|e| t(&e).needle.clone())
+                .unwrap(),
+            "graue fleck"
+        );
     }
 
     #[test]
@@ -544,17 +663,30 @@ mod tests {
         assert_eq!(t(&items[0]).fields, FieldMask::only(Field::Summary));
         assert_eq!(t(&items[1]).fields, FieldMask::only(Field::Text));
         assert_eq!(t(&parse("Glasfaser").unwrap()).fields, FieldMask::DEFAULT);
-        assert!(t(&parse("applicants:unternehmen").unwrap()).fields.contains(Field::Applicants));
+        assert!(
+            t(&parse("applicants:unternehmen").unwrap())
+                .fields
+                .contains(Field::Applicants)
+        );
     }
 
     #[test]
     fn wildcards_and_whole_words() {
         let e = parse("digital*").unwrap();
-        assert_eq!((t(&e).anchor, t(&e).needle.as_str()), (Anchor::WordStart, "digital"));
+        assert_eq!(
+            (t(&e).anchor, t(&e).needle.as_str()),
+            (Anchor::WordStart, "digital")
+        );
         let e = parse("*förderung").unwrap();
-        assert_eq!((t(&e).anchor, t(&e).needle.as_str()), (Anchor::WordEnd, "foerderung"));
+        assert_eq!(
+            (t(&e).anchor, t(&e).needle.as_str()),
+            (Anchor::WordEnd, "foerderung")
+        );
         let e = parse("=Rad").unwrap();
-        assert_eq!((t(&e).anchor, t(&e).needle.as_str()), (Anchor::WholeWord, "rad"));
+        assert_eq!(
+            (t(&e).anchor, t(&e).needle.as_str()),
+            (Anchor::WholeWord, "rad")
+        );
         assert_eq!(t(&parse("Schulen").unwrap()).needle, "schul");
         assert_eq!(t(&parse("Co-Working").unwrap()).needle, "coworking");
     }
@@ -567,7 +699,10 @@ mod tests {
 
     #[test]
     fn not_marks_terms_negated() {
-        assert_eq!(needles(&parse("Breitband NOT Privathaushalt").unwrap()), vec!["breitband", "-privathaushalt"]);
+        assert_eq!(
+            needles(&parse("Breitband NOT Privathaushalt").unwrap()),
+            vec!["breitband", "-privathaushalt"]
+        );
     }
 
     fn error(expr: &str) -> RuleSyntaxError {
@@ -584,7 +719,11 @@ mod tests {
             ("Glasfaser NEAR/0 Schule", 11, "at least 1"),
             ("Glasfaser AND", 14, "expected term after AND"),
             ("Glasfaser OR", 13, "expected term after OR"),
-            ("(Glasfaser OR Gigabit", 22, "missing ')' for the '(' at column 1"),
+            (
+                "(Glasfaser OR Gigabit",
+                22,
+                "missing ')' for the '(' at column 1",
+            ),
             ("Glasfaser)", 10, "unexpected ')'"),
             ("()", 1, "empty parentheses"),
             ("OR Glasfaser", 1, "expected a term before OR"),

@@ -26,7 +26,12 @@ fn profile(rules: &[(&str, f64)], threshold: f64) -> Profile {
         rules: rules
             .iter()
             .enumerate()
-            .map(|(i, (e, w))| RuleSpec { expr: e.to_string(), weight: *w, file: "strategy.toml".into(), line: i + 10 })
+            .map(|(i, (e, w))| RuleSpec {
+                expr: e.to_string(),
+                weight: *w,
+                file: "strategy.toml".into(),
+                line: i + 10,
+            })
             .collect(),
         threshold,
     }
@@ -34,11 +39,20 @@ fn profile(rules: &[(&str, f64)], threshold: f64) -> Profile {
 
 pub(crate) fn criteria() -> Criteria {
     Criteria {
-        applicants: ["kommune", "kreis", "zweckverband", "oeffentliche-einrichtung"]
-            .into_iter()
-            .map(|s| ApplicantCategory::from_str(s).unwrap())
-            .collect(),
-        home_regions: vec!["Kreis Warendorf".into(), "Münsterland".into(), "Regierungsbezirk Münster".into()],
+        applicants: [
+            "kommune",
+            "kreis",
+            "zweckverband",
+            "oeffentliche-einrichtung",
+        ]
+        .into_iter()
+        .map(|s| ApplicantCategory::from_str(s).unwrap())
+        .collect(),
+        home_regions: vec![
+            "Kreis Warendorf".into(),
+            "Münsterland".into(),
+            "Regierungsbezirk Münster".into(),
+        ],
         min_lead_days: 7,
         min_funding_rate: None,
         min_amount_eur: None,
@@ -51,10 +65,20 @@ pub(crate) fn criteria() -> Criteria {
 }
 
 fn all_interests() -> Interests {
-    Interests { handlungsfelder: ["digitale-infrastruktur", "verwaltung"].map(String::from).into(), projects: BTreeSet::new() }
+    Interests {
+        handlungsfelder: ["digitale-infrastruktur", "verwaltung"]
+            .map(String::from)
+            .into(),
+        projects: BTreeSet::new(),
+    }
 }
 
-fn kommune(id: &str, kind: KommuneKind, population: u32, memberships: &[(&str, Option<&str>)]) -> Kommune {
+fn kommune(
+    id: &str,
+    kind: KommuneKind,
+    population: u32,
+    memberships: &[(&str, Option<&str>)],
+) -> Kommune {
     let mut name = id.to_string();
     name[..1].make_ascii_uppercase();
     Kommune {
@@ -64,9 +88,19 @@ fn kommune(id: &str, kind: KommuneKind, population: u32, memberships: &[(&str, O
         ags: "05570000".into(),
         population: Some(population),
         mittlere_kreisangehoerige_stadt: population > 25_000 && kind == KommuneKind::Stadt,
-        memberships: memberships.iter().map(|(r, p)| Membership { region: r.to_string(), partial: p.map(String::from) }).collect(),
+        memberships: memberships
+            .iter()
+            .map(|(r, p)| Membership {
+                region: r.to_string(),
+                partial: p.map(String::from),
+            })
+            .collect(),
         interests: all_interests(),
-        contacts: vec![Contact { name: "Team".into(), email: format!("team@{id}.example.org"), interests: all_interests() }],
+        contacts: vec![Contact {
+            name: "Team".into(),
+            email: format!("team@{id}.example.org"),
+            interests: all_interests(),
+        }],
     }
 }
 
@@ -76,19 +110,38 @@ fn kommunen() -> Vec<Kommune> {
         kommune("kreis-warendorf", Kreis, 283_295, &[("leader-9plus", None)]),
         kommune("ahlen", Stadt, 53_348, &[]),
         kommune("beelen", Gemeinde, 6_217, &[("leader-9plus", None)]),
-        kommune("wadersloh", Gemeinde, 12_556, &[("leader-lippe-moehnesee", None)]),
-        kommune("warendorf", Stadt, 37_173, &[("leader-9plus", Some("nur die Ortsteile Einen-Müssingen, Freckenhorst, Hoetmar und Milte"))]),
+        kommune(
+            "wadersloh",
+            Gemeinde,
+            12_556,
+            &[("leader-lippe-moehnesee", None)],
+        ),
+        kommune(
+            "warendorf",
+            Stadt,
+            37_173,
+            &[(
+                "leader-9plus",
+                Some("nur die Ortsteile Einen-Müssingen, Freckenhorst, Hoetmar und Milte"),
+            )],
+        ),
     ]
 }
 
 pub(crate) fn config_with(projects: Vec<Project>, crit: Criteria) -> Config {
-    let cron = |e: &str| CronSchedule { expr: e.into(), schedule: cron::Schedule::from_str(e).unwrap() };
+    let cron = |e: &str| CronSchedule {
+        expr: e.into(),
+        schedule: cron::Schedule::from_str(e).unwrap(),
+    };
     Config {
         dir: PathBuf::from("config"),
         service: ServiceConfig {
             data_dir: None,
             timezone: chrono_tz::Europe::Berlin,
-            schedules: Schedules { collect: cron("0 0 6 * * *"), notify: cron("0 0 7 * * *") },
+            schedules: Schedules {
+                collect: cron("0 0 6 * * *"),
+                notify: cron("0 0 7 * * *"),
+            },
             smtp: None,
             sender: "foerderradar@kreis.example.org".into(),
             admin: "admin@kreis.example.org".into(),
@@ -103,7 +156,10 @@ pub(crate) fn config_with(projects: Vec<Project>, crit: Criteria) -> Config {
                 broken_after: 3,
                 respect_robots: false,
             },
-            notify: NotifySettings { max_attempts: 3, retry_base: Duration::from_secs(1) },
+            notify: NotifySettings {
+                max_attempts: 3,
+                retry_base: Duration::from_secs(1),
+            },
         },
         sources: vec![],
         strategy: Strategy {
@@ -112,7 +168,13 @@ pub(crate) fn config_with(projects: Vec<Project>, crit: Criteria) -> Config {
                     id: "digitale-infrastruktur".into(),
                     name: "Digitale Infrastruktur".into(),
                     description: String::new(),
-                    profile: profile(&[("Glasfaser OR Gigabit* OR Breitband", 2.0), ("Privathaushalt* OR Privatperson", -3.0)], 4.0),
+                    profile: profile(
+                        &[
+                            ("Glasfaser OR Gigabit* OR Breitband", 2.0),
+                            ("Privathaushalt* OR Privatperson", -3.0),
+                        ],
+                        4.0,
+                    ),
                 },
                 Handlungsfeld {
                     id: "verwaltung".into(),
@@ -126,8 +188,16 @@ pub(crate) fn config_with(projects: Vec<Project>, crit: Criteria) -> Config {
         },
         kommunen: kommunen(),
         member_regions: vec![
-            MemberRegion { id: "leader-9plus".into(), name: "LEADER-Region 9Plus im Kreis Warendorf".into(), aliases: vec!["9Plus".into()] },
-            MemberRegion { id: "leader-lippe-moehnesee".into(), name: "LEADER-Region Lippe-Möhnesee".into(), aliases: vec![] },
+            MemberRegion {
+                id: "leader-9plus".into(),
+                name: "LEADER-Region 9Plus im Kreis Warendorf".into(),
+                aliases: vec!["9Plus".into()],
+            },
+            MemberRegion {
+                id: "leader-lippe-moehnesee".into(),
+                name: "LEADER-Region Lippe-Möhnesee".into(),
+                aliases: vec![],
+            },
         ],
     }
 }
@@ -137,7 +207,12 @@ fn config() -> Config {
 }
 
 fn call(title: &str, summary: &str) -> Call {
-    let mut c = Call::new("test", format!("https://t.example/{}", title.len()), title, Utc::now());
+    let mut c = Call::new(
+        "test",
+        format!("https://t.example/{}", title.len()),
+        title,
+        Utc::now(),
+    );
     c.summary = summary.into();
     c.applicants.categories.insert(ApplicantCategory::Kommune);
     c.regions = vec![Region::Bundesweit];
@@ -146,11 +221,16 @@ fn call(title: &str, summary: &str) -> Call {
 }
 
 fn gigabit() -> Call {
-    call("Gigabitförderung 2.0: Glasfaser für graue Flecken", "Kommunen erhalten Zuschüsse für den Breitbandausbau.")
+    call(
+        "Gigabitförderung 2.0: Glasfaser für graue Flecken",
+        "Kommunen erhalten Zuschüsse für den Breitbandausbau.",
+    )
 }
 
 fn find<'a>(ms: &'a [Match], hf: &str) -> &'a Match {
-    ms.iter().find(|m| m.handlungsfeld == hf && m.project.is_none()).unwrap_or_else(|| panic!("no match for {hf}: {ms:#?}"))
+    ms.iter()
+        .find(|m| m.handlungsfeld == hf && m.project.is_none())
+        .unwrap_or_else(|| panic!("no match for {hf}: {ms:#?}"))
 }
 
 fn run(cfg: &Config, c: &Call) -> Vec<Match> {
@@ -163,16 +243,28 @@ fn a_clear_call_passes_with_german_reasons() {
     let m = find(&ms, "digitale-infrastruktur");
     assert!(m.passed, "{m:#?}");
     assert!(m.score >= m.threshold);
-    assert_eq!(m.reasons[0], "Treffer: Glasfaser (Titel), Gigabit (Titel), Breitband (Kurztext)");
+    assert_eq!(
+        m.reasons[0],
+        "Treffer: Glasfaser (Titel), Gigabit (Titel), Breitband (Kurztext)"
+    );
     assert!(m.reasons.contains(&"Kommune antragsberechtigt".to_string()));
-    assert!(m.reasons.contains(&"Frist in 42 Tagen (12.04.2026)".to_string()));
+    assert!(
+        m.reasons
+            .contains(&"Frist in 42 Tagen (12.04.2026)".to_string())
+    );
     assert_eq!(m.kommunen.len(), 5);
-    assert!(ms.iter().all(|m| m.handlungsfeld != "verwaltung"), "no hit, no row");
+    assert!(
+        ms.iter().all(|m| m.handlungsfeld != "verwaltung"),
+        "no hit, no row"
+    );
 }
 
 #[test]
 fn hard_negative_weight_pulls_private_programmes_down() {
-    let mut c = call("Breitband für Privathaushalte", "Zuschuss für Privatpersonen zum Glasfaseranschluss");
+    let mut c = call(
+        "Breitband für Privathaushalte",
+        "Zuschuss für Privatpersonen zum Glasfaseranschluss",
+    );
     c.applicants.categories = [ApplicantCategory::Privatperson].into();
     let ms = run(&config(), &c);
     assert!(ms.iter().all(|m| !m.passed), "{ms:#?}");
@@ -184,7 +276,12 @@ fn applicants_must_fit_and_unstated_is_kept_as_unclear() {
     c.applicants.categories = [ApplicantCategory::Unternehmen].into();
     let m = find(&run(&config(), &c), "digitale-infrastruktur").clone();
     assert!(!m.passed);
-    assert!(m.reasons.iter().any(|r| r.contains("nicht antragsberechtigt (nur Unternehmen)")), "{m:#?}");
+    assert!(
+        m.reasons
+            .iter()
+            .any(|r| r.contains("nicht antragsberechtigt (nur Unternehmen)")),
+        "{m:#?}"
+    );
 
     c.applicants = Applicants::default();
     let m = find(&run(&config(), &c), "digitale-infrastruktur").clone();
@@ -207,33 +304,61 @@ fn region_other_land_fails_nrw_and_home_regions_pass() {
     c.regions = vec![Region::Land(Bundesland::Bayern)];
     let m = find(&run(&config(), &c), "digitale-infrastruktur").clone();
     assert!(!m.passed && m.kommunen.is_empty());
-    assert!(m.reasons.iter().any(|r| r == "anderes Fördergebiet: Bayern"), "{m:#?}");
-    for ok in [Region::Land(Bundesland::NordrheinWestfalen), Region::EuWeit, Region::Named("Münsterland".into())] {
+    assert!(
+        m.reasons
+            .iter()
+            .any(|r| r == "anderes Fördergebiet: Bayern"),
+        "{m:#?}"
+    );
+    for ok in [
+        Region::Land(Bundesland::NordrheinWestfalen),
+        Region::EuWeit,
+        Region::Named("Münsterland".into()),
+    ] {
         c.regions = vec![Region::Land(Bundesland::Bayern), ok.clone()];
-        assert!(find(&run(&config(), &c), "digitale-infrastruktur").passed, "{ok}");
+        assert!(
+            find(&run(&config(), &c), "digitale-infrastruktur").passed,
+            "{ok}"
+        );
     }
 }
 
 #[test]
 fn leader_calls_reach_only_the_members() {
-    let mut c = call("LEADER-Projektaufruf 2026: Glasfaser im Dorf", "Gigabit für Dorfgemeinschaften");
-    c.regions = vec![Region::Land(Bundesland::NordrheinWestfalen), Region::Named("LEADER-Region 9Plus".into())];
+    let mut c = call(
+        "LEADER-Projektaufruf 2026: Glasfaser im Dorf",
+        "Gigabit für Dorfgemeinschaften",
+    );
+    c.regions = vec![
+        Region::Land(Bundesland::NordrheinWestfalen),
+        Region::Named("LEADER-Region 9Plus".into()),
+    ];
     let m = find(&run(&config(), &c), "digitale-infrastruktur").clone();
     assert!(m.passed);
     assert!(m.kommunen.contains(&"beelen".to_string()));
     assert!(!m.kommunen.contains(&"ahlen".to_string()));
     assert!(!m.kommunen.contains(&"wadersloh".to_string()));
     assert!(m.kommunen.contains(&"warendorf".to_string()));
-    assert!(m.reasons.iter().any(|r| r.starts_with("Warendorf: nur teilweise Mitglied von leader-9plus")), "{m:#?}");
+    assert!(
+        m.reasons
+            .iter()
+            .any(|r| r.starts_with("Warendorf: nur teilweise Mitglied von leader-9plus")),
+        "{m:#?}"
+    );
 
     c.regions = vec![Region::Named("LEADER-Region Lippe-Möhnesee".into())];
-    assert_eq!(find(&run(&config(), &c), "digitale-infrastruktur").kommunen, vec!["wadersloh"]);
+    assert_eq!(
+        find(&run(&config(), &c), "digitale-infrastruktur").kommunen,
+        vec!["wadersloh"]
+    );
 
     // Named only in the title.
     c.regions = vec![];
     c.title = "9Plus ruft auf: Glasfaser und Gigabit im Dorf".into();
     let m = find(&run(&config(), &c), "digitale-infrastruktur").clone();
-    assert!(m.kommunen.contains(&"beelen".to_string()) && !m.kommunen.contains(&"ahlen".to_string()));
+    assert!(
+        m.kommunen.contains(&"beelen".to_string()) && !m.kommunen.contains(&"ahlen".to_string())
+    );
 }
 
 #[test]
@@ -242,12 +367,19 @@ fn deadlines_passed_too_close_rolling_and_unknown() {
     c.deadline = Deadline::Dates(vec![DeadlineDate::on(day(2026, 2, 1))]);
     let m = find(&run(&config(), &c), "digitale-infrastruktur").clone();
     assert!(!m.passed);
-    assert!(m.reasons.contains(&"Frist abgelaufen (01.02.2026)".to_string()));
+    assert!(
+        m.reasons
+            .contains(&"Frist abgelaufen (01.02.2026)".to_string())
+    );
 
     c.deadline = Deadline::Dates(vec![DeadlineDate::on(day(2026, 3, 5))]);
     let m = find(&run(&config(), &c), "digitale-infrastruktur").clone();
     assert!(!m.passed);
-    assert!(m.reasons.iter().any(|r| r.contains("weniger als 7 Tage Vorlauf")));
+    assert!(
+        m.reasons
+            .iter()
+            .any(|r| r.contains("weniger als 7 Tage Vorlauf"))
+    );
 
     c.deadline = Deadline::Rolling;
     assert!(find(&run(&config(), &c), "digitale-infrastruktur").passed);
@@ -264,14 +396,33 @@ fn money_minimums_fail_low_values_and_pass_unknown() {
     crit.min_amount_eur = Some(50_000);
     let cfg = config_with(vec![], crit);
     let mut c = gigabit();
-    assert!(find(&run(&cfg, &c), "digitale-infrastruktur").passed, "unknown values pass");
-    c.funding_rate = Some(FundingRate { min: None, max: 50.0 });
+    assert!(
+        find(&run(&cfg, &c), "digitale-infrastruktur").passed,
+        "unknown values pass"
+    );
+    c.funding_rate = Some(FundingRate {
+        min: None,
+        max: 50.0,
+    });
     let m = find(&run(&cfg, &c), "digitale-infrastruktur").clone();
-    assert!(!m.passed && m.reasons.contains(&"Förderquote bis 50 % unter 60 %".to_string()), "{m:#?}");
-    c.funding_rate = Some(FundingRate { min: None, max: 90.0 });
+    assert!(
+        !m.passed
+            && m.reasons
+                .contains(&"Förderquote bis 50 % unter 60 %".to_string()),
+        "{m:#?}"
+    );
+    c.funding_rate = Some(FundingRate {
+        min: None,
+        max: 90.0,
+    });
     c.amount_max_eur = Some(10_000);
     let m = find(&run(&cfg, &c), "digitale-infrastruktur").clone();
-    assert!(!m.passed && m.reasons.contains(&"Förderbetrag 10.000 € unter 50.000 €".to_string()), "{m:#?}");
+    assert!(
+        !m.passed
+            && m.reasons
+                .contains(&"Förderbetrag 10.000 € unter 50.000 €".to_string()),
+        "{m:#?}"
+    );
 }
 
 #[test]
@@ -287,7 +438,11 @@ fn funders_excluded_fail_preferred_add_a_bonus() {
     c.funder = Some("Ministerium für Heimat, Kommunales, Bau und Digitalisierung NRW".into());
     let m = find(&run(&cfg, &c), "digitale-infrastruktur").clone();
     assert_eq!(m.score, base + criteria::PREFERRED_FUNDER_BONUS);
-    assert!(m.reasons.iter().any(|r| r.starts_with("bevorzugter Fördergeber")));
+    assert!(
+        m.reasons
+            .iter()
+            .any(|r| r.starts_with("bevorzugter Fördergeber"))
+    );
 }
 
 #[test]
@@ -302,11 +457,29 @@ fn project_overrides_restrict_kommune_kinds_and_population() {
         profile: profile(&[("Glasfaser", 2.0)], 2.0),
         criteria: o,
     };
-    let small = project("klein", CriteriaOverride { population_max: Some(15_000), ..Default::default() });
-    let towns = project("staedte", CriteriaOverride { kommune_kinds: Some([KommuneKind::Stadt].into()), ..Default::default() });
+    let small = project(
+        "klein",
+        CriteriaOverride {
+            population_max: Some(15_000),
+            ..Default::default()
+        },
+    );
+    let towns = project(
+        "staedte",
+        CriteriaOverride {
+            kommune_kinds: Some([KommuneKind::Stadt].into()),
+            ..Default::default()
+        },
+    );
     let cfg = config_with(vec![small, towns], criteria());
     let ms = run(&cfg, &gigabit());
-    let by = |p: &str| ms.iter().find(|m| m.project.as_deref() == Some(p)).unwrap().kommunen.clone();
+    let by = |p: &str| {
+        ms.iter()
+            .find(|m| m.project.as_deref() == Some(p))
+            .unwrap()
+            .kommunen
+            .clone()
+    };
     assert_eq!(by("klein"), vec!["beelen", "wadersloh"]);
     assert_eq!(by("staedte"), vec!["ahlen", "warendorf"]);
 }
@@ -314,7 +487,10 @@ fn project_overrides_restrict_kommune_kinds_and_population() {
 #[test]
 fn interests_narrow_the_routing() {
     let mut cfg = config();
-    cfg.kommunen[1].interests = Interests { handlungsfelder: ["verwaltung".to_string()].into(), projects: BTreeSet::new() };
+    cfg.kommunen[1].interests = Interests {
+        handlungsfelder: ["verwaltung".to_string()].into(),
+        projects: BTreeSet::new(),
+    };
     let m = find(&run(&cfg, &gigabit()), "digitale-infrastruktur").clone();
     assert!(!m.kommunen.contains(&"ahlen".to_string()));
 }
@@ -328,27 +504,44 @@ fn near_misses_are_kept_weak_hits_are_not() {
     c.text = "Breitband".into();
     let m = find(&run(&config(), &c), "digitale-infrastruktur").clone();
     assert!(!m.passed && m.score == 2.0, "{m:#?}");
-    assert!(m.reasons.contains(&"Punktzahl 2,0 unter Schwelle 4,0".to_string()));
+    assert!(
+        m.reasons
+            .contains(&"Punktzahl 2,0 unter Schwelle 4,0".to_string())
+    );
 }
 
 #[test]
 fn bad_rules_name_file_line_and_column() {
     let mut cfg = config();
     cfg.strategy.handlungsfelder[1].profile = profile(&[("Verwaltung AND \"offen", 1.0)], 1.0);
-    let Err(MatchSetupError::Rules(errs)) = Matcher::new(&cfg) else { panic!("expected a rule error") };
+    let Err(MatchSetupError::Rules(errs)) = Matcher::new(&cfg) else {
+        panic!("expected a rule error")
+    };
     assert_eq!(errs.len(), 1);
-    assert_eq!(errs[0].to_string(), "strategy.toml:10: rule of 'verwaltung' `Verwaltung AND \"offen`: column 16: unclosed quote: a phrase needs a closing '\"'");
+    assert_eq!(
+        errs[0].to_string(),
+        "strategy.toml:10: rule of 'verwaltung' `Verwaltung AND \"offen`: column 16: unclosed quote: a phrase needs a closing '\"'"
+    );
 }
 
 #[test]
 fn explain_shows_hits_criteria_and_routing() {
     let mut c = gigabit();
     c.text = "Gefördert wird der Ausbau von Glasfasernetzen in Gebieten ohne gigabitfähige Versorgung. Privatpersonen sind nicht antragsberechtigt.".into();
-    let text = Matcher::new(&config()).unwrap().explain(&c, today(), Some("digitale-infrastruktur"), Some("ahlen")).to_string();
-    assert!(text.contains("== Handlungsfeld Digitale Infrastruktur (digitale-infrastruktur) =="), "{text}");
+    let text = Matcher::new(&config())
+        .unwrap()
+        .explain(&c, today(), Some("digitale-infrastruktur"), Some("ahlen"))
+        .to_string();
+    assert!(
+        text.contains("== Handlungsfeld Digitale Infrastruktur (digitale-infrastruktur) =="),
+        "{text}"
+    );
     assert!(text.contains("Ergebnis: PASST"), "{text}");
     assert!(text.contains("Glasfaser – Volltext, 1×, Wert 1,0: „Gefördert wird der Ausbau von [Glasfaser]netzen in Gebieten"), "{text}");
-    assert!(text.contains("✓ Frist: Frist in 42 Tagen (12.04.2026)"), "{text}");
+    assert!(
+        text.contains("✓ Frist: Frist in 42 Tagen (12.04.2026)"),
+        "{text}"
+    );
     assert!(text.contains("  ✓ Ahlen\n"), "{text}");
     assert!(!text.contains("Beelen"), "{text}");
     assert!(!text.contains("Verwaltung ("), "{text}");
