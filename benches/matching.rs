@@ -14,9 +14,7 @@ mod matching_support;
 use std::time::Instant;
 
 use chrono::{NaiveDate, TimeZone, Utc};
-use foerderradar::config::{
-    CriteriaOverride, Handlungsfeld, Profile, Project, ProjectKind, RuleSpec, Strategy,
-};
+use foerderradar::config::{CriteriaOverride, Handlungsfeld, Profile, Project, ProjectKind, RuleSpec, Strategy};
 use foerderradar::matching::Matcher;
 use foerderradar::model::{ApplicantCategory, Call, Deadline, DeadlineDate, Region};
 use rand::rngs::StdRng;
@@ -184,21 +182,38 @@ fn generate_calls(rng: &mut StdRng) -> Vec<Call> {
     (0..CALLS)
         .map(|i| {
             let (_, topic) = TOPICS.choose(rng).expect("topics");
-            let mut c = Call::new("bench", format!("https://bench.example/call/{i}"), format!("Förderaufruf {i}: {} und {}", term(rng, topic), term(rng, topic)), seen);
-            c.summary = format!("Kommunen erhalten Zuschüsse für {} und {}. Gefördert werden Konzepte, Investitionen und Personal.", term(rng, topic), term(rng, topic));
+            let mut c = Call::new(
+                "bench",
+                format!("https://bench.example/call/{i}"),
+                format!("Förderaufruf {i}: {} und {}", term(rng, topic), term(rng, topic)),
+                seen,
+            );
+            c.summary = format!(
+                "Kommunen erhalten Zuschüsse für {} und {}. Gefördert werden Konzepte, Investitionen und Personal.",
+                term(rng, topic),
+                term(rng, topic)
+            );
             let target = rng.random_range(5_000..20_000);
             let mut text = String::with_capacity(target + 300);
             while text.len() < target {
                 let s = SENTENCES.choose(rng).expect("sentences");
                 // Off-topic terms appear too, as in real guidelines.
-                let from = if rng.random_bool(0.8) { topic } else { TOPICS.choose(rng).expect("topics").1 };
+                let from = if rng.random_bool(0.8) {
+                    topic
+                } else {
+                    TOPICS.choose(rng).expect("topics").1
+                };
                 let t = term(rng, from);
                 text.push_str(&s.replace("{}", &t));
                 text.push(if rng.random_bool(0.2) { '\n' } else { ' ' });
             }
             c.text = text;
             c.applicants.categories = [ApplicantCategory::Kommune, ApplicantCategory::Zweckverband].into();
-            c.regions = vec![if rng.random_bool(0.7) { Region::Bundesweit } else { Region::Named("LEADER-Region 9Plus".into()) }];
+            c.regions = vec![if rng.random_bool(0.7) {
+                Region::Bundesweit
+            } else {
+                Region::Named("LEADER-Region 9Plus".into())
+            }];
             c.deadline = Deadline::Dates(vec![DeadlineDate::on(NaiveDate::from_ymd_opt(2027, 3, 31).unwrap())]);
             c
         })
@@ -223,10 +238,7 @@ fn synthetic_project(id: String, hf: &str, terms: &[String]) -> Project {
         profile: Profile {
             rules: vec![
                 rule(format!("title:({})", quoted[..2].join(" OR ")), 2.5),
-                rule(
-                    format!("{} AND NOT Privathaushalt*", quoted[2..].join(" OR ")),
-                    1.0,
-                ),
+                rule(format!("{} AND NOT Privathaushalt*", quoted[2..].join(" OR ")), 1.0),
                 rule(format!("{} NEAR/8 {}", quoted[0], quoted[3]), 1.0),
             ],
             threshold: 7.5,

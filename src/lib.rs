@@ -8,8 +8,8 @@
 
 pub mod collect;
 pub mod config;
-pub mod model;
 pub mod matching;
+pub mod model;
 pub mod notify;
 pub mod report;
 pub mod store;

@@ -114,13 +114,10 @@ impl fmt::Display for ApplicantCategory {
 impl FromStr for ApplicantCategory {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL
-            .into_iter()
-            .find(|c| c.as_str() == s)
-            .ok_or_else(|| {
-                let known: Vec<_> = Self::ALL.iter().map(|c| c.as_str()).collect();
-                format!("unknown applicant category '{s}' (known: {})", known.join(", "))
-            })
+        Self::ALL.into_iter().find(|c| c.as_str() == s).ok_or_else(|| {
+            let known: Vec<_> = Self::ALL.iter().map(|c| c.as_str()).collect();
+            format!("unknown applicant category '{s}' (known: {})", known.join(", "))
+        })
     }
 }
 
@@ -203,7 +200,9 @@ impl Bundesland {
     }
 
     pub fn from_name(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|l| l.name().eq_ignore_ascii_case(name.trim()))
+        Self::ALL
+            .into_iter()
+            .find(|l| l.name().eq_ignore_ascii_case(name.trim()))
     }
 }
 
@@ -269,7 +268,12 @@ pub struct DeadlineDate {
 
 impl DeadlineDate {
     pub fn on(date: NaiveDate) -> Self {
-        DeadlineDate { date, time: None, annual: false, label: None }
+        DeadlineDate {
+            date,
+            time: None,
+            annual: false,
+            label: None,
+        }
     }
 
     /// The first occurrence on or after `today` (annual dates roll forward).
@@ -439,12 +443,20 @@ pub struct Call {
 
 impl Call {
     /// A call with only the required fields; the id comes from the canonical URL.
-    pub fn new(source: impl Into<SourceId>, url: impl Into<String>, title: impl Into<String>, seen: DateTime<Utc>) -> Self {
+    pub fn new(
+        source: impl Into<SourceId>,
+        url: impl Into<String>,
+        title: impl Into<String>,
+        seen: DateTime<Utc>,
+    ) -> Self {
         let source = source.into();
         let url = url.into();
         Call {
             id: CallId::from_url(&url),
-            links: vec![SourceLink { source: source.clone(), url: url.clone() }],
+            links: vec![SourceLink {
+                source: source.clone(),
+                url: url.clone(),
+            }],
             source,
             url,
             external_id: None,
@@ -557,14 +569,38 @@ pub fn diff_calls(old: &Call, new: &Call) -> Vec<FieldChange> {
             changes.push(FieldChange { field, old, new });
         }
     };
-    push(ChangedField::Deadline, format_deadline(&old.deadline), format_deadline(&new.deadline));
-    push(ChangedField::Status, old.status.as_str().into(), new.status.as_str().into());
-    push(ChangedField::FundingRate, format_rate(old.funding_rate), format_rate(new.funding_rate));
-    push(ChangedField::Amount, format_amount(old.amount_max_eur), format_amount(new.amount_max_eur));
-    push(ChangedField::Applicants, format_applicants(&old.applicants), format_applicants(&new.applicants));
+    push(
+        ChangedField::Deadline,
+        format_deadline(&old.deadline),
+        format_deadline(&new.deadline),
+    );
+    push(
+        ChangedField::Status,
+        old.status.as_str().into(),
+        new.status.as_str().into(),
+    );
+    push(
+        ChangedField::FundingRate,
+        format_rate(old.funding_rate),
+        format_rate(new.funding_rate),
+    );
+    push(
+        ChangedField::Amount,
+        format_amount(old.amount_max_eur),
+        format_amount(new.amount_max_eur),
+    );
+    push(
+        ChangedField::Applicants,
+        format_applicants(&old.applicants),
+        format_applicants(&new.applicants),
+    );
     push(ChangedField::Title, old.title.clone(), new.title.clone());
     if changes.is_empty() && (old.summary != new.summary || old.text != new.text) {
-        changes.push(FieldChange { field: ChangedField::Content, old: String::new(), new: String::new() });
+        changes.push(FieldChange {
+            field: ChangedField::Content,
+            old: String::new(),
+            new: String::new(),
+        });
     }
     changes
 }
@@ -606,7 +642,11 @@ pub fn format_rate(r: Option<FundingRate>) -> String {
 }
 
 fn fmt_num(v: f64) -> String {
-    if v.fract() == 0.0 { format!("{v:.0}") } else { format!("{v:.1}").replace('.', ",") }
+    if v.fract() == 0.0 {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.1}").replace('.', ",")
+    }
 }
 
 /// German rendering of an amount in EUR with thousands dots, e.g. `140.000 €`.
@@ -661,14 +701,23 @@ mod tests {
 
     #[test]
     fn call_id_is_stable_and_url_specific() {
-        assert_eq!(CallId::from_url("https://a.example/x"), CallId::from_url("https://a.example/x"));
-        assert_ne!(CallId::from_url("https://a.example/x"), CallId::from_url("https://a.example/y"));
+        assert_eq!(
+            CallId::from_url("https://a.example/x"),
+            CallId::from_url("https://a.example/x")
+        );
+        assert_ne!(
+            CallId::from_url("https://a.example/x"),
+            CallId::from_url("https://a.example/y")
+        );
         assert!(CallId::from_url("x").as_str().starts_with("c-"));
     }
 
     #[test]
     fn annual_deadline_rolls_forward() {
-        let dl = DeadlineDate { annual: true, ..DeadlineDate::on(d(2025, 10, 23)) };
+        let dl = DeadlineDate {
+            annual: true,
+            ..DeadlineDate::on(d(2025, 10, 23))
+        };
         assert_eq!(dl.next_occurrence(d(2026, 11, 26)), Some(d(2027, 10, 23)));
         assert_eq!(dl.next_occurrence(d(2026, 3, 1)), Some(d(2026, 10, 23)));
         assert_eq!(DeadlineDate::on(d(2025, 10, 23)).next_occurrence(d(2026, 1, 1)), None);
@@ -676,7 +725,11 @@ mod tests {
 
     #[test]
     fn deadline_next_date_picks_earliest_future_cutoff() {
-        let dl = Deadline::Dates(vec![DeadlineDate::on(d(2026, 1, 15)), DeadlineDate::on(d(2027, 4, 15)), DeadlineDate::on(d(2026, 12, 31))]);
+        let dl = Deadline::Dates(vec![
+            DeadlineDate::on(d(2026, 1, 15)),
+            DeadlineDate::on(d(2027, 4, 15)),
+            DeadlineDate::on(d(2026, 12, 31)),
+        ]);
         assert_eq!(dl.next_date(d(2026, 11, 26)), Some(d(2026, 12, 31)));
         assert!(dl.is_open(d(2026, 11, 26)));
         assert!(!dl.is_open(d(2027, 5, 1)));
@@ -686,7 +739,12 @@ mod tests {
 
     #[test]
     fn region_round_trips_through_strings() {
-        for r in [Region::Bundesweit, Region::EuWeit, Region::Land(Bundesland::NordrheinWestfalen), Region::Named("Münsterland".into())] {
+        for r in [
+            Region::Bundesweit,
+            Region::EuWeit,
+            Region::Land(Bundesland::NordrheinWestfalen),
+            Region::Named("Münsterland".into()),
+        ] {
             let s: String = r.clone().into();
             assert_eq!(Region::try_from(s).unwrap(), r);
         }
@@ -702,7 +760,10 @@ mod tests {
         let changes = diff_calls(&a, &b);
         assert_eq!(changes.len(), 1);
         assert_eq!(changes[0].field, ChangedField::Deadline);
-        assert_eq!((changes[0].old.as_str(), changes[0].new.as_str()), ("31.03.2026", "30.04.2026"));
+        assert_eq!(
+            (changes[0].old.as_str(), changes[0].new.as_str()),
+            ("31.03.2026", "30.04.2026")
+        );
         assert!(diff_calls(&a, &a).is_empty());
     }
 
@@ -710,7 +771,7 @@ mod tests {
     fn fingerprint_ignores_timestamps() {
         let a = Call::new("s", "https://x.example/a", "T", Utc::now()).seal();
         let mut b = a.clone();
-        b.last_seen = b.last_seen + chrono::Duration::days(3);
+        b.last_seen += chrono::Duration::days(3);
         assert_eq!(a.compute_fingerprint(), b.compute_fingerprint());
         b.summary = "neu".into();
         assert_ne!(a.fingerprint, b.compute_fingerprint());
@@ -720,7 +781,13 @@ mod tests {
     fn german_amount_and_rate_formatting() {
         assert_eq!(format_amount(Some(140_000)), "140.000 €");
         assert_eq!(format_amount(Some(1_500_000)), "1.500.000 €");
-        assert_eq!(format_rate(Some(FundingRate { min: Some(40.0), max: 80.0 })), "40–80 %");
+        assert_eq!(
+            format_rate(Some(FundingRate {
+                min: Some(40.0),
+                max: 80.0
+            })),
+            "40–80 %"
+        );
         assert_eq!(format_rate(Some(FundingRate { min: None, max: 90.0 })), "bis 90 %");
     }
 }

@@ -15,17 +15,9 @@ fn today() -> NaiveDate {
     NaiveDate::from_ymd_opt(2026, 12, 1).unwrap()
 }
 
-fn devset() -> Vec<(
-    foerderradar::model::Call,
-    foerderradar::matching::eval::Expected,
-)> {
-    let set = load_labelled(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/devset"))
-        .unwrap();
-    assert_eq!(
-        set.stored().count(),
-        0,
-        "the shipped dev set is self-contained"
-    );
+fn devset() -> Vec<(foerderradar::model::Call, foerderradar::matching::eval::Expected)> {
+    let set = load_labelled(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/devset")).unwrap();
+    assert_eq!(set.stored().count(), 0, "the shipped dev set is self-contained");
     set.inline()
 }
 
@@ -37,11 +29,7 @@ fn shipped_rules_hold_the_f1_floor_on_the_devset() {
     let report = evaluate(&matcher, &items, today());
     println!("{report}");
     let all = report.micro_all();
-    assert!(
-        all.f1() >= F1_FLOOR,
-        "micro-F1 {:.3} below {F1_FLOOR}",
-        all.f1()
-    );
+    assert!(all.f1() >= F1_FLOOR, "micro-F1 {:.3} below {F1_FLOOR}", all.f1());
     assert!(
         report.micro_handlungsfelder().f1() >= F1_FLOOR,
         "Handlungsfeld micro-F1 {:.3}",
@@ -61,11 +49,7 @@ fn hard_negatives_pass_nothing() {
             .into_iter()
             .filter(|m| m.passed)
             .collect();
-        assert!(
-            passed.is_empty(),
-            "{}: {expected:?} {passed:#?}",
-            call.title
-        );
+        assert!(passed.is_empty(), "{}: {expected:?} {passed:#?}", call.title);
     }
 }
 
@@ -100,10 +84,7 @@ fn leader_call_reaches_beelen_not_ahlen() {
 fn explain_devset(title_start: &str, project: Option<&str>, kommune: Option<&str>) -> String {
     let matcher = Matcher::new(&shipped_config()).unwrap();
     let items = devset();
-    let (call, _) = items
-        .iter()
-        .find(|(c, _)| c.title.starts_with(title_start))
-        .unwrap();
+    let (call, _) = items.iter().find(|(c, _)| c.title.starts_with(title_start)).unwrap();
     matcher.explain(call, today(), project, kommune).to_string()
 }
 
@@ -127,9 +108,5 @@ fn explain_snapshot_leader_call_per_kommune() {
 
 #[test]
 fn explain_snapshot_companies_only_call() {
-    insta::assert_snapshot!(explain_devset(
-        "go-digital",
-        Some("verwaltung"),
-        Some("oelde")
-    ));
+    insta::assert_snapshot!(explain_devset("go-digital", Some("verwaltung"), Some("oelde")));
 }

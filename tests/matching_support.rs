@@ -82,8 +82,7 @@ fn kinds(list: &[String]) -> BTreeSet<KommuneKind> {
 /// Reads a strategy file written to the contract in config/README.md.
 pub fn read_strategy(path: &Path) -> Strategy {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let raw: RawStrategy =
-        toml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let raw: RawStrategy = toml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let line_of = |expr: &str| text.find(expr).map_or(0, |at| text[..at].lines().count());
     let profile = |p: &RawProfile| Profile {
         rules: p
@@ -163,11 +162,7 @@ pub fn shipped_strategy() -> Strategy {
 /// The Kreis and its 13 Kommunen (strategy-facts §5), interested in everything.
 pub fn kreis_warendorf(strategy: &Strategy) -> Vec<Kommune> {
     let all = Interests {
-        handlungsfelder: strategy
-            .handlungsfelder
-            .iter()
-            .map(|h| h.id.clone())
-            .collect(),
+        handlungsfelder: strategy.handlungsfelder.iter().map(|h| h.id.clone()).collect(),
         projects: strategy.projects.iter().map(|p| p.id.clone()).collect(),
     };
     let nine = &[("leader-9plus", None)];
@@ -180,30 +175,9 @@ pub fn kreis_warendorf(strategy: &Strategy) -> Vec<Kommune> {
             283_295,
             nine,
         ),
-        (
-            "ahlen",
-            "Ahlen",
-            KommuneKind::Stadt,
-            "05570004",
-            53_348,
-            &[],
-        ),
-        (
-            "beckum",
-            "Beckum",
-            KommuneKind::Stadt,
-            "05570008",
-            37_333,
-            &[],
-        ),
-        (
-            "beelen",
-            "Beelen",
-            KommuneKind::Gemeinde,
-            "05570012",
-            6_217,
-            nine,
-        ),
+        ("ahlen", "Ahlen", KommuneKind::Stadt, "05570004", 53_348, &[]),
+        ("beckum", "Beckum", KommuneKind::Stadt, "05570008", 37_333, &[]),
+        ("beelen", "Beelen", KommuneKind::Gemeinde, "05570012", 6_217, nine),
         (
             "drensteinfurt",
             "Drensteinfurt",
@@ -212,14 +186,7 @@ pub fn kreis_warendorf(strategy: &Strategy) -> Vec<Kommune> {
             15_865,
             nine,
         ),
-        (
-            "ennigerloh",
-            "Ennigerloh",
-            KommuneKind::Stadt,
-            "05570020",
-            19_841,
-            nine,
-        ),
+        ("ennigerloh", "Ennigerloh", KommuneKind::Stadt, "05570020", 19_841, nine),
         (
             "everswinkel",
             "Everswinkel",
@@ -228,14 +195,7 @@ pub fn kreis_warendorf(strategy: &Strategy) -> Vec<Kommune> {
             9_876,
             nine,
         ),
-        (
-            "oelde",
-            "Oelde",
-            KommuneKind::Stadt,
-            "05570028",
-            29_783,
-            nine,
-        ),
+        ("oelde", "Oelde", KommuneKind::Stadt, "05570028", 29_783, nine),
         (
             "ostbevern",
             "Ostbevern",
@@ -244,14 +204,7 @@ pub fn kreis_warendorf(strategy: &Strategy) -> Vec<Kommune> {
             11_116,
             nine,
         ),
-        (
-            "sassenberg",
-            "Sassenberg",
-            KommuneKind::Stadt,
-            "05570036",
-            14_455,
-            nine,
-        ),
+        ("sassenberg", "Sassenberg", KommuneKind::Stadt, "05570036", 14_455, nine),
         (
             "sendenhorst",
             "Sendenhorst",
@@ -260,14 +213,7 @@ pub fn kreis_warendorf(strategy: &Strategy) -> Vec<Kommune> {
             13_760,
             nine,
         ),
-        (
-            "telgte",
-            "Telgte",
-            KommuneKind::Stadt,
-            "05570044",
-            20_301,
-            &[],
-        ),
+        ("telgte", "Telgte", KommuneKind::Stadt, "05570044", 20_301, &[]),
         (
             "wadersloh",
             "Wadersloh",
@@ -295,10 +241,7 @@ pub fn kreis_warendorf(strategy: &Strategy) -> Vec<Kommune> {
             kind: *kind,
             ags: ags.to_string(),
             population: Some(*population),
-            mittlere_kreisangehoerige_stadt: matches!(
-                *id,
-                "ahlen" | "beckum" | "oelde" | "warendorf"
-            ),
+            mittlere_kreisangehoerige_stadt: matches!(*id, "ahlen" | "beckum" | "oelde" | "warendorf"),
             memberships: memberships
                 .iter()
                 .map(|(r, p)| Membership {

@@ -1,2 +1,13 @@
+mod collect_fdb;
+mod collect_html;
+mod collect_http;
+mod collect_rss;
+mod collect_sedia;
+mod extract_real_pages;
 mod matching_eval;
 mod matching_support;
+mod notify;
+mod real_pages;
+mod report;
+mod store;
+mod support;

@@ -1,15 +1,628 @@
-//! Source kind `foerderdatenbank`. PLACEHOLDER: keep the signature of `collect`.
+//! Source kind `foerderdatenbank`: the Förderdatenbank des Bundes.
+//!
+//! The source `url` is a result list with filter parameters (e.g.
+//! Förderberechtigte = kommune, Fördergebiet = nordrhein_westfalen). The
+//! collector follows the "weiter" links to the end, de-duplicates programmes
+//! listed twice, and reads every programme's detail page into a [`Call`].
+//!
+//! Warm passes are cheap: list pages are fetched conditionally (their cards are
+//! remembered in `state.memo`), and a detail page is fetched again only when its
+//! card changed, the programme is new, or the optional RSS `feed` (the
+//! Förderdatenbank's programme feed) announces it with a new date or text.
 
-use serde::Deserialize;
+mod detail;
+mod list;
+mod vocab;
 
-use super::{CollectContext, CollectError};
-use crate::model::Call;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::time::Instant;
 
-#[derive(Debug, Clone, Default, Deserialize)]
+use scraper::{ElementRef, Selector};
+use serde::{Deserialize, Deserializer};
+use sha2::{Digest, Sha256};
+use url::Url;
+
+pub use detail::{Detail, parse_detail};
+pub use list::{Card, ListPage, parse_list};
+
+use super::{CollectContext, CollectError, FetchError, Fetched, SourceKind, Validators};
+use crate::collect::extract;
+use crate::collect::identity::canonical_url;
+use crate::model::{Applicants, Call, CallStatus, Deadline, Region};
+
+/// `[[source]] kind = "foerderdatenbank"` keys.
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct FdbOptions {}
+pub struct FdbOptions {
+    /// Result pages to follow at most (10 cards each).
+    #[serde(default = "default_max_pages")]
+    pub max_pages: u32,
+    /// Read each programme's detail page (default). Without it calls carry only
+    /// the card's title, applicants and topics.
+    #[serde(default = "default_true")]
+    pub fetch_details: bool,
+    /// The Förderdatenbank programme RSS feed, used as a change signal for the
+    /// programmes of this list (its other items are ignored).
+    #[serde(default, deserialize_with = "optional_url")]
+    pub feed: Option<Url>,
+}
+
+impl Default for FdbOptions {
+    fn default() -> Self {
+        FdbOptions {
+            max_pages: default_max_pages(),
+            fetch_details: true,
+            feed: None,
+        }
+    }
+}
+
+fn default_max_pages() -> u32 {
+    100
+}
+
+fn default_true() -> bool {
+    true
+}
+
+fn optional_url<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Url>, D::Error> {
+    let raw = Option::<String>::deserialize(d)?;
+    raw.map(|s| Url::parse(&s).map_err(|e| serde::de::Error::custom(format!("invalid feed URL '{s}': {e}"))))
+        .transpose()
+}
+
+/// Memo key prefixes in `state.memo`.
+const MEMO_LIST: &str = "list:";
+const MEMO_CARD: &str = "card:";
+const MEMO_FEED: &str = "feed:";
+const MEMO_GONE: &str = "gone:";
 
 /// Collects the calls of one source of this kind.
-pub async fn collect(_ctx: &mut CollectContext<'_>) -> Result<Vec<Call>, CollectError> {
-    Ok(Vec::new())
+pub async fn collect(ctx: &mut CollectContext<'_>) -> Result<Vec<Call>, CollectError> {
+    let SourceKind::Foerderdatenbank(opts) = &ctx.source.kind else {
+        return Err(parse_error(
+            ctx.source.url.as_str(),
+            "source is not of kind foerderdatenbank",
+        ));
+    };
+    let opts = opts.clone();
+    let started = Instant::now();
+    let mut pass = Pass {
+        old_memo: std::mem::take(&mut ctx.state.memo),
+        memo: BTreeMap::new(),
+        validators: BTreeMap::new(),
+    };
+
+    let cards = crawl_list(ctx, &opts, &mut pass).await?;
+    let feed = match &opts.feed {
+        Some(feed_url) => read_feed(ctx, feed_url, &mut pass).await,
+        None => None,
+    };
+
+    let mut calls = Vec::with_capacity(cards.len());
+    for card in &cards {
+        let over_budget = started.elapsed() > ctx.soft_budget;
+        if over_budget {
+            tracing::warn!(source = %ctx.source.id, url = %card.url, "time budget spent; detail not fetched this pass");
+        }
+        if !opts.fetch_details || over_budget {
+            calls.push(
+                ctx.prior
+                    .get(&card.url)
+                    .cloned()
+                    .unwrap_or_else(|| card_call(card, ctx)),
+            );
+            continue;
+        }
+        let feed_sig = feed.as_ref().and_then(|f| f.get(&card.url)).cloned();
+        if let Some(call) = detail_call(ctx, card, feed_sig.as_deref(), &feed, &mut pass).await {
+            calls.push(call);
+        }
+    }
+
+    let keep: HashSet<&str> = cards.iter().map(|c| c.url.as_str()).collect();
+    pass.validators.extend(
+        ctx.state
+            .validators
+            .iter()
+            .filter(|(url, _)| keep.contains(url.as_str()))
+            .map(|(u, v)| (u.clone(), v.clone())),
+    );
+    ctx.state.validators = pass.validators;
+    ctx.state.memo = pass.memo;
+    Ok(calls)
+}
+
+/// What one pass builds up for the next.
+struct Pass {
+    old_memo: BTreeMap<String, String>,
+    memo: BTreeMap<String, String>,
+    validators: BTreeMap<String, Validators>,
+}
+
+impl Pass {
+    fn remember(&mut self, url: &str, fetched: &Fetched, sent: Option<&Validators>) {
+        let fresh = &fetched.validators;
+        let validators = if fresh.etag.is_none() && fresh.last_modified.is_none() {
+            sent.cloned()
+        } else {
+            Some(fresh.clone())
+        };
+        if let Some(v) = validators.filter(|v| v.etag.is_some() || v.last_modified.is_some()) {
+            self.validators.insert(url.to_string(), v);
+        }
+    }
+}
+
+/// Follows the result pages; returns each programme once, in list order.
+async fn crawl_list(ctx: &CollectContext<'_>, opts: &FdbOptions, pass: &mut Pass) -> Result<Vec<Card>, CollectError> {
+    let mut next = Some(ctx.source.url.clone());
+    let mut visited = HashSet::new();
+    let mut seen = HashSet::new();
+    let mut cards = Vec::new();
+    let mut hits = None;
+    while let Some(page_url) = next.take() {
+        if visited.len() as u32 >= opts.max_pages {
+            tracing::warn!(source = %ctx.source.id, max_pages = opts.max_pages, "stopped paging at max_pages");
+            break;
+        }
+        visited.insert(page_url.to_string());
+        let page = list_page(ctx, &page_url, pass).await?;
+        hits = hits.or(page.hits);
+        if page.cards.len() != 10 && page.next.is_some() {
+            tracing::debug!(url = %page_url, cards = page.cards.len(), "result page with an unusual number of cards");
+        }
+        for card in page.cards {
+            if seen.insert(card.url.clone()) {
+                cards.push(card);
+            }
+        }
+        next = page
+            .next
+            .filter(|n| !visited.contains(n))
+            .and_then(|n| Url::parse(&n).ok());
+    }
+    if let Some(hits) = hits.filter(|h| *h as usize != cards.len()) {
+        tracing::info!(source = %ctx.source.id, hits, listed = cards.len(), "hit count differs from the programmes listed");
+    }
+    Ok(cards)
+}
+
+/// One result page, conditionally fetched; a 304 reuses the cards remembered last pass.
+async fn list_page(ctx: &CollectContext<'_>, url: &Url, pass: &mut Pass) -> Result<ListPage, CollectError> {
+    let key = url.to_string();
+    let sent = ctx
+        .state
+        .validators
+        .get(&key)
+        .filter(|_| pass.old_memo.contains_key(&format!("{MEMO_LIST}{key}")));
+    let fetched = ctx.fetcher.get(url, sent).await?;
+    let page = if fetched.not_modified {
+        let cached = &pass.old_memo[&format!("{MEMO_LIST}{key}")];
+        serde_json::from_str(cached).map_err(|e| parse_error(&key, &format!("remembered list page unreadable: {e}")))?
+    } else {
+        ensure_ok(&fetched, &key)?;
+        parse_list(&fetched.body, &fetched.url).map_err(|m| parse_error(&key, &m))?
+    };
+    pass.remember(&key, &fetched, sent);
+    if pass.validators.contains_key(&key) {
+        let json = serde_json::to_string(&page).expect("list page serialises");
+        pass.memo.insert(format!("{MEMO_LIST}{key}"), json);
+    }
+    Ok(page)
+}
+
+/// The feed's items as canonical detail URL → signature (title, date, text).
+/// `None` when the feed is unchanged (304) or unreadable: then no item counts as changed.
+async fn read_feed(ctx: &CollectContext<'_>, feed_url: &Url, pass: &mut Pass) -> Option<HashMap<String, String>> {
+    let key = feed_url.to_string();
+    let sent = ctx.state.validators.get(&key);
+    let fetched = match ctx.fetcher.get(feed_url, sent).await {
+        Ok(f) => f,
+        Err(e) => {
+            tracing::warn!(source = %ctx.source.id, error = %e, "feed not readable; list cards alone decide");
+            return None;
+        }
+    };
+    pass.remember(&key, &fetched, sent);
+    if fetched.not_modified {
+        return None;
+    }
+    if fetched.status >= 400 {
+        tracing::warn!(source = %ctx.source.id, url = %key, status = fetched.status, "feed not readable");
+        return None;
+    }
+    match feed_rs::parser::parse(fetched.body.as_bytes()) {
+        Ok(feed) => Some(feed.entries.iter().filter_map(feed_item).collect()),
+        Err(e) => {
+            tracing::warn!(source = %ctx.source.id, url = %key, error = %e, "feed not parseable");
+            None
+        }
+    }
+}
+
+fn feed_item(entry: &feed_rs::model::Entry) -> Option<(String, String)> {
+    let link = entry
+        .links
+        .first()
+        .map(|l| l.href.clone())
+        .or_else(|| entry.id.starts_with("http").then(|| entry.id.clone()))?;
+    let stamp = entry
+        .updated
+        .or(entry.published)
+        .map(|d| d.to_rfc3339())
+        .unwrap_or_default();
+    let title = entry.title.as_ref().map(|t| t.content.as_str()).unwrap_or_default();
+    let summary = entry.summary.as_ref().map(|t| t.content.as_str()).unwrap_or_default();
+    let digest = Sha256::digest(format!("{title}\n{stamp}\n{summary}"));
+    Some((canonical_url(&link), hex::encode(&digest[..12])))
+}
+
+/// The call of one card: reused when nothing signals a change, else read from
+/// its detail page (conditionally). `None` when the page is gone (404/410).
+async fn detail_call(
+    ctx: &CollectContext<'_>,
+    card: &Card,
+    feed_sig: Option<&str>,
+    feed: &Option<HashMap<String, String>>,
+    pass: &mut Pass,
+) -> Option<Call> {
+    let card_key = format!("{MEMO_CARD}{}", card.url);
+    let gone_key = format!("{MEMO_GONE}{}", card.url);
+    let feed_key = format!("{MEMO_FEED}{}", card.url);
+    let card_sig = card.signature();
+    // An unreadable or unchanged feed says nothing: keep what it said before.
+    let feed_sig = match feed {
+        Some(_) => feed_sig.map(str::to_string),
+        None => pass.old_memo.get(&feed_key).cloned(),
+    };
+    let feed_unchanged = feed_sig
+        .as_ref()
+        .is_none_or(|s| pass.old_memo.get(&feed_key) == Some(s));
+    let remember = |pass: &mut Pass, key: &str| {
+        pass.memo.insert(key.to_string(), card_sig.clone());
+        if let Some(s) = &feed_sig {
+            pass.memo.insert(feed_key.clone(), s.clone());
+        }
+    };
+    if feed_unchanged && pass.old_memo.get(&gone_key) == Some(&card_sig) {
+        remember(pass, &gone_key);
+        tracing::debug!(url = %card.url, "detail page was gone last pass and nothing changed; skipped");
+        return None;
+    }
+    let prior = ctx.prior.get(&card.url);
+    if let (true, true, Some(prior)) = (feed_unchanged, pass.old_memo.get(&card_key) == Some(&card_sig), prior) {
+        remember(pass, &card_key);
+        return Some(Call {
+            last_seen: ctx.now,
+            ..prior.clone()
+        });
+    }
+    match fetch_detail(ctx, card, prior, pass).await {
+        Ok(DetailOutcome::Call(call)) => {
+            remember(pass, &card_key);
+            Some(*call)
+        }
+        Ok(DetailOutcome::Gone(status)) => {
+            remember(pass, &gone_key);
+            tracing::warn!(source = %ctx.source.id, url = %card.url, status, "detail page gone (moved to the archive?); skipped");
+            None
+        }
+        Err(e) => {
+            // Not remembered: the next pass tries again.
+            tracing::warn!(source = %ctx.source.id, url = %card.url, error = %e, "detail page not read; using the list card");
+            Some(prior.cloned().unwrap_or_else(|| card_call(card, ctx)))
+        }
+    }
+}
+
+enum DetailOutcome {
+    Call(Box<Call>),
+    Gone(u16),
+}
+
+async fn fetch_detail(
+    ctx: &CollectContext<'_>,
+    card: &Card,
+    prior: Option<&Call>,
+    pass: &mut Pass,
+) -> Result<DetailOutcome, CollectError> {
+    let url = Url::parse(&card.url).map_err(|e| parse_error(&card.url, &e.to_string()))?;
+    let sent = prior.and(ctx.state.validators.get(&card.url));
+    // The fetcher reports 4xx as `FetchError::Status`; a gone page is an outcome, not a failure.
+    let gone = |result: Result<Fetched, FetchError>| match result {
+        Err(FetchError::Status {
+            code: code @ (404 | 410),
+            ..
+        }) => Ok(Err(DetailOutcome::Gone(code))),
+        other => other.map(Ok),
+    };
+    let mut fetched = match gone(ctx.fetcher.get(&url, sent).await)? {
+        Ok(fetched) => fetched,
+        Err(outcome) => return Ok(outcome),
+    };
+    if fetched.not_modified {
+        if let Some(prior) = prior {
+            pass.remember(&card.url, &fetched, sent);
+            return Ok(DetailOutcome::Call(Box::new(Call {
+                last_seen: ctx.now,
+                ..prior.clone()
+            })));
+        }
+        fetched = match gone(ctx.fetcher.get(&url, None).await)? {
+            Ok(fetched) => fetched,
+            Err(outcome) => return Ok(outcome),
+        };
+    }
+    ensure_ok(&fetched, &card.url)?;
+    let detail = parse_detail(&fetched.body, &fetched.url).map_err(|m| parse_error(&card.url, &m))?;
+    pass.remember(&card.url, &fetched, None);
+    Ok(DetailOutcome::Call(Box::new(detail_to_call(
+        &detail,
+        card,
+        &ctx.source.id,
+        ctx.now,
+    ))))
+}
+
+fn ensure_ok(fetched: &Fetched, url: &str) -> Result<(), CollectError> {
+    if (200..300).contains(&fetched.status) {
+        return Ok(());
+    }
+    Err(CollectError::Fetch(FetchError::Other {
+        url: url.to_string(),
+        message: format!("HTTP status {}", fetched.status),
+    }))
+}
+
+fn parse_error(url: &str, message: &str) -> CollectError {
+    CollectError::Parse {
+        url: url.to_string(),
+        message: message.to_string(),
+    }
+}
+
+/// Maps a parsed detail page to a call. Rate and amount come from the
+/// summary and Volltext only, never from the legal text.
+pub fn detail_to_call(detail: &Detail, card: &Card, source: &str, now: chrono::DateTime<chrono::Utc>) -> Call {
+    let today = now.date_naive();
+    let mut call = Call::new(source, canonical_url(&card.url), detail.title.clone(), now);
+    call.external_id = detail.content_id.clone();
+    call.summary = if detail.kurztext.is_empty() {
+        first_paragraph(&detail.volltext)
+    } else {
+        detail.kurztext.clone()
+    };
+    call.text = full_text(detail);
+    call.funder = detail.funder.clone();
+    call.funding_types = detail.funding_types.clone();
+    call.topics = if detail.topics.is_empty() {
+        card.topic_labels()
+    } else {
+        detail.topics.clone()
+    };
+    call.regions = regions(&detail.regions);
+    call.applicants = if detail.applicants.is_empty() {
+        let from_text = extract::parse_applicants(&detail.voraussetzungen);
+        if from_text.is_unstated() {
+            applicants(&card.applicant_labels())
+        } else {
+            from_text
+        }
+    } else {
+        applicants(&detail.applicants)
+    };
+    let summary_text = format!("{}\n{}", detail.kurztext, detail.volltext);
+    call.deadline = deadline(detail, &summary_text, today);
+    call.status = status(detail, &call.deadline, today);
+    call.funding_rate = extract::parse_funding_rate(&summary_text);
+    call.amount_max_eur = extract::parse_amount_max(&summary_text);
+    call.seal()
+}
+
+/// Fristen first; else the summary; on pages without a summary the Rechtsgrundlage
+/// (where those pages state their dates).
+fn deadline(detail: &Detail, summary_text: &str, today: chrono::NaiveDate) -> Deadline {
+    let mut candidates = vec![detail.fristen.as_str(), summary_text];
+    if !detail.has_summary() {
+        candidates.push(&detail.rechtsgrundlage);
+    }
+    candidates
+        .into_iter()
+        .filter(|t| !t.trim().is_empty())
+        .map(|t| extract::parse_deadline(t, today))
+        .find(|d| *d != Deadline::Unknown)
+        .unwrap_or(Deadline::Unknown)
+}
+
+fn status(detail: &Detail, deadline: &Deadline, today: chrono::NaiveDate) -> CallStatus {
+    let note = detail.status_note.as_deref().unwrap_or("").to_lowercase();
+    if note.contains("nicht mehr möglich") || note.contains("geschlossen") || note.contains("beendet") {
+        return CallStatus::Closed;
+    }
+    match deadline {
+        Deadline::Dates(dates) if !dates.is_empty() => {
+            if deadline.is_open(today) {
+                CallStatus::Open
+            } else {
+                CallStatus::Closed
+            }
+        }
+        Deadline::Rolling => CallStatus::Open,
+        _ => CallStatus::Unknown,
+    }
+}
+
+/// Fördergebiet labels are a closed list ("bundesweit", Länder); the shared
+/// region parser reads them, and the label itself is the fallback.
+fn regions(labels: &[String]) -> Vec<Region> {
+    let mut regions = extract::parse_regions(&labels.join(", "));
+    if regions.is_empty() {
+        regions = labels.iter().filter_map(|l| Region::try_from(l.clone()).ok()).collect();
+    }
+    regions.sort();
+    regions.dedup();
+    regions
+}
+
+/// Förderberechtigte labels: the shared parser plus the facet's own categories.
+fn applicants(labels: &[String]) -> Applicants {
+    let mut parsed = extract::parse_applicants(&labels.join(", "));
+    parsed
+        .categories
+        .extend(labels.iter().filter_map(|l| vocab::applicant_category(l)));
+    parsed.raw = labels.to_vec();
+    parsed
+}
+
+fn full_text(detail: &Detail) -> String {
+    let mut blocks = vec![detail.volltext.clone()];
+    if !detail.fristen.is_empty() {
+        blocks.push(format!("Fristen: {}", detail.fristen));
+    }
+    blocks.push(detail.voraussetzungen.clone());
+    if !detail.rechtsgrundlage.is_empty() {
+        blocks.push(format!("Rechtsgrundlage: {}", detail.rechtsgrundlage));
+    }
+    if let Some(contact) = &detail.contact {
+        blocks.push(format!("Ansprechpunkt: {contact}"));
+    }
+    if !detail.links.is_empty() {
+        let links: Vec<String> = detail
+            .links
+            .iter()
+            .map(|(label, url)| format!("{label} ({url})"))
+            .collect();
+        blocks.push(format!("Weiterführende Links: {}", links.join("; ")));
+    }
+    blocks.retain(|b| !b.trim().is_empty());
+    blocks.join("\n\n")
+}
+
+fn first_paragraph(text: &str) -> String {
+    text.lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("")
+        .to_string()
+}
+
+/// A call from the list card alone (details off, over budget, or unreadable).
+fn card_call(card: &Card, ctx: &CollectContext<'_>) -> Call {
+    let mut call = Call::new(ctx.source.id.clone(), card.url.clone(), card.title.clone(), ctx.now);
+    call.topics = card.topic_labels();
+    call.applicants = applicants(&card.applicant_labels());
+    call.seal()
+}
+
+fn css(selector: &str) -> Selector {
+    Selector::parse(selector).unwrap_or_else(|e| panic!("invalid built-in selector {selector}: {e}"))
+}
+
+/// The element's text with whitespace collapsed (inline elements add no space:
+/// `(<span>Minitraité)</span>` stays `(Minitraité)`).
+fn text_of(el: ElementRef) -> String {
+    el.text()
+        .collect::<String>()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{TimeZone, Utc};
+    use url::Url;
+
+    use super::*;
+    use crate::model::{ApplicantCategory, Bundesland};
+
+    #[test]
+    fn options_have_defaults_and_reject_unknown_keys() {
+        let o: FdbOptions = toml::from_str("").unwrap();
+        assert_eq!((o.max_pages, o.fetch_details, o.feed.is_none()), (100, true, true));
+        let o: FdbOptions =
+            toml::from_str("max_pages = 3\nfetch_details = false\nfeed = \"http://127.0.0.1:1/rss.xml\"").unwrap();
+        assert_eq!(o.feed.unwrap().as_str(), "http://127.0.0.1:1/rss.xml");
+        assert!(toml::from_str::<FdbOptions>("max_page = 3").is_err());
+        let err = toml::from_str::<FdbOptions>("feed = \"kein url\"")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("invalid feed URL"), "{err}");
+    }
+
+    fn card() -> Card {
+        Card {
+            url: "http://127.0.0.1:9/FDB/Content/DE/Foerderprogramm/Land/NRW/platz.html?utm_source=x".into(),
+            title: "Kartentitel".into(),
+            applicants: "Kommune".into(),
+            topics: "Infrastruktur".into(),
+        }
+    }
+
+    #[test]
+    fn maps_detail_fields_into_a_call() {
+        let detail = Detail {
+            title: "Dorfplätze".into(),
+            funding_types: vec!["Zuschuss".into()],
+            topics: vec!["Kultur, Medien & Sport".into()],
+            regions: vec!["Nordrhein-Westfalen".into()],
+            applicants: vec!["Kommune".into(), "Öffentliche Einrichtung".into()],
+            funder: Some("Ministerium".into()),
+            contact: Some("Bezirksregierung".into()),
+            kurztext: "Kurz.".into(),
+            volltext: "Lang.".into(),
+            fristen: "bis 1.2.2030".into(),
+            rechtsgrundlage: "Richtlinie".into(),
+            ..Detail::default()
+        };
+        let now = Utc.with_ymd_and_hms(2026, 1, 1, 6, 0, 0).unwrap();
+        let call = detail_to_call(&detail, &card(), "fdb-nrw", now);
+        assert_eq!(
+            call.url,
+            "http://127.0.0.1:9/FDB/Content/DE/Foerderprogramm/Land/NRW/platz.html"
+        );
+        assert_eq!(call.title, "Dorfplätze");
+        assert_eq!(call.summary, "Kurz.");
+        assert!(
+            call.text.starts_with("Lang.")
+                && call.text.contains("Fristen: bis 1.2.2030")
+                && call.text.contains("Rechtsgrundlage: Richtlinie")
+        );
+        assert!(call.text.contains("Ansprechpunkt: Bezirksregierung"));
+        assert_eq!(call.regions, vec![Region::Land(Bundesland::NordrheinWestfalen)]);
+        assert!(call.applicants.categories.contains(&ApplicantCategory::Kommune));
+        assert!(
+            call.applicants
+                .categories
+                .contains(&ApplicantCategory::OeffentlicheEinrichtung)
+        );
+        assert_eq!(call.applicants.raw, vec!["Kommune", "Öffentliche Einrichtung"]);
+        assert_eq!(call.topics, vec!["Kultur, Medien & Sport"]);
+        assert_eq!(call.fingerprint, call.compute_fingerprint());
+    }
+
+    #[test]
+    fn closed_note_and_bundesweit() {
+        let detail = Detail {
+            title: "Alt".into(),
+            status_note: Some("Förderprogramm aktiv, Antragsstellung nicht mehr möglich".into()),
+            regions: vec!["bundesweit".into()],
+            ..Detail::default()
+        };
+        let call = detail_to_call(&detail, &card(), "s", Utc::now());
+        assert_eq!(call.status, CallStatus::Closed);
+        assert_eq!(call.regions, vec![Region::Bundesweit]);
+        assert_eq!(call.topics, vec!["Infrastruktur"], "card topics when the page has none");
+        assert_eq!(call.summary, "");
+    }
+
+    #[test]
+    fn card_url_resolution_keeps_double_encoding() {
+        let base = Url::parse("http://127.0.0.1:9/").unwrap();
+        let href = "SiteGlobals/FDB/Forms/Suche/Foederprogrammsuche_Formular.html?gtp=%2526x_list%253D3&filterCategories=FundingProgram";
+        let joined = base.join(href).unwrap().to_string();
+        assert!(joined.ends_with(href));
+        assert_eq!(canonical_url(&joined), joined);
+    }
 }

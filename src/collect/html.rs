@@ -1,12 +1,30 @@
 //! Source kind `html`: a generic list scraper configured with CSS selectors.
-//! PLACEHOLDER body; the options below are the contract for `sources.toml`.
+//!
+//! Two modes: `list` (one element per call, fields by selector) and `labels`
+//! (each item holds label/answer pairs such as "Wer kann beantragen?" → answer,
+//! mapped to call fields). Optionally each call's detail page is fetched and
+//! read with its own selectors and labels. List pages are fetched with
+//! conditional GETs; their parsed listings are kept in the source memo, so a
+//! 304 still yields the calls, and a detail page is fetched again only when its
+//! list entry changed or the store lacks the call.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
-use serde::Deserialize;
+use chrono::NaiveDate;
+use futures::StreamExt;
+use scraper::{ElementRef, Html, Selector};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use url::Url;
 
-use super::{CollectContext, CollectError};
-use crate::model::Call;
+use super::extract::{
+    html_to_text, parse_amount_max, parse_applicants, parse_deadline, parse_funding_rate, parse_german_date,
+    parse_regions,
+};
+use super::identity::canonical_url;
+use super::rss::berlin_today;
+use super::{CollectContext, CollectError, SourceKind, Validators};
+use crate::model::{Call, Deadline, DeadlineDate, Region};
 
 /// `[[source]] kind = "html"` keys. All selectors are CSS (scraper).
 #[derive(Debug, Clone, Deserialize)]
@@ -19,20 +37,23 @@ pub struct HtmlOptions {
     pub item: String,
     /// Selector of the title, within the item.
     pub title: String,
-    /// Selector of the link within the item; default: the first `a[href]` in the title, then in the item.
+    /// Selector of the link within the item; default: the first `a[href]` in the title, then in the item,
+    /// then the item itself when it is an `<a href>`. Relative links resolve against `<base href>` or the page URL.
     #[serde(default)]
     pub link: Option<String>,
+    /// Selector of the teaser text within the item; it becomes the call's summary.
     #[serde(default)]
     pub summary: Option<String>,
     /// Published date: `time[datetime]` or German text.
     #[serde(default)]
     pub published: Option<String>,
-    /// Deadline text within the item.
+    /// Deadline within the item: `time[datetime]` (one cut-off) or German text (`extract::parse_deadline`).
     #[serde(default)]
     pub deadline: Option<String>,
     /// Selector of the "next page" link; pagination stops when absent.
     #[serde(default)]
     pub next_page: Option<String>,
+    /// Upper bound on list pages followed via `next_page` (default 20).
     #[serde(default = "default_max_pages")]
     pub max_pages: u32,
     /// Funder stated for every call of this source (e.g. the ministry running the page).
@@ -79,7 +100,10 @@ pub struct LabelOptions {
 
 impl Default for LabelOptions {
     fn default() -> Self {
-        LabelOptions { label: default_label_selector(), fields: BTreeMap::new() }
+        LabelOptions {
+            label: default_label_selector(),
+            fields: BTreeMap::new(),
+        }
     }
 }
 
@@ -94,18 +118,612 @@ pub struct DetailOptions {
     /// Main content; its text becomes the call's full text.
     #[serde(default)]
     pub content: Option<String>,
+    /// Title on the detail page; replaces the list title when present.
     #[serde(default)]
     pub title: Option<String>,
+    /// Summary on the detail page; replaces the list summary when present.
     #[serde(default)]
     pub summary: Option<String>,
+    /// Deadline on the detail page (`time[datetime]` or German text); a `deadline` label wins over it.
     #[serde(default)]
     pub deadline: Option<String>,
-    /// Parse label/answer pairs on the detail page with `labels`.
+    /// Parse label/answer pairs within `content` (or the whole page) with `labels`.
     #[serde(default)]
     pub use_labels: bool,
 }
 
+/// Call fields a label can fill.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum Field {
+    Applicants,
+    Deadline,
+    Funder,
+    Rate,
+    Amount,
+    Region,
+    Summary,
+    FundingType,
+}
+
+impl Field {
+    const NAMES: [(&'static str, Field); 8] = [
+        ("applicants", Field::Applicants),
+        ("deadline", Field::Deadline),
+        ("funder", Field::Funder),
+        ("rate", Field::Rate),
+        ("amount", Field::Amount),
+        ("region", Field::Region),
+        ("summary", Field::Summary),
+        ("funding_type", Field::FundingType),
+    ];
+
+    fn from_name(name: &str) -> Result<Field, String> {
+        Self::NAMES
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, f)| *f)
+            .ok_or_else(|| {
+                let known: Vec<_> = Self::NAMES.iter().map(|(n, _)| *n).collect();
+                format!(
+                    "option `labels.fields`: unknown field '{name}' (known: {})",
+                    known.join(", ")
+                )
+            })
+    }
+}
+
+/// The options with every selector compiled.
+struct Compiled {
+    item: Selector,
+    title: Selector,
+    link: Option<Selector>,
+    summary: Option<Selector>,
+    published: Option<Selector>,
+    deadline: Option<Selector>,
+    next_page: Option<Selector>,
+    label: Selector,
+    /// (lower-cased label prefix, field).
+    label_fields: Vec<(String, Field)>,
+    detail: Option<CompiledDetail>,
+}
+
+struct CompiledDetail {
+    content: Option<Selector>,
+    title: Option<Selector>,
+    summary: Option<Selector>,
+    deadline: Option<Selector>,
+    use_labels: bool,
+}
+
+fn selector(option: &str, css: &str) -> Result<Selector, String> {
+    Selector::parse(css).map_err(|e| format!("option `{option}`: invalid CSS selector `{css}`: {e}"))
+}
+
+fn optional(option: &str, css: &Option<String>) -> Result<Option<Selector>, String> {
+    css.as_deref().map(|c| selector(option, c)).transpose()
+}
+
+impl HtmlOptions {
+    /// Checks every selector and label field, naming the option at fault.
+    pub fn validate(&self) -> Result<(), String> {
+        Compiled::new(self).map(|_| ())
+    }
+}
+
+impl Compiled {
+    fn new(o: &HtmlOptions) -> Result<Compiled, String> {
+        let mut label_fields = Vec::new();
+        for (name, labels) in &o.labels.fields {
+            let field = Field::from_name(name)?;
+            label_fields.extend(labels.iter().map(|l| (l.trim().to_lowercase(), field)));
+        }
+        let detail = o
+            .detail
+            .as_ref()
+            .map(|d| {
+                Ok::<_, String>(CompiledDetail {
+                    content: optional("detail.content", &d.content)?,
+                    title: optional("detail.title", &d.title)?,
+                    summary: optional("detail.summary", &d.summary)?,
+                    deadline: optional("detail.deadline", &d.deadline)?,
+                    use_labels: d.use_labels,
+                })
+            })
+            .transpose()?;
+        Ok(Compiled {
+            item: selector("item", &o.item)?,
+            title: selector("title", &o.title)?,
+            link: optional("link", &o.link)?,
+            summary: optional("summary", &o.summary)?,
+            published: optional("published", &o.published)?,
+            deadline: optional("deadline", &o.deadline)?,
+            next_page: optional("next_page", &o.next_page)?,
+            label: selector("labels.label", &o.labels.label)?,
+            label_fields,
+            detail,
+        })
+    }
+
+    /// Fields a label means; one label may feed several ("Was wird gefördert?" → summary, amount).
+    fn fields_of(&self, label: &str) -> Vec<Field> {
+        let label = label.trim().to_lowercase();
+        let mut fields: Vec<Field> = self
+            .label_fields
+            .iter()
+            .filter(|(prefix, _)| label.starts_with(prefix.as_str()))
+            .map(|(_, f)| *f)
+            .collect();
+        fields.dedup();
+        fields
+    }
+}
+
+/// One call as the list page shows it; plain data, kept in the memo between passes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Listing {
+    /// Canonical URL: the call's identity.
+    url: String,
+    /// Absolute link as found, for fetching the detail page.
+    link: String,
+    title: String,
+    summary: String,
+    published: Option<NaiveDate>,
+    /// Text of the deadline element, or its ISO `datetime`.
+    deadline: Option<String>,
+    labels: Vec<(Field, String)>,
+}
+
+impl Listing {
+    /// Changes whenever anything the list page says about the call changes.
+    fn signature(&self) -> String {
+        let json = serde_json::to_string(self).expect("listing serialises");
+        hex::encode(&Sha256::digest(json.as_bytes())[..12])
+    }
+}
+
+/// A parsed list page, stored in the memo under `page:<url>`.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct ListPage {
+    listings: Vec<Listing>,
+    next: Option<String>,
+}
+
+/// What a detail page adds to its listing.
+#[derive(Debug, Default)]
+struct DetailPage {
+    title: Option<String>,
+    summary: Option<String>,
+    deadline: Option<String>,
+    text: String,
+    labels: Vec<(Field, String)>,
+}
+
+/// State written during this pass; URLs no longer listed drop out of it.
+#[derive(Default)]
+struct PassState {
+    validators: BTreeMap<String, Validators>,
+    memo: BTreeMap<String, String>,
+}
+
 /// Collects the calls of one `html` source.
-pub async fn collect(_ctx: &mut CollectContext<'_>) -> Result<Vec<Call>, CollectError> {
-    Ok(Vec::new())
+pub async fn collect(ctx: &mut CollectContext<'_>) -> Result<Vec<Call>, CollectError> {
+    let SourceKind::Html(options) = &ctx.source.kind else {
+        unreachable!("html::collect called for kind {}", ctx.source.kind.name());
+    };
+    let compiled = Compiled::new(options).map_err(|message| CollectError::Parse {
+        url: ctx.source.url.to_string(),
+        message: format!("source '{}': {message}", ctx.source.id),
+    })?;
+    let mut pass = PassState::default();
+    let listings = collect_listings(ctx, &compiled, &mut pass).await?;
+    let calls = match &compiled.detail {
+        None => listings.iter().map(|l| build_call(ctx, options, l, None)).collect(),
+        Some(detail) => collect_details(ctx, &compiled, detail, &listings, &mut pass).await?,
+    };
+    ctx.state.validators = pass.validators;
+    ctx.state.memo = pass.memo;
+    Ok(calls)
+}
+
+/// Walks the list pages (`next_page` up to `max_pages`), deduplicating calls by URL.
+async fn collect_listings(
+    ctx: &CollectContext<'_>,
+    compiled: &Compiled,
+    pass: &mut PassState,
+) -> Result<Vec<Listing>, CollectError> {
+    let SourceKind::Html(options) = &ctx.source.kind else {
+        unreachable!()
+    };
+    let mut url = ctx.source.url.clone();
+    let mut visited = HashSet::new();
+    let mut listings: Vec<Listing> = Vec::new();
+    for _ in 0..options.max_pages.max(1) {
+        if !visited.insert(url.to_string()) {
+            break;
+        }
+        let page = list_page(ctx, compiled, &url, pass).await?;
+        for listing in page.listings {
+            if !listings.iter().any(|l| l.url == listing.url) {
+                listings.push(listing);
+            }
+        }
+        match page.next.and_then(|n| Url::parse(&n).ok()) {
+            Some(next) => url = next,
+            None => break,
+        }
+    }
+    Ok(listings)
+}
+
+/// One list page: conditional GET; on 304 the listings of the last pass.
+async fn list_page(
+    ctx: &CollectContext<'_>,
+    compiled: &Compiled,
+    url: &Url,
+    pass: &mut PassState,
+) -> Result<ListPage, CollectError> {
+    let key = url.to_string();
+    let memo_key = format!("page:{key}");
+    let remembered: Option<ListPage> = ctx.state.memo.get(&memo_key).and_then(|m| serde_json::from_str(m).ok());
+    let validators = remembered.as_ref().and(ctx.state.validators.get(&key));
+    let mut fetched = ctx.fetcher.get(url, validators).await?;
+    let page = match remembered {
+        Some(page) if fetched.not_modified => page,
+        _ => {
+            if fetched.not_modified {
+                // The server answered 304 although we sent no validators; ask again plainly.
+                fetched = ctx.fetcher.get(url, None).await?;
+            }
+            parse_list_page(&fetched.body, &fetched.url, compiled, &ctx.source.id)
+        }
+    };
+    let validators = if fetched.not_modified {
+        validators.cloned().unwrap_or_default()
+    } else {
+        fetched.validators
+    };
+    pass.validators.insert(key, validators);
+    pass.memo
+        .insert(memo_key, serde_json::to_string(&page).expect("list page serialises"));
+    Ok(page)
+}
+
+/// Fetches detail pages (a few at a time; the fetcher keeps each host polite),
+/// skipping those whose list entry is unchanged and whose call the store has.
+async fn collect_details(
+    ctx: &CollectContext<'_>,
+    compiled: &Compiled,
+    detail: &CompiledDetail,
+    listings: &[Listing],
+    pass: &mut PassState,
+) -> Result<Vec<Call>, CollectError> {
+    let parallel = ctx.fetcher.settings().per_host_concurrency.max(1);
+    // Futures are built up front: a closure inside the stream trips the `Send` check of `tokio::spawn`.
+    let pending: Vec<_> = listings
+        .iter()
+        .map(|listing| detail_call(ctx, compiled, detail, listing))
+        .collect();
+    let results: Vec<_> = futures::stream::iter(pending).buffered(parallel).collect().await;
+    let mut calls = Vec::with_capacity(results.len());
+    for (listing, result) in listings.iter().zip(results) {
+        let (call, validators) = result?;
+        pass.memo.insert(format!("detail:{}", listing.url), listing.signature());
+        if let Some(v) = validators {
+            pass.validators.insert(listing.link.clone(), v);
+        }
+        calls.push(call);
+    }
+    Ok(calls)
+}
+
+/// One call with its detail page; returns the validators to keep for the page.
+async fn detail_call(
+    ctx: &CollectContext<'_>,
+    compiled: &Compiled,
+    detail: &CompiledDetail,
+    listing: &Listing,
+) -> Result<(Call, Option<Validators>), CollectError> {
+    let old_validators = ctx.state.validators.get(&listing.link);
+    let prior = ctx.prior.get(&listing.url);
+    let unchanged = ctx.state.memo.get(&format!("detail:{}", listing.url)) == Some(&listing.signature());
+    if let Some(prior) = prior.filter(|_| unchanged) {
+        return Ok((
+            Call {
+                last_seen: ctx.now,
+                ..prior.clone()
+            },
+            old_validators.cloned(),
+        ));
+    }
+    let url = Url::parse(&listing.link).map_err(|e| CollectError::Parse {
+        url: listing.link.clone(),
+        message: format!("bad detail link: {e}"),
+    })?;
+    let fetched = ctx.fetcher.get(&url, prior.and(old_validators)).await?;
+    if fetched.not_modified
+        && let Some(prior) = prior
+    {
+        // The detail page is what the call is made of; it did not change.
+        return Ok((
+            Call {
+                last_seen: ctx.now,
+                ..prior.clone()
+            },
+            old_validators.cloned(),
+        ));
+    }
+    let page = parse_detail_page(&fetched.body, compiled, detail);
+    let SourceKind::Html(options) = &ctx.source.kind else {
+        unreachable!()
+    };
+    Ok((build_call(ctx, options, listing, Some(&page)), Some(fetched.validators)))
+}
+
+/// Reads the listings and the next-page link of one list page. Never fails:
+/// a page where `item` finds nothing yields no listings (the store flags drift).
+fn parse_list_page(body: &str, page_url: &Url, compiled: &Compiled, source: &str) -> ListPage {
+    let document = Html::parse_document(body);
+    let base = base_url(&document, page_url);
+    let mut listings = Vec::new();
+    for item in document.select(&compiled.item) {
+        match read_listing(item, &base, compiled) {
+            Some(listing) => listings.push(listing),
+            None => tracing::warn!(source, page = %page_url, "list item without title or link; skipped"),
+        }
+    }
+    if listings.is_empty() {
+        tracing::warn!(source, page = %page_url, "item selector found no calls");
+    }
+    let next = compiled
+        .next_page
+        .as_ref()
+        .and_then(|sel| document.select(sel).next())
+        .and_then(|el| href_of(el, &base))
+        .map(|u| u.to_string());
+    ListPage { listings, next }
+}
+
+/// `<base href>` wins over the page URL for relative links.
+fn base_url(document: &Html, page_url: &Url) -> Url {
+    let base = Selector::parse("base[href]").expect("static selector");
+    document
+        .select(&base)
+        .next()
+        .and_then(|b| b.value().attr("href"))
+        .and_then(|href| page_url.join(href.trim()).ok())
+        .unwrap_or_else(|| page_url.clone())
+}
+
+fn read_listing(item: ElementRef, base: &Url, c: &Compiled) -> Option<Listing> {
+    let title_element = item.select(&c.title).next();
+    let title = title_element.map(text_of).filter(|t| !t.is_empty())?;
+    let link = item_link(item, title_element, c, base)?;
+    let first = |sel: &Option<Selector>| sel.as_ref().and_then(|s| item.select(s).next());
+    Some(Listing {
+        url: canonical_url(link.as_str()),
+        link: link.to_string(),
+        title,
+        summary: first(&c.summary)
+            .map(|e| html_to_text(&e.inner_html()).trim().to_string())
+            .unwrap_or_default(),
+        published: first(&c.published).and_then(date_of),
+        deadline: first(&c.deadline).map(|e| e.value().attr("datetime").map_or_else(|| text_of(e), str::to_string)),
+        labels: label_pairs(item, c),
+    })
+}
+
+/// The `link` selector's href; by default the first link in the title, then in
+/// the item, then the item itself (teasers that are one big `<a>`).
+fn item_link(item: ElementRef, title: Option<ElementRef>, c: &Compiled, base: &Url) -> Option<Url> {
+    let found = match &c.link {
+        Some(sel) => item.select(sel).next(),
+        None => title
+            .filter(|t| t.value().attr("href").is_some())
+            .or_else(|| title.and_then(first_link))
+            .or_else(|| first_link(item)),
+    };
+    found.or(Some(item)).and_then(|el| href_of(el, base))
+}
+
+/// The first link with text; broken markup leaves empty copies of unclosed `<a>`s around.
+fn first_link(scope: ElementRef) -> Option<ElementRef> {
+    let any_link = Selector::parse("a[href]").expect("static selector");
+    let mut links = scope.select(&any_link).peekable();
+    let first = links.peek().copied();
+    links.find(|a| !text_of(*a).is_empty()).or(first)
+}
+
+fn href_of(element: ElementRef, base: &Url) -> Option<Url> {
+    let href = element.value().attr("href")?.trim();
+    base.join(href).ok().filter(|u| matches!(u.scheme(), "http" | "https"))
+}
+
+/// `time[datetime]` (ISO) or German date text.
+fn date_of(element: ElementRef) -> Option<NaiveDate> {
+    element
+        .value()
+        .attr("datetime")
+        .and_then(|d| NaiveDate::parse_from_str(d.get(..10)?, "%Y-%m-%d").ok())
+        .or_else(|| parse_german_date(&text_of(element)))
+}
+
+/// Whitespace-normalised text of an element.
+fn text_of(element: ElementRef) -> String {
+    element
+        .text()
+        .collect::<String>()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Label/answer pairs within `scope` whose label maps to a field.
+///
+/// A label's answer is the content after it up to the next label, within its
+/// parent; when the label stands alone in its parent (`<p><strong>Frist</strong></p>`),
+/// the parent's following siblings are read instead.
+fn label_pairs(scope: ElementRef, c: &Compiled) -> Vec<(Field, String)> {
+    if c.label_fields.is_empty() {
+        return Vec::new();
+    }
+    let labels: Vec<ElementRef> = scope.select(&c.label).filter(|l| is_label_like(*l, c)).collect();
+    let mut pairs = Vec::new();
+    for label in &labels {
+        let fields = c.fields_of(&text_of(*label));
+        if fields.is_empty() {
+            continue;
+        }
+        let answer = answer_after(*label, &labels, scope);
+        if !answer.is_empty() {
+            pairs.extend(fields.into_iter().map(|f| (f, answer.clone())));
+        }
+    }
+    pairs
+}
+
+/// Bold text inside an answer ("bis <strong>30.09.</strong>") is not a label:
+/// only mapped labels, headings, terms, texts ending in `?` or `:` and
+/// elements standing alone in their parent (`<p><strong>Links</strong></p>`) are.
+fn is_label_like(element: ElementRef, c: &Compiled) -> bool {
+    let text = text_of(element);
+    let tag = element.value().name();
+    let alone = element
+        .parent()
+        .and_then(ElementRef::wrap)
+        .is_some_and(|p| text_of(p) == text);
+    !c.fields_of(&text).is_empty()
+        || matches!(tag, "dt" | "h1" | "h2" | "h3" | "h4" | "h5" | "h6" | "th")
+        || text.ends_with('?')
+        || text.ends_with(':')
+        || alone
+}
+
+fn answer_after(label: ElementRef, labels: &[ElementRef], scope: ElementRef) -> String {
+    let mut node = label;
+    loop {
+        let answer = following_text(node, labels);
+        if !answer.is_empty() {
+            return answer;
+        }
+        match node.parent().and_then(ElementRef::wrap) {
+            Some(parent) if parent != scope => node = parent,
+            _ => return answer,
+        }
+    }
+}
+
+fn following_text(node: ElementRef, labels: &[ElementRef]) -> String {
+    let mut parts = Vec::new();
+    for sibling in node.next_siblings() {
+        if let Some(element) = ElementRef::wrap(sibling) {
+            let holds_label = labels
+                .iter()
+                .any(|l| *l == element || l.ancestors().any(|a| a == sibling));
+            if holds_label {
+                break;
+            }
+            parts.push(text_of(element));
+        } else if let Some(text) = sibling.value().as_text() {
+            parts.push(text.to_string());
+        }
+    }
+    parts.join(" ").split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn parse_detail_page(body: &str, compiled: &Compiled, detail: &CompiledDetail) -> DetailPage {
+    let document = Html::parse_document(body);
+    let root = document.root_element();
+    let first = |sel: &Option<Selector>| sel.as_ref().and_then(|s| document.select(s).next());
+    let content = first(&detail.content).unwrap_or(root);
+    DetailPage {
+        title: first(&detail.title).map(text_of).filter(|t| !t.is_empty()),
+        summary: first(&detail.summary).map(|e| html_to_text(&e.inner_html()).trim().to_string()),
+        deadline: first(&detail.deadline)
+            .map(|e| e.value().attr("datetime").map_or_else(|| text_of(e), str::to_string)),
+        text: html_to_text(&content.inner_html()).trim().to_string(),
+        labels: if detail.use_labels {
+            label_pairs(content, compiled)
+        } else {
+            Vec::new()
+        },
+    }
+}
+
+/// Merges a listing, its detail page and the source's fixed values into a call.
+/// Label answers win over selectors, which win over free text.
+fn build_call(ctx: &CollectContext<'_>, options: &HtmlOptions, listing: &Listing, detail: Option<&DetailPage>) -> Call {
+    let today = berlin_today(ctx.now);
+    let labels: Vec<&(Field, String)> = listing
+        .labels
+        .iter()
+        .chain(detail.iter().flat_map(|d| &d.labels))
+        .collect();
+    let label = |field: Field| {
+        labels
+            .iter()
+            .find(|(f, _)| *f == field)
+            .map(|(_, answer)| answer.as_str())
+    };
+    let title = detail
+        .and_then(|d| d.title.clone())
+        .unwrap_or_else(|| listing.title.clone());
+    let summary = detail
+        .and_then(|d| d.summary.clone())
+        .filter(|s| !s.is_empty())
+        .or_else(|| (!listing.summary.is_empty()).then(|| listing.summary.clone()))
+        .or_else(|| label(Field::Summary).map(str::to_string))
+        .unwrap_or_default();
+    let text = detail.map(|d| d.text.clone()).unwrap_or_default();
+    let free_text = format!(
+        "{title}
+{summary}
+{text}"
+    );
+    let mut call = Call::new(ctx.source.id.clone(), listing.url.clone(), title, ctx.now);
+    call.deadline = label(Field::Deadline)
+        .or(detail.and_then(|d| d.deadline.as_deref()))
+        .or(listing.deadline.as_deref())
+        .map(|d| deadline_of(d, today))
+        .unwrap_or_else(|| {
+            parse_deadline(
+                &format!(
+                    "{summary}
+{text}"
+                ),
+                today,
+            )
+        });
+    call.applicants = parse_applicants(label(Field::Applicants).unwrap_or(&free_text));
+    call.regions = if options.regions.is_empty() {
+        parse_regions(label(Field::Region).unwrap_or(&free_text))
+    } else {
+        options
+            .regions
+            .iter()
+            .filter_map(|r| Region::try_from(r.clone()).ok())
+            .collect()
+    };
+    call.funding_rate = parse_funding_rate(label(Field::Rate).unwrap_or(&free_text));
+    call.amount_max_eur = parse_amount_max(label(Field::Amount).unwrap_or(&free_text));
+    call.funder = label(Field::Funder)
+        .map(str::to_string)
+        .or_else(|| options.funder.clone());
+    call.funding_types = labels
+        .iter()
+        .filter(|(f, _)| *f == Field::FundingType)
+        .map(|(_, a)| a.clone())
+        .collect();
+    call.published = listing.published;
+    call.summary = summary;
+    call.text = text;
+    call.seal()
+}
+
+/// An ISO date (from `datetime`) is one cut-off; anything else is German text.
+fn deadline_of(text: &str, today: NaiveDate) -> Deadline {
+    match NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d") {
+        Ok(date) => Deadline::Dates(vec![DeadlineDate::on(date)]),
+        Err(_) => parse_deadline(text, today),
+    }
 }

@@ -19,10 +19,13 @@ pub mod rss;
 pub mod sedia;
 
 use std::collections::{BTreeMap, HashMap};
-use std::time::Duration;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use tracing::Instrument;
 
 pub use http::{FetchError, Fetched, Fetcher};
 
@@ -35,7 +38,7 @@ pub enum SourceKind {
     Rss(rss::RssOptions),
     Foerderdatenbank(foerderdatenbank::FdbOptions),
     EuSedia(sedia::SediaOptions),
-    Html(html::HtmlOptions),
+    Html(Box<html::HtmlOptions>),
 }
 
 impl SourceKind {
@@ -49,7 +52,12 @@ impl SourceKind {
             "rss" => value.try_into().map(SourceKind::Rss),
             "foerderdatenbank" => value.try_into().map(SourceKind::Foerderdatenbank),
             "eu-sedia" => value.try_into().map(SourceKind::EuSedia),
-            "html" => value.try_into().map(SourceKind::Html),
+            "html" => {
+                // Selectors are compiled here so that a bad one fails at start-up, not at 06:00.
+                let options: html::HtmlOptions = value.try_into().map_err(|e: toml::de::Error| e.to_string())?;
+                options.validate()?;
+                return Ok(SourceKind::Html(Box::new(options)));
+            }
             other => return Err(format!("unknown kind '{other}' (known: {})", Self::NAMES.join(", "))),
         }
         .map_err(|e| e.to_string())
@@ -93,6 +101,9 @@ pub struct CollectContext<'a> {
     /// detail pages need not be fetched again (304 or unchanged list card).
     pub prior: HashMap<String, Call>,
     pub now: DateTime<Utc>,
+    /// Soft time budget: past it, kinds stop fetching detail pages and keep what they
+    /// have, so the hard budget (which discards the pass) is rarely hit.
+    pub soft_budget: Duration,
 }
 
 /// Why a source failed in a pass.
@@ -107,6 +118,27 @@ pub enum CollectError {
     Budget(Duration),
 }
 
+impl<'a> CollectContext<'a> {
+    /// A context whose soft budget is a share of the source's (or the global) budget.
+    pub fn new(
+        fetcher: &'a Fetcher,
+        source: &'a SourceConfig,
+        state: SourceState,
+        prior: HashMap<String, Call>,
+        now: DateTime<Utc>,
+    ) -> Self {
+        let budget = source.budget.unwrap_or(fetcher.settings().source_budget);
+        CollectContext {
+            fetcher,
+            source,
+            state,
+            prior,
+            now,
+            soft_budget: budget.mul_f64(SOFT_BUDGET_SHARE),
+        }
+    }
+}
+
 /// The result of one source in one pass.
 #[derive(Debug, Clone)]
 pub struct SourceOutcome {
@@ -118,4 +150,130 @@ pub struct SourceOutcome {
     pub requests: u32,
     pub not_modified: u32,
     pub duration: Duration,
+}
+
+/// Share of a source's budget after which detail fetching stops.
+const SOFT_BUDGET_SHARE: f64 = 0.8;
+
+/// Collects one source within its time budget. Never fails: errors land in the outcome.
+///
+/// On failure the outcome keeps the old `state`, so the next pass fetches
+/// everything again instead of trusting validators of a page that did not parse.
+pub async fn collect_source(
+    fetcher: &Fetcher,
+    source: &SourceConfig,
+    state: SourceState,
+    prior: HashMap<String, Call>,
+    now: DateTime<Utc>,
+) -> SourceOutcome {
+    let started = Instant::now();
+    let budget = source.budget.unwrap_or(fetcher.settings().source_budget);
+    let tally = Arc::new(http::RequestTally::default());
+    let mut ctx = CollectContext::new(fetcher, source, state.clone(), prior, now);
+    let pass = tokio::time::timeout(budget, run_kind(&mut ctx));
+    let result = match http::count_requests(tally.clone(), pass).await {
+        Ok(result) => result,
+        Err(_) => Err(CollectError::Budget(budget)),
+    };
+    let (calls, state, error) = match result {
+        Ok(calls) => (calls, ctx.state, None),
+        Err(e) => {
+            tracing::warn!(source = %source.id, error = %e, "source failed");
+            (Vec::new(), state, Some(e.to_string()))
+        }
+    };
+    SourceOutcome {
+        source: source.id.clone(),
+        calls,
+        state,
+        error,
+        requests: tally.requests.load(Ordering::Relaxed),
+        not_modified: tally.not_modified.load(Ordering::Relaxed),
+        duration: started.elapsed(),
+    }
+}
+
+async fn run_kind(ctx: &mut CollectContext<'_>) -> Result<Vec<Call>, CollectError> {
+    match &ctx.source.kind {
+        SourceKind::Rss(_) => rss::collect(ctx).await,
+        SourceKind::Foerderdatenbank(_) => foerderdatenbank::collect(ctx).await,
+        SourceKind::EuSedia(_) => sedia::collect(ctx).await,
+        SourceKind::Html(_) => html::collect(ctx).await,
+    }
+}
+
+/// Collects every enabled source concurrently; the fetcher throttles per host,
+/// so sources on different hosts proceed in parallel. One source failing (or
+/// panicking) never stops the others. Outcomes come in the order of `sources`.
+pub async fn collect_all(
+    fetcher: &Fetcher,
+    sources: &[SourceConfig],
+    mut states: HashMap<String, SourceState>,
+    mut priors: HashMap<String, HashMap<String, Call>>,
+    now: DateTime<Utc>,
+) -> Vec<SourceOutcome> {
+    let tasks: Vec<_> = sources
+        .iter()
+        .filter(|s| s.enabled)
+        .map(|source| {
+            let (fetcher, source) = (fetcher.clone(), source.clone());
+            let state = states.remove(&source.id).unwrap_or_default();
+            let prior = priors.remove(&source.id).unwrap_or_default();
+            let span = tracing::info_span!("collect", source = %source.id, kind = source.kind.name());
+            let fallback = (source.id.clone(), state.clone());
+            let task = tokio::spawn(
+                async move { collect_source(&fetcher, &source, state, prior, now).await }.instrument(span),
+            );
+            (fallback, task)
+        })
+        .collect();
+    let mut outcomes = Vec::with_capacity(tasks.len());
+    for ((id, state), task) in tasks {
+        outcomes.push(task.await.unwrap_or_else(|e| panicked(id, state, &e)));
+    }
+    outcomes
+}
+
+/// A panicking collector keeps its old state, so nothing of the last pass is lost.
+fn panicked(source: String, state: SourceState, e: &tokio::task::JoinError) -> SourceOutcome {
+    tracing::error!(source = %source, error = %e, "source collector panicked");
+    SourceOutcome {
+        source,
+        calls: Vec::new(),
+        state,
+        error: Some(format!("collector panicked: {e}")),
+        requests: 0,
+        not_modified: 0,
+        duration: Duration::ZERO,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table(src: &str) -> toml::Table {
+        src.parse().unwrap()
+    }
+
+    #[test]
+    fn html_selector_that_does_not_parse_is_a_config_error() {
+        let err = SourceKind::from_table("html", table("item = 'div.call['\ntitle = 'h3'")).unwrap_err();
+        assert!(err.contains("div.call["), "{err}");
+        assert!(SourceKind::from_table("html", table("item = 'div.call'\ntitle = 'h3'")).is_ok());
+    }
+
+    #[test]
+    fn unknown_kind_and_unknown_key_are_errors() {
+        assert!(
+            SourceKind::from_table("ftp", table(""))
+                .unwrap_err()
+                .contains("unknown kind 'ftp'")
+        );
+        assert!(
+            SourceKind::from_table("rss", table("selektor = 'x'"))
+                .unwrap_err()
+                .contains("selektor")
+        );
+    }
 }

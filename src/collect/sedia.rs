@@ -1,15 +1,473 @@
-//! Source kind `sedia`. PLACEHOLDER: keep the signature of `collect`.
+//! Source kind `eu-sedia`: calls for proposals from the EU Funding & Tenders
+//! portal's search API (SEDIA).
+//!
+//! The API filters only when the request body is `multipart/form-data` with the
+//! parts `query`, `languages` and `sort` as JSON; a plain JSON body is silently
+//! ignored and answers with the whole index. Paging (`pageSize` ≤ 100,
+//! `pageNumber` from 1) goes in the URL query. Every topic comes once per
+//! language; one record per topic is kept, German before English.
 
-use serde::Deserialize;
+mod parse;
 
-use super::{CollectContext, CollectError};
-use crate::model::Call;
+use std::fmt;
 
-#[derive(Debug, Clone, Default, Deserialize)]
+use chrono::NaiveDate;
+use serde::{Deserialize, Deserializer};
+use url::Url;
+
+pub use parse::{SearchPage, Topic, dedupe, derive_status, topic};
+
+use super::{CollectContext, CollectError, FetchError, SourceKind};
+use crate::collect::extract;
+use crate::collect::identity::canonical_url;
+use crate::model::{Call, CallStatus, Deadline, DeadlineDate, Region};
+
+/// The portal's programme names and their `frameworkProgramme` codes (§2.2 of
+/// the source notes). Numeric codes are accepted as they are.
+const PROGRAMMES: &[(&str, &str, &str)] = &[
+    ("HORIZON", "43108390", "Horizon Europe"),
+    ("DIGITAL", "43152860", "Digital Europe"),
+    ("LIFE", "43252405", "LIFE"),
+    ("CEF", "43251567", "Connecting Europe Facility"),
+    ("ERASMUS+", "43353764", "Erasmus+"),
+    ("CREA", "43251814", "Creative Europe"),
+    ("CERV", "43251589", "CERV (Bürger, Gleichstellung, Rechte und Werte)"),
+    ("EU4H", "43332642", "EU4Health"),
+    ("ESF+", "43254019", "ESF+"),
+    ("INNOVFUND", "43089234", "Innovation Fund"),
+    ("I3", "44416173", "Interregionale Innovationsinvestitionen (I3)"),
+    ("SMP", "43252476", "Binnenmarktprogramm (SMP)"),
+    ("EDF", "44181033", "Europäischer Verteidigungsfonds"),
+    ("H2020", "31045243", "Horizon 2020"),
+];
+
+/// German label of a `frameworkProgramme` code (the code itself when unknown).
+pub fn programme_label(code: &str) -> &str {
+    PROGRAMMES
+        .iter()
+        .find(|(_, c, _)| *c == code)
+        .map_or(code, |(_, _, label)| label)
+}
+
+fn programme_code(name: &str) -> Option<&'static str> {
+    let wanted = name.trim().to_ascii_uppercase();
+    let wanted = match wanted.as_str() {
+        "ERASMUS" => "ERASMUS+",
+        "ESF" => "ESF+",
+        "CREATIVE-EUROPE" => "CREA",
+        other => other,
+    };
+    PROGRAMMES
+        .iter()
+        .find(|(n, _, _)| *n == wanted)
+        .map(|(_, code, _)| *code)
+}
+
+/// `[[source]] kind = "eu-sedia"` keys.
+#[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct SediaOptions {}
+pub struct SediaOptions {
+    /// Programme names (`LIFE`, `CERV`, `I3`, `DIGITAL`, `ERASMUS+`, `HORIZON`, …)
+    /// or numeric `frameworkProgramme` codes; stored as codes. Empty: all programmes.
+    #[serde(default, deserialize_with = "programme_codes")]
+    pub programmes: Vec<String>,
+    /// The API key in the URL; `SEDIA` is the portal's public key.
+    #[serde(default = "default_api_key")]
+    pub api_key: String,
+    #[serde(default = "default_page_size", deserialize_with = "page_size")]
+    pub page_size: u32,
+    #[serde(default = "default_max_pages")]
+    pub max_pages: u32,
+    /// Result languages in order of preference; one record per topic is kept.
+    #[serde(default = "default_languages")]
+    pub languages: Vec<String>,
+    /// Query text (the API's `text`); default `***` (everything the filters let through).
+    #[serde(default)]
+    pub text: Option<String>,
+    /// Base of the portal pages the calls link to.
+    #[serde(default = "default_portal_base", deserialize_with = "base_url")]
+    pub portal_base: Url,
+}
+
+impl Default for SediaOptions {
+    fn default() -> Self {
+        SediaOptions {
+            programmes: Vec::new(),
+            api_key: default_api_key(),
+            page_size: default_page_size(),
+            max_pages: default_max_pages(),
+            languages: default_languages(),
+            text: None,
+            portal_base: default_portal_base(),
+        }
+    }
+}
+
+impl fmt::Debug for SediaOptions {
+    // A key other than the public `SEDIA` one is a secret.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let key = if self.api_key == "SEDIA" { "SEDIA" } else { "<redacted>" };
+        f.debug_struct("SediaOptions")
+            .field("programmes", &self.programmes)
+            .field("api_key", &key)
+            .field("page_size", &self.page_size)
+            .field("max_pages", &self.max_pages)
+            .field("languages", &self.languages)
+            .field("text", &self.text)
+            .field("portal_base", &self.portal_base.as_str())
+            .finish()
+    }
+}
+
+fn default_api_key() -> String {
+    "SEDIA".into()
+}
+
+fn default_page_size() -> u32 {
+    100
+}
+
+fn default_max_pages() -> u32 {
+    20
+}
+
+fn default_languages() -> Vec<String> {
+    vec!["de".into(), "en".into()]
+}
+
+fn default_portal_base() -> Url {
+    Url::parse("https://ec.europa.eu/info/funding-tenders/opportunities/portal/screen/opportunities/")
+        .expect("valid default portal URL")
+}
+
+fn programme_codes<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    let names = Vec::<String>::deserialize(d)?;
+    names
+        .iter()
+        .map(|name| {
+            if !name.is_empty() && name.chars().all(|c| c.is_ascii_digit()) {
+                return Ok(name.clone());
+            }
+            programme_code(name).map(str::to_string).ok_or_else(|| {
+                let known: Vec<&str> = PROGRAMMES.iter().map(|(n, _, _)| *n).collect();
+                serde::de::Error::custom(format!(
+                    "unknown programme '{name}' (known: {}; or a numeric frameworkProgramme code)",
+                    known.join(", ")
+                ))
+            })
+        })
+        .collect()
+}
+
+fn page_size<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+    let size = u32::deserialize(d)?;
+    if (1..=100).contains(&size) {
+        Ok(size)
+    } else {
+        Err(serde::de::Error::custom(format!(
+            "page_size {size} out of range 1..=100 (the API caps it at 100)"
+        )))
+    }
+}
+
+fn base_url<'de, D: Deserializer<'de>>(d: D) -> Result<Url, D::Error> {
+    let raw = String::deserialize(d)?;
+    let with_slash = if raw.ends_with('/') {
+        raw.clone()
+    } else {
+        format!("{raw}/")
+    };
+    Url::parse(&with_slash).map_err(|e| serde::de::Error::custom(format!("invalid portal_base '{raw}': {e}")))
+}
+
+/// The multipart parts (name, JSON content, mime type) of one search request.
+pub fn request_parts(opts: &SediaOptions) -> Vec<(String, String, String)> {
+    let mut must = vec![
+        serde_json::json!({"terms": {"type": parse::CALL_TYPES}}),
+        serde_json::json!({"terms": {"status": [parse::STATUS_FORTHCOMING, parse::STATUS_OPEN]}}),
+    ];
+    if !opts.programmes.is_empty() {
+        must.push(serde_json::json!({"terms": {"frameworkProgramme": opts.programmes}}));
+    }
+    if !opts.languages.is_empty() {
+        must.push(serde_json::json!({"terms": {"language": opts.languages}}));
+    }
+    let query = serde_json::json!({"bool": {"must": must}});
+    let sort = serde_json::json!({"field": "sortStatus", "order": "ASC"});
+    let json = "application/json".to_string();
+    vec![
+        ("query".into(), query.to_string(), json.clone()),
+        (
+            "languages".into(),
+            serde_json::to_string(&opts.languages).expect("strings serialise"),
+            json.clone(),
+        ),
+        ("sort".into(), sort.to_string(), json),
+    ]
+}
+
+/// The search URL of one page: the source URL plus `apiKey`, `text`, `pageSize`, `pageNumber`.
+pub fn page_url(endpoint: &Url, opts: &SediaOptions, page: u32) -> Url {
+    let mut url = endpoint.clone();
+    url.query_pairs_mut()
+        .append_pair("apiKey", &opts.api_key)
+        .append_pair("text", opts.text.as_deref().unwrap_or("***"))
+        .append_pair("pageSize", &opts.page_size.to_string())
+        .append_pair("pageNumber", &page.to_string());
+    url
+}
 
 /// Collects the calls of one source of this kind.
-pub async fn collect(_ctx: &mut CollectContext<'_>) -> Result<Vec<Call>, CollectError> {
-    Ok(Vec::new())
+pub async fn collect(ctx: &mut CollectContext<'_>) -> Result<Vec<Call>, CollectError> {
+    let SourceKind::EuSedia(opts) = &ctx.source.kind else {
+        return Err(parse_error(ctx.source.url.as_str(), "source is not of kind eu-sedia"));
+    };
+    let today = ctx.now.date_naive();
+    let parts = request_parts(opts);
+    let mut topics = Vec::new();
+    let mut page = 1;
+    loop {
+        let url = page_url(&ctx.source.url, opts, page);
+        let fetched = ctx.fetcher.post_multipart(&url, &parts).await?;
+        if !(200..300).contains(&fetched.status) {
+            let message = format!("HTTP status {}", fetched.status);
+            return Err(CollectError::Fetch(FetchError::Other {
+                url: url.to_string(),
+                message,
+            }));
+        }
+        let body: SearchPage = serde_json::from_str(&fetched.body)
+            .map_err(|e| parse_error(url.as_str(), &format!("not a SEDIA search response: {e}")))?;
+        let received = body.results.len();
+        topics.extend(body.results.iter().filter_map(|r| topic(r, today)));
+        let covered = u64::from(page) * u64::from(opts.page_size);
+        if received == 0 || covered >= body.total_results {
+            break;
+        }
+        if page >= opts.max_pages {
+            tracing::warn!(source = %ctx.source.id, total = body.total_results, covered, "stopped paging at max_pages");
+            break;
+        }
+        page += 1;
+    }
+    let calls = dedupe(topics, &opts.languages)
+        .into_iter()
+        .filter(|t| matches!(t.status, CallStatus::Open | CallStatus::Forthcoming))
+        .map(|t| topic_to_call(&t, opts, &ctx.source.id, ctx.now))
+        .collect();
+    Ok(calls)
+}
+
+fn parse_error(url: &str, message: &str) -> CollectError {
+    CollectError::Parse {
+        url: url.to_string(),
+        message: message.to_string(),
+    }
+}
+
+/// The portal page of a call (§2.4: topic, prospect or cascade-call page).
+pub fn portal_link(t: &Topic, portal_base: &Url) -> String {
+    let path = match t.kind.as_str() {
+        "2" => format!(
+            "prospect-details/{}PROSPECTSEN",
+            t.call_identifier.as_deref().unwrap_or(&t.identifier)
+        ),
+        "8" => format!(
+            "competitive-calls-cs/{}",
+            t.call_ccm2_id.as_deref().unwrap_or(&t.identifier)
+        ),
+        _ => format!("topic-details/{}", t.identifier),
+    };
+    let url = portal_base
+        .join(&path)
+        .map_or_else(|_| format!("{portal_base}{path}"), |u| u.to_string());
+    canonical_url(&url)
+}
+
+/// Maps a topic to a call. Only cut-offs still ahead are kept (all of them when none is).
+pub fn topic_to_call(t: &Topic, opts: &SediaOptions, source: &str, now: chrono::DateTime<chrono::Utc>) -> Call {
+    let today = now.date_naive();
+    let mut call = Call::new(source, portal_link(t, &opts.portal_base), t.title.clone(), now);
+    call.external_id = Some(t.identifier.clone());
+    let description = extract::html_to_text(&t.description_html).trim().to_string();
+    call.summary = summary(&description);
+    call.text = text(t, &description);
+    call.funder = Some("Europäische Kommission".into());
+    call.funding_types = t.types_of_action.clone();
+    for topic in t.programme.iter().chain(&t.keywords) {
+        if !call.topics.contains(topic) {
+            call.topics.push(topic.clone());
+        }
+    }
+    call.regions = vec![Region::EuWeit];
+    call.deadline = deadline(&t.deadlines, today);
+    call.status = t.status;
+    call.amount_max_eur = t.max_contribution_eur;
+    call.published = t.start;
+    call.seal()
+}
+
+fn deadline(dates: &[NaiveDate], today: NaiveDate) -> Deadline {
+    if dates.is_empty() {
+        return Deadline::Unknown;
+    }
+    let ahead: Vec<NaiveDate> = dates.iter().copied().filter(|d| *d >= today).collect();
+    let kept = if ahead.is_empty() { dates.to_vec() } else { ahead };
+    Deadline::Dates(kept.into_iter().map(DeadlineDate::on).collect())
+}
+
+/// The first paragraph, at most about 400 characters, cut at a word.
+fn summary(description: &str) -> String {
+    let first = description.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("");
+    if first.chars().count() <= 400 {
+        return first.to_string();
+    }
+    let cut: String = first.chars().take(400).collect();
+    let at_word = cut.rfind(' ').map_or(cut.as_str(), |i| &cut[..i]);
+    format!("{at_word} …")
+}
+
+fn text(t: &Topic, description: &str) -> String {
+    let mut lines = vec![description.to_string()];
+    if let Some(programme) = &t.programme {
+        lines.push(format!("Programm: {programme}"));
+    }
+    match (&t.call_title, &t.call_identifier) {
+        (Some(title), Some(id)) => lines.push(format!("Aufruf: {title} ({id})")),
+        (Some(title), None) => lines.push(format!("Aufruf: {title}")),
+        (None, Some(id)) => lines.push(format!("Aufruf: {id}")),
+        (None, None) => {}
+    }
+    if let Some(model) = &t.deadline_model {
+        lines.push(format!("Einreichungsverfahren: {model}"));
+    }
+    if let Some(budget) = t.budget_eur {
+        lines.push(format!(
+            "Budget des Themas: {}",
+            crate::model::format_amount(Some(budget))
+        ));
+    }
+    lines.retain(|l| !l.trim().is_empty());
+    lines.join("\n\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{TimeZone, Utc};
+
+    use super::*;
+
+    #[test]
+    fn options_map_names_to_codes_and_check_ranges() {
+        let o: SediaOptions = toml::from_str(r#"programmes = ["LIFE", "cerv", "43108390", "Erasmus+"]"#).unwrap();
+        assert_eq!(o.programmes, vec!["43252405", "43251589", "43108390", "43353764"]);
+        assert_eq!((o.api_key.as_str(), o.page_size, o.languages.len()), ("SEDIA", 100, 2));
+        let err = toml::from_str::<SediaOptions>(r#"programmes = ["INTERREG-X"]"#)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("unknown programme 'INTERREG-X'"), "{err}");
+        assert!(
+            toml::from_str::<SediaOptions>("page_size = 500")
+                .unwrap_err()
+                .to_string()
+                .contains("1..=100")
+        );
+        assert!(toml::from_str::<SediaOptions>("pagesize = 5").is_err());
+        let o: SediaOptions = toml::from_str(r#"portal_base = "http://127.0.0.1:1/portal""#).unwrap();
+        assert_eq!(o.portal_base.as_str(), "http://127.0.0.1:1/portal/");
+    }
+
+    #[test]
+    fn private_api_keys_are_redacted() {
+        let o = SediaOptions {
+            api_key: "geheim-123".into(),
+            ..SediaOptions::default()
+        };
+        assert!(!format!("{o:?}").contains("geheim"));
+        assert!(format!("{:?}", SediaOptions::default()).contains("SEDIA"));
+    }
+
+    #[test]
+    fn request_has_three_json_parts_and_paging_in_the_url() {
+        let o: SediaOptions = toml::from_str(
+            r#"programmes = ["LIFE"]
+text = "smart city""#,
+        )
+        .unwrap();
+        let parts = request_parts(&o);
+        let names: Vec<&str> = parts.iter().map(|p| p.0.as_str()).collect();
+        assert_eq!(names, vec!["query", "languages", "sort"]);
+        assert!(parts.iter().all(|p| p.2 == "application/json"));
+        let query: serde_json::Value = serde_json::from_str(&parts[0].1).unwrap();
+        let must = query["bool"]["must"].as_array().unwrap();
+        assert!(must.contains(&serde_json::json!({"terms": {"type": ["1", "2", "8"]}})));
+        assert!(must.contains(&serde_json::json!({"terms": {"status": ["31094501", "31094502"]}})));
+        assert!(must.contains(&serde_json::json!({"terms": {"frameworkProgramme": ["43252405"]}})));
+        assert_eq!(parts[1].1, r#"["de","en"]"#);
+        let url = page_url(
+            &Url::parse("http://127.0.0.1:1/search-api/prod/rest/search").unwrap(),
+            &o,
+            2,
+        );
+        assert_eq!(
+            url.query(),
+            Some("apiKey=SEDIA&text=smart+city&pageSize=100&pageNumber=2")
+        );
+    }
+
+    #[test]
+    fn links_follow_the_portal_patterns() {
+        let base = default_portal_base();
+        let mut t = sample_topic();
+        assert!(portal_link(&t, &base).ends_with("/opportunities/topic-details/LIFE-2026-CET-LOCAL"));
+        t.kind = "2".into();
+        assert!(portal_link(&t, &base).ends_with("/prospect-details/LIFE-2026-CETPROSPECTSEN"));
+        t.kind = "8".into();
+        assert!(portal_link(&t, &base).ends_with("/competitive-calls-cs/4711"));
+    }
+
+    fn sample_topic() -> Topic {
+        Topic {
+            kind: "1".into(),
+            identifier: "LIFE-2026-CET-LOCAL".into(),
+            call_identifier: Some("LIFE-2026-CET".into()),
+            call_ccm2_id: Some("4711".into()),
+            call_title: Some("LIFE Clean Energy Transition".into()),
+            language: "en".into(),
+            title: "Lokale Energiewende".into(),
+            description_html: "<p>Kommunen planen.</p>".into(),
+            programme: Some("LIFE".into()),
+            types_of_action: vec!["LIFE Action Grants".into()],
+            keywords: vec!["energy".into()],
+            start: NaiveDate::from_ymd_opt(2026, 1, 15),
+            deadlines: vec![
+                NaiveDate::from_ymd_opt(2026, 3, 5).unwrap(),
+                NaiveDate::from_ymd_opt(2026, 9, 17).unwrap(),
+            ],
+            deadline_model: Some("multiple cut-off".into()),
+            status: CallStatus::Open,
+            budget_eur: Some(5_000_000),
+            max_contribution_eur: Some(1_750_000),
+        }
+    }
+
+    #[test]
+    fn maps_a_topic_to_a_call() {
+        let now = Utc.with_ymd_and_hms(2026, 4, 1, 6, 0, 0).unwrap();
+        let call = topic_to_call(&sample_topic(), &SediaOptions::default(), "eu", now);
+        assert_eq!(call.regions, vec![Region::EuWeit]);
+        assert_eq!(
+            call.deadline,
+            Deadline::Dates(vec![DeadlineDate::on(NaiveDate::from_ymd_opt(2026, 9, 17).unwrap())])
+        );
+        assert_eq!(call.amount_max_eur, Some(1_750_000));
+        assert_eq!(call.external_id.as_deref(), Some("LIFE-2026-CET-LOCAL"));
+        assert_eq!(call.topics, vec!["LIFE", "energy"]);
+        assert!(
+            call.text
+                .contains("Aufruf: LIFE Clean Energy Transition (LIFE-2026-CET)")
+        );
+        assert!(call.text.contains("Budget des Themas: 5.000.000 €"));
+        assert_eq!(call.fingerprint, call.compute_fingerprint());
+    }
 }

@@ -11,8 +11,15 @@
 //! them instead of stopping at the first.
 
 mod error;
+mod fields;
+mod kommunen;
 mod load;
 mod raw;
+mod report;
+mod schedule;
+mod service;
+mod sources;
+mod strategy;
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -20,6 +27,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 pub use error::{ConfigError, ConfigErrors};
+pub use report::ConfigSummary;
 
 use crate::collect::SourceKind;
 use crate::model::ApplicantCategory;
@@ -267,7 +275,10 @@ impl Criteria {
             min_lead_days: o.min_lead_days.unwrap_or(self.min_lead_days),
             min_funding_rate: o.min_funding_rate.or(self.min_funding_rate),
             min_amount_eur: o.min_amount_eur.or(self.min_amount_eur),
-            exclude_funders: o.exclude_funders.clone().unwrap_or_else(|| self.exclude_funders.clone()),
+            exclude_funders: o
+                .exclude_funders
+                .clone()
+                .unwrap_or_else(|| self.exclude_funders.clone()),
             prefer_funders: o.prefer_funders.clone().unwrap_or_else(|| self.prefer_funders.clone()),
             kommune_kinds: o.kommune_kinds.clone().or_else(|| self.kommune_kinds.clone()),
             population_min: o.population_min.or(self.population_min),
@@ -365,6 +376,11 @@ impl Config {
 
     /// Non-fatal findings, e.g. `example.org` addresses that would go over real SMTP.
     pub fn warnings(&self) -> Vec<String> {
-        load::warnings(self)
+        report::warnings(self)
+    }
+
+    /// Counts of sources, Handlungsfelder, projects, Kommunen and contacts.
+    pub fn summary(&self) -> ConfigSummary {
+        report::summary(self)
     }
 }

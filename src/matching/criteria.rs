@@ -7,10 +7,7 @@ use chrono::NaiveDate;
 
 use super::normalize::fold;
 use crate::config::{Criteria, Kommune, KommuneKind, MemberRegion};
-use crate::model::{
-    ApplicantCategory, Call, CallStatus, Deadline, Region, format_amount, format_date_de,
-    format_rate,
-};
+use crate::model::{ApplicantCategory, Call, CallStatus, Deadline, Region, format_amount, format_date_de, format_rate};
 
 /// Score bonus for a preferred funder.
 pub const PREFERRED_FUNDER_BONUS: f64 = 1.0;
@@ -55,11 +52,7 @@ pub struct RegionBook {
 
 impl RegionBook {
     pub fn new(home_regions: &[String], member_regions: &[MemberRegion]) -> RegionBook {
-        let home = home_regions
-            .iter()
-            .map(|h| fold(h))
-            .filter(|h| !h.is_empty())
-            .collect();
+        let home = home_regions.iter().map(|h| fold(h)).filter(|h| !h.is_empty()).collect();
         let members = member_regions
             .iter()
             .map(|m| {
@@ -125,22 +118,13 @@ impl RegionBook {
         let padded = format!(" {folded} ");
         self.members
             .iter()
-            .find(|(_, names)| {
-                names
-                    .iter()
-                    .any(|n| folded == n || padded.contains(&format!(" {n} ")))
-            })
+            .find(|(_, names)| names.iter().any(|n| folded == n || padded.contains(&format!(" {n} "))))
             .map(|(id, _)| id.clone())
     }
 }
 
 /// The call-level criteria, in display order.
-pub fn check_call(
-    call: &Call,
-    c: &Criteria,
-    scope: &(RegionScope, String),
-    today: NaiveDate,
-) -> Vec<CriterionResult> {
+pub fn check_call(call: &Call, c: &Criteria, scope: &(RegionScope, String), today: NaiveDate) -> Vec<CriterionResult> {
     vec![
         applicants(call, c),
         region(scope),
@@ -170,23 +154,11 @@ fn applicants(call: &Call, c: &Criteria) -> CriterionResult {
         .collect::<Vec<_>>()
         .join(", ");
     if fitting.is_empty() {
-        CriterionResult::new(
-            NAME,
-            false,
-            format!("nicht antragsberechtigt (nur {named})"),
-        )
-    } else if call
-        .applicants
-        .categories
-        .contains(&ApplicantCategory::Kommune)
-    {
+        CriterionResult::new(NAME, false, format!("nicht antragsberechtigt (nur {named})"))
+    } else if call.applicants.categories.contains(&ApplicantCategory::Kommune) {
         CriterionResult::new(NAME, true, "Kommune antragsberechtigt")
     } else {
-        CriterionResult::new(
-            NAME,
-            true,
-            format!("antragsberechtigt: {}", fitting.join(", ")),
-        )
+        CriterionResult::new(NAME, true, format!("antragsberechtigt: {}", fitting.join(", ")))
     }
 }
 
@@ -194,14 +166,10 @@ fn region((scope, listed): &(RegionScope, String)) -> CriterionResult {
     const NAME: &str = "Fördergebiet";
     match scope {
         RegionScope::Open => CriterionResult::new(NAME, true, format!("Fördergebiet: {listed}")),
-        RegionScope::Members(ids) => CriterionResult::new(
-            NAME,
-            true,
-            format!("nur für Mitglieder von {}", ids.join(", ")),
-        ),
-        RegionScope::Outside => {
-            CriterionResult::new(NAME, false, format!("anderes Fördergebiet: {listed}"))
+        RegionScope::Members(ids) => {
+            CriterionResult::new(NAME, true, format!("nur für Mitglieder von {}", ids.join(", ")))
         }
+        RegionScope::Outside => CriterionResult::new(NAME, false, format!("anderes Fördergebiet: {listed}")),
     }
 }
 
@@ -214,11 +182,7 @@ fn deadline(call: &Call, c: &Criteria, today: NaiveDate) -> CriterionResult {
         Deadline::Rolling => CriterionResult::new(NAME, true, "laufend (keine Frist)"),
         Deadline::Dates(d) if !d.is_empty() => match call.deadline.next_date(today) {
             None => {
-                let last = call
-                    .deadline
-                    .last_date()
-                    .map(format_date_de)
-                    .unwrap_or_default();
+                let last = call.deadline.last_date().map(format_date_de).unwrap_or_default();
                 CriterionResult::new(NAME, false, format!("Frist abgelaufen ({last})"))
             }
             Some(next) => {
@@ -287,9 +251,7 @@ fn funder(call: &Call, c: &Criteria) -> CriterionResult {
 /// Whether the funder is one of `list` (folded, as a part of the name).
 pub fn matches_any(funder: &str, list: &[String]) -> bool {
     let f = fold(funder);
-    list.iter()
-        .map(|x| fold(x))
-        .any(|x| !x.is_empty() && f.contains(&x))
+    list.iter().map(|x| fold(x)).any(|x| !x.is_empty() && f.contains(&x))
 }
 
 /// Why a match is not routed to a Kommune (formatted only when explained).
@@ -360,34 +322,26 @@ pub fn route_call(
     scope: &RegionScope,
     kommune: &Kommune,
 ) -> Result<Option<String>, NotRouted> {
-    if !call.applicants.is_unstated()
-        && !fits_kind(&call.applicants.categories, &c.applicants, kommune.kind)
-    {
+    if !call.applicants.is_unstated() && !fits_kind(&call.applicants.categories, &c.applicants, kommune.kind) {
         return Err(NotRouted::NotEligible);
     }
     match scope {
         RegionScope::Open => Ok(None),
         RegionScope::Outside => Err(NotRouted::OutsideRegion),
-        RegionScope::Members(ids) => {
-            match kommune.memberships.iter().find(|m| ids.contains(&m.region)) {
-                None => Err(NotRouted::NotMember),
-                Some(m) => Ok(m
-                    .partial
-                    .as_ref()
-                    .map(|p| format!("nur teilweise Mitglied von {} ({p})", m.region))),
-            }
-        }
+        RegionScope::Members(ids) => match kommune.memberships.iter().find(|m| ids.contains(&m.region)) {
+            None => Err(NotRouted::NotMember),
+            Some(m) => Ok(m
+                .partial
+                .as_ref()
+                .map(|p| format!("nur teilweise Mitglied von {} ({p})", m.region))),
+        },
     }
 }
 
 /// Stadt/Gemeinde fit every configured category but `kreis`; the Kreis fits
 /// every configured category but `kommune`, and also `kommune`, because the
 /// Förderdatenbank's "Kommune" covers Gemeindeverbände and Kreise.
-fn fits_kind(
-    call: &BTreeSet<ApplicantCategory>,
-    configured: &BTreeSet<ApplicantCategory>,
-    kind: KommuneKind,
-) -> bool {
+fn fits_kind(call: &BTreeSet<ApplicantCategory>, configured: &BTreeSet<ApplicantCategory>, kind: KommuneKind) -> bool {
     call.intersection(configured).any(|a| match kind {
         KommuneKind::Kreis => true,
         KommuneKind::Stadt | KommuneKind::Gemeinde => *a != ApplicantCategory::Kreis,

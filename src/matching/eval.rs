@@ -14,8 +14,7 @@ use serde::Deserialize;
 
 use super::Matcher;
 use crate::model::{
-    ApplicantCategory, Applicants, Call, CallId, CallStatus, Deadline, DeadlineDate, FundingRate,
-    Region,
+    ApplicantCategory, Applicants, Call, CallId, CallStatus, Deadline, DeadlineDate, FundingRate, Region,
 };
 
 /// The labels a call should get.
@@ -72,10 +71,7 @@ impl LabelledSet {
 #[derive(Debug, thiserror::Error)]
 pub enum EvalError {
     #[error("{path}: {source}")]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Io { path: PathBuf, source: std::io::Error },
     #[error("{path}: {message}")]
     Parse { path: PathBuf, message: String },
     #[error("{path}: item '{item}': {message}")]
@@ -142,12 +138,7 @@ pub fn load_labelled(path: &Path) -> Result<LabelledSet, EvalError> {
         let mut files: Vec<PathBuf> = std::fs::read_dir(path)
             .map_err(io)?
             .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| {
-                matches!(
-                    p.extension().and_then(|e| e.to_str()),
-                    Some("toml" | "csv" | "json")
-                )
-            })
+            .filter(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("toml" | "csv" | "json")))
             .collect();
         files.sort();
         let mut set = LabelledSet::default();
@@ -179,10 +170,7 @@ pub fn load_labelled(path: &Path) -> Result<LabelledSet, EvalError> {
             });
         }
     };
-    let items = raw
-        .into_iter()
-        .map(|r| convert(r, path))
-        .collect::<Result<_, _>>()?;
+    let items = raw.into_iter().map(|r| convert(r, path)).collect::<Result<_, _>>()?;
     Ok(LabelledSet { items })
 }
 
@@ -195,8 +183,7 @@ fn csv_items(content: &str) -> Result<Vec<RawItem>, String> {
         let row = row.map_err(|e| e.to_string())?;
         let mut item = RawItem::default();
         for (h, v) in headers.iter().zip(row.iter()) {
-            set_csv_field(&mut item, h.trim(), v.trim())
-                .map_err(|m| format!("row {}: {m}", n + 2))?;
+            set_csv_field(&mut item, h.trim(), v.trim()).map_err(|m| format!("row {}: {m}", n + 2))?;
         }
         out.push(item);
     }
@@ -212,10 +199,7 @@ fn set_csv_field(item: &mut RawItem, header: &str, v: &str) -> Result<(), String
             .collect::<Vec<_>>()
     };
     let opt = || (!v.is_empty()).then(|| v.to_string());
-    let num = |what: &str| {
-        v.parse::<f64>()
-            .map_err(|_| format!("{what} '{v}' is not a number"))
-    };
+    let num = |what: &str| v.parse::<f64>().map_err(|_| format!("{what} '{v}' is not a number"));
     match header {
         "id" => item.id = v.into(),
         "call" => item.call = opt(),
@@ -230,9 +214,7 @@ fn set_csv_field(item: &mut RawItem, header: &str, v: &str) -> Result<(), String
         "deadline" => item.deadline = list(),
         "status" => item.status = opt(),
         "funding_rate" if !v.is_empty() => item.funding_rate = Some(num("funding_rate")?),
-        "amount_max_eur" if !v.is_empty() => {
-            item.amount_max_eur = Some(num("amount_max_eur")? as u64)
-        }
+        "amount_max_eur" if !v.is_empty() => item.amount_max_eur = Some(num("amount_max_eur")? as u64),
         "first_seen" if !v.is_empty() => {
             item.first_seen = Some(
                 v.parse()
@@ -314,9 +296,7 @@ fn inline_call(r: &RawItem) -> Result<Call, String> {
         Some("closed") => CallStatus::Closed,
         Some("forthcoming") => CallStatus::Forthcoming,
         Some(other) => {
-            return Err(format!(
-                "unknown status '{other}' (open, closed, forthcoming, unknown)"
-            ));
+            return Err(format!("unknown status '{other}' (open, closed, forthcoming, unknown)"));
         }
     };
     c.funding_rate = r.funding_rate.map(|max| FundingRate { min: None, max });
@@ -332,9 +312,9 @@ fn deadline(values: &[String]) -> Result<Deadline, String> {
         dates => dates
             .iter()
             .map(|d| {
-                d.parse::<NaiveDate>().map(DeadlineDate::on).map_err(|_| {
-                    format!("deadline '{d}': use YYYY-MM-DD, 'laufend' or 'unbekannt'")
-                })
+                d.parse::<NaiveDate>()
+                    .map(DeadlineDate::on)
+                    .map_err(|_| format!("deadline '{d}': use YYYY-MM-DD, 'laufend' or 'unbekannt'"))
             })
             .collect::<Result<_, _>>()
             .map(Deadline::Dates),
@@ -445,30 +425,16 @@ pub fn evaluate(matcher: &Matcher, items: &[(Call, Expected)], today: NaiveDate)
             .filter(|m| m.passed)
             .collect();
         let got_hf: BTreeSet<String> = passed.iter().map(|m| m.handlungsfeld.clone()).collect();
-        let got_projects: BTreeSet<String> =
-            passed.iter().filter_map(|m| m.project.clone()).collect();
-        tally(
-            &mut hf_rows,
-            &got_hf,
-            &expected.handlungsfelder,
-            |label, kind| {
-                misses.push(miss(matcher, call, today, label, kind, true));
-            },
-        );
-        tally(
-            &mut project_rows,
-            &got_projects,
-            &expected.projects,
-            |label, kind| {
-                misses.push(miss(matcher, call, today, label, kind, false));
-            },
-        );
+        let got_projects: BTreeSet<String> = passed.iter().filter_map(|m| m.project.clone()).collect();
+        tally(&mut hf_rows, &got_hf, &expected.handlungsfelder, |label, kind| {
+            misses.push(miss(matcher, call, today, label, kind, true));
+        });
+        tally(&mut project_rows, &got_projects, &expected.projects, |label, kind| {
+            misses.push(miss(matcher, call, today, label, kind, false));
+        });
     }
-    let finish = |rows: BTreeMap<String, LabelScore>| {
-        rows.into_iter()
-            .map(|(label, s)| LabelScore { label, ..s })
-            .collect()
-    };
+    let finish =
+        |rows: BTreeMap<String, LabelScore>| rows.into_iter().map(|(label, s)| LabelScore { label, ..s }).collect();
     EvalReport {
         calls: items.len(),
         handlungsfelder: finish(hf_rows),
@@ -500,14 +466,7 @@ fn tally(
     }
 }
 
-fn miss(
-    matcher: &Matcher,
-    call: &Call,
-    today: NaiveDate,
-    label: &str,
-    kind: MissKind,
-    is_hf: bool,
-) -> EvalMiss {
+fn miss(matcher: &Matcher, call: &Call, today: NaiveDate, label: &str, kind: MissKind, is_hf: bool) -> EvalMiss {
     let explanation = matcher.explain(call, today, Some(label), None);
     let lines = explanation
         .profiles
@@ -527,12 +486,7 @@ fn pct(v: f64) -> String {
     format!("{:.2}", v).replace('.', ",")
 }
 
-fn table(
-    f: &mut fmt::Formatter<'_>,
-    heading: &str,
-    rows: &[LabelScore],
-    micro: &LabelScore,
-) -> fmt::Result {
+fn table(f: &mut fmt::Formatter<'_>, heading: &str, rows: &[LabelScore], micro: &LabelScore) -> fmt::Result {
     writeln!(
         f,
         "{heading:<32} {:>4} {:>4} {:>4} {:>9} {:>7} {:>6}",
@@ -558,12 +512,7 @@ impl fmt::Display for EvalReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "Auswertung über {} Aufrufe", self.calls)?;
         writeln!(f)?;
-        table(
-            f,
-            "Handlungsfeld",
-            &self.handlungsfelder,
-            &self.micro_handlungsfelder(),
-        )?;
+        table(f, "Handlungsfeld", &self.handlungsfelder, &self.micro_handlungsfelder())?;
         writeln!(f)?;
         table(f, "Projekt", &self.projects, &self.micro_projects())?;
         let all = self.micro_all();
@@ -642,9 +591,7 @@ call = "c-0123456789abcdef"
         assert_eq!(inline.len(), 1);
         assert_eq!(
             inline[0].0.deadline,
-            Deadline::Dates(vec![DeadlineDate::on(
-                NaiveDate::from_ymd_opt(2026, 6, 30).unwrap()
-            )])
+            Deadline::Dates(vec![DeadlineDate::on(NaiveDate::from_ymd_opt(2026, 6, 30).unwrap())])
         );
         assert_eq!(
             inline[0].0.id,
@@ -665,9 +612,7 @@ call = "c-0123456789abcdef"
         );
         let e = load_labelled(&p).unwrap_err().to_string();
         assert!(
-            e.ends_with(
-                "x.toml: item 'x': deadline '31.03.2026': use YYYY-MM-DD, 'laufend' or 'unbekannt'"
-            ),
+            e.ends_with("x.toml: item 'x': deadline '31.03.2026': use YYYY-MM-DD, 'laufend' or 'unbekannt'"),
             "{e}"
         );
         let p = write(
@@ -682,10 +627,7 @@ call = "c-0123456789abcdef"
                 .contains("unknown applicant category 'gemeinde'")
         );
         let p = write(dir.path(), "z.yaml", "");
-        assert!(matches!(
-            load_labelled(&p),
-            Err(EvalError::Extension { .. })
-        ));
+        assert!(matches!(load_labelled(&p), Err(EvalError::Extension { .. })));
     }
 
     #[test]

@@ -87,12 +87,7 @@ impl Matcher {
                     .flat_map(|t| {
                         let term = self.index.leaves[t.leaf as usize].written.clone();
                         super::Field::ALL.into_iter().filter_map(move |f| {
-                            let occs: Vec<_> = t
-                                .occurrences
-                                .iter()
-                                .filter(|o| o.field == f)
-                                .copied()
-                                .collect();
+                            let occs: Vec<_> = t.occurrences.iter().filter(|o| o.field == f).copied().collect();
                             let first = occs.first()?;
                             Some(TermHit {
                                 term: term.clone(),
@@ -162,11 +157,7 @@ impl fmt::Display for ProfileExplanation {
                 "== Projekt {} ({id}, Handlungsfeld {}) ==",
                 self.name, self.handlungsfeld
             )?,
-            None => writeln!(
-                f,
-                "== Handlungsfeld {} ({}) ==",
-                self.name, self.handlungsfeld
-            )?,
+            None => writeln!(f, "== Handlungsfeld {} ({}) ==", self.name, self.handlungsfeld)?,
         }
         let verdict = if self.passed {
             "PASST"
@@ -183,11 +174,7 @@ impl fmt::Display for ProfileExplanation {
         )?;
         writeln!(f, "Regeln:")?;
         for r in &self.rules {
-            let state = if r.hits.is_empty() {
-                "  (kein Treffer)"
-            } else {
-                ""
-            };
+            let state = if r.hits.is_empty() { "  (kein Treffer)" } else { "" };
             writeln!(
                 f,
                 "  [{:>+6}] Gewicht {}: {}{state}",
@@ -196,11 +183,7 @@ impl fmt::Display for ProfileExplanation {
                 r.expr
             )?;
             for h in &r.hits {
-                let veto = if h.negated {
-                    "NOT-Treffer (schließt aus): "
-                } else {
-                    ""
-                };
+                let veto = if h.negated { "NOT-Treffer (schließt aus): " } else { "" };
                 writeln!(
                     f,
                     "      {veto}{} – {}, {}×, Wert {}: „{}“",
@@ -214,13 +197,7 @@ impl fmt::Display for ProfileExplanation {
         }
         writeln!(f, "Kriterien:")?;
         for c in &self.criteria {
-            writeln!(
-                f,
-                "  {} {}: {}",
-                if c.passed { "✓" } else { "✗" },
-                c.name,
-                c.detail
-            )?;
+            writeln!(f, "  {} {}: {}", if c.passed { "✓" } else { "✗" }, c.name, c.detail)?;
         }
         writeln!(f, "Kommunen:")?;
         for k in &self.kommunen {

@@ -71,17 +71,12 @@ impl Doc {
             (Field::Funder, call.funder.clone().unwrap_or_default()),
             (Field::Applicants, applicants.join(", ")),
         ];
-        let mut text =
-            Vec::with_capacity(call.title.len() + call.summary.len() + call.text.len() + 64);
+        let mut text = Vec::with_capacity(call.title.len() + call.summary.len() + call.text.len() + 64);
         let mut fields = Vec::with_capacity(5);
         let mut map = keep_sources.then(Vec::new);
         let mut originals = Vec::new();
         for (field, own) in &parts {
-            let source: &str = if *field == Field::Text {
-                &call.text
-            } else {
-                own
-            };
+            let source: &str = if *field == Field::Text { &call.text } else { own };
             // Each field is " folded words " and fields are joined by '\n', so a
             // needle " rad" can only hit at a word start (see `Compile::node`).
             let start = text.len();
@@ -125,9 +120,7 @@ impl Doc {
                 .map(|i| i as u32)
                 .collect()
         });
-        starts
-            .partition_point(|&s| s as usize <= pos)
-            .saturating_sub(1)
+        starts.partition_point(|&s| s as usize <= pos).saturating_sub(1)
     }
 
     /// The original wording around a hit, ±40 characters.
@@ -142,11 +135,7 @@ impl Doc {
             .map_or(start, |&e| e + 1)
             .max(start);
         let end = ceil_char(original, end.min(original.len()));
-        let from = original[..start]
-            .char_indices()
-            .rev()
-            .nth(39)
-            .map_or(0, |(i, _)| i);
+        let from = original[..start].char_indices().rev().nth(39).map_or(0, |(i, _)| i);
         let to = original[end..]
             .char_indices()
             .nth(40)
@@ -395,11 +384,7 @@ impl Compile<'_> {
             Expr::And(items) => Node::And(items.iter().map(|i| self.node(i, negated)).collect()),
             Expr::Or(items) => Node::Or(items.iter().map(|i| self.node(i, negated)).collect()),
             Expr::Not(inner) => Node::Not(Box::new(self.node(inner, !negated))),
-            Expr::Near {
-                left,
-                right,
-                distance,
-            } => Node::Near(
+            Expr::Near { left, right, distance } => Node::Near(
                 Box::new(self.node(left, negated)),
                 Box::new(self.node(right, negated)),
                 *distance,
@@ -520,11 +505,7 @@ struct Eval {
 pub fn evaluate(index: &Index, rule: &Rule, hits: &Hits, trace: bool) -> RuleOutcome {
     let mut terms = Vec::new();
     let ev = eval(index, &rule.node, hits, false, trace.then_some(&mut terms));
-    let contribution = if ev.truth {
-        rule.weight * ev.value
-    } else {
-        0.0
-    };
+    let contribution = if ev.truth { rule.weight * ev.value } else { 0.0 };
     RuleOutcome {
         fired: ev.truth && ev.value > 0.0,
         contribution,
@@ -532,13 +513,7 @@ pub fn evaluate(index: &Index, rule: &Rule, hits: &Hits, trace: bool) -> RuleOut
     }
 }
 
-fn eval(
-    index: &Index,
-    node: &Node,
-    hits: &Hits,
-    negated: bool,
-    mut trace: Option<&mut Vec<TermTrace>>,
-) -> Eval {
+fn eval(index: &Index, node: &Node, hits: &Hits, negated: bool, mut trace: Option<&mut Vec<TermTrace>>) -> Eval {
     match node {
         Node::Leaf(id) => {
             let leaf = &index.leaves[*id as usize];
@@ -615,10 +590,7 @@ fn eval(
 fn positional(index: &Index, node: &Node, hits: &Hits) -> Vec<Occurrence> {
     match node {
         Node::Leaf(id) => hits.occurrences(&index.leaves[*id as usize]),
-        Node::Or(items) => items
-            .iter()
-            .flat_map(|i| positional(index, i, hits))
-            .collect(),
+        Node::Or(items) => items.iter().flat_map(|i| positional(index, i, hits)).collect(),
         Node::Near(l, r, k) => {
             let (left, right) = (positional(index, l, hits), positional(index, r, hits));
             if left.is_empty() || right.is_empty() {
@@ -631,8 +603,7 @@ fn positional(index: &Index, node: &Node, hits: &Hits) -> Vec<Occurrence> {
                     .iter()
                     .any(|b| b.field == a.field && (pos(a) - pos(b)).abs() <= *k as i64)
             };
-            let mut out: Vec<Occurrence> =
-                left.iter().filter(|a| close(a, &right)).copied().collect();
+            let mut out: Vec<Occurrence> = left.iter().filter(|a| close(a, &right)).copied().collect();
             out.extend(right.iter().filter(|b| close(b, &left)).copied());
             out
         }
@@ -641,14 +612,7 @@ fn positional(index: &Index, node: &Node, hits: &Hits) -> Vec<Occurrence> {
 }
 
 /// Records the terms that took part in a satisfied NEAR.
-fn trace_near(
-    index: &Index,
-    node: &Node,
-    hits: &Hits,
-    negated: bool,
-    occs: &[Occurrence],
-    out: &mut Vec<TermTrace>,
-) {
+fn trace_near(index: &Index, node: &Node, hits: &Hits, negated: bool, occs: &[Occurrence], out: &mut Vec<TermTrace>) {
     let mut leaves = Vec::new();
     collect_leaves(node, &mut leaves);
     for id in leaves {
@@ -687,12 +651,7 @@ mod tests {
     use chrono::Utc;
 
     fn call(title: &str, summary: &str, text: &str) -> Call {
-        let mut c = Call::new(
-            "test",
-            format!("https://t.example/{title}"),
-            title,
-            Utc::now(),
-        );
+        let mut c = Call::new("test", format!("https://t.example/{title}"), title, Utc::now());
         c.summary = summary.into();
         c.text = text.into();
         c
@@ -750,44 +709,23 @@ mod tests {
             "weisser ≠ weisse + space"
         );
         assert!(score("\"weiße Flecken\"", &text("die weiße Flecken im Netz")) > 0.0);
-        assert_eq!(
-            score("\"weiße Flecken\"", &text("weiße Wände und Flecken")),
-            0.0
-        );
+        assert_eq!(score("\"weiße Flecken\"", &text("weiße Wände und Flecken")), 0.0);
     }
 
     #[test]
     fn proximity_counts_words_within_a_field() {
-        assert!(
-            score(
-                "Glasfaser NEAR/3 Schule",
-                &text("Glasfaser für jede Schule")
-            ) > 0.0
-        );
+        assert!(score("Glasfaser NEAR/3 Schule", &text("Glasfaser für jede Schule")) > 0.0);
         assert_eq!(
-            score(
-                "Glasfaser NEAR/2 Schule",
-                &text("Glasfaser für die neue Schule")
-            ),
+            score("Glasfaser NEAR/2 Schule", &text("Glasfaser für die neue Schule")),
             0.0
         );
-        assert!(
-            score(
-                "Schule NEAR/3 Glasfaser",
-                &text("Schulen bekommen Glasfaser")
-            ) > 0.0
-        );
+        assert!(score("Schule NEAR/3 Glasfaser", &text("Schulen bekommen Glasfaser")) > 0.0);
         assert_eq!(
             score("Glasfaser NEAR/5 Schule", &call("Glasfaser", "Schule", "")),
             0.0,
             "different fields"
         );
-        assert!(
-            score(
-                "(Glasfaser OR Gigabit) NEAR/2 Schule",
-                &text("Gigabit für Schulen")
-            ) > 0.0
-        );
+        assert!(score("(Glasfaser OR Gigabit) NEAR/2 Schule", &text("Gigabit für Schulen")) > 0.0);
     }
 
     #[test]
@@ -805,11 +743,7 @@ mod tests {
             .insert(crate::model::ApplicantCategory::Unternehmen);
         assert_eq!(score("funder:Digitales", &c), 1.0);
         assert_eq!(score("applicants:unternehmen", &c), 1.0);
-        assert_eq!(
-            score("Digitales", &c),
-            0.0,
-            "unscoped terms skip funder and applicants"
-        );
+        assert_eq!(score("Digitales", &c), 0.0, "unscoped terms skip funder and applicants");
     }
 
     #[test]
@@ -836,10 +770,7 @@ mod tests {
     #[test]
     fn candidates_only_rules_with_a_found_positive_term() {
         let index = Index::build(&[
-            vec![
-                ("Glasfaser".into(), 1.0),
-                ("Radweg AND NOT Glasfaser".into(), 1.0),
-            ],
+            vec![("Glasfaser".into(), 1.0), ("Radweg AND NOT Glasfaser".into(), 1.0)],
             vec![("Kita".into(), 1.0)],
         ])
         .unwrap();
@@ -849,9 +780,7 @@ mod tests {
 
     #[test]
     fn snippets_quote_the_original() {
-        let c = text(
-            "Im Rahmen des Programms wird der Glasfaserausbau in unterversorgten Gebieten gefördert.",
-        );
+        let c = text("Im Rahmen des Programms wird der Glasfaserausbau in unterversorgten Gebieten gefördert.");
         let index = Index::build(&[vec![("Glasfaser".into(), 1.0)]]).unwrap();
         let doc = Doc::with_sources(&c);
         let hits = index.search(&doc);

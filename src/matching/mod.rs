@@ -33,10 +33,7 @@ pub enum MatchSetupError {
     #[error("{} rule(s) do not parse:\n{}", .0.len(), .0.iter().map(|e| format!("  {e}")).collect::<Vec<_>>().join("\n"))]
     Rules(Vec<BadRule>),
     #[error("project '{project}' names unknown Handlungsfeld '{handlungsfeld}'")]
-    UnknownHandlungsfeld {
-        project: String,
-        handlungsfeld: String,
-    },
+    UnknownHandlungsfeld { project: String, handlungsfeld: String },
 }
 
 /// A rule that failed to compile, with where it stands.
@@ -154,13 +151,10 @@ impl Matcher {
         let regions = RegionBook::new(&strategy.criteria.home_regions, &config.member_regions);
         let mut groups: Vec<Criteria> = Vec::new();
         for p in &mut profiles {
-            p.criteria_group = groups
-                .iter()
-                .position(|g| *g == p.criteria)
-                .unwrap_or_else(|| {
-                    groups.push(p.criteria.clone());
-                    groups.len() - 1
-                });
+            p.criteria_group = groups.iter().position(|g| *g == p.criteria).unwrap_or_else(|| {
+                groups.push(p.criteria.clone());
+                groups.len() - 1
+            });
         }
         let static_routes = profiles
             .iter()
@@ -168,14 +162,7 @@ impl Matcher {
                 config
                     .kommunen
                     .iter()
-                    .map(|k| {
-                        criteria::route_static(
-                            &p.criteria,
-                            k,
-                            &p.handlungsfeld,
-                            p.project.as_deref(),
-                        )
-                    })
+                    .map(|k| criteria::route_static(&p.criteria, k, &p.handlungsfeld, p.project.as_deref()))
                     .collect()
             })
             .collect();
@@ -233,22 +220,14 @@ impl Matcher {
     /// A German explanation of how `call` fares against every profile (or
     /// only `project`, a project or Handlungsfeld id), and per Kommune (or
     /// only `kommune`) whether it would be routed.
-    pub fn explain(
-        &self,
-        call: &Call,
-        today: NaiveDate,
-        project: Option<&str>,
-        kommune: Option<&str>,
-    ) -> Explanation {
+    pub fn explain(&self, call: &Call, today: NaiveDate, project: Option<&str>, kommune: Option<&str>) -> Explanation {
         let doc = Doc::with_sources(call);
         let hits = self.index.search(&doc);
         let scope = self.regions.scope(call);
         let selected: Vec<usize> = (0..self.profiles.len())
             .filter(|&p| {
                 let info = &self.profiles[p];
-                project.is_none_or(|id| {
-                    info.project.as_deref() == Some(id) || info.handlungsfeld == id
-                })
+                project.is_none_or(|id| info.project.as_deref() == Some(id) || info.handlungsfeld == id)
             })
             .collect();
         let kommune_idx = kommune.and_then(|id| self.kommunen.iter().position(|k| k.id == id));
@@ -309,8 +288,8 @@ impl Matcher {
             .enumerate()
             .filter(|(k, _)| only_kommune.is_none_or(|o| o == *k))
             .map(|(k, kommune)| {
-                let routed = self.static_routes[p][k]
-                    .and_then(|()| criteria::route_call(call, &info.criteria, scope, kommune));
+                let routed =
+                    self.static_routes[p][k].and_then(|()| criteria::route_call(call, &info.criteria, scope, kommune));
                 (k, routed)
             })
             .collect();
@@ -324,27 +303,23 @@ impl Matcher {
 
     fn to_match(&self, call: &Call, p: usize, a: &Assessment) -> Match {
         let info = &self.profiles[p];
-        let kommunen: Vec<String> = a
-            .routed()
-            .map(|(k, _)| self.kommunen[k].id.clone())
-            .collect();
+        let kommunen: Vec<String> = a.routed().map(|(k, _)| self.kommunen[k].id.clone()).collect();
         let passed = a.score >= info.threshold && a.criteria_met() && !kommunen.is_empty();
         let mut reasons = Vec::new();
         if let Some(hits) = self.hit_summary(p, a) {
             reasons.push(hits);
         }
         for c in a.criteria {
-            let always = matches!(c.name, "Antragsberechtigte" | "Frist")
-                || c.detail.starts_with("bevorzugter");
+            let always = matches!(c.name, "Antragsberechtigte" | "Frist") || c.detail.starts_with("bevorzugter");
             let members = c.name == "Fördergebiet" && c.detail.starts_with("nur für");
             if !c.passed || always || members {
                 reasons.push(c.detail.clone());
             }
         }
-        reasons.extend(a.routed().filter_map(|(k, note)| {
-            note.as_ref()
-                .map(|n| format!("{}: {n}", self.kommunen[k].name))
-        }));
+        reasons.extend(
+            a.routed()
+                .filter_map(|(k, note)| note.as_ref().map(|n| format!("{}: {n}", self.kommunen[k].name))),
+        );
         if kommunen.is_empty() {
             reasons.push("an keine Kommune weitergeleitet".into());
         }
@@ -380,10 +355,7 @@ impl Matcher {
                     .map(|o| o.field)
                     .min()
                     .expect("a traced term has occurrences");
-                match best
-                    .iter_mut()
-                    .find(|(w, _, _)| w.eq_ignore_ascii_case(written))
-                {
+                match best.iter_mut().find(|(w, _, _)| w.eq_ignore_ascii_case(written)) {
                     Some(entry) => {
                         entry.1 += t.value;
                         entry.2 = entry.2.min(field);

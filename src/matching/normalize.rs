@@ -99,13 +99,7 @@ pub fn fold(text: &str) -> String {
 }
 
 #[inline(always)]
-fn push_word_byte(
-    buf: &mut Vec<u8>,
-    map: &mut impl OffsetSink,
-    pending_space: &mut bool,
-    src: usize,
-    b: u8,
-) {
+fn push_word_byte(buf: &mut Vec<u8>, map: &mut impl OffsetSink, pending_space: &mut bool, src: usize, b: u8) {
     if *pending_space {
         buf.push(b' ');
         map.record(src);
@@ -225,10 +219,7 @@ mod tests {
 
     #[test]
     fn separates_on_punctuation_and_collapses_space() {
-        assert_eq!(
-            fold("  Glasfaser,  Gigabit!\n(5G) "),
-            "glasfaser gigabit 5g"
-        );
+        assert_eq!(fold("  Glasfaser,  Gigabit!\n(5G) "), "glasfaser gigabit 5g");
         assert_eq!(fold("„weiße Flecken“"), "weisse flecken");
     }
 

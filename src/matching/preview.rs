@@ -119,10 +119,7 @@ struct Digests(BTreeMap<(String, String), BTreeSet<NaiveDate>>);
 
 impl Digests {
     fn add(&mut self, config: &Config, call: &Call, passed: &BTreeMap<Key, Vec<String>>) {
-        let day = call
-            .first_seen
-            .with_timezone(&config.service.timezone)
-            .date_naive();
+        let day = call.first_seen.with_timezone(&config.service.timezone).date_naive();
         for kommune in &config.kommunen {
             for contact in &kommune.contacts {
                 let concerned = passed.iter().any(|((hf, project), routed)| {
@@ -164,18 +161,14 @@ impl fmt::Display for PreviewReport {
                 (|c: &PreviewChange| c.before.is_none()) as fn(&PreviewChange) -> bool,
             ),
             ("Passt nicht mehr", |c| c.after.is_none()),
-            ("Andere Kommunen", |c| {
-                c.before.is_some() && c.after.is_some()
-            }),
+            ("Andere Kommunen", |c| c.before.is_some() && c.after.is_some()),
         ] {
             let list: Vec<_> = self.changes.iter().filter(|c| pick(c)).collect();
             writeln!(f)?;
             writeln!(f, "{heading} ({}):", list.len())?;
             for c in list {
                 let target = who(&c.handlungsfeld, c.project.as_deref());
-                let kommunen = |k: &Option<Vec<String>>| {
-                    k.as_ref().map_or("–".to_string(), |v| v.join(", "))
-                };
+                let kommunen = |k: &Option<Vec<String>>| k.as_ref().map_or("–".to_string(), |v| v.join(", "));
                 writeln!(f, "- {} ({}) – {target}", c.title, c.call_id)?;
                 writeln!(f, "    vorher: {}", kommunen(&c.before))?;
                 writeln!(f, "    nachher: {}", kommunen(&c.after))?;
@@ -238,10 +231,7 @@ mod tests {
             call(2, "Glasfaser und Gigabit in Schulen", 2),
             call(3, "Umsetzung des Onlinezugangsgesetzes (OZG)", 3),
         ];
-        let (m1, m2) = (
-            Matcher::new(&current).unwrap(),
-            Matcher::new(&proposed).unwrap(),
-        );
+        let (m1, m2) = (Matcher::new(&current).unwrap(), Matcher::new(&proposed).unwrap());
         let report = compare((&current, &m1), (&proposed, &m2), &calls, day(2026, 3, 1));
         let lost: Vec<_> = report
             .changes

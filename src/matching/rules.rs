@@ -148,9 +148,7 @@ impl Expr {
     pub fn visit_terms<'a>(&'a self, negated: bool, f: &mut impl FnMut(&'a Term, bool)) {
         match self {
             Expr::Term(t) => f(t, negated),
-            Expr::And(items) | Expr::Or(items) => {
-                items.iter().for_each(|e| e.visit_terms(negated, f))
-            }
+            Expr::And(items) | Expr::Or(items) => items.iter().for_each(|e| e.visit_terms(negated, f)),
             Expr::Not(inner) => inner.visit_terms(!negated, f),
             Expr::Near { left, right, .. } => {
                 left.visit_terms(negated, f);
@@ -166,9 +164,7 @@ impl Expr {
                 t.scoped = true;
             }
             Expr::Term(_) => {}
-            Expr::And(items) | Expr::Or(items) => {
-                items.iter_mut().for_each(|e| e.apply_scope(mask))
-            }
+            Expr::And(items) | Expr::Or(items) => items.iter_mut().for_each(|e| e.apply_scope(mask)),
             Expr::Not(inner) => inner.apply_scope(mask),
             Expr::Near { left, right, .. } => {
                 left.apply_scope(mask);
@@ -281,9 +277,7 @@ fn lex(expr: &str) -> Result<Vec<Token>, RuleSyntaxError> {
                 i += 1;
             }
             '"' | '„' | '“' => {
-                let close = chars[i + 1..]
-                    .iter()
-                    .position(|&c| matches!(c, '"' | '“' | '”'));
+                let close = chars[i + 1..].iter().position(|&c| matches!(c, '"' | '“' | '”'));
                 let Some(len) = close else {
                     return Err(err(column, "unclosed quote: a phrase needs a closing '\"'"));
                 };
@@ -299,9 +293,7 @@ fn lex(expr: &str) -> Result<Vec<Token>, RuleSyntaxError> {
             }
             _ => {
                 let start = i;
-                while i < chars.len()
-                    && !chars[i].is_whitespace()
-                    && !matches!(chars[i], '(' | ')' | '"' | '„' | '“')
+                while i < chars.len() && !chars[i].is_whitespace() && !matches!(chars[i], '(' | ')' | '"' | '„' | '“')
                 {
                     if chars[i] == ':' {
                         break;
@@ -311,7 +303,10 @@ fn lex(expr: &str) -> Result<Vec<Token>, RuleSyntaxError> {
                 let word: String = chars[start..i].iter().collect();
                 if i < chars.len() && chars[i] == ':' {
                     let field = Field::from_scope(&word.to_lowercase()).ok_or_else(|| {
-                        err(column, format!("unknown field '{word}:' (known: title, summary, text, funder, applicants)"))
+                        err(
+                            column,
+                            format!("unknown field '{word}:' (known: title, summary, text, funder, applicants)"),
+                        )
                     })?;
                     i += 1;
                     tokens.push(Token {
@@ -341,8 +336,7 @@ fn lex_boost(chars: &[char], i: usize) -> Result<(f64, usize), RuleSyntaxError> 
         j += 1;
     }
     let digits: String = chars[i + 1..j].iter().collect();
-    let boost =
-        parse_boost(&digits).ok_or_else(|| err(i + 1, "boost needs a positive number: \"…\"^2"))?;
+    let boost = parse_boost(&digits).ok_or_else(|| err(i + 1, "boost needs a positive number: \"…\"^2"))?;
     Ok((boost, j))
 }
 
@@ -489,10 +483,7 @@ impl Parser {
             Tok::Word(w) => term(&w, column).map(Expr::Term),
             Tok::Phrase(p, boost) => phrase(&p, boost, column).map(Expr::Term),
             Tok::RParen => Err(err(column, "unexpected ')' without a matching '('")),
-            other => Err(err(
-                column,
-                format!("expected a term before {}", other.describe()),
-            )),
+            other => Err(err(column, format!("expected a term before {}", other.describe()))),
         }
     }
 }
@@ -518,10 +509,7 @@ fn term(raw: &str, column: usize) -> Result<Term, RuleSyntaxError> {
     let trail = body.ends_with('*') && body.len() > 1;
     let core = body.trim_start_matches('*').trim_end_matches('*');
     if core.contains('*') {
-        return Err(err(
-            column,
-            format!("'*' only at the start or end of a term: {raw}"),
-        ));
+        return Err(err(column, format!("'*' only at the start or end of a term: {raw}")));
     }
     if whole && (lead || trail) {
         return Err(err(
@@ -531,16 +519,10 @@ fn term(raw: &str, column: usize) -> Result<Term, RuleSyntaxError> {
     }
     let folded = fold(core);
     if folded.is_empty() {
-        return Err(err(
-            column,
-            format!("term '{raw}' has no letters or digits"),
-        ));
+        return Err(err(column, format!("term '{raw}' has no letters or digits")));
     }
     if (lead || trail) && folded.chars().count() < 3 {
-        return Err(err(
-            column,
-            format!("a wildcard needs at least 3 letters: {raw}"),
-        ));
+        return Err(err(column, format!("a wildcard needs at least 3 letters: {raw}")));
     }
     let anchor = match (whole, lead, trail) {
         (true, _, _) => Anchor::WholeWord,
@@ -550,17 +532,10 @@ fn term(raw: &str, column: usize) -> Result<Term, RuleSyntaxError> {
         (false, false, false) => Anchor::Anywhere,
     };
     if whole && folded.contains(' ') {
-        return Err(err(
-            column,
-            format!("'=' (whole word) needs a single word: {raw}"),
-        ));
+        return Err(err(column, format!("'=' (whole word) needs a single word: {raw}")));
     }
     // Wildcards are taken literally; plain and whole-word terms lose their inflection ending.
-    let needle = if lead || trail {
-        folded
-    } else {
-        stem_last_word(&folded)
-    };
+    let needle = if lead || trail { folded } else { stem_last_word(&folded) };
     let written = core.to_string();
     Ok(Term {
         written,
@@ -647,9 +622,7 @@ mod tests {
         assert_eq!(t(&e).needle, "weisse fleck");
         assert_eq!(t(&e).written, "weiße Flecken");
         assert_eq!(
-            parse("„graue Flecken“")
-                .map(|e| t(&e).needle.clone())
-                .unwrap(),
+            parse("„graue Flecken“").map(|e| t(&e).needle.clone()).unwrap(),
             "graue fleck"
         );
     }
@@ -673,20 +646,11 @@ mod tests {
     #[test]
     fn wildcards_and_whole_words() {
         let e = parse("digital*").unwrap();
-        assert_eq!(
-            (t(&e).anchor, t(&e).needle.as_str()),
-            (Anchor::WordStart, "digital")
-        );
+        assert_eq!((t(&e).anchor, t(&e).needle.as_str()), (Anchor::WordStart, "digital"));
         let e = parse("*förderung").unwrap();
-        assert_eq!(
-            (t(&e).anchor, t(&e).needle.as_str()),
-            (Anchor::WordEnd, "foerderung")
-        );
+        assert_eq!((t(&e).anchor, t(&e).needle.as_str()), (Anchor::WordEnd, "foerderung"));
         let e = parse("=Rad").unwrap();
-        assert_eq!(
-            (t(&e).anchor, t(&e).needle.as_str()),
-            (Anchor::WholeWord, "rad")
-        );
+        assert_eq!((t(&e).anchor, t(&e).needle.as_str()), (Anchor::WholeWord, "rad"));
         assert_eq!(t(&parse("Schulen").unwrap()).needle, "schul");
         assert_eq!(t(&parse("Co-Working").unwrap()).needle, "coworking");
     }
@@ -719,11 +683,7 @@ mod tests {
             ("Glasfaser NEAR/0 Schule", 11, "at least 1"),
             ("Glasfaser AND", 14, "expected term after AND"),
             ("Glasfaser OR", 13, "expected term after OR"),
-            (
-                "(Glasfaser OR Gigabit",
-                22,
-                "missing ')' for the '(' at column 1",
-            ),
+            ("(Glasfaser OR Gigabit", 22, "missing ')' for the '(' at column 1"),
             ("Glasfaser)", 10, "unexpected ')'"),
             ("()", 1, "empty parentheses"),
             ("OR Glasfaser", 1, "expected a term before OR"),

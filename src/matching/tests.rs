@@ -39,15 +39,10 @@ fn profile(rules: &[(&str, f64)], threshold: f64) -> Profile {
 
 pub(crate) fn criteria() -> Criteria {
     Criteria {
-        applicants: [
-            "kommune",
-            "kreis",
-            "zweckverband",
-            "oeffentliche-einrichtung",
-        ]
-        .into_iter()
-        .map(|s| ApplicantCategory::from_str(s).unwrap())
-        .collect(),
+        applicants: ["kommune", "kreis", "zweckverband", "oeffentliche-einrichtung"]
+            .into_iter()
+            .map(|s| ApplicantCategory::from_str(s).unwrap())
+            .collect(),
         home_regions: vec![
             "Kreis Warendorf".into(),
             "Münsterland".into(),
@@ -66,19 +61,12 @@ pub(crate) fn criteria() -> Criteria {
 
 fn all_interests() -> Interests {
     Interests {
-        handlungsfelder: ["digitale-infrastruktur", "verwaltung"]
-            .map(String::from)
-            .into(),
+        handlungsfelder: ["digitale-infrastruktur", "verwaltung"].map(String::from).into(),
         projects: BTreeSet::new(),
     }
 }
 
-fn kommune(
-    id: &str,
-    kind: KommuneKind,
-    population: u32,
-    memberships: &[(&str, Option<&str>)],
-) -> Kommune {
+fn kommune(id: &str, kind: KommuneKind, population: u32, memberships: &[(&str, Option<&str>)]) -> Kommune {
     let mut name = id.to_string();
     name[..1].make_ascii_uppercase();
     Kommune {
@@ -110,12 +98,7 @@ fn kommunen() -> Vec<Kommune> {
         kommune("kreis-warendorf", Kreis, 283_295, &[("leader-9plus", None)]),
         kommune("ahlen", Stadt, 53_348, &[]),
         kommune("beelen", Gemeinde, 6_217, &[("leader-9plus", None)]),
-        kommune(
-            "wadersloh",
-            Gemeinde,
-            12_556,
-            &[("leader-lippe-moehnesee", None)],
-        ),
+        kommune("wadersloh", Gemeinde, 12_556, &[("leader-lippe-moehnesee", None)]),
         kommune(
             "warendorf",
             Stadt,
@@ -207,12 +190,7 @@ fn config() -> Config {
 }
 
 fn call(title: &str, summary: &str) -> Call {
-    let mut c = Call::new(
-        "test",
-        format!("https://t.example/{}", title.len()),
-        title,
-        Utc::now(),
-    );
+    let mut c = Call::new("test", format!("https://t.example/{}", title.len()), title, Utc::now());
     c.summary = summary.into();
     c.applicants.categories.insert(ApplicantCategory::Kommune);
     c.regions = vec![Region::Bundesweit];
@@ -248,15 +226,9 @@ fn a_clear_call_passes_with_german_reasons() {
         "Treffer: Glasfaser (Titel), Gigabit (Titel), Breitband (Kurztext)"
     );
     assert!(m.reasons.contains(&"Kommune antragsberechtigt".to_string()));
-    assert!(
-        m.reasons
-            .contains(&"Frist in 42 Tagen (12.04.2026)".to_string())
-    );
+    assert!(m.reasons.contains(&"Frist in 42 Tagen (12.04.2026)".to_string()));
     assert_eq!(m.kommunen.len(), 5);
-    assert!(
-        ms.iter().all(|m| m.handlungsfeld != "verwaltung"),
-        "no hit, no row"
-    );
+    assert!(ms.iter().all(|m| m.handlungsfeld != "verwaltung"), "no hit, no row");
 }
 
 #[test]
@@ -304,22 +276,14 @@ fn region_other_land_fails_nrw_and_home_regions_pass() {
     c.regions = vec![Region::Land(Bundesland::Bayern)];
     let m = find(&run(&config(), &c), "digitale-infrastruktur").clone();
     assert!(!m.passed && m.kommunen.is_empty());
-    assert!(
-        m.reasons
-            .iter()
-            .any(|r| r == "anderes Fördergebiet: Bayern"),
-        "{m:#?}"
-    );
+    assert!(m.reasons.iter().any(|r| r == "anderes Fördergebiet: Bayern"), "{m:#?}");
     for ok in [
         Region::Land(Bundesland::NordrheinWestfalen),
         Region::EuWeit,
         Region::Named("Münsterland".into()),
     ] {
         c.regions = vec![Region::Land(Bundesland::Bayern), ok.clone()];
-        assert!(
-            find(&run(&config(), &c), "digitale-infrastruktur").passed,
-            "{ok}"
-        );
+        assert!(find(&run(&config(), &c), "digitale-infrastruktur").passed, "{ok}");
     }
 }
 
@@ -356,9 +320,7 @@ fn leader_calls_reach_only_the_members() {
     c.regions = vec![];
     c.title = "9Plus ruft auf: Glasfaser und Gigabit im Dorf".into();
     let m = find(&run(&config(), &c), "digitale-infrastruktur").clone();
-    assert!(
-        m.kommunen.contains(&"beelen".to_string()) && !m.kommunen.contains(&"ahlen".to_string())
-    );
+    assert!(m.kommunen.contains(&"beelen".to_string()) && !m.kommunen.contains(&"ahlen".to_string()));
 }
 
 #[test]
@@ -367,19 +329,12 @@ fn deadlines_passed_too_close_rolling_and_unknown() {
     c.deadline = Deadline::Dates(vec![DeadlineDate::on(day(2026, 2, 1))]);
     let m = find(&run(&config(), &c), "digitale-infrastruktur").clone();
     assert!(!m.passed);
-    assert!(
-        m.reasons
-            .contains(&"Frist abgelaufen (01.02.2026)".to_string())
-    );
+    assert!(m.reasons.contains(&"Frist abgelaufen (01.02.2026)".to_string()));
 
     c.deadline = Deadline::Dates(vec![DeadlineDate::on(day(2026, 3, 5))]);
     let m = find(&run(&config(), &c), "digitale-infrastruktur").clone();
     assert!(!m.passed);
-    assert!(
-        m.reasons
-            .iter()
-            .any(|r| r.contains("weniger als 7 Tage Vorlauf"))
-    );
+    assert!(m.reasons.iter().any(|r| r.contains("weniger als 7 Tage Vorlauf")));
 
     c.deadline = Deadline::Rolling;
     assert!(find(&run(&config(), &c), "digitale-infrastruktur").passed);
@@ -400,27 +355,17 @@ fn money_minimums_fail_low_values_and_pass_unknown() {
         find(&run(&cfg, &c), "digitale-infrastruktur").passed,
         "unknown values pass"
     );
-    c.funding_rate = Some(FundingRate {
-        min: None,
-        max: 50.0,
-    });
+    c.funding_rate = Some(FundingRate { min: None, max: 50.0 });
     let m = find(&run(&cfg, &c), "digitale-infrastruktur").clone();
     assert!(
-        !m.passed
-            && m.reasons
-                .contains(&"Förderquote bis 50 % unter 60 %".to_string()),
+        !m.passed && m.reasons.contains(&"Förderquote bis 50 % unter 60 %".to_string()),
         "{m:#?}"
     );
-    c.funding_rate = Some(FundingRate {
-        min: None,
-        max: 90.0,
-    });
+    c.funding_rate = Some(FundingRate { min: None, max: 90.0 });
     c.amount_max_eur = Some(10_000);
     let m = find(&run(&cfg, &c), "digitale-infrastruktur").clone();
     assert!(
-        !m.passed
-            && m.reasons
-                .contains(&"Förderbetrag 10.000 € unter 50.000 €".to_string()),
+        !m.passed && m.reasons.contains(&"Förderbetrag 10.000 € unter 50.000 €".to_string()),
         "{m:#?}"
     );
 }
@@ -438,11 +383,7 @@ fn funders_excluded_fail_preferred_add_a_bonus() {
     c.funder = Some("Ministerium für Heimat, Kommunales, Bau und Digitalisierung NRW".into());
     let m = find(&run(&cfg, &c), "digitale-infrastruktur").clone();
     assert_eq!(m.score, base + criteria::PREFERRED_FUNDER_BONUS);
-    assert!(
-        m.reasons
-            .iter()
-            .any(|r| r.starts_with("bevorzugter Fördergeber"))
-    );
+    assert!(m.reasons.iter().any(|r| r.starts_with("bevorzugter Fördergeber")));
 }
 
 #[test]
@@ -504,10 +445,7 @@ fn near_misses_are_kept_weak_hits_are_not() {
     c.text = "Breitband".into();
     let m = find(&run(&config(), &c), "digitale-infrastruktur").clone();
     assert!(!m.passed && m.score == 2.0, "{m:#?}");
-    assert!(
-        m.reasons
-            .contains(&"Punktzahl 2,0 unter Schwelle 4,0".to_string())
-    );
+    assert!(m.reasons.contains(&"Punktzahl 2,0 unter Schwelle 4,0".to_string()));
 }
 
 #[test]
@@ -537,11 +475,13 @@ fn explain_shows_hits_criteria_and_routing() {
         "{text}"
     );
     assert!(text.contains("Ergebnis: PASST"), "{text}");
-    assert!(text.contains("Glasfaser – Volltext, 1×, Wert 1,0: „Gefördert wird der Ausbau von [Glasfaser]netzen in Gebieten"), "{text}");
     assert!(
-        text.contains("✓ Frist: Frist in 42 Tagen (12.04.2026)"),
+        text.contains(
+            "Glasfaser – Volltext, 1×, Wert 1,0: „Gefördert wird der Ausbau von [Glasfaser]netzen in Gebieten"
+        ),
         "{text}"
     );
+    assert!(text.contains("✓ Frist: Frist in 42 Tagen (12.04.2026)"), "{text}");
     assert!(text.contains("  ✓ Ahlen\n"), "{text}");
     assert!(!text.contains("Beelen"), "{text}");
     assert!(!text.contains("Verwaltung ("), "{text}");

@@ -1,1 +1,236 @@
-//! notify (to be implemented).
+//! Notifications: German digests for the contacts of the Kommunen, the outbox,
+//! and its delivery over SMTP or into `.eml` files.
+//!
+//! Two steps, each rerunnable on its own:
+//! - [`plan`] turns new passed matches into at most one digest per contact and
+//!   enqueues it. The rendered RFC 5322 message is stored in the outbox together
+//!   with the calls it names, in one transaction, so no contact ever gets a call twice.
+//! - [`deliver`] sends due outbox mails through a [`Transport`]. A failure keeps
+//!   the mail pending with exponential backoff until `max_attempts`; an SMTP
+//!   outage never loses a mail.
+//!
+//! Templates are embedded (`src/notify/templates/*.j2`); a deployment may
+//! override them by placing files of the same name in `<config>/templates/`.
+
+mod digest;
+mod outbox;
+mod render;
+mod transport;
+
+use std::fmt;
+use std::path::PathBuf;
+
+use chrono::{DateTime, NaiveDate, Utc};
+
+use crate::config::Config;
+use crate::model::CallId;
+use crate::store::{NewMail, Store, StoreError};
+
+pub use digest::{Digest, DigestCall, OtherListing, SubscriptionLine};
+pub use outbox::{DeliveryReport, FailedMail, deliver, retry_delay};
+pub use render::{HTML_TEMPLATE, TEXT_TEMPLATE, Templates};
+pub use transport::{SendError, SendErrorKind, SmtpTransport, Transport};
+
+/// Errors of planning and delivering digests. Send failures of single mails are
+/// not errors: they are recorded on the outbox mail.
+#[derive(Debug, thiserror::Error)]
+pub enum NotifyError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("template {name}: {source}")]
+    Template {
+        name: String,
+        #[source]
+        source: minijinja::Error,
+    },
+    #[error("cannot read template override {}: {source}", path.display())]
+    TemplateFile {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("invalid e-mail address '{address}' ({role}): {source}")]
+    Address {
+        address: String,
+        role: &'static str,
+        #[source]
+        source: lettre::address::AddressError,
+    },
+    #[error("cannot build the digest for {contact}: {source}")]
+    Message {
+        contact: String,
+        #[source]
+        source: lettre::error::Error,
+    },
+    #[error("SMTP setup for {host}:{port}: {source}")]
+    SmtpSetup {
+        host: String,
+        port: u16,
+        #[source]
+        source: lettre::transport::smtp::Error,
+    },
+}
+
+/// One digest that [`plan`] put into the outbox.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlannedMail {
+    /// Outbox id.
+    pub id: i64,
+    /// E-mail address of the contact.
+    pub contact: String,
+    /// Id of the contact's Kommune (the first one, should an address serve several).
+    pub kommune: String,
+    pub subject: String,
+    /// The calls named in the digest, most urgent first.
+    pub calls: Vec<CallId>,
+}
+
+/// What one planning pass enqueued.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DigestPlan {
+    pub mails: Vec<PlannedMail>,
+    /// Calls with new matches that were left out because they closed.
+    pub closed_skipped: usize,
+    /// Digests that could not be built (bad contact address), with the reason.
+    pub skipped: Vec<String>,
+}
+
+impl DigestPlan {
+    /// Number of call mentions over all digests.
+    pub fn call_count(&self) -> usize {
+        self.mails.iter().map(|m| m.calls.len()).sum()
+    }
+}
+
+impl fmt::Display for DigestPlan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} digest(s) enqueued with {} call(s)",
+            self.mails.len(),
+            self.call_count()
+        )?;
+        if self.closed_skipped > 0 {
+            write!(f, ", {} closed call(s) skipped", self.closed_skipped)?;
+        }
+        for m in &self.mails {
+            write!(
+                f,
+                "\n  #{} {} ({}): {} call(s) - {}",
+                m.id,
+                m.contact,
+                m.kommune,
+                m.calls.len(),
+                m.subject
+            )?;
+        }
+        for reason in &self.skipped {
+            write!(f, "\n  skipped: {reason}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Builds one digest per contact with new passed matches routed to the contact's
+/// Kommune and covered by the contact's subscription, renders it, and enqueues it
+/// (the store marks its calls as notified for that contact in the same
+/// transaction). At most one e-mail per contact per pass; no contact ever gets the
+/// same call twice. Calls no longer open on `today` are not sent.
+pub async fn plan<S: Store>(
+    store: &S,
+    config: &Config,
+    today: NaiveDate,
+    now: DateTime<Utc>,
+) -> Result<DigestPlan, NotifyError> {
+    let templates = Templates::load(&config.dir)?;
+    let prepared = preview(store, config, &templates, today, now).await?;
+    let mut plan = DigestPlan {
+        mails: Vec::new(),
+        closed_skipped: prepared.closed_skipped,
+        skipped: prepared.skipped,
+    };
+    for mail in prepared.mails {
+        let new = NewMail {
+            contact: mail.digest.contact.clone(),
+            kommune: mail.digest.kommune.clone(),
+            subject: mail.digest.subject.clone(),
+            message: mail.message,
+            calls: mail.digest.calls.iter().map(|c| c.id.clone()).collect(),
+        };
+        let id = match store.enqueue_mail(&new, now).await {
+            Ok(id) => id,
+            // Another pass queued one of these calls in the meantime; the next pass
+            // renders a digest without it.
+            Err(error @ StoreError::AlreadyNotified { .. }) => {
+                tracing::warn!(contact = %new.contact, %error, "digest not enqueued");
+                plan.skipped.push(error.to_string());
+                continue;
+            }
+            Err(error) => return Err(error.into()),
+        };
+        tracing::info!(mail = id, contact = %new.contact, kommune = %new.kommune, calls = new.calls.len(), "digest enqueued");
+        plan.mails.push(PlannedMail {
+            id,
+            contact: new.contact,
+            kommune: new.kommune,
+            subject: new.subject,
+            calls: new.calls,
+        });
+    }
+    Ok(plan)
+}
+
+/// A rendered digest that has not been enqueued.
+#[derive(Debug, Clone)]
+pub struct PreparedMail {
+    pub digest: Digest,
+    pub text: String,
+    pub html: String,
+    /// The complete RFC 5322 message.
+    pub message: Vec<u8>,
+}
+
+/// The digests [`plan`] would enqueue, rendered but not stored (for a dry run).
+#[derive(Debug, Clone, Default)]
+pub struct Preview {
+    pub mails: Vec<PreparedMail>,
+    pub closed_skipped: usize,
+    /// Digests that could not be built (bad contact address), with the reason.
+    pub skipped: Vec<String>,
+}
+
+/// Renders the digests [`plan`] would enqueue, without changing the store.
+pub async fn preview<S: Store>(
+    store: &S,
+    config: &Config,
+    templates: &Templates,
+    today: NaiveDate,
+    now: DateTime<Utc>,
+) -> Result<Preview, NotifyError> {
+    let selection = digest::select(store, config, today).await?;
+    let mut preview = Preview {
+        mails: Vec::new(),
+        closed_skipped: selection.closed_skipped,
+        skipped: Vec::new(),
+    };
+    for pending in selection.digests {
+        let digest = Digest::build(config, &pending, today);
+        let (text, html) = templates.render(&digest)?;
+        match render::build_message(&digest, &text, &html, &config.service, now) {
+            Ok(message) => preview.mails.push(PreparedMail {
+                digest,
+                text,
+                html,
+                message,
+            }),
+            // One unusable contact address must not hold back everybody else's digest;
+            // its calls stay un-notified and go out once the address is fixed.
+            Err(error @ NotifyError::Address { role: "contact", .. }) => {
+                tracing::error!(contact = %digest.contact, %error, "digest skipped");
+                preview.skipped.push(error.to_string());
+            }
+            Err(error) => return Err(error),
+        }
+    }
+    Ok(preview)
+}

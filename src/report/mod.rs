@@ -1,1 +1,342 @@
-//! report (to be implemented).
+//! On-demand reports: which calls fit the strategy, as of a day.
+//!
+//! [`build`] reads calls and their passed matches from the store and applies
+//! the [`ReportQuery`]; [`render`] turns the [`Report`] into one of four
+//! formats, each a [`ReportFormatter`]. JSON is for machines (its shape is a
+//! contract); Markdown, CSV and HTML speak German to their readers.
+
+mod csv;
+mod html;
+mod json;
+mod markdown;
+mod view;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::NaiveDate;
+use serde::Serialize;
+
+pub use self::csv::CsvFormatter;
+pub use self::html::HtmlFormatter;
+pub use self::json::JsonFormatter;
+pub use self::markdown::MarkdownFormatter;
+
+use crate::config::Config;
+use crate::model::{ApplicantCategory, Call, CallId, DeadlineKind, Match, Region};
+use crate::store::{CallFilter, Store, StoreError};
+
+/// What to report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportQuery {
+    /// The day the report is about: open calls and days left are counted from it.
+    pub as_of: NaiveDate,
+    /// Every stored call, closed or open, with or without matches.
+    pub all: bool,
+    pub kommune: Option<String>,
+    pub project: Option<String>,
+    pub handlungsfeld: Option<String>,
+}
+
+impl ReportQuery {
+    /// The default report: open calls with a passed match, no filters.
+    pub fn new(as_of: NaiveDate) -> ReportQuery {
+        ReportQuery {
+            as_of,
+            all: false,
+            kommune: None,
+            project: None,
+            handlungsfeld: None,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error("unknown {what} '{id}' (known: {})", known.join(", "))]
+    UnknownId {
+        what: &'static str,
+        id: String,
+        known: Vec<String>,
+    },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The report. Serialises to the JSON contract: `as_of` and `calls` only.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Report {
+    pub as_of: NaiveDate,
+    pub calls: Vec<ReportCall>,
+    /// Whether closed and unmatched calls were included.
+    #[serde(skip)]
+    pub all: bool,
+    /// The filters applied, in German ("Kommune: Ahlen").
+    #[serde(skip)]
+    pub filters: Vec<String>,
+}
+
+/// One call of the report with its passed matches.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ReportCall {
+    pub id: CallId,
+    pub title: String,
+    pub url: String,
+    pub source: String,
+    pub funder: Option<String>,
+    /// The next cut-off on or after `as_of`.
+    pub deadline: Option<NaiveDate>,
+    pub deadline_kind: DeadlineKind,
+    pub applicants: Vec<ApplicantCategory>,
+    pub regions: Vec<Region>,
+    pub funding_rate_max: Option<f64>,
+    pub amount_max_eur: Option<u64>,
+    pub matches: Vec<ReportMatch>,
+    /// The whole call, for the human-readable formats.
+    #[serde(skip)]
+    pub call: Call,
+}
+
+/// A passed match, with display names resolved from the config.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ReportMatch {
+    pub handlungsfeld: String,
+    pub project: Option<String>,
+    pub score: f64,
+    pub kommunen: Vec<String>,
+    pub reasons: Vec<String>,
+    #[serde(skip)]
+    pub handlungsfeld_name: String,
+    #[serde(skip)]
+    pub project_name: Option<String>,
+    #[serde(skip)]
+    pub kommunen_names: Vec<String>,
+}
+
+/// Builds the report: by default the calls open on `as_of` with at least one
+/// passed match; with `all` every stored call. Filters keep only the matches
+/// they name, and only calls with such a match. Ordered by next deadline
+/// (dated, then rolling, then unknown, then expired), then title.
+pub async fn build<S: Store>(store: &S, config: &Config, q: &ReportQuery) -> Result<Report, ReportError> {
+    let filters = Filters::resolve(config, q)?;
+    let open_on = (!q.all).then_some(q.as_of);
+    let calls = store
+        .list_calls(&CallFilter {
+            open_on,
+            ..CallFilter::default()
+        })
+        .await?;
+    let mut passed: HashMap<CallId, Vec<Match>> = HashMap::new();
+    for m in store.passed_matches().await? {
+        passed.entry(m.call_id.clone()).or_default().push(m);
+    }
+    let mut rows = Vec::new();
+    for call in calls {
+        let mut matches: Vec<Match> = passed
+            .remove(&call.id)
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|m| filters.keeps(m))
+            .collect();
+        let wanted = !matches.is_empty() || (q.all && !filters.narrows());
+        if wanted && (q.all || call.is_open(q.as_of)) {
+            matches.sort_by(|a, b| {
+                b.score
+                    .total_cmp(&a.score)
+                    .then_with(|| a.handlungsfeld.cmp(&b.handlungsfeld))
+            });
+            rows.push(report_call(call, matches, config, q.as_of));
+        }
+    }
+    rows.sort_by_cached_key(order_key);
+    Ok(Report {
+        as_of: q.as_of,
+        calls: rows,
+        all: q.all,
+        filters: filters.describe(config),
+    })
+}
+
+/// Dated first (soonest first), then rolling, then unknown, then expired; then title.
+fn order_key(c: &ReportCall) -> (u8, Option<NaiveDate>, String, CallId) {
+    let group = match (c.deadline, c.deadline_kind) {
+        (Some(_), _) => 0,
+        (None, DeadlineKind::Rolling) => 1,
+        (None, DeadlineKind::Unknown) => 2,
+        (None, DeadlineKind::Date) => 3,
+    };
+    let closed_on = c.call.deadline.last_date().filter(|_| group == 3);
+    (
+        group,
+        c.deadline.or(closed_on),
+        view::title_sort_key(&c.title),
+        c.id.clone(),
+    )
+}
+
+fn report_call(call: Call, matches: Vec<Match>, config: &Config, as_of: NaiveDate) -> ReportCall {
+    ReportCall {
+        id: call.id.clone(),
+        title: call.title.clone(),
+        url: call.url.clone(),
+        source: call.source.clone(),
+        funder: call.funder.clone(),
+        deadline: call.deadline.next_date(as_of),
+        deadline_kind: call.deadline.kind(),
+        applicants: call.applicants.categories.iter().copied().collect(),
+        regions: call.regions.clone(),
+        funding_rate_max: call.funding_rate.map(|r| r.max),
+        amount_max_eur: call.amount_max_eur,
+        matches: matches.into_iter().map(|m| report_match(m, config)).collect(),
+        call,
+    }
+}
+
+fn report_match(m: Match, config: &Config) -> ReportMatch {
+    let strategy = &config.strategy;
+    ReportMatch {
+        handlungsfeld_name: strategy
+            .handlungsfeld(&m.handlungsfeld)
+            .map_or_else(|| m.handlungsfeld.clone(), |h| h.name.clone()),
+        project_name: m
+            .project
+            .as_ref()
+            .map(|p| strategy.project(p).map_or_else(|| p.clone(), |p| p.name.clone())),
+        kommunen_names: m
+            .kommunen
+            .iter()
+            .map(|k| config.kommune(k).map_or_else(|| k.clone(), |k| k.name.clone()))
+            .collect(),
+        handlungsfeld: m.handlungsfeld,
+        project: m.project,
+        score: m.score,
+        kommunen: m.kommunen,
+        reasons: m.reasons,
+    }
+}
+
+/// The query's filters, checked against the config.
+struct Filters<'q> {
+    kommune: Option<&'q str>,
+    project: Option<&'q str>,
+    handlungsfeld: Option<&'q str>,
+}
+
+impl<'q> Filters<'q> {
+    fn resolve(config: &Config, q: &'q ReportQuery) -> Result<Filters<'q>, ReportError> {
+        let strategy = &config.strategy;
+        let kommunen = config.kommunen.iter().map(|k| k.id.as_str());
+        let projects = strategy.projects.iter().map(|p| p.id.as_str());
+        let felder = strategy.handlungsfelder.iter().map(|h| h.id.as_str());
+        Ok(Filters {
+            kommune: known("Kommune", q.kommune.as_deref(), kommunen)?,
+            project: known("project", q.project.as_deref(), projects)?,
+            handlungsfeld: known("Handlungsfeld", q.handlungsfeld.as_deref(), felder)?,
+        })
+    }
+
+    fn narrows(&self) -> bool {
+        self.kommune.is_some() || self.project.is_some() || self.handlungsfeld.is_some()
+    }
+
+    fn keeps(&self, m: &Match) -> bool {
+        self.kommune.is_none_or(|k| m.kommunen.iter().any(|x| x == k))
+            && self.project.is_none_or(|p| m.project.as_deref() == Some(p))
+            && self.handlungsfeld.is_none_or(|h| m.handlungsfeld == h)
+    }
+
+    fn describe(&self, config: &Config) -> Vec<String> {
+        let strategy = &config.strategy;
+        let mut out = Vec::new();
+        if let Some(k) = self.kommune.and_then(|k| config.kommune(k)) {
+            out.push(format!("Kommune: {}", k.name));
+        }
+        if let Some(h) = self.handlungsfeld.and_then(|h| strategy.handlungsfeld(h)) {
+            out.push(format!("Handlungsfeld: {}", h.name));
+        }
+        if let Some(p) = self.project.and_then(|p| strategy.project(p)) {
+            out.push(format!("Projekt: {}", p.name));
+        }
+        out
+    }
+}
+
+fn known<'q, 'c>(
+    what: &'static str,
+    id: Option<&'q str>,
+    ids: impl Iterator<Item = &'c str>,
+) -> Result<Option<&'q str>, ReportError> {
+    let Some(id) = id else { return Ok(None) };
+    let ids: Vec<&str> = ids.collect();
+    if ids.contains(&id) {
+        return Ok(Some(id));
+    }
+    Err(ReportError::UnknownId {
+        what,
+        id: id.to_string(),
+        known: ids.into_iter().map(str::to_string).collect(),
+    })
+}
+
+/// Output format of a report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReportFormat {
+    Json,
+    Markdown,
+    Csv,
+    Html,
+}
+
+impl ReportFormat {
+    pub const NAMES: [&'static str; 4] = ["json", "md", "csv", "html"];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReportFormat::Json => "json",
+            ReportFormat::Markdown => "md",
+            ReportFormat::Csv => "csv",
+            ReportFormat::Html => "html",
+        }
+    }
+
+    fn formatter(self) -> Box<dyn ReportFormatter> {
+        match self {
+            ReportFormat::Json => Box::new(JsonFormatter),
+            ReportFormat::Markdown => Box::new(MarkdownFormatter),
+            ReportFormat::Csv => Box::new(CsvFormatter),
+            ReportFormat::Html => Box::new(HtmlFormatter),
+        }
+    }
+}
+
+impl fmt::Display for ReportFormat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for ReportFormat {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "json" => Ok(ReportFormat::Json),
+            "md" | "markdown" => Ok(ReportFormat::Markdown),
+            "csv" => Ok(ReportFormat::Csv),
+            "html" => Ok(ReportFormat::Html),
+            other => Err(format!(
+                "unknown report format '{other}' (known: {})",
+                Self::NAMES.join(", ")
+            )),
+        }
+    }
+}
+
+/// Renders a report in one format.
+pub trait ReportFormatter {
+    fn format(&self, report: &Report) -> String;
+}
+
+pub fn render(report: &Report, format: ReportFormat) -> String {
+    format.formatter().format(report)
+}

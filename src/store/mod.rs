@@ -21,9 +21,25 @@ pub enum StoreError {
     #[error("database migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("corrupt stored value in {table}.{column}: {message}")]
-    Corrupt { table: &'static str, column: &'static str, message: String },
+    Corrupt {
+        table: &'static str,
+        column: &'static str,
+        message: String,
+    },
     #[error("not found: {0}")]
     NotFound(String),
+    /// An id prefix that fits more than one call.
+    #[error("ambiguous id prefix '{prefix}': matches {}", candidates.join(", "))]
+    Ambiguous { prefix: String, candidates: Vec<String> },
+    /// A mail would queue a call to a contact that already had it; nothing was queued.
+    #[error("call {call} was already queued for {contact}")]
+    AlreadyNotified { contact: String, call: CallId },
+    #[error("cannot create the database directory {path}: {source}")]
+    Io {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -158,6 +174,9 @@ pub trait Store: Send + Sync {
     /// normalised title + funder (one programme listed by several sources
     /// becomes one call whose `links` grow). Keeps `first_seen`; records a
     /// version and change events when the fingerprint changes.
+    /// A listing from a source other than the one whose content is stored
+    /// replaces the content only when it states strictly more (see
+    /// `store/sqlite/calls.rs`), so sources never flip-flop a shared call.
     async fn upsert_call(&self, call: &Call) -> StoreResult<UpsertOutcome>;
     async fn get_call(&self, id: &CallId) -> StoreResult<Option<Call>>;
     /// Looks a call up by id, or by a unique id prefix.

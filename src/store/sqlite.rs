@@ -1,4 +1,221 @@
-//! SQLite implementation of the store (to be implemented).
+//! SQLite implementation of [`Store`]: one file, WAL journal, embedded
+//! migrations from `migrations/sqlite`, runtime queries only (no `query!`
+//! macros, so building needs no database).
+//!
+//! Writes that read before they write (upserts, run records, the outbox) run
+//! in `BEGIN IMMEDIATE` transactions: they take the write lock up front and
+//! wait on the busy timeout, instead of failing with `SQLITE_BUSY` when two
+//! tasks upgrade from reading to writing at once.
 
+mod calls;
+mod matches;
+mod outbox;
+mod sources;
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+
+use super::{
+    CallFilter, ChangeEvent, NewMail, OutboxMail, OutboxStatus, RunKind, SourceHealth, SourceRun, Store, StoreError,
+    StoreResult, UpsertOutcome,
+};
+use crate::collect::SourceState;
+use crate::model::{Call, CallId, Match};
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
+/// How long a writer waits for another writer's lock before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+/// Readers run in parallel under WAL; writers queue on the file lock.
+const MAX_CONNECTIONS: u32 = 8;
+
+/// The embedded SQLite store. Cheap to clone (a pool handle).
 #[derive(Debug, Clone)]
-pub struct SqliteStore;
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (or creates) the database file and its directory, and migrates it.
+    pub async fn open(path: &Path) -> StoreResult<SqliteStore> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
+                path: dir.to_path_buf(),
+                source,
+            })?;
+        }
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(BUSY_TIMEOUT);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(MAX_CONNECTIONS)
+            .connect_with(options)
+            .await?;
+        Self::migrated(pool).await
+    }
+
+    /// A private in-memory database, for tests. One connection, kept for the
+    /// life of the pool, because every new in-memory connection is a new database.
+    pub async fn memory() -> StoreResult<SqliteStore> {
+        let options = SqliteConnectOptions::from_str("sqlite::memory:")?.foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .connect_with(options)
+            .await?;
+        Self::migrated(pool).await
+    }
+
+    async fn migrated(pool: SqlitePool) -> StoreResult<SqliteStore> {
+        MIGRATOR.run(&pool).await?;
+        Ok(SqliteStore { pool })
+    }
+
+    /// Closes the pool, waiting for connections to finish (checkpoints the WAL).
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// UTC timestamp as fixed-width text, so that text order is time order.
+fn ts(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+}
+
+fn to_json<T: Serialize>(table: &'static str, column: &'static str, value: &T) -> StoreResult<String> {
+    serde_json::to_string(value).map_err(|e| StoreError::Corrupt {
+        table,
+        column,
+        message: e.to_string(),
+    })
+}
+
+fn from_json<T: DeserializeOwned>(table: &'static str, column: &'static str, text: &str) -> StoreResult<T> {
+    serde_json::from_str(text).map_err(|e| StoreError::Corrupt {
+        table,
+        column,
+        message: e.to_string(),
+    })
+}
+
+/// Counts stored as INTEGER; negative values can only come from outside edits.
+fn count(table: &'static str, column: &'static str, v: i64) -> StoreResult<u32> {
+    u32::try_from(v).map_err(|_| StoreError::Corrupt {
+        table,
+        column,
+        message: format!("{v} is not a count"),
+    })
+}
+
+impl Store for SqliteStore {
+    async fn upsert_call(&self, call: &Call) -> StoreResult<UpsertOutcome> {
+        calls::upsert(&self.pool, call).await
+    }
+
+    async fn get_call(&self, id: &CallId) -> StoreResult<Option<Call>> {
+        calls::get(&self.pool, id).await
+    }
+
+    async fn find_call(&self, id_or_prefix: &str) -> StoreResult<Option<Call>> {
+        calls::find(&self.pool, id_or_prefix).await
+    }
+
+    async fn list_calls(&self, filter: &CallFilter) -> StoreResult<Vec<Call>> {
+        calls::list(&self.pool, filter).await
+    }
+
+    async fn call_versions(&self, id: &CallId) -> StoreResult<Vec<(DateTime<Utc>, Call)>> {
+        calls::versions(&self.pool, id).await
+    }
+
+    async fn changes_since(&self, since: DateTime<Utc>) -> StoreResult<Vec<ChangeEvent>> {
+        calls::changes_since(&self.pool, since).await
+    }
+
+    async fn source_state(&self, source: &str) -> StoreResult<SourceState> {
+        sources::state(&self.pool, source).await
+    }
+
+    async fn save_source_state(&self, source: &str, state: &SourceState) -> StoreResult<()> {
+        sources::save_state(&self.pool, source, state).await
+    }
+
+    async fn record_source_run(&self, run: &SourceRun, broken_after: u32) -> StoreResult<SourceHealth> {
+        sources::record_run(&self.pool, run, broken_after).await
+    }
+
+    async fn source_health(&self) -> StoreResult<Vec<SourceHealth>> {
+        sources::health(&self.pool).await
+    }
+
+    async fn replace_matches(&self, call: &CallId, matches: &[Match]) -> StoreResult<()> {
+        matches::replace(&self.pool, call, matches).await
+    }
+
+    async fn matches_for(&self, call: &CallId) -> StoreResult<Vec<Match>> {
+        matches::for_call(&self.pool, call).await
+    }
+
+    async fn passed_matches(&self) -> StoreResult<Vec<Match>> {
+        matches::passed(&self.pool).await
+    }
+
+    async fn notified_calls(&self, contact: &str) -> StoreResult<Vec<CallId>> {
+        outbox::notified_calls(&self.pool, contact).await
+    }
+
+    async fn enqueue_mail(&self, mail: &NewMail, now: DateTime<Utc>) -> StoreResult<i64> {
+        outbox::enqueue(&self.pool, mail, now).await
+    }
+
+    async fn due_mails(&self, now: DateTime<Utc>) -> StoreResult<Vec<OutboxMail>> {
+        outbox::due(&self.pool, now).await
+    }
+
+    async fn mark_sent(&self, id: i64, at: DateTime<Utc>) -> StoreResult<()> {
+        outbox::mark_sent(&self.pool, id, at).await
+    }
+
+    async fn mark_attempt_failed(&self, id: i64, error: &str, next_attempt: Option<DateTime<Utc>>) -> StoreResult<()> {
+        outbox::mark_attempt_failed(&self.pool, id, error, next_attempt).await
+    }
+
+    async fn outbox(&self, status: Option<OutboxStatus>) -> StoreResult<Vec<OutboxMail>> {
+        outbox::list(&self.pool, status).await
+    }
+
+    async fn start_run(&self, kind: RunKind, at: DateTime<Utc>) -> StoreResult<i64> {
+        let id = sqlx::query_scalar("INSERT INTO runs (kind, started) VALUES (?, ?) RETURNING id")
+            .bind(kind.as_str())
+            .bind(ts(at))
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(id)
+    }
+
+    async fn finish_run(&self, id: i64, at: DateTime<Utc>, ok: bool, summary: &serde_json::Value) -> StoreResult<()> {
+        let done = sqlx::query("UPDATE runs SET finished = ?, ok = ?, summary = ? WHERE id = ?")
+            .bind(ts(at))
+            .bind(ok)
+            .bind(summary.to_string())
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("run {id}")));
+        }
+        Ok(())
+    }
+}

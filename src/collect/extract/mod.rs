@@ -1,46 +1,34 @@
-//! German field extraction. PLACEHOLDER signatures: the extract helper replaces
-//! every body (and may split this into files); keep the signatures.
+//! German field extraction: the small parsers every collector runs over the
+//! text of a call.
+//!
+//! | Function | Accepts | Never does |
+//! |---|---|---|
+//! | [`parse_german_date`] | `31.03.2026`, `6.7.2023`, `15. Januar 2027`, `1. Febr. 2025`, `Sept.`/`Nov.`/`Dez.`, `März`/`Maerz`, NBSP, ISO `2026-03-31` | invent a year for `23.10.` |
+//! | [`parse_date_iso_or_german`] | additionally RFC 3339 / EU `…T00:00:00.000+0000` and RFC 2822 | |
+//! | [`parse_deadline`] | deadline sentences, lists under "Fristen", windows, times, stages, year-less annual dates, expired wording, rolling wording | take a date outside a deadline context |
+//! | [`parse_deadline_field`] | the value of a "Frist" label or deadline selector (every date counts) | take a window's start |
+//! | [`parse_funding_rate`] | `bis zu 90 %`, `90 Prozent`, `max. 90%`, `65 - 90 %`, `zwischen 40 % und 80 %` in funding sentences or short label values | read votes, AGVO intensities, emissions, Eigenanteil, Beteiligung, "mindestens"; accept > 100 |
+//! | [`parse_amount_max`] | `bis zu EUR 140.000`, `500.000 Euro`, `2,5 Mio. EUR`, `1,5 Millionen Euro`, `EUR 100 Millionen`, `Mrd.` | take minimums or programme budgets |
+//! | [`parse_applicants`] | German wordings and FDB codes → [`ApplicantCategory`](crate::model::ApplicantCategory), negation | read applicants from a long text that never says who may apply |
+//! | [`parse_regions`] | bundesweit / EU-weit / the 16 Länder (names, FDB codes, NRW) / named sub-regions | report "Sachsen" inside "Sachsen-Anhalt" |
+//! | [`html_to_text`] | HTML fragments and documents (scraper/html5ever) | keep scripts, styles, the head |
+//! | [`decode_body`] | BOM, header charset, `<meta charset>`, UTF-8, Windows-1252 fallback | trust a charset the bytes do not fit |
+//!
+//! Every parser returns "nothing" (`None`, empty, [`Deadline::Unknown`](crate::model::Deadline::Unknown))
+//! rather than a guess. All are pure functions; their patterns are compiled once (`LazyLock`).
 
-use chrono::NaiveDate;
+mod amounts;
+mod applicants;
+mod dates;
+mod deadline;
+mod rates;
+mod regions;
+mod text;
 
-use crate::model::{Applicants, Deadline, FundingRate, Region};
-
-/// Deadlines from free German text, as of `today` (for year-less dates).
-pub fn parse_deadline(_text: &str, _today: NaiveDate) -> Deadline {
-    Deadline::Unknown
-}
-
-/// One German date: `31.03.2026`, `6.7.2023`, `15. Januar 2027`, `1. Febr. 2025`.
-pub fn parse_german_date(_text: &str) -> Option<NaiveDate> {
-    None
-}
-
-/// Funding rate from summary text (not legal fine print).
-pub fn parse_funding_rate(_text: &str) -> Option<FundingRate> {
-    None
-}
-
-/// Maximum amount per project in EUR.
-pub fn parse_amount_max(_text: &str) -> Option<u64> {
-    None
-}
-
-/// Eligible applicants from free text or a label value.
-pub fn parse_applicants(_text: &str) -> Applicants {
-    Applicants::default()
-}
-
-/// Regions named in free text or a label value.
-pub fn parse_regions(_text: &str) -> Vec<Region> {
-    Vec::new()
-}
-
-/// Clean text from an HTML fragment.
-pub fn html_to_text(html: &str) -> String {
-    html.to_string()
-}
-
-/// Decodes a body to UTF-8, whatever the header claims (UTF-8, ISO-8859-1, Windows-1252).
-pub fn decode_body(bytes: &[u8], _content_type: Option<&str>) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
+pub use amounts::parse_amount_max;
+pub use applicants::parse_applicants;
+pub use dates::{parse_date_iso_or_german, parse_german_date};
+pub use deadline::{parse_deadline, parse_deadline_field};
+pub use rates::parse_funding_rate;
+pub use regions::parse_regions;
+pub use text::{collapse_spaces, decode_body, element_text, html_to_text};

@@ -1,0 +1,258 @@
+//! `foerderradar.toml`: service settings.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::error::Report;
+use super::fields::{count, count32, email, one_of, opt};
+use super::load::{open, optional, required};
+use super::raw::{Int, RawHttp, RawNotify, RawSchedule, RawSmtp, Text};
+use super::{CronSchedule, HttpSettings, NotifySettings, Schedules, ServiceConfig, SmtpConfig, SmtpTls, schedule};
+
+const KEYS: [&str; 8] = [
+    "data_dir", "timezone", "schedule", "smtp", "sender", "admin", "http", "notify",
+];
+
+pub(super) fn build(r: &mut Report) -> Option<ServiceConfig> {
+    let root = open(r, &KEYS)?;
+    let data_dir: Option<String> = optional(r, &root, "data_dir");
+    let timezone =
+        optional::<Text>(r, &root, "timezone").map_or(Some(chrono_tz::Europe::Berlin), |tz| timezone(r, &tz));
+    let schedules = required::<RawSchedule>(r, &root, "schedule", "[schedule] collect = \"0 6 * * Mon-Fri\"")
+        .and_then(|raw| schedules(r, &raw));
+    let smtp = opt(optional::<RawSmtp>(r, &root, "smtp"), |raw| smtp(r, &raw));
+    let sender = required::<Text>(r, &root, "sender", "sender = \"foerderradar@kreis.example.org\"")
+        .and_then(|v| email(r, &v, "sender"));
+    let admin =
+        required::<Text>(r, &root, "admin", "admin = \"admin@kreis.example.org\"").and_then(|v| email(r, &v, "admin"));
+    let raw_http: RawHttp = optional(r, &root, "http").unwrap_or_default();
+    let http = http(r, &raw_http, admin.as_deref());
+    let raw_notify: RawNotify = optional(r, &root, "notify").unwrap_or_default();
+    let notify = notify(r, &raw_notify);
+    Some(ServiceConfig {
+        data_dir: data_dir.map(PathBuf::from),
+        timezone: timezone?,
+        schedules: schedules?,
+        smtp: smtp?,
+        sender: sender?,
+        admin: admin?,
+        http: http?,
+        notify: notify?,
+    })
+}
+
+fn timezone(r: &mut Report, v: &Text) -> Option<chrono_tz::Tz> {
+    let tz = v.get_ref().parse::<chrono_tz::Tz>();
+    let message = format!(
+        "unknown time zone '{}'; use an IANA name such as \"Europe/Berlin\"",
+        v.get_ref()
+    );
+    r.check(tz.map_err(|_| message), &v.span(), "timezone")
+}
+
+fn schedules(r: &mut Report, raw: &RawSchedule) -> Option<Schedules> {
+    let collect = cron(r, &raw.collect, "schedule.collect");
+    let notify = cron(r, &raw.notify, "schedule.notify");
+    Some(Schedules {
+        collect: collect?,
+        notify: notify?,
+    })
+}
+
+fn cron(r: &mut Report, v: &Text, key: &str) -> Option<CronSchedule> {
+    r.check(schedule::compile(v.get_ref()), &v.span(), key)
+}
+
+const TLS: [(&str, SmtpTls); 3] = [
+    ("none", SmtpTls::None),
+    ("starttls", SmtpTls::Starttls),
+    ("tls", SmtpTls::Tls),
+];
+
+/// An `[smtp]` table; its absence (outbox files only) is decided by the caller.
+fn smtp(r: &mut Report, raw: &RawSmtp) -> Option<SmtpConfig> {
+    let tls = raw
+        .tls
+        .as_ref()
+        .map_or(Some(SmtpTls::Starttls), |v| one_of(r, v, "smtp.tls", &TLS));
+    let default_port = match tls {
+        Some(SmtpTls::Tls) => 465,
+        Some(SmtpTls::None) => 25,
+        _ => 587,
+    };
+    let port = port(r, raw.port.as_ref(), default_port);
+    let timeout = count(r, raw.timeout_secs.as_ref(), "smtp.timeout_secs", 30, 1);
+    let password_env = match &raw.password_env {
+        Some(v) => env_name(r, v).map(Some),
+        None => Some(None),
+    };
+    let host = raw.host.get_ref().trim();
+    if host.is_empty() {
+        r.at(
+            &raw.host.span(),
+            "smtp.host",
+            "must name the mail server, e.g. \"smtp.kreis-warendorf.de\"",
+        );
+    }
+    Some(SmtpConfig {
+        host: (!host.is_empty()).then(|| host.to_string())?,
+        port: port?,
+        tls: tls?,
+        user: raw.user.clone(),
+        password_env: password_env?,
+        timeout: Duration::from_secs(timeout?),
+    })
+}
+
+fn port(r: &mut Report, v: Option<&Int>, default: u16) -> Option<u16> {
+    let n = count(r, v, "smtp.port", default.into(), 1)?;
+    let port = u16::try_from(n).ok();
+    if port.is_none() {
+        r.at(
+            &v.map(|v| v.span()).unwrap_or_default(),
+            "smtp.port",
+            format!("{n} is not a port (1-65535)"),
+        );
+    }
+    port
+}
+
+/// The name of an environment variable, never its value.
+fn env_name(r: &mut Report, v: &Text) -> Option<String> {
+    let name = v.get_ref();
+    let valid = !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if !valid {
+        let message = format!(
+            "'{name}' is not an environment variable name; write the variable's NAME (e.g. \"FOERDERRADAR_SMTP_PASSWORD\"), never the password"
+        );
+        r.at(&v.span(), "smtp.password_env", message);
+        return None;
+    }
+    Some(name.clone())
+}
+
+fn http(r: &mut Report, raw: &RawHttp, admin: Option<&str>) -> Option<HttpSettings> {
+    let timeout = count(r, raw.timeout_secs.as_ref(), "http.timeout_secs", 30, 1);
+    let max_body_mb = count(r, raw.max_body_mb.as_ref(), "http.max_body_mb", 10, 1);
+    let min_delay = count(r, raw.min_delay_ms.as_ref(), "http.min_delay_ms", 1000, 0);
+    let concurrency = count(r, raw.per_host_concurrency.as_ref(), "http.per_host_concurrency", 2, 1);
+    let retries = count32(r, raw.retries.as_ref(), "http.retries", 3, 0);
+    let budget = count(r, raw.source_budget_secs.as_ref(), "http.source_budget_secs", 120, 1);
+    let broken_after = count32(r, raw.broken_after.as_ref(), "http.broken_after", 3, 1);
+    Some(HttpSettings {
+        user_agent: raw.user_agent.clone().unwrap_or_else(|| default_user_agent(admin)),
+        timeout: Duration::from_secs(timeout?),
+        max_body_bytes: max_body_mb? * 1024 * 1024,
+        min_delay: Duration::from_millis(min_delay?),
+        per_host_concurrency: usize::try_from(concurrency?).ok()?,
+        retries: retries?,
+        source_budget: Duration::from_secs(budget?),
+        broken_after: broken_after?,
+        respect_robots: raw.respect_robots.unwrap_or(true),
+    })
+}
+
+/// Polite crawlers say who runs them, so site operators can write to the admin.
+fn default_user_agent(admin: Option<&str>) -> String {
+    let version = env!("CARGO_PKG_VERSION");
+    match admin {
+        Some(admin) => format!("foerderradar/{version} (+mailto:{admin})"),
+        None => format!("foerderradar/{version}"),
+    }
+}
+
+fn notify(r: &mut Report, raw: &RawNotify) -> Option<NotifySettings> {
+    let max_attempts = count32(r, raw.max_attempts.as_ref(), "notify.max_attempts", 8, 1);
+    let retry_base = count(r, raw.retry_base_secs.as_ref(), "notify.retry_base_secs", 60, 1);
+    Some(NotifySettings {
+        max_attempts: max_attempts?,
+        retry_base: Duration::from_secs(retry_base?),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::super::load::tests::{FIXTURE, dir_with, error_at, errors_of, fixture, line_of};
+    use super::*;
+    use crate::config::Config;
+
+    const FILE: &str = "foerderradar.toml";
+
+    fn with_smtp(table: &str) -> Vec<crate::config::ConfigError> {
+        let text = format!("{}\n{table}\n", fixture(FILE));
+        Config::load(dir_with(FILE, &text).path()).unwrap_err().0
+    }
+
+    #[test]
+    fn fixture_defaults_are_applied() {
+        let config = Config::load(Path::new(FIXTURE)).unwrap();
+        let s = &config.service;
+        assert_eq!(s.timezone, chrono_tz::Europe::Berlin);
+        assert!(s.smtp.is_none());
+        assert_eq!(s.http.max_body_bytes, 10 * 1024 * 1024);
+        assert_eq!(s.http.min_delay, Duration::from_millis(1000));
+        assert_eq!(s.http.per_host_concurrency, 2);
+        assert!(s.http.user_agent.contains(&s.admin), "{}", s.http.user_agent);
+        assert_eq!(s.notify.max_attempts, 8);
+        assert_eq!(s.notify.retry_base, Duration::from_secs(60));
+    }
+
+    #[test]
+    fn bad_cron_points_at_its_line() {
+        let errors = errors_of(FILE, "collect = \"0 6 * * Mon-Fri\"", "collect = \"0 6 * *\"");
+        let e = error_at(&errors, "schedule.collect");
+        assert_eq!(e.line, line_of(&fixture(FILE), "collect ="));
+        assert!(e.message.contains("fields"), "{e}");
+    }
+
+    #[test]
+    fn unknown_timezone_is_refused() {
+        let errors = errors_of(FILE, "Europe/Berlin", "Europe/Warendorf");
+        assert!(error_at(&errors, "timezone").message.contains("IANA"));
+    }
+
+    #[test]
+    fn malformed_sender_is_refused() {
+        let errors = errors_of(FILE, "sender = \"", "sender = \"kein-at-zeichen ");
+        assert!(error_at(&errors, "sender").message.contains("not an e-mail address"));
+    }
+
+    #[test]
+    fn smtp_tls_must_be_known_and_port_not_zero() {
+        let errors = with_smtp("[smtp]\nhost = \"mail.example.org\"\nport = 0\ntls = \"ssl\"");
+        assert!(error_at(&errors, "smtp.tls").message.contains("\"starttls\""));
+        assert!(error_at(&errors, "smtp.port").message.contains("at least 1"));
+    }
+
+    #[test]
+    fn smtp_defaults_port_by_tls() {
+        let text = format!(
+            "{}\n[smtp]\nhost = \"mail.example.org\"\ntls = \"tls\"\n",
+            fixture(FILE)
+        );
+        let config = Config::load(dir_with(FILE, &text).path()).unwrap();
+        let smtp = config.service.smtp.unwrap();
+        assert_eq!((smtp.port, smtp.tls), (465, SmtpTls::Tls));
+    }
+
+    #[test]
+    fn password_env_must_be_a_variable_name() {
+        let errors = with_smtp("[smtp]\nhost = \"mail.example.org\"\npassword_env = \"hunter 2\"");
+        assert!(
+            error_at(&errors, "smtp.password_env")
+                .message
+                .contains("never the password")
+        );
+    }
+
+    #[test]
+    fn unknown_key_in_http_is_refused_with_its_line() {
+        let text = format!("{}\n[http]\ntimeout = 5\n", fixture(FILE));
+        let errors = Config::load(dir_with(FILE, &text).path()).unwrap_err().0;
+        let e = error_at(&errors, "http");
+        assert_eq!(e.line, line_of(&text, "timeout = 5"));
+        assert!(e.message.contains("unknown field `timeout`"));
+    }
+}

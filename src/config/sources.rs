@@ -1,0 +1,180 @@
+//! `sources.toml`: the `[[source]]` list. The common keys are read here;
+//! the rest of each table goes to its kind's options struct.
+
+use std::ops::Range;
+use std::time::Duration;
+
+use toml::Spanned;
+use toml::de::{DeTable, DeValue};
+
+use super::SourceConfig;
+use super::error::Report;
+use super::fields::{count, http_url, opt};
+use super::load::{Ids, nested_key, open, tables, value};
+use super::raw::{Int, RawSource, Text};
+use crate::collect::SourceKind;
+
+pub(super) fn build(r: &mut Report) -> Option<Vec<SourceConfig>> {
+    let root = open(r, &["source"])?;
+    let mut ids = Ids::new("source");
+    let sources: Vec<_> = tables(r, &root, "source")
+        .into_iter()
+        .map(|(i, v)| source(r, &format!("source[{i}]"), v, &mut ids))
+        .collect();
+    sources.into_iter().collect()
+}
+
+fn source(r: &mut Report, key: &str, v: &Spanned<DeValue<'_>>, ids: &mut Ids) -> Option<SourceConfig> {
+    let (common, rest) = split(v);
+    let raw: RawSource = value(r, &common, key)?;
+    let id_ok = ids.check(r, &raw.id, &format!("{key}.id"));
+    let url = http_url(r, &raw.url, &format!("{key}.url"));
+    let min_delay = millis(r, raw.min_delay_ms.as_ref(), &format!("{key}.min_delay_ms"));
+    let budget = secs(r, raw.budget_secs.as_ref(), &format!("{key}.budget_secs"));
+    let kind = kind(r, &raw.kind, &rest, key);
+    Some(SourceConfig {
+        id: id_ok.then(|| raw.id.get_ref().clone())?,
+        label: raw.label,
+        url: url?,
+        enabled: raw.enabled.unwrap_or(true),
+        min_delay: min_delay?,
+        budget: budget?,
+        kind: kind?,
+        line: r.doc.line(&v.span()),
+    })
+}
+
+/// Splits a `[[source]]` table into its common keys and the kind's keys.
+fn split<'i>(v: &Spanned<DeValue<'i>>) -> (Spanned<DeValue<'i>>, Spanned<DeValue<'i>>) {
+    let (mut common, mut rest) = (DeTable::new(), DeTable::new());
+    for (k, val) in v.get_ref().as_table().into_iter().flatten() {
+        let side = if RawSource::COMMON_KEYS.contains(&k.get_ref().as_ref()) {
+            &mut common
+        } else {
+            &mut rest
+        };
+        side.insert(k.clone(), val.clone());
+    }
+    let table = |t| Spanned::new(v.span(), DeValue::Table(t));
+    (table(common), table(rest))
+}
+
+fn kind(r: &mut Report, kind: &Text, rest: &Spanned<DeValue<'_>>, key: &str) -> Option<SourceKind> {
+    let table: toml::Table = value(r, rest, key)?;
+    match SourceKind::from_table(kind.get_ref(), table) {
+        Ok(kind) => Some(kind),
+        Err(message) if !SourceKind::NAMES.contains(&kind.get_ref().as_str()) => {
+            r.at(&kind.span(), format!("{key}.kind"), message);
+            None
+        }
+        Err(message) => {
+            let (span, at) = kind_error_place(&message, rest).unwrap_or((kind.span(), "kind".into()));
+            let message = format!(
+                "{} (kind \"{}\")",
+                message.lines().next().unwrap_or_default(),
+                kind.get_ref()
+            );
+            r.at(&span, format!("{key}.{at}"), message);
+            None
+        }
+    }
+}
+
+/// The key a kind's error names ("unknown field `x`" or "in `x`"), and where it stands.
+fn kind_error_place(message: &str, rest: &Spanned<DeValue<'_>>) -> Option<(Range<usize>, String)> {
+    let named = nested_key(message).or_else(|| message.split('`').nth(1).map(str::to_string))?;
+    let top = named.split('.').next()?;
+    let (k, v) = rest.get_ref().as_table()?.get_key_value(top)?;
+    Some((if named.contains('.') { v.span() } else { k.span() }, named))
+}
+
+fn millis(r: &mut Report, v: Option<&Int>, key: &str) -> Option<Option<Duration>> {
+    opt(v, |v| count(r, Some(v), key, 0, 0).map(Duration::from_millis))
+}
+
+fn secs(r: &mut Report, v: Option<&Int>, key: &str) -> Option<Option<Duration>> {
+    opt(v, |v| count(r, Some(v), key, 0, 1).map(Duration::from_secs))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::super::load::tests::{FIXTURE, dir_with, error_at, errors_of, fixture, line_of};
+    use crate::config::Config;
+
+    const FILE: &str = "sources.toml";
+
+    /// The fixture with a second source appended.
+    fn with_source(extra: &str) -> (String, Vec<crate::config::ConfigError>) {
+        let text = format!("{}\n[[source]]\n{extra}\n", fixture(FILE));
+        let errors = match Config::load(dir_with(FILE, &text).path()) {
+            Ok(_) => Vec::new(),
+            Err(e) => e.0,
+        };
+        (text, errors)
+    }
+
+    #[test]
+    fn fixture_source_is_read() {
+        let config = Config::load(Path::new(FIXTURE)).unwrap();
+        let s = &config.sources[0];
+        assert!(s.enabled);
+        assert_eq!(s.url.scheme(), "http");
+        assert_eq!(s.line, line_of(&fixture(FILE), "[[source]]"));
+    }
+
+    #[test]
+    fn duplicate_source_id_is_refused() {
+        let (text, errors) =
+            with_source("id = \"kreis-presse\"\nkind = \"rss\"\nurl = \"https://a.example.org/feed\"\nlabel = \"x\"");
+        let e = error_at(&errors, "source[1].id");
+        assert!(e.message.contains("duplicate source id"), "{e}");
+        assert!(e.message.contains(&format!(
+            "first used on line {}",
+            line_of(&text, "id = \"kreis-presse\"")
+        )));
+    }
+
+    #[test]
+    fn url_must_be_http() {
+        let errors = errors_of(FILE, "url = \"http", "url = \"ftp");
+        assert!(error_at(&errors, "source[0].url").message.contains("http://"));
+    }
+
+    #[test]
+    fn unknown_kind_is_refused_with_known_kinds() {
+        let errors = errors_of(FILE, "kind = \"rss\"", "kind = \"atom\"");
+        let e = error_at(&errors, "source[0].kind");
+        assert!(
+            e.message.contains("unknown kind 'atom'") && e.message.contains("eu-sedia"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn unknown_kind_specific_key_points_at_its_line() {
+        let (text, errors) = with_source(
+            "id = \"feed-b\"\nkind = \"rss\"\nurl = \"https://b.example.org/feed\"\nlabel = \"b\"\nselektor = \"div\"",
+        );
+        let e = error_at(&errors, "source[1].selektor");
+        assert_eq!(e.line, line_of(&text, "selektor"));
+        assert!(e.message.contains("unknown field `selektor`"), "{e}");
+    }
+
+    #[test]
+    fn errors_of_all_sources_are_collected() {
+        let (_, errors) = with_source(
+            "id = \"Feed B\"\nkind = \"rss\"\nurl = \"mailto:x@example.org\"\nlabel = \"b\"\nmin_delay_ms = -5",
+        );
+        error_at(&errors, "source[1].id");
+        error_at(&errors, "source[1].url");
+        error_at(&errors, "source[1].min_delay_ms");
+    }
+
+    #[test]
+    fn missing_common_key_is_named() {
+        let (_, errors) = with_source("id = \"feed-c\"\nkind = \"rss\"\nlabel = \"c\"");
+        assert!(error_at(&errors, "source[1]").message.contains("missing field `url`"));
+    }
+}

@@ -1,0 +1,155 @@
+//! Delivering the outbox: send what is due, back off on failure, give up only
+//! after `max_attempts` or on a permanent rejection.
+
+use std::fmt;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use rand::Rng;
+
+use super::{NotifyError, SendErrorKind, Transport};
+use crate::config::NotifySettings;
+use crate::store::{OutboxMail, Store};
+
+/// Longest wait between two attempts, however many failed before.
+const MAX_DELAY: Duration = Duration::from_secs(24 * 3600);
+
+/// What one delivery pass did.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DeliveryReport {
+    pub sent: usize,
+    /// Failed this time, pending for a later attempt.
+    pub retried: usize,
+    /// Given up (permanent rejection or `max_attempts` reached); reported to the admin.
+    pub failed: usize,
+    /// The mails given up in this pass.
+    pub failures: Vec<FailedMail>,
+}
+
+/// A mail given up in this pass.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FailedMail {
+    pub id: i64,
+    pub contact: String,
+    pub subject: String,
+    pub attempts: u32,
+    pub error: String,
+}
+
+impl fmt::Display for DeliveryReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} sent, {} to retry later, {} failed",
+            self.sent, self.retried, self.failed
+        )?;
+        for m in &self.failures {
+            write!(
+                f,
+                "\n  #{} {} after {} attempt(s): {}",
+                m.id, m.contact, m.attempts, m.error
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// Sends due outbox mails. A failure keeps the mail pending with exponential
+/// backoff (`retry_base × 2^attempts`, plus up to 10 % jitter) until
+/// `max_attempts`, then marks it failed; a permanent 5xx rejection fails at once.
+/// Once the server turns out unreachable, the remaining due mails are deferred
+/// without another connection attempt each.
+pub async fn deliver<S: Store>(
+    store: &S,
+    transport: &Transport,
+    settings: &NotifySettings,
+    now: DateTime<Utc>,
+) -> Result<DeliveryReport, NotifyError> {
+    let mut report = DeliveryReport::default();
+    let mut outage: Option<super::SendError> = None;
+    for mail in store.due_mails(now).await? {
+        let result = match &outage {
+            Some(e) => Err(e.clone()),
+            None => transport.send(&mail).await,
+        };
+        match result {
+            Ok(()) => {
+                store.mark_sent(mail.id, now).await?;
+                tracing::info!(mail = mail.id, contact = %mail.contact, "digest sent");
+                report.sent += 1;
+            }
+            Err(error) => {
+                if error.kind == SendErrorKind::Unreachable {
+                    outage = Some(error.clone());
+                }
+                record_failure(store, settings, &mail, &error, now, &mut report).await?;
+            }
+        }
+    }
+    Ok(report)
+}
+
+async fn record_failure<S: Store>(
+    store: &S,
+    settings: &NotifySettings,
+    mail: &OutboxMail,
+    error: &super::SendError,
+    now: DateTime<Utc>,
+    report: &mut DeliveryReport,
+) -> Result<(), NotifyError> {
+    let attempts = mail.attempts + 1;
+    if error.kind == SendErrorKind::Permanent || attempts >= settings.max_attempts {
+        store.mark_attempt_failed(mail.id, &error.message, None).await?;
+        tracing::error!(mail = mail.id, contact = %mail.contact, attempts, error = %error, "digest given up");
+        report.failed += 1;
+        report.failures.push(FailedMail {
+            id: mail.id,
+            contact: mail.contact.clone(),
+            subject: mail.subject.clone(),
+            attempts,
+            error: error.message.clone(),
+        });
+    } else {
+        let next = now + with_jitter(retry_delay(settings.retry_base, mail.attempts));
+        store.mark_attempt_failed(mail.id, &error.message, Some(next)).await?;
+        tracing::warn!(mail = mail.id, contact = %mail.contact, attempts, next_attempt = %next, error = %error, "digest not sent; will retry");
+        report.retried += 1;
+    }
+    Ok(())
+}
+
+/// `base × 2^failed_attempts`, capped at one day.
+pub fn retry_delay(base: Duration, failed_attempts: u32) -> Duration {
+    base.checked_mul(1u32 << failed_attempts.min(20))
+        .map_or(MAX_DELAY, |d| d.min(MAX_DELAY))
+}
+
+/// Adds up to 10 % so that mails failed together do not all retry in the same second.
+fn with_jitter(delay: Duration) -> chrono::Duration {
+    let jitter_ms = rand::rng().random_range(0..=delay.as_millis() as u64 / 10);
+    chrono::Duration::from_std(delay + Duration::from_millis(jitter_ms)).unwrap_or(chrono::Duration::days(1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_delay_doubles_and_is_capped() {
+        let base = Duration::from_secs(60);
+        assert_eq!(retry_delay(base, 0), Duration::from_secs(60));
+        assert_eq!(retry_delay(base, 3), Duration::from_secs(480));
+        assert_eq!(retry_delay(base, 40), MAX_DELAY);
+    }
+
+    #[test]
+    fn jitter_stays_within_ten_percent() {
+        for _ in 0..100 {
+            let d = with_jitter(Duration::from_secs(100));
+            assert!(
+                d >= chrono::Duration::seconds(100) && d <= chrono::Duration::seconds(110),
+                "{d}"
+            );
+        }
+    }
+}

@@ -1,0 +1,188 @@
+//! Rendering a [`Digest`] into text, HTML and the final RFC 5322 message.
+
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use chrono::{DateTime, Utc};
+use lettre::Message;
+use lettre::message::header::{HeaderName, HeaderValue};
+use lettre::message::{Mailbox, MultiPart};
+use minijinja::{Environment, UndefinedBehavior, Value};
+use sha2::{Digest as _, Sha256};
+
+use super::{Digest, NotifyError};
+use crate::config::ServiceConfig;
+
+/// Name of the plain-text digest template (and of its override file in `<config>/templates/`).
+pub const TEXT_TEMPLATE: &str = "digest.txt.j2";
+/// Name of the HTML digest template; HTML auto-escaping applies to it.
+pub const HTML_TEMPLATE: &str = "digest.html.j2";
+
+const EMBEDDED: [(&str, &str); 2] = [
+    (TEXT_TEMPLATE, include_str!("templates/digest.txt.j2")),
+    (HTML_TEMPLATE, include_str!("templates/digest.html.j2")),
+];
+
+/// Display name used when `sender` is a bare address.
+const SENDER_NAME: &str = "Förderradar";
+
+/// The digest templates, embedded or overridden from `<config>/templates/`.
+pub struct Templates {
+    env: Environment<'static>,
+    /// Override files in use, for the log.
+    pub overrides: Vec<PathBuf>,
+}
+
+impl std::fmt::Debug for Templates {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Templates")
+            .field("overrides", &self.overrides)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Templates {
+    /// The templates compiled into the binary.
+    pub fn embedded() -> Templates {
+        let mut env = environment();
+        for (name, source) in EMBEDDED {
+            env.add_template(name, source)
+                .expect("embedded digest templates compile");
+        }
+        Templates {
+            env,
+            overrides: Vec::new(),
+        }
+    }
+
+    /// The embedded templates, each replaced by `<config_dir>/templates/<name>` where that file exists.
+    pub fn load(config_dir: &Path) -> Result<Templates, NotifyError> {
+        let mut env = environment();
+        let mut overrides = Vec::new();
+        for (name, embedded) in EMBEDDED {
+            let path = config_dir.join("templates").join(name);
+            let source = match std::fs::read_to_string(&path) {
+                Ok(source) => source,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    env.add_template(name, embedded)
+                        .expect("embedded digest templates compile");
+                    continue;
+                }
+                Err(source) => return Err(NotifyError::TemplateFile { path, source }),
+            };
+            env.add_template_owned(name, source)
+                .map_err(|source| NotifyError::Template {
+                    name: path.display().to_string(),
+                    source,
+                })?;
+            tracing::info!(template = %path.display(), "using digest template override");
+            overrides.push(path);
+        }
+        Ok(Templates { env, overrides })
+    }
+
+    /// Plain text and HTML body of a digest.
+    pub fn render(&self, digest: &Digest) -> Result<(String, String), NotifyError> {
+        let ctx = Value::from(minijinja::value::Serde(digest));
+        let render = |name: &str| {
+            self.env
+                .get_template(name)
+                .and_then(|t| t.render(&ctx))
+                .map_err(|source| NotifyError::Template {
+                    name: name.to_string(),
+                    source,
+                })
+        };
+        Ok((render(TEXT_TEMPLATE)?, render(HTML_TEMPLATE)?))
+    }
+}
+
+fn environment() -> Environment<'static> {
+    let mut env = Environment::new();
+    // A misspelt field must fail loudly instead of silently dropping a deadline from the mail.
+    env.set_undefined_behavior(UndefinedBehavior::Strict);
+    let syntax = minijinja::syntax::SyntaxConfig::builder()
+        .trim_blocks(true)
+        .lstrip_blocks(true)
+        .keep_trailing_newline(true)
+        .build()
+        .expect("default delimiters are valid");
+    env.set_syntax(syntax);
+    env
+}
+
+/// The complete multipart/alternative message, as stored in the outbox.
+pub(crate) fn build_message(
+    digest: &Digest,
+    text: &str,
+    html: &str,
+    service: &ServiceConfig,
+    now: DateTime<Utc>,
+) -> Result<Vec<u8>, NotifyError> {
+    let from = sender_mailbox(&service.sender)?;
+    let to = Mailbox::new(
+        Some(digest.contact_name.clone()).filter(|n| !n.trim().is_empty()),
+        digest
+            .contact
+            .parse()
+            .map_err(|source| address_error(&digest.contact, "contact", source))?,
+    );
+    let reply_to: Mailbox = service
+        .admin
+        .parse()
+        .map_err(|source| address_error(&service.admin, "admin", source))?;
+    let message_id = format!(
+        "<{}.{}@{}>",
+        now.format("%Y%m%d%H%M%S"),
+        mail_key(digest),
+        from.email.domain()
+    );
+    Message::builder()
+        .from(from)
+        .reply_to(reply_to)
+        .to(to)
+        .subject(digest.subject.clone())
+        .date(SystemTime::from(now))
+        .message_id(Some(message_id))
+        // RFC 3834: keeps out-of-office replies away from the sender.
+        .raw_header(HeaderValue::new(
+            HeaderName::new_from_ascii_str("Auto-Submitted"),
+            "auto-generated".into(),
+        ))
+        .multipart(MultiPart::alternative_plain_html(text.to_string(), html.to_string()))
+        .map(|m| m.formatted())
+        .map_err(|source| NotifyError::Message {
+            contact: digest.contact.clone(),
+            source,
+        })
+}
+
+/// `sender` as configured; a bare address gets the display name "Förderradar".
+fn sender_mailbox(sender: &str) -> Result<Mailbox, NotifyError> {
+    let mut mailbox: Mailbox = sender
+        .parse()
+        .map_err(|source| address_error(sender, "sender", source))?;
+    if mailbox.name.is_none() {
+        mailbox.name = Some(SENDER_NAME.to_string());
+    }
+    Ok(mailbox)
+}
+
+fn address_error(address: &str, role: &'static str, source: lettre::address::AddressError) -> NotifyError {
+    NotifyError::Address {
+        address: address.to_string(),
+        role,
+        source,
+    }
+}
+
+/// Short hash over contact and calls: makes the Message-ID unique per digest.
+fn mail_key(digest: &Digest) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(digest.contact.as_bytes());
+    for call in &digest.calls {
+        hasher.update(b"\0");
+        hasher.update(call.id.as_str().as_bytes());
+    }
+    hex::encode(hasher.finalize())[..16].to_string()
+}

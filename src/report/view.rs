@@ -1,0 +1,162 @@
+//! German wording shared by the human-readable formats (Markdown, HTML, CSV).
+
+use chrono::NaiveDate;
+
+use super::{Report, ReportCall, ReportMatch};
+use crate::model::{Applicants, CallStatus, Deadline, Region, format_date_de, format_deadline};
+
+pub(super) fn heading(report: &Report) -> String {
+    format!("Förderradar – Bericht vom {}", format_date_de(report.as_of))
+}
+
+/// What the report lists, with the count.
+pub(super) fn scope(report: &Report) -> String {
+    let n = report.calls.len();
+    if report.all {
+        format!("Alle gespeicherten Förderaufrufe: {n}")
+    } else {
+        format!("Offene Förderaufrufe mit passendem Treffer: {n}")
+    }
+}
+
+pub(super) fn filters(report: &Report) -> String {
+    if report.filters.is_empty() {
+        "Filter: keine".to_string()
+    } else {
+        format!("Filter: {}", report.filters.join("; "))
+    }
+}
+
+pub(super) fn empty() -> &'static str {
+    "Keine Förderaufrufe gefunden."
+}
+
+/// The deadline, plus the source's own status where it says closed or not yet open.
+pub(super) fn deadline(c: &ReportCall, as_of: NaiveDate) -> String {
+    let dates = deadline_dates(c, as_of);
+    match c.call.status {
+        CallStatus::Closed => format!("{dates} – laut Quelle geschlossen"),
+        CallStatus::Forthcoming => format!("{dates} – laut Quelle noch nicht geöffnet"),
+        CallStatus::Open | CallStatus::Unknown => dates,
+    }
+}
+
+/// "31.12.2026 (noch 35 Tage)", "laufend", "abgelaufen (31.01.2026)".
+fn deadline_dates(c: &ReportCall, as_of: NaiveDate) -> String {
+    let stated = format_deadline(&c.call.deadline);
+    let Some(next) = c.deadline else {
+        return match &c.call.deadline {
+            Deadline::Dates(dates) if !dates.is_empty() => format!("abgelaufen ({stated})"),
+            _ => stated,
+        };
+    };
+    let left = days_left((next - as_of).num_days());
+    if stated == format_date_de(next) {
+        format!("{stated} ({left})")
+    } else {
+        format!("{stated} – nächster Stichtag {} ({left})", format_date_de(next))
+    }
+}
+
+pub(super) fn days_left(days: i64) -> String {
+    match days {
+        0 => "endet heute".to_string(),
+        1 => "noch 1 Tag".to_string(),
+        n => format!("noch {n} Tage"),
+    }
+}
+
+/// Normalised categories, else the source's own words, else "nicht angegeben".
+pub(super) fn applicants(a: &Applicants) -> String {
+    if !a.categories.is_empty() {
+        return a.categories.iter().map(|c| c.label_de()).collect::<Vec<_>>().join(", ");
+    }
+    if !a.raw.is_empty() {
+        return a.raw.join(", ");
+    }
+    "nicht angegeben".to_string()
+}
+
+pub(super) fn regions(regions: &[Region]) -> String {
+    if regions.is_empty() {
+        return "nicht angegeben".to_string();
+    }
+    regions.iter().map(Region::to_string).collect::<Vec<_>>().join(", ")
+}
+
+pub(super) fn funder(c: &ReportCall) -> String {
+    c.funder.clone().unwrap_or_else(|| "k. A.".to_string())
+}
+
+/// German decimal comma, one decimal.
+pub(super) fn score(v: f64) -> String {
+    format!("{v:.1}").replace('.', ",")
+}
+
+/// "Handlungsfeld „Digitale Verwaltung“, Projekt „Digitales Rathaus“".
+pub(super) fn target(m: &ReportMatch) -> String {
+    let field = format!("Handlungsfeld „{}“", m.handlungsfeld_name);
+    match &m.project_name {
+        Some(p) => format!("{field}, Projekt „{p}“"),
+        None => field,
+    }
+}
+
+pub(super) fn kommunen(m: &ReportMatch) -> String {
+    if m.kommunen_names.is_empty() {
+        return "keine zugeordnet".to_string();
+    }
+    m.kommunen_names.join(", ")
+}
+
+/// Only web links are rendered as links: a `javascript:` or `data:` URL taken
+/// from a hostile page must not become clickable.
+pub(super) fn is_web_url(url: &str) -> bool {
+    let lower = url.trim_start().to_ascii_lowercase();
+    lower.starts_with("https://") || lower.starts_with("http://")
+}
+
+/// Sort key for titles in German dictionary order (DIN 5007-1: ä as a, ß as ss).
+pub(super) fn title_sort_key(title: &str) -> String {
+    title
+        .to_lowercase()
+        .chars()
+        .flat_map(|ch| match ch {
+            'ä' => vec!['a'],
+            'ö' => vec!['o'],
+            'ü' => vec!['u'],
+            'ß' => vec!['s', 's'],
+            other => vec![other],
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn days_left_in_german() {
+        assert_eq!(days_left(0), "endet heute");
+        assert_eq!(days_left(1), "noch 1 Tag");
+        assert_eq!(days_left(35), "noch 35 Tage");
+    }
+
+    #[test]
+    fn umlauts_sort_like_their_base_letter() {
+        let mut titles = ["Zukunft", "Öffentlicher Raum", "Ortskern", "Straße", "Strasse B"];
+        titles.sort_by_key(|t| title_sort_key(t));
+        assert_eq!(
+            titles,
+            ["Öffentlicher Raum", "Ortskern", "Straße", "Strasse B", "Zukunft"]
+        );
+    }
+
+    #[test]
+    fn only_web_urls_are_links() {
+        assert!(is_web_url("https://x.example/a"));
+        assert!(is_web_url("HTTP://x.example/a"));
+        assert!(!is_web_url("javascript:alert(1)"));
+        assert!(!is_web_url("data:text/html,<b>"));
+    }
+}

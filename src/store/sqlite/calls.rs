@@ -1,0 +1,427 @@
+//! Calls, their source links, versions and change events.
+//!
+//! Identity of an incoming listing, in this order:
+//! 1. its id (the hash of its canonical URL);
+//! 2. a URL already linked to a stored call (its own or one of its `links`);
+//! 3. `title_key(title, funder)` of a stored call that this source does not
+//!    list yet, and whose external id (if both have one) is the same. A source
+//!    never lists one programme twice, so two of its own entries with the same
+//!    title stay two calls (EU topics often share titles across years).
+//!
+//! Content of a call listed by several sources: the source whose listing
+//! supplies the stored content (`content_source`) may always update it. Another
+//! source takes over only with a strictly richer listing (more fields stated,
+//! see [`richness`]). Two sources with stable but different texts therefore
+//! never flip the content back and forth between passes.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use sqlx::Row;
+use sqlx::sqlite::{SqliteConnection, SqlitePool, SqliteRow};
+
+use super::{from_json, to_json, ts};
+use crate::collect::identity::title_key;
+use crate::model::{Call, CallId, ChangedField, Deadline, DeadlineKind, FieldChange, SourceLink, diff_calls};
+use crate::store::{CallFilter, ChangeEvent, StoreError, StoreResult, UpsertOutcome};
+
+/// `SELECT` of a full call: its current content plus its links in first-seen order.
+macro_rules! select_call {
+    ($rest:literal) => {
+        concat!(
+            "SELECT c.json, c.last_seen, ",
+            "(SELECT json_group_array(json_object('source', source, 'url', url)) FROM ",
+            "(SELECT source, url FROM call_links l WHERE l.call_id = c.id ORDER BY l.first_seen, l.rowid)) AS links ",
+            "FROM calls c ",
+            $rest
+        )
+    };
+}
+
+pub(super) async fn upsert(pool: &SqlitePool, call: &Call) -> StoreResult<UpsertOutcome> {
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let outcome = match find_existing(&mut tx, call).await? {
+        None => insert_new(&mut tx, call).await?,
+        Some(id) => merge(&mut tx, id, call).await?,
+    };
+    tx.commit().await?;
+    Ok(outcome)
+}
+
+async fn find_existing(conn: &mut SqliteConnection, call: &Call) -> StoreResult<Option<CallId>> {
+    let by_id: Option<String> = sqlx::query_scalar("SELECT id FROM calls WHERE id = ?")
+        .bind(call.id.as_str())
+        .fetch_optional(&mut *conn)
+        .await?;
+    if let Some(id) = by_id {
+        return Ok(Some(CallId(id)));
+    }
+    for url in std::iter::once(&call.url).chain(call.links.iter().map(|l| &l.url)) {
+        let linked: Option<String> = sqlx::query_scalar("SELECT call_id FROM call_links WHERE url = ? LIMIT 1")
+            .bind(url)
+            .fetch_optional(&mut *conn)
+            .await?;
+        if let Some(id) = linked {
+            return Ok(Some(CallId(id)));
+        }
+    }
+    by_title_key(conn, call).await
+}
+
+async fn by_title_key(conn: &mut SqliteConnection, call: &Call) -> StoreResult<Option<CallId>> {
+    if call.title.trim().is_empty() {
+        return Ok(None);
+    }
+    let candidates: Vec<(String, Option<String>)> = sqlx::query_as(
+        "SELECT id, external_id FROM calls c WHERE title_key = ?1 \
+         AND NOT EXISTS (SELECT 1 FROM call_links l WHERE l.call_id = c.id AND l.source = ?2) \
+         ORDER BY first_seen, id",
+    )
+    .bind(title_key(&call.title, call.funder.as_deref()))
+    .bind(&call.source)
+    .fetch_all(&mut *conn)
+    .await?;
+    let same_programme = |ext: &Option<String>| match (ext, &call.external_id) {
+        (Some(a), Some(b)) => a == b,
+        _ => true,
+    };
+    Ok(candidates
+        .into_iter()
+        .find(|(_, ext)| same_programme(ext))
+        .map(|(id, _)| CallId(id)))
+}
+
+async fn insert_new(conn: &mut SqliteConnection, call: &Call) -> StoreResult<UpsertOutcome> {
+    let mut stored = call.clone();
+    stored.fingerprint = call.compute_fingerprint();
+    stored.links.clear();
+    let cols = Columns::of(&stored);
+    let json = to_json("calls", "json", &stored)?;
+    sqlx::query(
+        "INSERT INTO calls (id, source, url, title_key, content_source, title, funder, external_id, status, \
+         deadline_kind, deadline_first, deadline_last, deadline_annual, fingerprint, version, first_seen, last_seen, json) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)",
+    )
+    .bind(stored.id.as_str())
+    .bind(&stored.source)
+    .bind(&stored.url)
+    .bind(&cols.title_key)
+    .bind(&stored.source)
+    .bind(&stored.title)
+    .bind(&stored.funder)
+    .bind(&stored.external_id)
+    .bind(stored.status.as_str())
+    .bind(cols.deadline_kind)
+    .bind(cols.deadline_first)
+    .bind(cols.deadline_last)
+    .bind(cols.deadline_annual)
+    .bind(&stored.fingerprint)
+    .bind(ts(stored.first_seen))
+    .bind(ts(stored.last_seen))
+    .bind(&json)
+    .execute(&mut *conn)
+    .await?;
+    insert_version(conn, &stored, 1, &json, &stored.source).await?;
+    insert_links(conn, &stored.id, call).await?;
+    Ok(UpsertOutcome::New(stored.id))
+}
+
+/// The stored side of a call being merged.
+struct Current {
+    call: Call,
+    content_source: String,
+    version: i64,
+}
+
+async fn merge(conn: &mut SqliteConnection, id: CallId, incoming: &Call) -> StoreResult<UpsertOutcome> {
+    let current = load_current(conn, &id).await?;
+    insert_links(conn, &id, incoming).await?;
+    let fingerprint = incoming.compute_fingerprint();
+    let may_update = current.content_source == incoming.source || richness(incoming) > richness(&current.call);
+    if !may_update || fingerprint == current.call.fingerprint {
+        sqlx::query("UPDATE calls SET last_seen = max(last_seen, ?) WHERE id = ?")
+            .bind(ts(incoming.last_seen))
+            .bind(id.as_str())
+            .execute(&mut *conn)
+            .await?;
+        return Ok(UpsertOutcome::Unchanged(id));
+    }
+    let new = Call {
+        id: id.clone(),
+        source: current.call.source.clone(),
+        url: current.call.url.clone(),
+        links: Vec::new(),
+        first_seen: current.call.first_seen,
+        last_seen: current.call.last_seen.max(incoming.last_seen),
+        fingerprint,
+        ..incoming.clone()
+    };
+    let changes = diff_calls(&current.call, &new);
+    let version = current.version + 1;
+    update_content(conn, &new, &incoming.source, version).await?;
+    insert_changes(conn, &id, version, new.last_seen, &changes).await?;
+    Ok(UpsertOutcome::Changed(id, changes))
+}
+
+async fn load_current(conn: &mut SqliteConnection, id: &CallId) -> StoreResult<Current> {
+    let (json, last_seen, content_source, version): (String, DateTime<Utc>, String, i64) =
+        sqlx::query_as("SELECT json, last_seen, content_source, version FROM calls WHERE id = ?")
+            .bind(id.as_str())
+            .fetch_one(&mut *conn)
+            .await?;
+    let mut call: Call = from_json("calls", "json", &json)?;
+    call.last_seen = last_seen;
+    Ok(Current {
+        call,
+        content_source,
+        version,
+    })
+}
+
+async fn update_content(
+    conn: &mut SqliteConnection,
+    call: &Call,
+    content_source: &str,
+    version: i64,
+) -> StoreResult<()> {
+    let cols = Columns::of(call);
+    let json = to_json("calls", "json", call)?;
+    sqlx::query(
+        "UPDATE calls SET title_key = ?, content_source = ?, title = ?, funder = ?, external_id = ?, status = ?, \
+         deadline_kind = ?, deadline_first = ?, deadline_last = ?, deadline_annual = ?, fingerprint = ?, version = ?, \
+         last_seen = ?, json = ? WHERE id = ?",
+    )
+    .bind(&cols.title_key)
+    .bind(content_source)
+    .bind(&call.title)
+    .bind(&call.funder)
+    .bind(&call.external_id)
+    .bind(call.status.as_str())
+    .bind(cols.deadline_kind)
+    .bind(cols.deadline_first)
+    .bind(cols.deadline_last)
+    .bind(cols.deadline_annual)
+    .bind(&call.fingerprint)
+    .bind(version)
+    .bind(ts(call.last_seen))
+    .bind(&json)
+    .bind(call.id.as_str())
+    .execute(&mut *conn)
+    .await?;
+    insert_version(conn, call, version, &json, content_source).await
+}
+
+async fn insert_version(
+    conn: &mut SqliteConnection,
+    call: &Call,
+    version: i64,
+    json: &str,
+    source: &str,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO call_versions (call_id, version, recorded_at, source, fingerprint, json) VALUES (?, ?, ?, ?, ?, ?)",
+    )
+    .bind(call.id.as_str())
+    .bind(version)
+    .bind(ts(call.last_seen))
+    .bind(source)
+    .bind(&call.fingerprint)
+    .bind(json)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+async fn insert_changes(
+    conn: &mut SqliteConnection,
+    id: &CallId,
+    version: i64,
+    at: DateTime<Utc>,
+    changes: &[FieldChange],
+) -> StoreResult<()> {
+    for change in changes {
+        sqlx::query("INSERT INTO call_changes (call_id, version, at, field, old, new) VALUES (?, ?, ?, ?, ?, ?)")
+            .bind(id.as_str())
+            .bind(version)
+            .bind(ts(at))
+            .bind(change.field.as_str())
+            .bind(&change.old)
+            .bind(&change.new)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Records every listing of the incoming call (its own URL and its links).
+async fn insert_links(conn: &mut SqliteConnection, id: &CallId, call: &Call) -> StoreResult<()> {
+    let own = SourceLink {
+        source: call.source.clone(),
+        url: call.url.clone(),
+    };
+    for link in std::iter::once(&own).chain(&call.links) {
+        sqlx::query(
+            "INSERT INTO call_links (call_id, source, url, first_seen, last_seen) VALUES (?1, ?2, ?3, ?4, ?4) \
+             ON CONFLICT (source, url) DO UPDATE SET last_seen = max(last_seen, excluded.last_seen)",
+        )
+        .bind(id.as_str())
+        .bind(&link.source)
+        .bind(&link.url)
+        .bind(ts(call.last_seen))
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+/// How many facts a listing states. Decides which source's content a shared call shows.
+fn richness(call: &Call) -> usize {
+    [
+        call.funder.is_some(),
+        call.deadline.kind() != DeadlineKind::Unknown,
+        !call.applicants.is_unstated(),
+        call.funding_rate.is_some(),
+        call.amount_max_eur.is_some(),
+        !call.regions.is_empty(),
+        !call.summary.trim().is_empty(),
+        !call.text.trim().is_empty(),
+        !call.funding_types.is_empty(),
+        !call.topics.is_empty(),
+        call.published.is_some(),
+        call.external_id.is_some(),
+    ]
+    .into_iter()
+    .filter(|stated| *stated)
+    .count()
+}
+
+/// The filter and sort columns derived from a call's content.
+struct Columns {
+    title_key: String,
+    deadline_kind: &'static str,
+    deadline_first: Option<NaiveDate>,
+    deadline_last: Option<NaiveDate>,
+    deadline_annual: bool,
+}
+
+impl Columns {
+    fn of(call: &Call) -> Columns {
+        let dates = match &call.deadline {
+            Deadline::Dates(dates) => dates.as_slice(),
+            _ => &[],
+        };
+        Columns {
+            title_key: title_key(&call.title, call.funder.as_deref()),
+            deadline_kind: match call.deadline.kind() {
+                DeadlineKind::Date => "date",
+                DeadlineKind::Rolling => "rolling",
+                DeadlineKind::Unknown => "unknown",
+            },
+            deadline_first: dates.iter().map(|d| d.date).min(),
+            deadline_last: dates.iter().map(|d| d.date).max(),
+            deadline_annual: dates.iter().any(|d| d.annual),
+        }
+    }
+}
+
+fn call_from_row(row: &SqliteRow) -> StoreResult<Call> {
+    let json: String = row.try_get("json")?;
+    let links: String = row.try_get("links")?;
+    let mut call: Call = from_json("calls", "json", &json)?;
+    call.last_seen = row.try_get("last_seen")?;
+    call.links = from_json("call_links", "url", &links)?;
+    Ok(call)
+}
+
+pub(super) async fn get(pool: &SqlitePool, id: &CallId) -> StoreResult<Option<Call>> {
+    let row = sqlx::query(select_call!("WHERE c.id = ?"))
+        .bind(id.as_str())
+        .fetch_optional(pool)
+        .await?;
+    row.as_ref().map(call_from_row).transpose()
+}
+
+/// Exact id, else a unique prefix; the `c-` of ids may be left out.
+pub(super) async fn find(pool: &SqlitePool, id_or_prefix: &str) -> StoreResult<Option<Call>> {
+    let wanted = id_or_prefix.trim();
+    if wanted.is_empty() {
+        return Ok(None);
+    }
+    let mut prefixes = vec![wanted.to_string()];
+    if !wanted.starts_with("c-") {
+        prefixes.push(format!("c-{wanted}"));
+    }
+    for prefix in prefixes {
+        if let Some(call) = get(pool, &CallId(prefix.clone())).await? {
+            return Ok(Some(call));
+        }
+        let ids: Vec<String> =
+            sqlx::query_scalar("SELECT id FROM calls WHERE substr(id, 1, length(?1)) = ?1 ORDER BY id LIMIT 5")
+                .bind(&prefix)
+                .fetch_all(pool)
+                .await?;
+        match ids.as_slice() {
+            [] => continue,
+            [one] => return get(pool, &CallId(one.clone())).await,
+            _ => {
+                return Err(StoreError::Ambiguous {
+                    prefix,
+                    candidates: ids,
+                });
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// Newest first. "Open on" mirrors [`Call::is_open`]: not closed, and a
+/// cut-off on or after the day (yearly dates always recur), or no date stated.
+pub(super) async fn list(pool: &SqlitePool, filter: &CallFilter) -> StoreResult<Vec<Call>> {
+    let rows = sqlx::query(select_call!(
+        "WHERE (?1 IS NULL OR EXISTS (SELECT 1 FROM call_links l WHERE l.call_id = c.id AND l.source = ?1)) \
+         AND (?2 IS NULL OR c.last_seen >= ?2) \
+         AND (?3 IS NULL OR (c.status != 'closed' \
+              AND (c.deadline_kind != 'date' OR c.deadline_annual = 1 OR c.deadline_last >= ?3))) \
+         ORDER BY c.first_seen DESC, c.id LIMIT ?4"
+    ))
+    .bind(&filter.source)
+    .bind(filter.seen_since.map(ts))
+    .bind(filter.open_on)
+    .bind(filter.limit.map_or(-1, i64::from))
+    .fetch_all(pool)
+    .await?;
+    rows.iter().map(call_from_row).collect()
+}
+
+pub(super) async fn versions(pool: &SqlitePool, id: &CallId) -> StoreResult<Vec<(DateTime<Utc>, Call)>> {
+    let rows: Vec<(DateTime<Utc>, String)> =
+        sqlx::query_as("SELECT recorded_at, json FROM call_versions WHERE call_id = ? ORDER BY version")
+            .bind(id.as_str())
+            .fetch_all(pool)
+            .await?;
+    rows.into_iter()
+        .map(|(at, json)| Ok((at, from_json("call_versions", "json", &json)?)))
+        .collect()
+}
+
+pub(super) async fn changes_since(pool: &SqlitePool, since: DateTime<Utc>) -> StoreResult<Vec<ChangeEvent>> {
+    let rows: Vec<(i64, String, DateTime<Utc>, String, String, String)> =
+        sqlx::query_as("SELECT id, call_id, at, field, old, new FROM call_changes WHERE at >= ? ORDER BY id")
+            .bind(ts(since))
+            .fetch_all(pool)
+            .await?;
+    rows.into_iter()
+        .map(|(id, call_id, at, field, old, new)| {
+            let field: ChangedField =
+                serde_json::from_value(serde_json::Value::String(field)).map_err(|e| StoreError::Corrupt {
+                    table: "call_changes",
+                    column: "field",
+                    message: e.to_string(),
+                })?;
+            Ok(ChangeEvent {
+                id,
+                call_id: CallId(call_id),
+                at,
+                change: FieldChange { field, old, new },
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,165 @@
+//! The outbox of rendered digests and the record of who was told about which call.
+
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+use sqlx::sqlite::{SqlitePool, SqliteRow};
+
+use super::{count, from_json, to_json, ts};
+use crate::model::CallId;
+use crate::store::{NewMail, OutboxMail, OutboxStatus, StoreError, StoreResult};
+
+macro_rules! select_mail {
+    ($rest:literal) => {
+        concat!(
+            "SELECT id, contact, kommune, subject, message, calls, status, attempts, next_attempt, last_error, ",
+            "created, sent FROM outbox ",
+            $rest
+        )
+    };
+}
+
+pub(super) async fn notified_calls(pool: &SqlitePool, contact: &str) -> StoreResult<Vec<CallId>> {
+    let ids: Vec<String> = sqlx::query_scalar("SELECT call_id FROM notified WHERE contact = ? ORDER BY at, call_id")
+        .bind(contact)
+        .fetch_all(pool)
+        .await?;
+    Ok(ids.into_iter().map(CallId).collect())
+}
+
+/// Queues the mail, due at once, and records its calls as notified for the
+/// contact. If any call was already queued for the contact, nothing is
+/// queued ([`StoreError::AlreadyNotified`]): the mail as rendered would repeat it.
+pub(super) async fn enqueue(pool: &SqlitePool, mail: &NewMail, now: DateTime<Utc>) -> StoreResult<i64> {
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO outbox (contact, kommune, subject, message, calls, status, attempts, next_attempt, created) \
+         VALUES (?1, ?2, ?3, ?4, ?5, 'pending', 0, ?6, ?6) RETURNING id",
+    )
+    .bind(&mail.contact)
+    .bind(&mail.kommune)
+    .bind(&mail.subject)
+    .bind(&mail.message)
+    .bind(to_json("outbox", "calls", &mail.calls)?)
+    .bind(ts(now))
+    .fetch_one(&mut *tx)
+    .await?;
+    for call in &mail.calls {
+        let inserted = sqlx::query(
+            "INSERT INTO notified (contact, call_id, at, mail_id) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        )
+        .bind(&mail.contact)
+        .bind(call.as_str())
+        .bind(ts(now))
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        if inserted.rows_affected() == 0 {
+            // Dropping the transaction rolls the mail back.
+            return Err(StoreError::AlreadyNotified {
+                contact: mail.contact.clone(),
+                call: call.clone(),
+            });
+        }
+    }
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// Pending mails whose next attempt is due, oldest due first.
+pub(super) async fn due(pool: &SqlitePool, now: DateTime<Utc>) -> StoreResult<Vec<OutboxMail>> {
+    let rows = sqlx::query(select_mail!(
+        "WHERE status = 'pending' AND next_attempt <= ? ORDER BY next_attempt, id"
+    ))
+    .bind(ts(now))
+    .fetch_all(pool)
+    .await?;
+    rows.iter().map(mail_from_row).collect()
+}
+
+pub(super) async fn mark_sent(pool: &SqlitePool, id: i64, at: DateTime<Utc>) -> StoreResult<()> {
+    let done = sqlx::query(
+        "UPDATE outbox SET status = 'sent', sent = ?, attempts = attempts + 1, last_error = NULL \
+         WHERE id = ? AND status = 'pending'",
+    )
+    .bind(ts(at))
+    .bind(id)
+    .execute(pool)
+    .await?;
+    expect_pending(done.rows_affected(), id)
+}
+
+pub(super) async fn mark_attempt_failed(
+    pool: &SqlitePool,
+    id: i64,
+    error: &str,
+    next_attempt: Option<DateTime<Utc>>,
+) -> StoreResult<()> {
+    let done = sqlx::query(
+        "UPDATE outbox SET attempts = attempts + 1, last_error = ?1, \
+         status = CASE WHEN ?2 IS NULL THEN 'failed' ELSE 'pending' END, \
+         next_attempt = coalesce(?2, next_attempt) \
+         WHERE id = ?3 AND status = 'pending'",
+    )
+    .bind(error)
+    .bind(next_attempt.map(ts))
+    .bind(id)
+    .execute(pool)
+    .await?;
+    expect_pending(done.rows_affected(), id)
+}
+
+fn expect_pending(rows: u64, id: i64) -> StoreResult<()> {
+    if rows == 0 {
+        return Err(StoreError::NotFound(format!("pending outbox mail {id}")));
+    }
+    Ok(())
+}
+
+/// Newest first.
+pub(super) async fn list(pool: &SqlitePool, status: Option<OutboxStatus>) -> StoreResult<Vec<OutboxMail>> {
+    let rows = sqlx::query(select_mail!(
+        "WHERE ?1 IS NULL OR status = ?1 ORDER BY created DESC, id DESC"
+    ))
+    .bind(status.map(status_str))
+    .fetch_all(pool)
+    .await?;
+    rows.iter().map(mail_from_row).collect()
+}
+
+fn status_str(status: OutboxStatus) -> &'static str {
+    match status {
+        OutboxStatus::Pending => "pending",
+        OutboxStatus::Sent => "sent",
+        OutboxStatus::Failed => "failed",
+    }
+}
+
+fn parse_status(s: &str) -> StoreResult<OutboxStatus> {
+    [OutboxStatus::Pending, OutboxStatus::Sent, OutboxStatus::Failed]
+        .into_iter()
+        .find(|st| status_str(*st) == s)
+        .ok_or_else(|| StoreError::Corrupt {
+            table: "outbox",
+            column: "status",
+            message: format!("unknown status '{s}'"),
+        })
+}
+
+fn mail_from_row(row: &SqliteRow) -> StoreResult<OutboxMail> {
+    let calls: String = row.try_get("calls")?;
+    let status: String = row.try_get("status")?;
+    Ok(OutboxMail {
+        id: row.try_get("id")?,
+        contact: row.try_get("contact")?,
+        kommune: row.try_get("kommune")?,
+        subject: row.try_get("subject")?,
+        message: row.try_get("message")?,
+        calls: from_json("outbox", "calls", &calls)?,
+        status: parse_status(&status)?,
+        attempts: count("outbox", "attempts", row.try_get("attempts")?)?,
+        next_attempt: row.try_get("next_attempt")?,
+        last_error: row.try_get("last_error")?,
+        created: row.try_get("created")?,
+        sent: row.try_get("sent")?,
+    })
+}

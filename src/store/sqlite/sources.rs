@@ -1,0 +1,180 @@
+//! Per-source state, runs and health.
+
+use chrono::{DateTime, Utc};
+use sqlx::sqlite::{SqliteConnection, SqlitePool};
+
+use super::{count, from_json, to_json, ts};
+use crate::collect::SourceState;
+use crate::store::{SourceHealth, SourceRun, StoreResult};
+
+pub(super) async fn state(pool: &SqlitePool, source: &str) -> StoreResult<SourceState> {
+    let json: Option<String> = sqlx::query_scalar("SELECT json FROM source_state WHERE source = ?")
+        .bind(source)
+        .fetch_optional(pool)
+        .await?;
+    json.map_or_else(|| Ok(SourceState::default()), |j| from_json("source_state", "json", &j))
+}
+
+pub(super) async fn save_state(pool: &SqlitePool, source: &str, state: &SourceState) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO source_state (source, json, updated) VALUES (?, ?, ?) \
+         ON CONFLICT (source) DO UPDATE SET json = excluded.json, updated = excluded.updated",
+    )
+    .bind(source)
+    .bind(to_json("source_state", "json", state)?)
+    .bind(ts(Utc::now()))
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+pub(super) async fn record_run(pool: &SqlitePool, run: &SourceRun, broken_after: u32) -> StoreResult<SourceHealth> {
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    insert_run(&mut tx, run).await?;
+    let before = load(&mut tx, &run.source).await?.unwrap_or_else(|| fresh(&run.source));
+    let after = next_health(before, run, broken_after);
+    save(&mut tx, &after).await?;
+    tx.commit().await?;
+    Ok(after)
+}
+
+/// Health after one more pass.
+///
+/// - A failed pass counts; `broken_after` failures in a row flag the source.
+/// - A clean pass with no calls, from a source that delivered calls before,
+///   flags it too: the page answered but the selectors found nothing (drift).
+///   All-304 passes (`not_modified > 0`) deliver nothing new by design and
+///   leave the flag as it was.
+/// - A pass with calls clears the flag.
+fn next_health(mut h: SourceHealth, run: &SourceRun, broken_after: u32) -> SourceHealth {
+    h.last_attempt = Some(run.at);
+    h.items_last_pass = run.items;
+    if run.items > 0 {
+        h.items_before = run.items;
+    }
+    match &run.error {
+        Some(error) => {
+            h.consecutive_failures += 1;
+            h.last_error = Some(error.clone());
+            h.broken = h.broken || h.consecutive_failures >= broken_after.max(1);
+        }
+        None => {
+            h.last_success = Some(run.at);
+            h.consecutive_failures = 0;
+            h.last_error = None;
+            h.broken = if run.items > 0 {
+                false
+            } else {
+                h.items_before > 0 && (run.not_modified == 0 || h.broken)
+            };
+            if h.broken {
+                h.last_error = Some(format!(
+                    "the pass found no calls although the last productive one found {}; the page layout may have changed",
+                    h.items_before
+                ));
+            }
+        }
+    }
+    h
+}
+
+fn fresh(source: &str) -> SourceHealth {
+    SourceHealth {
+        source: source.to_string(),
+        last_attempt: None,
+        last_success: None,
+        consecutive_failures: 0,
+        items_last_pass: 0,
+        items_before: 0,
+        last_error: None,
+        broken: false,
+    }
+}
+
+async fn insert_run(conn: &mut SqliteConnection, run: &SourceRun) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO source_runs (source, at, items, error, requests, not_modified, duration_ms) \
+         VALUES (?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(&run.source)
+    .bind(ts(run.at))
+    .bind(run.items)
+    .bind(&run.error)
+    .bind(run.requests)
+    .bind(run.not_modified)
+    .bind(i64::try_from(run.duration_ms).unwrap_or(i64::MAX))
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+type HealthRow = (
+    String,
+    Option<DateTime<Utc>>,
+    Option<DateTime<Utc>>,
+    i64,
+    i64,
+    i64,
+    Option<String>,
+    bool,
+);
+
+macro_rules! select_health {
+    ($rest:literal) => {
+        concat!(
+            "SELECT source, last_attempt, last_success, consecutive_failures, items_last_pass, items_before, ",
+            "last_error, broken FROM source_health",
+            $rest
+        )
+    };
+}
+
+fn health_from_row(row: HealthRow) -> StoreResult<SourceHealth> {
+    let (source, last_attempt, last_success, failures, items, before, last_error, broken) = row;
+    Ok(SourceHealth {
+        source,
+        last_attempt,
+        last_success,
+        consecutive_failures: count("source_health", "consecutive_failures", failures)?,
+        items_last_pass: count("source_health", "items_last_pass", items)?,
+        items_before: count("source_health", "items_before", before)?,
+        last_error,
+        broken,
+    })
+}
+
+async fn load(conn: &mut SqliteConnection, source: &str) -> StoreResult<Option<SourceHealth>> {
+    let row: Option<HealthRow> = sqlx::query_as(select_health!(" WHERE source = ?"))
+        .bind(source)
+        .fetch_optional(&mut *conn)
+        .await?;
+    row.map(health_from_row).transpose()
+}
+
+pub(super) async fn health(pool: &SqlitePool) -> StoreResult<Vec<SourceHealth>> {
+    let rows: Vec<HealthRow> = sqlx::query_as(select_health!(" ORDER BY source"))
+        .fetch_all(pool)
+        .await?;
+    rows.into_iter().map(health_from_row).collect()
+}
+
+async fn save(conn: &mut SqliteConnection, h: &SourceHealth) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO source_health (source, last_attempt, last_success, consecutive_failures, items_last_pass, \
+         items_before, last_error, broken) VALUES (?, ?, ?, ?, ?, ?, ?, ?) \
+         ON CONFLICT (source) DO UPDATE SET last_attempt = excluded.last_attempt, last_success = excluded.last_success, \
+         consecutive_failures = excluded.consecutive_failures, items_last_pass = excluded.items_last_pass, \
+         items_before = excluded.items_before, last_error = excluded.last_error, broken = excluded.broken",
+    )
+    .bind(&h.source)
+    .bind(h.last_attempt.map(ts))
+    .bind(h.last_success.map(ts))
+    .bind(h.consecutive_failures)
+    .bind(h.items_last_pass)
+    .bind(h.items_before)
+    .bind(&h.last_error)
+    .bind(h.broken)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,853 @@
+//! notify: digests, the outbox and both transports, against the in-process SMTP
+//! sink mogimail on 127.0.0.1.
+
+use std::collections::BTreeSet;
+use std::net::TcpListener;
+use std::path::Path;
+use std::str::FromStr;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use chrono::{DateTime, NaiveDate, NaiveTime, TimeZone, Utc};
+use foerderradar::config::*;
+use foerderradar::model::*;
+use foerderradar::notify::{self, Templates, Transport};
+use foerderradar::store::{OutboxMail, OutboxStatus, SqliteStore, Store};
+use mail_parser::MessageParser;
+
+const FIELDS: [(&str, &str); 6] = [
+    ("infrastruktur", "Digitale Infrastruktur"),
+    ("klima-mobilitaet", "Klimaschutz, Mobilität & Umwelt"),
+    ("familie-bildung", "Familie, Bildung & Lebensqualität"),
+    ("verwaltung", "Verwaltung"),
+    ("wirtschaft", "Wirtschaft & Arbeit"),
+    ("innenstadt", "Innenstadt & Dorfmitte"),
+];
+
+fn today() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 3, 2).unwrap()
+}
+
+fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 3, 2, 6, 0, 0).unwrap()
+}
+
+fn cron(expr: &str) -> CronSchedule {
+    CronSchedule {
+        expr: expr.into(),
+        schedule: cron::Schedule::from_str(expr).unwrap(),
+    }
+}
+
+fn interests(fields: &[&str]) -> Interests {
+    Interests {
+        handlungsfelder: fields.iter().map(|f| f.to_string()).collect(),
+        projects: BTreeSet::new(),
+    }
+}
+
+fn all_fields() -> Interests {
+    interests(&FIELDS.map(|(id, _)| id))
+}
+
+fn kommune(id: &str, name: &str, contacts: Vec<Contact>) -> Kommune {
+    Kommune {
+        id: id.into(),
+        name: name.into(),
+        kind: KommuneKind::Stadt,
+        ags: "05570004".into(),
+        population: Some(50_000),
+        mittlere_kreisangehoerige_stadt: false,
+        memberships: Vec::new(),
+        interests: all_fields(),
+        contacts,
+    }
+}
+
+fn contact(name: &str, email: &str, interests: Interests) -> Contact {
+    Contact {
+        name: name.into(),
+        email: email.into(),
+        interests,
+    }
+}
+
+fn project(id: &str, name: &str, field: &str) -> Project {
+    Project {
+        id: id.into(),
+        name: name.into(),
+        handlungsfeld: field.into(),
+        kind: ProjectKind::Leitprojekt,
+        confirmed: true,
+        description: String::new(),
+        profile: Profile {
+            rules: Vec::new(),
+            threshold: 1.0,
+        },
+        criteria: CriteriaOverride::default(),
+    }
+}
+
+/// Ahlen and Beckum follow everything; Oelde's contact only Klimaschutz, Mobilität & Umwelt.
+fn config(dir: &Path, smtp: Option<SmtpConfig>) -> Config {
+    Config {
+        dir: dir.to_path_buf(),
+        service: ServiceConfig {
+            data_dir: None,
+            timezone: chrono_tz::Europe::Berlin,
+            schedules: Schedules {
+                collect: cron("0 0 6 * * *"),
+                notify: cron("0 0 7 * * Mon-Fri"),
+            },
+            smtp,
+            sender: "foerderradar@kreis-warendorf.example".into(),
+            admin: "smart-region@kreis-warendorf.example".into(),
+            http: HttpSettings {
+                user_agent: "foerderradar-test".into(),
+                timeout: Duration::from_secs(5),
+                max_body_bytes: 1 << 20,
+                min_delay: Duration::ZERO,
+                per_host_concurrency: 1,
+                retries: 0,
+                source_budget: Duration::from_secs(5),
+                broken_after: 3,
+                respect_robots: false,
+            },
+            notify: settings(8),
+        },
+        sources: Vec::new(),
+        strategy: Strategy {
+            handlungsfelder: FIELDS
+                .iter()
+                .map(|(id, name)| Handlungsfeld {
+                    id: id.to_string(),
+                    name: name.to_string(),
+                    description: String::new(),
+                    profile: Profile {
+                        rules: Vec::new(),
+                        threshold: 1.0,
+                    },
+                })
+                .collect(),
+            projects: vec![
+                project("serviceportal", "Weiterentwicklung Serviceportal", "verwaltung"),
+                project("dorfladenbox", "Smarte Dorfladenbox mit Paketterminal", "innenstadt"),
+            ],
+            criteria: Criteria {
+                applicants: BTreeSet::from([ApplicantCategory::Kommune, ApplicantCategory::Kreis]),
+                home_regions: Vec::new(),
+                min_lead_days: 0,
+                min_funding_rate: None,
+                min_amount_eur: None,
+                exclude_funders: Vec::new(),
+                prefer_funders: Vec::new(),
+                kommune_kinds: None,
+                population_min: None,
+                population_max: None,
+            },
+        },
+        kommunen: vec![
+            kommune(
+                "ahlen",
+                "Ahlen",
+                vec![contact(
+                    "Stabsstelle Digitalisierung",
+                    "digital@ahlen.example",
+                    all_fields(),
+                )],
+            ),
+            kommune(
+                "beckum",
+                "Beckum",
+                vec![contact("Wirtschaftsförderung", "wifoe@beckum.example", all_fields())],
+            ),
+            kommune(
+                "oelde",
+                "Oelde",
+                vec![contact(
+                    "Klimaschutzmanagement",
+                    "klima@oelde.example",
+                    interests(&["klima-mobilitaet"]),
+                )],
+            ),
+        ],
+        member_regions: Vec::new(),
+    }
+}
+
+fn settings(max_attempts: u32) -> NotifySettings {
+    NotifySettings {
+        max_attempts,
+        retry_base: Duration::from_secs(60),
+    }
+}
+
+fn date(y: i32, m: u32, d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, d).unwrap()
+}
+
+fn serviceportal_call() -> Call {
+    let mut call = Call::new(
+        "mhkbd",
+        "https://www.mhkbd.nrw.example/foerderung/digitale-modellregionen-serviceportale",
+        "Digitale Modellkommunen: Förderung kommunaler Serviceportale",
+        now(),
+    );
+    call.funder = Some("Ministerium für Heimat, Kommunales, Bau und Digitalisierung NRW".into());
+    call.summary = "Gefördert werden Kommunen, die Verwaltungsleistungen nach dem Onlinezugangsgesetz nutzerfreundlich digital anbieten und ihre Serviceportale gemeinsam weiterentwickeln.".into();
+    call.deadline = Deadline::Dates(vec![DeadlineDate::on(date(2026, 3, 7))]);
+    call.funding_rate = Some(FundingRate {
+        min: Some(40.0),
+        max: 80.0,
+    });
+    call.amount_max_eur = Some(140_000);
+    call.applicants = Applicants {
+        categories: BTreeSet::from([ApplicantCategory::Kommune, ApplicantCategory::Kreis]),
+        raw: Vec::new(),
+    };
+    call.links.push(SourceLink {
+        source: "foerderdatenbank".into(),
+        url: "https://www.foerderdatenbank.example/FDB/Content/DE/Foerderprogramm/Land/NRW/serviceportale.html".into(),
+    });
+    call.seal()
+}
+
+fn mobility_call() -> Call {
+    let mut call = Call::new(
+        "bmv-rss",
+        "https://bmv.example/aufrufe/smarte-mobilitaet-laendlicher-raum",
+        "Förderaufruf „Smarte Mobilität im ländlichen Raum“ <Pilot & Test>",
+        now(),
+    );
+    call.funder = Some("Bundesministerium für Verkehr".into());
+    let mut cutoff = DeadlineDate::on(date(2026, 5, 29));
+    cutoff.time = NaiveTime::from_hms_opt(12, 0, 0);
+    cutoff.label = Some("Skizzen".into());
+    call.deadline = Deadline::Dates(vec![cutoff, DeadlineDate::on(date(2026, 10, 30))]);
+    call.funding_rate = Some(FundingRate { min: None, max: 90.0 });
+    call.applicants = Applicants {
+        categories: BTreeSet::from([ApplicantCategory::Kommune, ApplicantCategory::Zweckverband]),
+        raw: Vec::new(),
+    };
+    call.seal()
+}
+
+fn dorfmitte_call() -> Call {
+    let mut call = Call::new(
+        "9plus",
+        "https://9plus.example/projektaufruf/dorfmitte",
+        "Projektaufruf Dorfmitten digital beleben",
+        now(),
+    );
+    call.funder = Some("LEADER-Region 9Plus im Kreis Warendorf".into());
+    call.deadline = Deadline::Rolling;
+    call.amount_max_eur = Some(250_000);
+    call.funding_rate = Some(FundingRate { min: None, max: 70.0 });
+    call.applicants = Applicants {
+        categories: BTreeSet::new(),
+        raw: vec!["Kommunen, Vereine und Privatpersonen in der Region".into()],
+    };
+    call.seal()
+}
+
+fn closed_call() -> Call {
+    let mut call = Call::new(
+        "mhkbd",
+        "https://www.mhkbd.nrw.example/foerderung/abgelaufen",
+        "Abgelaufener Aufruf Verwaltungsdigitalisierung",
+        now(),
+    );
+    call.deadline = Deadline::Dates(vec![DeadlineDate::on(date(2026, 2, 1))]);
+    call.seal()
+}
+
+fn passed(call: &Call, field: &str, project: Option<&str>, kommunen: &[&str], reasons: &[&str]) -> Match {
+    Match {
+        call_id: call.id.clone(),
+        handlungsfeld: field.into(),
+        project: project.map(Into::into),
+        score: 3.5,
+        threshold: 2.0,
+        passed: true,
+        kommunen: kommunen.iter().map(|k| k.to_string()).collect(),
+        reasons: reasons.iter().map(|r| r.to_string()).collect(),
+    }
+}
+
+const ALL: [&str; 3] = ["ahlen", "beckum", "oelde"];
+
+/// Ahlen gets all three open calls, Beckum two, Oelde (narrowed) only the mobility call.
+async fn seeded_store() -> SqliteStore {
+    let store = SqliteStore::memory().await.unwrap();
+    let portal = serviceportal_call();
+    let mobility = mobility_call();
+    let dorf = dorfmitte_call();
+    let closed = closed_call();
+    for call in [&portal, &mobility, &dorf, &closed] {
+        store.upsert_call(call).await.unwrap();
+    }
+    let portal_matches = [
+        passed(
+            &portal,
+            "verwaltung",
+            Some("serviceportal"),
+            &ALL,
+            &["Treffer: Serviceportal (Titel)", "Antragsberechtigt: Kommunen"],
+        ),
+        passed(
+            &portal,
+            "verwaltung",
+            None,
+            &ALL,
+            &["Treffer: Onlinezugangsgesetz (Text)", "Antragsberechtigt: Kommunen"],
+        ),
+    ];
+    store.replace_matches(&portal.id, &portal_matches).await.unwrap();
+    let mobility_matches = [passed(
+        &mobility,
+        "klima-mobilitaet",
+        None,
+        &["ahlen", "oelde"],
+        &["Treffer: Mobilität (Titel)", "Förderquote bis 90 %"],
+    )];
+    store.replace_matches(&mobility.id, &mobility_matches).await.unwrap();
+    let dorf_matches = [passed(
+        &dorf,
+        "innenstadt",
+        Some("dorfladenbox"),
+        &ALL,
+        &["Treffer: Dorfmitte (Titel)", "Region: LEADER-Region 9Plus"],
+    )];
+    store.replace_matches(&dorf.id, &dorf_matches).await.unwrap();
+    store
+        .replace_matches(
+            &closed.id,
+            &[passed(
+                &closed,
+                "verwaltung",
+                None,
+                &ALL,
+                &["Treffer: Verwaltung (Titel)"],
+            )],
+        )
+        .await
+        .unwrap();
+    store
+}
+
+/// mogimail on a port-0 listener; its thread lives until the test binary ends.
+fn smtp_sink() -> (u16, mpsc::Receiver<mogimail::Email>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    (port, serve_on(listener))
+}
+
+fn serve_on(listener: TcpListener) -> mpsc::Receiver<mogimail::Email> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || mogimail::SmtpServer::new("sink.test").start_with_listener(listener, tx));
+    rx
+}
+
+fn smtp_config(port: u16) -> SmtpConfig {
+    SmtpConfig {
+        host: "127.0.0.1".into(),
+        port,
+        tls: SmtpTls::None,
+        user: None,
+        password_env: None,
+        timeout: Duration::from_secs(5),
+    }
+}
+
+fn smtp_transport(port: u16) -> Transport {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), Some(smtp_config(port)));
+    Transport::from_config(&cfg.service, dir.path()).unwrap()
+}
+
+/// A port nobody listens on (bound once, then released).
+fn dead_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn received(rx: &mpsc::Receiver<mogimail::Email>, n: usize) -> Vec<mogimail::Email> {
+    (0..n)
+        .map(|i| {
+            rx.recv_timeout(Duration::from_secs(10))
+                .unwrap_or_else(|e| panic!("mail {} of {n} not received: {e}", i + 1))
+        })
+        .collect()
+}
+
+/// mogimail trims lines and drops empty ones; compare what arrived with that in mind.
+fn normalised(message: &str) -> Vec<String> {
+    message
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(String::from)
+        .collect()
+}
+
+/// The outbox mail whose stored bytes arrived as `email` (matched via Message-ID).
+fn stored_for<'a>(outbox: &'a [OutboxMail], email: &mogimail::Email) -> &'a OutboxMail {
+    let id_line = email
+        .data
+        .lines()
+        .find(|l| l.to_ascii_lowercase().starts_with("message-id:"))
+        .expect("Message-ID header");
+    let mail = outbox
+        .iter()
+        .find(|m| {
+            String::from_utf8_lossy(&m.message)
+                .lines()
+                .any(|l| l.trim() == id_line.trim())
+        })
+        .expect("received mail is in the outbox");
+    assert_eq!(
+        normalised(&String::from_utf8_lossy(&mail.message)),
+        normalised(&email.data),
+        "the stored bytes were sent unchanged"
+    );
+    mail
+}
+
+struct Parsed {
+    to: String,
+    subject: String,
+    text: String,
+    html: String,
+}
+
+fn parse(message: &[u8]) -> Parsed {
+    let msg = MessageParser::default()
+        .parse(message)
+        .expect("parseable RFC 5322 message");
+    Parsed {
+        to: msg
+            .to()
+            .and_then(|a| a.first())
+            .and_then(|a| a.address())
+            .unwrap_or_default()
+            .to_string(),
+        subject: msg.subject().unwrap_or_default().to_string(),
+        text: msg.body_text(0).expect("text/plain part").into_owned(),
+        html: msg.body_html(0).expect("text/html part").into_owned(),
+    }
+}
+
+fn titles_in(text: &str) -> Vec<&'static str> {
+    [
+        "Digitale Modellkommunen: Förderung kommunaler Serviceportale",
+        "Förderaufruf „Smarte Mobilität im ländlichen Raum“ <Pilot & Test>",
+        "Projektaufruf Dorfmitten digital beleben",
+        "Abgelaufener Aufruf Verwaltungsdigitalisierung",
+    ]
+    .into_iter()
+    .filter(|t| text.contains(t))
+    .collect()
+}
+
+#[tokio::test]
+async fn plan_and_deliver_send_one_digest_per_contact_with_its_calls() {
+    let dir = tempfile::tempdir().unwrap();
+    let (port, rx) = smtp_sink();
+    let cfg = config(dir.path(), Some(smtp_config(port)));
+    let store = seeded_store().await;
+    let transport = Transport::from_config(&cfg.service, dir.path()).unwrap();
+
+    let plan = notify::plan(&store, &cfg, today(), now()).await.unwrap();
+    assert_eq!(plan.mails.len(), 3, "{plan}");
+    assert_eq!(plan.closed_skipped, 1);
+    let report = notify::deliver(&store, &transport, &cfg.service.notify, now())
+        .await
+        .unwrap();
+    assert_eq!((report.sent, report.retried, report.failed), (3, 0, 0), "{report}");
+
+    let outbox = store.outbox(None).await.unwrap();
+    let mut seen = Vec::new();
+    for email in received(&rx, 3) {
+        assert_eq!(email.from, "foerderradar@kreis-warendorf.example");
+        assert_eq!(email.to.len(), 1);
+        let stored = stored_for(&outbox, &email);
+        let parsed = parse(&stored.message);
+        assert_eq!(parsed.to, email.to[0]);
+        seen.push((
+            email.to[0].clone(),
+            parsed.subject,
+            titles_in(&parsed.text),
+            titles_in(&parsed.html),
+        ));
+    }
+    seen.sort();
+    let expected = [
+        (
+            "digital@ahlen.example",
+            "Förderradar: 3 neue Förderaufrufe für Ahlen – Frist in 5 Tagen",
+            vec![
+                "Digitale Modellkommunen: Förderung kommunaler Serviceportale",
+                "Förderaufruf „Smarte Mobilität im ländlichen Raum“ <Pilot & Test>",
+                "Projektaufruf Dorfmitten digital beleben",
+            ],
+        ),
+        (
+            "klima@oelde.example",
+            "Förderradar: 1 neuer Förderaufruf für Oelde",
+            vec!["Förderaufruf „Smarte Mobilität im ländlichen Raum“ <Pilot & Test>"],
+        ),
+        (
+            "wifoe@beckum.example",
+            "Förderradar: 2 neue Förderaufrufe für Beckum – Frist in 5 Tagen",
+            vec![
+                "Digitale Modellkommunen: Förderung kommunaler Serviceportale",
+                "Projektaufruf Dorfmitten digital beleben",
+            ],
+        ),
+    ];
+    for ((to, subject, text_titles, html_titles), (want_to, want_subject, want_titles)) in seen.iter().zip(expected) {
+        assert_eq!(to, want_to);
+        assert_eq!(subject, want_subject);
+        assert_eq!(text_titles, &want_titles, "text part of the mail to {to}");
+        // The HTML part escapes markup in titles, so the raw "<Pilot & Test>" never appears there.
+        let html_expected: Vec<_> = want_titles.iter().copied().filter(|t| !t.contains('<')).collect();
+        assert_eq!(html_titles, &html_expected, "html part of the mail to {to}");
+    }
+    assert!(outbox.iter().all(|m| m.status == OutboxStatus::Sent));
+
+    // A second pass finds nothing new and sends nothing.
+    let later = now() + chrono::Duration::hours(24);
+    let plan = notify::plan(&store, &cfg, today().succ_opt().unwrap(), later)
+        .await
+        .unwrap();
+    assert!(plan.mails.is_empty(), "{plan}");
+    let report = notify::deliver(&store, &transport, &cfg.service.notify, later)
+        .await
+        .unwrap();
+    assert_eq!(report.sent, 0);
+    assert!(rx.recv_timeout(Duration::from_millis(300)).is_err(), "no second mail");
+}
+
+#[tokio::test]
+async fn a_new_call_later_goes_out_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), None);
+    let store = seeded_store().await;
+    notify::plan(&store, &cfg, today(), now()).await.unwrap();
+
+    let mut call = Call::new(
+        "bmv-rss",
+        "https://bmv.example/aufrufe/ladeinfrastruktur",
+        "Ladeinfrastruktur vor Ort",
+        now(),
+    );
+    call.deadline = Deadline::Rolling;
+    store.upsert_call(&call).await.unwrap();
+    store
+        .replace_matches(
+            &call.id,
+            &[passed(
+                &call,
+                "klima-mobilitaet",
+                None,
+                &["oelde"],
+                &["Treffer: Ladeinfrastruktur (Titel)"],
+            )],
+        )
+        .await
+        .unwrap();
+    let plan = notify::plan(&store, &cfg, today(), now() + chrono::Duration::hours(1))
+        .await
+        .unwrap();
+    assert_eq!(plan.mails.len(), 1, "{plan}");
+    assert_eq!(plan.mails[0].contact, "klima@oelde.example");
+    assert_eq!(plan.mails[0].calls, vec![call.id.clone()]);
+}
+
+#[tokio::test]
+async fn narrowed_subscription_gets_only_its_handlungsfelder() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), None);
+    let store = seeded_store().await;
+    let plan = notify::plan(&store, &cfg, today(), now()).await.unwrap();
+    let oelde = plan
+        .mails
+        .iter()
+        .find(|m| m.kommune == "oelde")
+        .expect("a digest for Oelde");
+    assert_eq!(oelde.calls, vec![mobility_call().id]);
+    // The portal and Dorfmitte calls were routed to Oelde too, but its contact follows only mobility.
+    let stored = store.outbox(None).await.unwrap();
+    let text = parse(&stored.iter().find(|m| m.id == oelde.id).unwrap().message).text;
+    assert!(
+        text.contains("Oelde: Handlungsfeld Klimaschutz, Mobilität & Umwelt"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn closed_calls_are_not_sent() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), None);
+    let store = seeded_store().await;
+    let closed = closed_call().id;
+    // Two weeks later the portal call (deadline 07.03.) has closed as well.
+    let plan = notify::plan(&store, &cfg, date(2026, 3, 16), now() + chrono::Duration::days(14))
+        .await
+        .unwrap();
+    assert_eq!(plan.closed_skipped, 2, "{plan}");
+    for mail in &plan.mails {
+        assert!(
+            !mail.calls.contains(&closed) && !mail.calls.contains(&serviceportal_call().id),
+            "{plan}"
+        );
+    }
+    let ahlen = plan.mails.iter().find(|m| m.kommune == "ahlen").unwrap();
+    assert_eq!(ahlen.subject, "Förderradar: 2 neue Förderaufrufe für Ahlen");
+}
+
+#[tokio::test]
+async fn smtp_outage_keeps_mails_pending_until_the_server_is_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = dead_port();
+    let cfg = config(dir.path(), Some(smtp_config(port)));
+    let store = seeded_store().await;
+    let transport = Transport::from_config(&cfg.service, dir.path()).unwrap();
+    notify::plan(&store, &cfg, today(), now()).await.unwrap();
+
+    let report = notify::deliver(&store, &transport, &cfg.service.notify, now())
+        .await
+        .unwrap();
+    assert_eq!((report.sent, report.retried, report.failed), (0, 3, 0), "{report}");
+    let pending = store.outbox(Some(OutboxStatus::Pending)).await.unwrap();
+    assert_eq!(pending.len(), 3);
+    for mail in &pending {
+        assert_eq!(mail.attempts, 1);
+        assert!(mail.next_attempt > now(), "next attempt lies ahead");
+        assert!(
+            mail.next_attempt <= now() + chrono::Duration::seconds(66),
+            "base 60 s plus at most 10 % jitter"
+        );
+        assert!(
+            mail.last_error
+                .as_deref()
+                .unwrap()
+                .contains(&format!("127.0.0.1:{port}")),
+            "{:?}",
+            mail.last_error
+        );
+    }
+    // Not yet due: nothing is tried.
+    let report = notify::deliver(
+        &store,
+        &transport,
+        &cfg.service.notify,
+        now() + chrono::Duration::seconds(30),
+    )
+    .await
+    .unwrap();
+    assert_eq!((report.sent, report.retried), (0, 0));
+
+    // The server comes up on the same port; once due, the same transport delivers.
+    let rx = serve_on(TcpListener::bind(("127.0.0.1", port)).unwrap());
+    let later = now() + chrono::Duration::minutes(5);
+    let report = notify::deliver(&store, &transport, &cfg.service.notify, later)
+        .await
+        .unwrap();
+    assert_eq!((report.sent, report.retried, report.failed), (3, 0, 0), "{report}");
+    let mut to: Vec<String> = received(&rx, 3).into_iter().flat_map(|e| e.to).collect();
+    to.sort();
+    assert_eq!(
+        to,
+        ["digital@ahlen.example", "klima@oelde.example", "wifoe@beckum.example"]
+    );
+    assert!(
+        store
+            .outbox(None)
+            .await
+            .unwrap()
+            .iter()
+            .all(|m| m.status == OutboxStatus::Sent && m.sent == Some(later))
+    );
+}
+
+#[tokio::test]
+async fn max_attempts_marks_mails_failed() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), None);
+    let store = seeded_store().await;
+    notify::plan(&store, &cfg, today(), now()).await.unwrap();
+    let transport = smtp_transport(dead_port());
+    let settings = settings(3);
+
+    let mut at = now();
+    for round in 1..=3 {
+        let report = notify::deliver(&store, &transport, &settings, at).await.unwrap();
+        let expected = if round < 3 { (0, 3, 0) } else { (0, 0, 3) };
+        assert_eq!(
+            (report.sent, report.retried, report.failed),
+            expected,
+            "round {round}: {report}"
+        );
+        at += chrono::Duration::days(1);
+    }
+    let failed = store.outbox(Some(OutboxStatus::Failed)).await.unwrap();
+    assert_eq!(failed.len(), 3);
+    assert!(failed.iter().all(|m| m.attempts == 3 && m.last_error.is_some()));
+    let report = notify::deliver(&store, &transport, &settings, at).await.unwrap();
+    assert_eq!(
+        report,
+        notify::DeliveryReport::default(),
+        "failed mails are not retried"
+    );
+}
+
+#[tokio::test]
+async fn permanent_rejection_fails_at_once_with_the_server_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let (port, rx) = smtp_sink();
+    let mut cfg = config(dir.path(), Some(smtp_config(port)));
+    // mogimail rejects domains over 64 characters with "501 Domain name too long".
+    let long = format!("wifoe@{}.{}.example", "a".repeat(40), "b".repeat(30));
+    cfg.kommunen[1].contacts[0].email = long.clone();
+    let store = seeded_store().await;
+    let transport = Transport::from_config(&cfg.service, dir.path()).unwrap();
+    notify::plan(&store, &cfg, today(), now()).await.unwrap();
+
+    let report = notify::deliver(&store, &transport, &cfg.service.notify, now())
+        .await
+        .unwrap();
+    assert_eq!((report.sent, report.retried, report.failed), (2, 0, 1), "{report}");
+    let mut to: Vec<String> = received(&rx, 2).into_iter().flat_map(|e| e.to).collect();
+    to.sort();
+    assert_eq!(to, ["digital@ahlen.example", "klima@oelde.example"]);
+    let failed = store.outbox(Some(OutboxStatus::Failed)).await.unwrap();
+    assert_eq!(failed.len(), 1);
+    assert_eq!((failed[0].contact.as_str(), failed[0].attempts), (long.as_str(), 1));
+    let error = failed[0].last_error.as_deref().unwrap();
+    assert!(error.contains("501") && error.contains("too long"), "{error}");
+    assert_eq!(report.failures[0].error, error);
+}
+
+#[tokio::test]
+async fn file_transport_writes_parseable_eml_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), None);
+    let transport = Transport::from_config(&cfg.service, dir.path()).unwrap();
+    let Transport::File { dir: outbox_dir } = &transport else {
+        panic!("no [smtp] means file transport")
+    };
+    assert_eq!(outbox_dir, &dir.path().join("outbox"));
+    let store = seeded_store().await;
+    notify::plan(&store, &cfg, today(), now()).await.unwrap();
+    let report = notify::deliver(&store, &transport, &cfg.service.notify, now())
+        .await
+        .unwrap();
+    assert_eq!(report.sent, 3);
+
+    let mut files: Vec<_> = std::fs::read_dir(outbox_dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    assert_eq!(files.len(), 3, "{files:?}");
+    let names: Vec<String> = files
+        .iter()
+        .map(|f| f.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names[0], "20260302T060000Z-1-digital@ahlen.example.eml");
+    let raw = std::fs::read(&files[0]).unwrap();
+    let subject_line = String::from_utf8_lossy(&raw)
+        .lines()
+        .find(|l| l.starts_with("Subject:"))
+        .unwrap()
+        .to_string();
+    assert!(
+        subject_line.is_ascii() && subject_line.contains("=?utf-8?"),
+        "umlauts are RFC 2047-encoded: {subject_line}"
+    );
+    let parsed = parse(&raw);
+    assert_eq!(
+        parsed.subject,
+        "Förderradar: 3 neue Förderaufrufe für Ahlen – Frist in 5 Tagen"
+    );
+    assert_eq!(parsed.to, "digital@ahlen.example");
+    assert!(parsed.text.contains("Höchstbetrag:       140.000 €"), "{}", parsed.text);
+}
+
+/// The Ahlen digest (3 calls, one urgent) as the embedded templates render it.
+async fn ahlen_preview(cfg: &Config, templates: &Templates) -> notify::PreparedMail {
+    let store = seeded_store().await;
+    let preview = notify::preview(&store, cfg, templates, today(), now()).await.unwrap();
+    assert!(
+        store.outbox(None).await.unwrap().is_empty(),
+        "a preview enqueues nothing"
+    );
+    preview
+        .mails
+        .into_iter()
+        .find(|m| m.digest.kommune == "ahlen")
+        .expect("a digest for Ahlen")
+}
+
+#[tokio::test]
+async fn digest_text_and_html_snapshots() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), None);
+    let mail = ahlen_preview(&cfg, &Templates::embedded()).await;
+    assert_eq!(
+        mail.digest.subject,
+        "Förderradar: 3 neue Förderaufrufe für Ahlen – Frist in 5 Tagen"
+    );
+    insta::assert_snapshot!("digest_ahlen_text", mail.text);
+    insta::assert_snapshot!("digest_ahlen_html", mail.html);
+}
+
+#[tokio::test]
+async fn templates_can_be_overridden_from_the_config_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), None);
+    std::fs::create_dir_all(dir.path().join("templates")).unwrap();
+    std::fs::write(
+        dir.path().join("templates").join(notify::TEXT_TEMPLATE),
+        "Hallo {{ kommune_names }}:\n{% for call in calls %}* {{ call.title }} – {{ call.deadline }}\n{% endfor %}",
+    )
+    .unwrap();
+    let templates = Templates::load(dir.path()).unwrap();
+    assert_eq!(
+        templates.overrides,
+        vec![dir.path().join("templates").join(notify::TEXT_TEMPLATE)]
+    );
+    let mail = ahlen_preview(&cfg, &templates).await;
+    assert!(
+        mail.text.starts_with(
+            "Hallo Ahlen:\n* Digitale Modellkommunen: Förderung kommunaler Serviceportale – 07.03.2026 (noch 5 Tage)\n"
+        ),
+        "{}",
+        mail.text
+    );
+    assert!(
+        mail.html.contains("&lt;Pilot &amp; Test&gt;"),
+        "the HTML template is still the embedded one"
+    );
+
+    // A broken override fails the pass with the file's path instead of sending half a digest.
+    std::fs::write(
+        dir.path().join("templates").join(notify::HTML_TEMPLATE),
+        "{% for call in calls %}{{ call.titel }}{% endfor %}",
+    )
+    .unwrap();
+    let store = seeded_store().await;
+    let error = notify::plan(&store, &cfg, today(), now())
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains(notify::HTML_TEMPLATE), "{error}");
+    assert!(store.outbox(None).await.unwrap().is_empty(), "nothing enqueued");
+    std::fs::write(
+        dir.path().join("templates").join(notify::HTML_TEMPLATE),
+        "{% for call in calls %}",
+    )
+    .unwrap();
+    let error = Templates::load(dir.path()).unwrap_err().to_string();
+    assert!(error.contains("templates/digest.html.j2"), "{error}");
+}

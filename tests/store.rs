@@ -1,0 +1,712 @@
+//! The SQLite store: migrations, call identity and history, source health,
+//! matches, outbox and concurrency. Runs on temp files and in memory.
+
+use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+use foerderradar::collect::{SourceState, Validators};
+use foerderradar::model::{
+    ApplicantCategory, Call, CallId, CallStatus, ChangedField, Deadline, DeadlineDate, FundingRate, Match, SourceLink,
+};
+use foerderradar::store::{
+    CallFilter, NewMail, OutboxStatus, RunKind, SourceRun, SqliteStore, Store, StoreError, UpsertOutcome,
+};
+
+fn t(day: u32, hour: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 3, day, hour, 0, 0).unwrap()
+}
+
+fn date(y: i32, m: u32, d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, d).unwrap()
+}
+
+fn frist(y: i32, m: u32, d: u32) -> Deadline {
+    Deadline::Dates(vec![DeadlineDate::on(date(y, m, d))])
+}
+
+/// A call as the Förderdatenbank would list it.
+fn fdb_call(seen: DateTime<Utc>) -> Call {
+    let mut call = Call::new(
+        "fdb",
+        "https://foerder.example/programm/digitale-modellregionen.html",
+        "Digitale Modellregionen",
+        seen,
+    );
+    call.funder = Some("Ministerium für Digitales NRW".into());
+    call.summary = "Zuschüsse für kommunale Digitalisierungsprojekte.".into();
+    call.deadline = frist(2026, 3, 31);
+    call.funding_rate = Some(FundingRate { min: None, max: 80.0 });
+    call.applicants.categories.insert(ApplicantCategory::Kommune);
+    call.seal()
+}
+
+async fn file_store(dir: &tempfile::TempDir) -> SqliteStore {
+    SqliteStore::open(&dir.path().join("nested/dir/foerderradar.db"))
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn open_creates_file_and_migrations_run_twice_without_harm() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = file_store(&dir).await;
+    store.upsert_call(&fdb_call(t(1, 8))).await.unwrap();
+    store.close().await;
+    assert!(dir.path().join("nested/dir/foerderradar.db").exists());
+
+    let reopened = file_store(&dir).await;
+    let calls = reopened.list_calls(&CallFilter::default()).await.unwrap();
+    assert_eq!(calls.len(), 1, "data survives reopening");
+    assert_eq!(calls[0].title, "Digitale Modellregionen");
+}
+
+#[tokio::test]
+async fn upsert_new_unchanged_changed_with_deadline_change_event() {
+    let store = SqliteStore::memory().await.unwrap();
+    let first = fdb_call(t(1, 8));
+    let id = first.id.clone();
+    assert_eq!(store.upsert_call(&first).await.unwrap(), UpsertOutcome::New(id.clone()));
+
+    let again = Call {
+        first_seen: t(2, 8),
+        last_seen: t(2, 8),
+        ..first.clone()
+    };
+    assert_eq!(
+        store.upsert_call(&again).await.unwrap(),
+        UpsertOutcome::Unchanged(id.clone())
+    );
+    let stored = store.get_call(&id).await.unwrap().unwrap();
+    assert_eq!(stored.first_seen, t(1, 8), "first_seen is kept");
+    assert_eq!(stored.last_seen, t(2, 8), "last_seen moves on");
+
+    let mut extended = Call {
+        first_seen: t(3, 8),
+        last_seen: t(3, 8),
+        ..first.clone()
+    };
+    extended.deadline = frist(2026, 4, 30);
+    let extended = extended.seal();
+    let UpsertOutcome::Changed(changed_id, changes) = store.upsert_call(&extended).await.unwrap() else {
+        panic!("a new deadline is a change");
+    };
+    assert_eq!(changed_id, id);
+    assert_eq!(changes.len(), 1);
+    assert_eq!(changes[0].field, ChangedField::Deadline);
+    assert_eq!(
+        (changes[0].old.as_str(), changes[0].new.as_str()),
+        ("31.03.2026", "30.04.2026")
+    );
+
+    let events = store.changes_since(t(3, 0)).await.unwrap();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].call_id, id);
+    assert_eq!(events[0].at, t(3, 8));
+    assert_eq!(events[0].change, changes[0]);
+    assert!(store.changes_since(t(4, 0)).await.unwrap().is_empty());
+
+    let stored = store.get_call(&id).await.unwrap().unwrap();
+    assert_eq!(stored.deadline, frist(2026, 4, 30));
+    assert_eq!(stored.first_seen, t(1, 8));
+    assert_eq!(stored.fingerprint, extended.fingerprint);
+}
+
+#[tokio::test]
+async fn versions_are_recorded_oldest_first_only_on_content_change() {
+    let store = SqliteStore::memory().await.unwrap();
+    let v1 = fdb_call(t(1, 8));
+    store.upsert_call(&v1).await.unwrap();
+    store
+        .upsert_call(&Call {
+            last_seen: t(2, 8),
+            ..v1.clone()
+        })
+        .await
+        .unwrap();
+    let mut v2 = Call {
+        last_seen: t(3, 8),
+        ..v1.clone()
+    };
+    v2.amount_max_eur = Some(140_000);
+    store.upsert_call(&v2.seal()).await.unwrap();
+
+    let versions = store.call_versions(&v1.id).await.unwrap();
+    assert_eq!(versions.len(), 2);
+    assert_eq!(versions[0].0, t(1, 8));
+    assert_eq!(versions[0].1.amount_max_eur, None);
+    assert_eq!(versions[1].0, t(3, 8));
+    assert_eq!(versions[1].1.amount_max_eur, Some(140_000));
+    assert!(
+        store
+            .call_versions(&CallId("c-unknown".into()))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn one_programme_from_several_sources_becomes_one_call() {
+    let store = SqliteStore::memory().await.unwrap();
+    let fdb = fdb_call(t(1, 8));
+    store.upsert_call(&fdb).await.unwrap();
+
+    // The ministry's own page: other URL, same programme, title in other case.
+    let mut ministry = Call::new(
+        "mdi-nrw",
+        "https://ministerium.example/foerderung/modellregionen",
+        "DIGITALE Modellregionen",
+        t(2, 9),
+    );
+    ministry.funder = fdb.funder.clone();
+    let outcome = store.upsert_call(&ministry.seal()).await.unwrap();
+    assert_eq!(
+        outcome,
+        UpsertOutcome::Unchanged(fdb.id.clone()),
+        "poorer listing does not replace the content"
+    );
+
+    let all = store.list_calls(&CallFilter::default()).await.unwrap();
+    assert_eq!(all.len(), 1);
+    let call = &all[0];
+    assert_eq!(call.id, fdb.id);
+    assert_eq!(call.source, "fdb", "source that found it first");
+    assert_eq!(
+        call.links,
+        vec![
+            SourceLink {
+                source: "fdb".into(),
+                url: fdb.url.clone()
+            },
+            SourceLink {
+                source: "mdi-nrw".into(),
+                url: "https://ministerium.example/foerderung/modellregionen".into()
+            },
+        ]
+    );
+    assert_eq!(call.summary, fdb.summary);
+
+    // Found again under the ministry URL: identity by the known link, not by title.
+    let mut renamed = Call::new(
+        "mdi-nrw",
+        "https://ministerium.example/foerderung/modellregionen",
+        "Neuer Titel",
+        t(3, 9),
+    );
+    renamed.funder = fdb.funder.clone();
+    assert_eq!(store.upsert_call(&renamed.seal()).await.unwrap().id(), &fdb.id);
+    assert_eq!(store.list_calls(&CallFilter::default()).await.unwrap().len(), 1);
+
+    let by_source = CallFilter {
+        source: Some("mdi-nrw".into()),
+        ..CallFilter::default()
+    };
+    assert_eq!(
+        store.list_calls(&by_source).await.unwrap().len(),
+        1,
+        "listed by either source"
+    );
+}
+
+#[tokio::test]
+async fn shared_call_content_does_not_flip_between_sources() {
+    let store = SqliteStore::memory().await.unwrap();
+    let mut feed = Call::new(
+        "feed",
+        "https://feed.example/item/17",
+        "Digitale Modellregionen",
+        t(1, 8),
+    );
+    feed.funder = Some("Ministerium für Digitales NRW".into());
+    let feed = feed.seal();
+    let id = store.upsert_call(&feed).await.unwrap().id().clone();
+
+    // The richer FDB listing takes over once ...
+    let fdb = fdb_call(t(1, 9));
+    assert!(matches!(store.upsert_call(&fdb).await.unwrap(), UpsertOutcome::Changed(ref i, _) if *i == id));
+    // ... and further passes of both sources change nothing.
+    for day in 2..5 {
+        let feed_pass = Call {
+            last_seen: t(day, 8),
+            ..feed.clone()
+        };
+        let fdb_pass = Call {
+            last_seen: t(day, 9),
+            ..fdb.clone()
+        };
+        assert_eq!(
+            store.upsert_call(&feed_pass).await.unwrap(),
+            UpsertOutcome::Unchanged(id.clone())
+        );
+        assert_eq!(
+            store.upsert_call(&fdb_pass).await.unwrap(),
+            UpsertOutcome::Unchanged(id.clone())
+        );
+    }
+    assert_eq!(store.call_versions(&id).await.unwrap().len(), 2);
+    let call = store.get_call(&id).await.unwrap().unwrap();
+    assert_eq!(call.deadline, fdb.deadline);
+    assert_eq!(call.url, feed.url, "identity URL stays");
+    assert_eq!(call.last_seen, t(4, 9));
+}
+
+#[tokio::test]
+async fn same_title_twice_in_one_source_stays_two_calls() {
+    let store = SqliteStore::memory().await.unwrap();
+    let mut a = Call::new("eu", "https://eu.example/topic/A-2026", "Smart Cities", t(1, 8));
+    a.external_id = Some("A-2026".into());
+    let mut b = Call::new("eu", "https://eu.example/topic/B-2026", "Smart Cities", t(1, 8));
+    b.external_id = Some("B-2026".into());
+    assert!(matches!(
+        store.upsert_call(&a.seal()).await.unwrap(),
+        UpsertOutcome::New(_)
+    ));
+    assert!(matches!(
+        store.upsert_call(&b.seal()).await.unwrap(),
+        UpsertOutcome::New(_)
+    ));
+    // Another source with a third external id is a different topic as well.
+    let mut c = Call::new("fdb", "https://fdb.example/c", "Smart Cities", t(1, 8));
+    c.external_id = Some("C-2027".into());
+    assert!(matches!(
+        store.upsert_call(&c.seal()).await.unwrap(),
+        UpsertOutcome::New(_)
+    ));
+    assert_eq!(store.list_calls(&CallFilter::default()).await.unwrap().len(), 3);
+}
+
+#[tokio::test]
+async fn find_call_by_id_or_unique_prefix() {
+    let store = SqliteStore::memory().await.unwrap();
+    let call = fdb_call(t(1, 8));
+    store.upsert_call(&call).await.unwrap();
+    let id = call.id.as_str();
+    assert_eq!(store.find_call(id).await.unwrap().unwrap().id, call.id);
+    assert_eq!(store.find_call(&id[..6]).await.unwrap().unwrap().id, call.id);
+    assert_eq!(
+        store.find_call(&id[2..8]).await.unwrap().unwrap().id,
+        call.id,
+        "without the c-"
+    );
+    assert!(store.find_call("c-zzzz").await.unwrap().is_none());
+
+    let other = Call::new("fdb", "https://foerder.example/other", "Anderes", t(1, 8)).seal();
+    store.upsert_call(&other).await.unwrap();
+    let err = store.find_call("c-").await.unwrap_err();
+    assert!(matches!(err, StoreError::Ambiguous { .. }), "{err}");
+}
+
+#[tokio::test]
+async fn list_filters_open_seen_since_and_limit() {
+    let store = SqliteStore::memory().await.unwrap();
+    let mut closed_by_date = Call::new("s", "https://x.example/1", "Abgelaufen", t(1, 8));
+    closed_by_date.deadline = frist(2026, 1, 31);
+    let mut annual = Call::new("s", "https://x.example/2", "Jährlich", t(2, 8));
+    annual.deadline = Deadline::Dates(vec![DeadlineDate {
+        annual: true,
+        ..DeadlineDate::on(date(2025, 9, 30))
+    }]);
+    let mut rolling = Call::new("s", "https://x.example/3", "Laufend", t(3, 8));
+    rolling.deadline = Deadline::Rolling;
+    let mut closed_status = Call::new("s", "https://x.example/4", "Geschlossen", t(4, 8));
+    closed_status.status = CallStatus::Closed;
+    let mut ahead = Call::new("s", "https://x.example/5", "Offen", t(5, 8));
+    ahead.deadline = Deadline::Dates(vec![
+        DeadlineDate::on(date(2026, 1, 1)),
+        DeadlineDate::on(date(2026, 6, 30)),
+    ]);
+    for c in [&closed_by_date, &annual, &rolling, &closed_status, &ahead] {
+        store.upsert_call(&c.clone().seal()).await.unwrap();
+    }
+    let today = date(2026, 3, 10);
+    let open = store
+        .list_calls(&CallFilter {
+            open_on: Some(today),
+            ..CallFilter::default()
+        })
+        .await
+        .unwrap();
+    let titles: Vec<_> = open.iter().map(|c| c.title.as_str()).collect();
+    assert_eq!(titles, ["Offen", "Laufend", "Jährlich"], "newest first, only open ones");
+    for call in &open {
+        assert!(call.is_open(today), "{} agrees with Call::is_open", call.title);
+    }
+
+    let recent = store
+        .list_calls(&CallFilter {
+            seen_since: Some(t(4, 0)),
+            ..CallFilter::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(recent.len(), 2);
+    let limited = store
+        .list_calls(&CallFilter {
+            limit: Some(1),
+            ..CallFilter::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(limited[0].title, "Offen");
+    assert_eq!(limited.len(), 1);
+}
+
+#[tokio::test]
+async fn source_state_round_trips() {
+    let store = SqliteStore::memory().await.unwrap();
+    assert_eq!(store.source_state("fdb").await.unwrap(), SourceState::default());
+    let mut state = SourceState::default();
+    state.validators.insert(
+        "https://x.example/feed".into(),
+        Validators {
+            etag: Some("\"abc\"".into()),
+            last_modified: None,
+        },
+    );
+    state.memo.insert("https://x.example/a".into(), "sig-1".into());
+    store.save_source_state("fdb", &state).await.unwrap();
+    state.memo.insert("https://x.example/b".into(), "sig-2".into());
+    store.save_source_state("fdb", &state).await.unwrap();
+    assert_eq!(store.source_state("fdb").await.unwrap(), state);
+}
+
+fn run(source: &str, day: u32, items: u32, error: Option<&str>) -> SourceRun {
+    SourceRun {
+        source: source.into(),
+        at: t(day, 6),
+        items,
+        error: error.map(str::to_string),
+        requests: 3,
+        not_modified: 0,
+        duration_ms: 1200,
+    }
+}
+
+#[tokio::test]
+async fn source_health_flags_repeated_failures_and_recovers() {
+    let store = SqliteStore::memory().await.unwrap();
+    let h = store.record_source_run(&run("fdb", 1, 12, None), 3).await.unwrap();
+    assert_eq!((h.items_last_pass, h.items_before, h.broken), (12, 12, false));
+    assert_eq!(h.last_success, Some(t(1, 6)));
+
+    for day in 2..4 {
+        let h = store
+            .record_source_run(&run("fdb", day, 0, Some("HTTP 503")), 3)
+            .await
+            .unwrap();
+        assert!(!h.broken, "{} failures are not yet broken", h.consecutive_failures);
+    }
+    let h = store
+        .record_source_run(&run("fdb", 4, 0, Some("HTTP 503")), 3)
+        .await
+        .unwrap();
+    assert_eq!(h.consecutive_failures, 3);
+    assert!(h.broken);
+    assert_eq!(h.last_error.as_deref(), Some("HTTP 503"));
+    assert_eq!(h.last_success, Some(t(1, 6)));
+    assert_eq!(h.items_before, 12);
+
+    let h = store.record_source_run(&run("fdb", 5, 11, None), 3).await.unwrap();
+    assert_eq!(
+        (h.consecutive_failures, h.broken, h.last_error.clone()),
+        (0, false, None)
+    );
+    assert_eq!(store.source_health().await.unwrap(), vec![h]);
+}
+
+#[tokio::test]
+async fn source_health_flags_selector_drift_but_not_all_not_modified() {
+    let store = SqliteStore::memory().await.unwrap();
+    store.record_source_run(&run("kreis", 1, 4, None), 3).await.unwrap();
+
+    let cached = SourceRun {
+        not_modified: 3,
+        ..run("kreis", 2, 0, None)
+    };
+    assert!(
+        !store.record_source_run(&cached, 3).await.unwrap().broken,
+        "all 304: nothing new, not drift"
+    );
+
+    let h = store.record_source_run(&run("kreis", 3, 0, None), 3).await.unwrap();
+    assert!(h.broken, "items before, none now, no error: selectors drifted");
+    assert!(
+        h.last_error.as_deref().unwrap().contains("found 4"),
+        "{:?}",
+        h.last_error
+    );
+
+    let cached = SourceRun {
+        not_modified: 3,
+        ..run("kreis", 4, 0, None)
+    };
+    assert!(
+        store.record_source_run(&cached, 3).await.unwrap().broken,
+        "a 304 does not clear drift"
+    );
+    assert!(
+        !store
+            .record_source_run(&run("kreis", 5, 4, None), 3)
+            .await
+            .unwrap()
+            .broken,
+        "a good pass clears it"
+    );
+
+    // A source that never delivered anything is quiet, not broken.
+    assert!(
+        !store
+            .record_source_run(&run("leer", 1, 0, None), 3)
+            .await
+            .unwrap()
+            .broken
+    );
+    let sources: Vec<_> = store
+        .source_health()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|h| h.source)
+        .collect();
+    assert_eq!(sources, ["kreis", "leer"]);
+}
+
+fn passed_match(call: &CallId, project: Option<&str>, score: f64) -> Match {
+    Match {
+        call_id: call.clone(),
+        handlungsfeld: "digitale-verwaltung".into(),
+        project: project.map(str::to_string),
+        score,
+        threshold: 2.0,
+        passed: score >= 2.0,
+        kommunen: vec!["ahlen".into(), "telgte".into()],
+        reasons: vec!["Treffer: Digitalisierung (Titel)".into()],
+    }
+}
+
+#[tokio::test]
+async fn matches_are_replaced_per_call() {
+    let store = SqliteStore::memory().await.unwrap();
+    let a = fdb_call(t(1, 8));
+    let b = Call::new("s", "https://x.example/b", "Breitband", t(1, 8)).seal();
+    store.upsert_call(&a).await.unwrap();
+    store.upsert_call(&b).await.unwrap();
+    store
+        .replace_matches(
+            &a.id,
+            &[passed_match(&a.id, None, 2.5), passed_match(&a.id, Some("portal"), 1.0)],
+        )
+        .await
+        .unwrap();
+    store
+        .replace_matches(&b.id, &[passed_match(&b.id, Some("glasfaser"), 3.0)])
+        .await
+        .unwrap();
+    assert_eq!(store.matches_for(&a.id).await.unwrap().len(), 2);
+    assert_eq!(store.passed_matches().await.unwrap().len(), 2);
+
+    let replacement = passed_match(&a.id, Some("portal"), 4.0);
+    store
+        .replace_matches(&a.id, std::slice::from_ref(&replacement))
+        .await
+        .unwrap();
+    assert_eq!(store.matches_for(&a.id).await.unwrap(), vec![replacement]);
+    assert_eq!(
+        store.matches_for(&b.id).await.unwrap().len(),
+        1,
+        "other calls keep theirs"
+    );
+
+    let unknown = CallId("c-unknown".into());
+    let err = store
+        .replace_matches(&unknown, &[passed_match(&unknown, None, 3.0)])
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::NotFound(_)), "{err}");
+
+    store.replace_matches(&b.id, &[]).await.unwrap();
+    let passed = store.passed_matches().await.unwrap();
+    assert_eq!(passed.len(), 1);
+    assert_eq!(passed[0].call_id, a.id);
+}
+
+fn mail(contact: &str, calls: &[&CallId]) -> NewMail {
+    NewMail {
+        contact: contact.into(),
+        kommune: "ahlen".into(),
+        subject: "Förderradar: 2 neue Förderaufrufe".into(),
+        message: "Subject: =?utf-8?q?F=C3=B6rderradar?=\r\n\r\nHallo".as_bytes().to_vec(),
+        calls: calls.iter().map(|c| (*c).clone()).collect(),
+    }
+}
+
+#[tokio::test]
+async fn outbox_lifecycle_pending_retry_sent_failed() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = file_store(&dir).await;
+    let a = CallId("c-aaaa".into());
+    let b = CallId("c-bbbb".into());
+    let id = store
+        .enqueue_mail(&mail("digital@ahlen.example", &[&a, &b]), t(1, 7))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.notified_calls("digital@ahlen.example").await.unwrap(),
+        vec![a.clone(), b.clone()]
+    );
+
+    let due = store.due_mails(t(1, 7)).await.unwrap();
+    assert_eq!(due.len(), 1);
+    assert_eq!(due[0].id, id);
+    assert_eq!(due[0].status, OutboxStatus::Pending);
+    assert_eq!(due[0].message, mail("x", &[]).message, "message bytes kept exactly");
+    assert_eq!(due[0].calls, vec![a.clone(), b.clone()]);
+
+    store
+        .mark_attempt_failed(id, "SMTP 451 try later", Some(t(1, 8)))
+        .await
+        .unwrap();
+    assert!(
+        store.due_mails(t(1, 7)).await.unwrap().is_empty(),
+        "not due before next_attempt"
+    );
+    let retry = store.due_mails(t(1, 8)).await.unwrap();
+    assert_eq!(
+        (retry[0].attempts, retry[0].last_error.as_deref()),
+        (1, Some("SMTP 451 try later"))
+    );
+
+    store.mark_sent(id, t(1, 8)).await.unwrap();
+    assert!(store.due_mails(t(2, 0)).await.unwrap().is_empty());
+    let sent = store.outbox(Some(OutboxStatus::Sent)).await.unwrap();
+    assert_eq!(
+        (sent[0].attempts, sent[0].sent, sent[0].last_error.clone()),
+        (2, Some(t(1, 8)), None)
+    );
+    assert!(
+        matches!(store.mark_sent(id, t(1, 9)).await, Err(StoreError::NotFound(_))),
+        "only pending mails"
+    );
+
+    let doomed = store
+        .enqueue_mail(&mail("it@telgte.example", &[&a]), t(1, 7))
+        .await
+        .unwrap();
+    store
+        .mark_attempt_failed(doomed, "550 mailbox unknown", None)
+        .await
+        .unwrap();
+    let failed = store.outbox(Some(OutboxStatus::Failed)).await.unwrap();
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0].id, doomed);
+    assert!(store.due_mails(t(9, 0)).await.unwrap().is_empty());
+    assert_eq!(store.outbox(None).await.unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn a_call_is_never_queued_twice_to_one_contact() {
+    let store = SqliteStore::memory().await.unwrap();
+    let a = CallId("c-aaaa".into());
+    let b = CallId("c-bbbb".into());
+    store
+        .enqueue_mail(&mail("digital@ahlen.example", &[&a]), t(1, 7))
+        .await
+        .unwrap();
+
+    let err = store
+        .enqueue_mail(&mail("digital@ahlen.example", &[&b, &a]), t(2, 7))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, StoreError::AlreadyNotified { call, .. } if *call == a),
+        "{err}"
+    );
+    assert_eq!(
+        store.outbox(None).await.unwrap().len(),
+        1,
+        "the whole second mail was rolled back"
+    );
+    assert_eq!(
+        store.notified_calls("digital@ahlen.example").await.unwrap(),
+        vec![a.clone()]
+    );
+
+    // Another contact may get the same call.
+    store
+        .enqueue_mail(&mail("it@telgte.example", &[&a]), t(2, 7))
+        .await
+        .unwrap();
+    assert_eq!(store.due_mails(t(3, 0)).await.unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn runs_are_started_and_finished() {
+    let store = SqliteStore::memory().await.unwrap();
+    let id = store.start_run(RunKind::Collect, t(1, 6)).await.unwrap();
+    let second = store.start_run(RunKind::Notify, t(1, 7)).await.unwrap();
+    assert_ne!(id, second);
+    store
+        .finish_run(
+            id,
+            t(1, 6) + Duration::seconds(40),
+            true,
+            &serde_json::json!({"calls": 12}),
+        )
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.finish_run(999, t(1, 7), false, &serde_json::json!({})).await,
+        Err(StoreError::NotFound(_))
+    ));
+}
+
+#[tokio::test]
+async fn concurrent_upserts_from_several_tasks() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = file_store(&dir).await;
+    let mut tasks = Vec::new();
+    for task in 0..8u32 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut outcomes = Vec::new();
+            for n in 0..25u32 {
+                // Every task also upserts the shared call, with its own listing time.
+                let shared = Call::new(
+                    "fdb",
+                    "https://x.example/shared",
+                    "Gemeinsam",
+                    t(1, 8) + Duration::minutes(i64::from(task * 100 + n)),
+                );
+                outcomes.push(store.upsert_call(&shared.seal()).await.unwrap());
+                let own = Call::new(
+                    format!("src-{task}"),
+                    format!("https://x.example/{task}/{n}"),
+                    format!("Aufruf {task}-{n}"),
+                    t(1, 8),
+                );
+                outcomes.push(store.upsert_call(&own.seal()).await.unwrap());
+            }
+            outcomes
+        }));
+    }
+    let mut new = 0;
+    for task in tasks {
+        new += task
+            .await
+            .unwrap()
+            .iter()
+            .filter(|o| matches!(o, UpsertOutcome::New(_)))
+            .count();
+    }
+    assert_eq!(new, 8 * 25 + 1, "each own call once, the shared call once");
+    assert_eq!(store.list_calls(&CallFilter::default()).await.unwrap().len(), 201);
+    let shared = store
+        .get_call(&CallId::from_url("https://x.example/shared"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        shared.last_seen,
+        t(1, 8) + Duration::minutes(724),
+        "the latest listing time wins"
+    );
+    assert_eq!(store.call_versions(&shared.id).await.unwrap().len(), 1);
+}
