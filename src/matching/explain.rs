@@ -177,7 +177,7 @@ impl fmt::Display for ProfileExplanation {
             let state = if r.hits.is_empty() { "  (kein Treffer)" } else { "" };
             writeln!(
                 f,
-                "  [{:>+6}] Gewicht {}: {}{state}",
+                "  [{:>6}] Gewicht {}: {}{state}",
                 num(r.contribution),
                 num(r.weight),
                 r.expr

@@ -306,7 +306,7 @@ impl Matcher {
         let kommunen: Vec<String> = a.routed().map(|(k, _)| self.kommunen[k].id.clone()).collect();
         let passed = a.score >= info.threshold && a.criteria_met() && !kommunen.is_empty();
         let mut reasons = Vec::new();
-        if let Some(hits) = self.hit_summary(p, a) {
+        if let Some(hits) = self.hit_summary(a) {
             reasons.push(hits);
         }
         for c in a.criteria {
@@ -344,7 +344,7 @@ impl Matcher {
 
     /// "Treffer: Glasfaser (Titel), Gigabit (Kurztext)": positive terms of
     /// rules that added to the score, each with its strongest field.
-    fn hit_summary(&self, _p: usize, a: &Assessment) -> Option<String> {
+    fn hit_summary(&self, a: &Assessment) -> Option<String> {
         let mut best: Vec<(String, f64, Field)> = Vec::new();
         for outcome in a.rules.iter().filter(|o| o.fired && o.contribution > 0.0) {
             for t in outcome.terms.iter().filter(|t| !t.negated) {
