@@ -290,10 +290,8 @@ impl Index {
             .find_overlapping_iter(doc.text.as_str())
             .map(|m| (m.pattern().as_u32(), m.start() as u32, m.end() as u32))
             .collect();
-        Hits {
-            doc,
-            hits: group_by_needle(found, self.needle_rules.len()),
-        }
+        let needles = self.needle_rules.len();
+        Hits::new(doc, group_by_needle(found, needles), needles)
     }
 
     /// The (profile, rule) pairs that may score on these hits, sorted.
@@ -397,13 +395,36 @@ impl Compile<'_> {
 pub struct Hits<'d> {
     pub doc: &'d Doc,
     hits: Vec<(u32, u32, u32)>,
+    /// Per needle id: its hits' range in `hits` and its hit count per field.
+    found: Vec<Found>,
 }
 
-impl Hits<'_> {
+#[derive(Clone, Copy, Default)]
+struct Found {
+    from: u32,
+    to: u32,
+    per_field: [u32; 5],
+}
+
+impl<'d> Hits<'d> {
+    fn new(doc: &'d Doc, hits: Vec<(u32, u32, u32)>, needles: usize) -> Hits<'d> {
+        let mut found = vec![Found::default(); needles];
+        for (i, &(needle, start, _)) in hits.iter().enumerate() {
+            let f = &mut found[needle as usize];
+            if f.to == 0 {
+                f.from = i as u32;
+            }
+            f.to = i as u32 + 1;
+            if let Some(field) = doc.field_at(start as usize) {
+                f.per_field[field as usize] += 1;
+            }
+        }
+        Hits { doc, hits, found }
+    }
+
     fn of_needle(&self, needle: u32) -> &[(u32, u32, u32)] {
-        let from = self.hits.partition_point(|h| h.0 < needle);
-        let to = self.hits[from..].partition_point(|h| h.0 == needle) + from;
-        &self.hits[from..to]
+        let f = self.found[needle as usize];
+        &self.hits[f.from as usize..f.to as usize]
     }
 
     /// Occurrences of a leaf: needle hits that satisfy its anchor and field scope.
@@ -427,6 +448,14 @@ impl Hits<'_> {
     /// [`strength`] of a leaf's occurrences without collecting them (the hot path).
     fn leaf_strength(&self, leaf: &Leaf) -> f64 {
         let mut counts = [0usize; 5];
+        if leaf.anchor != Anchor::WholeWord {
+            // The padded needle already enforces the anchor: use the per-field counts.
+            let per_field = self.found[leaf.needle as usize].per_field;
+            for f in Field::ALL.into_iter().filter(|f| leaf.fields.contains(*f)) {
+                counts[f as usize] = per_field[f as usize] as usize;
+            }
+            return counted_strength(&counts) * leaf.boost;
+        }
         for &(_, s, e) in self.of_needle(leaf.needle) {
             if let Some(field) = self.accept(
                 leaf,
@@ -596,19 +625,34 @@ fn positional(index: &Index, node: &Node, hits: &Hits) -> Vec<Occurrence> {
             if left.is_empty() || right.is_empty() {
                 return Vec::new();
             }
-            let doc = hits.doc;
-            let pos = |o: &Occurrence| doc.token_index(o.start) as i64;
-            let close = |a: &Occurrence, others: &[Occurrence]| {
-                others
+            let (lpos, rpos) = (token_positions(hits.doc, &left), token_positions(hits.doc, &right));
+            let mut out: Vec<Occurrence> = left
+                .iter()
+                .zip(&lpos)
+                .filter(|(_, p)| has_near(&rpos, **p, *k))
+                .map(|(o, _)| *o)
+                .collect();
+            out.extend(
+                right
                     .iter()
-                    .any(|b| b.field == a.field && (pos(a) - pos(b)).abs() <= *k as i64)
-            };
-            let mut out: Vec<Occurrence> = left.iter().filter(|a| close(a, &right)).copied().collect();
-            out.extend(right.iter().filter(|b| close(b, &left)).copied());
+                    .zip(&rpos)
+                    .filter(|(_, p)| has_near(&lpos, **p, *k))
+                    .map(|(o, _)| *o),
+            );
             out
         }
         Node::And(_) | Node::Not(_) => Vec::new(),
     }
+}
+
+/// (field, token index) of each occurrence.
+fn token_positions(doc: &Doc, occs: &[Occurrence]) -> Vec<(Field, usize)> {
+    occs.iter().map(|o| (o.field, doc.token_index(o.start))).collect()
+}
+
+/// Whether `others` has a position in the same field within `k` tokens of `at`.
+fn has_near(others: &[(Field, usize)], at: (Field, usize), k: u32) -> bool {
+    others.iter().any(|&(f, p)| f == at.0 && p.abs_diff(at.1) <= k as usize)
 }
 
 /// Records the terms that took part in a satisfied NEAR.
