@@ -30,6 +30,17 @@ fn shipped_rules_hold_the_f1_floor_on_the_devset() {
     println!("{report}");
     let all = report.micro_all();
     assert!(all.f1() >= F1_FLOOR, "micro-F1 {:.3} below {F1_FLOOR}", all.f1());
+    // The held-out file was never tuned on: its figure is the honest one.
+    let holdout =
+        load_labelled(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/devset/60-holdout.toml")).unwrap();
+    let held = evaluate(&matcher, &holdout.inline(), today()).micro_all();
+    println!(
+        "Held-out ({} Aufrufe): Präzision {:.2}, Recall {:.2}, F1 {:.2}",
+        holdout.items.len(),
+        held.precision(),
+        held.recall(),
+        held.f1()
+    );
     assert!(
         report.micro_handlungsfelder().f1() >= F1_FLOOR,
         "Handlungsfeld micro-F1 {:.3}",
@@ -109,4 +120,23 @@ fn explain_snapshot_leader_call_per_kommune() {
 #[test]
 fn explain_snapshot_companies_only_call() {
     insta::assert_snapshot!(explain_devset("go-digital", Some("verwaltung"), Some("oelde")));
+}
+
+#[test]
+fn the_config_loader_accepts_the_shipped_strategy_and_agrees_with_the_test_reader() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
+    let loaded = foerderradar::config::Config::load(&dir).unwrap_or_else(|e| panic!("{e}"));
+    let ours = crate::matching_support::shipped_strategy();
+    assert_eq!(loaded.strategy.handlungsfelder.len(), 6);
+    assert_eq!(loaded.strategy.projects.len(), ours.projects.len());
+    assert_eq!(loaded.strategy.criteria, ours.criteria);
+    for (a, b) in loaded.strategy.projects.iter().zip(&ours.projects) {
+        let exprs =
+            |p: &foerderradar::config::Project| p.profile.rules.iter().map(|r| r.expr.clone()).collect::<Vec<_>>();
+        assert_eq!((a.id.as_str(), exprs(a)), (b.id.as_str(), exprs(b)));
+    }
+    // The deployment as loaded compiles and scores the dev set like the test config.
+    let matcher = Matcher::new(&loaded).unwrap();
+    let report = evaluate(&matcher, &devset(), today());
+    assert!(report.micro_all().f1() >= F1_FLOOR, "{report}");
 }

@@ -159,6 +159,16 @@ pub fn shipped_strategy() -> Strategy {
     read_strategy(&Path::new(env!("CARGO_MANIFEST_DIR")).join("config/strategy.toml"))
 }
 
+/// id, name, kind, AGS, population, memberships (region, partial).
+type Row<'a> = (
+    &'a str,
+    &'a str,
+    KommuneKind,
+    &'a str,
+    u32,
+    &'a [(&'a str, Option<&'a str>)],
+);
+
 /// The Kreis and its 13 Kommunen (strategy-facts §5), interested in everything.
 pub fn kreis_warendorf(strategy: &Strategy) -> Vec<Kommune> {
     let all = Interests {
@@ -166,7 +176,7 @@ pub fn kreis_warendorf(strategy: &Strategy) -> Vec<Kommune> {
         projects: strategy.projects.iter().map(|p| p.id.clone()).collect(),
     };
     let nine = &[("leader-9plus", None)];
-    let rows: [(&str, &str, KommuneKind, &str, u32, &[(&str, Option<&str>)]); 14] = [
+    let rows: [Row; 14] = [
         (
             "kreis-warendorf",
             "Kreis Warendorf",

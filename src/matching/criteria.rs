@@ -254,53 +254,87 @@ pub fn matches_any(funder: &str, list: &[String]) -> bool {
     list.iter().map(|x| fold(x)).any(|x| !x.is_empty() && f.contains(&x))
 }
 
-/// Routing of one match to one Kommune: `Ok(note)` when routed, `Err(why not)`.
-pub fn route(
+/// Why a match is not routed to a Kommune (formatted only when explained).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotRouted {
+    NoInterest,
+    NotEligible,
+    KindExcluded,
+    TooSmall(u32),
+    TooLarge(u32),
+    OutsideRegion,
+    NotMember,
+}
+
+impl NotRouted {
+    /// German reason, e.g. "nicht Mitglied von leader-9plus".
+    pub fn describe(self, kommune: &Kommune, target: &str, scope: &RegionScope) -> String {
+        let pop = kommune.population.unwrap_or_default();
+        match self {
+            NotRouted::NoInterest => format!("kein Interesse an {target}"),
+            NotRouted::NotEligible => {
+                format!("{} nicht antragsberechtigt", kind_label(kommune.kind))
+            }
+            NotRouted::KindExcluded => format!("Art {} nicht vorgesehen", kind_label(kommune.kind)),
+            NotRouted::TooSmall(min) => format!("{pop} Einwohner, unter dem Minimum {min}"),
+            NotRouted::TooLarge(max) => format!("{pop} Einwohner, über dem Maximum {max}"),
+            NotRouted::OutsideRegion => "Fördergebiet passt nicht".into(),
+            NotRouted::NotMember => match scope {
+                RegionScope::Members(ids) => format!("nicht Mitglied von {}", ids.join(", ")),
+                _ => "nicht Mitglied".into(),
+            },
+        }
+    }
+}
+
+/// The routing checks that do not depend on the call (interests, kind,
+/// population); the matcher computes them once per profile and Kommune.
+pub fn route_static(
+    c: &Criteria,
+    kommune: &Kommune,
+    handlungsfeld: &str,
+    project: Option<&str>,
+) -> Result<(), NotRouted> {
+    if !kommune.interests.covers(handlungsfeld, project) {
+        return Err(NotRouted::NoInterest);
+    }
+    if c.kommune_kinds
+        .as_ref()
+        .is_some_and(|kinds| !kinds.contains(&kommune.kind))
+    {
+        return Err(NotRouted::KindExcluded);
+    }
+    if let Some(pop) = kommune.population {
+        if let Some(min) = c.population_min.filter(|min| pop < *min) {
+            return Err(NotRouted::TooSmall(min));
+        }
+        if let Some(max) = c.population_max.filter(|max| pop > *max) {
+            return Err(NotRouted::TooLarge(max));
+        }
+    }
+    Ok(())
+}
+
+/// The routing checks that depend on the call: `Ok(note)` when routed, `Err(why not)`.
+pub fn route_call(
     call: &Call,
     c: &Criteria,
     scope: &RegionScope,
     kommune: &Kommune,
-    handlungsfeld: &str,
-    project: Option<&str>,
-) -> Result<Option<String>, String> {
-    if !kommune.interests.covers(handlungsfeld, project) {
-        return Err(format!("kein Interesse an {}", project.unwrap_or(handlungsfeld)));
-    }
+) -> Result<Option<String>, NotRouted> {
     if !call.applicants.is_unstated() && !fits_kind(&call.applicants.categories, &c.applicants, kommune.kind) {
-        return Err(format!("{} nicht antragsberechtigt", kind_label(kommune.kind)));
-    }
-    if let Some(kinds) = &c.kommune_kinds
-        && !kinds.contains(&kommune.kind)
-    {
-        return Err(format!("Art {} nicht vorgesehen", kind_label(kommune.kind)));
-    }
-    if let Some(pop) = kommune.population {
-        if c.population_min.is_some_and(|min| pop < min) {
-            return Err(format!(
-                "{pop} Einwohner, unter dem Minimum {}",
-                c.population_min.unwrap_or_default()
-            ));
-        }
-        if c.population_max.is_some_and(|max| pop > max) {
-            return Err(format!(
-                "{pop} Einwohner, über dem Maximum {}",
-                c.population_max.unwrap_or_default()
-            ));
-        }
+        return Err(NotRouted::NotEligible);
     }
     match scope {
         RegionScope::Open => Ok(None),
-        RegionScope::Outside => Err("Fördergebiet passt nicht".into()),
-        RegionScope::Members(ids) => {
-            let m = kommune.memberships.iter().find(|m| ids.contains(&m.region));
-            match m {
-                None => Err(format!("nicht Mitglied von {}", ids.join(", "))),
-                Some(m) => Ok(m
-                    .partial
-                    .as_ref()
-                    .map(|p| format!("nur teilweise Mitglied von {} ({p})", m.region))),
-            }
-        }
+        RegionScope::Outside => Err(NotRouted::OutsideRegion),
+        RegionScope::Members(ids) => match kommune.memberships.iter().find(|m| ids.contains(&m.region)) {
+            None => Err(NotRouted::NotMember),
+            Some(m) => Ok(m
+                .partial
+                .as_ref()
+                .map(|p| format!("nur teilweise Mitglied von {} ({p})", m.region))),
+        },
     }
 }
 

@@ -246,7 +246,9 @@ fn convert(r: RawItem, path: &Path) -> Result<LabelledItem, EvalError> {
     let call = match &r.call {
         Some(id) if id.starts_with("c-") => LabelledCall::Stored(CallId(id.clone())),
         Some(id) => return Err(fail(format!("call '{id}' is not a call id (c-…)"))),
-        None if r.title.trim().is_empty() => return Err(fail("an inline call needs a title".into())),
+        None if r.title.trim().is_empty() => {
+            return Err(fail("an inline call needs a title".into()));
+        }
         None => LabelledCall::Inline(Box::new(inline_call(&r).map_err(fail)?)),
     };
     Ok(LabelledItem {
@@ -293,7 +295,9 @@ fn inline_call(r: &RawItem) -> Result<Call, String> {
         Some("open") => CallStatus::Open,
         Some("closed") => CallStatus::Closed,
         Some("forthcoming") => CallStatus::Forthcoming,
-        Some(other) => return Err(format!("unknown status '{other}' (open, closed, forthcoming, unknown)")),
+        Some(other) => {
+            return Err(format!("unknown status '{other}' (open, closed, forthcoming, unknown)"));
+        }
     };
     c.funding_rate = r.funding_rate.map(|max| FundingRate { min: None, max });
     c.amount_max_eur = r.amount_max_eur;

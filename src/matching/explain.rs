@@ -4,7 +4,7 @@ use std::fmt;
 
 use chrono::NaiveDate;
 
-use super::criteria::CriterionResult;
+use super::criteria::{CriterionResult, RegionScope};
 use super::index::Hits;
 use super::{Assessment, Matcher, num};
 use crate::model::format_date_de;
@@ -66,7 +66,13 @@ pub struct KommuneRouting {
 }
 
 impl Matcher {
-    pub(super) fn explain_profile(&self, p: usize, a: &Assessment, hits: &Hits) -> ProfileExplanation {
+    pub(super) fn explain_profile(
+        &self,
+        p: usize,
+        a: &Assessment,
+        hits: &Hits,
+        scope: &RegionScope,
+    ) -> ProfileExplanation {
         let info = &self.profiles[p];
         let rules = self.index.profiles[p]
             .iter()
@@ -105,7 +111,11 @@ impl Matcher {
                 routed: r.is_ok(),
                 why: match r {
                     Ok(note) => note.clone(),
-                    Err(why) => Some(why.clone()),
+                    Err(why) => Some(why.describe(
+                        &self.kommunen[*k],
+                        info.project.as_deref().unwrap_or(&info.handlungsfeld),
+                        scope,
+                    )),
                 },
             })
             .collect::<Vec<_>>();
@@ -118,7 +128,7 @@ impl Matcher {
             threshold: info.threshold,
             passed: a.score >= info.threshold && a.criteria_met() && routed_any,
             rules,
-            criteria: a.criteria.clone(),
+            criteria: a.criteria.to_vec(),
             kommunen,
         }
     }
@@ -167,7 +177,7 @@ impl fmt::Display for ProfileExplanation {
             let state = if r.hits.is_empty() { "  (kein Treffer)" } else { "" };
             writeln!(
                 f,
-                "  [{:>+6}] Gewicht {}: {}{state}",
+                "  [{:>6}] Gewicht {}: {}{state}",
                 num(r.contribution),
                 num(r.weight),
                 r.expr

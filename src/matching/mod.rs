@@ -21,8 +21,8 @@ pub use rules::{Field, RuleSyntaxError};
 
 use crate::config::{Config, Criteria, Kommune};
 use crate::model::{Call, Match};
-use criteria::{CriterionResult, RegionBook, RegionScope};
-use index::{Doc, Hits, Index, RuleOutcome};
+use criteria::{CriterionResult, NotRouted, RegionBook, RegionScope};
+use index::{Doc, Index, RuleOutcome};
 
 /// Profiles scoring at least this share of their threshold are kept as near misses.
 pub const NEAR_MISS_SHARE: f64 = 0.5;
@@ -55,6 +55,8 @@ struct ProfileInfo {
     name: String,
     threshold: f64,
     criteria: Criteria,
+    /// Index of `criteria` among the distinct criteria, so call-level checks run once per call.
+    criteria_group: usize,
 }
 
 /// The strategy compiled for matching.
@@ -63,17 +65,20 @@ pub struct Matcher {
     profiles: Vec<ProfileInfo>,
     kommunen: Vec<Kommune>,
     regions: RegionBook,
+    criteria_groups: usize,
+    /// Per profile and Kommune, the call-independent part of the routing.
+    static_routes: Vec<Vec<Result<(), NotRouted>>>,
 }
 
 /// Everything decided about one profile for one call.
-struct Assessment {
+struct Assessment<'c> {
     score: f64,
     rules: Vec<RuleOutcome>,
-    criteria: Vec<CriterionResult>,
-    routing: Vec<(usize, Result<Option<String>, String>)>,
+    criteria: &'c [CriterionResult],
+    routing: Vec<(usize, Result<Option<String>, NotRouted>)>,
 }
 
-impl Assessment {
+impl Assessment<'_> {
     fn criteria_met(&self) -> bool {
         self.criteria.iter().all(|c| c.passed)
     }
@@ -98,6 +103,7 @@ impl Matcher {
                 name: hf.name.clone(),
                 threshold: hf.profile.threshold,
                 criteria: strategy.criteria.clone(),
+                criteria_group: 0,
             });
             specs.push(&hf.profile.rules);
         }
@@ -114,6 +120,7 @@ impl Matcher {
                 name: p.name.clone(),
                 threshold: p.profile.threshold,
                 criteria: strategy.criteria.with(&p.criteria),
+                criteria_group: 0,
             });
             specs.push(&p.profile.rules);
         }
@@ -142,11 +149,30 @@ impl Matcher {
             )
         })?;
         let regions = RegionBook::new(&strategy.criteria.home_regions, &config.member_regions);
+        let mut groups: Vec<Criteria> = Vec::new();
+        for p in &mut profiles {
+            p.criteria_group = groups.iter().position(|g| *g == p.criteria).unwrap_or_else(|| {
+                groups.push(p.criteria.clone());
+                groups.len() - 1
+            });
+        }
+        let static_routes = profiles
+            .iter()
+            .map(|p| {
+                config
+                    .kommunen
+                    .iter()
+                    .map(|k| criteria::route_static(&p.criteria, k, &p.handlungsfeld, p.project.as_deref()))
+                    .collect()
+            })
+            .collect();
         Ok(Matcher {
             index,
             profiles,
             kommunen: config.kommunen.clone(),
             regions,
+            criteria_groups: groups.len(),
+            static_routes,
         })
     }
 
@@ -157,21 +183,35 @@ impl Matcher {
         let hits = self.index.search(&doc);
         let candidates = self.index.candidates(&hits);
         let mut scope = None;
+        let mut checked: Vec<Option<Vec<CriterionResult>>> = vec![None; self.criteria_groups];
         let mut out = Vec::new();
         for group in candidates.chunk_by(|a, b| a.0 == b.0) {
             let p = group[0].0 as usize;
             let info = &self.profiles[p];
-            let score: f64 = group
+            let rules = &self.index.profiles[p];
+            let scored: Vec<(u32, f64)> = group
                 .iter()
                 .map(|&(_, r)| {
-                    index::evaluate(&self.index, &self.index.profiles[p][r as usize], &hits, false).contribution
+                    (
+                        r,
+                        index::evaluate(&self.index, &rules[r as usize], &hits, false).contribution,
+                    )
                 })
-                .sum();
+                .collect();
+            let score: f64 = scored.iter().map(|(_, c)| c).sum();
             if score <= 0.0 || score < NEAR_MISS_SHARE * info.threshold {
                 continue;
             }
+            // Only the rules that added to the score are traced again, for the reasons.
+            let outcomes = scored
+                .iter()
+                .filter(|(_, c)| *c != 0.0)
+                .map(|&(r, _)| index::evaluate(&self.index, &rules[r as usize], &hits, true))
+                .collect();
             let scope = scope.get_or_insert_with(|| self.regions.scope(call));
-            let a = self.assess(p, &hits, call, scope, today, None);
+            let crit = checked[info.criteria_group]
+                .get_or_insert_with(|| criteria::check_call(call, &info.criteria, scope, today));
+            let a = self.assess(p, outcomes, call, &scope.0, crit, None);
             out.push(self.to_match(call, p, &a));
         }
         out
@@ -205,8 +245,13 @@ impl Matcher {
         let profiles = selected
             .into_iter()
             .map(|p| {
-                let a = self.assess(p, &hits, call, &scope, today, kommune_idx);
-                self.explain_profile(p, &a, &hits)
+                let crit = criteria::check_call(call, &self.profiles[p].criteria, &scope, today);
+                let outcomes = self.index.profiles[p]
+                    .iter()
+                    .map(|r| index::evaluate(&self.index, r, &hits, true))
+                    .collect();
+                let a = self.assess(p, outcomes, call, &scope.0, &crit, kommune_idx);
+                self.explain_profile(p, &a, &hits, &scope.0)
             })
             .collect();
         Explanation {
@@ -218,22 +263,17 @@ impl Matcher {
         }
     }
 
-    fn assess(
+    fn assess<'c>(
         &self,
         p: usize,
-        hits: &Hits,
+        rules: Vec<RuleOutcome>,
         call: &Call,
-        scope: &(RegionScope, String),
-        today: NaiveDate,
+        scope: &RegionScope,
+        criteria: &'c [CriterionResult],
         only_kommune: Option<usize>,
-    ) -> Assessment {
+    ) -> Assessment<'c> {
         let info = &self.profiles[p];
-        let rules: Vec<RuleOutcome> = self.index.profiles[p]
-            .iter()
-            .map(|r| index::evaluate(&self.index, r, hits, true))
-            .collect();
         let mut score: f64 = rules.iter().map(|r| r.contribution).sum();
-        let criteria = criteria::check_call(call, &info.criteria, scope, today);
         if score > 0.0
             && call
                 .funder
@@ -248,17 +288,9 @@ impl Matcher {
             .enumerate()
             .filter(|(k, _)| only_kommune.is_none_or(|o| o == *k))
             .map(|(k, kommune)| {
-                (
-                    k,
-                    criteria::route(
-                        call,
-                        &info.criteria,
-                        &scope.0,
-                        kommune,
-                        &info.handlungsfeld,
-                        info.project.as_deref(),
-                    ),
-                )
+                let routed =
+                    self.static_routes[p][k].and_then(|()| criteria::route_call(call, &info.criteria, scope, kommune));
+                (k, routed)
             })
             .collect();
         Assessment {
@@ -274,10 +306,10 @@ impl Matcher {
         let kommunen: Vec<String> = a.routed().map(|(k, _)| self.kommunen[k].id.clone()).collect();
         let passed = a.score >= info.threshold && a.criteria_met() && !kommunen.is_empty();
         let mut reasons = Vec::new();
-        if let Some(hits) = self.hit_summary(p, a) {
+        if let Some(hits) = self.hit_summary(a) {
             reasons.push(hits);
         }
-        for c in &a.criteria {
+        for c in a.criteria {
             let always = matches!(c.name, "Antragsberechtigte" | "Frist") || c.detail.starts_with("bevorzugter");
             let members = c.name == "Fördergebiet" && c.detail.starts_with("nur für");
             if !c.passed || always || members {
@@ -312,7 +344,7 @@ impl Matcher {
 
     /// "Treffer: Glasfaser (Titel), Gigabit (Kurztext)": positive terms of
     /// rules that added to the score, each with its strongest field.
-    fn hit_summary(&self, _p: usize, a: &Assessment) -> Option<String> {
+    fn hit_summary(&self, a: &Assessment) -> Option<String> {
         let mut best: Vec<(String, f64, Field)> = Vec::new();
         for outcome in a.rules.iter().filter(|o| o.fired && o.contribution > 0.0) {
             for t in outcome.terms.iter().filter(|t| !t.negated) {

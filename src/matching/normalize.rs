@@ -14,46 +14,78 @@
 /// Folds `text` into `out` (appending). When `map` is given, it receives for
 /// every byte pushed to `out` the byte offset in `text` it came from, so hits
 /// can be shown in the original wording.
-pub fn fold_into(text: &str, out: &mut String, mut map: Option<&mut Vec<usize>>) {
+pub fn fold_into(text: &str, out: &mut String, map: Option<&mut Vec<usize>>) {
+    let mut buf = std::mem::take(out).into_bytes();
+    fold_bytes(text, &mut buf, map);
+    *out = String::from_utf8(buf).expect("folding pushes whole UTF-8 sequences");
+}
+
+/// [`fold_into`] on a byte buffer, for callers that fold several texts and convert once.
+/// Works on bytes: the ASCII path (most of any German text) is one branch and one push.
+pub fn fold_bytes(text: &str, buf: &mut Vec<u8>, map: Option<&mut Vec<usize>>) {
+    // Two monomorphic copies, so the common case pays nothing for the offset map.
+    match map {
+        None => fold_with(text, buf, &mut NoMap),
+        Some(m) => fold_with(text, buf, m),
+    }
+}
+
+/// Receives the source offset of every folded byte.
+trait OffsetSink {
+    fn record(&mut self, src: usize);
+}
+
+struct NoMap;
+
+impl OffsetSink for NoMap {
+    #[inline(always)]
+    fn record(&mut self, _: usize) {}
+}
+
+impl OffsetSink for Vec<usize> {
+    #[inline(always)]
+    fn record(&mut self, src: usize) {
+        self.push(src);
+    }
+}
+
+fn fold_with(text: &str, buf: &mut Vec<u8>, map: &mut impl OffsetSink) {
     let bytes = text.as_bytes();
     let mut pending_space = false;
     let mut i = 0;
     while i < bytes.len() {
         let b = bytes[i];
         if b.is_ascii_alphanumeric() {
-            push_word_char(out, &mut map, &mut pending_space, i, b.to_ascii_lowercase() as char);
-            i += 1;
-            continue;
-        }
-        if b == b'-' {
-            if let Some(next) = hyphen_join(bytes, i) {
-                i = next;
-                continue;
-            }
-            pending_space = !out.is_empty();
+            push_word_byte(buf, map, &mut pending_space, i, b.to_ascii_lowercase());
             i += 1;
             continue;
         }
         if b < 0x80 {
-            pending_space = !out.is_empty();
-            i += 1;
+            match (b == b'-').then(|| hyphen_join(bytes, i)).flatten() {
+                Some(next) => i = next,
+                None => {
+                    pending_space = !buf.is_empty();
+                    i += 1;
+                }
+            }
             continue;
         }
         let ch = text[i..].chars().next().expect("char boundary");
         let start = i;
         i += ch.len_utf8();
+        let mut utf8 = [0u8; 4];
         match fold_char(ch) {
-            Folded::Str(s) => {
-                for c in s.chars() {
-                    push_word_char(out, &mut map, &mut pending_space, start, c);
-                }
-            }
+            Folded::Str(s) => s
+                .bytes()
+                .for_each(|b| push_word_byte(buf, map, &mut pending_space, start, b)),
             Folded::Keep => {
                 for c in ch.to_lowercase() {
-                    push_word_char(out, &mut map, &mut pending_space, start, c);
+                    for &b in c.encode_utf8(&mut utf8).as_bytes() {
+                        push_word_byte(buf, map, &mut pending_space, start, b);
+                    }
                 }
             }
-            Folded::Separator => pending_space = !out.is_empty(),
+            Folded::Separator => pending_space = !buf.is_empty(),
             Folded::Drop => {}
         }
     }
@@ -66,18 +98,15 @@ pub fn fold(text: &str) -> String {
     out
 }
 
-fn push_word_char(out: &mut String, map: &mut Option<&mut Vec<usize>>, pending_space: &mut bool, src: usize, c: char) {
+#[inline(always)]
+fn push_word_byte(buf: &mut Vec<u8>, map: &mut impl OffsetSink, pending_space: &mut bool, src: usize, b: u8) {
     if *pending_space {
-        out.push(' ');
-        if let Some(m) = map.as_deref_mut() {
-            m.push(src);
-        }
+        buf.push(b' ');
+        map.record(src);
         *pending_space = false;
     }
-    out.push(c);
-    if let Some(m) = map.as_deref_mut() {
-        m.extend(std::iter::repeat_n(src, c.len_utf8()));
-    }
+    buf.push(b);
+    map.record(src);
 }
 
 /// If the hyphen at `i` joins two word parts, the index to continue at.

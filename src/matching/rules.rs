@@ -112,6 +112,9 @@ pub struct Term {
     pub written: String,
     /// Folded (and for plain terms stemmed) text searched for; phrases contain spaces.
     pub needle: String,
+    /// Every spelling searched for: the needle and, for phrases, the inflected
+    /// forms of the inner words ("künstlicher intelligenz" for `"Künstliche Intelligenz"`).
+    pub variants: Vec<String>,
     pub anchor: Anchor,
     pub fields: FieldMask,
     /// `^2` after the term; 1.0 otherwise.
@@ -537,9 +540,15 @@ fn term(raw: &str, column: usize) -> Result<Term, RuleSyntaxError> {
     // Wildcards are taken literally; plain and whole-word terms lose their inflection ending.
     let needle = if lead || trail { folded } else { stem_last_word(&folded) };
     let written = core.to_string();
+    let variants = if lead || trail {
+        vec![needle.clone()]
+    } else {
+        phrase_variants(&needle)
+    };
     Ok(Term {
         written,
         needle,
+        variants,
         anchor,
         fields: FieldMask::DEFAULT,
         boost,
@@ -553,14 +562,48 @@ fn phrase(raw: &str, boost: f64, column: usize) -> Result<Term, RuleSyntaxError>
         return Err(err(column, "empty phrase"));
     }
     let needle = stem_last_word(&folded);
+    let variants = phrase_variants(&needle);
     Ok(Term {
         written: raw.trim().to_string(),
         needle,
+        variants,
         anchor: Anchor::Anywhere,
         fields: FieldMask::DEFAULT,
         boost,
         scoped: false,
     })
+}
+
+/// Endings an inner phrase word may take after its stem (German adjective and
+/// noun inflection: "weiße/weißen/weißer Flecken", "ländlichen Raum").
+const PHRASE_ENDINGS: [&str; 9] = ["", "e", "en", "er", "es", "em", "n", "r", "s"];
+
+/// Most variants a phrase expands to; longer phrases keep their inner words literal.
+const MAX_PHRASE_VARIANTS: usize = 81;
+
+/// The needle with every inner word replaced by its inflected forms.
+fn phrase_variants(needle: &str) -> Vec<String> {
+    let words: Vec<&str> = needle.split(' ').collect();
+    let (inner, last) = words.split_at(words.len() - 1);
+    if inner.is_empty() || PHRASE_ENDINGS.len().pow(inner.len() as u32) > MAX_PHRASE_VARIANTS {
+        return vec![needle.to_string()];
+    }
+    let mut variants = vec![String::new()];
+    for word in inner {
+        let base = stem(word);
+        let mut forms: Vec<String> = PHRASE_ENDINGS.iter().map(|e| format!("{base}{e}")).collect();
+        forms.push(word.to_string());
+        forms.sort();
+        forms.dedup();
+        variants = variants
+            .iter()
+            .flat_map(|v| forms.iter().map(move |f| format!("{v}{f} ")))
+            .collect();
+    }
+    let mut out: Vec<String> = variants.into_iter().map(|v| format!("{v}{}", last[0])).collect();
+    out.sort();
+    out.dedup();
+    out
 }
 
 fn stem_last_word(folded: &str) -> String {
@@ -625,6 +668,22 @@ mod tests {
             parse("„graue Flecken“").map(|e| t(&e).needle.clone()).unwrap(),
             "graue fleck"
         );
+    }
+
+    #[test]
+    fn phrase_inner_words_take_inflection_endings() {
+        let e = parse("\"Künstliche Intelligenz\"").unwrap();
+        let v = &t(&e).variants;
+        for form in [
+            "kuenstliche intelligenz",
+            "kuenstlicher intelligenz",
+            "kuenstlichen intelligenz",
+        ] {
+            assert!(v.contains(&form.to_string()), "{v:?}");
+        }
+        let e = parse("\"graue Flecken\"").unwrap();
+        assert!(t(&e).variants.contains(&"grauer fleck".to_string()));
+        assert_eq!(t(&parse("Glasfaser").unwrap()).variants, vec!["glasfaser"]);
     }
 
     #[test]
