@@ -3,7 +3,6 @@
 use std::fmt::Write;
 
 use super::{Report, ReportCall, ReportFormatter, view};
-use crate::model::{format_amount, format_rate};
 
 pub struct MarkdownFormatter;
 
@@ -32,15 +31,7 @@ fn write_call(out: &mut String, c: &ReportCall, report: &Report) {
     } else {
         let _ = writeln!(out, "## {}\n", esc(&c.title));
     }
-    let facts = [
-        ("Fördergeber", view::funder(c)),
-        ("Frist", view::deadline(c, report.as_of)),
-        ("Förderquote", format_rate(c.call.funding_rate)),
-        ("Höchstbetrag", format_amount(c.amount_max_eur)),
-        ("Antragsberechtigte", view::applicants(&c.call.applicants)),
-        ("Fördergebiet", view::regions(&c.regions)),
-    ];
-    for (label, value) in facts {
+    for (label, value) in view::facts(c, report.as_of) {
         let _ = writeln!(out, "- **{label}:** {}", esc(&value));
     }
     let _ = writeln!(out, "- **ID:** `{}`", c.id);

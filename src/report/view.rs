@@ -3,7 +3,9 @@
 use chrono::NaiveDate;
 
 use super::{Report, ReportCall, ReportMatch};
-use crate::model::{Applicants, CallStatus, Deadline, Region, format_date_de, format_deadline};
+use crate::model::{
+    Applicants, CallStatus, Deadline, Region, format_amount, format_date_de, format_deadline, format_rate,
+};
 
 pub(super) fn heading(report: &Report) -> String {
     format!("Förderradar – Bericht vom {}", format_date_de(report.as_of))
@@ -56,6 +58,18 @@ fn deadline_dates(c: &ReportCall, as_of: NaiveDate) -> String {
     } else {
         format!("{stated} – nächster Stichtag {} ({left})", format_date_de(next))
     }
+}
+
+/// The labelled facts of a call, in the order every human-readable format shows them.
+pub(super) fn facts(c: &ReportCall, as_of: NaiveDate) -> [(&'static str, String); 6] {
+    [
+        ("Fördergeber", funder(c)),
+        ("Frist", deadline(c, as_of)),
+        ("Förderquote", format_rate(c.call.funding_rate)),
+        ("Höchstbetrag", format_amount(c.amount_max_eur)),
+        ("Antragsberechtigte", applicants(&c.call.applicants)),
+        ("Fördergebiet", regions(&c.regions)),
+    ]
 }
 
 pub(super) fn days_left(days: i64) -> String {
