@@ -193,7 +193,7 @@ timeout_secs = 5
 min_delay_ms = 0
 retries = 1
 source_budget_secs = 20
-broken_after = 2
+broken_after = 3
 
 [notify]
 max_attempts = 3
@@ -403,28 +403,33 @@ async fn whole_pass_routes_calls_to_the_right_contacts_and_never_twice() {
         assert!(!has(mail, "abgelaufen"), "closed call must not be sent");
     }
 
-    // The second pass finds the same calls and sends no digest; the two dead feeds
-    // are now flagged broken (broken_after = 2), which the admin hears about once.
+    // The second pass finds the same calls and sends nothing at all.
     let second = foerderradar(&config, &data, &["run", "--once"]);
     assert_eq!(second.status.code(), Some(1));
     let (again, rx) = tokio::task::spawn_blocking(move || (received(&rx), rx)).await.unwrap();
-    let recipients: Vec<_> = again.iter().map(|(to, _)| to.as_str()).collect();
+    assert!(again.is_empty(), "second pass sent {} mails", again.len());
+
+    // The third failure in a row flags the two dead feeds broken (broken_after = 3):
+    // the admin hears about it once, and nobody else gets anything.
+    let third = foerderradar(&config, &data, &["run", "--once"]);
+    assert_eq!(third.status.code(), Some(1));
+    let (notice, rx) = tokio::task::spawn_blocking(move || (received(&rx), rx)).await.unwrap();
+    let recipients: Vec<_> = notice.iter().map(|(to, _)| to.as_str()).collect();
     assert_eq!(
         recipients,
         ["smart-region@kreis-warendorf.example.org"],
         "only the admin notice"
     );
     assert!(
-        again[0].1.contains("kaputt") && again[0].1.contains("defekt"),
+        notice[0].1.contains("kaputt") && notice[0].1.contains("defekt"),
         "{}",
-        again[0].1
+        notice[0].1
     );
 
-    // A third pass has nothing new to tell anyone.
-    let third = foerderradar(&config, &data, &["run", "--once"]);
-    assert_eq!(third.status.code(), Some(1));
+    let fourth = foerderradar(&config, &data, &["run", "--once"]);
+    assert_eq!(fourth.status.code(), Some(1));
     let quiet = tokio::task::spawn_blocking(move || received(&rx)).await.unwrap();
-    assert!(quiet.is_empty(), "third pass sent {} mails", quiet.len());
+    assert!(quiet.is_empty(), "fourth pass sent {} mails", quiet.len());
 
     let sources = foerderradar(&config, &data, &["sources"]);
     let table = String::from_utf8_lossy(&sources.stdout);
