@@ -22,7 +22,15 @@ use crate::store::{CallFilter, OutboxStatus, Store};
 
 /// foerderradar: finds funding calls for the Smart Region Kreis Warendorf and mails each Kommune what concerns it.
 #[derive(Debug, Parser)]
-#[command(name = "foerderradar", version, about, long_about = None)]
+#[command(
+    name = "foerderradar",
+    version,
+    about,
+    long_about = None,
+    after_help = "Exit codes: 0 success; 1 finished, but something needs attention (a source failed, \
+                  a mail waits for a retry or was given up, eval below --min-f1, check found errors, \
+                  a broken source); 2 could not run (bad arguments, unreadable config, database error)."
+)]
 pub struct Cli {
     /// Config directory with foerderradar.toml, sources.toml, strategy.toml, kommunen.toml.
     /// Give it before the subcommand (`preview` has its own --config for the proposed rules).
