@@ -35,7 +35,10 @@ fn call<'a>(outcome: &'a SourceOutcome, title_start: &str) -> &'a Call {
 }
 
 async fn collect_one(sources: &[foerderradar::config::SourceConfig]) -> Vec<SourceOutcome> {
-    let fetcher = Fetcher::new(&http_settings(), sources).unwrap();
+    // Short retry waits: the failure tests retry 5xx answers.
+    let fetcher = Fetcher::new(&http_settings(), sources)
+        .unwrap()
+        .with_retry_base(std::time::Duration::from_millis(10));
     collect_all(&fetcher, sources, HashMap::new(), HashMap::new(), now()).await
 }
 
@@ -390,5 +393,65 @@ async fn latin1_page_without_charset_keeps_umlauts() {
         call(o, "Grünflächen und Spielplätze")
             .summary
             .contains("Maßnahmen zur Begrünung öffentlicher Plätze")
+    );
+}
+
+#[tokio::test]
+async fn one_broken_detail_page_keeps_the_list_entry_and_the_other_calls() {
+    let server = MockServer::start().await;
+    serve(&server, "/massnahmen", "massnahmen.html").await;
+    serve(
+        &server,
+        "/foerderung-finden/wohnviertel-im-wandel",
+        "wohnviertel-im-wandel.html",
+    )
+    .await;
+    Mock::given(method("GET"))
+        .and(path("/foerderung-finden/gruene-infrastruktur"))
+        .respond_with(ResponseTemplate::new(500))
+        .mount(&server)
+        .await;
+    let sources = vec![source(
+        "efre",
+        &format!("{}/massnahmen", server.uri()),
+        "html",
+        WITH_DETAILS,
+    )];
+    let outcome = collect_one(&sources).await.remove(0);
+    assert_eq!(outcome.error, None, "one broken page is not a broken source");
+    assert_eq!(outcome.calls.len(), 2);
+    assert!(
+        call(&outcome, "Wohnviertel im Wandel")
+            .text
+            .contains("Drei Einreichungsrunden")
+    );
+    let gruen = call(&outcome, "Grüne Infrastruktur");
+    assert!(gruen.text.is_empty(), "list entry only: {}", gruen.text);
+    assert!(
+        !outcome.state.memo.contains_key(&format!("detail:{}", gruen.url)),
+        "the broken page is fetched again next pass"
+    );
+}
+
+#[tokio::test]
+async fn every_detail_page_failing_is_a_source_error() {
+    let server = MockServer::start().await;
+    serve(&server, "/massnahmen", "massnahmen.html").await;
+    Mock::given(method("GET"))
+        .and(wiremock::matchers::path_regex("^/foerderung-finden/"))
+        .respond_with(ResponseTemplate::new(503))
+        .mount(&server)
+        .await;
+    let sources = vec![source(
+        "efre",
+        &format!("{}/massnahmen", server.uri()),
+        "html",
+        WITH_DETAILS,
+    )];
+    let outcome = collect_one(&sources).await.remove(0);
+    assert!(
+        outcome.error.as_deref().is_some_and(|e| e.contains("503")),
+        "{:?}",
+        outcome.error
     );
 }

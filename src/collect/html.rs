@@ -405,16 +405,43 @@ async fn collect_details(
         .map(|listing| detail_call(ctx, compiled, detail, listing))
         .collect();
     let results: Vec<_> = futures::stream::iter(pending).buffered(parallel).collect().await;
+    let SourceKind::Html(options) = &ctx.source.kind else {
+        unreachable!()
+    };
     let mut calls = Vec::with_capacity(results.len());
+    let mut first_error = None;
+    let mut fetched = 0;
     for (listing, result) in listings.iter().zip(results) {
-        let (call, validators) = result?;
-        pass.memo.insert(format!("detail:{}", listing.url), listing.signature());
-        if let Some(v) = validators {
-            pass.validators.insert(listing.link.clone(), v);
+        match result {
+            Ok((call, validators)) => {
+                fetched += 1;
+                pass.memo.insert(format!("detail:{}", listing.url), listing.signature());
+                if let Some(v) = validators {
+                    pass.validators.insert(listing.link.clone(), v);
+                }
+                calls.push(call);
+            }
+            // One broken detail page must not cost the source its other calls: keep what
+            // the list (or the last pass) says, and try the page again next pass.
+            Err(e) => {
+                tracing::warn!(source = %ctx.source.id, url = %listing.link, error = %e, "detail page failed; using the list entry");
+                let fallback = ctx.prior.get(&listing.url).map_or_else(
+                    || build_call(ctx, options, listing, None),
+                    |prior| Call {
+                        last_seen: ctx.now,
+                        ..prior.clone()
+                    },
+                );
+                calls.push(fallback);
+                first_error.get_or_insert(e);
+            }
         }
-        calls.push(call);
     }
-    Ok(calls)
+    // When every detail page failed, the site is down rather than one page broken.
+    match first_error {
+        Some(e) if fetched == 0 => Err(e),
+        _ => Ok(calls),
+    }
 }
 
 /// One call with its detail page; returns the validators to keep for the page.
