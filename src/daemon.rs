@@ -56,26 +56,56 @@ enum Job {
     Retry,
 }
 
-/// The next job and when it is due.
-fn next_job(config: &Config, now: DateTime<Utc>) -> (Job, DateTime<Utc>) {
+/// When each cron job was last started (or the daemon started). The next run is
+/// the first occurrence after that, not after "now": a notify time that passes
+/// while a long collect runs is then still due and runs late, instead of being
+/// skipped until the next day.
+#[derive(Debug, Clone, Copy)]
+struct LastRuns {
+    collect: DateTime<Utc>,
+    notify: DateTime<Utc>,
+}
+
+impl LastRuns {
+    fn new(start: DateTime<Utc>) -> LastRuns {
+        LastRuns {
+            collect: start,
+            notify: start,
+        }
+    }
+
+    /// Several missed occurrences of one job run once: the next one counts from `started`.
+    fn record(&mut self, job: Job, started: DateTime<Utc>) {
+        match job {
+            Job::Collect => self.collect = started,
+            Job::Notify => self.notify = started,
+            Job::Retry => {}
+        }
+    }
+}
+
+/// The next job and when it is due (possibly already past).
+fn next_job(config: &Config, last: &LastRuns, now: DateTime<Utc>) -> (Job, DateTime<Utc>) {
     let tz = config.service.timezone;
-    let next = |s: &CronSchedule| {
+    let next = |s: &CronSchedule, since: DateTime<Utc>| {
         s.schedule
-            .after(&now.with_timezone(&tz))
+            .after(&since.with_timezone(&tz))
             .next()
             .map(|t| t.with_timezone(&Utc))
     };
     let retry_at =
         now + chrono::Duration::from_std(config.service.notify.retry_base).unwrap_or(chrono::Duration::minutes(1));
+    let schedules = &config.service.schedules;
     [
-        (Job::Collect, next(&config.service.schedules.collect)),
-        (Job::Notify, next(&config.service.schedules.notify)),
-        (Job::Retry, Some(retry_at)),
+        (Job::Collect, next(&schedules.collect, last.collect)),
+        (Job::Notify, next(&schedules.notify, last.notify)),
     ]
     .into_iter()
     .filter_map(|(job, at)| at.map(|at| (job, at)))
-    .min_by_key(|(_, at)| *at)
-    .expect("the retry tick is always scheduled")
+    .fold(
+        (Job::Retry, retry_at),
+        |soonest, due| if due.1 < soonest.1 { due } else { soonest },
+    )
 }
 
 /// Runs until SIGINT or SIGTERM. Returns exit code 0 after a clean stop.
@@ -90,8 +120,9 @@ pub async fn run(mut app: App, config_dir: PathBuf) -> anyhow::Result<ExitCode> 
         notify = %app.config.service.schedules.notify.expr,
         "daemon started"
     );
+    let mut last_runs = LastRuns::new(Utc::now());
     loop {
-        let (job, at) = next_job(&app.config, Utc::now());
+        let (job, at) = next_job(&app.config, &last_runs, Utc::now());
         if job != Job::Retry {
             tracing::info!(job = ?job, at = %at.with_timezone(&app.config.service.timezone), "next job");
         }
@@ -101,7 +132,10 @@ pub async fn run(mut app: App, config_dir: PathBuf) -> anyhow::Result<ExitCode> 
             _ = terminate.recv() => break,
             _ = interrupt.recv() => break,
             _ = hangup.recv() => reload(&mut app, &config_dir),
-            _ = tokio::time::sleep(wait) => run_job(&app, job).await,
+            _ = tokio::time::sleep(wait) => {
+                last_runs.record(job, Utc::now());
+                run_job(&app, job).await;
+            }
         }
     }
     tracing::info!("daemon stopped");
@@ -172,6 +206,31 @@ fn reload(app: &mut App, config_dir: &Path) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn utc(s: &str) -> DateTime<Utc> {
+        s.parse().unwrap()
+    }
+
+    fn shipped_config() -> Config {
+        Config::load(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/config"))).unwrap()
+    }
+
+    #[test]
+    fn notify_time_passed_during_a_long_collect_still_runs() {
+        // Shipped schedules: collect 06:00, notify 07:00 on weekdays, Europe/Berlin (UTC+1 in December).
+        let config = shipped_config();
+        let mut last = LastRuns::new(utc("2026-12-01T04:00:00Z"));
+        let (job, at) = next_job(&config, &last, utc("2026-12-01T04:59:30Z"));
+        assert_eq!((job, at), (Job::Collect, utc("2026-12-01T05:00:00Z")));
+        last.record(Job::Collect, at);
+        // The collect ran until 07:20 local time; the 07:00 digests are due at once.
+        let (job, at) = next_job(&config, &last, utc("2026-12-01T06:20:00Z"));
+        assert_eq!((job, at), (Job::Notify, utc("2026-12-01T06:00:00Z")));
+        // Run late once, the notify job waits for the next weekday.
+        last.record(Job::Notify, utc("2026-12-01T06:20:00Z"));
+        let (job, _) = next_job(&config, &last, utc("2026-12-01T06:20:00Z"));
+        assert_eq!(job, Job::Retry);
+    }
 
     #[test]
     fn second_lock_on_same_data_dir_fails() {
