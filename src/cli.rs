@@ -16,6 +16,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::app::App;
 use crate::config::Config;
 use crate::matching::{Matcher, eval, preview};
+use crate::notify::Templates;
 use crate::notify::admin::AdminNotice;
 use crate::report::{self, ReportFormat, ReportQuery};
 use crate::store::{CallFilter, OutboxStatus, Store};
@@ -95,9 +96,9 @@ pub enum Command {
         /// Config directory with the proposed rules.
         #[arg(long = "config", value_name = "NEWDIR")]
         proposed: PathBuf,
-        /// Calls first seen in the last N weeks.
-        #[arg(long, default_value_t = 8)]
-        weeks: i64,
+        /// Calls first seen in the last N weeks (1-520).
+        #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=520))]
+        weeks: u16,
     },
     /// Health of each source: last success, failures, items, broken flag.
     Sources,
@@ -210,6 +211,10 @@ fn check(dir: &Path) -> anyhow::Result<ExitCode> {
         eprintln!("{e}");
         return Ok(ExitCode::from(1));
     }
+    if let Err(e) = Templates::load(&config.dir).and_then(|t| t.check()) {
+        eprintln!("{e:#}");
+        return Ok(ExitCode::from(1));
+    }
     for warning in config.warnings() {
         eprintln!("warning: {warning}");
     }
@@ -319,10 +324,10 @@ async fn run_eval(cli: &Cli, config: Config, file: &Path, min_f1: Option<f64>) -
     Ok(attention(min_f1.is_some_and(|min| result.micro_all().f1() < min)))
 }
 
-async fn run_preview(app: &App, proposed_dir: &Path, weeks: i64) -> anyhow::Result<ExitCode> {
+async fn run_preview(app: &App, proposed_dir: &Path, weeks: u16) -> anyhow::Result<ExitCode> {
     let proposed = load_config(proposed_dir)?;
     let proposed_matcher = Matcher::new(&proposed)?;
-    let since = Utc::now() - chrono::Duration::weeks(weeks);
+    let since = Utc::now() - chrono::Duration::weeks(weeks.into());
     let filter = CallFilter {
         seen_since: Some(since),
         ..CallFilter::default()
@@ -435,4 +440,20 @@ async fn outbox(app: &App, status: Option<OutboxStatusArg>) -> anyhow::Result<Ex
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn preview_weeks_out_of_range_is_a_usage_error_not_a_panic() {
+        let parse = |weeks: &str| Cli::try_parse_from(["foerderradar", "preview", "--config", "new", "--weeks", weeks]);
+        assert!(parse("99999999999999").is_err());
+        assert!(parse("-1").is_err());
+        assert!(matches!(
+            parse("12").unwrap().command,
+            Command::Preview { weeks: 12, .. }
+        ));
+    }
 }

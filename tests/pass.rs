@@ -551,3 +551,22 @@ fn daemon_reloads_rules_on_sighup_and_keeps_old_rules_when_new_ones_are_invalid(
     wait_for(&lines, "daemon stopped");
     assert!(child.wait().unwrap().success());
 }
+
+#[test]
+fn check_rejects_a_template_override_that_names_an_unknown_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config");
+    write_config(&config, "http://127.0.0.1:9", 2525);
+    let check = |args: &[&str]| foerderradar(&config, &dir.path().join("data"), args);
+    assert!(check(&["check"]).status.success());
+    std::fs::create_dir_all(config.join("templates")).unwrap();
+    std::fs::write(
+        config.join("templates").join(foerderradar::notify::TEXT_TEMPLATE),
+        "{% for call in calls %}{{ call.dedline }}{% endfor %}",
+    )
+    .unwrap();
+    let out = check(&["check"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("digest.txt.j2"), "{stderr}");
+}

@@ -218,6 +218,49 @@ impl Digest {
     }
 }
 
+impl Digest {
+    /// A digest with every optional field filled, so that rendering it touches each
+    /// branch of a template: `check` finds a misspelt field in an override before a pass does.
+    pub(crate) fn sample() -> Digest {
+        let call = DigestCall {
+            id: CallId("c-sample".into()),
+            title: "Beispielaufruf".into(),
+            url: "https://example.org/aufruf".into(),
+            funder: Some("Beispielministerium".into()),
+            deadline: "31.03.2026 (noch 5 Tage)".into(),
+            deadline_kind: DeadlineKind::Date,
+            days_left: Some(5),
+            urgent: true,
+            further_dates: Some("30.09.2026".into()),
+            rate: Some("bis zu 90 %".into()),
+            amount: Some("bis zu 100.000 €".into()),
+            applicants: "Kommunen".into(),
+            summary: Some("Worum es geht.".into()),
+            fits: vec!["Handlungsfeld „Verwaltung“".into()],
+            reasons: vec!["Treffer: Serviceportal".into()],
+            other_links: vec![OtherListing {
+                source: "rss".into(),
+                url: "https://example.org/auch".into(),
+            }],
+        };
+        Digest {
+            contact: "kontakt@example.org".into(),
+            contact_name: "Kontakt".into(),
+            kommune: "ahlen".into(),
+            kommune_names: "Ahlen".into(),
+            subject: "Förderradar: 1 neuer Förderaufruf für Ahlen".into(),
+            urgent: 1,
+            urgent_days: URGENT_DAYS,
+            calls: vec![call],
+            subscriptions: vec![SubscriptionLine {
+                kommune: "Ahlen".into(),
+                interests: "alle Handlungsfelder der Smart-Region-Strategie".into(),
+            }],
+            admin: "admin@example.org".into(),
+        }
+    }
+}
+
 /// Dated calls by next deadline, then rolling, then unknown; ties by title.
 fn urgency_key(c: &DigestCall) -> (u8, i64, String) {
     let class = match (c.days_left, c.deadline_kind) {

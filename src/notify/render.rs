@@ -81,6 +81,12 @@ impl Templates {
         Ok(Templates { env, overrides })
     }
 
+    /// Renders a sample digest with both templates: an override that names a field
+    /// the digest does not have fails here (at `check`) instead of in a pass.
+    pub fn check(&self) -> Result<(), NotifyError> {
+        self.render(&Digest::sample()).map(|_| ())
+    }
+
     /// Plain text and HTML body of a digest.
     pub fn render(&self, digest: &Digest) -> Result<(String, String), NotifyError> {
         let ctx = Value::from(minijinja::value::Serde(digest));
@@ -185,4 +191,24 @@ fn mail_key(digest: &Digest) -> String {
         hasher.update(call.id.as_str().as_bytes());
     }
     hex::encode(hasher.finalize())[..16].to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn check_passes_the_embedded_templates_and_catches_a_misspelt_field() {
+        Templates::embedded().check().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("templates")).unwrap();
+        std::fs::write(
+            dir.path().join("templates").join(HTML_TEMPLATE),
+            "{% for call in calls %}{% if call.urgent %}{{ call.titel }}{% endif %}{% endfor %}",
+        )
+        .unwrap();
+        let templates = Templates::load(dir.path()).unwrap();
+        let error = templates.check().unwrap_err().to_string();
+        assert!(error.contains(HTML_TEMPLATE), "{error}");
+    }
 }
