@@ -67,7 +67,7 @@ impl AdminNotice {
             text.push_str("\nBitte prüfen Sie die Quelle in config/sources.toml; `foerderradar sources` zeigt den Zustand aller Quellen.\n");
         }
         if !self.given_up.is_empty() {
-            text.push_str("\nNicht zustellbare Digests (nach allen Versuchen aufgegeben):\n");
+            text.push_str("\nNicht zustellbare E-Mails (nach allen Versuchen aufgegeben):\n");
             for m in &self.given_up {
                 let _ = writeln!(
                     text,
@@ -75,7 +75,12 @@ impl AdminNotice {
                     m.contact, m.subject, m.attempts, m.error
                 );
             }
-            text.push_str("\nDie Förderaufrufe dieser Digests gelten für die Empfänger als nicht gesendet; `foerderradar outbox --status failed` listet sie.\n");
+            // The calls stay marked as notified for these contacts, so no later pass sends them:
+            // the admin has to pass them on.
+            text.push_str(
+                "\nDie Empfänger haben diese Förderaufrufe nicht erhalten, und das Förderradar sendet sie \
+                 nicht erneut. Bitte leiten Sie sie weiter; `foerderradar outbox --status failed` listet sie.\n",
+            );
         }
         text.push_str(
             "\n-- \nDiese Nachricht wurde automatisch vom Förderradar der Smart Region Kreis Warendorf erzeugt.\n",
@@ -171,5 +176,7 @@ mod tests {
             notice.subject(),
             "Förderradar: 2 Quellen gestört, 2 E-Mails nicht zustellbar"
         );
+        // Given-up calls are not planned again; the admin must not read that they will be.
+        assert!(notice.body().contains("sendet sie nicht erneut"), "{}", notice.body());
     }
 }
