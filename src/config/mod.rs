@@ -55,7 +55,7 @@ pub struct ServiceConfig {
     pub smtp: Option<SmtpConfig>,
     /// From: address of every digest.
     pub sender: String,
-    /// Receives the run summary and source-failure notices.
+    /// Receives notices about broken sources and given-up mails; Reply-To of every digest.
     pub admin: String,
     pub http: HttpSettings,
     pub notify: NotifySettings,

@@ -25,12 +25,16 @@ pub(super) fn compile(expr: &str) -> Result<CronSchedule, String> {
             ));
         }
     };
-    cron::Schedule::from_str(&normalized)
-        .map(|schedule| CronSchedule {
-            expr: expr.to_string(),
-            schedule,
-        })
-        .map_err(|e| format!("'{expr}' is not a valid cron expression ({e}); e.g. \"0 7 * * Mon-Fri\""))
+    let schedule = cron::Schedule::from_str(&normalized)
+        .map_err(|e| format!("'{expr}' is not a valid cron expression ({e}); e.g. \"0 7 * * Mon-Fri\""))?;
+    // "0 7 31 2 *" parses, but a daemon on it would never collect or notify.
+    if schedule.upcoming(chrono::Utc).next().is_none() {
+        return Err(format!("'{expr}' never comes due (no such date from now on)"));
+    }
+    Ok(CronSchedule {
+        expr: expr.to_string(),
+        schedule,
+    })
 }
 
 /// Rewrites crontab day-of-week numbers (0/7 = Sunday, 1 = Monday) as names.
@@ -124,7 +128,7 @@ mod tests {
     fn six_and_seven_fields_are_taken_as_is() {
         // The crate's own numbering: 2 is Monday.
         assert_eq!(next_after("0 0 7 * * 2", 2026, 11, 28, 8).weekday(), Weekday::Mon);
-        assert!(compile("0 0 7 * * Mon-Fri 2026").is_ok());
+        assert!(compile("0 0 7 * * Mon-Fri 2026-2099").is_ok());
     }
 
     #[test]
@@ -137,5 +141,11 @@ mod tests {
         );
         assert!(compile("0 7 * * 8").is_err());
         assert!(compile("0 7 * * 1-Fri").is_err());
+        assert!(compile("0 7 31 2 *").unwrap_err().contains("never comes due"));
+        assert!(
+            compile("0 0 7 * * Mon-Fri 2020")
+                .unwrap_err()
+                .contains("never comes due")
+        );
     }
 }
