@@ -134,6 +134,20 @@ impl Applicants {
     pub fn is_unstated(&self) -> bool {
         self.categories.is_empty()
     }
+
+    /// German wording for digests and reports: the normalised categories, else the
+    /// source's own phrases (joined with "; " since they may contain commas), else
+    /// "nicht angegeben".
+    pub fn describe_de(&self) -> String {
+        if !self.categories.is_empty() {
+            let labels: Vec<&str> = self.categories.iter().map(|c| c.label_de()).collect();
+            labels.join(", ")
+        } else if !self.raw.is_empty() {
+            self.raw.join("; ")
+        } else {
+            "nicht angegeben".into()
+        }
+    }
 }
 
 /// The 16 German Länder.
@@ -608,6 +622,15 @@ pub fn diff_calls(old: &Call, new: &Call) -> Vec<FieldChange> {
 /// German date, e.g. `31.03.2026`.
 pub fn format_date_de(d: NaiveDate) -> String {
     d.format("%d.%m.%Y").to_string()
+}
+
+/// German countdown to a deadline `days` away: "endet heute", "noch 1 Tag", "noch 12 Tage".
+pub fn format_days_left(days: i64) -> String {
+    match days {
+        0 => "endet heute".to_string(),
+        1 => "noch 1 Tag".to_string(),
+        n => format!("noch {n} Tage"),
+    }
 }
 
 /// German rendering of a deadline: dates joined by ", ", or "laufend" / "unbekannt".

@@ -11,7 +11,8 @@ use serde::Serialize;
 use super::NotifyError;
 use crate::config::{Config, Contact, Interests, Kommune};
 use crate::model::{
-    Call, CallId, Deadline, DeadlineDate, DeadlineKind, Match, format_amount, format_date_de, format_rate,
+    Call, CallId, Deadline, DeadlineDate, DeadlineKind, Match, format_amount, format_date_de, format_days_left,
+    format_rate,
 };
 use crate::store::Store;
 
@@ -315,7 +316,7 @@ impl DigestCall {
             further_dates: further_dates(&call.deadline, today),
             rate: call.funding_rate.map(|r| format_rate(Some(r))),
             amount: call.amount_max_eur.map(|a| format_amount(Some(a))),
-            applicants: applicants_text(call),
+            applicants: call.applicants.describe_de(),
             summary: shorten(&call.summary),
             fits: fits(config, &ordered),
             reasons: dedup(ordered.iter().flat_map(|m| m.reasons.iter().cloned())),
@@ -338,12 +339,7 @@ fn deadline_text(deadline: &Deadline, today: NaiveDate) -> String {
         Deadline::Rolling => "laufend (ohne Frist)".into(),
         Deadline::Dates(dates) => match next_cutoff(dates, today) {
             Some((date, cutoff)) => {
-                let days = (date - today).num_days();
-                let countdown = match days {
-                    0 => "endet heute".to_string(),
-                    1 => "noch 1 Tag".to_string(),
-                    n => format!("noch {n} Tage"),
-                };
+                let countdown = format_days_left((date - today).num_days());
                 format!("{} ({countdown})", cutoff_text(date, cutoff))
             }
             None => "nicht angegeben".into(),
@@ -389,21 +385,6 @@ fn further_dates(deadline: &Deadline, today: NaiveDate) -> Option<String> {
             .collect::<Vec<_>>()
             .join(", ")
     })
-}
-
-fn applicants_text(call: &Call) -> String {
-    if !call.applicants.categories.is_empty() {
-        call.applicants
-            .categories
-            .iter()
-            .map(|c| c.label_de())
-            .collect::<Vec<_>>()
-            .join(", ")
-    } else if !call.applicants.raw.is_empty() {
-        call.applicants.raw.join("; ")
-    } else {
-        "nicht angegeben".into()
-    }
 }
 
 /// The summary cut at a word boundary, so one long call does not bury the others.

@@ -70,7 +70,7 @@ fn call_fields(c: &ReportCall, report: &Report) -> [String; 10] {
             .unwrap_or_default(),
         c.funding_rate_max.map(decimal).unwrap_or_default(),
         c.amount_max_eur.map(|a| a.to_string()).unwrap_or_default(),
-        view::applicants(&c.call.applicants),
+        c.call.applicants.describe_de(),
         view::regions(&c.regions),
     ]
 }

@@ -4,7 +4,7 @@ use chrono::NaiveDate;
 
 use super::{Report, ReportCall, ReportMatch};
 use crate::model::{
-    Applicants, CallStatus, Deadline, Region, format_amount, format_date_de, format_deadline, format_rate,
+    CallStatus, Deadline, Region, format_amount, format_date_de, format_days_left, format_deadline, format_rate,
 };
 
 pub(super) fn heading(report: &Report) -> String {
@@ -52,7 +52,7 @@ fn deadline_dates(c: &ReportCall, as_of: NaiveDate) -> String {
             _ => stated,
         };
     };
-    let left = days_left((next - as_of).num_days());
+    let left = format_days_left((next - as_of).num_days());
     if stated == format_date_de(next) {
         format!("{stated} ({left})")
     } else {
@@ -67,28 +67,9 @@ pub(super) fn facts(c: &ReportCall, as_of: NaiveDate) -> [(&'static str, String)
         ("Frist", deadline(c, as_of)),
         ("Förderquote", format_rate(c.call.funding_rate)),
         ("Höchstbetrag", format_amount(c.amount_max_eur)),
-        ("Antragsberechtigte", applicants(&c.call.applicants)),
+        ("Antragsberechtigte", c.call.applicants.describe_de()),
         ("Fördergebiet", regions(&c.regions)),
     ]
-}
-
-pub(super) fn days_left(days: i64) -> String {
-    match days {
-        0 => "endet heute".to_string(),
-        1 => "noch 1 Tag".to_string(),
-        n => format!("noch {n} Tage"),
-    }
-}
-
-/// Normalised categories, else the source's own words, else "nicht angegeben".
-pub(super) fn applicants(a: &Applicants) -> String {
-    if !a.categories.is_empty() {
-        return a.categories.iter().map(|c| c.label_de()).collect::<Vec<_>>().join(", ");
-    }
-    if !a.raw.is_empty() {
-        return a.raw.join(", ");
-    }
-    "nicht angegeben".to_string()
 }
 
 pub(super) fn regions(regions: &[Region]) -> String {
@@ -151,9 +132,19 @@ mod tests {
 
     #[test]
     fn days_left_in_german() {
-        assert_eq!(days_left(0), "endet heute");
-        assert_eq!(days_left(1), "noch 1 Tag");
-        assert_eq!(days_left(35), "noch 35 Tage");
+        assert_eq!(format_days_left(0), "endet heute");
+        assert_eq!(format_days_left(1), "noch 1 Tag");
+        assert_eq!(format_days_left(35), "noch 35 Tage");
+    }
+
+    #[test]
+    fn applicants_keep_the_sources_commas_apart() {
+        let raw = crate::model::Applicants {
+            categories: Default::default(),
+            raw: vec!["Städte, Gemeinden".into(), "Vereine".into()],
+        };
+        assert_eq!(raw.describe_de(), "Städte, Gemeinden; Vereine");
+        assert_eq!(crate::model::Applicants::default().describe_de(), "nicht angegeben");
     }
 
     #[test]
