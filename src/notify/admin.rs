@@ -96,6 +96,17 @@ pub async fn enqueue<S: Store>(
     notice: &AdminNotice,
     now: DateTime<Utc>,
 ) -> Result<Option<i64>, NotifyError> {
+    // A notice that the admin's own notice was given up could not reach the admin either;
+    // queuing it would only start a chain of undeliverable notices.
+    let notice = &AdminNotice {
+        newly_broken: notice.newly_broken.clone(),
+        given_up: notice
+            .given_up
+            .iter()
+            .filter(|m| !m.contact.eq_ignore_ascii_case(&service.admin))
+            .cloned()
+            .collect(),
+    };
     if notice.is_empty() {
         return Ok(None);
     }
@@ -157,6 +168,37 @@ mod tests {
         );
         assert!(body.contains("HTTP 500"));
         assert!(AdminNotice::default().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_given_up_admin_notice_is_not_reported_to_the_admin() {
+        let dir = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/config"));
+        let service = crate::config::Config::load(dir).unwrap().service;
+        let store = crate::store::SqliteStore::memory().await.unwrap();
+        let own = FailedMail {
+            id: 7,
+            contact: service.admin.to_uppercase(),
+            subject: "Förderradar: 1 Quelle gestört".into(),
+            attempts: 8,
+            error: "550".into(),
+        };
+        let notice = AdminNotice {
+            newly_broken: Vec::new(),
+            given_up: vec![own.clone()],
+        };
+        assert_eq!(enqueue(&store, &service, &notice, Utc::now()).await.unwrap(), None);
+        let digest = FailedMail {
+            contact: "kontakt@ahlen.example.org".into(),
+            ..own.clone()
+        };
+        let notice = AdminNotice {
+            newly_broken: Vec::new(),
+            given_up: vec![own, digest],
+        };
+        enqueue(&store, &service, &notice, Utc::now()).await.unwrap().unwrap();
+        let queued = store.outbox(None).await.unwrap();
+        assert_eq!(queued.len(), 1);
+        assert_eq!(queued[0].subject, "Förderradar: 1 E-Mail nicht zustellbar");
     }
 
     #[test]
