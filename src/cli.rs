@@ -327,7 +327,8 @@ async fn run_eval(cli: &Cli, config: Config, file: &Path, min_f1: Option<f64>) -
 async fn run_preview(app: &App, proposed_dir: &Path, weeks: u16) -> anyhow::Result<ExitCode> {
     let proposed = load_config(proposed_dir)?;
     let proposed_matcher = Matcher::new(&proposed)?;
-    let since = Utc::now() - chrono::Duration::weeks(weeks.into());
+    // Counted back from the evaluation day, so `--today` replays an earlier window.
+    let since = app.today().and_time(chrono::NaiveTime::MIN).and_utc() - chrono::Duration::weeks(weeks.into());
     let filter = CallFilter {
         seen_since: Some(since),
         ..CallFilter::default()
