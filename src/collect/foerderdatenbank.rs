@@ -198,7 +198,11 @@ async fn list_page(ctx: &CollectContext<'_>, url: &Url, pass: &mut Pass) -> Resu
         .filter(|_| pass.old_memo.contains_key(&format!("{MEMO_LIST}{key}")));
     let fetched = ctx.fetcher.get(url, sent).await?;
     let page = if fetched.not_modified {
-        let cached = &pass.old_memo[&format!("{MEMO_LIST}{key}")];
+        // `sent` is only set while a copy is remembered, but a proxy may answer 304 unasked.
+        let cached = pass
+            .old_memo
+            .get(&format!("{MEMO_LIST}{key}"))
+            .ok_or_else(|| parse_error(&key, "answered 304 Not Modified, but no earlier copy is remembered"))?;
         serde_json::from_str(cached).map_err(|e| parse_error(&key, &format!("remembered list page unreadable: {e}")))?
     } else {
         ensure_ok(&fetched, &key)?;
