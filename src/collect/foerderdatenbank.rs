@@ -25,7 +25,7 @@ use url::Url;
 pub use detail::{Detail, parse_detail};
 pub use list::{Card, ListPage, parse_list};
 
-use super::{CollectContext, CollectError, FetchError, Fetched, SourceKind, Validators};
+use super::{CollectContext, CollectError, FetchError, Fetched, SourceKind, Validators, berlin_today};
 use crate::collect::extract;
 use crate::collect::identity::canonical_url;
 use crate::model::{Applicants, Call, CallStatus, Deadline, Region};
@@ -389,7 +389,7 @@ fn parse_error(url: &str, message: &str) -> CollectError {
 /// Maps a parsed detail page to a call. Rate and amount come from the
 /// summary and Volltext only, never from the legal text.
 pub fn detail_to_call(detail: &Detail, card: &Card, source: &str, now: chrono::DateTime<chrono::Utc>) -> Call {
-    let today = now.date_naive();
+    let today = berlin_today(now);
     let mut call = Call::new(source, canonical_url(&card.url), detail.title.clone(), now);
     call.external_id = detail.content_id.clone();
     call.summary = if detail.kurztext.is_empty() {
@@ -619,6 +619,20 @@ mod tests {
         assert_eq!(call.regions, vec![Region::Bundesweit]);
         assert_eq!(call.topics, vec!["Infrastruktur"], "card topics when the page has none");
         assert_eq!(call.summary, "");
+    }
+
+    #[test]
+    fn deadline_day_ends_at_midnight_in_germany_not_in_utc() {
+        let detail = Detail {
+            title: "Frist heute".into(),
+            fristen: "Anträge bis 31.03.2026 einreichen.".into(),
+            ..Detail::default()
+        };
+        // 22:30 UTC on 31 March is 00:30 on 1 April in Berlin (summer time).
+        let late = Utc.with_ymd_and_hms(2026, 3, 31, 22, 30, 0).unwrap();
+        assert_eq!(detail_to_call(&detail, &card(), "s", late).status, CallStatus::Closed);
+        let evening = Utc.with_ymd_and_hms(2026, 3, 31, 21, 30, 0).unwrap();
+        assert_eq!(detail_to_call(&detail, &card(), "s", evening).status, CallStatus::Open);
     }
 
     #[test]

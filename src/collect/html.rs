@@ -22,8 +22,7 @@ use super::extract::{
     parse_regions,
 };
 use super::identity::canonical_url;
-use super::rss::berlin_today;
-use super::{CollectContext, CollectError, SourceKind, Validators};
+use super::{CollectContext, CollectError, SourceKind, Validators, berlin_today};
 use crate::model::{Call, Deadline, DeadlineDate, Region};
 
 /// `[[source]] kind = "html"` keys. All selectors are CSS (scraper).

@@ -152,6 +152,12 @@ pub struct SourceOutcome {
     pub duration: Duration,
 }
 
+/// Today as the sources mean it: German and EU deadlines end at local midnight
+/// (Berlin and Brussels share a time zone), not at midnight UTC.
+pub(crate) fn berlin_today(now: DateTime<Utc>) -> chrono::NaiveDate {
+    now.with_timezone(&chrono_tz::Europe::Berlin).date_naive()
+}
+
 /// Share of a source's budget after which detail fetching stops.
 const SOFT_BUDGET_SHARE: f64 = 0.8;
 
