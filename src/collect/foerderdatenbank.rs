@@ -25,7 +25,7 @@ use url::Url;
 pub use detail::{Detail, parse_detail};
 pub use list::{Card, ListPage, parse_list};
 
-use super::{CollectContext, CollectError, FetchError, Fetched, SourceKind, Validators, berlin_today};
+use super::{CollectContext, CollectError, FetchError, Fetched, SourceKind, Validators, berlin_today, ensure_ok};
 use crate::collect::extract;
 use crate::collect::identity::canonical_url;
 use crate::model::{Applicants, Call, CallStatus, Deadline, Region};
@@ -80,7 +80,7 @@ const MEMO_GONE: &str = "gone:";
 /// Collects the calls of one source of this kind.
 pub async fn collect(ctx: &mut CollectContext<'_>) -> Result<Vec<Call>, CollectError> {
     let SourceKind::Foerderdatenbank(opts) = &ctx.source.kind else {
-        return Err(parse_error(
+        return Err(CollectError::parse(
             ctx.source.url.as_str(),
             "source is not of kind foerderdatenbank",
         ));
@@ -202,11 +202,12 @@ async fn list_page(ctx: &CollectContext<'_>, url: &Url, pass: &mut Pass) -> Resu
         let cached = pass
             .old_memo
             .get(&format!("{MEMO_LIST}{key}"))
-            .ok_or_else(|| parse_error(&key, "answered 304 Not Modified, but no earlier copy is remembered"))?;
-        serde_json::from_str(cached).map_err(|e| parse_error(&key, &format!("remembered list page unreadable: {e}")))?
+            .ok_or_else(|| CollectError::parse(&key, "answered 304 Not Modified, but no earlier copy is remembered"))?;
+        serde_json::from_str(cached)
+            .map_err(|e| CollectError::parse(&key, format!("remembered list page unreadable: {e}")))?
     } else {
         ensure_ok(&fetched, &key)?;
-        parse_list(&fetched.body, &fetched.url).map_err(|m| parse_error(&key, &m))?
+        parse_list(&fetched.body, &fetched.url).map_err(|m| CollectError::parse(&key, m))?
     };
     pass.remember(&key, &fetched, sent);
     if pass.validators.contains_key(&key) {
@@ -331,7 +332,7 @@ async fn fetch_detail(
     prior: Option<&Call>,
     pass: &mut Pass,
 ) -> Result<DetailOutcome, CollectError> {
-    let url = Url::parse(&card.url).map_err(|e| parse_error(&card.url, &e.to_string()))?;
+    let url = Url::parse(&card.url).map_err(|e| CollectError::parse(&card.url, e.to_string()))?;
     let sent = prior.and(ctx.state.validators.get(&card.url));
     // The fetcher reports 4xx as `FetchError::Status`; a gone page is an outcome, not a failure.
     let gone = |result: Result<Fetched, FetchError>| match result {
@@ -359,7 +360,7 @@ async fn fetch_detail(
         };
     }
     ensure_ok(&fetched, &card.url)?;
-    let detail = parse_detail(&fetched.body, &fetched.url).map_err(|m| parse_error(&card.url, &m))?;
+    let detail = parse_detail(&fetched.body, &fetched.url).map_err(|m| CollectError::parse(&card.url, m))?;
     pass.remember(&card.url, &fetched, None);
     Ok(DetailOutcome::Call(Box::new(detail_to_call(
         &detail,
@@ -367,23 +368,6 @@ async fn fetch_detail(
         &ctx.source.id,
         ctx.now,
     ))))
-}
-
-fn ensure_ok(fetched: &Fetched, url: &str) -> Result<(), CollectError> {
-    if (200..300).contains(&fetched.status) {
-        return Ok(());
-    }
-    Err(CollectError::Fetch(FetchError::Other {
-        url: url.to_string(),
-        message: format!("HTTP status {}", fetched.status),
-    }))
-}
-
-fn parse_error(url: &str, message: &str) -> CollectError {
-    CollectError::Parse {
-        url: url.to_string(),
-        message: message.to_string(),
-    }
 }
 
 /// Maps a parsed detail page to a call. Rate and amount come from the

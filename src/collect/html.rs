@@ -310,9 +310,11 @@ pub async fn collect(ctx: &mut CollectContext<'_>) -> Result<Vec<Call>, CollectE
     let SourceKind::Html(options) = &ctx.source.kind else {
         unreachable!("html::collect called for kind {}", ctx.source.kind.name());
     };
-    let compiled = Compiled::new(options).map_err(|message| CollectError::Parse {
-        url: ctx.source.url.to_string(),
-        message: format!("source '{}': {message}", ctx.source.id),
+    let compiled = Compiled::new(options).map_err(|message| {
+        CollectError::parse(
+            ctx.source.url.as_str(),
+            format!("source '{}': {message}", ctx.source.id),
+        )
     })?;
     let mut pass = PassState::default();
     let listings = collect_listings(ctx, &compiled, &mut pass).await?;
@@ -462,10 +464,8 @@ async fn detail_call(
             old_validators.cloned(),
         ));
     }
-    let url = Url::parse(&listing.link).map_err(|e| CollectError::Parse {
-        url: listing.link.clone(),
-        message: format!("bad detail link: {e}"),
-    })?;
+    let url =
+        Url::parse(&listing.link).map_err(|e| CollectError::parse(&listing.link, format!("bad detail link: {e}")))?;
     let fetched = ctx.fetcher.get(&url, prior.and(old_validators)).await?;
     if fetched.not_modified
         && let Some(prior) = prior

@@ -54,10 +54,8 @@ pub async fn collect(ctx: &mut CollectContext<'_>) -> Result<Vec<Call>, CollectE
             })
             .collect());
     }
-    let feed = parse_feed(&fetched.body, &fetched.url).map_err(|message| CollectError::Parse {
-        url: key.clone(),
-        message: format!("source '{}': {message}", ctx.source.id),
-    })?;
+    let feed = parse_feed(&fetched.body, &fetched.url)
+        .map_err(|message| CollectError::parse(&key, format!("source '{}': {message}", ctx.source.id)))?;
     ctx.state.validators.insert(key, fetched.validators);
     let calls = feed
         .entries

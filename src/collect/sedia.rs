@@ -17,7 +17,7 @@ use url::Url;
 
 pub use parse::{SearchPage, Topic, dedupe, derive_status, topic};
 
-use super::{CollectContext, CollectError, FetchError, SourceKind, berlin_today};
+use super::{CollectContext, CollectError, SourceKind, berlin_today, ensure_ok};
 use crate::collect::extract;
 use crate::collect::identity::canonical_url;
 use crate::model::{Call, CallStatus, Deadline, DeadlineDate, Region};
@@ -220,7 +220,10 @@ pub fn page_url(endpoint: &Url, opts: &SediaOptions, page: u32) -> Url {
 /// Collects the calls of one source of this kind.
 pub async fn collect(ctx: &mut CollectContext<'_>) -> Result<Vec<Call>, CollectError> {
     let SourceKind::EuSedia(opts) = &ctx.source.kind else {
-        return Err(parse_error(ctx.source.url.as_str(), "source is not of kind eu-sedia"));
+        return Err(CollectError::parse(
+            ctx.source.url.as_str(),
+            "source is not of kind eu-sedia",
+        ));
     };
     let today = berlin_today(ctx.now);
     let parts = request_parts(opts);
@@ -229,15 +232,9 @@ pub async fn collect(ctx: &mut CollectContext<'_>) -> Result<Vec<Call>, CollectE
     loop {
         let url = page_url(&ctx.source.url, opts, page);
         let fetched = ctx.fetcher.post_multipart(&url, &parts).await?;
-        if !(200..300).contains(&fetched.status) {
-            let message = format!("HTTP status {}", fetched.status);
-            return Err(CollectError::Fetch(FetchError::Other {
-                url: url.to_string(),
-                message,
-            }));
-        }
+        ensure_ok(&fetched, url.as_str())?;
         let body: SearchPage = serde_json::from_str(&fetched.body)
-            .map_err(|e| parse_error(url.as_str(), &format!("not a SEDIA search response: {e}")))?;
+            .map_err(|e| CollectError::parse(url.as_str(), format!("not a SEDIA search response: {e}")))?;
         let received = body.results.len();
         topics.extend(body.results.iter().filter_map(|r| topic(r, today)));
         let covered = u64::from(page) * u64::from(opts.page_size);
@@ -256,13 +253,6 @@ pub async fn collect(ctx: &mut CollectContext<'_>) -> Result<Vec<Call>, CollectE
         .map(|t| topic_to_call(&t, opts, &ctx.source.id, ctx.now))
         .collect();
     Ok(calls)
-}
-
-fn parse_error(url: &str, message: &str) -> CollectError {
-    CollectError::Parse {
-        url: url.to_string(),
-        message: message.to_string(),
-    }
 }
 
 /// The portal page of a call (§2.4: topic, prospect or cascade-call page).
