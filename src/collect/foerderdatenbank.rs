@@ -17,7 +17,6 @@ mod vocab;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Instant;
 
-use scraper::{ElementRef, Selector};
 use serde::{Deserialize, Deserializer};
 use sha2::{Digest, Sha256};
 use url::Url;
@@ -501,20 +500,6 @@ fn card_call(card: &Card, ctx: &CollectContext<'_>) -> Call {
     call.topics = card.topic_labels();
     call.applicants = applicants(&card.applicant_labels());
     call.seal()
-}
-
-fn css(selector: &str) -> Selector {
-    Selector::parse(selector).unwrap_or_else(|e| panic!("invalid built-in selector {selector}: {e}"))
-}
-
-/// The element's text with whitespace collapsed (inline elements add no space:
-/// `(<span>Minitraité)</span>` stays `(Minitraité)`).
-fn text_of(el: ElementRef) -> String {
-    el.text()
-        .collect::<String>()
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@
 //! list entry changed or the store lacks the call.
 
 use std::collections::{BTreeMap, HashSet};
+use std::sync::LazyLock;
 
 use chrono::NaiveDate;
 use futures::StreamExt;
@@ -22,6 +23,7 @@ use super::extract::{
     parse_regions,
 };
 use super::identity::canonical_url;
+use super::page::{base_url, css, text_of};
 use super::{CollectContext, CollectError, SourceKind, Validators, berlin_today};
 use crate::model::{Call, Deadline, DeadlineDate, Region};
 
@@ -510,17 +512,6 @@ fn parse_list_page(body: &str, page_url: &Url, compiled: &Compiled, source: &str
     ListPage { listings, next }
 }
 
-/// `<base href>` wins over the page URL for relative links.
-fn base_url(document: &Html, page_url: &Url) -> Url {
-    let base = Selector::parse("base[href]").expect("static selector");
-    document
-        .select(&base)
-        .next()
-        .and_then(|b| b.value().attr("href"))
-        .and_then(|href| page_url.join(href.trim()).ok())
-        .unwrap_or_else(|| page_url.clone())
-}
-
 fn read_listing(item: ElementRef, base: &Url, c: &Compiled) -> Option<Listing> {
     let title_element = item.select(&c.title).next();
     let title = title_element.map(text_of).filter(|t| !t.is_empty())?;
@@ -552,10 +543,11 @@ fn item_link(item: ElementRef, title: Option<ElementRef>, c: &Compiled, base: &U
     found.or(Some(item)).and_then(|el| href_of(el, base))
 }
 
+static ANY_LINK: LazyLock<Selector> = LazyLock::new(|| css("a[href]"));
+
 /// The first link with text; broken markup leaves empty copies of unclosed `<a>`s around.
 fn first_link(scope: ElementRef) -> Option<ElementRef> {
-    let any_link = Selector::parse("a[href]").expect("static selector");
-    let mut links = scope.select(&any_link).peekable();
+    let mut links = scope.select(&ANY_LINK).peekable();
     let first = links.peek().copied();
     links.find(|a| !text_of(*a).is_empty()).or(first)
 }
@@ -572,16 +564,6 @@ fn date_of(element: ElementRef) -> Option<NaiveDate> {
         .attr("datetime")
         .and_then(|d| NaiveDate::parse_from_str(d.get(..10)?, "%Y-%m-%d").ok())
         .or_else(|| parse_german_date(&text_of(element)))
-}
-
-/// Whitespace-normalised text of an element.
-fn text_of(element: ElementRef) -> String {
-    element
-        .text()
-        .collect::<String>()
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 /// Label/answer pairs within `scope` whose label maps to a field.

@@ -15,6 +15,7 @@ pub mod foerderdatenbank;
 pub mod html;
 mod http;
 pub mod identity;
+mod page;
 pub mod rss;
 pub mod sedia;
 
