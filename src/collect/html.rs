@@ -319,10 +319,10 @@ pub async fn collect(ctx: &mut CollectContext<'_>) -> Result<Vec<Call>, CollectE
         )
     })?;
     let mut pass = PassState::default();
-    let listings = collect_listings(ctx, &compiled, &mut pass).await?;
+    let listings = collect_listings(ctx, options, &compiled, &mut pass).await?;
     let calls = match &compiled.detail {
         None => listings.iter().map(|l| build_call(ctx, options, l, None)).collect(),
-        Some(detail) => collect_details(ctx, &compiled, detail, &listings, &mut pass).await?,
+        Some(detail) => collect_details(ctx, options, &compiled, detail, &listings, &mut pass).await?,
     };
     ctx.state.validators = pass.validators;
     ctx.state.memo = pass.memo;
@@ -332,12 +332,10 @@ pub async fn collect(ctx: &mut CollectContext<'_>) -> Result<Vec<Call>, CollectE
 /// Walks the list pages (`next_page` up to `max_pages`), deduplicating calls by URL.
 async fn collect_listings(
     ctx: &CollectContext<'_>,
+    options: &HtmlOptions,
     compiled: &Compiled,
     pass: &mut PassState,
 ) -> Result<Vec<Listing>, CollectError> {
-    let SourceKind::Html(options) = &ctx.source.kind else {
-        unreachable!()
-    };
     let mut url = ctx.source.url.clone();
     let mut visited = HashSet::new();
     let mut listings: Vec<Listing> = Vec::new();
@@ -396,6 +394,7 @@ async fn list_page(
 /// skipping those whose list entry is unchanged and whose call the store has.
 async fn collect_details(
     ctx: &CollectContext<'_>,
+    options: &HtmlOptions,
     compiled: &Compiled,
     detail: &CompiledDetail,
     listings: &[Listing],
@@ -405,12 +404,9 @@ async fn collect_details(
     // Futures are built up front: a closure inside the stream trips the `Send` check of `tokio::spawn`.
     let pending: Vec<_> = listings
         .iter()
-        .map(|listing| detail_call(ctx, compiled, detail, listing))
+        .map(|listing| detail_call(ctx, options, compiled, detail, listing))
         .collect();
     let results: Vec<_> = futures::stream::iter(pending).buffered(parallel).collect().await;
-    let SourceKind::Html(options) = &ctx.source.kind else {
-        unreachable!()
-    };
     let mut calls = Vec::with_capacity(results.len());
     let mut first_error = None;
     let mut fetched = 0;
@@ -450,6 +446,7 @@ async fn collect_details(
 /// One call with its detail page; returns the validators to keep for the page.
 async fn detail_call(
     ctx: &CollectContext<'_>,
+    options: &HtmlOptions,
     compiled: &Compiled,
     detail: &CompiledDetail,
     listing: &Listing,
@@ -482,9 +479,6 @@ async fn detail_call(
         ));
     }
     let page = parse_detail_page(&fetched.body, compiled, detail);
-    let SourceKind::Html(options) = &ctx.source.kind else {
-        unreachable!()
-    };
     Ok((build_call(ctx, options, listing, Some(&page)), Some(fetched.validators)))
 }
 
@@ -683,25 +677,13 @@ fn build_call(ctx: &CollectContext<'_>, options: &HtmlOptions, listing: &Listing
         .or_else(|| label(Field::Summary).map(str::to_string))
         .unwrap_or_default();
     let text = detail.map(|d| d.text.clone()).unwrap_or_default();
-    let free_text = format!(
-        "{title}
-{summary}
-{text}"
-    );
+    let free_text = format!("{title}\n{summary}\n{text}");
     let mut call = Call::new(ctx.source.id.clone(), listing.url.clone(), title, ctx.now);
     call.deadline = label(Field::Deadline)
         .or(detail.and_then(|d| d.deadline.as_deref()))
         .or(listing.deadline.as_deref())
         .map(|d| deadline_of(d, today))
-        .unwrap_or_else(|| {
-            parse_deadline(
-                &format!(
-                    "{summary}
-{text}"
-                ),
-                today,
-            )
-        });
+        .unwrap_or_else(|| parse_deadline(&format!("{summary}\n{text}"), today));
     call.applicants = parse_applicants(label(Field::Applicants).unwrap_or(&free_text));
     call.regions = if options.regions.is_empty() {
         parse_regions(label(Field::Region).unwrap_or(&free_text))
