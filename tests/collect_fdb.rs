@@ -365,3 +365,22 @@ async fn fdb_broken_list_page_is_a_source_error() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn fdb_unasked_304_on_a_list_page_is_a_source_error_not_a_panic() {
+    // A misbehaving proxy answers 304 although no validators were sent and no
+    // copy of the page is remembered.
+    let server = MockServer::start().await;
+    Mock::given(path(LIST_PATH))
+        .respond_with(ResponseTemplate::new(304))
+        .mount(&server)
+        .await;
+    let source = fdb_source(&server);
+    let fetcher = test_fetcher(&source);
+    let mut ctx = CollectContext::new(&fetcher, &source, SourceState::default(), HashMap::new(), Utc::now());
+    let err = foerderdatenbank::collect(&mut ctx).await.unwrap_err().to_string();
+    assert!(
+        err.contains("Foederprogrammsuche_Formular.html") && err.contains("304"),
+        "{err}"
+    );
+}

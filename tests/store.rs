@@ -710,3 +710,18 @@ async fn concurrent_upserts_from_several_tasks() {
     );
     assert_eq!(store.call_versions(&shared.id).await.unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn a_call_listed_twice_in_one_mail_is_not_a_repeat_of_an_earlier_mail() {
+    let store = SqliteStore::memory().await.unwrap();
+    let a = CallId("c-aaaa".into());
+    let b = CallId("c-bbbb".into());
+    store
+        .enqueue_mail(&mail("digital@ahlen.example", &[&a, &b, &a]), t(1, 7))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.notified_calls("digital@ahlen.example").await.unwrap(),
+        vec![a.clone(), b.clone()]
+    );
+}

@@ -17,7 +17,6 @@ mod vocab;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Instant;
 
-use scraper::{ElementRef, Selector};
 use serde::{Deserialize, Deserializer};
 use sha2::{Digest, Sha256};
 use url::Url;
@@ -25,7 +24,7 @@ use url::Url;
 pub use detail::{Detail, parse_detail};
 pub use list::{Card, ListPage, parse_list};
 
-use super::{CollectContext, CollectError, FetchError, Fetched, SourceKind, Validators};
+use super::{CollectContext, CollectError, FetchError, Fetched, SourceKind, Validators, berlin_today, ensure_ok};
 use crate::collect::extract;
 use crate::collect::identity::canonical_url;
 use crate::model::{Applicants, Call, CallStatus, Deadline, Region};
@@ -80,7 +79,7 @@ const MEMO_GONE: &str = "gone:";
 /// Collects the calls of one source of this kind.
 pub async fn collect(ctx: &mut CollectContext<'_>) -> Result<Vec<Call>, CollectError> {
     let SourceKind::Foerderdatenbank(opts) = &ctx.source.kind else {
-        return Err(parse_error(
+        return Err(CollectError::parse(
             ctx.source.url.as_str(),
             "source is not of kind foerderdatenbank",
         ));
@@ -198,11 +197,16 @@ async fn list_page(ctx: &CollectContext<'_>, url: &Url, pass: &mut Pass) -> Resu
         .filter(|_| pass.old_memo.contains_key(&format!("{MEMO_LIST}{key}")));
     let fetched = ctx.fetcher.get(url, sent).await?;
     let page = if fetched.not_modified {
-        let cached = &pass.old_memo[&format!("{MEMO_LIST}{key}")];
-        serde_json::from_str(cached).map_err(|e| parse_error(&key, &format!("remembered list page unreadable: {e}")))?
+        // `sent` is only set while a copy is remembered, but a proxy may answer 304 unasked.
+        let cached = pass
+            .old_memo
+            .get(&format!("{MEMO_LIST}{key}"))
+            .ok_or_else(|| CollectError::parse(&key, "answered 304 Not Modified, but no earlier copy is remembered"))?;
+        serde_json::from_str(cached)
+            .map_err(|e| CollectError::parse(&key, format!("remembered list page unreadable: {e}")))?
     } else {
         ensure_ok(&fetched, &key)?;
-        parse_list(&fetched.body, &fetched.url).map_err(|m| parse_error(&key, &m))?
+        parse_list(&fetched.body, &fetched.url).map_err(|m| CollectError::parse(&key, m))?
     };
     pass.remember(&key, &fetched, sent);
     if pass.validators.contains_key(&key) {
@@ -327,7 +331,7 @@ async fn fetch_detail(
     prior: Option<&Call>,
     pass: &mut Pass,
 ) -> Result<DetailOutcome, CollectError> {
-    let url = Url::parse(&card.url).map_err(|e| parse_error(&card.url, &e.to_string()))?;
+    let url = Url::parse(&card.url).map_err(|e| CollectError::parse(&card.url, e.to_string()))?;
     let sent = prior.and(ctx.state.validators.get(&card.url));
     // The fetcher reports 4xx as `FetchError::Status`; a gone page is an outcome, not a failure.
     let gone = |result: Result<Fetched, FetchError>| match result {
@@ -355,7 +359,7 @@ async fn fetch_detail(
         };
     }
     ensure_ok(&fetched, &card.url)?;
-    let detail = parse_detail(&fetched.body, &fetched.url).map_err(|m| parse_error(&card.url, &m))?;
+    let detail = parse_detail(&fetched.body, &fetched.url).map_err(|m| CollectError::parse(&card.url, m))?;
     pass.remember(&card.url, &fetched, None);
     Ok(DetailOutcome::Call(Box::new(detail_to_call(
         &detail,
@@ -365,27 +369,10 @@ async fn fetch_detail(
     ))))
 }
 
-fn ensure_ok(fetched: &Fetched, url: &str) -> Result<(), CollectError> {
-    if (200..300).contains(&fetched.status) {
-        return Ok(());
-    }
-    Err(CollectError::Fetch(FetchError::Other {
-        url: url.to_string(),
-        message: format!("HTTP status {}", fetched.status),
-    }))
-}
-
-fn parse_error(url: &str, message: &str) -> CollectError {
-    CollectError::Parse {
-        url: url.to_string(),
-        message: message.to_string(),
-    }
-}
-
 /// Maps a parsed detail page to a call. Rate and amount come from the
 /// summary and Volltext only, never from the legal text.
 pub fn detail_to_call(detail: &Detail, card: &Card, source: &str, now: chrono::DateTime<chrono::Utc>) -> Call {
-    let today = now.date_naive();
+    let today = berlin_today(now);
     let mut call = Call::new(source, canonical_url(&card.url), detail.title.clone(), now);
     call.external_id = detail.content_id.clone();
     call.summary = if detail.kurztext.is_empty() {
@@ -515,20 +502,6 @@ fn card_call(card: &Card, ctx: &CollectContext<'_>) -> Call {
     call.seal()
 }
 
-fn css(selector: &str) -> Selector {
-    Selector::parse(selector).unwrap_or_else(|e| panic!("invalid built-in selector {selector}: {e}"))
-}
-
-/// The element's text with whitespace collapsed (inline elements add no space:
-/// `(<span>Minitraité)</span>` stays `(Minitraité)`).
-fn text_of(el: ElementRef) -> String {
-    el.text()
-        .collect::<String>()
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
 #[cfg(test)]
 mod tests {
     use chrono::{TimeZone, Utc};
@@ -615,6 +588,20 @@ mod tests {
         assert_eq!(call.regions, vec![Region::Bundesweit]);
         assert_eq!(call.topics, vec!["Infrastruktur"], "card topics when the page has none");
         assert_eq!(call.summary, "");
+    }
+
+    #[test]
+    fn deadline_day_ends_at_midnight_in_germany_not_in_utc() {
+        let detail = Detail {
+            title: "Frist heute".into(),
+            fristen: "Anträge bis 31.03.2026 einreichen.".into(),
+            ..Detail::default()
+        };
+        // 22:30 UTC on 31 March is 00:30 on 1 April in Berlin (summer time).
+        let late = Utc.with_ymd_and_hms(2026, 3, 31, 22, 30, 0).unwrap();
+        assert_eq!(detail_to_call(&detail, &card(), "s", late).status, CallStatus::Closed);
+        let evening = Utc.with_ymd_and_hms(2026, 3, 31, 21, 30, 0).unwrap();
+        assert_eq!(detail_to_call(&detail, &card(), "s", evening).status, CallStatus::Open);
     }
 
     #[test]

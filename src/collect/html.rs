@@ -9,6 +9,7 @@
 //! list entry changed or the store lacks the call.
 
 use std::collections::{BTreeMap, HashSet};
+use std::sync::LazyLock;
 
 use chrono::NaiveDate;
 use futures::StreamExt;
@@ -22,8 +23,8 @@ use super::extract::{
     parse_regions,
 };
 use super::identity::canonical_url;
-use super::rss::berlin_today;
-use super::{CollectContext, CollectError, SourceKind, Validators};
+use super::page::{base_url, css, text_of};
+use super::{CollectContext, CollectError, SourceKind, Validators, berlin_today};
 use crate::model::{Call, Deadline, DeadlineDate, Region};
 
 /// `[[source]] kind = "html"` keys. All selectors are CSS (scraper).
@@ -311,15 +312,17 @@ pub async fn collect(ctx: &mut CollectContext<'_>) -> Result<Vec<Call>, CollectE
     let SourceKind::Html(options) = &ctx.source.kind else {
         unreachable!("html::collect called for kind {}", ctx.source.kind.name());
     };
-    let compiled = Compiled::new(options).map_err(|message| CollectError::Parse {
-        url: ctx.source.url.to_string(),
-        message: format!("source '{}': {message}", ctx.source.id),
+    let compiled = Compiled::new(options).map_err(|message| {
+        CollectError::parse(
+            ctx.source.url.as_str(),
+            format!("source '{}': {message}", ctx.source.id),
+        )
     })?;
     let mut pass = PassState::default();
-    let listings = collect_listings(ctx, &compiled, &mut pass).await?;
+    let listings = collect_listings(ctx, options, &compiled, &mut pass).await?;
     let calls = match &compiled.detail {
         None => listings.iter().map(|l| build_call(ctx, options, l, None)).collect(),
-        Some(detail) => collect_details(ctx, &compiled, detail, &listings, &mut pass).await?,
+        Some(detail) => collect_details(ctx, options, &compiled, detail, &listings, &mut pass).await?,
     };
     ctx.state.validators = pass.validators;
     ctx.state.memo = pass.memo;
@@ -329,12 +332,10 @@ pub async fn collect(ctx: &mut CollectContext<'_>) -> Result<Vec<Call>, CollectE
 /// Walks the list pages (`next_page` up to `max_pages`), deduplicating calls by URL.
 async fn collect_listings(
     ctx: &CollectContext<'_>,
+    options: &HtmlOptions,
     compiled: &Compiled,
     pass: &mut PassState,
 ) -> Result<Vec<Listing>, CollectError> {
-    let SourceKind::Html(options) = &ctx.source.kind else {
-        unreachable!()
-    };
     let mut url = ctx.source.url.clone();
     let mut visited = HashSet::new();
     let mut listings: Vec<Listing> = Vec::new();
@@ -393,6 +394,7 @@ async fn list_page(
 /// skipping those whose list entry is unchanged and whose call the store has.
 async fn collect_details(
     ctx: &CollectContext<'_>,
+    options: &HtmlOptions,
     compiled: &Compiled,
     detail: &CompiledDetail,
     listings: &[Listing],
@@ -402,12 +404,9 @@ async fn collect_details(
     // Futures are built up front: a closure inside the stream trips the `Send` check of `tokio::spawn`.
     let pending: Vec<_> = listings
         .iter()
-        .map(|listing| detail_call(ctx, compiled, detail, listing))
+        .map(|listing| detail_call(ctx, options, compiled, detail, listing))
         .collect();
     let results: Vec<_> = futures::stream::iter(pending).buffered(parallel).collect().await;
-    let SourceKind::Html(options) = &ctx.source.kind else {
-        unreachable!()
-    };
     let mut calls = Vec::with_capacity(results.len());
     let mut first_error = None;
     let mut fetched = 0;
@@ -447,6 +446,7 @@ async fn collect_details(
 /// One call with its detail page; returns the validators to keep for the page.
 async fn detail_call(
     ctx: &CollectContext<'_>,
+    options: &HtmlOptions,
     compiled: &Compiled,
     detail: &CompiledDetail,
     listing: &Listing,
@@ -463,10 +463,8 @@ async fn detail_call(
             old_validators.cloned(),
         ));
     }
-    let url = Url::parse(&listing.link).map_err(|e| CollectError::Parse {
-        url: listing.link.clone(),
-        message: format!("bad detail link: {e}"),
-    })?;
+    let url =
+        Url::parse(&listing.link).map_err(|e| CollectError::parse(&listing.link, format!("bad detail link: {e}")))?;
     let fetched = ctx.fetcher.get(&url, prior.and(old_validators)).await?;
     if fetched.not_modified
         && let Some(prior) = prior
@@ -481,9 +479,6 @@ async fn detail_call(
         ));
     }
     let page = parse_detail_page(&fetched.body, compiled, detail);
-    let SourceKind::Html(options) = &ctx.source.kind else {
-        unreachable!()
-    };
     Ok((build_call(ctx, options, listing, Some(&page)), Some(fetched.validators)))
 }
 
@@ -509,17 +504,6 @@ fn parse_list_page(body: &str, page_url: &Url, compiled: &Compiled, source: &str
         .and_then(|el| href_of(el, &base))
         .map(|u| u.to_string());
     ListPage { listings, next }
-}
-
-/// `<base href>` wins over the page URL for relative links.
-fn base_url(document: &Html, page_url: &Url) -> Url {
-    let base = Selector::parse("base[href]").expect("static selector");
-    document
-        .select(&base)
-        .next()
-        .and_then(|b| b.value().attr("href"))
-        .and_then(|href| page_url.join(href.trim()).ok())
-        .unwrap_or_else(|| page_url.clone())
 }
 
 fn read_listing(item: ElementRef, base: &Url, c: &Compiled) -> Option<Listing> {
@@ -553,10 +537,11 @@ fn item_link(item: ElementRef, title: Option<ElementRef>, c: &Compiled, base: &U
     found.or(Some(item)).and_then(|el| href_of(el, base))
 }
 
+static ANY_LINK: LazyLock<Selector> = LazyLock::new(|| css("a[href]"));
+
 /// The first link with text; broken markup leaves empty copies of unclosed `<a>`s around.
 fn first_link(scope: ElementRef) -> Option<ElementRef> {
-    let any_link = Selector::parse("a[href]").expect("static selector");
-    let mut links = scope.select(&any_link).peekable();
+    let mut links = scope.select(&ANY_LINK).peekable();
     let first = links.peek().copied();
     links.find(|a| !text_of(*a).is_empty()).or(first)
 }
@@ -573,16 +558,6 @@ fn date_of(element: ElementRef) -> Option<NaiveDate> {
         .attr("datetime")
         .and_then(|d| NaiveDate::parse_from_str(d.get(..10)?, "%Y-%m-%d").ok())
         .or_else(|| parse_german_date(&text_of(element)))
-}
-
-/// Whitespace-normalised text of an element.
-fn text_of(element: ElementRef) -> String {
-    element
-        .text()
-        .collect::<String>()
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 /// Label/answer pairs within `scope` whose label maps to a field.
@@ -702,25 +677,13 @@ fn build_call(ctx: &CollectContext<'_>, options: &HtmlOptions, listing: &Listing
         .or_else(|| label(Field::Summary).map(str::to_string))
         .unwrap_or_default();
     let text = detail.map(|d| d.text.clone()).unwrap_or_default();
-    let free_text = format!(
-        "{title}
-{summary}
-{text}"
-    );
+    let free_text = format!("{title}\n{summary}\n{text}");
     let mut call = Call::new(ctx.source.id.clone(), listing.url.clone(), title, ctx.now);
     call.deadline = label(Field::Deadline)
         .or(detail.and_then(|d| d.deadline.as_deref()))
         .or(listing.deadline.as_deref())
         .map(|d| deadline_of(d, today))
-        .unwrap_or_else(|| {
-            parse_deadline(
-                &format!(
-                    "{summary}
-{text}"
-                ),
-                today,
-            )
-        });
+        .unwrap_or_else(|| parse_deadline(&format!("{summary}\n{text}"), today));
     call.applicants = parse_applicants(label(Field::Applicants).unwrap_or(&free_text));
     call.regions = if options.regions.is_empty() {
         parse_regions(label(Field::Region).unwrap_or(&free_text))

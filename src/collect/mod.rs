@@ -15,6 +15,7 @@ pub mod foerderdatenbank;
 pub mod html;
 mod http;
 pub mod identity;
+mod page;
 pub mod rss;
 pub mod sedia;
 
@@ -118,6 +119,28 @@ pub enum CollectError {
     Budget(Duration),
 }
 
+impl CollectError {
+    /// The page or feed at `url` is not what the kind expects.
+    pub fn parse(url: impl Into<String>, message: impl Into<String>) -> CollectError {
+        CollectError::Parse {
+            url: url.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// The fetcher turns every other status into an error, but a 304 can still arrive
+/// where no earlier copy is left to reuse; such a response has no body to read.
+fn ensure_ok(fetched: &Fetched, url: &str) -> Result<(), CollectError> {
+    if (200..300).contains(&fetched.status) {
+        return Ok(());
+    }
+    Err(CollectError::Fetch(FetchError::Other {
+        url: url.to_string(),
+        message: format!("HTTP status {}", fetched.status),
+    }))
+}
+
 impl<'a> CollectContext<'a> {
     /// A context whose soft budget is a share of the source's (or the global) budget.
     pub fn new(
@@ -145,11 +168,18 @@ pub struct SourceOutcome {
     pub source: String,
     pub calls: Vec<Call>,
     pub state: SourceState,
-    /// Set when the source failed; the calls gathered before the failure are kept.
+    /// Set when the source failed. `calls` is then empty and `state` the old one:
+    /// the store keeps the calls of earlier passes, and the next pass starts afresh.
     pub error: Option<String>,
     pub requests: u32,
     pub not_modified: u32,
     pub duration: Duration,
+}
+
+/// Today as the sources mean it: German and EU deadlines end at local midnight
+/// (Berlin and Brussels share a time zone), not at midnight UTC.
+pub(crate) fn berlin_today(now: DateTime<Utc>) -> chrono::NaiveDate {
+    now.with_timezone(&chrono_tz::Europe::Berlin).date_naive()
 }
 
 /// Share of a source's budget after which detail fetching stops.

@@ -1,7 +1,7 @@
 //! Source kind `rss`: RSS 0.9x/1.0 (RDF)/2.0 and Atom feeds (feed-rs). Each
 //! entry becomes a [`Call`]; criteria come from the entry's text via `extract`.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use feed_rs::model::{Entry, Feed};
 use serde::Deserialize;
 use url::Url;
@@ -10,7 +10,7 @@ use super::extract::{
     html_to_text, parse_amount_max, parse_applicants, parse_deadline, parse_funding_rate, parse_regions,
 };
 use super::identity::canonical_url;
-use super::{CollectContext, CollectError, SourceKind};
+use super::{CollectContext, CollectError, SourceKind, berlin_today};
 use crate::model::{Call, Region};
 
 /// `[[source]] kind = "rss"` keys (all optional).
@@ -54,10 +54,8 @@ pub async fn collect(ctx: &mut CollectContext<'_>) -> Result<Vec<Call>, CollectE
             })
             .collect());
     }
-    let feed = parse_feed(&fetched.body, &fetched.url).map_err(|message| CollectError::Parse {
-        url: key.clone(),
-        message: format!("source '{}': {message}", ctx.source.id),
-    })?;
+    let feed = parse_feed(&fetched.body, &fetched.url)
+        .map_err(|message| CollectError::parse(&key, format!("source '{}': {message}", ctx.source.id)))?;
     ctx.state.validators.insert(key, fetched.validators);
     let calls = feed
         .entries
@@ -137,11 +135,6 @@ fn entry_summary(entry: &Entry) -> String {
     html_to_text(&raw).trim().to_string()
 }
 
-/// Dates in German sources are local dates.
-pub(crate) fn berlin_today(now: DateTime<Utc>) -> NaiveDate {
-    now.with_timezone(&chrono_tz::Europe::Berlin).date_naive()
-}
-
 /// Feeds sometimes repeat an item (e.g. re-published with a new guid); keep the first.
 fn dedup_by_url(calls: Vec<Call>) -> Vec<Call> {
     let mut seen = std::collections::HashSet::new();
@@ -150,6 +143,8 @@ fn dedup_by_url(calls: Vec<Call>) -> Vec<Call> {
 
 #[cfg(test)]
 mod tests {
+    use chrono::NaiveDate;
+
     use super::*;
 
     const RDF: &str = r#"<?xml version="1.0" encoding="UTF-8"?>

@@ -17,7 +17,7 @@ use url::Url;
 
 pub use parse::{SearchPage, Topic, dedupe, derive_status, topic};
 
-use super::{CollectContext, CollectError, FetchError, SourceKind};
+use super::{CollectContext, CollectError, SourceKind, berlin_today, ensure_ok};
 use crate::collect::extract;
 use crate::collect::identity::canonical_url;
 use crate::model::{Call, CallStatus, Deadline, DeadlineDate, Region};
@@ -220,24 +220,21 @@ pub fn page_url(endpoint: &Url, opts: &SediaOptions, page: u32) -> Url {
 /// Collects the calls of one source of this kind.
 pub async fn collect(ctx: &mut CollectContext<'_>) -> Result<Vec<Call>, CollectError> {
     let SourceKind::EuSedia(opts) = &ctx.source.kind else {
-        return Err(parse_error(ctx.source.url.as_str(), "source is not of kind eu-sedia"));
+        return Err(CollectError::parse(
+            ctx.source.url.as_str(),
+            "source is not of kind eu-sedia",
+        ));
     };
-    let today = ctx.now.date_naive();
+    let today = berlin_today(ctx.now);
     let parts = request_parts(opts);
     let mut topics = Vec::new();
     let mut page = 1;
     loop {
         let url = page_url(&ctx.source.url, opts, page);
         let fetched = ctx.fetcher.post_multipart(&url, &parts).await?;
-        if !(200..300).contains(&fetched.status) {
-            let message = format!("HTTP status {}", fetched.status);
-            return Err(CollectError::Fetch(FetchError::Other {
-                url: url.to_string(),
-                message,
-            }));
-        }
+        ensure_ok(&fetched, url.as_str())?;
         let body: SearchPage = serde_json::from_str(&fetched.body)
-            .map_err(|e| parse_error(url.as_str(), &format!("not a SEDIA search response: {e}")))?;
+            .map_err(|e| CollectError::parse(url.as_str(), format!("not a SEDIA search response: {e}")))?;
         let received = body.results.len();
         topics.extend(body.results.iter().filter_map(|r| topic(r, today)));
         let covered = u64::from(page) * u64::from(opts.page_size);
@@ -256,13 +253,6 @@ pub async fn collect(ctx: &mut CollectContext<'_>) -> Result<Vec<Call>, CollectE
         .map(|t| topic_to_call(&t, opts, &ctx.source.id, ctx.now))
         .collect();
     Ok(calls)
-}
-
-fn parse_error(url: &str, message: &str) -> CollectError {
-    CollectError::Parse {
-        url: url.to_string(),
-        message: message.to_string(),
-    }
 }
 
 /// The portal page of a call (§2.4: topic, prospect or cascade-call page).
@@ -286,7 +276,7 @@ pub fn portal_link(t: &Topic, portal_base: &Url) -> String {
 
 /// Maps a topic to a call. Only cut-offs still ahead are kept (all of them when none is).
 pub fn topic_to_call(t: &Topic, opts: &SediaOptions, source: &str, now: chrono::DateTime<chrono::Utc>) -> Call {
-    let today = now.date_naive();
+    let today = berlin_today(now);
     let mut call = Call::new(source, portal_link(t, &opts.portal_base), t.title.clone(), now);
     call.external_id = Some(t.identifier.clone());
     let description = extract::html_to_text(&t.description_html).trim().to_string();
@@ -469,5 +459,25 @@ text = "smart city""#,
         );
         assert!(call.text.contains("Budget des Themas: 5.000.000 €"));
         assert_eq!(call.fingerprint, call.compute_fingerprint());
+    }
+
+    #[test]
+    fn cut_offs_pass_at_midnight_in_brussels_not_in_utc() {
+        // 22:30 UTC on 5 March is 23:30 in Brussels; on 17 September (summer time) 00:30 the next day.
+        let evening = Utc.with_ymd_and_hms(2026, 3, 5, 22, 30, 0).unwrap();
+        let call = topic_to_call(&sample_topic(), &SediaOptions::default(), "eu", evening);
+        let Deadline::Dates(dates) = &call.deadline else {
+            panic!("{:?}", call.deadline)
+        };
+        assert_eq!(dates.len(), 2, "5 March is still today in Brussels");
+        let mut topic = sample_topic();
+        topic.deadlines.push(NaiveDate::from_ymd_opt(2027, 3, 4).unwrap());
+        let after_midnight = Utc.with_ymd_and_hms(2026, 9, 17, 22, 30, 0).unwrap();
+        let call = topic_to_call(&topic, &SediaOptions::default(), "eu", after_midnight);
+        assert_eq!(
+            call.deadline,
+            Deadline::Dates(vec![DeadlineDate::on(NaiveDate::from_ymd_opt(2027, 3, 4).unwrap())]),
+            "17 September has passed in Brussels"
+        );
     }
 }

@@ -8,9 +8,9 @@ use std::sync::LazyLock;
 use scraper::{ElementRef, Html, Selector};
 use url::Url;
 
-use super::list::base_url;
-use super::{css, text_of, vocab};
+use super::vocab;
 use crate::collect::extract::html_to_text;
+use crate::collect::page::{base_url, css, text_of};
 
 /// Everything a detail page states, as text.
 #[derive(Debug, Clone, Default, PartialEq)]

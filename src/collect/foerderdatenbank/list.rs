@@ -8,8 +8,9 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use url::Url;
 
-use super::{css, text_of, vocab};
+use super::vocab;
 use crate::collect::identity::canonical_url;
+use crate::collect::page::{base_url, css, text_of};
 
 /// One programme card of the result list.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -49,7 +50,6 @@ pub struct ListPage {
     pub next: Option<String>,
 }
 
-static BASE: LazyLock<Selector> = LazyLock::new(|| css("base[href]"));
 static RESULTS: LazyLock<Selector> = LazyLock::new(|| css("div.searchresult, div.search--hits, span#hits--count"));
 static HITS: LazyLock<Selector> = LazyLock::new(|| css("span#hits--count"));
 static CARD: LazyLock<Selector> = LazyLock::new(|| css("div.card--fundingprogram"));
@@ -81,15 +81,6 @@ pub fn parse_list(html: &str, page_url: &Url) -> Result<ListPage, String> {
         .and_then(|href| base.join(href.trim()).ok())
         .map(|u| u.to_string());
     Ok(ListPage { hits, cards, next })
-}
-
-/// The document's `<base href>` (itself resolved against the page), else the page URL.
-pub fn base_url(doc: &Html, page_url: &Url) -> Url {
-    doc.select(&BASE)
-        .next()
-        .and_then(|b| b.value().attr("href"))
-        .and_then(|href| page_url.join(href.trim()).ok())
-        .unwrap_or_else(|| page_url.clone())
 }
 
 fn parse_card(card: ElementRef, base: &Url) -> Option<Card> {

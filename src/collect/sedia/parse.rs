@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, NaiveDate};
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 
 use super::programme_label;
@@ -22,8 +22,22 @@ pub const STATUS_CLOSED: &str = "31094503";
 pub struct SearchPage {
     #[serde(default)]
     pub total_results: u64,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "records_skipping_malformed")]
     pub results: Vec<Record>,
+}
+
+/// One malformed record must not cost the page its other calls: it is skipped with a warning.
+fn records_skipping_malformed<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Record>, D::Error> {
+    let values = Vec::<Value>::deserialize(d)?;
+    Ok(values
+        .into_iter()
+        .filter_map(|value| {
+            let reference = value.get("reference").and_then(Value::as_str).map(str::to_string);
+            Record::deserialize(value)
+                .inspect_err(|e| tracing::warn!(reference, error = %e, "malformed SEDIA record; skipped"))
+                .ok()
+        })
+        .collect())
 }
 
 /// One indexed document (one language version of one topic).
@@ -426,5 +440,19 @@ mod tests {
             serde_json::from_str(r#"{"apiVersion":"2.1","totalResults":3,"neu":1,"results":[{"metadata":{},"x":2}]}"#)
                 .unwrap();
         assert_eq!((page.total_results, page.results.len()), (3, 1));
+    }
+
+    #[test]
+    fn one_malformed_record_does_not_cost_the_page_its_other_records() {
+        let page: SearchPage = serde_json::from_str(
+            r#"{"totalResults":3,"results":[
+                {"reference":"gut","metadata":{"type":["1"]}},
+                {"reference":"kaputt","metadata":null},
+                {"reference":"auch-kaputt","language":7,"metadata":{}}]}"#,
+        )
+        .unwrap();
+        let references: Vec<_> = page.results.iter().map(|r| r.reference.as_deref()).collect();
+        assert_eq!(references, vec![Some("gut")]);
+        assert_eq!(page.total_results, 3);
     }
 }

@@ -43,7 +43,9 @@ pub(super) async fn enqueue(pool: &SqlitePool, mail: &NewMail, now: DateTime<Utc
     .bind(ts(now))
     .fetch_one(&mut *tx)
     .await?;
-    for call in &mail.calls {
+    let mut recorded = std::collections::HashSet::new();
+    // A call the digest lists twice is one notification, not a repeat of an earlier mail.
+    for call in mail.calls.iter().filter(|c| recorded.insert(*c)) {
         let inserted = sqlx::query(
             "INSERT INTO notified (contact, call_id, at, mail_id) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
         )
