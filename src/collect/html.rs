@@ -60,9 +60,9 @@ pub struct HtmlOptions {
     /// Funder stated for every call of this source (e.g. the ministry running the page).
     #[serde(default)]
     pub funder: Option<String>,
-    /// Regions stated for every call of this source (e.g. "Nordrhein-Westfalen").
+    /// Regions stated for every call of this source (e.g. "Nordrhein-Westfalen"); checked at config load.
     #[serde(default)]
-    pub regions: Vec<String>,
+    pub regions: Vec<Region>,
     /// Label-pair settings (for `mode = "labels"` and for detail pages).
     #[serde(default)]
     pub labels: LabelOptions,
@@ -688,11 +688,7 @@ fn build_call(ctx: &CollectContext<'_>, options: &HtmlOptions, listing: &Listing
     call.regions = if options.regions.is_empty() {
         parse_regions(label(Field::Region).unwrap_or(&free_text))
     } else {
-        options
-            .regions
-            .iter()
-            .filter_map(|r| Region::try_from(r.clone()).ok())
-            .collect()
+        options.regions.clone()
     };
     call.funding_rate = parse_funding_rate(label(Field::Rate).unwrap_or(&free_text));
     call.amount_max_eur = parse_amount_max(label(Field::Amount).unwrap_or(&free_text));
