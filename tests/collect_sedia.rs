@@ -192,3 +192,33 @@ async fn sedia_answer_that_is_not_json_is_a_parse_error() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn sedia_answers_without_total_results_page_until_a_short_page() {
+    let server = MockServer::start().await;
+    let without_total = |file: &str| {
+        let mut page: serde_json::Value = serde_json::from_str(&fixture("sedia", file)).unwrap();
+        page.as_object_mut().unwrap().remove("totalResults");
+        page.to_string()
+    };
+    let pages = [
+        (1, without_total("page1.json")),
+        (2, without_total("page2.json")),
+        (3, r#"{"results": []}"#.to_string()),
+    ];
+    for (page, body) in pages {
+        Mock::given(method("POST"))
+            .and(FilteredSearch(page))
+            .respond_with(ResponseTemplate::new(200).set_body_string(body))
+            .expect(1)
+            .mount(&server)
+            .await;
+    }
+    let source = sedia_source(&server);
+    let fetcher = test_fetcher(&source);
+    let now = Utc.with_ymd_and_hms(2026, 4, 1, 5, 0, 0).unwrap();
+    let mut ctx = CollectContext::new(&fetcher, &source, SourceState::default(), HashMap::new(), now);
+    let calls = sedia::collect(&mut ctx).await.expect("collects");
+    assert_eq!(calls.len(), 3, "the same topics as with totalResults");
+    // The mocks verify on drop that pages 1, 2 and the empty page 3 were each asked once.
+}

@@ -238,11 +238,12 @@ pub async fn collect(ctx: &mut CollectContext<'_>) -> Result<Vec<Call>, CollectE
         let received = body.results.len();
         topics.extend(body.results.iter().filter_map(|r| topic(r, today)));
         let covered = u64::from(page) * u64::from(opts.page_size);
-        if received == 0 || covered >= body.total_results {
+        let short_page = (received as u64) < u64::from(opts.page_size);
+        if received == 0 || short_page || body.total_results.is_some_and(|total| covered >= total) {
             break;
         }
         if page >= opts.max_pages {
-            tracing::warn!(source = %ctx.source.id, total = body.total_results, covered, "stopped paging at max_pages");
+            tracing::warn!(source = %ctx.source.id, total = ?body.total_results, covered, "stopped paging at max_pages");
             break;
         }
         page += 1;

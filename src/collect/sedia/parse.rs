@@ -20,8 +20,9 @@ pub const STATUS_CLOSED: &str = "31094503";
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SearchPage {
+    /// Absent in some answers; paging then ends at the first short page.
     #[serde(default)]
-    pub total_results: u64,
+    pub total_results: Option<u64>,
     #[serde(default, deserialize_with = "records_skipping_malformed")]
     pub results: Vec<Record>,
 }
@@ -439,7 +440,7 @@ mod tests {
         let page: SearchPage =
             serde_json::from_str(r#"{"apiVersion":"2.1","totalResults":3,"neu":1,"results":[{"metadata":{},"x":2}]}"#)
                 .unwrap();
-        assert_eq!((page.total_results, page.results.len()), (3, 1));
+        assert_eq!((page.total_results, page.results.len()), (Some(3), 1));
     }
 
     #[test]
@@ -453,6 +454,6 @@ mod tests {
         .unwrap();
         let references: Vec<_> = page.results.iter().map(|r| r.reference.as_deref()).collect();
         assert_eq!(references, vec![Some("gut")]);
-        assert_eq!(page.total_results, 3);
+        assert_eq!(page.total_results, Some(3));
     }
 }
