@@ -66,7 +66,11 @@ pub enum Command {
     /// Match all stored calls against the strategy.
     Match,
     /// Plan digests for new matches and send the due outbox.
-    Notify,
+    Notify {
+        /// Print the digests that would be enqueued; store and send nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Run the daemon on the cron schedules, or one pass with --once.
     Run {
         /// One pass (collect → match → notify), then exit.
@@ -172,7 +176,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("{}", app.match_calls().await?);
             Ok(ExitCode::SUCCESS)
         }
-        Command::Notify => notify(&app).await,
+        Command::Notify { dry_run: false } => notify(&app).await,
+        Command::Notify { dry_run: true } => notify_dry_run(&app).await,
         Command::Run { once: true } => run_once(&app).await,
         Command::Run { once: false } => crate::daemon::run(app, cli.config.clone()).await,
         Command::Report(args) => report(&app, &args).await,
@@ -255,6 +260,29 @@ async fn notify(app: &App) -> anyhow::Result<ExitCode> {
     })
     .await?;
     Ok(attention(delivery.failed > 0 || delivery.retried > 0))
+}
+
+async fn notify_dry_run(app: &App) -> anyhow::Result<ExitCode> {
+    let templates = crate::notify::Templates::load(&app.config.dir)?;
+    let preview = crate::notify::preview(&app.store, &app.config, &templates, app.today(), Utc::now()).await?;
+    for mail in &preview.mails {
+        println!(
+            "== To: {} ({})
+Subject: {}
+
+{}
+",
+            mail.digest.contact, mail.digest.kommune_names, mail.digest.subject, mail.text
+        );
+    }
+    for skipped in &preview.skipped {
+        println!("skipped: {skipped}");
+    }
+    println!(
+        "dry run: {} digest(s) would be enqueued; nothing was stored or sent",
+        preview.mails.len()
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn run_once(app: &App) -> anyhow::Result<ExitCode> {

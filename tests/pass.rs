@@ -193,7 +193,7 @@ timeout_secs = 5
 min_delay_ms = 0
 retries = 1
 source_budget_secs = 20
-broken_after = 3
+broken_after = 4
 
 [notify]
 max_attempts = 3
@@ -325,6 +325,24 @@ async fn whole_pass_routes_calls_to_the_right_contacts_and_never_twice() {
         String::from_utf8_lossy(&check.stderr)
     );
 
+    // Stage by stage first, with a dry run of the digests: it shows them and sends nothing.
+    assert_eq!(
+        foerderradar(&config, &data, &["collect"]).status.code(),
+        Some(1),
+        "two feeds fail"
+    );
+    assert!(foerderradar(&config, &data, &["match"]).status.success());
+    let dry = foerderradar(&config, &data, &["notify", "--dry-run"]);
+    let dry_out = String::from_utf8_lossy(&dry.stdout);
+    assert!(
+        dry.status.success() && dry_out.contains("3 digest(s) would be enqueued"),
+        "{dry_out}"
+    );
+    assert!(
+        dry_out.contains("foerdermittel@beelen.example.org") && dry_out.contains("LEADER-Projektaufruf"),
+        "{dry_out}"
+    );
+
     let first = foerderradar(&config, &data, &["run", "--once"]);
     let stdout = String::from_utf8_lossy(&first.stdout);
     // Two feeds fail; the pass still completes, reports them and exits 1.
@@ -409,7 +427,8 @@ async fn whole_pass_routes_calls_to_the_right_contacts_and_never_twice() {
     let (again, rx) = tokio::task::spawn_blocking(move || (received(&rx), rx)).await.unwrap();
     assert!(again.is_empty(), "second pass sent {} mails", again.len());
 
-    // The third failure in a row flags the two dead feeds broken (broken_after = 3):
+    // The fourth failure in a row (collect, then three passes) flags the two dead feeds
+    // broken (broken_after = 4):
     // the admin hears about it once, and nobody else gets anything.
     let third = foerderradar(&config, &data, &["run", "--once"]);
     assert_eq!(third.status.code(), Some(1));
@@ -433,10 +452,13 @@ async fn whole_pass_routes_calls_to_the_right_contacts_and_never_twice() {
 
     let sources = foerderradar(&config, &data, &["sources"]);
     let table = String::from_utf8_lossy(&sources.stdout);
+    let kaputt = table.lines().find(|l| l.starts_with("kaputt")).expect("kaputt listed");
+    let columns: Vec<_> = kaputt.split_whitespace().collect();
     assert!(
-        table.lines().any(|l| l.starts_with("kaputt") && l.contains('2')),
-        "failures counted: {table}"
+        columns.contains(&"BROKEN") && columns.contains(&"5"),
+        "five failures in a row: {table}"
     );
+    assert_eq!(sources.status.code(), Some(1), "a broken source needs attention");
 }
 
 /// (contact, raw message) of every sent outbox mail.
