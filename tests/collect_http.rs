@@ -243,6 +243,37 @@ async fn robots_disallow_is_honoured() {
 }
 
 #[tokio::test]
+async fn redirect_to_a_host_whose_robots_txt_disallows_it_is_refused() {
+    let target = MockServer::start().await;
+    Mock::given(path("/robots.txt"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("User-agent: *\nDisallow: /intern/\n"))
+        .mount(&target)
+        .await;
+    Mock::given(path("/intern/feed.xml"))
+        .respond_with(feed_ok())
+        .mount(&target)
+        .await;
+    let origin = MockServer::start().await;
+    Mock::given(path("/feed.xml"))
+        .respond_with(
+            ResponseTemplate::new(301).insert_header("Location", format!("{}/intern/feed.xml", target.uri()).as_str()),
+        )
+        .mount(&origin)
+        .await;
+    let o = with_healthy(
+        http_settings(),
+        source("umgeleitet", &format!("{}/feed.xml", origin.uri()), "rss", ""),
+    )
+    .await;
+    let error = o.error.expect("a disallowed redirect target is an error");
+    assert!(
+        error.contains("robots.txt") && error.contains("/intern/feed.xml"),
+        "{error}"
+    );
+    assert!(o.calls.is_empty());
+}
+
+#[tokio::test]
 async fn same_host_requests_keep_the_minimum_delay() {
     let server = healthy().await;
     let settings = HttpSettings {

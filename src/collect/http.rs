@@ -238,19 +238,21 @@ impl Fetcher {
     pub async fn get(&self, url: &Url, validators: Option<&Validators>) -> Result<Fetched, FetchError> {
         self.check_robots(url).await?;
         let client = &self.inner.client;
-        self.send_with_retries(url, || {
-            let mut request = client.get(url.clone());
-            if let Some(v) = validators {
-                if let Some(etag) = &v.etag {
-                    request = request.header(header::IF_NONE_MATCH, etag);
+        let fetched = self
+            .send_with_retries(url, || {
+                let mut request = client.get(url.clone());
+                if let Some(v) = validators {
+                    if let Some(etag) = &v.etag {
+                        request = request.header(header::IF_NONE_MATCH, etag);
+                    }
+                    if let Some(lm) = &v.last_modified {
+                        request = request.header(header::IF_MODIFIED_SINCE, lm);
+                    }
                 }
-                if let Some(lm) = &v.last_modified {
-                    request = request.header(header::IF_MODIFIED_SINCE, lm);
-                }
-            }
-            request
-        })
-        .await
+                request
+            })
+            .await?;
+        self.check_redirect_target(url, fetched).await
     }
 
     /// POST `multipart/form-data` whose parts are (name, content, mime type); retried like GET.
@@ -266,19 +268,31 @@ impl Fetcher {
                 })?;
         }
         let client = &self.inner.client;
-        self.send_with_retries(url, || {
-            // A multipart form is consumed by sending, so every attempt builds a fresh one.
-            let form = parts
-                .iter()
-                .fold(reqwest::multipart::Form::new(), |form, (name, content, mime)| {
-                    let part = reqwest::multipart::Part::text(content.clone())
-                        .mime_str(mime)
-                        .expect("mime type validated above");
-                    form.part(name.clone(), part)
-                });
-            client.post(url.clone()).multipart(form)
-        })
-        .await
+        let fetched = self
+            .send_with_retries(url, || {
+                // A multipart form is consumed by sending, so every attempt builds a fresh one.
+                let form = parts
+                    .iter()
+                    .fold(reqwest::multipart::Form::new(), |form, (name, content, mime)| {
+                        let part = reqwest::multipart::Part::text(content.clone())
+                            .mime_str(mime)
+                            .expect("mime type validated above");
+                        form.part(name.clone(), part)
+                    });
+                client.post(url.clone()).multipart(form)
+            })
+            .await?;
+        self.check_redirect_target(url, fetched).await
+    }
+
+    /// A redirect to another host is held to that host's robots.txt too. The policy
+    /// of reqwest cannot wait for a robots.txt, so the check comes after the hop and
+    /// the content is discarded when the target disallows it.
+    async fn check_redirect_target(&self, requested: &Url, fetched: Fetched) -> Result<Fetched, FetchError> {
+        if host_key(&fetched.url) != host_key(requested) {
+            self.check_robots(&fetched.url).await?;
+        }
+        Ok(fetched)
     }
 
     /// Time since the fetcher was created (for budgets in tests).
