@@ -95,30 +95,20 @@ async fn insert_new(conn: &mut SqliteConnection, call: &Call) -> StoreResult<Ups
     stored.links.clear();
     let cols = Columns::of(&stored);
     let json = to_json("calls", "json", &stored)?;
-    sqlx::query(
+    let query = sqlx::query(
         "INSERT INTO calls (id, source, url, title_key, content_source, title, funder, external_id, status, \
          deadline_kind, deadline_first, deadline_last, deadline_annual, fingerprint, version, first_seen, last_seen, json) \
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)",
     )
     .bind(stored.id.as_str())
     .bind(&stored.source)
-    .bind(&stored.url)
-    .bind(&cols.title_key)
-    .bind(&stored.source)
-    .bind(&stored.title)
-    .bind(&stored.funder)
-    .bind(&stored.external_id)
-    .bind(stored.status.as_str())
-    .bind(cols.deadline_kind)
-    .bind(cols.deadline_first)
-    .bind(cols.deadline_last)
-    .bind(cols.deadline_annual)
-    .bind(&stored.fingerprint)
-    .bind(ts(stored.first_seen))
-    .bind(ts(stored.last_seen))
-    .bind(&json)
-    .execute(&mut *conn)
-    .await?;
+    .bind(&stored.url);
+    bind_content(query, &stored, &cols, &stored.source)
+        .bind(ts(stored.first_seen))
+        .bind(ts(stored.last_seen))
+        .bind(&json)
+        .execute(&mut *conn)
+        .await?;
     insert_version(conn, &stored, 1, &json, &stored.source).await?;
     insert_links(conn, &stored.id, call).await?;
     Ok(UpsertOutcome::New(stored.id))
@@ -184,30 +174,45 @@ async fn update_content(
 ) -> StoreResult<()> {
     let cols = Columns::of(call);
     let json = to_json("calls", "json", call)?;
-    sqlx::query(
+    let query = sqlx::query(
         "UPDATE calls SET title_key = ?, content_source = ?, title = ?, funder = ?, external_id = ?, status = ?, \
          deadline_kind = ?, deadline_first = ?, deadline_last = ?, deadline_annual = ?, fingerprint = ?, version = ?, \
          last_seen = ?, json = ? WHERE id = ?",
-    )
-    .bind(&cols.title_key)
-    .bind(content_source)
-    .bind(&call.title)
-    .bind(&call.funder)
-    .bind(&call.external_id)
-    .bind(call.status.as_str())
-    .bind(cols.deadline_kind)
-    .bind(cols.deadline_first)
-    .bind(cols.deadline_last)
-    .bind(cols.deadline_annual)
-    .bind(&call.fingerprint)
-    .bind(version)
-    .bind(ts(call.last_seen))
-    .bind(&json)
-    .bind(call.id.as_str())
-    .execute(&mut *conn)
-    .await?;
+    );
+    bind_content(query, call, &cols, content_source)
+        .bind(version)
+        .bind(ts(call.last_seen))
+        .bind(&json)
+        .bind(call.id.as_str())
+        .execute(&mut *conn)
+        .await?;
     insert_version(conn, call, version, &json, content_source).await
 }
+
+/// Binds the content columns shared by INSERT and UPDATE, in their order: title_key,
+/// content_source, title, funder, external_id, status, deadline_kind, deadline_first,
+/// deadline_last, deadline_annual, fingerprint.
+fn bind_content<'q>(
+    query: SqliteQuery<'q>,
+    call: &'q Call,
+    cols: &'q Columns,
+    content_source: &'q str,
+) -> SqliteQuery<'q> {
+    query
+        .bind(&cols.title_key)
+        .bind(content_source)
+        .bind(&call.title)
+        .bind(&call.funder)
+        .bind(&call.external_id)
+        .bind(call.status.as_str())
+        .bind(cols.deadline_kind)
+        .bind(cols.deadline_first)
+        .bind(cols.deadline_last)
+        .bind(cols.deadline_annual)
+        .bind(&call.fingerprint)
+}
+
+type SqliteQuery<'q> = sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments>;
 
 async fn insert_version(
     conn: &mut SqliteConnection,
