@@ -426,6 +426,16 @@ async fn whole_pass_routes_calls_to_the_right_contacts_and_never_twice() {
     assert_eq!(second.status.code(), Some(1));
     let (again, rx) = tokio::task::spawn_blocking(move || (received(&rx), rx)).await.unwrap();
     assert!(again.is_empty(), "second pass sent {} mails", again.len());
+    let second_out = String::from_utf8_lossy(&second.stdout);
+    assert!(
+        second_out.contains("0 new, 0 changed, 2 unchanged"),
+        "unchanged feeds: {second_out}"
+    );
+    assert_eq!(
+        version_counts(&data).await,
+        vec![1; 6],
+        "unchanged calls get no new version"
+    );
 
     // The fourth failure in a row (collect, then three passes) flags the two dead feeds
     // broken (broken_after = 4):
@@ -459,6 +469,17 @@ async fn whole_pass_routes_calls_to_the_right_contacts_and_never_twice() {
         "five failures in a row: {table}"
     );
     assert_eq!(sources.status.code(), Some(1), "a broken source needs attention");
+}
+
+/// Number of stored versions of every call.
+async fn version_counts(data: &Path) -> Vec<usize> {
+    use foerderradar::store::{CallFilter, SqliteStore, Store};
+    let store = SqliteStore::open(&data.join("foerderradar.sqlite")).await.unwrap();
+    let mut counts = Vec::new();
+    for call in store.list_calls(&CallFilter::default()).await.unwrap() {
+        counts.push(store.call_versions(&call.id).await.unwrap().len());
+    }
+    counts
 }
 
 /// (contact, raw message) of every sent outbox mail.
