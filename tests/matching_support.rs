@@ -1,14 +1,13 @@
-//! Test support for the matching tests and benchmark: the shipped
-//! `config/strategy.toml` read by its documented contract, and the Kreis
-//! Warendorf with its 13 Kommunen and LEADER regions built in code, so these
-//! tests do not depend on the config loader.
+//! Test support for the matching tests and benchmark: the shipped deployment
+//! as the config loader reads it, and an independent reader of
+//! `config/strategy.toml` written to its documented contract, which the
+//! loader is checked against.
 
 #![allow(dead_code)] // shared with benches/matching.rs, which uses a part of it
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::str::FromStr;
-use std::time::Duration;
 
 use foerderradar::config::*;
 use foerderradar::model::ApplicantCategory;
@@ -159,172 +158,16 @@ pub fn shipped_strategy() -> Strategy {
     read_strategy(&Path::new(env!("CARGO_MANIFEST_DIR")).join("config/strategy.toml"))
 }
 
-/// id, name, kind, AGS, population, memberships (region, partial).
-type Row<'a> = (
-    &'a str,
-    &'a str,
-    KommuneKind,
-    &'a str,
-    u32,
-    &'a [(&'a str, Option<&'a str>)],
-);
-
-/// The Kreis and its 13 Kommunen (strategy-facts §5), interested in everything.
-pub fn kreis_warendorf(strategy: &Strategy) -> Vec<Kommune> {
-    let all = Interests {
-        handlungsfelder: strategy.handlungsfelder.iter().map(|h| h.id.clone()).collect(),
-        projects: strategy.projects.iter().map(|p| p.id.clone()).collect(),
-    };
-    let nine = &[("leader-9plus", None)];
-    let rows: [Row; 14] = [
-        (
-            "kreis-warendorf",
-            "Kreis Warendorf",
-            KommuneKind::Kreis,
-            "05570",
-            283_295,
-            nine,
-        ),
-        ("ahlen", "Ahlen", KommuneKind::Stadt, "05570004", 53_348, &[]),
-        ("beckum", "Beckum", KommuneKind::Stadt, "05570008", 37_333, &[]),
-        ("beelen", "Beelen", KommuneKind::Gemeinde, "05570012", 6_217, nine),
-        (
-            "drensteinfurt",
-            "Drensteinfurt",
-            KommuneKind::Stadt,
-            "05570016",
-            15_865,
-            nine,
-        ),
-        ("ennigerloh", "Ennigerloh", KommuneKind::Stadt, "05570020", 19_841, nine),
-        (
-            "everswinkel",
-            "Everswinkel",
-            KommuneKind::Gemeinde,
-            "05570024",
-            9_876,
-            nine,
-        ),
-        ("oelde", "Oelde", KommuneKind::Stadt, "05570028", 29_783, nine),
-        (
-            "ostbevern",
-            "Ostbevern",
-            KommuneKind::Gemeinde,
-            "05570032",
-            11_116,
-            nine,
-        ),
-        ("sassenberg", "Sassenberg", KommuneKind::Stadt, "05570036", 14_455, nine),
-        (
-            "sendenhorst",
-            "Sendenhorst",
-            KommuneKind::Stadt,
-            "05570040",
-            13_760,
-            nine,
-        ),
-        ("telgte", "Telgte", KommuneKind::Stadt, "05570044", 20_301, &[]),
-        (
-            "wadersloh",
-            "Wadersloh",
-            KommuneKind::Gemeinde,
-            "05570048",
-            12_556,
-            &[("leader-lippe-moehnesee", None)],
-        ),
-        (
-            "warendorf",
-            "Warendorf",
-            KommuneKind::Stadt,
-            "05570052",
-            37_173,
-            &[(
-                "leader-9plus",
-                Some("nur die Ortsteile Einen-Müssingen, Freckenhorst, Hoetmar und Milte"),
-            )],
-        ),
-    ];
-    rows.iter()
-        .map(|(id, name, kind, ags, population, memberships)| Kommune {
-            id: id.to_string(),
-            name: name.to_string(),
-            kind: *kind,
-            ags: ags.to_string(),
-            population: Some(*population),
-            mittlere_kreisangehoerige_stadt: matches!(*id, "ahlen" | "beckum" | "oelde" | "warendorf"),
-            memberships: memberships
-                .iter()
-                .map(|(r, p)| Membership {
-                    region: r.to_string(),
-                    partial: p.map(String::from),
-                })
-                .collect(),
-            interests: all.clone(),
-            contacts: vec![Contact {
-                name: "Fördermittel".into(),
-                email: format!("foerdermittel@{id}.example.org"),
-                interests: all.clone(),
-            }],
-        })
-        .collect()
-}
-
-pub fn member_regions() -> Vec<MemberRegion> {
-    vec![
-        MemberRegion {
-            id: "leader-9plus".into(),
-            name: "LEADER-Region 9Plus im Kreis Warendorf".into(),
-            aliases: vec!["9Plus".into(), "LEADER-Region 9Plus".into()],
-        },
-        MemberRegion {
-            id: "leader-lippe-moehnesee".into(),
-            name: "LEADER-Region Lippe-Möhnesee".into(),
-            aliases: vec!["Lippe-Möhnesee".into()],
-        },
-    ]
-}
-
-/// A whole deployment around `strategy`.
-pub fn config(strategy: Strategy) -> Config {
-    let cron = |e: &str| CronSchedule {
-        expr: e.into(),
-        schedule: cron::Schedule::from_str(e).expect("cron"),
-    };
-    Config {
-        dir: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/config")),
-        service: ServiceConfig {
-            data_dir: None,
-            timezone: chrono_tz::Europe::Berlin,
-            schedules: Schedules {
-                collect: cron("0 0 6 * * *"),
-                notify: cron("0 0 7 * * *"),
-            },
-            smtp: None,
-            sender: "foerderradar@kreis-warendorf.example.org".into(),
-            admin: "admin@kreis-warendorf.example.org".into(),
-            http: HttpSettings {
-                user_agent: "foerderradar-test".into(),
-                timeout: Duration::from_secs(5),
-                max_body_bytes: 10 << 20,
-                min_delay: Duration::ZERO,
-                per_host_concurrency: 1,
-                retries: 0,
-                source_budget: Duration::from_secs(5),
-                broken_after: 3,
-                respect_robots: false,
-            },
-            notify: NotifySettings {
-                max_attempts: 3,
-                retry_base: Duration::from_secs(1),
-            },
-        },
-        sources: vec![],
-        kommunen: kreis_warendorf(&strategy),
-        strategy,
-        member_regions: member_regions(),
-    }
-}
-
+/// The shipped deployment as the config loader reads it from `config/`.
 pub fn shipped_config() -> Config {
-    config(shipped_strategy())
+    let dir = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/config"));
+    Config::load(dir).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// The shipped deployment (its Kommunen and regions) around `strategy`.
+pub fn config(strategy: Strategy) -> Config {
+    Config {
+        strategy,
+        ..shipped_config()
+    }
 }
