@@ -1,9 +1,9 @@
 //! Matcher tests: scoring, every kind of criterion and the routing to Kommunen.
 
 use std::collections::BTreeSet;
-use std::path::PathBuf;
+use std::path::Path;
 use std::str::FromStr;
-use std::time::Duration;
+use std::sync::LazyLock;
 
 use chrono::{NaiveDate, Utc};
 
@@ -59,91 +59,36 @@ pub(crate) fn criteria() -> Criteria {
     }
 }
 
-fn all_interests() -> Interests {
-    Interests {
-        handlungsfelder: ["digitale-infrastruktur", "verwaltung"].map(String::from).into(),
-        projects: BTreeSet::new(),
-    }
-}
+/// One Kommune per routing case: the Kreis, a Stadt outside every region, a
+/// LEADER member, a member of the other region and a partial member.
+const KOMMUNEN: [&str; 5] = ["kreis-warendorf", "ahlen", "beelen", "wadersloh", "warendorf"];
 
-fn kommune(id: &str, kind: KommuneKind, population: u32, memberships: &[(&str, Option<&str>)]) -> Kommune {
-    let mut name = id.to_string();
-    name[..1].make_ascii_uppercase();
-    Kommune {
-        id: id.into(),
-        name,
-        kind,
-        ags: "05570000".into(),
-        population: Some(population),
-        mittlere_kreisangehoerige_stadt: population > 25_000 && kind == KommuneKind::Stadt,
-        memberships: memberships
-            .iter()
-            .map(|(r, p)| Membership {
-                region: r.to_string(),
-                partial: p.map(String::from),
-            })
-            .collect(),
-        interests: all_interests(),
-        contacts: vec![Contact {
-            name: "Team".into(),
-            email: format!("team@{id}.example.org"),
-            interests: all_interests(),
-        }],
-    }
-}
+/// The shipped deployment, loaded once: its service settings, regions and Kommunen.
+static SHIPPED: LazyLock<Config> = LazyLock::new(|| {
+    Config::load(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/config"))).unwrap_or_else(|e| panic!("{e}"))
+});
 
 fn kommunen() -> Vec<Kommune> {
-    use KommuneKind::*;
-    vec![
-        kommune("kreis-warendorf", Kreis, 283_295, &[("leader-9plus", None)]),
-        kommune("ahlen", Stadt, 53_348, &[]),
-        kommune("beelen", Gemeinde, 6_217, &[("leader-9plus", None)]),
-        kommune("wadersloh", Gemeinde, 12_556, &[("leader-lippe-moehnesee", None)]),
-        kommune(
-            "warendorf",
-            Stadt,
-            37_173,
-            &[(
-                "leader-9plus",
-                Some("nur die Ortsteile Einen-Müssingen, Freckenhorst, Hoetmar und Milte"),
-            )],
-        ),
-    ]
+    let kommunen: Vec<Kommune> = SHIPPED
+        .kommunen
+        .iter()
+        .filter(|k| KOMMUNEN.contains(&k.id.as_str()))
+        .cloned()
+        .collect();
+    assert_eq!(
+        kommunen.len(),
+        KOMMUNEN.len(),
+        "config/kommunen.toml lacks one of {KOMMUNEN:?}"
+    );
+    kommunen
 }
 
+/// The shipped service settings and regions with five of its Kommunen and a
+/// two-Handlungsfeld strategy of `projects` under `crit`.
 pub(crate) fn config_with(projects: Vec<Project>, crit: Criteria) -> Config {
-    let cron = |e: &str| CronSchedule {
-        expr: e.into(),
-        schedule: cron::Schedule::from_str(e).unwrap(),
-    };
     Config {
-        dir: PathBuf::from("config"),
-        service: ServiceConfig {
-            data_dir: None,
-            timezone: chrono_tz::Europe::Berlin,
-            schedules: Schedules {
-                collect: cron("0 0 6 * * *"),
-                notify: cron("0 0 7 * * *"),
-            },
-            smtp: None,
-            sender: "foerderradar@kreis.example.org".into(),
-            admin: "admin@kreis.example.org".into(),
-            http: HttpSettings {
-                user_agent: "test".into(),
-                timeout: Duration::from_secs(5),
-                max_body_bytes: 1 << 20,
-                min_delay: Duration::ZERO,
-                per_host_concurrency: 1,
-                retries: 0,
-                source_budget: Duration::from_secs(5),
-                broken_after: 3,
-                respect_robots: false,
-            },
-            notify: NotifySettings {
-                max_attempts: 3,
-                retry_base: Duration::from_secs(1),
-            },
-        },
+        dir: SHIPPED.dir.clone(),
+        service: SHIPPED.service.clone(),
         sources: vec![],
         strategy: Strategy {
             handlungsfelder: vec![
@@ -170,18 +115,7 @@ pub(crate) fn config_with(projects: Vec<Project>, crit: Criteria) -> Config {
             criteria: crit,
         },
         kommunen: kommunen(),
-        member_regions: vec![
-            MemberRegion {
-                id: "leader-9plus".into(),
-                name: "LEADER-Region 9Plus im Kreis Warendorf".into(),
-                aliases: vec!["9Plus".into()],
-            },
-            MemberRegion {
-                id: "leader-lippe-moehnesee".into(),
-                name: "LEADER-Region Lippe-Möhnesee".into(),
-                aliases: vec![],
-            },
-        ],
+        member_regions: SHIPPED.member_regions.clone(),
     }
 }
 
