@@ -4,7 +4,6 @@
 use std::collections::BTreeSet;
 use std::net::TcpListener;
 use std::path::Path;
-use std::str::FromStr;
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -15,15 +14,6 @@ use foerderradar::notify::{self, Templates, Transport};
 use foerderradar::store::{OutboxMail, OutboxStatus, SqliteStore, Store};
 use mail_parser::MessageParser;
 
-const FIELDS: [(&str, &str); 6] = [
-    ("infrastruktur", "Digitale Infrastruktur"),
-    ("klima-mobilitaet", "Klimaschutz, Mobilität & Umwelt"),
-    ("familie-bildung", "Familie, Bildung & Lebensqualität"),
-    ("verwaltung", "Verwaltung"),
-    ("wirtschaft", "Wirtschaft & Arbeit"),
-    ("innenstadt", "Innenstadt & Dorfmitte"),
-];
-
 fn today() -> NaiveDate {
     NaiveDate::from_ymd_opt(2026, 3, 2).unwrap()
 }
@@ -32,154 +22,15 @@ fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 3, 2, 6, 0, 0).unwrap()
 }
 
-fn cron(expr: &str) -> CronSchedule {
-    CronSchedule {
-        expr: expr.into(),
-        schedule: cron::Schedule::from_str(expr).unwrap(),
-    }
-}
-
-fn interests(fields: &[&str]) -> Interests {
-    Interests {
-        handlungsfelder: fields.iter().map(|f| f.to_string()).collect(),
-        projects: BTreeSet::new(),
-    }
-}
-
-fn all_fields() -> Interests {
-    interests(&FIELDS.map(|(id, _)| id))
-}
-
-fn kommune(id: &str, name: &str, contacts: Vec<Contact>) -> Kommune {
-    Kommune {
-        id: id.into(),
-        name: name.into(),
-        kind: KommuneKind::Stadt,
-        ags: "05570004".into(),
-        population: Some(50_000),
-        mittlere_kreisangehoerige_stadt: false,
-        memberships: Vec::new(),
-        interests: all_fields(),
-        contacts,
-    }
-}
-
-fn contact(name: &str, email: &str, interests: Interests) -> Contact {
-    Contact {
-        name: name.into(),
-        email: email.into(),
-        interests,
-    }
-}
-
-fn project(id: &str, name: &str, field: &str) -> Project {
-    Project {
-        id: id.into(),
-        name: name.into(),
-        handlungsfeld: field.into(),
-        kind: ProjectKind::Leitprojekt,
-        confirmed: true,
-        description: String::new(),
-        profile: Profile {
-            rules: Vec::new(),
-            threshold: 1.0,
-        },
-        criteria: CriteriaOverride::default(),
-    }
-}
-
-/// Ahlen and Beckum follow everything; Oelde's contact only Klimaschutz, Mobilität & Umwelt.
+/// The deployment of `tests/fixtures/notify/` (Ahlen and Beckum follow
+/// everything; Oelde's contact only Klimaschutz, Mobilität & Umwelt), sending
+/// through `smtp` and reading templates from `dir`.
 fn config(dir: &Path, smtp: Option<SmtpConfig>) -> Config {
-    Config {
-        dir: dir.to_path_buf(),
-        service: ServiceConfig {
-            data_dir: None,
-            timezone: chrono_tz::Europe::Berlin,
-            schedules: Schedules {
-                collect: cron("0 0 6 * * *"),
-                notify: cron("0 0 7 * * Mon-Fri"),
-            },
-            smtp,
-            sender: "foerderradar@kreis-warendorf.example".into(),
-            admin: "smart-region@kreis-warendorf.example".into(),
-            http: HttpSettings {
-                user_agent: "foerderradar-test".into(),
-                timeout: Duration::from_secs(5),
-                max_body_bytes: 1 << 20,
-                min_delay: Duration::ZERO,
-                per_host_concurrency: 1,
-                retries: 0,
-                source_budget: Duration::from_secs(5),
-                broken_after: 3,
-                respect_robots: false,
-            },
-            notify: settings(8),
-        },
-        sources: Vec::new(),
-        strategy: Strategy {
-            handlungsfelder: FIELDS
-                .iter()
-                .map(|(id, name)| Handlungsfeld {
-                    id: id.to_string(),
-                    name: name.to_string(),
-                    description: String::new(),
-                    profile: Profile {
-                        rules: Vec::new(),
-                        threshold: 1.0,
-                    },
-                })
-                .collect(),
-            projects: vec![
-                project("serviceportal", "Weiterentwicklung Serviceportal", "verwaltung"),
-                project("dorfladenbox", "Smarte Dorfladenbox mit Paketterminal", "innenstadt"),
-            ],
-            criteria: Criteria {
-                applicants: BTreeSet::from([ApplicantCategory::Kommune, ApplicantCategory::Kreis]),
-                home_regions: Vec::new(),
-                min_lead_days: 0,
-                min_funding_rate: None,
-                min_amount_eur: None,
-                exclude_funders: Vec::new(),
-                prefer_funders: Vec::new(),
-                kommune_kinds: None,
-                population_min: None,
-                population_max: None,
-            },
-        },
-        kommunen: vec![
-            kommune(
-                "ahlen",
-                "Ahlen",
-                vec![contact(
-                    "Stabsstelle Digitalisierung",
-                    "digital@ahlen.example",
-                    all_fields(),
-                )],
-            ),
-            kommune(
-                "beckum",
-                "Beckum",
-                vec![contact("Wirtschaftsförderung", "wifoe@beckum.example", all_fields())],
-            ),
-            kommune(
-                "oelde",
-                "Oelde",
-                vec![contact(
-                    "Klimaschutzmanagement",
-                    "klima@oelde.example",
-                    interests(&["klima-mobilitaet"]),
-                )],
-            ),
-        ],
-        member_regions: Vec::new(),
-    }
-}
-
-fn settings(max_attempts: u32) -> NotifySettings {
-    NotifySettings {
-        max_attempts,
-        retry_base: Duration::from_secs(60),
-    }
+    let fixture = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/notify"));
+    let mut cfg = Config::load(fixture).unwrap_or_else(|e| panic!("{}: {e}", fixture.display()));
+    cfg.dir = dir.to_path_buf();
+    cfg.service.smtp = smtp;
+    cfg
 }
 
 fn date(y: i32, m: u32, d: u32) -> NaiveDate {
@@ -677,7 +528,10 @@ async fn max_attempts_marks_mails_failed() {
     let store = seeded_store().await;
     notify::plan(&store, &cfg, today(), now()).await.unwrap();
     let transport = smtp_transport(dead_port());
-    let settings = settings(3);
+    let settings = NotifySettings {
+        max_attempts: 3,
+        ..cfg.service.notify
+    };
 
     let mut at = now();
     for round in 1..=3 {
