@@ -24,18 +24,15 @@ pub fn fixture(area: &str, name: &str) -> String {
     std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{file}: {e}"))
 }
 
-/// A fetcher without delays or robots.txt, for servers on 127.0.0.1.
+/// A fetcher without retries or robots.txt, for servers on 127.0.0.1.
 pub fn test_fetcher(source: &SourceConfig) -> Fetcher {
     let settings = HttpSettings {
-        user_agent: "foerderradar-test".into(),
-        timeout: Duration::from_secs(5),
         max_body_bytes: 10 * 1024 * 1024,
-        min_delay: Duration::ZERO,
         per_host_concurrency: 4,
         retries: 0,
         source_budget: Duration::from_secs(60),
-        broken_after: 3,
         respect_robots: false,
+        ..crate::support::http_settings()
     };
     Fetcher::new(&settings, std::slice::from_ref(source)).expect("test fetcher")
 }

@@ -15,7 +15,8 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use url::Url;
 
-/// Fast, impolite settings for loopback tests.
+/// Fast, impolite settings for loopback tests; the one home of the HTTP
+/// settings of the collect tests and benchmark (they override single fields).
 pub fn http_settings() -> HttpSettings {
     HttpSettings {
         user_agent: "foerderradar-test/0.1".into(),
