@@ -306,7 +306,7 @@ fn main() {
     );
     let today = NaiveDate::from_ymd_opt(2026, 12, 1).unwrap();
 
-    let shipped = matching_support::shipped_strategy();
+    let shipped = matching_support::shipped_config().strategy;
     let missing = 24 - shipped.projects.len();
     run(
         "deployment",
