@@ -226,9 +226,16 @@ async fn detail_site(expected_detail_fetches: u64) -> MockServer {
     server
 }
 
-#[tokio::test]
-async fn list_with_detail_pages_then_warm_pass_fetches_no_details() {
-    let server = detail_site(1).await;
+/// A first pass over the detail site; the server lives as long as the returned handle.
+async fn cold_detail_pass(
+    expected_detail_fetches: u64,
+) -> (
+    MockServer,
+    Vec<foerderradar::config::SourceConfig>,
+    Fetcher,
+    SourceOutcome,
+) {
+    let server = detail_site(expected_detail_fetches).await;
     let sources = vec![source(
         "efre",
         &format!("{}/massnahmen", server.uri()),
@@ -239,6 +246,12 @@ async fn list_with_detail_pages_then_warm_pass_fetches_no_details() {
     let cold = collect_all(&fetcher, &sources, HashMap::new(), HashMap::new(), now())
         .await
         .remove(0);
+    (server, sources, fetcher, cold)
+}
+
+#[tokio::test]
+async fn list_with_detail_pages_then_warm_pass_fetches_no_details() {
+    let (server, sources, fetcher, cold) = cold_detail_pass(1).await;
     assert_eq!(cold.error, None);
     assert_eq!(cold.calls.len(), 2);
     let wohn = call(&cold, "Wohnviertel im Wandel – Förderaufruf 2026");
@@ -287,17 +300,7 @@ async fn list_with_detail_pages_then_warm_pass_fetches_no_details() {
 
 #[tokio::test]
 async fn warm_pass_without_prior_calls_fetches_details_again() {
-    let server = detail_site(2).await;
-    let sources = vec![source(
-        "efre",
-        &format!("{}/massnahmen", server.uri()),
-        "html",
-        WITH_DETAILS,
-    )];
-    let fetcher = Fetcher::new(&http_settings(), &sources).unwrap();
-    let cold = collect_all(&fetcher, &sources, HashMap::new(), HashMap::new(), now())
-        .await
-        .remove(0);
+    let (_server, sources, fetcher, cold) = cold_detail_pass(2).await;
     let states = HashMap::from([("efre".to_string(), cold.state.clone())]);
     let warm = collect_all(&fetcher, &sources, states, HashMap::new(), now())
         .await
