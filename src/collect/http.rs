@@ -41,7 +41,6 @@ struct Inner {
     hosts: Mutex<HashMap<String, Arc<HostGate>>>,
     robots: Mutex<HashMap<String, Arc<OnceCell<RobotsRules>>>>,
     retry_base: Duration,
-    started: Instant,
 }
 
 /// Politeness state of one host.
@@ -216,7 +215,6 @@ impl Fetcher {
                 hosts: Mutex::new(HashMap::new()),
                 robots: Mutex::new(HashMap::new()),
                 retry_base: Duration::from_secs(1),
-                started: Instant::now(),
             }),
         })
     }
@@ -293,11 +291,6 @@ impl Fetcher {
             self.check_robots(&fetched.url).await?;
         }
         Ok(fetched)
-    }
-
-    /// Time since the fetcher was created (for budgets in tests).
-    pub fn uptime(&self) -> Duration {
-        self.inner.started.elapsed()
     }
 
     async fn send_with_retries(&self, url: &Url, build: impl Fn() -> RequestBuilder) -> Result<Fetched, FetchError> {
