@@ -7,6 +7,7 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use anyhow::Context;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -17,34 +18,53 @@ use crate::config::Config;
 use crate::matching::Matcher;
 use crate::model::Call;
 use crate::notify::admin::{self, AdminNotice};
-use crate::notify::{self, DeliveryReport, DigestPlan, Transport};
+use crate::notify::{self, DeliveryReport, DigestPlan, FailedMail, Transport};
 use crate::store::{CallFilter, RunKind, SourceHealth, SourceRun, SqliteStore, Store, UpsertOutcome};
 
 /// A loaded deployment: validated config, compiled matcher, open store.
-pub struct App {
+///
+/// Generic over the [`Store`] backend; the CLI and the daemon open the embedded
+/// SQLite store ([`App::open`]), another backend comes in through [`App::with_store`].
+pub struct App<S: Store = SqliteStore> {
     pub config: Config,
     pub matcher: Matcher,
-    pub store: SqliteStore,
+    pub store: S,
     pub data_dir: PathBuf,
     /// Evaluate deadlines as of this day instead of the real today (`--today`).
     pub today_override: Option<NaiveDate>,
+    /// Built on the first delivery and kept for the life of the app (until a reload), so
+    /// the SMTP connection pool is not dropped and rebuilt on every delivery.
+    transport: OnceLock<Transport>,
 }
 
-impl App {
+impl App<SqliteStore> {
     /// Opens the store under `data_dir` (`foerderradar.sqlite`) and compiles the rules.
     pub async fn open(config: Config, data_dir: &Path, today_override: Option<NaiveDate>) -> anyhow::Result<App> {
-        let matcher = Matcher::new(&config).context("compiling the matching rules")?;
         std::fs::create_dir_all(data_dir).with_context(|| format!("creating data directory {}", data_dir.display()))?;
         let db = data_dir.join("foerderradar.sqlite");
         let store = SqliteStore::open(&db)
             .await
             .with_context(|| format!("opening the store {}", db.display()))?;
+        App::with_store(config, store, data_dir, today_override)
+    }
+}
+
+impl<S: Store> App<S> {
+    /// An app over an already opened store; compiles the rules.
+    pub fn with_store(
+        config: Config,
+        store: S,
+        data_dir: &Path,
+        today_override: Option<NaiveDate>,
+    ) -> anyhow::Result<App<S>> {
+        let matcher = Matcher::new(&config).context("compiling the matching rules")?;
         Ok(App {
             config,
             matcher,
             store,
             data_dir: data_dir.to_path_buf(),
             today_override,
+            transport: OnceLock::new(),
         })
     }
 
@@ -58,6 +78,8 @@ impl App {
     pub fn reload(&mut self, config: Config, matcher: Matcher) {
         self.config = config;
         self.matcher = matcher;
+        // The SMTP settings may have changed.
+        self.transport = OnceLock::new();
     }
 
     /// Collects all enabled sources (or only `only`), stores the calls and the
@@ -196,10 +218,18 @@ impl App {
         Ok((plan, delivery))
     }
 
-    /// Sends due outbox mails (first attempts and retries).
+    /// Sends due outbox mails (first attempts and retries) once. Mails given up here are in
+    /// the report and must reach the admin: callers pass them to [`App::tell_admin`].
     pub async fn deliver(&self, now: DateTime<Utc>) -> anyhow::Result<DeliveryReport> {
+        Ok(notify::deliver(&self.store, self.transport()?, &self.config.service.notify, now).await?)
+    }
+
+    fn transport(&self) -> anyhow::Result<&Transport> {
+        if let Some(transport) = self.transport.get() {
+            return Ok(transport);
+        }
         let transport = Transport::from_config(&self.config.service, &self.data_dir)?;
-        Ok(notify::deliver(&self.store, &transport, &self.config.service.notify, now).await?)
+        Ok(self.transport.get_or_init(|| transport))
     }
 
     /// One whole pass: collect → match → notify, then tell the admin what broke.
@@ -211,23 +241,40 @@ impl App {
             newly_broken: collect.newly_broken.clone(),
             given_up: delivery.failures.clone(),
         };
-        self.tell_admin(&notice).await?;
+        let given_up_later = self.tell_admin(&notice).await?;
         Ok(PassSummary {
             collect,
             matching,
             plan,
             delivery,
+            given_up_later,
         })
     }
 
-    /// Queues a notice to the admin (sources that broke, mails given up) and tries to send it now.
-    pub async fn tell_admin(&self, notice: &AdminNotice) -> anyhow::Result<()> {
-        let now = Utc::now();
-        if let Some(id) = admin::enqueue(&self.store, &self.config.service, notice, now).await? {
+    /// Queues a notice to the admin (sources that broke, mails given up) and delivers the
+    /// due outbox with it. That delivery may give up further mails (retries that fell due
+    /// in the meantime); they go into a further notice, until a delivery gives up nothing
+    /// new, so every given-up mail is reported exactly once. Returns those further mails.
+    pub async fn tell_admin(&self, notice: &AdminNotice) -> anyhow::Result<Vec<FailedMail>> {
+        let mut notice = notice.clone();
+        let mut given_up_later = Vec::new();
+        loop {
+            let now = Utc::now();
+            let Some(id) = admin::enqueue(&self.store, &self.config.service, &notice, now).await? else {
+                break;
+            };
             tracing::warn!(mail = id, subject = %notice.subject(), "admin notified");
-            self.deliver(now).await?;
+            let delivery = self.deliver(now).await?;
+            if delivery.failures.is_empty() {
+                break;
+            }
+            given_up_later.extend(delivery.failures.iter().cloned());
+            notice = AdminNotice {
+                given_up: delivery.failures,
+                ..AdminNotice::default()
+            };
         }
-        Ok(())
+        Ok(given_up_later)
     }
 }
 
@@ -311,12 +358,17 @@ pub struct PassSummary {
     pub matching: MatchSummary,
     pub plan: DigestPlan,
     pub delivery: DeliveryReport,
+    /// Mails given up while the admin notice went out (reported in a further notice).
+    pub given_up_later: Vec<FailedMail>,
 }
 
 impl PassSummary {
     /// True when something needs attention: a source failed or mail is waiting for a retry.
     pub fn has_problems(&self) -> bool {
-        self.collect.failed() > 0 || self.delivery.failed > 0 || self.delivery.retried > 0
+        self.collect.failed() > 0
+            || self.delivery.failed > 0
+            || self.delivery.retried > 0
+            || !self.given_up_later.is_empty()
     }
 }
 
@@ -325,6 +377,14 @@ impl fmt::Display for PassSummary {
         writeln!(f, "{}", self.collect)?;
         writeln!(f, "{}", self.matching)?;
         writeln!(f, "{}", self.plan)?;
-        write!(f, "{}", self.delivery)
+        write!(f, "{}", self.delivery)?;
+        for m in &self.given_up_later {
+            write!(
+                f,
+                "\n  given up: #{} {} after {} attempt(s): {}",
+                m.id, m.contact, m.attempts, m.error
+            )?;
+        }
+        Ok(())
     }
 }

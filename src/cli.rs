@@ -6,6 +6,7 @@
 //!   for a retry or was given up, `eval` fell below `--min-f1`, `check` found an error;
 //! - 2: could not run: bad arguments, unreadable config, database error.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -16,10 +17,24 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::app::App;
 use crate::config::Config;
 use crate::matching::{Matcher, eval, preview};
-use crate::notify::Templates;
 use crate::notify::admin::AdminNotice;
+use crate::notify::{FailedMail, Templates};
 use crate::report::{self, ReportFormat, ReportQuery};
 use crate::store::{CallFilter, OutboxStatus, Store};
+
+/// Writes one line of command output; a closed stdout is not an error (see [`Out`]).
+macro_rules! outln {
+    ($out:expr, $($arg:tt)*) => {
+        $out.line(format_args!($($arg)*))?
+    };
+}
+
+/// Writes one line to stderr; a closed stderr must not panic the process either.
+macro_rules! errln {
+    ($($arg:tt)*) => {{
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
 
 /// foerderradar: finds funding calls for the Smart Region Kreis Warendorf and mails each Kommune what concerns it.
 #[derive(Debug, Parser)]
@@ -161,33 +176,37 @@ pub enum OutboxStatusArg {
 
 /// Runs one command; `Ok(ExitCode)` carries 0 or 1, errors become 2 in `main`.
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let mut out = Out::new(std::io::BufWriter::new(std::io::stdout()));
+    let code = run_command(cli, &mut out).await;
+    out.flush()?;
+    code
+}
+
+async fn run_command(cli: Cli, out: &mut Out<impl Write>) -> anyhow::Result<ExitCode> {
     if let Command::Check = cli.command {
-        return check(&cli.config);
+        return check(&cli.config, out);
     }
     let config = load_config(&cli.config)?;
     if let Command::Eval { file, min_f1 } = &cli.command {
-        return run_eval(&cli, config, file, *min_f1).await;
+        return run_eval(&cli, config, file, *min_f1, out).await;
     }
     let data_dir = data_dir(&cli, &config);
     let app = App::open(config, &data_dir, cli.today).await?;
     match cli.command {
-        Command::Collect { sources } => collect(&app, &sources).await,
-        Command::Match => {
-            println!("{}", app.match_calls().await?);
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Notify { dry_run: false } => notify(&app).await,
-        Command::Notify { dry_run: true } => notify_dry_run(&app).await,
-        Command::Run { once: true } => run_once(&app).await,
+        Command::Collect { sources } => collect(&app, &sources, out).await,
+        Command::Match => run_match(&app, out).await,
+        Command::Notify { dry_run: false } => notify(&app, out).await,
+        Command::Notify { dry_run: true } => notify_dry_run(&app, out).await,
+        Command::Run { once: true } => run_once(&app, out).await,
         Command::Run { once: false } => crate::daemon::run(app, cli.config.clone()).await,
-        Command::Report(args) => report(&app, &args).await,
+        Command::Report(args) => report(&app, &args, out).await,
         Command::Explain { call, project, kommune } => {
-            explain(&app, &call, project.as_deref(), kommune.as_deref()).await
+            explain(&app, &call, project.as_deref(), kommune.as_deref(), out).await
         }
-        Command::Preview { proposed, weeks } => run_preview(&app, &proposed, weeks).await,
-        Command::Sources => sources(&app).await,
-        Command::Calls { command } => calls(&app, command).await,
-        Command::Outbox { status } => outbox(&app, status).await,
+        Command::Preview { proposed, weeks } => run_preview(&app, &proposed, weeks, out).await,
+        Command::Sources => sources(&app, out).await,
+        Command::Calls { command } => calls(&app, command, out).await,
+        Command::Outbox { status } => outbox(&app, status, out).await,
         Command::Check | Command::Eval { .. } => unreachable!("handled above"),
     }
 }
@@ -203,28 +222,28 @@ fn data_dir(cli: &Cli, config: &Config) -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("data"))
 }
 
-fn check(dir: &Path) -> anyhow::Result<ExitCode> {
+fn check(dir: &Path, out: &mut Out<impl Write>) -> anyhow::Result<ExitCode> {
     let config = match Config::load(dir) {
         Ok(config) => config,
         Err(errors) => {
-            eprintln!("{errors}");
-            eprintln!("check: {} error(s) in {}", errors.0.len(), dir.display());
+            errln!("{errors}");
+            errln!("check: {} error(s) in {}", errors.0.len(), dir.display());
             return Ok(ExitCode::from(1));
         }
     };
     if let Err(e) = Matcher::new(&config) {
-        eprintln!("{e}");
+        errln!("{e}");
         return Ok(ExitCode::from(1));
     }
     if let Err(e) = Templates::load(&config.dir).and_then(|t| t.check()) {
-        eprintln!("{e:#}");
+        errln!("{e:#}");
         return Ok(ExitCode::from(1));
     }
     for warning in config.warnings() {
-        eprintln!("warning: {warning}");
+        errln!("warning: {warning}");
     }
-    println!("{}", config.summary());
-    println!("check: {} is valid", dir.display());
+    outln!(out, "{}", config.summary());
+    outln!(out, "check: {} is valid", dir.display());
     Ok(ExitCode::SUCCESS)
 }
 
@@ -232,7 +251,7 @@ fn attention(problem: bool) -> ExitCode {
     if problem { ExitCode::from(1) } else { ExitCode::SUCCESS }
 }
 
-async fn collect(app: &App, sources: &[String]) -> anyhow::Result<ExitCode> {
+async fn collect(app: &App, sources: &[String], out: &mut Out<impl Write>) -> anyhow::Result<ExitCode> {
     for id in sources {
         if !app.config.sources.iter().any(|s| &s.id == id) {
             let known: Vec<_> = app.config.sources.iter().map(|s| s.id.as_str()).collect();
@@ -241,32 +260,51 @@ async fn collect(app: &App, sources: &[String]) -> anyhow::Result<ExitCode> {
     }
     let _lock = crate::daemon::acquire_lock(&app.data_dir)?;
     let summary = app.collect(sources).await?;
-    println!("{summary}");
-    app.tell_admin(&AdminNotice {
+    let notice = AdminNotice {
         newly_broken: summary.newly_broken.clone(),
         ..AdminNotice::default()
-    })
-    .await?;
-    Ok(attention(summary.failed() > 0))
+    };
+    let given_up = app.tell_admin(&notice).await?;
+    outln!(out, "{summary}");
+    print_given_up(out, &given_up)?;
+    Ok(attention(summary.failed() > 0 || !given_up.is_empty()))
 }
 
-async fn notify(app: &App) -> anyhow::Result<ExitCode> {
+async fn run_match(app: &App, out: &mut Out<impl Write>) -> anyhow::Result<ExitCode> {
+    let _lock = crate::daemon::acquire_lock(&app.data_dir)?;
+    let summary = app.match_calls().await?;
+    outln!(out, "{summary}");
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn notify(app: &App, out: &mut Out<impl Write>) -> anyhow::Result<ExitCode> {
     let _lock = crate::daemon::acquire_lock(&app.data_dir)?;
     let (plan, delivery) = app.notify().await?;
-    println!("{plan}\n{delivery}");
-    app.tell_admin(&AdminNotice {
+    let notice = AdminNotice {
         given_up: delivery.failures.clone(),
         ..AdminNotice::default()
-    })
-    .await?;
-    Ok(attention(delivery.failed > 0 || delivery.retried > 0))
+    };
+    let given_up = app.tell_admin(&notice).await?;
+    outln!(out, "{plan}\n{delivery}");
+    print_given_up(out, &given_up)?;
+    Ok(attention(
+        delivery.failed > 0 || delivery.retried > 0 || !given_up.is_empty(),
+    ))
 }
 
-async fn notify_dry_run(app: &App) -> anyhow::Result<ExitCode> {
+/// Mails given up while the admin notice went out (retries that fell due meanwhile).
+fn print_given_up(out: &mut Out<impl Write>, given_up: &[FailedMail]) -> anyhow::Result<()> {
+    for m in given_up {
+        outln!(out, "  given up: #{} {} after {} attempt(s): {}", m.id, m.contact, m.attempts, m.error);
+    }
+    Ok(())
+}
+
+async fn notify_dry_run(app: &App, out: &mut Out<impl Write>) -> anyhow::Result<ExitCode> {
     let templates = crate::notify::Templates::load(&app.config.dir)?;
     let preview = crate::notify::preview(&app.store, &app.config, &templates, app.today(), Utc::now()).await?;
     for mail in &preview.mails {
-        println!(
+        outln!(out, 
             "== To: {} ({})
 Subject: {}
 
@@ -276,23 +314,23 @@ Subject: {}
         );
     }
     for skipped in &preview.skipped {
-        println!("skipped: {skipped}");
+        outln!(out, "skipped: {skipped}");
     }
-    println!(
+    outln!(out, 
         "dry run: {} digest(s) would be enqueued; nothing was stored or sent",
         preview.mails.len()
     );
     Ok(ExitCode::SUCCESS)
 }
 
-async fn run_once(app: &App) -> anyhow::Result<ExitCode> {
+async fn run_once(app: &App, out: &mut Out<impl Write>) -> anyhow::Result<ExitCode> {
     let _lock = crate::daemon::acquire_lock(&app.data_dir)?;
     let summary = app.pass().await?;
-    println!("{summary}");
+    outln!(out, "{summary}");
     Ok(attention(summary.has_problems()))
 }
 
-async fn report(app: &App, args: &ReportArgs) -> anyhow::Result<ExitCode> {
+async fn report(app: &App, args: &ReportArgs, out: &mut Out<impl Write>) -> anyhow::Result<ExitCode> {
     let query = ReportQuery {
         as_of: app.today(),
         all: args.all,
@@ -304,7 +342,7 @@ async fn report(app: &App, args: &ReportArgs) -> anyhow::Result<ExitCode> {
     let text = report::render(&built, args.format);
     match &args.output {
         Some(path) => std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?,
-        None => println!("{text}"),
+        None => outln!(out, "{text}"),
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -316,7 +354,7 @@ async fn find_call(app: &App, id: &str) -> anyhow::Result<crate::model::Call> {
         .with_context(|| format!("no stored call with id '{id}' (see `foerderradar calls list`)"))
 }
 
-async fn explain(app: &App, id: &str, project: Option<&str>, kommune: Option<&str>) -> anyhow::Result<ExitCode> {
+async fn explain(app: &App, id: &str, project: Option<&str>, kommune: Option<&str>, out: &mut Out<impl Write>) -> anyhow::Result<ExitCode> {
     if let Some(p) = project.filter(|p| app.config.strategy.project(p).is_none()) {
         bail!("unknown project '{p}'");
     }
@@ -324,11 +362,11 @@ async fn explain(app: &App, id: &str, project: Option<&str>, kommune: Option<&st
         bail!("unknown Kommune '{k}'");
     }
     let call = find_call(app, id).await?;
-    println!("{}", app.matcher.explain(&call, app.today(), project, kommune));
+    outln!(out, "{}", app.matcher.explain(&call, app.today(), project, kommune));
     Ok(ExitCode::SUCCESS)
 }
 
-async fn run_eval(cli: &Cli, config: Config, file: &Path, min_f1: Option<f64>) -> anyhow::Result<ExitCode> {
+async fn run_eval(cli: &Cli, config: Config, file: &Path, min_f1: Option<f64>, out: &mut Out<impl Write>) -> anyhow::Result<ExitCode> {
     let matcher = Matcher::new(&config)?;
     let set = eval::load_labelled(file)?;
     let today = cli.today.unwrap_or_else(|| Utc::now().date_naive());
@@ -348,11 +386,11 @@ async fn run_eval(cli: &Cli, config: Config, file: &Path, min_f1: Option<f64>) -
         }
     }
     let result = eval::evaluate(&matcher, &items, today);
-    println!("{result}");
+    outln!(out, "{result}");
     Ok(attention(min_f1.is_some_and(|min| result.micro_all().f1() < min)))
 }
 
-async fn run_preview(app: &App, proposed_dir: &Path, weeks: u16) -> anyhow::Result<ExitCode> {
+async fn run_preview(app: &App, proposed_dir: &Path, weeks: u16, out: &mut Out<impl Write>) -> anyhow::Result<ExitCode> {
     let proposed = load_config(proposed_dir)?;
     let proposed_matcher = Matcher::new(&proposed)?;
     // Counted back from the evaluation day, so `--today` replays an earlier window.
@@ -368,13 +406,13 @@ async fn run_preview(app: &App, proposed_dir: &Path, weeks: u16) -> anyhow::Resu
         &calls,
         app.today(),
     );
-    println!("{result}");
+    outln!(out, "{result}");
     Ok(ExitCode::SUCCESS)
 }
 
-async fn sources(app: &App) -> anyhow::Result<ExitCode> {
+async fn sources(app: &App, out: &mut Out<impl Write>) -> anyhow::Result<ExitCode> {
     let health = app.store.source_health().await?;
-    println!(
+    outln!(out, 
         "{:<28} {:<17} {:<20} {:>5} {:>6}  {:<7} last error",
         "source", "kind", "last success", "fails", "items", "state"
     );
@@ -389,7 +427,7 @@ async fn sources(app: &App) -> anyhow::Result<ExitCode> {
             None => "new",
         };
         broken |= state == "BROKEN";
-        println!(
+        outln!(out, 
             "{:<28} {:<17} {:<20} {:>5} {:>6}  {:<7} {}",
             source.id,
             source.kind.name(),
@@ -404,7 +442,7 @@ async fn sources(app: &App) -> anyhow::Result<ExitCode> {
     Ok(attention(broken))
 }
 
-async fn calls(app: &App, command: CallsCommand) -> anyhow::Result<ExitCode> {
+async fn calls(app: &App, command: CallsCommand, out: &mut Out<impl Write>) -> anyhow::Result<ExitCode> {
     match command {
         CallsCommand::List { source, open, limit } => {
             let filter = CallFilter {
@@ -414,7 +452,10 @@ async fn calls(app: &App, command: CallsCommand) -> anyhow::Result<ExitCode> {
                 ..CallFilter::default()
             };
             for call in app.store.list_calls(&filter).await? {
-                println!(
+                if out.is_closed() {
+                    break;
+                }
+                outln!(out, 
                     "{}  {:<10}  {:<22}  {}",
                     call.id,
                     call.deadline.next_date(app.today()).map_or_else(
@@ -428,9 +469,9 @@ async fn calls(app: &App, command: CallsCommand) -> anyhow::Result<ExitCode> {
         }
         CallsCommand::Show { call } => {
             let call = find_call(app, &call).await?;
-            println!("{}", serde_json::to_string_pretty(&call)?);
+            outln!(out, "{}", serde_json::to_string_pretty(&call)?);
             for (at, version) in app.store.call_versions(&call.id).await? {
-                println!(
+                outln!(out, 
                     "version {}  fingerprint {}",
                     at.format("%Y-%m-%d %H:%M"),
                     &version.fingerprint[..12.min(version.fingerprint.len())]
@@ -438,7 +479,7 @@ async fn calls(app: &App, command: CallsCommand) -> anyhow::Result<ExitCode> {
             }
             let changes = app.store.changes_since(call.first_seen).await?;
             for event in changes.iter().filter(|e| e.call_id == call.id) {
-                println!(
+                outln!(out, 
                     "{}  {}: {} → {}",
                     event.at.format("%Y-%m-%d %H:%M"),
                     event.change.field.label_de(),
@@ -451,14 +492,14 @@ async fn calls(app: &App, command: CallsCommand) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn outbox(app: &App, status: Option<OutboxStatusArg>) -> anyhow::Result<ExitCode> {
+async fn outbox(app: &App, status: Option<OutboxStatusArg>, out: &mut Out<impl Write>) -> anyhow::Result<ExitCode> {
     let status = status.map(|s| match s {
         OutboxStatusArg::Pending => OutboxStatus::Pending,
         OutboxStatusArg::Sent => OutboxStatus::Sent,
         OutboxStatusArg::Failed => OutboxStatus::Failed,
     });
     for mail in app.store.outbox(status).await? {
-        println!(
+        outln!(out, 
             "{:>5}  {:<8} {:>2} attempts  {:<40} {}{}",
             mail.id,
             format!("{:?}", mail.status).to_lowercase(),
@@ -469,6 +510,53 @@ async fn outbox(app: &App, status: Option<OutboxStatusArg>) -> anyhow::Result<Ex
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Command output (stdout). When the reader goes away (`calls list | head -1`), the rest of the
+/// output is dropped quietly, like ripgrep does, and the command still finishes its work and
+/// exits with its own code: a closed pipe is the reader's choice, not a failure, and must never
+/// abort a pass half way (the admin notice after a collect is still sent).
+pub struct Out<W: Write> {
+    writer: W,
+    closed: bool,
+}
+
+impl<W: Write> Out<W> {
+    pub fn new(writer: W) -> Out<W> {
+        Out { writer, closed: false }
+    }
+
+    /// Writes `args` and a newline. Errors other than a broken pipe are returned.
+    pub fn line(&mut self, args: std::fmt::Arguments<'_>) -> std::io::Result<()> {
+        if self.closed {
+            return Ok(());
+        }
+        let written = self.writer.write_fmt(args).and_then(|()| self.writer.write_all(b"\n"));
+        self.settle(written)
+    }
+
+    pub fn flush(&mut self) -> std::io::Result<()> {
+        if self.closed {
+            return Ok(());
+        }
+        let flushed = self.writer.flush();
+        self.settle(flushed)
+    }
+
+    /// True once the reader has gone away: long listings may stop early.
+    pub fn is_closed(&self) -> bool {
+        self.closed
+    }
+
+    fn settle(&mut self, result: std::io::Result<()>) -> std::io::Result<()> {
+        match result {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+                self.closed = true;
+                Ok(())
+            }
+            other => other,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -1,6 +1,8 @@
 //! The daemon: cron schedules from `foerderradar.toml`, a lock so that only one
 //! instance works on a data directory, SIGHUP to reload the config and rules,
-//! SIGINT/SIGTERM to stop after the current job.
+//! SIGINT/SIGTERM to stop after the current job, waiting for it at most
+//! `[daemon] shutdown_grace_secs` (default 30 s); a job cut off then leaves the
+//! store consistent (an unsent mail stays pending and goes out on the next start).
 //!
 //! Jobs: the `collect` schedule collects and matches; the `notify` schedule plans
 //! digests and delivers them; between schedules a retry tick delivers outbox
@@ -93,8 +95,9 @@ fn next_job(config: &Config, last: &LastRuns, now: DateTime<Utc>) -> (Job, DateT
             .next()
             .map(|t| t.with_timezone(&Utc))
     };
-    let retry_at =
-        now + chrono::Duration::from_std(config.service.notify.retry_base).unwrap_or(chrono::Duration::minutes(1));
+    // retry_base is bounded by `check`; the saturating fallbacks only guard the arithmetic.
+    let retry_base = chrono::Duration::from_std(config.service.notify.retry_base).unwrap_or(chrono::Duration::days(1));
+    let retry_at = now.checked_add_signed(retry_base).unwrap_or(DateTime::<Utc>::MAX_UTC);
     let schedules = &config.service.schedules;
     [
         (Job::Collect, next(&schedules.collect, last.collect)),
@@ -127,15 +130,34 @@ pub async fn run(mut app: App, config_dir: PathBuf) -> anyhow::Result<ExitCode> 
             tracing::info!(job = ?job, at = %at.with_timezone(&app.config.service.timezone), "next job");
         }
         let wait = (at - Utc::now()).to_std().unwrap_or_default();
-        tokio::select! {
+        let job_due = tokio::select! {
             biased;
             _ = terminate.recv() => break,
             _ = interrupt.recv() => break,
-            _ = hangup.recv() => reload(&mut app, &config_dir),
-            _ = tokio::time::sleep(wait) => {
-                last_runs.record(job, Utc::now());
-                run_job(&app, job).await;
+            _ = hangup.recv() => false,
+            _ = tokio::time::sleep(wait) => true,
+        };
+        if !job_due {
+            reload(&mut app, &config_dir);
+            continue;
+        }
+        last_runs.record(job, Utc::now());
+        let grace = app.config.service.shutdown_grace;
+        let job_run = run_job(&app, job);
+        tokio::pin!(job_run);
+        let stop_requested = tokio::select! {
+            () = &mut job_run => false,
+            _ = terminate.recv() => true,
+            _ = interrupt.recv() => true,
+        };
+        if stop_requested {
+            tracing::warn!(job = ?job, grace_secs = grace.as_secs(), "stop requested; waiting for the running job");
+            if tokio::time::timeout(grace, job_run).await.is_err() {
+                // Dropping the job cancels it between two awaits: a mail whose send did not
+                // finish is still pending in the outbox, an open transaction rolls back.
+                tracing::warn!(job = ?job, "the running job did not finish in time and was cut off");
             }
+            break;
         }
     }
     tracing::info!("daemon stopped");
@@ -147,11 +169,7 @@ async fn run_job(app: &App, job: Job) {
     let result = match job {
         Job::Collect => collect_and_match(app).await,
         Job::Notify => notify(app).await,
-        Job::Retry => app.deliver(Utc::now()).await.map(|d| {
-            if d.sent + d.failed + d.retried > 0 {
-                tracing::info!(%d, "outbox retry")
-            }
-        }),
+        Job::Retry => retry(app).await,
     };
     if let Err(e) = result {
         tracing::error!(job = ?job, error = %format!("{e:#}"), "job failed");
@@ -165,7 +183,22 @@ async fn notify(app: &App) -> anyhow::Result<()> {
         given_up: delivery.failures,
         ..AdminNotice::default()
     })
-    .await
+    .await?;
+    Ok(())
+}
+
+/// Delivers retries that fell due; a mail given up here is reported like any other.
+async fn retry(app: &App) -> anyhow::Result<()> {
+    let delivery = app.deliver(Utc::now()).await?;
+    if delivery.sent + delivery.failed + delivery.retried > 0 {
+        tracing::info!(%delivery, "outbox retry");
+    }
+    app.tell_admin(&AdminNotice {
+        given_up: delivery.failures,
+        ..AdminNotice::default()
+    })
+    .await?;
+    Ok(())
 }
 
 async fn collect_and_match(app: &App) -> anyhow::Result<()> {

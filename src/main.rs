@@ -4,11 +4,19 @@
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::Parser;
+use tracing::{Level, Metadata};
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::filter_fn;
+use tracing_subscriber::prelude::*;
 
 use foerderradar::cli::{self, Cli};
+
+/// How long the runtime may wait for leftover background work (a cancelled job's
+/// blocking tasks) after the command returned; the process must not hang on it.
+const RUNTIME_SHUTDOWN: Duration = Duration::from_secs(2);
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -20,7 +28,9 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match runtime.block_on(cli::run(cli)) {
+    let outcome = runtime.block_on(cli::run(cli));
+    runtime.shutdown_timeout(RUNTIME_SHUTDOWN);
+    match outcome {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
@@ -36,13 +46,25 @@ fn init_logging(verbose: u8, json: bool) {
         _ => "trace",
     };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    let layer = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal());
+    let registry = tracing_subscriber::registry()
+        .with(filter)
+        .with(filter_fn(|meta| !is_lettre_chatter(meta)));
     if json {
-        builder.json().init();
+        registry.with(layer.json()).init();
     } else {
-        builder.compact().init();
+        registry.with(layer.compact()).init();
     }
+}
+
+/// lettre traces the SMTP dialogue at debug level, the AUTH line with the base64
+/// credentials included, and warns about its pool whenever a transport is dropped.
+/// Delivery failures reach the log through our own messages, so lettre is capped at
+/// errors at every verbosity, `RUST_LOG` included: no level may write a credential.
+fn is_lettre_chatter(meta: &Metadata<'_>) -> bool {
+    let target = meta.target();
+    let is_lettre = target == "lettre" || target.starts_with("lettre::");
+    is_lettre && *meta.level() > Level::ERROR
 }

@@ -38,6 +38,17 @@ impl fmt::Display for CallId {
     }
 }
 
+/// The one rule for links in everything a person reads (digests, reports):
+/// a link is an absolute http(s) URL with a host, parsed after trimming, or it is
+/// not a link. `javascript:`, `data:`, `file:` and relative or unparsable URLs from
+/// a hostile page get `None` and are shown as plain text or left out. The returned
+/// form is the parsed URL's serialization (no spaces, no line breaks).
+pub fn safe_link(raw: &str) -> Option<String> {
+    let url = url::Url::parse(raw.trim()).ok()?;
+    let web = matches!(url.scheme(), "http" | "https") && url.host().is_some();
+    web.then(|| url.into())
+}
+
 /// Normalised category of an eligible applicant (Antragsberechtigte).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -716,6 +727,26 @@ pub struct Match {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn only_absolute_web_urls_are_links() {
+        assert_eq!(safe_link(" https://x.example/a?b=1 ").as_deref(), Some("https://x.example/a?b=1"));
+        assert_eq!(safe_link("HTTP://X.example/a").as_deref(), Some("http://x.example/a"));
+        for hostile in [
+            "javascript:alert(document.cookie)",
+            "  JaVaScRiPt:alert(1)",
+            "\tjavascript:alert(1)",
+            "data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==",
+            "file:///etc/passwd",
+            "vbscript:msgbox(1)",
+            "/relative/path",
+            "//x.example/protocol-relative",
+            "mailto:a@b.example",
+            "",
+        ] {
+            assert_eq!(safe_link(hostile), None, "{hostile:?}");
+        }
+    }
+
     use super::*;
 
     fn d(y: i32, m: u32, day: u32) -> NaiveDate {

@@ -11,7 +11,7 @@ use assert_cmd::Command;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-const TODAY: &str = "2026-11-26";
+pub(crate) const TODAY: &str = "2026-11-26";
 
 const BUND_FEED: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
 <rss version="2.0">
@@ -84,7 +84,7 @@ const EU_FEED: &str = r#"<?xml version="1.0" encoding="utf-8"?>
   </entry>
 </feed>"#;
 
-fn strategy_toml() -> &'static str {
+pub(crate) fn strategy_toml() -> &'static str {
     r#"
 [criteria]
 applicants = ["kommune", "kreis", "zweckverband", "oeffentliche-einrichtung"]
@@ -124,7 +124,7 @@ rules = [ { expr = 'Dorfladen OR Nahversorgung OR Paketstation', weight = 2.0 } 
 "#
 }
 
-fn kommunen_toml() -> &'static str {
+pub(crate) fn kommunen_toml() -> &'static str {
     r#"
 [[region]]
 id = "leader-9plus"
@@ -170,7 +170,7 @@ email = "foerdermittel@beelen.example.org"
 "#
 }
 
-fn service_toml(smtp_port: u16) -> String {
+pub(crate) fn service_toml(smtp_port: u16) -> String {
     format!(
         r#"
 data_dir = "data"
@@ -202,7 +202,7 @@ retry_base_secs = 1
     )
 }
 
-fn sources_toml(base: &str) -> String {
+pub(crate) fn sources_toml(base: &str) -> String {
     let source = |id: &str, file: &str| {
         format!(
             "[[source]]\nid = \"{id}\"\nkind = \"rss\"\nurl = \"{base}/feeds/{file}\"\nlabel = \"Testfeed {id}\"\n\n"
@@ -218,7 +218,7 @@ fn sources_toml(base: &str) -> String {
     .concat()
 }
 
-async fn fixture_server() -> MockServer {
+pub(crate) async fn fixture_server() -> MockServer {
     let server = MockServer::start().await;
     let base = server.uri();
     let feed = |body: &str, ctype: &str| {
@@ -268,7 +268,7 @@ fn smtp_server() -> (u16, mpsc::Receiver<mogimail::Email>) {
     (port, rx)
 }
 
-fn write_config(dir: &Path, base: &str, smtp_port: u16) {
+pub(crate) fn write_config(dir: &Path, base: &str, smtp_port: u16) {
     std::fs::create_dir_all(dir).unwrap();
     std::fs::write(dir.join("foerderradar.toml"), service_toml(smtp_port)).unwrap();
     std::fs::write(dir.join("sources.toml"), sources_toml(base)).unwrap();
@@ -276,7 +276,7 @@ fn write_config(dir: &Path, base: &str, smtp_port: u16) {
     std::fs::write(dir.join("kommunen.toml"), kommunen_toml()).unwrap();
 }
 
-fn foerderradar(config: &Path, data: &Path, args: &[&str]) -> std::process::Output {
+pub(crate) fn foerderradar(config: &Path, data: &Path, args: &[&str]) -> std::process::Output {
     Command::cargo_bin("foerderradar")
         .unwrap()
         .arg("--config")
@@ -494,7 +494,7 @@ async fn sent_mails(data: &Path) -> Vec<(String, String)> {
 }
 
 /// Subject and all text parts of a raw message, decoded (quoted-printable, base64, charsets).
-fn decoded(raw: &str) -> String {
+pub(crate) fn decoded(raw: &str) -> String {
     let message = mail_parser::MessageParser::default()
         .parse(raw.as_bytes())
         .expect("parseable message");
@@ -507,7 +507,7 @@ fn decoded(raw: &str) -> String {
 }
 
 /// Lines of a child's stderr, as they come.
-fn stderr_lines(child: &mut std::process::Child) -> mpsc::Receiver<String> {
+pub(crate) fn stderr_lines(child: &mut std::process::Child) -> mpsc::Receiver<String> {
     use std::io::BufRead;
     let stderr = child.stderr.take().unwrap();
     let (tx, rx) = mpsc::channel();
@@ -522,7 +522,7 @@ fn stderr_lines(child: &mut std::process::Child) -> mpsc::Receiver<String> {
 }
 
 /// Waits (bounded) for a stderr line containing `needle`.
-fn wait_for(lines: &mpsc::Receiver<String>, needle: &str) -> String {
+pub(crate) fn wait_for(lines: &mpsc::Receiver<String>, needle: &str) -> String {
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     while let Some(left) = deadline.checked_duration_since(std::time::Instant::now()) {
         match lines.recv_timeout(left) {
@@ -534,7 +534,7 @@ fn wait_for(lines: &mpsc::Receiver<String>, needle: &str) -> String {
     panic!("no log line containing '{needle}' within 30 s");
 }
 
-fn signal(child: &std::process::Child, sig: &str) {
+pub(crate) fn signal(child: &std::process::Child, sig: &str) {
     let status = std::process::Command::new("kill")
         .args([sig, &child.id().to_string()])
         .status()

@@ -5,6 +5,7 @@ mod collect_html;
 mod collect_http;
 mod collect_rss;
 mod collect_sedia;
+mod delivery_and_cli;
 mod extract_real_pages;
 mod matching_eval;
 mod matching_support;

@@ -1,6 +1,8 @@
 //! Checks of single values shared by all files. Each records its error and
 //! returns `None` when the value is unusable.
 
+use std::fmt;
+use std::ops::RangeInclusive;
 use std::str::FromStr;
 
 use super::error::Report;
@@ -50,33 +52,38 @@ pub(super) fn http_url(r: &mut Report, v: &Text, key: &str) -> Option<url::Url> 
     }
 }
 
-/// A whole number of at least `min`; `default` when absent.
-pub(super) fn count(r: &mut Report, v: Option<&Int>, key: &str, default: u64, min: u64) -> Option<u64> {
+/// A whole number within `range`; `default` when absent. Every numeric setting has a
+/// documented range (config/README.md), so no later arithmetic on it can overflow.
+pub(super) fn count(r: &mut Report, v: Option<&Int>, key: &str, default: u64, range: RangeInclusive<u64>) -> Option<u64> {
     let Some(v) = v else { return Some(default) };
     match u64::try_from(*v.get_ref()) {
-        Ok(n) if n >= min => Some(n),
+        Ok(n) if range.contains(&n) => Some(n),
         _ => {
-            r.at(
-                &v.span(),
-                key,
-                format!("must be a whole number of at least {min}, not {}", v.get_ref()),
-            );
+            r.at(&v.span(), key, out_of_range(range.start(), range.end(), v.get_ref()));
             None
         }
     }
 }
 
-/// Like [`count`] for values that must fit 32 bits.
-pub(super) fn count32(r: &mut Report, v: Option<&Int>, key: &str, default: u32, min: u32) -> Option<u32> {
-    let n = count(r, v, key, default.into(), min.into())?;
-    match u32::try_from(n) {
-        Ok(n) => Some(n),
-        Err(_) => {
-            let span = v.map(|v| v.span()).unwrap_or_default();
-            r.at(&span, key, format!("{n} is too large (at most {})", u32::MAX));
-            None
-        }
+/// Like [`count`] for values kept as 32 bits.
+pub(super) fn count32(r: &mut Report, v: Option<&Int>, key: &str, default: u32, range: RangeInclusive<u32>) -> Option<u32> {
+    let wide = u64::from(*range.start())..=u64::from(*range.end());
+    // The range lies within u32, so the conversion cannot fail after the check.
+    count(r, v, key, default.into(), wide).and_then(|n| u32::try_from(n).ok())
+}
+
+/// A number within `range` (thresholds, weights, rates).
+pub(super) fn number(r: &mut Report, v: &Float, key: &str, range: RangeInclusive<f64>) -> Option<f64> {
+    let n = finite(r, v, key)?;
+    if range.contains(&n) {
+        return Some(n);
     }
+    r.at(&v.span(), key, out_of_range(range.start(), range.end(), &n));
+    None
+}
+
+fn out_of_range(min: &impl fmt::Display, max: &impl fmt::Display, found: &impl fmt::Display) -> String {
+    format!("{found} is out of range; allowed: {min} to {max}")
 }
 
 /// A finite number (rule weights may be negative to penalise).
@@ -168,10 +175,25 @@ mod tests {
     #[test]
     fn count_refuses_negative_and_below_minimum() {
         let int = |n| Spanned::new(0..1, n);
-        assert_eq!(run(|r| count(r, None, "k", 7, 0)).0, Some(7));
-        assert_eq!(run(|r| count(r, Some(&int(3)), "k", 7, 0)).0, Some(3));
-        assert!(run(|r| count(r, Some(&int(-1)), "k", 7, 0)).0.is_none());
-        assert!(run(|r| count(r, Some(&int(0)), "k", 7, 1)).0.is_none());
+        assert_eq!(run(|r| count(r, None, "k", 7, 0..=10)).0, Some(7));
+        assert_eq!(run(|r| count(r, Some(&int(3)), "k", 7, 0..=10)).0, Some(3));
+        assert!(run(|r| count(r, Some(&int(-1)), "k", 7, 0..=10)).0.is_none());
+        assert!(run(|r| count(r, Some(&int(0)), "k", 7, 1..=10)).0.is_none());
+        let (out, errors) = run(|r| count(r, Some(&int(11)), "k", 7, 1..=10));
+        assert!(out.is_none());
+        assert_eq!(errors[0].message, "11 is out of range; allowed: 1 to 10");
+        let (out, errors) = run(|r| count32(r, Some(&int(i64::MAX)), "k", 7, 0..=u32::MAX));
+        assert!(out.is_none());
+        assert!(errors[0].message.contains("allowed: 0 to 4294967295"), "{errors:?}");
+    }
+
+    #[test]
+    fn numbers_must_lie_in_their_range() {
+        let float = |n| Spanned::new(0..1, n);
+        assert_eq!(run(|r| number(r, &float(-2.0), "k", -5.0..=5.0)).0, Some(-2.0));
+        let (out, errors) = run(|r| number(r, &float(5.5), "k", -5.0..=5.0));
+        assert!(out.is_none());
+        assert!(errors[0].message.contains("allowed: -5 to 5"), "{errors:?}");
     }
 
     #[test]

@@ -11,6 +11,10 @@ use std::ops::Range;
 
 use super::error::Report;
 use super::fields::{count32, email, one_of, opt};
+use super::strategy::POPULATION;
+
+/// Inhabitants of a Kommune: at least one, at most the population criteria's bound.
+const INHABITANTS: std::ops::RangeInclusive<u32> = 1..=*POPULATION.end();
 use super::load::{Ids, entries, open};
 use super::raw::{RawContact, RawKommune, RawMembership, RawRegion, Text};
 use super::strategy::{KOMMUNE_KINDS, KnownIds, entry_key};
@@ -29,6 +33,14 @@ pub(super) fn build(r: &mut Report, known: &KnownIds) -> Option<(Vec<Kommune>, V
         .into_iter()
         .map(|(i, raw)| kommune(r, &entry_key("kommune", i, &raw.id), raw, &mut ids, &region_ids, known))
         .collect();
+    if kommunen.is_empty() {
+        // No Kommune means no contact: every match would go nowhere.
+        r.whole_file(
+            "defines no [[kommune]]: nobody would receive a digest; add the Kommunen with \
+             [[kommune]] id, name, kind, ags and their [[kommune.contact]] entries",
+        );
+        return None;
+    }
     Some((
         kommunen.into_iter().collect::<Option<_>>()?,
         regions.into_iter().collect::<Option<_>>()?,
@@ -57,7 +69,7 @@ fn kommune(
     let kind = one_of(r, &raw.kind, &format!("{key}.kind"), &KOMMUNE_KINDS);
     let ags = ags(r, &raw.ags, kind, &format!("{key}.ags"));
     let population = opt(raw.population.as_ref(), |p| {
-        count32(r, Some(p), &format!("{key}.population"), 0, 1)
+        count32(r, Some(p), &format!("{key}.population"), 0, INHABITANTS)
     });
     let mks = mittlere_kreisangehoerige_stadt(r, &raw, kind, key);
     let memberships: Vec<_> = raw

@@ -15,6 +15,8 @@ mod fields;
 mod kommunen;
 mod load;
 mod raw;
+#[cfg(test)]
+mod ranges_tests;
 mod report;
 mod schedule;
 mod service;
@@ -59,6 +61,8 @@ pub struct ServiceConfig {
     pub admin: String,
     pub http: HttpSettings,
     pub notify: NotifySettings,
+    /// How long the daemon waits for a running job after SIGTERM/SIGINT (`[daemon]`).
+    pub shutdown_grace: Duration,
 }
 
 /// Cron schedules of the daemon. 5-field crontab lines are accepted and get a

@@ -55,6 +55,13 @@ pub struct RawNotify {
     pub retry_base_secs: Option<Int>,
 }
 
+/// `[daemon]`: how the long-running process behaves.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDaemon {
+    pub shutdown_grace_secs: Option<Int>,
+}
+
 // ---- sources.toml ----
 
 /// The keys every `[[source]]` shares; the rest of the table belongs to its kind.

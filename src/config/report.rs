@@ -47,7 +47,10 @@ fn reserved_addresses(config: &Config) -> Option<String> {
         .chain(contacts)
         .filter(|a| is_reserved(a))
         .collect();
-    found.dedup();
+    // The sender may also be the admin or a contact: duplicates need not be neighbours,
+    // and addresses compare without case. The first occurrence keeps its place.
+    let mut seen = std::collections::HashSet::new();
+    found.retain(|a| seen.insert(a.to_ascii_lowercase()));
     let (n, shown) = (
         found.len(),
         found.iter().take(5).copied().collect::<Vec<_>>().join(", "),
@@ -72,6 +75,12 @@ fn disabled_sources(config: &Config) -> Option<String> {
         .filter(|s| !s.enabled)
         .map(|s| s.id.as_str())
         .collect();
+    if !off.is_empty() && off.len() == config.sources.len() {
+        return Some(format!(
+            "no source is enabled: collect and the daemon fetch nothing (disabled: {})",
+            off.join(", ")
+        ));
+    }
     (!off.is_empty()).then(|| format!("{} source(s) disabled: {}", off.len(), off.join(", ")))
 }
 
@@ -216,6 +225,25 @@ mod tests {
     }
 
     #[test]
+    fn reserved_addresses_are_counted_once_even_when_not_adjacent() {
+        // The admin is also a contact; in the list the two are not neighbours.
+        let service = fixture("foerderradar.toml").replace("admin@kreis.example.org", "foerdermittel@ahlen.example.org");
+        let text = format!("{service}\n[smtp]\nhost = \"mail.example.org\"\n");
+        let config = Config::load(dir_with("foerderradar.toml", &text).path()).unwrap_or_else(|e| panic!("{e}"));
+        let warnings = config.warnings();
+        let warning = warnings
+            .iter()
+            .find(|w| w.contains("reserved example domains"))
+            .expect("a warning about example addresses");
+        assert_eq!(
+            warning.matches("foerdermittel@ahlen.example.org").count(),
+            1,
+            "{warning}"
+        );
+        assert!(warning.contains("4 address(es)"), "{warning}");
+    }
+
+    #[test]
     fn disabled_source_is_said() {
         let text = fixture("sources.toml").replace("enabled = true", "enabled = false");
         let config = Config::load(dir_with("sources.toml", &text).path()).unwrap();
@@ -223,7 +251,7 @@ mod tests {
             config
                 .warnings()
                 .iter()
-                .any(|w| w == "1 source(s) disabled: kreis-presse")
+                .any(|w| w == "no source is enabled: collect and the daemon fetch nothing (disabled: kreis-presse)")
         );
         assert_eq!(config.summary().enabled_sources, 0);
     }

@@ -1,17 +1,34 @@
 //! `foerderradar.toml`: service settings.
 
+use std::ops::RangeInclusive;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use super::error::Report;
 use super::fields::{count, count32, email, one_of, opt};
 use super::load::{open, optional, required};
-use super::raw::{Int, RawHttp, RawNotify, RawSchedule, RawSmtp, Text};
+use super::raw::{Int, RawDaemon, RawHttp, RawNotify, RawSchedule, RawSmtp, Text};
 use super::{CronSchedule, HttpSettings, NotifySettings, Schedules, ServiceConfig, SmtpConfig, SmtpTls, schedule};
 
-const KEYS: [&str; 8] = [
-    "data_dir", "timezone", "schedule", "smtp", "sender", "admin", "http", "notify",
+const KEYS: [&str; 9] = [
+    "data_dir", "timezone", "schedule", "smtp", "sender", "admin", "http", "notify", "daemon",
 ];
+
+// The documented ranges of the numeric settings (config/README.md). The upper bounds keep
+// every value far from overflowing the arithmetic done on it (bytes, backoff, deadlines)
+// and refuse values that would amount to switching a limit off.
+const PORT: RangeInclusive<u64> = 1..=65_535;
+const SMTP_TIMEOUT_SECS: RangeInclusive<u64> = 1..=600;
+const HTTP_TIMEOUT_SECS: RangeInclusive<u64> = 1..=600;
+const MAX_BODY_MB: RangeInclusive<u64> = 1..=1024;
+pub(super) const MIN_DELAY_MS: RangeInclusive<u64> = 0..=600_000;
+const PER_HOST_CONCURRENCY: RangeInclusive<u64> = 1..=32;
+const RETRIES: RangeInclusive<u32> = 0..=10;
+pub(super) const BUDGET_SECS: RangeInclusive<u64> = 1..=86_400;
+const BROKEN_AFTER: RangeInclusive<u32> = 1..=1000;
+const MAX_ATTEMPTS: RangeInclusive<u32> = 1..=100;
+const RETRY_BASE_SECS: RangeInclusive<u64> = 1..=86_400;
+const SHUTDOWN_GRACE_SECS: RangeInclusive<u64> = 1..=3600;
 
 pub(super) fn build(r: &mut Report) -> Option<ServiceConfig> {
     let root = open(r, &KEYS)?;
@@ -29,6 +46,14 @@ pub(super) fn build(r: &mut Report) -> Option<ServiceConfig> {
     let http = http(r, &raw_http, admin.as_deref());
     let raw_notify: RawNotify = optional(r, &root, "notify").unwrap_or_default();
     let notify = notify(r, &raw_notify);
+    let raw_daemon: RawDaemon = optional(r, &root, "daemon").unwrap_or_default();
+    let grace = count(
+        r,
+        raw_daemon.shutdown_grace_secs.as_ref(),
+        "daemon.shutdown_grace_secs",
+        30,
+        SHUTDOWN_GRACE_SECS,
+    );
     Some(ServiceConfig {
         data_dir: data_dir.map(PathBuf::from),
         timezone: timezone?,
@@ -38,6 +63,7 @@ pub(super) fn build(r: &mut Report) -> Option<ServiceConfig> {
         admin: admin?,
         http: http?,
         notify: notify?,
+        shutdown_grace: Duration::from_secs(grace?),
     })
 }
 
@@ -81,7 +107,7 @@ fn smtp(r: &mut Report, raw: &RawSmtp) -> Option<SmtpConfig> {
         _ => 587,
     };
     let port = port(r, raw.port.as_ref(), default_port);
-    let timeout = count(r, raw.timeout_secs.as_ref(), "smtp.timeout_secs", 30, 1);
+    let timeout = count(r, raw.timeout_secs.as_ref(), "smtp.timeout_secs", 30, SMTP_TIMEOUT_SECS);
     let password_env = match &raw.password_env {
         Some(v) => env_name(r, v).map(Some),
         None => Some(None),
@@ -105,16 +131,8 @@ fn smtp(r: &mut Report, raw: &RawSmtp) -> Option<SmtpConfig> {
 }
 
 fn port(r: &mut Report, v: Option<&Int>, default: u16) -> Option<u16> {
-    let n = count(r, v, "smtp.port", default.into(), 1)?;
-    let port = u16::try_from(n).ok();
-    if port.is_none() {
-        r.at(
-            &v.map(|v| v.span()).unwrap_or_default(),
-            "smtp.port",
-            format!("{n} is not a port (1-65535)"),
-        );
-    }
-    port
+    let n = count(r, v, "smtp.port", default.into(), PORT)?;
+    u16::try_from(n).ok()
 }
 
 /// The name of an environment variable, never its value.
@@ -132,17 +150,23 @@ fn env_name(r: &mut Report, v: &Text) -> Option<String> {
 }
 
 fn http(r: &mut Report, raw: &RawHttp, admin: Option<&str>) -> Option<HttpSettings> {
-    let timeout = count(r, raw.timeout_secs.as_ref(), "http.timeout_secs", 30, 1);
-    let max_body_mb = count(r, raw.max_body_mb.as_ref(), "http.max_body_mb", 10, 1);
-    let min_delay = count(r, raw.min_delay_ms.as_ref(), "http.min_delay_ms", 1000, 0);
-    let concurrency = count(r, raw.per_host_concurrency.as_ref(), "http.per_host_concurrency", 2, 1);
-    let retries = count32(r, raw.retries.as_ref(), "http.retries", 3, 0);
-    let budget = count(r, raw.source_budget_secs.as_ref(), "http.source_budget_secs", 120, 1);
-    let broken_after = count32(r, raw.broken_after.as_ref(), "http.broken_after", 3, 1);
+    let timeout = count(r, raw.timeout_secs.as_ref(), "http.timeout_secs", 30, HTTP_TIMEOUT_SECS);
+    let max_body_mb = count(r, raw.max_body_mb.as_ref(), "http.max_body_mb", 10, MAX_BODY_MB);
+    let min_delay = count(r, raw.min_delay_ms.as_ref(), "http.min_delay_ms", 1000, MIN_DELAY_MS);
+    let concurrency = count(
+        r,
+        raw.per_host_concurrency.as_ref(),
+        "http.per_host_concurrency",
+        2,
+        PER_HOST_CONCURRENCY,
+    );
+    let retries = count32(r, raw.retries.as_ref(), "http.retries", 3, RETRIES);
+    let budget = count(r, raw.source_budget_secs.as_ref(), "http.source_budget_secs", 120, BUDGET_SECS);
+    let broken_after = count32(r, raw.broken_after.as_ref(), "http.broken_after", 3, BROKEN_AFTER);
     Some(HttpSettings {
         user_agent: raw.user_agent.clone().unwrap_or_else(|| default_user_agent(admin)),
         timeout: Duration::from_secs(timeout?),
-        max_body_bytes: max_body_mb? * 1024 * 1024,
+        max_body_bytes: max_body_mb?.checked_mul(1024 * 1024)?,
         min_delay: Duration::from_millis(min_delay?),
         per_host_concurrency: usize::try_from(concurrency?).ok()?,
         retries: retries?,
@@ -162,8 +186,8 @@ fn default_user_agent(admin: Option<&str>) -> String {
 }
 
 fn notify(r: &mut Report, raw: &RawNotify) -> Option<NotifySettings> {
-    let max_attempts = count32(r, raw.max_attempts.as_ref(), "notify.max_attempts", 8, 1);
-    let retry_base = count(r, raw.retry_base_secs.as_ref(), "notify.retry_base_secs", 60, 1);
+    let max_attempts = count32(r, raw.max_attempts.as_ref(), "notify.max_attempts", 8, MAX_ATTEMPTS);
+    let retry_base = count(r, raw.retry_base_secs.as_ref(), "notify.retry_base_secs", 60, RETRY_BASE_SECS);
     Some(NotifySettings {
         max_attempts: max_attempts?,
         retry_base: Duration::from_secs(retry_base?),
@@ -223,7 +247,7 @@ mod tests {
     fn smtp_tls_must_be_known_and_port_not_zero() {
         let errors = with_smtp("[smtp]\nhost = \"mail.example.org\"\nport = 0\ntls = \"ssl\"");
         assert!(error_at(&errors, "smtp.tls").message.contains("\"starttls\""));
-        assert!(error_at(&errors, "smtp.port").message.contains("at least 1"));
+        assert!(error_at(&errors, "smtp.port").message.contains("allowed: 1 to 65535"));
     }
 
     #[test]

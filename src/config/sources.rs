@@ -10,6 +10,7 @@ use toml::de::{DeTable, DeValue};
 use super::SourceConfig;
 use super::error::Report;
 use super::fields::{count, http_url, opt};
+use super::service::{BUDGET_SECS, MIN_DELAY_MS};
 use super::load::{Ids, nested_key, open, tables, value};
 use super::raw::{Int, RawSource, Text};
 use crate::collect::SourceKind;
@@ -21,6 +22,14 @@ pub(super) fn build(r: &mut Report) -> Option<Vec<SourceConfig>> {
         .into_iter()
         .map(|(i, v)| source(r, &format!("source[{i}]"), v, &mut ids))
         .collect();
+    if sources.is_empty() {
+        // An empty file would let the daemon run for months and never find a call.
+        r.whole_file(
+            "defines no [[source]]: foerderradar would collect nothing; add at least one, \
+             e.g. [[source]] id = \"bund-rss\" kind = \"rss\" url = \"https://…\" label = \"…\"",
+        );
+        return None;
+    }
     sources.into_iter().collect()
 }
 
@@ -89,11 +98,11 @@ fn kind_error_place(message: &str, rest: &Spanned<DeValue<'_>>) -> Option<(Range
 }
 
 fn millis(r: &mut Report, v: Option<&Int>, key: &str) -> Option<Option<Duration>> {
-    opt(v, |v| count(r, Some(v), key, 0, 0).map(Duration::from_millis))
+    opt(v, |v| count(r, Some(v), key, 0, MIN_DELAY_MS).map(Duration::from_millis))
 }
 
 fn secs(r: &mut Report, v: Option<&Int>, key: &str) -> Option<Option<Duration>> {
-    opt(v, |v| count(r, Some(v), key, 0, 1).map(Duration::from_secs))
+    opt(v, |v| count(r, Some(v), key, 0, BUDGET_SECS).map(Duration::from_secs))
 }
 
 #[cfg(test)]

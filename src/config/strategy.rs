@@ -1,12 +1,21 @@
 //! `strategy.toml`: Handlungsfelder, projects, rules and criteria.
 
 use std::collections::BTreeSet;
+use std::ops::RangeInclusive;
 use std::path::PathBuf;
 
 use toml::Spanned;
 
 use super::error::Report;
-use super::fields::{count, count32, finite, non_negative, one_of, opt, parsed};
+use super::fields::{count, count32, non_negative, number, one_of, opt, parsed};
+
+// Documented ranges (config/README.md).
+const MAX_THRESHOLD: f64 = 1000.0;
+const WEIGHT: RangeInclusive<f64> = -100.0..=100.0;
+const LEAD_DAYS: RangeInclusive<u32> = 0..=3650;
+const MIN_AMOUNT_EUR: RangeInclusive<u64> = 0..=1_000_000_000_000;
+/// Inhabitants of a Kommune, and the population criteria.
+pub(super) const POPULATION: RangeInclusive<u32> = 0..=100_000_000;
 use super::load::{Ids, entries, open, optional};
 use super::raw::{Float, Int, RawCriteria, RawHandlungsfeld, RawProject, RawRule, Text};
 use super::{
@@ -128,7 +137,8 @@ fn known_handlungsfeld(r: &mut Report, id: &Text, key: &str, known: &KnownIds) -
 }
 
 fn profile(r: &mut Report, key: &str, threshold: &Float, raw: &[RawRule]) -> Option<Profile> {
-    let threshold = non_negative(r, threshold, &format!("{key}.threshold"));
+    let threshold = non_negative(r, threshold, &format!("{key}.threshold"))
+        .and_then(|t| at_most(r, threshold, &format!("{key}.threshold"), t, MAX_THRESHOLD));
     let rules: Vec<_> = raw
         .iter()
         .enumerate()
@@ -144,7 +154,7 @@ fn rule_spec(r: &mut Report, key: &str, raw: &RawRule) -> Option<RuleSpec> {
     let weight = raw
         .weight
         .as_ref()
-        .map_or(Some(1.0), |w| finite(r, w, &format!("{key}.weight")));
+        .map_or(Some(1.0), |w| number(r, w, &format!("{key}.weight"), WEIGHT));
     let parses = rules::validate(raw.expr.get_ref())
         .map_err(|e| rule_error(r, &raw.expr, key, e))
         .is_ok();
@@ -243,15 +253,15 @@ fn overrides(r: &mut Report, raw: &RawCriteria, key: &str) -> Option<CriteriaOve
     let kinds = opt(raw.kommune_kinds.as_ref(), |k| {
         kommune_kinds(r, k, &format!("{key}.kommune_kinds"))
     });
-    let lead = optional_count(r, raw.min_lead_days.as_ref(), &format!("{key}.min_lead_days"));
+    let lead = optional_count(r, raw.min_lead_days.as_ref(), &format!("{key}.min_lead_days"), LEAD_DAYS);
     let rate = opt(raw.min_funding_rate.as_ref(), |v| {
         percent(r, v, &format!("{key}.min_funding_rate"))
     });
     let amount = opt(raw.min_amount_eur.as_ref(), |v| {
-        count(r, Some(v), &format!("{key}.min_amount_eur"), 0, 0)
+        count(r, Some(v), &format!("{key}.min_amount_eur"), 0, MIN_AMOUNT_EUR)
     });
-    let pop_min = optional_count(r, raw.population_min.as_ref(), &format!("{key}.population_min"));
-    let pop_max = optional_count(r, raw.population_max.as_ref(), &format!("{key}.population_max"));
+    let pop_min = optional_count(r, raw.population_min.as_ref(), &format!("{key}.population_min"), POPULATION);
+    let pop_max = optional_count(r, raw.population_max.as_ref(), &format!("{key}.population_max"), POPULATION);
     let ordered = population_ordered(r, raw, key);
     ordered.then_some(())?;
     Some(CriteriaOverride {
@@ -294,8 +304,17 @@ fn kommune_kinds(r: &mut Report, list: &[Text], key: &str) -> Option<BTreeSet<Ko
     kinds.into_iter().collect()
 }
 
-fn optional_count(r: &mut Report, v: Option<&Int>, key: &str) -> Option<Option<u32>> {
-    opt(v, |v| count32(r, Some(v), key, 0, 0))
+fn optional_count(r: &mut Report, v: Option<&Int>, key: &str, range: RangeInclusive<u32>) -> Option<Option<u32>> {
+    opt(v, |v| count32(r, Some(v), key, 0, range))
+}
+
+/// The upper end of a range whose lower end `non_negative` checked (its message says "negative").
+fn at_most(r: &mut Report, v: &Float, key: &str, n: f64, max: f64) -> Option<f64> {
+    if n <= max {
+        return Some(n);
+    }
+    r.at(&v.span(), key, format!("{n} is out of range; allowed: 0 to {max}"));
+    None
 }
 
 fn percent(r: &mut Report, v: &Float, key: &str) -> Option<f64> {

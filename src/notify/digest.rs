@@ -12,7 +12,7 @@ use super::NotifyError;
 use crate::config::{Config, Contact, Interests, Kommune};
 use crate::model::{
     Call, CallId, Deadline, DeadlineDate, DeadlineKind, Match, format_amount, format_date_de, format_days_left,
-    format_rate,
+    format_rate, safe_link,
 };
 use crate::store::Store;
 
@@ -145,7 +145,8 @@ pub struct Digest {
 pub struct DigestCall {
     pub id: CallId,
     pub title: String,
-    pub url: String,
+    /// The call's page, when it is a web link (see [`crate::model::safe_link`]).
+    pub url: Option<String>,
     pub funder: Option<String>,
     /// "31.03.2026, 14:00 Uhr (noch 12 Tage)", "laufend (ohne Frist)" or "nicht angegeben".
     pub deadline: String,
@@ -226,7 +227,7 @@ impl Digest {
         let call = DigestCall {
             id: CallId("c-sample".into()),
             title: "Beispielaufruf".into(),
-            url: "https://example.org/aufruf".into(),
+            url: Some("https://example.org/aufruf".into()),
             funder: Some("Beispielministerium".into()),
             deadline: "31.03.2026 (noch 5 Tage)".into(),
             deadline_kind: DeadlineKind::Date,
@@ -307,7 +308,7 @@ impl DigestCall {
         DigestCall {
             id: call.id.clone(),
             title: call.title.trim().to_string(),
-            url: call.url.clone(),
+            url: safe_link(&call.url),
             funder: call.funder.clone().filter(|f| !f.trim().is_empty()),
             deadline: deadline_text(&call.deadline, today),
             deadline_kind: call.deadline.kind(),
@@ -324,9 +325,11 @@ impl DigestCall {
                 .links
                 .iter()
                 .filter(|l| l.url != call.url)
-                .map(|l| OtherListing {
-                    source: l.source.clone(),
-                    url: l.url.clone(),
+                .filter_map(|l| {
+                    Some(OtherListing {
+                        source: l.source.clone(),
+                        url: safe_link(&l.url)?,
+                    })
                 })
                 .collect(),
         }

@@ -110,7 +110,8 @@ async fn record_failure<S: Store>(
             error: error.message.clone(),
         });
     } else {
-        let next = now + with_jitter(retry_delay(settings.retry_base, mail.attempts));
+        let delay = with_jitter(retry_delay(settings.retry_base, mail.attempts));
+        let next = now.checked_add_signed(delay).unwrap_or(DateTime::<Utc>::MAX_UTC);
         store.mark_attempt_failed(mail.id, &error.message, Some(next)).await?;
         tracing::warn!(mail = mail.id, contact = %mail.contact, attempts, next_attempt = %next, error = %error, "digest not sent; will retry");
         report.retried += 1;

@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, PoisonError};
 
 use lettre::address::{Address, Envelope};
 use lettre::transport::smtp::authentication::Credentials;
@@ -28,7 +29,10 @@ pub enum Transport {
 
 /// A configured SMTP relay and the envelope sender.
 pub struct SmtpTransport {
-    mailer: AsyncSmtpTransport<Tokio1Executor>,
+    /// Replaced after a stalled send, whose half-spoken connection lettre would otherwise
+    /// return to its pool for the next mail.
+    mailer: Mutex<AsyncSmtpTransport<Tokio1Executor>>,
+    config: SmtpConfig,
     sender: Address,
     /// `host:port`, for messages.
     server: String,
@@ -47,7 +51,8 @@ impl fmt::Debug for Transport {
 /// Whether a failed send is worth another attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SendErrorKind {
-    /// The server could not be reached (refused, timed out, TLS): other mails will fail too.
+    /// The server could not be reached (refused, timed out, TLS) or stalled past
+    /// `[smtp] timeout_secs`: other mails would fail too, and are deferred.
     Unreachable,
     /// Try again later (4xx replies, I/O errors, server-side 5xx command errors).
     Transient,
@@ -84,7 +89,8 @@ impl Transport {
             source,
         })?;
         Ok(Transport::Smtp(SmtpTransport {
-            mailer: smtp_mailer(smtp)?,
+            mailer: Mutex::new(smtp_mailer(smtp)?),
+            config: smtp.clone(),
             sender: sender.email,
             server: format!("{}:{}", smtp.host, smtp.port),
         }))
@@ -129,11 +135,33 @@ impl SmtpTransport {
             kind: SendErrorKind::Permanent,
             message: format!("invalid envelope: {e}"),
         })?;
-        let result = self.mailer.send_raw(&envelope, &mail.message).await;
+        let mailer = self.mailer.lock().unwrap_or_else(PoisonError::into_inner).clone();
+        // lettre applies its timeout to the TCP connect only; the greeting, EHLO, STARTTLS,
+        // AUTH, MAIL, RCPT, DATA and the reply to DATA are bounded by this deadline.
+        let deadline = self.config.timeout;
+        let Ok(result) = tokio::time::timeout(deadline, mailer.send_raw(&envelope, &mail.message)).await else {
+            self.discard_pool();
+            return Err(SendError {
+                kind: SendErrorKind::Unreachable,
+                message: format!(
+                    "SMTP {}: no complete answer within {} s ([smtp] timeout_secs); the server stalls",
+                    self.server,
+                    deadline.as_secs()
+                ),
+            });
+        };
         // lettre returns the connection to its pool in a spawned task; yielding lets that
         // task run, so the next mail reuses the connection instead of opening another one.
         tokio::task::yield_now().await;
         result.map(drop).map_err(|e| classify(&e, &self.server))
+    }
+
+    /// Starts over with an empty pool, so a connection cut off mid-dialogue is never reused.
+    fn discard_pool(&self) {
+        match smtp_mailer(&self.config) {
+            Ok(fresh) => *self.mailer.lock().unwrap_or_else(PoisonError::into_inner) = fresh,
+            Err(error) => tracing::error!(%error, "cannot rebuild the SMTP transport"),
+        }
     }
 }
 

@@ -90,7 +90,7 @@ fn row(call_fields: &[String; 10], m: Option<&ReportMatch>, c: &ReportCall) -> V
         .iter()
         .cloned()
         .chain(match_fields)
-        .chain([c.url.clone(), c.source.clone()])
+        .chain([c.url.clone().unwrap_or_default(), c.source.clone()])
         .collect()
 }
 

@@ -35,11 +35,11 @@ impl ReportFormatter for HtmlFormatter {
 }
 
 fn write_call(out: &mut String, c: &ReportCall, report: &Report) {
-    if view::is_web_url(&c.url) {
+    if let Some(url) = &c.url {
         let _ = writeln!(
             out,
             "<article>\n<h2><a href=\"{}\">{}</a></h2>\n<dl>",
-            esc(&c.url),
+            esc(url),
             esc(&c.title)
         );
     } else {

@@ -26,8 +26,8 @@ impl ReportFormatter for MarkdownFormatter {
 }
 
 fn write_call(out: &mut String, c: &ReportCall, report: &Report) {
-    if view::is_web_url(&c.url) {
-        let _ = writeln!(out, "## [{}](<{}>)\n", esc(&c.title), url(&c.url));
+    if let Some(link) = &c.url {
+        let _ = writeln!(out, "## [{}](<{}>)\n", esc(&c.title), url(link));
     } else {
         let _ = writeln!(out, "## {}\n", esc(&c.title));
     }

@@ -82,7 +82,8 @@ pub struct Report {
 pub struct ReportCall {
     pub id: CallId,
     pub title: String,
-    pub url: String,
+    /// The call's page, when it is a web link (see [`crate::model::safe_link`]).
+    pub url: Option<String>,
     pub source: String,
     pub funder: Option<String>,
     /// The next cut-off on or after `as_of`.
@@ -179,7 +180,7 @@ fn report_call(call: Call, matches: Vec<Match>, config: &Config, as_of: NaiveDat
     ReportCall {
         id: call.id.clone(),
         title: call.title.clone(),
-        url: call.url.clone(),
+        url: crate::model::safe_link(&call.url),
         source: call.source.clone(),
         funder: call.funder.clone(),
         deadline: call.deadline.next_date(as_of),

@@ -104,13 +104,6 @@ pub(super) fn kommunen(m: &ReportMatch) -> String {
     m.kommunen_names.join(", ")
 }
 
-/// Only web links are rendered as links: a `javascript:` or `data:` URL taken
-/// from a hostile page must not become clickable.
-pub(super) fn is_web_url(url: &str) -> bool {
-    let lower = url.trim_start().to_ascii_lowercase();
-    lower.starts_with("https://") || lower.starts_with("http://")
-}
-
 /// Sort key for titles in German dictionary order (DIN 5007-1: ä as a, ß as ss).
 pub(super) fn title_sort_key(title: &str) -> String {
     title
@@ -155,13 +148,5 @@ mod tests {
             titles,
             ["Öffentlicher Raum", "Ortskern", "Straße", "Strasse B", "Zukunft"]
         );
-    }
-
-    #[test]
-    fn only_web_urls_are_links() {
-        assert!(is_web_url("https://x.example/a"));
-        assert!(is_web_url("HTTP://x.example/a"));
-        assert!(!is_web_url("javascript:alert(1)"));
-        assert!(!is_web_url("data:text/html,<b>"));
     }
 }

@@ -1,0 +1,154 @@
+//! Every numeric setting at and beyond the ends of its documented range
+//! (config/README.md): the ends load, one step outside is refused by `check`
+//! with an error that names the file, the key, the line and the allowed range.
+
+use super::Config;
+use super::load::tests::{dir_with, fixture};
+
+/// How a value gets into its file.
+enum Place {
+    /// Appended to foerderradar.toml as `[table] key = value` (plus `extra` lines).
+    Service { table: &'static str, extra: &'static str },
+    /// `from` in the fixture file replaced by `to` with `{v}` set.
+    Patch { from: &'static str, to: &'static str },
+}
+
+struct Setting {
+    file: &'static str,
+    /// The key as the error names it.
+    key: &'static str,
+    place: Place,
+    min: i64,
+    max: i64,
+}
+
+const fn service(table: &'static str, key: &'static str, min: i64, max: i64) -> Setting {
+    Setting {
+        file: "foerderradar.toml",
+        key,
+        place: Place::Service { table, extra: "" },
+        min,
+        max,
+    }
+}
+
+fn settings() -> Vec<Setting> {
+    let smtp = |key, min, max| Setting {
+        place: Place::Service {
+            table: "smtp",
+            extra: "host = \"mail.example.org\"\n",
+        },
+        ..service("smtp", key, min, max)
+    };
+    let patch = |file, key, from, to, min, max| Setting {
+        file,
+        key,
+        place: Place::Patch { from, to },
+        min,
+        max,
+    };
+    let criteria = "min_lead_days = 7";
+    vec![
+        smtp("smtp.port", 1, 65_535),
+        smtp("smtp.timeout_secs", 1, 600),
+        service("http", "http.timeout_secs", 1, 600),
+        service("http", "http.max_body_mb", 1, 1024),
+        service("http", "http.min_delay_ms", 0, 600_000),
+        service("http", "http.per_host_concurrency", 1, 32),
+        service("http", "http.retries", 0, 10),
+        service("http", "http.source_budget_secs", 1, 86_400),
+        service("http", "http.broken_after", 1, 1000),
+        service("notify", "notify.max_attempts", 1, 100),
+        service("notify", "notify.retry_base_secs", 1, 86_400),
+        service("daemon", "daemon.shutdown_grace_secs", 1, 3600),
+        patch("sources.toml", "source[0].min_delay_ms", "enabled = true", "enabled = true\nmin_delay_ms = {v}", 0, 600_000),
+        patch("sources.toml", "source[0].budget_secs", "enabled = true", "enabled = true\nbudget_secs = {v}", 1, 86_400),
+        patch("strategy.toml", "criteria.min_lead_days", criteria, "min_lead_days = {v}", 0, 3650),
+        patch(
+            "strategy.toml",
+            "criteria.min_amount_eur",
+            criteria,
+            "min_lead_days = 7\nmin_amount_eur = {v}",
+            0,
+            1_000_000_000_000,
+        ),
+        patch("strategy.toml", "criteria.population_min", criteria, "min_lead_days = 7\npopulation_min = {v}", 0, 100_000_000),
+        patch(
+            "strategy.toml",
+            "criteria.population_max",
+            criteria,
+            "min_lead_days = 7\npopulation_max = {v}",
+            0,
+            100_000_000,
+        ),
+        patch("kommunen.toml", "kommune.ahlen.population", "population = 53348", "population = {v}", 1, 100_000_000),
+    ]
+}
+
+fn load_with(s: &Setting, value: &str) -> (String, Result<Config, Vec<super::ConfigError>>) {
+    let text = match s.place {
+        Place::Service { table, extra } => {
+            let field = s.key.rsplit('.').next().unwrap();
+            format!("{}\n[{table}]\n{extra}{field} = {value}\n", fixture(s.file))
+        }
+        Place::Patch { from, to } => {
+            let text = fixture(s.file);
+            assert!(text.contains(from), "{} does not contain {from:?}", s.file);
+            text.replacen(from, &to.replace("{v}", value), 1)
+        }
+    };
+    let dir = dir_with(s.file, &text);
+    (text, Config::load(dir.path()).map_err(|e| e.0))
+}
+
+#[test]
+fn every_numeric_setting_loads_at_its_bounds_and_is_refused_beyond() {
+    for s in settings() {
+        for ok in [s.min, s.max] {
+            if let (_, Err(errors)) = load_with(&s, &ok.to_string()) {
+                panic!("{} = {ok} is within its range but refused: {errors:#?}", s.key);
+            }
+        }
+        for bad in [s.min - 1, s.max + 1, i64::MAX] {
+            let (text, loaded) = load_with(&s, &bad.to_string());
+            let errors = loaded.err().unwrap_or_else(|| panic!("{} = {bad} should be refused", s.key));
+            let error = errors
+                .iter()
+                .find(|e| e.key == s.key)
+                .unwrap_or_else(|| panic!("no error at {} for {bad}: {errors:#?}", s.key));
+            assert!(error.file.ends_with(s.file), "{error}");
+            let line = text[..text.find(&format!("= {bad}")).unwrap()].matches('\n').count() + 1;
+            assert_eq!(error.line, line, "{error}");
+            let allowed = format!("allowed: {} to {}", s.min, s.max);
+            assert!(error.message.contains(&allowed), "{error}");
+            assert!(error.to_string().contains(s.key), "{error}");
+        }
+    }
+}
+
+#[test]
+fn rule_weights_and_thresholds_have_bounds() {
+    let strategy = fixture("strategy.toml");
+    for (from, to, key) in [
+        ("threshold = 2.5", "threshold = 1000.5", "project.serviceportal.threshold"),
+        ("weight = 2.5 }", "weight = 100.5 }", "project.serviceportal.rules[0].weight"),
+        ("weight = 2.5 }", "weight = -100.5 }", "project.serviceportal.rules[0].weight"),
+    ] {
+        let dir = dir_with("strategy.toml", &strategy.replacen(from, to, 1));
+        let errors = Config::load(dir.path()).unwrap_err().0;
+        let error = errors
+            .iter()
+            .find(|e| e.key == key)
+            .unwrap_or_else(|| panic!("no error at {key}: {errors:#?}"));
+        assert!(error.message.contains("allowed:"), "{error}");
+    }
+    for (from, to) in [
+        ("threshold = 2.5", "threshold = 1000.0"),
+        ("weight = 2.5 }", "weight = -100.0 }"),
+    ] {
+        let dir = dir_with("strategy.toml", &strategy.replacen(from, to, 1));
+        if let Err(e) = Config::load(dir.path()) {
+            panic!("{to} is within range: {e}");
+        }
+    }
+}
