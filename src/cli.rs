@@ -295,7 +295,14 @@ async fn notify(app: &App, out: &mut Out<impl Write>) -> anyhow::Result<ExitCode
 /// Mails given up while the admin notice went out (retries that fell due meanwhile).
 fn print_given_up(out: &mut Out<impl Write>, given_up: &[FailedMail]) -> anyhow::Result<()> {
     for m in given_up {
-        outln!(out, "  given up: #{} {} after {} attempt(s): {}", m.id, m.contact, m.attempts, m.error);
+        outln!(
+            out,
+            "  given up: #{} {} after {} attempt(s): {}",
+            m.id,
+            m.contact,
+            m.attempts,
+            m.error
+        );
     }
     Ok(())
 }
@@ -304,19 +311,24 @@ async fn notify_dry_run(app: &App, out: &mut Out<impl Write>) -> anyhow::Result<
     let templates = crate::notify::Templates::load(&app.config.dir)?;
     let preview = crate::notify::preview(&app.store, &app.config, &templates, app.today(), Utc::now()).await?;
     for mail in &preview.mails {
-        outln!(out, 
+        outln!(
+            out,
             "== To: {} ({})
 Subject: {}
 
 {}
 ",
-            mail.digest.contact, mail.digest.kommune_names, mail.digest.subject, mail.text
+            mail.digest.contact,
+            mail.digest.kommune_names,
+            mail.digest.subject,
+            mail.text
         );
     }
     for skipped in &preview.skipped {
         outln!(out, "skipped: {skipped}");
     }
-    outln!(out, 
+    outln!(
+        out,
         "dry run: {} digest(s) would be enqueued; nothing was stored or sent",
         preview.mails.len()
     );
@@ -354,7 +366,13 @@ async fn find_call(app: &App, id: &str) -> anyhow::Result<crate::model::Call> {
         .with_context(|| format!("no stored call with id '{id}' (see `foerderradar calls list`)"))
 }
 
-async fn explain(app: &App, id: &str, project: Option<&str>, kommune: Option<&str>, out: &mut Out<impl Write>) -> anyhow::Result<ExitCode> {
+async fn explain(
+    app: &App,
+    id: &str,
+    project: Option<&str>,
+    kommune: Option<&str>,
+    out: &mut Out<impl Write>,
+) -> anyhow::Result<ExitCode> {
     if let Some(p) = project.filter(|p| app.config.strategy.project(p).is_none()) {
         bail!("unknown project '{p}'");
     }
@@ -366,7 +384,13 @@ async fn explain(app: &App, id: &str, project: Option<&str>, kommune: Option<&st
     Ok(ExitCode::SUCCESS)
 }
 
-async fn run_eval(cli: &Cli, config: Config, file: &Path, min_f1: Option<f64>, out: &mut Out<impl Write>) -> anyhow::Result<ExitCode> {
+async fn run_eval(
+    cli: &Cli,
+    config: Config,
+    file: &Path,
+    min_f1: Option<f64>,
+    out: &mut Out<impl Write>,
+) -> anyhow::Result<ExitCode> {
     let matcher = Matcher::new(&config)?;
     let set = eval::load_labelled(file)?;
     let today = cli.today.unwrap_or_else(|| Utc::now().date_naive());
@@ -390,7 +414,12 @@ async fn run_eval(cli: &Cli, config: Config, file: &Path, min_f1: Option<f64>, o
     Ok(attention(min_f1.is_some_and(|min| result.micro_all().f1() < min)))
 }
 
-async fn run_preview(app: &App, proposed_dir: &Path, weeks: u16, out: &mut Out<impl Write>) -> anyhow::Result<ExitCode> {
+async fn run_preview(
+    app: &App,
+    proposed_dir: &Path,
+    weeks: u16,
+    out: &mut Out<impl Write>,
+) -> anyhow::Result<ExitCode> {
     let proposed = load_config(proposed_dir)?;
     let proposed_matcher = Matcher::new(&proposed)?;
     // Counted back from the evaluation day, so `--today` replays an earlier window.
@@ -412,9 +441,15 @@ async fn run_preview(app: &App, proposed_dir: &Path, weeks: u16, out: &mut Out<i
 
 async fn sources(app: &App, out: &mut Out<impl Write>) -> anyhow::Result<ExitCode> {
     let health = app.store.source_health().await?;
-    outln!(out, 
+    outln!(
+        out,
         "{:<28} {:<17} {:<20} {:>5} {:>6}  {:<7} last error",
-        "source", "kind", "last success", "fails", "items", "state"
+        "source",
+        "kind",
+        "last success",
+        "fails",
+        "items",
+        "state"
     );
     let mut broken = false;
     for source in &app.config.sources {
@@ -427,7 +462,8 @@ async fn sources(app: &App, out: &mut Out<impl Write>) -> anyhow::Result<ExitCod
             None => "new",
         };
         broken |= state == "BROKEN";
-        outln!(out, 
+        outln!(
+            out,
             "{:<28} {:<17} {:<20} {:>5} {:>6}  {:<7} {}",
             source.id,
             source.kind.name(),
@@ -455,7 +491,8 @@ async fn calls(app: &App, command: CallsCommand, out: &mut Out<impl Write>) -> a
                 if out.is_closed() {
                     break;
                 }
-                outln!(out, 
+                outln!(
+                    out,
                     "{}  {:<10}  {:<22}  {}",
                     call.id,
                     call.deadline.next_date(app.today()).map_or_else(
@@ -471,7 +508,8 @@ async fn calls(app: &App, command: CallsCommand, out: &mut Out<impl Write>) -> a
             let call = find_call(app, &call).await?;
             outln!(out, "{}", serde_json::to_string_pretty(&call)?);
             for (at, version) in app.store.call_versions(&call.id).await? {
-                outln!(out, 
+                outln!(
+                    out,
                     "version {}  fingerprint {}",
                     at.format("%Y-%m-%d %H:%M"),
                     &version.fingerprint[..12.min(version.fingerprint.len())]
@@ -479,7 +517,8 @@ async fn calls(app: &App, command: CallsCommand, out: &mut Out<impl Write>) -> a
             }
             let changes = app.store.changes_since(call.first_seen).await?;
             for event in changes.iter().filter(|e| e.call_id == call.id) {
-                outln!(out, 
+                outln!(
+                    out,
                     "{}  {}: {} → {}",
                     event.at.format("%Y-%m-%d %H:%M"),
                     event.change.field.label_de(),
@@ -499,7 +538,8 @@ async fn outbox(app: &App, status: Option<OutboxStatusArg>, out: &mut Out<impl W
         OutboxStatusArg::Failed => OutboxStatus::Failed,
     });
     for mail in app.store.outbox(status).await? {
-        outln!(out, 
+        outln!(
+            out,
             "{:>5}  {:<8} {:>2} attempts  {:<40} {}{}",
             mail.id,
             format!("{:?}", mail.status).to_lowercase(),

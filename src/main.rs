@@ -2,7 +2,7 @@
 //! Exit codes (documented in `foerderradar --help` and the README):
 //! 0 success, 1 finished but needs attention, 2 could not run.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -33,7 +33,8 @@ fn main() -> ExitCode {
     match outcome {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            // A closed stderr must not turn the error into a panic.
+            let _ = writeln!(std::io::stderr(), "error: {e:#}");
             ExitCode::from(2)
         }
     }

@@ -729,7 +729,10 @@ pub struct Match {
 mod tests {
     #[test]
     fn only_absolute_web_urls_are_links() {
-        assert_eq!(safe_link(" https://x.example/a?b=1 ").as_deref(), Some("https://x.example/a?b=1"));
+        assert_eq!(
+            safe_link(" https://x.example/a?b=1 ").as_deref(),
+            Some("https://x.example/a?b=1")
+        );
         assert_eq!(safe_link("HTTP://X.example/a").as_deref(), Some("http://x.example/a"));
         for hostile in [
             "javascript:alert(document.cookie)",

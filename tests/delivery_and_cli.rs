@@ -148,11 +148,7 @@ fn converse(stream: TcpStream, script: &Script, seen: &Seen) -> std::io::Result<
                 say(&mut out, "250 2.1.0 ok")?;
             }
             "RCPT" => {
-                let address = line
-                    .split(['<', '>'])
-                    .nth(1)
-                    .unwrap_or_default()
-                    .to_ascii_lowercase();
+                let address = line.split(['<', '>']).nth(1).unwrap_or_default().to_ascii_lowercase();
                 let reply = (script.rcpt)(&address);
                 if reply.starts_with("250") {
                     recipients.push(address);
@@ -208,7 +204,12 @@ const QUIET_SCHEDULES: [(&str, &str); 2] = [("0 6 * * 1-5", "0 3 1 1 *"), ("0 7 
 
 fn collect_and_match(config: &Path, data: &Path) {
     let collect = foerderradar(config, data, &["collect"]);
-    assert_ne!(collect.status.code(), Some(2), "{}", String::from_utf8_lossy(&collect.stderr));
+    assert_ne!(
+        collect.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&collect.stderr)
+    );
     let matched = foerderradar(config, data, &["match"]);
     assert!(matched.status.success(), "{}", String::from_utf8_lossy(&matched.stderr));
 }
@@ -271,7 +272,12 @@ async fn a_server_that_never_greets_costs_one_timeout_and_loses_nothing() {
     });
     let tmp = tempfile::tempdir().unwrap();
     let (config, data) = (tmp.path().join("config"), tmp.path().join("data"));
-    deployment(&config, &feeds.uri(), silent.port, &[("timeout_secs = 5\n\n[http]", "timeout_secs = 2\n\n[http]")]);
+    deployment(
+        &config,
+        &feeds.uri(),
+        silent.port,
+        &[("timeout_secs = 5\n\n[http]", "timeout_secs = 2\n\n[http]")],
+    );
     collect_and_match(&config, &data);
 
     let started = Instant::now();
@@ -297,7 +303,12 @@ async fn a_data_reply_held_back_for_a_minute_is_not_waited_for() {
     });
     let tmp = tempfile::tempdir().unwrap();
     let (config, data) = (tmp.path().join("config"), tmp.path().join("data"));
-    deployment(&config, &feeds.uri(), slow.port, &[("timeout_secs = 5\n\n[http]", "timeout_secs = 3\n\n[http]")]);
+    deployment(
+        &config,
+        &feeds.uri(),
+        slow.port,
+        &[("timeout_secs = 5\n\n[http]", "timeout_secs = 3\n\n[http]")],
+    );
     collect_and_match(&config, &data);
 
     let started = Instant::now();
@@ -333,7 +344,10 @@ async fn the_daemon_stops_within_its_grace_while_a_delivery_stalls() {
     // Now a server that stalls far longer than the grace.
     let mut patch = QUIET_SCHEDULES.to_vec();
     patch.push(("timeout_secs = 5\n\n[http]", "timeout_secs = 600\n\n[http]"));
-    patch.push(("retry_base_secs = 1\n", "retry_base_secs = 1\n\n[daemon]\nshutdown_grace_secs = 2\n"));
+    patch.push((
+        "retry_base_secs = 1\n",
+        "retry_base_secs = 1\n\n[daemon]\nshutdown_grace_secs = 2\n",
+    ));
     deployment(&config, &feeds.uri(), silent.port, &patch);
     let mut child = daemon(&config, &data, &[]);
     let lines = stderr_lines(&mut child);
@@ -354,7 +368,10 @@ async fn the_daemon_stops_within_its_grace_while_a_delivery_stalls() {
         panic!("the daemon ignored SIGTERM for 15 s");
     };
     assert!(status.success(), "{status:?}");
-    assert!(took < Duration::from_secs(8), "stopping took {took:?} with a grace of 2 s");
+    assert!(
+        took < Duration::from_secs(8),
+        "stopping took {took:?} with a grace of 2 s"
+    );
     assert_eq!(outbox_digests(&config, &data, "pending").len(), pending_before);
     assert!(outbox_digests(&config, &data, "sent").is_empty());
 }
@@ -418,12 +435,24 @@ async fn no_log_level_writes_the_smtp_credentials() {
         let out = command.output().unwrap();
         let log = stderr(&out);
         assert!(out.status.success(), "{flags:?}: {log}");
-        assert!(sink.auth_lines().len() > auths_before, "{flags:?}: the client never logged in");
-        assert!(log.lines().count() > 3, "{flags:?}: the log is too short to mean anything:\n{log}");
+        assert!(
+            sink.auth_lines().len() > auths_before,
+            "{flags:?}: the client never logged in"
+        );
+        assert!(
+            log.lines().count() > 3,
+            "{flags:?}: the log is too short to mean anything:\n{log}"
+        );
         for secret in &secrets {
-            assert!(!log.contains(secret.as_str()), "{flags:?} {rust_log:?}: credential in the log:\n{log}");
+            assert!(
+                !log.contains(secret.as_str()),
+                "{flags:?} {rust_log:?}: credential in the log:\n{log}"
+            );
         }
-        assert!(!log.contains("AUTH PLAIN") && !log.contains("AUTH LOGIN"), "{flags:?}:\n{log}");
+        assert!(
+            !log.contains("AUTH PLAIN") && !log.contains("AUTH LOGIN"),
+            "{flags:?}:\n{log}"
+        );
     }
     // The sinks saw the real credentials, so the greps above looked for the right strings.
     let seen = [plain.auth_lines(), login.auth_lines()].concat();
@@ -457,8 +486,16 @@ async fn match_is_refused_while_the_daemon_works_and_the_daemon_log_stays_quiet(
     wait_for(&lines, "daemon started");
     let matched = foerderradar(&config, &data, &["match"]);
     assert_eq!(matched.status.code(), Some(2), "{}", stdout(&matched));
-    assert!(stderr(&matched).contains("another foerderradar process"), "{}", stderr(&matched));
-    assert!(stdout(&matched).is_empty(), "match did work while locked: {}", stdout(&matched));
+    assert!(
+        stderr(&matched).contains("another foerderradar process"),
+        "{}",
+        stderr(&matched)
+    );
+    assert!(
+        stdout(&matched).is_empty(),
+        "match did work while locked: {}",
+        stdout(&matched)
+    );
 
     // Retry ticks every second (retry_base_secs = 1); watch the default-level log for a while.
     let mut seen = Vec::new();
@@ -506,7 +543,10 @@ async fn every_given_up_digest_is_listed_in_an_admin_notice() {
     });
     let tmp = tempfile::tempdir().unwrap();
     let (config, data) = (tmp.path().join("config"), tmp.path().join("data"));
-    let patch = [("max_attempts = 3", "max_attempts = 2"), ("broken_after = 4", "broken_after = 2")];
+    let patch = [
+        ("max_attempts = 3", "max_attempts = 2"),
+        ("broken_after = 4", "broken_after = 2"),
+    ];
     deployment(&config, &feeds.uri(), sink.port, &patch);
     std::fs::write(config.join("kommunen.toml"), many_contacts()).unwrap();
 
@@ -614,11 +654,20 @@ async fn hostile_feed_links_are_no_hrefs_in_the_digest() {
     }
     assert!(!htmls.is_empty());
     let html = htmls.join("\n");
-    assert!(html.contains("Glasfaser Sonderaufruf 0"), "the calls are in the digest:\n{html}");
+    assert!(
+        html.contains("Glasfaser Sonderaufruf 0"),
+        "the calls are in the digest:\n{html}"
+    );
     let lower = html.to_ascii_lowercase();
     for scheme in ["javascript:", "data:", "file:"] {
-        assert!(!lower.contains(&format!("href=\"{scheme}")), "{scheme} link in:\n{html}");
-        assert!(!lower.contains(&format!("href=\"  {scheme}")), "{scheme} link in:\n{html}");
+        assert!(
+            !lower.contains(&format!("href=\"{scheme}")),
+            "{scheme} link in:\n{html}"
+        );
+        assert!(
+            !lower.contains(&format!("href=\"  {scheme}")),
+            "{scheme} link in:\n{html}"
+        );
     }
     for href in lower.split("href=\"").skip(1) {
         assert!(
@@ -740,7 +789,11 @@ fn check_refuses_numbers_beyond_their_range_and_empty_lists() {
     write_config(&config, "http://127.0.0.1:9", 2525);
     let path = config.join("foerderradar.toml");
     let text = std::fs::read_to_string(&path).unwrap();
-    std::fs::write(&path, text.replace("retry_base_secs = 1", "retry_base_secs = 10000000000000")).unwrap();
+    std::fs::write(
+        &path,
+        text.replace("retry_base_secs = 1", "retry_base_secs = 10000000000000"),
+    )
+    .unwrap();
     let run = foerderradar(&config, &data, &["run", "--once"]);
     assert_eq!(run.status.code(), Some(2), "{}", stderr(&run));
     assert!(stderr(&run).contains("notify.retry_base_secs"));

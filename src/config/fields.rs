@@ -54,7 +54,13 @@ pub(super) fn http_url(r: &mut Report, v: &Text, key: &str) -> Option<url::Url> 
 
 /// A whole number within `range`; `default` when absent. Every numeric setting has a
 /// documented range (config/README.md), so no later arithmetic on it can overflow.
-pub(super) fn count(r: &mut Report, v: Option<&Int>, key: &str, default: u64, range: RangeInclusive<u64>) -> Option<u64> {
+pub(super) fn count(
+    r: &mut Report,
+    v: Option<&Int>,
+    key: &str,
+    default: u64,
+    range: RangeInclusive<u64>,
+) -> Option<u64> {
     let Some(v) = v else { return Some(default) };
     match u64::try_from(*v.get_ref()) {
         Ok(n) if range.contains(&n) => Some(n),
@@ -66,7 +72,13 @@ pub(super) fn count(r: &mut Report, v: Option<&Int>, key: &str, default: u64, ra
 }
 
 /// Like [`count`] for values kept as 32 bits.
-pub(super) fn count32(r: &mut Report, v: Option<&Int>, key: &str, default: u32, range: RangeInclusive<u32>) -> Option<u32> {
+pub(super) fn count32(
+    r: &mut Report,
+    v: Option<&Int>,
+    key: &str,
+    default: u32,
+    range: RangeInclusive<u32>,
+) -> Option<u32> {
     let wide = u64::from(*range.start())..=u64::from(*range.end());
     // The range lies within u32, so the conversion cannot fail after the check.
     count(r, v, key, default.into(), wide).and_then(|n| u32::try_from(n).ok())

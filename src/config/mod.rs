@@ -14,9 +14,9 @@ mod error;
 mod fields;
 mod kommunen;
 mod load;
-mod raw;
 #[cfg(test)]
 mod ranges_tests;
+mod raw;
 mod report;
 mod schedule;
 mod service;

@@ -61,9 +61,30 @@ fn settings() -> Vec<Setting> {
         service("notify", "notify.max_attempts", 1, 100),
         service("notify", "notify.retry_base_secs", 1, 86_400),
         service("daemon", "daemon.shutdown_grace_secs", 1, 3600),
-        patch("sources.toml", "source[0].min_delay_ms", "enabled = true", "enabled = true\nmin_delay_ms = {v}", 0, 600_000),
-        patch("sources.toml", "source[0].budget_secs", "enabled = true", "enabled = true\nbudget_secs = {v}", 1, 86_400),
-        patch("strategy.toml", "criteria.min_lead_days", criteria, "min_lead_days = {v}", 0, 3650),
+        patch(
+            "sources.toml",
+            "source[0].min_delay_ms",
+            "enabled = true",
+            "enabled = true\nmin_delay_ms = {v}",
+            0,
+            600_000,
+        ),
+        patch(
+            "sources.toml",
+            "source[0].budget_secs",
+            "enabled = true",
+            "enabled = true\nbudget_secs = {v}",
+            1,
+            86_400,
+        ),
+        patch(
+            "strategy.toml",
+            "criteria.min_lead_days",
+            criteria,
+            "min_lead_days = {v}",
+            0,
+            3650,
+        ),
         patch(
             "strategy.toml",
             "criteria.min_amount_eur",
@@ -72,7 +93,14 @@ fn settings() -> Vec<Setting> {
             0,
             1_000_000_000_000,
         ),
-        patch("strategy.toml", "criteria.population_min", criteria, "min_lead_days = 7\npopulation_min = {v}", 0, 100_000_000),
+        patch(
+            "strategy.toml",
+            "criteria.population_min",
+            criteria,
+            "min_lead_days = 7\npopulation_min = {v}",
+            0,
+            100_000_000,
+        ),
         patch(
             "strategy.toml",
             "criteria.population_max",
@@ -81,7 +109,14 @@ fn settings() -> Vec<Setting> {
             0,
             100_000_000,
         ),
-        patch("kommunen.toml", "kommune.ahlen.population", "population = 53348", "population = {v}", 1, 100_000_000),
+        patch(
+            "kommunen.toml",
+            "kommune.ahlen.population",
+            "population = 53348",
+            "population = {v}",
+            1,
+            100_000_000,
+        ),
     ]
 }
 
@@ -111,7 +146,9 @@ fn every_numeric_setting_loads_at_its_bounds_and_is_refused_beyond() {
         }
         for bad in [s.min - 1, s.max + 1, i64::MAX] {
             let (text, loaded) = load_with(&s, &bad.to_string());
-            let errors = loaded.err().unwrap_or_else(|| panic!("{} = {bad} should be refused", s.key));
+            let errors = loaded
+                .err()
+                .unwrap_or_else(|| panic!("{} = {bad} should be refused", s.key));
             let error = errors
                 .iter()
                 .find(|e| e.key == s.key)
@@ -130,9 +167,21 @@ fn every_numeric_setting_loads_at_its_bounds_and_is_refused_beyond() {
 fn rule_weights_and_thresholds_have_bounds() {
     let strategy = fixture("strategy.toml");
     for (from, to, key) in [
-        ("threshold = 2.5", "threshold = 1000.5", "project.serviceportal.threshold"),
-        ("weight = 2.5 }", "weight = 100.5 }", "project.serviceportal.rules[0].weight"),
-        ("weight = 2.5 }", "weight = -100.5 }", "project.serviceportal.rules[0].weight"),
+        (
+            "threshold = 2.5",
+            "threshold = 1000.5",
+            "project.serviceportal.threshold",
+        ),
+        (
+            "weight = 2.5 }",
+            "weight = 100.5 }",
+            "project.serviceportal.rules[0].weight",
+        ),
+        (
+            "weight = 2.5 }",
+            "weight = -100.5 }",
+            "project.serviceportal.rules[0].weight",
+        ),
     ] {
         let dir = dir_with("strategy.toml", &strategy.replacen(from, to, 1));
         let errors = Config::load(dir.path()).unwrap_err().0;

@@ -227,7 +227,8 @@ mod tests {
     #[test]
     fn reserved_addresses_are_counted_once_even_when_not_adjacent() {
         // The admin is also a contact; in the list the two are not neighbours.
-        let service = fixture("foerderradar.toml").replace("admin@kreis.example.org", "foerdermittel@ahlen.example.org");
+        let service =
+            fixture("foerderradar.toml").replace("admin@kreis.example.org", "foerdermittel@ahlen.example.org");
         let text = format!("{service}\n[smtp]\nhost = \"mail.example.org\"\n");
         let config = Config::load(dir_with("foerderradar.toml", &text).path()).unwrap_or_else(|e| panic!("{e}"));
         let warnings = config.warnings();

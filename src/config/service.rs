@@ -161,7 +161,13 @@ fn http(r: &mut Report, raw: &RawHttp, admin: Option<&str>) -> Option<HttpSettin
         PER_HOST_CONCURRENCY,
     );
     let retries = count32(r, raw.retries.as_ref(), "http.retries", 3, RETRIES);
-    let budget = count(r, raw.source_budget_secs.as_ref(), "http.source_budget_secs", 120, BUDGET_SECS);
+    let budget = count(
+        r,
+        raw.source_budget_secs.as_ref(),
+        "http.source_budget_secs",
+        120,
+        BUDGET_SECS,
+    );
     let broken_after = count32(r, raw.broken_after.as_ref(), "http.broken_after", 3, BROKEN_AFTER);
     Some(HttpSettings {
         user_agent: raw.user_agent.clone().unwrap_or_else(|| default_user_agent(admin)),
@@ -187,7 +193,13 @@ fn default_user_agent(admin: Option<&str>) -> String {
 
 fn notify(r: &mut Report, raw: &RawNotify) -> Option<NotifySettings> {
     let max_attempts = count32(r, raw.max_attempts.as_ref(), "notify.max_attempts", 8, MAX_ATTEMPTS);
-    let retry_base = count(r, raw.retry_base_secs.as_ref(), "notify.retry_base_secs", 60, RETRY_BASE_SECS);
+    let retry_base = count(
+        r,
+        raw.retry_base_secs.as_ref(),
+        "notify.retry_base_secs",
+        60,
+        RETRY_BASE_SECS,
+    );
     Some(NotifySettings {
         max_attempts: max_attempts?,
         retry_base: Duration::from_secs(retry_base?),

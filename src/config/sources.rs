@@ -10,9 +10,9 @@ use toml::de::{DeTable, DeValue};
 use super::SourceConfig;
 use super::error::Report;
 use super::fields::{count, http_url, opt};
-use super::service::{BUDGET_SECS, MIN_DELAY_MS};
 use super::load::{Ids, nested_key, open, tables, value};
 use super::raw::{Int, RawSource, Text};
+use super::service::{BUDGET_SECS, MIN_DELAY_MS};
 use crate::collect::SourceKind;
 
 pub(super) fn build(r: &mut Report) -> Option<Vec<SourceConfig>> {
@@ -98,7 +98,9 @@ fn kind_error_place(message: &str, rest: &Spanned<DeValue<'_>>) -> Option<(Range
 }
 
 fn millis(r: &mut Report, v: Option<&Int>, key: &str) -> Option<Option<Duration>> {
-    opt(v, |v| count(r, Some(v), key, 0, MIN_DELAY_MS).map(Duration::from_millis))
+    opt(v, |v| {
+        count(r, Some(v), key, 0, MIN_DELAY_MS).map(Duration::from_millis)
+    })
 }
 
 fn secs(r: &mut Report, v: Option<&Int>, key: &str) -> Option<Option<Duration>> {

@@ -253,15 +253,30 @@ fn overrides(r: &mut Report, raw: &RawCriteria, key: &str) -> Option<CriteriaOve
     let kinds = opt(raw.kommune_kinds.as_ref(), |k| {
         kommune_kinds(r, k, &format!("{key}.kommune_kinds"))
     });
-    let lead = optional_count(r, raw.min_lead_days.as_ref(), &format!("{key}.min_lead_days"), LEAD_DAYS);
+    let lead = optional_count(
+        r,
+        raw.min_lead_days.as_ref(),
+        &format!("{key}.min_lead_days"),
+        LEAD_DAYS,
+    );
     let rate = opt(raw.min_funding_rate.as_ref(), |v| {
         percent(r, v, &format!("{key}.min_funding_rate"))
     });
     let amount = opt(raw.min_amount_eur.as_ref(), |v| {
         count(r, Some(v), &format!("{key}.min_amount_eur"), 0, MIN_AMOUNT_EUR)
     });
-    let pop_min = optional_count(r, raw.population_min.as_ref(), &format!("{key}.population_min"), POPULATION);
-    let pop_max = optional_count(r, raw.population_max.as_ref(), &format!("{key}.population_max"), POPULATION);
+    let pop_min = optional_count(
+        r,
+        raw.population_min.as_ref(),
+        &format!("{key}.population_min"),
+        POPULATION,
+    );
+    let pop_max = optional_count(
+        r,
+        raw.population_max.as_ref(),
+        &format!("{key}.population_max"),
+        POPULATION,
+    );
     let ordered = population_ordered(r, raw, key);
     ordered.then_some(())?;
     Some(CriteriaOverride {
