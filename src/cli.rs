@@ -603,6 +603,53 @@ impl<W: Write> Out<W> {
 mod tests {
     use super::*;
 
+    /// Accepts `room` bytes, then fails like a pipe whose reader has gone.
+    struct ClosingPipe {
+        room: usize,
+        written: Vec<u8>,
+    }
+
+    impl Write for ClosingPipe {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            if self.written.len() >= self.room {
+                return Err(std::io::ErrorKind::BrokenPipe.into());
+            }
+            let n = buf.len().min(self.room - self.written.len());
+            self.written.extend_from_slice(&buf[..n]);
+            Ok(n)
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_closed_pipe_ends_the_output_quietly_but_other_errors_count() {
+        let mut out = Out::new(ClosingPipe {
+            room: 8,
+            written: Vec::new(),
+        });
+        out.line(format_args!("erste Zeile")).unwrap();
+        assert!(out.is_closed());
+        out.line(format_args!("zweite Zeile")).unwrap();
+        out.flush().unwrap();
+        assert_eq!(out.writer.written, b"erste Ze");
+
+        struct Full;
+        impl Write for Full {
+            fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+                Err(std::io::Error::from_raw_os_error(28)) // ENOSPC
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let mut out = Out::new(Full);
+        assert!(out.line(format_args!("x")).is_err());
+        assert!(!out.is_closed());
+    }
+
     #[test]
     fn preview_weeks_out_of_range_is_a_usage_error_not_a_panic() {
         let parse = |weeks: &str| Cli::try_parse_from(["foerderradar", "preview", "--config", "new", "--weeks", weeks]);

@@ -283,6 +283,7 @@ async fn a_server_that_never_greets_costs_one_timeout_and_loses_nothing() {
     let started = Instant::now();
     let notify = foerderradar(&config, &data, &["notify"]);
     let took = started.elapsed();
+    eprintln!("measured: notify against a server that never greets (timeout_secs = 2) took {took:?}");
     assert_eq!(notify.status.code(), Some(1), "{}", stderr(&notify));
     // One deadline for the first mail; the others wait for the retry without stalling again.
     assert!(took < Duration::from_secs(15), "notify took {took:?}");
@@ -314,6 +315,7 @@ async fn a_data_reply_held_back_for_a_minute_is_not_waited_for() {
     let started = Instant::now();
     let notify = foerderradar(&config, &data, &["notify"]);
     let took = started.elapsed();
+    eprintln!("measured: notify against a 60 s DATA reply (timeout_secs = 3) took {took:?}");
     assert_eq!(notify.status.code(), Some(1), "{}", stderr(&notify));
     assert!(took < Duration::from_secs(20), "notify took {took:?}");
     // The server got the data but never confirmed it: the mail is pending, not sent.
@@ -363,6 +365,7 @@ async fn the_daemon_stops_within_its_grace_while_a_delivery_stalls() {
     signal(&child, "-TERM");
     let status = wait_exit(&mut child, Duration::from_secs(15));
     let took = asked.elapsed();
+    eprintln!("measured: SIGTERM to exit with a stalled delivery (grace 2 s) took {took:?}");
     let Some(status) = status else {
         child.kill().unwrap();
         panic!("the daemon ignored SIGTERM for 15 s");

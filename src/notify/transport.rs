@@ -221,6 +221,28 @@ mod tests {
     use super::*;
     use chrono::{TimeZone, Utc};
 
+    #[tokio::test]
+    async fn debug_output_never_shows_the_password() {
+        // PATH is always set: it stands in for the password, without touching the environment.
+        let password = std::env::var("PATH").unwrap();
+        let dir = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/config-min"));
+        let mut service = crate::config::Config::load(dir).unwrap().service;
+        let smtp = SmtpConfig {
+            host: "127.0.0.1".into(),
+            port: 2525,
+            tls: SmtpTls::None,
+            user: Some("foerderradar".into()),
+            password_env: Some("PATH".into()),
+            timeout: std::time::Duration::from_secs(5),
+        };
+        assert_eq!(smtp.password().as_deref(), Some(password.as_str()));
+        service.smtp = Some(smtp.clone());
+        let transport = Transport::from_config(&service, Path::new("data")).unwrap();
+        for shown in [format!("{smtp:?}"), format!("{transport:?}"), format!("{service:?}")] {
+            assert!(!shown.contains(&password), "{shown}");
+        }
+    }
+
     #[test]
     fn eml_names_are_file_safe_and_ordered_by_time() {
         let at = Utc.with_ymd_and_hms(2026, 3, 2, 7, 0, 0).unwrap();
