@@ -139,6 +139,9 @@ fn http(r: &mut Report, raw: &RawHttp, admin: Option<&str>) -> Option<HttpSettin
     let retries = count32(r, raw.retries.as_ref(), "http.retries", 3, 0);
     let budget = count(r, raw.source_budget_secs.as_ref(), "http.source_budget_secs", 120, 1);
     let broken_after = count32(r, raw.broken_after.as_ref(), "http.broken_after", 3, 1);
+    let host_wait = within(r, raw.host_wait_secs.as_ref(), "http.host_wait_secs", HOST_WAIT_SECS);
+    let per_page = within(r, raw.max_items_per_page.as_ref(), "http.max_items_per_page", ITEMS_PER_PAGE);
+    let per_feed = within(r, raw.max_items_per_feed.as_ref(), "http.max_items_per_feed", ITEMS_PER_FEED);
     Some(HttpSettings {
         user_agent: raw.user_agent.clone().unwrap_or_else(|| default_user_agent(admin)),
         timeout: Duration::from_secs(timeout?),
@@ -147,9 +150,33 @@ fn http(r: &mut Report, raw: &RawHttp, admin: Option<&str>) -> Option<HttpSettin
         per_host_concurrency: usize::try_from(concurrency?).ok()?,
         retries: retries?,
         source_budget: Duration::from_secs(budget?),
+        host_wait: Duration::from_secs(host_wait?),
+        max_items_per_page: usize::try_from(per_page?).ok()?,
+        max_items_per_feed: usize::try_from(per_feed?).ok()?,
         broken_after: broken_after?,
         respect_robots: raw.respect_robots.unwrap_or(true),
     })
+}
+
+/// (default, min, max) of `http.host_wait_secs`: a queue behind a host's slow
+/// sources may last about one source budget (120 s), so the default allows more than two.
+const HOST_WAIT_SECS: (u64, u64, u64) = (300, 1, 86_400);
+/// (default, min, max) of `http.max_items_per_page`: Förderdatenbank pages hold 10
+/// programmes, the EU search pages 50-100, generic list pages rarely more than a few hundred.
+const ITEMS_PER_PAGE: (u64, u64, u64) = (1_000, 1, 100_000);
+/// (default, min, max) of `http.max_items_per_feed`: the feeds in use carry tens to a
+/// few hundred entries (the Förderdatenbank's programme feed about 2,500 at most).
+const ITEMS_PER_FEED: (u64, u64, u64) = (5_000, 1, 1_000_000);
+
+/// A whole number within `(default, min, max)`; out of range is an error naming the key.
+fn within(r: &mut Report, v: Option<&Int>, key: &str, (default, min, max): (u64, u64, u64)) -> Option<u64> {
+    let n = count(r, v, key, default, min)?;
+    if n > max {
+        let span = v.map(|v| v.span()).unwrap_or_default();
+        r.at(&span, key, format!("must be between {min} and {max}, not {n}"));
+        return None;
+    }
+    Some(n)
 }
 
 /// Polite crawlers say who runs them, so site operators can write to the admin.
@@ -197,6 +224,29 @@ mod tests {
         assert!(s.http.user_agent.contains(&s.admin), "{}", s.http.user_agent);
         assert_eq!(s.notify.max_attempts, 8);
         assert_eq!(s.notify.retry_base, Duration::from_secs(60));
+        assert_eq!(s.http.host_wait, Duration::from_secs(300));
+        assert_eq!((s.http.max_items_per_page, s.http.max_items_per_feed), (1_000, 5_000));
+    }
+
+    #[test]
+    fn collect_limits_have_ranges() {
+        for (key, bad) in [
+            ("host_wait_secs", "0"),
+            ("host_wait_secs", "86401"),
+            ("max_items_per_page", "0"),
+            ("max_items_per_page", "100001"),
+            ("max_items_per_feed", "1000001"),
+        ] {
+            let text = format!("{}\n[http]\n{key} = {bad}\n", fixture(FILE));
+            let errors = Config::load(dir_with(FILE, &text).path()).unwrap_err().0;
+            let e = error_at(&errors, &format!("http.{key}"));
+            assert!(e.to_string().contains("must be"), "{e}");
+            assert_eq!(e.line, line_of(&text, &format!("{key} = {bad}")), "{e}");
+        }
+        let text = format!("{}\n[http]\nhost_wait_secs = 20\nmax_items_per_feed = 7\n", fixture(FILE));
+        let config = Config::load(dir_with(FILE, &text).path()).unwrap();
+        assert_eq!(config.service.http.host_wait, Duration::from_secs(20));
+        assert_eq!(config.service.http.max_items_per_feed, 7);
     }
 
     #[test]
