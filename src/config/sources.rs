@@ -178,7 +178,7 @@ mod tests {
             ("div.call:hover2", "unsupported pseudo class or element"),
             ("div.call[", "ends too early"),
             ("div > > p", "dangling combinator"),
-            ("::", "pseudo-element needs a name"),
+            ("::", "ends too early"),
         ] {
             let (text, errors) = with_source(&format!(
                 "id = \"liste\"\nkind = \"html\"\nurl = \"https://b.example.org/\"\nlabel = \"b\"\ntitle = \"h3\"\nitem = '{selector}'"

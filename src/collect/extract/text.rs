@@ -117,7 +117,9 @@ fn feed_parser(mut parser: Parser<HtmlTreeSink>, html: &str, guard: &ParseGuard)
             })
         });
         if stop.is_some() {
-            return (parser.finish(), stop);
+            // The tree as built so far; `finish` would turn a half-read tag into text.
+            let partial = std::mem::replace(&mut *parser.tokenizer.sink.sink.0.borrow_mut(), Html::new_fragment());
+            return (partial, stop);
         }
     }
     (parser.finish(), None)

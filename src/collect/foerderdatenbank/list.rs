@@ -183,10 +183,15 @@ mod tests {
 
     #[test]
     fn cards_beyond_the_page_limit_are_dropped() {
-        let page = parse_list(PAGE, &Url::parse("http://x.test/").unwrap(), usize::MAX, &ParseGuard::default()).unwrap();
-        assert!(page.cards.len() > 1, "fixture has several cards");
-        let capped = parse_list(PAGE, &Url::parse("http://x.test/").unwrap(), 1, &ParseGuard::default()).unwrap();
+        let card = r#"<div class="card card--horizontal card--fundingprogram">"#;
+        let extra = format!(r#"{card}<p class="card--title"><a href="erste.html">Erste</a></p></div>"#);
+        let two = PAGE.replacen(card, &format!("{extra}{card}"), 1);
+        let url = Url::parse("http://x.test/").unwrap();
+        let page = parse_list(&two, &url, usize::MAX, &ParseGuard::default()).unwrap();
+        assert_eq!(page.cards.len(), 2);
+        let capped = parse_list(&two, &url, 1, &ParseGuard::default()).unwrap();
         assert_eq!(capped.cards, page.cards[..1]);
+        assert_eq!(capped.cards[0].title, "Erste");
     }
 
     #[test]
