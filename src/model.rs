@@ -756,7 +756,10 @@ mod tests {
     fn clean_text_strips_bidi_controls_and_invisible_characters() {
         let hostile = "F\u{202e}gpd.exe\u{202c} f\u{fc}r\u{200b} Kommunen\u{7}\u{85}\u{2066}x\u{2069}\u{feff}\u{e0041}\r\nZeile\tzwei";
         assert_eq!(clean_text(hostile), "Fgpd.exe f\u{fc}r Kommunenx\nZeile\tzwei");
-        assert_eq!(clean_text("Familie \u{1f468}\u{200d}\u{1f469}"), "Familie \u{1f468}\u{200d}\u{1f469}");
+        assert_eq!(
+            clean_text("Familie \u{1f468}\u{200d}\u{1f469}"),
+            "Familie \u{1f468}\u{200d}\u{1f469}"
+        );
     }
 
     #[test]
@@ -770,8 +773,18 @@ mod tests {
         call.applicants.raw = vec!["Gemeinden\u{200e}".into()];
         let call = call.seal();
         let texts = [&call.title, &call.summary, &call.text, call.funder.as_ref().unwrap()];
-        assert_eq!(texts, [&"Titel".to_string(), &"Kurz".into(), &"Lang[31m".into(), &"Land".into()]);
-        assert_eq!((&call.topics[0][..], &call.funding_types[0][..], &call.applicants.raw[0][..]), ("Thema", "Zuschuss", "Gemeinden"));
+        assert_eq!(
+            texts,
+            [&"Titel".to_string(), &"Kurz".into(), &"Lang[31m".into(), &"Land".into()]
+        );
+        assert_eq!(
+            (
+                &call.topics[0][..],
+                &call.funding_types[0][..],
+                &call.applicants.raw[0][..]
+            ),
+            ("Thema", "Zuschuss", "Gemeinden")
+        );
     }
 
     fn d(y: i32, m: u32, day: u32) -> NaiveDate {

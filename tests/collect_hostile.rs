@@ -30,7 +30,9 @@ fn rss(items: &str) -> String {
 }
 
 fn item(title: &str, link: &str, description: &str) -> String {
-    format!("<item><title>{title}</title><link>{link}</link><description><![CDATA[{description}]]></description></item>")
+    format!(
+        "<item><title>{title}</title><link>{link}</link><description><![CDATA[{description}]]></description></item>"
+    )
 }
 
 async fn serve(server: &MockServer, at: &str, body: impl Into<Vec<u8>>, content_type: &str) {
@@ -111,7 +113,13 @@ async fn markup_nested_100000_deep_fails_its_source_and_nothing_else() {
     );
     serve(&server, "/gut.xml", rss(&ok), "application/rss+xml").await;
     let deep_description = item("Tief", &format!("{base}/aufrufe/tief.html"), &nested_divs("Text"));
-    serve(&server, "/tief-beschreibung.xml", rss(&deep_description), "application/rss+xml").await;
+    serve(
+        &server,
+        "/tief-beschreibung.xml",
+        rss(&deep_description),
+        "application/rss+xml",
+    )
+    .await;
     // Not escaped: 100,000 nested XML elements for feed-rs itself (quick-xml refuses
     // more than 65,535 levels; the source fails with that reason).
     let deep_xml = format!(
@@ -136,7 +144,11 @@ async fn markup_nested_100000_deep_fails_its_source_and_nothing_else() {
         rss_source("tief-beschreibung", &format!("{base}/tief-beschreibung.xml"), ""),
         rss_source("tief-xml", &format!("{base}/tief-xml.xml"), ""),
         html_source("tief-liste", &format!("{base}/tief-liste.html"), ""),
-        html_source("tief-detail", &format!("{base}/liste.html"), "detail = { content = \"main\" }"),
+        html_source(
+            "tief-detail",
+            &format!("{base}/liste.html"),
+            "detail = { content = \"main\" }",
+        ),
     ]
     .concat();
     write_config(&config, &sources, "");
@@ -153,7 +165,11 @@ async fn markup_nested_100000_deep_fails_its_source_and_nothing_else() {
     let ours = "elements nested deeper than 1024 levels";
     for (bad, page, reason) in [
         ("tief-beschreibung", "/tief-beschreibung.xml", ours),
-        ("tief-xml", "/tief-xml.xml", "nests elements deeper than the supported limit"),
+        (
+            "tief-xml",
+            "/tief-xml.xml",
+            "nests elements deeper than the supported limit",
+        ),
         ("tief-liste", "/tief-liste.html", ours),
         ("tief-detail", "/detail/b.html", ours),
     ] {
@@ -173,8 +189,14 @@ async fn markup_nested_100000_deep_fails_its_source_and_nothing_else() {
     // The failures are in the source health.
     let health = text(&foerderradar(&config, &data, &["sources"]).await.stdout);
     for bad in ["tief-beschreibung", "tief-xml", "tief-liste", "tief-detail"] {
-        let line = health.lines().find(|l| l.starts_with(bad)).unwrap_or_else(|| panic!("{health}"));
-        assert!(line.contains("failing") && line.contains("deeper than"), "failure recorded: {line}");
+        let line = health
+            .lines()
+            .find(|l| l.starts_with(bad))
+            .unwrap_or_else(|| panic!("{health}"));
+        assert!(
+            line.contains("failing") && line.contains("deeper than"),
+            "failure recorded: {line}"
+        );
     }
 }
 
@@ -189,7 +211,13 @@ async fn item_limits_keep_the_first_items_and_warn() {
     let cards: String = (0..5_000)
         .map(|i| format!(r#"<div class="aufruf"><h3><a href="/k/{i}.html">Karte {i}</a></h3></div>"#))
         .collect();
-    serve(&server, "/liste.html", format!("<html><body>{cards}</body></html>"), "text/html").await;
+    serve(
+        &server,
+        "/liste.html",
+        format!("<html><body>{cards}</body></html>"),
+        "text/html",
+    )
+    .await;
 
     let tmp = tempfile::tempdir().unwrap();
     let (config, data) = (tmp.path().join("config"), tmp.path().join("data"));
@@ -198,7 +226,11 @@ async fn item_limits_keep_the_first_items_and_warn() {
         html_source("lange-liste", &format!("{base}/liste.html"), ""),
     ]
     .concat();
-    write_config(&config, &sources, "max_items_per_feed = 25\nmax_items_per_page = 7\nmax_body_mb = 32");
+    write_config(
+        &config,
+        &sources,
+        "max_items_per_feed = 25\nmax_items_per_page = 7\nmax_body_mb = 32",
+    );
 
     let collect = foerderradar(&config, &data, &["collect"]).await;
     let (stdout, stderr) = (text(&collect.stdout), text(&collect.stderr));
@@ -213,7 +245,10 @@ async fn item_limits_keep_the_first_items_and_warn() {
     assert!(warned("grosser-feed", "max_items_per_feed"), "{stderr}");
     assert!(warned("lange-liste", "max_items_per_page"), "{stderr}");
     let listed = text(&foerderradar(&config, &data, &["calls", "list"]).await.stdout);
-    assert!(listed.contains("Aufruf 24") && !listed.contains("Aufruf 25"), "{listed}");
+    assert!(
+        listed.contains("Aufruf 24") && !listed.contains("Aufruf 25"),
+        "{listed}"
+    );
     assert!(listed.contains("Karte 6") && !listed.contains("Karte 7"), "{listed}");
 }
 
@@ -222,8 +257,20 @@ async fn collect_source_runs_a_named_disabled_source() {
     let server = MockServer::start().await;
     let base = server.uri();
     let feed = |title: &str, slug: &str| rss(&item(title, &format!("{base}/a/{slug}.html"), "Text"));
-    serve(&server, "/aktiv.xml", feed("Aktiver Aufruf", "aktiv"), "application/rss+xml").await;
-    serve(&server, "/ruhend.xml", feed("Ruhender Aufruf", "ruhend"), "application/rss+xml").await;
+    serve(
+        &server,
+        "/aktiv.xml",
+        feed("Aktiver Aufruf", "aktiv"),
+        "application/rss+xml",
+    )
+    .await;
+    serve(
+        &server,
+        "/ruhend.xml",
+        feed("Ruhender Aufruf", "ruhend"),
+        "application/rss+xml",
+    )
+    .await;
     let tmp = tempfile::tempdir().unwrap();
     let (config, data) = (tmp.path().join("config"), tmp.path().join("data"));
     let sources = [
@@ -243,7 +290,11 @@ async fn collect_source_runs_a_named_disabled_source() {
     assert!(named.status.success(), "{stdout}\n{}", text(&named.stderr));
     assert!(line_of(&stdout, "ruhend").contains("1 new"), "{stdout}");
     assert!(stdout.contains("collect: 1 sources"), "{stdout}");
-    let listed = text(&foerderradar(&config, &data, &["calls", "list", "--source", "ruhend"]).await.stdout);
+    let listed = text(
+        &foerderradar(&config, &data, &["calls", "list", "--source", "ruhend"])
+            .await
+            .stdout,
+    );
     assert!(listed.contains("Ruhender Aufruf"), "{listed}");
 }
 
@@ -257,7 +308,13 @@ async fn invisible_characters_reach_neither_the_store_nor_the_digest() {
         "<p>Antragsberechtigt sind Kommunen\u{202e} in Nordrhein-Westfalen.\u{200b} Gefördert werden Innenstädte und Ortskerne. \
          Anträge bis 31.03.2027.\u{1}</p>",
     );
-    serve(&server, "/feed.xml", rss(&hostile), "application/rss+xml; charset=utf-8").await;
+    serve(
+        &server,
+        "/feed.xml",
+        rss(&hostile),
+        "application/rss+xml; charset=utf-8",
+    )
+    .await;
     let tmp = tempfile::tempdir().unwrap();
     let (config, data) = (tmp.path().join("config"), tmp.path().join("data"));
     write_config(&config, &rss_source("feed", &format!("{base}/feed.xml"), ""), "");
@@ -298,7 +355,11 @@ async fn invisible_characters_reach_neither_the_store_nor_the_digest() {
 async fn declared_utf8_with_invalid_bytes_is_decoded_as_utf8_with_a_warning() {
     let server = MockServer::start().await;
     let base = server.uri();
-    let feed = rss(&item("Förderaufruf KAPUTT Dorfmitte", &format!("{base}/a/x.html"), "Text"));
+    let feed = rss(&item(
+        "Förderaufruf KAPUTT Dorfmitte",
+        &format!("{base}/a/x.html"),
+        "Text",
+    ));
     let mut bytes = feed.into_bytes();
     let at = bytes.windows(6).position(|w| w == b"KAPUTT").unwrap();
     bytes.splice(at..at + 6, [0xff, 0xc3, 0x28]);
@@ -337,13 +398,23 @@ async fn slow_host(host_wait: Duration) -> (MockServer, Vec<foerderradar::collec
             )
             .mount(&server)
             .await;
-        slow.push(source(&format!("langsam-{i}"), &format!("{base}/langsam-{i}.xml"), "rss", ""));
+        slow.push(source(
+            &format!("langsam-{i}"),
+            &format!("{base}/langsam-{i}.xml"),
+            "rss",
+            "",
+        ));
     }
     let mut tiny = Vec::new();
     for i in 0..6 {
         let body = rss(&item(&format!("Klein {i}"), &format!("{base}/k/{i}.html"), "Text"));
         serve(&server, &format!("/klein-{i}.xml"), body, "application/rss+xml").await;
-        tiny.push(source(&format!("klein-{i}"), &format!("{base}/klein-{i}.xml"), "rss", ""));
+        tiny.push(source(
+            &format!("klein-{i}"),
+            &format!("{base}/klein-{i}.xml"),
+            "rss",
+            "",
+        ));
     }
     let settings = HttpSettings {
         source_budget: Duration::from_secs(2),

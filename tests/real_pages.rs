@@ -122,7 +122,8 @@ fn real_fdb_detail_pages() {
     let now = Utc.with_ymd_and_hms(2026, 6, 1, 6, 0, 0).unwrap();
     for expected in DETAILS {
         let html = std::fs::read_to_string(dir.join("foerderdatenbank").join(expected.file)).unwrap();
-        let detail = parse_detail(&html, &page_url, &ParseGuard::default()).unwrap_or_else(|e| panic!("{}: {e}", expected.file));
+        let detail =
+            parse_detail(&html, &page_url, &ParseGuard::default()).unwrap_or_else(|e| panic!("{}: {e}", expected.file));
         let card = Card {
             url: page_url.to_string(),
             title: String::new(),
@@ -207,7 +208,8 @@ fn real_fdb_result_list() {
         &Url::parse("http://127.0.0.1:1/liste.html").unwrap(),
         usize::MAX,
         &ParseGuard::default(),
-    ).unwrap();
+    )
+    .unwrap();
     assert_eq!(page.hits, Some(2395));
     assert_eq!(page.cards.len(), 10);
     let first = &page.cards[0];

@@ -4,6 +4,7 @@ mod collect_fdb;
 mod collect_hostile;
 mod collect_html;
 mod collect_http;
+mod collect_properties;
 mod collect_rss;
 mod collect_sedia;
 mod extract_real_pages;

@@ -264,7 +264,12 @@ fn feed_signatures(
 ) -> Result<HashMap<String, String>, String> {
     let truncated = super::rss::truncate_entries(body, max);
     if truncated.is_some() {
-        tracing::warn!(source, url, max, "feed has more entries than http.max_items_per_feed; the first {max} are kept");
+        tracing::warn!(
+            source,
+            url,
+            max,
+            "feed has more entries than http.max_items_per_feed; the first {max} are kept"
+        );
     }
     let feed = feed_rs::parser::parse(truncated.as_deref().unwrap_or(body).as_bytes()).map_err(|e| e.to_string())?;
     let mut signatures = HashMap::with_capacity(feed.entries.len());

@@ -19,8 +19,8 @@ use sha2::{Digest, Sha256};
 use url::Url;
 
 use super::extract::{
-    MarkupError, ParseGuard, parse_amount_max, parse_applicants, parse_deadline, parse_funding_rate,
-    parse_german_date, parse_page, parse_regions, try_html_to_text,
+    MarkupError, ParseGuard, parse_amount_max, parse_applicants, parse_deadline, parse_funding_rate, parse_german_date,
+    parse_page, parse_regions, try_html_to_text,
 };
 use super::identity::canonical_url;
 use super::page::{base_url, css, text_of};
@@ -198,8 +198,12 @@ struct CompiledDetail {
 }
 
 fn selector(option: &str, css: &str) -> Result<Selector, String> {
-    Selector::parse(css)
-        .map_err(|e| format!("option `{option}`: invalid CSS selector `{css}`: {}", selector_reason(&e)))
+    Selector::parse(css).map_err(|e| {
+        format!(
+            "option `{option}`: invalid CSS selector `{css}`: {}",
+            selector_reason(&e)
+        )
+    })
 }
 
 /// scraper's own text for most selector errors is "Unexpected error occurred.
@@ -228,7 +232,11 @@ fn humanize(debug: &str) -> String {
         words.extend(c.to_lowercase());
     }
     let args = args.strip_suffix(')').unwrap_or(args).trim();
-    if args.is_empty() { words } else { format!("{words}: {args}") }
+    if args.is_empty() {
+        words
+    } else {
+        format!("{words}: {args}")
+    }
 }
 
 fn optional(option: &str, css: &Option<String>) -> Result<Option<Selector>, String> {
@@ -563,7 +571,12 @@ fn parse_list_page(
     Ok(ListPage { listings, next })
 }
 
-fn read_listing(item: ElementRef, base: &Url, c: &Compiled, guard: &ParseGuard) -> Result<Option<Listing>, MarkupError> {
+fn read_listing(
+    item: ElementRef,
+    base: &Url,
+    c: &Compiled,
+    guard: &ParseGuard,
+) -> Result<Option<Listing>, MarkupError> {
     let title_element = item.select(&c.title).next();
     let Some(title) = title_element.map(text_of).filter(|t| !t.is_empty()) else {
         return Ok(None);

@@ -212,9 +212,7 @@ impl<'a> CollectContext<'a> {
                 budget: self.budget,
                 during: Some(format!("parsing {url}")),
             },
-            MarkupError::TooDeep { .. } => {
-                CollectError::parse(url, format!("source '{}': {error}", self.source.id))
-            }
+            MarkupError::TooDeep { .. } => CollectError::parse(url, format!("source '{}': {error}", self.source.id)),
         }
     }
 }

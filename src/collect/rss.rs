@@ -59,7 +59,9 @@ pub async fn collect(ctx: &mut CollectContext<'_>) -> Result<Vec<Call>, CollectE
     let (options, now) = (options.clone(), ctx.now);
     let max = ctx.fetcher.settings().max_items_per_feed;
     let calls = ctx
-        .parse_blocking(&key, move |guard| feed_calls(&body, &url, &options, &source, now, max, guard))
+        .parse_blocking(&key, move |guard| {
+            feed_calls(&body, &url, &options, &source, now, max, guard)
+        })
         .await?
         .map_err(|e| ctx.page_error(&key, e))?;
     ctx.state.validators.insert(key, fetched.validators);
@@ -131,7 +133,10 @@ pub(crate) fn truncate_entries(xml: &str, max: usize) -> Option<String> {
         if starts {
             if let Some((at, parents)) = cut {
                 let mut out = xml.get(..at)?.to_string();
-                parents.iter().rev().for_each(|name| out.push_str(&format!("</{name}>")));
+                parents
+                    .iter()
+                    .rev()
+                    .for_each(|name| out.push_str(&format!("</{name}>")));
                 return Some(out);
             }
             entry_depth = open.len();
@@ -263,7 +268,11 @@ mod tests {
     }
 
     fn feed_of(items: usize) -> String {
-        let item = |i| format!("<item><title>Aufruf {i}</title><link>https://example.org/{i}</link><description>&lt;p&gt;Text&lt;/p&gt;</description></item>");
+        let item = |i| {
+            format!(
+                "<item><title>Aufruf {i}</title><link>https://example.org/{i}</link><description>&lt;p&gt;Text&lt;/p&gt;</description></item>"
+            )
+        };
         let items: String = (0..items).map(item).collect();
         format!("<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>F</title>{items}</channel></rss>")
     }
@@ -274,13 +283,29 @@ mod tests {
         let cut = truncate_entries(&feed_of(100_000), 5).expect("cut");
         assert!(cut.ends_with("</item></channel></rss>"), "{}", &cut[cut.len() - 60..]);
         let url = Url::parse("https://example.org/feed").unwrap();
-        let calls = feed_calls(&feed_of(100_000), &url, &RssOptions::default(), "s", Utc::now(), 5, &ParseGuard::default()).unwrap();
+        let calls = feed_calls(
+            &feed_of(100_000),
+            &url,
+            &RssOptions::default(),
+            "s",
+            Utc::now(),
+            5,
+            &ParseGuard::default(),
+        )
+        .unwrap();
         let titles: Vec<_> = calls.iter().map(|c| c.title.as_str()).collect();
         assert_eq!(titles, ["Aufruf 0", "Aufruf 1", "Aufruf 2", "Aufruf 3", "Aufruf 4"]);
         // Atom, with an element named like an entry inside an entry.
         let atom = "<feed xmlns=\"http://www.w3.org/2005/Atom\"><entry><id>1</id><x:item xmlns:x=\"u\"/></entry><entry><id>2</id></entry></feed>";
-        assert_eq!(truncate_entries(atom, 1).unwrap(), "<feed xmlns=\"http://www.w3.org/2005/Atom\"><entry><id>1</id><x:item xmlns:x=\"u\"/></entry></feed>");
-        assert_eq!(truncate_entries("<rss><item></rss>", 1), None, "malformed XML is left to feed-rs");
+        assert_eq!(
+            truncate_entries(atom, 1).unwrap(),
+            "<feed xmlns=\"http://www.w3.org/2005/Atom\"><entry><id>1</id><x:item xmlns:x=\"u\"/></entry></feed>"
+        );
+        assert_eq!(
+            truncate_entries("<rss><item></rss>", 1),
+            None,
+            "malformed XML is left to feed-rs"
+        );
     }
 
     #[test]
@@ -288,7 +313,10 @@ mod tests {
         let url = Url::parse("https://example.org/feed").unwrap();
         let spent = ParseGuard::until(std::time::Instant::now());
         let result = feed_calls(&feed_of(10), &url, &RssOptions::default(), "s", Utc::now(), 100, &spent);
-        assert!(matches!(result, Err(PageError::Markup(MarkupError::OutOfTime))), "{result:?}");
+        assert!(
+            matches!(result, Err(PageError::Markup(MarkupError::OutOfTime))),
+            "{result:?}"
+        );
     }
 
     #[test]

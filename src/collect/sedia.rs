@@ -237,7 +237,9 @@ pub async fn collect(ctx: &mut CollectContext<'_>) -> Result<Vec<Call>, CollectE
         let (body, source, page_url) = (fetched.body, ctx.source.id.clone(), url.to_string());
         let max = ctx.fetcher.settings().max_items_per_page;
         let read = ctx
-            .parse_blocking(url.as_str(), move |guard| read_page(&body, today, &source, &page_url, max, guard))
+            .parse_blocking(url.as_str(), move |guard| {
+                read_page(&body, today, &source, &page_url, max, guard)
+            })
             .await?
             .map_err(|e| ctx.page_error(url.as_str(), e))?;
         topics.extend(read.topics);
@@ -280,11 +282,16 @@ fn read_page(
     max: usize,
     guard: &ParseGuard,
 ) -> Result<ReadPage, PageError> {
-    let page: SearchPage = serde_json::from_str(body)
-        .map_err(|e| PageError::Invalid(format!("not a SEDIA search response: {e}")))?;
+    let page: SearchPage =
+        serde_json::from_str(body).map_err(|e| PageError::Invalid(format!("not a SEDIA search response: {e}")))?;
     let received = page.results.len();
     if received > max {
-        tracing::warn!(source, url, max, "search page has more results than http.max_items_per_page; the first {max} are kept");
+        tracing::warn!(
+            source,
+            url,
+            max,
+            "search page has more results than http.max_items_per_page; the first {max} are kept"
+        );
     }
     let mut topics = Vec::new();
     for result in page.results.iter().take(max) {

@@ -140,8 +140,18 @@ fn http(r: &mut Report, raw: &RawHttp, admin: Option<&str>) -> Option<HttpSettin
     let budget = count(r, raw.source_budget_secs.as_ref(), "http.source_budget_secs", 120, 1);
     let broken_after = count32(r, raw.broken_after.as_ref(), "http.broken_after", 3, 1);
     let host_wait = within(r, raw.host_wait_secs.as_ref(), "http.host_wait_secs", HOST_WAIT_SECS);
-    let per_page = within(r, raw.max_items_per_page.as_ref(), "http.max_items_per_page", ITEMS_PER_PAGE);
-    let per_feed = within(r, raw.max_items_per_feed.as_ref(), "http.max_items_per_feed", ITEMS_PER_FEED);
+    let per_page = within(
+        r,
+        raw.max_items_per_page.as_ref(),
+        "http.max_items_per_page",
+        ITEMS_PER_PAGE,
+    );
+    let per_feed = within(
+        r,
+        raw.max_items_per_feed.as_ref(),
+        "http.max_items_per_feed",
+        ITEMS_PER_FEED,
+    );
     Some(HttpSettings {
         user_agent: raw.user_agent.clone().unwrap_or_else(|| default_user_agent(admin)),
         timeout: Duration::from_secs(timeout?),
@@ -243,7 +253,10 @@ mod tests {
             assert!(e.to_string().contains("must be"), "{e}");
             assert_eq!(e.line, line_of(&text, &format!("{key} = {bad}")), "{e}");
         }
-        let text = format!("{}\n[http]\nhost_wait_secs = 20\nmax_items_per_feed = 7\n", fixture(FILE));
+        let text = format!(
+            "{}\n[http]\nhost_wait_secs = 20\nmax_items_per_feed = 7\n",
+            fixture(FILE)
+        );
         let config = Config::load(dir_with(FILE, &text).path()).unwrap();
         assert_eq!(config.service.http.host_wait, Duration::from_secs(20));
         assert_eq!(config.service.http.max_items_per_feed, 7);

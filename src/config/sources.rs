@@ -187,7 +187,10 @@ mod tests {
             assert!(e.file.ends_with(FILE), "{e}");
             assert_eq!(e.line, line_of(&text, &format!("item = '{selector}'")), "{e}");
             for part in [selector, reason, "source \"liste\"", "option `item`"] {
-                assert!(e.message.to_lowercase().contains(&part.to_lowercase()), "{part:?} not in: {e}");
+                assert!(
+                    e.message.to_lowercase().contains(&part.to_lowercase()),
+                    "{part:?} not in: {e}"
+                );
             }
             assert!(!e.message.contains("report this to the developer"), "{e}");
         }

@@ -219,9 +219,10 @@ fn write_element(element: ElementRef<'_>, out: &mut String) {
                 Node::Element(el) if skipping > 0 || SKIPPED.contains(&el.name()) => skipping += 1,
                 Node::Element(el) => open_element(el.name(), out),
                 // Source line breaks are whitespace like any other; only elements break lines.
-                Node::Text(text) if skipping == 0 => out.extend(text.chars().map(|c| {
-                    if c == '\n' || c == PARAGRAPH_BREAK { ' ' } else { c }
-                })),
+                Node::Text(text) if skipping == 0 => out.extend(
+                    text.chars()
+                        .map(|c| if c == '\n' || c == PARAGRAPH_BREAK { ' ' } else { c }),
+                ),
                 _ => {}
             },
             Edge::Close(node) => match node.value() {
@@ -529,7 +530,10 @@ mod tests {
         let decoded = decode_body(bytes, Some("text/html; charset=utf-8"));
         assert_eq!(decoded.text, "Ma\u{fffd}nahmen f\u{fffd}r Kommunen");
         let warning = decoded.warning.expect("a warning");
-        assert!(warning.contains("UTF-8") && warning.contains("2 byte sequence"), "{warning}");
+        assert!(
+            warning.contains("UTF-8") && warning.contains("2 byte sequence"),
+            "{warning}"
+        );
         // Declared in the XML declaration only: three bad bytes in a German feed.
         let feed = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><rss><title>Förderaufruf \u{1}</title></rss>";
         let mut bytes = feed.replace('\u{1}', "X").into_bytes();
@@ -537,7 +541,11 @@ mod tests {
         bytes.splice(x..=x, [0xff, 0xfe, 0xc3]);
         let decoded = decode_body(&bytes, Some("application/rss+xml"));
         assert!(decoded.text.contains("Förderaufruf \u{fffd}"), "{}", decoded.text);
-        assert!(!decoded.text.contains("Ã¶"), "not guessed as Windows-1252: {}", decoded.text);
+        assert!(
+            !decoded.text.contains("Ã¶"),
+            "not guessed as Windows-1252: {}",
+            decoded.text
+        );
         assert!(decoded.warning.is_some());
         // Nothing declared: guessed, without a warning.
         let guessed = decode_body(b"Ma\xdfnahmen", None);

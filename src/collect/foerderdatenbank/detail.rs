@@ -379,7 +379,14 @@ mod tests {
         )
         .unwrap();
         assert_eq!(d.title, "Aus dem Kopf");
-        assert!(parse_detail("<html><body><p>Seite nicht gefunden</p></body></html>", &url(), &ParseGuard::default()).is_err());
+        assert!(
+            parse_detail(
+                "<html><body><p>Seite nicht gefunden</p></body></html>",
+                &url(),
+                &ParseGuard::default()
+            )
+            .is_err()
+        );
     }
 
     #[test]

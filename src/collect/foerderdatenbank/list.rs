@@ -142,7 +142,13 @@ mod tests {
 
     #[test]
     fn parses_cards_hits_and_next_against_base_href() {
-        let page = parse_list(PAGE, &Url::parse("http://127.0.0.1:9/other/liste.html").unwrap(), usize::MAX, &ParseGuard::default()).unwrap();
+        let page = parse_list(
+            PAGE,
+            &Url::parse("http://127.0.0.1:9/other/liste.html").unwrap(),
+            usize::MAX,
+            &ParseGuard::default(),
+        )
+        .unwrap();
         assert_eq!(page.hits, Some(1234));
         assert_eq!(page.cards.len(), 1, "the card without a link is skipped");
         let card = &page.cards[0];
@@ -168,7 +174,14 @@ mod tests {
     fn last_page_has_no_next_and_other_pages_are_errors() {
         let last = PAGE.replace(r#"<li><a class="forward button""#, r#"<li><a class="nothing""#);
         assert_eq!(
-            parse_list(&last, &Url::parse("http://x.test/").unwrap(), usize::MAX, &ParseGuard::default()).unwrap().next,
+            parse_list(
+                &last,
+                &Url::parse("http://x.test/").unwrap(),
+                usize::MAX,
+                &ParseGuard::default()
+            )
+            .unwrap()
+            .next,
             None
         );
         let err = parse_list(
@@ -196,7 +209,13 @@ mod tests {
 
     #[test]
     fn card_signature_tracks_content() {
-        let page = parse_list(PAGE, &Url::parse("http://x.test/").unwrap(), usize::MAX, &ParseGuard::default()).unwrap();
+        let page = parse_list(
+            PAGE,
+            &Url::parse("http://x.test/").unwrap(),
+            usize::MAX,
+            &ParseGuard::default(),
+        )
+        .unwrap();
         let mut changed = page.cards[0].clone();
         assert_eq!(changed.signature(), page.cards[0].signature());
         changed.applicants.push_str(", Unternehmen");
