@@ -186,7 +186,7 @@ impl RequestTally {
         }
     }
 
-    fn mark_started(&self) {
+    pub(crate) fn mark_started(&self) {
         if self.started.set(Instant::now()).is_ok() {
             // `notify_one` keeps a permit when nobody waits yet: no wake-up is lost.
             self.started_signal.notify_one();

@@ -194,7 +194,9 @@ impl<'a> CollectContext<'a> {
         let guard = self.parse_guard();
         let _stop_when_dropped = CancelOnDrop(guard.clone());
         self.tally.set_activity(Some(format!("parsing {url}")));
-        let joined = tokio::task::spawn_blocking(move || work(&guard)).await;
+        // The blocking pool does not inherit the task's span; carry it, so that warnings name the source.
+        let span = tracing::Span::current();
+        let joined = tokio::task::spawn_blocking(move || span.in_scope(|| work(&guard))).await;
         self.tally.set_activity(None);
         match joined {
             Ok(value) => Ok(value),
@@ -395,6 +397,23 @@ mod tests {
         let err = SourceKind::from_table("html", table("item = 'div.call['\ntitle = 'h3'")).unwrap_err();
         assert!(err.contains("div.call["), "{err}");
         assert!(SourceKind::from_table("html", table("item = 'div.call'\ntitle = 'h3'")).is_ok());
+    }
+
+    #[tokio::test]
+    async fn watchdog_names_the_host_wait_and_what_the_budget_ran_out_on() {
+        let tally = RequestTally::default();
+        let queued = watchdog(&tally, Duration::from_millis(10), Duration::from_secs(3600)).await;
+        assert_eq!(
+            queued.to_string(),
+            "waited 0 s for host ? behind other sources (http.host_wait_secs = 0)"
+        );
+        tally.mark_started();
+        tally.set_activity(Some("parsing http://127.0.0.1:1/feed.xml".into()));
+        let spent = watchdog(&tally, Duration::from_secs(3600), Duration::from_millis(10)).await;
+        assert_eq!(
+            spent.to_string(),
+            "time budget of 10ms exhausted while parsing http://127.0.0.1:1/feed.xml"
+        );
     }
 
     #[test]
