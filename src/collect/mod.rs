@@ -8,7 +8,12 @@
 //!
 //! Adding a kind: write `src/collect/<kind>.rs` with an options struct
 //! (serde, `deny_unknown_fields`) and an `async fn collect(ctx) -> Result<Vec<Call>, CollectError>`,
-//! add a variant to [`SourceKind`], and a fixture test in `tests/`.
+//! add a variant to [`SourceKind`], and a fixture test in `tests/`. Parse fetched
+//! bodies in [`CollectContext::parse_blocking`] (off the runtime, within the budget,
+//! checking its guard between items) and respect `max_items_per_page`/`_feed`.
+//!
+//! A source's time budget starts with its first request, when it has its host's
+//! politeness slot; queueing for that slot is bounded by `http.host_wait_secs`.
 
 pub mod extract;
 pub mod foerderdatenbank;
@@ -217,6 +222,14 @@ impl<'a> CollectContext<'a> {
             MarkupError::TooDeep { .. } => CollectError::parse(url, format!("source '{}': {error}", self.source.id)),
         }
     }
+
+    /// The error of page `url` naming this source; running out of time is a budget error.
+    pub fn page_error(&self, url: &str, error: PageError) -> CollectError {
+        match error {
+            PageError::Markup(e) => self.markup_error(url, e),
+            PageError::Invalid(message) => CollectError::parse(url, format!("source '{}': {message}", self.source.id)),
+        }
+    }
 }
 
 /// Why a fetched page or feed gave nothing.
@@ -227,16 +240,6 @@ pub enum PageError {
     Invalid(String),
     #[error(transparent)]
     Markup(#[from] MarkupError),
-}
-
-impl CollectContext<'_> {
-    /// The error of page `url` naming this source; running out of time is a budget error.
-    pub fn page_error(&self, url: &str, error: PageError) -> CollectError {
-        match error {
-            PageError::Markup(e) => self.markup_error(url, e),
-            PageError::Invalid(message) => CollectError::parse(url, format!("source '{}': {message}", self.source.id)),
-        }
-    }
 }
 
 /// Cancels a guard when the future awaiting the blocking work is dropped (budget
