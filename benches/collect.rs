@@ -142,6 +142,9 @@ fn settings() -> HttpSettings {
         max_body_bytes: 5 << 20,
         retries: 0,
         source_budget: Duration::from_secs(120),
+        host_wait: Duration::from_secs(300),
+        max_items_per_page: 1_000,
+        max_items_per_feed: 5_000,
         ..support::http_settings()
     }
 }

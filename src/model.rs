@@ -525,8 +525,17 @@ impl Call {
         hex::encode(Sha256::digest(content.to_string().as_bytes()))
     }
 
-    /// Sets `fingerprint` from the current content.
+    /// Cleans every text a person reads (see [`clean_text`]) and sets `fingerprint`
+    /// from the content. Every source kind ends building a call here, so no stored
+    /// call carries bidi overrides or control characters from a fetched page.
     pub fn seal(mut self) -> Self {
+        clean_in_place(&mut self.title);
+        clean_in_place(&mut self.summary);
+        clean_in_place(&mut self.text);
+        let optional = [&mut self.funder, &mut self.external_id];
+        optional.into_iter().flatten().for_each(clean_in_place);
+        let lists = [&mut self.funding_types, &mut self.topics, &mut self.applicants.raw];
+        lists.into_iter().flatten().for_each(clean_in_place);
         self.fingerprint = self.compute_fingerprint();
         self
     }
@@ -534,6 +543,31 @@ impl Call {
     /// Open on `today`: not marked closed and a cut-off still ahead (or none stated).
     pub fn is_open(&self, today: NaiveDate) -> bool {
         self.status != CallStatus::Closed && self.deadline.is_open(today)
+    }
+}
+
+/// Text without the characters that change how it reads but cannot be seen:
+/// bidirectional controls (U+202E reverses a title, U+200E/F, U+202A-202E,
+/// U+2066-2069, U+061C), control characters (C0 except line feed and tab, DEL, C1),
+/// invisible formatting (zero-width space, word joiner, BOM, interlinear
+/// annotations) and Unicode tag characters (hidden ASCII). ZWJ and ZWNJ stay:
+/// emoji sequences and some scripts need them.
+pub fn clean_text(text: &str) -> String {
+    text.chars().filter(|c| !is_invisible(*c)).collect()
+}
+
+fn is_invisible(c: char) -> bool {
+    matches!(c,
+        '\u{0}'..='\u{8}' | '\u{b}'..='\u{1f}' | '\u{7f}'..='\u{9f}'
+        | '\u{61c}' | '\u{180e}' | '\u{200b}' | '\u{200e}' | '\u{200f}'
+        | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{2069}'
+        | '\u{feff}' | '\u{fff9}'..='\u{fffb}' | '\u{e0000}'..='\u{e007f}')
+}
+
+/// [`clean_text`] without a copy when nothing is to be removed (the common case).
+fn clean_in_place(text: &mut String) {
+    if text.chars().any(is_invisible) {
+        *text = clean_text(text);
     }
 }
 
@@ -751,6 +785,41 @@ mod tests {
     }
 
     use super::*;
+
+    #[test]
+    fn clean_text_strips_bidi_controls_and_invisible_characters() {
+        let hostile = "F\u{202e}gpd.exe\u{202c} f\u{fc}r\u{200b} Kommunen\u{7}\u{85}\u{2066}x\u{2069}\u{feff}\u{e0041}\r\nZeile\tzwei";
+        assert_eq!(clean_text(hostile), "Fgpd.exe f\u{fc}r Kommunenx\nZeile\tzwei");
+        assert_eq!(
+            clean_text("Familie \u{1f468}\u{200d}\u{1f469}"),
+            "Familie \u{1f468}\u{200d}\u{1f469}"
+        );
+    }
+
+    #[test]
+    fn seal_cleans_every_text_a_person_reads() {
+        let mut call = Call::new("s", "https://example.org/a", "Titel\u{202e}", Utc::now());
+        call.summary = "Kurz\u{200f}".into();
+        call.text = "Lang\u{1b}[31m".into();
+        call.funder = Some("Land\u{202a}".into());
+        call.topics = vec!["Thema\u{2067}".into()];
+        call.funding_types = vec!["Zuschuss\u{0}".into()];
+        call.applicants.raw = vec!["Gemeinden\u{200e}".into()];
+        let call = call.seal();
+        let texts = [&call.title, &call.summary, &call.text, call.funder.as_ref().unwrap()];
+        assert_eq!(
+            texts,
+            [&"Titel".to_string(), &"Kurz".into(), &"Lang[31m".into(), &"Land".into()]
+        );
+        assert_eq!(
+            (
+                &call.topics[0][..],
+                &call.funding_types[0][..],
+                &call.applicants.raw[0][..]
+            ),
+            ("Thema", "Zuschuss", "Gemeinden")
+        );
+    }
 
     fn d(y: i32, m: u32, day: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(y, m, day).unwrap()

@@ -31,6 +31,9 @@ pub fn test_fetcher(source: &SourceConfig) -> Fetcher {
         per_host_concurrency: 4,
         retries: 0,
         source_budget: Duration::from_secs(60),
+        host_wait: Duration::from_secs(300),
+        max_items_per_page: 1_000,
+        max_items_per_feed: 5_000,
         respect_robots: false,
         ..crate::support::http_settings()
     };

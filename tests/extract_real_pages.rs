@@ -1,8 +1,7 @@
-//! The extract parsers over the saved real Förderdatenbank pages (skipped when the
-//! reference folder is absent, e.g. in a fresh clone).
+//! The extract parsers over the saved real Förderdatenbank pages (skipped loudly
+//! when the reference folder is absent, failing under CI: see `real_pages`).
 
 use std::collections::BTreeSet;
-use std::path::PathBuf;
 
 use chrono::NaiveDate;
 use foerderradar::collect::extract::{
@@ -20,16 +19,9 @@ fn date(y: i32, m: u32, d: u32) -> NaiveDate {
 
 /// The text of a saved page, or `None` (with a message) when the folder is missing.
 fn page_text(name: &str) -> Option<String> {
-    let dir = PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../shared/reference/real-pages/foerderdatenbank"
-    ));
-    if !dir.is_dir() {
-        eprintln!("skipping: {} does not exist", dir.display());
-        return None;
-    }
+    let dir = crate::real_pages::reference_dir("foerderdatenbank")?;
     let bytes = std::fs::read(dir.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
-    Some(html_to_text(&decode_body(&bytes, Some("text/html"))))
+    Some(html_to_text(&decode_body(&bytes, Some("text/html")).text))
 }
 
 fn dates(deadline: &Deadline) -> Vec<(NaiveDate, bool)> {

@@ -1,27 +1,57 @@
 //! The parsers against real saved pages (`../shared/reference/real-pages/`, not part of
-//! the repository): skipped with a message where that folder does not exist.
+//! the repository). Where that folder does not exist the tests say "SKIPPED" on
+//! stderr, except under CI (`CI=true`), where a missing folder fails the run: CI
+//! runs with `shared/` next to the clone, so missing pages there are a broken setup.
 //! Also checks that the shipped `config/sources.toml` builds every source's options.
 
 use std::path::PathBuf;
 
 use chrono::{NaiveDate, TimeZone, Utc};
 use foerderradar::collect::SourceKind;
+use foerderradar::collect::extract::ParseGuard;
 use foerderradar::collect::foerderdatenbank::{Card, detail_to_call, parse_detail, parse_list};
 use foerderradar::collect::sedia::{SearchPage, topic};
 use foerderradar::model::{ApplicantCategory, Bundesland, CallStatus, Region};
 use url::Url;
 
-fn real_pages() -> Option<PathBuf> {
-    let dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/reference/real-pages"));
+const REFERENCE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/reference/real-pages");
+
+/// `../shared/reference/real-pages/<sub>`, or `None` after a loud "SKIPPED" when it
+/// is missing outside CI. Under CI a missing folder panics.
+pub(crate) fn reference_dir(sub: &str) -> Option<PathBuf> {
+    let dir = PathBuf::from(REFERENCE).join(sub);
     if dir.is_dir() {
-        Some(dir)
-    } else {
-        eprintln!(
-            "skipped: {} does not exist (fresh clone without the reference pages)",
-            dir.display()
-        );
-        None
+        return Some(dir);
     }
+    missing(&dir, std::env::var("CI").ok().as_deref())
+}
+
+/// What a test does about a missing reference folder, given the value of `CI`.
+fn missing(dir: &std::path::Path, ci: Option<&str>) -> Option<PathBuf> {
+    let ci = ci.is_some_and(|v| !v.is_empty() && v != "0" && !v.eq_ignore_ascii_case("false"));
+    assert!(
+        !ci,
+        "{} does not exist, but CI is set: CI runs with ../shared next to the clone, so the real-page tests must run",
+        dir.display()
+    );
+    eprintln!(
+        "SKIPPED: real-page test, because {} does not exist (fresh clone without ../shared/reference)",
+        dir.display()
+    );
+    None
+}
+
+fn real_pages() -> Option<PathBuf> {
+    reference_dir("")
+}
+
+#[test]
+fn missing_reference_pages_fail_under_ci_and_skip_elsewhere() {
+    let nowhere = std::path::Path::new("/nonexistent/real-pages");
+    assert_eq!(missing(nowhere, None), None);
+    assert_eq!(missing(nowhere, Some("false")), None);
+    let under_ci = std::panic::catch_unwind(|| missing(nowhere, Some("true")));
+    assert!(under_ci.is_err(), "CI=true must fail on missing reference pages");
 }
 
 /// What a saved detail page says about itself.
@@ -92,7 +122,8 @@ fn real_fdb_detail_pages() {
     let now = Utc.with_ymd_and_hms(2026, 6, 1, 6, 0, 0).unwrap();
     for expected in DETAILS {
         let html = std::fs::read_to_string(dir.join("foerderdatenbank").join(expected.file)).unwrap();
-        let detail = parse_detail(&html, &page_url).unwrap_or_else(|e| panic!("{}: {e}", expected.file));
+        let detail =
+            parse_detail(&html, &page_url, &ParseGuard::default()).unwrap_or_else(|e| panic!("{}: {e}", expected.file));
         let card = Card {
             url: page_url.to_string(),
             title: String::new(),
@@ -121,6 +152,7 @@ fn real_fdb_detail_page_specifics() {
         parse_detail(
             &html,
             &Url::parse("https://www.foerderdatenbank.de/FDB/x.html").unwrap(),
+            &ParseGuard::default(),
         )
         .unwrap()
     };
@@ -171,7 +203,13 @@ fn real_fdb_result_list() {
     let Some(dir) = real_pages() else { return };
     let html = std::fs::read_to_string(dir.join("foerderdatenbank/overview.html")).unwrap();
     // Fetched from anywhere: links resolve against the page's <base href>.
-    let page = parse_list(&html, &Url::parse("http://127.0.0.1:1/liste.html").unwrap()).unwrap();
+    let page = parse_list(
+        &html,
+        &Url::parse("http://127.0.0.1:1/liste.html").unwrap(),
+        usize::MAX,
+        &ParseGuard::default(),
+    )
+    .unwrap();
     assert_eq!(page.hits, Some(2395));
     assert_eq!(page.cards.len(), 10);
     let first = &page.cards[0];

@@ -26,6 +26,9 @@ pub fn http_settings() -> HttpSettings {
         per_host_concurrency: 2,
         retries: 2,
         source_budget: Duration::from_secs(10),
+        host_wait: Duration::from_secs(300),
+        max_items_per_page: 1_000,
+        max_items_per_feed: 5_000,
         broken_after: 3,
         respect_robots: true,
     }

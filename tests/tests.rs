@@ -1,8 +1,10 @@
 //! The one integration-test binary (faster linking than one binary per file).
 
 mod collect_fdb;
+mod collect_hostile;
 mod collect_html;
 mod collect_http;
+mod collect_properties;
 mod collect_rss;
 mod collect_sedia;
 mod delivery_and_cli;

@@ -15,7 +15,6 @@ mod list;
 mod vocab;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::time::Instant;
 
 use serde::{Deserialize, Deserializer};
 use sha2::{Digest, Sha256};
@@ -25,7 +24,7 @@ pub use detail::{Detail, parse_detail};
 pub use list::{Card, ListPage, parse_list};
 
 use super::{CollectContext, CollectError, FetchError, Fetched, SourceKind, Validators, berlin_today, ensure_ok};
-use crate::collect::extract;
+use crate::collect::extract::{self, ParseGuard};
 use crate::collect::identity::canonical_url;
 use crate::model::{Applicants, Call, CallStatus, Deadline, Region};
 
@@ -85,7 +84,6 @@ pub async fn collect(ctx: &mut CollectContext<'_>) -> Result<Vec<Call>, CollectE
         ));
     };
     let opts = opts.clone();
-    let started = Instant::now();
     let mut pass = Pass {
         old_memo: std::mem::take(&mut ctx.state.memo),
         memo: BTreeMap::new(),
@@ -100,7 +98,7 @@ pub async fn collect(ctx: &mut CollectContext<'_>) -> Result<Vec<Call>, CollectE
 
     let mut calls = Vec::with_capacity(cards.len());
     for card in &cards {
-        let over_budget = started.elapsed() > ctx.soft_budget;
+        let over_budget = ctx.elapsed() > ctx.soft_budget;
         if over_budget {
             tracing::warn!(source = %ctx.source.id, url = %card.url, "time budget spent; detail not fetched this pass");
         }
@@ -206,7 +204,11 @@ async fn list_page(ctx: &CollectContext<'_>, url: &Url, pass: &mut Pass) -> Resu
             .map_err(|e| CollectError::parse(&key, format!("remembered list page unreadable: {e}")))?
     } else {
         ensure_ok(&fetched, &key)?;
-        parse_list(&fetched.body, &fetched.url).map_err(|m| CollectError::parse(&key, m))?
+        let (body, page_url) = (fetched.body.clone(), fetched.url.clone());
+        let max = ctx.fetcher.settings().max_items_per_page;
+        ctx.parse_blocking(&key, move |guard| parse_list(&body, &page_url, max, guard))
+            .await?
+            .map_err(|e| ctx.page_error(&key, e))?
     };
     pass.remember(&key, &fetched, sent);
     if pass.validators.contains_key(&key) {
@@ -236,13 +238,46 @@ async fn read_feed(ctx: &CollectContext<'_>, feed_url: &Url, pass: &mut Pass) ->
         tracing::warn!(source = %ctx.source.id, url = %key, status = fetched.status, "feed not readable");
         return None;
     }
-    match feed_rs::parser::parse(fetched.body.as_bytes()) {
-        Ok(feed) => Some(feed.entries.iter().filter_map(feed_item).collect()),
-        Err(e) => {
+    let max = ctx.fetcher.settings().max_items_per_feed;
+    let (body, source, url) = (fetched.body, ctx.source.id.clone(), key.clone());
+    let parsed = ctx.parse_blocking(&key, move |guard| feed_signatures(&body, &source, &url, max, guard));
+    match parsed.await {
+        Ok(Ok(signatures)) => Some(signatures),
+        Ok(Err(e)) => {
             tracing::warn!(source = %ctx.source.id, url = %key, error = %e, "feed not parseable");
             None
         }
+        Err(e) => {
+            tracing::warn!(source = %ctx.source.id, url = %key, error = %e, "feed not read");
+            None
+        }
     }
+}
+
+/// The signatures of at most `max` feed items (see [`super::rss::truncate_entries`]).
+fn feed_signatures(
+    body: &str,
+    source: &str,
+    url: &str,
+    max: usize,
+    guard: &ParseGuard,
+) -> Result<HashMap<String, String>, String> {
+    let truncated = super::rss::truncate_entries(body, max);
+    if truncated.is_some() {
+        tracing::warn!(
+            source,
+            url,
+            max,
+            "feed has more entries than http.max_items_per_feed; the first {max} are kept"
+        );
+    }
+    let feed = feed_rs::parser::parse(truncated.as_deref().unwrap_or(body).as_bytes()).map_err(|e| e.to_string())?;
+    let mut signatures = HashMap::with_capacity(feed.entries.len());
+    for entry in &feed.entries {
+        guard.check().map_err(|e| e.to_string())?;
+        signatures.extend(feed_item(entry));
+    }
+    Ok(signatures)
 }
 
 fn feed_item(entry: &feed_rs::model::Entry) -> Option<(String, String)> {
@@ -359,7 +394,11 @@ async fn fetch_detail(
         };
     }
     ensure_ok(&fetched, &card.url)?;
-    let detail = parse_detail(&fetched.body, &fetched.url).map_err(|m| CollectError::parse(&card.url, m))?;
+    let (body, page_url) = (std::mem::take(&mut fetched.body), fetched.url.clone());
+    let detail = ctx
+        .parse_blocking(&card.url, move |guard| parse_detail(&body, &page_url, guard))
+        .await?
+        .map_err(|e| ctx.page_error(&card.url, e))?;
     pass.remember(&card.url, &fetched, None);
     Ok(DetailOutcome::Call(Box::new(detail_to_call(
         &detail,

@@ -9,18 +9,18 @@
 //! list entry changed or the store lacks the call.
 
 use std::collections::{BTreeMap, HashSet};
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 
 use chrono::NaiveDate;
 use futures::StreamExt;
-use scraper::{ElementRef, Html, Selector};
+use scraper::{ElementRef, Selector};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use url::Url;
 
 use super::extract::{
-    html_to_text, parse_amount_max, parse_applicants, parse_deadline, parse_funding_rate, parse_german_date,
-    parse_regions,
+    MarkupError, ParseGuard, parse_amount_max, parse_applicants, parse_deadline, parse_funding_rate, parse_german_date,
+    parse_page, parse_regions, try_html_to_text,
 };
 use super::identity::canonical_url;
 use super::page::{base_url, css, text_of};
@@ -198,7 +198,45 @@ struct CompiledDetail {
 }
 
 fn selector(option: &str, css: &str) -> Result<Selector, String> {
-    Selector::parse(css).map_err(|e| format!("option `{option}`: invalid CSS selector `{css}`: {e}"))
+    Selector::parse(css).map_err(|e| {
+        format!(
+            "option `{option}`: invalid CSS selector `{css}`: {}",
+            selector_reason(&e)
+        )
+    })
+}
+
+/// scraper's own text for most selector errors is "Unexpected error occurred.
+/// Please report this to the developer" plus a debug dump; say what is wrong instead.
+fn selector_reason(kind: &scraper::error::SelectorErrorKind) -> String {
+    use scraper::error::SelectorErrorKind as K;
+    match kind {
+        K::UnexpectedToken => "a character that cannot stand there".into(),
+        K::EndOfLine => "the selector ends too early (an unclosed `[` or `(`, or a trailing combinator?)".into(),
+        K::InvalidAtRule | K::InvalidAtRuleBody | K::QualRuleInvalid => "not a selector".into(),
+        K::TooManyNestedBlocks => "too many nested brackets".into(),
+        K::ExpectedColonOnPseudoElement => "a pseudo-element needs `::`".into(),
+        K::ExpectedIdentityOnPseudoElement => "a pseudo-element needs a name".into(),
+        K::UnexpectedSelectorParseError(inner) => humanize(&format!("{inner:?}")),
+    }
+}
+
+/// `UnsupportedPseudoClassOrElement("hover2")` → `unsupported pseudo class or element: "hover2"`.
+fn humanize(debug: &str) -> String {
+    let (name, args) = debug.split_once('(').unwrap_or((debug, ""));
+    let mut words = String::new();
+    for (i, c) in name.chars().enumerate() {
+        if c.is_uppercase() && i > 0 {
+            words.push(' ');
+        }
+        words.extend(c.to_lowercase());
+    }
+    let args = args.strip_suffix(')').unwrap_or(args).trim();
+    if args.is_empty() {
+        words
+    } else {
+        format!("{words}: {args}")
+    }
 }
 
 fn optional(option: &str, css: &Option<String>) -> Result<Option<Selector>, String> {
@@ -312,17 +350,17 @@ pub async fn collect(ctx: &mut CollectContext<'_>) -> Result<Vec<Call>, CollectE
     let SourceKind::Html(options) = &ctx.source.kind else {
         unreachable!("html::collect called for kind {}", ctx.source.kind.name());
     };
-    let compiled = Compiled::new(options).map_err(|message| {
+    let compiled = Arc::new(Compiled::new(options).map_err(|message| {
         CollectError::parse(
             ctx.source.url.as_str(),
             format!("source '{}': {message}", ctx.source.id),
         )
-    })?;
+    })?);
     let mut pass = PassState::default();
     let listings = collect_listings(ctx, options, &compiled, &mut pass).await?;
     let calls = match &compiled.detail {
         None => listings.iter().map(|l| build_call(ctx, options, l, None)).collect(),
-        Some(detail) => collect_details(ctx, options, &compiled, detail, &listings, &mut pass).await?,
+        Some(_) => collect_details(ctx, options, &compiled, &listings, &mut pass).await?,
     };
     ctx.state.validators = pass.validators;
     ctx.state.memo = pass.memo;
@@ -333,19 +371,20 @@ pub async fn collect(ctx: &mut CollectContext<'_>) -> Result<Vec<Call>, CollectE
 async fn collect_listings(
     ctx: &CollectContext<'_>,
     options: &HtmlOptions,
-    compiled: &Compiled,
+    compiled: &Arc<Compiled>,
     pass: &mut PassState,
 ) -> Result<Vec<Listing>, CollectError> {
     let mut url = ctx.source.url.clone();
     let mut visited = HashSet::new();
     let mut listings: Vec<Listing> = Vec::new();
+    let mut listed = HashSet::new();
     for _ in 0..options.max_pages.max(1) {
         if !visited.insert(url.to_string()) {
             break;
         }
         let page = list_page(ctx, compiled, &url, pass).await?;
         for listing in page.listings {
-            if !listings.iter().any(|l| l.url == listing.url) {
+            if listed.insert(listing.url.clone()) {
                 listings.push(listing);
             }
         }
@@ -360,7 +399,7 @@ async fn collect_listings(
 /// One list page: conditional GET; on 304 the listings of the last pass.
 async fn list_page(
     ctx: &CollectContext<'_>,
-    compiled: &Compiled,
+    compiled: &Arc<Compiled>,
     url: &Url,
     pass: &mut PassState,
 ) -> Result<ListPage, CollectError> {
@@ -376,7 +415,13 @@ async fn list_page(
                 // The server answered 304 although we sent no validators; ask again plainly.
                 fetched = ctx.fetcher.get(url, None).await?;
             }
-            parse_list_page(&fetched.body, &fetched.url, compiled, &ctx.source.id)
+            let (body, page_url, compiled) = (std::mem::take(&mut fetched.body), fetched.url.clone(), compiled.clone());
+            let (source, max) = (ctx.source.id.clone(), ctx.fetcher.settings().max_items_per_page);
+            ctx.parse_blocking(&key, move |guard| {
+                parse_list_page(&body, &page_url, &compiled, &source, max, guard)
+            })
+            .await?
+            .map_err(|e| ctx.markup_error(&key, e))?
         }
     };
     let validators = if fetched.not_modified {
@@ -395,8 +440,7 @@ async fn list_page(
 async fn collect_details(
     ctx: &CollectContext<'_>,
     options: &HtmlOptions,
-    compiled: &Compiled,
-    detail: &CompiledDetail,
+    compiled: &Arc<Compiled>,
     listings: &[Listing],
     pass: &mut PassState,
 ) -> Result<Vec<Call>, CollectError> {
@@ -404,7 +448,7 @@ async fn collect_details(
     // Futures are built up front: a closure inside the stream trips the `Send` check of `tokio::spawn`.
     let pending: Vec<_> = listings
         .iter()
-        .map(|listing| detail_call(ctx, options, compiled, detail, listing))
+        .map(|listing| detail_call(ctx, options, compiled, listing))
         .collect();
     let results: Vec<_> = futures::stream::iter(pending).buffered(parallel).collect().await;
     let mut calls = Vec::with_capacity(results.len());
@@ -447,8 +491,7 @@ async fn collect_details(
 async fn detail_call(
     ctx: &CollectContext<'_>,
     options: &HtmlOptions,
-    compiled: &Compiled,
-    detail: &CompiledDetail,
+    compiled: &Arc<Compiled>,
     listing: &Listing,
 ) -> Result<(Call, Option<Validators>), CollectError> {
     let old_validators = ctx.state.validators.get(&listing.link);
@@ -478,18 +521,40 @@ async fn detail_call(
             old_validators.cloned(),
         ));
     }
-    let page = parse_detail_page(&fetched.body, compiled, detail);
+    let (body, compiled) = (fetched.body, compiled.clone());
+    let page = ctx
+        .parse_blocking(&listing.link, move |guard| parse_detail_page(&body, &compiled, guard))
+        .await?
+        .map_err(|e| ctx.markup_error(&listing.link, e))?;
     Ok((build_call(ctx, options, listing, Some(&page)), Some(fetched.validators)))
 }
 
-/// Reads the listings and the next-page link of one list page. Never fails:
-/// a page where `item` finds nothing yields no listings (the store flags drift).
-fn parse_list_page(body: &str, page_url: &Url, compiled: &Compiled, source: &str) -> ListPage {
-    let document = Html::parse_document(body);
+/// Reads the listings (at most `max`) and the next-page link of one list page.
+/// A page where `item` finds nothing yields no listings (the store flags drift);
+/// only markup nested too deep or a spent budget (`guard`) fail it.
+fn parse_list_page(
+    body: &str,
+    page_url: &Url,
+    compiled: &Compiled,
+    source: &str,
+    max: usize,
+    guard: &ParseGuard,
+) -> Result<ListPage, MarkupError> {
+    let document = parse_page(body, guard)?;
     let base = base_url(&document, page_url);
     let mut listings = Vec::new();
-    for item in document.select(&compiled.item) {
-        match read_listing(item, &base, compiled) {
+    for (n, item) in document.select(&compiled.item).enumerate() {
+        if n == max {
+            tracing::warn!(
+                source,
+                page = %page_url,
+                max,
+                "list page has more items than http.max_items_per_page; the first {max} are kept"
+            );
+            break;
+        }
+        guard.check()?;
+        match read_listing(item, &base, compiled, guard)? {
             Some(listing) => listings.push(listing),
             None => tracing::warn!(source, page = %page_url, "list item without title or link; skipped"),
         }
@@ -503,25 +568,36 @@ fn parse_list_page(body: &str, page_url: &Url, compiled: &Compiled, source: &str
         .and_then(|sel| document.select(sel).next())
         .and_then(|el| href_of(el, &base))
         .map(|u| u.to_string());
-    ListPage { listings, next }
+    Ok(ListPage { listings, next })
 }
 
-fn read_listing(item: ElementRef, base: &Url, c: &Compiled) -> Option<Listing> {
+fn read_listing(
+    item: ElementRef,
+    base: &Url,
+    c: &Compiled,
+    guard: &ParseGuard,
+) -> Result<Option<Listing>, MarkupError> {
     let title_element = item.select(&c.title).next();
-    let title = title_element.map(text_of).filter(|t| !t.is_empty())?;
-    let link = item_link(item, title_element, c, base)?;
+    let Some(title) = title_element.map(text_of).filter(|t| !t.is_empty()) else {
+        return Ok(None);
+    };
+    let Some(link) = item_link(item, title_element, c, base) else {
+        return Ok(None);
+    };
     let first = |sel: &Option<Selector>| sel.as_ref().and_then(|s| item.select(s).next());
-    Some(Listing {
+    let summary = match first(&c.summary) {
+        Some(e) => try_html_to_text(&e.inner_html(), guard)?.trim().to_string(),
+        None => String::new(),
+    };
+    Ok(Some(Listing {
         url: canonical_url(link.as_str()),
         link: link.to_string(),
         title,
-        summary: first(&c.summary)
-            .map(|e| html_to_text(&e.inner_html()).trim().to_string())
-            .unwrap_or_default(),
+        summary,
         published: first(&c.published).and_then(date_of),
         deadline: first(&c.deadline).map(|e| e.value().attr("datetime").map_or_else(|| text_of(e), str::to_string)),
         labels: label_pairs(item, c),
-    })
+    }))
 }
 
 /// The `link` selector's href; by default the first link in the title, then in
@@ -633,23 +709,30 @@ fn following_text(node: ElementRef, labels: &[ElementRef]) -> String {
     parts.join(" ").split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-fn parse_detail_page(body: &str, compiled: &Compiled, detail: &CompiledDetail) -> DetailPage {
-    let document = Html::parse_document(body);
+fn parse_detail_page(body: &str, compiled: &Compiled, guard: &ParseGuard) -> Result<DetailPage, MarkupError> {
+    let Some(detail) = &compiled.detail else {
+        return Ok(DetailPage::default());
+    };
+    let document = parse_page(body, guard)?;
     let root = document.root_element();
     let first = |sel: &Option<Selector>| sel.as_ref().and_then(|s| document.select(s).next());
     let content = first(&detail.content).unwrap_or(root);
-    DetailPage {
+    let summary = match first(&detail.summary) {
+        Some(e) => Some(try_html_to_text(&e.inner_html(), guard)?.trim().to_string()),
+        None => None,
+    };
+    Ok(DetailPage {
         title: first(&detail.title).map(text_of).filter(|t| !t.is_empty()),
-        summary: first(&detail.summary).map(|e| html_to_text(&e.inner_html()).trim().to_string()),
+        summary,
         deadline: first(&detail.deadline)
             .map(|e| e.value().attr("datetime").map_or_else(|| text_of(e), str::to_string)),
-        text: html_to_text(&content.inner_html()).trim().to_string(),
+        text: try_html_to_text(&content.inner_html(), guard)?.trim().to_string(),
         labels: if detail.use_labels {
             label_pairs(content, compiled)
         } else {
             Vec::new()
         },
-    }
+    })
 }
 
 /// Merges a listing, its detail page and the source's fixed values into a call.

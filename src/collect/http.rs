@@ -5,14 +5,14 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use backon::{ExponentialBuilder, Retryable};
 use reqwest::header::{self, HeaderMap};
 use reqwest::{RequestBuilder, Response, StatusCode};
 use texting_robots::Robot;
-use tokio::sync::{OnceCell, Semaphore};
+use tokio::sync::{Notify, OnceCell, Semaphore};
 use url::Url;
 
 use super::Validators;
@@ -158,11 +158,56 @@ fn error_chain(e: &dyn std::error::Error) -> String {
     text
 }
 
-/// Requests and 304s made for the current source (see [`count_requests`]).
+/// Requests and 304s made for the current source (see [`count_requests`]), and
+/// the clock of its time budget.
 #[derive(Debug, Default)]
 pub struct RequestTally {
     pub requests: AtomicU32,
     pub not_modified: AtomicU32,
+    /// When the source's first request got its host slot: its time budget starts
+    /// there, not while it queues behind the other sources of its host.
+    started: OnceLock<Instant>,
+    started_signal: Notify,
+    /// The host the source last queued for (named when the wait runs out).
+    host: Mutex<Option<String>>,
+    /// What the source is doing besides fetching (named when the budget runs out).
+    activity: Mutex<Option<String>>,
+}
+
+impl RequestTally {
+    pub fn started(&self) -> Option<Instant> {
+        self.started.get().copied()
+    }
+
+    /// Resolves once the first request has its host slot.
+    pub async fn wait_started(&self) {
+        while self.started().is_none() {
+            self.started_signal.notified().await;
+        }
+    }
+
+    pub(crate) fn mark_started(&self) {
+        if self.started.set(Instant::now()).is_ok() {
+            // `notify_one` keeps a permit when nobody waits yet: no wake-up is lost.
+            self.started_signal.notify_one();
+        }
+    }
+
+    pub fn host(&self) -> Option<String> {
+        self.host.lock().expect("tally lock poisoned").clone()
+    }
+
+    fn queue_for(&self, host: &str) {
+        *self.host.lock().expect("tally lock poisoned") = Some(host.to_string());
+    }
+
+    pub fn activity(&self) -> Option<String> {
+        self.activity.lock().expect("tally lock poisoned").clone()
+    }
+
+    pub fn set_activity(&self, activity: Option<String>) {
+        *self.activity.lock().expect("tally lock poisoned") = activity;
+    }
 }
 
 tokio::task_local! {
@@ -320,10 +365,12 @@ impl Fetcher {
 
     async fn send_once(&self, url: &Url, request: RequestBuilder) -> Result<Fetched, FetchError> {
         let gate = self.gate(url);
+        tally(|t| t.queue_for(&host_key(url)));
         let _permit = gate.in_flight.acquire().await.expect("host semaphore is never closed");
         gate.wait_turn().await;
         let started = Instant::now();
         tally(|t| {
+            t.mark_started();
             t.requests.fetch_add(1, Ordering::Relaxed);
         });
         let response = request.send().await.map_err(|e| FetchError::from_reqwest(url, e))?;
@@ -354,11 +401,15 @@ impl Fetcher {
         let final_url = response.url().clone();
         let limit = self.inner.settings.max_body_bytes;
         let bytes = read_capped(url, &mut response, limit).await?;
+        let decoded = decode_body(&bytes, content_type.as_deref());
+        if let Some(warning) = &decoded.warning {
+            tracing::warn!(url = %final_url, "{warning}");
+        }
         Ok(Fetched {
             url: final_url,
             status,
             not_modified: status == 304,
-            body: decode_body(&bytes, content_type.as_deref()),
+            body: decoded.text,
             content_type,
             validators,
         })
@@ -384,6 +435,8 @@ impl Fetcher {
         if !self.inner.settings.respect_robots {
             return Ok(());
         }
+        // Another source of this host may be loading robots.txt: that wait is a host wait too.
+        tally(|t| t.queue_for(&host_key(url)));
         let cell = {
             let mut robots = self.inner.robots.lock().expect("robots map lock poisoned");
             robots.entry(host_key(url)).or_default().clone()

@@ -8,7 +8,12 @@
 //!
 //! Adding a kind: write `src/collect/<kind>.rs` with an options struct
 //! (serde, `deny_unknown_fields`) and an `async fn collect(ctx) -> Result<Vec<Call>, CollectError>`,
-//! add a variant to [`SourceKind`], and a fixture test in `tests/`.
+//! add a variant to [`SourceKind`], and a fixture test in `tests/`. Parse fetched
+//! bodies in [`CollectContext::parse_blocking`] (off the runtime, within the budget,
+//! checking its guard between items) and respect `max_items_per_page`/`_feed`.
+//!
+//! A source's time budget starts with its first request, when it has its host's
+//! politeness slot; queueing for that slot is bounded by `http.host_wait_secs`.
 
 pub mod extract;
 pub mod foerderdatenbank;
@@ -28,10 +33,11 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use tracing::Instrument;
 
-pub use http::{FetchError, Fetched, Fetcher};
+pub use http::{FetchError, Fetched, Fetcher, RequestTally};
 
 use crate::config::SourceConfig;
 use crate::model::Call;
+use extract::{MarkupError, ParseGuard};
 
 /// Kind-specific source settings.
 #[derive(Debug, Clone)]
@@ -105,6 +111,10 @@ pub struct CollectContext<'a> {
     /// Soft time budget: past it, kinds stop fetching detail pages and keep what they
     /// have, so the hard budget (which discards the pass) is rarely hit.
     pub soft_budget: Duration,
+    /// The source's time budget; it runs from the first request (see [`RequestTally::started`]).
+    pub budget: Duration,
+    /// Requests of this source and the start of its budget.
+    pub tally: Arc<RequestTally>,
 }
 
 /// Why a source failed in a pass.
@@ -115,8 +125,11 @@ pub enum CollectError {
     /// The page or feed was fetched but is not what the kind expects.
     #[error("{url}: cannot parse: {message}")]
     Parse { url: String, message: String },
-    #[error("time budget of {0:?} exhausted")]
-    Budget(Duration),
+    #[error("time budget of {budget:?} exhausted{}", .during.as_ref().map(|d| format!(" while {d}")).unwrap_or_default())]
+    Budget { budget: Duration, during: Option<String> },
+    /// The source never got a request slot: other sources of its host held it.
+    #[error("waited {} s for host {host} behind other sources (http.host_wait_secs = {})", waited.as_secs(), waited.as_secs())]
+    HostWait { host: String, waited: Duration },
 }
 
 impl CollectError {
@@ -158,7 +171,84 @@ impl<'a> CollectContext<'a> {
             prior,
             now,
             soft_budget: budget.mul_f64(SOFT_BUDGET_SHARE),
+            budget,
+            tally: Arc::default(),
         }
+    }
+
+    /// Time spent of the budget (zero before the first request).
+    pub fn elapsed(&self) -> Duration {
+        self.tally.started().map_or(Duration::ZERO, |t| t.elapsed())
+    }
+
+    /// A guard that stops parsing when the source's budget runs out.
+    pub fn parse_guard(&self) -> ParseGuard {
+        let started = self.tally.started().unwrap_or_else(Instant::now);
+        ParseGuard::until(started + self.budget)
+    }
+
+    /// Runs CPU-heavy parsing of `url` on the blocking pool: the async runtime stays
+    /// free for the other sources, and the work counts against this source's budget.
+    /// `work` gets a guard to check between items; when the budget runs out (or the
+    /// pass is dropped) the guard fails and the work stops early.
+    pub async fn parse_blocking<T: Send + 'static>(
+        &self,
+        url: &str,
+        work: impl FnOnce(&ParseGuard) -> T + Send + 'static,
+    ) -> Result<T, CollectError> {
+        let guard = self.parse_guard();
+        let _stop_when_dropped = CancelOnDrop(guard.clone());
+        self.tally.set_activity(Some(format!("parsing {url}")));
+        // The blocking pool does not inherit the task's span; carry it, so that warnings name the source.
+        let span = tracing::Span::current();
+        let joined = tokio::task::spawn_blocking(move || span.in_scope(|| work(&guard))).await;
+        self.tally.set_activity(None);
+        match joined {
+            Ok(value) => Ok(value),
+            Err(e) => match e.try_into_panic() {
+                Ok(panic) => std::panic::resume_unwind(panic),
+                Err(e) => Err(CollectError::parse(url, format!("parser task ended: {e}"))),
+            },
+        }
+    }
+
+    /// A parse error of `url` naming this source; running out of time is a budget error.
+    pub fn markup_error(&self, url: &str, error: MarkupError) -> CollectError {
+        match error {
+            MarkupError::OutOfTime => CollectError::Budget {
+                budget: self.budget,
+                during: Some(format!("parsing {url}")),
+            },
+            MarkupError::TooDeep { .. } => CollectError::parse(url, format!("source '{}': {error}", self.source.id)),
+        }
+    }
+
+    /// The error of page `url` naming this source; running out of time is a budget error.
+    pub fn page_error(&self, url: &str, error: PageError) -> CollectError {
+        match error {
+            PageError::Markup(e) => self.markup_error(url, e),
+            PageError::Invalid(message) => CollectError::parse(url, format!("source '{}': {message}", self.source.id)),
+        }
+    }
+}
+
+/// Why a fetched page or feed gave nothing.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PageError {
+    /// Not what the kind expects (not a feed, not a result list, ...).
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Markup(#[from] MarkupError),
+}
+
+/// Cancels a guard when the future awaiting the blocking work is dropped (budget
+/// spent, shutdown): the blocking thread cannot be aborted, but it stops at its next check.
+struct CancelOnDrop(ParseGuard);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        self.0.cancel();
     }
 }
 
@@ -197,13 +287,12 @@ pub async fn collect_source(
     now: DateTime<Utc>,
 ) -> SourceOutcome {
     let started = Instant::now();
-    let budget = source.budget.unwrap_or(fetcher.settings().source_budget);
-    let tally = Arc::new(http::RequestTally::default());
     let mut ctx = CollectContext::new(fetcher, source, state.clone(), prior, now);
-    let pass = tokio::time::timeout(budget, run_kind(&mut ctx));
-    let result = match http::count_requests(tally.clone(), pass).await {
-        Ok(result) => result,
-        Err(_) => Err(CollectError::Budget(budget)),
+    let tally = ctx.tally.clone();
+    let watch = watchdog(&tally, fetcher.settings().host_wait, ctx.budget);
+    let result = tokio::select! {
+        result = http::count_requests(tally.clone(), run_kind(&mut ctx)) => result,
+        error = watch => Err(error),
     };
     let (calls, state, error) = match result {
         Ok(calls) => (calls, ctx.state, None),
@@ -223,6 +312,24 @@ pub async fn collect_source(
     }
 }
 
+/// Ends a source's pass: `host_wait` after entering when no request got a host slot
+/// by then, else `budget` after the first request started.
+async fn watchdog(tally: &RequestTally, host_wait: Duration, budget: Duration) -> CollectError {
+    let queued = Instant::now();
+    if tokio::time::timeout(host_wait, tally.wait_started()).await.is_err() {
+        return CollectError::HostWait {
+            host: tally.host().unwrap_or_else(|| "?".into()),
+            waited: host_wait,
+        };
+    }
+    let started = tally.started().unwrap_or(queued);
+    tokio::time::sleep_until((started + budget).into()).await;
+    CollectError::Budget {
+        budget,
+        during: tally.activity(),
+    }
+}
+
 async fn run_kind(ctx: &mut CollectContext<'_>) -> Result<Vec<Call>, CollectError> {
     match &ctx.source.kind {
         SourceKind::Rss(_) => rss::collect(ctx).await,
@@ -232,9 +339,12 @@ async fn run_kind(ctx: &mut CollectContext<'_>) -> Result<Vec<Call>, CollectErro
     }
 }
 
-/// Collects every enabled source concurrently; the fetcher throttles per host,
+/// Collects the given sources concurrently; the fetcher throttles per host,
 /// so sources on different hosts proceed in parallel. One source failing (or
 /// panicking) never stops the others. Outcomes come in the order of `sources`.
+///
+/// The caller chooses the sources (the enabled ones, or those named with
+/// `collect --source`, disabled or not); none is filtered out here.
 pub async fn collect_all(
     fetcher: &Fetcher,
     sources: &[SourceConfig],
@@ -244,7 +354,6 @@ pub async fn collect_all(
 ) -> Vec<SourceOutcome> {
     let tasks: Vec<_> = sources
         .iter()
-        .filter(|s| s.enabled)
         .map(|source| {
             let (fetcher, source) = (fetcher.clone(), source.clone());
             let state = states.remove(&source.id).unwrap_or_default();
@@ -291,6 +400,23 @@ mod tests {
         let err = SourceKind::from_table("html", table("item = 'div.call['\ntitle = 'h3'")).unwrap_err();
         assert!(err.contains("div.call["), "{err}");
         assert!(SourceKind::from_table("html", table("item = 'div.call'\ntitle = 'h3'")).is_ok());
+    }
+
+    #[tokio::test]
+    async fn watchdog_names_the_host_wait_and_what_the_budget_ran_out_on() {
+        let tally = RequestTally::default();
+        let queued = watchdog(&tally, Duration::from_millis(10), Duration::from_secs(3600)).await;
+        assert_eq!(
+            queued.to_string(),
+            "waited 0 s for host ? behind other sources (http.host_wait_secs = 0)"
+        );
+        tally.mark_started();
+        tally.set_activity(Some("parsing http://127.0.0.1:1/feed.xml".into()));
+        let spent = watchdog(&tally, Duration::from_secs(3600), Duration::from_millis(10)).await;
+        assert_eq!(
+            spent.to_string(),
+            "time budget of 10ms exhausted while parsing http://127.0.0.1:1/feed.xml"
+        );
     }
 
     #[test]

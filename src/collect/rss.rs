@@ -7,10 +7,11 @@ use serde::Deserialize;
 use url::Url;
 
 use super::extract::{
-    html_to_text, parse_amount_max, parse_applicants, parse_deadline, parse_funding_rate, parse_regions,
+    MarkupError, ParseGuard, parse_amount_max, parse_applicants, parse_deadline, parse_funding_rate, parse_regions,
+    try_html_to_text,
 };
 use super::identity::canonical_url;
-use super::{CollectContext, CollectError, SourceKind, berlin_today};
+use super::{CollectContext, CollectError, PageError, SourceKind, berlin_today};
 use crate::model::{Call, Region};
 
 /// `[[source]] kind = "rss"` keys (all optional).
@@ -54,15 +55,100 @@ pub async fn collect(ctx: &mut CollectContext<'_>) -> Result<Vec<Call>, CollectE
             })
             .collect());
     }
-    let feed = parse_feed(&fetched.body, &fetched.url)
-        .map_err(|message| CollectError::parse(&key, format!("source '{}': {message}", ctx.source.id)))?;
+    let (body, url, source) = (fetched.body, fetched.url, ctx.source.id.clone());
+    let (options, now) = (options.clone(), ctx.now);
+    let max = ctx.fetcher.settings().max_items_per_feed;
+    let calls = ctx
+        .parse_blocking(&key, move |guard| {
+            feed_calls(&body, &url, &options, &source, now, max, guard)
+        })
+        .await?
+        .map_err(|e| ctx.page_error(&key, e))?;
     ctx.state.validators.insert(key, fetched.validators);
-    let calls = feed
-        .entries
-        .iter()
-        .filter_map(|entry| entry_call(entry, &fetched.url, options, &ctx.source.id, ctx.now))
-        .collect();
     Ok(dedup_by_url(calls))
+}
+
+/// The calls of a fetched feed: at most `max` entries (the rest dropped with a
+/// warning), each entry's HTML read under `guard`.
+fn feed_calls(
+    body: &str,
+    url: &Url,
+    options: &RssOptions,
+    source: &str,
+    now: DateTime<Utc>,
+    max: usize,
+    guard: &ParseGuard,
+) -> Result<Vec<Call>, PageError> {
+    let truncated = truncate_entries(body, max);
+    if truncated.is_some() {
+        tracing::warn!(
+            source,
+            url = %url,
+            max,
+            "feed has more entries than http.max_items_per_feed; the first {max} are kept"
+        );
+    }
+    let feed = parse_feed(truncated.as_deref().unwrap_or(body), url).map_err(PageError::Invalid)?;
+    let mut calls = Vec::with_capacity(feed.entries.len());
+    for entry in &feed.entries {
+        guard.check().map_err(PageError::Markup)?;
+        if let Some(call) = entry_call(entry, url, options, source, now, guard).map_err(PageError::Markup)? {
+            calls.push(call);
+        }
+    }
+    Ok(calls)
+}
+
+/// The feed cut after its `max`-th top-level item or entry (the open parents
+/// closed again), or `None` when it has no more. A streaming count costs
+/// milliseconds per MB; feed-rs would build every entry first (hundreds of MB
+/// for 100,000 of them). Malformed XML is left whole for feed-rs to report.
+pub(crate) fn truncate_entries(xml: &str, max: usize) -> Option<String> {
+    use quick_xml::events::Event;
+    let is_entry = |local: &str| local == "item" || local == "entry";
+    let mut reader = quick_xml::Reader::from_str(xml);
+    let mut open: Vec<String> = Vec::new();
+    // Depth of the entry being read; 0 between entries.
+    let mut entry_depth = 0;
+    let mut seen = 0;
+    let mut cut: Option<(usize, Vec<String>)> = None;
+    loop {
+        let (starts, ends) = match reader.read_event() {
+            Ok(Event::Start(e)) => {
+                open.push(e.name().as_ref().to_string());
+                (entry_depth == 0 && is_entry(e.local_name().as_ref()), false)
+            }
+            Ok(Event::Empty(e)) => {
+                let entry = entry_depth == 0 && is_entry(e.local_name().as_ref());
+                (entry, entry)
+            }
+            Ok(Event::End(_)) => {
+                let ends = entry_depth != 0 && open.len() == entry_depth;
+                open.pop();
+                (false, ends)
+            }
+            Ok(Event::Eof) | Err(_) => return None,
+            Ok(_) => (false, false),
+        };
+        if starts {
+            if let Some((at, parents)) = cut {
+                let mut out = xml.get(..at)?.to_string();
+                parents
+                    .iter()
+                    .rev()
+                    .for_each(|name| out.push_str(&format!("</{name}>")));
+                return Some(out);
+            }
+            entry_depth = open.len();
+        }
+        if ends {
+            entry_depth = 0;
+            seen += 1;
+            if seen == max {
+                cut = Some((usize::try_from(reader.buffer_position()).ok()?, open.clone()));
+            }
+        }
+    }
 }
 
 fn parse_feed(body: &str, url: &Url) -> Result<Feed, String> {
@@ -74,17 +160,23 @@ fn parse_feed(body: &str, url: &Url) -> Result<Feed, String> {
 }
 
 /// One entry as a call; entries without any usable link are skipped (no identity).
-fn entry_call(entry: &Entry, feed_url: &Url, options: &RssOptions, source: &str, now: DateTime<Utc>) -> Option<Call> {
+fn entry_call(
+    entry: &Entry,
+    feed_url: &Url,
+    options: &RssOptions,
+    source: &str,
+    now: DateTime<Utc>,
+    guard: &ParseGuard,
+) -> Result<Option<Call>, MarkupError> {
     let Some(url) = entry_url(entry, feed_url) else {
         tracing::warn!(source, entry = %entry.id, "feed entry without a link; skipped");
-        return None;
+        return Ok(None);
     };
-    let title = entry
-        .title
-        .as_ref()
-        .map(|t| html_to_text(&t.content))
-        .unwrap_or_default();
-    let summary = entry_summary(entry);
+    let title = match &entry.title {
+        Some(t) => try_html_to_text(&t.content, guard)?,
+        None => String::new(),
+    };
+    let summary = entry_summary(entry, guard)?;
     let today = berlin_today(now);
     let criteria_text = format!("{title}\n{summary}");
     let mut call = Call::new(source, canonical_url(url.as_str()), title.trim(), now);
@@ -109,7 +201,7 @@ fn entry_call(entry: &Entry, feed_url: &Url, options: &RssOptions, source: &str,
         .or(entry.updated)
         .map(|d| d.with_timezone(&chrono_tz::Europe::Berlin).date_naive());
     call.summary = summary;
-    Some(call.seal())
+    Ok(Some(call.seal()))
 }
 
 /// The entry's link (relative ones resolved against the feed), else a guid that is a URL.
@@ -125,14 +217,14 @@ fn entry_url(entry: &Entry, feed_url: &Url) -> Option<Url> {
 }
 
 /// Description (RSS) or summary/content (Atom) as clean text.
-fn entry_summary(entry: &Entry) -> String {
+fn entry_summary(entry: &Entry, guard: &ParseGuard) -> Result<String, MarkupError> {
     let raw = entry
         .summary
         .as_ref()
-        .map(|s| s.content.clone())
-        .or_else(|| entry.content.as_ref().and_then(|c| c.body.clone()))
+        .map(|s| s.content.as_str())
+        .or_else(|| entry.content.as_ref().and_then(|c| c.body.as_deref()))
         .unwrap_or_default();
-    html_to_text(&raw).trim().to_string()
+    Ok(try_html_to_text(raw, guard)?.trim().to_string())
 }
 
 /// Feeds sometimes repeat an item (e.g. re-published with a new guid); keep the first.
@@ -165,11 +257,66 @@ mod tests {
         let feed_url = Url::parse("https://example.org/feeds/aufrufe.rdf").unwrap();
         let feed = parse_feed(RDF, &feed_url).unwrap();
         let now = Utc::now();
-        let call = entry_call(&feed.entries[0], &feed_url, &RssOptions::default(), "rdf", now).unwrap();
+        let guard = ParseGuard::default();
+        let call = entry_call(&feed.entries[0], &feed_url, &RssOptions::default(), "rdf", now, &guard)
+            .unwrap()
+            .unwrap();
         assert_eq!(call.url, "https://example.org/aufrufe/dorfgemeinschaft.html");
         assert_eq!(call.published, NaiveDate::from_ymd_opt(2026, 3, 2));
         assert_eq!(call.title, "Förderaufruf Dorfgemeinschaftshäuser");
         assert!(!call.fingerprint.is_empty());
+    }
+
+    fn feed_of(items: usize) -> String {
+        let item = |i| {
+            format!(
+                "<item><title>Aufruf {i}</title><link>https://example.org/{i}</link><description>&lt;p&gt;Text&lt;/p&gt;</description></item>"
+            )
+        };
+        let items: String = (0..items).map(item).collect();
+        format!("<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>F</title>{items}</channel></rss>")
+    }
+
+    #[test]
+    fn feeds_are_cut_after_the_item_limit() {
+        assert_eq!(truncate_entries(&feed_of(3), 3), None);
+        let cut = truncate_entries(&feed_of(100_000), 5).expect("cut");
+        assert!(cut.ends_with("</item></channel></rss>"), "{}", &cut[cut.len() - 60..]);
+        let url = Url::parse("https://example.org/feed").unwrap();
+        let calls = feed_calls(
+            &feed_of(100_000),
+            &url,
+            &RssOptions::default(),
+            "s",
+            Utc::now(),
+            5,
+            &ParseGuard::default(),
+        )
+        .unwrap();
+        let titles: Vec<_> = calls.iter().map(|c| c.title.as_str()).collect();
+        assert_eq!(titles, ["Aufruf 0", "Aufruf 1", "Aufruf 2", "Aufruf 3", "Aufruf 4"]);
+        // Atom, with an element named like an entry inside an entry.
+        let atom = "<feed xmlns=\"http://www.w3.org/2005/Atom\"><entry><id>1</id><x:item xmlns:x=\"u\"/></entry><entry><id>2</id></entry></feed>";
+        assert_eq!(
+            truncate_entries(atom, 1).unwrap(),
+            "<feed xmlns=\"http://www.w3.org/2005/Atom\"><entry><id>1</id><x:item xmlns:x=\"u\"/></entry></feed>"
+        );
+        assert_eq!(
+            truncate_entries("<rss><item></rss>", 1),
+            None,
+            "malformed XML is left to feed-rs"
+        );
+    }
+
+    #[test]
+    fn a_spent_budget_stops_reading_entries() {
+        let url = Url::parse("https://example.org/feed").unwrap();
+        let spent = ParseGuard::until(std::time::Instant::now());
+        let result = feed_calls(&feed_of(10), &url, &RssOptions::default(), "s", Utc::now(), 100, &spent);
+        assert!(
+            matches!(result, Err(PageError::Markup(MarkupError::OutOfTime))),
+            "{result:?}"
+        );
     }
 
     #[test]

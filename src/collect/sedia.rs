@@ -17,7 +17,8 @@ use url::Url;
 
 pub use parse::{SearchPage, Topic, dedupe, derive_status, topic};
 
-use super::{CollectContext, CollectError, SourceKind, berlin_today, ensure_ok};
+use super::extract::ParseGuard;
+use super::{CollectContext, CollectError, PageError, SourceKind, berlin_today, ensure_ok};
 use crate::collect::extract;
 use crate::collect::identity::canonical_url;
 use crate::model::{Call, CallStatus, Deadline, DeadlineDate, Region};
@@ -233,27 +234,75 @@ pub async fn collect(ctx: &mut CollectContext<'_>) -> Result<Vec<Call>, CollectE
         let url = page_url(&ctx.source.url, opts, page);
         let fetched = ctx.fetcher.post_multipart(&url, &parts).await?;
         ensure_ok(&fetched, url.as_str())?;
-        let body: SearchPage = serde_json::from_str(&fetched.body)
-            .map_err(|e| CollectError::parse(url.as_str(), format!("not a SEDIA search response: {e}")))?;
-        let received = body.results.len();
-        topics.extend(body.results.iter().filter_map(|r| topic(r, today)));
+        let (body, source, page_url) = (fetched.body, ctx.source.id.clone(), url.to_string());
+        let max = ctx.fetcher.settings().max_items_per_page;
+        let read = ctx
+            .parse_blocking(url.as_str(), move |guard| {
+                read_page(&body, today, &source, &page_url, max, guard)
+            })
+            .await?
+            .map_err(|e| ctx.page_error(url.as_str(), e))?;
+        topics.extend(read.topics);
         let covered = u64::from(page) * u64::from(opts.page_size);
-        let short_page = (received as u64) < u64::from(opts.page_size);
-        if received == 0 || short_page || body.total_results.is_some_and(|total| covered >= total) {
+        let short_page = (read.received as u64) < u64::from(opts.page_size);
+        if read.received == 0 || short_page || read.total.is_some_and(|total| covered >= total) {
             break;
         }
         if page >= opts.max_pages {
-            tracing::warn!(source = %ctx.source.id, total = ?body.total_results, covered, "stopped paging at max_pages");
+            tracing::warn!(source = %ctx.source.id, total = ?read.total, covered, "stopped paging at max_pages");
             break;
         }
         page += 1;
     }
-    let calls = dedupe(topics, &opts.languages)
-        .into_iter()
-        .filter(|t| matches!(t.status, CallStatus::Open | CallStatus::Forthcoming))
-        .map(|t| topic_to_call(&t, opts, &ctx.source.id, ctx.now))
-        .collect();
-    Ok(calls)
+    let (opts, source, now) = (opts.clone(), ctx.source.id.clone(), ctx.now);
+    let url = ctx.source.url.to_string();
+    ctx.parse_blocking(&url, move |guard| {
+        dedupe(topics, &opts.languages)
+            .into_iter()
+            .filter(|t| matches!(t.status, CallStatus::Open | CallStatus::Forthcoming))
+            .map(|t| guard.check().map(|()| topic_to_call(&t, &opts, &source, now)))
+            .collect::<Result<Vec<_>, _>>()
+    })
+    .await?
+    .map_err(|e| ctx.markup_error(&url, e))
+}
+
+/// One search page as read: its topics (at most `max`) and what it says about paging.
+struct ReadPage {
+    received: usize,
+    total: Option<u64>,
+    topics: Vec<Topic>,
+}
+
+fn read_page(
+    body: &str,
+    today: chrono::NaiveDate,
+    source: &str,
+    url: &str,
+    max: usize,
+    guard: &ParseGuard,
+) -> Result<ReadPage, PageError> {
+    let page: SearchPage =
+        serde_json::from_str(body).map_err(|e| PageError::Invalid(format!("not a SEDIA search response: {e}")))?;
+    let received = page.results.len();
+    if received > max {
+        tracing::warn!(
+            source,
+            url,
+            max,
+            "search page has more results than http.max_items_per_page; the first {max} are kept"
+        );
+    }
+    let mut topics = Vec::new();
+    for result in page.results.iter().take(max) {
+        guard.check()?;
+        topics.extend(topic(result, today));
+    }
+    Ok(ReadPage {
+        received,
+        total: page.total_results,
+        topics,
+    })
 }
 
 /// The portal page of a call (§2.4: topic, prospect or cascade-call page).

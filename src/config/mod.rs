@@ -138,8 +138,14 @@ pub struct HttpSettings {
     /// Requests in flight per host.
     pub per_host_concurrency: usize,
     pub retries: u32,
-    /// Time budget of one source in one pass.
+    /// Time budget of one source in one pass, from its first request (fetching and parsing).
     pub source_budget: Duration,
+    /// Longest a source waits for its first request slot behind the other sources of its host.
+    pub host_wait: Duration,
+    /// Items read from one list or result page at most (the rest is dropped with a warning).
+    pub max_items_per_page: usize,
+    /// Entries read from one RSS/Atom feed at most (the rest is dropped with a warning).
+    pub max_items_per_feed: usize,
     /// Consecutive failures after which a source is flagged broken.
     pub broken_after: u32,
     pub respect_robots: bool,

@@ -44,6 +44,9 @@ pub struct RawHttp {
     pub per_host_concurrency: Option<Int>,
     pub retries: Option<Int>,
     pub source_budget_secs: Option<Int>,
+    pub host_wait_secs: Option<Int>,
+    pub max_items_per_page: Option<Int>,
+    pub max_items_per_feed: Option<Int>,
     pub broken_after: Option<Int>,
     pub respect_robots: Option<bool>,
 }

@@ -169,6 +169,27 @@ fn http(r: &mut Report, raw: &RawHttp, admin: Option<&str>) -> Option<HttpSettin
         BUDGET_SECS,
     );
     let broken_after = count32(r, raw.broken_after.as_ref(), "http.broken_after", 3, BROKEN_AFTER);
+    let host_wait = count(
+        r,
+        raw.host_wait_secs.as_ref(),
+        "http.host_wait_secs",
+        300,
+        HOST_WAIT_SECS,
+    );
+    let per_page = count(
+        r,
+        raw.max_items_per_page.as_ref(),
+        "http.max_items_per_page",
+        1_000,
+        ITEMS_PER_PAGE,
+    );
+    let per_feed = count(
+        r,
+        raw.max_items_per_feed.as_ref(),
+        "http.max_items_per_feed",
+        5_000,
+        ITEMS_PER_FEED,
+    );
     Some(HttpSettings {
         user_agent: raw.user_agent.clone().unwrap_or_else(|| default_user_agent(admin)),
         timeout: Duration::from_secs(timeout?),
@@ -177,10 +198,23 @@ fn http(r: &mut Report, raw: &RawHttp, admin: Option<&str>) -> Option<HttpSettin
         per_host_concurrency: usize::try_from(concurrency?).ok()?,
         retries: retries?,
         source_budget: Duration::from_secs(budget?),
+        host_wait: Duration::from_secs(host_wait?),
+        max_items_per_page: usize::try_from(per_page?).ok()?,
+        max_items_per_feed: usize::try_from(per_feed?).ok()?,
         broken_after: broken_after?,
         respect_robots: raw.respect_robots.unwrap_or(true),
     })
 }
+
+/// `http.host_wait_secs` (default 300): a queue behind a host's slow sources may last
+/// about one source budget (120 s), so the default allows more than two.
+const HOST_WAIT_SECS: RangeInclusive<u64> = 1..=86_400;
+/// `http.max_items_per_page` (default 1,000): Förderdatenbank pages hold 10 programmes,
+/// the EU search pages 50-100, generic list pages rarely more than a few hundred.
+const ITEMS_PER_PAGE: RangeInclusive<u64> = 1..=100_000;
+/// `http.max_items_per_feed` (default 5,000): the feeds in use carry tens to a few
+/// hundred entries (the Förderdatenbank's programme feed about 2,500 at most).
+const ITEMS_PER_FEED: RangeInclusive<u64> = 1..=1_000_000;
 
 /// Polite crawlers say who runs them, so site operators can write to the admin.
 fn default_user_agent(admin: Option<&str>) -> String {
@@ -233,6 +267,8 @@ mod tests {
         assert!(s.http.user_agent.contains(&s.admin), "{}", s.http.user_agent);
         assert_eq!(s.notify.max_attempts, 8);
         assert_eq!(s.notify.retry_base, Duration::from_secs(60));
+        assert_eq!(s.http.host_wait, Duration::from_secs(300));
+        assert_eq!((s.http.max_items_per_page, s.http.max_items_per_feed), (1_000, 5_000));
     }
 
     #[test]

@@ -40,7 +40,7 @@ fn source(r: &mut Report, key: &str, v: &Spanned<DeValue<'_>>, ids: &mut Ids) ->
     let url = http_url(r, &raw.url, &format!("{key}.url"));
     let min_delay = millis(r, raw.min_delay_ms.as_ref(), &format!("{key}.min_delay_ms"));
     let budget = secs(r, raw.budget_secs.as_ref(), &format!("{key}.budget_secs"));
-    let kind = kind(r, &raw.kind, &rest, key);
+    let kind = kind(r, &raw.kind, &rest, key, raw.id.get_ref());
     Some(SourceConfig {
         id: id_ok.then(|| raw.id.get_ref().clone())?,
         label: raw.label,
@@ -68,7 +68,7 @@ fn split<'i>(v: &Spanned<DeValue<'i>>) -> (Spanned<DeValue<'i>>, Spanned<DeValue
     (table(common), table(rest))
 }
 
-fn kind(r: &mut Report, kind: &Text, rest: &Spanned<DeValue<'_>>, key: &str) -> Option<SourceKind> {
+fn kind(r: &mut Report, kind: &Text, rest: &Spanned<DeValue<'_>>, key: &str, id: &str) -> Option<SourceKind> {
     let table: toml::Table = value(r, rest, key)?;
     match SourceKind::from_table(kind.get_ref(), table) {
         Ok(kind) => Some(kind),
@@ -79,7 +79,7 @@ fn kind(r: &mut Report, kind: &Text, rest: &Spanned<DeValue<'_>>, key: &str) -> 
         Err(message) => {
             let (span, at) = kind_error_place(&message, rest).unwrap_or((kind.span(), "kind".into()));
             let message = format!(
-                "{} (kind \"{}\")",
+                "{} (source \"{id}\", kind \"{}\")",
                 message.lines().next().unwrap_or_default(),
                 kind.get_ref()
             );
@@ -181,6 +181,30 @@ mod tests {
         error_at(&errors, "source[1].id");
         error_at(&errors, "source[1].url");
         error_at(&errors, "source[1].min_delay_ms");
+    }
+
+    #[test]
+    fn bad_css_selector_names_source_key_selector_and_reason() {
+        for (selector, reason) in [
+            ("div.call:hover2", "unsupported pseudo class or element"),
+            ("div.call[", "ends too early"),
+            ("div > > p", "dangling combinator"),
+            ("::", "ends too early"),
+        ] {
+            let (text, errors) = with_source(&format!(
+                "id = \"liste\"\nkind = \"html\"\nurl = \"https://b.example.org/\"\nlabel = \"b\"\ntitle = \"h3\"\nitem = '{selector}'"
+            ));
+            let e = error_at(&errors, "source[1].item");
+            assert!(e.file.ends_with(FILE), "{e}");
+            assert_eq!(e.line, line_of(&text, &format!("item = '{selector}'")), "{e}");
+            for part in [selector, reason, "source \"liste\"", "option `item`"] {
+                assert!(
+                    e.message.to_lowercase().contains(&part.to_lowercase()),
+                    "{part:?} not in: {e}"
+                );
+            }
+            assert!(!e.message.contains("report this to the developer"), "{e}");
+        }
     }
 
     #[test]

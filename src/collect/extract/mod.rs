@@ -11,8 +11,8 @@
 //! | [`parse_amount_max`] | `bis zu EUR 140.000`, `500.000 Euro`, `2,5 Mio. EUR`, `1,5 Millionen Euro`, `EUR 100 Millionen`, `Mrd.` | take minimums or programme budgets |
 //! | [`parse_applicants`] | German wordings and FDB codes → [`ApplicantCategory`](crate::model::ApplicantCategory), negation | read applicants from a long text that never says who may apply |
 //! | [`parse_regions`] | bundesweit / EU-weit / the 16 Länder (names, FDB codes, NRW) / named sub-regions | report "Sachsen" inside "Sachsen-Anhalt" |
-//! | [`html_to_text`] | HTML fragments and documents (scraper/html5ever) | keep scripts, styles, the head |
-//! | [`decode_body`] | BOM, header charset, `<meta charset>`, UTF-8, Windows-1252 fallback | trust a charset the bytes do not fit |
+//! | [`html_to_text`] | HTML fragments and documents (scraper/html5ever), any nesting depth (walked without recursion; parsing stops at [`MAX_NESTING_DEPTH`]) | keep scripts, styles, the head |
+//! | [`decode_body`] | BOM, header charset, XML `encoding`, `<meta charset>`; guesses UTF-8 or Windows-1252 only when nothing is declared | hide bytes that do not fit the declared charset (U+FFFD and a warning) |
 //!
 //! Every parser returns "nothing" (`None`, empty, [`Deadline::Unknown`](crate::model::Deadline::Unknown))
 //! rather than a guess. All are pure functions; their patterns are compiled once (`LazyLock`).
@@ -31,4 +31,7 @@ pub use dates::{parse_date_iso_or_german, parse_german_date};
 pub use deadline::{parse_deadline, parse_deadline_field};
 pub use rates::parse_funding_rate;
 pub use regions::parse_regions;
-pub use text::{collapse_spaces, decode_body, element_text, html_to_text};
+pub use text::{
+    Decoded, MAX_NESTING_DEPTH, MarkupError, ParseGuard, collapse_spaces, decode_body, element_text, html_to_text,
+    parse_html, parse_page, try_html_to_text,
+};

@@ -1,11 +1,135 @@
 //! HTML to plain text, and body bytes to UTF-8.
 
+use std::sync::Arc;
 use std::sync::LazyLock;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
 
+use ego_tree::iter::Edge;
 use encoding_rs::{Encoding, UTF_8, WINDOWS_1252};
+use html5ever::driver::{self, Parser};
+use html5ever::tendril::{StrTendril, TendrilSink};
+use html5ever::{QualName, local_name, ns};
 use regex::Regex;
 use regex::bytes::Regex as BytesRegex;
-use scraper::{ElementRef, Html, Node};
+use scraper::{ElementRef, Html, HtmlTreeSink, Node};
+
+/// Deepest element nesting a page may have. Real pages nest a few dozen levels;
+/// html5ever spends time proportional to the depth on every tag, so a hostile
+/// page of 100,000 nested `<div>`s would cost minutes of CPU. Parsing stops past it.
+pub const MAX_NESTING_DEPTH: usize = 1024;
+
+/// Input fed to the parser between two checks of depth and deadline.
+const PARSE_CHUNK: usize = 16 * 1024;
+
+/// Why markup was not (fully) parsed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum MarkupError {
+    #[error("elements nested deeper than {limit} levels")]
+    TooDeep { limit: usize },
+    #[error("time budget exhausted while parsing")]
+    OutOfTime,
+}
+
+/// Lets long CPU work stop: at a deadline (the source's time budget), or when
+/// the side waiting for it has given up ([`ParseGuard::cancel`]). Blocking work
+/// cannot be aborted from outside, so it calls [`ParseGuard::check`] between steps.
+#[derive(Debug, Clone, Default)]
+pub struct ParseGuard {
+    deadline: Option<Instant>,
+    cancelled: Arc<AtomicBool>,
+}
+
+impl ParseGuard {
+    /// A guard that stops work at `deadline`.
+    pub fn until(deadline: Instant) -> ParseGuard {
+        ParseGuard {
+            deadline: Some(deadline),
+            cancelled: Arc::default(),
+        }
+    }
+
+    /// Every clone of this guard fails its next check.
+    pub fn cancel(&self) {
+        self.cancelled.store(true, Ordering::Relaxed);
+    }
+
+    /// `Err(OutOfTime)` once the deadline has passed or the guard was cancelled.
+    pub fn check(&self) -> Result<(), MarkupError> {
+        let late = self.deadline.is_some_and(|d| Instant::now() >= d);
+        if late || self.cancelled.load(Ordering::Relaxed) {
+            Err(MarkupError::OutOfTime)
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// Parses an HTML document, or a fragment when it has no `<html>`, `<body>` or doctype.
+/// Stops with an error past [`MAX_NESTING_DEPTH`] or when `guard` says time is up.
+pub fn parse_html(html: &str, guard: &ParseGuard) -> Result<Html, MarkupError> {
+    match parse_partial(html, guard) {
+        (document, None) => Ok(document),
+        (_, Some(e)) => Err(e),
+    }
+}
+
+/// Like [`parse_html`], but always a full document (list and detail pages).
+pub fn parse_page(html: &str, guard: &ParseGuard) -> Result<Html, MarkupError> {
+    let parser = driver::parse_document(HtmlTreeSink::new(Html::new_document()), Default::default());
+    match feed_parser(parser, html, guard) {
+        (document, None) => Ok(document),
+        (_, Some(e)) => Err(e),
+    }
+}
+
+/// The tree as far as it was parsed, and why parsing stopped early, if it did.
+fn parse_partial(html: &str, guard: &ParseGuard) -> (Html, Option<MarkupError>) {
+    let lower_head = html.get(..html.len().min(2048)).unwrap_or(html).to_ascii_lowercase();
+    let parser = if lower_head.contains("<html") || lower_head.contains("<body") || lower_head.contains("<!doctype") {
+        driver::parse_document(HtmlTreeSink::new(Html::new_document()), Default::default())
+    } else {
+        driver::parse_fragment(
+            HtmlTreeSink::new(Html::new_fragment()),
+            Default::default(),
+            QualName::new(None, ns!(html), local_name!("body")),
+            Vec::new(),
+            false,
+        )
+    };
+    feed_parser(parser, html, guard)
+}
+
+/// Feeds `html` in chunks, checking depth and deadline between them. html5ever
+/// builds the tree without recursion, so only its time needs bounding.
+fn feed_parser(mut parser: Parser<HtmlTreeSink>, html: &str, guard: &ParseGuard) -> (Html, Option<MarkupError>) {
+    let mut rest = html;
+    while !rest.is_empty() {
+        let mut cut = rest.len().min(PARSE_CHUNK);
+        while !rest.is_char_boundary(cut) {
+            cut += 1;
+        }
+        parser.process(StrTendril::from_slice(&rest[..cut]));
+        rest = &rest[cut..];
+        let stop = guard.check().err().or_else(|| {
+            (current_depth(&parser) > MAX_NESTING_DEPTH).then_some(MarkupError::TooDeep {
+                limit: MAX_NESTING_DEPTH,
+            })
+        });
+        if stop.is_some() {
+            // The tree as built so far; `finish` would turn a half-read tag into text.
+            let partial = std::mem::replace(&mut *parser.tokenizer.sink.sink.0.borrow_mut(), Html::new_fragment());
+            return (partial, stop);
+        }
+    }
+    (parser.finish(), None)
+}
+
+/// Depth of the node created last: deep nesting shows there.
+fn current_depth(parser: &Parser<HtmlTreeSink>) -> usize {
+    let html = parser.tokenizer.sink.sink.0.borrow();
+    html.tree.nodes().next_back().map_or(0, |node| node.ancestors().count())
+}
 
 /// Elements whose content is never text a reader sees.
 const SKIPPED: &[&str] = &[
@@ -63,17 +187,18 @@ const LINES: &[&str] = &[
 /// start with "- ", table cells are separated by a space. Whitespace (NBSP
 /// included) collapses to one space, there is never more than one blank line.
 /// Inline markup keeps its content: `<abbr title="Millionen">Mio.</abbr>` gives `Mio.`.
-/// Scripts, styles and the document head are dropped.
+/// Scripts, styles and the document head are dropped. Markup nested deeper than
+/// [`MAX_NESTING_DEPTH`] gives the text up to where the parser stopped;
+/// collectors use [`try_html_to_text`] to report it instead.
 pub fn html_to_text(html: &str) -> String {
-    let lower_head = html.get(..html.len().min(2048)).unwrap_or(html).to_ascii_lowercase();
-    let doc = if lower_head.contains("<html") || lower_head.contains("<body") || lower_head.contains("<!doctype") {
-        Html::parse_document(html)
-    } else {
-        Html::parse_fragment(html)
-    };
-    let mut out = String::with_capacity(html.len() / 2);
-    write_element(doc.root_element(), &mut out);
-    tidy(&out)
+    let (document, _) = parse_partial(html, &ParseGuard::default());
+    element_text(document.root_element())
+}
+
+/// [`html_to_text`] that fails on markup nested too deep or when `guard` says time is up.
+pub fn try_html_to_text(html: &str, guard: &ParseGuard) -> Result<String, MarkupError> {
+    let document = parse_html(html, guard)?;
+    Ok(element_text(document.root_element()))
 }
 
 /// Text of one element (e.g. a `scraper` selection), with the rules of [`html_to_text`].
@@ -83,16 +208,36 @@ pub fn element_text(element: ElementRef<'_>) -> String {
     tidy(&out)
 }
 
+/// Walks the tree with `traverse` (open and close edges) instead of recursion,
+/// so that no nesting depth can overflow the stack.
 fn write_element(element: ElementRef<'_>, out: &mut String) {
-    let name = element.value().name();
-    if SKIPPED.contains(&name) {
-        return;
+    // Depth inside a skipped element (script, style, ...); 0 outside.
+    let mut skipping = 0usize;
+    for edge in element.traverse() {
+        match edge {
+            Edge::Open(node) => match node.value() {
+                Node::Element(el) if skipping > 0 || SKIPPED.contains(&el.name()) => skipping += 1,
+                Node::Element(el) => open_element(el.name(), out),
+                // Source line breaks are whitespace like any other; only elements break lines.
+                Node::Text(text) if skipping == 0 => out.extend(
+                    text.chars()
+                        .map(|c| if c == '\n' || c == PARAGRAPH_BREAK { ' ' } else { c }),
+                ),
+                _ => {}
+            },
+            Edge::Close(node) => match node.value() {
+                Node::Element(_) if skipping > 0 => skipping -= 1,
+                Node::Element(el) => close_element(el.name(), out),
+                _ => {}
+            },
+        }
     }
-    let paragraph = PARAGRAPHS.contains(&name);
-    let line = LINES.contains(&name);
-    if paragraph {
+}
+
+fn open_element(name: &str, out: &mut String) {
+    if PARAGRAPHS.contains(&name) {
         out.push(PARAGRAPH_BREAK);
-    } else if line {
+    } else if LINES.contains(&name) {
         out.push('\n');
     }
     if name == "li" {
@@ -101,25 +246,12 @@ fn write_element(element: ElementRef<'_>, out: &mut String) {
     if name == "td" || name == "th" {
         out.push(' ');
     }
-    for child in element.children() {
-        match child.value() {
-            // Source line breaks are whitespace like any other; only elements break lines.
-            Node::Text(text) => out.extend(text.chars().map(
-                |c| {
-                    if c == '\n' || c == PARAGRAPH_BREAK { ' ' } else { c }
-                },
-            )),
-            Node::Element(_) => {
-                if let Some(el) = ElementRef::wrap(child) {
-                    write_element(el, out);
-                }
-            }
-            _ => {}
-        }
-    }
-    if paragraph {
+}
+
+fn close_element(name: &str, out: &mut String) {
+    if PARAGRAPHS.contains(&name) {
         out.push(PARAGRAPH_BREAK);
-    } else if line {
+    } else if LINES.contains(&name) {
         out.push('\n');
     }
 }
@@ -201,42 +333,72 @@ static META_CHARSET: LazyLock<BytesRegex> = LazyLock::new(|| {
     BytesRegex::new(r#"(?i-u)<meta\b[^>]*?charset\s*=\s*["']?\s*([a-z0-9_:.\-]+)"#).expect("valid meta charset regex")
 });
 
-/// Decodes a body to UTF-8, whatever the header claims (UTF-8, ISO-8859-1, Windows-1252).
-///
-/// Order: a byte-order mark wins; then the `charset` of the Content-Type header;
-/// then `<meta charset>` / `http-equiv` within the first 1024 bytes; else UTF-8
-/// when the bytes are valid UTF-8, otherwise Windows-1252 (a superset of
-/// ISO-8859-1 for printable text). A declared charset the bytes do not fit is
-/// not trusted: a UTF-8 label over Latin-1 bytes falls through to the next rule,
-/// and a legacy label over bytes that are valid non-ASCII UTF-8 gives UTF-8
-/// (German Latin-1 text is practically never valid UTF-8, the reverse mistake is common).
-pub fn decode_body(bytes: &[u8], content_type: Option<&str>) -> String {
-    if let Some((encoding, bom_len)) = Encoding::for_bom(bytes) {
-        return encoding.decode_without_bom_handling(&bytes[bom_len..]).0.into_owned();
-    }
-    let declared = [content_type.and_then(header_charset), meta_charset(bytes)];
-    for encoding in declared.into_iter().flatten() {
-        if let Some(text) = decode_strict(encoding, bytes) {
-            return text;
+static XML_ENCODING: LazyLock<BytesRegex> = LazyLock::new(|| {
+    BytesRegex::new(r#"(?i-u)\A\s*<\?xml\b[^>]*?\bencoding\s*=\s*["']\s*([a-z0-9_:.\-]+)"#)
+        .expect("valid xml encoding regex")
+});
+
+/// A body as text, and what went wrong decoding it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decoded {
+    pub text: String,
+    /// Set when the bytes did not fit the declared charset and were decoded with
+    /// replacement characters (U+FFFD); the fetcher logs it with the URL.
+    pub warning: Option<String>,
+}
+
+impl Decoded {
+    fn clean(text: impl Into<String>) -> Decoded {
+        Decoded {
+            text: text.into(),
+            warning: None,
         }
-    }
-    match std::str::from_utf8(bytes) {
-        Ok(text) => text.to_string(),
-        Err(_) => WINDOWS_1252.decode_without_bom_handling(bytes).0.into_owned(),
     }
 }
 
-/// The text when `bytes` plausibly are in `encoding`, `None` when they are not.
-fn decode_strict(encoding: &'static Encoding, bytes: &[u8]) -> Option<String> {
-    if encoding == UTF_8 {
-        return std::str::from_utf8(bytes).ok().map(str::to_string);
+/// Decodes a body to UTF-8, whatever the header claims (UTF-8, ISO-8859-1, Windows-1252).
+///
+/// Order: a byte-order mark wins; then the `charset` of the Content-Type header;
+/// then the XML declaration's `encoding`; then `<meta charset>` / `http-equiv`
+/// within the first 1024 bytes. A declared charset is decoded as declared: bytes
+/// that do not fit become U+FFFD and the result carries a warning. One exception:
+/// a legacy single-byte label over bytes that are valid non-ASCII UTF-8 gives UTF-8
+/// (German Latin-1 text is practically never valid UTF-8, the reverse mistake is common).
+/// Only when nothing is declared is the charset guessed: UTF-8 when the bytes are
+/// valid UTF-8, otherwise Windows-1252 (a superset of ISO-8859-1 for printable text).
+pub fn decode_body(bytes: &[u8], content_type: Option<&str>) -> Decoded {
+    if let Some((encoding, bom_len)) = Encoding::for_bom(bytes) {
+        return Decoded::clean(encoding.decode_without_bom_handling(&bytes[bom_len..]).0);
     }
-    if !bytes.is_ascii() && std::str::from_utf8(bytes).is_ok() && encoding.is_single_byte() {
-        return None;
+    let declared = [
+        content_type.and_then(header_charset),
+        markup_charset(&XML_ENCODING, bytes),
+        markup_charset(&META_CHARSET, bytes),
+    ];
+    let valid_utf8 = std::str::from_utf8(bytes).ok();
+    for encoding in declared.into_iter().flatten() {
+        let mislabelled_utf8 = encoding != UTF_8 && encoding.is_single_byte() && !bytes.is_ascii();
+        if mislabelled_utf8 && valid_utf8.is_some() {
+            continue;
+        }
+        let (text, malformed) = encoding.decode_without_bom_handling(bytes);
+        let warning = malformed.then(|| {
+            let bad = text.chars().filter(|c| *c == char::REPLACEMENT_CHARACTER).count();
+            format!(
+                "body declared as {} holds {bad} byte sequence(s) that are not {}; decoded with replacement characters",
+                encoding.name(),
+                encoding.name()
+            )
+        });
+        return Decoded {
+            text: text.into_owned(),
+            warning,
+        };
     }
-    encoding
-        .decode_without_bom_handling_and_without_replacement(bytes)
-        .map(|text| text.into_owned())
+    match valid_utf8 {
+        Some(text) => Decoded::clean(text),
+        None => Decoded::clean(WINDOWS_1252.decode_without_bom_handling(bytes).0),
+    }
 }
 
 fn header_charset(content_type: &str) -> Option<&'static Encoding> {
@@ -246,11 +408,12 @@ fn header_charset(content_type: &str) -> Option<&'static Encoding> {
     Encoding::for_label(label.as_bytes())
 }
 
-fn meta_charset(bytes: &[u8]) -> Option<&'static Encoding> {
+/// The charset an XML declaration or `<meta>` names within the first 1024 bytes.
+fn markup_charset(pattern: &BytesRegex, bytes: &[u8]) -> Option<&'static Encoding> {
     let head = &bytes[..bytes.len().min(1024)];
-    let label = META_CHARSET.captures(head)?.get(1)?.as_bytes();
+    let label = pattern.captures(head)?.get(1)?.as_bytes();
     let encoding = Encoding::for_label(label)?;
-    // A page cannot declare UTF-16 in ASCII-compatible markup; the HTML standard reads it as UTF-8.
+    // ASCII-compatible markup cannot be UTF-16; the HTML standard reads such a label as UTF-8.
     Some(
         if encoding == encoding_rs::UTF_16LE || encoding == encoding_rs::UTF_16BE {
             UTF_8
@@ -310,29 +473,93 @@ mod tests {
         }
     }
 
-    #[test]
-    fn decode_latin1_without_header() {
-        let bytes = b"<p>F\xf6rderung f\xfcr Gro\xdfst\xe4dte</p>";
-        assert_eq!(decode_body(bytes, None), "<p>Förderung für Großstädte</p>");
+    fn nested(depth: usize, inner: &str) -> String {
+        format!("{}{inner}{}", "<div>".repeat(depth), "</div>".repeat(depth))
     }
 
     #[test]
-    fn decode_latin1_with_wrong_utf8_header() {
-        let bytes = b"Ma\xdfnahmen f\xfcr Kommunen";
+    fn deep_nesting_neither_overflows_nor_runs_long() {
+        // Within the cap the walk is complete, far past what recursion on a 2 MiB stack survives.
+        let within = nested(MAX_NESTING_DEPTH - 10, "<p>tief &amp; innen</p>");
+        let guard = ParseGuard::default();
+        assert_eq!(try_html_to_text(&within, &guard).unwrap(), "tief & innen");
+        let hostile = nested(100_000, "<p>nie erreicht</p>");
         assert_eq!(
-            decode_body(bytes, Some("text/html; charset=utf-8")),
-            "Maßnahmen für Kommunen"
+            try_html_to_text(&hostile, &guard),
+            Err(MarkupError::TooDeep {
+                limit: MAX_NESTING_DEPTH
+            })
         );
+        assert_eq!(html_to_text(&format!("<p>vorher</p>{hostile}")), "vorher");
+        assert!(parse_page(&format!("<html><body>{hostile}"), &guard).is_err());
+    }
+
+    #[test]
+    fn element_text_of_a_deep_tree_is_iterative() {
+        // A tree deeper than the parse cap can still be walked (built by the parser in pieces).
+        let html = nested(5_000, "x");
+        let text = std::thread::Builder::new()
+            .stack_size(256 * 1024)
+            .spawn(move || element_text(Html::parse_fragment(&html).root_element()))
+            .unwrap()
+            .join()
+            .unwrap();
+        assert_eq!(text, "x");
+    }
+
+    #[test]
+    fn a_spent_or_cancelled_guard_stops_parsing() {
+        let page = "<p>Text</p>".repeat(10_000);
+        let past = ParseGuard::until(Instant::now() - std::time::Duration::from_millis(1));
+        assert_eq!(parse_html(&page, &past).unwrap_err(), MarkupError::OutOfTime);
+        let guard = ParseGuard::default();
+        assert!(parse_html(&page, &guard).is_ok());
+        guard.clone().cancel();
+        assert_eq!(guard.check(), Err(MarkupError::OutOfTime));
+    }
+
+    #[test]
+    fn decode_latin1_without_header() {
+        let bytes = b"<p>F\xf6rderung f\xfcr Gro\xdfst\xe4dte</p>";
+        assert_eq!(decode_body(bytes, None).text, "<p>Förderung für Großstädte</p>");
+    }
+
+    #[test]
+    fn declared_utf8_with_invalid_bytes_is_utf8_with_replacements_and_a_warning() {
+        let bytes = b"Ma\xdfnahmen f\xfcr Kommunen";
+        let decoded = decode_body(bytes, Some("text/html; charset=utf-8"));
+        assert_eq!(decoded.text, "Ma\u{fffd}nahmen f\u{fffd}r Kommunen");
+        let warning = decoded.warning.expect("a warning");
+        assert!(
+            warning.contains("UTF-8") && warning.contains("2 byte sequence"),
+            "{warning}"
+        );
+        // Declared in the XML declaration only: three bad bytes in a German feed.
+        let feed = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><rss><title>Förderaufruf \u{1}</title></rss>";
+        let mut bytes = feed.replace('\u{1}', "X").into_bytes();
+        let x = bytes.iter().position(|b| *b == b'X').unwrap();
+        bytes.splice(x..=x, [0xff, 0xfe, 0xc3]);
+        let decoded = decode_body(&bytes, Some("application/rss+xml"));
+        assert!(decoded.text.contains("Förderaufruf \u{fffd}"), "{}", decoded.text);
+        assert!(
+            !decoded.text.contains("Ã¶"),
+            "not guessed as Windows-1252: {}",
+            decoded.text
+        );
+        assert!(decoded.warning.is_some());
+        // Nothing declared: guessed, without a warning.
+        let guessed = decode_body(b"Ma\xdfnahmen", None);
+        assert_eq!((guessed.text.as_str(), guessed.warning), ("Maßnahmen", None));
     }
 
     #[test]
     fn decode_windows_1252_euro_and_quotes() {
         let bytes = b"\x84Smart City\x93 bis zu 5.000 \x80";
         assert_eq!(
-            decode_body(bytes, Some("text/html; charset=windows-1252")),
+            decode_body(bytes, Some("text/html; charset=windows-1252")).text,
             "„Smart City“ bis zu 5.000 €"
         );
-        assert_eq!(decode_body(bytes, None), "„Smart City“ bis zu 5.000 €");
+        assert_eq!(decode_body(bytes, None).text, "„Smart City“ bis zu 5.000 €");
     }
 
     #[test]
@@ -340,7 +567,7 @@ mod tests {
         let mut bytes = vec![0xEF, 0xBB, 0xBF];
         bytes.extend_from_slice("Förderquote".as_bytes());
         assert_eq!(
-            decode_body(&bytes, Some("text/html; charset=iso-8859-1")),
+            decode_body(&bytes, Some("text/html; charset=iso-8859-1")).text,
             "Förderquote"
         );
     }
@@ -348,16 +575,16 @@ mod tests {
     #[test]
     fn decode_meta_charset_when_header_is_silent() {
         let bytes = b"<html><head><meta http-equiv=\"Content-Type\" content=\"text/html; charset=ISO-8859-1\"></head>\xc4nderung</html>";
-        assert!(decode_body(bytes, Some("text/html")).contains("Änderung"));
+        assert!(decode_body(bytes, Some("text/html")).text.contains("Änderung"));
         let bytes = b"<meta charset='windows-1252'><p>\x80</p>";
-        assert_eq!(decode_body(bytes, None), "<meta charset='windows-1252'><p>€</p>");
+        assert_eq!(decode_body(bytes, None).text, "<meta charset='windows-1252'><p>€</p>");
     }
 
     #[test]
     fn decode_utf8_under_latin1_header_stays_utf8() {
         let text = "Gemeindeverbände in Nordrhein-Westfalen";
         assert_eq!(
-            decode_body(text.as_bytes(), Some("text/html; charset=ISO-8859-1")),
+            decode_body(text.as_bytes(), Some("text/html; charset=ISO-8859-1")).text,
             text
         );
     }
@@ -365,11 +592,11 @@ mod tests {
     #[test]
     fn decode_plain_utf8() {
         assert_eq!(
-            decode_body("März – „gut“".as_bytes(), Some("text/html; charset=UTF-8")),
+            decode_body("März – „gut“".as_bytes(), Some("text/html; charset=UTF-8")).text,
             "März – „gut“"
         );
         assert_eq!(
-            decode_body(b"plain ascii", Some("text/html; charset=latin1")),
+            decode_body(b"plain ascii", Some("text/html; charset=latin1")).text,
             "plain ascii"
         );
     }

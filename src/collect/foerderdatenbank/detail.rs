@@ -9,7 +9,8 @@ use scraper::{ElementRef, Html, Selector};
 use url::Url;
 
 use super::vocab;
-use crate::collect::extract::html_to_text;
+use crate::collect::PageError;
+use crate::collect::extract::{MarkupError, ParseGuard, parse_page, try_html_to_text};
 use crate::collect::page::{base_url, css, text_of};
 
 /// Everything a detail page states, as text.
@@ -57,11 +58,11 @@ static LINK: LazyLock<Selector> = LazyLock::new(|| css("a[href]"));
 static CONTENT: LazyLock<Selector> = LazyLock::new(|| css("div.content--main > div.content > div.rich--text"));
 
 /// Parses a detail page fetched from `page_url`.
-pub fn parse_detail(html: &str, page_url: &Url) -> Result<Detail, String> {
-    let doc = Html::parse_document(html);
+pub fn parse_detail(html: &str, page_url: &Url, guard: &ParseGuard) -> Result<Detail, PageError> {
+    let doc = parse_page(html, guard)?;
     let base = base_url(&doc, page_url);
     let mut detail = Detail {
-        title: title(&doc).ok_or("no programme title (h1.title or og:title)")?,
+        title: title(&doc).ok_or_else(|| PageError::Invalid("no programme title (h1.title or og:title)".into()))?,
         ..Detail::default()
     };
     detail.status_note = doc.select(&SUBTITLE).next().map(text_of).filter(|t| !t.is_empty());
@@ -71,7 +72,7 @@ pub fn parse_detail(html: &str, page_url: &Url) -> Result<Detail, String> {
         .and_then(|a| a.value().attr("data-basket-id"))
         .map(str::to_string);
     read_fields(&doc, &base, &mut detail);
-    read_tabs(&doc, &mut detail);
+    read_tabs(&doc, &mut detail, guard)?;
     Ok(detail)
 }
 
@@ -175,8 +176,15 @@ struct TabWalker {
 }
 
 impl TabWalker {
+    /// Descends into `article` and nested `rich--text` blocks with an explicit
+    /// stack of sibling iterators: a page cannot nest deep enough to overflow it.
     fn walk(&mut self, container: ElementRef) {
-        for child in container.children() {
+        let mut stack = vec![container.children()];
+        while let Some(children) = stack.last_mut() {
+            let Some(child) = children.next() else {
+                stack.pop();
+                continue;
+            };
             let Some(el) = ElementRef::wrap(child) else {
                 if let Some(text) = child.value().as_text().map(|t| t.trim()).filter(|t| !t.is_empty()) {
                     self.push(&format!("<p>{}</p>", escape(text)));
@@ -201,7 +209,7 @@ impl TabWalker {
                         .value()
                         .has_class("rich--text", scraper::CaseSensitivity::CaseSensitive))
             {
-                self.walk(el);
+                stack.push(el.children());
             } else {
                 self.push(&el.html());
             }
@@ -219,24 +227,25 @@ impl TabWalker {
         slot.push('\n');
     }
 
-    fn text(&self, part: Part) -> String {
-        self.parts
-            .get(&part)
-            .map(|html| html_to_text(html).trim().to_string())
-            .unwrap_or_default()
+    fn text(&self, part: Part, guard: &ParseGuard) -> Result<String, MarkupError> {
+        match self.parts.get(&part) {
+            Some(html) => Ok(try_html_to_text(html, guard)?.trim().to_string()),
+            None => Ok(String::new()),
+        }
     }
 }
 
-fn read_tabs(doc: &Html, detail: &mut Detail) {
+fn read_tabs(doc: &Html, detail: &mut Detail, guard: &ParseGuard) -> Result<(), MarkupError> {
     let mut walker = TabWalker::default();
     for block in doc.select(&CONTENT) {
         walker.walk(block);
     }
-    detail.kurztext = walker.text(Part::Kurztext);
-    detail.volltext = walker.text(Part::Volltext);
-    detail.fristen = walker.text(Part::Fristen);
-    detail.voraussetzungen = walker.text(Part::Voraussetzungen);
-    detail.rechtsgrundlage = walker.text(Part::Rechtsgrundlage);
+    detail.kurztext = walker.text(Part::Kurztext, guard)?;
+    detail.volltext = walker.text(Part::Volltext, guard)?;
+    detail.fristen = walker.text(Part::Fristen, guard)?;
+    detail.voraussetzungen = walker.text(Part::Voraussetzungen, guard)?;
+    detail.rechtsgrundlage = walker.text(Part::Rechtsgrundlage, guard)?;
+    Ok(())
 }
 
 fn escape(text: &str) -> String {
@@ -284,7 +293,7 @@ mod tests {
 
     #[test]
     fn tabbed_page_gives_every_label_and_tab() {
-        let d = parse_detail(TABBED, &url()).unwrap();
+        let d = parse_detail(TABBED, &url(), &ParseGuard::default()).unwrap();
         assert_eq!(d.title, "Klimagerechte „Ortskerne“");
         assert_eq!(d.funding_types, vec!["Zuschuss", "Darlehen"]);
         assert_eq!(d.topics, vec!["Kultur, Medien & Sport", "Umwelt- & Naturschutz"]);
@@ -326,7 +335,7 @@ mod tests {
 <div class="container content--main for-aside-right "><div class="content"><div class="rich--text">
 <h5 class=""> Rechtsgrundlage</h5><p>Richtlinie vom 2.2.2024</p><p>Anträge bis zum 30. April jeden Jahres.</p>
 </div></div></div></main></body></html>"#;
-        let d = parse_detail(html, &url()).unwrap();
+        let d = parse_detail(html, &url(), &ParseGuard::default()).unwrap();
         assert_eq!(d.title, "Nur Recht");
         assert_eq!(
             d.status_note.as_deref(),
@@ -352,7 +361,7 @@ mod tests {
 <dt> Foerdergebiet: </dt><dd> nordrhein_westfalen </dd><dt> Foerderberechtigte: </dt><dd> kommune </dd>
 <dt>Foerdergeber:</dt><dd class="card"><p class="card--title"><a title="OeffnetEinzelsicht" href="x.html"><span class="link--label"> Land NRW </span></a></p></dd>
 <dt class="document-info-item">WeiterfuehrendeLinks:</dt><dd><a href="/info">Info</a></dd></dl></body></html>"#;
-        let d = parse_detail(html, &url()).unwrap();
+        let d = parse_detail(html, &url(), &ParseGuard::default()).unwrap();
         assert_eq!(d.funding_types, vec!["Zuschuss"]);
         assert_eq!(d.topics, vec!["Kultur, Medien & Sport", "Smart Cities & Regionen"]);
         assert_eq!(d.regions, vec!["Nordrhein-Westfalen"]);
@@ -366,9 +375,38 @@ mod tests {
         let d = parse_detail(
             r#"<html><head><meta property="og:title" content=" Förderprogramme - Aus dem Kopf "/></head></html>"#,
             &url(),
+            &ParseGuard::default(),
         )
         .unwrap();
         assert_eq!(d.title, "Aus dem Kopf");
-        assert!(parse_detail("<html><body><p>Seite nicht gefunden</p></body></html>", &url()).is_err());
+        assert!(
+            parse_detail(
+                "<html><body><p>Seite nicht gefunden</p></body></html>",
+                &url(),
+                &ParseGuard::default()
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn nested_rich_text_blocks_are_walked_without_recursion() {
+        let depth = 900;
+        let html = format!(
+            r#"<html><body><h1 class="title">Tief</h1><div class="content--main"><div class="content">{}<h3>Kurztext</h3><p>ganz innen</p>{}</div></div></body></html>"#,
+            r#"<div class="rich--text">"#.repeat(depth),
+            "</div>".repeat(depth)
+        );
+        let parsed = std::thread::Builder::new()
+            .stack_size(128 * 1024)
+            .spawn(move || parse_detail(&html, &url(), &ParseGuard::default()))
+            .unwrap()
+            .join()
+            .unwrap()
+            .unwrap();
+        assert_eq!(parsed.kurztext, "ganz innen");
+        let hostile = format!(r#"<html><body><h1 class="title">Tief</h1>{}"#, "<div>".repeat(100_000));
+        let err = parse_detail(&hostile, &url(), &ParseGuard::default()).unwrap_err();
+        assert!(err.to_string().contains("nested deeper than"), "{err}");
     }
 }

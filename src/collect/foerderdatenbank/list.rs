@@ -3,12 +3,14 @@
 
 use std::sync::LazyLock;
 
-use scraper::{ElementRef, Html, Selector};
+use scraper::{ElementRef, Selector};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use url::Url;
 
 use super::vocab;
+use crate::collect::PageError;
+use crate::collect::extract::{ParseGuard, parse_page};
 use crate::collect::identity::canonical_url;
 use crate::collect::page::{base_url, css, text_of};
 
@@ -57,12 +59,15 @@ static CARD_LINK: LazyLock<Selector> = LazyLock::new(|| css("p.card--title a[hre
 static CARD_PAIR: LazyLock<Selector> = LazyLock::new(|| css("dl dt, dl dd"));
 static NEXT: LazyLock<Selector> = LazyLock::new(|| css("div.pagination a.forward[href]"));
 
-/// Parses one result page fetched from `page_url`. Relative links resolve
-/// against `<base href>` (all FDB hrefs are relative without leading slash).
-pub fn parse_list(html: &str, page_url: &Url) -> Result<ListPage, String> {
-    let doc = Html::parse_document(html);
+/// Parses one result page fetched from `page_url`, at most `max` cards (a warning
+/// names the page when there are more). Relative links resolve against
+/// `<base href>` (all FDB hrefs are relative without leading slash).
+pub fn parse_list(html: &str, page_url: &Url, max: usize, guard: &ParseGuard) -> Result<ListPage, PageError> {
+    let doc = parse_page(html, guard)?;
     if doc.select(&RESULTS).next().is_none() {
-        return Err("not a Förderdatenbank result list (no div.searchresult / span#hits--count)".into());
+        return Err(PageError::Invalid(
+            "not a Förderdatenbank result list (no div.searchresult / span#hits--count)".into(),
+        ));
     }
     let base = base_url(&doc, page_url);
     let hits = doc.select(&HITS).next().and_then(|el| {
@@ -73,7 +78,15 @@ pub fn parse_list(html: &str, page_url: &Url) -> Result<ListPage, String> {
             .parse()
             .ok()
     });
-    let cards = doc.select(&CARD).filter_map(|card| parse_card(card, &base)).collect();
+    let mut cards = Vec::new();
+    for (n, card) in doc.select(&CARD).enumerate() {
+        if n == max {
+            tracing::warn!(page = %page_url, max, "result page has more cards than http.max_items_per_page; the first {max} are kept");
+            break;
+        }
+        guard.check()?;
+        cards.extend(parse_card(card, &base));
+    }
     let next = doc
         .select(&NEXT)
         .next()
@@ -129,7 +142,13 @@ mod tests {
 
     #[test]
     fn parses_cards_hits_and_next_against_base_href() {
-        let page = parse_list(PAGE, &Url::parse("http://127.0.0.1:9/other/liste.html").unwrap()).unwrap();
+        let page = parse_list(
+            PAGE,
+            &Url::parse("http://127.0.0.1:9/other/liste.html").unwrap(),
+            usize::MAX,
+            &ParseGuard::default(),
+        )
+        .unwrap();
         assert_eq!(page.hits, Some(1234));
         assert_eq!(page.cards.len(), 1, "the card without a link is skipped");
         let card = &page.cards[0];
@@ -155,20 +174,48 @@ mod tests {
     fn last_page_has_no_next_and_other_pages_are_errors() {
         let last = PAGE.replace(r#"<li><a class="forward button""#, r#"<li><a class="nothing""#);
         assert_eq!(
-            parse_list(&last, &Url::parse("http://x.test/").unwrap()).unwrap().next,
+            parse_list(
+                &last,
+                &Url::parse("http://x.test/").unwrap(),
+                usize::MAX,
+                &ParseGuard::default()
+            )
+            .unwrap()
+            .next,
             None
         );
         let err = parse_list(
             "<html><body><p>Wartungsarbeiten</p></body></html>",
             &Url::parse("http://x.test/").unwrap(),
+            usize::MAX,
+            &ParseGuard::default(),
         )
         .unwrap_err();
-        assert!(err.contains("result list"), "{err}");
+        assert!(err.to_string().contains("result list"), "{err}");
+    }
+
+    #[test]
+    fn cards_beyond_the_page_limit_are_dropped() {
+        let card = r#"<div class="card card--horizontal card--fundingprogram">"#;
+        let extra = format!(r#"{card}<p class="card--title"><a href="erste.html">Erste</a></p></div>"#);
+        let two = PAGE.replacen(card, &format!("{extra}{card}"), 1);
+        let url = Url::parse("http://x.test/").unwrap();
+        let page = parse_list(&two, &url, usize::MAX, &ParseGuard::default()).unwrap();
+        assert_eq!(page.cards.len(), 2);
+        let capped = parse_list(&two, &url, 1, &ParseGuard::default()).unwrap();
+        assert_eq!(capped.cards, page.cards[..1]);
+        assert_eq!(capped.cards[0].title, "Erste");
     }
 
     #[test]
     fn card_signature_tracks_content() {
-        let page = parse_list(PAGE, &Url::parse("http://x.test/").unwrap()).unwrap();
+        let page = parse_list(
+            PAGE,
+            &Url::parse("http://x.test/").unwrap(),
+            usize::MAX,
+            &ParseGuard::default(),
+        )
+        .unwrap();
         let mut changed = page.cards[0].clone();
         assert_eq!(changed.signature(), page.cards[0].signature());
         changed.applicants.push_str(", Unternehmen");
