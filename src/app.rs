@@ -109,7 +109,7 @@ impl App {
         &self,
         sources: &[crate::config::SourceConfig],
     ) -> anyhow::Result<(
-        HashMap<String, collect::SourceState>,
+        HashMap<String, crate::model::source::SourceState>,
         HashMap<String, HashMap<String, Call>>,
     )> {
         let mut states = HashMap::new();

@@ -2,7 +2,7 @@
 //! matches, outbox and concurrency. Runs on temp files and in memory.
 
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
-use foerderradar::collect::{SourceState, Validators};
+use foerderradar::model::source::{SourceState, Validators};
 use foerderradar::model::{
     ApplicantCategory, Call, CallId, CallStatus, ChangedField, Deadline, DeadlineDate, FundingRate, Match, SourceLink,
 };

@@ -29,8 +29,8 @@ use std::time::Duration;
 pub use error::{ConfigError, ConfigErrors};
 pub use report::ConfigSummary;
 
-use crate::collect::SourceKind;
 use crate::model::ApplicantCategory;
+use crate::model::source::SourceKind;
 
 /// The whole validated deployment.
 #[derive(Debug, Clone)]

@@ -12,7 +12,7 @@ use super::error::Report;
 use super::fields::{count, http_url, opt};
 use super::load::{Ids, nested_key, open, tables, value};
 use super::raw::{Int, RawSource, Text};
-use crate::collect::SourceKind;
+use crate::model::source::SourceKind;
 
 pub(super) fn build(r: &mut Report) -> Option<Vec<SourceConfig>> {
     let root = open(r, &["source"])?;

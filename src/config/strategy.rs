@@ -12,8 +12,8 @@ use super::raw::{Float, Int, RawCriteria, RawHandlungsfeld, RawProject, RawRule,
 use super::{
     Criteria, CriteriaOverride, Handlungsfeld, KommuneKind, Profile, Project, ProjectKind, RuleSpec, Strategy,
 };
-use crate::matching::rules::{self, RuleSyntaxError};
 use crate::model::ApplicantCategory;
+use crate::rules::{self, RuleSyntaxError};
 
 /// Ids that `kommunen.toml` may refer to, known even when other parts of the
 /// strategy are broken, so that its cross-references are still checked.

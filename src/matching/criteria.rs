@@ -5,8 +5,8 @@ use std::collections::BTreeSet;
 
 use chrono::NaiveDate;
 
-use super::normalize::fold;
 use crate::config::{Criteria, Kommune, KommuneKind, MemberRegion};
+use crate::model::text::fold;
 use crate::model::{ApplicantCategory, Call, CallStatus, Deadline, Region, format_amount, format_date_de, format_rate};
 
 /// Score bonus for a preferred funder.

@@ -86,7 +86,7 @@ impl Matcher {
                     .iter()
                     .flat_map(|t| {
                         let term = self.index.leaves[t.leaf as usize].written.clone();
-                        super::Field::ALL.into_iter().filter_map(move |f| {
+                        crate::rules::Field::ALL.into_iter().filter_map(move |f| {
                             let occs: Vec<_> = t.occurrences.iter().filter(|o| o.field == f).copied().collect();
                             let first = occs.first()?;
                             Some(TermHit {

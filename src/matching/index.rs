@@ -11,9 +11,9 @@ use std::collections::HashMap;
 
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 
-use super::normalize::{INFLECTIONS, fold_bytes};
-use super::rules::{self, Anchor, Expr, Field, FieldMask, RuleSyntaxError};
 use crate::model::Call;
+use crate::model::text::fold_bytes;
+use crate::rules::{self, Anchor, Expr, Field, FieldMask, INFLECTIONS, RuleSyntaxError};
 
 /// Hits of one term in one field saturate: `min(1 + ln n, SATURATION_CAP)`.
 pub const SATURATION_CAP: f64 = 2.5;

@@ -10,14 +10,12 @@ pub mod criteria;
 pub mod eval;
 mod explain;
 mod index;
-pub mod normalize;
 pub mod preview;
-pub mod rules;
 
 use chrono::NaiveDate;
 
+use crate::rules::{Field, RuleSyntaxError};
 pub use explain::{Explanation, KommuneRouting, ProfileExplanation, RuleExplanation, TermHit};
-pub use rules::{Field, RuleSyntaxError};
 
 use crate::config::{Config, Criteria, Kommune};
 use crate::model::{Call, Match};

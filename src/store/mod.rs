@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 pub use sqlite::SqliteStore;
 
-use crate::collect::SourceState;
+use crate::model::source::SourceState;
 use crate::model::{Call, CallId, FieldChange, Match};
 
 #[derive(Debug, thiserror::Error)]

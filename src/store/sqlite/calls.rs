@@ -19,7 +19,7 @@ use sqlx::Row;
 use sqlx::sqlite::{SqliteConnection, SqlitePool, SqliteRow};
 
 use super::{from_json, to_json, ts};
-use crate::collect::identity::title_key;
+use crate::model::text::title_key;
 use crate::model::{Call, CallId, ChangedField, Deadline, DeadlineKind, FieldChange, SourceLink, diff_calls};
 use crate::store::{CallFilter, ChangeEvent, StoreError, StoreResult, UpsertOutcome};
 

@@ -3,6 +3,9 @@
 //! the strategy. Every stage (collect, store, match, notify, report) speaks
 //! these types; nothing here does I/O.
 
+pub mod source;
+pub mod text;
+
 use std::collections::BTreeSet;
 use std::fmt;
 use std::str::FromStr;

@@ -5,7 +5,7 @@
 //! by side), `OR`. Operators are upper case; `and`/`or` in lower case are words.
 //! The full language is documented in `config/README.md` (strategy.toml).
 
-use super::normalize::{fold, stem};
+use crate::model::text::fold;
 
 /// A rule that does not parse; `column` is 1-based within the expression.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -613,6 +613,35 @@ fn stem_last_word(folded: &str) -> String {
     }
 }
 
+/// Light German inflection stripper for rule terms (never applied to text).
+///
+/// Terms hit anywhere inside a word, so only the term's own inflection ending
+/// has to go ("Schulen" must find "Schule", "Kommunen" "Kommunalrichtlinie"
+/// must not be required). Snowball also strips derivational suffixes
+/// ("Bildung" → `bild`), which under substring matching would hit
+/// "Abbildung" and "Bildschirm"; this stripper removes only `-en`, `-es`,
+/// `-e` and a genitive `-s`, and keeps at least 4 letters.
+pub fn stem(folded: &str) -> &str {
+    for suffix in ["en", "es", "e"] {
+        if let Some(base) = folded.strip_suffix(suffix)
+            && base.len() >= 4
+            && folded.len() > 5
+        {
+            return base;
+        }
+    }
+    if let Some(base) = folded.strip_suffix('s')
+        && base.len() >= 6
+        && !base.ends_with('s')
+    {
+        return base;
+    }
+    folded
+}
+
+/// Endings a whole-word term may carry ("=Rad" finds "Rad", "Rades", "Rads").
+pub const INFLECTIONS: [&str; 9] = ["", "e", "en", "er", "es", "n", "s", "ern", "em"];
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -776,5 +805,17 @@ mod tests {
         ] {
             assert_eq!(validate(expr), Ok(()), "{expr}");
         }
+    }
+
+    #[test]
+    fn stem_strips_inflection_only() {
+        assert_eq!(stem("schulen"), "schul");
+        assert_eq!(stem("kommunen"), "kommun");
+        assert_eq!(stem("vereine"), "verein");
+        assert_eq!(stem("bildung"), "bildung");
+        assert_eq!(stem("daten"), "daten");
+        assert_eq!(stem("verkehrs"), "verkehr");
+        assert_eq!(stem("prozess"), "prozess");
+        assert_eq!(stem("rad"), "rad");
     }
 }

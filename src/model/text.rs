@@ -1,4 +1,6 @@
-//! Folding German text and rule terms to one comparable form.
+//! Folding German text to one comparable form: the one implementation used by
+//! matching (text and rule terms), region and funder lookups, and the
+//! cross-source identity of calls ([`title_key`]).
 //!
 //! Text and terms go through the same [`fold`], so "Foerderung", "Förderung"
 //! and "FÖRDERUNG" all become `foerderung`. The folded form contains only
@@ -10,6 +12,14 @@
 //!   `breitbandausbau`, so `Breitband` and `Ausbau` still hit inside it);
 //! - a hyphen at a line break joins the word halves ("Digitali-\nsierung");
 //! - everything else (punctuation, "Kinder- und", whitespace) separates words.
+//!
+//! [`fold_words`] is the one variant: every hyphen separates. Identity needs it
+//! because "Breitband-Ausbau" and "Breitband Ausbau" name the same programme,
+//! while matching wants the joined compound so that terms hit inside it.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
 
 /// Folds `text` into `out` (appending). When `map` is given, it receives for
 /// every byte pushed to `out` the byte offset in `text` it came from, so hits
@@ -25,8 +35,8 @@ pub fn fold_into(text: &str, out: &mut String, map: Option<&mut Vec<usize>>) {
 pub fn fold_bytes(text: &str, buf: &mut Vec<u8>, map: Option<&mut Vec<usize>>) {
     // Two monomorphic copies, so the common case pays nothing for the offset map.
     match map {
-        None => fold_with(text, buf, &mut NoMap),
-        Some(m) => fold_with(text, buf, m),
+        None => fold_with::<true>(text, buf, &mut NoMap),
+        Some(m) => fold_with::<true>(text, buf, m),
     }
 }
 
@@ -49,7 +59,9 @@ impl OffsetSink for Vec<usize> {
     }
 }
 
-fn fold_with(text: &str, buf: &mut Vec<u8>, map: &mut impl OffsetSink) {
+/// `JOIN_HYPHENS`: whether a hyphen inside a word joins its parts ([`fold`]) or
+/// separates them ([`fold_words`]).
+fn fold_with<const JOIN_HYPHENS: bool>(text: &str, buf: &mut Vec<u8>, map: &mut impl OffsetSink) {
     let bytes = text.as_bytes();
     let mut pending_space = false;
     let mut i = 0;
@@ -61,7 +73,7 @@ fn fold_with(text: &str, buf: &mut Vec<u8>, map: &mut impl OffsetSink) {
             continue;
         }
         if b < 0x80 {
-            match (b == b'-').then(|| hyphen_join(bytes, i)).flatten() {
+            match (JOIN_HYPHENS && b == b'-').then(|| hyphen_join(bytes, i)).flatten() {
                 Some(next) => i = next,
                 None => {
                     pending_space = !buf.is_empty();
@@ -163,34 +175,31 @@ fn fold_char(c: char) -> Folded {
     }
 }
 
-/// Light German inflection stripper for rule terms (never applied to text).
-///
-/// Terms hit anywhere inside a word, so only the term's own inflection ending
-/// has to go ("Schulen" must find "Schule", "Kommunen" "Kommunalrichtlinie"
-/// must not be required). Snowball also strips derivational suffixes
-/// ("Bildung" → `bild`), which under substring matching would hit
-/// "Abbildung" and "Bildschirm"; this stripper removes only `-en`, `-es`,
-/// `-e` and a genitive `-s`, and keeps at least 4 letters.
-pub fn stem(folded: &str) -> &str {
-    for suffix in ["en", "es", "e"] {
-        if let Some(base) = folded.strip_suffix(suffix)
-            && base.len() >= 4
-            && folded.len() > 5
-        {
-            return base;
-        }
-    }
-    if let Some(base) = folded.strip_suffix('s')
-        && base.len() >= 6
-        && !base.ends_with('s')
-    {
-        return base;
-    }
-    folded
+/// [`fold`] with every hyphen separating words: "Breitband-Ausbau" →
+/// `breitband ausbau`. For identity keys, where the spelling with and without
+/// hyphen must give the same key.
+pub fn fold_words(text: &str) -> String {
+    let mut buf = Vec::with_capacity(text.len());
+    fold_with::<false>(text, &mut buf, &mut NoMap);
+    String::from_utf8(buf).expect("folding pushes whole UTF-8 sequences")
 }
 
-/// Endings a whole-word term may carry ("=Rad" finds "Rad", "Rades", "Rads").
-pub const INFLECTIONS: [&str; 9] = ["", "e", "en", "er", "es", "n", "s", "ern", "em"];
+/// Prefixes that some sources put before a programme title and others do not.
+static TITLE_PREFIX: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)^\s*(förderprogramme?|foerderprogramme?|förderaufruf|foerderaufruf|bekanntmachung|förderrichtlinie|foerderrichtlinie|aufruf|call)\s*[:\-–—]\s*")
+        .expect("valid prefix regex")
+});
+
+/// Key for matching one programme across sources when URLs differ:
+/// [`fold_words`] of the title plus of the funder, joined by `|`. Case, umlauts
+/// (ä→ae, ß→ss), other accents, punctuation and whitespace do not matter, and a
+/// leading "Förderprogramm:" / "Förderprogramme - " / "Bekanntmachung:" is dropped.
+/// The store keeps this key in a column and recomputes it when opened, so a
+/// change to the folding rules never strands stored calls.
+pub fn title_key(title: &str, funder: Option<&str>) -> String {
+    let title = TITLE_PREFIX.replace(title, "");
+    format!("{}|{}", fold_words(&title), fold_words(funder.unwrap_or("")))
+}
 
 #[cfg(test)]
 mod tests {
@@ -235,14 +244,31 @@ mod tests {
     }
 
     #[test]
-    fn stem_strips_inflection_only() {
-        assert_eq!(stem("schulen"), "schul");
-        assert_eq!(stem("kommunen"), "kommun");
-        assert_eq!(stem("vereine"), "verein");
-        assert_eq!(stem("bildung"), "bildung");
-        assert_eq!(stem("daten"), "daten");
-        assert_eq!(stem("verkehrs"), "verkehr");
-        assert_eq!(stem("prozess"), "prozess");
-        assert_eq!(stem("rad"), "rad");
+    fn title_key_ignores_case_umlauts_punctuation_and_prefixes() {
+        let a = title_key(
+            "Förderprogramm: Klimaschutz in Kommunen – Städtebau",
+            Some("Ministerium für Heimat, Kommunales, Bau und Digitalisierung"),
+        );
+        let b = title_key(
+            "  KLIMASCHUTZ in  Kommunen (Staedtebau) ",
+            Some("ministerium fuer heimat kommunales bau und digitalisierung"),
+        );
+        assert_eq!(a, b);
+        assert_eq!(
+            a,
+            "klimaschutz in kommunen staedtebau|ministerium fuer heimat kommunales bau und digitalisierung"
+        );
+        assert_eq!(title_key("Straße", None), "strasse|");
+        assert_eq!(title_key("Förderprogramme - Minitraité", None), "minitraite|");
+        assert_ne!(
+            title_key("Glasfaser", Some("Bund")),
+            title_key("Glasfaser", Some("Land"))
+        );
+    }
+
+    #[test]
+    fn fold_words_separates_at_every_hyphen() {
+        assert_eq!(fold_words("Breitband-Ausbau"), "breitband ausbau");
+        assert_eq!(title_key("Breitband-Ausbau", None), title_key("Breitband Ausbau", None));
     }
 }

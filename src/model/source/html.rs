@@ -1,0 +1,200 @@
+//! `[[source]] kind = "html"` settings: CSS selectors and label mappings.
+
+use std::collections::BTreeMap;
+
+use scraper::Selector;
+use serde::{Deserialize, Serialize};
+
+use crate::model::Region;
+
+/// `[[source]] kind = "html"` keys. All selectors are CSS (scraper).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HtmlOptions {
+    /// `list` (default): one element per call. `labels`: each item holds label/answer pairs.
+    #[serde(default)]
+    pub mode: HtmlMode,
+    /// Selector of one call on the list page.
+    pub item: String,
+    /// Selector of the title, within the item.
+    pub title: String,
+    /// Selector of the link within the item; default: the first `a[href]` in the title, then in the item,
+    /// then the item itself when it is an `<a href>`. Relative links resolve against `<base href>` or the page URL.
+    #[serde(default)]
+    pub link: Option<String>,
+    /// Selector of the teaser text within the item; it becomes the call's summary.
+    #[serde(default)]
+    pub summary: Option<String>,
+    /// Published date: `time[datetime]` or German text.
+    #[serde(default)]
+    pub published: Option<String>,
+    /// Deadline within the item: `time[datetime]` (one cut-off) or German text (`extract::parse_deadline`).
+    #[serde(default)]
+    pub deadline: Option<String>,
+    /// Selector of the "next page" link; pagination stops when absent.
+    #[serde(default)]
+    pub next_page: Option<String>,
+    /// Upper bound on list pages followed via `next_page` (default 20).
+    #[serde(default = "default_max_pages")]
+    pub max_pages: u32,
+    /// Funder stated for every call of this source (e.g. the ministry running the page).
+    #[serde(default)]
+    pub funder: Option<String>,
+    /// Regions stated for every call of this source (e.g. "Nordrhein-Westfalen"); checked at config load.
+    #[serde(default)]
+    pub regions: Vec<Region>,
+    /// Label-pair settings (for `mode = "labels"` and for detail pages).
+    #[serde(default)]
+    pub labels: LabelOptions,
+    /// Optional detail page per item.
+    #[serde(default)]
+    pub detail: Option<DetailOptions>,
+    /// Set while the selectors are written from research and not yet checked against the live page.
+    #[serde(default)]
+    pub needs_check: Option<String>,
+}
+
+fn default_max_pages() -> u32 {
+    20
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HtmlMode {
+    #[default]
+    List,
+    Labels,
+}
+
+/// Label/answer pairs: "Wer kann beantragen?" followed by its answer, or `dt`/`dd` lists.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LabelOptions {
+    /// Selector of label elements; the answer is the following sibling content up to the next label.
+    #[serde(default = "default_label_selector")]
+    pub label: String,
+    /// Field → label texts that mean it (case-insensitive prefix match). Fields: applicants,
+    /// deadline, funder, rate, amount, region, summary, funding_type.
+    #[serde(default)]
+    pub fields: BTreeMap<String, Vec<String>>,
+}
+
+impl Default for LabelOptions {
+    fn default() -> Self {
+        LabelOptions {
+            label: default_label_selector(),
+            fields: BTreeMap::new(),
+        }
+    }
+}
+
+fn default_label_selector() -> String {
+    "dt, h2, h3, h4, strong".into()
+}
+
+/// Selectors on the detail page.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DetailOptions {
+    /// Main content; its text becomes the call's full text.
+    #[serde(default)]
+    pub content: Option<String>,
+    /// Title on the detail page; replaces the list title when present.
+    #[serde(default)]
+    pub title: Option<String>,
+    /// Summary on the detail page; replaces the list summary when present.
+    #[serde(default)]
+    pub summary: Option<String>,
+    /// Deadline on the detail page (`time[datetime]` or German text); a `deadline` label wins over it.
+    #[serde(default)]
+    pub deadline: Option<String>,
+    /// Parse label/answer pairs within `content` (or the whole page) with `labels`.
+    #[serde(default)]
+    pub use_labels: bool,
+}
+
+/// Call fields a label can fill.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Field {
+    Applicants,
+    Deadline,
+    Funder,
+    Rate,
+    Amount,
+    Region,
+    Summary,
+    FundingType,
+}
+
+impl Field {
+    const NAMES: [(&'static str, Field); 8] = [
+        ("applicants", Field::Applicants),
+        ("deadline", Field::Deadline),
+        ("funder", Field::Funder),
+        ("rate", Field::Rate),
+        ("amount", Field::Amount),
+        ("region", Field::Region),
+        ("summary", Field::Summary),
+        ("funding_type", Field::FundingType),
+    ];
+
+    pub fn from_name(name: &str) -> Result<Field, String> {
+        Self::NAMES
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, f)| *f)
+            .ok_or_else(|| {
+                let known: Vec<_> = Self::NAMES.iter().map(|(n, _)| *n).collect();
+                format!(
+                    "option `labels.fields`: unknown field '{name}' (known: {})",
+                    known.join(", ")
+                )
+            })
+    }
+}
+
+/// Compiles one selector, naming the option it came from in the error.
+pub fn compile_selector(option: &str, css: &str) -> Result<Selector, String> {
+    Selector::parse(css).map_err(|e| format!("option `{option}`: invalid CSS selector `{css}`: {e}"))
+}
+
+impl HtmlOptions {
+    /// Every selector with the option it is written in, in the order they are checked.
+    fn selectors(&self) -> Vec<(&'static str, &str)> {
+        let detail = self.detail.iter().flat_map(|d| {
+            [
+                ("detail.content", &d.content),
+                ("detail.title", &d.title),
+                ("detail.summary", &d.summary),
+                ("detail.deadline", &d.deadline),
+            ]
+        });
+        let list = [
+            ("item", Some(&self.item)),
+            ("title", Some(&self.title)),
+            ("link", self.link.as_ref()),
+            ("summary", self.summary.as_ref()),
+            ("published", self.published.as_ref()),
+            ("deadline", self.deadline.as_ref()),
+            ("next_page", self.next_page.as_ref()),
+            ("labels.label", Some(&self.labels.label)),
+        ];
+        detail
+            .map(|(name, css)| (name, css.as_ref()))
+            .chain(list)
+            .filter_map(|(name, css)| css.map(|c| (name, c.as_str())))
+            .collect()
+    }
+
+    /// Checks every selector and label field, naming the option at fault.
+    pub fn validate(&self) -> Result<(), String> {
+        for name in self.labels.fields.keys() {
+            Field::from_name(name)?;
+        }
+        for (option, css) in self.selectors() {
+            compile_selector(option, css)?;
+        }
+        Ok(())
+    }
+}
