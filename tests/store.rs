@@ -725,3 +725,32 @@ async fn a_call_listed_twice_in_one_mail_is_not_a_repeat_of_an_earlier_mail() {
         vec![a.clone(), b.clone()]
     );
 }
+
+#[tokio::test]
+async fn title_keys_from_an_older_folding_rule_are_recomputed_on_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = file_store(&dir).await;
+    let mut call = fdb_call(t(1, 8));
+    call.title = "Breitband-Ausbau in Kommunen".into();
+    let call = call.seal();
+    store.upsert_call(&call).await.unwrap();
+    store.close().await;
+    let url = format!("sqlite://{}", dir.path().join("nested/dir/foerderradar.db").display());
+    let raw = sqlx::SqlitePool::connect(&url).await.unwrap();
+    sqlx::query("UPDATE calls SET title_key = 'breitbandausbau in kommunen|old rule'")
+        .execute(&raw)
+        .await
+        .unwrap();
+    raw.close().await;
+
+    let reopened = file_store(&dir).await;
+    let raw = sqlx::SqlitePool::connect(&url).await.unwrap();
+    let key: String = sqlx::query_scalar("SELECT title_key FROM calls").fetch_one(&raw).await.unwrap();
+    assert_eq!(key, foerderradar::model::text::title_key(&call.title, call.funder.as_deref()));
+    assert!(key.starts_with("breitband ausbau in kommunen|"), "{key}");
+    // A listing of the same programme under another URL still joins the stored call.
+    let mut other = Call::new("andere-quelle", "https://andere.example/breitband", "Breitband Ausbau in Kommunen", t(2, 8));
+    other.funder = call.funder.clone();
+    reopened.upsert_call(&other.seal()).await.unwrap();
+    assert_eq!(reopened.list_calls(&CallFilter::default()).await.unwrap().len(), 1);
+}

@@ -80,6 +80,7 @@ impl SqliteStore {
 
     async fn migrated(pool: SqlitePool) -> StoreResult<SqliteStore> {
         MIGRATOR.run(&pool).await?;
+        calls::refresh_title_keys(&pool).await?;
         Ok(SqliteStore { pool })
     }
 

@@ -46,6 +46,35 @@ pub(super) async fn upsert(pool: &SqlitePool, call: &Call) -> StoreResult<Upsert
     Ok(outcome)
 }
 
+/// Recomputes `title_key` of every stored call whose key was made by an older
+/// folding rule, so that listings keep joining stored calls after the rule
+/// changes. Writes (and takes the write lock) only when a key differs.
+pub(super) async fn refresh_title_keys(pool: &SqlitePool) -> StoreResult<()> {
+    let rows: Vec<(String, String, Option<String>, String)> =
+        sqlx::query_as("SELECT id, title, funder, title_key FROM calls").fetch_all(pool).await?;
+    let stale: Vec<(String, String)> = rows
+        .into_iter()
+        .filter_map(|(id, title, funder, stored)| {
+            let key = title_key(&title, funder.as_deref());
+            (key != stored).then_some((id, key))
+        })
+        .collect();
+    if stale.is_empty() {
+        return Ok(());
+    }
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    for (id, key) in &stale {
+        sqlx::query("UPDATE calls SET title_key = ? WHERE id = ?")
+            .bind(key)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    tracing::info!(calls = stale.len(), "title keys recomputed after a change of the folding rules");
+    Ok(())
+}
+
 async fn find_existing(conn: &mut SqliteConnection, call: &Call) -> StoreResult<Option<CallId>> {
     let by_id: Option<String> = sqlx::query_scalar("SELECT id FROM calls WHERE id = ?")
         .bind(call.id.as_str())
