@@ -130,12 +130,16 @@ fn violations(deps: &BTreeMap<String, BTreeSet<String>>) -> Vec<String> {
             continue;
         }
         let Some(own) = layer_of(module) else {
-            out.push(format!("module `{module}` is not in the layer table of tests/architecture.rs"));
+            out.push(format!(
+                "module `{module}` is not in the layer table of tests/architecture.rs"
+            ));
             continue;
         };
         for dep in used.iter().filter(|d| *d != module) {
             match layer_of(dep) {
-                None => out.push(format!("`{module}` uses `crate::{dep}`, which is not in the layer table")),
+                None => out.push(format!(
+                    "`{module}` uses `crate::{dep}`, which is not in the layer table"
+                )),
                 Some(layer) if layer >= own => out.push(format!(
                     "`{module}` (layer {own}) uses `crate::{dep}` (layer {layer}): only lower layers may be used"
                 )),
@@ -166,11 +170,17 @@ fn the_check_sees_upward_imports_in_every_spelling() {
     ] {
         let found = violations(&deps("config", code));
         assert_eq!(found.len(), 1, "{code}: {found:?}");
-        assert!(found[0].contains("`config` (layer 2) uses `crate::collect`"), "{found:?}");
+        assert!(
+            found[0].contains("`config` (layer 2) uses `crate::collect`"),
+            "{found:?}"
+        );
     }
     // Sideways is as wrong as upwards: two stages must not know each other.
     assert_eq!(violations(&deps("collect", "use crate::matching::Matcher;")).len(), 1);
-    assert_eq!(violations(&deps("store", "use crate::store::x; use crate::model::Call;")).len(), 0);
+    assert_eq!(
+        violations(&deps("store", "use crate::store::x; use crate::model::Call;")).len(),
+        0
+    );
     // Comments and longer names that merely end in `crate` do not count.
     assert!(violations(&deps("model", "// use crate::config;\nuse my_crate::config;")).is_empty());
     assert_eq!(violations(&deps("newthing", "")).len(), 1);

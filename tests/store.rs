@@ -745,11 +745,22 @@ async fn title_keys_from_an_older_folding_rule_are_recomputed_on_open() {
 
     let reopened = file_store(&dir).await;
     let raw = sqlx::SqlitePool::connect(&url).await.unwrap();
-    let key: String = sqlx::query_scalar("SELECT title_key FROM calls").fetch_one(&raw).await.unwrap();
-    assert_eq!(key, foerderradar::model::text::title_key(&call.title, call.funder.as_deref()));
+    let key: String = sqlx::query_scalar("SELECT title_key FROM calls")
+        .fetch_one(&raw)
+        .await
+        .unwrap();
+    assert_eq!(
+        key,
+        foerderradar::model::text::title_key(&call.title, call.funder.as_deref())
+    );
     assert!(key.starts_with("breitband ausbau in kommunen|"), "{key}");
     // A listing of the same programme under another URL still joins the stored call.
-    let mut other = Call::new("andere-quelle", "https://andere.example/breitband", "Breitband Ausbau in Kommunen", t(2, 8));
+    let mut other = Call::new(
+        "andere-quelle",
+        "https://andere.example/breitband",
+        "Breitband Ausbau in Kommunen",
+        t(2, 8),
+    );
     other.funder = call.funder.clone();
     reopened.upsert_call(&other.seal()).await.unwrap();
     assert_eq!(reopened.list_calls(&CallFilter::default()).await.unwrap().len(), 1);

@@ -31,6 +31,7 @@ pub use report::ConfigSummary;
 
 use crate::model::ApplicantCategory;
 use crate::model::source::SourceKind;
+use crate::rules::{self, Expr, RuleSyntaxError};
 
 /// The whole validated deployment.
 #[derive(Debug, Clone)]
@@ -223,14 +224,43 @@ pub struct Profile {
     pub threshold: f64,
 }
 
-/// One rule as written; `matching` compiles it.
+/// One rule, parsed once when the config is loaded; `matching` builds its
+/// index from the parsed [`Expr`] without parsing again.
 #[derive(Debug, Clone)]
 pub struct RuleSpec {
+    /// As written, for explanations and messages.
     pub expr: String,
     pub weight: f64,
     /// Where it stands, for error messages.
     pub file: PathBuf,
     pub line: usize,
+    /// Private, so that a spec always holds the parse of its own `expr`.
+    rule: Expr,
+}
+
+impl RuleSpec {
+    /// Parses `expr`; a spec exists only for a rule that parses.
+    pub fn new(
+        expr: impl Into<String>,
+        weight: f64,
+        file: impl Into<PathBuf>,
+        line: usize,
+    ) -> Result<RuleSpec, RuleSyntaxError> {
+        let expr = expr.into();
+        let rule = rules::parse(&expr)?;
+        Ok(RuleSpec {
+            expr,
+            weight,
+            file: file.into(),
+            line,
+            rule,
+        })
+    }
+
+    /// The parsed rule.
+    pub fn rule(&self) -> &Expr {
+        &self.rule
+    }
 }
 
 /// Matching criteria (global defaults in `[criteria]`).

@@ -13,7 +13,7 @@ use super::{
     Criteria, CriteriaOverride, Handlungsfeld, KommuneKind, Profile, Project, ProjectKind, RuleSpec, Strategy,
 };
 use crate::model::ApplicantCategory;
-use crate::rules::{self, RuleSyntaxError};
+use crate::rules::RuleSyntaxError;
 
 /// Ids that `kommunen.toml` may refer to, known even when other parts of the
 /// strategy are broken, so that its cross-references are still checked.
@@ -145,15 +145,15 @@ fn rule_spec(r: &mut Report, key: &str, raw: &RawRule) -> Option<RuleSpec> {
         .weight
         .as_ref()
         .map_or(Some(1.0), |w| finite(r, w, &format!("{key}.weight")));
-    let parses = rules::validate(raw.expr.get_ref())
-        .map_err(|e| rule_error(r, &raw.expr, key, e))
-        .is_ok();
-    Some(RuleSpec {
-        expr: parses.then(|| raw.expr.get_ref().clone())?,
-        weight: weight?,
-        file: PathBuf::from(&r.doc.file),
-        line: r.doc.line(&raw.expr.span()),
-    })
+    let spec = RuleSpec::new(
+        raw.expr.get_ref().clone(),
+        weight.unwrap_or(1.0),
+        PathBuf::from(&r.doc.file),
+        r.doc.line(&raw.expr.span()),
+    )
+    .map_err(|e| rule_error(r, &raw.expr, key, e))
+    .ok()?;
+    weight.map(|_| spec)
 }
 
 /// Records a rule syntax error at the file column of the offending character.
@@ -161,15 +161,21 @@ fn rule_error(r: &mut Report, expr: &Text, key: &str, e: RuleSyntaxError) {
     let inner = expr.get_ref();
     let byte = inner
         .char_indices()
-        .nth(e.column.saturating_sub(1))
+        .nth(e.position.saturating_sub(1))
         .map_or(inner.len(), |(b, _)| b);
     // Exact for literal strings; escapes in basic strings shift it slightly.
     let offset = expr.span().start + opening_len(&r.doc.text[expr.span().start..]) + byte;
-    let message = format!(
-        "rule does not parse at column {} of the expression: {}",
-        e.column, e.message
-    );
+    let message = format!("rule does not parse at {}of the expression: {}", place(&e), e.message);
     r.at_column(offset, key, message);
+}
+
+/// "column 18 " or, for a rule over several lines, "line 2, column 5 ".
+fn place(e: &RuleSyntaxError) -> String {
+    if e.line == 1 {
+        format!("column {} ", e.column)
+    } else {
+        format!("line {}, column {} ", e.line, e.column)
+    }
 }
 
 /// Length of the quotes (and, for multi-line strings, the trimmed newline) before a string's text.
@@ -439,8 +445,8 @@ mod tests {
 
     #[test]
     fn rule_syntax_error_maps_to_file_line_and_column() {
-        // rules::validate is implemented by the matching module; the mapping
-        // of its error to a position in the file is tested here directly.
+        // The parser lives in `crate::rules`; the mapping of its error to a
+        // position in the file is tested here directly.
         let text = "[[project]]\nrules = [\n  { expr = 'Onlinezugang* OR (OZG', weight = 2.0 },\n]\n";
         let doc = Doc {
             file: "config/strategy.toml".into(),
@@ -449,10 +455,7 @@ mod tests {
         let start = text.find("'Online").unwrap();
         let expr = Spanned::new(start..start + 27, "Onlinezugang* OR (OZG".to_string());
         let mut errors = Vec::new();
-        let e = RuleSyntaxError {
-            column: 18,
-            message: "unclosed '('".into(),
-        };
+        let e = RuleSyntaxError::at("Onlinezugang* OR (OZG", 18, "unclosed '('");
         rule_error(
             &mut Report {
                 doc: &doc,

@@ -11,9 +11,10 @@ use std::collections::HashMap;
 
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 
+use crate::config::RuleSpec;
 use crate::model::Call;
 use crate::model::text::fold_bytes;
-use crate::rules::{self, Anchor, Expr, Field, FieldMask, INFLECTIONS, RuleSyntaxError};
+use crate::rules::{Anchor, Expr, Field, FieldMask, INFLECTIONS};
 
 /// Hits of one term in one field saturate: `min(1 + ln n, SATURATION_CAP)`.
 pub const SATURATION_CAP: f64 = 2.5;
@@ -206,14 +207,6 @@ pub struct Rule {
     node: Node,
 }
 
-/// Where a rule of a profile failed to compile.
-#[derive(Debug, Clone)]
-pub struct RuleError {
-    pub profile: usize,
-    pub rule: usize,
-    pub error: RuleSyntaxError,
-}
-
 /// All rules of all profiles, with one automaton over all their terms.
 pub struct Index {
     automaton: AhoCorasick,
@@ -225,44 +218,29 @@ pub struct Index {
 }
 
 impl Index {
-    /// Compiles `profiles` (each a list of `(expr, weight)`).
-    pub fn build(profiles: &[Vec<(String, f64)>]) -> Result<Index, Vec<RuleError>> {
+    /// Compiles the rules of `profiles`, parsed once when the config was loaded.
+    pub fn build(profiles: &[&[RuleSpec]]) -> Index {
         let mut needles: HashMap<String, u32> = HashMap::new();
         let mut leaves = Vec::new();
         let mut needle_rules: Vec<Vec<(u32, u32)>> = Vec::new();
         let mut compiled = Vec::with_capacity(profiles.len());
-        let mut errors = Vec::new();
         for (p, rules_of_profile) in profiles.iter().enumerate() {
             let mut out = Vec::with_capacity(rules_of_profile.len());
-            for (r, (expr, weight)) in rules_of_profile.iter().enumerate() {
-                let parsed = match rules::parse(expr) {
-                    Ok(e) => e,
-                    Err(error) => {
-                        errors.push(RuleError {
-                            profile: p,
-                            rule: r,
-                            error,
-                        });
-                        continue;
-                    }
-                };
+            for spec in rules_of_profile.iter() {
                 let mut cx = Compile {
                     needles: &mut needles,
                     leaves: &mut leaves,
                     needle_rules: &mut needle_rules,
                     at: (p as u32, out.len() as u32),
                 };
-                let node = cx.node(&parsed, false);
+                let node = cx.node(spec.rule(), false);
                 out.push(Rule {
-                    expr: expr.clone(),
-                    weight: *weight,
+                    expr: spec.expr.clone(),
+                    weight: spec.weight,
                     node,
                 });
             }
             compiled.push(out);
-        }
-        if !errors.is_empty() {
-            return Err(errors);
         }
         let mut patterns: Vec<(u32, String)> = needles.into_iter().map(|(s, id)| (id, s)).collect();
         patterns.sort_unstable();
@@ -276,12 +254,12 @@ impl Index {
                     .build(patterns.iter().map(|(_, s)| s.as_str()))
             })
             .expect("needles are plain strings");
-        Ok(Index {
+        Index {
             automaton,
             leaves,
             profiles: compiled,
             needle_rules,
-        })
+        }
     }
 
     /// Runs the automaton over `doc` once.
@@ -713,9 +691,16 @@ mod tests {
         c
     }
 
+    fn specs(exprs: &[&str]) -> Vec<RuleSpec> {
+        exprs
+            .iter()
+            .map(|e| RuleSpec::new(*e, 1.0, "test", 0).expect("test rule parses"))
+            .collect()
+    }
+
     /// Score of a single rule (weight 1) on a call.
     fn score(expr: &str, c: &Call) -> f64 {
-        let index = Index::build(&[vec![(expr.to_string(), 1.0)]]).unwrap();
+        let index = Index::build(&[&specs(&[expr])]);
         let doc = Doc::new(c);
         let hits = index.search(&doc);
         evaluate(&index, &index.profiles[0][0], &hits, false).contribution
@@ -825,11 +810,7 @@ mod tests {
 
     #[test]
     fn candidates_only_rules_with_a_found_positive_term() {
-        let index = Index::build(&[
-            vec![("Glasfaser".into(), 1.0), ("Radweg AND NOT Glasfaser".into(), 1.0)],
-            vec![("Kita".into(), 1.0)],
-        ])
-        .unwrap();
+        let index = Index::build(&[&specs(&["Glasfaser", "Radweg AND NOT Glasfaser"]), &specs(&["Kita"])]);
         let doc = Doc::new(&text("Glasfaser"));
         assert_eq!(index.candidates(&index.search(&doc)), vec![(0, 0)]);
     }
@@ -837,7 +818,7 @@ mod tests {
     #[test]
     fn snippets_quote_the_original() {
         let c = text("Im Rahmen des Programms wird der Glasfaserausbau in unterversorgten Gebieten gefördert.");
-        let index = Index::build(&[vec![("Glasfaser".into(), 1.0)]]).unwrap();
+        let index = Index::build(&[&specs(&["Glasfaser"])]);
         let doc = Doc::with_sources(&c);
         let hits = index.search(&doc);
         let out = evaluate(&index, &index.profiles[0][0], &hits, true);

@@ -14,7 +14,7 @@ pub mod preview;
 
 use chrono::NaiveDate;
 
-use crate::rules::{Field, RuleSyntaxError};
+use crate::rules::Field;
 pub use explain::{Explanation, KommuneRouting, ProfileExplanation, RuleExplanation, TermHit};
 
 use crate::config::{Config, Criteria, Kommune};
@@ -25,24 +25,12 @@ use index::{Doc, Index, RuleOutcome};
 /// Profiles scoring at least this share of their threshold are kept as near misses.
 pub const NEAR_MISS_SHARE: f64 = 0.5;
 
-/// Why the matcher could not be built.
+/// Why the matcher could not be built. Rules cannot fail here: the config
+/// holds them parsed ([`crate::config::RuleSpec`]).
 #[derive(Debug, thiserror::Error)]
 pub enum MatchSetupError {
-    #[error("{} rule(s) do not parse:\n{}", .0.len(), .0.iter().map(|e| format!("  {e}")).collect::<Vec<_>>().join("\n"))]
-    Rules(Vec<BadRule>),
     #[error("project '{project}' names unknown Handlungsfeld '{handlungsfeld}'")]
     UnknownHandlungsfeld { project: String, handlungsfeld: String },
-}
-
-/// A rule that failed to compile, with where it stands.
-#[derive(Debug, thiserror::Error)]
-#[error("{file}:{line}: rule of '{profile}' `{expr}`: {error}")]
-pub struct BadRule {
-    pub profile: String,
-    pub expr: String,
-    pub file: String,
-    pub line: usize,
-    pub error: RuleSyntaxError,
 }
 
 /// One keyword profile: a Handlungsfeld's own or a project's.
@@ -103,7 +91,7 @@ impl Matcher {
                 criteria: strategy.criteria.clone(),
                 criteria_group: 0,
             });
-            specs.push(&hf.profile.rules);
+            specs.push(hf.profile.rules.as_slice());
         }
         for p in &strategy.projects {
             if strategy.handlungsfeld(&p.handlungsfeld).is_none() {
@@ -120,32 +108,9 @@ impl Matcher {
                 criteria: strategy.criteria.with(&p.criteria),
                 criteria_group: 0,
             });
-            specs.push(&p.profile.rules);
+            specs.push(p.profile.rules.as_slice());
         }
-        let rule_lists: Vec<Vec<(String, f64)>> = specs
-            .iter()
-            .map(|rules| rules.iter().map(|r| (r.expr.clone(), r.weight)).collect())
-            .collect();
-        let index = Index::build(&rule_lists).map_err(|errors| {
-            MatchSetupError::Rules(
-                errors
-                    .into_iter()
-                    .map(|e| {
-                        let spec = &specs[e.profile][e.rule];
-                        BadRule {
-                            profile: profiles[e.profile]
-                                .project
-                                .clone()
-                                .unwrap_or_else(|| profiles[e.profile].handlungsfeld.clone()),
-                            expr: spec.expr.clone(),
-                            file: spec.file.display().to_string(),
-                            line: spec.line,
-                            error: e.error,
-                        }
-                    })
-                    .collect(),
-            )
-        })?;
+        let index = Index::build(&specs);
         let regions = RegionBook::new(&strategy.criteria.home_regions, &config.member_regions);
         let mut groups: Vec<Criteria> = Vec::new();
         for p in &mut profiles {

@@ -26,12 +26,7 @@ fn profile(rules: &[(&str, f64)], threshold: f64) -> Profile {
         rules: rules
             .iter()
             .enumerate()
-            .map(|(i, (e, w))| RuleSpec {
-                expr: e.to_string(),
-                weight: *w,
-                file: "strategy.toml".into(),
-                line: i + 10,
-            })
+            .map(|(i, (e, w))| RuleSpec::new(*e, *w, "strategy.toml", i + 10).expect("test rule parses"))
             .collect(),
         threshold,
     }
@@ -383,17 +378,14 @@ fn near_misses_are_kept_weak_hits_are_not() {
 }
 
 #[test]
-fn bad_rules_name_file_line_and_column() {
-    let mut cfg = config();
-    cfg.strategy.handlungsfelder[1].profile = profile(&[("Verwaltung AND \"offen", 1.0)], 1.0);
-    let Err(MatchSetupError::Rules(errs)) = Matcher::new(&cfg) else {
-        panic!("expected a rule error")
-    };
-    assert_eq!(errs.len(), 1);
+fn a_rule_spec_exists_only_for_a_rule_that_parses() {
+    let err = RuleSpec::new("Verwaltung AND \"offen", 1.0, "strategy.toml", 10).unwrap_err();
     assert_eq!(
-        errs[0].to_string(),
-        "strategy.toml:10: rule of 'verwaltung' `Verwaltung AND \"offen`: column 16: unclosed quote: a phrase needs a closing '\"'"
+        err.to_string(),
+        "column 16: unclosed quote: a phrase needs a closing '\"'"
     );
+    let spec = RuleSpec::new("Verwaltung AND offen*", 1.0, "strategy.toml", 10).unwrap();
+    assert_eq!(spec.rule(), &crate::rules::parse("Verwaltung AND offen*").unwrap());
 }
 
 #[test]

@@ -51,7 +51,9 @@ pub(super) async fn upsert(pool: &SqlitePool, call: &Call) -> StoreResult<Upsert
 /// changes. Writes (and takes the write lock) only when a key differs.
 pub(super) async fn refresh_title_keys(pool: &SqlitePool) -> StoreResult<()> {
     let rows: Vec<(String, String, Option<String>, String)> =
-        sqlx::query_as("SELECT id, title, funder, title_key FROM calls").fetch_all(pool).await?;
+        sqlx::query_as("SELECT id, title, funder, title_key FROM calls")
+            .fetch_all(pool)
+            .await?;
     let stale: Vec<(String, String)> = rows
         .into_iter()
         .filter_map(|(id, title, funder, stored)| {
@@ -71,7 +73,10 @@ pub(super) async fn refresh_title_keys(pool: &SqlitePool) -> StoreResult<()> {
             .await?;
     }
     tx.commit().await?;
-    tracing::info!(calls = stale.len(), "title keys recomputed after a change of the folding rules");
+    tracing::info!(
+        calls = stale.len(),
+        "title keys recomputed after a change of the folding rules"
+    );
     Ok(())
 }
 
