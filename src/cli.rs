@@ -418,8 +418,8 @@ async fn calls(app: &App, command: CallsCommand) -> anyhow::Result<ExitCode> {
                     "{}  {:<10}  {:<22}  {}",
                     call.id,
                     call.deadline.next_date(app.today()).map_or_else(
-                        || crate::model::format_deadline(&call.deadline),
-                        crate::model::format_date_de
+                        || crate::model::german::format_deadline(&call.deadline),
+                        crate::model::german::format_date_de
                     ),
                     call.source,
                     call.title

@@ -176,7 +176,7 @@ fn text(t: &Topic, description: &str) -> String {
     if let Some(budget) = t.budget_eur {
         lines.push(format!(
             "Budget des Themas: {}",
-            crate::model::format_amount(Some(budget))
+            crate::model::german::format_amount(Some(budget))
         ));
     }
     lines.retain(|l| !l.trim().is_empty());

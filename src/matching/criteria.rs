@@ -6,8 +6,9 @@ use std::collections::BTreeSet;
 use chrono::NaiveDate;
 
 use crate::config::{Criteria, Kommune, KommuneKind, MemberRegion};
+use crate::model::german::{format_amount, format_date_de, format_rate};
 use crate::model::text::fold;
-use crate::model::{ApplicantCategory, Call, CallStatus, Deadline, Region, format_amount, format_date_de, format_rate};
+use crate::model::{ApplicantCategory, Call, CallStatus, Deadline, Region};
 
 /// Score bonus for a preferred funder.
 pub const PREFERRED_FUNDER_BONUS: f64 = 1.0;

@@ -13,6 +13,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::Deserialize;
 
 use super::Matcher;
+use crate::model::german::format_decimal;
 use crate::model::{
     ApplicantCategory, Applicants, Call, CallId, CallStatus, Deadline, DeadlineDate, FundingRate, Region,
 };
@@ -483,7 +484,7 @@ fn miss(matcher: &Matcher, call: &Call, today: NaiveDate, label: &str, kind: Mis
 }
 
 fn pct(v: f64) -> String {
-    format!("{:.2}", v).replace('.', ",")
+    format_decimal(v, 2)
 }
 
 fn table(f: &mut fmt::Formatter<'_>, heading: &str, rows: &[LabelScore], micro: &LabelScore) -> fmt::Result {

@@ -7,7 +7,7 @@ use chrono::NaiveDate;
 use super::criteria::{CriterionResult, RegionScope};
 use super::index::Hits;
 use super::{Assessment, Matcher, num};
-use crate::model::format_date_de;
+use crate::model::german::format_date_de;
 
 /// The explanation of one call against the selected profiles.
 #[derive(Debug, Clone)]

@@ -18,6 +18,7 @@ use crate::rules::Field;
 pub use explain::{Explanation, KommuneRouting, ProfileExplanation, RuleExplanation, TermHit};
 
 use crate::config::{Config, Criteria, Kommune};
+use crate::model::german::format_decimal;
 use crate::model::{Call, Match};
 use criteria::{CriterionResult, NotRouted, RegionBook, RegionScope};
 use index::{Doc, Index, RuleOutcome};
@@ -342,7 +343,7 @@ impl Matcher {
 
 /// German number with one decimal: `2,5`.
 fn num(v: f64) -> String {
-    format!("{v:.1}").replace('.', ",")
+    format_decimal(v, 1)
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 //! the strategy. Every stage (collect, store, match, notify, report) speaks
 //! these types; nothing here does I/O.
 
+pub mod german;
 pub mod source;
 pub mod text;
 
@@ -13,6 +14,8 @@ use std::str::FromStr;
 use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+
+use german::{format_amount, format_deadline, format_rate};
 
 /// Id of a configured source (`[[source]] id = "..."`).
 pub type SourceId = String;
@@ -622,77 +625,6 @@ pub fn diff_calls(old: &Call, new: &Call) -> Vec<FieldChange> {
     changes
 }
 
-/// German date, e.g. `31.03.2026`.
-pub fn format_date_de(d: NaiveDate) -> String {
-    d.format("%d.%m.%Y").to_string()
-}
-
-/// German countdown to a deadline `days` away: "endet heute", "noch 1 Tag", "noch 12 Tage".
-pub fn format_days_left(days: i64) -> String {
-    match days {
-        0 => "endet heute".to_string(),
-        1 => "noch 1 Tag".to_string(),
-        n => format!("noch {n} Tage"),
-    }
-}
-
-/// German rendering of a deadline: dates joined by ", ", or "laufend" / "unbekannt".
-pub fn format_deadline(d: &Deadline) -> String {
-    match d {
-        Deadline::Dates(dates) if !dates.is_empty() => dates
-            .iter()
-            .map(|d| {
-                let mut s = format_date_de(d.date);
-                if d.annual {
-                    s = format!("{} (jährlich)", d.date.format("%d.%m."));
-                }
-                if let Some(label) = &d.label {
-                    s = format!("{label}: {s}");
-                }
-                s
-            })
-            .collect::<Vec<_>>()
-            .join(", "),
-        Deadline::Rolling => "laufend".into(),
-        _ => "unbekannt".into(),
-    }
-}
-
-/// German rendering of a rate, e.g. `bis 90 %` or `40–80 %`.
-pub fn format_rate(r: Option<FundingRate>) -> String {
-    match r {
-        None => "k. A.".into(),
-        Some(FundingRate { min: Some(min), max }) if min < max => format!("{}–{} %", fmt_num(min), fmt_num(max)),
-        Some(FundingRate { max, .. }) => format!("bis {} %", fmt_num(max)),
-    }
-}
-
-fn fmt_num(v: f64) -> String {
-    if v.fract() == 0.0 {
-        format!("{v:.0}")
-    } else {
-        format!("{v:.1}").replace('.', ",")
-    }
-}
-
-/// German rendering of an amount in EUR with thousands dots, e.g. `140.000 €`.
-pub fn format_amount(a: Option<u64>) -> String {
-    match a {
-        None => "k. A.".into(),
-        Some(v) => {
-            let digits = v.to_string();
-            let mut out = String::new();
-            for (i, ch) in digits.chars().enumerate() {
-                if i > 0 && (digits.len() - i) % 3 == 0 {
-                    out.push('.');
-                }
-                out.push(ch);
-            }
-            format!("{out} €")
-        }
-    }
-}
-
 fn format_applicants(a: &Applicants) -> String {
     if a.categories.is_empty() {
         return "nicht angegeben".into();
@@ -801,19 +733,5 @@ mod tests {
         assert_eq!(a.compute_fingerprint(), b.compute_fingerprint());
         b.summary = "neu".into();
         assert_ne!(a.fingerprint, b.compute_fingerprint());
-    }
-
-    #[test]
-    fn german_amount_and_rate_formatting() {
-        assert_eq!(format_amount(Some(140_000)), "140.000 €");
-        assert_eq!(format_amount(Some(1_500_000)), "1.500.000 €");
-        assert_eq!(
-            format_rate(Some(FundingRate {
-                min: Some(40.0),
-                max: 80.0
-            })),
-            "40–80 %"
-        );
-        assert_eq!(format_rate(Some(FundingRate { min: None, max: 90.0 })), "bis 90 %");
     }
 }

@@ -10,10 +10,8 @@ use serde::Serialize;
 
 use super::NotifyError;
 use crate::config::{Config, Contact, Interests, Kommune};
-use crate::model::{
-    Call, CallId, Deadline, DeadlineDate, DeadlineKind, Match, format_amount, format_date_de, format_days_left,
-    format_rate,
-};
+use crate::model::german::{format_amount, format_date_de, format_days_left, format_rate};
+use crate::model::{Call, CallId, Deadline, DeadlineDate, DeadlineKind, Match};
 use crate::store::Store;
 
 /// Calls closing within this many days are flagged as urgent (and named in the subject).

@@ -3,9 +3,10 @@
 use chrono::NaiveDate;
 
 use super::{Report, ReportCall, ReportMatch};
-use crate::model::{
-    CallStatus, Deadline, Region, format_amount, format_date_de, format_days_left, format_deadline, format_rate,
+use crate::model::german::{
+    format_amount, format_date_de, format_days_left, format_deadline, format_decimal, format_rate,
 };
+use crate::model::{CallStatus, Deadline, Region};
 
 pub(super) fn heading(report: &Report) -> String {
     format!("Förderradar – Bericht vom {}", format_date_de(report.as_of))
@@ -85,7 +86,7 @@ pub(super) fn funder(c: &ReportCall) -> String {
 
 /// German decimal comma, one decimal.
 pub(super) fn score(v: f64) -> String {
-    format!("{v:.1}").replace('.', ",")
+    format_decimal(v, 1)
 }
 
 /// "Handlungsfeld „Digitale Verwaltung“, Projekt „Digitales Rathaus“".
