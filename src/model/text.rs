@@ -184,6 +184,22 @@ pub fn fold_words(text: &str) -> String {
     String::from_utf8(buf).expect("folding pushes whole UTF-8 sequences")
 }
 
+/// Sort key in German dictionary order (DIN 5007-1: ä as a, ß as ss). Not a
+/// fold: case, spaces and punctuation stay, so that the order reads naturally.
+pub fn sort_key_de(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for ch in text.chars().flat_map(char::to_lowercase) {
+        match ch {
+            'ä' => out.push('a'),
+            'ö' => out.push('o'),
+            'ü' => out.push('u'),
+            'ß' => out.push_str("ss"),
+            other => out.push(other),
+        }
+    }
+    out
+}
+
 /// Prefixes that some sources put before a programme title and others do not.
 static TITLE_PREFIX: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)^\s*(förderprogramme?|foerderprogramme?|förderaufruf|foerderaufruf|bekanntmachung|förderrichtlinie|foerderrichtlinie|aufruf|call)\s*[:\-–—]\s*")

@@ -24,6 +24,7 @@ pub use self::json::JsonFormatter;
 pub use self::markdown::MarkdownFormatter;
 
 use crate::config::Config;
+use crate::model::text::sort_key_de;
 use crate::model::{ApplicantCategory, Call, CallId, DeadlineKind, Match, Region};
 use crate::store::{CallFilter, Store, StoreError};
 
@@ -167,12 +168,7 @@ fn order_key(c: &ReportCall) -> (u8, Option<NaiveDate>, String, CallId) {
         (None, DeadlineKind::Date) => 3,
     };
     let closed_on = c.call.deadline.last_date().filter(|_| group == 3);
-    (
-        group,
-        c.deadline.or(closed_on),
-        view::title_sort_key(&c.title),
-        c.id.clone(),
-    )
+    (group, c.deadline.or(closed_on), sort_key_de(&c.title), c.id.clone())
 }
 
 fn report_call(call: Call, matches: Vec<Match>, config: &Config, as_of: NaiveDate) -> ReportCall {

@@ -112,21 +112,6 @@ pub(super) fn is_web_url(url: &str) -> bool {
     lower.starts_with("https://") || lower.starts_with("http://")
 }
 
-/// Sort key for titles in German dictionary order (DIN 5007-1: ä as a, ß as ss).
-pub(super) fn title_sort_key(title: &str) -> String {
-    title
-        .to_lowercase()
-        .chars()
-        .flat_map(|ch| match ch {
-            'ä' => vec!['a'],
-            'ö' => vec!['o'],
-            'ü' => vec!['u'],
-            'ß' => vec!['s', 's'],
-            other => vec![other],
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -151,7 +136,7 @@ mod tests {
     #[test]
     fn umlauts_sort_like_their_base_letter() {
         let mut titles = ["Zukunft", "Öffentlicher Raum", "Ortskern", "Straße", "Strasse B"];
-        titles.sort_by_key(|t| title_sort_key(t));
+        titles.sort_by_key(|t| crate::model::text::sort_key_de(t));
         assert_eq!(
             titles,
             ["Öffentlicher Raum", "Ortskern", "Straße", "Strasse B", "Zukunft"]
