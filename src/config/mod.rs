@@ -29,8 +29,8 @@ use std::time::Duration;
 pub use error::{ConfigError, ConfigErrors};
 pub use report::ConfigSummary;
 
-use crate::model::ApplicantCategory;
 use crate::model::source::SourceKind;
+use crate::model::{ApplicantCategory, string_enum};
 use crate::rules::{self, Expr, RuleSyntaxError};
 
 /// The whole validated deployment.
@@ -83,12 +83,13 @@ impl fmt::Debug for CronSchedule {
     }
 }
 
-/// Transport security of the SMTP connection.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SmtpTls {
-    None,
-    Starttls,
-    Tls,
+string_enum! {
+    /// Transport security of the SMTP connection (`[smtp] tls`).
+    pub enum SmtpTls ("TLS mode") {
+        None = "none",
+        Starttls = "starttls",
+        Tls = "tls",
+    }
 }
 
 /// `[smtp]`; absent means e-mails go to `<data>/outbox/` as `.eml` files.
@@ -197,10 +198,12 @@ pub struct Handlungsfeld {
     pub profile: Profile,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ProjectKind {
-    Leitprojekt,
-    Potenzialprojekt,
+string_enum! {
+    /// `type` of a `[[project]]`.
+    pub enum ProjectKind ("project type") {
+        Leitprojekt = "leitprojekt",
+        Potenzialprojekt = "potenzialprojekt",
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -317,20 +320,12 @@ impl Criteria {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum KommuneKind {
-    Stadt,
-    Gemeinde,
-    Kreis,
-}
-
-impl KommuneKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            KommuneKind::Stadt => "stadt",
-            KommuneKind::Gemeinde => "gemeinde",
-            KommuneKind::Kreis => "kreis",
-        }
+string_enum! {
+    /// `kind` of a Kommune in `kommunen.toml`.
+    pub enum KommuneKind ("Kommune kind") {
+        Stadt = "stadt",
+        Gemeinde = "gemeinde",
+        Kreis = "kreis",
     }
 }
 

@@ -9,9 +9,7 @@ use super::error::Report;
 use super::fields::{count, count32, finite, non_negative, one_of, opt, parsed};
 use super::load::{Ids, entries, open, optional};
 use super::raw::{Float, Int, RawCriteria, RawHandlungsfeld, RawProject, RawRule, Text};
-use super::{
-    Criteria, CriteriaOverride, Handlungsfeld, KommuneKind, Profile, Project, ProjectKind, RuleSpec, Strategy,
-};
+use super::{Criteria, CriteriaOverride, Handlungsfeld, KommuneKind, Profile, Project, RuleSpec, Strategy};
 use crate::model::ApplicantCategory;
 use crate::rules::RuleSyntaxError;
 
@@ -82,11 +80,6 @@ fn handlungsfeld(
     })
 }
 
-const PROJECT_KINDS: [(&str, ProjectKind); 2] = [
-    ("leitprojekt", ProjectKind::Leitprojekt),
-    ("potenzialprojekt", ProjectKind::Potenzialprojekt),
-];
-
 fn project(r: &mut Report, i: usize, raw: RawProject, ids: &mut Ids, known: &mut KnownIds) -> Option<Project> {
     let key = entry_key("project", i, &raw.id);
     let id_ok = ids.check(r, &raw.id, &format!("{key}.id"));
@@ -96,7 +89,7 @@ fn project(r: &mut Report, i: usize, raw: RawProject, ids: &mut Ids, known: &mut
             .projects
             .push((raw.id.get_ref().clone(), raw.handlungsfeld.get_ref().clone()));
     }
-    let kind = one_of(r, &raw.kind, &format!("{key}.type"), &PROJECT_KINDS);
+    let kind = one_of(r, &raw.kind, &format!("{key}.type"));
     let profile = profile(r, &key, &raw.threshold, &raw.rules);
     let criteria = raw
         .criteria
@@ -236,12 +229,6 @@ fn project_criteria(r: &mut Report, raw: &Spanned<RawCriteria>, project: &str) -
     overrides(r, raw.get_ref(), &key).filter(|_| raw.get_ref().home_regions.is_none())
 }
 
-pub(super) const KOMMUNE_KINDS: [(&str, KommuneKind); 3] = [
-    ("stadt", KommuneKind::Stadt),
-    ("gemeinde", KommuneKind::Gemeinde),
-    ("kreis", KommuneKind::Kreis),
-];
-
 fn overrides(r: &mut Report, raw: &RawCriteria, key: &str) -> Option<CriteriaOverride> {
     let applicants = opt(raw.applicants.as_ref(), |a| {
         applicants(r, a, &format!("{key}.applicants"))
@@ -295,7 +282,7 @@ fn kommune_kinds(r: &mut Report, list: &[Text], key: &str) -> Option<BTreeSet<Ko
     let kinds: Vec<_> = list
         .iter()
         .enumerate()
-        .map(|(i, v)| one_of(r, v, &format!("{key}[{i}]"), &KOMMUNE_KINDS))
+        .map(|(i, v)| one_of(r, v, &format!("{key}[{i}]")))
         .collect();
     kinds.into_iter().collect()
 }
@@ -352,7 +339,7 @@ mod tests {
         let config = Config::load(Path::new(FIXTURE)).unwrap();
         let s = &config.strategy;
         let project = &s.projects[0];
-        assert_eq!(project.kind, ProjectKind::Leitprojekt);
+        assert_eq!(project.kind, crate::config::ProjectKind::Leitprojekt);
         assert!(s.handlungsfeld(&project.handlungsfeld).is_some());
         assert!(!project.profile.rules.is_empty());
         let rule = &project.profile.rules[0];

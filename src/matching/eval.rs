@@ -291,15 +291,7 @@ fn inline_call(r: &RawItem) -> Result<Call, String> {
         .map(|s| Region::try_from(s.clone()))
         .collect::<Result<_, _>>()?;
     c.deadline = deadline(&r.deadline)?;
-    c.status = match r.status.as_deref() {
-        None | Some("unknown") => CallStatus::Unknown,
-        Some("open") => CallStatus::Open,
-        Some("closed") => CallStatus::Closed,
-        Some("forthcoming") => CallStatus::Forthcoming,
-        Some(other) => {
-            return Err(format!("unknown status '{other}' (open, closed, forthcoming, unknown)"));
-        }
-    };
+    c.status = r.status.as_deref().map_or(Ok(CallStatus::Unknown), str::parse)?;
     c.funding_rate = r.funding_rate.map(|max| FundingRate { min: None, max });
     c.amount_max_eur = r.amount_max_eur;
     Ok(c.seal())

@@ -5,11 +5,14 @@
 
 pub mod german;
 pub mod source;
+mod strings;
 pub mod text;
+
+pub use strings::StringEnum;
+pub(crate) use strings::string_enum;
 
 use std::collections::BTreeSet;
 use std::fmt;
-use std::str::FromStr;
 
 use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -44,55 +47,24 @@ impl fmt::Display for CallId {
     }
 }
 
-/// Normalised category of an eligible applicant (Antragsberechtigte).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum ApplicantCategory {
-    Kommune,
-    Kreis,
-    Zweckverband,
-    OeffentlicheEinrichtung,
-    Verein,
-    Unternehmen,
-    Privatperson,
-    Hochschule,
-    Forschung,
-    Bildung,
-    Sonstige,
+string_enum! {
+    /// Normalised category of an eligible applicant (Antragsberechtigte).
+    pub enum ApplicantCategory ("applicant category") {
+        Kommune = "kommune",
+        Kreis = "kreis",
+        Zweckverband = "zweckverband",
+        OeffentlicheEinrichtung = "oeffentliche-einrichtung",
+        Verein = "verein",
+        Unternehmen = "unternehmen",
+        Privatperson = "privatperson",
+        Hochschule = "hochschule",
+        Forschung = "forschung",
+        Bildung = "bildung",
+        Sonstige = "sonstige",
+    }
 }
 
 impl ApplicantCategory {
-    pub const ALL: [ApplicantCategory; 11] = [
-        Self::Kommune,
-        Self::Kreis,
-        Self::Zweckverband,
-        Self::OeffentlicheEinrichtung,
-        Self::Verein,
-        Self::Unternehmen,
-        Self::Privatperson,
-        Self::Hochschule,
-        Self::Forschung,
-        Self::Bildung,
-        Self::Sonstige,
-    ];
-
-    /// The id used in config, JSON and the database.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Kommune => "kommune",
-            Self::Kreis => "kreis",
-            Self::Zweckverband => "zweckverband",
-            Self::OeffentlicheEinrichtung => "oeffentliche-einrichtung",
-            Self::Verein => "verein",
-            Self::Unternehmen => "unternehmen",
-            Self::Privatperson => "privatperson",
-            Self::Hochschule => "hochschule",
-            Self::Forschung => "forschung",
-            Self::Bildung => "bildung",
-            Self::Sonstige => "sonstige",
-        }
-    }
-
     /// German label for e-mails and reports.
     pub fn label_de(self) -> &'static str {
         match self {
@@ -108,22 +80,6 @@ impl ApplicantCategory {
             Self::Bildung => "Bildungseinrichtungen",
             Self::Sonstige => "Sonstige",
         }
-    }
-}
-
-impl fmt::Display for ApplicantCategory {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for ApplicantCategory {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL.into_iter().find(|c| c.as_str() == s).ok_or_else(|| {
-            let known: Vec<_> = Self::ALL.iter().map(|c| c.as_str()).collect();
-            format!("unknown applicant category '{s}' (known: {})", known.join(", "))
-        })
     }
 }
 
@@ -328,13 +284,13 @@ pub enum Deadline {
     Unknown,
 }
 
-/// The coarse kind of a [`Deadline`], as reported in JSON.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum DeadlineKind {
-    Date,
-    Rolling,
-    Unknown,
+string_enum! {
+    /// The coarse kind of a [`Deadline`], as reported in JSON and stored in `calls.deadline_kind`.
+    pub enum DeadlineKind ("deadline kind") {
+        Date = "date",
+        Rolling = "rolling",
+        Unknown = "unknown",
+    }
 }
 
 impl Deadline {
@@ -376,25 +332,15 @@ impl Deadline {
     }
 }
 
-/// Status of a call as stated by the source (EU portal) or derived from dates.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum CallStatus {
-    Forthcoming,
-    Open,
-    Closed,
-    #[default]
-    Unknown,
-}
-
-impl CallStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CallStatus::Forthcoming => "forthcoming",
-            CallStatus::Open => "open",
-            CallStatus::Closed => "closed",
-            CallStatus::Unknown => "unknown",
-        }
+string_enum! {
+    /// Status of a call as stated by the source (EU portal) or derived from dates.
+    #[derive(Default)]
+    pub enum CallStatus ("status") {
+        Forthcoming = "forthcoming",
+        Open = "open",
+        Closed = "closed",
+        #[default]
+        Unknown = "unknown",
     }
 }
 
@@ -532,32 +478,20 @@ impl Call {
     }
 }
 
-/// A field whose change is worth telling a Kommune about.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum ChangedField {
-    Deadline,
-    Status,
-    FundingRate,
-    Amount,
-    Applicants,
-    Title,
-    Content,
+string_enum! {
+    /// A field whose change is worth telling a Kommune about.
+    pub enum ChangedField ("changed field") {
+        Deadline = "deadline",
+        Status = "status",
+        FundingRate = "funding-rate",
+        Amount = "amount",
+        Applicants = "applicants",
+        Title = "title",
+        Content = "content",
+    }
 }
 
 impl ChangedField {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ChangedField::Deadline => "deadline",
-            ChangedField::Status => "status",
-            ChangedField::FundingRate => "funding-rate",
-            ChangedField::Amount => "amount",
-            ChangedField::Applicants => "applicants",
-            ChangedField::Title => "title",
-            ChangedField::Content => "content",
-        }
-    }
-
     /// German label, e.g. for "Frist verlängert: 31.03. → 30.04.".
     pub fn label_de(self) -> &'static str {
         match self {

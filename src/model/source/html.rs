@@ -3,9 +3,9 @@
 use std::collections::BTreeMap;
 
 use scraper::Selector;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
-use crate::model::Region;
+use crate::model::{Region, string_enum};
 
 /// `[[source]] kind = "html"` keys. All selectors are CSS (scraper).
 #[derive(Debug, Clone, Deserialize)]
@@ -113,44 +113,23 @@ pub struct DetailOptions {
     pub use_labels: bool,
 }
 
-/// Call fields a label can fill.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Field {
-    Applicants,
-    Deadline,
-    Funder,
-    Rate,
-    Amount,
-    Region,
-    Summary,
-    FundingType,
+string_enum! {
+    /// Call fields a label can fill (keys of `labels.fields`).
+    pub enum Field ("field") {
+        Applicants = "applicants",
+        Deadline = "deadline",
+        Funder = "funder",
+        Rate = "rate",
+        Amount = "amount",
+        Region = "region",
+        Summary = "summary",
+        FundingType = "funding_type",
+    }
 }
 
 impl Field {
-    const NAMES: [(&'static str, Field); 8] = [
-        ("applicants", Field::Applicants),
-        ("deadline", Field::Deadline),
-        ("funder", Field::Funder),
-        ("rate", Field::Rate),
-        ("amount", Field::Amount),
-        ("region", Field::Region),
-        ("summary", Field::Summary),
-        ("funding_type", Field::FundingType),
-    ];
-
     pub fn from_name(name: &str) -> Result<Field, String> {
-        Self::NAMES
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, f)| *f)
-            .ok_or_else(|| {
-                let known: Vec<_> = Self::NAMES.iter().map(|(n, _)| *n).collect();
-                format!(
-                    "option `labels.fields`: unknown field '{name}' (known: {})",
-                    known.join(", ")
-                )
-            })
+        name.parse().map_err(|e| format!("option `labels.fields`: {e}"))
     }
 }
 

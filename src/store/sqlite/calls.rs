@@ -20,7 +20,9 @@ use sqlx::sqlite::{SqliteConnection, SqlitePool, SqliteRow};
 
 use super::{from_json, to_json, ts};
 use crate::model::text::title_key;
-use crate::model::{Call, CallId, ChangedField, Deadline, DeadlineKind, FieldChange, SourceLink, diff_calls};
+use crate::model::{
+    Call, CallId, CallStatus, ChangedField, Deadline, DeadlineKind, FieldChange, SourceLink, diff_calls,
+};
 use crate::store::{CallFilter, ChangeEvent, StoreError, StoreResult, UpsertOutcome};
 
 /// `SELECT` of a full call: its current content plus its links in first-seen order.
@@ -349,11 +351,7 @@ impl Columns {
         };
         Columns {
             title_key: title_key(&call.title, call.funder.as_deref()),
-            deadline_kind: match call.deadline.kind() {
-                DeadlineKind::Date => "date",
-                DeadlineKind::Rolling => "rolling",
-                DeadlineKind::Unknown => "unknown",
-            },
+            deadline_kind: call.deadline.kind().as_str(),
             deadline_first: dates.iter().map(|d| d.date).min(),
             deadline_last: dates.iter().map(|d| d.date).max(),
             deadline_annual: dates.iter().any(|d| d.annual),
@@ -417,14 +415,16 @@ pub(super) async fn list(pool: &SqlitePool, filter: &CallFilter) -> StoreResult<
     let rows = sqlx::query(select_call!(
         "WHERE (?1 IS NULL OR EXISTS (SELECT 1 FROM call_links l WHERE l.call_id = c.id AND l.source = ?1)) \
          AND (?2 IS NULL OR c.last_seen >= ?2) \
-         AND (?3 IS NULL OR (c.status != 'closed' \
-              AND (c.deadline_kind != 'date' OR c.deadline_annual = 1 OR c.deadline_last >= ?3))) \
+         AND (?3 IS NULL OR (c.status != ?5 \
+              AND (c.deadline_kind != ?6 OR c.deadline_annual = 1 OR c.deadline_last >= ?3))) \
          ORDER BY c.first_seen DESC, c.id LIMIT ?4"
     ))
     .bind(&filter.source)
     .bind(filter.seen_since.map(ts))
     .bind(filter.open_on)
     .bind(filter.limit.map_or(-1, i64::from))
+    .bind(CallStatus::Closed.as_str())
+    .bind(DeadlineKind::Date.as_str())
     .fetch_all(pool)
     .await?;
     rows.iter().map(call_from_row).collect()
