@@ -478,7 +478,12 @@ fn passed_match(call: &CallId, project: Option<&str>, score: f64) -> Match {
         threshold: 2.0,
         passed: score >= 2.0,
         kommunen: vec!["ahlen".into(), "telgte".into()],
-        reasons: vec!["Treffer: Digitalisierung (Titel)".into()],
+        reasons: vec![foerderradar::model::reason::Reason::Hits {
+            hits: vec![foerderradar::model::reason::Hit {
+                term: "Digitalisierung".into(),
+                field: foerderradar::model::reason::Field::Title,
+            }],
+        }],
     }
 }
 

@@ -440,7 +440,7 @@ impl<'d> Hits<'d> {
             // The padded needle already enforces the anchor: use the per-field counts.
             for n in &leaf.needles {
                 let per_field = self.found[*n as usize].per_field;
-                for f in Field::ALL.into_iter().filter(|f| leaf.fields.contains(*f)) {
+                for f in Field::ALL.iter().copied().filter(|f| leaf.fields.contains(*f)) {
                     counts[f as usize] += per_field[f as usize] as usize;
                 }
             }

@@ -19,6 +19,7 @@ pub use explain::{Explanation, KommuneRouting, ProfileExplanation, RuleExplanati
 
 use crate::config::{Config, Criteria, Kommune};
 use crate::model::german::format_decimal;
+use crate::model::reason::{Hit, PartialMember, Reason};
 use crate::model::{Call, Match};
 use criteria::{CriterionResult, NotRouted, RegionBook, RegionScope};
 use index::{Doc, Index, RuleOutcome};
@@ -62,7 +63,7 @@ struct Assessment<'c> {
     score: f64,
     rules: Vec<RuleOutcome>,
     criteria: &'c [CriterionResult],
-    routing: Vec<(usize, Result<Option<String>, NotRouted>)>,
+    routing: Vec<(usize, Result<Option<PartialMember>, NotRouted>)>,
 }
 
 impl Assessment<'_> {
@@ -70,7 +71,7 @@ impl Assessment<'_> {
         self.criteria.iter().all(|c| c.passed)
     }
 
-    fn routed(&self) -> impl Iterator<Item = (usize, &Option<String>)> {
+    fn routed(&self) -> impl Iterator<Item = (usize, &Option<PartialMember>)> {
         self.routing
             .iter()
             .filter_map(|(k, r)| r.as_ref().ok().map(|n| (*k, n)))
@@ -271,28 +272,30 @@ impl Matcher {
         let passed = a.score >= info.threshold && a.criteria_met() && !kommunen.is_empty();
         let mut reasons = Vec::new();
         if let Some(hits) = self.hit_summary(a) {
-            reasons.push(hits);
-        }
-        for c in a.criteria {
-            let always = matches!(c.name, "Antragsberechtigte" | "Frist") || c.detail.starts_with("bevorzugter");
-            let members = c.name == "Fördergebiet" && c.detail.starts_with("nur für");
-            if !c.passed || always || members {
-                reasons.push(c.detail.clone());
-            }
+            reasons.push(Reason::Hits { hits });
         }
         reasons.extend(
-            a.routed()
-                .filter_map(|(k, note)| note.as_ref().map(|n| format!("{}: {n}", self.kommunen[k].name))),
+            a.criteria
+                .iter()
+                .filter(|c| !c.passed || c.always_stated())
+                .map(|c| Reason::Criterion {
+                    criterion: c.criterion.clone(),
+                }),
         );
+        reasons.extend(a.routed().filter_map(|(k, note)| {
+            note.as_ref().map(|n| Reason::PartialMember {
+                kommune: self.kommunen[k].name.clone(),
+                membership: n.clone(),
+            })
+        }));
         if kommunen.is_empty() {
-            reasons.push("an keine Kommune weitergeleitet".into());
+            reasons.push(Reason::NotRouted);
         }
         if a.score < info.threshold {
-            reasons.push(format!(
-                "Punktzahl {} unter Schwelle {}",
-                num(a.score),
-                num(info.threshold)
-            ));
+            reasons.push(Reason::BelowThreshold {
+                score: a.score,
+                threshold: info.threshold,
+            });
         }
         Match {
             call_id: call.id.clone(),
@@ -306,9 +309,9 @@ impl Matcher {
         }
     }
 
-    /// "Treffer: Glasfaser (Titel), Gigabit (Kurztext)": positive terms of
-    /// rules that added to the score, each with its strongest field.
-    fn hit_summary(&self, a: &Assessment) -> Option<String> {
+    /// Positive terms of rules that added to the score, each with its
+    /// strongest field, strongest first (at most six).
+    fn hit_summary(&self, a: &Assessment) -> Option<Vec<Hit>> {
         let mut best: Vec<(String, f64, Field)> = Vec::new();
         for outcome in a.rules.iter().filter(|o| o.fired && o.contribution > 0.0) {
             for t in outcome.terms.iter().filter(|t| !t.negated) {
@@ -332,12 +335,12 @@ impl Matcher {
             return None;
         }
         best.sort_by(|a, b| b.1.total_cmp(&a.1));
-        let list: Vec<String> = best
-            .iter()
-            .take(6)
-            .map(|(w, _, f)| format!("{w} ({})", f.label_de()))
-            .collect();
-        Some(format!("Treffer: {}", list.join(", ")))
+        Some(
+            best.into_iter()
+                .take(6)
+                .map(|(term, _, field)| Hit { term, field })
+                .collect(),
+        )
     }
 }
 

@@ -4,6 +4,7 @@
 //! these types; nothing here does I/O.
 
 pub mod german;
+pub mod reason;
 pub mod source;
 mod strings;
 pub mod text;
@@ -19,6 +20,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use german::{format_amount, format_deadline, format_rate};
+use reason::Reason;
 
 /// Id of a configured source (`[[source]] id = "..."`).
 pub type SourceId = String;
@@ -579,8 +581,8 @@ pub struct Match {
     pub passed: bool,
     /// Ids of the Kommunen (and the Kreis) this match is routed to.
     pub kommunen: Vec<String>,
-    /// Short German reasons, e.g. "Treffer: Glasfaser (Titel)", "Frist in 42 Tagen".
-    pub reasons: Vec<String>,
+    /// Why it matched or fell short; rendered in German only at output.
+    pub reasons: Vec<Reason>,
 }
 
 #[cfg(test)]

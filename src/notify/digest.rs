@@ -317,7 +317,7 @@ impl DigestCall {
             applicants: call.applicants.describe_de(),
             summary: shorten(&call.summary),
             fits: fits(config, &ordered),
-            reasons: dedup(ordered.iter().flat_map(|m| m.reasons.iter().cloned())),
+            reasons: dedup(ordered.iter().flat_map(|m| m.reasons.iter().map(ToString::to_string))),
             other_links: call
                 .links
                 .iter()

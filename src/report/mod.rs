@@ -208,7 +208,7 @@ fn report_match(m: Match, config: &Config) -> ReportMatch {
         project: m.project,
         score: m.score,
         kommunen: m.kommunen,
-        reasons: m.reasons,
+        reasons: m.reasons.iter().map(ToString::to_string).collect(),
     }
 }
 

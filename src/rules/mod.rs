@@ -42,25 +42,9 @@ impl RuleSyntaxError {
     }
 }
 
-/// A part of a call a term can be looked for in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Field {
-    Title,
-    Summary,
-    Text,
-    Funder,
-    Applicants,
-}
+pub use crate::model::reason::Field;
 
 impl Field {
-    pub const ALL: [Field; 5] = [
-        Field::Title,
-        Field::Summary,
-        Field::Text,
-        Field::Funder,
-        Field::Applicants,
-    ];
-
     /// How much one hit in this field counts (see config/README.md).
     pub fn factor(self) -> f64 {
         match self {
@@ -70,26 +54,8 @@ impl Field {
         }
     }
 
-    /// German label used in reasons and explanations.
-    pub fn label_de(self) -> &'static str {
-        match self {
-            Field::Title => "Titel",
-            Field::Summary => "Kurztext",
-            Field::Text => "Volltext",
-            Field::Funder => "Fördergeber",
-            Field::Applicants => "Antragsberechtigte",
-        }
-    }
-
     fn from_scope(name: &str) -> Option<Field> {
-        Some(match name {
-            "title" => Field::Title,
-            "summary" => Field::Summary,
-            "text" => Field::Text,
-            "funder" => Field::Funder,
-            "applicants" => Field::Applicants,
-            _ => return None,
-        })
+        name.parse().ok()
     }
 
     fn bit(self) -> u8 {
@@ -340,7 +306,7 @@ fn lex(expr: &str) -> Result<Vec<Token>, Located> {
                     let field = Field::from_scope(&word.to_lowercase()).ok_or_else(|| {
                         err(
                             column,
-                            format!("unknown field '{word}:' (known: title, summary, text, funder, applicants)"),
+                            format!("unknown field '{word}:' (known: {})", Field::names().join(", ")),
                         )
                     })?;
                     i += 1;
