@@ -301,7 +301,7 @@ async fn report(app: &App, args: &ReportArgs) -> anyhow::Result<ExitCode> {
         handlungsfeld: args.handlungsfeld.clone(),
     };
     let built = report::build(&app.store, &app.config, &query).await?;
-    let text = report::render(&built, args.format);
+    let text = report::render_with_overrides(&built, args.format, &app.config.dir)?;
     match &args.output {
         Some(path) => std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?,
         None => println!("{text}"),

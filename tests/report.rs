@@ -400,6 +400,38 @@ async fn html_report_is_escaped_and_self_contained() {
 }
 
 #[tokio::test]
+async fn html_report_template_can_be_overridden_and_still_escapes() {
+    let store = seeded().await;
+    let report = report::build(&store, &config(), &ReportQuery::new(as_of()))
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let embedded = report::render_with_overrides(&report, ReportFormat::Html, dir.path()).unwrap();
+    assert_eq!(embedded, report::render(&report, ReportFormat::Html));
+
+    std::fs::create_dir(dir.path().join("templates")).unwrap();
+    let template = dir.path().join("templates/report.html.j2");
+    std::fs::write(
+        &template,
+        "<h1>Eigener Bericht</h1>{% for call in calls %}<p>{{ call.title }}</p>{% endfor %}",
+    )
+    .unwrap();
+    let html = report::render_with_overrides(&report, ReportFormat::Html, dir.path()).unwrap();
+    assert!(html.starts_with("<h1>Eigener Bericht</h1>"), "{html}");
+    assert!(
+        html.contains("<p>Glasfaser &amp; Breitband &lt;Ausbau&gt;; &quot;Gigabit&quot;</p>"),
+        "{html}"
+    );
+    // Markdown is not templated and ignores the HTML override.
+    let md = report::render_with_overrides(&report, ReportFormat::Markdown, dir.path()).unwrap();
+    assert_eq!(md, report::render(&report, ReportFormat::Markdown));
+
+    std::fs::write(&template, "{{ calls.no_such_field }}").unwrap();
+    let err = report::render_with_overrides(&report, ReportFormat::Html, dir.path()).unwrap_err();
+    assert!(err.to_string().contains("templates/report.html.j2"), "{err}");
+}
+
+#[tokio::test]
 async fn csv_has_one_row_per_call_and_match_with_german_header() {
     let store = seeded().await;
     let q = ReportQuery {

@@ -63,6 +63,16 @@ pub enum ReportError {
     },
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error("cannot read report template {}: {source}", path.display())]
+    TemplateFile {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+    #[error("report template {}: {source:#}", path.display())]
+    Template {
+        path: std::path::PathBuf,
+        source: minijinja::Error,
+    },
 }
 
 /// The report. Serialises to the JSON contract: `as_of` and `calls` only.
@@ -333,6 +343,20 @@ pub trait ReportFormatter {
     fn format(&self, report: &Report) -> String;
 }
 
+/// Renders with the embedded templates.
 pub fn render(report: &Report, format: ReportFormat) -> String {
     format.formatter().format(report)
+}
+
+/// Renders like [`render`], with the HTML template replaced by
+/// `<config_dir>/templates/report.html.j2` where that file exists.
+pub fn render_with_overrides(
+    report: &Report,
+    format: ReportFormat,
+    config_dir: &std::path::Path,
+) -> Result<String, ReportError> {
+    match format {
+        ReportFormat::Html => html::format_with_override(report, config_dir),
+        other => Ok(render(report, other)),
+    }
 }
