@@ -129,12 +129,14 @@ impl Doc {
         let sources = self.sources.as_ref()?;
         let field_idx = self.fields.iter().position(|(f, _, _)| *f == occ.field)?;
         let original = &sources.originals[field_idx];
-        let start = *sources.map.get(occ.start)?;
-        let end = sources
-            .map
-            .get(occ.end.saturating_sub(1))
-            .map_or(start, |&e| e + 1)
-            .max(start);
+        // Offsets outside the field would index another field's original text.
+        let (_, lo, hi) = self.fields[field_idx];
+        if !(lo..hi).contains(&occ.start) {
+            return None;
+        }
+        let start = floor_char(original, (*sources.map.get(occ.start)?).min(original.len()));
+        let last = occ.end.saturating_sub(1).clamp(occ.start, hi - 1);
+        let end = sources.map.get(last).map_or(start, |&e| e + 1).max(start);
         let end = ceil_char(original, end.min(original.len()));
         let from = original[..start].char_indices().rev().nth(39).map_or(0, |(i, _)| i);
         let to = original[end..]
@@ -155,6 +157,13 @@ impl Doc {
         }
         Some(s.split_whitespace().collect::<Vec<_>>().join(" "))
     }
+}
+
+fn floor_char(s: &str, mut i: usize) -> usize {
+    while i > 0 && !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
 }
 
 fn ceil_char(s: &str, mut i: usize) -> usize {
@@ -824,5 +833,55 @@ mod tests {
         let out = evaluate(&index, &index.profiles[0][0], &hits, true);
         let snip = doc.snippet(&out.terms[0].occurrences[0]).unwrap();
         assert!(snip.contains("der [Glasfaser]ausbau"), "{snip}");
+    }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::*;
+
+        fn german() -> impl Strategy<Value = String> {
+            "[a-zA-ZäöüÄÖÜß0-9 ,.„“\n\u{0308}\u{00ad}–-]{0,120}"
+        }
+
+        proptest! {
+            #[test]
+            fn snippets_never_panic_for_any_occurrence(
+                title in german(),
+                summary in any::<String>(),
+                field in 0usize..5,
+                start in 0usize..400,
+                len in 0usize..60,
+            ) {
+                let doc = Doc::with_sources(&call(&title, &summary, ""));
+                let occ = Occurrence { field: Field::ALL[field], start, end: start + len };
+                if let Some(snip) = doc.snippet(&occ) {
+                    prop_assert!(snip.contains('[') && snip.contains(']'), "{}", snip);
+                }
+            }
+
+            #[test]
+            fn snippets_of_real_hits_quote_the_original_around_the_term(
+                before in german(),
+                after in german(),
+                term in "[A-Za-zäöüß]{3,10}",
+            ) {
+                let text = format!("{before} {term} {after}");
+                let index = Index::build(&[&specs(&[term.as_str()])]);
+                let doc = Doc::with_sources(&call("Aufruf", "", &text));
+                let hits = index.search(&doc);
+                let out = evaluate(&index, &index.profiles[0][0], &hits, true);
+                for t in &out.terms {
+                    for occ in &t.occurrences {
+                        let snip = doc.snippet(occ).expect("a hit in the text has a snippet");
+                        let quoted = &snip[snip.find('[').unwrap() + 1..snip.find(']').unwrap()];
+                        prop_assert!(
+                            crate::model::text::fold(quoted).contains(&crate::model::text::fold(&term)[..3]),
+                            "{:?} in {:?}", quoted, snip
+                        );
+                    }
+                }
+            }
+        }
     }
 }

@@ -287,4 +287,74 @@ mod tests {
         assert_eq!(fold_words("Breitband-Ausbau"), "breitband ausbau");
         assert_eq!(title_key("Breitband-Ausbau", None), title_key("Breitband Ausbau", None));
     }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::super::*;
+
+        /// German-looking text with the characters folding treats specially.
+        fn german() -> impl Strategy<Value = String> {
+            "[a-zA-ZäöüÄÖÜßéÉæø0-9 ,.;()„“\n\t\u{0308}\u{00ad}\u{2011}–-]{0,60}"
+        }
+
+        fn folded_with_map(text: &str) -> (String, Vec<usize>) {
+            let mut out = String::new();
+            let mut map = Vec::new();
+            fold_into(text, &mut out, Some(&mut map));
+            (out, map)
+        }
+
+        /// The end of the char that starts at `i`.
+        fn char_end(text: &str, i: usize) -> usize {
+            i + text[i..].chars().next().map_or(0, char::len_utf8)
+        }
+
+        fn offsets_are_char_boundaries_in_order(text: &str) {
+            let (out, map) = folded_with_map(text);
+            assert_eq!(out.len(), map.len(), "{text:?}");
+            assert!(
+                map.iter().all(|&i| i < text.len() && text.is_char_boundary(i)),
+                "{text:?}: {map:?}"
+            );
+            assert!(map.windows(2).all(|w| w[0] <= w[1]), "{text:?}: {map:?}");
+            assert_eq!(out, fold(text));
+        }
+
+        proptest! {
+            #[test]
+            fn every_offset_is_a_char_boundary_and_offsets_never_go_back(text in any::<String>()) {
+                offsets_are_char_boundaries_in_order(&text);
+            }
+
+            #[test]
+            fn german_text_offsets_are_char_boundaries_in_order(text in german()) {
+                offsets_are_char_boundaries_in_order(&text);
+            }
+
+            #[test]
+            fn each_folded_word_maps_back_to_the_original_wording(text in german()) {
+                let (out, map) = folded_with_map(&text);
+                let mut start = 0;
+                for word in out.split(' ') {
+                    let end = start + word.len();
+                    if !word.is_empty() {
+                        let original = &text[map[start]..char_end(&text, map[end - 1])];
+                        prop_assert_eq!(fold(original), word, "{:?} → {:?}", text, original);
+                    }
+                    start = end + 1;
+                }
+            }
+
+            #[test]
+            fn appending_keeps_earlier_output_and_offsets(a in german(), b in german()) {
+                let mut out = fold(&a);
+                let before = out.clone();
+                let mut map = Vec::new();
+                fold_into(&b, &mut out, Some(&mut map));
+                prop_assert!(out.starts_with(&before));
+                prop_assert_eq!(map.len(), out.len() - before.len());
+            }
+        }
+    }
 }

@@ -833,4 +833,62 @@ mod tests {
         assert_eq!(stem("prozess"), "prozess");
         assert_eq!(stem("rad"), "rad");
     }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::super::*;
+
+        /// Rule-like input: words, operators, scopes, quotes, wildcards, boosts, line breaks.
+        fn rule_like() -> impl Strategy<Value = String> {
+            let token = prop_oneof![
+                "[A-Za-zäöüßÄÖÜ0-9]{1,8}",
+                Just("AND".to_string()),
+                Just("OR".to_string()),
+                Just("NOT".to_string()),
+                "NEAR(/[0-9x]{0,2})?",
+                Just("(".to_string()),
+                Just(")".to_string()),
+                Just("\"".to_string()),
+                Just("„".to_string()),
+                Just("“".to_string()),
+                "(title|text|titel|summary|applicants):",
+                "[*=]?[a-z]{0,4}[*]?(\\^[0-9x.]{0,3})?",
+                Just("\n".to_string()),
+            ];
+            prop::collection::vec(token, 0..12).prop_map(|t| t.join(" "))
+        }
+
+        fn check_position(expr: &str, e: &RuleSyntaxError) {
+            let chars = expr.chars().count();
+            assert!(
+                (1..=chars + 1).contains(&e.position),
+                "{expr:?}: position {} outside 1..={}",
+                e.position,
+                chars + 1
+            );
+            let before: String = expr.chars().take(e.position - 1).collect();
+            assert_eq!(e.line, 1 + before.matches('\n').count(), "{expr:?}: {e}");
+            let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+            assert_eq!(e.column, 1 + before[line_start..].chars().count(), "{expr:?}: {e}");
+            let lines = expr.split('\n').count();
+            assert!(e.line <= lines, "{expr:?}: line {} of {lines}", e.line);
+        }
+
+        proptest! {
+            #[test]
+            fn the_parser_never_panics_and_errors_carry_a_position(expr in rule_like()) {
+                if let Err(e) = parse(&expr) {
+                    check_position(&expr, &e);
+                }
+            }
+
+            #[test]
+            fn arbitrary_text_never_panics_the_parser(expr in any::<String>()) {
+                if let Err(e) = parse(&expr) {
+                    check_position(&expr, &e);
+                }
+            }
+        }
+    }
 }
