@@ -770,3 +770,37 @@ async fn title_keys_from_an_older_folding_rule_are_recomputed_on_open() {
     reopened.upsert_call(&other.seal()).await.unwrap();
     assert_eq!(reopened.list_calls(&CallFilter::default()).await.unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn matches_stored_with_german_reasons_are_dropped_by_the_typed_reasons_migration() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("nested/dir/foerderradar.db").display());
+    let store = file_store(&dir).await;
+    let call = fdb_call(t(1, 8));
+    store.upsert_call(&call).await.unwrap();
+    store.close().await;
+    // Back to the state the release before typed reasons left: migration 0001 only, and
+    // matches whose reasons are German sentences, which cannot be read as typed reasons.
+    let raw = sqlx::SqlitePool::connect(&url).await.unwrap();
+    sqlx::query("DELETE FROM _sqlx_migrations WHERE version > 1")
+        .execute(&raw)
+        .await
+        .unwrap();
+    sqlx::query(
+        "INSERT INTO matches (call_id, handlungsfeld, project, score, threshold, passed, kommunen, reasons) \
+         VALUES (?, 'verwaltung', NULL, 3.0, 2.0, 1, '[\"ahlen\"]', '[\"Treffer: Digitalisierung (Titel)\"]')",
+    )
+    .bind(call.id.as_str())
+    .execute(&raw)
+    .await
+    .unwrap();
+    raw.close().await;
+
+    let reopened = file_store(&dir).await;
+    assert!(reopened.passed_matches().await.unwrap().is_empty());
+    reopened
+        .replace_matches(&call.id, &[passed_match(&call.id, None, 3.0)])
+        .await
+        .unwrap();
+    assert_eq!(reopened.passed_matches().await.unwrap().len(), 1);
+}
