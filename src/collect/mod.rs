@@ -6,9 +6,10 @@
 //! `rss`, `foerderdatenbank`, `eu-sedia`, `html`. A failing source is reported
 //! in its [`SourceOutcome`] and never stops the others.
 //!
-//! Adding a kind: write `src/collect/<kind>.rs` with an options struct
-//! (serde, `deny_unknown_fields`) and an `async fn collect(ctx) -> Result<Vec<Call>, CollectError>`,
-//! add a variant to [`SourceKind`], and a fixture test in `tests/`.
+//! Adding a kind: write its options struct (serde, `deny_unknown_fields`) in
+//! `src/model/source/<kind>.rs` (config checks it, so it lives below config),
+//! add a variant to [`SourceKind`], write `src/collect/<kind>.rs` with an
+//! `async fn collect(ctx) -> Result<Vec<Call>, CollectError>`, and a fixture test in `tests/`.
 
 pub mod extract;
 pub mod foerderdatenbank;
