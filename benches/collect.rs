@@ -178,7 +178,7 @@ async fn pass(
     label: &str,
     fetcher: &Fetcher,
     sources: &[SourceConfig],
-    states: HashMap<String, foerderradar::collect::SourceState>,
+    states: HashMap<String, foerderradar::model::source::SourceState>,
     priors: HashMap<String, HashMap<String, foerderradar::model::Call>>,
 ) -> Vec<SourceOutcome> {
     let started = Instant::now();

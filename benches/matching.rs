@@ -221,12 +221,7 @@ fn generate_calls(rng: &mut StdRng) -> Vec<Call> {
 }
 
 fn synthetic_project(id: String, hf: &str, terms: &[String]) -> Project {
-    let rule = |expr: String, weight: f64| RuleSpec {
-        expr,
-        weight,
-        file: "bench".into(),
-        line: 0,
-    };
+    let rule = |expr: String, weight: f64| RuleSpec::new(expr, weight, "bench", 0).expect("bench rule parses");
     let quoted: Vec<String> = terms.iter().map(|t| format!("\"{t}\"")).collect();
     Project {
         id,

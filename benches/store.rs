@@ -72,7 +72,12 @@ async fn main() {
             threshold: 2.0,
             passed: true,
             kommunen: vec!["ahlen".into(), "telgte".into()],
-            reasons: vec!["Treffer: Digitalisierung (Text)".into()],
+            reasons: vec![foerderradar::model::reason::Reason::Hits {
+                hits: vec![foerderradar::model::reason::Hit {
+                    term: "Digitalisierung".into(),
+                    field: foerderradar::model::reason::Field::Text,
+                }],
+            }],
         };
         store
             .replace_matches(&c.id, &[m(None), m(Some("rathaus"))])

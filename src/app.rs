@@ -131,7 +131,7 @@ impl<S: Store> App<S> {
         &self,
         sources: &[crate::config::SourceConfig],
     ) -> anyhow::Result<(
-        HashMap<String, collect::SourceState>,
+        HashMap<String, crate::model::source::SourceState>,
         HashMap<String, HashMap<String, Call>>,
     )> {
         let mut states = HashMap::new();

@@ -351,7 +351,7 @@ async fn report(app: &App, args: &ReportArgs, out: &mut Out<impl Write>) -> anyh
         handlungsfeld: args.handlungsfeld.clone(),
     };
     let built = report::build(&app.store, &app.config, &query).await?;
-    let text = report::render(&built, args.format);
+    let text = report::render_with_overrides(&built, args.format, &app.config.dir)?;
     match &args.output {
         Some(path) => std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?,
         None => outln!(out, "{text}"),
@@ -496,8 +496,8 @@ async fn calls(app: &App, command: CallsCommand, out: &mut Out<impl Write>) -> a
                     "{}  {:<10}  {:<22}  {}",
                     call.id,
                     call.deadline.next_date(app.today()).map_or_else(
-                        || crate::model::format_deadline(&call.deadline),
-                        crate::model::format_date_de
+                        || crate::model::german::format_deadline(&call.deadline),
+                        crate::model::german::format_date_de
                     ),
                     call.source,
                     call.title

@@ -15,4 +15,5 @@ pub mod matching;
 pub mod model;
 pub mod notify;
 pub mod report;
+pub mod rules;
 pub mod store;

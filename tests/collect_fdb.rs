@@ -7,9 +7,11 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use chrono::{NaiveDate, TimeZone, Utc};
-use foerderradar::collect::foerderdatenbank::{self, FdbOptions};
-use foerderradar::collect::{CollectContext, Fetcher, SourceKind, SourceState};
+use foerderradar::collect::foerderdatenbank;
+use foerderradar::collect::{CollectContext, Fetcher};
 use foerderradar::config::{HttpSettings, SourceConfig};
+use foerderradar::model::source::foerderdatenbank::FdbOptions;
+use foerderradar::model::source::{SourceKind, SourceState};
 use foerderradar::model::{ApplicantCategory, Bundesland, Call, Region};
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};

@@ -3,7 +3,8 @@
 use std::collections::HashMap;
 
 use chrono::{NaiveDate, TimeZone, Utc};
-use foerderradar::collect::{Fetcher, SourceKind, SourceOutcome, collect_all};
+use foerderradar::collect::{Fetcher, SourceOutcome, collect_all};
+use foerderradar::model::source::SourceKind;
 use foerderradar::model::{Call, Deadline, DeadlineDate};
 use wiremock::matchers::{header, method, path, query_param, query_param_is_missing};
 use wiremock::{Mock, MockServer, ResponseTemplate};

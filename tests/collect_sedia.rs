@@ -4,8 +4,10 @@
 use std::collections::HashMap;
 
 use chrono::{NaiveDate, TimeZone, Utc};
-use foerderradar::collect::sedia::{self, SediaOptions};
-use foerderradar::collect::{CollectContext, SourceKind, SourceState};
+use foerderradar::collect::CollectContext;
+use foerderradar::collect::sedia;
+use foerderradar::model::source::sedia::SediaOptions;
+use foerderradar::model::source::{SourceKind, SourceState};
 use foerderradar::model::{CallStatus, Region};
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};

@@ -86,7 +86,7 @@ fn leader_call_reaches_beelen_not_ahlen() {
         assert!(
             m.reasons
                 .iter()
-                .any(|r| r.starts_with("Warendorf: nur teilweise Mitglied")),
+                .any(|r| r.to_string().starts_with("Warendorf: nur teilweise Mitglied")),
             "{m:?}"
         );
     }

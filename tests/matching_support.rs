@@ -87,11 +87,9 @@ pub fn read_strategy(path: &Path) -> Strategy {
         rules: p
             .rules
             .iter()
-            .map(|r| RuleSpec {
-                expr: r.expr.clone(),
-                weight: r.weight,
-                file: path.to_path_buf(),
-                line: line_of(&r.expr),
+            .map(|r| {
+                RuleSpec::new(r.expr.clone(), r.weight, path, line_of(&r.expr))
+                    .unwrap_or_else(|e| panic!("{}: rule `{}`: {e}", path.display(), r.expr))
             })
             .collect(),
         threshold: p.threshold,

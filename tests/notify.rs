@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, NaiveTime, TimeZone, Utc};
 use foerderradar::config::*;
+use foerderradar::model::reason::{Criterion, Field, Hit, Reason};
 use foerderradar::model::*;
 use foerderradar::notify::{self, Templates, Transport};
 use foerderradar::store::{OutboxMail, OutboxStatus, SqliteStore, Store};
@@ -112,7 +113,7 @@ fn closed_call() -> Call {
     call.seal()
 }
 
-fn passed(call: &Call, field: &str, project: Option<&str>, kommunen: &[&str], reasons: &[&str]) -> Match {
+fn passed(call: &Call, field: &str, project: Option<&str>, kommunen: &[&str], reasons: Vec<Reason>) -> Match {
     Match {
         call_id: call.id.clone(),
         handlungsfeld: field.into(),
@@ -121,7 +122,7 @@ fn passed(call: &Call, field: &str, project: Option<&str>, kommunen: &[&str], re
         threshold: 2.0,
         passed: true,
         kommunen: kommunen.iter().map(|k| k.to_string()).collect(),
-        reasons: reasons.iter().map(|r| r.to_string()).collect(),
+        reasons,
     }
 }
 
@@ -143,14 +144,20 @@ async fn seeded_store() -> SqliteStore {
             "verwaltung",
             Some("serviceportal"),
             &ALL,
-            &["Treffer: Serviceportal (Titel)", "Antragsberechtigt: Kommunen"],
+            vec![
+                treffer("Serviceportal", Field::Title),
+                criterion(Criterion::KommuneEligible),
+            ],
         ),
         passed(
             &portal,
             "verwaltung",
             None,
             &ALL,
-            &["Treffer: Onlinezugangsgesetz (Text)", "Antragsberechtigt: Kommunen"],
+            vec![
+                treffer("Onlinezugangsgesetz", Field::Text),
+                criterion(Criterion::KommuneEligible),
+            ],
         ),
     ];
     store.replace_matches(&portal.id, &portal_matches).await.unwrap();
@@ -159,7 +166,12 @@ async fn seeded_store() -> SqliteStore {
         "klima-mobilitaet",
         None,
         &["ahlen", "oelde"],
-        &["Treffer: Mobilität (Titel)", "Förderquote bis 90 %"],
+        vec![
+            treffer("Mobilität", Field::Title),
+            criterion(Criterion::Rate {
+                rate: Some(FundingRate { min: None, max: 90.0 }),
+            }),
+        ],
     )];
     store.replace_matches(&mobility.id, &mobility_matches).await.unwrap();
     let dorf_matches = [passed(
@@ -167,7 +179,12 @@ async fn seeded_store() -> SqliteStore {
         "innenstadt",
         Some("dorfladenbox"),
         &ALL,
-        &["Treffer: Dorfmitte (Titel)", "Region: LEADER-Region 9Plus"],
+        vec![
+            treffer("Dorfmitte", Field::Title),
+            criterion(Criterion::MembersOnly {
+                regions: vec!["LEADER-Region 9Plus".into()],
+            }),
+        ],
     )];
     store.replace_matches(&dorf.id, &dorf_matches).await.unwrap();
     store
@@ -178,7 +195,7 @@ async fn seeded_store() -> SqliteStore {
                 "verwaltung",
                 None,
                 &ALL,
-                &["Treffer: Verwaltung (Titel)"],
+                vec![treffer("Verwaltung", Field::Title)],
             )],
         )
         .await
@@ -401,7 +418,7 @@ async fn a_new_call_later_goes_out_alone() {
                 "klima-mobilitaet",
                 None,
                 &["oelde"],
-                &["Treffer: Ladeinfrastruktur (Titel)"],
+                vec![treffer("Ladeinfrastruktur", Field::Title)],
             )],
         )
         .await
@@ -704,4 +721,17 @@ async fn templates_can_be_overridden_from_the_config_directory() {
     .unwrap();
     let error = Templates::load(dir.path()).unwrap_err().to_string();
     assert!(error.contains("templates/digest.html.j2"), "{error}");
+}
+
+fn treffer(term: &str, field: Field) -> Reason {
+    Reason::Hits {
+        hits: vec![Hit {
+            term: term.into(),
+            field,
+        }],
+    }
+}
+
+fn criterion(criterion: Criterion) -> Reason {
+    Reason::Criterion { criterion }
 }

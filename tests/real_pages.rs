@@ -7,10 +7,10 @@
 use std::path::PathBuf;
 
 use chrono::{NaiveDate, TimeZone, Utc};
-use foerderradar::collect::SourceKind;
 use foerderradar::collect::extract::ParseGuard;
 use foerderradar::collect::foerderdatenbank::{Card, detail_to_call, parse_detail, parse_list};
 use foerderradar::collect::sedia::{SearchPage, topic};
+use foerderradar::model::source::SourceKind;
 use foerderradar::model::{ApplicantCategory, Bundesland, CallStatus, Region};
 use url::Url;
 

@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 
 use chrono::{NaiveDate, TimeZone, Utc};
 use foerderradar::config::Config;
+use foerderradar::model::reason::{Criterion, Field, Hit, Reason};
 use foerderradar::model::{
     ApplicantCategory, Bundesland, Call, CallStatus, Deadline, DeadlineDate, FundingRate, Match, Region,
 };
@@ -25,7 +26,7 @@ fn config() -> Config {
     Config::load(&dir).unwrap_or_else(|e| panic!("{}: {:?}", dir.display(), e.0))
 }
 
-fn hit(call: &Call, feld: &str, project: Option<&str>, score: f64, kommunen: &[&str], reasons: &[&str]) -> Match {
+fn hit(call: &Call, feld: &str, project: Option<&str>, score: f64, kommunen: &[&str], reasons: Vec<Reason>) -> Match {
     Match {
         call_id: call.id.clone(),
         handlungsfeld: feld.into(),
@@ -34,7 +35,7 @@ fn hit(call: &Call, feld: &str, project: Option<&str>, score: f64, kommunen: &[&
         threshold: 2.0,
         passed: true,
         kommunen: kommunen.iter().map(|k| k.to_string()).collect(),
-        reasons: reasons.iter().map(|r| r.to_string()).collect(),
+        reasons,
     }
 }
 
@@ -42,7 +43,7 @@ fn miss(call: &Call, feld: &str) -> Match {
     Match {
         passed: false,
         score: 0.7,
-        ..hit(call, feld, None, 0.7, &["ahlen"], &["Treffer: Radweg (Text)"])
+        ..hit(call, feld, None, 0.7, &["ahlen"], vec![treffer("Radweg", Field::Text)])
     }
 }
 
@@ -120,7 +121,7 @@ async fn seeded() -> SqliteStore {
                     None,
                     2.4,
                     &["ahlen", "beckum", "telgte"],
-                    &["Treffer: Verwaltung (Titel)"],
+                    vec![treffer("Verwaltung", Field::Title)],
                 ),
                 hit(
                     &modell,
@@ -128,7 +129,13 @@ async fn seeded() -> SqliteStore {
                     Some("rathaus"),
                     3.5,
                     &["ahlen", "telgte"],
-                    &["Treffer: Onlinezugang (Text)", "Frist in 35 Tagen"],
+                    vec![
+                        treffer("Onlinezugang", Field::Text),
+                        criterion(Criterion::DeadlineAhead {
+                            days: 35,
+                            date: date(2026, 12, 31),
+                        }),
+                    ],
                 ),
                 miss(&modell, "klima"),
             ],
@@ -141,7 +148,7 @@ async fn seeded() -> SqliteStore {
                 Some("glasfaser"),
                 4.0,
                 &["beckum"],
-                &["Treffer: Glasfaser (Titel)"],
+                vec![treffer("Glasfaser", Field::Title)],
             )],
         ),
         (
@@ -152,17 +159,20 @@ async fn seeded() -> SqliteStore {
                 None,
                 2.1,
                 &["ahlen"],
-                &["Treffer: Klimaschutz (Titel)"],
+                vec![treffer("Klimaschutz", Field::Title)],
             )],
         ),
-        (&stufen, vec![hit(&stufen, "verwaltung", None, 2.0, &["telgte"], &[])]),
+        (
+            &stufen,
+            vec![hit(&stufen, "verwaltung", None, 2.0, &["telgte"], vec![])],
+        ),
         (
             &abgelaufen,
-            vec![hit(&abgelaufen, "verwaltung", None, 3.0, &["ahlen"], &[])],
+            vec![hit(&abgelaufen, "verwaltung", None, 3.0, &["ahlen"], vec![])],
         ),
         (
             &geschlossen,
-            vec![hit(&geschlossen, "klima", None, 3.0, &["ahlen"], &[])],
+            vec![hit(&geschlossen, "klima", None, 3.0, &["ahlen"], vec![])],
         ),
         (&knapp, vec![miss(&knapp, "klima")]),
     ];
@@ -390,6 +400,38 @@ async fn html_report_is_escaped_and_self_contained() {
 }
 
 #[tokio::test]
+async fn html_report_template_can_be_overridden_and_still_escapes() {
+    let store = seeded().await;
+    let report = report::build(&store, &config(), &ReportQuery::new(as_of()))
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let embedded = report::render_with_overrides(&report, ReportFormat::Html, dir.path()).unwrap();
+    assert_eq!(embedded, report::render(&report, ReportFormat::Html));
+
+    std::fs::create_dir(dir.path().join("templates")).unwrap();
+    let template = dir.path().join("templates/report.html.j2");
+    std::fs::write(
+        &template,
+        "<h1>Eigener Bericht</h1>{% for call in calls %}<p>{{ call.title }}</p>{% endfor %}",
+    )
+    .unwrap();
+    let html = report::render_with_overrides(&report, ReportFormat::Html, dir.path()).unwrap();
+    assert!(html.starts_with("<h1>Eigener Bericht</h1>"), "{html}");
+    assert!(
+        html.contains("<p>Glasfaser &amp; Breitband &lt;Ausbau&gt;; &quot;Gigabit&quot;</p>"),
+        "{html}"
+    );
+    // Markdown is not templated and ignores the HTML override.
+    let md = report::render_with_overrides(&report, ReportFormat::Markdown, dir.path()).unwrap();
+    assert_eq!(md, report::render(&report, ReportFormat::Markdown));
+
+    std::fs::write(&template, "{{ calls.no_such_field }}").unwrap();
+    let err = report::render_with_overrides(&report, ReportFormat::Html, dir.path()).unwrap_err();
+    assert!(err.to_string().contains("templates/report.html.j2"), "{err}");
+}
+
+#[tokio::test]
 async fn csv_has_one_row_per_call_and_match_with_german_header() {
     let store = seeded().await;
     let q = ReportQuery {
@@ -423,7 +465,7 @@ async fn csv_has_one_row_per_call_and_match_with_german_header() {
     assert_eq!(&rathaus[col("Kommunen")], "Ahlen, Telgte");
     assert_eq!(
         &rathaus[col("Begründung")],
-        "Treffer: Onlinezugang (Text); Frist in 35 Tagen"
+        "Treffer: Onlinezugang (Volltext); Frist in 35 Tagen (31.12.2026)"
     );
     assert_eq!(&rathaus[col("Höchstbetrag (EUR)")], "140000");
 }
@@ -450,7 +492,7 @@ async fn hostile_links_are_not_rendered_as_links_and_titles_sort_in_german_order
     for call in &calls {
         store.upsert_call(&call.clone().seal()).await.unwrap();
         store
-            .replace_matches(&call.id, &[hit(call, "verwaltung", None, 2.5, &["ahlen"], &[])])
+            .replace_matches(&call.id, &[hit(call, "verwaltung", None, 2.5, &["ahlen"], vec![])])
             .await
             .unwrap();
     }
@@ -468,4 +510,17 @@ async fn hostile_links_are_not_rendered_as_links_and_titles_sort_in_german_order
     let md = report::render(&report, ReportFormat::Markdown);
     assert!(!md.contains("javascript:"), "{md}");
     assert!(md.contains("## Zukunftsfonds\n"));
+}
+
+fn treffer(term: &str, field: Field) -> Reason {
+    Reason::Hits {
+        hits: vec![Hit {
+            term: term.into(),
+            field,
+        }],
+    }
+}
+
+fn criterion(criterion: Criterion) -> Reason {
+    Reason::Criterion { criterion }
 }

@@ -2,7 +2,7 @@
 //! matches, outbox and concurrency. Runs on temp files and in memory.
 
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
-use foerderradar::collect::{SourceState, Validators};
+use foerderradar::model::source::{SourceState, Validators};
 use foerderradar::model::{
     ApplicantCategory, Call, CallId, CallStatus, ChangedField, Deadline, DeadlineDate, FundingRate, Match, SourceLink,
 };
@@ -478,7 +478,12 @@ fn passed_match(call: &CallId, project: Option<&str>, score: f64) -> Match {
         threshold: 2.0,
         passed: score >= 2.0,
         kommunen: vec!["ahlen".into(), "telgte".into()],
-        reasons: vec!["Treffer: Digitalisierung (Titel)".into()],
+        reasons: vec![foerderradar::model::reason::Reason::Hits {
+            hits: vec![foerderradar::model::reason::Hit {
+                term: "Digitalisierung".into(),
+                field: foerderradar::model::reason::Field::Title,
+            }],
+        }],
     }
 }
 
@@ -724,4 +729,78 @@ async fn a_call_listed_twice_in_one_mail_is_not_a_repeat_of_an_earlier_mail() {
         store.notified_calls("digital@ahlen.example").await.unwrap(),
         vec![a.clone(), b.clone()]
     );
+}
+
+#[tokio::test]
+async fn title_keys_from_an_older_folding_rule_are_recomputed_on_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = file_store(&dir).await;
+    let mut call = fdb_call(t(1, 8));
+    call.title = "Breitband-Ausbau in Kommunen".into();
+    let call = call.seal();
+    store.upsert_call(&call).await.unwrap();
+    store.close().await;
+    let url = format!("sqlite://{}", dir.path().join("nested/dir/foerderradar.db").display());
+    let raw = sqlx::SqlitePool::connect(&url).await.unwrap();
+    sqlx::query("UPDATE calls SET title_key = 'breitbandausbau in kommunen|old rule'")
+        .execute(&raw)
+        .await
+        .unwrap();
+    raw.close().await;
+
+    let reopened = file_store(&dir).await;
+    let raw = sqlx::SqlitePool::connect(&url).await.unwrap();
+    let key: String = sqlx::query_scalar("SELECT title_key FROM calls")
+        .fetch_one(&raw)
+        .await
+        .unwrap();
+    assert_eq!(
+        key,
+        foerderradar::model::text::title_key(&call.title, call.funder.as_deref())
+    );
+    assert!(key.starts_with("breitband ausbau in kommunen|"), "{key}");
+    // A listing of the same programme under another URL still joins the stored call.
+    let mut other = Call::new(
+        "andere-quelle",
+        "https://andere.example/breitband",
+        "Breitband Ausbau in Kommunen",
+        t(2, 8),
+    );
+    other.funder = call.funder.clone();
+    reopened.upsert_call(&other.seal()).await.unwrap();
+    assert_eq!(reopened.list_calls(&CallFilter::default()).await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn matches_stored_with_german_reasons_are_dropped_by_the_typed_reasons_migration() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("nested/dir/foerderradar.db").display());
+    let store = file_store(&dir).await;
+    let call = fdb_call(t(1, 8));
+    store.upsert_call(&call).await.unwrap();
+    store.close().await;
+    // Back to the state the release before typed reasons left: migration 0001 only, and
+    // matches whose reasons are German sentences, which cannot be read as typed reasons.
+    let raw = sqlx::SqlitePool::connect(&url).await.unwrap();
+    sqlx::query("DELETE FROM _sqlx_migrations WHERE version > 1")
+        .execute(&raw)
+        .await
+        .unwrap();
+    sqlx::query(
+        "INSERT INTO matches (call_id, handlungsfeld, project, score, threshold, passed, kommunen, reasons) \
+         VALUES (?, 'verwaltung', NULL, 3.0, 2.0, 1, '[\"ahlen\"]', '[\"Treffer: Digitalisierung (Titel)\"]')",
+    )
+    .bind(call.id.as_str())
+    .execute(&raw)
+    .await
+    .unwrap();
+    raw.close().await;
+
+    let reopened = file_store(&dir).await;
+    assert!(reopened.passed_matches().await.unwrap().is_empty());
+    reopened
+        .replace_matches(&call.id, &[passed_match(&call.id, None, 3.0)])
+        .await
+        .unwrap();
+    assert_eq!(reopened.passed_matches().await.unwrap().len(), 1);
 }

@@ -1,5 +1,6 @@
 //! The one integration-test binary (faster linking than one binary per file).
 
+mod architecture;
 mod collect_fdb;
 mod collect_hostile;
 mod collect_html;

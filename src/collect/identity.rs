@@ -2,12 +2,9 @@
 //! one source, must end up as one call.
 //!
 //! [`canonical_url`] makes the URL of a listing stable (the call id is derived
-//! from it); [`title_key`] lets the store join listings whose URLs differ.
+//! from it); [`crate::model::text::title_key`] lets the store join listings
+//! whose URLs differ.
 
-use std::sync::LazyLock;
-
-use regex::Regex;
-use unicode_normalization::UnicodeNormalization;
 use url::Url;
 
 /// Query parameters that only track the reader and never select content.
@@ -59,42 +56,6 @@ fn strip_session_id(path: &str) -> Option<String> {
     let rest = &path[start + 1..];
     let end = rest.find('/').map_or(path.len(), |i| start + 1 + i);
     Some(format!("{}{}", &path[..start], &path[end..]))
-}
-
-/// Prefixes that some sources put before a programme title and others do not.
-static TITLE_PREFIX: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)^\s*(förderprogramme?|foerderprogramme?|förderaufruf|foerderaufruf|bekanntmachung|förderrichtlinie|foerderrichtlinie|aufruf|call)\s*[:\-–—]\s*")
-        .expect("valid prefix regex")
-});
-
-/// Key for matching one programme across sources when URLs differ:
-/// normalised title plus normalised funder, joined by `|`. Case, umlauts
-/// (ä→ae, ß→ss), other accents, punctuation and whitespace do not matter, and a
-/// leading "Förderprogramm:" / "Förderprogramme - " / "Bekanntmachung:" is dropped.
-pub fn title_key(title: &str, funder: Option<&str>) -> String {
-    let title = TITLE_PREFIX.replace(title, "");
-    format!("{}|{}", normalise(&title), normalise(funder.unwrap_or("")))
-}
-
-/// Lower-case ASCII words separated by single spaces.
-fn normalise(text: &str) -> String {
-    let mut folded = String::with_capacity(text.len());
-    for ch in text.chars().flat_map(char::to_lowercase) {
-        match ch {
-            'ä' => folded.push_str("ae"),
-            'ö' => folded.push_str("oe"),
-            'ü' => folded.push_str("ue"),
-            'ß' => folded.push_str("ss"),
-            _ => folded.push(ch),
-        }
-    }
-    // Remaining accents (é, è, ô …) lose their combining marks.
-    let ascii: String = folded.nfkd().filter(|c| c.is_ascii()).collect();
-    ascii
-        .split(|c: char| !c.is_ascii_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 #[cfg(test)]
@@ -160,28 +121,5 @@ mod tests {
     #[test]
     fn non_urls_come_back_trimmed() {
         assert_eq!(canonical_url("  kein-link "), "kein-link");
-    }
-
-    #[test]
-    fn title_key_ignores_case_umlauts_punctuation_and_prefixes() {
-        let a = title_key(
-            "Förderprogramm: Klimaschutz in Kommunen – Städtebau",
-            Some("Ministerium für Heimat, Kommunales, Bau und Digitalisierung"),
-        );
-        let b = title_key(
-            "  KLIMASCHUTZ in  Kommunen (Staedtebau) ",
-            Some("ministerium fuer heimat kommunales bau und digitalisierung"),
-        );
-        assert_eq!(a, b);
-        assert_eq!(
-            a,
-            "klimaschutz in kommunen staedtebau|ministerium fuer heimat kommunales bau und digitalisierung"
-        );
-        assert_eq!(title_key("Straße", None), "strasse|");
-        assert_eq!(title_key("Förderprogramme - Minitraité", None), "minitraite|");
-        assert_ne!(
-            title_key("Glasfaser", Some("Bund")),
-            title_key("Glasfaser", Some("Land"))
-        );
     }
 }

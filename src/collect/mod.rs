@@ -6,11 +6,12 @@
 //! `rss`, `foerderdatenbank`, `eu-sedia`, `html`. A failing source is reported
 //! in its [`SourceOutcome`] and never stops the others.
 //!
-//! Adding a kind: write `src/collect/<kind>.rs` with an options struct
-//! (serde, `deny_unknown_fields`) and an `async fn collect(ctx) -> Result<Vec<Call>, CollectError>`,
-//! add a variant to [`SourceKind`], and a fixture test in `tests/`. Parse fetched
-//! bodies in [`CollectContext::parse_blocking`] (off the runtime, within the budget,
-//! checking its guard between items) and respect `max_items_per_page`/`_feed`.
+//! Adding a kind: write its options struct (serde, `deny_unknown_fields`) in
+//! `src/model/source/<kind>.rs` (config checks it, so it lives below config),
+//! add a variant to [`SourceKind`], write `src/collect/<kind>.rs` with an
+//! `async fn collect(ctx) -> Result<Vec<Call>, CollectError>`, and a fixture test in `tests/`.
+//! Parse fetched bodies in [`CollectContext::parse_blocking`] (off the runtime, within the
+//! budget, checking its guard between items) and respect `max_items_per_page`/`_feed`.
 //!
 //! A source's time budget starts with its first request, when it has its host's
 //! politeness slot; queueing for that slot is bounded by `http.host_wait_secs`.
@@ -24,79 +25,20 @@ mod page;
 pub mod rss;
 pub mod sedia;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 use tracing::Instrument;
 
 pub use http::{FetchError, Fetched, Fetcher, RequestTally};
 
 use crate::config::SourceConfig;
 use crate::model::Call;
+use crate::model::source::{SourceKind, SourceState, Validators};
 use extract::{MarkupError, ParseGuard};
-
-/// Kind-specific source settings.
-#[derive(Debug, Clone)]
-pub enum SourceKind {
-    Rss(rss::RssOptions),
-    Foerderdatenbank(foerderdatenbank::FdbOptions),
-    EuSedia(sedia::SediaOptions),
-    Html(Box<html::HtmlOptions>),
-}
-
-impl SourceKind {
-    pub const NAMES: [&'static str; 4] = ["rss", "foerderdatenbank", "eu-sedia", "html"];
-
-    /// Builds the kind from its name and the remaining keys of the `[[source]]`
-    /// table (everything except the common keys). Unknown keys are errors.
-    pub fn from_table(kind: &str, table: toml::Table) -> Result<SourceKind, String> {
-        let value = toml::Value::Table(table);
-        match kind {
-            "rss" => value.try_into().map(SourceKind::Rss),
-            "foerderdatenbank" => value.try_into().map(SourceKind::Foerderdatenbank),
-            "eu-sedia" => value.try_into().map(SourceKind::EuSedia),
-            "html" => {
-                // Selectors are compiled here so that a bad one fails at start-up, not at 06:00.
-                let options: html::HtmlOptions = value.try_into().map_err(|e: toml::de::Error| e.to_string())?;
-                options.validate()?;
-                return Ok(SourceKind::Html(Box::new(options)));
-            }
-            other => return Err(format!("unknown kind '{other}' (known: {})", Self::NAMES.join(", "))),
-        }
-        .map_err(|e| e.to_string())
-    }
-
-    pub fn name(&self) -> &'static str {
-        match self {
-            SourceKind::Rss(_) => "rss",
-            SourceKind::Foerderdatenbank(_) => "foerderdatenbank",
-            SourceKind::EuSedia(_) => "eu-sedia",
-            SourceKind::Html(_) => "html",
-        }
-    }
-}
-
-/// Conditional-GET validators of one URL.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Validators {
-    pub etag: Option<String>,
-    pub last_modified: Option<String>,
-}
-
-/// What a source remembers between passes (stored as JSON by the store).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SourceState {
-    /// Validators per fetched URL.
-    #[serde(default)]
-    pub validators: BTreeMap<String, Validators>,
-    /// Kind-specific memory, e.g. list-card signatures per detail URL.
-    #[serde(default)]
-    pub memo: BTreeMap<String, String>,
-}
 
 /// Everything a kind's parser gets for one pass.
 pub struct CollectContext<'a> {

@@ -3,7 +3,6 @@
 
 use chrono::{DateTime, Utc};
 use feed_rs::model::{Entry, Feed};
-use serde::Deserialize;
 use url::Url;
 
 use super::extract::{
@@ -12,23 +11,8 @@ use super::extract::{
 };
 use super::identity::canonical_url;
 use super::{CollectContext, CollectError, PageError, SourceKind, berlin_today};
-use crate::model::{Call, Region};
-
-/// `[[source]] kind = "rss"` keys (all optional).
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RssOptions {
-    /// Fördergeber of every call in the feed (e.g. "Bundesministerium für Wirtschaft und Energie").
-    #[serde(default)]
-    pub funder: Option<String>,
-    /// Regions of every call in the feed (e.g. ["Nordrhein-Westfalen"]); when empty,
-    /// regions are read from each entry's text.
-    #[serde(default)]
-    pub regions: Vec<Region>,
-    /// Förderart of every call in the feed (e.g. ["Zuschuss"]).
-    #[serde(default)]
-    pub funding_types: Vec<String>,
-}
+use crate::model::Call;
+use crate::model::source::rss::RssOptions;
 
 /// Collects the calls of one feed. A 304 yields the prior calls unchanged.
 pub async fn collect(ctx: &mut CollectContext<'_>) -> Result<Vec<Call>, CollectError> {
@@ -330,7 +314,7 @@ mod tests {
         };
         assert_eq!(
             options.regions,
-            vec![Region::Land(crate::model::Bundesland::NordrheinWestfalen)]
+            vec![crate::model::Region::Land(crate::model::Bundesland::NordrheinWestfalen)]
         );
     }
 }

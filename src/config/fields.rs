@@ -1,6 +1,7 @@
 //! Checks of single values shared by all files. Each records its error and
 //! returns `None` when the value is unusable.
 
+use crate::model::StringEnum;
 use std::fmt;
 use std::ops::RangeInclusive;
 use std::str::FromStr;
@@ -119,10 +120,10 @@ pub(super) fn non_negative(r: &mut Report, v: &Float, key: &str) -> Option<f64> 
 }
 
 /// One of a fixed set of words.
-pub(super) fn one_of<T: Copy>(r: &mut Report, v: &Text, key: &str, choices: &[(&str, T)]) -> Option<T> {
-    let found = choices.iter().find(|(name, _)| *name == v.get_ref()).map(|(_, t)| *t);
+pub(super) fn one_of<T: StringEnum>(r: &mut Report, v: &Text, key: &str) -> Option<T> {
+    let found = T::all().iter().copied().find(|t| t.name() == v.get_ref());
     if found.is_none() {
-        let names: Vec<_> = choices.iter().map(|(name, _)| format!("\"{name}\"")).collect();
+        let names: Vec<_> = T::all().iter().map(|t| format!("\"{}\"", t.name())).collect();
         let message = format!("'{}' is not allowed; use one of {}", v.get_ref(), names.join(", "));
         r.at(&v.span(), key, message);
     }

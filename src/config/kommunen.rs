@@ -17,7 +17,7 @@ use super::strategy::POPULATION;
 const INHABITANTS: std::ops::RangeInclusive<u32> = 1..=*POPULATION.end();
 use super::load::{Ids, entries, open};
 use super::raw::{RawContact, RawKommune, RawMembership, RawRegion, Text};
-use super::strategy::{KOMMUNE_KINDS, KnownIds, entry_key};
+use super::strategy::{KnownIds, entry_key};
 use super::{Contact, Interests, Kommune, KommuneKind, MemberRegion, Membership};
 
 pub(super) fn build(r: &mut Report, known: &KnownIds) -> Option<(Vec<Kommune>, Vec<MemberRegion>)> {
@@ -66,7 +66,7 @@ fn kommune(
     known: &KnownIds,
 ) -> Option<Kommune> {
     let id_ok = ids.check(r, &raw.id, &format!("{key}.id"));
-    let kind = one_of(r, &raw.kind, &format!("{key}.kind"), &KOMMUNE_KINDS);
+    let kind = one_of(r, &raw.kind, &format!("{key}.kind"));
     let ags = ags(r, &raw.ags, kind, &format!("{key}.ags"));
     let population = opt(raw.population.as_ref(), |p| {
         count32(r, Some(p), &format!("{key}.population"), 0, INHABITANTS)

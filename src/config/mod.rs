@@ -31,8 +31,9 @@ use std::time::Duration;
 pub use error::{ConfigError, ConfigErrors};
 pub use report::ConfigSummary;
 
-use crate::collect::SourceKind;
-use crate::model::ApplicantCategory;
+use crate::model::source::SourceKind;
+use crate::model::{ApplicantCategory, string_enum};
+use crate::rules::{self, Expr, RuleSyntaxError};
 
 /// The whole validated deployment.
 #[derive(Debug, Clone)]
@@ -86,12 +87,13 @@ impl fmt::Debug for CronSchedule {
     }
 }
 
-/// Transport security of the SMTP connection.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SmtpTls {
-    None,
-    Starttls,
-    Tls,
+string_enum! {
+    /// Transport security of the SMTP connection (`[smtp] tls`).
+    pub enum SmtpTls ("TLS mode") {
+        None = "none",
+        Starttls = "starttls",
+        Tls = "tls",
+    }
 }
 
 /// `[smtp]`; absent means e-mails go to `<data>/outbox/` as `.eml` files.
@@ -206,10 +208,12 @@ pub struct Handlungsfeld {
     pub profile: Profile,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ProjectKind {
-    Leitprojekt,
-    Potenzialprojekt,
+string_enum! {
+    /// `type` of a `[[project]]`.
+    pub enum ProjectKind ("project type") {
+        Leitprojekt = "leitprojekt",
+        Potenzialprojekt = "potenzialprojekt",
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -233,14 +237,43 @@ pub struct Profile {
     pub threshold: f64,
 }
 
-/// One rule as written; `matching` compiles it.
+/// One rule, parsed once when the config is loaded; `matching` builds its
+/// index from the parsed [`Expr`] without parsing again.
 #[derive(Debug, Clone)]
 pub struct RuleSpec {
+    /// As written, for explanations and messages.
     pub expr: String,
     pub weight: f64,
     /// Where it stands, for error messages.
     pub file: PathBuf,
     pub line: usize,
+    /// Private, so that a spec always holds the parse of its own `expr`.
+    rule: Expr,
+}
+
+impl RuleSpec {
+    /// Parses `expr`; a spec exists only for a rule that parses.
+    pub fn new(
+        expr: impl Into<String>,
+        weight: f64,
+        file: impl Into<PathBuf>,
+        line: usize,
+    ) -> Result<RuleSpec, RuleSyntaxError> {
+        let expr = expr.into();
+        let rule = rules::parse(&expr)?;
+        Ok(RuleSpec {
+            expr,
+            weight,
+            file: file.into(),
+            line,
+            rule,
+        })
+    }
+
+    /// The parsed rule.
+    pub fn rule(&self) -> &Expr {
+        &self.rule
+    }
 }
 
 /// Matching criteria (global defaults in `[criteria]`).
@@ -297,20 +330,12 @@ impl Criteria {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum KommuneKind {
-    Stadt,
-    Gemeinde,
-    Kreis,
-}
-
-impl KommuneKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            KommuneKind::Stadt => "stadt",
-            KommuneKind::Gemeinde => "gemeinde",
-            KommuneKind::Kreis => "kreis",
-        }
+string_enum! {
+    /// `kind` of a Kommune in `kommunen.toml`.
+    pub enum KommuneKind ("Kommune kind") {
+        Stadt = "stadt",
+        Gemeinde = "gemeinde",
+        Kreis = "kreis",
     }
 }
 

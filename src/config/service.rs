@@ -89,18 +89,12 @@ fn cron(r: &mut Report, v: &Text, key: &str) -> Option<CronSchedule> {
     r.check(schedule::compile(v.get_ref()), &v.span(), key)
 }
 
-const TLS: [(&str, SmtpTls); 3] = [
-    ("none", SmtpTls::None),
-    ("starttls", SmtpTls::Starttls),
-    ("tls", SmtpTls::Tls),
-];
-
 /// An `[smtp]` table; its absence (outbox files only) is decided by the caller.
 fn smtp(r: &mut Report, raw: &RawSmtp) -> Option<SmtpConfig> {
     let tls = raw
         .tls
         .as_ref()
-        .map_or(Some(SmtpTls::Starttls), |v| one_of(r, v, "smtp.tls", &TLS));
+        .map_or(Some(SmtpTls::Starttls), |v| one_of(r, v, "smtp.tls"));
     let default_port = match tls {
         Some(SmtpTls::Tls) => 465,
         Some(SmtpTls::None) => 25,

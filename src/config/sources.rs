@@ -13,7 +13,7 @@ use super::fields::{count, http_url, opt};
 use super::load::{Ids, nested_key, open, tables, value};
 use super::raw::{Int, RawSource, Text};
 use super::service::{BUDGET_SECS, MIN_DELAY_MS};
-use crate::collect::SourceKind;
+use crate::model::source::SourceKind;
 
 pub(super) fn build(r: &mut Report) -> Option<Vec<SourceConfig>> {
     let root = open(r, &["source"])?;

@@ -18,11 +18,9 @@ const MIN_AMOUNT_EUR: RangeInclusive<u64> = 0..=1_000_000_000_000;
 pub(super) const POPULATION: RangeInclusive<u32> = 0..=100_000_000;
 use super::load::{Ids, entries, open, optional};
 use super::raw::{Float, Int, RawCriteria, RawHandlungsfeld, RawProject, RawRule, Text};
-use super::{
-    Criteria, CriteriaOverride, Handlungsfeld, KommuneKind, Profile, Project, ProjectKind, RuleSpec, Strategy,
-};
-use crate::matching::rules::{self, RuleSyntaxError};
+use super::{Criteria, CriteriaOverride, Handlungsfeld, KommuneKind, Profile, Project, RuleSpec, Strategy};
 use crate::model::ApplicantCategory;
+use crate::rules::RuleSyntaxError;
 
 /// Ids that `kommunen.toml` may refer to, known even when other parts of the
 /// strategy are broken, so that its cross-references are still checked.
@@ -91,11 +89,6 @@ fn handlungsfeld(
     })
 }
 
-const PROJECT_KINDS: [(&str, ProjectKind); 2] = [
-    ("leitprojekt", ProjectKind::Leitprojekt),
-    ("potenzialprojekt", ProjectKind::Potenzialprojekt),
-];
-
 fn project(r: &mut Report, i: usize, raw: RawProject, ids: &mut Ids, known: &mut KnownIds) -> Option<Project> {
     let key = entry_key("project", i, &raw.id);
     let id_ok = ids.check(r, &raw.id, &format!("{key}.id"));
@@ -105,7 +98,7 @@ fn project(r: &mut Report, i: usize, raw: RawProject, ids: &mut Ids, known: &mut
             .projects
             .push((raw.id.get_ref().clone(), raw.handlungsfeld.get_ref().clone()));
     }
-    let kind = one_of(r, &raw.kind, &format!("{key}.type"), &PROJECT_KINDS);
+    let kind = one_of(r, &raw.kind, &format!("{key}.type"));
     let profile = profile(r, &key, &raw.threshold, &raw.rules);
     let criteria = raw
         .criteria
@@ -155,15 +148,15 @@ fn rule_spec(r: &mut Report, key: &str, raw: &RawRule) -> Option<RuleSpec> {
         .weight
         .as_ref()
         .map_or(Some(1.0), |w| number(r, w, &format!("{key}.weight"), WEIGHT));
-    let parses = rules::validate(raw.expr.get_ref())
-        .map_err(|e| rule_error(r, &raw.expr, key, e))
-        .is_ok();
-    Some(RuleSpec {
-        expr: parses.then(|| raw.expr.get_ref().clone())?,
-        weight: weight?,
-        file: PathBuf::from(&r.doc.file),
-        line: r.doc.line(&raw.expr.span()),
-    })
+    let spec = RuleSpec::new(
+        raw.expr.get_ref().clone(),
+        weight.unwrap_or(1.0),
+        PathBuf::from(&r.doc.file),
+        r.doc.line(&raw.expr.span()),
+    )
+    .map_err(|e| rule_error(r, &raw.expr, key, e))
+    .ok()?;
+    weight.map(|_| spec)
 }
 
 /// Records a rule syntax error at the file column of the offending character.
@@ -171,15 +164,21 @@ fn rule_error(r: &mut Report, expr: &Text, key: &str, e: RuleSyntaxError) {
     let inner = expr.get_ref();
     let byte = inner
         .char_indices()
-        .nth(e.column.saturating_sub(1))
+        .nth(e.position.saturating_sub(1))
         .map_or(inner.len(), |(b, _)| b);
     // Exact for literal strings; escapes in basic strings shift it slightly.
     let offset = expr.span().start + opening_len(&r.doc.text[expr.span().start..]) + byte;
-    let message = format!(
-        "rule does not parse at column {} of the expression: {}",
-        e.column, e.message
-    );
+    let message = format!("rule does not parse at {}of the expression: {}", place(&e), e.message);
     r.at_column(offset, key, message);
+}
+
+/// "column 18 " or, for a rule over several lines, "line 2, column 5 ".
+fn place(e: &RuleSyntaxError) -> String {
+    if e.line == 1 {
+        format!("column {} ", e.column)
+    } else {
+        format!("line {}, column {} ", e.line, e.column)
+    }
 }
 
 /// Length of the quotes (and, for multi-line strings, the trimmed newline) before a string's text.
@@ -239,12 +238,6 @@ fn project_criteria(r: &mut Report, raw: &Spanned<RawCriteria>, project: &str) -
     }
     overrides(r, raw.get_ref(), &key).filter(|_| raw.get_ref().home_regions.is_none())
 }
-
-pub(super) const KOMMUNE_KINDS: [(&str, KommuneKind); 3] = [
-    ("stadt", KommuneKind::Stadt),
-    ("gemeinde", KommuneKind::Gemeinde),
-    ("kreis", KommuneKind::Kreis),
-];
 
 fn overrides(r: &mut Report, raw: &RawCriteria, key: &str) -> Option<CriteriaOverride> {
     let applicants = opt(raw.applicants.as_ref(), |a| {
@@ -314,7 +307,7 @@ fn kommune_kinds(r: &mut Report, list: &[Text], key: &str) -> Option<BTreeSet<Ko
     let kinds: Vec<_> = list
         .iter()
         .enumerate()
-        .map(|(i, v)| one_of(r, v, &format!("{key}[{i}]"), &KOMMUNE_KINDS))
+        .map(|(i, v)| one_of(r, v, &format!("{key}[{i}]")))
         .collect();
     kinds.into_iter().collect()
 }
@@ -380,7 +373,7 @@ mod tests {
         let config = Config::load(Path::new(FIXTURE)).unwrap();
         let s = &config.strategy;
         let project = &s.projects[0];
-        assert_eq!(project.kind, ProjectKind::Leitprojekt);
+        assert_eq!(project.kind, crate::config::ProjectKind::Leitprojekt);
         assert!(s.handlungsfeld(&project.handlungsfeld).is_some());
         assert!(!project.profile.rules.is_empty());
         let rule = &project.profile.rules[0];
@@ -473,8 +466,8 @@ mod tests {
 
     #[test]
     fn rule_syntax_error_maps_to_file_line_and_column() {
-        // rules::validate is implemented by the matching module; the mapping
-        // of its error to a position in the file is tested here directly.
+        // The parser lives in `crate::rules`; the mapping of its error to a
+        // position in the file is tested here directly.
         let text = "[[project]]\nrules = [\n  { expr = 'Onlinezugang* OR (OZG', weight = 2.0 },\n]\n";
         let doc = Doc {
             file: "config/strategy.toml".into(),
@@ -483,10 +476,7 @@ mod tests {
         let start = text.find("'Online").unwrap();
         let expr = Spanned::new(start..start + 27, "Onlinezugang* OR (OZG".to_string());
         let mut errors = Vec::new();
-        let e = RuleSyntaxError {
-            column: 18,
-            message: "unclosed '('".into(),
-        };
+        let e = RuleSyntaxError::at("Onlinezugang* OR (OZG", 18, "unclosed '('");
         rule_error(
             &mut Report {
                 doc: &doc,

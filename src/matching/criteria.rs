@@ -5,30 +5,36 @@ use std::collections::BTreeSet;
 
 use chrono::NaiveDate;
 
-use super::normalize::fold;
 use crate::config::{Criteria, Kommune, KommuneKind, MemberRegion};
-use crate::model::{ApplicantCategory, Call, CallStatus, Deadline, Region, format_amount, format_date_de, format_rate};
+use crate::model::reason::{Criterion, CriterionTopic, PartialMember};
+use crate::model::text::fold;
+use crate::model::{ApplicantCategory, Call, CallStatus, Deadline, Region};
 
 /// Score bonus for a preferred funder.
 pub const PREFERRED_FUNDER_BONUS: f64 = 1.0;
 
-/// Outcome of one criterion, with the value found (German).
+/// Outcome of one criterion, with the values it was decided on.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CriterionResult {
-    /// German name, e.g. "Frist".
-    pub name: &'static str,
+    pub criterion: Criterion,
     pub passed: bool,
-    /// What was found, e.g. "Frist in 42 Tagen (31.03.2026)".
-    pub detail: String,
 }
 
 impl CriterionResult {
-    fn new(name: &'static str, passed: bool, detail: impl Into<String>) -> Self {
-        CriterionResult {
-            name,
-            passed,
-            detail: detail.into(),
-        }
+    fn new(passed: bool, criterion: Criterion) -> Self {
+        CriterionResult { criterion, passed }
+    }
+
+    /// Worth stating among a match's reasons even when met: who may apply, the
+    /// deadline, a preferred funder, and a region open only to members.
+    pub fn always_stated(&self) -> bool {
+        matches!(
+            self.criterion.topic(),
+            CriterionTopic::Applicants | CriterionTopic::Deadline
+        ) || matches!(
+            self.criterion,
+            Criterion::FunderPreferred { .. } | Criterion::MembersOnly { .. }
+        )
     }
 }
 
@@ -70,7 +76,7 @@ impl RegionBook {
     /// The scope of `call`. Member regions named in the regions or the title
     /// restrict the call to their members even when a Land is listed too,
     /// because the named region is the narrower statement.
-    pub fn scope(&self, call: &Call) -> (RegionScope, String) {
+    pub fn scope(&self, call: &Call) -> (RegionScope, Vec<String>) {
         let title = format!(" {} ", fold(&call.title));
         let mut members = BTreeSet::new();
         let mut open = false;
@@ -99,11 +105,6 @@ impl RegionBook {
                 members.insert(id.clone());
             }
         }
-        let listed = if named.is_empty() {
-            "nicht angegeben".to_string()
-        } else {
-            named.join(", ")
-        };
         let scope = if !members.is_empty() {
             RegionScope::Members(members.into_iter().collect())
         } else if open || call.regions.is_empty() {
@@ -111,7 +112,7 @@ impl RegionBook {
         } else {
             RegionScope::Outside
         };
-        (scope, listed)
+        (scope, named)
     }
 
     fn member_named(&self, folded: &str) -> Option<String> {
@@ -124,7 +125,12 @@ impl RegionBook {
 }
 
 /// The call-level criteria, in display order.
-pub fn check_call(call: &Call, c: &Criteria, scope: &(RegionScope, String), today: NaiveDate) -> Vec<CriterionResult> {
+pub fn check_call(
+    call: &Call,
+    c: &Criteria,
+    scope: &(RegionScope, Vec<String>),
+    today: NaiveDate,
+) -> Vec<CriterionResult> {
     vec![
         applicants(call, c),
         region(scope),
@@ -136,116 +142,95 @@ pub fn check_call(call: &Call, c: &Criteria, scope: &(RegionScope, String), toda
 }
 
 fn applicants(call: &Call, c: &Criteria) -> CriterionResult {
-    const NAME: &str = "Antragsberechtigte";
     if call.applicants.is_unstated() {
-        return CriterionResult::new(NAME, true, "Antragsberechtigte unklar");
+        return CriterionResult::new(true, Criterion::ApplicantsUnclear);
     }
-    let fitting: Vec<_> = call
+    let fitting: Vec<ApplicantCategory> = call
         .applicants
         .categories
         .intersection(&c.applicants)
-        .map(|a| a.label_de())
+        .copied()
         .collect();
-    let named = call
-        .applicants
-        .categories
-        .iter()
-        .map(|a| a.label_de())
-        .collect::<Vec<_>>()
-        .join(", ");
     if fitting.is_empty() {
-        CriterionResult::new(NAME, false, format!("nicht antragsberechtigt (nur {named})"))
+        let named = call.applicants.categories.iter().copied().collect();
+        CriterionResult::new(false, Criterion::NotEligible { named })
     } else if call.applicants.categories.contains(&ApplicantCategory::Kommune) {
-        CriterionResult::new(NAME, true, "Kommune antragsberechtigt")
+        CriterionResult::new(true, Criterion::KommuneEligible)
     } else {
-        CriterionResult::new(NAME, true, format!("antragsberechtigt: {}", fitting.join(", ")))
+        CriterionResult::new(true, Criterion::Eligible { fitting })
     }
 }
 
-fn region((scope, listed): &(RegionScope, String)) -> CriterionResult {
-    const NAME: &str = "Fördergebiet";
+fn region((scope, listed): &(RegionScope, Vec<String>)) -> CriterionResult {
+    let listed = listed.clone();
     match scope {
-        RegionScope::Open => CriterionResult::new(NAME, true, format!("Fördergebiet: {listed}")),
-        RegionScope::Members(ids) => {
-            CriterionResult::new(NAME, true, format!("nur für Mitglieder von {}", ids.join(", ")))
-        }
-        RegionScope::Outside => CriterionResult::new(NAME, false, format!("anderes Fördergebiet: {listed}")),
+        RegionScope::Open => CriterionResult::new(true, Criterion::RegionOpen { listed }),
+        RegionScope::Members(ids) => CriterionResult::new(true, Criterion::MembersOnly { regions: ids.clone() }),
+        RegionScope::Outside => CriterionResult::new(false, Criterion::OtherRegion { listed }),
     }
 }
 
 fn deadline(call: &Call, c: &Criteria, today: NaiveDate) -> CriterionResult {
-    const NAME: &str = "Frist";
     if call.status == CallStatus::Closed {
-        return CriterionResult::new(NAME, false, "Aufruf geschlossen");
+        return CriterionResult::new(false, Criterion::CallClosed);
     }
     match &call.deadline {
-        Deadline::Rolling => CriterionResult::new(NAME, true, "laufend (keine Frist)"),
+        Deadline::Rolling => CriterionResult::new(true, Criterion::Rolling),
         Deadline::Dates(d) if !d.is_empty() => match call.deadline.next_date(today) {
-            None => {
-                let last = call.deadline.last_date().map(format_date_de).unwrap_or_default();
-                CriterionResult::new(NAME, false, format!("Frist abgelaufen ({last})"))
-            }
-            Some(next) => {
-                let days = (next - today).num_days();
-                let date = format_date_de(next);
+            None => CriterionResult::new(
+                false,
+                Criterion::DeadlinePassed {
+                    last: call.deadline.last_date(),
+                },
+            ),
+            Some(date) => {
+                let days = (date - today).num_days();
                 if days < i64::from(c.min_lead_days) {
+                    let min_lead_days = c.min_lead_days;
                     CriterionResult::new(
-                        NAME,
                         false,
-                        format!(
-                            "Frist in {days} Tagen ({date}) – weniger als {} Tage Vorlauf",
-                            c.min_lead_days
-                        ),
+                        Criterion::DeadlineTooSoon {
+                            days,
+                            date,
+                            min_lead_days,
+                        },
                     )
                 } else {
-                    CriterionResult::new(NAME, true, format!("Frist in {days} Tagen ({date})"))
+                    CriterionResult::new(true, Criterion::DeadlineAhead { days, date })
                 }
             }
         },
-        _ => CriterionResult::new(NAME, true, "Frist unbekannt"),
+        _ => CriterionResult::new(true, Criterion::DeadlineUnknown),
     }
 }
 
 fn rate(call: &Call, c: &Criteria) -> CriterionResult {
-    const NAME: &str = "Förderquote";
     match (call.funding_rate, c.min_funding_rate) {
-        (Some(r), Some(min)) if r.max < min => CriterionResult::new(
-            NAME,
-            false,
-            format!("Förderquote {} unter {} %", format_rate(Some(r)), min),
-        ),
-        (r, _) => CriterionResult::new(NAME, true, format!("Förderquote {}", format_rate(r))),
+        (Some(rate), Some(min)) if rate.max < min => CriterionResult::new(false, Criterion::RateTooLow { rate, min }),
+        (rate, _) => CriterionResult::new(true, Criterion::Rate { rate }),
     }
 }
 
 fn amount(call: &Call, c: &Criteria) -> CriterionResult {
-    const NAME: &str = "Förderbetrag";
     match (call.amount_max_eur, c.min_amount_eur) {
-        (Some(a), Some(min)) if a < min => CriterionResult::new(
-            NAME,
-            false,
-            format!(
-                "Förderbetrag {} unter {}",
-                format_amount(Some(a)),
-                format_amount(Some(min))
-            ),
-        ),
-        (a, _) => CriterionResult::new(NAME, true, format!("Förderbetrag {}", format_amount(a))),
+        (Some(amount), Some(min)) if amount < min => {
+            CriterionResult::new(false, Criterion::AmountTooLow { amount, min })
+        }
+        (amount, _) => CriterionResult::new(true, Criterion::Amount { amount }),
     }
 }
 
 fn funder(call: &Call, c: &Criteria) -> CriterionResult {
-    const NAME: &str = "Fördergeber";
-    let Some(name) = call.funder.as_deref() else {
-        return CriterionResult::new(NAME, true, "Fördergeber nicht angegeben");
+    let Some(name) = call.funder.clone() else {
+        return CriterionResult::new(true, Criterion::FunderUnstated);
     };
-    if matches_any(name, &c.exclude_funders) {
-        return CriterionResult::new(NAME, false, format!("Fördergeber ausgeschlossen: {name}"));
+    if matches_any(&name, &c.exclude_funders) {
+        return CriterionResult::new(false, Criterion::FunderExcluded { name });
     }
-    if matches_any(name, &c.prefer_funders) {
-        return CriterionResult::new(NAME, true, format!("bevorzugter Fördergeber: {name}"));
+    if matches_any(&name, &c.prefer_funders) {
+        return CriterionResult::new(true, Criterion::FunderPreferred { name });
     }
-    CriterionResult::new(NAME, true, format!("Fördergeber: {name}"))
+    CriterionResult::new(true, Criterion::Funder { name })
 }
 
 /// Whether the funder is one of `list` (folded, as a part of the name).
@@ -321,7 +306,7 @@ pub fn route_call(
     c: &Criteria,
     scope: &RegionScope,
     kommune: &Kommune,
-) -> Result<Option<String>, NotRouted> {
+) -> Result<Option<PartialMember>, NotRouted> {
     if !call.applicants.is_unstated() && !fits_kind(&call.applicants.categories, &c.applicants, kommune.kind) {
         return Err(NotRouted::NotEligible);
     }
@@ -330,10 +315,10 @@ pub fn route_call(
         RegionScope::Outside => Err(NotRouted::OutsideRegion),
         RegionScope::Members(ids) => match kommune.memberships.iter().find(|m| ids.contains(&m.region)) {
             None => Err(NotRouted::NotMember),
-            Some(m) => Ok(m
-                .partial
-                .as_ref()
-                .map(|p| format!("nur teilweise Mitglied von {} ({p})", m.region))),
+            Some(m) => Ok(m.partial.as_ref().map(|part| PartialMember {
+                region: m.region.clone(),
+                part: part.clone(),
+            })),
         },
     }
 }

@@ -13,6 +13,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::Deserialize;
 
 use super::Matcher;
+use crate::model::german::format_decimal;
 use crate::model::{
     ApplicantCategory, Applicants, Call, CallId, CallStatus, Deadline, DeadlineDate, FundingRate, Region,
 };
@@ -290,15 +291,7 @@ fn inline_call(r: &RawItem) -> Result<Call, String> {
         .map(|s| Region::try_from(s.clone()))
         .collect::<Result<_, _>>()?;
     c.deadline = deadline(&r.deadline)?;
-    c.status = match r.status.as_deref() {
-        None | Some("unknown") => CallStatus::Unknown,
-        Some("open") => CallStatus::Open,
-        Some("closed") => CallStatus::Closed,
-        Some("forthcoming") => CallStatus::Forthcoming,
-        Some(other) => {
-            return Err(format!("unknown status '{other}' (open, closed, forthcoming, unknown)"));
-        }
-    };
+    c.status = r.status.as_deref().map_or(Ok(CallStatus::Unknown), str::parse)?;
     c.funding_rate = r.funding_rate.map(|max| FundingRate { min: None, max });
     c.amount_max_eur = r.amount_max_eur;
     Ok(c.seal())
@@ -483,7 +476,7 @@ fn miss(matcher: &Matcher, call: &Call, today: NaiveDate, label: &str, kind: Mis
 }
 
 fn pct(v: f64) -> String {
-    format!("{:.2}", v).replace('.', ",")
+    format_decimal(v, 2)
 }
 
 fn table(f: &mut fmt::Formatter<'_>, heading: &str, rows: &[LabelScore], micro: &LabelScore) -> fmt::Result {

@@ -7,7 +7,7 @@ use chrono::NaiveDate;
 use super::criteria::{CriterionResult, RegionScope};
 use super::index::Hits;
 use super::{Assessment, Matcher, num};
-use crate::model::format_date_de;
+use crate::model::german::format_date_de;
 
 /// The explanation of one call against the selected profiles.
 #[derive(Debug, Clone)]
@@ -86,7 +86,7 @@ impl Matcher {
                     .iter()
                     .flat_map(|t| {
                         let term = self.index.leaves[t.leaf as usize].written.clone();
-                        super::Field::ALL.into_iter().filter_map(move |f| {
+                        crate::rules::Field::ALL.iter().copied().filter_map(move |f| {
                             let occs: Vec<_> = t.occurrences.iter().filter(|o| o.field == f).copied().collect();
                             let first = occs.first()?;
                             Some(TermHit {
@@ -110,7 +110,7 @@ impl Matcher {
                 name: self.kommunen[*k].name.clone(),
                 routed: r.is_ok(),
                 why: match r {
-                    Ok(note) => note.clone(),
+                    Ok(note) => note.as_ref().map(ToString::to_string),
                     Err(why) => Some(why.describe(
                         &self.kommunen[*k],
                         info.project.as_deref().unwrap_or(&info.handlungsfeld),
@@ -197,7 +197,8 @@ impl fmt::Display for ProfileExplanation {
         }
         writeln!(f, "Kriterien:")?;
         for c in &self.criteria {
-            writeln!(f, "  {} {}: {}", if c.passed { "✓" } else { "✗" }, c.name, c.detail)?;
+            let mark = if c.passed { "✓" } else { "✗" };
+            writeln!(f, "  {mark} {}: {}", c.criterion.topic().label_de(), c.criterion)?;
         }
         writeln!(f, "Kommunen:")?;
         for k in &self.kommunen {
@@ -241,7 +242,7 @@ impl ProfileExplanation {
             self.criteria
                 .iter()
                 .filter(|c| !c.passed)
-                .map(|c| format!("✗ {}", c.detail)),
+                .map(|c| format!("✗ {}", c.criterion)),
         );
         if !self.kommunen.iter().any(|k| k.routed) {
             parts.push("an keine Kommune weitergeleitet".into());

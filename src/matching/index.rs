@@ -11,9 +11,10 @@ use std::collections::HashMap;
 
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 
-use super::normalize::{INFLECTIONS, fold_bytes};
-use super::rules::{self, Anchor, Expr, Field, FieldMask, RuleSyntaxError};
+use crate::config::RuleSpec;
 use crate::model::Call;
+use crate::model::text::fold_bytes;
+use crate::rules::{Anchor, Expr, Field, FieldMask, INFLECTIONS};
 
 /// Hits of one term in one field saturate: `min(1 + ln n, SATURATION_CAP)`.
 pub const SATURATION_CAP: f64 = 2.5;
@@ -128,12 +129,14 @@ impl Doc {
         let sources = self.sources.as_ref()?;
         let field_idx = self.fields.iter().position(|(f, _, _)| *f == occ.field)?;
         let original = &sources.originals[field_idx];
-        let start = *sources.map.get(occ.start)?;
-        let end = sources
-            .map
-            .get(occ.end.saturating_sub(1))
-            .map_or(start, |&e| e + 1)
-            .max(start);
+        // Offsets outside the field would index another field's original text.
+        let (_, lo, hi) = self.fields[field_idx];
+        if !(lo..hi).contains(&occ.start) {
+            return None;
+        }
+        let start = floor_char(original, (*sources.map.get(occ.start)?).min(original.len()));
+        let last = occ.end.saturating_sub(1).clamp(occ.start, hi - 1);
+        let end = sources.map.get(last).map_or(start, |&e| e + 1).max(start);
         let end = ceil_char(original, end.min(original.len()));
         let from = original[..start].char_indices().rev().nth(39).map_or(0, |(i, _)| i);
         let to = original[end..]
@@ -154,6 +157,13 @@ impl Doc {
         }
         Some(s.split_whitespace().collect::<Vec<_>>().join(" "))
     }
+}
+
+fn floor_char(s: &str, mut i: usize) -> usize {
+    while i > 0 && !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
 }
 
 fn ceil_char(s: &str, mut i: usize) -> usize {
@@ -206,14 +216,6 @@ pub struct Rule {
     node: Node,
 }
 
-/// Where a rule of a profile failed to compile.
-#[derive(Debug, Clone)]
-pub struct RuleError {
-    pub profile: usize,
-    pub rule: usize,
-    pub error: RuleSyntaxError,
-}
-
 /// All rules of all profiles, with one automaton over all their terms.
 pub struct Index {
     automaton: AhoCorasick,
@@ -225,44 +227,29 @@ pub struct Index {
 }
 
 impl Index {
-    /// Compiles `profiles` (each a list of `(expr, weight)`).
-    pub fn build(profiles: &[Vec<(String, f64)>]) -> Result<Index, Vec<RuleError>> {
+    /// Compiles the rules of `profiles`, parsed once when the config was loaded.
+    pub fn build(profiles: &[&[RuleSpec]]) -> Index {
         let mut needles: HashMap<String, u32> = HashMap::new();
         let mut leaves = Vec::new();
         let mut needle_rules: Vec<Vec<(u32, u32)>> = Vec::new();
         let mut compiled = Vec::with_capacity(profiles.len());
-        let mut errors = Vec::new();
         for (p, rules_of_profile) in profiles.iter().enumerate() {
             let mut out = Vec::with_capacity(rules_of_profile.len());
-            for (r, (expr, weight)) in rules_of_profile.iter().enumerate() {
-                let parsed = match rules::parse(expr) {
-                    Ok(e) => e,
-                    Err(error) => {
-                        errors.push(RuleError {
-                            profile: p,
-                            rule: r,
-                            error,
-                        });
-                        continue;
-                    }
-                };
+            for spec in rules_of_profile.iter() {
                 let mut cx = Compile {
                     needles: &mut needles,
                     leaves: &mut leaves,
                     needle_rules: &mut needle_rules,
                     at: (p as u32, out.len() as u32),
                 };
-                let node = cx.node(&parsed, false);
+                let node = cx.node(spec.rule(), false);
                 out.push(Rule {
-                    expr: expr.clone(),
-                    weight: *weight,
+                    expr: spec.expr.clone(),
+                    weight: spec.weight,
                     node,
                 });
             }
             compiled.push(out);
-        }
-        if !errors.is_empty() {
-            return Err(errors);
         }
         let mut patterns: Vec<(u32, String)> = needles.into_iter().map(|(s, id)| (id, s)).collect();
         patterns.sort_unstable();
@@ -276,12 +263,12 @@ impl Index {
                     .build(patterns.iter().map(|(_, s)| s.as_str()))
             })
             .expect("needles are plain strings");
-        Ok(Index {
+        Index {
             automaton,
             leaves,
             profiles: compiled,
             needle_rules,
-        })
+        }
     }
 
     /// Runs the automaton over `doc` once.
@@ -462,7 +449,7 @@ impl<'d> Hits<'d> {
             // The padded needle already enforces the anchor: use the per-field counts.
             for n in &leaf.needles {
                 let per_field = self.found[*n as usize].per_field;
-                for f in Field::ALL.into_iter().filter(|f| leaf.fields.contains(*f)) {
+                for f in Field::ALL.iter().copied().filter(|f| leaf.fields.contains(*f)) {
                     counts[f as usize] += per_field[f as usize] as usize;
                 }
             }
@@ -713,9 +700,16 @@ mod tests {
         c
     }
 
+    fn specs(exprs: &[&str]) -> Vec<RuleSpec> {
+        exprs
+            .iter()
+            .map(|e| RuleSpec::new(*e, 1.0, "test", 0).expect("test rule parses"))
+            .collect()
+    }
+
     /// Score of a single rule (weight 1) on a call.
     fn score(expr: &str, c: &Call) -> f64 {
-        let index = Index::build(&[vec![(expr.to_string(), 1.0)]]).unwrap();
+        let index = Index::build(&[&specs(&[expr])]);
         let doc = Doc::new(c);
         let hits = index.search(&doc);
         evaluate(&index, &index.profiles[0][0], &hits, false).contribution
@@ -825,11 +819,7 @@ mod tests {
 
     #[test]
     fn candidates_only_rules_with_a_found_positive_term() {
-        let index = Index::build(&[
-            vec![("Glasfaser".into(), 1.0), ("Radweg AND NOT Glasfaser".into(), 1.0)],
-            vec![("Kita".into(), 1.0)],
-        ])
-        .unwrap();
+        let index = Index::build(&[&specs(&["Glasfaser", "Radweg AND NOT Glasfaser"]), &specs(&["Kita"])]);
         let doc = Doc::new(&text("Glasfaser"));
         assert_eq!(index.candidates(&index.search(&doc)), vec![(0, 0)]);
     }
@@ -837,11 +827,61 @@ mod tests {
     #[test]
     fn snippets_quote_the_original() {
         let c = text("Im Rahmen des Programms wird der Glasfaserausbau in unterversorgten Gebieten gefördert.");
-        let index = Index::build(&[vec![("Glasfaser".into(), 1.0)]]).unwrap();
+        let index = Index::build(&[&specs(&["Glasfaser"])]);
         let doc = Doc::with_sources(&c);
         let hits = index.search(&doc);
         let out = evaluate(&index, &index.profiles[0][0], &hits, true);
         let snip = doc.snippet(&out.terms[0].occurrences[0]).unwrap();
         assert!(snip.contains("der [Glasfaser]ausbau"), "{snip}");
+    }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::*;
+
+        fn german() -> impl Strategy<Value = String> {
+            "[a-zA-ZäöüÄÖÜß0-9 ,.„“\n\u{0308}\u{00ad}–-]{0,120}"
+        }
+
+        proptest! {
+            #[test]
+            fn snippets_never_panic_for_any_occurrence(
+                title in german(),
+                summary in any::<String>(),
+                field in 0usize..5,
+                start in 0usize..400,
+                len in 0usize..60,
+            ) {
+                let doc = Doc::with_sources(&call(&title, &summary, ""));
+                let occ = Occurrence { field: Field::ALL[field], start, end: start + len };
+                if let Some(snip) = doc.snippet(&occ) {
+                    prop_assert!(snip.contains('[') && snip.contains(']'), "{}", snip);
+                }
+            }
+
+            #[test]
+            fn snippets_of_real_hits_quote_the_original_around_the_term(
+                before in german(),
+                after in german(),
+                term in "[A-Za-zäöüß]{3,10}",
+            ) {
+                let text = format!("{before} {term} {after}");
+                let index = Index::build(&[&specs(&[term.as_str()])]);
+                let doc = Doc::with_sources(&call("Aufruf", "", &text));
+                let hits = index.search(&doc);
+                let out = evaluate(&index, &index.profiles[0][0], &hits, true);
+                for t in &out.terms {
+                    for occ in &t.occurrences {
+                        let snip = doc.snippet(occ).expect("a hit in the text has a snippet");
+                        let quoted = &snip[snip.find('[').unwrap() + 1..snip.find(']').unwrap()];
+                        prop_assert!(
+                            crate::model::text::fold(quoted).contains(&crate::model::text::fold(&term)[..3]),
+                            "{:?} in {:?}", quoted, snip
+                        );
+                    }
+                }
+            }
+        }
     }
 }

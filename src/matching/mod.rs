@@ -10,16 +10,16 @@ pub mod criteria;
 pub mod eval;
 mod explain;
 mod index;
-pub mod normalize;
 pub mod preview;
-pub mod rules;
 
 use chrono::NaiveDate;
 
+use crate::rules::Field;
 pub use explain::{Explanation, KommuneRouting, ProfileExplanation, RuleExplanation, TermHit};
-pub use rules::{Field, RuleSyntaxError};
 
 use crate::config::{Config, Criteria, Kommune};
+use crate::model::german::format_decimal;
+use crate::model::reason::{Hit, PartialMember, Reason};
 use crate::model::{Call, Match};
 use criteria::{CriterionResult, NotRouted, RegionBook, RegionScope};
 use index::{Doc, Index, RuleOutcome};
@@ -27,24 +27,12 @@ use index::{Doc, Index, RuleOutcome};
 /// Profiles scoring at least this share of their threshold are kept as near misses.
 pub const NEAR_MISS_SHARE: f64 = 0.5;
 
-/// Why the matcher could not be built.
+/// Why the matcher could not be built. Rules cannot fail here: the config
+/// holds them parsed ([`crate::config::RuleSpec`]).
 #[derive(Debug, thiserror::Error)]
 pub enum MatchSetupError {
-    #[error("{} rule(s) do not parse:\n{}", .0.len(), .0.iter().map(|e| format!("  {e}")).collect::<Vec<_>>().join("\n"))]
-    Rules(Vec<BadRule>),
     #[error("project '{project}' names unknown Handlungsfeld '{handlungsfeld}'")]
     UnknownHandlungsfeld { project: String, handlungsfeld: String },
-}
-
-/// A rule that failed to compile, with where it stands.
-#[derive(Debug, thiserror::Error)]
-#[error("{file}:{line}: rule of '{profile}' `{expr}`: {error}")]
-pub struct BadRule {
-    pub profile: String,
-    pub expr: String,
-    pub file: String,
-    pub line: usize,
-    pub error: RuleSyntaxError,
 }
 
 /// One keyword profile: a Handlungsfeld's own or a project's.
@@ -75,7 +63,7 @@ struct Assessment<'c> {
     score: f64,
     rules: Vec<RuleOutcome>,
     criteria: &'c [CriterionResult],
-    routing: Vec<(usize, Result<Option<String>, NotRouted>)>,
+    routing: Vec<(usize, Result<Option<PartialMember>, NotRouted>)>,
 }
 
 impl Assessment<'_> {
@@ -83,7 +71,7 @@ impl Assessment<'_> {
         self.criteria.iter().all(|c| c.passed)
     }
 
-    fn routed(&self) -> impl Iterator<Item = (usize, &Option<String>)> {
+    fn routed(&self) -> impl Iterator<Item = (usize, &Option<PartialMember>)> {
         self.routing
             .iter()
             .filter_map(|(k, r)| r.as_ref().ok().map(|n| (*k, n)))
@@ -105,7 +93,7 @@ impl Matcher {
                 criteria: strategy.criteria.clone(),
                 criteria_group: 0,
             });
-            specs.push(&hf.profile.rules);
+            specs.push(hf.profile.rules.as_slice());
         }
         for p in &strategy.projects {
             if strategy.handlungsfeld(&p.handlungsfeld).is_none() {
@@ -122,32 +110,9 @@ impl Matcher {
                 criteria: strategy.criteria.with(&p.criteria),
                 criteria_group: 0,
             });
-            specs.push(&p.profile.rules);
+            specs.push(p.profile.rules.as_slice());
         }
-        let rule_lists: Vec<Vec<(String, f64)>> = specs
-            .iter()
-            .map(|rules| rules.iter().map(|r| (r.expr.clone(), r.weight)).collect())
-            .collect();
-        let index = Index::build(&rule_lists).map_err(|errors| {
-            MatchSetupError::Rules(
-                errors
-                    .into_iter()
-                    .map(|e| {
-                        let spec = &specs[e.profile][e.rule];
-                        BadRule {
-                            profile: profiles[e.profile]
-                                .project
-                                .clone()
-                                .unwrap_or_else(|| profiles[e.profile].handlungsfeld.clone()),
-                            expr: spec.expr.clone(),
-                            file: spec.file.display().to_string(),
-                            line: spec.line,
-                            error: e.error,
-                        }
-                    })
-                    .collect(),
-            )
-        })?;
+        let index = Index::build(&specs);
         let regions = RegionBook::new(&strategy.criteria.home_regions, &config.member_regions);
         let mut groups: Vec<Criteria> = Vec::new();
         for p in &mut profiles {
@@ -307,28 +272,30 @@ impl Matcher {
         let passed = a.score >= info.threshold && a.criteria_met() && !kommunen.is_empty();
         let mut reasons = Vec::new();
         if let Some(hits) = self.hit_summary(a) {
-            reasons.push(hits);
-        }
-        for c in a.criteria {
-            let always = matches!(c.name, "Antragsberechtigte" | "Frist") || c.detail.starts_with("bevorzugter");
-            let members = c.name == "Fördergebiet" && c.detail.starts_with("nur für");
-            if !c.passed || always || members {
-                reasons.push(c.detail.clone());
-            }
+            reasons.push(Reason::Hits { hits });
         }
         reasons.extend(
-            a.routed()
-                .filter_map(|(k, note)| note.as_ref().map(|n| format!("{}: {n}", self.kommunen[k].name))),
+            a.criteria
+                .iter()
+                .filter(|c| !c.passed || c.always_stated())
+                .map(|c| Reason::Criterion {
+                    criterion: c.criterion.clone(),
+                }),
         );
+        reasons.extend(a.routed().filter_map(|(k, note)| {
+            note.as_ref().map(|n| Reason::PartialMember {
+                kommune: self.kommunen[k].name.clone(),
+                membership: n.clone(),
+            })
+        }));
         if kommunen.is_empty() {
-            reasons.push("an keine Kommune weitergeleitet".into());
+            reasons.push(Reason::NotRouted);
         }
         if a.score < info.threshold {
-            reasons.push(format!(
-                "Punktzahl {} unter Schwelle {}",
-                num(a.score),
-                num(info.threshold)
-            ));
+            reasons.push(Reason::BelowThreshold {
+                score: a.score,
+                threshold: info.threshold,
+            });
         }
         Match {
             call_id: call.id.clone(),
@@ -342,9 +309,9 @@ impl Matcher {
         }
     }
 
-    /// "Treffer: Glasfaser (Titel), Gigabit (Kurztext)": positive terms of
-    /// rules that added to the score, each with its strongest field.
-    fn hit_summary(&self, a: &Assessment) -> Option<String> {
+    /// Positive terms of rules that added to the score, each with its
+    /// strongest field, strongest first (at most six).
+    fn hit_summary(&self, a: &Assessment) -> Option<Vec<Hit>> {
         let mut best: Vec<(String, f64, Field)> = Vec::new();
         for outcome in a.rules.iter().filter(|o| o.fired && o.contribution > 0.0) {
             for t in outcome.terms.iter().filter(|t| !t.negated) {
@@ -368,18 +335,18 @@ impl Matcher {
             return None;
         }
         best.sort_by(|a, b| b.1.total_cmp(&a.1));
-        let list: Vec<String> = best
-            .iter()
-            .take(6)
-            .map(|(w, _, f)| format!("{w} ({})", f.label_de()))
-            .collect();
-        Some(format!("Treffer: {}", list.join(", ")))
+        Some(
+            best.into_iter()
+                .take(6)
+                .map(|(term, _, field)| Hit { term, field })
+                .collect(),
+        )
     }
 }
 
 /// German number with one decimal: `2,5`.
 fn num(v: f64) -> String {
-    format!("{v:.1}").replace('.', ",")
+    format_decimal(v, 1)
 }
 
 #[cfg(test)]

@@ -218,14 +218,17 @@ mod tests {
         let current = config_with(vec![], crate::matching::tests::criteria());
         let mut proposed = current.clone();
         // The proposal drops "Breitband" and adds the Onlinezugangsgesetz.
-        proposed.strategy.handlungsfelder[0].profile.rules[0] = RuleSpec {
-            expr: "Glasfaser OR Gigabit*".into(),
-            ..proposed.strategy.handlungsfelder[0].profile.rules[0].clone()
+        let replace = |rule: &mut RuleSpec, expr: &str| {
+            *rule = RuleSpec::new(expr, rule.weight, rule.file.clone(), rule.line).unwrap();
         };
-        proposed.strategy.handlungsfelder[1].profile.rules[0] = RuleSpec {
-            expr: "Onlinezugang* OR OZG".into(),
-            ..proposed.strategy.handlungsfelder[1].profile.rules[0].clone()
-        };
+        replace(
+            &mut proposed.strategy.handlungsfelder[0].profile.rules[0],
+            "Glasfaser OR Gigabit*",
+        );
+        replace(
+            &mut proposed.strategy.handlungsfelder[1].profile.rules[0],
+            "Onlinezugang* OR OZG",
+        );
         let calls = vec![
             call(1, "Breitband für Kommunen", 2),
             call(2, "Glasfaser und Gigabit in Schulen", 2),

@@ -10,10 +10,8 @@ use serde::Serialize;
 
 use super::NotifyError;
 use crate::config::{Config, Contact, Interests, Kommune};
-use crate::model::{
-    Call, CallId, Deadline, DeadlineDate, DeadlineKind, Match, format_amount, format_date_de, format_days_left,
-    format_rate, safe_link,
-};
+use crate::model::german::{format_amount, format_date_de, format_days_left, format_rate};
+use crate::model::{Call, CallId, Deadline, DeadlineDate, DeadlineKind, Match, safe_link};
 use crate::store::Store;
 
 /// Calls closing within this many days are flagged as urgent (and named in the subject).
@@ -320,7 +318,7 @@ impl DigestCall {
             applicants: call.applicants.describe_de(),
             summary: shorten(&call.summary),
             fits: fits(config, &ordered),
-            reasons: dedup(ordered.iter().flat_map(|m| m.reasons.iter().cloned())),
+            reasons: dedup(ordered.iter().flat_map(|m| m.reasons.iter().map(ToString::to_string))),
             other_links: call
                 .links
                 .iter()

@@ -5,7 +5,8 @@
 //! Quoting (fields with `;`, quotes or line breaks) is done by the `csv` crate.
 
 use super::{Report, ReportCall, ReportFormatter, ReportMatch, view};
-use crate::model::{DeadlineKind, format_date_de};
+use crate::model::DeadlineKind;
+use crate::model::german::{format_date_de, format_number};
 
 pub struct CsvFormatter;
 
@@ -68,7 +69,7 @@ fn call_fields(c: &ReportCall, report: &Report) -> [String; 10] {
         c.deadline
             .map(|d| (d - report.as_of).num_days().to_string())
             .unwrap_or_default(),
-        c.funding_rate_max.map(decimal).unwrap_or_default(),
+        c.funding_rate_max.map(format_number).unwrap_or_default(),
         c.amount_max_eur.map(|a| a.to_string()).unwrap_or_default(),
         c.call.applicants.describe_de(),
         view::regions(&c.regions),
@@ -92,13 +93,4 @@ fn row(call_fields: &[String; 10], m: Option<&ReportMatch>, c: &ReportCall) -> V
         .chain(match_fields)
         .chain([c.url.clone().unwrap_or_default(), c.source.clone()])
         .collect()
-}
-
-/// Decimal comma, no trailing zeros for whole numbers.
-fn decimal(v: f64) -> String {
-    if v.fract() == 0.0 {
-        format!("{v:.0}")
-    } else {
-        v.to_string().replace('.', ",")
-    }
 }

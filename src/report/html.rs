@@ -1,91 +1,137 @@
 //! The German HTML report: one self-contained page (inline style, no scripts,
-//! no external resources). Every text from a call or the config is escaped.
+//! no external resources), rendered from the minijinja template
+//! `report.html.j2` with HTML auto-escaping, so every text from a call or the
+//! config is escaped by the template engine. `<config>/templates/report.html.j2`
+//! replaces the embedded template.
 
-use std::fmt::Write;
+use std::path::Path;
 
-use super::{Report, ReportCall, ReportFormatter, view};
+use minijinja::{Environment, UndefinedBehavior};
+use serde::Serialize;
 
+use super::{Report, ReportCall, ReportError, ReportFormatter, ReportMatch, view};
+
+/// Name of the HTML report template (and of its override file in `<config>/templates/`).
+pub const TEMPLATE: &str = "report.html.j2";
+
+const EMBEDDED: &str = include_str!("templates/report.html.j2");
+
+/// The HTML report with the embedded template.
 pub struct HtmlFormatter;
-
-const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;\
-line-height:1.45;color:#1b1b1b}article{border-top:1px solid #ccc;padding:.5rem 0}\
-dl{display:grid;grid-template-columns:max-content 1fr;gap:.2rem 1rem}dt{font-weight:600}dd{margin:0}\
-.reasons{color:#555;font-size:.92em}code{font-size:.9em}";
 
 impl ReportFormatter for HtmlFormatter {
     fn format(&self, report: &Report) -> String {
-        let title = esc(&view::heading(report));
-        let mut out = format!(
-            "<!DOCTYPE html>\n<html lang=\"de\">\n<head>\n<meta charset=\"utf-8\">\n\
-             <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
-             <title>{title}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<h1>{title}</h1>\n\
-             <p>{}<br>\n{}</p>\n",
-            esc(&view::scope(report)),
-            esc(&view::filters(report))
-        );
-        if report.calls.is_empty() {
-            let _ = writeln!(out, "<p>{}</p>", view::empty());
-        }
-        for call in &report.calls {
-            write_call(&mut out, call, report);
-        }
-        out.push_str("</body>\n</html>\n");
-        out
+        let env = environment(EMBEDDED.to_string()).expect("the embedded report template compiles");
+        render(&env, report).expect("the embedded report template renders every report")
     }
 }
 
-fn write_call(out: &mut String, c: &ReportCall, report: &Report) {
-    if let Some(url) = &c.url {
-        let _ = writeln!(
-            out,
-            "<article>\n<h2><a href=\"{}\">{}</a></h2>\n<dl>",
-            esc(url),
-            esc(&c.title)
-        );
-    } else {
-        let _ = writeln!(out, "<article>\n<h2>{}</h2>\n<dl>", esc(&c.title));
-    }
-    for (label, value) in view::facts(c, report.as_of) {
-        let _ = writeln!(out, "<dt>{label}</dt><dd>{}</dd>", esc(&value));
-    }
-    let _ = writeln!(out, "<dt>ID</dt><dd><code>{}</code></dd>\n</dl>", esc(c.id.as_str()));
-    if c.matches.is_empty() {
-        out.push_str("<p>Passt zu keinem Handlungsfeld.</p>\n</article>\n");
-        return;
-    }
-    out.push_str("<p>Passt zu:</p>\n<ul>\n");
-    for m in &c.matches {
-        let _ = write!(
-            out,
-            "<li>{} – Kommunen: {} (Punktzahl {})",
-            esc(&view::target(m)),
-            esc(&view::kommunen(m)),
-            view::score(m.score)
-        );
-        if !m.reasons.is_empty() {
-            out.push_str("\n<ul class=\"reasons\">\n");
-            for reason in &m.reasons {
-                let _ = writeln!(out, "<li>{}</li>", esc(reason));
-            }
-            out.push_str("</ul>\n");
-        }
-        out.push_str("</li>\n");
-    }
-    out.push_str("</ul>\n</article>\n");
+/// Renders with `<config_dir>/templates/report.html.j2` when that file exists.
+pub fn format_with_override(report: &Report, config_dir: &Path) -> Result<String, ReportError> {
+    let path = config_dir.join("templates").join(TEMPLATE);
+    let source = match std::fs::read_to_string(&path) {
+        Ok(source) => source,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(HtmlFormatter.format(report)),
+        Err(source) => return Err(ReportError::TemplateFile { path, source }),
+    };
+    let failed = |source| ReportError::Template {
+        path: path.clone(),
+        source,
+    };
+    let env = environment(source).map_err(failed)?;
+    tracing::info!(template = %path.display(), "using report template override");
+    render(&env, report).map_err(failed)
 }
 
-/// Escapes text for element content and quoted attribute values.
-fn esc(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for ch in text.chars() {
-        match ch {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(ch),
+fn environment(source: String) -> Result<Environment<'static>, minijinja::Error> {
+    let mut env = Environment::new();
+    // A misspelt field must fail loudly instead of silently dropping a fact.
+    env.set_undefined_behavior(UndefinedBehavior::Strict);
+    let syntax = minijinja::syntax::SyntaxConfig::builder()
+        .trim_blocks(true)
+        .lstrip_blocks(true)
+        .keep_trailing_newline(true)
+        .build()
+        .expect("default delimiters are valid");
+    env.set_syntax(syntax);
+    // The `.html.j2` name turns on HTML auto-escaping.
+    env.add_template_owned(TEMPLATE, source)?;
+    Ok(env)
+}
+
+fn render(env: &Environment<'static>, report: &Report) -> Result<String, minijinja::Error> {
+    let page = minijinja::Value::from(minijinja::value::Serde(Page::new(report)));
+    env.get_template(TEMPLATE)?.render(&page)
+}
+
+/// What the template sees: German wording, ready to print.
+#[derive(Serialize)]
+struct Page {
+    title: String,
+    scope: String,
+    filters: String,
+    empty: String,
+    calls: Vec<PageCall>,
+}
+
+#[derive(Serialize)]
+struct PageCall {
+    title: String,
+    /// Only web links become links: a `javascript:` or `data:` URL stays text.
+    link: Option<String>,
+    facts: Vec<Fact>,
+    id: String,
+    matches: Vec<PageMatch>,
+}
+
+#[derive(Serialize)]
+struct Fact {
+    label: &'static str,
+    value: String,
+}
+
+#[derive(Serialize)]
+struct PageMatch {
+    target: String,
+    kommunen: String,
+    score: String,
+    reasons: Vec<String>,
+}
+
+impl Page {
+    fn new(report: &Report) -> Page {
+        Page {
+            title: view::heading(report),
+            scope: view::scope(report),
+            filters: view::filters(report),
+            empty: view::empty().to_string(),
+            calls: report.calls.iter().map(|c| PageCall::new(c, report)).collect(),
         }
     }
-    out
+}
+
+impl PageCall {
+    fn new(c: &ReportCall, report: &Report) -> PageCall {
+        PageCall {
+            title: c.title.clone(),
+            link: c.url.clone(),
+            facts: view::facts(c, report.as_of)
+                .into_iter()
+                .map(|(label, value)| Fact { label, value })
+                .collect(),
+            id: c.id.to_string(),
+            matches: c.matches.iter().map(PageMatch::new).collect(),
+        }
+    }
+}
+
+impl PageMatch {
+    fn new(m: &ReportMatch) -> PageMatch {
+        PageMatch {
+            target: view::target(m),
+            kommunen: view::kommunen(m),
+            score: view::score(m.score),
+            reasons: m.reasons.clone(),
+        }
+    }
 }

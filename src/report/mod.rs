@@ -24,6 +24,7 @@ pub use self::json::JsonFormatter;
 pub use self::markdown::MarkdownFormatter;
 
 use crate::config::Config;
+use crate::model::text::sort_key_de;
 use crate::model::{ApplicantCategory, Call, CallId, DeadlineKind, Match, Region};
 use crate::store::{CallFilter, Store, StoreError};
 
@@ -62,6 +63,16 @@ pub enum ReportError {
     },
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error("cannot read report template {}: {source}", path.display())]
+    TemplateFile {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+    #[error("report template {}: {source:#}", path.display())]
+    Template {
+        path: std::path::PathBuf,
+        source: minijinja::Error,
+    },
 }
 
 /// The report. Serialises to the JSON contract: `as_of` and `calls` only.
@@ -168,12 +179,7 @@ fn order_key(c: &ReportCall) -> (u8, Option<NaiveDate>, String, CallId) {
         (None, DeadlineKind::Date) => 3,
     };
     let closed_on = c.call.deadline.last_date().filter(|_| group == 3);
-    (
-        group,
-        c.deadline.or(closed_on),
-        view::title_sort_key(&c.title),
-        c.id.clone(),
-    )
+    (group, c.deadline.or(closed_on), sort_key_de(&c.title), c.id.clone())
 }
 
 fn report_call(call: Call, matches: Vec<Match>, config: &Config, as_of: NaiveDate) -> ReportCall {
@@ -213,7 +219,7 @@ fn report_match(m: Match, config: &Config) -> ReportMatch {
         project: m.project,
         score: m.score,
         kommunen: m.kommunen,
-        reasons: m.reasons,
+        reasons: m.reasons.iter().map(ToString::to_string).collect(),
     }
 }
 
@@ -338,6 +344,20 @@ pub trait ReportFormatter {
     fn format(&self, report: &Report) -> String;
 }
 
+/// Renders with the embedded templates.
 pub fn render(report: &Report, format: ReportFormat) -> String {
     format.formatter().format(report)
+}
+
+/// Renders like [`render`], with the HTML template replaced by
+/// `<config_dir>/templates/report.html.j2` where that file exists.
+pub fn render_with_overrides(
+    report: &Report,
+    format: ReportFormat,
+    config_dir: &std::path::Path,
+) -> Result<String, ReportError> {
+    match format {
+        ReportFormat::Html => html::format_with_override(report, config_dir),
+        other => Ok(render(report, other)),
+    }
 }

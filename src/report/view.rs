@@ -3,9 +3,10 @@
 use chrono::NaiveDate;
 
 use super::{Report, ReportCall, ReportMatch};
-use crate::model::{
-    CallStatus, Deadline, Region, format_amount, format_date_de, format_days_left, format_deadline, format_rate,
+use crate::model::german::{
+    format_amount, format_date_de, format_days_left, format_deadline, format_decimal, format_rate,
 };
+use crate::model::{CallStatus, Deadline, Region};
 
 pub(super) fn heading(report: &Report) -> String {
     format!("Förderradar – Bericht vom {}", format_date_de(report.as_of))
@@ -85,7 +86,7 @@ pub(super) fn funder(c: &ReportCall) -> String {
 
 /// German decimal comma, one decimal.
 pub(super) fn score(v: f64) -> String {
-    format!("{v:.1}").replace('.', ",")
+    format_decimal(v, 1)
 }
 
 /// "Handlungsfeld „Digitale Verwaltung“, Projekt „Digitales Rathaus“".
@@ -102,21 +103,6 @@ pub(super) fn kommunen(m: &ReportMatch) -> String {
         return "keine zugeordnet".to_string();
     }
     m.kommunen_names.join(", ")
-}
-
-/// Sort key for titles in German dictionary order (DIN 5007-1: ä as a, ß as ss).
-pub(super) fn title_sort_key(title: &str) -> String {
-    title
-        .to_lowercase()
-        .chars()
-        .flat_map(|ch| match ch {
-            'ä' => vec!['a'],
-            'ö' => vec!['o'],
-            'ü' => vec!['u'],
-            'ß' => vec!['s', 's'],
-            other => vec![other],
-        })
-        .collect()
 }
 
 #[cfg(test)]
@@ -143,7 +129,7 @@ mod tests {
     #[test]
     fn umlauts_sort_like_their_base_letter() {
         let mut titles = ["Zukunft", "Öffentlicher Raum", "Ortskern", "Straße", "Strasse B"];
-        titles.sort_by_key(|t| title_sort_key(t));
+        titles.sort_by_key(|t| crate::model::text::sort_key_de(t));
         assert_eq!(
             titles,
             ["Öffentlicher Raum", "Ortskern", "Straße", "Strasse B", "Zukunft"]

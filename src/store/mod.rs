@@ -11,8 +11,8 @@ use serde::{Deserialize, Serialize};
 
 pub use sqlite::SqliteStore;
 
-use crate::collect::SourceState;
-use crate::model::{Call, CallId, FieldChange, Match};
+use crate::model::source::SourceState;
+use crate::model::{Call, CallId, FieldChange, Match, string_enum};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -97,14 +97,14 @@ pub struct SourceRun {
     pub duration_ms: u64,
 }
 
-/// Status of an outbox mail.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum OutboxStatus {
-    Pending,
-    Sent,
-    /// Gave up after `max_attempts`.
-    Failed,
+string_enum! {
+    /// Status of an outbox mail (`outbox.status`).
+    pub enum OutboxStatus ("outbox status") {
+        Pending = "pending",
+        Sent = "sent",
+        /// Gave up after `max_attempts`.
+        Failed = "failed",
+    }
 }
 
 /// A digest waiting in (or gone through) the outbox. The message is stored
@@ -147,23 +147,13 @@ pub struct CallFilter {
     pub limit: Option<u32>,
 }
 
-/// Kind of a pipeline run, for the `runs` table.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RunKind {
-    Collect,
-    Match,
-    Notify,
-    Pass,
-}
-
-impl RunKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RunKind::Collect => "collect",
-            RunKind::Match => "match",
-            RunKind::Notify => "notify",
-            RunKind::Pass => "pass",
-        }
+string_enum! {
+    /// Kind of a pipeline run, for the `runs` table.
+    pub enum RunKind ("run kind") {
+        Collect = "collect",
+        Match = "match",
+        Notify = "notify",
+        Pass = "pass",
     }
 }
 

@@ -25,7 +25,7 @@ use super::{
     CallFilter, ChangeEvent, NewMail, OutboxMail, OutboxStatus, RunKind, SourceHealth, SourceRun, Store, StoreError,
     StoreResult, UpsertOutcome,
 };
-use crate::collect::SourceState;
+use crate::model::source::SourceState;
 use crate::model::{Call, CallId, Match};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -80,6 +80,7 @@ impl SqliteStore {
 
     async fn migrated(pool: SqlitePool) -> StoreResult<SqliteStore> {
         MIGRATOR.run(&pool).await?;
+        calls::refresh_title_keys(&pool).await?;
         Ok(SqliteStore { pool })
     }
 

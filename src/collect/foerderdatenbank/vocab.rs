@@ -7,6 +7,7 @@
 //! labels the normal pages show.
 
 use crate::model::ApplicantCategory;
+use crate::model::text::fold;
 
 /// Facet code → label, for every facet shown on detail pages.
 const CODES: &[(&str, &str)] = &[
@@ -139,18 +140,7 @@ pub fn applicant_category(label: &str) -> Option<ApplicantCategory> {
 /// Folds a `dt` label for comparison: `" Förderart: "` and `"Foerderart:"` both
 /// give `foerderart`; `"Weiterführende Links:"` gives `weiterfuehrendelinks`.
 pub fn fold_label(label: &str) -> String {
-    let mut out = String::new();
-    for ch in label.trim().trim_end_matches(':').chars().flat_map(char::to_lowercase) {
-        match ch {
-            'ä' => out.push_str("ae"),
-            'ö' => out.push_str("oe"),
-            'ü' => out.push_str("ue"),
-            'ß' => out.push_str("ss"),
-            c if c.is_alphanumeric() => out.push(c),
-            _ => {}
-        }
-    }
-    out
+    fold(label).replace(' ', "")
 }
 
 #[cfg(test)]

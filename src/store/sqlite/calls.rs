@@ -19,8 +19,10 @@ use sqlx::Row;
 use sqlx::sqlite::{SqliteConnection, SqlitePool, SqliteRow};
 
 use super::{from_json, to_json, ts};
-use crate::collect::identity::title_key;
-use crate::model::{Call, CallId, ChangedField, Deadline, DeadlineKind, FieldChange, SourceLink, diff_calls};
+use crate::model::text::title_key;
+use crate::model::{
+    Call, CallId, CallStatus, ChangedField, Deadline, DeadlineKind, FieldChange, SourceLink, diff_calls,
+};
 use crate::store::{CallFilter, ChangeEvent, StoreError, StoreResult, UpsertOutcome};
 
 /// `SELECT` of a full call: its current content plus its links in first-seen order.
@@ -44,6 +46,40 @@ pub(super) async fn upsert(pool: &SqlitePool, call: &Call) -> StoreResult<Upsert
     };
     tx.commit().await?;
     Ok(outcome)
+}
+
+/// Recomputes `title_key` of every stored call whose key was made by an older
+/// folding rule, so that listings keep joining stored calls after the rule
+/// changes. Writes (and takes the write lock) only when a key differs.
+pub(super) async fn refresh_title_keys(pool: &SqlitePool) -> StoreResult<()> {
+    let rows: Vec<(String, String, Option<String>, String)> =
+        sqlx::query_as("SELECT id, title, funder, title_key FROM calls")
+            .fetch_all(pool)
+            .await?;
+    let stale: Vec<(String, String)> = rows
+        .into_iter()
+        .filter_map(|(id, title, funder, stored)| {
+            let key = title_key(&title, funder.as_deref());
+            (key != stored).then_some((id, key))
+        })
+        .collect();
+    if stale.is_empty() {
+        return Ok(());
+    }
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    for (id, key) in &stale {
+        sqlx::query("UPDATE calls SET title_key = ? WHERE id = ?")
+            .bind(key)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    tracing::info!(
+        calls = stale.len(),
+        "title keys recomputed after a change of the folding rules"
+    );
+    Ok(())
 }
 
 async fn find_existing(conn: &mut SqliteConnection, call: &Call) -> StoreResult<Option<CallId>> {
@@ -315,11 +351,7 @@ impl Columns {
         };
         Columns {
             title_key: title_key(&call.title, call.funder.as_deref()),
-            deadline_kind: match call.deadline.kind() {
-                DeadlineKind::Date => "date",
-                DeadlineKind::Rolling => "rolling",
-                DeadlineKind::Unknown => "unknown",
-            },
+            deadline_kind: call.deadline.kind().as_str(),
             deadline_first: dates.iter().map(|d| d.date).min(),
             deadline_last: dates.iter().map(|d| d.date).max(),
             deadline_annual: dates.iter().any(|d| d.annual),
@@ -383,14 +415,16 @@ pub(super) async fn list(pool: &SqlitePool, filter: &CallFilter) -> StoreResult<
     let rows = sqlx::query(select_call!(
         "WHERE (?1 IS NULL OR EXISTS (SELECT 1 FROM call_links l WHERE l.call_id = c.id AND l.source = ?1)) \
          AND (?2 IS NULL OR c.last_seen >= ?2) \
-         AND (?3 IS NULL OR (c.status != 'closed' \
-              AND (c.deadline_kind != 'date' OR c.deadline_annual = 1 OR c.deadline_last >= ?3))) \
+         AND (?3 IS NULL OR (c.status != ?5 \
+              AND (c.deadline_kind != ?6 OR c.deadline_annual = 1 OR c.deadline_last >= ?3))) \
          ORDER BY c.first_seen DESC, c.id LIMIT ?4"
     ))
     .bind(&filter.source)
     .bind(filter.seen_since.map(ts))
     .bind(filter.open_on)
     .bind(filter.limit.map_or(-1, i64::from))
+    .bind(CallStatus::Closed.as_str())
+    .bind(DeadlineKind::Date.as_str())
     .fetch_all(pool)
     .await?;
     rows.iter().map(call_from_row).collect()

@@ -33,7 +33,7 @@ pub(super) async fn enqueue(pool: &SqlitePool, mail: &NewMail, now: DateTime<Utc
     let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO outbox (contact, kommune, subject, message, calls, status, attempts, next_attempt, created) \
-         VALUES (?1, ?2, ?3, ?4, ?5, 'pending', 0, ?6, ?6) RETURNING id",
+         VALUES (?1, ?2, ?3, ?4, ?5, ?7, 0, ?6, ?6) RETURNING id",
     )
     .bind(&mail.contact)
     .bind(&mail.kommune)
@@ -41,6 +41,7 @@ pub(super) async fn enqueue(pool: &SqlitePool, mail: &NewMail, now: DateTime<Utc
     .bind(&mail.message)
     .bind(to_json("outbox", "calls", &mail.calls)?)
     .bind(ts(now))
+    .bind(OutboxStatus::Pending.as_str())
     .fetch_one(&mut *tx)
     .await?;
     let mut recorded = std::collections::HashSet::new();
@@ -70,8 +71,9 @@ pub(super) async fn enqueue(pool: &SqlitePool, mail: &NewMail, now: DateTime<Utc
 /// Pending mails whose next attempt is due, oldest due first.
 pub(super) async fn due(pool: &SqlitePool, now: DateTime<Utc>) -> StoreResult<Vec<OutboxMail>> {
     let rows = sqlx::query(select_mail!(
-        "WHERE status = 'pending' AND next_attempt <= ? ORDER BY next_attempt, id"
+        "WHERE status = ? AND next_attempt <= ? ORDER BY next_attempt, id"
     ))
+    .bind(OutboxStatus::Pending.as_str())
     .bind(ts(now))
     .fetch_all(pool)
     .await?;
@@ -80,11 +82,13 @@ pub(super) async fn due(pool: &SqlitePool, now: DateTime<Utc>) -> StoreResult<Ve
 
 pub(super) async fn mark_sent(pool: &SqlitePool, id: i64, at: DateTime<Utc>) -> StoreResult<()> {
     let done = sqlx::query(
-        "UPDATE outbox SET status = 'sent', sent = ?, attempts = attempts + 1, last_error = NULL \
-         WHERE id = ? AND status = 'pending'",
+        "UPDATE outbox SET status = ?, sent = ?, attempts = attempts + 1, last_error = NULL \
+         WHERE id = ? AND status = ?",
     )
+    .bind(OutboxStatus::Sent.as_str())
     .bind(ts(at))
     .bind(id)
+    .bind(OutboxStatus::Pending.as_str())
     .execute(pool)
     .await?;
     expect_pending(done.rows_affected(), id)
@@ -98,13 +102,15 @@ pub(super) async fn mark_attempt_failed(
 ) -> StoreResult<()> {
     let done = sqlx::query(
         "UPDATE outbox SET attempts = attempts + 1, last_error = ?1, \
-         status = CASE WHEN ?2 IS NULL THEN 'failed' ELSE 'pending' END, \
+         status = CASE WHEN ?2 IS NULL THEN ?4 ELSE ?5 END, \
          next_attempt = coalesce(?2, next_attempt) \
-         WHERE id = ?3 AND status = 'pending'",
+         WHERE id = ?3 AND status = ?5",
     )
     .bind(error)
     .bind(next_attempt.map(ts))
     .bind(id)
+    .bind(OutboxStatus::Failed.as_str())
+    .bind(OutboxStatus::Pending.as_str())
     .execute(pool)
     .await?;
     expect_pending(done.rows_affected(), id)
@@ -122,29 +128,18 @@ pub(super) async fn list(pool: &SqlitePool, status: Option<OutboxStatus>) -> Sto
     let rows = sqlx::query(select_mail!(
         "WHERE ?1 IS NULL OR status = ?1 ORDER BY created DESC, id DESC"
     ))
-    .bind(status.map(status_str))
+    .bind(status.map(OutboxStatus::as_str))
     .fetch_all(pool)
     .await?;
     rows.iter().map(mail_from_row).collect()
 }
 
-fn status_str(status: OutboxStatus) -> &'static str {
-    match status {
-        OutboxStatus::Pending => "pending",
-        OutboxStatus::Sent => "sent",
-        OutboxStatus::Failed => "failed",
-    }
-}
-
 fn parse_status(s: &str) -> StoreResult<OutboxStatus> {
-    [OutboxStatus::Pending, OutboxStatus::Sent, OutboxStatus::Failed]
-        .into_iter()
-        .find(|st| status_str(*st) == s)
-        .ok_or_else(|| StoreError::Corrupt {
-            table: "outbox",
-            column: "status",
-            message: format!("unknown status '{s}'"),
-        })
+    s.parse().map_err(|message| StoreError::Corrupt {
+        table: "outbox",
+        column: "status",
+        message,
+    })
 }
 
 fn mail_from_row(row: &SqliteRow) -> StoreResult<OutboxMail> {

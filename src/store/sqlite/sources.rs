@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use sqlx::sqlite::{SqliteConnection, SqlitePool};
 
 use super::{count, from_json, to_json, ts};
-use crate::collect::SourceState;
+use crate::model::source::SourceState;
 use crate::store::{SourceHealth, SourceRun, StoreResult};
 
 pub(super) async fn state(pool: &SqlitePool, source: &str) -> StoreResult<SourceState> {

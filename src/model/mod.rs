@@ -3,13 +3,24 @@
 //! the strategy. Every stage (collect, store, match, notify, report) speaks
 //! these types; nothing here does I/O.
 
+pub mod german;
+pub mod reason;
+pub mod source;
+mod strings;
+pub mod text;
+
+pub use strings::StringEnum;
+pub(crate) use strings::string_enum;
+
 use std::collections::BTreeSet;
 use std::fmt;
-use std::str::FromStr;
 
 use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+
+use german::{format_amount, format_deadline, format_rate};
+use reason::Reason;
 
 /// Id of a configured source (`[[source]] id = "..."`).
 pub type SourceId = String;
@@ -48,56 +59,24 @@ pub fn safe_link(raw: &str) -> Option<String> {
     let web = matches!(url.scheme(), "http" | "https") && url.host().is_some();
     web.then(|| url.into())
 }
-
-/// Normalised category of an eligible applicant (Antragsberechtigte).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum ApplicantCategory {
-    Kommune,
-    Kreis,
-    Zweckverband,
-    OeffentlicheEinrichtung,
-    Verein,
-    Unternehmen,
-    Privatperson,
-    Hochschule,
-    Forschung,
-    Bildung,
-    Sonstige,
+string_enum! {
+    /// Normalised category of an eligible applicant (Antragsberechtigte).
+    pub enum ApplicantCategory ("applicant category") {
+        Kommune = "kommune",
+        Kreis = "kreis",
+        Zweckverband = "zweckverband",
+        OeffentlicheEinrichtung = "oeffentliche-einrichtung",
+        Verein = "verein",
+        Unternehmen = "unternehmen",
+        Privatperson = "privatperson",
+        Hochschule = "hochschule",
+        Forschung = "forschung",
+        Bildung = "bildung",
+        Sonstige = "sonstige",
+    }
 }
 
 impl ApplicantCategory {
-    pub const ALL: [ApplicantCategory; 11] = [
-        Self::Kommune,
-        Self::Kreis,
-        Self::Zweckverband,
-        Self::OeffentlicheEinrichtung,
-        Self::Verein,
-        Self::Unternehmen,
-        Self::Privatperson,
-        Self::Hochschule,
-        Self::Forschung,
-        Self::Bildung,
-        Self::Sonstige,
-    ];
-
-    /// The id used in config, JSON and the database.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Kommune => "kommune",
-            Self::Kreis => "kreis",
-            Self::Zweckverband => "zweckverband",
-            Self::OeffentlicheEinrichtung => "oeffentliche-einrichtung",
-            Self::Verein => "verein",
-            Self::Unternehmen => "unternehmen",
-            Self::Privatperson => "privatperson",
-            Self::Hochschule => "hochschule",
-            Self::Forschung => "forschung",
-            Self::Bildung => "bildung",
-            Self::Sonstige => "sonstige",
-        }
-    }
-
     /// German label for e-mails and reports.
     pub fn label_de(self) -> &'static str {
         match self {
@@ -113,22 +92,6 @@ impl ApplicantCategory {
             Self::Bildung => "Bildungseinrichtungen",
             Self::Sonstige => "Sonstige",
         }
-    }
-}
-
-impl fmt::Display for ApplicantCategory {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for ApplicantCategory {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL.into_iter().find(|c| c.as_str() == s).ok_or_else(|| {
-            let known: Vec<_> = Self::ALL.iter().map(|c| c.as_str()).collect();
-            format!("unknown applicant category '{s}' (known: {})", known.join(", "))
-        })
     }
 }
 
@@ -333,13 +296,13 @@ pub enum Deadline {
     Unknown,
 }
 
-/// The coarse kind of a [`Deadline`], as reported in JSON.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum DeadlineKind {
-    Date,
-    Rolling,
-    Unknown,
+string_enum! {
+    /// The coarse kind of a [`Deadline`], as reported in JSON and stored in `calls.deadline_kind`.
+    pub enum DeadlineKind ("deadline kind") {
+        Date = "date",
+        Rolling = "rolling",
+        Unknown = "unknown",
+    }
 }
 
 impl Deadline {
@@ -381,25 +344,15 @@ impl Deadline {
     }
 }
 
-/// Status of a call as stated by the source (EU portal) or derived from dates.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum CallStatus {
-    Forthcoming,
-    Open,
-    Closed,
-    #[default]
-    Unknown,
-}
-
-impl CallStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CallStatus::Forthcoming => "forthcoming",
-            CallStatus::Open => "open",
-            CallStatus::Closed => "closed",
-            CallStatus::Unknown => "unknown",
-        }
+string_enum! {
+    /// Status of a call as stated by the source (EU portal) or derived from dates.
+    #[derive(Default)]
+    pub enum CallStatus ("status") {
+        Forthcoming = "forthcoming",
+        Open = "open",
+        Closed = "closed",
+        #[default]
+        Unknown = "unknown",
     }
 }
 
@@ -571,32 +524,20 @@ fn clean_in_place(text: &mut String) {
     }
 }
 
-/// A field whose change is worth telling a Kommune about.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum ChangedField {
-    Deadline,
-    Status,
-    FundingRate,
-    Amount,
-    Applicants,
-    Title,
-    Content,
+string_enum! {
+    /// A field whose change is worth telling a Kommune about.
+    pub enum ChangedField ("changed field") {
+        Deadline = "deadline",
+        Status = "status",
+        FundingRate = "funding-rate",
+        Amount = "amount",
+        Applicants = "applicants",
+        Title = "title",
+        Content = "content",
+    }
 }
 
 impl ChangedField {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ChangedField::Deadline => "deadline",
-            ChangedField::Status => "status",
-            ChangedField::FundingRate => "funding-rate",
-            ChangedField::Amount => "amount",
-            ChangedField::Applicants => "applicants",
-            ChangedField::Title => "title",
-            ChangedField::Content => "content",
-        }
-    }
-
     /// German label, e.g. for "Frist verlängert: 31.03. → 30.04.".
     pub fn label_de(self) -> &'static str {
         match self {
@@ -664,77 +605,6 @@ pub fn diff_calls(old: &Call, new: &Call) -> Vec<FieldChange> {
     changes
 }
 
-/// German date, e.g. `31.03.2026`.
-pub fn format_date_de(d: NaiveDate) -> String {
-    d.format("%d.%m.%Y").to_string()
-}
-
-/// German countdown to a deadline `days` away: "endet heute", "noch 1 Tag", "noch 12 Tage".
-pub fn format_days_left(days: i64) -> String {
-    match days {
-        0 => "endet heute".to_string(),
-        1 => "noch 1 Tag".to_string(),
-        n => format!("noch {n} Tage"),
-    }
-}
-
-/// German rendering of a deadline: dates joined by ", ", or "laufend" / "unbekannt".
-pub fn format_deadline(d: &Deadline) -> String {
-    match d {
-        Deadline::Dates(dates) if !dates.is_empty() => dates
-            .iter()
-            .map(|d| {
-                let mut s = format_date_de(d.date);
-                if d.annual {
-                    s = format!("{} (jährlich)", d.date.format("%d.%m."));
-                }
-                if let Some(label) = &d.label {
-                    s = format!("{label}: {s}");
-                }
-                s
-            })
-            .collect::<Vec<_>>()
-            .join(", "),
-        Deadline::Rolling => "laufend".into(),
-        _ => "unbekannt".into(),
-    }
-}
-
-/// German rendering of a rate, e.g. `bis 90 %` or `40–80 %`.
-pub fn format_rate(r: Option<FundingRate>) -> String {
-    match r {
-        None => "k. A.".into(),
-        Some(FundingRate { min: Some(min), max }) if min < max => format!("{}–{} %", fmt_num(min), fmt_num(max)),
-        Some(FundingRate { max, .. }) => format!("bis {} %", fmt_num(max)),
-    }
-}
-
-fn fmt_num(v: f64) -> String {
-    if v.fract() == 0.0 {
-        format!("{v:.0}")
-    } else {
-        format!("{v:.1}").replace('.', ",")
-    }
-}
-
-/// German rendering of an amount in EUR with thousands dots, e.g. `140.000 €`.
-pub fn format_amount(a: Option<u64>) -> String {
-    match a {
-        None => "k. A.".into(),
-        Some(v) => {
-            let digits = v.to_string();
-            let mut out = String::new();
-            for (i, ch) in digits.chars().enumerate() {
-                if i > 0 && (digits.len() - i) % 3 == 0 {
-                    out.push('.');
-                }
-                out.push(ch);
-            }
-            format!("{out} €")
-        }
-    }
-}
-
 fn format_applicants(a: &Applicants) -> String {
     if a.categories.is_empty() {
         return "nicht angegeben".into();
@@ -755,8 +625,8 @@ pub struct Match {
     pub passed: bool,
     /// Ids of the Kommunen (and the Kreis) this match is routed to.
     pub kommunen: Vec<String>,
-    /// Short German reasons, e.g. "Treffer: Glasfaser (Titel)", "Frist in 42 Tagen".
-    pub reasons: Vec<String>,
+    /// Why it matched or fell short; rendered in German only at output.
+    pub reasons: Vec<Reason>,
 }
 
 #[cfg(test)]
@@ -901,19 +771,5 @@ mod tests {
         assert_eq!(a.compute_fingerprint(), b.compute_fingerprint());
         b.summary = "neu".into();
         assert_ne!(a.fingerprint, b.compute_fingerprint());
-    }
-
-    #[test]
-    fn german_amount_and_rate_formatting() {
-        assert_eq!(format_amount(Some(140_000)), "140.000 €");
-        assert_eq!(format_amount(Some(1_500_000)), "1.500.000 €");
-        assert_eq!(
-            format_rate(Some(FundingRate {
-                min: Some(40.0),
-                max: 80.0
-            })),
-            "40–80 %"
-        );
-        assert_eq!(format_rate(Some(FundingRate { min: None, max: 90.0 })), "bis 90 %");
     }
 }

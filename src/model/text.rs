@@ -1,4 +1,6 @@
-//! Folding German text and rule terms to one comparable form.
+//! Folding German text to one comparable form: the one implementation used by
+//! matching (text and rule terms), region and funder lookups, and the
+//! cross-source identity of calls ([`title_key`]).
 //!
 //! Text and terms go through the same [`fold`], so "Foerderung", "Förderung"
 //! and "FÖRDERUNG" all become `foerderung`. The folded form contains only
@@ -10,6 +12,14 @@
 //!   `breitbandausbau`, so `Breitband` and `Ausbau` still hit inside it);
 //! - a hyphen at a line break joins the word halves ("Digitali-\nsierung");
 //! - everything else (punctuation, "Kinder- und", whitespace) separates words.
+//!
+//! [`fold_words`] is the one variant: every hyphen separates. Identity needs it
+//! because "Breitband-Ausbau" and "Breitband Ausbau" name the same programme,
+//! while matching wants the joined compound so that terms hit inside it.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
 
 /// Folds `text` into `out` (appending). When `map` is given, it receives for
 /// every byte pushed to `out` the byte offset in `text` it came from, so hits
@@ -25,8 +35,8 @@ pub fn fold_into(text: &str, out: &mut String, map: Option<&mut Vec<usize>>) {
 pub fn fold_bytes(text: &str, buf: &mut Vec<u8>, map: Option<&mut Vec<usize>>) {
     // Two monomorphic copies, so the common case pays nothing for the offset map.
     match map {
-        None => fold_with(text, buf, &mut NoMap),
-        Some(m) => fold_with(text, buf, m),
+        None => fold_with::<true>(text, buf, &mut NoMap),
+        Some(m) => fold_with::<true>(text, buf, m),
     }
 }
 
@@ -49,7 +59,9 @@ impl OffsetSink for Vec<usize> {
     }
 }
 
-fn fold_with(text: &str, buf: &mut Vec<u8>, map: &mut impl OffsetSink) {
+/// `JOIN_HYPHENS`: whether a hyphen inside a word joins its parts ([`fold`]) or
+/// separates them ([`fold_words`]).
+fn fold_with<const JOIN_HYPHENS: bool>(text: &str, buf: &mut Vec<u8>, map: &mut impl OffsetSink) {
     let bytes = text.as_bytes();
     let mut pending_space = false;
     let mut i = 0;
@@ -61,7 +73,7 @@ fn fold_with(text: &str, buf: &mut Vec<u8>, map: &mut impl OffsetSink) {
             continue;
         }
         if b < 0x80 {
-            match (b == b'-').then(|| hyphen_join(bytes, i)).flatten() {
+            match (JOIN_HYPHENS && b == b'-').then(|| hyphen_join(bytes, i)).flatten() {
                 Some(next) => i = next,
                 None => {
                     pending_space = !buf.is_empty();
@@ -163,34 +175,47 @@ fn fold_char(c: char) -> Folded {
     }
 }
 
-/// Light German inflection stripper for rule terms (never applied to text).
-///
-/// Terms hit anywhere inside a word, so only the term's own inflection ending
-/// has to go ("Schulen" must find "Schule", "Kommunen" "Kommunalrichtlinie"
-/// must not be required). Snowball also strips derivational suffixes
-/// ("Bildung" → `bild`), which under substring matching would hit
-/// "Abbildung" and "Bildschirm"; this stripper removes only `-en`, `-es`,
-/// `-e` and a genitive `-s`, and keeps at least 4 letters.
-pub fn stem(folded: &str) -> &str {
-    for suffix in ["en", "es", "e"] {
-        if let Some(base) = folded.strip_suffix(suffix)
-            && base.len() >= 4
-            && folded.len() > 5
-        {
-            return base;
-        }
-    }
-    if let Some(base) = folded.strip_suffix('s')
-        && base.len() >= 6
-        && !base.ends_with('s')
-    {
-        return base;
-    }
-    folded
+/// [`fold`] with every hyphen separating words: "Breitband-Ausbau" →
+/// `breitband ausbau`. For identity keys, where the spelling with and without
+/// hyphen must give the same key.
+pub fn fold_words(text: &str) -> String {
+    let mut buf = Vec::with_capacity(text.len());
+    fold_with::<false>(text, &mut buf, &mut NoMap);
+    String::from_utf8(buf).expect("folding pushes whole UTF-8 sequences")
 }
 
-/// Endings a whole-word term may carry ("=Rad" finds "Rad", "Rades", "Rads").
-pub const INFLECTIONS: [&str; 9] = ["", "e", "en", "er", "es", "n", "s", "ern", "em"];
+/// Sort key in German dictionary order (DIN 5007-1: ä as a, ß as ss). Not a
+/// fold: case, spaces and punctuation stay, so that the order reads naturally.
+pub fn sort_key_de(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for ch in text.chars().flat_map(char::to_lowercase) {
+        match ch {
+            'ä' => out.push('a'),
+            'ö' => out.push('o'),
+            'ü' => out.push('u'),
+            'ß' => out.push_str("ss"),
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// Prefixes that some sources put before a programme title and others do not.
+static TITLE_PREFIX: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)^\s*(förderprogramme?|foerderprogramme?|förderaufruf|foerderaufruf|bekanntmachung|förderrichtlinie|foerderrichtlinie|aufruf|call)\s*[:\-–—]\s*")
+        .expect("valid prefix regex")
+});
+
+/// Key for matching one programme across sources when URLs differ:
+/// [`fold_words`] of the title plus of the funder, joined by `|`. Case, umlauts
+/// (ä→ae, ß→ss), other accents, punctuation and whitespace do not matter, and a
+/// leading "Förderprogramm:" / "Förderprogramme - " / "Bekanntmachung:" is dropped.
+/// The store keeps this key in a column and recomputes it when opened, so a
+/// change to the folding rules never strands stored calls.
+pub fn title_key(title: &str, funder: Option<&str>) -> String {
+    let title = TITLE_PREFIX.replace(title, "");
+    format!("{}|{}", fold_words(&title), fold_words(funder.unwrap_or("")))
+}
 
 #[cfg(test)]
 mod tests {
@@ -235,14 +260,101 @@ mod tests {
     }
 
     #[test]
-    fn stem_strips_inflection_only() {
-        assert_eq!(stem("schulen"), "schul");
-        assert_eq!(stem("kommunen"), "kommun");
-        assert_eq!(stem("vereine"), "verein");
-        assert_eq!(stem("bildung"), "bildung");
-        assert_eq!(stem("daten"), "daten");
-        assert_eq!(stem("verkehrs"), "verkehr");
-        assert_eq!(stem("prozess"), "prozess");
-        assert_eq!(stem("rad"), "rad");
+    fn title_key_ignores_case_umlauts_punctuation_and_prefixes() {
+        let a = title_key(
+            "Förderprogramm: Klimaschutz in Kommunen – Städtebau",
+            Some("Ministerium für Heimat, Kommunales, Bau und Digitalisierung"),
+        );
+        let b = title_key(
+            "  KLIMASCHUTZ in  Kommunen (Staedtebau) ",
+            Some("ministerium fuer heimat kommunales bau und digitalisierung"),
+        );
+        assert_eq!(a, b);
+        assert_eq!(
+            a,
+            "klimaschutz in kommunen staedtebau|ministerium fuer heimat kommunales bau und digitalisierung"
+        );
+        assert_eq!(title_key("Straße", None), "strasse|");
+        assert_eq!(title_key("Förderprogramme - Minitraité", None), "minitraite|");
+        assert_ne!(
+            title_key("Glasfaser", Some("Bund")),
+            title_key("Glasfaser", Some("Land"))
+        );
+    }
+
+    #[test]
+    fn fold_words_separates_at_every_hyphen() {
+        assert_eq!(fold_words("Breitband-Ausbau"), "breitband ausbau");
+        assert_eq!(title_key("Breitband-Ausbau", None), title_key("Breitband Ausbau", None));
+    }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::super::*;
+
+        /// German-looking text with the characters folding treats specially.
+        fn german() -> impl Strategy<Value = String> {
+            "[a-zA-ZäöüÄÖÜßéÉæø0-9 ,.;()„“\n\t\u{0308}\u{00ad}\u{2011}–-]{0,60}"
+        }
+
+        fn folded_with_map(text: &str) -> (String, Vec<usize>) {
+            let mut out = String::new();
+            let mut map = Vec::new();
+            fold_into(text, &mut out, Some(&mut map));
+            (out, map)
+        }
+
+        /// The end of the char that starts at `i`.
+        fn char_end(text: &str, i: usize) -> usize {
+            i + text[i..].chars().next().map_or(0, char::len_utf8)
+        }
+
+        fn offsets_are_char_boundaries_in_order(text: &str) {
+            let (out, map) = folded_with_map(text);
+            assert_eq!(out.len(), map.len(), "{text:?}");
+            assert!(
+                map.iter().all(|&i| i < text.len() && text.is_char_boundary(i)),
+                "{text:?}: {map:?}"
+            );
+            assert!(map.windows(2).all(|w| w[0] <= w[1]), "{text:?}: {map:?}");
+            assert_eq!(out, fold(text));
+        }
+
+        proptest! {
+            #[test]
+            fn every_offset_is_a_char_boundary_and_offsets_never_go_back(text in any::<String>()) {
+                offsets_are_char_boundaries_in_order(&text);
+            }
+
+            #[test]
+            fn german_text_offsets_are_char_boundaries_in_order(text in german()) {
+                offsets_are_char_boundaries_in_order(&text);
+            }
+
+            #[test]
+            fn each_folded_word_maps_back_to_the_original_wording(text in german()) {
+                let (out, map) = folded_with_map(&text);
+                let mut start = 0;
+                for word in out.split(' ') {
+                    let end = start + word.len();
+                    if !word.is_empty() {
+                        let original = &text[map[start]..char_end(&text, map[end - 1])];
+                        prop_assert_eq!(fold(original), word, "{:?} → {:?}", text, original);
+                    }
+                    start = end + 1;
+                }
+            }
+
+            #[test]
+            fn appending_keeps_earlier_output_and_offsets(a in german(), b in german()) {
+                let mut out = fold(&a);
+                let before = out.clone();
+                let mut map = Vec::new();
+                fold_into(&b, &mut out, Some(&mut map));
+                prop_assert!(out.starts_with(&before));
+                prop_assert_eq!(map.len(), out.len() - before.len());
+            }
+        }
     }
 }

@@ -5,40 +5,46 @@
 //! by side), `OR`. Operators are upper case; `and`/`or` in lower case are words.
 //! The full language is documented in `config/README.md` (strategy.toml).
 
-use super::normalize::{fold, stem};
+use crate::model::text::fold;
 
-/// A rule that does not parse; `column` is 1-based within the expression.
+/// A rule that does not parse, with where: `position` counts characters of
+/// the whole expression from 1; `line` and `column` (from 1, in characters)
+/// place it within a rule written over several lines.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("column {column}: {message}")]
+#[error("{}{message}", place(*.line, *.column))]
 pub struct RuleSyntaxError {
+    pub position: usize,
+    pub line: usize,
     pub column: usize,
     pub message: String,
 }
 
-/// Checks that `expr` parses.
-pub fn validate(expr: &str) -> Result<(), RuleSyntaxError> {
-    parse(expr).map(|_| ())
+fn place(line: usize, column: usize) -> String {
+    if line == 1 {
+        format!("column {column}: ")
+    } else {
+        format!("line {line}, column {column}: ")
+    }
 }
 
-/// A part of a call a term can be looked for in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Field {
-    Title,
-    Summary,
-    Text,
-    Funder,
-    Applicants,
+impl RuleSyntaxError {
+    /// The error at character `position` (from 1) of `expr`.
+    pub fn at(expr: &str, position: usize, message: impl Into<String>) -> RuleSyntaxError {
+        let before: Vec<char> = expr.chars().take(position.saturating_sub(1)).collect();
+        let line = 1 + before.iter().filter(|&&c| c == '\n').count();
+        let column = 1 + before.iter().rev().take_while(|&&c| c != '\n').count();
+        RuleSyntaxError {
+            position,
+            line,
+            column,
+            message: message.into(),
+        }
+    }
 }
+
+pub use crate::model::reason::Field;
 
 impl Field {
-    pub const ALL: [Field; 5] = [
-        Field::Title,
-        Field::Summary,
-        Field::Text,
-        Field::Funder,
-        Field::Applicants,
-    ];
-
     /// How much one hit in this field counts (see config/README.md).
     pub fn factor(self) -> f64 {
         match self {
@@ -48,26 +54,8 @@ impl Field {
         }
     }
 
-    /// German label used in reasons and explanations.
-    pub fn label_de(self) -> &'static str {
-        match self {
-            Field::Title => "Titel",
-            Field::Summary => "Kurztext",
-            Field::Text => "Volltext",
-            Field::Funder => "Fördergeber",
-            Field::Applicants => "Antragsberechtigte",
-        }
-    }
-
     fn from_scope(name: &str) -> Option<Field> {
-        Some(match name {
-            "title" => Field::Title,
-            "summary" => Field::Summary,
-            "text" => Field::Text,
-            "funder" => Field::Funder,
-            "applicants" => Field::Applicants,
-            _ => return None,
-        })
+        name.parse().ok()
     }
 
     fn bit(self) -> u8 {
@@ -179,8 +167,18 @@ impl Expr {
 
 /// Parses a rule expression.
 pub fn parse(expr: &str) -> Result<Expr, RuleSyntaxError> {
+    parse_expr(expr).map_err(|Located { position, message }| RuleSyntaxError::at(expr, position, message))
+}
+
+/// An error at a character position, before lines and columns are known.
+struct Located {
+    position: usize,
+    message: String,
+}
+
+fn parse_expr(expr: &str) -> Result<Expr, Located> {
     let tokens = lex(expr)?;
-    let mut parser = Parser { tokens, pos: 0 };
+    let mut parser = Parser { expr, tokens, pos: 0 };
     if parser.tokens.is_empty() {
         return Err(err(1, "empty rule: write at least one term"));
     }
@@ -203,9 +201,9 @@ pub fn parse(expr: &str) -> Result<Expr, RuleSyntaxError> {
     Ok(parsed)
 }
 
-fn err(column: usize, message: impl Into<String>) -> RuleSyntaxError {
-    RuleSyntaxError {
-        column,
+fn err(position: usize, message: impl Into<String>) -> Located {
+    Located {
+        position,
         message: message.into(),
     }
 }
@@ -254,7 +252,7 @@ struct Token {
     len: usize,
 }
 
-fn lex(expr: &str) -> Result<Vec<Token>, RuleSyntaxError> {
+fn lex(expr: &str) -> Result<Vec<Token>, Located> {
     let chars: Vec<char> = expr.chars().collect();
     let mut tokens = Vec::new();
     let mut i = 0;
@@ -308,7 +306,7 @@ fn lex(expr: &str) -> Result<Vec<Token>, RuleSyntaxError> {
                     let field = Field::from_scope(&word.to_lowercase()).ok_or_else(|| {
                         err(
                             column,
-                            format!("unknown field '{word}:' (known: title, summary, text, funder, applicants)"),
+                            format!("unknown field '{word}:' (known: {})", Field::names().join(", ")),
                         )
                     })?;
                     i += 1;
@@ -330,7 +328,7 @@ fn lex(expr: &str) -> Result<Vec<Token>, RuleSyntaxError> {
     Ok(tokens)
 }
 
-fn lex_boost(chars: &[char], i: usize) -> Result<(f64, usize), RuleSyntaxError> {
+fn lex_boost(chars: &[char], i: usize) -> Result<(f64, usize), Located> {
     if chars.get(i) != Some(&'^') {
         return Ok((1.0, i));
     }
@@ -347,7 +345,7 @@ fn parse_boost(s: &str) -> Option<f64> {
     s.parse::<f64>().ok().filter(|b| b.is_finite() && *b > 0.0)
 }
 
-fn keyword(word: &str, column: usize) -> Result<Tok, RuleSyntaxError> {
+fn keyword(word: &str, column: usize) -> Result<Tok, Located> {
     Ok(match word {
         "AND" => Tok::And,
         "OR" => Tok::Or,
@@ -364,12 +362,13 @@ fn keyword(word: &str, column: usize) -> Result<Tok, RuleSyntaxError> {
     })
 }
 
-struct Parser {
+struct Parser<'e> {
+    expr: &'e str,
     tokens: Vec<Token>,
     pos: usize,
 }
 
-impl Parser {
+impl Parser<'_> {
     fn peek(&self) -> Option<&Tok> {
         self.tokens.get(self.pos).map(|t| &t.kind)
     }
@@ -384,14 +383,20 @@ impl Parser {
         self.tokens.last().map_or(1, |t| t.column + t.len)
     }
 
-    fn expect_operand(&self, after: &str) -> Result<(), RuleSyntaxError> {
+    /// "column 3", or "line 2, column 3" in a rule over several lines.
+    fn place(&self, position: usize) -> String {
+        let at = RuleSyntaxError::at(self.expr, position, "");
+        place(at.line, at.column).trim_end_matches([':', ' ']).to_string()
+    }
+
+    fn expect_operand(&self, after: &str) -> Result<(), Located> {
         match self.peek() {
             Some(t) if t.starts_operand() => Ok(()),
             _ => Err(err(self.column(), format!("expected term after {after}"))),
         }
     }
 
-    fn or(&mut self) -> Result<Expr, RuleSyntaxError> {
+    fn or(&mut self) -> Result<Expr, Located> {
         let mut items = vec![self.and()?];
         while self.peek() == Some(&Tok::Or) {
             self.pos += 1;
@@ -405,7 +410,7 @@ impl Parser {
         })
     }
 
-    fn and(&mut self) -> Result<Expr, RuleSyntaxError> {
+    fn and(&mut self) -> Result<Expr, Located> {
         let mut items = vec![self.near()?];
         loop {
             match self.peek() {
@@ -425,7 +430,7 @@ impl Parser {
         })
     }
 
-    fn near(&mut self) -> Result<Expr, RuleSyntaxError> {
+    fn near(&mut self) -> Result<Expr, Located> {
         let mut left = self.unary()?;
         while let Some(&Tok::Near(distance)) = self.peek() {
             let column = self.column();
@@ -447,7 +452,7 @@ impl Parser {
         Ok(left)
     }
 
-    fn unary(&mut self) -> Result<Expr, RuleSyntaxError> {
+    fn unary(&mut self) -> Result<Expr, Located> {
         if self.peek() == Some(&Tok::Not) {
             self.pos += 1;
             self.expect_operand("NOT")?;
@@ -456,7 +461,7 @@ impl Parser {
         self.primary()
     }
 
-    fn primary(&mut self) -> Result<Expr, RuleSyntaxError> {
+    fn primary(&mut self) -> Result<Expr, Located> {
         let column = self.column();
         let Some(tok) = self.tokens.get(self.pos).map(|t| t.kind.clone()) else {
             return Err(err(column, "expected a term at the end of the rule"));
@@ -477,7 +482,7 @@ impl Parser {
                 if self.peek() != Some(&Tok::RParen) {
                     return Err(err(
                         self.column(),
-                        format!("missing ')' for the '(' at column {column}"),
+                        format!("missing ')' for the '(' at {}", self.place(column)),
                     ));
                 }
                 self.pos += 1;
@@ -491,7 +496,7 @@ impl Parser {
     }
 }
 
-fn term(raw: &str, column: usize) -> Result<Term, RuleSyntaxError> {
+fn term(raw: &str, column: usize) -> Result<Term, Located> {
     let (body, boost) = match raw.split_once('^') {
         Some((body, b)) => {
             let boost = parse_boost(b).ok_or_else(|| {
@@ -556,7 +561,7 @@ fn term(raw: &str, column: usize) -> Result<Term, RuleSyntaxError> {
     })
 }
 
-fn phrase(raw: &str, boost: f64, column: usize) -> Result<Term, RuleSyntaxError> {
+fn phrase(raw: &str, boost: f64, column: usize) -> Result<Term, Located> {
     let folded = fold(raw);
     if folded.is_empty() {
         return Err(err(column, "empty phrase"));
@@ -612,6 +617,35 @@ fn stem_last_word(folded: &str) -> String {
         None => stem(folded).to_string(),
     }
 }
+
+/// Light German inflection stripper for rule terms (never applied to text).
+///
+/// Terms hit anywhere inside a word, so only the term's own inflection ending
+/// has to go ("Schulen" must find "Schule", "Kommunen" "Kommunalrichtlinie"
+/// must not be required). Snowball also strips derivational suffixes
+/// ("Bildung" → `bild`), which under substring matching would hit
+/// "Abbildung" and "Bildschirm"; this stripper removes only `-en`, `-es`,
+/// `-e` and a genitive `-s`, and keeps at least 4 letters.
+pub fn stem(folded: &str) -> &str {
+    for suffix in ["en", "es", "e"] {
+        if let Some(base) = folded.strip_suffix(suffix)
+            && base.len() >= 4
+            && folded.len() > 5
+        {
+            return base;
+        }
+    }
+    if let Some(base) = folded.strip_suffix('s')
+        && base.len() >= 6
+        && !base.ends_with('s')
+    {
+        return base;
+    }
+    folded
+}
+
+/// Endings a whole-word term may carry ("=Rad" finds "Rad", "Rades", "Rads").
+pub const INFLECTIONS: [&str; 9] = ["", "e", "en", "er", "es", "n", "s", "ern", "em"];
 
 #[cfg(test)]
 mod tests {
@@ -766,6 +800,16 @@ mod tests {
     }
 
     #[test]
+    fn errors_in_rules_over_several_lines_name_line_and_column() {
+        let e = error("Glasfaser OR\n  Gigabit AND\n  (Schule");
+        assert_eq!((e.position, e.line, e.column), (37, 3, 10), "{e}");
+        assert_eq!(
+            e.to_string(),
+            "line 3, column 10: missing ')' for the '(' at line 3, column 3"
+        );
+    }
+
+    #[test]
     fn validate_accepts_the_documented_examples() {
         for expr in [
             "Glasfaser OR Gigabit* OR \"weiße Flecken\"",
@@ -774,7 +818,77 @@ mod tests {
             "applicants:unternehmen AND NOT applicants:kommune",
             "*förderung AND digital*^2",
         ] {
-            assert_eq!(validate(expr), Ok(()), "{expr}");
+            assert!(parse(expr).is_ok(), "{expr}");
+        }
+    }
+
+    #[test]
+    fn stem_strips_inflection_only() {
+        assert_eq!(stem("schulen"), "schul");
+        assert_eq!(stem("kommunen"), "kommun");
+        assert_eq!(stem("vereine"), "verein");
+        assert_eq!(stem("bildung"), "bildung");
+        assert_eq!(stem("daten"), "daten");
+        assert_eq!(stem("verkehrs"), "verkehr");
+        assert_eq!(stem("prozess"), "prozess");
+        assert_eq!(stem("rad"), "rad");
+    }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::super::*;
+
+        /// Rule-like input: words, operators, scopes, quotes, wildcards, boosts, line breaks.
+        fn rule_like() -> impl Strategy<Value = String> {
+            let token = prop_oneof![
+                "[A-Za-zäöüßÄÖÜ0-9]{1,8}",
+                Just("AND".to_string()),
+                Just("OR".to_string()),
+                Just("NOT".to_string()),
+                "NEAR(/[0-9x]{0,2})?",
+                Just("(".to_string()),
+                Just(")".to_string()),
+                Just("\"".to_string()),
+                Just("„".to_string()),
+                Just("“".to_string()),
+                "(title|text|titel|summary|applicants):",
+                "[*=]?[a-z]{0,4}[*]?(\\^[0-9x.]{0,3})?",
+                Just("\n".to_string()),
+            ];
+            prop::collection::vec(token, 0..12).prop_map(|t| t.join(" "))
+        }
+
+        fn check_position(expr: &str, e: &RuleSyntaxError) {
+            let chars = expr.chars().count();
+            assert!(
+                (1..=chars + 1).contains(&e.position),
+                "{expr:?}: position {} outside 1..={}",
+                e.position,
+                chars + 1
+            );
+            let before: String = expr.chars().take(e.position - 1).collect();
+            assert_eq!(e.line, 1 + before.matches('\n').count(), "{expr:?}: {e}");
+            let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+            assert_eq!(e.column, 1 + before[line_start..].chars().count(), "{expr:?}: {e}");
+            let lines = expr.split('\n').count();
+            assert!(e.line <= lines, "{expr:?}: line {} of {lines}", e.line);
+        }
+
+        proptest! {
+            #[test]
+            fn the_parser_never_panics_and_errors_carry_a_position(expr in rule_like()) {
+                if let Err(e) = parse(&expr) {
+                    check_position(&expr, &e);
+                }
+            }
+
+            #[test]
+            fn arbitrary_text_never_panics_the_parser(expr in any::<String>()) {
+                if let Err(e) = parse(&expr) {
+                    check_position(&expr, &e);
+                }
+            }
         }
     }
 }
