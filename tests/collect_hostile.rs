@@ -8,7 +8,6 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::time::Duration;
 
-use assert_cmd::Command;
 use foerderradar::collect::{Fetcher, collect_all};
 use foerderradar::config::HttpSettings;
 use wiremock::matchers::{method, path};
@@ -16,7 +15,6 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::support::{http_settings, source};
 
-const TODAY: &str = "2026-11-26";
 const NESTING: usize = 100_000;
 
 fn nested_divs(inner: &str) -> String {
@@ -74,17 +72,8 @@ async fn foerderradar(config: &Path, data: &Path, args: &[&str]) -> std::process
     let (config, data) = (config.to_path_buf(), data.to_path_buf());
     let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
     tokio::task::spawn_blocking(move || {
-        Command::cargo_bin("foerderradar")
-            .unwrap()
-            .arg("--config")
-            .arg(config)
-            .arg("--data")
-            .arg(data)
-            .args(["--today", TODAY])
-            .args(args)
-            .timeout(Duration::from_secs(120))
-            .output()
-            .unwrap()
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        crate::pass::foerderradar(&config, &data, &args)
     })
     .await
     .unwrap()

@@ -9,7 +9,9 @@ use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, NaiveTime, TimeZone, Utc};
 use foerderradar::config::*;
-use foerderradar::model::reason::{Criterion, Field, Hit, Reason};
+use foerderradar::model::reason::{Criterion, Field, Reason};
+
+use crate::support::{criterion, treffer};
 use foerderradar::model::*;
 use foerderradar::notify::{self, Templates, Transport};
 use foerderradar::store::{OutboxMail, OutboxStatus, SqliteStore, Store};
@@ -721,17 +723,4 @@ async fn templates_can_be_overridden_from_the_config_directory() {
     .unwrap();
     let error = Templates::load(dir.path()).unwrap_err().to_string();
     assert!(error.contains("templates/digest.html.j2"), "{error}");
-}
-
-fn treffer(term: &str, field: Field) -> Reason {
-    Reason::Hits {
-        hits: vec![Hit {
-            term: term.into(),
-            field,
-        }],
-    }
-}
-
-fn criterion(criterion: Criterion) -> Reason {
-    Reason::Criterion { criterion }
 }

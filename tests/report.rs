@@ -5,7 +5,9 @@ use std::collections::BTreeSet;
 
 use chrono::{NaiveDate, TimeZone, Utc};
 use foerderradar::config::Config;
-use foerderradar::model::reason::{Criterion, Field, Hit, Reason};
+use foerderradar::model::reason::{Criterion, Field, Reason};
+
+use crate::support::{criterion, treffer};
 use foerderradar::model::{
     ApplicantCategory, Bundesland, Call, CallStatus, Deadline, DeadlineDate, FundingRate, Match, Region,
 };
@@ -510,17 +512,4 @@ async fn hostile_links_are_not_rendered_as_links_and_titles_sort_in_german_order
     let md = report::render(&report, ReportFormat::Markdown);
     assert!(!md.contains("javascript:"), "{md}");
     assert!(md.contains("## Zukunftsfonds\n"));
-}
-
-fn treffer(term: &str, field: Field) -> Reason {
-    Reason::Hits {
-        hits: vec![Hit {
-            term: term.into(),
-            field,
-        }],
-    }
-}
-
-fn criterion(criterion: Criterion) -> Reason {
-    Reason::Criterion { criterion }
 }

@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use foerderradar::config::{HttpSettings, SourceConfig};
+use foerderradar::model::reason::{Criterion, Field, Hit, Reason};
 use foerderradar::model::source::SourceKind;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
@@ -229,4 +230,19 @@ async fn write_stream(stream: &mut TcpStream, total: u64) -> std::io::Result<()>
         sent += n as u64;
     }
     stream.write_all(b"0\r\n\r\n").await
+}
+
+/// A reason: `term` found in `field` (for digest and report fixtures).
+pub fn treffer(term: &str, field: Field) -> Reason {
+    Reason::Hits {
+        hits: vec![Hit {
+            term: term.into(),
+            field,
+        }],
+    }
+}
+
+/// A reason: one criterion that held.
+pub fn criterion(criterion: Criterion) -> Reason {
+    Reason::Criterion { criterion }
 }

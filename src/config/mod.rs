@@ -22,6 +22,7 @@ mod schedule;
 mod service;
 mod sources;
 mod strategy;
+pub mod templates;
 
 use std::collections::BTreeSet;
 use std::fmt;

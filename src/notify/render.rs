@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use lettre::Message;
 use lettre::message::header::{HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart};
-use minijinja::{Environment, UndefinedBehavior, Value};
+use minijinja::{Environment, Value};
 use sha2::{Digest as _, Sha256};
 
 use super::{Digest, NotifyError};
@@ -44,7 +44,7 @@ impl std::fmt::Debug for Templates {
 impl Templates {
     /// The templates compiled into the binary.
     pub fn embedded() -> Templates {
-        let mut env = environment();
+        let mut env = crate::config::templates::environment();
         for (name, source) in EMBEDDED {
             env.add_template(name, source)
                 .expect("embedded digest templates compile");
@@ -57,7 +57,7 @@ impl Templates {
 
     /// The embedded templates, each replaced by `<config_dir>/templates/<name>` where that file exists.
     pub fn load(config_dir: &Path) -> Result<Templates, NotifyError> {
-        let mut env = environment();
+        let mut env = crate::config::templates::environment();
         let mut overrides = Vec::new();
         for (name, embedded) in EMBEDDED {
             let path = config_dir.join("templates").join(name);
@@ -101,20 +101,6 @@ impl Templates {
         };
         Ok((render(TEXT_TEMPLATE)?, render(HTML_TEMPLATE)?))
     }
-}
-
-fn environment() -> Environment<'static> {
-    let mut env = Environment::new();
-    // A misspelt field must fail loudly instead of silently dropping a deadline from the mail.
-    env.set_undefined_behavior(UndefinedBehavior::Strict);
-    let syntax = minijinja::syntax::SyntaxConfig::builder()
-        .trim_blocks(true)
-        .lstrip_blocks(true)
-        .keep_trailing_newline(true)
-        .build()
-        .expect("default delimiters are valid");
-    env.set_syntax(syntax);
-    env
 }
 
 /// The complete multipart/alternative message, as stored in the outbox.

@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use minijinja::{Environment, UndefinedBehavior};
+use minijinja::Environment;
 use serde::Serialize;
 
 use super::{Report, ReportCall, ReportError, ReportFormatter, ReportMatch, view};
@@ -44,16 +44,7 @@ pub fn format_with_override(report: &Report, config_dir: &Path) -> Result<String
 }
 
 fn environment(source: String) -> Result<Environment<'static>, minijinja::Error> {
-    let mut env = Environment::new();
-    // A misspelt field must fail loudly instead of silently dropping a fact.
-    env.set_undefined_behavior(UndefinedBehavior::Strict);
-    let syntax = minijinja::syntax::SyntaxConfig::builder()
-        .trim_blocks(true)
-        .lstrip_blocks(true)
-        .keep_trailing_newline(true)
-        .build()
-        .expect("default delimiters are valid");
-    env.set_syntax(syntax);
+    let mut env = crate::config::templates::environment();
     // The `.html.j2` name turns on HTML auto-escaping.
     env.add_template_owned(TEMPLATE, source)?;
     Ok(env)
