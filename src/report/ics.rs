@@ -73,10 +73,18 @@ fn event(call: &ReportCall, cutoff: &Cutoff, report: &Report) -> Event {
         .starts(cutoff.date)
         // DTEND of an all-day event is exclusive: the day after.
         .ends(cutoff.date.checked_add_days(Days::new(1)).unwrap_or(cutoff.date))
-        .alarm(Alarm::display(
-            &format!("In 7 Tagen: {summary}"),
-            Trigger::before_start(TimeDelta::days(REMINDER_DAYS)),
-        ));
+        .alarm(
+            Alarm::display(
+                &format!("In {REMINDER_DAYS} Tagen: {summary}"),
+                Trigger::before_start(TimeDelta::days(REMINDER_DAYS)),
+            )
+            // The crate writes seconds (-PT604800S); days read better in every client.
+            .add_property("TRIGGER", format!("-P{REMINDER_DAYS}D"))
+            // Without these the crate invents a random UID and the clock's DTSTAMP.
+            .add_property("UID", format!("{uid}-alarm"))
+            .timestamp(stamp)
+            .done(),
+        );
     if let Some(url) = &call.url {
         event.url(url);
     }
