@@ -706,4 +706,26 @@ mod tests {
             Command::Preview { weeks: 12, .. }
         ));
     }
+
+    fn report_args(args: &[&str]) -> ReportArgs {
+        let cli = Cli::try_parse_from(["foerderradar", "report"].iter().chain(args)).unwrap();
+        match cli.command {
+            Command::Report(args) => args,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn report_format_is_md_at_a_terminal_and_json_elsewhere_unless_given() {
+        assert_eq!(report_args(&[]).format(true), ReportFormat::Markdown);
+        assert_eq!(report_args(&[]).format(false), ReportFormat::Json);
+        assert_eq!(report_args(&["--format", "html"]).format(true), ReportFormat::Html);
+        assert_eq!(report_args(&["-o", "fristen.ics"]).format(true), ReportFormat::Ics);
+        assert_eq!(report_args(&["-o", "liste.CSV"]).format(true), ReportFormat::Csv);
+        assert_eq!(report_args(&["-o", "bericht.txt"]).format(true), ReportFormat::Json);
+        assert_eq!(
+            report_args(&["-o", "bericht.ics", "--format", "md"]).format(false),
+            ReportFormat::Markdown
+        );
+    }
 }

@@ -876,3 +876,88 @@ async fn ics_has_one_all_day_event_per_cut_off_with_stable_uids_and_a_reminder()
         .unwrap();
     assert_eq!(report::render(&again, ReportFormat::Ics), text);
 }
+
+/// The seeded store as a file under a data directory, for the binary.
+async fn seeded_data_dir() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let file = SqliteStore::open(&dir.path().join("foerderradar.sqlite")).await.unwrap();
+    let memory = seeded().await;
+    for call in memory.list_calls(&Default::default()).await.unwrap() {
+        file.upsert_call(&call).await.unwrap();
+    }
+    let passed = memory.passed_matches().await.unwrap();
+    let ids: BTreeSet<_> = passed.iter().map(|m| m.call_id.clone()).collect();
+    for id in ids {
+        let of_call: Vec<Match> = passed.iter().filter(|m| m.call_id == id).cloned().collect();
+        file.replace_matches(&id, &of_call).await.unwrap();
+    }
+    dir
+}
+
+fn report_cmd(data: &std::path::Path, args: &[&str]) -> std::process::Output {
+    let config = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/report");
+    assert_cmd::Command::cargo_bin("foerderradar")
+        .unwrap()
+        .arg("--config")
+        .arg(config)
+        .arg("--data")
+        .arg(data)
+        .args(["--today", "2026-11-26", "report"])
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn binary_report_defaults_to_json_into_a_pipe_and_takes_names() {
+    let data = seeded_data_dir().await;
+    let out = report_cmd(data.path(), &["--kommune", "Telgte"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON into a pipe");
+    let titles: Vec<&str> = json["calls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["title"].as_str().unwrap())
+        .collect();
+    assert_eq!(titles, ["Smarte Dörfer", "Digitale Modellregionen"]);
+    for m in json["calls"].as_array().unwrap().iter().flat_map(|c| c["matches"].as_array().unwrap()) {
+        assert_eq!(m["kommunen"], serde_json::json!(["telgte"]));
+    }
+
+    let out = report_cmd(data.path(), &["--overview", "--format", "md", "--closing-within", "40"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let md = String::from_utf8(out.stdout).unwrap();
+    assert!(md.contains("| Telgte | 2 · 01.12.2026 | – | – |"), "{md}");
+    assert!(md.contains("Frist in höchstens 40 Tagen"), "{md}");
+
+    let file = data.path().join("fristen.ics");
+    let out = report_cmd(data.path(), &["-o", file.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let ics = std::fs::read_to_string(&file).unwrap();
+    assert!(ics.starts_with("BEGIN:VCALENDAR\r\n"), "the extension picks the format: {ics}");
+    assert_eq!(parse_ics(&ics).len(), 3);
+
+    let out = report_cmd(data.path(), &["--overview", "--format", "csv"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("the overview comes as html, md or json, not csv"));
+    let out = report_cmd(data.path(), &["--kommune", "Münster"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown Kommune 'Münster' (known: ahlen, beckum, telgte)"));
+}
+
+#[test]
+fn report_help_lists_the_formats_and_filters() {
+    let out = assert_cmd::Command::cargo_bin("foerderradar")
+        .unwrap()
+        .args(["report", "--help"])
+        .output()
+        .unwrap();
+    let help = String::from_utf8(out.stdout).unwrap();
+    for word in [
+        "json", "md", "html", "csv", "ics", "terminal", "--kommune", "--project", "--handlungsfeld",
+        "--closing-within", "--since", "--overview", "--all",
+    ] {
+        assert!(help.contains(word), "{word} missing in:\n{help}");
+    }
+}
