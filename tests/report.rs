@@ -461,7 +461,10 @@ async fn csv_for_german_excel_has_one_row_per_call() {
     assert_eq!(&glasfaser[col("Fristart")], "laufend");
     assert_eq!(&glasfaser[col("Projekte")], "Glasfaser für alle", "umlauts kept");
 
-    let modell = rows.iter().find(|r| &r[col("Titel")] == "Digitale Modellregionen").unwrap();
+    let modell = rows
+        .iter()
+        .find(|r| &r[col("Titel")] == "Digitale Modellregionen")
+        .unwrap();
     assert_eq!(&modell[col("Frist")], "31.12.2026");
     assert_eq!(&modell[col("Tage bis Frist")], "35");
     assert_eq!(&modell[col("Beste Punktzahl")], "3,5");
@@ -621,10 +624,14 @@ async fn closing_within_and_since_narrow_by_deadline_and_first_sighting() {
         .replace_matches(&neu.id, &[hit(&neu, "klima", None, 2.2, &["beckum"], vec![])])
         .await
         .unwrap();
-    let report = report::build(&store, &cfg, &q(None, Some(date(2026, 11, 20)))).await.unwrap();
+    let report = report::build(&store, &cfg, &q(None, Some(date(2026, 11, 20))))
+        .await
+        .unwrap();
     assert_eq!(titles(&report), ["Neuer Aufruf"]);
     assert_eq!(report.filters, ["neu seit 20.11.2026"]);
-    let report = report::build(&store, &cfg, &q(None, Some(date(2026, 11, 2)))).await.unwrap();
+    let report = report::build(&store, &cfg, &q(None, Some(date(2026, 11, 2))))
+        .await
+        .unwrap();
     assert_eq!(report.calls.len(), 5);
 }
 
@@ -638,7 +645,11 @@ fn row(e: &scraper::ElementRef<'_>) -> String {
 }
 
 fn text(e: &scraper::ElementRef<'_>) -> String {
-    e.text().collect::<String>().split_whitespace().collect::<Vec<_>>().join(" ")
+    e.text()
+        .collect::<String>()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 #[tokio::test]
@@ -686,7 +697,10 @@ async fn html_page_is_well_formed_with_summary_sections_and_a_timeline() {
 
     // Sections per Handlungsfeld and project; scores and ids only in the details line.
     let sections: Vec<String> = select(&doc, "section.handlungsfeld > h2").iter().map(text).collect();
-    assert_eq!(sections, ["Digitale Verwaltung", "Digitale Infrastruktur", "Klima & Umwelt"]);
+    assert_eq!(
+        sections,
+        ["Digitale Verwaltung", "Digitale Infrastruktur", "Klima & Umwelt"]
+    );
     let groups: Vec<String> = select(&doc, "section.handlungsfeld h3").iter().map(text).collect();
     assert_eq!(
         groups,
@@ -703,9 +717,15 @@ async fn html_page_is_well_formed_with_summary_sections_and_a_timeline() {
         assert!(!t.contains("Punktzahl") && !t.contains(modell.id.as_str()), "{t}");
     }
     let details: Vec<String> = select(&doc, "article p.details").iter().map(text).collect();
-    assert!(details.contains(&format!("Punktzahl 3,5 · Kennung {} · Quelle fdb", modell.id)), "{details:?}");
+    assert!(
+        details.contains(&format!("Punktzahl 3,5 · Kennung {} · Quelle fdb", modell.id)),
+        "{details:?}"
+    );
     let reasons: Vec<String> = select(&doc, "article ul.reasons li").iter().map(text).collect();
-    assert!(reasons.contains(&"Treffer: Onlinezugang (Volltext)".to_string()), "{reasons:?}");
+    assert!(
+        reasons.contains(&"Treffer: Onlinezugang (Volltext)".to_string()),
+        "{reasons:?}"
+    );
 
     // Printable on A4 with the header repeated; links only http(s).
     assert!(html.contains("@page{size:A4"));
@@ -722,7 +742,12 @@ async fn html_timeline_marks_every_upcoming_deadline_of_a_longer_list() {
     let seen = Utc.with_ymd_and_hms(2026, 11, 2, 6, 0, 0).unwrap();
     let mut expected = 0;
     for i in 0..40u32 {
-        let mut call = Call::new("fdb", format!("https://x.example/{i}"), format!("Aufruf Nr. {i} <b>"), seen);
+        let mut call = Call::new(
+            "fdb",
+            format!("https://x.example/{i}"),
+            format!("Aufruf Nr. {i} <b>"),
+            seen,
+        );
         call.deadline = match i % 4 {
             0 => Deadline::Rolling,
             _ => Deadline::Dates(vec![DeadlineDate::on(as_of() + chrono::Days::new(u64::from(i) * 17))]),
@@ -762,7 +787,15 @@ async fn overview_has_one_row_per_kommune_with_counts_and_next_deadlines() {
     let doc = scraper::Html::parse_document(&html);
     assert!(doc.errors.is_empty(), "{:?}", doc.errors);
     let head: Vec<String> = select(&doc, "table.overview thead th").iter().map(text).collect();
-    assert_eq!(head, ["Kommune", "Digitale Verwaltung", "Digitale Infrastruktur", "Klima & Umwelt"]);
+    assert_eq!(
+        head,
+        [
+            "Kommune",
+            "Digitale Verwaltung",
+            "Digitale Infrastruktur",
+            "Klima & Umwelt"
+        ]
+    );
     let rows: Vec<String> = select(&doc, "table.overview tbody tr").iter().map(row).collect();
     assert_eq!(
         rows,
@@ -786,6 +819,19 @@ async fn overview_has_one_row_per_kommune_with_counts_and_next_deadlines() {
     assert!(md.contains("| Telgte | 2 · 01.12.2026 | – | – |"), "{md}");
     assert!(md.contains("Klima & Umwelt"), "{md}");
     assert!(md.contains("- 01.12.2026 (noch 5 Tage): Smarte Dörfer"), "{md}");
+
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("templates")).unwrap();
+    std::fs::write(
+        dir.path().join("templates/overview.html.j2"),
+        "{% for r in rows %}<p>{{ r.kommune }}</p>{% endfor %}",
+    )
+    .unwrap();
+    let custom = report::overview::render(&overview, ReportFormat::Html, Some(dir.path())).unwrap();
+    assert_eq!(
+        custom, "<p>Ahlen</p><p>Beckum</p><p>Telgte</p>",
+        "the override replaces the page"
+    );
 
     let err = report::overview::render(&overview, ReportFormat::Csv, None).unwrap_err();
     assert_eq!(err.to_string(), "the overview comes as html, md or json, not csv");
@@ -816,7 +862,10 @@ fn prop<'a>(props: &'a [ical::property::Property], name: &str) -> Option<&'a ica
 async fn ics_has_one_all_day_event_per_cut_off_with_stable_uids_and_a_reminder() {
     let store = seeded().await;
     // A long title with umlauts and iCalendar specials, to fold and escape.
-    let long_title = format!("Förderung für Dörfer, Städte; Gemeinden \\ {}", "Ärztehäuser ".repeat(8));
+    let long_title = format!(
+        "Förderung für Dörfer, Städte; Gemeinden \\ {}",
+        "Ärztehäuser ".repeat(8)
+    );
     let mut lang = new_call("lang", long_title.trim_end());
     lang.deadline = Deadline::Dates(vec![DeadlineDate::on(date(2027, 2, 15))]);
     store.upsert_call(&lang.clone().seal()).await.unwrap();
@@ -843,18 +892,41 @@ async fn ics_has_one_all_day_event_per_cut_off_with_stable_uids_and_a_reminder()
         .iter()
         .map(|e| prop(&e.properties, "UID").unwrap().value.clone().unwrap())
         .collect();
-    assert!(uids.contains(&format!("{}-20261201@foerderradar", stufen.id)), "{uids:?}");
-    assert!(uids.contains(&format!("{}-20270301@foerderradar", stufen.id)), "{uids:?}");
+    assert!(
+        uids.contains(&format!("{}-20261201@foerderradar", stufen.id)),
+        "{uids:?}"
+    );
+    assert!(
+        uids.contains(&format!("{}-20270301@foerderradar", stufen.id)),
+        "{uids:?}"
+    );
     for e in &events {
         let start = prop(&e.properties, "DTSTART").unwrap();
         let params = start.params.clone().unwrap_or_default();
-        assert!(params.iter().any(|(k, v)| k == "VALUE" && *v == ["DATE"]), "all-day: {params:?}");
+        assert!(
+            params.iter().any(|(k, v)| k == "VALUE" && *v == ["DATE"]),
+            "all-day: {params:?}"
+        );
         let start_day = start.value.clone().unwrap();
         let end_day = prop(&e.properties, "DTEND").unwrap().value.clone().unwrap();
         let parse = |d: &str| NaiveDate::parse_from_str(d, "%Y%m%d").unwrap();
         assert_eq!(parse(&end_day) - parse(&start_day), chrono::TimeDelta::days(1));
-        assert!(prop(&e.properties, "URL").unwrap().value.as_ref().unwrap().starts_with("https://"));
-        assert!(prop(&e.properties, "SUMMARY").unwrap().value.as_ref().unwrap().starts_with("Frist: "));
+        assert!(
+            prop(&e.properties, "URL")
+                .unwrap()
+                .value
+                .as_ref()
+                .unwrap()
+                .starts_with("https://")
+        );
+        assert!(
+            prop(&e.properties, "SUMMARY")
+                .unwrap()
+                .value
+                .as_ref()
+                .unwrap()
+                .starts_with("Frist: ")
+        );
         assert_eq!(e.alarms.len(), 1);
         let trigger = prop(&e.alarms[0].properties, "TRIGGER").unwrap().value.clone().unwrap();
         assert_eq!(trigger, "-P7D");
@@ -866,7 +938,11 @@ async fn ics_has_one_all_day_event_per_cut_off_with_stable_uids_and_a_reminder()
         .split("\r\n")
         .find(|l| l.starts_with("SUMMARY:Frist: Förderung"))
         .expect("the long call's summary");
-    let escaped = long_title.trim_end().replace('\\', "\\\\").replace(',', "\\,").replace(';', "\\;");
+    let escaped = long_title
+        .trim_end()
+        .replace('\\', "\\\\")
+        .replace(',', "\\,")
+        .replace(';', "\\;");
     assert_eq!(summary, format!("SUMMARY:Frist: {escaped}"));
     assert!(text.contains("\r\n "), "the long lines are folded");
 
@@ -880,7 +956,9 @@ async fn ics_has_one_all_day_event_per_cut_off_with_stable_uids_and_a_reminder()
 /// The seeded store as a file under a data directory, for the binary.
 async fn seeded_data_dir() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    let file = SqliteStore::open(&dir.path().join("foerderradar.sqlite")).await.unwrap();
+    let file = SqliteStore::open(&dir.path().join("foerderradar.sqlite"))
+        .await
+        .unwrap();
     let memory = seeded().await;
     for call in memory.list_calls(&Default::default()).await.unwrap() {
         file.upsert_call(&call).await.unwrap();
@@ -921,7 +999,12 @@ async fn binary_report_defaults_to_json_into_a_pipe_and_takes_names() {
         .map(|c| c["title"].as_str().unwrap())
         .collect();
     assert_eq!(titles, ["Smarte Dörfer", "Digitale Modellregionen"]);
-    for m in json["calls"].as_array().unwrap().iter().flat_map(|c| c["matches"].as_array().unwrap()) {
+    for m in json["calls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|c| c["matches"].as_array().unwrap())
+    {
         assert_eq!(m["kommunen"], serde_json::json!(["telgte"]));
     }
 
@@ -935,7 +1018,10 @@ async fn binary_report_defaults_to_json_into_a_pipe_and_takes_names() {
     let out = report_cmd(data.path(), &["-o", file.to_str().unwrap()]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let ics = std::fs::read_to_string(&file).unwrap();
-    assert!(ics.starts_with("BEGIN:VCALENDAR\r\n"), "the extension picks the format: {ics}");
+    assert!(
+        ics.starts_with("BEGIN:VCALENDAR\r\n"),
+        "the extension picks the format: {ics}"
+    );
     assert_eq!(parse_ics(&ics).len(), 3);
 
     let out = report_cmd(data.path(), &["--overview", "--format", "csv"]);
@@ -955,8 +1041,19 @@ fn report_help_lists_the_formats_and_filters() {
         .unwrap();
     let help = String::from_utf8(out.stdout).unwrap();
     for word in [
-        "json", "md", "html", "csv", "ics", "terminal", "--kommune", "--project", "--handlungsfeld",
-        "--closing-within", "--since", "--overview", "--all",
+        "json",
+        "md",
+        "html",
+        "csv",
+        "ics",
+        "terminal",
+        "--kommune",
+        "--project",
+        "--handlungsfeld",
+        "--closing-within",
+        "--since",
+        "--overview",
+        "--all",
     ] {
         assert!(help.contains(word), "{word} missing in:\n{help}");
     }

@@ -283,7 +283,12 @@ impl Entry {
             call: PageCall::new(c, report),
             kommunen: view::kommunen(m),
             reasons: m.reasons.clone(),
-            details: format!("Punktzahl {} · Kennung {} · Quelle {}", view::score(m.score), c.id, c.source),
+            details: format!(
+                "Punktzahl {} · Kennung {} · Quelle {}",
+                view::score(m.score),
+                c.id,
+                c.source
+            ),
         }
     }
 

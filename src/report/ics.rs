@@ -102,7 +102,10 @@ fn description(call: &ReportCall, cutoff: &Cutoff) -> String {
             Some(p) => format!("{} / {p}", m.handlungsfeld_name),
             None => m.handlungsfeld_name.clone(),
         };
-        lines.push(format!("Passt zu: {target} – Kommunen: {}", m.kommunen_names.join(", ")));
+        lines.push(format!(
+            "Passt zu: {target} – Kommunen: {}",
+            m.kommunen_names.join(", ")
+        ));
     }
     if let Some(url) = &call.url {
         lines.push(url.clone());

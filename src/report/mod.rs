@@ -357,10 +357,7 @@ impl Filters {
             out.push(format!("Frist in höchstens {days} Tagen"));
         }
         if let Some(since) = q.since {
-            out.push(format!(
-                "neu seit {}",
-                crate::model::german::format_date_de(since)
-            ));
+            out.push(format!("neu seit {}", crate::model::german::format_date_de(since)));
         }
         out
     }

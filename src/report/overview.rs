@@ -70,14 +70,14 @@ impl Overview {
             .iter()
             .map(|k| Row {
                 kommune: k.clone(),
-                cells: report.handlungsfelder.iter().map(|h| cell(report, &k.id, &h.id)).collect(),
+                cells: report
+                    .handlungsfelder
+                    .iter()
+                    .map(|h| cell(report, &k.id, &h.id))
+                    .collect(),
             })
             .collect();
-        let closing_soon = report
-            .calls
-            .iter()
-            .filter_map(|c| closing(c, report.as_of))
-            .collect();
+        let closing_soon = report.calls.iter().filter_map(|c| closing(c, report.as_of)).collect();
         Overview {
             as_of: report.as_of,
             handlungsfelder: report.handlungsfelder.clone(),
@@ -159,7 +159,10 @@ fn cell_text(c: &Cell) -> String {
 }
 
 fn heading(o: &Overview) -> String {
-    format!("Förderradar – Übersicht für den Lenkungskreis, Stand {}", format_date_de(o.as_of))
+    format!(
+        "Förderradar – Übersicht für den Lenkungskreis, Stand {}",
+        format_date_de(o.as_of)
+    )
 }
 
 const LEGEND: &str = "Je Zelle: Zahl der offenen passenden Förderaufrufe · nächste Frist.";

@@ -75,11 +75,7 @@ pub(super) fn colour(report: &Report, handlungsfeld: Option<&str>) -> &'static s
 
 /// The timeline of every call with a cut-off ahead; `None` when there is none.
 pub(super) fn build(report: &Report) -> Option<Timeline> {
-    let dated: Vec<_> = report
-        .calls
-        .iter()
-        .filter_map(|c| c.deadline.map(|d| (c, d)))
-        .collect();
+    let dated: Vec<_> = report.calls.iter().filter_map(|c| c.deadline.map(|d| (c, d))).collect();
     let last = dated.iter().map(|(_, d)| *d).max()?;
     let start = first_of_month(report.as_of.min(last));
     let end = first_of_month(last) + Months::new(1);
