@@ -728,6 +728,12 @@ async fn html_page_is_well_formed_with_summary_sections_and_a_timeline() {
     );
 
     // Printable on A4 with the header repeated; links only http(s).
+    let running = select(&doc, "table.frame > thead .running");
+    assert_eq!(running.len(), 1, "a page header in a repeating thead");
+    assert_eq!(
+        text(&running[0]),
+        "Förderradar – Bericht · alle Kommunen · Stand 26.11.2026"
+    );
     assert!(html.contains("@page{size:A4"));
     assert!(html.contains("thead{display:table-header-group}"));
     assert!(html.contains("break-inside:avoid"));
@@ -786,6 +792,12 @@ async fn overview_has_one_row_per_kommune_with_counts_and_next_deadlines() {
     let html = report::overview::render(&overview, ReportFormat::Html, None).unwrap();
     let doc = scraper::Html::parse_document(&html);
     assert!(doc.errors.is_empty(), "{:?}", doc.errors);
+    assert_eq!(
+        select(&doc, "table.frame > thead .running").len(),
+        1,
+        "repeated page header"
+    );
+    assert!(html.contains("@page{size:A4 landscape"));
     let head: Vec<String> = select(&doc, "table.overview thead th").iter().map(text).collect();
     assert_eq!(
         head,
