@@ -34,6 +34,9 @@ pub struct Overview {
     audience: String,
     #[serde(skip)]
     filters: String,
+    /// With `--all` the cells count closed calls too.
+    #[serde(skip)]
+    all: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -85,6 +88,16 @@ impl Overview {
             closing_soon,
             audience: report.audience.clone(),
             filters: view::filters(report),
+            all: report.all,
+        }
+    }
+
+    /// What a cell holds, in German.
+    fn legend(&self) -> &'static str {
+        if self.all {
+            "Je Zelle: Zahl der gespeicherten passenden Förderaufrufe (auch geschlossene) · nächste Frist."
+        } else {
+            "Je Zelle: Zahl der offenen passenden Förderaufrufe · nächste Frist."
         }
     }
 }
@@ -165,18 +178,17 @@ fn heading(o: &Overview) -> String {
     )
 }
 
-const LEGEND: &str = "Je Zelle: Zahl der offenen passenden Förderaufrufe · nächste Frist.";
-
 fn closing_heading() -> String {
     format!("Fristen in den nächsten {CLOSING_DAYS} Tagen")
 }
 
 fn markdown(o: &Overview) -> String {
     let mut out = format!(
-        "# {}\n\nFür: {}  \n{}\n\n{LEGEND}\n\n",
+        "# {}\n\nFür: {}  \n{}\n\n{}\n\n",
         heading(o),
         md(&o.audience),
-        md(&o.filters)
+        md(&o.filters),
+        o.legend()
     );
     let header: Vec<String> = o.handlungsfelder.iter().map(|h| md(&h.name)).collect();
     let _ = writeln!(out, "| Kommune | {} |", header.join(" | "));
@@ -258,7 +270,7 @@ impl Page {
             audience: o.audience.clone(),
             as_of: format_date_de(o.as_of),
             filters: o.filters.clone(),
-            legend: LEGEND,
+            legend: o.legend(),
             closing_heading: closing_heading(),
             handlungsfelder: o.handlungsfelder.iter().map(|h| h.name.clone()).collect(),
             rows: o
