@@ -151,20 +151,57 @@ pub enum CallsCommand {
 
 #[derive(Debug, Args)]
 pub struct ReportArgs {
-    #[arg(long, default_value = "json")]
-    pub format: ReportFormat,
+    /// Output format: json (machine-readable, documented shape), md (German Markdown),
+    /// html (printable German page with a deadline timeline), csv (for German Excel:
+    /// BOM, `;`, decimal comma), ics (calendar: one all-day event per cut-off).
+    /// Default: md when stdout is a terminal, json otherwise; with --output, the file
+    /// extension (.md, .html, .csv, .ics, .json) when it names a format.
+    #[arg(long, value_name = "json|md|html|csv|ics")]
+    pub format: Option<ReportFormat>,
     /// Every stored call, not only open calls with a match.
     #[arg(long)]
     pub all: bool,
-    #[arg(long)]
+    /// Only this Kommune (id or name, any case); each match then names only it.
+    #[arg(long, value_name = "KOMMUNE")]
     pub kommune: Option<String>,
-    #[arg(long)]
+    /// Only this project (id or name, any case).
+    #[arg(long, value_name = "PROJECT")]
     pub project: Option<String>,
-    #[arg(long)]
+    /// Only this Handlungsfeld (id or name, any case).
+    #[arg(long, value_name = "HANDLUNGSFELD")]
     pub handlungsfeld: Option<String>,
+    /// Only calls whose next Frist is at most DAYS days away.
+    #[arg(long, value_name = "DAYS")]
+    pub closing_within: Option<u32>,
+    /// Only calls first seen on or after this day.
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub since: Option<NaiveDate>,
+    /// The Lenkungskreis overview: Kommunen × Handlungsfelder with counts and next
+    /// Frist, plus the calls closing within 30 days (html, md or json).
+    #[arg(long)]
+    pub overview: bool,
     /// Write to this file instead of stdout.
     #[arg(long, short)]
     pub output: Option<PathBuf>,
+}
+
+impl ReportArgs {
+    /// The given format; else the output file's extension; else md for a
+    /// person at a terminal and json for a pipe or file.
+    fn format(&self, stdout_is_terminal: bool) -> ReportFormat {
+        if let Some(format) = self.format {
+            return format;
+        }
+        if let Some(path) = &self.output {
+            let by_extension = path.extension().and_then(|e| e.to_str()).and_then(|e| e.parse().ok());
+            return by_extension.unwrap_or(ReportFormat::Json);
+        }
+        if stdout_is_terminal {
+            ReportFormat::Markdown
+        } else {
+            ReportFormat::Json
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -343,18 +380,27 @@ async fn run_once(app: &App, out: &mut Out<impl Write>) -> anyhow::Result<ExitCo
 }
 
 async fn report(app: &App, args: &ReportArgs, out: &mut Out<impl Write>) -> anyhow::Result<ExitCode> {
+    use std::io::IsTerminal;
     let query = ReportQuery {
         as_of: app.today(),
         all: args.all,
         kommune: args.kommune.clone(),
         project: args.project.clone(),
         handlungsfeld: args.handlungsfeld.clone(),
+        closing_within: args.closing_within,
+        since: args.since,
     };
+    let format = args.format(std::io::stdout().is_terminal());
     let built = report::build(&app.store, &app.config, &query).await?;
-    let text = report::render_with_overrides(&built, args.format, &app.config.dir)?;
+    let text = if args.overview {
+        let overview = report::overview::Overview::new(&built);
+        report::overview::render(&overview, format, Some(&app.config.dir))?
+    } else {
+        report::render_with_overrides(&built, format, &app.config.dir)?
+    };
     match &args.output {
         Some(path) => std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?,
-        None => outln!(out, "{text}"),
+        None => outln!(out, "{}", text.trim_end_matches('\n')),
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -659,5 +705,27 @@ mod tests {
             parse("12").unwrap().command,
             Command::Preview { weeks: 12, .. }
         ));
+    }
+
+    fn report_args(args: &[&str]) -> ReportArgs {
+        let cli = Cli::try_parse_from(["foerderradar", "report"].iter().chain(args)).unwrap();
+        match cli.command {
+            Command::Report(args) => args,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn report_format_is_md_at_a_terminal_and_json_elsewhere_unless_given() {
+        assert_eq!(report_args(&[]).format(true), ReportFormat::Markdown);
+        assert_eq!(report_args(&[]).format(false), ReportFormat::Json);
+        assert_eq!(report_args(&["--format", "html"]).format(true), ReportFormat::Html);
+        assert_eq!(report_args(&["-o", "fristen.ics"]).format(true), ReportFormat::Ics);
+        assert_eq!(report_args(&["-o", "liste.CSV"]).format(true), ReportFormat::Csv);
+        assert_eq!(report_args(&["-o", "bericht.txt"]).format(true), ReportFormat::Json);
+        assert_eq!(
+            report_args(&["-o", "bericht.ics", "--format", "md"]).format(false),
+            ReportFormat::Markdown
+        );
     }
 }

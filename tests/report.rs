@@ -434,7 +434,7 @@ async fn html_report_template_can_be_overridden_and_still_escapes() {
 }
 
 #[tokio::test]
-async fn csv_has_one_row_per_call_and_match_with_german_header() {
+async fn csv_for_german_excel_has_one_row_per_call() {
     let store = seeded().await;
     let q = ReportQuery {
         all: true,
@@ -442,12 +442,13 @@ async fn csv_has_one_row_per_call_and_match_with_german_header() {
     };
     let report = report::build(&store, &config(), &q).await.unwrap();
     let text = report::render(&report, ReportFormat::Csv);
-    let mut reader = csv::ReaderBuilder::new().delimiter(b';').from_reader(text.as_bytes());
+    let body = text.strip_prefix('\u{FEFF}').expect("starts with the UTF-8 BOM");
+    assert!(!body.starts_with("ID"), "Excel would read it as SYLK");
+    let mut reader = csv::ReaderBuilder::new().delimiter(b';').from_reader(body.as_bytes());
     let header: Vec<String> = reader.headers().unwrap().iter().map(str::to_string).collect();
-    assert_eq!(&header[..4], ["ID", "Titel", "Fördergeber", "Frist"]);
+    assert_eq!(&header[..4], ["Titel", "Kennung", "Fördergeber", "Frist"]);
     let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
-    let expected: usize = report.calls.iter().map(|c| c.matches.len().max(1)).sum();
-    assert_eq!(rows.len(), expected);
+    assert_eq!(rows.len(), report.calls.len(), "one row per call");
     let col = |name: &str| header.iter().position(|h| h == name).unwrap();
 
     let glasfaser = rows.iter().find(|r| r[col("Titel")].starts_with("Glasfaser")).unwrap();
@@ -458,18 +459,68 @@ async fn csv_has_one_row_per_call_and_match_with_german_header() {
     );
     assert_eq!(&glasfaser[col("Förderquote max. (%)")], "90,5");
     assert_eq!(&glasfaser[col("Fristart")], "laufend");
-    assert_eq!(&glasfaser[col("Projekt")], "Glasfaser für alle");
+    assert_eq!(&glasfaser[col("Projekte")], "Glasfaser für alle", "umlauts kept");
 
-    let rathaus = rows.iter().find(|r| &r[col("Projekt")] == "Digitales Rathaus").unwrap();
-    assert_eq!(&rathaus[col("Frist")], "31.12.2026");
-    assert_eq!(&rathaus[col("Tage bis Frist")], "35");
-    assert_eq!(&rathaus[col("Punktzahl")], "3,5");
-    assert_eq!(&rathaus[col("Kommunen")], "Ahlen, Telgte");
+    let modell = rows
+        .iter()
+        .find(|r| &r[col("Titel")] == "Digitale Modellregionen")
+        .unwrap();
+    assert_eq!(&modell[col("Frist")], "31.12.2026");
+    assert_eq!(&modell[col("Tage bis Frist")], "35");
+    assert_eq!(&modell[col("Beste Punktzahl")], "3,5");
+    assert_eq!(&modell[col("Handlungsfelder")], "Digitale Verwaltung");
+    assert_eq!(&modell[col("Projekte")], "Digitales Rathaus");
+    assert_eq!(&modell[col("Kommunen")], "Ahlen, Telgte, Beckum", "joined by \", \"");
     assert_eq!(
-        &rathaus[col("Begründung")],
-        "Treffer: Onlinezugang (Volltext); Frist in 35 Tagen (31.12.2026)"
+        &modell[col("Begründung")],
+        "Treffer: Onlinezugang (Volltext); Frist in 35 Tagen (31.12.2026); Treffer: Verwaltung (Titel)"
     );
-    assert_eq!(&rathaus[col("Höchstbetrag (EUR)")], "140000");
+    assert_eq!(&modell[col("Höchstbetrag (EUR)")], "140000");
+    let ohne = rows.iter().find(|r| &r[col("Titel")] == "Aufruf ohne Treffer").unwrap();
+    assert_eq!(&ohne[col("Handlungsfelder")], "");
+}
+
+#[tokio::test]
+async fn csv_neutralises_formulas_from_scraped_text() {
+    let store = SqliteStore::memory().await.unwrap();
+    let seen = Utc.with_ymd_and_hms(2026, 11, 2, 6, 0, 0).unwrap();
+    let hostile = [
+        "=HYPERLINK(\"http://evil.example\";\"klick\")",
+        "+1+1",
+        "-2+3",
+        "@SUMME(A1)",
+        "\t=1+1",
+    ];
+    for (i, title) in hostile.iter().enumerate() {
+        let mut call = Call::new("html", format!("https://x.example/{i}"), *title, seen);
+        call.funder = Some("=cmd|' /C calc'!A0".into());
+        store.upsert_call(&call.clone().seal()).await.unwrap();
+        store
+            .replace_matches(&call.id, &[hit(&call, "verwaltung", None, 2.5, &["ahlen"], vec![])])
+            .await
+            .unwrap();
+    }
+    let report = report::build(&store, &config(), &ReportQuery::new(as_of()))
+        .await
+        .unwrap();
+    let text = report::render(&report, ReportFormat::Csv);
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(b';')
+        .from_reader(text.trim_start_matches('\u{FEFF}').as_bytes());
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), hostile.len());
+    for row in &rows {
+        for cell in row {
+            assert!(
+                !cell.starts_with(['=', '+', '-', '@', '\t', '\r']),
+                "a spreadsheet would run {cell:?}"
+            );
+        }
+        assert_eq!(&row[2], "'=cmd|' /C calc'!A0");
+    }
+    let titles: BTreeSet<&str> = rows.iter().map(|r| &r[0]).collect();
+    let expected: BTreeSet<String> = hostile.iter().map(|t| format!("'{t}")).collect();
+    assert_eq!(titles, expected.iter().map(String::as_str).collect());
 }
 
 #[test]
@@ -479,7 +530,8 @@ fn report_format_parses_names() {
     assert_eq!("CSV".parse::<ReportFormat>().unwrap(), ReportFormat::Csv);
     assert_eq!("html".parse::<ReportFormat>().unwrap(), ReportFormat::Html);
     let err = "pdf".parse::<ReportFormat>().unwrap_err();
-    assert_eq!(err, "unknown report format 'pdf' (known: json, md, csv, html)");
+    assert_eq!("ics".parse::<ReportFormat>().unwrap(), ReportFormat::Ics);
+    assert_eq!(err, "unknown report format 'pdf' (known: json, md, csv, html, ics)");
 }
 
 #[tokio::test]
@@ -508,8 +560,513 @@ async fn hostile_links_are_not_rendered_as_links_and_titles_sort_in_german_order
 
     let html = report::render(&report, ReportFormat::Html);
     assert!(!html.contains("javascript:"), "{html}");
-    assert!(html.contains("<h2>Zukunftsfonds</h2>"));
+    assert!(html.contains("<h4>Zukunftsfonds</h4>"));
     let md = report::render(&report, ReportFormat::Markdown);
     assert!(!md.contains("javascript:"), "{md}");
     assert!(md.contains("## Zukunftsfonds\n"));
+}
+
+// ---- issue 13: filters, HTML page, overview, ICS, default format ----
+
+#[tokio::test]
+async fn filters_take_ids_or_names_in_any_case_and_a_kommune_report_names_only_it() {
+    let store = seeded().await;
+    let cfg = config();
+    for given in ["telgte", "Telgte", "TELGTE", " telgte "] {
+        let q = ReportQuery {
+            kommune: Some(given.into()),
+            ..ReportQuery::new(as_of())
+        };
+        let report = report::build(&store, &cfg, &q).await.unwrap();
+        assert_eq!(titles(&report), ["Smarte Dörfer", "Digitale Modellregionen"], "{given}");
+        for m in report.calls.iter().flat_map(|c| &c.matches) {
+            assert_eq!(m.kommunen, ["telgte"], "{given}: only the asked-for Kommune");
+            assert_eq!(m.kommunen_names, ["Telgte"]);
+        }
+        assert_eq!(report.audience, "Kommune Telgte");
+    }
+    let by_names = ReportQuery {
+        handlungsfeld: Some("digitale verwaltung".into()),
+        project: Some("Digitales RATHAUS".into()),
+        ..ReportQuery::new(as_of())
+    };
+    let report = report::build(&store, &cfg, &by_names).await.unwrap();
+    assert_eq!(titles(&report), ["Digitale Modellregionen"]);
+    assert_eq!(
+        report.filters,
+        ["Handlungsfeld: Digitale Verwaltung", "Projekt: Digitales Rathaus"]
+    );
+}
+
+#[tokio::test]
+async fn closing_within_and_since_narrow_by_deadline_and_first_sighting() {
+    let store = seeded().await;
+    let cfg = config();
+    let q = |closing_within, since| ReportQuery {
+        closing_within,
+        since,
+        ..ReportQuery::new(as_of())
+    };
+    let report = report::build(&store, &cfg, &q(Some(5), None)).await.unwrap();
+    assert_eq!(titles(&report), ["Smarte Dörfer"], "01.12. is 5 days away");
+    let report = report::build(&store, &cfg, &q(Some(4), None)).await.unwrap();
+    assert!(report.calls.is_empty());
+    let report = report::build(&store, &cfg, &q(Some(35), None)).await.unwrap();
+    assert_eq!(titles(&report), ["Smarte Dörfer", "Digitale Modellregionen"]);
+    assert_eq!(report.filters, ["Frist in höchstens 35 Tagen"]);
+
+    // Every seeded call was first seen on 02.11.2026; a later one is added.
+    let mut neu = new_call("neu", "Neuer Aufruf");
+    neu.first_seen = Utc.with_ymd_and_hms(2026, 11, 20, 8, 0, 0).unwrap();
+    neu.last_seen = neu.first_seen;
+    store.upsert_call(&neu.clone().seal()).await.unwrap();
+    store
+        .replace_matches(&neu.id, &[hit(&neu, "klima", None, 2.2, &["beckum"], vec![])])
+        .await
+        .unwrap();
+    let report = report::build(&store, &cfg, &q(None, Some(date(2026, 11, 20))))
+        .await
+        .unwrap();
+    assert_eq!(titles(&report), ["Neuer Aufruf"]);
+    assert_eq!(report.filters, ["neu seit 20.11.2026"]);
+    let report = report::build(&store, &cfg, &q(None, Some(date(2026, 11, 2))))
+        .await
+        .unwrap();
+    assert_eq!(report.calls.len(), 5);
+}
+
+fn select<'a>(doc: &'a scraper::Html, css: &str) -> Vec<scraper::ElementRef<'a>> {
+    doc.select(&scraper::Selector::parse(css).unwrap()).collect()
+}
+
+/// The cells of a table row, " | "-separated.
+fn row(e: &scraper::ElementRef<'_>) -> String {
+    e.child_elements().map(|c| text(&c)).collect::<Vec<_>>().join(" | ")
+}
+
+fn text(e: &scraper::ElementRef<'_>) -> String {
+    e.text()
+        .collect::<String>()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[tokio::test]
+async fn html_page_is_well_formed_with_summary_sections_and_a_timeline() {
+    let store = seeded().await;
+    let report = report::build(&store, &config(), &ReportQuery::new(as_of()))
+        .await
+        .unwrap();
+    let html = report::render(&report, ReportFormat::Html);
+    let doc = scraper::Html::parse_document(&html);
+    assert!(doc.errors.is_empty(), "parse errors: {:?}", doc.errors);
+    assert_eq!(select(&doc, "html[lang=de]").len(), 1);
+
+    let header = text(&select(&doc, "header.page")[0]);
+    assert!(header.contains("Für: alle Kommunen"), "{header}");
+    assert!(header.contains("Stand: 26.11.2026"), "{header}");
+    assert!(header.contains("Filter: keine"), "{header}");
+
+    // Summary: one row per Handlungsfeld with its count and next deadline.
+    let rows: Vec<String> = select(&doc, "table.summary-table tbody tr").iter().map(row).collect();
+    assert_eq!(
+        rows,
+        [
+            "Digitale Verwaltung | 2 | 01.12.2026 – Smarte Dörfer",
+            "Digitale Infrastruktur | 1 | –",
+            "Klima & Umwelt | 1 | –",
+        ]
+    );
+    let total: Vec<String> = select(&doc, "table.summary-table tfoot tr").iter().map(row).collect();
+    assert_eq!(total, ["Aufrufe insgesamt | 4 | "]);
+
+    // The timeline: one labelled mark per call with a deadline ahead.
+    let svg = select(&doc, "section#zeitleiste svg");
+    assert_eq!(svg.len(), 1);
+    let marks = select(&doc, "svg circle.mark");
+    let dated = report.calls.iter().filter(|c| c.deadline.is_some()).count();
+    assert_eq!(dated, 2);
+    assert_eq!(marks.len(), dated, "one mark per upcoming deadline");
+    let labels: Vec<String> = select(&doc, "svg g.call > text").iter().map(text).collect();
+    assert_eq!(labels, ["01.12. Smarte Dörfer", "31.12. Digitale Modellregionen"]);
+    let fills: Vec<&str> = marks.iter().map(|m| m.value().attr("fill").unwrap()).collect();
+    assert_eq!(fills[0], fills[1], "both are Digitale Verwaltung");
+    let months: Vec<String> = select(&doc, "svg text").iter().map(text).take(2).collect();
+    assert_eq!(months, ["Nov. 2026", "Dez. 2026"]);
+
+    // Sections per Handlungsfeld and project; scores and ids only in the details line.
+    let sections: Vec<String> = select(&doc, "section.handlungsfeld > h2").iter().map(text).collect();
+    assert_eq!(
+        sections,
+        ["Digitale Verwaltung", "Digitale Infrastruktur", "Klima & Umwelt"]
+    );
+    let groups: Vec<String> = select(&doc, "section.handlungsfeld h3").iter().map(text).collect();
+    assert_eq!(
+        groups,
+        [
+            "Handlungsfeld allgemein",
+            "Projekt „Digitales Rathaus“",
+            "Projekt „Glasfaser für alle“",
+            "Handlungsfeld allgemein",
+        ]
+    );
+    let modell = &report.calls[1];
+    for headline in select(&doc, "article h4") {
+        let t = text(&headline);
+        assert!(!t.contains("Punktzahl") && !t.contains(modell.id.as_str()), "{t}");
+    }
+    let details: Vec<String> = select(&doc, "article p.details").iter().map(text).collect();
+    assert!(
+        details.contains(&format!("Punktzahl 3,5 · Kennung {} · Quelle fdb", modell.id)),
+        "{details:?}"
+    );
+    let reasons: Vec<String> = select(&doc, "article ul.reasons li").iter().map(text).collect();
+    assert!(
+        reasons.contains(&"Treffer: Onlinezugang (Volltext)".to_string()),
+        "{reasons:?}"
+    );
+
+    // Printable on A4 with the header repeated; links only http(s).
+    let running = select(&doc, "table.frame > thead .running");
+    assert_eq!(running.len(), 1, "a page header in a repeating thead");
+    assert_eq!(
+        text(&running[0]),
+        "Förderradar – Bericht · alle Kommunen · Stand 26.11.2026"
+    );
+    assert!(html.contains("@page{size:A4"));
+    assert!(html.contains("thead{display:table-header-group}"));
+    assert!(html.contains("break-inside:avoid"));
+    for a in select(&doc, "a[href]") {
+        assert!(a.value().attr("href").unwrap().starts_with("https://"));
+    }
+}
+
+#[tokio::test]
+async fn html_timeline_marks_every_upcoming_deadline_of_a_longer_list() {
+    let store = SqliteStore::memory().await.unwrap();
+    let seen = Utc.with_ymd_and_hms(2026, 11, 2, 6, 0, 0).unwrap();
+    let mut expected = 0;
+    for i in 0..40u32 {
+        let mut call = Call::new(
+            "fdb",
+            format!("https://x.example/{i}"),
+            format!("Aufruf Nr. {i} <b>"),
+            seen,
+        );
+        call.deadline = match i % 4 {
+            0 => Deadline::Rolling,
+            _ => Deadline::Dates(vec![DeadlineDate::on(as_of() + chrono::Days::new(u64::from(i) * 17))]),
+        };
+        expected += usize::from(i % 4 != 0);
+        store.upsert_call(&call.clone().seal()).await.unwrap();
+        let feld = ["verwaltung", "infrastruktur", "klima"][i as usize % 3];
+        store
+            .replace_matches(&call.id, &[hit(&call, feld, None, 2.5, &["ahlen"], vec![])])
+            .await
+            .unwrap();
+    }
+    let report = report::build(&store, &config(), &ReportQuery::new(as_of()))
+        .await
+        .unwrap();
+    let html = report::render(&report, ReportFormat::Html);
+    let doc = scraper::Html::parse_document(&html);
+    assert!(doc.errors.is_empty(), "{:?}", doc.errors);
+    assert_eq!(select(&doc, "svg circle.mark").len(), expected);
+    assert!(!html.contains("<b>"), "titles escaped in the SVG too");
+    let colours: BTreeSet<&str> = select(&doc, "svg circle.mark")
+        .iter()
+        .map(|m| m.value().attr("fill").unwrap())
+        .collect();
+    assert_eq!(colours.len(), 3, "one colour per Handlungsfeld");
+    assert_eq!(select(&doc, "figcaption.legend > span").len(), 3);
+}
+
+#[tokio::test]
+async fn overview_has_one_row_per_kommune_with_counts_and_next_deadlines() {
+    let store = seeded().await;
+    let report = report::build(&store, &config(), &ReportQuery::new(as_of()))
+        .await
+        .unwrap();
+    let overview = report::overview::Overview::new(&report);
+    let html = report::overview::render(&overview, ReportFormat::Html, None).unwrap();
+    let doc = scraper::Html::parse_document(&html);
+    assert!(doc.errors.is_empty(), "{:?}", doc.errors);
+    assert_eq!(
+        select(&doc, "table.frame > thead .running").len(),
+        1,
+        "repeated page header"
+    );
+    assert!(html.contains("@page{size:A4 landscape"));
+    let head: Vec<String> = select(&doc, "table.overview thead th").iter().map(text).collect();
+    assert_eq!(
+        head,
+        [
+            "Kommune",
+            "Digitale Verwaltung",
+            "Digitale Infrastruktur",
+            "Klima & Umwelt"
+        ]
+    );
+    let rows: Vec<String> = select(&doc, "table.overview tbody tr").iter().map(row).collect();
+    assert_eq!(
+        rows,
+        [
+            "Ahlen | 1 31.12.2026 | – | 1 ohne Stichtag",
+            "Beckum | 1 31.12.2026 | 1 ohne Stichtag | –",
+            "Telgte | 2 01.12.2026 | – | –",
+        ],
+        "one row per Kommune"
+    );
+    let closing: Vec<String> = select(&doc, "table.closing tbody tr").iter().map(row).collect();
+    assert_eq!(
+        closing,
+        ["01.12.2026 | noch 5 Tage | Smarte Dörfer | Digitale Verwaltung | Telgte"],
+        "only calls closing within 30 days"
+    );
+
+    let md = report::overview::render(&overview, ReportFormat::Markdown, None).unwrap();
+    let table: Vec<&str> = md.lines().filter(|l| l.starts_with("| ")).collect();
+    assert_eq!(table.len(), 1 + 3, "header and one row per Kommune:\n{md}");
+    assert!(md.contains("| Telgte | 2 · 01.12.2026 | – | – |"), "{md}");
+    assert!(md.contains("Klima & Umwelt"), "{md}");
+    assert!(md.contains("- 01.12.2026 (noch 5 Tage): Smarte Dörfer"), "{md}");
+
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("templates")).unwrap();
+    std::fs::write(
+        dir.path().join("templates/overview.html.j2"),
+        "{% for r in rows %}<p>{{ r.kommune }}</p>{% endfor %}",
+    )
+    .unwrap();
+    let custom = report::overview::render(&overview, ReportFormat::Html, Some(dir.path())).unwrap();
+    assert_eq!(
+        custom, "<p>Ahlen</p><p>Beckum</p><p>Telgte</p>",
+        "the override replaces the page"
+    );
+
+    let err = report::overview::render(&overview, ReportFormat::Csv, None).unwrap_err();
+    assert_eq!(err.to_string(), "the overview comes as html, md or json, not csv");
+
+    let by_kommune = ReportQuery {
+        kommune: Some("Beckum".into()),
+        ..ReportQuery::new(as_of())
+    };
+    let report = report::build(&store, &config(), &by_kommune).await.unwrap();
+    let overview = report::overview::Overview::new(&report);
+    assert_eq!(overview.rows.len(), 1);
+    assert_eq!(overview.rows[0].kommune.name, "Beckum");
+}
+
+/// The events of an iCalendar text, parsed by the `ical` crate (not the writer's own parser).
+fn parse_ics(text: &str) -> Vec<ical::parser::ical::component::IcalEvent> {
+    let mut calendars = ical::IcalParser::new(text.as_bytes());
+    let calendar = calendars.next().expect("one calendar").expect("valid iCalendar");
+    assert!(calendars.next().is_none());
+    calendar.events
+}
+
+fn prop<'a>(props: &'a [ical::property::Property], name: &str) -> Option<&'a ical::property::Property> {
+    props.iter().find(|p| p.name == name)
+}
+
+#[tokio::test]
+async fn ics_has_one_all_day_event_per_cut_off_with_stable_uids_and_a_reminder() {
+    let store = seeded().await;
+    // A long title with umlauts and iCalendar specials, to fold and escape.
+    let long_title = format!(
+        "Förderung für Dörfer, Städte; Gemeinden \\ {}",
+        "Ärztehäuser ".repeat(8)
+    );
+    let mut lang = new_call("lang", long_title.trim_end());
+    lang.deadline = Deadline::Dates(vec![DeadlineDate::on(date(2027, 2, 15))]);
+    store.upsert_call(&lang.clone().seal()).await.unwrap();
+    store
+        .replace_matches(&lang.id, &[hit(&lang, "klima", None, 2.2, &["ahlen"], vec![])])
+        .await
+        .unwrap();
+    let report = report::build(&store, &config(), &ReportQuery::new(as_of()))
+        .await
+        .unwrap();
+    let text = report::render(&report, ReportFormat::Ics);
+
+    for line in text.split("\r\n") {
+        assert!(line.len() <= 75, "line of {} octets: {line:?}", line.len());
+    }
+    assert!(!text.replace("\r\n", "").contains('\n'), "CRLF line ends only");
+
+    let events = parse_ics(&text);
+    // Smarte Dörfer has two stages, Modellregionen one, the long call one;
+    // rolling and unknown deadlines have no date.
+    assert_eq!(events.len(), 4);
+    let stufen = report.calls.iter().find(|c| c.title == "Smarte Dörfer").unwrap();
+    let uids: Vec<String> = events
+        .iter()
+        .map(|e| prop(&e.properties, "UID").unwrap().value.clone().unwrap())
+        .collect();
+    assert!(
+        uids.contains(&format!("{}-20261201@foerderradar", stufen.id)),
+        "{uids:?}"
+    );
+    assert!(
+        uids.contains(&format!("{}-20270301@foerderradar", stufen.id)),
+        "{uids:?}"
+    );
+    for e in &events {
+        let start = prop(&e.properties, "DTSTART").unwrap();
+        let params = start.params.clone().unwrap_or_default();
+        assert!(
+            params.iter().any(|(k, v)| k == "VALUE" && *v == ["DATE"]),
+            "all-day: {params:?}"
+        );
+        let start_day = start.value.clone().unwrap();
+        let end_day = prop(&e.properties, "DTEND").unwrap().value.clone().unwrap();
+        let parse = |d: &str| NaiveDate::parse_from_str(d, "%Y%m%d").unwrap();
+        assert_eq!(parse(&end_day) - parse(&start_day), chrono::TimeDelta::days(1));
+        assert!(
+            prop(&e.properties, "URL")
+                .unwrap()
+                .value
+                .as_ref()
+                .unwrap()
+                .starts_with("https://")
+        );
+        assert!(
+            prop(&e.properties, "SUMMARY")
+                .unwrap()
+                .value
+                .as_ref()
+                .unwrap()
+                .starts_with("Frist: ")
+        );
+        assert_eq!(e.alarms.len(), 1);
+        let trigger = prop(&e.alarms[0].properties, "TRIGGER").unwrap().value.clone().unwrap();
+        assert_eq!(trigger, "-P7D");
+    }
+    // Unfolded as RFC 5545 says (CRLF and one blank go), the text is whole and its
+    // specials escaped. (`ical` trims blanks at a fold, so the exact text is checked here.)
+    let unfolded = text.replace("\r\n ", "").replace("\r\n\t", "");
+    let summary = unfolded
+        .split("\r\n")
+        .find(|l| l.starts_with("SUMMARY:Frist: Förderung"))
+        .expect("the long call's summary");
+    let escaped = long_title
+        .trim_end()
+        .replace('\\', "\\\\")
+        .replace(',', "\\,")
+        .replace(';', "\\;");
+    assert_eq!(summary, format!("SUMMARY:Frist: {escaped}"));
+    assert!(text.contains("\r\n "), "the long lines are folded");
+
+    // The same report renders to the same calendar: UIDs (and everything else) are stable.
+    let again = report::build(&store, &config(), &ReportQuery::new(as_of()))
+        .await
+        .unwrap();
+    assert_eq!(report::render(&again, ReportFormat::Ics), text);
+}
+
+/// The seeded store as a file under a data directory, for the binary.
+async fn seeded_data_dir() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let file = SqliteStore::open(&dir.path().join("foerderradar.sqlite"))
+        .await
+        .unwrap();
+    let memory = seeded().await;
+    for call in memory.list_calls(&Default::default()).await.unwrap() {
+        file.upsert_call(&call).await.unwrap();
+    }
+    let passed = memory.passed_matches().await.unwrap();
+    let ids: BTreeSet<_> = passed.iter().map(|m| m.call_id.clone()).collect();
+    for id in ids {
+        let of_call: Vec<Match> = passed.iter().filter(|m| m.call_id == id).cloned().collect();
+        file.replace_matches(&id, &of_call).await.unwrap();
+    }
+    dir
+}
+
+fn report_cmd(data: &std::path::Path, args: &[&str]) -> std::process::Output {
+    let config = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/report");
+    assert_cmd::Command::cargo_bin("foerderradar")
+        .unwrap()
+        .arg("--config")
+        .arg(config)
+        .arg("--data")
+        .arg(data)
+        .args(["--today", "2026-11-26", "report"])
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn binary_report_defaults_to_json_into_a_pipe_and_takes_names() {
+    let data = seeded_data_dir().await;
+    let out = report_cmd(data.path(), &["--kommune", "Telgte"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON into a pipe");
+    let titles: Vec<&str> = json["calls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["title"].as_str().unwrap())
+        .collect();
+    assert_eq!(titles, ["Smarte Dörfer", "Digitale Modellregionen"]);
+    for m in json["calls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|c| c["matches"].as_array().unwrap())
+    {
+        assert_eq!(m["kommunen"], serde_json::json!(["telgte"]));
+    }
+
+    let out = report_cmd(data.path(), &["--overview", "--format", "md", "--closing-within", "40"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let md = String::from_utf8(out.stdout).unwrap();
+    assert!(md.contains("| Telgte | 2 · 01.12.2026 | – | – |"), "{md}");
+    assert!(md.contains("Frist in höchstens 40 Tagen"), "{md}");
+
+    let file = data.path().join("fristen.ics");
+    let out = report_cmd(data.path(), &["-o", file.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let ics = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        ics.starts_with("BEGIN:VCALENDAR\r\n"),
+        "the extension picks the format: {ics}"
+    );
+    assert_eq!(parse_ics(&ics).len(), 3);
+
+    let out = report_cmd(data.path(), &["--overview", "--format", "csv"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("the overview comes as html, md or json, not csv"));
+    let out = report_cmd(data.path(), &["--kommune", "Münster"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown Kommune 'Münster' (known: ahlen, beckum, telgte)"));
+}
+
+#[test]
+fn report_help_lists_the_formats_and_filters() {
+    let out = assert_cmd::Command::cargo_bin("foerderradar")
+        .unwrap()
+        .args(["report", "--help"])
+        .output()
+        .unwrap();
+    let help = String::from_utf8(out.stdout).unwrap();
+    for word in [
+        "json",
+        "md",
+        "html",
+        "csv",
+        "ics",
+        "terminal",
+        "--kommune",
+        "--project",
+        "--handlungsfeld",
+        "--closing-within",
+        "--since",
+        "--overview",
+        "--all",
+    ] {
+        assert!(help.contains(word), "{word} missing in:\n{help}");
+    }
 }

@@ -1,14 +1,19 @@
 //! On-demand reports: which calls fit the strategy, as of a day.
 //!
 //! [`build`] reads calls and their passed matches from the store and applies
-//! the [`ReportQuery`]; [`render`] turns the [`Report`] into one of four
+//! the [`ReportQuery`]; [`render`] turns the [`Report`] into one of five
 //! formats, each a [`ReportFormatter`]. JSON is for machines (its shape is a
-//! contract); Markdown, CSV and HTML speak German to their readers.
+//! contract); Markdown, CSV, HTML and iCalendar speak German to their readers.
+//! [`overview`] condenses a report into the Lenkungskreis table
+//! (Kommunen × Handlungsfelder).
 
 mod csv;
 mod html;
+mod ics;
 mod json;
 mod markdown;
+pub mod overview;
+mod timeline;
 mod view;
 
 use std::collections::HashMap;
@@ -20,6 +25,7 @@ use serde::Serialize;
 
 pub use self::csv::CsvFormatter;
 pub use self::html::HtmlFormatter;
+pub use self::ics::IcsFormatter;
 pub use self::json::JsonFormatter;
 pub use self::markdown::MarkdownFormatter;
 
@@ -35,9 +41,17 @@ pub struct ReportQuery {
     pub as_of: NaiveDate,
     /// Every stored call, closed or open, with or without matches.
     pub all: bool,
+    /// Id or name of a Kommune, case-insensitive ("Telgte", "telgte").
     pub kommune: Option<String>,
+    /// Id or name of a project, case-insensitive.
     pub project: Option<String>,
+    /// Id or name of a Handlungsfeld, case-insensitive.
     pub handlungsfeld: Option<String>,
+    /// Only calls whose next cut-off lies within this many days of `as_of`
+    /// (0: closing on `as_of`); calls without a dated cut-off drop out.
+    pub closing_within: Option<u32>,
+    /// Only calls first seen on or after this day.
+    pub since: Option<NaiveDate>,
 }
 
 impl ReportQuery {
@@ -49,6 +63,8 @@ impl ReportQuery {
             kommune: None,
             project: None,
             handlungsfeld: None,
+            closing_within: None,
+            since: None,
         }
     }
 }
@@ -61,6 +77,8 @@ pub enum ReportError {
         id: String,
         known: Vec<String>,
     },
+    #[error("the overview comes as html, md or json, not {0}")]
+    OverviewFormat(ReportFormat),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("cannot read report template {}: {source}", path.display())]
@@ -86,6 +104,22 @@ pub struct Report {
     /// The filters applied, in German ("Kommune: Ahlen").
     #[serde(skip)]
     pub filters: Vec<String>,
+    /// Whom the report is for, in German ("Kommune Telgte", "alle Kommunen").
+    #[serde(skip)]
+    pub audience: String,
+    /// The Handlungsfelder in strategy order (sections, colours, overview columns).
+    #[serde(skip)]
+    pub handlungsfelder: Vec<Named>,
+    /// The Kommunen the report is about, in config order (overview rows).
+    #[serde(skip)]
+    pub kommunen: Vec<Named>,
+}
+
+/// An id with its display name from the config.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Named {
+    pub id: String,
+    pub name: String,
 }
 
 /// One call of the report with its passed matches.
@@ -128,8 +162,10 @@ pub struct ReportMatch {
 
 /// Builds the report: by default the calls open on `as_of` with at least one
 /// passed match; with `all` every stored call. Filters keep only the matches
-/// they name, and only calls with such a match. Ordered by next deadline
-/// (dated, then rolling, then unknown, then expired), then title.
+/// they name, and only calls with such a match; with a Kommune filter each
+/// match lists only that Kommune. `closing_within` and `since` narrow by the
+/// call's next cut-off and first sighting. Ordered by next deadline (dated,
+/// then rolling, then unknown, then expired), then title.
 pub async fn build<S: Store>(store: &S, config: &Config, q: &ReportQuery) -> Result<Report, ReportError> {
     let filters = Filters::resolve(config, q)?;
     let open_on = (!q.all).then_some(q.as_of);
@@ -150,9 +186,10 @@ pub async fn build<S: Store>(store: &S, config: &Config, q: &ReportQuery) -> Res
             .unwrap_or_default()
             .into_iter()
             .filter(|m| filters.keeps(m))
+            .map(|m| filters.narrow_kommunen(m))
             .collect();
         let wanted = !matches.is_empty() || (q.all && !filters.narrows());
-        if wanted && (q.all || call.is_open(q.as_of)) {
+        if wanted && (q.all || call.is_open(q.as_of)) && in_window(&call, q) {
             matches.sort_by(|a, b| {
                 b.score
                     .total_cmp(&a.score)
@@ -166,8 +203,41 @@ pub async fn build<S: Store>(store: &S, config: &Config, q: &ReportQuery) -> Res
         as_of: q.as_of,
         calls: rows,
         all: q.all,
-        filters: filters.describe(config),
+        filters: filters.describe(config, q),
+        audience: filters.audience(config),
+        handlungsfelder: config
+            .strategy
+            .handlungsfelder
+            .iter()
+            .map(|h| Named::new(&h.id, &h.name))
+            .collect(),
+        kommunen: config
+            .kommunen
+            .iter()
+            .filter(|k| filters.kommune.as_ref().is_none_or(|id| *id == k.id))
+            .map(|k| Named::new(&k.id, &k.name))
+            .collect(),
     })
+}
+
+impl Named {
+    fn new(id: &str, name: &str) -> Named {
+        Named {
+            id: id.to_string(),
+            name: name.to_string(),
+        }
+    }
+}
+
+/// The `closing_within` and `since` filters.
+fn in_window(call: &Call, q: &ReportQuery) -> bool {
+    let closing = q.closing_within.is_none_or(|days| {
+        call.deadline
+            .days_left(q.as_of)
+            .is_some_and(|left| left <= i64::from(days))
+    });
+    let new_enough = q.since.is_none_or(|since| call.first_seen.date_naive() >= since);
+    closing && new_enough
 }
 
 /// Dated first (soonest first), then rolling, then unknown, then expired; then title.
@@ -223,19 +293,22 @@ fn report_match(m: Match, config: &Config) -> ReportMatch {
     }
 }
 
-/// The query's filters, checked against the config.
-struct Filters<'q> {
-    kommune: Option<&'q str>,
-    project: Option<&'q str>,
-    handlungsfeld: Option<&'q str>,
+/// The query's filters, resolved to config ids.
+struct Filters {
+    kommune: Option<String>,
+    project: Option<String>,
+    handlungsfeld: Option<String>,
 }
 
-impl<'q> Filters<'q> {
-    fn resolve(config: &Config, q: &'q ReportQuery) -> Result<Filters<'q>, ReportError> {
+impl Filters {
+    fn resolve(config: &Config, q: &ReportQuery) -> Result<Filters, ReportError> {
         let strategy = &config.strategy;
-        let kommunen = config.kommunen.iter().map(|k| k.id.as_str());
-        let projects = strategy.projects.iter().map(|p| p.id.as_str());
-        let felder = strategy.handlungsfelder.iter().map(|h| h.id.as_str());
+        let kommunen = config.kommunen.iter().map(|k| (k.id.as_str(), k.name.as_str()));
+        let projects = strategy.projects.iter().map(|p| (p.id.as_str(), p.name.as_str()));
+        let felder = strategy
+            .handlungsfelder
+            .iter()
+            .map(|h| (h.id.as_str(), h.name.as_str()));
         Ok(Filters {
             kommune: known("Kommune", q.kommune.as_deref(), kommunen)?,
             project: known("project", q.project.as_deref(), projects)?,
@@ -248,41 +321,67 @@ impl<'q> Filters<'q> {
     }
 
     fn keeps(&self, m: &Match) -> bool {
-        self.kommune.is_none_or(|k| m.kommunen.iter().any(|x| x == k))
-            && self.project.is_none_or(|p| m.project.as_deref() == Some(p))
-            && self.handlungsfeld.is_none_or(|h| m.handlungsfeld == h)
+        self.kommune.as_ref().is_none_or(|k| m.kommunen.contains(k))
+            && self.project.as_ref().is_none_or(|p| m.project.as_ref() == Some(p))
+            && self.handlungsfeld.as_ref().is_none_or(|h| m.handlungsfeld == *h)
     }
 
-    fn describe(&self, config: &Config) -> Vec<String> {
+    /// A report for one Kommune does not name the others a match is routed to.
+    fn narrow_kommunen(&self, mut m: Match) -> Match {
+        if let Some(k) = &self.kommune {
+            m.kommunen.retain(|x| x == k);
+        }
+        m
+    }
+
+    fn audience(&self, config: &Config) -> String {
+        match self.kommune.as_deref().and_then(|k| config.kommune(k)) {
+            Some(k) => format!("Kommune {}", k.name),
+            None => "alle Kommunen".to_string(),
+        }
+    }
+
+    fn describe(&self, config: &Config, q: &ReportQuery) -> Vec<String> {
         let strategy = &config.strategy;
         let mut out = Vec::new();
-        if let Some(k) = self.kommune.and_then(|k| config.kommune(k)) {
+        if let Some(k) = self.kommune.as_deref().and_then(|k| config.kommune(k)) {
             out.push(format!("Kommune: {}", k.name));
         }
-        if let Some(h) = self.handlungsfeld.and_then(|h| strategy.handlungsfeld(h)) {
+        if let Some(h) = self.handlungsfeld.as_deref().and_then(|h| strategy.handlungsfeld(h)) {
             out.push(format!("Handlungsfeld: {}", h.name));
         }
-        if let Some(p) = self.project.and_then(|p| strategy.project(p)) {
+        if let Some(p) = self.project.as_deref().and_then(|p| strategy.project(p)) {
             out.push(format!("Projekt: {}", p.name));
+        }
+        if let Some(days) = q.closing_within {
+            out.push(format!("Frist in höchstens {days} Tagen"));
+        }
+        if let Some(since) = q.since {
+            out.push(format!("neu seit {}", crate::model::german::format_date_de(since)));
         }
         out
     }
 }
 
-fn known<'q, 'c>(
+/// The config id that `given` names by id or by name, ignoring case.
+fn known<'c>(
     what: &'static str,
-    id: Option<&'q str>,
-    ids: impl Iterator<Item = &'c str>,
-) -> Result<Option<&'q str>, ReportError> {
-    let Some(id) = id else { return Ok(None) };
-    let ids: Vec<&str> = ids.collect();
-    if ids.contains(&id) {
-        return Ok(Some(id));
+    given: Option<&str>,
+    entries: impl Iterator<Item = (&'c str, &'c str)>,
+) -> Result<Option<String>, ReportError> {
+    let Some(given) = given else { return Ok(None) };
+    let wanted = given.trim().to_lowercase();
+    let entries: Vec<(&str, &str)> = entries.collect();
+    if let Some((id, _)) = entries
+        .iter()
+        .find(|(id, name)| id.to_lowercase() == wanted || name.to_lowercase() == wanted)
+    {
+        return Ok(Some(id.to_string()));
     }
     Err(ReportError::UnknownId {
         what,
-        id: id.to_string(),
-        known: ids.into_iter().map(str::to_string).collect(),
+        id: given.to_string(),
+        known: entries.into_iter().map(|(id, _)| id.to_string()).collect(),
     })
 }
 
@@ -293,10 +392,11 @@ pub enum ReportFormat {
     Markdown,
     Csv,
     Html,
+    Ics,
 }
 
 impl ReportFormat {
-    pub const NAMES: [&'static str; 4] = ["json", "md", "csv", "html"];
+    pub const NAMES: [&'static str; 5] = ["json", "md", "csv", "html", "ics"];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -304,6 +404,7 @@ impl ReportFormat {
             ReportFormat::Markdown => "md",
             ReportFormat::Csv => "csv",
             ReportFormat::Html => "html",
+            ReportFormat::Ics => "ics",
         }
     }
 
@@ -313,6 +414,7 @@ impl ReportFormat {
             ReportFormat::Markdown => Box::new(MarkdownFormatter),
             ReportFormat::Csv => Box::new(CsvFormatter),
             ReportFormat::Html => Box::new(HtmlFormatter),
+            ReportFormat::Ics => Box::new(IcsFormatter),
         }
     }
 }
@@ -330,7 +432,8 @@ impl FromStr for ReportFormat {
             "json" => Ok(ReportFormat::Json),
             "md" | "markdown" => Ok(ReportFormat::Markdown),
             "csv" => Ok(ReportFormat::Csv),
-            "html" => Ok(ReportFormat::Html),
+            "html" | "htm" => Ok(ReportFormat::Html),
+            "ics" | "ical" => Ok(ReportFormat::Ics),
             other => Err(format!(
                 "unknown report format '{other}' (known: {})",
                 Self::NAMES.join(", ")

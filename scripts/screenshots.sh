@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Renders the HTML report and the Lenkungskreis overview from a sample store
+# (examples/sample_store.rs, config/) and takes PNG screenshots with headless
+# Chromium into docs/. Needs chromium (apt-get install chromium).
+#
+#   scripts/screenshots.sh [OUT_DIR]   (default: docs)
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+out_dir="${1:-docs}"
+day="2026-11-26"
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+
+chromium_bin="$(command -v chromium || command -v chromium-browser || command -v google-chrome || true)"
+if [[ -z "$chromium_bin" ]]; then
+    echo "chromium not found (apt-get install chromium)" >&2
+    exit 2
+fi
+
+cargo build --quiet --bin foerderradar --example sample_store
+bin=target/debug/foerderradar
+target/debug/examples/sample_store config "$work/data" "$day"
+
+"$bin" --config config --data "$work/data" --today "$day" report --format html -o "$work/bericht.html"
+"$bin" --config config --data "$work/data" --today "$day" report --overview --format html -o "$work/uebersicht.html"
+"$bin" --config config --data "$work/data" --today "$day" report --kommune Telgte --format html -o "$work/bericht-telgte.html"
+
+mkdir -p "$out_dir"
+shoot() { # html png width height
+    "$chromium_bin" --headless --no-sandbox --disable-gpu --hide-scrollbars \
+        --force-device-scale-factor=1 --window-size="$3,$4" \
+        --screenshot="$2" "file://$1" 2>/dev/null
+    echo "wrote $2"
+}
+shoot "$work/bericht.html" "$out_dir/report.png" 1100 1900
+shoot "$work/uebersicht.html" "$out_dir/overview.png" 1400 1350
+shoot "$work/bericht-telgte.html" "$out_dir/report-telgte.png" 1100 1300
