@@ -87,3 +87,86 @@ impl fmt::Display for Signature {
         f.write_str(&self.0)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::SourceState;
+    use super::super::foerderdatenbank::{Card, FdbMemo, ListPage, ProgrammeMemo};
+    use super::*;
+
+    fn state(json: &str) -> SourceState {
+        serde_json::from_str(json).unwrap_or_else(|e| panic!("{json}: {e}"))
+    }
+
+    #[test]
+    fn string_map_memo_of_earlier_versions_is_forgotten_and_validators_kept() {
+        let old = r#"{
+            "validators": {"https://x.example/list": {"etag": "\"l1\"", "last_modified": null}},
+            "memo": {
+                "list:https://x.example/list": "{\"hits\":1,\"cards\":[],\"next\":null}",
+                "card:https://x.example/a": "00ff",
+                "feed:https://x.example/a": "11ee",
+                "gone:https://x.example/b": "22dd",
+                "page:https://x.example/p": "{\"listings\":[],\"next\":null}",
+                "detail:https://x.example/c": "33cc"
+            }
+        }"#;
+        let loaded = state(old);
+        assert_eq!(loaded.memo, Memo::None);
+        assert_eq!(
+            loaded.validators["https://x.example/list"].etag.as_deref(),
+            Some("\"l1\"")
+        );
+    }
+
+    #[test]
+    fn damaged_or_missing_memo_is_none() {
+        assert_eq!(state(r#"{"memo": {"kind": "html", "pages": 7}}"#).memo, Memo::None);
+        assert_eq!(state(r#"{"memo": {"kind": "ftp"}}"#).memo, Memo::None);
+        assert_eq!(state(r#"{"memo": "x"}"#).memo, Memo::None);
+        assert_eq!(state("{}"), SourceState::default());
+    }
+
+    #[test]
+    fn typed_memo_round_trips_tagged_by_kind() {
+        let card = Card {
+            url: "https://x.example/a".into(),
+            title: "Dorfmitte".into(),
+            applicants: "Kommune".into(),
+            topics: "Städtebau".into(),
+        };
+        let mut memo = FdbMemo::default();
+        memo.programmes.insert(
+            card.url.clone(),
+            ProgrammeMemo {
+                card: card.signature(),
+                gone: false,
+                feed: Some(Signature::of("feed item")),
+            },
+        );
+        memo.lists.insert(
+            "https://x.example/list".into(),
+            ListPage {
+                hits: Some(1),
+                cards: vec![card],
+                next: None,
+            },
+        );
+        let state = SourceState {
+            memo: Memo::Foerderdatenbank(memo),
+            ..SourceState::default()
+        };
+        let json = serde_json::to_value(&state).unwrap();
+        assert_eq!(json["memo"]["kind"], "foerderdatenbank");
+        assert_eq!(serde_json::from_value::<SourceState>(json).unwrap(), state);
+        let empty = serde_json::to_string(&SourceState::default()).unwrap();
+        assert!(!empty.contains("memo"), "{empty}");
+    }
+
+    #[test]
+    fn signature_is_twelve_bytes_of_sha256_in_hex() {
+        let s = Signature::of("abc").to_string();
+        assert_eq!(s, "ba7816bf8f01cfea414140de");
+        assert_ne!(Signature::of("abd"), Signature::of("abc"));
+    }
+}
