@@ -348,7 +348,7 @@ async fn state_with_the_old_string_memo_loads_and_the_source_recovers_in_one_pas
     raw.close().await;
 
     let old = store.source_state("efre").await.expect("an old state loads");
-    assert_eq!(old.memo, Memo::None, "the unreadable memo is forgotten");
+    assert_eq!(old.memo, Memo::Empty, "the unreadable memo is forgotten");
     assert_eq!(old.validators.len(), 1, "the validators are kept");
 
     let sources = vec![source(

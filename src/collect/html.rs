@@ -52,7 +52,6 @@ pub async fn collect(ctx: &mut CollectContext<'_>) -> Result<Vec<Call>, CollectE
     let SourceKind::Html(html) = &ctx.source.kind else {
         unreachable!("html::collect called for kind {}", ctx.source.kind.name());
     };
-    let html: &HtmlSource = html;
     let mut pass = PassState {
         old_memo: std::mem::take(&mut ctx.state.memo).into_html(),
         ..PassState::default()

@@ -24,14 +24,14 @@ pub enum Memo {
     /// Nothing beyond validators: `rss` and `eu-sedia` sources, and every source
     /// before its first pass.
     #[default]
-    None,
+    Empty,
     Foerderdatenbank(FdbMemo),
     Html(HtmlMemo),
 }
 
 impl Memo {
-    pub fn is_none(&self) -> bool {
-        matches!(self, Memo::None)
+    pub fn is_empty(&self) -> bool {
+        matches!(self, Memo::Empty)
     }
 
     /// The Förderdatenbank memo; empty when the source remembered nothing of
@@ -64,7 +64,7 @@ pub(super) fn readable_or_none<'de, D: Deserializer<'de>>(d: D) -> Result<Memo, 
         Stored::Typed(memo) => memo,
         Stored::Unreadable(_) => {
             tracing::info!("a source memo of an earlier version was forgotten; its next pass reads detail pages again");
-            Memo::None
+            Memo::Empty
         }
     })
 }
@@ -112,7 +112,7 @@ mod tests {
             }
         }"#;
         let loaded = state(old);
-        assert_eq!(loaded.memo, Memo::None);
+        assert_eq!(loaded.memo, Memo::Empty);
         assert_eq!(
             loaded.validators["https://x.example/list"].etag.as_deref(),
             Some("\"l1\"")
@@ -120,10 +120,10 @@ mod tests {
     }
 
     #[test]
-    fn damaged_or_missing_memo_is_none() {
-        assert_eq!(state(r#"{"memo": {"kind": "html", "pages": 7}}"#).memo, Memo::None);
-        assert_eq!(state(r#"{"memo": {"kind": "ftp"}}"#).memo, Memo::None);
-        assert_eq!(state(r#"{"memo": "x"}"#).memo, Memo::None);
+    fn damaged_or_missing_memo_is_empty() {
+        assert_eq!(state(r#"{"memo": {"kind": "html", "pages": 7}}"#).memo, Memo::Empty);
+        assert_eq!(state(r#"{"memo": {"kind": "ftp"}}"#).memo, Memo::Empty);
+        assert_eq!(state(r#"{"memo": "x"}"#).memo, Memo::Empty);
         assert_eq!(state("{}"), SourceState::default());
     }
 

@@ -74,7 +74,7 @@ pub struct SourceState {
     #[serde(
         default,
         deserialize_with = "memo::readable_or_none",
-        skip_serializing_if = "Memo::is_none"
+        skip_serializing_if = "Memo::is_empty"
     )]
     pub memo: Memo,
 }
