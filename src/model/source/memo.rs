@@ -53,7 +53,7 @@ impl Memo {
 }
 
 /// Reads a stored memo; one that cannot be read is forgotten (see the module docs).
-pub(super) fn readable_or_none<'de, D: Deserializer<'de>>(d: D) -> Result<Memo, D::Error> {
+pub(super) fn readable_or_empty<'de, D: Deserializer<'de>>(d: D) -> Result<Memo, D::Error> {
     #[derive(Deserialize)]
     #[serde(untagged)]
     enum Stored {

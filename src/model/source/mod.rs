@@ -73,7 +73,7 @@ pub struct SourceState {
     /// (an earlier version's) is forgotten on load, see [`memo`].
     #[serde(
         default,
-        deserialize_with = "memo::readable_or_none",
+        deserialize_with = "memo::readable_or_empty",
         skip_serializing_if = "Memo::is_empty"
     )]
     pub memo: Memo,
