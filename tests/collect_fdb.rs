@@ -351,6 +351,70 @@ async fn fdb_warm_pass_is_conditional_and_refetches_only_what_the_feed_changed()
     }
 }
 
+/// `state` as versions before the typed memo stored it: the same validators, and
+/// a string map with `list:`, `card:`, `feed:` and `gone:` keys (JSON inside strings).
+fn with_string_memo(state: &SourceState) -> SourceState {
+    let mut memo = serde_json::Map::new();
+    for url in state.validators.keys() {
+        let key = if url.contains(LIST_PATH) { "list" } else { "card" };
+        // A list page without cards: read as it stands, it would lose every programme.
+        let value = if key == "list" {
+            r#"{"hits":0,"cards":[],"next":null}"#
+        } else {
+            "0123456789abcdef01234567"
+        };
+        memo.insert(format!("{key}:{url}"), value.into());
+        memo.insert(format!("feed:{url}"), "feedsig".into());
+        memo.insert(format!("gone:{url}"), "gonesig".into());
+    }
+    let json = serde_json::json!({ "validators": state.validators, "memo": memo });
+    serde_json::from_value(json).expect("a state with the old string memo loads")
+}
+
+#[tokio::test]
+async fn fdb_state_with_the_old_string_memo_costs_one_conditional_pass() {
+    let server = MockServer::start().await;
+    mount_site(&server, FEED_DATE_1).await;
+    let source = fdb_source(&server);
+    let fetcher = test_fetcher(&source);
+    let now = Utc.with_ymd_and_hms(2026, 4, 1, 5, 0, 0).unwrap();
+    let mut ctx = CollectContext::new(&fetcher, &source, SourceState::default(), HashMap::new(), now);
+    let first = foerderdatenbank::collect(&mut ctx).await.unwrap();
+    let old = with_string_memo(&ctx.state);
+    assert!(old.memo.is_empty(), "the old memo is forgotten: {:?}", old.memo);
+    let prior: HashMap<String, Call> = first.iter().map(|c| (c.url.clone(), c.clone())).collect();
+
+    // The pass after the update: lists read afresh, detail pages asked conditionally.
+    server.reset().await;
+    mount_site(&server, FEED_DATE_1).await;
+    let mut ctx = CollectContext::new(&fetcher, &source, old, prior.clone(), now);
+    let second = foerderdatenbank::collect(&mut ctx).await.unwrap();
+    assert_eq!(second.len(), first.len());
+    for call in &first {
+        let again = second.iter().find(|c| c.url == call.url).unwrap();
+        assert_eq!(again.fingerprint, call.fingerprint, "{}", call.url);
+    }
+    let requests = server.received_requests().await.unwrap();
+    let lists: Vec<_> = requests.iter().filter(|r| r.url.path() == LIST_PATH).collect();
+    assert_eq!(lists.len(), 3);
+    assert!(lists.iter().all(|r| !r.headers.contains_key("if-none-match")));
+    let details = detail_requests(&server).await;
+    assert!(
+        details
+            .iter()
+            .all(|(page, etag)| page == "alt-programm.html" || etag.is_some()),
+        "{details:?}"
+    );
+
+    // And the one after: warm again, no detail page fetched.
+    server.reset().await;
+    mount_site(&server, FEED_DATE_1).await;
+    let mut ctx = CollectContext::new(&fetcher, &source, ctx.state, prior, now);
+    let third = foerderdatenbank::collect(&mut ctx).await.unwrap();
+    assert_eq!(third.len(), first.len());
+    assert_eq!(detail_requests(&server).await, Vec::new());
+}
+
 #[tokio::test]
 async fn fdb_broken_list_page_is_a_source_error() {
     let server = MockServer::start().await;

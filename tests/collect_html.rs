@@ -4,8 +4,9 @@ use std::collections::HashMap;
 
 use chrono::{NaiveDate, TimeZone, Utc};
 use foerderradar::collect::{Fetcher, SourceOutcome, collect_all};
-use foerderradar::model::source::SourceKind;
+use foerderradar::model::source::{Memo, SourceKind};
 use foerderradar::model::{Call, Deadline, DeadlineDate};
+use foerderradar::store::{SqliteStore, Store};
 use wiremock::matchers::{header, method, path, query_param, query_param_is_missing};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -314,6 +315,90 @@ async fn warm_pass_without_prior_calls_fetches_details_again() {
     );
 }
 
+/// A state as versions before the typed memo stored it: a string map with
+/// `page:` and `detail:` keys and JSON inside strings.
+fn state_with_string_memo(server: &MockServer) -> String {
+    let list = format!("{}/massnahmen", server.uri());
+    let detail = format!("{}/foerderung-finden/wohnviertel-im-wandel", server.uri());
+    serde_json::json!({
+        "validators": { list.clone(): { "etag": "\"liste-1\"", "last_modified": null } },
+        "memo": {
+            format!("page:{list}"): "{\"listings\":[],\"next\":null}",
+            format!("detail:{detail}"): "0123456789abcdef01234567",
+        },
+    })
+    .to_string()
+}
+
+#[tokio::test]
+async fn state_with_the_old_string_memo_loads_and_the_source_recovers_in_one_pass() {
+    // Each detail page is fetched once over both passes (the mocks verify on drop).
+    let server = detail_site(1).await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("foerderradar.sqlite");
+    let store = SqliteStore::open(&db).await.unwrap();
+    let raw = sqlx::SqlitePool::connect(&format!("sqlite://{}", db.display()))
+        .await
+        .unwrap();
+    sqlx::query("INSERT INTO source_state (source, json, updated) VALUES ('efre', ?, '2026-10-19T06:00:00.000000Z')")
+        .bind(state_with_string_memo(&server))
+        .execute(&raw)
+        .await
+        .unwrap();
+    raw.close().await;
+
+    let old = store.source_state("efre").await.expect("an old state loads");
+    assert_eq!(old.memo, Memo::Empty, "the unreadable memo is forgotten");
+    assert_eq!(old.validators.len(), 1, "the validators are kept");
+
+    let sources = vec![source(
+        "efre",
+        &format!("{}/massnahmen", server.uri()),
+        "html",
+        WITH_DETAILS,
+    )];
+    let fetcher = Fetcher::new(&http_settings(), &sources).unwrap();
+    let states = HashMap::from([("efre".to_string(), old)]);
+    let first = collect_all(&fetcher, &sources, states, HashMap::new(), now())
+        .await
+        .remove(0);
+    assert_eq!(first.error, None);
+    assert_eq!(
+        first.calls.len(),
+        2,
+        "the list is read afresh, not taken from the old memo"
+    );
+    assert_eq!(
+        first.not_modified, 0,
+        "no page remembered, so nothing asked conditionally"
+    );
+    let Memo::Html(memo) = &first.state.memo else {
+        panic!("an html memo: {:?}", first.state.memo);
+    };
+    assert_eq!((memo.pages.len(), memo.details.len()), (1, 2));
+
+    store.save_source_state("efre", &first.state).await.unwrap();
+    let saved = store.source_state("efre").await.unwrap();
+    assert_eq!(saved, first.state, "the typed memo round-trips through the store");
+    let prior = first.calls.iter().map(|c| (c.url.clone(), c.clone())).collect();
+    let warm = collect_all(
+        &fetcher,
+        &sources,
+        HashMap::from([("efre".to_string(), saved)]),
+        HashMap::from([("efre".to_string(), prior)]),
+        now(),
+    )
+    .await
+    .remove(0);
+    assert_eq!(warm.error, None);
+    assert_eq!(
+        (warm.requests, warm.not_modified),
+        (1, 1),
+        "warm again: the list answers 304"
+    );
+    assert_eq!(warm.calls.len(), 2);
+}
+
 #[tokio::test]
 async fn broken_html_is_still_parsed() {
     let server = MockServer::start().await;
@@ -339,23 +424,26 @@ async fn broken_html_is_still_parsed() {
     );
 }
 
-#[tokio::test]
-async fn bad_selector_names_the_option_and_others_deliver() {
-    let server = MockServer::start().await;
-    serve(&server, "/service/foerderangebote", "foerderangebote.html").await;
-    let url = format!("{}/service/foerderangebote", server.uri());
-    // The config loader rejects such a selector at start-up; a source built around it
-    // (as here) still fails alone, with the option named.
-    let mut falsch = source("falsch", &url, "html", "item = \"article\"\ntitle = \"h3\"");
-    if let SourceKind::Html(options) = &mut falsch.kind {
-        options.item = "article[".into();
-    }
-    let sources = vec![falsch, source("mhkbd", &url, "html", LABELS)];
-    let outcomes = collect_one(&sources).await;
-    let error = outcomes[0].error.as_deref().expect("bad selector is an error");
+#[test]
+fn selectors_are_compiled_once_when_the_source_is_built() {
+    // A bad selector cannot reach a pass: building the kind (at config load) refuses it.
+    let table = |t: &str| -> toml::Table { toml::from_str(t).unwrap() };
+    let error = SourceKind::from_table("html", table("item = \"article[\"\ntitle = \"h3\"")).unwrap_err();
     assert!(error.contains("option `item`") && error.contains("article["), "{error}");
-    assert!(error.contains("falsch"), "{error}");
-    assert_eq!(outcomes[1].calls.len(), 3);
+    let error = SourceKind::from_table(
+        "html",
+        table("item = \"a\"\ntitle = \"h3\"\n[detail]\ncontent = \"main >\""),
+    )
+    .unwrap_err();
+    assert!(error.contains("option `detail.content`"), "{error}");
+    // Every pass gets a copy of the source config; the copies share the one compiled set.
+    let built = source("mhkbd", "http://127.0.0.1:9/", "html", LABELS);
+    let per_pass = built.clone();
+    let (SourceKind::Html(a), SourceKind::Html(b)) = (&built.kind, &per_pass.kind) else {
+        panic!("html kind expected");
+    };
+    assert!(std::sync::Arc::ptr_eq(a.selectors(), b.selectors()));
+    assert_eq!(a.options().item, "article.foerderangebot");
 }
 
 #[tokio::test]
@@ -431,10 +519,14 @@ async fn one_broken_detail_page_keeps_the_list_entry_and_the_other_calls() {
     );
     let gruen = call(&outcome, "Grüne Infrastruktur");
     assert!(gruen.text.is_empty(), "list entry only: {}", gruen.text);
+    let Memo::Html(memo) = &outcome.state.memo else {
+        panic!("an html memo: {:?}", outcome.state.memo);
+    };
     assert!(
-        !outcome.state.memo.contains_key(&format!("detail:{}", gruen.url)),
+        !memo.details.contains_key(&gruen.url),
         "the broken page is fetched again next pass"
     );
+    assert!(memo.details.contains_key(&call(&outcome, "Wohnviertel im Wandel").url));
 }
 
 #[tokio::test]

@@ -2,7 +2,8 @@
 //! matches, outbox and concurrency. Runs on temp files and in memory.
 
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
-use foerderradar::model::source::{SourceState, Validators};
+use foerderradar::model::source::foerderdatenbank::{FdbMemo, ListPage, ProgrammeMemo};
+use foerderradar::model::source::{Memo, Signature, SourceState, Validators};
 use foerderradar::model::{
     ApplicantCategory, Call, CallId, CallStatus, ChangedField, Deadline, DeadlineDate, FundingRate, Match, SourceLink,
 };
@@ -361,9 +362,18 @@ async fn source_state_round_trips() {
             last_modified: None,
         },
     );
-    state.memo.insert("https://x.example/a".into(), "sig-1".into());
+    let programme = |card: &str| ProgrammeMemo {
+        card: Signature::of(card),
+        gone: false,
+        feed: None,
+    };
+    let mut memo = FdbMemo::default();
+    memo.lists.insert("https://x.example/list".into(), ListPage::default());
+    memo.programmes.insert("https://x.example/a".into(), programme("a"));
+    state.memo = Memo::Foerderdatenbank(memo.clone());
     store.save_source_state("fdb", &state).await.unwrap();
-    state.memo.insert("https://x.example/b".into(), "sig-2".into());
+    memo.programmes.insert("https://x.example/b".into(), programme("b"));
+    state.memo = Memo::Foerderdatenbank(memo);
     store.save_source_state("fdb", &state).await.unwrap();
     assert_eq!(store.source_state("fdb").await.unwrap(), state);
 }

@@ -6,9 +6,9 @@
 //! listed twice, and reads every programme's detail page into a [`Call`].
 //!
 //! Warm passes are cheap: list pages are fetched conditionally (their cards are
-//! remembered in `state.memo`), and a detail page is fetched again only when its
-//! card changed, the programme is new, or the optional RSS `feed` (the
-//! Förderdatenbank's programme feed) announces it with a new date or text.
+//! remembered in the source's [`FdbMemo`]), and a detail page is fetched again
+//! only when its card changed, the programme is new, or the optional RSS `feed`
+//! (the Förderdatenbank's programme feed) announces it with a new date or text.
 
 mod detail;
 mod list;
@@ -16,23 +16,18 @@ mod vocab;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use sha2::{Digest, Sha256};
 use url::Url;
 
 pub use detail::{Detail, parse_detail};
-pub use list::{Card, ListPage, parse_list};
+pub use list::parse_list;
 
 use super::{CollectContext, CollectError, FetchError, Fetched, SourceKind, Validators, berlin_today, ensure_ok};
 use crate::collect::extract::{self, ParseGuard};
 use crate::collect::identity::canonical_url;
-use crate::model::source::foerderdatenbank::FdbOptions;
+pub use crate::model::source::foerderdatenbank::{Card, ListPage};
+use crate::model::source::foerderdatenbank::{FdbMemo, FdbOptions, ProgrammeMemo};
+use crate::model::source::{Memo, Signature};
 use crate::model::{Applicants, Call, CallStatus, Deadline, Region};
-
-/// Memo key prefixes in `state.memo`.
-const MEMO_LIST: &str = "list:";
-const MEMO_CARD: &str = "card:";
-const MEMO_FEED: &str = "feed:";
-const MEMO_GONE: &str = "gone:";
 
 /// Collects the calls of one source of this kind.
 pub async fn collect(ctx: &mut CollectContext<'_>) -> Result<Vec<Call>, CollectError> {
@@ -44,8 +39,8 @@ pub async fn collect(ctx: &mut CollectContext<'_>) -> Result<Vec<Call>, CollectE
     };
     let opts = opts.clone();
     let mut pass = Pass {
-        old_memo: std::mem::take(&mut ctx.state.memo),
-        memo: BTreeMap::new(),
+        old_memo: std::mem::take(&mut ctx.state.memo).into_foerderdatenbank(),
+        memo: FdbMemo::default(),
         validators: BTreeMap::new(),
     };
 
@@ -70,8 +65,7 @@ pub async fn collect(ctx: &mut CollectContext<'_>) -> Result<Vec<Call>, CollectE
             );
             continue;
         }
-        let feed_sig = feed.as_ref().and_then(|f| f.get(&card.url)).cloned();
-        if let Some(call) = detail_call(ctx, card, feed_sig.as_deref(), &feed, &mut pass).await {
+        if let Some(call) = detail_call(ctx, card, feed.as_ref(), &mut pass).await {
             calls.push(call);
         }
     }
@@ -85,14 +79,14 @@ pub async fn collect(ctx: &mut CollectContext<'_>) -> Result<Vec<Call>, CollectE
             .map(|(u, v)| (u.clone(), v.clone())),
     );
     ctx.state.validators = pass.validators;
-    ctx.state.memo = pass.memo;
+    ctx.state.memo = Memo::Foerderdatenbank(pass.memo);
     Ok(calls)
 }
 
-/// What one pass builds up for the next.
+/// What one pass builds up for the next, next to what the last one left.
 struct Pass {
-    old_memo: BTreeMap<String, String>,
-    memo: BTreeMap<String, String>,
+    old_memo: FdbMemo,
+    memo: FdbMemo,
     validators: BTreeMap<String, Validators>,
 }
 
@@ -117,11 +111,14 @@ async fn crawl_list(ctx: &CollectContext<'_>, opts: &FdbOptions, pass: &mut Pass
     let mut seen = HashSet::new();
     let mut cards = Vec::new();
     let mut hits = None;
+    let mut pages: u32 = 0;
     while let Some(page_url) = next.take() {
-        if visited.len() as u32 >= opts.max_pages {
+        if pages >= opts.max_pages {
             tracing::warn!(source = %ctx.source.id, max_pages = opts.max_pages, "stopped paging at max_pages");
             break;
         }
+        // `max_pages` is at most `MAX_PAGES`, far below the counter's limit.
+        pages = pages.saturating_add(1);
         visited.insert(page_url.to_string());
         let page = list_page(ctx, &page_url, pass).await?;
         hits = hits.or(page.hits);
@@ -147,20 +144,13 @@ async fn crawl_list(ctx: &CollectContext<'_>, opts: &FdbOptions, pass: &mut Pass
 /// One result page, conditionally fetched; a 304 reuses the cards remembered last pass.
 async fn list_page(ctx: &CollectContext<'_>, url: &Url, pass: &mut Pass) -> Result<ListPage, CollectError> {
     let key = url.to_string();
-    let sent = ctx
-        .state
-        .validators
-        .get(&key)
-        .filter(|_| pass.old_memo.contains_key(&format!("{MEMO_LIST}{key}")));
+    let remembered = pass.old_memo.lists.remove(&key);
+    let sent = ctx.state.validators.get(&key).filter(|_| remembered.is_some());
     let fetched = ctx.fetcher.get(url, sent).await?;
     let page = if fetched.not_modified {
         // `sent` is only set while a copy is remembered, but a proxy may answer 304 unasked.
-        let cached = pass
-            .old_memo
-            .get(&format!("{MEMO_LIST}{key}"))
-            .ok_or_else(|| CollectError::parse(&key, "answered 304 Not Modified, but no earlier copy is remembered"))?;
-        serde_json::from_str(cached)
-            .map_err(|e| CollectError::parse(&key, format!("remembered list page unreadable: {e}")))?
+        remembered
+            .ok_or_else(|| CollectError::parse(&key, "answered 304 Not Modified, but no earlier copy is remembered"))?
     } else {
         ensure_ok(&fetched, &key)?;
         let (body, page_url) = (fetched.body.clone(), fetched.url.clone());
@@ -171,15 +161,14 @@ async fn list_page(ctx: &CollectContext<'_>, url: &Url, pass: &mut Pass) -> Resu
     };
     pass.remember(&key, &fetched, sent);
     if pass.validators.contains_key(&key) {
-        let json = serde_json::to_string(&page).expect("list page serialises");
-        pass.memo.insert(format!("{MEMO_LIST}{key}"), json);
+        pass.memo.lists.insert(key, page.clone());
     }
     Ok(page)
 }
 
 /// The feed's items as canonical detail URL → signature (title, date, text).
 /// `None` when the feed is unchanged (304) or unreadable: then no item counts as changed.
-async fn read_feed(ctx: &CollectContext<'_>, feed_url: &Url, pass: &mut Pass) -> Option<HashMap<String, String>> {
+async fn read_feed(ctx: &CollectContext<'_>, feed_url: &Url, pass: &mut Pass) -> Option<HashMap<String, Signature>> {
     let key = feed_url.to_string();
     let sent = ctx.state.validators.get(&key);
     let fetched = match ctx.fetcher.get(feed_url, sent).await {
@@ -220,7 +209,7 @@ fn feed_signatures(
     url: &str,
     max: usize,
     guard: &ParseGuard,
-) -> Result<HashMap<String, String>, String> {
+) -> Result<HashMap<String, Signature>, String> {
     let truncated = super::rss::truncate_entries(body, max);
     if truncated.is_some() {
         tracing::warn!(
@@ -239,7 +228,7 @@ fn feed_signatures(
     Ok(signatures)
 }
 
-fn feed_item(entry: &feed_rs::model::Entry) -> Option<(String, String)> {
+fn feed_item(entry: &feed_rs::model::Entry) -> Option<(String, Signature)> {
     let link = entry
         .links
         .first()
@@ -252,8 +241,8 @@ fn feed_item(entry: &feed_rs::model::Entry) -> Option<(String, String)> {
         .unwrap_or_default();
     let title = entry.title.as_ref().map(|t| t.content.as_str()).unwrap_or_default();
     let summary = entry.summary.as_ref().map(|t| t.content.as_str()).unwrap_or_default();
-    let digest = Sha256::digest(format!("{title}\n{stamp}\n{summary}"));
-    Some((canonical_url(&link), hex::encode(&digest[..12])))
+    let signature = Signature::of(&format!("{title}\n{stamp}\n{summary}"));
+    Some((canonical_url(&link), signature))
 }
 
 /// The call of one card: reused when nothing signals a change, else read from
@@ -261,36 +250,36 @@ fn feed_item(entry: &feed_rs::model::Entry) -> Option<(String, String)> {
 async fn detail_call(
     ctx: &CollectContext<'_>,
     card: &Card,
-    feed_sig: Option<&str>,
-    feed: &Option<HashMap<String, String>>,
+    feed: Option<&HashMap<String, Signature>>,
     pass: &mut Pass,
 ) -> Option<Call> {
-    let card_key = format!("{MEMO_CARD}{}", card.url);
-    let gone_key = format!("{MEMO_GONE}{}", card.url);
-    let feed_key = format!("{MEMO_FEED}{}", card.url);
-    let card_sig = card.signature();
+    let last = pass.old_memo.programmes.remove(&card.url);
+    let last_feed = last.as_ref().and_then(|l| l.feed.clone());
     // An unreadable or unchanged feed says nothing: keep what it said before.
     let feed_sig = match feed {
-        Some(_) => feed_sig.map(str::to_string),
-        None => pass.old_memo.get(&feed_key).cloned(),
+        Some(feed) => feed.get(&card.url).cloned(),
+        None => last_feed.clone(),
     };
-    let feed_unchanged = feed_sig
-        .as_ref()
-        .is_none_or(|s| pass.old_memo.get(&feed_key) == Some(s));
-    let remember = |pass: &mut Pass, key: &str| {
-        pass.memo.insert(key.to_string(), card_sig.clone());
-        if let Some(s) = &feed_sig {
-            pass.memo.insert(feed_key.clone(), s.clone());
-        }
+    let feed_unchanged = feed_sig.is_none() || feed_sig == last_feed;
+    let card_sig = card.signature();
+    let card_unchanged = last.as_ref().is_some_and(|l| l.card == card_sig);
+    let was_gone = last.as_ref().is_some_and(|l| l.gone);
+    let remember = |pass: &mut Pass, gone: bool| {
+        let programme = ProgrammeMemo {
+            card: card_sig.clone(),
+            gone,
+            feed: feed_sig.clone(),
+        };
+        pass.memo.programmes.insert(card.url.clone(), programme);
     };
-    if feed_unchanged && pass.old_memo.get(&gone_key) == Some(&card_sig) {
-        remember(pass, &gone_key);
+    if feed_unchanged && card_unchanged && was_gone {
+        remember(pass, true);
         tracing::debug!(url = %card.url, "detail page was gone last pass and nothing changed; skipped");
         return None;
     }
     let prior = ctx.prior.get(&card.url);
-    if let (true, true, Some(prior)) = (feed_unchanged, pass.old_memo.get(&card_key) == Some(&card_sig), prior) {
-        remember(pass, &card_key);
+    if let (true, true, false, Some(prior)) = (feed_unchanged, card_unchanged, was_gone, prior) {
+        remember(pass, false);
         return Some(Call {
             last_seen: ctx.now,
             ..prior.clone()
@@ -298,11 +287,11 @@ async fn detail_call(
     }
     match fetch_detail(ctx, card, prior, pass).await {
         Ok(DetailOutcome::Call(call)) => {
-            remember(pass, &card_key);
+            remember(pass, false);
             Some(*call)
         }
         Ok(DetailOutcome::Gone(status)) => {
-            remember(pass, &gone_key);
+            remember(pass, true);
             tracing::warn!(source = %ctx.source.id, url = %card.url, status, "detail page gone (moved to the archive?); skipped");
             None
         }

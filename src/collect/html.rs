@@ -3,10 +3,11 @@
 //! Two modes: `list` (one element per call, fields by selector) and `labels`
 //! (each item holds label/answer pairs such as "Wer kann beantragen?" → answer,
 //! mapped to call fields). Optionally each call's detail page is fetched and
-//! read with its own selectors and labels. List pages are fetched with
-//! conditional GETs; their parsed listings are kept in the source memo, so a
-//! 304 still yields the calls, and a detail page is fetched again only when its
-//! list entry changed or the store lacks the call.
+//! read with its own selectors and labels. The selectors were compiled once,
+//! when the config was loaded ([`HtmlSource`]). List pages are fetched with
+//! conditional GETs; their parsed listings are kept in the source's
+//! [`HtmlMemo`], so a 304 still yields the calls, and a detail page is fetched
+//! again only when its list entry changed or the store lacks the call.
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, LazyLock};
@@ -14,8 +15,6 @@ use std::sync::{Arc, LazyLock};
 use chrono::NaiveDate;
 use futures::StreamExt;
 use scraper::{ElementRef, Selector};
-use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use url::Url;
 
 use super::extract::{
@@ -25,117 +24,9 @@ use super::extract::{
 use super::identity::canonical_url;
 use super::page::{base_url, css, text_of};
 use super::{CollectContext, CollectError, SourceKind, Validators, berlin_today};
-use crate::model::source::html::{Field, HtmlOptions, compile_selector};
+use crate::model::source::Memo;
+use crate::model::source::html::{Field, HtmlMemo, HtmlOptions, HtmlSource, ListPage, Listing, Selectors};
 use crate::model::{Call, Deadline, DeadlineDate};
-
-/// The options with every selector compiled.
-struct Compiled {
-    item: Selector,
-    title: Selector,
-    link: Option<Selector>,
-    summary: Option<Selector>,
-    published: Option<Selector>,
-    deadline: Option<Selector>,
-    next_page: Option<Selector>,
-    label: Selector,
-    /// (lower-cased label prefix, field).
-    label_fields: Vec<(String, Field)>,
-    detail: Option<CompiledDetail>,
-}
-
-struct CompiledDetail {
-    content: Option<Selector>,
-    title: Option<Selector>,
-    summary: Option<Selector>,
-    deadline: Option<Selector>,
-    use_labels: bool,
-}
-
-fn selector(option: &str, css: &str) -> Result<Selector, String> {
-    compile_selector(option, css)
-}
-
-fn optional(option: &str, css: &Option<String>) -> Result<Option<Selector>, String> {
-    css.as_deref().map(|c| selector(option, c)).transpose()
-}
-
-impl Compiled {
-    fn new(o: &HtmlOptions) -> Result<Compiled, String> {
-        let mut label_fields = Vec::new();
-        for (name, labels) in &o.labels.fields {
-            let field = Field::from_name(name)?;
-            label_fields.extend(labels.iter().map(|l| (l.trim().to_lowercase(), field)));
-        }
-        let detail = o
-            .detail
-            .as_ref()
-            .map(|d| {
-                Ok::<_, String>(CompiledDetail {
-                    content: optional("detail.content", &d.content)?,
-                    title: optional("detail.title", &d.title)?,
-                    summary: optional("detail.summary", &d.summary)?,
-                    deadline: optional("detail.deadline", &d.deadline)?,
-                    use_labels: d.use_labels,
-                })
-            })
-            .transpose()?;
-        Ok(Compiled {
-            item: selector("item", &o.item)?,
-            title: selector("title", &o.title)?,
-            link: optional("link", &o.link)?,
-            summary: optional("summary", &o.summary)?,
-            published: optional("published", &o.published)?,
-            deadline: optional("deadline", &o.deadline)?,
-            next_page: optional("next_page", &o.next_page)?,
-            label: selector("labels.label", &o.labels.label)?,
-            label_fields,
-            detail,
-        })
-    }
-
-    /// Fields a label means; one label may feed several ("Was wird gefördert?" → summary, amount).
-    fn fields_of(&self, label: &str) -> Vec<Field> {
-        let label = label.trim().to_lowercase();
-        let mut fields: Vec<Field> = self
-            .label_fields
-            .iter()
-            .filter(|(prefix, _)| label.starts_with(prefix.as_str()))
-            .map(|(_, f)| *f)
-            .collect();
-        fields.dedup();
-        fields
-    }
-}
-
-/// One call as the list page shows it; plain data, kept in the memo between passes.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-struct Listing {
-    /// Canonical URL: the call's identity.
-    url: String,
-    /// Absolute link as found, for fetching the detail page.
-    link: String,
-    title: String,
-    summary: String,
-    published: Option<NaiveDate>,
-    /// Text of the deadline element, or its ISO `datetime`.
-    deadline: Option<String>,
-    labels: Vec<(Field, String)>,
-}
-
-impl Listing {
-    /// Changes whenever anything the list page says about the call changes.
-    fn signature(&self) -> String {
-        let json = serde_json::to_string(self).expect("listing serialises");
-        hex::encode(&Sha256::digest(json.as_bytes())[..12])
-    }
-}
-
-/// A parsed list page, stored in the memo under `page:<url>`.
-#[derive(Debug, Default, Serialize, Deserialize)]
-struct ListPage {
-    listings: Vec<Listing>,
-    next: Option<String>,
-}
 
 /// What a detail page adds to its listing.
 #[derive(Debug, Default)]
@@ -147,51 +38,52 @@ struct DetailPage {
     labels: Vec<(Field, String)>,
 }
 
-/// State written during this pass; URLs no longer listed drop out of it.
+/// State written during this pass, next to the memo of the last one; URLs no
+/// longer listed drop out of it.
 #[derive(Default)]
 struct PassState {
+    old_memo: HtmlMemo,
     validators: BTreeMap<String, Validators>,
-    memo: BTreeMap<String, String>,
+    memo: HtmlMemo,
 }
 
 /// Collects the calls of one `html` source.
 pub async fn collect(ctx: &mut CollectContext<'_>) -> Result<Vec<Call>, CollectError> {
-    let SourceKind::Html(options) = &ctx.source.kind else {
+    let SourceKind::Html(html) = &ctx.source.kind else {
         unreachable!("html::collect called for kind {}", ctx.source.kind.name());
     };
-    let compiled = Arc::new(Compiled::new(options).map_err(|message| {
-        CollectError::parse(
-            ctx.source.url.as_str(),
-            format!("source '{}': {message}", ctx.source.id),
-        )
-    })?);
-    let mut pass = PassState::default();
-    let listings = collect_listings(ctx, options, &compiled, &mut pass).await?;
-    let calls = match &compiled.detail {
-        None => listings.iter().map(|l| build_call(ctx, options, l, None)).collect(),
-        Some(_) => collect_details(ctx, options, &compiled, &listings, &mut pass).await?,
+    let mut pass = PassState {
+        old_memo: std::mem::take(&mut ctx.state.memo).into_html(),
+        ..PassState::default()
+    };
+    let listings = collect_listings(ctx, html, &mut pass).await?;
+    let calls = match &html.selectors().detail {
+        None => listings
+            .iter()
+            .map(|l| build_call(ctx, html.options(), l, None))
+            .collect(),
+        Some(_) => collect_details(ctx, html, &listings, &mut pass).await?,
     };
     ctx.state.validators = pass.validators;
-    ctx.state.memo = pass.memo;
+    ctx.state.memo = Memo::Html(pass.memo);
     Ok(calls)
 }
 
 /// Walks the list pages (`next_page` up to `max_pages`), deduplicating calls by URL.
 async fn collect_listings(
     ctx: &CollectContext<'_>,
-    options: &HtmlOptions,
-    compiled: &Arc<Compiled>,
+    html: &HtmlSource,
     pass: &mut PassState,
 ) -> Result<Vec<Listing>, CollectError> {
     let mut url = ctx.source.url.clone();
     let mut visited = HashSet::new();
     let mut listings: Vec<Listing> = Vec::new();
     let mut listed = HashSet::new();
-    for _ in 0..options.max_pages.max(1) {
+    for _ in 0..html.options().max_pages {
         if !visited.insert(url.to_string()) {
             break;
         }
-        let page = list_page(ctx, compiled, &url, pass).await?;
+        let page = list_page(ctx, html.selectors(), &url, pass).await?;
         for listing in page.listings {
             if listed.insert(listing.url.clone()) {
                 listings.push(listing);
@@ -208,13 +100,12 @@ async fn collect_listings(
 /// One list page: conditional GET; on 304 the listings of the last pass.
 async fn list_page(
     ctx: &CollectContext<'_>,
-    compiled: &Arc<Compiled>,
+    selectors: &Arc<Selectors>,
     url: &Url,
     pass: &mut PassState,
 ) -> Result<ListPage, CollectError> {
     let key = url.to_string();
-    let memo_key = format!("page:{key}");
-    let remembered: Option<ListPage> = ctx.state.memo.get(&memo_key).and_then(|m| serde_json::from_str(m).ok());
+    let remembered = pass.old_memo.pages.remove(&key);
     let validators = remembered.as_ref().and(ctx.state.validators.get(&key));
     let mut fetched = ctx.fetcher.get(url, validators).await?;
     let page = match remembered {
@@ -224,10 +115,14 @@ async fn list_page(
                 // The server answered 304 although we sent no validators; ask again plainly.
                 fetched = ctx.fetcher.get(url, None).await?;
             }
-            let (body, page_url, compiled) = (std::mem::take(&mut fetched.body), fetched.url.clone(), compiled.clone());
+            let (body, page_url, selectors) = (
+                std::mem::take(&mut fetched.body),
+                fetched.url.clone(),
+                selectors.clone(),
+            );
             let (source, max) = (ctx.source.id.clone(), ctx.fetcher.settings().max_items_per_page);
             ctx.parse_blocking(&key, move |guard| {
-                parse_list_page(&body, &page_url, &compiled, &source, max, guard)
+                parse_list_page(&body, &page_url, &selectors, &source, max, guard)
             })
             .await?
             .map_err(|e| ctx.markup_error(&key, e))?
@@ -238,9 +133,8 @@ async fn list_page(
     } else {
         fetched.validators
     };
-    pass.validators.insert(key, validators);
-    pass.memo
-        .insert(memo_key, serde_json::to_string(&page).expect("list page serialises"));
+    pass.validators.insert(key.clone(), validators);
+    pass.memo.pages.insert(key, page.clone());
     Ok(page)
 }
 
@@ -248,16 +142,16 @@ async fn list_page(
 /// skipping those whose list entry is unchanged and whose call the store has.
 async fn collect_details(
     ctx: &CollectContext<'_>,
-    options: &HtmlOptions,
-    compiled: &Arc<Compiled>,
+    html: &HtmlSource,
     listings: &[Listing],
     pass: &mut PassState,
 ) -> Result<Vec<Call>, CollectError> {
     let parallel = ctx.fetcher.settings().per_host_concurrency.max(1);
+    let old_memo = std::mem::take(&mut pass.old_memo);
     // Futures are built up front: a closure inside the stream trips the `Send` check of `tokio::spawn`.
     let pending: Vec<_> = listings
         .iter()
-        .map(|listing| detail_call(ctx, options, compiled, listing))
+        .map(|listing| detail_call(ctx, html, &old_memo, listing))
         .collect();
     let results: Vec<_> = futures::stream::iter(pending).buffered(parallel).collect().await;
     let mut calls = Vec::with_capacity(results.len());
@@ -267,7 +161,7 @@ async fn collect_details(
         match result {
             Ok((call, validators)) => {
                 fetched += 1;
-                pass.memo.insert(format!("detail:{}", listing.url), listing.signature());
+                pass.memo.details.insert(listing.url.clone(), listing.signature());
                 if let Some(v) = validators {
                     pass.validators.insert(listing.link.clone(), v);
                 }
@@ -278,7 +172,7 @@ async fn collect_details(
             Err(e) => {
                 tracing::warn!(source = %ctx.source.id, url = %listing.link, error = %e, "detail page failed; using the list entry");
                 let fallback = ctx.prior.get(&listing.url).map_or_else(
-                    || build_call(ctx, options, listing, None),
+                    || build_call(ctx, html.options(), listing, None),
                     |prior| Call {
                         last_seen: ctx.now,
                         ..prior.clone()
@@ -299,13 +193,13 @@ async fn collect_details(
 /// One call with its detail page; returns the validators to keep for the page.
 async fn detail_call(
     ctx: &CollectContext<'_>,
-    options: &HtmlOptions,
-    compiled: &Arc<Compiled>,
+    html: &HtmlSource,
+    old_memo: &HtmlMemo,
     listing: &Listing,
 ) -> Result<(Call, Option<Validators>), CollectError> {
     let old_validators = ctx.state.validators.get(&listing.link);
     let prior = ctx.prior.get(&listing.url);
-    let unchanged = ctx.state.memo.get(&format!("detail:{}", listing.url)) == Some(&listing.signature());
+    let unchanged = old_memo.details.get(&listing.url) == Some(&listing.signature());
     if let Some(prior) = prior.filter(|_| unchanged) {
         return Ok((
             Call {
@@ -330,12 +224,15 @@ async fn detail_call(
             old_validators.cloned(),
         ));
     }
-    let (body, compiled) = (fetched.body, compiled.clone());
+    let (body, selectors) = (fetched.body, html.selectors().clone());
     let page = ctx
-        .parse_blocking(&listing.link, move |guard| parse_detail_page(&body, &compiled, guard))
+        .parse_blocking(&listing.link, move |guard| parse_detail_page(&body, &selectors, guard))
         .await?
         .map_err(|e| ctx.markup_error(&listing.link, e))?;
-    Ok((build_call(ctx, options, listing, Some(&page)), Some(fetched.validators)))
+    Ok((
+        build_call(ctx, html.options(), listing, Some(&page)),
+        Some(fetched.validators),
+    ))
 }
 
 /// Reads the listings (at most `max`) and the next-page link of one list page.
@@ -344,7 +241,7 @@ async fn detail_call(
 fn parse_list_page(
     body: &str,
     page_url: &Url,
-    compiled: &Compiled,
+    selectors: &Selectors,
     source: &str,
     max: usize,
     guard: &ParseGuard,
@@ -352,7 +249,7 @@ fn parse_list_page(
     let document = parse_page(body, guard)?;
     let base = base_url(&document, page_url);
     let mut listings = Vec::new();
-    for (n, item) in document.select(&compiled.item).enumerate() {
+    for (n, item) in document.select(&selectors.item).enumerate() {
         if n == max {
             tracing::warn!(
                 source,
@@ -363,7 +260,7 @@ fn parse_list_page(
             break;
         }
         guard.check()?;
-        match read_listing(item, &base, compiled, guard)? {
+        match read_listing(item, &base, selectors, guard)? {
             Some(listing) => listings.push(listing),
             None => tracing::warn!(source, page = %page_url, "list item without title or link; skipped"),
         }
@@ -371,7 +268,7 @@ fn parse_list_page(
     if listings.is_empty() {
         tracing::warn!(source, page = %page_url, "item selector found no calls");
     }
-    let next = compiled
+    let next = selectors
         .next_page
         .as_ref()
         .and_then(|sel| document.select(sel).next())
@@ -383,7 +280,7 @@ fn parse_list_page(
 fn read_listing(
     item: ElementRef,
     base: &Url,
-    c: &Compiled,
+    c: &Selectors,
     guard: &ParseGuard,
 ) -> Result<Option<Listing>, MarkupError> {
     let title_element = item.select(&c.title).next();
@@ -411,7 +308,7 @@ fn read_listing(
 
 /// The `link` selector's href; by default the first link in the title, then in
 /// the item, then the item itself (teasers that are one big `<a>`).
-fn item_link(item: ElementRef, title: Option<ElementRef>, c: &Compiled, base: &Url) -> Option<Url> {
+fn item_link(item: ElementRef, title: Option<ElementRef>, c: &Selectors, base: &Url) -> Option<Url> {
     let found = match &c.link {
         Some(sel) => item.select(sel).next(),
         None => title
@@ -450,8 +347,8 @@ fn date_of(element: ElementRef) -> Option<NaiveDate> {
 /// A label's answer is the content after it up to the next label, within its
 /// parent; when the label stands alone in its parent (`<p><strong>Frist</strong></p>`),
 /// the parent's following siblings are read instead.
-fn label_pairs(scope: ElementRef, c: &Compiled) -> Vec<(Field, String)> {
-    if c.label_fields.is_empty() {
+fn label_pairs(scope: ElementRef, c: &Selectors) -> Vec<(Field, String)> {
+    if !c.maps_labels() {
         return Vec::new();
     }
     let labels: Vec<ElementRef> = scope.select(&c.label).filter(|l| is_label_like(*l, c)).collect();
@@ -472,7 +369,7 @@ fn label_pairs(scope: ElementRef, c: &Compiled) -> Vec<(Field, String)> {
 /// Bold text inside an answer ("bis <strong>30.09.</strong>") is not a label:
 /// only mapped labels, headings, terms, texts ending in `?` or `:` and
 /// elements standing alone in their parent (`<p><strong>Links</strong></p>`) are.
-fn is_label_like(element: ElementRef, c: &Compiled) -> bool {
+fn is_label_like(element: ElementRef, c: &Selectors) -> bool {
     let text = text_of(element);
     let tag = element.value().name();
     let alone = element
@@ -518,8 +415,8 @@ fn following_text(node: ElementRef, labels: &[ElementRef]) -> String {
     parts.join(" ").split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-fn parse_detail_page(body: &str, compiled: &Compiled, guard: &ParseGuard) -> Result<DetailPage, MarkupError> {
-    let Some(detail) = &compiled.detail else {
+fn parse_detail_page(body: &str, selectors: &Selectors, guard: &ParseGuard) -> Result<DetailPage, MarkupError> {
+    let Some(detail) = &selectors.detail else {
         return Ok(DetailPage::default());
     };
     let document = parse_page(body, guard)?;
@@ -537,7 +434,7 @@ fn parse_detail_page(body: &str, compiled: &Compiled, guard: &ParseGuard) -> Res
             .map(|e| e.value().attr("datetime").map_or_else(|| text_of(e), str::to_string)),
         text: try_html_to_text(&content.inner_html(), guard)?.trim().to_string(),
         labels: if detail.use_labels {
-            label_pairs(content, compiled)
+            label_pairs(content, selectors)
         } else {
             Vec::new()
         },

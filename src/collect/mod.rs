@@ -12,6 +12,11 @@
 //! `async fn collect(ctx) -> Result<Vec<Call>, CollectError>`, and a fixture test in `tests/`.
 //! Parse fetched bodies in [`CollectContext::parse_blocking`] (off the runtime, within the
 //! budget, checking its guard between items) and respect `max_items_per_page`/`_feed`.
+//! A numeric option gets a range (`deserialize_with = "bounded::<_, MIN, MAX>"`, a row in
+//! config/README.md "Numeric ranges"). Anything checked or compiled at load (selectors)
+//! is kept in the kind, not redone per pass. What the kind remembers between passes
+//! beyond validators is a typed struct in the same model file and a variant of
+//! [`Memo`](crate::model::source::Memo), never string keys.
 //!
 //! A source's time budget starts with its first request, when it has its host's
 //! politeness slot; queueing for that slot is bounded by `http.host_wait_secs`.

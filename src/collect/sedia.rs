@@ -84,8 +84,10 @@ pub async fn collect(ctx: &mut CollectContext<'_>) -> Result<Vec<Call>, CollectE
             .await?
             .map_err(|e| ctx.page_error(url.as_str(), e))?;
         topics.extend(read.topics);
-        let covered = u64::from(page) * u64::from(opts.page_size);
-        let short_page = (read.received as u64) < u64::from(opts.page_size);
+        // Both factors are bounded at config load (page_size ≤ 100, max_pages ≤ 1000);
+        // a u32 product cannot overflow u64, and saturating says so to the reader.
+        let covered = u64::from(page).saturating_mul(u64::from(opts.page_size));
+        let short_page = read.received < usize::try_from(opts.page_size).unwrap_or(usize::MAX);
         if read.received == 0 || short_page || read.total.is_some_and(|total| covered >= total) {
             break;
         }
@@ -93,7 +95,7 @@ pub async fn collect(ctx: &mut CollectContext<'_>) -> Result<Vec<Call>, CollectE
             tracing::warn!(source = %ctx.source.id, total = ?read.total, covered, "stopped paging at max_pages");
             break;
         }
-        page += 1;
+        page = page.saturating_add(1);
     }
     let (opts, source, now) = (opts.clone(), ctx.source.id.clone(), ctx.now);
     let url = ctx.source.url.to_string();
@@ -251,7 +253,7 @@ mod tests {
             toml::from_str::<SediaOptions>("page_size = 500")
                 .unwrap_err()
                 .to_string()
-                .contains("1..=100")
+                .contains("500 is out of range; allowed: 1 to 100")
         );
         assert!(toml::from_str::<SediaOptions>("pagesize = 5").is_err());
         let o: SediaOptions = toml::from_str(r#"portal_base = "http://127.0.0.1:1/portal""#).unwrap();

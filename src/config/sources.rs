@@ -208,6 +208,32 @@ mod tests {
     }
 
     #[test]
+    fn kind_option_out_of_range_names_file_line_source_key_and_range() {
+        for (kind, extra, key, bad, allowed) in [
+            (
+                "html",
+                "item = \"li\"\ntitle = \"a\"\n",
+                "max_pages",
+                "5000",
+                "allowed: 1 to 1000",
+            ),
+            ("foerderdatenbank", "", "max_pages", "-3", "allowed: 1 to 1000"),
+            ("eu-sedia", "", "page_size", "101", "allowed: 1 to 100"),
+            ("eu-sedia", "", "max_pages", "0", "allowed: 1 to 1000"),
+        ] {
+            let (text, errors) = with_source(&format!(
+                "id = \"liste\"\nkind = \"{kind}\"\nurl = \"https://b.example.org/\"\nlabel = \"b\"\n{extra}{key} = {bad}"
+            ));
+            let e = error_at(&errors, &format!("source[1].{key}"));
+            assert!(e.file.ends_with(FILE), "{e}");
+            assert_eq!(e.line, line_of(&text, &format!("{key} = {bad}")), "{e}");
+            for part in [bad, allowed, "source \"liste\"", kind] {
+                assert!(e.message.contains(part), "{part:?} not in: {e}");
+            }
+        }
+    }
+
+    #[test]
     fn missing_common_key_is_named() {
         let (_, errors) = with_source("id = \"feed-c\"\nkind = \"rss\"\nlabel = \"c\"");
         assert!(error_at(&errors, "source[1]").message.contains("missing field `url`"));

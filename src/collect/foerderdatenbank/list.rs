@@ -4,8 +4,6 @@
 use std::sync::LazyLock;
 
 use scraper::{ElementRef, Selector};
-use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use url::Url;
 
 use super::vocab;
@@ -13,26 +11,10 @@ use crate::collect::PageError;
 use crate::collect::extract::{ParseGuard, parse_page};
 use crate::collect::identity::canonical_url;
 use crate::collect::page::{base_url, css, text_of};
+use crate::model::source::foerderdatenbank::{Card, ListPage};
 
-/// One programme card of the result list.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Card {
-    /// Canonical absolute URL of the detail page.
-    pub url: String,
-    pub title: String,
-    /// "Wer wird gefördert?" as listed.
-    pub applicants: String,
-    /// "Was wird gefördert?" as listed.
-    pub topics: String,
-}
-
+// Card and ListPage live in the model: the source memo keeps them between passes.
 impl Card {
-    /// Changes when anything the card shows changes.
-    pub fn signature(&self) -> String {
-        let digest = Sha256::digest(format!("{}\n{}\n{}", self.title, self.applicants, self.topics));
-        hex::encode(&digest[..12])
-    }
-
     pub fn applicant_labels(&self) -> Vec<String> {
         vocab::split_values(&self.applicants)
     }
@@ -40,16 +22,6 @@ impl Card {
     pub fn topic_labels(&self) -> Vec<String> {
         vocab::split_values(&self.topics)
     }
-}
-
-/// One parsed result page.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ListPage {
-    /// `span#hits--count`; often does not match the cards actually listed.
-    pub hits: Option<u32>,
-    pub cards: Vec<Card>,
-    /// Absolute URL of the next page (`a.forward`), byte-exact `gtp` parameter.
-    pub next: Option<String>,
 }
 
 static RESULTS: LazyLock<Selector> = LazyLock::new(|| css("div.searchresult, div.search--hits, span#hits--count"));

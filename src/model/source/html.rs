@@ -1,10 +1,16 @@
-//! `[[source]] kind = "html"` settings: CSS selectors and label mappings.
+//! `[[source]] kind = "html"` settings: CSS selectors and label mappings,
+//! compiled once when the config is loaded ([`HtmlSource`]), and what such a
+//! source remembers between passes ([`HtmlMemo`]).
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
+use chrono::NaiveDate;
 use scraper::Selector;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
+use super::bounded;
+use super::memo::Signature;
 use crate::model::{Region, string_enum};
 
 /// `[[source]] kind = "html"` keys. All selectors are CSS (scraper).
@@ -34,8 +40,8 @@ pub struct HtmlOptions {
     /// Selector of the "next page" link; pagination stops when absent.
     #[serde(default)]
     pub next_page: Option<String>,
-    /// Upper bound on list pages followed via `next_page` (default 20).
-    #[serde(default = "default_max_pages")]
+    /// Upper bound on list pages followed via `next_page` (default 20); 1 to [`MAX_PAGES`].
+    #[serde(default = "default_max_pages", deserialize_with = "bounded::<_, 1, MAX_PAGES>")]
     pub max_pages: u32,
     /// Funder stated for every call of this source (e.g. the ministry running the page).
     #[serde(default)]
@@ -53,6 +59,9 @@ pub struct HtmlOptions {
     #[serde(default)]
     pub needs_check: Option<String>,
 }
+
+/// Upper bound of `max_pages`.
+pub const MAX_PAGES: u32 = 1000;
 
 fn default_max_pages() -> u32 {
     20
@@ -176,42 +185,152 @@ fn humanize(debug: &str) -> String {
     }
 }
 
-impl HtmlOptions {
-    /// Every selector with the option it is written in, in the order they are checked.
-    fn selectors(&self) -> Vec<(&'static str, &str)> {
-        let detail = self.detail.iter().flat_map(|d| {
-            [
-                ("detail.content", &d.content),
-                ("detail.title", &d.title),
-                ("detail.summary", &d.summary),
-                ("detail.deadline", &d.deadline),
-            ]
-        });
-        let list = [
-            ("item", Some(&self.item)),
-            ("title", Some(&self.title)),
-            ("link", self.link.as_ref()),
-            ("summary", self.summary.as_ref()),
-            ("published", self.published.as_ref()),
-            ("deadline", self.deadline.as_ref()),
-            ("next_page", self.next_page.as_ref()),
-            ("labels.label", Some(&self.labels.label)),
-        ];
-        detail
-            .map(|(name, css)| (name, css.as_ref()))
-            .chain(list)
-            .filter_map(|(name, css)| css.map(|c| (name, c.as_str())))
-            .collect()
+/// An `html` source as the collector reads it: its options and every selector
+/// compiled. Built once when the config is loaded (a bad selector fails there,
+/// naming the option); every pass uses the same compiled selectors.
+#[derive(Debug, Clone)]
+pub struct HtmlSource {
+    options: HtmlOptions,
+    /// Shared, so that the per-pass copies of the config and the parser threads
+    /// use the one compiled set.
+    selectors: Arc<Selectors>,
+}
+
+impl HtmlSource {
+    /// Checks the label fields and compiles every selector, naming the option at fault.
+    pub fn new(options: HtmlOptions) -> Result<HtmlSource, String> {
+        let selectors = Arc::new(Selectors::compile(&options)?);
+        Ok(HtmlSource { options, selectors })
     }
 
-    /// Checks every selector and label field, naming the option at fault.
-    pub fn validate(&self) -> Result<(), String> {
-        for name in self.labels.fields.keys() {
-            Field::from_name(name)?;
-        }
-        for (option, css) in self.selectors() {
-            compile_selector(option, css)?;
-        }
-        Ok(())
+    pub fn options(&self) -> &HtmlOptions {
+        &self.options
     }
+
+    pub fn selectors(&self) -> &Arc<Selectors> {
+        &self.selectors
+    }
+}
+
+/// The selectors of [`HtmlOptions`], compiled.
+#[derive(Debug)]
+pub struct Selectors {
+    pub item: Selector,
+    pub title: Selector,
+    pub link: Option<Selector>,
+    pub summary: Option<Selector>,
+    pub published: Option<Selector>,
+    pub deadline: Option<Selector>,
+    pub next_page: Option<Selector>,
+    pub label: Selector,
+    /// (lower-cased label prefix, field).
+    label_fields: Vec<(String, Field)>,
+    pub detail: Option<DetailSelectors>,
+}
+
+/// The selectors of [`DetailOptions`], compiled.
+#[derive(Debug)]
+pub struct DetailSelectors {
+    pub content: Option<Selector>,
+    pub title: Option<Selector>,
+    pub summary: Option<Selector>,
+    pub deadline: Option<Selector>,
+    pub use_labels: bool,
+}
+
+fn optional(option: &str, css: Option<&String>) -> Result<Option<Selector>, String> {
+    css.map(|c| compile_selector(option, c)).transpose()
+}
+
+impl Selectors {
+    /// Label fields first, then the detail selectors, then the list selectors:
+    /// the first fault is the one reported.
+    fn compile(o: &HtmlOptions) -> Result<Selectors, String> {
+        let mut label_fields = Vec::new();
+        for (name, labels) in &o.labels.fields {
+            let field = Field::from_name(name)?;
+            label_fields.extend(labels.iter().map(|l| (l.trim().to_lowercase(), field)));
+        }
+        let detail = match &o.detail {
+            Some(d) => Some(DetailSelectors {
+                content: optional("detail.content", d.content.as_ref())?,
+                title: optional("detail.title", d.title.as_ref())?,
+                summary: optional("detail.summary", d.summary.as_ref())?,
+                deadline: optional("detail.deadline", d.deadline.as_ref())?,
+                use_labels: d.use_labels,
+            }),
+            None => None,
+        };
+        Ok(Selectors {
+            item: compile_selector("item", &o.item)?,
+            title: compile_selector("title", &o.title)?,
+            link: optional("link", o.link.as_ref())?,
+            summary: optional("summary", o.summary.as_ref())?,
+            published: optional("published", o.published.as_ref())?,
+            deadline: optional("deadline", o.deadline.as_ref())?,
+            next_page: optional("next_page", o.next_page.as_ref())?,
+            label: compile_selector("labels.label", &o.labels.label)?,
+            label_fields,
+            detail,
+        })
+    }
+
+    /// Whether any label text is mapped to a field (else label pairs are not read).
+    pub fn maps_labels(&self) -> bool {
+        !self.label_fields.is_empty()
+    }
+
+    /// Fields a label means; one label may feed several ("Was wird gefördert?" → summary, amount).
+    pub fn fields_of(&self, label: &str) -> Vec<Field> {
+        let label = label.trim().to_lowercase();
+        let mut fields: Vec<Field> = self
+            .label_fields
+            .iter()
+            .filter(|(prefix, _)| label.starts_with(prefix.as_str()))
+            .map(|(_, f)| *f)
+            .collect();
+        fields.dedup();
+        fields
+    }
+}
+
+/// One call as the list page shows it; plain data, kept in the memo between passes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Listing {
+    /// Canonical URL: the call's identity.
+    pub url: String,
+    /// Absolute link as found, for fetching the detail page.
+    pub link: String,
+    pub title: String,
+    pub summary: String,
+    pub published: Option<NaiveDate>,
+    /// Text of the deadline element, or its ISO `datetime`.
+    pub deadline: Option<String>,
+    pub labels: Vec<(Field, String)>,
+}
+
+impl Listing {
+    /// Changes whenever anything the list page says about the call changes.
+    pub fn signature(&self) -> Signature {
+        Signature::of(&serde_json::to_string(self).expect("listing serialises"))
+    }
+}
+
+/// A parsed list page.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListPage {
+    pub listings: Vec<Listing>,
+    pub next: Option<String>,
+}
+
+/// What an `html` source remembers between passes.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HtmlMemo {
+    /// List pages by URL, so that a `304 Not Modified` still yields their listings.
+    #[serde(default)]
+    pub pages: BTreeMap<String, ListPage>,
+    /// Each call's listing signature when its detail page was last read, by
+    /// canonical URL; while it stays the same the page is not fetched again.
+    #[serde(default)]
+    pub details: BTreeMap<String, Signature>,
 }

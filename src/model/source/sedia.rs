@@ -5,6 +5,8 @@ use std::fmt;
 use serde::{Deserialize, Deserializer};
 use url::Url;
 
+use super::bounded;
+
 /// The portal's programme names and their `frameworkProgramme` codes (§2.2 of
 /// the source notes). Numeric codes are accepted as they are.
 const PROGRAMMES: &[(&str, &str, &str)] = &[
@@ -57,9 +59,11 @@ pub struct SediaOptions {
     /// The API key in the URL; `SEDIA` is the portal's public key.
     #[serde(default = "default_api_key")]
     pub api_key: String,
-    #[serde(default = "default_page_size", deserialize_with = "page_size")]
+    /// Topics per request; the API caps it at 100.
+    #[serde(default = "default_page_size", deserialize_with = "bounded::<_, 1, 100>")]
     pub page_size: u32,
-    #[serde(default = "default_max_pages")]
+    /// Requests per pass at most; 1 to [`MAX_PAGES`].
+    #[serde(default = "default_max_pages", deserialize_with = "bounded::<_, 1, MAX_PAGES>")]
     pub max_pages: u32,
     /// Result languages in order of preference; one record per topic is kept.
     #[serde(default = "default_languages")]
@@ -110,6 +114,9 @@ fn default_page_size() -> u32 {
     100
 }
 
+/// Upper bound of `max_pages`: 100,000 topics.
+pub const MAX_PAGES: u32 = 1000;
+
 fn default_max_pages() -> u32 {
     20
 }
@@ -140,17 +147,6 @@ fn programme_codes<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Er
             })
         })
         .collect()
-}
-
-fn page_size<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
-    let size = u32::deserialize(d)?;
-    if (1..=100).contains(&size) {
-        Ok(size)
-    } else {
-        Err(serde::de::Error::custom(format!(
-            "page_size {size} out of range 1..=100 (the API caps it at 100)"
-        )))
-    }
 }
 
 fn base_url<'de, D: Deserializer<'de>>(d: D) -> Result<Url, D::Error> {

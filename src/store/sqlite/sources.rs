@@ -7,6 +7,9 @@ use super::{count, from_json, to_json, ts};
 use crate::model::source::SourceState;
 use crate::store::{SourceHealth, SourceRun, StoreResult};
 
+/// The state of `source` (empty before its first pass). A memo this version
+/// cannot read, such as the string map of earlier versions, loads as empty
+/// (see `model::source::memo`); damage elsewhere in the JSON is an error.
 pub(super) async fn state(pool: &SqlitePool, source: &str) -> StoreResult<SourceState> {
     let json: Option<String> = sqlx::query_scalar("SELECT json FROM source_state WHERE source = ?")
         .bind(source)
