@@ -126,6 +126,18 @@ pub enum Command {
         #[command(subcommand)]
         command: CallsCommand,
     },
+    /// The deployment at a glance: last and next run of every job, source health, the outbox
+    /// by state, the newest call's age, the last error. Exit 1 when something needs attention.
+    Status {
+        #[arg(long, value_enum, default_value = "text")]
+        format: StatusFormat,
+    },
+    /// Copy the store to FILE while the daemon may run (a consistent snapshot);
+    /// never overwrites. Restore: stop the daemon, copy FILE to <data>/foerderradar.sqlite.
+    Backup {
+        /// The new backup file (must not exist).
+        file: PathBuf,
+    },
     /// Mails in the outbox.
     Outbox {
         #[arg(long, value_enum)]
@@ -204,6 +216,12 @@ impl ReportArgs {
     }
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StatusFormat {
+    Text,
+    Json,
+}
+
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum OutboxStatusArg {
     Pending,
@@ -244,6 +262,8 @@ async fn run_command(cli: Cli, out: &mut Out<impl Write>) -> anyhow::Result<Exit
         Command::Sources => sources(&app, out).await,
         Command::Calls { command } => calls(&app, command, out).await,
         Command::Outbox { status } => outbox(&app, status, out).await,
+        Command::Status { format } => status(&app, format, out).await,
+        Command::Backup { file } => backup(&app, &file, out).await,
         Command::Check | Command::Eval { .. } => unreachable!("handled above"),
     }
 }
@@ -574,6 +594,23 @@ async fn calls(app: &App, command: CallsCommand, out: &mut Out<impl Write>) -> a
             }
         }
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn status(app: &App, format: StatusFormat, out: &mut Out<impl Write>) -> anyhow::Result<ExitCode> {
+    let status = crate::status::gather(&app.store, &app.config, Utc::now()).await?;
+    match format {
+        StatusFormat::Text => outln!(out, "{status}"),
+        StatusFormat::Json => outln!(out, "{}", serde_json::to_string_pretty(&status)?),
+    }
+    Ok(attention(status.needs_attention()))
+}
+
+/// No data lock: a backup is a read snapshot and must work while the daemon runs.
+async fn backup(app: &App, file: &Path, out: &mut Out<impl Write>) -> anyhow::Result<ExitCode> {
+    app.store.backup_into(file).await?;
+    let size = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
+    outln!(out, "backup: wrote {} ({} bytes)", file.display(), size);
     Ok(ExitCode::SUCCESS)
 }
 

@@ -13,6 +13,7 @@ mod extract_real_pages;
 mod matching_eval;
 mod matching_support;
 mod notify;
+mod operations;
 mod pass;
 mod real_pages;
 mod report;
