@@ -9,6 +9,7 @@ mod collect_properties;
 mod collect_rss;
 mod collect_sedia;
 mod delivery_and_cli;
+mod deploy;
 mod extract_real_pages;
 mod matching_eval;
 mod matching_support;
