@@ -1,6 +1,7 @@
 //! The one integration-test binary (faster linking than one binary per file).
 
 mod architecture;
+mod cli_polish;
 mod collect_fdb;
 mod collect_hostile;
 mod collect_html;
