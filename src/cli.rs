@@ -3,7 +3,8 @@
 //! Exit codes:
 //! - 0: success;
 //! - 1: finished, but something needs attention: a source failed, a mail waits
-//!   for a retry or was given up, `eval` fell below `--min-f1`, `check` found an error;
+//!   for a retry or was given up, `eval` fell below `--min-f1`, `check` found an error,
+//!   `status` found something that needs attention;
 //! - 2: could not run: bad arguments, unreadable config, database error.
 
 use std::io::Write;
@@ -45,7 +46,7 @@ macro_rules! errln {
     long_about = None,
     after_help = "Exit codes: 0 success; 1 finished, but something needs attention (a source failed, \
                   a mail waits for a retry or was given up, eval below --min-f1, check found errors, \
-                  a broken source); 2 could not run (bad arguments, unreadable config, database error)."
+                  a broken source, status needs attention); 2 could not run (bad arguments, unreadable config, database error)."
 )]
 pub struct Cli {
     /// Config directory with foerderradar.toml, sources.toml, strategy.toml, kommunen.toml.

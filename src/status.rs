@@ -276,3 +276,77 @@ impl fmt::Display for Status {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn utc(s: &str) -> DateTime<Utc> {
+        s.parse().unwrap()
+    }
+
+    fn runs(finished: &str) -> crate::store::JobRuns {
+        crate::store::JobRuns {
+            kind: RunKind::Collect,
+            last_started: Some(utc(finished)),
+            last_finished: Some((utc(finished), true)),
+            last_ok: Some(utc(finished)),
+        }
+    }
+
+    fn weekdays_at_six() -> CronSchedule {
+        use std::str::FromStr;
+        CronSchedule {
+            expr: "0 6 * * 1-5".into(),
+            schedule: cron::Schedule::from_str("0 0 6 * * Mon-Fri").unwrap(),
+        }
+    }
+
+    #[test]
+    fn a_job_is_overdue_after_two_missed_slots_not_after_a_weekend() {
+        let schedule = weekdays_at_six();
+        let berlin = chrono_tz::Europe::Berlin;
+        // Finished Friday 2026-12-04 06:10 CET; Monday's 06:00 slot alone is no alarm.
+        let friday = runs("2026-12-04T05:10:00Z");
+        let monday = job_status(friday.clone(), &schedule, berlin, utc("2026-12-07T08:00:00Z"));
+        assert!(!monday.overdue);
+        assert_eq!(monday.next, Some(utc("2026-12-08T05:00:00Z")));
+        // Tuesday 06:00 passed too: two slots without a finished run.
+        assert!(!job_status(friday.clone(), &schedule, berlin, utc("2026-12-08T04:59:00Z")).overdue);
+        assert!(job_status(friday, &schedule, berlin, utc("2026-12-08T05:00:00Z")).overdue);
+    }
+
+    #[test]
+    fn next_run_follows_daylight_saving_time_in_berlin() {
+        let schedule = weekdays_at_six();
+        let berlin = chrono_tz::Europe::Berlin;
+        // Friday 2027-03-26 06:10 CET; clocks go forward on Sunday 28 March.
+        let status = job_status(
+            runs("2027-03-26T05:10:00Z"),
+            &schedule,
+            berlin,
+            utc("2027-03-27T12:00:00Z"),
+        );
+        // Monday 06:00 CEST is 04:00 UTC.
+        assert_eq!(status.next, Some(utc("2027-03-29T04:00:00Z")));
+        assert!(!status.overdue);
+    }
+
+    #[test]
+    fn a_job_that_never_ran_is_shown_but_no_alarm() {
+        let never = crate::store::JobRuns {
+            kind: RunKind::Notify,
+            last_started: None,
+            last_finished: None,
+            last_ok: None,
+        };
+        let status = job_status(
+            never,
+            &weekdays_at_six(),
+            chrono_tz::Europe::Berlin,
+            utc("2030-01-01T00:00:00Z"),
+        );
+        assert!(!status.overdue && status.last_ok.is_none());
+        assert_eq!(status.job, "notify");
+    }
+}
