@@ -191,7 +191,7 @@ async fn slow_server() -> MockServer {
             ResponseTemplate::new(200)
                 .insert_header("content-type", "application/rss+xml")
                 .set_body_string(feed)
-                .set_delay(Duration::from_millis(1500)),
+                .set_delay(Duration::from_secs(3)),
         )
         .mount(&server)
         .await;
