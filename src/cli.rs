@@ -3,7 +3,8 @@
 //! Exit codes:
 //! - 0: success;
 //! - 1: finished, but something needs attention: a source failed, a mail waits
-//!   for a retry or was given up, `eval` fell below `--min-f1`, `check` found an error;
+//!   for a retry or was given up, `eval` fell below `--min-f1`, `check` found an error,
+//!   `status` found something that needs attention;
 //! - 2: could not run: bad arguments, unreadable config, database error.
 
 use std::io::Write;
@@ -45,7 +46,7 @@ macro_rules! errln {
     long_about = None,
     after_help = "Exit codes: 0 success; 1 finished, but something needs attention (a source failed, \
                   a mail waits for a retry or was given up, eval below --min-f1, check found errors, \
-                  a broken source); 2 could not run (bad arguments, unreadable config, database error)."
+                  a broken source, status needs attention); 2 could not run (bad arguments, unreadable config, database error)."
 )]
 pub struct Cli {
     /// Config directory with foerderradar.toml, sources.toml, strategy.toml, kommunen.toml.
@@ -126,6 +127,18 @@ pub enum Command {
         #[command(subcommand)]
         command: CallsCommand,
     },
+    /// The deployment at a glance: last and next run of every job, source health, the outbox
+    /// by state, the newest call's age, the last error. Exit 1 when something needs attention.
+    Status {
+        #[arg(long, value_enum, default_value = "text")]
+        format: StatusFormat,
+    },
+    /// Copy the store to FILE while the daemon may run (a consistent snapshot);
+    /// never overwrites. Restore: stop the daemon, copy FILE to <data>/foerderradar.sqlite.
+    Backup {
+        /// The new backup file (must not exist).
+        file: PathBuf,
+    },
     /// Mails in the outbox.
     Outbox {
         #[arg(long, value_enum)]
@@ -135,18 +148,27 @@ pub enum Command {
 
 #[derive(Debug, Subcommand)]
 pub enum CallsCommand {
-    /// List stored calls.
+    /// List stored calls, the next Frist first; only open calls unless --all.
     List {
         #[arg(long)]
         source: Option<String>,
-        /// Only calls still open on the evaluation day.
+        /// Also calls closed on the evaluation day.
         #[arg(long)]
-        open: bool,
+        all: bool,
+        /// Only calls whose title, funder, summary or external id contain TEXT
+        /// (any case; "ae" finds "ä").
+        #[arg(long, value_name = "TEXT")]
+        search: Option<String>,
         #[arg(long)]
         limit: Option<u32>,
     },
     /// One call with its versions and recorded changes.
-    Show { call: String },
+    Show {
+        call: String,
+        /// text for people; json: one document with the call, its versions and changes.
+        #[arg(long, value_enum, default_value = "text")]
+        format: StatusFormat,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -204,6 +226,12 @@ impl ReportArgs {
     }
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StatusFormat {
+    Text,
+    Json,
+}
+
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum OutboxStatusArg {
     Pending,
@@ -244,11 +272,20 @@ async fn run_command(cli: Cli, out: &mut Out<impl Write>) -> anyhow::Result<Exit
         Command::Sources => sources(&app, out).await,
         Command::Calls { command } => calls(&app, command, out).await,
         Command::Outbox { status } => outbox(&app, status, out).await,
+        Command::Status { format } => status(&app, format, out).await,
+        Command::Backup { file } => backup(&app, &file, out).await,
         Command::Check | Command::Eval { .. } => unreachable!("handled above"),
     }
 }
 
 fn load_config(dir: &Path) -> anyhow::Result<Config> {
+    // One line for a wrong directory, not one "No such file" per config file.
+    if !dir.is_dir() {
+        bail!(
+            "config directory {} does not exist (give it with --config DIR before the command)",
+            dir.display()
+        );
+    }
     Config::load(dir).map_err(|errors| anyhow::anyhow!("invalid config in {}:\n{errors}", dir.display()))
 }
 
@@ -260,6 +297,10 @@ fn data_dir(cli: &Cli, config: &Config) -> PathBuf {
 }
 
 fn check(dir: &Path, out: &mut Out<impl Write>) -> anyhow::Result<ExitCode> {
+    if !dir.is_dir() {
+        errln!("check: config directory {} does not exist", dir.display());
+        return Ok(ExitCode::from(1));
+    }
     let config = match Config::load(dir) {
         Ok(config) => config,
         Err(errors) => {
@@ -334,10 +375,10 @@ fn print_given_up(out: &mut Out<impl Write>, given_up: &[FailedMail]) -> anyhow:
     for m in given_up {
         outln!(
             out,
-            "  given up: #{} {} after {} attempt(s): {}",
+            "  given up: #{} {} after {}: {}",
             m.id,
             m.contact,
-            m.attempts,
+            attempts(m.attempts),
             m.error
         );
     }
@@ -438,7 +479,8 @@ async fn run_eval(
     out: &mut Out<impl Write>,
 ) -> anyhow::Result<ExitCode> {
     let matcher = Matcher::new(&config)?;
-    let set = eval::load_labelled(file)?;
+    // The error's message names the file and the cause; its source chain would repeat the cause.
+    let set = eval::load_labelled(file).map_err(|e| anyhow::anyhow!("{e}"))?;
     let today = cli.today.unwrap_or_else(|| Utc::now().date_naive());
     let mut items = set.inline();
     let stored: Vec<_> = set.stored().collect();
@@ -457,7 +499,14 @@ async fn run_eval(
     }
     let result = eval::evaluate(&matcher, &items, today);
     outln!(out, "{result}");
-    Ok(attention(min_f1.is_some_and(|min| result.micro_all().f1() < min)))
+    let f1 = result.micro_all().f1();
+    match min_f1 {
+        Some(min) if f1 < min => {
+            errln!("eval: micro-F1 over all labels {f1:.3} is below the floor --min-f1 {min}");
+            Ok(ExitCode::from(1))
+        }
+        _ => Ok(ExitCode::SUCCESS),
+    }
 }
 
 async fn run_preview(
@@ -492,7 +541,7 @@ async fn sources(app: &App, out: &mut Out<impl Write>) -> anyhow::Result<ExitCod
         "{:<28} {:<17} {:<20} {:>5} {:>6}  {:<7} last error",
         "source",
         "kind",
-        "last success",
+        "last success (UTC)",
         "fails",
         "items",
         "state"
@@ -526,54 +575,171 @@ async fn sources(app: &App, out: &mut Out<impl Write>) -> anyhow::Result<ExitCod
 
 async fn calls(app: &App, command: CallsCommand, out: &mut Out<impl Write>) -> anyhow::Result<ExitCode> {
     match command {
-        CallsCommand::List { source, open, limit } => {
-            let filter = CallFilter {
-                source,
-                open_on: open.then(|| app.today()),
-                limit,
-                ..CallFilter::default()
-            };
-            for call in app.store.list_calls(&filter).await? {
-                if out.is_closed() {
-                    break;
-                }
-                outln!(
-                    out,
-                    "{}  {:<10}  {:<22}  {}",
-                    call.id,
-                    call.deadline.next_date(app.today()).map_or_else(
-                        || crate::model::german::format_deadline(&call.deadline),
-                        crate::model::german::format_date_de
-                    ),
-                    call.source,
-                    call.title
-                );
-            }
-        }
-        CallsCommand::Show { call } => {
-            let call = find_call(app, &call).await?;
-            outln!(out, "{}", serde_json::to_string_pretty(&call)?);
-            for (at, version) in app.store.call_versions(&call.id).await? {
-                outln!(
-                    out,
-                    "version {}  fingerprint {}",
-                    at.format("%Y-%m-%d %H:%M"),
-                    &version.fingerprint[..12.min(version.fingerprint.len())]
-                );
-            }
-            let changes = app.store.changes_since(call.first_seen).await?;
-            for event in changes.iter().filter(|e| e.call_id == call.id) {
-                outln!(
-                    out,
-                    "{}  {}: {} → {}",
-                    event.at.format("%Y-%m-%d %H:%M"),
-                    event.change.field.label_de(),
-                    event.change.old,
-                    event.change.new
-                );
-            }
-        }
+        CallsCommand::List {
+            source,
+            all,
+            search,
+            limit,
+        } => list_calls(app, source, all, search.as_deref(), limit, out).await?,
+        CallsCommand::Show { call, format } => show_call(app, &call, format, out).await?,
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn list_calls(
+    app: &App,
+    source: Option<String>,
+    all: bool,
+    search: Option<&str>,
+    limit: Option<u32>,
+    out: &mut Out<impl Write>,
+) -> anyhow::Result<()> {
+    let today = app.today();
+    let filter = CallFilter {
+        source,
+        open_on: (!all).then_some(today),
+        ..CallFilter::default()
+    };
+    let needle = search.map(crate::model::text::fold);
+    let mut calls: Vec<_> = app
+        .store
+        .list_calls(&filter)
+        .await?
+        .into_iter()
+        .filter(|call| needle.as_deref().is_none_or(|n| call_mentions(call, n)))
+        .collect();
+    // The next Frist first; calls without a dated Frist (rolling, unknown, past) last.
+    calls.sort_by_key(|call| (call.deadline.next_date(today).is_none(), call.deadline.next_date(today)));
+    calls.truncate(limit.map_or(usize::MAX, |l| l as usize));
+    if calls.is_empty() {
+        outln!(
+            out,
+            "calls: none {}",
+            if all {
+                "stored"
+            } else {
+                "open (--all shows closed calls too)"
+            }
+        );
+        return Ok(());
+    }
+    outln!(out, "{:<16}  {:<10}  {:<22}  title", "id", "next Frist", "source");
+    for call in &calls {
+        if out.is_closed() {
+            break;
+        }
+        outln!(
+            out,
+            "{}  {:<10}  {:<22}  {}",
+            call.id,
+            call.deadline.next_date(today).map_or_else(
+                || crate::model::german::format_deadline(&call.deadline),
+                crate::model::german::format_date_de
+            ),
+            call.source,
+            call.title
+        );
+    }
+    Ok(())
+}
+
+/// Whether the folded `needle` occurs in the call's title, funder, summary or external id.
+fn call_mentions(call: &crate::model::Call, needle: &str) -> bool {
+    use crate::model::text::fold;
+    [
+        Some(call.title.as_str()),
+        call.funder.as_deref(),
+        Some(call.summary.as_str()),
+        call.external_id.as_deref(),
+    ]
+    .into_iter()
+    .flatten()
+    .any(|field| fold(field).contains(needle))
+}
+
+async fn show_call(app: &App, id: &str, format: StatusFormat, out: &mut Out<impl Write>) -> anyhow::Result<()> {
+    let call = find_call(app, id).await?;
+    let versions = app.store.call_versions(&call.id).await?;
+    let changes: Vec<_> = app
+        .store
+        .changes_since(call.first_seen)
+        .await?
+        .into_iter()
+        .filter(|e| e.call_id == call.id)
+        .collect();
+    if format == StatusFormat::Json {
+        let document = serde_json::json!({
+            "call": call,
+            "versions": versions.iter().map(|(at, version)| serde_json::json!({
+                "recorded_at": at, "fingerprint": version.fingerprint, "call": version,
+            })).collect::<Vec<_>>(),
+            "changes": changes.iter().map(|e| serde_json::json!({
+                "at": e.at, "field": e.change.field.label_de(), "old": e.change.old, "new": e.change.new,
+            })).collect::<Vec<_>>(),
+        });
+        outln!(out, "{}", serde_json::to_string_pretty(&document)?);
+        return Ok(());
+    }
+    outln!(out, "{}\n", call.title);
+    let field = |name: &str, value: &str| format!("{name:<12} {value}");
+    outln!(out, "{}", field("id", call.id.as_str()));
+    outln!(out, "{}", field("url", &call.url));
+    outln!(out, "{}", field("source", &call.source.to_string()));
+    outln!(out, "{}", field("funder", call.funder.as_deref().unwrap_or("-")));
+    outln!(
+        out,
+        "{}",
+        field("Frist", &crate::model::german::format_deadline(&call.deadline))
+    );
+    outln!(out, "{}", field("status", &format!("{:?}", call.status).to_lowercase()));
+    let seen = |t: chrono::DateTime<Utc>| t.format("%Y-%m-%d %H:%M UTC").to_string();
+    outln!(out, "{}", field("first seen", &seen(call.first_seen)));
+    outln!(out, "{}", field("last seen", &seen(call.last_seen)));
+    if !call.summary.is_empty() {
+        outln!(out, "\n{}", call.summary);
+    }
+    if !call.text.is_empty() && call.text != call.summary {
+        outln!(out, "\n{}", call.text);
+    }
+    outln!(out, "\nversions:");
+    for (at, version) in &versions {
+        outln!(
+            out,
+            "  {}  fingerprint {}",
+            seen(*at),
+            &version.fingerprint[..12.min(version.fingerprint.len())]
+        );
+    }
+    if !changes.is_empty() {
+        outln!(out, "changes:");
+    }
+    for event in &changes {
+        outln!(
+            out,
+            "  {}  {}: {} → {}",
+            seen(event.at),
+            event.change.field.label_de(),
+            event.change.old,
+            event.change.new
+        );
+    }
+    Ok(())
+}
+
+async fn status(app: &App, format: StatusFormat, out: &mut Out<impl Write>) -> anyhow::Result<ExitCode> {
+    let status = crate::status::gather(&app.store, &app.config, Utc::now()).await?;
+    match format {
+        StatusFormat::Text => outln!(out, "{status}"),
+        StatusFormat::Json => outln!(out, "{}", serde_json::to_string_pretty(&status)?),
+    }
+    Ok(attention(status.needs_attention()))
+}
+
+/// No data lock: a backup is a read snapshot and must work while the daemon runs.
+async fn backup(app: &App, file: &Path, out: &mut Out<impl Write>) -> anyhow::Result<ExitCode> {
+    app.store.backup_into(file).await?;
+    let size = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
+    outln!(out, "backup: wrote {} ({} bytes)", file.display(), size);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -583,19 +749,48 @@ async fn outbox(app: &App, status: Option<OutboxStatusArg>, out: &mut Out<impl W
         OutboxStatusArg::Sent => OutboxStatus::Sent,
         OutboxStatusArg::Failed => OutboxStatus::Failed,
     });
-    for mail in app.store.outbox(status).await? {
+    let mails = app.store.outbox(status).await?;
+    if mails.is_empty() {
+        let which = status.map_or(String::new(), |s| format!("{} ", s.as_str()));
+        outln!(out, "outbox: no {which}mails");
+        return Ok(ExitCode::SUCCESS);
+    }
+    outln!(
+        out,
+        "{:>5}  {:<8} {:<10} {:<17} {:<17} {:<40} subject (times UTC)",
+        "id",
+        "status",
+        "attempts",
+        "created",
+        "sent / next try",
+        "to"
+    );
+    let time = |t: chrono::DateTime<Utc>| t.format("%Y-%m-%d %H:%M").to_string();
+    for mail in mails {
+        let when = match (mail.status, mail.sent) {
+            (_, Some(sent)) => time(sent),
+            (OutboxStatus::Pending, None) => time(mail.next_attempt),
+            _ => "-".into(),
+        };
         outln!(
             out,
-            "{:>5}  {:<8} {:>2} attempts  {:<40} {}{}",
+            "{:>5}  {:<8} {:<10} {:<17} {:<17} {:<40} {}{}",
             mail.id,
-            format!("{:?}", mail.status).to_lowercase(),
-            mail.attempts,
+            mail.status.as_str(),
+            attempts(mail.attempts),
+            time(mail.created),
+            when,
             mail.contact,
             mail.subject,
             mail.last_error.map(|e| format!("  ({e})")).unwrap_or_default()
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// "1 attempt", "2 attempts".
+fn attempts(n: u32) -> String {
+    format!("{n} {}", if n == 1 { "attempt" } else { "attempts" })
 }
 
 /// Command output (stdout). When the reader goes away (`calls list | head -1`), the rest of the

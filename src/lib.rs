@@ -16,4 +16,5 @@ pub mod model;
 pub mod notify;
 pub mod report;
 pub mod rules;
+pub mod status;
 pub mod store;

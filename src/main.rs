@@ -12,7 +12,7 @@ use tracing_subscriber::EnvFilter;
 use tracing_subscriber::filter::filter_fn;
 use tracing_subscriber::prelude::*;
 
-use foerderradar::cli::{self, Cli};
+use foerderradar::cli::{self, Cli, Command};
 
 /// How long the runtime may wait for leftover background work (a cancelled job's
 /// blocking tasks) after the command returned; the process must not hang on it.
@@ -20,7 +20,8 @@ const RUNTIME_SHUTDOWN: Duration = Duration::from_secs(2);
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(cli.verbose, cli.log_json);
+    let daemon = matches!(cli.command, Command::Run { once: false });
+    init_logging(cli.verbose, cli.log_json, daemon);
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
@@ -40,24 +41,46 @@ fn main() -> ExitCode {
     }
 }
 
-fn init_logging(verbose: u8, json: bool) {
+/// The daemon's log is its only output: it logs at info. A one-shot command prints its own
+/// summary, so at default verbosity it logs warnings only, and not those its output repeats.
+fn init_logging(verbose: u8, json: bool, daemon: bool) {
     let default = match verbose {
-        0 => "foerderradar=info,warn",
+        0 if daemon => "foerderradar=info,warn",
+        0 => "warn",
         1 => "foerderradar=debug,info",
         _ => "trace",
     };
+    let quiet_repeats = verbose == 0 && !daemon;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
     let layer = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal());
-    let registry = tracing_subscriber::registry()
-        .with(filter)
-        .with(filter_fn(|meta| !is_lettre_chatter(meta)));
+    let registry = tracing_subscriber::registry().with(filter).with(filter_fn(move |meta| {
+        let repeated = quiet_repeats && is_printed_failure(meta);
+        !(is_lettre_chatter(meta) || repeated)
+    }));
     if json {
         registry.with(layer.json()).init();
     } else {
         registry.with(layer.compact()).init();
     }
+}
+
+/// The warnings about a failed source ("source failed", and the "fetch failed" and retry
+/// warnings of the request that broke it, which carry the same error): `collect` and `run --once` print the same error in their summary.
+/// Told apart by target and field names, not by message text.
+fn is_printed_failure(meta: &Metadata<'_>) -> bool {
+    let mut fields: Vec<&str> = meta.fields().iter().map(|f| f.name()).collect();
+    fields.sort_unstable();
+    *meta.level() == Level::WARN
+        && match meta.target() {
+            "foerderradar::collect" => fields == ["error", "message", "source"],
+            // "fetch failed", and "transient fetch error, retrying" (with -v they show).
+            "foerderradar::collect::http" => {
+                fields == ["error", "message", "url"] || fields == ["error", "message", "retry_in", "url"]
+            }
+            _ => false,
+        }
 }
 
 /// lettre traces the SMTP dialogue at debug level, the AUTH line with the base64

@@ -19,7 +19,7 @@ const LAYERS: &[&[&str]] = &[
     &["store"],
     // The pipeline stages.
     &["collect", "matching", "notify", "report"],
-    &["app"],
+    &["app", "status"],
     &["daemon"],
     &["cli"],
 ];

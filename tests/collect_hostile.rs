@@ -174,7 +174,11 @@ async fn markup_nested_100000_deep_fails_its_source_and_nothing_else() {
     let calls = foerderradar(&config, &data, &["calls", "list"]).await;
     let listed = text(&calls.stdout);
     assert!(listed.contains("Förderaufruf Ortskerne"), "{listed}");
-    assert_eq!(listed.lines().count(), 1, "only the good source's call: {listed}");
+    assert_eq!(
+        listed.lines().count(),
+        2,
+        "a header and the good source's call: {listed}"
+    );
     // The failures are in the source health.
     let health = text(&foerderradar(&config, &data, &["sources"]).await.stdout);
     for bad in ["tief-beschreibung", "tief-xml", "tief-liste", "tief-detail"] {
@@ -313,7 +317,14 @@ async fn invisible_characters_reach_neither_the_store_nor_the_digest() {
     let invisible = ['\u{202e}', '\u{202c}', '\u{200f}', '\u{2066}', '\u{200b}', '\u{1}'];
     let shown = text(&foerderradar(&config, &data, &["calls", "list"]).await.stdout);
     assert!(shown.contains("Innenstadtgpj.exe lebendig gestalten"), "{shown}");
-    let id = shown.split_whitespace().next().unwrap().to_string();
+    let id = shown
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string();
     let stored = text(&foerderradar(&config, &data, &["calls", "show", &id]).await.stdout);
     assert!(stored.contains("Antragsberechtigt sind Kommunen in"), "{stored}");
     assert!(!stored.contains(&invisible[..]), "{stored}");

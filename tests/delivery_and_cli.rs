@@ -228,6 +228,8 @@ fn outbox_digests(config: &Path, data: &Path, status: &str) -> Vec<String> {
     assert!(out.status.success(), "{}", stderr(&out));
     stdout(&out)
         .lines()
+        // Mail lines start with the mail's id (not the header, not "outbox: no … mails").
+        .filter(|l| l.split_whitespace().next().is_some_and(|id| id.parse::<i64>().is_ok()))
         .filter(|l| !l.contains(ADMIN))
         .map(str::to_string)
         .collect()

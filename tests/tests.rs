@@ -1,6 +1,7 @@
 //! The one integration-test binary (faster linking than one binary per file).
 
 mod architecture;
+mod cli_polish;
 mod collect_fdb;
 mod collect_hostile;
 mod collect_html;
@@ -9,10 +10,12 @@ mod collect_properties;
 mod collect_rss;
 mod collect_sedia;
 mod delivery_and_cli;
+mod deploy;
 mod extract_real_pages;
 mod matching_eval;
 mod matching_support;
 mod notify;
+mod operations;
 mod pass;
 mod real_pages;
 mod report;

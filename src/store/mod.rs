@@ -9,7 +9,7 @@ mod sqlite;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-pub use sqlite::SqliteStore;
+pub use sqlite::{JobRuns, LastError, SqliteStore};
 
 use crate::model::source::SourceState;
 use crate::model::{Call, CallId, FieldChange, Match, string_enum};
@@ -34,6 +34,20 @@ pub enum StoreError {
     /// A mail would queue a call to a contact that already had it; nothing was queued.
     #[error("call {call} was already queued for {contact}")]
     AlreadyNotified { contact: String, call: CallId },
+    /// A backup could not be started (its target exists, or its path is unusable).
+    #[error("cannot back up the store to {}: {message}", path.display())]
+    Backup { path: std::path::PathBuf, message: String },
+    /// The store was migrated by a newer release than this binary.
+    #[error(
+        "the store at {} was written by a newer foerderradar (schema {found}, this binary knows up to {known}); \
+         upgrade foerderradar or restore a backup taken before the upgrade",
+        path.display()
+    )]
+    NewerSchema {
+        path: std::path::PathBuf,
+        found: i64,
+        known: i64,
+    },
     #[error("cannot create the database directory {path}: {source}")]
     Io {
         path: std::path::PathBuf,

@@ -9,6 +9,7 @@
 
 mod calls;
 mod matches;
+mod ops;
 mod outbox;
 mod sources;
 
@@ -27,6 +28,8 @@ use super::{
 };
 use crate::model::source::SourceState;
 use crate::model::{Call, CallId, Match};
+
+pub use ops::{JobRuns, LastError};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
@@ -61,6 +64,7 @@ impl SqliteStore {
             .max_connections(MAX_CONNECTIONS)
             .connect_with(options)
             .await?;
+        ops::refuse_newer_schema(&pool, path).await?;
         Self::migrated(pool).await
     }
 

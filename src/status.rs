@@ -1,0 +1,352 @@
+//! `foerderradar status`: one look at a running deployment. The last and next run of
+//! every job, the health of every source, the outbox by state, the newest call's age
+//! and the last error, and the list of what needs attention (exit code 1).
+//!
+//! What needs attention:
+//! - an enabled source flagged broken;
+//! - a mail given up in the last [`GIVEN_UP_WINDOW_DAYS`] days;
+//! - a job without a finished run for two of its scheduled slots (the daemon stopped,
+//!   or the job fails before it can finish).
+
+use std::fmt;
+
+use chrono::{DateTime, Duration, Utc};
+use chrono_tz::Tz;
+use serde::Serialize;
+
+use crate::config::{Config, CronSchedule};
+use crate::store::{LastError, RunKind, SqliteStore, Store};
+
+/// A mail given up within this many days counts as needing attention.
+pub const GIVEN_UP_WINDOW_DAYS: i64 = 7;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Status {
+    pub as_of: DateTime<Utc>,
+    pub timezone: String,
+    pub jobs: Vec<JobStatus>,
+    pub sources: Vec<SourceStatus>,
+    /// Mails per outbox state: pending, sent, failed (given up).
+    pub outbox: Vec<OutboxCount>,
+    pub given_up_recently: u32,
+    pub newest_call: Option<NewestCall>,
+    pub last_error: Option<ErrorStatus>,
+    /// Everything that needs attention, one sentence each; empty when all is well.
+    pub attention: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct JobStatus {
+    /// `collect`, `match` or `notify`.
+    pub job: &'static str,
+    /// The cron line that starts it (`match` runs right after each collect).
+    pub schedule: String,
+    pub last_started: Option<DateTime<Utc>>,
+    pub last_finished: Option<DateTime<Utc>>,
+    /// Whether the last finished run went without a failure (a source or a mail failed).
+    pub last_ok: Option<bool>,
+    pub next: Option<DateTime<Utc>>,
+    /// Two scheduled slots passed without a finished run.
+    pub overdue: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SourceStatus {
+    pub source: String,
+    pub kind: &'static str,
+    /// `ok`, `failing`, `broken`, `new` (never run) or `off` (disabled).
+    pub state: &'static str,
+    pub last_success: Option<DateTime<Utc>>,
+    pub consecutive_failures: u32,
+    pub last_error: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct OutboxCount {
+    pub status: &'static str,
+    pub mails: u32,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct NewestCall {
+    pub first_seen: DateTime<Utc>,
+    pub age_days: i64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ErrorStatus {
+    pub at: DateTime<Utc>,
+    pub origin: String,
+    pub message: String,
+}
+
+impl Status {
+    pub fn needs_attention(&self) -> bool {
+        !self.attention.is_empty()
+    }
+}
+
+/// Gathers the status as of `now`.
+pub async fn gather(store: &SqliteStore, config: &Config, now: DateTime<Utc>) -> anyhow::Result<Status> {
+    let tz = config.service.timezone;
+    let schedules = &config.service.schedules;
+    let mut attention = Vec::new();
+    let mut jobs = Vec::new();
+    for (kind, schedule) in [
+        (RunKind::Collect, &schedules.collect),
+        (RunKind::Match, &schedules.collect),
+        (RunKind::Notify, &schedules.notify),
+    ] {
+        let job = job_status(store.job_runs(kind).await?, schedule, tz, now);
+        if job.overdue {
+            attention.push(format!(
+                "job {} has not finished a run for two scheduled slots (last finished: {})",
+                job.job,
+                job.last_finished.map_or("never".into(), |t| local(t, tz))
+            ));
+        }
+        jobs.push(job);
+    }
+    let sources = source_statuses(store, config).await?;
+    for s in sources.iter().filter(|s| s.state == "broken") {
+        attention.push(format!(
+            "source {} is broken after {} failures in a row (see `foerderradar sources`)",
+            s.source, s.consecutive_failures
+        ));
+    }
+    let outbox = store
+        .outbox_counts()
+        .await?
+        .into_iter()
+        .map(|(status, mails)| OutboxCount {
+            status: status.as_str(),
+            mails,
+        })
+        .collect();
+    let given_up_recently = store.given_up_since(now - Duration::days(GIVEN_UP_WINDOW_DAYS)).await?;
+    if given_up_recently > 0 {
+        attention.push(format!(
+            "{given_up_recently} {} given up in the last {GIVEN_UP_WINDOW_DAYS} days (see `foerderradar outbox --status failed`)",
+            if given_up_recently == 1 { "mail" } else { "mails" }
+        ));
+    }
+    let newest_call = store.newest_call_seen().await?.map(|first_seen| NewestCall {
+        first_seen,
+        age_days: (now - first_seen).num_days(),
+    });
+    let last_error = store
+        .last_error()
+        .await?
+        .map(|LastError { at, origin, message }| ErrorStatus { at, origin, message });
+    Ok(Status {
+        as_of: now,
+        timezone: tz.name().to_string(),
+        jobs,
+        sources,
+        outbox,
+        given_up_recently,
+        newest_call,
+        last_error,
+        attention,
+    })
+}
+
+fn job_status(runs: crate::store::JobRuns, schedule: &CronSchedule, tz: Tz, now: DateTime<Utc>) -> JobStatus {
+    let after = |t: DateTime<Utc>| {
+        schedule
+            .schedule
+            .after(&t.with_timezone(&tz))
+            .map(|t| t.with_timezone(&Utc))
+    };
+    let last_finished = runs.last_finished.map(|(t, _)| t);
+    // Never run is no alarm by itself: a new deployment waits for its first slot.
+    let overdue = last_finished.is_some_and(|t| after(t).nth(1).is_some_and(|second| second <= now));
+    JobStatus {
+        job: runs.kind.as_str(),
+        schedule: schedule.expr.clone(),
+        last_started: runs.last_started,
+        last_finished,
+        last_ok: runs.last_finished.map(|(_, ok)| ok),
+        next: after(now).next(),
+        overdue,
+    }
+}
+
+async fn source_statuses(store: &SqliteStore, config: &Config) -> anyhow::Result<Vec<SourceStatus>> {
+    let health = store.source_health().await?;
+    Ok(config
+        .sources
+        .iter()
+        .map(|source| {
+            let h = health.iter().find(|h| h.source == source.id);
+            let state = match h {
+                _ if !source.enabled => "off",
+                Some(h) if h.broken => "broken",
+                Some(h) if h.consecutive_failures > 0 => "failing",
+                Some(_) => "ok",
+                None => "new",
+            };
+            SourceStatus {
+                source: source.id.clone(),
+                kind: source.kind.name(),
+                state,
+                last_success: h.and_then(|h| h.last_success),
+                consecutive_failures: h.map_or(0, |h| h.consecutive_failures),
+                last_error: h.and_then(|h| h.last_error.clone()),
+            }
+        })
+        .collect())
+}
+
+/// A time in the deployment's time zone, with its offset.
+fn local(t: DateTime<Utc>, tz: Tz) -> String {
+    t.with_timezone(&tz).format("%Y-%m-%d %H:%M %Z").to_string()
+}
+
+fn opt_local(t: Option<DateTime<Utc>>, tz: Tz) -> String {
+    t.map_or("never".into(), |t| local(t, tz))
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let tz: Tz = self.timezone.parse().unwrap_or(chrono_tz::UTC);
+        writeln!(f, "status as of {} (times in {})", local(self.as_of, tz), self.timezone)?;
+        writeln!(f, "\njobs:")?;
+        writeln!(
+            f,
+            "  {:<8} {:<16} {:<22} {:<7} {:<22} next",
+            "job", "schedule", "last finished", "result", "last started"
+        )?;
+        for j in &self.jobs {
+            let result = match j.last_ok {
+                Some(true) => "ok",
+                Some(false) => "failed",
+                None => "-",
+            };
+            writeln!(
+                f,
+                "  {:<8} {:<16} {:<22} {:<7} {:<22} {}{}",
+                j.job,
+                j.schedule,
+                opt_local(j.last_finished, tz),
+                result,
+                opt_local(j.last_started, tz),
+                opt_local(j.next, tz),
+                if j.overdue { "  OVERDUE" } else { "" }
+            )?;
+        }
+        writeln!(f, "\nsources:")?;
+        for s in &self.sources {
+            writeln!(
+                f,
+                "  {:<28} {:<8} last success {:<22} {}",
+                s.source,
+                s.state,
+                opt_local(s.last_success, tz),
+                s.last_error.as_deref().unwrap_or("")
+            )?;
+        }
+        let outbox: Vec<String> = self
+            .outbox
+            .iter()
+            .map(|c| format!("{} {}", c.mails, c.status))
+            .collect();
+        writeln!(f, "\noutbox: {}", outbox.join(", "))?;
+        match &self.newest_call {
+            Some(c) => writeln!(
+                f,
+                "newest call: first seen {} ({} days ago)",
+                local(c.first_seen, tz),
+                c.age_days
+            )?,
+            None => writeln!(f, "newest call: none stored yet")?,
+        }
+        match &self.last_error {
+            Some(e) => writeln!(f, "last error: {} {}: {}", local(e.at, tz), e.origin, e.message)?,
+            None => writeln!(f, "last error: none")?,
+        }
+        if self.attention.is_empty() {
+            write!(f, "\nall well")
+        } else {
+            write!(f, "\nneeds attention:")?;
+            for a in &self.attention {
+                write!(f, "\n  - {a}")?;
+            }
+            Ok(())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn utc(s: &str) -> DateTime<Utc> {
+        s.parse().unwrap()
+    }
+
+    fn runs(finished: &str) -> crate::store::JobRuns {
+        crate::store::JobRuns {
+            kind: RunKind::Collect,
+            last_started: Some(utc(finished)),
+            last_finished: Some((utc(finished), true)),
+            last_ok: Some(utc(finished)),
+        }
+    }
+
+    fn weekdays_at_six() -> CronSchedule {
+        use std::str::FromStr;
+        CronSchedule {
+            expr: "0 6 * * 1-5".into(),
+            schedule: cron::Schedule::from_str("0 0 6 * * Mon-Fri").unwrap(),
+        }
+    }
+
+    #[test]
+    fn a_job_is_overdue_after_two_missed_slots_not_after_a_weekend() {
+        let schedule = weekdays_at_six();
+        let berlin = chrono_tz::Europe::Berlin;
+        // Finished Friday 2026-12-04 06:10 CET; Monday's 06:00 slot alone is no alarm.
+        let friday = runs("2026-12-04T05:10:00Z");
+        let monday = job_status(friday.clone(), &schedule, berlin, utc("2026-12-07T08:00:00Z"));
+        assert!(!monday.overdue);
+        assert_eq!(monday.next, Some(utc("2026-12-08T05:00:00Z")));
+        // Tuesday 06:00 passed too: two slots without a finished run.
+        assert!(!job_status(friday.clone(), &schedule, berlin, utc("2026-12-08T04:59:00Z")).overdue);
+        assert!(job_status(friday, &schedule, berlin, utc("2026-12-08T05:00:00Z")).overdue);
+    }
+
+    #[test]
+    fn next_run_follows_daylight_saving_time_in_berlin() {
+        let schedule = weekdays_at_six();
+        let berlin = chrono_tz::Europe::Berlin;
+        // Friday 2027-03-26 06:10 CET; clocks go forward on Sunday 28 March.
+        let status = job_status(
+            runs("2027-03-26T05:10:00Z"),
+            &schedule,
+            berlin,
+            utc("2027-03-27T12:00:00Z"),
+        );
+        // Monday 06:00 CEST is 04:00 UTC.
+        assert_eq!(status.next, Some(utc("2027-03-29T04:00:00Z")));
+        assert!(!status.overdue);
+    }
+
+    #[test]
+    fn a_job_that_never_ran_is_shown_but_no_alarm() {
+        let never = crate::store::JobRuns {
+            kind: RunKind::Notify,
+            last_started: None,
+            last_finished: None,
+            last_ok: None,
+        };
+        let status = job_status(
+            never,
+            &weekdays_at_six(),
+            chrono_tz::Europe::Berlin,
+            utc("2030-01-01T00:00:00Z"),
+        );
+        assert!(!status.overdue && status.last_ok.is_none());
+        assert_eq!(status.job, "notify");
+    }
+}
