@@ -29,13 +29,16 @@ pub struct PreviewChange {
     pub after: Option<Vec<String>>,
 }
 
-/// Digest count of one contact under both versions.
+/// Digests of one contact under both versions, and the calls they would carry.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MailCount {
     pub kommune: String,
     pub contact: String,
     pub before: usize,
     pub after: usize,
+    /// Calls listed over all of the contact's digests (a call counts once per digest).
+    pub calls_before: usize,
+    pub calls_after: usize,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -90,8 +93,10 @@ pub fn compare(
         .map(|(kommune, contact)| {
             let key = (kommune.clone(), contact.clone());
             MailCount {
-                before: before_mails.count(&key),
-                after: after_mails.count(&key),
+                before: before_mails.mails(&key),
+                after: after_mails.mails(&key),
+                calls_before: before_mails.calls(&key),
+                calls_after: after_mails.calls(&key),
                 kommune,
                 contact,
             }
@@ -113,9 +118,9 @@ fn passed(matcher: &Matcher, call: &Call, today: NaiveDate) -> BTreeMap<Key, Vec
         .collect()
 }
 
-/// Days with at least one digest, per (Kommune, contact e-mail).
+/// Per (Kommune, contact e-mail): the days with a digest and the calls each would list.
 #[derive(Default)]
-struct Digests(BTreeMap<(String, String), BTreeSet<NaiveDate>>);
+struct Digests(BTreeMap<(String, String), BTreeMap<NaiveDate, BTreeSet<String>>>);
 
 impl Digests {
     fn add(&mut self, config: &Config, call: &Call, passed: &BTreeMap<Key, Vec<String>>) {
@@ -129,39 +134,40 @@ impl Digests {
                     self.0
                         .entry((kommune.id.clone(), contact.email.clone()))
                         .or_default()
-                        .insert(day);
+                        .entry(day)
+                        .or_default()
+                        .insert(call.id.to_string());
                 }
             }
         }
     }
 
-    fn count(&self, key: &(String, String)) -> usize {
-        self.0.get(key).map_or(0, BTreeSet::len)
+    fn mails(&self, key: &(String, String)) -> usize {
+        self.0.get(key).map_or(0, BTreeMap::len)
+    }
+
+    fn calls(&self, key: &(String, String)) -> usize {
+        self.0.get(key).map_or(0, |days| days.values().map(BTreeSet::len).sum())
     }
 }
 
 fn who(hf: &str, project: Option<&str>) -> String {
     match project {
-        Some(p) => format!("Projekt {p}"),
+        Some(p) => format!("project {p}"),
         None => format!("Handlungsfeld {hf}"),
     }
 }
 
 impl fmt::Display for PreviewReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(
-            f,
-            "Vorschau über {} Aufrufe: {} Änderungen",
-            self.calls,
-            self.changes.len()
-        )?;
+        writeln!(f, "preview over {} calls: {} changes", self.calls, self.changes.len())?;
         for (heading, pick) in [
             (
-                "Neu passend",
+                "newly matching",
                 (|c: &PreviewChange| c.before.is_none()) as fn(&PreviewChange) -> bool,
             ),
-            ("Passt nicht mehr", |c| c.after.is_none()),
-            ("Andere Kommunen", |c| c.before.is_some() && c.after.is_some()),
+            ("no longer matching", |c| c.after.is_none()),
+            ("other Kommunen", |c| c.before.is_some() && c.after.is_some()),
         ] {
             let list: Vec<_> = self.changes.iter().filter(|c| pick(c)).collect();
             writeln!(f)?;
@@ -170,26 +176,25 @@ impl fmt::Display for PreviewReport {
                 let target = who(&c.handlungsfeld, c.project.as_deref());
                 let kommunen = |k: &Option<Vec<String>>| k.as_ref().map_or("–".to_string(), |v| v.join(", "));
                 writeln!(f, "- {} ({}) – {target}", c.title, c.call_id)?;
-                writeln!(f, "    vorher: {}", kommunen(&c.before))?;
-                writeln!(f, "    nachher: {}", kommunen(&c.after))?;
+                writeln!(f, "    before: {}", kommunen(&c.before))?;
+                writeln!(f, "    after: {}", kommunen(&c.after))?;
             }
         }
         writeln!(f)?;
         writeln!(
             f,
-            "E-Mails je Kontakt (ein Digest pro Tag mit mindestens einem neuen passenden Aufruf):"
+            "mails per contact (one digest per day with at least one new matching call) and the calls they list:"
         )?;
         writeln!(
             f,
-            "{:<20} {:<40} {:>7} {:>7} {:>7}",
-            "Kommune", "Kontakt", "vorher", "nachher", "Δ"
+            "{:<20} {:<40} {:>13} {:>6} {:>13} {:>6}",
+            "Kommune", "contact", "mails before", "after", "calls before", "after"
         )?;
         for m in &self.mails {
-            let delta = m.after as i64 - m.before as i64;
             writeln!(
                 f,
-                "{:<20} {:<40} {:>7} {:>7} {:>+7}",
-                m.kommune, m.contact, m.before, m.after, delta
+                "{:<20} {:<40} {:>13} {:>6} {:>13} {:>6}",
+                m.kommune, m.contact, m.before, m.after, m.calls_before, m.calls_after
             )?;
         }
         Ok(())
@@ -252,8 +257,10 @@ mod tests {
         assert_eq!(new, vec!["Umsetzung des Onlinezugangsgesetzes (OZG)"]);
         let ahlen = report.mails.iter().find(|m| m.kommune == "ahlen").unwrap();
         assert_eq!((ahlen.before, ahlen.after), (1, 2), "{report}");
+        // Before: one digest listing calls 1 and 2; after: call 2 on day 2 and call 3 on day 3.
+        assert_eq!((ahlen.calls_before, ahlen.calls_after), (2, 2), "{report}");
         let text = report.to_string();
-        assert!(text.contains("Neu passend (1):"), "{text}");
-        assert!(text.contains("Passt nicht mehr (1):"), "{text}");
+        assert!(text.contains("newly matching (1):"), "{text}");
+        assert!(text.contains("no longer matching (1):"), "{text}");
     }
 }
