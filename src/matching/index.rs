@@ -13,8 +13,7 @@ use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 
 use crate::config::RuleSpec;
 use crate::model::Call;
-use crate::model::text::fold_bytes;
-use crate::rules::{Anchor, Expr, Field, FieldMask, INFLECTIONS};
+use crate::rules::{Anchor, Expr, Field, FieldMask, Normalization};
 
 /// Hits of one term in one field saturate: `min(1 + ln n, SATURATION_CAP)`.
 pub const SATURATION_CAP: f64 = 2.5;
@@ -31,6 +30,8 @@ pub fn saturate(n: usize) -> f64 {
 /// A call folded once: the fields joined by `\n` in one string.
 pub struct Doc {
     pub text: String,
+    /// How `text` was normalised; rules must have been parsed the same way.
+    norm: Normalization,
     fields: Vec<(Field, usize, usize)>,
     token_starts: OnceCell<Vec<u32>>,
     /// For explanations: per folded byte, the byte in the field's original text.
@@ -52,6 +53,18 @@ impl Doc {
         Self::build(call, true)
     }
 
+    /// The three matched fields of a text that is not a [`Call`], normalised with `norm`.
+    pub fn from_fields(title: &str, summary: &str, text: &str, norm: Normalization) -> Doc {
+        let parts = [
+            (Field::Title, title),
+            (Field::Summary, summary),
+            (Field::Text, text),
+            (Field::Funder, ""),
+            (Field::Applicants, ""),
+        ];
+        Self::from_parts(&parts, false, norm)
+    }
+
     fn build(call: &Call, keep_sources: bool) -> Doc {
         let summary = if call.topics.is_empty() {
             call.summary.clone()
@@ -65,19 +78,24 @@ impl Doc {
             .map(|c| c.as_str())
             .chain(call.applicants.raw.iter().map(String::as_str))
             .collect();
-        let parts: [(Field, String); 5] = [
-            (Field::Title, call.title.clone()),
-            (Field::Summary, summary),
-            (Field::Text, String::new()),
-            (Field::Funder, call.funder.clone().unwrap_or_default()),
-            (Field::Applicants, applicants.join(", ")),
+        let applicants = applicants.join(", ");
+        let parts = [
+            (Field::Title, call.title.as_str()),
+            (Field::Summary, summary.as_str()),
+            (Field::Text, call.text.as_str()),
+            (Field::Funder, call.funder.as_deref().unwrap_or_default()),
+            (Field::Applicants, applicants.as_str()),
         ];
-        let mut text = Vec::with_capacity(call.title.len() + call.summary.len() + call.text.len() + 64);
-        let mut fields = Vec::with_capacity(5);
+        Self::from_parts(&parts, keep_sources, Normalization::default())
+    }
+
+    fn from_parts(parts: &[(Field, &str)], keep_sources: bool, norm: Normalization) -> Doc {
+        let size: usize = parts.iter().map(|(_, s)| s.len()).sum();
+        let mut text = Vec::with_capacity(size + 64);
+        let mut fields = Vec::with_capacity(parts.len());
         let mut map = keep_sources.then(Vec::new);
         let mut originals = Vec::new();
-        for (field, own) in &parts {
-            let source: &str = if *field == Field::Text { &call.text } else { own };
+        for &(field, source) in parts {
             // Each field is " folded words " and fields are joined by '\n', so a
             // needle " rad" can only hit at a word start (see `Compile::node`).
             let start = text.len();
@@ -86,12 +104,12 @@ impl Doc {
             if let Some(m) = map.as_mut() {
                 m.extend(std::iter::repeat_n(0, lead.len()));
             }
-            fold_bytes(source, &mut text, map.as_mut());
+            norm.text_into(source, &mut text, map.as_mut());
             text.push(b' ');
             if let Some(m) = map.as_mut() {
                 m.push(source.len());
             }
-            fields.push((*field, start, text.len()));
+            fields.push((field, start, text.len()));
             if keep_sources {
                 originals.push(source.to_string());
             }
@@ -100,6 +118,7 @@ impl Doc {
         let text = String::from_utf8(text).expect("folding pushes whole UTF-8 sequences");
         Doc {
             text,
+            norm,
             fields,
             token_starts: OnceCell::new(),
             sources,
@@ -195,6 +214,9 @@ pub struct Leaf {
     lead: bool,
     trail: bool,
     anchor: Anchor,
+    /// A whole word whose needle does not end in the boundary space: the word
+    /// may go on with an inflection ending, checked per hit.
+    check_tail: bool,
     fields: FieldMask,
     pub boost: f64,
 }
@@ -216,9 +238,18 @@ pub struct Rule {
     node: Node,
 }
 
+/// A parsed rule to compile: as written, its weight and its parse.
+pub struct RuleRef<'a> {
+    pub expr: &'a str,
+    pub weight: f64,
+    pub rule: &'a Expr,
+}
+
 /// All rules of all profiles, with one automaton over all their terms.
 pub struct Index {
     automaton: AhoCorasick,
+    /// How the rules were parsed, and so how docs must be normalised.
+    pub norm: Normalization,
     pub leaves: Vec<Leaf>,
     /// Per profile, its rules.
     pub profiles: Vec<Vec<Rule>>,
@@ -229,6 +260,24 @@ pub struct Index {
 impl Index {
     /// Compiles the rules of `profiles`, parsed once when the config was loaded.
     pub fn build(profiles: &[&[RuleSpec]]) -> Index {
+        let refs: Vec<Vec<RuleRef>> = profiles
+            .iter()
+            .map(|specs| {
+                specs
+                    .iter()
+                    .map(|s| RuleRef {
+                        expr: &s.expr,
+                        weight: s.weight,
+                        rule: s.rule(),
+                    })
+                    .collect()
+            })
+            .collect();
+        Self::compile(&refs, Normalization::default())
+    }
+
+    /// Compiles rules parsed with `norm` ([`crate::rules::parse_with`]).
+    pub fn compile(profiles: &[Vec<RuleRef>], norm: Normalization) -> Index {
         let mut needles: HashMap<String, u32> = HashMap::new();
         let mut leaves = Vec::new();
         let mut needle_rules: Vec<Vec<(u32, u32)>> = Vec::new();
@@ -241,10 +290,11 @@ impl Index {
                     leaves: &mut leaves,
                     needle_rules: &mut needle_rules,
                     at: (p as u32, out.len() as u32),
+                    norm,
                 };
-                let node = cx.node(spec.rule(), false);
+                let node = cx.node(spec.rule, false);
                 out.push(Rule {
-                    expr: spec.expr.clone(),
+                    expr: spec.expr.to_string(),
                     weight: spec.weight,
                     node,
                 });
@@ -265,10 +315,16 @@ impl Index {
             .expect("needles are plain strings");
         Index {
             automaton,
+            norm,
             leaves,
             profiles: compiled,
             needle_rules,
         }
+    }
+
+    /// Distinct needles in the automaton.
+    pub fn needle_count(&self) -> usize {
+        self.needle_rules.len()
     }
 
     /// Runs the automaton over `doc` once.
@@ -326,6 +382,7 @@ struct Compile<'a> {
     leaves: &'a mut Vec<Leaf>,
     needle_rules: &'a mut Vec<Vec<(u32, u32)>>,
     at: (u32, u32),
+    norm: Normalization,
 }
 
 impl Compile<'_> {
@@ -335,7 +392,9 @@ impl Compile<'_> {
                 // Anchored needles include the boundary space, so "=IT" searches " it"
                 // and does not hit inside every "mit" and "Zeit".
                 let (lead, trail) = match t.anchor {
-                    Anchor::WordStart | Anchor::WholeWord => (true, false),
+                    // Without inflection endings a whole word ends at the boundary space.
+                    Anchor::WholeWord => (true, !self.norm.stem),
+                    Anchor::WordStart => (true, false),
                     Anchor::WordEnd => (false, true),
                     Anchor::Anywhere => (false, false),
                 };
@@ -365,6 +424,7 @@ impl Compile<'_> {
                     lead,
                     trail,
                     anchor: t.anchor,
+                    check_tail: t.anchor == Anchor::WholeWord && !trail,
                     fields: t.fields,
                     boost: t.boost,
                 });
@@ -442,10 +502,30 @@ impl<'d> Hits<'d> {
         out
     }
 
+    /// Whether a leaf occurs at all: [`Hits::leaf_strength`] > 0, without the arithmetic.
+    fn leaf_hit(&self, leaf: &Leaf) -> bool {
+        if !leaf.check_tail {
+            return leaf.needles.iter().any(|n| {
+                let per_field = self.found[*n as usize].per_field;
+                Field::ALL
+                    .iter()
+                    .any(|f| leaf.fields.contains(*f) && per_field[*f as usize] > 0)
+            });
+        }
+        leaf.needles.iter().flat_map(|n| self.of_needle(*n)).any(|&(_, s, e)| {
+            self.accept(
+                leaf,
+                s as usize + usize::from(leaf.lead),
+                e as usize - usize::from(leaf.trail),
+            )
+            .is_some()
+        })
+    }
+
     /// [`strength`] of a leaf's occurrences without collecting them (the hot path).
     fn leaf_strength(&self, leaf: &Leaf) -> f64 {
         let mut counts = [0usize; 5];
-        if leaf.anchor != Anchor::WholeWord {
+        if !leaf.check_tail {
             // The padded needle already enforces the anchor: use the per-field counts.
             for n in &leaf.needles {
                 let per_field = self.found[*n as usize].per_field;
@@ -474,20 +554,22 @@ impl<'d> Hits<'d> {
             Anchor::Anywhere => true,
             Anchor::WordStart => s == 0 || is_boundary(text[s - 1]),
             Anchor::WordEnd => e == text.len() || is_boundary(text[e]),
-            Anchor::WholeWord => (s == 0 || is_boundary(text[s - 1])) && whole_word_tail(text, e),
+            Anchor::WholeWord => {
+                (s == 0 || is_boundary(text[s - 1])) && (!leaf.check_tail || whole_word_tail(text, e, self.doc.norm))
+            }
         };
         let field = self.doc.field_at(s)?;
         (ok && leaf.fields.contains(field)).then_some(field)
     }
 }
 
-fn whole_word_tail(text: &[u8], e: usize) -> bool {
+fn whole_word_tail(text: &[u8], e: usize, norm: Normalization) -> bool {
     let end = text[e..]
         .iter()
         .position(|&b| is_boundary(b))
         .map_or(text.len(), |p| e + p);
     let tail = &text[e..end];
-    INFLECTIONS.iter().any(|i| i.as_bytes() == tail)
+    norm.inflections().iter().any(|i| i.as_bytes() == tail)
 }
 
 /// Saturated strength of a set of occurrences: per field `factor × saturate(n)`.
@@ -538,6 +620,22 @@ pub fn evaluate(index: &Index, rule: &Rule, hits: &Hits, trace: bool) -> RuleOut
         fired: ev.truth && ev.value > 0.0,
         contribution,
         terms,
+    }
+}
+
+/// Whether rule `r` holds on `hits`, as a plain boolean expression: the same
+/// truth as [`evaluate`], without weights, saturation or traces.
+pub fn holds(index: &Index, rule: &Rule, hits: &Hits) -> bool {
+    truth(index, &rule.node, hits)
+}
+
+fn truth(index: &Index, node: &Node, hits: &Hits) -> bool {
+    match node {
+        Node::Leaf(id) => hits.leaf_hit(&index.leaves[*id as usize]),
+        Node::And(items) => items.iter().all(|i| truth(index, i, hits)),
+        Node::Or(items) => items.iter().any(|i| truth(index, i, hits)),
+        Node::Not(inner) => !truth(index, inner, hits),
+        Node::Near(..) => !positional(index, node, hits).is_empty(),
     }
 }
 

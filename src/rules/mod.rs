@@ -5,7 +5,7 @@
 //! by side), `OR`. Operators are upper case; `and`/`or` in lower case are words.
 //! The full language is documented in `config/README.md` (strategy.toml).
 
-use crate::model::text::fold;
+use crate::model::text::fold_bytes;
 
 /// A rule that does not parse, with where: `position` counts characters of
 /// the whole expression from 1; `line` and `column` (from 1, in characters)
@@ -165,9 +165,113 @@ impl Expr {
     }
 }
 
-/// Parses a rule expression.
+/// How rule terms and call texts are brought to one form before matching.
+/// Terms and texts must go through the same normalisation: the matcher that
+/// compiles rules parsed with one also reads the calls with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Normalization {
+    /// On: [`fold`](crate::model::text::fold) (umlauts expanded, accents
+    /// dropped, in-word hyphens join). Off: lowercase only; every maximal run
+    /// of letters and digits is a word and everything else separates
+    /// ([`lower_words_into`]).
+    pub fold: bool,
+    /// On: plain terms and a phrase's last word lose their inflection ending
+    /// ([`stem`]), a phrase's inner words also take inflected forms, and a
+    /// whole-word term also finds the word plus an ending of [`INFLECTIONS`].
+    /// Off: every term is searched as written.
+    pub stem: bool,
+}
+
+impl Default for Normalization {
+    /// What the shipped matcher does: fold and stem.
+    fn default() -> Normalization {
+        Normalization { fold: true, stem: true }
+    }
+}
+
+impl Normalization {
+    /// Neither folding nor stemming: words compare exactly after lowercasing.
+    pub const EXACT: Normalization = Normalization {
+        fold: false,
+        stem: false,
+    };
+
+    /// Appends the normalised `text` to `buf`: words separated by single
+    /// spaces, no space at either end. `map` receives per pushed byte its
+    /// offset in `text`.
+    pub fn text_into(self, text: &str, buf: &mut Vec<u8>, map: Option<&mut Vec<usize>>) {
+        if self.fold {
+            fold_bytes(text, buf, map);
+        } else {
+            lower_words_into(text, buf, map);
+        }
+    }
+
+    /// The normalised form of `text`.
+    pub fn text(self, text: &str) -> String {
+        let mut buf = Vec::with_capacity(text.len());
+        self.text_into(text, &mut buf, None);
+        String::from_utf8(buf).expect("normalising pushes whole UTF-8 sequences")
+    }
+
+    /// Endings a whole-word term may carry after the word.
+    pub fn inflections(self) -> &'static [&'static str] {
+        if self.stem { &INFLECTIONS } else { &[""] }
+    }
+}
+
+/// Lowercases `text` and appends its maximal runs of letters and digits
+/// (`char::is_alphanumeric` after `char::to_lowercase`), separated by single
+/// spaces. Everything else separates: hyphens, punctuation, line breaks.
+pub fn lower_words_into(text: &str, buf: &mut Vec<u8>, mut map: Option<&mut Vec<usize>>) {
+    let mut pending_space = false;
+    let mut push = |buf: &mut Vec<u8>, bytes: &[u8], src: usize, pending: &mut bool| {
+        if *pending {
+            buf.push(b' ');
+            *pending = false;
+            if let Some(m) = map.as_deref_mut() {
+                m.push(src);
+            }
+        }
+        buf.extend_from_slice(bytes);
+        if let Some(m) = map.as_deref_mut() {
+            m.extend(std::iter::repeat_n(src, bytes.len()));
+        }
+    };
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b < 0x80 {
+            if b.is_ascii_alphanumeric() {
+                push(buf, &[b.to_ascii_lowercase()], i, &mut pending_space);
+            } else {
+                pending_space = !buf.is_empty();
+            }
+            i += 1;
+            continue;
+        }
+        let ch = text[i..].chars().next().expect("char boundary");
+        let mut utf8 = [0u8; 4];
+        for c in ch.to_lowercase() {
+            if c.is_alphanumeric() {
+                push(buf, c.encode_utf8(&mut utf8).as_bytes(), i, &mut pending_space);
+            } else {
+                pending_space = !buf.is_empty();
+            }
+        }
+        i += ch.len_utf8();
+    }
+}
+
+/// Parses a rule expression, folding and stemming its terms (the shipped matcher).
 pub fn parse(expr: &str) -> Result<Expr, RuleSyntaxError> {
-    parse_expr(expr).map_err(|Located { position, message }| RuleSyntaxError::at(expr, position, message))
+    parse_with(expr, Normalization::default())
+}
+
+/// Parses a rule expression, normalising its terms with `norm`.
+pub fn parse_with(expr: &str, norm: Normalization) -> Result<Expr, RuleSyntaxError> {
+    parse_expr(expr, norm).map_err(|Located { position, message }| RuleSyntaxError::at(expr, position, message))
 }
 
 /// An error at a character position, before lines and columns are known.
@@ -176,9 +280,14 @@ struct Located {
     message: String,
 }
 
-fn parse_expr(expr: &str) -> Result<Expr, Located> {
+fn parse_expr(expr: &str, norm: Normalization) -> Result<Expr, Located> {
     let tokens = lex(expr)?;
-    let mut parser = Parser { expr, tokens, pos: 0 };
+    let mut parser = Parser {
+        expr,
+        tokens,
+        pos: 0,
+        norm,
+    };
     if parser.tokens.is_empty() {
         return Err(err(1, "empty rule: write at least one term"));
     }
@@ -218,7 +327,8 @@ enum Tok {
     Near(u32),
     Scope(FieldMask),
     Word(String),
-    Phrase(String, f64),
+    /// Text, boost, and whether it is a whole-word phrase (`="…"`).
+    Phrase(String, f64, bool),
 }
 
 impl Tok {
@@ -232,7 +342,7 @@ impl Tok {
             Tok::Near(n) => format!("NEAR/{n}"),
             Tok::Scope(_) => "field scope".into(),
             Tok::Word(w) => format!("'{w}'"),
-            Tok::Phrase(p, _) => format!("\"{p}\""),
+            Tok::Phrase(p, _, _) => format!("\"{p}\""),
         }
     }
 
@@ -277,20 +387,15 @@ fn lex(expr: &str) -> Result<Vec<Token>, Located> {
                 });
                 i += 1;
             }
-            '"' | '„' | '“' => {
-                let close = chars[i + 1..].iter().position(|&c| matches!(c, '"' | '“' | '”'));
-                let Some(len) = close else {
-                    return Err(err(column, "unclosed quote: a phrase needs a closing '\"'"));
-                };
-                let phrase: String = chars[i + 1..i + 1 + len].iter().collect();
-                i += len + 2;
-                let (boost, next) = lex_boost(&chars, i)?;
+            '=' if matches!(chars.get(i + 1), Some('"' | '„' | '“')) => {
+                let (token, next) = lex_phrase(&chars, i + 1, column, true)?;
+                tokens.push(token);
                 i = next;
-                tokens.push(Token {
-                    kind: Tok::Phrase(phrase, boost),
-                    column,
-                    len: i + 1 - column,
-                });
+            }
+            '"' | '„' | '“' => {
+                let (token, next) = lex_phrase(&chars, i, column, false)?;
+                tokens.push(token);
+                i = next;
             }
             _ => {
                 let start = i;
@@ -326,6 +431,22 @@ fn lex(expr: &str) -> Result<Vec<Token>, Located> {
         }
     }
     Ok(tokens)
+}
+
+/// The phrase whose opening quote is at `open`; its token starts at `column`.
+fn lex_phrase(chars: &[char], open: usize, column: usize, whole: bool) -> Result<(Token, usize), Located> {
+    let close = chars[open + 1..].iter().position(|&c| matches!(c, '"' | '“' | '”'));
+    let Some(len) = close else {
+        return Err(err(column, "unclosed quote: a phrase needs a closing '\"'"));
+    };
+    let phrase: String = chars[open + 1..open + 1 + len].iter().collect();
+    let (boost, next) = lex_boost(chars, open + len + 2)?;
+    let token = Token {
+        kind: Tok::Phrase(phrase, boost, whole),
+        column,
+        len: next + 1 - column,
+    };
+    Ok((token, next))
 }
 
 fn lex_boost(chars: &[char], i: usize) -> Result<(f64, usize), Located> {
@@ -366,6 +487,7 @@ struct Parser<'e> {
     expr: &'e str,
     tokens: Vec<Token>,
     pos: usize,
+    norm: Normalization,
 }
 
 impl Parser<'_> {
@@ -488,15 +610,15 @@ impl Parser<'_> {
                 self.pos += 1;
                 Ok(inner)
             }
-            Tok::Word(w) => term(&w, column).map(Expr::Term),
-            Tok::Phrase(p, boost) => phrase(&p, boost, column).map(Expr::Term),
+            Tok::Word(w) => term(&w, column, self.norm).map(Expr::Term),
+            Tok::Phrase(p, boost, whole) => phrase(&p, boost, whole, column, self.norm).map(Expr::Term),
             Tok::RParen => Err(err(column, "unexpected ')' without a matching '('")),
             other => Err(err(column, format!("expected a term before {}", other.describe()))),
         }
     }
 }
 
-fn term(raw: &str, column: usize) -> Result<Term, Located> {
+fn term(raw: &str, column: usize, norm: Normalization) -> Result<Term, Located> {
     let (body, boost) = match raw.split_once('^') {
         Some((body, b)) => {
             let boost = parse_boost(b).ok_or_else(|| {
@@ -525,7 +647,7 @@ fn term(raw: &str, column: usize) -> Result<Term, Located> {
             format!("'=' (whole word) cannot be combined with '*': {raw}"),
         ));
     }
-    let folded = fold(core);
+    let folded = norm.text(core);
     if folded.is_empty() {
         return Err(err(column, format!("term '{raw}' has no letters or digits")));
     }
@@ -543,9 +665,10 @@ fn term(raw: &str, column: usize) -> Result<Term, Located> {
         return Err(err(column, format!("'=' (whole word) needs a single word: {raw}")));
     }
     // Wildcards are taken literally; plain and whole-word terms lose their inflection ending.
-    let needle = if lead || trail { folded } else { stem_last_word(&folded) };
+    let literal = lead || trail || !norm.stem;
+    let needle = if literal { folded } else { stem_last_word(&folded) };
     let written = core.to_string();
-    let variants = if lead || trail {
+    let variants = if literal {
         vec![needle.clone()]
     } else {
         phrase_variants(&needle)
@@ -561,18 +684,24 @@ fn term(raw: &str, column: usize) -> Result<Term, Located> {
     })
 }
 
-fn phrase(raw: &str, boost: f64, column: usize) -> Result<Term, Located> {
-    let folded = fold(raw);
+/// `whole`: the phrase starts and ends at word boundaries (`="…"`), like `=term`.
+fn phrase(raw: &str, boost: f64, whole: bool, column: usize, norm: Normalization) -> Result<Term, Located> {
+    let folded = norm.text(raw);
     if folded.is_empty() {
         return Err(err(column, "empty phrase"));
     }
-    let needle = stem_last_word(&folded);
-    let variants = phrase_variants(&needle);
+    let (needle, variants) = if norm.stem {
+        let needle = stem_last_word(&folded);
+        let variants = phrase_variants(&needle);
+        (needle, variants)
+    } else {
+        (folded.clone(), vec![folded])
+    };
     Ok(Term {
         written: raw.trim().to_string(),
         needle,
         variants,
-        anchor: Anchor::Anywhere,
+        anchor: if whole { Anchor::WholeWord } else { Anchor::Anywhere },
         fields: FieldMask::DEFAULT,
         boost,
         scoped: false,
