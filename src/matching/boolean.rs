@@ -73,12 +73,13 @@ impl BooleanMatcher {
     pub fn matching(&self, title: &str, summary: &str, text: &str) -> Vec<u32> {
         let doc = Doc::from_fields(title, summary, text, self.index.norm);
         let hits = self.index.search(&doc);
+        let leaves = self.index.leaf_truths(&hits);
         let rules = &self.index.profiles[0];
         self.index
             .candidates(&hits)
             .into_iter()
             .map(|(_, r)| r)
-            .filter(|&r| index::holds(&self.index, &rules[r as usize], &hits))
+            .filter(|&r| index::holds(&self.index, &rules[r as usize], &hits, &leaves))
             .collect()
     }
 }

@@ -236,6 +236,29 @@ pub struct Rule {
     pub expr: String,
     pub weight: f64,
     node: Node,
+    /// Where its [`Op`]s start in [`Index::ops`].
+    program: u32,
+}
+
+/// A rule node laid out flat for boolean evaluation ([`holds`]): the nodes of
+/// all rules in one array, each rule's in one run, children right after their
+/// parent. Walking boxed trees of thousands of rules was bound by cache misses.
+#[derive(Debug, Clone, Copy)]
+struct Op {
+    kind: OpKind,
+    /// Leaf id, or for `Near` the index in [`Index::near_nodes`].
+    arg: u32,
+    /// Index after this node's subtree.
+    end: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum OpKind {
+    Leaf,
+    And,
+    Or,
+    Not,
+    Near,
 }
 
 /// A parsed rule to compile: as written, its weight and its parse.
@@ -253,8 +276,53 @@ pub struct Index {
     pub leaves: Vec<Leaf>,
     /// Per profile, its rules.
     pub profiles: Vec<Vec<Rule>>,
-    /// Per needle, the (profile, rule) pairs in which it is a positive term.
-    needle_rules: Vec<Vec<(u32, u32)>>,
+    /// Per needle, the rules (numbered across profiles, see `rule_at`) in
+    /// which it is a positive term.
+    needle_rules: Vec<Vec<u32>>,
+    /// Per rule number, its (profile, rule) pair; numbers follow that order.
+    rule_at: Vec<(u32, u32)>,
+    /// Per leaf, what [`Hits::leaf_hit`] needs, packed for the hot loop:
+    /// leaves of all rules sit far apart in memory, probes next to each other.
+    probes: Vec<Probe>,
+    /// The needles of all probes, each probe's in one run.
+    probe_needles: Vec<u32>,
+    /// Per needle, the leaves it belongs to (positive or not).
+    needle_leaves: Vec<Vec<u32>>,
+    /// All rules flattened, see [`Op`].
+    ops: Vec<Op>,
+    /// The NEAR nodes, evaluated on positions as in scoring.
+    near_nodes: Vec<Node>,
+}
+
+/// Appends `node`'s subtree to `ops` in pre-order.
+fn flatten(node: &Node, ops: &mut Vec<Op>, near_nodes: &mut Vec<Node>) {
+    let at = ops.len();
+    let (kind, arg) = match node {
+        Node::Leaf(id) => (OpKind::Leaf, *id),
+        Node::And(_) => (OpKind::And, 0),
+        Node::Or(_) => (OpKind::Or, 0),
+        Node::Not(_) => (OpKind::Not, 0),
+        Node::Near(..) => {
+            near_nodes.push(node.clone());
+            (OpKind::Near, near_nodes.len() as u32 - 1)
+        }
+    };
+    ops.push(Op { kind, arg, end: 0 });
+    match node {
+        Node::And(items) | Node::Or(items) => items.iter().for_each(|i| flatten(i, ops, near_nodes)),
+        Node::Not(inner) => flatten(inner, ops, near_nodes),
+        Node::Leaf(_) | Node::Near(..) => {}
+    }
+    ops[at].end = ops.len() as u32;
+}
+
+/// A leaf reduced to the question "does it occur?".
+#[derive(Clone, Copy)]
+struct Probe {
+    first: u32,
+    count: u32,
+    fields: FieldMask,
+    check_tail: bool,
 }
 
 impl Index {
@@ -280,7 +348,9 @@ impl Index {
     pub fn compile(profiles: &[Vec<RuleRef>], norm: Normalization) -> Index {
         let mut needles: HashMap<String, u32> = HashMap::new();
         let mut leaves = Vec::new();
-        let mut needle_rules: Vec<Vec<(u32, u32)>> = Vec::new();
+        let mut needle_rules: Vec<Vec<u32>> = Vec::new();
+        let mut rule_at = Vec::new();
+        let (mut ops, mut near_nodes) = (Vec::new(), Vec::new());
         let mut compiled = Vec::with_capacity(profiles.len());
         for (p, rules_of_profile) in profiles.iter().enumerate() {
             let mut out = Vec::with_capacity(rules_of_profile.len());
@@ -289,14 +359,18 @@ impl Index {
                     needles: &mut needles,
                     leaves: &mut leaves,
                     needle_rules: &mut needle_rules,
-                    at: (p as u32, out.len() as u32),
+                    at: rule_at.len() as u32,
                     norm,
                 };
+                rule_at.push((p as u32, out.len() as u32));
                 let node = cx.node(spec.rule, false);
+                let program = ops.len() as u32;
+                flatten(&node, &mut ops, &mut near_nodes);
                 out.push(Rule {
                     expr: spec.expr.to_string(),
                     weight: spec.weight,
                     node,
+                    program,
                 });
             }
             compiled.push(out);
@@ -313,12 +387,38 @@ impl Index {
                     .build(patterns.iter().map(|(_, s)| s.as_str()))
             })
             .expect("needles are plain strings");
+        let mut needle_leaves = vec![Vec::new(); needle_rules.len()];
+        for (id, leaf) in leaves.iter().enumerate() {
+            for &n in &leaf.needles {
+                needle_leaves[n as usize].push(id as u32);
+            }
+        }
+        let mut probe_needles = Vec::new();
+        let probes = leaves
+            .iter()
+            .map(|leaf: &Leaf| {
+                let first = probe_needles.len() as u32;
+                probe_needles.extend_from_slice(&leaf.needles);
+                Probe {
+                    first,
+                    count: leaf.needles.len() as u32,
+                    fields: leaf.fields,
+                    check_tail: leaf.check_tail,
+                }
+            })
+            .collect();
         Index {
             automaton,
             norm,
             leaves,
             profiles: compiled,
             needle_rules,
+            rule_at,
+            probes,
+            probe_needles,
+            needle_leaves,
+            ops,
+            near_nodes,
         }
     }
 
@@ -338,18 +438,53 @@ impl Index {
         Hits::new(doc, group_by_needle(found, needles), needles)
     }
 
+    /// One bit per leaf: set when the leaf occurs in `hits`. Found from the
+    /// needles that occur, so the cost follows the hits, not the rules.
+    pub fn leaf_truths(&self, hits: &Hits) -> LeafTruths {
+        let mut bits = vec![0u64; self.leaves.len().div_ceil(64)];
+        let mut last = u32::MAX;
+        for &(needle, _, _) in &hits.hits {
+            if needle == last {
+                continue;
+            }
+            last = needle;
+            let found_in = hits.in_fields[needle as usize];
+            for &id in &self.needle_leaves[needle as usize] {
+                let probe = self.probes[id as usize];
+                let occurs = if probe.check_tail {
+                    hits.leaf_hit(self, id)
+                } else {
+                    found_in.intersects(probe.fields)
+                };
+                if occurs {
+                    bits[id as usize / 64] |= 1 << (id % 64);
+                }
+            }
+        }
+        LeafTruths(bits)
+    }
+
     /// The (profile, rule) pairs that may score on these hits, sorted.
     pub fn candidates(&self, hits: &Hits) -> Vec<(u32, u32)> {
-        let mut out = Vec::new();
+        // A bit per rule number: marks dedupe, and reading the bits in order sorts.
+        let mut marked = vec![0u64; self.rule_at.len().div_ceil(64)];
         let mut last = u32::MAX;
         for &(needle, _, _) in &hits.hits {
             if needle != last {
-                out.extend_from_slice(&self.needle_rules[needle as usize]);
+                for &r in &self.needle_rules[needle as usize] {
+                    marked[r as usize / 64] |= 1 << (r % 64);
+                }
                 last = needle;
             }
         }
-        out.sort_unstable();
-        out.dedup();
+        let mut out = Vec::new();
+        for (w, &bits) in marked.iter().enumerate() {
+            let mut bits = bits;
+            while bits != 0 {
+                out.push(self.rule_at[w * 64 + bits.trailing_zeros() as usize]);
+                bits &= bits - 1;
+            }
+        }
         out
     }
 }
@@ -380,8 +515,9 @@ fn group_by_needle(found: Vec<(u32, u32, u32)>, needles: usize) -> Vec<(u32, u32
 struct Compile<'a> {
     needles: &'a mut HashMap<String, u32>,
     leaves: &'a mut Vec<Leaf>,
-    needle_rules: &'a mut Vec<Vec<(u32, u32)>>,
-    at: (u32, u32),
+    needle_rules: &'a mut Vec<Vec<u32>>,
+    /// Number of the rule being compiled.
+    at: u32,
     norm: Normalization,
 }
 
@@ -448,6 +584,8 @@ pub struct Hits<'d> {
     hits: Vec<(u32, u32, u32)>,
     /// Per needle id: its hits' range in `hits` and its hit count per field.
     found: Vec<Found>,
+    /// Per needle id: the fields it was found in (small, for [`Hits::leaf_hit`]).
+    in_fields: Vec<FieldMask>,
 }
 
 #[derive(Clone, Copy, Default)]
@@ -460,6 +598,7 @@ struct Found {
 impl<'d> Hits<'d> {
     fn new(doc: &'d Doc, hits: Vec<(u32, u32, u32)>, needles: usize) -> Hits<'d> {
         let mut found = vec![Found::default(); needles];
+        let mut in_fields = vec![FieldMask::EMPTY; needles];
         for (i, &(needle, start, _)) in hits.iter().enumerate() {
             let f = &mut found[needle as usize];
             if f.to == 0 {
@@ -468,9 +607,15 @@ impl<'d> Hits<'d> {
             f.to = i as u32 + 1;
             if let Some(field) = doc.field_at(start as usize) {
                 f.per_field[field as usize] += 1;
+                in_fields[needle as usize] = in_fields[needle as usize].with(field);
             }
         }
-        Hits { doc, hits, found }
+        Hits {
+            doc,
+            hits,
+            found,
+            in_fields,
+        }
     }
 
     fn of_needle(&self, needle: u32) -> &[(u32, u32, u32)] {
@@ -502,17 +647,18 @@ impl<'d> Hits<'d> {
         out
     }
 
-    /// Whether a leaf occurs at all: [`Hits::leaf_strength`] > 0, without the arithmetic.
-    fn leaf_hit(&self, leaf: &Leaf) -> bool {
-        if !leaf.check_tail {
-            return leaf.needles.iter().any(|n| {
-                let per_field = self.found[*n as usize].per_field;
-                Field::ALL
-                    .iter()
-                    .any(|f| leaf.fields.contains(*f) && per_field[*f as usize] > 0)
-            });
+    /// Whether leaf `id` of `index` occurs at all: [`Hits::leaf_strength`] > 0,
+    /// without the arithmetic.
+    fn leaf_hit(&self, index: &Index, id: u32) -> bool {
+        let probe = index.probes[id as usize];
+        let needles = &index.probe_needles[probe.first as usize..(probe.first + probe.count) as usize];
+        if !probe.check_tail {
+            return needles
+                .iter()
+                .any(|n| self.in_fields[*n as usize].intersects(probe.fields));
         }
-        leaf.needles.iter().flat_map(|n| self.of_needle(*n)).any(|&(_, s, e)| {
+        let leaf = &index.leaves[id as usize];
+        needles.iter().flat_map(|n| self.of_needle(*n)).any(|&(_, s, e)| {
             self.accept(
                 leaf,
                 s as usize + usize::from(leaf.lead),
@@ -623,19 +769,39 @@ pub fn evaluate(index: &Index, rule: &Rule, hits: &Hits, trace: bool) -> RuleOut
     }
 }
 
-/// Whether rule `r` holds on `hits`, as a plain boolean expression: the same
-/// truth as [`evaluate`], without weights, saturation or traces.
-pub fn holds(index: &Index, rule: &Rule, hits: &Hits) -> bool {
-    truth(index, &rule.node, hits)
+/// Which leaves occur in one doc ([`Index::leaf_truths`]).
+pub struct LeafTruths(Vec<u64>);
+
+impl LeafTruths {
+    fn get(&self, id: u32) -> bool {
+        self.0[id as usize / 64] & (1 << (id % 64)) != 0
+    }
 }
 
-fn truth(index: &Index, node: &Node, hits: &Hits) -> bool {
-    match node {
-        Node::Leaf(id) => hits.leaf_hit(&index.leaves[*id as usize]),
-        Node::And(items) => items.iter().all(|i| truth(index, i, hits)),
-        Node::Or(items) => items.iter().any(|i| truth(index, i, hits)),
-        Node::Not(inner) => !truth(index, inner, hits),
-        Node::Near(..) => !positional(index, node, hits).is_empty(),
+/// Whether rule `r` holds on `hits`, as a plain boolean expression: the same
+/// truth as [`evaluate`], without weights, saturation or traces.
+pub fn holds(index: &Index, rule: &Rule, hits: &Hits, leaves: &LeafTruths) -> bool {
+    truth(index, rule.program as usize, hits, leaves)
+}
+
+fn truth(index: &Index, at: usize, hits: &Hits, leaves: &LeafTruths) -> bool {
+    let op = index.ops[at];
+    let children = || {
+        let mut i = at + 1;
+        std::iter::from_fn(move || {
+            (i < op.end as usize).then(|| {
+                let child = i;
+                i = index.ops[i].end as usize;
+                child
+            })
+        })
+    };
+    match op.kind {
+        OpKind::Leaf => leaves.get(op.arg),
+        OpKind::And => children().all(|c| truth(index, c, hits, leaves)),
+        OpKind::Or => children().any(|c| truth(index, c, hits, leaves)),
+        OpKind::Not => !truth(index, at + 1, hits, leaves),
+        OpKind::Near => !positional(index, &index.near_nodes[op.arg as usize], hits).is_empty(),
     }
 }
 

@@ -71,6 +71,19 @@ impl FieldMask {
     /// Unscoped terms look in title, summary and full text.
     pub const DEFAULT: FieldMask = FieldMask(1 | 2 | 4);
 
+    /// No field.
+    pub const EMPTY: FieldMask = FieldMask(0);
+
+    /// This set plus `f`.
+    pub fn with(self, f: Field) -> FieldMask {
+        FieldMask(self.0 | f.bit())
+    }
+
+    /// Whether the two sets share a field.
+    pub fn intersects(self, other: FieldMask) -> bool {
+        self.0 & other.0 != 0
+    }
+
     pub fn only(f: Field) -> FieldMask {
         FieldMask(f.bit())
     }
