@@ -236,45 +236,83 @@ impl Normalization {
 /// Lowercases `text` and appends its maximal runs of letters and digits
 /// (`char::is_alphanumeric` after `char::to_lowercase`), separated by single
 /// spaces. Everything else separates: hyphens, punctuation, line breaks.
-pub fn lower_words_into(text: &str, buf: &mut Vec<u8>, mut map: Option<&mut Vec<usize>>) {
-    let mut pending_space = false;
-    let mut push = |buf: &mut Vec<u8>, bytes: &[u8], src: usize, pending: &mut bool| {
-        if *pending {
-            buf.push(b' ');
-            *pending = false;
-            if let Some(m) = map.as_deref_mut() {
-                m.push(src);
-            }
-        }
-        buf.extend_from_slice(bytes);
-        if let Some(m) = map.as_deref_mut() {
-            m.extend(std::iter::repeat_n(src, bytes.len()));
-        }
-    };
+pub fn lower_words_into(text: &str, buf: &mut Vec<u8>, map: Option<&mut Vec<usize>>) {
+    match map {
+        None => lower_words_with(text, buf, &mut |_, _| {}),
+        Some(m) => lower_words_with(text, buf, &mut |src, n| m.extend(std::iter::repeat_n(src, n))),
+    }
+}
+
+/// `record(src, n)`: `n` bytes were pushed for the char at `src`.
+#[inline(always)]
+fn lower_words_with(text: &str, buf: &mut Vec<u8>, record: &mut impl FnMut(usize, usize)) {
     let bytes = text.as_bytes();
+    let mut pending_space = false;
     let mut i = 0;
     while i < bytes.len() {
         let b = bytes[i];
-        if b < 0x80 {
-            if b.is_ascii_alphanumeric() {
-                push(buf, &[b.to_ascii_lowercase()], i, &mut pending_space);
-            } else {
-                pending_space = !buf.is_empty();
+        // ASCII and Latin-1 letters (ä, Ö, ß…) are most of German text: no table lookups.
+        match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' => {
+                if pending_space {
+                    buf.push(b' ');
+                    record(i, 1);
+                    pending_space = false;
+                }
+                buf.push(b.to_ascii_lowercase());
+                record(i, 1);
+                i += 1;
             }
-            i += 1;
-            continue;
-        }
-        let ch = text[i..].chars().next().expect("char boundary");
-        let mut utf8 = [0u8; 4];
-        for c in ch.to_lowercase() {
-            if c.is_alphanumeric() {
-                push(buf, c.encode_utf8(&mut utf8).as_bytes(), i, &mut pending_space);
-            } else {
+            0..0x80 => {
                 pending_space = !buf.is_empty();
+                i += 1;
+            }
+            0xC3 if bytes[i + 1] != 0x97 && bytes[i + 1] != 0xB7 => {
+                // U+00C0..U+00FF without × and ÷ are letters; the upper case ones
+                // (U+00C0..U+00DE) lowercase by +0x20, ß (U+00DF) stays.
+                if pending_space {
+                    buf.push(b' ');
+                    record(i, 1);
+                    pending_space = false;
+                }
+                let second = bytes[i + 1];
+                buf.push(0xC3);
+                buf.push(if second < 0x9F { second + 0x20 } else { second });
+                record(i, 2);
+                i += 2;
+            }
+            _ => {
+                let ch = text[i..].chars().next().expect("char boundary");
+                let mut utf8 = [0u8; 4];
+                for c in ch.to_lowercase() {
+                    if c.is_alphanumeric() {
+                        let encoded = c.encode_utf8(&mut utf8);
+                        push_word(buf, record, &mut pending_space, i, encoded.as_bytes());
+                    } else {
+                        pending_space = !buf.is_empty();
+                    }
+                }
+                i += ch.len_utf8();
             }
         }
-        i += ch.len_utf8();
     }
+}
+
+#[inline(always)]
+fn push_word(
+    buf: &mut Vec<u8>,
+    record: &mut impl FnMut(usize, usize),
+    pending_space: &mut bool,
+    src: usize,
+    bytes: &[u8],
+) {
+    if *pending_space {
+        buf.push(b' ');
+        record(src, 1);
+        *pending_space = false;
+    }
+    buf.extend_from_slice(bytes);
+    record(src, bytes.len());
 }
 
 /// Parses a rule expression, folding and stemming its terms (the shipped matcher).
