@@ -349,3 +349,130 @@ fn main() -> Result<()> {
         }),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The hand-written edge cases of the benchmark's `test_semantics.py`,
+    /// with the call sets its reference semantics gives.
+    const CALLS: [(&str, &str, &str, &str); 6] = [
+        (
+            "c0",
+            "Glasfaserausbau in Oelde",
+            "Weiße Flecken werden geschlossen.",
+            "Der Breitbandausbau fördert Kommunen. Digitalisierung der Verwaltung; E-Mobilität und Radwegenetz.",
+        ),
+        (
+            "c1",
+            "Fahrradwegenetz für Kommunen",
+            "Kommunale Radwege",
+            "Fahrradwegenetz, nicht für Unternehmen. Grad und Radar.",
+        ),
+        (
+            "c2",
+            "Straßenbau",
+            "Großstadt und Dorfgemeinschaftshaus",
+            "Straßenbau; weiße\nFlecken über Zeilen; Glasfaser-Ausbau im Ortskern.",
+        ),
+        (
+            "c3",
+            "Forschung für KMU",
+            "Unternehmen der gewerblichen Wirtschaft",
+            "Industrielle Forschung, Hochschulen, Glasfaser.",
+        ),
+        (
+            "c4",
+            "Initiative",
+            "Lange Wörter",
+            "Die Nachbarschaftsmarkterschließungsinitiative (43 Bytes) ist förderfähig.",
+        ),
+        ("c5", "Schön", "schon", "Das Rad dreht sich; ÖPNV und Bürgerbus."),
+    ];
+
+    const RULES: &str = r#"{"format": "foerderradar-bench-rules/1", "rules": [
+      {"id": "word-rad", "any": [{"term": "rad"}], "all": [], "none": [], "phrases": []},
+      {"id": "infix-radweg", "any": [{"term": "radweg", "infix": true}], "all": [], "none": [], "phrases": []},
+      {"id": "prefix-radweg", "any": [{"term": "radweg", "prefix": true}], "all": [], "none": [], "phrases": []},
+      {"id": "phrase-flecken", "any": [], "all": [], "none": [], "phrases": [{"phrase": "weiße flecken"}]},
+      {"id": "phrase-emob", "any": [], "all": [], "none": [], "phrases": [{"phrase": "e mobilität"}]},
+      {"id": "title-glasfaser", "any": [{"term": "glasfaser", "infix": true, "fields": ["title"]}], "all": [], "none": [], "phrases": []},
+      {"id": "rule-scope", "fields": ["summary"], "any": [{"term": "kommunal", "prefix": true}, {"term": "flecken"}], "all": [], "none": [], "phrases": []},
+      {"id": "none-kmu", "any": [{"term": "glasfaser", "infix": true}], "all": [], "none": [{"term": "kmu"}], "phrases": []},
+      {"id": "all-kommun", "any": [{"term": "glasfaser", "infix": true}], "all": [{"term": "kommun", "prefix": true}], "none": [], "phrases": []},
+      {"id": "word-glasfaser", "any": [{"term": "glasfaser"}], "all": [], "none": [], "phrases": []},
+      {"id": "umlaut-schön", "any": [{"term": "schön"}], "all": [], "none": [], "phrases": []},
+      {"id": "umlaut-öpnv", "any": [{"term": "öpnv"}, {"term": "bürgerbus"}], "all": [], "none": [], "phrases": []},
+      {"id": "long-token", "any": [{"term": "markterschließung", "infix": true}], "all": [], "none": [], "phrases": []},
+      {"id": "none-infix", "any": [{"term": "ausbau", "infix": true}], "all": [], "none": [{"term": "straßen", "infix": true}], "phrases": []},
+      {"id": "eszett", "any": [{"term": "großstadt"}, {"term": "straße", "prefix": true}], "all": [], "none": [], "phrases": []},
+      {"id": "two-fields", "fields": ["title", "summary"], "any": [], "all": [{"term": "kommunen"}], "none": [], "phrases": []}
+    ]}"#;
+
+    const EXPECTED: [(&str, &[&str]); 16] = [
+        ("word-rad", &["c5"]),
+        ("infix-radweg", &["c0", "c1"]),
+        ("prefix-radweg", &["c0", "c1"]),
+        ("phrase-flecken", &["c0", "c2"]),
+        ("phrase-emob", &["c0"]),
+        ("title-glasfaser", &["c0"]),
+        ("rule-scope", &["c0", "c1"]),
+        ("none-kmu", &["c0", "c2"]),
+        ("all-kommun", &["c0"]),
+        ("word-glasfaser", &["c2", "c3"]),
+        ("umlaut-schön", &["c5"]),
+        ("umlaut-öpnv", &["c5"]),
+        ("long-token", &["c4"]),
+        ("none-infix", &["c0"]),
+        ("eszett", &["c2"]),
+        ("two-fields", &["c1"]),
+    ];
+
+    #[test]
+    fn translated_rules_match_the_reference_semantics_of_the_edge_cases() {
+        let doc: RulesDoc = serde_json::from_str(RULES).unwrap();
+        let exprs: Vec<String> = doc.rules.iter().map(|r| translate(r).unwrap()).collect();
+        let matcher = BooleanMatcher::new(&exprs, Normalization::EXACT).unwrap();
+        let mut got = vec![Vec::new(); exprs.len()];
+        for (id, title, summary, text) in CALLS {
+            for r in matcher.matching(title, summary, text) {
+                got[r as usize].push(id);
+            }
+        }
+        for (rule, (id, want)) in doc.rules.iter().zip(EXPECTED) {
+            assert_eq!(rule.id, id);
+            let i = doc.rules.iter().position(|r| r.id == id).unwrap();
+            assert_eq!(got[i], want, "{id}: {}", exprs[i]);
+        }
+    }
+
+    #[test]
+    fn translation_uses_whole_words_wildcards_scopes_and_not() {
+        let doc: RulesDoc = serde_json::from_str(
+            r#"{"format": "foerderradar-bench-rules/1", "rules": [{"id": "r1", "fields": ["title", "summary"],
+               "any": [{"term": "mast", "infix": true}, {"term": "open", "fields": ["title"]}],
+               "all": [{"term": "städte", "fields": ["title", "summary", "text"]}],
+               "none": [{"term": "wallbox", "prefix": true}], "phrases": [{"phrase": "weiße flecken"}]}]}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            translate(&doc.rules[0]).unwrap(),
+            "((summary:mast OR title:mast) OR title:=open OR (summary:=\"weiße flecken\" OR title:=\"weiße flecken\")) \
+             AND =städte AND NOT ((summary:wallbox* OR title:wallbox*))"
+        );
+    }
+
+    #[test]
+    fn bad_rules_are_refused_with_the_rule_id() {
+        let doc: RulesDoc = serde_json::from_str(
+            r#"{"format": "foerderradar-bench-rules/1", "rules": [
+               {"id": "r9", "any": [{"term": "a", "fields": ["funder"]}], "all": [], "none": [], "phrases": []},
+               {"id": "r8", "any": [], "all": [], "none": [{"term": "x"}], "phrases": []}]}"#,
+        )
+        .unwrap();
+        let e = format!("{:#}", translate(&doc.rules[0]).unwrap_err());
+        assert!(e.contains("rule r9") && e.contains("unknown field 'funder'"), "{e}");
+        let e = translate(&doc.rules[1]).unwrap_err().to_string();
+        assert!(e.contains("rule r8: no positive clause"), "{e}");
+    }
+}

@@ -83,3 +83,90 @@ impl BooleanMatcher {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn matched(exprs: &[&str], norm: Normalization, title: &str, summary: &str, text: &str) -> Vec<u32> {
+        BooleanMatcher::new(exprs, norm)
+            .expect("test rules parse")
+            .matching(title, summary, text)
+    }
+
+    fn exact(expr: &str, text: &str) -> bool {
+        !matched(&[expr], Normalization::EXACT, "", "", text).is_empty()
+    }
+
+    #[test]
+    fn exact_words_prefixes_and_compound_parts() {
+        assert!(exact("=rad", "Das Rad dreht sich"));
+        assert!(!exact("=rad", "Grad und Radar, des Rades"));
+        assert!(exact("radweg", "Fahrradwegenetz"));
+        assert!(!exact("radweg*", "Fahrradwegenetz"));
+        assert!(exact("radweg*", "Radwegenetz"));
+        assert!(!exact("=schule", "Schulen"), "no stemming");
+        assert!(!exact("förderung", "Foerderung"), "no folding");
+        assert!(exact("=mobilität", "E-Mobilität"), "a hyphen separates words");
+        assert!(!exact("glasfaserausbau", "Glasfaser-Ausbau"));
+    }
+
+    #[test]
+    fn exact_phrases_need_consecutive_whole_words_in_one_field() {
+        assert!(exact("=\"weiße flecken\"", "weiße\nFlecken; über Zeilen"));
+        assert!(exact("=\"weiße flecken\"", "Weiße, Flecken"));
+        assert!(!exact("=\"weiße flecken\"", "weißer Flecken"));
+        assert!(!exact("=\"weiße flecken\"", "weiße Fleckenteppiche"));
+        assert!(!exact("=\"weiße flecken\"", "altweiße Flecken"));
+        let m = matched(&["=\"weiße flecken\""], Normalization::EXACT, "weiße", "Flecken", "");
+        assert!(m.is_empty(), "across fields");
+    }
+
+    #[test]
+    fn scopes_and_boolean_operators() {
+        let rules = [
+            "title:glasfaser",
+            "(summary:=kommunen OR title:=kommunen) AND NOT =kmu",
+            "glasfaser AND =kommunen",
+            "(breitband OR glasfaser) AND NOT (=kmu OR hochschul*)",
+        ];
+        let m = |t: &str, s: &str, x: &str| matched(&rules, Normalization::EXACT, t, s, x);
+        assert_eq!(m("Glasfaserausbau", "für Kommunen", ""), vec![0, 1, 2, 3]);
+        assert_eq!(m("Ausbau", "Glasfaser für Kommunen", "KMU"), vec![2]);
+        assert_eq!(m("Ausbau", "", "Glasfaser an Hochschulen"), Vec::<u32>::new());
+    }
+
+    #[test]
+    fn with_the_default_normalization_truth_is_the_scoring_truth() {
+        let rules = [
+            "Glasfaser",
+            "=Rad",
+            "\"weiße Flecken\"",
+            "=\"weiße Flecken\"",
+            "digital* AND NOT Unternehmen",
+            "title:Schulen OR text:Kommune",
+            "Glasfaser NEAR/3 Schule",
+        ];
+        let texts = [
+            ("Glasfaser für jede Schule", "Erschließung weißer Flecken", "Radar"),
+            ("Digitalisierung", "der Rades", "für Unternehmen"),
+            ("Schule", "", "Kommunen und Digitalisierung"),
+        ];
+        let matcher = BooleanMatcher::new(&rules, Normalization::default()).unwrap();
+        for (title, summary, text) in texts {
+            let doc = Doc::from_fields(title, summary, text, Normalization::default());
+            let hits = matcher.index.search(&doc);
+            let scored: Vec<u32> = (0..rules.len() as u32)
+                .filter(|&r| index::evaluate(&matcher.index, &matcher.index.profiles[0][r as usize], &hits, false).fired)
+                .collect();
+            assert_eq!(matcher.matching(title, summary, text), scored, "{title} / {summary} / {text}");
+        }
+    }
+
+    #[test]
+    fn a_bad_rule_is_named_by_its_position() {
+        let e = BooleanMatcher::new(&["Glasfaser", "(Gigabit"], Normalization::EXACT).err().unwrap();
+        assert_eq!(e.index, 1);
+        assert!(e.to_string().starts_with("rule 1 ('(Gigabit'): column 9: missing ')'"), "{e}");
+    }
+}

@@ -1003,6 +1003,41 @@ mod tests {
     }
 
     #[test]
+    fn exact_normalization_lowercases_and_splits_at_every_non_alphanumeric() {
+        let n = Normalization::EXACT;
+        assert_eq!(n.text("E-Mobilität"), "e mobilität");
+        assert_eq!(n.text("Glasfaser-Ausbau, STRAẞE & Straße"), "glasfaser ausbau straße straße");
+        assert_eq!(n.text("  ÖPNV/Bürgerbus §5 „Großstadt“ 10×2 €\n"), "öpnv bürgerbus 5 großstadt 10 2");
+        assert_eq!(n.text("snake_case"), "snake case");
+        assert_eq!(Normalization::default().text("E-Mobilität"), "emobilitaet");
+    }
+
+    #[test]
+    fn without_stemming_terms_stay_as_written() {
+        let exact = |e: &str| parse_with(e, Normalization::EXACT).unwrap();
+        assert_eq!(t(&exact("Schulen")).needle, "schulen");
+        assert_eq!(t(&exact("=Kommunen")).anchor, Anchor::WholeWord);
+        assert_eq!(t(&exact("Förderung")).needle, "förderung");
+        let e = exact("\"Weiße Flecken\"");
+        assert_eq!((t(&e).needle.as_str(), t(&e).variants.len()), ("weiße flecken", 1));
+        assert_eq!(Normalization::EXACT.inflections(), &[""]);
+        assert_eq!(Normalization::default().inflections(), &INFLECTIONS);
+    }
+
+    #[test]
+    fn whole_word_phrases() {
+        let e = parse("=\"weiße Flecken\"").unwrap();
+        assert_eq!(t(&e).anchor, Anchor::WholeWord);
+        assert_eq!(t(&e).needle, "weisse fleck");
+        assert_eq!(t(&parse("\"weiße Flecken\"").unwrap()).anchor, Anchor::Anywhere);
+        let e = parse("title:=\"smart region\"^2 OR Glasfaser").unwrap();
+        let Expr::Or(items) = &e else { panic!("{e:?}") };
+        assert_eq!(t(&items[0]).fields, FieldMask::only(Field::Title));
+        assert_eq!(t(&items[0]).boost, 2.0);
+        assert!(error("=\"weiße Flecken").message.contains("unclosed quote"));
+    }
+
+    #[test]
     fn stem_strips_inflection_only() {
         assert_eq!(stem("schulen"), "schul");
         assert_eq!(stem("kommunen"), "kommun");
@@ -1060,6 +1095,17 @@ mod tests {
             fn the_parser_never_panics_and_errors_carry_a_position(expr in rule_like()) {
                 if let Err(e) = parse(&expr) {
                     check_position(&expr, &e);
+                }
+            }
+
+            /// The fast paths (ASCII, Latin-1) agree with the plain definition:
+            /// lowercase, then maximal runs of alphanumeric chars.
+            #[test]
+            fn lower_words_is_lowercase_then_alphanumeric_runs(text in any::<String>(), german in "[a-zA-ZäöüÄÖÜßẞÀ-ÿ0-9 ,.×÷_„“\n-]{0,60}") {
+                for s in [&text, &german] {
+                    let lowered: String = s.chars().flat_map(char::to_lowercase).collect();
+                    let want: Vec<&str> = lowered.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).collect();
+                    prop_assert_eq!(Normalization::EXACT.text(s), want.join(" "));
                 }
             }
 
