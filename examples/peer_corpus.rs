@@ -102,8 +102,8 @@ struct CallLine {
 
 fn load_neutral(path: &Path) -> Result<Vec<NeutralRule>> {
     let file = File::open(path).with_context(|| format!("{}: cannot open", path.display()))?;
-    let doc: RulesDoc =
-        serde_json::from_reader(BufReader::new(file)).with_context(|| format!("{}: not a rules file", path.display()))?;
+    let doc: RulesDoc = serde_json::from_reader(BufReader::new(file))
+        .with_context(|| format!("{}: not a rules file", path.display()))?;
     if doc.format != "foerderradar-bench-rules/1" {
         bail!(
             "{}: format '{}', expected 'foerderradar-bench-rules/1'",
@@ -164,7 +164,11 @@ fn clause(c: &Clause, rule: &NeutralRule) -> Result<String> {
         1 => format!("{}:{atom}", fields.first().expect("one field")),
         _ => format!(
             "({})",
-            fields.iter().map(|f| format!("{f}:{atom}")).collect::<Vec<_>>().join(" OR ")
+            fields
+                .iter()
+                .map(|f| format!("{f}:{atom}"))
+                .collect::<Vec<_>>()
+                .join(" OR ")
         ),
     })
 }

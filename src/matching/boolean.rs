@@ -157,16 +157,36 @@ mod tests {
             let doc = Doc::from_fields(title, summary, text, Normalization::default());
             let hits = matcher.index.search(&doc);
             let scored: Vec<u32> = (0..rules.len() as u32)
-                .filter(|&r| index::evaluate(&matcher.index, &matcher.index.profiles[0][r as usize], &hits, false).fired)
+                .filter(|&r| {
+                    index::evaluate(&matcher.index, &matcher.index.profiles[0][r as usize], &hits, false).fired
+                })
                 .collect();
-            assert_eq!(matcher.matching(title, summary, text), scored, "{title} / {summary} / {text}");
+            assert_eq!(
+                matcher.matching(title, summary, text),
+                scored,
+                "{title} / {summary} / {text}"
+            );
         }
     }
 
     #[test]
+    fn whole_word_phrases_with_folding_and_stemming() {
+        let folded = |text: &str| !matched(&["=\"weiße Flecken\""], Normalization::default(), "", "", text).is_empty();
+        assert!(folded("Erschließung weißen Flecken"));
+        assert!(folded("WEISSE FLECKEN"));
+        assert!(!folded("altweiße Flecken"));
+        assert!(!folded("weiße Fleckenteppiche"));
+    }
+
+    #[test]
     fn a_bad_rule_is_named_by_its_position() {
-        let e = BooleanMatcher::new(&["Glasfaser", "(Gigabit"], Normalization::EXACT).err().unwrap();
+        let e = BooleanMatcher::new(&["Glasfaser", "(Gigabit"], Normalization::EXACT)
+            .err()
+            .unwrap();
         assert_eq!(e.index, 1);
-        assert!(e.to_string().starts_with("rule 1 ('(Gigabit'): column 9: missing ')'"), "{e}");
+        assert!(
+            e.to_string().starts_with("rule 1 ('(Gigabit'): column 9: missing ')'"),
+            "{e}"
+        );
     }
 }

@@ -15,8 +15,8 @@ pub mod preview;
 
 use chrono::NaiveDate;
 
-pub use crate::rules::Normalization;
 use crate::rules::Field;
+pub use crate::rules::Normalization;
 pub use boolean::{BooleanMatcher, ExprError};
 pub use explain::{Explanation, KommuneRouting, ProfileExplanation, RuleExplanation, TermHit};
 

@@ -1006,8 +1006,14 @@ mod tests {
     fn exact_normalization_lowercases_and_splits_at_every_non_alphanumeric() {
         let n = Normalization::EXACT;
         assert_eq!(n.text("E-Mobilität"), "e mobilität");
-        assert_eq!(n.text("Glasfaser-Ausbau, STRAẞE & Straße"), "glasfaser ausbau straße straße");
-        assert_eq!(n.text("  ÖPNV/Bürgerbus §5 „Großstadt“ 10×2 €\n"), "öpnv bürgerbus 5 großstadt 10 2");
+        assert_eq!(
+            n.text("Glasfaser-Ausbau, STRAẞE & Straße"),
+            "glasfaser ausbau straße straße"
+        );
+        assert_eq!(
+            n.text("  ÖPNV/Bürgerbus §5 „Großstadt“ 10×2 €\n"),
+            "öpnv bürgerbus 5 großstadt 10 2"
+        );
         assert_eq!(n.text("snake_case"), "snake case");
         assert_eq!(Normalization::default().text("E-Mobilität"), "emobilitaet");
     }
