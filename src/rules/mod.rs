@@ -239,13 +239,25 @@ impl Normalization {
 pub fn lower_words_into(text: &str, buf: &mut Vec<u8>, map: Option<&mut Vec<usize>>) {
     match map {
         None => lower_words_with(text, buf, &mut |_, _| {}),
-        Some(m) => lower_words_with(text, buf, &mut |src, n| m.extend(std::iter::repeat_n(src, n))),
+        Some(m) => lower_words_with(text, buf, &mut |src: Source, n| match src {
+            Source::Run(start) => m.extend(start..start + n),
+            Source::Char(at) => m.extend(std::iter::repeat_n(at, n)),
+        }),
     }
 }
 
-/// `record(src, n)`: `n` bytes were pushed for the char at `src`.
+/// Where `n` pushed bytes came from.
+#[derive(Clone, Copy)]
+enum Source {
+    /// One byte each from `start`, `start + 1`, …
+    Run(usize),
+    /// All from the char at this offset.
+    Char(usize),
+}
+
+/// `record(src, n)`: `n` bytes were pushed from `src`.
 #[inline(always)]
-fn lower_words_with(text: &str, buf: &mut Vec<u8>, record: &mut impl FnMut(usize, usize)) {
+fn lower_words_with(text: &str, buf: &mut Vec<u8>, record: &mut impl FnMut(Source, usize)) {
     let bytes = text.as_bytes();
     let mut pending_space = false;
     let mut i = 0;
@@ -256,12 +268,16 @@ fn lower_words_with(text: &str, buf: &mut Vec<u8>, record: &mut impl FnMut(usize
             b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' => {
                 if pending_space {
                     buf.push(b' ');
-                    record(i, 1);
+                    record(Source::Char(i), 1);
                     pending_space = false;
                 }
-                buf.push(b.to_ascii_lowercase());
-                record(i, 1);
-                i += 1;
+                let run = bytes[i..]
+                    .iter()
+                    .position(|b| !b.is_ascii_alphanumeric())
+                    .map_or(bytes.len(), |n| i + n);
+                buf.extend(bytes[i..run].iter().map(u8::to_ascii_lowercase));
+                record(Source::Run(i), run - i);
+                i = run;
             }
             0..0x80 => {
                 pending_space = !buf.is_empty();
@@ -272,13 +288,13 @@ fn lower_words_with(text: &str, buf: &mut Vec<u8>, record: &mut impl FnMut(usize
                 // (U+00C0..U+00DE) lowercase by +0x20, ß (U+00DF) stays.
                 if pending_space {
                     buf.push(b' ');
-                    record(i, 1);
+                    record(Source::Char(i), 1);
                     pending_space = false;
                 }
                 let second = bytes[i + 1];
                 buf.push(0xC3);
                 buf.push(if second < 0x9F { second + 0x20 } else { second });
-                record(i, 2);
+                record(Source::Char(i), 2);
                 i += 2;
             }
             _ => {
@@ -301,18 +317,18 @@ fn lower_words_with(text: &str, buf: &mut Vec<u8>, record: &mut impl FnMut(usize
 #[inline(always)]
 fn push_word(
     buf: &mut Vec<u8>,
-    record: &mut impl FnMut(usize, usize),
+    record: &mut impl FnMut(Source, usize),
     pending_space: &mut bool,
     src: usize,
     bytes: &[u8],
 ) {
     if *pending_space {
         buf.push(b' ');
-        record(src, 1);
+        record(Source::Char(src), 1);
         *pending_space = false;
     }
     buf.extend_from_slice(bytes);
-    record(src, bytes.len());
+    record(Source::Char(src), bytes.len());
 }
 
 /// Parses a rule expression, folding and stemming its terms (the shipped matcher).
@@ -1016,6 +1032,18 @@ mod tests {
         );
         assert_eq!(n.text("snake_case"), "snake case");
         assert_eq!(Normalization::default().text("E-Mobilität"), "emobilitaet");
+    }
+
+    #[test]
+    fn exact_normalization_maps_every_byte_to_its_source() {
+        let text = "Ab-ÄÖ x€İ9";
+        let (mut buf, mut map) = (Vec::new(), Vec::new());
+        lower_words_into(text, &mut buf, Some(&mut map));
+        // İ lowercases to i + U+0307, and the combining dot is no alphanumeric: it separates
+        // (as Python's `[^\W_]+` on `str.lower()` does).
+        assert_eq!(String::from_utf8(buf.clone()).unwrap(), "ab äö x i 9");
+        // A separating space maps to the char after it.
+        assert_eq!(map, vec![0, 1, 3, 3, 3, 5, 5, 8, 8, 12, 12, 14, 14]);
     }
 
     #[test]
