@@ -13,8 +13,7 @@ use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 
 use crate::config::RuleSpec;
 use crate::model::Call;
-use crate::model::text::fold_bytes;
-use crate::rules::{Anchor, Expr, Field, FieldMask, INFLECTIONS};
+use crate::rules::{Anchor, Expr, Field, FieldMask, Normalization};
 
 /// Hits of one term in one field saturate: `min(1 + ln n, SATURATION_CAP)`.
 pub const SATURATION_CAP: f64 = 2.5;
@@ -30,7 +29,11 @@ pub fn saturate(n: usize) -> f64 {
 
 /// A call folded once: the fields joined by `\n` in one string.
 pub struct Doc {
-    pub text: String,
+    /// UTF-8 by construction; kept as bytes because the automaton and the
+    /// boundary checks read bytes, and checking 20 KB per call costs time.
+    text: Vec<u8>,
+    /// How `text` was normalised; rules must have been parsed the same way.
+    norm: Normalization,
     fields: Vec<(Field, usize, usize)>,
     token_starts: OnceCell<Vec<u32>>,
     /// For explanations: per folded byte, the byte in the field's original text.
@@ -52,6 +55,18 @@ impl Doc {
         Self::build(call, true)
     }
 
+    /// The three matched fields of a text that is not a [`Call`], normalised with `norm`.
+    pub fn from_fields(title: &str, summary: &str, text: &str, norm: Normalization) -> Doc {
+        let parts = [
+            (Field::Title, title),
+            (Field::Summary, summary),
+            (Field::Text, text),
+            (Field::Funder, ""),
+            (Field::Applicants, ""),
+        ];
+        Self::from_parts(&parts, false, norm)
+    }
+
     fn build(call: &Call, keep_sources: bool) -> Doc {
         let summary = if call.topics.is_empty() {
             call.summary.clone()
@@ -65,19 +80,24 @@ impl Doc {
             .map(|c| c.as_str())
             .chain(call.applicants.raw.iter().map(String::as_str))
             .collect();
-        let parts: [(Field, String); 5] = [
-            (Field::Title, call.title.clone()),
-            (Field::Summary, summary),
-            (Field::Text, String::new()),
-            (Field::Funder, call.funder.clone().unwrap_or_default()),
-            (Field::Applicants, applicants.join(", ")),
+        let applicants = applicants.join(", ");
+        let parts = [
+            (Field::Title, call.title.as_str()),
+            (Field::Summary, summary.as_str()),
+            (Field::Text, call.text.as_str()),
+            (Field::Funder, call.funder.as_deref().unwrap_or_default()),
+            (Field::Applicants, applicants.as_str()),
         ];
-        let mut text = Vec::with_capacity(call.title.len() + call.summary.len() + call.text.len() + 64);
-        let mut fields = Vec::with_capacity(5);
+        Self::from_parts(&parts, keep_sources, Normalization::default())
+    }
+
+    fn from_parts(parts: &[(Field, &str)], keep_sources: bool, norm: Normalization) -> Doc {
+        let size: usize = parts.iter().map(|(_, s)| s.len()).sum();
+        let mut text = Vec::with_capacity(size + 64);
+        let mut fields = Vec::with_capacity(parts.len());
         let mut map = keep_sources.then(Vec::new);
         let mut originals = Vec::new();
-        for (field, own) in &parts {
-            let source: &str = if *field == Field::Text { &call.text } else { own };
+        for &(field, source) in parts {
             // Each field is " folded words " and fields are joined by '\n', so a
             // needle " rad" can only hit at a word start (see `Compile::node`).
             let start = text.len();
@@ -86,20 +106,20 @@ impl Doc {
             if let Some(m) = map.as_mut() {
                 m.extend(std::iter::repeat_n(0, lead.len()));
             }
-            fold_bytes(source, &mut text, map.as_mut());
+            norm.text_into(source, &mut text, map.as_mut());
             text.push(b' ');
             if let Some(m) = map.as_mut() {
                 m.push(source.len());
             }
-            fields.push((*field, start, text.len()));
+            fields.push((field, start, text.len()));
             if keep_sources {
                 originals.push(source.to_string());
             }
         }
         let sources = map.map(|map| DocSources { map, originals });
-        let text = String::from_utf8(text).expect("folding pushes whole UTF-8 sequences");
         Doc {
             text,
+            norm,
             fields,
             token_starts: OnceCell::new(),
             sources,
@@ -115,7 +135,7 @@ impl Doc {
 
     fn token_index(&self, pos: usize) -> usize {
         let starts = self.token_starts.get_or_init(|| {
-            let b = self.text.as_bytes();
+            let b = &self.text;
             (0..b.len())
                 .filter(|&i| !is_boundary(b[i]) && (i == 0 || is_boundary(b[i - 1])))
                 .map(|i| i as u32)
@@ -195,6 +215,9 @@ pub struct Leaf {
     lead: bool,
     trail: bool,
     anchor: Anchor,
+    /// A whole word whose needle does not end in the boundary space: the word
+    /// may go on with an inflection ending, checked per hit.
+    check_tail: bool,
     fields: FieldMask,
     pub boost: f64,
 }
@@ -214,24 +237,121 @@ pub struct Rule {
     pub expr: String,
     pub weight: f64,
     node: Node,
+    /// Where its [`Op`]s start in [`Index::ops`].
+    program: u32,
+}
+
+/// A rule node laid out flat for boolean evaluation ([`holds`]): the nodes of
+/// all rules in one array, each rule's in one run, children right after their
+/// parent. Walking boxed trees of thousands of rules was bound by cache misses.
+#[derive(Debug, Clone, Copy)]
+struct Op {
+    kind: OpKind,
+    /// Leaf id, or for `Near` the index in [`Index::near_nodes`].
+    arg: u32,
+    /// Index after this node's subtree.
+    end: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum OpKind {
+    Leaf,
+    And,
+    Or,
+    Not,
+    Near,
+}
+
+/// A parsed rule to compile: as written, its weight and its parse.
+pub struct RuleRef<'a> {
+    pub expr: &'a str,
+    pub weight: f64,
+    pub rule: &'a Expr,
 }
 
 /// All rules of all profiles, with one automaton over all their terms.
 pub struct Index {
     automaton: AhoCorasick,
+    /// How the rules were parsed, and so how docs must be normalised.
+    pub norm: Normalization,
     pub leaves: Vec<Leaf>,
     /// Per profile, its rules.
     pub profiles: Vec<Vec<Rule>>,
-    /// Per needle, the (profile, rule) pairs in which it is a positive term.
-    needle_rules: Vec<Vec<(u32, u32)>>,
+    /// Per needle, the rules (numbered across profiles, see `rule_at`) in
+    /// which it is a positive term.
+    needle_rules: Vec<Vec<u32>>,
+    /// Per rule number, its (profile, rule) pair; numbers follow that order.
+    rule_at: Vec<(u32, u32)>,
+    /// Per leaf, what [`Hits::leaf_hit`] needs, packed for the hot loop:
+    /// leaves of all rules sit far apart in memory, probes next to each other.
+    probes: Vec<Probe>,
+    /// The needles of all probes, each probe's in one run.
+    probe_needles: Vec<u32>,
+    /// Per needle, the leaves it belongs to (positive or not).
+    needle_leaves: Vec<Vec<u32>>,
+    /// All rules flattened, see [`Op`].
+    ops: Vec<Op>,
+    /// The NEAR nodes, evaluated on positions as in scoring.
+    near_nodes: Vec<Node>,
+}
+
+/// Appends `node`'s subtree to `ops` in pre-order.
+fn flatten(node: &Node, ops: &mut Vec<Op>, near_nodes: &mut Vec<Node>) {
+    let at = ops.len();
+    let (kind, arg) = match node {
+        Node::Leaf(id) => (OpKind::Leaf, *id),
+        Node::And(_) => (OpKind::And, 0),
+        Node::Or(_) => (OpKind::Or, 0),
+        Node::Not(_) => (OpKind::Not, 0),
+        Node::Near(..) => {
+            near_nodes.push(node.clone());
+            (OpKind::Near, near_nodes.len() as u32 - 1)
+        }
+    };
+    ops.push(Op { kind, arg, end: 0 });
+    match node {
+        Node::And(items) | Node::Or(items) => items.iter().for_each(|i| flatten(i, ops, near_nodes)),
+        Node::Not(inner) => flatten(inner, ops, near_nodes),
+        Node::Leaf(_) | Node::Near(..) => {}
+    }
+    ops[at].end = ops.len() as u32;
+}
+
+/// A leaf reduced to the question "does it occur?".
+#[derive(Clone, Copy)]
+struct Probe {
+    first: u32,
+    count: u32,
+    fields: FieldMask,
+    check_tail: bool,
 }
 
 impl Index {
     /// Compiles the rules of `profiles`, parsed once when the config was loaded.
     pub fn build(profiles: &[&[RuleSpec]]) -> Index {
+        let refs: Vec<Vec<RuleRef>> = profiles
+            .iter()
+            .map(|specs| {
+                specs
+                    .iter()
+                    .map(|s| RuleRef {
+                        expr: &s.expr,
+                        weight: s.weight,
+                        rule: s.rule(),
+                    })
+                    .collect()
+            })
+            .collect();
+        Self::compile(&refs, Normalization::default())
+    }
+
+    /// Compiles rules parsed with `norm` ([`crate::rules::parse_with`]).
+    pub fn compile(profiles: &[Vec<RuleRef>], norm: Normalization) -> Index {
         let mut needles: HashMap<String, u32> = HashMap::new();
         let mut leaves = Vec::new();
-        let mut needle_rules: Vec<Vec<(u32, u32)>> = Vec::new();
+        let mut needle_rules: Vec<Vec<u32>> = Vec::new();
+        let mut rule_at = Vec::new();
+        let (mut ops, mut near_nodes) = (Vec::new(), Vec::new());
         let mut compiled = Vec::with_capacity(profiles.len());
         for (p, rules_of_profile) in profiles.iter().enumerate() {
             let mut out = Vec::with_capacity(rules_of_profile.len());
@@ -240,13 +360,18 @@ impl Index {
                     needles: &mut needles,
                     leaves: &mut leaves,
                     needle_rules: &mut needle_rules,
-                    at: (p as u32, out.len() as u32),
+                    at: rule_at.len() as u32,
+                    norm,
                 };
-                let node = cx.node(spec.rule(), false);
+                rule_at.push((p as u32, out.len() as u32));
+                let node = cx.node(spec.rule, false);
+                let program = ops.len() as u32;
+                flatten(&node, &mut ops, &mut near_nodes);
                 out.push(Rule {
-                    expr: spec.expr.clone(),
+                    expr: spec.expr.to_string(),
                     weight: spec.weight,
                     node,
+                    program,
                 });
             }
             compiled.push(out);
@@ -256,6 +381,7 @@ impl Index {
         let automaton = AhoCorasick::builder()
             .match_kind(MatchKind::Standard)
             .kind(Some(AhoCorasickKind::DFA))
+            .prefilter(false)
             .build(patterns.iter().map(|(_, s)| s.as_str()))
             .or_else(|_| {
                 AhoCorasick::builder()
@@ -263,37 +389,104 @@ impl Index {
                     .build(patterns.iter().map(|(_, s)| s.as_str()))
             })
             .expect("needles are plain strings");
+        let mut needle_leaves = vec![Vec::new(); needle_rules.len()];
+        for (id, leaf) in leaves.iter().enumerate() {
+            for &n in &leaf.needles {
+                needle_leaves[n as usize].push(id as u32);
+            }
+        }
+        let mut probe_needles = Vec::new();
+        let probes = leaves
+            .iter()
+            .map(|leaf: &Leaf| {
+                let first = probe_needles.len() as u32;
+                probe_needles.extend_from_slice(&leaf.needles);
+                Probe {
+                    first,
+                    count: leaf.needles.len() as u32,
+                    fields: leaf.fields,
+                    check_tail: leaf.check_tail,
+                }
+            })
+            .collect();
         Index {
             automaton,
+            norm,
             leaves,
             profiles: compiled,
             needle_rules,
+            rule_at,
+            probes,
+            probe_needles,
+            needle_leaves,
+            ops,
+            near_nodes,
         }
+    }
+
+    /// Distinct needles in the automaton.
+    pub fn needle_count(&self) -> usize {
+        self.needle_rules.len()
     }
 
     /// Runs the automaton over `doc` once.
     pub fn search<'d>(&self, doc: &'d Doc) -> Hits<'d> {
         let found: Vec<(u32, u32, u32)> = self
             .automaton
-            .find_overlapping_iter(doc.text.as_str())
+            .find_overlapping_iter(&doc.text)
             .map(|m| (m.pattern().as_u32(), m.start() as u32, m.end() as u32))
             .collect();
         let needles = self.needle_rules.len();
         Hits::new(doc, group_by_needle(found, needles), needles)
     }
 
+    /// One bit per leaf: set when the leaf occurs in `hits`. Found from the
+    /// needles that occur, so the cost follows the hits, not the rules.
+    pub fn leaf_truths(&self, hits: &Hits) -> LeafTruths {
+        let mut bits = vec![0u64; self.leaves.len().div_ceil(64)];
+        let mut last = u32::MAX;
+        for &(needle, _, _) in &hits.hits {
+            if needle == last {
+                continue;
+            }
+            last = needle;
+            let found_in = hits.in_fields[needle as usize];
+            for &id in &self.needle_leaves[needle as usize] {
+                let probe = self.probes[id as usize];
+                let occurs = if probe.check_tail {
+                    hits.leaf_hit(self, id)
+                } else {
+                    found_in.intersects(probe.fields)
+                };
+                if occurs {
+                    bits[id as usize / 64] |= 1 << (id % 64);
+                }
+            }
+        }
+        LeafTruths(bits)
+    }
+
     /// The (profile, rule) pairs that may score on these hits, sorted.
     pub fn candidates(&self, hits: &Hits) -> Vec<(u32, u32)> {
-        let mut out = Vec::new();
+        // A bit per rule number: marks dedupe, and reading the bits in order sorts.
+        let mut marked = vec![0u64; self.rule_at.len().div_ceil(64)];
         let mut last = u32::MAX;
         for &(needle, _, _) in &hits.hits {
             if needle != last {
-                out.extend_from_slice(&self.needle_rules[needle as usize]);
+                for &r in &self.needle_rules[needle as usize] {
+                    marked[r as usize / 64] |= 1 << (r % 64);
+                }
                 last = needle;
             }
         }
-        out.sort_unstable();
-        out.dedup();
+        let mut out = Vec::new();
+        for (w, &bits) in marked.iter().enumerate() {
+            let mut bits = bits;
+            while bits != 0 {
+                out.push(self.rule_at[w * 64 + bits.trailing_zeros() as usize]);
+                bits &= bits - 1;
+            }
+        }
         out
     }
 }
@@ -324,8 +517,10 @@ fn group_by_needle(found: Vec<(u32, u32, u32)>, needles: usize) -> Vec<(u32, u32
 struct Compile<'a> {
     needles: &'a mut HashMap<String, u32>,
     leaves: &'a mut Vec<Leaf>,
-    needle_rules: &'a mut Vec<Vec<(u32, u32)>>,
-    at: (u32, u32),
+    needle_rules: &'a mut Vec<Vec<u32>>,
+    /// Number of the rule being compiled.
+    at: u32,
+    norm: Normalization,
 }
 
 impl Compile<'_> {
@@ -335,7 +530,9 @@ impl Compile<'_> {
                 // Anchored needles include the boundary space, so "=IT" searches " it"
                 // and does not hit inside every "mit" and "Zeit".
                 let (lead, trail) = match t.anchor {
-                    Anchor::WordStart | Anchor::WholeWord => (true, false),
+                    // Without inflection endings a whole word ends at the boundary space.
+                    Anchor::WholeWord => (true, !self.norm.stem),
+                    Anchor::WordStart => (true, false),
                     Anchor::WordEnd => (false, true),
                     Anchor::Anywhere => (false, false),
                 };
@@ -365,6 +562,7 @@ impl Compile<'_> {
                     lead,
                     trail,
                     anchor: t.anchor,
+                    check_tail: t.anchor == Anchor::WholeWord && !trail,
                     fields: t.fields,
                     boost: t.boost,
                 });
@@ -388,6 +586,8 @@ pub struct Hits<'d> {
     hits: Vec<(u32, u32, u32)>,
     /// Per needle id: its hits' range in `hits` and its hit count per field.
     found: Vec<Found>,
+    /// Per needle id: the fields it was found in (small, for [`Hits::leaf_hit`]).
+    in_fields: Vec<FieldMask>,
 }
 
 #[derive(Clone, Copy, Default)]
@@ -400,6 +600,7 @@ struct Found {
 impl<'d> Hits<'d> {
     fn new(doc: &'d Doc, hits: Vec<(u32, u32, u32)>, needles: usize) -> Hits<'d> {
         let mut found = vec![Found::default(); needles];
+        let mut in_fields = vec![FieldMask::EMPTY; needles];
         for (i, &(needle, start, _)) in hits.iter().enumerate() {
             let f = &mut found[needle as usize];
             if f.to == 0 {
@@ -408,9 +609,15 @@ impl<'d> Hits<'d> {
             f.to = i as u32 + 1;
             if let Some(field) = doc.field_at(start as usize) {
                 f.per_field[field as usize] += 1;
+                in_fields[needle as usize] = in_fields[needle as usize].with(field);
             }
         }
-        Hits { doc, hits, found }
+        Hits {
+            doc,
+            hits,
+            found,
+            in_fields,
+        }
     }
 
     fn of_needle(&self, needle: u32) -> &[(u32, u32, u32)] {
@@ -442,10 +649,31 @@ impl<'d> Hits<'d> {
         out
     }
 
+    /// Whether leaf `id` of `index` occurs at all: [`Hits::leaf_strength`] > 0,
+    /// without the arithmetic.
+    fn leaf_hit(&self, index: &Index, id: u32) -> bool {
+        let probe = index.probes[id as usize];
+        let needles = &index.probe_needles[probe.first as usize..(probe.first + probe.count) as usize];
+        if !probe.check_tail {
+            return needles
+                .iter()
+                .any(|n| self.in_fields[*n as usize].intersects(probe.fields));
+        }
+        let leaf = &index.leaves[id as usize];
+        needles.iter().flat_map(|n| self.of_needle(*n)).any(|&(_, s, e)| {
+            self.accept(
+                leaf,
+                s as usize + usize::from(leaf.lead),
+                e as usize - usize::from(leaf.trail),
+            )
+            .is_some()
+        })
+    }
+
     /// [`strength`] of a leaf's occurrences without collecting them (the hot path).
     fn leaf_strength(&self, leaf: &Leaf) -> f64 {
         let mut counts = [0usize; 5];
-        if leaf.anchor != Anchor::WholeWord {
+        if !leaf.check_tail {
             // The padded needle already enforces the anchor: use the per-field counts.
             for n in &leaf.needles {
                 let per_field = self.found[*n as usize].per_field;
@@ -469,25 +697,27 @@ impl<'d> Hits<'d> {
 
     /// The field of a needle hit when it satisfies the leaf's anchor and scope.
     fn accept(&self, leaf: &Leaf, s: usize, e: usize) -> Option<Field> {
-        let text = self.doc.text.as_bytes();
+        let text = &self.doc.text;
         let ok = match leaf.anchor {
             Anchor::Anywhere => true,
             Anchor::WordStart => s == 0 || is_boundary(text[s - 1]),
             Anchor::WordEnd => e == text.len() || is_boundary(text[e]),
-            Anchor::WholeWord => (s == 0 || is_boundary(text[s - 1])) && whole_word_tail(text, e),
+            Anchor::WholeWord => {
+                (s == 0 || is_boundary(text[s - 1])) && (!leaf.check_tail || whole_word_tail(text, e, self.doc.norm))
+            }
         };
         let field = self.doc.field_at(s)?;
         (ok && leaf.fields.contains(field)).then_some(field)
     }
 }
 
-fn whole_word_tail(text: &[u8], e: usize) -> bool {
+fn whole_word_tail(text: &[u8], e: usize, norm: Normalization) -> bool {
     let end = text[e..]
         .iter()
         .position(|&b| is_boundary(b))
         .map_or(text.len(), |p| e + p);
     let tail = &text[e..end];
-    INFLECTIONS.iter().any(|i| i.as_bytes() == tail)
+    norm.inflections().iter().any(|i| i.as_bytes() == tail)
 }
 
 /// Saturated strength of a set of occurrences: per field `factor × saturate(n)`.
@@ -538,6 +768,42 @@ pub fn evaluate(index: &Index, rule: &Rule, hits: &Hits, trace: bool) -> RuleOut
         fired: ev.truth && ev.value > 0.0,
         contribution,
         terms,
+    }
+}
+
+/// Which leaves occur in one doc ([`Index::leaf_truths`]).
+pub struct LeafTruths(Vec<u64>);
+
+impl LeafTruths {
+    fn get(&self, id: u32) -> bool {
+        self.0[id as usize / 64] & (1 << (id % 64)) != 0
+    }
+}
+
+/// Whether rule `r` holds on `hits`, as a plain boolean expression: the same
+/// truth as [`evaluate`], without weights, saturation or traces.
+pub fn holds(index: &Index, rule: &Rule, hits: &Hits, leaves: &LeafTruths) -> bool {
+    truth(index, rule.program as usize, hits, leaves)
+}
+
+fn truth(index: &Index, at: usize, hits: &Hits, leaves: &LeafTruths) -> bool {
+    let op = index.ops[at];
+    let children = || {
+        let mut i = at + 1;
+        std::iter::from_fn(move || {
+            (i < op.end as usize).then(|| {
+                let child = i;
+                i = index.ops[i].end as usize;
+                child
+            })
+        })
+    };
+    match op.kind {
+        OpKind::Leaf => leaves.get(op.arg),
+        OpKind::And => children().all(|c| truth(index, c, hits, leaves)),
+        OpKind::Or => children().any(|c| truth(index, c, hits, leaves)),
+        OpKind::Not => !truth(index, at + 1, hits, leaves),
+        OpKind::Near => !positional(index, &index.near_nodes[op.arg as usize], hits).is_empty(),
     }
 }
 

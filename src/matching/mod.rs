@@ -6,6 +6,7 @@
 //! [`Matcher::match_call`] folds a call once, runs one automaton over it and
 //! evaluates only the rules whose terms occur.
 
+mod boolean;
 pub mod criteria;
 pub mod eval;
 mod explain;
@@ -15,6 +16,8 @@ pub mod preview;
 use chrono::NaiveDate;
 
 use crate::rules::Field;
+pub use crate::rules::Normalization;
+pub use boolean::{BooleanMatcher, ExprError};
 pub use explain::{Explanation, KommuneRouting, ProfileExplanation, RuleExplanation, TermHit};
 
 use crate::config::{Config, Criteria, Kommune};

@@ -5,7 +5,7 @@
 //! by side), `OR`. Operators are upper case; `and`/`or` in lower case are words.
 //! The full language is documented in `config/README.md` (strategy.toml).
 
-use crate::model::text::fold;
+use crate::model::text::fold_bytes;
 
 /// A rule that does not parse, with where: `position` counts characters of
 /// the whole expression from 1; `line` and `column` (from 1, in characters)
@@ -70,6 +70,19 @@ pub struct FieldMask(u8);
 impl FieldMask {
     /// Unscoped terms look in title, summary and full text.
     pub const DEFAULT: FieldMask = FieldMask(1 | 2 | 4);
+
+    /// No field.
+    pub const EMPTY: FieldMask = FieldMask(0);
+
+    /// This set plus `f`.
+    pub fn with(self, f: Field) -> FieldMask {
+        FieldMask(self.0 | f.bit())
+    }
+
+    /// Whether the two sets share a field.
+    pub fn intersects(self, other: FieldMask) -> bool {
+        self.0 & other.0 != 0
+    }
 
     pub fn only(f: Field) -> FieldMask {
         FieldMask(f.bit())
@@ -165,9 +178,167 @@ impl Expr {
     }
 }
 
-/// Parses a rule expression.
+/// How rule terms and call texts are brought to one form before matching.
+/// Terms and texts must go through the same normalisation: the matcher that
+/// compiles rules parsed with one also reads the calls with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Normalization {
+    /// On: [`fold`](crate::model::text::fold) (umlauts expanded, accents
+    /// dropped, in-word hyphens join). Off: lowercase only; every maximal run
+    /// of letters and digits is a word and everything else separates
+    /// ([`lower_words_into`]).
+    pub fold: bool,
+    /// On: plain terms and a phrase's last word lose their inflection ending
+    /// ([`stem`]), a phrase's inner words also take inflected forms, and a
+    /// whole-word term also finds the word plus an ending of [`INFLECTIONS`].
+    /// Off: every term is searched as written.
+    pub stem: bool,
+}
+
+impl Default for Normalization {
+    /// What the shipped matcher does: fold and stem.
+    fn default() -> Normalization {
+        Normalization { fold: true, stem: true }
+    }
+}
+
+impl Normalization {
+    /// Neither folding nor stemming: words compare exactly after lowercasing.
+    pub const EXACT: Normalization = Normalization {
+        fold: false,
+        stem: false,
+    };
+
+    /// Appends the normalised `text` to `buf`: words separated by single
+    /// spaces, no space at either end. `map` receives per pushed byte its
+    /// offset in `text`.
+    pub fn text_into(self, text: &str, buf: &mut Vec<u8>, map: Option<&mut Vec<usize>>) {
+        if self.fold {
+            fold_bytes(text, buf, map);
+        } else {
+            lower_words_into(text, buf, map);
+        }
+    }
+
+    /// The normalised form of `text`.
+    pub fn text(self, text: &str) -> String {
+        let mut buf = Vec::with_capacity(text.len());
+        self.text_into(text, &mut buf, None);
+        String::from_utf8(buf).expect("normalising pushes whole UTF-8 sequences")
+    }
+
+    /// Endings a whole-word term may carry after the word.
+    pub fn inflections(self) -> &'static [&'static str] {
+        if self.stem { &INFLECTIONS } else { &[""] }
+    }
+}
+
+/// Lowercases `text` and appends its maximal runs of letters and digits
+/// (`char::is_alphanumeric` after `char::to_lowercase`), separated by single
+/// spaces. Everything else separates: hyphens, punctuation, line breaks.
+pub fn lower_words_into(text: &str, buf: &mut Vec<u8>, map: Option<&mut Vec<usize>>) {
+    match map {
+        None => lower_words_with(text, buf, &mut |_, _| {}),
+        Some(m) => lower_words_with(text, buf, &mut |src: Source, n| match src {
+            Source::Run(start) => m.extend(start..start + n),
+            Source::Char(at) => m.extend(std::iter::repeat_n(at, n)),
+        }),
+    }
+}
+
+/// Where `n` pushed bytes came from.
+#[derive(Clone, Copy)]
+enum Source {
+    /// One byte each from `start`, `start + 1`, …
+    Run(usize),
+    /// All from the char at this offset.
+    Char(usize),
+}
+
+/// `record(src, n)`: `n` bytes were pushed from `src`.
+#[inline(always)]
+fn lower_words_with(text: &str, buf: &mut Vec<u8>, record: &mut impl FnMut(Source, usize)) {
+    let bytes = text.as_bytes();
+    let mut pending_space = false;
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        // ASCII and Latin-1 letters (ä, Ö, ß…) are most of German text: no table lookups.
+        match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' => {
+                if pending_space {
+                    buf.push(b' ');
+                    record(Source::Char(i), 1);
+                    pending_space = false;
+                }
+                let run = bytes[i..]
+                    .iter()
+                    .position(|b| !b.is_ascii_alphanumeric())
+                    .map_or(bytes.len(), |n| i + n);
+                buf.extend(bytes[i..run].iter().map(u8::to_ascii_lowercase));
+                record(Source::Run(i), run - i);
+                i = run;
+            }
+            0..0x80 => {
+                pending_space = !buf.is_empty();
+                i += 1;
+            }
+            0xC3 if bytes[i + 1] != 0x97 && bytes[i + 1] != 0xB7 => {
+                // U+00C0..U+00FF without × and ÷ are letters; the upper case ones
+                // (U+00C0..U+00DE) lowercase by +0x20, ß (U+00DF) stays.
+                if pending_space {
+                    buf.push(b' ');
+                    record(Source::Char(i), 1);
+                    pending_space = false;
+                }
+                let second = bytes[i + 1];
+                buf.push(0xC3);
+                buf.push(if second < 0x9F { second + 0x20 } else { second });
+                record(Source::Char(i), 2);
+                i += 2;
+            }
+            _ => {
+                let ch = text[i..].chars().next().expect("char boundary");
+                let mut utf8 = [0u8; 4];
+                for c in ch.to_lowercase() {
+                    if c.is_alphanumeric() {
+                        let encoded = c.encode_utf8(&mut utf8);
+                        push_word(buf, record, &mut pending_space, i, encoded.as_bytes());
+                    } else {
+                        pending_space = !buf.is_empty();
+                    }
+                }
+                i += ch.len_utf8();
+            }
+        }
+    }
+}
+
+#[inline(always)]
+fn push_word(
+    buf: &mut Vec<u8>,
+    record: &mut impl FnMut(Source, usize),
+    pending_space: &mut bool,
+    src: usize,
+    bytes: &[u8],
+) {
+    if *pending_space {
+        buf.push(b' ');
+        record(Source::Char(src), 1);
+        *pending_space = false;
+    }
+    buf.extend_from_slice(bytes);
+    record(Source::Char(src), bytes.len());
+}
+
+/// Parses a rule expression, folding and stemming its terms (the shipped matcher).
 pub fn parse(expr: &str) -> Result<Expr, RuleSyntaxError> {
-    parse_expr(expr).map_err(|Located { position, message }| RuleSyntaxError::at(expr, position, message))
+    parse_with(expr, Normalization::default())
+}
+
+/// Parses a rule expression, normalising its terms with `norm`.
+pub fn parse_with(expr: &str, norm: Normalization) -> Result<Expr, RuleSyntaxError> {
+    parse_expr(expr, norm).map_err(|Located { position, message }| RuleSyntaxError::at(expr, position, message))
 }
 
 /// An error at a character position, before lines and columns are known.
@@ -176,9 +347,14 @@ struct Located {
     message: String,
 }
 
-fn parse_expr(expr: &str) -> Result<Expr, Located> {
+fn parse_expr(expr: &str, norm: Normalization) -> Result<Expr, Located> {
     let tokens = lex(expr)?;
-    let mut parser = Parser { expr, tokens, pos: 0 };
+    let mut parser = Parser {
+        expr,
+        tokens,
+        pos: 0,
+        norm,
+    };
     if parser.tokens.is_empty() {
         return Err(err(1, "empty rule: write at least one term"));
     }
@@ -218,7 +394,8 @@ enum Tok {
     Near(u32),
     Scope(FieldMask),
     Word(String),
-    Phrase(String, f64),
+    /// Text, boost, and whether it is a whole-word phrase (`="…"`).
+    Phrase(String, f64, bool),
 }
 
 impl Tok {
@@ -232,7 +409,7 @@ impl Tok {
             Tok::Near(n) => format!("NEAR/{n}"),
             Tok::Scope(_) => "field scope".into(),
             Tok::Word(w) => format!("'{w}'"),
-            Tok::Phrase(p, _) => format!("\"{p}\""),
+            Tok::Phrase(p, _, _) => format!("\"{p}\""),
         }
     }
 
@@ -277,20 +454,15 @@ fn lex(expr: &str) -> Result<Vec<Token>, Located> {
                 });
                 i += 1;
             }
-            '"' | '„' | '“' => {
-                let close = chars[i + 1..].iter().position(|&c| matches!(c, '"' | '“' | '”'));
-                let Some(len) = close else {
-                    return Err(err(column, "unclosed quote: a phrase needs a closing '\"'"));
-                };
-                let phrase: String = chars[i + 1..i + 1 + len].iter().collect();
-                i += len + 2;
-                let (boost, next) = lex_boost(&chars, i)?;
+            '=' if matches!(chars.get(i + 1), Some('"' | '„' | '“')) => {
+                let (token, next) = lex_phrase(&chars, i + 1, column, true)?;
+                tokens.push(token);
                 i = next;
-                tokens.push(Token {
-                    kind: Tok::Phrase(phrase, boost),
-                    column,
-                    len: i + 1 - column,
-                });
+            }
+            '"' | '„' | '“' => {
+                let (token, next) = lex_phrase(&chars, i, column, false)?;
+                tokens.push(token);
+                i = next;
             }
             _ => {
                 let start = i;
@@ -326,6 +498,22 @@ fn lex(expr: &str) -> Result<Vec<Token>, Located> {
         }
     }
     Ok(tokens)
+}
+
+/// The phrase whose opening quote is at `open`; its token starts at `column`.
+fn lex_phrase(chars: &[char], open: usize, column: usize, whole: bool) -> Result<(Token, usize), Located> {
+    let close = chars[open + 1..].iter().position(|&c| matches!(c, '"' | '“' | '”'));
+    let Some(len) = close else {
+        return Err(err(column, "unclosed quote: a phrase needs a closing '\"'"));
+    };
+    let phrase: String = chars[open + 1..open + 1 + len].iter().collect();
+    let (boost, next) = lex_boost(chars, open + len + 2)?;
+    let token = Token {
+        kind: Tok::Phrase(phrase, boost, whole),
+        column,
+        len: next + 1 - column,
+    };
+    Ok((token, next))
 }
 
 fn lex_boost(chars: &[char], i: usize) -> Result<(f64, usize), Located> {
@@ -366,6 +554,7 @@ struct Parser<'e> {
     expr: &'e str,
     tokens: Vec<Token>,
     pos: usize,
+    norm: Normalization,
 }
 
 impl Parser<'_> {
@@ -488,15 +677,15 @@ impl Parser<'_> {
                 self.pos += 1;
                 Ok(inner)
             }
-            Tok::Word(w) => term(&w, column).map(Expr::Term),
-            Tok::Phrase(p, boost) => phrase(&p, boost, column).map(Expr::Term),
+            Tok::Word(w) => term(&w, column, self.norm).map(Expr::Term),
+            Tok::Phrase(p, boost, whole) => phrase(&p, boost, whole, column, self.norm).map(Expr::Term),
             Tok::RParen => Err(err(column, "unexpected ')' without a matching '('")),
             other => Err(err(column, format!("expected a term before {}", other.describe()))),
         }
     }
 }
 
-fn term(raw: &str, column: usize) -> Result<Term, Located> {
+fn term(raw: &str, column: usize, norm: Normalization) -> Result<Term, Located> {
     let (body, boost) = match raw.split_once('^') {
         Some((body, b)) => {
             let boost = parse_boost(b).ok_or_else(|| {
@@ -525,7 +714,7 @@ fn term(raw: &str, column: usize) -> Result<Term, Located> {
             format!("'=' (whole word) cannot be combined with '*': {raw}"),
         ));
     }
-    let folded = fold(core);
+    let folded = norm.text(core);
     if folded.is_empty() {
         return Err(err(column, format!("term '{raw}' has no letters or digits")));
     }
@@ -543,9 +732,10 @@ fn term(raw: &str, column: usize) -> Result<Term, Located> {
         return Err(err(column, format!("'=' (whole word) needs a single word: {raw}")));
     }
     // Wildcards are taken literally; plain and whole-word terms lose their inflection ending.
-    let needle = if lead || trail { folded } else { stem_last_word(&folded) };
+    let literal = lead || trail || !norm.stem;
+    let needle = if literal { folded } else { stem_last_word(&folded) };
     let written = core.to_string();
-    let variants = if lead || trail {
+    let variants = if literal {
         vec![needle.clone()]
     } else {
         phrase_variants(&needle)
@@ -561,18 +751,24 @@ fn term(raw: &str, column: usize) -> Result<Term, Located> {
     })
 }
 
-fn phrase(raw: &str, boost: f64, column: usize) -> Result<Term, Located> {
-    let folded = fold(raw);
+/// `whole`: the phrase starts and ends at word boundaries (`="…"`), like `=term`.
+fn phrase(raw: &str, boost: f64, whole: bool, column: usize, norm: Normalization) -> Result<Term, Located> {
+    let folded = norm.text(raw);
     if folded.is_empty() {
         return Err(err(column, "empty phrase"));
     }
-    let needle = stem_last_word(&folded);
-    let variants = phrase_variants(&needle);
+    let (needle, variants) = if norm.stem {
+        let needle = stem_last_word(&folded);
+        let variants = phrase_variants(&needle);
+        (needle, variants)
+    } else {
+        (folded.clone(), vec![folded])
+    };
     Ok(Term {
         written: raw.trim().to_string(),
         needle,
         variants,
-        anchor: Anchor::Anywhere,
+        anchor: if whole { Anchor::WholeWord } else { Anchor::Anywhere },
         fields: FieldMask::DEFAULT,
         boost,
         scoped: false,
@@ -823,6 +1019,59 @@ mod tests {
     }
 
     #[test]
+    fn exact_normalization_lowercases_and_splits_at_every_non_alphanumeric() {
+        let n = Normalization::EXACT;
+        assert_eq!(n.text("E-Mobilität"), "e mobilität");
+        assert_eq!(
+            n.text("Glasfaser-Ausbau, STRAẞE & Straße"),
+            "glasfaser ausbau straße straße"
+        );
+        assert_eq!(
+            n.text("  ÖPNV/Bürgerbus §5 „Großstadt“ 10×2 €\n"),
+            "öpnv bürgerbus 5 großstadt 10 2"
+        );
+        assert_eq!(n.text("snake_case"), "snake case");
+        assert_eq!(Normalization::default().text("E-Mobilität"), "emobilitaet");
+    }
+
+    #[test]
+    fn exact_normalization_maps_every_byte_to_its_source() {
+        let text = "Ab-ÄÖ x€İ9";
+        let (mut buf, mut map) = (Vec::new(), Vec::new());
+        lower_words_into(text, &mut buf, Some(&mut map));
+        // İ lowercases to i + U+0307, and the combining dot is no alphanumeric: it separates
+        // (as Python's `[^\W_]+` on `str.lower()` does).
+        assert_eq!(String::from_utf8(buf.clone()).unwrap(), "ab äö x i 9");
+        // A separating space maps to the char after it.
+        assert_eq!(map, vec![0, 1, 3, 3, 3, 5, 5, 8, 8, 12, 12, 14, 14]);
+    }
+
+    #[test]
+    fn without_stemming_terms_stay_as_written() {
+        let exact = |e: &str| parse_with(e, Normalization::EXACT).unwrap();
+        assert_eq!(t(&exact("Schulen")).needle, "schulen");
+        assert_eq!(t(&exact("=Kommunen")).anchor, Anchor::WholeWord);
+        assert_eq!(t(&exact("Förderung")).needle, "förderung");
+        let e = exact("\"Weiße Flecken\"");
+        assert_eq!((t(&e).needle.as_str(), t(&e).variants.len()), ("weiße flecken", 1));
+        assert_eq!(Normalization::EXACT.inflections(), &[""]);
+        assert_eq!(Normalization::default().inflections(), &INFLECTIONS);
+    }
+
+    #[test]
+    fn whole_word_phrases() {
+        let e = parse("=\"weiße Flecken\"").unwrap();
+        assert_eq!(t(&e).anchor, Anchor::WholeWord);
+        assert_eq!(t(&e).needle, "weisse fleck");
+        assert_eq!(t(&parse("\"weiße Flecken\"").unwrap()).anchor, Anchor::Anywhere);
+        let e = parse("title:=\"smart region\"^2 OR Glasfaser").unwrap();
+        let Expr::Or(items) = &e else { panic!("{e:?}") };
+        assert_eq!(t(&items[0]).fields, FieldMask::only(Field::Title));
+        assert_eq!(t(&items[0]).boost, 2.0);
+        assert!(error("=\"weiße Flecken").message.contains("unclosed quote"));
+    }
+
+    #[test]
     fn stem_strips_inflection_only() {
         assert_eq!(stem("schulen"), "schul");
         assert_eq!(stem("kommunen"), "kommun");
@@ -880,6 +1129,17 @@ mod tests {
             fn the_parser_never_panics_and_errors_carry_a_position(expr in rule_like()) {
                 if let Err(e) = parse(&expr) {
                     check_position(&expr, &e);
+                }
+            }
+
+            /// The fast paths (ASCII, Latin-1) agree with the plain definition:
+            /// lowercase, then maximal runs of alphanumeric chars.
+            #[test]
+            fn lower_words_is_lowercase_then_alphanumeric_runs(text in any::<String>(), german in "[a-zA-ZäöüÄÖÜßẞÀ-ÿ0-9 ,.×÷_„“\n-]{0,60}") {
+                for s in [&text, &german] {
+                    let lowered: String = s.chars().flat_map(char::to_lowercase).collect();
+                    let want: Vec<&str> = lowered.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).collect();
+                    prop_assert_eq!(Normalization::EXACT.text(s), want.join(" "));
                 }
             }
 
