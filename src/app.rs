@@ -4,10 +4,12 @@
 //! [`App`] holds a loaded config, the store and the evaluation day. The CLI and
 //! the daemon call these stages; so do the integration tests.
 
+pub mod stats;
+
 use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 
 use anyhow::Context;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -19,6 +21,7 @@ use crate::matching::Matcher;
 use crate::model::Call;
 use crate::notify::admin::{self, AdminNotice};
 use crate::notify::{self, DeliveryReport, DigestPlan, FailedMail, Transport};
+use self::stats::{Meter, Stage, StageStats};
 use crate::store::{CallFilter, RunKind, SourceHealth, SourceRun, SqliteStore, Store, UpsertOutcome};
 
 /// A loaded deployment: validated config, compiled matcher, open store.
@@ -35,6 +38,8 @@ pub struct App<S: Store = SqliteStore> {
     /// Built on the first delivery and kept for the life of the app (until a reload), so
     /// the SMTP connection pool is not dropped and rebuilt on every delivery.
     transport: OnceLock<Transport>,
+    /// Costs of the stages run since the last [`App::take_stage_stats`].
+    stage_stats: Mutex<Vec<StageStats>>,
 }
 
 impl App<SqliteStore> {
@@ -65,6 +70,7 @@ impl<S: Store> App<S> {
             data_dir: data_dir.to_path_buf(),
             today_override,
             transport: OnceLock::new(),
+            stage_stats: Mutex::new(Vec::new()),
         })
     }
 
@@ -72,6 +78,19 @@ impl<S: Store> App<S> {
     pub fn today(&self) -> NaiveDate {
         self.today_override
             .unwrap_or_else(|| Utc::now().with_timezone(&self.config.service.timezone).date_naive())
+    }
+
+    /// The costs of the stages run since the last call, oldest first.
+    pub fn take_stage_stats(&self) -> Vec<StageStats> {
+        std::mem::take(&mut *self.stage_stats.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    fn record(&self, meter: Meter) {
+        let stats = meter.finish();
+        self.stage_stats
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(stats);
     }
 
     /// Replaces config and matcher (SIGHUP); the caller validated both.
@@ -85,6 +104,7 @@ impl<S: Store> App<S> {
     /// Collects all enabled sources (or only `only`), stores the calls and the
     /// source health. A failing source is reported in the summary, never fatal.
     pub async fn collect(&self, only: &[String]) -> anyhow::Result<CollectSummary> {
+        let meter = Meter::start(Stage::Collect);
         let now = Utc::now();
         let run = self.store.start_run(RunKind::Collect, now).await?;
         let sources: Vec<_> = self
@@ -124,6 +144,7 @@ impl<S: Store> App<S> {
         self.store
             .finish_run(run, Utc::now(), summary.failed() == 0, &summary.to_json())
             .await?;
+        self.record(meter);
         Ok(summary)
     }
 
@@ -184,6 +205,7 @@ impl<S: Store> App<S> {
 
     /// Matches every stored call against the strategy and stores the results.
     pub async fn match_calls(&self) -> anyhow::Result<MatchSummary> {
+        let meter = Meter::start(Stage::Match);
         let now = Utc::now();
         let run = self.store.start_run(RunKind::Match, now).await?;
         let today = self.today();
@@ -202,14 +224,17 @@ impl<S: Store> App<S> {
         self.store
             .finish_run(run, Utc::now(), true, &json!(summary.to_json()))
             .await?;
+        self.record(meter);
         Ok(summary)
     }
 
     /// Plans digests for new matches and delivers the due outbox.
     pub async fn notify(&self) -> anyhow::Result<(DigestPlan, DeliveryReport)> {
         let now = Utc::now();
+        let meter = Meter::start(Stage::Plan);
         let run = self.store.start_run(RunKind::Notify, now).await?;
         let plan = notify::plan(&self.store, &self.config, self.today(), now).await?;
+        self.record(meter);
         let delivery = self.deliver(now).await?;
         let summary = json!({ "planned": plan.to_string(), "delivery": delivery.to_string() });
         self.store
@@ -221,7 +246,10 @@ impl<S: Store> App<S> {
     /// Sends due outbox mails (first attempts and retries) once. Mails given up here are in
     /// the report and must reach the admin: callers pass them to [`App::tell_admin`].
     pub async fn deliver(&self, now: DateTime<Utc>) -> anyhow::Result<DeliveryReport> {
-        Ok(notify::deliver(&self.store, self.transport()?, &self.config.service.notify, now).await?)
+        let meter = Meter::start(Stage::Deliver);
+        let report = notify::deliver(&self.store, self.transport()?, &self.config.service.notify, now).await?;
+        self.record(meter);
+        Ok(report)
     }
 
     fn transport(&self) -> anyhow::Result<&Transport> {

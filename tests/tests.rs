@@ -11,6 +11,7 @@ mod collect_sedia;
 mod delivery_and_cli;
 mod extract_real_pages;
 mod matching_eval;
+mod lean_pass;
 mod matching_support;
 mod notify;
 mod pass;

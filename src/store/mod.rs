@@ -6,6 +6,8 @@
 
 mod sqlite;
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -43,6 +45,51 @@ pub enum StoreError {
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
+
+static STATEMENTS: AtomicU64 = AtomicU64::new(0);
+static CALLS_READ: AtomicU64 = AtomicU64::new(0);
+static CALLS_WRITTEN: AtomicU64 = AtomicU64::new(0);
+
+/// Work the store did since the process started: SQL statements executed, call rows
+/// read and call rows written. Process-wide (one store per process in the CLI and the
+/// daemon); a stage's share is the difference of two snapshots, see [`StoreCounters::since`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct StoreCounters {
+    pub statements: u64,
+    pub calls_read: u64,
+    pub calls_written: u64,
+}
+
+impl StoreCounters {
+    pub fn snapshot() -> StoreCounters {
+        StoreCounters {
+            statements: STATEMENTS.load(Ordering::Relaxed),
+            calls_read: CALLS_READ.load(Ordering::Relaxed),
+            calls_written: CALLS_WRITTEN.load(Ordering::Relaxed),
+        }
+    }
+
+    /// What happened between `earlier` and `self`.
+    pub fn since(self, earlier: StoreCounters) -> StoreCounters {
+        StoreCounters {
+            statements: self.statements.saturating_sub(earlier.statements),
+            calls_read: self.calls_read.saturating_sub(earlier.calls_read),
+            calls_written: self.calls_written.saturating_sub(earlier.calls_written),
+        }
+    }
+}
+
+fn count_statement() {
+    STATEMENTS.fetch_add(1, Ordering::Relaxed);
+}
+
+fn count_calls_read(n: usize) {
+    CALLS_READ.fetch_add(n as u64, Ordering::Relaxed);
+}
+
+fn count_call_written() {
+    CALLS_WRITTEN.fetch_add(1, Ordering::Relaxed);
+}
 
 /// What `upsert_call` did.
 #[derive(Debug, Clone, PartialEq)]

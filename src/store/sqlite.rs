@@ -19,7 +19,11 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteArguments, SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
+};
+use sqlx::{FromRow, Sqlite, Transaction};
 
 use super::{
     CallFilter, ChangeEvent, NewMail, OutboxMail, OutboxStatus, RunKind, SourceHealth, SourceRun, Store, StoreError,
@@ -88,6 +92,39 @@ impl SqliteStore {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+}
+
+// Every statement is built through these wrappers, so that the store can say how
+// many it ran (`StoreCounters`, shown per stage by `--timings`). sqlx caches the
+// prepared statement per connection by its SQL text, so a wrapper costs nothing.
+
+fn query<'q>(sql: &'static str) -> sqlx::query::Query<'q, Sqlite, SqliteArguments> {
+    super::count_statement();
+    sqlx::query(sql)
+}
+
+fn query_as<'q, O>(sql: &'static str) -> sqlx::query::QueryAs<'q, Sqlite, O, SqliteArguments>
+where
+    O: for<'r> FromRow<'r, SqliteRow>,
+{
+    super::count_statement();
+    sqlx::query_as(sql)
+}
+
+fn query_scalar<'q, O>(sql: &'static str) -> sqlx::query::QueryScalar<'q, Sqlite, O, SqliteArguments>
+where
+    (O,): for<'r> FromRow<'r, SqliteRow>,
+{
+    super::count_statement();
+    sqlx::query_scalar(sql)
+}
+
+/// `BEGIN IMMEDIATE`: takes the write lock up front (see the module docs). Counts the
+/// BEGIN and the COMMIT or ROLLBACK that ends it.
+async fn begin_write(pool: &SqlitePool) -> StoreResult<Transaction<'static, Sqlite>> {
+    super::count_statement();
+    super::count_statement();
+    Ok(pool.begin_with("BEGIN IMMEDIATE").await?)
 }
 
 /// UTC timestamp as fixed-width text, so that text order is time order.
@@ -198,7 +235,7 @@ impl Store for SqliteStore {
     }
 
     async fn start_run(&self, kind: RunKind, at: DateTime<Utc>) -> StoreResult<i64> {
-        let id = sqlx::query_scalar("INSERT INTO runs (kind, started) VALUES (?, ?) RETURNING id")
+        let id = query_scalar("INSERT INTO runs (kind, started) VALUES (?, ?) RETURNING id")
             .bind(kind.as_str())
             .bind(ts(at))
             .fetch_one(&self.pool)
@@ -207,7 +244,7 @@ impl Store for SqliteStore {
     }
 
     async fn finish_run(&self, id: i64, at: DateTime<Utc>, ok: bool, summary: &serde_json::Value) -> StoreResult<()> {
-        let done = sqlx::query("UPDATE runs SET finished = ?, ok = ?, summary = ? WHERE id = ?")
+        let done = query("UPDATE runs SET finished = ?, ok = ?, summary = ? WHERE id = ?")
             .bind(ts(at))
             .bind(ok)
             .bind(summary.to_string())

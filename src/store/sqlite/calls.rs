@@ -18,12 +18,14 @@ use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::Row;
 use sqlx::sqlite::{SqliteConnection, SqlitePool, SqliteRow};
 
-use super::{from_json, to_json, ts};
+use super::{begin_write, from_json, query, query_as, query_scalar, to_json, ts};
 use crate::model::text::title_key;
 use crate::model::{
     Call, CallId, CallStatus, ChangedField, Deadline, DeadlineKind, FieldChange, SourceLink, diff_calls,
 };
-use crate::store::{CallFilter, ChangeEvent, StoreError, StoreResult, UpsertOutcome};
+use crate::store::{
+    CallFilter, ChangeEvent, StoreError, StoreResult, UpsertOutcome, count_call_written, count_calls_read,
+};
 
 /// `SELECT` of a full call: its current content plus its links in first-seen order.
 macro_rules! select_call {
@@ -39,7 +41,7 @@ macro_rules! select_call {
 }
 
 pub(super) async fn upsert(pool: &SqlitePool, call: &Call) -> StoreResult<UpsertOutcome> {
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let mut tx = begin_write(pool).await?;
     let outcome = match find_existing(&mut tx, call).await? {
         None => insert_new(&mut tx, call).await?,
         Some(id) => merge(&mut tx, id, call).await?,
@@ -53,7 +55,7 @@ pub(super) async fn upsert(pool: &SqlitePool, call: &Call) -> StoreResult<Upsert
 /// changes. Writes (and takes the write lock) only when a key differs.
 pub(super) async fn refresh_title_keys(pool: &SqlitePool) -> StoreResult<()> {
     let rows: Vec<(String, String, Option<String>, String)> =
-        sqlx::query_as("SELECT id, title, funder, title_key FROM calls")
+        query_as("SELECT id, title, funder, title_key FROM calls")
             .fetch_all(pool)
             .await?;
     let stale: Vec<(String, String)> = rows
@@ -66,9 +68,9 @@ pub(super) async fn refresh_title_keys(pool: &SqlitePool) -> StoreResult<()> {
     if stale.is_empty() {
         return Ok(());
     }
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let mut tx = begin_write(pool).await?;
     for (id, key) in &stale {
-        sqlx::query("UPDATE calls SET title_key = ? WHERE id = ?")
+        query("UPDATE calls SET title_key = ? WHERE id = ?")
             .bind(key)
             .bind(id)
             .execute(&mut *tx)
@@ -83,7 +85,7 @@ pub(super) async fn refresh_title_keys(pool: &SqlitePool) -> StoreResult<()> {
 }
 
 async fn find_existing(conn: &mut SqliteConnection, call: &Call) -> StoreResult<Option<CallId>> {
-    let by_id: Option<String> = sqlx::query_scalar("SELECT id FROM calls WHERE id = ?")
+    let by_id: Option<String> = query_scalar("SELECT id FROM calls WHERE id = ?")
         .bind(call.id.as_str())
         .fetch_optional(&mut *conn)
         .await?;
@@ -91,7 +93,7 @@ async fn find_existing(conn: &mut SqliteConnection, call: &Call) -> StoreResult<
         return Ok(Some(CallId(id)));
     }
     for url in std::iter::once(&call.url).chain(call.links.iter().map(|l| &l.url)) {
-        let linked: Option<String> = sqlx::query_scalar("SELECT call_id FROM call_links WHERE url = ? LIMIT 1")
+        let linked: Option<String> = query_scalar("SELECT call_id FROM call_links WHERE url = ? LIMIT 1")
             .bind(url)
             .fetch_optional(&mut *conn)
             .await?;
@@ -106,7 +108,7 @@ async fn by_title_key(conn: &mut SqliteConnection, call: &Call) -> StoreResult<O
     if call.title.trim().is_empty() {
         return Ok(None);
     }
-    let candidates: Vec<(String, Option<String>)> = sqlx::query_as(
+    let candidates: Vec<(String, Option<String>)> = query_as(
         "SELECT id, external_id FROM calls c WHERE title_key = ?1 \
          AND NOT EXISTS (SELECT 1 FROM call_links l WHERE l.call_id = c.id AND l.source = ?2) \
          ORDER BY first_seen, id",
@@ -126,12 +128,13 @@ async fn by_title_key(conn: &mut SqliteConnection, call: &Call) -> StoreResult<O
 }
 
 async fn insert_new(conn: &mut SqliteConnection, call: &Call) -> StoreResult<UpsertOutcome> {
+    count_call_written();
     let mut stored = call.clone();
     stored.fingerprint = call.compute_fingerprint();
     stored.links.clear();
     let cols = Columns::of(&stored);
     let json = to_json("calls", "json", &stored)?;
-    let query = sqlx::query(
+    let query = query(
         "INSERT INTO calls (id, source, url, title_key, content_source, title, funder, external_id, status, \
          deadline_kind, deadline_first, deadline_last, deadline_annual, fingerprint, version, first_seen, last_seen, json) \
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)",
@@ -163,7 +166,8 @@ async fn merge(conn: &mut SqliteConnection, id: CallId, incoming: &Call) -> Stor
     let fingerprint = incoming.compute_fingerprint();
     let may_update = current.content_source == incoming.source || richness(incoming) > richness(&current.call);
     if !may_update || fingerprint == current.call.fingerprint {
-        sqlx::query("UPDATE calls SET last_seen = max(last_seen, ?) WHERE id = ?")
+        count_call_written();
+        query("UPDATE calls SET last_seen = max(last_seen, ?) WHERE id = ?")
             .bind(ts(incoming.last_seen))
             .bind(id.as_str())
             .execute(&mut *conn)
@@ -189,11 +193,12 @@ async fn merge(conn: &mut SqliteConnection, id: CallId, incoming: &Call) -> Stor
 
 async fn load_current(conn: &mut SqliteConnection, id: &CallId) -> StoreResult<Current> {
     let (json, last_seen, content_source, version): (String, DateTime<Utc>, String, i64) =
-        sqlx::query_as("SELECT json, last_seen, content_source, version FROM calls WHERE id = ?")
+        query_as("SELECT json, last_seen, content_source, version FROM calls WHERE id = ?")
             .bind(id.as_str())
             .fetch_one(&mut *conn)
             .await?;
     let mut call: Call = from_json("calls", "json", &json)?;
+    count_calls_read(1);
     call.last_seen = last_seen;
     Ok(Current {
         call,
@@ -208,9 +213,10 @@ async fn update_content(
     content_source: &str,
     version: i64,
 ) -> StoreResult<()> {
+    count_call_written();
     let cols = Columns::of(call);
     let json = to_json("calls", "json", call)?;
-    let query = sqlx::query(
+    let query = query(
         "UPDATE calls SET title_key = ?, content_source = ?, title = ?, funder = ?, external_id = ?, status = ?, \
          deadline_kind = ?, deadline_first = ?, deadline_last = ?, deadline_annual = ?, fingerprint = ?, version = ?, \
          last_seen = ?, json = ? WHERE id = ?",
@@ -257,7 +263,7 @@ async fn insert_version(
     json: &str,
     source: &str,
 ) -> StoreResult<()> {
-    sqlx::query(
+    query(
         "INSERT INTO call_versions (call_id, version, recorded_at, source, fingerprint, json) VALUES (?, ?, ?, ?, ?, ?)",
     )
     .bind(call.id.as_str())
@@ -279,7 +285,7 @@ async fn insert_changes(
     changes: &[FieldChange],
 ) -> StoreResult<()> {
     for change in changes {
-        sqlx::query("INSERT INTO call_changes (call_id, version, at, field, old, new) VALUES (?, ?, ?, ?, ?, ?)")
+        query("INSERT INTO call_changes (call_id, version, at, field, old, new) VALUES (?, ?, ?, ?, ?, ?)")
             .bind(id.as_str())
             .bind(version)
             .bind(ts(at))
@@ -299,7 +305,7 @@ async fn insert_links(conn: &mut SqliteConnection, id: &CallId, call: &Call) -> 
         url: call.url.clone(),
     };
     for link in std::iter::once(&own).chain(&call.links) {
-        sqlx::query(
+        query(
             "INSERT INTO call_links (call_id, source, url, first_seen, last_seen) VALUES (?1, ?2, ?3, ?4, ?4) \
              ON CONFLICT (source, url) DO UPDATE SET last_seen = max(last_seen, excluded.last_seen)",
         )
@@ -363,13 +369,14 @@ fn call_from_row(row: &SqliteRow) -> StoreResult<Call> {
     let json: String = row.try_get("json")?;
     let links: String = row.try_get("links")?;
     let mut call: Call = from_json("calls", "json", &json)?;
+    count_calls_read(1);
     call.last_seen = row.try_get("last_seen")?;
     call.links = from_json("call_links", "url", &links)?;
     Ok(call)
 }
 
 pub(super) async fn get(pool: &SqlitePool, id: &CallId) -> StoreResult<Option<Call>> {
-    let row = sqlx::query(select_call!("WHERE c.id = ?"))
+    let row = query(select_call!("WHERE c.id = ?"))
         .bind(id.as_str())
         .fetch_optional(pool)
         .await?;
@@ -391,7 +398,7 @@ pub(super) async fn find(pool: &SqlitePool, id_or_prefix: &str) -> StoreResult<O
             return Ok(Some(call));
         }
         let ids: Vec<String> =
-            sqlx::query_scalar("SELECT id FROM calls WHERE substr(id, 1, length(?1)) = ?1 ORDER BY id LIMIT 5")
+            query_scalar("SELECT id FROM calls WHERE substr(id, 1, length(?1)) = ?1 ORDER BY id LIMIT 5")
                 .bind(&prefix)
                 .fetch_all(pool)
                 .await?;
@@ -412,7 +419,7 @@ pub(super) async fn find(pool: &SqlitePool, id_or_prefix: &str) -> StoreResult<O
 /// Newest first. "Open on" mirrors [`Call::is_open`]: not closed, and a
 /// cut-off on or after the day (yearly dates always recur), or no date stated.
 pub(super) async fn list(pool: &SqlitePool, filter: &CallFilter) -> StoreResult<Vec<Call>> {
-    let rows = sqlx::query(select_call!(
+    let rows = query(select_call!(
         "WHERE (?1 IS NULL OR EXISTS (SELECT 1 FROM call_links l WHERE l.call_id = c.id AND l.source = ?1)) \
          AND (?2 IS NULL OR c.last_seen >= ?2) \
          AND (?3 IS NULL OR (c.status != ?5 \
@@ -432,7 +439,7 @@ pub(super) async fn list(pool: &SqlitePool, filter: &CallFilter) -> StoreResult<
 
 pub(super) async fn versions(pool: &SqlitePool, id: &CallId) -> StoreResult<Vec<(DateTime<Utc>, Call)>> {
     let rows: Vec<(DateTime<Utc>, String)> =
-        sqlx::query_as("SELECT recorded_at, json FROM call_versions WHERE call_id = ? ORDER BY version")
+        query_as("SELECT recorded_at, json FROM call_versions WHERE call_id = ? ORDER BY version")
             .bind(id.as_str())
             .fetch_all(pool)
             .await?;
@@ -443,7 +450,7 @@ pub(super) async fn versions(pool: &SqlitePool, id: &CallId) -> StoreResult<Vec<
 
 pub(super) async fn changes_since(pool: &SqlitePool, since: DateTime<Utc>) -> StoreResult<Vec<ChangeEvent>> {
     let rows: Vec<(i64, String, DateTime<Utc>, String, String, String)> =
-        sqlx::query_as("SELECT id, call_id, at, field, old, new FROM call_changes WHERE at >= ? ORDER BY id")
+        query_as("SELECT id, call_id, at, field, old, new FROM call_changes WHERE at >= ? ORDER BY id")
             .bind(ts(since))
             .fetch_all(pool)
             .await?;

@@ -2,7 +2,7 @@
 
 use sqlx::sqlite::SqlitePool;
 
-use super::{from_json, to_json};
+use super::{begin_write, from_json, query, query_as, query_scalar, to_json};
 use crate::model::{CallId, Match};
 use crate::store::{StoreError, StoreResult};
 
@@ -18,20 +18,20 @@ macro_rules! select_match {
 }
 
 pub(super) async fn replace(pool: &SqlitePool, call: &CallId, matches: &[Match]) -> StoreResult<()> {
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-    let known: Option<i64> = sqlx::query_scalar("SELECT 1 FROM calls WHERE id = ?")
+    let mut tx = begin_write(pool).await?;
+    let known: Option<i64> = query_scalar("SELECT 1 FROM calls WHERE id = ?")
         .bind(call.as_str())
         .fetch_optional(&mut *tx)
         .await?;
     if known.is_none() {
         return Err(StoreError::NotFound(format!("call {call}")));
     }
-    sqlx::query("DELETE FROM matches WHERE call_id = ?")
+    query("DELETE FROM matches WHERE call_id = ?")
         .bind(call.as_str())
         .execute(&mut *tx)
         .await?;
     for m in matches {
-        sqlx::query(
+        query(
             "INSERT INTO matches (call_id, handlungsfeld, project, score, threshold, passed, kommunen, reasons) \
              VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         )
@@ -52,7 +52,7 @@ pub(super) async fn replace(pool: &SqlitePool, call: &CallId, matches: &[Match])
 
 /// Best first.
 pub(super) async fn for_call(pool: &SqlitePool, call: &CallId) -> StoreResult<Vec<Match>> {
-    let rows: Vec<MatchRow> = sqlx::query_as(select_match!("WHERE call_id = ? ORDER BY passed DESC, score DESC, id"))
+    let rows: Vec<MatchRow> = query_as(select_match!("WHERE call_id = ? ORDER BY passed DESC, score DESC, id"))
         .bind(call.as_str())
         .fetch_all(pool)
         .await?;
@@ -61,7 +61,7 @@ pub(super) async fn for_call(pool: &SqlitePool, call: &CallId) -> StoreResult<Ve
 
 /// Grouped by call, best first within a call.
 pub(super) async fn passed(pool: &SqlitePool) -> StoreResult<Vec<Match>> {
-    let rows: Vec<MatchRow> = sqlx::query_as(select_match!("WHERE passed = 1 ORDER BY call_id, score DESC, id"))
+    let rows: Vec<MatchRow> = query_as(select_match!("WHERE passed = 1 ORDER BY call_id, score DESC, id"))
         .fetch_all(pool)
         .await?;
     rows.into_iter().map(match_from_row).collect()
