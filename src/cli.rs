@@ -84,8 +84,13 @@ pub enum Command {
         #[arg(long = "source", value_name = "ID")]
         sources: Vec<String>,
     },
-    /// Match all stored calls against the strategy.
-    Match,
+    /// Match the stored calls that are new or changed since their last match (all calls
+    /// after a change of the rules, the Kommunen or the day) against the strategy.
+    Match {
+        /// Match every stored call again.
+        #[arg(long)]
+        all: bool,
+    },
     /// Plan digests for new matches and send the due outbox.
     Notify {
         /// Print the digests that would be enqueued; store and send nothing.
@@ -206,7 +211,7 @@ async fn run_command(cli: Cli, out: &mut Out<impl Write>) -> anyhow::Result<Exit
     let log_json = cli.log_json;
     let code = match cli.command {
         Command::Collect { sources } => collect(&app, &sources, out).await,
-        Command::Match => run_match(&app, out).await,
+        Command::Match { all } => run_match(&app, all, out).await,
         Command::Notify { dry_run: false } => notify(&app, out).await,
         Command::Notify { dry_run: true } => notify_dry_run(&app, out).await,
         Command::Run { once: true } => run_once(&app, out).await,
@@ -291,9 +296,13 @@ async fn collect(app: &App, sources: &[String], out: &mut Out<impl Write>) -> an
     Ok(attention(summary.failed() > 0 || !given_up.is_empty()))
 }
 
-async fn run_match(app: &App, out: &mut Out<impl Write>) -> anyhow::Result<ExitCode> {
+async fn run_match(app: &App, all: bool, out: &mut Out<impl Write>) -> anyhow::Result<ExitCode> {
     let _lock = crate::daemon::acquire_lock(&app.data_dir)?;
-    let summary = app.match_calls().await?;
+    let summary = if all {
+        app.match_all_calls().await?
+    } else {
+        app.match_calls().await?
+    };
     outln!(out, "{summary}");
     Ok(ExitCode::SUCCESS)
 }

@@ -78,18 +78,15 @@ pub(crate) async fn select<'a, S: Store>(
     config: &'a Config,
     today: NaiveDate,
 ) -> Result<Selection<'a>, NotifyError> {
-    let passed: Vec<Match> = store.passed_matches().await?.into_iter().filter(|m| m.passed).collect();
     let mut calls: HashMap<CallId, Option<Call>> = HashMap::new();
     let mut closed: HashSet<CallId> = HashSet::new();
     let mut digests = Vec::new();
     for recipient in recipients(config) {
-        let notified: HashSet<CallId> = store.notified_calls(&recipient.email).await?.into_iter().collect();
+        // Only what this address has not been sent yet is read.
+        let pending = store.pending_matches(&recipient.email).await?;
         let mut by_call: BTreeMap<CallId, Vec<Match>> = BTreeMap::new();
-        for m in passed
-            .iter()
-            .filter(|m| !notified.contains(&m.call_id) && recipient.covers(m))
-        {
-            by_call.entry(m.call_id.clone()).or_default().push(m.clone());
+        for m in pending.into_iter().filter(|m| m.passed && recipient.covers(m)) {
+            by_call.entry(m.call_id.clone()).or_default().push(m);
         }
         let mut entries = Vec::new();
         for (id, matches) in by_call {

@@ -215,6 +215,11 @@ pub trait Store: Send + Sync {
     /// replaces the content only when it states strictly more (see
     /// `store/sqlite/calls.rs`), so sources never flip-flop a shared call.
     async fn upsert_call(&self, call: &Call) -> StoreResult<UpsertOutcome>;
+    /// [`Store::upsert_call`] for a batch (one source's pass), in one transaction.
+    async fn upsert_calls(&self, calls: &[Call]) -> StoreResult<Vec<UpsertOutcome>>;
+    /// Records that `source` listed these calls (id, listing URL) again, unchanged, at
+    /// `at` (their `last_seen`); touches nothing else.
+    async fn mark_seen(&self, source: &str, seen: &[(CallId, String)], at: DateTime<Utc>) -> StoreResult<()>;
     async fn get_call(&self, id: &CallId) -> StoreResult<Option<Call>>;
     /// Looks a call up by id, or by a unique id prefix.
     async fn find_call(&self, id_or_prefix: &str) -> StoreResult<Option<Call>>;
@@ -232,6 +237,17 @@ pub trait Store: Send + Sync {
 
     /// Replaces all stored matches of a call (passed and near misses).
     async fn replace_matches(&self, call: &CallId, matches: &[Match]) -> StoreResult<()>;
+    /// Up to `limit` calls, in id order after `after`, whose stored matches were not
+    /// computed with the matching `key` from their current content; each with its
+    /// content version. Matching reads them in batches, never all at once.
+    async fn calls_to_match(&self, key: &str, after: Option<&CallId>, limit: u32) -> StoreResult<Vec<(Call, i64)>>;
+    /// Replaces the matches of each (call, content version matched, matches) in one
+    /// transaction and records `key` with the call.
+    async fn save_matches(&self, key: &str, results: &[(CallId, i64, Vec<Match>)]) -> StoreResult<()>;
+    /// Makes the next matching pass match every call again.
+    async fn forget_match_keys(&self) -> StoreResult<()>;
+    /// Passed matches of the calls not yet sent (or queued) to `contact`, grouped by call.
+    async fn pending_matches(&self, contact: &str) -> StoreResult<Vec<Match>>;
     async fn matches_for(&self, call: &CallId) -> StoreResult<Vec<Match>>;
     /// All matches that passed.
     async fn passed_matches(&self) -> StoreResult<Vec<Match>>;

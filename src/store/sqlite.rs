@@ -162,6 +162,14 @@ impl Store for SqliteStore {
         calls::upsert(&self.pool, call).await
     }
 
+    async fn upsert_calls(&self, calls: &[Call]) -> StoreResult<Vec<UpsertOutcome>> {
+        calls::upsert_many(&self.pool, calls).await
+    }
+
+    async fn mark_seen(&self, source: &str, seen: &[(CallId, String)], at: DateTime<Utc>) -> StoreResult<()> {
+        calls::mark_seen(&self.pool, source, seen, at).await
+    }
+
     async fn get_call(&self, id: &CallId) -> StoreResult<Option<Call>> {
         calls::get(&self.pool, id).await
     }
@@ -200,6 +208,22 @@ impl Store for SqliteStore {
 
     async fn replace_matches(&self, call: &CallId, matches: &[Match]) -> StoreResult<()> {
         matches::replace(&self.pool, call, matches).await
+    }
+
+    async fn calls_to_match(&self, key: &str, after: Option<&CallId>, limit: u32) -> StoreResult<Vec<(Call, i64)>> {
+        calls::to_match(&self.pool, key, after, limit).await
+    }
+
+    async fn save_matches(&self, key: &str, results: &[(CallId, i64, Vec<Match>)]) -> StoreResult<()> {
+        matches::save_batch(&self.pool, key, results).await
+    }
+
+    async fn forget_match_keys(&self) -> StoreResult<()> {
+        calls::forget_match_keys(&self.pool).await
+    }
+
+    async fn pending_matches(&self, contact: &str) -> StoreResult<Vec<Match>> {
+        matches::pending(&self.pool, contact).await
     }
 
     async fn matches_for(&self, call: &CallId) -> StoreResult<Vec<Match>> {
@@ -255,5 +279,63 @@ impl Store for SqliteStore {
             return Err(StoreError::NotFound(format!("run {id}")));
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The plan of a statement, one line per step (`SEARCH c USING INDEX …`).
+    async fn plan(pool: &SqlitePool, sql: &str) -> Vec<String> {
+        let rows: Vec<(i64, i64, i64, String)> =
+            sqlx::query_as(sqlx::AssertSqlSafe(format!("EXPLAIN QUERY PLAN {sql}")))
+                .fetch_all(pool)
+                .await
+                .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        rows.into_iter().map(|(_, _, _, detail)| detail).collect()
+    }
+
+    #[tokio::test]
+    async fn hot_queries_use_an_index_never_a_full_scan() {
+        let store = SqliteStore::memory().await.unwrap();
+        let hot = calls::HOT_QUERIES.iter().chain(matches::HOT_QUERIES);
+        for sql in hot {
+            let steps = plan(&store.pool, sql).await;
+            // Scanning the JSON array of bound ids (json_each) or a subquery's few rows
+            // (`SCAN (subquery-1)`) reads the input, not a table.
+            let scans: Vec<&String> = steps
+                .iter()
+                .filter(|s| s.starts_with("SCAN ") && !s.starts_with("SCAN (") && !s.contains("json_each"))
+                .collect();
+            assert!(scans.is_empty(), "full scan in\n{sql}\nplan: {steps:#?}");
+            assert!(
+                steps.iter().any(|s| s.contains("USING") && s.contains("INDEX")),
+                "no index used by\n{sql}\nplan: {steps:#?}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn the_check_sees_a_full_scan() {
+        // The check above must be able to fail: a lookup on an unindexed column scans.
+        let store = SqliteStore::memory().await.unwrap();
+        let steps = plan(&store.pool, "SELECT id FROM calls WHERE fingerprint = ?").await;
+        assert!(steps.iter().any(|s| s.starts_with("SCAN")), "{steps:?}");
+    }
+
+    #[tokio::test]
+    async fn file_store_runs_in_wal_mode_with_synchronous_normal() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("s.sqlite")).await.unwrap();
+        let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+            .fetch_one(&store.pool)
+            .await
+            .unwrap();
+        let sync: i64 = sqlx::query_scalar("PRAGMA synchronous")
+            .fetch_one(&store.pool)
+            .await
+            .unwrap();
+        assert_eq!((mode.as_str(), sync), ("wal", 1), "1 = NORMAL");
     }
 }

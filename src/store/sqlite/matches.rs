@@ -1,6 +1,6 @@
 //! Match results, replaced per call by each matching pass.
 
-use sqlx::sqlite::SqlitePool;
+use sqlx::sqlite::{SqliteConnection, SqlitePool};
 
 use super::{begin_write, from_json, query, query_as, query_scalar, to_json};
 use crate::model::{CallId, Match};
@@ -17,6 +17,18 @@ macro_rules! select_match {
     };
 }
 
+const MARK_MATCHED: &str = "UPDATE calls SET matched_key = ?, matched_version = ? WHERE id = ?";
+const PENDING: &str = select_match!(
+    "m WHERE m.passed = 1 \
+     AND NOT EXISTS (SELECT 1 FROM notified n WHERE n.contact = ?1 AND n.call_id = m.call_id) \
+     ORDER BY m.call_id, m.score DESC, m.id"
+);
+const DELETE_FOR_CALL: &str = "DELETE FROM matches WHERE call_id = ?";
+const FOR_CALL: &str = select_match!("WHERE call_id = ? ORDER BY passed DESC, score DESC, id");
+
+#[cfg(test)]
+pub(super) const HOT_QUERIES: &[&str] = &[MARK_MATCHED, PENDING, DELETE_FOR_CALL, FOR_CALL];
+
 pub(super) async fn replace(pool: &SqlitePool, call: &CallId, matches: &[Match]) -> StoreResult<()> {
     let mut tx = begin_write(pool).await?;
     let known: Option<i64> = query_scalar("SELECT 1 FROM calls WHERE id = ?")
@@ -26,10 +38,40 @@ pub(super) async fn replace(pool: &SqlitePool, call: &CallId, matches: &[Match])
     if known.is_none() {
         return Err(StoreError::NotFound(format!("call {call}")));
     }
-    query("DELETE FROM matches WHERE call_id = ?")
-        .bind(call.as_str())
-        .execute(&mut *tx)
-        .await?;
+    insert_matches(&mut tx, call, matches).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Stores the matches of a batch of calls in one transaction, replacing their earlier
+/// ones, and records per call the matching `key` and the content `version` matched.
+pub(super) async fn save_batch(pool: &SqlitePool, key: &str, results: &[(CallId, i64, Vec<Match>)]) -> StoreResult<()> {
+    let mut tx = begin_write(pool).await?;
+    for (call, version, matches) in results {
+        let marked = query(MARK_MATCHED)
+            .bind(key)
+            .bind(version)
+            .bind(call.as_str())
+            .execute(&mut *tx)
+            .await?;
+        if marked.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("call {call}")));
+        }
+        insert_matches(&mut tx, call, matches).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Passed matches of calls not yet sent (or queued) to `contact`, grouped by call.
+pub(super) async fn pending(pool: &SqlitePool, contact: &str) -> StoreResult<Vec<Match>> {
+    let rows: Vec<MatchRow> = query_as(PENDING).bind(contact).fetch_all(pool).await?;
+    rows.into_iter().map(match_from_row).collect()
+}
+
+/// Replaces the stored matches of one call.
+async fn insert_matches(conn: &mut SqliteConnection, call: &CallId, matches: &[Match]) -> StoreResult<()> {
+    query(DELETE_FOR_CALL).bind(call.as_str()).execute(&mut *conn).await?;
     for m in matches {
         query(
             "INSERT INTO matches (call_id, handlungsfeld, project, score, threshold, passed, kommunen, reasons) \
@@ -43,19 +85,15 @@ pub(super) async fn replace(pool: &SqlitePool, call: &CallId, matches: &[Match])
         .bind(m.passed)
         .bind(to_json("matches", "kommunen", &m.kommunen)?)
         .bind(to_json("matches", "reasons", &m.reasons)?)
-        .execute(&mut *tx)
+        .execute(&mut *conn)
         .await?;
     }
-    tx.commit().await?;
     Ok(())
 }
 
 /// Best first.
 pub(super) async fn for_call(pool: &SqlitePool, call: &CallId) -> StoreResult<Vec<Match>> {
-    let rows: Vec<MatchRow> = query_as(select_match!("WHERE call_id = ? ORDER BY passed DESC, score DESC, id"))
-        .bind(call.as_str())
-        .fetch_all(pool)
-        .await?;
+    let rows: Vec<MatchRow> = query_as(FOR_CALL).bind(call.as_str()).fetch_all(pool).await?;
     rows.into_iter().map(match_from_row).collect()
 }
 

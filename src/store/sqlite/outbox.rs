@@ -47,15 +47,14 @@ pub(super) async fn enqueue(pool: &SqlitePool, mail: &NewMail, now: DateTime<Utc
     let mut recorded = std::collections::HashSet::new();
     // A call the digest lists twice is one notification, not a repeat of an earlier mail.
     for call in mail.calls.iter().filter(|c| recorded.insert(*c)) {
-        let inserted = query(
-            "INSERT INTO notified (contact, call_id, at, mail_id) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
-        )
-        .bind(&mail.contact)
-        .bind(call.as_str())
-        .bind(ts(now))
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
+        let inserted =
+            query("INSERT INTO notified (contact, call_id, at, mail_id) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING")
+                .bind(&mail.contact)
+                .bind(call.as_str())
+                .bind(ts(now))
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
         if inserted.rows_affected() == 0 {
             // Dropping the transaction rolls the mail back.
             return Err(StoreError::AlreadyNotified {

@@ -152,9 +152,7 @@ async fn load(conn: &mut SqliteConnection, source: &str) -> StoreResult<Option<S
 }
 
 pub(super) async fn health(pool: &SqlitePool) -> StoreResult<Vec<SourceHealth>> {
-    let rows: Vec<HealthRow> = query_as(select_health!(" ORDER BY source"))
-        .fetch_all(pool)
-        .await?;
+    let rows: Vec<HealthRow> = query_as(select_health!(" ORDER BY source")).fetch_all(pool).await?;
     rows.into_iter().map(health_from_row).collect()
 }
 
