@@ -91,7 +91,12 @@ pub(crate) async fn select<'a, S: Store>(
         let mut entries = Vec::new();
         for (id, matches) in by_call {
             if !calls.contains_key(&id) {
-                let call = store.get_call(&id).await?;
+                // A digest shows title, summary and facts, never the full text: it is
+                // not kept, so the calls of all digests fit in little memory.
+                let call = store.get_call(&id).await?.map(|call| Call {
+                    text: String::new(),
+                    ..call
+                });
                 calls.insert(id.clone(), call);
             }
             match &calls[&id] {

@@ -90,6 +90,9 @@ pub(super) async fn upsert(pool: &SqlitePool, call: &Call) -> StoreResult<Upsert
 
 /// Upserts a batch (one source's pass) in one transaction, in order.
 pub(super) async fn upsert_many(pool: &SqlitePool, calls: &[Call]) -> StoreResult<Vec<UpsertOutcome>> {
+    if calls.is_empty() {
+        return Ok(Vec::new());
+    }
     let mut tx = begin_write(pool).await?;
     let mut outcomes = Vec::with_capacity(calls.len());
     for call in calls {

@@ -44,24 +44,36 @@ pub(super) async fn enqueue(pool: &SqlitePool, mail: &NewMail, now: DateTime<Utc
     .bind(OutboxStatus::Pending.as_str())
     .fetch_one(&mut *tx)
     .await?;
-    let mut recorded = std::collections::HashSet::new();
     // A call the digest lists twice is one notification, not a repeat of an earlier mail.
-    for call in mail.calls.iter().filter(|c| recorded.insert(*c)) {
-        let inserted =
-            query("INSERT INTO notified (contact, call_id, at, mail_id) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING")
-                .bind(&mail.contact)
-                .bind(call.as_str())
-                .bind(ts(now))
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-        if inserted.rows_affected() == 0 {
-            // Dropping the transaction rolls the mail back.
-            return Err(StoreError::AlreadyNotified {
-                contact: mail.contact.clone(),
-                call: call.clone(),
-            });
-        }
+    let mut calls: Vec<&str> = mail.calls.iter().map(CallId::as_str).collect();
+    calls.sort_unstable();
+    calls.dedup();
+    // One statement for all calls of the digest.
+    let inserted = query(
+        "INSERT INTO notified (contact, call_id, at, mail_id) \
+         SELECT ?1, value, ?2, ?3 FROM json_each(?4) WHERE true ON CONFLICT DO NOTHING",
+    )
+    .bind(&mail.contact)
+    .bind(ts(now))
+    .bind(id)
+    .bind(to_json("notified", "call_id", &calls)?)
+    .execute(&mut *tx)
+    .await?;
+    if inserted.rows_affected() != calls.len() as u64 {
+        let repeated: String = query_scalar(
+            "SELECT call_id FROM notified WHERE contact = ?1 AND mail_id != ?2 \
+             AND call_id IN (SELECT value FROM json_each(?3)) ORDER BY call_id LIMIT 1",
+        )
+        .bind(&mail.contact)
+        .bind(id)
+        .bind(to_json("notified", "call_id", &calls)?)
+        .fetch_one(&mut *tx)
+        .await?;
+        // Dropping the transaction rolls the mail back.
+        return Err(StoreError::AlreadyNotified {
+            contact: mail.contact.clone(),
+            call: CallId(repeated),
+        });
     }
     tx.commit().await?;
     Ok(id)
