@@ -144,15 +144,14 @@ pub async fn plan<S: Store>(
     now: DateTime<Utc>,
 ) -> Result<DigestPlan, NotifyError> {
     let templates = Templates::load(&config.dir)?;
-    let selection = digest::select(store, config, today).await?;
-    let mut plan = DigestPlan {
-        mails: Vec::new(),
-        closed_skipped: selection.closed_skipped,
-        skipped: Vec::new(),
-    };
-    // One digest at a time: rendered, queued, dropped, so that only one full
-    // message is held at once.
-    for pending in selection.digests {
+    let mut selector = digest::Selector::new(today);
+    let mut plan = DigestPlan::default();
+    // One digest at a time: selected, rendered, queued, dropped, so that only one
+    // digest's calls and one full message are held at once.
+    for recipient in digest::recipients(config) {
+        let Some(pending) = selector.pending(store, recipient).await? else {
+            continue;
+        };
         let mail = match prepare(config, &templates, &pending, today, now)? {
             Ok(mail) => mail,
             Err(skipped) => {
@@ -187,6 +186,7 @@ pub async fn plan<S: Store>(
             calls: new.calls,
         });
     }
+    plan.closed_skipped = selector.closed_skipped();
     Ok(plan)
 }
 

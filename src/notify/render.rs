@@ -167,14 +167,17 @@ pub(crate) fn build_message(
 /// inserting one `\r` at a time, which is quadratic: seconds of CPU for a long digest.
 fn crlf(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + text.len() / 16);
-    let mut previous = '\0';
-    for c in text.chars() {
-        if c == '\n' && previous != '\r' {
+    let mut rest = text;
+    while let Some(i) = rest.find('\n') {
+        let line = &rest[..i];
+        out.push_str(line);
+        if !line.ends_with('\r') {
             out.push('\r');
         }
-        out.push(c);
-        previous = c;
+        out.push('\n');
+        rest = &rest[i + 1..];
     }
+    out.push_str(rest);
     out
 }
 

@@ -208,8 +208,8 @@ string_enum! {
 #[allow(async_fn_in_trait)]
 pub trait Store: Send + Sync {
     /// Inserts or updates a call. Identity: the canonical URL first, then the
-    /// normalised title + funder (one programme listed by several sources
-    /// becomes one call whose `links` grow). Keeps `first_seen`; records a
+    /// normalised title + funder when the funder is known on both sides (one
+    /// programme listed by several sources becomes one call whose `links` grow). Keeps `first_seen`; records a
     /// version and change events when the fingerprint changes.
     /// A listing from a source other than the one whose content is stored
     /// replaces the content only when it states strictly more (see
