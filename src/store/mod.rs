@@ -258,6 +258,11 @@ pub trait Store: Send + Sync {
     async fn enqueue_mail(&self, mail: &NewMail, now: DateTime<Utc>) -> StoreResult<i64>;
     /// Pending mails whose `next_attempt` is due.
     async fn due_mails(&self, now: DateTime<Utc>) -> StoreResult<Vec<OutboxMail>>;
+    /// Ids of the pending mails whose `next_attempt` is due, oldest due first; a sender
+    /// loads one message at a time with [`Store::pending_mail`].
+    async fn due_mail_ids(&self, now: DateTime<Utc>) -> StoreResult<Vec<i64>>;
+    /// One mail, if it is still pending.
+    async fn pending_mail(&self, id: i64) -> StoreResult<Option<OutboxMail>>;
     async fn mark_sent(&self, id: i64, at: DateTime<Utc>) -> StoreResult<()>;
     /// Records a failed attempt; `next_attempt = None` gives up (status failed).
     async fn mark_attempt_failed(&self, id: i64, error: &str, next_attempt: Option<DateTime<Utc>>) -> StoreResult<()>;

@@ -253,6 +253,14 @@ impl Store for SqliteStore {
         outbox::due(&self.pool, now).await
     }
 
+    async fn due_mail_ids(&self, now: DateTime<Utc>) -> StoreResult<Vec<i64>> {
+        outbox::due_ids(&self.pool, now).await
+    }
+
+    async fn pending_mail(&self, id: i64) -> StoreResult<Option<OutboxMail>> {
+        outbox::pending_mail(&self.pool, id).await
+    }
+
     async fn mark_sent(&self, id: i64, at: DateTime<Utc>) -> StoreResult<()> {
         outbox::mark_sent(&self.pool, id, at).await
     }

@@ -79,6 +79,27 @@ pub(super) async fn enqueue(pool: &SqlitePool, mail: &NewMail, now: DateTime<Utc
     Ok(id)
 }
 
+/// Ids of the pending mails whose next attempt is due, oldest due first.
+pub(super) async fn due_ids(pool: &SqlitePool, now: DateTime<Utc>) -> StoreResult<Vec<i64>> {
+    Ok(
+        query_scalar("SELECT id FROM outbox WHERE status = ? AND next_attempt <= ? ORDER BY next_attempt, id")
+            .bind(OutboxStatus::Pending.as_str())
+            .bind(ts(now))
+            .fetch_all(pool)
+            .await?,
+    )
+}
+
+/// One mail, if it is still pending.
+pub(super) async fn pending_mail(pool: &SqlitePool, id: i64) -> StoreResult<Option<OutboxMail>> {
+    let row = query(select_mail!("WHERE id = ? AND status = ?"))
+        .bind(id)
+        .bind(OutboxStatus::Pending.as_str())
+        .fetch_optional(pool)
+        .await?;
+    row.as_ref().map(mail_from_row).transpose()
+}
+
 /// Pending mails whose next attempt is due, oldest due first.
 pub(super) async fn due(pool: &SqlitePool, now: DateTime<Utc>) -> StoreResult<Vec<OutboxMail>> {
     let rows = query(select_mail!(
