@@ -4,19 +4,22 @@
 //! [`App`] holds a loaded config, the store and the evaluation day. The CLI and
 //! the daemon call these stages; so do the integration tests.
 
+pub mod stats;
+
 use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 
 use anyhow::Context;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::json;
 
+use self::stats::{Meter, Stage, StageStats};
 use crate::collect::{self, Fetcher, SourceOutcome};
 use crate::config::Config;
 use crate::matching::Matcher;
-use crate::model::Call;
+use crate::model::{Call, CallId, Match};
 use crate::notify::admin::{self, AdminNotice};
 use crate::notify::{self, DeliveryReport, DigestPlan, FailedMail, Transport};
 use crate::store::{CallFilter, RunKind, SourceHealth, SourceRun, SqliteStore, Store, UpsertOutcome};
@@ -35,6 +38,10 @@ pub struct App<S: Store = SqliteStore> {
     /// Built on the first delivery and kept for the life of the app (until a reload), so
     /// the SMTP connection pool is not dropped and rebuilt on every delivery.
     transport: OnceLock<Transport>,
+    /// Hash of everything in the config that matching depends on (see [`App::matching_key`]).
+    rules_hash: String,
+    /// Costs of the stages run since the last [`App::take_stage_stats`].
+    stage_stats: Mutex<Vec<StageStats>>,
 }
 
 impl App<SqliteStore> {
@@ -59,12 +66,14 @@ impl<S: Store> App<S> {
     ) -> anyhow::Result<App<S>> {
         let matcher = Matcher::new(&config).context("compiling the matching rules")?;
         Ok(App {
+            rules_hash: rules_hash(&config),
             config,
             matcher,
             store,
             data_dir: data_dir.to_path_buf(),
             today_override,
             transport: OnceLock::new(),
+            stage_stats: Mutex::new(Vec::new()),
         })
     }
 
@@ -74,8 +83,19 @@ impl<S: Store> App<S> {
             .unwrap_or_else(|| Utc::now().with_timezone(&self.config.service.timezone).date_naive())
     }
 
+    /// The costs of the stages run since the last call, oldest first.
+    pub fn take_stage_stats(&self) -> Vec<StageStats> {
+        std::mem::take(&mut *self.stage_stats.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    fn record(&self, meter: Meter) {
+        let stats = meter.finish();
+        self.stage_stats.lock().unwrap_or_else(|e| e.into_inner()).push(stats);
+    }
+
     /// Replaces config and matcher (SIGHUP); the caller validated both.
     pub fn reload(&mut self, config: Config, matcher: Matcher) {
+        self.rules_hash = rules_hash(&config);
         self.config = config;
         self.matcher = matcher;
         // The SMTP settings may have changed.
@@ -85,6 +105,7 @@ impl<S: Store> App<S> {
     /// Collects all enabled sources (or only `only`), stores the calls and the
     /// source health. A failing source is reported in the summary, never fatal.
     pub async fn collect(&self, only: &[String]) -> anyhow::Result<CollectSummary> {
+        let meter = Meter::start(Stage::Collect);
         let now = Utc::now();
         let run = self.store.start_run(RunKind::Collect, now).await?;
         let sources: Vec<_> = self
@@ -110,10 +131,20 @@ impl<S: Store> App<S> {
             .map(|h| h.source)
             .collect();
         let (states, priors) = self.source_memory(&sources).await?;
+        let mut known: HashMap<String, HashMap<String, Known>> = priors
+            .iter()
+            .map(|(source, calls)| {
+                (
+                    source.clone(),
+                    calls.values().map(|c| (c.url.clone(), Known::of(c))).collect(),
+                )
+            })
+            .collect();
         let outcomes = collect::collect_all(&fetcher, &sources, states, priors, now).await;
         let mut summary = CollectSummary::default();
         for outcome in outcomes {
-            summary.sources.push(self.store_outcome(outcome, now).await?);
+            let known = known.remove(&outcome.source).unwrap_or_default();
+            summary.sources.push(self.store_outcome(outcome, &known, now).await?);
         }
         summary.newly_broken = summary
             .sources
@@ -124,6 +155,7 @@ impl<S: Store> App<S> {
         self.store
             .finish_run(run, Utc::now(), summary.failed() == 0, &summary.to_json())
             .await?;
+        self.record(meter);
         Ok(summary)
     }
 
@@ -151,13 +183,28 @@ impl<S: Store> App<S> {
         Ok((states, priors))
     }
 
-    async fn store_outcome(&self, outcome: SourceOutcome, now: DateTime<Utc>) -> anyhow::Result<SourceReport> {
+    /// Stores one source's calls: a listing identical to what the source delivered last
+    /// time only refreshes when it was seen; the rest is upserted in one transaction.
+    async fn store_outcome(
+        &self,
+        outcome: SourceOutcome,
+        known: &HashMap<String, Known>,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<SourceReport> {
         let mut report = SourceReport {
             source: outcome.source.clone(),
             ..SourceReport::default()
         };
-        for call in &outcome.calls {
-            match self.store.upsert_call(call).await? {
+        let (seen, changed): (Vec<&Call>, Vec<&Call>) = outcome
+            .calls
+            .iter()
+            .partition(|call| known.get(&call.url).is_some_and(|k| k.unchanged(call, &outcome.source)));
+        let seen: Vec<(CallId, String)> = seen.into_iter().map(|c| (c.id.clone(), c.url.clone())).collect();
+        report.unchanged += seen.len() as u32;
+        self.store.mark_seen(&outcome.source, &seen, now).await?;
+        let changed: Vec<Call> = changed.into_iter().cloned().collect();
+        for upserted in self.store.upsert_calls(&changed).await? {
+            match upserted {
                 UpsertOutcome::New(_) => report.new += 1,
                 UpsertOutcome::Changed(..) => report.changed += 1,
                 UpsertOutcome::Unchanged(_) => report.unchanged += 1,
@@ -182,34 +229,61 @@ impl<S: Store> App<S> {
         Ok(report)
     }
 
-    /// Matches every stored call against the strategy and stores the results.
+    /// Matches the calls that are new or changed since their last match, or every call
+    /// when the rules, the Kommunen or the evaluation day changed (see [`App::matching_key`]),
+    /// in batches of [`MATCH_BATCH`] calls, each stored in one transaction.
     pub async fn match_calls(&self) -> anyhow::Result<MatchSummary> {
+        let meter = Meter::start(Stage::Match);
         let now = Utc::now();
         let run = self.store.start_run(RunKind::Match, now).await?;
         let today = self.today();
-        let calls = self.store.list_calls(&CallFilter::default()).await?;
-        let mut summary = MatchSummary {
-            calls: calls.len(),
-            ..MatchSummary::default()
-        };
-        for call in &calls {
-            let matches = self.matcher.match_call(call, today);
-            let passed = matches.iter().filter(|m| m.passed).count();
-            summary.passed += passed;
-            summary.calls_matched += usize::from(passed > 0);
-            self.store.replace_matches(&call.id, &matches).await?;
+        let key = self.matching_key(today);
+        let mut summary = MatchSummary::default();
+        let mut after: Option<CallId> = None;
+        loop {
+            let batch = self.store.calls_to_match(&key, after.as_ref(), MATCH_BATCH).await?;
+            let Some((last, _)) = batch.last() else { break };
+            after = Some(last.id.clone());
+            let results: Vec<(CallId, i64, Vec<Match>)> = batch
+                .into_iter()
+                .map(|(call, version)| {
+                    let matches = self.matcher.match_call(&call, today);
+                    let passed = matches.iter().filter(|m| m.passed).count();
+                    summary.calls += 1;
+                    summary.passed += passed;
+                    summary.calls_matched += usize::from(passed > 0);
+                    (call.id, version, matches)
+                })
+                .collect();
+            self.store.save_matches(&key, &results).await?;
         }
         self.store
             .finish_run(run, Utc::now(), true, &json!(summary.to_json()))
             .await?;
+        self.record(meter);
         Ok(summary)
+    }
+
+    /// Matches every stored call again, whatever was matched before (`match --all`).
+    pub async fn match_all_calls(&self) -> anyhow::Result<MatchSummary> {
+        self.store.forget_match_keys().await?;
+        self.match_calls().await
+    }
+
+    /// What stored matches depend on besides the call: the strategy (rules, criteria,
+    /// thresholds), the Kommunen and regions, the evaluation day (deadline criteria)
+    /// and the program version. A call is matched again when this key changes.
+    pub fn matching_key(&self, today: NaiveDate) -> String {
+        format!("{}:{today}", self.rules_hash)
     }
 
     /// Plans digests for new matches and delivers the due outbox.
     pub async fn notify(&self) -> anyhow::Result<(DigestPlan, DeliveryReport)> {
         let now = Utc::now();
+        let meter = Meter::start(Stage::Plan);
         let run = self.store.start_run(RunKind::Notify, now).await?;
         let plan = notify::plan(&self.store, &self.config, self.today(), now).await?;
+        self.record(meter);
         let delivery = self.deliver(now).await?;
         let summary = json!({ "planned": plan.to_string(), "delivery": delivery.to_string() });
         self.store
@@ -221,7 +295,10 @@ impl<S: Store> App<S> {
     /// Sends due outbox mails (first attempts and retries) once. Mails given up here are in
     /// the report and must reach the admin: callers pass them to [`App::tell_admin`].
     pub async fn deliver(&self, now: DateTime<Utc>) -> anyhow::Result<DeliveryReport> {
-        Ok(notify::deliver(&self.store, self.transport()?, &self.config.service.notify, now).await?)
+        let meter = Meter::start(Stage::Deliver);
+        let report = notify::deliver(&self.store, self.transport()?, &self.config.service.notify, now).await?;
+        self.record(meter);
+        Ok(report)
     }
 
     fn transport(&self) -> anyhow::Result<&Transport> {
@@ -275,6 +352,53 @@ impl<S: Store> App<S> {
             };
         }
         Ok(given_up_later)
+    }
+}
+
+/// Calls per batch of a matching pass: bounds the call texts held at once.
+pub const MATCH_BATCH: u32 = 200;
+
+/// Hash of the config parts matching depends on, and of the program version (a new
+/// matcher may decide differently). The debug form is complete and ordered: the config
+/// types hold no hash maps.
+fn rules_hash(config: &Config) -> String {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    hasher.update(env!("CARGO_PKG_VERSION"));
+    hasher.update(format!(
+        "{:?}\n{:?}\n{:?}",
+        config.strategy, config.kommunen, config.member_regions
+    ));
+    hex::encode(&hasher.finalize()[..16])
+}
+
+/// What the store holds of a call a source listed last time: enough to tell an
+/// unchanged listing without a store round trip.
+struct Known {
+    id: CallId,
+    fingerprint: String,
+    links: Vec<crate::model::SourceLink>,
+}
+
+impl Known {
+    fn of(call: &Call) -> Known {
+        Known {
+            id: call.id.clone(),
+            fingerprint: call.fingerprint.clone(),
+            links: call.links.clone(),
+        }
+    }
+
+    /// Same call, same content, and every listing of it already recorded.
+    fn unchanged(&self, call: &Call, source: &str) -> bool {
+        let own = crate::model::SourceLink {
+            source: source.to_string(),
+            url: call.url.clone(),
+        };
+        self.id == call.id
+            && self.links.contains(&own)
+            && call.links.iter().all(|l| self.links.contains(l))
+            && self.fingerprint == call.compute_fingerprint()
     }
 }
 

@@ -16,6 +16,7 @@ use chrono::{NaiveDate, Utc};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::app::App;
+use crate::app::stats::StatsTable;
 use crate::config::Config;
 use crate::matching::{Matcher, eval, preview};
 use crate::notify::admin::AdminNotice;
@@ -65,6 +66,11 @@ pub struct Cli {
     /// Log as JSON lines (for the service journal).
     #[arg(long, global = true)]
     pub log_json: bool,
+    /// Print what each stage cost (wall, CPU, peak memory, calls read and written, SQL
+    /// statements) to stderr after collect, match, notify or run --once; also shown with -v.
+    /// With --log-json: one JSON event per stage instead of the table.
+    #[arg(long, global = true)]
+    pub timings: bool,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -79,8 +85,13 @@ pub enum Command {
         #[arg(long = "source", value_name = "ID")]
         sources: Vec<String>,
     },
-    /// Match all stored calls against the strategy.
-    Match,
+    /// Match the stored calls that are new or changed since their last match (all calls
+    /// after a change of the rules, the Kommunen or the day) against the strategy.
+    Match {
+        /// Match every stored call again.
+        #[arg(long)]
+        all: bool,
+    },
     /// Plan digests for new matches and send the due outbox.
     Notify {
         /// Print the digests that would be enqueued; store and send nothing.
@@ -257,13 +268,18 @@ async fn run_command(cli: Cli, out: &mut Out<impl Write>) -> anyhow::Result<Exit
     }
     let data_dir = data_dir(&cli, &config);
     let app = App::open(config, &data_dir, cli.today).await?;
-    match cli.command {
+    if let Command::Run { once: false } = cli.command {
+        // The daemon logs each job's stages itself.
+        return crate::daemon::run(app, cli.config.clone()).await;
+    }
+    let show_timings = cli.timings || cli.verbose > 0;
+    let log_json = cli.log_json;
+    let code = match cli.command {
         Command::Collect { sources } => collect(&app, &sources, out).await,
-        Command::Match => run_match(&app, out).await,
+        Command::Match { all } => run_match(&app, all, out).await,
         Command::Notify { dry_run: false } => notify(&app, out).await,
         Command::Notify { dry_run: true } => notify_dry_run(&app, out).await,
         Command::Run { once: true } => run_once(&app, out).await,
-        Command::Run { once: false } => crate::daemon::run(app, cli.config.clone()).await,
         Command::Report(args) => report(&app, &args, out).await,
         Command::Explain { call, project, kommune } => {
             explain(&app, &call, project.as_deref(), kommune.as_deref(), out).await
@@ -274,8 +290,18 @@ async fn run_command(cli: Cli, out: &mut Out<impl Write>) -> anyhow::Result<Exit
         Command::Outbox { status } => outbox(&app, status, out).await,
         Command::Status { format } => status(&app, format, out).await,
         Command::Backup { file } => backup(&app, &file, out).await,
-        Command::Check | Command::Eval { .. } => unreachable!("handled above"),
+        Command::Check | Command::Eval { .. } | Command::Run { once: false } => unreachable!("handled above"),
+    };
+    let stages = app.take_stage_stats();
+    if show_timings && !stages.is_empty() {
+        if log_json {
+            stages.iter().for_each(|s| s.log());
+        } else {
+            // A closed stderr must not fail the command.
+            let _ = write!(std::io::stderr(), "{}", StatsTable(&stages));
+        }
     }
+    code
 }
 
 fn load_config(dir: &Path) -> anyhow::Result<Config> {
@@ -348,9 +374,13 @@ async fn collect(app: &App, sources: &[String], out: &mut Out<impl Write>) -> an
     Ok(attention(summary.failed() > 0 || !given_up.is_empty()))
 }
 
-async fn run_match(app: &App, out: &mut Out<impl Write>) -> anyhow::Result<ExitCode> {
+async fn run_match(app: &App, all: bool, out: &mut Out<impl Write>) -> anyhow::Result<ExitCode> {
     let _lock = crate::daemon::acquire_lock(&app.data_dir)?;
-    let summary = app.match_calls().await?;
+    let summary = if all {
+        app.match_all_calls().await?
+    } else {
+        app.match_calls().await?
+    };
     outln!(out, "{summary}");
     Ok(ExitCode::SUCCESS)
 }

@@ -174,6 +174,8 @@ async fn run_job(app: &App, job: Job) {
     if let Err(e) = result {
         tracing::error!(job = ?job, error = %format!("{e:#}"), "job failed");
     }
+    // What each stage of the job cost (an idle retry has dropped its own).
+    app.take_stage_stats().iter().for_each(|s| s.log());
 }
 
 async fn notify(app: &App) -> anyhow::Result<()> {
@@ -192,6 +194,9 @@ async fn retry(app: &App) -> anyhow::Result<()> {
     let delivery = app.deliver(Utc::now()).await?;
     if delivery.sent + delivery.failed + delivery.retried > 0 {
         tracing::info!(%delivery, "outbox retry");
+    } else {
+        // Runs every few minutes; its cost is only worth a log line when it sent something.
+        app.take_stage_stats();
     }
     app.tell_admin(&AdminNotice {
         given_up: delivery.failures,

@@ -21,7 +21,7 @@ const RUNTIME_SHUTDOWN: Duration = Duration::from_secs(2);
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let daemon = matches!(cli.command, Command::Run { once: false });
-    init_logging(cli.verbose, cli.log_json, daemon);
+    init_logging(cli.verbose, cli.log_json, daemon, cli.timings);
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
@@ -43,7 +43,8 @@ fn main() -> ExitCode {
 
 /// The daemon's log is its only output: it logs at info. A one-shot command prints its own
 /// summary, so at default verbosity it logs warnings only, and not those its output repeats.
-fn init_logging(verbose: u8, json: bool, daemon: bool) {
+/// `--timings` adds the per-stage events (the table on stderr, or JSON with `--log-json`).
+fn init_logging(verbose: u8, json: bool, daemon: bool, timings: bool) {
     let default = match verbose {
         0 if daemon => "foerderradar=info,warn",
         0 => "warn",
@@ -51,6 +52,11 @@ fn init_logging(verbose: u8, json: bool, daemon: bool) {
         _ => "trace",
     };
     let quiet_repeats = verbose == 0 && !daemon;
+    let default = if timings {
+        format!("{default},foerderradar::app::stats=info")
+    } else {
+        default.to_string()
+    };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
     let layer = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)

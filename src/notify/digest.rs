@@ -78,41 +78,74 @@ pub(crate) async fn select<'a, S: Store>(
     config: &'a Config,
     today: NaiveDate,
 ) -> Result<Selection<'a>, NotifyError> {
-    let passed: Vec<Match> = store.passed_matches().await?.into_iter().filter(|m| m.passed).collect();
-    let mut calls: HashMap<CallId, Option<Call>> = HashMap::new();
-    let mut closed: HashSet<CallId> = HashSet::new();
+    let mut selector = Selector::new(today);
     let mut digests = Vec::new();
     for recipient in recipients(config) {
-        let notified: HashSet<CallId> = store.notified_calls(&recipient.email).await?.into_iter().collect();
-        let mut by_call: BTreeMap<CallId, Vec<Match>> = BTreeMap::new();
-        for m in passed
-            .iter()
-            .filter(|m| !notified.contains(&m.call_id) && recipient.covers(m))
-        {
-            by_call.entry(m.call_id.clone()).or_default().push(m.clone());
-        }
-        let mut entries = Vec::new();
-        for (id, matches) in by_call {
-            if !calls.contains_key(&id) {
-                let call = store.get_call(&id).await?;
-                calls.insert(id.clone(), call);
-            }
-            match &calls[&id] {
-                None => tracing::warn!(call = %id, "passed match refers to a call that is not stored; skipped"),
-                Some(call) if !call.is_open(today) => {
-                    closed.insert(id);
-                }
-                Some(call) => entries.push((call.clone(), matches)),
-            }
-        }
-        if !entries.is_empty() {
-            digests.push(PendingDigest { recipient, entries });
+        if let Some(digest) = selector.pending(store, recipient).await? {
+            digests.push(digest);
         }
     }
     Ok(Selection {
         digests,
-        closed_skipped: closed.len(),
+        closed_skipped: selector.closed_skipped(),
     })
+}
+
+/// Selects one recipient's digest at a time, so that a caller can render and queue it
+/// before the next one is built. Remembers the calls read for earlier recipients.
+pub(crate) struct Selector {
+    today: NaiveDate,
+    calls: HashMap<CallId, Option<Call>>,
+    closed: HashSet<CallId>,
+}
+
+impl Selector {
+    pub(crate) fn new(today: NaiveDate) -> Selector {
+        Selector {
+            today,
+            calls: HashMap::new(),
+            closed: HashSet::new(),
+        }
+    }
+
+    /// Closed calls met so far that had passed matches (not sent).
+    pub(crate) fn closed_skipped(&self) -> usize {
+        self.closed.len()
+    }
+
+    /// The open calls with passed matches `recipient` has not been sent yet, if any.
+    pub(crate) async fn pending<'a, S: Store>(
+        &mut self,
+        store: &S,
+        recipient: Recipient<'a>,
+    ) -> Result<Option<PendingDigest<'a>>, NotifyError> {
+        // Only what this address has not been sent yet is read.
+        let pending = store.pending_matches(&recipient.email).await?;
+        let mut by_call: BTreeMap<CallId, Vec<Match>> = BTreeMap::new();
+        for m in pending.into_iter().filter(|m| m.passed && recipient.covers(m)) {
+            by_call.entry(m.call_id.clone()).or_default().push(m);
+        }
+        let mut entries = Vec::new();
+        for (id, matches) in by_call {
+            if !self.calls.contains_key(&id) {
+                // A digest shows title, summary and facts, never the full text: it is
+                // not kept, so the calls of all digests fit in little memory.
+                let call = store.get_call(&id).await?.map(|call| Call {
+                    text: String::new(),
+                    ..call
+                });
+                self.calls.insert(id.clone(), call);
+            }
+            match &self.calls[&id] {
+                None => tracing::warn!(call = %id, "passed match refers to a call that is not stored; skipped"),
+                Some(call) if !call.is_open(self.today) => {
+                    self.closed.insert(id);
+                }
+                Some(call) => entries.push((call.clone(), matches)),
+            }
+        }
+        Ok((!entries.is_empty()).then_some(PendingDigest { recipient, entries }))
+    }
 }
 
 /// Everything a digest template sees.
@@ -185,7 +218,8 @@ impl Digest {
             .iter()
             .map(|(call, matches)| DigestCall::build(config, call, matches, today))
             .collect();
-        calls.sort_by_key(urgency_key);
+        // The key lower-cases the title: computed once per call, not per comparison.
+        calls.sort_by_cached_key(urgency_key);
         let mut names: Vec<&str> = Vec::new();
         for (k, _) in &pending.recipient.roles {
             if !names.contains(&k.name.as_str()) {

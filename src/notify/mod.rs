@@ -144,13 +144,21 @@ pub async fn plan<S: Store>(
     now: DateTime<Utc>,
 ) -> Result<DigestPlan, NotifyError> {
     let templates = Templates::load(&config.dir)?;
-    let prepared = preview(store, config, &templates, today, now).await?;
-    let mut plan = DigestPlan {
-        mails: Vec::new(),
-        closed_skipped: prepared.closed_skipped,
-        skipped: prepared.skipped,
-    };
-    for mail in prepared.mails {
+    let mut selector = digest::Selector::new(today);
+    let mut plan = DigestPlan::default();
+    // One digest at a time: selected, rendered, queued, dropped, so that only one
+    // digest's calls and one full message are held at once.
+    for recipient in digest::recipients(config) {
+        let Some(pending) = selector.pending(store, recipient).await? else {
+            continue;
+        };
+        let mail = match prepare(config, &templates, &pending, today, now)? {
+            Ok(mail) => mail,
+            Err(skipped) => {
+                plan.skipped.push(skipped);
+                continue;
+            }
+        };
         let new = NewMail {
             contact: mail.digest.contact.clone(),
             kommune: mail.digest.kommune.clone(),
@@ -178,7 +186,35 @@ pub async fn plan<S: Store>(
             calls: new.calls,
         });
     }
+    plan.closed_skipped = selector.closed_skipped();
     Ok(plan)
+}
+
+/// Builds and renders one digest. The inner error is a digest skipped for an unusable
+/// contact address (with the reason): it must not hold back everybody else's digest;
+/// its calls stay un-notified and go out once the address is fixed.
+fn prepare(
+    config: &Config,
+    templates: &Templates,
+    pending: &digest::PendingDigest<'_>,
+    today: NaiveDate,
+    now: DateTime<Utc>,
+) -> Result<Result<PreparedMail, String>, NotifyError> {
+    let digest = Digest::build(config, pending, today);
+    let (text, html) = templates.render(&digest)?;
+    match render::build_message(&digest, &text, &html, &config.service, now) {
+        Ok(message) => Ok(Ok(PreparedMail {
+            digest,
+            text,
+            html,
+            message,
+        })),
+        Err(error @ NotifyError::Address { role: "contact", .. }) => {
+            tracing::error!(contact = %digest.contact, %error, "digest skipped");
+            Ok(Err(error.to_string()))
+        }
+        Err(error) => Err(error),
+    }
 }
 
 /// A rendered digest that has not been enqueued.
@@ -215,22 +251,9 @@ pub async fn preview<S: Store>(
         skipped: Vec::new(),
     };
     for pending in selection.digests {
-        let digest = Digest::build(config, &pending, today);
-        let (text, html) = templates.render(&digest)?;
-        match render::build_message(&digest, &text, &html, &config.service, now) {
-            Ok(message) => preview.mails.push(PreparedMail {
-                digest,
-                text,
-                html,
-                message,
-            }),
-            // One unusable contact address must not hold back everybody else's digest;
-            // its calls stay un-notified and go out once the address is fixed.
-            Err(error @ NotifyError::Address { role: "contact", .. }) => {
-                tracing::error!(contact = %digest.contact, %error, "digest skipped");
-                preview.skipped.push(error.to_string());
-            }
-            Err(error) => return Err(error),
+        match prepare(config, templates, &pending, today, now)? {
+            Ok(mail) => preview.mails.push(mail),
+            Err(skipped) => preview.skipped.push(skipped),
         }
     }
     Ok(preview)

@@ -67,7 +67,11 @@ pub async fn deliver<S: Store>(
 ) -> Result<DeliveryReport, NotifyError> {
     let mut report = DeliveryReport::default();
     let mut outage: Option<super::SendError> = None;
-    for mail in store.due_mails(now).await? {
+    // One message in memory at a time: digests can be megabytes each.
+    for id in store.due_mail_ids(now).await? {
+        let Some(mail) = store.pending_mail(id).await? else {
+            continue;
+        };
         let result = match &outage {
             Some(e) => Err(e.clone()),
             None => transport.send(&mail).await,

@@ -141,12 +141,30 @@ pub(crate) fn build_message(
             HeaderName::new_from_ascii_str("Auto-Submitted"),
             "auto-generated".into(),
         ))
-        .multipart(MultiPart::alternative_plain_html(text.to_string(), html.to_string()))
+        .multipart(MultiPart::alternative_plain_html(crlf(text), crlf(html)))
         .map(|m| m.formatted())
         .map_err(|source| NotifyError::Message {
             contact: digest.contact.clone(),
             source,
         })
+}
+
+/// Line endings as CRLF, in one linear pass. lettre converts bare LFs itself, but by
+/// inserting one `\r` at a time, which is quadratic: seconds of CPU for a long digest.
+fn crlf(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + text.len() / 16);
+    let mut rest = text;
+    while let Some(i) = rest.find('\n') {
+        let line = &rest[..i];
+        out.push_str(line);
+        if !line.ends_with('\r') {
+            out.push('\r');
+        }
+        out.push('\n');
+        rest = &rest[i + 1..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// `sender` as configured; a bare address gets the display name "Förderradar".
@@ -182,6 +200,13 @@ fn mail_key(digest: &Digest) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn crlf_converts_bare_line_feeds_only() {
+        assert_eq!(crlf("a\nb\r\nc\n\nd"), "a\r\nb\r\nc\r\n\r\nd");
+        assert_eq!(crlf("\nÄ\n"), "\r\nÄ\r\n");
+        assert_eq!(crlf("ohne"), "ohne");
+    }
 
     #[test]
     fn check_passes_the_embedded_templates_and_catches_a_misspelt_field() {

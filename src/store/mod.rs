@@ -6,6 +6,8 @@
 
 mod sqlite;
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -57,6 +59,51 @@ pub enum StoreError {
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
+
+static STATEMENTS: AtomicU64 = AtomicU64::new(0);
+static CALLS_READ: AtomicU64 = AtomicU64::new(0);
+static CALLS_WRITTEN: AtomicU64 = AtomicU64::new(0);
+
+/// Work the store did since the process started: SQL statements executed, call rows
+/// read and call rows written. Process-wide (one store per process in the CLI and the
+/// daemon); a stage's share is the difference of two snapshots, see [`StoreCounters::since`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct StoreCounters {
+    pub statements: u64,
+    pub calls_read: u64,
+    pub calls_written: u64,
+}
+
+impl StoreCounters {
+    pub fn snapshot() -> StoreCounters {
+        StoreCounters {
+            statements: STATEMENTS.load(Ordering::Relaxed),
+            calls_read: CALLS_READ.load(Ordering::Relaxed),
+            calls_written: CALLS_WRITTEN.load(Ordering::Relaxed),
+        }
+    }
+
+    /// What happened between `earlier` and `self`.
+    pub fn since(self, earlier: StoreCounters) -> StoreCounters {
+        StoreCounters {
+            statements: self.statements.saturating_sub(earlier.statements),
+            calls_read: self.calls_read.saturating_sub(earlier.calls_read),
+            calls_written: self.calls_written.saturating_sub(earlier.calls_written),
+        }
+    }
+}
+
+fn count_statement() {
+    STATEMENTS.fetch_add(1, Ordering::Relaxed);
+}
+
+fn count_calls_read(n: usize) {
+    CALLS_READ.fetch_add(n as u64, Ordering::Relaxed);
+}
+
+fn count_call_written() {
+    CALLS_WRITTEN.fetch_add(1, Ordering::Relaxed);
+}
 
 /// What `upsert_call` did.
 #[derive(Debug, Clone, PartialEq)]
@@ -175,13 +222,18 @@ string_enum! {
 #[allow(async_fn_in_trait)]
 pub trait Store: Send + Sync {
     /// Inserts or updates a call. Identity: the canonical URL first, then the
-    /// normalised title + funder (one programme listed by several sources
-    /// becomes one call whose `links` grow). Keeps `first_seen`; records a
+    /// normalised title + funder when the funder is known on both sides (one
+    /// programme listed by several sources becomes one call whose `links` grow). Keeps `first_seen`; records a
     /// version and change events when the fingerprint changes.
     /// A listing from a source other than the one whose content is stored
     /// replaces the content only when it states strictly more (see
     /// `store/sqlite/calls.rs`), so sources never flip-flop a shared call.
     async fn upsert_call(&self, call: &Call) -> StoreResult<UpsertOutcome>;
+    /// [`Store::upsert_call`] for a batch (one source's pass), in one transaction.
+    async fn upsert_calls(&self, calls: &[Call]) -> StoreResult<Vec<UpsertOutcome>>;
+    /// Records that `source` listed these calls (id, listing URL) again, unchanged, at
+    /// `at` (their `last_seen`); touches nothing else.
+    async fn mark_seen(&self, source: &str, seen: &[(CallId, String)], at: DateTime<Utc>) -> StoreResult<()>;
     async fn get_call(&self, id: &CallId) -> StoreResult<Option<Call>>;
     /// Looks a call up by id, or by a unique id prefix.
     async fn find_call(&self, id_or_prefix: &str) -> StoreResult<Option<Call>>;
@@ -199,6 +251,17 @@ pub trait Store: Send + Sync {
 
     /// Replaces all stored matches of a call (passed and near misses).
     async fn replace_matches(&self, call: &CallId, matches: &[Match]) -> StoreResult<()>;
+    /// Up to `limit` calls, in id order after `after`, whose stored matches were not
+    /// computed with the matching `key` from their current content; each with its
+    /// content version. Matching reads them in batches, never all at once.
+    async fn calls_to_match(&self, key: &str, after: Option<&CallId>, limit: u32) -> StoreResult<Vec<(Call, i64)>>;
+    /// Replaces the matches of each (call, content version matched, matches) in one
+    /// transaction and records `key` with the call.
+    async fn save_matches(&self, key: &str, results: &[(CallId, i64, Vec<Match>)]) -> StoreResult<()>;
+    /// Makes the next matching pass match every call again.
+    async fn forget_match_keys(&self) -> StoreResult<()>;
+    /// Passed matches of the calls not yet sent (or queued) to `contact`, grouped by call.
+    async fn pending_matches(&self, contact: &str) -> StoreResult<Vec<Match>>;
     async fn matches_for(&self, call: &CallId) -> StoreResult<Vec<Match>>;
     /// All matches that passed.
     async fn passed_matches(&self) -> StoreResult<Vec<Match>>;
@@ -209,6 +272,11 @@ pub trait Store: Send + Sync {
     async fn enqueue_mail(&self, mail: &NewMail, now: DateTime<Utc>) -> StoreResult<i64>;
     /// Pending mails whose `next_attempt` is due.
     async fn due_mails(&self, now: DateTime<Utc>) -> StoreResult<Vec<OutboxMail>>;
+    /// Ids of the pending mails whose `next_attempt` is due, oldest due first; a sender
+    /// loads one message at a time with [`Store::pending_mail`].
+    async fn due_mail_ids(&self, now: DateTime<Utc>) -> StoreResult<Vec<i64>>;
+    /// One mail, if it is still pending.
+    async fn pending_mail(&self, id: i64) -> StoreResult<Option<OutboxMail>>;
     async fn mark_sent(&self, id: i64, at: DateTime<Utc>) -> StoreResult<()>;
     /// Records a failed attempt; `next_attempt = None` gives up (status failed).
     async fn mark_attempt_failed(&self, id: i64, error: &str, next_attempt: Option<DateTime<Utc>>) -> StoreResult<()>;

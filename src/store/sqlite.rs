@@ -20,7 +20,11 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteArguments, SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
+};
+use sqlx::{FromRow, Sqlite, Transaction};
 
 use super::{
     CallFilter, ChangeEvent, NewMail, OutboxMail, OutboxStatus, RunKind, SourceHealth, SourceRun, Store, StoreError,
@@ -94,6 +98,46 @@ impl SqliteStore {
     }
 }
 
+// Every statement is built through these wrappers, so that the store can say how
+// many it ran (`StoreCounters`, shown per stage by `--timings`). sqlx caches the
+// prepared statement per connection by its SQL text, so a wrapper costs nothing.
+
+fn query<'q>(sql: &'static str) -> sqlx::query::Query<'q, Sqlite, SqliteArguments> {
+    super::count_statement();
+    sqlx::query(sql)
+}
+
+/// A statement whose text is built at run time from placeholders only (a multi-row
+/// VALUES list); never from data.
+fn query_built<'q>(sql: String) -> sqlx::query::Query<'q, Sqlite, SqliteArguments> {
+    super::count_statement();
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+}
+
+fn query_as<'q, O>(sql: &'static str) -> sqlx::query::QueryAs<'q, Sqlite, O, SqliteArguments>
+where
+    O: for<'r> FromRow<'r, SqliteRow>,
+{
+    super::count_statement();
+    sqlx::query_as(sql)
+}
+
+fn query_scalar<'q, O>(sql: &'static str) -> sqlx::query::QueryScalar<'q, Sqlite, O, SqliteArguments>
+where
+    (O,): for<'r> FromRow<'r, SqliteRow>,
+{
+    super::count_statement();
+    sqlx::query_scalar(sql)
+}
+
+/// `BEGIN IMMEDIATE`: takes the write lock up front (see the module docs). Counts the
+/// BEGIN and the COMMIT or ROLLBACK that ends it.
+async fn begin_write(pool: &SqlitePool) -> StoreResult<Transaction<'static, Sqlite>> {
+    super::count_statement();
+    super::count_statement();
+    Ok(pool.begin_with("BEGIN IMMEDIATE").await?)
+}
+
 /// UTC timestamp as fixed-width text, so that text order is time order.
 fn ts(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
@@ -127,6 +171,14 @@ fn count(table: &'static str, column: &'static str, v: i64) -> StoreResult<u32> 
 impl Store for SqliteStore {
     async fn upsert_call(&self, call: &Call) -> StoreResult<UpsertOutcome> {
         calls::upsert(&self.pool, call).await
+    }
+
+    async fn upsert_calls(&self, calls: &[Call]) -> StoreResult<Vec<UpsertOutcome>> {
+        calls::upsert_many(&self.pool, calls).await
+    }
+
+    async fn mark_seen(&self, source: &str, seen: &[(CallId, String)], at: DateTime<Utc>) -> StoreResult<()> {
+        calls::mark_seen(&self.pool, source, seen, at).await
     }
 
     async fn get_call(&self, id: &CallId) -> StoreResult<Option<Call>> {
@@ -169,6 +221,22 @@ impl Store for SqliteStore {
         matches::replace(&self.pool, call, matches).await
     }
 
+    async fn calls_to_match(&self, key: &str, after: Option<&CallId>, limit: u32) -> StoreResult<Vec<(Call, i64)>> {
+        calls::to_match(&self.pool, key, after, limit).await
+    }
+
+    async fn save_matches(&self, key: &str, results: &[(CallId, i64, Vec<Match>)]) -> StoreResult<()> {
+        matches::save_batch(&self.pool, key, results).await
+    }
+
+    async fn forget_match_keys(&self) -> StoreResult<()> {
+        calls::forget_match_keys(&self.pool).await
+    }
+
+    async fn pending_matches(&self, contact: &str) -> StoreResult<Vec<Match>> {
+        matches::pending(&self.pool, contact).await
+    }
+
     async fn matches_for(&self, call: &CallId) -> StoreResult<Vec<Match>> {
         matches::for_call(&self.pool, call).await
     }
@@ -189,6 +257,14 @@ impl Store for SqliteStore {
         outbox::due(&self.pool, now).await
     }
 
+    async fn due_mail_ids(&self, now: DateTime<Utc>) -> StoreResult<Vec<i64>> {
+        outbox::due_ids(&self.pool, now).await
+    }
+
+    async fn pending_mail(&self, id: i64) -> StoreResult<Option<OutboxMail>> {
+        outbox::pending_mail(&self.pool, id).await
+    }
+
     async fn mark_sent(&self, id: i64, at: DateTime<Utc>) -> StoreResult<()> {
         outbox::mark_sent(&self.pool, id, at).await
     }
@@ -202,7 +278,7 @@ impl Store for SqliteStore {
     }
 
     async fn start_run(&self, kind: RunKind, at: DateTime<Utc>) -> StoreResult<i64> {
-        let id = sqlx::query_scalar("INSERT INTO runs (kind, started) VALUES (?, ?) RETURNING id")
+        let id = query_scalar("INSERT INTO runs (kind, started) VALUES (?, ?) RETURNING id")
             .bind(kind.as_str())
             .bind(ts(at))
             .fetch_one(&self.pool)
@@ -211,7 +287,7 @@ impl Store for SqliteStore {
     }
 
     async fn finish_run(&self, id: i64, at: DateTime<Utc>, ok: bool, summary: &serde_json::Value) -> StoreResult<()> {
-        let done = sqlx::query("UPDATE runs SET finished = ?, ok = ?, summary = ? WHERE id = ?")
+        let done = query("UPDATE runs SET finished = ?, ok = ?, summary = ? WHERE id = ?")
             .bind(ts(at))
             .bind(ok)
             .bind(summary.to_string())
@@ -222,5 +298,67 @@ impl Store for SqliteStore {
             return Err(StoreError::NotFound(format!("run {id}")));
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The plan of a statement, one line per step (`SEARCH c USING INDEX …`).
+    async fn plan(pool: &SqlitePool, sql: &str) -> Vec<String> {
+        let rows: Vec<(i64, i64, i64, String)> =
+            sqlx::query_as(sqlx::AssertSqlSafe(format!("EXPLAIN QUERY PLAN {sql}")))
+                .fetch_all(pool)
+                .await
+                .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        rows.into_iter().map(|(_, _, _, detail)| detail).collect()
+    }
+
+    fn is_json_each(step: &str) -> bool {
+        step.contains("json_each") || step.contains("VIRTUAL TABLE")
+    }
+
+    #[tokio::test]
+    async fn hot_queries_use_an_index_never_a_full_scan() {
+        let store = SqliteStore::memory().await.unwrap();
+        let hot = calls::HOT_QUERIES.iter().chain(matches::HOT_QUERIES);
+        for sql in hot {
+            let steps = plan(&store.pool, sql).await;
+            // Scanning the JSON array of bound ids (json_each) or a subquery's few rows
+            // (`SCAN (subquery-1)`) reads the input, not a table.
+            let scans: Vec<&String> = steps
+                .iter()
+                .filter(|s| s.starts_with("SCAN ") && !s.starts_with("SCAN (") && !is_json_each(s))
+                .collect();
+            assert!(scans.is_empty(), "full scan in\n{sql}\nplan: {steps:#?}");
+            assert!(
+                steps.iter().any(|s| s.contains("USING") && s.contains("INDEX")),
+                "no index used by\n{sql}\nplan: {steps:#?}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn the_check_sees_a_full_scan() {
+        // The check above must be able to fail: a lookup on an unindexed column scans.
+        let store = SqliteStore::memory().await.unwrap();
+        let steps = plan(&store.pool, "SELECT id FROM calls WHERE fingerprint = ?").await;
+        assert!(steps.iter().any(|s| s.starts_with("SCAN")), "{steps:?}");
+    }
+
+    #[tokio::test]
+    async fn file_store_runs_in_wal_mode_with_synchronous_normal() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("s.sqlite")).await.unwrap();
+        let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+            .fetch_one(&store.pool)
+            .await
+            .unwrap();
+        let sync: i64 = sqlx::query_scalar("PRAGMA synchronous")
+            .fetch_one(&store.pool)
+            .await
+            .unwrap();
+        assert_eq!((mode.as_str(), sync), ("wal", 1), "1 = NORMAL");
     }
 }

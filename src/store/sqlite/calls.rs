@@ -4,9 +4,11 @@
 //! 1. its id (the hash of its canonical URL);
 //! 2. a URL already linked to a stored call (its own or one of its `links`);
 //! 3. `title_key(title, funder)` of a stored call that this source does not
-//!    list yet, and whose external id (if both have one) is the same. A source
-//!    never lists one programme twice, so two of its own entries with the same
-//!    title stay two calls (EU topics often share titles across years).
+//!    list yet, and whose external id (if both have one) is the same, only when
+//!    the funder is known on both sides (sites reuse titles across funders). A
+//!    source never lists one programme under two URLs, so two of its own entries
+//!    with the same title stay two calls (EU topics often share titles across
+//!    years); a card listed twice under one URL is one call by step 1.
 //!
 //! Content of a call listed by several sources: the source whose listing
 //! supplies the stored content (`content_source`) may always update it. Another
@@ -18,34 +20,147 @@ use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::Row;
 use sqlx::sqlite::{SqliteConnection, SqlitePool, SqliteRow};
 
-use super::{from_json, to_json, ts};
-use crate::model::text::title_key;
+use super::{begin_write, from_json, query, query_as, query_scalar, to_json, ts};
+use crate::model::text::{fold_words, title_key};
 use crate::model::{
     Call, CallId, CallStatus, ChangedField, Deadline, DeadlineKind, FieldChange, SourceLink, diff_calls,
 };
-use crate::store::{CallFilter, ChangeEvent, StoreError, StoreResult, UpsertOutcome};
+use crate::store::{
+    CallFilter, ChangeEvent, StoreError, StoreResult, UpsertOutcome, count_call_written, count_calls_read,
+};
 
 /// `SELECT` of a full call: its current content plus its links in first-seen order.
 macro_rules! select_call {
     ($rest:literal) => {
+        select_call!("", $rest)
+    };
+    ($columns:literal, $rest:literal) => {
         concat!(
             "SELECT c.json, c.last_seen, ",
             "(SELECT json_group_array(json_object('source', source, 'url', url)) FROM ",
-            "(SELECT source, url FROM call_links l WHERE l.call_id = c.id ORDER BY l.first_seen, l.rowid)) AS links ",
-            "FROM calls c ",
+            "(SELECT source, url FROM call_links l WHERE l.call_id = c.id ORDER BY l.first_seen, l.rowid)) AS links",
+            $columns,
+            " FROM calls c ",
             $rest
         )
     };
 }
 
+// Per-call lookups of the hot paths (collect, match, notify); `HOT_QUERIES` lists
+// them for the test that checks each one uses an index.
+const BY_ID: &str = "SELECT id FROM calls WHERE id = ?";
+const BY_LINK: &str = "SELECT call_id FROM call_links WHERE url = ? LIMIT 1";
+const BY_TITLE_KEY: &str = "SELECT id, external_id FROM calls c WHERE title_key = ?1 \
+         AND NOT EXISTS (SELECT 1 FROM call_links l WHERE l.call_id = c.id AND l.source = ?2) \
+         ORDER BY first_seen, id";
+const STORED_FINGERPRINT: &str = "SELECT fingerprint, content_source FROM calls WHERE id = ?";
+const TOUCH: &str = "UPDATE calls SET last_seen = max(last_seen, ?) WHERE id = ?";
+const LOAD_CURRENT: &str = "SELECT json, last_seen, version FROM calls WHERE id = ?";
+const GET: &str = select_call!("WHERE c.id = ?");
+const SEEN_CALLS: &str =
+    "UPDATE calls SET last_seen = ?1 WHERE id IN (SELECT value FROM json_each(?2)) AND last_seen < ?1";
+const SEEN_LINKS: &str = "UPDATE call_links SET last_seen = ?1 WHERE source = ?2 AND url IN (SELECT value FROM json_each(?3)) \
+         AND last_seen < ?1";
+const LIST_BY_SOURCE: &str = select_call!(
+    "WHERE c.id IN (SELECT l.call_id FROM call_links l WHERE l.source = ?1) \
+     AND (?2 IS NULL OR c.last_seen >= ?2) \
+     AND (?3 IS NULL OR (c.status != ?5 \
+          AND (c.deadline_kind != ?6 OR c.deadline_annual = 1 OR c.deadline_last >= ?3))) \
+     ORDER BY c.first_seen DESC, c.id LIMIT ?4"
+);
+
+#[cfg(test)]
+pub(super) const HOT_QUERIES: &[&str] = &[
+    BY_ID,
+    BY_LINK,
+    BY_TITLE_KEY,
+    STORED_FINGERPRINT,
+    TOUCH,
+    LOAD_CURRENT,
+    GET,
+    SEEN_CALLS,
+    SEEN_LINKS,
+    LIST_BY_SOURCE,
+];
+
 pub(super) async fn upsert(pool: &SqlitePool, call: &Call) -> StoreResult<UpsertOutcome> {
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-    let outcome = match find_existing(&mut tx, call).await? {
-        None => insert_new(&mut tx, call).await?,
-        Some(id) => merge(&mut tx, id, call).await?,
-    };
+    let mut outcomes = upsert_many(pool, std::slice::from_ref(call)).await?;
+    Ok(outcomes.remove(0))
+}
+
+/// Upserts a batch (one source's pass) in one transaction, in order.
+pub(super) async fn upsert_many(pool: &SqlitePool, calls: &[Call]) -> StoreResult<Vec<UpsertOutcome>> {
+    if calls.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut tx = begin_write(pool).await?;
+    let mut outcomes = Vec::with_capacity(calls.len());
+    for call in calls {
+        outcomes.push(match find_existing(&mut tx, call).await? {
+            None => insert_new(&mut tx, call).await?,
+            Some(id) => merge(&mut tx, id, call).await?,
+        });
+    }
     tx.commit().await?;
-    Ok(outcome)
+    Ok(outcomes)
+}
+
+/// Records that `source` listed these calls (id, listing URL) again, unchanged, at
+/// `at`: two set-based statements, whatever the number of calls.
+pub(super) async fn mark_seen(
+    pool: &SqlitePool,
+    source: &str,
+    seen: &[(CallId, String)],
+    at: DateTime<Utc>,
+) -> StoreResult<()> {
+    if seen.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<&str> = seen.iter().map(|(id, _)| id.as_str()).collect();
+    let urls: Vec<&str> = seen.iter().map(|(_, url)| url.as_str()).collect();
+    let (ids, urls) = (to_json("calls", "id", &ids)?, to_json("call_links", "url", &urls)?);
+    let at = ts(at);
+    let mut tx = begin_write(pool).await?;
+    query(SEEN_CALLS).bind(&at).bind(&ids).execute(&mut *tx).await?;
+    query(SEEN_LINKS)
+        .bind(&at)
+        .bind(source)
+        .bind(&urls)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Up to `limit` calls whose stored matches were not computed with `key` from their
+/// current content, after `after` in id order, each with its content version.
+pub(super) async fn to_match(
+    pool: &SqlitePool,
+    key: &str,
+    after: Option<&CallId>,
+    limit: u32,
+) -> StoreResult<Vec<(Call, i64)>> {
+    let rows = query(select_call!(
+        ", c.version AS version",
+        "WHERE (c.matched_key IS NOT ?1 OR c.matched_version IS NOT c.version) \
+         AND c.id > ?2 ORDER BY c.id LIMIT ?3"
+    ))
+    .bind(key)
+    .bind(after.map_or("", CallId::as_str))
+    .bind(i64::from(limit))
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|row| Ok((call_from_row(row)?, row.try_get("version")?)))
+        .collect()
+}
+
+/// Every call is matched again by the next pass.
+pub(super) async fn forget_match_keys(pool: &SqlitePool) -> StoreResult<()> {
+    query("UPDATE calls SET matched_key = NULL WHERE matched_key IS NOT NULL")
+        .execute(pool)
+        .await?;
+    Ok(())
 }
 
 /// Recomputes `title_key` of every stored call whose key was made by an older
@@ -53,7 +168,7 @@ pub(super) async fn upsert(pool: &SqlitePool, call: &Call) -> StoreResult<Upsert
 /// changes. Writes (and takes the write lock) only when a key differs.
 pub(super) async fn refresh_title_keys(pool: &SqlitePool) -> StoreResult<()> {
     let rows: Vec<(String, String, Option<String>, String)> =
-        sqlx::query_as("SELECT id, title, funder, title_key FROM calls")
+        query_as("SELECT id, title, funder, title_key FROM calls")
             .fetch_all(pool)
             .await?;
     let stale: Vec<(String, String)> = rows
@@ -66,9 +181,9 @@ pub(super) async fn refresh_title_keys(pool: &SqlitePool) -> StoreResult<()> {
     if stale.is_empty() {
         return Ok(());
     }
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let mut tx = begin_write(pool).await?;
     for (id, key) in &stale {
-        sqlx::query("UPDATE calls SET title_key = ? WHERE id = ?")
+        query("UPDATE calls SET title_key = ? WHERE id = ?")
             .bind(key)
             .bind(id)
             .execute(&mut *tx)
@@ -83,7 +198,7 @@ pub(super) async fn refresh_title_keys(pool: &SqlitePool) -> StoreResult<()> {
 }
 
 async fn find_existing(conn: &mut SqliteConnection, call: &Call) -> StoreResult<Option<CallId>> {
-    let by_id: Option<String> = sqlx::query_scalar("SELECT id FROM calls WHERE id = ?")
+    let by_id: Option<String> = query_scalar(BY_ID)
         .bind(call.id.as_str())
         .fetch_optional(&mut *conn)
         .await?;
@@ -91,10 +206,7 @@ async fn find_existing(conn: &mut SqliteConnection, call: &Call) -> StoreResult<
         return Ok(Some(CallId(id)));
     }
     for url in std::iter::once(&call.url).chain(call.links.iter().map(|l| &l.url)) {
-        let linked: Option<String> = sqlx::query_scalar("SELECT call_id FROM call_links WHERE url = ? LIMIT 1")
-            .bind(url)
-            .fetch_optional(&mut *conn)
-            .await?;
+        let linked: Option<String> = query_scalar(BY_LINK).bind(url).fetch_optional(&mut *conn).await?;
         if let Some(id) = linked {
             return Ok(Some(CallId(id)));
         }
@@ -102,19 +214,20 @@ async fn find_existing(conn: &mut SqliteConnection, call: &Call) -> StoreResult<
     by_title_key(conn, call).await
 }
 
+/// Step 3 of the identity. Titles alone are reused across funders and years, so a
+/// listing joins a stored call by title only when the funder is known on both sides
+/// and agrees (the key holds both; a stored call without funder has an empty funder
+/// part and can never share the key of a listing with one).
 async fn by_title_key(conn: &mut SqliteConnection, call: &Call) -> StoreResult<Option<CallId>> {
-    if call.title.trim().is_empty() {
+    let funder_known = call.funder.as_deref().is_some_and(|f| !fold_words(f).is_empty());
+    if call.title.trim().is_empty() || !funder_known {
         return Ok(None);
     }
-    let candidates: Vec<(String, Option<String>)> = sqlx::query_as(
-        "SELECT id, external_id FROM calls c WHERE title_key = ?1 \
-         AND NOT EXISTS (SELECT 1 FROM call_links l WHERE l.call_id = c.id AND l.source = ?2) \
-         ORDER BY first_seen, id",
-    )
-    .bind(title_key(&call.title, call.funder.as_deref()))
-    .bind(&call.source)
-    .fetch_all(&mut *conn)
-    .await?;
+    let candidates: Vec<(String, Option<String>)> = query_as(BY_TITLE_KEY)
+        .bind(title_key(&call.title, call.funder.as_deref()))
+        .bind(&call.source)
+        .fetch_all(&mut *conn)
+        .await?;
     let same_programme = |ext: &Option<String>| match (ext, &call.external_id) {
         (Some(a), Some(b)) => a == b,
         _ => true,
@@ -126,12 +239,13 @@ async fn by_title_key(conn: &mut SqliteConnection, call: &Call) -> StoreResult<O
 }
 
 async fn insert_new(conn: &mut SqliteConnection, call: &Call) -> StoreResult<UpsertOutcome> {
+    count_call_written();
     let mut stored = call.clone();
     stored.fingerprint = call.compute_fingerprint();
     stored.links.clear();
     let cols = Columns::of(&stored);
     let json = to_json("calls", "json", &stored)?;
-    let query = sqlx::query(
+    let query = query(
         "INSERT INTO calls (id, source, url, title_key, content_source, title, funder, external_id, status, \
          deadline_kind, deadline_first, deadline_last, deadline_annual, fingerprint, version, first_seen, last_seen, json) \
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)",
@@ -153,23 +267,33 @@ async fn insert_new(conn: &mut SqliteConnection, call: &Call) -> StoreResult<Ups
 /// The stored side of a call being merged.
 struct Current {
     call: Call,
-    content_source: String,
     version: i64,
 }
 
 async fn merge(conn: &mut SqliteConnection, id: CallId, incoming: &Call) -> StoreResult<UpsertOutcome> {
-    let current = load_current(conn, &id).await?;
+    let (stored_fingerprint, content_source): (String, String) = query_as(STORED_FINGERPRINT)
+        .bind(id.as_str())
+        .fetch_one(&mut *conn)
+        .await?;
     insert_links(conn, &id, incoming).await?;
     let fingerprint = incoming.compute_fingerprint();
-    let may_update = current.content_source == incoming.source || richness(incoming) > richness(&current.call);
-    if !may_update || fingerprint == current.call.fingerprint {
-        sqlx::query("UPDATE calls SET last_seen = max(last_seen, ?) WHERE id = ?")
+    // The common case, an unchanged listing, decides without reading the stored content.
+    let current = if fingerprint == stored_fingerprint {
+        None
+    } else {
+        let current = load_current(conn, &id).await?;
+        let may_update = content_source == incoming.source || richness(incoming) > richness(&current.call);
+        may_update.then_some(current)
+    };
+    let Some(current) = current else {
+        count_call_written();
+        query(TOUCH)
             .bind(ts(incoming.last_seen))
             .bind(id.as_str())
             .execute(&mut *conn)
             .await?;
         return Ok(UpsertOutcome::Unchanged(id));
-    }
+    };
     let new = Call {
         id: id.clone(),
         source: current.call.source.clone(),
@@ -188,18 +312,12 @@ async fn merge(conn: &mut SqliteConnection, id: CallId, incoming: &Call) -> Stor
 }
 
 async fn load_current(conn: &mut SqliteConnection, id: &CallId) -> StoreResult<Current> {
-    let (json, last_seen, content_source, version): (String, DateTime<Utc>, String, i64) =
-        sqlx::query_as("SELECT json, last_seen, content_source, version FROM calls WHERE id = ?")
-            .bind(id.as_str())
-            .fetch_one(&mut *conn)
-            .await?;
+    let (json, last_seen, version): (String, DateTime<Utc>, i64) =
+        query_as(LOAD_CURRENT).bind(id.as_str()).fetch_one(&mut *conn).await?;
     let mut call: Call = from_json("calls", "json", &json)?;
+    count_calls_read(1);
     call.last_seen = last_seen;
-    Ok(Current {
-        call,
-        content_source,
-        version,
-    })
+    Ok(Current { call, version })
 }
 
 async fn update_content(
@@ -208,9 +326,10 @@ async fn update_content(
     content_source: &str,
     version: i64,
 ) -> StoreResult<()> {
+    count_call_written();
     let cols = Columns::of(call);
     let json = to_json("calls", "json", call)?;
-    let query = sqlx::query(
+    let query = query(
         "UPDATE calls SET title_key = ?, content_source = ?, title = ?, funder = ?, external_id = ?, status = ?, \
          deadline_kind = ?, deadline_first = ?, deadline_last = ?, deadline_annual = ?, fingerprint = ?, version = ?, \
          last_seen = ?, json = ? WHERE id = ?",
@@ -257,7 +376,7 @@ async fn insert_version(
     json: &str,
     source: &str,
 ) -> StoreResult<()> {
-    sqlx::query(
+    query(
         "INSERT INTO call_versions (call_id, version, recorded_at, source, fingerprint, json) VALUES (?, ?, ?, ?, ?, ?)",
     )
     .bind(call.id.as_str())
@@ -279,7 +398,7 @@ async fn insert_changes(
     changes: &[FieldChange],
 ) -> StoreResult<()> {
     for change in changes {
-        sqlx::query("INSERT INTO call_changes (call_id, version, at, field, old, new) VALUES (?, ?, ?, ?, ?, ?)")
+        query("INSERT INTO call_changes (call_id, version, at, field, old, new) VALUES (?, ?, ?, ?, ?, ?)")
             .bind(id.as_str())
             .bind(version)
             .bind(ts(at))
@@ -299,7 +418,7 @@ async fn insert_links(conn: &mut SqliteConnection, id: &CallId, call: &Call) -> 
         url: call.url.clone(),
     };
     for link in std::iter::once(&own).chain(&call.links) {
-        sqlx::query(
+        query(
             "INSERT INTO call_links (call_id, source, url, first_seen, last_seen) VALUES (?1, ?2, ?3, ?4, ?4) \
              ON CONFLICT (source, url) DO UPDATE SET last_seen = max(last_seen, excluded.last_seen)",
         )
@@ -363,16 +482,14 @@ fn call_from_row(row: &SqliteRow) -> StoreResult<Call> {
     let json: String = row.try_get("json")?;
     let links: String = row.try_get("links")?;
     let mut call: Call = from_json("calls", "json", &json)?;
+    count_calls_read(1);
     call.last_seen = row.try_get("last_seen")?;
     call.links = from_json("call_links", "url", &links)?;
     Ok(call)
 }
 
 pub(super) async fn get(pool: &SqlitePool, id: &CallId) -> StoreResult<Option<Call>> {
-    let row = sqlx::query(select_call!("WHERE c.id = ?"))
-        .bind(id.as_str())
-        .fetch_optional(pool)
-        .await?;
+    let row = query(GET).bind(id.as_str()).fetch_optional(pool).await?;
     row.as_ref().map(call_from_row).transpose()
 }
 
@@ -391,7 +508,7 @@ pub(super) async fn find(pool: &SqlitePool, id_or_prefix: &str) -> StoreResult<O
             return Ok(Some(call));
         }
         let ids: Vec<String> =
-            sqlx::query_scalar("SELECT id FROM calls WHERE substr(id, 1, length(?1)) = ?1 ORDER BY id LIMIT 5")
+            query_scalar("SELECT id FROM calls WHERE substr(id, 1, length(?1)) = ?1 ORDER BY id LIMIT 5")
                 .bind(&prefix)
                 .fetch_all(pool)
                 .await?;
@@ -412,27 +529,32 @@ pub(super) async fn find(pool: &SqlitePool, id_or_prefix: &str) -> StoreResult<O
 /// Newest first. "Open on" mirrors [`Call::is_open`]: not closed, and a
 /// cut-off on or after the day (yearly dates always recur), or no date stated.
 pub(super) async fn list(pool: &SqlitePool, filter: &CallFilter) -> StoreResult<Vec<Call>> {
-    let rows = sqlx::query(select_call!(
-        "WHERE (?1 IS NULL OR EXISTS (SELECT 1 FROM call_links l WHERE l.call_id = c.id AND l.source = ?1)) \
-         AND (?2 IS NULL OR c.last_seen >= ?2) \
-         AND (?3 IS NULL OR (c.status != ?5 \
-              AND (c.deadline_kind != ?6 OR c.deadline_annual = 1 OR c.deadline_last >= ?3))) \
-         ORDER BY c.first_seen DESC, c.id LIMIT ?4"
-    ))
-    .bind(&filter.source)
-    .bind(filter.seen_since.map(ts))
-    .bind(filter.open_on)
-    .bind(filter.limit.map_or(-1, i64::from))
-    .bind(CallStatus::Closed.as_str())
-    .bind(DeadlineKind::Date.as_str())
-    .fetch_all(pool)
-    .await?;
+    // With a source, the listing starts from that source's links (index on
+    // call_links (source, url)) instead of testing every stored call.
+    let sql = match filter.source {
+        Some(_) => LIST_BY_SOURCE,
+        None => select_call!(
+            "WHERE ?1 IS NULL AND (?2 IS NULL OR c.last_seen >= ?2) \
+             AND (?3 IS NULL OR (c.status != ?5 \
+                  AND (c.deadline_kind != ?6 OR c.deadline_annual = 1 OR c.deadline_last >= ?3))) \
+             ORDER BY c.first_seen DESC, c.id LIMIT ?4"
+        ),
+    };
+    let rows = query(sql)
+        .bind(&filter.source)
+        .bind(filter.seen_since.map(ts))
+        .bind(filter.open_on)
+        .bind(filter.limit.map_or(-1, i64::from))
+        .bind(CallStatus::Closed.as_str())
+        .bind(DeadlineKind::Date.as_str())
+        .fetch_all(pool)
+        .await?;
     rows.iter().map(call_from_row).collect()
 }
 
 pub(super) async fn versions(pool: &SqlitePool, id: &CallId) -> StoreResult<Vec<(DateTime<Utc>, Call)>> {
     let rows: Vec<(DateTime<Utc>, String)> =
-        sqlx::query_as("SELECT recorded_at, json FROM call_versions WHERE call_id = ? ORDER BY version")
+        query_as("SELECT recorded_at, json FROM call_versions WHERE call_id = ? ORDER BY version")
             .bind(id.as_str())
             .fetch_all(pool)
             .await?;
@@ -443,7 +565,7 @@ pub(super) async fn versions(pool: &SqlitePool, id: &CallId) -> StoreResult<Vec<
 
 pub(super) async fn changes_since(pool: &SqlitePool, since: DateTime<Utc>) -> StoreResult<Vec<ChangeEvent>> {
     let rows: Vec<(i64, String, DateTime<Utc>, String, String, String)> =
-        sqlx::query_as("SELECT id, call_id, at, field, old, new FROM call_changes WHERE at >= ? ORDER BY id")
+        query_as("SELECT id, call_id, at, field, old, new FROM call_changes WHERE at >= ? ORDER BY id")
             .bind(ts(since))
             .fetch_all(pool)
             .await?;

@@ -1,8 +1,8 @@
 //! Match results, replaced per call by each matching pass.
 
-use sqlx::sqlite::SqlitePool;
+use sqlx::sqlite::{SqliteConnection, SqlitePool};
 
-use super::{from_json, to_json};
+use super::{begin_write, from_json, query, query_as, query_built, query_scalar, to_json};
 use crate::model::{CallId, Match};
 use crate::store::{StoreError, StoreResult};
 
@@ -17,24 +17,115 @@ macro_rules! select_match {
     };
 }
 
+const MARK_MATCHED: &str = "UPDATE calls SET matched_key = ?1, matched_version = json_extract(j.value, '$[1]') \
+     FROM json_each(?2) AS j WHERE calls.id = json_extract(j.value, '$[0]')";
+const DELETE_FOR_CALLS: &str = "DELETE FROM matches WHERE call_id IN (SELECT value FROM json_each(?1))";
+const PENDING: &str = select_match!(
+    "m WHERE m.passed = 1 \
+     AND NOT EXISTS (SELECT 1 FROM notified n WHERE n.contact = ?1 AND n.call_id = m.call_id) \
+     ORDER BY m.call_id, m.score DESC, m.id"
+);
+const DELETE_FOR_CALL: &str = "DELETE FROM matches WHERE call_id = ?";
+const FOR_CALL: &str = select_match!("WHERE call_id = ? ORDER BY passed DESC, score DESC, id");
+
+#[cfg(test)]
+pub(super) const HOT_QUERIES: &[&str] = &[MARK_MATCHED, DELETE_FOR_CALLS, PENDING, DELETE_FOR_CALL, FOR_CALL];
+
 pub(super) async fn replace(pool: &SqlitePool, call: &CallId, matches: &[Match]) -> StoreResult<()> {
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-    let known: Option<i64> = sqlx::query_scalar("SELECT 1 FROM calls WHERE id = ?")
+    let mut tx = begin_write(pool).await?;
+    let known: Option<i64> = query_scalar("SELECT 1 FROM calls WHERE id = ?")
         .bind(call.as_str())
         .fetch_optional(&mut *tx)
         .await?;
     if known.is_none() {
         return Err(StoreError::NotFound(format!("call {call}")));
     }
-    sqlx::query("DELETE FROM matches WHERE call_id = ?")
-        .bind(call.as_str())
+    insert_matches(&mut tx, call, matches).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Stores the matches of a batch of calls in one transaction, replacing their earlier
+/// ones, and records per call the matching `key` and the content `version` matched.
+pub(super) async fn save_batch(pool: &SqlitePool, key: &str, results: &[(CallId, i64, Vec<Match>)]) -> StoreResult<()> {
+    if results.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<&str> = results.iter().map(|(id, _, _)| id.as_str()).collect();
+    let versions: Vec<(&str, i64)> = results.iter().map(|(id, v, _)| (id.as_str(), *v)).collect();
+    let mut tx = begin_write(pool).await?;
+    // Set-based: three statements per batch plus one per MATCH_ROWS matches.
+    let marked = query(MARK_MATCHED)
+        .bind(key)
+        .bind(to_json("calls", "matched_version", &versions)?)
         .execute(&mut *tx)
         .await?;
-    for m in matches {
-        sqlx::query(
+    if marked.rows_affected() != results.len() as u64 {
+        let missing = find_missing(&mut tx, &ids).await?;
+        return Err(StoreError::NotFound(format!("call {missing}")));
+    }
+    query(DELETE_FOR_CALLS)
+        .bind(to_json("matches", "call_id", &ids)?)
+        .execute(&mut *tx)
+        .await?;
+    let rows: Vec<(&CallId, &Match)> = results
+        .iter()
+        .flat_map(|(id, _, matches)| matches.iter().map(move |m| (id, m)))
+        .collect();
+    for chunk in rows.chunks(MATCH_ROWS) {
+        let placeholders = vec!["(?, ?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ");
+        let mut insert = query_built(format!(
             "INSERT INTO matches (call_id, handlungsfeld, project, score, threshold, passed, kommunen, reasons) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        )
+             VALUES {placeholders}"
+        ));
+        for (call, m) in chunk {
+            insert = bind_match(insert, call, m)?;
+        }
+        insert.execute(&mut *tx).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Matches per INSERT: 8 parameters each, well below SQLite's parameter limit.
+const MATCH_ROWS: usize = 100;
+
+async fn find_missing(conn: &mut SqliteConnection, ids: &[&str]) -> StoreResult<String> {
+    for id in ids {
+        let known: Option<i64> = query_scalar("SELECT 1 FROM calls WHERE id = ?")
+            .bind(*id)
+            .fetch_optional(&mut *conn)
+            .await?;
+        if known.is_none() {
+            return Ok((*id).to_string());
+        }
+    }
+    Ok(ids.join(", "))
+}
+
+/// Passed matches of calls not yet sent (or queued) to `contact`, grouped by call.
+pub(super) async fn pending(pool: &SqlitePool, contact: &str) -> StoreResult<Vec<Match>> {
+    let rows: Vec<MatchRow> = query_as(PENDING).bind(contact).fetch_all(pool).await?;
+    rows.into_iter().map(match_from_row).collect()
+}
+
+/// Replaces the stored matches of one call.
+async fn insert_matches(conn: &mut SqliteConnection, call: &CallId, matches: &[Match]) -> StoreResult<()> {
+    query(DELETE_FOR_CALL).bind(call.as_str()).execute(&mut *conn).await?;
+    for m in matches {
+        bind_match(query(INSERT_MATCH), call, m)?.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+const INSERT_MATCH: &str = "INSERT INTO matches (call_id, handlungsfeld, project, score, threshold, passed, kommunen, reasons) \
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?)";
+
+type SqliteQuery<'q> = sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments>;
+
+/// Binds one match row in the column order of [`INSERT_MATCH`].
+fn bind_match<'q>(query: SqliteQuery<'q>, call: &'q CallId, m: &'q Match) -> StoreResult<SqliteQuery<'q>> {
+    Ok(query
         .bind(call.as_str())
         .bind(&m.handlungsfeld)
         .bind(&m.project)
@@ -42,26 +133,18 @@ pub(super) async fn replace(pool: &SqlitePool, call: &CallId, matches: &[Match])
         .bind(m.threshold)
         .bind(m.passed)
         .bind(to_json("matches", "kommunen", &m.kommunen)?)
-        .bind(to_json("matches", "reasons", &m.reasons)?)
-        .execute(&mut *tx)
-        .await?;
-    }
-    tx.commit().await?;
-    Ok(())
+        .bind(to_json("matches", "reasons", &m.reasons)?))
 }
 
 /// Best first.
 pub(super) async fn for_call(pool: &SqlitePool, call: &CallId) -> StoreResult<Vec<Match>> {
-    let rows: Vec<MatchRow> = sqlx::query_as(select_match!("WHERE call_id = ? ORDER BY passed DESC, score DESC, id"))
-        .bind(call.as_str())
-        .fetch_all(pool)
-        .await?;
+    let rows: Vec<MatchRow> = query_as(FOR_CALL).bind(call.as_str()).fetch_all(pool).await?;
     rows.into_iter().map(match_from_row).collect()
 }
 
 /// Grouped by call, best first within a call.
 pub(super) async fn passed(pool: &SqlitePool) -> StoreResult<Vec<Match>> {
-    let rows: Vec<MatchRow> = sqlx::query_as(select_match!("WHERE passed = 1 ORDER BY call_id, score DESC, id"))
+    let rows: Vec<MatchRow> = query_as(select_match!("WHERE passed = 1 ORDER BY call_id, score DESC, id"))
         .fetch_all(pool)
         .await?;
     rows.into_iter().map(match_from_row).collect()

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use sqlx::Row;
 use sqlx::sqlite::{SqlitePool, SqliteRow};
 
-use super::{count, from_json, to_json, ts};
+use super::{begin_write, count, from_json, query, query_scalar, to_json, ts};
 use crate::model::CallId;
 use crate::store::{NewMail, OutboxMail, OutboxStatus, StoreError, StoreResult};
 
@@ -19,7 +19,7 @@ macro_rules! select_mail {
 }
 
 pub(super) async fn notified_calls(pool: &SqlitePool, contact: &str) -> StoreResult<Vec<CallId>> {
-    let ids: Vec<String> = sqlx::query_scalar("SELECT call_id FROM notified WHERE contact = ? ORDER BY at, call_id")
+    let ids: Vec<String> = query_scalar("SELECT call_id FROM notified WHERE contact = ? ORDER BY at, call_id")
         .bind(contact)
         .fetch_all(pool)
         .await?;
@@ -30,8 +30,8 @@ pub(super) async fn notified_calls(pool: &SqlitePool, contact: &str) -> StoreRes
 /// contact. If any call was already queued for the contact, nothing is
 /// queued ([`StoreError::AlreadyNotified`]): the mail as rendered would repeat it.
 pub(super) async fn enqueue(pool: &SqlitePool, mail: &NewMail, now: DateTime<Utc>) -> StoreResult<i64> {
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-    let id: i64 = sqlx::query_scalar(
+    let mut tx = begin_write(pool).await?;
+    let id: i64 = query_scalar(
         "INSERT INTO outbox (contact, kommune, subject, message, calls, status, attempts, next_attempt, created) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?7, 0, ?6, ?6) RETURNING id",
     )
@@ -44,33 +44,65 @@ pub(super) async fn enqueue(pool: &SqlitePool, mail: &NewMail, now: DateTime<Utc
     .bind(OutboxStatus::Pending.as_str())
     .fetch_one(&mut *tx)
     .await?;
-    let mut recorded = std::collections::HashSet::new();
     // A call the digest lists twice is one notification, not a repeat of an earlier mail.
-    for call in mail.calls.iter().filter(|c| recorded.insert(*c)) {
-        let inserted = sqlx::query(
-            "INSERT INTO notified (contact, call_id, at, mail_id) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+    let mut calls: Vec<&str> = mail.calls.iter().map(CallId::as_str).collect();
+    calls.sort_unstable();
+    calls.dedup();
+    // One statement for all calls of the digest.
+    let inserted = query(
+        "INSERT INTO notified (contact, call_id, at, mail_id) \
+         SELECT ?1, value, ?2, ?3 FROM json_each(?4) WHERE true ON CONFLICT DO NOTHING",
+    )
+    .bind(&mail.contact)
+    .bind(ts(now))
+    .bind(id)
+    .bind(to_json("notified", "call_id", &calls)?)
+    .execute(&mut *tx)
+    .await?;
+    if inserted.rows_affected() != calls.len() as u64 {
+        let repeated: String = query_scalar(
+            "SELECT call_id FROM notified WHERE contact = ?1 AND mail_id != ?2 \
+             AND call_id IN (SELECT value FROM json_each(?3)) ORDER BY call_id LIMIT 1",
         )
         .bind(&mail.contact)
-        .bind(call.as_str())
-        .bind(ts(now))
         .bind(id)
-        .execute(&mut *tx)
+        .bind(to_json("notified", "call_id", &calls)?)
+        .fetch_one(&mut *tx)
         .await?;
-        if inserted.rows_affected() == 0 {
-            // Dropping the transaction rolls the mail back.
-            return Err(StoreError::AlreadyNotified {
-                contact: mail.contact.clone(),
-                call: call.clone(),
-            });
-        }
+        // Dropping the transaction rolls the mail back.
+        return Err(StoreError::AlreadyNotified {
+            contact: mail.contact.clone(),
+            call: CallId(repeated),
+        });
     }
     tx.commit().await?;
     Ok(id)
 }
 
+/// Ids of the pending mails whose next attempt is due, oldest due first.
+pub(super) async fn due_ids(pool: &SqlitePool, now: DateTime<Utc>) -> StoreResult<Vec<i64>> {
+    Ok(
+        query_scalar("SELECT id FROM outbox WHERE status = ? AND next_attempt <= ? ORDER BY next_attempt, id")
+            .bind(OutboxStatus::Pending.as_str())
+            .bind(ts(now))
+            .fetch_all(pool)
+            .await?,
+    )
+}
+
+/// One mail, if it is still pending.
+pub(super) async fn pending_mail(pool: &SqlitePool, id: i64) -> StoreResult<Option<OutboxMail>> {
+    let row = query(select_mail!("WHERE id = ? AND status = ?"))
+        .bind(id)
+        .bind(OutboxStatus::Pending.as_str())
+        .fetch_optional(pool)
+        .await?;
+    row.as_ref().map(mail_from_row).transpose()
+}
+
 /// Pending mails whose next attempt is due, oldest due first.
 pub(super) async fn due(pool: &SqlitePool, now: DateTime<Utc>) -> StoreResult<Vec<OutboxMail>> {
-    let rows = sqlx::query(select_mail!(
+    let rows = query(select_mail!(
         "WHERE status = ? AND next_attempt <= ? ORDER BY next_attempt, id"
     ))
     .bind(OutboxStatus::Pending.as_str())
@@ -81,7 +113,7 @@ pub(super) async fn due(pool: &SqlitePool, now: DateTime<Utc>) -> StoreResult<Ve
 }
 
 pub(super) async fn mark_sent(pool: &SqlitePool, id: i64, at: DateTime<Utc>) -> StoreResult<()> {
-    let done = sqlx::query(
+    let done = query(
         "UPDATE outbox SET status = ?, sent = ?, attempts = attempts + 1, last_error = NULL \
          WHERE id = ? AND status = ?",
     )
@@ -100,7 +132,7 @@ pub(super) async fn mark_attempt_failed(
     error: &str,
     next_attempt: Option<DateTime<Utc>>,
 ) -> StoreResult<()> {
-    let done = sqlx::query(
+    let done = query(
         "UPDATE outbox SET attempts = attempts + 1, last_error = ?1, \
          status = CASE WHEN ?2 IS NULL THEN ?4 ELSE ?5 END, \
          next_attempt = coalesce(?2, next_attempt) \
@@ -125,7 +157,7 @@ fn expect_pending(rows: u64, id: i64) -> StoreResult<()> {
 
 /// Newest first.
 pub(super) async fn list(pool: &SqlitePool, status: Option<OutboxStatus>) -> StoreResult<Vec<OutboxMail>> {
-    let rows = sqlx::query(select_mail!(
+    let rows = query(select_mail!(
         "WHERE ?1 IS NULL OR status = ?1 ORDER BY created DESC, id DESC"
     ))
     .bind(status.map(OutboxStatus::as_str))

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::sqlite::{SqliteConnection, SqlitePool};
 
-use super::{count, from_json, to_json, ts};
+use super::{begin_write, count, from_json, query, query_as, query_scalar, to_json, ts};
 use crate::model::source::SourceState;
 use crate::store::{SourceHealth, SourceRun, StoreResult};
 
@@ -11,7 +11,7 @@ use crate::store::{SourceHealth, SourceRun, StoreResult};
 /// cannot read, such as the string map of earlier versions, loads as empty
 /// (see `model::source::memo`); damage elsewhere in the JSON is an error.
 pub(super) async fn state(pool: &SqlitePool, source: &str) -> StoreResult<SourceState> {
-    let json: Option<String> = sqlx::query_scalar("SELECT json FROM source_state WHERE source = ?")
+    let json: Option<String> = query_scalar("SELECT json FROM source_state WHERE source = ?")
         .bind(source)
         .fetch_optional(pool)
         .await?;
@@ -19,7 +19,7 @@ pub(super) async fn state(pool: &SqlitePool, source: &str) -> StoreResult<Source
 }
 
 pub(super) async fn save_state(pool: &SqlitePool, source: &str, state: &SourceState) -> StoreResult<()> {
-    sqlx::query(
+    query(
         "INSERT INTO source_state (source, json, updated) VALUES (?, ?, ?) \
          ON CONFLICT (source) DO UPDATE SET json = excluded.json, updated = excluded.updated",
     )
@@ -32,7 +32,7 @@ pub(super) async fn save_state(pool: &SqlitePool, source: &str, state: &SourceSt
 }
 
 pub(super) async fn record_run(pool: &SqlitePool, run: &SourceRun, broken_after: u32) -> StoreResult<SourceHealth> {
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let mut tx = begin_write(pool).await?;
     insert_run(&mut tx, run).await?;
     let before = load(&mut tx, &run.source).await?.unwrap_or_else(|| fresh(&run.source));
     let after = next_health(before, run, broken_after);
@@ -95,7 +95,7 @@ fn fresh(source: &str) -> SourceHealth {
 }
 
 async fn insert_run(conn: &mut SqliteConnection, run: &SourceRun) -> StoreResult<()> {
-    sqlx::query(
+    query(
         "INSERT INTO source_runs (source, at, items, error, requests, not_modified, duration_ms) \
          VALUES (?, ?, ?, ?, ?, ?, ?)",
     )
@@ -147,7 +147,7 @@ fn health_from_row(row: HealthRow) -> StoreResult<SourceHealth> {
 }
 
 async fn load(conn: &mut SqliteConnection, source: &str) -> StoreResult<Option<SourceHealth>> {
-    let row: Option<HealthRow> = sqlx::query_as(select_health!(" WHERE source = ?"))
+    let row: Option<HealthRow> = query_as(select_health!(" WHERE source = ?"))
         .bind(source)
         .fetch_optional(&mut *conn)
         .await?;
@@ -155,14 +155,12 @@ async fn load(conn: &mut SqliteConnection, source: &str) -> StoreResult<Option<S
 }
 
 pub(super) async fn health(pool: &SqlitePool) -> StoreResult<Vec<SourceHealth>> {
-    let rows: Vec<HealthRow> = sqlx::query_as(select_health!(" ORDER BY source"))
-        .fetch_all(pool)
-        .await?;
+    let rows: Vec<HealthRow> = query_as(select_health!(" ORDER BY source")).fetch_all(pool).await?;
     rows.into_iter().map(health_from_row).collect()
 }
 
 async fn save(conn: &mut SqliteConnection, h: &SourceHealth) -> StoreResult<()> {
-    sqlx::query(
+    query(
         "INSERT INTO source_health (source, last_attempt, last_success, consecutive_failures, items_last_pass, \
          items_before, last_error, broken) VALUES (?, ?, ?, ?, ?, ?, ?, ?) \
          ON CONFLICT (source) DO UPDATE SET last_attempt = excluded.last_attempt, last_success = excluded.last_success, \

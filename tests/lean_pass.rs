@@ -1,0 +1,352 @@
+//! Issue 12, a lean pass: what each stage costs is visible (`--timings`), and a pass
+//! does only what changed. Nothing here times anything; the numbers are only checked
+//! for presence and for work that must not happen at all.
+
+use std::path::Path;
+
+use crate::pass::{fixture_server, foerderradar, write_config};
+
+/// An SMTP port that accepts nothing: delivery fails and retries later, which these tests don't look at.
+fn closed_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+fn setup() -> (tempfile::TempDir, std::path::PathBuf, std::path::PathBuf) {
+    let tmp = tempfile::tempdir().unwrap();
+    let (config, data) = (tmp.path().join("config"), tmp.path().join("data"));
+    (tmp, config, data)
+}
+
+/// The table row of a stage: its numeric columns.
+fn row(stderr: &str, stage: &str) -> Vec<f64> {
+    let line = stderr
+        .lines()
+        .find(|l| l.split_whitespace().next() == Some(stage))
+        .unwrap_or_else(|| panic!("no row for {stage} in:\n{stderr}"));
+    line.split_whitespace().skip(1).map(|v| v.parse().unwrap()).collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn run_once_with_timings_shows_every_stage() {
+    let server = fixture_server().await;
+    let (_tmp, config, data) = setup();
+    write_config(&config, &server.uri(), closed_port());
+
+    let out = foerderradar(&config, &data, &["run", "--once", "--timings"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let header = stderr.lines().find(|l| l.starts_with("stage")).expect("table header");
+    for column in ["wall", "cpu", "peak", "calls", "sql"] {
+        assert!(header.contains(column), "{header}");
+    }
+    for stage in ["collect", "match", "plan", "deliver"] {
+        let cols = row(&stderr, stage);
+        assert_eq!(cols.len(), 7, "{stage}: {stderr}");
+        assert!(cols[2] > 0.0, "{stage}: peak memory shown: {stderr}");
+        assert!(cols[6] > 0.0, "{stage}: SQL statements counted: {stderr}");
+    }
+    let collect = row(&stderr, "collect");
+    assert!(collect[5] >= 6.0, "six calls stored: {stderr}");
+    assert!(row(&stderr, "match")[4] >= 6.0, "six calls read for matching: {stderr}");
+
+    // Without the flag, no table.
+    let plain = foerderradar(&config, &data, &["run", "--once"]);
+    assert!(!String::from_utf8_lossy(&plain.stderr).contains("calls rd"));
+}
+
+/// Rows of the tables a pass writes when something changed.
+async fn written_rows(data: &Path) -> Vec<i64> {
+    let url = format!("sqlite://{}", data.join("foerderradar.sqlite").display());
+    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+    let mut counts = Vec::new();
+    for sql in [
+        "SELECT count(*) FROM call_versions",
+        "SELECT count(*) FROM call_changes",
+        "SELECT coalesce(max(id), 0) FROM matches",
+        "SELECT count(*) FROM outbox",
+        "SELECT count(*) FROM notified",
+    ] {
+        counts.push(sqlx::query_scalar(sql).fetch_one(&pool).await.unwrap());
+    }
+    pool.close().await;
+    counts
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_pass_with_nothing_new_writes_no_call_and_matches_nothing() {
+    let server = fixture_server().await;
+    let (_tmp, config, data) = setup();
+    write_config(&config, &server.uri(), closed_port());
+    let first = foerderradar(&config, &data, &["run", "--once", "--timings"]);
+    let first_err = String::from_utf8_lossy(&first.stderr);
+    assert!(row(&first_err, "match")[4] >= 6.0, "{first_err}");
+    let before = written_rows(&data).await;
+
+    let second = foerderradar(&config, &data, &["run", "--once", "--timings"]);
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert_eq!(row(&stderr, "collect")[5], 0.0, "no call written: {stderr}");
+    assert_eq!(row(&stderr, "match")[4], 0.0, "no call read for matching: {stderr}");
+    assert_eq!(row(&stderr, "match")[5], 0.0, "{stderr}");
+    assert_eq!(row(&stderr, "plan")[5], 0.0, "{stderr}");
+    assert_eq!(
+        written_rows(&data).await,
+        before,
+        "versions, changes, matches, outbox, notified"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn log_json_with_timings_logs_one_event_per_stage() {
+    let server = fixture_server().await;
+    let (_tmp, config, data) = setup();
+    write_config(&config, &server.uri(), closed_port());
+
+    let out = foerderradar(&config, &data, &["--log-json", "--timings", "run", "--once"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let events: Vec<serde_json::Value> = stderr
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|e| e["fields"]["message"] == "stage finished")
+        .collect();
+    let stages: Vec<&str> = events.iter().map(|e| e["fields"]["stage"].as_str().unwrap()).collect();
+    assert_eq!(stages, ["collect", "match", "plan", "deliver"], "{stderr}");
+    for e in &events {
+        for field in [
+            "wall_ms",
+            "cpu_ms",
+            "peak_rss_kib",
+            "calls_read",
+            "calls_written",
+            "sql_statements",
+        ] {
+            assert!(e["fields"][field].is_number(), "{field} in {e}");
+        }
+    }
+}
+
+// ---- Identity: a new listing is never lost in another call (item 5) ----
+
+mod identity {
+    use chrono::{DateTime, TimeZone, Utc};
+    use foerderradar::model::Call;
+    use foerderradar::store::{CallFilter, SqliteStore, Store, UpsertOutcome};
+
+    fn t(day: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, day, 8, 0, 0).unwrap()
+    }
+
+    fn listing(source: &str, url: &str, title: &str, funder: Option<&str>) -> Call {
+        let mut call = Call::new(source, url, title, t(1));
+        call.funder = funder.map(str::to_string);
+        call.seal()
+    }
+
+    async fn stored_calls(store: &SqliteStore) -> usize {
+        store.list_calls(&CallFilter::default()).await.unwrap().len()
+    }
+
+    #[tokio::test]
+    async fn same_title_with_different_funders_stays_two_calls() {
+        let store = SqliteStore::memory().await.unwrap();
+        let a = listing(
+            "q001",
+            "http://site.example/q001/1",
+            "Digitale Dörfer",
+            Some("Land NRW"),
+        );
+        let b = listing("q002", "http://site.example/q002/7", "Digitale Dörfer", Some("Bund"));
+        assert!(matches!(store.upsert_call(&a).await.unwrap(), UpsertOutcome::New(_)));
+        assert!(matches!(store.upsert_call(&b).await.unwrap(), UpsertOutcome::New(_)));
+        assert_eq!(stored_calls(&store).await, 2);
+    }
+
+    #[tokio::test]
+    async fn same_title_with_an_unknown_funder_on_either_side_stays_two_calls() {
+        let store = SqliteStore::memory().await.unwrap();
+        let known = listing("q001", "http://site.example/q001/1", "Smarte Wege", Some("Land NRW"));
+        let unknown = listing("q002", "http://site.example/q002/1", "Smarte Wege", None);
+        let unknown_too = listing("q003", "http://site.example/q003/1", "Smarte Wege", None);
+        for call in [&known, &unknown, &unknown_too] {
+            assert!(
+                matches!(store.upsert_call(call).await.unwrap(), UpsertOutcome::New(_)),
+                "{} is a call of its own",
+                call.url
+            );
+        }
+        // The reverse order: a stored call without funder does not swallow one with funder.
+        let later_known = listing("q004", "http://site.example/q004/1", "Smarte Wege", Some("Bund"));
+        assert!(matches!(
+            store.upsert_call(&later_known).await.unwrap(),
+            UpsertOutcome::New(_)
+        ));
+        assert_eq!(stored_calls(&store).await, 4);
+    }
+
+    #[tokio::test]
+    async fn same_title_and_known_equal_funder_from_two_sources_is_one_call() {
+        let store = SqliteStore::memory().await.unwrap();
+        let a = listing(
+            "q001",
+            "http://site.example/q001/1",
+            "Kommunaler Klimaschutz",
+            Some("Land NRW"),
+        );
+        let b = listing(
+            "q002",
+            "http://site.example/q002/9",
+            "KOMMUNALER Klimaschutz",
+            Some("land nrw"),
+        );
+        let id = store.upsert_call(&a).await.unwrap().id().clone();
+        assert_eq!(
+            store.upsert_call(&b).await.unwrap(),
+            UpsertOutcome::Unchanged(id.clone())
+        );
+        let call = store.get_call(&id).await.unwrap().unwrap();
+        assert_eq!(call.links.len(), 2, "both listings kept: {:?}", call.links);
+    }
+
+    #[tokio::test]
+    async fn one_source_with_two_urls_lists_two_calls_even_with_equal_title_and_funder() {
+        let store = SqliteStore::memory().await.unwrap();
+        let first = listing("q001", "http://site.example/q001/1", "Radwege", Some("Land NRW"));
+        let second = listing("q001", "http://site.example/q001/2", "Radwege", Some("Land NRW"));
+        assert!(matches!(
+            store.upsert_call(&first).await.unwrap(),
+            UpsertOutcome::New(_)
+        ));
+        assert!(matches!(
+            store.upsert_call(&second).await.unwrap(),
+            UpsertOutcome::New(_)
+        ));
+        // The same card again under its URL (a duplicate card) is the same call.
+        let again = store.upsert_calls(&[first.clone(), second.clone()]).await.unwrap();
+        assert_eq!(
+            again,
+            vec![
+                UpsertOutcome::Unchanged(first.id.clone()),
+                UpsertOutcome::Unchanged(second.id.clone())
+            ]
+        );
+        assert_eq!(stored_calls(&store).await, 2);
+    }
+}
+
+// ---- Only what changed is matched (item 2) ----
+
+mod incremental {
+    use std::path::Path;
+
+    use chrono::{NaiveDate, TimeZone, Utc};
+    use foerderradar::app::App;
+    use foerderradar::config::Config;
+    use foerderradar::model::Call;
+    use foerderradar::store::{SqliteStore, Store};
+
+    use crate::pass::write_config;
+
+    fn day(d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 11, d).unwrap()
+    }
+
+    fn load(dir: &Path) -> Config {
+        Config::load(dir).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// An app over the file store in `dir`, with the config in `dir/config`, evaluated on `today`.
+    async fn app(dir: &Path, today: NaiveDate) -> App {
+        let store = SqliteStore::open(&dir.join("store.sqlite")).await.unwrap();
+        App::with_store(load(&dir.join("config")), store, dir, Some(today)).unwrap()
+    }
+
+    fn call(url_tail: &str, title: &str) -> Call {
+        let seen = Utc.with_ymd_and_hms(2026, 11, 20, 8, 0, 0).unwrap();
+        let mut call = Call::new("bund", format!("https://bund.example/{url_tail}"), title, seen);
+        call.summary = "Antragsberechtigt sind Kommunen im Kreis Warendorf.".into();
+        call.seal()
+    }
+
+    #[tokio::test]
+    async fn a_pass_matches_only_new_and_changed_calls() {
+        let tmp = tempfile::tempdir().unwrap();
+        write_config(&tmp.path().join("config"), "http://127.0.0.1:9", 25);
+        let app = app(tmp.path(), day(26)).await;
+        let glasfaser = call("glasfaser", "Glasfaser für Gewerbegebiete");
+        for c in [
+            &glasfaser,
+            &call("radweg", "Radwege im Münsterland"),
+            &call("x", "Sonstiges"),
+        ] {
+            app.store.upsert_call(c).await.unwrap();
+        }
+        assert_eq!(app.match_calls().await.unwrap().calls, 3, "first pass: every call");
+        assert_eq!(
+            app.match_calls().await.unwrap().calls,
+            0,
+            "nothing new: nothing matched"
+        );
+        let stored = app.store.matches_for(&glasfaser.id).await.unwrap();
+        assert!(
+            stored.iter().any(|m| m.passed),
+            "matches of the first pass kept: {stored:?}"
+        );
+
+        // One call changes, one is new: those two are matched, the rest is not touched.
+        let mut changed = glasfaser.clone();
+        changed.summary = "Antragsberechtigt sind Kommunen; Förderquote 90 %.".into();
+        app.store.upsert_call(&changed.seal()).await.unwrap();
+        app.store
+            .upsert_call(&call("ortskern", "Ortskern beleben"))
+            .await
+            .unwrap();
+        assert_eq!(app.match_calls().await.unwrap().calls, 2);
+        assert_eq!(app.match_calls().await.unwrap().calls, 0);
+
+        // `match --all` matches everything again.
+        assert_eq!(app.match_all_calls().await.unwrap().calls, 4);
+        assert_eq!(app.match_calls().await.unwrap().calls, 0);
+    }
+
+    #[tokio::test]
+    async fn a_change_of_rules_kommunen_or_day_matches_every_call_again() {
+        let tmp = tempfile::tempdir().unwrap();
+        let config_dir = tmp.path().join("config");
+        write_config(&config_dir, "http://127.0.0.1:9", 25);
+        {
+            let app = app(tmp.path(), day(26)).await;
+            app.store.upsert_call(&call("glasfaser", "Glasfaser")).await.unwrap();
+            app.store.upsert_call(&call("radweg", "Radweg")).await.unwrap();
+            assert_eq!(app.match_calls().await.unwrap().calls, 2);
+            assert_eq!(app.match_calls().await.unwrap().calls, 0);
+            app.store.close().await;
+        }
+        // Same config, next run: nothing to do.
+        assert_eq!(app(tmp.path(), day(26)).await.match_calls().await.unwrap().calls, 0);
+        // Another evaluation day: deadline criteria may decide differently.
+        assert_eq!(app(tmp.path(), day(27)).await.match_calls().await.unwrap().calls, 2);
+
+        // A changed rule.
+        let strategy = std::fs::read_to_string(config_dir.join("strategy.toml")).unwrap();
+        std::fs::write(
+            config_dir.join("strategy.toml"),
+            strategy.replace("'Radweg OR Radverkehr'", "'Radweg OR Radverkehr OR Fahrrad'"),
+        )
+        .unwrap();
+        let app = app(tmp.path(), day(27)).await;
+        assert_eq!(app.match_calls().await.unwrap().calls, 2, "new rules: all calls");
+        assert_eq!(app.match_calls().await.unwrap().calls, 0);
+
+        // Changed Kommunen, through a reload as the daemon does on SIGHUP.
+        let kommunen = std::fs::read_to_string(config_dir.join("kommunen.toml")).unwrap();
+        std::fs::write(
+            config_dir.join("kommunen.toml"),
+            kommunen.replace("Beelen", "Beelen (Ems)"),
+        )
+        .unwrap();
+        let mut app = app;
+        let config = load(&config_dir);
+        let matcher = foerderradar::matching::Matcher::new(&config).unwrap();
+        app.reload(config, matcher);
+        assert_eq!(app.match_calls().await.unwrap().calls, 2, "new Kommunen: all calls");
+    }
+}
