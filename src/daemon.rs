@@ -86,6 +86,13 @@ impl LastRuns {
     }
 }
 
+/// How long a cron job waits after its slot: uniform in `[0, max]`, whole
+/// milliseconds, drawn from `rng` so that tests can fix the seed.
+fn jitter_delay(max: std::time::Duration, rng: &mut impl rand::Rng) -> std::time::Duration {
+    let max_ms = u64::try_from(max.as_millis()).unwrap_or(u64::MAX);
+    std::time::Duration::from_millis(rng.random_range(0..=max_ms))
+}
+
 /// The next job and when it is due (possibly already past).
 fn next_job(config: &Config, last: &LastRuns, now: DateTime<Utc>) -> (Job, DateTime<Utc>) {
     let tz = config.service.timezone;
@@ -129,7 +136,11 @@ pub async fn run(mut app: App, config_dir: PathBuf) -> anyhow::Result<ExitCode> 
         if job != Job::Retry {
             tracing::info!(job = ?job, at = %at.with_timezone(&app.config.service.timezone), "next job");
         }
-        let wait = (at - Utc::now()).to_std().unwrap_or_default();
+        let jitter = match job {
+            Job::Retry => std::time::Duration::ZERO,
+            Job::Collect | Job::Notify => jitter_delay(app.config.service.schedules.jitter, &mut rand::rng()),
+        };
+        let wait = (at - Utc::now()).to_std().unwrap_or_default() + jitter;
         let job_due = tokio::select! {
             biased;
             _ = terminate.recv() => break,
@@ -268,6 +279,20 @@ mod tests {
         last.record(Job::Notify, utc("2026-12-01T06:20:00Z"));
         let (job, _) = next_job(&config, &last, utc("2026-12-01T06:20:00Z"));
         assert_eq!(job, Job::Retry);
+    }
+
+    #[test]
+    fn jitter_stays_within_its_bound() {
+        use rand::SeedableRng;
+        let max = std::time::Duration::from_secs(90);
+        let mut rng = rand::rngs::StdRng::seed_from_u64(13);
+        let delays: Vec<_> = (0..10_000).map(|_| jitter_delay(max, &mut rng)).collect();
+        assert!(delays.iter().all(|d| *d <= max));
+        // It spreads: both ends of the range are reached, not one fixed value.
+        assert!(delays.iter().any(|d| *d < max / 10));
+        assert!(delays.iter().any(|d| *d > max * 9 / 10));
+        // Zero (the default) means no delay at all.
+        assert!((0..100).all(|_| jitter_delay(std::time::Duration::ZERO, &mut rng).is_zero()));
     }
 
     #[test]
