@@ -20,6 +20,7 @@ use crate::app::App;
 use crate::config::{Config, CronSchedule};
 use crate::matching::Matcher;
 use crate::notify::admin::AdminNotice;
+use crate::store::RunKind;
 
 /// Holds the exclusive lock on `<data>/foerderradar.lock` while alive.
 #[derive(Debug)]
@@ -76,6 +77,27 @@ impl LastRuns {
         }
     }
 
+    /// At start-up: a job that missed a slot while the daemon was down (see [`missed_slot`])
+    /// counts from its last run, so its first missed slot is due at once; the others
+    /// count from `start` and wait for their next slot. Either way the job runs once.
+    fn resume(
+        config: &Config,
+        start: DateTime<Utc>,
+        collect: Option<DateTime<Utc>>,
+        notify: Option<DateTime<Utc>>,
+    ) -> LastRuns {
+        let tz = config.service.timezone;
+        let schedules = &config.service.schedules;
+        let since = |s: &CronSchedule, last: Option<DateTime<Utc>>| match last {
+            Some(last) if missed_slot(Some(last), start, s, tz) => last,
+            _ => start,
+        };
+        LastRuns {
+            collect: since(&schedules.collect, collect),
+            notify: since(&schedules.notify, notify),
+        }
+    }
+
     /// Several missed occurrences of one job run once: the next one counts from `started`.
     fn record(&mut self, job: Job, started: DateTime<Utc>) {
         match job {
@@ -86,6 +108,25 @@ impl LastRuns {
     }
 }
 
+/// Whether a slot of `schedule` came due after the job's last run and by `now`: the
+/// machine (or the daemon) was off then, and the job is owed one run. No recorded run
+/// (a new store) owes nothing: the daemon starts with the next slot (`run --once` does a
+/// first pass at once).
+fn missed_slot(
+    last_run: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+    schedule: &CronSchedule,
+    tz: chrono_tz::Tz,
+) -> bool {
+    last_run.is_some_and(|last| {
+        schedule
+            .schedule
+            .after(&last.with_timezone(&tz))
+            .next()
+            .is_some_and(|slot| slot.with_timezone(&Utc) <= now)
+    })
+}
+
 /// How long a cron job waits after its slot: uniform in `[0, max]`, whole
 /// milliseconds, drawn from `rng` so that tests can fix the seed.
 fn jitter_delay(max: std::time::Duration, rng: &mut impl rand::Rng) -> std::time::Duration {
@@ -93,15 +134,19 @@ fn jitter_delay(max: std::time::Duration, rng: &mut impl rand::Rng) -> std::time
     std::time::Duration::from_millis(rng.random_range(0..=max_ms))
 }
 
+/// The first slot of `schedule` after `since`, read in the time zone `tz`.
+fn next_due(schedule: &CronSchedule, tz: chrono_tz::Tz, since: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    schedule
+        .schedule
+        .after(&since.with_timezone(&tz))
+        .next()
+        .map(|t| t.with_timezone(&Utc))
+}
+
 /// The next job and when it is due (possibly already past).
 fn next_job(config: &Config, last: &LastRuns, now: DateTime<Utc>) -> (Job, DateTime<Utc>) {
     let tz = config.service.timezone;
-    let next = |s: &CronSchedule, since: DateTime<Utc>| {
-        s.schedule
-            .after(&since.with_timezone(&tz))
-            .next()
-            .map(|t| t.with_timezone(&Utc))
-    };
+    let next = |s: &CronSchedule, since: DateTime<Utc>| next_due(s, tz, since);
     // retry_base is bounded by `check`; the saturating fallbacks only guard the arithmetic.
     let retry_base = chrono::Duration::from_std(config.service.notify.retry_base).unwrap_or(chrono::Duration::days(1));
     let retry_at = now.checked_add_signed(retry_base).unwrap_or(DateTime::<Utc>::MAX_UTC);
@@ -130,7 +175,7 @@ pub async fn run(mut app: App, config_dir: PathBuf) -> anyhow::Result<ExitCode> 
         notify = %app.config.service.schedules.notify.expr,
         "daemon started"
     );
-    let mut last_runs = LastRuns::new(Utc::now());
+    let mut last_runs = resume_runs(&app).await?;
     loop {
         let (job, at) = next_job(&app.config, &last_runs, Utc::now());
         if job != Job::Retry {
@@ -173,6 +218,20 @@ pub async fn run(mut app: App, config_dir: PathBuf) -> anyhow::Result<ExitCode> 
     }
     tracing::info!("daemon stopped");
     Ok(ExitCode::SUCCESS)
+}
+
+/// The start state of the schedules, from the runs the store recorded before.
+async fn resume_runs(app: &App) -> anyhow::Result<LastRuns> {
+    let collect = app.store.job_runs(RunKind::Collect).await?.last_started;
+    let notify = app.store.job_runs(RunKind::Notify).await?.last_started;
+    let start = Utc::now();
+    let resumed = LastRuns::resume(&app.config, start, collect, notify);
+    for (job, since) in [(Job::Collect, resumed.collect), (Job::Notify, resumed.notify)] {
+        if since < start {
+            tracing::info!(job = ?job, last_run = %since, "a slot was missed while the daemon was down; catching up once");
+        }
+    }
+    Ok(resumed)
 }
 
 /// Runs one job; failures are logged and the daemon goes on.
@@ -279,6 +338,45 @@ mod tests {
         last.record(Job::Notify, utc("2026-12-01T06:20:00Z"));
         let (job, _) = next_job(&config, &last, utc("2026-12-01T06:20:00Z"));
         assert_eq!(job, Job::Retry);
+    }
+
+    #[test]
+    fn a_downtime_over_several_slots_is_caught_up_once() {
+        // Shipped collect: weekdays 06:00 Berlin (05:00 UTC in December). The last collect
+        // ran Monday 2026-11-30; the machine was off until Friday 10:00 UTC, so four slots
+        // (Tue to Fri) were missed.
+        let config = shipped_config();
+        let collect = &config.service.schedules.collect;
+        let tz = config.service.timezone;
+        let last = utc("2026-11-30T05:00:03Z");
+        let boot = utc("2026-12-04T10:00:00Z");
+        assert!(missed_slot(Some(last), boot, collect, tz));
+        let mut runs = LastRuns::resume(&config, boot, Some(last), None);
+        let (job, at) = next_job(&config, &runs, boot);
+        assert_eq!((job, at), (Job::Collect, utc("2026-12-01T05:00:00Z")), "due at once");
+        runs.record(Job::Collect, boot);
+        // Once run, the other missed slots are not repeated: next is Monday's.
+        assert_eq!(runs.collect, boot);
+        assert_eq!(next_due(collect, tz, runs.collect), Some(utc("2026-12-07T05:00:00Z")));
+        assert!(!missed_slot(Some(boot), boot, collect, tz));
+    }
+
+    #[test]
+    fn no_missed_slot_no_catch_up() {
+        let config = shipped_config();
+        let collect = &config.service.schedules.collect;
+        let tz = config.service.timezone;
+        // Ran at Friday's slot; restarted Friday afternoon and over the weekend: nothing owed.
+        let last = utc("2026-12-04T05:00:01Z");
+        assert!(!missed_slot(Some(last), utc("2026-12-04T15:00:00Z"), collect, tz));
+        assert!(!missed_slot(Some(last), utc("2026-12-06T23:59:59Z"), collect, tz));
+        // Monday's slot itself counts as missed from that second on.
+        assert!(missed_slot(Some(last), utc("2026-12-07T05:00:00Z"), collect, tz));
+        // A new store has no run to catch up on.
+        assert!(!missed_slot(None, utc("2026-12-07T05:00:00Z"), collect, tz));
+        let runs = LastRuns::resume(&config, utc("2026-12-04T15:00:00Z"), Some(last), None);
+        assert_eq!(runs.collect, utc("2026-12-04T15:00:00Z"));
+        assert_eq!(runs.notify, utc("2026-12-04T15:00:00Z"));
     }
 
     #[test]
