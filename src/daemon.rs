@@ -70,13 +70,6 @@ struct LastRuns {
 }
 
 impl LastRuns {
-    fn new(start: DateTime<Utc>) -> LastRuns {
-        LastRuns {
-            collect: start,
-            notify: start,
-        }
-    }
-
     /// At start-up: a job that missed a slot while the daemon was down (see [`missed_slot`])
     /// counts from its last run, so its first missed slot is due at once; the others
     /// count from `start` and wait for their next slot. Either way the job runs once.
@@ -327,7 +320,7 @@ mod tests {
     fn notify_time_passed_during_a_long_collect_still_runs() {
         // Shipped schedules: collect 06:00, notify 07:00 on weekdays, Europe/Berlin (UTC+1 in December).
         let config = shipped_config();
-        let mut last = LastRuns::new(utc("2026-12-01T04:00:00Z"));
+        let mut last = LastRuns::resume(&config, utc("2026-12-01T04:00:00Z"), None, None);
         let (job, at) = next_job(&config, &last, utc("2026-12-01T04:59:30Z"));
         assert_eq!((job, at), (Job::Collect, utc("2026-12-01T05:00:00Z")));
         last.record(Job::Collect, at);
