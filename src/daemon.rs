@@ -7,6 +7,10 @@
 //! Jobs: the `collect` schedule collects and matches; the `notify` schedule plans
 //! digests and delivers them; between schedules a retry tick delivers outbox
 //! mails whose retry time has come, so an SMTP outage delays mail but loses none.
+//!
+//! No overlap: one loop runs the jobs one after another and computes the next job
+//! only when the current one has returned, so two runs of one job (or of two jobs)
+//! never overlap; the data lock keeps a second daemon off the same store.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -370,6 +374,106 @@ mod tests {
         let runs = LastRuns::resume(&config, utc("2026-12-04T15:00:00Z"), Some(last), None);
         assert_eq!(runs.collect, utc("2026-12-04T15:00:00Z"));
         assert_eq!(runs.notify, utc("2026-12-04T15:00:00Z"));
+    }
+
+    fn cron(expr: &str) -> CronSchedule {
+        CronSchedule {
+            expr: expr.into(),
+            schedule: expr.parse().unwrap(),
+        }
+    }
+
+    /// The slots of `expr` (the `cron` crate's 6-field syntax) in Berlin, from `since` on.
+    fn berlin_slots(expr: &str, since: &str, n: usize) -> Vec<String> {
+        let s = cron(expr);
+        std::iter::successors(next_due(&s, chrono_tz::Europe::Berlin, utc(since)), |t| {
+            next_due(&s, chrono_tz::Europe::Berlin, *t)
+        })
+        .take(n)
+        .map(|t| t.to_rfc3339())
+        .collect()
+    }
+
+    #[test]
+    fn six_o_clock_stays_six_o_clock_local_across_both_dst_changes() {
+        // Spring forward: Sunday 2026-03-29, 02:00 CET → 03:00 CEST (UTC+1 → UTC+2).
+        assert_eq!(
+            berlin_slots("0 0 6 * * *", "2026-03-27T12:00:00Z", 3),
+            [
+                "2026-03-28T05:00:00+00:00",
+                "2026-03-29T04:00:00+00:00",
+                "2026-03-30T04:00:00+00:00"
+            ]
+        );
+        // Fall back: Sunday 2026-10-25, 03:00 CEST → 02:00 CET (UTC+2 → UTC+1).
+        assert_eq!(
+            berlin_slots("0 0 6 * * *", "2026-10-23T12:00:00Z", 3),
+            [
+                "2026-10-24T04:00:00+00:00",
+                "2026-10-25T05:00:00+00:00",
+                "2026-10-26T05:00:00+00:00"
+            ]
+        );
+    }
+
+    #[test]
+    fn half_past_two_is_skipped_on_spring_forward_and_runs_once_on_fall_back() {
+        // 02:30 does not exist on 2026-03-29: that day has no slot (documented), the
+        // next one is Monday's 02:30 CEST.
+        assert_eq!(
+            berlin_slots("0 30 2 * * *", "2026-03-27T12:00:00Z", 3),
+            [
+                "2026-03-28T01:30:00+00:00",
+                "2026-03-30T00:30:00+00:00",
+                "2026-03-31T00:30:00+00:00"
+            ]
+        );
+        // 02:30 happens twice on 2026-10-25 (CEST, then CET): the job runs at the first only.
+        assert_eq!(
+            berlin_slots("0 30 2 * * *", "2026-10-23T12:00:00Z", 3),
+            [
+                "2026-10-24T00:30:00+00:00",
+                "2026-10-25T00:30:00+00:00",
+                "2026-10-26T01:30:00+00:00"
+            ]
+        );
+        // The daemon counts from the run's start: started at the first 02:30, nothing
+        // is due at the repeated 02:30 an hour later.
+        let s = cron("0 30 2 * * *");
+        assert!(!missed_slot(
+            Some(utc("2026-10-25T00:30:00Z")),
+            utc("2026-10-25T01:45:00Z"),
+            &s,
+            chrono_tz::Europe::Berlin
+        ));
+    }
+
+    #[test]
+    fn slots_passed_during_a_long_run_give_one_run_after_it_not_one_each() {
+        // Runs never overlap because the loop in `run` computes the next job only after
+        // the current one has returned; this is what it computes then. Every 15 minutes,
+        // a run started at 10:00 lasted until 10:50, over the 10:15, 10:30 and 10:45 slots.
+        let mut config = shipped_config();
+        config.service.schedules.collect = cron("0 */15 * * * *");
+        let tz = config.service.timezone;
+        let mut runs = LastRuns::resume(&config, utc("2026-12-02T08:59:00Z"), None, None);
+        assert_eq!(
+            next_due(&config.service.schedules.collect, tz, runs.collect),
+            Some(utc("2026-12-02T09:00:00Z"))
+        );
+        runs.record(Job::Collect, utc("2026-12-02T09:00:00Z"));
+        let finished = utc("2026-12-02T09:50:00Z");
+        // The missed slots are due at once, as one run…
+        let (job, at) = next_job(&config, &runs, finished);
+        assert_eq!((job, at), (Job::Collect, utc("2026-12-02T09:15:00Z")));
+        runs.record(Job::Collect, finished);
+        // …after which the next run waits for the 11:00 slot.
+        assert_eq!(
+            next_due(&config.service.schedules.collect, tz, runs.collect),
+            Some(utc("2026-12-02T10:00:00Z"))
+        );
+        let (job, at) = next_job(&config, &runs, finished);
+        assert!(job != Job::Collect || at > finished, "{job:?} {at}");
     }
 
     #[test]
