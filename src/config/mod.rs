@@ -73,6 +73,9 @@ pub struct ServiceConfig {
 pub struct Schedules {
     pub collect: CronSchedule,
     pub notify: CronSchedule,
+    /// Each cron job starts up to this much after its slot (`jitter_secs`, default 0),
+    /// so that many installations on the same schedule do not hit the sources at once.
+    pub jitter: Duration,
 }
 
 #[derive(Clone)]

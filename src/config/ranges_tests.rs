@@ -65,6 +65,14 @@ fn settings() -> Vec<Setting> {
         service("notify", "notify.retry_base_secs", 1, 86_400),
         service("daemon", "daemon.shutdown_grace_secs", 1, 3600),
         patch(
+            "foerderradar.toml",
+            "schedule.jitter_secs",
+            "[schedule]",
+            "[schedule]\njitter_secs = {v}",
+            0,
+            3600,
+        ),
+        patch(
             "sources.toml",
             "source[0].min_delay_ms",
             "enabled = true",

@@ -21,6 +21,7 @@ pub type Float = Spanned<f64>;
 pub struct RawSchedule {
     pub collect: Text,
     pub notify: Text,
+    pub jitter_secs: Option<Int>,
 }
 
 #[derive(Debug, Deserialize)]

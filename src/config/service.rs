@@ -29,6 +29,7 @@ const BROKEN_AFTER: RangeInclusive<u32> = 1..=1000;
 const MAX_ATTEMPTS: RangeInclusive<u32> = 1..=100;
 const RETRY_BASE_SECS: RangeInclusive<u64> = 1..=86_400;
 const SHUTDOWN_GRACE_SECS: RangeInclusive<u64> = 1..=3600;
+const JITTER_SECS: RangeInclusive<u64> = 0..=3600;
 
 pub(super) fn build(r: &mut Report) -> Option<ServiceConfig> {
     let root = open(r, &KEYS)?;
@@ -79,9 +80,11 @@ fn timezone(r: &mut Report, v: &Text) -> Option<chrono_tz::Tz> {
 fn schedules(r: &mut Report, raw: &RawSchedule) -> Option<Schedules> {
     let collect = cron(r, &raw.collect, "schedule.collect");
     let notify = cron(r, &raw.notify, "schedule.notify");
+    let jitter = count(r, raw.jitter_secs.as_ref(), "schedule.jitter_secs", 0, JITTER_SECS);
     Some(Schedules {
         collect: collect?,
         notify: notify?,
+        jitter: Duration::from_secs(jitter?),
     })
 }
 
