@@ -72,21 +72,10 @@ fn init_logging(verbose: u8, json: bool, daemon: bool, timings: bool) {
     }
 }
 
-/// The warnings about a failed source ("source failed", and the "fetch failed" and retry
-/// warnings of the request that broke it, which carry the same error): `collect` and `run --once` print the same error in their summary.
-/// Told apart by target and field names, not by message text.
+/// The warnings about a failed source and the requests that broke it, which `collect`
+/// and `run --once` print in their summary; told apart by their log target.
 fn is_printed_failure(meta: &Metadata<'_>) -> bool {
-    let mut fields: Vec<&str> = meta.fields().iter().map(|f| f.name()).collect();
-    fields.sort_unstable();
-    *meta.level() == Level::WARN
-        && match meta.target() {
-            "foerderradar::collect" => fields == ["error", "message", "source"],
-            // "fetch failed", and "transient fetch error, retrying" (with -v they show).
-            "foerderradar::collect::http" => {
-                fields == ["error", "message", "url"] || fields == ["error", "message", "retry_in", "url"]
-            }
-            _ => false,
-        }
+    *meta.level() == Level::WARN && meta.target() == foerderradar::collect::REPEATED_IN_SUMMARY
 }
 
 /// lettre traces the SMTP dialogue at debug level, the AUTH line with the base64

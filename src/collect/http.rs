@@ -357,10 +357,12 @@ impl Fetcher {
                 _ => delay,
             })
             .notify(
-                |e, delay| tracing::warn!(url = %url, error = %e, retry_in = ?delay, "transient fetch error, retrying"),
+                |e, delay| {
+                    tracing::warn!(target: super::REPEATED_IN_SUMMARY, url = %url, error = %e, retry_in = ?delay, "transient fetch error, retrying")
+                },
             )
             .await
-            .inspect_err(|e| tracing::warn!(url = %url, error = %e, "fetch failed"))
+            .inspect_err(|e| tracing::warn!(target: super::REPEATED_IN_SUMMARY, url = %url, error = %e, "fetch failed"))
     }
 
     async fn send_once(&self, url: &Url, request: RequestBuilder) -> Result<Fetched, FetchError> {

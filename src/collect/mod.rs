@@ -45,6 +45,11 @@ use crate::model::Call;
 use crate::model::source::{SourceKind, SourceState, Validators};
 use extract::{MarkupError, ParseGuard};
 
+/// Log target of the warnings about a failing source and its failing requests:
+/// `collect` and `run --once` print the same error in their summary, so the CLI
+/// keeps these off the log at default verbosity (the daemon logs them).
+pub const REPEATED_IN_SUMMARY: &str = "foerderradar::collect::failure";
+
 /// Everything a kind's parser gets for one pass.
 pub struct CollectContext<'a> {
     pub fetcher: &'a Fetcher,
@@ -244,7 +249,7 @@ pub async fn collect_source(
     let (calls, state, error) = match result {
         Ok(calls) => (calls, ctx.state, None),
         Err(e) => {
-            tracing::warn!(source = %source.id, error = %e, "source failed");
+            tracing::warn!(target: REPEATED_IN_SUMMARY, source = %source.id, error = %e, "source failed");
             (Vec::new(), state, Some(e.to_string()))
         }
     };
