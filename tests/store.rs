@@ -921,3 +921,30 @@ async fn contact_settings_override_and_round_trip() {
     store.save_contact_settings(&s).await.unwrap();
     assert_eq!(store.all_contact_settings().await.unwrap(), vec![s]);
 }
+
+#[tokio::test]
+async fn an_unchanged_source_sees_again_what_it_listed_last_not_what_it_dropped() {
+    let store = SqliteStore::memory().await.unwrap();
+    let listed = |url: &str, title: &str, seen| Call::new("feed", url, title, seen).seal();
+    let (a, b) = (
+        listed("https://feed.example/a", "Aufruf A", t(1, 8)),
+        listed("https://feed.example/b", "Aufruf B", t(1, 8)),
+    );
+    store.upsert_calls(&[a.clone(), b.clone()]).await.unwrap();
+    // The next pass lists A only: B was dropped by the source.
+    store
+        .mark_seen("feed", &[(a.id.clone(), a.url.clone())], t(2, 8))
+        .await
+        .unwrap();
+    assert_eq!(store.calls_per_source().await.unwrap()["feed"], 2);
+
+    assert_eq!(store.mark_source_seen("feed", t(3, 8)).await.unwrap(), 1);
+    let seen = |id: &CallId| {
+        let store = &store;
+        let id = id.clone();
+        async move { store.get_call(&id).await.unwrap().unwrap().last_seen }
+    };
+    assert_eq!(seen(&a.id).await, t(3, 8));
+    assert_eq!(seen(&b.id).await, t(1, 8), "a dropped listing stays dropped");
+    assert_eq!(store.mark_source_seen("other", t(3, 8)).await.unwrap(), 0);
+}

@@ -132,6 +132,42 @@ pub(super) async fn mark_seen(
     Ok(())
 }
 
+/// The listings of `source`'s last pass (those with its latest `last_seen`) and their
+/// calls are seen again at `at`. Two statements, whatever the number of calls.
+pub(super) async fn mark_source_seen(pool: &SqlitePool, source: &str, at: DateTime<Utc>) -> StoreResult<u32> {
+    let at = ts(at);
+    let mut tx = begin_write(pool).await?;
+    let links = query(
+        "UPDATE call_links SET last_seen = ?1 WHERE source = ?2 AND last_seen < ?1 \
+         AND last_seen = (SELECT max(last_seen) FROM call_links WHERE source = ?2)",
+    )
+    .bind(&at)
+    .bind(source)
+    .execute(&mut *tx)
+    .await?;
+    query(
+        "UPDATE calls SET last_seen = ?1 WHERE last_seen < ?1 \
+         AND id IN (SELECT call_id FROM call_links WHERE source = ?2 AND last_seen = ?1)",
+    )
+    .bind(&at)
+    .bind(source)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(u32::try_from(links.rows_affected()).unwrap_or(u32::MAX))
+}
+
+pub(super) async fn per_source(pool: &SqlitePool) -> StoreResult<std::collections::HashMap<String, usize>> {
+    let rows: Vec<(String, i64)> =
+        query_as("SELECT source, count(DISTINCT call_id) FROM call_links GROUP BY source")
+            .fetch_all(pool)
+            .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(source, n)| (source, usize::try_from(n).unwrap_or(0)))
+        .collect())
+}
+
 /// Up to `limit` calls whose stored matches were not computed with `key` from their
 /// current content, after `after` in id order, each with its content version.
 pub(super) async fn to_match(
