@@ -289,7 +289,10 @@ async fn list_with_detail_pages_then_warm_pass_fetches_no_details() {
     assert_eq!(warm.error, None);
     assert_eq!(warm.not_modified, 1, "the list answers 304");
     assert_eq!(warm.requests, 1, "no detail page fetched");
-    assert!(warm.unchanged, "list 304 and every detail read last time: the source is unchanged");
+    assert!(
+        warm.unchanged,
+        "list 304 and every detail read last time: the source is unchanged"
+    );
     assert!(warm.calls.is_empty());
     assert_eq!(warm.state, cold.state);
     // The mocks verify on drop that each detail page was fetched exactly once.

@@ -370,7 +370,11 @@ async fn second_pass_over_unchanged_sources_gets_304s_and_ends_unchanged() {
         assert_eq!(b.error, None);
         assert_eq!(b.not_modified, 1);
         assert!(!a.calls.is_empty());
-        assert!(b.unchanged && b.calls.is_empty(), "{}: unchanged, nothing re-sent", a.source);
+        assert!(
+            b.unchanged && b.calls.is_empty(),
+            "{}: unchanged, nothing re-sent",
+            a.source
+        );
         assert_eq!(a.state, b.state);
     }
 }

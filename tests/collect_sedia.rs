@@ -4,8 +4,8 @@
 use std::collections::HashMap;
 
 use chrono::{NaiveDate, TimeZone, Utc};
-use foerderradar::collect::{CollectContext, Prior};
 use foerderradar::collect::sedia;
+use foerderradar::collect::{CollectContext, Prior};
 use foerderradar::model::source::sedia::SediaOptions;
 use foerderradar::model::source::{SourceKind, SourceState};
 use foerderradar::model::{CallStatus, Region};

@@ -744,7 +744,7 @@ async fn a_call_listed_twice_in_one_mail_is_not_a_repeat_of_an_earlier_mail() {
 }
 
 #[tokio::test]
-async fn title_keys_from_an_older_folding_rule_are_recomputed_on_open() {
+async fn title_keys_from_an_older_folding_rule_are_recomputed_on_open_and_only_then() {
     let dir = tempfile::tempdir().unwrap();
     let store = file_store(&dir).await;
     let mut call = fdb_call(t(1, 8));
@@ -755,6 +755,20 @@ async fn title_keys_from_an_older_folding_rule_are_recomputed_on_open() {
     let url = format!("sqlite://{}", dir.path().join("nested/dir/foerderradar.db").display());
     let raw = sqlx::SqlitePool::connect(&url).await.unwrap();
     sqlx::query("UPDATE calls SET title_key = 'breitbandausbau in kommunen|old rule'")
+        .execute(&raw)
+        .await
+        .unwrap();
+    raw.close().await;
+    // Keys made with the rule the store names are trusted: opening reads no call.
+    file_store(&dir).await.close().await;
+    let raw = sqlx::SqlitePool::connect(&url).await.unwrap();
+    let key: String = sqlx::query_scalar("SELECT title_key FROM calls")
+        .fetch_one(&raw)
+        .await
+        .unwrap();
+    assert_eq!(key, "breitbandausbau in kommunen|old rule");
+    // A store written by an older binary names an older rule.
+    sqlx::query("UPDATE meta SET value = 'older rule' WHERE key = 'title_key_rule'")
         .execute(&raw)
         .await
         .unwrap();

@@ -26,8 +26,8 @@ pub mod foerderdatenbank;
 pub mod html;
 mod http;
 pub mod identity;
-pub mod prior;
 mod page;
+pub mod prior;
 pub mod rss;
 pub mod sedia;
 
