@@ -143,14 +143,11 @@ pub(super) async fn mark_seen(
 pub(super) async fn mark_source_seen(pool: &SqlitePool, source: &str, at: DateTime<Utc>) -> StoreResult<u32> {
     let at = ts(at);
     let mut tx = begin_write(pool).await?;
-    let links = query(
-        "UPDATE call_links SET last_seen = ?1 WHERE source = ?2 AND last_seen < ?1 \
-         AND last_seen = (SELECT max(last_seen) FROM call_links WHERE source = ?2)",
-    )
-    .bind(&at)
-    .bind(source)
-    .execute(&mut *tx)
-    .await?;
+    let links = query(SOURCE_SEEN_LINKS)
+        .bind(&at)
+        .bind(source)
+        .execute(&mut *tx)
+        .await?;
     query(SOURCE_SEEN_CALLS)
         .bind(&at)
         .bind(source)
