@@ -17,7 +17,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::json;
 
 use self::stats::{Meter, Stage, StageStats};
-use crate::collect::{self, Fetcher, SourceOutcome};
+use crate::collect::{self, Fetcher, Priors, SourceOutcome};
 use crate::config::Config;
 use crate::matching::Matcher;
 use crate::model::{Call, CallId, Match};
@@ -131,20 +131,40 @@ impl<S: Store> App<S> {
             .filter(|h| h.broken)
             .map(|h| h.source)
             .collect();
-        let (states, priors) = self.source_memory(&sources).await?;
-        let mut known: HashMap<String, HashMap<String, Known>> = priors
-            .iter()
-            .map(|(source, calls)| {
-                (
-                    source.clone(),
-                    calls.values().map(|c| (c.url.clone(), Known::of(c))).collect(),
-                )
-            })
-            .collect();
-        let outcomes = collect::collect_all(&fetcher, &sources, states, priors, now).await;
+        let mut states = HashMap::new();
+        for source in &sources {
+            states.insert(source.id.clone(), self.store.source_state(&source.id).await?);
+        }
+        let (priors, mut requests) = Priors::on_request(self.store.calls_per_source().await?);
+        let collecting = collect::collect_all(&fetcher, &sources, states, priors, now);
+        tokio::pin!(collecting);
+        // Earlier calls are read only for the sources that ask (a changed page); what was
+        // read serves again to tell unchanged listings when the outcome is stored.
+        let mut known: HashMap<String, HashMap<String, Known>> = HashMap::new();
+        let outcomes = loop {
+            tokio::select! {
+                outcomes = &mut collecting => break outcomes,
+                Some(request) = requests.recv() => {
+                    let calls = self.prior_calls(&request.source).await;
+                    if let Ok(calls) = &calls {
+                        known.insert(request.source.clone(), calls.values().map(|c| (c.url.clone(), Known::of(c))).collect());
+                    }
+                    let _ = request.reply.send(calls.map_err(|e| e.to_string()));
+                }
+            }
+        };
         let mut summary = CollectSummary::default();
         for outcome in outcomes {
-            let known = known.remove(&outcome.source).unwrap_or_default();
+            let known = match known.remove(&outcome.source) {
+                Some(known) => known,
+                None if outcome.calls.is_empty() => HashMap::new(),
+                None => self
+                    .prior_calls(&outcome.source)
+                    .await?
+                    .values()
+                    .map(|c| (c.url.clone(), Known::of(c)))
+                    .collect(),
+            };
             summary.sources.push(self.store_outcome(outcome, &known, now).await?);
         }
         summary.newly_broken = summary
@@ -160,28 +180,14 @@ impl<S: Store> App<S> {
         Ok(summary)
     }
 
-    async fn source_memory(
-        &self,
-        sources: &[crate::config::SourceConfig],
-    ) -> anyhow::Result<(
-        HashMap<String, crate::model::source::SourceState>,
-        HashMap<String, HashMap<String, Call>>,
-    )> {
-        let mut states = HashMap::new();
-        let mut priors = HashMap::new();
-        for source in sources {
-            states.insert(source.id.clone(), self.store.source_state(&source.id).await?);
-            let filter = CallFilter {
-                source: Some(source.id.clone()),
-                ..CallFilter::default()
-            };
-            let calls = self.store.list_calls(&filter).await?;
-            priors.insert(
-                source.id.clone(),
-                calls.into_iter().map(|c| (c.url.clone(), c)).collect(),
-            );
-        }
-        Ok((states, priors))
+    /// The calls a source listed before, by canonical URL.
+    async fn prior_calls(&self, source: &str) -> anyhow::Result<HashMap<String, Call>> {
+        let filter = CallFilter {
+            source: Some(source.to_string()),
+            ..CallFilter::default()
+        };
+        let calls = self.store.list_calls(&filter).await?;
+        Ok(calls.into_iter().map(|c| (c.url.clone(), c)).collect())
     }
 
     /// Stores one source's calls: a listing identical to what the source delivered last
@@ -196,6 +202,9 @@ impl<S: Store> App<S> {
             source: outcome.source.clone(),
             ..SourceReport::default()
         };
+        if outcome.unchanged {
+            report.unchanged += self.store.mark_source_seen(&outcome.source, now).await?;
+        }
         let (seen, changed): (Vec<&Call>, Vec<&Call>) = outcome
             .calls
             .iter()
@@ -215,7 +224,12 @@ impl<S: Store> App<S> {
         let run = SourceRun {
             source: outcome.source.clone(),
             at: now,
-            items: outcome.calls.len() as u32,
+            // An unchanged source listed what it listed last time.
+            items: if outcome.unchanged {
+                report.unchanged
+            } else {
+                outcome.calls.len() as u32
+            },
             error: outcome.error.clone(),
             requests: outcome.requests,
             not_modified: outcome.not_modified,

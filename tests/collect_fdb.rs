@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use chrono::{NaiveDate, TimeZone, Utc};
 use foerderradar::collect::foerderdatenbank;
-use foerderradar::collect::{CollectContext, Fetcher};
+use foerderradar::collect::{CollectContext, Fetcher, Prior};
 use foerderradar::config::{HttpSettings, SourceConfig};
 use foerderradar::model::source::foerderdatenbank::FdbOptions;
 use foerderradar::model::source::{SourceKind, SourceState};
@@ -190,7 +190,7 @@ async fn fdb_cold_pass_reads_every_programme_once() {
     let fetcher = test_fetcher(&source);
     let now = Utc.with_ymd_and_hms(2026, 4, 1, 5, 0, 0).unwrap();
     let today = now.date_naive();
-    let mut ctx = CollectContext::new(&fetcher, &source, SourceState::default(), HashMap::new(), now);
+    let mut ctx = CollectContext::new(&fetcher, &source, SourceState::default(), Prior::default(), now);
     let calls = foerderdatenbank::collect(&mut ctx)
         .await
         .expect("source works despite the 404 detail");
@@ -315,7 +315,7 @@ async fn fdb_warm_pass_is_conditional_and_refetches_only_what_the_feed_changed()
     let source = fdb_source(&server);
     let fetcher = test_fetcher(&source);
     let now = Utc.with_ymd_and_hms(2026, 4, 1, 5, 0, 0).unwrap();
-    let mut ctx = CollectContext::new(&fetcher, &source, SourceState::default(), HashMap::new(), now);
+    let mut ctx = CollectContext::new(&fetcher, &source, SourceState::default(), Prior::default(), now);
     let first = foerderdatenbank::collect(&mut ctx).await.unwrap();
     let state = ctx.state;
 
@@ -324,7 +324,7 @@ async fn fdb_warm_pass_is_conditional_and_refetches_only_what_the_feed_changed()
     mount_site(&server, FEED_DATE_2).await;
     let prior: HashMap<String, Call> = first.iter().map(|c| (c.url.clone(), c.clone())).collect();
     let later = now + chrono::Duration::days(1);
-    let mut ctx = CollectContext::new(&fetcher, &source, state, prior, later);
+    let mut ctx = CollectContext::new(&fetcher, &source, state, Prior::loaded(prior), later);
     let second = foerderdatenbank::collect(&mut ctx).await.unwrap();
 
     let details = detail_requests(&server).await;
@@ -378,7 +378,7 @@ async fn fdb_state_with_the_old_string_memo_costs_one_conditional_pass() {
     let source = fdb_source(&server);
     let fetcher = test_fetcher(&source);
     let now = Utc.with_ymd_and_hms(2026, 4, 1, 5, 0, 0).unwrap();
-    let mut ctx = CollectContext::new(&fetcher, &source, SourceState::default(), HashMap::new(), now);
+    let mut ctx = CollectContext::new(&fetcher, &source, SourceState::default(), Prior::default(), now);
     let first = foerderdatenbank::collect(&mut ctx).await.unwrap();
     let old = with_string_memo(&ctx.state);
     assert!(old.memo.is_empty(), "the old memo is forgotten: {:?}", old.memo);
@@ -387,7 +387,7 @@ async fn fdb_state_with_the_old_string_memo_costs_one_conditional_pass() {
     // The pass after the update: lists read afresh, detail pages asked conditionally.
     server.reset().await;
     mount_site(&server, FEED_DATE_1).await;
-    let mut ctx = CollectContext::new(&fetcher, &source, old, prior.clone(), now);
+    let mut ctx = CollectContext::new(&fetcher, &source, old, Prior::loaded(prior.clone()), now);
     let second = foerderdatenbank::collect(&mut ctx).await.unwrap();
     assert_eq!(second.len(), first.len());
     for call in &first {
@@ -409,7 +409,7 @@ async fn fdb_state_with_the_old_string_memo_costs_one_conditional_pass() {
     // And the one after: warm again, no detail page fetched.
     server.reset().await;
     mount_site(&server, FEED_DATE_1).await;
-    let mut ctx = CollectContext::new(&fetcher, &source, ctx.state, prior, now);
+    let mut ctx = CollectContext::new(&fetcher, &source, ctx.state, Prior::loaded(prior), now);
     let third = foerderdatenbank::collect(&mut ctx).await.unwrap();
     assert_eq!(third.len(), first.len());
     assert_eq!(detail_requests(&server).await, Vec::new());
@@ -424,7 +424,7 @@ async fn fdb_broken_list_page_is_a_source_error() {
         .await;
     let source = fdb_source(&server);
     let fetcher = test_fetcher(&source);
-    let mut ctx = CollectContext::new(&fetcher, &source, SourceState::default(), HashMap::new(), Utc::now());
+    let mut ctx = CollectContext::new(&fetcher, &source, SourceState::default(), Prior::default(), Utc::now());
     let err = foerderdatenbank::collect(&mut ctx).await.unwrap_err().to_string();
     assert!(
         err.contains("Foederprogrammsuche_Formular.html") && err.contains("result list"),
@@ -443,7 +443,7 @@ async fn fdb_unasked_304_on_a_list_page_is_a_source_error_not_a_panic() {
         .await;
     let source = fdb_source(&server);
     let fetcher = test_fetcher(&source);
-    let mut ctx = CollectContext::new(&fetcher, &source, SourceState::default(), HashMap::new(), Utc::now());
+    let mut ctx = CollectContext::new(&fetcher, &source, SourceState::default(), Prior::default(), Utc::now());
     let err = foerderdatenbank::collect(&mut ctx).await.unwrap_err().to_string();
     assert!(
         err.contains("Foederprogrammsuche_Formular.html") && err.contains("304"),

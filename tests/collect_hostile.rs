@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::time::Duration;
 
-use foerderradar::collect::{Fetcher, collect_all};
+use foerderradar::collect::{Fetcher, Priors, collect_all};
 use foerderradar::config::HttpSettings;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -430,12 +430,12 @@ async fn slow_host(host_wait: Duration) -> (MockServer, Vec<foerderradar::collec
     let now = chrono::Utc::now();
     let slow_pass = tokio::spawn({
         let fetcher = fetcher.clone();
-        async move { collect_all(&fetcher, &slow, HashMap::new(), HashMap::new(), now).await }
+        async move { collect_all(&fetcher, &slow, HashMap::new(), Priors::none(), now).await }
     });
     while server.received_requests().await.unwrap_or_default().len() < 2 {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let mut outcomes = collect_all(&fetcher, &tiny, HashMap::new(), HashMap::new(), now).await;
+    let mut outcomes = collect_all(&fetcher, &tiny, HashMap::new(), Priors::none(), now).await;
     outcomes.extend(slow_pass.await.unwrap());
     (server, outcomes)
 }

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use chrono::{NaiveDate, TimeZone, Utc};
-use foerderradar::collect::{Fetcher, SourceOutcome, collect_all};
+use foerderradar::collect::{Fetcher, Priors, SourceOutcome, collect_all};
 use foerderradar::model::source::{Memo, SourceKind};
 use foerderradar::model::{Call, Deadline, DeadlineDate};
 use foerderradar::store::{SqliteStore, Store};
@@ -41,7 +41,7 @@ async fn collect_one(sources: &[foerderradar::config::SourceConfig]) -> Vec<Sour
     let fetcher = Fetcher::new(&http_settings(), sources)
         .unwrap()
         .with_retry_base(std::time::Duration::from_millis(10));
-    collect_all(&fetcher, sources, HashMap::new(), HashMap::new(), now()).await
+    collect_all(&fetcher, sources, HashMap::new(), Priors::none(), now()).await
 }
 
 const TEASER_LIST: &str = r#"
@@ -245,7 +245,7 @@ async fn cold_detail_pass(
         WITH_DETAILS,
     )];
     let fetcher = Fetcher::new(&http_settings(), &sources).unwrap();
-    let cold = collect_all(&fetcher, &sources, HashMap::new(), HashMap::new(), now())
+    let cold = collect_all(&fetcher, &sources, HashMap::new(), Priors::none(), now())
         .await
         .remove(0);
     (server, sources, fetcher, cold)
@@ -281,7 +281,7 @@ async fn list_with_detail_pages_then_warm_pass_fetches_no_details() {
         &fetcher,
         &sources,
         states,
-        HashMap::from([("efre".to_string(), prior)]),
+        Priors::Loaded(HashMap::from([("efre".to_string(), prior)])),
         now(),
     )
     .await
@@ -289,13 +289,11 @@ async fn list_with_detail_pages_then_warm_pass_fetches_no_details() {
     assert_eq!(warm.error, None);
     assert_eq!(warm.not_modified, 1, "the list answers 304");
     assert_eq!(warm.requests, 1, "no detail page fetched");
-    let ids = |o: &SourceOutcome| {
-        o.calls
-            .iter()
-            .map(|c| (c.id.clone(), c.fingerprint.clone()))
-            .collect::<Vec<_>>()
-    };
-    assert_eq!(ids(&warm), ids(&cold));
+    assert!(
+        warm.unchanged,
+        "list 304 and every detail read last time: the source is unchanged"
+    );
+    assert!(warm.calls.is_empty());
     assert_eq!(warm.state, cold.state);
     // The mocks verify on drop that each detail page was fetched exactly once.
 }
@@ -304,7 +302,7 @@ async fn list_with_detail_pages_then_warm_pass_fetches_no_details() {
 async fn warm_pass_without_prior_calls_fetches_details_again() {
     let (_server, sources, fetcher, cold) = cold_detail_pass(2).await;
     let states = HashMap::from([("efre".to_string(), cold.state.clone())]);
-    let warm = collect_all(&fetcher, &sources, states, HashMap::new(), now())
+    let warm = collect_all(&fetcher, &sources, states, Priors::none(), now())
         .await
         .remove(0);
     assert_eq!(warm.error, None);
@@ -359,7 +357,7 @@ async fn state_with_the_old_string_memo_loads_and_the_source_recovers_in_one_pas
     )];
     let fetcher = Fetcher::new(&http_settings(), &sources).unwrap();
     let states = HashMap::from([("efre".to_string(), old)]);
-    let first = collect_all(&fetcher, &sources, states, HashMap::new(), now())
+    let first = collect_all(&fetcher, &sources, states, Priors::none(), now())
         .await
         .remove(0);
     assert_eq!(first.error, None);
@@ -385,7 +383,7 @@ async fn state_with_the_old_string_memo_loads_and_the_source_recovers_in_one_pas
         &fetcher,
         &sources,
         HashMap::from([("efre".to_string(), saved)]),
-        HashMap::from([("efre".to_string(), prior)]),
+        Priors::Loaded(HashMap::from([("efre".to_string(), prior)])),
         now(),
     )
     .await
@@ -396,7 +394,8 @@ async fn state_with_the_old_string_memo_loads_and_the_source_recovers_in_one_pas
         (1, 1),
         "warm again: the list answers 304"
     );
-    assert_eq!(warm.calls.len(), 2);
+    assert!(warm.unchanged && warm.calls.is_empty(), "nothing changed: {warm:?}");
+    assert_eq!(warm.state, first.state);
 }
 
 #[tokio::test]

@@ -4,8 +4,8 @@
 use std::collections::HashMap;
 
 use chrono::{NaiveDate, TimeZone, Utc};
-use foerderradar::collect::CollectContext;
 use foerderradar::collect::sedia;
+use foerderradar::collect::{CollectContext, Prior};
 use foerderradar::model::source::sedia::SediaOptions;
 use foerderradar::model::source::{SourceKind, SourceState};
 use foerderradar::model::{CallStatus, Region};
@@ -105,7 +105,7 @@ async fn sedia_pages_filters_and_collapses_languages() {
     let fetcher = test_fetcher(&source);
     let now = Utc.with_ymd_and_hms(2026, 4, 1, 5, 0, 0).unwrap();
     let today = now.date_naive();
-    let mut ctx = CollectContext::new(&fetcher, &source, SourceState::default(), HashMap::new(), now);
+    let mut ctx = CollectContext::new(&fetcher, &source, SourceState::default(), Prior::default(), now);
     let calls = sedia::collect(&mut ctx).await.expect("collects");
 
     let ids: Vec<&str> = calls.iter().filter_map(|c| c.external_id.as_deref()).collect();
@@ -187,7 +187,7 @@ async fn sedia_answer_that_is_not_json_is_a_parse_error() {
         .await;
     let source = sedia_source(&server);
     let fetcher = test_fetcher(&source);
-    let mut ctx = CollectContext::new(&fetcher, &source, SourceState::default(), HashMap::new(), Utc::now());
+    let mut ctx = CollectContext::new(&fetcher, &source, SourceState::default(), Prior::default(), Utc::now());
     let err = sedia::collect(&mut ctx).await.unwrap_err().to_string();
     assert!(
         err.contains(SEARCH_PATH) && err.contains("not a SEDIA search response"),
@@ -219,7 +219,7 @@ async fn sedia_answers_without_total_results_page_until_a_short_page() {
     let source = sedia_source(&server);
     let fetcher = test_fetcher(&source);
     let now = Utc.with_ymd_and_hms(2026, 4, 1, 5, 0, 0).unwrap();
-    let mut ctx = CollectContext::new(&fetcher, &source, SourceState::default(), HashMap::new(), now);
+    let mut ctx = CollectContext::new(&fetcher, &source, SourceState::default(), Prior::default(), now);
     let calls = sedia::collect(&mut ctx).await.expect("collects");
     assert_eq!(calls.len(), 3, "the same topics as with totalResults");
     // The mocks verify on drop that pages 1, 2 and the empty page 3 were each asked once.

@@ -744,7 +744,7 @@ async fn a_call_listed_twice_in_one_mail_is_not_a_repeat_of_an_earlier_mail() {
 }
 
 #[tokio::test]
-async fn title_keys_from_an_older_folding_rule_are_recomputed_on_open() {
+async fn title_keys_from_an_older_folding_rule_are_recomputed_on_open_and_only_then() {
     let dir = tempfile::tempdir().unwrap();
     let store = file_store(&dir).await;
     let mut call = fdb_call(t(1, 8));
@@ -755,6 +755,20 @@ async fn title_keys_from_an_older_folding_rule_are_recomputed_on_open() {
     let url = format!("sqlite://{}", dir.path().join("nested/dir/foerderradar.db").display());
     let raw = sqlx::SqlitePool::connect(&url).await.unwrap();
     sqlx::query("UPDATE calls SET title_key = 'breitbandausbau in kommunen|old rule'")
+        .execute(&raw)
+        .await
+        .unwrap();
+    raw.close().await;
+    // Keys made with the rule the store names are trusted: opening reads no call.
+    file_store(&dir).await.close().await;
+    let raw = sqlx::SqlitePool::connect(&url).await.unwrap();
+    let key: String = sqlx::query_scalar("SELECT title_key FROM calls")
+        .fetch_one(&raw)
+        .await
+        .unwrap();
+    assert_eq!(key, "breitbandausbau in kommunen|old rule");
+    // A store written by an older binary names an older rule.
+    sqlx::query("UPDATE meta SET value = 'older rule' WHERE key = 'title_key_rule'")
         .execute(&raw)
         .await
         .unwrap();
@@ -920,4 +934,31 @@ async fn contact_settings_override_and_round_trip() {
     s.updated = t(3, 8);
     store.save_contact_settings(&s).await.unwrap();
     assert_eq!(store.all_contact_settings().await.unwrap(), vec![s]);
+}
+
+#[tokio::test]
+async fn an_unchanged_source_sees_again_what_it_listed_last_not_what_it_dropped() {
+    let store = SqliteStore::memory().await.unwrap();
+    let listed = |url: &str, title: &str, seen| Call::new("feed", url, title, seen).seal();
+    let (a, b) = (
+        listed("https://feed.example/a", "Aufruf A", t(1, 8)),
+        listed("https://feed.example/b", "Aufruf B", t(1, 8)),
+    );
+    store.upsert_calls(&[a.clone(), b.clone()]).await.unwrap();
+    // The next pass lists A only: B was dropped by the source.
+    store
+        .mark_seen("feed", &[(a.id.clone(), a.url.clone())], t(2, 8))
+        .await
+        .unwrap();
+    assert_eq!(store.calls_per_source().await.unwrap()["feed"], 2);
+
+    assert_eq!(store.mark_source_seen("feed", t(3, 8)).await.unwrap(), 1);
+    let seen = |id: &CallId| {
+        let store = &store;
+        let id = id.clone();
+        async move { store.get_call(&id).await.unwrap().unwrap().last_seen }
+    };
+    assert_eq!(seen(&a.id).await, t(3, 8));
+    assert_eq!(seen(&b.id).await, t(1, 8), "a dropped listing stays dropped");
+    assert_eq!(store.mark_source_seen("other", t(3, 8)).await.unwrap(), 0);
 }

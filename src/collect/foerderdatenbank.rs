@@ -38,6 +38,8 @@ pub async fn collect(ctx: &mut CollectContext<'_>) -> Result<Vec<Call>, CollectE
         ));
     };
     let opts = opts.clone();
+    // Cards are compared with the calls they became last time on every pass.
+    ctx.load_prior().await?;
     let mut pass = Pass {
         old_memo: std::mem::take(&mut ctx.state.memo).into_foerderdatenbank(),
         memo: FdbMemo::default(),

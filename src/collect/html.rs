@@ -40,11 +40,33 @@ struct DetailPage {
 
 /// State written during this pass, next to the memo of the last one; URLs no
 /// longer listed drop out of it.
-#[derive(Default)]
 struct PassState {
     old_memo: HtmlMemo,
     validators: BTreeMap<String, Validators>,
     memo: HtmlMemo,
+    /// Every list page answered 304 and was read from the memo.
+    pages_unchanged: bool,
+}
+
+impl Default for PassState {
+    fn default() -> PassState {
+        PassState {
+            old_memo: HtmlMemo::default(),
+            validators: BTreeMap::new(),
+            memo: HtmlMemo::default(),
+            pages_unchanged: true,
+        }
+    }
+}
+
+/// Without detail pages, unchanged list pages are the whole source; with them, each
+/// listing must also have had its detail page read last time (a failed detail page is
+/// tried again).
+fn details_unchanged(html: &HtmlSource, old_memo: &HtmlMemo, listings: &[Listing]) -> bool {
+    html.selectors().detail.is_none()
+        || listings
+            .iter()
+            .all(|l| old_memo.details.get(&l.url) == Some(&l.signature()))
 }
 
 /// Collects the calls of one `html` source.
@@ -57,6 +79,18 @@ pub async fn collect(ctx: &mut CollectContext<'_>) -> Result<Vec<Call>, CollectE
         ..PassState::default()
     };
     let listings = collect_listings(ctx, html, &mut pass).await?;
+    if pass.pages_unchanged && ctx.prior.exists() && details_unchanged(html, &pass.old_memo, &listings) {
+        pass.memo.details = std::mem::take(&mut pass.old_memo.details);
+        for listing in &listings {
+            if let Some(v) = ctx.state.validators.get(&listing.link) {
+                pass.validators.insert(listing.link.clone(), v.clone());
+            }
+        }
+        ctx.state.validators = pass.validators;
+        ctx.state.memo = Memo::Html(pass.memo);
+        return Ok(ctx.all_unchanged());
+    }
+    ctx.load_prior().await?;
     let calls = match &html.selectors().detail {
         None => listings
             .iter()
@@ -111,6 +145,7 @@ async fn list_page(
     let page = match remembered {
         Some(page) if fetched.not_modified => page,
         _ => {
+            pass.pages_unchanged = false;
             if fetched.not_modified {
                 // The server answered 304 although we sent no validators; ask again plainly.
                 fetched = ctx.fetcher.get(url, None).await?;

@@ -27,6 +27,7 @@ pub mod html;
 mod http;
 pub mod identity;
 mod page;
+pub mod prior;
 pub mod rss;
 pub mod sedia;
 
@@ -39,6 +40,7 @@ use chrono::{DateTime, Utc};
 use tracing::Instrument;
 
 pub use http::{FetchError, Fetched, Fetcher, RequestTally};
+pub use prior::{Prior, PriorRequest, Priors};
 
 use crate::config::SourceConfig;
 use crate::model::Call;
@@ -57,8 +59,13 @@ pub struct CollectContext<'a> {
     /// State from the last pass; the kind updates it in place.
     pub state: SourceState,
     /// Calls this source delivered before, by canonical URL, so that unchanged
-    /// detail pages need not be fetched again (304 or unchanged list card).
-    pub prior: HashMap<String, Call>,
+    /// detail pages need not be fetched again (304 or unchanged list card). Counted
+    /// up front; a kind calls [`CollectContext::load_prior`] before it reads them.
+    pub prior: Prior,
+    /// Set by a kind that found everything as in its last pass (a 304 for the feed or
+    /// for every list page, no detail to refresh): it returns no calls, and the store
+    /// marks the source's last listing as seen again.
+    pub unchanged: bool,
     pub now: DateTime<Utc>,
     /// Soft time budget: past it, kinds stop fetching detail pages and keep what they
     /// have, so the hard budget (which discards the pass) is rarely hit.
@@ -80,6 +87,8 @@ pub enum CollectError {
     #[error("time budget of {budget:?} exhausted{}", .during.as_ref().map(|d| format!(" while {d}")).unwrap_or_default())]
     Budget { budget: Duration, during: Option<String> },
     /// The source never got a request slot: other sources of its host held it.
+    #[error("cannot read the calls stored for the source: {message}")]
+    Prior { message: String },
     #[error("waited {} s for host {host} behind other sources (http.host_wait_secs = {})", waited.as_secs(), waited.as_secs())]
     HostWait { host: String, waited: Duration },
 }
@@ -112,7 +121,7 @@ impl<'a> CollectContext<'a> {
         fetcher: &'a Fetcher,
         source: &'a SourceConfig,
         state: SourceState,
-        prior: HashMap<String, Call>,
+        prior: Prior,
         now: DateTime<Utc>,
     ) -> Self {
         let budget = source.budget.unwrap_or(fetcher.settings().source_budget);
@@ -121,11 +130,23 @@ impl<'a> CollectContext<'a> {
             source,
             state,
             prior,
+            unchanged: false,
             now,
             soft_budget: budget.mul_f64(SOFT_BUDGET_SHARE),
             budget,
             tally: Arc::default(),
         }
+    }
+
+    /// Loads the source's earlier calls if they were only counted.
+    pub async fn load_prior(&mut self) -> Result<(), CollectError> {
+        self.prior.load(&self.source.id).await
+    }
+
+    /// Ends a pass in which nothing changed since the last one (see [`CollectContext::unchanged`]).
+    pub fn all_unchanged(&mut self) -> Vec<Call> {
+        self.unchanged = true;
+        Vec::new()
     }
 
     /// Time spent of the budget (zero before the first request).
@@ -213,6 +234,9 @@ pub struct SourceOutcome {
     /// Set when the source failed. `calls` is then empty and `state` the old one:
     /// the store keeps the calls of earlier passes, and the next pass starts afresh.
     pub error: Option<String>,
+    /// Everything as in the last pass: `calls` is empty, and the calls the source
+    /// listed last time are still listed (see [`CollectContext::unchanged`]).
+    pub unchanged: bool,
     pub requests: u32,
     pub not_modified: u32,
     pub duration: Duration,
@@ -235,7 +259,7 @@ pub async fn collect_source(
     fetcher: &Fetcher,
     source: &SourceConfig,
     state: SourceState,
-    prior: HashMap<String, Call>,
+    prior: Prior,
     now: DateTime<Utc>,
 ) -> SourceOutcome {
     let started = Instant::now();
@@ -246,11 +270,11 @@ pub async fn collect_source(
         result = http::count_requests(tally.clone(), run_kind(&mut ctx)) => result,
         error = watch => Err(error),
     };
-    let (calls, state, error) = match result {
-        Ok(calls) => (calls, ctx.state, None),
+    let (calls, state, error, unchanged) = match result {
+        Ok(calls) => (calls, ctx.state, None, ctx.unchanged),
         Err(e) => {
             tracing::warn!(target: REPEATED_IN_SUMMARY, source = %source.id, error = %e, "source failed");
-            (Vec::new(), state, Some(e.to_string()))
+            (Vec::new(), state, Some(e.to_string()), false)
         }
     };
     SourceOutcome {
@@ -258,6 +282,7 @@ pub async fn collect_source(
         calls,
         state,
         error,
+        unchanged,
         requests: tally.requests.load(Ordering::Relaxed),
         not_modified: tally.not_modified.load(Ordering::Relaxed),
         duration: started.elapsed(),
@@ -301,7 +326,7 @@ pub async fn collect_all(
     fetcher: &Fetcher,
     sources: &[SourceConfig],
     mut states: HashMap<String, SourceState>,
-    mut priors: HashMap<String, HashMap<String, Call>>,
+    mut priors: Priors,
     now: DateTime<Utc>,
 ) -> Vec<SourceOutcome> {
     let tasks: Vec<_> = sources
@@ -309,7 +334,7 @@ pub async fn collect_all(
         .map(|source| {
             let (fetcher, source) = (fetcher.clone(), source.clone());
             let state = states.remove(&source.id).unwrap_or_default();
-            let prior = priors.remove(&source.id).unwrap_or_default();
+            let prior = priors.take(&source.id);
             let span = tracing::info_span!("collect", source = %source.id, kind = source.kind.name());
             let fallback = (source.id.clone(), state.clone());
             let task = tokio::spawn(
@@ -333,6 +358,7 @@ fn panicked(source: String, state: SourceState, e: &tokio::task::JoinError) -> S
         calls: Vec::new(),
         state,
         error: Some(format!("collector panicked: {e}")),
+        unchanged: false,
         requests: 0,
         not_modified: 0,
         duration: Duration::ZERO,

@@ -14,7 +14,7 @@ use super::{CollectContext, CollectError, PageError, SourceKind, berlin_today};
 use crate::model::Call;
 use crate::model::source::rss::RssOptions;
 
-/// Collects the calls of one feed. A 304 yields the prior calls unchanged.
+/// Collects the calls of one feed. A 304 ends the pass as unchanged.
 pub async fn collect(ctx: &mut CollectContext<'_>) -> Result<Vec<Call>, CollectError> {
     let SourceKind::Rss(options) = &ctx.source.kind else {
         unreachable!("rss::collect called for kind {}", ctx.source.kind.name());
@@ -22,22 +22,14 @@ pub async fn collect(ctx: &mut CollectContext<'_>) -> Result<Vec<Call>, CollectE
     let feed_url = &ctx.source.url;
     let key = feed_url.to_string();
     // Without prior calls a 304 would leave nothing to return, so ask unconditionally.
-    let validators = if ctx.prior.is_empty() {
-        None
-    } else {
+    let validators = if ctx.prior.exists() {
         ctx.state.validators.get(&key)
+    } else {
+        None
     };
     let fetched = ctx.fetcher.get(feed_url, validators).await?;
     if fetched.not_modified {
-        let now = ctx.now;
-        return Ok(ctx
-            .prior
-            .values()
-            .map(|c| Call {
-                last_seen: now,
-                ..c.clone()
-            })
-            .collect());
+        return Ok(ctx.all_unchanged());
     }
     let (body, url, source) = (fetched.body, fetched.url, ctx.source.id.clone());
     let (options, now) = (options.clone(), ctx.now);

@@ -247,6 +247,11 @@ pub trait Store: Send + Sync {
     /// Records that `source` listed these calls (id, listing URL) again, unchanged, at
     /// `at` (their `last_seen`); touches nothing else.
     async fn mark_seen(&self, source: &str, seen: &[(CallId, String)], at: DateTime<Utc>) -> StoreResult<()>;
+    /// Records that `source` listed the same calls as in its last pass (the listings
+    /// it saw last, not those it dropped earlier) again at `at`; returns how many.
+    async fn mark_source_seen(&self, source: &str, at: DateTime<Utc>) -> StoreResult<u32>;
+    /// Number of stored calls each source has listed (a source without calls is absent).
+    async fn calls_per_source(&self) -> StoreResult<std::collections::HashMap<String, usize>>;
     async fn get_call(&self, id: &CallId) -> StoreResult<Option<Call>>;
     /// Looks a call up by id, or by a unique id prefix.
     async fn find_call(&self, id_or_prefix: &str) -> StoreResult<Option<Call>>;

@@ -185,6 +185,14 @@ impl Store for SqliteStore {
         calls::mark_seen(&self.pool, source, seen, at).await
     }
 
+    async fn mark_source_seen(&self, source: &str, at: DateTime<Utc>) -> StoreResult<u32> {
+        calls::mark_source_seen(&self.pool, source, at).await
+    }
+
+    async fn calls_per_source(&self) -> StoreResult<std::collections::HashMap<String, usize>> {
+        calls::per_source(&self.pool).await
+    }
+
     async fn get_call(&self, id: &CallId) -> StoreResult<Option<Call>> {
         calls::get(&self.pool, id).await
     }
