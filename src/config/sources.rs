@@ -15,12 +15,18 @@ use super::raw::{Int, RawSource, Text};
 use super::service::{BUDGET_SECS, MIN_DELAY_MS};
 use crate::model::source::SourceKind;
 
-pub(super) fn build(r: &mut Report) -> Option<Vec<SourceConfig>> {
+/// Which source follows which `[schedule.groups]` entry: (source id, group name).
+pub(super) type GroupMembers = Vec<(String, String)>;
+
+/// The sources, and the group each one names with `schedule`. `groups` are the names
+/// defined in foerderradar.toml (`None` when that file failed: nothing to check against).
+pub(super) fn build(r: &mut Report, groups: Option<&[String]>) -> Option<(Vec<SourceConfig>, GroupMembers)> {
     let root = open(r, &["source"])?;
     let mut ids = Ids::new("source");
+    let mut members = GroupMembers::new();
     let sources: Vec<_> = tables(r, &root, "source")
         .into_iter()
-        .map(|(i, v)| source(r, &format!("source[{i}]"), v, &mut ids))
+        .map(|(i, v)| source(r, &format!("source[{i}]"), v, &mut ids, groups, &mut members))
         .collect();
     if sources.is_empty() {
         // An empty file would let the daemon run for months and never find a call.
@@ -30,19 +36,33 @@ pub(super) fn build(r: &mut Report) -> Option<Vec<SourceConfig>> {
         );
         return None;
     }
-    sources.into_iter().collect()
+    Some((sources.into_iter().collect::<Option<_>>()?, members))
 }
 
-fn source(r: &mut Report, key: &str, v: &Spanned<DeValue<'_>>, ids: &mut Ids) -> Option<SourceConfig> {
+fn source(
+    r: &mut Report,
+    key: &str,
+    v: &Spanned<DeValue<'_>>,
+    ids: &mut Ids,
+    groups: Option<&[String]>,
+    members: &mut GroupMembers,
+) -> Option<SourceConfig> {
     let (common, rest) = split(v);
     let raw: RawSource = value(r, &common, key)?;
     let id_ok = ids.check(r, &raw.id, &format!("{key}.id"));
+    let group_ok = raw
+        .schedule
+        .as_ref()
+        .is_none_or(|g| schedule_group(r, &format!("{key}.schedule"), g, groups));
+    if let Some(group) = &raw.schedule {
+        members.push((raw.id.get_ref().clone(), group.get_ref().clone()));
+    }
     let url = http_url(r, &raw.url, &format!("{key}.url"));
     let min_delay = millis(r, raw.min_delay_ms.as_ref(), &format!("{key}.min_delay_ms"));
     let budget = secs(r, raw.budget_secs.as_ref(), &format!("{key}.budget_secs"));
     let kind = kind(r, &raw.kind, &rest, key, raw.id.get_ref());
     Some(SourceConfig {
-        id: id_ok.then(|| raw.id.get_ref().clone())?,
+        id: (id_ok && group_ok).then(|| raw.id.get_ref().clone())?,
         label: raw.label,
         url: url?,
         enabled: raw.enabled.unwrap_or(true),
@@ -51,6 +71,25 @@ fn source(r: &mut Report, key: &str, v: &Spanned<DeValue<'_>>, ids: &mut Ids) ->
         kind: kind?,
         line: r.doc.line(&v.span()),
     })
+}
+
+/// Whether `schedule = "<name>"` names a group of `[schedule.groups]` in foerderradar.toml.
+fn schedule_group(r: &mut Report, key: &str, group: &Text, groups: Option<&[String]>) -> bool {
+    let Some(groups) = groups else { return true };
+    if groups.iter().any(|g| g == group.get_ref()) {
+        return true;
+    }
+    let known = if groups.is_empty() {
+        "foerderradar.toml defines no [schedule.groups]; add e.g. nightly = \"0 2 * * *\" there".to_string()
+    } else {
+        format!("known groups (foerderradar.toml [schedule.groups]): {}", groups.join(", "))
+    };
+    r.at(
+        &group.span(),
+        key,
+        format!("unknown schedule group '{}'; {known}", group.get_ref()),
+    );
+    false
 }
 
 /// Splits a `[[source]]` table into its common keys and the kind's keys.

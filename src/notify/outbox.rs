@@ -1,5 +1,6 @@
 //! Delivering the outbox: send what is due, back off on failure, give up only
-//! after `max_attempts` or on a permanent rejection.
+//! after `max_attempts`, once a mail has been failing for `max_retry_age`, or on a
+//! permanent rejection.
 
 use std::fmt;
 use std::time::Duration;
@@ -57,6 +58,8 @@ impl fmt::Display for DeliveryReport {
 /// Sends due outbox mails. A failure keeps the mail pending with exponential
 /// backoff (`retry_base × 2^attempts`, plus up to 10 % jitter) until
 /// `max_attempts`, then marks it failed; a permanent 5xx rejection fails at once.
+/// A mail queued `max_retry_age` ago or longer is given up at its next failure,
+/// and its last retry is brought forward to that age, so no mail waits longer.
 /// Once the server turns out unreachable, the remaining due mails are deferred
 /// without another connection attempt each.
 pub async fn deliver<S: Store>(
@@ -102,25 +105,48 @@ async fn record_failure<S: Store>(
     report: &mut DeliveryReport,
 ) -> Result<(), NotifyError> {
     let attempts = mail.attempts + 1;
-    if error.kind == SendErrorKind::Permanent || attempts >= settings.max_attempts {
-        store.mark_attempt_failed(mail.id, &error.message, None).await?;
-        tracing::error!(mail = mail.id, contact = %mail.contact, attempts, error = %error, "digest given up");
+    let age_limit = retry_deadline(mail.created, settings.max_retry_age);
+    let give_up = match () {
+        () if error.kind == SendErrorKind::Permanent => Some(error.message.clone()),
+        () if attempts >= settings.max_attempts => Some(error.message.clone()),
+        () if now >= age_limit => Some(format!(
+            "{} (still failing {} h after it was queued; max_retry_age_hours reached)",
+            error.message,
+            settings.max_retry_age.as_secs() / 3600
+        )),
+        () => None,
+    };
+    if let Some(message) = give_up {
+        store.mark_attempt_failed(mail.id, &message, None).await?;
+        tracing::error!(mail = mail.id, contact = %mail.contact, attempts, error = %message, "digest given up");
         report.failed += 1;
         report.failures.push(FailedMail {
             id: mail.id,
             contact: mail.contact.clone(),
             subject: mail.subject.clone(),
             attempts,
-            error: error.message.clone(),
+            error: message,
         });
     } else {
         let delay = with_jitter(retry_delay(settings.retry_base, mail.attempts));
-        let next = now.checked_add_signed(delay).unwrap_or(DateTime::<Utc>::MAX_UTC);
+        // The last attempt falls on the age limit, not a day of backoff after it.
+        let next = now
+            .checked_add_signed(delay)
+            .unwrap_or(DateTime::<Utc>::MAX_UTC)
+            .min(age_limit);
         store.mark_attempt_failed(mail.id, &error.message, Some(next)).await?;
         tracing::warn!(mail = mail.id, contact = %mail.contact, attempts, next_attempt = %next, error = %error, "digest not sent; will retry");
         report.retried += 1;
     }
     Ok(())
+}
+
+/// When a mail queued at `created` is given up if it still fails.
+fn retry_deadline(created: DateTime<Utc>, max_age: Duration) -> DateTime<Utc> {
+    chrono::Duration::from_std(max_age)
+        .ok()
+        .and_then(|age| created.checked_add_signed(age))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
 }
 
 /// `base × 2^failed_attempts`, capped at one day.

@@ -8,6 +8,7 @@
 //! tasks upgrade from reading to writing at once.
 
 mod calls;
+mod jobs;
 mod matches;
 mod ops;
 mod outbox;
@@ -33,6 +34,7 @@ use super::{
 use crate::model::source::SourceState;
 use crate::model::{Call, CallId, Match};
 
+pub use jobs::{DeadLetter, ScheduledRuns, SourceYield};
 pub use ops::{JobRuns, LastError};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
