@@ -8,6 +8,7 @@
 //! tasks upgrade from reading to writing at once.
 
 mod calls;
+mod feedback;
 mod jobs;
 mod matches;
 mod ops;
@@ -28,9 +29,10 @@ use sqlx::sqlite::{
 use sqlx::{FromRow, Sqlite, Transaction};
 
 use super::{
-    CallFilter, ChangeEvent, NewMail, OutboxMail, OutboxStatus, RunKind, SourceHealth, SourceRun, Store, StoreError,
-    StoreResult, UpsertOutcome,
+    CallFilter, ChangeEvent, FeedbackFilter, NewMail, OutboxMail, OutboxStatus, RunKind, SourceHealth, SourceRun,
+    Store, StoreError, StoreResult, UpsertOutcome,
 };
+use crate::model::feedback::{FeedbackCount, FeedbackEntry, FeedbackSet};
 use crate::model::source::SourceState;
 use crate::model::{Call, CallId, Match};
 
@@ -277,6 +279,22 @@ impl Store for SqliteStore {
 
     async fn outbox(&self, status: Option<OutboxStatus>) -> StoreResult<Vec<OutboxMail>> {
         outbox::list(&self.pool, status).await
+    }
+
+    async fn record_feedback(&self, entry: &FeedbackEntry) -> StoreResult<i64> {
+        feedback::record(&self.pool, entry).await
+    }
+
+    async fn feedback(&self, filter: &FeedbackFilter) -> StoreResult<Vec<FeedbackEntry>> {
+        feedback::list(&self.pool, filter).await
+    }
+
+    async fn feedback_set(&self, contact: &str, kommunen: &[String]) -> StoreResult<FeedbackSet> {
+        feedback::set_for(&self.pool, contact, kommunen).await
+    }
+
+    async fn feedback_counts(&self, since: Option<DateTime<Utc>>) -> StoreResult<Vec<FeedbackCount>> {
+        feedback::counts(&self.pool, since).await
     }
 
     async fn start_run(&self, kind: RunKind, at: DateTime<Utc>) -> StoreResult<i64> {
