@@ -82,7 +82,10 @@ fn schedule_group(r: &mut Report, key: &str, group: &Text, groups: Option<&[Stri
     let known = if groups.is_empty() {
         "foerderradar.toml defines no [schedule.groups]; add e.g. nightly = \"0 2 * * *\" there".to_string()
     } else {
-        format!("known groups (foerderradar.toml [schedule.groups]): {}", groups.join(", "))
+        format!(
+            "known groups (foerderradar.toml [schedule.groups]): {}",
+            groups.join(", ")
+        )
     };
     r.at(
         &group.span(),
@@ -270,6 +273,61 @@ mod tests {
                 assert!(e.message.contains(part), "{part:?} not in: {e}");
             }
         }
+    }
+
+    /// The fixture with `[schedule.groups]` in foerderradar.toml and a second source naming `group`.
+    fn with_grouped_source(groups: &str, group: &str) -> (String, Result<Config, Vec<crate::config::ConfigError>>) {
+        let service = format!("{}\n[schedule.groups]\n{groups}\n", fixture("foerderradar.toml"));
+        let sources = format!(
+            "{}\n[[source]]\nid = \"fdb\"\nkind = \"rss\"\nurl = \"https://b.example.org/feed\"\nlabel = \"b\"\nschedule = \"{group}\"\n",
+            fixture(FILE)
+        );
+        let dir = dir_with(FILE, &sources);
+        std::fs::write(dir.path().join("foerderradar.toml"), service).unwrap();
+        (sources, Config::load(dir.path()).map_err(|e| e.0))
+    }
+
+    #[test]
+    fn a_source_joins_a_schedule_group_by_name() {
+        let (_, config) = with_grouped_source("nightly = \"0 2 * * *\"\nfeeds = \"0 */4 * * *\"", "nightly");
+        let config = config.unwrap();
+        let groups = &config.service.schedules.groups;
+        let names: Vec<_> = groups.iter().map(|g| (g.name.as_str(), g.sources.clone())).collect();
+        assert_eq!(names, [("feeds", vec![]), ("nightly", vec!["fdb".to_string()])]);
+        assert_eq!(config.service.schedules.group_of("fdb").unwrap().cron.expr, "0 2 * * *");
+        assert!(config.service.schedules.group_of("kreis-presse").is_none());
+    }
+
+    #[test]
+    fn an_unknown_schedule_group_is_refused_at_its_line() {
+        let (text, errors) = with_grouped_source("nightly = \"0 2 * * *\"", "nachts");
+        let errors = errors.unwrap_err();
+        let e = error_at(&errors, "source[1].schedule");
+        assert_eq!(e.line, line_of(&text, "schedule = \"nachts\""));
+        assert!(
+            e.message.contains("unknown schedule group 'nachts'") && e.message.contains("nightly"),
+            "{e}"
+        );
+        let (_, errors) = Config::load(dir_with(FILE, &text).path())
+            .map(|_| ((), Vec::new()))
+            .unwrap_or_else(|e| ((), e.0));
+        assert!(
+            error_at(&errors, "source[1].schedule")
+                .message
+                .contains("defines no [schedule.groups]")
+        );
+    }
+
+    #[test]
+    fn a_bad_group_name_or_cron_line_is_refused() {
+        let (_, errors) = with_grouped_source("Nachts = \"0 2 * * *\"\nfeeds = \"alle 4 Stunden\"", "feeds");
+        let errors = errors.unwrap_err();
+        assert!(
+            error_at(&errors, "schedule.groups.Nachts")
+                .message
+                .contains("lowercase")
+        );
+        assert!(error_at(&errors, "schedule.groups.feeds").message.contains("fields"));
     }
 
     #[test]

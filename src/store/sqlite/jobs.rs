@@ -62,11 +62,10 @@ impl SqliteStore {
 
     /// The last start and the last finish of `job`.
     pub async fn scheduled_runs(&self, job: &str) -> StoreResult<ScheduledRuns> {
-        let last_started: Option<DateTime<Utc>> =
-            sqlx::query_scalar("SELECT max(started) FROM job_runs WHERE job = ?")
-                .bind(job)
-                .fetch_one(&self.pool)
-                .await?;
+        let last_started: Option<DateTime<Utc>> = sqlx::query_scalar("SELECT max(started) FROM job_runs WHERE job = ?")
+            .bind(job)
+            .fetch_one(&self.pool)
+            .await?;
         let last_finished: Option<(DateTime<Utc>, bool)> = sqlx::query_as(
             "SELECT finished, coalesce(ok, 0) FROM job_runs WHERE job = ? AND finished IS NOT NULL \
              ORDER BY finished DESC LIMIT 1",
@@ -79,6 +78,16 @@ impl SqliteStore {
             last_started,
             last_finished,
         })
+    }
+
+    /// When the newest finished run of `job` started (a run still going is left out).
+    pub async fn last_finished_job_start(&self, job: &str) -> StoreResult<Option<DateTime<Utc>>> {
+        Ok(
+            sqlx::query_scalar("SELECT max(started) FROM job_runs WHERE job = ? AND finished IS NOT NULL")
+                .bind(job)
+                .fetch_one(&self.pool)
+                .await?,
+        )
     }
 
     /// Per source with recorded passes: its first pass and its newest pass with items.
@@ -140,10 +149,22 @@ mod tests {
     #[tokio::test]
     async fn job_runs_report_the_last_start_and_finish_per_job() {
         let store = SqliteStore::memory().await.unwrap();
-        assert_eq!(store.scheduled_runs("collect:nightly").await.unwrap().last_started, None);
-        let first = store.start_job_run("collect:nightly", at("2026-12-01T01:00:00Z")).await.unwrap();
-        store.finish_job_run(first, at("2026-12-01T01:05:00Z"), true).await.unwrap();
-        store.start_job_run("collect:nightly", at("2026-12-02T01:00:00Z")).await.unwrap();
+        assert_eq!(
+            store.scheduled_runs("collect:nightly").await.unwrap().last_started,
+            None
+        );
+        let first = store
+            .start_job_run("collect:nightly", at("2026-12-01T01:00:00Z"))
+            .await
+            .unwrap();
+        store
+            .finish_job_run(first, at("2026-12-01T01:05:00Z"), true)
+            .await
+            .unwrap();
+        store
+            .start_job_run("collect:nightly", at("2026-12-02T01:00:00Z"))
+            .await
+            .unwrap();
         store.start_job_run("notify", at("2026-12-03T06:00:00Z")).await.unwrap();
         let runs = store.scheduled_runs("collect:nightly").await.unwrap();
         assert_eq!(runs.last_started, Some(at("2026-12-02T01:00:00Z")));
