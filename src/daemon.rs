@@ -84,8 +84,8 @@ impl Job {
     }
 }
 
-/// `job_runs.job` of the admin digest, shared with `foerderradar admin-digest`.
-pub const ADMIN_DIGEST_JOB: &str = "admin_digest";
+/// `job_runs.job` of the admin digest, shared with `foerderradar admin-digest` and `status`.
+pub const ADMIN_DIGEST_JOB: &str = admin_digest::JOB;
 
 /// Every cron job with its schedule, in the order ties are broken: collects first, so
 /// that a notify due at the same time sends what they found.

@@ -29,6 +29,9 @@ const EMBEDDED: [(&str, &str); 2] = [
     (HTML_TEMPLATE, include_str!("templates/admin_digest.html.j2")),
 ];
 
+/// The job's name in `job_runs` and `status` (the daemon's job, `foerderradar admin-digest`).
+pub const JOB: &str = "admin_digest";
+
 /// A week without an earlier admin digest to count from.
 pub const DEFAULT_PERIOD_DAYS: i64 = 7;
 

@@ -173,6 +173,63 @@ mod tests {
         assert_eq!(retry_delay(base, 40), MAX_DELAY);
     }
 
+    /// A mail that fails with a 4xx-like error on every attempt, retried at each due time.
+    #[tokio::test]
+    async fn a_mail_failing_past_its_max_age_is_given_up_at_that_age() {
+        use crate::store::{NewMail, SqliteStore};
+        let dir = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/config"));
+        let mut service = crate::config::Config::load(dir).unwrap().service;
+        // Nobody listens on this port: every attempt fails as unreachable (retried).
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        service.smtp = Some(crate::config::SmtpConfig {
+            host: "127.0.0.1".into(),
+            port,
+            tls: crate::config::SmtpTls::None,
+            user: None,
+            password_env: None,
+            timeout: Duration::from_secs(2),
+        });
+        let transport = Transport::from_config(&service, std::path::Path::new("/nonexistent")).unwrap();
+        let settings = NotifySettings {
+            max_attempts: 100,
+            retry_base: Duration::from_secs(60),
+            max_retry_age: Duration::from_secs(72 * 3600),
+            silent_after_days: 14,
+        };
+        let store = SqliteStore::memory().await.unwrap();
+        let queued: DateTime<Utc> = "2026-12-01T06:00:00Z".parse().unwrap();
+        let mail = NewMail {
+            contact: "a@ahlen.example.org".into(),
+            kommune: "ahlen".into(),
+            subject: "Förderradar".into(),
+            message: b"Subject: x\r\n\r\nx".to_vec(),
+            calls: Vec::new(),
+        };
+        let id = store.enqueue_mail(&mail, queued).await.unwrap();
+        let limit = queued + chrono::Duration::hours(72);
+        let mut now = queued;
+        let mut attempts = 0;
+        let given_up = loop {
+            let report = deliver(&store, &transport, &settings, now).await.unwrap();
+            attempts += 1;
+            if report.failed == 1 {
+                break report.failures[0].clone();
+            }
+            assert_eq!(report.retried, 1, "attempt {attempts}");
+            let pending = store.outbox(None).await.unwrap().remove(0);
+            assert!(pending.next_attempt <= limit, "no retry later than the age limit");
+            now = pending.next_attempt;
+        };
+        // Backoff alone (capped at a day) would have retried on day 4; the last attempt
+        // falls on the limit itself.
+        assert_eq!(now, limit);
+        assert_eq!(given_up.id, id);
+        assert!(given_up.error.contains("max_retry_age_hours"), "{}", given_up.error);
+        assert!(attempts > 3 && attempts < 20, "{attempts}");
+        let failed = store.outbox(Some(crate::store::OutboxStatus::Failed)).await.unwrap();
+        assert_eq!(failed.len(), 1);
+    }
+
     #[test]
     fn jitter_stays_within_ten_percent() {
         for _ in 0..100 {
