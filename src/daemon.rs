@@ -182,19 +182,29 @@ fn next_due(schedule: &CronSchedule, tz: chrono_tz::Tz, since: DateTime<Utc>) ->
         .map(|t| t.with_timezone(&Utc))
 }
 
-/// The next job and when it is due (possibly already past).
-fn next_job(config: &Config, last: &LastRuns, now: DateTime<Utc>) -> (Job, DateTime<Utc>) {
+/// The next cron job and when it is due (possibly already past); ties go to the job
+/// listed first in [`cron_jobs`].
+fn next_cron_job(config: &Config, last: &LastRuns) -> Option<(Job, DateTime<Utc>)> {
     let tz = config.service.timezone;
-    // retry_base is bounded by `check`; the saturating fallbacks only guard the arithmetic.
-    let retry_base = chrono::Duration::from_std(config.service.notify.retry_base).unwrap_or(chrono::Duration::days(1));
-    let retry_at = now.checked_add_signed(retry_base).unwrap_or(DateTime::<Utc>::MAX_UTC);
     cron_jobs(config)
         .into_iter()
         .filter_map(|(job, schedule)| next_due(schedule, tz, last.get(&job)).map(|at| (job, at)))
-        .fold(
-            (Job::Retry, retry_at),
-            |soonest, due| if due.1 < soonest.1 { due } else { soonest },
-        )
+        .fold(None, |soonest, due| match soonest {
+            Some(s) if s.1 <= due.1 => Some(s),
+            _ => Some(due),
+        })
+}
+
+/// The next job and when it is due (possibly already past): the next cron job, or the
+/// outbox retry tick when that comes first.
+fn next_job(config: &Config, last: &LastRuns, now: DateTime<Utc>) -> (Job, DateTime<Utc>) {
+    // retry_base is bounded by `check`; the saturating fallbacks only guard the arithmetic.
+    let retry_base = chrono::Duration::from_std(config.service.notify.retry_base).unwrap_or(chrono::Duration::days(1));
+    let retry_at = now.checked_add_signed(retry_base).unwrap_or(DateTime::<Utc>::MAX_UTC);
+    match next_cron_job(config, last) {
+        Some((job, at)) if at < retry_at => (job, at),
+        _ => (Job::Retry, retry_at),
+    }
 }
 
 /// Runs until SIGINT or SIGTERM. Returns exit code 0 after a clean stop.
@@ -213,11 +223,17 @@ pub async fn run(mut app: App, config_dir: PathBuf) -> anyhow::Result<ExitCode> 
         "daemon started"
     );
     let mut last_runs = resume_runs(&app).await?;
+    // The cron job last logged as next: logged once, not before every retry tick.
+    let mut announced = None;
     loop {
-        let (job, at) = next_job(&app.config, &last_runs, Utc::now());
-        if job != Job::Retry {
-            tracing::info!(job = %job.name(), at = %at.with_timezone(&app.config.service.timezone), "next job");
+        let upcoming = next_cron_job(&app.config, &last_runs);
+        if upcoming != announced {
+            if let Some((job, at)) = &upcoming {
+                tracing::info!(job = %job.name(), at = %at.with_timezone(&app.config.service.timezone), "next job");
+            }
+            announced = upcoming;
         }
+        let (job, at) = next_job(&app.config, &last_runs, Utc::now());
         let jitter = match job {
             Job::Retry => std::time::Duration::ZERO,
             _ => jitter_delay(app.config.service.schedules.jitter, &mut rand::rng()),

@@ -110,7 +110,14 @@ pub async fn gather(store: &SqliteStore, config: &Config, now: DateTime<Utc>) ->
         .chain([(crate::notify::admin_digest::JOB.to_string(), &schedules.admin_digest)]);
     for (name, schedule) in scheduled {
         let runs = store.scheduled_runs(&name).await?;
-        jobs.push(job_status(&name, runs.last_started, runs.last_finished, schedule, tz, now));
+        jobs.push(job_status(
+            &name,
+            runs.last_started,
+            runs.last_finished,
+            schedule,
+            tz,
+            now,
+        ));
     }
     for job in &jobs {
         if job.overdue {
@@ -340,12 +347,7 @@ mod tests {
         let schedule = weekdays_at_six();
         let berlin = chrono_tz::Europe::Berlin;
         // Friday 2027-03-26 06:10 CET; clocks go forward on Sunday 28 March.
-        let status = finished_at(
-            "2027-03-26T05:10:00Z",
-            &schedule,
-            berlin,
-            utc("2027-03-27T12:00:00Z"),
-        );
+        let status = finished_at("2027-03-26T05:10:00Z", &schedule, berlin, utc("2027-03-27T12:00:00Z"));
         // Monday 06:00 CEST is 04:00 UTC.
         assert_eq!(status.next, Some(utc("2027-03-29T04:00:00Z")));
         assert!(!status.overdue);

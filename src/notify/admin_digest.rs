@@ -184,9 +184,12 @@ async fn sources(
             detail,
         };
         if let Some(h) = health.iter().find(|h| h.source == source.id && h.broken) {
+            let failures = match h.consecutive_failures {
+                1 => "1 Fehlversuch".to_string(),
+                n => format!("{n} Fehlversuche in Folge"),
+            };
             broken.push(line(format!(
-                "{} Fehlversuche in Folge, letzter Erfolg: {}; Fehler: {}",
-                h.consecutive_failures,
+                "{failures}, letzter Erfolg: {}; Fehler: {}",
                 stamp(h.last_success),
                 h.last_error
                     .as_deref()

@@ -180,7 +180,11 @@ mod tests {
         let dir = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/config"));
         let mut service = crate::config::Config::load(dir).unwrap().service;
         // Nobody listens on this port: every attempt fails as unreachable (retried).
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
         service.smtp = Some(crate::config::SmtpConfig {
             host: "127.0.0.1".into(),
             port,
