@@ -139,6 +139,13 @@ impl LastRuns {
         self.since.get(&job.name()).copied().unwrap_or(self.start)
     }
 
+    /// After a reload: a job the new config added counts from `now`, not from the start.
+    fn adopt(&mut self, config: &Config, now: DateTime<Utc>) {
+        for (job, _) in cron_jobs(config) {
+            self.since.entry(job.name()).or_insert(now);
+        }
+    }
+
     /// Several missed occurrences of one job run once: the next one counts from `started`.
     fn record(&mut self, job: &Job, started: DateTime<Utc>) {
         if *job != Job::Retry {
@@ -248,6 +255,7 @@ pub async fn run(mut app: App, config_dir: PathBuf) -> anyhow::Result<ExitCode> 
         };
         if !job_due {
             reload(&mut app, &config_dir);
+            last_runs.adopt(&app.config, Utc::now());
             continue;
         }
         last_runs.record(&job, Utc::now());
