@@ -296,6 +296,12 @@ mod tests {
         assert_eq!(names, [("feeds", vec![]), ("nightly", vec!["fdb".to_string()])]);
         assert_eq!(config.service.schedules.group_of("fdb").unwrap().cron.expr, "0 2 * * *");
         assert!(config.service.schedules.group_of("kreis-presse").is_none());
+        let warnings = config.warnings().join("\n");
+        assert!(
+            warnings.contains("schedule group 'feeds' has no enabled source"),
+            "{warnings}"
+        );
+        assert!(!warnings.contains("'nightly'"), "{warnings}");
     }
 
     #[test]
