@@ -900,3 +900,24 @@ async fn feedback_is_kept_with_who_and_when_and_folds_per_contact() {
     );
     assert_eq!(store.feedback_counts(Some(t(2, 11))).await.unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn contact_settings_override_and_round_trip() {
+    use foerderradar::model::contact::{Cadence, ContactSettings};
+    let store = SqliteStore::memory().await.unwrap();
+    assert_eq!(store.contact_settings("a@ahlen.example").await.unwrap(), None);
+    let mut s = ContactSettings::new("A@Ahlen.example", t(2, 8), "a@ahlen.example");
+    s.cadence = Some(Cadence::Woechentlich(chrono::Weekday::Thu));
+    s.handlungsfelder = Some(vec!["verwaltung".into()]);
+    s.paused_until = Some(date(2026, 12, 24));
+    store.save_contact_settings(&s).await.unwrap();
+    assert_eq!(
+        store.contact_settings("a@AHLEN.example").await.unwrap(),
+        Some(s.clone())
+    );
+    s.unsubscribed = true;
+    s.cadence = None;
+    s.updated = t(3, 8);
+    store.save_contact_settings(&s).await.unwrap();
+    assert_eq!(store.all_contact_settings().await.unwrap(), vec![s]);
+}

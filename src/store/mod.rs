@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 pub use sqlite::{DeadLetter, JobRuns, LastError, ScheduledRuns, SourceYield, SqliteStore};
 
+use crate::model::contact::ContactSettings;
 use crate::model::feedback::{FeedbackCount, FeedbackEntry, FeedbackSet};
 use crate::model::source::SourceState;
 use crate::model::{Call, CallId, FieldChange, Match, string_enum};
@@ -302,6 +303,13 @@ pub trait Store: Send + Sync {
     async fn feedback_set(&self, contact: &str, kommunen: &[String]) -> StoreResult<FeedbackSet>;
     /// Answers on calls per Handlungsfeld and project of their passed matches, since `since`.
     async fn feedback_counts(&self, since: Option<DateTime<Utc>>) -> StoreResult<Vec<FeedbackCount>>;
+
+    /// A contact's own settings, if it changed any.
+    async fn contact_settings(&self, contact: &str) -> StoreResult<Option<ContactSettings>>;
+    /// Every contact's own settings, by address.
+    async fn all_contact_settings(&self) -> StoreResult<Vec<ContactSettings>>;
+    /// Replaces a contact's own settings.
+    async fn save_contact_settings(&self, settings: &ContactSettings) -> StoreResult<()>;
 
     async fn start_run(&self, kind: RunKind, at: DateTime<Utc>) -> StoreResult<i64>;
     /// Closes a run with a JSON summary (counts, failures).

@@ -8,6 +8,7 @@
 //! tasks upgrade from reading to writing at once.
 
 mod calls;
+mod contacts;
 mod feedback;
 mod jobs;
 mod matches;
@@ -32,6 +33,7 @@ use super::{
     CallFilter, ChangeEvent, FeedbackFilter, NewMail, OutboxMail, OutboxStatus, RunKind, SourceHealth, SourceRun,
     Store, StoreError, StoreResult, UpsertOutcome,
 };
+use crate::model::contact::ContactSettings;
 use crate::model::feedback::{FeedbackCount, FeedbackEntry, FeedbackSet};
 use crate::model::source::SourceState;
 use crate::model::{Call, CallId, Match};
@@ -295,6 +297,18 @@ impl Store for SqliteStore {
 
     async fn feedback_counts(&self, since: Option<DateTime<Utc>>) -> StoreResult<Vec<FeedbackCount>> {
         feedback::counts(&self.pool, since).await
+    }
+
+    async fn contact_settings(&self, contact: &str) -> StoreResult<Option<ContactSettings>> {
+        contacts::get(&self.pool, contact).await
+    }
+
+    async fn all_contact_settings(&self) -> StoreResult<Vec<ContactSettings>> {
+        contacts::all(&self.pool).await
+    }
+
+    async fn save_contact_settings(&self, settings: &ContactSettings) -> StoreResult<()> {
+        contacts::save(&self.pool, settings).await
     }
 
     async fn start_run(&self, kind: RunKind, at: DateTime<Utc>) -> StoreResult<i64> {
