@@ -568,30 +568,23 @@ async fn the_admin_digest_names_broken_and_silent_sources_dead_letters_bouncing_
         .execute(&mut conn)
         .await
         .unwrap();
-    // Feedback on the Dorfladen call (matched to the project dorfladenbox).
+    // Feedback on the Dorfladen call (matched to the project dorfladenbox), recorded as
+    // a person at the Kreis would.
     let call: String =
         sqlx::query_scalar("SELECT call_id FROM matches WHERE project = 'dorfladenbox' AND passed = 1 LIMIT 1")
             .fetch_one(&mut conn)
             .await
             .unwrap();
-    for (action, contact) in [
-        ("passt-nicht", "foerdermittel@ahlen.example.org"),
-        ("passt-nicht", "digital@ahlen.example.org"),
-        ("passt-nicht", "a@telgte.example.org"),
-        ("passt", "b@telgte.example.org"),
+    for args in [
+        ["dismiss", "--contact", "foerdermittel@ahlen.example.org"],
+        ["dismiss", "--contact", "digital@ahlen.example.org"],
+        ["dismiss", "--kommune", "Beelen"],
+        ["passt", "--kommune", "kreis-warendorf"],
     ] {
-        sqlx::query(
-            "INSERT INTO feedback (at, actor, contact, kommune, action, target_kind, target) \
-             VALUES (?, ?, ?, 'ahlen', ?, 'call', ?)",
-        )
-        .bind(stamp(chrono::Utc::now()))
-        .bind(contact)
-        .bind(contact)
-        .bind(action)
-        .bind(&call)
-        .execute(&mut conn)
-        .await
-        .unwrap();
+        let mut args: Vec<&str> = std::iter::once("feedback").chain(args).collect();
+        args.push(&call);
+        let out = foerderradar(&config, &data, &args);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", text(&out.stderr));
     }
     conn.close().await.unwrap();
 
