@@ -589,9 +589,8 @@ async fn admin_digest(app: &App, dry_run: bool, out: &mut Out<impl Write>) -> an
     let _lock = crate::daemon::acquire_lock(&app.data_dir)?;
     let run = app.store.start_job_run(crate::daemon::ADMIN_DIGEST_JOB, now).await?;
     let result = crate::daemon::admin_digest(app, now).await;
-    app.store
-        .finish_job_run(run, Utc::now(), result.as_ref().is_ok_and(|sent| sent.ok()))
-        .await?;
+    // Queued counts as done (as in the daemon): the next period starts here.
+    app.store.finish_job_run(run, Utc::now(), result.is_ok()).await?;
     let sent = result?;
     outln!(
         out,

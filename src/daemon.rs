@@ -326,7 +326,9 @@ async fn run_job(app: &App, job: &Job) {
     let result = match job {
         Job::Collect(group) => collect_and_match(app, group.as_deref()).await,
         Job::Notify => notify(app).await,
-        Job::AdminDigest => admin_digest(app, Utc::now()).await.map(|sent| sent.ok()),
+        // Queued is done: the outbox retries its delivery, and the next digest's period
+        // starts here (a digest that could not be queued leaves its period to the next).
+        Job::AdminDigest => admin_digest(app, Utc::now()).await.map(|_| true),
         Job::Retry => retry(app).await,
     };
     let ok = result.unwrap_or_else(|e| {
@@ -452,10 +454,11 @@ pub async fn admin_digest(app: &App, now: DateTime<Utc>) -> anyhow::Result<Admin
     })
 }
 
-/// Where the admin digest's period starts: the start of the previous one (the running
-/// one is not finished yet), else [`admin_digest::DEFAULT_PERIOD_DAYS`] back.
+/// Where the admin digest's period starts: the start of the previous one that was
+/// queued (the running one is not finished yet), else
+/// [`admin_digest::DEFAULT_PERIOD_DAYS`] back.
 pub async fn previous_admin_digest(app: &App, now: DateTime<Utc>) -> anyhow::Result<DateTime<Utc>> {
-    let previous = app.store.last_finished_job_start(ADMIN_DIGEST_JOB).await?;
+    let previous = app.store.last_ok_job_start(ADMIN_DIGEST_JOB).await?;
     Ok(previous.unwrap_or_else(|| now - chrono::Duration::days(admin_digest::DEFAULT_PERIOD_DAYS)))
 }
 

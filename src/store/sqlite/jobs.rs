@@ -80,10 +80,11 @@ impl SqliteStore {
         })
     }
 
-    /// When the newest finished run of `job` started (a run still going is left out).
-    pub async fn last_finished_job_start(&self, job: &str) -> StoreResult<Option<DateTime<Utc>>> {
+    /// When the newest run of `job` that finished ok started (a run still going, or one
+    /// that failed, is left out).
+    pub async fn last_ok_job_start(&self, job: &str) -> StoreResult<Option<DateTime<Utc>>> {
         Ok(
-            sqlx::query_scalar("SELECT max(started) FROM job_runs WHERE job = ? AND finished IS NOT NULL")
+            sqlx::query_scalar("SELECT max(started) FROM job_runs WHERE job = ? AND finished IS NOT NULL AND ok = 1")
                 .bind(job)
                 .fetch_one(&self.pool)
                 .await?,
@@ -169,6 +170,31 @@ mod tests {
         let runs = store.scheduled_runs("collect:nightly").await.unwrap();
         assert_eq!(runs.last_started, Some(at("2026-12-02T01:00:00Z")));
         assert_eq!(runs.last_finished, Some((at("2026-12-01T01:05:00Z"), true)));
+        // The period of the next admin digest starts at the last one that was queued.
+        let ok = store
+            .start_job_run("admin_digest", at("2026-11-30T06:00:00Z"))
+            .await
+            .unwrap();
+        store
+            .finish_job_run(ok, at("2026-11-30T06:00:05Z"), true)
+            .await
+            .unwrap();
+        let failed = store
+            .start_job_run("admin_digest", at("2026-12-07T06:00:00Z"))
+            .await
+            .unwrap();
+        store
+            .finish_job_run(failed, at("2026-12-07T06:00:01Z"), false)
+            .await
+            .unwrap();
+        store
+            .start_job_run("admin_digest", at("2026-12-14T06:00:00Z"))
+            .await
+            .unwrap();
+        assert_eq!(
+            store.last_ok_job_start("admin_digest").await.unwrap(),
+            Some(at("2026-11-30T06:00:00Z"))
+        );
     }
 
     #[tokio::test]
