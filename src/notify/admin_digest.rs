@@ -32,6 +32,10 @@ const EMBEDDED: [(&str, &str); 2] = [
 /// The job's name in `job_runs` and `status` (the daemon's job, `foerderradar admin-digest`).
 pub const JOB: &str = "admin_digest";
 
+/// Dead letters and bouncing addresses listed at most; the rest is counted, so that a
+/// week of a broken mail server does not turn the report into a megabyte.
+pub const LISTED_AT_MOST: usize = 30;
+
 /// A week without an earlier admin digest to count from.
 pub const DEFAULT_PERIOD_DAYS: i64 = 7;
 
@@ -46,8 +50,13 @@ pub struct AdminDigest {
     pub broken: Vec<SourceLine>,
     pub silent: Vec<SourceLine>,
     pub silent_after_days: u32,
+    /// The newest [`LISTED_AT_MOST`] mails given up in the period.
     pub dead_letters: Vec<DeadLetterLine>,
+    /// All mails given up in the period (listed or not).
+    pub dead_letters_total: usize,
+    /// At most [`LISTED_AT_MOST`] addresses, most mails first.
     pub bouncing: Vec<BounceLine>,
+    pub bouncing_total: usize,
     pub feedback: Vec<FeedbackLine>,
     pub outbox_pending: u32,
 }
@@ -103,6 +112,7 @@ impl AdminDigest {
         let admin = config.service.admin.to_lowercase();
         let dead_letters: Vec<DeadLetterLine> = dead
             .iter()
+            .take(LISTED_AT_MOST)
             .map(|d| DeadLetterLine {
                 when: d.given_up.with_timezone(&tz).format("%d.%m.%Y %H:%M").to_string(),
                 contact: d.contact.clone(),
@@ -134,7 +144,11 @@ impl AdminDigest {
             .into_iter()
             .find(|(s, _)| *s == OutboxStatus::Pending)
             .map_or(0, |(_, n)| n);
-        let attention = broken.len() + silent.len() + dead_letters.len();
+        let attention = broken.len() + silent.len() + dead.len();
+        let bouncing_total = bouncing.len();
+        let mut bouncing: Vec<BounceLine> = bouncing.into_values().collect();
+        bouncing.sort_by(|a, b| b.mails.cmp(&a.mails).then_with(|| a.address.cmp(&b.address)));
+        bouncing.truncate(LISTED_AT_MOST);
         let mut digest = AdminDigest {
             subject: String::new(),
             period: format!("{} – {}", day(since), day(now)),
@@ -143,7 +157,9 @@ impl AdminDigest {
             silent,
             silent_after_days: config.service.notify.silent_after_days,
             dead_letters,
-            bouncing: bouncing.into_values().collect(),
+            dead_letters_total: dead.len(),
+            bouncing,
+            bouncing_total,
             feedback,
             outbox_pending,
         };
@@ -320,11 +336,13 @@ impl AdminDigest {
                 attempts: 1,
                 error: "550 5.1.1 mailbox unavailable".into(),
             }],
+            dead_letters_total: 1,
             bouncing: vec![BounceLine {
                 address: "foerdermittel@beelen.example.org".into(),
                 mails: 1,
                 last_error: "550 5.1.1 mailbox unavailable".into(),
             }],
+            bouncing_total: 1,
             feedback: vec![FeedbackLine {
                 label: "Kulturförderung (Kultur und Tourismus)".into(),
                 passt_nicht: 9,
@@ -437,6 +455,26 @@ mod tests {
             .unwrap();
         assert!(!html.contains("<script>alert"), "{html}");
         assert!(html.contains("&lt;script&gt;"));
+    }
+
+    #[test]
+    fn long_lists_are_cut_and_counted() {
+        let mut digest = AdminDigest::sample();
+        digest.dead_letters = vec![digest.dead_letters[0].clone(); LISTED_AT_MOST];
+        digest.dead_letters_total = 500;
+        digest.bouncing_total = 31;
+        let (text, html) = AdminTemplates::load(Path::new("/nonexistent"))
+            .unwrap()
+            .render(&digest)
+            .unwrap();
+        assert!(text.contains("UNZUSTELLBARE E-MAILS (500)"), "{text}");
+        assert!(
+            text.contains("… und 470 weitere; `foerderradar outbox --status failed` listet alle."),
+            "{text}"
+        );
+        assert!(text.contains("… und 30 weitere Adressen."), "{text}");
+        assert!(html.contains("… und 470 weitere"));
+        assert!(html.len() < 100_000, "{}", html.len());
     }
 
     #[test]
