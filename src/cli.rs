@@ -730,9 +730,10 @@ async fn sources(app: &App, out: &mut Out<impl Write>) -> anyhow::Result<ExitCod
     let health = app.store.source_health().await?;
     outln!(
         out,
-        "{:<28} {:<17} {:<20} {:>5} {:>6}  {:<7} last error",
+        "{:<28} {:<17} {:<16} {:<20} {:>5} {:>6}  {:<7} last error",
         "source",
         "kind",
+        "schedule",
         "last success (UTC)",
         "fails",
         "items",
@@ -749,11 +750,19 @@ async fn sources(app: &App, out: &mut Out<impl Write>) -> anyhow::Result<ExitCod
             None => "new",
         };
         broken |= state == "BROKEN";
+        // The daemon job that collects it: a `[schedule.groups]` entry, else `collect`.
+        let schedule = app
+            .config
+            .service
+            .schedules
+            .group_of(&source.id)
+            .map_or("collect".to_string(), |g| format!("collect:{}", g.name));
         outln!(
             out,
-            "{:<28} {:<17} {:<20} {:>5} {:>6}  {:<7} {}",
+            "{:<28} {:<17} {:<16} {:<20} {:>5} {:>6}  {:<7} {}",
             source.id,
             source.kind.name(),
+            schedule,
             h.and_then(|h| h.last_success)
                 .map_or("never".into(), |t| t.format("%Y-%m-%d %H:%M").to_string()),
             h.map_or(0, |h| h.consecutive_failures),

@@ -756,6 +756,16 @@ async fn a_schedule_group_collects_only_its_sources_on_its_own_schedule() {
     std::fs::write(config.join("sources.toml"), sources).unwrap();
     let check = foerderradar(&config, &data, &["check"]);
     assert_eq!(check.status.code(), Some(0), "{}", text(&check.stderr));
+    let table = text(&foerderradar(&config, &data, &["sources"]).stdout);
+    let schedule_of = |id: &str| {
+        let line = table.lines().find(|l| l.starts_with(&format!("{id} "))).unwrap();
+        line.split_whitespace().nth(2).unwrap().to_string()
+    };
+    assert_eq!(
+        (schedule_of("bund"), schedule_of("land")),
+        ("collect:fast".into(), "collect".into()),
+        "{table}"
+    );
 
     let mut daemon = spawn_daemon(&config, &data);
     let lines = stderr_lines(&mut daemon);
