@@ -4,9 +4,17 @@
 //! `[daemon] shutdown_grace_secs` (default 30 s); a job cut off then leaves the
 //! store consistent (an unsent mail stays pending and goes out on the next start).
 //!
-//! Jobs: the `collect` schedule collects and matches; the `notify` schedule plans
-//! digests and delivers them; between schedules a retry tick delivers outbox
-//! mails whose retry time has come, so an SMTP outage delays mail but loses none.
+//! Jobs: the `collect` schedule collects the sources without a group and matches;
+//! each `[schedule.groups]` entry collects its own sources and matches
+//! (`collect:<group>`); the `notify` schedule plans digests and delivers them, on
+//! its own slots whether or not a collect ran; `admin_digest` sends the weekly
+//! report to the admin; between schedules a retry tick delivers outbox mails whose
+//! retry time has come, so an SMTP outage delays mail but loses none. Every cron
+//! job's runs are recorded in `job_runs`, which catch-up and `status` read.
+//!
+//! Time comes in as a value (`now`, `start`) to every scheduling decision
+//! ([`next_job`], [`missed_slot`], [`LastRuns::resume`]), so the tests replay days,
+//! downtimes and DST changes without waiting; only [`run`] reads the system clock.
 //!
 //! No overlap: one loop runs the jobs one after another and computes the next job
 //! only when the current one has returned, so two runs of one job (or of two jobs)
