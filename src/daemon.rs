@@ -13,7 +13,7 @@
 //! job's runs are recorded in `job_runs`, which catch-up and `status` read.
 //!
 //! Time comes in as a value (`now`, `start`) to every scheduling decision
-//! ([`next_job`], [`missed_slot`], [`LastRuns::resume`]), so the tests replay days,
+//! (`next_job`, `missed_slot`, `LastRuns::resume`), so the tests replay days,
 //! downtimes and DST changes without waiting; only [`run`] reads the system clock.
 //!
 //! No overlap: one loop runs the jobs one after another and computes the next job
