@@ -100,6 +100,14 @@ pub enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Send the weekly report to the admin now: broken and silent sources, undeliverable
+    /// mails, addresses that bounce, feedback per project and Handlungsfeld (German mail to
+    /// `admin`). The daemon sends it on `[schedule] admin_digest`.
+    AdminDigest {
+        /// Print the report's text; store and send nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Run the daemon on the cron schedules, or one pass with --once.
     Run {
         /// One pass (collect → match → notify), then exit.
@@ -392,6 +400,7 @@ async fn run_command(cli: Cli, out: &mut Out<impl Write>) -> anyhow::Result<Exit
         Command::Notify { dry_run: false } => notify(&app, out).await,
         Command::Notify { dry_run: true } => notify_dry_run(&app, out).await,
         Command::Run { once: true } => run_once(&app, out).await,
+        Command::AdminDigest { dry_run } => admin_digest(&app, dry_run, out).await,
         Command::Report(args) => report(&app, &args, out).await,
         Command::Explain { call, project, kommune } => {
             explain(&app, &call, project.as_deref(), kommune.as_deref(), out).await
@@ -454,6 +463,10 @@ fn check(dir: &Path, out: &mut Out<impl Write>) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(1));
     }
     if let Err(e) = Templates::load(&config.dir).and_then(|t| t.check()) {
+        errln!("{e:#}");
+        return Ok(ExitCode::from(1));
+    }
+    if let Err(e) = crate::notify::admin_digest::AdminTemplates::load(&config.dir).and_then(|t| t.check()) {
         errln!("{e:#}");
         return Ok(ExitCode::from(1));
     }
@@ -555,6 +568,40 @@ Subject: {}
         preview.mails.len()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+async fn admin_digest(app: &App, dry_run: bool, out: &mut Out<impl Write>) -> anyhow::Result<ExitCode> {
+    use crate::notify::admin_digest::{AdminDigest, AdminTemplates};
+    let now = Utc::now();
+    if dry_run {
+        let since = crate::daemon::previous_admin_digest(app, now).await?;
+        let digest = AdminDigest::gather(&app.store, &app.config, since, now).await?;
+        let (text, _) = AdminTemplates::load(&app.config.dir)?.render(&digest)?;
+        outln!(
+            out,
+            "== To: {}\nSubject: {}\n\n{text}",
+            app.config.service.admin,
+            digest.subject
+        );
+        outln!(out, "dry run: nothing was stored or sent");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let _lock = crate::daemon::acquire_lock(&app.data_dir)?;
+    let run = app.store.start_job_run(crate::daemon::ADMIN_DIGEST_JOB, now).await?;
+    let result = crate::daemon::admin_digest(app, now).await;
+    // Queued counts as done (as in the daemon): the next period starts here.
+    app.store.finish_job_run(run, Utc::now(), result.is_ok()).await?;
+    let sent = result?;
+    outln!(
+        out,
+        "admin digest #{} for {}: {}\n{}",
+        sent.mail,
+        app.config.service.admin,
+        sent.digest.subject,
+        sent.delivery
+    );
+    print_given_up(out, &sent.given_up)?;
+    Ok(attention(!sent.ok() || sent.delivery.retried > 0))
 }
 
 async fn run_once(app: &App, out: &mut Out<impl Write>) -> anyhow::Result<ExitCode> {
@@ -683,9 +730,10 @@ async fn sources(app: &App, out: &mut Out<impl Write>) -> anyhow::Result<ExitCod
     let health = app.store.source_health().await?;
     outln!(
         out,
-        "{:<28} {:<17} {:<20} {:>5} {:>6}  {:<7} last error",
+        "{:<28} {:<17} {:<16} {:<20} {:>5} {:>6}  {:<7} last error",
         "source",
         "kind",
+        "schedule",
         "last success (UTC)",
         "fails",
         "items",
@@ -702,11 +750,19 @@ async fn sources(app: &App, out: &mut Out<impl Write>) -> anyhow::Result<ExitCod
             None => "new",
         };
         broken |= state == "BROKEN";
+        // The daemon job that collects it: a `[schedule.groups]` entry, else `collect`.
+        let schedule = app
+            .config
+            .service
+            .schedules
+            .group_of(&source.id)
+            .map_or("collect".to_string(), |g| format!("collect:{}", g.name));
         outln!(
             out,
-            "{:<28} {:<17} {:<20} {:>5} {:>6}  {:<7} {}",
+            "{:<28} {:<17} {:<16} {:<20} {:>5} {:>6}  {:<7} {}",
             source.id,
             source.kind.name(),
+            schedule,
             h.and_then(|h| h.last_success)
                 .map_or("never".into(), |t| t.format("%Y-%m-%d %H:%M").to_string()),
             h.map_or(0, |h| h.consecutive_failures),

@@ -4,14 +4,23 @@
 //! `[daemon] shutdown_grace_secs` (default 30 s); a job cut off then leaves the
 //! store consistent (an unsent mail stays pending and goes out on the next start).
 //!
-//! Jobs: the `collect` schedule collects and matches; the `notify` schedule plans
-//! digests and delivers them; between schedules a retry tick delivers outbox
-//! mails whose retry time has come, so an SMTP outage delays mail but loses none.
+//! Jobs: the `collect` schedule collects the sources without a group and matches;
+//! each `[schedule.groups]` entry collects its own sources and matches
+//! (`collect:<group>`); the `notify` schedule plans digests and delivers them, on
+//! its own slots whether or not a collect ran; `admin_digest` sends the weekly
+//! report to the admin; between schedules a retry tick delivers outbox mails whose
+//! retry time has come, so an SMTP outage delays mail but loses none. Every cron
+//! job's runs are recorded in `job_runs`, which catch-up and `status` read.
+//!
+//! Time comes in as a value (`now`, `start`) to every scheduling decision
+//! (`next_job`, `missed_slot`, `LastRuns::resume`), so the tests replay days,
+//! downtimes and DST changes without waiting; only [`run`] reads the system clock.
 //!
 //! No overlap: one loop runs the jobs one after another and computes the next job
 //! only when the current one has returned, so two runs of one job (or of two jobs)
 //! never overlap; the data lock keeps a second daemon off the same store.
 
+use std::collections::HashMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -24,6 +33,8 @@ use crate::app::App;
 use crate::config::{Config, CronSchedule};
 use crate::matching::Matcher;
 use crate::notify::admin::AdminNotice;
+use crate::notify::admin_digest::{self, AdminDigest};
+use crate::notify::{DeliveryReport, FailedMail};
 use crate::store::RunKind;
 
 /// Holds the exclusive lock on `<data>/foerderradar.lock` while alive.
@@ -55,52 +66,98 @@ pub fn acquire_lock(data_dir: &Path) -> anyhow::Result<DataLock> {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A job of the daemon. The cron jobs are named as in `job_runs` and `status`.
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum Job {
-    Collect,
+    /// Collect, then match: `None` the sources without a group (`[schedule] collect`),
+    /// `Some(group)` the sources of a `[schedule.groups]` entry.
+    Collect(Option<String>),
     Notify,
+    /// The weekly report to the admin.
+    AdminDigest,
     /// Deliver outbox mails whose retry time has come.
     Retry,
+}
+
+impl Job {
+    /// The name under which its runs are recorded (`job_runs.job`).
+    fn name(&self) -> String {
+        match self {
+            Job::Collect(None) => "collect".into(),
+            Job::Collect(Some(group)) => format!("collect:{group}"),
+            Job::Notify => "notify".into(),
+            Job::AdminDigest => ADMIN_DIGEST_JOB.into(),
+            Job::Retry => "retry".into(),
+        }
+    }
+}
+
+/// `job_runs.job` of the admin digest, shared with `foerderradar admin-digest` and `status`.
+pub const ADMIN_DIGEST_JOB: &str = admin_digest::JOB;
+
+/// Every cron job with its schedule, in the order ties are broken: collects first, so
+/// that a notify due at the same time sends what they found.
+fn cron_jobs(config: &Config) -> Vec<(Job, &CronSchedule)> {
+    let schedules = &config.service.schedules;
+    let mut jobs = vec![(Job::Collect(None), &schedules.collect)];
+    jobs.extend(
+        schedules
+            .groups
+            .iter()
+            .map(|g| (Job::Collect(Some(g.name.clone())), &g.cron)),
+    );
+    jobs.push((Job::Notify, &schedules.notify));
+    jobs.push((Job::AdminDigest, &schedules.admin_digest));
+    jobs
 }
 
 /// When each cron job was last started (or the daemon started). The next run is
 /// the first occurrence after that, not after "now": a notify time that passes
 /// while a long collect runs is then still due and runs late, instead of being
 /// skipped until the next day.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Default)]
 struct LastRuns {
-    collect: DateTime<Utc>,
-    notify: DateTime<Utc>,
+    since: HashMap<String, DateTime<Utc>>,
+    /// For a job not in `since` (added by a reload): the daemon's start.
+    start: DateTime<Utc>,
 }
 
 impl LastRuns {
     /// At start-up: a job that missed a slot while the daemon was down (see [`missed_slot`])
     /// counts from its last run, so its first missed slot is due at once; the others
     /// count from `start` and wait for their next slot. Either way the job runs once.
-    fn resume(
-        config: &Config,
-        start: DateTime<Utc>,
-        collect: Option<DateTime<Utc>>,
-        notify: Option<DateTime<Utc>>,
-    ) -> LastRuns {
+    /// `recorded` is the last recorded start per job name.
+    fn resume(config: &Config, start: DateTime<Utc>, recorded: &HashMap<String, DateTime<Utc>>) -> LastRuns {
         let tz = config.service.timezone;
-        let schedules = &config.service.schedules;
-        let since = |s: &CronSchedule, last: Option<DateTime<Utc>>| match last {
-            Some(last) if missed_slot(Some(last), start, s, tz) => last,
-            _ => start,
-        };
-        LastRuns {
-            collect: since(&schedules.collect, collect),
-            notify: since(&schedules.notify, notify),
+        let since = cron_jobs(config)
+            .into_iter()
+            .map(|(job, schedule)| {
+                let name = job.name();
+                let since = match recorded.get(&name) {
+                    Some(last) if missed_slot(Some(*last), start, schedule, tz) => *last,
+                    _ => start,
+                };
+                (name, since)
+            })
+            .collect();
+        LastRuns { since, start }
+    }
+
+    fn get(&self, job: &Job) -> DateTime<Utc> {
+        self.since.get(&job.name()).copied().unwrap_or(self.start)
+    }
+
+    /// After a reload: a job the new config added counts from `now`, not from the start.
+    fn adopt(&mut self, config: &Config, now: DateTime<Utc>) {
+        for (job, _) in cron_jobs(config) {
+            self.since.entry(job.name()).or_insert(now);
         }
     }
 
     /// Several missed occurrences of one job run once: the next one counts from `started`.
-    fn record(&mut self, job: Job, started: DateTime<Utc>) {
-        match job {
-            Job::Collect => self.collect = started,
-            Job::Notify => self.notify = started,
-            Job::Retry => {}
+    fn record(&mut self, job: &Job, started: DateTime<Utc>) {
+        if *job != Job::Retry {
+            self.since.insert(job.name(), started);
         }
     }
 }
@@ -140,24 +197,29 @@ fn next_due(schedule: &CronSchedule, tz: chrono_tz::Tz, since: DateTime<Utc>) ->
         .map(|t| t.with_timezone(&Utc))
 }
 
-/// The next job and when it is due (possibly already past).
-fn next_job(config: &Config, last: &LastRuns, now: DateTime<Utc>) -> (Job, DateTime<Utc>) {
+/// The next cron job and when it is due (possibly already past); ties go to the job
+/// listed first in [`cron_jobs`].
+fn next_cron_job(config: &Config, last: &LastRuns) -> Option<(Job, DateTime<Utc>)> {
     let tz = config.service.timezone;
-    let next = |s: &CronSchedule, since: DateTime<Utc>| next_due(s, tz, since);
+    cron_jobs(config)
+        .into_iter()
+        .filter_map(|(job, schedule)| next_due(schedule, tz, last.get(&job)).map(|at| (job, at)))
+        .fold(None, |soonest, due| match soonest {
+            Some(s) if s.1 <= due.1 => Some(s),
+            _ => Some(due),
+        })
+}
+
+/// The next job and when it is due (possibly already past): the next cron job, or the
+/// outbox retry tick when that comes first.
+fn next_job(config: &Config, last: &LastRuns, now: DateTime<Utc>) -> (Job, DateTime<Utc>) {
     // retry_base is bounded by `check`; the saturating fallbacks only guard the arithmetic.
     let retry_base = chrono::Duration::from_std(config.service.notify.retry_base).unwrap_or(chrono::Duration::days(1));
     let retry_at = now.checked_add_signed(retry_base).unwrap_or(DateTime::<Utc>::MAX_UTC);
-    let schedules = &config.service.schedules;
-    [
-        (Job::Collect, next(&schedules.collect, last.collect)),
-        (Job::Notify, next(&schedules.notify, last.notify)),
-    ]
-    .into_iter()
-    .filter_map(|(job, at)| at.map(|at| (job, at)))
-    .fold(
-        (Job::Retry, retry_at),
-        |soonest, due| if due.1 < soonest.1 { due } else { soonest },
-    )
+    match next_cron_job(config, last) {
+        Some((job, at)) if at < retry_at => (job, at),
+        _ => (Job::Retry, retry_at),
+    }
 }
 
 /// Runs until SIGINT or SIGTERM. Returns exit code 0 after a clean stop.
@@ -166,21 +228,30 @@ pub async fn run(mut app: App, config_dir: PathBuf) -> anyhow::Result<ExitCode> 
     let mut hangup = signal(SignalKind::hangup()).context("installing the SIGHUP handler")?;
     let mut terminate = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
     let mut interrupt = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
+    let schedules = &app.config.service.schedules;
     tracing::info!(
         lock = %lock.path.display(),
-        collect = %app.config.service.schedules.collect.expr,
-        notify = %app.config.service.schedules.notify.expr,
+        collect = %schedules.collect.expr,
+        groups = %schedules.groups.iter().map(|g| format!("{}={}", g.name, g.cron.expr)).collect::<Vec<_>>().join(", "),
+        notify = %schedules.notify.expr,
+        admin_digest = %schedules.admin_digest.expr,
         "daemon started"
     );
     let mut last_runs = resume_runs(&app).await?;
+    // The cron job last logged as next: logged once, not before every retry tick.
+    let mut announced = None;
     loop {
-        let (job, at) = next_job(&app.config, &last_runs, Utc::now());
-        if job != Job::Retry {
-            tracing::info!(job = ?job, at = %at.with_timezone(&app.config.service.timezone), "next job");
+        let upcoming = next_cron_job(&app.config, &last_runs);
+        if upcoming != announced {
+            if let Some((job, at)) = &upcoming {
+                tracing::info!(job = %job.name(), at = %at.with_timezone(&app.config.service.timezone), "next job");
+            }
+            announced = upcoming;
         }
+        let (job, at) = next_job(&app.config, &last_runs, Utc::now());
         let jitter = match job {
             Job::Retry => std::time::Duration::ZERO,
-            Job::Collect | Job::Notify => jitter_delay(app.config.service.schedules.jitter, &mut rand::rng()),
+            _ => jitter_delay(app.config.service.schedules.jitter, &mut rand::rng()),
         };
         let wait = (at - Utc::now()).to_std().unwrap_or_default() + jitter;
         let job_due = tokio::select! {
@@ -192,11 +263,12 @@ pub async fn run(mut app: App, config_dir: PathBuf) -> anyhow::Result<ExitCode> 
         };
         if !job_due {
             reload(&mut app, &config_dir);
+            last_runs.adopt(&app.config, Utc::now());
             continue;
         }
-        last_runs.record(job, Utc::now());
+        last_runs.record(&job, Utc::now());
         let grace = app.config.service.shutdown_grace;
-        let job_run = run_job(&app, job);
+        let job_run = run_job(&app, &job);
         tokio::pin!(job_run);
         let stop_requested = tokio::select! {
             () = &mut job_run => false,
@@ -204,11 +276,11 @@ pub async fn run(mut app: App, config_dir: PathBuf) -> anyhow::Result<ExitCode> 
             _ = interrupt.recv() => true,
         };
         if stop_requested {
-            tracing::warn!(job = ?job, grace_secs = grace.as_secs(), "stop requested; waiting for the running job");
+            tracing::warn!(job = %job.name(), grace_secs = grace.as_secs(), "stop requested; waiting for the running job");
             if tokio::time::timeout(grace, job_run).await.is_err() {
                 // Dropping the job cancels it between two awaits: a mail whose send did not
                 // finish is still pending in the outbox, an open transaction rolls back.
-                tracing::warn!(job = ?job, "the running job did not finish in time and was cut off");
+                tracing::warn!(job = %job.name(), "the running job did not finish in time and was cut off");
             }
             break;
         }
@@ -217,47 +289,85 @@ pub async fn run(mut app: App, config_dir: PathBuf) -> anyhow::Result<ExitCode> 
     Ok(ExitCode::SUCCESS)
 }
 
-/// The start state of the schedules, from the runs the store recorded before.
+/// The start state of the schedules, from the runs the store recorded before. A store
+/// from before `job_runs` existed has the collect and notify runs in `runs` only.
 async fn resume_runs(app: &App) -> anyhow::Result<LastRuns> {
-    let collect = app.store.job_runs(RunKind::Collect).await?.last_started;
-    let notify = app.store.job_runs(RunKind::Notify).await?.last_started;
-    let start = Utc::now();
-    let resumed = LastRuns::resume(&app.config, start, collect, notify);
-    for (job, since) in [(Job::Collect, resumed.collect), (Job::Notify, resumed.notify)] {
-        if since < start {
-            tracing::info!(job = ?job, last_run = %since, "a slot was missed while the daemon was down; catching up once");
+    let mut recorded = HashMap::new();
+    for (job, _) in cron_jobs(&app.config) {
+        let name = job.name();
+        let mut last = app.store.scheduled_runs(&name).await?.last_started;
+        let pipeline = match job {
+            Job::Collect(None) => Some(RunKind::Collect),
+            Job::Notify => Some(RunKind::Notify),
+            _ => None,
+        };
+        if let (None, Some(kind)) = (last, pipeline) {
+            last = app.store.job_runs(kind).await?.last_started;
         }
+        if let Some(last) = last {
+            recorded.insert(name, last);
+        }
+    }
+    let start = Utc::now();
+    let resumed = LastRuns::resume(&app.config, start, &recorded);
+    let mut owed: Vec<_> = resumed.since.iter().filter(|(_, since)| **since < start).collect();
+    owed.sort();
+    for (job, since) in owed {
+        tracing::info!(job = %job, last_run = %since, "a slot was missed while the daemon was down; catching up once");
     }
     Ok(resumed)
 }
 
-/// Runs one job; failures are logged and the daemon goes on.
-async fn run_job(app: &App, job: Job) {
+/// Runs one job and records a cron job's run in `job_runs`; failures are logged and
+/// the daemon goes on.
+async fn run_job(app: &App, job: &Job) {
+    let run = match job {
+        Job::Retry => None,
+        _ => match app.store.start_job_run(&job.name(), Utc::now()).await {
+            Ok(id) => Some(id),
+            Err(e) => {
+                tracing::error!(job = %job.name(), error = %e, "cannot record the job's start");
+                None
+            }
+        },
+    };
     let result = match job {
-        Job::Collect => collect_and_match(app).await,
+        Job::Collect(group) => collect_and_match(app, group.as_deref()).await,
         Job::Notify => notify(app).await,
+        // Queued is done: the outbox retries its delivery, and the next digest's period
+        // starts here (a digest that could not be queued leaves its period to the next).
+        Job::AdminDigest => admin_digest(app, Utc::now()).await.map(|_| true),
         Job::Retry => retry(app).await,
     };
-    if let Err(e) = result {
-        tracing::error!(job = ?job, error = %format!("{e:#}"), "job failed");
+    let ok = result.unwrap_or_else(|e| {
+        tracing::error!(job = %job.name(), error = %format!("{e:#}"), "job failed");
+        false
+    });
+    if let Some(run) = run
+        && let Err(e) = app.store.finish_job_run(run, Utc::now(), ok).await
+    {
+        tracing::error!(job = %job.name(), error = %e, "cannot record the job's end");
     }
     // What each stage of the job cost (an idle retry has dropped its own).
     app.take_stage_stats().iter().for_each(|s| s.log());
 }
 
-async fn notify(app: &App) -> anyhow::Result<()> {
+/// Plans and sends the digests. It has its own schedule, independent of any collect:
+/// reminders and retries go out on days without a collect too.
+async fn notify(app: &App) -> anyhow::Result<bool> {
     let (plan, delivery) = app.notify().await?;
     tracing::info!(%plan, %delivery, "notify done");
-    app.tell_admin(&AdminNotice {
-        given_up: delivery.failures,
-        ..AdminNotice::default()
-    })
-    .await?;
-    Ok(())
+    let given_up = app
+        .tell_admin(&AdminNotice {
+            given_up: delivery.failures,
+            ..AdminNotice::default()
+        })
+        .await?;
+    Ok(delivery.failed == 0 && given_up.is_empty())
 }
 
 /// Delivers retries that fell due; a mail given up here is reported like any other.
-async fn retry(app: &App) -> anyhow::Result<()> {
+async fn retry(app: &App) -> anyhow::Result<bool> {
     let delivery = app.deliver(Utc::now()).await?;
     if delivery.sent + delivery.failed + delivery.retried > 0 {
         tracing::info!(%delivery, "outbox retry");
@@ -270,12 +380,34 @@ async fn retry(app: &App) -> anyhow::Result<()> {
         ..AdminNotice::default()
     })
     .await?;
-    Ok(())
+    Ok(true)
 }
 
-async fn collect_and_match(app: &App) -> anyhow::Result<()> {
-    let collect = app.collect(&[]).await?;
+/// The enabled sources a collect job fetches: those of `group`, or (for `None`) those
+/// that name no group.
+fn sources_of(config: &Config, group: Option<&str>) -> Vec<String> {
+    let schedules = &config.service.schedules;
+    config
+        .sources
+        .iter()
+        .filter(|s| s.enabled && schedules.group_of(&s.id).map(|g| g.name.as_str()) == group)
+        .map(|s| s.id.clone())
+        .collect()
+}
+
+async fn collect_and_match(app: &App, group: Option<&str>) -> anyhow::Result<bool> {
+    let sources = sources_of(&app.config, group);
+    // `collect(&[])` would mean every enabled source.
+    if sources.is_empty() {
+        tracing::info!(
+            group = group.unwrap_or("collect"),
+            "no enabled source follows this schedule"
+        );
+        return Ok(true);
+    }
+    let collect = app.collect(&sources).await?;
     tracing::info!(
+        group = group.unwrap_or("collect"),
         sources = collect.sources.len(),
         failed = collect.failed(),
         "collect done\n{collect}"
@@ -287,7 +419,55 @@ async fn collect_and_match(app: &App) -> anyhow::Result<()> {
     .await?;
     let matching = app.match_calls().await?;
     tracing::info!(%matching, "match done");
-    Ok(())
+    Ok(collect.failed() == 0)
+}
+
+/// What one admin digest did.
+#[derive(Debug)]
+pub struct AdminDigestSent {
+    /// Outbox id of the digest.
+    pub mail: i64,
+    pub digest: AdminDigest,
+    pub delivery: DeliveryReport,
+    /// Mails given up while the digest went out (reported in a notice).
+    pub given_up: Vec<FailedMail>,
+}
+
+impl AdminDigestSent {
+    /// Delivered without giving anything up.
+    pub fn ok(&self) -> bool {
+        self.delivery.failed == 0 && self.given_up.is_empty()
+    }
+}
+
+/// Queues the admin digest for the period since the previous one (a week for the
+/// first) and delivers the due outbox. Used by the daemon's `admin_digest` job and by
+/// `foerderradar admin-digest`; the daemon records the job's run, the command its own.
+pub async fn admin_digest(app: &App, now: DateTime<Utc>) -> anyhow::Result<AdminDigestSent> {
+    let since = previous_admin_digest(app, now).await?;
+    let (mail, digest) = admin_digest::enqueue(&app.store, &app.config, since, now).await?;
+    tracing::info!(mail, subject = %digest.subject, "admin digest enqueued");
+    let delivery = app.deliver(now).await?;
+    let given_up = app
+        .tell_admin(&AdminNotice {
+            given_up: delivery.failures.clone(),
+            ..AdminNotice::default()
+        })
+        .await?;
+    Ok(AdminDigestSent {
+        mail,
+        digest,
+        delivery,
+        given_up,
+    })
+}
+
+/// Where the admin digest's period starts: the start of the previous one that was
+/// queued (the running one is not finished yet), else
+/// [`admin_digest::DEFAULT_PERIOD_DAYS`] back.
+pub async fn previous_admin_digest(app: &App, now: DateTime<Utc>) -> anyhow::Result<DateTime<Utc>> {
+    let previous = app.store.last_ok_job_start(ADMIN_DIGEST_JOB).await?;
+    Ok(previous.unwrap_or_else(|| now - chrono::Duration::days(admin_digest::DEFAULT_PERIOD_DAYS)))
 }
 
 /// Reloads config and rules; an invalid new config is rejected and the old one stays active.
@@ -316,6 +496,10 @@ mod tests {
         s.parse().unwrap()
     }
 
+    fn recorded(runs: &[(&str, DateTime<Utc>)]) -> HashMap<String, DateTime<Utc>> {
+        runs.iter().map(|(job, at)| (job.to_string(), *at)).collect()
+    }
+
     fn shipped_config() -> Config {
         Config::load(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/config"))).unwrap()
     }
@@ -324,15 +508,15 @@ mod tests {
     fn notify_time_passed_during_a_long_collect_still_runs() {
         // Shipped schedules: collect 06:00, notify 07:00 on weekdays, Europe/Berlin (UTC+1 in December).
         let config = shipped_config();
-        let mut last = LastRuns::resume(&config, utc("2026-12-01T04:00:00Z"), None, None);
+        let mut last = LastRuns::resume(&config, utc("2026-12-01T04:00:00Z"), &HashMap::new());
         let (job, at) = next_job(&config, &last, utc("2026-12-01T04:59:30Z"));
-        assert_eq!((job, at), (Job::Collect, utc("2026-12-01T05:00:00Z")));
-        last.record(Job::Collect, at);
+        assert_eq!((job, at), (Job::Collect(None), utc("2026-12-01T05:00:00Z")));
+        last.record(&Job::Collect(None), at);
         // The collect ran until 07:20 local time; the 07:00 digests are due at once.
         let (job, at) = next_job(&config, &last, utc("2026-12-01T06:20:00Z"));
         assert_eq!((job, at), (Job::Notify, utc("2026-12-01T06:00:00Z")));
         // Run late once, the notify job waits for the next weekday.
-        last.record(Job::Notify, utc("2026-12-01T06:20:00Z"));
+        last.record(&Job::Notify, utc("2026-12-01T06:20:00Z"));
         let (job, _) = next_job(&config, &last, utc("2026-12-01T06:20:00Z"));
         assert_eq!(job, Job::Retry);
     }
@@ -348,13 +532,20 @@ mod tests {
         let last = utc("2026-11-30T05:00:03Z");
         let boot = utc("2026-12-04T10:00:00Z");
         assert!(missed_slot(Some(last), boot, collect, tz));
-        let mut runs = LastRuns::resume(&config, boot, Some(last), None);
+        let mut runs = LastRuns::resume(&config, boot, &recorded(&[("collect", last)]));
         let (job, at) = next_job(&config, &runs, boot);
-        assert_eq!((job, at), (Job::Collect, utc("2026-12-01T05:00:00Z")), "due at once");
-        runs.record(Job::Collect, boot);
+        assert_eq!(
+            (job, at),
+            (Job::Collect(None), utc("2026-12-01T05:00:00Z")),
+            "due at once"
+        );
+        runs.record(&Job::Collect(None), boot);
         // Once run, the other missed slots are not repeated: next is Monday's.
-        assert_eq!(runs.collect, boot);
-        assert_eq!(next_due(collect, tz, runs.collect), Some(utc("2026-12-07T05:00:00Z")));
+        assert_eq!(runs.get(&Job::Collect(None)), boot);
+        assert_eq!(
+            next_due(collect, tz, runs.get(&Job::Collect(None))),
+            Some(utc("2026-12-07T05:00:00Z"))
+        );
         assert!(!missed_slot(Some(boot), boot, collect, tz));
     }
 
@@ -371,9 +562,9 @@ mod tests {
         assert!(missed_slot(Some(last), utc("2026-12-07T05:00:00Z"), collect, tz));
         // A new store has no run to catch up on.
         assert!(!missed_slot(None, utc("2026-12-07T05:00:00Z"), collect, tz));
-        let runs = LastRuns::resume(&config, utc("2026-12-04T15:00:00Z"), Some(last), None);
-        assert_eq!(runs.collect, utc("2026-12-04T15:00:00Z"));
-        assert_eq!(runs.notify, utc("2026-12-04T15:00:00Z"));
+        let runs = LastRuns::resume(&config, utc("2026-12-04T15:00:00Z"), &recorded(&[("collect", last)]));
+        assert_eq!(runs.get(&Job::Collect(None)), utc("2026-12-04T15:00:00Z"));
+        assert_eq!(runs.get(&Job::Notify), utc("2026-12-04T15:00:00Z"));
     }
 
     fn cron(expr: &str) -> CronSchedule {
@@ -456,24 +647,134 @@ mod tests {
         let mut config = shipped_config();
         config.service.schedules.collect = cron("0 */15 * * * *");
         let tz = config.service.timezone;
-        let mut runs = LastRuns::resume(&config, utc("2026-12-02T08:59:00Z"), None, None);
+        let mut runs = LastRuns::resume(&config, utc("2026-12-02T08:59:00Z"), &HashMap::new());
         assert_eq!(
-            next_due(&config.service.schedules.collect, tz, runs.collect),
+            next_due(&config.service.schedules.collect, tz, runs.get(&Job::Collect(None))),
             Some(utc("2026-12-02T09:00:00Z"))
         );
-        runs.record(Job::Collect, utc("2026-12-02T09:00:00Z"));
+        runs.record(&Job::Collect(None), utc("2026-12-02T09:00:00Z"));
         let finished = utc("2026-12-02T09:50:00Z");
         // The missed slots are due at once, as one run…
         let (job, at) = next_job(&config, &runs, finished);
-        assert_eq!((job, at), (Job::Collect, utc("2026-12-02T09:15:00Z")));
-        runs.record(Job::Collect, finished);
+        assert_eq!((job, at), (Job::Collect(None), utc("2026-12-02T09:15:00Z")));
+        runs.record(&Job::Collect(None), finished);
         // …after which the next run waits for the 11:00 slot.
         assert_eq!(
-            next_due(&config.service.schedules.collect, tz, runs.collect),
+            next_due(&config.service.schedules.collect, tz, runs.get(&Job::Collect(None))),
             Some(utc("2026-12-02T10:00:00Z"))
         );
         let (job, at) = next_job(&config, &runs, finished);
-        assert!(job != Job::Collect || at > finished, "{job:?} {at}");
+        assert!(job != Job::Collect(None) || at > finished, "{job:?} {at}");
+    }
+
+    /// The jobs `next_job` hands out from `from` on, each recorded as run at its slot.
+    fn job_sequence(
+        config: &Config,
+        from: &str,
+        recorded: &[(&str, DateTime<Utc>)],
+        n: usize,
+    ) -> Vec<(String, String)> {
+        let mut runs = LastRuns::resume(config, utc(from), &self::tests::recorded(recorded));
+        let mut now = utc(from);
+        let mut jobs = Vec::new();
+        while jobs.len() < n {
+            let (job, at) = next_job(config, &runs, now);
+            runs.record(&job, at.max(now));
+            now = at.max(now);
+            // The outbox retry tick is not a cron job.
+            if job != Job::Retry {
+                jobs.push((job.name(), at.to_rfc3339()));
+            }
+        }
+        jobs
+    }
+
+    /// The shipped config with a `feeds` group every 4 hours and no retry tick in the way.
+    fn grouped_config() -> Config {
+        let mut config = shipped_config();
+        config.service.schedules.groups.push(crate::config::ScheduleGroup {
+            name: "feeds".into(),
+            cron: cron("0 0 */4 * * *"),
+            sources: vec!["eu-kommunal".into()],
+        });
+        config.service.notify.retry_base = std::time::Duration::from_secs(86_400);
+        config
+    }
+
+    #[test]
+    fn each_schedule_group_collects_its_own_sources_on_its_own_slots() {
+        let config = grouped_config();
+        assert_eq!(
+            sources_of(&config, Some("nightly")),
+            ["fdb-kommune-nrw", "fdb-kommune-bund"],
+            "shipped: the Förderdatenbank at night"
+        );
+        assert_eq!(sources_of(&config, Some("feeds")), ["eu-kommunal"]);
+        let rest = sources_of(&config, None);
+        assert!(rest.contains(&"foerderinfo-bund".to_string()), "{rest:?}");
+        assert!(
+            !rest.iter().any(|s| s.starts_with("fdb-") || s == "eu-kommunal"),
+            "{rest:?}"
+        );
+        // Sunday noon (Berlin, UTC+1) to Monday: nightly at 02:00, feeds every 4 hours, the
+        // weekday collect at 06:00, digests at 07:00 and, on Mondays, the admin digest.
+        let jobs = job_sequence(&config, "2026-12-06T11:00:00Z", &[], 9);
+        let expected = [
+            ("collect:feeds", "2026-12-06T15:00:00+00:00"),
+            ("collect:feeds", "2026-12-06T19:00:00+00:00"),
+            ("collect:feeds", "2026-12-06T23:00:00+00:00"),
+            ("collect:nightly", "2026-12-07T01:00:00+00:00"),
+            ("collect:feeds", "2026-12-07T03:00:00+00:00"),
+            ("collect", "2026-12-07T05:00:00+00:00"),
+            ("notify", "2026-12-07T06:00:00+00:00"),
+            ("admin_digest", "2026-12-07T06:00:00+00:00"),
+            ("collect:feeds", "2026-12-07T07:00:00+00:00"),
+        ];
+        let expected: Vec<(String, String)> = expected.iter().map(|(j, t)| (j.to_string(), t.to_string())).collect();
+        assert_eq!(jobs, expected);
+    }
+
+    #[test]
+    fn notify_runs_on_days_without_a_collect() {
+        let mut config = grouped_config();
+        config.service.schedules.groups.clear();
+        config.service.schedules.collect = cron("0 0 6 * * Mon");
+        config.service.schedules.notify = cron("0 0 7 * * *");
+        let jobs = job_sequence(&config, "2026-12-01T12:00:00Z", &[], 3);
+        let names: Vec<&str> = jobs.iter().map(|(j, _)| j.as_str()).collect();
+        assert_eq!(names, ["notify", "notify", "notify"], "{jobs:?}");
+        assert_eq!(jobs[0].1, "2026-12-02T06:00:00+00:00");
+    }
+
+    #[test]
+    fn every_missed_job_catches_up_once_groups_included() {
+        // Down from Friday 2026-12-04 12:00 UTC to Monday 10:00: the nightly group missed
+        // three nights, the weekday collect Monday's 06:00, the admin digest Monday's 07:00.
+        let config = grouped_config();
+        let recorded = [
+            ("collect:nightly", utc("2026-12-04T01:00:00Z")),
+            ("collect", utc("2026-12-04T05:00:00Z")),
+            ("notify", utc("2026-12-04T06:00:00Z")),
+            ("admin_digest", utc("2026-11-30T06:00:00Z")),
+        ];
+        let jobs = job_sequence(&config, "2026-12-07T10:00:00Z", &recorded, 6);
+        let names: Vec<&str> = jobs.iter().map(|(j, _)| j.as_str()).collect();
+        // Each owed job once, at start-up (its first missed slot is past); `feeds` had no
+        // recorded run and waits for its slot; then the normal schedule resumes.
+        assert_eq!(
+            names,
+            [
+                "collect:nightly",
+                "collect",
+                "notify",
+                "admin_digest",
+                "collect:feeds",
+                "collect:feeds"
+            ],
+            "{jobs:?}"
+        );
+        assert!(jobs[..4].iter().all(|(_, at)| utc(at) < utc("2026-12-07T10:00:00Z")));
+        assert_eq!(jobs[4].1, "2026-12-07T11:00:00+00:00");
     }
 
     #[test]

@@ -37,8 +37,9 @@ pub struct Status {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct JobStatus {
-    /// `collect`, `match` or `notify`.
-    pub job: &'static str,
+    /// `collect`, `match`, `collect:<group>` (a `[schedule.groups]` entry), `notify`
+    /// or `admin_digest`.
+    pub job: String,
     /// The cron line that starts it (`match` runs right after each collect).
     pub schedule: String,
     pub last_started: Option<DateTime<Utc>>,
@@ -97,7 +98,28 @@ pub async fn gather(store: &SqliteStore, config: &Config, now: DateTime<Utc>) ->
         (RunKind::Match, &schedules.collect),
         (RunKind::Notify, &schedules.notify),
     ] {
-        let job = job_status(store.job_runs(kind).await?, schedule, tz, now);
+        let runs = store.job_runs(kind).await?;
+        let job = job_status(kind.as_str(), runs.last_started, runs.last_finished, schedule, tz, now);
+        jobs.push(job);
+    }
+    // The schedule groups and the admin digest are recorded per job by the daemon.
+    let scheduled = schedules
+        .groups
+        .iter()
+        .map(|g| (format!("collect:{}", g.name), &g.cron))
+        .chain([(crate::notify::admin_digest::JOB.to_string(), &schedules.admin_digest)]);
+    for (name, schedule) in scheduled {
+        let runs = store.scheduled_runs(&name).await?;
+        jobs.push(job_status(
+            &name,
+            runs.last_started,
+            runs.last_finished,
+            schedule,
+            tz,
+            now,
+        ));
+    }
+    for job in &jobs {
         if job.overdue {
             attention.push(format!(
                 "job {} has not finished a run for two scheduled slots (last finished: {})",
@@ -105,7 +127,6 @@ pub async fn gather(store: &SqliteStore, config: &Config, now: DateTime<Utc>) ->
                 job.last_finished.map_or("never".into(), |t| local(t, tz))
             ));
         }
-        jobs.push(job);
     }
     let sources = source_statuses(store, config).await?;
     for s in sources.iter().filter(|s| s.state == "broken") {
@@ -151,22 +172,30 @@ pub async fn gather(store: &SqliteStore, config: &Config, now: DateTime<Utc>) ->
     })
 }
 
-fn job_status(runs: crate::store::JobRuns, schedule: &CronSchedule, tz: Tz, now: DateTime<Utc>) -> JobStatus {
+fn job_status(
+    job: &str,
+    last_started: Option<DateTime<Utc>>,
+    last_finished: Option<(DateTime<Utc>, bool)>,
+    schedule: &CronSchedule,
+    tz: Tz,
+    now: DateTime<Utc>,
+) -> JobStatus {
     let after = |t: DateTime<Utc>| {
         schedule
             .schedule
             .after(&t.with_timezone(&tz))
             .map(|t| t.with_timezone(&Utc))
     };
-    let last_finished = runs.last_finished.map(|(t, _)| t);
+    let last_ok = last_finished.map(|(_, ok)| ok);
+    let last_finished = last_finished.map(|(t, _)| t);
     // Never run is no alarm by itself: a new deployment waits for its first slot.
     let overdue = last_finished.is_some_and(|t| after(t).nth(1).is_some_and(|second| second <= now));
     JobStatus {
-        job: runs.kind.as_str(),
+        job: job.to_string(),
         schedule: schedule.expr.clone(),
-        last_started: runs.last_started,
+        last_started,
         last_finished,
-        last_ok: runs.last_finished.map(|(_, ok)| ok),
+        last_ok,
         next: after(now).next(),
         overdue,
     }
@@ -214,7 +243,7 @@ impl fmt::Display for Status {
         writeln!(f, "\njobs:")?;
         writeln!(
             f,
-            "  {:<8} {:<16} {:<22} {:<7} {:<22} next",
+            "  {:<16} {:<16} {:<22} {:<7} {:<22} next",
             "job", "schedule", "last finished", "result", "last started"
         )?;
         for j in &self.jobs {
@@ -225,7 +254,7 @@ impl fmt::Display for Status {
             };
             writeln!(
                 f,
-                "  {:<8} {:<16} {:<22} {:<7} {:<22} {}{}",
+                "  {:<16} {:<16} {:<22} {:<7} {:<22} {}{}",
                 j.job,
                 j.schedule,
                 opt_local(j.last_finished, tz),
@@ -285,13 +314,10 @@ mod tests {
         s.parse().unwrap()
     }
 
-    fn runs(finished: &str) -> crate::store::JobRuns {
-        crate::store::JobRuns {
-            kind: RunKind::Collect,
-            last_started: Some(utc(finished)),
-            last_finished: Some((utc(finished), true)),
-            last_ok: Some(utc(finished)),
-        }
+    /// The status of a collect job whose last run finished at `finished`.
+    fn finished_at(finished: &str, schedule: &CronSchedule, tz: Tz, now: DateTime<Utc>) -> JobStatus {
+        let t = utc(finished);
+        job_status("collect", Some(t), Some((t, true)), schedule, tz, now)
     }
 
     fn weekdays_at_six() -> CronSchedule {
@@ -307,13 +333,13 @@ mod tests {
         let schedule = weekdays_at_six();
         let berlin = chrono_tz::Europe::Berlin;
         // Finished Friday 2026-12-04 06:10 CET; Monday's 06:00 slot alone is no alarm.
-        let friday = runs("2026-12-04T05:10:00Z");
-        let monday = job_status(friday.clone(), &schedule, berlin, utc("2026-12-07T08:00:00Z"));
+        let friday = "2026-12-04T05:10:00Z";
+        let monday = finished_at(friday, &schedule, berlin, utc("2026-12-07T08:00:00Z"));
         assert!(!monday.overdue);
         assert_eq!(monday.next, Some(utc("2026-12-08T05:00:00Z")));
         // Tuesday 06:00 passed too: two slots without a finished run.
-        assert!(!job_status(friday.clone(), &schedule, berlin, utc("2026-12-08T04:59:00Z")).overdue);
-        assert!(job_status(friday, &schedule, berlin, utc("2026-12-08T05:00:00Z")).overdue);
+        assert!(!finished_at(friday, &schedule, berlin, utc("2026-12-08T04:59:00Z")).overdue);
+        assert!(finished_at(friday, &schedule, berlin, utc("2026-12-08T05:00:00Z")).overdue);
     }
 
     #[test]
@@ -321,12 +347,7 @@ mod tests {
         let schedule = weekdays_at_six();
         let berlin = chrono_tz::Europe::Berlin;
         // Friday 2027-03-26 06:10 CET; clocks go forward on Sunday 28 March.
-        let status = job_status(
-            runs("2027-03-26T05:10:00Z"),
-            &schedule,
-            berlin,
-            utc("2027-03-27T12:00:00Z"),
-        );
+        let status = finished_at("2027-03-26T05:10:00Z", &schedule, berlin, utc("2027-03-27T12:00:00Z"));
         // Monday 06:00 CEST is 04:00 UTC.
         assert_eq!(status.next, Some(utc("2027-03-29T04:00:00Z")));
         assert!(!status.overdue);
@@ -334,14 +355,10 @@ mod tests {
 
     #[test]
     fn a_job_that_never_ran_is_shown_but_no_alarm() {
-        let never = crate::store::JobRuns {
-            kind: RunKind::Notify,
-            last_started: None,
-            last_finished: None,
-            last_ok: None,
-        };
         let status = job_status(
-            never,
+            "notify",
+            None,
+            None,
             &weekdays_at_six(),
             chrono_tz::Europe::Berlin,
             utc("2030-01-01T00:00:00Z"),

@@ -1,6 +1,8 @@
 //! Operations through the binary: `status` (text and JSON, exit 1 when something needs
 //! attention), `backup` while a collect writes, migrations at start and the refusal of a
-//! store written by a newer release. Feeds come from wiremock on 127.0.0.1.
+//! store written by a newer release; the retry age limit of the outbox, the weekly admin
+//! digest, the daemon's catch-up after a downtime and its per-group collect schedules.
+//! Feeds come from wiremock on 127.0.0.1, mail goes to a scripted SMTP sink on 127.0.0.1.
 
 use std::path::Path;
 use std::process::{Command as Process, Stdio};
@@ -11,7 +13,10 @@ use sqlx::{ConnectOptions, Connection, SqliteConnection};
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::pass::{fixture_server, foerderradar, write_config};
+use crate::pass::{
+    TODAY, decoded, fixture_server, foerderradar, service_toml, signal, sources_toml, stderr_lines, wait_for,
+    write_config,
+};
 
 /// A loopback port nobody listens on: mail attempts fail fast.
 fn closed_port() -> u16 {
@@ -334,4 +339,453 @@ async fn migrations_run_at_start_and_a_newer_schema_is_refused() {
         .await
         .unwrap();
     assert_eq!(applied, newer);
+}
+
+// ---- delivery and the admin ----
+
+const ADMIN: &str = "smart-region@kreis-warendorf.example.org";
+
+/// One message the sink accepted: its recipients and its DATA.
+#[derive(Clone, Debug)]
+struct Accepted {
+    to: Vec<String>,
+    data: String,
+}
+
+/// A minimal SMTP server on 127.0.0.1 that answers `RCPT TO` per recipient.
+struct SmtpSink {
+    port: u16,
+    accepted: std::sync::Arc<std::sync::Mutex<Vec<Accepted>>>,
+}
+
+impl SmtpSink {
+    fn start(rcpt: fn(&str) -> &'static str) -> SmtpSink {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let accepted = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let shared = accepted.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().map_while(Result::ok) {
+                let shared = shared.clone();
+                std::thread::spawn(move || {
+                    let _ = converse(stream, rcpt, &shared);
+                });
+            }
+        });
+        SmtpSink { port, accepted }
+    }
+
+    /// The decoded subject and text parts of the mails accepted for `to`.
+    fn mails_to(&self, to: &str) -> Vec<Accepted> {
+        self.accepted
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|m| m.to.iter().any(|t| t == to))
+            .cloned()
+            .collect()
+    }
+}
+
+fn converse(
+    stream: std::net::TcpStream,
+    rcpt: fn(&str) -> &'static str,
+    accepted: &std::sync::Mutex<Vec<Accepted>>,
+) -> std::io::Result<()> {
+    use std::io::{BufRead, Write};
+    let mut reader = std::io::BufReader::new(stream.try_clone()?);
+    let mut out = stream;
+    let mut say = |line: &str| out.write_all(format!("{line}\r\n").as_bytes());
+    say("220 sink.test ESMTP")?;
+    let mut recipients = Vec::new();
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line)? == 0 {
+            return Ok(());
+        }
+        let verb = line.split_whitespace().next().unwrap_or_default().to_ascii_uppercase();
+        match verb.as_str() {
+            "EHLO" | "HELO" => say("250 sink.test")?,
+            "MAIL" => {
+                recipients.clear();
+                say("250 2.1.0 ok")?;
+            }
+            "RCPT" => {
+                let address = line.split(['<', '>']).nth(1).unwrap_or_default().to_ascii_lowercase();
+                let reply = rcpt(&address);
+                if reply.starts_with("250") {
+                    recipients.push(address);
+                }
+                say(reply)?;
+            }
+            "DATA" => {
+                say("354 end with <CRLF>.<CRLF>")?;
+                let mut data = String::new();
+                loop {
+                    let mut l = String::new();
+                    if reader.read_line(&mut l)? == 0 {
+                        return Ok(());
+                    }
+                    if l == ".\r\n" || l == ".\n" {
+                        break;
+                    }
+                    data.push_str(&l);
+                }
+                accepted.lock().unwrap().push(Accepted {
+                    to: recipients.clone(),
+                    data,
+                });
+                say("250 2.0.0 queued")?;
+            }
+            "QUIT" => {
+                say("221 2.0.0 bye")?;
+                return Ok(());
+            }
+            _ => say("250 2.0.0 ok")?,
+        }
+    }
+}
+
+/// The test deployment with `patch` applied to foerderradar.toml (pairs of from → to).
+fn deployment(config: &Path, base: &str, smtp_port: u16, patch: &[(&str, &str)]) {
+    write_config(config, base, smtp_port);
+    let mut service = service_toml(smtp_port);
+    for (from, to) in patch {
+        assert!(service.contains(from), "service_toml has no {from:?}");
+        service = service.replacen(from, to, 1);
+    }
+    std::fs::write(config.join("foerderradar.toml"), service).unwrap();
+}
+
+/// A store timestamp (the format the store writes, so that SQL compares it as text).
+fn stamp(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+}
+
+fn outbox_ids(config: &Path, data: &Path, status: &str) -> Vec<String> {
+    let out = foerderradar(config, data, &["outbox", "--status", status]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    text(&out.stdout)
+        .lines()
+        .filter(|l| l.split_whitespace().next().is_some_and(|id| id.parse::<i64>().is_ok()))
+        .filter(|l| !l.contains(ADMIN))
+        .map(|l| l.split_whitespace().next().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_digest_still_failing_after_max_retry_age_is_given_up_and_reported_to_the_admin() {
+    let feeds = fixture_server().await;
+    // The digests get a temporary 4xx every time; the admin's mail gets through.
+    let sink = SmtpSink::start(|to| {
+        if to == ADMIN {
+            "250 2.1.5 ok"
+        } else {
+            "451 4.2.1 mailbox busy, try again later"
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let (config, data) = (dir.path().join("config"), dir.path().join("data"));
+    let patch = [("max_attempts = 3", "max_attempts = 50\nmax_retry_age_hours = 2")];
+    deployment(&config, &feeds.uri(), sink.port, &patch);
+
+    // 4xx: retried with backoff, not given up, however often.
+    let first = foerderradar(&config, &data, &["run", "--once"]);
+    assert_eq!(first.status.code(), Some(1), "{}", text(&first.stderr));
+    let pending = outbox_ids(&config, &data, "pending");
+    assert!(pending.len() >= 3, "{pending:?}");
+    assert!(outbox_ids(&config, &data, "failed").is_empty());
+
+    // All but the first digest were queued three hours ago (the machine's clock cannot be
+    // turned; the store's record of when a mail was queued can) and their retry is due.
+    let (young, old) = pending.split_first().unwrap();
+    let now = chrono::Utc::now();
+    let mut conn = db(&data).await;
+    sqlx::query("UPDATE outbox SET created = ?, next_attempt = ? WHERE status = 'pending' AND id != ?")
+        .bind(stamp(now - chrono::Duration::hours(3)))
+        .bind(stamp(now - chrono::Duration::seconds(1)))
+        .bind(young.parse::<i64>().unwrap())
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    conn.close().await.unwrap();
+
+    let second = foerderradar(&config, &data, &["notify"]);
+    assert_eq!(second.status.code(), Some(1), "{}", text(&second.stdout));
+    let mut failed = outbox_ids(&config, &data, "failed");
+    failed.sort();
+    let mut expected = old.to_vec();
+    expected.sort();
+    assert_eq!(failed, expected, "the old digests are given up");
+    assert_eq!(
+        outbox_ids(&config, &data, "pending"),
+        std::slice::from_ref(young),
+        "a young digest keeps being retried"
+    );
+
+    let notices: Vec<String> = sink.mails_to(ADMIN).iter().map(|m| decoded(&m.data)).collect();
+    let notice = notices.join("\n");
+    assert!(notice.contains("nicht zustellbar"), "{notice}");
+    assert_eq!(
+        notice.matches("max_retry_age_hours").count(),
+        old.len(),
+        "each given-up digest is named once, with the reason:\n{notice}"
+    );
+    assert!(notice.contains("(451): 4.2.1 mailbox busy"), "{notice}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_admin_digest_names_broken_and_silent_sources_dead_letters_bouncing_addresses_and_feedback() {
+    let feeds = fixture_server().await;
+    // Beelen's address does not exist: a 5xx gives its digest up at once.
+    let sink = SmtpSink::start(|to| {
+        if to == "foerdermittel@beelen.example.org" {
+            "550 5.1.1 mailbox unavailable"
+        } else {
+            "250 2.1.5 ok"
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let (config, data) = (dir.path().join("config"), dir.path().join("data"));
+    deployment(
+        &config,
+        &feeds.uri(),
+        sink.port,
+        &[("broken_after = 4", "broken_after = 1")],
+    );
+
+    let pass = foerderradar(&config, &data, &["run", "--once"]);
+    assert_eq!(pass.status.code(), Some(1), "{}", text(&pass.stderr));
+    assert!(sink.mails_to("foerdermittel@beelen.example.org").is_empty());
+    // The 5xx gave Beelen's digest up at once (one attempt), with a notice to the admin.
+    let notices: Vec<String> = sink.mails_to(ADMIN).iter().map(|m| decoded(&m.data)).collect();
+    assert!(
+        notices
+            .iter()
+            .any(|n| n.contains("- an foerdermittel@beelen.example.org:") && n.contains("nach 1 Versuch\r\n")),
+        "{notices:#?}"
+    );
+    // The source `land` last delivered entries on 1 November (its other passes since found none).
+    let mut conn = db(&data).await;
+    sqlx::query("UPDATE source_runs SET at = '2026-11-01T05:00:00.000000Z' WHERE source = 'land'")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    // Feedback on the Dorfladen call (matched to the project dorfladenbox), recorded as
+    // a person at the Kreis would.
+    let call: String =
+        sqlx::query_scalar("SELECT call_id FROM matches WHERE project = 'dorfladenbox' AND passed = 1 LIMIT 1")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+    for args in [
+        ["dismiss", "--contact", "foerdermittel@ahlen.example.org"],
+        ["dismiss", "--contact", "digital@ahlen.example.org"],
+        ["dismiss", "--kommune", "Beelen"],
+        ["passt", "--kommune", "kreis-warendorf"],
+    ] {
+        let mut args: Vec<&str> = std::iter::once("feedback").chain(args).collect();
+        args.push(&call);
+        let out = foerderradar(&config, &data, &args);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", text(&out.stderr));
+    }
+    conn.close().await.unwrap();
+
+    let dry = foerderradar(&config, &data, &["admin-digest", "--dry-run"]);
+    assert_eq!(dry.status.code(), Some(0), "{}", text(&dry.stderr));
+    assert!(text(&dry.stdout).contains("nothing was stored or sent"));
+    let before = sink.mails_to(ADMIN).len();
+
+    let out = foerderradar(&config, &data, &["admin-digest"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}\n{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    assert!(text(&out.stdout).contains("admin digest #"), "{}", text(&out.stdout));
+    let mails = sink.mails_to(ADMIN);
+    assert_eq!(mails.len(), before + 1, "one admin digest");
+    let raw = &mails.last().unwrap().data;
+    let digest = decoded(raw);
+    for needle in [
+        "Wochenbericht",
+        "Punkte zu prüfen",
+        "GESTÖRTE QUELLEN (2)",
+        "- kaputt (Testfeed kaputt): 1 Fehlversuch, letzter Erfolg: nie; Fehler: ",
+        "- defekt (Testfeed defekt)",
+        "seit mindestens 14 Tagen keine Einträge (1)",
+        "- land (Testfeed land): letzte Einträge am 01.11.2026",
+        "UNZUSTELLBARE E-MAILS (1)",
+        "an foerdermittel@beelen.example.org:",
+        "(550): 5.1.1 mailbox unavailable",
+        "ADRESSEN, DIE NICHT ANNEHMEN (1)",
+        "- foerdermittel@beelen.example.org: 1 E-Mail aufgegeben, zuletzt: SMTP ",
+        "- Smarte Dorfladenbox mit Paketterminal (Innenstadt & Dorfmitte): 3 × passt nicht (3 in diesem Zeitraum), 1 × passt",
+    ] {
+        assert!(digest.contains(needle), "{needle:?} not in\n{digest}");
+    }
+    assert!(!digest.contains("- bund ("), "bund delivered entries today:\n{digest}");
+    // The HTML part: Outlook-safe and small.
+    let message = mail_parser::MessageParser::default().parse(raw.as_bytes()).unwrap();
+    let html = message.body_html(0).expect("an HTML part").to_string();
+    assert!(
+        html.contains("width=\"640\"") && html.contains("Smarte Dorfladenbox"),
+        "{html}"
+    );
+    assert!(!html.contains("<script") && !html.contains("max-width") && html.len() < 100_000);
+
+    let (_, status) = status_json(&config, &data);
+    let admin_job = job(&status, "admin_digest");
+    assert!(admin_job["last_finished"].is_string(), "{status:#}");
+    assert_eq!(admin_job["last_ok"], true);
+    assert_eq!(admin_job["schedule"], "0 7 * * 1");
+
+    // The next digest covers the time since this one: the dead letter is not repeated.
+    let again = foerderradar(&config, &data, &["admin-digest"]);
+    assert_eq!(again.status.code(), Some(0), "{}", text(&again.stderr));
+    let next = decoded(&sink.mails_to(ADMIN).last().unwrap().data);
+    assert!(next.contains("UNZUSTELLBARE E-MAILS (0)"), "{next}");
+    assert!(next.contains("3 × passt nicht, 1 × passt"), "the totals stay:\n{next}");
+}
+
+// ---- the daemon: catch-up and schedule groups ----
+
+/// Cron lines that never come due during a test (1 January).
+const YEARLY: [(&str, &str); 2] = [
+    ("collect = \"0 6 * * 1-5\"", "collect = \"0 3 1 1 *\""),
+    (
+        "notify = \"0 7 * * 1-5\"",
+        "notify = \"0 4 1 1 *\"\nadmin_digest = \"0 5 1 1 *\"",
+    ),
+];
+
+fn spawn_daemon(config: &Path, data: &Path) -> std::process::Child {
+    Process::new(assert_cmd::cargo::cargo_bin("foerderradar"))
+        .arg("--config")
+        .arg(config)
+        .arg("--data")
+        .arg(data)
+        .args(["--today", TODAY, "run"])
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+fn stop(mut daemon: std::process::Child) {
+    signal(&daemon, "-TERM");
+    let status = daemon.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+}
+
+async fn job_run_count(data: &Path, job: &str) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM job_runs WHERE job = ?")
+        .bind(job)
+        .fetch_one(&mut db(data).await)
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_collect_missed_while_the_machine_was_off_runs_once_at_start_up() {
+    let feeds = fixture_server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (config, data) = (dir.path().join("config"), dir.path().join("data"));
+    deployment(&config, &feeds.uri(), closed_port(), &YEARLY);
+    assert_eq!(foerderradar(&config, &data, &["status"]).status.code(), Some(0));
+    // The last collect ran on 2 June 2024; the machine was off over the slots of
+    // 1 January 2025 and 2026. Notify and the admin digest never ran: nothing owed.
+    let mut conn = db(&data).await;
+    sqlx::query("INSERT INTO job_runs (job, started, finished, ok) VALUES ('collect', ?, ?, 1)")
+        .bind("2024-06-02T01:00:00.000000Z")
+        .bind("2024-06-02T01:10:00.000000Z")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    conn.close().await.unwrap();
+
+    let mut daemon = spawn_daemon(&config, &data);
+    let lines = stderr_lines(&mut daemon);
+    let owed = wait_for(&lines, "catching up once");
+    assert!(owed.contains("collect") && owed.contains("2024-06-02"), "{owed}");
+    let next = wait_for(&lines, "next job");
+    assert!(
+        next.contains("collect") && next.contains("2025-01-01"),
+        "the first missed slot: {next}"
+    );
+    wait_for(&lines, "match done");
+    // After the one run the daemon's next cron job is next year's slot, not another
+    // missed one (it logs the next cron job whenever that changes).
+    let after = wait_for(&lines, "next job");
+    assert!(after.contains("collect") && after.contains("2027-01-01"), "{after}");
+    stop(daemon);
+
+    assert_eq!(
+        job_run_count(&data, "collect").await,
+        2,
+        "one catch-up run for two missed slots"
+    );
+    assert_eq!(job_run_count(&data, "notify").await, 0);
+    assert_eq!(job_run_count(&data, "admin_digest").await, 0);
+    let finished: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM job_runs WHERE job = 'collect' AND finished IS NOT NULL AND started > '2026'",
+    )
+    .fetch_one(&mut db(&data).await)
+    .await
+    .unwrap();
+    assert_eq!(finished, 1);
+    // A restart right after owes nothing.
+    let mut daemon = spawn_daemon(&config, &data);
+    let lines = stderr_lines(&mut daemon);
+    let next = wait_for(&lines, "next job");
+    assert!(next.contains("2027-01-01"), "{next}");
+    stop(daemon);
+    assert_eq!(job_run_count(&data, "collect").await, 2);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_schedule_group_collects_only_its_sources_on_its_own_schedule() {
+    let feeds = fixture_server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (config, data) = (dir.path().join("config"), dir.path().join("data"));
+    // `bund` every two seconds (the cron crate's 6-field syntax); the rest yearly.
+    let mut patch = YEARLY.to_vec();
+    patch.push(("[smtp]", "[schedule.groups]\nfast = \"*/2 * * * * *\"\n\n[smtp]"));
+    deployment(&config, &feeds.uri(), closed_port(), &patch);
+    let sources = sources_toml(&feeds.uri()).replacen("id = \"bund\"\n", "id = \"bund\"\nschedule = \"fast\"\n", 1);
+    std::fs::write(config.join("sources.toml"), sources).unwrap();
+    let check = foerderradar(&config, &data, &["check"]);
+    assert_eq!(check.status.code(), Some(0), "{}", text(&check.stderr));
+    let table = text(&foerderradar(&config, &data, &["sources"]).stdout);
+    let schedule_of = |id: &str| {
+        let line = table.lines().find(|l| l.starts_with(&format!("{id} "))).unwrap();
+        line.split_whitespace().nth(2).unwrap().to_string()
+    };
+    assert_eq!(
+        (schedule_of("bund"), schedule_of("land")),
+        ("collect:fast".into(), "collect".into()),
+        "{table}"
+    );
+
+    let mut daemon = spawn_daemon(&config, &data);
+    let lines = stderr_lines(&mut daemon);
+    wait_for(&lines, "collect done");
+    wait_for(&lines, "collect done");
+    stop(daemon);
+
+    let sources: Vec<String> = sqlx::query_scalar("SELECT DISTINCT source FROM source_runs")
+        .fetch_all(&mut db(&data).await)
+        .await
+        .unwrap();
+    assert_eq!(sources, ["bund"], "only the group's source was collected");
+    assert!(job_run_count(&data, "collect:fast").await >= 2);
+    assert_eq!(job_run_count(&data, "collect").await, 0);
+    let (_, status) = status_json(&config, &data);
+    let fast = job(&status, "collect:fast");
+    assert_eq!(fast["schedule"], "*/2 * * * * *");
+    assert!(fast["last_finished"].is_string(), "{status:#}");
+    assert_eq!(fast["last_ok"], true);
 }

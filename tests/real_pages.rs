@@ -266,7 +266,7 @@ fn shipped_sources_toml_builds_every_kind() {
     for source in sources {
         let mut table = source.as_table().unwrap().clone();
         let id = table.remove("id").unwrap();
-        for common in ["url", "label", "enabled", "min_delay_ms", "budget_secs"] {
+        for common in ["url", "label", "enabled", "min_delay_ms", "budget_secs", "schedule"] {
             table.remove(common);
         }
         let kind = table.remove("kind").unwrap();

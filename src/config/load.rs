@@ -21,12 +21,32 @@ pub(super) fn load(dir: &Path) -> Result<Config, ConfigErrors> {
             errors: &mut errors,
         })
     });
+    let groups: Option<Vec<String>> = service
+        .as_ref()
+        .map(|s: &super::ServiceConfig| s.schedules.groups.iter().map(|g| g.name.clone()).collect());
     let sources = read(dir, "sources.toml", &mut errors).and_then(|doc| {
-        sources::build(&mut Report {
-            doc: &doc,
-            errors: &mut errors,
-        })
+        sources::build(
+            &mut Report {
+                doc: &doc,
+                errors: &mut errors,
+            },
+            groups.as_deref(),
+        )
     });
+    // Each group lists its sources, so the daemon collects a group without a lookup per source.
+    let service = service.map(|mut service| {
+        if let Some((_, members)) = &sources {
+            for group in &mut service.schedules.groups {
+                group.sources = members
+                    .iter()
+                    .filter(|(_, g)| *g == group.name)
+                    .map(|(source, _)| source.clone())
+                    .collect();
+            }
+        }
+        service
+    });
+    let sources = sources.map(|(sources, _)| sources);
     let (strategy, known) = match read(dir, "strategy.toml", &mut errors) {
         Some(doc) => strategy::build(&mut Report {
             doc: &doc,

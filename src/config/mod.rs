@@ -71,11 +71,33 @@ pub struct ServiceConfig {
 /// leading `0 ` seconds field, because the `cron` crate wants seconds first.
 #[derive(Debug, Clone)]
 pub struct Schedules {
+    /// Collects the sources that name no group of their own, then matches.
     pub collect: CronSchedule,
     pub notify: CronSchedule,
+    /// The weekly report to the admin (`admin_digest`, default Mondays 07:00).
+    pub admin_digest: CronSchedule,
+    /// Named collect schedules (`[schedule.groups]`); a source joins one with
+    /// `schedule = "<name>"` in sources.toml. Ordered by name.
+    pub groups: Vec<ScheduleGroup>,
     /// Each cron job starts up to this much after its slot (`jitter_secs`, default 0),
     /// so that many installations on the same schedule do not hit the sources at once.
     pub jitter: Duration,
+}
+
+/// A named collect schedule and the sources that follow it.
+#[derive(Debug, Clone)]
+pub struct ScheduleGroup {
+    pub name: String,
+    pub cron: CronSchedule,
+    /// Ids of the sources with `schedule = "<name>"`, in sources.toml order.
+    pub sources: Vec<String>,
+}
+
+impl Schedules {
+    /// The group a source follows; `None` for the `collect` schedule.
+    pub fn group_of(&self, source: &str) -> Option<&ScheduleGroup> {
+        self.groups.iter().find(|g| g.sources.iter().any(|s| s == source))
+    }
 }
 
 #[derive(Clone)]
@@ -164,6 +186,10 @@ pub struct NotifySettings {
     pub max_attempts: u32,
     /// First retry delay; doubles per attempt.
     pub retry_base: Duration,
+    /// A mail still failing this long after it was queued is given up (`max_retry_age_hours`).
+    pub max_retry_age: Duration,
+    /// The admin digest names an enabled source that brought no call for this many days.
+    pub silent_after_days: u32,
 }
 
 /// One `[[source]]` of `sources.toml`.

@@ -63,6 +63,8 @@ fn settings() -> Vec<Setting> {
         service("http", "http.max_items_per_feed", 1, 1_000_000),
         service("notify", "notify.max_attempts", 1, 100),
         service("notify", "notify.retry_base_secs", 1, 86_400),
+        service("notify", "notify.max_retry_age_hours", 1, 720),
+        service("notify", "notify.silent_after_days", 1, 365),
         service("daemon", "daemon.shutdown_grace_secs", 1, 3600),
         patch(
             "foerderradar.toml",

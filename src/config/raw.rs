@@ -21,7 +21,11 @@ pub type Float = Spanned<f64>;
 pub struct RawSchedule {
     pub collect: Text,
     pub notify: Text,
+    pub admin_digest: Option<Text>,
     pub jitter_secs: Option<Int>,
+    /// `[schedule.groups]`: named collect schedules that sources join with `schedule = "name"`.
+    #[serde(default)]
+    pub groups: std::collections::BTreeMap<String, Text>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -57,6 +61,8 @@ pub struct RawHttp {
 pub struct RawNotify {
     pub max_attempts: Option<Int>,
     pub retry_base_secs: Option<Int>,
+    pub max_retry_age_hours: Option<Int>,
+    pub silent_after_days: Option<Int>,
 }
 
 /// `[daemon]`: how the long-running process behaves.
@@ -79,10 +85,21 @@ pub struct RawSource {
     pub enabled: Option<bool>,
     pub min_delay_ms: Option<Int>,
     pub budget_secs: Option<Int>,
+    /// The name of a `[schedule.groups]` entry in foerderradar.toml.
+    pub schedule: Option<Text>,
 }
 
 impl RawSource {
-    pub const COMMON_KEYS: [&'static str; 7] = ["id", "kind", "url", "label", "enabled", "min_delay_ms", "budget_secs"];
+    pub const COMMON_KEYS: [&'static str; 8] = [
+        "id",
+        "kind",
+        "url",
+        "label",
+        "enabled",
+        "min_delay_ms",
+        "budget_secs",
+        "schedule",
+    ];
 }
 
 // ---- strategy.toml ----

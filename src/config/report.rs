@@ -24,8 +24,25 @@ pub(super) fn warnings(config: &Config) -> Vec<String> {
     ]
     .into_iter()
     .flatten()
+    .chain(idle_schedule_groups(config))
     .chain(kommunen_without_contact(config))
     .collect()
+}
+
+/// A `[schedule.groups]` entry that no enabled source names: its job would collect nothing.
+fn idle_schedule_groups(config: &Config) -> impl Iterator<Item = String> + '_ {
+    config
+        .service
+        .schedules
+        .groups
+        .iter()
+        .filter(|g| !config.sources.iter().any(|s| s.enabled && g.sources.contains(&s.id)))
+        .map(|g| {
+            format!(
+                "schedule group '{}' has no enabled source; add schedule = \"{}\" to a [[source]] in sources.toml",
+                g.name, g.name
+            )
+        })
 }
 
 fn is_reserved(address: &str) -> bool {

@@ -8,7 +8,9 @@ use super::error::Report;
 use super::fields::{count, count32, email, one_of, opt};
 use super::load::{open, optional, required};
 use super::raw::{Int, RawDaemon, RawHttp, RawNotify, RawSchedule, RawSmtp, Text};
-use super::{CronSchedule, HttpSettings, NotifySettings, Schedules, ServiceConfig, SmtpConfig, SmtpTls, schedule};
+use super::{
+    CronSchedule, HttpSettings, NotifySettings, ScheduleGroup, Schedules, ServiceConfig, SmtpConfig, SmtpTls, schedule,
+};
 
 const KEYS: [&str; 9] = [
     "data_dir", "timezone", "schedule", "smtp", "sender", "admin", "http", "notify", "daemon",
@@ -30,6 +32,11 @@ const MAX_ATTEMPTS: RangeInclusive<u32> = 1..=100;
 const RETRY_BASE_SECS: RangeInclusive<u64> = 1..=86_400;
 const SHUTDOWN_GRACE_SECS: RangeInclusive<u64> = 1..=3600;
 const JITTER_SECS: RangeInclusive<u64> = 0..=3600;
+/// `notify.max_retry_age_hours` (default 72): at least one hour of retries, at most 30 days.
+const MAX_RETRY_AGE_HOURS: RangeInclusive<u64> = 1..=720;
+/// `notify.silent_after_days` (default 14): a source may publish rarely, but a year of
+/// silence is no longer worth a line in the admin digest.
+const SILENT_AFTER_DAYS: RangeInclusive<u32> = 1..=365;
 
 pub(super) fn build(r: &mut Report) -> Option<ServiceConfig> {
     let root = open(r, &KEYS)?;
@@ -77,14 +84,51 @@ fn timezone(r: &mut Report, v: &Text) -> Option<chrono_tz::Tz> {
     r.check(tz.map_err(|_| message), &v.span(), "timezone")
 }
 
+/// The admin digest's default slot: Mondays 07:00, with the week's first digests.
+pub(super) const ADMIN_DIGEST_DEFAULT: &str = "0 7 * * 1";
+
 fn schedules(r: &mut Report, raw: &RawSchedule) -> Option<Schedules> {
     let collect = cron(r, &raw.collect, "schedule.collect");
     let notify = cron(r, &raw.notify, "schedule.notify");
+    let admin_digest = match &raw.admin_digest {
+        Some(v) => cron(r, v, "schedule.admin_digest"),
+        None => Some(schedule::compile(ADMIN_DIGEST_DEFAULT).expect("the default admin digest schedule compiles")),
+    };
     let jitter = count(r, raw.jitter_secs.as_ref(), "schedule.jitter_secs", 0, JITTER_SECS);
+    let groups: Vec<Option<ScheduleGroup>> = raw
+        .groups
+        .iter()
+        .map(|(name, expr)| schedule_group(r, name, expr))
+        .collect();
     Some(Schedules {
         collect: collect?,
         notify: notify?,
+        admin_digest: admin_digest?,
+        groups: groups.into_iter().collect::<Option<_>>()?,
         jitter: Duration::from_secs(jitter?),
+    })
+}
+
+/// One `[schedule.groups]` entry; its sources are filled in once sources.toml is read.
+fn schedule_group(r: &mut Report, name: &str, expr: &Text) -> Option<ScheduleGroup> {
+    let key = format!("schedule.groups.{name}");
+    let valid = !name.is_empty()
+        && name.len() <= 40
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+    if !valid {
+        r.at(
+            &expr.span(),
+            &key,
+            "a group name is 1 to 40 lowercase letters, digits, '-' or '_', e.g. nightly = \"0 2 * * *\"",
+        );
+    }
+    let cron = cron(r, expr, &key)?;
+    valid.then(|| ScheduleGroup {
+        name: name.to_string(),
+        cron,
+        sources: Vec::new(),
     })
 }
 
@@ -231,9 +275,25 @@ fn notify(r: &mut Report, raw: &RawNotify) -> Option<NotifySettings> {
         60,
         RETRY_BASE_SECS,
     );
+    let max_age = count(
+        r,
+        raw.max_retry_age_hours.as_ref(),
+        "notify.max_retry_age_hours",
+        72,
+        MAX_RETRY_AGE_HOURS,
+    );
+    let silent = count32(
+        r,
+        raw.silent_after_days.as_ref(),
+        "notify.silent_after_days",
+        14,
+        SILENT_AFTER_DAYS,
+    );
     Some(NotifySettings {
         max_attempts: max_attempts?,
         retry_base: Duration::from_secs(retry_base?),
+        max_retry_age: Duration::from_secs(max_age? * 3600),
+        silent_after_days: silent?,
     })
 }
 

@@ -15,12 +15,18 @@ use super::raw::{Int, RawSource, Text};
 use super::service::{BUDGET_SECS, MIN_DELAY_MS};
 use crate::model::source::SourceKind;
 
-pub(super) fn build(r: &mut Report) -> Option<Vec<SourceConfig>> {
+/// Which source follows which `[schedule.groups]` entry: (source id, group name).
+pub(super) type GroupMembers = Vec<(String, String)>;
+
+/// The sources, and the group each one names with `schedule`. `groups` are the names
+/// defined in foerderradar.toml (`None` when that file failed: nothing to check against).
+pub(super) fn build(r: &mut Report, groups: Option<&[String]>) -> Option<(Vec<SourceConfig>, GroupMembers)> {
     let root = open(r, &["source"])?;
     let mut ids = Ids::new("source");
+    let mut members = GroupMembers::new();
     let sources: Vec<_> = tables(r, &root, "source")
         .into_iter()
-        .map(|(i, v)| source(r, &format!("source[{i}]"), v, &mut ids))
+        .map(|(i, v)| source(r, &format!("source[{i}]"), v, &mut ids, groups, &mut members))
         .collect();
     if sources.is_empty() {
         // An empty file would let the daemon run for months and never find a call.
@@ -30,19 +36,33 @@ pub(super) fn build(r: &mut Report) -> Option<Vec<SourceConfig>> {
         );
         return None;
     }
-    sources.into_iter().collect()
+    Some((sources.into_iter().collect::<Option<_>>()?, members))
 }
 
-fn source(r: &mut Report, key: &str, v: &Spanned<DeValue<'_>>, ids: &mut Ids) -> Option<SourceConfig> {
+fn source(
+    r: &mut Report,
+    key: &str,
+    v: &Spanned<DeValue<'_>>,
+    ids: &mut Ids,
+    groups: Option<&[String]>,
+    members: &mut GroupMembers,
+) -> Option<SourceConfig> {
     let (common, rest) = split(v);
     let raw: RawSource = value(r, &common, key)?;
     let id_ok = ids.check(r, &raw.id, &format!("{key}.id"));
+    let group_ok = raw
+        .schedule
+        .as_ref()
+        .is_none_or(|g| schedule_group(r, &format!("{key}.schedule"), g, groups));
+    if let Some(group) = &raw.schedule {
+        members.push((raw.id.get_ref().clone(), group.get_ref().clone()));
+    }
     let url = http_url(r, &raw.url, &format!("{key}.url"));
     let min_delay = millis(r, raw.min_delay_ms.as_ref(), &format!("{key}.min_delay_ms"));
     let budget = secs(r, raw.budget_secs.as_ref(), &format!("{key}.budget_secs"));
     let kind = kind(r, &raw.kind, &rest, key, raw.id.get_ref());
     Some(SourceConfig {
-        id: id_ok.then(|| raw.id.get_ref().clone())?,
+        id: (id_ok && group_ok).then(|| raw.id.get_ref().clone())?,
         label: raw.label,
         url: url?,
         enabled: raw.enabled.unwrap_or(true),
@@ -51,6 +71,28 @@ fn source(r: &mut Report, key: &str, v: &Spanned<DeValue<'_>>, ids: &mut Ids) ->
         kind: kind?,
         line: r.doc.line(&v.span()),
     })
+}
+
+/// Whether `schedule = "<name>"` names a group of `[schedule.groups]` in foerderradar.toml.
+fn schedule_group(r: &mut Report, key: &str, group: &Text, groups: Option<&[String]>) -> bool {
+    let Some(groups) = groups else { return true };
+    if groups.iter().any(|g| g == group.get_ref()) {
+        return true;
+    }
+    let known = if groups.is_empty() {
+        "foerderradar.toml defines no [schedule.groups]; add e.g. nightly = \"0 2 * * *\" there".to_string()
+    } else {
+        format!(
+            "known groups (foerderradar.toml [schedule.groups]): {}",
+            groups.join(", ")
+        )
+    };
+    r.at(
+        &group.span(),
+        key,
+        format!("unknown schedule group '{}'; {known}", group.get_ref()),
+    );
+    false
 }
 
 /// Splits a `[[source]]` table into its common keys and the kind's keys.
@@ -231,6 +273,67 @@ mod tests {
                 assert!(e.message.contains(part), "{part:?} not in: {e}");
             }
         }
+    }
+
+    /// The fixture with `[schedule.groups]` in foerderradar.toml and a second source naming `group`.
+    fn with_grouped_source(groups: &str, group: &str) -> (String, Result<Config, Vec<crate::config::ConfigError>>) {
+        let service = format!("{}\n[schedule.groups]\n{groups}\n", fixture("foerderradar.toml"));
+        let sources = format!(
+            "{}\n[[source]]\nid = \"fdb\"\nkind = \"rss\"\nurl = \"https://b.example.org/feed\"\nlabel = \"b\"\nschedule = \"{group}\"\n",
+            fixture(FILE)
+        );
+        let dir = dir_with(FILE, &sources);
+        std::fs::write(dir.path().join("foerderradar.toml"), service).unwrap();
+        (sources, Config::load(dir.path()).map_err(|e| e.0))
+    }
+
+    #[test]
+    fn a_source_joins_a_schedule_group_by_name() {
+        let (_, config) = with_grouped_source("nightly = \"0 2 * * *\"\nfeeds = \"0 */4 * * *\"", "nightly");
+        let config = config.unwrap();
+        let groups = &config.service.schedules.groups;
+        let names: Vec<_> = groups.iter().map(|g| (g.name.as_str(), g.sources.clone())).collect();
+        assert_eq!(names, [("feeds", vec![]), ("nightly", vec!["fdb".to_string()])]);
+        assert_eq!(config.service.schedules.group_of("fdb").unwrap().cron.expr, "0 2 * * *");
+        assert!(config.service.schedules.group_of("kreis-presse").is_none());
+        let warnings = config.warnings().join("\n");
+        assert!(
+            warnings.contains("schedule group 'feeds' has no enabled source"),
+            "{warnings}"
+        );
+        assert!(!warnings.contains("'nightly'"), "{warnings}");
+    }
+
+    #[test]
+    fn an_unknown_schedule_group_is_refused_at_its_line() {
+        let (text, errors) = with_grouped_source("nightly = \"0 2 * * *\"", "nachts");
+        let errors = errors.unwrap_err();
+        let e = error_at(&errors, "source[1].schedule");
+        assert_eq!(e.line, line_of(&text, "schedule = \"nachts\""));
+        assert!(
+            e.message.contains("unknown schedule group 'nachts'") && e.message.contains("nightly"),
+            "{e}"
+        );
+        let (_, errors) = Config::load(dir_with(FILE, &text).path())
+            .map(|_| ((), Vec::new()))
+            .unwrap_or_else(|e| ((), e.0));
+        assert!(
+            error_at(&errors, "source[1].schedule")
+                .message
+                .contains("defines no [schedule.groups]")
+        );
+    }
+
+    #[test]
+    fn a_bad_group_name_or_cron_line_is_refused() {
+        let (_, errors) = with_grouped_source("Nachts = \"0 2 * * *\"\nfeeds = \"alle 4 Stunden\"", "feeds");
+        let errors = errors.unwrap_err();
+        assert!(
+            error_at(&errors, "schedule.groups.Nachts")
+                .message
+                .contains("lowercase")
+        );
+        assert!(error_at(&errors, "schedule.groups.feeds").message.contains("fields"));
     }
 
     #[test]

@@ -54,11 +54,14 @@ impl AdminNotice {
                 let last = h
                     .last_success
                     .map_or("nie".into(), |t| t.format("%d.%m.%Y %H:%M UTC").to_string());
+                let failures = match h.consecutive_failures {
+                    1 => "1 Fehlversuch".to_string(),
+                    n => format!("{n} Fehlversuche in Folge"),
+                };
                 let _ = writeln!(
                     text,
-                    "- {}: {} Fehlversuche in Folge, letzter Erfolg: {last}\n  Fehler: {}",
+                    "- {}: {failures}, letzter Erfolg: {last}\n  Fehler: {}",
                     h.source,
-                    h.consecutive_failures,
                     h.last_error
                         .as_deref()
                         .unwrap_or("keine Einträge mehr gefunden (Seitenaufbau geändert?)")
@@ -67,12 +70,18 @@ impl AdminNotice {
             text.push_str("\nBitte prüfen Sie die Quelle in config/sources.toml; `foerderradar sources` zeigt den Zustand aller Quellen.\n");
         }
         if !self.given_up.is_empty() {
-            text.push_str("\nNicht zustellbare E-Mails (nach allen Versuchen aufgegeben):\n");
+            text.push_str(
+                "\nNicht zustellbare E-Mails (vom Mailserver abgelehnt, oder nach allen Versuchen aufgegeben):\n",
+            );
             for m in &self.given_up {
+                let attempts = match m.attempts {
+                    1 => "1 Versuch".to_string(),
+                    n => format!("{n} Versuchen"),
+                };
                 let _ = writeln!(
                     text,
-                    "- an {}: „{}“ nach {} Versuchen\n  Fehler: {}",
-                    m.contact, m.subject, m.attempts, m.error
+                    "- an {}: „{}“ nach {attempts}\n  Fehler: {}",
+                    m.contact, m.subject, m.error
                 );
             }
             // The calls stay marked as notified for these contacts, so no later pass sends them:

@@ -13,6 +13,7 @@
 //! override them by placing files of the same name in `<config>/templates/`.
 
 pub mod admin;
+pub mod admin_digest;
 mod digest;
 mod outbox;
 mod render;

@@ -10,6 +10,7 @@
 mod calls;
 mod contacts;
 mod feedback;
+mod jobs;
 mod matches;
 mod ops;
 mod outbox;
@@ -37,6 +38,7 @@ use crate::model::feedback::{FeedbackCount, FeedbackEntry, FeedbackSet};
 use crate::model::source::SourceState;
 use crate::model::{Call, CallId, Match};
 
+pub use jobs::{DeadLetter, ScheduledRuns, SourceYield};
 pub use ops::{JobRuns, LastError};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
