@@ -64,6 +64,7 @@ fn settings() -> Vec<Setting> {
         service("notify", "notify.max_attempts", 1, 100),
         service("notify", "notify.retry_base_secs", 1, 86_400),
         service("daemon", "daemon.shutdown_grace_secs", 1, 3600),
+        service("web", "web.link_validity_days", 1, 3650),
         patch(
             "foerderradar.toml",
             "schedule.jitter_secs",

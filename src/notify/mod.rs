@@ -14,6 +14,7 @@
 
 pub mod admin;
 mod digest;
+pub mod links;
 mod outbox;
 mod render;
 mod transport;
