@@ -22,3 +22,4 @@ mod real_pages;
 mod report;
 mod store;
 mod support;
+mod web;

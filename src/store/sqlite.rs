@@ -11,6 +11,7 @@ mod calls;
 mod contacts;
 mod feedback;
 mod matches;
+mod metrics;
 mod ops;
 mod outbox;
 mod sources;
@@ -37,6 +38,7 @@ use crate::model::feedback::{FeedbackCount, FeedbackEntry, FeedbackSet};
 use crate::model::source::SourceState;
 use crate::model::{Call, CallId, Match};
 
+pub use metrics::{JobMetric, StoreMetrics};
 pub use ops::{JobRuns, LastError};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
