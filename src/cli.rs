@@ -148,6 +148,13 @@ pub enum Command {
         #[command(subcommand)]
         command: CallsCommand,
     },
+    /// Run the web server alone: signed mail links, contact pages, reports, /health and
+    /// /metrics (`[web]` in foerderradar.toml; `run` hosts it too with `[web] enabled = true`).
+    Serve {
+        /// Listen here instead of `[web] bind` (e.g. 127.0.0.1:8081).
+        #[arg(long)]
+        bind: Option<std::net::SocketAddr>,
+    },
     /// The deployment at a glance: last and next run of every job, source health, the outbox
     /// by state, the newest call's age, the last error. Exit 1 when something needs attention.
     Status {
@@ -388,6 +395,9 @@ async fn run_command(cli: Cli, out: &mut Out<impl Write>) -> anyhow::Result<Exit
     }
     let data_dir = data_dir(&cli, &config);
     let app = App::open(config, &data_dir, cli.today).await?;
+    if let Command::Serve { bind } = cli.command {
+        return serve(app, bind).await;
+    }
     if let Command::Run { once: false } = cli.command {
         // The daemon logs each job's stages itself.
         return crate::daemon::run(app, cli.config.clone()).await;
@@ -413,7 +423,9 @@ async fn run_command(cli: Cli, out: &mut Out<impl Write>) -> anyhow::Result<Exit
         Command::Backup { file } => backup(&app, &file, out).await,
         Command::Feedback { command } => feedback::run(&app, command, out).await,
         Command::Contacts { format } => feedback::contacts(&app, format, out).await,
-        Command::Check | Command::Eval { .. } | Command::Run { once: false } => unreachable!("handled above"),
+        Command::Check | Command::Eval { .. } | Command::Run { once: false } | Command::Serve { .. } => {
+            unreachable!("handled above")
+        }
     };
     let stages = app.take_stage_stats();
     if show_timings && !stages.is_empty() {
@@ -602,6 +614,30 @@ async fn admin_digest(app: &App, dry_run: bool, out: &mut Out<impl Write>) -> an
     );
     print_given_up(out, &sent.given_up)?;
     Ok(attention(!sent.ok() || sent.delivery.retried > 0))
+}
+
+/// `serve`: the web server until SIGINT or SIGTERM. It takes no data lock: it runs
+/// beside a daemon on the same store.
+async fn serve(app: App, bind: Option<std::net::SocketAddr>) -> anyhow::Result<ExitCode> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut config = app.config.clone();
+    if let Some(bind) = bind {
+        config.service.web.bind = bind;
+    }
+    let secrets = crate::web::Secrets::from_env(&config.service.web)?;
+    let listener = crate::web::bind(config.service.web.bind).await?;
+    let state = crate::web::WebState::new(config, app.store.clone(), app.today_override, secrets)?;
+    let mut terminate = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
+    let mut interrupt = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
+    let shutdown = async move {
+        tokio::select! {
+            _ = terminate.recv() => {}
+            _ = interrupt.recv() => {}
+        }
+        tracing::info!("web server stopping");
+    };
+    crate::web::serve(state, listener, shutdown).await?;
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn run_once(app: &App, out: &mut Out<impl Write>) -> anyhow::Result<ExitCode> {

@@ -240,6 +240,11 @@ pub async fn run(mut app: App, config_dir: PathBuf) -> anyhow::Result<ExitCode> 
     let mut last_runs = resume_runs(&app).await?;
     // The cron job last logged as next: logged once, not before every retry tick.
     let mut announced = None;
+    // One process for both (one systemd unit): the web server runs beside the jobs.
+    let web = match app.config.service.web.enabled {
+        true => Some(crate::web::Hosted::start(web_state(&app)?).await?),
+        false => None,
+    };
     loop {
         let upcoming = next_cron_job(&app.config, &last_runs);
         if upcoming != announced {
@@ -285,8 +290,18 @@ pub async fn run(mut app: App, config_dir: PathBuf) -> anyhow::Result<ExitCode> 
             break;
         }
     }
+    if let Some(web) = web {
+        web.stop().await?;
+    }
     tracing::info!("daemon stopped");
     Ok(ExitCode::SUCCESS)
+}
+
+/// The web server's view of the daemon's deployment (a reload by SIGHUP reaches the
+/// jobs; the web server keeps the config it started with).
+fn web_state(app: &App) -> anyhow::Result<crate::web::WebState> {
+    let secrets = crate::web::Secrets::from_env(&app.config.service.web)?;
+    crate::web::WebState::new(app.config.clone(), app.store.clone(), app.today_override, secrets)
 }
 
 /// The start state of the schedules, from the runs the store recorded before. A store

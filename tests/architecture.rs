@@ -20,6 +20,8 @@ const LAYERS: &[&[&str]] = &[
     // The pipeline stages.
     &["collect", "matching", "notify", "report"],
     &["app", "status"],
+    // `foerderradar serve`: links, reports, health and metrics over HTTP.
+    &["web"],
     &["daemon"],
     &["cli"],
 ];

@@ -258,7 +258,7 @@ pub(crate) async fn fixture_server() -> MockServer {
 }
 
 /// An SMTP server on a free loopback port; every received mail arrives on the channel.
-fn smtp_server() -> (u16, mpsc::Receiver<mogimail::Email>) {
+pub(crate) fn smtp_server() -> (u16, mpsc::Receiver<mogimail::Email>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let (tx, rx) = mpsc::channel();
@@ -291,7 +291,7 @@ pub(crate) fn foerderradar(config: &Path, data: &Path, args: &[&str]) -> std::pr
 }
 
 /// Mails received within a short wait, as (recipient, raw message).
-fn received(rx: &mpsc::Receiver<mogimail::Email>) -> Vec<(String, String)> {
+pub(crate) fn received(rx: &mpsc::Receiver<mogimail::Email>) -> Vec<(String, String)> {
     let mut mails = Vec::new();
     while let Ok(mail) = rx.recv_timeout(Duration::from_millis(500)) {
         for to in &mail.to {

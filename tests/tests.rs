@@ -23,3 +23,4 @@ mod real_pages;
 mod report;
 mod store;
 mod support;
+mod web;

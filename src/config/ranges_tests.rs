@@ -66,6 +66,7 @@ fn settings() -> Vec<Setting> {
         service("notify", "notify.max_retry_age_hours", 1, 720),
         service("notify", "notify.silent_after_days", 1, 365),
         service("daemon", "daemon.shutdown_grace_secs", 1, 3600),
+        service("web", "web.link_validity_days", 1, 3650),
         patch(
             "foerderradar.toml",
             "schedule.jitter_secs",

@@ -15,6 +15,7 @@
 pub mod admin;
 pub mod admin_digest;
 mod digest;
+pub mod links;
 mod outbox;
 mod render;
 mod transport;

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-pub use sqlite::{DeadLetter, JobRuns, LastError, ScheduledRuns, SourceYield, SqliteStore};
+pub use sqlite::{DeadLetter, JobMetric, JobRuns, LastError, ScheduledRuns, SourceYield, SqliteStore, StoreMetrics};
 
 use crate::model::contact::ContactSettings;
 use crate::model::feedback::{FeedbackCount, FeedbackEntry, FeedbackSet};

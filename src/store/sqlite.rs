@@ -12,6 +12,7 @@ mod contacts;
 mod feedback;
 mod jobs;
 mod matches;
+mod metrics;
 mod ops;
 mod outbox;
 mod sources;
@@ -39,6 +40,7 @@ use crate::model::source::SourceState;
 use crate::model::{Call, CallId, Match};
 
 pub use jobs::{DeadLetter, ScheduledRuns, SourceYield};
+pub use metrics::{JobMetric, StoreMetrics};
 pub use ops::{JobRuns, LastError};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
