@@ -115,13 +115,8 @@ pub enum Command {
         #[arg(long)]
         kommune: Option<String>,
     },
-    /// Evaluate the rules against a labelled set (TOML, CSV or JSON).
-    Eval {
-        file: PathBuf,
-        /// Exit 1 when micro-F1 falls below this value.
-        #[arg(long, value_name = "F1")]
-        min_f1: Option<f64>,
-    },
+    /// Evaluate the rules against labelled sets (TOML, CSV or JSON), each reported as its own part.
+    Eval(EvalArgs),
     /// Compare proposed rules with the current ones over recently stored calls.
     Preview {
         /// Config directory with the proposed rules.
@@ -180,6 +175,27 @@ pub enum CallsCommand {
         #[arg(long, value_enum, default_value = "text")]
         format: StatusFormat,
     },
+}
+
+/// Arguments of `eval`.
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// Labelled sets: files, or directories of item files. A directory without item files of its own
+    /// but with subdirectories (tests/fixtures/labelled) stands for one part per subdirectory.
+    #[arg(required = true, value_name = "FILE")]
+    files: Vec<PathBuf>,
+    /// Exit 1 when the micro-F1 over all labels of any part falls below this value.
+    #[arg(long, value_name = "F1")]
+    min_f1: Option<f64>,
+    /// Exit 1 when the micro-F1 over (call, Handlungsfeld) pairs of any part falls below this value.
+    #[arg(long, value_name = "F1")]
+    min_hf_f1: Option<f64>,
+    /// Exit 1 when the precision over (call, Handlungsfeld) pairs of any part falls below this value.
+    #[arg(long, value_name = "P")]
+    min_hf_precision: Option<f64>,
+    /// Only the tables, without the list of wrong labels.
+    #[arg(long)]
+    brief: bool,
 }
 
 #[derive(Debug, Args)]
@@ -263,8 +279,8 @@ async fn run_command(cli: Cli, out: &mut Out<impl Write>) -> anyhow::Result<Exit
         return check(&cli.config, out);
     }
     let config = load_config(&cli.config)?;
-    if let Command::Eval { file, min_f1 } = &cli.command {
-        return run_eval(&cli, config, file, *min_f1, out).await;
+    if let Command::Eval(args) = &cli.command {
+        return run_eval(&cli, config, args, out).await;
     }
     let data_dir = data_dir(&cli, &config);
     let app = App::open(config, &data_dir, cli.today).await?;
@@ -290,7 +306,7 @@ async fn run_command(cli: Cli, out: &mut Out<impl Write>) -> anyhow::Result<Exit
         Command::Outbox { status } => outbox(&app, status, out).await,
         Command::Status { format } => status(&app, format, out).await,
         Command::Backup { file } => backup(&app, &file, out).await,
-        Command::Check | Command::Eval { .. } | Command::Run { once: false } => unreachable!("handled above"),
+        Command::Check | Command::Eval(_) | Command::Run { once: false } => unreachable!("handled above"),
     };
     let stages = app.take_stage_stats();
     if show_timings && !stages.is_empty() {
@@ -501,42 +517,73 @@ async fn explain(
     Ok(ExitCode::SUCCESS)
 }
 
-async fn run_eval(
-    cli: &Cli,
-    config: Config,
-    file: &Path,
-    min_f1: Option<f64>,
-    out: &mut Out<impl Write>,
-) -> anyhow::Result<ExitCode> {
+async fn run_eval(cli: &Cli, config: Config, args: &EvalArgs, out: &mut Out<impl Write>) -> anyhow::Result<ExitCode> {
     let matcher = Matcher::new(&config)?;
-    // The error's message names the file and the cause; its source chain would repeat the cause.
-    let set = eval::load_labelled(file).map_err(|e| anyhow::anyhow!("{e}"))?;
     let today = cli.today.unwrap_or_else(|| Utc::now().date_naive());
-    let mut items = set.inline();
-    let stored: Vec<_> = set.stored().collect();
-    if !stored.is_empty() {
-        // Only sets that name stored calls need the store.
-        let data = data_dir(cli, &config);
-        let app = App::open(config, &data, cli.today).await?;
-        for (id, expected) in stored {
-            let call = app
-                .store
+    let mut parts = Vec::new();
+    for file in &args.files {
+        // The error's message names the file and the cause; its source chain would repeat the cause.
+        parts.extend(eval::parts(file).map_err(|e| anyhow::anyhow!("{e}"))?);
+    }
+    let mut app: Option<App> = None;
+    let mut reports = Vec::new();
+    for part in &parts {
+        let set = eval::load_labelled(part).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let mut items = set.inline();
+        for (id, expected) in set.stored() {
+            // Only sets that name stored calls need the store.
+            if app.is_none() {
+                let data = data_dir(cli, &config);
+                app = Some(App::open(config.clone(), &data, cli.today).await?);
+            }
+            let store = &app.as_ref().expect("opened above").store;
+            let call = store
                 .get_call(id)
                 .await?
-                .with_context(|| format!("{}: no stored call '{id}'", file.display()))?;
+                .with_context(|| format!("{}: no stored call '{id}'", part.display()))?;
             items.push((call, expected.clone()));
         }
-    }
-    let result = eval::evaluate(&matcher, &items, today);
-    outln!(out, "{result}");
-    let f1 = result.micro_all().f1();
-    match min_f1 {
-        Some(min) if f1 < min => {
-            errln!("eval: micro-F1 over all labels {f1:.3} is below the floor --min-f1 {min}");
-            Ok(ExitCode::from(1))
+        let result = eval::evaluate(&matcher, &items, today);
+        if parts.len() > 1 {
+            outln!(out, "== Teil {} ==", part.display());
         }
-        _ => Ok(ExitCode::SUCCESS),
+        if args.brief {
+            outln!(out, "{}", result.tables());
+        } else {
+            outln!(out, "{result}");
+        }
+        reports.push((part.display().to_string(), result));
     }
+    if reports.len() > 1 {
+        outln!(out, "== Übersicht (Handlungsfeld-Paare) ==");
+        outln!(out, "{}", eval::Overview(&reports));
+    }
+    let mut code = ExitCode::SUCCESS;
+    for (name, r) in &reports {
+        let hf = r.micro_handlungsfelder();
+        let checks = [
+            (args.min_f1, r.micro_all().f1(), "micro-F1 over all labels", "--min-f1"),
+            (
+                args.min_hf_f1,
+                hf.f1(),
+                "micro-F1 over (call, Handlungsfeld) pairs",
+                "--min-hf-f1",
+            ),
+            (
+                args.min_hf_precision,
+                hf.precision(),
+                "precision over (call, Handlungsfeld) pairs",
+                "--min-hf-precision",
+            ),
+        ];
+        for (floor, value, what, flag) in checks {
+            if let Some(min) = floor.filter(|min| value < *min) {
+                errln!("eval: {name}: {what} {value:.3} is below the floor {flag} {min}");
+                code = ExitCode::from(1);
+            }
+        }
+    }
+    Ok(code)
 }
 
 async fn run_preview(

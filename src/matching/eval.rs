@@ -3,7 +3,9 @@
 //! A labelled set lists calls with the Handlungsfelder and projects they
 //! should match (empty for hard negatives). Files are TOML, CSV or JSON,
 //! chosen by extension; a directory loads every such file in it, sorted by
-//! name. The format is documented in `tests/fixtures/devset/README.md`.
+//! name. The format is documented in `tests/fixtures/devset/README.md`;
+//! the access labels (`kommune_eligible`, `kreis_eligible`, `expired`) in
+//! `tests/fixtures/labelled/README.md`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -13,7 +15,10 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::Deserialize;
 
 use super::Matcher;
+use super::criteria;
+use crate::config::KommuneKind;
 use crate::model::german::format_decimal;
+use crate::model::reason::{Criterion, CriterionTopic};
 use crate::model::{
     ApplicantCategory, Applicants, Call, CallId, CallStatus, Deadline, DeadlineDate, FundingRate, Region,
 };
@@ -23,6 +28,29 @@ use crate::model::{
 pub struct Expected {
     pub handlungsfelder: BTreeSet<String>,
     pub projects: BTreeSet<String>,
+    /// Who may use the call and whether it is still open; `None` where not labelled.
+    pub access: AccessLabels<Option<bool>>,
+}
+
+/// The three yes/no facts about a call besides its topics: may a Stadt or
+/// Gemeinde of the Kreis apply, may the Kreis apply, and is the call over
+/// (deadline passed or closed) on the evaluation day.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AccessLabels<T> {
+    pub kommune_eligible: T,
+    pub kreis_eligible: T,
+    pub expired: T,
+}
+
+impl<T: Copy> AccessLabels<T> {
+    /// (German row label, value) in display order.
+    fn rows(&self) -> [(&'static str, T); 3] {
+        [
+            ("Kommune antragsberechtigt", self.kommune_eligible),
+            ("Kreis antragsberechtigt", self.kreis_eligible),
+            ("abgelaufen", self.expired),
+        ]
+    }
 }
 
 /// Where a labelled call comes from.
@@ -119,6 +147,9 @@ struct RawItem {
     expect_handlungsfelder: Vec<String>,
     #[serde(default)]
     expect_projects: Vec<String>,
+    kommune_eligible: Option<bool>,
+    kreis_eligible: Option<bool>,
+    expired: Option<bool>,
     note: Option<String>,
 }
 
@@ -139,7 +170,7 @@ pub fn load_labelled(path: &Path) -> Result<LabelledSet, EvalError> {
         let mut files: Vec<PathBuf> = std::fs::read_dir(path)
             .map_err(io)?
             .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("toml" | "csv" | "json")))
+            .filter(|p| is_item_file(p))
             .collect();
         files.sort();
         let mut set = LabelledSet::default();
@@ -175,6 +206,34 @@ pub fn load_labelled(path: &Path) -> Result<LabelledSet, EvalError> {
     Ok(LabelledSet { items })
 }
 
+/// The parts `path` stands for: itself, or, for a directory without item
+/// files of its own, each subdirectory (sorted), e.g. `tune` and `measured`.
+pub fn parts(path: &Path) -> Result<Vec<PathBuf>, EvalError> {
+    if !path.is_dir() {
+        return Ok(vec![path.to_path_buf()]);
+    }
+    let entries: Vec<PathBuf> = std::fs::read_dir(path)
+        .map_err(|source| EvalError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    if entries.iter().any(|p| p.is_file() && is_item_file(p)) {
+        return Ok(vec![path.to_path_buf()]);
+    }
+    let mut dirs: Vec<PathBuf> = entries.into_iter().filter(|p| p.is_dir()).collect();
+    dirs.sort();
+    if dirs.is_empty() {
+        return Ok(vec![path.to_path_buf()]);
+    }
+    Ok(dirs)
+}
+
+fn is_item_file(p: &Path) -> bool {
+    matches!(p.extension().and_then(|e| e.to_str()), Some("toml" | "csv" | "json"))
+}
+
 /// CSV: one row per item, header names as in TOML; list cells are separated by `;`.
 fn csv_items(content: &str) -> Result<Vec<RawItem>, String> {
     let mut reader = csv::Reader::from_reader(content.as_bytes());
@@ -201,6 +260,12 @@ fn set_csv_field(item: &mut RawItem, header: &str, v: &str) -> Result<(), String
     };
     let opt = || (!v.is_empty()).then(|| v.to_string());
     let num = |what: &str| v.parse::<f64>().map_err(|_| format!("{what} '{v}' is not a number"));
+    let flag = |what: &str| match v {
+        "" => Ok(None),
+        "true" => Ok(Some(true)),
+        "false" => Ok(Some(false)),
+        _ => Err(format!("{what} '{v}' is not true or false")),
+    };
     match header {
         "id" => item.id = v.into(),
         "call" => item.call = opt(),
@@ -224,6 +289,9 @@ fn set_csv_field(item: &mut RawItem, header: &str, v: &str) -> Result<(), String
         }
         "expect_handlungsfelder" => item.expect_handlungsfelder = list(),
         "expect_projects" => item.expect_projects = list(),
+        "kommune_eligible" => item.kommune_eligible = flag("kommune_eligible")?,
+        "kreis_eligible" => item.kreis_eligible = flag("kreis_eligible")?,
+        "expired" => item.expired = flag("expired")?,
         "note" => item.note = opt(),
         "funding_rate" | "amount_max_eur" | "first_seen" => {}
         other => return Err(format!("unknown column '{other}'")),
@@ -243,6 +311,11 @@ fn convert(r: RawItem, path: &Path) -> Result<LabelledItem, EvalError> {
     let expected = Expected {
         handlungsfelder: r.expect_handlungsfelder.iter().cloned().collect(),
         projects: r.expect_projects.iter().cloned().collect(),
+        access: AccessLabels {
+            kommune_eligible: r.kommune_eligible,
+            kreis_eligible: r.kreis_eligible,
+            expired: r.expired,
+        },
     };
     let call = match &r.call {
         Some(id) if id.starts_with("c-") => LabelledCall::Stored(CallId(id.clone())),
@@ -356,12 +429,52 @@ pub struct EvalMiss {
     pub explanation: Vec<String>,
 }
 
+/// Agreement on one yes/no access label, over the items that carry it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BinaryScore {
+    pub label: String,
+    /// Said yes and labelled yes.
+    pub tp: usize,
+    /// Said yes, labelled no.
+    pub fp: usize,
+    /// Said no, labelled yes.
+    pub fn_: usize,
+    /// Said no and labelled no.
+    pub tn: usize,
+}
+
+impl BinaryScore {
+    pub fn labelled(&self) -> usize {
+        self.tp + self.fp + self.fn_ + self.tn
+    }
+    pub fn accuracy(&self) -> f64 {
+        ratio(self.tp + self.tn, self.labelled())
+    }
+    pub fn precision(&self) -> f64 {
+        ratio(self.tp, self.tp + self.fp)
+    }
+    pub fn recall(&self) -> f64 {
+        ratio(self.tp, self.tp + self.fn_)
+    }
+}
+
+/// An access label the matcher got wrong.
+#[derive(Debug, Clone)]
+pub struct AccessMiss {
+    pub call: String,
+    pub label: &'static str,
+    pub expected: bool,
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct EvalReport {
     pub calls: usize,
     pub handlungsfelder: Vec<LabelScore>,
     pub projects: Vec<LabelScore>,
     pub misses: Vec<EvalMiss>,
+    /// Kommune eligibility, Kreis eligibility and expiry; rows without labels count zero.
+    pub access: Vec<BinaryScore>,
+    pub access_misses: Vec<AccessMiss>,
 }
 
 impl EvalReport {
@@ -411,7 +524,35 @@ pub fn evaluate(matcher: &Matcher, items: &[(Call, Expected)], today: NaiveDate)
         .map(|p| (p, LabelScore::default()))
         .collect();
     let mut misses = Vec::new();
+    let mut access: Vec<BinaryScore> = AccessLabels::<()>::default()
+        .rows()
+        .iter()
+        .map(|(label, ())| BinaryScore {
+            label: (*label).into(),
+            ..Default::default()
+        })
+        .collect();
+    let mut access_misses = Vec::new();
     for (call, expected) in items {
+        if expected.access.rows().iter().any(|(_, v)| v.is_some()) {
+            let got = predict_access(matcher, call, today);
+            for ((row, (label, want)), (_, said)) in access.iter_mut().zip(expected.access.rows()).zip(got.rows()) {
+                let Some(want) = want else { continue };
+                match (said, want) {
+                    (true, true) => row.tp += 1,
+                    (true, false) => row.fp += 1,
+                    (false, true) => row.fn_ += 1,
+                    (false, false) => row.tn += 1,
+                }
+                if said != want {
+                    access_misses.push(AccessMiss {
+                        call: format!("{} ({})", call.title, call.id),
+                        label,
+                        expected: want,
+                    });
+                }
+            }
+        }
         let passed: Vec<_> = matcher
             .match_call(call, today)
             .into_iter()
@@ -433,6 +574,46 @@ pub fn evaluate(matcher: &Matcher, items: &[(Call, Expected)], today: NaiveDate)
         handlungsfelder: finish(hf_rows),
         projects: finish(project_rows),
         misses,
+        access,
+        access_misses,
+    }
+}
+
+/// What the matcher's criteria say about a call, independent of its topics:
+/// a Stadt or Gemeinde (resp. the Kreis) is eligible when the strategy's
+/// applicant and region criteria hold and the call would be routed to at
+/// least one of them (membership regions count); the call is expired when a
+/// deadline criterion fails for any reason but a too short lead time.
+pub fn predict_access(matcher: &Matcher, call: &Call, today: NaiveDate) -> AccessLabels<bool> {
+    let Some(info) = matcher.profiles.first() else {
+        return AccessLabels::default();
+    };
+    let scope = matcher.regions.scope(call);
+    let results = criteria::check_call(call, &info.criteria, &scope, today);
+    let holds = |topic: CriterionTopic| {
+        results
+            .iter()
+            .filter(|c| c.criterion.topic() == topic)
+            .all(|c| c.passed)
+    };
+    let usable = holds(CriterionTopic::Applicants) && holds(CriterionTopic::Region);
+    let routed = |kreis: bool| {
+        usable
+            && matcher
+                .kommunen
+                .iter()
+                .filter(|k| (k.kind == KommuneKind::Kreis) == kreis)
+                .any(|k| criteria::route_call(call, &info.criteria, &scope.0, k).is_ok())
+    };
+    let expired = results.iter().any(|c| {
+        !c.passed
+            && c.criterion.topic() == CriterionTopic::Deadline
+            && !matches!(c.criterion, Criterion::DeadlineTooSoon { .. })
+    });
+    AccessLabels {
+        kommune_eligible: routed(false),
+        kreis_eligible: routed(true),
+        expired,
     }
 }
 
@@ -501,8 +682,13 @@ fn table(f: &mut fmt::Formatter<'_>, heading: &str, rows: &[LabelScore], micro: 
     Ok(())
 }
 
-impl fmt::Display for EvalReport {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl EvalReport {
+    /// The tables only, without the list of wrong labels.
+    pub fn tables(&self) -> Tables<'_> {
+        Tables(self)
+    }
+
+    fn write_tables(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "Auswertung über {} Aufrufe", self.calls)?;
         writeln!(f)?;
         table(f, "Handlungsfeld", &self.handlungsfelder, &self.micro_handlungsfelder())?;
@@ -517,6 +703,14 @@ impl fmt::Display for EvalReport {
             pct(all.recall()),
             pct(all.f1())
         )?;
+        if self.access.iter().any(|r| r.labelled() > 0) {
+            writeln!(f)?;
+            access_table(f, &self.access)?;
+        }
+        Ok(())
+    }
+
+    fn write_misses(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for (kind, heading) in [
             (MissKind::FalsePositive, "Falsch positiv"),
             (MissKind::FalseNegative, "Falsch negativ"),
@@ -531,8 +725,96 @@ impl fmt::Display for EvalReport {
                 }
             }
         }
+        if !self.access_misses.is_empty() {
+            writeln!(f)?;
+            writeln!(f, "Zugang falsch ({}):", self.access_misses.len())?;
+            for m in &self.access_misses {
+                let (said, want) = if m.expected { ("nein", "ja") } else { ("ja", "nein") };
+                writeln!(f, "- {} → {}: erkannt {said}, erwartet {want}", m.call, m.label)?;
+            }
+        }
         Ok(())
     }
+}
+
+/// One line per part: the Handlungsfeld-pair figures and the access accuracies.
+pub struct Overview<'a>(pub &'a [(String, EvalReport)]);
+
+impl fmt::Display for Overview<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let width = self.0.iter().map(|(n, _)| n.chars().count()).max().unwrap_or(4).max(4);
+        write!(
+            f,
+            "{:<width$} {:>8} {:>9} {:>7} {:>6} {:>10}",
+            "Teil", "Aufrufe", "Präzision", "Recall", "F1", "F1 gesamt"
+        )?;
+        for (label, _) in AccessLabels::<()>::default().rows() {
+            write!(f, " {label:>26}")?;
+        }
+        writeln!(f)?;
+        for (name, r) in self.0 {
+            let hf = r.micro_handlungsfelder();
+            write!(
+                f,
+                "{name:<width$} {:>8} {:>9} {:>7} {:>6} {:>10}",
+                r.calls,
+                pct(hf.precision()),
+                pct(hf.recall()),
+                pct(hf.f1()),
+                pct(r.micro_all().f1())
+            )?;
+            for row in &r.access {
+                let cell = if row.labelled() == 0 {
+                    "–".to_string()
+                } else {
+                    format!("{} ({})", pct(row.accuracy()), row.labelled())
+                };
+                write!(f, " {cell:>26}")?;
+            }
+            writeln!(f)?;
+        }
+        Ok(())
+    }
+}
+
+/// [`EvalReport::tables`]: the report without its list of wrong labels.
+pub struct Tables<'a>(&'a EvalReport);
+
+impl fmt::Display for Tables<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.write_tables(f)
+    }
+}
+
+impl fmt::Display for EvalReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.write_tables(f)?;
+        self.write_misses(f)
+    }
+}
+
+fn access_table(f: &mut fmt::Formatter<'_>, rows: &[BinaryScore]) -> fmt::Result {
+    writeln!(
+        f,
+        "{:<32} {:>5} {:>4} {:>4} {:>4} {:>4} {:>11} {:>9} {:>7}",
+        "Zugang", "Items", "TP", "FP", "FN", "TN", "Genauigkeit", "Präzision", "Recall"
+    )?;
+    for r in rows.iter().filter(|r| r.labelled() > 0) {
+        writeln!(
+            f,
+            "{:<32} {:>5} {:>4} {:>4} {:>4} {:>4} {:>11} {:>9} {:>7}",
+            r.label,
+            r.labelled(),
+            r.tp,
+            r.fp,
+            r.fn_,
+            r.tn,
+            pct(r.accuracy()),
+            pct(r.precision()),
+            pct(r.recall())
+        )?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
