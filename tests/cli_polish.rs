@@ -174,6 +174,45 @@ async fn sources_says_utc_and_collect_logs_no_line_its_output_repeats() {
 }
 
 #[test]
+fn eval_reports_each_part_and_names_the_part_below_a_floor() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = Command::cargo_bin("foerderradar")
+        .unwrap()
+        .current_dir(root)
+        .args([
+            "--today",
+            "2026-12-01",
+            "eval",
+            "tests/fixtures/labelled",
+            "tests/fixtures/devset/60-holdout.toml",
+            "--brief",
+            "--min-hf-precision",
+            "0.999",
+        ])
+        .output()
+        .unwrap();
+    let stdout = text(&out.stdout);
+    let stderr = text(&out.stderr);
+    for part in [
+        "== Teil tests/fixtures/labelled/measured ==",
+        "== Teil tests/fixtures/labelled/tune ==",
+        "== Teil tests/fixtures/devset/60-holdout.toml ==",
+        "== Übersicht (Handlungsfeld-Paare) ==",
+        "Kommune antragsberechtigt",
+        "abgelaufen",
+    ] {
+        assert!(stdout.contains(part), "{part} missing:\n{stdout}");
+    }
+    assert!(!stdout.contains("Falsch positiv"), "--brief lists no misses");
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("eval: tests/fixtures/labelled/measured: precision over (call, Handlungsfeld) pairs")
+            && stderr.contains("below the floor --min-hf-precision 0.999"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn eval_names_the_figure_below_the_floor_and_a_missing_file_once() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let eval = |floor: &str| {

@@ -748,8 +748,9 @@ impl fmt::Display for Overview<'_> {
             "{:<width$} {:>8} {:>9} {:>7} {:>6} {:>10}",
             "Teil", "Aufrufe", "Präzision", "Recall", "F1", "F1 gesamt"
         )?;
-        for (label, _) in AccessLabels::<()>::default().rows() {
-            write!(f, " {label:>26}")?;
+        // Accuracy of the access labels (items labelled).
+        for label in ["Kommune ber.", "Kreis ber.", "abgelaufen"] {
+            write!(f, " {label:>12}")?;
         }
         writeln!(f)?;
         for (name, r) in self.0 {
@@ -769,7 +770,7 @@ impl fmt::Display for Overview<'_> {
                 } else {
                     format!("{} ({})", pct(row.accuracy()), row.labelled())
                 };
-                write!(f, " {cell:>26}")?;
+                write!(f, " {cell:>12}")?;
             }
             writeln!(f)?;
         }
@@ -820,6 +821,7 @@ fn access_table(f: &mut fmt::Formatter<'_>, rows: &[BinaryScore]) -> fmt::Result
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::Utc;
 
     fn write(dir: &Path, name: &str, content: &str) -> PathBuf {
         let p = dir.join(name);
@@ -903,6 +905,140 @@ call = "c-0123456789abcdef"
         );
         let p = write(dir.path(), "z.yaml", "");
         assert!(matches!(load_labelled(&p), Err(EvalError::Extension { .. })));
+    }
+
+    #[test]
+    fn access_labels_load_from_toml_and_csv() {
+        let dir = tempfile::tempdir().unwrap();
+        let toml = write(
+            dir.path(),
+            "a.toml",
+            "[[item]]\nid = \"a\"\ntitle = \"T\"\nkommune_eligible = true\nkreis_eligible = false\nexpired = false\n\n[[item]]\nid = \"b\"\ntitle = \"U\"\n",
+        );
+        let set = load_labelled(&toml).unwrap();
+        let want = AccessLabels {
+            kommune_eligible: Some(true),
+            kreis_eligible: Some(false),
+            expired: Some(false),
+        };
+        assert_eq!(set.items[0].expected.access, want);
+        assert_eq!(set.items[1].expected.access, AccessLabels::default());
+        let csv = write(
+            dir.path(),
+            "b.csv",
+            "id,title,kommune_eligible,kreis_eligible,expired\na,T,true,false,false\n",
+        );
+        assert_eq!(load_labelled(&csv).unwrap().items[0].expected.access, want);
+        let bad = write(dir.path(), "c.csv", "id,title,expired\na,T,ja\n");
+        let e = load_labelled(&bad).unwrap_err().to_string();
+        assert!(e.ends_with("c.csv: row 2: expired 'ja' is not true or false"), "{e}");
+    }
+
+    fn matcher() -> Matcher {
+        Matcher::new(&super::super::tests::config_with(
+            vec![],
+            super::super::tests::criteria(),
+        ))
+        .unwrap()
+    }
+
+    fn call_for(applicants: &[ApplicantCategory], region: &str, deadline: Deadline) -> Call {
+        let mut c = Call::new("t", "https://t.example/access", "Gigabitförderung", Utc::now());
+        c.applicants.categories = applicants.iter().copied().collect();
+        c.regions = vec![Region::try_from(region.to_string()).unwrap()];
+        c.deadline = deadline;
+        c
+    }
+
+    fn access(c: &Call) -> (bool, bool, bool) {
+        let a = predict_access(&matcher(), c, NaiveDate::from_ymd_opt(2026, 12, 1).unwrap());
+        (a.kommune_eligible, a.kreis_eligible, a.expired)
+    }
+
+    #[test]
+    fn access_follows_the_criteria_and_the_routing() {
+        use ApplicantCategory::{Kommune, Kreis, Unternehmen};
+        let on = |d: u32| Deadline::Dates(vec![DeadlineDate::on(NaiveDate::from_ymd_opt(2026, 12, d).unwrap())]);
+        assert_eq!(
+            access(&call_for(&[Kommune], "Nordrhein-Westfalen", Deadline::Rolling)),
+            (true, true, false)
+        );
+        assert_eq!(
+            access(&call_for(&[Kreis], "bundesweit", Deadline::Rolling)),
+            (false, true, false)
+        );
+        assert_eq!(
+            access(&call_for(&[Unternehmen], "bundesweit", Deadline::Rolling)),
+            (false, false, false)
+        );
+        assert_eq!(
+            access(&call_for(&[Kommune], "Bayern", Deadline::Unknown)),
+            (false, false, false)
+        );
+        // A LEADER call reaches its members: Beelen and the Kreis are, Ahlen is not.
+        assert_eq!(
+            access(&call_for(&[Kommune], "LEADER-Region 9Plus", Deadline::Rolling)),
+            (true, true, false)
+        );
+        // Past is expired; closing in three days is too soon but not expired.
+        let past = Deadline::Dates(vec![DeadlineDate::on(NaiveDate::from_ymd_opt(2025, 6, 30).unwrap())]);
+        assert!(access(&call_for(&[Kommune], "bundesweit", past)).2);
+        assert!(!access(&call_for(&[Kommune], "bundesweit", on(4))).2);
+        let mut closed = call_for(&[Kommune], "bundesweit", Deadline::Unknown);
+        closed.status = CallStatus::Closed;
+        assert!(access(&closed).2);
+    }
+
+    #[test]
+    fn evaluate_scores_access_labels_where_given() {
+        let labelled = |kommune, kreis, expired| Expected {
+            access: AccessLabels {
+                kommune_eligible: Some(kommune),
+                kreis_eligible: Some(kreis),
+                expired: Some(expired),
+            },
+            ..Default::default()
+        };
+        let items = vec![
+            (
+                call_for(&[ApplicantCategory::Kommune], "Bayern", Deadline::Rolling),
+                labelled(false, false, false),
+            ),
+            // Labelled as a Kreis-only call, but the record says Kommune: one miss.
+            (
+                call_for(&[ApplicantCategory::Kommune], "bundesweit", Deadline::Rolling),
+                labelled(false, true, false),
+            ),
+            (
+                call_for(&[ApplicantCategory::Kommune], "bundesweit", Deadline::Rolling),
+                Expected::default(),
+            ),
+        ];
+        let r = evaluate(&matcher(), &items, NaiveDate::from_ymd_opt(2026, 12, 1).unwrap());
+        let kommune = &r.access[0];
+        assert_eq!((kommune.labelled(), kommune.tn, kommune.fp), (2, 1, 1));
+        assert_eq!(r.access[2].labelled(), 2);
+        assert_eq!(r.access_misses.len(), 1);
+        assert_eq!(r.access_misses[0].label, "Kommune antragsberechtigt");
+        let text = r.to_string();
+        assert!(text.contains("Zugang falsch (1):"), "{text}");
+        assert!(!r.tables().to_string().contains("Zugang falsch"));
+    }
+
+    #[test]
+    fn a_directory_of_part_directories_stands_for_its_parts() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("tune")).unwrap();
+        std::fs::create_dir(dir.path().join("measured")).unwrap();
+        write(dir.path(), "README.md", "");
+        assert_eq!(
+            parts(dir.path()).unwrap(),
+            vec![dir.path().join("measured"), dir.path().join("tune")]
+        );
+        write(dir.path(), "x.toml", "");
+        assert_eq!(parts(dir.path()).unwrap(), vec![dir.path().to_path_buf()]);
+        let file = dir.path().join("x.toml");
+        assert_eq!(parts(&file).unwrap(), vec![file]);
     }
 
     #[test]
