@@ -3,7 +3,7 @@
 //! Exit codes:
 //! - 0: success;
 //! - 1: finished, but something needs attention: a source failed, a mail waits
-//!   for a retry or was given up, `eval` fell below `--min-f1`, `check` found an error,
+//!   for a retry or was given up, `eval` fell below one of its floors, `check` found an error,
 //!   `status` found something that needs attention;
 //! - 2: could not run: bad arguments, unreadable config, database error.
 
@@ -46,7 +46,7 @@ macro_rules! errln {
     about,
     long_about = None,
     after_help = "Exit codes: 0 success; 1 finished, but something needs attention (a source failed, \
-                  a mail waits for a retry or was given up, eval below --min-f1, check found errors, \
+                  a mail waits for a retry or was given up, eval below one of its floors, check found errors, \
                   a broken source, status needs attention); 2 could not run (bad arguments, unreadable config, database error)."
 )]
 pub struct Cli {
@@ -177,6 +177,15 @@ pub enum CallsCommand {
     },
 }
 
+/// A floor between 0 and 1 (`--min-f1 0.9`).
+fn share(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if (0.0..=1.0).contains(&v) => Ok(v),
+        Ok(_) => Err(format!("'{s}' is outside 0..=1")),
+        Err(_) => Err(format!("'{s}' is not a number between 0 and 1")),
+    }
+}
+
 /// Arguments of `eval`.
 #[derive(Debug, Args)]
 pub struct EvalArgs {
@@ -185,13 +194,13 @@ pub struct EvalArgs {
     #[arg(required = true, value_name = "FILE")]
     files: Vec<PathBuf>,
     /// Exit 1 when the micro-F1 over all labels of any part falls below this value.
-    #[arg(long, value_name = "F1")]
+    #[arg(long, value_parser = share, value_name = "F1")]
     min_f1: Option<f64>,
     /// Exit 1 when the micro-F1 over (call, Handlungsfeld) pairs of any part falls below this value.
-    #[arg(long, value_name = "F1")]
+    #[arg(long, value_parser = share, value_name = "F1")]
     min_hf_f1: Option<f64>,
     /// Exit 1 when the precision over (call, Handlungsfeld) pairs of any part falls below this value.
-    #[arg(long, value_name = "P")]
+    #[arg(long, value_parser = share, value_name = "P")]
     min_hf_precision: Option<f64>,
     /// Only the tables, without the list of wrong labels.
     #[arg(long)]

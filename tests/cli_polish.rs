@@ -210,6 +210,18 @@ fn eval_reports_each_part_and_names_the_part_below_a_floor() {
             && stderr.contains("below the floor --min-hf-precision 0.999"),
         "{stderr}"
     );
+    let bad = Command::cargo_bin("foerderradar")
+        .unwrap()
+        .current_dir(root)
+        .args(["eval", "tests/fixtures/devset", "--min-hf-f1", "1.5"])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        text(&bad.stderr).contains("'1.5' is outside 0..=1"),
+        "{}",
+        text(&bad.stderr)
+    );
 }
 
 #[test]
