@@ -4,6 +4,7 @@
 //! [`App`] holds a loaded config, the store and the evaluation day. The CLI and
 //! the daemon call these stages; so do the integration tests.
 
+pub mod feedback;
 pub mod stats;
 
 use std::collections::HashMap;

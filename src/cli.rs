@@ -38,6 +38,8 @@ macro_rules! errln {
     }};
 }
 
+mod feedback;
+
 /// foerderradar: finds funding calls for the Smart Region Kreis Warendorf and mails each Kommune what concerns it.
 #[derive(Debug, Parser)]
 #[command(
@@ -150,6 +152,113 @@ pub enum Command {
         #[arg(long, value_enum)]
         status: Option<OutboxStatusArg>,
     },
+    /// Record or list what recipients said: a call that does not fit ("passt nicht"),
+    /// a project, Handlungsfeld or funder muted for one contact. Digests, reminders and
+    /// change notices respect it from the next pass on.
+    Feedback {
+        #[command(subcommand)]
+        command: FeedbackCommand,
+    },
+    /// Contacts' own settings (cadence, Handlungsfelder followed, pause, unsubscribe),
+    /// which override kommunen.toml.
+    Contacts {
+        #[arg(long, value_enum, default_value = "text")]
+        format: StatusFormat,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum FeedbackCommand {
+    /// A call is "nicht relevant": it never comes back to the contact (or to every
+    /// contact of the Kommune), not even as a reminder or change notice.
+    Dismiss {
+        /// Call id (or a unique prefix).
+        call: String,
+        #[command(flatten)]
+        audience: AudienceArgs,
+        #[command(flatten)]
+        note: NoteArgs,
+    },
+    /// A call fits ("passt"); undoes an earlier dismiss of the same audience.
+    Passt {
+        /// Call id (or a unique prefix).
+        call: String,
+        #[command(flatten)]
+        audience: AudienceArgs,
+        #[command(flatten)]
+        note: NoteArgs,
+    },
+    /// Leave out every call of a project, Handlungsfeld or funder for one contact.
+    Mute {
+        #[command(flatten)]
+        target: MuteTargetArgs,
+        /// The contact's e-mail address.
+        #[arg(long, value_name = "EMAIL")]
+        contact: String,
+        #[command(flatten)]
+        note: NoteArgs,
+    },
+    /// Undo a mute.
+    Unmute {
+        #[command(flatten)]
+        target: MuteTargetArgs,
+        /// The contact's e-mail address.
+        #[arg(long, value_name = "EMAIL")]
+        contact: String,
+        #[command(flatten)]
+        note: NoteArgs,
+    },
+    /// Recorded feedback, oldest first (times UTC).
+    List {
+        /// Only the entries of this contact.
+        #[arg(long, value_name = "EMAIL", conflicts_with = "kommune")]
+        contact: Option<String>,
+        /// Only the entries of this Kommune (id or name).
+        #[arg(long, value_name = "KOMMUNE")]
+        kommune: Option<String>,
+        /// Only entries recorded on or after this day.
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        since: Option<NaiveDate>,
+        #[arg(long, value_enum, default_value = "text")]
+        format: StatusFormat,
+    },
+}
+
+/// For whom a dismissal holds: one contact or every contact of a Kommune.
+#[derive(Debug, Args)]
+#[group(required = true, multiple = false)]
+pub struct AudienceArgs {
+    /// One contact's e-mail address.
+    #[arg(long, value_name = "EMAIL")]
+    contact: Option<String>,
+    /// Every contact of this Kommune (id or name).
+    #[arg(long, value_name = "KOMMUNE")]
+    kommune: Option<String>,
+}
+
+/// What a mute is about.
+#[derive(Debug, Args)]
+#[group(required = true, multiple = false)]
+pub struct MuteTargetArgs {
+    /// Project id or name.
+    #[arg(long, value_name = "PROJECT")]
+    project: Option<String>,
+    /// Handlungsfeld id or name.
+    #[arg(long, value_name = "HANDLUNGSFELD")]
+    handlungsfeld: Option<String>,
+    /// Funder name as the calls state it (any case).
+    #[arg(long, value_name = "FUNDER")]
+    funder: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct NoteArgs {
+    /// Why (kept with the entry).
+    #[arg(long, value_name = "TEXT")]
+    reason: Option<String>,
+    /// Who records it (default: $USER, else "cli").
+    #[arg(long, value_name = "NAME")]
+    by: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -234,6 +343,9 @@ pub struct ReportArgs {
     /// Only calls first seen on or after this day.
     #[arg(long, value_name = "YYYY-MM-DD")]
     pub since: Option<NaiveDate>,
+    /// Also calls a Kommune marked "passt nicht" for all its contacts (left out by default).
+    #[arg(long)]
+    pub include_dismissed: bool,
     /// The Lenkungskreis overview: Kommunen × Handlungsfelder with counts and next
     /// Frist, plus the calls closing within 30 days (html, md or json).
     #[arg(long)]
@@ -315,6 +427,8 @@ async fn run_command(cli: Cli, out: &mut Out<impl Write>) -> anyhow::Result<Exit
         Command::Outbox { status } => outbox(&app, status, out).await,
         Command::Status { format } => status(&app, format, out).await,
         Command::Backup { file } => backup(&app, &file, out).await,
+        Command::Feedback { command } => feedback::run(&app, command, out).await,
+        Command::Contacts { format } => feedback::contacts(&app, format, out).await,
         Command::Check | Command::Eval(_) | Command::Run { once: false } => unreachable!("handled above"),
     };
     let stages = app.take_stage_stats();
@@ -485,6 +599,7 @@ async fn report(app: &App, args: &ReportArgs, out: &mut Out<impl Write>) -> anyh
         handlungsfeld: args.handlungsfeld.clone(),
         closing_within: args.closing_within,
         since: args.since,
+        include_dismissed: args.include_dismissed,
     };
     let format = args.format(std::io::stdout().is_terminal());
     let built = report::build(&app.store, &app.config, &query).await?;

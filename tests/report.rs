@@ -1070,3 +1070,50 @@ fn report_help_lists_the_formats_and_filters() {
         assert!(help.contains(word), "{word} missing in:\n{help}");
     }
 }
+
+#[tokio::test]
+async fn a_call_a_kommune_dismissed_leaves_its_reports_unless_included() {
+    use foerderradar::model::feedback::{FeedbackAction, FeedbackEntry, FeedbackTargetKind};
+    let store = seeded().await;
+    let cfg = config();
+    let modell = store
+        .list_calls(&Default::default())
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|c| c.title == "Digitale Modellregionen")
+        .unwrap();
+    let dismiss = |kommune: &str, contact: Option<&str>| FeedbackEntry {
+        id: 0,
+        at: chrono::Utc::now(),
+        actor: "test".into(),
+        contact: contact.map(Into::into),
+        kommune: Some(kommune.into()),
+        action: FeedbackAction::PasstNicht,
+        target_kind: FeedbackTargetKind::Call,
+        target: modell.id.0.clone(),
+        reason: None,
+    };
+    store.record_feedback(&dismiss("beckum", None)).await.unwrap();
+    // One contact's own dismissal is personal: Ahlen's reports keep the call.
+    store
+        .record_feedback(&dismiss("ahlen", Some("a@ahlen.example")))
+        .await
+        .unwrap();
+    let for_beckum = |include_dismissed| ReportQuery {
+        kommune: Some("Beckum".into()),
+        include_dismissed,
+        ..ReportQuery::new(as_of())
+    };
+    let report = report::build(&store, &cfg, &for_beckum(false)).await.unwrap();
+    assert_eq!(titles(&report), ["Glasfaser & Breitband <Ausbau>; \"Gigabit\""]);
+    let report = report::build(&store, &cfg, &for_beckum(true)).await.unwrap();
+    assert_eq!(titles(&report)[0], "Digitale Modellregionen");
+    assert!(report.filters.iter().any(|f| f.contains("passt nicht")));
+
+    // The whole report keeps the call for the Kommunen that did not dismiss it.
+    let all = report::build(&store, &cfg, &ReportQuery::new(as_of())).await.unwrap();
+    let row = all.calls.iter().find(|c| c.id == modell.id).unwrap();
+    assert!(row.matches.iter().all(|m| !m.kommunen.contains(&"beckum".to_string())));
+    assert!(row.matches.iter().any(|m| m.kommunen.contains(&"ahlen".to_string())));
+}

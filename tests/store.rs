@@ -2,13 +2,15 @@
 //! matches, outbox and concurrency. Runs on temp files and in memory.
 
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+use foerderradar::model::feedback::{FeedbackAction, FeedbackEntry, FeedbackTargetKind};
 use foerderradar::model::source::foerderdatenbank::{FdbMemo, ListPage, ProgrammeMemo};
 use foerderradar::model::source::{Memo, Signature, SourceState, Validators};
 use foerderradar::model::{
     ApplicantCategory, Call, CallId, CallStatus, ChangedField, Deadline, DeadlineDate, FundingRate, Match, SourceLink,
 };
 use foerderradar::store::{
-    CallFilter, NewMail, OutboxStatus, RunKind, SourceRun, SqliteStore, Store, StoreError, UpsertOutcome,
+    CallFilter, FeedbackFilter, NewMail, OutboxStatus, RunKind, SourceRun, SqliteStore, Store, StoreError,
+    UpsertOutcome,
 };
 
 fn t(day: u32, hour: u32) -> DateTime<Utc> {
@@ -814,4 +816,108 @@ async fn matches_stored_with_german_reasons_are_dropped_by_the_typed_reasons_mig
         .await
         .unwrap();
     assert_eq!(reopened.passed_matches().await.unwrap().len(), 1);
+}
+
+fn feedback(
+    contact: Option<&str>,
+    kommune: &str,
+    action: FeedbackAction,
+    kind: FeedbackTargetKind,
+    target: &str,
+    at: DateTime<Utc>,
+) -> FeedbackEntry {
+    FeedbackEntry {
+        id: 0,
+        at,
+        actor: "cli".into(),
+        contact: contact.map(Into::into),
+        kommune: Some(kommune.into()),
+        action,
+        target_kind: kind,
+        target: target.into(),
+        reason: Some("Test".into()),
+    }
+}
+
+#[tokio::test]
+async fn feedback_is_kept_with_who_and_when_and_folds_per_contact() {
+    use FeedbackAction::*;
+    use FeedbackTargetKind as T;
+    let store = SqliteStore::memory().await.unwrap();
+    let call = fdb_call(t(1, 8));
+    store.upsert_call(&call).await.unwrap();
+    store
+        .replace_matches(&call.id, &[passed_match(&call.id, Some("glasfaser"), 3.0)])
+        .await
+        .unwrap();
+    let id = call.id.as_str();
+    let entries = [
+        feedback(Some("A@Ahlen.example"), "ahlen", Mute, T::Project, "dorfladen", t(2, 8)),
+        feedback(None, "beckum", PasstNicht, T::Call, id, t(2, 9)),
+        feedback(Some("b@ahlen.example"), "ahlen", PasstNicht, T::Call, id, t(2, 10)),
+        feedback(Some("c@ahlen.example"), "ahlen", Passt, T::Call, id, t(2, 11)),
+    ];
+    for e in &entries {
+        store.record_feedback(e).await.unwrap();
+    }
+    // A mute for a whole Kommune is refused and nothing is stored.
+    let refused = feedback(None, "ahlen", Mute, T::Project, "dorfladen", t(2, 12));
+    assert!(matches!(
+        store.record_feedback(&refused).await,
+        Err(StoreError::Invalid(_))
+    ));
+
+    let all = store.feedback(&FeedbackFilter::default()).await.unwrap();
+    assert_eq!(all.len(), 4);
+    assert_eq!(
+        all[0].contact.as_deref(),
+        Some("a@ahlen.example"),
+        "addresses are lower-cased"
+    );
+    assert_eq!((all[0].at, all[0].reason.as_deref()), (t(2, 8), Some("Test")));
+    let of_b = FeedbackFilter {
+        contact: Some("B@ahlen.example".into()),
+        ..FeedbackFilter::default()
+    };
+    assert_eq!(store.feedback(&of_b).await.unwrap().len(), 1);
+
+    let a = store.feedback_set("a@ahlen.example", &["ahlen".into()]).await.unwrap();
+    assert!(a.muted_projects.contains("dorfladen") && a.dismissed.is_empty());
+    // Beckum's Kommune-wide dismissal reaches every Beckum contact, not Ahlen's.
+    let beckum = store
+        .feedback_set("x@beckum.example", &["beckum".into()])
+        .await
+        .unwrap();
+    assert!(beckum.dismissed.contains(&call.id));
+    let b = store.feedback_set("b@ahlen.example", &["ahlen".into()]).await.unwrap();
+    assert!(b.dismissed.contains(&call.id));
+
+    let counts = store.feedback_counts(None).await.unwrap();
+    let passt_nicht = counts.iter().find(|c| c.action == PasstNicht).unwrap();
+    assert_eq!(
+        (passt_nicht.project.as_deref(), passt_nicht.count),
+        (Some("glasfaser"), 2)
+    );
+    assert_eq!(store.feedback_counts(Some(t(2, 11))).await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn contact_settings_override_and_round_trip() {
+    use foerderradar::model::contact::{Cadence, ContactSettings};
+    let store = SqliteStore::memory().await.unwrap();
+    assert_eq!(store.contact_settings("a@ahlen.example").await.unwrap(), None);
+    let mut s = ContactSettings::new("A@Ahlen.example", t(2, 8), "a@ahlen.example");
+    s.cadence = Some(Cadence::Woechentlich(chrono::Weekday::Thu));
+    s.handlungsfelder = Some(vec!["verwaltung".into()]);
+    s.paused_until = Some(date(2026, 12, 24));
+    store.save_contact_settings(&s).await.unwrap();
+    assert_eq!(
+        store.contact_settings("a@AHLEN.example").await.unwrap(),
+        Some(s.clone())
+    );
+    s.unsubscribed = true;
+    s.cadence = None;
+    s.updated = t(3, 8);
+    store.save_contact_settings(&s).await.unwrap();
+    assert_eq!(store.all_contact_settings().await.unwrap(), vec![s]);
 }

@@ -12,6 +12,7 @@ mod collect_sedia;
 mod delivery_and_cli;
 mod deploy;
 mod extract_real_pages;
+mod feedback_cli;
 mod lean_pass;
 mod matching_eval;
 mod matching_support;

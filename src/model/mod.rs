@@ -3,6 +3,8 @@
 //! the strategy. Every stage (collect, store, match, notify, report) speaks
 //! these types; nothing here does I/O.
 
+pub mod contact;
+pub mod feedback;
 pub mod german;
 pub mod reason;
 pub mod source;

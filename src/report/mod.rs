@@ -30,9 +30,10 @@ pub use self::json::JsonFormatter;
 pub use self::markdown::MarkdownFormatter;
 
 use crate::config::Config;
+use crate::model::feedback::{FeedbackEntry, FeedbackSet};
 use crate::model::text::sort_key_de;
 use crate::model::{ApplicantCategory, Call, CallId, DeadlineKind, Match, Region};
-use crate::store::{CallFilter, Store, StoreError};
+use crate::store::{CallFilter, FeedbackFilter, Store, StoreError};
 
 /// What to report.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,6 +53,9 @@ pub struct ReportQuery {
     pub closing_within: Option<u32>,
     /// Only calls first seen on or after this day.
     pub since: Option<NaiveDate>,
+    /// Keep calls a Kommune dismissed as a whole ("passt nicht" for all its contacts);
+    /// by default they are left out for that Kommune.
+    pub include_dismissed: bool,
 }
 
 impl ReportQuery {
@@ -65,6 +69,7 @@ impl ReportQuery {
             handlungsfeld: None,
             closing_within: None,
             since: None,
+            include_dismissed: false,
         }
     }
 }
@@ -175,6 +180,11 @@ pub async fn build<S: Store>(store: &S, config: &Config, q: &ReportQuery) -> Res
             ..CallFilter::default()
         })
         .await?;
+    let dismissed = if q.include_dismissed {
+        Dismissed::default()
+    } else {
+        Dismissed::load(store).await?
+    };
     let mut passed: HashMap<CallId, Vec<Match>> = HashMap::new();
     for m in store.passed_matches().await? {
         passed.entry(m.call_id.clone()).or_default().push(m);
@@ -187,6 +197,7 @@ pub async fn build<S: Store>(store: &S, config: &Config, q: &ReportQuery) -> Res
             .into_iter()
             .filter(|m| filters.keeps(m))
             .map(|m| filters.narrow_kommunen(m))
+            .filter_map(|m| dismissed.withdraw(m))
             .collect();
         let wanted = !matches.is_empty() || (q.all && !filters.narrows());
         if wanted && (q.all || call.is_open(q.as_of)) && in_window(&call, q) {
@@ -293,6 +304,39 @@ fn report_match(m: Match, config: &Config) -> ReportMatch {
     }
 }
 
+/// Calls dismissed by whole Kommunen, per call.
+#[derive(Default)]
+struct Dismissed(HashMap<CallId, Vec<String>>);
+
+impl Dismissed {
+    /// Folds the Kommune-wide entries per Kommune (a later "passt" undoes a dismissal).
+    async fn load<S: Store>(store: &S) -> Result<Dismissed, ReportError> {
+        let mut by_kommune: HashMap<String, Vec<FeedbackEntry>> = HashMap::new();
+        for e in store.feedback(&FeedbackFilter::default()).await? {
+            if let (None, Some(k)) = (&e.contact, &e.kommune) {
+                by_kommune.entry(k.clone()).or_default().push(e);
+            }
+        }
+        let mut out: HashMap<CallId, Vec<String>> = HashMap::new();
+        for (kommune, entries) in by_kommune {
+            for call in FeedbackSet::from_entries(&entries).dismissed {
+                out.entry(call).or_default().push(kommune.clone());
+            }
+        }
+        Ok(Dismissed(out))
+    }
+
+    /// The match without the Kommunen that dismissed its call; `None` when none is left.
+    fn withdraw(&self, mut m: Match) -> Option<Match> {
+        let Some(kommunen) = self.0.get(&m.call_id) else {
+            return Some(m);
+        };
+        let before = m.kommunen.len();
+        m.kommunen.retain(|k| !kommunen.contains(k));
+        (m.kommunen.len() == before || !m.kommunen.is_empty()).then_some(m)
+    }
+}
+
 /// The query's filters, resolved to config ids.
 struct Filters {
     kommune: Option<String>,
@@ -358,6 +402,9 @@ impl Filters {
         }
         if let Some(since) = q.since {
             out.push(format!("neu seit {}", crate::model::german::format_date_de(since)));
+        }
+        if q.include_dismissed {
+            out.push("einschließlich der als „passt nicht“ markierten Aufrufe".to_string());
         }
         out
     }

@@ -13,6 +13,8 @@ use serde::{Deserialize, Serialize};
 
 pub use sqlite::{JobRuns, LastError, SqliteStore};
 
+use crate::model::contact::ContactSettings;
+use crate::model::feedback::{FeedbackCount, FeedbackEntry, FeedbackSet};
 use crate::model::source::SourceState;
 use crate::model::{Call, CallId, FieldChange, Match, string_enum};
 
@@ -30,6 +32,9 @@ pub enum StoreError {
     },
     #[error("not found: {0}")]
     NotFound(String),
+    /// A value the store refuses to record (an invalid feedback entry).
+    #[error("{0}")]
+    Invalid(String),
     /// An id prefix that fits more than one call.
     #[error("ambiguous id prefix '{prefix}': matches {}", candidates.join(", "))]
     Ambiguous { prefix: String, candidates: Vec<String> },
@@ -219,6 +224,14 @@ string_enum! {
 }
 
 /// The store interface. All methods are async and safe to call concurrently.
+/// Which feedback entries [`Store::feedback`] lists; `None` fields do not filter.
+#[derive(Debug, Clone, Default)]
+pub struct FeedbackFilter {
+    pub contact: Option<String>,
+    pub kommune: Option<String>,
+    pub since: Option<DateTime<Utc>>,
+}
+
 #[allow(async_fn_in_trait)]
 pub trait Store: Send + Sync {
     /// Inserts or updates a call. Identity: the canonical URL first, then the
@@ -281,6 +294,22 @@ pub trait Store: Send + Sync {
     /// Records a failed attempt; `next_attempt = None` gives up (status failed).
     async fn mark_attempt_failed(&self, id: i64, error: &str, next_attempt: Option<DateTime<Utc>>) -> StoreResult<()>;
     async fn outbox(&self, status: Option<OutboxStatus>) -> StoreResult<Vec<OutboxMail>>;
+
+    /// Records a feedback entry (validated, see [`FeedbackEntry::validate`]); returns its id.
+    async fn record_feedback(&self, entry: &FeedbackEntry) -> StoreResult<i64>;
+    /// Feedback entries, oldest first.
+    async fn feedback(&self, filter: &FeedbackFilter) -> StoreResult<Vec<FeedbackEntry>>;
+    /// What `contact`'s digests leave out: its own entries and the Kommune-wide ones of `kommunen`.
+    async fn feedback_set(&self, contact: &str, kommunen: &[String]) -> StoreResult<FeedbackSet>;
+    /// Answers on calls per Handlungsfeld and project of their passed matches, since `since`.
+    async fn feedback_counts(&self, since: Option<DateTime<Utc>>) -> StoreResult<Vec<FeedbackCount>>;
+
+    /// A contact's own settings, if it changed any.
+    async fn contact_settings(&self, contact: &str) -> StoreResult<Option<ContactSettings>>;
+    /// Every contact's own settings, by address.
+    async fn all_contact_settings(&self) -> StoreResult<Vec<ContactSettings>>;
+    /// Replaces a contact's own settings.
+    async fn save_contact_settings(&self, settings: &ContactSettings) -> StoreResult<()>;
 
     async fn start_run(&self, kind: RunKind, at: DateTime<Utc>) -> StoreResult<i64>;
     /// Closes a run with a JSON summary (counts, failures).

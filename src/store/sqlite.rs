@@ -8,6 +8,8 @@
 //! tasks upgrade from reading to writing at once.
 
 mod calls;
+mod contacts;
+mod feedback;
 mod matches;
 mod ops;
 mod outbox;
@@ -27,9 +29,11 @@ use sqlx::sqlite::{
 use sqlx::{FromRow, Sqlite, Transaction};
 
 use super::{
-    CallFilter, ChangeEvent, NewMail, OutboxMail, OutboxStatus, RunKind, SourceHealth, SourceRun, Store, StoreError,
-    StoreResult, UpsertOutcome,
+    CallFilter, ChangeEvent, FeedbackFilter, NewMail, OutboxMail, OutboxStatus, RunKind, SourceHealth, SourceRun,
+    Store, StoreError, StoreResult, UpsertOutcome,
 };
+use crate::model::contact::ContactSettings;
+use crate::model::feedback::{FeedbackCount, FeedbackEntry, FeedbackSet};
 use crate::model::source::SourceState;
 use crate::model::{Call, CallId, Match};
 
@@ -275,6 +279,34 @@ impl Store for SqliteStore {
 
     async fn outbox(&self, status: Option<OutboxStatus>) -> StoreResult<Vec<OutboxMail>> {
         outbox::list(&self.pool, status).await
+    }
+
+    async fn record_feedback(&self, entry: &FeedbackEntry) -> StoreResult<i64> {
+        feedback::record(&self.pool, entry).await
+    }
+
+    async fn feedback(&self, filter: &FeedbackFilter) -> StoreResult<Vec<FeedbackEntry>> {
+        feedback::list(&self.pool, filter).await
+    }
+
+    async fn feedback_set(&self, contact: &str, kommunen: &[String]) -> StoreResult<FeedbackSet> {
+        feedback::set_for(&self.pool, contact, kommunen).await
+    }
+
+    async fn feedback_counts(&self, since: Option<DateTime<Utc>>) -> StoreResult<Vec<FeedbackCount>> {
+        feedback::counts(&self.pool, since).await
+    }
+
+    async fn contact_settings(&self, contact: &str) -> StoreResult<Option<ContactSettings>> {
+        contacts::get(&self.pool, contact).await
+    }
+
+    async fn all_contact_settings(&self) -> StoreResult<Vec<ContactSettings>> {
+        contacts::all(&self.pool).await
+    }
+
+    async fn save_contact_settings(&self, settings: &ContactSettings) -> StoreResult<()> {
+        contacts::save(&self.pool, settings).await
     }
 
     async fn start_run(&self, kind: RunKind, at: DateTime<Utc>) -> StoreResult<i64> {
