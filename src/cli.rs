@@ -300,7 +300,7 @@ fn share(s: &str) -> Result<f64, String> {
 pub struct EvalArgs {
     /// Labelled sets: files, or directories of item files. A directory without item files of its own
     /// but with subdirectories (tests/fixtures/labelled) stands for one part per subdirectory.
-    #[arg(required = true, value_name = "FILE")]
+    #[arg(required_unless_present = "feedback", value_name = "FILE")]
     files: Vec<PathBuf>,
     /// Exit 1 when the micro-F1 over all labels of any part falls below this value.
     #[arg(long, value_parser = share, value_name = "F1")]
@@ -314,6 +314,10 @@ pub struct EvalArgs {
     /// Only the tables, without the list of wrong labels.
     #[arg(long)]
     brief: bool,
+    /// Also measure the rules on the stored "passt" / "passt nicht" feedback of the recipients
+    /// (needs the store; FILE may then be left out).
+    #[arg(long)]
+    feedback: bool,
 }
 
 #[derive(Debug, Args)]
@@ -682,6 +686,18 @@ async fn run_eval(cli: &Cli, config: Config, args: &EvalArgs, out: &mut Out<impl
         outln!(out, "== Übersicht (Handlungsfeld-Paare) ==");
         outln!(out, "{}", eval::Overview(&reports));
     }
+    if args.feedback {
+        if app.is_none() {
+            let data = data_dir(cli, &config);
+            app = Some(App::open(config.clone(), &data, cli.today).await?);
+        }
+        let app = app.as_ref().expect("opened above");
+        let (judgments, skipped) = feedback_judgments(app).await?;
+        let mut report = eval::evaluate_feedback(&matcher, &judgments, today);
+        report.skipped = skipped;
+        outln!(out, "== Rückmeldungen der Empfänger (--feedback) ==");
+        outln!(out, "{report}");
+    }
     let mut code = ExitCode::SUCCESS;
     for (name, r) in &reports {
         let hf = r.micro_handlungsfelder();
@@ -708,6 +724,70 @@ async fn run_eval(cli: &Cli, config: Config, args: &EvalArgs, out: &mut Out<impl
         }
     }
     Ok(code)
+}
+
+/// The last "passt" / "passt nicht" per recipient and call, resolved against the
+/// config (the recipient's Kommune and subscription) and the store (the call and the
+/// Handlungsfelder the contact still follows). Entries whose call or contact is gone
+/// come back as the second list, with why.
+async fn feedback_judgments(app: &App) -> anyhow::Result<(Vec<eval::Judgment>, Vec<String>)> {
+    use crate::model::feedback::{FeedbackAction, FeedbackTargetKind};
+    use std::collections::{BTreeMap, BTreeSet};
+    let entries = app.store.feedback(&crate::store::FeedbackFilter::default()).await?;
+    // Entries come oldest first: a later word on the same call replaces an earlier one.
+    let mut last: BTreeMap<(Option<String>, Option<String>, String), bool> = BTreeMap::new();
+    for e in entries.iter().filter(|e| e.target_kind == FeedbackTargetKind::Call) {
+        let fits = match e.action {
+            FeedbackAction::Passt => true,
+            FeedbackAction::PasstNicht => false,
+            FeedbackAction::Mute | FeedbackAction::Unmute => continue,
+        };
+        last.insert((e.contact.clone(), e.kommune.clone(), e.target.clone()), fits);
+    }
+    let settings = app.store.all_contact_settings().await?;
+    let (mut judgments, mut skipped) = (Vec::new(), Vec::new());
+    for ((contact, kommune, call_id), fits) in last {
+        let recipient = match &contact {
+            Some(address) => app
+                .config
+                .kommunen
+                .iter()
+                .filter(|k| kommune.as_ref().is_none_or(|id| *id == k.id))
+                .find_map(|k| {
+                    k.contacts
+                        .iter()
+                        .find(|c| c.email.eq_ignore_ascii_case(address))
+                        .map(|c| (address.clone(), k.id.clone(), c.interests.clone()))
+                }),
+            None => kommune
+                .as_deref()
+                .and_then(|id| app.config.kommune(id))
+                .map(|k| (k.name.clone(), k.id.clone(), k.interests.clone())),
+        };
+        let Some((who, kommune_id, interests)) = recipient else {
+            let who = contact.or(kommune).unwrap_or_default();
+            skipped.push(format!("{call_id}: {who} steht nicht mehr in kommunen.toml"));
+            continue;
+        };
+        let Some(call) = app.store.get_call(&crate::model::CallId(call_id.clone())).await? else {
+            skipped.push(format!("{call_id}: Aufruf nicht im Speicher ({who})"));
+            continue;
+        };
+        let follows = contact
+            .as_ref()
+            .and_then(|a| settings.iter().find(|s| s.contact.eq_ignore_ascii_case(a)))
+            .and_then(|s| s.handlungsfelder.clone())
+            .map(|hs| hs.into_iter().collect::<BTreeSet<_>>());
+        judgments.push(eval::Judgment {
+            call,
+            who,
+            kommune: kommune_id,
+            interests,
+            follows,
+            fits,
+        });
+    }
+    Ok((judgments, skipped))
 }
 
 async fn run_preview(

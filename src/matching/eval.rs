@@ -16,7 +16,7 @@ use serde::Deserialize;
 
 use super::Matcher;
 use super::criteria;
-use crate::config::KommuneKind;
+use crate::config::{Interests, KommuneKind};
 use crate::model::german::format_decimal;
 use crate::model::reason::{Criterion, CriterionTopic};
 use crate::model::{
@@ -653,6 +653,141 @@ fn miss(matcher: &Matcher, call: &Call, today: NaiveDate, label: &str, kind: Mis
         label: label.to_string(),
         kind,
         explanation: lines,
+    }
+}
+
+/// One recipient's last word on one call ("passt" or "passt nicht"), with the
+/// subscription it was given under.
+#[derive(Debug, Clone)]
+pub struct Judgment {
+    pub call: Call,
+    /// Who said it: a contact's address, or the Kommune for a Kommune-wide entry.
+    pub who: String,
+    /// The Kommune whose routing counts.
+    pub kommune: String,
+    /// The subscription: the contact's (or the Kommune's) interests …
+    pub interests: Interests,
+    /// … narrowed to the Handlungsfelder the contact still follows (`None`: all).
+    pub follows: Option<BTreeSet<String>>,
+    /// "passt" (true) or "passt nicht" (false).
+    pub fits: bool,
+}
+
+/// The rules measured on what recipients said.
+#[derive(Debug, Clone, Default)]
+pub struct FeedbackReport {
+    pub passt: usize,
+    pub passt_nicht: usize,
+    /// Per Handlungsfeld: TP = matched and "passt", FP = matched and "passt nicht".
+    pub handlungsfelder: Vec<LabelScore>,
+    /// "passt", but the rules no longer deliver the call to that recipient.
+    pub lost: Vec<String>,
+    /// "passt nicht", and the rules no longer deliver it: the complaint is fixed.
+    pub fixed: usize,
+    /// One line per (call, Handlungsfeld) the rules still deliver against a "passt nicht".
+    pub false_positives: Vec<String>,
+    /// Entries that could not be judged (call or contact gone), with why.
+    pub skipped: Vec<String>,
+}
+
+impl FeedbackReport {
+    pub fn micro(&self) -> LabelScore {
+        EvalReport::micro(&self.handlungsfelder)
+    }
+}
+
+/// Turns stored feedback into labels: for each judgment, the Handlungsfelder the
+/// current rules deliver to that recipient (passed, routed to the Kommune,
+/// subscribed) are correct after "passt" and false positives after "passt nicht".
+pub fn evaluate_feedback(matcher: &Matcher, judgments: &[Judgment], today: NaiveDate) -> FeedbackReport {
+    let mut rows: BTreeMap<String, LabelScore> = matcher
+        .profiles
+        .iter()
+        .map(|p| (p.handlungsfeld.clone(), LabelScore::default()))
+        .collect();
+    let mut r = FeedbackReport::default();
+    for j in judgments {
+        let delivered: BTreeSet<String> = matcher
+            .match_call(&j.call, today)
+            .into_iter()
+            .filter(|m| m.passed && m.kommunen.contains(&j.kommune))
+            .filter(|m| j.interests.covers(&m.handlungsfeld, m.project.as_deref()))
+            .filter(|m| j.follows.as_ref().is_none_or(|f| f.contains(&m.handlungsfeld)))
+            .map(|m| m.handlungsfeld)
+            .collect();
+        let who = format!("{} ({}) für {}", j.call.title, j.call.id, j.who);
+        if j.fits {
+            r.passt += 1;
+            if delivered.is_empty() {
+                r.lost.push(who);
+            }
+            for hf in &delivered {
+                rows.entry(hf.clone()).or_default().tp += 1;
+            }
+        } else {
+            r.passt_nicht += 1;
+            if delivered.is_empty() {
+                r.fixed += 1;
+            }
+            for hf in &delivered {
+                rows.entry(hf.clone()).or_default().fp += 1;
+                r.false_positives.push(format!("{who} → {hf}"));
+            }
+        }
+    }
+    r.handlungsfelder = rows.into_iter().map(|(label, s)| LabelScore { label, ..s }).collect();
+    r
+}
+
+impl fmt::Display for FeedbackReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.passt + self.passt_nicht == 0 {
+            writeln!(f, "Keine „passt“- oder „passt nicht“-Rückmeldungen gespeichert.")?;
+            for line in &self.skipped {
+                writeln!(f, "- nicht ausgewertet: {line}")?;
+            }
+            return Ok(());
+        }
+        writeln!(
+            f,
+            "Rückmeldungen: {} × „passt“, {} × „passt nicht“",
+            self.passt, self.passt_nicht
+        )?;
+        writeln!(f)?;
+        writeln!(
+            f,
+            "{:<32} {:>6} {:>12} {:>9}",
+            "Handlungsfeld", "passt", "passt nicht", "Präzision"
+        )?;
+        for r in self.handlungsfelder.iter().chain([&self.micro()]) {
+            writeln!(f, "{:<32} {:>6} {:>12} {:>9}", r.label, r.tp, r.fp, pct(r.precision()))?;
+        }
+        writeln!(f)?;
+        writeln!(
+            f,
+            "Präzision nach Rückmeldungen: {} über (Aufruf, Handlungsfeld)-Paare, die die Regeln heute zustellen",
+            pct(self.micro().precision())
+        )?;
+        writeln!(
+            f,
+            "„passt nicht“, heute nicht mehr zugestellt: {}; „passt“, heute nicht mehr zugestellt: {}",
+            self.fixed,
+            self.lost.len()
+        )?;
+        for (heading, list) in [
+            ("Heute zugestellt trotz „passt nicht“", &self.false_positives),
+            ("Nicht mehr zugestellt trotz „passt“", &self.lost),
+            ("Nicht ausgewertet", &self.skipped),
+        ] {
+            if !list.is_empty() {
+                writeln!(f)?;
+                writeln!(f, "{heading} ({}):", list.len())?;
+                for line in list {
+                    writeln!(f, "- {line}")?;
+                }
+            }
+        }
+        Ok(())
     }
 }
 
