@@ -15,7 +15,6 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::Deserialize;
 
 use super::Matcher;
-use super::criteria;
 use crate::config::{Interests, KommuneKind};
 use crate::model::german::format_decimal;
 use crate::model::reason::{Criterion, CriterionTopic};
@@ -581,31 +580,38 @@ pub fn evaluate(matcher: &Matcher, items: &[(Call, Expected)], today: NaiveDate)
 
 /// What the matcher's criteria say about a call, independent of its topics:
 /// a Stadt or Gemeinde (resp. the Kreis) is eligible when the strategy's
-/// applicant and region criteria hold and the call would be routed to at
-/// least one of them (membership regions count); the call is expired when a
-/// deadline criterion fails for any reason but a too short lead time.
+/// applicant and region criteria hold and a Handlungsfeld profile would route
+/// the call to at least one of them (membership regions count); the call is
+/// expired when a deadline criterion fails for any reason but a too short lead
+/// time. Read from [`Matcher::explain`], so it follows whatever the criteria
+/// and the routing decide.
 pub fn predict_access(matcher: &Matcher, call: &Call, today: NaiveDate) -> AccessLabels<bool> {
-    let Some(info) = matcher.profiles.first() else {
+    let explanation = matcher.explain(call, today, None, None);
+    let profiles: Vec<_> = explanation.profiles.iter().filter(|p| p.project.is_none()).collect();
+    let Some(first) = profiles.first() else {
         return AccessLabels::default();
     };
-    let scope = matcher.regions.scope(call);
-    let results = criteria::check_call(call, &info.criteria, &scope, today);
     let holds = |topic: CriterionTopic| {
-        results
+        first
+            .criteria
             .iter()
             .filter(|c| c.criterion.topic() == topic)
             .all(|c| c.passed)
     };
     let usable = holds(CriterionTopic::Applicants) && holds(CriterionTopic::Region);
+    let is_kreis = |id: &str| {
+        matcher
+            .kommunen
+            .iter()
+            .any(|k| k.id == id && k.kind == KommuneKind::Kreis)
+    };
     let routed = |kreis: bool| {
         usable
-            && matcher
-                .kommunen
+            && profiles
                 .iter()
-                .filter(|k| (k.kind == KommuneKind::Kreis) == kreis)
-                .any(|k| criteria::route_call(call, &info.criteria, &scope.0, k).is_ok())
+                .any(|p| p.kommunen.iter().any(|k| k.routed && is_kreis(&k.id) == kreis))
     };
-    let expired = results.iter().any(|c| {
+    let expired = first.criteria.iter().any(|c| {
         !c.passed
             && c.criterion.topic() == CriterionTopic::Deadline
             && !matches!(c.criterion, Criterion::DeadlineTooSoon { .. })
