@@ -1167,6 +1167,51 @@ call = "c-0123456789abcdef"
     }
 
     #[test]
+    fn feedback_counts_what_the_rules_deliver_to_that_recipient() {
+        let all = |hs: &[&str]| Interests {
+            handlungsfelder: hs.iter().map(|h| h.to_string()).collect(),
+            projects: BTreeSet::new(),
+        };
+        let gigabit = call_for(&[ApplicantCategory::Kommune], "bundesweit", Deadline::Rolling);
+        let mut leader = call_for(&[ApplicantCategory::Kommune], "LEADER-Region 9Plus", Deadline::Rolling);
+        leader.id = CallId::from_url("https://t.example/leader");
+        let judge = |call: &Call, kommune: &str, interests: Interests, follows: Option<&[&str]>, fits| Judgment {
+            call: call.clone(),
+            who: kommune.into(),
+            kommune: kommune.into(),
+            interests,
+            follows: follows.map(|f| f.iter().map(|h| h.to_string()).collect()),
+            fits,
+        };
+        let both = ["digitale-infrastruktur", "verwaltung"];
+        let judgments = vec![
+            judge(&gigabit, "ahlen", all(&both), None, true),
+            // Not subscribed to Digitale Infrastruktur: nothing delivered, the complaint is fixed.
+            judge(&gigabit, "wadersloh", all(&["verwaltung"]), None, false),
+            // Subscribed, but no longer following it: nothing delivered although "passt".
+            judge(&gigabit, "warendorf", all(&both), Some(&["verwaltung"]), true),
+            // A 9Plus call reaches Beelen but not Ahlen.
+            judge(&leader, "beelen", all(&both), None, false),
+            judge(&leader, "ahlen", all(&both), None, true),
+        ];
+        let r = evaluate_feedback(&matcher(), &judgments, NaiveDate::from_ymd_opt(2026, 12, 1).unwrap());
+        assert_eq!((r.passt, r.passt_nicht, r.fixed, r.lost.len()), (3, 2, 1, 2));
+        let di = r
+            .handlungsfelder
+            .iter()
+            .find(|x| x.label == "digitale-infrastruktur")
+            .unwrap();
+        assert_eq!((di.tp, di.fp), (1, 1));
+        assert_eq!(r.micro().precision(), 0.5);
+        assert_eq!(r.false_positives.len(), 1);
+        assert!(
+            r.false_positives[0].ends_with("für beelen → digitale-infrastruktur"),
+            "{:?}",
+            r.false_positives
+        );
+    }
+
+    #[test]
     fn a_directory_of_part_directories_stands_for_its_parts() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir(dir.path().join("tune")).unwrap();
