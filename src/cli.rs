@@ -3,7 +3,7 @@
 //! Exit codes:
 //! - 0: success;
 //! - 1: finished, but something needs attention: a source failed, a mail waits
-//!   for a retry or was given up, `eval` fell below `--min-f1`, `check` found an error,
+//!   for a retry or was given up, `eval` fell below one of its floors, `check` found an error,
 //!   `status` found something that needs attention;
 //! - 2: could not run: bad arguments, unreadable config, database error.
 
@@ -48,7 +48,7 @@ mod feedback;
     about,
     long_about = None,
     after_help = "Exit codes: 0 success; 1 finished, but something needs attention (a source failed, \
-                  a mail waits for a retry or was given up, eval below --min-f1, check found errors, \
+                  a mail waits for a retry or was given up, eval below one of its floors, check found errors, \
                   a broken source, status needs attention); 2 could not run (bad arguments, unreadable config, database error)."
 )]
 pub struct Cli {
@@ -125,13 +125,8 @@ pub enum Command {
         #[arg(long)]
         kommune: Option<String>,
     },
-    /// Evaluate the rules against a labelled set (TOML, CSV or JSON).
-    Eval {
-        file: PathBuf,
-        /// Exit 1 when micro-F1 falls below this value.
-        #[arg(long, value_name = "F1")]
-        min_f1: Option<f64>,
-    },
+    /// Evaluate the rules against labelled sets (TOML, CSV or JSON), each reported as its own part.
+    Eval(EvalArgs),
     /// Compare proposed rules with the current ones over recently stored calls.
     Preview {
         /// Config directory with the proposed rules.
@@ -306,6 +301,40 @@ pub enum CallsCommand {
     },
 }
 
+/// A floor between 0 and 1 (`--min-f1 0.9`).
+fn share(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if (0.0..=1.0).contains(&v) => Ok(v),
+        Ok(_) => Err(format!("'{s}' is outside 0..=1")),
+        Err(_) => Err(format!("'{s}' is not a number between 0 and 1")),
+    }
+}
+
+/// Arguments of `eval`.
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// Labelled sets: files, or directories of item files. A directory without item files of its own
+    /// but with subdirectories (tests/fixtures/labelled) stands for one part per subdirectory.
+    #[arg(required_unless_present = "feedback", value_name = "FILE")]
+    files: Vec<PathBuf>,
+    /// Exit 1 when the micro-F1 over all labels of any part falls below this value.
+    #[arg(long, value_parser = share, value_name = "F1")]
+    min_f1: Option<f64>,
+    /// Exit 1 when the micro-F1 over (call, Handlungsfeld) pairs of any part falls below this value.
+    #[arg(long, value_parser = share, value_name = "F1")]
+    min_hf_f1: Option<f64>,
+    /// Exit 1 when the precision over (call, Handlungsfeld) pairs of any part falls below this value.
+    #[arg(long, value_parser = share, value_name = "P")]
+    min_hf_precision: Option<f64>,
+    /// Only the tables, without the list of wrong labels.
+    #[arg(long)]
+    brief: bool,
+    /// Also measure the rules on the stored "passt" / "passt nicht" feedback of the recipients
+    /// (needs the store; FILE may then be left out).
+    #[arg(long)]
+    feedback: bool,
+}
+
 #[derive(Debug, Args)]
 pub struct ReportArgs {
     /// Output format: json (machine-readable, documented shape), md (German Markdown),
@@ -390,8 +419,8 @@ async fn run_command(cli: Cli, out: &mut Out<impl Write>) -> anyhow::Result<Exit
         return check(&cli.config, out);
     }
     let config = load_config(&cli.config)?;
-    if let Command::Eval { file, min_f1 } = &cli.command {
-        return run_eval(&cli, config, file, *min_f1, out).await;
+    if let Command::Eval(args) = &cli.command {
+        return run_eval(&cli, config, args, out).await;
     }
     let data_dir = data_dir(&cli, &config);
     let app = App::open(config, &data_dir, cli.today).await?;
@@ -423,7 +452,7 @@ async fn run_command(cli: Cli, out: &mut Out<impl Write>) -> anyhow::Result<Exit
         Command::Backup { file } => backup(&app, &file, out).await,
         Command::Feedback { command } => feedback::run(&app, command, out).await,
         Command::Contacts { format } => feedback::contacts(&app, format, out).await,
-        Command::Check | Command::Eval { .. } | Command::Run { once: false } | Command::Serve { .. } => {
+        Command::Check | Command::Eval(_) | Command::Run { once: false } | Command::Serve { .. } => {
             unreachable!("handled above")
         }
     };
@@ -699,42 +728,149 @@ async fn explain(
     Ok(ExitCode::SUCCESS)
 }
 
-async fn run_eval(
-    cli: &Cli,
-    config: Config,
-    file: &Path,
-    min_f1: Option<f64>,
-    out: &mut Out<impl Write>,
-) -> anyhow::Result<ExitCode> {
+async fn run_eval(cli: &Cli, config: Config, args: &EvalArgs, out: &mut Out<impl Write>) -> anyhow::Result<ExitCode> {
     let matcher = Matcher::new(&config)?;
-    // The error's message names the file and the cause; its source chain would repeat the cause.
-    let set = eval::load_labelled(file).map_err(|e| anyhow::anyhow!("{e}"))?;
     let today = cli.today.unwrap_or_else(|| Utc::now().date_naive());
-    let mut items = set.inline();
-    let stored: Vec<_> = set.stored().collect();
-    if !stored.is_empty() {
-        // Only sets that name stored calls need the store.
-        let data = data_dir(cli, &config);
-        let app = App::open(config, &data, cli.today).await?;
-        for (id, expected) in stored {
-            let call = app
-                .store
+    let mut parts = Vec::new();
+    for file in &args.files {
+        // The error's message names the file and the cause; its source chain would repeat the cause.
+        parts.extend(eval::parts(file).map_err(|e| anyhow::anyhow!("{e}"))?);
+    }
+    let mut app: Option<App> = None;
+    let mut reports = Vec::new();
+    for part in &parts {
+        let set = eval::load_labelled(part).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let mut items = set.inline();
+        for (id, expected) in set.stored() {
+            // Only sets that name stored calls need the store.
+            if app.is_none() {
+                let data = data_dir(cli, &config);
+                app = Some(App::open(config.clone(), &data, cli.today).await?);
+            }
+            let store = &app.as_ref().expect("opened above").store;
+            let call = store
                 .get_call(id)
                 .await?
-                .with_context(|| format!("{}: no stored call '{id}'", file.display()))?;
+                .with_context(|| format!("{}: no stored call '{id}'", part.display()))?;
             items.push((call, expected.clone()));
         }
-    }
-    let result = eval::evaluate(&matcher, &items, today);
-    outln!(out, "{result}");
-    let f1 = result.micro_all().f1();
-    match min_f1 {
-        Some(min) if f1 < min => {
-            errln!("eval: micro-F1 over all labels {f1:.3} is below the floor --min-f1 {min}");
-            Ok(ExitCode::from(1))
+        let result = eval::evaluate(&matcher, &items, today);
+        if parts.len() > 1 {
+            outln!(out, "== Teil {} ==", part.display());
         }
-        _ => Ok(ExitCode::SUCCESS),
+        if args.brief {
+            outln!(out, "{}", result.tables());
+        } else {
+            outln!(out, "{result}");
+        }
+        reports.push((part.display().to_string(), result));
     }
+    if reports.len() > 1 {
+        outln!(out, "== Übersicht (Handlungsfeld-Paare) ==");
+        outln!(out, "{}", eval::Overview(&reports));
+    }
+    if args.feedback {
+        if app.is_none() {
+            let data = data_dir(cli, &config);
+            app = Some(App::open(config.clone(), &data, cli.today).await?);
+        }
+        let app = app.as_ref().expect("opened above");
+        let (judgments, skipped) = feedback_judgments(app).await?;
+        let mut report = eval::evaluate_feedback(&matcher, &judgments, today);
+        report.skipped = skipped;
+        outln!(out, "== Rückmeldungen der Empfänger (--feedback) ==");
+        outln!(out, "{report}");
+    }
+    let mut code = ExitCode::SUCCESS;
+    for (name, r) in &reports {
+        let hf = r.micro_handlungsfelder();
+        let checks = [
+            (args.min_f1, r.micro_all().f1(), "micro-F1 over all labels", "--min-f1"),
+            (
+                args.min_hf_f1,
+                hf.f1(),
+                "micro-F1 over (call, Handlungsfeld) pairs",
+                "--min-hf-f1",
+            ),
+            (
+                args.min_hf_precision,
+                hf.precision(),
+                "precision over (call, Handlungsfeld) pairs",
+                "--min-hf-precision",
+            ),
+        ];
+        for (floor, value, what, flag) in checks {
+            if let Some(min) = floor.filter(|min| value < *min) {
+                errln!("eval: {name}: {what} {value:.3} is below the floor {flag} {min}");
+                code = ExitCode::from(1);
+            }
+        }
+    }
+    Ok(code)
+}
+
+/// The last "passt" / "passt nicht" per recipient and call, resolved against the
+/// config (the recipient's Kommune and subscription) and the store (the call and the
+/// Handlungsfelder the contact still follows). Entries whose call or contact is gone
+/// come back as the second list, with why.
+async fn feedback_judgments(app: &App) -> anyhow::Result<(Vec<eval::Judgment>, Vec<String>)> {
+    use crate::model::feedback::{FeedbackAction, FeedbackTargetKind};
+    use std::collections::{BTreeMap, BTreeSet};
+    let entries = app.store.feedback(&crate::store::FeedbackFilter::default()).await?;
+    // Entries come oldest first: a later word on the same call replaces an earlier one.
+    let mut last: BTreeMap<(Option<String>, Option<String>, String), bool> = BTreeMap::new();
+    for e in entries.iter().filter(|e| e.target_kind == FeedbackTargetKind::Call) {
+        let fits = match e.action {
+            FeedbackAction::Passt => true,
+            FeedbackAction::PasstNicht => false,
+            FeedbackAction::Mute | FeedbackAction::Unmute => continue,
+        };
+        last.insert((e.contact.clone(), e.kommune.clone(), e.target.clone()), fits);
+    }
+    let settings = app.store.all_contact_settings().await?;
+    let (mut judgments, mut skipped) = (Vec::new(), Vec::new());
+    for ((contact, kommune, call_id), fits) in last {
+        let recipient = match &contact {
+            Some(address) => app
+                .config
+                .kommunen
+                .iter()
+                .filter(|k| kommune.as_ref().is_none_or(|id| *id == k.id))
+                .find_map(|k| {
+                    k.contacts
+                        .iter()
+                        .find(|c| c.email.eq_ignore_ascii_case(address))
+                        .map(|c| (address.clone(), k.id.clone(), c.interests.clone()))
+                }),
+            None => kommune
+                .as_deref()
+                .and_then(|id| app.config.kommune(id))
+                .map(|k| (k.name.clone(), k.id.clone(), k.interests.clone())),
+        };
+        let Some((who, kommune_id, interests)) = recipient else {
+            let who = contact.or(kommune).unwrap_or_default();
+            skipped.push(format!("{call_id}: {who} steht nicht mehr in kommunen.toml"));
+            continue;
+        };
+        let Some(call) = app.store.get_call(&crate::model::CallId(call_id.clone())).await? else {
+            skipped.push(format!("{call_id}: Aufruf nicht im Speicher ({who})"));
+            continue;
+        };
+        let follows = contact
+            .as_ref()
+            .and_then(|a| settings.iter().find(|s| s.contact.eq_ignore_ascii_case(a)))
+            .and_then(|s| s.handlungsfelder.clone())
+            .map(|hs| hs.into_iter().collect::<BTreeSet<_>>());
+        judgments.push(eval::Judgment {
+            call,
+            who,
+            kommune: kommune_id,
+            interests,
+            follows,
+            fits,
+        });
+    }
+    Ok((judgments, skipped))
 }
 
 async fn run_preview(

@@ -174,6 +174,57 @@ async fn sources_says_utc_and_collect_logs_no_line_its_output_repeats() {
 }
 
 #[test]
+fn eval_reports_each_part_and_names_the_part_below_a_floor() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = Command::cargo_bin("foerderradar")
+        .unwrap()
+        .current_dir(root)
+        .args([
+            "--today",
+            "2026-12-01",
+            "eval",
+            "tests/fixtures/labelled",
+            "tests/fixtures/devset/60-holdout.toml",
+            "--brief",
+            "--min-hf-precision",
+            "0.999",
+        ])
+        .output()
+        .unwrap();
+    let stdout = text(&out.stdout);
+    let stderr = text(&out.stderr);
+    for part in [
+        "== Teil tests/fixtures/labelled/measured ==",
+        "== Teil tests/fixtures/labelled/tune ==",
+        "== Teil tests/fixtures/devset/60-holdout.toml ==",
+        "== Übersicht (Handlungsfeld-Paare) ==",
+        "Kommune antragsberechtigt",
+        "abgelaufen",
+    ] {
+        assert!(stdout.contains(part), "{part} missing:\n{stdout}");
+    }
+    assert!(!stdout.contains("Falsch positiv"), "--brief lists no misses");
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("eval: tests/fixtures/labelled/measured: precision over (call, Handlungsfeld) pairs")
+            && stderr.contains("below the floor --min-hf-precision 0.999"),
+        "{stderr}"
+    );
+    let bad = Command::cargo_bin("foerderradar")
+        .unwrap()
+        .current_dir(root)
+        .args(["eval", "tests/fixtures/devset", "--min-hf-f1", "1.5"])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        text(&bad.stderr).contains("'1.5' is outside 0..=1"),
+        "{}",
+        text(&bad.stderr)
+    );
+}
+
+#[test]
 fn eval_names_the_figure_below_the_floor_and_a_missing_file_once() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let eval = |floor: &str| {
@@ -213,4 +264,74 @@ fn eval_names_the_figure_below_the_floor_and_a_missing_file_once() {
     let err = text(&no_config.stderr);
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.contains("config directory /no/such/dir does not exist"), "{err}");
+}
+
+/// `eval --feedback`: stored "passt" / "passt nicht" become labels for the rules as they are now.
+#[test]
+fn eval_feedback_measures_the_rules_on_what_recipients_said() {
+    use foerderradar::matching::eval::load_labelled;
+    use foerderradar::store::{SqliteStore, Store};
+
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let data = tempfile::tempdir().unwrap();
+    let devset = load_labelled(&root.join("tests/fixtures/devset")).unwrap().inline();
+    let id_of = |title: &str| {
+        let (call, _) = devset.iter().find(|(c, _)| c.title.starts_with(title)).unwrap();
+        (call.clone(), call.id.to_string())
+    };
+    let (gigabit, gigabit_id) = id_of("Gigabitförderung 2.0");
+    let (sport, sport_id) = id_of("Investitionsprogramm Sportstätten");
+    let (kmu, kmu_id) = id_of("go-digital");
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let store = SqliteStore::open(&data.path().join("foerderradar.sqlite"))
+            .await
+            .unwrap();
+        for call in [&gigabit, &sport, &kmu] {
+            store.upsert_call(call).await.unwrap();
+        }
+    });
+    let run = |args: &[&str]| {
+        let out = Command::cargo_bin("foerderradar")
+            .unwrap()
+            .current_dir(root)
+            .arg("--data")
+            .arg(data.path())
+            .args(["--today", "2026-12-01"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
+        text(&out.stdout)
+    };
+    let ahlen = "foerdermittel@ahlen.example.org";
+    run(&["feedback", "passt", &gigabit_id, "--contact", ahlen]);
+    // A first "passt" on the sports call, then "passt nicht": the last word counts.
+    run(&["feedback", "passt", &sport_id, "--contact", ahlen]);
+    run(&["feedback", "dismiss", &sport_id, "--contact", ahlen]);
+    run(&["feedback", "passt", &kmu_id, "--contact", ahlen]);
+
+    let out = run(&["eval", "--feedback"]);
+    println!("{out}");
+    assert!(out.contains("== Rückmeldungen der Empfänger (--feedback) =="), "{out}");
+    assert!(out.contains("Rückmeldungen: 2 × „passt“, 1 × „passt nicht“"), "{out}");
+    let row = |hf: &str| {
+        out.lines()
+            .find(|l| l.starts_with(hf))
+            .unwrap_or_else(|| panic!("{hf} row missing:\n{out}"))
+            .split_whitespace()
+            .skip(1)
+            .take(2)
+            .map(|n| n.parse::<usize>().unwrap())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(row("digitale-infrastruktur"), [1, 0], "{out}");
+    assert_eq!(
+        row("familie-bildung-lebensqualitaet")[1],
+        1,
+        "the dismissed sports call: {out}"
+    );
+    // go-digital is for companies only: the rules no longer deliver what was called "passt".
+    assert!(out.contains("Nicht mehr zugestellt trotz „passt“ (1):"), "{out}");
+    assert!(out.contains("go-digital"), "{out}");
+    assert!(out.contains("Präzision nach Rückmeldungen: "), "{out}");
 }

@@ -1,51 +1,181 @@
-//! The shipped rules against the labelled development set, and explain snapshots.
+//! The shipped rules against the labelled sets, and explain snapshots.
+//!
+//! Two labelled sets: the old development set (`tests/fixtures/devset`, tuned on) and the
+//! issue-11 set (`tests/fixtures/labelled`), split by a fixed rule into a tuning part and a
+//! measured part that is never tuned on. CI holds the floors below on the measured part and
+//! on the old dev set.
 
-use std::path::Path;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
 use foerderradar::matching::Matcher;
-use foerderradar::matching::eval::{evaluate, load_labelled};
+use foerderradar::matching::eval::{EvalReport, Expected, LabelledSet, evaluate, load_labelled};
+use foerderradar::model::Call;
+use sha2::{Digest, Sha256};
 
 use crate::matching_support::shipped_config;
 
-/// Floor for the micro-F1 over all Handlungsfeld and project labels.
-const F1_FLOOR: f64 = 0.85;
+/// The CI floors, in one place. Raise them when the rules improve (keep a small margin
+/// below what `foerderradar --today 2026-12-01 eval tests/fixtures/labelled tests/fixtures/devset`
+/// prints); never lower them to let a rules change through.
+mod floors {
+    /// Micro-F1 over all Handlungsfeld and project labels of the old dev set.
+    pub const DEVSET_F1: f64 = 0.85;
+    /// Over (call, Handlungsfeld) pairs of the old dev set.
+    pub const DEVSET_HF_F1: f64 = 0.94;
+    pub const DEVSET_HF_PRECISION: f64 = 0.93;
+    /// Over (call, Handlungsfeld) pairs of the measured part of the issue-11 set.
+    pub const MEASURED_HF_F1: f64 = 0.60;
+    pub const MEASURED_HF_PRECISION: f64 = 0.58;
+}
+
+/// The issue's target for both sets; printed next to the floors.
+const TARGET: f64 = 0.90;
 
 fn today() -> NaiveDate {
     NaiveDate::from_ymd_opt(2026, 12, 1).unwrap()
 }
 
-fn devset() -> Vec<(foerderradar::model::Call, foerderradar::matching::eval::Expected)> {
-    let set = load_labelled(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/devset")).unwrap();
-    assert_eq!(set.stored().count(), 0, "the shipped dev set is self-contained");
+fn fixture(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(rel)
+}
+
+fn inline(rel: &str) -> Vec<(Call, Expected)> {
+    let set = load_labelled(&fixture(rel)).unwrap();
+    assert_eq!(set.stored().count(), 0, "{rel} is self-contained");
     set.inline()
 }
 
-#[test]
-fn shipped_rules_hold_the_f1_floor_on_the_devset() {
-    let items = devset();
-    assert!(items.len() >= 80, "{} items", items.len());
+fn devset() -> Vec<(Call, Expected)> {
+    inline("devset")
+}
+
+fn report(rel: &str) -> EvalReport {
     let matcher = Matcher::new(&shipped_config()).unwrap();
-    let report = evaluate(&matcher, &items, today());
-    println!("{report}");
-    let all = report.micro_all();
-    assert!(all.f1() >= F1_FLOOR, "micro-F1 {:.3} below {F1_FLOOR}", all.f1());
-    // The held-out file was never tuned on: its figure is the honest one.
-    let holdout =
-        load_labelled(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/devset/60-holdout.toml")).unwrap();
-    let held = evaluate(&matcher, &holdout.inline(), today()).micro_all();
+    let r = evaluate(&matcher, &inline(rel), today());
+    let hf = r.micro_handlungsfelder();
     println!(
-        "Held-out ({} Aufrufe): Präzision {:.2}, Recall {:.2}, F1 {:.2}",
-        holdout.items.len(),
-        held.precision(),
-        held.recall(),
-        held.f1()
+        "{rel}: {} Aufrufe, Handlungsfeld-Paare P {:.3} R {:.3} F1 {:.3} (Ziel {TARGET})\n{}",
+        r.calls,
+        hf.precision(),
+        hf.recall(),
+        hf.f1(),
+        r.tables()
     );
+    r
+}
+
+fn assert_floor(what: &str, value: f64, floor: f64) {
+    assert!(value >= floor, "{what} {value:.3} is below its floor {floor}");
+}
+
+#[test]
+fn shipped_rules_hold_the_floors_on_the_measured_part() {
+    let r = report("labelled/measured");
+    assert!(r.calls >= 90, "{} items", r.calls);
+    let hf = r.micro_handlungsfelder();
+    assert_floor(
+        "measured part: micro-F1 over (call, Handlungsfeld)",
+        hf.f1(),
+        floors::MEASURED_HF_F1,
+    );
+    assert_floor(
+        "measured part: precision over (call, Handlungsfeld)",
+        hf.precision(),
+        floors::MEASURED_HF_PRECISION,
+    );
+    // The tuning part is printed for comparison; it holds no floor of its own.
+    report("labelled/tune");
+}
+
+/// The split is the documented rule: first byte of SHA-256(id) divisible by 3 → measured.
+/// No item can move between the parts, no id repeats, and none collides with the dev set.
+#[test]
+fn the_labelled_set_is_split_by_its_fixed_rule() {
+    let mut seen = BTreeSet::new();
+    for id in ids(&load_labelled(&fixture("devset")).unwrap()) {
+        seen.insert(id);
+    }
+    let mut counts = [0usize; 2];
+    for (part, measured) in [("labelled/tune", false), ("labelled/measured", true)] {
+        for id in ids(&load_labelled(&fixture(part)).unwrap()) {
+            let first = Sha256::digest(id.as_bytes())[0];
+            assert_eq!(first % 3 == 0, measured, "{id} sits in {part} against the split rule");
+            assert!(seen.insert(id.clone()), "{id} is used twice");
+            counts[usize::from(measured)] += 1;
+        }
+    }
+    let [tune, measured] = counts;
     assert!(
-        report.micro_handlungsfelder().f1() >= F1_FLOOR,
-        "Handlungsfeld micro-F1 {:.3}",
-        report.micro_handlungsfelder().f1()
+        tune + measured >= 300 && tune >= 180 && measured >= 90,
+        "{tune} + {measured}"
     );
+}
+
+fn ids(set: &LabelledSet) -> Vec<String> {
+    set.items.iter().map(|i| i.id.clone()).collect()
+}
+
+/// Every label names a Handlungsfeld or project of the shipped strategy, projects sit under an
+/// expected Handlungsfeld, every item carries the three access labels, and a call nobody in the
+/// Kreis can use (not eligible, expired) expects nothing.
+#[test]
+fn the_labelled_set_is_consistent_with_the_strategy() {
+    let config = shipped_config();
+    let strategy = &config.strategy;
+    for part in ["labelled/tune", "labelled/measured"] {
+        for item in load_labelled(&fixture(part)).unwrap().items {
+            let e = &item.expected;
+            let id = &item.id;
+            for hf in &e.handlungsfelder {
+                assert!(strategy.handlungsfeld(hf).is_some(), "{id}: unknown Handlungsfeld {hf}");
+            }
+            for p in &e.projects {
+                let project = strategy.projects.iter().find(|x| &x.id == p);
+                let project = project.unwrap_or_else(|| panic!("{id}: unknown project {p}"));
+                assert!(
+                    e.handlungsfelder.contains(&project.handlungsfeld),
+                    "{id}: {p} outside its Handlungsfeld"
+                );
+            }
+            let a = e.access;
+            let (Some(kommune), Some(kreis), Some(expired)) = (a.kommune_eligible, a.kreis_eligible, a.expired) else {
+                panic!("{id}: kommune_eligible, kreis_eligible and expired are all required in this set");
+            };
+            if expired || !(kommune || kreis) {
+                assert!(
+                    e.handlungsfelder.is_empty(),
+                    "{id}: unusable, yet labelled {:?}",
+                    e.handlungsfelder
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn shipped_rules_hold_the_floors_on_the_devset() {
+    let r = report("devset");
+    assert!(r.calls >= 80, "{} items", r.calls);
+    assert_floor(
+        "devset: micro-F1 over all labels",
+        r.micro_all().f1(),
+        floors::DEVSET_F1,
+    );
+    let hf = r.micro_handlungsfelder();
+    assert_floor(
+        "devset: micro-F1 over (call, Handlungsfeld)",
+        hf.f1(),
+        floors::DEVSET_HF_F1,
+    );
+    assert_floor(
+        "devset: precision over (call, Handlungsfeld)",
+        hf.precision(),
+        floors::DEVSET_HF_PRECISION,
+    );
+    // The held-out file was never tuned on: its figure is printed as the honest one.
+    report("devset/60-holdout.toml");
 }
 
 #[test]
@@ -137,5 +267,5 @@ fn the_config_loader_accepts_the_shipped_strategy_and_agrees_with_the_test_reade
     // The deployment as loaded compiles and holds the F1 floor on the dev set.
     let matcher = Matcher::new(&loaded).unwrap();
     let report = evaluate(&matcher, &devset(), today());
-    assert!(report.micro_all().f1() >= F1_FLOOR, "{report}");
+    assert!(report.micro_all().f1() >= floors::DEVSET_F1, "{report}");
 }

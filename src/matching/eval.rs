@@ -3,7 +3,9 @@
 //! A labelled set lists calls with the Handlungsfelder and projects they
 //! should match (empty for hard negatives). Files are TOML, CSV or JSON,
 //! chosen by extension; a directory loads every such file in it, sorted by
-//! name. The format is documented in `tests/fixtures/devset/README.md`.
+//! name. The format is documented in `tests/fixtures/devset/README.md`;
+//! the access labels (`kommune_eligible`, `kreis_eligible`, `expired`) in
+//! `tests/fixtures/labelled/README.md`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -13,7 +15,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::Deserialize;
 
 use super::Matcher;
+use crate::config::{Interests, KommuneKind};
 use crate::model::german::format_decimal;
+use crate::model::reason::{Criterion, CriterionTopic};
 use crate::model::{
     ApplicantCategory, Applicants, Call, CallId, CallStatus, Deadline, DeadlineDate, FundingRate, Region,
 };
@@ -23,6 +27,29 @@ use crate::model::{
 pub struct Expected {
     pub handlungsfelder: BTreeSet<String>,
     pub projects: BTreeSet<String>,
+    /// Who may use the call and whether it is still open; `None` where not labelled.
+    pub access: AccessLabels<Option<bool>>,
+}
+
+/// The three yes/no facts about a call besides its topics: may a Stadt or
+/// Gemeinde of the Kreis apply, may the Kreis apply, and is the call over
+/// (deadline passed or closed) on the evaluation day.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AccessLabels<T> {
+    pub kommune_eligible: T,
+    pub kreis_eligible: T,
+    pub expired: T,
+}
+
+impl<T: Copy> AccessLabels<T> {
+    /// (German row label, value) in display order.
+    fn rows(&self) -> [(&'static str, T); 3] {
+        [
+            ("Kommune antragsberechtigt", self.kommune_eligible),
+            ("Kreis antragsberechtigt", self.kreis_eligible),
+            ("abgelaufen", self.expired),
+        ]
+    }
 }
 
 /// Where a labelled call comes from.
@@ -119,6 +146,9 @@ struct RawItem {
     expect_handlungsfelder: Vec<String>,
     #[serde(default)]
     expect_projects: Vec<String>,
+    kommune_eligible: Option<bool>,
+    kreis_eligible: Option<bool>,
+    expired: Option<bool>,
     note: Option<String>,
 }
 
@@ -139,7 +169,7 @@ pub fn load_labelled(path: &Path) -> Result<LabelledSet, EvalError> {
         let mut files: Vec<PathBuf> = std::fs::read_dir(path)
             .map_err(io)?
             .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("toml" | "csv" | "json")))
+            .filter(|p| is_item_file(p))
             .collect();
         files.sort();
         let mut set = LabelledSet::default();
@@ -175,6 +205,34 @@ pub fn load_labelled(path: &Path) -> Result<LabelledSet, EvalError> {
     Ok(LabelledSet { items })
 }
 
+/// The parts `path` stands for: itself, or, for a directory without item
+/// files of its own, each subdirectory (sorted), e.g. `tune` and `measured`.
+pub fn parts(path: &Path) -> Result<Vec<PathBuf>, EvalError> {
+    if !path.is_dir() {
+        return Ok(vec![path.to_path_buf()]);
+    }
+    let entries: Vec<PathBuf> = std::fs::read_dir(path)
+        .map_err(|source| EvalError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    if entries.iter().any(|p| p.is_file() && is_item_file(p)) {
+        return Ok(vec![path.to_path_buf()]);
+    }
+    let mut dirs: Vec<PathBuf> = entries.into_iter().filter(|p| p.is_dir()).collect();
+    dirs.sort();
+    if dirs.is_empty() {
+        return Ok(vec![path.to_path_buf()]);
+    }
+    Ok(dirs)
+}
+
+fn is_item_file(p: &Path) -> bool {
+    matches!(p.extension().and_then(|e| e.to_str()), Some("toml" | "csv" | "json"))
+}
+
 /// CSV: one row per item, header names as in TOML; list cells are separated by `;`.
 fn csv_items(content: &str) -> Result<Vec<RawItem>, String> {
     let mut reader = csv::Reader::from_reader(content.as_bytes());
@@ -201,6 +259,12 @@ fn set_csv_field(item: &mut RawItem, header: &str, v: &str) -> Result<(), String
     };
     let opt = || (!v.is_empty()).then(|| v.to_string());
     let num = |what: &str| v.parse::<f64>().map_err(|_| format!("{what} '{v}' is not a number"));
+    let flag = |what: &str| match v {
+        "" => Ok(None),
+        "true" => Ok(Some(true)),
+        "false" => Ok(Some(false)),
+        _ => Err(format!("{what} '{v}' is not true or false")),
+    };
     match header {
         "id" => item.id = v.into(),
         "call" => item.call = opt(),
@@ -224,6 +288,9 @@ fn set_csv_field(item: &mut RawItem, header: &str, v: &str) -> Result<(), String
         }
         "expect_handlungsfelder" => item.expect_handlungsfelder = list(),
         "expect_projects" => item.expect_projects = list(),
+        "kommune_eligible" => item.kommune_eligible = flag("kommune_eligible")?,
+        "kreis_eligible" => item.kreis_eligible = flag("kreis_eligible")?,
+        "expired" => item.expired = flag("expired")?,
         "note" => item.note = opt(),
         "funding_rate" | "amount_max_eur" | "first_seen" => {}
         other => return Err(format!("unknown column '{other}'")),
@@ -243,6 +310,11 @@ fn convert(r: RawItem, path: &Path) -> Result<LabelledItem, EvalError> {
     let expected = Expected {
         handlungsfelder: r.expect_handlungsfelder.iter().cloned().collect(),
         projects: r.expect_projects.iter().cloned().collect(),
+        access: AccessLabels {
+            kommune_eligible: r.kommune_eligible,
+            kreis_eligible: r.kreis_eligible,
+            expired: r.expired,
+        },
     };
     let call = match &r.call {
         Some(id) if id.starts_with("c-") => LabelledCall::Stored(CallId(id.clone())),
@@ -356,12 +428,52 @@ pub struct EvalMiss {
     pub explanation: Vec<String>,
 }
 
+/// Agreement on one yes/no access label, over the items that carry it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BinaryScore {
+    pub label: String,
+    /// Said yes and labelled yes.
+    pub tp: usize,
+    /// Said yes, labelled no.
+    pub fp: usize,
+    /// Said no, labelled yes.
+    pub fn_: usize,
+    /// Said no and labelled no.
+    pub tn: usize,
+}
+
+impl BinaryScore {
+    pub fn labelled(&self) -> usize {
+        self.tp + self.fp + self.fn_ + self.tn
+    }
+    pub fn accuracy(&self) -> f64 {
+        ratio(self.tp + self.tn, self.labelled())
+    }
+    pub fn precision(&self) -> f64 {
+        ratio(self.tp, self.tp + self.fp)
+    }
+    pub fn recall(&self) -> f64 {
+        ratio(self.tp, self.tp + self.fn_)
+    }
+}
+
+/// An access label the matcher got wrong.
+#[derive(Debug, Clone)]
+pub struct AccessMiss {
+    pub call: String,
+    pub label: &'static str,
+    pub expected: bool,
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct EvalReport {
     pub calls: usize,
     pub handlungsfelder: Vec<LabelScore>,
     pub projects: Vec<LabelScore>,
     pub misses: Vec<EvalMiss>,
+    /// Kommune eligibility, Kreis eligibility and expiry; rows without labels count zero.
+    pub access: Vec<BinaryScore>,
+    pub access_misses: Vec<AccessMiss>,
 }
 
 impl EvalReport {
@@ -411,7 +523,35 @@ pub fn evaluate(matcher: &Matcher, items: &[(Call, Expected)], today: NaiveDate)
         .map(|p| (p, LabelScore::default()))
         .collect();
     let mut misses = Vec::new();
+    let mut access: Vec<BinaryScore> = AccessLabels::<()>::default()
+        .rows()
+        .iter()
+        .map(|(label, ())| BinaryScore {
+            label: (*label).into(),
+            ..Default::default()
+        })
+        .collect();
+    let mut access_misses = Vec::new();
     for (call, expected) in items {
+        if expected.access.rows().iter().any(|(_, v)| v.is_some()) {
+            let got = predict_access(matcher, call, today);
+            for ((row, (label, want)), (_, said)) in access.iter_mut().zip(expected.access.rows()).zip(got.rows()) {
+                let Some(want) = want else { continue };
+                match (said, want) {
+                    (true, true) => row.tp += 1,
+                    (true, false) => row.fp += 1,
+                    (false, true) => row.fn_ += 1,
+                    (false, false) => row.tn += 1,
+                }
+                if said != want {
+                    access_misses.push(AccessMiss {
+                        call: format!("{} ({})", call.title, call.id),
+                        label,
+                        expected: want,
+                    });
+                }
+            }
+        }
         let passed: Vec<_> = matcher
             .match_call(call, today)
             .into_iter()
@@ -433,6 +573,53 @@ pub fn evaluate(matcher: &Matcher, items: &[(Call, Expected)], today: NaiveDate)
         handlungsfelder: finish(hf_rows),
         projects: finish(project_rows),
         misses,
+        access,
+        access_misses,
+    }
+}
+
+/// What the matcher's criteria say about a call, independent of its topics:
+/// a Stadt or Gemeinde (resp. the Kreis) is eligible when the strategy's
+/// applicant and region criteria hold and a Handlungsfeld profile would route
+/// the call to at least one of them (membership regions count); the call is
+/// expired when a deadline criterion fails for any reason but a too short lead
+/// time. Read from [`Matcher::explain`], so it follows whatever the criteria
+/// and the routing decide.
+pub fn predict_access(matcher: &Matcher, call: &Call, today: NaiveDate) -> AccessLabels<bool> {
+    let explanation = matcher.explain(call, today, None, None);
+    let profiles: Vec<_> = explanation.profiles.iter().filter(|p| p.project.is_none()).collect();
+    let Some(first) = profiles.first() else {
+        return AccessLabels::default();
+    };
+    let holds = |topic: CriterionTopic| {
+        first
+            .criteria
+            .iter()
+            .filter(|c| c.criterion.topic() == topic)
+            .all(|c| c.passed)
+    };
+    let usable = holds(CriterionTopic::Applicants) && holds(CriterionTopic::Region);
+    let is_kreis = |id: &str| {
+        matcher
+            .kommunen
+            .iter()
+            .any(|k| k.id == id && k.kind == KommuneKind::Kreis)
+    };
+    let routed = |kreis: bool| {
+        usable
+            && profiles
+                .iter()
+                .any(|p| p.kommunen.iter().any(|k| k.routed && is_kreis(&k.id) == kreis))
+    };
+    let expired = first.criteria.iter().any(|c| {
+        !c.passed
+            && c.criterion.topic() == CriterionTopic::Deadline
+            && !matches!(c.criterion, Criterion::DeadlineTooSoon { .. })
+    });
+    AccessLabels {
+        kommune_eligible: routed(false),
+        kreis_eligible: routed(true),
+        expired,
     }
 }
 
@@ -475,6 +662,141 @@ fn miss(matcher: &Matcher, call: &Call, today: NaiveDate, label: &str, kind: Mis
     }
 }
 
+/// One recipient's last word on one call ("passt" or "passt nicht"), with the
+/// subscription it was given under.
+#[derive(Debug, Clone)]
+pub struct Judgment {
+    pub call: Call,
+    /// Who said it: a contact's address, or the Kommune for a Kommune-wide entry.
+    pub who: String,
+    /// The Kommune whose routing counts.
+    pub kommune: String,
+    /// The subscription: the contact's (or the Kommune's) interests …
+    pub interests: Interests,
+    /// … narrowed to the Handlungsfelder the contact still follows (`None`: all).
+    pub follows: Option<BTreeSet<String>>,
+    /// "passt" (true) or "passt nicht" (false).
+    pub fits: bool,
+}
+
+/// The rules measured on what recipients said.
+#[derive(Debug, Clone, Default)]
+pub struct FeedbackReport {
+    pub passt: usize,
+    pub passt_nicht: usize,
+    /// Per Handlungsfeld: TP = matched and "passt", FP = matched and "passt nicht".
+    pub handlungsfelder: Vec<LabelScore>,
+    /// "passt", but the rules no longer deliver the call to that recipient.
+    pub lost: Vec<String>,
+    /// "passt nicht", and the rules no longer deliver it: the complaint is fixed.
+    pub fixed: usize,
+    /// One line per (call, Handlungsfeld) the rules still deliver against a "passt nicht".
+    pub false_positives: Vec<String>,
+    /// Entries that could not be judged (call or contact gone), with why.
+    pub skipped: Vec<String>,
+}
+
+impl FeedbackReport {
+    pub fn micro(&self) -> LabelScore {
+        EvalReport::micro(&self.handlungsfelder)
+    }
+}
+
+/// Turns stored feedback into labels: for each judgment, the Handlungsfelder the
+/// current rules deliver to that recipient (passed, routed to the Kommune,
+/// subscribed) are correct after "passt" and false positives after "passt nicht".
+pub fn evaluate_feedback(matcher: &Matcher, judgments: &[Judgment], today: NaiveDate) -> FeedbackReport {
+    let mut rows: BTreeMap<String, LabelScore> = matcher
+        .profiles
+        .iter()
+        .map(|p| (p.handlungsfeld.clone(), LabelScore::default()))
+        .collect();
+    let mut r = FeedbackReport::default();
+    for j in judgments {
+        let delivered: BTreeSet<String> = matcher
+            .match_call(&j.call, today)
+            .into_iter()
+            .filter(|m| m.passed && m.kommunen.contains(&j.kommune))
+            .filter(|m| j.interests.covers(&m.handlungsfeld, m.project.as_deref()))
+            .filter(|m| j.follows.as_ref().is_none_or(|f| f.contains(&m.handlungsfeld)))
+            .map(|m| m.handlungsfeld)
+            .collect();
+        let who = format!("{} ({}) für {}", j.call.title, j.call.id, j.who);
+        if j.fits {
+            r.passt += 1;
+            if delivered.is_empty() {
+                r.lost.push(who);
+            }
+            for hf in &delivered {
+                rows.entry(hf.clone()).or_default().tp += 1;
+            }
+        } else {
+            r.passt_nicht += 1;
+            if delivered.is_empty() {
+                r.fixed += 1;
+            }
+            for hf in &delivered {
+                rows.entry(hf.clone()).or_default().fp += 1;
+                r.false_positives.push(format!("{who} → {hf}"));
+            }
+        }
+    }
+    r.handlungsfelder = rows.into_iter().map(|(label, s)| LabelScore { label, ..s }).collect();
+    r
+}
+
+impl fmt::Display for FeedbackReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.passt + self.passt_nicht == 0 {
+            writeln!(f, "Keine „passt“- oder „passt nicht“-Rückmeldungen gespeichert.")?;
+            for line in &self.skipped {
+                writeln!(f, "- nicht ausgewertet: {line}")?;
+            }
+            return Ok(());
+        }
+        writeln!(
+            f,
+            "Rückmeldungen: {} × „passt“, {} × „passt nicht“",
+            self.passt, self.passt_nicht
+        )?;
+        writeln!(f)?;
+        writeln!(
+            f,
+            "{:<32} {:>6} {:>12} {:>9}",
+            "Handlungsfeld", "passt", "passt nicht", "Präzision"
+        )?;
+        for r in self.handlungsfelder.iter().chain([&self.micro()]) {
+            writeln!(f, "{:<32} {:>6} {:>12} {:>9}", r.label, r.tp, r.fp, pct(r.precision()))?;
+        }
+        writeln!(f)?;
+        writeln!(
+            f,
+            "Präzision nach Rückmeldungen: {} über (Aufruf, Handlungsfeld)-Paare, die die Regeln heute zustellen",
+            pct(self.micro().precision())
+        )?;
+        writeln!(
+            f,
+            "„passt nicht“, heute nicht mehr zugestellt: {}; „passt“, heute nicht mehr zugestellt: {}",
+            self.fixed,
+            self.lost.len()
+        )?;
+        for (heading, list) in [
+            ("Heute zugestellt trotz „passt nicht“", &self.false_positives),
+            ("Nicht mehr zugestellt trotz „passt“", &self.lost),
+            ("Nicht ausgewertet", &self.skipped),
+        ] {
+            if !list.is_empty() {
+                writeln!(f)?;
+                writeln!(f, "{heading} ({}):", list.len())?;
+                for line in list {
+                    writeln!(f, "- {line}")?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
 fn pct(v: f64) -> String {
     format_decimal(v, 2)
 }
@@ -501,8 +823,13 @@ fn table(f: &mut fmt::Formatter<'_>, heading: &str, rows: &[LabelScore], micro: 
     Ok(())
 }
 
-impl fmt::Display for EvalReport {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl EvalReport {
+    /// The tables only, without the list of wrong labels.
+    pub fn tables(&self) -> Tables<'_> {
+        Tables(self)
+    }
+
+    fn write_tables(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "Auswertung über {} Aufrufe", self.calls)?;
         writeln!(f)?;
         table(f, "Handlungsfeld", &self.handlungsfelder, &self.micro_handlungsfelder())?;
@@ -517,6 +844,14 @@ impl fmt::Display for EvalReport {
             pct(all.recall()),
             pct(all.f1())
         )?;
+        if self.access.iter().any(|r| r.labelled() > 0) {
+            writeln!(f)?;
+            access_table(f, &self.access)?;
+        }
+        Ok(())
+    }
+
+    fn write_misses(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for (kind, heading) in [
             (MissKind::FalsePositive, "Falsch positiv"),
             (MissKind::FalseNegative, "Falsch negativ"),
@@ -531,13 +866,103 @@ impl fmt::Display for EvalReport {
                 }
             }
         }
+        if !self.access_misses.is_empty() {
+            writeln!(f)?;
+            writeln!(f, "Zugang falsch ({}):", self.access_misses.len())?;
+            for m in &self.access_misses {
+                let (said, want) = if m.expected { ("nein", "ja") } else { ("ja", "nein") };
+                writeln!(f, "- {} → {}: erkannt {said}, erwartet {want}", m.call, m.label)?;
+            }
+        }
         Ok(())
     }
+}
+
+/// One line per part: the Handlungsfeld-pair figures and the access accuracies.
+pub struct Overview<'a>(pub &'a [(String, EvalReport)]);
+
+impl fmt::Display for Overview<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let width = self.0.iter().map(|(n, _)| n.chars().count()).max().unwrap_or(4).max(4);
+        write!(
+            f,
+            "{:<width$} {:>8} {:>9} {:>7} {:>6} {:>10}",
+            "Teil", "Aufrufe", "Präzision", "Recall", "F1", "F1 gesamt"
+        )?;
+        // Accuracy of the access labels (items labelled).
+        for label in ["Kommune ber.", "Kreis ber.", "abgelaufen"] {
+            write!(f, " {label:>12}")?;
+        }
+        writeln!(f)?;
+        for (name, r) in self.0 {
+            let hf = r.micro_handlungsfelder();
+            write!(
+                f,
+                "{name:<width$} {:>8} {:>9} {:>7} {:>6} {:>10}",
+                r.calls,
+                pct(hf.precision()),
+                pct(hf.recall()),
+                pct(hf.f1()),
+                pct(r.micro_all().f1())
+            )?;
+            for row in &r.access {
+                let cell = if row.labelled() == 0 {
+                    "–".to_string()
+                } else {
+                    format!("{} ({})", pct(row.accuracy()), row.labelled())
+                };
+                write!(f, " {cell:>12}")?;
+            }
+            writeln!(f)?;
+        }
+        Ok(())
+    }
+}
+
+/// [`EvalReport::tables`]: the report without its list of wrong labels.
+pub struct Tables<'a>(&'a EvalReport);
+
+impl fmt::Display for Tables<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.write_tables(f)
+    }
+}
+
+impl fmt::Display for EvalReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.write_tables(f)?;
+        self.write_misses(f)
+    }
+}
+
+fn access_table(f: &mut fmt::Formatter<'_>, rows: &[BinaryScore]) -> fmt::Result {
+    writeln!(
+        f,
+        "{:<32} {:>5} {:>4} {:>4} {:>4} {:>4} {:>11} {:>9} {:>7}",
+        "Zugang", "Items", "TP", "FP", "FN", "TN", "Genauigkeit", "Präzision", "Recall"
+    )?;
+    for r in rows.iter().filter(|r| r.labelled() > 0) {
+        writeln!(
+            f,
+            "{:<32} {:>5} {:>4} {:>4} {:>4} {:>4} {:>11} {:>9} {:>7}",
+            r.label,
+            r.labelled(),
+            r.tp,
+            r.fp,
+            r.fn_,
+            r.tn,
+            pct(r.accuracy()),
+            pct(r.precision()),
+            pct(r.recall())
+        )?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::Utc;
 
     fn write(dir: &Path, name: &str, content: &str) -> PathBuf {
         let p = dir.join(name);
@@ -621,6 +1046,185 @@ call = "c-0123456789abcdef"
         );
         let p = write(dir.path(), "z.yaml", "");
         assert!(matches!(load_labelled(&p), Err(EvalError::Extension { .. })));
+    }
+
+    #[test]
+    fn access_labels_load_from_toml_and_csv() {
+        let dir = tempfile::tempdir().unwrap();
+        let toml = write(
+            dir.path(),
+            "a.toml",
+            "[[item]]\nid = \"a\"\ntitle = \"T\"\nkommune_eligible = true\nkreis_eligible = false\nexpired = false\n\n[[item]]\nid = \"b\"\ntitle = \"U\"\n",
+        );
+        let set = load_labelled(&toml).unwrap();
+        let want = AccessLabels {
+            kommune_eligible: Some(true),
+            kreis_eligible: Some(false),
+            expired: Some(false),
+        };
+        assert_eq!(set.items[0].expected.access, want);
+        assert_eq!(set.items[1].expected.access, AccessLabels::default());
+        let csv = write(
+            dir.path(),
+            "b.csv",
+            "id,title,kommune_eligible,kreis_eligible,expired\na,T,true,false,false\n",
+        );
+        assert_eq!(load_labelled(&csv).unwrap().items[0].expected.access, want);
+        let bad = write(dir.path(), "c.csv", "id,title,expired\na,T,ja\n");
+        let e = load_labelled(&bad).unwrap_err().to_string();
+        assert!(e.ends_with("c.csv: row 2: expired 'ja' is not true or false"), "{e}");
+    }
+
+    fn matcher() -> Matcher {
+        Matcher::new(&super::super::tests::config_with(
+            vec![],
+            super::super::tests::criteria(),
+        ))
+        .unwrap()
+    }
+
+    fn call_for(applicants: &[ApplicantCategory], region: &str, deadline: Deadline) -> Call {
+        let mut c = Call::new("t", "https://t.example/access", "Gigabitförderung", Utc::now());
+        c.applicants.categories = applicants.iter().copied().collect();
+        c.regions = vec![Region::try_from(region.to_string()).unwrap()];
+        c.deadline = deadline;
+        c
+    }
+
+    fn access(c: &Call) -> (bool, bool, bool) {
+        let a = predict_access(&matcher(), c, NaiveDate::from_ymd_opt(2026, 12, 1).unwrap());
+        (a.kommune_eligible, a.kreis_eligible, a.expired)
+    }
+
+    #[test]
+    fn access_follows_the_criteria_and_the_routing() {
+        use ApplicantCategory::{Kommune, Kreis, Unternehmen};
+        let on = |d: u32| Deadline::Dates(vec![DeadlineDate::on(NaiveDate::from_ymd_opt(2026, 12, d).unwrap())]);
+        assert_eq!(
+            access(&call_for(&[Kommune], "Nordrhein-Westfalen", Deadline::Rolling)),
+            (true, true, false)
+        );
+        assert_eq!(
+            access(&call_for(&[Kreis], "bundesweit", Deadline::Rolling)),
+            (false, true, false)
+        );
+        assert_eq!(
+            access(&call_for(&[Unternehmen], "bundesweit", Deadline::Rolling)),
+            (false, false, false)
+        );
+        assert_eq!(
+            access(&call_for(&[Kommune], "Bayern", Deadline::Unknown)),
+            (false, false, false)
+        );
+        // A LEADER call reaches its members: Beelen and the Kreis are, Ahlen is not.
+        assert_eq!(
+            access(&call_for(&[Kommune], "LEADER-Region 9Plus", Deadline::Rolling)),
+            (true, true, false)
+        );
+        // Past is expired; closing in three days is too soon but not expired.
+        let past = Deadline::Dates(vec![DeadlineDate::on(NaiveDate::from_ymd_opt(2025, 6, 30).unwrap())]);
+        assert!(access(&call_for(&[Kommune], "bundesweit", past)).2);
+        assert!(!access(&call_for(&[Kommune], "bundesweit", on(4))).2);
+        let mut closed = call_for(&[Kommune], "bundesweit", Deadline::Unknown);
+        closed.status = CallStatus::Closed;
+        assert!(access(&closed).2);
+    }
+
+    #[test]
+    fn evaluate_scores_access_labels_where_given() {
+        let labelled = |kommune, kreis, expired| Expected {
+            access: AccessLabels {
+                kommune_eligible: Some(kommune),
+                kreis_eligible: Some(kreis),
+                expired: Some(expired),
+            },
+            ..Default::default()
+        };
+        let items = vec![
+            (
+                call_for(&[ApplicantCategory::Kommune], "Bayern", Deadline::Rolling),
+                labelled(false, false, false),
+            ),
+            // Labelled as a Kreis-only call, but the record says Kommune: one miss.
+            (
+                call_for(&[ApplicantCategory::Kommune], "bundesweit", Deadline::Rolling),
+                labelled(false, true, false),
+            ),
+            (
+                call_for(&[ApplicantCategory::Kommune], "bundesweit", Deadline::Rolling),
+                Expected::default(),
+            ),
+        ];
+        let r = evaluate(&matcher(), &items, NaiveDate::from_ymd_opt(2026, 12, 1).unwrap());
+        let kommune = &r.access[0];
+        assert_eq!((kommune.labelled(), kommune.tn, kommune.fp), (2, 1, 1));
+        assert_eq!(r.access[2].labelled(), 2);
+        assert_eq!(r.access_misses.len(), 1);
+        assert_eq!(r.access_misses[0].label, "Kommune antragsberechtigt");
+        let text = r.to_string();
+        assert!(text.contains("Zugang falsch (1):"), "{text}");
+        assert!(!r.tables().to_string().contains("Zugang falsch"));
+    }
+
+    #[test]
+    fn feedback_counts_what_the_rules_deliver_to_that_recipient() {
+        let all = |hs: &[&str]| Interests {
+            handlungsfelder: hs.iter().map(|h| h.to_string()).collect(),
+            projects: BTreeSet::new(),
+        };
+        let gigabit = call_for(&[ApplicantCategory::Kommune], "bundesweit", Deadline::Rolling);
+        let mut leader = call_for(&[ApplicantCategory::Kommune], "LEADER-Region 9Plus", Deadline::Rolling);
+        leader.id = CallId::from_url("https://t.example/leader");
+        let judge = |call: &Call, kommune: &str, interests: Interests, follows: Option<&[&str]>, fits| Judgment {
+            call: call.clone(),
+            who: kommune.into(),
+            kommune: kommune.into(),
+            interests,
+            follows: follows.map(|f| f.iter().map(|h| h.to_string()).collect()),
+            fits,
+        };
+        let both = ["digitale-infrastruktur", "verwaltung"];
+        let judgments = vec![
+            judge(&gigabit, "ahlen", all(&both), None, true),
+            // Not subscribed to Digitale Infrastruktur: nothing delivered, the complaint is fixed.
+            judge(&gigabit, "wadersloh", all(&["verwaltung"]), None, false),
+            // Subscribed, but no longer following it: nothing delivered although "passt".
+            judge(&gigabit, "warendorf", all(&both), Some(&["verwaltung"]), true),
+            // A 9Plus call reaches Beelen but not Ahlen.
+            judge(&leader, "beelen", all(&both), None, false),
+            judge(&leader, "ahlen", all(&both), None, true),
+        ];
+        let r = evaluate_feedback(&matcher(), &judgments, NaiveDate::from_ymd_opt(2026, 12, 1).unwrap());
+        assert_eq!((r.passt, r.passt_nicht, r.fixed, r.lost.len()), (3, 2, 1, 2));
+        let di = r
+            .handlungsfelder
+            .iter()
+            .find(|x| x.label == "digitale-infrastruktur")
+            .unwrap();
+        assert_eq!((di.tp, di.fp), (1, 1));
+        assert_eq!(r.micro().precision(), 0.5);
+        assert_eq!(r.false_positives.len(), 1);
+        assert!(
+            r.false_positives[0].ends_with("für beelen → digitale-infrastruktur"),
+            "{:?}",
+            r.false_positives
+        );
+    }
+
+    #[test]
+    fn a_directory_of_part_directories_stands_for_its_parts() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("tune")).unwrap();
+        std::fs::create_dir(dir.path().join("measured")).unwrap();
+        write(dir.path(), "README.md", "");
+        assert_eq!(
+            parts(dir.path()).unwrap(),
+            vec![dir.path().join("measured"), dir.path().join("tune")]
+        );
+        write(dir.path(), "x.toml", "");
+        assert_eq!(parts(dir.path()).unwrap(), vec![dir.path().to_path_buf()]);
+        let file = dir.path().join("x.toml");
+        assert_eq!(parts(&file).unwrap(), vec![file]);
     }
 
     #[test]
