@@ -59,6 +59,16 @@ pub struct RawNotify {
     pub retry_base_secs: Option<Int>,
 }
 
+/// `[digest]`: size of digests, urgency and reminders.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDigest {
+    pub first_digest_max: Option<Int>,
+    pub max_items: Option<Int>,
+    pub urgent_days: Option<Int>,
+    pub reminder_days: Option<Vec<Int>>,
+}
+
 /// `[daemon]`: how the long-running process behaves.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -174,6 +184,7 @@ pub struct RawContact {
     pub email: Text,
     pub handlungsfelder: Option<Vec<Text>>,
     pub projects: Option<Vec<Text>>,
+    pub cadence: Option<Text>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -7,11 +7,13 @@ use std::time::Duration;
 use super::error::Report;
 use super::fields::{count, count32, email, one_of, opt};
 use super::load::{open, optional, required};
-use super::raw::{Int, RawDaemon, RawHttp, RawNotify, RawSchedule, RawSmtp, Text};
-use super::{CronSchedule, HttpSettings, NotifySettings, Schedules, ServiceConfig, SmtpConfig, SmtpTls, schedule};
+use super::raw::{Int, RawDaemon, RawDigest, RawHttp, RawNotify, RawSchedule, RawSmtp, Text};
+use super::{
+    CronSchedule, DigestSettings, HttpSettings, NotifySettings, Schedules, ServiceConfig, SmtpConfig, SmtpTls, schedule,
+};
 
-const KEYS: [&str; 9] = [
-    "data_dir", "timezone", "schedule", "smtp", "sender", "admin", "http", "notify", "daemon",
+const KEYS: [&str; 10] = [
+    "data_dir", "timezone", "schedule", "smtp", "sender", "admin", "http", "notify", "digest", "daemon",
 ];
 
 // The documented ranges of the numeric settings (config/README.md). The upper bounds keep
@@ -30,6 +32,13 @@ const MAX_ATTEMPTS: RangeInclusive<u32> = 1..=100;
 const RETRY_BASE_SECS: RangeInclusive<u64> = 1..=86_400;
 const SHUTDOWN_GRACE_SECS: RangeInclusive<u64> = 1..=3600;
 const JITTER_SECS: RangeInclusive<u64> = 0..=3600;
+/// `digest.first_digest_max` and `digest.max_items`: a digest is read between two
+/// meetings; beyond 100 items nobody reads on, and the HTML part must stay small.
+const DIGEST_ITEMS: RangeInclusive<u64> = 1..=100;
+/// `digest.urgent_days` and each of `digest.reminder_days`: up to a year ahead.
+const DIGEST_DAYS: RangeInclusive<u64> = 1..=365;
+/// At most this many reminder offsets.
+const MAX_REMINDERS: usize = 5;
 
 pub(super) fn build(r: &mut Report) -> Option<ServiceConfig> {
     let root = open(r, &KEYS)?;
@@ -47,6 +56,8 @@ pub(super) fn build(r: &mut Report) -> Option<ServiceConfig> {
     let http = http(r, &raw_http, admin.as_deref());
     let raw_notify: RawNotify = optional(r, &root, "notify").unwrap_or_default();
     let notify = notify(r, &raw_notify);
+    let raw_digest: RawDigest = optional(r, &root, "digest").unwrap_or_default();
+    let digest = digest(r, &raw_digest);
     let raw_daemon: RawDaemon = optional(r, &root, "daemon").unwrap_or_default();
     let grace = count(
         r,
@@ -64,6 +75,7 @@ pub(super) fn build(r: &mut Report) -> Option<ServiceConfig> {
         admin: admin?,
         http: http?,
         notify: notify?,
+        digest: digest?,
         shutdown_grace: Duration::from_secs(grace?),
     })
 }
@@ -235,6 +247,66 @@ fn notify(r: &mut Report, raw: &RawNotify) -> Option<NotifySettings> {
         max_attempts: max_attempts?,
         retry_base: Duration::from_secs(retry_base?),
     })
+}
+
+fn digest(r: &mut Report, raw: &RawDigest) -> Option<DigestSettings> {
+    let defaults = DigestSettings::default();
+    let first = count(
+        r,
+        raw.first_digest_max.as_ref(),
+        "digest.first_digest_max",
+        defaults.first_digest_max as u64,
+        DIGEST_ITEMS,
+    );
+    let max_items = count(
+        r,
+        raw.max_items.as_ref(),
+        "digest.max_items",
+        defaults.max_items as u64,
+        DIGEST_ITEMS,
+    );
+    let urgent = count(
+        r,
+        raw.urgent_days.as_ref(),
+        "digest.urgent_days",
+        defaults.urgent_days as u64,
+        DIGEST_DAYS,
+    );
+    let reminders = match &raw.reminder_days {
+        None => Some(defaults.reminder_days),
+        Some(list) => reminder_days(r, list),
+    };
+    Some(DigestSettings {
+        first_digest_max: usize::try_from(first?).ok()?,
+        max_items: usize::try_from(max_items?).ok()?,
+        urgent_days: i64::try_from(urgent?).ok()?,
+        reminder_days: reminders?,
+    })
+}
+
+/// Each offset within [`DIGEST_DAYS`], at most [`MAX_REMINDERS`]; sorted largest first.
+fn reminder_days(r: &mut Report, list: &[Int]) -> Option<Vec<i64>> {
+    let mut days = Vec::new();
+    let mut ok = true;
+    for (i, v) in list.iter().enumerate() {
+        match count(r, Some(v), &format!("digest.reminder_days[{i}]"), 0, DIGEST_DAYS) {
+            Some(n) => days.push(n as i64),
+            None => ok = false,
+        }
+    }
+    if list.len() > MAX_REMINDERS {
+        if let Some(v) = list.get(MAX_REMINDERS) {
+            r.at(
+                &v.span(),
+                "digest.reminder_days",
+                format!("at most {MAX_REMINDERS} reminders per deadline; found {}", list.len()),
+            );
+        }
+        ok = false;
+    }
+    days.sort_unstable_by(|a, b| b.cmp(a));
+    days.dedup();
+    ok.then_some(days)
 }
 
 #[cfg(test)]
