@@ -66,6 +66,50 @@ pub struct ServiceConfig {
     pub digest: DigestSettings,
     /// How long the daemon waits for a running job after SIGTERM/SIGINT (`[daemon]`).
     pub shutdown_grace: Duration,
+    /// `[web]`: the web server and the signed links in the mails.
+    pub web: WebSettings,
+}
+
+/// `[web]`: where `foerderradar serve` listens, the address written into mail links and
+/// the names of the environment variables that hold its secrets (never the secrets).
+#[derive(Debug, Clone)]
+pub struct WebSettings {
+    /// `foerderradar run` hosts the web server in the daemon's process too.
+    pub enabled: bool,
+    pub bind: std::net::SocketAddr,
+    /// The address the server is reached at from outside (behind a reverse proxy);
+    /// without it no mail carries a link.
+    pub public_url: Option<url::Url>,
+    /// Name of the environment variable holding the key that signs the contact links.
+    pub link_secret_env: Option<String>,
+    /// Name of the environment variable holding the admin's bearer token.
+    pub admin_token_env: Option<String>,
+    /// How long a signed link in a mail stays valid.
+    pub link_validity: Duration,
+}
+
+impl WebSettings {
+    /// The bearer token of the admin routes, from its environment variable; `None` when
+    /// not configured or empty (then only loopback reaches what the token guards).
+    pub fn admin_token(&self) -> Option<String> {
+        self.admin_token_env
+            .as_ref()
+            .and_then(|v| std::env::var(v).ok())
+            .filter(|t| !t.is_empty())
+    }
+}
+
+impl Default for WebSettings {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            bind: std::net::SocketAddr::from(([127, 0, 0, 1], 8080)),
+            public_url: None,
+            link_secret_env: None,
+            admin_token_env: None,
+            link_validity: Duration::from_secs(180 * 86_400),
+        }
+    }
 }
 
 /// Cron schedules of the daemon. 5-field crontab lines are accepted and get a

@@ -67,6 +67,7 @@ fn settings() -> Vec<Setting> {
         service("digest", "digest.first_digest_max", 1, 100),
         service("digest", "digest.max_items", 1, 100),
         service("digest", "digest.urgent_days", 1, 365),
+        service("web", "web.link_validity_days", 1, 3650),
         patch(
             "foerderradar.toml",
             "schedule.jitter_secs",

@@ -69,6 +69,18 @@ pub struct RawDigest {
     pub reminder_days: Option<Vec<Int>>,
 }
 
+/// `[web]`: the web server of `foerderradar serve` and the signed links in the mails.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawWeb {
+    pub enabled: Option<bool>,
+    pub bind: Option<Text>,
+    pub public_url: Option<Text>,
+    pub link_secret_env: Option<Text>,
+    pub admin_token_env: Option<Text>,
+    pub link_validity_days: Option<Int>,
+}
+
 /// `[daemon]`: how the long-running process behaves.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -5,15 +5,16 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::error::Report;
-use super::fields::{count, count32, email, one_of, opt};
+use super::fields::{count, count32, email, http_url, one_of, opt};
 use super::load::{open, optional, required};
-use super::raw::{Int, RawDaemon, RawDigest, RawHttp, RawNotify, RawSchedule, RawSmtp, Text};
+use super::raw::{Int, RawDaemon, RawDigest, RawHttp, RawNotify, RawSchedule, RawSmtp, RawWeb, Text};
 use super::{
-    CronSchedule, DigestSettings, HttpSettings, NotifySettings, Schedules, ServiceConfig, SmtpConfig, SmtpTls, schedule,
+    CronSchedule, DigestSettings, HttpSettings, NotifySettings, Schedules, ServiceConfig, SmtpConfig, SmtpTls,
+    WebSettings, schedule,
 };
 
-const KEYS: [&str; 10] = [
-    "data_dir", "timezone", "schedule", "smtp", "sender", "admin", "http", "notify", "digest", "daemon",
+const KEYS: [&str; 11] = [
+    "data_dir", "timezone", "schedule", "smtp", "sender", "admin", "http", "notify", "digest", "daemon", "web",
 ];
 
 // The documented ranges of the numeric settings (config/README.md). The upper bounds keep
@@ -39,6 +40,8 @@ const DIGEST_ITEMS: RangeInclusive<u64> = 1..=100;
 const DIGEST_DAYS: RangeInclusive<u64> = 1..=365;
 /// At most this many reminder offsets.
 const MAX_REMINDERS: usize = 5;
+/// `web.link_validity_days` (default 180): at least a day, at most ten years.
+const LINK_VALIDITY_DAYS: RangeInclusive<u64> = 1..=3650;
 
 pub(super) fn build(r: &mut Report) -> Option<ServiceConfig> {
     let root = open(r, &KEYS)?;
@@ -66,6 +69,8 @@ pub(super) fn build(r: &mut Report) -> Option<ServiceConfig> {
         30,
         SHUTDOWN_GRACE_SECS,
     );
+    let raw_web: RawWeb = optional(r, &root, "web").unwrap_or_default();
+    let web = web(r, &raw_web);
     Some(ServiceConfig {
         data_dir: data_dir.map(PathBuf::from),
         timezone: timezone?,
@@ -77,7 +82,61 @@ pub(super) fn build(r: &mut Report) -> Option<ServiceConfig> {
         notify: notify?,
         digest: digest?,
         shutdown_grace: Duration::from_secs(grace?),
+        web: web?,
     })
+}
+
+fn web(r: &mut Report, raw: &RawWeb) -> Option<WebSettings> {
+    let defaults = WebSettings::default();
+    let bind = match &raw.bind {
+        Some(v) => bind(r, v),
+        None => Some(defaults.bind),
+    };
+    let public_url = opt(raw.public_url.as_ref(), |v| http_url(r, v, "web.public_url"));
+    let link_secret_env = opt(raw.link_secret_env.as_ref(), |v| env_name(r, v, "web.link_secret_env"));
+    let admin_token_env = opt(raw.admin_token_env.as_ref(), |v| env_name(r, v, "web.admin_token_env"));
+    let validity = count(
+        r,
+        raw.link_validity_days.as_ref(),
+        "web.link_validity_days",
+        180,
+        LINK_VALIDITY_DAYS,
+    );
+    // Anyone on the network could read the metrics and reports of an open server, so
+    // a server reachable from outside needs both secrets.
+    if let (Some(addr), Some(v)) = (bind, &raw.bind)
+        && !addr.ip().is_loopback()
+    {
+        for (key, set) in [
+            ("web.admin_token_env", raw.admin_token_env.is_some()),
+            ("web.link_secret_env", raw.link_secret_env.is_some()),
+        ] {
+            if !set {
+                let message = format!(
+                    "must be set because web.bind {addr} is not a loopback address; name the environment variable that holds the secret"
+                );
+                r.at(&v.span(), key, message);
+            }
+        }
+    }
+    Some(WebSettings {
+        enabled: raw.enabled.unwrap_or(false),
+        bind: bind?,
+        public_url: public_url?,
+        link_secret_env: link_secret_env?,
+        admin_token_env: admin_token_env?,
+        link_validity: Duration::from_secs(validity?.checked_mul(86_400)?),
+    })
+}
+
+/// `web.bind`: an IP address with a port, e.g. "127.0.0.1:8080" or "[::1]:8080".
+fn bind(r: &mut Report, v: &Text) -> Option<std::net::SocketAddr> {
+    let parsed = v.get_ref().parse::<std::net::SocketAddr>();
+    let message = format!(
+        "'{}' is not an address with port; write it as \"127.0.0.1:8080\" (a host name is not accepted)",
+        v.get_ref()
+    );
+    r.check(parsed.map_err(|_| message), &v.span(), "web.bind")
 }
 
 fn timezone(r: &mut Report, v: &Text) -> Option<chrono_tz::Tz> {
@@ -118,7 +177,7 @@ fn smtp(r: &mut Report, raw: &RawSmtp) -> Option<SmtpConfig> {
     let port = port(r, raw.port.as_ref(), default_port);
     let timeout = count(r, raw.timeout_secs.as_ref(), "smtp.timeout_secs", 30, SMTP_TIMEOUT_SECS);
     let password_env = match &raw.password_env {
-        Some(v) => env_name(r, v).map(Some),
+        Some(v) => env_name(r, v, "smtp.password_env").map(Some),
         None => Some(None),
     };
     let host = raw.host.get_ref().trim();
@@ -145,14 +204,14 @@ fn port(r: &mut Report, v: Option<&Int>, default: u16) -> Option<u16> {
 }
 
 /// The name of an environment variable, never its value.
-fn env_name(r: &mut Report, v: &Text) -> Option<String> {
+fn env_name(r: &mut Report, v: &Text, key: &str) -> Option<String> {
     let name = v.get_ref();
     let valid = !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
     if !valid {
         let message = format!(
             "'{name}' is not an environment variable name; write the variable's NAME (e.g. \"FOERDERRADAR_SMTP_PASSWORD\"), never the password"
         );
-        r.at(&v.span(), "smtp.password_env", message);
+        r.at(&v.span(), key, message);
         return None;
     }
     Some(name.clone())
@@ -395,5 +454,55 @@ mod tests {
         let e = error_at(&errors, "http");
         assert_eq!(e.line, line_of(&text, "timeout = 5"));
         assert!(e.message.contains("unknown field `timeout`"));
+    }
+
+    #[test]
+    fn web_defaults_to_loopback_without_links() {
+        let config = Config::load(Path::new(FIXTURE)).unwrap();
+        let web = &config.service.web;
+        assert!(!web.enabled);
+        assert_eq!(web.bind.to_string(), "127.0.0.1:8080");
+        assert!(web.public_url.is_none() && web.link_secret_env.is_none());
+        assert_eq!(web.link_validity, Duration::from_secs(180 * 86_400));
+    }
+
+    #[test]
+    fn web_keys_are_read() {
+        let errors_or = with_web(
+            "[web]\nenabled = true\nbind = \"0.0.0.0:9000\"\npublic_url = \"https://radar.example.org/fr/\"\nlink_secret_env = \"FR_LINK\"\nadmin_token_env = \"FR_ADMIN\"\nlink_validity_days = 30",
+        );
+        let web = errors_or.unwrap().service.web;
+        assert!(web.enabled);
+        assert_eq!(web.bind.port(), 9000);
+        assert_eq!(web.public_url.unwrap().as_str(), "https://radar.example.org/fr/");
+        assert_eq!(web.link_secret_env.as_deref(), Some("FR_LINK"));
+        assert_eq!(web.admin_token_env.as_deref(), Some("FR_ADMIN"));
+        assert_eq!(web.link_validity, Duration::from_secs(30 * 86_400));
+    }
+
+    #[test]
+    fn non_loopback_bind_needs_both_secrets() {
+        let errors = with_web("[web]\nbind = \"0.0.0.0:8080\"").unwrap_err().0;
+        for key in ["web.admin_token_env", "web.link_secret_env"] {
+            assert!(error_at(&errors, key).message.contains("not a loopback address"));
+        }
+        assert!(with_web("[web]\nbind = \"[::1]:8080\"").is_ok());
+    }
+
+    #[test]
+    fn web_values_are_checked() {
+        let errors = with_web(
+            "[web]\nbind = \"localhost\"\npublic_url = \"ftp://radar.example.org\"\nlink_secret_env = \"geheim 123\"",
+        )
+        .unwrap_err()
+        .0;
+        assert!(error_at(&errors, "web.bind").message.contains("127.0.0.1:8080"));
+        assert!(error_at(&errors, "web.public_url").message.contains("http://"));
+        assert!(error_at(&errors, "web.link_secret_env").message.contains("NAME"));
+    }
+
+    fn with_web(table: &str) -> Result<Config, crate::config::ConfigErrors> {
+        let text = format!("{}\n{table}\n", fixture(FILE));
+        Config::load(dir_with(FILE, &text).path())
     }
 }

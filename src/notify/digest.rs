@@ -3,9 +3,10 @@
 //! A digest is built for an e-mail address, not for a config entry: should one
 //! address be listed for two Kommunen, it still gets one mail per pass.
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
+use super::links::{LinkAction, LinkSigner};
 use super::reasons;
 use super::select::{Candidate, PendingDigest};
 use crate::config::{Config, Contact, Interests, Kommune};
@@ -195,8 +196,11 @@ pub struct DigestCall {
     pub unfit_link: Option<String>,
     /// Handlungsfeld and project of the strongest match (grouping).
     #[serde(skip)]
-    group: (usize, String, usize, Option<String>),
+    group: GroupKey,
 }
+
+/// Strategy order and name of the Handlungsfeld, strategy order, name and id of the project.
+type GroupKey = (usize, String, usize, Option<String>, Option<String>);
 
 /// "Geändert: Frist 31.03.2026 → 30.04.2026" for a call the contact received.
 #[derive(Debug, Clone, Serialize)]
@@ -239,14 +243,27 @@ pub struct FullList {
 }
 
 impl Digest {
-    pub(crate) fn build(config: &Config, pending: &PendingDigest<'_>, today: NaiveDate) -> (Digest, Option<FullList>) {
+    /// The digest of `pending`; with `links` (a signer and the time of signing) every
+    /// link slot is filled, without it none is.
+    pub(crate) fn build(
+        config: &Config,
+        pending: &PendingDigest<'_>,
+        today: NaiveDate,
+        links: Links<'_>,
+    ) -> (Digest, Option<FullList>) {
         let recipient = &pending.recipient;
+        let contact = recipient.email.as_str();
         let settings = &config.service.digest;
-        let item =
-            |c: &Candidate| DigestCall::build(config, recipient, &c.call, &c.matches, today, settings.urgent_days);
+        let sign = |action: LinkAction| links.map(|(signer, now)| signer.url(contact, &action, now));
+        let item = |c: &Candidate| {
+            let mut call = DigestCall::build(config, recipient, &c.call, &c.matches, today, settings.urgent_days);
+            call.fit_link = sign(LinkAction::Passt(call.id.clone()));
+            call.unfit_link = sign(LinkAction::PasstNicht(call.id.clone()));
+            call
+        };
         let mut calls: Vec<DigestCall> = pending.new.iter().map(item).collect();
         calls.sort_by_cached_key(|c| (c.group.clone(), urgency_key(c)));
-        let groups = group(&calls);
+        let groups = group(&calls, contact, links);
         let calls: Vec<DigestCall> = groups
             .iter()
             .flat_map(|g| g.projects.iter().flat_map(|p| p.calls.iter().cloned()))
@@ -331,12 +348,20 @@ impl Digest {
                     interests: describe_interests(config, &c.interests),
                 })
                 .collect(),
-            links: FooterLinks::default(),
+            links: FooterLinks {
+                settings: sign(LinkAction::Settings),
+                unsubscribe: sign(LinkAction::Unsubscribe),
+                // The contact page lists the contact's calls.
+                report: sign(LinkAction::Settings),
+            },
             admin: config.service.admin.clone(),
         };
         (digest, full)
     }
 }
+
+/// A link signer and the time links are signed at; `None` writes no link.
+pub(crate) type Links<'s> = Option<(&'s LinkSigner, DateTime<Utc>)>;
 
 /// File name of the attached full list.
 pub const ATTACHMENT_NAME: &str = "foerderradar-liste.html";
@@ -415,11 +440,11 @@ impl Counts {
 }
 
 /// Groups calls already sorted by (Handlungsfeld, project, deadline).
-fn group(calls: &[DigestCall]) -> Vec<DigestGroup> {
+fn group(calls: &[DigestCall], contact: &str, links: Links<'_>) -> Vec<DigestGroup> {
     let mut groups: Vec<DigestGroup> = Vec::new();
-    let mut last: Option<&(usize, String, usize, Option<String>)> = None;
+    let mut last: Option<&GroupKey> = None;
     for call in calls {
-        let (_, field, _, project) = &call.group;
+        let (_, field, _, project, project_id) = &call.group;
         let same_field = last.is_some_and(|l| l.1 == *field);
         let same_project = same_field && last.is_some_and(|l| l.3 == *project);
         if !same_field {
@@ -432,7 +457,9 @@ fn group(calls: &[DigestCall]) -> Vec<DigestGroup> {
         if !same_project {
             g.projects.push(ProjectGroup {
                 name: project.clone(),
-                mute_link: None,
+                mute_link: project_id.as_ref().and_then(|id| {
+                    links.map(|(signer, now)| signer.url(contact, &LinkAction::MuteProject(id.clone()), now))
+                }),
                 calls: Vec::new(),
             });
         }
@@ -468,7 +495,13 @@ impl Digest {
             }],
             fit_link: Some("https://example.org/l/passt".into()),
             unfit_link: Some("https://example.org/l/passt-nicht".into()),
-            group: (0, "Verwaltung".into(), 0, Some("Serviceportal".into())),
+            group: (
+                0,
+                "Verwaltung".into(),
+                0,
+                Some("Serviceportal".into()),
+                Some("serviceportal".into()),
+            ),
         };
         let digest = Digest {
             contact: "kontakt@example.org".into(),
@@ -596,13 +629,15 @@ impl DigestCall {
                 .collect(),
             fit_link: None,
             unfit_link: None,
-            group: strongest.map_or((usize::MAX, String::new(), usize::MAX, None), |m| group_key(config, m)),
+            group: strongest.map_or((usize::MAX, String::new(), usize::MAX, None, None), |m| {
+                group_key(config, m)
+            }),
         }
     }
 }
 
 /// Handlungsfeld and project as (strategy order, name): groups follow the strategy.
-fn group_key(config: &Config, m: &Match) -> (usize, String, usize, Option<String>) {
+fn group_key(config: &Config, m: &Match) -> GroupKey {
     let strategy = &config.strategy;
     let field = strategy.handlungsfelder.iter().position(|h| h.id == m.handlungsfeld);
     let field_name = strategy
@@ -620,7 +655,13 @@ fn group_key(config: &Config, m: &Match) -> (usize, String, usize, Option<String
         // The Handlungsfeld's own calls after its projects.
         None => (usize::MAX, None),
     };
-    (field.unwrap_or(usize::MAX), field_name, project, project_name)
+    (
+        field.unwrap_or(usize::MAX),
+        field_name,
+        project,
+        project_name,
+        m.project.clone(),
+    )
 }
 
 /// The next cut-off with its countdown, or what the source says instead of a date.

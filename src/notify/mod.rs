@@ -14,6 +14,7 @@
 
 pub mod admin;
 mod digest;
+pub mod links;
 mod outbox;
 mod reasons;
 mod render;
@@ -56,6 +57,8 @@ pub enum NotifyError {
         #[source]
         source: std::io::Error,
     },
+    #[error(transparent)]
+    Links(#[from] links::LinkSetupError),
     #[error("invalid e-mail address '{address}' ({role}): {source}")]
     Address {
         address: String,
@@ -160,6 +163,7 @@ pub async fn plan<S: Store>(
     mode: PlanMode,
 ) -> Result<DigestPlan, NotifyError> {
     let templates = Templates::load(&config.dir)?;
+    let signer = links::LinkSigner::from_config(&config.service.web)?;
     let mut selector = select::Selector::new(config, today, mode);
     let mut plan = DigestPlan::default();
     // One digest at a time: selected, rendered, queued, dropped, so that only one
@@ -168,7 +172,7 @@ pub async fn plan<S: Store>(
         let Some(pending) = selector.pending(store, recipient).await? else {
             continue;
         };
-        let mail = match prepare(config, &templates, &pending, today, now)? {
+        let mail = match prepare(config, &templates, &pending, signer.as_ref(), today, now)? {
             Ok(mail) => mail,
             Err(skipped) => {
                 plan.skipped.push(skipped);
@@ -215,10 +219,11 @@ fn prepare(
     config: &Config,
     templates: &Templates,
     pending: &select::PendingDigest<'_>,
+    signer: Option<&links::LinkSigner>,
     today: NaiveDate,
     now: DateTime<Utc>,
 ) -> Result<Result<PreparedMail, String>, NotifyError> {
-    let (digest, full) = Digest::build(config, pending, today);
+    let (digest, full) = Digest::build(config, pending, today, signer.map(|s| (s, now)));
     let (text, html) = templates.render(&digest)?;
     let attachment = full.as_ref().map(|f| templates.render_list(f)).transpose()?;
     match render::build_message(&digest, &text, &html, attachment.as_deref(), &config.service, now) {
@@ -276,8 +281,9 @@ pub async fn preview<S: Store>(
         closed_skipped,
         skipped: Vec::new(),
     };
+    let signer = links::LinkSigner::from_config(&config.service.web)?;
     for pending in digests {
-        match prepare(config, templates, &pending, today, now)? {
+        match prepare(config, templates, &pending, signer.as_ref(), today, now)? {
             Ok(mail) => preview.mails.push(mail),
             Err(skipped) => preview.skipped.push(skipped),
         }
