@@ -586,6 +586,8 @@ async fn dismissed_calls_and_muted_projects_never_come_back() {
     let mails = d.notify(day("2027-04-02"), &[], &[]).await;
     assert!(mails.iter().all(|m| m.to != AHLEN), "dismissed call reminded");
     assert!(to(&mails, BEELEN).text.contains("FRISTEN-ERINNERUNG"));
+    // The dismissal holds for the contact who said it, not for a colleague.
+    assert!(to(&mails, DIGITAL).text.contains("FRISTEN-ERINNERUNG"));
 }
 
 #[tokio::test(flavor = "multi_thread")]
