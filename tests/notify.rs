@@ -768,3 +768,92 @@ async fn templates_can_be_overridden_from_the_config_directory() {
     let error = Templates::load(dir.path()).unwrap_err().to_string();
     assert!(error.contains("templates/digest.html.j2"), "{error}");
 }
+
+/// A typical later digest for Ahlen: one call new in the radar, one deadline moved,
+/// one reminder 28 days before a deadline.
+#[tokio::test]
+async fn later_digest_with_news_change_and_reminder_snapshots() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), None);
+    let store = seeded_store().await;
+    let january = date(2026, 1, 15);
+    let plan = notify::plan(&store, &cfg, january, now(), notify::PlanMode::Due)
+        .await
+        .unwrap();
+    assert!(plan.mails.iter().all(|m| m.subject.contains("Übersicht")), "{plan}");
+
+    // The mobility call's sketch deadline moves; a new call comes in.
+    let mut mobility = mobility_call();
+    let mut cutoff = DeadlineDate::on(date(2026, 6, 30));
+    cutoff.time = NaiveTime::from_hms_opt(12, 0, 0);
+    cutoff.label = Some("Skizzen".into());
+    mobility.deadline = Deadline::Dates(vec![cutoff, DeadlineDate::on(date(2026, 10, 30))]);
+    mobility.summary = "Neu formuliert: nur der Text ändert sich hier nicht allein.".into();
+    store.upsert_call(&mobility.seal()).await.unwrap();
+    let mut new_call = Call::new(
+        "bmv-rss",
+        "https://bmv.example/aufrufe/ladeinfrastruktur\u{7}",
+        "Ladeinfrastruktur\tin Quartieren\u{1b}[31m",
+        now(),
+    );
+    new_call.funder = Some("Bundesministerium für Verkehr".into());
+    new_call.deadline = Deadline::Dates(vec![DeadlineDate::on(date(2026, 4, 30))]);
+    new_call.amount_max_eur = Some(500_000);
+    let new_call = new_call.seal();
+    store.upsert_call(&new_call).await.unwrap();
+    store
+        .replace_matches(
+            &new_call.id,
+            &[passed(
+                &new_call,
+                "klima-mobilitaet",
+                None,
+                &["ahlen"],
+                vec![
+                    treffer("Ladeinfrastruktur", Field::Title),
+                    criterion(Criterion::MembersOnly {
+                        regions: vec!["leader-9plus".into()],
+                    }),
+                ],
+            )],
+        )
+        .await
+        .unwrap();
+
+    // 28 days before the portal call's deadline (07.03.2026).
+    let february = date(2026, 2, 7);
+    let preview = notify::preview(
+        &store,
+        &cfg,
+        &Templates::embedded(),
+        february,
+        now(),
+        notify::PlanMode::Due,
+    )
+    .await
+    .unwrap();
+    let mail = preview
+        .mails
+        .into_iter()
+        .find(|m| m.digest.kommune == "ahlen")
+        .expect("a digest for Ahlen");
+    assert_eq!(
+        mail.digest.subject,
+        "Förderradar für Ahlen: 1 neu im Radar, 1 Änderung, 1 Fristen-Erinnerung"
+    );
+    assert!(
+        mail.text
+            .contains("1 neu · 1 Friständerung · 1 Erinnerung · nächste Frist 07.03.2026")
+    );
+    assert!(
+        mail.text
+            .contains("Geändert: Frist 29.05.2026, 30.10.2026 → 30.06.2026, 30.10.2026")
+    );
+    // Control characters in titles become spaces; internal ids never show.
+    assert!(mail.text.contains("* Ladeinfrastruktur in Quartieren"), "{}", mail.text);
+    assert!(!mail.text.contains("leader-9plus") && !mail.html.contains("leader-9plus"));
+    assert!(!mail.text.contains(new_call.id.as_str()) && !mail.html.contains(new_call.id.as_str()));
+    assert!(!mail.html.contains("max-width") && !mail.html.contains("<script"));
+    insta::assert_snapshot!("digest_ahlen_later_text", mail.text);
+    insta::assert_snapshot!("digest_ahlen_later_html", mail.html);
+}
