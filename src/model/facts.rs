@@ -29,15 +29,44 @@ pub struct CallFacts {
     pub applicants: BTreeSet<ApplicantCategory>,
 }
 
+/// What changed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum FactKind {
+    /// A deadline moved, was added or removed.
+    Deadline,
+    ClosedEarly,
+    Reopened,
+    Rate,
+    Amount,
+    Applicants,
+}
+
+impl FactKind {
+    /// German label: "Frist", "Status", "Förderquote", ...
+    pub fn label_de(self) -> &'static str {
+        match self {
+            FactKind::Deadline => "Frist",
+            FactKind::ClosedEarly | FactKind::Reopened => "Status",
+            FactKind::Rate => "Förderquote",
+            FactKind::Amount => "Förderbetrag",
+            FactKind::Applicants => "Antragsberechtigte",
+        }
+    }
+}
+
 /// One difference between two versions of a call's facts, in the words of a digest.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct FactChange {
-    /// "Frist", "Förderquote", "Förderbetrag", "Antragsberechtigte", "Status".
-    pub what: &'static str,
+    pub kind: FactKind,
     /// "31.03.2026 → 30.04.2026".
     pub text: String,
-    /// A deadline moved, was added or removed.
-    pub deadline: bool,
+}
+
+impl FactChange {
+    /// "Frist 31.03.2026 → 30.04.2026".
+    pub fn describe_de(&self) -> String {
+        format!("{} {}", self.kind.label_de(), self.text)
+    }
 }
 
 impl CallFacts {
@@ -64,47 +93,41 @@ impl CallFacts {
         let mut out = Vec::new();
         if self.dates != before.dates || self.rolling != before.rolling {
             out.push(FactChange {
-                what: "Frist",
+                kind: FactKind::Deadline,
                 text: format!("{} → {}", before.deadline_de(), self.deadline_de()),
-                deadline: true,
             });
         }
         if self.closed && !before.closed {
             out.push(FactChange {
-                what: "Status",
+                kind: FactKind::ClosedEarly,
                 text: "vorzeitig geschlossen".into(),
-                deadline: false,
             });
         } else if !self.closed && before.closed {
             out.push(FactChange {
-                what: "Status",
+                kind: FactKind::Reopened,
                 text: "wieder geöffnet".into(),
-                deadline: false,
             });
         }
         if self.rate != before.rate {
             out.push(FactChange {
-                what: "Förderquote",
+                kind: FactKind::Rate,
                 text: format!("{} → {}", format_rate(before.rate), format_rate(self.rate)),
-                deadline: false,
             });
         }
         if self.amount != before.amount {
             out.push(FactChange {
-                what: "Förderbetrag",
+                kind: FactKind::Amount,
                 text: format!("{} → {}", format_amount(before.amount), format_amount(self.amount)),
-                deadline: false,
             });
         }
         if self.applicants != before.applicants {
             out.push(FactChange {
-                what: "Antragsberechtigte",
+                kind: FactKind::Applicants,
                 text: format!(
                     "{} → {}",
                     applicants_de(&before.applicants),
                     applicants_de(&self.applicants)
                 ),
-                deadline: false,
             });
         }
         out
@@ -154,8 +177,9 @@ mod tests {
         call.amount_max_eur = Some(50_000);
         let changes = CallFacts::of(&call).changes_since(&before);
         assert_eq!(changes[0].text, "31.03.2026 → 30.04.2026");
-        assert!(changes[0].deadline);
-        assert_eq!(changes[1].what, "Förderbetrag");
+        assert_eq!(changes[0].kind, FactKind::Deadline);
+        assert_eq!(changes[0].describe_de(), "Frist 31.03.2026 → 30.04.2026");
+        assert_eq!(changes[1].kind, FactKind::Amount);
         call.deadline = Deadline::Unknown;
         call.status = CallStatus::Closed;
         let changes = CallFacts::of(&call).changes_since(&before);

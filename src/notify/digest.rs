@@ -11,6 +11,7 @@ use super::reasons;
 use super::select::{Candidate, PendingDigest};
 use crate::config::{Config, Contact, Interests, Kommune};
 use crate::model::contact::Cadence;
+use crate::model::facts::{FactChange, FactKind};
 use crate::model::german::{format_amount, format_date_de, format_days_left, format_rate};
 use crate::model::{Call, CallId, Deadline, DeadlineDate, DeadlineKind, Match, safe_link};
 
@@ -274,7 +275,7 @@ impl Digest {
             .map(|c| ChangeLine {
                 title: clean_title(&c.call.title),
                 url: safe_link(&c.call.url),
-                changes: c.changes.iter().map(|f| format!("{} {}", f.what, f.text)).collect(),
+                changes: c.changes.iter().map(FactChange::describe_de).collect(),
                 deadline: deadline_text(&c.call.deadline, today),
             })
             .collect();
@@ -292,7 +293,7 @@ impl Digest {
         let deadline_changes = pending
             .changes
             .iter()
-            .filter(|c| c.changes.iter().any(|f| f.deadline))
+            .filter(|c| c.changes.iter().any(|f| f.kind == FactKind::Deadline))
             .count();
         let next_deadline = pending
             .new

@@ -23,7 +23,7 @@ use super::NotifyError;
 use super::digest::Recipient;
 use crate::config::{Config, DigestSettings};
 use crate::model::contact::ContactSettings;
-use crate::model::facts::{CallFacts, FactChange};
+use crate::model::facts::{CallFacts, FactChange, FactKind};
 use crate::model::feedback::FeedbackSet;
 use crate::model::{Call, CallId, Match};
 use crate::store::{DigestUpdate, SentCall, Store};
@@ -236,8 +236,14 @@ impl<'c> Selector<'c> {
                     if sent.seen.contains(&facts) {
                         silent.insert(sent.call_id.clone());
                     } else {
-                        let found = facts.changes_since(&sent.facts);
-                        if !found.is_empty() {
+                        let mut found = facts.changes_since(&sent.facts);
+                        // A call closed after its last deadline did not close early.
+                        if !call.deadline.is_open(self.today) {
+                            found.retain(|c| c.kind != FactKind::ClosedEarly);
+                        }
+                        if found.is_empty() {
+                            silent.insert(sent.call_id.clone());
+                        } else {
                             changes.push(ChangeNotice {
                                 call: call.clone(),
                                 changes: found,
@@ -308,13 +314,16 @@ impl<'c> Selector<'c> {
         } else {
             Vec::new()
         };
-        for c in new.iter().chain(&rest) {
+        // The rest of an overview is only known (in `notified`): it gets no reminders and
+        // no change notices, so it needs no state row.
+        let counted: &[Candidate] = if first { &[] } else { &rest };
+        for c in new.iter().chain(counted) {
             let facts = CallFacts::of(&c.call);
             rows.insert(
                 c.call.id.clone(),
                 SentCall {
                     call_id: c.call.id.clone(),
-                    received: !first || new.iter().any(|n| n.call.id == c.call.id),
+                    received: true,
                     seen: vec![facts.clone()],
                     facts,
                     // Offsets already passed are not reminded: the call was just sent.
