@@ -41,4 +41,4 @@ shoot() { # html png width height
 shoot "$work/bericht.html" "$out_dir/report.png" 1100 1900
 shoot "$work/uebersicht.html" "$out_dir/overview.png" 1400 1350
 shoot "$work/bericht-telgte.html" "$out_dir/report-telgte.png" 1100 1300
-shoot "$work/digest.html" "$out_dir/digest.png" 700 1600
+shoot "$work/digest.html" "$out_dir/digest.png" 700 820
