@@ -245,12 +245,14 @@ pub struct FullList {
 
 impl Digest {
     /// The digest of `pending`; with `links` (a signer and the time of signing) every
-    /// link slot is filled, without it none is.
+    /// link slot is filled, without it none is. With `with_list`, also the full list to
+    /// attach when not every new call is listed.
     pub(crate) fn build(
         config: &Config,
         pending: &PendingDigest<'_>,
         today: NaiveDate,
         links: Links<'_>,
+        with_list: bool,
     ) -> (Digest, Option<FullList>) {
         let recipient = &pending.recipient;
         let contact = recipient.email.as_str();
@@ -317,7 +319,7 @@ impl Digest {
             .chain(pending.reminders.iter().map(|r| r.days_left))
             .filter(|d| *d <= settings.urgent_days)
             .min();
-        let full = (!pending.rest.is_empty()).then(|| {
+        let full = (with_list && !pending.rest.is_empty()).then(|| {
             let mut all: Vec<DigestCall> = pending.new.iter().chain(&pending.rest).map(item).collect();
             all.sort_by_cached_key(|c| (c.group.clone(), urgency_key(c)));
             FullList {
@@ -340,7 +342,7 @@ impl Digest {
             changes,
             reminders,
             more: pending.rest.len(),
-            attachment: full.as_ref().map(|_| ATTACHMENT_NAME.to_string()),
+            attachment: (!pending.rest.is_empty()).then(|| ATTACHMENT_NAME.to_string()),
             subscriptions: recipient
                 .roles
                 .iter()

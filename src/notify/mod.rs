@@ -164,6 +164,7 @@ pub async fn plan<S: Store>(
 ) -> Result<DigestPlan, NotifyError> {
     let templates = Templates::load(&config.dir)?;
     let signer = links::LinkSigner::from_config(&config.service.web)?;
+    let mut lists = ListCache::new();
     let mut selector = select::Selector::new(config, today, mode);
     let mut plan = DigestPlan::default();
     // One digest at a time: selected, rendered, queued, dropped, so that only one
@@ -172,7 +173,7 @@ pub async fn plan<S: Store>(
         let Some(pending) = selector.pending(store, recipient).await? else {
             continue;
         };
-        let mail = match prepare(config, &templates, &pending, signer.as_ref(), today, now)? {
+        let mail = match prepare(config, &templates, &pending, signer.as_ref(), &mut lists, today, now)? {
             Ok(mail) => mail,
             Err(skipped) => {
                 plan.skipped.push(skipped);
@@ -212,6 +213,10 @@ pub async fn plan<S: Store>(
     Ok(plan)
 }
 
+/// Rendered full lists of one pass by [`select::PendingDigest::list_key`]: contacts
+/// of one Kommune with the same interests share their list.
+type ListCache = std::collections::HashMap<u64, String>;
+
 /// Builds and renders one digest. The inner error is a digest skipped for an unusable
 /// contact address (with the reason): it must not hold back everybody else's digest;
 /// its calls stay un-notified and go out once the address is fixed.
@@ -220,12 +225,26 @@ fn prepare(
     templates: &Templates,
     pending: &select::PendingDigest<'_>,
     signer: Option<&links::LinkSigner>,
+    lists: &mut ListCache,
     today: NaiveDate,
     now: DateTime<Utc>,
 ) -> Result<Result<PreparedMail, String>, NotifyError> {
-    let (digest, full) = Digest::build(config, pending, today, signer.map(|s| (s, now)));
+    let key = (!pending.rest.is_empty()).then(|| pending.list_key(today));
+    let cached = key.and_then(|k| lists.get(&k).cloned());
+    let with_list = key.is_some() && cached.is_none();
+    let (digest, full) = Digest::build(config, pending, today, signer.map(|s| (s, now)), with_list);
     let (text, html) = templates.render(&digest)?;
-    let attachment = full.as_ref().map(|f| templates.render_list(f)).transpose()?;
+    let attachment = match (cached, full) {
+        (Some(list), _) => Some(list),
+        (None, Some(full)) => {
+            let list = templates.render_list(&full)?;
+            if let Some(k) = key {
+                lists.insert(k, list.clone());
+            }
+            Some(list)
+        }
+        (None, None) => None,
+    };
     match render::build_message(&digest, &text, &html, attachment.as_deref(), &config.service, now) {
         Ok(message) => Ok(Ok(PreparedMail {
             digest,
@@ -282,8 +301,9 @@ pub async fn preview<S: Store>(
         skipped: Vec::new(),
     };
     let signer = links::LinkSigner::from_config(&config.service.web)?;
+    let mut lists = ListCache::new();
     for pending in digests {
-        match prepare(config, templates, &pending, signer.as_ref(), today, now)? {
+        match prepare(config, templates, &pending, signer.as_ref(), &mut lists, today, now)? {
             Ok(mail) => preview.mails.push(mail),
             Err(skipped) => preview.skipped.push(skipped),
         }

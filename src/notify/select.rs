@@ -76,6 +76,28 @@ pub(crate) struct PendingDigest<'a> {
 }
 
 impl PendingDigest<'_> {
+    /// What the attached full list depends on: the recipient's Kommunen and interests,
+    /// and each call with the matches shown for it. Contacts with equal keys get the same
+    /// list, rendered once per pass.
+    pub fn list_key(&self, today: NaiveDate) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        today.hash(&mut h);
+        for (k, c) in &self.recipient.roles {
+            k.id.hash(&mut h);
+            format!("{:?}", c.interests).hash(&mut h);
+        }
+        for c in self.new.iter().chain(&self.rest) {
+            c.call.id.hash(&mut h);
+            for m in &c.matches {
+                m.handlungsfeld.hash(&mut h);
+                m.project.hash(&mut h);
+                m.score.to_bits().hash(&mut h);
+            }
+        }
+        h.finish()
+    }
+
     /// Calls named as new (listed or counted), for the outbox record.
     pub fn new_calls(&self) -> Vec<CallId> {
         let mut ids: Vec<CallId> = self.new.iter().map(|c| c.call.id.clone()).collect();
