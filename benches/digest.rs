@@ -117,7 +117,7 @@ async fn main() {
         day(2026, 12, 3),
     )
     .await;
-    plan("next day, nothing new", &store, &cfg, day(2026, 12, 4)).await;
+    plan("next day (28-day reminders due)", &store, &cfg, day(2026, 12, 4)).await;
 
     // A busy Monday: 60 new calls, 300 deadlines moved, reminders due.
     let mut changed: Vec<Call> = (0..300)
