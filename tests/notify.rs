@@ -857,3 +857,60 @@ async fn later_digest_with_news_change_and_reminder_snapshots() {
     insta::assert_snapshot!("digest_ahlen_later_text", mail.text);
     insta::assert_snapshot!("digest_ahlen_later_html", mail.html);
 }
+
+/// Another Kommune's routing never shows; the own Kommune's does, by name.
+#[tokio::test]
+async fn reasons_name_only_the_recipients_own_routing() {
+    use foerderradar::model::reason::PartialMember;
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), None);
+    let store = seeded_store().await;
+    let dorf = dorfmitte_call();
+    let mut m = passed(
+        &dorf,
+        "innenstadt",
+        Some("dorfladenbox"),
+        &["ahlen", "beckum"],
+        vec![treffer("Dorfmitte", Field::Title)],
+    );
+    m.reasons.push(Reason::PartialMember {
+        kommune: "beckum".into(),
+        membership: PartialMember {
+            region: "LEADER-Region 9Plus".into(),
+            part: "nur die Ortsteile Vellern und Neubeckum".into(),
+        },
+    });
+    store.replace_matches(&dorf.id, &[m]).await.unwrap();
+    let preview = notify::preview(
+        &store,
+        &cfg,
+        &Templates::embedded(),
+        today(),
+        now(),
+        notify::PlanMode::Due,
+    )
+    .await
+    .unwrap();
+    let of = |k: &str| preview.mails.iter().find(|m| m.digest.kommune == k).unwrap();
+    let (ahlen, beckum) = (of("ahlen"), of("beckum"));
+    assert!(
+        !ahlen.text.contains("Vellern") && !ahlen.html.contains("Vellern"),
+        "{}",
+        ahlen.text
+    );
+    assert!(
+        beckum.text.contains(
+            "Beckum: nur teilweise im Gebiet von LEADER-Region 9Plus (nur die Ortsteile Vellern und Neubeckum)"
+        ),
+        "{}",
+        beckum.text
+    );
+    for mail in [ahlen, beckum] {
+        assert!(
+            !mail.text.contains("(Titel)") && !mail.text.contains("Treffer:"),
+            "{}",
+            mail.text
+        );
+        assert!(mail.digest.calls.iter().all(|c| c.reasons.len() <= 3));
+    }
+}
