@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Renders the HTML report and the Lenkungskreis overview from a sample store
-# (examples/sample_store.rs, config/) and takes PNG screenshots with headless
-# Chromium into docs/. Needs chromium (apt-get install chromium).
+# Renders the HTML report, the Lenkungskreis overview and a typical digest from a
+# sample store (examples/sample_store.rs, examples/digest_sample.rs, config/) and
+# takes PNG screenshots with headless Chromium into docs/. Needs chromium
+# (apt-get install chromium).
 #
 #   scripts/screenshots.sh [OUT_DIR]   (default: docs)
 set -euo pipefail
@@ -18,13 +19,17 @@ if [[ -z "$chromium_bin" ]]; then
     exit 2
 fi
 
-cargo build --quiet --bin foerderradar --example sample_store
+cargo build --quiet --bin foerderradar --example sample_store --example digest_sample
 bin=target/debug/foerderradar
 target/debug/examples/sample_store config "$work/data" "$day"
 
 "$bin" --config config --data "$work/data" --today "$day" report --format html -o "$work/bericht.html"
 "$bin" --config config --data "$work/data" --today "$day" report --overview --format html -o "$work/uebersicht.html"
 "$bin" --config config --data "$work/data" --today "$day" report --kommune Telgte --format html -o "$work/bericht-telgte.html"
+
+# A typical later digest (news, a change notice, a reminder), in a store of its own.
+target/debug/examples/sample_store config "$work/digest-data" "$day"
+target/debug/examples/digest_sample config "$work/digest-data" "$day" "$work/digest.html"
 
 mkdir -p "$out_dir"
 shoot() { # html png width height
@@ -36,3 +41,4 @@ shoot() { # html png width height
 shoot "$work/bericht.html" "$out_dir/report.png" 1100 1900
 shoot "$work/uebersicht.html" "$out_dir/overview.png" 1400 1350
 shoot "$work/bericht-telgte.html" "$out_dir/report-telgte.png" 1100 1300
+shoot "$work/digest.html" "$out_dir/digest.png" 700 820

@@ -22,7 +22,7 @@ use crate::config::Config;
 use crate::matching::Matcher;
 use crate::model::{Call, CallId, Match};
 use crate::notify::admin::{self, AdminNotice};
-use crate::notify::{self, DeliveryReport, DigestPlan, FailedMail, Transport};
+use crate::notify::{self, DeliveryReport, DigestPlan, FailedMail, PlanMode, Transport};
 use crate::store::{CallFilter, RunKind, SourceHealth, SourceRun, SqliteStore, Store, UpsertOutcome};
 
 /// A loaded deployment: validated config, compiled matcher, open store.
@@ -292,12 +292,18 @@ impl<S: Store> App<S> {
         format!("{}:{today}", self.rules_hash)
     }
 
-    /// Plans digests for new matches and delivers the due outbox.
+    /// Plans the due digests and delivers the due outbox (`notify`, `run --once`, the daemon).
     pub async fn notify(&self) -> anyhow::Result<(DigestPlan, DeliveryReport)> {
+        self.notify_with(PlanMode::Due).await
+    }
+
+    /// Plans digests in `mode` (`notify --now`: every pending item regardless of
+    /// cadence) and delivers the due outbox.
+    pub async fn notify_with(&self, mode: PlanMode) -> anyhow::Result<(DigestPlan, DeliveryReport)> {
         let now = Utc::now();
         let meter = Meter::start(Stage::Plan);
         let run = self.store.start_run(RunKind::Notify, now).await?;
-        let plan = notify::plan(&self.store, &self.config, self.today(), now).await?;
+        let plan = notify::plan(&self.store, &self.config, self.today(), now, mode).await?;
         self.record(meter);
         let delivery = self.deliver(now).await?;
         let summary = json!({ "planned": plan.to_string(), "delivery": delivery.to_string() });

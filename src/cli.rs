@@ -20,7 +20,7 @@ use crate::app::stats::StatsTable;
 use crate::config::Config;
 use crate::matching::{Matcher, eval, preview};
 use crate::notify::admin::AdminNotice;
-use crate::notify::{FailedMail, Templates};
+use crate::notify::{FailedMail, PlanMode, Templates};
 use crate::report::{self, ReportFormat, ReportQuery};
 use crate::store::{CallFilter, OutboxStatus, Store};
 
@@ -99,6 +99,10 @@ pub enum Command {
         /// Print the digests that would be enqueued; store and send nothing.
         #[arg(long)]
         dry_run: bool,
+        /// Send every pending item now, regardless of each contact's cadence
+        /// (without it: the digests that are due, plus urgent items).
+        #[arg(long)]
+        now: bool,
     },
     /// Send the weekly report to the admin now: broken and silent sources, undeliverable
     /// mails, addresses that bounce, feedback per project and Handlungsfeld (German mail to
@@ -436,8 +440,8 @@ async fn run_command(cli: Cli, out: &mut Out<impl Write>) -> anyhow::Result<Exit
     let code = match cli.command {
         Command::Collect { sources } => collect(&app, &sources, out).await,
         Command::Match { all } => run_match(&app, all, out).await,
-        Command::Notify { dry_run: false } => notify(&app, out).await,
-        Command::Notify { dry_run: true } => notify_dry_run(&app, out).await,
+        Command::Notify { dry_run: false, now } => notify(&app, plan_mode(now), out).await,
+        Command::Notify { dry_run: true, now } => notify_dry_run(&app, plan_mode(now), out).await,
         Command::Run { once: true } => run_once(&app, out).await,
         Command::AdminDigest { dry_run } => admin_digest(&app, dry_run, out).await,
         Command::Report(args) => report(&app, &args, out).await,
@@ -553,9 +557,13 @@ async fn run_match(app: &App, all: bool, out: &mut Out<impl Write>) -> anyhow::R
     Ok(ExitCode::SUCCESS)
 }
 
-async fn notify(app: &App, out: &mut Out<impl Write>) -> anyhow::Result<ExitCode> {
+fn plan_mode(now: bool) -> PlanMode {
+    if now { PlanMode::Now } else { PlanMode::Due }
+}
+
+async fn notify(app: &App, mode: PlanMode, out: &mut Out<impl Write>) -> anyhow::Result<ExitCode> {
     let _lock = crate::daemon::acquire_lock(&app.data_dir)?;
-    let (plan, delivery) = app.notify().await?;
+    let (plan, delivery) = app.notify_with(mode).await?;
     let notice = AdminNotice {
         given_up: delivery.failures.clone(),
         ..AdminNotice::default()
@@ -583,9 +591,9 @@ fn print_given_up(out: &mut Out<impl Write>, given_up: &[FailedMail]) -> anyhow:
     Ok(())
 }
 
-async fn notify_dry_run(app: &App, out: &mut Out<impl Write>) -> anyhow::Result<ExitCode> {
+async fn notify_dry_run(app: &App, mode: PlanMode, out: &mut Out<impl Write>) -> anyhow::Result<ExitCode> {
     let templates = crate::notify::Templates::load(&app.config.dir)?;
-    let preview = crate::notify::preview(&app.store, &app.config, &templates, app.today(), Utc::now()).await?;
+    let preview = crate::notify::preview(&app.store, &app.config, &templates, app.today(), Utc::now(), mode).await?;
     for mail in &preview.mails {
         outln!(
             out,

@@ -326,7 +326,9 @@ async fn plan_and_deliver_send_one_digest_per_contact_with_its_calls() {
     let store = seeded_store().await;
     let transport = Transport::from_config(&cfg.service, dir.path()).unwrap();
 
-    let plan = notify::plan(&store, &cfg, today(), now()).await.unwrap();
+    let plan = notify::plan(&store, &cfg, today(), now(), notify::PlanMode::Due)
+        .await
+        .unwrap();
     assert_eq!(plan.mails.len(), 3, "{plan}");
     assert_eq!(plan.closed_skipped, 1);
     let report = notify::deliver(&store, &transport, &cfg.service.notify, now())
@@ -353,7 +355,7 @@ async fn plan_and_deliver_send_one_digest_per_contact_with_its_calls() {
     let expected = [
         (
             "digital@ahlen.example",
-            "Förderradar: 3 neue Förderaufrufe für Ahlen – Frist in 5 Tagen",
+            "Förderradar: Übersicht – 3 passende Förderprogramme für Ahlen – Frist in 5 Tagen",
             vec![
                 "Digitale Modellkommunen: Förderung kommunaler Serviceportale",
                 "Förderaufruf „Smarte Mobilität im ländlichen Raum“ <Pilot & Test>",
@@ -362,12 +364,12 @@ async fn plan_and_deliver_send_one_digest_per_contact_with_its_calls() {
         ),
         (
             "klima@oelde.example",
-            "Förderradar: 1 neuer Förderaufruf für Oelde",
+            "Förderradar: Übersicht – 1 passendes Förderprogramm für Oelde",
             vec!["Förderaufruf „Smarte Mobilität im ländlichen Raum“ <Pilot & Test>"],
         ),
         (
             "wifoe@beckum.example",
-            "Förderradar: 2 neue Förderaufrufe für Beckum – Frist in 5 Tagen",
+            "Förderradar: Übersicht – 2 passende Förderprogramme für Beckum – Frist in 5 Tagen",
             vec![
                 "Digitale Modellkommunen: Förderung kommunaler Serviceportale",
                 "Projektaufruf Dorfmitten digital beleben",
@@ -386,7 +388,7 @@ async fn plan_and_deliver_send_one_digest_per_contact_with_its_calls() {
 
     // A second pass finds nothing new and sends nothing.
     let later = now() + chrono::Duration::hours(24);
-    let plan = notify::plan(&store, &cfg, today().succ_opt().unwrap(), later)
+    let plan = notify::plan(&store, &cfg, today().succ_opt().unwrap(), later, notify::PlanMode::Due)
         .await
         .unwrap();
     assert!(plan.mails.is_empty(), "{plan}");
@@ -402,7 +404,9 @@ async fn a_new_call_later_goes_out_alone() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = config(dir.path(), None);
     let store = seeded_store().await;
-    notify::plan(&store, &cfg, today(), now()).await.unwrap();
+    notify::plan(&store, &cfg, today(), now(), notify::PlanMode::Due)
+        .await
+        .unwrap();
 
     let mut call = Call::new(
         "bmv-rss",
@@ -425,12 +429,31 @@ async fn a_new_call_later_goes_out_alone() {
         )
         .await
         .unwrap();
-    let plan = notify::plan(&store, &cfg, today(), now() + chrono::Duration::hours(1))
-        .await
-        .unwrap();
+    // Same day: the daily digest went out already, and a rolling call is not urgent.
+    let plan = notify::plan(
+        &store,
+        &cfg,
+        today(),
+        now() + chrono::Duration::hours(1),
+        notify::PlanMode::Due,
+    )
+    .await
+    .unwrap();
+    assert!(plan.mails.is_empty(), "{plan}");
+    let next_day = today().succ_opt().unwrap();
+    let plan = notify::plan(
+        &store,
+        &cfg,
+        next_day,
+        now() + chrono::Duration::hours(24),
+        notify::PlanMode::Due,
+    )
+    .await
+    .unwrap();
     assert_eq!(plan.mails.len(), 1, "{plan}");
     assert_eq!(plan.mails[0].contact, "klima@oelde.example");
     assert_eq!(plan.mails[0].calls, vec![call.id.clone()]);
+    assert_eq!(plan.mails[0].subject, "Förderradar für Oelde: 1 neu im Radar");
 }
 
 #[tokio::test]
@@ -438,7 +461,9 @@ async fn narrowed_subscription_gets_only_its_handlungsfelder() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = config(dir.path(), None);
     let store = seeded_store().await;
-    let plan = notify::plan(&store, &cfg, today(), now()).await.unwrap();
+    let plan = notify::plan(&store, &cfg, today(), now(), notify::PlanMode::Due)
+        .await
+        .unwrap();
     let oelde = plan
         .mails
         .iter()
@@ -461,9 +486,15 @@ async fn closed_calls_are_not_sent() {
     let store = seeded_store().await;
     let closed = closed_call().id;
     // Two weeks later the portal call (deadline 07.03.) has closed as well.
-    let plan = notify::plan(&store, &cfg, date(2026, 3, 16), now() + chrono::Duration::days(14))
-        .await
-        .unwrap();
+    let plan = notify::plan(
+        &store,
+        &cfg,
+        date(2026, 3, 16),
+        now() + chrono::Duration::days(14),
+        notify::PlanMode::Due,
+    )
+    .await
+    .unwrap();
     assert_eq!(plan.closed_skipped, 2, "{plan}");
     for mail in &plan.mails {
         assert!(
@@ -472,7 +503,10 @@ async fn closed_calls_are_not_sent() {
         );
     }
     let ahlen = plan.mails.iter().find(|m| m.kommune == "ahlen").unwrap();
-    assert_eq!(ahlen.subject, "Förderradar: 2 neue Förderaufrufe für Ahlen");
+    assert_eq!(
+        ahlen.subject,
+        "Förderradar: Übersicht – 2 passende Förderprogramme für Ahlen"
+    );
 }
 
 #[tokio::test]
@@ -482,7 +516,9 @@ async fn smtp_outage_keeps_mails_pending_until_the_server_is_back() {
     let cfg = config(dir.path(), Some(smtp_config(port)));
     let store = seeded_store().await;
     let transport = Transport::from_config(&cfg.service, dir.path()).unwrap();
-    notify::plan(&store, &cfg, today(), now()).await.unwrap();
+    notify::plan(&store, &cfg, today(), now(), notify::PlanMode::Due)
+        .await
+        .unwrap();
 
     let report = notify::deliver(&store, &transport, &cfg.service.notify, now())
         .await
@@ -545,7 +581,9 @@ async fn max_attempts_marks_mails_failed() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = config(dir.path(), None);
     let store = seeded_store().await;
-    notify::plan(&store, &cfg, today(), now()).await.unwrap();
+    notify::plan(&store, &cfg, today(), now(), notify::PlanMode::Due)
+        .await
+        .unwrap();
     let transport = smtp_transport(dead_port());
     let settings = NotifySettings {
         max_attempts: 3,
@@ -584,7 +622,9 @@ async fn permanent_rejection_fails_at_once_with_the_server_message() {
     cfg.kommunen[1].contacts[0].email = long.clone();
     let store = seeded_store().await;
     let transport = Transport::from_config(&cfg.service, dir.path()).unwrap();
-    notify::plan(&store, &cfg, today(), now()).await.unwrap();
+    notify::plan(&store, &cfg, today(), now(), notify::PlanMode::Due)
+        .await
+        .unwrap();
 
     let report = notify::deliver(&store, &transport, &cfg.service.notify, now())
         .await
@@ -611,7 +651,9 @@ async fn file_transport_writes_parseable_eml_files() {
     };
     assert_eq!(outbox_dir, &dir.path().join("outbox"));
     let store = seeded_store().await;
-    notify::plan(&store, &cfg, today(), now()).await.unwrap();
+    notify::plan(&store, &cfg, today(), now(), notify::PlanMode::Due)
+        .await
+        .unwrap();
     let report = notify::deliver(&store, &transport, &cfg.service.notify, now())
         .await
         .unwrap();
@@ -641,7 +683,7 @@ async fn file_transport_writes_parseable_eml_files() {
     let parsed = parse(&raw);
     assert_eq!(
         parsed.subject,
-        "Förderradar: 3 neue Förderaufrufe für Ahlen – Frist in 5 Tagen"
+        "Förderradar: Übersicht – 3 passende Förderprogramme für Ahlen – Frist in 5 Tagen"
     );
     assert_eq!(parsed.to, "digital@ahlen.example");
     assert!(parsed.text.contains("Höchstbetrag:       140.000 €"), "{}", parsed.text);
@@ -650,7 +692,9 @@ async fn file_transport_writes_parseable_eml_files() {
 /// The Ahlen digest (3 calls, one urgent) as the embedded templates render it.
 async fn ahlen_preview(cfg: &Config, templates: &Templates) -> notify::PreparedMail {
     let store = seeded_store().await;
-    let preview = notify::preview(&store, cfg, templates, today(), now()).await.unwrap();
+    let preview = notify::preview(&store, cfg, templates, today(), now(), notify::PlanMode::Due)
+        .await
+        .unwrap();
     assert!(
         store.outbox(None).await.unwrap().is_empty(),
         "a preview enqueues nothing"
@@ -669,7 +713,7 @@ async fn digest_text_and_html_snapshots() {
     let mail = ahlen_preview(&cfg, &Templates::embedded()).await;
     assert_eq!(
         mail.digest.subject,
-        "Förderradar: 3 neue Förderaufrufe für Ahlen – Frist in 5 Tagen"
+        "Förderradar: Übersicht – 3 passende Förderprogramme für Ahlen – Frist in 5 Tagen"
     );
     insta::assert_snapshot!("digest_ahlen_text", mail.text);
     insta::assert_snapshot!("digest_ahlen_html", mail.html);
@@ -693,7 +737,7 @@ async fn templates_can_be_overridden_from_the_config_directory() {
     let mail = ahlen_preview(&cfg, &templates).await;
     assert!(
         mail.text.starts_with(
-            "Hallo Ahlen:\n* Digitale Modellkommunen: Förderung kommunaler Serviceportale – 07.03.2026 (noch 5 Tage)\n"
+            "Hallo Ahlen:\n* Förderaufruf „Smarte Mobilität im ländlichen Raum“ <Pilot & Test> – Skizzen: 29.05.2026, 12:00 Uhr (noch 88 Tage)\n"
         ),
         "{}",
         mail.text
@@ -710,7 +754,7 @@ async fn templates_can_be_overridden_from_the_config_directory() {
     )
     .unwrap();
     let store = seeded_store().await;
-    let error = notify::plan(&store, &cfg, today(), now())
+    let error = notify::plan(&store, &cfg, today(), now(), notify::PlanMode::Due)
         .await
         .unwrap_err()
         .to_string();
@@ -723,4 +767,150 @@ async fn templates_can_be_overridden_from_the_config_directory() {
     .unwrap();
     let error = Templates::load(dir.path()).unwrap_err().to_string();
     assert!(error.contains("templates/digest.html.j2"), "{error}");
+}
+
+/// A typical later digest for Ahlen: one call new in the radar, one deadline moved,
+/// one reminder 28 days before a deadline.
+#[tokio::test]
+async fn later_digest_with_news_change_and_reminder_snapshots() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), None);
+    let store = seeded_store().await;
+    let january = date(2026, 1, 15);
+    let plan = notify::plan(&store, &cfg, january, now(), notify::PlanMode::Due)
+        .await
+        .unwrap();
+    assert!(plan.mails.iter().all(|m| m.subject.contains("Übersicht")), "{plan}");
+
+    // The mobility call's sketch deadline moves; a new call comes in.
+    let mut mobility = mobility_call();
+    let mut cutoff = DeadlineDate::on(date(2026, 6, 30));
+    cutoff.time = NaiveTime::from_hms_opt(12, 0, 0);
+    cutoff.label = Some("Skizzen".into());
+    mobility.deadline = Deadline::Dates(vec![cutoff, DeadlineDate::on(date(2026, 10, 30))]);
+    mobility.summary = "Neu formuliert: nur der Text ändert sich hier nicht allein.".into();
+    store.upsert_call(&mobility.seal()).await.unwrap();
+    let mut new_call = Call::new(
+        "bmv-rss",
+        "https://bmv.example/aufrufe/ladeinfrastruktur\u{7}",
+        "Ladeinfrastruktur\tin Quartieren\u{1b}[31m",
+        now(),
+    );
+    new_call.funder = Some("Bundesministerium für Verkehr".into());
+    new_call.deadline = Deadline::Dates(vec![DeadlineDate::on(date(2026, 4, 30))]);
+    new_call.amount_max_eur = Some(500_000);
+    let new_call = new_call.seal();
+    store.upsert_call(&new_call).await.unwrap();
+    store
+        .replace_matches(
+            &new_call.id,
+            &[passed(
+                &new_call,
+                "klima-mobilitaet",
+                None,
+                &["ahlen"],
+                vec![
+                    treffer("Ladeinfrastruktur", Field::Title),
+                    criterion(Criterion::MembersOnly {
+                        regions: vec!["leader-9plus".into()],
+                    }),
+                ],
+            )],
+        )
+        .await
+        .unwrap();
+
+    // 28 days before the portal call's deadline (07.03.2026).
+    let february = date(2026, 2, 7);
+    let preview = notify::preview(
+        &store,
+        &cfg,
+        &Templates::embedded(),
+        february,
+        now(),
+        notify::PlanMode::Due,
+    )
+    .await
+    .unwrap();
+    let mail = preview
+        .mails
+        .into_iter()
+        .find(|m| m.digest.kommune == "ahlen")
+        .expect("a digest for Ahlen");
+    assert_eq!(
+        mail.digest.subject,
+        "Förderradar für Ahlen: 1 neu im Radar, 1 Änderung, 1 Fristen-Erinnerung"
+    );
+    assert!(
+        mail.text
+            .contains("1 neu · 1 Friständerung · 1 Erinnerung · nächste Frist 07.03.2026")
+    );
+    assert!(
+        mail.text
+            .contains("Geändert: Frist 29.05.2026, 30.10.2026 → 30.06.2026, 30.10.2026")
+    );
+    // Control characters in titles become spaces; internal ids never show.
+    assert!(mail.text.contains("* Ladeinfrastruktur in Quartieren"), "{}", mail.text);
+    assert!(!mail.text.contains("leader-9plus") && !mail.html.contains("leader-9plus"));
+    assert!(!mail.text.contains(new_call.id.as_str()) && !mail.html.contains(new_call.id.as_str()));
+    assert!(!mail.html.contains("max-width") && !mail.html.contains("<script"));
+    insta::assert_snapshot!("digest_ahlen_later_text", mail.text);
+    insta::assert_snapshot!("digest_ahlen_later_html", mail.html);
+}
+
+/// Another Kommune's routing never shows; the own Kommune's does, by name.
+#[tokio::test]
+async fn reasons_name_only_the_recipients_own_routing() {
+    use foerderradar::model::reason::PartialMember;
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), None);
+    let store = seeded_store().await;
+    let dorf = dorfmitte_call();
+    let mut m = passed(
+        &dorf,
+        "innenstadt",
+        Some("dorfladenbox"),
+        &["ahlen", "beckum"],
+        vec![treffer("Dorfmitte", Field::Title)],
+    );
+    m.reasons.push(Reason::PartialMember {
+        kommune: "beckum".into(),
+        membership: PartialMember {
+            region: "LEADER-Region 9Plus".into(),
+            part: "nur die Ortsteile Vellern und Neubeckum".into(),
+        },
+    });
+    store.replace_matches(&dorf.id, &[m]).await.unwrap();
+    let preview = notify::preview(
+        &store,
+        &cfg,
+        &Templates::embedded(),
+        today(),
+        now(),
+        notify::PlanMode::Due,
+    )
+    .await
+    .unwrap();
+    let of = |k: &str| preview.mails.iter().find(|m| m.digest.kommune == k).unwrap();
+    let (ahlen, beckum) = (of("ahlen"), of("beckum"));
+    assert!(
+        !ahlen.text.contains("Vellern") && !ahlen.html.contains("Vellern"),
+        "{}",
+        ahlen.text
+    );
+    assert!(
+        beckum.text.contains(
+            "Beckum: nur teilweise im Gebiet von LEADER-Region 9Plus (nur die Ortsteile Vellern und Neubeckum)"
+        ),
+        "{}",
+        beckum.text
+    );
+    for mail in [ahlen, beckum] {
+        assert!(
+            !mail.text.contains("(Titel)") && !mail.text.contains("Treffer:"),
+            "{}",
+            mail.text
+        );
+        assert!(mail.digest.calls.iter().all(|c| c.reasons.len() <= 3));
+    }
 }

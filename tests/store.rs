@@ -962,3 +962,54 @@ async fn an_unchanged_source_sees_again_what_it_listed_last_not_what_it_dropped(
     assert_eq!(seen(&b.id).await, t(1, 8), "a dropped listing stays dropped");
     assert_eq!(store.mark_source_seen("other", t(3, 8)).await.unwrap(), 0);
 }
+
+#[tokio::test]
+async fn digest_state_is_written_with_its_mail_and_rolled_back_with_it() {
+    use foerderradar::model::facts::CallFacts;
+    use foerderradar::store::{DigestUpdate, SentCall};
+    let dir = tempfile::tempdir().unwrap();
+    let store = file_store(&dir).await;
+    let contact = "digital@ahlen.example";
+    assert!(store.digest_state(contact).await.unwrap().is_first());
+    let (a, b, c) = (
+        CallId("c-aaaa".into()),
+        CallId("c-bbbb".into()),
+        CallId("c-cccc".into()),
+    );
+    let facts = CallFacts::of(&fdb_call(t(1, 6)));
+    let row = SentCall {
+        call_id: a.clone(),
+        received: true,
+        facts: facts.clone(),
+        seen: vec![facts.clone()],
+        reminders: vec!["2026-12-31:28".into()],
+    };
+    let update = DigestUpdate {
+        known: vec![b.clone(), c.clone()],
+        calls: vec![row.clone()],
+        digest_day: Some(date(2026, 11, 2)),
+    };
+    store
+        .enqueue_digest(&mail(contact, &[&a]), &update, t(2, 7))
+        .await
+        .unwrap();
+    let state = store.digest_state(contact).await.unwrap();
+    assert!(!state.is_first());
+    assert_eq!(state.last_digest, Some(date(2026, 11, 2)));
+    assert_eq!(state.notified.len(), 3, "listed and known calls are never new again");
+    assert_eq!(state.calls.get(&a), Some(&row));
+    assert!(!state.calls.contains_key(&b), "a known call has no state row");
+
+    // A mail naming a call already sent is refused, and its state is not written.
+    let mut later = update.clone();
+    later.digest_day = Some(date(2026, 11, 9));
+    later.calls[0].reminders.push("2026-12-31:7".into());
+    let err = store
+        .enqueue_digest(&mail(contact, &[&b]), &later, t(9, 7))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::AlreadyNotified { .. }), "{err}");
+    let state = store.digest_state(contact).await.unwrap();
+    assert_eq!(state.last_digest, Some(date(2026, 11, 2)));
+    assert_eq!(state.calls[&a].reminders, vec!["2026-12-31:28".to_string()]);
+}

@@ -11,6 +11,7 @@ mod collect_rss;
 mod collect_sedia;
 mod delivery_and_cli;
 mod deploy;
+mod digest_flow;
 mod extract_real_pages;
 mod feedback_cli;
 mod lean_pass;

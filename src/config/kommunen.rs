@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 use std::ops::Range;
 
 use super::error::Report;
-use super::fields::{count32, email, one_of, opt};
+use super::fields::{count32, email, one_of, opt, parsed};
 use super::strategy::POPULATION;
 
 /// Inhabitants of a Kommune: at least one, at most the population criteria's bound.
@@ -259,10 +259,15 @@ fn contact(
         explicit(r, fields, projects, (&raw.email.span(), key), known)
             .filter(|_| narrows(r, fields, projects, kommune, key))
     };
+    let cadence = match &raw.cadence {
+        None => Some(crate::model::contact::Cadence::default()),
+        Some(v) => parsed(r, v, &format!("{key}.cadence")),
+    };
     Some(Contact {
         name: raw.name.clone(),
         email: address?,
         interests: interests?,
+        cadence: cadence?,
     })
 }
 

@@ -63,6 +63,7 @@ pub struct ServiceConfig {
     pub admin: String,
     pub http: HttpSettings,
     pub notify: NotifySettings,
+    pub digest: DigestSettings,
     /// How long the daemon waits for a running job after SIGTERM/SIGINT (`[daemon]`).
     pub shutdown_grace: Duration,
     /// `[web]`: the web server and the signed links in the mails.
@@ -234,6 +235,30 @@ pub struct NotifySettings {
     pub max_retry_age: Duration,
     /// The admin digest names an enabled source that brought no call for this many days.
     pub silent_after_days: u32,
+}
+
+/// `[digest]`: what a digest holds and when reminders go out.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DigestSettings {
+    /// Calls in a contact's first digest (the overview) at most.
+    pub first_digest_max: usize,
+    /// Items in one digest at most; the rest is counted and attached.
+    pub max_items: usize,
+    /// A new or changed call closing within this many days goes out whatever the cadence.
+    pub urgent_days: i64,
+    /// Days before a deadline a reminder goes out, largest first.
+    pub reminder_days: Vec<i64>,
+}
+
+impl Default for DigestSettings {
+    fn default() -> DigestSettings {
+        DigestSettings {
+            first_digest_max: 10,
+            max_items: 15,
+            urgent_days: 14,
+            reminder_days: vec![28, 7],
+        }
+    }
 }
 
 /// One `[[source]]` of `sources.toml`.
@@ -462,6 +487,9 @@ pub struct Contact {
     pub email: String,
     /// Subscription; defaults to the Kommune's interests.
     pub interests: Interests,
+    /// How often the contact gets a digest (`cadence`, default täglich); the contact's
+    /// own settings override it.
+    pub cadence: crate::model::contact::Cadence,
 }
 
 /// A named region with member Kommunen (`[[region]]` in `kommunen.toml`).

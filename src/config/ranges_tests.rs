@@ -66,6 +66,9 @@ fn settings() -> Vec<Setting> {
         service("notify", "notify.max_retry_age_hours", 1, 720),
         service("notify", "notify.silent_after_days", 1, 365),
         service("daemon", "daemon.shutdown_grace_secs", 1, 3600),
+        service("digest", "digest.first_digest_max", 1, 100),
+        service("digest", "digest.max_items", 1, 100),
+        service("digest", "digest.urgent_days", 1, 365),
         service("web", "web.link_validity_days", 1, 3650),
         patch(
             "foerderradar.toml",
@@ -207,6 +210,59 @@ fn every_numeric_setting_loads_at_its_bounds_and_is_refused_beyond() {
             assert!(error.to_string().contains(s.key), "{error}");
         }
     }
+}
+
+#[test]
+fn digest_reminders_are_limited_and_a_contact_cadence_is_checked() {
+    let service = fixture("foerderradar.toml");
+    let dir = dir_with(
+        "foerderradar.toml",
+        &format!("{service}\n[digest]\nreminder_days = [60, 28, 14, 7, 3, 1]\n"),
+    );
+    let errors = Config::load(dir.path()).unwrap_err().0;
+    let error = errors
+        .iter()
+        .find(|e| e.key == "digest.reminder_days")
+        .expect("an error");
+    assert!(error.message.contains("at most 5"), "{error}");
+
+    for (bad, at) in [("[28, 0]", 1), ("[366, 7]", 0)] {
+        let dir = dir_with(
+            "foerderradar.toml",
+            &format!("{service}\n[digest]\nreminder_days = {bad}\n"),
+        );
+        let errors = Config::load(dir.path()).unwrap_err().0;
+        let key = format!("digest.reminder_days[{at}]");
+        let error = errors.iter().find(|e| e.key == key).expect("an error per offset");
+        assert!(error.message.contains("allowed: 1 to 365"), "{error}");
+    }
+    let dir = dir_with(
+        "foerderradar.toml",
+        &format!("{service}\n[digest]\nreminder_days = [7, 28]\n"),
+    );
+    let config = Config::load(dir.path()).unwrap();
+    assert_eq!(config.service.digest.reminder_days, vec![28, 7], "largest first");
+
+    let kommunen = fixture("kommunen.toml");
+    let at = kommunen.find("[[kommune.contact]]").expect("a contact in the fixture");
+    let end = kommunen[at..].find("email").map(|i| at + i).unwrap();
+    let patched = format!("{}cadence = \"monatlich\"\n{}", &kommunen[..end], &kommunen[end..]);
+    let dir = dir_with("kommunen.toml", &patched);
+    let errors = Config::load(dir.path()).unwrap_err().0;
+    let error = errors
+        .iter()
+        .find(|e| e.key.ends_with(".contact[0].cadence"))
+        .unwrap_or_else(|| panic!("no cadence error: {errors:#?}"));
+    assert!(error.message.contains("known: sofort"), "{error}");
+    let dir = dir_with("kommunen.toml", &patched.replace("monatlich", "wöchentlich:montag"));
+    let config = Config::load(dir.path()).unwrap();
+    assert!(
+        config
+            .kommunen
+            .iter()
+            .flat_map(|k| &k.contacts)
+            .any(|c| c.cadence.to_string() == "wöchentlich:montag")
+    );
 }
 
 #[test]

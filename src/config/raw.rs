@@ -65,6 +65,16 @@ pub struct RawNotify {
     pub silent_after_days: Option<Int>,
 }
 
+/// `[digest]`: size of digests, urgency and reminders.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDigest {
+    pub first_digest_max: Option<Int>,
+    pub max_items: Option<Int>,
+    pub urgent_days: Option<Int>,
+    pub reminder_days: Option<Vec<Int>>,
+}
+
 /// `[web]`: the web server of `foerderradar serve` and the signed links in the mails.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -203,6 +213,7 @@ pub struct RawContact {
     pub email: Text,
     pub handlungsfelder: Option<Vec<Text>>,
     pub projects: Option<Vec<Text>>,
+    pub cadence: Option<Text>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -7,14 +7,14 @@ use std::time::Duration;
 use super::error::Report;
 use super::fields::{count, count32, email, http_url, one_of, opt};
 use super::load::{open, optional, required};
-use super::raw::{Int, RawDaemon, RawHttp, RawNotify, RawSchedule, RawSmtp, RawWeb, Text};
+use super::raw::{Int, RawDaemon, RawDigest, RawHttp, RawNotify, RawSchedule, RawSmtp, RawWeb, Text};
 use super::{
-    CronSchedule, HttpSettings, NotifySettings, ScheduleGroup, Schedules, ServiceConfig, SmtpConfig, SmtpTls,
-    WebSettings, schedule,
+    CronSchedule, DigestSettings, HttpSettings, NotifySettings, ScheduleGroup, Schedules, ServiceConfig, SmtpConfig,
+    SmtpTls, WebSettings, schedule,
 };
 
-const KEYS: [&str; 10] = [
-    "data_dir", "timezone", "schedule", "smtp", "sender", "admin", "http", "notify", "daemon", "web",
+const KEYS: [&str; 11] = [
+    "data_dir", "timezone", "schedule", "smtp", "sender", "admin", "http", "notify", "digest", "daemon", "web",
 ];
 
 // The documented ranges of the numeric settings (config/README.md). The upper bounds keep
@@ -38,6 +38,13 @@ const MAX_RETRY_AGE_HOURS: RangeInclusive<u64> = 1..=720;
 /// `notify.silent_after_days` (default 14): a source may publish rarely, but a year of
 /// silence is no longer worth a line in the admin digest.
 const SILENT_AFTER_DAYS: RangeInclusive<u32> = 1..=365;
+/// `digest.first_digest_max` and `digest.max_items`: a digest is read between two
+/// meetings; beyond 100 items nobody reads on, and the HTML part must stay small.
+const DIGEST_ITEMS: RangeInclusive<u64> = 1..=100;
+/// `digest.urgent_days` and each of `digest.reminder_days`: up to a year ahead.
+const DIGEST_DAYS: RangeInclusive<u64> = 1..=365;
+/// At most this many reminder offsets.
+const MAX_REMINDERS: usize = 5;
 /// `web.link_validity_days` (default 180): at least a day, at most ten years.
 const LINK_VALIDITY_DAYS: RangeInclusive<u64> = 1..=3650;
 
@@ -57,6 +64,8 @@ pub(super) fn build(r: &mut Report) -> Option<ServiceConfig> {
     let http = http(r, &raw_http, admin.as_deref());
     let raw_notify: RawNotify = optional(r, &root, "notify").unwrap_or_default();
     let notify = notify(r, &raw_notify);
+    let raw_digest: RawDigest = optional(r, &root, "digest").unwrap_or_default();
+    let digest = digest(r, &raw_digest);
     let raw_daemon: RawDaemon = optional(r, &root, "daemon").unwrap_or_default();
     let grace = count(
         r,
@@ -76,6 +85,7 @@ pub(super) fn build(r: &mut Report) -> Option<ServiceConfig> {
         admin: admin?,
         http: http?,
         notify: notify?,
+        digest: digest?,
         shutdown_grace: Duration::from_secs(grace?),
         web: web?,
     })
@@ -354,6 +364,66 @@ fn notify(r: &mut Report, raw: &RawNotify) -> Option<NotifySettings> {
         max_retry_age: Duration::from_secs(max_age? * 3600),
         silent_after_days: silent?,
     })
+}
+
+fn digest(r: &mut Report, raw: &RawDigest) -> Option<DigestSettings> {
+    let defaults = DigestSettings::default();
+    let first = count(
+        r,
+        raw.first_digest_max.as_ref(),
+        "digest.first_digest_max",
+        defaults.first_digest_max as u64,
+        DIGEST_ITEMS,
+    );
+    let max_items = count(
+        r,
+        raw.max_items.as_ref(),
+        "digest.max_items",
+        defaults.max_items as u64,
+        DIGEST_ITEMS,
+    );
+    let urgent = count(
+        r,
+        raw.urgent_days.as_ref(),
+        "digest.urgent_days",
+        defaults.urgent_days as u64,
+        DIGEST_DAYS,
+    );
+    let reminders = match &raw.reminder_days {
+        None => Some(defaults.reminder_days),
+        Some(list) => reminder_days(r, list),
+    };
+    Some(DigestSettings {
+        first_digest_max: usize::try_from(first?).ok()?,
+        max_items: usize::try_from(max_items?).ok()?,
+        urgent_days: i64::try_from(urgent?).ok()?,
+        reminder_days: reminders?,
+    })
+}
+
+/// Each offset within [`DIGEST_DAYS`], at most [`MAX_REMINDERS`]; sorted largest first.
+fn reminder_days(r: &mut Report, list: &[Int]) -> Option<Vec<i64>> {
+    let mut days = Vec::new();
+    let mut ok = true;
+    for (i, v) in list.iter().enumerate() {
+        match count(r, Some(v), &format!("digest.reminder_days[{i}]"), 0, DIGEST_DAYS) {
+            Some(n) => days.push(n as i64),
+            None => ok = false,
+        }
+    }
+    if list.len() > MAX_REMINDERS {
+        if let Some(v) = list.get(MAX_REMINDERS) {
+            r.at(
+                &v.span(),
+                "digest.reminder_days",
+                format!("at most {MAX_REMINDERS} reminders per deadline; found {}", list.len()),
+            );
+        }
+        ok = false;
+    }
+    days.sort_unstable_by(|a, b| b.cmp(a));
+    days.dedup();
+    ok.then_some(days)
 }
 
 #[cfg(test)]

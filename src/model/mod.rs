@@ -4,6 +4,7 @@
 //! these types; nothing here does I/O.
 
 pub mod contact;
+pub mod facts;
 pub mod feedback;
 pub mod german;
 pub mod reason;

@@ -3,19 +3,17 @@
 //! A digest is built for an e-mail address, not for a config entry: should one
 //! address be listed for two Kommunen, it still gets one mail per pass.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
-
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
-use super::NotifyError;
+use super::links::{LinkAction, LinkSigner};
+use super::reasons;
+use super::select::{Candidate, PendingDigest};
 use crate::config::{Config, Contact, Interests, Kommune};
+use crate::model::contact::Cadence;
+use crate::model::facts::{FactChange, FactKind};
 use crate::model::german::{format_amount, format_date_de, format_days_left, format_rate};
 use crate::model::{Call, CallId, Deadline, DeadlineDate, DeadlineKind, Match, safe_link};
-use crate::store::Store;
-
-/// Calls closing within this many days are flagged as urgent (and named in the subject).
-pub const URGENT_DAYS: i64 = 14;
 
 /// Longest summary shown per call; the link leads to the rest.
 const SUMMARY_CHARS: usize = 280;
@@ -30,7 +28,7 @@ pub(crate) struct Recipient<'a> {
 
 impl Recipient<'_> {
     /// The match is routed to one of the recipient's Kommunen and that entry subscribes to it.
-    fn covers(&self, m: &Match) -> bool {
+    pub(crate) fn covers(&self, m: &Match) -> bool {
         self.roles
             .iter()
             .any(|(k, c)| m.kommunen.contains(&k.id) && c.interests.covers(&m.handlungsfeld, m.project.as_deref()))
@@ -61,91 +59,61 @@ pub(crate) fn recipients(config: &Config) -> Vec<Recipient<'_>> {
     out
 }
 
-/// New calls for one recipient, each with the matches that concern the recipient.
-pub(crate) struct PendingDigest<'a> {
-    pub recipient: Recipient<'a>,
-    pub entries: Vec<(Call, Vec<Match>)>,
-}
-
-pub(crate) struct Selection<'a> {
-    pub digests: Vec<PendingDigest<'a>>,
-    pub closed_skipped: usize,
-}
-
-/// Picks, per recipient, the open calls with passed matches it has not been sent yet.
-pub(crate) async fn select<'a, S: Store>(
-    store: &S,
-    config: &'a Config,
-    today: NaiveDate,
-) -> Result<Selection<'a>, NotifyError> {
-    let mut selector = Selector::new(today);
-    let mut digests = Vec::new();
-    for recipient in recipients(config) {
-        if let Some(digest) = selector.pending(store, recipient).await? {
-            digests.push(digest);
-        }
-    }
-    Ok(Selection {
-        digests,
-        closed_skipped: selector.closed_skipped(),
-    })
-}
-
-/// Selects one recipient's digest at a time, so that a caller can render and queue it
-/// before the next one is built. Remembers the calls read for earlier recipients.
-pub(crate) struct Selector {
-    today: NaiveDate,
-    calls: HashMap<CallId, Option<Call>>,
-    closed: HashSet<CallId>,
-}
-
-impl Selector {
-    pub(crate) fn new(today: NaiveDate) -> Selector {
-        Selector {
-            today,
-            calls: HashMap::new(),
-            closed: HashSet::new(),
-        }
+impl Recipient<'_> {
+    /// The configured cadence: the most frequent of the address's entries.
+    pub(crate) fn cadence(&self) -> Cadence {
+        let rank = |c: &Cadence| match c {
+            Cadence::Sofort => 0,
+            Cadence::Taeglich => 1,
+            Cadence::Woechentlich(_) => 2,
+        };
+        self.roles
+            .iter()
+            .map(|(_, c)| c.cadence)
+            .min_by_key(rank)
+            .unwrap_or_default()
     }
 
-    /// Closed calls met so far that had passed matches (not sent).
-    pub(crate) fn closed_skipped(&self) -> usize {
-        self.closed.len()
+    pub(crate) fn kommune_ids(&self) -> Vec<String> {
+        let mut ids: Vec<String> = self.roles.iter().map(|(k, _)| k.id.clone()).collect();
+        ids.dedup();
+        ids
     }
 
-    /// The open calls with passed matches `recipient` has not been sent yet, if any.
-    pub(crate) async fn pending<'a, S: Store>(
-        &mut self,
-        store: &S,
-        recipient: Recipient<'a>,
-    ) -> Result<Option<PendingDigest<'a>>, NotifyError> {
-        // Only what this address has not been sent yet is read.
-        let pending = store.pending_matches(&recipient.email).await?;
-        let mut by_call: BTreeMap<CallId, Vec<Match>> = BTreeMap::new();
-        for m in pending.into_iter().filter(|m| m.passed && recipient.covers(m)) {
-            by_call.entry(m.call_id.clone()).or_default().push(m);
-        }
-        let mut entries = Vec::new();
-        for (id, matches) in by_call {
-            if !self.calls.contains_key(&id) {
-                // A digest shows title, summary and facts, never the full text: it is
-                // not kept, so the calls of all digests fit in little memory.
-                let call = store.get_call(&id).await?.map(|call| Call {
-                    text: String::new(),
-                    ..call
-                });
-                self.calls.insert(id.clone(), call);
-            }
-            match &self.calls[&id] {
-                None => tracing::warn!(call = %id, "passed match refers to a call that is not stored; skipped"),
-                Some(call) if !call.is_open(self.today) => {
-                    self.closed.insert(id);
-                }
-                Some(call) => entries.push((call.clone(), matches)),
+    /// "Ahlen" or "Ahlen und Beckum".
+    fn kommune_names(&self) -> String {
+        let mut names: Vec<&str> = Vec::new();
+        for (k, _) in &self.roles {
+            if !names.contains(&k.name.as_str()) {
+                names.push(&k.name);
             }
         }
-        Ok((!entries.is_empty()).then_some(PendingDigest { recipient, entries }))
+        join_de(&names)
     }
+
+    /// Names of the recipient's Kommunen a match set is routed to; empty for a contact
+    /// of one Kommune (the mail is about it anyway).
+    fn concerned(&self, matches: &[Match]) -> String {
+        if self.roles.iter().all(|(k, _)| k.id == self.roles[0].0.id) {
+            return String::new();
+        }
+        let mut names: Vec<&str> = Vec::new();
+        for (k, _) in &self.roles {
+            if matches.iter().any(|m| m.kommunen.contains(&k.id)) && !names.contains(&k.name.as_str()) {
+                names.push(&k.name);
+            }
+        }
+        join_de(&names)
+    }
+}
+
+/// Signed links of one digest; all `None` unless a link signer is configured.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct FooterLinks {
+    pub settings: Option<String>,
+    pub unsubscribe: Option<String>,
+    /// The full list on the web (`[web] public_url`).
+    pub report: Option<String>,
 }
 
 /// Everything a digest template sees.
@@ -155,47 +123,103 @@ pub struct Digest {
     pub contact: String,
     /// Name or role of the contact as configured (may be empty).
     pub contact_name: String,
-    /// Id of the first Kommune the address is listed for.
+    /// Id of the first Kommune the address is listed for (not shown in the mail).
+    #[serde(skip)]
     pub kommune: String,
     /// "Ahlen" or "Ahlen und Beckum".
     pub kommune_names: String,
     pub subject: String,
-    /// Calls closing within [`URGENT_DAYS`].
-    pub urgent: usize,
+    /// The first digest of the contact: an overview, not news.
+    pub overview: bool,
+    /// "3 neu · 1 Friständerung · 2 Erinnerungen · nächste Frist 15.01.2027".
+    pub summary: String,
     pub urgent_days: i64,
-    /// Most urgent first: next deadline ascending, then rolling, then unknown.
+    /// Listed new calls, by Handlungsfeld, then project, each ordered by deadline.
+    pub groups: Vec<DigestGroup>,
+    /// The listed new calls in the order shown.
     pub calls: Vec<DigestCall>,
+    pub changes: Vec<ChangeLine>,
+    pub reminders: Vec<ReminderLine>,
+    /// New calls not listed (in the attachment).
+    pub more: usize,
+    /// File name of the attached full list, when one is attached.
+    pub attachment: Option<String>,
     /// Why the contact gets this mail, one line per Kommune.
     pub subscriptions: Vec<SubscriptionLine>,
-    /// Address of the Kreis admin who changes subscriptions.
+    pub links: FooterLinks,
     pub admin: String,
 }
 
-/// One call in a digest, formatted for German readers.
+/// A Handlungsfeld with its projects' calls.
+#[derive(Debug, Clone, Serialize)]
+pub struct DigestGroup {
+    /// "Mobilität".
+    pub name: String,
+    pub projects: Vec<ProjectGroup>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ProjectGroup {
+    /// "Smarte Parkraumbewirtschaftung"; `None` for calls of the Handlungsfeld itself.
+    pub name: Option<String>,
+    /// "Nichts mehr zu diesem Projekt".
+    pub mute_link: Option<String>,
+    pub calls: Vec<DigestCall>,
+}
+
+/// One call as a digest shows it.
 #[derive(Debug, Clone, Serialize)]
 pub struct DigestCall {
+    /// Internal; never rendered.
+    #[serde(skip)]
     pub id: CallId,
     pub title: String,
-    /// The call's page, when it is a web link (see [`crate::model::safe_link`]).
+    /// Only http(s) URLs survive ([`safe_link`]); `None` renders no link.
     pub url: Option<String>,
     pub funder: Option<String>,
-    /// "31.03.2026, 14:00 Uhr (noch 12 Tage)", "laufend (ohne Frist)" or "nicht angegeben".
+    /// "31.03.2026 (noch 5 Tage)", "laufend (ohne Frist)", "nicht angegeben".
     pub deadline: String,
     pub deadline_kind: DeadlineKind,
     pub days_left: Option<i64>,
     pub urgent: bool,
-    /// Later cut-offs of the same call.
     pub further_dates: Option<String>,
     pub rate: Option<String>,
     pub amount: Option<String>,
     pub applicants: String,
+    /// The contact's Kommunen the call concerns.
+    pub kommunen: String,
     pub summary: Option<String>,
-    /// Handlungsfeld and project names the call fits.
-    pub fits: Vec<String>,
-    /// Match reasons, strongest match first, without repeats.
+    /// At most three reasons in plain German, each labelled with its Handlungsfeld or project.
     pub reasons: Vec<String>,
-    /// Other listings of the same call.
     pub other_links: Vec<OtherListing>,
+    /// "Passt" / "Passt nicht".
+    pub fit_link: Option<String>,
+    pub unfit_link: Option<String>,
+    /// Handlungsfeld and project of the strongest match (grouping).
+    #[serde(skip)]
+    group: GroupKey,
+}
+
+/// Strategy order and name of the Handlungsfeld, strategy order, name and id of the project.
+type GroupKey = (usize, String, usize, Option<String>, Option<String>);
+
+/// "Geändert: Frist 31.03.2026 → 30.04.2026" for a call the contact received.
+#[derive(Debug, Clone, Serialize)]
+pub struct ChangeLine {
+    pub title: String,
+    pub url: Option<String>,
+    /// "Frist 31.03.2026 → 30.04.2026".
+    pub changes: Vec<String>,
+    pub deadline: String,
+}
+
+/// "Fristen-Erinnerung": a received call whose deadline is near.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReminderLine {
+    pub title: String,
+    pub url: Option<String>,
+    pub deadline: String,
+    pub days_left: i64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -211,35 +235,115 @@ pub struct SubscriptionLine {
     pub interests: String,
 }
 
+/// The full list attached to a digest whose calls did not all fit.
+#[derive(Debug, Clone, Serialize)]
+pub struct FullList {
+    pub kommune_names: String,
+    pub date: String,
+    pub calls: Vec<DigestCall>,
+}
+
 impl Digest {
-    pub(crate) fn build(config: &Config, pending: &PendingDigest<'_>, today: NaiveDate) -> Digest {
-        let mut calls: Vec<DigestCall> = pending
-            .entries
+    /// The digest of `pending`; with `links` (a signer and the time of signing) every
+    /// link slot is filled, without it none is. With `with_list`, also the full list to
+    /// attach when not every new call is listed.
+    pub(crate) fn build(
+        config: &Config,
+        pending: &PendingDigest<'_>,
+        today: NaiveDate,
+        links: Links<'_>,
+        with_list: bool,
+    ) -> (Digest, Option<FullList>) {
+        let recipient = &pending.recipient;
+        let contact = recipient.email.as_str();
+        let settings = &config.service.digest;
+        let sign = |action: LinkAction| links.map(|(signer, now)| signer.url(contact, &action, now));
+        let item = |c: &Candidate| {
+            let mut call = DigestCall::build(config, recipient, &c.call, &c.matches, today, settings.urgent_days);
+            call.fit_link = sign(LinkAction::Passt(call.id.clone()));
+            call.unfit_link = sign(LinkAction::PasstNicht(call.id.clone()));
+            call
+        };
+        let mut calls: Vec<DigestCall> = pending.new.iter().map(item).collect();
+        calls.sort_by_cached_key(|c| (c.group.clone(), urgency_key(c)));
+        let groups = group(&calls, contact, links);
+        let calls: Vec<DigestCall> = groups
             .iter()
-            .map(|(call, matches)| DigestCall::build(config, call, matches, today))
+            .flat_map(|g| g.projects.iter().flat_map(|p| p.calls.iter().cloned()))
             .collect();
-        // The key lower-cases the title: computed once per call, not per comparison.
-        calls.sort_by_cached_key(urgency_key);
-        let mut names: Vec<&str> = Vec::new();
-        for (k, _) in &pending.recipient.roles {
-            if !names.contains(&k.name.as_str()) {
-                names.push(&k.name);
+        let changes: Vec<ChangeLine> = pending
+            .changes
+            .iter()
+            .map(|c| ChangeLine {
+                title: clean_title(&c.call.title),
+                url: safe_link(&c.call.url),
+                changes: c.changes.iter().map(FactChange::describe_de).collect(),
+                deadline: deadline_text(&c.call.deadline, today),
+            })
+            .collect();
+        let reminders: Vec<ReminderLine> = pending
+            .reminders
+            .iter()
+            .map(|r| ReminderLine {
+                title: clean_title(&r.call.title),
+                url: safe_link(&r.call.url),
+                deadline: deadline_text(&r.call.deadline, today),
+                days_left: r.days_left,
+            })
+            .collect();
+        let kommune_names = recipient.kommune_names();
+        let deadline_changes = pending
+            .changes
+            .iter()
+            .filter(|c| c.changes.iter().any(|f| f.kind == FactKind::Deadline))
+            .count();
+        let next_deadline = pending
+            .new
+            .iter()
+            .map(|c| &c.call)
+            .chain(pending.changes.iter().map(|c| &c.call))
+            .chain(pending.reminders.iter().map(|r| &r.call))
+            .filter_map(|c| c.deadline.next_date(today))
+            .min();
+        let counts = Counts {
+            overview: pending.overview,
+            new: pending.new.len(),
+            more: pending.rest.len(),
+            deadline_changes,
+            other_changes: pending.changes.len() - deadline_changes,
+            reminders: pending.reminders.len(),
+        };
+        let urgent_days = calls
+            .iter()
+            .filter_map(|c| c.days_left)
+            .chain(pending.reminders.iter().map(|r| r.days_left))
+            .filter(|d| *d <= settings.urgent_days)
+            .min();
+        let full = (with_list && !pending.rest.is_empty()).then(|| {
+            let mut all: Vec<DigestCall> = pending.new.iter().chain(&pending.rest).map(item).collect();
+            all.sort_by_cached_key(|c| (c.group.clone(), urgency_key(c)));
+            FullList {
+                kommune_names: kommune_names.clone(),
+                date: format_date_de(today),
+                calls: all,
             }
-        }
-        let kommune_names = join_de(&names);
-        let urgent = calls.iter().filter(|c| c.urgent).count();
-        let subject = subject(&kommune_names, &calls);
-        Digest {
-            contact: pending.recipient.email.clone(),
-            contact_name: pending.recipient.name.clone(),
-            kommune: pending.recipient.roles[0].0.id.clone(),
+        });
+        let digest = Digest {
+            contact: recipient.email.clone(),
+            contact_name: recipient.name.clone(),
+            kommune: recipient.roles[0].0.id.clone(),
+            subject: counts.subject(&kommune_names, urgent_days),
+            summary: counts.summary(next_deadline),
             kommune_names,
-            subject,
-            urgent,
-            urgent_days: URGENT_DAYS,
+            overview: pending.overview,
+            urgent_days: settings.urgent_days,
+            groups,
             calls,
-            subscriptions: pending
-                .recipient
+            changes,
+            reminders,
+            more: pending.rest.len(),
+            attachment: (!pending.rest.is_empty()).then(|| ATTACHMENT_NAME.to_string()),
+            subscriptions: recipient
                 .roles
                 .iter()
                 .map(|(k, c)| SubscriptionLine {
@@ -247,15 +351,131 @@ impl Digest {
                     interests: describe_interests(config, &c.interests),
                 })
                 .collect(),
+            links: FooterLinks {
+                settings: sign(LinkAction::Settings),
+                unsubscribe: sign(LinkAction::Unsubscribe),
+                // The contact page lists the contact's calls.
+                report: sign(LinkAction::Settings),
+            },
             admin: config.service.admin.clone(),
-        }
+        };
+        (digest, full)
     }
+}
+
+/// A link signer and the time links are signed at; `None` writes no link.
+pub(crate) type Links<'s> = Option<(&'s LinkSigner, DateTime<Utc>)>;
+
+/// File name of the attached full list.
+pub const ATTACHMENT_NAME: &str = "foerderradar-liste.html";
+
+/// What a digest holds, for its subject and summary line.
+struct Counts {
+    overview: bool,
+    new: usize,
+    more: usize,
+    deadline_changes: usize,
+    other_changes: usize,
+    reminders: usize,
+}
+
+impl Counts {
+    /// "Förderradar: Übersicht – 10 passende Förderprogramme für Ahlen" or
+    /// "Förderradar für Ahlen: 3 neu im Radar, 1 Änderung – Frist in 5 Tagen".
+    fn subject(&self, kommune_names: &str, urgent_days: Option<i64>) -> String {
+        let mut subject = if self.overview {
+            let programmes = match self.new {
+                1 => "1 passendes Förderprogramm".to_string(),
+                n => format!("{n} passende Förderprogramme"),
+            };
+            format!("Förderradar: Übersicht – {programmes} für {kommune_names}")
+        } else {
+            let mut parts = Vec::new();
+            if self.new + self.more > 0 {
+                parts.push(format!("{} neu im Radar", self.new + self.more));
+            }
+            let changes = self.deadline_changes + self.other_changes;
+            match changes {
+                0 => {}
+                1 => parts.push("1 Änderung".into()),
+                n => parts.push(format!("{n} Änderungen")),
+            }
+            match self.reminders {
+                0 => {}
+                1 => parts.push("1 Fristen-Erinnerung".into()),
+                n => parts.push(format!("{n} Fristen-Erinnerungen")),
+            }
+            format!("Förderradar für {kommune_names}: {}", parts.join(", "))
+        };
+        if let Some(days) = urgent_days {
+            subject.push_str(" – ");
+            subject.push_str(&deadline_hint(days));
+        }
+        subject
+    }
+
+    /// "3 neu · 1 Friständerung · 2 Erinnerungen · nächste Frist 15.01.2027".
+    fn summary(&self, next_deadline: Option<NaiveDate>) -> String {
+        let mut parts = Vec::new();
+        if self.overview {
+            parts.push(format!("{} passend", self.new));
+            if self.more > 0 {
+                parts.push(format!("{} weitere in der Anlage", self.more));
+            }
+        } else if self.new + self.more > 0 {
+            parts.push(format!("{} neu", self.new + self.more));
+        }
+        let plural = |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+        if self.deadline_changes > 0 {
+            parts.push(plural(self.deadline_changes, "Friständerung", "Friständerungen"));
+        }
+        if self.other_changes > 0 {
+            parts.push(plural(self.other_changes, "Änderung", "Änderungen"));
+        }
+        if self.reminders > 0 {
+            parts.push(plural(self.reminders, "Erinnerung", "Erinnerungen"));
+        }
+        if let Some(d) = next_deadline {
+            parts.push(format!("nächste Frist {}", format_date_de(d)));
+        }
+        parts.join(" · ")
+    }
+}
+
+/// Groups calls already sorted by (Handlungsfeld, project, deadline).
+fn group(calls: &[DigestCall], contact: &str, links: Links<'_>) -> Vec<DigestGroup> {
+    let mut groups: Vec<DigestGroup> = Vec::new();
+    let mut last: Option<&GroupKey> = None;
+    for call in calls {
+        let (_, field, _, project, project_id) = &call.group;
+        let same_field = last.is_some_and(|l| l.1 == *field);
+        let same_project = same_field && last.is_some_and(|l| l.3 == *project);
+        if !same_field {
+            groups.push(DigestGroup {
+                name: field.clone(),
+                projects: Vec::new(),
+            });
+        }
+        let g = groups.last_mut().expect("pushed above");
+        if !same_project {
+            g.projects.push(ProjectGroup {
+                name: project.clone(),
+                mute_link: project_id.as_ref().and_then(|id| {
+                    links.map(|(signer, now)| signer.url(contact, &LinkAction::MuteProject(id.clone()), now))
+                }),
+                calls: Vec::new(),
+            });
+        }
+        g.projects.last_mut().expect("pushed above").calls.push(call.clone());
+        last = Some(&call.group);
+    }
+    groups
 }
 
 impl Digest {
     /// A digest with every optional field filled, so that rendering it touches each
     /// branch of a template: `check` finds a misspelt field in an override before a pass does.
-    pub(crate) fn sample() -> Digest {
+    pub(crate) fn sample() -> (Digest, FullList) {
         let call = DigestCall {
             id: CallId("c-sample".into()),
             title: "Beispielaufruf".into(),
@@ -269,29 +489,72 @@ impl Digest {
             rate: Some("bis zu 90 %".into()),
             amount: Some("bis zu 100.000 €".into()),
             applicants: "Kommunen".into(),
+            kommunen: "Ahlen".into(),
             summary: Some("Worum es geht.".into()),
-            fits: vec!["Handlungsfeld „Verwaltung“".into()],
-            reasons: vec!["Treffer: Serviceportal".into()],
+            reasons: vec!["Projekt „Serviceportal“: „Serviceportal“ im Titel".into()],
             other_links: vec![OtherListing {
                 source: "rss".into(),
                 url: "https://example.org/auch".into(),
             }],
+            fit_link: Some("https://example.org/l/passt".into()),
+            unfit_link: Some("https://example.org/l/passt-nicht".into()),
+            group: (
+                0,
+                "Verwaltung".into(),
+                0,
+                Some("Serviceportal".into()),
+                Some("serviceportal".into()),
+            ),
         };
-        Digest {
+        let digest = Digest {
             contact: "kontakt@example.org".into(),
             contact_name: "Kontakt".into(),
             kommune: "ahlen".into(),
             kommune_names: "Ahlen".into(),
-            subject: "Förderradar: 1 neuer Förderaufruf für Ahlen".into(),
-            urgent: 1,
-            urgent_days: URGENT_DAYS,
-            calls: vec![call],
+            subject: "Förderradar für Ahlen: 1 neu im Radar".into(),
+            overview: false,
+            summary: "1 neu · nächste Frist 31.03.2026".into(),
+            urgent_days: 14,
+            groups: vec![DigestGroup {
+                name: "Verwaltung".into(),
+                projects: vec![ProjectGroup {
+                    name: Some("Serviceportal".into()),
+                    mute_link: Some("https://example.org/l/projekt".into()),
+                    calls: vec![call.clone()],
+                }],
+            }],
+            calls: vec![call.clone()],
+            changes: vec![ChangeLine {
+                title: "Geänderter Aufruf".into(),
+                url: Some("https://example.org/g".into()),
+                changes: vec!["Frist 31.03.2026 → 30.04.2026".into()],
+                deadline: "30.04.2026 (noch 40 Tage)".into(),
+            }],
+            reminders: vec![ReminderLine {
+                title: "Bald endender Aufruf".into(),
+                url: Some("https://example.org/b".into()),
+                deadline: "08.03.2026 (noch 7 Tage)".into(),
+                days_left: 7,
+            }],
+            more: 3,
+            attachment: Some(ATTACHMENT_NAME.into()),
             subscriptions: vec![SubscriptionLine {
                 kommune: "Ahlen".into(),
                 interests: "alle Handlungsfelder der Smart-Region-Strategie".into(),
             }],
+            links: FooterLinks {
+                settings: Some("https://example.org/l/einstellungen".into()),
+                unsubscribe: Some("https://example.org/l/abbestellen".into()),
+                report: Some("https://example.org/l/liste".into()),
+            },
             admin: "admin@example.org".into(),
-        }
+        };
+        let full = FullList {
+            kommune_names: "Ahlen".into(),
+            date: "02.03.2026".into(),
+            calls: vec![call],
+        };
+        (digest, full)
     }
 }
 
@@ -305,25 +568,6 @@ fn urgency_key(c: &DigestCall) -> (u8, i64, String) {
     (class, c.days_left.unwrap_or(i64::MAX), c.title.to_lowercase())
 }
 
-/// "Förderradar: 3 neue Förderaufrufe für Ahlen – Frist in 5 Tagen".
-fn subject(kommune_names: &str, calls: &[DigestCall]) -> String {
-    let count = match calls.len() {
-        1 => "1 neuer Förderaufruf".to_string(),
-        n => format!("{n} neue Förderaufrufe"),
-    };
-    let mut subject = format!("Förderradar: {count} für {kommune_names}");
-    if let Some(days) = calls
-        .iter()
-        .filter_map(|c| c.days_left)
-        .filter(|d| *d <= URGENT_DAYS)
-        .min()
-    {
-        subject.push_str(" – ");
-        subject.push_str(&deadline_hint(days));
-    }
-    subject
-}
-
 fn deadline_hint(days: i64) -> String {
     match days {
         0 => "Frist endet heute".into(),
@@ -332,27 +576,48 @@ fn deadline_hint(days: i64) -> String {
     }
 }
 
+/// Longest title shown; a scraped page may put a whole paragraph there.
+const TITLE_CHARS: usize = 240;
+
+/// The title on one line: control characters (line breaks, tabs, escapes) become
+/// spaces, runs of spaces one.
+pub(crate) fn clean_title(title: &str) -> String {
+    let spaced: String = title.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    let text = spaced.split_whitespace().collect::<Vec<_>>().join(" ");
+    if text.chars().count() <= TITLE_CHARS {
+        return text;
+    }
+    let cut: String = text.chars().take(TITLE_CHARS).collect();
+    format!("{} …", cut.trim_end())
+}
+
 impl DigestCall {
-    fn build(config: &Config, call: &Call, matches: &[Match], today: NaiveDate) -> DigestCall {
+    fn build(
+        config: &Config,
+        recipient: &Recipient<'_>,
+        call: &Call,
+        matches: &[Match],
+        today: NaiveDate,
+        urgent_days: i64,
+    ) -> DigestCall {
         let days_left = call.deadline.days_left(today);
-        let mut ordered: Vec<&Match> = matches.iter().collect();
-        ordered.sort_by(|a, b| b.score.total_cmp(&a.score));
+        let strongest = matches.first();
         DigestCall {
             id: call.id.clone(),
-            title: call.title.trim().to_string(),
+            title: clean_title(&call.title),
             url: safe_link(&call.url),
-            funder: call.funder.clone().filter(|f| !f.trim().is_empty()),
+            funder: call.funder.as_deref().map(clean_title).filter(|f| !f.is_empty()),
             deadline: deadline_text(&call.deadline, today),
             deadline_kind: call.deadline.kind(),
             days_left,
-            urgent: days_left.is_some_and(|d| d <= URGENT_DAYS),
+            urgent: days_left.is_some_and(|d| d <= urgent_days),
             further_dates: further_dates(&call.deadline, today),
             rate: call.funding_rate.map(|r| format_rate(Some(r))),
             amount: call.amount_max_eur.map(|a| format_amount(Some(a))),
             applicants: call.applicants.describe_de(),
+            kommunen: recipient.concerned(matches),
             summary: shorten(&call.summary),
-            fits: fits(config, &ordered),
-            reasons: dedup(ordered.iter().flat_map(|m| m.reasons.iter().map(ToString::to_string))),
+            reasons: reasons::plain(config, recipient, matches),
             other_links: call
                 .links
                 .iter()
@@ -363,9 +628,43 @@ impl DigestCall {
                         url: safe_link(&l.url)?,
                     })
                 })
+                .take(3)
                 .collect(),
+            fit_link: None,
+            unfit_link: None,
+            group: strongest.map_or((usize::MAX, String::new(), usize::MAX, None, None), |m| {
+                group_key(config, m)
+            }),
         }
     }
+}
+
+/// Handlungsfeld and project as (strategy order, name): groups follow the strategy.
+fn group_key(config: &Config, m: &Match) -> GroupKey {
+    let strategy = &config.strategy;
+    let field = strategy.handlungsfelder.iter().position(|h| h.id == m.handlungsfeld);
+    let field_name = strategy
+        .handlungsfeld(&m.handlungsfeld)
+        .map_or_else(|| m.handlungsfeld.clone(), |h| h.name.clone());
+    let (project, project_name) = match &m.project {
+        Some(p) => (
+            strategy
+                .projects
+                .iter()
+                .position(|x| x.id == *p)
+                .unwrap_or(usize::MAX - 1),
+            Some(strategy.project(p).map_or_else(|| p.clone(), |x| x.name.clone())),
+        ),
+        // The Handlungsfeld's own calls after its projects.
+        None => (usize::MAX, None),
+    };
+    (
+        field.unwrap_or(usize::MAX),
+        field_name,
+        project,
+        project_name,
+        m.project.clone(),
+    )
 }
 
 /// The next cut-off with its countdown, or what the source says instead of a date.
@@ -436,36 +735,6 @@ fn shorten(summary: &str) -> Option<String> {
     Some(format!("{} …", cut[..end].trim_end_matches([',', ';', ':', '.', ' '])))
 }
 
-/// What the call fits; a Handlungsfeld is not named again when one of its projects is.
-fn fits(config: &Config, matches: &[&Match]) -> Vec<String> {
-    let with_project: BTreeSet<&str> = matches
-        .iter()
-        .filter(|m| m.project.is_some())
-        .map(|m| m.handlungsfeld.as_str())
-        .collect();
-    dedup(
-        matches
-            .iter()
-            .filter(|m| m.project.is_some() || !with_project.contains(m.handlungsfeld.as_str()))
-            .map(|m| fit_label(config, m)),
-    )
-}
-
-/// "Projekt „Smarte Parkraumbewirtschaftung“ (Handlungsfeld Mobilität)" or "Handlungsfeld „Mobilität“".
-fn fit_label(config: &Config, m: &Match) -> String {
-    let field = config
-        .strategy
-        .handlungsfeld(&m.handlungsfeld)
-        .map_or(m.handlungsfeld.as_str(), |h| h.name.as_str());
-    match &m.project {
-        Some(p) => {
-            let project = config.strategy.project(p).map_or(p.as_str(), |p| p.name.as_str());
-            format!("Projekt „{project}“ (Handlungsfeld {field})")
-        }
-        None => format!("Handlungsfeld „{field}“"),
-    }
-}
-
 /// German wording of a subscription.
 fn describe_interests(config: &Config, interests: &Interests) -> String {
     let all_fields = config
@@ -527,11 +796,6 @@ fn join_de(items: &[&str]) -> String {
         [one] => (*one).to_string(),
         [init @ .., last] => format!("{} und {last}", init.join(", ")),
     }
-}
-
-fn dedup(items: impl Iterator<Item = String>) -> Vec<String> {
-    let mut seen = BTreeSet::new();
-    items.filter(|i| seen.insert(i.clone())).collect()
 }
 
 #[cfg(test)]

@@ -17,7 +17,9 @@ pub mod admin_digest;
 mod digest;
 pub mod links;
 mod outbox;
+mod reasons;
 mod render;
+mod select;
 mod transport;
 
 use std::fmt;
@@ -27,11 +29,15 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::config::Config;
 use crate::model::CallId;
-use crate::store::{NewMail, Store, StoreError};
+use crate::store::{DigestUpdate, NewMail, Store, StoreError};
 
-pub use digest::{Digest, DigestCall, OtherListing, SubscriptionLine};
+pub use digest::{
+    ATTACHMENT_NAME, ChangeLine, Digest, DigestCall, DigestGroup, FooterLinks, FullList, OtherListing, ProjectGroup,
+    ReminderLine, SubscriptionLine,
+};
 pub use outbox::{DeliveryReport, FailedMail, deliver, retry_delay};
-pub use render::{HTML_TEMPLATE, TEXT_TEMPLATE, Templates};
+pub use render::{HTML_TEMPLATE, LIST_TEMPLATE, TEXT_TEMPLATE, Templates};
+pub use select::PlanMode;
 pub use transport::{SendError, SendErrorKind, SmtpTransport, Transport};
 
 /// Errors of planning and delivering digests. Send failures of single mails are
@@ -52,6 +58,8 @@ pub enum NotifyError {
         #[source]
         source: std::io::Error,
     },
+    #[error(transparent)]
+    Links(#[from] links::LinkSetupError),
     #[error("invalid e-mail address '{address}' ({role}): {source}")]
     Address {
         address: String,
@@ -84,8 +92,10 @@ pub struct PlannedMail {
     /// Id of the contact's Kommune (the first one, should an address serve several).
     pub kommune: String,
     pub subject: String,
-    /// The calls named in the digest, most urgent first.
+    /// The calls named as new in the digest (listed or counted).
     pub calls: Vec<CallId>,
+    /// Change notices and reminders in the digest.
+    pub notices: usize,
 }
 
 /// What one planning pass enqueued.
@@ -103,6 +113,11 @@ impl DigestPlan {
     pub fn call_count(&self) -> usize {
         self.mails.iter().map(|m| m.calls.len()).sum()
     }
+
+    /// Number of change notices and reminders over all digests.
+    pub fn notice_count(&self) -> usize {
+        self.mails.iter().map(|m| m.notices).sum()
+    }
 }
 
 impl fmt::Display for DigestPlan {
@@ -113,6 +128,9 @@ impl fmt::Display for DigestPlan {
             self.mails.len(),
             self.call_count()
         )?;
+        if self.notice_count() > 0 {
+            write!(f, " and {} change notice(s)/reminder(s)", self.notice_count())?;
+        }
         if self.closed_skipped > 0 {
             write!(f, ", {} closed call(s) skipped", self.closed_skipped)?;
         }
@@ -134,19 +152,21 @@ impl fmt::Display for DigestPlan {
     }
 }
 
-/// Builds one digest per contact with new passed matches routed to the contact's
-/// Kommune and covered by the contact's subscription, renders it, and enqueues it
-/// (the store marks its calls as notified for that contact in the same
-/// transaction). At most one e-mail per contact per pass; no contact ever gets the
-/// same call twice. Calls no longer open on `today` are not sent.
+/// Builds each contact's next digest (see [`select`] for what goes in and when),
+/// renders it, and enqueues it together with the contact's digest state in one
+/// transaction. At most one e-mail per contact per pass; no contact ever gets the
+/// same call twice as new. Calls no longer open on `today` are not sent as new.
 pub async fn plan<S: Store>(
     store: &S,
     config: &Config,
     today: NaiveDate,
     now: DateTime<Utc>,
+    mode: PlanMode,
 ) -> Result<DigestPlan, NotifyError> {
     let templates = Templates::load(&config.dir)?;
-    let mut selector = digest::Selector::new(today);
+    let signer = links::LinkSigner::from_config(&config.service.web)?;
+    let mut lists = ListCache::new();
+    let mut selector = select::Selector::new(config, today, mode);
     let mut plan = DigestPlan::default();
     // One digest at a time: selected, rendered, queued, dropped, so that only one
     // digest's calls and one full message are held at once.
@@ -154,7 +174,7 @@ pub async fn plan<S: Store>(
         let Some(pending) = selector.pending(store, recipient).await? else {
             continue;
         };
-        let mail = match prepare(config, &templates, &pending, today, now)? {
+        let mail = match prepare(config, &templates, &pending, signer.as_ref(), &mut lists, today, now)? {
             Ok(mail) => mail,
             Err(skipped) => {
                 plan.skipped.push(skipped);
@@ -166,9 +186,9 @@ pub async fn plan<S: Store>(
             kommune: mail.digest.kommune.clone(),
             subject: mail.digest.subject.clone(),
             message: mail.message,
-            calls: mail.digest.calls.iter().map(|c| c.id.clone()).collect(),
+            calls: pending.new_calls(),
         };
-        let id = match store.enqueue_mail(&new, now).await {
+        let id = match store.enqueue_digest(&new, &mail.update, now).await {
             Ok(id) => id,
             // Another pass queued one of these calls in the meantime; the next pass
             // renders a digest without it.
@@ -179,18 +199,24 @@ pub async fn plan<S: Store>(
             }
             Err(error) => return Err(error.into()),
         };
-        tracing::info!(mail = id, contact = %new.contact, kommune = %new.kommune, calls = new.calls.len(), "digest enqueued");
+        let notices = pending.changes.len() + pending.reminders.len();
+        tracing::info!(mail = id, contact = %new.contact, kommune = %new.kommune, calls = new.calls.len(), notices, "digest enqueued");
         plan.mails.push(PlannedMail {
             id,
             contact: new.contact,
             kommune: new.kommune,
             subject: new.subject,
             calls: new.calls,
+            notices,
         });
     }
     plan.closed_skipped = selector.closed_skipped();
     Ok(plan)
 }
+
+/// Rendered full lists of one pass by [`select::PendingDigest::list_key`]: contacts
+/// of one Kommune with the same interests share their list.
+type ListCache = std::collections::HashMap<u64, String>;
 
 /// Builds and renders one digest. The inner error is a digest skipped for an unusable
 /// contact address (with the reason): it must not hold back everybody else's digest;
@@ -198,18 +224,36 @@ pub async fn plan<S: Store>(
 fn prepare(
     config: &Config,
     templates: &Templates,
-    pending: &digest::PendingDigest<'_>,
+    pending: &select::PendingDigest<'_>,
+    signer: Option<&links::LinkSigner>,
+    lists: &mut ListCache,
     today: NaiveDate,
     now: DateTime<Utc>,
 ) -> Result<Result<PreparedMail, String>, NotifyError> {
-    let digest = Digest::build(config, pending, today);
+    let key = (!pending.rest.is_empty()).then(|| pending.list_key(today));
+    let cached = key.and_then(|k| lists.get(&k).cloned());
+    let with_list = key.is_some() && cached.is_none();
+    let (digest, full) = Digest::build(config, pending, today, signer.map(|s| (s, now)), with_list);
     let (text, html) = templates.render(&digest)?;
-    match render::build_message(&digest, &text, &html, &config.service, now) {
+    let attachment = match (cached, full) {
+        (Some(list), _) => Some(list),
+        (None, Some(full)) => {
+            let list = templates.render_list(&full)?;
+            if let Some(k) = key {
+                lists.insert(k, list.clone());
+            }
+            Some(list)
+        }
+        (None, None) => None,
+    };
+    match render::build_message(&digest, &text, &html, attachment.as_deref(), &config.service, now) {
         Ok(message) => Ok(Ok(PreparedMail {
             digest,
             text,
             html,
+            attachment,
             message,
+            update: pending.update.clone(),
         })),
         Err(error @ NotifyError::Address { role: "contact", .. }) => {
             tracing::error!(contact = %digest.contact, %error, "digest skipped");
@@ -225,8 +269,12 @@ pub struct PreparedMail {
     pub digest: Digest,
     pub text: String,
     pub html: String,
+    /// The attached full list (HTML), when not every new call is listed.
+    pub attachment: Option<String>,
     /// The complete RFC 5322 message.
     pub message: Vec<u8>,
+    /// What enqueuing the digest would record.
+    pub update: DigestUpdate,
 }
 
 /// The digests [`plan`] would enqueue, rendered but not stored (for a dry run).
@@ -245,15 +293,18 @@ pub async fn preview<S: Store>(
     templates: &Templates,
     today: NaiveDate,
     now: DateTime<Utc>,
+    mode: PlanMode,
 ) -> Result<Preview, NotifyError> {
-    let selection = digest::select(store, config, today).await?;
+    let (digests, closed_skipped) = select::select(store, config, today, mode).await?;
     let mut preview = Preview {
         mails: Vec::new(),
-        closed_skipped: selection.closed_skipped,
+        closed_skipped,
         skipped: Vec::new(),
     };
-    for pending in selection.digests {
-        match prepare(config, templates, &pending, today, now)? {
+    let signer = links::LinkSigner::from_config(&config.service.web)?;
+    let mut lists = ListCache::new();
+    for pending in digests {
+        match prepare(config, templates, &pending, signer.as_ref(), &mut lists, today, now)? {
             Ok(mail) => preview.mails.push(mail),
             Err(skipped) => preview.skipped.push(skipped),
         }

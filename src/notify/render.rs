@@ -5,12 +5,13 @@ use std::time::SystemTime;
 
 use chrono::{DateTime, Utc};
 use lettre::Message;
+use lettre::message::header::ContentType;
 use lettre::message::header::{HeaderName, HeaderValue};
-use lettre::message::{Mailbox, MultiPart};
+use lettre::message::{Attachment, Mailbox, MultiPart};
 use minijinja::{Environment, Value};
 use sha2::{Digest as _, Sha256};
 
-use super::{Digest, NotifyError};
+use super::{Digest, FullList, NotifyError};
 use crate::config::ServiceConfig;
 
 /// Name of the plain-text digest template (and of its override file in `<config>/templates/`).
@@ -18,9 +19,18 @@ pub const TEXT_TEMPLATE: &str = "digest.txt.j2";
 /// Name of the HTML digest template; HTML auto-escaping applies to it.
 pub const HTML_TEMPLATE: &str = "digest.html.j2";
 
-const EMBEDDED: [(&str, &str); 2] = [
-    (TEXT_TEMPLATE, include_str!("templates/digest.txt.j2")),
-    (HTML_TEMPLATE, include_str!("templates/digest.html.j2")),
+/// The full list attached to a digest whose new calls did not all fit.
+pub const LIST_TEMPLATE: &str = "digest-list.html.j2";
+
+// The defaults ship in `config/templates/` and are compiled in, so that a deployment
+// without that directory still renders.
+const EMBEDDED: [(&str, &str); 3] = [
+    (TEXT_TEMPLATE, include_str!("../../config/templates/digest.txt.j2")),
+    (HTML_TEMPLATE, include_str!("../../config/templates/digest.html.j2")),
+    (
+        LIST_TEMPLATE,
+        include_str!("../../config/templates/digest-list.html.j2"),
+    ),
 ];
 
 /// Display name used when `sender` is a bare address.
@@ -84,7 +94,25 @@ impl Templates {
     /// Renders a sample digest with both templates: an override that names a field
     /// the digest does not have fails here (at `check`) instead of in a pass.
     pub fn check(&self) -> Result<(), NotifyError> {
-        self.render(&Digest::sample()).map(|_| ())
+        let (digest, list) = Digest::sample();
+        self.render(&digest)?;
+        let mut overview = digest;
+        overview.overview = true;
+        overview.links = super::FooterLinks::default();
+        self.render(&overview)?;
+        self.render_list(&list).map(|_| ())
+    }
+
+    /// The attached full list.
+    pub fn render_list(&self, list: &FullList) -> Result<String, NotifyError> {
+        let ctx = Value::from(minijinja::value::Serde(list));
+        self.env
+            .get_template(LIST_TEMPLATE)
+            .and_then(|t| t.render(&ctx))
+            .map_err(|source| NotifyError::Template {
+                name: LIST_TEMPLATE.to_string(),
+                source,
+            })
     }
 
     /// Plain text and HTML body of a digest.
@@ -108,6 +136,7 @@ pub(crate) fn build_message(
     digest: &Digest,
     text: &str,
     html: &str,
+    attachment: Option<&str>,
     service: &ServiceConfig,
     now: DateTime<Utc>,
 ) -> Result<Vec<u8>, NotifyError> {
@@ -129,7 +158,7 @@ pub(crate) fn build_message(
         mail_key(digest),
         from.email.domain()
     );
-    Message::builder()
+    let mut builder = Message::builder()
         .from(from)
         .reply_to(reply_to)
         .to(to)
@@ -140,13 +169,33 @@ pub(crate) fn build_message(
         .raw_header(HeaderValue::new(
             HeaderName::new_from_ascii_str("Auto-Submitted"),
             "auto-generated".into(),
-        ))
-        .multipart(MultiPart::alternative_plain_html(crlf(text), crlf(html)))
-        .map(|m| m.formatted())
-        .map_err(|source| NotifyError::Message {
-            contact: digest.contact.clone(),
-            source,
-        })
+        ));
+    if let Some(link) = &digest.links.unsubscribe {
+        // RFC 8058: one-click unsubscribe by POST to the signed link.
+        builder = builder
+            .raw_header(HeaderValue::new(
+                HeaderName::new_from_ascii_str("List-Unsubscribe"),
+                format!("<{link}>"),
+            ))
+            .raw_header(HeaderValue::new(
+                HeaderName::new_from_ascii_str("List-Unsubscribe-Post"),
+                "List-Unsubscribe=One-Click".into(),
+            ));
+    }
+    let body = MultiPart::alternative_plain_html(crlf(text), crlf(html));
+    let built = match attachment {
+        None => builder.multipart(body),
+        Some(list) => builder.multipart(MultiPart::mixed().multipart(body).singlepart(
+            Attachment::new(super::ATTACHMENT_NAME.to_string()).body(
+                crlf(list),
+                ContentType::parse("text/html; charset=utf-8").expect("valid content type"),
+            ),
+        )),
+    };
+    built.map(|m| m.formatted()).map_err(|source| NotifyError::Message {
+        contact: digest.contact.clone(),
+        source,
+    })
 }
 
 /// Line endings as CRLF, in one linear pass. lettre converts bare LFs itself, but by

@@ -6,6 +6,7 @@
 
 mod sqlite;
 
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -14,6 +15,7 @@ use serde::{Deserialize, Serialize};
 pub use sqlite::{DeadLetter, JobMetric, JobRuns, LastError, ScheduledRuns, SourceYield, SqliteStore, StoreMetrics};
 
 use crate::model::contact::ContactSettings;
+use crate::model::facts::CallFacts;
 use crate::model::feedback::{FeedbackCount, FeedbackEntry, FeedbackSet};
 use crate::model::source::SourceState;
 use crate::model::{Call, CallId, FieldChange, Match, string_enum};
@@ -202,6 +204,50 @@ pub struct NewMail {
     pub calls: Vec<CallId>,
 }
 
+/// What a contact was last told about one call (digest state, migration 0008).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SentCall {
+    pub call_id: CallId,
+    /// Listed in a digest (true), or only recorded as known by an overview (false):
+    /// reminders and change notices go to received calls only.
+    pub received: bool,
+    /// The facts as last sent.
+    pub facts: CallFacts,
+    /// Versions of the facts already announced or known: a call flipping back to one
+    /// of them is not announced again.
+    pub seen: Vec<CallFacts>,
+    /// Reminders sent, as "YYYY-MM-DD:<days before>".
+    pub reminders: Vec<String>,
+}
+
+/// A contact's digest state.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DigestState {
+    /// Day of the last regular (not urgent-only) digest.
+    pub last_digest: Option<NaiveDate>,
+    /// Calls ever queued to the contact as new or known (the `notified` record).
+    pub notified: HashSet<CallId>,
+    pub calls: HashMap<CallId, SentCall>,
+}
+
+impl DigestState {
+    /// The contact never had a digest: the next one is an overview.
+    pub fn is_first(&self) -> bool {
+        self.last_digest.is_none() && self.notified.is_empty()
+    }
+}
+
+/// What a digest changes in its contact's state, written with the mail.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DigestUpdate {
+    /// Calls recorded as known without being listed (the rest of an overview).
+    pub known: Vec<CallId>,
+    /// Rows to write (insert or replace).
+    pub calls: Vec<SentCall>,
+    /// Set for a regular digest: the day it was planned on.
+    pub digest_day: Option<NaiveDate>,
+}
+
 /// Which calls to list.
 #[derive(Debug, Clone, Default)]
 pub struct CallFilter {
@@ -288,6 +334,11 @@ pub trait Store: Send + Sync {
     async fn notified_calls(&self, contact: &str) -> StoreResult<Vec<CallId>>;
     /// Enqueues a digest and marks its calls as notified for the contact, in one transaction.
     async fn enqueue_mail(&self, mail: &NewMail, now: DateTime<Utc>) -> StoreResult<i64>;
+    /// Like [`Store::enqueue_mail`], and writes the contact's digest state in the same
+    /// transaction: the `known` calls join the `notified` record (never new again).
+    async fn enqueue_digest(&self, mail: &NewMail, update: &DigestUpdate, now: DateTime<Utc>) -> StoreResult<i64>;
+    /// What `contact` was told so far.
+    async fn digest_state(&self, contact: &str) -> StoreResult<DigestState>;
     /// Pending mails whose `next_attempt` is due.
     async fn due_mails(&self, now: DateTime<Utc>) -> StoreResult<Vec<OutboxMail>>;
     /// Ids of the pending mails whose `next_attempt` is due, oldest due first; a sender

@@ -9,6 +9,7 @@
 
 mod calls;
 mod contacts;
+mod digest;
 mod feedback;
 mod jobs;
 mod matches;
@@ -31,8 +32,8 @@ use sqlx::sqlite::{
 use sqlx::{FromRow, Sqlite, Transaction};
 
 use super::{
-    CallFilter, ChangeEvent, FeedbackFilter, NewMail, OutboxMail, OutboxStatus, RunKind, SourceHealth, SourceRun,
-    Store, StoreError, StoreResult, UpsertOutcome,
+    CallFilter, ChangeEvent, DigestState, DigestUpdate, FeedbackFilter, NewMail, OutboxMail, OutboxStatus, RunKind,
+    SourceHealth, SourceRun, Store, StoreError, StoreResult, UpsertOutcome,
 };
 use crate::model::contact::ContactSettings;
 use crate::model::feedback::{FeedbackCount, FeedbackEntry, FeedbackSet};
@@ -267,6 +268,14 @@ impl Store for SqliteStore {
 
     async fn enqueue_mail(&self, mail: &NewMail, now: DateTime<Utc>) -> StoreResult<i64> {
         outbox::enqueue(&self.pool, mail, now).await
+    }
+
+    async fn enqueue_digest(&self, mail: &NewMail, update: &DigestUpdate, now: DateTime<Utc>) -> StoreResult<i64> {
+        outbox::enqueue_with(&self.pool, mail, Some(update), now).await
+    }
+
+    async fn digest_state(&self, contact: &str) -> StoreResult<DigestState> {
+        digest::state(&self.pool, contact).await
     }
 
     async fn due_mails(&self, now: DateTime<Utc>) -> StoreResult<Vec<OutboxMail>> {

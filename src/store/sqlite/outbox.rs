@@ -6,7 +6,7 @@ use sqlx::sqlite::{SqlitePool, SqliteRow};
 
 use super::{begin_write, count, from_json, query, query_scalar, to_json, ts};
 use crate::model::CallId;
-use crate::store::{NewMail, OutboxMail, OutboxStatus, StoreError, StoreResult};
+use crate::store::{DigestUpdate, NewMail, OutboxMail, OutboxStatus, StoreError, StoreResult};
 
 macro_rules! select_mail {
     ($rest:literal) => {
@@ -30,6 +30,16 @@ pub(super) async fn notified_calls(pool: &SqlitePool, contact: &str) -> StoreRes
 /// contact. If any call was already queued for the contact, nothing is
 /// queued ([`StoreError::AlreadyNotified`]): the mail as rendered would repeat it.
 pub(super) async fn enqueue(pool: &SqlitePool, mail: &NewMail, now: DateTime<Utc>) -> StoreResult<i64> {
+    enqueue_with(pool, mail, None, now).await
+}
+
+/// [`enqueue`] plus the digest state `update`, in one transaction.
+pub(super) async fn enqueue_with(
+    pool: &SqlitePool,
+    mail: &NewMail,
+    update: Option<&DigestUpdate>,
+    now: DateTime<Utc>,
+) -> StoreResult<i64> {
     let mut tx = begin_write(pool).await?;
     let id: i64 = query_scalar(
         "INSERT INTO outbox (contact, kommune, subject, message, calls, status, attempts, next_attempt, created) \
@@ -74,6 +84,9 @@ pub(super) async fn enqueue(pool: &SqlitePool, mail: &NewMail, now: DateTime<Utc
             contact: mail.contact.clone(),
             call: CallId(repeated),
         });
+    }
+    if let Some(update) = update {
+        super::digest::write(&mut tx, &mail.contact, id, update, now).await?;
     }
     tx.commit().await?;
     Ok(id)

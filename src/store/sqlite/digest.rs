@@ -1,0 +1,107 @@
+//! Digest state: what each contact was last told about each call, and the day of
+//! its last regular digest.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use sqlx::sqlite::SqlitePool;
+use sqlx::{Row, Sqlite, Transaction};
+
+use super::{from_json, query, query_scalar, to_json, ts};
+use crate::model::CallId;
+use crate::store::{DigestState, DigestUpdate, SentCall, StoreError, StoreResult};
+
+pub(super) async fn state(pool: &SqlitePool, contact: &str) -> StoreResult<DigestState> {
+    let last: Option<String> = query_scalar("SELECT last_digest FROM digest_contacts WHERE contact = ?")
+        .bind(contact)
+        .fetch_optional(pool)
+        .await?;
+    let last_digest = last
+        .map(|d| {
+            d.parse::<NaiveDate>().map_err(|e| StoreError::Corrupt {
+                table: "digest_contacts",
+                column: "last_digest",
+                message: e.to_string(),
+            })
+        })
+        .transpose()?;
+    let notified: Vec<String> = query_scalar("SELECT call_id FROM notified WHERE contact = ?")
+        .bind(contact)
+        .fetch_all(pool)
+        .await?;
+    let rows = query("SELECT call_id, received, facts, seen, reminders FROM digest_calls WHERE contact = ?")
+        .bind(contact)
+        .fetch_all(pool)
+        .await?;
+    let mut calls = std::collections::HashMap::with_capacity(rows.len());
+    for row in rows {
+        let id = CallId(row.try_get("call_id")?);
+        let facts: String = row.try_get("facts")?;
+        let seen: String = row.try_get("seen")?;
+        let reminders: String = row.try_get("reminders")?;
+        calls.insert(
+            id.clone(),
+            SentCall {
+                call_id: id,
+                received: row.try_get("received")?,
+                facts: from_json("digest_calls", "facts", &facts)?,
+                seen: from_json("digest_calls", "seen", &seen)?,
+                reminders: from_json("digest_calls", "reminders", &reminders)?,
+            },
+        );
+    }
+    Ok(DigestState {
+        last_digest,
+        notified: notified.into_iter().map(CallId).collect(),
+        calls,
+    })
+}
+
+/// Writes `update` inside the transaction that queues mail `mail_id`.
+pub(super) async fn write(
+    tx: &mut Transaction<'static, Sqlite>,
+    contact: &str,
+    mail_id: i64,
+    update: &DigestUpdate,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    if !update.known.is_empty() {
+        let known: Vec<&str> = update.known.iter().map(CallId::as_str).collect();
+        query(
+            "INSERT INTO notified (contact, call_id, at, mail_id) \
+             SELECT ?1, value, ?2, ?3 FROM json_each(?4) WHERE true ON CONFLICT DO NOTHING",
+        )
+        .bind(contact)
+        .bind(ts(now))
+        .bind(mail_id)
+        .bind(to_json("notified", "call_id", &known)?)
+        .execute(&mut **tx)
+        .await?;
+    }
+    for call in &update.calls {
+        query(
+            "INSERT INTO digest_calls (contact, call_id, received, facts, seen, reminders, updated) \
+             VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (contact, call_id) DO UPDATE SET \
+             received = max(received, excluded.received), facts = excluded.facts, seen = excluded.seen, \
+             reminders = excluded.reminders, updated = excluded.updated",
+        )
+        .bind(contact)
+        .bind(call.call_id.as_str())
+        .bind(call.received)
+        .bind(to_json("digest_calls", "facts", &call.facts)?)
+        .bind(to_json("digest_calls", "seen", &call.seen)?)
+        .bind(to_json("digest_calls", "reminders", &call.reminders)?)
+        .bind(ts(now))
+        .execute(&mut **tx)
+        .await?;
+    }
+    if let Some(day) = update.digest_day {
+        query(
+            "INSERT INTO digest_contacts (contact, last_digest) VALUES (?, ?) \
+             ON CONFLICT (contact) DO UPDATE SET last_digest = excluded.last_digest",
+        )
+        .bind(contact)
+        .bind(day.to_string())
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
