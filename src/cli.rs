@@ -208,25 +208,9 @@ pub enum FeedbackCommand {
         note: NoteArgs,
     },
     /// Leave out every call of a project, Handlungsfeld or funder for one contact.
-    Mute {
-        #[command(flatten)]
-        target: MuteTargetArgs,
-        /// The contact's e-mail address.
-        #[arg(long, value_name = "EMAIL")]
-        contact: String,
-        #[command(flatten)]
-        note: NoteArgs,
-    },
+    Mute(MuteArgs),
     /// Undo a mute.
-    Unmute {
-        #[command(flatten)]
-        target: MuteTargetArgs,
-        /// The contact's e-mail address.
-        #[arg(long, value_name = "EMAIL")]
-        contact: String,
-        #[command(flatten)]
-        note: NoteArgs,
-    },
+    Unmute(MuteArgs),
     /// Recorded feedback, oldest first (times UTC).
     List {
         /// Only the entries of this contact.
@@ -253,6 +237,18 @@ pub struct AudienceArgs {
     /// Every contact of this Kommune (id or name).
     #[arg(long, value_name = "KOMMUNE")]
     kommune: Option<String>,
+}
+
+/// A mute or unmute: what, for whom, why.
+#[derive(Debug, Args)]
+pub struct MuteArgs {
+    #[command(flatten)]
+    target: MuteTargetArgs,
+    /// The contact's e-mail address.
+    #[arg(long, value_name = "EMAIL")]
+    contact: String,
+    #[command(flatten)]
+    note: NoteArgs,
 }
 
 /// What a mute is about.

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use chrono::{NaiveTime, Utc};
 
-use super::{AudienceArgs, FeedbackCommand, MuteTargetArgs, Out, StatusFormat};
+use super::{AudienceArgs, FeedbackCommand, MuteArgs, MuteTargetArgs, NoteArgs, Out, StatusFormat};
 use crate::app::App;
 use crate::app::feedback::{Audience, FeedbackRequest, Target};
 use crate::model::feedback::{FeedbackAction, FeedbackEntry};
@@ -32,18 +32,8 @@ pub(super) async fn run(app: &App, command: FeedbackCommand, out: &mut Out<impl 
         FeedbackCommand::Passt { call, audience, note } => {
             (FeedbackAction::Passt, to_audience(audience), Target::Call(call), note)
         }
-        FeedbackCommand::Mute { target, contact, note } => (
-            FeedbackAction::Mute,
-            Audience::Contact(contact),
-            to_target(target),
-            note,
-        ),
-        FeedbackCommand::Unmute { target, contact, note } => (
-            FeedbackAction::Unmute,
-            Audience::Contact(contact),
-            to_target(target),
-            note,
-        ),
+        FeedbackCommand::Mute(args) => mute(FeedbackAction::Mute, args),
+        FeedbackCommand::Unmute(args) => mute(FeedbackAction::Unmute, args),
     };
     let request = FeedbackRequest {
         action,
@@ -63,6 +53,15 @@ pub(super) async fn run(app: &App, command: FeedbackCommand, out: &mut Out<impl 
         holder(&entry)
     );
     Ok(ExitCode::SUCCESS)
+}
+
+fn mute(action: FeedbackAction, args: MuteArgs) -> (FeedbackAction, Audience, Target, NoteArgs) {
+    (
+        action,
+        Audience::Contact(args.contact),
+        to_target(args.target),
+        args.note,
+    )
 }
 
 fn to_audience(a: AudienceArgs) -> Audience {

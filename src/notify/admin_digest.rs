@@ -13,10 +13,11 @@ use chrono::{DateTime, Duration, Utc};
 use lettre::Message;
 use lettre::message::header::{HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart};
-use minijinja::{Environment, Value};
+use minijinja::Environment;
 use serde::Serialize;
 
 use super::NotifyError;
+use super::render::render_one;
 use crate::config::Config;
 use crate::model::feedback::{FeedbackAction, FeedbackCount};
 use crate::store::{NewMail, OutboxStatus, SqliteStore, Store};
@@ -297,17 +298,10 @@ impl AdminTemplates {
 
     /// Plain text and HTML body.
     pub fn render(&self, digest: &AdminDigest) -> Result<(String, String), NotifyError> {
-        let ctx = Value::from(minijinja::value::Serde(digest));
-        let render = |name: &str| {
-            self.env
-                .get_template(name)
-                .and_then(|t| t.render(&ctx))
-                .map_err(|source| NotifyError::Template {
-                    name: name.to_string(),
-                    source,
-                })
-        };
-        Ok((render(TEXT_TEMPLATE)?, render(HTML_TEMPLATE)?))
+        Ok((
+            render_one(&self.env, TEXT_TEMPLATE, digest)?,
+            render_one(&self.env, HTML_TEMPLATE, digest)?,
+        ))
     }
 }
 

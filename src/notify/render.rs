@@ -105,30 +105,26 @@ impl Templates {
 
     /// The attached full list.
     pub fn render_list(&self, list: &FullList) -> Result<String, NotifyError> {
-        let ctx = Value::from(minijinja::value::Serde(list));
-        self.env
-            .get_template(LIST_TEMPLATE)
-            .and_then(|t| t.render(&ctx))
-            .map_err(|source| NotifyError::Template {
-                name: LIST_TEMPLATE.to_string(),
-                source,
-            })
+        render_one(&self.env, LIST_TEMPLATE, list)
     }
 
     /// Plain text and HTML body of a digest.
     pub fn render(&self, digest: &Digest) -> Result<(String, String), NotifyError> {
-        let ctx = Value::from(minijinja::value::Serde(digest));
-        let render = |name: &str| {
-            self.env
-                .get_template(name)
-                .and_then(|t| t.render(&ctx))
-                .map_err(|source| NotifyError::Template {
-                    name: name.to_string(),
-                    source,
-                })
-        };
-        Ok((render(TEXT_TEMPLATE)?, render(HTML_TEMPLATE)?))
+        Ok((
+            render_one(&self.env, TEXT_TEMPLATE, digest)?,
+            render_one(&self.env, HTML_TEMPLATE, digest)?,
+        ))
     }
+}
+
+/// Renders template `name` of `env` with `value` as its context; a failure names the template.
+pub(crate) fn render_one<T: serde::Serialize>(env: &Environment, name: &str, value: &T) -> Result<String, NotifyError> {
+    env.get_template(name)
+        .and_then(|t| t.render(Value::from(minijinja::value::Serde(value))))
+        .map_err(|source| NotifyError::Template {
+            name: name.to_string(),
+            source,
+        })
 }
 
 /// The complete multipart/alternative message, as stored in the outbox.
