@@ -20,8 +20,10 @@ const RUNTIME_SHUTDOWN: Duration = Duration::from_secs(2);
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let daemon = matches!(cli.command, Command::Run { once: false });
+    // The long-running commands log at info: their log is their only output.
+    let daemon = matches!(cli.command, Command::Run { once: false } | Command::Serve { .. });
     init_logging(cli.verbose, cli.log_json, daemon, cli.timings);
+    limit_malloc_arenas();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
@@ -38,6 +40,18 @@ fn main() -> ExitCode {
             let _ = writeln!(std::io::stderr(), "error: {e:#}");
             ExitCode::from(2)
         }
+    }
+}
+
+/// glibc gives every thread that allocates its own malloc arena (up to 8 per core) and
+/// keeps freed memory in them, so a server answering on several runtime threads grows
+/// its RSS by arenas, not by data: the web bench (3,000 calls, `GET /report`) peaks at
+/// 67 MB with the default and at 36 MB with two arenas, at the same latency.
+fn limit_malloc_arenas() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets an allocator parameter; called before any other thread exists.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 2);
     }
 }
 

@@ -265,7 +265,8 @@ impl LinkSigner {
     }
 }
 
-fn secret_from_env(var: &str) -> Result<Vec<u8>, LinkSetupError> {
+/// The link key from the environment variable `var` (`[web] link_secret_env`).
+pub fn secret_from_env(var: &str) -> Result<Vec<u8>, LinkSetupError> {
     let value = std::env::var(var).unwrap_or_default();
     if value.is_empty() {
         return Err(LinkSetupError::SecretMissing { var: var.into() });

@@ -36,7 +36,7 @@ use self::access::RateLimiter;
 use self::pages::Pages;
 use crate::config::{Config, WebSettings};
 use crate::matching::Matcher;
-use crate::notify::links::{LinkSetupError, LinkSigner, MIN_SECRET_BYTES};
+use crate::notify::links::{LinkSigner, secret_from_env};
 use crate::store::SqliteStore;
 
 /// The secrets of the server, read from the environment variables that `[web]` names.
@@ -62,16 +62,7 @@ impl Secrets {
     pub fn from_env(web: &WebSettings) -> anyhow::Result<Secrets> {
         let link_secret = match &web.link_secret_env {
             None => None,
-            Some(var) => {
-                let value = std::env::var(var).unwrap_or_default();
-                if value.is_empty() {
-                    return Err(LinkSetupError::SecretMissing { var: var.clone() }.into());
-                }
-                if value.len() < MIN_SECRET_BYTES {
-                    return Err(LinkSetupError::SecretTooShort { var: var.clone() }.into());
-                }
-                Some(value.into_bytes())
-            }
+            Some(var) => Some(secret_from_env(var)?),
         };
         let admin_token = match &web.admin_token_env {
             None => None,
