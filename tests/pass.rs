@@ -262,9 +262,14 @@ pub(crate) fn smtp_server() -> (u16, mpsc::Receiver<mogimail::Email>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = mogimail::SmtpServer::new("smtp.test").start_with_listener(listener, tx);
-    });
+    // mogimail serves one connection at a time; a delivery may hold one connection open
+    // in its pool while opening another, so several servers share the socket.
+    for _ in 0..4 {
+        let (listener, tx) = (listener.try_clone().unwrap(), tx.clone());
+        std::thread::spawn(move || {
+            let _ = mogimail::SmtpServer::new("smtp.test").start_with_listener(listener, tx);
+        });
+    }
     (port, rx)
 }
 
