@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 use chrono::NaiveDate;
 
 use crate::config::{Criteria, Kommune, KommuneKind, MemberRegion};
+use crate::model::closure::{ClosedWording, closed_by_wording};
 use crate::model::reason::{Criterion, CriterionTopic, PartialMember};
 use crate::model::text::fold;
 use crate::model::{ApplicantCategory, Call, CallStatus, Deadline, Region};
@@ -124,17 +125,32 @@ impl RegionBook {
     }
 }
 
-/// The call-level criteria, in display order.
+/// Whether the call is over by its own wording ([`closed_by_wording`]), asked
+/// only when nothing else decides: no cut-off on or after `today`, and the
+/// source does not state open, forthcoming or closed.
+pub fn closed_from_wording(call: &Call, today: NaiveDate) -> Option<ClosedWording> {
+    let source_decides = matches!(
+        call.status,
+        CallStatus::Open | CallStatus::Forthcoming | CallStatus::Closed
+    );
+    if source_decides || call.deadline.next_date(today).is_some() {
+        return None;
+    }
+    closed_by_wording(&call.title, &call.summary, &call.text, today)
+}
+
+/// The call-level criteria, in display order. `closed` is [`closed_from_wording`] of the call.
 pub fn check_call(
     call: &Call,
     c: &Criteria,
     scope: &(RegionScope, Vec<String>),
+    closed: Option<&ClosedWording>,
     today: NaiveDate,
 ) -> Vec<CriterionResult> {
     vec![
         applicants(call, c),
         region(scope),
-        deadline(call, c, today),
+        deadline(call, c, closed, today),
         rate(call, c),
         amount(call, c),
         funder(call, c),
@@ -170,9 +186,17 @@ fn region((scope, listed): &(RegionScope, Vec<String>)) -> CriterionResult {
     }
 }
 
-fn deadline(call: &Call, c: &Criteria, today: NaiveDate) -> CriterionResult {
+fn deadline(call: &Call, c: &Criteria, closed: Option<&ClosedWording>, today: NaiveDate) -> CriterionResult {
     if call.status == CallStatus::Closed {
         return CriterionResult::new(false, Criterion::CallClosed);
+    }
+    if let Some(wording) = closed {
+        return CriterionResult::new(
+            false,
+            Criterion::ClosedByWording {
+                wording: wording.clone(),
+            },
+        );
     }
     match &call.deadline {
         Deadline::Rolling => CriterionResult::new(true, Criterion::Rolling),

@@ -151,6 +151,7 @@ impl Matcher {
         let hits = self.index.search(&doc);
         let candidates = self.index.candidates(&hits);
         let mut scope = None;
+        let mut closed = None;
         let mut checked: Vec<Option<Vec<CriterionResult>>> = vec![None; self.criteria_groups];
         let mut out = Vec::new();
         for group in candidates.chunk_by(|a, b| a.0 == b.0) {
@@ -177,8 +178,9 @@ impl Matcher {
                 .map(|&(r, _)| index::evaluate(&self.index, &rules[r as usize], &hits, true))
                 .collect();
             let scope = scope.get_or_insert_with(|| self.regions.scope(call));
+            let closed = closed.get_or_insert_with(|| criteria::closed_from_wording(call, today));
             let crit = checked[info.criteria_group]
-                .get_or_insert_with(|| criteria::check_call(call, &info.criteria, scope, today));
+                .get_or_insert_with(|| criteria::check_call(call, &info.criteria, scope, closed.as_ref(), today));
             let a = self.assess(p, outcomes, call, &scope.0, crit, None);
             out.push(self.to_match(call, p, &a));
         }
@@ -192,6 +194,7 @@ impl Matcher {
         let doc = Doc::with_sources(call);
         let hits = self.index.search(&doc);
         let scope = self.regions.scope(call);
+        let closed = criteria::closed_from_wording(call, today);
         let selected: Vec<usize> = (0..self.profiles.len())
             .filter(|&p| {
                 let info = &self.profiles[p];
@@ -213,7 +216,7 @@ impl Matcher {
         let profiles = selected
             .into_iter()
             .map(|p| {
-                let crit = criteria::check_call(call, &self.profiles[p].criteria, &scope, today);
+                let crit = criteria::check_call(call, &self.profiles[p].criteria, &scope, closed.as_ref(), today);
                 let outcomes = self.index.profiles[p]
                     .iter()
                     .map(|r| index::evaluate(&self.index, r, &hits, true))
