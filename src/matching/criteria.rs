@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use chrono::NaiveDate;
 
 use crate::config::{Criteria, Kommune, KommuneKind, MemberRegion};
-use crate::model::closure::{ClosedWording, closed_by_wording};
+use crate::model::closure::{ClosedWording, call_closed_by_wording};
 use crate::model::reason::{Criterion, CriterionTopic, PartialMember};
 use crate::model::text::fold;
 use crate::model::{ApplicantCategory, Call, CallStatus, Deadline, Region};
@@ -125,18 +125,9 @@ impl RegionBook {
     }
 }
 
-/// Whether the call is over by its own wording ([`closed_by_wording`]), asked
-/// only when nothing else decides: no cut-off on or after `today`, and the
-/// source does not state open, forthcoming or closed.
+/// Whether the call is over by its own wording (see [`call_closed_by_wording`]).
 pub fn closed_from_wording(call: &Call, today: NaiveDate) -> Option<ClosedWording> {
-    let source_decides = matches!(
-        call.status,
-        CallStatus::Open | CallStatus::Forthcoming | CallStatus::Closed
-    );
-    if source_decides || call.deadline.next_date(today).is_some() {
-        return None;
-    }
-    closed_by_wording(&call.title, &call.summary, &call.text, today)
+    call_closed_by_wording(call, today)
 }
 
 /// The call-level criteria, in display order. `closed` is [`closed_from_wording`] of the call.

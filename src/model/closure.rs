@@ -24,6 +24,8 @@ use chrono::{Datelike, NaiveDate};
 use regex::Regex;
 use serde::{Deserialize, Serialize};
 
+use super::{Call, CallStatus};
+
 /// Why a call counts as closed from its wording.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
@@ -140,6 +142,20 @@ static FULL_DATE: LazyLock<Regex> = LazyLock::new(|| {
     )
     .expect("full date regex")
 });
+
+/// Whether `call` is over by its own wording, asked only when nothing else
+/// decides: no cut-off on or after `today`, and the source states neither
+/// open, forthcoming nor closed (the EU portal's status is taken as it is).
+pub fn call_closed_by_wording(call: &Call, today: NaiveDate) -> Option<ClosedWording> {
+    let source_decides = matches!(
+        call.status,
+        CallStatus::Open | CallStatus::Forthcoming | CallStatus::Closed
+    );
+    if source_decides || call.deadline.next_date(today).is_some() {
+        return None;
+    }
+    closed_by_wording(&call.title, &call.summary, &call.text, today)
+}
 
 /// Whether the call's own wording says it is over, as of `today`. Only the
 /// title, summary and text are read; the caller skips calls with a known
