@@ -188,7 +188,7 @@ fn closing_phrase(text: &str) -> Option<String> {
     text.lines()
         .flat_map(sentences)
         .find(|s| says_closed(s))
-        .map(|s| quote(s))
+        .map(quote)
 }
 
 fn says_closed(sentence: &str) -> bool {

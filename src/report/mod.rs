@@ -206,7 +206,7 @@ fn report_deadlines(deadline: &Deadline, as_of: NaiveDate) -> Vec<ReportDeadline
             annual: d.annual,
         })
         .collect();
-    out.sort_by(|a, b| (a.date, a.time).cmp(&(b.date, b.time)));
+    out.sort_by_key(|d| (d.date, d.time));
     out
 }
 
