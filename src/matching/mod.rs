@@ -12,6 +12,7 @@ pub mod eval;
 mod explain;
 mod index;
 pub mod preview;
+mod zones;
 
 use chrono::NaiveDate;
 
