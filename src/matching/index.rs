@@ -115,7 +115,12 @@ impl Doc {
 
     /// `parts` are folded; `originals` (the same fields unmasked, byte for byte
     /// as long) are what snippets quote.
-    fn from_parts(parts: &[(Field, &str)], originals_of: &[(Field, &str)], keep_sources: bool, norm: Normalization) -> Doc {
+    fn from_parts(
+        parts: &[(Field, &str)],
+        originals_of: &[(Field, &str)],
+        keep_sources: bool,
+        norm: Normalization,
+    ) -> Doc {
         let size: usize = parts.iter().map(|(_, s)| s.len()).sum();
         let mut text = Vec::with_capacity(size + 64);
         let mut fields = Vec::with_capacity(parts.len());

@@ -49,6 +49,7 @@ pub(crate) fn criteria() -> Criteria {
             "Münsterland".into(),
             "Regierungsbezirk Münster".into(),
         ],
+        elsewhere_regions: vec!["Rheinisches Revier".into(), "Ruhrgebiet".into(), "Bayern".into()],
         min_lead_days: 7,
         min_funding_rate: None,
         min_amount_eur: None,

@@ -133,13 +133,20 @@ mod tests {
     fn masked(text: &str, funder: Option<&str>) -> String {
         let mut call = Call::new("t", "https://t.example/x", "Aufruf", Utc::now());
         call.funder = funder.map(str::to_string);
-        Masker::new(&call, false).mask(text, true).split_whitespace().collect::<Vec<_>>().join(" ")
+        Masker::new(&call, false)
+            .mask(text, true)
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
     }
 
     #[test]
     fn ministry_names_say_nothing_about_the_topic() {
         assert_eq!(
-            masked("Das Bundesministerium für Wirtschaft und Klimaschutz fördert Radwege.", None),
+            masked(
+                "Das Bundesministerium für Wirtschaft und Klimaschutz fördert Radwege.",
+                None
+            ),
             "Das fördert Radwege."
         );
         assert_eq!(
@@ -149,14 +156,20 @@ mod tests {
             ),
             "Träger ist das ."
         );
-        assert_eq!(masked("Das Innenministerium prüft die Anträge.", None), "Das prüft die Anträge.");
+        assert_eq!(
+            masked("Das Innenministerium prüft die Anträge.", None),
+            "Das prüft die Anträge."
+        );
         assert_eq!(masked("Insgesamt der Kommunen", None), "Insgesamt der Kommunen");
     }
 
     #[test]
     fn the_funders_name_is_masked_wherever_it_stands() {
         assert_eq!(
-            masked("Anträge an die Stiftung Bildung und Gesellschaft richten.", Some("Stiftung Bildung und Gesellschaft")),
+            masked(
+                "Anträge an die Stiftung Bildung und Gesellschaft richten.",
+                Some("Stiftung Bildung und Gesellschaft")
+            ),
             "Anträge an die richten."
         );
     }
@@ -169,7 +182,12 @@ mod tests {
 
     #[test]
     fn regional_programmes_are_recognised_and_their_name_is_masked() {
-        let mut call = Call::new("t", "https://t.example/l", "LEADER-Region 9Plus: Projektaufruf", Utc::now());
+        let mut call = Call::new(
+            "t",
+            "https://t.example/l",
+            "LEADER-Region 9Plus: Projektaufruf",
+            Utc::now(),
+        );
         assert!(is_cross_cutting(&call));
         call.title = "Regionalbudget 2027".into();
         assert!(is_cross_cutting(&call));

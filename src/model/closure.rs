@@ -185,10 +185,7 @@ fn closing_phrase(text: &str) -> Option<String> {
     if !TRIGGER.is_match(text) {
         return None;
     }
-    text.lines()
-        .flat_map(sentences)
-        .find(|s| says_closed(s))
-        .map(quote)
+    text.lines().flat_map(sentences).find(|s| says_closed(s)).map(quote)
 }
 
 fn says_closed(sentence: &str) -> bool {

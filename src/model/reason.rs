@@ -257,6 +257,14 @@ pub enum Reason {
         score: f64,
         threshold: f64,
     },
+    /// The Handlungsfeld is weak next to the call's strongest one (relative strength
+    /// = score ÷ threshold, of the best profile or project of the Handlungsfeld).
+    Overshadowed {
+        strength: f64,
+        /// The strongest Handlungsfeld's id.
+        best: String,
+        best_strength: f64,
+    },
 }
 
 impl fmt::Display for Reason {
@@ -278,6 +286,16 @@ impl fmt::Display for Reason {
                 "Punktzahl {} unter Schwelle {}",
                 format_decimal(*score, 1),
                 format_decimal(*threshold, 1)
+            ),
+            Reason::Overshadowed {
+                strength,
+                best,
+                best_strength,
+            } => write!(
+                f,
+                "zu schwach neben {best}: Stärke {} gegenüber {}",
+                format_decimal(*strength, 2),
+                format_decimal(*best_strength, 2)
             ),
         }
     }
