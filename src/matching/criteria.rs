@@ -104,7 +104,7 @@ impl Elsewhere {
                 .replace('ö', "oe")
                 .replace('ü', "ue")
                 .replace('ß', "ss");
-            for spelling in [name.clone(), ae] {
+            for spelling in [name.clone(), ae].iter().flat_map(|n| inflected(n)) {
                 if !patterns.contains(&spelling) {
                     patterns.push(spelling);
                     owners.push(name.clone());
@@ -161,6 +161,38 @@ impl Elsewhere {
             })
             .map(|(name, _)| name.to_string())
     }
+}
+
+/// The spellings of a region name in running text: an adjective in every
+/// ending ("Rheinisches", "Rheinische", "Rheinischen", "Rheinischer") and the
+/// last word also in the genitive ("Reviers").
+fn inflected(name: &str) -> Vec<String> {
+    let mut forms = vec![String::new()];
+    for (i, word) in name.split(' ').enumerate() {
+        let stem = ["isches", "ischen", "ischer", "ische"]
+            .iter()
+            .find_map(|e| word.strip_suffix(e))
+            .map(|s| format!("{s}isch"));
+        let variants: Vec<String> = match stem {
+            Some(stem) => ["e", "en", "es", "er"].iter().map(|e| format!("{stem}{e}")).collect(),
+            None => vec![word.to_string()],
+        };
+        forms = forms
+            .iter()
+            .flat_map(|f| {
+                variants
+                    .iter()
+                    .map(move |v| if i == 0 { v.clone() } else { format!("{f} {v}") })
+            })
+            .collect();
+    }
+    let genitive: Vec<String> = forms
+        .iter()
+        .filter(|f| !f.ends_with('s'))
+        .map(|f| format!("{f}s"))
+        .collect();
+    forms.extend(genitive);
+    forms
 }
 
 fn whole_word(text: &str, start: usize, end: usize) -> bool {

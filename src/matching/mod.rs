@@ -315,7 +315,8 @@ impl Matcher {
             .copied()
             .filter(|(q, _)| self.profiles[*q].project.is_none())
             .max_by(|a, b| a.1.total_cmp(&b.1))?;
-        (own < RELATIVE_SHARE * best.min(STRENGTH_CAP)).then(|| Overshadowed {
+        let best = best.min(STRENGTH_CAP);
+        (own < RELATIVE_SHARE * best).then(|| Overshadowed {
             strength: own,
             best_handlungsfeld: field_of(best_p).to_string(),
             best_strength: best,
@@ -410,7 +411,14 @@ impl Matcher {
     }
 
     /// [`Matcher::effective_score`] and the full-text cap when it took points away.
-    fn scored(&self, p: usize, rules: &[RuleOutcome], call: &Call, doc: &Doc, headline: &[String]) -> (f64, Option<f64>) {
+    fn scored(
+        &self,
+        p: usize,
+        rules: &[RuleOutcome],
+        call: &Call,
+        doc: &Doc,
+        headline: &[String],
+    ) -> (f64, Option<f64>) {
         let info = &self.profiles[p];
         let raw: f64 = rules.iter().map(|r| r.contribution).sum();
         let headline_elsewhere = doc.has_summary || !headline.is_empty();
