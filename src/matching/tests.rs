@@ -437,7 +437,7 @@ fn explain_shows_hits_criteria_and_routing() {
     assert!(!text.contains("Verwaltung ("), "{text}");
 }
 
-fn passed<'a>(ms: &'a [Match], hf: &str) -> bool {
+fn passed(ms: &[Match], hf: &str) -> bool {
     ms.iter()
         .any(|m| m.handlungsfeld == hf && m.project.is_none() && m.passed)
 }
