@@ -514,6 +514,48 @@ mod tests {
     }
 
     #[test]
+    fn the_gazetteer_of_regions_elsewhere_is_read_and_checked() {
+        let home = "home_regions = [\"Kreis Warendorf\", \"Münsterland\"]";
+        let with = |list: &str| format!("{home}\nelsewhere_regions = {list}");
+        let errors = errors_of(
+            FILE,
+            home,
+            &with(r#"["Rheinisches Revier", "OW", "Ruhrgebiet", "ruhrgebiet", "Münsterland"]"#),
+        );
+        assert!(
+            error_at(&errors, "criteria.elsewhere_regions[1]")
+                .message
+                .contains("too short")
+        );
+        assert!(
+            error_at(&errors, "criteria.elsewhere_regions[3]")
+                .message
+                .contains("listed twice")
+        );
+        assert!(
+            error_at(&errors, "criteria.elsewhere_regions[4]")
+                .message
+                .contains("also in home_regions")
+        );
+        assert_eq!(errors.len(), 3, "{errors:?}");
+        let text = fixture(FILE).replace(home, &with(r#"["Rheinisches Revier", "Bayern"]"#));
+        let config = Config::load(dir_with(FILE, &text).path()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            config.strategy.criteria.elsewhere_regions,
+            ["Rheinisches Revier", "Bayern"]
+        );
+        let (_, errors) = appended(
+            "[[project]]\nid = \"p6\"\nname = \"x\"\nhandlungsfeld = \"verwaltung\"\ntype = \"leitprojekt\"\nthreshold = 1.0\n\
+             [project.criteria]\nelsewhere_regions = [\"Ruhrgebiet\"]",
+        );
+        assert!(
+            error_at(&errors, "project.p6.criteria.elsewhere_regions")
+                .message
+                .contains("global")
+        );
+    }
+
+    #[test]
     fn rule_syntax_error_maps_to_file_line_and_column() {
         // The parser lives in `crate::rules`; the mapping of its error to a
         // position in the file is tested here directly.
