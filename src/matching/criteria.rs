@@ -88,6 +88,38 @@ static RESTRICTS: LazyLock<Regex> = LazyLock::new(|| {
     .expect("restriction regex")
 });
 
+/// Literal stems of [`RESTRICTS`], case-sensitive for one fast pass over a long text.
+static RESTRICTING_STEMS: LazyLock<AhoCorasick> = LazyLock::new(|| {
+    AhoCorasick::builder()
+        .match_kind(MatchKind::LeftmostFirst)
+        .build([
+            " nur ",
+            "Nur ",
+            "usschließlich",
+            "usschliesslich",
+            "eschränkt",
+            "eschraenkt",
+            "begrenzt",
+            "ntragsberechtigt",
+            "ördergebiet",
+            "oerdergebiet",
+            "ebietskulisse",
+            "rogrammgebiet",
+            "nsässig",
+            "mit Sitz",
+            "liegen",
+            "gelegen",
+            "richtet sich",
+            " für d",
+            "Gebiet",
+            "ommunen ",
+            " only ",
+            "located",
+            "restricted",
+        ])
+        .expect("stems are plain strings")
+});
+
 /// Words that make a named region an example or a priority, not a restriction.
 static NOT_RESTRICTING: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)\b(?:insbesondere|vorrangig|bevorzugt|beispielsweise|etwa|außerhalb|ausserhalb|auch|z\.\s?b\.|wie|such\s+as|e\.g\.|including)\b")
@@ -153,13 +185,27 @@ impl Elsewhere {
         if let Some((name, _)) = self.found(&call.title).first() {
             return Some(name.to_string());
         }
-        [&call.summary, &call.text]
-            .into_iter()
-            .flat_map(|t| self.found(t))
-            .find(|(_, sentence)| {
-                RESTRICTS.is_match(sentence) && !NOT_RESTRICTING.is_match(sentence) && !names_any(&fold(sentence), ours)
-            })
-            .map(|(name, _)| name.to_string())
+        let restricting = |sentence: &str| {
+            RESTRICTS.is_match(sentence) && !NOT_RESTRICTING.is_match(sentence) && !names_any(&fold(sentence), ours)
+        };
+        if let Some((name, _)) = self.found(&call.summary).into_iter().find(|(_, s)| restricting(s)) {
+            return Some(name.to_string());
+        }
+        // The full text is long: only the sentences with a restricting word are read.
+        let text = &call.text;
+        let mut last = usize::MAX;
+        for m in RESTRICTING_STEMS.find_iter(text) {
+            let sentence = sentence_around(text, m.start(), m.end());
+            let at = sentence.as_ptr() as usize - text.as_ptr() as usize;
+            if at == last {
+                continue;
+            }
+            last = at;
+            if let Some((name, _)) = self.found(sentence).into_iter().find(|(_, s)| restricting(s)) {
+                return Some(name.to_string());
+            }
+        }
+        None
     }
 }
 

@@ -10,14 +10,52 @@
 use std::borrow::Cow;
 use std::sync::LazyLock;
 
+use aho_corasick::{AhoCorasick, MatchKind};
 use regex::Regex;
 
 use crate::model::Call;
 
-/// Ministry and agency names, up to the first word that is not part of the name.
-static AUTHORITY: LazyLock<Regex> = LazyLock::new(|| {
+/// What a literal stem found in the text starts.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Stem {
+    /// A ministry or agency name ("…ministerium", "Bundesamt").
+    Authority,
+    /// The name of a regional programme ("LEADER", "Regionalbudget").
+    Programme,
+}
+
+/// Literal stems, case-sensitive so that one fast (SIMD) pass finds them all:
+/// a full-text regex with Unicode word boundaries cost 0.9 ms per call.
+const STEMS: &[(&str, Stem)] = &[
+    ("inisterium", Stem::Authority),
+    ("undesamt", Stem::Authority),
+    ("undesanstalt", Stem::Authority),
+    ("undesinstitut", Stem::Authority),
+    ("undesagentur", Stem::Authority),
+    ("andesamt", Stem::Authority),
+    ("andesanstalt", Stem::Authority),
+    ("LEADER", Stem::Programme),
+    ("Leader", Stem::Programme),
+    ("leader", Stem::Programme),
+    ("egionalbudget", Stem::Programme),
+    ("nterreg", Stem::Programme),
+    ("NTERREG", Stem::Programme),
+    ("UREGIO", Stem::Programme),
+    ("uregio", Stem::Programme),
+];
+
+static STEM_FINDER: LazyLock<AhoCorasick> = LazyLock::new(|| {
+    AhoCorasick::builder()
+        .match_kind(MatchKind::LeftmostFirst)
+        .build(STEMS.iter().map(|(s, _)| s))
+        .expect("stems are plain strings")
+});
+
+/// The rest of a ministry's or agency's name after its first word, up to
+/// the first word that is not part of it: "für Wirtschaft und Klimaschutz".
+static AUTHORITY_REST: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"\b(?:\p{L}*[Mm]inisterium|(?:Bundes|Landes)(?:amt|anstalt|institut|agentur))(?:\s+(?:des\s+Innern\s+)?(?:für|des|der)\b(?:\s*(?:,|&|\b(?:und|für|des|der|sowie)\b|[A-ZÄÖÜ][\p{L}\-]*))+)?",
+        r"^\s+(?:des\s+Innern\s+)?(?:für|des|der)\s(?:\s*(?:,|&|und\s|für\s|des\s|der\s|sowie\s|[A-ZÄÖÜ][\p{L}\-]*))+",
     )
     .expect("authority regex")
 });
@@ -31,8 +69,10 @@ static ZONE_HEADING: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 /// Names of cross-cutting regional programmes (see [`is_cross_cutting`]).
-static PROGRAMME: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?i)\b(?:leader|regionalbudget\w*|interreg|euregio)\b").expect("programme regex"));
+static PROGRAMME: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)(?:^|[^\p{L}\p{N}])(?:leader|regionalbudget\w*|interreg|euregio)(?:$|[^\p{L}\p{N}])")
+        .expect("programme regex")
+});
 
 /// Whether `call` is a regional programme that covers many Handlungsfelder:
 /// LEADER, Regionalbudget, Interreg or EUREGIO named in its title, summary,
@@ -71,9 +111,18 @@ impl Masker {
         if zones {
             boilerplate_zones(text, &mut spans);
         }
-        spans.extend(AUTHORITY.find_iter(text).map(|m| (m.start(), m.end())));
-        if self.programme_names {
-            spans.extend(PROGRAMME.find_iter(text).map(|m| (m.start(), m.end())));
+        for m in STEM_FINDER.find_iter(text) {
+            let (start, end) = word_around(text, m.start(), m.end());
+            match STEMS[m.pattern().as_usize()].1 {
+                Stem::Authority => {
+                    let rest = AUTHORITY_REST.find(&text[end..]).map_or(0, |r| r.end());
+                    spans.push((start, end + rest));
+                }
+                Stem::Programme if self.programme_names && PROGRAMME.is_match(&text[start..end]) => {
+                    spans.push((start, end));
+                }
+                Stem::Programme => {}
+            }
         }
         if let Some(f) = &self.funder {
             funder_spans(text, f, &mut spans);
@@ -90,9 +139,32 @@ impl Masker {
     }
 }
 
+/// The whole word around a stem found at `start..end` (letters and digits).
+fn word_around(text: &str, start: usize, end: usize) -> (usize, usize) {
+    let from = text[..start]
+        .char_indices()
+        .rev()
+        .take_while(|(_, c)| c.is_alphanumeric())
+        .last()
+        .map_or(start, |(i, _)| i);
+    let to = text[end..]
+        .char_indices()
+        .find(|(_, c)| !c.is_alphanumeric())
+        .map_or(text.len(), |(i, _)| end + i);
+    (from, to)
+}
+
 /// Where the funder's name stands in `text`, as the source writes it.
 fn funder_spans(text: &str, funder: &str, spans: &mut Vec<(usize, usize)>) {
     spans.extend(text.match_indices(funder).map(|(i, f)| (i, i + f.len())));
+}
+
+/// Cheap test before [`ZONE_HEADING`]: the first letter of every heading it knows.
+fn may_open_zone(line: &str) -> bool {
+    line.trim_start()
+        .bytes()
+        .next()
+        .is_some_and(|b| b"kKaAzZrRwWlLdDiIcCfFuU".contains(&b))
 }
 
 /// Contact blocks, legal basis and link lists: a heading line ("Kontakt",
@@ -110,7 +182,7 @@ fn boilerplate_zones(text: &str, spans: &mut Vec<(usize, usize)>) {
                 zone_start = None;
             }
             Some(_) => seen_content |= !blank,
-            None if line.len() < 400 && ZONE_HEADING.is_match(line) => {
+            None if line.len() < 400 && may_open_zone(line) && ZONE_HEADING.is_match(line) => {
                 zone_start = Some(offset);
                 // "Rechtsgrundlage: AGVO" carries its content on the heading line.
                 seen_content = line.split_once(':').is_some_and(|(_, rest)| !rest.trim().is_empty());

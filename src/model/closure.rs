@@ -120,7 +120,7 @@ static STATEMENT: LazyLock<Regex> = LazyLock::new(|| {
 /// "Aufruf 2021", "Förderaufruf 2022", "Wettbewerb 2020", "Call 2021".
 static CALL_YEAR: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)\b\w*(?:aufruf|wettbewerb|ausschreibung|förderrunde|bewerbungsrunde|auswahlrunde|call)(?:s|es)?\s+(?:für\s+(?:das\s+jahr\s+)?)?(20\d\d)\b",
+        r"(?i)(?:aufruf|wettbewerb|ausschreibung|förderrunde|bewerbungsrunde|auswahlrunde|call)(?:s|es)?\s+(?:für\s+(?:das\s+jahr\s+)?)?(20\d\d)(?-u:\b)",
     )
     .expect("call year regex")
 });
@@ -128,17 +128,17 @@ static CALL_YEAR: LazyLock<Regex> = LazyLock::new(|| {
 /// "Programmlaufzeit 2017–2020", "Laufzeit: 2019 bis 2022", "Förderzeitraum 2018-2021", "läuft bis Ende 2020".
 static RUNTIME: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)\b(?:\w*laufzeit|förderzeitraum|programmzeitraum|förderperiode|programmperiode)\b[:\s]*(?:von\s+)?(?:20\d\d)\s*(?:–|—|-|bis)\s*(20\d\d)\b|\b(?:läuft|lief|befristet|gilt|galt)\s+(?:noch\s+)?bis\s+(?:zum\s+|ende\s+|mitte\s+)?(?:\d{1,2}\.\s*\d{1,2}\.\s*)?(20\d\d)\b",
+        r"(?i)(?:laufzeit|förderzeitraum|programmzeitraum|förderperiode|programmperiode)[:\s]*(?:von\s+)?(?:20\d\d)\s*(?:–|—|-|bis)\s*(20\d\d)(?-u:\b)|(?:läuft|lief|befristet|gilt|galt)\s+(?:noch\s+)?bis\s+(?:zum\s+|ende\s+|mitte\s+)?(?:\d{1,2}\.\s*\d{1,2}\.\s*)?(20\d\d)(?-u:\b)",
     )
     .expect("runtime regex")
 });
 
 /// Every year-bearing date in the text, to see whether one lies ahead.
-static YEAR: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\b(20\d\d)\b").expect("year regex"));
+static YEAR: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?-u:\b)(20\d\d)(?-u:\b)").expect("year regex"));
 
 static FULL_DATE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)\b(\d{1,2})\.\s*(\d{1,2}\.|januar|februar|märz|maerz|april|mai|juni|juli|august|september|oktober|november|dezember)\s*(20\d\d)\b",
+        r"(?i)(?-u:\b)(\d{1,2})\.\s*(\d{1,2}\.|januar|februar|märz|maerz|april|mai|juni|juli|august|september|oktober|november|dezember)\s*(20\d\d)(?-u:\b)",
     )
     .expect("full date regex")
 });
@@ -180,12 +180,25 @@ pub fn closed_by_wording(title: &str, summary: &str, text: &str, today: NaiveDat
         .map(|year| ClosedWording::CallYear { year })
 }
 
-/// The first sentence of `text` that says the call is over.
+/// The first sentence of `text` that says the call is over. Only lines
+/// holding a [`TRIGGER`] are read (one pass over the text, then short ones).
 fn closing_phrase(text: &str) -> Option<String> {
-    if !TRIGGER.is_match(text) {
-        return None;
+    let mut last_line = usize::MAX;
+    for m in TRIGGER.find_iter(text) {
+        let line_start = text[..m.start()].rfind('\n').map_or(0, |i| i + 1);
+        if line_start == last_line {
+            continue;
+        }
+        last_line = line_start;
+        let line_end = text[m.start()..].find('\n').map_or(text.len(), |i| m.start() + i);
+        if let Some(s) = sentences(&text[line_start..line_end])
+            .into_iter()
+            .find(|s| says_closed(s))
+        {
+            return Some(quote(s));
+        }
     }
-    text.lines().flat_map(sentences).find(|s| says_closed(s)).map(quote)
+    None
 }
 
 fn says_closed(sentence: &str) -> bool {
