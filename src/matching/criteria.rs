@@ -99,7 +99,6 @@ static RESTRICTING_STEMS: LazyLock<AhoCorasick> = LazyLock::new(|| {
             "usschliesslich",
             "eschränkt",
             "eschraenkt",
-            "begrenzt",
             "ntragsberechtigt",
             "ördergebiet",
             "oerdergebiet",
@@ -107,14 +106,8 @@ static RESTRICTING_STEMS: LazyLock<AhoCorasick> = LazyLock::new(|| {
             "rogrammgebiet",
             "nsässig",
             "mit Sitz",
-            "liegen",
-            "gelegen",
             "richtet sich",
-            " für d",
-            "Gebiet",
-            "ommunen ",
             " only ",
-            "located",
             "restricted",
         ])
         .expect("stems are plain strings")

@@ -99,6 +99,31 @@ struct Assessment<'c> {
     cross_cutting: bool,
 }
 
+/// The strengths the relative rule compares (see [`RELATIVE_SHARE`]).
+struct Relative<'m> {
+    /// Per Handlungsfeld, the best strength of its profile and projects.
+    fields: Vec<(&'m str, f64)>,
+    /// The strongest Handlungsfeld profile; `None` for regional programmes.
+    best: Option<(&'m str, f64)>,
+}
+
+impl Relative<'_> {
+    fn verdict(&self, handlungsfeld: &str) -> Option<Overshadowed> {
+        let (best_field, best) = self.best?;
+        let best = best.min(STRENGTH_CAP);
+        let own = self
+            .fields
+            .iter()
+            .find(|(f, _)| *f == handlungsfeld)
+            .map_or(0.0, |(_, s)| *s);
+        (own < RELATIVE_SHARE * best).then(|| Overshadowed {
+            strength: own,
+            best_handlungsfeld: best_field.to_string(),
+            best_strength: best,
+        })
+    }
+}
+
 /// The relative-strength rule's verdict on a weak Handlungsfeld.
 #[derive(Debug, Clone, PartialEq)]
 struct Overshadowed {
@@ -115,15 +140,12 @@ fn lead_part(outcome: &RuleOutcome) -> f64 {
     }
     let (mut lead, mut all) = (0.0, 0.0);
     for t in outcome.terms.iter().filter(|t| !t.negated) {
-        let in_lead: Vec<index::Occurrence> = t
-            .occurrences
-            .iter()
-            .filter(|o| matches!(o.field, Field::Title | Field::Summary))
-            .copied()
-            .collect();
-        let whole = index::strength(&t.occurrences);
-        if whole > 0.0 {
-            lead += t.value * index::strength(&in_lead) / whole;
+        let count = |f: Field| t.occurrences.iter().filter(|o| o.field == f).count();
+        let in_lead = Field::Title.factor() * index::saturate(count(Field::Title))
+            + Field::Summary.factor() * index::saturate(count(Field::Summary));
+        if in_lead > 0.0 {
+            let whole = index::strength(&t.occurrences);
+            lead += t.value * in_lead / whole;
         }
         all += t.value;
     }
@@ -278,8 +300,9 @@ impl Matcher {
             })
             .collect();
         let strengths: Vec<(usize, f64)> = assessed.iter().map(|(p, a)| (*p, a.strength())).collect();
+        let relative = self.relative(&strengths, &doc);
         for (p, a) in &mut assessed {
-            a.overshadowed = self.overshadowed(*p, &strengths, &doc);
+            a.overshadowed = relative.verdict(&self.profiles[*p].handlungsfeld);
         }
         assessed.iter().map(|(p, a)| self.to_match(call, *p, a)).collect()
     }
@@ -298,29 +321,29 @@ impl Matcher {
     /// strongest one ([`RELATIVE_SHARE`]); `strengths` are (profile, score ÷
     /// pass mark) of every scored profile. Regional programmes are exempt.
     fn overshadowed(&self, p: usize, strengths: &[(usize, f64)], doc: &Doc) -> Option<Overshadowed> {
-        if doc.cross_cutting {
-            return None;
+        self.relative(strengths, doc).verdict(&self.profiles[p].handlungsfeld)
+    }
+
+    /// The strength of each Handlungsfeld and of the best one, computed once per call.
+    fn relative<'m>(&'m self, strengths: &[(usize, f64)], doc: &Doc) -> Relative<'m> {
+        let mut fields: Vec<(&'m str, f64)> = Vec::new();
+        let mut best: Option<(&'m str, f64)> = None;
+        for &(q, s) in strengths {
+            let info = &self.profiles[q];
+            match fields.iter_mut().find(|(f, _)| *f == info.handlungsfeld) {
+                Some(entry) => entry.1 = entry.1.max(s),
+                None => fields.push((&info.handlungsfeld, s)),
+            }
+            // The best is measured on Handlungsfeld profiles: a project's narrow
+            // vocabulary scores high and would push out legitimate second fields.
+            if info.project.is_none() && best.is_none_or(|(_, b)| s > b) {
+                best = Some((&info.handlungsfeld, s));
+            }
         }
-        let field_of = |q: usize| self.profiles[q].handlungsfeld.as_str();
-        let mine = field_of(p);
-        let own = strengths
-            .iter()
-            .filter(|(q, _)| field_of(*q) == mine)
-            .map(|(_, s)| *s)
-            .fold(0.0, f64::max);
-        // The best is measured on Handlungsfeld profiles: a project's narrow
-        // vocabulary scores high and would push out legitimate second fields.
-        let (best_p, best) = strengths
-            .iter()
-            .copied()
-            .filter(|(q, _)| self.profiles[*q].project.is_none())
-            .max_by(|a, b| a.1.total_cmp(&b.1))?;
-        let best = best.min(STRENGTH_CAP);
-        (own < RELATIVE_SHARE * best).then(|| Overshadowed {
-            strength: own,
-            best_handlungsfeld: field_of(best_p).to_string(),
-            best_strength: best,
-        })
+        Relative {
+            fields,
+            best: best.filter(|_| !doc.cross_cutting),
+        }
     }
 
     /// A German explanation of how `call` fares against every profile (or
