@@ -266,7 +266,9 @@ impl Matcher {
                 })
                 .collect();
             let score: f64 = scored.iter().map(|(_, c)| c).sum();
-            if score <= 0.0 || score < NEAR_MISS_SHARE * self.pass_mark(info, &doc) {
+            // Near misses are measured on the configured threshold, also in regional
+            // programmes: their halved pass mark would keep every faint hit.
+            if score <= 0.0 || score < NEAR_MISS_SHARE * info.threshold {
                 continue;
             }
             // Only the rules that added to the score are traced again, for the reasons.
