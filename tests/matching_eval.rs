@@ -21,13 +21,13 @@ use crate::matching_support::shipped_config;
 /// prints); never lower them to let a rules change through.
 mod floors {
     /// Micro-F1 over all Handlungsfeld and project labels of the old dev set.
-    pub const DEVSET_F1: f64 = 0.85;
+    pub const DEVSET_F1: f64 = 0.95;
     /// Over (call, Handlungsfeld) pairs of the old dev set.
-    pub const DEVSET_HF_F1: f64 = 0.94;
-    pub const DEVSET_HF_PRECISION: f64 = 0.93;
+    pub const DEVSET_HF_F1: f64 = 0.96;
+    pub const DEVSET_HF_PRECISION: f64 = 0.97;
     /// Over (call, Handlungsfeld) pairs of the measured part of the issue-11 set.
-    pub const MEASURED_HF_F1: f64 = 0.60;
-    pub const MEASURED_HF_PRECISION: f64 = 0.58;
+    pub const MEASURED_HF_F1: f64 = 0.76;
+    pub const MEASURED_HF_PRECISION: f64 = 0.77;
 }
 
 /// The issue's target for both sets; printed next to the floors.

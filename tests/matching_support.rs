@@ -28,6 +28,8 @@ struct RawCriteria {
     applicants: Option<Vec<String>>,
     #[serde(default)]
     home_regions: Vec<String>,
+    #[serde(default)]
+    elsewhere_regions: Vec<String>,
     min_lead_days: Option<u32>,
     min_funding_rate: Option<f64>,
     min_amount_eur: Option<u64>,
@@ -98,6 +100,7 @@ pub fn read_strategy(path: &Path) -> Strategy {
     let criteria = Criteria {
         applicants: categories(c.applicants.as_deref().unwrap_or(&[])),
         home_regions: c.home_regions.clone(),
+        elsewhere_regions: c.elsewhere_regions.clone(),
         min_lead_days: c.min_lead_days.unwrap_or(7),
         min_funding_rate: c.min_funding_rate,
         min_amount_eur: c.min_amount_eur,

@@ -325,6 +325,8 @@ async fn json_has_the_contract_shape() {
         "funder",
         "deadline",
         "deadline_kind",
+        "deadlines",
+        "status",
         "applicants",
         "regions",
         "funding_rate_max",
@@ -358,6 +360,76 @@ async fn json_has_the_contract_shape() {
     assert_eq!(calls[2]["deadline_kind"], "rolling");
     assert_eq!(calls[3]["deadline_kind"], "unknown");
     assert_eq!(calls[3]["funder"], serde_json::Value::Null);
+    assert_eq!(modell["status"], "open");
+    assert_eq!(
+        modell["deadlines"],
+        serde_json::json!([{"date": "2026-12-31", "time": null, "label": null, "annual": false}])
+    );
+    assert_eq!(calls[2]["deadlines"], serde_json::json!([]));
+}
+
+#[tokio::test]
+async fn json_lists_every_cut_off_and_the_status() {
+    let store = seeded().await;
+    let mut beendet = new_call("beendet", "Dorfläden – Förderaufruf");
+    beendet.text = "Der Förderaufruf ist abgeschlossen. Mittel ausgeschöpft.".into();
+    let mut bald = new_call("bald", "Neue Runde Dorfläden");
+    bald.status = CallStatus::Forthcoming;
+    bald.deadline = Deadline::Dates(vec![DeadlineDate::on(date(2027, 6, 30))]);
+    for c in [&beendet, &bald] {
+        store.upsert_call(&c.clone().seal()).await.unwrap();
+        let m = hit(
+            c,
+            "verwaltung",
+            None,
+            3.0,
+            &["ahlen"],
+            vec![treffer("Dorfladen", Field::Title)],
+        );
+        store.replace_matches(&c.id, &[m]).await.unwrap();
+    }
+    let by_title = |calls: &[serde_json::Value], title: &str| calls.iter().find(|c| c["title"] == title).cloned();
+    let q = ReportQuery::new(as_of());
+    let report = report::build(&store, &config(), &q).await.unwrap();
+    let open: serde_json::Value = serde_json::from_str(&report::render(&report, ReportFormat::Json)).unwrap();
+    let open = open["calls"].as_array().unwrap().clone();
+    assert!(
+        by_title(&open, "Dorfläden – Förderaufruf").is_none(),
+        "closed by its wording"
+    );
+    let stufen = by_title(&open, "Smarte Dörfer").unwrap();
+    assert_eq!(stufen["deadline"], "2026-12-01", "the next cut-off");
+    assert_eq!(
+        stufen["deadlines"],
+        serde_json::json!([
+            {"date": "2026-12-01", "time": null, "label": "Stufe 1", "annual": false},
+            {"date": "2027-03-01", "time": null, "label": "Stufe 2", "annual": false}
+        ])
+    );
+    assert_eq!(stufen["status"], "open");
+    assert_eq!(
+        by_title(&open, "Neue Runde Dorfläden").unwrap()["status"],
+        "forthcoming"
+    );
+
+    let q = ReportQuery {
+        all: true,
+        ..ReportQuery::new(as_of())
+    };
+    let report = report::build(&store, &config(), &q).await.unwrap();
+    let all: serde_json::Value = serde_json::from_str(&report::render(&report, ReportFormat::Json)).unwrap();
+    let all = all["calls"].as_array().unwrap().clone();
+    for closed in [
+        "Dorfläden – Förderaufruf",
+        "Geschlossener Aufruf",
+        "Abgelaufener Aufruf",
+    ] {
+        assert_eq!(by_title(&all, closed).unwrap()["status"], "closed", "{closed}");
+    }
+    assert_eq!(
+        by_title(&all, "Abgelaufener Aufruf").unwrap()["deadline"],
+        serde_json::Value::Null
+    );
 }
 
 #[tokio::test]

@@ -364,7 +364,7 @@ pub fn detail_to_call(detail: &Detail, card: &Card, source: &str, now: chrono::D
     let today = berlin_today(now);
     let mut call = Call::new(source, canonical_url(&card.url), detail.title.clone(), now);
     call.external_id = detail.content_id.clone();
-    call.summary = if detail.kurztext.is_empty() {
+    call.summary = if detail.kurztext.is_empty() || crate::collect::extract::is_bare_heading(&detail.kurztext) {
         first_paragraph(&detail.volltext)
     } else {
         detail.kurztext.clone()
@@ -476,11 +476,7 @@ fn full_text(detail: &Detail) -> String {
 }
 
 fn first_paragraph(text: &str) -> String {
-    text.lines()
-        .map(str::trim)
-        .find(|l| !l.is_empty())
-        .unwrap_or("")
-        .to_string()
+    crate::collect::extract::lead_paragraph(text).to_string()
 }
 
 /// A call from the list card alone (details off, over budget, or unreadable).

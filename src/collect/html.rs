@@ -18,8 +18,8 @@ use scraper::{ElementRef, Selector};
 use url::Url;
 
 use super::extract::{
-    MarkupError, ParseGuard, parse_amount_max, parse_applicants, parse_deadline, parse_funding_rate, parse_german_date,
-    parse_page, parse_regions, try_html_to_text,
+    MarkupError, ParseGuard, is_bare_heading, parse_amount_max, parse_applicants, parse_deadline, parse_funding_rate,
+    parse_german_date, parse_page, parse_regions, try_html_to_text,
 };
 use super::identity::canonical_url;
 use super::page::{base_url, css, text_of};
@@ -494,11 +494,13 @@ fn build_call(ctx: &CollectContext<'_>, options: &HtmlOptions, listing: &Listing
     let title = detail
         .and_then(|d| d.title.clone())
         .unwrap_or_else(|| listing.title.clone());
+    // A heading with nothing after it ("Expected Outcome:") is no summary.
+    let said = |s: &String| !s.trim().is_empty() && !is_bare_heading(s);
     let summary = detail
         .and_then(|d| d.summary.clone())
-        .filter(|s| !s.is_empty())
-        .or_else(|| (!listing.summary.is_empty()).then(|| listing.summary.clone()))
-        .or_else(|| label(Field::Summary).map(str::to_string))
+        .filter(said)
+        .or_else(|| Some(listing.summary.clone()).filter(said))
+        .or_else(|| label(Field::Summary).map(str::to_string).filter(said))
         .unwrap_or_default();
     let text = detail.map(|d| d.text.clone()).unwrap_or_default();
     let free_text = format!("{title}\n{summary}\n{text}");

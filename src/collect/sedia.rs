@@ -183,6 +183,10 @@ pub fn topic_to_call(t: &Topic, opts: &SediaOptions, source: &str, now: chrono::
         }
     }
     call.regions = vec![Region::EuWeit];
+    // The portal's metadata has neither; the description often states both
+    // ("up to 80% of the eligible costs", "Eligible applicants are local authorities").
+    call.funding_rate = extract::parse_funding_rate(&description);
+    call.applicants = extract::parse_applicants(&description);
     call.deadline = deadline(&t.deadlines, today);
     call.status = t.status;
     call.amount_max_eur = t.max_contribution_eur;
@@ -199,9 +203,10 @@ fn deadline(dates: &[NaiveDate], today: NaiveDate) -> Deadline {
     Deadline::Dates(kept.into_iter().map(DeadlineDate::on).collect())
 }
 
-/// The first paragraph, at most about 400 characters, cut at a word.
+/// The first paragraph that is not a bare heading ("Expected Outcome:"), at
+/// most about 400 characters, cut at a word.
 fn summary(description: &str) -> String {
-    let first = description.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("");
+    let first = extract::lead_paragraph(description);
     if first.chars().count() <= 400 {
         return first.to_string();
     }
@@ -239,6 +244,7 @@ mod tests {
     use chrono::{TimeZone, Utc};
 
     use super::*;
+    use crate::model::ApplicantCategory;
 
     #[test]
     fn options_map_names_to_codes_and_check_ranges() {
@@ -352,6 +358,31 @@ text = "smart city""#,
         );
         assert!(call.text.contains("Budget des Themas: 5.000.000 €"));
         assert_eq!(call.fingerprint, call.compute_fingerprint());
+    }
+
+    #[test]
+    fn rates_applicants_and_summary_come_from_the_description() {
+        let now = Utc.with_ymd_and_hms(2026, 4, 1, 6, 0, 0).unwrap();
+        let mut t = sample_topic();
+        t.description_html =
+            "<p><span>Expected Outcome:</span></p><p>Municipalities pilot local energy communities.</p>\
+            <p><span>Scope:</span></p><p>Eligible applicants are local and regional authorities and NGOs. \
+            The EU contribution covers up to 80% of the eligible costs.</p>"
+                .into();
+        let call = topic_to_call(&t, &SediaOptions::default(), "eu", now);
+        assert_eq!(call.summary, "Municipalities pilot local energy communities.");
+        assert_eq!(call.funding_rate.map(|r| r.max), Some(80.0));
+        assert_eq!(
+            call.applicants.categories,
+            [ApplicantCategory::Kommune, ApplicantCategory::Verein]
+                .into_iter()
+                .collect()
+        );
+        t.description_html = "<p>Gefördert werden Vorhaben mit bis zu 80 Prozent der förderfähigen Kosten.</p>".into();
+        let call = topic_to_call(&t, &SediaOptions::default(), "eu", now);
+        assert_eq!(call.funding_rate.map(|r| r.max), Some(80.0), "German wording too");
+        t.description_html = "<p>Expected Outcome:</p>".into();
+        assert_eq!(topic_to_call(&t, &SediaOptions::default(), "eu", now).summary, "");
     }
 
     #[test]

@@ -382,6 +382,9 @@ pub struct Criteria {
     pub applicants: BTreeSet<ApplicantCategory>,
     /// Named regions that contain Kreis Warendorf (besides bundesweit, NRW, EU-weit).
     pub home_regions: Vec<String>,
+    /// The gazetteer of named regions elsewhere (Rheinisches Revier, other Kreise,
+    /// other Länder): a call restricted to one of them is not for the Kreis.
+    pub elsewhere_regions: Vec<String>,
     /// Drop calls closing sooner than this many days.
     pub min_lead_days: u32,
     pub min_funding_rate: Option<f64>,
@@ -414,6 +417,7 @@ impl Criteria {
         Criteria {
             applicants: o.applicants.clone().unwrap_or_else(|| self.applicants.clone()),
             home_regions: self.home_regions.clone(),
+            elsewhere_regions: self.elsewhere_regions.clone(),
             min_lead_days: o.min_lead_days.unwrap_or(self.min_lead_days),
             min_funding_rate: o.min_funding_rate.or(self.min_funding_rate),
             min_amount_eur: o.min_amount_eur.or(self.min_amount_eur),

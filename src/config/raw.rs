@@ -132,6 +132,7 @@ impl RawSource {
 pub struct RawCriteria {
     pub applicants: Option<Spanned<Vec<Text>>>,
     pub home_regions: Option<Spanned<Vec<String>>>,
+    pub elsewhere_regions: Option<Spanned<Vec<Spanned<String>>>>,
     pub min_lead_days: Option<Int>,
     pub min_funding_rate: Option<Float>,
     pub min_amount_eur: Option<Int>,

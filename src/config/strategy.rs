@@ -202,6 +202,7 @@ fn defaults() -> Criteria {
             ApplicantCategory::OeffentlicheEinrichtung,
         ]),
         home_regions: Vec::new(),
+        elsewhere_regions: Vec::new(),
         min_lead_days: 7,
         min_funding_rate: None,
         min_amount_eur: None,
@@ -221,10 +222,50 @@ fn global(r: &mut Report, raw: &Spanned<RawCriteria>) -> Option<Criteria> {
         .as_ref()
         .map(|h| h.get_ref().clone())
         .unwrap_or_default();
+    let elsewhere_regions = elsewhere(r, raw.get_ref(), &home_regions);
     Some(Criteria {
         home_regions,
+        elsewhere_regions,
         ..defaults().with(&o)
     })
+}
+
+/// The gazetteer `elsewhere_regions`: names of at least three letters, no
+/// duplicates, none that is also a home region (a call naming it would be both).
+fn elsewhere(r: &mut Report, raw: &RawCriteria, home: &[String]) -> Vec<String> {
+    let Some(list) = &raw.elsewhere_regions else {
+        return Vec::new();
+    };
+    let home: Vec<String> = home.iter().map(|h| crate::model::text::fold(h)).collect();
+    let mut seen: Vec<String> = Vec::new();
+    let mut out = Vec::new();
+    for (i, name) in list.get_ref().iter().enumerate() {
+        let key = format!("criteria.elsewhere_regions[{i}]");
+        let folded = crate::model::text::fold(name.get_ref());
+        let problem = if folded.chars().filter(|c| c.is_alphanumeric()).count() < 3 {
+            Some(format!(
+                "'{}' is too short; a region name needs at least 3 letters",
+                name.get_ref()
+            ))
+        } else if seen.contains(&folded) {
+            Some(format!("'{}' is listed twice", name.get_ref()))
+        } else if home.contains(&folded) {
+            Some(format!(
+                "'{}' is also in home_regions; a region cannot be home and elsewhere",
+                name.get_ref()
+            ))
+        } else {
+            None
+        };
+        match problem {
+            Some(message) => r.at(&name.span(), key, message),
+            None => {
+                seen.push(folded);
+                out.push(name.get_ref().trim().to_string());
+            }
+        }
+    }
+    out
 }
 
 fn project_criteria(r: &mut Report, raw: &Spanned<RawCriteria>, project: &str) -> Option<CriteriaOverride> {
@@ -236,7 +277,15 @@ fn project_criteria(r: &mut Report, raw: &Spanned<RawCriteria>, project: &str) -
             "home_regions is global; set it in [criteria], not per project",
         );
     }
-    overrides(r, raw.get_ref(), &key).filter(|_| raw.get_ref().home_regions.is_none())
+    if let Some(h) = &raw.get_ref().elsewhere_regions {
+        r.at(
+            &h.span(),
+            format!("{key}.elsewhere_regions"),
+            "elsewhere_regions is global; set it in [criteria], not per project",
+        );
+    }
+    overrides(r, raw.get_ref(), &key)
+        .filter(|_| raw.get_ref().home_regions.is_none() && raw.get_ref().elsewhere_regions.is_none())
 }
 
 fn overrides(r: &mut Report, raw: &RawCriteria, key: &str) -> Option<CriteriaOverride> {
@@ -462,6 +511,48 @@ mod tests {
         assert_eq!(o.min_lead_days, Some(14));
         assert_eq!(o.kommune_kinds, Some(BTreeSet::from([KommuneKind::Stadt])));
         assert_eq!(config.strategy.criteria.with(o).min_lead_days, 14);
+    }
+
+    #[test]
+    fn the_gazetteer_of_regions_elsewhere_is_read_and_checked() {
+        let home = "home_regions = [\"Kreis Warendorf\", \"Münsterland\"]";
+        let with = |list: &str| format!("{home}\nelsewhere_regions = {list}");
+        let errors = errors_of(
+            FILE,
+            home,
+            &with(r#"["Rheinisches Revier", "OW", "Ruhrgebiet", "ruhrgebiet", "Münsterland"]"#),
+        );
+        assert!(
+            error_at(&errors, "criteria.elsewhere_regions[1]")
+                .message
+                .contains("too short")
+        );
+        assert!(
+            error_at(&errors, "criteria.elsewhere_regions[3]")
+                .message
+                .contains("listed twice")
+        );
+        assert!(
+            error_at(&errors, "criteria.elsewhere_regions[4]")
+                .message
+                .contains("also in home_regions")
+        );
+        assert_eq!(errors.len(), 3, "{errors:?}");
+        let text = fixture(FILE).replace(home, &with(r#"["Rheinisches Revier", "Bayern"]"#));
+        let config = Config::load(dir_with(FILE, &text).path()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            config.strategy.criteria.elsewhere_regions,
+            ["Rheinisches Revier", "Bayern"]
+        );
+        let (_, errors) = appended(
+            "[[project]]\nid = \"p6\"\nname = \"x\"\nhandlungsfeld = \"verwaltung\"\ntype = \"leitprojekt\"\nthreshold = 1.0\n\
+             [project.criteria]\nelsewhere_regions = [\"Ruhrgebiet\"]",
+        );
+        assert!(
+            error_at(&errors, "project.p6.criteria.elsewhere_regions")
+                .message
+                .contains("global")
+        );
     }
 
     #[test]

@@ -3,9 +3,14 @@
 
 use std::collections::BTreeSet;
 
+use std::sync::LazyLock;
+
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use chrono::NaiveDate;
+use regex::Regex;
 
 use crate::config::{Criteria, Kommune, KommuneKind, MemberRegion};
+use crate::model::closure::{ClosedWording, call_closed_by_wording};
 use crate::model::reason::{Criterion, CriterionTopic, PartialMember};
 use crate::model::text::fold;
 use crate::model::{ApplicantCategory, Call, CallStatus, Deadline, Region};
@@ -54,11 +59,210 @@ pub enum RegionScope {
 pub struct RegionBook {
     home: Vec<String>,
     members: Vec<(String, Vec<String>)>,
+    elsewhere: Elsewhere,
+    /// Folded home regions and names of our Kommunen: a sentence naming one restricts nothing.
+    ours: Vec<String>,
+    /// Folded names of our Kommunen and the Kreis.
+    local: Vec<String>,
+}
+
+/// Whether folded `text` holds one of the folded `names` as whole words.
+fn names_any(text: &str, names: &[String]) -> bool {
+    let padded = format!(" {} ", text.replace(|c: char| !c.is_alphanumeric(), " "));
+    names.iter().any(|n| padded.contains(&format!(" {n} ")))
+}
+
+/// The gazetteer of regions elsewhere, as one automaton over the raw text.
+#[derive(Debug, Clone)]
+struct Elsewhere {
+    /// Per pattern, the gazetteer entry it spells.
+    names: Vec<String>,
+    automaton: Option<AhoCorasick>,
+}
+
+/// A sentence that restricts where the money may go.
+static RESTRICTS: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)\b(?:nur|ausschließlich|ausschliesslich|beschränkt|beschraenkt|begrenzt|antragsberechtigt\w*|fördergebiet\w*|foerdergebiet\w*|gebietskulisse|programmgebiet\w*|ansässig\w*|mit\s+sitz|liegen|gelegen|richtet\s+sich|für\s+(?:das|die|den)|im\s+gebiet|kommunen\s+(?:des|der|im|in)|only|located|restricted)\b",
+    )
+    .expect("restriction regex")
+});
+
+/// Literal stems of [`RESTRICTS`], case-sensitive for one fast pass over a long text.
+static RESTRICTING_STEMS: LazyLock<AhoCorasick> = LazyLock::new(|| {
+    AhoCorasick::builder()
+        .match_kind(MatchKind::LeftmostFirst)
+        .build([
+            " nur ",
+            "Nur ",
+            "usschließlich",
+            "usschliesslich",
+            "eschränkt",
+            "eschraenkt",
+            "ntragsberechtigt",
+            "ördergebiet",
+            "oerdergebiet",
+            "ebietskulisse",
+            "rogrammgebiet",
+            "nsässig",
+            "mit Sitz",
+            "richtet sich",
+            " only ",
+            "restricted",
+        ])
+        .expect("stems are plain strings")
+});
+
+/// Words that make a named region an example or a priority, not a restriction.
+static NOT_RESTRICTING: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b(?:insbesondere|vorrangig|bevorzugt|beispielsweise|etwa|außerhalb|ausserhalb|auch|z\.\s?b\.|wie|such\s+as|e\.g\.|including)\b")
+        .expect("not restricting regex")
+});
+
+impl Elsewhere {
+    fn new(names: &[String]) -> Elsewhere {
+        let mut patterns = Vec::new();
+        let mut owners = Vec::new();
+        for name in names {
+            let ae = name
+                .replace('ä', "ae")
+                .replace('ö', "oe")
+                .replace('ü', "ue")
+                .replace('ß', "ss");
+            for spelling in [name.clone(), ae].iter().flat_map(|n| inflected(n)) {
+                if !patterns.contains(&spelling) {
+                    patterns.push(spelling);
+                    owners.push(name.clone());
+                }
+            }
+        }
+        // A DFA: the NFA of several hundred spellings cost ~80 µs per call.
+        let automaton = (!patterns.is_empty()).then(|| {
+            let build = |kind| {
+                AhoCorasick::builder()
+                    .ascii_case_insensitive(true)
+                    .match_kind(MatchKind::LeftmostLongest)
+                    .kind(kind)
+                    .build(&patterns)
+            };
+            build(Some(AhoCorasickKind::DFA))
+                .or_else(|_| build(None))
+                .expect("gazetteer names are plain strings")
+        });
+        Elsewhere {
+            names: owners,
+            automaton,
+        }
+    }
+
+    /// Gazetteer entries standing as whole words in `text`, with the sentence around each.
+    fn found<'t>(&self, text: &'t str) -> Vec<(&str, &'t str)> {
+        let Some(ac) = &self.automaton else {
+            return Vec::new();
+        };
+        ac.find_iter(text)
+            .filter(|m| whole_word(text, m.start(), m.end()))
+            .map(|m| {
+                (
+                    self.names[m.pattern().as_usize()].as_str(),
+                    sentence_around(text, m.start(), m.end()),
+                )
+            })
+            .collect()
+    }
+
+    /// The first entry `call` is restricted to: listed among its regions, named
+    /// in its title, or named in a restricting sentence of its summary or text.
+    fn restriction(&self, call: &Call, ours: &[String]) -> Option<String> {
+        for region in &call.regions {
+            if let Region::Named(n) = region
+                && let Some((name, _)) = self.found(n).first()
+            {
+                return Some(name.to_string());
+            }
+        }
+        if let Some((name, _)) = self.found(&call.title).first() {
+            return Some(name.to_string());
+        }
+        let restricting = |sentence: &str| {
+            RESTRICTS.is_match(sentence) && !NOT_RESTRICTING.is_match(sentence) && !names_any(&fold(sentence), ours)
+        };
+        if let Some((name, _)) = self.found(&call.summary).into_iter().find(|(_, s)| restricting(s)) {
+            return Some(name.to_string());
+        }
+        // The full text is long: only the sentences with a restricting word are read.
+        let text = &call.text;
+        let mut last = usize::MAX;
+        for m in RESTRICTING_STEMS.find_iter(text) {
+            let sentence = sentence_around(text, m.start(), m.end());
+            let at = sentence.as_ptr() as usize - text.as_ptr() as usize;
+            if at == last {
+                continue;
+            }
+            last = at;
+            if let Some((name, _)) = self.found(sentence).into_iter().find(|(_, s)| restricting(s)) {
+                return Some(name.to_string());
+            }
+        }
+        None
+    }
+}
+
+/// The spellings of a region name in running text: an adjective in every
+/// ending ("Rheinisches", "Rheinische", "Rheinischen", "Rheinischer") and the
+/// last word also in the genitive ("Reviers").
+fn inflected(name: &str) -> Vec<String> {
+    let mut forms = vec![String::new()];
+    for (i, word) in name.split(' ').enumerate() {
+        let stem = ["isches", "ischen", "ischer", "ische"]
+            .iter()
+            .find_map(|e| word.strip_suffix(e))
+            .map(|s| format!("{s}isch"));
+        let variants: Vec<String> = match stem {
+            Some(stem) => ["e", "en", "es", "er"].iter().map(|e| format!("{stem}{e}")).collect(),
+            None => vec![word.to_string()],
+        };
+        forms = forms
+            .iter()
+            .flat_map(|f| {
+                variants
+                    .iter()
+                    .map(move |v| if i == 0 { v.clone() } else { format!("{f} {v}") })
+            })
+            .collect();
+    }
+    let genitive: Vec<String> = forms
+        .iter()
+        .filter(|f| !f.ends_with('s'))
+        .map(|f| format!("{f}s"))
+        .collect();
+    forms.extend(genitive);
+    forms
+}
+
+fn whole_word(text: &str, start: usize, end: usize) -> bool {
+    let before = text[..start].chars().next_back();
+    let after = text[end..].chars().next();
+    !before.is_some_and(char::is_alphanumeric) && !after.is_some_and(char::is_alphanumeric)
+}
+
+/// The sentence holding `start..end`: from the previous '.', '!', '?', ';' or line break to the next.
+fn sentence_around(text: &str, start: usize, end: usize) -> &str {
+    let stops = ['.', '!', '?', ';', '\n'];
+    let from = text[..start].rfind(stops).map_or(0, |i| i + 1);
+    let to = text[end..].find(stops).map_or(text.len(), |i| end + i);
+    &text[from..to]
 }
 
 impl RegionBook {
-    pub fn new(home_regions: &[String], member_regions: &[MemberRegion]) -> RegionBook {
-        let home = home_regions.iter().map(|h| fold(h)).filter(|h| !h.is_empty()).collect();
+    /// `elsewhere` is the gazetteer of regions elsewhere (`[criteria] elsewhere_regions`).
+    pub fn new(
+        home_regions: &[String],
+        member_regions: &[MemberRegion],
+        elsewhere: &[String],
+        kommunen: &[Kommune],
+    ) -> RegionBook {
+        let home: Vec<String> = home_regions.iter().map(|h| fold(h)).filter(|h| !h.is_empty()).collect();
         let members = member_regions
             .iter()
             .map(|m| {
@@ -70,7 +274,25 @@ impl RegionBook {
                 (m.id.clone(), names.collect())
             })
             .collect();
-        RegionBook { home, members }
+        let local: Vec<String> = kommunen
+            .iter()
+            .map(|k| fold(&k.name))
+            .chain(kommunen.iter().map(|k| fold(k.name.trim_start_matches("Kreis "))))
+            .map(|n| n.replace(|c: char| !c.is_alphanumeric(), " ").trim().to_string())
+            .filter(|n| n.len() >= 3)
+            .collect();
+        let ours = home
+            .iter()
+            .map(|h| h.replace(|c: char| !c.is_alphanumeric(), " ").trim().to_string())
+            .chain(local.iter().cloned())
+            .collect();
+        RegionBook {
+            home,
+            members,
+            elsewhere: Elsewhere::new(elsewhere),
+            ours,
+            local,
+        }
     }
 
     /// The scope of `call`. Member regions named in the regions or the title
@@ -80,6 +302,7 @@ impl RegionBook {
         let title = format!(" {} ", fold(&call.title));
         let mut members = BTreeSet::new();
         let mut open = false;
+        let mut home_named = false;
         let mut named = Vec::new();
         for region in &call.regions {
             named.push(region.to_string());
@@ -90,11 +313,13 @@ impl RegionBook {
                     let f = fold(n);
                     if let Some(id) = self.member_named(&f) {
                         members.insert(id);
+                    } else if self.home.iter().any(|h| format!(" {f} ").contains(&format!(" {h} "))) {
+                        open = true;
+                        home_named = true;
                     } else if matches!(
                         f.as_str(),
                         "deutschland" | "bundesgebiet" | "eu" | "europa" | "europaeische union"
-                    ) || self.home.iter().any(|h| f.contains(h.as_str()))
-                    {
+                    ) {
                         open = true;
                     }
                 }
@@ -105,8 +330,25 @@ impl RegionBook {
                 members.insert(id.clone());
             }
         }
+        // A named region elsewhere is narrower than "bundesweit", NRW or a broad home
+        // region ("Münsterland"); naming one of our Kommunen or the Kreis wins over it.
+        let local_named = call
+            .regions
+            .iter()
+            .map(|r| r.to_string())
+            .chain([call.title.clone()])
+            .any(|t| names_any(&fold(&t), &self.local));
+        let elsewhere = (members.is_empty() && !local_named)
+            .then(|| self.elsewhere.restriction(call, &self.ours))
+            .flatten();
+        let _ = home_named;
         let scope = if !members.is_empty() {
             RegionScope::Members(members.into_iter().collect())
+        } else if let Some(name) = elsewhere {
+            if !named.contains(&name) {
+                named.push(name);
+            }
+            RegionScope::Outside
         } else if open || call.regions.is_empty() {
             RegionScope::Open
         } else {
@@ -124,17 +366,23 @@ impl RegionBook {
     }
 }
 
-/// The call-level criteria, in display order.
+/// Whether the call is over by its own wording (see [`call_closed_by_wording`]).
+pub fn closed_from_wording(call: &Call, today: NaiveDate) -> Option<ClosedWording> {
+    call_closed_by_wording(call, today)
+}
+
+/// The call-level criteria, in display order. `closed` is [`closed_from_wording`] of the call.
 pub fn check_call(
     call: &Call,
     c: &Criteria,
     scope: &(RegionScope, Vec<String>),
+    closed: Option<&ClosedWording>,
     today: NaiveDate,
 ) -> Vec<CriterionResult> {
     vec![
         applicants(call, c),
         region(scope),
-        deadline(call, c, today),
+        deadline(call, c, closed, today),
         rate(call, c),
         amount(call, c),
         funder(call, c),
@@ -170,9 +418,17 @@ fn region((scope, listed): &(RegionScope, Vec<String>)) -> CriterionResult {
     }
 }
 
-fn deadline(call: &Call, c: &Criteria, today: NaiveDate) -> CriterionResult {
+fn deadline(call: &Call, c: &Criteria, closed: Option<&ClosedWording>, today: NaiveDate) -> CriterionResult {
     if call.status == CallStatus::Closed {
         return CriterionResult::new(false, Criterion::CallClosed);
+    }
+    if let Some(wording) = closed {
+        return CriterionResult::new(
+            false,
+            Criterion::ClosedByWording {
+                wording: wording.clone(),
+            },
+        );
     }
     match &call.deadline {
         Deadline::Rolling => CriterionResult::new(true, Criterion::Rolling),

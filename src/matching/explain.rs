@@ -29,6 +29,8 @@ pub struct ProfileExplanation {
     pub score: f64,
     pub threshold: f64,
     pub passed: bool,
+    /// How the score was weighed: regional programme, full-text cap, a stronger field.
+    pub notes: Vec<String>,
     pub rules: Vec<RuleExplanation>,
     pub criteria: Vec<CriterionResult>,
     pub kommunen: Vec<KommuneRouting>,
@@ -125,8 +127,9 @@ impl Matcher {
             project: info.project.clone(),
             name: info.name.clone(),
             score: a.score,
-            threshold: info.threshold,
-            passed: a.score >= info.threshold && a.criteria_met() && routed_any,
+            threshold: a.pass_mark,
+            passed: a.passes_score() && a.criteria_met() && routed_any,
+            notes: weighing_notes(a),
             rules,
             criteria: a.criteria.to_vec(),
             kommunen,
@@ -147,6 +150,33 @@ impl fmt::Display for Explanation {
         }
         Ok(())
     }
+}
+
+/// German notes on how the score was weighed (see the constants in [`super`]).
+fn weighing_notes(a: &Assessment) -> Vec<String> {
+    let mut notes = Vec::new();
+    if a.cross_cutting {
+        notes.push(format!(
+            "Regionalprogramm (LEADER, Regionalbudget, Interreg, EUREGIO): Schwelle auf {} % gesenkt, jedes Handlungsfeld zählt für sich",
+            (super::CROSS_CUTTING_SHARE * 100.0).round()
+        ));
+    }
+    if let Some(cap) = a.text_capped {
+        notes.push(format!(
+            "Volltext zählt höchstens {} Punkte: Titel und Kurztext sprechen nicht für dieses Handlungsfeld",
+            num(cap)
+        ));
+    }
+    if let Some(o) = &a.overshadowed {
+        notes.push(format!(
+            "zu schwach neben {}: Stärke {} gegenüber {} (nötig: {} %)",
+            o.best_handlungsfeld,
+            crate::model::german::format_decimal(o.strength, 2),
+            crate::model::german::format_decimal(o.best_strength, 2),
+            (super::RELATIVE_SHARE * 100.0).round()
+        ));
+    }
+    notes
 }
 
 impl fmt::Display for ProfileExplanation {
@@ -172,6 +202,9 @@ impl fmt::Display for ProfileExplanation {
             num(self.score),
             num(self.threshold)
         )?;
+        for n in &self.notes {
+            writeln!(f, "Hinweis: {n}")?;
+        }
         writeln!(f, "Regeln:")?;
         for r in &self.rules {
             let state = if r.hits.is_empty() { "  (kein Treffer)" } else { "" };
@@ -238,6 +271,7 @@ impl ProfileExplanation {
         } else {
             format!("Treffer: {}", terms.join(", "))
         });
+        parts.extend(self.notes.iter().cloned());
         parts.extend(
             self.criteria
                 .iter()

@@ -38,6 +38,10 @@ pub struct Doc {
     token_starts: OnceCell<Vec<u32>>,
     /// For explanations: per folded byte, the byte in the field's original text.
     sources: Option<DocSources>,
+    /// A regional programme (LEADER, Regionalbudget, Interreg, EUREGIO): see [`super::zones`].
+    pub cross_cutting: bool,
+    /// The call has a summary (Kurztext or topics) besides its title.
+    pub has_summary: bool,
 }
 
 struct DocSources {
@@ -64,9 +68,10 @@ impl Doc {
             (Field::Funder, ""),
             (Field::Applicants, ""),
         ];
-        Self::from_parts(&parts, false, norm)
+        Self::from_parts(&parts, &parts, false, norm)
     }
 
+    /// The call's fields, with the parts that must not score masked (see [`super::zones`]).
     fn build(call: &Call, keep_sources: bool) -> Doc {
         let summary = if call.topics.is_empty() {
             call.summary.clone()
@@ -81,23 +86,47 @@ impl Doc {
             .chain(call.applicants.raw.iter().map(String::as_str))
             .collect();
         let applicants = applicants.join(", ");
-        let parts = [
+        let originals = [
             (Field::Title, call.title.as_str()),
             (Field::Summary, summary.as_str()),
             (Field::Text, call.text.as_str()),
             (Field::Funder, call.funder.as_deref().unwrap_or_default()),
             (Field::Applicants, applicants.as_str()),
         ];
-        Self::from_parts(&parts, keep_sources, Normalization::default())
+        let cross_cutting = super::zones::is_cross_cutting(call);
+        let masker = super::zones::Masker::new(call, cross_cutting);
+        let (title, masked_summary, text) = (
+            masker.mask(&call.title, false),
+            masker.mask(&summary, false),
+            masker.mask(&call.text, true),
+        );
+        let parts = [
+            (Field::Title, title.as_ref()),
+            (Field::Summary, masked_summary.as_ref()),
+            (Field::Text, text.as_ref()),
+            originals[3],
+            originals[4],
+        ];
+        let mut doc = Self::from_parts(&parts, &originals, keep_sources, Normalization::default());
+        doc.cross_cutting = cross_cutting;
+        doc.has_summary = !summary.trim().is_empty();
+        doc
     }
 
-    fn from_parts(parts: &[(Field, &str)], keep_sources: bool, norm: Normalization) -> Doc {
+    /// `parts` are folded; `originals` (the same fields unmasked, byte for byte
+    /// as long) are what snippets quote.
+    fn from_parts(
+        parts: &[(Field, &str)],
+        originals_of: &[(Field, &str)],
+        keep_sources: bool,
+        norm: Normalization,
+    ) -> Doc {
         let size: usize = parts.iter().map(|(_, s)| s.len()).sum();
         let mut text = Vec::with_capacity(size + 64);
         let mut fields = Vec::with_capacity(parts.len());
         let mut map = keep_sources.then(Vec::new);
         let mut originals = Vec::new();
-        for &(field, source) in parts {
+        for (&(field, source), &(_, original)) in parts.iter().zip(originals_of) {
             // Each field is " folded words " and fields are joined by '\n', so a
             // needle " rad" can only hit at a word start (see `Compile::node`).
             let start = text.len();
@@ -113,7 +142,7 @@ impl Doc {
             }
             fields.push((field, start, text.len()));
             if keep_sources {
-                originals.push(source.to_string());
+                originals.push(original.to_string());
             }
         }
         let sources = map.map(|map| DocSources { map, originals });
@@ -123,6 +152,8 @@ impl Doc {
             fields,
             token_starts: OnceCell::new(),
             sources,
+            cross_cutting: false,
+            has_summary: false,
         }
     }
 

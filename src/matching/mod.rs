@@ -12,6 +12,7 @@ pub mod eval;
 mod explain;
 mod index;
 pub mod preview;
+mod zones;
 
 use chrono::NaiveDate;
 
@@ -61,15 +62,110 @@ pub struct Matcher {
     static_routes: Vec<Vec<Result<(), NotRouted>>>,
 }
 
+/// Full-text evidence counts at most this share of a profile's threshold when
+/// the title and summary do not speak for its Handlungsfeld (but have a say:
+/// a summary exists or they speak for another one), so one incidental word in
+/// a long text cannot carry a field; the title and summary must carry the rest.
+pub const TEXT_CAP_SHARE: f64 = 0.75;
+
+/// A Handlungsfeld passes only when its strength (best score ÷ pass mark of its
+/// profile and projects) reaches this share of the call's strongest Handlungsfeld
+/// profile's strength, counted at most [`STRENGTH_CAP`]. Chosen on the tuning
+/// part of the labelled set (README, "Matching").
+pub const RELATIVE_SHARE: f64 = 0.5;
+
+/// Strengths above this count as this in the relative rule: a field at 1.5 × its
+/// threshold stays, however overwhelming the best one is.
+pub const STRENGTH_CAP: f64 = 3.0;
+
+/// Regional programmes (LEADER, Regionalbudget, Interreg, EUREGIO) cover many
+/// Handlungsfelder: each passes at this share of its threshold, on its own
+/// words, without the relative rule and without the full-text cap.
+pub const CROSS_CUTTING_SHARE: f64 = 0.5;
+
 /// Everything decided about one profile for one call.
 struct Assessment<'c> {
     score: f64,
+    /// The score needed to pass (see [`Matcher::pass_mark`]).
+    pass_mark: f64,
     rules: Vec<RuleOutcome>,
     criteria: &'c [CriterionResult],
     routing: Vec<(usize, Result<Option<PartialMember>, NotRouted>)>,
+    /// Set when a much stronger Handlungsfeld takes the call.
+    overshadowed: Option<Overshadowed>,
+    /// The full-text cap, when it took points away.
+    text_capped: Option<f64>,
+    /// The call is a regional programme (see [`CROSS_CUTTING_SHARE`]).
+    cross_cutting: bool,
+}
+
+/// The strengths the relative rule compares (see [`RELATIVE_SHARE`]).
+struct Relative<'m> {
+    /// Per Handlungsfeld, the best strength of its profile and projects.
+    fields: Vec<(&'m str, f64)>,
+    /// The strongest Handlungsfeld profile; `None` for regional programmes.
+    best: Option<(&'m str, f64)>,
+}
+
+impl Relative<'_> {
+    fn verdict(&self, handlungsfeld: &str) -> Option<Overshadowed> {
+        let (best_field, best) = self.best?;
+        let best = best.min(STRENGTH_CAP);
+        let own = self
+            .fields
+            .iter()
+            .find(|(f, _)| *f == handlungsfeld)
+            .map_or(0.0, |(_, s)| *s);
+        (own < RELATIVE_SHARE * best).then(|| Overshadowed {
+            strength: own,
+            best_handlungsfeld: best_field.to_string(),
+            best_strength: best,
+        })
+    }
+}
+
+/// The relative-strength rule's verdict on a weak Handlungsfeld.
+#[derive(Debug, Clone, PartialEq)]
+struct Overshadowed {
+    strength: f64,
+    best_handlungsfeld: String,
+    best_strength: f64,
+}
+
+/// The part of a rule's contribution found in the title or summary: its
+/// positive terms' strength there over their strength anywhere.
+fn lead_part(outcome: &RuleOutcome) -> f64 {
+    if outcome.contribution <= 0.0 {
+        return 0.0;
+    }
+    let (mut lead, mut all) = (0.0, 0.0);
+    for t in outcome.terms.iter().filter(|t| !t.negated) {
+        let count = |f: Field| t.occurrences.iter().filter(|o| o.field == f).count();
+        let in_lead = Field::Title.factor() * index::saturate(count(Field::Title))
+            + Field::Summary.factor() * index::saturate(count(Field::Summary));
+        if in_lead > 0.0 {
+            let whole = index::strength(&t.occurrences);
+            lead += t.value * in_lead / whole;
+        }
+        all += t.value;
+    }
+    if all > 0.0 {
+        outcome.contribution * lead / all
+    } else {
+        0.0
+    }
 }
 
 impl Assessment<'_> {
+    /// Score ÷ pass mark: how strongly the call speaks to this profile.
+    fn strength(&self) -> f64 {
+        self.score / self.pass_mark
+    }
+
+    fn passes_score(&self) -> bool {
+        self.score >= self.pass_mark && self.overshadowed.is_none()
+    }
+
     fn criteria_met(&self) -> bool {
         self.criteria.iter().all(|c| c.passed)
     }
@@ -116,7 +212,12 @@ impl Matcher {
             specs.push(p.profile.rules.as_slice());
         }
         let index = Index::build(&specs);
-        let regions = RegionBook::new(&strategy.criteria.home_regions, &config.member_regions);
+        let regions = RegionBook::new(
+            &strategy.criteria.home_regions,
+            &config.member_regions,
+            &strategy.criteria.elsewhere_regions,
+            &config.kommunen,
+        );
         let mut groups: Vec<Criteria> = Vec::new();
         for p in &mut profiles {
             p.criteria_group = groups.iter().position(|g| *g == p.criteria).unwrap_or_else(|| {
@@ -150,9 +251,7 @@ impl Matcher {
         let doc = Doc::new(call);
         let hits = self.index.search(&doc);
         let candidates = self.index.candidates(&hits);
-        let mut scope = None;
-        let mut checked: Vec<Option<Vec<CriterionResult>>> = vec![None; self.criteria_groups];
-        let mut out = Vec::new();
+        let mut traced: Vec<(usize, Vec<RuleOutcome>)> = Vec::new();
         for group in candidates.chunk_by(|a, b| a.0 == b.0) {
             let p = group[0].0 as usize;
             let info = &self.profiles[p];
@@ -167,6 +266,8 @@ impl Matcher {
                 })
                 .collect();
             let score: f64 = scored.iter().map(|(_, c)| c).sum();
+            // Near misses are measured on the configured threshold, also in regional
+            // programmes: their halved pass mark would keep every faint hit.
             if score <= 0.0 || score < NEAR_MISS_SHARE * info.threshold {
                 continue;
             }
@@ -176,13 +277,75 @@ impl Matcher {
                 .filter(|(_, c)| *c != 0.0)
                 .map(|&(r, _)| index::evaluate(&self.index, &rules[r as usize], &hits, true))
                 .collect();
-            let scope = scope.get_or_insert_with(|| self.regions.scope(call));
-            let crit = checked[info.criteria_group]
-                .get_or_insert_with(|| criteria::check_call(call, &info.criteria, scope, today));
-            let a = self.assess(p, outcomes, call, &scope.0, crit, None);
-            out.push(self.to_match(call, p, &a));
+            traced.push((p, outcomes));
         }
-        out
+        if traced.is_empty() {
+            return Vec::new();
+        }
+        let scope = self.regions.scope(call);
+        let closed = criteria::closed_from_wording(call, today);
+        let mut checked: Vec<Option<Vec<CriterionResult>>> = vec![None; self.criteria_groups];
+        for (p, _) in &traced {
+            let info = &self.profiles[*p];
+            checked[info.criteria_group]
+                .get_or_insert_with(|| criteria::check_call(call, &info.criteria, &scope, closed.as_ref(), today));
+        }
+        let headline = self.headline_fields(traced.iter().map(|(p, o)| (*p, o.as_slice())));
+        let mut assessed: Vec<(usize, Assessment)> = traced
+            .into_iter()
+            .map(|(p, outcomes)| {
+                let crit = checked[self.profiles[p].criteria_group]
+                    .as_deref()
+                    .expect("checked above");
+                let a = self.assess(p, outcomes, call, &doc, &headline, &scope.0, crit, None);
+                (p, a)
+            })
+            .collect();
+        let strengths: Vec<(usize, f64)> = assessed.iter().map(|(p, a)| (*p, a.strength())).collect();
+        let relative = self.relative(&strengths, &doc);
+        for (p, a) in &mut assessed {
+            a.overshadowed = relative.verdict(&self.profiles[*p].handlungsfeld);
+        }
+        assessed.iter().map(|(p, a)| self.to_match(call, *p, a)).collect()
+    }
+
+    /// The score a profile needs: its threshold, or for a cross-cutting
+    /// regional programme [`CROSS_CUTTING_SHARE`] of it.
+    fn pass_mark(&self, info: &ProfileInfo, doc: &Doc) -> f64 {
+        if doc.cross_cutting {
+            CROSS_CUTTING_SHARE * info.threshold
+        } else {
+            info.threshold
+        }
+    }
+
+    /// Whether profile `p`'s Handlungsfeld is too weak next to the call's
+    /// strongest one ([`RELATIVE_SHARE`]); `strengths` are (profile, score ÷
+    /// pass mark) of every scored profile. Regional programmes are exempt.
+    fn overshadowed(&self, p: usize, strengths: &[(usize, f64)], doc: &Doc) -> Option<Overshadowed> {
+        self.relative(strengths, doc).verdict(&self.profiles[p].handlungsfeld)
+    }
+
+    /// The strength of each Handlungsfeld and of the best one, computed once per call.
+    fn relative<'m>(&'m self, strengths: &[(usize, f64)], doc: &Doc) -> Relative<'m> {
+        let mut fields: Vec<(&'m str, f64)> = Vec::new();
+        let mut best: Option<(&'m str, f64)> = None;
+        for &(q, s) in strengths {
+            let info = &self.profiles[q];
+            match fields.iter_mut().find(|(f, _)| *f == info.handlungsfeld) {
+                Some(entry) => entry.1 = entry.1.max(s),
+                None => fields.push((&info.handlungsfeld, s)),
+            }
+            // The best is measured on Handlungsfeld profiles: a project's narrow
+            // vocabulary scores high and would push out legitimate second fields.
+            if info.project.is_none() && best.is_none_or(|(_, b)| s > b) {
+                best = Some((&info.handlungsfeld, s));
+            }
+        }
+        Relative {
+            fields,
+            best: best.filter(|_| !doc.cross_cutting),
+        }
     }
 
     /// A German explanation of how `call` fares against every profile (or
@@ -192,6 +355,7 @@ impl Matcher {
         let doc = Doc::with_sources(call);
         let hits = self.index.search(&doc);
         let scope = self.regions.scope(call);
+        let closed = criteria::closed_from_wording(call, today);
         let selected: Vec<usize> = (0..self.profiles.len())
             .filter(|&p| {
                 let info = &self.profiles[p];
@@ -210,15 +374,35 @@ impl Matcher {
         {
             notes.push(format!("Unbekannte Kommune: {id}"));
         }
+        // The full-text cap and the relative rule look at every profile, not only the selected ones.
+        let all: Vec<Vec<RuleOutcome>> = (0..self.profiles.len())
+            .map(|p| {
+                self.index.profiles[p]
+                    .iter()
+                    .map(|r| index::evaluate(&self.index, r, &hits, true))
+                    .collect()
+            })
+            .collect();
+        let headline = self.headline_fields(all.iter().enumerate().map(|(p, o)| (p, o.as_slice())));
+        let strengths: Vec<(usize, f64)> = all
+            .iter()
+            .enumerate()
+            .map(|(p, outcomes)| {
+                let score = self.effective_score(p, outcomes, call, &doc, &headline);
+                (p, score / self.pass_mark(&self.profiles[p], &doc))
+            })
+            .filter(|(_, s)| *s > 0.0)
+            .collect();
         let profiles = selected
             .into_iter()
             .map(|p| {
-                let crit = criteria::check_call(call, &self.profiles[p].criteria, &scope, today);
+                let crit = criteria::check_call(call, &self.profiles[p].criteria, &scope, closed.as_ref(), today);
                 let outcomes = self.index.profiles[p]
                     .iter()
                     .map(|r| index::evaluate(&self.index, r, &hits, true))
                     .collect();
-                let a = self.assess(p, outcomes, call, &scope.0, &crit, kommune_idx);
+                let mut a = self.assess(p, outcomes, call, &doc, &headline, &scope.0, &crit, kommune_idx);
+                a.overshadowed = self.overshadowed(p, &strengths, &doc);
                 self.explain_profile(p, &a, &hits, &scope.0)
             })
             .collect();
@@ -231,17 +415,46 @@ impl Matcher {
         }
     }
 
-    fn assess<'c>(
+    /// The Handlungsfelder whose profiles or projects score in the title or summary.
+    fn headline_fields<'o>(&self, traced: impl Iterator<Item = (usize, &'o [RuleOutcome])>) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for (p, outcomes) in traced {
+            let field = &self.profiles[p].handlungsfeld;
+            if !out.contains(field) && outcomes.iter().map(lead_part).sum::<f64>() > 0.0 {
+                out.push(field.clone());
+            }
+        }
+        out
+    }
+
+    /// The score of traced rule outcomes plus the preferred-funder bonus. When
+    /// the title or summary speak for other Handlungsfelder (`headline`) but
+    /// not for this one, its full-text evidence counts at most
+    /// [`TEXT_CAP_SHARE`] of the threshold (never for regional programmes).
+    fn effective_score(&self, p: usize, rules: &[RuleOutcome], call: &Call, doc: &Doc, headline: &[String]) -> f64 {
+        self.scored(p, rules, call, doc, headline).0
+    }
+
+    /// [`Matcher::effective_score`] and the full-text cap when it took points away.
+    fn scored(
         &self,
         p: usize,
-        rules: Vec<RuleOutcome>,
+        rules: &[RuleOutcome],
         call: &Call,
-        scope: &RegionScope,
-        criteria: &'c [CriterionResult],
-        only_kommune: Option<usize>,
-    ) -> Assessment<'c> {
+        doc: &Doc,
+        headline: &[String],
+    ) -> (f64, Option<f64>) {
         let info = &self.profiles[p];
-        let mut score: f64 = rules.iter().map(|r| r.contribution).sum();
+        let raw: f64 = rules.iter().map(|r| r.contribution).sum();
+        let headline_elsewhere = doc.has_summary || !headline.is_empty();
+        let incidental = !doc.cross_cutting && headline_elsewhere && !headline.contains(&info.handlungsfeld);
+        let cap = TEXT_CAP_SHARE * info.threshold;
+        let lead: f64 = rules.iter().map(lead_part).sum();
+        let capped = (incidental && raw - lead > cap).then_some(cap);
+        let mut score = match capped {
+            Some(cap) => lead + cap,
+            None => raw,
+        };
         if score > 0.0
             && call
                 .funder
@@ -250,6 +463,24 @@ impl Matcher {
         {
             score += criteria::PREFERRED_FUNDER_BONUS;
         }
+        (score, capped)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn assess<'c>(
+        &self,
+        p: usize,
+        rules: Vec<RuleOutcome>,
+        call: &Call,
+        doc: &Doc,
+        headline: &[String],
+        scope: &RegionScope,
+        criteria: &'c [CriterionResult],
+        only_kommune: Option<usize>,
+    ) -> Assessment<'c> {
+        let info = &self.profiles[p];
+        let (score, text_capped) = self.scored(p, &rules, call, doc, headline);
+        let pass_mark = self.pass_mark(info, doc);
         let routing = self
             .kommunen
             .iter()
@@ -263,16 +494,20 @@ impl Matcher {
             .collect();
         Assessment {
             score,
+            pass_mark,
+            text_capped,
+            cross_cutting: doc.cross_cutting,
             rules,
             criteria,
             routing,
+            overshadowed: None,
         }
     }
 
     fn to_match(&self, call: &Call, p: usize, a: &Assessment) -> Match {
         let info = &self.profiles[p];
         let kommunen: Vec<String> = a.routed().map(|(k, _)| self.kommunen[k].id.clone()).collect();
-        let passed = a.score >= info.threshold && a.criteria_met() && !kommunen.is_empty();
+        let passed = a.passes_score() && a.criteria_met() && !kommunen.is_empty();
         let mut reasons = Vec::new();
         if let Some(hits) = self.hit_summary(a) {
             reasons.push(Reason::Hits { hits });
@@ -294,10 +529,17 @@ impl Matcher {
         if kommunen.is_empty() {
             reasons.push(Reason::NotRouted);
         }
-        if a.score < info.threshold {
+        if a.score < a.pass_mark {
             reasons.push(Reason::BelowThreshold {
                 score: a.score,
-                threshold: info.threshold,
+                threshold: a.pass_mark,
+            });
+        }
+        if let Some(o) = &a.overshadowed {
+            reasons.push(Reason::Overshadowed {
+                strength: o.strength,
+                best: o.best_handlungsfeld.clone(),
+                best_strength: o.best_strength,
             });
         }
         Match {

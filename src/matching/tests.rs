@@ -49,6 +49,7 @@ pub(crate) fn criteria() -> Criteria {
             "Münsterland".into(),
             "Regierungsbezirk Münster".into(),
         ],
+        elsewhere_regions: vec!["Rheinisches Revier".into(), "Ruhrgebiet".into(), "Bayern".into()],
         min_lead_days: 7,
         min_funding_rate: None,
         min_amount_eur: None,
@@ -434,4 +435,151 @@ fn explain_shows_hits_criteria_and_routing() {
     assert!(text.contains("  ✓ Ahlen\n"), "{text}");
     assert!(!text.contains("Beelen"), "{text}");
     assert!(!text.contains("Verwaltung ("), "{text}");
+}
+
+fn passed(ms: &[Match], hf: &str) -> bool {
+    ms.iter()
+        .any(|m| m.handlungsfeld == hf && m.project.is_none() && m.passed)
+}
+
+#[test]
+fn a_field_far_weaker_than_the_calls_best_does_not_pass() {
+    // Verwaltung alone: 1.5 × (Kurztext 2 + Volltext 1) = 4.5 ≥ 4.
+    let mut c = call("Förderaufruf 2026", "Die Verwaltung soll Anträge prüfen.");
+    c.text = "Alles läuft digital.".into();
+    assert!(passed(&run(&config(), &c), "verwaltung"));
+    // Next to a strong Glasfaser call (strength 16 / 4, counted as 3) it is too weak: 1.1 < 0.5 × 3.
+    c.title = "Glasfaser und Gigabit für Schulen".into();
+    c.summary = "Breitband: die Verwaltung soll Anträge prüfen.".into();
+    let ms = run(&config(), &c);
+    assert!(passed(&ms, "digitale-infrastruktur"));
+    let m = find(&ms, "verwaltung");
+    assert!(!m.passed && m.score >= m.threshold, "{m:#?}");
+    assert!(
+        german(&m.reasons)
+            .iter()
+            .any(|r| r.starts_with("zu schwach neben digitale-infrastruktur: Stärke 1,1")
+                && r.ends_with("gegenüber 3,00")),
+        "{m:#?}"
+    );
+    // A Glasfaser call of ordinary strength leaves it alone.
+    c.title = "Förderaufruf 2026".into();
+    c.summary = "Breitband: die Verwaltung soll Anträge prüfen.".into();
+    let ms = run(&config(), &c);
+    assert!(
+        passed(&ms, "digitale-infrastruktur") && passed(&ms, "verwaltung"),
+        "{ms:#?}"
+    );
+}
+
+#[test]
+fn full_text_alone_cannot_carry_a_field_the_headline_does_not_name() {
+    let mut c = gigabit();
+    c.text = "Die Verwaltung wird digital. Verwaltungen digitalisieren. Verwaltung digital, digital, digital.".into();
+    let matcher = Matcher::new(&config()).unwrap();
+    let m = find(&matcher.match_call(&c, today()), "verwaltung").clone();
+    assert!(!m.passed, "{m:#?}");
+    assert_eq!(m.score, 3.0, "capped at 0.75 × threshold");
+    let text = matcher.explain(&c, today(), Some("verwaltung"), None).to_string();
+    assert!(text.contains("Hinweis: Volltext zählt höchstens 3,0 Punkte"), "{text}");
+    // Without a summary or a headline elsewhere the full text is all there is.
+    let mut bare = call("Förderaufruf 2026", "");
+    bare.text = c.text.clone();
+    assert!(passed(&run(&config(), &bare), "verwaltung"));
+}
+
+#[test]
+fn contact_blocks_ministries_and_the_funder_do_not_score() {
+    let mut c = call("Förderaufruf 2026", "");
+    c.text = "Gefördert werden Projekte vor Ort.\n\nKontakt\n\nReferat Verwaltung digital, Onlinezugang\nTel. 0211 1\n"
+        .into();
+    assert!(!passed(&run(&config(), &c), "verwaltung"), "contact block");
+    c.text =
+        "Gefördert werden Projekte vor Ort.\nRechtsgrundlage: Richtlinie Verwaltung digital und Onlinezugang".into();
+    assert!(!passed(&run(&config(), &c), "verwaltung"), "legal basis");
+    c.text = "Das Ministerium für Digitalisierung und Verwaltung fördert Projekte vor Ort.".into();
+    assert!(
+        run(&config(), &c).iter().all(|m| m.handlungsfeld != "verwaltung"),
+        "ministry name"
+    );
+    c.funder = Some("Stiftung Verwaltung digital".into());
+    c.text = "Anträge an die Stiftung Verwaltung digital richten.".into();
+    assert!(
+        run(&config(), &c).iter().all(|m| m.handlungsfeld != "verwaltung"),
+        "funder name"
+    );
+    // The same words as the call's topic do score.
+    c.text = "Gefördert wird die Verwaltung digital: Onlinezugang für alle.".into();
+    assert!(passed(&run(&config(), &c), "verwaltung"));
+}
+
+#[test]
+fn a_leader_call_passes_for_each_field_its_own_text_names() {
+    let mut c = call("LEADER-Region 9Plus: Projektaufruf 2026", "");
+    c.regions = vec![Region::Named("LEADER-Region 9Plus".into())];
+    c.text = "Gefördert werden Projekte zu Glasfaser im Dorf und zu einer digitalen Verwaltung.".into();
+    let ms = run(&config(), &c);
+    for hf in ["digitale-infrastruktur", "verwaltung"] {
+        let m = find(&ms, hf);
+        assert!(m.passed, "{m:#?}");
+        assert!(m.kommunen.contains(&"beelen".to_string()) && !m.kommunen.contains(&"ahlen".to_string()));
+    }
+    // The same text outside a regional programme reaches neither threshold.
+    c.title = "Projektaufruf 2026".into();
+    c.regions = vec![Region::Bundesweit];
+    let ms = run(&config(), &c);
+    assert!(
+        !passed(&ms, "digitale-infrastruktur") && !passed(&ms, "verwaltung"),
+        "{ms:#?}"
+    );
+}
+
+#[test]
+fn a_call_for_the_rheinisches_revier_reaches_no_kommune() {
+    let mut c = gigabit();
+    c.regions = vec![Region::Land(Bundesland::NordrheinWestfalen)];
+    c.text = "Antragsberechtigt sind Kommunen im Rheinischen Revier.".into();
+    let m = find(&run(&config(), &c), "digitale-infrastruktur").clone();
+    assert!(!m.passed && m.kommunen.is_empty(), "{m:#?}");
+    assert!(
+        german(&m.reasons).contains(&"anderes Fördergebiet: Nordrhein-Westfalen, Rheinisches Revier".to_string()),
+        "{m:#?}"
+    );
+    c.text = String::new();
+    c.title = "Glasfaser für das Rheinische Revier".into();
+    assert!(
+        !find(&run(&config(), &c), "digitale-infrastruktur").passed,
+        "named in the title"
+    );
+    c.title = "Gigabitförderung 2.0: Glasfaser für graue Flecken".into();
+    for open in [
+        "Vorbild ist etwa das Rheinische Revier, antragsberechtigt sind alle Kommunen in NRW.",
+        "Gefördert werden Kommunen im Münsterland und im Rheinischen Revier.",
+        "Das Rheinische Revier hat schon Glasfaser.",
+    ] {
+        c.text = open.into();
+        assert!(find(&run(&config(), &c), "digitale-infrastruktur").passed, "{open}");
+    }
+}
+
+#[test]
+fn a_call_closed_by_its_wording_never_matches_and_says_why() {
+    let mut c = gigabit();
+    c.deadline = Deadline::Unknown;
+    c.text = "Der Förderaufruf ist abgeschlossen.".into();
+    let matcher = Matcher::new(&config()).unwrap();
+    let m = find(&matcher.match_call(&c, today()), "digitale-infrastruktur").clone();
+    assert!(!m.passed);
+    assert!(
+        german(&m.reasons)
+            .contains(&"Aufruf beendet (laut Text beendet: „Der Förderaufruf ist abgeschlossen.“)".to_string()),
+        "{m:#?}"
+    );
+    let text = matcher
+        .explain(&c, today(), Some("digitale-infrastruktur"), None)
+        .to_string();
+    assert!(text.contains("✗ Frist: Aufruf beendet"), "{text}");
+    // A future cut-off outweighs the wording.
+    c.deadline = Deadline::Dates(vec![DeadlineDate::on(day(2026, 4, 12))]);
+    assert!(find(&matcher.match_call(&c, today()), "digitale-infrastruktur").passed);
 }

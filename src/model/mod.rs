@@ -3,6 +3,7 @@
 //! the strategy. Every stage (collect, store, match, notify, report) speaks
 //! these types; nothing here does I/O.
 
+pub mod closure;
 pub mod contact;
 pub mod facts;
 pub mod feedback;

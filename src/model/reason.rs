@@ -7,6 +7,7 @@ use std::fmt;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
+use super::closure::ClosedWording;
 use super::german::{format_amount, format_date_de, format_decimal, format_rate};
 use super::{ApplicantCategory, FundingRate, string_enum};
 
@@ -72,6 +73,10 @@ pub enum Criterion {
     },
     /// The source marks the call closed.
     CallClosed,
+    /// No future cut-off is known and the call's own wording says it is over.
+    ClosedByWording {
+        wording: ClosedWording,
+    },
     /// No deadline ("laufend").
     Rolling,
     /// Every stated date has passed.
@@ -147,6 +152,7 @@ impl Criterion {
             ApplicantsUnclear | NotEligible { .. } | KommuneEligible | Eligible { .. } => CriterionTopic::Applicants,
             RegionOpen { .. } | MembersOnly { .. } | OtherRegion { .. } => CriterionTopic::Region,
             CallClosed
+            | ClosedByWording { .. }
             | Rolling
             | DeadlinePassed { .. }
             | DeadlineTooSoon { .. }
@@ -184,6 +190,7 @@ impl fmt::Display for Criterion {
             MembersOnly { regions } => write!(f, "nur für Mitglieder von {}", regions.join(", ")),
             OtherRegion { listed } => write!(f, "anderes Fördergebiet: {}", regions(listed)),
             CallClosed => f.write_str("Aufruf geschlossen"),
+            ClosedByWording { wording } => write!(f, "Aufruf beendet ({wording})"),
             Rolling => f.write_str("laufend (keine Frist)"),
             DeadlinePassed { last } => write!(f, "Frist abgelaufen ({})", last.map(format_date_de).unwrap_or_default()),
             DeadlineTooSoon {
@@ -250,6 +257,14 @@ pub enum Reason {
         score: f64,
         threshold: f64,
     },
+    /// The Handlungsfeld is weak next to the call's strongest one (relative strength
+    /// = score ÷ threshold, of the best profile or project of the Handlungsfeld).
+    Overshadowed {
+        strength: f64,
+        /// The strongest Handlungsfeld's id.
+        best: String,
+        best_strength: f64,
+    },
 }
 
 impl fmt::Display for Reason {
@@ -271,6 +286,16 @@ impl fmt::Display for Reason {
                 "Punktzahl {} unter Schwelle {}",
                 format_decimal(*score, 1),
                 format_decimal(*threshold, 1)
+            ),
+            Reason::Overshadowed {
+                strength,
+                best,
+                best_strength,
+            } => write!(
+                f,
+                "zu schwach neben {best}: Stärke {} gegenüber {}",
+                format_decimal(*strength, 2),
+                format_decimal(*best_strength, 2)
             ),
         }
     }

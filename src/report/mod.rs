@@ -30,9 +30,10 @@ pub use self::json::JsonFormatter;
 pub use self::markdown::MarkdownFormatter;
 
 use crate::config::Config;
+use crate::model::closure::call_closed_by_wording;
 use crate::model::feedback::{FeedbackEntry, FeedbackSet};
 use crate::model::text::sort_key_de;
-use crate::model::{ApplicantCategory, Call, CallId, DeadlineKind, Match, Region};
+use crate::model::{ApplicantCategory, Call, CallId, CallStatus, Deadline, DeadlineKind, Match, Region};
 use crate::store::{CallFilter, FeedbackFilter, Store, StoreError};
 
 /// What to report.
@@ -139,6 +140,10 @@ pub struct ReportCall {
     /// The next cut-off on or after `as_of`.
     pub deadline: Option<NaiveDate>,
     pub deadline_kind: DeadlineKind,
+    /// Every stated cut-off, in date order, with its stage label where the source gives one.
+    pub deadlines: Vec<ReportDeadline>,
+    /// Open, forthcoming or closed as of `as_of` (see [`ReportStatus`]).
+    pub status: ReportStatus,
     pub applicants: Vec<ApplicantCategory>,
     pub regions: Vec<Region>,
     pub funding_rate_max: Option<f64>,
@@ -147,6 +152,67 @@ pub struct ReportCall {
     /// The whole call, for the human-readable formats.
     #[serde(skip)]
     pub call: Call,
+}
+
+/// One cut-off of a call.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReportDeadline {
+    /// For a date that recurs every year, its next occurrence on or after `as_of`.
+    pub date: NaiveDate,
+    /// Time of day (local German time) where the source gives one.
+    pub time: Option<chrono::NaiveTime>,
+    /// The stage or module ("Phase 1", "Modul A"), if stated.
+    pub label: Option<String>,
+    /// The date recurs every year.
+    pub annual: bool,
+}
+
+/// Whether a call can be applied for on `as_of`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ReportStatus {
+    /// Neither closed nor announced as not yet open.
+    Open,
+    /// The source says the call has not opened yet.
+    Forthcoming,
+    /// The source says closed, every cut-off has passed, or the wording says the call is over.
+    Closed,
+}
+
+impl ReportStatus {
+    fn of(call: &Call, as_of: NaiveDate) -> ReportStatus {
+        if call.status == CallStatus::Closed
+            || !call.deadline.is_open(as_of)
+            || call_closed_by_wording(call, as_of).is_some()
+        {
+            ReportStatus::Closed
+        } else if call.status == CallStatus::Forthcoming {
+            ReportStatus::Forthcoming
+        } else {
+            ReportStatus::Open
+        }
+    }
+}
+
+fn report_deadlines(deadline: &Deadline, as_of: NaiveDate) -> Vec<ReportDeadline> {
+    let Deadline::Dates(dates) = deadline else {
+        return Vec::new();
+    };
+    let mut out: Vec<ReportDeadline> = dates
+        .iter()
+        .map(|d| ReportDeadline {
+            date: if d.annual {
+                d.next_occurrence(as_of).unwrap_or(d.date)
+            } else {
+                d.date
+            },
+            time: d.time,
+            label: d.label.clone(),
+            annual: d.annual,
+        })
+        .collect();
+    out.sort_by_key(|d| (d.date, d.time));
+    out
 }
 
 /// A passed match, with display names resolved from the config.
@@ -200,7 +266,8 @@ pub async fn build<S: Store>(store: &S, config: &Config, q: &ReportQuery) -> Res
             .filter_map(|m| dismissed.withdraw(m))
             .collect();
         let wanted = !matches.is_empty() || (q.all && !filters.narrows());
-        if wanted && (q.all || call.is_open(q.as_of)) && in_window(&call, q) {
+        let listed = q.all || (call.is_open(q.as_of) && ReportStatus::of(&call, q.as_of) != ReportStatus::Closed);
+        if wanted && listed && in_window(&call, q) {
             matches.sort_by(|a, b| {
                 b.score
                     .total_cmp(&a.score)
@@ -272,6 +339,8 @@ fn report_call(call: Call, matches: Vec<Match>, config: &Config, as_of: NaiveDat
         funder: call.funder.clone(),
         deadline: call.deadline.next_date(as_of),
         deadline_kind: call.deadline.kind(),
+        deadlines: report_deadlines(&call.deadline, as_of),
+        status: ReportStatus::of(&call, as_of),
         applicants: call.applicants.categories.iter().copied().collect(),
         regions: call.regions.clone(),
         funding_rate_max: call.funding_rate.map(|r| r.max),

@@ -57,6 +57,22 @@ static GRANT: LazyLock<Regex> = LazyLock::new(|| {
         .expect("grant regex")
 });
 
+/// An amount per unit of something other than the project ("6 Euro je Kind",
+/// "20 € pro Teilnehmer", "50 Euro je Quadratmeter", "per participant"): a rate,
+/// never a maximum per project. The text keeps it; [`parse_amount_max`] skips it.
+static PER_UNIT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)^\s*(?:\)\s*)?(?:je|pro|per|/)\s+(?:angefangene[nmr]?\s+|teilnehmende[nmr]?\s+|gefahrene[nmr]?\s+)?(\w+)",
+    )
+    .expect("per unit regex")
+});
+
+/// The "per …" nouns that still name the project or the recipient ("je Vorhaben").
+static PER_PROJECT_NOUN: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)^(?:projekt\w*|vorhaben\w*|antrag\w*|maßnahme\w*|massnahme\w*|kommune\w*|gemeinde\w*|stadt|kreis\w*|antragsteller\w*|zuwendungsempfänger\w*|einrichtung\w*|standort\w*|schule\w*|verein\w*|träger\w*|project\w*|beneficiar\w*|applicant\w*|grant\w*)$")
+        .expect("per project noun regex")
+});
+
 /// Amounts that describe the applicant or something else, not the grant.
 static NOT_FUNDING: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
@@ -113,6 +129,9 @@ fn best_in_sentence(sentence: &str, grant: bool) -> Option<(Tier, u64)> {
     for caps in MONEY.captures_iter(sentence) {
         let whole = caps.get(0).expect("match");
         let (start, end) = (whole.start(), whole.end());
+        if is_per_unit(&sentence[end..]) {
+            continue;
+        }
         let qualifier = qualifier_before(&sentence[..start]);
         let clause = clause_around(sentence, start, end);
         if qualifier == Some(Qualifier::Minimum)
@@ -136,6 +155,13 @@ fn best_in_sentence(sentence: &str, grant: bool) -> Option<(Tier, u64)> {
         };
     }
     best
+}
+
+/// Whether the words after an amount make it a price per unit ("je Kind").
+fn is_per_unit(after: &str) -> bool {
+    PER_UNIT
+        .captures(after)
+        .is_some_and(|c| !PER_PROJECT_NOUN.is_match(&c[1]))
 }
 
 fn qualifier_before(before: &str) -> Option<Qualifier> {
@@ -249,6 +275,17 @@ mod tests {
             None,
         ),
         ("", None),
+        // amounts per unit are rates, not maximums
+        ("Gefördert werden Ferienfreizeiten mit 6 Euro je Kind und Tag.", None),
+        ("Der Zuschuss beträgt bis zu 20 Euro pro Teilnehmer.", None),
+        ("Förderung: 50 € je Quadratmeter entsiegelter Fläche", None),
+        ("Die Pauschale beträgt 15 Euro pro teilnehmender Person.", None),
+        ("The grant is EUR 300 per participant.", None),
+        (
+            "Zuschuss von 6 Euro je Kind, höchstens 5.000 Euro je Verein.",
+            Some(5_000),
+        ),
+        ("Bis zu 10.000 Euro je Vorhaben.", Some(10_000)),
     ];
 
     #[test]

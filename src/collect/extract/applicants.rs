@@ -77,6 +77,31 @@ const TERMS: &[(&str, ApplicantCategory)] = &[
         C::Privatperson,
     ),
     (r"hochschulen?\b|universitäten?\b|fachhochschulen?", C::Hochschule),
+    // English wordings of EU (SEDIA) records
+    (
+        r"\b(?:local|regional|municipal)\s+(?:and\s+regional\s+)?(?:authorities|authority|governments?)\b|\bmunicipalit(?:y|ies)\b|\bcities\b",
+        C::Kommune,
+    ),
+    (
+        r"\bpublic\s+(?:authorities|authority|bodies|body|entities|entity|administrations?|sector\s+bodies)\b",
+        C::OeffentlicheEinrichtung,
+    ),
+    (
+        r"\b(?:ngos?|non-?governmental\s+organi[sz]ations?|non-?profit\s+organi[sz]ations?|civil\s+society\s+organi[sz]ations?|associations)\b",
+        C::Verein,
+    ),
+    (
+        r"\b(?:smes?|companies|enterprises|businesses|private\s+(?:entities|companies|sector))\b",
+        C::Unternehmen,
+    ),
+    (
+        r"\b(?:universities|higher\s+education\s+institutions?)\b",
+        C::Hochschule,
+    ),
+    (
+        r"\bresearch\s+(?:organi[sz]ations?|centres?|centers?|institutes?)\b",
+        C::Forschung,
+    ),
     (
         r"forschungseinrichtung(?:en)?|forschungsinstitut(?:e|en)?|forschungsorganisation(?:en)?",
         C::Forschung,
@@ -105,7 +130,7 @@ static TERM_REGEXES: LazyLock<Vec<(Regex, ApplicantCategory)>> = LazyLock::new(|
 
 static ANCHOR: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)antragsberechtigt|antragsteller|förderberechtigt|foerderberechtigt|zuwendungsempfänger|wer\s+kann\s+(?:beantragen|anträge|gefördert)|wer\s+wird\s+gefördert|wer\s+ist\s+antrags|richtet\s+sich\s+(?:nicht\s+)?(?:\w+\s+)?an|sie\s+als\s+\w+|zielgruppe|fördernehmer|anträge\s+stellen\s+können|können\s+anträge\s+stellen|teilnahmeberechtigt|bewerben\s+können",
+        r"(?i)antragsberechtigt|antragsteller|förderberechtigt|foerderberechtigt|zuwendungsempfänger|wer\s+kann\s+(?:beantragen|anträge|gefördert)|wer\s+wird\s+gefördert|wer\s+ist\s+antrags|richtet\s+sich\s+(?:nicht\s+)?(?:\w+\s+)?an|sie\s+als\s+\w+|zielgruppe|fördernehmer|anträge\s+stellen\s+können|können\s+anträge\s+stellen|teilnahmeberechtigt|bewerben\s+können|\beligible\b|\bapplicants?\b|who\s+can\s+apply|open\s+to|target\s+groups?|beneficiaries",
     )
     .expect("applicant anchor regex")
 });
@@ -120,8 +145,9 @@ static NEGATION: LazyLock<Regex> = LazyLock::new(|| {
 static CONTRAST: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?i)\b(?:sondern|jedoch|aber)\b").expect("contrast regex"));
 
-static JOINER: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?i)^\s*(?:,|und|oder|sowie|bzw\.|/|,\s*und)?\s*$").expect("joiner regex"));
+static JOINER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)^\s*(?:,|und|oder|sowie|bzw\.|/|,\s*und|and|or|,\s*and)?\s*$").expect("joiner regex")
+});
 
 /// A text this short without anchor wording is a label value and read as a whole.
 const LABEL_VALUE_WORDS: usize = 25;
@@ -343,6 +369,17 @@ mod tests {
             "Die Volkshochschulen der Kreise sind antragsberechtigt.",
             &[C::Bildung, C::Kreis],
             &["Volkshochschulen", "Kreise"],
+        ),
+        // EU records (SEDIA) in English
+        (
+            "Eligible applicants are local and regional authorities, NGOs and universities.",
+            &[C::Kommune, C::Verein, C::Hochschule],
+            &["local and regional authorities, NGOs and universities"],
+        ),
+        (
+            "The call is open to public bodies and SMEs established in an EU Member State.",
+            &[C::OeffentlicheEinrichtung, C::Unternehmen],
+            &["public bodies and SMEs"],
         ),
         // negative cases
         ("", &[], &[]),

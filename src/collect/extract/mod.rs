@@ -33,5 +33,5 @@ pub use rates::parse_funding_rate;
 pub use regions::parse_regions;
 pub use text::{
     Decoded, MAX_NESTING_DEPTH, MarkupError, ParseGuard, collapse_spaces, decode_body, element_text, html_to_text,
-    parse_html, parse_page, try_html_to_text,
+    is_bare_heading, lead_paragraph, parse_html, parse_page, try_html_to_text,
 };

@@ -27,13 +27,13 @@ static SINGLE: LazyLock<Regex> =
 
 /// Sentences naming the funding share itself.
 static STRONG: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)zuwendungsfähig|förderfähig|beihilfefähig|förderquote|fördersatz|zuschuss|anteilfinanzierung|anteilfinanziert")
+    Regex::new(r"(?i)zuwendungsfähig|förderfähig|beihilfefähig|förderquote|fördersatz|zuschuss|anteilfinanzierung|anteilfinanziert|funding\s+rate|co-?financing|reimburse\w*|eligible\s+costs|eu\s+contribution")
         .expect("strong rate context regex")
 });
 
 /// Sentences about funding in general.
 static FUNDING: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)gefördert|förderung|zuwendung|fördern|erstattet|bezuschusst|finanziert|übernimmt|übernommen")
+    Regex::new(r"(?i)gefördert|förderung|zuwendung|fördern|erstattet|bezuschusst|finanziert|übernimmt|übernommen|\bfunded\b|\bfunding\b|\bgrants?\b")
         .expect("rate context regex")
 });
 
@@ -161,7 +161,18 @@ mod tests {
             "Beschlüsse bedürfen mindestens 55% der Stimmen. Zuschuss bis zu 70 Prozent der förderfähigen Kosten.",
             Some((None, 70.0)),
         ),
+        // EU records (SEDIA) in English
+        (
+            "The funding rate is up to 80% of the eligible costs.",
+            Some((None, 80.0)),
+        ),
+        ("Projects will be funded up to 60 %.", Some((None, 60.0))),
+        ("EU contribution: up to 95% of eligible costs", Some((None, 95.0))),
         // negative cases
+        (
+            "Projects should reduce emissions by 55% by 2030 and reach 20% more users.",
+            None,
+        ),
         (
             "Antragsberechtigt sind Unternehmen mit mindestens 25 Prozent kommunaler Beteiligung.",
             None,

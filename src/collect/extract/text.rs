@@ -294,6 +294,22 @@ pub fn collapse_spaces(line: &str) -> String {
     out
 }
 
+/// A heading standing alone ("Expected Outcome:", "Ziel des Programms:"): a
+/// short line ending in a colon. Such a line is never a summary.
+pub fn is_bare_heading(line: &str) -> bool {
+    let line = line.trim();
+    line.ends_with(':') && line.split_whitespace().count() <= 8
+}
+
+/// The first line of `text` that says something: empty lines and bare headings
+/// ([`is_bare_heading`]) are skipped. Empty when there is none.
+pub fn lead_paragraph(text: &str) -> &str {
+    text.lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty() && !is_bare_heading(l))
+        .unwrap_or("")
+}
+
 /// NBSP and other odd spaces as plain spaces, so that the parsers' patterns see `31. März`.
 pub(crate) fn plain_spaces(text: &str) -> String {
     text.replace(['\u{a0}', '\u{202f}', '\u{2009}', '\u{2007}'], " ")
@@ -426,6 +442,19 @@ fn markup_charset(pattern: &BytesRegex, bytes: &[u8]) -> Option<&'static Encodin
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn headings_with_nothing_after_them_are_no_lead_paragraph() {
+        assert_eq!(
+            lead_paragraph("Expected Outcome:\n\nProjects will pilot smart villages."),
+            "Projects will pilot smart villages."
+        );
+        assert_eq!(lead_paragraph("  \nExpected Outcome:\nScope:\n"), "");
+        assert_eq!(lead_paragraph("Ziel: Dörfer stärken."), "Ziel: Dörfer stärken.");
+        assert!(!is_bare_heading(
+            "Gefördert werden insbesondere die folgenden Maßnahmen in allen Gemeinden des Kreises und der Region:"
+        ));
+    }
 
     const HTML_CASES: &[(&str, &str)] = &[
         ("<p>Hallo&nbsp;Welt</p>", "Hallo Welt"),

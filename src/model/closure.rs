@@ -1,0 +1,413 @@
+//! Calls that are over although no date says so: the wording of the page
+//! ("Aufruf 2021, abgeschlossen", "Mittel ausgeschöpft", "Programmlaufzeit
+//! 2017–2020") is the only sign on many stale programme pages.
+//!
+//! [`closed_by_wording`] looks for three kinds of evidence:
+//! - a closing phrase whose subject is the call or the application
+//!   ("Der Förderaufruf ist abgeschlossen", "(ausgelaufen)", "Mittel
+//!   ausgeschöpft", "Antragstellung nicht mehr möglich", "beendet");
+//! - a call year before the evaluation year ("Aufruf 2021");
+//! - a runtime that ended before the evaluation year ("Programmlaufzeit 2017–2020").
+//!
+//! False closures are avoided by the sentence around a phrase: conditions and
+//! modal verbs ("bis die Mittel ausgeschöpft sind", "Projekte müssen
+//! abgeschlossen sein", "nach Ablauf der Frist ist eine Antragstellung nicht
+//! mehr möglich"), inflected adjectives ("abgeschlossene Projekte") and a
+//! future date anywhere in the text ("Die Antragstellung ist bis 31.03.2027
+//! möglich") keep the call open. The caller decides only when no future
+//! cut-off is known (see `matching::criteria`).
+
+use std::fmt;
+use std::sync::LazyLock;
+
+use chrono::{Datelike, NaiveDate};
+use regex::Regex;
+use serde::{Deserialize, Serialize};
+
+use super::{Call, CallStatus};
+
+/// Why a call counts as closed from its wording.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum ClosedWording {
+    /// A sentence says the call or its money is over; `quote` is its wording (at most ~80 characters).
+    Phrase { quote: String },
+    /// The latest call year named lies before the evaluation year ("Aufruf 2021").
+    CallYear { year: i32 },
+    /// The programme's runtime ended before the evaluation year ("Programmlaufzeit 2017–2020").
+    RuntimeEnded { year: i32 },
+}
+
+impl fmt::Display for ClosedWording {
+    /// German, e.g. "laut Text beendet: „Der Aufruf ist abgeschlossen“".
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ClosedWording::Phrase { quote } => write!(f, "laut Text beendet: „{quote}“"),
+            ClosedWording::CallYear { year } => write!(f, "Aufruf {year}, keine spätere Runde genannt"),
+            ClosedWording::RuntimeEnded { year } => write!(f, "Programmlaufzeit endete {year}"),
+        }
+    }
+}
+
+/// Cheap gate: only texts with one of these stems are read sentence by sentence.
+static TRIGGER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)abgeschlossen|beendet|ausgelaufen|abgelaufen|geschlossen|eingestellt|ausgeschöpft|ausgeschoepft|nicht\s+mehr|keine\s+(?:\w+\s+)?(?:anträge|antraege|bewerbungen)|endete|closed|no\s+longer",
+    )
+    .expect("closure trigger regex")
+});
+
+/// A participle that closes when its subject is the call ("ist abgeschlossen").
+/// Whole words only: "abgeschlossene Projekte" is an adjective.
+static PARTICIPLE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b(?:abgeschlossen|beendet|ausgelaufen|abgelaufen|geschlossen|eingestellt|endete|endeten)\b")
+        .expect("participle regex")
+});
+
+/// The participle standing alone in brackets or after a dash or label: "(abgeschlossen)", "Status: beendet".
+static BARE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)(?:\(\s*|[–—-]\s+|,\s*|status:?\s+)(?:abgeschlossen|beendet|ausgelaufen|abgelaufen|geschlossen|eingestellt|closed)\s*(?:\)|$|[.;,])",
+    )
+    .expect("bare closure regex")
+});
+
+/// The call, its application window or its round as the subject of a closing participle.
+static CALL_NOUN: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)\b\w*(?:aufruf|aufrufs|aufrufe|programm|programms|wettbewerb|wettbewerbs|ausschreibung|bewerbungsverfahren|bewerbungsphase|bewerbungsfrist|bewerbungszeitraum|antragsverfahren|antragsphase|antragsfrist|antragszeitraum|antragstellung|einreichungsfrist|einreichungsphase|förderrunde|förderphase|förderperiode|interessenbekundung\w*|call)\b",
+    )
+    .expect("call noun regex")
+});
+
+/// Money that has run out ("Die Mittel sind ausgeschöpft", "Budget ausgeschöpft").
+static EXHAUSTED: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b\w*(?:mittel|budget|kontingent|volumen)\w*\s+(?:\w+\s+){0,3}?(?:ausgeschöpft|ausgeschoepft|aufgebraucht|erschöpft)\b")
+        .expect("exhausted regex")
+});
+
+/// Applications no longer taken.
+static NO_MORE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)\b(?:antrag\w*|anträge|antraege|bewerbung\w*|einreichung\w*|förderanträge|projektanträge|projektskizzen)\b[^.;]{0,60}?\bnicht\s+mehr\s+(?:möglich|gestellt|angenommen|entgegengenommen|eingereicht|berücksichtigt)|\bkeine\s+(?:neuen\s+|weiteren\s+)?(?:anträge|antraege|förderanträge|bewerbungen|projektanträge)\s+(?:\w+\s+){0,3}?mehr\b|\b(?:call|applications?)\b[^.;]{0,30}?\b(?:is|are|has\s+been|have\s+been)\s+(?:now\s+)?closed\b|\bno\s+longer\s+accept",
+    )
+    .expect("no more regex")
+});
+
+/// Words that make a closing phrase conditional, hypothetical or about the future.
+static CONDITION: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)\b(?:bis|solange|sobald|wenn|falls|sofern|bevor|ehe|nachdem|nach|nachträglich|vor|sonst|andernfalls|once|until|when|if|after|before)\b",
+    )
+    .expect("condition regex")
+});
+
+/// Modal verbs and the future: "müssen abgeschlossen sein", "wird beendet".
+static MODAL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b(?:muss|müssen|muessen|soll|sollen|sollte|sollten|kann|können|koennen|darf|dürfen|wird|werden|würde|must|should|will|may)\b")
+        .expect("modal regex")
+});
+
+static NEGATION: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?i)\b(?:nicht|noch\s+nicht|kein|keine|not)\b").expect("negation regex"));
+
+/// A finite form that makes the participle a statement: "ist abgeschlossen".
+static STATEMENT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b(?:ist|sind|wurde|wurden|war|waren|hat|haben|bereits|inzwischen|mittlerweile|seit)\b")
+        .expect("statement regex")
+});
+
+/// "Aufruf 2021", "Förderaufruf 2022", "Wettbewerb 2020", "Call 2021".
+static CALL_YEAR: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)(?:aufruf|wettbewerb|ausschreibung|förderrunde|bewerbungsrunde|auswahlrunde|call)(?:s|es)?\s+(?:für\s+(?:das\s+jahr\s+)?)?(20\d\d)(?-u:\b)",
+    )
+    .expect("call year regex")
+});
+
+/// "Programmlaufzeit 2017–2020", "Laufzeit: 2019 bis 2022", "Förderzeitraum 2018-2021", "läuft bis Ende 2020".
+static RUNTIME: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)(?:laufzeit|förderzeitraum|programmzeitraum|förderperiode|programmperiode)[:\s]*(?:von\s+)?(?:20\d\d)\s*(?:–|—|-|bis)\s*(20\d\d)(?-u:\b)|(?:läuft|lief|befristet|gilt|galt)\s+(?:noch\s+)?bis\s+(?:zum\s+|ende\s+|mitte\s+)?(?:\d{1,2}\.\s*\d{1,2}\.\s*)?(20\d\d)(?-u:\b)",
+    )
+    .expect("runtime regex")
+});
+
+/// Every year-bearing date in the text, to see whether one lies ahead.
+static YEAR: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?-u:\b)(20\d\d)(?-u:\b)").expect("year regex"));
+
+static FULL_DATE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)(?-u:\b)(\d{1,2})\.\s*(\d{1,2}\.|januar|februar|märz|maerz|april|mai|juni|juli|august|september|oktober|november|dezember)\s*(20\d\d)(?-u:\b)",
+    )
+    .expect("full date regex")
+});
+
+/// Whether `call` is over by its own wording, asked only when nothing else
+/// decides: no cut-off on or after `today`, and the source states neither
+/// open, forthcoming nor closed (the EU portal's status is taken as it is).
+pub fn call_closed_by_wording(call: &Call, today: NaiveDate) -> Option<ClosedWording> {
+    let source_decides = matches!(
+        call.status,
+        CallStatus::Open | CallStatus::Forthcoming | CallStatus::Closed
+    );
+    if source_decides || call.deadline.next_date(today).is_some() {
+        return None;
+    }
+    closed_by_wording(&call.title, &call.summary, &call.text, today)
+}
+
+/// Whether the call's own wording says it is over, as of `today`. Only the
+/// title, summary and text are read; the caller skips calls with a known
+/// future cut-off or an open status from the source.
+pub fn closed_by_wording(title: &str, summary: &str, text: &str, today: NaiveDate) -> Option<ClosedWording> {
+    let parts = [title, summary, text];
+    let future_date = parts.iter().any(|p| names_future_date(p, today));
+    if !future_date && let Some(quote) = parts.iter().find_map(|p| closing_phrase(p)) {
+        return Some(ClosedWording::Phrase { quote });
+    }
+    if future_date || parts.iter().any(|p| names_later_year(p, today)) {
+        return None;
+    }
+    let year = today.year();
+    let runtime_end = parts.iter().flat_map(|p| captured_years(&RUNTIME, p)).max();
+    if let Some(end) = runtime_end.filter(|end| *end < year) {
+        return Some(ClosedWording::RuntimeEnded { year: end });
+    }
+    let call_year = parts.iter().flat_map(|p| captured_years(&CALL_YEAR, p)).max();
+    call_year
+        .filter(|y| *y < year)
+        .map(|year| ClosedWording::CallYear { year })
+}
+
+/// The first sentence of `text` that says the call is over. Only lines
+/// holding a [`TRIGGER`] are read (one pass over the text, then short ones).
+fn closing_phrase(text: &str) -> Option<String> {
+    let mut last_line = usize::MAX;
+    for m in TRIGGER.find_iter(text) {
+        let line_start = text[..m.start()].rfind('\n').map_or(0, |i| i + 1);
+        if line_start == last_line {
+            continue;
+        }
+        last_line = line_start;
+        let line_end = text[m.start()..].find('\n').map_or(text.len(), |i| m.start() + i);
+        if let Some(s) = sentences(&text[line_start..line_end])
+            .into_iter()
+            .find(|s| says_closed(s))
+        {
+            return Some(quote(s));
+        }
+    }
+    None
+}
+
+fn says_closed(sentence: &str) -> bool {
+    if let Some(m) = BARE.find(sentence) {
+        // "(abgeschlossen)" after the call's own wording; never after a negation.
+        return !NEGATION.is_match(&sentence[..m.start()]) || CALL_NOUN.is_match(sentence);
+    }
+    if let Some(m) = EXHAUSTED.find(sentence).or_else(|| NO_MORE.find(sentence)) {
+        let clause = clause_before(sentence, m.start());
+        // "Anträge können nicht mehr gestellt werden" states a fact despite the modal verb.
+        return !CONDITION.is_match(clause) && !CONDITION.is_match(m.as_str());
+    }
+    let Some(p) = PARTICIPLE.find(sentence) else {
+        return false;
+    };
+    let clause = clause_before(sentence, p.start());
+    let after = &sentence[p.end()..];
+    CALL_NOUN.is_match(clause)
+        && STATEMENT.is_match(clause)
+        && !CONDITION.is_match(clause)
+        && !NEGATION.is_match(clause)
+        && !MODAL.is_match(sentence)
+        && !after.trim_start().to_lowercase().starts_with("sein")
+}
+
+/// From the last comma before `at` (a new clause) to `at`.
+fn clause_before(sentence: &str, at: usize) -> &str {
+    let head = &sentence[..at];
+    &head[head.rfind([',', ':']).map_or(0, |i| i + 1)..]
+}
+
+/// Sentences of one line: split after '.', '!', '?', ';' that follow a
+/// non-digit and precede a space (so "31. März" and "z. B." stay whole enough).
+fn sentences(line: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let bytes = line.as_bytes();
+    for (i, &b) in bytes.iter().enumerate() {
+        let ends = matches!(b, b'.' | b'!' | b'?' | b';')
+            && bytes.get(i + 1).is_none_or(|n| *n == b' ')
+            && i > 0
+            && !bytes[i - 1].is_ascii_digit();
+        if ends {
+            out.push(&line[start..=i]);
+            start = i + 1;
+        }
+    }
+    if start < line.len() {
+        out.push(&line[start..]);
+    }
+    out.retain(|s| !s.trim().is_empty());
+    out
+}
+
+/// The sentence, trimmed to about 80 characters at a word.
+fn quote(sentence: &str) -> String {
+    let s = sentence.split_whitespace().collect::<Vec<_>>().join(" ");
+    if s.chars().count() <= 80 {
+        return s;
+    }
+    let cut: String = s.chars().take(80).collect();
+    let at = cut.rfind(' ').unwrap_or(cut.len());
+    format!("{} …", &cut[..at])
+}
+
+fn captured_years(re: &Regex, text: &str) -> Vec<i32> {
+    re.captures_iter(text)
+        .filter_map(|c| c.iter().skip(1).flatten().last().and_then(|m| m.as_str().parse().ok()))
+        .collect()
+}
+
+/// A bare year after the evaluation year ("2027") anywhere.
+fn names_later_year(text: &str, today: NaiveDate) -> bool {
+    YEAR.captures_iter(text)
+        .filter_map(|c| c[1].parse::<i32>().ok())
+        .any(|y| y > today.year())
+}
+
+/// A full date on or after `today` ("31.03.2027", "15. Januar 2027").
+fn names_future_date(text: &str, today: NaiveDate) -> bool {
+    FULL_DATE.captures_iter(text).any(|c| {
+        let (Ok(day), Ok(year)) = (c[1].parse::<u32>(), c[3].parse::<i32>()) else {
+            return false;
+        };
+        let month = month_of(&c[2]);
+        month
+            .and_then(|m| NaiveDate::from_ymd_opt(year, m, day))
+            .is_some_and(|d| d >= today)
+    })
+}
+
+fn month_of(s: &str) -> Option<u32> {
+    if let Some(n) = s.strip_suffix('.') {
+        return n.parse().ok();
+    }
+    const MONTHS: [&str; 12] = [
+        "jan", "feb", "mär", "apr", "mai", "jun", "jul", "aug", "sep", "okt", "nov", "dez",
+    ];
+    let lower = s.to_lowercase().replace("ae", "ä");
+    MONTHS.iter().position(|m| lower.starts_with(m)).map(|i| i as u32 + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn today() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 12, 1).unwrap()
+    }
+
+    fn text(t: &str) -> Option<ClosedWording> {
+        closed_by_wording("Förderprogramm", "", t, today())
+    }
+
+    fn phrase(t: &str) -> bool {
+        matches!(text(t), Some(ClosedWording::Phrase { .. }))
+    }
+
+    #[test]
+    fn closing_phrases_close() {
+        for t in [
+            "Aufruf 2021, abgeschlossen.",
+            "Der Förderaufruf ist abgeschlossen.",
+            "Das Programm ist ausgelaufen.",
+            "Programmlaufzeit 2017–2020 (ausgelaufen)",
+            "Das Bewerbungsverfahren lief bis Sommer 2020 (abgeschlossen).",
+            "Der Wettbewerb wurde beendet.",
+            "Die Fördermittel sind ausgeschöpft.",
+            "Mittel ausgeschöpft – keine Förderung mehr.",
+            "Eine Antragstellung ist nicht mehr möglich.",
+            "Es können keine Anträge mehr gestellt werden.",
+            "Status: geschlossen",
+            "The call is closed.",
+        ] {
+            assert!(phrase(t), "{t}: {:?}", text(t));
+        }
+    }
+
+    #[test]
+    fn look_alikes_do_not_close() {
+        for t in [
+            "Die Antragstellung ist bis 31.03.2027 möglich.",
+            "Abgeschlossene Projekte werden nicht gefördert.",
+            "Bereits abgeschlossene Vorhaben sind ausgeschlossen.",
+            "Anträge können gestellt werden, bis die Mittel ausgeschöpft sind.",
+            "Nach Ablauf der Frist ist eine Antragstellung nicht mehr möglich.",
+            "Die Projekte müssen bis Ende 2027 abgeschlossen sein.",
+            "Ein Kooperationsvertrag muss abgeschlossen werden.",
+            "Nachdem das Bewerbungsverfahren abgeschlossen ist, wählt die Jury aus.",
+            "Das Auswahlverfahren wird im März abgeschlossen.",
+            "Der Aufruf ist noch nicht abgeschlossen.",
+            "Gefördert werden Maßnahmen, die vor dem Förderbeginn nicht begonnen wurden.",
+            "Das Programm ist beendet. Neuer Aufruf: Anträge bis 15. Januar 2027.",
+        ] {
+            assert_eq!(text(t), None, "{t}");
+        }
+    }
+
+    #[test]
+    fn an_old_call_year_closes_unless_a_later_year_is_named() {
+        assert_eq!(
+            closed_by_wording("Projektaufruf 2021 für Dorfläden", "", "", today()),
+            Some(ClosedWording::CallYear { year: 2021 })
+        );
+        assert_eq!(
+            closed_by_wording("Aufruf 2026", "", "", today()),
+            None,
+            "this year's call"
+        );
+        assert_eq!(
+            closed_by_wording("Aufruf 2021", "", "Der nächste Aufruf folgt 2027.", today()),
+            None
+        );
+        assert_eq!(
+            closed_by_wording(
+                "Aufruf 2021",
+                "Nach dem Aufruf 2021 folgt der Aufruf 2026.",
+                "",
+                today()
+            ),
+            None,
+            "the latest call year counts"
+        );
+    }
+
+    #[test]
+    fn an_ended_runtime_closes() {
+        assert_eq!(
+            text("Programmlaufzeit 2017–2020. Gefördert wurden Dorfläden."),
+            Some(ClosedWording::RuntimeEnded { year: 2020 })
+        );
+        assert_eq!(
+            text("Das Programm läuft bis Ende 2022."),
+            Some(ClosedWording::RuntimeEnded { year: 2022 })
+        );
+        assert_eq!(text("Förderperiode 2021–2027"), None);
+        assert_eq!(text("Programmlaufzeit 2017–2020, verlängert bis 31.12.2027."), None);
+    }
+
+    #[test]
+    fn the_reason_reads_in_german() {
+        assert_eq!(
+            ClosedWording::CallYear { year: 2021 }.to_string(),
+            "Aufruf 2021, keine spätere Runde genannt"
+        );
+        let long = "Der Förderaufruf für die Modellvorhaben der ländlichen Entwicklung im Land ist inzwischen endgültig abgeschlossen.";
+        let Some(ClosedWording::Phrase { quote }) = text(long) else {
+            panic!("closes")
+        };
+        assert!(quote.ends_with('…') && quote.chars().count() <= 82, "{quote}");
+    }
+}
