@@ -165,7 +165,7 @@ fn project(id: String, handlungsfeld: &str, rng: &mut StdRng) -> Project {
                 rule(format!("{} AND NOT Privathaushalt*", terms[2..].join(" OR ")), 1.0),
                 rule(format!("{} NEAR/8 {}", terms[0], terms[3]), 1.0),
             ],
-            threshold: 3.5,
+            threshold: 4.0,
         },
         criteria: CriteriaOverride::default(),
     }
