@@ -136,14 +136,28 @@ impl<S: Store> App<S> {
             states.insert(source.id.clone(), self.store.source_state(&source.id).await?);
         }
         let (priors, mut requests) = Priors::on_request(self.store.calls_per_source().await?);
-        let collecting = collect::collect_all(&fetcher, &sources, states, priors, now);
-        tokio::pin!(collecting);
+        let mut collecting = collect::start_all(&fetcher, &sources, states, priors, now);
         // Earlier calls are read only for the sources that ask (a changed page); what was
-        // read serves again to tell unchanged listings when the outcome is stored.
+        // read serves again to tell unchanged listings when the outcome is stored. Each
+        // outcome is stored as it comes, while the later sources are still collected.
         let mut known: HashMap<String, HashMap<String, Known>> = HashMap::new();
-        let outcomes = loop {
+        let mut summary = CollectSummary::default();
+        loop {
             tokio::select! {
-                outcomes = &mut collecting => break outcomes,
+                outcome = collecting.next() => {
+                    let Some(outcome) = outcome else { break };
+                    let known = match known.remove(&outcome.source) {
+                        Some(known) => known,
+                        None if outcome.calls.is_empty() => HashMap::new(),
+                        None => self
+                            .prior_calls(&outcome.source)
+                            .await?
+                            .values()
+                            .map(|c| (c.url.clone(), Known::of(c)))
+                            .collect(),
+                    };
+                    summary.sources.push(self.store_outcome(outcome, &known, now).await?);
+                }
                 Some(request) = requests.recv() => {
                     let calls = self.prior_calls(&request.source).await;
                     if let Ok(calls) = &calls {
@@ -152,20 +166,6 @@ impl<S: Store> App<S> {
                     let _ = request.reply.send(calls.map_err(|e| e.to_string()));
                 }
             }
-        };
-        let mut summary = CollectSummary::default();
-        for outcome in outcomes {
-            let known = match known.remove(&outcome.source) {
-                Some(known) => known,
-                None if outcome.calls.is_empty() => HashMap::new(),
-                None => self
-                    .prior_calls(&outcome.source)
-                    .await?
-                    .values()
-                    .map(|c| (c.url.clone(), Known::of(c)))
-                    .collect(),
-            };
-            summary.sources.push(self.store_outcome(outcome, &known, now).await?);
         }
         summary.newly_broken = summary
             .sources

@@ -44,9 +44,10 @@ fn main() -> ExitCode {
 }
 
 /// glibc gives every thread that allocates its own malloc arena (up to 8 per core) and
-/// keeps freed memory in them, so a server answering on several runtime threads grows
-/// its RSS by arenas, not by data: the web bench (3,000 calls, `GET /report`) peaks at
-/// 67 MB with the default and at 36 MB with two arenas, at the same latency.
+/// keeps freed memory in them, so a process whose work moves between threads (the runtime's
+/// workers, one thread per SQLite connection) grows its RSS by arenas, not by data: the web
+/// bench (3,000 calls, `GET /report`) peaks at 67 MB with the default and at 36 MB with two
+/// arenas, at the same latency.
 fn limit_malloc_arenas() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: mallopt only sets an allocator parameter; called before any other thread exists.

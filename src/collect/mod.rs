@@ -325,11 +325,29 @@ async fn run_kind(ctx: &mut CollectContext<'_>) -> Result<Vec<Call>, CollectErro
 pub async fn collect_all(
     fetcher: &Fetcher,
     sources: &[SourceConfig],
+    states: HashMap<String, SourceState>,
+    priors: Priors,
+    now: DateTime<Utc>,
+) -> Vec<SourceOutcome> {
+    let mut collecting = start_all(fetcher, sources, states, priors, now);
+    let mut outcomes = Vec::with_capacity(sources.len());
+    while let Some(outcome) = collecting.next().await {
+        outcomes.push(outcome);
+    }
+    outcomes
+}
+
+/// Starts the collectors of all `sources` at once, as [`collect_all`] does, and hands
+/// their outcomes out one at a time, so that a caller stores each source while the later
+/// ones still run and never holds the calls of all sources at once.
+pub fn start_all(
+    fetcher: &Fetcher,
+    sources: &[SourceConfig],
     mut states: HashMap<String, SourceState>,
     mut priors: Priors,
     now: DateTime<Utc>,
-) -> Vec<SourceOutcome> {
-    let tasks: Vec<_> = sources
+) -> Collecting {
+    let tasks = sources
         .iter()
         .map(|source| {
             let (fetcher, source) = (fetcher.clone(), source.clone());
@@ -343,11 +361,24 @@ pub async fn collect_all(
             (fallback, task)
         })
         .collect();
-    let mut outcomes = Vec::with_capacity(tasks.len());
-    for ((id, state), task) in tasks {
-        outcomes.push(task.await.unwrap_or_else(|e| panicked(id, state, &e)));
+    Collecting { tasks }
+}
+
+/// The running collectors of a pass (see [`start_all`]).
+pub struct Collecting {
+    /// Each source's id and old state (kept if its collector panics) with its task.
+    tasks: std::collections::VecDeque<((String, SourceState), tokio::task::JoinHandle<SourceOutcome>)>,
+}
+
+impl Collecting {
+    /// The next outcome in the order of the sources; `None` when all were handed out.
+    /// Cancel-safe: dropped inside a `select!`, it loses no outcome.
+    pub async fn next(&mut self) -> Option<SourceOutcome> {
+        let (_, task) = self.tasks.front_mut()?;
+        let joined = task.await;
+        let ((id, state), _) = self.tasks.pop_front()?;
+        Some(joined.unwrap_or_else(|e| panicked(id, state, &e)))
     }
-    outcomes
 }
 
 /// A panicking collector keeps its old state, so nothing of the last pass is lost.

@@ -170,7 +170,15 @@ pub async fn plan<S: Store>(
     let mut plan = DigestPlan::default();
     // One digest at a time: selected, rendered, queued, dropped, so that only one
     // digest's calls and one full message are held at once.
+    let mut lists_of: Option<&str> = None;
     for recipient in digest::recipients(config) {
+        // Equal lists have equal Kommunen, and recipients come by (first) Kommune: a new
+        // Kommune drops the lists of the last one, so at most one Kommune's are held.
+        let kommune = recipient.roles.first().map(|&(k, _)| k.id.as_str());
+        if kommune != lists_of {
+            lists.clear();
+            lists_of = kommune;
+        }
         let Some(pending) = selector.pending(store, recipient).await? else {
             continue;
         };

@@ -48,8 +48,18 @@ macro_rules! select_call {
 
 // Per-call lookups of the hot paths (collect, match, notify); `HOT_QUERIES` lists
 // them for the test that checks each one uses an index.
-const BY_ID: &str = "SELECT id FROM calls WHERE id = ?";
-const BY_LINK: &str = "SELECT call_id FROM call_links WHERE url = ? LIMIT 1";
+/// Steps 1 and 2 of the identity in one statement: the call with the listing's id, else
+/// the call of the first of its URLs (own URL, then further links, in order) already linked.
+const BY_ID_OR_LINK: &str = "SELECT found FROM (\
+         SELECT id AS found, -1 AS rank FROM calls WHERE id = ?1 \
+         UNION ALL \
+         SELECT (SELECT call_id FROM call_links WHERE url = j.value LIMIT 1), j.key FROM json_each(?2) j\
+         ) WHERE found IS NOT NULL ORDER BY rank LIMIT 1";
+/// Records a call's listings (own URL and further links, a JSON array of [source, url])
+/// in one statement; a listing already recorded is seen again.
+const INSERT_LINKS: &str = "INSERT INTO call_links (call_id, source, url, first_seen, last_seen) \
+         SELECT ?1, json_extract(j.value, '$[0]'), json_extract(j.value, '$[1]'), ?2, ?2 FROM json_each(?3) j WHERE true \
+         ON CONFLICT (source, url) DO UPDATE SET last_seen = max(last_seen, excluded.last_seen)";
 const BY_TITLE_KEY: &str = "SELECT id, external_id FROM calls c WHERE title_key = ?1 \
          AND NOT EXISTS (SELECT 1 FROM call_links l WHERE l.call_id = c.id AND l.source = ?2) \
          ORDER BY first_seen, id";
@@ -75,8 +85,7 @@ const LIST_BY_SOURCE: &str = select_call!(
 
 #[cfg(test)]
 pub(super) const HOT_QUERIES: &[&str] = &[
-    BY_ID,
-    BY_LINK,
+    BY_ID_OR_LINK,
     BY_TITLE_KEY,
     STORED_FINGERPRINT,
     TOUCH,
@@ -271,18 +280,17 @@ async fn recompute_title_keys(pool: &SqlitePool) -> StoreResult<()> {
 }
 
 async fn find_existing(conn: &mut SqliteConnection, call: &Call) -> StoreResult<Option<CallId>> {
-    let by_id: Option<String> = query_scalar(BY_ID)
+    let urls: Vec<&str> = std::iter::once(&call.url)
+        .chain(call.links.iter().map(|l| &l.url))
+        .map(String::as_str)
+        .collect();
+    let known: Option<String> = query_scalar(BY_ID_OR_LINK)
         .bind(call.id.as_str())
+        .bind(to_json("call_links", "url", &urls)?)
         .fetch_optional(&mut *conn)
         .await?;
-    if let Some(id) = by_id {
+    if let Some(id) = known {
         return Ok(Some(CallId(id)));
-    }
-    for url in std::iter::once(&call.url).chain(call.links.iter().map(|l| &l.url)) {
-        let linked: Option<String> = query_scalar(BY_LINK).bind(url).fetch_optional(&mut *conn).await?;
-        if let Some(id) = linked {
-            return Ok(Some(CallId(id)));
-        }
     }
     by_title_key(conn, call).await
 }
@@ -490,18 +498,16 @@ async fn insert_links(conn: &mut SqliteConnection, id: &CallId, call: &Call) -> 
         source: call.source.clone(),
         url: call.url.clone(),
     };
-    for link in std::iter::once(&own).chain(&call.links) {
-        query(
-            "INSERT INTO call_links (call_id, source, url, first_seen, last_seen) VALUES (?1, ?2, ?3, ?4, ?4) \
-             ON CONFLICT (source, url) DO UPDATE SET last_seen = max(last_seen, excluded.last_seen)",
-        )
+    let links: Vec<(&str, &str)> = std::iter::once(&own)
+        .chain(&call.links)
+        .map(|l| (l.source.as_str(), l.url.as_str()))
+        .collect();
+    query(INSERT_LINKS)
         .bind(id.as_str())
-        .bind(&link.source)
-        .bind(&link.url)
         .bind(ts(call.last_seen))
+        .bind(to_json("call_links", "url", &links)?)
         .execute(&mut *conn)
         .await?;
-    }
     Ok(())
 }
 
