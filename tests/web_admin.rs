@@ -364,3 +364,59 @@ fn diff_lines<'a>(a: &'a str, b: &'a str) -> Vec<&'a str> {
     let old: std::collections::HashSet<_> = a.lines().collect();
     b.lines().filter(|l| !old.contains(l)).collect()
 }
+
+/// A stored call the project "Digitalkompetenz in der Verwaltung" takes.
+pub async fn seed_matching_call(store: &SqliteStore) {
+    use chrono::TimeZone;
+    use foerderradar::model::{Call, Deadline, DeadlineDate};
+    use foerderradar::store::Store;
+    let mut call = Call::new(
+        "fdb",
+        "https://foerder.example/digitalkompetenz",
+        "Qualifizierungsoffensive Digitalkompetenz für Kommunen",
+        Utc.with_ymd_and_hms(2026, 11, 2, 6, 0, 0).unwrap(),
+    );
+    call.funder = Some("Land NRW".into());
+    call.summary = "Gefördert werden Schulungen der Beschäftigten in der Verwaltung: digitale Kompetenzen, Digitalakademie. Antragsberechtigt sind Kommunen in Nordrhein-Westfalen.".into();
+    call.deadline = Deadline::Dates(vec![DeadlineDate::on(
+        chrono::NaiveDate::from_ymd_opt(2099, 12, 31).unwrap(),
+    )]);
+    store.upsert_call(&call).await.unwrap();
+}
+
+#[tokio::test]
+async fn the_preview_shows_a_call_that_stops_matching_and_writes_nothing() {
+    let server = AdminServer::start().await;
+    seed_matching_call(&server.store).await;
+    let (_, cookie, _) = server.login(PASSWORD).await;
+    let cookie = cookie.unwrap();
+    let path = server.config_dir.join("strategy.toml");
+    let before = std::fs::read(&path).unwrap();
+    let mut fields = form_fields(&server.get(PROJECT, Some(&cookie)).await.1);
+    let (status, html, _) = server
+        .post(&format!("{PROJECT}/vorschau"), Some(&cookie), &pairs(&fields))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    let count = |html: &str, id: &str| {
+        let start = html
+            .find(&format!("id=\"{id}\">"))
+            .unwrap_or_else(|| panic!("{id} in {html}"))
+            + id.len()
+            + 6;
+        html[start..].split('<').next().unwrap().parse::<usize>().unwrap()
+    };
+    assert_eq!(count(&html, "passed-before"), 1, "{html}");
+    assert_eq!(count(&html, "passed-after"), 1);
+    assert_eq!(count(&html, "dropped-count"), 0);
+
+    let main = fields.iter().find(|(n, _)| n == "expr_1").unwrap().1.clone();
+    set(&mut fields, "expr_1", &format!("({main}) AND NOT Nordrhein-Westfalen"));
+    let (status, html, _) = server
+        .post(&format!("{PROJECT}/vorschau"), Some(&cookie), &pairs(&fields))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert_eq!(count(&html, "passed-after"), 0, "{html}");
+    assert_eq!(count(&html, "dropped-count"), 1);
+    assert!(html.contains("Qualifizierungsoffensive Digitalkompetenz für Kommunen"));
+    assert_eq!(std::fs::read(&path).unwrap(), before, "a preview writes nothing");
+}

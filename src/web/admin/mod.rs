@@ -14,6 +14,7 @@ pub mod accounts;
 pub mod files;
 pub mod strategy_edit;
 
+pub mod preview;
 pub mod reload;
 mod rules;
 mod rules_feedback;
@@ -54,6 +55,7 @@ pub fn routes() -> Router<WebState> {
         .route("/admin/regeln", get(rules::list))
         .route("/admin/regeln/{kind}/{id}", get(rules::edit).post(rules::save))
         .route("/admin/regeln/{kind}/{id}/pruefen", post(rules::validate))
+        .route("/admin/regeln/{kind}/{id}/vorschau", post(rules::preview))
 }
 
 /// Failed log-ins per client in a sliding-free fixed window.

@@ -140,6 +140,7 @@ struct EditCtx {
     problems: Vec<Problem>,
     saved: bool,
     not_matching: Vec<super::rules_feedback::Rejected>,
+    preview: Option<super::preview::Preview>,
 }
 
 fn target(kind: ProfileKind, id: &str) -> String {
@@ -161,6 +162,7 @@ async fn edit_page(
     id: &str,
     shown: Option<(ProfileEdit, Vec<Problem>)>,
     saved: bool,
+    preview: Option<super::preview::Preview>,
 ) -> Response {
     let (_, doc) = match read_strategy(state) {
         Ok(d) => d,
@@ -199,6 +201,7 @@ async fn edit_page(
             problems,
             saved,
             not_matching,
+            preview,
         },
     )
 }
@@ -221,7 +224,7 @@ pub async fn edit(
     let Some(kind) = ProfileKind::parse(&kind) else {
         return state.0.pages.not_found("Diese Art von Profil gibt es nicht.");
     };
-    edit_page(&state, &admin, kind, &id, None, query.gespeichert.is_some()).await
+    edit_page(&state, &admin, kind, &id, None, query.gespeichert.is_some(), None).await
 }
 
 /// The debounced check while typing: JSON `{"ok": bool, "problems": [...]}` with the
@@ -328,6 +331,84 @@ pub async fn save(
     Redirect::to(&format!("/admin/regeln/{}/{id}?gespeichert=1", kind.slug())).into_response()
 }
 
+/// The form again with the preview of the typed rules against the stored open calls;
+/// nothing is written.
+pub async fn preview(
+    State(state): State<WebState>,
+    headers: HeaderMap,
+    Path((kind, id)): Path<(String, String)>,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Response {
+    let csrf = fields.iter().find(|(k, _)| k == "csrf").map(|(_, v)| v.as_str());
+    let admin = match admin_with_csrf(&state, &headers, csrf).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let Some(kind) = ProfileKind::parse(&kind) else {
+        return state.0.pages.not_found("Diese Art von Profil gibt es nicht.");
+    };
+    let (edit, old, text) = match candidate(&state, kind, &id, &fields) {
+        Ok(c) => c,
+        Err(problems) => return refused(&state, &admin, kind, &id, &fields, problems).await,
+    };
+    let configs = (
+        strategy_edit::load_with(&state.0.config.dir, &old),
+        strategy_edit::load_with(&state.0.config.dir, &text),
+    );
+    let (before, after) = match configs {
+        (Ok(b), Ok(a)) => (b, a),
+        (Err(problems), _) | (_, Err(problems)) => {
+            return refused(&state, &admin, kind, &id, &fields, problems).await;
+        }
+    };
+    let today = state.today();
+    let filter = crate::store::CallFilter {
+        open_on: Some(today),
+        ..Default::default()
+    };
+    let calls = match crate::store::Store::list_calls(&state.0.store, &filter).await {
+        Ok(c) => c,
+        Err(e) => return state.0.pages.failed("admin: cannot read the calls for the preview", &e),
+    };
+    let profile_id = id.clone();
+    let result = tokio::task::spawn_blocking(move || {
+        let before = crate::matching::Matcher::new(&before)?;
+        let after = crate::matching::Matcher::new(&after)?;
+        Ok::<_, crate::matching::MatchSetupError>(super::preview::compare(
+            &before,
+            &after,
+            &calls,
+            today,
+            kind,
+            &profile_id,
+        ))
+    })
+    .await;
+    let preview = match result {
+        Ok(Ok(p)) => p,
+        Ok(Err(e)) => {
+            let problems = vec![Problem {
+                rule: None,
+                line: None,
+                column: None,
+                message: e.to_string(),
+            }];
+            return refused(&state, &admin, kind, &id, &fields, problems).await;
+        }
+        Err(e) => return state.0.pages.failed("admin: the preview failed", &e),
+    };
+    edit_page(
+        &state,
+        &admin,
+        kind,
+        &id,
+        Some((edit, Vec::new())),
+        false,
+        Some(preview),
+    )
+    .await
+}
+
 /// Shows the form again with what the admin typed and why it was refused; the file
 /// is not touched.
 async fn refused(
@@ -360,6 +441,7 @@ async fn refused(
         id,
         Some((ProfileEdit { rules, threshold }, problems)),
         false,
+        None,
     )
     .await
 }
