@@ -22,19 +22,59 @@ const PROJECT: &str = "admin/regeln/projekt/digitalkompetenz-verwaltung";
 
 /// Funding vocabulary across the Handlungsfelder, so that calls hit many profiles.
 const WORDS: &[&str] = &[
-    "Digitalkompetenz", "Qualifizierung", "Verwaltung", "Beschäftigte", "Glasfaser", "Breitband",
-    "Mobilfunk", "LoRaWAN", "Sensorik", "Datenplattform", "Klimaschutz", "Klimaanpassung",
-    "Radverkehr", "Ladeinfrastruktur", "Photovoltaik", "Wärmeplanung", "Schule", "Kita", "Familie",
-    "Jugend", "Pflege", "Ehrenamt", "Gesundheit", "Telemedizin", "Tourismus", "Innenstadt",
-    "Einzelhandel", "Gründung", "Fachkräfte", "Wirtschaftsförderung", "Onlinezugangsgesetz",
-    "Serviceportal", "E-Akte", "Bürgerservice", "Förderung", "Kommunen", "Zuwendung", "Vorhaben",
-    "Modellprojekt", "Landwirtschaft", "Hochwasser", "Biodiversität", "Bibliothek", "Kultur",
+    "Digitalkompetenz",
+    "Qualifizierung",
+    "Verwaltung",
+    "Beschäftigte",
+    "Glasfaser",
+    "Breitband",
+    "Mobilfunk",
+    "LoRaWAN",
+    "Sensorik",
+    "Datenplattform",
+    "Klimaschutz",
+    "Klimaanpassung",
+    "Radverkehr",
+    "Ladeinfrastruktur",
+    "Photovoltaik",
+    "Wärmeplanung",
+    "Schule",
+    "Kita",
+    "Familie",
+    "Jugend",
+    "Pflege",
+    "Ehrenamt",
+    "Gesundheit",
+    "Telemedizin",
+    "Tourismus",
+    "Innenstadt",
+    "Einzelhandel",
+    "Gründung",
+    "Fachkräfte",
+    "Wirtschaftsförderung",
+    "Onlinezugangsgesetz",
+    "Serviceportal",
+    "E-Akte",
+    "Bürgerservice",
+    "Förderung",
+    "Kommunen",
+    "Zuwendung",
+    "Vorhaben",
+    "Modellprojekt",
+    "Landwirtschaft",
+    "Hochwasser",
+    "Biodiversität",
+    "Bibliothek",
+    "Kultur",
 ];
 const FILLER: &str = "Gefördert werden Vorhaben, die einen Beitrag zur nachhaltigen Entwicklung leisten und die Zusammenarbeit stärken. ";
 
 fn call(n: usize, rng: &mut StdRng) -> Call {
     let pick = |rng: &mut StdRng, k: usize| -> String {
-        (0..k).map(|_| *WORDS.choose(rng).unwrap()).collect::<Vec<_>>().join(" ")
+        (0..k)
+            .map(|_| *WORDS.choose(rng).unwrap())
+            .collect::<Vec<_>>()
+            .join(" ")
     };
     let mut c = Call::new(
         "fdb",
@@ -43,7 +83,10 @@ fn call(n: usize, rng: &mut StdRng) -> Call {
         Utc.with_ymd_and_hms(2026, 11, 2, 6, 0, 0).unwrap(),
     );
     c.funder = Some("Land NRW".into());
-    c.summary = format!("{} Antragsberechtigt sind Kommunen in Nordrhein-Westfalen.", pick(rng, 12));
+    c.summary = format!(
+        "{} Antragsberechtigt sind Kommunen in Nordrhein-Westfalen.",
+        pick(rng, 12)
+    );
     let mut text = String::new();
     while text.len() < rng.random_range(3_000..8_000) {
         text.push_str(FILLER);
@@ -51,7 +94,9 @@ fn call(n: usize, rng: &mut StdRng) -> Call {
         text.push_str(". ");
     }
     c.text = text;
-    c.deadline = Deadline::Dates(vec![DeadlineDate::on(chrono::NaiveDate::from_ymd_opt(2099, 12, 31).unwrap())]);
+    c.deadline = Deadline::Dates(vec![DeadlineDate::on(
+        chrono::NaiveDate::from_ymd_opt(2099, 12, 31).unwrap(),
+    )]);
     c
 }
 
@@ -98,7 +143,9 @@ async fn main() {
     let config_dir = dir.path().join("config");
     copy_config(&config_dir);
     accounts::set_password(&config_dir, "bench", "bench-password-123").unwrap();
-    let store = SqliteStore::open(&dir.path().join("data/foerderradar.sqlite")).await.unwrap();
+    let store = SqliteStore::open(&dir.path().join("data/foerderradar.sqlite"))
+        .await
+        .unwrap();
     let mut rng = StdRng::seed_from_u64(10);
     let calls: Vec<Call> = (0..CALLS).map(|n| call(n, &mut rng)).collect();
     store.upsert_calls(&calls).await.unwrap();
@@ -120,7 +167,11 @@ async fn main() {
         .post(format!("{base}admin/anmelden"))
         .header("cookie", &login_cookie)
         .header("content-type", "application/x-www-form-urlencoded")
-        .body(encode(&[("name", "bench"), ("password", "bench-password-123"), ("csrf", csrf.as_str())]))
+        .body(encode(&[
+            ("name", "bench"),
+            ("password", "bench-password-123"),
+            ("csrf", csrf.as_str()),
+        ]))
         .send()
         .await
         .unwrap();
@@ -138,9 +189,15 @@ async fn main() {
     let form = [
         ("csrf", csrf.as_str()),
         ("threshold", "5"),
-        ("expr_1", "(Digitalkompetenz OR \"digitale Kompetenzen\" OR Qualifizierung*) AND NOT Landwirtschaft"),
+        (
+            "expr_1",
+            "(Digitalkompetenz OR \"digitale Kompetenzen\" OR Qualifizierung*) AND NOT Landwirtschaft",
+        ),
         ("weight_1", "2.5"),
-        ("expr_2", "(Qualifizierung* OR Schulung*) NEAR/4 (Verwaltung* OR Beschäftigte*)"),
+        (
+            "expr_2",
+            "(Qualifizierung* OR Schulung*) NEAR/4 (Verwaltung* OR Beschäftigte*)",
+        ),
         ("weight_2", "1"),
         ("expr_3", "Schüler* OR *schulen OR Lehrkräfte"),
         ("weight_3", "-2"),
@@ -161,7 +218,10 @@ async fn main() {
         body = response.text().await.unwrap();
         times.push(start.elapsed());
     }
-    assert!(body.contains(&format!("Vorschau gegen {CALLS} offene Aufrufe")), "{body}");
+    assert!(
+        body.contains(&format!("Vorschau gegen {CALLS} offene Aufrufe")),
+        "{body}"
+    );
     times.sort();
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     println!(

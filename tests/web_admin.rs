@@ -45,8 +45,13 @@ pub fn copy_config(dest: &Path) {
 impl AdminServer {
     pub async fn start() -> AdminServer {
         let dir = tempfile::tempdir().unwrap();
+        copy_config(&dir.path().join("config"));
+        AdminServer::start_in(dir).await
+    }
+
+    /// The server on `<dir>/config` and `<dir>/data`.
+    pub async fn start_in(dir: tempfile::TempDir) -> AdminServer {
         let config_dir = dir.path().join("config");
-        copy_config(&config_dir);
         accounts::set_password(&config_dir, NAME, PASSWORD).unwrap();
         let config = Config::load(&config_dir).unwrap_or_else(|e| panic!("{e}"));
         let store = SqliteStore::open(&dir.path().join("data/foerderradar.sqlite"))
@@ -419,4 +424,278 @@ async fn the_preview_shows_a_call_that_stops_matching_and_writes_nothing() {
     assert_eq!(count(&html, "dropped-count"), 1);
     assert!(html.contains("Qualifizierungsoffensive Digitalkompetenz für Kommunen"));
     assert_eq!(std::fs::read(&path).unwrap(), before, "a preview writes nothing");
+}
+
+/// Lines of a child's stderr, read on a thread.
+fn stderr_lines(child: &mut std::process::Child) -> std::sync::mpsc::Receiver<String> {
+    use std::io::BufRead;
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+fn wait_for(lines: &std::sync::mpsc::Receiver<String>, needle: &str, log: &mut Vec<String>) -> String {
+    let deadline = std::time::Instant::now() + Duration::from_secs(150);
+    while let Some(left) = deadline.checked_duration_since(std::time::Instant::now()) {
+        match lines.recv_timeout(left) {
+            Ok(line) => {
+                log.push(line.clone());
+                if line.contains(needle) {
+                    return line;
+                }
+            }
+            Err(_) => break,
+        }
+    }
+    panic!("the daemon never logged {needle:?}:\n{}", log.join("\n"));
+}
+
+/// The daemon started by the test matches every minute; a save in the admin UI reloads
+/// it by SIGHUP, and its next match uses the new rule, without a restart.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_running_daemon_matches_with_the_saved_rule_without_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let config_dir = dir.path().join("config");
+    let data = dir.path().join("data");
+    copy_config(&config_dir);
+    // Offline: one source on a closed port; collect (then match) every minute.
+    std::fs::write(
+        config_dir.join("sources.toml"),
+        "[[source]]\nid = \"lokal\"\nkind = \"rss\"\nlabel = \"Lokaler Feed\"\nurl = \"http://127.0.0.1:9/feed.xml\"\n",
+    )
+    .unwrap();
+    let service = std::fs::read_to_string(config_dir.join("foerderradar.toml"))
+        .unwrap()
+        .replace("collect = \"0 6 * * 1-5\"", "collect = \"* * * * *\"")
+        .replace("retries = 3 ", "retries = 0 ");
+    std::fs::write(config_dir.join("foerderradar.toml"), service).unwrap();
+    Config::load(&config_dir).unwrap_or_else(|e| panic!("{e}"));
+    {
+        let store = SqliteStore::open(&data.join("foerderradar.sqlite")).await.unwrap();
+        seed_matching_call(&store).await;
+        store.close().await;
+    }
+    let mut daemon = std::process::Command::new(env!("CARGO_BIN_EXE_foerderradar"))
+        .arg("--config")
+        .arg(&config_dir)
+        .arg("--data")
+        .arg(&data)
+        .arg("run")
+        .env_remove("RUST_LOG")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let lines = stderr_lines(&mut daemon);
+    let mut log = Vec::new();
+    wait_for(&lines, "match done", &mut log);
+    let server = AdminServer::start_in(dir).await;
+    let call_id = foerderradar::model::CallId(
+        foerderradar::store::Store::list_calls(&server.store, &Default::default())
+            .await
+            .unwrap()[0]
+            .id
+            .0
+            .clone(),
+    );
+    let project_passes = |matches: &[foerderradar::model::Match]| {
+        matches
+            .iter()
+            .any(|m| m.passed && m.project.as_deref() == Some("digitalkompetenz-verwaltung"))
+    };
+    let before = foerderradar::store::Store::matches_for(&server.store, &call_id)
+        .await
+        .unwrap();
+    assert!(project_passes(&before), "the old rules take the call: {before:?}");
+
+    let (_, cookie, _) = server.login(PASSWORD).await;
+    let cookie = cookie.unwrap();
+    let mut fields = form_fields(&server.get(PROJECT, Some(&cookie)).await.1);
+    let main = fields.iter().find(|(n, _)| n == "expr_1").unwrap().1.clone();
+    set(&mut fields, "expr_1", &format!("({main}) AND NOT Nordrhein-Westfalen"));
+    let (status, _, _) = server.post(PROJECT, Some(&cookie), &pairs(&fields)).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+
+    wait_for(&lines, "config reloaded: new rules active", &mut log);
+    wait_for(&lines, "match done", &mut log);
+    let after = foerderradar::store::Store::matches_for(&server.store, &call_id)
+        .await
+        .unwrap();
+    assert!(
+        !project_passes(&after),
+        "the daemon matched with the saved rule: {after:?}"
+    );
+    assert_eq!(
+        daemon.try_wait().unwrap(),
+        None,
+        "the daemon was reloaded, not restarted"
+    );
+    // SAFETY: the child's pid; SIGTERM stops it cleanly.
+    unsafe { libc::kill(daemon.id() as i32, libc::SIGTERM) };
+    assert!(daemon.wait().unwrap().success());
+}
+
+/// Debian's chromium (or `FOERDERRADAR_CHROMIUM`), when installed.
+fn chromium() -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os("FOERDERRADAR_CHROMIUM") {
+        return Some(path.into());
+    }
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .flat_map(|dir| ["chromium", "chromium-browser", "google-chrome"].map(|name| dir.join(name)))
+        .find(|p| p.is_file())
+}
+
+async fn wait_for_content(page: &chromiumoxide::Page, needle: &str) -> String {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let mut html = String::new();
+    while std::time::Instant::now() < deadline {
+        html = page.content().await.unwrap_or_default();
+        if html.contains(needle) {
+            return html;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{needle:?} never appeared:\n{html}");
+}
+
+/// A real browser: log in, open a project's rules, add a NOT term and see the preview's
+/// counts change, save and find the change in the audit log; an invalid edit shows
+/// its error and is not saved. With `FOERDERRADAR_SCREENSHOTS=DIR` it saves the Regeln
+/// page with a preview as `admin-rules.png` (the README's screenshot).
+#[tokio::test]
+async fn browser_admin_edits_a_rule_end_to_end() {
+    use chromiumoxide::browser::{Browser, BrowserConfig};
+    use chromiumoxide::page::ScreenshotParams;
+    use futures::StreamExt;
+
+    let Some(chromium) = chromium() else {
+        eprintln!("browser_admin_edits_a_rule_end_to_end skipped: no chromium installed (apt-get install chromium)");
+        return;
+    };
+    let server = AdminServer::start().await;
+    seed_matching_call(&server.store).await;
+    let profile = tempfile::tempdir().unwrap();
+    let config = BrowserConfig::builder()
+        .chrome_executable(chromium)
+        .new_headless_mode()
+        .no_sandbox()
+        .user_data_dir(profile.path())
+        .window_size(1000, 1600)
+        .build()
+        .unwrap();
+    let (mut browser, mut handler) = Browser::launch(config).await.expect("chromium starts");
+    let events = tokio::spawn(async move { while handler.next().await.is_some() {} });
+
+    // Log in with the keyboard.
+    let page = browser.new_page(server.url("/admin/anmelden").as_str()).await.unwrap();
+    page.wait_for_navigation().await.unwrap();
+    page.find_element("#name")
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap()
+        .type_str(NAME)
+        .await
+        .unwrap();
+    page.find_element("#password")
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap()
+        .type_str(PASSWORD)
+        .await
+        .unwrap()
+        .press_key("Enter")
+        .await
+        .unwrap();
+    wait_for_content(&page, "Angemeldet als anna").await;
+
+    // The project's rules and a preview of them as they are.
+    page.goto(server.url(PROJECT)).await.unwrap();
+    page.wait_for_navigation().await.unwrap();
+    page.find_element("#preview-button")
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let html = wait_for_content(&page, "id=\"passed-after\"").await;
+    assert!(html.contains("id=\"passed-after\">1<"), "{html}");
+
+    // Add a NOT term to the main rule, typed at its end.
+    page.evaluate(
+        "(() => { const e = document.getElementById('expr_1'); e.value = '(' + e.value + ')'; e.focus(); e.setSelectionRange(e.value.length, e.value.length); })()",
+    )
+    .await
+    .unwrap();
+    page.find_element("#expr_1")
+        .await
+        .unwrap()
+        .type_str(" AND NOT Nordrhein-Westfalen")
+        .await
+        .unwrap();
+    page.find_element("#preview-button")
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let html = wait_for_content(&page, "id=\"dropped-count\">1<").await;
+    assert!(html.contains("id=\"passed-after\">0<"), "{html}");
+    assert!(
+        html.contains("AND NOT Nordrhein-Westfalen"),
+        "the typed edit stays in the form"
+    );
+    if let Some(dir) = std::env::var_os("FOERDERRADAR_SCREENSHOTS") {
+        let full = ScreenshotParams::builder().full_page(true).build();
+        page.save_screenshot(full, PathBuf::from(dir).join("admin-rules.png"))
+            .await
+            .unwrap();
+    }
+
+    // Save, and find it in the audit log.
+    page.find_element("#save").await.unwrap().click().await.unwrap();
+    wait_for_content(&page, "id=\"saved\"").await;
+    let saved = std::fs::read_to_string(server.config_dir.join("strategy.toml")).unwrap();
+    assert!(saved.contains("AND NOT Nordrhein-Westfalen"), "{saved}");
+    page.goto(server.url("/admin/protokoll")).await.unwrap();
+    page.wait_for_navigation().await.unwrap();
+    let audit = wait_for_content(&page, "audit-entry").await;
+    assert!(audit.contains("digitalkompetenz-verwaltung") && audit.contains("AND NOT Nordrhein-Westfalen"));
+
+    // An invalid edit: its error is shown and nothing is written.
+    page.goto(server.url(PROJECT)).await.unwrap();
+    page.wait_for_navigation().await.unwrap();
+    page.find_element("#expr_4")
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap()
+        .type_str("Schulung AND (Verwaltung")
+        .await
+        .unwrap();
+    page.find_element("#save").await.unwrap().click().await.unwrap();
+    let html = wait_for_content(&page, "Nicht gespeichert").await;
+    assert!(html.contains("Regel 4, Zeile 1, Spalte"), "{html}");
+    assert_eq!(
+        std::fs::read_to_string(server.config_dir.join("strategy.toml")).unwrap(),
+        saved,
+        "the invalid edit was not saved"
+    );
+    assert_eq!(server.store.audit_log(10).await.unwrap().len(), 1);
+
+    browser.close().await.unwrap();
+    let _ = browser.wait().await;
+    events.abort();
 }
