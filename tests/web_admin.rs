@@ -699,3 +699,44 @@ async fn browser_admin_edits_a_rule_end_to_end() {
     let _ = browser.wait().await;
     events.abort();
 }
+
+/// `admin passwd` reads the password from stdin (never argv), writes an argon2 hash that
+/// logs in, and `check` refuses an admins.toml entry that is not a hash.
+#[test]
+fn admin_passwd_reads_stdin_and_check_validates_admins_toml() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let config_dir = dir.path().join("config");
+    copy_config(&config_dir);
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_foerderradar"))
+        .arg("--config")
+        .arg(&config_dir)
+        .args(["admin", "passwd", "bert"])
+        .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(b"ein-langes-passwort\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = std::fs::read_to_string(config_dir.join("admins.toml")).unwrap();
+    assert!(text.contains("bert = \"$argon2id$"), "{text}");
+    assert!(!text.contains("ein-langes-passwort"));
+    let accounts = accounts::Accounts::load(&config_dir).unwrap();
+    assert!(accounts.verify("bert", "ein-langes-passwort"));
+
+    let check = |dir: &Path| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_foerderradar"))
+            .arg("--config")
+            .arg(dir)
+            .arg("check")
+            .output()
+            .unwrap()
+    };
+    assert!(check(&config_dir).status.success());
+    std::fs::write(config_dir.join("admins.toml"), "[admins]\nbert = \"geheim\"\n").unwrap();
+    let out = check(&config_dir);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("admins.toml:2: admins.bert"), "{stderr}");
+}
