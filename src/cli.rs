@@ -38,6 +38,7 @@ macro_rules! errln {
     }};
 }
 
+mod admin;
 mod feedback;
 
 /// foerderradar: finds funding calls for the Smart Region Kreis Warendorf and mails each Kommune what concerns it.
@@ -146,6 +147,11 @@ pub enum Command {
     Calls {
         #[command(subcommand)]
         command: CallsCommand,
+    },
+    /// Admin accounts of the web UI (`admins.toml`).
+    Admin {
+        #[command(subcommand)]
+        command: admin::AdminCommand,
     },
     /// Run the web server alone: signed mail links, contact pages, reports, /health and
     /// /metrics (`[web]` in foerderradar.toml; `run` hosts it too with `[web] enabled = true`).
@@ -418,6 +424,9 @@ async fn run_command(cli: Cli, out: &mut Out<impl Write>) -> anyhow::Result<Exit
     if let Command::Check = cli.command {
         return check(&cli.config, out);
     }
+    if let Command::Admin { command } = cli.command {
+        return admin::run(&cli.config, command);
+    }
     let config = load_config(&cli.config)?;
     if let Command::Eval(args) = &cli.command {
         return run_eval(&cli, config, args, out).await;
@@ -452,7 +461,11 @@ async fn run_command(cli: Cli, out: &mut Out<impl Write>) -> anyhow::Result<Exit
         Command::Backup { file } => backup(&app, &file, out).await,
         Command::Feedback { command } => feedback::run(&app, command, out).await,
         Command::Contacts { format } => feedback::contacts(&app, format, out).await,
-        Command::Check | Command::Eval(_) | Command::Run { once: false } | Command::Serve { .. } => {
+        Command::Check
+        | Command::Eval(_)
+        | Command::Run { once: false }
+        | Command::Serve { .. }
+        | Command::Admin { .. } => {
             unreachable!("handled above")
         }
     };
@@ -508,6 +521,10 @@ fn check(dir: &Path, out: &mut Out<impl Write>) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(1));
     }
     if let Err(e) = crate::notify::admin_digest::AdminTemplates::load(&config.dir).and_then(|t| t.check()) {
+        errln!("{e:#}");
+        return Ok(ExitCode::from(1));
+    }
+    if let Err(e) = crate::web::admin::accounts::Accounts::load(&config.dir) {
         errln!("{e:#}");
         return Ok(ExitCode::from(1));
     }

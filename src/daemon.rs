@@ -225,6 +225,10 @@ fn next_job(config: &Config, last: &LastRuns, now: DateTime<Utc>) -> (Job, DateT
 /// Runs until SIGINT or SIGTERM. Returns exit code 0 after a clean stop.
 pub async fn run(mut app: App, config_dir: PathBuf) -> anyhow::Result<ExitCode> {
     let lock = acquire_lock(&app.data_dir)?;
+    // Lets a save in the admin UI (possibly another process) send the SIGHUP below.
+    let pid_file = app.data_dir.join(crate::web::admin::reload::PID_FILE);
+    std::fs::write(&pid_file, format!("{}\n", std::process::id()))
+        .with_context(|| format!("writing {}", pid_file.display()))?;
     let mut hangup = signal(SignalKind::hangup()).context("installing the SIGHUP handler")?;
     let mut terminate = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
     let mut interrupt = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
@@ -294,6 +298,7 @@ pub async fn run(mut app: App, config_dir: PathBuf) -> anyhow::Result<ExitCode> 
     if let Some(web) = web {
         web.stop().await?;
     }
+    let _ = std::fs::remove_file(&pid_file);
     tracing::info!("daemon stopped");
     Ok(ExitCode::SUCCESS)
 }

@@ -25,3 +25,4 @@ mod report;
 mod store;
 mod support;
 mod web;
+mod web_admin;

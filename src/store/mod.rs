@@ -12,7 +12,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-pub use sqlite::{DeadLetter, JobMetric, JobRuns, LastError, ScheduledRuns, SourceYield, SqliteStore, StoreMetrics};
+pub use sqlite::{
+    AdminSession, AuditEntry, DeadLetter, JobMetric, JobRuns, LastError, ScheduledRuns, SourceYield, SqliteStore,
+    StoreMetrics,
+};
 
 use crate::model::contact::ContactSettings;
 use crate::model::facts::CallFacts;

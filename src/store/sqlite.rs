@@ -7,6 +7,7 @@
 //! wait on the busy timeout, instead of failing with `SQLITE_BUSY` when two
 //! tasks upgrade from reading to writing at once.
 
+mod admin;
 mod calls;
 mod contacts;
 mod digest;
@@ -40,6 +41,7 @@ use crate::model::feedback::{FeedbackCount, FeedbackEntry, FeedbackSet};
 use crate::model::source::SourceState;
 use crate::model::{Call, CallId, Match};
 
+pub use admin::{AdminSession, AuditEntry};
 pub use jobs::{DeadLetter, ScheduledRuns, SourceYield};
 pub use metrics::{JobMetric, StoreMetrics};
 pub use ops::{JobRuns, LastError};

@@ -14,6 +14,7 @@
 //! works without JavaScript, and goes out with a CSP that allows no script.
 
 mod access;
+pub mod admin;
 mod contact;
 mod ops;
 mod pages;
@@ -98,6 +99,10 @@ struct Inner {
     pages: Pages,
     today_override: Option<NaiveDate>,
     limiter: RateLimiter,
+    /// Failed admin log-ins per client.
+    login_throttle: admin::LoginThrottle,
+    /// One config save at a time.
+    config_write: tokio::sync::Mutex<()>,
 }
 
 impl WebState {
@@ -125,6 +130,8 @@ impl WebState {
             pages,
             today_override,
             limiter: RateLimiter::new(access::TOKEN_REQUESTS_PER_MINUTE),
+            login_throttle: admin::LoginThrottle::default(),
+            config_write: tokio::sync::Mutex::new(()),
             store,
             config,
         })))
@@ -145,6 +152,7 @@ pub fn router(state: WebState) -> Router {
         .route("/l/{token}", get(contact::show).post(contact::act))
         .route("/report", get(reports::report))
         .route("/calls/{id}", get(reports::call))
+        .merge(admin::routes())
         .fallback(pages::not_found)
         .layer(middleware::from_fn(security_headers))
         .with_state(state)

@@ -9,13 +9,28 @@ use axum::response::{Html, IntoResponse, Response};
 use minijinja::Environment;
 use serde::Serialize;
 
-const EMBEDDED: [(&str, &str); 6] = [
+const EMBEDDED: [(&str, &str); 12] = [
     ("base.html.j2", include_str!("templates/base.html.j2")),
     ("error.html.j2", include_str!("templates/error.html.j2")),
     ("confirm.html.j2", include_str!("templates/confirm.html.j2")),
     ("done.html.j2", include_str!("templates/done.html.j2")),
     ("contact.html.j2", include_str!("templates/contact.html.j2")),
     ("call.html.j2", include_str!("templates/call.html.j2")),
+    ("admin/nav.html.j2", include_str!("templates/admin/nav.html.j2")),
+    ("admin/login.html.j2", include_str!("templates/admin/login.html.j2")),
+    (
+        "admin/overview.html.j2",
+        include_str!("templates/admin/overview.html.j2"),
+    ),
+    ("admin/audit.html.j2", include_str!("templates/admin/audit.html.j2")),
+    (
+        "admin/rules_list.html.j2",
+        include_str!("templates/admin/rules_list.html.j2"),
+    ),
+    (
+        "admin/rules_edit.html.j2",
+        include_str!("templates/admin/rules_edit.html.j2"),
+    ),
 ];
 
 pub struct Pages {
