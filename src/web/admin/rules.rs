@@ -227,6 +227,22 @@ pub async fn edit(
     edit_page(&state, &admin, kind, &id, None, query.gespeichert.is_some(), None).await
 }
 
+/// The admin behind a form post (session and its CSRF token) and the profile kind it
+/// names; otherwise the answer to send.
+async fn form_request(
+    state: &WebState,
+    headers: &HeaderMap,
+    kind: &str,
+    fields: &[(String, String)],
+) -> Result<(Admin, ProfileKind), Response> {
+    let csrf = fields.iter().find(|(k, _)| k == "csrf").map(|(_, v)| v.as_str());
+    let admin = admin_with_csrf(state, headers, csrf).await?;
+    match ProfileKind::parse(kind) {
+        Some(kind) => Ok((admin, kind)),
+        None => Err(state.0.pages.not_found("Diese Art von Profil gibt es nicht.")),
+    }
+}
+
 /// The debounced check while typing: JSON `{"ok": bool, "problems": [...]}` with the
 /// rule, line and column of each syntax error.
 pub async fn validate(
@@ -235,12 +251,9 @@ pub async fn validate(
     Path((kind, id)): Path<(String, String)>,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Response {
-    let csrf = fields.iter().find(|(k, _)| k == "csrf").map(|(_, v)| v.as_str());
-    if let Err(r) = admin_with_csrf(&state, &headers, csrf).await {
-        return r;
-    }
-    let Some(kind) = ProfileKind::parse(&kind) else {
-        return state.0.pages.not_found("Diese Art von Profil gibt es nicht.");
+    let kind = match form_request(&state, &headers, &kind, &fields).await {
+        Ok((_, kind)) => kind,
+        Err(r) => return r,
     };
     let problems = match candidate(&state, kind, &id, &fields) {
         Ok((_, _, text)) => strategy_edit::load_with(&state.0.config.dir, &text)
@@ -288,13 +301,9 @@ pub async fn save(
     Path((kind, id)): Path<(String, String)>,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Response {
-    let csrf = fields.iter().find(|(k, _)| k == "csrf").map(|(_, v)| v.as_str());
-    let admin = match admin_with_csrf(&state, &headers, csrf).await {
-        Ok(a) => a,
+    let (admin, kind) = match form_request(&state, &headers, &kind, &fields).await {
+        Ok(request) => request,
         Err(r) => return r,
-    };
-    let Some(kind) = ProfileKind::parse(&kind) else {
-        return state.0.pages.not_found("Diese Art von Profil gibt es nicht.");
     };
     // Serialises saves in this process, so that two admins cannot interleave a
     // read-modify-write of the file.
@@ -339,13 +348,9 @@ pub async fn preview(
     Path((kind, id)): Path<(String, String)>,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Response {
-    let csrf = fields.iter().find(|(k, _)| k == "csrf").map(|(_, v)| v.as_str());
-    let admin = match admin_with_csrf(&state, &headers, csrf).await {
-        Ok(a) => a,
+    let (admin, kind) = match form_request(&state, &headers, &kind, &fields).await {
+        Ok(request) => request,
         Err(r) => return r,
-    };
-    let Some(kind) = ProfileKind::parse(&kind) else {
-        return state.0.pages.not_found("Diese Art von Profil gibt es nicht.");
     };
     let (edit, old, text) = match candidate(&state, kind, &id, &fields) {
         Ok(c) => c,
