@@ -423,6 +423,12 @@ async fn the_preview_shows_a_call_that_stops_matching_and_writes_nothing() {
     assert_eq!(count(&html, "passed-after"), 0, "{html}");
     assert_eq!(count(&html, "dropped-count"), 1);
     assert!(html.contains("Qualifizierungsoffensive Digitalkompetenz für Kommunen"));
+    let config = foerderradar::config::Config::load(&server.config_dir).unwrap();
+    let telgte = config.kommune("telgte").unwrap();
+    assert!(
+        html.contains(&format!(">{}<", telgte.name)) && !html.contains(">telgte<"),
+        "Kommunen by name, not by id: {html}"
+    );
     assert_eq!(std::fs::read(&path).unwrap(), before, "a preview writes nothing");
 }
 

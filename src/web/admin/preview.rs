@@ -8,6 +8,7 @@ use chrono::NaiveDate;
 use serde::Serialize;
 
 use super::strategy_edit::ProfileKind;
+use crate::config::Config;
 use crate::matching::Matcher;
 use crate::model::{Call, Match};
 
@@ -120,6 +121,20 @@ pub fn compare(
         .map(|(kommune, (before, after))| KommuneDelta { kommune, before, after })
         .collect();
     preview
+}
+
+impl Preview {
+    /// Kommunen by their names, as the page shows them (ids are the config's business).
+    pub fn named(mut self, config: &Config) -> Preview {
+        let name = |id: &String| config.kommune(id).map_or_else(|| id.clone(), |k| k.name.clone());
+        for delta in &mut self.kommunen {
+            delta.kommune = name(&delta.kommune);
+        }
+        for changed in self.newly.iter_mut().chain(&mut self.dropped) {
+            changed.kommunen = changed.kommunen.iter().map(name).collect();
+        }
+        self
+    }
 }
 
 fn round(x: f64) -> f64 {

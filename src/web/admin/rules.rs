@@ -390,7 +390,7 @@ pub async fn preview(
     })
     .await;
     let preview = match result {
-        Ok(Ok(p)) => p,
+        Ok(Ok(p)) => p.named(&state.0.config),
         Ok(Err(e)) => {
             let problems = vec![Problem {
                 rule: None,
