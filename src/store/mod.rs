@@ -272,7 +272,6 @@ string_enum! {
     }
 }
 
-/// The store interface. All methods are async and safe to call concurrently.
 /// Which feedback entries [`Store::feedback`] lists; `None` fields do not filter.
 #[derive(Debug, Clone, Default)]
 pub struct FeedbackFilter {
@@ -281,6 +280,7 @@ pub struct FeedbackFilter {
     pub since: Option<DateTime<Utc>>,
 }
 
+/// The store interface. All methods are async and safe to call concurrently.
 #[allow(async_fn_in_trait)]
 pub trait Store: Send + Sync {
     /// Inserts or updates a call. Identity: the canonical URL first, then the
