@@ -32,10 +32,19 @@ const EMBEDDED: [(&str, &str); 16] = [
         include_str!("templates/admin/rules_edit.html.j2"),
     ),
     // Übersicht, Quellen and Kontakte.
-    ("admin/source_health.html.j2", include_str!("templates/admin/source_health.html.j2")),
+    (
+        "admin/source_health.html.j2",
+        include_str!("templates/admin/source_health.html.j2"),
+    ),
     ("admin/sources.html.j2", include_str!("templates/admin/sources.html.j2")),
-    ("admin/contacts.html.j2", include_str!("templates/admin/contacts.html.j2")),
-    ("admin/contact_edit.html.j2", include_str!("templates/admin/contact_edit.html.j2")),
+    (
+        "admin/contacts.html.j2",
+        include_str!("templates/admin/contacts.html.j2"),
+    ),
+    (
+        "admin/contact_edit.html.j2",
+        include_str!("templates/admin/contact_edit.html.j2"),
+    ),
 ];
 
 pub struct Pages {

@@ -129,7 +129,10 @@ pub async fn save(state: &WebState, admin: &Admin, change: Change<'_>) -> Result
     let written = super::files::backup(&path, now).and_then(|_| super::files::write_atomically(&path, change.text));
     if let Err(e) = written {
         return Err(Refused::Failed(
-            state.0.pages.failed(&format!("admin: cannot write {}", change.file.name()), &e),
+            state
+                .0
+                .pages
+                .failed(&format!("admin: cannot write {}", change.file.name()), &e),
         ));
     }
     if let Err(e) = state

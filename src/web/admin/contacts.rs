@@ -94,7 +94,12 @@ pub async fn page(State(state): State<WebState>, headers: HeaderMap, Query(query
 
 fn names(config: &Config, ids: &BTreeSet<String>) -> Vec<String> {
     ids.iter()
-        .map(|id| config.strategy.handlungsfeld(id).map_or_else(|| id.clone(), |h| h.name.clone()))
+        .map(|id| {
+            config
+                .strategy
+                .handlungsfeld(id)
+                .map_or_else(|| id.clone(), |h| h.name.clone())
+        })
         .collect()
 }
 
@@ -219,7 +224,13 @@ impl ContactEdit {
 
     /// The keys as the audit log shows them.
     fn summary(&self) -> String {
-        let or = |s: &str, default: &str| if s.is_empty() { default.to_string() } else { s.to_string() };
+        let or = |s: &str, default: &str| {
+            if s.is_empty() {
+                default.to_string()
+            } else {
+                s.to_string()
+            }
+        };
         format!(
             "cadence = {}\nhandlungsfelder = {}\npaused_until = {}\n",
             or(&self.cadence, "(täglich)"),
@@ -245,7 +256,11 @@ impl ContactEdit {
                 t.remove(key);
             }
         };
-        set(t, "cadence", (!self.cadence.is_empty()).then(|| Value::from(&self.cadence)));
+        set(
+            t,
+            "cadence",
+            (!self.cadence.is_empty()).then(|| Value::from(&self.cadence)),
+        );
         let list = (!self.handlungsfelder.is_empty()).then(|| {
             let mut a = Array::new();
             for h in &self.handlungsfelder {
@@ -267,7 +282,10 @@ fn contact_table<'a>(doc: &'a mut DocumentMut, kommune: &str, n: usize) -> anyho
     let k = doc
         .get_mut("kommune")
         .and_then(Item::as_array_of_tables_mut)
-        .and_then(|a| a.iter_mut().find(|t| t.get("id").and_then(Item::as_str) == Some(kommune)))
+        .and_then(|a| {
+            a.iter_mut()
+                .find(|t| t.get("id").and_then(Item::as_str) == Some(kommune))
+        })
         .with_context(|| format!("kommunen.toml has no Kommune `{kommune}`"))?;
     k.get_mut("contact")
         .and_then(Item::as_array_of_tables_mut)
@@ -358,7 +376,15 @@ fn cadences(current: &str) -> Vec<Choice> {
         ("sofort".into(), "sofort (bei jedem Lauf)".into()),
         ("täglich".into(), "täglich".into()),
     ];
-    for day in ["montag", "dienstag", "mittwoch", "donnerstag", "freitag", "samstag", "sonntag"] {
+    for day in [
+        "montag",
+        "dienstag",
+        "mittwoch",
+        "donnerstag",
+        "freitag",
+        "samstag",
+        "sonntag",
+    ] {
         values.push((format!("wöchentlich:{day}"), format!("wöchentlich am {day}")));
     }
     if !values.iter().any(|(v, _)| v == current) {
@@ -467,9 +493,18 @@ mod tests {
         };
         let (out, old) = apply(TEXT, "a", 1, &edit).unwrap();
         assert_eq!(old.cadence, "sofort");
-        assert!(out.contains("cadence = \"wöchentlich:montag\" # wants everything\n"), "{out}");
-        assert!(out.contains("handlungsfelder = [\"verwaltung\"]\npaused_until = \"2027-01-06\"\n\n# the second\n"), "{out}");
-        assert!(out.ends_with("email = \"y@a.example\"\n\n[[kommune]]\nid = \"b\"\n"), "{out}");
+        assert!(
+            out.contains("cadence = \"wöchentlich:montag\" # wants everything\n"),
+            "{out}"
+        );
+        assert!(
+            out.contains("handlungsfelder = [\"verwaltung\"]\npaused_until = \"2027-01-06\"\n\n# the second\n"),
+            "{out}"
+        );
+        assert!(
+            out.ends_with("email = \"y@a.example\"\n\n[[kommune]]\nid = \"b\"\n"),
+            "{out}"
+        );
         let mut doc: DocumentMut = out.parse().unwrap();
         assert_eq!(ContactEdit::from_table(contact_table(&mut doc, "a", 1).unwrap()), edit);
         // Empty values remove the keys again.

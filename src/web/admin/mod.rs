@@ -66,7 +66,10 @@ pub fn routes() -> Router<WebState> {
         .route("/admin/quellen", get(sources::page))
         .route("/admin/quellen/{id}", post(sources::switch))
         .route("/admin/kontakte", get(contacts::page))
-        .route("/admin/kontakte/{kommune}/{n}", get(contacts::edit).post(contacts::save))
+        .route(
+            "/admin/kontakte/{kommune}/{n}",
+            get(contacts::edit).post(contacts::save),
+        )
 }
 
 /// Failed log-ins per client in a sliding-free fixed window.

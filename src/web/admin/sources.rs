@@ -144,7 +144,12 @@ pub async fn switch(
     let enabled = match form.enabled.as_str() {
         "true" => true,
         "false" => false,
-        _ => return state.0.pages.bad_request("Das Feld „enabled“ muss true oder false sein."),
+        _ => {
+            return state
+                .0
+                .pages
+                .bad_request("Das Feld „enabled“ muss true oder false sein.");
+        }
     };
     let _guard = state.0.config_write.lock().await;
     let old = match config_file::read(&state, ConfigFile::Sources) {
@@ -197,7 +202,10 @@ mod tests {
     fn switching_keeps_comments_and_other_sources() {
         let (off, was) = set_enabled(TEXT, "a", false).unwrap();
         assert!(was);
-        assert!(off.starts_with("# top\n[[source]]\nid = \"a\"\nkind = \"rss\" # a feed\n"), "{off}");
+        assert!(
+            off.starts_with("# top\n[[source]]\nid = \"a\"\nkind = \"rss\" # a feed\n"),
+            "{off}"
+        );
         assert!(off.contains("enabled = false\n\n# b's comment\n"), "{off}");
         let (on, was) = set_enabled(TEXT, "b", true).unwrap();
         assert!(!was);

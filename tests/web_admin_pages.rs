@@ -1,0 +1,443 @@
+//! The admin pages Übersicht, Quellen and Kontakte over HTTP against a real server
+//! on 127.0.0.1: they need a session; the overview shows what the store holds;
+//! switching a source off needs the CSRF token and rewrites `sources.toml` with its
+//! comments, passes `check` and is audited; an invalid contact edit leaves
+//! `kommunen.toml` as it was and names the place, a valid one is saved.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use chrono::Utc;
+use foerderradar::config::Config;
+use foerderradar::model::feedback::{FeedbackAction, FeedbackEntry, FeedbackTargetKind};
+use foerderradar::model::{Call, Match};
+use foerderradar::store::{NewMail, SourceRun, SqliteStore, Store};
+use foerderradar::web::admin::accounts;
+use foerderradar::web::{self, Secrets, WebState};
+use reqwest::StatusCode;
+
+use crate::web_admin::{copy_config, csrf_in};
+
+const NAME: &str = "berta";
+const PASSWORD: &str = "auch-richtig-geheim-456";
+
+struct Server {
+    base: String,
+    store: SqliteStore,
+    config_dir: PathBuf,
+    client: reqwest::Client,
+    _dir: tempfile::TempDir,
+}
+
+type Answer = (StatusCode, String, reqwest::header::HeaderMap);
+
+impl Server {
+    async fn start() -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        let config_dir = dir.path().join("config");
+        copy_config(&config_dir);
+        accounts::set_password(&config_dir, NAME, PASSWORD).unwrap();
+        let config = Config::load(&config_dir).unwrap_or_else(|e| panic!("{e}"));
+        let store = SqliteStore::open(&dir.path().join("data/foerderradar.sqlite"))
+            .await
+            .unwrap();
+        let listener = web::bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
+        let base = format!("http://{}/", listener.local_addr().unwrap());
+        let state = WebState::new(config, store.clone(), None, Secrets::default()).unwrap();
+        tokio::spawn(web::serve(state, listener, std::future::pending()));
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        Server {
+            base,
+            store,
+            config_dir,
+            client,
+            _dir: dir,
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path.trim_start_matches('/'))
+    }
+
+    async fn answer(request: reqwest::RequestBuilder, cookie: Option<&str>) -> Answer {
+        let request = match cookie {
+            Some(c) => request.header("cookie", c),
+            None => request,
+        };
+        let response = request.send().await.unwrap();
+        let (status, headers) = (response.status(), response.headers().clone());
+        (status, response.text().await.unwrap(), headers)
+    }
+
+    async fn get(&self, path: &str, cookie: Option<&str>) -> Answer {
+        Server::answer(self.client.get(self.url(path)), cookie).await
+    }
+
+    async fn post(&self, path: &str, cookie: Option<&str>, form: &[(&str, &str)]) -> Answer {
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(form)
+            .finish();
+        let request = self
+            .client
+            .post(self.url(path))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body);
+        Server::answer(request, cookie).await
+    }
+
+    /// Logs in; returns the session cookie and the session's CSRF token.
+    async fn login(&self) -> (String, String) {
+        let (_, html, headers) = self.get("/admin/anmelden", None).await;
+        let login_cookie = cookie_named(&headers, "fr_login").unwrap();
+        let (status, _, headers) = self
+            .post(
+                "/admin/anmelden",
+                Some(&login_cookie),
+                &[("name", NAME), ("password", PASSWORD), ("csrf", &csrf_in(&html))],
+            )
+            .await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        let cookie = cookie_named(&headers, "fr_admin").unwrap();
+        let (_, html, _) = self.get("/admin", Some(&cookie)).await;
+        (cookie, csrf_in(&html))
+    }
+
+    fn read(&self, name: &str) -> String {
+        std::fs::read_to_string(self.config_dir.join(name)).unwrap()
+    }
+}
+
+fn cookie_named(headers: &reqwest::header::HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with(&format!("{name}=")) && !v.starts_with(&format!("{name}=;")))
+        .map(|v| v.split(';').next().unwrap().to_string())
+}
+
+fn comments(text: &str) -> Vec<&str> {
+    text.lines().filter(|l| l.trim_start().starts_with('#')).collect()
+}
+
+const PAGES: [&str; 4] = [
+    "/admin",
+    "/admin/quellen",
+    "/admin/kontakte",
+    "/admin/kontakte/kreis-warendorf/1",
+];
+
+#[tokio::test]
+async fn the_pages_need_a_session_and_are_linked_from_the_navigation() {
+    let server = Server::start().await;
+    for page in PAGES {
+        let (status, _, headers) = server.get(page, None).await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "{page}");
+        assert_eq!(headers["location"], "/admin/anmelden", "{page}");
+    }
+    let (cookie, _) = server.login().await;
+    for page in PAGES {
+        let (status, html, _) = server.get(page, Some(&cookie)).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        for link in ["href=\"/admin/quellen\"", "href=\"/admin/kontakte\"", "href=\"/admin\""] {
+            assert!(html.contains(link), "{page} lacks {link}");
+        }
+    }
+    let (_, html, _) = server.get("/admin/kontakte/kreis-warendorf/9", Some(&cookie)).await;
+    assert!(html.contains("Nicht gefunden"));
+}
+
+#[tokio::test]
+async fn the_overview_shows_jobs_source_health_outbox_calls_and_feedback() {
+    let server = Server::start().await;
+    let now = Utc::now();
+    let store = &server.store;
+    for _ in 0..3 {
+        let run = SourceRun {
+            source: "eu-kommunal".into(),
+            at: now,
+            items: 0,
+            error: Some("HTTP 503 from the portal".into()),
+            requests: 1,
+            not_modified: 0,
+            duration_ms: 1200,
+        };
+        store.record_source_run(&run, 3).await.unwrap();
+    }
+    let call = Call::new(
+        "fdb-kommune-nrw",
+        "https://foerder.example/p/1",
+        "Förderaufruf <Digitale Dörfer>",
+        now,
+    );
+    store.upsert_call(&call).await.unwrap();
+    let matched = Match {
+        call_id: call.id.clone(),
+        handlungsfeld: "verwaltung".into(),
+        project: Some("digitalkompetenz-verwaltung".into()),
+        score: 9.0,
+        threshold: 5.0,
+        passed: true,
+        kommunen: vec!["ahlen".into()],
+        reasons: Vec::new(),
+    };
+    store.replace_matches(&call.id, &[matched]).await.unwrap();
+    for (action, contact) in [
+        (FeedbackAction::PasstNicht, "a@ahlen.example.org"),
+        (FeedbackAction::PasstNicht, "b@ahlen.example.org"),
+        (FeedbackAction::Passt, "c@ahlen.example.org"),
+    ] {
+        let entry = FeedbackEntry {
+            id: 0,
+            at: now,
+            actor: contact.into(),
+            contact: Some(contact.into()),
+            kommune: Some("ahlen".into()),
+            action,
+            target_kind: FeedbackTargetKind::Call,
+            target: call.id.as_str().into(),
+            reason: None,
+        };
+        store.record_feedback(&entry).await.unwrap();
+    }
+    let mail = |contact: &str, subject: &str| NewMail {
+        contact: contact.into(),
+        kommune: "ahlen".into(),
+        subject: subject.into(),
+        message: b"Subject: x\r\n\r\nx".to_vec(),
+        calls: Vec::new(),
+    };
+    let given_up = store
+        .enqueue_mail(&mail("a@ahlen.example.org", "Neue Förderaufrufe für Ahlen"), now)
+        .await
+        .unwrap();
+    store
+        .mark_attempt_failed(given_up, "550 mailbox unknown", None)
+        .await
+        .unwrap();
+    let retrying = store
+        .enqueue_mail(&mail("b@ahlen.example.org", "Zweite"), now)
+        .await
+        .unwrap();
+    store
+        .mark_attempt_failed(retrying, "421 try later", Some(now + chrono::Duration::minutes(5)))
+        .await
+        .unwrap();
+    store
+        .enqueue_mail(&mail("c@ahlen.example.org", "Dritte"), now)
+        .await
+        .unwrap();
+
+    let (cookie, _) = server.login().await;
+    let (status, html, _) = server.get("/admin", Some(&cookie)).await;
+    assert_eq!(status, StatusCode::OK);
+    let doc = scraper::Html::parse_document(&html);
+    let text = |css: &str| {
+        let selector = scraper::Selector::parse(css).unwrap();
+        doc.select(&selector)
+            .map(|e| e.text().collect::<String>())
+            .collect::<Vec<_>>()
+    };
+    // Jobs: the three pipeline jobs, the groups and the admin digest, each with a next run.
+    let jobs = text("tr.job");
+    assert!(jobs.len() >= 4, "{jobs:?}");
+    assert!(
+        jobs.iter()
+            .any(|j| j.contains("Sammeln (alle Quellen)") && j.contains("noch nie"))
+    );
+    // Sources: the failing one is broken after three failures, the others never ran.
+    assert!(text("#source-eu-kommunal")[0].contains("kaputt"), "{html}");
+    assert!(text("#source-fdb-kommune-nrw")[0].contains("noch nicht gelaufen"));
+    // The outbox: one waiting, one retrying, one given up and listed.
+    assert_eq!(text("#outbox-waiting"), ["1"]);
+    assert_eq!(text("#outbox-retrying"), ["1"]);
+    assert_eq!(text("#outbox-given-up"), ["1"]);
+    let listed = text("tr.given-up");
+    assert_eq!(listed.len(), 1);
+    assert!(listed[0].contains("a@ahlen.example.org") && listed[0].contains("550 mailbox unknown"));
+    // The newest call, its title escaped.
+    assert!(html.contains("Förderaufruf &lt;Digitale Dörfer&gt;"), "{html}");
+    assert!(text("li.call-row")[0].contains("fdb-kommune-nrw"));
+    // Feedback per project: two "passt nicht", one "passt".
+    let feedback = text("tr.feedback-row");
+    assert_eq!(feedback.len(), 1, "{feedback:?}");
+    assert_eq!(feedback[0], "VerwaltungDigitalkompetenz in der Verwaltung12");
+
+    let (_, html, _) = server.get("/admin/quellen", Some(&cookie)).await;
+    let doc = scraper::Html::parse_document(&html);
+    let section = scraper::Selector::parse("#source-eu-kommunal").unwrap();
+    let section: String = doc.select(&section).next().unwrap().text().collect();
+    assert!(
+        section.contains("HTTP 503 from the portal") && section.contains("3 Fehler in Folge"),
+        "{section}"
+    );
+    let runs = scraper::Selector::parse("#source-eu-kommunal tr.run").unwrap();
+    assert_eq!(doc.select(&runs).count(), 3);
+}
+
+#[tokio::test]
+async fn switching_a_source_off_needs_csrf_keeps_comments_passes_check_and_is_audited() {
+    let server = Server::start().await;
+    let (cookie, csrf) = server.login().await;
+    let before = server.read("sources.toml");
+    let path = "/admin/quellen/eu-kommunal";
+
+    let (status, _, _) = server.post(path, Some(&cookie), &[("enabled", "false")]).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _, _) = server
+        .post(path, Some(&cookie), &[("enabled", "false"), ("csrf", "0000")])
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(server.read("sources.toml"), before);
+    assert!(server.store.audit_log(10).await.unwrap().is_empty());
+
+    let (status, _, headers) = server
+        .post(path, Some(&cookie), &[("enabled", "false"), ("csrf", &csrf)])
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        headers["location"],
+        "/admin/quellen?gespeichert=eu-kommunal#source-eu-kommunal"
+    );
+    let after = server.read("sources.toml");
+    assert_eq!(comments(&after), comments(&before));
+    let added: Vec<_> = after.lines().filter(|l| !before.lines().any(|b| b == *l)).collect();
+    assert_eq!(added, ["enabled = false"]);
+
+    let config = Config::load(&server.config_dir).unwrap_or_else(|e| panic!("{e}"));
+    let enabled = |config: &Config, id: &str| config.sources.iter().find(|s| s.id == id).unwrap().enabled;
+    assert!(!enabled(&config, "eu-kommunal"));
+    assert!(enabled(&config, "fdb-kommune-nrw"));
+    let backups = std::fs::read_dir(server.config_dir.join("backups")).unwrap().count();
+    assert_eq!(backups, 1);
+
+    let audit = server.store.audit_log(10).await.unwrap();
+    assert_eq!(audit.len(), 1);
+    assert_eq!(audit[0].admin, NAME);
+    assert!(audit[0].target.contains("eu-kommunal"));
+    assert_eq!(
+        (audit[0].old_text.as_str(), audit[0].new_text.as_str()),
+        ("enabled = true", "enabled = false")
+    );
+
+    // The page shows it off, and switching it on again is offered.
+    let (_, html, _) = server
+        .get("/admin/quellen?gespeichert=eu-kommunal", Some(&cookie))
+        .await;
+    assert!(html.contains("id=\"saved\"") && html.contains("Quelle eu-kommunal einschalten"));
+    let (status, _, _) = server
+        .post(path, Some(&cookie), &[("enabled", "true"), ("csrf", &csrf)])
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let config = Config::load(&server.config_dir).unwrap_or_else(|e| panic!("{e}"));
+    assert!(enabled(&config, "eu-kommunal"));
+
+    let (status, _, _) = server
+        .post(
+            "/admin/quellen/gibt-es-nicht",
+            Some(&cookie),
+            &[("enabled", "false"), ("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn an_invalid_contact_edit_leaves_kommunen_toml_and_names_the_place() {
+    let server = Server::start().await;
+    let (cookie, csrf) = server.login().await;
+    let before = server.read("kommunen.toml");
+    let path = "/admin/kontakte/ahlen/1";
+
+    let (status, html, _) = server
+        .post(
+            path,
+            Some(&cookie),
+            &[
+                ("csrf", &csrf),
+                ("cadence", "monatlich"),
+                ("paused_until", "2027-02-30"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let doc = scraper::Html::parse_document(&html);
+    let problems: Vec<String> = doc
+        .select(&scraper::Selector::parse("li.problem").unwrap())
+        .map(|e| e.text().collect())
+        .collect();
+    assert!(
+        problems.iter().any(|p| p.starts_with("config/kommunen.toml:")
+            && p.contains("contact[0].cadence")
+            && p.contains("monatlich")),
+        "{problems:?}"
+    );
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.contains("contact[0].paused_until") && p.contains("2027-02-30")),
+        "{problems:?}"
+    );
+    // The form keeps what was typed.
+    assert!(html.contains("value=\"2027-02-30\""));
+    assert_eq!(server.read("kommunen.toml"), before);
+    assert!(!server.config_dir.join("backups").exists());
+    assert!(server.store.audit_log(10).await.unwrap().is_empty());
+
+    // Without the token nothing happens either.
+    let (status, _, _) = server.post(path, Some(&cookie), &[("cadence", "sofort")]).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(server.read("kommunen.toml"), before);
+}
+
+#[tokio::test]
+async fn a_valid_contact_edit_is_saved_with_comments_checked_and_audited() {
+    let server = Server::start().await;
+    let (cookie, csrf) = server.login().await;
+    let before = server.read("kommunen.toml");
+    let (status, _, headers) = server
+        .post(
+            "/admin/kontakte/ahlen/1",
+            Some(&cookie),
+            &[
+                ("csrf", &csrf),
+                ("cadence", "wöchentlich:montag"),
+                ("handlungsfelder", "verwaltung"),
+                ("paused_until", "2027-01-06"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(headers["location"], "/admin/kontakte?gespeichert=ahlen#kommune-ahlen");
+    let after = server.read("kommunen.toml");
+    assert_eq!(comments(&after), comments(&before));
+
+    let config = Config::load(&server.config_dir).unwrap_or_else(|e| panic!("{e}"));
+    let contact = &config.kommune("ahlen").unwrap().contacts[0];
+    assert_eq!(contact.cadence.to_string(), "wöchentlich:montag");
+    assert_eq!(contact.paused_until, chrono::NaiveDate::from_ymd_opt(2027, 1, 6));
+    assert_eq!(
+        contact.interests.handlungsfelder.iter().collect::<Vec<_>>(),
+        ["verwaltung"]
+    );
+    let audit = server.store.audit_log(10).await.unwrap();
+    assert_eq!(audit.len(), 1);
+    assert!(audit[0].target.contains("ahlen"));
+    assert!(
+        audit[0].old_text.contains("cadence = (täglich)"),
+        "{}",
+        audit[0].old_text
+    );
+    assert!(
+        audit[0].new_text.contains("paused_until = 2027-01-06"),
+        "{}",
+        audit[0].new_text
+    );
+
+    let (_, html, _) = server.get("/admin/kontakte", Some(&cookie)).await;
+    assert!(html.contains("Pausiert bis 06.01.2027"), "{html}");
+}
