@@ -11,7 +11,7 @@ use chrono::Utc;
 use foerderradar::config::Config;
 use foerderradar::model::feedback::{FeedbackAction, FeedbackEntry, FeedbackTargetKind};
 use foerderradar::model::{Call, Match};
-use foerderradar::store::{NewMail, SourceRun, SqliteStore, Store};
+use foerderradar::store::{NewMail, RunKind, SourceRun, SqliteStore, Store};
 use foerderradar::web::admin::accounts;
 use foerderradar::web::{self, Secrets, WebState};
 use reqwest::StatusCode;
@@ -124,38 +124,35 @@ fn comments(text: &str) -> Vec<&str> {
     text.lines().filter(|l| l.trim_start().starts_with('#')).collect()
 }
 
-const PAGES: [&str; 4] = [
-    "/admin",
-    "/admin/quellen",
-    "/admin/kontakte",
-    "/admin/kontakte/kreis-warendorf/1",
-];
-
-#[tokio::test]
-async fn the_pages_need_a_session_and_are_linked_from_the_navigation() {
-    let server = Server::start().await;
-    for page in PAGES {
-        let (status, _, headers) = server.get(page, None).await;
-        assert_eq!(status, StatusCode::SEE_OTHER, "{page}");
-        assert_eq!(headers["location"], "/admin/anmelden", "{page}");
-    }
-    let (cookie, _) = server.login().await;
-    for page in PAGES {
-        let (status, html, _) = server.get(page, Some(&cookie)).await;
-        assert_eq!(status, StatusCode::OK, "{page}");
-        for link in ["href=\"/admin/quellen\"", "href=\"/admin/kontakte\"", "href=\"/admin\""] {
-            assert!(html.contains(link), "{page} lacks {link}");
-        }
-    }
-    let (_, html, _) = server.get("/admin/kontakte/kreis-warendorf/9", Some(&cookie)).await;
-    assert!(html.contains("Nicht gefunden"));
-}
-
-#[tokio::test]
-async fn the_overview_shows_jobs_source_health_outbox_calls_and_feedback() {
-    let server = Server::start().await;
+/// A deployment after some days: passes of the sources (one broken), pipeline runs,
+/// a call with a passed match and feedback on it, and mails waiting, retrying and
+/// given up.
+async fn seed(store: &SqliteStore) {
     let now = Utc::now();
-    let store = &server.store;
+    for (source, items) in [("fdb-kommune-nrw", 212), ("fdb-kommune-bund", 148), ("eu-kommunal", 37)] {
+        let run = SourceRun {
+            source: source.into(),
+            at: now - chrono::Duration::days(1),
+            items,
+            error: None,
+            requests: items + 3,
+            not_modified: 0,
+            duration_ms: 61_000,
+        };
+        store.record_source_run(&run, 3).await.unwrap();
+    }
+    for (kind, ok) in [
+        (RunKind::Collect, true),
+        (RunKind::Match, true),
+        (RunKind::Notify, false),
+    ] {
+        let id = store.start_run(kind, now - chrono::Duration::hours(3)).await.unwrap();
+        let finished = now - chrono::Duration::hours(2);
+        store
+            .finish_run(id, finished, ok, &serde_json::json!({}))
+            .await
+            .unwrap();
+    }
     for _ in 0..3 {
         let run = SourceRun {
             source: "eu-kommunal".into(),
@@ -231,7 +228,39 @@ async fn the_overview_shows_jobs_source_health_outbox_calls_and_feedback() {
         .enqueue_mail(&mail("c@ahlen.example.org", "Dritte"), now)
         .await
         .unwrap();
+}
 
+const PAGES: [&str; 4] = [
+    "/admin",
+    "/admin/quellen",
+    "/admin/kontakte",
+    "/admin/kontakte/kreis-warendorf/1",
+];
+
+#[tokio::test]
+async fn the_pages_need_a_session_and_are_linked_from_the_navigation() {
+    let server = Server::start().await;
+    for page in PAGES {
+        let (status, _, headers) = server.get(page, None).await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "{page}");
+        assert_eq!(headers["location"], "/admin/anmelden", "{page}");
+    }
+    let (cookie, _) = server.login().await;
+    for page in PAGES {
+        let (status, html, _) = server.get(page, Some(&cookie)).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        for link in ["href=\"/admin/quellen\"", "href=\"/admin/kontakte\"", "href=\"/admin\""] {
+            assert!(html.contains(link), "{page} lacks {link}");
+        }
+    }
+    let (_, html, _) = server.get("/admin/kontakte/kreis-warendorf/9", Some(&cookie)).await;
+    assert!(html.contains("Nicht gefunden"));
+}
+
+#[tokio::test]
+async fn the_overview_shows_jobs_source_health_outbox_calls_and_feedback() {
+    let server = Server::start().await;
+    seed(&server.store).await;
     let (cookie, _) = server.login().await;
     let (status, html, _) = server.get("/admin", Some(&cookie)).await;
     assert_eq!(status, StatusCode::OK);
@@ -245,13 +274,14 @@ async fn the_overview_shows_jobs_source_health_outbox_calls_and_feedback() {
     // Jobs: the three pipeline jobs, the groups and the admin digest, each with a next run.
     let jobs = text("tr.job");
     assert!(jobs.len() >= 4, "{jobs:?}");
-    assert!(
-        jobs.iter()
-            .any(|j| j.contains("Sammeln (alle Quellen)") && j.contains("noch nie"))
-    );
-    // Sources: the failing one is broken after three failures, the others never ran.
+    let job = |name: &str| jobs.iter().find(|j| j.contains(name)).unwrap().clone();
+    assert!(job("Sammeln (alle Quellen)").contains("in Ordnung"), "{jobs:?}");
+    assert!(job("Versand der Zusammenfassungen").contains("mit Fehlern"), "{jobs:?}");
+    assert!(job("Wochenbericht an die Verwaltung").contains("noch nie"), "{jobs:?}");
+    // Sources: the failing one is broken after three failures, one never ran.
     assert!(text("#source-eu-kommunal")[0].contains("kaputt"), "{html}");
-    assert!(text("#source-fdb-kommune-nrw")[0].contains("noch nicht gelaufen"));
+    assert!(text("#source-fdb-kommune-nrw")[0].contains("in Ordnung"));
+    assert!(text("#source-eu-horizon-cities")[0].contains("noch nicht gelaufen"));
     // The outbox: one waiting, one retrying, one given up and listed.
     assert_eq!(text("#outbox-waiting"), ["1"]);
     assert_eq!(text("#outbox-retrying"), ["1"]);
@@ -276,7 +306,7 @@ async fn the_overview_shows_jobs_source_health_outbox_calls_and_feedback() {
         "{section}"
     );
     let runs = scraper::Selector::parse("#source-eu-kommunal tr.run").unwrap();
-    assert_eq!(doc.select(&runs).count(), 3);
+    assert_eq!(doc.select(&runs).count(), 4);
 }
 
 #[tokio::test]
@@ -440,4 +470,125 @@ async fn a_valid_contact_edit_is_saved_with_comments_checked_and_audited() {
 
     let (_, html, _) = server.get("/admin/kontakte", Some(&cookie)).await;
     assert!(html.contains("Pausiert bis 06.01.2027"), "{html}");
+}
+
+/// A real browser logs in, reaches every page from the navigation with the keyboard
+/// alone (Tab and Enter), and switches a source off with the keyboard. With
+/// `FOERDERRADAR_SCREENSHOTS=DIR` it saves the Übersicht as `admin-overview.png`.
+#[tokio::test]
+async fn browser_admin_reaches_the_pages_with_the_keyboard() {
+    use chromiumoxide::browser::{Browser, BrowserConfig};
+    use chromiumoxide::page::ScreenshotParams;
+    use futures::StreamExt;
+
+    use crate::web_admin::{chromium, wait_for_content};
+
+    let Some(chromium) = chromium() else {
+        eprintln!("browser_admin_reaches_the_pages_with_the_keyboard skipped: no chromium installed");
+        return;
+    };
+    let server = Server::start().await;
+    seed(&server.store).await;
+    let profile = tempfile::tempdir().unwrap();
+    let config = BrowserConfig::builder()
+        .chrome_executable(chromium)
+        .new_headless_mode()
+        .no_sandbox()
+        .user_data_dir(profile.path())
+        .window_size(1000, 1400)
+        .build()
+        .unwrap();
+    let (mut browser, mut handler) = Browser::launch(config).await.expect("chromium starts");
+    let events = tokio::spawn(async move { while handler.next().await.is_some() {} });
+
+    let page = browser.new_page(server.url("/admin/anmelden").as_str()).await.unwrap();
+    page.wait_for_navigation().await.unwrap();
+    page.find_element("#name")
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap()
+        .type_str(NAME)
+        .await
+        .unwrap();
+    page.find_element("#password")
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap()
+        .type_str(PASSWORD)
+        .await
+        .unwrap()
+        .press_key("Enter")
+        .await
+        .unwrap();
+    wait_for_content(&page, "id=\"outbox-given-up\"").await;
+    if let Some(dir) = std::env::var_os("FOERDERRADAR_SCREENSHOTS") {
+        let full = ScreenshotParams::builder().full_page(true).build();
+        page.save_screenshot(full, PathBuf::from(dir).join("admin-overview.png"))
+            .await
+            .unwrap();
+    }
+
+    // Tab from the top of the page to each navigation entry and follow it with Enter.
+    for (label, landmark) in [
+        ("Quellen", "Quelle eu-horizon-cities ausschalten"),
+        ("Kontakte", "Einstellungen von Fördermittelmanagement bearbeiten"),
+        ("Übersicht", "id=\"outbox-given-up\""),
+    ] {
+        page.evaluate("document.activeElement && document.activeElement.blur()")
+            .await
+            .unwrap();
+        let mut reached = false;
+        for _ in 0..12 {
+            page.find_element("body").await.unwrap().press_key("Tab").await.unwrap();
+            let focused: String = page
+                .evaluate("document.activeElement.textContent")
+                .await
+                .unwrap()
+                .into_value()
+                .unwrap_or_default();
+            if focused.trim() == label {
+                reached = true;
+                break;
+            }
+        }
+        assert!(reached, "{label} is not reachable with Tab");
+        page.find_element("body")
+            .await
+            .unwrap()
+            .press_key("Enter")
+            .await
+            .unwrap();
+        wait_for_content(&page, landmark).await;
+    }
+
+    // Switch a source off with the keyboard.
+    page.goto(server.url("/admin/quellen")).await.unwrap();
+    page.wait_for_navigation().await.unwrap();
+    page.find_element("#switch-eu-horizon-cities")
+        .await
+        .unwrap()
+        .focus()
+        .await
+        .unwrap()
+        .press_key("Enter")
+        .await
+        .unwrap();
+    wait_for_content(&page, "Quelle eu-horizon-cities einschalten").await;
+    let config = Config::load(&server.config_dir).unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        !config
+            .sources
+            .iter()
+            .find(|s| s.id == "eu-horizon-cities")
+            .unwrap()
+            .enabled
+    );
+
+    browser.close().await.unwrap();
+    let _ = browser.wait().await;
+    events.abort();
 }

@@ -270,7 +270,7 @@ fn contact(
                 chrono::NaiveDate::parse_from_str(v.get_ref().trim(), "%Y-%m-%d")
                     .map_err(|_| format!("'{}' is not a date; write it as YYYY-MM-DD", v.get_ref())),
                 &v.span(),
-                &format!("{key}.paused_until"),
+                format!("{key}.paused_until"),
             )
             .map(Some),
     };
