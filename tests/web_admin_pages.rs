@@ -249,10 +249,14 @@ async fn the_pages_need_a_session_and_are_linked_from_the_navigation() {
     for page in PAGES {
         let (status, html, _) = server.get(page, Some(&cookie)).await;
         assert_eq!(status, StatusCode::OK, "{page}");
+        assert_eq!(html.matches("aria-current=\"page\"").count(), 1, "{page}");
         for link in ["href=\"/admin/quellen\"", "href=\"/admin/kontakte\"", "href=\"/admin\""] {
             assert!(html.contains(link), "{page} lacks {link}");
         }
     }
+    // The Regeln pages share the navigation.
+    let (status, _, _) = server.get("/admin/regeln", Some(&cookie)).await;
+    assert_eq!(status, StatusCode::OK);
     let (_, html, _) = server.get("/admin/kontakte/kreis-warendorf/9", Some(&cookie)).await;
     assert!(html.contains("Nicht gefunden"));
 }
