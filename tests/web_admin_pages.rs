@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 use foerderradar::config::Config;
+use foerderradar::model::contact::{Cadence, ContactSettings};
 use foerderradar::model::feedback::{FeedbackAction, FeedbackEntry, FeedbackTargetKind};
 use foerderradar::model::{Call, Match};
 use foerderradar::store::{NewMail, RunKind, SourceRun, SqliteStore, Store};
@@ -472,8 +473,39 @@ async fn a_valid_contact_edit_is_saved_with_comments_checked_and_audited() {
         audit[0].new_text
     );
 
+    // What the contact changed itself, and its feedback, beside the file's settings.
+    let address = "foerdermittel@ahlen.example.org";
+    let mut own = ContactSettings::new(address, Utc::now(), address);
+    own.cadence = Some(Cadence::Sofort);
+    own.unsubscribed = true;
+    server.store.save_contact_settings(&own).await.unwrap();
+    let entry = FeedbackEntry {
+        id: 0,
+        at: Utc::now(),
+        actor: address.into(),
+        contact: Some(address.into()),
+        kommune: Some("ahlen".into()),
+        action: FeedbackAction::PasstNicht,
+        target_kind: FeedbackTargetKind::Call,
+        target: "abc".into(),
+        reason: None,
+    };
+    server.store.record_feedback(&entry).await.unwrap();
     let (_, html, _) = server.get("/admin/kontakte", Some(&cookie)).await;
-    assert!(html.contains("Pausiert bis 06.01.2027"), "{html}");
+    let doc = scraper::Html::parse_document(&html);
+    let card: String = doc
+        .select(&scraper::Selector::parse("#contact-ahlen-1").unwrap())
+        .next()
+        .unwrap()
+        .text()
+        .collect();
+    assert!(card.contains("Pausiert bis 06.01.2027"), "{card}");
+    assert!(card.contains("Rhythmus: wöchentlich:montag"), "{card}");
+    assert!(
+        card.contains("abgemeldet") && card.contains("Rhythmus sofort"),
+        "{card}"
+    );
+    assert!(card.contains("1× passt nicht"), "{card}");
 }
 
 /// A real browser logs in, reaches every page from the navigation with the keyboard
