@@ -130,10 +130,16 @@ fn comments(text: &str) -> Vec<&str> {
 /// given up.
 async fn seed(store: &SqliteStore) {
     let now = Utc::now();
-    for (source, items) in [("fdb-kommune-nrw", 212), ("fdb-kommune-bund", 148), ("eu-kommunal", 37)] {
+    // The last collect ran 150 minutes ago; eu-kommunal last delivered three days before.
+    let collected = now - chrono::Duration::minutes(150);
+    for (source, items, days_ago) in [
+        ("fdb-kommune-nrw", 212, 0),
+        ("fdb-kommune-bund", 148, 0),
+        ("eu-kommunal", 37, 3),
+    ] {
         let run = SourceRun {
             source: source.into(),
-            at: now - chrono::Duration::days(1),
+            at: collected - chrono::Duration::days(days_ago),
             items,
             error: None,
             requests: items + 3,
@@ -143,7 +149,8 @@ async fn seed(store: &SqliteStore) {
         store.record_source_run(&run, 3).await.unwrap();
     }
     for (kind, ok) in [
-        (RunKind::Collect, true),
+        // A source failed in the last collect.
+        (RunKind::Collect, false),
         (RunKind::Match, true),
         (RunKind::Notify, false),
     ] {
@@ -154,10 +161,10 @@ async fn seed(store: &SqliteStore) {
             .await
             .unwrap();
     }
-    for _ in 0..3 {
+    for day in (0..3).rev() {
         let run = SourceRun {
             source: "eu-kommunal".into(),
-            at: now,
+            at: collected - chrono::Duration::days(day),
             items: 0,
             error: Some("HTTP 503 from the portal".into()),
             requests: 1,
@@ -280,7 +287,8 @@ async fn the_overview_shows_jobs_source_health_outbox_calls_and_feedback() {
     let jobs = text("tr.job");
     assert!(jobs.len() >= 4, "{jobs:?}");
     let job = |name: &str| jobs.iter().find(|j| j.contains(name)).unwrap().clone();
-    assert!(job("Sammeln (alle Quellen)").contains("in Ordnung"), "{jobs:?}");
+    assert!(job("Sammeln (alle Quellen)").contains("mit Fehlern"), "{jobs:?}");
+    assert!(job("Abgleich mit den Regeln").contains("in Ordnung"), "{jobs:?}");
     assert!(job("Versand der Zusammenfassungen").contains("mit Fehlern"), "{jobs:?}");
     assert!(job("Wochenbericht an die Verwaltung").contains("noch nie"), "{jobs:?}");
     // Sources: the failing one is broken after three failures, one never ran.
