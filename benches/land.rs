@@ -202,6 +202,7 @@ fn config(dir: &std::path::Path, rng: &mut StdRng) -> Config {
                 } else {
                     contact.cadence
                 },
+                paused_until: None,
             })
             .collect();
         cfg.kommunen.push(Kommune {

@@ -43,7 +43,11 @@ shoot "$work/uebersicht.html" "$out_dir/overview.png" 1400 1350
 shoot "$work/bericht-telgte.html" "$out_dir/report-telgte.png" 1100 1300
 shoot "$work/digest.html" "$out_dir/digest.png" 700 820
 
-# The admin's Regeln page with a preview, from the real-browser test of the admin UI.
+# The admin's Regeln page with a preview and the Übersicht, from the real-browser tests
+# of the admin UI.
 FOERDERRADAR_SCREENSHOTS="$(realpath "$out_dir")" \
     cargo test --quiet --test integration browser_admin_edits_a_rule_end_to_end
 echo "wrote $out_dir/admin-rules.png"
+FOERDERRADAR_SCREENSHOTS="$(realpath "$out_dir")" \
+    cargo test --quiet --test integration browser_admin_reaches_the_pages_with_the_keyboard
+echo "wrote $out_dir/admin-overview.png"

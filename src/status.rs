@@ -201,7 +201,8 @@ fn job_status(
     }
 }
 
-async fn source_statuses(store: &SqliteStore, config: &Config) -> anyhow::Result<Vec<SourceStatus>> {
+/// Every configured source with its health (in config order).
+pub async fn source_statuses(store: &SqliteStore, config: &Config) -> anyhow::Result<Vec<SourceStatus>> {
     let health = store.source_health().await?;
     Ok(config
         .sources

@@ -448,6 +448,33 @@ async fn weekly_contact_gets_nothing_on_other_days_except_urgent_items() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_contact_paused_in_kommunen_toml_gets_nothing_until_the_day_after() {
+    let kommunen = kommunen_toml().replace(
+        "email = \"foerdermittel@beelen.example.org\"",
+        "email = \"foerdermittel@beelen.example.org\"\npaused_until = \"2026-11-27\"",
+    );
+    let mut d = Deployment::start(&kommunen, "").await;
+    let items = vec![glasfaser(0, day("2027-06-30"))];
+    d.serve(&items).await;
+    let thursday = day("2026-11-26");
+    d.refresh(thursday);
+    let mails = d.notify(thursday, &[], &[]).await;
+    assert_eq!(mails.len(), 2, "everybody but the paused contact");
+    assert!(mails.iter().all(|m| m.to != BEELEN));
+    let friday = day("2026-11-27");
+    d.refresh(friday);
+    assert!(
+        d.notify(friday, &[], &[]).await.is_empty(),
+        "still paused on its last day"
+    );
+    let saturday = day("2026-11-28");
+    d.refresh(saturday);
+    let mails = d.notify(saturday, &[], &[]).await;
+    assert_eq!(mails.len(), 1);
+    assert_eq!(mails[0].to, BEELEN);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn reminders_change_notices_and_flip_flops() {
     let mut d = Deployment::start(kommunen_toml(), "").await;
     let deadline = day("2027-02-26");

@@ -549,7 +549,7 @@ async fn a_running_daemon_matches_with_the_saved_rule_without_a_restart() {
 }
 
 /// Debian's chromium (or `FOERDERRADAR_CHROMIUM`), when installed.
-fn chromium() -> Option<PathBuf> {
+pub fn chromium() -> Option<PathBuf> {
     if let Some(path) = std::env::var_os("FOERDERRADAR_CHROMIUM") {
         return Some(path.into());
     }
@@ -559,7 +559,7 @@ fn chromium() -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
-async fn wait_for_content(page: &chromiumoxide::Page, needle: &str) -> String {
+pub async fn wait_for_content(page: &chromiumoxide::Page, needle: &str) -> String {
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     let mut html = String::new();
     while std::time::Instant::now() < deadline {

@@ -263,11 +263,23 @@ fn contact(
         None => Some(crate::model::contact::Cadence::default()),
         Some(v) => parsed(r, v, &format!("{key}.cadence")),
     };
+    let paused_until = match &raw.paused_until {
+        None => Some(None),
+        Some(v) => r
+            .check(
+                chrono::NaiveDate::parse_from_str(v.get_ref().trim(), "%Y-%m-%d")
+                    .map_err(|_| format!("'{}' is not a date; write it as YYYY-MM-DD", v.get_ref())),
+                &v.span(),
+                format!("{key}.paused_until"),
+            )
+            .map(Some),
+    };
     Some(Contact {
         name: raw.name.clone(),
         email: address?,
         interests: interests?,
         cadence: cadence?,
+        paused_until: paused_until?,
     })
 }
 

@@ -494,6 +494,9 @@ pub struct Contact {
     /// How often the contact gets a digest (`cadence`, default täglich); the contact's
     /// own settings override it.
     pub cadence: crate::model::contact::Cadence,
+    /// No digests up to and including this day (`paused_until`); an admin's pause,
+    /// beside the one a contact sets itself.
+    pub paused_until: Option<chrono::NaiveDate>,
 }
 
 /// A named region with member Kommunen (`[[region]]` in `kommunen.toml`).

@@ -215,6 +215,7 @@ pub struct RawContact {
     pub handlungsfelder: Option<Vec<Text>>,
     pub projects: Option<Vec<Text>>,
     pub cadence: Option<Text>,
+    pub paused_until: Option<Text>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -33,6 +33,14 @@ impl Recipient<'_> {
             .iter()
             .any(|(k, c)| m.kommunen.contains(&k.id) && c.interests.covers(&m.handlungsfeld, m.project.as_deref()))
     }
+
+    /// An admin paused the address in `kommunen.toml` (any of its entries) up to and
+    /// including `today`.
+    pub(crate) fn paused(&self, today: chrono::NaiveDate) -> bool {
+        self.roles
+            .iter()
+            .any(|(_, c)| c.paused_until.is_some_and(|until| today <= until))
+    }
 }
 
 /// All recipients in config order, one per address.

@@ -174,7 +174,7 @@ impl<'c> Selector<'c> {
         recipient: Recipient<'a>,
     ) -> Result<Option<PendingDigest<'a>>, NotifyError> {
         let own = store.contact_settings(&recipient.email).await?;
-        if own.as_ref().is_some_and(|s| s.silenced(self.today)) {
+        if recipient.paused(self.today) || own.as_ref().is_some_and(|s| s.silenced(self.today)) {
             return Ok(None);
         }
         let cadence = own

@@ -9,7 +9,7 @@ use axum::response::{Html, IntoResponse, Response};
 use minijinja::Environment;
 use serde::Serialize;
 
-const EMBEDDED: [(&str, &str); 12] = [
+const EMBEDDED: [(&str, &str); 16] = [
     ("base.html.j2", include_str!("templates/base.html.j2")),
     ("error.html.j2", include_str!("templates/error.html.j2")),
     ("confirm.html.j2", include_str!("templates/confirm.html.j2")),
@@ -30,6 +30,20 @@ const EMBEDDED: [(&str, &str); 12] = [
     (
         "admin/rules_edit.html.j2",
         include_str!("templates/admin/rules_edit.html.j2"),
+    ),
+    // Übersicht, Quellen and Kontakte.
+    (
+        "admin/source_health.html.j2",
+        include_str!("templates/admin/source_health.html.j2"),
+    ),
+    ("admin/sources.html.j2", include_str!("templates/admin/sources.html.j2")),
+    (
+        "admin/contacts.html.j2",
+        include_str!("templates/admin/contacts.html.j2"),
+    ),
+    (
+        "admin/contact_edit.html.j2",
+        include_str!("templates/admin/contact_edit.html.j2"),
     ),
 ];
 

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use sqlx::SqlitePool;
 
 use super::{SqliteStore, ts};
-use crate::store::{OutboxStatus, RunKind, StoreError, StoreResult};
+use crate::store::{OutboxStatus, RunKind, SourceRun, StoreError, StoreResult};
 
 /// The latest runs of one kind of pipeline job.
 #[derive(Debug, Clone, PartialEq)]
@@ -116,6 +116,41 @@ impl SqliteStore {
             (Some(s), Some(m)) => Some(if m.at > s.at { m } else { s }),
             (s, m) => s.or(m),
         })
+    }
+
+    /// Pending mails that failed at least once and wait for their next attempt.
+    pub async fn retrying_mails(&self) -> StoreResult<u32> {
+        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox WHERE status = ? AND attempts > 0")
+            .bind(OutboxStatus::Pending.as_str())
+            .fetch_one(&self.pool)
+            .await?;
+        super::count("outbox", "attempts", n)
+    }
+
+    /// The newest `limit` passes of every source, newest first per source.
+    pub async fn recent_source_runs(&self, limit: u32) -> StoreResult<Vec<SourceRun>> {
+        type Row = (String, DateTime<Utc>, i64, Option<String>, i64, i64, i64);
+        let rows: Vec<Row> = sqlx::query_as(
+            "SELECT source, at, items, error, requests, not_modified, duration_ms FROM ( \
+               SELECT *, row_number() OVER (PARTITION BY source ORDER BY at DESC, id DESC) AS n FROM source_runs \
+             ) WHERE n <= ? ORDER BY source, at DESC, id DESC",
+        )
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|(source, at, items, error, requests, not_modified, duration_ms)| {
+                Ok(SourceRun {
+                    source,
+                    at,
+                    items: super::count("source_runs", "items", items)?,
+                    error,
+                    requests: super::count("source_runs", "requests", requests)?,
+                    not_modified: super::count("source_runs", "not_modified", not_modified)?,
+                    duration_ms: u64::try_from(duration_ms).unwrap_or(0),
+                })
+            })
+            .collect()
     }
 
     /// Writes a consistent copy of the whole store to `target` (`VACUUM INTO`), also

@@ -11,6 +11,7 @@
 #![allow(clippy::result_large_err)]
 
 pub mod accounts;
+pub mod config_file;
 pub mod files;
 pub mod strategy_edit;
 
@@ -18,6 +19,11 @@ pub mod preview;
 pub mod reload;
 mod rules;
 mod rules_feedback;
+
+// Übersicht, Quellen and Kontakte.
+mod contacts;
+mod overview;
+mod sources;
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -48,7 +54,6 @@ const FAILED_WINDOW: Duration = Duration::from_secs(15 * 60);
 
 pub fn routes() -> Router<WebState> {
     Router::new()
-        .route("/admin", get(overview))
         .route("/admin/anmelden", get(login_form).post(login))
         .route("/admin/abmelden", post(logout))
         .route("/admin/protokoll", get(audit))
@@ -56,6 +61,15 @@ pub fn routes() -> Router<WebState> {
         .route("/admin/regeln/{kind}/{id}", get(rules::edit).post(rules::save))
         .route("/admin/regeln/{kind}/{id}/pruefen", post(rules::validate))
         .route("/admin/regeln/{kind}/{id}/vorschau", post(rules::preview))
+        // Übersicht, Quellen and Kontakte.
+        .route("/admin", get(overview::page))
+        .route("/admin/quellen", get(sources::page))
+        .route("/admin/quellen/{id}", post(sources::switch))
+        .route("/admin/kontakte", get(contacts::page))
+        .route(
+            "/admin/kontakte/{kommune}/{n}",
+            get(contacts::edit).post(contacts::save),
+        )
 }
 
 /// Failed log-ins per client in a sliding-free fixed window.
@@ -354,22 +368,6 @@ async fn audit_rows(state: &WebState, limit: u32) -> Result<Vec<AuditRow>, Respo
             new_text: e.new_text,
         })
         .collect())
-}
-
-async fn overview(State(state): State<WebState>, headers: HeaderMap) -> Response {
-    let admin = match admin(&state, &headers).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
-    let recent = match audit_rows(&state, 5).await {
-        Ok(r) => r,
-        Err(r) => return r,
-    };
-    #[derive(Serialize)]
-    struct Ctx {
-        recent: Vec<AuditRow>,
-    }
-    render(&state, &admin, "admin/overview.html.j2", Ctx { recent })
 }
 
 async fn audit(State(state): State<WebState>, headers: HeaderMap) -> Response {

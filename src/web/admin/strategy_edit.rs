@@ -209,64 +209,17 @@ pub fn check_rules(edit: &ProfileEdit) -> Vec<Problem> {
     problems
 }
 
-/// A temporary directory removed when dropped.
-struct StagingDir(std::path::PathBuf);
-
-impl StagingDir {
-    fn new() -> anyhow::Result<StagingDir> {
-        let mut bytes = [0u8; 12];
-        rand::RngCore::fill_bytes(&mut rand::rng(), &mut bytes);
-        let path = std::env::temp_dir().join(format!("foerderradar-edit-{}", hex::encode(bytes)));
-        std::fs::create_dir(&path).with_context(|| format!("creating {}", path.display()))?;
-        Ok(StagingDir(path))
-    }
-
-    fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for StagingDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 /// Loads the config directory as `check` does, with `strategy.toml` replaced by
-/// `candidate`: the other files are copied into a temporary directory.
+/// `candidate`.
 pub fn load_with(config_dir: &Path, candidate: &str) -> Result<crate::config::Config, Vec<Problem>> {
-    let staged = (|| -> anyhow::Result<StagingDir> {
-        let tmp = StagingDir::new()?;
-        for name in ["foerderradar.toml", "sources.toml", "kommunen.toml"] {
-            let from = config_dir.join(name);
-            if from.exists() {
-                std::fs::copy(&from, tmp.path().join(name)).with_context(|| format!("copying {}", from.display()))?;
-            }
-        }
-        let templates = config_dir.join("templates");
-        if templates.exists() {
-            std::os::unix::fs::symlink(&templates, tmp.path().join("templates"))?;
-        }
-        std::fs::write(tmp.path().join("strategy.toml"), candidate)?;
-        Ok(tmp)
-    })();
-    let tmp = staged.map_err(|e| {
-        vec![Problem {
-            rule: None,
-            line: None,
-            column: None,
-            message: format!("Prüfung nicht möglich: {e:#}"),
-        }]
-    })?;
-    crate::config::Config::load(tmp.path()).map_err(|errors| {
-        errors
-            .0
-            .iter()
-            .map(|e| Problem {
+    super::config_file::load_with(config_dir, super::config_file::ConfigFile::Strategy, candidate).map_err(|messages| {
+        messages
+            .into_iter()
+            .map(|message| Problem {
                 rule: None,
                 line: None,
                 column: None,
-                message: e.to_string().replace(&tmp.path().display().to_string(), "config"),
+                message,
             })
             .collect()
     })
