@@ -331,7 +331,7 @@ async fn plan_and_deliver_send_one_digest_per_contact_with_its_calls() {
         .unwrap();
     assert_eq!(plan.mails.len(), 3, "{plan}");
     assert_eq!(plan.closed_skipped, 1);
-    let report = notify::deliver(&store, &transport, &cfg.service.notify, now())
+    let report = notify::deliver(&store, &transport, &cfg.service.notify, &crate::support::lease(), now())
         .await
         .unwrap();
     assert_eq!((report.sent, report.retried, report.failed), (3, 0, 0), "{report}");
@@ -392,7 +392,7 @@ async fn plan_and_deliver_send_one_digest_per_contact_with_its_calls() {
         .await
         .unwrap();
     assert!(plan.mails.is_empty(), "{plan}");
-    let report = notify::deliver(&store, &transport, &cfg.service.notify, later)
+    let report = notify::deliver(&store, &transport, &cfg.service.notify, &crate::support::lease(), later)
         .await
         .unwrap();
     assert_eq!(report.sent, 0);
@@ -520,7 +520,7 @@ async fn smtp_outage_keeps_mails_pending_until_the_server_is_back() {
         .await
         .unwrap();
 
-    let report = notify::deliver(&store, &transport, &cfg.service.notify, now())
+    let report = notify::deliver(&store, &transport, &cfg.service.notify, &crate::support::lease(), now())
         .await
         .unwrap();
     assert_eq!((report.sent, report.retried, report.failed), (0, 3, 0), "{report}");
@@ -547,6 +547,7 @@ async fn smtp_outage_keeps_mails_pending_until_the_server_is_back() {
         &store,
         &transport,
         &cfg.service.notify,
+        &crate::support::lease(),
         now() + chrono::Duration::seconds(30),
     )
     .await
@@ -556,7 +557,7 @@ async fn smtp_outage_keeps_mails_pending_until_the_server_is_back() {
     // The server comes up on the same port; once due, the same transport delivers.
     let rx = serve_on(TcpListener::bind(("127.0.0.1", port)).unwrap());
     let later = now() + chrono::Duration::minutes(5);
-    let report = notify::deliver(&store, &transport, &cfg.service.notify, later)
+    let report = notify::deliver(&store, &transport, &cfg.service.notify, &crate::support::lease(), later)
         .await
         .unwrap();
     assert_eq!((report.sent, report.retried, report.failed), (3, 0, 0), "{report}");
@@ -592,7 +593,9 @@ async fn max_attempts_marks_mails_failed() {
 
     let mut at = now();
     for round in 1..=3 {
-        let report = notify::deliver(&store, &transport, &settings, at).await.unwrap();
+        let report = notify::deliver(&store, &transport, &settings, &crate::support::lease(), at)
+            .await
+            .unwrap();
         let expected = if round < 3 { (0, 3, 0) } else { (0, 0, 3) };
         assert_eq!(
             (report.sent, report.retried, report.failed),
@@ -604,7 +607,9 @@ async fn max_attempts_marks_mails_failed() {
     let failed = store.outbox(Some(OutboxStatus::Failed)).await.unwrap();
     assert_eq!(failed.len(), 3);
     assert!(failed.iter().all(|m| m.attempts == 3 && m.last_error.is_some()));
-    let report = notify::deliver(&store, &transport, &settings, at).await.unwrap();
+    let report = notify::deliver(&store, &transport, &settings, &crate::support::lease(), at)
+        .await
+        .unwrap();
     assert_eq!(
         report,
         notify::DeliveryReport::default(),
@@ -626,7 +631,7 @@ async fn permanent_rejection_fails_at_once_with_the_server_message() {
         .await
         .unwrap();
 
-    let report = notify::deliver(&store, &transport, &cfg.service.notify, now())
+    let report = notify::deliver(&store, &transport, &cfg.service.notify, &crate::support::lease(), now())
         .await
         .unwrap();
     assert_eq!((report.sent, report.retried, report.failed), (2, 0, 1), "{report}");
@@ -654,7 +659,7 @@ async fn file_transport_writes_parseable_eml_files() {
     notify::plan(&store, &cfg, today(), now(), notify::PlanMode::Due)
         .await
         .unwrap();
-    let report = notify::deliver(&store, &transport, &cfg.service.notify, now())
+    let report = notify::deliver(&store, &transport, &cfg.service.notify, &crate::support::lease(), now())
         .await
         .unwrap();
     assert_eq!(report.sent, 3);
