@@ -298,7 +298,7 @@ async fn instances_list_their_heartbeat_and_what_they_hold() {
             .into_iter()
             .map(|i| i.instance.id)
             .collect();
-        assert_eq!(ids, [a.id.clone()], "{}", b.name());
+        assert_eq!(ids, std::slice::from_ref(&a.id), "{}", b.name());
         b.close().await;
     }
 }

@@ -33,7 +33,7 @@ fn fast_schedules(store: &str) -> Vec<(&'static str, String)> {
     ]
 }
 
-fn patch(pairs: &[(&'static str, String)]) -> Vec<(&'static str, &str)> {
+fn patch<'a>(pairs: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
     pairs.iter().map(|(from, to)| (*from, to.as_str())).collect()
 }
 
@@ -256,4 +256,73 @@ async fn two_daemons_share_one_store_each_slot_and_mail_once_and_take_over_after
         .execute(&mut admin)
         .await
         .unwrap();
+}
+
+/// A store timestamp as the SQLite store writes it.
+fn stamp(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_slot_held_by_a_dead_instance_is_taken_over_when_its_lease_runs_out() {
+    let feeds = fixture_server().await;
+    let sink = SmtpSink::start(|_| "250 2.1.5 ok");
+    let dir = tempfile::tempdir().unwrap();
+    let (config, data) = (dir.path().join("config"), dir.path().join("data"));
+    let mut schedules = fast_schedules("");
+    schedules[1].1 = "notify = \"0 4 1 1 *\"\nadmin_digest = \"0 5 1 1 *\"".into();
+    deployment(&config, &feeds.uri(), sink.port, &patch(&schedules));
+    // `status` creates and migrates the store.
+    assert!(crate::pass::foerderradar(&config, &data, &["status"]).status.success());
+    // A daemon that died left claims on the next collect slots (every even second),
+    // with leases that run out in 6 s.
+    let now = Utc::now();
+    let lease_until = now + chrono::TimeDelta::seconds(6);
+    let first_slot = now.timestamp() + 2;
+    let mut conn = db(&data).await;
+    for t in (first_slot..first_slot + 12).filter(|t| t % 2 == 0) {
+        sqlx::query("INSERT INTO job_claims (job, slot, instance, lease_until) VALUES ('collect', ?, 'ghost', ?)")
+            .bind(stamp(DateTime::from_timestamp(t, 0).unwrap()))
+            .bind(stamp(lease_until))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+    }
+
+    let mut daemon = spawn_daemon(&config, &data);
+    let lines = stderr_lines(&mut daemon);
+    let waiting = wait_for(&lines, "waiting for its lease");
+    assert!(waiting.contains("ghost"), "{waiting}");
+    wait_for(&lines, "collect done");
+    assert!(Utc::now() >= lease_until, "a held slot ran before its lease ran out");
+    wait_for(&lines, "collect done");
+    stop(daemon);
+
+    let rows: Vec<(String, String, Option<String>)> =
+        sqlx::query_as("SELECT slot, instance, done_at FROM job_claims WHERE job = 'collect' ORDER BY slot")
+            .fetch_all(&mut conn)
+            .await
+            .unwrap();
+    // The slots that came due while the lease ran: only a take-over runs them.
+    let ghost_slots: Vec<String> = (first_slot..lease_until.timestamp())
+        .filter(|t| t % 2 == 0)
+        .map(|t| stamp(DateTime::from_timestamp(t, 0).unwrap()))
+        .collect();
+    let taken_over = rows
+        .iter()
+        .filter(|(slot, who, done)| ghost_slots.contains(slot) && who != "ghost" && done.is_some())
+        .count();
+    assert!(
+        taken_over >= 1 && taken_over == ghost_slots.len(),
+        "slots held while they came due were not all taken over: {ghost_slots:?} {rows:?}"
+    );
+    let runs: i64 = sqlx::query_scalar("SELECT count(*) FROM job_runs WHERE job = 'collect' AND finished IS NOT NULL")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    let done: i64 = sqlx::query_scalar("SELECT count(*) FROM job_claims WHERE job = 'collect' AND done_at IS NOT NULL")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(runs, done, "one run per slot done");
 }
