@@ -26,7 +26,8 @@
 //! instance that finds a slot held keeps it in mind and claims it again when the
 //! lease runs out: if the holder died, it takes the job over. Outbox mails are
 //! claimed one by one by the sender (`notify::deliver`). Every daemon records a
-//! heartbeat every `[daemon] heartbeat_secs`, which `status` lists.
+//! heartbeat every `[daemon] heartbeat_secs`, which `status` lists. Two daemons may run
+//! different slots of one job at once (a run longer than the gap between slots).
 
 use std::collections::HashMap;
 use std::fs::File;

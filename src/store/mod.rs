@@ -2,7 +2,8 @@
 //!
 //! [`Store`] is the interface every stage uses; [`SqliteStore`] is the embedded
 //! default (sqlx, migrations embedded from `migrations/sqlite`). A PostgreSQL
-//! backend would be a second implementation behind the same trait.
+//! backend would be a second implementation behind the same trait; the claims that let
+//! instances share it are in [`pg_leases`] already.
 
 pub mod pg_leases;
 mod sqlite;
