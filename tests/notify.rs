@@ -399,6 +399,63 @@ async fn plan_and_deliver_send_one_digest_per_contact_with_its_calls() {
     assert!(rx.recv_timeout(Duration::from_millis(300)).is_err(), "no second mail");
 }
 
+/// Two senders on one outbox (two instances): each mail goes out once, and a mail
+/// another live sender claimed waits until that claim expires.
+#[tokio::test(flavor = "multi_thread")]
+async fn two_senders_on_one_outbox_send_each_mail_once_and_skip_a_claimed_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let (port, rx) = smtp_sink();
+    let cfg = config(dir.path(), Some(smtp_config(port)));
+    let store = seeded_store().await;
+    let plan = notify::plan(&store, &cfg, today(), now(), notify::PlanMode::Due)
+        .await
+        .unwrap();
+    assert_eq!(plan.mails.len(), 3, "{plan}");
+    // A third instance is sending the oldest mail right now.
+    let ids = store.due_mail_ids(now()).await.unwrap();
+    let lease = chrono::TimeDelta::seconds(120);
+    assert!(store.claim_mail(ids[0], "elsewhere", lease, Utc::now()).await.unwrap());
+
+    let sender = |holder: &str| {
+        let store = store.clone();
+        let settings = cfg.service.notify.clone();
+        let transport = Transport::from_config(&cfg.service, dir.path()).unwrap();
+        let lease = foerderradar::store::Lease {
+            holder: holder.into(),
+            length: lease,
+        };
+        tokio::spawn(async move {
+            notify::deliver(&store, &transport, &settings, &lease, now())
+                .await
+                .unwrap()
+        })
+    };
+    let (a, b) = (sender("a"), sender("b"));
+    let (a, b) = (a.await.unwrap(), b.await.unwrap());
+    assert_eq!(a.sent + b.sent, 2, "{a} / {b}");
+    assert_eq!(received(&rx, 2).len(), 2);
+    assert!(
+        rx.recv_timeout(Duration::from_millis(500)).is_err(),
+        "a mail went out twice"
+    );
+    let pending: Vec<i64> = store.due_mail_ids(now()).await.unwrap();
+    assert_eq!(pending, [ids[0]], "the claimed mail waits");
+
+    // Its sender died: once the claim expired, the mail goes out.
+    let after_expiry = Utc::now() + lease + chrono::TimeDelta::seconds(1);
+    let transport = Transport::from_config(&cfg.service, dir.path()).unwrap();
+    let late = foerderradar::store::Lease {
+        holder: "a".into(),
+        length: lease,
+    };
+    let report = notify::deliver(&store, &transport, &cfg.service.notify, &late, after_expiry)
+        .await
+        .unwrap();
+    assert_eq!(report.sent, 1, "{report}");
+    assert_eq!(received(&rx, 1).len(), 1);
+    assert!(store.due_mail_ids(after_expiry).await.unwrap().is_empty());
+}
+
 #[tokio::test]
 async fn a_new_call_later_goes_out_alone() {
     let dir = tempfile::tempdir().unwrap();
