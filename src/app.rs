@@ -23,7 +23,9 @@ use crate::matching::Matcher;
 use crate::model::{Call, CallId, Match};
 use crate::notify::admin::{self, AdminNotice};
 use crate::notify::{self, DeliveryReport, DigestPlan, FailedMail, PlanMode, Transport};
-use crate::store::{CallFilter, RunKind, SourceHealth, SourceRun, SqliteStore, Store, UpsertOutcome};
+use crate::store::{
+    CallFilter, InstanceInfo, Lease, RunKind, SourceHealth, SourceRun, SqliteStore, Store, UpsertOutcome,
+};
 
 /// A loaded deployment: validated config, compiled matcher, open store.
 ///
@@ -36,6 +38,8 @@ pub struct App<S: Store = SqliteStore> {
     pub data_dir: PathBuf,
     /// Evaluate deadlines as of this day instead of the real today (`--today`).
     pub today_override: Option<NaiveDate>,
+    /// This process, as it claims work and records its heartbeat in the store.
+    pub instance: InstanceInfo,
     /// Built on the first delivery and kept for the life of the app (until a reload), so
     /// the SMTP connection pool is not dropped and rebuilt on every delivery.
     transport: OnceLock<Transport>,
@@ -73,6 +77,7 @@ impl<S: Store> App<S> {
             store,
             data_dir: data_dir.to_path_buf(),
             today_override,
+            instance: InstanceInfo::new(&host_name(), std::process::id(), Utc::now()),
             transport: OnceLock::new(),
             stage_stats: Mutex::new(Vec::new()),
         })
@@ -82,6 +87,15 @@ impl<S: Store> App<S> {
     pub fn today(&self) -> NaiveDate {
         self.today_override
             .unwrap_or_else(|| Utc::now().with_timezone(&self.config.service.timezone).date_naive())
+    }
+
+    /// This instance's claims: its id and `[daemon] lease_secs`.
+    pub fn lease(&self) -> Lease {
+        Lease {
+            holder: self.instance.id.clone(),
+            // Bounded by the config check; the fallback only guards the conversion.
+            length: chrono::TimeDelta::from_std(self.config.service.lease).unwrap_or(chrono::TimeDelta::seconds(120)),
+        }
     }
 
     /// The costs of the stages run since the last call, oldest first.
@@ -317,7 +331,14 @@ impl<S: Store> App<S> {
     /// the report and must reach the admin: callers pass them to [`App::tell_admin`].
     pub async fn deliver(&self, now: DateTime<Utc>) -> anyhow::Result<DeliveryReport> {
         let meter = Meter::start(Stage::Deliver);
-        let report = notify::deliver(&self.store, self.transport()?, &self.config.service.notify, now).await?;
+        let report = notify::deliver(
+            &self.store,
+            self.transport()?,
+            &self.config.service.notify,
+            &self.lease(),
+            now,
+        )
+        .await?;
         self.record(meter);
         Ok(report)
     }
@@ -532,4 +553,13 @@ impl fmt::Display for PassSummary {
         }
         Ok(())
     }
+}
+
+/// The machine's name, part of the instance id (`status` shows it).
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|name| name.trim().to_string())
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| "localhost".to_string())
 }

@@ -18,7 +18,16 @@
 //!
 //! No overlap: one loop runs the jobs one after another and computes the next job
 //! only when the current one has returned, so two runs of one job (or of two jobs)
-//! never overlap; the data lock keeps a second daemon off the same store.
+//! never overlap; the data lock keeps a second daemon off the same SQLite store.
+//!
+//! Several instances on one shared store: each cron job's slot is claimed in the
+//! store with a lease (`[daemon] lease_secs`) before it runs, renewed while it runs
+//! and marked done after, so a slot runs once however many daemons wait for it. An
+//! instance that finds a slot held keeps it in mind and claims it again when the
+//! lease runs out: if the holder died, it takes the job over. Outbox mails are
+//! claimed one by one by the sender (`notify::deliver`). Every daemon records a
+//! heartbeat every `[daemon] heartbeat_secs`, which `status` lists. Two daemons may run
+//! different slots of one job at once (a run longer than the gap between slots).
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -35,7 +44,7 @@ use crate::matching::Matcher;
 use crate::notify::admin::AdminNotice;
 use crate::notify::admin_digest::{self, AdminDigest};
 use crate::notify::{DeliveryReport, FailedMail};
-use crate::store::RunKind;
+use crate::store::{JobClaim, RunKind, Store};
 
 /// Holds the exclusive lock on `<data>/foerderradar.lock` while alive.
 #[derive(Debug)]
@@ -249,6 +258,9 @@ pub async fn run(mut app: App, config_dir: PathBuf) -> anyhow::Result<ExitCode> 
         true => Some(crate::web::Hosted::start(web_state(&app)?).await?),
         false => None,
     };
+    let heartbeat = spawn_heartbeat(&app);
+    // Slots another instance held when they came due, with the end of its lease.
+    let mut held: Vec<HeldSlot> = Vec::new();
     loop {
         let upcoming = next_cron_job(&app.config, &last_runs);
         if upcoming != announced {
@@ -257,9 +269,15 @@ pub async fn run(mut app: App, config_dir: PathBuf) -> anyhow::Result<ExitCode> 
             }
             announced = upcoming;
         }
-        let (job, at) = next_job(&app.config, &last_runs, Utc::now());
-        let jitter = match job {
-            Job::Retry => std::time::Duration::ZERO,
+        let (next, next_at) = next_job(&app.config, &last_runs, Utc::now());
+        // A held slot whose lease ends first is claimed again then, at once (no jitter).
+        let retake = next_retake(&held).filter(|h| h.retry_at <= next_at).cloned();
+        let (job, slot, at) = match &retake {
+            Some(h) => (h.job.clone(), h.slot, h.retry_at),
+            None => (next, next_at, next_at),
+        };
+        let jitter = match (&job, &retake) {
+            (Job::Retry, _) | (_, Some(_)) => std::time::Duration::ZERO,
             _ => jitter_delay(app.config.service.schedules.jitter, &mut rand::rng()),
         };
         let wait = (at - Utc::now()).to_std().unwrap_or_default() + jitter;
@@ -275,12 +293,21 @@ pub async fn run(mut app: App, config_dir: PathBuf) -> anyhow::Result<ExitCode> 
             last_runs.adopt(&app.config, Utc::now());
             continue;
         }
-        last_runs.record(&job, Utc::now());
+        held.retain(|h| !(h.job == job && h.slot == slot));
+        if retake.is_none() {
+            last_runs.record(&job, Utc::now());
+        }
         let grace = app.config.service.shutdown_grace;
-        let job_run = run_job(&app, &job);
+        let job_run = run_slot(&app, &job, slot);
         tokio::pin!(job_run);
         let stop_requested = tokio::select! {
-            () = &mut job_run => false,
+            claim = &mut job_run => {
+                if let JobClaim::Held { by, until } = claim {
+                    tracing::info!(job = %job.name(), %slot, holder = %by, lease_until = %until, "another instance holds this slot; waiting for its lease");
+                    held.push(HeldSlot { job: job.clone(), slot, retry_at: until });
+                }
+                false
+            }
             _ = terminate.recv() => true,
             _ = interrupt.recv() => true,
         };
@@ -295,6 +322,7 @@ pub async fn run(mut app: App, config_dir: PathBuf) -> anyhow::Result<ExitCode> 
         }
         return_freed_memory();
     }
+    heartbeat.abort();
     if let Some(web) = web {
         web.stop().await?;
     }
@@ -348,6 +376,92 @@ async fn resume_runs(app: &App) -> anyhow::Result<LastRuns> {
         tracing::info!(job = %job, last_run = %since, "a slot was missed while the daemon was down; catching up once");
     }
     Ok(resumed)
+}
+
+/// A cron job's slot that another instance held when it came due.
+#[derive(Debug, Clone)]
+struct HeldSlot {
+    job: Job,
+    slot: DateTime<Utc>,
+    /// When its holder's lease ends: then this instance claims it again.
+    retry_at: DateTime<Utc>,
+}
+
+/// The held slot to claim again first.
+fn next_retake(held: &[HeldSlot]) -> Option<&HeldSlot> {
+    held.iter().min_by_key(|h| h.retry_at)
+}
+
+/// Records that this instance is alive, now and every `[daemon] heartbeat_secs`, until aborted.
+fn spawn_heartbeat(app: &App) -> tokio::task::JoinHandle<()> {
+    let store = app.store.clone();
+    let instance = app.instance.clone();
+    let every = app.config.service.heartbeat;
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            if let Err(e) = store.heartbeat(&instance, Utc::now()).await {
+                tracing::warn!(error = %e, "cannot record the heartbeat");
+            }
+        }
+    })
+}
+
+/// Claims `slot` of `job` and, when this instance got it, runs the job while renewing
+/// the lease, then marks the slot done. The retry tick claims no slot (its mails are
+/// claimed one by one). A job whose lease was lost (taken over after it could not be
+/// renewed in time) is stopped: the other instance runs it.
+async fn run_slot(app: &App, job: &Job, slot: DateTime<Utc>) -> JobClaim {
+    if *job == Job::Retry {
+        run_job(app, job).await;
+        return JobClaim::Claimed;
+    }
+    let lease = app.lease();
+    let name = job.name();
+    let claim = match app
+        .store
+        .claim_job(&name, slot, &lease.holder, lease.length, Utc::now())
+        .await
+    {
+        Ok(claim) => claim,
+        Err(e) => {
+            // Without a claim the job does not run: another instance may be running it.
+            tracing::error!(job = %name, error = %e, "cannot claim the job's slot; skipping it");
+            return JobClaim::Done;
+        }
+    };
+    match claim {
+        JobClaim::Claimed => {}
+        JobClaim::Done => {
+            tracing::info!(job = %name, %slot, "this slot already ran on another instance");
+            return claim;
+        }
+        JobClaim::Held { .. } => return claim,
+    }
+    let work = run_job(app, job);
+    tokio::pin!(work);
+    // Renewed three times per lease, so one slow renewal does not lose it.
+    let mut renew = tokio::time::interval(app.config.service.lease / 3);
+    renew.tick().await;
+    loop {
+        tokio::select! {
+            () = &mut work => break,
+            _ = renew.tick() => match app.store.renew_job_lease(&name, slot, &lease.holder, lease.length, Utc::now()).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    tracing::error!(job = %name, %slot, "lost the job's lease to another instance; stopping the job");
+                    return JobClaim::Claimed;
+                }
+                Err(e) => tracing::warn!(job = %name, error = %e, "cannot renew the job's lease; trying again"),
+            },
+        }
+    }
+    if let Err(e) = app.store.finish_job(&name, slot, &lease.holder, Utc::now()).await {
+        tracing::error!(job = %name, error = %e, "cannot mark the job's slot done");
+    }
+    JobClaim::Claimed
 }
 
 /// Runs one job and records a cron job's run in `job_runs`; failures are logged and

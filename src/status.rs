@@ -1,6 +1,7 @@
 //! `foerderradar status`: one look at a running deployment. The last and next run of
-//! every job, the health of every source, the outbox by state, the newest call's age
-//! and the last error, and the list of what needs attention (exit code 1).
+//! every job, the health of every source, the outbox by state, the newest call's age,
+//! the last error, the daemon instances with their heartbeats and what each holds, and
+//! the list of what needs attention (exit code 1).
 //!
 //! What needs attention:
 //! - an enabled source flagged broken;
@@ -15,7 +16,7 @@ use chrono_tz::Tz;
 use serde::Serialize;
 
 use crate::config::{Config, CronSchedule};
-use crate::store::{LastError, RunKind, SqliteStore, Store};
+use crate::store::{InstanceStatus, LastError, RunKind, SqliteStore, Store};
 
 /// A mail given up within this many days counts as needing attention.
 pub const GIVEN_UP_WINDOW_DAYS: i64 = 7;
@@ -31,6 +32,8 @@ pub struct Status {
     pub given_up_recently: u32,
     pub newest_call: Option<NewestCall>,
     pub last_error: Option<ErrorStatus>,
+    /// The daemons that recorded a heartbeat in the last day, newest first.
+    pub instances: Vec<InstanceView>,
     /// Everything that needs attention, one sentence each; empty when all is well.
     pub attention: Vec<String>,
 }
@@ -49,6 +52,15 @@ pub struct JobStatus {
     pub next: Option<DateTime<Utc>>,
     /// Two scheduled slots passed without a finished run.
     pub overdue: bool,
+}
+
+/// A daemon instance as `status` shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct InstanceView {
+    #[serde(flatten)]
+    pub status: InstanceStatus,
+    /// No heartbeat for three heartbeat intervals: stopped or hanging.
+    pub silent: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -159,6 +171,16 @@ pub async fn gather(store: &SqliteStore, config: &Config, now: DateTime<Utc>) ->
         .last_error()
         .await?
         .map(|LastError { at, origin, message }| ErrorStatus { at, origin, message });
+    let silent_after = Duration::from_std(config.service.heartbeat * 3).unwrap_or(Duration::hours(1));
+    let instances = store
+        .instances(now)
+        .await?
+        .into_iter()
+        .map(|status| InstanceView {
+            silent: now - status.last_heartbeat > silent_after,
+            status,
+        })
+        .collect();
     Ok(Status {
         as_of: now,
         timezone: tz.name().to_string(),
@@ -168,6 +190,7 @@ pub async fn gather(store: &SqliteStore, config: &Config, now: DateTime<Utc>) ->
         given_up_recently,
         newest_call,
         last_error,
+        instances,
         attention,
     })
 }
@@ -233,6 +256,11 @@ fn local(t: DateTime<Utc>, tz: Tz) -> String {
     t.with_timezone(&tz).format("%Y-%m-%d %H:%M %Z").to_string()
 }
 
+/// [`local`] to the second, for heartbeats and leases that move every few seconds.
+fn local_secs(t: DateTime<Utc>, tz: Tz) -> String {
+    t.with_timezone(&tz).format("%Y-%m-%d %H:%M:%S %Z").to_string()
+}
+
 fn opt_local(t: Option<DateTime<Utc>>, tz: Tz) -> String {
     t.map_or("never".into(), |t| local(t, tz))
 }
@@ -295,6 +323,13 @@ impl fmt::Display for Status {
             Some(e) => writeln!(f, "last error: {} {}: {}", local(e.at, tz), e.origin, e.message)?,
             None => writeln!(f, "last error: none")?,
         }
+        writeln!(f, "\ninstances:")?;
+        if self.instances.is_empty() {
+            writeln!(f, "  none recorded (no daemon ran in the last day)")?;
+        }
+        for i in &self.instances {
+            write_instance(f, i, tz)?;
+        }
         if self.attention.is_empty() {
             write!(f, "\nall well")
         } else {
@@ -305,6 +340,36 @@ impl fmt::Display for Status {
             Ok(())
         }
     }
+}
+
+/// One instance: id, last heartbeat, and the job slots and mails it holds.
+fn write_instance(f: &mut fmt::Formatter<'_>, i: &InstanceView, tz: Tz) -> fmt::Result {
+    let s = &i.status;
+    let holds: Vec<String> = s
+        .jobs
+        .iter()
+        .map(|j| {
+            format!(
+                "{} (slot {}, lease until {})",
+                j.job,
+                local_secs(j.slot, tz),
+                local_secs(j.lease_until, tz)
+            )
+        })
+        .chain((s.mails > 0).then(|| format!("{} mail(s) being sent", s.mails)))
+        .collect();
+    writeln!(
+        f,
+        "  {:<40} last heartbeat {}{}  holds: {}",
+        s.instance.id,
+        local_secs(s.last_heartbeat, tz),
+        if i.silent { " SILENT" } else { "" },
+        if holds.is_empty() {
+            "nothing".into()
+        } else {
+            holds.join(", ")
+        }
+    )
 }
 
 #[cfg(test)]

@@ -331,7 +331,7 @@ async fn plan_and_deliver_send_one_digest_per_contact_with_its_calls() {
         .unwrap();
     assert_eq!(plan.mails.len(), 3, "{plan}");
     assert_eq!(plan.closed_skipped, 1);
-    let report = notify::deliver(&store, &transport, &cfg.service.notify, now())
+    let report = notify::deliver(&store, &transport, &cfg.service.notify, &crate::support::lease(), now())
         .await
         .unwrap();
     assert_eq!((report.sent, report.retried, report.failed), (3, 0, 0), "{report}");
@@ -392,11 +392,68 @@ async fn plan_and_deliver_send_one_digest_per_contact_with_its_calls() {
         .await
         .unwrap();
     assert!(plan.mails.is_empty(), "{plan}");
-    let report = notify::deliver(&store, &transport, &cfg.service.notify, later)
+    let report = notify::deliver(&store, &transport, &cfg.service.notify, &crate::support::lease(), later)
         .await
         .unwrap();
     assert_eq!(report.sent, 0);
     assert!(rx.recv_timeout(Duration::from_millis(300)).is_err(), "no second mail");
+}
+
+/// Two senders on one outbox (two instances): each mail goes out once, and a mail
+/// another live sender claimed waits until that claim expires.
+#[tokio::test(flavor = "multi_thread")]
+async fn two_senders_on_one_outbox_send_each_mail_once_and_skip_a_claimed_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let (port, rx) = smtp_sink();
+    let cfg = config(dir.path(), Some(smtp_config(port)));
+    let store = seeded_store().await;
+    let plan = notify::plan(&store, &cfg, today(), now(), notify::PlanMode::Due)
+        .await
+        .unwrap();
+    assert_eq!(plan.mails.len(), 3, "{plan}");
+    // A third instance is sending the oldest mail right now.
+    let ids = store.due_mail_ids(now()).await.unwrap();
+    let lease = chrono::TimeDelta::seconds(120);
+    assert!(store.claim_mail(ids[0], "elsewhere", lease, Utc::now()).await.unwrap());
+
+    let sender = |holder: &str| {
+        let store = store.clone();
+        let settings = cfg.service.notify.clone();
+        let transport = Transport::from_config(&cfg.service, dir.path()).unwrap();
+        let lease = foerderradar::store::Lease {
+            holder: holder.into(),
+            length: lease,
+        };
+        tokio::spawn(async move {
+            notify::deliver(&store, &transport, &settings, &lease, now())
+                .await
+                .unwrap()
+        })
+    };
+    let (a, b) = (sender("a"), sender("b"));
+    let (a, b) = (a.await.unwrap(), b.await.unwrap());
+    assert_eq!(a.sent + b.sent, 2, "{a} / {b}");
+    assert_eq!(received(&rx, 2).len(), 2);
+    assert!(
+        rx.recv_timeout(Duration::from_millis(500)).is_err(),
+        "a mail went out twice"
+    );
+    let pending: Vec<i64> = store.due_mail_ids(now()).await.unwrap();
+    assert_eq!(pending, [ids[0]], "the claimed mail waits");
+
+    // Its sender died: once the claim expired, the mail goes out.
+    let after_expiry = Utc::now() + lease + chrono::TimeDelta::seconds(1);
+    let transport = Transport::from_config(&cfg.service, dir.path()).unwrap();
+    let late = foerderradar::store::Lease {
+        holder: "a".into(),
+        length: lease,
+    };
+    let report = notify::deliver(&store, &transport, &cfg.service.notify, &late, after_expiry)
+        .await
+        .unwrap();
+    assert_eq!(report.sent, 1, "{report}");
+    assert_eq!(received(&rx, 1).len(), 1);
+    assert!(store.due_mail_ids(after_expiry).await.unwrap().is_empty());
 }
 
 #[tokio::test]
@@ -520,7 +577,7 @@ async fn smtp_outage_keeps_mails_pending_until_the_server_is_back() {
         .await
         .unwrap();
 
-    let report = notify::deliver(&store, &transport, &cfg.service.notify, now())
+    let report = notify::deliver(&store, &transport, &cfg.service.notify, &crate::support::lease(), now())
         .await
         .unwrap();
     assert_eq!((report.sent, report.retried, report.failed), (0, 3, 0), "{report}");
@@ -547,6 +604,7 @@ async fn smtp_outage_keeps_mails_pending_until_the_server_is_back() {
         &store,
         &transport,
         &cfg.service.notify,
+        &crate::support::lease(),
         now() + chrono::Duration::seconds(30),
     )
     .await
@@ -556,7 +614,7 @@ async fn smtp_outage_keeps_mails_pending_until_the_server_is_back() {
     // The server comes up on the same port; once due, the same transport delivers.
     let rx = serve_on(TcpListener::bind(("127.0.0.1", port)).unwrap());
     let later = now() + chrono::Duration::minutes(5);
-    let report = notify::deliver(&store, &transport, &cfg.service.notify, later)
+    let report = notify::deliver(&store, &transport, &cfg.service.notify, &crate::support::lease(), later)
         .await
         .unwrap();
     assert_eq!((report.sent, report.retried, report.failed), (3, 0, 0), "{report}");
@@ -592,7 +650,9 @@ async fn max_attempts_marks_mails_failed() {
 
     let mut at = now();
     for round in 1..=3 {
-        let report = notify::deliver(&store, &transport, &settings, at).await.unwrap();
+        let report = notify::deliver(&store, &transport, &settings, &crate::support::lease(), at)
+            .await
+            .unwrap();
         let expected = if round < 3 { (0, 3, 0) } else { (0, 0, 3) };
         assert_eq!(
             (report.sent, report.retried, report.failed),
@@ -604,7 +664,9 @@ async fn max_attempts_marks_mails_failed() {
     let failed = store.outbox(Some(OutboxStatus::Failed)).await.unwrap();
     assert_eq!(failed.len(), 3);
     assert!(failed.iter().all(|m| m.attempts == 3 && m.last_error.is_some()));
-    let report = notify::deliver(&store, &transport, &settings, at).await.unwrap();
+    let report = notify::deliver(&store, &transport, &settings, &crate::support::lease(), at)
+        .await
+        .unwrap();
     assert_eq!(
         report,
         notify::DeliveryReport::default(),
@@ -626,7 +688,7 @@ async fn permanent_rejection_fails_at_once_with_the_server_message() {
         .await
         .unwrap();
 
-    let report = notify::deliver(&store, &transport, &cfg.service.notify, now())
+    let report = notify::deliver(&store, &transport, &cfg.service.notify, &crate::support::lease(), now())
         .await
         .unwrap();
     assert_eq!((report.sent, report.retried, report.failed), (2, 0, 1), "{report}");
@@ -654,7 +716,7 @@ async fn file_transport_writes_parseable_eml_files() {
     notify::plan(&store, &cfg, today(), now(), notify::PlanMode::Due)
         .await
         .unwrap();
-    let report = notify::deliver(&store, &transport, &cfg.service.notify, now())
+    let report = notify::deliver(&store, &transport, &cfg.service.notify, &crate::support::lease(), now())
         .await
         .unwrap();
     assert_eq!(report.sent, 3);

@@ -19,7 +19,7 @@ use crate::pass::{
 };
 
 /// A loopback port nobody listens on: mail attempts fail fast.
-fn closed_port() -> u16 {
+pub(crate) fn closed_port() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     listener.local_addr().unwrap().port()
 }
@@ -28,7 +28,7 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-async fn db(data: &Path) -> SqliteConnection {
+pub(crate) async fn db(data: &Path) -> SqliteConnection {
     SqliteConnectOptions::new()
         .filename(data.join("foerderradar.sqlite"))
         .connect()
@@ -36,7 +36,7 @@ async fn db(data: &Path) -> SqliteConnection {
         .unwrap()
 }
 
-fn status_json(config: &Path, data: &Path) -> (i32, serde_json::Value) {
+pub(crate) fn status_json(config: &Path, data: &Path) -> (i32, serde_json::Value) {
     let out = foerderradar(config, data, &["status", "--format", "json"]);
     let json = serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("status --format json is no JSON document ({e}): {}", text(&out.stdout)));
@@ -186,7 +186,7 @@ async fn status_flags_a_job_missing_two_slots_and_a_given_up_mail() {
 }
 
 /// Every feed answers after a delay, so a collect holds the store for seconds.
-async fn slow_server() -> MockServer {
+pub(crate) async fn slow_server() -> MockServer {
     let server = MockServer::start().await;
     let feed = r#"<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>t</title>
         <item><title>Förderaufruf Digitale Dörfer</title><link>https://example.org/aufruf/1</link>
@@ -347,19 +347,19 @@ const ADMIN: &str = "smart-region@kreis-warendorf.example.org";
 
 /// One message the sink accepted: its recipients and its DATA.
 #[derive(Clone, Debug)]
-struct Accepted {
-    to: Vec<String>,
-    data: String,
+pub(crate) struct Accepted {
+    pub(crate) to: Vec<String>,
+    pub(crate) data: String,
 }
 
 /// A minimal SMTP server on 127.0.0.1 that answers `RCPT TO` per recipient.
-struct SmtpSink {
-    port: u16,
-    accepted: std::sync::Arc<std::sync::Mutex<Vec<Accepted>>>,
+pub(crate) struct SmtpSink {
+    pub(crate) port: u16,
+    pub(crate) accepted: std::sync::Arc<std::sync::Mutex<Vec<Accepted>>>,
 }
 
 impl SmtpSink {
-    fn start(rcpt: fn(&str) -> &'static str) -> SmtpSink {
+    pub(crate) fn start(rcpt: fn(&str) -> &'static str) -> SmtpSink {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let accepted = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
@@ -447,7 +447,7 @@ fn converse(
 }
 
 /// The test deployment with `patch` applied to foerderradar.toml (pairs of from → to).
-fn deployment(config: &Path, base: &str, smtp_port: u16, patch: &[(&str, &str)]) {
+pub(crate) fn deployment(config: &Path, base: &str, smtp_port: u16, patch: &[(&str, &str)]) {
     write_config(config, base, smtp_port);
     let mut service = service_toml(smtp_port);
     for (from, to) in patch {
@@ -653,7 +653,7 @@ async fn the_admin_digest_names_broken_and_silent_sources_dead_letters_bouncing_
 // ---- the daemon: catch-up and schedule groups ----
 
 /// Cron lines that never come due during a test (1 January).
-const YEARLY: [(&str, &str); 2] = [
+pub(crate) const YEARLY: [(&str, &str); 2] = [
     ("collect = \"0 6 * * 1-5\"", "collect = \"0 3 1 1 *\""),
     (
         "notify = \"0 7 * * 1-5\"",
@@ -661,7 +661,7 @@ const YEARLY: [(&str, &str); 2] = [
     ),
 ];
 
-fn spawn_daemon(config: &Path, data: &Path) -> std::process::Child {
+pub(crate) fn spawn_daemon(config: &Path, data: &Path) -> std::process::Child {
     Process::new(assert_cmd::cargo::cargo_bin("foerderradar"))
         .arg("--config")
         .arg(config)
@@ -675,7 +675,7 @@ fn spawn_daemon(config: &Path, data: &Path) -> std::process::Child {
         .unwrap()
 }
 
-fn stop(mut daemon: std::process::Child) {
+pub(crate) fn stop(mut daemon: std::process::Child) {
     signal(&daemon, "-TERM");
     let status = daemon.wait().unwrap();
     assert!(status.success(), "{status:?}");

@@ -246,3 +246,11 @@ pub fn treffer(term: &str, field: Field) -> Reason {
 pub fn criterion(criterion: Criterion) -> Reason {
     Reason::Criterion { criterion }
 }
+
+/// A claimant for `notify::deliver` in tests that deliver directly.
+pub fn lease() -> foerderradar::store::Lease {
+    foerderradar::store::Lease {
+        holder: "test".into(),
+        length: chrono::TimeDelta::seconds(120),
+    }
+}

@@ -66,6 +66,11 @@ pub struct ServiceConfig {
     pub digest: DigestSettings,
     /// How long the daemon waits for a running job after SIGTERM/SIGINT (`[daemon]`).
     pub shutdown_grace: Duration,
+    /// How long a daemon's claim on a job slot or an outbox mail lasts without renewal
+    /// (`[daemon] lease_secs`); after that another instance may take it over.
+    pub lease: Duration,
+    /// How often a daemon records that it is alive (`[daemon] heartbeat_secs`).
+    pub heartbeat: Duration,
     /// `[web]`: the web server and the signed links in the mails.
     pub web: WebSettings,
 }

@@ -66,6 +66,8 @@ fn settings() -> Vec<Setting> {
         service("notify", "notify.max_retry_age_hours", 1, 720),
         service("notify", "notify.silent_after_days", 1, 365),
         service("daemon", "daemon.shutdown_grace_secs", 1, 3600),
+        service("daemon", "daemon.lease_secs", 2, 3600),
+        service("daemon", "daemon.heartbeat_secs", 1, 3600),
         service("digest", "digest.first_digest_max", 1, 100),
         service("digest", "digest.max_items", 1, 100),
         service("digest", "digest.urgent_days", 1, 365),

@@ -92,6 +92,8 @@ pub struct RawWeb {
 #[serde(deny_unknown_fields)]
 pub struct RawDaemon {
     pub shutdown_grace_secs: Option<Int>,
+    pub lease_secs: Option<Int>,
+    pub heartbeat_secs: Option<Int>,
 }
 
 // ---- sources.toml ----

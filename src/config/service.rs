@@ -32,6 +32,9 @@ const BROKEN_AFTER: RangeInclusive<u32> = 1..=1000;
 const MAX_ATTEMPTS: RangeInclusive<u32> = 1..=100;
 const RETRY_BASE_SECS: RangeInclusive<u64> = 1..=86_400;
 const SHUTDOWN_GRACE_SECS: RangeInclusive<u64> = 1..=3600;
+/// A job's lease: long enough to renew a few times, short enough for a quick take-over.
+const LEASE_SECS: RangeInclusive<u64> = 2..=3600;
+const HEARTBEAT_SECS: RangeInclusive<u64> = 1..=3600;
 const JITTER_SECS: RangeInclusive<u64> = 0..=3600;
 /// `notify.max_retry_age_hours` (default 72): at least one hour of retries, at most 30 days.
 const MAX_RETRY_AGE_HOURS: RangeInclusive<u64> = 1..=720;
@@ -74,6 +77,14 @@ pub(super) fn build(r: &mut Report) -> Option<ServiceConfig> {
         30,
         SHUTDOWN_GRACE_SECS,
     );
+    let lease = count(r, raw_daemon.lease_secs.as_ref(), "daemon.lease_secs", 120, LEASE_SECS);
+    let heartbeat = count(
+        r,
+        raw_daemon.heartbeat_secs.as_ref(),
+        "daemon.heartbeat_secs",
+        30,
+        HEARTBEAT_SECS,
+    );
     let raw_web: RawWeb = optional(r, &root, "web").unwrap_or_default();
     let web = web(r, &raw_web);
     Some(ServiceConfig {
@@ -87,6 +98,8 @@ pub(super) fn build(r: &mut Report) -> Option<ServiceConfig> {
         notify: notify?,
         digest: digest?,
         shutdown_grace: Duration::from_secs(grace?),
+        lease: Duration::from_secs(lease?),
+        heartbeat: Duration::from_secs(heartbeat?),
         web: web?,
     })
 }

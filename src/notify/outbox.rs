@@ -10,7 +10,7 @@ use rand::Rng;
 
 use super::{NotifyError, SendErrorKind, Transport};
 use crate::config::NotifySettings;
-use crate::store::{OutboxMail, Store};
+use crate::store::{Lease, OutboxMail, Store};
 
 /// Longest wait between two attempts, however many failed before.
 const MAX_DELAY: Duration = Duration::from_secs(24 * 3600);
@@ -62,38 +62,68 @@ impl fmt::Display for DeliveryReport {
 /// and its last retry is brought forward to that age, so no mail waits longer.
 /// Once the server turns out unreachable, the remaining due mails are deferred
 /// without another connection attempt each.
+///
+/// Each mail is claimed under `lease` before it is sent and released once its attempt
+/// is recorded: another instance sending the same outbox skips it meanwhile, so a mail
+/// two senders saw due goes out once.
 pub async fn deliver<S: Store>(
     store: &S,
     transport: &Transport,
     settings: &NotifySettings,
+    lease: &Lease,
     now: DateTime<Utc>,
 ) -> Result<DeliveryReport, NotifyError> {
     let mut report = DeliveryReport::default();
     let mut outage: Option<super::SendError> = None;
     // One message in memory at a time: digests can be megabytes each.
     for id in store.due_mail_ids(now).await? {
-        let Some(mail) = store.pending_mail(id).await? else {
+        // The clock, not only `now`: a long pass must not hand out claims already expired.
+        if !store
+            .claim_mail(id, &lease.holder, lease.length, now.max(Utc::now()))
+            .await?
+        {
+            tracing::debug!(mail = id, "another instance is sending this mail");
             continue;
-        };
-        let result = match &outage {
-            Some(e) => Err(e.clone()),
-            None => transport.send(&mail).await,
-        };
-        match result {
-            Ok(()) => {
-                store.mark_sent(mail.id, now).await?;
-                tracing::info!(mail = mail.id, contact = %mail.contact, "digest sent");
-                report.sent += 1;
-            }
-            Err(error) => {
-                if error.kind == SendErrorKind::Unreachable {
-                    outage = Some(error.clone());
-                }
-                record_failure(store, settings, &mail, &error, now, &mut report).await?;
-            }
         }
+        let result = deliver_claimed(store, transport, settings, id, &mut outage, now, &mut report).await;
+        store.release_mail(id, &lease.holder).await?;
+        result?;
     }
     Ok(report)
+}
+
+/// Sends one claimed mail, if it is still pending and due (another sender may have
+/// sent it, or recorded a failed attempt, since the list of due mails was read).
+async fn deliver_claimed<S: Store>(
+    store: &S,
+    transport: &Transport,
+    settings: &NotifySettings,
+    id: i64,
+    outage: &mut Option<super::SendError>,
+    now: DateTime<Utc>,
+    report: &mut DeliveryReport,
+) -> Result<(), NotifyError> {
+    let Some(mail) = store.pending_mail(id).await?.filter(|m| m.next_attempt <= now) else {
+        return Ok(());
+    };
+    let result = match &outage {
+        Some(e) => Err(e.clone()),
+        None => transport.send(&mail).await,
+    };
+    match result {
+        Ok(()) => {
+            store.mark_sent(mail.id, now).await?;
+            tracing::info!(mail = mail.id, contact = %mail.contact, "digest sent");
+            report.sent += 1;
+        }
+        Err(error) => {
+            if error.kind == SendErrorKind::Unreachable {
+                *outage = Some(error.clone());
+            }
+            record_failure(store, settings, &mail, &error, now, report).await?;
+        }
+    }
+    Ok(())
 }
 
 async fn record_failure<S: Store>(
@@ -210,11 +240,15 @@ mod tests {
             calls: Vec::new(),
         };
         let id = store.enqueue_mail(&mail, queued).await.unwrap();
+        let lease = Lease {
+            holder: "test".into(),
+            length: chrono::Duration::seconds(120),
+        };
         let limit = queued + chrono::Duration::hours(72);
         let mut now = queued;
         let mut attempts = 0;
         let given_up = loop {
-            let report = deliver(&store, &transport, &settings, now).await.unwrap();
+            let report = deliver(&store, &transport, &settings, &lease, now).await.unwrap();
             attempts += 1;
             if report.failed == 1 {
                 break report.failures[0].clone();

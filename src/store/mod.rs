@@ -2,8 +2,10 @@
 //!
 //! [`Store`] is the interface every stage uses; [`SqliteStore`] is the embedded
 //! default (sqlx, migrations embedded from `migrations/sqlite`). A PostgreSQL
-//! backend would be a second implementation behind the same trait.
+//! backend would be a second implementation behind the same trait; the claims that let
+//! instances share it are in [`pg_leases`] already.
 
+pub mod pg_leases;
 mod sqlite;
 
 use std::collections::{HashMap, HashSet};
@@ -280,6 +282,70 @@ pub struct FeedbackFilter {
     pub since: Option<DateTime<Utc>>,
 }
 
+/// The answer to a claim on one slot of a cron job ([`Store::claim_job`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JobClaim {
+    /// The claiming instance holds the slot now: it was free, its holder's lease had
+    /// expired (a take-over), or the claimer held it already.
+    Claimed,
+    /// Another instance holds the slot until `until`; once that passes without a
+    /// renewal, the slot can be taken over.
+    Held { by: String, until: DateTime<Utc> },
+    /// The slot ran; nobody runs it again.
+    Done,
+}
+
+/// A running instance, as it records itself with [`Store::heartbeat`]. Its id is
+/// made from host, process id and start time, so a restart is a new instance.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InstanceInfo {
+    pub id: String,
+    pub host: String,
+    pub pid: u32,
+    pub started: DateTime<Utc>,
+}
+
+impl InstanceInfo {
+    pub fn new(host: &str, pid: u32, started: DateTime<Utc>) -> InstanceInfo {
+        InstanceInfo {
+            id: format!("{host}:{pid}:{}", started.format("%Y%m%dT%H%M%S%.3fZ")),
+            host: host.to_string(),
+            pid,
+            started,
+        }
+    }
+}
+
+/// Who claims work in the store and how long a claim lasts without renewal: the
+/// instance's id and `[daemon] lease_secs`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lease {
+    pub holder: String,
+    pub length: chrono::TimeDelta,
+}
+
+/// A job slot an instance holds a live lease on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HeldJob {
+    pub job: String,
+    pub slot: DateTime<Utc>,
+    pub lease_until: DateTime<Utc>,
+}
+
+/// An instance with its last heartbeat and what it holds ([`Store::instances`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InstanceStatus {
+    pub instance: InstanceInfo,
+    pub last_heartbeat: DateTime<Utc>,
+    /// Job slots under a lease that has not expired and that did not finish yet.
+    pub jobs: Vec<HeldJob>,
+    /// Outbox mails it is sending right now (claims not expired).
+    pub mails: u32,
+}
+
+/// Instances silent this long are dropped from the list by the next heartbeat.
+pub const FORGET_INSTANCE_AFTER: chrono::TimeDelta = chrono::TimeDelta::days(1);
+
 /// The store interface. All methods are async and safe to call concurrently.
 #[allow(async_fn_in_trait)]
 pub trait Store: Send + Sync {
@@ -369,6 +435,48 @@ pub trait Store: Send + Sync {
     async fn all_contact_settings(&self) -> StoreResult<Vec<ContactSettings>>;
     /// Replaces a contact's own settings.
     async fn save_contact_settings(&self, settings: &ContactSettings) -> StoreResult<()>;
+
+    /// Claims slot `slot` of cron job `job` for `instance` until `now + lease` (see
+    /// [`JobClaim`]). A row per (job, slot): two instances never both get `Claimed`
+    /// for one slot while its lease runs.
+    async fn claim_job(
+        &self,
+        job: &str,
+        slot: DateTime<Utc>,
+        instance: &str,
+        lease: chrono::TimeDelta,
+        now: DateTime<Utc>,
+    ) -> StoreResult<JobClaim>;
+    /// Extends `instance`'s lease on a slot it holds to `now + lease`; false when it lost
+    /// the slot (taken over after its lease expired) or the slot is done.
+    async fn renew_job_lease(
+        &self,
+        job: &str,
+        slot: DateTime<Utc>,
+        instance: &str,
+        lease: chrono::TimeDelta,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+    /// Marks a slot `instance` holds as done, so that it runs exactly once; a slot it
+    /// lost to another instance stays with that one.
+    async fn finish_job(&self, job: &str, slot: DateTime<Utc>, instance: &str, now: DateTime<Utc>) -> StoreResult<()>;
+    /// Claims outbox mail `id` for sending until `now + lease`; false while another
+    /// instance's claim on it runs. A sender claims before it sends, so a mail two
+    /// instances saw pending goes out once.
+    async fn claim_mail(
+        &self,
+        id: i64,
+        instance: &str,
+        lease: chrono::TimeDelta,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+    /// Drops `instance`'s claim on mail `id` once its attempt is recorded.
+    async fn release_mail(&self, id: i64, instance: &str) -> StoreResult<()>;
+    /// Records that `instance` is alive at `now`; forgets instances silent for
+    /// [`FORGET_INSTANCE_AFTER`].
+    async fn heartbeat(&self, instance: &InstanceInfo, now: DateTime<Utc>) -> StoreResult<()>;
+    /// The recorded instances, newest heartbeat first, with what each holds at `now`.
+    async fn instances(&self, now: DateTime<Utc>) -> StoreResult<Vec<InstanceStatus>>;
 
     async fn start_run(&self, kind: RunKind, at: DateTime<Utc>) -> StoreResult<i64>;
     /// Closes a run with a JSON summary (counts, failures).

@@ -13,6 +13,7 @@ mod contacts;
 mod digest;
 mod feedback;
 mod jobs;
+mod leases;
 mod matches;
 mod metrics;
 mod ops;
@@ -33,8 +34,8 @@ use sqlx::sqlite::{
 use sqlx::{FromRow, Sqlite, Transaction};
 
 use super::{
-    CallFilter, ChangeEvent, DigestState, DigestUpdate, FeedbackFilter, NewMail, OutboxMail, OutboxStatus, RunKind,
-    SourceHealth, SourceRun, Store, StoreError, StoreResult, UpsertOutcome,
+    CallFilter, ChangeEvent, DigestState, DigestUpdate, FeedbackFilter, InstanceInfo, InstanceStatus, JobClaim,
+    NewMail, OutboxMail, OutboxStatus, RunKind, SourceHealth, SourceRun, Store, StoreError, StoreResult, UpsertOutcome,
 };
 use crate::model::contact::ContactSettings;
 use crate::model::feedback::{FeedbackCount, FeedbackEntry, FeedbackSet};
@@ -336,6 +337,54 @@ impl Store for SqliteStore {
 
     async fn save_contact_settings(&self, settings: &ContactSettings) -> StoreResult<()> {
         contacts::save(&self.pool, settings).await
+    }
+
+    async fn claim_job(
+        &self,
+        job: &str,
+        slot: DateTime<Utc>,
+        instance: &str,
+        lease: chrono::TimeDelta,
+        now: DateTime<Utc>,
+    ) -> StoreResult<JobClaim> {
+        leases::claim_job(&self.pool, job, slot, instance, lease, now).await
+    }
+
+    async fn renew_job_lease(
+        &self,
+        job: &str,
+        slot: DateTime<Utc>,
+        instance: &str,
+        lease: chrono::TimeDelta,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        leases::renew_job_lease(&self.pool, job, slot, instance, lease, now).await
+    }
+
+    async fn finish_job(&self, job: &str, slot: DateTime<Utc>, instance: &str, now: DateTime<Utc>) -> StoreResult<()> {
+        leases::finish_job(&self.pool, job, slot, instance, now).await
+    }
+
+    async fn claim_mail(
+        &self,
+        id: i64,
+        instance: &str,
+        lease: chrono::TimeDelta,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        leases::claim_mail(&self.pool, id, instance, lease, now).await
+    }
+
+    async fn release_mail(&self, id: i64, instance: &str) -> StoreResult<()> {
+        leases::release_mail(&self.pool, id, instance).await
+    }
+
+    async fn heartbeat(&self, instance: &InstanceInfo, now: DateTime<Utc>) -> StoreResult<()> {
+        leases::heartbeat(&self.pool, instance, now).await
+    }
+
+    async fn instances(&self, now: DateTime<Utc>) -> StoreResult<Vec<InstanceStatus>> {
+        leases::instances(&self.pool, now).await
     }
 
     async fn start_run(&self, kind: RunKind, at: DateTime<Utc>) -> StoreResult<i64> {
