@@ -547,7 +547,7 @@ async fn collect(app: &App, sources: &[String], out: &mut Out<impl Write>) -> an
             bail!("unknown source '{id}' (known: {})", known.join(", "));
         }
     }
-    let _lock = crate::daemon::acquire_lock(&app.data_dir)?;
+    let _lock = crate::daemon::lock_store(&app)?;
     let summary = app.collect(sources).await?;
     let notice = AdminNotice {
         newly_broken: summary.newly_broken.clone(),
@@ -560,7 +560,7 @@ async fn collect(app: &App, sources: &[String], out: &mut Out<impl Write>) -> an
 }
 
 async fn run_match(app: &App, all: bool, out: &mut Out<impl Write>) -> anyhow::Result<ExitCode> {
-    let _lock = crate::daemon::acquire_lock(&app.data_dir)?;
+    let _lock = crate::daemon::lock_store(&app)?;
     let summary = if all {
         app.match_all_calls().await?
     } else {
@@ -575,7 +575,7 @@ fn plan_mode(now: bool) -> PlanMode {
 }
 
 async fn notify(app: &App, mode: PlanMode, out: &mut Out<impl Write>) -> anyhow::Result<ExitCode> {
-    let _lock = crate::daemon::acquire_lock(&app.data_dir)?;
+    let _lock = crate::daemon::lock_store(&app)?;
     let (plan, delivery) = app.notify_with(mode).await?;
     let notice = AdminNotice {
         given_up: delivery.failures.clone(),
@@ -648,7 +648,7 @@ async fn admin_digest(app: &App, dry_run: bool, out: &mut Out<impl Write>) -> an
         outln!(out, "dry run: nothing was stored or sent");
         return Ok(ExitCode::SUCCESS);
     }
-    let _lock = crate::daemon::acquire_lock(&app.data_dir)?;
+    let _lock = crate::daemon::lock_store(&app)?;
     let run = app.store.start_job_run(crate::daemon::ADMIN_DIGEST_JOB, now).await?;
     let result = crate::daemon::admin_digest(app, now).await;
     // Queued counts as done (as in the daemon): the next period starts here.
@@ -691,7 +691,7 @@ async fn serve(app: App, bind: Option<std::net::SocketAddr>) -> anyhow::Result<E
 }
 
 async fn run_once(app: &App, out: &mut Out<impl Write>) -> anyhow::Result<ExitCode> {
-    let _lock = crate::daemon::acquire_lock(&app.data_dir)?;
+    let _lock = crate::daemon::lock_store(&app)?;
     let summary = app.pass().await?;
     outln!(out, "{summary}");
     Ok(attention(summary.has_problems()))

@@ -15,7 +15,7 @@ use chrono_tz::Tz;
 use serde::Serialize;
 
 use crate::config::{Config, CronSchedule};
-use crate::store::{LastError, RunKind, SqliteStore, Store};
+use crate::store::{LastError, RunKind, Store};
 
 /// A mail given up within this many days counts as needing attention.
 pub const GIVEN_UP_WINDOW_DAYS: i64 = 7;
@@ -88,7 +88,7 @@ impl Status {
 }
 
 /// Gathers the status as of `now`.
-pub async fn gather(store: &SqliteStore, config: &Config, now: DateTime<Utc>) -> anyhow::Result<Status> {
+pub async fn gather(store: &impl Store, config: &Config, now: DateTime<Utc>) -> anyhow::Result<Status> {
     let tz = config.service.timezone;
     let schedules = &config.service.schedules;
     let mut attention = Vec::new();
@@ -201,7 +201,7 @@ fn job_status(
     }
 }
 
-async fn source_statuses(store: &SqliteStore, config: &Config) -> anyhow::Result<Vec<SourceStatus>> {
+async fn source_statuses(store: &impl Store, config: &Config) -> anyhow::Result<Vec<SourceStatus>> {
     let health = store.source_health().await?;
     Ok(config
         .sources

@@ -3,137 +3,105 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{SqliteStore, count, ts};
-use crate::store::{OutboxStatus, StoreResult};
+use sqlx::SqlitePool;
 
-/// The last runs of one scheduled job.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ScheduledRuns {
-    pub job: String,
-    pub last_started: Option<DateTime<Utc>>,
-    /// The newest finished run, and whether it went without a failure.
-    pub last_finished: Option<(DateTime<Utc>, bool)>,
-}
+use super::{count, ts};
+use crate::store::{DeadLetter, OutboxStatus, ScheduledRuns, SourceYield, StoreResult};
 
-/// When a source last brought items, from its recorded passes.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SourceYield {
-    pub source: String,
-    /// The first recorded pass.
-    pub first_run: DateTime<Utc>,
-    /// The newest pass that returned at least one item; `None`: never.
-    pub last_items: Option<DateTime<Utc>>,
-}
-
-/// A mail the outbox gave up (a dead letter), without its message bytes.
-#[derive(Debug, Clone, PartialEq)]
-pub struct DeadLetter {
-    pub id: i64,
-    pub contact: String,
-    pub subject: String,
-    pub attempts: u32,
-    pub error: Option<String>,
-    pub created: DateTime<Utc>,
-    /// The last scheduled attempt: where the outbox records the time a mail is given up.
-    pub given_up: DateTime<Utc>,
-}
-
-impl SqliteStore {
-    /// Records the start of a scheduled job; returns the run's id for [`SqliteStore::finish_job_run`].
-    pub async fn start_job_run(&self, job: &str, at: DateTime<Utc>) -> StoreResult<i64> {
-        Ok(
-            sqlx::query_scalar("INSERT INTO job_runs (job, started) VALUES (?, ?) RETURNING id")
-                .bind(job)
-                .bind(ts(at))
-                .fetch_one(&self.pool)
-                .await?,
-        )
-    }
-
-    pub async fn finish_job_run(&self, id: i64, at: DateTime<Utc>, ok: bool) -> StoreResult<()> {
-        sqlx::query("UPDATE job_runs SET finished = ?, ok = ? WHERE id = ?")
-            .bind(ts(at))
-            .bind(ok)
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-
-    /// The last start and the last finish of `job`.
-    pub async fn scheduled_runs(&self, job: &str) -> StoreResult<ScheduledRuns> {
-        let last_started: Option<DateTime<Utc>> = sqlx::query_scalar("SELECT max(started) FROM job_runs WHERE job = ?")
+/// Records the start of a scheduled job; returns the run's id for `finish_job_run`.
+pub(super) async fn start_job_run(pool: &SqlitePool, job: &str, at: DateTime<Utc>) -> StoreResult<i64> {
+    Ok(
+        sqlx::query_scalar("INSERT INTO job_runs (job, started) VALUES (?, ?) RETURNING id")
             .bind(job)
-            .fetch_one(&self.pool)
-            .await?;
-        let last_finished: Option<(DateTime<Utc>, bool)> = sqlx::query_as(
-            "SELECT finished, coalesce(ok, 0) FROM job_runs WHERE job = ? AND finished IS NOT NULL \
-             ORDER BY finished DESC LIMIT 1",
-        )
+            .bind(ts(at))
+            .fetch_one(pool)
+            .await?,
+    )
+}
+
+pub(super) async fn finish_job_run(pool: &SqlitePool, id: i64, at: DateTime<Utc>, ok: bool) -> StoreResult<()> {
+    sqlx::query("UPDATE job_runs SET finished = ?, ok = ? WHERE id = ?")
+        .bind(ts(at))
+        .bind(ok)
+        .bind(id)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// The last start and the last finish of `job`.
+pub(super) async fn scheduled_runs(pool: &SqlitePool, job: &str) -> StoreResult<ScheduledRuns> {
+    let last_started: Option<DateTime<Utc>> = sqlx::query_scalar("SELECT max(started) FROM job_runs WHERE job = ?")
         .bind(job)
-        .fetch_optional(&self.pool)
+        .fetch_one(pool)
         .await?;
-        Ok(ScheduledRuns {
-            job: job.to_string(),
-            last_started,
-            last_finished,
+    let last_finished: Option<(DateTime<Utc>, bool)> = sqlx::query_as(
+        "SELECT finished, coalesce(ok, 0) FROM job_runs WHERE job = ? AND finished IS NOT NULL \
+         ORDER BY finished DESC LIMIT 1",
+    )
+    .bind(job)
+    .fetch_optional(pool)
+    .await?;
+    Ok(ScheduledRuns {
+        job: job.to_string(),
+        last_started,
+        last_finished,
+    })
+}
+
+/// When the newest run of `job` that finished ok started (a run still going, or one
+/// that failed, is left out).
+pub(super) async fn last_ok_job_start(pool: &SqlitePool, job: &str) -> StoreResult<Option<DateTime<Utc>>> {
+    Ok(
+        sqlx::query_scalar("SELECT max(started) FROM job_runs WHERE job = ? AND finished IS NOT NULL AND ok = 1")
+            .bind(job)
+            .fetch_one(pool)
+            .await?,
+    )
+}
+
+/// Per source with recorded passes: its first pass and its newest pass with items.
+pub(super) async fn source_yields(pool: &SqlitePool) -> StoreResult<Vec<SourceYield>> {
+    let rows: Vec<(String, DateTime<Utc>, Option<DateTime<Utc>>)> = sqlx::query_as(
+        "SELECT source, min(at), max(CASE WHEN items > 0 THEN at END) FROM source_runs \
+         GROUP BY source ORDER BY source",
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(source, first_run, last_items)| SourceYield {
+            source,
+            first_run,
+            last_items,
         })
-    }
+        .collect())
+}
 
-    /// When the newest run of `job` that finished ok started (a run still going, or one
-    /// that failed, is left out).
-    pub async fn last_ok_job_start(&self, job: &str) -> StoreResult<Option<DateTime<Utc>>> {
-        Ok(
-            sqlx::query_scalar("SELECT max(started) FROM job_runs WHERE job = ? AND finished IS NOT NULL AND ok = 1")
-                .bind(job)
-                .fetch_one(&self.pool)
-                .await?,
-        )
-    }
-
-    /// Per source with recorded passes: its first pass and its newest pass with items.
-    pub async fn source_yields(&self) -> StoreResult<Vec<SourceYield>> {
-        let rows: Vec<(String, DateTime<Utc>, Option<DateTime<Utc>>)> = sqlx::query_as(
-            "SELECT source, min(at), max(CASE WHEN items > 0 THEN at END) FROM source_runs \
-             GROUP BY source ORDER BY source",
-        )
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(source, first_run, last_items)| SourceYield {
-                source,
-                first_run,
-                last_items,
+/// Mails given up whose last attempt was at or after `since`, newest first.
+pub(super) async fn dead_letters_since(pool: &SqlitePool, since: DateTime<Utc>) -> StoreResult<Vec<DeadLetter>> {
+    type Row = (i64, String, String, i64, Option<String>, DateTime<Utc>, DateTime<Utc>);
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT id, contact, subject, attempts, last_error, created, next_attempt FROM outbox \
+         WHERE status = ? AND next_attempt >= ? ORDER BY next_attempt DESC, id DESC",
+    )
+    .bind(OutboxStatus::Failed.as_str())
+    .bind(ts(since))
+    .fetch_all(pool)
+    .await?;
+    rows.into_iter()
+        .map(|(id, contact, subject, attempts, error, created, given_up)| {
+            Ok(DeadLetter {
+                id,
+                contact,
+                subject,
+                attempts: count("outbox", "attempts", attempts)?,
+                error,
+                created,
+                given_up,
             })
-            .collect())
-    }
-
-    /// Mails given up whose last attempt was at or after `since`, newest first.
-    pub async fn dead_letters_since(&self, since: DateTime<Utc>) -> StoreResult<Vec<DeadLetter>> {
-        type Row = (i64, String, String, i64, Option<String>, DateTime<Utc>, DateTime<Utc>);
-        let rows: Vec<Row> = sqlx::query_as(
-            "SELECT id, contact, subject, attempts, last_error, created, next_attempt FROM outbox \
-             WHERE status = ? AND next_attempt >= ? ORDER BY next_attempt DESC, id DESC",
-        )
-        .bind(OutboxStatus::Failed.as_str())
-        .bind(ts(since))
-        .fetch_all(&self.pool)
-        .await?;
-        rows.into_iter()
-            .map(|(id, contact, subject, attempts, error, created, given_up)| {
-                Ok(DeadLetter {
-                    id,
-                    contact,
-                    subject,
-                    attempts: count("outbox", "attempts", attempts)?,
-                    error,
-                    created,
-                    given_up,
-                })
-            })
-            .collect()
-    }
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -36,6 +36,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::WebState;
+use crate::store::Store;
 use crate::store::AdminSession;
 
 const SESSION_COOKIE: &str = "fr_admin";
