@@ -52,7 +52,12 @@ impl App<AnyStore> {
         std::fs::create_dir_all(data_dir).with_context(|| format!("creating data directory {}", data_dir.display()))?;
         let store = crate::store::open(config.service.store.as_ref(), data_dir)
             .await
-            .with_context(|| format!("opening the store {}", crate::store::location(config.service.store.as_ref(), data_dir)))?;
+            .with_context(|| {
+                format!(
+                    "opening the store {}",
+                    crate::store::location(config.service.store.as_ref(), data_dir)
+                )
+            })?;
         App::with_store(config, store, data_dir, today_override)
     }
 }

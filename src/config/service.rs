@@ -520,7 +520,10 @@ mod tests {
     fn store_url_must_be_postgres_without_a_password() {
         for (url, says) in [
             ("mysql://db.example.org/foerderradar", "scheme 'mysql'"),
-            ("postgres://fr:geheim@db.example.org/foerderradar", "must not contain the password"),
+            (
+                "postgres://fr:geheim@db.example.org/foerderradar",
+                "must not contain the password",
+            ),
             ("postgres://fr@db.example.org", "names no database"),
             ("kein url", "is not a URL"),
         ] {

@@ -1,8 +1,8 @@
 //! Rules on stored content (call identity, source health) that every backend applies
 //! the same way.
 
-use crate::model::text::title_key;
 use super::{SourceHealth, SourceRun};
+use crate::model::text::title_key;
 use crate::model::{Call, DeadlineKind};
 
 /// A fingerprint of the title-key rule: the keys of probe titles that exercise case,

@@ -7,6 +7,7 @@
 
 mod any;
 mod content;
+pub mod copy;
 mod postgres;
 mod records;
 mod sqlite;
@@ -17,15 +18,15 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-pub use records::{
-    AdminSession, AuditEntry, DeadLetter, JobMetric, JobRuns, LastError, ScheduledRuns, SourceYield, StoreMetrics,
-};
 pub use any::AnyStore;
 use content::{fresh_health, next_health, richness, title_key_rule};
 pub use postgres::PgStore;
+pub use records::{
+    AdminSession, AuditEntry, DeadLetter, JobMetric, JobRuns, LastError, ScheduledRuns, SourceYield, StoreMetrics,
+};
 pub use sqlite::SqliteStore;
 
-use crate::config::StoreSettings;
+pub use crate::config::StoreSettings;
 use crate::model::contact::ContactSettings;
 use crate::model::facts::CallFacts;
 use crate::model::feedback::{FeedbackCount, FeedbackEntry, FeedbackSet};
@@ -450,8 +451,12 @@ pub trait Store: Send + Sync {
     async fn database_file(&self) -> StoreResult<Option<std::path::PathBuf>>;
 
     /// Stores a session under the hash of its cookie value; expired ones are dropped.
-    async fn create_admin_session(&self, token_hash: &str, session: &AdminSession, now: DateTime<Utc>)
-    -> StoreResult<()>;
+    async fn create_admin_session(
+        &self,
+        token_hash: &str,
+        session: &AdminSession,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
     /// The session of a cookie hash, when it has not expired at `now`.
     async fn admin_session(&self, token_hash: &str, now: DateTime<Utc>) -> StoreResult<Option<AdminSession>>;
     async fn delete_admin_session(&self, token_hash: &str) -> StoreResult<()>;

@@ -328,11 +328,13 @@ impl Store for PgStore {
     }
 
     async fn start_run(&self, kind: RunKind, at: DateTime<Utc>) -> StoreResult<i64> {
-        Ok(query_scalar("INSERT INTO runs (kind, started) VALUES ($1, $2) RETURNING id")
-            .bind(kind.as_str())
-            .bind(at)
-            .fetch_one(&self.pool)
-            .await?)
+        Ok(
+            query_scalar("INSERT INTO runs (kind, started) VALUES ($1, $2) RETURNING id")
+                .bind(kind.as_str())
+                .bind(at)
+                .fetch_one(&self.pool)
+                .await?,
+        )
     }
 
     async fn finish_run(&self, id: i64, at: DateTime<Utc>, ok: bool, summary: &serde_json::Value) -> StoreResult<()> {

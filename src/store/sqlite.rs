@@ -42,7 +42,6 @@ use crate::model::feedback::{FeedbackCount, FeedbackEntry, FeedbackSet};
 use crate::model::source::SourceState;
 use crate::model::{Call, CallId, Match};
 
-
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
 /// How long a writer waits for another writer's lock before giving up.
@@ -94,12 +93,16 @@ impl SqliteStore {
         Self::migrated(pool).await
     }
 
+    /// The pool, for copying this store into another (`migrate-store`).
+    pub(super) fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
     async fn migrated(pool: SqlitePool) -> StoreResult<SqliteStore> {
         MIGRATOR.run(&pool).await?;
         calls::refresh_title_keys(&pool).await?;
         Ok(SqliteStore { pool })
     }
-
 }
 
 // Every statement is built through these wrappers, so that the store can say how

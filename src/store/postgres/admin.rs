@@ -7,7 +7,8 @@ use super::query;
 use crate::store::{AdminSession, AuditEntry, StoreResult};
 
 /// Stores a session under the hash of its cookie value; expired ones are dropped.
-pub(super) async fn create_admin_session(pool: &PgPool,
+pub(super) async fn create_admin_session(
+    pool: &PgPool,
     token_hash: &str,
     session: &AdminSession,
     now: DateTime<Utc>,
@@ -28,7 +29,11 @@ pub(super) async fn create_admin_session(pool: &PgPool,
 }
 
 /// The session of a cookie hash, when it has not expired at `now`.
-pub(super) async fn admin_session(pool: &PgPool, token_hash: &str, now: DateTime<Utc>) -> StoreResult<Option<AdminSession>> {
+pub(super) async fn admin_session(
+    pool: &PgPool,
+    token_hash: &str,
+    now: DateTime<Utc>,
+) -> StoreResult<Option<AdminSession>> {
     let row = query("SELECT admin, csrf, expires_at FROM admin_sessions WHERE token_hash = $1 AND expires_at > $2")
         .bind(token_hash)
         .bind(now)
@@ -52,7 +57,8 @@ pub(super) async fn delete_admin_session(pool: &PgPool, token_hash: &str) -> Sto
     Ok(())
 }
 
-pub(super) async fn record_audit(pool: &PgPool,
+pub(super) async fn record_audit(
+    pool: &PgPool,
     at: DateTime<Utc>,
     admin: &str,
     target: &str,

@@ -118,16 +118,8 @@ pub(super) async fn mark_seen(
 
 pub(super) async fn mark_source_seen(pool: &PgPool, source: &str, at: DateTime<Utc>) -> StoreResult<u32> {
     let mut tx = begin_write(pool).await?;
-    let links = query(SOURCE_SEEN_LINKS)
-        .bind(at)
-        .bind(source)
-        .execute(&mut *tx)
-        .await?;
-    query(SOURCE_SEEN_CALLS)
-        .bind(at)
-        .bind(source)
-        .execute(&mut *tx)
-        .await?;
+    let links = query(SOURCE_SEEN_LINKS).bind(at).bind(source).execute(&mut *tx).await?;
+    query(SOURCE_SEEN_CALLS).bind(at).bind(source).execute(&mut *tx).await?;
     tx.commit().await?;
     Ok(u32::try_from(links.rows_affected()).unwrap_or(u32::MAX))
 }

@@ -136,7 +136,8 @@ impl<'a> MatchColumns<'a> {
                 message: e.to_string(),
             })
         };
-        self.kommunen.push(json("kommunen", serde_json::to_string(&m.kommunen))?);
+        self.kommunen
+            .push(json("kommunen", serde_json::to_string(&m.kommunen))?);
         self.reasons.push(json("reasons", serde_json::to_string(&m.reasons))?);
         self.call_id.push(call.as_str());
         self.handlungsfeld.push(&m.handlungsfeld);
@@ -166,12 +167,10 @@ pub(super) async fn pending(pool: &PgPool, contact: &str) -> StoreResult<Vec<Mat
 
 /// Best first.
 pub(super) async fn for_call(pool: &PgPool, call: &CallId) -> StoreResult<Vec<Match>> {
-    let rows: Vec<MatchRow> = query_as(select_match!(
-        "WHERE call_id = $1 ORDER BY passed DESC, score DESC, id"
-    ))
-    .bind(call.as_str())
-    .fetch_all(pool)
-    .await?;
+    let rows: Vec<MatchRow> = query_as(select_match!("WHERE call_id = $1 ORDER BY passed DESC, score DESC, id"))
+        .bind(call.as_str())
+        .fetch_all(pool)
+        .await?;
     rows.into_iter().map(match_from_row).collect()
 }
 

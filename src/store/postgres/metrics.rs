@@ -27,11 +27,10 @@ pub(super) async fn last_finished_run(pool: &PgPool) -> StoreResult<Option<DateT
 }
 
 pub(super) async fn metrics(pool: &PgPool) -> StoreResult<StoreMetrics> {
-    let rows: Vec<(String, String, i64)> = sqlx::query_as(
-        "SELECT source, status, count(*) FROM calls GROUP BY source, status ORDER BY source, status",
-    )
-    .fetch_all(pool)
-    .await?;
+    let rows: Vec<(String, String, i64)> =
+        sqlx::query_as("SELECT source, status, count(*) FROM calls GROUP BY source, status ORDER BY source, status")
+            .fetch_all(pool)
+            .await?;
     let calls = rows
         .into_iter()
         .map(|(source, status, n)| Ok((source, status, count("calls", "status", n)?)))

@@ -19,11 +19,10 @@ pub(super) async fn job_runs(pool: &PgPool, kind: RunKind) -> StoreResult<JobRun
     .bind(kind.as_str())
     .fetch_optional(pool)
     .await?;
-    let last_ok: Option<DateTime<Utc>> =
-        sqlx::query_scalar("SELECT max(finished) FROM runs WHERE kind = $1 AND ok")
-            .bind(kind.as_str())
-            .fetch_one(pool)
-            .await?;
+    let last_ok: Option<DateTime<Utc>> = sqlx::query_scalar("SELECT max(finished) FROM runs WHERE kind = $1 AND ok")
+        .bind(kind.as_str())
+        .fetch_one(pool)
+        .await?;
     Ok(JobRuns {
         kind,
         last_started,
@@ -108,7 +107,9 @@ pub(super) async fn refuse_newer_schema(pool: &PgPool) -> StoreResult<()> {
     let known = super::MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0);
     match applied {
         Some(found) if found > known => {
-            let store: Option<String> = sqlx::query_scalar("SELECT current_database()::text").fetch_one(pool).await?;
+            let store: Option<String> = sqlx::query_scalar("SELECT current_database()::text")
+                .fetch_one(pool)
+                .await?;
             Err(StoreError::NewerSchema {
                 store: format!("PostgreSQL database {}", store.unwrap_or_default()),
                 found,

@@ -19,7 +19,8 @@ fn parse_at(column: &'static str, text: &str) -> StoreResult<DateTime<Utc>> {
 }
 
 /// Stores a session under the hash of its cookie value; expired ones are dropped.
-pub(super) async fn create_admin_session(pool: &SqlitePool,
+pub(super) async fn create_admin_session(
+    pool: &SqlitePool,
     token_hash: &str,
     session: &AdminSession,
     now: DateTime<Utc>,
@@ -40,7 +41,11 @@ pub(super) async fn create_admin_session(pool: &SqlitePool,
 }
 
 /// The session of a cookie hash, when it has not expired at `now`.
-pub(super) async fn admin_session(pool: &SqlitePool, token_hash: &str, now: DateTime<Utc>) -> StoreResult<Option<AdminSession>> {
+pub(super) async fn admin_session(
+    pool: &SqlitePool,
+    token_hash: &str,
+    now: DateTime<Utc>,
+) -> StoreResult<Option<AdminSession>> {
     let row = query("SELECT admin, csrf, expires_at FROM admin_sessions WHERE token_hash = ? AND expires_at > ?")
         .bind(token_hash)
         .bind(ts(now))
@@ -64,23 +69,23 @@ pub(super) async fn delete_admin_session(pool: &SqlitePool, token_hash: &str) ->
     Ok(())
 }
 
-pub(super) async fn record_audit(pool: &SqlitePool,
+pub(super) async fn record_audit(
+    pool: &SqlitePool,
     at: DateTime<Utc>,
     admin: &str,
     target: &str,
     old_text: &str,
     new_text: &str,
 ) -> StoreResult<i64> {
-    let row = query(
-        "INSERT INTO admin_audit (at, admin, target, old_text, new_text) VALUES (?, ?, ?, ?, ?) RETURNING id",
-    )
-    .bind(ts(at))
-    .bind(admin)
-    .bind(target)
-    .bind(old_text)
-    .bind(new_text)
-    .fetch_one(pool)
-    .await?;
+    let row =
+        query("INSERT INTO admin_audit (at, admin, target, old_text, new_text) VALUES (?, ?, ?, ?, ?) RETURNING id")
+            .bind(ts(at))
+            .bind(admin)
+            .bind(target)
+            .bind(old_text)
+            .bind(new_text)
+            .fetch_one(pool)
+            .await?;
     Ok(row.try_get("id")?)
 }
 

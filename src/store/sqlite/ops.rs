@@ -22,11 +22,10 @@ pub(super) async fn job_runs(pool: &SqlitePool, kind: RunKind) -> StoreResult<Jo
     .bind(kind.as_str())
     .fetch_optional(pool)
     .await?;
-    let last_ok: Option<DateTime<Utc>> =
-        sqlx::query_scalar("SELECT max(finished) FROM runs WHERE kind = ? AND ok = 1")
-            .bind(kind.as_str())
-            .fetch_one(pool)
-            .await?;
+    let last_ok: Option<DateTime<Utc>> = sqlx::query_scalar("SELECT max(finished) FROM runs WHERE kind = ? AND ok = 1")
+        .bind(kind.as_str())
+        .fetch_one(pool)
+        .await?;
     Ok(JobRuns {
         kind,
         last_started,

@@ -34,7 +34,9 @@ pub(super) async fn save_state(pool: &SqlitePool, source: &str, state: &SourceSt
 pub(super) async fn record_run(pool: &SqlitePool, run: &SourceRun, broken_after: u32) -> StoreResult<SourceHealth> {
     let mut tx = begin_write(pool).await?;
     insert_run(&mut tx, run).await?;
-    let before = load(&mut tx, &run.source).await?.unwrap_or_else(|| fresh_health(&run.source));
+    let before = load(&mut tx, &run.source)
+        .await?
+        .unwrap_or_else(|| fresh_health(&run.source));
     let after = next_health(before, run, broken_after);
     save(&mut tx, &after).await?;
     tx.commit().await?;

@@ -36,8 +36,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::WebState;
-use crate::store::Store;
 use crate::store::AdminSession;
+use crate::store::Store;
 
 const SESSION_COOKIE: &str = "fr_admin";
 const LOGIN_COOKIE: &str = "fr_login";
