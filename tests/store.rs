@@ -1095,3 +1095,99 @@ crate::on_both_backends!(
     an_unchanged_source_sees_again_what_it_listed_last_not_what_it_dropped,
     digest_state_is_written_with_its_mail_and_rolled_back_with_it,
 );
+
+/// `migrate-store`: a store with versions, matches, feedback, an outbox and digest state
+/// arrives complete in PostgreSQL, and the copy refuses a store that is not empty.
+#[tokio::test]
+async fn migrate_store_copies_sqlite_into_an_empty_postgres_store() {
+    use foerderradar::model::facts::CallFacts;
+    use foerderradar::store::copy::sqlite_to_postgres;
+    use foerderradar::store::{DigestUpdate, SentCall};
+    let Some(pg) = crate::pg::TestPg::connect().await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let from = file_store(&dir).await;
+    let call = fdb_call(t(1, 8));
+    let id = from.upsert_call(&call).await.unwrap().id().clone();
+    let mut changed = fdb_call(t(2, 8));
+    changed.deadline = frist(2027, 3, 31);
+    from.upsert_call(&changed.seal()).await.unwrap();
+    from.save_matches("key-1", &[(id.clone(), 2, vec![passed_match(&id, None, 3.5)])])
+        .await
+        .unwrap();
+    from.record_feedback(&feedback(
+        Some("a@ahlen.example"),
+        "ahlen",
+        FeedbackAction::PasstNicht,
+        FeedbackTargetKind::Call,
+        id.as_str(),
+        t(3, 9),
+    ))
+    .await
+    .unwrap();
+    let facts = CallFacts::of(&call);
+    let update = DigestUpdate {
+        known: Vec::new(),
+        calls: vec![SentCall {
+            call_id: id.clone(),
+            received: true,
+            facts: facts.clone(),
+            seen: vec![facts],
+            reminders: Vec::new(),
+        }],
+        digest_day: Some(date(2026, 11, 2)),
+    };
+    let sent = from
+        .enqueue_digest(&mail("a@ahlen.example", &[&id]), &update, t(2, 7))
+        .await
+        .unwrap();
+    from.mark_sent(sent, t(2, 8)).await.unwrap();
+    from.record_source_run(&run("fdb", 2, 1, None), 3).await.unwrap();
+    let job = from.start_job_run("collect", t(2, 6)).await.unwrap();
+    from.finish_job_run(job, t(2, 7), true).await.unwrap();
+
+    let to = pg.store().await;
+    let counts = sqlite_to_postgres(&from, &to).await.unwrap();
+    for table in [
+        "calls",
+        "call_versions",
+        "call_changes",
+        "matches",
+        "feedback",
+        "outbox",
+        "notified",
+        "digest_calls",
+    ] {
+        let c = counts.iter().find(|c| c.table == table).unwrap();
+        assert!(c.sqlite > 0 && c.matches(), "{c:?}");
+    }
+    assert!(counts.iter().all(|c| c.matches()), "{counts:?}");
+
+    assert_eq!(
+        to.call_versions(&id).await.unwrap(),
+        from.call_versions(&id).await.unwrap()
+    );
+    assert_eq!(to.get_call(&id).await.unwrap(), from.get_call(&id).await.unwrap());
+    assert_eq!(to.matches_for(&id).await.unwrap(), from.matches_for(&id).await.unwrap());
+    let all = FeedbackFilter::default();
+    assert_eq!(to.feedback(&all).await.unwrap(), from.feedback(&all).await.unwrap());
+    assert_eq!(to.outbox(None).await.unwrap(), from.outbox(None).await.unwrap());
+    assert_eq!(
+        to.digest_state("a@ahlen.example").await.unwrap(),
+        from.digest_state("a@ahlen.example").await.unwrap()
+    );
+    assert_eq!(to.source_health().await.unwrap(), from.source_health().await.unwrap());
+    assert_eq!(
+        to.scheduled_runs("collect").await.unwrap(),
+        from.scheduled_runs("collect").await.unwrap()
+    );
+    // The id sequences continue after the copied ids.
+    let next = to.enqueue_mail(&mail("b@ahlen.example", &[]), t(4, 7)).await.unwrap();
+    assert!(next > sent, "{next} after {sent}");
+
+    let again = sqlite_to_postgres(&from, &to).await.unwrap_err();
+    assert!(again.to_string().contains("not empty"), "{again}");
+    to.close().await;
+    pg.drop_schema().await;
+}

@@ -355,7 +355,12 @@ async fn count_pg(store: &PgStore, table: &str) -> StoreResult<u64> {
 
 async fn copy_table(from: &SqliteStore, tx: &mut Transaction<'static, Postgres>, table: &Table) -> StoreResult<()> {
     let names: Vec<&str> = table.columns.iter().map(|(name, _)| *name).collect();
-    let select = format!("SELECT {} FROM {} ORDER BY {}", names.join(", "), table.name, table.order);
+    let select = format!(
+        "SELECT {} FROM {} ORDER BY {}",
+        names.join(", "),
+        table.name,
+        table.order
+    );
     super::count_statement();
     let rows = sqlx::query(sqlx::AssertSqlSafe(select)).fetch_all(from.pool()).await?;
     for chunk in rows.chunks(BATCH) {
