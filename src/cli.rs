@@ -561,7 +561,7 @@ async fn collect(app: &App, sources: &[String], out: &mut Out<impl Write>) -> an
             bail!("unknown source '{id}' (known: {})", known.join(", "));
         }
     }
-    let _lock = crate::daemon::lock_store(&app)?;
+    let _lock = crate::daemon::lock_store(app)?;
     let summary = app.collect(sources).await?;
     let notice = AdminNotice {
         newly_broken: summary.newly_broken.clone(),
@@ -574,7 +574,7 @@ async fn collect(app: &App, sources: &[String], out: &mut Out<impl Write>) -> an
 }
 
 async fn run_match(app: &App, all: bool, out: &mut Out<impl Write>) -> anyhow::Result<ExitCode> {
-    let _lock = crate::daemon::lock_store(&app)?;
+    let _lock = crate::daemon::lock_store(app)?;
     let summary = if all {
         app.match_all_calls().await?
     } else {
@@ -589,7 +589,7 @@ fn plan_mode(now: bool) -> PlanMode {
 }
 
 async fn notify(app: &App, mode: PlanMode, out: &mut Out<impl Write>) -> anyhow::Result<ExitCode> {
-    let _lock = crate::daemon::lock_store(&app)?;
+    let _lock = crate::daemon::lock_store(app)?;
     let (plan, delivery) = app.notify_with(mode).await?;
     let notice = AdminNotice {
         given_up: delivery.failures.clone(),
@@ -662,7 +662,7 @@ async fn admin_digest(app: &App, dry_run: bool, out: &mut Out<impl Write>) -> an
         outln!(out, "dry run: nothing was stored or sent");
         return Ok(ExitCode::SUCCESS);
     }
-    let _lock = crate::daemon::lock_store(&app)?;
+    let _lock = crate::daemon::lock_store(app)?;
     let run = app.store.start_job_run(crate::daemon::ADMIN_DIGEST_JOB, now).await?;
     let result = crate::daemon::admin_digest(app, now).await;
     // Queued counts as done (as in the daemon): the next period starts here.
@@ -705,7 +705,7 @@ async fn serve(app: App, bind: Option<std::net::SocketAddr>) -> anyhow::Result<E
 }
 
 async fn run_once(app: &App, out: &mut Out<impl Write>) -> anyhow::Result<ExitCode> {
-    let _lock = crate::daemon::lock_store(&app)?;
+    let _lock = crate::daemon::lock_store(app)?;
     let summary = app.pass().await?;
     outln!(out, "{summary}");
     Ok(attention(summary.has_problems()))
@@ -1152,7 +1152,7 @@ async fn migrate_store(
     password_env: Option<&str>,
     out: &mut Out<impl Write>,
 ) -> anyhow::Result<ExitCode> {
-    use crate::store::{PgStore, SqliteStore, StoreSettings};
+    use crate::store::StoreSettings;
     let url = url::Url::parse(to).with_context(|| format!("--to '{to}' is not a URL"))?;
     if !matches!(url.scheme(), "postgres" | "postgresql") || url.password().is_some() {
         bail!("--to must be postgres://user@host:port/database, without a password (give it with --password-env)");
@@ -1166,15 +1166,7 @@ async fn migrate_store(
         bail!("no SQLite store at {} to copy (check --data)", file.display());
     }
     let _lock = crate::daemon::acquire_lock(data_dir)?;
-    let from = SqliteStore::open(&file)
-        .await
-        .with_context(|| format!("opening the store {}", file.display()))?;
-    let target = PgStore::connect(crate::store::pg_options(&settings)?)
-        .await
-        .with_context(|| format!("opening the store {}", settings.url))?;
-    let counts = crate::store::copy::sqlite_to_postgres(&from, &target).await?;
-    from.close().await;
-    target.close().await;
+    let counts = crate::store::copy::sqlite_file_to_postgres(&file, &settings).await?;
     outln!(out, "{:<18} {:>9} {:>10}", "table", "sqlite", "postgres");
     for c in &counts {
         let mark = if c.matches() { "" } else { "  MISMATCH" };

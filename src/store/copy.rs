@@ -13,7 +13,7 @@ use sqlx::sqlite::SqliteRow;
 
 use sqlx::{Arguments, Postgres, Row, Transaction};
 
-use super::{PgStore, SqliteStore, StoreError, StoreResult};
+use super::{PgStore, SqliteStore, Store, StoreError, StoreResult, StoreSettings};
 
 /// How a column is carried across.
 #[derive(Debug, Clone, Copy)]
@@ -302,6 +302,17 @@ impl TableCount {
     pub fn matches(&self) -> bool {
         self.sqlite == self.postgres
     }
+}
+
+/// Opens the SQLite store `file` and the PostgreSQL store `to` (migrating it), and copies
+/// the one into the other with [`sqlite_to_postgres`].
+pub async fn sqlite_file_to_postgres(file: &std::path::Path, to: &StoreSettings) -> StoreResult<Vec<TableCount>> {
+    let from = SqliteStore::open(file).await?;
+    let target = PgStore::connect(super::pg_options(to)?).await?;
+    let counts = sqlite_to_postgres(&from, &target).await;
+    from.close().await;
+    target.close().await;
+    counts
 }
 
 /// Copies every table of `from` into `to`, which must hold no rows; returns the counts
