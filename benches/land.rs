@@ -20,7 +20,7 @@ use foerderradar::config::{
 use foerderradar::model::contact::Cadence;
 use foerderradar::model::{ApplicantCategory, Call, Deadline, DeadlineDate, Region};
 use foerderradar::notify::{self, PlanMode};
-use foerderradar::store::{SqliteStore, Store};
+use foerderradar::store::{AnyStore, SqliteStore, Store};
 use rand::rngs::StdRng;
 use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
@@ -287,7 +287,7 @@ async fn main() {
 
     let today = NaiveDate::from_ymd_opt(2026, 12, 3).expect("valid day");
     let started = Instant::now();
-    let app = App::with_store(cfg, store, dir.path(), Some(today)).expect("rules compile");
+    let app = App::with_store(cfg, AnyStore::from(store), dir.path(), Some(today)).expect("rules compile");
     report(
         "compile rules",
         started,

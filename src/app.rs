@@ -23,15 +23,13 @@ use crate::matching::Matcher;
 use crate::model::{Call, CallId, Match};
 use crate::notify::admin::{self, AdminNotice};
 use crate::notify::{self, DeliveryReport, DigestPlan, FailedMail, PlanMode, Transport};
-use crate::store::{
-    CallFilter, InstanceInfo, Lease, RunKind, SourceHealth, SourceRun, SqliteStore, Store, UpsertOutcome,
-};
+use crate::store::{AnyStore, CallFilter, InstanceInfo, Lease, RunKind, SourceHealth, SourceRun, Store, UpsertOutcome};
 
 /// A loaded deployment: validated config, compiled matcher, open store.
 ///
-/// Generic over the [`Store`] backend; the CLI and the daemon open the embedded
-/// SQLite store ([`App::open`]), another backend comes in through [`App::with_store`].
-pub struct App<S: Store = SqliteStore> {
+/// Generic over the [`Store`] backend; the CLI and the daemon open the store the
+/// config names ([`App::open`]), a test or bench brings one through [`App::with_store`].
+pub struct App<S: Store = AnyStore> {
     pub config: Config,
     pub matcher: Matcher,
     pub store: S,
@@ -49,14 +47,19 @@ pub struct App<S: Store = SqliteStore> {
     stage_stats: Mutex<Vec<StageStats>>,
 }
 
-impl App<SqliteStore> {
-    /// Opens the store under `data_dir` (`foerderradar.sqlite`) and compiles the rules.
+impl App<AnyStore> {
+    /// Opens the store the config names (`[store] url`, else `foerderradar.sqlite` under
+    /// `data_dir`) and compiles the rules.
     pub async fn open(config: Config, data_dir: &Path, today_override: Option<NaiveDate>) -> anyhow::Result<App> {
         std::fs::create_dir_all(data_dir).with_context(|| format!("creating data directory {}", data_dir.display()))?;
-        let db = data_dir.join("foerderradar.sqlite");
-        let store = SqliteStore::open(&db)
+        let store = crate::store::open(config.service.store.as_ref(), data_dir)
             .await
-            .with_context(|| format!("opening the store {}", db.display()))?;
+            .with_context(|| {
+                format!(
+                    "opening the store {}",
+                    crate::store::location(config.service.store.as_ref(), data_dir)
+                )
+            })?;
         App::with_store(config, store, data_dir, today_override)
     }
 }

@@ -172,6 +172,16 @@ pub enum Command {
         /// The new backup file (must not exist).
         file: PathBuf,
     },
+    /// Copy the SQLite store of the data directory into an empty PostgreSQL store, with a
+    /// row count per table. Stop the daemon first (the command takes the data lock).
+    MigrateStore {
+        /// The PostgreSQL store: postgres://user@host:5432/database (no password in it).
+        #[arg(long)]
+        to: String,
+        /// Environment variable holding the password (default: `[store] password_env`).
+        #[arg(long)]
+        password_env: Option<String>,
+    },
     /// Mails in the outbox.
     Outbox {
         #[arg(long, value_enum)]
@@ -432,6 +442,9 @@ async fn run_command(cli: Cli, out: &mut Out<impl Write>) -> anyhow::Result<Exit
         return run_eval(&cli, config, args, out).await;
     }
     let data_dir = data_dir(&cli, &config);
+    if let Command::MigrateStore { to, password_env } = &cli.command {
+        return migrate_store(&config, &data_dir, to, password_env.as_deref(), out).await;
+    }
     let app = App::open(config, &data_dir, cli.today).await?;
     if let Command::Serve { bind } = cli.command {
         return serve(app, bind).await;
@@ -463,6 +476,7 @@ async fn run_command(cli: Cli, out: &mut Out<impl Write>) -> anyhow::Result<Exit
         Command::Contacts { format } => feedback::contacts(&app, format, out).await,
         Command::Check
         | Command::Eval(_)
+        | Command::MigrateStore { .. }
         | Command::Run { once: false }
         | Command::Serve { .. }
         | Command::Admin { .. } => {
@@ -547,7 +561,7 @@ async fn collect(app: &App, sources: &[String], out: &mut Out<impl Write>) -> an
             bail!("unknown source '{id}' (known: {})", known.join(", "));
         }
     }
-    let _lock = crate::daemon::acquire_lock(&app.data_dir)?;
+    let _lock = crate::daemon::lock_store(app)?;
     let summary = app.collect(sources).await?;
     let notice = AdminNotice {
         newly_broken: summary.newly_broken.clone(),
@@ -560,7 +574,7 @@ async fn collect(app: &App, sources: &[String], out: &mut Out<impl Write>) -> an
 }
 
 async fn run_match(app: &App, all: bool, out: &mut Out<impl Write>) -> anyhow::Result<ExitCode> {
-    let _lock = crate::daemon::acquire_lock(&app.data_dir)?;
+    let _lock = crate::daemon::lock_store(app)?;
     let summary = if all {
         app.match_all_calls().await?
     } else {
@@ -575,7 +589,7 @@ fn plan_mode(now: bool) -> PlanMode {
 }
 
 async fn notify(app: &App, mode: PlanMode, out: &mut Out<impl Write>) -> anyhow::Result<ExitCode> {
-    let _lock = crate::daemon::acquire_lock(&app.data_dir)?;
+    let _lock = crate::daemon::lock_store(app)?;
     let (plan, delivery) = app.notify_with(mode).await?;
     let notice = AdminNotice {
         given_up: delivery.failures.clone(),
@@ -648,7 +662,7 @@ async fn admin_digest(app: &App, dry_run: bool, out: &mut Out<impl Write>) -> an
         outln!(out, "dry run: nothing was stored or sent");
         return Ok(ExitCode::SUCCESS);
     }
-    let _lock = crate::daemon::acquire_lock(&app.data_dir)?;
+    let _lock = crate::daemon::lock_store(app)?;
     let run = app.store.start_job_run(crate::daemon::ADMIN_DIGEST_JOB, now).await?;
     let result = crate::daemon::admin_digest(app, now).await;
     // Queued counts as done (as in the daemon): the next period starts here.
@@ -691,7 +705,7 @@ async fn serve(app: App, bind: Option<std::net::SocketAddr>) -> anyhow::Result<E
 }
 
 async fn run_once(app: &App, out: &mut Out<impl Write>) -> anyhow::Result<ExitCode> {
-    let _lock = crate::daemon::acquire_lock(&app.data_dir)?;
+    let _lock = crate::daemon::lock_store(app)?;
     let summary = app.pass().await?;
     outln!(out, "{summary}");
     Ok(attention(summary.has_problems()))
@@ -1127,6 +1141,49 @@ async fn status(app: &App, format: StatusFormat, out: &mut Out<impl Write>) -> a
         StatusFormat::Json => outln!(out, "{}", serde_json::to_string_pretty(&status)?),
     }
     Ok(attention(status.needs_attention()))
+}
+
+/// Copies `<data>/foerderradar.sqlite` into the empty PostgreSQL store at `to`, holding
+/// the data lock so that no daemon writes to the SQLite store meanwhile.
+async fn migrate_store(
+    config: &Config,
+    data_dir: &Path,
+    to: &str,
+    password_env: Option<&str>,
+    out: &mut Out<impl Write>,
+) -> anyhow::Result<ExitCode> {
+    use crate::store::StoreSettings;
+    let url = url::Url::parse(to).with_context(|| format!("--to '{to}' is not a URL"))?;
+    if !matches!(url.scheme(), "postgres" | "postgresql") || url.password().is_some() {
+        bail!("--to must be postgres://user@host:port/database, without a password (give it with --password-env)");
+    }
+    let password_env = password_env
+        .map(str::to_string)
+        .or_else(|| config.service.store.as_ref().and_then(|s| s.password_env.clone()));
+    let settings = StoreSettings { url, password_env };
+    let file = data_dir.join(crate::store::SQLITE_FILE);
+    if !file.exists() {
+        bail!("no SQLite store at {} to copy (check --data)", file.display());
+    }
+    let _lock = crate::daemon::acquire_lock(data_dir)?;
+    let counts = crate::store::copy::sqlite_file_to_postgres(&file, &settings).await?;
+    outln!(out, "{:<18} {:>9} {:>10}", "table", "sqlite", "postgres");
+    for c in &counts {
+        let mark = if c.matches() { "" } else { "  MISMATCH" };
+        outln!(out, "{:<18} {:>9} {:>10}{mark}", c.table, c.sqlite, c.postgres);
+    }
+    if counts.iter().all(|c| c.matches()) {
+        outln!(
+            out,
+            "migrate-store: copied {} into {}; set [store] url to it and start the daemon",
+            file.display(),
+            settings.url
+        );
+        Ok(ExitCode::SUCCESS)
+    } else {
+        outln!(out, "migrate-store: the counts differ; keep running on SQLite");
+        Ok(ExitCode::from(1))
+    }
 }
 
 /// No data lock: a backup is a read snapshot and must work while the daemon runs.

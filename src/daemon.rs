@@ -75,6 +75,15 @@ pub fn acquire_lock(data_dir: &Path) -> anyhow::Result<DataLock> {
     }
 }
 
+/// The lock a process that writes takes: the data directory's lock file for an SQLite
+/// store (one process per file); none for PostgreSQL, where instances share the work.
+pub fn lock_store(app: &App) -> anyhow::Result<Option<DataLock>> {
+    match app.config.service.store {
+        Some(_) => Ok(None),
+        None => acquire_lock(&app.data_dir).map(Some),
+    }
+}
+
 /// A job of the daemon. The cron jobs are named as in `job_runs` and `status`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Job {
@@ -233,7 +242,7 @@ fn next_job(config: &Config, last: &LastRuns, now: DateTime<Utc>) -> (Job, DateT
 
 /// Runs until SIGINT or SIGTERM. Returns exit code 0 after a clean stop.
 pub async fn run(mut app: App, config_dir: PathBuf) -> anyhow::Result<ExitCode> {
-    let lock = acquire_lock(&app.data_dir)?;
+    let lock = lock_store(&app)?;
     // Lets a save in the admin UI (possibly another process) send the SIGHUP below.
     let pid_file = app.data_dir.join(crate::web::admin::reload::PID_FILE);
     std::fs::write(&pid_file, format!("{}\n", std::process::id()))
@@ -243,7 +252,8 @@ pub async fn run(mut app: App, config_dir: PathBuf) -> anyhow::Result<ExitCode> 
     let mut interrupt = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
     let schedules = &app.config.service.schedules;
     tracing::info!(
-        lock = %lock.path.display(),
+        store = app.store.backend(),
+        lock = %lock.as_ref().map_or_else(|| "none (PostgreSQL)".to_string(), |l| l.path.display().to_string()),
         collect = %schedules.collect.expr,
         groups = %schedules.groups.iter().map(|g| format!("{}={}", g.name, g.cron.expr)).collect::<Vec<_>>().join(", "),
         notify = %schedules.notify.expr,

@@ -16,7 +16,7 @@ use chrono_tz::Tz;
 use serde::Serialize;
 
 use crate::config::{Config, CronSchedule};
-use crate::store::{InstanceStatus, LastError, RunKind, SqliteStore, Store};
+use crate::store::{InstanceStatus, LastError, RunKind, Store};
 
 /// A mail given up within this many days counts as needing attention.
 pub const GIVEN_UP_WINDOW_DAYS: i64 = 7;
@@ -100,7 +100,7 @@ impl Status {
 }
 
 /// Gathers the status as of `now`.
-pub async fn gather(store: &SqliteStore, config: &Config, now: DateTime<Utc>) -> anyhow::Result<Status> {
+pub async fn gather(store: &impl Store, config: &Config, now: DateTime<Utc>) -> anyhow::Result<Status> {
     let tz = config.service.timezone;
     let schedules = &config.service.schedules;
     let mut attention = Vec::new();
@@ -225,7 +225,7 @@ fn job_status(
 }
 
 /// Every configured source with its health (in config order).
-pub async fn source_statuses(store: &SqliteStore, config: &Config) -> anyhow::Result<Vec<SourceStatus>> {
+pub async fn source_statuses(store: &impl Store, config: &Config) -> anyhow::Result<Vec<SourceStatus>> {
     let health = store.source_health().await?;
     Ok(config
         .sources

@@ -254,7 +254,7 @@ mod incremental {
     }
 
     /// An app over the file store in `dir`, with the config in `dir/config`, evaluated on `today`.
-    async fn app(dir: &Path, today: NaiveDate) -> App {
+    async fn app(dir: &Path, today: NaiveDate) -> App<SqliteStore> {
         let store = SqliteStore::open(&dir.join("store.sqlite")).await.unwrap();
         App::with_store(load(&dir.join("config")), store, dir, Some(today)).unwrap()
     }

@@ -9,7 +9,7 @@ use foerderradar::model::{
     ApplicantCategory, Call, CallId, CallStatus, ChangedField, Deadline, DeadlineDate, FundingRate, Match, SourceLink,
 };
 use foerderradar::store::{
-    CallFilter, FeedbackFilter, NewMail, OutboxStatus, RunKind, SourceRun, SqliteStore, Store, StoreError,
+    AnyStore, CallFilter, FeedbackFilter, NewMail, OutboxStatus, RunKind, SourceRun, SqliteStore, Store, StoreError,
     UpsertOutcome,
 };
 
@@ -61,9 +61,7 @@ async fn open_creates_file_and_migrations_run_twice_without_harm() {
     assert_eq!(calls[0].title, "Digitale Modellregionen");
 }
 
-#[tokio::test]
-async fn upsert_new_unchanged_changed_with_deadline_change_event() {
-    let store = SqliteStore::memory().await.unwrap();
+async fn upsert_new_unchanged_changed_with_deadline_change_event(store: AnyStore) {
     let first = fdb_call(t(1, 8));
     let id = first.id.clone();
     assert_eq!(store.upsert_call(&first).await.unwrap(), UpsertOutcome::New(id.clone()));
@@ -112,9 +110,7 @@ async fn upsert_new_unchanged_changed_with_deadline_change_event() {
     assert_eq!(stored.fingerprint, extended.fingerprint);
 }
 
-#[tokio::test]
-async fn versions_are_recorded_oldest_first_only_on_content_change() {
-    let store = SqliteStore::memory().await.unwrap();
+async fn versions_are_recorded_oldest_first_only_on_content_change(store: AnyStore) {
     let v1 = fdb_call(t(1, 8));
     store.upsert_call(&v1).await.unwrap();
     store
@@ -146,9 +142,7 @@ async fn versions_are_recorded_oldest_first_only_on_content_change() {
     );
 }
 
-#[tokio::test]
-async fn one_programme_from_several_sources_becomes_one_call() {
-    let store = SqliteStore::memory().await.unwrap();
+async fn one_programme_from_several_sources_becomes_one_call(store: AnyStore) {
     let fdb = fdb_call(t(1, 8));
     store.upsert_call(&fdb).await.unwrap();
 
@@ -209,9 +203,7 @@ async fn one_programme_from_several_sources_becomes_one_call() {
     );
 }
 
-#[tokio::test]
-async fn shared_call_content_does_not_flip_between_sources() {
-    let store = SqliteStore::memory().await.unwrap();
+async fn shared_call_content_does_not_flip_between_sources(store: AnyStore) {
     let mut feed = Call::new(
         "feed",
         "https://feed.example/item/17",
@@ -251,9 +243,7 @@ async fn shared_call_content_does_not_flip_between_sources() {
     assert_eq!(call.last_seen, t(4, 9));
 }
 
-#[tokio::test]
-async fn same_title_twice_in_one_source_stays_two_calls() {
-    let store = SqliteStore::memory().await.unwrap();
+async fn same_title_twice_in_one_source_stays_two_calls(store: AnyStore) {
     let mut a = Call::new("eu", "https://eu.example/topic/A-2026", "Smart Cities", t(1, 8));
     a.external_id = Some("A-2026".into());
     let mut b = Call::new("eu", "https://eu.example/topic/B-2026", "Smart Cities", t(1, 8));
@@ -276,9 +266,7 @@ async fn same_title_twice_in_one_source_stays_two_calls() {
     assert_eq!(store.list_calls(&CallFilter::default()).await.unwrap().len(), 3);
 }
 
-#[tokio::test]
-async fn find_call_by_id_or_unique_prefix() {
-    let store = SqliteStore::memory().await.unwrap();
+async fn find_call_by_id_or_unique_prefix(store: AnyStore) {
     let call = fdb_call(t(1, 8));
     store.upsert_call(&call).await.unwrap();
     let id = call.id.as_str();
@@ -297,9 +285,7 @@ async fn find_call_by_id_or_unique_prefix() {
     assert!(matches!(err, StoreError::Ambiguous { .. }), "{err}");
 }
 
-#[tokio::test]
-async fn list_filters_open_seen_since_and_limit() {
-    let store = SqliteStore::memory().await.unwrap();
+async fn list_filters_open_seen_since_and_limit(store: AnyStore) {
     let mut closed_by_date = Call::new("s", "https://x.example/1", "Abgelaufen", t(1, 8));
     closed_by_date.deadline = frist(2026, 1, 31);
     let mut annual = Call::new("s", "https://x.example/2", "Jährlich", t(2, 8));
@@ -352,9 +338,7 @@ async fn list_filters_open_seen_since_and_limit() {
     assert_eq!(limited.len(), 1);
 }
 
-#[tokio::test]
-async fn source_state_round_trips() {
-    let store = SqliteStore::memory().await.unwrap();
+async fn source_state_round_trips(store: AnyStore) {
     assert_eq!(store.source_state("fdb").await.unwrap(), SourceState::default());
     let mut state = SourceState::default();
     state.validators.insert(
@@ -392,9 +376,7 @@ fn run(source: &str, day: u32, items: u32, error: Option<&str>) -> SourceRun {
     }
 }
 
-#[tokio::test]
-async fn source_health_flags_repeated_failures_and_recovers() {
-    let store = SqliteStore::memory().await.unwrap();
+async fn source_health_flags_repeated_failures_and_recovers(store: AnyStore) {
     let h = store.record_source_run(&run("fdb", 1, 12, None), 3).await.unwrap();
     assert_eq!((h.items_last_pass, h.items_before, h.broken), (12, 12, false));
     assert_eq!(h.last_success, Some(t(1, 6)));
@@ -424,9 +406,7 @@ async fn source_health_flags_repeated_failures_and_recovers() {
     assert_eq!(store.source_health().await.unwrap(), vec![h]);
 }
 
-#[tokio::test]
-async fn source_health_flags_selector_drift_but_not_all_not_modified() {
-    let store = SqliteStore::memory().await.unwrap();
+async fn source_health_flags_selector_drift_but_not_all_not_modified(store: AnyStore) {
     store.record_source_run(&run("kreis", 1, 4, None), 3).await.unwrap();
 
     let cached = SourceRun {
@@ -499,9 +479,7 @@ fn passed_match(call: &CallId, project: Option<&str>, score: f64) -> Match {
     }
 }
 
-#[tokio::test]
-async fn matches_are_replaced_per_call() {
-    let store = SqliteStore::memory().await.unwrap();
+async fn matches_are_replaced_per_call(store: AnyStore) {
     let a = fdb_call(t(1, 8));
     let b = Call::new("s", "https://x.example/b", "Breitband", t(1, 8)).seal();
     store.upsert_call(&a).await.unwrap();
@@ -555,10 +533,7 @@ fn mail(contact: &str, calls: &[&CallId]) -> NewMail {
     }
 }
 
-#[tokio::test]
-async fn outbox_lifecycle_pending_retry_sent_failed() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = file_store(&dir).await;
+async fn outbox_lifecycle_pending_retry_sent_failed(store: AnyStore) {
     let a = CallId("c-aaaa".into());
     let b = CallId("c-bbbb".into());
     let id = store
@@ -618,9 +593,7 @@ async fn outbox_lifecycle_pending_retry_sent_failed() {
     assert_eq!(store.outbox(None).await.unwrap().len(), 2);
 }
 
-#[tokio::test]
-async fn a_call_is_never_queued_twice_to_one_contact() {
-    let store = SqliteStore::memory().await.unwrap();
+async fn a_call_is_never_queued_twice_to_one_contact(store: AnyStore) {
     let a = CallId("c-aaaa".into());
     let b = CallId("c-bbbb".into());
     store
@@ -654,9 +627,7 @@ async fn a_call_is_never_queued_twice_to_one_contact() {
     assert_eq!(store.due_mails(t(3, 0)).await.unwrap().len(), 2);
 }
 
-#[tokio::test]
-async fn runs_are_started_and_finished() {
-    let store = SqliteStore::memory().await.unwrap();
+async fn runs_are_started_and_finished(store: AnyStore) {
     let id = store.start_run(RunKind::Collect, t(1, 6)).await.unwrap();
     let second = store.start_run(RunKind::Notify, t(1, 7)).await.unwrap();
     assert_ne!(id, second);
@@ -675,10 +646,7 @@ async fn runs_are_started_and_finished() {
     ));
 }
 
-#[tokio::test]
-async fn concurrent_upserts_from_several_tasks() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = file_store(&dir).await;
+async fn concurrent_upserts_from_several_tasks(store: AnyStore) {
     let mut tasks = Vec::new();
     for task in 0..8u32 {
         let store = store.clone();
@@ -728,9 +696,7 @@ async fn concurrent_upserts_from_several_tasks() {
     assert_eq!(store.call_versions(&shared.id).await.unwrap().len(), 1);
 }
 
-#[tokio::test]
-async fn a_call_listed_twice_in_one_mail_is_not_a_repeat_of_an_earlier_mail() {
-    let store = SqliteStore::memory().await.unwrap();
+async fn a_call_listed_twice_in_one_mail_is_not_a_repeat_of_an_earlier_mail(store: AnyStore) {
     let a = CallId("c-aaaa".into());
     let b = CallId("c-bbbb".into());
     store
@@ -853,11 +819,9 @@ fn feedback(
     }
 }
 
-#[tokio::test]
-async fn feedback_is_kept_with_who_and_when_and_folds_per_contact() {
+async fn feedback_is_kept_with_who_and_when_and_folds_per_contact(store: AnyStore) {
     use FeedbackAction::*;
     use FeedbackTargetKind as T;
-    let store = SqliteStore::memory().await.unwrap();
     let call = fdb_call(t(1, 8));
     store.upsert_call(&call).await.unwrap();
     store
@@ -915,10 +879,8 @@ async fn feedback_is_kept_with_who_and_when_and_folds_per_contact() {
     assert_eq!(store.feedback_counts(Some(t(2, 11))).await.unwrap().len(), 1);
 }
 
-#[tokio::test]
-async fn contact_settings_override_and_round_trip() {
+async fn contact_settings_override_and_round_trip(store: AnyStore) {
     use foerderradar::model::contact::{Cadence, ContactSettings};
-    let store = SqliteStore::memory().await.unwrap();
     assert_eq!(store.contact_settings("a@ahlen.example").await.unwrap(), None);
     let mut s = ContactSettings::new("A@Ahlen.example", t(2, 8), "a@ahlen.example");
     s.cadence = Some(Cadence::Woechentlich(chrono::Weekday::Thu));
@@ -936,9 +898,7 @@ async fn contact_settings_override_and_round_trip() {
     assert_eq!(store.all_contact_settings().await.unwrap(), vec![s]);
 }
 
-#[tokio::test]
-async fn an_unchanged_source_sees_again_what_it_listed_last_not_what_it_dropped() {
-    let store = SqliteStore::memory().await.unwrap();
+async fn an_unchanged_source_sees_again_what_it_listed_last_not_what_it_dropped(store: AnyStore) {
     let listed = |url: &str, title: &str, seen| Call::new("feed", url, title, seen).seal();
     let (a, b) = (
         listed("https://feed.example/a", "Aufruf A", t(1, 8)),
@@ -963,12 +923,9 @@ async fn an_unchanged_source_sees_again_what_it_listed_last_not_what_it_dropped(
     assert_eq!(store.mark_source_seen("other", t(3, 8)).await.unwrap(), 0);
 }
 
-#[tokio::test]
-async fn digest_state_is_written_with_its_mail_and_rolled_back_with_it() {
+async fn digest_state_is_written_with_its_mail_and_rolled_back_with_it(store: AnyStore) {
     use foerderradar::model::facts::CallFacts;
     use foerderradar::store::{DigestUpdate, SentCall};
-    let dir = tempfile::tempdir().unwrap();
-    let store = file_store(&dir).await;
     let contact = "digital@ahlen.example";
     assert!(store.digest_state(contact).await.unwrap().is_first());
     let (a, b, c) = (
@@ -1012,4 +969,225 @@ async fn digest_state_is_written_with_its_mail_and_rolled_back_with_it() {
     let state = store.digest_state(contact).await.unwrap();
     assert_eq!(state.last_digest, Some(date(2026, 11, 2)));
     assert_eq!(state.calls[&a].reminders, vec!["2026-12-31:28".to_string()]);
+}
+
+fn at_(s: &str) -> DateTime<Utc> {
+    s.parse().unwrap()
+}
+
+async fn job_runs_report_the_last_start_and_finish_per_job(store: AnyStore) {
+    assert_eq!(
+        store.scheduled_runs("collect:nightly").await.unwrap().last_started,
+        None
+    );
+    let first = store
+        .start_job_run("collect:nightly", at_("2026-12-01T01:00:00Z"))
+        .await
+        .unwrap();
+    store
+        .finish_job_run(first, at_("2026-12-01T01:05:00Z"), true)
+        .await
+        .unwrap();
+    store
+        .start_job_run("collect:nightly", at_("2026-12-02T01:00:00Z"))
+        .await
+        .unwrap();
+    store
+        .start_job_run("notify", at_("2026-12-03T06:00:00Z"))
+        .await
+        .unwrap();
+    let runs = store.scheduled_runs("collect:nightly").await.unwrap();
+    assert_eq!(runs.last_started, Some(at_("2026-12-02T01:00:00Z")));
+    assert_eq!(runs.last_finished, Some((at_("2026-12-01T01:05:00Z"), true)));
+    // The period of the next admin digest starts at the last one that was queued.
+    let ok = store
+        .start_job_run("admin_digest", at_("2026-11-30T06:00:00Z"))
+        .await
+        .unwrap();
+    store
+        .finish_job_run(ok, at_("2026-11-30T06:00:05Z"), true)
+        .await
+        .unwrap();
+    let failed = store
+        .start_job_run("admin_digest", at_("2026-12-07T06:00:00Z"))
+        .await
+        .unwrap();
+    store
+        .finish_job_run(failed, at_("2026-12-07T06:00:01Z"), false)
+        .await
+        .unwrap();
+    store
+        .start_job_run("admin_digest", at_("2026-12-14T06:00:00Z"))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.last_ok_job_start("admin_digest").await.unwrap(),
+        Some(at_("2026-11-30T06:00:00Z"))
+    );
+}
+
+async fn source_yields_and_dead_letters(store: AnyStore) {
+    let run = |source: &str, when: &str, items: u32| SourceRun {
+        source: source.into(),
+        at: at_(when),
+        items,
+        error: None,
+        requests: 1,
+        not_modified: 0,
+        duration_ms: 1,
+    };
+    for r in [
+        run("bund", "2026-11-01T05:00:00Z", 3),
+        run("bund", "2026-11-20T05:00:00Z", 0),
+        run("leer", "2026-11-01T05:00:00Z", 0),
+    ] {
+        store.record_source_run(&r, 3).await.unwrap();
+    }
+    let yields = store.source_yields().await.unwrap();
+    assert_eq!(yields.len(), 2);
+    assert_eq!(yields[0].last_items, Some(at_("2026-11-01T05:00:00Z")));
+    assert_eq!((yields[1].source.as_str(), yields[1].last_items), ("leer", None));
+
+    let t0 = at_("2026-11-30T06:00:00Z");
+    let mail = NewMail {
+        contact: "a@ahlen.example.org".into(),
+        kommune: "ahlen".into(),
+        subject: "Förderradar".into(),
+        message: b"x".to_vec(),
+        calls: Vec::new(),
+    };
+    let old = store.enqueue_mail(&mail, t0 - Duration::days(30)).await.unwrap();
+    store.mark_attempt_failed(old, "550 no such user", None).await.unwrap();
+    let new = store.enqueue_mail(&mail, t0).await.unwrap();
+    store.mark_attempt_failed(new, "550 no such user", None).await.unwrap();
+    let pending = store.enqueue_mail(&mail, t0).await.unwrap();
+    store
+        .mark_attempt_failed(pending, "451 later", Some(t0 + Duration::hours(1)))
+        .await
+        .unwrap();
+    let dead = store.dead_letters_since(t0 - Duration::days(7)).await.unwrap();
+    assert_eq!(dead.iter().map(|d| d.id).collect::<Vec<_>>(), [new]);
+    assert_eq!(dead[0].error.as_deref(), Some("550 no such user"));
+    assert_eq!(dead[0].attempts, 1);
+}
+
+crate::on_both_backends!(
+    job_runs_report_the_last_start_and_finish_per_job,
+    source_yields_and_dead_letters,
+    upsert_new_unchanged_changed_with_deadline_change_event,
+    versions_are_recorded_oldest_first_only_on_content_change,
+    one_programme_from_several_sources_becomes_one_call,
+    shared_call_content_does_not_flip_between_sources,
+    same_title_twice_in_one_source_stays_two_calls,
+    find_call_by_id_or_unique_prefix,
+    list_filters_open_seen_since_and_limit,
+    source_state_round_trips,
+    source_health_flags_repeated_failures_and_recovers,
+    source_health_flags_selector_drift_but_not_all_not_modified,
+    matches_are_replaced_per_call,
+    outbox_lifecycle_pending_retry_sent_failed,
+    a_call_is_never_queued_twice_to_one_contact,
+    runs_are_started_and_finished,
+    concurrent_upserts_from_several_tasks,
+    a_call_listed_twice_in_one_mail_is_not_a_repeat_of_an_earlier_mail,
+    feedback_is_kept_with_who_and_when_and_folds_per_contact,
+    contact_settings_override_and_round_trip,
+    an_unchanged_source_sees_again_what_it_listed_last_not_what_it_dropped,
+    digest_state_is_written_with_its_mail_and_rolled_back_with_it,
+);
+
+/// `migrate-store`: a store with versions, matches, feedback, an outbox and digest state
+/// arrives complete in PostgreSQL, and the copy refuses a store that is not empty.
+#[tokio::test]
+async fn migrate_store_copies_sqlite_into_an_empty_postgres_store() {
+    use foerderradar::model::facts::CallFacts;
+    use foerderradar::store::copy::sqlite_to_postgres;
+    use foerderradar::store::{DigestUpdate, SentCall};
+    let Some(pg) = crate::pg::TestPg::connect().await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let from = file_store(&dir).await;
+    let call = fdb_call(t(1, 8));
+    let id = from.upsert_call(&call).await.unwrap().id().clone();
+    let mut changed = fdb_call(t(2, 8));
+    changed.deadline = frist(2027, 3, 31);
+    from.upsert_call(&changed.seal()).await.unwrap();
+    from.save_matches("key-1", &[(id.clone(), 2, vec![passed_match(&id, None, 3.5)])])
+        .await
+        .unwrap();
+    from.record_feedback(&feedback(
+        Some("a@ahlen.example"),
+        "ahlen",
+        FeedbackAction::PasstNicht,
+        FeedbackTargetKind::Call,
+        id.as_str(),
+        t(3, 9),
+    ))
+    .await
+    .unwrap();
+    let facts = CallFacts::of(&call);
+    let update = DigestUpdate {
+        known: Vec::new(),
+        calls: vec![SentCall {
+            call_id: id.clone(),
+            received: true,
+            facts: facts.clone(),
+            seen: vec![facts],
+            reminders: Vec::new(),
+        }],
+        digest_day: Some(date(2026, 11, 2)),
+    };
+    let sent = from
+        .enqueue_digest(&mail("a@ahlen.example", &[&id]), &update, t(2, 7))
+        .await
+        .unwrap();
+    from.mark_sent(sent, t(2, 8)).await.unwrap();
+    from.record_source_run(&run("fdb", 2, 1, None), 3).await.unwrap();
+    let job = from.start_job_run("collect", t(2, 6)).await.unwrap();
+    from.finish_job_run(job, t(2, 7), true).await.unwrap();
+
+    let to = pg.store().await;
+    let counts = sqlite_to_postgres(&from, &to).await.unwrap();
+    for table in [
+        "calls",
+        "call_versions",
+        "call_changes",
+        "matches",
+        "feedback",
+        "outbox",
+        "notified",
+        "digest_calls",
+    ] {
+        let c = counts.iter().find(|c| c.table == table).unwrap();
+        assert!(c.sqlite > 0 && c.matches(), "{c:?}");
+    }
+    assert!(counts.iter().all(|c| c.matches()), "{counts:?}");
+
+    assert_eq!(
+        to.call_versions(&id).await.unwrap(),
+        from.call_versions(&id).await.unwrap()
+    );
+    assert_eq!(to.get_call(&id).await.unwrap(), from.get_call(&id).await.unwrap());
+    assert_eq!(to.matches_for(&id).await.unwrap(), from.matches_for(&id).await.unwrap());
+    let all = FeedbackFilter::default();
+    assert_eq!(to.feedback(&all).await.unwrap(), from.feedback(&all).await.unwrap());
+    assert_eq!(to.outbox(None).await.unwrap(), from.outbox(None).await.unwrap());
+    assert_eq!(
+        to.digest_state("a@ahlen.example").await.unwrap(),
+        from.digest_state("a@ahlen.example").await.unwrap()
+    );
+    assert_eq!(to.source_health().await.unwrap(), from.source_health().await.unwrap());
+    assert_eq!(
+        to.scheduled_runs("collect").await.unwrap(),
+        from.scheduled_runs("collect").await.unwrap()
+    );
+    // The id sequences continue after the copied ids.
+    let next = to.enqueue_mail(&mail("b@ahlen.example", &[]), t(4, 7)).await.unwrap();
+    assert!(next > sent, "{next} after {sent}");
+
+    let again = sqlite_to_postgres(&from, &to).await.unwrap_err();
+    assert!(again.to_string().contains("not empty"), "{again}");
+    to.close().await;
+    pg.drop_schema().await;
 }

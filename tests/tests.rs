@@ -21,6 +21,7 @@ mod matching_support;
 mod notify;
 mod operations;
 mod pass;
+mod pg;
 mod real_pages;
 mod report;
 mod store;

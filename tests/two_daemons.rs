@@ -144,12 +144,9 @@ async fn live_collect(conn: &mut PgConnection) -> Option<(DateTime<Utc>, String,
     .unwrap()
 }
 
-// Two `run` daemons need a store both can reach: `[store] url = "postgres://…"` comes
-// with the PostgreSQL backend (the `pgstore` branch of issue 14). Until that is merged
-// the daemons cannot share a store, so this test cannot run; the claiming rules it
-// relies on are tested on both backends in `leases.rs`.
+// Two `run` daemons share one PostgreSQL store (`[store] url`, each test in a schema
+// of its own through the URL's `options`).
 #[tokio::test(flavor = "multi_thread")]
-#[ignore = "needs the PostgreSQL backend"]
 async fn two_daemons_share_one_store_each_slot_and_mail_once_and_take_over_after_kill() {
     let feeds = fixture_server().await;
     // A fourth source that answers after 3 s: every collect holds its lease a while.
@@ -196,22 +193,28 @@ async fn two_daemons_share_one_store_each_slot_and_mail_once_and_take_over_after
     assert_eq!(i64::from(victim.id()), pid, "the holder is one of the two daemons");
     signal(&victim, "-KILL");
     let killed = Instant::now();
-    let taken_over = loop {
+    // Taken over = claimed by the other instance; the slot must then also run to its end.
+    let mut taken_over = None;
+    loop {
         let (instance, done): (String, bool) =
             sqlx::query_as("SELECT instance, done_at IS NOT NULL FROM job_claims WHERE job = 'collect' AND slot = $1")
                 .bind(slot)
                 .fetch_one(&mut conn)
                 .await
                 .unwrap();
-        if instance != holder && done {
-            break killed.elapsed();
+        if instance != holder {
+            taken_over.get_or_insert(killed.elapsed());
+            if done {
+                break;
+            }
         }
         assert!(
             killed.elapsed() < Duration::from_secs(LEASE_SECS + 10 + 30),
-            "slot {slot} never taken over"
+            "slot {slot} never taken over and finished"
         );
         std::thread::sleep(Duration::from_millis(200));
-    };
+    }
+    let taken_over = taken_over.expect("taken over");
     assert!(
         taken_over <= Duration::from_secs(LEASE_SECS + 10),
         "taken over after {taken_over:?}"

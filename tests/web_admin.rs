@@ -9,7 +9,7 @@ use std::time::Duration;
 use chrono::Utc;
 use foerderradar::config::Config;
 use foerderradar::matching::Matcher;
-use foerderradar::store::{AdminSession, SqliteStore};
+use foerderradar::store::{AdminSession, SqliteStore, Store};
 use foerderradar::web::admin::accounts;
 use foerderradar::web::{self, Secrets, WebState};
 use reqwest::StatusCode;

@@ -73,6 +73,36 @@ pub struct ServiceConfig {
     pub heartbeat: Duration,
     /// `[web]`: the web server and the signed links in the mails.
     pub web: WebSettings,
+    /// `[store]`: PostgreSQL; `None` keeps the SQLite file in the data directory.
+    pub store: Option<StoreSettings>,
+}
+
+/// `[store]`: where a PostgreSQL store lives. The URL carries no password (refused by
+/// the loader); the password comes from the variable `password_env` names.
+#[derive(Clone)]
+pub struct StoreSettings {
+    /// `postgres://user@host:port/database`.
+    pub url: url::Url,
+    /// Name of the environment variable that holds the password.
+    pub password_env: Option<String>,
+}
+
+impl StoreSettings {
+    /// Reads the password from the configured environment variable.
+    pub fn password(&self) -> Option<String> {
+        self.password_env.as_ref().and_then(|v| std::env::var(v).ok())
+    }
+}
+
+impl fmt::Debug for StoreSettings {
+    // The password never appears, not even the variable's value.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StoreSettings")
+            .field("url", &self.url.as_str())
+            .field("password_env", &self.password_env)
+            .field("password", &self.password().map(|_| "<redacted>"))
+            .finish()
+    }
 }
 
 /// `[web]`: where `foerderradar serve` listens, the address written into mail links and

@@ -87,6 +87,14 @@ pub struct RawWeb {
     pub link_validity_days: Option<Int>,
 }
 
+/// `[store]`: a PostgreSQL store instead of the SQLite file in the data directory.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawStore {
+    pub url: Text,
+    pub password_env: Option<Text>,
+}
+
 /// `[daemon]`: how the long-running process behaves.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -19,6 +19,7 @@ pub(super) fn warnings(config: &Config) -> Vec<String> {
     [
         reserved_addresses(config),
         password_env(config),
+        store_password_env(config),
         disabled_sources(config),
         empty_fields(config),
     ]
@@ -83,6 +84,13 @@ fn password_env(config: &Config) -> Option<String> {
     std::env::var_os(name)
         .is_none()
         .then(|| format!("smtp.password_env names {name}, which is not set: the SMTP login will fail"))
+}
+
+fn store_password_env(config: &Config) -> Option<String> {
+    let name = config.service.store.as_ref()?.password_env.as_ref()?;
+    std::env::var_os(name)
+        .is_none()
+        .then(|| format!("store.password_env names {name}, which is not set: the PostgreSQL login will fail"))
 }
 
 fn disabled_sources(config: &Config) -> Option<String> {

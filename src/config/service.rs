@@ -7,14 +7,14 @@ use std::time::Duration;
 use super::error::Report;
 use super::fields::{count, count32, email, http_url, one_of, opt};
 use super::load::{open, optional, required};
-use super::raw::{Int, RawDaemon, RawDigest, RawHttp, RawNotify, RawSchedule, RawSmtp, RawWeb, Text};
+use super::raw::{Int, RawDaemon, RawDigest, RawHttp, RawNotify, RawSchedule, RawSmtp, RawStore, RawWeb, Text};
 use super::{
     CronSchedule, DigestSettings, HttpSettings, NotifySettings, ScheduleGroup, Schedules, ServiceConfig, SmtpConfig,
-    SmtpTls, WebSettings, schedule,
+    SmtpTls, StoreSettings, WebSettings, schedule,
 };
 
-const KEYS: [&str; 11] = [
-    "data_dir", "timezone", "schedule", "smtp", "sender", "admin", "http", "notify", "digest", "daemon", "web",
+const KEYS: [&str; 12] = [
+    "data_dir", "timezone", "schedule", "smtp", "sender", "admin", "http", "notify", "digest", "daemon", "web", "store",
 ];
 
 // The documented ranges of the numeric settings (config/README.md). The upper bounds keep
@@ -87,6 +87,7 @@ pub(super) fn build(r: &mut Report) -> Option<ServiceConfig> {
     );
     let raw_web: RawWeb = optional(r, &root, "web").unwrap_or_default();
     let web = web(r, &raw_web);
+    let store = opt(optional::<RawStore>(r, &root, "store"), |raw| store(r, &raw));
     Some(ServiceConfig {
         data_dir: data_dir.map(PathBuf::from),
         timezone: timezone?,
@@ -101,7 +102,45 @@ pub(super) fn build(r: &mut Report) -> Option<ServiceConfig> {
         lease: Duration::from_secs(lease?),
         heartbeat: Duration::from_secs(heartbeat?),
         web: web?,
+        store: store?,
     })
+}
+
+/// A `[store]` table: a `postgres://` URL without a password (that comes from the
+/// variable `password_env` names, so the URL can be shown and logged).
+fn store(r: &mut Report, raw: &RawStore) -> Option<StoreSettings> {
+    let password_env = match &raw.password_env {
+        Some(v) => env_name(r, v, "store.password_env").map(Some),
+        None => Some(None),
+    };
+    let url = postgres_url(r, &raw.url, "store.url");
+    Some(StoreSettings {
+        url: url?,
+        password_env: password_env?,
+    })
+}
+
+/// A PostgreSQL connection URL: `postgres://user@host:port/database`.
+fn postgres_url(r: &mut Report, v: &Text, key: &str) -> Option<url::Url> {
+    let problem = match url::Url::parse(v.get_ref().trim()) {
+        Err(e) => format!("is not a URL ({e}); write it as postgres://user@host:5432/database"),
+        Ok(url) if !matches!(url.scheme(), "postgres" | "postgresql") => format!(
+            "scheme '{}' is not supported; the store URL must start with postgres:// (without [store] the store is SQLite in the data directory)",
+            url.scheme()
+        ),
+        Ok(url) if url.password().is_some() => {
+            "must not contain the password; name the environment variable that holds it in store.password_env".into()
+        }
+        Ok(url) if url.host_str().is_none_or(str::is_empty) => {
+            "names no host; write it as postgres://user@host:5432/database".into()
+        }
+        Ok(url) if url.path().trim_start_matches('/').is_empty() => {
+            "names no database; write it as postgres://user@host:5432/database".into()
+        }
+        Ok(url) => return Some(url),
+    };
+    r.at(&v.span(), key, problem);
+    None
 }
 
 fn web(r: &mut Report, raw: &RawWeb) -> Option<WebSettings> {
@@ -488,6 +527,43 @@ mod tests {
     fn malformed_sender_is_refused() {
         let errors = errors_of(FILE, "sender = \"", "sender = \"kein-at-zeichen ");
         assert!(error_at(&errors, "sender").message.contains("not an e-mail address"));
+    }
+
+    #[test]
+    fn store_url_must_be_postgres_without_a_password() {
+        for (url, says) in [
+            ("mysql://db.example.org/foerderradar", "scheme 'mysql'"),
+            (
+                "postgres://fr:geheim@db.example.org/foerderradar",
+                "must not contain the password",
+            ),
+            ("postgres://fr@db.example.org", "names no database"),
+            ("kein url", "is not a URL"),
+        ] {
+            let errors = with_smtp(&format!("[store]\nurl = \"{url}\""));
+            let e = error_at(&errors, "store.url");
+            assert!(e.message.contains(says), "{url}: {e}");
+            assert!(!e.message.contains("geheim"), "the password is never repeated: {e}");
+        }
+        let errors = with_smtp("[store]\nurl = \"postgres://fr@db.example.org/fr\"\npassword_env = \"pass word\"");
+        assert!(error_at(&errors, "store.password_env").message.contains("NAME"));
+    }
+
+    #[test]
+    fn store_settings_load_and_debug_redacts_the_password() {
+        let text = format!(
+            "{}\n[store]\nurl = \"postgres://fr@db.example.org:5433/foerderradar\"\npassword_env = \"PATH\"\n",
+            fixture(FILE)
+        );
+        let config = Config::load(dir_with(FILE, &text).path()).unwrap();
+        let store = config.service.store.expect("[store] given");
+        assert_eq!(store.url.as_str(), "postgres://fr@db.example.org:5433/foerderradar");
+        // PATH is always set: it stands in for the password variable.
+        let password = std::env::var("PATH").unwrap();
+        assert_eq!(store.password().as_deref(), Some(password.as_str()));
+        let shown = format!("{store:?}");
+        assert!(shown.contains("<redacted>") && !shown.contains(&password), "{shown}");
+        assert!(Config::load(Path::new(FIXTURE)).unwrap().service.store.is_none());
     }
 
     #[test]

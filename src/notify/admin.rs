@@ -126,12 +126,20 @@ pub async fn enqueue<S: Store>(
             source,
         })
     };
+    let from = address("sender", &service.sender)?;
+    let (subject, body) = (notice.subject(), notice.body());
+    let id = super::render::message_id(
+        now,
+        &super::render::content_key(&[&service.admin, &subject, &body]),
+        &from,
+    );
     let message = Message::builder()
-        .from(address("sender", &service.sender)?)
+        .from(from)
         .to(address("admin", &service.admin)?)
-        .subject(notice.subject())
+        .subject(subject)
         .date(now.into())
-        .singlepart(SinglePart::plain(notice.body()))
+        .message_id(Some(id))
+        .singlepart(SinglePart::plain(body))
         .map_err(|source| NotifyError::Message {
             contact: service.admin.clone(),
             source,

@@ -20,7 +20,7 @@ use super::NotifyError;
 use super::render::render_one;
 use crate::config::Config;
 use crate::model::feedback::{FeedbackAction, FeedbackCount};
-use crate::store::{NewMail, OutboxStatus, SqliteStore, Store};
+use crate::store::{NewMail, OutboxStatus, Store};
 
 pub const TEXT_TEMPLATE: &str = "admin_digest.txt.j2";
 pub const HTML_TEMPLATE: &str = "admin_digest.html.j2";
@@ -101,7 +101,7 @@ pub struct FeedbackLine {
 impl AdminDigest {
     /// Reads the store: the period runs from `since` to `now`.
     pub async fn gather(
-        store: &SqliteStore,
+        store: &impl Store,
         config: &Config,
         since: DateTime<Utc>,
         now: DateTime<Utc>,
@@ -180,7 +180,7 @@ impl AdminDigest {
 /// Broken and silent enabled sources. Silent: no pass returned an item for
 /// `silent_after_days` (counted from the first pass for a source that never did).
 async fn sources(
-    store: &SqliteStore,
+    store: &impl Store,
     config: &Config,
     now: DateTime<Utc>,
 ) -> Result<(Vec<SourceLine>, Vec<SourceLine>), NotifyError> {
@@ -369,11 +369,14 @@ pub fn build_message(
     if from.name.is_none() {
         from.name = Some("Förderradar".into());
     }
+    let key = super::render::content_key(&[&config.service.admin, &digest.subject, &text]);
+    let id = super::render::message_id(now, &key, &from);
     Message::builder()
         .from(from)
         .to(address("admin", &config.service.admin)?)
         .subject(digest.subject.clone())
         .date(SystemTime::from(now))
+        .message_id(Some(id))
         .raw_header(HeaderValue::new(
             HeaderName::new_from_ascii_str("Auto-Submitted"),
             "auto-generated".into(),
@@ -391,7 +394,7 @@ pub fn build_message(
 
 /// Gathers, renders and queues the admin digest for the period `since`..`now`.
 pub async fn enqueue(
-    store: &SqliteStore,
+    store: &impl Store,
     config: &Config,
     since: DateTime<Utc>,
     now: DateTime<Utc>,

@@ -148,12 +148,7 @@ pub(crate) fn build_message(
         .admin
         .parse()
         .map_err(|source| address_error(&service.admin, "admin", source))?;
-    let message_id = format!(
-        "<{}.{}@{}>",
-        now.format("%Y%m%d%H%M%S"),
-        mail_key(digest),
-        from.email.domain()
-    );
+    let message_id = message_id(now, &mail_key(digest), &from);
     let mut builder = Message::builder()
         .from(from)
         .reply_to(reply_to)
@@ -229,6 +224,22 @@ fn address_error(address: &str, role: &'static str, source: lettre::address::Add
         role,
         source,
     }
+}
+
+/// `<time.key@sender-domain>`: every mail the service writes carries one, so that a
+/// mail sent twice (a retry, a second instance) is recognisable as the same mail.
+pub(super) fn message_id(now: DateTime<Utc>, key: &str, from: &Mailbox) -> String {
+    format!("<{}.{key}@{}>", now.format("%Y%m%d%H%M%S"), from.email.domain())
+}
+
+/// Short hash over the parts of a mail that make it this mail, for [`message_id`].
+pub(super) fn content_key(parts: &[&str]) -> String {
+    let mut hasher = Sha256::new();
+    for part in parts {
+        hasher.update(part.as_bytes());
+        hasher.update(b"\0");
+    }
+    hex::encode(hasher.finalize())[..16].to_string()
 }
 
 /// Short hash over contact and calls: makes the Message-ID unique per digest.

@@ -1,11 +1,17 @@
 //! The one place that speaks SQL.
 //!
 //! [`Store`] is the interface every stage uses; [`SqliteStore`] is the embedded
-//! default (sqlx, migrations embedded from `migrations/sqlite`). A PostgreSQL
-//! backend would be a second implementation behind the same trait; the claims that let
-//! instances share it are in [`pg_leases`] already.
+//! default (sqlx, migrations embedded from `migrations/sqlite`), [`PgStore`] the
+//! PostgreSQL backend (`migrations/postgres`). [`AnyStore`] is the one the config
+//! chose ([`open`]); nothing outside this module knows which.
 
+mod any;
+mod content;
+pub mod copy;
 pub mod pg_leases;
+mod postgres;
+mod records;
+
 mod sqlite;
 
 use std::collections::{HashMap, HashSet};
@@ -14,11 +20,15 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-pub use sqlite::{
-    AdminSession, AuditEntry, DeadLetter, JobMetric, JobRuns, LastError, ScheduledRuns, SourceYield, SqliteStore,
-    StoreMetrics,
+pub use any::AnyStore;
+use content::{fresh_health, next_health, richness, title_key_rule};
+pub use postgres::PgStore;
+pub use records::{
+    AdminSession, AuditEntry, DeadLetter, JobMetric, JobRuns, LastError, ScheduledRuns, SourceYield, StoreMetrics,
 };
+pub use sqlite::SqliteStore;
 
+pub use crate::config::StoreSettings;
 use crate::model::contact::ContactSettings;
 use crate::model::facts::CallFacts;
 use crate::model::feedback::{FeedbackCount, FeedbackEntry, FeedbackSet};
@@ -53,12 +63,12 @@ pub enum StoreError {
     Backup { path: std::path::PathBuf, message: String },
     /// The store was migrated by a newer release than this binary.
     #[error(
-        "the store at {} was written by a newer foerderradar (schema {found}, this binary knows up to {known}); \
-         upgrade foerderradar or restore a backup taken before the upgrade",
-        path.display()
+        "the store at {store} was written by a newer foerderradar (schema {found}, this binary knows up to {known}); \
+         upgrade foerderradar or restore a backup taken before the upgrade"
     )]
     NewerSchema {
-        path: std::path::PathBuf,
+        /// The file, or the URL of a PostgreSQL store.
+        store: String,
         found: i64,
         known: i64,
     },
@@ -282,6 +292,36 @@ pub struct FeedbackFilter {
     pub since: Option<DateTime<Utc>>,
 }
 
+/// The SQLite file in a data directory.
+pub const SQLITE_FILE: &str = "foerderradar.sqlite";
+
+/// Opens the store `settings` names: PostgreSQL for a `[store]` table, else the SQLite
+/// file in `data_dir`. Both are migrated to this binary's schema.
+pub async fn open(settings: Option<&StoreSettings>, data_dir: &std::path::Path) -> StoreResult<AnyStore> {
+    Ok(match settings {
+        Some(settings) => PgStore::connect(pg_options(settings)?).await?.into(),
+        None => SqliteStore::open(&data_dir.join(SQLITE_FILE)).await?.into(),
+    })
+}
+
+/// Where [`open`] looks, for messages: the URL (it carries no password) or the file.
+pub fn location(settings: Option<&StoreSettings>, data_dir: &std::path::Path) -> String {
+    match settings {
+        Some(settings) => settings.url.to_string(),
+        None => data_dir.join(SQLITE_FILE).display().to_string(),
+    }
+}
+
+/// Connection options from `[store]`: the URL, and the password from its variable.
+pub fn pg_options(settings: &StoreSettings) -> StoreResult<sqlx::postgres::PgConnectOptions> {
+    let options: sqlx::postgres::PgConnectOptions = settings.url.as_str().parse()?;
+    let options = options.application_name("foerderradar");
+    Ok(match settings.password() {
+        Some(password) => options.password(&password),
+        None => options,
+    })
+}
+
 /// The answer to a claim on one slot of a cron job ([`Store::claim_job`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum JobClaim {
@@ -481,4 +521,68 @@ pub trait Store: Send + Sync {
     async fn start_run(&self, kind: RunKind, at: DateTime<Utc>) -> StoreResult<i64>;
     /// Closes a run with a JSON summary (counts, failures).
     async fn finish_run(&self, id: i64, at: DateTime<Utc>, ok: bool, summary: &serde_json::Value) -> StoreResult<()>;
+
+    /// Records the start of a scheduled job; returns the run's id for [`Store::finish_job_run`].
+    async fn start_job_run(&self, job: &str, at: DateTime<Utc>) -> StoreResult<i64>;
+    async fn finish_job_run(&self, id: i64, at: DateTime<Utc>, ok: bool) -> StoreResult<()>;
+    /// The last start and the last finish of `job`.
+    async fn scheduled_runs(&self, job: &str) -> StoreResult<ScheduledRuns>;
+    /// When the newest run of `job` that finished ok started (a run still going, or one
+    /// that failed, is left out).
+    async fn last_ok_job_start(&self, job: &str) -> StoreResult<Option<DateTime<Utc>>>;
+    /// Per source with recorded passes: its first pass and its newest pass with items.
+    async fn source_yields(&self) -> StoreResult<Vec<SourceYield>>;
+    /// Mails given up whose last attempt was at or after `since`, newest first.
+    async fn dead_letters_since(&self, since: DateTime<Utc>) -> StoreResult<Vec<DeadLetter>>;
+
+    /// Whether the database answers at all.
+    async fn ping(&self) -> StoreResult<()>;
+    /// The newest run of any job that finished.
+    async fn last_finished_run(&self) -> StoreResult<Option<DateTime<Utc>>>;
+    /// Counts for the Prometheus endpoint, grouped in SQL.
+    async fn metrics(&self) -> StoreResult<StoreMetrics>;
+
+    /// The latest runs of `kind`.
+    async fn job_runs(&self, kind: RunKind) -> StoreResult<JobRuns>;
+    /// How many outbox mails are in each state (every state listed, zeros included).
+    async fn outbox_counts(&self) -> StoreResult<Vec<(OutboxStatus, u32)>>;
+    /// Mails given up (status failed) whose last attempt was at or after `since`.
+    async fn given_up_since(&self, since: DateTime<Utc>) -> StoreResult<u32>;
+    /// Pending mails that failed at least once and wait for their next attempt.
+    async fn retrying_mails(&self) -> StoreResult<u32>;
+    /// The newest `limit` passes of every source, newest first per source.
+    async fn recent_source_runs(&self, limit: u32) -> StoreResult<Vec<SourceRun>>;
+    /// When the newest call was first seen; `None` for an empty store.
+    async fn newest_call_seen(&self) -> StoreResult<Option<DateTime<Utc>>>;
+    /// The newest error of a source run or of a mail attempt.
+    async fn last_error(&self) -> StoreResult<Option<LastError>>;
+    /// Writes a consistent copy of the whole store to the new file `target`; a backend
+    /// that is backed up by its own tools says so in the error.
+    async fn backup_into(&self, target: &std::path::Path) -> StoreResult<()>;
+    /// The file of the database, for a store that is one file (SQLite); `None` otherwise.
+    async fn database_file(&self) -> StoreResult<Option<std::path::PathBuf>>;
+
+    /// Stores a session under the hash of its cookie value; expired ones are dropped.
+    async fn create_admin_session(
+        &self,
+        token_hash: &str,
+        session: &AdminSession,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    /// The session of a cookie hash, when it has not expired at `now`.
+    async fn admin_session(&self, token_hash: &str, now: DateTime<Utc>) -> StoreResult<Option<AdminSession>>;
+    async fn delete_admin_session(&self, token_hash: &str) -> StoreResult<()>;
+    async fn record_audit(
+        &self,
+        at: DateTime<Utc>,
+        admin: &str,
+        target: &str,
+        old_text: &str,
+        new_text: &str,
+    ) -> StoreResult<i64>;
+    /// Newest first.
+    async fn audit_log(&self, limit: u32) -> StoreResult<Vec<AuditEntry>>;
+
+    /// Closes the connections, waiting for those in use to finish.
+    async fn close(&self);
 }

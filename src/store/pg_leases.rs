@@ -15,7 +15,7 @@ use sqlx::PgPool;
 use super::{FORGET_INSTANCE_AFTER, HeldJob, InstanceInfo, InstanceStatus, JobClaim, StoreError, StoreResult};
 
 /// The table definitions, for the PostgreSQL store's migrations.
-pub const SCHEMA: &str = include_str!("../../migrations/postgres_leases.sql");
+pub const SCHEMA: &str = include_str!("../../migrations/postgres/0002_leases.sql");
 
 /// See [`Store::claim_job`](super::Store::claim_job).
 pub async fn claim_job(

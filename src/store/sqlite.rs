@@ -34,18 +34,14 @@ use sqlx::sqlite::{
 use sqlx::{FromRow, Sqlite, Transaction};
 
 use super::{
-    CallFilter, ChangeEvent, DigestState, DigestUpdate, FeedbackFilter, InstanceInfo, InstanceStatus, JobClaim,
-    NewMail, OutboxMail, OutboxStatus, RunKind, SourceHealth, SourceRun, Store, StoreError, StoreResult, UpsertOutcome,
+    AdminSession, AuditEntry, CallFilter, ChangeEvent, DeadLetter, DigestState, DigestUpdate, FeedbackFilter,
+    InstanceInfo, InstanceStatus, JobClaim, JobRuns, LastError, NewMail, OutboxMail, OutboxStatus, RunKind,
+    ScheduledRuns, SourceHealth, SourceRun, SourceYield, Store, StoreError, StoreMetrics, StoreResult, UpsertOutcome,
 };
 use crate::model::contact::ContactSettings;
 use crate::model::feedback::{FeedbackCount, FeedbackEntry, FeedbackSet};
 use crate::model::source::SourceState;
 use crate::model::{Call, CallId, Match};
-
-pub use admin::{AdminSession, AuditEntry};
-pub use jobs::{DeadLetter, ScheduledRuns, SourceYield};
-pub use metrics::{JobMetric, StoreMetrics};
-pub use ops::{JobRuns, LastError};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
@@ -104,15 +100,15 @@ impl SqliteStore {
         Self::migrated(pool).await
     }
 
+    /// The pool, for copying this store into another (`migrate-store`).
+    pub(super) fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
     async fn migrated(pool: SqlitePool) -> StoreResult<SqliteStore> {
         MIGRATOR.run(&pool).await?;
         calls::refresh_title_keys(&pool).await?;
         Ok(SqliteStore { pool })
-    }
-
-    /// Closes the pool, waiting for connections to finish (checkpoints the WAL).
-    pub async fn close(&self) {
-        self.pool.close().await;
     }
 }
 
@@ -408,6 +404,115 @@ impl Store for SqliteStore {
             return Err(StoreError::NotFound(format!("run {id}")));
         }
         Ok(())
+    }
+
+    async fn start_job_run(&self, job: &str, at: DateTime<Utc>) -> StoreResult<i64> {
+        jobs::start_job_run(&self.pool, job, at).await
+    }
+
+    async fn finish_job_run(&self, id: i64, at: DateTime<Utc>, ok: bool) -> StoreResult<()> {
+        jobs::finish_job_run(&self.pool, id, at, ok).await
+    }
+
+    async fn scheduled_runs(&self, job: &str) -> StoreResult<ScheduledRuns> {
+        jobs::scheduled_runs(&self.pool, job).await
+    }
+
+    async fn last_ok_job_start(&self, job: &str) -> StoreResult<Option<DateTime<Utc>>> {
+        jobs::last_ok_job_start(&self.pool, job).await
+    }
+
+    async fn source_yields(&self) -> StoreResult<Vec<SourceYield>> {
+        jobs::source_yields(&self.pool).await
+    }
+
+    async fn dead_letters_since(&self, since: DateTime<Utc>) -> StoreResult<Vec<DeadLetter>> {
+        jobs::dead_letters_since(&self.pool, since).await
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        metrics::ping(&self.pool).await
+    }
+
+    async fn last_finished_run(&self) -> StoreResult<Option<DateTime<Utc>>> {
+        metrics::last_finished_run(&self.pool).await
+    }
+
+    async fn metrics(&self) -> StoreResult<StoreMetrics> {
+        metrics::metrics(&self.pool).await
+    }
+
+    async fn job_runs(&self, kind: RunKind) -> StoreResult<JobRuns> {
+        ops::job_runs(&self.pool, kind).await
+    }
+
+    async fn outbox_counts(&self) -> StoreResult<Vec<(OutboxStatus, u32)>> {
+        ops::outbox_counts(&self.pool).await
+    }
+
+    async fn given_up_since(&self, since: DateTime<Utc>) -> StoreResult<u32> {
+        ops::given_up_since(&self.pool, since).await
+    }
+
+    async fn retrying_mails(&self) -> StoreResult<u32> {
+        ops::retrying_mails(&self.pool).await
+    }
+
+    async fn recent_source_runs(&self, limit: u32) -> StoreResult<Vec<SourceRun>> {
+        ops::recent_source_runs(&self.pool, limit).await
+    }
+
+    async fn newest_call_seen(&self) -> StoreResult<Option<DateTime<Utc>>> {
+        ops::newest_call_seen(&self.pool).await
+    }
+
+    async fn last_error(&self) -> StoreResult<Option<LastError>> {
+        ops::last_error(&self.pool).await
+    }
+
+    async fn backup_into(&self, target: &Path) -> StoreResult<()> {
+        ops::backup_into(&self.pool, target).await
+    }
+
+    async fn database_file(&self) -> StoreResult<Option<std::path::PathBuf>> {
+        admin::database_file(&self.pool).await
+    }
+
+    async fn create_admin_session(
+        &self,
+        token_hash: &str,
+        session: &AdminSession,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        admin::create_admin_session(&self.pool, token_hash, session, now).await
+    }
+
+    async fn admin_session(&self, token_hash: &str, now: DateTime<Utc>) -> StoreResult<Option<AdminSession>> {
+        admin::admin_session(&self.pool, token_hash, now).await
+    }
+
+    async fn delete_admin_session(&self, token_hash: &str) -> StoreResult<()> {
+        admin::delete_admin_session(&self.pool, token_hash).await
+    }
+
+    async fn record_audit(
+        &self,
+        at: DateTime<Utc>,
+        admin: &str,
+        target: &str,
+        old_text: &str,
+        new_text: &str,
+    ) -> StoreResult<i64> {
+        admin::record_audit(&self.pool, at, admin, target, old_text, new_text).await
+    }
+
+    async fn audit_log(&self, limit: u32) -> StoreResult<Vec<AuditEntry>> {
+        admin::audit_log(&self.pool, limit).await
+    }
+
+    /// Waits for connections to finish (checkpoints the WAL).
+    async fn close(&self) {
+        self.pool.close().await;
     }
 }
 

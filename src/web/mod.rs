@@ -38,7 +38,7 @@ use self::pages::Pages;
 use crate::config::{Config, WebSettings};
 use crate::matching::Matcher;
 use crate::notify::links::{LinkSigner, secret_from_env};
-use crate::store::SqliteStore;
+use crate::store::AnyStore;
 
 /// The secrets of the server, read from the environment variables that `[web]` names.
 #[derive(Clone, Default)]
@@ -92,7 +92,7 @@ pub struct WebState(Arc<Inner>);
 
 struct Inner {
     config: Config,
-    store: SqliteStore,
+    store: AnyStore,
     matcher: Matcher,
     signer: Option<LinkSigner>,
     admin_token: Option<String>,
@@ -110,10 +110,11 @@ impl WebState {
     /// none is configured.
     pub fn new(
         config: Config,
-        store: SqliteStore,
+        store: impl Into<AnyStore>,
         today_override: Option<NaiveDate>,
         secrets: Secrets,
     ) -> anyhow::Result<WebState> {
+        let store = store.into();
         let web = &config.service.web;
         let base = web.public_url.clone().unwrap_or_else(|| {
             url::Url::parse(&format!("http://{}/", web.bind)).expect("a socket address makes a valid URL")

@@ -12,7 +12,7 @@ use serde_json::json;
 use super::WebState;
 use super::access::{is_admin, is_local};
 use crate::config::CronSchedule;
-use crate::store::{SqliteStore, Store};
+use crate::store::Store;
 
 /// 200 when the database answers and the pipeline is not overdue, 503 otherwise;
 /// the body says which, with the age of the last finished run.
@@ -84,7 +84,7 @@ pub async fn metrics(
     }
 }
 
-async fn exposition(store: &SqliteStore) -> anyhow::Result<String> {
+async fn exposition(store: &impl Store) -> anyhow::Result<String> {
     let m = store.metrics().await?;
     let mut out = Metrics::default();
     out.family("foerderradar_calls", "Stored calls by source and status.");

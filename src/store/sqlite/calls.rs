@@ -26,7 +26,8 @@ use crate::model::{
     Call, CallId, CallStatus, ChangedField, Deadline, DeadlineKind, FieldChange, SourceLink, diff_calls,
 };
 use crate::store::{
-    CallFilter, ChangeEvent, StoreError, StoreResult, UpsertOutcome, count_call_written, count_calls_read,
+    CallFilter, ChangeEvent, StoreError, StoreResult, UpsertOutcome, count_call_written, count_calls_read, richness,
+    title_key_rule,
 };
 
 /// `SELECT` of a full call: its current content plus its links in first-seen order.
@@ -225,27 +226,6 @@ pub(super) async fn refresh_title_keys(pool: &SqlitePool) -> StoreResult<()> {
         .execute(pool)
         .await?;
     Ok(())
-}
-
-/// A fingerprint of the title-key rule: the keys of probe titles that exercise case,
-/// umlauts, ß, punctuation, spacing and the funder. A change of the rule changes it.
-fn title_key_rule() -> String {
-    use sha2::{Digest, Sha256};
-    const PROBES: &[(&str, Option<&str>)] = &[
-        (
-            "Förderaufruf „Smarte Dörfer“ 2026 – Straßen & Plätze",
-            Some("Ministerium für Heimat NRW"),
-        ),
-        ("  KOMMUNALRICHTLINIE:  Klimaschutz-Projekte (Teil II) ", None),
-        ("Digitalisierung/OZG-Umsetzung; 3. Aufruf!", Some("Bund")),
-        ("Ærø Ça va? Œuvre Ångström naïve", Some("EU-Kommission (GD REGIO)")),
-    ];
-    let mut hash = Sha256::new();
-    for (title, funder) in PROBES {
-        hash.update(title_key(title, *funder).as_bytes());
-        hash.update([0]);
-    }
-    hex::encode(hash.finalize())
 }
 
 async fn recompute_title_keys(pool: &SqlitePool) -> StoreResult<()> {
@@ -509,27 +489,6 @@ async fn insert_links(conn: &mut SqliteConnection, id: &CallId, call: &Call) -> 
         .execute(&mut *conn)
         .await?;
     Ok(())
-}
-
-/// How many facts a listing states. Decides which source's content a shared call shows.
-fn richness(call: &Call) -> usize {
-    [
-        call.funder.is_some(),
-        call.deadline.kind() != DeadlineKind::Unknown,
-        !call.applicants.is_unstated(),
-        call.funding_rate.is_some(),
-        call.amount_max_eur.is_some(),
-        !call.regions.is_empty(),
-        !call.summary.trim().is_empty(),
-        !call.text.trim().is_empty(),
-        !call.funding_types.is_empty(),
-        !call.topics.is_empty(),
-        call.published.is_some(),
-        call.external_id.is_some(),
-    ]
-    .into_iter()
-    .filter(|stated| *stated)
-    .count()
 }
 
 /// The filter and sort columns derived from a call's content.

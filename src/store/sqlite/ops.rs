@@ -1,182 +1,158 @@
 //! Operations on the whole store: what `foerderradar status` reads (runs, outbox
 //! counts, the newest call, the last error), the schema-version guard and backups.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use chrono::{DateTime, Utc};
 use sqlx::SqlitePool;
 
-use super::{SqliteStore, ts};
-use crate::store::{OutboxStatus, RunKind, SourceRun, StoreError, StoreResult};
+use super::ts;
+use crate::store::{JobRuns, LastError, OutboxStatus, RunKind, SourceRun, StoreError, StoreResult};
 
-/// The latest runs of one kind of pipeline job.
-#[derive(Debug, Clone, PartialEq)]
-pub struct JobRuns {
-    pub kind: RunKind,
-    /// The newest run started (it may still be running, or may have been cut off).
-    pub last_started: Option<DateTime<Utc>>,
-    /// The newest run that finished, and whether it went without a failure.
-    pub last_finished: Option<(DateTime<Utc>, bool)>,
-    /// The newest run that finished without a failure.
-    pub last_ok: Option<DateTime<Utc>>,
-}
-
-/// The newest recorded error: a source that failed or a mail whose attempt failed.
-#[derive(Debug, Clone, PartialEq)]
-pub struct LastError {
-    pub at: DateTime<Utc>,
-    /// `source <id>` or `mail #<id>`.
-    pub origin: String,
-    pub message: String,
-}
-
-impl SqliteStore {
-    /// The latest runs of `kind`.
-    pub async fn job_runs(&self, kind: RunKind) -> StoreResult<JobRuns> {
-        let last_started: Option<DateTime<Utc>> = sqlx::query_scalar("SELECT max(started) FROM runs WHERE kind = ?")
-            .bind(kind.as_str())
-            .fetch_one(&self.pool)
-            .await?;
-        let last_finished: Option<(DateTime<Utc>, bool)> = sqlx::query_as(
-            "SELECT finished, coalesce(ok, 0) FROM runs WHERE kind = ? AND finished IS NOT NULL \
-             ORDER BY finished DESC LIMIT 1",
-        )
+/// The latest runs of `kind`.
+pub(super) async fn job_runs(pool: &SqlitePool, kind: RunKind) -> StoreResult<JobRuns> {
+    let last_started: Option<DateTime<Utc>> = sqlx::query_scalar("SELECT max(started) FROM runs WHERE kind = ?")
         .bind(kind.as_str())
-        .fetch_optional(&self.pool)
+        .fetch_one(pool)
         .await?;
-        let last_ok: Option<DateTime<Utc>> =
-            sqlx::query_scalar("SELECT max(finished) FROM runs WHERE kind = ? AND ok = 1")
-                .bind(kind.as_str())
-                .fetch_one(&self.pool)
-                .await?;
-        Ok(JobRuns {
-            kind,
-            last_started,
-            last_finished,
-            last_ok,
-        })
-    }
+    let last_finished: Option<(DateTime<Utc>, bool)> = sqlx::query_as(
+        "SELECT finished, coalesce(ok, 0) FROM runs WHERE kind = ? AND finished IS NOT NULL \
+         ORDER BY finished DESC LIMIT 1",
+    )
+    .bind(kind.as_str())
+    .fetch_optional(pool)
+    .await?;
+    let last_ok: Option<DateTime<Utc>> = sqlx::query_scalar("SELECT max(finished) FROM runs WHERE kind = ? AND ok = 1")
+        .bind(kind.as_str())
+        .fetch_one(pool)
+        .await?;
+    Ok(JobRuns {
+        kind,
+        last_started,
+        last_finished,
+        last_ok,
+    })
+}
 
-    /// How many outbox mails are in each state (every state listed, zeros included).
-    pub async fn outbox_counts(&self) -> StoreResult<Vec<(OutboxStatus, u32)>> {
-        let mut counts = Vec::new();
-        for status in [OutboxStatus::Pending, OutboxStatus::Sent, OutboxStatus::Failed] {
-            let n: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox WHERE status = ?")
-                .bind(status.as_str())
-                .fetch_one(&self.pool)
-                .await?;
-            counts.push((status, super::count("outbox", "status", n)?));
-        }
-        Ok(counts)
-    }
-
-    /// Mails given up (status failed) whose last attempt was at or after `since`.
-    pub async fn given_up_since(&self, since: DateTime<Utc>) -> StoreResult<u32> {
-        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox WHERE status = ? AND next_attempt >= ?")
-            .bind(OutboxStatus::Failed.as_str())
-            .bind(ts(since))
-            .fetch_one(&self.pool)
+/// How many outbox mails are in each state (every state listed, zeros included).
+pub(super) async fn outbox_counts(pool: &SqlitePool) -> StoreResult<Vec<(OutboxStatus, u32)>> {
+    let mut counts = Vec::new();
+    for status in [OutboxStatus::Pending, OutboxStatus::Sent, OutboxStatus::Failed] {
+        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox WHERE status = ?")
+            .bind(status.as_str())
+            .fetch_one(pool)
             .await?;
-        super::count("outbox", "status", n)
+        counts.push((status, super::count("outbox", "status", n)?));
     }
+    Ok(counts)
+}
 
-    /// When the newest call was first seen; `None` for an empty store.
-    pub async fn newest_call_seen(&self) -> StoreResult<Option<DateTime<Utc>>> {
-        Ok(sqlx::query_scalar("SELECT max(first_seen) FROM calls")
-            .fetch_one(&self.pool)
-            .await?)
-    }
-
-    /// The newest error of a source run or of a mail attempt.
-    pub async fn last_error(&self) -> StoreResult<Option<LastError>> {
-        let source: Option<(DateTime<Utc>, String, String)> = sqlx::query_as(
-            "SELECT at, source, error FROM source_runs WHERE error IS NOT NULL ORDER BY at DESC, id DESC LIMIT 1",
-        )
-        .fetch_optional(&self.pool)
+/// Mails given up (status failed) whose last attempt was at or after `since`.
+pub(super) async fn given_up_since(pool: &SqlitePool, since: DateTime<Utc>) -> StoreResult<u32> {
+    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox WHERE status = ? AND next_attempt >= ?")
+        .bind(OutboxStatus::Failed.as_str())
+        .bind(ts(since))
+        .fetch_one(pool)
         .await?;
-        // A failed attempt sets next_attempt to the retry time (or keeps the last one when
-        // the mail is given up): the closest recorded time of the failure.
-        let mail: Option<(DateTime<Utc>, i64, String)> = sqlx::query_as(
-            "SELECT next_attempt, id, last_error FROM outbox WHERE last_error IS NOT NULL \
-             ORDER BY next_attempt DESC, id DESC LIMIT 1",
-        )
-        .fetch_optional(&self.pool)
-        .await?;
-        let source = source.map(|(at, id, message)| LastError {
-            at,
-            origin: format!("source {id}"),
-            message,
-        });
-        let mail = mail.map(|(at, id, message)| LastError {
-            at,
-            origin: format!("mail #{id}"),
-            message,
-        });
-        Ok(match (source, mail) {
-            (Some(s), Some(m)) => Some(if m.at > s.at { m } else { s }),
-            (s, m) => s.or(m),
-        })
-    }
+    super::count("outbox", "status", n)
+}
 
-    /// Pending mails that failed at least once and wait for their next attempt.
-    pub async fn retrying_mails(&self) -> StoreResult<u32> {
-        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox WHERE status = ? AND attempts > 0")
-            .bind(OutboxStatus::Pending.as_str())
-            .fetch_one(&self.pool)
-            .await?;
-        super::count("outbox", "attempts", n)
-    }
-
-    /// The newest `limit` passes of every source, newest first per source.
-    pub async fn recent_source_runs(&self, limit: u32) -> StoreResult<Vec<SourceRun>> {
-        type Row = (String, DateTime<Utc>, i64, Option<String>, i64, i64, i64);
-        let rows: Vec<Row> = sqlx::query_as(
-            "SELECT source, at, items, error, requests, not_modified, duration_ms FROM ( \
-               SELECT *, row_number() OVER (PARTITION BY source ORDER BY at DESC, id DESC) AS n FROM source_runs \
-             ) WHERE n <= ? ORDER BY source, at DESC, id DESC",
-        )
-        .bind(limit)
-        .fetch_all(&self.pool)
+/// Pending mails that failed at least once and wait for their next attempt.
+pub(super) async fn retrying_mails(pool: &SqlitePool) -> StoreResult<u32> {
+    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox WHERE status = ? AND attempts > 0")
+        .bind(OutboxStatus::Pending.as_str())
+        .fetch_one(pool)
         .await?;
-        rows.into_iter()
-            .map(|(source, at, items, error, requests, not_modified, duration_ms)| {
-                Ok(SourceRun {
-                    source,
-                    at,
-                    items: super::count("source_runs", "items", items)?,
-                    error,
-                    requests: super::count("source_runs", "requests", requests)?,
-                    not_modified: super::count("source_runs", "not_modified", not_modified)?,
-                    duration_ms: u64::try_from(duration_ms).unwrap_or(0),
-                })
+    super::count("outbox", "attempts", n)
+}
+
+/// The newest `limit` passes of every source, newest first per source.
+pub(super) async fn recent_source_runs(pool: &SqlitePool, limit: u32) -> StoreResult<Vec<SourceRun>> {
+    type Row = (String, DateTime<Utc>, i64, Option<String>, i64, i64, i64);
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT source, at, items, error, requests, not_modified, duration_ms FROM ( \
+           SELECT *, row_number() OVER (PARTITION BY source ORDER BY at DESC, id DESC) AS n FROM source_runs \
+         ) WHERE n <= ? ORDER BY source, at DESC, id DESC",
+    )
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
+    rows.into_iter()
+        .map(|(source, at, items, error, requests, not_modified, duration_ms)| {
+            Ok(SourceRun {
+                source,
+                at,
+                items: super::count("source_runs", "items", items)?,
+                error,
+                requests: super::count("source_runs", "requests", requests)?,
+                not_modified: super::count("source_runs", "not_modified", not_modified)?,
+                duration_ms: u64::try_from(duration_ms).unwrap_or(0),
             })
-            .collect()
-    }
+        })
+        .collect()
+}
 
-    /// Writes a consistent copy of the whole store to `target` (`VACUUM INTO`), also
-    /// while other connections write: the copy is one read transaction's snapshot.
-    /// An existing `target` is never overwritten.
-    pub async fn backup_into(&self, target: &Path) -> StoreResult<()> {
-        if target.exists() {
-            return Err(StoreError::Backup {
-                path: target.to_path_buf(),
-                message: "the file exists already; choose a new name (a backup never overwrites)".into(),
-            });
-        }
-        let name = target.to_str().ok_or_else(|| StoreError::Backup {
+/// When the newest call was first seen; `None` for an empty store.
+pub(super) async fn newest_call_seen(pool: &SqlitePool) -> StoreResult<Option<DateTime<Utc>>> {
+    Ok(sqlx::query_scalar("SELECT max(first_seen) FROM calls")
+        .fetch_one(pool)
+        .await?)
+}
+
+/// The newest error of a source run or of a mail attempt.
+pub(super) async fn last_error(pool: &SqlitePool) -> StoreResult<Option<LastError>> {
+    let source: Option<(DateTime<Utc>, String, String)> = sqlx::query_as(
+        "SELECT at, source, error FROM source_runs WHERE error IS NOT NULL ORDER BY at DESC, id DESC LIMIT 1",
+    )
+    .fetch_optional(pool)
+    .await?;
+    // A failed attempt sets next_attempt to the retry time (or keeps the last one when
+    // the mail is given up): the closest recorded time of the failure.
+    let mail: Option<(DateTime<Utc>, i64, String)> = sqlx::query_as(
+        "SELECT next_attempt, id, last_error FROM outbox WHERE last_error IS NOT NULL \
+         ORDER BY next_attempt DESC, id DESC LIMIT 1",
+    )
+    .fetch_optional(pool)
+    .await?;
+    let source = source.map(|(at, id, message)| LastError {
+        at,
+        origin: format!("source {id}"),
+        message,
+    });
+    let mail = mail.map(|(at, id, message)| LastError {
+        at,
+        origin: format!("mail #{id}"),
+        message,
+    });
+    Ok(match (source, mail) {
+        (Some(s), Some(m)) => Some(if m.at > s.at { m } else { s }),
+        (s, m) => s.or(m),
+    })
+}
+
+/// Writes a consistent copy of the whole store to `target` (`VACUUM INTO`), also
+/// while other connections write: the copy is one read transaction's snapshot.
+/// An existing `target` is never overwritten.
+pub(super) async fn backup_into(pool: &SqlitePool, target: &Path) -> StoreResult<()> {
+    if target.exists() {
+        return Err(StoreError::Backup {
             path: target.to_path_buf(),
-            message: "the path is not valid UTF-8".into(),
-        })?;
-        sqlx::query("VACUUM INTO ?")
-            .bind(name)
-            .execute(&self.pool)
-            .await
-            .map_err(|e| StoreError::Backup {
-                path: target.to_path_buf(),
-                message: e.to_string(),
-            })?;
-        Ok(())
+            message: "the file exists already; choose a new name (a backup never overwrites)".into(),
+        });
     }
+    let name = target.to_str().ok_or_else(|| StoreError::Backup {
+        path: target.to_path_buf(),
+        message: "the path is not valid UTF-8".into(),
+    })?;
+    sqlx::query("VACUUM INTO ?")
+        .bind(name)
+        .execute(pool)
+        .await
+        .map_err(|e| StoreError::Backup {
+            path: target.to_path_buf(),
+            message: e.to_string(),
+        })?;
+    Ok(())
 }
 
 /// Refuses a store migrated by a newer foerderradar: its tables may not mean what this
@@ -195,7 +171,7 @@ pub(super) async fn refuse_newer_schema(pool: &SqlitePool, path: &Path) -> Store
     let known = super::MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0);
     match applied {
         Some(found) if found > known => Err(StoreError::NewerSchema {
-            path: PathBuf::from(path),
+            store: path.display().to_string(),
             found,
             known,
         }),

@@ -5,7 +5,7 @@ use sqlx::sqlite::{SqliteConnection, SqlitePool};
 
 use super::{begin_write, count, from_json, query, query_as, query_scalar, to_json, ts};
 use crate::model::source::SourceState;
-use crate::store::{SourceHealth, SourceRun, StoreResult};
+use crate::store::{SourceHealth, SourceRun, StoreResult, fresh_health, next_health};
 
 /// The state of `source` (empty before its first pass). A memo this version
 /// cannot read, such as the string map of earlier versions, loads as empty
@@ -34,64 +34,13 @@ pub(super) async fn save_state(pool: &SqlitePool, source: &str, state: &SourceSt
 pub(super) async fn record_run(pool: &SqlitePool, run: &SourceRun, broken_after: u32) -> StoreResult<SourceHealth> {
     let mut tx = begin_write(pool).await?;
     insert_run(&mut tx, run).await?;
-    let before = load(&mut tx, &run.source).await?.unwrap_or_else(|| fresh(&run.source));
+    let before = load(&mut tx, &run.source)
+        .await?
+        .unwrap_or_else(|| fresh_health(&run.source));
     let after = next_health(before, run, broken_after);
     save(&mut tx, &after).await?;
     tx.commit().await?;
     Ok(after)
-}
-
-/// Health after one more pass.
-///
-/// - A failed pass counts; `broken_after` failures in a row flag the source.
-/// - A clean pass with no calls, from a source that delivered calls before,
-///   flags it too: the page answered but the selectors found nothing (drift).
-///   All-304 passes (`not_modified > 0`) deliver nothing new by design and
-///   leave the flag as it was.
-/// - A pass with calls clears the flag.
-fn next_health(mut h: SourceHealth, run: &SourceRun, broken_after: u32) -> SourceHealth {
-    h.last_attempt = Some(run.at);
-    h.items_last_pass = run.items;
-    if run.items > 0 {
-        h.items_before = run.items;
-    }
-    match &run.error {
-        Some(error) => {
-            h.consecutive_failures += 1;
-            h.last_error = Some(error.clone());
-            h.broken = h.broken || h.consecutive_failures >= broken_after.max(1);
-        }
-        None => {
-            h.last_success = Some(run.at);
-            h.consecutive_failures = 0;
-            h.last_error = None;
-            h.broken = if run.items > 0 {
-                false
-            } else {
-                h.items_before > 0 && (run.not_modified == 0 || h.broken)
-            };
-            if h.broken {
-                h.last_error = Some(format!(
-                    "the pass found no calls although the last productive one found {}; the page layout may have changed",
-                    h.items_before
-                ));
-            }
-        }
-    }
-    h
-}
-
-fn fresh(source: &str) -> SourceHealth {
-    SourceHealth {
-        source: source.to_string(),
-        last_attempt: None,
-        last_success: None,
-        consecutive_failures: 0,
-        items_last_pass: 0,
-        items_before: 0,
-        last_error: None,
-        broken: false,
-    }
 }
 
 async fn insert_run(conn: &mut SqliteConnection, run: &SourceRun) -> StoreResult<()> {

@@ -12,6 +12,7 @@ use chrono::Utc;
 
 use super::Admin;
 use crate::config::Config;
+use crate::store::Store;
 use crate::web::WebState;
 
 /// A config file the UI writes.

@@ -43,6 +43,7 @@ use sha2::{Digest, Sha256};
 
 use super::WebState;
 use crate::store::AdminSession;
+use crate::store::Store;
 
 const SESSION_COOKIE: &str = "fr_admin";
 const LOGIN_COOKIE: &str = "fr_login";

@@ -6,6 +6,7 @@
 use std::fs::File;
 use std::path::Path;
 
+use crate::store::Store;
 use crate::web::WebState;
 
 /// The daemon's pid, in its data directory.

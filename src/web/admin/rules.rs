@@ -12,6 +12,7 @@ use toml_edit::DocumentMut;
 
 use super::strategy_edit::{self, Problem, ProfileEdit, ProfileKind, RuleEdit};
 use super::{Admin, admin, admin_with_csrf, render, render_status};
+use crate::store::Store;
 use crate::web::WebState;
 
 /// Empty rule fields the form offers for new rules.
