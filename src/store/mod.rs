@@ -308,6 +308,8 @@ pub trait Store: Send + Sync {
     /// Versions of a call, oldest first.
     async fn call_versions(&self, id: &CallId) -> StoreResult<Vec<(DateTime<Utc>, Call)>>;
     async fn changes_since(&self, since: DateTime<Utc>) -> StoreResult<Vec<ChangeEvent>>;
+    /// One call's changes, oldest first.
+    async fn call_changes(&self, id: &CallId) -> StoreResult<Vec<ChangeEvent>>;
 
     async fn source_state(&self, source: &str) -> StoreResult<SourceState>;
     async fn save_source_state(&self, source: &str, state: &SourceState) -> StoreResult<()>;

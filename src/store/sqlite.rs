@@ -220,6 +220,10 @@ impl Store for SqliteStore {
         calls::changes_since(&self.pool, since).await
     }
 
+    async fn call_changes(&self, id: &CallId) -> StoreResult<Vec<ChangeEvent>> {
+        calls::changes_of(&self.pool, id).await
+    }
+
     async fn source_state(&self, source: &str) -> StoreResult<SourceState> {
         sources::state(&self.pool, source).await
     }

@@ -103,6 +103,8 @@ struct Inner {
     login_throttle: admin::LoginThrottle,
     /// One config save at a time.
     config_write: tokio::sync::Mutex<()>,
+    /// The config as its files read now, compiled (admin call page and preview).
+    rules: admin::compiled::CompiledRules,
 }
 
 impl WebState {
@@ -132,6 +134,7 @@ impl WebState {
             limiter: RateLimiter::new(access::TOKEN_REQUESTS_PER_MINUTE),
             login_throttle: admin::LoginThrottle::default(),
             config_write: tokio::sync::Mutex::new(()),
+            rules: admin::compiled::CompiledRules::default(),
             store,
             config,
         })))

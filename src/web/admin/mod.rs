@@ -14,6 +14,9 @@ pub mod accounts;
 pub mod files;
 pub mod strategy_edit;
 
+mod call_explanation;
+mod calls;
+pub mod compiled;
 pub mod preview;
 pub mod reload;
 mod rules;
@@ -56,6 +59,9 @@ pub fn routes() -> Router<WebState> {
         .route("/admin/regeln/{kind}/{id}", get(rules::edit).post(rules::save))
         .route("/admin/regeln/{kind}/{id}/pruefen", post(rules::validate))
         .route("/admin/regeln/{kind}/{id}/vorschau", post(rules::preview))
+        // Aufrufe
+        .route("/admin/aufrufe", get(calls::list))
+        .route("/admin/aufrufe/{id}", get(calls::show))
 }
 
 /// Failed log-ins per client in a sliding-free fixed window.
