@@ -26,3 +26,4 @@ mod store;
 mod support;
 mod web;
 mod web_admin;
+mod web_admin_calls;

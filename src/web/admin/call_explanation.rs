@@ -79,7 +79,11 @@ pub fn views(explanation: &Explanation, kommunen: usize) -> Vec<ProfileView> {
 
 fn view(p: &ProfileExplanation, kommunen: usize) -> ProfileView {
     ProfileView {
-        kind: if p.project.is_some() { "Projekt" } else { "Handlungsfeld" },
+        kind: if p.project.is_some() {
+            "Projekt"
+        } else {
+            "Handlungsfeld"
+        },
         id: p.project.clone().unwrap_or_else(|| p.handlungsfeld.clone()),
         name: p.name.clone(),
         handlungsfeld: p.handlungsfeld.clone(),
