@@ -5,6 +5,8 @@
 
 use std::time::Duration;
 
+use std::path::Path;
+
 use chrono::{NaiveDate, TimeZone, Utc};
 use foerderradar::config::Config;
 use foerderradar::model::{Call, CallStatus, Deadline, DeadlineDate};
@@ -13,7 +15,7 @@ use foerderradar::web::admin::accounts;
 use foerderradar::web::{self, Secrets, WebState};
 use reqwest::StatusCode;
 
-use crate::web_admin::copy_config;
+use crate::web_admin::{copy_config, form_fields, pairs, set};
 
 const NAME: &str = "anna";
 const PASSWORD: &str = "richtig-geheim-123";
@@ -47,9 +49,17 @@ fn set_cookie(response: &reqwest::Response, name: &str) -> String {
 impl Server {
     /// A logged-in admin on a server whose today is 1 December 2026.
     async fn start() -> Server {
+        Server::start_with("").await
+    }
+
+    /// The same with `extra` appended to `foerderradar.toml`.
+    async fn start_with(extra: &str) -> Server {
         let dir = tempfile::tempdir().unwrap();
         let config_dir = dir.path().join("config");
         copy_config(&config_dir);
+        let service = config_dir.join("foerderradar.toml");
+        let text = std::fs::read_to_string(&service).unwrap();
+        std::fs::write(&service, format!("{text}\n{extra}")).unwrap();
         accounts::set_password(&config_dir, NAME, PASSWORD).unwrap();
         let config = Config::load(&config_dir).unwrap_or_else(|e| panic!("{e}"));
         let store = SqliteStore::open(&dir.path().join("data/foerderradar.sqlite"))
@@ -95,6 +105,22 @@ impl Server {
             .client
             .get(format!("{}{}", self.base, path.trim_start_matches('/')))
             .header("cookie", &self.cookie)
+            .send()
+            .await
+            .unwrap();
+        (response.status(), response.text().await.unwrap())
+    }
+
+    async fn post(&self, path: &str, form: &[(&str, &str)]) -> (StatusCode, String) {
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(form)
+            .finish();
+        let response = self
+            .client
+            .post(format!("{}{}", self.base, path.trim_start_matches('/')))
+            .header("cookie", &self.cookie)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
             .send()
             .await
             .unwrap();
@@ -303,4 +329,115 @@ async fn the_pages_need_a_log_in() {
         .unwrap();
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(response.headers()["location"], "/admin/anmelden");
+}
+
+const PROJECT: &str = "/admin/regeln/projekt/digitalkompetenz-verwaltung";
+
+/// The text of the element with `id` in `html`.
+fn text_of(html: &str, id: &str) -> String {
+    let doc = scraper::Html::parse_document(html);
+    let selector = scraper::Selector::parse(&format!("#{id}")).unwrap();
+    doc.select(&selector)
+        .next()
+        .unwrap_or_else(|| panic!("#{id} in {html}"))
+        .text()
+        .collect::<String>()
+        .trim()
+        .to_string()
+}
+
+#[tokio::test]
+async fn the_preview_counts_digest_items_per_contact_and_scores_the_labelled_set() {
+    let labelled = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/labelled");
+    let server = Server::start_with(&format!(
+        "[web]\nlabelled_set = {:?}\nlabelled_day = \"2026-12-01\"\n",
+        labelled.display().to_string()
+    ))
+    .await;
+    server.store.upsert_call(&digitalkompetenz()).await.unwrap();
+    let (_, page) = server.get(PROJECT).await;
+    let mut fields = form_fields(&page);
+    let (status, unchanged) = server.post(&format!("{PROJECT}/vorschau"), &pairs(&fields)).await;
+    assert_eq!(status, StatusCode::OK, "{unchanged}");
+    assert!(unchanged.contains("id=\"mails-unchanged\""), "{unchanged}");
+    assert_eq!(text_of(&unchanged, "f1-before"), text_of(&unchanged, "f1-after"));
+    assert!(text_of(&unchanged, "f1-before").ends_with('%'));
+
+    // Excluding every call of NRW: the contacts lose the call, the recall drops.
+    let main = fields.iter().find(|(n, _)| n == "expr_1").unwrap().1.clone();
+    set(&mut fields, "expr_1", &format!("({main}) AND NOT Nordrhein-Westfalen"));
+    let (status, html) = server.post(&format!("{PROJECT}/vorschau"), &pairs(&fields)).await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    let doc = scraper::Html::parse_document(&html);
+    let rows = scraper::Selector::parse("#mails tbody tr").unwrap();
+    let counts: Vec<Vec<String>> = doc
+        .select(&rows)
+        .map(|r| {
+            r.text()
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .map(str::to_string)
+                .collect()
+        })
+        .collect();
+    assert!(!counts.is_empty(), "{html}");
+    assert!(counts.iter().all(|row| row[2] == "1" && row[3] == "0"), "{counts:?}");
+    let percent = |id: &str| -> f64 {
+        text_of(&html, id)
+            .trim_end_matches(" %")
+            .replace(',', ".")
+            .parse()
+            .unwrap()
+    };
+    assert!(percent("recall-after") < percent("recall-before"), "{html}");
+}
+
+#[tokio::test]
+async fn the_check_as_you_type_script_is_served_under_a_strict_admin_csp() {
+    let server = Server::start().await;
+    let response = server
+        .client
+        .get(format!("{}admin/regeln.js", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/javascript")
+    );
+    let csp = response.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        csp.contains("script-src 'self'") && csp.contains("default-src 'none'"),
+        "{csp}"
+    );
+    assert!(
+        !csp.contains("unsafe-eval") && !csp.contains("script-src 'self' 'unsafe-inline'"),
+        "{csp}"
+    );
+    assert!(
+        response.text().await.unwrap().contains("data-validate"),
+        "the script reads the validate endpoint from the form"
+    );
+    let (_, page) = server.get(PROJECT).await;
+    assert!(
+        page.contains("<script src=\"/admin/regeln.js\" defer></script>"),
+        "{page}"
+    );
+    let doc = scraper::Html::parse_document(&page);
+    let inline = scraper::Selector::parse("script:not([src])").unwrap();
+    assert_eq!(doc.select(&inline).count(), 0, "no inline script");
+    let public = server
+        .client
+        .get(format!("{}health", server.base))
+        .send()
+        .await
+        .unwrap();
+    let csp = public.headers()["content-security-policy"].to_str().unwrap();
+    assert!(!csp.contains("script-src"), "public pages run no script: {csp}");
 }

@@ -212,6 +212,10 @@ impl Store for SqliteStore {
         calls::list(&self.pool, filter).await
     }
 
+    async fn calls_fingerprint(&self) -> StoreResult<(i64, Option<String>)> {
+        calls::fingerprint(&self.pool).await
+    }
+
     async fn call_versions(&self, id: &CallId) -> StoreResult<Vec<(DateTime<Utc>, Call)>> {
         calls::versions(&self.pool, id).await
     }

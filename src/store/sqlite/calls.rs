@@ -631,6 +631,12 @@ pub(super) async fn list(pool: &SqlitePool, filter: &CallFilter) -> StoreResult<
     rows.iter().map(call_from_row).collect()
 }
 
+pub(super) async fn fingerprint(pool: &SqlitePool) -> StoreResult<(i64, Option<String>)> {
+    Ok(query_as("SELECT COUNT(*), MAX(last_seen) FROM calls")
+        .fetch_one(pool)
+        .await?)
+}
+
 pub(super) async fn versions(pool: &SqlitePool, id: &CallId) -> StoreResult<Vec<(DateTime<Utc>, Call)>> {
     let rows: Vec<(DateTime<Utc>, String)> =
         query_as("SELECT recorded_at, json FROM call_versions WHERE call_id = ? ORDER BY version")

@@ -56,6 +56,7 @@ pub fn routes() -> Router<WebState> {
         .route("/admin/abmelden", post(logout))
         .route("/admin/protokoll", get(audit))
         .route("/admin/regeln", get(rules::list))
+        .route("/admin/regeln.js", get(rules::script))
         .route("/admin/regeln/{kind}/{id}", get(rules::edit).post(rules::save))
         .route("/admin/regeln/{kind}/{id}/pruefen", post(rules::validate))
         .route("/admin/regeln/{kind}/{id}/vorschau", post(rules::preview))
