@@ -363,10 +363,20 @@ async fn the_preview_counts_digest_items_per_contact_and_scores_the_labelled_set
     assert_eq!(text_of(&unchanged, "f1-before"), text_of(&unchanged, "f1-after"));
     assert!(text_of(&unchanged, "f1-before").ends_with('%'));
 
-    // Excluding every call of NRW: the contacts lose the call, the recall drops.
-    let main = fields.iter().find(|(n, _)| n == "expr_1").unwrap().1.clone();
-    set(&mut fields, "expr_1", &format!("({main}) AND NOT Nordrhein-Westfalen"));
-    let (status, html) = server.post(&format!("{PROJECT}/vorschau"), &pairs(&fields)).await;
+    // A rule that takes a call no profile took before: every contact following the
+    // Handlungsfeld or the project gets one more new call.
+    let mut moon = call(
+        "fdb-kommune-nrw",
+        "mond",
+        "Zukunftswerkstatt Mondbasis",
+        on(2099, 12, 31),
+    );
+    moon.summary = "Antragsberechtigt sind Kommunen in Nordrhein-Westfalen.".into();
+    server.store.upsert_call(&moon).await.unwrap();
+    let mut more = fields.clone();
+    set(&mut more, "expr_4", "Mondbasis");
+    set(&mut more, "weight_4", "10");
+    let (status, html) = server.post(&format!("{PROJECT}/vorschau"), &pairs(&more)).await;
     assert_eq!(status, StatusCode::OK, "{html}");
     let doc = scraper::Html::parse_document(&html);
     let rows = scraper::Selector::parse("#mails tbody tr").unwrap();
@@ -381,15 +391,14 @@ async fn the_preview_counts_digest_items_per_contact_and_scores_the_labelled_set
         })
         .collect();
     assert!(!counts.is_empty(), "{html}");
-    assert!(counts.iter().all(|row| row[2] == "1" && row[3] == "0"), "{counts:?}");
-    let percent = |id: &str| -> f64 {
-        text_of(&html, id)
-            .trim_end_matches(" %")
-            .replace(',', ".")
-            .parse()
-            .unwrap()
-    };
-    assert!(percent("recall-after") < percent("recall-before"), "{html}");
+    assert!(counts.iter().all(|row| row[2] == "1" && row[3] == "2"), "{counts:?}");
+
+    // A threshold nothing reaches: the project finds none of its labelled calls.
+    set(&mut fields, "threshold", "1000");
+    let (status, html) = server.post(&format!("{PROJECT}/vorschau"), &pairs(&fields)).await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert_eq!(text_of(&html, "recall-after"), "0,0 %", "{html}");
+    assert_ne!(text_of(&html, "recall-before"), "0,0 %", "{html}");
 }
 
 #[tokio::test]
