@@ -29,4 +29,5 @@ mod support;
 mod two_daemons;
 mod web;
 mod web_admin;
+mod web_admin_calls;
 mod web_admin_pages;

@@ -152,7 +152,7 @@ pub fn csrf_in(html: &str) -> String {
 }
 
 /// The edit form's fields as the browser would send them.
-fn form_fields(html: &str) -> Vec<(String, String)> {
+pub fn form_fields(html: &str) -> Vec<(String, String)> {
     let doc = scraper::Html::parse_document(html);
     let form = scraper::Selector::parse("#rules-form input, #rules-form textarea").unwrap();
     doc.select(&form)
@@ -167,11 +167,11 @@ fn form_fields(html: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-fn set(fields: &mut [(String, String)], name: &str, value: &str) {
+pub fn set(fields: &mut [(String, String)], name: &str, value: &str) {
     fields.iter_mut().find(|(n, _)| n == name).unwrap().1 = value.to_string();
 }
 
-fn pairs(fields: &[(String, String)]) -> Vec<(&str, &str)> {
+pub fn pairs(fields: &[(String, String)]) -> Vec<(&str, &str)> {
     fields.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect()
 }
 

@@ -121,6 +121,11 @@ pub struct WebSettings {
     pub admin_token_env: Option<String>,
     /// How long a signed link in a mail stays valid.
     pub link_validity: Duration,
+    /// A labelled set (file or directory, as `eval` reads it) the rules preview
+    /// scores before and after an edit; relative paths start at the config directory.
+    pub labelled_set: Option<PathBuf>,
+    /// The evaluation day of that set (its deadlines are relative to it); today when unset.
+    pub labelled_day: Option<chrono::NaiveDate>,
 }
 
 impl WebSettings {
@@ -143,6 +148,8 @@ impl Default for WebSettings {
             link_secret_env: None,
             admin_token_env: None,
             link_validity: Duration::from_secs(180 * 86_400),
+            labelled_set: None,
+            labelled_day: None,
         }
     }
 }

@@ -85,6 +85,8 @@ pub struct RawWeb {
     pub link_secret_env: Option<Text>,
     pub admin_token_env: Option<Text>,
     pub link_validity_days: Option<Int>,
+    pub labelled_set: Option<Text>,
+    pub labelled_day: Option<Text>,
 }
 
 /// `[store]`: a PostgreSQL store instead of the SQLite file in the data directory.

@@ -159,6 +159,11 @@ fn web(r: &mut Report, raw: &RawWeb) -> Option<WebSettings> {
         180,
         LINK_VALIDITY_DAYS,
     );
+    let labelled_day = opt(raw.labelled_day.as_ref(), |v| {
+        let parsed = chrono::NaiveDate::parse_from_str(v.get_ref(), "%Y-%m-%d");
+        let message = format!("'{}' is not a date; write it as \"2026-12-01\"", v.get_ref());
+        r.check(parsed.map_err(|_| message), &v.span(), "web.labelled_day")
+    });
     // Anyone on the network could read the metrics and reports of an open server, so
     // a server reachable from outside needs both secrets.
     if let (Some(addr), Some(v)) = (bind, &raw.bind)
@@ -183,6 +188,8 @@ fn web(r: &mut Report, raw: &RawWeb) -> Option<WebSettings> {
         link_secret_env: link_secret_env?,
         admin_token_env: admin_token_env?,
         link_validity: Duration::from_secs(validity?.checked_mul(86_400)?),
+        labelled_set: raw.labelled_set.as_ref().map(|v| PathBuf::from(v.get_ref())),
+        labelled_day: labelled_day?,
     })
 }
 

@@ -42,6 +42,8 @@ pub struct RuleExplanation {
     pub weight: f64,
     pub contribution: f64,
     pub hits: Vec<TermHit>,
+    /// For an AND rule that scored 0: its parts that did not hold, as written.
+    pub missing: Vec<String>,
 }
 
 /// One term found in one field.
@@ -80,6 +82,11 @@ impl Matcher {
             .iter()
             .zip(&a.rules)
             .map(|(rule, outcome)| RuleExplanation {
+                missing: if outcome.contribution == 0.0 {
+                    super::index::missing_parts(&self.index, rule, hits)
+                } else {
+                    Vec::new()
+                },
                 expr: rule.expr.clone(),
                 weight: rule.weight,
                 contribution: outcome.contribution,

@@ -802,6 +802,34 @@ pub fn evaluate(index: &Index, rule: &Rule, hits: &Hits, trace: bool) -> RuleOut
     }
 }
 
+/// The parts of an AND rule that do not hold on `hits`, written back as rule text
+/// (a `NOT x` part fails when `x` was found). Empty when the rule is no AND or holds.
+pub fn missing_parts(index: &Index, rule: &Rule, hits: &Hits) -> Vec<String> {
+    let Node::And(items) = &rule.node else {
+        return Vec::new();
+    };
+    items
+        .iter()
+        .filter(|item| !eval(index, item, hits, false, None).truth)
+        .map(|item| written(index, item))
+        .collect()
+}
+
+/// A node as rule text, for explanations.
+fn written(index: &Index, node: &Node) -> String {
+    let join = |items: &[Node], op: &str| {
+        let parts: Vec<String> = items.iter().map(|i| written(index, i)).collect();
+        format!("({})", parts.join(op))
+    };
+    match node {
+        Node::Leaf(id) => index.leaves[*id as usize].written.clone(),
+        Node::And(items) => join(items, " AND "),
+        Node::Or(items) => join(items, " OR "),
+        Node::Not(inner) => format!("NOT {}", written(index, inner)),
+        Node::Near(l, r, k) => format!("({} NEAR/{k} {})", written(index, l), written(index, r)),
+    }
+}
+
 /// Which leaves occur in one doc ([`Index::leaf_truths`]).
 pub struct LeafTruths(Vec<u64>);
 

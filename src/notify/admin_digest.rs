@@ -369,7 +369,7 @@ pub fn build_message(
     if from.name.is_none() {
         from.name = Some("Förderradar".into());
     }
-    let key = super::render::content_key(&[&config.service.admin, &digest.subject, &text]);
+    let key = super::render::content_key(&[&config.service.admin, &digest.subject, text]);
     let id = super::render::message_id(now, &key, &from);
     Message::builder()
         .from(from)

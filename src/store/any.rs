@@ -68,6 +68,8 @@ delegate! {
     async fn get_call(&self, id: &CallId) -> StoreResult<Option<Call>>;
     async fn find_call(&self, id_or_prefix: &str) -> StoreResult<Option<Call>>;
     async fn list_calls(&self, filter: &CallFilter) -> StoreResult<Vec<Call>>;
+    async fn calls_fingerprint(&self) -> StoreResult<(i64, Option<String>)>;
+    async fn call_changes(&self, id: &CallId) -> StoreResult<Vec<ChangeEvent>>;
     async fn call_versions(&self, id: &CallId) -> StoreResult<Vec<(DateTime<Utc>, Call)>>;
     async fn changes_since(&self, since: DateTime<Utc>) -> StoreResult<Vec<ChangeEvent>>;
     async fn source_state(&self, source: &str) -> StoreResult<SourceState>;

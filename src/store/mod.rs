@@ -411,9 +411,14 @@ pub trait Store: Send + Sync {
     /// Looks a call up by id, or by a unique id prefix.
     async fn find_call(&self, id_or_prefix: &str) -> StoreResult<Option<Call>>;
     async fn list_calls(&self, filter: &CallFilter) -> StoreResult<Vec<Call>>;
+    /// How many calls are stored and the latest `last_seen`: changes whenever a call
+    /// is added, updated or seen again (the admin preview reloads its calls then).
+    async fn calls_fingerprint(&self) -> StoreResult<(i64, Option<String>)>;
     /// Versions of a call, oldest first.
     async fn call_versions(&self, id: &CallId) -> StoreResult<Vec<(DateTime<Utc>, Call)>>;
     async fn changes_since(&self, since: DateTime<Utc>) -> StoreResult<Vec<ChangeEvent>>;
+    /// One call's changes, oldest first.
+    async fn call_changes(&self, id: &CallId) -> StoreResult<Vec<ChangeEvent>>;
 
     async fn source_state(&self, source: &str) -> StoreResult<SourceState>;
     async fn save_source_state(&self, source: &str, state: &SourceState) -> StoreResult<()>;

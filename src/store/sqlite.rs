@@ -215,12 +215,20 @@ impl Store for SqliteStore {
         calls::list(&self.pool, filter).await
     }
 
+    async fn calls_fingerprint(&self) -> StoreResult<(i64, Option<String>)> {
+        calls::fingerprint(&self.pool).await
+    }
+
     async fn call_versions(&self, id: &CallId) -> StoreResult<Vec<(DateTime<Utc>, Call)>> {
         calls::versions(&self.pool, id).await
     }
 
     async fn changes_since(&self, since: DateTime<Utc>) -> StoreResult<Vec<ChangeEvent>> {
         calls::changes_since(&self.pool, since).await
+    }
+
+    async fn call_changes(&self, id: &CallId) -> StoreResult<Vec<ChangeEvent>> {
+        calls::changes_of(&self.pool, id).await
     }
 
     async fn source_state(&self, source: &str) -> StoreResult<SourceState> {

@@ -11,7 +11,8 @@
 //!
 //! Every page is German, server-rendered from minijinja templates with
 //! auto-escaping (`src/web/templates/`, overridable in `<config>/templates/web/`),
-//! works without JavaScript, and goes out with a CSP that allows no script.
+//! works without JavaScript, and goes out with a CSP that allows no script (the admin
+//! pages: only the server's own `/admin/regeln.js`).
 
 mod access;
 pub mod admin;
@@ -103,6 +104,10 @@ struct Inner {
     login_throttle: admin::LoginThrottle,
     /// One config save at a time.
     config_write: tokio::sync::Mutex<()>,
+    /// The config as its files read now, compiled (admin call page and preview).
+    rules: admin::compiled::CompiledRules,
+    /// The stored calls and their matches kept between rules previews.
+    preview: admin::preview::BaselineCache,
 }
 
 impl WebState {
@@ -133,6 +138,8 @@ impl WebState {
             limiter: RateLimiter::new(access::TOKEN_REQUESTS_PER_MINUTE),
             login_throttle: admin::LoginThrottle::default(),
             config_write: tokio::sync::Mutex::new(()),
+            rules: admin::compiled::CompiledRules::default(),
+            preview: admin::preview::BaselineCache::default(),
             store,
             config,
         })))
@@ -183,15 +190,18 @@ pub async fn serve(
     .context("web server")
 }
 
-/// Tokens ride in URLs, and no page may be framed or run a script.
+/// No page may be framed; only the admin pages may run a script, and only the
+/// server's own (`/admin/regeln.js`, which calls back to the server alone).
+const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+const ADMIN_CSP: &str = "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+
+/// Tokens ride in URLs, and no page may be framed or run a foreign script.
 async fn security_headers(request: Request, next: Next) -> Response {
+    let admin = request.uri().path().starts_with("/admin/") || request.uri().path() == "/admin";
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
     for (name, value) in [
-        (
-            header::CONTENT_SECURITY_POLICY,
-            "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
-        ),
+        (header::CONTENT_SECURITY_POLICY, if admin { ADMIN_CSP } else { CSP }),
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         (header::REFERRER_POLICY, "no-referrer"),
         (header::X_FRAME_OPTIONS, "DENY"),

@@ -9,7 +9,7 @@ use axum::response::{Html, IntoResponse, Response};
 use minijinja::Environment;
 use serde::Serialize;
 
-const EMBEDDED: [(&str, &str); 16] = [
+const EMBEDDED: [(&str, &str); 18] = [
     ("base.html.j2", include_str!("templates/base.html.j2")),
     ("error.html.j2", include_str!("templates/error.html.j2")),
     ("confirm.html.j2", include_str!("templates/confirm.html.j2")),
@@ -45,6 +45,8 @@ const EMBEDDED: [(&str, &str); 16] = [
         "admin/contact_edit.html.j2",
         include_str!("templates/admin/contact_edit.html.j2"),
     ),
+    ("admin/calls.html.j2", include_str!("templates/admin/calls.html.j2")),
+    ("admin/call.html.j2", include_str!("templates/admin/call.html.j2")),
 ];
 
 pub struct Pages {

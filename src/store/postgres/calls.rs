@@ -534,11 +534,33 @@ pub(super) async fn versions(pool: &PgPool, id: &CallId) -> StoreResult<Vec<(Dat
 }
 
 pub(super) async fn changes_since(pool: &PgPool, since: DateTime<Utc>) -> StoreResult<Vec<ChangeEvent>> {
-    let rows: Vec<(i64, String, DateTime<Utc>, String, String, String)> =
+    let rows: Vec<ChangeRow> =
         query_as("SELECT id, call_id, at, field, old, new FROM call_changes WHERE at >= $1 ORDER BY id")
             .bind(since)
             .fetch_all(pool)
             .await?;
+    change_events(rows)
+}
+
+pub(super) async fn changes_of(pool: &PgPool, id: &CallId) -> StoreResult<Vec<ChangeEvent>> {
+    let rows: Vec<ChangeRow> =
+        query_as("SELECT id, call_id, at, field, old, new FROM call_changes WHERE call_id = $1 ORDER BY id")
+            .bind(id.as_str())
+            .fetch_all(pool)
+            .await?;
+    change_events(rows)
+}
+
+/// How many calls are stored and the latest `last_seen`, as text (see the trait).
+pub(super) async fn fingerprint(pool: &PgPool) -> StoreResult<(i64, Option<String>)> {
+    Ok(query_as("SELECT count(*), max(last_seen)::text FROM calls")
+        .fetch_one(pool)
+        .await?)
+}
+
+type ChangeRow = (i64, String, DateTime<Utc>, String, String, String);
+
+fn change_events(rows: Vec<ChangeRow>) -> StoreResult<Vec<ChangeEvent>> {
     rows.into_iter()
         .map(|(id, call_id, at, field, old, new)| {
             let field: ChangedField =

@@ -590,6 +590,12 @@ pub(super) async fn list(pool: &SqlitePool, filter: &CallFilter) -> StoreResult<
     rows.iter().map(call_from_row).collect()
 }
 
+pub(super) async fn fingerprint(pool: &SqlitePool) -> StoreResult<(i64, Option<String>)> {
+    Ok(query_as("SELECT COUNT(*), MAX(last_seen) FROM calls")
+        .fetch_one(pool)
+        .await?)
+}
+
 pub(super) async fn versions(pool: &SqlitePool, id: &CallId) -> StoreResult<Vec<(DateTime<Utc>, Call)>> {
     let rows: Vec<(DateTime<Utc>, String)> =
         query_as("SELECT recorded_at, json FROM call_versions WHERE call_id = ? ORDER BY version")
@@ -602,11 +608,26 @@ pub(super) async fn versions(pool: &SqlitePool, id: &CallId) -> StoreResult<Vec<
 }
 
 pub(super) async fn changes_since(pool: &SqlitePool, since: DateTime<Utc>) -> StoreResult<Vec<ChangeEvent>> {
-    let rows: Vec<(i64, String, DateTime<Utc>, String, String, String)> =
+    let rows: Vec<ChangeRow> =
         query_as("SELECT id, call_id, at, field, old, new FROM call_changes WHERE at >= ? ORDER BY id")
             .bind(ts(since))
             .fetch_all(pool)
             .await?;
+    change_events(rows)
+}
+
+pub(super) async fn changes_of(pool: &SqlitePool, id: &CallId) -> StoreResult<Vec<ChangeEvent>> {
+    let rows: Vec<ChangeRow> =
+        query_as("SELECT id, call_id, at, field, old, new FROM call_changes WHERE call_id = ? ORDER BY id")
+            .bind(id.as_str())
+            .fetch_all(pool)
+            .await?;
+    change_events(rows)
+}
+
+type ChangeRow = (i64, String, DateTime<Utc>, String, String, String);
+
+fn change_events(rows: Vec<ChangeRow>) -> StoreResult<Vec<ChangeEvent>> {
     rows.into_iter()
         .map(|(id, call_id, at, field, old, new)| {
             let field: ChangedField =

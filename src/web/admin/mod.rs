@@ -15,6 +15,9 @@ pub mod config_file;
 pub mod files;
 pub mod strategy_edit;
 
+mod call_explanation;
+mod calls;
+pub mod compiled;
 pub mod preview;
 pub mod reload;
 mod rules;
@@ -59,6 +62,7 @@ pub fn routes() -> Router<WebState> {
         .route("/admin/abmelden", post(logout))
         .route("/admin/protokoll", get(audit))
         .route("/admin/regeln", get(rules::list))
+        .route("/admin/regeln.js", get(rules::script))
         .route("/admin/regeln/{kind}/{id}", get(rules::edit).post(rules::save))
         .route("/admin/regeln/{kind}/{id}/pruefen", post(rules::validate))
         .route("/admin/regeln/{kind}/{id}/vorschau", post(rules::preview))
@@ -71,6 +75,9 @@ pub fn routes() -> Router<WebState> {
             "/admin/kontakte/{kommune}/{n}",
             get(contacts::edit).post(contacts::save),
         )
+        // Aufrufe
+        .route("/admin/aufrufe", get(calls::list))
+        .route("/admin/aufrufe/{id}", get(calls::show))
 }
 
 /// Failed log-ins per client in a sliding-free fixed window.

@@ -244,6 +244,19 @@ async fn form_request(
     }
 }
 
+/// The check-as-you-type script of the edit page (served from the binary, so the
+/// CSP's `script-src 'self'` covers it and nothing comes from elsewhere).
+pub async fn script() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        include_str!("../static/regeln.js"),
+    )
+        .into_response()
+}
+
 /// The debounced check while typing: JSON `{"ok": bool, "problems": [...]}` with the
 /// rule, line and column of each syntax error.
 pub async fn validate(
@@ -353,41 +366,38 @@ pub async fn preview(
         Ok(request) => request,
         Err(r) => return r,
     };
-    let (edit, old, text) = match candidate(&state, kind, &id, &fields) {
+    let (edit, _, text) = match candidate(&state, kind, &id, &fields) {
         Ok(c) => c,
         Err(problems) => return refused(&state, &admin, kind, &id, &fields, problems).await,
     };
-    let configs = (
-        strategy_edit::load_with(&state.0.config.dir, &old),
-        strategy_edit::load_with(&state.0.config.dir, &text),
-    );
-    let (before, after) = match configs {
-        (Ok(b), Ok(a)) => (b, a),
-        (Err(problems), _) | (_, Err(problems)) => {
-            return refused(&state, &admin, kind, &id, &fields, problems).await;
-        }
+    let after = match strategy_edit::load_with(&state.0.config.dir, &text) {
+        Ok(config) => config,
+        Err(problems) => return refused(&state, &admin, kind, &id, &fields, problems).await,
     };
-    let today = state.today();
-    let filter = crate::store::CallFilter {
-        open_on: Some(today),
-        ..Default::default()
+    let rules = match state.0.rules.current(&state.0.config.dir) {
+        Ok(r) => r,
+        Err(e) => return state.0.pages.failed("admin: cannot compile the rules in force", &e),
     };
-    let calls = match crate::store::Store::list_calls(&state.0.store, &filter).await {
-        Ok(c) => c,
-        Err(e) => return state.0.pages.failed("admin: cannot read the calls for the preview", &e),
+    let (baseline, recipients) = match (
+        super::preview::baseline(&state, rules.clone()).await,
+        super::preview::recipients(&state, &rules.config).await,
+    ) {
+        (Ok(b), Ok(r)) => (b, r),
+        (Err(e), _) | (_, Err(e)) => return state.0.pages.failed("admin: cannot prepare the preview", &e),
     };
     let profile_id = id.clone();
     let result = tokio::task::spawn_blocking(move || {
-        let before = crate::matching::Matcher::new(&before)?;
-        let after = crate::matching::Matcher::new(&after)?;
-        Ok::<_, crate::matching::MatchSetupError>(super::preview::compare(
-            &before,
-            &after,
-            &calls,
-            today,
-            kind,
-            &profile_id,
-        ))
+        let matcher = crate::matching::Matcher::new(&after)?;
+        let matches = super::preview::match_all(&matcher, &baseline.calls, baseline.day);
+        let mut preview = super::preview::compare(&baseline, &matches, &recipients, kind, &profile_id);
+        match &baseline.labelled {
+            Some(Ok(labelled)) => {
+                preview.eval = Some(super::preview::evaluate(labelled, &matcher, kind, &profile_id));
+            }
+            Some(Err(problem)) => preview.eval_problem = Some(problem.clone()),
+            None => {}
+        }
+        Ok::<_, crate::matching::MatchSetupError>(preview)
     })
     .await;
     let preview = match result {
