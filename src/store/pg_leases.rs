@@ -1,6 +1,6 @@
 //! Job slot and outbox claims, and the instance heartbeats, on PostgreSQL: the
 //! [`Store`](super::Store) coordination methods as functions over a pool, for the
-//! PostgreSQL store to call. Tables: `migrations/postgres_leases.sql`.
+//! PostgreSQL store to call. Tables: `migrations/postgres/0002_leases.sql`.
 //!
 //! A claim is one `INSERT … ON CONFLICT … DO UPDATE … WHERE` statement: PostgreSQL
 //! serialises two claimers of one (job, slot) on the primary key, the second sees the
@@ -14,7 +14,7 @@ use sqlx::PgPool;
 
 use super::{FORGET_INSTANCE_AFTER, HeldJob, InstanceInfo, InstanceStatus, JobClaim, StoreError, StoreResult};
 
-/// The table definitions, for the PostgreSQL store's migrations.
+/// The table definitions (the PostgreSQL migration 0002), for tests that set up only these.
 pub const SCHEMA: &str = include_str!("../../migrations/postgres/0002_leases.sql");
 
 /// See [`Store::claim_job`](super::Store::claim_job).
