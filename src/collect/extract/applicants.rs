@@ -18,9 +18,9 @@
 use std::collections::BTreeSet;
 use std::sync::LazyLock;
 
-use regex::{Regex, RegexSet};
+use regex::{Regex, RegexSet, RegexSetBuilder};
 
-use super::bounded::{Bounded, widen};
+use super::bounded::{Bounded, WIDE_CACHE_BYTES, widen};
 use super::text::{plain_spaces, sentences};
 use crate::model::{ApplicantCategory, Applicants};
 
@@ -134,7 +134,9 @@ static TERM_REGEXES: LazyLock<Terms> = LazyLock::new(|| Terms {
             )
         })
         .collect(),
-    gate: RegexSet::new(TERMS.iter().map(|(pattern, _)| format!("(?i){}", widen(pattern))))
+    gate: RegexSetBuilder::new(TERMS.iter().map(|(pattern, _)| format!("(?i){}", widen(pattern))))
+        .dfa_size_limit(WIDE_CACHE_BYTES)
+        .build()
         .expect("applicant term set"),
 });
 
