@@ -3,6 +3,8 @@
 //! A digest is built for an e-mail address, not for a config entry: should one
 //! address be listed for two Kommunen, it still gets one mail per pass.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
@@ -101,7 +103,7 @@ impl Recipient<'_> {
 
     /// Names of the recipient's Kommunen a match set is routed to; empty for a contact
     /// of one Kommune (the mail is about it anyway).
-    fn concerned(&self, matches: &[Match]) -> String {
+    fn concerned(&self, matches: &[Arc<Match>]) -> String {
         if self.roles.iter().all(|(k, _)| k.id == self.roles[0].0.id) {
             return String::new();
         }
@@ -604,7 +606,7 @@ impl DigestCall {
         config: &Config,
         recipient: &Recipient<'_>,
         call: &Call,
-        matches: &[Match],
+        matches: &[Arc<Match>],
         today: NaiveDate,
         urgent_days: i64,
     ) -> DigestCall {

@@ -4,6 +4,8 @@
 //! rate, amount, funder, applicants), internal ids, and another Kommune's routing.
 //! `explain` keeps the full detail.
 
+use std::sync::Arc;
+
 use crate::config::Config;
 use crate::model::Match;
 use crate::model::reason::{Criterion, Field, Reason};
@@ -16,7 +18,7 @@ pub const MAX_REASONS: usize = 3;
 const MAX_TERMS: usize = 3;
 
 /// `matches` strongest first.
-pub(crate) fn plain(config: &Config, recipient: &Recipient<'_>, matches: &[Match]) -> Vec<String> {
+pub(crate) fn plain(config: &Config, recipient: &Recipient<'_>, matches: &[Arc<Match>]) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     let mut push = |s: String| {
         if out.len() < MAX_REASONS && !out.contains(&s) {

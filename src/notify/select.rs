@@ -45,7 +45,8 @@ pub enum PlanMode {
 #[derive(Debug, Clone)]
 pub(crate) struct Candidate {
     pub call: Arc<Call>,
-    pub matches: Vec<Match>,
+    /// Shared with the pass's cache of passed matches: a match is read once, not copied per contact.
+    pub matches: Vec<Arc<Match>>,
     pub score: f64,
     pub days_left: Option<i64>,
 }
@@ -115,7 +116,7 @@ pub(crate) struct Selector<'c> {
     settings: &'c DigestSettings,
     calls: HashMap<CallId, Option<Arc<Call>>>,
     /// Passed matches by call, read once per pass.
-    passed: Option<HashMap<CallId, Vec<Match>>>,
+    passed: Option<HashMap<CallId, Vec<Arc<Match>>>>,
     closed: HashSet<CallId>,
 }
 
@@ -153,11 +154,11 @@ impl<'c> Selector<'c> {
         Ok(call)
     }
 
-    async fn passed<S: Store>(&mut self, store: &S) -> Result<&HashMap<CallId, Vec<Match>>, NotifyError> {
+    async fn passed<S: Store>(&mut self, store: &S) -> Result<&HashMap<CallId, Vec<Arc<Match>>>, NotifyError> {
         if self.passed.is_none() {
-            let mut by_call: HashMap<CallId, Vec<Match>> = HashMap::new();
+            let mut by_call: HashMap<CallId, Vec<Arc<Match>>> = HashMap::new();
             for m in store.passed_matches().await?.into_iter().filter(|m| m.passed) {
-                by_call.entry(m.call_id.clone()).or_default().push(m);
+                by_call.entry(m.call_id.clone()).or_default().push(Arc::new(m));
             }
             for ms in by_call.values_mut() {
                 ms.sort_by(|a, b| b.score.total_cmp(&a.score));
@@ -193,7 +194,7 @@ impl<'c> Selector<'c> {
 
         // Calls new to the contact.
         let passed = self.passed(store).await?;
-        let mut fresh: Vec<(CallId, Vec<Match>)> = passed
+        let mut fresh: Vec<(CallId, Vec<Arc<Match>>)> = passed
             .iter()
             .filter(|(id, _)| !state.notified.contains(*id))
             .filter_map(|(id, ms)| {
@@ -241,11 +242,11 @@ impl<'c> Selector<'c> {
                     continue;
                 };
                 let all = self.passed.as_ref().and_then(|p| p.get(&sent.call_id));
-                let covering: Vec<&Match> = all.into_iter().flatten().filter(|m| view.covers(m)).collect();
-                let matches: Vec<Match> = covering
+                let covering: Vec<&Arc<Match>> = all.into_iter().flatten().filter(|m| view.covers(m)).collect();
+                let matches: Vec<Arc<Match>> = covering
                     .iter()
                     .filter(|m| !feedback.hides_match(m))
-                    .map(|m| (*m).clone())
+                    .map(|m| Arc::clone(m))
                     .collect();
                 // Dismissed, muted funder, or every match muted: never back.
                 if feedback.hides_call(&call) || (!covering.is_empty() && matches.is_empty()) {
@@ -421,7 +422,7 @@ impl View<'_, '_> {
         self.recipient.covers(m) && self.own.is_none_or(|s| s.follows(&m.handlungsfeld))
     }
 
-    fn visible(&self, matches: &[Match]) -> Vec<Match> {
+    fn visible(&self, matches: &[Arc<Match>]) -> Vec<Arc<Match>> {
         matches
             .iter()
             .filter(|m| self.covers(m) && !self.feedback.hides_match(m))

@@ -18,8 +18,9 @@
 use std::collections::BTreeSet;
 use std::sync::LazyLock;
 
-use regex::Regex;
+use regex::{Regex, RegexSet, RegexSetBuilder};
 
+use super::bounded::{Bounded, WIDE_CACHE_BYTES, widen};
 use super::text::{plain_spaces, sentences};
 use crate::model::{ApplicantCategory, Applicants};
 
@@ -116,8 +117,15 @@ const TERMS: &[(&str, ApplicantCategory)] = &[
     ),
 ];
 
-static TERM_REGEXES: LazyLock<Vec<(Regex, ApplicantCategory)>> = LazyLock::new(|| {
-    TERMS
+/// The terms compiled: each exactly, and all of them widened (see [`bounded`](super::bounded))
+/// into one set that tells, in one fast pass, which terms can occur in a text at all.
+struct Terms {
+    exact: Vec<(Regex, ApplicantCategory)>,
+    gate: RegexSet,
+}
+
+static TERM_REGEXES: LazyLock<Terms> = LazyLock::new(|| Terms {
+    exact: TERMS
         .iter()
         .map(|(pattern, category)| {
             (
@@ -125,11 +133,15 @@ static TERM_REGEXES: LazyLock<Vec<(Regex, ApplicantCategory)>> = LazyLock::new(|
                 *category,
             )
         })
-        .collect()
+        .collect(),
+    gate: RegexSetBuilder::new(TERMS.iter().map(|(pattern, _)| format!("(?i){}", widen(pattern))))
+        .dfa_size_limit(WIDE_CACHE_BYTES)
+        .build()
+        .expect("applicant term set"),
 });
 
-static ANCHOR: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
+static ANCHOR: LazyLock<Bounded> = LazyLock::new(|| {
+    Bounded::new(
         r"(?i)antragsberechtigt|antragsteller|förderberechtigt|foerderberechtigt|zuwendungsempfänger|wer\s+kann\s+(?:beantragen|anträge|gefördert)|wer\s+wird\s+gefördert|wer\s+ist\s+antrags|richtet\s+sich\s+(?:nicht\s+)?(?:\w+\s+)?an|sie\s+als\s+\w+|zielgruppe|fördernehmer|anträge\s+stellen\s+können|können\s+anträge\s+stellen|teilnahmeberechtigt|bewerben\s+können|\beligible\b|\bapplicants?\b|who\s+can\s+apply|open\s+to|target\s+groups?|beneficiaries",
     )
     .expect("applicant anchor regex")
@@ -142,8 +154,8 @@ static NEGATION: LazyLock<Regex> = LazyLock::new(|| {
     .expect("applicant negation regex")
 });
 
-static CONTRAST: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?i)\b(?:sondern|jedoch|aber)\b").expect("contrast regex"));
+static CONTRAST: LazyLock<Bounded> =
+    LazyLock::new(|| Bounded::new(r"(?i)\b(?:sondern|jedoch|aber)\b").expect("contrast regex"));
 
 static JOINER: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)^\s*(?:,|und|oder|sowie|bzw\.|/|,\s*und|and|or|,\s*and)?\s*$").expect("joiner regex")
@@ -241,7 +253,9 @@ impl Found {
 /// longer, earlier-listed term claims its span before shorter ones.
 fn matches(text: &str) -> Vec<(usize, usize, ApplicantCategory)> {
     let mut hits: Vec<(usize, usize, ApplicantCategory)> = Vec::new();
-    for (regex, category) in TERM_REGEXES.iter() {
+    let terms = &*TERM_REGEXES;
+    // In term order: the set's indices ascend.
+    for (regex, category) in terms.gate.matches(text).iter().map(|i| &terms.exact[i]) {
         for m in regex.find_iter(text) {
             if !hits.iter().any(|(s, e, _)| m.start() < *e && *s < m.end()) {
                 hits.push((m.start(), m.end(), *category));

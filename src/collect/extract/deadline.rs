@@ -28,12 +28,13 @@ use std::sync::LazyLock;
 use chrono::{Datelike, NaiveDate};
 use regex::Regex;
 
+use super::bounded::Bounded;
 use super::dates::{DateHit, scan_dates};
 use super::text::{plain_spaces, sentences};
 use crate::model::{Deadline, DeadlineDate};
 
-static STRONG_ANCHOR: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
+static STRONG_ANCHOR: LazyLock<Bounded> = LazyLock::new(|| {
+    Bounded::new(
         r"(?i)frist|stichtag|einreich|einzureich|eingereicht|skizze|interessenbekundung|anträge\b|antragstellung|antragsschluss|antragsfenster|förderfenster|bewerbung|bewerben|teilnahmeschluss|einsendeschluss|abgabetermin|\bendete\b|\bdeadline|nächste\w*\s+\w+\s+ist\s+(?:der|am)\b|zu\s+beantragen|beantragt\s+werden",
     )
     .expect("deadline anchor regex")

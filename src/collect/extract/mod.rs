@@ -16,9 +16,12 @@
 //!
 //! Every parser returns "nothing" (`None`, empty, [`Deadline::Unknown`](crate::model::Deadline::Unknown))
 //! rather than a guess. All are pure functions; their patterns are compiled once (`LazyLock`).
+//! Patterns with word boundaries run through [`bounded`]: a copy without `\b` rules out
+//! most text on the fast engine before the exact pattern runs.
 
 mod amounts;
 mod applicants;
+mod bounded;
 mod dates;
 mod deadline;
 mod rates;
