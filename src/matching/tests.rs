@@ -535,6 +535,32 @@ fn a_leader_call_passes_for_each_field_its_own_text_names() {
 }
 
 #[test]
+fn a_project_keeps_its_threshold_in_a_regional_programme() {
+    // Glasfaser once in the full text: 2.0, half the Handlungsfeld's threshold of 4.
+    let project = Project {
+        id: "glasfaser-projekt".into(),
+        name: "Glasfaser".into(),
+        handlungsfeld: "digitale-infrastruktur".into(),
+        kind: ProjectKind::Leitprojekt,
+        confirmed: true,
+        description: String::new(),
+        profile: profile(&[("Glasfaser", 2.0)], 4.0),
+        criteria: CriteriaOverride::default(),
+    };
+    let cfg = config_with(vec![project], criteria());
+    let mut c = call("LEADER-Region 9Plus: Projektaufruf 2026", "");
+    c.regions = vec![Region::Named("LEADER-Region 9Plus".into())];
+    c.text = "Gefördert werden Projekte zu Glasfaser im Dorf.".into();
+    let ms = run(&cfg, &c);
+    assert!(passed(&ms, "digitale-infrastruktur"), "{ms:#?}");
+    let p = ms
+        .iter()
+        .find(|m| m.project.as_deref() == Some("glasfaser-projekt"))
+        .expect("kept as a near miss");
+    assert!(!p.passed && p.threshold == 4.0, "{p:#?}");
+}
+
+#[test]
 fn a_call_for_the_rheinisches_revier_reaches_no_kommune() {
     let mut c = gigabit();
     c.regions = vec![Region::Land(Bundesland::NordrheinWestfalen)];
