@@ -459,7 +459,10 @@ impl Matcher {
             Some(cap) => lead + cap,
             None => raw,
         };
+        // The preferred funder's bonus backs a field the title or summary speak for, never an
+        // incidental one (a Städtebau call of the preferred ministry is no Klima call).
         if score > 0.0
+            && !incidental
             && call
                 .funder
                 .as_deref()

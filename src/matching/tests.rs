@@ -337,6 +337,10 @@ fn funders_excluded_fail_preferred_add_a_bonus() {
             .iter()
             .any(|r| r.starts_with("bevorzugter Fördergeber"))
     );
+    // A field only the full text names gets no bonus: capped at 3.0, it stays below 4.
+    c.text = "Die Verwaltung wird digital. Verwaltungen digitalisieren. Verwaltung digital, digital, digital.".into();
+    let v = find(&run(&cfg, &c), "verwaltung").clone();
+    assert!(!v.passed && v.score == 3.0, "{v:#?}");
 }
 
 #[test]
