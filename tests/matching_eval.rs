@@ -26,8 +26,8 @@ mod floors {
     pub const DEVSET_HF_F1: f64 = 0.96;
     pub const DEVSET_HF_PRECISION: f64 = 0.97;
     /// Over (call, Handlungsfeld) pairs of the measured part of the issue-11 set.
-    pub const MEASURED_HF_F1: f64 = 0.76;
-    pub const MEASURED_HF_PRECISION: f64 = 0.77;
+    pub const MEASURED_HF_F1: f64 = 0.80;
+    pub const MEASURED_HF_PRECISION: f64 = 0.79;
 }
 
 /// The issue's target for both sets; printed next to the floors.

@@ -79,8 +79,9 @@ pub const RELATIVE_SHARE: f64 = 0.5;
 pub const STRENGTH_CAP: f64 = 3.0;
 
 /// Regional programmes (LEADER, Regionalbudget, Interreg, EUREGIO) cover many
-/// Handlungsfelder: each passes at this share of its threshold, on its own
-/// words, without the relative rule and without the full-text cap.
+/// Handlungsfelder: each Handlungsfeld profile passes at this share of its
+/// threshold, on its own words, without the relative rule and without the
+/// full-text cap (projects keep their full threshold).
 pub const CROSS_CUTTING_SHARE: f64 = 0.5;
 
 /// Everything decided about one profile for one call.
@@ -95,7 +96,8 @@ struct Assessment<'c> {
     overshadowed: Option<Overshadowed>,
     /// The full-text cap, when it took points away.
     text_capped: Option<f64>,
-    /// The call is a regional programme (see [`CROSS_CUTTING_SHARE`]).
+    /// The call is a regional programme and this is a Handlungsfeld's own
+    /// profile, so its pass mark is lowered (see [`CROSS_CUTTING_SHARE`]).
     cross_cutting: bool,
 }
 
@@ -309,10 +311,12 @@ impl Matcher {
         assessed.iter().map(|(p, a)| self.to_match(call, *p, a)).collect()
     }
 
-    /// The score a profile needs: its threshold, or for a cross-cutting
-    /// regional programme [`CROSS_CUTTING_SHARE`] of it.
+    /// The score a profile needs: its threshold, or for a Handlungsfeld's own
+    /// profile in a cross-cutting regional programme [`CROSS_CUTTING_SHARE`] of
+    /// it. Projects keep their threshold there: a regional programme names
+    /// themes, and a project passes only when the call funds its subject.
     fn pass_mark(&self, info: &ProfileInfo, doc: &Doc) -> f64 {
-        if doc.cross_cutting {
+        if doc.cross_cutting && info.project.is_none() {
             CROSS_CUTTING_SHARE * info.threshold
         } else {
             info.threshold
@@ -455,7 +459,10 @@ impl Matcher {
             Some(cap) => lead + cap,
             None => raw,
         };
+        // The preferred funder's bonus backs a field the title or summary speak for, never an
+        // incidental one (a Städtebau call of the preferred ministry is no Klima call).
         if score > 0.0
+            && !incidental
             && call
                 .funder
                 .as_deref()
@@ -496,7 +503,7 @@ impl Matcher {
             score,
             pass_mark,
             text_capped,
-            cross_cutting: doc.cross_cutting,
+            cross_cutting: doc.cross_cutting && self.profiles[p].project.is_none(),
             rules,
             criteria,
             routing,

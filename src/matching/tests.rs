@@ -337,6 +337,10 @@ fn funders_excluded_fail_preferred_add_a_bonus() {
             .iter()
             .any(|r| r.starts_with("bevorzugter Fördergeber"))
     );
+    // A field only the full text names gets no bonus: capped at 3.0, it stays below 4.
+    c.text = "Die Verwaltung wird digital. Verwaltungen digitalisieren. Verwaltung digital, digital, digital.".into();
+    let v = find(&run(&cfg, &c), "verwaltung").clone();
+    assert!(!v.passed && v.score == 3.0, "{v:#?}");
 }
 
 #[test]
@@ -532,6 +536,32 @@ fn a_leader_call_passes_for_each_field_its_own_text_names() {
         !passed(&ms, "digitale-infrastruktur") && !passed(&ms, "verwaltung"),
         "{ms:#?}"
     );
+}
+
+#[test]
+fn a_project_keeps_its_threshold_in_a_regional_programme() {
+    // Glasfaser once in the full text: 2.0, half the Handlungsfeld's threshold of 4.
+    let project = Project {
+        id: "glasfaser-projekt".into(),
+        name: "Glasfaser".into(),
+        handlungsfeld: "digitale-infrastruktur".into(),
+        kind: ProjectKind::Leitprojekt,
+        confirmed: true,
+        description: String::new(),
+        profile: profile(&[("Glasfaser", 2.0)], 4.0),
+        criteria: CriteriaOverride::default(),
+    };
+    let cfg = config_with(vec![project], criteria());
+    let mut c = call("LEADER-Region 9Plus: Projektaufruf 2026", "");
+    c.regions = vec![Region::Named("LEADER-Region 9Plus".into())];
+    c.text = "Gefördert werden Projekte zu Glasfaser im Dorf.".into();
+    let ms = run(&cfg, &c);
+    assert!(passed(&ms, "digitale-infrastruktur"), "{ms:#?}");
+    let p = ms
+        .iter()
+        .find(|m| m.project.as_deref() == Some("glasfaser-projekt"))
+        .expect("kept as a near miss");
+    assert!(!p.passed && p.threshold == 4.0, "{p:#?}");
 }
 
 #[test]

@@ -52,7 +52,7 @@ impl fmt::Display for ClosedWording {
 /// Cheap gate: only texts with one of these stems are read sentence by sentence.
 static TRIGGER: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)abgeschlossen|beendet|ausgelaufen|abgelaufen|geschlossen|eingestellt|ausgeschöpft|ausgeschoepft|nicht\s+mehr|keine\s+(?:\w+\s+)?(?:anträge|antraege|bewerbungen)|endete|closed|no\s+longer",
+        r"(?i)abgeschlossen|beendet|ausgelaufen|abgelaufen|geschlossen|eingestellt|ausgeschöpft|ausgeschoepft|nicht\s+mehr|keine\s+(?:\w+\s+)?(?:anträge|antraege|bewerbungen)|endete|closed|no\s+longer|no\s+(?:further|more|new)\s+applications|nicht\s+möglich",
     )
     .expect("closure trigger regex")
 });
@@ -75,7 +75,7 @@ static BARE: LazyLock<Regex> = LazyLock::new(|| {
 /// The call, its application window or its round as the subject of a closing participle.
 static CALL_NOUN: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)\b\w*(?:aufruf|aufrufs|aufrufe|programm|programms|wettbewerb|wettbewerbs|ausschreibung|bewerbungsverfahren|bewerbungsphase|bewerbungsfrist|bewerbungszeitraum|antragsverfahren|antragsphase|antragsfrist|antragszeitraum|antragstellung|einreichungsfrist|einreichungsphase|förderrunde|förderphase|förderperiode|interessenbekundung\w*|call)\b",
+        r"(?i)\b\w*(?:aufruf|aufrufs|aufrufe|programm|programms|wettbewerb|wettbewerbs|ausschreibung|bewerbungsverfahren|bewerbungsphase|bewerbungsfrist|bewerbungszeitraum|antragsverfahren|antragsphase|antragsfrist|antragszeitraum|antragstellung|einreichungsfrist|einreichungsphase|förderrunde|förderphase|förderperiode|interessenbekundung\w*|auswahlverfahren|qualifizierungsprozess|initiative|call)\b",
     )
     .expect("call noun regex")
 });
@@ -89,7 +89,7 @@ static EXHAUSTED: LazyLock<Regex> = LazyLock::new(|| {
 /// Applications no longer taken.
 static NO_MORE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)\b(?:antrag\w*|anträge|antraege|bewerbung\w*|einreichung\w*|förderanträge|projektanträge|projektskizzen)\b[^.;]{0,60}?\bnicht\s+mehr\s+(?:möglich|gestellt|angenommen|entgegengenommen|eingereicht|berücksichtigt)|\bkeine\s+(?:neuen\s+|weiteren\s+)?(?:anträge|antraege|förderanträge|bewerbungen|projektanträge)\s+(?:\w+\s+){0,3}?mehr\b|\b(?:call|applications?)\b[^.;]{0,30}?\b(?:is|are|has\s+been|have\s+been)\s+(?:now\s+)?closed\b|\bno\s+longer\s+accept",
+        r"(?i)\b(?:antrag\w*|anträge|antraege|bewerbung\w*|einreichung\w*|förderanträge|projektanträge|projektskizzen)\b[^.;]{0,60}?\bnicht\s+mehr\s+(?:möglich|gestellt|angenommen|entgegengenommen|eingereicht|berücksichtigt)|\bkeine\s+(?:neuen\s+|weiteren\s+)?(?:anträge|antraege|förderanträge|bewerbungen|projektanträge)\s+(?:\w+\s+){0,3}?mehr\b|\b(?:call|applications?)\b[^.;]{0,30}?\b(?:is|are|has\s+been|have\s+been)\s+(?:now\s+)?closed\b|\bno\s+longer\s+accept|\bno\s+(?:further|more|new)\s+applications\b|\b(?:call|applications?)\b[^.;]{0,40}?\bclosed\s+on\b|\b(?:antrag\w*|anträge|antraege|bewerbung\w*)\s+(?:ist|sind)\s+nicht\s+möglich\b",
     )
     .expect("no more regex")
 });
@@ -107,6 +107,10 @@ static MODAL: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)\b(?:muss|müssen|muessen|soll|sollen|sollte|sollten|kann|können|koennen|darf|dürfen|wird|werden|würde|must|should|will|may)\b")
         .expect("modal regex")
 });
+
+/// An earlier round of several: its end says nothing about the call.
+static FIRST_ROUND: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?i)\b(?:erste|ersten|first|vorige|vorigen)\b").expect("first round regex"));
 
 static NEGATION: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?i)\b(?:nicht|noch\s+nicht|kein|keine|not)\b").expect("negation regex"));
@@ -216,8 +220,11 @@ fn says_closed(sentence: &str) -> bool {
     };
     let clause = clause_before(sentence, p.start());
     let after = &sentence[p.end()..];
+    // "Die Antragsphase endete am 30. Juni 2025" is a finite statement by itself, unless it
+    // speaks of an earlier round ("Die erste Runde endete …").
+    let finite = p.as_str().to_lowercase().starts_with("endete") && !FIRST_ROUND.is_match(clause);
     CALL_NOUN.is_match(clause)
-        && STATEMENT.is_match(clause)
+        && (STATEMENT.is_match(clause) || finite)
         && !CONDITION.is_match(clause)
         && !NEGATION.is_match(clause)
         && !MODAL.is_match(sentence)
@@ -332,6 +339,12 @@ mod tests {
             "Es können keine Anträge mehr gestellt werden.",
             "Status: geschlossen",
             "The call is closed.",
+            "Die Initiative ist abgeschlossen; neue Gutscheine werden nicht vergeben.",
+            "Der Qualifizierungsprozess ist abgeschlossen.",
+            "Die Antragsphase endete am 30. Juni 2025.",
+            "Bewerbungen sind nicht möglich.",
+            "The call for expression of interest closed on 31 January 2023.",
+            "No further applications are accepted.",
         ] {
             assert!(phrase(t), "{t}: {:?}", text(t));
         }
@@ -352,6 +365,8 @@ mod tests {
             "Der Aufruf ist noch nicht abgeschlossen.",
             "Gefördert werden Maßnahmen, die vor dem Förderbeginn nicht begonnen wurden.",
             "Das Programm ist beendet. Neuer Aufruf: Anträge bis 15. Januar 2027.",
+            "Die erste Förderrunde endete 2025; die zweite folgt.",
+            "Die Initiative muss abgeschlossen sein.",
         ] {
             assert_eq!(text(t), None, "{t}");
         }
