@@ -6,8 +6,8 @@
 //! Lucene Monitor and the Elasticsearch percolator). This loses nothing: a rule
 //! adds to a score only through a positive term that occurs in the text.
 
-use std::cell::OnceCell;
 use std::collections::HashMap;
+use std::sync::OnceLock;
 
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 
@@ -35,7 +35,7 @@ pub struct Doc {
     /// How `text` was normalised; rules must have been parsed the same way.
     norm: Normalization,
     fields: Vec<(Field, usize, usize)>,
-    token_starts: OnceCell<Vec<u32>>,
+    token_starts: OnceLock<Vec<u32>>,
     /// For explanations: per folded byte, the byte in the field's original text.
     sources: Option<DocSources>,
     /// A regional programme (LEADER, Regionalbudget, Interreg, EUREGIO): see [`super::zones`].
@@ -150,7 +150,7 @@ impl Doc {
             text,
             norm,
             fields,
-            token_starts: OnceCell::new(),
+            token_starts: OnceLock::new(),
             sources,
             cross_cutting: false,
             has_summary: false,

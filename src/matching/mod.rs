@@ -26,7 +26,8 @@ use crate::model::german::format_decimal;
 use crate::model::reason::{Hit, PartialMember, Reason};
 use crate::model::{Call, Match};
 use criteria::{CriterionResult, NotRouted, RegionBook, RegionScope};
-use index::{Doc, Index, RuleOutcome};
+pub use index::Doc;
+use index::{Index, RuleOutcome};
 
 /// Profiles scoring at least this share of their threshold are kept as near misses.
 pub const NEAR_MISS_SHARE: f64 = 0.5;
@@ -250,8 +251,13 @@ impl Matcher {
     /// Every profile/project whose score reaches [`NEAR_MISS_SHARE`] of its
     /// threshold: the passed ones and the near misses, with criteria and routing.
     pub fn match_call(&self, call: &Call, today: NaiveDate) -> Vec<Match> {
-        let doc = Doc::new(call);
-        let hits = self.index.search(&doc);
+        self.match_folded(call, &Doc::new(call), today)
+    }
+
+    /// [`Matcher::match_call`] with the call folded already ([`Doc::new`]): the admin
+    /// preview folds its calls once and matches them under many candidate rule sets.
+    pub fn match_folded(&self, call: &Call, doc: &Doc, today: NaiveDate) -> Vec<Match> {
+        let hits = self.index.search(doc);
         let candidates = self.index.candidates(&hits);
         let mut traced: Vec<(usize, Vec<RuleOutcome>)> = Vec::new();
         for group in candidates.chunk_by(|a, b| a.0 == b.0) {
@@ -299,12 +305,12 @@ impl Matcher {
                 let crit = checked[self.profiles[p].criteria_group]
                     .as_deref()
                     .expect("checked above");
-                let a = self.assess(p, outcomes, call, &doc, &headline, &scope.0, crit, None);
+                let a = self.assess(p, outcomes, call, doc, &headline, &scope.0, crit, None);
                 (p, a)
             })
             .collect();
         let strengths: Vec<(usize, f64)> = assessed.iter().map(|(p, a)| (*p, a.strength())).collect();
-        let relative = self.relative(&strengths, &doc);
+        let relative = self.relative(&strengths, doc);
         for (p, a) in &mut assessed {
             a.overshadowed = relative.verdict(&self.profiles[*p].handlungsfeld);
         }

@@ -17,6 +17,7 @@
 //! never flip the content back and forth between passes.
 
 use chrono::{DateTime, NaiveDate, Utc};
+use futures::TryStreamExt;
 use sqlx::Row;
 use sqlx::sqlite::{SqliteConnection, SqlitePool, SqliteRow};
 
@@ -578,16 +579,21 @@ pub(super) async fn list(pool: &SqlitePool, filter: &CallFilter) -> StoreResult<
              ORDER BY c.first_seen DESC, c.id LIMIT ?4"
         ),
     };
-    let rows = query(sql)
+    let mut rows = query(sql)
         .bind(&filter.source)
         .bind(filter.seen_since.map(ts))
         .bind(filter.open_on)
         .bind(filter.limit.map_or(-1, i64::from))
         .bind(CallStatus::Closed.as_str())
         .bind(DeadlineKind::Date.as_str())
-        .fetch_all(pool)
-        .await?;
-    rows.iter().map(call_from_row).collect()
+        .fetch(pool);
+    // Row by row: each row's JSON is dropped once its call is built, so a listing of
+    // thousands of calls never holds every row and every call at once.
+    let mut calls = Vec::new();
+    while let Some(row) = rows.try_next().await? {
+        calls.push(call_from_row(&row)?);
+    }
+    Ok(calls)
 }
 
 pub(super) async fn fingerprint(pool: &SqlitePool) -> StoreResult<(i64, Option<String>)> {

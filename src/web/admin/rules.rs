@@ -388,7 +388,7 @@ pub async fn preview(
     let profile_id = id.clone();
     let result = tokio::task::spawn_blocking(move || {
         let matcher = crate::matching::Matcher::new(&after)?;
-        let matches = super::preview::match_all(&matcher, &baseline.calls, baseline.day);
+        let matches = super::preview::match_all(&matcher, &baseline.calls, &baseline.docs, baseline.day);
         let mut preview = super::preview::compare(&baseline, &matches, &recipients, kind, &profile_id);
         match &baseline.labelled {
             Some(Ok(labelled)) => {
