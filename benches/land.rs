@@ -6,6 +6,8 @@
 //! list attached), a quiet day, and a busy day (200 new calls, 1,000 moved deadlines,
 //! matched and planned). Prints wall time per step and the peak resident memory
 //! (VmHWM) after it. Plain timing (no harness): `cargo bench --bench land`.
+//! On PostgreSQL (issue 14): `LAND_PG_URL=postgres://postgres@127.0.0.1:5432/test cargo
+//! bench --bench land` runs the same in a fresh schema of that database (dropped after).
 
 #[path = "../tests/matching_support.rs"]
 mod matching_support;
@@ -20,7 +22,7 @@ use foerderradar::config::{
 use foerderradar::model::contact::Cadence;
 use foerderradar::model::{ApplicantCategory, Call, Deadline, DeadlineDate, Region};
 use foerderradar::notify::{self, PlanMode};
-use foerderradar::store::{AnyStore, SqliteStore, Store};
+use foerderradar::store::{AnyStore, PgStore, SqliteStore, Store};
 use rand::rngs::StdRng;
 use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
@@ -278,7 +280,7 @@ async fn main() {
     );
 
     let started = Instant::now();
-    let store = SqliteStore::open(&dir.path().join("land.db")).await.expect("store");
+    let store = open_store(dir.path()).await;
     for chunk in calls.chunks(1_000) {
         store.upsert_calls(chunk).await.expect("storing calls");
     }
@@ -287,7 +289,7 @@ async fn main() {
 
     let today = NaiveDate::from_ymd_opt(2026, 12, 3).expect("valid day");
     let started = Instant::now();
-    let app = App::with_store(cfg, AnyStore::from(store), dir.path(), Some(today)).expect("rules compile");
+    let app = App::with_store(cfg, store, dir.path(), Some(today)).expect("rules compile");
     report(
         "compile rules",
         started,
@@ -312,4 +314,18 @@ async fn main() {
     report("store a busy day", started, format!("{} calls", changed.len()));
     match_step("match the busy day", &app).await;
     plan_step("plan the busy day", &app, today + Duration::days(4)).await;
+}
+
+/// SQLite in `dir`, or with `LAND_PG_URL` set a fresh schema of that PostgreSQL database.
+async fn open_store(dir: &std::path::Path) -> AnyStore {
+    let Ok(url) = std::env::var("LAND_PG_URL") else {
+        return SqliteStore::open(&dir.join("land.db")).await.expect("store").into();
+    };
+    let options: sqlx::postgres::PgConnectOptions = url.parse().expect("LAND_PG_URL is a postgres:// URL");
+    let schema = format!("land_{}", std::process::id());
+    println!("store: PostgreSQL {url}, schema {schema} (drop it after: DROP SCHEMA {schema} CASCADE)");
+    PgStore::connect_in_schema(options, &schema)
+        .await
+        .expect("PostgreSQL store")
+        .into()
 }
