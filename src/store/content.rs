@@ -1,9 +1,11 @@
 //! Rules on stored content (call identity, source health) that every backend applies
 //! the same way.
 
-use super::{SourceHealth, SourceRun};
+use chrono::{DateTime, Utc};
+
+use super::{ChangeEvent, SourceHealth, SourceRun, StoreError, StoreResult};
 use crate::model::text::title_key;
-use crate::model::{Call, DeadlineKind};
+use crate::model::{Call, CallId, ChangedField, DeadlineKind, FieldChange};
 
 /// A fingerprint of the title-key rule: the keys of probe titles that exercise case,
 /// umlauts, ß, punctuation, spacing and the funder. A change of the rule changes it.
@@ -98,4 +100,54 @@ pub(super) fn fresh_health(source: &str) -> SourceHealth {
         last_error: None,
         broken: false,
     }
+}
+
+/// A stored count as `u32`; a negative or huge value is a corrupt store.
+pub(super) fn count(table: &'static str, column: &'static str, v: i64) -> StoreResult<u32> {
+    u32::try_from(v).map_err(|_| StoreError::Corrupt {
+        table,
+        column,
+        message: format!("{v} is not a count"),
+    })
+}
+
+/// A `call_changes` row: id, call, time, field, old and new value.
+pub(super) type ChangeRow = (i64, String, DateTime<Utc>, String, String, String);
+
+pub(super) fn change_events(rows: Vec<ChangeRow>) -> StoreResult<Vec<ChangeEvent>> {
+    rows.into_iter()
+        .map(|(id, call_id, at, field, old, new)| {
+            let field: ChangedField =
+                serde_json::from_value(serde_json::Value::String(field)).map_err(|e| StoreError::Corrupt {
+                    table: "call_changes",
+                    column: "field",
+                    message: e.to_string(),
+                })?;
+            Ok(ChangeEvent {
+                id,
+                call_id: CallId(call_id),
+                at,
+                change: FieldChange { field, old, new },
+            })
+        })
+        .collect()
+}
+
+/// A `source_runs` row: source, time, items, error, requests, 304 answers, duration.
+pub(super) type SourceRunRow = (String, DateTime<Utc>, i64, Option<String>, i64, i64, i64);
+
+pub(super) fn source_runs(rows: Vec<SourceRunRow>) -> StoreResult<Vec<SourceRun>> {
+    rows.into_iter()
+        .map(|(source, at, items, error, requests, not_modified, duration_ms)| {
+            Ok(SourceRun {
+                source,
+                at,
+                items: count("source_runs", "items", items)?,
+                error,
+                requests: count("source_runs", "requests", requests)?,
+                not_modified: count("source_runs", "not_modified", not_modified)?,
+                duration_ms: u64::try_from(duration_ms).unwrap_or(0),
+            })
+        })
+        .collect()
 }

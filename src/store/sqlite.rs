@@ -173,14 +173,7 @@ fn from_json<T: DeserializeOwned>(table: &'static str, column: &'static str, tex
     })
 }
 
-/// Counts stored as INTEGER; negative values can only come from outside edits.
-fn count(table: &'static str, column: &'static str, v: i64) -> StoreResult<u32> {
-    u32::try_from(v).map_err(|_| StoreError::Corrupt {
-        table,
-        column,
-        message: format!("{v} is not a count"),
-    })
-}
+use super::content::count;
 
 impl Store for SqliteStore {
     async fn upsert_call(&self, call: &Call) -> StoreResult<UpsertOutcome> {

@@ -8,7 +8,7 @@ use sqlx::types::Json;
 
 use super::{begin_write, from_json, query, query_as, query_scalar, to_json};
 use crate::model::text::{fold_words, title_key};
-use crate::model::{Call, CallId, CallStatus, ChangedField, Deadline, DeadlineKind, FieldChange, diff_calls};
+use crate::model::{Call, CallId, CallStatus, Deadline, DeadlineKind, FieldChange, diff_calls};
 use crate::store::{
     CallFilter, ChangeEvent, StoreError, StoreResult, UpsertOutcome, count_call_written, count_calls_read, richness,
     title_key_rule,
@@ -534,21 +534,21 @@ pub(super) async fn versions(pool: &PgPool, id: &CallId) -> StoreResult<Vec<(Dat
 }
 
 pub(super) async fn changes_since(pool: &PgPool, since: DateTime<Utc>) -> StoreResult<Vec<ChangeEvent>> {
-    let rows: Vec<ChangeRow> =
+    let rows: Vec<crate::store::content::ChangeRow> =
         query_as("SELECT id, call_id, at, field, old, new FROM call_changes WHERE at >= $1 ORDER BY id")
             .bind(since)
             .fetch_all(pool)
             .await?;
-    change_events(rows)
+    crate::store::content::change_events(rows)
 }
 
 pub(super) async fn changes_of(pool: &PgPool, id: &CallId) -> StoreResult<Vec<ChangeEvent>> {
-    let rows: Vec<ChangeRow> =
+    let rows: Vec<crate::store::content::ChangeRow> =
         query_as("SELECT id, call_id, at, field, old, new FROM call_changes WHERE call_id = $1 ORDER BY id")
             .bind(id.as_str())
             .fetch_all(pool)
             .await?;
-    change_events(rows)
+    crate::store::content::change_events(rows)
 }
 
 /// How many calls are stored and the latest `last_seen`, as text (see the trait).
@@ -556,25 +556,4 @@ pub(super) async fn fingerprint(pool: &PgPool) -> StoreResult<(i64, Option<Strin
     Ok(query_as("SELECT count(*), max(last_seen)::text FROM calls")
         .fetch_one(pool)
         .await?)
-}
-
-type ChangeRow = (i64, String, DateTime<Utc>, String, String, String);
-
-fn change_events(rows: Vec<ChangeRow>) -> StoreResult<Vec<ChangeEvent>> {
-    rows.into_iter()
-        .map(|(id, call_id, at, field, old, new)| {
-            let field: ChangedField =
-                serde_json::from_value(serde_json::Value::String(field)).map_err(|e| StoreError::Corrupt {
-                    table: "call_changes",
-                    column: "field",
-                    message: e.to_string(),
-                })?;
-            Ok(ChangeEvent {
-                id,
-                call_id: CallId(call_id),
-                at,
-                change: FieldChange { field, old, new },
-            })
-        })
-        .collect()
 }

@@ -68,8 +68,7 @@ pub(super) async fn retrying_mails(pool: &SqlitePool) -> StoreResult<u32> {
 
 /// The newest `limit` passes of every source, newest first per source.
 pub(super) async fn recent_source_runs(pool: &SqlitePool, limit: u32) -> StoreResult<Vec<SourceRun>> {
-    type Row = (String, DateTime<Utc>, i64, Option<String>, i64, i64, i64);
-    let rows: Vec<Row> = sqlx::query_as(
+    let rows: Vec<crate::store::content::SourceRunRow> = sqlx::query_as(
         "SELECT source, at, items, error, requests, not_modified, duration_ms FROM ( \
            SELECT *, row_number() OVER (PARTITION BY source ORDER BY at DESC, id DESC) AS n FROM source_runs \
          ) WHERE n <= ? ORDER BY source, at DESC, id DESC",
@@ -77,19 +76,7 @@ pub(super) async fn recent_source_runs(pool: &SqlitePool, limit: u32) -> StoreRe
     .bind(limit)
     .fetch_all(pool)
     .await?;
-    rows.into_iter()
-        .map(|(source, at, items, error, requests, not_modified, duration_ms)| {
-            Ok(SourceRun {
-                source,
-                at,
-                items: super::count("source_runs", "items", items)?,
-                error,
-                requests: super::count("source_runs", "requests", requests)?,
-                not_modified: super::count("source_runs", "not_modified", not_modified)?,
-                duration_ms: u64::try_from(duration_ms).unwrap_or(0),
-            })
-        })
-        .collect()
+    crate::store::content::source_runs(rows)
 }
 
 /// When the newest call was first seen; `None` for an empty store.
