@@ -523,6 +523,53 @@ async fn matches_are_replaced_per_call(store: AnyStore) {
     assert_eq!(passed[0].call_id, a.id);
 }
 
+/// Digest planning reads every passed match without reasons, then the reasons of the
+/// calls one digest shows: both agree with `passed_matches`.
+async fn passed_match_heads_and_reasons_per_call(store: AnyStore) {
+    let a = fdb_call(t(1, 8));
+    let b = Call::new("s", "https://x.example/b", "Breitband", t(1, 8)).seal();
+    let c = Call::new("s", "https://x.example/c", "Glasfaser", t(1, 8)).seal();
+    for call in [&a, &b, &c] {
+        store.upsert_call(call).await.unwrap();
+    }
+    let low = passed_match(&a.id, Some("portal"), 1.0);
+    store
+        .replace_matches(&a.id, &[passed_match(&a.id, None, 2.5), low])
+        .await
+        .unwrap();
+    store
+        .replace_matches(&b.id, &[passed_match(&b.id, Some("glasfaser"), 3.0)])
+        .await
+        .unwrap();
+    store
+        .replace_matches(&c.id, &[passed_match(&c.id, Some("glasfaser"), 2.0), passed_match(&c.id, None, 4.0)])
+        .await
+        .unwrap();
+
+    let full = store.passed_matches().await.unwrap();
+    let heads = store.passed_match_heads().await.unwrap();
+    assert_eq!(heads.len(), 4, "only passed matches: {heads:?}");
+    assert!(heads.iter().all(|m| m.passed && m.reasons.is_empty()), "{heads:?}");
+    let without = |ms: &[Match]| -> Vec<Match> {
+        ms.iter()
+            .map(|m| Match {
+                reasons: Vec::new(),
+                ..m.clone()
+            })
+            .collect()
+    };
+    assert_eq!(heads, without(&full), "same matches, same order");
+
+    let of = store.passed_matches_of(&[c.id.clone(), a.id.clone()]).await.unwrap();
+    let wanted: Vec<Match> = full.iter().filter(|m| m.call_id != b.id).cloned().collect();
+    assert_eq!(of, wanted, "with reasons, grouped by call, best first");
+    assert_eq!(of.iter().filter(|m| m.call_id == c.id).map(|m| m.score).collect::<Vec<_>>(), [4.0, 2.0]);
+    assert!(of.iter().all(|m| !m.reasons.is_empty()));
+    assert!(store.passed_matches_of(&[]).await.unwrap().is_empty());
+    let unknown = CallId("c-unknown".into());
+    assert!(store.passed_matches_of(&[unknown]).await.unwrap().is_empty());
+}
+
 fn mail(contact: &str, calls: &[&CallId]) -> NewMail {
     NewMail {
         contact: contact.into(),
@@ -1085,6 +1132,7 @@ crate::on_both_backends!(
     source_health_flags_repeated_failures_and_recovers,
     source_health_flags_selector_drift_but_not_all_not_modified,
     matches_are_replaced_per_call,
+    passed_match_heads_and_reasons_per_call,
     outbox_lifecycle_pending_retry_sent_failed,
     a_call_is_never_queued_twice_to_one_contact,
     runs_are_started_and_finished,

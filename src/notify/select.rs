@@ -25,11 +25,15 @@ use crate::config::{Config, DigestSettings};
 use crate::model::contact::ContactSettings;
 use crate::model::facts::{CallFacts, FactChange, FactKind};
 use crate::model::feedback::FeedbackSet;
+use crate::model::reason::Reason;
 use crate::model::{Call, CallId, Match};
 use crate::store::{DigestUpdate, SentCall, Store};
 
 /// Versions of a call's facts remembered per contact for the debounce.
 const SEEN_VERSIONS: usize = 8;
+/// Calls whose matches' reasons are read in one query (each call has up to one match
+/// per followed profile and Kommune).
+const REASONS_CHUNK: usize = 200;
 
 /// Which items a pass sends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -115,9 +119,61 @@ pub(crate) struct Selector<'c> {
     mode: PlanMode,
     settings: &'c DigestSettings,
     calls: HashMap<CallId, Option<Arc<Call>>>,
-    /// Passed matches by call, read once per pass.
-    passed: Option<HashMap<CallId, Vec<Arc<Match>>>>,
+    /// Passed matches (without reasons), read once per pass.
+    passed: Option<Passed>,
     closed: HashSet<CallId>,
+}
+
+/// The pass's passed matches, without their reasons (a Land's million and a half
+/// matches would take gigabytes with them), by call and by Kommune.
+#[derive(Default)]
+struct Passed {
+    /// Sorted by call id; each call's matches strongest first.
+    calls: Vec<(CallId, Vec<Arc<Match>>)>,
+    /// Positions in `calls` of the calls routed to each Kommune, ascending: a contact's
+    /// candidates are read from its Kommunen's lists, not from every passed match.
+    by_kommune: HashMap<String, Vec<u32>>,
+}
+
+impl Passed {
+    fn new(heads: Vec<Match>) -> Passed {
+        let mut by_call: HashMap<CallId, Vec<Arc<Match>>> = HashMap::new();
+        for m in heads.into_iter().filter(|m| m.passed) {
+            by_call.entry(m.call_id.clone()).or_default().push(Arc::new(m));
+        }
+        let mut calls: Vec<(CallId, Vec<Arc<Match>>)> = by_call.into_iter().collect();
+        calls.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut by_kommune: HashMap<String, Vec<u32>> = HashMap::new();
+        for (i, (_, ms)) in calls.iter_mut().enumerate() {
+            ms.sort_by(|a, b| b.score.total_cmp(&a.score));
+            let i = u32::try_from(i).expect("fewer than 4 billion calls");
+            for k in ms.iter().flat_map(|m| &m.kommunen) {
+                let list = by_kommune.entry(k.clone()).or_default();
+                if list.last() != Some(&i) {
+                    list.push(i);
+                }
+            }
+        }
+        Passed { calls, by_kommune }
+    }
+
+    fn of(&self, call: &CallId) -> Option<&[Arc<Match>]> {
+        let i = self.calls.binary_search_by(|(id, _)| id.cmp(call)).ok()?;
+        Some(&self.calls[i].1)
+    }
+
+    /// Calls routed to any of `kommunen`, in call id order.
+    fn routed_to(&self, kommunen: &[String]) -> impl Iterator<Item = &(CallId, Vec<Arc<Match>>)> {
+        let mut positions: Vec<u32> = kommunen
+            .iter()
+            .filter_map(|k| self.by_kommune.get(k))
+            .flatten()
+            .copied()
+            .collect();
+        positions.sort_unstable();
+        positions.dedup();
+        positions.into_iter().map(|i| &self.calls[i as usize])
+    }
 }
 
 impl<'c> Selector<'c> {
@@ -154,18 +210,38 @@ impl<'c> Selector<'c> {
         Ok(call)
     }
 
-    async fn passed<S: Store>(&mut self, store: &S) -> Result<&HashMap<CallId, Vec<Arc<Match>>>, NotifyError> {
+    async fn passed<S: Store>(&mut self, store: &S) -> Result<&Passed, NotifyError> {
         if self.passed.is_none() {
-            let mut by_call: HashMap<CallId, Vec<Arc<Match>>> = HashMap::new();
-            for m in store.passed_matches().await?.into_iter().filter(|m| m.passed) {
-                by_call.entry(m.call_id.clone()).or_default().push(Arc::new(m));
-            }
-            for ms in by_call.values_mut() {
-                ms.sort_by(|a, b| b.score.total_cmp(&a.score));
-            }
-            self.passed = Some(by_call);
+            self.passed = Some(Passed::new(store.passed_match_heads().await?));
         }
         Ok(self.passed.as_ref().expect("just filled"))
+    }
+
+    /// The selector holds matches without their reasons; the calls of one digest get
+    /// theirs here, just before it is rendered, read in chunks of [`REASONS_CHUNK`] calls.
+    async fn add_reasons<S: Store>(store: &S, pending: &mut PendingDigest<'_>) -> Result<(), NotifyError> {
+        let mut candidates: Vec<&mut Candidate> = pending.new.iter_mut().chain(pending.rest.iter_mut()).collect();
+        for chunk in candidates.chunks_mut(REASONS_CHUNK) {
+            let ids: Vec<CallId> = chunk.iter().map(|c| c.call.id.clone()).collect();
+            let mut reasons: HashMap<(CallId, String, Option<String>), Vec<Reason>> = store
+                .passed_matches_of(&ids)
+                .await?
+                .into_iter()
+                .map(|m| ((m.call_id, m.handlungsfeld, m.project), m.reasons))
+                .collect();
+            for c in chunk.iter_mut() {
+                for m in &mut c.matches {
+                    let key = (m.call_id.clone(), m.handlungsfeld.clone(), m.project.clone());
+                    if let Some(reasons) = reasons.remove(&key) {
+                        *m = Arc::new(Match {
+                            reasons,
+                            ..Match::clone(m)
+                        });
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 
     /// The recipient's next digest, if one goes out on this run.
@@ -194,15 +270,14 @@ impl<'c> Selector<'c> {
 
         // Calls new to the contact.
         let passed = self.passed(store).await?;
-        let mut fresh: Vec<(CallId, Vec<Arc<Match>>)> = passed
-            .iter()
-            .filter(|(id, _)| !state.notified.contains(*id))
+        let fresh: Vec<(CallId, Vec<Arc<Match>>)> = passed
+            .routed_to(&kommunen)
+            .filter(|(id, _)| !state.notified.contains(id))
             .filter_map(|(id, ms)| {
                 let visible = view.visible(ms);
                 (!visible.is_empty()).then(|| (id.clone(), visible))
             })
             .collect();
-        fresh.sort_by(|a, b| a.0.cmp(&b.0));
         let mut new = Vec::new();
         for (id, matches) in fresh {
             let Some(call) = self.call(store, &id).await? else {
@@ -241,7 +316,7 @@ impl<'c> Selector<'c> {
                 let Some(call) = self.call(store, &sent.call_id).await? else {
                     continue;
                 };
-                let all = self.passed.as_ref().and_then(|p| p.get(&sent.call_id));
+                let all = self.passed.as_ref().and_then(|p| p.of(&sent.call_id));
                 let covering: Vec<&Arc<Match>> = all.into_iter().flatten().filter(|m| view.covers(m)).collect();
                 let matches: Vec<Arc<Match>> = covering
                     .iter()
@@ -365,7 +440,7 @@ impl<'c> Selector<'c> {
             calls,
             digest_day: due.then_some(self.today),
         };
-        Ok(Some(PendingDigest {
+        let mut pending = PendingDigest {
             recipient,
             overview: first,
             new,
@@ -373,7 +448,9 @@ impl<'c> Selector<'c> {
             changes,
             reminders,
             update,
-        }))
+        };
+        Self::add_reasons(store, &mut pending).await?;
+        Ok(Some(pending))
     }
 
     /// The reminder due for a received call, with the keys to record: the smallest

@@ -443,6 +443,13 @@ pub trait Store: Send + Sync {
     async fn matches_for(&self, call: &CallId) -> StoreResult<Vec<Match>>;
     /// All matches that passed.
     async fn passed_matches(&self) -> StoreResult<Vec<Match>>;
+    /// All matches that passed, without their reasons (`reasons` is empty), grouped by
+    /// call: what choosing every contact's digest needs, at a fraction of the memory.
+    /// [`Store::passed_matches_of`] reads the reasons for the calls one digest shows.
+    async fn passed_match_heads(&self) -> StoreResult<Vec<Match>>;
+    /// The passed matches of `calls`, with their reasons, grouped by call, best first
+    /// within a call.
+    async fn passed_matches_of(&self, calls: &[CallId]) -> StoreResult<Vec<Match>>;
 
     /// Calls already sent (or queued) to this contact.
     async fn notified_calls(&self, contact: &str) -> StoreResult<Vec<CallId>>;

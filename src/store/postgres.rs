@@ -153,13 +153,14 @@ fn to_json<T: Serialize>(table: &'static str, column: &'static str, value: &T) -
     })
 }
 
-/// A `jsonb` column read as a value, turned into `T` with the place named on failure.
-fn from_json<T: DeserializeOwned>(
-    table: &'static str,
-    column: &'static str,
-    value: Json<serde_json::Value>,
-) -> StoreResult<T> {
-    serde_json::from_value(value.0).map_err(|e| StoreError::Corrupt {
+/// A `jsonb` column as read: its JSON text, turned into the typed value by
+/// [`from_json`] without a `serde_json::Value` tree in between (several times the
+/// text's size, for every row of a listing).
+type JsonText = Json<Box<serde_json::value::RawValue>>;
+
+/// A `jsonb` column read as text, turned into `T` with the place named on failure.
+fn from_json<T: DeserializeOwned>(table: &'static str, column: &'static str, value: JsonText) -> StoreResult<T> {
+    serde_json::from_str(value.0.get()).map_err(|e| StoreError::Corrupt {
         table,
         column,
         message: e.to_string(),
@@ -259,6 +260,14 @@ impl Store for PgStore {
 
     async fn passed_matches(&self) -> StoreResult<Vec<Match>> {
         matches::passed(&self.pool).await
+    }
+
+    async fn passed_match_heads(&self) -> StoreResult<Vec<Match>> {
+        matches::passed_heads(&self.pool).await
+    }
+
+    async fn passed_matches_of(&self, calls: &[CallId]) -> StoreResult<Vec<Match>> {
+        matches::passed_of(&self.pool, calls).await
     }
 
     async fn notified_calls(&self, contact: &str) -> StoreResult<Vec<CallId>> {

@@ -268,6 +268,14 @@ impl Store for SqliteStore {
         matches::passed(&self.pool).await
     }
 
+    async fn passed_match_heads(&self) -> StoreResult<Vec<Match>> {
+        matches::passed_heads(&self.pool).await
+    }
+
+    async fn passed_matches_of(&self, calls: &[CallId]) -> StoreResult<Vec<Match>> {
+        matches::passed_of(&self.pool, calls).await
+    }
+
     async fn notified_calls(&self, contact: &str) -> StoreResult<Vec<CallId>> {
         outbox::notified_calls(&self.pool, contact).await
     }

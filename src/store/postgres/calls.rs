@@ -4,9 +4,10 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::Row;
 use sqlx::postgres::{PgConnection, PgPool, PgRow};
+use futures::TryStreamExt;
 use sqlx::types::Json;
 
-use super::{begin_write, from_json, query, query_as, query_scalar, to_json};
+use super::{JsonText, begin_write, from_json, query, query_as, query_scalar, to_json};
 use crate::model::text::{fold_words, title_key};
 use crate::model::{Call, CallId, CallStatus, Deadline, DeadlineKind, FieldChange, diff_calls};
 use crate::store::{
@@ -314,7 +315,7 @@ async fn merge(conn: &mut PgConnection, id: CallId, incoming: &Call) -> StoreRes
 }
 
 async fn load_current(conn: &mut PgConnection, id: &CallId) -> StoreResult<Current> {
-    let (json, last_seen, version): (Json<serde_json::Value>, DateTime<Utc>, i64) =
+    let (json, last_seen, version): (JsonText, DateTime<Utc>, i64) =
         query_as(LOAD_CURRENT).bind(id.as_str()).fetch_one(&mut *conn).await?;
     let mut call: Call = from_json("calls", "json", json)?;
     count_calls_read(1);
@@ -510,20 +511,24 @@ pub(super) async fn list(pool: &PgPool, filter: &CallFilter) -> StoreResult<Vec<
         Some(_) => LIST_BY_SOURCE,
         None => LIST_ALL,
     };
-    let rows = query(sql)
+    let mut rows = query(sql)
         .bind(&filter.source)
         .bind(filter.seen_since)
         .bind(filter.open_on)
         .bind(filter.limit.map(i64::from))
         .bind(CallStatus::Closed.as_str())
         .bind(DeadlineKind::Date.as_str())
-        .fetch_all(pool)
-        .await?;
-    rows.iter().map(call_from_row).collect()
+        .fetch(pool);
+    // Row by row, as in the SQLite store: each row's JSON is dropped once its call is built.
+    let mut calls = Vec::new();
+    while let Some(row) = rows.try_next().await? {
+        calls.push(call_from_row(&row)?);
+    }
+    Ok(calls)
 }
 
 pub(super) async fn versions(pool: &PgPool, id: &CallId) -> StoreResult<Vec<(DateTime<Utc>, Call)>> {
-    let rows: Vec<(DateTime<Utc>, Json<serde_json::Value>)> =
+    let rows: Vec<(DateTime<Utc>, JsonText)> =
         query_as("SELECT recorded_at, json FROM call_versions WHERE call_id = $1 ORDER BY version")
             .bind(id.as_str())
             .fetch_all(pool)

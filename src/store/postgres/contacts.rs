@@ -2,9 +2,8 @@
 
 use sqlx::Row;
 use sqlx::postgres::{PgPool, PgRow};
-use sqlx::types::Json;
 
-use super::{from_json, query, to_json};
+use super::{JsonText, from_json, query, to_json};
 use crate::model::contact::ContactSettings;
 use crate::store::{StoreError, StoreResult};
 
@@ -58,7 +57,7 @@ pub(super) async fn save(pool: &PgPool, s: &ContactSettings) -> StoreResult<()> 
 
 fn from_row(row: &PgRow) -> StoreResult<ContactSettings> {
     let cadence: Option<String> = row.try_get("cadence")?;
-    let fields: Option<Json<serde_json::Value>> = row.try_get("handlungsfelder")?;
+    let fields: Option<JsonText> = row.try_get("handlungsfelder")?;
     Ok(ContactSettings {
         contact: row.try_get("contact")?,
         cadence: cadence

@@ -1,9 +1,9 @@
 //! Match results, replaced per call by each matching pass.
 
+use futures::TryStreamExt;
 use sqlx::postgres::{PgConnection, PgPool};
-use sqlx::types::Json;
 
-use super::{begin_write, from_json, query, query_as, query_scalar};
+use super::{JsonText, begin_write, from_json, query, query_as, query_scalar};
 use crate::model::{CallId, Match};
 use crate::store::{StoreError, StoreResult};
 
@@ -14,8 +14,8 @@ type MatchRow = (
     f64,
     f64,
     bool,
-    Json<serde_json::Value>,
-    Json<serde_json::Value>,
+    JsonText,
+    JsonText,
 );
 
 macro_rules! select_match {
@@ -179,6 +179,41 @@ pub(super) async fn passed(pool: &PgPool) -> StoreResult<Vec<Match>> {
     let rows: Vec<MatchRow> = query_as(select_match!("WHERE passed ORDER BY call_id, score DESC, id"))
         .fetch_all(pool)
         .await?;
+    rows.into_iter().map(match_from_row).collect()
+}
+
+/// A passed match without its reasons.
+type HeadRow = (String, String, Option<String>, f64, f64, bool, JsonText);
+const PASSED_HEADS: &str = "SELECT call_id, handlungsfeld, project, score, threshold, passed, kommunen \
+     FROM matches WHERE passed ORDER BY call_id, score DESC, id";
+const PASSED_OF: &str = select_match!("WHERE passed AND call_id = ANY($1) ORDER BY call_id, score DESC, id");
+
+/// Grouped by call, best first within a call; row by row, so that the rows and the
+/// matches are never held at once.
+pub(super) async fn passed_heads(pool: &PgPool) -> StoreResult<Vec<Match>> {
+    let mut rows = query_as::<HeadRow>(PASSED_HEADS).fetch(pool);
+    let mut out = Vec::new();
+    while let Some((call_id, handlungsfeld, project, score, threshold, passed, kommunen)) = rows.try_next().await? {
+        out.push(Match {
+            call_id: CallId(call_id),
+            handlungsfeld,
+            project,
+            score,
+            threshold,
+            passed,
+            kommunen: from_json("matches", "kommunen", kommunen)?,
+            reasons: Vec::new(),
+        });
+    }
+    Ok(out)
+}
+
+pub(super) async fn passed_of(pool: &PgPool, calls: &[CallId]) -> StoreResult<Vec<Match>> {
+    if calls.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<&str> = calls.iter().map(CallId::as_str).collect();
+    let rows: Vec<MatchRow> = query_as(PASSED_OF).bind(&ids).fetch_all(pool).await?;
     rows.into_iter().map(match_from_row).collect()
 }
 

@@ -2,15 +2,14 @@
 
 use chrono::{DateTime, Utc};
 use sqlx::postgres::{PgConnection, PgPool};
-use sqlx::types::Json;
 
-use super::{begin_write, count, from_json, query, query_as, query_scalar, to_json};
+use super::{JsonText, begin_write, count, from_json, query, query_as, query_scalar, to_json};
 use crate::model::source::SourceState;
 use crate::store::{SourceHealth, SourceRun, StoreResult, fresh_health, next_health};
 
 /// The state of `source` (empty before its first pass).
 pub(super) async fn state(pool: &PgPool, source: &str) -> StoreResult<SourceState> {
-    let json: Option<Json<serde_json::Value>> = query_scalar("SELECT json FROM source_state WHERE source = $1")
+    let json: Option<JsonText> = query_scalar("SELECT json FROM source_state WHERE source = $1")
         .bind(source)
         .fetch_optional(pool)
         .await?;

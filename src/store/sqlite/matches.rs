@@ -1,5 +1,6 @@
 //! Match results, replaced per call by each matching pass.
 
+use futures::TryStreamExt;
 use sqlx::sqlite::{SqliteConnection, SqlitePool};
 
 use super::{begin_write, from_json, query, query_as, query_built, query_scalar, to_json};
@@ -29,7 +30,15 @@ const DELETE_FOR_CALL: &str = "DELETE FROM matches WHERE call_id = ?";
 const FOR_CALL: &str = select_match!("WHERE call_id = ? ORDER BY passed DESC, score DESC, id");
 
 #[cfg(test)]
-pub(super) const HOT_QUERIES: &[&str] = &[MARK_MATCHED, DELETE_FOR_CALLS, PENDING, DELETE_FOR_CALL, FOR_CALL];
+pub(super) const HOT_QUERIES: &[&str] = &[
+    MARK_MATCHED,
+    DELETE_FOR_CALLS,
+    PENDING,
+    DELETE_FOR_CALL,
+    FOR_CALL,
+    PASSED_HEADS,
+    PASSED_OF,
+];
 
 pub(super) async fn replace(pool: &SqlitePool, call: &CallId, matches: &[Match]) -> StoreResult<()> {
     let mut tx = begin_write(pool).await?;
@@ -145,6 +154,45 @@ pub(super) async fn for_call(pool: &SqlitePool, call: &CallId) -> StoreResult<Ve
 /// Grouped by call, best first within a call.
 pub(super) async fn passed(pool: &SqlitePool) -> StoreResult<Vec<Match>> {
     let rows: Vec<MatchRow> = query_as(select_match!("WHERE passed = 1 ORDER BY call_id, score DESC, id"))
+        .fetch_all(pool)
+        .await?;
+    rows.into_iter().map(match_from_row).collect()
+}
+
+/// A passed match without its reasons.
+type HeadRow = (String, String, Option<String>, f64, f64, bool, String);
+const PASSED_HEADS: &str = "SELECT call_id, handlungsfeld, project, score, threshold, passed, kommunen \
+     FROM matches WHERE passed = 1 ORDER BY call_id, score DESC, id";
+const PASSED_OF: &str =
+    select_match!("WHERE passed = 1 AND call_id IN (SELECT value FROM json_each(?1)) ORDER BY call_id, score DESC, id");
+
+/// Grouped by call, best first within a call; row by row, so that the rows and the
+/// matches are never held at once.
+pub(super) async fn passed_heads(pool: &SqlitePool) -> StoreResult<Vec<Match>> {
+    let mut rows = query_as::<HeadRow>(PASSED_HEADS).fetch(pool);
+    let mut out = Vec::new();
+    while let Some((call_id, handlungsfeld, project, score, threshold, passed, kommunen)) = rows.try_next().await? {
+        out.push(Match {
+            call_id: CallId(call_id),
+            handlungsfeld,
+            project,
+            score,
+            threshold,
+            passed,
+            kommunen: from_json("matches", "kommunen", &kommunen)?,
+            reasons: Vec::new(),
+        });
+    }
+    Ok(out)
+}
+
+pub(super) async fn passed_of(pool: &SqlitePool, calls: &[CallId]) -> StoreResult<Vec<Match>> {
+    if calls.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<&str> = calls.iter().map(CallId::as_str).collect();
+    let rows: Vec<MatchRow> = query_as(PASSED_OF)
+        .bind(to_json("matches", "call_id", &ids)?)
         .fetch_all(pool)
         .await?;
     rows.into_iter().map(match_from_row).collect()
