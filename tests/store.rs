@@ -542,7 +542,13 @@ async fn passed_match_heads_and_reasons_per_call(store: AnyStore) {
         .await
         .unwrap();
     store
-        .replace_matches(&c.id, &[passed_match(&c.id, Some("glasfaser"), 2.0), passed_match(&c.id, None, 4.0)])
+        .replace_matches(
+            &c.id,
+            &[
+                passed_match(&c.id, Some("glasfaser"), 2.0),
+                passed_match(&c.id, None, 4.0),
+            ],
+        )
         .await
         .unwrap();
 
@@ -560,14 +566,33 @@ async fn passed_match_heads_and_reasons_per_call(store: AnyStore) {
     };
     assert_eq!(heads, without(&full), "same matches, same order");
 
-    let of = store.passed_matches_of(&[c.id.clone(), a.id.clone()]).await.unwrap();
+    let telgte = ["telgte".to_string(), "warendorf".to_string()];
+    let of = store
+        .passed_matches_of(&[c.id.clone(), a.id.clone()], &telgte)
+        .await
+        .unwrap();
     let wanted: Vec<Match> = full.iter().filter(|m| m.call_id != b.id).cloned().collect();
     assert_eq!(of, wanted, "with reasons, grouped by call, best first");
-    assert_eq!(of.iter().filter(|m| m.call_id == c.id).map(|m| m.score).collect::<Vec<_>>(), [4.0, 2.0]);
+    assert_eq!(
+        of.iter()
+            .filter(|m| m.call_id == c.id)
+            .map(|m| m.score)
+            .collect::<Vec<_>>(),
+        [4.0, 2.0]
+    );
     assert!(of.iter().all(|m| !m.reasons.is_empty()));
-    assert!(store.passed_matches_of(&[]).await.unwrap().is_empty());
+    assert!(store.passed_matches_of(&[], &telgte).await.unwrap().is_empty());
     let unknown = CallId("c-unknown".into());
-    assert!(store.passed_matches_of(&[unknown]).await.unwrap().is_empty());
+    assert!(store.passed_matches_of(&[unknown], &telgte).await.unwrap().is_empty());
+    let elsewhere = ["beckum".to_string()];
+    assert!(
+        store
+            .passed_matches_of(&[a.id.clone(), c.id.clone()], &elsewhere)
+            .await
+            .unwrap()
+            .is_empty(),
+        "only matches routed to the given Kommunen"
+    );
 }
 
 fn mail(contact: &str, calls: &[&CallId]) -> NewMail {

@@ -220,11 +220,12 @@ impl<'c> Selector<'c> {
     /// The selector holds matches without their reasons; the calls of one digest get
     /// theirs here, just before it is rendered, read in chunks of [`REASONS_CHUNK`] calls.
     async fn add_reasons<S: Store>(store: &S, pending: &mut PendingDigest<'_>) -> Result<(), NotifyError> {
+        let kommunen = pending.recipient.kommune_ids();
         let mut candidates: Vec<&mut Candidate> = pending.new.iter_mut().chain(pending.rest.iter_mut()).collect();
         for chunk in candidates.chunks_mut(REASONS_CHUNK) {
             let ids: Vec<CallId> = chunk.iter().map(|c| c.call.id.clone()).collect();
             let mut reasons: HashMap<(CallId, String, Option<String>), Vec<Reason>> = store
-                .passed_matches_of(&ids)
+                .passed_matches_of(&ids, &kommunen)
                 .await?
                 .into_iter()
                 .map(|m| ((m.call_id, m.handlungsfeld, m.project), m.reasons))

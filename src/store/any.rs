@@ -84,7 +84,7 @@ delegate! {
     async fn matches_for(&self, call: &CallId) -> StoreResult<Vec<Match>>;
     async fn passed_matches(&self) -> StoreResult<Vec<Match>>;
     async fn passed_match_heads(&self) -> StoreResult<Vec<Match>>;
-    async fn passed_matches_of(&self, calls: &[CallId]) -> StoreResult<Vec<Match>>;
+    async fn passed_matches_of(&self, calls: &[CallId], kommunen: &[String]) -> StoreResult<Vec<Match>>;
     async fn notified_calls(&self, contact: &str) -> StoreResult<Vec<CallId>>;
     async fn enqueue_mail(&self, mail: &NewMail, now: DateTime<Utc>) -> StoreResult<i64>;
     async fn enqueue_digest(&self, mail: &NewMail, update: &DigestUpdate, now: DateTime<Utc>) -> StoreResult<i64>;

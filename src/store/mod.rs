@@ -447,9 +447,9 @@ pub trait Store: Send + Sync {
     /// call: what choosing every contact's digest needs, at a fraction of the memory.
     /// [`Store::passed_matches_of`] reads the reasons for the calls one digest shows.
     async fn passed_match_heads(&self) -> StoreResult<Vec<Match>>;
-    /// The passed matches of `calls`, with their reasons, grouped by call, best first
-    /// within a call.
-    async fn passed_matches_of(&self, calls: &[CallId]) -> StoreResult<Vec<Match>>;
+    /// The passed matches of `calls` routed to any of `kommunen`, with their reasons,
+    /// grouped by call, best first within a call.
+    async fn passed_matches_of(&self, calls: &[CallId], kommunen: &[String]) -> StoreResult<Vec<Match>>;
 
     /// Calls already sent (or queued) to this contact.
     async fn notified_calls(&self, contact: &str) -> StoreResult<Vec<CallId>>;

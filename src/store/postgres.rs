@@ -266,8 +266,8 @@ impl Store for PgStore {
         matches::passed_heads(&self.pool).await
     }
 
-    async fn passed_matches_of(&self, calls: &[CallId]) -> StoreResult<Vec<Match>> {
-        matches::passed_of(&self.pool, calls).await
+    async fn passed_matches_of(&self, calls: &[CallId], kommunen: &[String]) -> StoreResult<Vec<Match>> {
+        matches::passed_of(&self.pool, calls, kommunen).await
     }
 
     async fn notified_calls(&self, contact: &str) -> StoreResult<Vec<CallId>> {

@@ -2,9 +2,9 @@
 //! rules of `store/sqlite/calls.rs` (read its module docs), in PostgreSQL.
 
 use chrono::{DateTime, NaiveDate, Utc};
+use futures::TryStreamExt;
 use sqlx::Row;
 use sqlx::postgres::{PgConnection, PgPool, PgRow};
-use futures::TryStreamExt;
 use sqlx::types::Json;
 
 use super::{JsonText, begin_write, from_json, query, query_as, query_scalar, to_json};

@@ -7,16 +7,7 @@ use super::{JsonText, begin_write, from_json, query, query_as, query_scalar};
 use crate::model::{CallId, Match};
 use crate::store::{StoreError, StoreResult};
 
-type MatchRow = (
-    String,
-    String,
-    Option<String>,
-    f64,
-    f64,
-    bool,
-    JsonText,
-    JsonText,
-);
+type MatchRow = (String, String, Option<String>, f64, f64, bool, JsonText, JsonText);
 
 macro_rules! select_match {
     ($rest:literal) => {
@@ -186,7 +177,8 @@ pub(super) async fn passed(pool: &PgPool) -> StoreResult<Vec<Match>> {
 type HeadRow = (String, String, Option<String>, f64, f64, bool, JsonText);
 const PASSED_HEADS: &str = "SELECT call_id, handlungsfeld, project, score, threshold, passed, kommunen \
      FROM matches WHERE passed ORDER BY call_id, score DESC, id";
-const PASSED_OF: &str = select_match!("WHERE passed AND call_id = ANY($1) ORDER BY call_id, score DESC, id");
+const PASSED_OF: &str =
+    select_match!("WHERE passed AND call_id = ANY($1) AND kommunen ?| $2::text[] ORDER BY call_id, score DESC, id");
 
 /// Grouped by call, best first within a call; row by row, so that the rows and the
 /// matches are never held at once.
@@ -208,12 +200,12 @@ pub(super) async fn passed_heads(pool: &PgPool) -> StoreResult<Vec<Match>> {
     Ok(out)
 }
 
-pub(super) async fn passed_of(pool: &PgPool, calls: &[CallId]) -> StoreResult<Vec<Match>> {
-    if calls.is_empty() {
+pub(super) async fn passed_of(pool: &PgPool, calls: &[CallId], kommunen: &[String]) -> StoreResult<Vec<Match>> {
+    if calls.is_empty() || kommunen.is_empty() {
         return Ok(Vec::new());
     }
     let ids: Vec<&str> = calls.iter().map(CallId::as_str).collect();
-    let rows: Vec<MatchRow> = query_as(PASSED_OF).bind(&ids).fetch_all(pool).await?;
+    let rows: Vec<MatchRow> = query_as(PASSED_OF).bind(&ids).bind(kommunen).fetch_all(pool).await?;
     rows.into_iter().map(match_from_row).collect()
 }
 

@@ -163,8 +163,11 @@ pub(super) async fn passed(pool: &SqlitePool) -> StoreResult<Vec<Match>> {
 type HeadRow = (String, String, Option<String>, f64, f64, bool, String);
 const PASSED_HEADS: &str = "SELECT call_id, handlungsfeld, project, score, threshold, passed, kommunen \
      FROM matches WHERE passed = 1 ORDER BY call_id, score DESC, id";
-const PASSED_OF: &str =
-    select_match!("WHERE passed = 1 AND call_id IN (SELECT value FROM json_each(?1)) ORDER BY call_id, score DESC, id");
+const PASSED_OF: &str = select_match!(
+    "WHERE passed = 1 AND call_id IN (SELECT value FROM json_each(?1)) \
+     AND EXISTS (SELECT 1 FROM json_each(kommunen) k WHERE k.value IN (SELECT value FROM json_each(?2))) \
+     ORDER BY call_id, score DESC, id"
+);
 
 /// Grouped by call, best first within a call; row by row, so that the rows and the
 /// matches are never held at once.
@@ -186,13 +189,14 @@ pub(super) async fn passed_heads(pool: &SqlitePool) -> StoreResult<Vec<Match>> {
     Ok(out)
 }
 
-pub(super) async fn passed_of(pool: &SqlitePool, calls: &[CallId]) -> StoreResult<Vec<Match>> {
-    if calls.is_empty() {
+pub(super) async fn passed_of(pool: &SqlitePool, calls: &[CallId], kommunen: &[String]) -> StoreResult<Vec<Match>> {
+    if calls.is_empty() || kommunen.is_empty() {
         return Ok(Vec::new());
     }
     let ids: Vec<&str> = calls.iter().map(CallId::as_str).collect();
     let rows: Vec<MatchRow> = query_as(PASSED_OF)
         .bind(to_json("matches", "call_id", &ids)?)
+        .bind(to_json("matches", "kommunen", &kommunen)?)
         .fetch_all(pool)
         .await?;
     rows.into_iter().map(match_from_row).collect()
