@@ -519,24 +519,35 @@ async fn finish(app: &App, name: &str, slot: DateTime<Utc>) {
 /// Runs `work` while renewing this instance's leases on `slot` of every claim in `names`
 /// three times per lease, so one slow renewal does not lose them. `None` when a lease
 /// was lost (another instance took the claim over): `work` is dropped then, between
-/// two awaits, which leaves the store consistent.
+/// two awaits, which leaves the store consistent. The renewals run beside `work`, not
+/// inside it: a renewal waiting for the store's write lock never stalls the job that
+/// holds it.
 async fn run_leased<T>(
     app: &App,
     names: &[String],
     slot: DateTime<Utc>,
     work: impl std::future::Future<Output = T>,
 ) -> Option<T> {
+    let renewals = async {
+        let mut renew = renewal_ticks(app).await;
+        loop {
+            renew.tick().await;
+            if !renew_all(app, names, slot).await {
+                return;
+            }
+        }
+    };
+    tokio::select! {
+        out = work => Some(out),
+        () = renewals => None,
+    }
+}
+
+/// Ticks three times per lease, the first a lease's third from now.
+async fn renewal_ticks(app: &App) -> tokio::time::Interval {
     let mut renew = tokio::time::interval(app.config.service.lease / 3);
     renew.tick().await;
-    tokio::pin!(work);
-    loop {
-        tokio::select! {
-            out = &mut work => return Some(out),
-            _ = renew.tick() => if !renew_all(app, names, slot).await {
-                return None;
-            },
-        }
-    }
+    renew
 }
 
 /// Renews this instance's leases on `slot` of `names`; false when one was lost. A store
@@ -586,6 +597,32 @@ async fn record_run(
     }
     // What each stage of the job cost.
     app.take_stage_stats().iter().for_each(|s| s.log());
+}
+
+/// Keeps the leases on a batch's source claims (`open`) while it is collected: marks
+/// each source done as its id arrives on `done`, renews the others three times per lease.
+/// Runs beside the collect (see [`run_leased`]). The claims still open once the collect
+/// has ended (`done` closed); `None` when a lease was lost.
+async fn keep_source_leases(
+    app: &App,
+    slot: DateTime<Utc>,
+    mut open: Vec<String>,
+    mut done: tokio::sync::mpsc::UnboundedReceiver<String>,
+) -> Option<Vec<String>> {
+    let mut renew = renewal_ticks(app).await;
+    loop {
+        tokio::select! {
+            stored = done.recv() => {
+                let Some(source) = stored else { return Some(open) };
+                let name = source_claim(&source);
+                finish(app, &name, slot).await;
+                open.retain(|n| *n != name);
+            }
+            _ = renew.tick() => if !renew_all(app, &open, slot).await {
+                return None;
+            },
+        }
+    }
 }
 
 /// Where the sources of a collect slot stand once this instance has done its part.
@@ -649,13 +686,7 @@ struct Round {
 }
 
 /// Claims up to `share` of `sources` not in `skip`, one by one in the config's order.
-async fn claim_sources(
-    app: &App,
-    sources: &[String],
-    skip: &[String],
-    slot: DateTime<Utc>,
-    share: usize,
-) -> Round {
+async fn claim_sources(app: &App, sources: &[String], skip: &[String], slot: DateTime<Utc>, share: usize) -> Round {
     let lease = app.lease();
     let mut round = Round::default();
     for source in sources.iter().filter(|s| !skip.contains(s)) {
@@ -711,32 +742,25 @@ async fn fair_share(app: &App, total: usize) -> usize {
 /// them), renewing their leases and marking each done as soon as its outcome is stored.
 /// The number of failed sources; `None` when a lease was lost (the batch is stopped).
 async fn collect_batch(app: &App, group: Option<&str>, slot: DateTime<Utc>, batch: &[String]) -> Option<usize> {
-    let names: Vec<String> = batch.iter().map(|s| source_claim(s)).collect();
-    let (stored, mut done) = tokio::sync::mpsc::unbounded_channel();
+    let (stored, done) = tokio::sync::mpsc::unbounded_channel();
     let work = app.collect_reporting(batch, Some(stored));
-    tokio::pin!(work);
-    let mut open = names;
-    let mut renew = tokio::time::interval(app.config.service.lease / 3);
-    renew.tick().await;
-    let result = loop {
-        tokio::select! {
-            Some(source) = done.recv() => {
-                let name = source_claim(&source);
-                finish(app, &name, slot).await;
-                open.retain(|n| *n != name);
-            }
-            result = &mut work => break result,
-            _ = renew.tick() => if !renew_all(app, &open, slot).await {
-                tracing::error!(group = group.unwrap_or("collect"), %slot, "stopped the collect: another instance took a source over");
-                return None;
-            },
-        }
+    let keeper = keep_source_leases(app, slot, batch.iter().map(|s| source_claim(s)).collect(), done);
+    tokio::pin!(work, keeper);
+    // The keeper ends when the collect has ended (its sender is gone) or a lease was lost.
+    let lost = || {
+        tracing::error!(group = group.unwrap_or("collect"), %slot, "stopped the collect: another instance took a source over");
+        None
     };
-    while let Ok(source) = done.try_recv() {
-        let name = source_claim(&source);
-        finish(app, &name, slot).await;
-        open.retain(|n| *n != name);
-    }
+    let (result, open) = tokio::select! {
+        result = &mut work => match keeper.await {
+            Some(open) => (result, open),
+            None => return lost(),
+        },
+        kept = &mut keeper => match kept {
+            Some(open) => (work.await, open),
+            None => return lost(),
+        },
+    };
     let group_name = group.unwrap_or("collect");
     let failed = match result {
         Ok(collect) => {
@@ -765,6 +789,8 @@ async fn collect_batch(app: &App, group: Option<&str>, slot: DateTime<Utc>, batc
     for name in &open {
         finish(app, name, slot).await;
     }
+    // What the batch's collect cost.
+    app.take_stage_stats().iter().for_each(|s| s.log());
     Some(failed)
 }
 

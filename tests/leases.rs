@@ -359,7 +359,9 @@ async fn concurrent_claimers_of_one_slot_exactly_one_wins() {
 }
 
 /// The sources of one collect slot, each a claim of its own (`source:<id>`).
-const SOURCES: [&str; 10] = ["bund", "land", "eu", "kreis", "fdb-nrw", "fdb-bund", "sedia", "a", "b", "c"];
+const SOURCES: [&str; 10] = [
+    "bund", "land", "eu", "kreis", "fdb-nrw", "fdb-bund", "sedia", "a", "b", "c",
+];
 
 /// Two instances work through one slot's sources as the daemon does (claim the next
 /// free source, fetch it, mark it done, until none is free) at the same time: they split
@@ -403,7 +405,11 @@ async fn two_instances_split_a_slots_sources_and_fetch_each_once() {
         }
         let fetched = fetched.lock().unwrap().clone();
         assert_eq!(fetched.len(), SOURCES.len(), "{} {fetched:?}", b.name());
-        assert!(fetched.values().all(|by| by.len() == 1), "{} fetched twice: {fetched:?}", b.name());
+        assert!(
+            fetched.values().all(|by| by.len() == 1),
+            "{} fetched twice: {fetched:?}",
+            b.name()
+        );
         for who in ["a", "b"] {
             assert!(
                 fetched.values().any(|by| by == &[who]),
@@ -415,7 +421,10 @@ async fn two_instances_split_a_slots_sources_and_fetch_each_once() {
         // Every source is done for this slot, whoever asks; the next slot is free again.
         for source in SOURCES {
             let later = Utc::now() + TimeDelta::days(1);
-            assert_eq!(b.claim_job(&source_claim(source), slot, "c", LEASE, later).await, JobClaim::Done);
+            assert_eq!(
+                b.claim_job(&source_claim(source), slot, "c", LEASE, later).await,
+                JobClaim::Done
+            );
             let next = slot + TimeDelta::hours(1);
             assert_eq!(
                 b.claim_job(&source_claim(source), next, "c", LEASE, later).await,
@@ -445,7 +454,8 @@ async fn a_dead_instances_unfinished_sources_are_taken_over_one_by_one_after_the
         }
         // a stores bund, renews land at +30 s (eu was claimed later in a second round
         // and not renewed yet), then dies.
-        b.finish(&source_claim("bund"), slot, &a.id, t0 + TimeDelta::seconds(10)).await;
+        b.finish(&source_claim("bund"), slot, &a.id, t0 + TimeDelta::seconds(10))
+            .await;
         assert!(
             b.renew(&source_claim("land"), slot, &a.id, LEASE, t0 + TimeDelta::seconds(30))
                 .await
@@ -483,11 +493,8 @@ async fn a_dead_instances_unfinished_sources_are_taken_over_one_by_one_after_the
         }
         b.heartbeat(&survivor, land_free).await;
         let list = b.instances(land_free).await;
-        let held: Vec<(Option<&str>, DateTime<Utc>)> = list[0]
-            .jobs
-            .iter()
-            .map(|j| (claimed_source(&j.job), j.slot))
-            .collect();
+        let held: Vec<(Option<&str>, DateTime<Utc>)> =
+            list[0].jobs.iter().map(|j| (claimed_source(&j.job), j.slot)).collect();
         assert_eq!(held, [(Some("eu"), slot), (Some("land"), slot)], "{}", b.name());
         b.close().await;
     }

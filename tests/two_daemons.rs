@@ -119,19 +119,30 @@ async fn a_daemon_claims_each_slot_it_runs_and_status_lists_it_with_its_heartbea
     .fetch_all(&mut conn)
     .await
     .unwrap();
-    let slots: i64 = sqlx::query_scalar("SELECT count(*) FROM job_claims WHERE job = 'collect' AND done_at IS NOT NULL")
-        .fetch_one(&mut conn)
-        .await
-        .unwrap();
+    let slots: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM job_claims WHERE job = 'collect' AND done_at IS NOT NULL")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
     let names: Vec<&str> = sources.iter().map(|(job, _)| job.as_str()).collect();
     assert_eq!(
         names,
-        ["source:bund", "source:defekt", "source:eu", "source:kaputt", "source:land"]
+        [
+            "source:bund",
+            "source:defekt",
+            "source:eu",
+            "source:kaputt",
+            "source:land"
+        ]
     );
     assert!(sources.iter().all(|(_, n)| *n == slots), "{sources:?}, {slots} slots");
     let requests = requests_per_path(&feeds).await;
     for (source, path) in FEED_PATHS {
-        assert_eq!(requests.get(path).copied().unwrap_or(0), slots, "{source}: {requests:?}");
+        assert_eq!(
+            requests.get(path).copied().unwrap_or(0),
+            slots,
+            "{source}: {requests:?}"
+        );
     }
 }
 
@@ -221,7 +232,12 @@ impl PgPair {
     /// Every source's fetches against its done claims: (source, requests, slots done).
     async fn fetches(&self, conn: &mut PgConnection) -> Vec<(String, i64, i64)> {
         let mut requests = requests_per_path(&self.feeds).await;
-        requests.extend(requests_per_path(&self.slow).await.into_iter().map(|(_, n)| ("langsam".to_string(), n)));
+        requests.extend(
+            requests_per_path(&self.slow)
+                .await
+                .into_iter()
+                .map(|(_, n)| ("langsam".to_string(), n)),
+        );
         let mut fetches = Vec::new();
         let paths = FEED_PATHS.iter().map(|(s, p)| (*s, *p)).chain([("langsam", "langsam")]);
         for (source, path) in paths {
@@ -450,7 +466,7 @@ fn stamp(t: DateTime<Utc>) -> String {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_slot_held_by_a_dead_instance_is_taken_over_when_its_lease_runs_out() {
+async fn a_source_held_by_a_dead_instance_is_taken_over_when_its_lease_runs_out() {
     let feeds = fixture_server().await;
     let sink = SmtpSink::start(|_| "250 2.1.5 ok");
     let dir = tempfile::tempdir().unwrap();
@@ -460,48 +476,76 @@ async fn a_slot_held_by_a_dead_instance_is_taken_over_when_its_lease_runs_out() 
     deployment(&config, &feeds.uri(), sink.port, &patch(&schedules));
     // `status` creates and migrates the store.
     assert!(crate::pass::foerderradar(&config, &data, &["status"]).status.success());
-    // A daemon that died left claims on the next collect slots (every even second),
-    // with leases that run out in 6 s.
+    // A daemon that died left claims on source `bund` of the next collect slots (every
+    // even second), with leases that run out in 6 s.
     let now = Utc::now();
     let lease_until = now + chrono::TimeDelta::seconds(6);
     let first_slot = now.timestamp() + 2;
     let mut conn = db(&data).await;
     for t in (first_slot..first_slot + 12).filter(|t| t % 2 == 0) {
-        sqlx::query("INSERT INTO job_claims (job, slot, instance, lease_until) VALUES ('collect', ?, 'ghost', ?)")
+        sqlx::query("INSERT INTO job_claims (job, slot, instance, lease_until) VALUES ('source:bund', ?, 'ghost', ?)")
             .bind(stamp(DateTime::from_timestamp(t, 0).unwrap()))
             .bind(stamp(lease_until))
             .execute(&mut conn)
             .await
             .unwrap();
     }
+    // The slots that come due while the lease runs: only a take-over collects bund there.
+    let ghost_slots: Vec<String> = (first_slot..lease_until.timestamp())
+        .filter(|t| t % 2 == 0)
+        .map(|t| stamp(DateTime::from_timestamp(t, 0).unwrap()))
+        .collect();
+    assert!(!ghost_slots.is_empty());
 
     let mut daemon = spawn_daemon(&config, &data);
     let lines = stderr_lines(&mut daemon);
     let waiting = wait_for(&lines, "waiting for its lease");
     assert!(waiting.contains("ghost"), "{waiting}");
-    wait_for(&lines, "collect done");
-    assert!(Utc::now() >= lease_until, "a held slot ran before its lease ran out");
-    wait_for(&lines, "collect done");
+    // Done = bund taken over and finished, and the slot matched after it.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    type Claim = (String, String, String, Option<String>);
+    let claims = loop {
+        let claims: Vec<Claim> =
+            sqlx::query_as("SELECT job, slot, instance, done_at FROM job_claims ORDER BY slot, job")
+                .fetch_all(&mut conn)
+                .await
+                .unwrap();
+        let matched = |slot: &String| {
+            claims
+                .iter()
+                .any(|(job, s, _, done)| job == "collect" && s == slot && done.is_some())
+        };
+        if ghost_slots.iter().all(matched) {
+            break claims;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "held slots not finished: {claims:?}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
     stop(daemon);
 
-    let rows: Vec<(String, String, Option<String>)> =
-        sqlx::query_as("SELECT slot, instance, done_at FROM job_claims WHERE job = 'collect' ORDER BY slot")
-            .fetch_all(&mut conn)
-            .await
-            .unwrap();
-    // The slots that came due while the lease ran: only a take-over runs them.
-    let ghost_slots: Vec<String> = (first_slot..lease_until.timestamp())
-        .filter(|t| t % 2 == 0)
-        .map(|t| stamp(DateTime::from_timestamp(t, 0).unwrap()))
-        .collect();
-    let taken_over = rows
-        .iter()
-        .filter(|(slot, who, done)| ghost_slots.contains(slot) && who != "ghost" && done.is_some())
-        .count();
-    assert!(
-        taken_over >= 1 && taken_over == ghost_slots.len(),
-        "slots held while they came due were not all taken over: {ghost_slots:?} {rows:?}"
-    );
+    let claim = |job: &str, slot: &str| {
+        claims
+            .iter()
+            .find(|(j, s, ..)| j == job && s == slot)
+            .unwrap_or_else(|| panic!("no claim {job} {slot}: {claims:?}"))
+    };
+    for slot in &ghost_slots {
+        let (_, _, who, bund_done) = claim("source:bund", slot);
+        let bund_done = bund_done.clone().unwrap();
+        assert!(
+            who != "ghost" && bund_done >= stamp(lease_until),
+            "bund of {slot} ran before the ghost's lease ran out: {claims:?}"
+        );
+        // The match waited for bund.
+        let matched = claim("collect", slot).3.clone().unwrap();
+        assert!(matched >= bund_done, "{slot} matched before bund was done: {claims:?}");
+    }
+    // The other sources of the first held slot did not wait for bund's lease.
+    let land = claim("source:land", &ghost_slots[0]).3.clone().unwrap();
+    assert!(land < stamp(lease_until), "land waited for bund's lease: {claims:?}");
     let runs: i64 = sqlx::query_scalar("SELECT count(*) FROM job_runs WHERE job = 'collect' AND finished IS NOT NULL")
         .fetch_one(&mut conn)
         .await
@@ -510,5 +554,5 @@ async fn a_slot_held_by_a_dead_instance_is_taken_over_when_its_lease_runs_out() 
         .fetch_one(&mut conn)
         .await
         .unwrap();
-    assert_eq!(runs, done, "one run per slot done");
+    assert_eq!(runs, done, "one run per slot matched");
 }
