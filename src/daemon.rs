@@ -469,7 +469,7 @@ async fn run_slot(app: &App, job: &Job, slot: DateTime<Utc>, sole: bool) -> JobC
         other => return other,
     }
     let work = record_run(app, &name, started, job_work(app, job, failed_sources));
-    match run_leased(app, &[name.clone()], slot, work).await {
+    match run_leased(app, std::slice::from_ref(&name), slot, work).await {
         Some(()) => finish(app, &name, slot).await,
         None => tracing::error!(job = %name, %slot, "lost the job's lease to another instance; stopped the job"),
     }
