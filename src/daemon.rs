@@ -301,8 +301,11 @@ pub async fn run(mut app: App, config_dir: PathBuf) -> anyhow::Result<ExitCode> 
             announced = upcoming;
         }
         let (next, next_at) = next_job(&app.config, &last_runs, Utc::now());
-        // A held slot whose lease ends first is claimed again then, at once (no jitter).
-        let retake = next_retake(&held).filter(|h| h.retry_at <= next_at).cloned();
+        // A held slot whose lease ends first is claimed again then, at once (no jitter); one
+        // whose lease has ended goes before the slots a busy daemon is behind on (older work
+        // first, so that a dead instance's sources do not wait behind every new slot).
+        let now = Utc::now();
+        let retake = next_retake(&held).filter(|h| h.retry_at <= next_at.max(now)).cloned();
         let (job, slot, at) = match &retake {
             Some(h) => (h.job.clone(), h.slot, h.retry_at),
             None => (next, next_at, next_at),

@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{ConnectOptions, Connection, PgConnection};
 
-use crate::operations::{SmtpSink, db, deployment, slow_server, spawn_daemon, status_json, stop};
+use crate::operations::{SmtpSink, db, deployment, spawn_daemon, status_json, stop};
 use crate::pass::{fixture_server, signal, sources_toml, stderr_lines, wait_for};
 
 const LEASE_SECS: u64 = 4;
@@ -188,7 +188,7 @@ async fn pg(schema: &str) -> PgConnection {
 
 /// Two daemons on one PostgreSQL store (each test in a schema of its own through the
 /// URL's `options`, each daemon with its own data directory): the fixture feeds, a sixth
-/// source `langsam` that answers after 3 s (so that collects hold their leases a while)
+/// source `langsam` that answers after a delay (so that collects hold their leases a while)
 /// and the SMTP sink.
 struct PgPair {
     dir: tempfile::TempDir,
@@ -200,9 +200,10 @@ struct PgPair {
 }
 
 impl PgPair {
-    async fn new() -> PgPair {
+    /// `delay`: how long `langsam` takes to answer.
+    async fn new(delay: Duration) -> PgPair {
         let feeds = fixture_server().await;
-        let slow = slow_server().await;
+        let slow = slow_feed(delay).await;
         let sink = SmtpSink::start(|_| "250 2.1.5 ok");
         let dir = tempfile::tempdir().unwrap();
         let config = dir.path().join("config");
@@ -232,8 +233,11 @@ impl PgPair {
     /// Every source's fetches against its done claims: (source, requests, slots done).
     async fn fetches(&self, conn: &mut PgConnection) -> Vec<(String, i64, i64)> {
         let mut requests = requests_per_path(&self.feeds).await;
-        // The slow server serves `langsam` alone.
-        let slow: i64 = requests_per_path(&self.slow).await.values().sum();
+        let slow = requests_per_path(&self.slow)
+            .await
+            .get("/feed.xml")
+            .copied()
+            .unwrap_or(0);
         requests.insert("langsam".to_string(), slow);
         let mut fetches = Vec::new();
         let paths = FEED_PATHS.iter().map(|(s, p)| (*s, *p)).chain([("langsam", "langsam")]);
@@ -269,6 +273,27 @@ impl PgPair {
     }
 }
 
+/// The feed of source `langsam`, answered after `delay` (its robots.txt at once, a 404).
+async fn slow_feed(delay: Duration) -> wiremock::MockServer {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, ResponseTemplate};
+    let server = wiremock::MockServer::start().await;
+    let feed = r#"<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>t</title>
+        <item><title>Förderaufruf Digitale Dörfer</title><link>https://example.org/aufruf/1</link>
+        <description>Frist 31.12.2027</description></item></channel></rss>"#;
+    Mock::given(method("GET"))
+        .and(path("/feed.xml"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("content-type", "application/rss+xml")
+                .set_body_string(feed)
+                .set_delay(delay),
+        )
+        .mount(&server)
+        .await;
+    server
+}
+
 /// The six sources of [`PgPair`], as claim names.
 const PG_SOURCES: usize = 6;
 
@@ -292,7 +317,9 @@ async fn matched_slots(conn: &mut PgConnection) -> (Vec<(DateTime<Utc>, i64)>, i
 
 #[tokio::test(flavor = "multi_thread")]
 async fn two_daemons_split_each_slots_sources_fetch_each_once_and_match_and_mail_once() {
-    let pair = PgPair::new().await;
+    // A short delay: both daemons are idle when a slot comes due, and split it (with a
+    // long one they take turns, the other still fetching the slow source of the last slot).
+    let pair = PgPair::new(Duration::from_millis(300)).await;
     let (mut a, mut b) = (pair.spawn("a"), pair.spawn("b"));
     let (lines_a, lines_b) = (stderr_lines(&mut a), stderr_lines(&mut b));
     std::thread::sleep(Duration::from_secs(20));
@@ -355,7 +382,7 @@ async fn live_source(conn: &mut PgConnection) -> Option<(String, DateTime<Utc>, 
 
 #[tokio::test(flavor = "multi_thread")]
 async fn after_kill_9_of_a_sources_holder_the_other_daemon_takes_that_source_over() {
-    let pair = PgPair::new().await;
+    let pair = PgPair::new(Duration::from_secs(2)).await;
     let (mut a, mut b) = (pair.spawn("a"), pair.spawn("b"));
     let (lines_a, lines_b) = (stderr_lines(&mut a), stderr_lines(&mut b));
     std::thread::sleep(Duration::from_secs(8));
@@ -471,8 +498,9 @@ async fn a_source_held_by_a_dead_instance_is_taken_over_when_its_lease_runs_out(
     let mut schedules = fast_schedules("");
     schedules[1].1 = "notify = \"0 4 1 1 *\"\nadmin_digest = \"0 5 1 1 *\"".into();
     deployment(&config, &feeds.uri(), sink.port, &patch(&schedules));
-    // `status` creates and migrates the store.
-    assert!(crate::pass::foerderradar(&config, &data, &["status"]).status.success());
+    let mut daemon = spawn_daemon(&config, &data);
+    let lines = stderr_lines(&mut daemon);
+    wait_for(&lines, "next job");
     // A daemon that died left claims on source `bund` of the next collect slots (every
     // even second), with leases that run out in 6 s.
     let now = Utc::now();
@@ -494,26 +522,31 @@ async fn a_source_held_by_a_dead_instance_is_taken_over_when_its_lease_runs_out(
         .collect();
     assert!(!ghost_slots.is_empty());
 
-    let mut daemon = spawn_daemon(&config, &data);
-    let lines = stderr_lines(&mut daemon);
     let waiting = wait_for(&lines, "waiting for its lease");
     assert!(waiting.contains("ghost"), "{waiting}");
-    // Done = bund taken over and finished, and the slot matched after it.
+    // The daemon looks at every slot unless it is still busy with an earlier one. The held
+    // slots it looked at (it claimed another source there) must be finished: bund taken
+    // over and done, and the slot matched after it.
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     type Claim = (String, String, String, Option<String>);
-    let claims = loop {
+    let (claims, looked_at) = loop {
         let claims: Vec<Claim> =
             sqlx::query_as("SELECT job, slot, instance, done_at FROM job_claims ORDER BY slot, job")
                 .fetch_all(&mut conn)
                 .await
                 .unwrap();
+        let looked_at: Vec<String> = ghost_slots
+            .iter()
+            .filter(|slot| claims.iter().any(|(job, s, ..)| job == "source:land" && s == *slot))
+            .cloned()
+            .collect();
         let matched = |slot: &String| {
             claims
                 .iter()
                 .any(|(job, s, _, done)| job == "collect" && s == slot && done.is_some())
         };
-        if ghost_slots.iter().all(matched) {
-            break claims;
+        if !looked_at.is_empty() && looked_at.iter().all(matched) {
+            break (claims, looked_at);
         }
         assert!(
             std::time::Instant::now() < deadline,
@@ -529,7 +562,7 @@ async fn a_source_held_by_a_dead_instance_is_taken_over_when_its_lease_runs_out(
             .find(|(j, s, ..)| j == job && s == slot)
             .unwrap_or_else(|| panic!("no claim {job} {slot}: {claims:?}"))
     };
-    for slot in &ghost_slots {
+    for slot in &looked_at {
         let (_, _, who, bund_done) = claim("source:bund", slot);
         let bund_done = bund_done.clone().unwrap();
         assert!(
@@ -541,7 +574,7 @@ async fn a_source_held_by_a_dead_instance_is_taken_over_when_its_lease_runs_out(
         assert!(matched >= bund_done, "{slot} matched before bund was done: {claims:?}");
     }
     // The other sources of the first held slot did not wait for bund's lease.
-    let land = claim("source:land", &ghost_slots[0]).3.clone().unwrap();
+    let land = claim("source:land", &looked_at[0]).3.clone().unwrap();
     assert!(land < stamp(lease_until), "land waited for bund's lease: {claims:?}");
     let runs: i64 = sqlx::query_scalar("SELECT count(*) FROM job_runs WHERE job = 'collect' AND finished IS NOT NULL")
         .fetch_one(&mut conn)
