@@ -301,11 +301,8 @@ pub async fn run(mut app: App, config_dir: PathBuf) -> anyhow::Result<ExitCode> 
             announced = upcoming;
         }
         let (next, next_at) = next_job(&app.config, &last_runs, Utc::now());
-        // A held slot whose lease ends first is claimed again then, at once (no jitter); one
-        // whose lease has ended goes before the slots a busy daemon is behind on (older work
-        // first, so that a dead instance's sources do not wait behind every new slot).
-        let now = Utc::now();
-        let retake = next_retake(&held).filter(|h| h.retry_at <= next_at.max(now)).cloned();
+        // A held slot whose lease ends first is claimed again then, at once (no jitter).
+        let retake = next_retake(&held, next_at, Utc::now()).cloned();
         let (job, slot, at) = match &retake {
             Some(h) => (h.job.clone(), h.slot, h.retry_at),
             None => (next, next_at, next_at),
@@ -422,8 +419,14 @@ struct HeldSlot {
 }
 
 /// The held slot to claim again first.
-fn next_retake(held: &[HeldSlot]) -> Option<&HeldSlot> {
-    held.iter().min_by_key(|h| h.retry_at)
+/// The held slot to claim again before the next cron job (due at `next_at`), if any: the
+/// one whose lease ends first, when that is before `next_at` or already past. A lease that
+/// has ended goes before the slots a busy daemon is behind on (older work first, so that a
+/// dead instance's sources do not wait behind every new slot).
+fn next_retake(held: &[HeldSlot], next_at: DateTime<Utc>, now: DateTime<Utc>) -> Option<&HeldSlot> {
+    held.iter()
+        .min_by_key(|h| h.retry_at)
+        .filter(|h| h.retry_at <= next_at.max(now))
 }
 
 /// Records that this instance is alive, now and every `[daemon] heartbeat_secs`, until aborted.
@@ -1223,6 +1226,27 @@ mod tests {
         assert!(delays.iter().any(|d| *d > max * 9 / 10));
         // Zero (the default) means no delay at all.
         assert!((0..100).all(|_| jitter_delay(std::time::Duration::ZERO, &mut rng).is_zero()));
+    }
+
+    #[test]
+    fn a_held_slot_whose_lease_ended_goes_before_the_slots_a_busy_daemon_is_behind_on() {
+        let held = |at: &str| HeldSlot {
+            job: Job::Collect(None),
+            slot: utc("2026-12-07T05:00:00Z"),
+            retry_at: utc(at),
+        };
+        let slots = [held("2026-12-07T05:02:10Z"), held("2026-12-07T05:02:00Z")];
+        let now = utc("2026-12-07T05:02:30Z");
+        // Behind: the next slot (05:02:20) is past, but the lease ended before it.
+        let first = next_retake(&slots, utc("2026-12-07T05:02:20Z"), now);
+        assert_eq!(first.map(|h| h.retry_at), Some(utc("2026-12-07T05:02:00Z")));
+        // Behind on a slot older than the lease's end: the lease has ended too, older work first.
+        let behind = next_retake(&slots, utc("2026-12-07T05:01:00Z"), now);
+        assert_eq!(behind.map(|h| h.retry_at), Some(utc("2026-12-07T05:02:00Z")));
+        // On time: a lease that ends after the next slot waits for it.
+        let early = utc("2026-12-07T05:01:00Z");
+        assert!(next_retake(&slots, utc("2026-12-07T05:01:30Z"), early).is_none());
+        assert!(next_retake(&[], utc("2026-12-07T05:01:30Z"), now).is_none());
     }
 
     #[test]

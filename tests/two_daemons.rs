@@ -342,6 +342,7 @@ async fn two_daemons_split_each_slots_sources_fetch_each_once_and_match_and_mail
     // Every (source, slot) fetched exactly once: as many requests as done claims (each
     // claim row is one source and slot, done once).
     let fetches = pair.fetches(&mut conn).await;
+    eprintln!("(source, requests, slots done): {fetches:?}");
     assert!(
         fetches.iter().all(|(_, requests, done)| requests == done && *done >= 3),
         "(source, requests, slots done): {fetches:?}"
@@ -353,6 +354,7 @@ async fn two_daemons_split_each_slots_sources_fetch_each_once_and_match_and_mail
     .fetch_all(&mut conn)
     .await
     .unwrap();
+    eprintln!("instances per slot: {split:?}");
     assert!(split.iter().any(|(_, by)| *by == 2), "no slot was split: {split:?}");
     // The match ran once per slot, after every source of the slot was done.
     let (slots, runs) = matched_slots(&mut conn).await;
@@ -443,6 +445,7 @@ async fn after_kill_9_of_a_sources_holder_the_other_daemon_takes_that_source_ove
         std::thread::sleep(Duration::from_millis(100));
     }
     let taken_over = taken_over.expect("taken over");
+    eprintln!("{source} of slot {slot} taken over {taken_over:?} after the kill (lease {LEASE_SECS} s)");
     assert!(
         taken_over <= Duration::from_secs(LEASE_SECS + 10),
         "{source} taken over after {taken_over:?}"
@@ -463,6 +466,7 @@ async fn after_kill_9_of_a_sources_holder_the_other_daemon_takes_that_source_ove
             .unwrap();
     assert!(open.is_empty(), "left open: {open:?}");
     let fetches = pair.fetches(&mut conn).await;
+    eprintln!("(source, requests, slots done): {fetches:?}; the victim held {victim_held:?}");
     for (source, requests, done) in &fetches {
         let at_most = done + i64::from(victim_held.contains(source));
         assert!(
