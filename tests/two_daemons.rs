@@ -369,12 +369,15 @@ async fn two_daemons_split_each_slots_sources_fetch_each_once_and_match_and_mail
     pair.drop_schema().await;
 }
 
-/// The source claim whose lease is live now and not done, with its holder's pid: the
-/// slow source first (it is held longest).
+/// A source claim whose lease is live now and not done, with its holder's pid, in a slot
+/// the other instance works on too (it claimed a source there, so it looks at the slot
+/// again when the lease ends): the slow source first (it is held longest).
 async fn live_source(conn: &mut PgConnection) -> Option<(String, DateTime<Utc>, String, i64)> {
     sqlx::query_as(
         "SELECT c.job, c.slot, c.instance, i.pid FROM job_claims c JOIN instances i ON i.id = c.instance \
          WHERE c.job LIKE 'source:%' AND c.done_at IS NULL AND c.lease_until > now() \
+         AND EXISTS (SELECT 1 FROM job_claims o WHERE o.slot = c.slot AND o.job LIKE 'source:%' \
+                     AND o.instance <> c.instance) \
          ORDER BY c.job = 'source:langsam' DESC, c.slot DESC LIMIT 1",
     )
     .fetch_optional(conn)
