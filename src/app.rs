@@ -123,6 +123,16 @@ impl<S: Store> App<S> {
     /// Collects all enabled sources (or only `only`), stores the calls and the
     /// source health. A failing source is reported in the summary, never fatal.
     pub async fn collect(&self, only: &[String]) -> anyhow::Result<CollectSummary> {
+        self.collect_reporting(only, None).await
+    }
+
+    /// [`App::collect`], sending each source's id on `stored` as soon as its outcome is
+    /// stored (the daemon marks that source's claim done then, while the others run).
+    pub async fn collect_reporting(
+        &self,
+        only: &[String],
+        stored: Option<tokio::sync::mpsc::UnboundedSender<String>>,
+    ) -> anyhow::Result<CollectSummary> {
         let meter = Meter::start(Stage::Collect);
         let now = Utc::now();
         let run = self.store.start_run(RunKind::Collect, now).await?;
@@ -173,7 +183,12 @@ impl<S: Store> App<S> {
                             .map(|c| (c.url.clone(), Known::of(c)))
                             .collect(),
                     };
-                    summary.sources.push(self.store_outcome(outcome, &known, now).await?);
+                    let report = self.store_outcome(outcome, &known, now).await?;
+                    if let Some(stored) = &stored {
+                        // The receiver only goes away when the daemon stops the collect.
+                        let _ = stored.send(report.source.clone());
+                    }
+                    summary.sources.push(report);
                 }
                 Some(request) = requests.recv() => {
                     let calls = self.prior_calls(&request.source).await;

@@ -28,6 +28,27 @@
 //! claimed one by one by the sender (`notify::deliver`). Every daemon records a
 //! heartbeat every `[daemon] heartbeat_secs`, which `status` lists. Two daemons may run
 //! different slots of one job at once (a run longer than the gap between slots).
+//!
+//! A collect slot is shared per source. Each source's collect in the slot is a claim of
+//! its own (`source:<id>`, [`source_claim`], with the slot of its schedule group). An
+//! instance whose collect slot comes due claims free sources one by one, at most a fair
+//! share per round (the group's sources over the instances with a live heartbeat,
+//! rounded up; all of them when it holds the SQLite data lock and so is alone), collects
+//! the round's sources together as one pass does (one fetcher, per-host throttling),
+//! renews their leases while it runs and marks each source done as soon as its outcome is
+//! stored; then it claims again until nothing is free. So two instances waking for one
+//! slot split its sources, a source is fetched once per slot, and a source whose holder
+//! died is taken over by the next claim after its lease ran out.
+//!
+//! The match after the collect runs once per slot, under the claim of the group's job
+//! name (`collect`, `collect:<group>`), and only once every source of the slot is done:
+//! an instance that finds nothing left to claim checks the sources' claims; if another
+//! instance still holds one, it waits for that lease like for any held slot (and comes
+//! back then: to take the source over if its holder died, or to find it done); if all
+//! are done, it claims the match. Each instance checks after marking its own sources
+//! done, so whichever finishes last sees every source done and matches; if two see it at
+//! once, the match claim lets one run. The matching instance records the run in
+//! `job_runs` (one per slot), from the start of its part of the slot.
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -44,7 +65,7 @@ use crate::matching::Matcher;
 use crate::notify::admin::AdminNotice;
 use crate::notify::admin_digest::{self, AdminDigest};
 use crate::notify::{DeliveryReport, FailedMail};
-use crate::store::{JobClaim, RunKind, Store};
+use crate::store::{JobClaim, RunKind, Store, source_claim};
 
 /// Holds the exclusive lock on `<data>/foerderradar.lock` while alive.
 #[derive(Debug)]
@@ -281,7 +302,7 @@ pub async fn run(mut app: App, config_dir: PathBuf) -> anyhow::Result<ExitCode> 
         }
         let (next, next_at) = next_job(&app.config, &last_runs, Utc::now());
         // A held slot whose lease ends first is claimed again then, at once (no jitter).
-        let retake = next_retake(&held).filter(|h| h.retry_at <= next_at).cloned();
+        let retake = next_retake(&held, next_at, Utc::now()).cloned();
         let (job, slot, at) = match &retake {
             Some(h) => (h.job.clone(), h.slot, h.retry_at),
             None => (next, next_at, next_at),
@@ -308,7 +329,7 @@ pub async fn run(mut app: App, config_dir: PathBuf) -> anyhow::Result<ExitCode> 
             last_runs.record(&job, Utc::now());
         }
         let grace = app.config.service.shutdown_grace;
-        let job_run = run_slot(&app, &job, slot);
+        let job_run = run_slot(&app, &job, slot, lock.is_some());
         tokio::pin!(job_run);
         let stop_requested = tokio::select! {
             claim = &mut job_run => {
@@ -398,8 +419,14 @@ struct HeldSlot {
 }
 
 /// The held slot to claim again first.
-fn next_retake(held: &[HeldSlot]) -> Option<&HeldSlot> {
-    held.iter().min_by_key(|h| h.retry_at)
+/// The held slot to claim again before the next cron job (due at `next_at`), if any: the
+/// one whose lease ends first, when that is before `next_at` or already past. A lease that
+/// has ended goes before the slots a busy daemon is behind on (older work first, so that a
+/// dead instance's sources do not wait behind every new slot).
+fn next_retake(held: &[HeldSlot], next_at: DateTime<Utc>, now: DateTime<Utc>) -> Option<&HeldSlot> {
+    held.iter()
+        .min_by_key(|h| h.retry_at)
+        .filter(|h| h.retry_at <= next_at.max(now))
 }
 
 /// Records that this instance is alive, now and every `[daemon] heartbeat_secs`, until aborted.
@@ -419,93 +446,358 @@ fn spawn_heartbeat(app: &App) -> tokio::task::JoinHandle<()> {
     })
 }
 
-/// Claims `slot` of `job` and, when this instance got it, runs the job while renewing
-/// the lease, then marks the slot done. The retry tick claims no slot (its mails are
-/// claimed one by one). A job whose lease was lost (taken over after it could not be
-/// renewed in time) is stopped: the other instance runs it.
-async fn run_slot(app: &App, job: &Job, slot: DateTime<Utc>) -> JobClaim {
-    if *job == Job::Retry {
-        run_job(app, job).await;
-        return JobClaim::Claimed;
-    }
-    let lease = app.lease();
-    let name = job.name();
-    let claim = match app
-        .store
-        .claim_job(&name, slot, &lease.holder, lease.length, Utc::now())
-        .await
-    {
-        Ok(claim) => claim,
-        Err(e) => {
-            // Without a claim the job does not run: another instance may be running it.
-            tracing::error!(job = %name, error = %e, "cannot claim the job's slot; skipping it");
-            return JobClaim::Done;
+/// Runs `slot` of `job` as far as this instance's part goes (see the module docs): a
+/// collect job claims and collects its sources one claim each, then matches once every
+/// source of the slot is done; every other cron job claims the slot, runs while renewing
+/// the lease and marks it done. The retry tick claims no slot (its mails are claimed one
+/// by one). `Held` asks the caller to come back when that lease ends; a job whose lease
+/// was lost (taken over after it could not be renewed in time) is stopped.
+/// `sole`: this process holds the data lock, so no other instance shares the store.
+async fn run_slot(app: &App, job: &Job, slot: DateTime<Utc>, sole: bool) -> JobClaim {
+    let started = Utc::now();
+    let failed_sources = match job {
+        Job::Retry => {
+            if let Err(e) = retry(app).await {
+                tracing::error!(job = %job.name(), error = %format!("{e:#}"), "job failed");
+            }
+            return JobClaim::Claimed;
         }
+        Job::Collect(group) => match collect_sources(app, group.as_deref(), slot, sole).await {
+            Sources::AllDone { failed } => failed,
+            Sources::Waiting(held) => return held,
+            Sources::Unknown => return JobClaim::Done,
+        },
+        Job::Notify | Job::AdminDigest => 0,
     };
-    match claim {
+    let name = job.name();
+    match claim(app, &name, slot).await {
         JobClaim::Claimed => {}
-        JobClaim::Done => {
-            tracing::info!(job = %name, %slot, "this slot already ran on another instance");
-            return claim;
-        }
-        JobClaim::Held { .. } => return claim,
+        other => return other,
     }
-    let work = run_job(app, job);
-    tokio::pin!(work);
-    // Renewed three times per lease, so one slow renewal does not lose it.
-    let mut renew = tokio::time::interval(app.config.service.lease / 3);
-    renew.tick().await;
-    loop {
-        tokio::select! {
-            () = &mut work => break,
-            _ = renew.tick() => match app.store.renew_job_lease(&name, slot, &lease.holder, lease.length, Utc::now()).await {
-                Ok(true) => {}
-                Ok(false) => {
-                    tracing::error!(job = %name, %slot, "lost the job's lease to another instance; stopping the job");
-                    return JobClaim::Claimed;
-                }
-                Err(e) => tracing::warn!(job = %name, error = %e, "cannot renew the job's lease; trying again"),
-            },
-        }
-    }
-    if let Err(e) = app.store.finish_job(&name, slot, &lease.holder, Utc::now()).await {
-        tracing::error!(job = %name, error = %e, "cannot mark the job's slot done");
+    let work = record_run(app, &name, started, job_work(app, job, failed_sources));
+    match run_leased(app, std::slice::from_ref(&name), slot, work).await {
+        Some(()) => finish(app, &name, slot).await,
+        None => tracing::error!(job = %name, %slot, "lost the job's lease to another instance; stopped the job"),
     }
     JobClaim::Claimed
 }
 
-/// Runs one job and records a cron job's run in `job_runs`; failures are logged and
-/// the daemon goes on.
-async fn run_job(app: &App, job: &Job) {
-    let run = match job {
-        Job::Retry => None,
-        _ => match app.store.start_job_run(&job.name(), Utc::now()).await {
-            Ok(id) => Some(id),
-            Err(e) => {
-                tracing::error!(job = %job.name(), error = %e, "cannot record the job's start");
-                None
-            }
-        },
-    };
-    let result = match job {
-        Job::Collect(group) => collect_and_match(app, group.as_deref()).await,
+/// What a cron job does once its slot is claimed (for a collect: the match after it).
+async fn job_work(app: &App, job: &Job, failed_sources: usize) -> anyhow::Result<bool> {
+    match job {
+        Job::Collect(group) => match_after_collect(app, group.as_deref(), failed_sources).await,
         Job::Notify => notify(app).await,
         // Queued is done: the outbox retries its delivery, and the next digest's period
         // starts here (a digest that could not be queued leaves its period to the next).
         Job::AdminDigest => admin_digest(app, Utc::now()).await.map(|_| true),
         Job::Retry => retry(app).await,
+    }
+}
+
+/// Claims `slot` of `name` (a cron job or a [`source_claim`]) for this instance. A store
+/// error counts as not claimed: without a claim nothing runs, another instance may.
+async fn claim(app: &App, name: &str, slot: DateTime<Utc>) -> JobClaim {
+    let lease = app.lease();
+    match app
+        .store
+        .claim_job(name, slot, &lease.holder, lease.length, Utc::now())
+        .await
+    {
+        Ok(JobClaim::Done) => {
+            tracing::info!(job = %name, %slot, "this slot already ran on another instance");
+            JobClaim::Done
+        }
+        Ok(claim) => claim,
+        Err(e) => {
+            tracing::error!(job = %name, %slot, error = %e, "cannot claim the slot; skipping it");
+            JobClaim::Done
+        }
+    }
+}
+
+/// Marks this instance's claim on `slot` of `name` done.
+async fn finish(app: &App, name: &str, slot: DateTime<Utc>) {
+    if let Err(e) = app.store.finish_job(name, slot, &app.lease().holder, Utc::now()).await {
+        tracing::error!(job = %name, %slot, error = %e, "cannot mark the slot done");
+    }
+}
+
+/// Runs `work` while renewing this instance's leases on `slot` of every claim in `names`
+/// three times per lease, so one slow renewal does not lose them. `None` when a lease
+/// was lost (another instance took the claim over): `work` is dropped then, between
+/// two awaits, which leaves the store consistent. The renewals run beside `work`, not
+/// inside it: a renewal waiting for the store's write lock never stalls the job that
+/// holds it.
+async fn run_leased<T>(
+    app: &App,
+    names: &[String],
+    slot: DateTime<Utc>,
+    work: impl std::future::Future<Output = T>,
+) -> Option<T> {
+    let renewals = async {
+        let mut renew = renewal_ticks(app).await;
+        loop {
+            renew.tick().await;
+            if !renew_all(app, names, slot).await {
+                return;
+            }
+        }
     };
-    let ok = result.unwrap_or_else(|e| {
-        tracing::error!(job = %job.name(), error = %format!("{e:#}"), "job failed");
+    tokio::select! {
+        out = work => Some(out),
+        () = renewals => None,
+    }
+}
+
+/// Ticks three times per lease, the first a lease's third from now.
+async fn renewal_ticks(app: &App) -> tokio::time::Interval {
+    let mut renew = tokio::time::interval(app.config.service.lease / 3);
+    renew.tick().await;
+    renew
+}
+
+/// Renews this instance's leases on `slot` of `names`; false when one was lost. A store
+/// error is logged and tried again at the next tick.
+async fn renew_all(app: &App, names: &[String], slot: DateTime<Utc>) -> bool {
+    let lease = app.lease();
+    for name in names {
+        match app
+            .store
+            .renew_job_lease(name, slot, &lease.holder, lease.length, Utc::now())
+            .await
+        {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::error!(job = %name, %slot, "lost the lease to another instance");
+                return false;
+            }
+            Err(e) => tracing::warn!(job = %name, error = %e, "cannot renew the lease; trying again"),
+        }
+    }
+    true
+}
+
+/// Runs `work` as one run of cron job `name` recorded in `job_runs` from `started`;
+/// a failure is logged and the daemon goes on.
+async fn record_run(
+    app: &App,
+    name: &str,
+    started: DateTime<Utc>,
+    work: impl std::future::Future<Output = anyhow::Result<bool>>,
+) {
+    let run = match app.store.start_job_run(name, started).await {
+        Ok(id) => Some(id),
+        Err(e) => {
+            tracing::error!(job = %name, error = %e, "cannot record the job's start");
+            None
+        }
+    };
+    let ok = work.await.unwrap_or_else(|e| {
+        tracing::error!(job = %name, error = %format!("{e:#}"), "job failed");
         false
     });
     if let Some(run) = run
         && let Err(e) = app.store.finish_job_run(run, Utc::now(), ok).await
     {
-        tracing::error!(job = %job.name(), error = %e, "cannot record the job's end");
+        tracing::error!(job = %name, error = %e, "cannot record the job's end");
     }
-    // What each stage of the job cost (an idle retry has dropped its own).
+    // What each stage of the job cost.
     app.take_stage_stats().iter().for_each(|s| s.log());
+}
+
+/// Keeps the leases on a batch's source claims (`open`) while it is collected: marks
+/// each source done as its id arrives on `done`, renews the others three times per lease.
+/// Runs beside the collect (see [`run_leased`]). The claims still open once the collect
+/// has ended (`done` closed); `None` when a lease was lost.
+async fn keep_source_leases(
+    app: &App,
+    slot: DateTime<Utc>,
+    mut open: Vec<String>,
+    mut done: tokio::sync::mpsc::UnboundedReceiver<String>,
+) -> Option<Vec<String>> {
+    let mut renew = renewal_ticks(app).await;
+    loop {
+        tokio::select! {
+            stored = done.recv() => {
+                let Some(source) = stored else { return Some(open) };
+                let name = source_claim(&source);
+                finish(app, &name, slot).await;
+                open.retain(|n| *n != name);
+            }
+            _ = renew.tick() => if !renew_all(app, &open, slot).await {
+                return None;
+            },
+        }
+    }
+}
+
+/// Where the sources of a collect slot stand once this instance has done its part.
+#[derive(Debug)]
+enum Sources {
+    /// Every source of the slot is done (`failed`: of those this instance collected, how
+    /// many failed): the match may run.
+    AllDone { failed: usize },
+    /// Another instance holds a source (or took one over from this instance): come back
+    /// when its lease ends.
+    Waiting(JobClaim),
+    /// A claim could not be read (a store error, logged): the slot is left to the next.
+    Unknown,
+}
+
+/// This instance's part of a collect slot: rounds of claiming free sources, each with a
+/// claim of its own ([`source_claim`]), at most a fair share per round (the sources over
+/// the live instances; all when `sole`), and collecting them together while their leases
+/// are renewed; each source's claim is marked done as soon as its outcome is stored.
+/// Ends when a round finds nothing left to claim.
+async fn collect_sources(app: &App, group: Option<&str>, slot: DateTime<Utc>, sole: bool) -> Sources {
+    let sources = sources_of(&app.config, group);
+    let mut collected: Vec<String> = Vec::new();
+    let mut failed = 0;
+    loop {
+        let share = match sole {
+            true => sources.len(),
+            false => fair_share(app, sources.len()).await,
+        };
+        let round = claim_sources(app, &sources, &collected, slot, share).await;
+        if round.claimed.is_empty() {
+            return match (round.held, round.errors) {
+                (Some(held), _) => Sources::Waiting(held),
+                (None, 0) => Sources::AllDone { failed },
+                (None, _) => Sources::Unknown,
+            };
+        }
+        match collect_batch(app, group, slot, &round.claimed).await {
+            Some(f) => failed += f,
+            None => {
+                let until = Utc::now() + app.lease().length;
+                return Sources::Waiting(JobClaim::Held {
+                    by: "another instance".into(),
+                    until,
+                });
+            }
+        }
+        collected.extend(round.claimed);
+    }
+}
+
+/// One round of claims on a collect slot's sources.
+#[derive(Debug, Default)]
+struct Round {
+    /// The sources this instance claimed now, in the config's order.
+    claimed: Vec<String>,
+    /// The source claim held by another instance whose lease ends first.
+    held: Option<JobClaim>,
+    /// Claims that failed with a store error.
+    errors: usize,
+}
+
+/// Claims up to `share` of `sources` not in `skip`, one by one in the config's order.
+async fn claim_sources(app: &App, sources: &[String], skip: &[String], slot: DateTime<Utc>, share: usize) -> Round {
+    let lease = app.lease();
+    let mut round = Round::default();
+    for source in sources.iter().filter(|s| !skip.contains(s)) {
+        if round.claimed.len() >= share {
+            break;
+        }
+        let claim = app
+            .store
+            .claim_job(&source_claim(source), slot, &lease.holder, lease.length, Utc::now())
+            .await;
+        match claim {
+            Ok(JobClaim::Claimed) => round.claimed.push(source.clone()),
+            Ok(JobClaim::Done) => {}
+            Ok(held @ JobClaim::Held { .. }) => {
+                let earlier = match (&round.held, &held) {
+                    (Some(JobClaim::Held { until: first, .. }), JobClaim::Held { until, .. }) => until < first,
+                    _ => true,
+                };
+                if earlier {
+                    round.held = Some(held);
+                }
+            }
+            Err(e) => {
+                tracing::error!(source = %source, %slot, error = %e, "cannot claim the source's collect");
+                round.errors += 1;
+            }
+        }
+    }
+    round
+}
+
+/// How many sources of `total` one instance claims per round: an even share over the
+/// instances whose heartbeat is live (three heartbeats), rounded up. Two instances that
+/// wake for one slot split its sources; one that finds the others gone takes the rest
+/// in its next round.
+async fn fair_share(app: &App, total: usize) -> usize {
+    let now = Utc::now();
+    let live_within = chrono::TimeDelta::from_std(app.config.service.heartbeat * 3).unwrap_or(chrono::TimeDelta::MAX);
+    let live = match app.store.instances(now).await {
+        Ok(instances) => instances
+            .iter()
+            .filter(|i| now - i.last_heartbeat <= live_within)
+            .count(),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read the instances; claiming as if alone");
+            1
+        }
+    };
+    total.div_ceil(live.max(1)).max(1)
+}
+
+/// Collects the claimed `batch` of a slot's sources together (as one pass collects
+/// them), renewing their leases and marking each done as soon as its outcome is stored.
+/// The number of failed sources; `None` when a lease was lost (the batch is stopped).
+async fn collect_batch(app: &App, group: Option<&str>, slot: DateTime<Utc>, batch: &[String]) -> Option<usize> {
+    let (stored, done) = tokio::sync::mpsc::unbounded_channel();
+    let work = app.collect_reporting(batch, Some(stored));
+    let keeper = keep_source_leases(app, slot, batch.iter().map(|s| source_claim(s)).collect(), done);
+    tokio::pin!(work, keeper);
+    // The keeper ends when the collect has ended (its sender is gone) or a lease was lost.
+    let lost = || {
+        tracing::error!(group = group.unwrap_or("collect"), %slot, "stopped the collect: another instance took a source over");
+        None
+    };
+    let (result, open) = tokio::select! {
+        result = &mut work => match keeper.await {
+            Some(open) => (result, open),
+            None => return lost(),
+        },
+        kept = &mut keeper => match kept {
+            Some(open) => (work.await, open),
+            None => return lost(),
+        },
+    };
+    let group_name = group.unwrap_or("collect");
+    let failed = match result {
+        Ok(collect) => {
+            tracing::info!(
+                group = group_name,
+                %slot,
+                sources = collect.sources.len(),
+                failed = collect.failed(),
+                "collect done\n{collect}"
+            );
+            let notice = AdminNotice {
+                newly_broken: collect.newly_broken.clone(),
+                ..AdminNotice::default()
+            };
+            if let Err(e) = app.tell_admin(&notice).await {
+                tracing::error!(error = %format!("{e:#}"), "cannot tell the admin about broken sources");
+            }
+            collect.failed()
+        }
+        Err(e) => {
+            // As before per-source claims: a failed collect is not repeated for its slot.
+            tracing::error!(group = group_name, %slot, error = %format!("{e:#}"), "collect failed");
+            open.len()
+        }
+    };
+    for name in &open {
+        finish(app, name, slot).await;
+    }
+    // What the batch's collect cost.
+    app.take_stage_stats().iter().for_each(|s| s.log());
+    Some(failed)
 }
 
 /// Plans and sends the digests. It has its own schedule, independent of any collect:
@@ -551,31 +843,20 @@ fn sources_of(config: &Config, group: Option<&str>) -> Vec<String> {
         .collect()
 }
 
-async fn collect_and_match(app: &App, group: Option<&str>) -> anyhow::Result<bool> {
-    let sources = sources_of(&app.config, group);
-    // `collect(&[])` would mean every enabled source.
-    if sources.is_empty() {
+/// The match after a collect slot, once every source of the slot is done. `ok` when
+/// none of the sources this instance collected for the slot failed (each source's own
+/// result is in `sources` and `status`).
+async fn match_after_collect(app: &App, group: Option<&str>, failed_sources: usize) -> anyhow::Result<bool> {
+    if sources_of(&app.config, group).is_empty() {
         tracing::info!(
             group = group.unwrap_or("collect"),
             "no enabled source follows this schedule"
         );
         return Ok(true);
     }
-    let collect = app.collect(&sources).await?;
-    tracing::info!(
-        group = group.unwrap_or("collect"),
-        sources = collect.sources.len(),
-        failed = collect.failed(),
-        "collect done\n{collect}"
-    );
-    app.tell_admin(&AdminNotice {
-        newly_broken: collect.newly_broken.clone(),
-        ..AdminNotice::default()
-    })
-    .await?;
     let matching = app.match_calls().await?;
     tracing::info!(%matching, "match done");
-    Ok(collect.failed() == 0)
+    Ok(failed_sources == 0)
 }
 
 /// What one admin digest did.
@@ -945,6 +1226,27 @@ mod tests {
         assert!(delays.iter().any(|d| *d > max * 9 / 10));
         // Zero (the default) means no delay at all.
         assert!((0..100).all(|_| jitter_delay(std::time::Duration::ZERO, &mut rng).is_zero()));
+    }
+
+    #[test]
+    fn a_held_slot_whose_lease_ended_goes_before_the_slots_a_busy_daemon_is_behind_on() {
+        let held = |at: &str| HeldSlot {
+            job: Job::Collect(None),
+            slot: utc("2026-12-07T05:00:00Z"),
+            retry_at: utc(at),
+        };
+        let slots = [held("2026-12-07T05:02:10Z"), held("2026-12-07T05:02:00Z")];
+        let now = utc("2026-12-07T05:02:30Z");
+        // Behind: the next slot (05:02:20) is past, but the lease ended before it.
+        let first = next_retake(&slots, utc("2026-12-07T05:02:20Z"), now);
+        assert_eq!(first.map(|h| h.retry_at), Some(utc("2026-12-07T05:02:00Z")));
+        // Behind on a slot older than the lease's end: the lease has ended too, older work first.
+        let behind = next_retake(&slots, utc("2026-12-07T05:01:00Z"), now);
+        assert_eq!(behind.map(|h| h.retry_at), Some(utc("2026-12-07T05:02:00Z")));
+        // On time: a lease that ends after the next slot waits for it.
+        let early = utc("2026-12-07T05:01:00Z");
+        assert!(next_retake(&slots, utc("2026-12-07T05:01:30Z"), early).is_none());
+        assert!(next_retake(&[], utc("2026-12-07T05:01:30Z"), now).is_none());
     }
 
     #[test]

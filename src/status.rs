@@ -16,7 +16,7 @@ use chrono_tz::Tz;
 use serde::Serialize;
 
 use crate::config::{Config, CronSchedule};
-use crate::store::{InstanceStatus, LastError, RunKind, Store};
+use crate::store::{HeldJob, InstanceStatus, LastError, RunKind, Store, claimed_source};
 
 /// A mail given up within this many days counts as needing attention.
 pub const GIVEN_UP_WINDOW_DAYS: i64 = 7;
@@ -72,6 +72,8 @@ pub struct SourceStatus {
     pub last_success: Option<DateTime<Utc>>,
     pub consecutive_failures: u32,
     pub last_error: Option<String>,
+    /// The instance collecting it right now (a live claim on its collect in a slot).
+    pub collecting_on: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -172,7 +174,7 @@ pub async fn gather(store: &impl Store, config: &Config, now: DateTime<Utc>) -> 
         .await?
         .map(|LastError { at, origin, message }| ErrorStatus { at, origin, message });
     let silent_after = Duration::from_std(config.service.heartbeat * 3).unwrap_or(Duration::hours(1));
-    let instances = store
+    let instances: Vec<InstanceView> = store
         .instances(now)
         .await?
         .into_iter()
@@ -181,6 +183,14 @@ pub async fn gather(store: &impl Store, config: &Config, now: DateTime<Utc>) -> 
             status,
         })
         .collect();
+    let mut sources = sources;
+    for i in &instances {
+        for source in i.status.jobs.iter().filter_map(|j| claimed_source(&j.job)) {
+            if let Some(s) = sources.iter_mut().find(|s| s.source == source) {
+                s.collecting_on = Some(i.status.instance.id.clone());
+            }
+        }
+    }
     Ok(Status {
         as_of: now,
         timezone: tz.name().to_string(),
@@ -246,6 +256,7 @@ pub async fn source_statuses(store: &impl Store, config: &Config) -> anyhow::Res
                 last_success: h.and_then(|h| h.last_success),
                 consecutive_failures: h.map_or(0, |h| h.consecutive_failures),
                 last_error: h.and_then(|h| h.last_error.clone()),
+                collecting_on: None,
             }
         })
         .collect())
@@ -297,11 +308,14 @@ impl fmt::Display for Status {
         for s in &self.sources {
             writeln!(
                 f,
-                "  {:<28} {:<8} last success {:<22} {}",
+                "  {:<28} {:<8} last success {:<22} {}{}",
                 s.source,
                 s.state,
                 opt_local(s.last_success, tz),
-                s.last_error.as_deref().unwrap_or("")
+                s.last_error.as_deref().unwrap_or(""),
+                s.collecting_on
+                    .as_ref()
+                    .map_or(String::new(), |i| format!("  (collecting on {i})"))
             )?;
         }
         let outbox: Vec<String> = self
@@ -342,11 +356,37 @@ impl fmt::Display for Status {
     }
 }
 
-/// One instance: id, last heartbeat, and the job slots and mails it holds.
+/// One instance: id, last heartbeat, and the job slots and mails it holds. The sources
+/// of one collect slot it is collecting are listed together.
 fn write_instance(f: &mut fmt::Formatter<'_>, i: &InstanceView, tz: Tz) -> fmt::Result {
     let s = &i.status;
-    let holds: Vec<String> = s
-        .jobs
+    writeln!(
+        f,
+        "  {:<40} last heartbeat {}{}  holds: {}",
+        s.instance.id,
+        local_secs(s.last_heartbeat, tz),
+        if i.silent { " SILENT" } else { "" },
+        holdings(s, tz)
+    )
+}
+
+/// What an instance holds, in words: cron job slots, the sources it is collecting per
+/// slot (each under its own claim), mails being sent.
+fn holdings(s: &InstanceStatus, tz: Tz) -> String {
+    let (sources, jobs): (Vec<&HeldJob>, Vec<&HeldJob>) = s.jobs.iter().partition(|j| claimed_source(&j.job).is_some());
+    // Per slot: the sources, and the lease that ends first.
+    let mut per_slot: Vec<(DateTime<Utc>, Vec<&str>, DateTime<Utc>)> = Vec::new();
+    for j in sources {
+        let source = claimed_source(&j.job).unwrap_or(&j.job);
+        match per_slot.iter_mut().find(|(slot, ..)| *slot == j.slot) {
+            Some((_, ids, until)) => {
+                ids.push(source);
+                *until = (*until).min(j.lease_until);
+            }
+            None => per_slot.push((j.slot, vec![source], j.lease_until)),
+        }
+    }
+    let holds: Vec<String> = jobs
         .iter()
         .map(|j| {
             format!(
@@ -356,20 +396,20 @@ fn write_instance(f: &mut fmt::Formatter<'_>, i: &InstanceView, tz: Tz) -> fmt::
                 local_secs(j.lease_until, tz)
             )
         })
+        .chain(per_slot.iter().map(|(slot, ids, until)| {
+            format!(
+                "collect of {} (slot {}, lease until {})",
+                ids.join(", "),
+                local_secs(*slot, tz),
+                local_secs(*until, tz)
+            )
+        }))
         .chain((s.mails > 0).then(|| format!("{} mail(s) being sent", s.mails)))
         .collect();
-    writeln!(
-        f,
-        "  {:<40} last heartbeat {}{}  holds: {}",
-        s.instance.id,
-        local_secs(s.last_heartbeat, tz),
-        if i.silent { " SILENT" } else { "" },
-        if holds.is_empty() {
-            "nothing".into()
-        } else {
-            holds.join(", ")
-        }
-    )
+    match holds.is_empty() {
+        true => "nothing".into(),
+        false => holds.join(", "),
+    }
 }
 
 #[cfg(test)]
@@ -431,5 +471,40 @@ mod tests {
         );
         assert!(!status.overdue && status.last_ok.is_none());
         assert_eq!(status.job, "notify");
+    }
+
+    #[test]
+    fn the_sources_an_instance_collects_are_listed_per_slot() {
+        use crate::store::{InstanceInfo, source_claim};
+        let t = |s: &str| utc(s);
+        let held = |job: String, slot: &str, until: &str| HeldJob {
+            job,
+            slot: t(slot),
+            lease_until: t(until),
+        };
+        let status = InstanceStatus {
+            instance: InstanceInfo::new("host-a", 7, t("2026-12-07T05:00:00Z")),
+            last_heartbeat: t("2026-12-07T05:01:00Z"),
+            jobs: vec![
+                held("notify".into(), "2026-12-07T06:00:00Z", "2026-12-07T06:02:00Z"),
+                held(source_claim("bund"), "2026-12-07T05:00:00Z", "2026-12-07T05:02:10Z"),
+                held(source_claim("land"), "2026-12-07T05:00:00Z", "2026-12-07T05:02:05Z"),
+                held(source_claim("eu"), "2026-12-07T04:00:00Z", "2026-12-07T05:02:30Z"),
+            ],
+            mails: 2,
+        };
+        assert_eq!(
+            holdings(&status, chrono_tz::UTC),
+            "notify (slot 2026-12-07 06:00:00 UTC, lease until 2026-12-07 06:02:00 UTC), \
+             collect of bund, land (slot 2026-12-07 05:00:00 UTC, lease until 2026-12-07 05:02:05 UTC), \
+             collect of eu (slot 2026-12-07 04:00:00 UTC, lease until 2026-12-07 05:02:30 UTC), \
+             2 mail(s) being sent"
+        );
+        let idle = InstanceStatus {
+            jobs: Vec::new(),
+            mails: 0,
+            ..status
+        };
+        assert_eq!(holdings(&idle, chrono_tz::UTC), "nothing");
     }
 }

@@ -9,7 +9,9 @@ use std::str::FromStr;
 use std::sync::Arc;
 
 use chrono::{DateTime, TimeDelta, Utc};
-use foerderradar::store::{InstanceInfo, InstanceStatus, JobClaim, SqliteStore, Store, pg_leases};
+use foerderradar::store::{
+    InstanceInfo, InstanceStatus, JobClaim, SqliteStore, Store, claimed_source, pg_leases, source_claim,
+};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{ConnectOptions, Connection, PgPool};
 
@@ -352,6 +354,148 @@ async fn concurrent_claimers_of_one_slot_exactly_one_wins() {
         }
         assert_eq!(won, 1, "{} mail", b.name());
         let b = Arc::into_inner(b).unwrap();
+        b.close().await;
+    }
+}
+
+/// The sources of one collect slot, each a claim of its own (`source:<id>`).
+const SOURCES: [&str; 10] = [
+    "bund", "land", "eu", "kreis", "fdb-nrw", "fdb-bund", "sedia", "a", "b", "c",
+];
+
+/// Two instances work through one slot's sources as the daemon does (claim the next
+/// free source, fetch it, mark it done, until none is free) at the same time: they split
+/// the sources, each source is fetched once, and the group's own claim (the match after
+/// the collect) is a row apart that one of them wins once every source is done.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_instances_split_a_slots_sources_and_fetch_each_once() {
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+    for b in backends().await {
+        let b = Arc::new(b);
+        let slot = utc("2026-12-07T05:00:00Z");
+        let fetched: Arc<Mutex<HashMap<&str, Vec<&str>>>> = Arc::default();
+        let workers: Vec<_> = ["a", "b"]
+            .into_iter()
+            .map(|who| {
+                let (b, fetched) = (b.clone(), fetched.clone());
+                tokio::spawn(async move {
+                    loop {
+                        let mut took = None;
+                        for source in SOURCES {
+                            let now = Utc::now();
+                            if b.claim_job(&source_claim(source), slot, who, LEASE, now).await == JobClaim::Claimed {
+                                took = Some(source);
+                                break;
+                            }
+                        }
+                        let Some(source) = took else { break };
+                        fetched.lock().unwrap().entry(source).or_default().push(who);
+                        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                        b.finish(&source_claim(source), slot, who, Utc::now()).await;
+                    }
+                    // Nothing left to claim: every source is done, so the match may run.
+                    b.claim_job("collect", slot, who, LEASE, Utc::now()).await
+                })
+            })
+            .collect();
+        let mut matched = 0;
+        for w in workers {
+            matched += usize::from(w.await.unwrap() == JobClaim::Claimed);
+        }
+        let fetched = fetched.lock().unwrap().clone();
+        assert_eq!(fetched.len(), SOURCES.len(), "{} {fetched:?}", b.name());
+        assert!(
+            fetched.values().all(|by| by.len() == 1),
+            "{} fetched twice: {fetched:?}",
+            b.name()
+        );
+        for who in ["a", "b"] {
+            assert!(
+                fetched.values().any(|by| by == &[who]),
+                "{}: {who} fetched nothing: {fetched:?}",
+                b.name()
+            );
+        }
+        assert_eq!(matched, 1, "{}: the match is claimed once", b.name());
+        // Every source is done for this slot, whoever asks; the next slot is free again.
+        for source in SOURCES {
+            let later = Utc::now() + TimeDelta::days(1);
+            assert_eq!(
+                b.claim_job(&source_claim(source), slot, "c", LEASE, later).await,
+                JobClaim::Done
+            );
+            let next = slot + TimeDelta::hours(1);
+            assert_eq!(
+                b.claim_job(&source_claim(source), next, "c", LEASE, later).await,
+                JobClaim::Claimed
+            );
+        }
+        let b = Arc::into_inner(b).unwrap();
+        b.close().await;
+    }
+}
+
+/// An instance dies while it collects a slot's sources: the ones it stored stay done,
+/// each of the others is taken over once its lease ran out (not before), the dead one's
+/// renewal fails, and `instances` shows which sources the survivor collects.
+#[tokio::test]
+async fn a_dead_instances_unfinished_sources_are_taken_over_one_by_one_after_their_leases() {
+    for b in backends().await {
+        let slot = utc("2026-12-07T05:00:00Z");
+        let t0 = utc("2026-12-07T05:00:02Z");
+        let a = InstanceInfo::new("host-a", 1, t0);
+        let survivor = InstanceInfo::new("host-b", 2, t0);
+        for source in ["bund", "land", "eu"] {
+            assert_eq!(
+                b.claim_job(&source_claim(source), slot, &a.id, LEASE, t0).await,
+                JobClaim::Claimed
+            );
+        }
+        // a stores bund, renews land at +30 s (eu was claimed later in a second round
+        // and not renewed yet), then dies.
+        b.finish(&source_claim("bund"), slot, &a.id, t0 + TimeDelta::seconds(10))
+            .await;
+        assert!(
+            b.renew(&source_claim("land"), slot, &a.id, LEASE, t0 + TimeDelta::seconds(30))
+                .await
+        );
+        let claim = |source: &'static str, at: DateTime<Utc>| {
+            let (b, id) = (&b, survivor.id.clone());
+            async move { b.claim_job(&source_claim(source), slot, &id, LEASE, at).await }
+        };
+        // While the leases run, the survivor finds bund done and the others held by a.
+        let during = t0 + TimeDelta::seconds(60);
+        assert_eq!(claim("bund", during).await, JobClaim::Done, "{}", b.name());
+        assert_eq!(
+            claim("land", during).await,
+            JobClaim::Held {
+                by: a.id.clone(),
+                until: t0 + TimeDelta::seconds(30) + LEASE
+            }
+        );
+        assert_eq!(
+            claim("eu", during).await,
+            JobClaim::Held {
+                by: a.id.clone(),
+                until: t0 + LEASE
+            }
+        );
+        // eu's lease ends first: taken over then, land still held.
+        let eu_free = t0 + LEASE;
+        assert_eq!(claim("eu", eu_free).await, JobClaim::Claimed, "{}", b.name());
+        assert!(matches!(claim("land", eu_free).await, JobClaim::Held { by, .. } if by == a.id));
+        let land_free = t0 + TimeDelta::seconds(30) + LEASE;
+        assert_eq!(claim("land", land_free).await, JobClaim::Claimed, "{}", b.name());
+        // a, back from a pause, has lost both.
+        for source in ["land", "eu"] {
+            assert!(!b.renew(&source_claim(source), slot, &a.id, LEASE, land_free).await);
+        }
+        b.heartbeat(&survivor, land_free).await;
+        let list = b.instances(land_free).await;
+        let held: Vec<(Option<&str>, DateTime<Utc>)> =
+            list[0].jobs.iter().map(|j| (claimed_source(&j.job), j.slot)).collect();
+        assert_eq!(held, [(Some("eu"), slot), (Some("land"), slot)], "{}", b.name());
         b.close().await;
     }
 }

@@ -335,6 +335,20 @@ pub enum JobClaim {
     Done,
 }
 
+/// The claim name (`job_claims.job`) of one source's collect in a slot of its schedule:
+/// `source:<id>`. Not `collect:<id>`, which names a schedule group's job (a group may
+/// be named like a source).
+pub fn source_claim(source: &str) -> String {
+    format!("{SOURCE_CLAIM_PREFIX}{source}")
+}
+
+/// The source a claim name of [`source_claim`] stands for; `None` for a cron job's name.
+pub fn claimed_source(job: &str) -> Option<&str> {
+    job.strip_prefix(SOURCE_CLAIM_PREFIX)
+}
+
+const SOURCE_CLAIM_PREFIX: &str = "source:";
+
 /// A running instance, as it records itself with [`Store::heartbeat`]. Its id is
 /// made from host, process id and start time, so a restart is a new instance.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
