@@ -53,6 +53,14 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
 /// The advisory lock every write transaction takes (see the module docs).
 const WRITE_LOCK: i64 = 0x666f_6572_6472_6164; // "foerdrad"
 
+/// Session settings of every connection. JIT compilation is off: the store's queries
+/// are short and many, and PostgreSQL's cost estimate after a bulk insert (before
+/// autovacuum analysed the table) made it compile each query for about a second
+/// (measured at Land scale: 1.2 s of JIT for a 0.14 s query).
+fn tuned(options: PgConnectOptions) -> PgConnectOptions {
+    options.options([("jit", "off")])
+}
+
 /// The PostgreSQL store. Cheap to clone (a pool handle).
 #[derive(Debug, Clone)]
 pub struct PgStore {
@@ -65,7 +73,7 @@ impl PgStore {
         let pool = PgPoolOptions::new()
             .max_connections(MAX_CONNECTIONS)
             .acquire_timeout(ACQUIRE_TIMEOUT)
-            .connect_with(options)
+            .connect_with(tuned(options))
             .await?;
         Self::migrated(pool).await
     }
@@ -89,7 +97,7 @@ impl PgStore {
                     Ok(())
                 })
             })
-            .connect_with(options)
+            .connect_with(tuned(options))
             .await?;
         Self::migrated(pool).await
     }
