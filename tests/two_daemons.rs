@@ -394,7 +394,7 @@ async fn after_kill_9_of_a_sources_holder_the_other_daemon_takes_that_source_ove
     let mut conn = pg(&pair.schema).await;
 
     // kill -9 the holder of a source's collect while it fetches.
-    let deadline = Instant::now() + Duration::from_secs(30);
+    let deadline = Instant::now() + Duration::from_secs(90);
     let (source, slot, holder, pid) = loop {
         if let Some(live) = live_source(&mut conn).await {
             break live;
