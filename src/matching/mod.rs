@@ -322,7 +322,8 @@ impl Matcher {
                     .as_deref()
                     .expect("checked above");
                 let mut a = self.assess(p, outcomes, call, doc, &headline, &scope.0, crit, None);
-                a.core_missing = (!core_hit).then(|| self.core_expr(p));
+                // Only said where it decides: a score below the pass mark fails anyway.
+                a.core_missing = (!core_hit && a.score >= a.pass_mark).then(|| self.core_expr(p));
                 (p, a)
             })
             .collect();
@@ -433,7 +434,7 @@ impl Matcher {
                     .is_none_or(|core| outcomes[core as usize].contribution > 0.0);
                 let mut a = self.assess(p, outcomes, call, &doc, &headline, &scope.0, &crit, kommune_idx);
                 a.overshadowed = self.overshadowed(p, &strengths, &doc);
-                a.core_missing = (!core_hit).then(|| self.core_expr(p));
+                a.core_missing = (!core_hit && a.score >= a.pass_mark).then(|| self.core_expr(p));
                 self.explain_profile(p, &a, &hits, &scope.0)
             })
             .collect();
