@@ -598,7 +598,12 @@ fn supporting_terms_alone_do_not_carry_a_project() {
     );
     let explained = Matcher::new(&cfg)
         .unwrap()
-        .explain(&call("Kultur im Dorf", "Treffpunkte im Dorf beleben."), today(), Some("dorfladen"), None)
+        .explain(
+            &call("Kultur im Dorf", "Treffpunkte im Dorf beleben."),
+            today(),
+            Some("dorfladen"),
+            None,
+        )
         .to_string();
     assert!(explained.contains("Kernregel des Projekts ohne Treffer"), "{explained}");
     // With its core rule the same call passes.
