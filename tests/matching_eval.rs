@@ -26,7 +26,7 @@ mod floors {
     pub const DEVSET_HF_F1: f64 = 0.96;
     pub const DEVSET_HF_PRECISION: f64 = 0.97;
     /// Over (call, Handlungsfeld) pairs of the measured part of the issue-11 set.
-    pub const MEASURED_HF_F1: f64 = 0.80;
+    pub const MEASURED_HF_F1: f64 = 0.81;
     pub const MEASURED_HF_PRECISION: f64 = 0.79;
 }
 

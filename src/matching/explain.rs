@@ -174,6 +174,11 @@ fn weighing_notes(a: &Assessment) -> Vec<String> {
             num(cap)
         ));
     }
+    if let Some(rule) = &a.core_missing {
+        notes.push(format!(
+            "Kernregel des Projekts ohne Treffer ({rule}): Begleitbegriffe allein tragen kein Projekt"
+        ));
+    }
     if let Some(o) = &a.overshadowed {
         notes.push(format!(
             "zu schwach neben {}: Stärke {} gegenüber {} (nötig: {} %)",

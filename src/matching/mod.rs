@@ -50,6 +50,9 @@ struct ProfileInfo {
     criteria: Criteria,
     /// Index of `criteria` among the distinct criteria, so call-level checks run once per call.
     criteria_group: usize,
+    /// For a project, its core rule: the positive rule of the highest weight (the
+    /// first of equal ones). The project passes only when it holds ([`Assessment::core_missing`]).
+    core_rule: Option<u32>,
 }
 
 /// The strategy compiled for matching.
@@ -100,6 +103,9 @@ struct Assessment<'c> {
     /// The call is a regional programme and this is a Handlungsfeld's own
     /// profile, so its pass mark is lowered (see [`CROSS_CUTTING_SHARE`]).
     cross_cutting: bool,
+    /// A project whose core rule does not hold: its supporting terms alone
+    /// ("ländlicher Raum", "Dorf") cannot carry it. The core rule's text.
+    core_missing: Option<String>,
 }
 
 /// The strengths the relative rule compares (see [`RELATIVE_SHARE`]).
@@ -166,7 +172,7 @@ impl Assessment<'_> {
     }
 
     fn passes_score(&self) -> bool {
-        self.score >= self.pass_mark && self.overshadowed.is_none()
+        self.score >= self.pass_mark && self.overshadowed.is_none() && self.core_missing.is_none()
     }
 
     fn criteria_met(&self) -> bool {
@@ -194,6 +200,7 @@ impl Matcher {
                 threshold: hf.profile.threshold,
                 criteria: strategy.criteria.clone(),
                 criteria_group: 0,
+                core_rule: None,
             });
             specs.push(hf.profile.rules.as_slice());
         }
@@ -211,10 +218,16 @@ impl Matcher {
                 threshold: p.profile.threshold,
                 criteria: strategy.criteria.with(&p.criteria),
                 criteria_group: 0,
+                core_rule: None,
             });
             specs.push(p.profile.rules.as_slice());
         }
         let index = Index::build(&specs);
+        for (p, info) in profiles.iter_mut().enumerate() {
+            if info.project.is_some() {
+                info.core_rule = core_rule(&index.profiles[p]);
+            }
+        }
         let regions = RegionBook::new(
             &strategy.criteria.home_regions,
             &config.member_regions,
@@ -259,7 +272,7 @@ impl Matcher {
     pub fn match_folded(&self, call: &Call, doc: &Doc, today: NaiveDate) -> Vec<Match> {
         let hits = self.index.search(doc);
         let candidates = self.index.candidates(&hits);
-        let mut traced: Vec<(usize, Vec<RuleOutcome>)> = Vec::new();
+        let mut traced: Vec<(usize, Vec<RuleOutcome>, bool)> = Vec::new();
         for group in candidates.chunk_by(|a, b| a.0 == b.0) {
             let p = group[0].0 as usize;
             let info = &self.profiles[p];
@@ -285,7 +298,10 @@ impl Matcher {
                 .filter(|(_, c)| *c != 0.0)
                 .map(|&(r, _)| index::evaluate(&self.index, &rules[r as usize], &hits, true))
                 .collect();
-            traced.push((p, outcomes));
+            let core_hit = info
+                .core_rule
+                .is_none_or(|core| scored.iter().any(|&(r, c)| r == core && c > 0.0));
+            traced.push((p, outcomes, core_hit));
         }
         if traced.is_empty() {
             return Vec::new();
@@ -293,19 +309,21 @@ impl Matcher {
         let scope = self.regions.scope(call);
         let closed = criteria::closed_from_wording(call, today);
         let mut checked: Vec<Option<Vec<CriterionResult>>> = vec![None; self.criteria_groups];
-        for (p, _) in &traced {
+        for (p, _, _) in &traced {
             let info = &self.profiles[*p];
             checked[info.criteria_group]
                 .get_or_insert_with(|| criteria::check_call(call, &info.criteria, &scope, closed.as_ref(), today));
         }
-        let headline = self.headline_fields(traced.iter().map(|(p, o)| (*p, o.as_slice())));
+        let headline = self.headline_fields(traced.iter().map(|(p, o, _)| (*p, o.as_slice())));
         let mut assessed: Vec<(usize, Assessment)> = traced
             .into_iter()
-            .map(|(p, outcomes)| {
+            .map(|(p, outcomes, core_hit)| {
                 let crit = checked[self.profiles[p].criteria_group]
                     .as_deref()
                     .expect("checked above");
-                let a = self.assess(p, outcomes, call, doc, &headline, &scope.0, crit, None);
+                let mut a = self.assess(p, outcomes, call, doc, &headline, &scope.0, crit, None);
+                // Only said where it decides: a score below the pass mark fails anyway.
+                a.core_missing = (!core_hit && a.score >= a.pass_mark).then(|| self.core_expr(p));
                 (p, a)
             })
             .collect();
@@ -407,12 +425,16 @@ impl Matcher {
             .into_iter()
             .map(|p| {
                 let crit = criteria::check_call(call, &self.profiles[p].criteria, &scope, closed.as_ref(), today);
-                let outcomes = self.index.profiles[p]
+                let outcomes: Vec<RuleOutcome> = self.index.profiles[p]
                     .iter()
                     .map(|r| index::evaluate(&self.index, r, &hits, true))
                     .collect();
+                let core_hit = self.profiles[p]
+                    .core_rule
+                    .is_none_or(|core| outcomes[core as usize].contribution > 0.0);
                 let mut a = self.assess(p, outcomes, call, &doc, &headline, &scope.0, &crit, kommune_idx);
                 a.overshadowed = self.overshadowed(p, &strengths, &doc);
+                a.core_missing = (!core_hit && a.score >= a.pass_mark).then(|| self.core_expr(p));
                 self.explain_profile(p, &a, &hits, &scope.0)
             })
             .collect();
@@ -514,7 +536,16 @@ impl Matcher {
             criteria,
             routing,
             overshadowed: None,
+            core_missing: None,
         }
+    }
+
+    /// The text of project `p`'s core rule.
+    fn core_expr(&self, p: usize) -> String {
+        self.profiles[p]
+            .core_rule
+            .map(|r| self.index.profiles[p][r as usize].expr.clone())
+            .unwrap_or_default()
     }
 
     fn to_match(&self, call: &Call, p: usize, a: &Assessment) -> Match {
@@ -554,6 +585,9 @@ impl Matcher {
                 best: o.best_handlungsfeld.clone(),
                 best_strength: o.best_strength,
             });
+        }
+        if let Some(rule) = &a.core_missing {
+            reasons.push(Reason::CoreRuleMissing { rule: rule.clone() });
         }
         Match {
             call_id: call.id.clone(),
@@ -600,6 +634,18 @@ impl Matcher {
                 .collect(),
         )
     }
+}
+
+/// A project's core rule: its positive rule of the highest weight, the first of
+/// equal ones. `None` when it has no positive rule.
+fn core_rule(rules: &[index::Rule]) -> Option<u32> {
+    let mut best: Option<(u32, f64)> = None;
+    for (i, r) in rules.iter().enumerate() {
+        if r.weight > 0.0 && best.is_none_or(|(_, w)| r.weight > w) {
+            best = Some((i as u32, r.weight));
+        }
+    }
+    best.map(|(i, _)| i)
 }
 
 /// German number with one decimal: `2,5`.

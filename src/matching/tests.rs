@@ -565,6 +565,53 @@ fn a_project_keeps_its_threshold_in_a_regional_programme() {
 }
 
 #[test]
+fn supporting_terms_alone_do_not_carry_a_project() {
+    // The core rule (highest weight) names the project's subject; the supporting rule
+    // only its surroundings ("Dorf"). Title and summary hits of the latter reach the
+    // threshold (3 + 2 = 5) but do not make the call fund a Dorfladen.
+    let project = Project {
+        id: "dorfladen".into(),
+        name: "Dorfladen".into(),
+        handlungsfeld: "digitale-infrastruktur".into(),
+        kind: ProjectKind::Potenzialprojekt,
+        confirmed: true,
+        description: String::new(),
+        profile: profile(&[("Dorfladen OR Nahversorgung", 2.5), ("=Dorf", 1.0)], 5.0),
+        criteria: CriteriaOverride::default(),
+    };
+    let cfg = config_with(vec![project], criteria());
+    let project_match = |ms: &[Match]| {
+        ms.iter()
+            .find(|m| m.project.as_deref() == Some("dorfladen"))
+            .cloned()
+            .expect("scored")
+    };
+    let ms = run(&cfg, &call("Kultur im Dorf", "Treffpunkte im Dorf beleben."));
+    let m = project_match(&ms);
+    assert!(m.score >= m.threshold && !m.passed, "{m:#?}");
+    assert!(
+        german(&m.reasons)
+            .iter()
+            .any(|r| r == "Kernregel des Projekts ohne Treffer: Dorfladen OR Nahversorgung"),
+        "{:?}",
+        german(&m.reasons)
+    );
+    let explained = Matcher::new(&cfg)
+        .unwrap()
+        .explain(
+            &call("Kultur im Dorf", "Treffpunkte im Dorf beleben."),
+            today(),
+            Some("dorfladen"),
+            None,
+        )
+        .to_string();
+    assert!(explained.contains("Kernregel des Projekts ohne Treffer"), "{explained}");
+    // With its core rule the same call passes.
+    let ms = run(&cfg, &call("Dorfladen im Dorf", "Nahversorgung im Dorf sichern."));
+    assert!(project_match(&ms).passed, "{ms:#?}");
+}
+
+#[test]
 fn a_call_for_the_rheinisches_revier_reaches_no_kommune() {
     let mut c = gigabit();
     c.regions = vec![Region::Land(Bundesland::NordrheinWestfalen)];

@@ -2,7 +2,8 @@
 //! score: boilerplate zones (contact blocks, "Rechtsgrundlage", "Weiterführende
 //! Links"), the funder's own name, ministry and agency names ("Bundesministerium
 //! für Wirtschaft und Klimaschutz" is no Klimaschutz call), and for regional
-//! programmes the programme's name ("LEADER" names no Handlungsfeld).
+//! programmes the programme's name ("LEADER" names no Handlungsfeld), and the
+//! topic codes of EU calls ("DIGITAL-2027-CLOUD-AI" is no cloud call).
 //!
 //! Masking replaces the bytes of such a part by spaces, so every offset into the
 //! masked text is an offset into the original (snippets quote the original).
@@ -127,6 +128,7 @@ impl Masker {
         if let Some(f) = &self.funder {
             funder_spans(text, f, &mut spans);
         }
+        call_code_spans(text, &mut spans);
         if spans.is_empty() {
             return Cow::Borrowed(text);
         }
@@ -157,6 +159,43 @@ fn word_around(text: &str, start: usize, end: usize) -> (usize, usize) {
 /// Where the funder's name stands in `text`, as the source writes it.
 fn funder_spans(text: &str, funder: &str, spans: &mut Vec<(usize, usize)>) {
     spans.extend(text.match_indices(funder).map(|(i, f)| (i, i + f.len())));
+}
+
+/// Topic codes of EU calls ("HORIZON-CL5-2027-D6-02", "DIGITAL-2027-CLOUD-AI",
+/// "LIFE-2027-CET-LOCAL"): upper-case letters and digits in at least three
+/// hyphenated parts, one of them a year. They name the programme's work
+/// programme, not the topic. Only the spots with "-20" are looked at.
+fn call_code_spans(text: &str, spans: &mut Vec<(usize, usize)>) {
+    let code_char = |c: char| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '-';
+    let mut last_end = 0;
+    for (at, _) in text.match_indices("-20") {
+        if at < last_end {
+            continue;
+        }
+        let start = text[..at]
+            .char_indices()
+            .rev()
+            .take_while(|(_, c)| code_char(*c))
+            .last()
+            .map_or(at, |(i, _)| i);
+        let end = text[at..]
+            .char_indices()
+            .find(|(_, c)| !code_char(*c))
+            .map_or(text.len(), |(i, _)| at + i);
+        let code = text[start..end].trim_matches('-');
+        let parts: Vec<&str> = code.split('-').collect();
+        let year = |p: &str| p.len() == 4 && p.starts_with("20") && p.bytes().all(|b| b.is_ascii_digit());
+        let letters = |p: &str| p.bytes().any(|b| b.is_ascii_uppercase());
+        let word_before = text[..start].chars().next_back().is_some_and(char::is_alphanumeric);
+        if parts.len() >= 3
+            && parts.iter().any(|p| year(p))
+            && parts.iter().filter(|p| letters(p)).count() >= 2
+            && !word_before
+        {
+            spans.push((start, end));
+        }
+        last_end = end;
+    }
 }
 
 /// Cheap test before [`ZONE_HEADING`]: the first letter of every heading it knows.
@@ -250,6 +289,27 @@ mod tests {
     fn contact_legal_and_link_blocks_are_zones() {
         let text = "Gefördert werden Radwege.\n\nRechtsgrundlage: Richtlinie Klimaschutz\n\nKontakt\n\nFrau Muster, Team Bildung und Kultur\nTel. 0251 1\n\nWeiterführende Links: Kita-Portal (https://x.example)\n\nSchluss: Radverkehr.";
         assert_eq!(masked(text, None), "Gefördert werden Radwege. Schluss: Radverkehr.");
+    }
+
+    #[test]
+    fn eu_topic_codes_say_nothing_about_the_topic() {
+        assert_eq!(
+            masked("DIGITAL-2027-CLOUD-AI: Local digital twins for communities", None),
+            ": Local digital twins for communities"
+        );
+        assert_eq!(
+            masked("HORIZON-CL5-2027-D6-02: Shared mobility", None),
+            ": Shared mobility"
+        );
+        // Dates, years and ordinary hyphenated words stay.
+        for kept in [
+            "Förderperiode 2021-2027",
+            "Stand 2026-12-01",
+            "Nordrhein-Westfalen 2027",
+            "Smart-City-2027-Strategie",
+        ] {
+            assert_eq!(masked(kept, None), kept);
+        }
     }
 
     #[test]

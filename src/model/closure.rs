@@ -52,7 +52,7 @@ impl fmt::Display for ClosedWording {
 /// Cheap gate: only texts with one of these stems are read sentence by sentence.
 static TRIGGER: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)abgeschlossen|beendet|ausgelaufen|abgelaufen|geschlossen|eingestellt|ausgeschöpft|ausgeschoepft|nicht\s+mehr|keine\s+(?:\w+\s+)?(?:anträge|antraege|bewerbungen)|endete|closed|no\s+longer|no\s+(?:further|more|new)\s+applications|nicht\s+möglich",
+        r"(?i)abgeschlossen|beendet|ausgelaufen|abgelaufen|geschlossen|eingestellt|ausgeschöpft|ausgeschoepft|nicht\s+mehr|keine\s+(?:\w+\s+)?(?:anträge|antraege|bewerbungen)|endete|closed|no\s+longer|no\s+(?:further|more|new)\s+(?:applications|calls)|nicht\s+möglich|abzusehen|ended|discontinued|vorgesehen|geplant|ausgesetzt|gestoppt",
     )
     .expect("closure trigger regex")
 });
@@ -75,7 +75,7 @@ static BARE: LazyLock<Regex> = LazyLock::new(|| {
 /// The call, its application window or its round as the subject of a closing participle.
 static CALL_NOUN: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)\b\w*(?:aufruf|aufrufs|aufrufe|programm|programms|wettbewerb|wettbewerbs|ausschreibung|bewerbungsverfahren|bewerbungsphase|bewerbungsfrist|bewerbungszeitraum|antragsverfahren|antragsphase|antragsfrist|antragszeitraum|antragstellung|einreichungsfrist|einreichungsphase|förderrunde|förderphase|förderperiode|interessenbekundung\w*|auswahlverfahren|qualifizierungsprozess|initiative|call)\b",
+        r"(?i)\b\w*(?:aufruf|aufrufs|aufrufe|programm|programms|wettbewerb|wettbewerbs|ausschreibung|bewerbungsverfahren|bewerbungsphase|bewerbungsfrist|bewerbungszeitraum|antragsverfahren|antragsphase|antragsfrist|antragszeitraum|antragstellung|einreichungsfrist|einreichungsphase|förderrunde|förderphase|förderperiode|interessenbekundung\w*|auswahlverfahren|qualifizierungsprozess|initiative|pilotphase|modellphase|erprobungsphase|call)\b",
     )
     .expect("call noun regex")
 });
@@ -89,9 +89,26 @@ static EXHAUSTED: LazyLock<Regex> = LazyLock::new(|| {
 /// Applications no longer taken.
 static NO_MORE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)\b(?:antrag\w*|anträge|antraege|bewerbung\w*|einreichung\w*|förderanträge|projektanträge|projektskizzen)\b[^.;]{0,60}?\bnicht\s+mehr\s+(?:möglich|gestellt|angenommen|entgegengenommen|eingereicht|berücksichtigt)|\bkeine\s+(?:neuen\s+|weiteren\s+)?(?:anträge|antraege|förderanträge|bewerbungen|projektanträge)\s+(?:\w+\s+){0,3}?mehr\b|\b(?:call|applications?)\b[^.;]{0,30}?\b(?:is|are|has\s+been|have\s+been)\s+(?:now\s+)?closed\b|\bno\s+longer\s+accept|\bno\s+(?:further|more|new)\s+applications\b|\b(?:call|applications?)\b[^.;]{0,40}?\bclosed\s+on\b|\b(?:antrag\w*|anträge|antraege|bewerbung\w*)\s+(?:ist|sind)\s+nicht\s+möglich\b",
+        r"(?i)\b(?:antrag\w*|anträge|antraege|bewerbung\w*|einreichung\w*|förderanträge|projektanträge|projektskizzen)\b[^.;]{0,60}?\bnicht\s+mehr\s+(?:möglich|gestellt|angenommen|entgegengenommen|eingereicht|berücksichtigt)|\bkeine\s+(?:neuen\s+|weiteren\s+)?(?:anträge|antraege|förderanträge|bewerbungen|projektanträge)\s+(?:\w+\s+){0,3}?mehr\b|\b(?:call|applications?)\b[^.;]{0,30}?\b(?:is|are|has\s+been|have\s+been)\s+(?:now\s+)?closed\b|\bno\s+longer\s+accept|\bno\s+(?:further|more|new)\s+applications\b|\b(?:call|applications?)\b[^.;]{0,40}?\bclosed\s+on\b|\b(?:antrag\w*|anträge|antraege|bewerbung\w*)\s+(?:ist|sind)\s+nicht\s+möglich\b|\bvon\s+(?:weiteren\s+|neuen\s+)?(?:anträgen|antraegen|bewerbungen|projektanträgen)\s+(?:\w+\s+){0,4}?abzusehen\b|\b(?:eine|ein|weitere|neue|neuer|neues)\s+(?:weitere\s+|neue\s+)?\w*(?:runde|runden|staffel|staffeln|aufruf|aufrufe)\s+(?:ist|sind)\s+nicht\s+(?:mehr\s+)?(?:vorgesehen|geplant)\b|\b(?:keine|kein)\s+(?:weiteren?\s+|neuen?\s+)?\w*(?:runde|runden|staffel|staffeln|aufruf|aufrufe)\s+(?:ist|sind)\s+(?:mehr\s+)?(?:vorgesehen|geplant)\b",
     )
     .expect("no more regex")
+});
+
+/// A call closed until further notice: "muss vorläufig geschlossen werden",
+/// "ist bis auf Weiteres ausgesetzt". The adverb makes it a fact despite a modal verb.
+static SUSPENDED: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)\b(?:vorläufig|vorlaeufig|vorübergehend|voruebergehend|bis\s+auf\s+weiteres)\s+(?:\w+\s+){0,2}?(?:geschlossen|ausgesetzt|gestoppt|eingestellt)\b",
+    )
+    .expect("suspended regex")
+});
+
+/// An English programme or call that has ended, or no further calls.
+static ENDED_EN: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)\b(?:initiative|programme|program|scheme|call|funding)\b[^.;]{0,30}?\b(?:has|have)\s+(?:now\s+)?(?:ended|been\s+discontinued|been\s+closed)\b|\bno\s+(?:further|more|new)\s+calls\b",
+    )
+    .expect("ended regex")
 });
 
 /// Words that make a closing phrase conditional, hypothetical or about the future.
@@ -132,7 +149,7 @@ static CALL_YEAR: LazyLock<Regex> = LazyLock::new(|| {
 /// "Programmlaufzeit 2017–2020", "Laufzeit: 2019 bis 2022", "Förderzeitraum 2018-2021", "läuft bis Ende 2020".
 static RUNTIME: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)(?:laufzeit|förderzeitraum|programmzeitraum|förderperiode|programmperiode)[:\s]*(?:von\s+)?(?:20\d\d)\s*(?:–|—|-|bis)\s*(20\d\d)(?-u:\b)|(?:läuft|lief|befristet|gilt|galt)\s+(?:noch\s+)?bis\s+(?:zum\s+|ende\s+|mitte\s+)?(?:\d{1,2}\.\s*\d{1,2}\.\s*)?(20\d\d)(?-u:\b)",
+        r"(?i)(?:laufzeit|förderzeitraum|programmzeitraum|förderperiode|programmperiode)[:\s]*(?:von\s+)?(?:20\d\d)\s*(?:–|—|-|bis)\s*(20\d\d)(?-u:\b)|(?:läuft|lief|befristet|gilt|galt)\s+(?:noch\s+)?(?:von\s+20\d\d\s+)?bis\s+(?:zum\s+|ende\s+|mitte\s+)?(?:\d{1,2}\.\s*\d{1,2}\.\s*)?(20\d\d)(?-u:\b)",
     )
     .expect("runtime regex")
 });
@@ -206,6 +223,13 @@ fn closing_phrase(text: &str) -> Option<String> {
 }
 
 fn says_closed(sentence: &str) -> bool {
+    // "vorläufig geschlossen" needs the call as subject (an office may close for the holidays).
+    if let Some(m) = SUSPENDED.find(sentence).filter(|_| CALL_NOUN.is_match(sentence)) {
+        return !CONDITION.is_match(&sentence[..m.start()]) && !NEGATION.is_match(&sentence[..m.start()]);
+    }
+    if let Some(m) = ENDED_EN.find(sentence) {
+        return !CONDITION.is_match(&sentence[..m.start()]) && !NEGATION.is_match(m.as_str());
+    }
     if let Some(m) = BARE.find(sentence) {
         // "(abgeschlossen)" after the call's own wording; never after a negation.
         return !NEGATION.is_match(&sentence[..m.start()]) || CALL_NOUN.is_match(sentence);
@@ -345,6 +369,17 @@ mod tests {
             "Bewerbungen sind nicht möglich.",
             "The call for expression of interest closed on 31 January 2023.",
             "No further applications are accepted.",
+            "Aufgrund der Vielzahl von Anträgen muss das Förderprogramm vorläufig geschlossen werden.",
+            "Das Programm ist bis auf Weiteres ausgesetzt.",
+            "Von Anträgen bitten wir deshalb abzusehen.",
+            "The initiative has ended.",
+            "No further calls will be published.",
+            "The programme has been discontinued.",
+            "Die Pilotphase ist abgeschlossen.",
+            "Eine weitere Bewerbungsrunde ist nicht vorgesehen.",
+            "Weitere Staffeln sind nicht vorgesehen.",
+            "Ein neuer Aufruf ist nicht geplant.",
+            "Keine weitere Runde ist vorgesehen.",
         ] {
             assert!(phrase(t), "{t}: {:?}", text(t));
         }
@@ -367,6 +402,13 @@ mod tests {
             "Das Programm ist beendet. Neuer Aufruf: Anträge bis 15. Januar 2027.",
             "Die erste Förderrunde endete 2025; die zweite folgt.",
             "Die Initiative muss abgeschlossen sein.",
+            "Wenn die Mittel vorläufig gesperrt sind, wird das Programm vorläufig geschlossen.",
+            "Die Straße ist vorübergehend gesperrt.",
+            "Projects that have ended before the start date are not eligible.",
+            "Bitte sehen Sie von Rückfragen ab.",
+            "Die Geschäftsstelle ist vorübergehend geschlossen.",
+            "Eine weitere Förderrunde ist für 2027 vorgesehen.",
+            "Eine weitere Förderrunde ist vorgesehen.",
         ] {
             assert_eq!(text(t), None, "{t}");
         }
@@ -408,6 +450,10 @@ mod tests {
         assert_eq!(
             text("Das Programm läuft bis Ende 2022."),
             Some(ClosedWording::RuntimeEnded { year: 2022 })
+        );
+        assert_eq!(
+            text("Das Programm lief von 2017 bis 2020 und ist beendet."),
+            Some(ClosedWording::RuntimeEnded { year: 2020 })
         );
         assert_eq!(text("Förderperiode 2021–2027"), None);
         assert_eq!(text("Programmlaufzeit 2017–2020, verlängert bis 31.12.2027."), None);

@@ -265,6 +265,11 @@ pub enum Reason {
         best: String,
         best_strength: f64,
     },
+    /// A project's core rule (its rule of the highest weight) does not hold: its
+    /// supporting terms alone do not make the call fund the project's subject.
+    CoreRuleMissing {
+        rule: String,
+    },
 }
 
 impl fmt::Display for Reason {
@@ -297,6 +302,9 @@ impl fmt::Display for Reason {
                 format_decimal(*strength, 2),
                 format_decimal(*best_strength, 2)
             ),
+            Reason::CoreRuleMissing { rule } => {
+                write!(f, "Kernregel des Projekts ohne Treffer: {rule}")
+            }
         }
     }
 }
