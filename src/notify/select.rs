@@ -25,7 +25,6 @@ use crate::config::{Config, DigestSettings};
 use crate::model::contact::ContactSettings;
 use crate::model::facts::{CallFacts, FactChange, FactKind};
 use crate::model::feedback::FeedbackSet;
-use crate::model::reason::Reason;
 use crate::model::{Call, CallId, Match};
 use crate::store::{DigestUpdate, SentCall, Store};
 
@@ -34,6 +33,8 @@ const SEEN_VERSIONS: usize = 8;
 /// Calls whose matches' reasons are read in one query (each call has up to one match
 /// per followed profile and Kommune).
 const REASONS_CHUNK: usize = 200;
+/// Matches with reasons kept between digests of one pass (about 1 KB each).
+const FULL_MATCHES_MAX: usize = 50_000;
 
 /// Which items a pass sends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -122,6 +123,18 @@ pub(crate) struct Selector<'c> {
     /// Passed matches (without reasons), read once per pass.
     passed: Option<Passed>,
     closed: HashSet<CallId>,
+    /// Passed matches with their reasons, read for earlier digests of this pass.
+    full: HashMap<MatchKey, Arc<Match>>,
+}
+
+/// A match's identity within a pass: its call and what it is a match of.
+#[derive(PartialEq, Eq, Hash)]
+struct MatchKey(CallId, String, Option<String>);
+
+impl MatchKey {
+    fn of(m: &Match) -> MatchKey {
+        MatchKey(m.call_id.clone(), m.handlungsfeld.clone(), m.project.clone())
+    }
 }
 
 /// The pass's passed matches, without their reasons (a Land's million and a half
@@ -185,6 +198,7 @@ impl<'c> Selector<'c> {
             calls: HashMap::new(),
             passed: None,
             closed: HashSet::new(),
+            full: HashMap::new(),
         }
     }
 
@@ -218,27 +232,32 @@ impl<'c> Selector<'c> {
     }
 
     /// The selector holds matches without their reasons; the calls of one digest get
-    /// theirs here, just before it is rendered, read in chunks of [`REASONS_CHUNK`] calls.
-    async fn add_reasons<S: Store>(store: &S, pending: &mut PendingDigest<'_>) -> Result<(), NotifyError> {
+    /// theirs here, just before it is rendered. Read matches are kept for the next
+    /// digests (contacts of one Kommune share most calls) up to [`FULL_MATCHES_MAX`];
+    /// beyond that the cache starts afresh, so that a Land's matches never all sit in
+    /// memory with their reasons.
+    async fn add_reasons<S: Store>(&mut self, store: &S, pending: &mut PendingDigest<'_>) -> Result<(), NotifyError> {
         let kommunen = pending.recipient.kommune_ids();
         let mut candidates: Vec<&mut Candidate> = pending.new.iter_mut().chain(pending.rest.iter_mut()).collect();
-        for chunk in candidates.chunks_mut(REASONS_CHUNK) {
-            let ids: Vec<CallId> = chunk.iter().map(|c| c.call.id.clone()).collect();
-            let mut reasons: HashMap<(CallId, String, Option<String>), Vec<Reason>> = store
-                .passed_matches_of(&ids, &kommunen)
-                .await?
-                .into_iter()
-                .map(|m| ((m.call_id, m.handlungsfeld, m.project), m.reasons))
-                .collect();
-            for c in chunk.iter_mut() {
-                for m in &mut c.matches {
-                    let key = (m.call_id.clone(), m.handlungsfeld.clone(), m.project.clone());
-                    if let Some(reasons) = reasons.remove(&key) {
-                        *m = Arc::new(Match {
-                            reasons,
-                            ..Match::clone(m)
-                        });
-                    }
+        let mut missing: Vec<CallId> = candidates
+            .iter()
+            .filter(|c| c.matches.iter().any(|m| !self.full.contains_key(&MatchKey::of(m))))
+            .map(|c| c.call.id.clone())
+            .collect();
+        // A call brings a few matches routed to the contact's Kommunen.
+        if self.full.len() + missing.len() * 4 > FULL_MATCHES_MAX {
+            self.full.clear();
+            missing = candidates.iter().map(|c| c.call.id.clone()).collect();
+        }
+        for chunk in missing.chunks(REASONS_CHUNK) {
+            for m in store.passed_matches_of(chunk, &kommunen).await? {
+                self.full.insert(MatchKey::of(&m), Arc::new(m));
+            }
+        }
+        for c in &mut candidates {
+            for m in &mut c.matches {
+                if let Some(full) = self.full.get(&MatchKey::of(m)) {
+                    *m = Arc::clone(full);
                 }
             }
         }
@@ -450,7 +469,7 @@ impl<'c> Selector<'c> {
             reminders,
             update,
         };
-        Self::add_reasons(store, &mut pending).await?;
+        self.add_reasons(store, &mut pending).await?;
         Ok(Some(pending))
     }
 
