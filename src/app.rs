@@ -20,6 +20,7 @@ use self::stats::{Meter, Stage, StageStats};
 use crate::collect::{self, Fetcher, Priors, SourceOutcome};
 use crate::config::Config;
 use crate::matching::Matcher;
+use crate::model::source::SourceState;
 use crate::model::{Call, CallId, Match};
 use crate::notify::admin::{self, AdminNotice};
 use crate::notify::{self, DeliveryReport, DigestPlan, FailedMail, PlanMode, Transport};
@@ -153,6 +154,9 @@ impl<S: Store> App<S> {
             states.insert(source.id.clone(), self.store.source_state(&source.id).await?);
         }
         let (priors, mut requests) = Priors::on_request(self.store.calls_per_source().await?);
+        // A source's state is written back only when its pass changed it (new validators,
+        // memo): an unchanged source, every source of a warm pass, writes no state.
+        let stored_states = states.clone();
         let mut collecting = collect::start_all(&fetcher, &sources, states, priors, now);
         // Earlier calls are read only for the sources that ask (a changed page); what was
         // read serves again to tell unchanged listings when the outcome is stored. Each
@@ -173,7 +177,8 @@ impl<S: Store> App<S> {
                             .map(|c| (c.url.clone(), Known::of(c)))
                             .collect(),
                     };
-                    summary.sources.push(self.store_outcome(outcome, &known, now).await?);
+                    let stored = stored_states.get(&outcome.source);
+                    summary.sources.push(self.store_outcome(outcome, &known, stored, now).await?);
                 }
                 Some(request) = requests.recv() => {
                     let calls = self.prior_calls(&request.source).await;
@@ -213,6 +218,7 @@ impl<S: Store> App<S> {
         &self,
         outcome: SourceOutcome,
         known: &HashMap<String, Known>,
+        stored_state: Option<&SourceState>,
         now: DateTime<Utc>,
     ) -> anyhow::Result<SourceReport> {
         let mut report = SourceReport {
@@ -237,7 +243,9 @@ impl<S: Store> App<S> {
                 UpsertOutcome::Unchanged(_) => report.unchanged += 1,
             }
         }
-        self.store.save_source_state(&outcome.source, &outcome.state).await?;
+        if stored_state != Some(&outcome.state) {
+            self.store.save_source_state(&outcome.source, &outcome.state).await?;
+        }
         let run = SourceRun {
             source: outcome.source.clone(),
             at: now,
