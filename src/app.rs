@@ -228,14 +228,16 @@ impl<S: Store> App<S> {
         if outcome.unchanged {
             report.unchanged += self.store.mark_source_seen(&outcome.source, now).await?;
         }
-        let (seen, changed): (Vec<&Call>, Vec<&Call>) = outcome
+        let listed = outcome.calls.len() as u32;
+        // The calls move out of the outcome: none is copied.
+        let (seen, changed): (Vec<Call>, Vec<Call>) = outcome
             .calls
-            .iter()
+            .into_iter()
             .partition(|call| known.get(&call.url).is_some_and(|k| k.unchanged(call, &outcome.source)));
-        let seen: Vec<(CallId, String)> = seen.into_iter().map(|c| (c.id.clone(), c.url.clone())).collect();
+        let seen: Vec<(CallId, String)> = seen.into_iter().map(|c| (c.id, c.url)).collect();
         report.unchanged += seen.len() as u32;
         self.store.mark_seen(&outcome.source, &seen, now).await?;
-        let changed: Vec<Call> = changed.into_iter().cloned().collect();
+        drop(seen);
         for upserted in self.store.upsert_calls(&changed).await? {
             match upserted {
                 UpsertOutcome::New(_) => report.new += 1,
@@ -243,6 +245,7 @@ impl<S: Store> App<S> {
                 UpsertOutcome::Unchanged(_) => report.unchanged += 1,
             }
         }
+        drop(changed);
         if stored_state != Some(&outcome.state) {
             self.store.save_source_state(&outcome.source, &outcome.state).await?;
         }
@@ -253,7 +256,7 @@ impl<S: Store> App<S> {
             items: if outcome.unchanged {
                 report.unchanged
             } else {
-                outcome.calls.len() as u32
+                listed
             },
             error: outcome.error.clone(),
             requests: outcome.requests,
