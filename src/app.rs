@@ -253,11 +253,7 @@ impl<S: Store> App<S> {
             source: outcome.source.clone(),
             at: now,
             // An unchanged source listed what it listed last time.
-            items: if outcome.unchanged {
-                report.unchanged
-            } else {
-                listed
-            },
+            items: if outcome.unchanged { report.unchanged } else { listed },
             error: outcome.error.clone(),
             requests: outcome.requests,
             not_modified: outcome.not_modified,
