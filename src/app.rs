@@ -20,6 +20,7 @@ use self::stats::{Meter, Stage, StageStats};
 use crate::collect::{self, Fetcher, Priors, SourceOutcome};
 use crate::config::Config;
 use crate::matching::Matcher;
+use crate::model::source::SourceState;
 use crate::model::{Call, CallId, Match};
 use crate::notify::admin::{self, AdminNotice};
 use crate::notify::{self, DeliveryReport, DigestPlan, FailedMail, PlanMode, Transport};
@@ -163,6 +164,9 @@ impl<S: Store> App<S> {
             states.insert(source.id.clone(), self.store.source_state(&source.id).await?);
         }
         let (priors, mut requests) = Priors::on_request(self.store.calls_per_source().await?);
+        // A source's state is written back only when its pass changed it (new validators,
+        // memo): an unchanged source, every source of a warm pass, writes no state.
+        let stored_states = states.clone();
         let mut collecting = collect::start_all(&fetcher, &sources, states, priors, now);
         // Earlier calls are read only for the sources that ask (a changed page); what was
         // read serves again to tell unchanged listings when the outcome is stored. Each
@@ -183,7 +187,8 @@ impl<S: Store> App<S> {
                             .map(|c| (c.url.clone(), Known::of(c)))
                             .collect(),
                     };
-                    let report = self.store_outcome(outcome, &known, now).await?;
+                    let prior_state = stored_states.get(&outcome.source);
+                    let report = self.store_outcome(outcome, &known, prior_state, now).await?;
                     if let Some(stored) = &stored {
                         // The receiver only goes away when the daemon stops the collect.
                         let _ = stored.send(report.source.clone());
@@ -228,6 +233,7 @@ impl<S: Store> App<S> {
         &self,
         outcome: SourceOutcome,
         known: &HashMap<String, Known>,
+        stored_state: Option<&SourceState>,
         now: DateTime<Utc>,
     ) -> anyhow::Result<SourceReport> {
         let mut report = SourceReport {
@@ -237,14 +243,16 @@ impl<S: Store> App<S> {
         if outcome.unchanged {
             report.unchanged += self.store.mark_source_seen(&outcome.source, now).await?;
         }
-        let (seen, changed): (Vec<&Call>, Vec<&Call>) = outcome
+        let listed = outcome.calls.len() as u32;
+        // The calls move out of the outcome: none is copied.
+        let (seen, changed): (Vec<Call>, Vec<Call>) = outcome
             .calls
-            .iter()
+            .into_iter()
             .partition(|call| known.get(&call.url).is_some_and(|k| k.unchanged(call, &outcome.source)));
-        let seen: Vec<(CallId, String)> = seen.into_iter().map(|c| (c.id.clone(), c.url.clone())).collect();
+        let seen: Vec<(CallId, String)> = seen.into_iter().map(|c| (c.id, c.url)).collect();
         report.unchanged += seen.len() as u32;
         self.store.mark_seen(&outcome.source, &seen, now).await?;
-        let changed: Vec<Call> = changed.into_iter().cloned().collect();
+        drop(seen);
         for upserted in self.store.upsert_calls(&changed).await? {
             match upserted {
                 UpsertOutcome::New(_) => report.new += 1,
@@ -252,16 +260,15 @@ impl<S: Store> App<S> {
                 UpsertOutcome::Unchanged(_) => report.unchanged += 1,
             }
         }
-        self.store.save_source_state(&outcome.source, &outcome.state).await?;
+        drop(changed);
+        if stored_state != Some(&outcome.state) {
+            self.store.save_source_state(&outcome.source, &outcome.state).await?;
+        }
         let run = SourceRun {
             source: outcome.source.clone(),
             at: now,
             // An unchanged source listed what it listed last time.
-            items: if outcome.unchanged {
-                report.unchanged
-            } else {
-                outcome.calls.len() as u32
-            },
+            items: if outcome.unchanged { report.unchanged } else { listed },
             error: outcome.error.clone(),
             requests: outcome.requests,
             not_modified: outcome.not_modified,

@@ -81,6 +81,8 @@ async fn a_pass_with_nothing_new_writes_no_call_and_matches_nothing() {
     let first_err = String::from_utf8_lossy(&first.stderr);
     assert!(row(&first_err, "match")[4] >= 6.0, "{first_err}");
     let before = written_rows(&data).await;
+    let states_before = state_writes(&data).await;
+    assert!(!states_before.is_empty(), "the first pass stored source states");
 
     let second = foerderradar(&config, &data, &["run", "--once", "--timings"]);
     let stderr = String::from_utf8_lossy(&second.stderr);
@@ -93,6 +95,20 @@ async fn a_pass_with_nothing_new_writes_no_call_and_matches_nothing() {
         before,
         "versions, changes, matches, outbox, notified"
     );
+    // The sources answered as before: their state (validators, memo) is not written again.
+    assert_eq!(state_writes(&data).await, states_before, "source states rewritten");
+}
+
+/// Each source's state with the time it was last written.
+async fn state_writes(data: &Path) -> Vec<(String, String, String)> {
+    let url = format!("sqlite://{}", data.join("foerderradar.sqlite").display());
+    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+    let rows = sqlx::query_as("SELECT source, json, CAST(updated AS TEXT) FROM source_state ORDER BY source")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    rows
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -52,6 +52,16 @@ use extract::{MarkupError, ParseGuard};
 /// keeps these off the log at default verbosity (the daemon logs them).
 pub const REPEATED_IN_SUMMARY: &str = "foerderradar::collect::failure";
 
+/// Bodies parsed at once, over all sources: one per core. More would not finish sooner
+/// (parsing is CPU-bound), but each concurrent parse needs its own copy of every
+/// extraction regex's lazy-DFA cache (up to a few MB for the wide patterns), and the
+/// blocking pool's threads grow with it: with the 10 requests in flight of the shared
+/// harness, unbounded parsing held ~70 MB of regex caches after the first pass.
+static PARSE_SLOTS: std::sync::LazyLock<tokio::sync::Semaphore> = std::sync::LazyLock::new(|| {
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    tokio::sync::Semaphore::new(cores)
+});
+
 /// Everything a kind's parser gets for one pass.
 pub struct CollectContext<'a> {
     pub fetcher: &'a Fetcher,
@@ -172,6 +182,8 @@ impl<'a> CollectContext<'a> {
         let guard = self.parse_guard();
         let _stop_when_dropped = CancelOnDrop(guard.clone());
         self.tally.set_activity(Some(format!("parsing {url}")));
+        // Never closed, so acquiring only waits.
+        let _slot = PARSE_SLOTS.acquire().await.ok();
         // The blocking pool does not inherit the task's span; carry it, so that warnings name the source.
         let span = tracing::Span::current();
         let joined = tokio::task::spawn_blocking(move || span.in_scope(|| work(&guard))).await;

@@ -10,6 +10,7 @@
 
 use std::sync::LazyLock;
 
+use super::bounded::compact;
 use regex::{Captures, Regex};
 
 use super::text::{plain_spaces, sentences};
@@ -20,12 +21,12 @@ const NUMBER: &str = r"(\d{1,3}(?:\.\d{3})+|\d+)(?:,(\d{1,2}))?";
 static MONEY: LazyLock<Regex> = LazyLock::new(|| {
     let before = format!(r"(?:eur\b|€|euro\b)\s*{NUMBER}{SCALE}");
     let after = format!(r"\b{NUMBER}{SCALE}\s*(?:eur\b|€|euro\b)");
-    Regex::new(&format!(r"(?i){before}|{after}")).expect("money regex")
+    compact(&format!(r"(?i){before}|{after}")).expect("money regex")
 });
 
 /// The last qualifier before an amount decides: a maximum or a minimum.
 static QUALIFIER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
+    compact(
         r"(?i)(?P<max>bis\s+zu|\bmaximal|\bmax\.|höchstens|höchstbetrag\w*|begrenzt\s+auf|gedeckelt\s+auf|obergrenze\s+von|maximum\s+von)|(?P<min>\bmindest\w*|\bwenigstens|\bbagatell\w*|\bab\b|\büber\b|mehr\s+als|\bunter\b|weniger\s+als)",
     )
     .expect("qualifier regex")
@@ -41,19 +42,19 @@ enum Qualifier {
 }
 
 static BUDGET: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
+    compact(
         r"(?i)zur\s+verfügung|gesamtvolumen|fördervolumen|budget|insgesamt|haushalts|mittelvolumen|programmvolumen|bereitgestellt|gesamtbudget|fonds|etat",
     )
     .expect("budget regex")
 });
 
 static PER_PROJECT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)(?:pro|je)\s+(?:projekt|vorhaben|antrag|maßnahme|kommune|antragsteller\w*|zuwendungsempfänger\w*|einrichtung|standort)")
+    compact(r"(?i)(?:pro|je)\s+(?:projekt|vorhaben|antrag|maßnahme|kommune|antragsteller\w*|zuwendungsempfänger\w*|einrichtung|standort)")
         .expect("per project regex")
 });
 
 static GRANT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)zuschuss|förderung|zuwendung|gefördert|erhalten|festbetrag|pauschale|förderbetrag|fördersumme|zuwendungsbetrag|darlehen|kredit|bürgschaft")
+    compact(r"(?i)zuschuss|förderung|zuwendung|gefördert|erhalten|festbetrag|pauschale|förderbetrag|fördersumme|zuwendungsbetrag|darlehen|kredit|bürgschaft")
         .expect("grant regex")
 });
 
@@ -61,7 +62,7 @@ static GRANT: LazyLock<Regex> = LazyLock::new(|| {
 /// "20 € pro Teilnehmer", "50 Euro je Quadratmeter", "per participant"): a rate,
 /// never a maximum per project. The text keeps it; [`parse_amount_max`] skips it.
 static PER_UNIT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
+    compact(
         r"(?i)^\s*(?:\)\s*)?(?:je|pro|per|/)\s+(?:angefangene[nmr]?\s+|teilnehmende[nmr]?\s+|gefahrene[nmr]?\s+)?(\w+)",
     )
     .expect("per unit regex")
@@ -69,13 +70,13 @@ static PER_UNIT: LazyLock<Regex> = LazyLock::new(|| {
 
 /// The "per …" nouns that still name the project or the recipient ("je Vorhaben").
 static PER_PROJECT_NOUN: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)^(?:projekt\w*|vorhaben\w*|antrag\w*|maßnahme\w*|massnahme\w*|kommune\w*|gemeinde\w*|stadt|kreis\w*|antragsteller\w*|zuwendungsempfänger\w*|einrichtung\w*|standort\w*|schule\w*|verein\w*|träger\w*|project\w*|beneficiar\w*|applicant\w*|grant\w*)$")
+    compact(r"(?i)^(?:projekt\w*|vorhaben\w*|antrag\w*|maßnahme\w*|massnahme\w*|kommune\w*|gemeinde\w*|stadt|kreis\w*|antragsteller\w*|zuwendungsempfänger\w*|einrichtung\w*|standort\w*|schule\w*|verein\w*|träger\w*|project\w*|beneficiar\w*|applicant\w*|grant\w*)$")
         .expect("per project noun regex")
 });
 
 /// Amounts that describe the applicant or something else, not the grant.
 static NOT_FUNDING: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
+    compact(
         r"(?i)umsatz|bilanzsumme|beschäftigte|mitarbeit|einwohner|einkommen|vermögen|kapital|gebühr|miete|kaufpreis",
     )
     .expect("not funding regex")

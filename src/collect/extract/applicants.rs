@@ -20,7 +20,7 @@ use std::sync::LazyLock;
 
 use regex::{Regex, RegexSet, RegexSetBuilder};
 
-use super::bounded::{Bounded, WIDE_CACHE_BYTES, widen};
+use super::bounded::{Bounded, WIDE_CACHE_BYTES, compact, widen};
 use super::text::{plain_spaces, sentences};
 use crate::model::{ApplicantCategory, Applicants};
 
@@ -129,7 +129,7 @@ static TERM_REGEXES: LazyLock<Terms> = LazyLock::new(|| Terms {
         .iter()
         .map(|(pattern, category)| {
             (
-                Regex::new(&format!("(?i){pattern}")).expect("applicant term regex"),
+                compact(&format!("(?i){pattern}")).expect("applicant term regex"),
                 *category,
             )
         })
@@ -148,7 +148,7 @@ static ANCHOR: LazyLock<Bounded> = LazyLock::new(|| {
 });
 
 static NEGATION: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
+    compact(
         r"(?i)nicht\s+(?:antrags|förder|zuwendungs|teilnahme)berechtigt|nicht\s+gefördert|richtet\s+sich\s+nicht|ausgeschlossen|keine\s+anträge|nicht\s+antragsfähig|können\s+nicht",
     )
     .expect("applicant negation regex")
@@ -158,7 +158,7 @@ static CONTRAST: LazyLock<Bounded> =
     LazyLock::new(|| Bounded::new(r"(?i)\b(?:sondern|jedoch|aber)\b").expect("contrast regex"));
 
 static JOINER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)^\s*(?:,|und|oder|sowie|bzw\.|/|,\s*und|and|or|,\s*and)?\s*$").expect("joiner regex")
+    compact(r"(?i)^\s*(?:,|und|oder|sowie|bzw\.|/|,\s*und|and|or|,\s*and)?\s*$").expect("joiner regex")
 });
 
 /// A text this short without anchor wording is a label value and read as a whole.

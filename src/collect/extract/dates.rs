@@ -7,6 +7,7 @@
 
 use std::sync::LazyLock;
 
+use super::bounded::compact;
 use chrono::{DateTime, NaiveDate, NaiveTime};
 use regex::Regex;
 
@@ -37,17 +38,17 @@ const YEARS: std::ops::RangeInclusive<i32> = 1990..=2100;
 
 static NUMERIC: LazyLock<Regex> = LazyLock::new(|| {
     // Year-less dates need their trailing dot ("23.10."); a date with year must not run into more digits.
-    Regex::new(r"\b(\d{1,2})\.\s?(\d{1,2})\.(?:\s?(\d{4})\b|(\d{2})\b)?").expect("numeric date regex")
+    compact(r"\b(\d{1,2})\.\s?(\d{1,2})\.(?:\s?(\d{4})\b|(\d{2})\b)?").expect("numeric date regex")
 });
 
 static WORDED: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\b(\d{1,2})\.?\s*([A-Za-zÄäÖöÜü]{3,9})\.?(?:\s*(\d{4})\b)?").expect("worded date regex")
+    compact(r"\b(\d{1,2})\.?\s*([A-Za-zÄäÖöÜü]{3,9})\.?(?:\s*(\d{4})\b)?").expect("worded date regex")
 });
 
-static ISO: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\b(\d{4})-(\d{2})-(\d{2})\b").expect("iso date regex"));
+static ISO: LazyLock<Regex> = LazyLock::new(|| compact(r"\b(\d{4})-(\d{2})-(\d{2})\b").expect("iso date regex"));
 
 static TIME_AFTER: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^\s*(?:,\s*)?(?:um\s+|\(\s*)?(\d{1,2})(?:[:.](\d{2}))?\s*Uhr").expect("time regex"));
+    LazyLock::new(|| compact(r"^\s*(?:,\s*)?(?:um\s+|\(\s*)?(\d{1,2})(?:[:.](\d{2}))?\s*Uhr").expect("time regex"));
 
 /// Month names and abbreviations (lower case) → month number.
 const MONTHS: &[(&str, u32)] = &[

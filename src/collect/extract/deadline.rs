@@ -28,7 +28,7 @@ use std::sync::LazyLock;
 use chrono::{Datelike, NaiveDate};
 use regex::Regex;
 
-use super::bounded::Bounded;
+use super::bounded::{Bounded, compact};
 use super::dates::{DateHit, scan_dates};
 use super::text::{plain_spaces, sentences};
 use crate::model::{Deadline, DeadlineDate};
@@ -42,13 +42,13 @@ static STRONG_ANCHOR: LazyLock<Bounded> = LazyLock::new(|| {
 
 /// "bis", "bis spätestens", "bis zum", "spätestens am" right before the date.
 static WEAK_ANCHOR: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b(?:bis|spätestens)(?:\s+(?:spätestens|zum|zur|am|einschließlich|einschl\.|bis))*\s*$")
+    compact(r"(?i)\b(?:bis|spätestens)(?:\s+(?:spätestens|zum|zur|am|einschließlich|einschl\.|bis))*\s*$")
         .expect("weak deadline anchor regex")
 });
 
 /// Clauses about validity, runtime or completion, not about applying.
 static BLOCKER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
+    compact(
         r"(?i)in\s+kraft|außer\s+kraft|gilt\s+bis|gültig|geltungsdauer|laufzeit|befristet|bewilligungszeitraum|durchführungszeitraum|abgeschlossen|abzuschließen|umgesetzt|durchgeführt|verwendungsnachweis|inbetriebnahme|ausgezahlt|abgerufen|verausgabt|begonnen",
     )
     .expect("deadline blocker regex")
@@ -56,19 +56,17 @@ static BLOCKER: LazyLock<Regex> = LazyLock::new(|| {
 
 /// The date opens something: "ab dem 1.1.2025", "vom 1.1. bis …", "Stand: …", "Richtlinie vom …".
 static START_BEFORE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r"(?i)\b(?:ab|ab\s+dem|ab\s+der|vom|von|seit|stand:?|beginnend\s+am|beginn\s+am|veröffentlicht\s+am)\s*$",
-    )
-    .expect("window start regex")
+    compact(r"(?i)\b(?:ab|ab\s+dem|ab\s+der|vom|von|seit|stand:?|beginnend\s+am|beginn\s+am|veröffentlicht\s+am)\s*$")
+        .expect("window start regex")
 });
 
 /// "… bis 31. Dez. 2027", "… – 31.12.2027" right after a date: that date opens a window.
 static WINDOW_AFTER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^\s*(?:,\s*\d{1,2}[:.]\d{2}\s*Uhr\s*)?(?:bis(?:\s+zum)?|[-–—])\s*$").expect("window regex")
+    compact(r"^\s*(?:,\s*\d{1,2}[:.]\d{2}\s*Uhr\s*)?(?:bis(?:\s+zum)?|[-–—])\s*$").expect("window regex")
 });
 
 static STAGE_LABEL: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
+    compact(
         r"\b(?:(?i:phase|modul|stufe|runde|einreichungsrunde|verfahrensstufe|förderaufruf|aufruf|los|teil|schritt|säule|call|förderlinie|stichtag)\s+(?:[A-Z]{1,2}|\d{1,2}|[IVX]{1,4})\b|\d{1,2}\.\s*(?i:phase|stufe|runde|einreichungsrunde|stichtag|förderaufruf|aufruf|call))",
     )
     .expect("stage label regex")
@@ -76,7 +74,7 @@ static STAGE_LABEL: LazyLock<Regex> = LazyLock::new(|| {
 
 /// Rolling wording that needs no further context.
 static ROLLING_PLAIN: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
+    compact(
         r"(?i)freie\s+einreichung|windhund|first[\s-]+come,?[\s-]+first[\s-]+served|solange\s+(?:die\s+)?(?:\w+\s+)?(?:haushalts|förder)?mittel\s+(?:\w+\s+)?(?:verfügbar|reichen|vorhanden|zur\s+verfügung)|keine\s+(?:einreichungs|antrags|bewerbungs)?frist|ohne\s+(?:einreichungs|antrags|bewerbungs)?frist|nicht\s+befristet|unbefristet",
     )
     .expect("rolling regex")
@@ -84,11 +82,11 @@ static ROLLING_PLAIN: LazyLock<Regex> = LazyLock::new(|| {
 
 /// Rolling words that count only when the sentence is about applying (or is a bare label value).
 static ROLLING_WORD: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\blaufend\b|\bjederzeit\b|ganzjährig|fortlaufend|\brollierend").expect("rolling word regex")
+    compact(r"(?i)\blaufend\b|\bjederzeit\b|ganzjährig|fortlaufend|\brollierend").expect("rolling word regex")
 });
 
 static APPLYING: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)antr[aä]g|einreich|einzureich|beantrag|skizze|bewerb|frist").expect("applying regex")
+    compact(r"(?i)antr[aä]g|einreich|einzureich|beantrag|skizze|bewerb|frist").expect("applying regex")
 });
 
 /// Deadlines stated in free text (a whole page or a summary), as of `today`.

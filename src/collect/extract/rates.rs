@@ -10,43 +10,44 @@
 
 use std::sync::LazyLock;
 
+use super::bounded::compact;
 use regex::Regex;
 
 use super::text::{plain_spaces, sentences};
 use crate::model::FundingRate;
 
 static RANGE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
+    compact(
         r"(?i)(zwischen\s+)?\b(\d{1,3}(?:,\d{1,2})?)\s*(?:%|prozent)?\s*(?:-|–|bis(?:\s+zu)?|und)\s*(\d{1,3}(?:,\d{1,2})?)\s*(?:%|prozent|v\.\s?h\.)",
     )
     .expect("rate range regex")
 });
 
 static SINGLE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?i)\b(\d{1,3}(?:,\d{1,2})?)\s*(?:%|prozent\b|v\.\s?h\.)").expect("rate regex"));
+    LazyLock::new(|| compact(r"(?i)\b(\d{1,3}(?:,\d{1,2})?)\s*(?:%|prozent\b|v\.\s?h\.)").expect("rate regex"));
 
 /// Sentences naming the funding share itself.
 static STRONG: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)zuwendungsfähig|förderfähig|beihilfefähig|förderquote|fördersatz|zuschuss|anteilfinanzierung|anteilfinanziert|funding\s+rate|co-?financing|reimburse\w*|eligible\s+costs|eu\s+contribution")
+    compact(r"(?i)zuwendungsfähig|förderfähig|beihilfefähig|förderquote|fördersatz|zuschuss|anteilfinanzierung|anteilfinanziert|funding\s+rate|co-?financing|reimburse\w*|eligible\s+costs|eu\s+contribution")
         .expect("strong rate context regex")
 });
 
 /// Sentences about funding in general.
 static FUNDING: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)gefördert|förderung|zuwendung|fördern|erstattet|bezuschusst|finanziert|übernimmt|übernommen|\bfunded\b|\bfunding\b|\bgrants?\b")
+    compact(r"(?i)gefördert|förderung|zuwendung|fördern|erstattet|bezuschusst|finanziert|übernimmt|übernommen|\bfunded\b|\bfunding\b|\bgrants?\b")
         .expect("rate context regex")
 });
 
 /// Sentences whose percentages are about something else.
 static IGNORED: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
+    compact(
         r"(?i)stimme|mehrheit|agvo|beihilfeintensität|emission|einsparung|eingespart|minderung|reduktion|reduzier|treibhausgas|co2|co₂|eigenanteil|eigenmittel|eigenbeteiligung|beteiligung|anteil\s+(?:der|des|an)\b|quote\s+(?:der|des)\b|auslastung|zins|tilgung|rendite|inflation",
     )
     .expect("ignored rate context regex")
 });
 
 static MINIMUM_BEFORE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?i)(?:mindestens|wenigstens|mehr\s+als|über|ab)\s*$").expect("minimum regex"));
+    LazyLock::new(|| compact(r"(?i)(?:mindestens|wenigstens|mehr\s+als|über|ab)\s*$").expect("minimum regex"));
 
 /// A text this short is a label value ("bis zu 90 %"): no sentence context needed.
 const LABEL_VALUE_WORDS: usize = 8;

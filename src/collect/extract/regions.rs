@@ -11,6 +11,7 @@
 
 use std::sync::LazyLock;
 
+use super::bounded::compact;
 use regex::Regex;
 
 use super::text::plain_spaces;
@@ -39,25 +40,25 @@ const LAENDER: &[(&str, Bundesland)] = &[
 ];
 
 static BUNDESWEIT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b_?bundesweit|deutschlandweit|in\s+ganz\s+deutschland|\bin\s+deutschland\b|im\s+(?:gesamten\s+)?bundesgebiet")
+    compact(r"(?i)\b_?bundesweit|deutschlandweit|in\s+ganz\s+deutschland|\bin\s+deutschland\b|im\s+(?:gesamten\s+)?bundesgebiet")
         .expect("bundesweit regex")
 });
 
 static EU_WEIT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\beu-?weit|europaweit|in\s+allen\s+(?:eu-)?mitgliedstaaten|in\s+allen\s+mitgliedstaaten\s+der\s+(?:eu|europäischen\s+union)")
+    compact(r"(?i)\beu-?weit|europaweit|in\s+allen\s+(?:eu-)?mitgliedstaaten|in\s+allen\s+mitgliedstaaten\s+der\s+(?:eu|europäischen\s+union)")
         .expect("eu-weit regex")
 });
 
 static LAND_REGEXES: LazyLock<Vec<(Regex, Bundesland)>> = LazyLock::new(|| {
     LAENDER
         .iter()
-        .map(|(p, l)| (Regex::new(&format!("(?i){p}")).expect("land regex"), *l))
+        .map(|(p, l)| (compact(&format!("(?i){p}")).expect("land regex"), *l))
         .collect()
 });
 
 /// Named sub-regions; the match itself (whitespace tidied) is the name.
 static NAMED: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
+    compact(
         r"LEADER-Region\s+[\p{L}\d][\p{L}\d-]*(?:\s+[\p{Lu}\d][\p{L}\d-]*)?|(?:Regierungsbezirk|Landkreis|Kreis|Städteregion)\s+\p{Lu}[\p{L}-]+|Münsterland|Sauerland|Siegerland|Ostwestfalen-Lippe|Niederrhein|Bergische[ns]?\s+Land|Emscher-Lippe|Ruhrgebiet|Metropole\s+Ruhr|Rheinische[ns]?\s+Revier|Lausitzer\s+Revier|Mitteldeutsche[ns]?\s+Revier|Helmstedter\s+Revier|\bLausitz\b",
     )
     .expect("named region regex")

@@ -5,6 +5,7 @@ use std::sync::LazyLock;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
+use super::bounded::compact;
 use ego_tree::iter::Edge;
 use encoding_rs::{Encoding, UTF_8, WINDOWS_1252};
 use html5ever::driver::{self, Parser};
@@ -318,7 +319,7 @@ pub(crate) fn plain_spaces(text: &str) -> String {
 
 /// Sentence end: a word of two or more letters (or a year), a dot, space, a capital.
 static SENTENCE_END: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(\p{L}{2,}|\d{4}|[)“”])\.\s+[\p{Lu}„]").expect("sentence end regex"));
+    LazyLock::new(|| compact(r"(\p{L}{2,}|\d{4}|[)“”])\.\s+[\p{Lu}„]").expect("sentence end regex"));
 
 /// Abbreviations that end with a dot inside a sentence.
 const ABBREVIATIONS: &[&str] = &[
