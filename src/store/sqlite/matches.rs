@@ -151,17 +151,15 @@ pub(super) async fn for_call(pool: &SqlitePool, call: &CallId) -> StoreResult<Ve
     rows.into_iter().map(match_from_row).collect()
 }
 
+const PASSED: &str = select_match!("WHERE passed = 1 ORDER BY call_id, score DESC, id");
+
 /// Grouped by call, best first within a call.
 pub(super) async fn passed(pool: &SqlitePool) -> StoreResult<Vec<Match>> {
-    let rows: Vec<MatchRow> = query_as(select_match!("WHERE passed = 1 ORDER BY call_id, score DESC, id"))
-        .fetch_all(pool)
-        .await?;
-    rows.into_iter().map(match_from_row).collect()
+    fetch_rows(pool, PASSED).await
 }
 
-/// A passed match without its reasons.
-type HeadRow = (String, String, Option<String>, f64, f64, bool, String);
-const PASSED_HEADS: &str = "SELECT call_id, handlungsfeld, project, score, threshold, passed, kommunen \
+/// The reasons column left out: an empty list in its place.
+const PASSED_HEADS: &str = "SELECT call_id, handlungsfeld, project, score, threshold, passed, kommunen, '[]' AS reasons \
      FROM matches WHERE passed = 1 ORDER BY call_id, score DESC, id";
 const PASSED_OF: &str = select_match!(
     "WHERE passed = 1 AND call_id IN (SELECT value FROM json_each(?1)) \
@@ -169,22 +167,17 @@ const PASSED_OF: &str = select_match!(
      ORDER BY call_id, score DESC, id"
 );
 
-/// Grouped by call, best first within a call; row by row, so that the rows and the
-/// matches are never held at once.
+/// Grouped by call, best first within a call.
 pub(super) async fn passed_heads(pool: &SqlitePool) -> StoreResult<Vec<Match>> {
-    let mut rows = query_as::<HeadRow>(PASSED_HEADS).fetch(pool);
+    fetch_rows(pool, PASSED_HEADS).await
+}
+
+/// Row by row, so that the rows and the matches are never held at once.
+async fn fetch_rows(pool: &SqlitePool, sql: &'static str) -> StoreResult<Vec<Match>> {
+    let mut rows = query_as::<MatchRow>(sql).fetch(pool);
     let mut out = Vec::new();
-    while let Some((call_id, handlungsfeld, project, score, threshold, passed, kommunen)) = rows.try_next().await? {
-        out.push(Match {
-            call_id: CallId(call_id),
-            handlungsfeld,
-            project,
-            score,
-            threshold,
-            passed,
-            kommunen: from_json("matches", "kommunen", &kommunen)?,
-            reasons: Vec::new(),
-        });
+    while let Some(row) = rows.try_next().await? {
+        out.push(match_from_row(row)?);
     }
     Ok(out)
 }
