@@ -10,7 +10,7 @@ pub mod stats;
 use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use anyhow::Context;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -32,7 +32,8 @@ use crate::store::{AnyStore, CallFilter, InstanceInfo, Lease, RunKind, SourceHea
 /// config names ([`App::open`]), a test or bench brings one through [`App::with_store`].
 pub struct App<S: Store = AnyStore> {
     pub config: Config,
-    pub matcher: Matcher,
+    /// The compiled rules; `None` after [`App::release_matcher`] until the next use.
+    matcher: Mutex<Option<Arc<Matcher>>>,
     pub store: S,
     pub data_dir: PathBuf,
     /// Evaluate deadlines as of this day instead of the real today (`--today`).
@@ -77,7 +78,7 @@ impl<S: Store> App<S> {
         Ok(App {
             rules_hash: rules_hash(&config),
             config,
-            matcher,
+            matcher: Mutex::new(Some(Arc::new(matcher))),
             store,
             data_dir: data_dir.to_path_buf(),
             today_override,
@@ -112,11 +113,28 @@ impl<S: Store> App<S> {
         self.stage_stats.lock().unwrap_or_else(|e| e.into_inner()).push(stats);
     }
 
+    /// The compiled rules, compiled again if [`App::release_matcher`] dropped them.
+    pub fn matcher(&self) -> Arc<Matcher> {
+        let mut slot = self.matcher.lock().unwrap_or_else(|e| e.into_inner());
+        slot.get_or_insert_with(|| {
+            // The same config compiled when it was loaded (`with_store`, `reload`).
+            Arc::new(Matcher::new(&self.config).expect("the rules compiled when the config was loaded"))
+        })
+        .clone()
+    }
+
+    /// Drops the compiled rules until they are needed again. The daemon calls it after
+    /// each job: their automaton is about 4 MB, held for nothing between jobs hours apart,
+    /// and compiling it again takes milliseconds.
+    pub fn release_matcher(&self) {
+        *self.matcher.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+
     /// Replaces config and matcher (SIGHUP); the caller validated both.
     pub fn reload(&mut self, config: Config, matcher: Matcher) {
         self.rules_hash = rules_hash(&config);
         self.config = config;
-        self.matcher = matcher;
+        self.matcher = Mutex::new(Some(Arc::new(matcher)));
         // The SMTP settings may have changed.
         self.transport = OnceLock::new();
     }
@@ -294,6 +312,7 @@ impl<S: Store> App<S> {
         let key = self.matching_key(today);
         let mut summary = MatchSummary::default();
         let mut after: Option<CallId> = None;
+        let matcher = self.matcher();
         loop {
             let batch = self.store.calls_to_match(&key, after.as_ref(), MATCH_BATCH).await?;
             let Some((last, _)) = batch.last() else { break };
@@ -301,7 +320,7 @@ impl<S: Store> App<S> {
             let results: Vec<(CallId, i64, Vec<Match>)> = batch
                 .into_iter()
                 .map(|(call, version)| {
-                    let matches = self.matcher.match_call(&call, today);
+                    let matches = matcher.match_call(&call, today);
                     let passed = matches.iter().filter(|m| m.passed).count();
                     summary.calls += 1;
                     summary.passed += passed;

@@ -759,7 +759,7 @@ async fn explain(
         bail!("unknown Kommune '{k}'");
     }
     let call = find_call(app, id).await?;
-    outln!(out, "{}", app.matcher.explain(&call, app.today(), project, kommune));
+    outln!(out, "{}", app.matcher().explain(&call, app.today(), project, kommune));
     Ok(ExitCode::SUCCESS)
 }
 
@@ -923,8 +923,9 @@ async fn run_preview(
         ..CallFilter::default()
     };
     let calls = app.store.list_calls(&filter).await?;
+    let current = app.matcher();
     let result = preview::compare(
-        (&app.config, &app.matcher),
+        (&app.config, &current),
         (&proposed, &proposed_matcher),
         &calls,
         app.today(),

@@ -292,6 +292,7 @@ pub async fn run(mut app: App, config_dir: PathBuf) -> anyhow::Result<ExitCode> 
     let heartbeat = spawn_heartbeat(&app);
     // Slots another instance held when they came due, with the end of its lease.
     let mut held: Vec<HeldSlot> = Vec::new();
+    let mut late_trim = tokio::spawn(async {});
     loop {
         let upcoming = next_cron_job(&app.config, &last_runs);
         if upcoming != announced {
@@ -351,8 +352,16 @@ pub async fn run(mut app: App, config_dir: PathBuf) -> anyhow::Result<ExitCode> 
             }
             break;
         }
+        app.release_matcher();
         return_freed_memory();
+        // The job's idle store connections close a little later; their memory goes back then.
+        late_trim.abort();
+        late_trim = tokio::spawn(async {
+            tokio::time::sleep(LATE_TRIM_AFTER).await;
+            return_freed_memory();
+        });
     }
+    late_trim.abort();
     heartbeat.abort();
     if let Some(web) = web {
         web.stop().await?;
@@ -361,6 +370,12 @@ pub async fn run(mut app: App, config_dir: PathBuf) -> anyhow::Result<ExitCode> 
     tracing::info!("daemon stopped");
     Ok(ExitCode::SUCCESS)
 }
+
+/// How long after a job the daemon trims again: the store's pool closes a connection
+/// idle for [`crate::store::IDLE_CONNECTION`] at its next reaper round (every
+/// `IDLE_CONNECTION`), so by then all of the job's connections are closed.
+const LATE_TRIM_AFTER: std::time::Duration =
+    std::time::Duration::from_secs(2 * crate::store::IDLE_CONNECTION.as_secs() + 5);
 
 /// Hands the memory a job freed back to the system. glibc keeps freed blocks (a pass's
 /// pages, calls and digests) in its arenas for reuse, so without this the daemon would sit

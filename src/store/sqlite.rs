@@ -80,6 +80,7 @@ impl SqliteStore {
             .pragma("cache_size", PAGE_CACHE_KIB.to_string());
         let pool = SqlitePoolOptions::new()
             .max_connections(MAX_CONNECTIONS)
+            .idle_timeout(super::IDLE_CONNECTION)
             .connect_with(options)
             .await?;
         ops::refuse_newer_schema(&pool, path).await?;
