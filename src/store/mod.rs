@@ -6,6 +6,7 @@
 //! chose ([`open`]); nothing outside this module knows which.
 
 mod any;
+mod batch;
 mod content;
 pub mod copy;
 pub mod pg_leases;
