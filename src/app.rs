@@ -159,10 +159,12 @@ impl<S: Store> App<S> {
             .filter(|h| h.broken)
             .map(|h| h.source)
             .collect();
-        let mut states = HashMap::new();
-        for source in &sources {
-            states.insert(source.id.clone(), self.store.source_state(&source.id).await?);
-        }
+        let mut all_states = self.store.source_states().await?;
+        let states: HashMap<String, SourceState> = sources
+            .iter()
+            .map(|s| (s.id.clone(), all_states.remove(&s.id).unwrap_or_default()))
+            .collect();
+        drop(all_states);
         let (priors, mut requests) = Priors::on_request(self.store.calls_per_source().await?);
         // A source's state is written back only when its pass changed it (new validators,
         // memo): an unchanged source, every source of a warm pass, writes no state.
@@ -180,11 +182,13 @@ impl<S: Store> App<S> {
                     let known = match known.remove(&outcome.source) {
                         Some(known) => known,
                         None if outcome.calls.is_empty() => HashMap::new(),
+                        // Only what tells an unchanged listing: no call's content is read.
                         None => self
-                            .prior_calls(&outcome.source)
+                            .store
+                            .source_listings(&outcome.source)
                             .await?
-                            .values()
-                            .map(|c| (c.url.clone(), Known::of(c)))
+                            .into_iter()
+                            .map(|listed| (listed.url.clone(), Known::listed(listed)))
                             .collect(),
                     };
                     let prior_state = stored_states.get(&outcome.source);
@@ -453,6 +457,14 @@ impl Known {
             id: call.id.clone(),
             fingerprint: call.fingerprint.clone(),
             links: call.links.clone(),
+        }
+    }
+
+    fn listed(listed: crate::store::ListedCall) -> Known {
+        Known {
+            id: listed.id,
+            fingerprint: listed.fingerprint,
+            links: listed.links,
         }
     }
 

@@ -140,6 +140,81 @@ async fn log_json_with_timings_logs_one_event_per_stage() {
     }
 }
 
+// ---- Statements per source: set-based store writes (issue 12, collect) ----
+
+/// A feed of `items` calls, each with its own detail URL and a funder.
+fn big_feed(base: &str, feed: usize, items: usize) -> String {
+    let entries: String = (0..items)
+        .map(|i| {
+            format!(
+                "<item><title>Förderaufruf {feed}-{i}: Glasfaser für Gewerbegebiete</title>\
+                 <link>{base}/calls/{feed}/{i}.html</link><author>Ministerium {feed}</author>\
+                 <description>Antragsberechtigt sind Kommunen. Förderquote 90 %. Frist: 31.03.2027.</description></item>"
+            )
+        })
+        .collect();
+    format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?><rss version=\"2.0\"><channel><title>F{feed}</title>{entries}</channel></rss>")
+}
+
+/// SQL statements of the collect stage, and calls written, of `collect --timings`.
+fn collect_counts(config: &Path, data: &Path) -> (f64, f64) {
+    let out = foerderradar(config, data, &["--timings", "collect"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let collect = row(&stderr, "collect");
+    (collect[6], collect[5])
+}
+
+/// The store writes a source's calls with a few set-based statements: the statements of a
+/// collect grow with the number of sources, not with the number of calls. (One statement
+/// per call or more, as before, is 4.5 per new call: 540 here.)
+#[tokio::test(flavor = "multi_thread")]
+async fn statements_per_source_do_not_grow_with_its_calls() {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    const SOURCES: usize = 4;
+    const ITEMS: usize = 30;
+    let server = MockServer::start().await;
+    let mut sources = String::new();
+    for feed in 0..SOURCES {
+        Mock::given(method("GET"))
+            .and(path(format!("/big/{feed}.xml")))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .insert_header("content-type", "application/rss+xml")
+                    .set_body_string(big_feed(&server.uri(), feed, ITEMS)),
+            )
+            .mount(&server)
+            .await;
+        sources.push_str(&format!(
+            "[[source]]\nid = \"big{feed}\"\nkind = \"rss\"\nurl = \"{}/big/{feed}.xml\"\n\n",
+            server.uri()
+        ));
+    }
+    let (_tmp, config, data) = setup();
+    write_config(&config, &server.uri(), closed_port());
+    std::fs::write(config.join("sources.toml"), sources).unwrap();
+
+    let (cold, written) = collect_counts(&config, &data);
+    assert_eq!(written, (SOURCES * ITEMS) as f64, "every call stored");
+    // Per source: its calls in one transaction of at most seven statements, its state,
+    // its run and health (five); per collect: the run, health, states and counts.
+    let per_source = 14.0;
+    assert!(
+        cold <= per_source * SOURCES as f64 + 8.0,
+        "{cold} statements for {SOURCES} sources of {ITEMS} calls"
+    );
+
+    // The same listings again (no validators, so the feeds are parsed again): each source
+    // reads its earlier listings once and marks them seen; nothing is written per call.
+    let (again, written) = collect_counts(&config, &data);
+    assert_eq!(written, 0.0, "no call written when nothing changed");
+    assert!(
+        again <= 11.0 * SOURCES as f64 + 8.0,
+        "{again} statements for {SOURCES} unchanged sources of {ITEMS} calls"
+    );
+}
+
 // ---- Identity: a new listing is never lost in another call (item 5) ----
 
 mod identity {

@@ -83,6 +83,20 @@ pub enum StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
+impl StoreError {
+    /// A corrupt stored value of one source names the source.
+    fn naming_source(self, source: &str) -> StoreError {
+        match self {
+            StoreError::Corrupt { table, column, message } => StoreError::Corrupt {
+                table,
+                column,
+                message: format!("source '{source}': {message}"),
+            },
+            other => other,
+        }
+    }
+}
+
 static STATEMENTS: AtomicU64 = AtomicU64::new(0);
 static CALLS_READ: AtomicU64 = AtomicU64::new(0);
 static CALLS_WRITTEN: AtomicU64 = AtomicU64::new(0);
@@ -144,6 +158,17 @@ impl UpsertOutcome {
             UpsertOutcome::New(id) | UpsertOutcome::Changed(id, _) | UpsertOutcome::Unchanged(id) => id,
         }
     }
+}
+
+/// A stored call as a source's earlier listing of it ([`Store::source_listings`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListedCall {
+    pub id: CallId,
+    /// The call's canonical URL.
+    pub url: String,
+    pub fingerprint: String,
+    /// Every listing of the call, by any source, in first-seen order.
+    pub links: Vec<crate::model::SourceLink>,
 }
 
 /// A recorded change of one call.
@@ -420,6 +445,9 @@ pub trait Store: Send + Sync {
     /// Records that `source` listed the same calls as in its last pass (the listings
     /// it saw last, not those it dropped earlier) again at `at`; returns how many.
     async fn mark_source_seen(&self, source: &str, at: DateTime<Utc>) -> StoreResult<u32>;
+    /// What `source` listed before, call by call: id, canonical URL, fingerprint and every
+    /// listing of the call (what tells an unchanged listing), without reading its content.
+    async fn source_listings(&self, source: &str) -> StoreResult<Vec<ListedCall>>;
     /// Number of stored calls each source has listed (a source without calls is absent).
     async fn calls_per_source(&self) -> StoreResult<std::collections::HashMap<String, usize>>;
     async fn get_call(&self, id: &CallId) -> StoreResult<Option<Call>>;
@@ -437,6 +465,8 @@ pub trait Store: Send + Sync {
 
     async fn source_state(&self, source: &str) -> StoreResult<SourceState>;
     async fn save_source_state(&self, source: &str, state: &SourceState) -> StoreResult<()>;
+    /// The states of all sources with one, by source (one statement for a whole pass).
+    async fn source_states(&self) -> StoreResult<HashMap<String, SourceState>>;
     /// Records one pass of a source and updates its health; `broken_after`
     /// consecutive failures, or zero items where there were some, flag it broken.
     async fn record_source_run(&self, run: &SourceRun, broken_after: u32) -> StoreResult<SourceHealth>;

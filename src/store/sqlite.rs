@@ -35,7 +35,7 @@ use sqlx::{FromRow, Sqlite, Transaction};
 
 use super::{
     AdminSession, AuditEntry, CallFilter, ChangeEvent, DeadLetter, DigestState, DigestUpdate, FeedbackFilter,
-    InstanceInfo, InstanceStatus, JobClaim, JobRuns, LastError, NewMail, OutboxMail, OutboxStatus, RunKind,
+    InstanceInfo, InstanceStatus, JobClaim, JobRuns, LastError, ListedCall, NewMail, OutboxMail, OutboxStatus, RunKind,
     ScheduledRuns, SourceHealth, SourceRun, SourceYield, Store, StoreError, StoreMetrics, StoreResult, UpsertOutcome,
 };
 use crate::model::contact::ContactSettings;
@@ -192,6 +192,10 @@ impl Store for SqliteStore {
         calls::mark_source_seen(&self.pool, source, at).await
     }
 
+    async fn source_listings(&self, source: &str) -> StoreResult<Vec<ListedCall>> {
+        calls::listings(&self.pool, source).await
+    }
+
     async fn calls_per_source(&self) -> StoreResult<std::collections::HashMap<String, usize>> {
         calls::per_source(&self.pool).await
     }
@@ -226,6 +230,10 @@ impl Store for SqliteStore {
 
     async fn source_state(&self, source: &str) -> StoreResult<SourceState> {
         sources::state(&self.pool, source).await
+    }
+
+    async fn source_states(&self) -> StoreResult<std::collections::HashMap<String, SourceState>> {
+        sources::states(&self.pool).await
     }
 
     async fn save_source_state(&self, source: &str, state: &SourceState) -> StoreResult<()> {

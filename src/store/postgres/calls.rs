@@ -11,7 +11,7 @@ use sqlx::postgres::{PgConnection, PgPool, PgRow};
 use super::{JsonText, begin_write, from_json, query, query_as, query_scalar};
 use crate::model::text::title_key;
 use crate::model::{Call, CallId, CallStatus, DeadlineKind};
-use crate::store::{CallFilter, ChangeEvent, StoreError, StoreResult, UpsertOutcome, batch, count_calls_read, title_key_rule};
+use crate::store::{CallFilter, ChangeEvent, ListedCall, StoreError, StoreResult, UpsertOutcome, batch, count_calls_read, title_key_rule};
 
 /// `SELECT` of a full call: its current content plus its links in recorded order.
 macro_rules! select_call {
@@ -43,6 +43,11 @@ const BY_TITLE_KEYS: &str = "SELECT c.title_key, c.id, c.external_id, \
          FROM calls c WHERE c.title_key = ANY($1) ORDER BY c.first_seen, c.id";
 const HEADS: &str = "SELECT id, fingerprint, content_source, version, last_seen FROM calls WHERE id = ANY($1)";
 const CONTENTS: &str = "SELECT id, json FROM calls WHERE id = ANY($1)";
+/// What a source listed before, without the calls' content ([`listings`]).
+const LISTINGS: &str = "SELECT c.id, c.url, c.fingerprint, \
+         (SELECT coalesce(jsonb_agg(jsonb_build_object('source', l.source, 'url', l.url) \
+         ORDER BY l.first_seen, l.id), '[]'::jsonb) FROM call_links l WHERE l.call_id = c.id) AS links \
+         FROM calls c WHERE c.id IN (SELECT l.call_id FROM call_links l WHERE l.source = $1)";
 const TOUCH: &str = "UPDATE calls SET last_seen = greatest(last_seen, $1) WHERE id = ANY($2)";
 const INSERT_CALLS: &str = "INSERT INTO calls (id, source, url, title_key, content_source, title, funder, external_id, \
          status, deadline_kind, deadline_first, deadline_last, deadline_annual, fingerprint, version, first_seen, \
@@ -142,6 +147,21 @@ pub(super) async fn mark_source_seen(pool: &PgPool, source: &str, at: DateTime<U
     query(SOURCE_SEEN_CALLS).bind(at).bind(source).execute(&mut *tx).await?;
     tx.commit().await?;
     Ok(u32::try_from(links.rows_affected()).unwrap_or(u32::MAX))
+}
+
+/// Each call `source` listed: id, URL, fingerprint and links, in one statement.
+pub(super) async fn listings(pool: &PgPool, source: &str) -> StoreResult<Vec<ListedCall>> {
+    let rows: Vec<(String, String, String, JsonText)> = query_as(LISTINGS).bind(source).fetch_all(pool).await?;
+    rows.into_iter()
+        .map(|(id, url, fingerprint, links)| {
+            Ok(ListedCall {
+                id: CallId(id),
+                url,
+                fingerprint,
+                links: from_json("call_links", "url", links)?,
+            })
+        })
+        .collect()
 }
 
 pub(super) async fn per_source(pool: &PgPool) -> StoreResult<std::collections::HashMap<String, usize>> {

@@ -26,7 +26,7 @@ use sqlx::sqlite::{SqliteConnection, SqlitePool, SqliteRow};
 use super::{begin_write, from_json, query, query_as, query_built, query_scalar, to_json, ts};
 use crate::model::text::title_key;
 use crate::model::{Call, CallId, CallStatus, DeadlineKind};
-use crate::store::{CallFilter, ChangeEvent, StoreError, StoreResult, UpsertOutcome, batch, count_calls_read, title_key_rule};
+use crate::store::{CallFilter, ChangeEvent, ListedCall, StoreError, StoreResult, UpsertOutcome, batch, count_calls_read, title_key_rule};
 
 /// `SELECT` of a full call: its current content plus its links in first-seen order.
 macro_rules! select_call {
@@ -61,6 +61,11 @@ const BY_TITLE_KEYS: &str = "SELECT c.title_key, c.id, c.external_id, \
 const HEADS: &str = "SELECT id, fingerprint, content_source, version, last_seen FROM calls \
          WHERE id IN (SELECT value FROM json_each(?1))";
 const CONTENTS: &str = "SELECT id, json FROM calls WHERE id IN (SELECT value FROM json_each(?1))";
+/// What a source listed before, without the calls' content ([`listings`]).
+const LISTINGS: &str = "SELECT c.id, c.url, c.fingerprint, \
+         (SELECT json_group_array(json_object('source', source, 'url', url)) FROM \
+         (SELECT source, url FROM call_links l WHERE l.call_id = c.id ORDER BY l.first_seen, l.rowid)) AS links \
+         FROM calls c WHERE c.id IN (SELECT l.call_id FROM call_links l WHERE l.source = ?1)";
 const TOUCH: &str =
     "UPDATE calls SET last_seen = max(last_seen, ?1) WHERE id IN (SELECT value FROM json_each(?2))";
 const GET: &str = select_call!("WHERE c.id = ?");
@@ -86,6 +91,7 @@ pub(super) const HOT_QUERIES: &[&str] = &[
     BY_TITLE_KEYS,
     HEADS,
     CONTENTS,
+    LISTINGS,
     TOUCH,
     GET,
     SEEN_CALLS,
@@ -161,6 +167,21 @@ pub(super) async fn mark_source_seen(pool: &SqlitePool, source: &str, at: DateTi
         .await?;
     tx.commit().await?;
     Ok(u32::try_from(links.rows_affected()).unwrap_or(u32::MAX))
+}
+
+/// Each call `source` listed: id, URL, fingerprint and links, in one statement.
+pub(super) async fn listings(pool: &SqlitePool, source: &str) -> StoreResult<Vec<ListedCall>> {
+    let rows: Vec<(String, String, String, String)> = query_as(LISTINGS).bind(source).fetch_all(pool).await?;
+    rows.into_iter()
+        .map(|(id, url, fingerprint, links)| {
+            Ok(ListedCall {
+                id: CallId(id),
+                url,
+                fingerprint,
+                links: from_json("call_links", "url", &links)?,
+            })
+        })
+        .collect()
 }
 
 pub(super) async fn per_source(pool: &SqlitePool) -> StoreResult<std::collections::HashMap<String, usize>> {

@@ -1,5 +1,7 @@
 //! Per-source state, runs and health.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use sqlx::sqlite::{SqliteConnection, SqlitePool};
 
@@ -16,6 +18,19 @@ pub(super) async fn state(pool: &SqlitePool, source: &str) -> StoreResult<Source
         .fetch_optional(pool)
         .await?;
     json.map_or_else(|| Ok(SourceState::default()), |j| from_json("source_state", "json", &j))
+}
+
+/// Every stored state, by source; a state that does not load is an error naming its source.
+pub(super) async fn states(pool: &SqlitePool) -> StoreResult<HashMap<String, SourceState>> {
+    let rows: Vec<(String, String)> = query_as("SELECT source, json FROM source_state")
+        .fetch_all(pool)
+        .await?;
+    rows.into_iter()
+        .map(|(source, json)| {
+            let state = from_json("source_state", "json", &json).map_err(|e| e.naming_source(&source))?;
+            Ok((source, state))
+        })
+        .collect()
 }
 
 pub(super) async fn save_state(pool: &SqlitePool, source: &str, state: &SourceState) -> StoreResult<()> {
