@@ -187,7 +187,7 @@ async fn statements_per_source_do_not_grow_with_its_calls() {
             .mount(&server)
             .await;
         sources.push_str(&format!(
-            "[[source]]\nid = \"big{feed}\"\nkind = \"rss\"\nurl = \"{}/big/{feed}.xml\"\n\n",
+            "[[source]]\nid = \"big{feed}\"\nkind = \"rss\"\nlabel = \"Feed {feed}\"\nurl = \"{}/big/{feed}.xml\"\n\n",
             server.uri()
         ));
     }
@@ -320,6 +320,72 @@ mod identity {
             ]
         );
         assert_eq!(stored_calls(&store).await, 2);
+    }
+
+    /// Everything the store keeps of its calls, in a comparable form.
+    async fn everything(store: &SqliteStore) -> Vec<String> {
+        let mut all = Vec::new();
+        for call in store.list_calls(&CallFilter::default()).await.unwrap() {
+            let versions = store.call_versions(&call.id).await.unwrap();
+            let changes: Vec<_> = store
+                .call_changes(&call.id)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|c| (c.at, c.change))
+                .collect();
+            all.push(format!("{call:?}\n{versions:?}\n{changes:?}"));
+        }
+        all.sort();
+        all
+    }
+
+    /// A source's batch, written with a few set-based statements, ends as the same calls
+    /// (identity, links, versions, changes, times) as its listings stored one at a time:
+    /// a card listed twice, a changed card, two cards with one title, a card joining
+    /// another source's call by title and funder, a listing naming a further link.
+    #[tokio::test]
+    async fn a_batch_stores_what_one_call_at_a_time_stores() {
+        let earlier = [
+            listing("q009", "http://site.example/q009/1", "Kommunaler Klimaschutz", Some("Land NRW")),
+            listing("q001", "http://site.example/q001/2", "Radwege", None),
+        ];
+        let mut changed = listing("q001", "http://site.example/q001/2", "Radwege 2027", None);
+        changed.last_seen = t(2);
+        let mut changed_again = changed.clone();
+        changed_again.summary = "Antragsfrist 31.03.2027".into();
+        let changed_again = changed_again.seal();
+        let mut linked = listing("q001", "http://site.example/q001/5", "Gigabit", Some("Bund"));
+        linked.links.push(foerderradar::model::SourceLink {
+            source: "q001".into(),
+            url: "http://site.example/q001/5-alt".into(),
+        });
+        let batch = vec![
+            listing("q001", "http://site.example/q001/1", "Digitale Dörfer", Some("Land NRW")),
+            listing("q001", "http://site.example/q001/1", "Digitale Dörfer", Some("Land NRW")),
+            changed,
+            listing("q001", "http://site.example/q001/3", "Smarte Wege", Some("Bund")),
+            listing("q001", "http://site.example/q001/4", "Smarte Wege", Some("Bund")),
+            listing("q001", "http://site.example/q001/6", "KOMMUNALER Klimaschutz", Some("land nrw")),
+            linked,
+            changed_again,
+            listing("q002", "http://site.example/q002/1", "Smarte Wege", Some("Bund")),
+        ];
+        let (together, one_by_one) = (SqliteStore::memory().await.unwrap(), SqliteStore::memory().await.unwrap());
+        for store in [&together, &one_by_one] {
+            store.upsert_calls(&earlier).await.unwrap();
+        }
+        let outcomes = together.upsert_calls(&batch).await.unwrap();
+        let mut single = Vec::new();
+        for call in &batch {
+            single.push(one_by_one.upsert_call(call).await.unwrap());
+        }
+        assert_eq!(outcomes, single);
+        assert!(matches!(outcomes[1], UpsertOutcome::Unchanged(_)), "{outcomes:?}");
+        assert!(matches!(outcomes[2], UpsertOutcome::Changed(..)), "{outcomes:?}");
+        assert_eq!(outcomes[5], UpsertOutcome::Unchanged(earlier[0].id.clone()), "joined by title");
+        assert!(matches!(outcomes[7], UpsertOutcome::Changed(..)), "{outcomes:?}");
+        assert_eq!(everything(&together).await, everything(&one_by_one).await);
     }
 }
 

@@ -78,6 +78,7 @@ delegate! {
     async fn source_states(&self) -> StoreResult<std::collections::HashMap<String, SourceState>>;
     async fn record_source_run(&self, run: &SourceRun, broken_after: u32) -> StoreResult<SourceHealth>;
     async fn source_health(&self) -> StoreResult<Vec<SourceHealth>>;
+    async fn record_unchanged_sources(&self, runs: &[SourceRun], broken_after: u32) -> StoreResult<Vec<SourceHealth>>;
     async fn replace_matches(&self, call: &CallId, matches: &[Match]) -> StoreResult<()>;
     async fn calls_to_match(&self, key: &str, after: Option<&CallId>, limit: u32) -> StoreResult<Vec<(Call, i64)>>;
     async fn save_matches(&self, key: &str, results: &[(CallId, i64, Vec<Match>)]) -> StoreResult<()>;

@@ -471,6 +471,12 @@ pub trait Store: Send + Sync {
     /// consecutive failures, or zero items where there were some, flag it broken.
     async fn record_source_run(&self, run: &SourceRun, broken_after: u32) -> StoreResult<SourceHealth>;
     async fn source_health(&self) -> StoreResult<Vec<SourceHealth>>;
+    /// Records passes of sources that found everything as in their last pass, all in one
+    /// transaction and a few statements: each source's listings of its last pass and their
+    /// calls are seen again at its run's time (as [`Store::mark_source_seen`]), and its run
+    /// is recorded with `items` set to the number of those listings (as
+    /// [`Store::record_source_run`]). One run per source; healths come in the runs' order.
+    async fn record_unchanged_sources(&self, runs: &[SourceRun], broken_after: u32) -> StoreResult<Vec<SourceHealth>>;
 
     /// Replaces all stored matches of a call (passed and near misses).
     async fn replace_matches(&self, call: &CallId, matches: &[Match]) -> StoreResult<()>;

@@ -246,6 +246,10 @@ impl Store for PgStore {
         sources::record_run(&self.pool, run, broken_after).await
     }
 
+    async fn record_unchanged_sources(&self, runs: &[SourceRun], broken_after: u32) -> StoreResult<Vec<SourceHealth>> {
+        sources::record_unchanged(&self.pool, runs, broken_after).await
+    }
+
     async fn source_health(&self) -> StoreResult<Vec<SourceHealth>> {
         sources::health(&self.pool).await
     }

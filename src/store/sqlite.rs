@@ -128,6 +128,15 @@ fn query_built<'q>(sql: String) -> sqlx::query::Query<'q, Sqlite, SqliteArgument
     sqlx::query(sqlx::AssertSqlSafe(sql))
 }
 
+/// Rows per multi-row statement; SQLite allows 32,766 bound values per statement.
+const ROWS_PER_STATEMENT: usize = 500;
+
+/// `INSERT INTO <table> (<columns>) VALUES (?, …), …` for `rows` rows, then `tail`.
+fn multi_row_insert(head: &str, columns: usize, rows: usize, tail: &str) -> String {
+    let row = format!("({})", vec!["?"; columns].join(", "));
+    format!("{head} VALUES {}{tail}", vec![row; rows].join(", "))
+}
+
 fn query_as<'q, O>(sql: &'static str) -> sqlx::query::QueryAs<'q, Sqlite, O, SqliteArguments>
 where
     O: for<'r> FromRow<'r, SqliteRow>,
@@ -242,6 +251,10 @@ impl Store for SqliteStore {
 
     async fn record_source_run(&self, run: &SourceRun, broken_after: u32) -> StoreResult<SourceHealth> {
         sources::record_run(&self.pool, run, broken_after).await
+    }
+
+    async fn record_unchanged_sources(&self, runs: &[SourceRun], broken_after: u32) -> StoreResult<Vec<SourceHealth>> {
+        sources::record_unchanged(&self.pool, runs, broken_after).await
     }
 
     async fn source_health(&self) -> StoreResult<Vec<SourceHealth>> {

@@ -23,7 +23,9 @@ use futures::TryStreamExt;
 use sqlx::Row;
 use sqlx::sqlite::{SqliteConnection, SqlitePool, SqliteRow};
 
-use super::{begin_write, from_json, query, query_as, query_built, query_scalar, to_json, ts};
+use super::{
+    ROWS_PER_STATEMENT, begin_write, from_json, multi_row_insert, query, query_as, query_built, query_scalar, to_json, ts,
+};
 use crate::model::text::title_key;
 use crate::model::{Call, CallId, CallStatus, DeadlineKind};
 use crate::store::{CallFilter, ChangeEvent, ListedCall, StoreError, StoreResult, UpsertOutcome, batch, count_calls_read, title_key_rule};
@@ -369,15 +371,6 @@ async fn contents(conn: &mut SqliteConnection, ids: &[String]) -> StoreResult<Ha
     rows.into_iter()
         .map(|(id, json)| Ok((id, from_json("calls", "json", &json)?)))
         .collect()
-}
-
-/// Rows per multi-row statement; SQLite allows 32,766 bound values per statement.
-const ROWS_PER_STATEMENT: usize = 500;
-
-/// `INSERT INTO <table> (<columns>) VALUES (?, …), …` for `rows` rows, then `tail`.
-fn multi_row_insert(head: &str, columns: usize, rows: usize, tail: &str) -> String {
-    let row = format!("({})", vec!["?"; columns].join(", "));
-    format!("{head} VALUES {}{tail}", vec![row; rows].join(", "))
 }
 
 /// Writes a run's plan: new calls, changed calls, calls seen again, versions, changes, links.
