@@ -219,7 +219,8 @@ impl<S: Store> App<S> {
                 }
             }
         }
-        self.record_unchanged(&mut unchanged, &mut summary, stored.as_ref()).await?;
+        self.record_unchanged(&mut unchanged, &mut summary, stored.as_ref())
+            .await?;
         summary.newly_broken = summary
             .sources
             .iter()

@@ -153,7 +153,9 @@ fn big_feed(base: &str, feed: usize, items: usize) -> String {
             )
         })
         .collect();
-    format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?><rss version=\"2.0\"><channel><title>F{feed}</title>{entries}</channel></rss>")
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><rss version=\"2.0\"><channel><title>F{feed}</title>{entries}</channel></rss>"
+    )
 }
 
 /// SQL statements of the collect stage, and calls written, of `collect --timings`.
@@ -347,7 +349,12 @@ mod identity {
     #[tokio::test]
     async fn a_batch_stores_what_one_call_at_a_time_stores() {
         let earlier = [
-            listing("q009", "http://site.example/q009/1", "Kommunaler Klimaschutz", Some("Land NRW")),
+            listing(
+                "q009",
+                "http://site.example/q009/1",
+                "Kommunaler Klimaschutz",
+                Some("Land NRW"),
+            ),
             listing("q001", "http://site.example/q001/2", "Radwege", None),
         ];
         let mut changed = listing("q001", "http://site.example/q001/2", "Radwege 2027", None);
@@ -361,17 +368,35 @@ mod identity {
             url: "http://site.example/q001/5-alt".into(),
         });
         let batch = vec![
-            listing("q001", "http://site.example/q001/1", "Digitale Dörfer", Some("Land NRW")),
-            listing("q001", "http://site.example/q001/1", "Digitale Dörfer", Some("Land NRW")),
+            listing(
+                "q001",
+                "http://site.example/q001/1",
+                "Digitale Dörfer",
+                Some("Land NRW"),
+            ),
+            listing(
+                "q001",
+                "http://site.example/q001/1",
+                "Digitale Dörfer",
+                Some("Land NRW"),
+            ),
             changed,
             listing("q001", "http://site.example/q001/3", "Smarte Wege", Some("Bund")),
             listing("q001", "http://site.example/q001/4", "Smarte Wege", Some("Bund")),
-            listing("q001", "http://site.example/q001/6", "KOMMUNALER Klimaschutz", Some("land nrw")),
+            listing(
+                "q001",
+                "http://site.example/q001/6",
+                "KOMMUNALER Klimaschutz",
+                Some("land nrw"),
+            ),
             linked,
             changed_again,
             listing("q002", "http://site.example/q002/1", "Smarte Wege", Some("Bund")),
         ];
-        let (together, one_by_one) = (SqliteStore::memory().await.unwrap(), SqliteStore::memory().await.unwrap());
+        let (together, one_by_one) = (
+            SqliteStore::memory().await.unwrap(),
+            SqliteStore::memory().await.unwrap(),
+        );
         for store in [&together, &one_by_one] {
             store.upsert_calls(&earlier).await.unwrap();
         }
@@ -383,7 +408,11 @@ mod identity {
         assert_eq!(outcomes, single);
         assert!(matches!(outcomes[1], UpsertOutcome::Unchanged(_)), "{outcomes:?}");
         assert!(matches!(outcomes[2], UpsertOutcome::Changed(..)), "{outcomes:?}");
-        assert_eq!(outcomes[5], UpsertOutcome::Unchanged(earlier[0].id.clone()), "joined by title");
+        assert_eq!(
+            outcomes[5],
+            UpsertOutcome::Unchanged(earlier[0].id.clone()),
+            "joined by title"
+        );
         assert!(matches!(outcomes[7], UpsertOutcome::Changed(..)), "{outcomes:?}");
         assert_eq!(everything(&together).await, everything(&one_by_one).await);
     }

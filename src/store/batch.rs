@@ -305,7 +305,9 @@ pub(super) fn plan(
 }
 
 fn stored_slot(id: &CallId, heads: &HashMap<String, Head>, contents: &mut HashMap<String, Call>) -> StoreResult<Slot> {
-    let head = heads.get(id.as_str()).ok_or_else(|| StoreError::NotFound(format!("call {id} vanished during upsert")))?;
+    let head = heads
+        .get(id.as_str())
+        .ok_or_else(|| StoreError::NotFound(format!("call {id} vanished during upsert")))?;
     Ok(Slot {
         fingerprint: head.fingerprint.clone(),
         content_source: head.content_source.clone(),

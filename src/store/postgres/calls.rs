@@ -11,7 +11,10 @@ use sqlx::postgres::{PgConnection, PgPool, PgRow};
 use super::{JsonText, begin_write, from_json, query, query_as, query_scalar};
 use crate::model::text::title_key;
 use crate::model::{Call, CallId, CallStatus, DeadlineKind};
-use crate::store::{CallFilter, ChangeEvent, ListedCall, StoreError, StoreResult, UpsertOutcome, batch, count_calls_read, title_key_rule};
+use crate::store::{
+    CallFilter, ChangeEvent, ListedCall, StoreError, StoreResult, UpsertOutcome, batch, count_calls_read,
+    title_key_rule,
+};
 
 /// `SELECT` of a full call: its current content plus its links in recorded order.
 macro_rules! select_call {

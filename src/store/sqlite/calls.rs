@@ -24,11 +24,15 @@ use sqlx::Row;
 use sqlx::sqlite::{SqliteConnection, SqlitePool, SqliteRow};
 
 use super::{
-    ROWS_PER_STATEMENT, begin_write, from_json, multi_row_insert, query, query_as, query_built, query_scalar, to_json, ts,
+    ROWS_PER_STATEMENT, begin_write, from_json, multi_row_insert, query, query_as, query_built, query_scalar, to_json,
+    ts,
 };
 use crate::model::text::title_key;
 use crate::model::{Call, CallId, CallStatus, DeadlineKind};
-use crate::store::{CallFilter, ChangeEvent, ListedCall, StoreError, StoreResult, UpsertOutcome, batch, count_calls_read, title_key_rule};
+use crate::store::{
+    CallFilter, ChangeEvent, ListedCall, StoreError, StoreResult, UpsertOutcome, batch, count_calls_read,
+    title_key_rule,
+};
 
 /// `SELECT` of a full call: its current content plus its links in first-seen order.
 macro_rules! select_call {
@@ -68,8 +72,7 @@ const LISTINGS: &str = "SELECT c.id, c.url, c.fingerprint, \
          (SELECT json_group_array(json_object('source', source, 'url', url)) FROM \
          (SELECT source, url FROM call_links l WHERE l.call_id = c.id ORDER BY l.first_seen, l.rowid)) AS links \
          FROM calls c WHERE c.id IN (SELECT l.call_id FROM call_links l WHERE l.source = ?1)";
-const TOUCH: &str =
-    "UPDATE calls SET last_seen = max(last_seen, ?1) WHERE id IN (SELECT value FROM json_each(?2))";
+const TOUCH: &str = "UPDATE calls SET last_seen = max(last_seen, ?1) WHERE id IN (SELECT value FROM json_each(?2))";
 const GET: &str = select_call!("WHERE c.id = ?");
 const SEEN_CALLS: &str =
     "UPDATE calls SET last_seen = ?1 WHERE id IN (SELECT value FROM json_each(?2)) AND last_seen < ?1";
@@ -385,7 +388,10 @@ async fn write_plan(conn: &mut SqliteConnection, plan: &batch::Plan) -> StoreRes
         );
         let mut insert = query_built(sql);
         for row in rows {
-            insert = insert.bind(row.call.id.as_str()).bind(&row.call.source).bind(&row.call.url);
+            insert = insert
+                .bind(row.call.id.as_str())
+                .bind(&row.call.source)
+                .bind(&row.call.url);
             insert = bind_content(insert, row)
                 .bind(row.version)
                 .bind(ts(row.call.first_seen))

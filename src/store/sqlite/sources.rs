@@ -179,7 +179,11 @@ pub(super) async fn record_unchanged(
         for (source,) in listed {
             *seen.entry(source).or_default() += 1;
         }
-        query(LATEST_CALLS_SEEN).bind(&at).bind(&sources).execute(&mut *tx).await?;
+        query(LATEST_CALLS_SEEN)
+            .bind(&at)
+            .bind(&sources)
+            .execute(&mut *tx)
+            .await?;
     }
     let runs: Vec<SourceRun> = runs
         .iter()
