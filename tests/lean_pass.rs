@@ -222,7 +222,7 @@ async fn statements_per_source_do_not_grow_with_its_calls() {
 mod identity {
     use chrono::{DateTime, TimeZone, Utc};
     use foerderradar::model::Call;
-    use foerderradar::store::{CallFilter, SqliteStore, Store, UpsertOutcome};
+    use foerderradar::store::{AnyStore, CallFilter, SourceRun, SqliteStore, Store, UpsertOutcome};
 
     fn t(day: u32) -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 11, day, 8, 0, 0).unwrap()
@@ -325,7 +325,7 @@ mod identity {
     }
 
     /// Everything the store keeps of its calls, in a comparable form.
-    async fn everything(store: &SqliteStore) -> Vec<String> {
+    async fn everything(store: &impl Store) -> Vec<String> {
         let mut all = Vec::new();
         for call in store.list_calls(&CallFilter::default()).await.unwrap() {
             let versions = store.call_versions(&call.id).await.unwrap();
@@ -346,8 +346,8 @@ mod identity {
     /// (identity, links, versions, changes, times) as its listings stored one at a time:
     /// a card listed twice, a changed card, two cards with one title, a card joining
     /// another source's call by title and funder, a listing naming a further link.
-    #[tokio::test]
-    async fn a_batch_stores_what_one_call_at_a_time_stores() {
+    /// On both backends, against one call at a time on SQLite.
+    async fn a_batch_stores_what_one_call_at_a_time_stores(together: AnyStore) {
         let earlier = [
             listing(
                 "q009",
@@ -393,13 +393,9 @@ mod identity {
             changed_again,
             listing("q002", "http://site.example/q002/1", "Smarte Wege", Some("Bund")),
         ];
-        let (together, one_by_one) = (
-            SqliteStore::memory().await.unwrap(),
-            SqliteStore::memory().await.unwrap(),
-        );
-        for store in [&together, &one_by_one] {
-            store.upsert_calls(&earlier).await.unwrap();
-        }
+        let one_by_one = SqliteStore::memory().await.unwrap();
+        together.upsert_calls(&earlier).await.unwrap();
+        one_by_one.upsert_calls(&earlier).await.unwrap();
         let outcomes = together.upsert_calls(&batch).await.unwrap();
         let mut single = Vec::new();
         for call in &batch {
@@ -416,6 +412,53 @@ mod identity {
         assert!(matches!(outcomes[7], UpsertOutcome::Changed(..)), "{outcomes:?}");
         assert_eq!(everything(&together).await, everything(&one_by_one).await);
     }
+
+    fn run(source: &str, at: DateTime<Utc>) -> SourceRun {
+        SourceRun {
+            source: source.into(),
+            at,
+            items: 0,
+            error: None,
+            requests: 1,
+            not_modified: 1,
+            duration_ms: 3,
+        }
+    }
+
+    /// Unchanged sources recorded together see their last listings again, as one by one:
+    /// a dropped listing stays dropped, each source's count and health are its own.
+    async fn unchanged_sources_are_recorded_together(store: AnyStore) {
+        let a = listing("feed-a", "http://site.example/a/1", "Aufruf A", None);
+        let dropped = listing("feed-a", "http://site.example/a/2", "Aufruf B", None);
+        let b = listing("feed-b", "http://site.example/b/1", "Aufruf C", None);
+        store.upsert_calls(&[a.clone(), dropped.clone()]).await.unwrap();
+        store.upsert_calls(std::slice::from_ref(&b)).await.unwrap();
+        store
+            .mark_seen("feed-a", &[(a.id.clone(), a.url.clone())], t(2))
+            .await
+            .unwrap();
+        let runs = [run("feed-a", t(3)), run("feed-b", t(3)), run("new", t(3))];
+        let healths = store.record_unchanged_sources(&runs, 3).await.unwrap();
+        let counts: Vec<(&str, u32, bool)> = healths
+            .iter()
+            .map(|h| (h.source.as_str(), h.items_last_pass, h.broken))
+            .collect();
+        assert_eq!(counts, [("feed-a", 1, false), ("feed-b", 1, false), ("new", 0, false)]);
+        let seen = |id: &foerderradar::model::CallId| {
+            let (store, id) = (&store, id.clone());
+            async move { store.get_call(&id).await.unwrap().unwrap().last_seen }
+        };
+        assert_eq!(seen(&a.id).await, t(3));
+        assert_eq!(seen(&b.id).await, t(3));
+        assert_eq!(seen(&dropped.id).await, t(1), "a dropped listing stays dropped");
+        assert_eq!(store.source_health().await.unwrap().len(), 3);
+        assert_eq!(store.recent_source_runs(5).await.unwrap().len(), 3);
+    }
+
+    crate::on_both_backends!(
+        a_batch_stores_what_one_call_at_a_time_stores,
+        unchanged_sources_are_recorded_together
+    );
 }
 
 // ---- Only what changed is matched (item 2) ----
