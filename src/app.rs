@@ -177,10 +177,12 @@ impl<S: Store> App<S> {
             .filter(|h| h.broken)
             .map(|h| h.source)
             .collect();
-        let mut states = HashMap::new();
-        for source in &sources {
-            states.insert(source.id.clone(), self.store.source_state(&source.id).await?);
-        }
+        let mut all_states = self.store.source_states().await?;
+        let states: HashMap<String, SourceState> = sources
+            .iter()
+            .map(|s| (s.id.clone(), all_states.remove(&s.id).unwrap_or_default()))
+            .collect();
+        drop(all_states);
         let (priors, mut requests) = Priors::on_request(self.store.calls_per_source().await?);
         // A source's state is written back only when its pass changed it (new validators,
         // memo): an unchanged source, every source of a warm pass, writes no state.
@@ -191,21 +193,34 @@ impl<S: Store> App<S> {
         // outcome is stored as it comes, while the later sources are still collected.
         let mut known: HashMap<String, HashMap<String, Known>> = HashMap::new();
         let mut summary = CollectSummary::default();
+        let mut unchanged = UnchangedSources::default();
         loop {
             tokio::select! {
                 outcome = collecting.next() => {
                     let Some(outcome) = outcome else { break };
+                    let prior_state = stored_states.get(&outcome.source);
+                    if outcome.unchanged && outcome.error.is_none() && outcome.calls.is_empty() {
+                        if prior_state != Some(&outcome.state) {
+                            self.store.save_source_state(&outcome.source, &outcome.state).await?;
+                        }
+                        unchanged.add(&outcome, now, &mut summary);
+                        if unchanged.runs.len() >= UNCHANGED_BATCH {
+                            self.record_unchanged(&mut unchanged, &mut summary, stored.as_ref()).await?;
+                        }
+                        continue;
+                    }
                     let known = match known.remove(&outcome.source) {
                         Some(known) => known,
                         None if outcome.calls.is_empty() => HashMap::new(),
+                        // Only what tells an unchanged listing: no call's content is read.
                         None => self
-                            .prior_calls(&outcome.source)
+                            .store
+                            .source_listings(&outcome.source)
                             .await?
-                            .values()
-                            .map(|c| (c.url.clone(), Known::of(c)))
+                            .into_iter()
+                            .map(|listed| (listed.url.clone(), Known::listed(listed)))
                             .collect(),
                     };
-                    let prior_state = stored_states.get(&outcome.source);
                     let report = self.store_outcome(outcome, &known, prior_state, now).await?;
                     if let Some(stored) = &stored {
                         // The receiver only goes away when the daemon stops the collect.
@@ -222,6 +237,8 @@ impl<S: Store> App<S> {
                 }
             }
         }
+        self.record_unchanged(&mut unchanged, &mut summary, stored.as_ref())
+            .await?;
         summary.newly_broken = summary
             .sources
             .iter()
@@ -233,6 +250,30 @@ impl<S: Store> App<S> {
             .await?;
         self.record(meter);
         Ok(summary)
+    }
+
+    /// Records the buffered unchanged sources in one go and fills in their reports.
+    async fn record_unchanged(
+        &self,
+        unchanged: &mut UnchangedSources,
+        summary: &mut CollectSummary,
+        stored: Option<&tokio::sync::mpsc::UnboundedSender<String>>,
+    ) -> anyhow::Result<()> {
+        let runs = std::mem::take(&mut unchanged.runs);
+        let healths = self
+            .store
+            .record_unchanged_sources(&runs, self.config.service.http.broken_after)
+            .await?;
+        for (index, health) in std::mem::take(&mut unchanged.reports).into_iter().zip(healths) {
+            let report = &mut summary.sources[index];
+            report.unchanged = health.items_last_pass;
+            report.health = Some(health);
+            if let Some(stored) = stored {
+                // The receiver only goes away when the daemon stops the collect.
+                let _ = stored.send(report.source.clone());
+            }
+        }
+        Ok(())
     }
 
     /// The calls a source listed before, by canonical URL.
@@ -247,6 +288,8 @@ impl<S: Store> App<S> {
 
     /// Stores one source's calls: a listing identical to what the source delivered last
     /// time only refreshes when it was seen; the rest is upserted in one transaction.
+    /// (A source that found everything unchanged is recorded with others, see
+    /// [`App::record_unchanged`].)
     async fn store_outcome(
         &self,
         outcome: SourceOutcome,
@@ -258,9 +301,6 @@ impl<S: Store> App<S> {
             source: outcome.source.clone(),
             ..SourceReport::default()
         };
-        if outcome.unchanged {
-            report.unchanged += self.store.mark_source_seen(&outcome.source, now).await?;
-        }
         let listed = outcome.calls.len() as u32;
         // The calls move out of the outcome: none is copied.
         let (seen, changed): (Vec<Call>, Vec<Call>) = outcome
@@ -285,8 +325,7 @@ impl<S: Store> App<S> {
         let run = SourceRun {
             source: outcome.source.clone(),
             at: now,
-            // An unchanged source listed what it listed last time.
-            items: if outcome.unchanged { report.unchanged } else { listed },
+            items: listed,
             error: outcome.error.clone(),
             requests: outcome.requests,
             not_modified: outcome.not_modified,
@@ -475,6 +514,14 @@ impl Known {
         }
     }
 
+    fn listed(listed: crate::store::ListedCall) -> Known {
+        Known {
+            id: listed.id,
+            fingerprint: listed.fingerprint,
+            links: listed.links,
+        }
+    }
+
     /// Same call, same content, and every listing of it already recorded.
     fn unchanged(&self, call: &Call, source: &str) -> bool {
         let own = crate::model::SourceLink {
@@ -485,6 +532,38 @@ impl Known {
             && self.links.contains(&own)
             && call.links.iter().all(|l| self.links.contains(l))
             && self.fingerprint == call.compute_fingerprint()
+    }
+}
+
+/// Unchanged sources recorded together: a warm pass is 200 such sources, and one
+/// transaction of a few statements for all of them costs a fraction of two per source.
+const UNCHANGED_BATCH: usize = 64;
+
+/// Sources that found everything as in their last pass, not yet recorded, with the
+/// places of their reports in the summary.
+#[derive(Default)]
+struct UnchangedSources {
+    runs: Vec<SourceRun>,
+    reports: Vec<usize>,
+}
+
+impl UnchangedSources {
+    fn add(&mut self, outcome: &SourceOutcome, now: DateTime<Utc>, summary: &mut CollectSummary) {
+        self.runs.push(SourceRun {
+            source: outcome.source.clone(),
+            at: now,
+            // The store counts the listings seen again.
+            items: 0,
+            error: None,
+            requests: outcome.requests,
+            not_modified: outcome.not_modified,
+            duration_ms: outcome.duration.as_millis() as u64,
+        });
+        self.reports.push(summary.sources.len());
+        summary.sources.push(SourceReport {
+            source: outcome.source.clone(),
+            ..SourceReport::default()
+        });
     }
 }
 

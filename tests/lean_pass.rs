@@ -140,12 +140,89 @@ async fn log_json_with_timings_logs_one_event_per_stage() {
     }
 }
 
+// ---- Statements per source: set-based store writes (issue 12, collect) ----
+
+/// A feed of `items` calls, each with its own detail URL and a funder.
+fn big_feed(base: &str, feed: usize, items: usize) -> String {
+    let entries: String = (0..items)
+        .map(|i| {
+            format!(
+                "<item><title>Förderaufruf {feed}-{i}: Glasfaser für Gewerbegebiete</title>\
+                 <link>{base}/calls/{feed}/{i}.html</link><author>Ministerium {feed}</author>\
+                 <description>Antragsberechtigt sind Kommunen. Förderquote 90 %. Frist: 31.03.2027.</description></item>"
+            )
+        })
+        .collect();
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><rss version=\"2.0\"><channel><title>F{feed}</title>{entries}</channel></rss>"
+    )
+}
+
+/// SQL statements of the collect stage, and calls written, of `collect --timings`.
+fn collect_counts(config: &Path, data: &Path) -> (f64, f64) {
+    let out = foerderradar(config, data, &["--timings", "collect"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let collect = row(&stderr, "collect");
+    (collect[6], collect[5])
+}
+
+/// The store writes a source's calls with a few set-based statements: the statements of a
+/// collect grow with the number of sources, not with the number of calls. (One statement
+/// per call or more, as before, is 4.5 per new call: 540 here.)
+#[tokio::test(flavor = "multi_thread")]
+async fn statements_per_source_do_not_grow_with_its_calls() {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    const SOURCES: usize = 4;
+    const ITEMS: usize = 30;
+    let server = MockServer::start().await;
+    let mut sources = String::new();
+    for feed in 0..SOURCES {
+        Mock::given(method("GET"))
+            .and(path(format!("/big/{feed}.xml")))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .insert_header("content-type", "application/rss+xml")
+                    .set_body_string(big_feed(&server.uri(), feed, ITEMS)),
+            )
+            .mount(&server)
+            .await;
+        sources.push_str(&format!(
+            "[[source]]\nid = \"big{feed}\"\nkind = \"rss\"\nlabel = \"Feed {feed}\"\nurl = \"{}/big/{feed}.xml\"\n\n",
+            server.uri()
+        ));
+    }
+    let (_tmp, config, data) = setup();
+    write_config(&config, &server.uri(), closed_port());
+    std::fs::write(config.join("sources.toml"), sources).unwrap();
+
+    let (cold, written) = collect_counts(&config, &data);
+    assert_eq!(written, (SOURCES * ITEMS) as f64, "every call stored");
+    // Per source: its calls in one transaction of at most seven statements, its state,
+    // its run and health (five); per collect: the run, health, states and counts.
+    let per_source = 14.0;
+    assert!(
+        cold <= per_source * SOURCES as f64 + 8.0,
+        "{cold} statements for {SOURCES} sources of {ITEMS} calls"
+    );
+
+    // The same listings again (no validators, so the feeds are parsed again): each source
+    // reads its earlier listings once and marks them seen; nothing is written per call.
+    let (again, written) = collect_counts(&config, &data);
+    assert_eq!(written, 0.0, "no call written when nothing changed");
+    assert!(
+        again <= 11.0 * SOURCES as f64 + 8.0,
+        "{again} statements for {SOURCES} unchanged sources of {ITEMS} calls"
+    );
+}
+
 // ---- Identity: a new listing is never lost in another call (item 5) ----
 
 mod identity {
     use chrono::{DateTime, TimeZone, Utc};
     use foerderradar::model::Call;
-    use foerderradar::store::{CallFilter, SqliteStore, Store, UpsertOutcome};
+    use foerderradar::store::{AnyStore, CallFilter, SourceRun, SqliteStore, Store, UpsertOutcome};
 
     fn t(day: u32) -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 11, day, 8, 0, 0).unwrap()
@@ -246,6 +323,142 @@ mod identity {
         );
         assert_eq!(stored_calls(&store).await, 2);
     }
+
+    /// Everything the store keeps of its calls, in a comparable form.
+    async fn everything(store: &impl Store) -> Vec<String> {
+        let mut all = Vec::new();
+        for call in store.list_calls(&CallFilter::default()).await.unwrap() {
+            let versions = store.call_versions(&call.id).await.unwrap();
+            let changes: Vec<_> = store
+                .call_changes(&call.id)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|c| (c.at, c.change))
+                .collect();
+            all.push(format!("{call:?}\n{versions:?}\n{changes:?}"));
+        }
+        all.sort();
+        all
+    }
+
+    /// A source's batch, written with a few set-based statements, ends as the same calls
+    /// (identity, links, versions, changes, times) as its listings stored one at a time:
+    /// a card listed twice, a changed card, two cards with one title, a card joining
+    /// another source's call by title and funder, a listing naming a further link.
+    /// On both backends, against one call at a time on SQLite.
+    async fn a_batch_stores_what_one_call_at_a_time_stores(together: AnyStore) {
+        let earlier = [
+            listing(
+                "q009",
+                "http://site.example/q009/1",
+                "Kommunaler Klimaschutz",
+                Some("Land NRW"),
+            ),
+            listing("q001", "http://site.example/q001/2", "Radwege", None),
+        ];
+        let mut changed = listing("q001", "http://site.example/q001/2", "Radwege 2027", None);
+        changed.last_seen = t(2);
+        let mut changed_again = changed.clone();
+        changed_again.summary = "Antragsfrist 31.03.2027".into();
+        let changed_again = changed_again.seal();
+        let mut linked = listing("q001", "http://site.example/q001/5", "Gigabit", Some("Bund"));
+        linked.links.push(foerderradar::model::SourceLink {
+            source: "q001".into(),
+            url: "http://site.example/q001/5-alt".into(),
+        });
+        let batch = vec![
+            listing(
+                "q001",
+                "http://site.example/q001/1",
+                "Digitale Dörfer",
+                Some("Land NRW"),
+            ),
+            listing(
+                "q001",
+                "http://site.example/q001/1",
+                "Digitale Dörfer",
+                Some("Land NRW"),
+            ),
+            changed,
+            listing("q001", "http://site.example/q001/3", "Smarte Wege", Some("Bund")),
+            listing("q001", "http://site.example/q001/4", "Smarte Wege", Some("Bund")),
+            listing(
+                "q001",
+                "http://site.example/q001/6",
+                "KOMMUNALER Klimaschutz",
+                Some("land nrw"),
+            ),
+            linked,
+            changed_again,
+            listing("q002", "http://site.example/q002/1", "Smarte Wege", Some("Bund")),
+        ];
+        let one_by_one = SqliteStore::memory().await.unwrap();
+        together.upsert_calls(&earlier).await.unwrap();
+        one_by_one.upsert_calls(&earlier).await.unwrap();
+        let outcomes = together.upsert_calls(&batch).await.unwrap();
+        let mut single = Vec::new();
+        for call in &batch {
+            single.push(one_by_one.upsert_call(call).await.unwrap());
+        }
+        assert_eq!(outcomes, single);
+        assert!(matches!(outcomes[1], UpsertOutcome::Unchanged(_)), "{outcomes:?}");
+        assert!(matches!(outcomes[2], UpsertOutcome::Changed(..)), "{outcomes:?}");
+        assert_eq!(
+            outcomes[5],
+            UpsertOutcome::Unchanged(earlier[0].id.clone()),
+            "joined by title"
+        );
+        assert!(matches!(outcomes[7], UpsertOutcome::Changed(..)), "{outcomes:?}");
+        assert_eq!(everything(&together).await, everything(&one_by_one).await);
+    }
+
+    fn run(source: &str, at: DateTime<Utc>) -> SourceRun {
+        SourceRun {
+            source: source.into(),
+            at,
+            items: 0,
+            error: None,
+            requests: 1,
+            not_modified: 1,
+            duration_ms: 3,
+        }
+    }
+
+    /// Unchanged sources recorded together see their last listings again, as one by one:
+    /// a dropped listing stays dropped, each source's count and health are its own.
+    async fn unchanged_sources_are_recorded_together(store: AnyStore) {
+        let a = listing("feed-a", "http://site.example/a/1", "Aufruf A", None);
+        let dropped = listing("feed-a", "http://site.example/a/2", "Aufruf B", None);
+        let b = listing("feed-b", "http://site.example/b/1", "Aufruf C", None);
+        store.upsert_calls(&[a.clone(), dropped.clone()]).await.unwrap();
+        store.upsert_calls(std::slice::from_ref(&b)).await.unwrap();
+        store
+            .mark_seen("feed-a", &[(a.id.clone(), a.url.clone())], t(2))
+            .await
+            .unwrap();
+        let runs = [run("feed-a", t(3)), run("feed-b", t(3)), run("new", t(3))];
+        let healths = store.record_unchanged_sources(&runs, 3).await.unwrap();
+        let counts: Vec<(&str, u32, bool)> = healths
+            .iter()
+            .map(|h| (h.source.as_str(), h.items_last_pass, h.broken))
+            .collect();
+        assert_eq!(counts, [("feed-a", 1, false), ("feed-b", 1, false), ("new", 0, false)]);
+        let seen = |id: &foerderradar::model::CallId| {
+            let (store, id) = (&store, id.clone());
+            async move { store.get_call(&id).await.unwrap().unwrap().last_seen }
+        };
+        assert_eq!(seen(&a.id).await, t(3));
+        assert_eq!(seen(&b.id).await, t(3));
+        assert_eq!(seen(&dropped.id).await, t(1), "a dropped listing stays dropped");
+        assert_eq!(store.source_health().await.unwrap().len(), 3);
+        assert_eq!(store.recent_source_runs(5).await.unwrap().len(), 3);
+    }
+
+    crate::on_both_backends!(
+        a_batch_stores_what_one_call_at_a_time_stores,
+        unchanged_sources_are_recorded_together
+    );
 }
 
 // ---- Only what changed is matched (item 2) ----

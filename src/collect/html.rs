@@ -90,13 +90,16 @@ pub async fn collect(ctx: &mut CollectContext<'_>) -> Result<Vec<Call>, CollectE
         ctx.state.memo = Memo::Html(pass.memo);
         return Ok(ctx.all_unchanged());
     }
-    ctx.load_prior().await?;
     let calls = match &html.selectors().detail {
         None => listings
             .iter()
             .map(|l| build_call(ctx, html.options(), l, None))
             .collect(),
-        Some(_) => collect_details(ctx, html, &listings, &mut pass).await?,
+        // Only detail pages reuse earlier calls; a list alone never reads them.
+        Some(_) => {
+            ctx.load_prior().await?;
+            collect_details(ctx, html, &listings, &mut pass).await?
+        }
     };
     ctx.state.validators = pass.validators;
     ctx.state.memo = Memo::Html(pass.memo);

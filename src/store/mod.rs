@@ -6,6 +6,7 @@
 //! chose ([`open`]); nothing outside this module knows which.
 
 mod any;
+mod batch;
 mod content;
 pub mod copy;
 pub mod pg_leases;
@@ -88,6 +89,20 @@ pub enum StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
+impl StoreError {
+    /// A corrupt stored value of one source names the source.
+    fn naming_source(self, source: &str) -> StoreError {
+        match self {
+            StoreError::Corrupt { table, column, message } => StoreError::Corrupt {
+                table,
+                column,
+                message: format!("source '{source}': {message}"),
+            },
+            other => other,
+        }
+    }
+}
+
 static STATEMENTS: AtomicU64 = AtomicU64::new(0);
 static CALLS_READ: AtomicU64 = AtomicU64::new(0);
 static CALLS_WRITTEN: AtomicU64 = AtomicU64::new(0);
@@ -149,6 +164,17 @@ impl UpsertOutcome {
             UpsertOutcome::New(id) | UpsertOutcome::Changed(id, _) | UpsertOutcome::Unchanged(id) => id,
         }
     }
+}
+
+/// A stored call as a source's earlier listing of it ([`Store::source_listings`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListedCall {
+    pub id: CallId,
+    /// The call's canonical URL.
+    pub url: String,
+    pub fingerprint: String,
+    /// Every listing of the call, by any source, in first-seen order.
+    pub links: Vec<crate::model::SourceLink>,
 }
 
 /// A recorded change of one call.
@@ -425,6 +451,9 @@ pub trait Store: Send + Sync {
     /// Records that `source` listed the same calls as in its last pass (the listings
     /// it saw last, not those it dropped earlier) again at `at`; returns how many.
     async fn mark_source_seen(&self, source: &str, at: DateTime<Utc>) -> StoreResult<u32>;
+    /// What `source` listed before, call by call: id, canonical URL, fingerprint and every
+    /// listing of the call (what tells an unchanged listing), without reading its content.
+    async fn source_listings(&self, source: &str) -> StoreResult<Vec<ListedCall>>;
     /// Number of stored calls each source has listed (a source without calls is absent).
     async fn calls_per_source(&self) -> StoreResult<std::collections::HashMap<String, usize>>;
     async fn get_call(&self, id: &CallId) -> StoreResult<Option<Call>>;
@@ -442,10 +471,18 @@ pub trait Store: Send + Sync {
 
     async fn source_state(&self, source: &str) -> StoreResult<SourceState>;
     async fn save_source_state(&self, source: &str, state: &SourceState) -> StoreResult<()>;
+    /// The states of all sources with one, by source (one statement for a whole pass).
+    async fn source_states(&self) -> StoreResult<HashMap<String, SourceState>>;
     /// Records one pass of a source and updates its health; `broken_after`
     /// consecutive failures, or zero items where there were some, flag it broken.
     async fn record_source_run(&self, run: &SourceRun, broken_after: u32) -> StoreResult<SourceHealth>;
     async fn source_health(&self) -> StoreResult<Vec<SourceHealth>>;
+    /// Records passes of sources that found everything as in their last pass, all in one
+    /// transaction and a few statements: each source's listings of its last pass and their
+    /// calls are seen again at its run's time (as [`Store::mark_source_seen`]), and its run
+    /// is recorded with `items` set to the number of those listings (as
+    /// [`Store::record_source_run`]). One run per source; healths come in the runs' order.
+    async fn record_unchanged_sources(&self, runs: &[SourceRun], broken_after: u32) -> StoreResult<Vec<SourceHealth>>;
 
     /// Replaces all stored matches of a call (passed and near misses).
     async fn replace_matches(&self, call: &CallId, matches: &[Match]) -> StoreResult<()>;

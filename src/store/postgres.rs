@@ -35,7 +35,7 @@ use sqlx::{Executor, FromRow, Postgres, Transaction};
 
 use super::{
     AdminSession, AuditEntry, CallFilter, ChangeEvent, DeadLetter, DigestState, DigestUpdate, FeedbackFilter,
-    InstanceInfo, InstanceStatus, JobClaim, JobRuns, LastError, NewMail, OutboxMail, OutboxStatus, RunKind,
+    InstanceInfo, InstanceStatus, JobClaim, JobRuns, LastError, ListedCall, NewMail, OutboxMail, OutboxStatus, RunKind,
     ScheduledRuns, SourceHealth, SourceRun, SourceYield, Store, StoreError, StoreMetrics, StoreResult, UpsertOutcome,
     pg_leases,
 };
@@ -194,6 +194,10 @@ impl Store for PgStore {
         calls::mark_source_seen(&self.pool, source, at).await
     }
 
+    async fn source_listings(&self, source: &str) -> StoreResult<Vec<ListedCall>> {
+        calls::listings(&self.pool, source).await
+    }
+
     async fn calls_per_source(&self) -> StoreResult<std::collections::HashMap<String, usize>> {
         calls::per_source(&self.pool).await
     }
@@ -230,12 +234,20 @@ impl Store for PgStore {
         sources::state(&self.pool, source).await
     }
 
+    async fn source_states(&self) -> StoreResult<std::collections::HashMap<String, SourceState>> {
+        sources::states(&self.pool).await
+    }
+
     async fn save_source_state(&self, source: &str, state: &SourceState) -> StoreResult<()> {
         sources::save_state(&self.pool, source, state).await
     }
 
     async fn record_source_run(&self, run: &SourceRun, broken_after: u32) -> StoreResult<SourceHealth> {
         sources::record_run(&self.pool, run, broken_after).await
+    }
+
+    async fn record_unchanged_sources(&self, runs: &[SourceRun], broken_after: u32) -> StoreResult<Vec<SourceHealth>> {
+        sources::record_unchanged(&self.pool, runs, broken_after).await
     }
 
     async fn source_health(&self) -> StoreResult<Vec<SourceHealth>> {

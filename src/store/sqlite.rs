@@ -35,7 +35,7 @@ use sqlx::{FromRow, Sqlite, Transaction};
 
 use super::{
     AdminSession, AuditEntry, CallFilter, ChangeEvent, DeadLetter, DigestState, DigestUpdate, FeedbackFilter,
-    InstanceInfo, InstanceStatus, JobClaim, JobRuns, LastError, NewMail, OutboxMail, OutboxStatus, RunKind,
+    InstanceInfo, InstanceStatus, JobClaim, JobRuns, LastError, ListedCall, NewMail, OutboxMail, OutboxStatus, RunKind,
     ScheduledRuns, SourceHealth, SourceRun, SourceYield, Store, StoreError, StoreMetrics, StoreResult, UpsertOutcome,
 };
 use crate::model::contact::ContactSettings;
@@ -129,6 +129,15 @@ fn query_built<'q>(sql: String) -> sqlx::query::Query<'q, Sqlite, SqliteArgument
     sqlx::query(sqlx::AssertSqlSafe(sql))
 }
 
+/// Rows per multi-row statement; SQLite allows 32,766 bound values per statement.
+const ROWS_PER_STATEMENT: usize = 500;
+
+/// `INSERT INTO <table> (<columns>) VALUES (?, …), …` for `rows` rows, then `tail`.
+fn multi_row_insert(head: &str, columns: usize, rows: usize, tail: &str) -> String {
+    let row = format!("({})", vec!["?"; columns].join(", "));
+    format!("{head} VALUES {}{tail}", vec![row; rows].join(", "))
+}
+
 fn query_as<'q, O>(sql: &'static str) -> sqlx::query::QueryAs<'q, Sqlite, O, SqliteArguments>
 where
     O: for<'r> FromRow<'r, SqliteRow>,
@@ -193,6 +202,10 @@ impl Store for SqliteStore {
         calls::mark_source_seen(&self.pool, source, at).await
     }
 
+    async fn source_listings(&self, source: &str) -> StoreResult<Vec<ListedCall>> {
+        calls::listings(&self.pool, source).await
+    }
+
     async fn calls_per_source(&self) -> StoreResult<std::collections::HashMap<String, usize>> {
         calls::per_source(&self.pool).await
     }
@@ -229,12 +242,20 @@ impl Store for SqliteStore {
         sources::state(&self.pool, source).await
     }
 
+    async fn source_states(&self) -> StoreResult<std::collections::HashMap<String, SourceState>> {
+        sources::states(&self.pool).await
+    }
+
     async fn save_source_state(&self, source: &str, state: &SourceState) -> StoreResult<()> {
         sources::save_state(&self.pool, source, state).await
     }
 
     async fn record_source_run(&self, run: &SourceRun, broken_after: u32) -> StoreResult<SourceHealth> {
         sources::record_run(&self.pool, run, broken_after).await
+    }
+
+    async fn record_unchanged_sources(&self, runs: &[SourceRun], broken_after: u32) -> StoreResult<Vec<SourceHealth>> {
+        sources::record_unchanged(&self.pool, runs, broken_after).await
     }
 
     async fn source_health(&self) -> StoreResult<Vec<SourceHealth>> {

@@ -1,17 +1,18 @@
 //! Calls, their source links, versions and change events: the identity and content
 //! rules of `store/sqlite/calls.rs` (read its module docs), in PostgreSQL.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
 use sqlx::Row;
 use sqlx::postgres::{PgConnection, PgPool, PgRow};
-use sqlx::types::Json;
 
-use super::{JsonText, begin_write, from_json, query, query_as, query_scalar, to_json};
-use crate::model::text::{fold_words, title_key};
-use crate::model::{Call, CallId, CallStatus, Deadline, DeadlineKind, FieldChange, diff_calls};
+use super::{JsonText, begin_write, from_json, query, query_as, query_scalar};
+use crate::model::text::title_key;
+use crate::model::{Call, CallId, CallStatus, DeadlineKind};
 use crate::store::{
-    CallFilter, ChangeEvent, StoreError, StoreResult, UpsertOutcome, count_call_written, count_calls_read, richness,
+    CallFilter, ChangeEvent, ListedCall, StoreError, StoreResult, UpsertOutcome, batch, count_calls_read,
     title_key_rule,
 };
 
@@ -32,25 +33,51 @@ macro_rules! select_call {
     };
 }
 
-/// Steps 1 and 2 of the identity: the call with the listing's id, else the call of the
-/// first of its URLs (own URL, then further links, in order) already linked.
-const BY_ID_OR_LINK: &str = "SELECT found FROM (\
-         SELECT id AS found, 0::bigint AS rank FROM calls WHERE id = $1 \
+/// Steps 1 and 2 of the identity for a whole run: which of its ids are stored, and the
+/// call of every link of its URLs (with its id: the oldest link of a URL wins).
+const LOOKUP: &str = "SELECT false AS link, id AS key, id AS call_id, 0::bigint AS position FROM calls \
+         WHERE id = ANY($1) \
          UNION ALL \
-         SELECT (SELECT call_id FROM call_links WHERE url = u.url LIMIT 1), u.rank \
-         FROM unnest($2::text[]) WITH ORDINALITY AS u(url, rank)\
-         ) f WHERE found IS NOT NULL ORDER BY rank LIMIT 1";
-/// Records a call's listings in one statement; a listing already recorded is seen again.
+         SELECT true, url, call_id, id FROM call_links WHERE url = ANY($2)";
+/// Step 3: stored calls with one of the title keys, oldest first, each with whether the
+/// run's source lists it already.
+const BY_TITLE_KEYS: &str = "SELECT c.title_key, c.id, c.external_id, \
+         EXISTS (SELECT 1 FROM call_links l WHERE l.call_id = c.id AND l.source = $2) \
+         FROM calls c WHERE c.title_key = ANY($1) ORDER BY c.first_seen, c.id";
+const HEADS: &str = "SELECT id, fingerprint, content_source, version, last_seen FROM calls WHERE id = ANY($1)";
+const CONTENTS: &str = "SELECT id, json FROM calls WHERE id = ANY($1)";
+/// What a source listed before, without the calls' content ([`listings`]).
+const LISTINGS: &str = "SELECT c.id, c.url, c.fingerprint, \
+         (SELECT coalesce(jsonb_agg(jsonb_build_object('source', l.source, 'url', l.url) \
+         ORDER BY l.first_seen, l.id), '[]'::jsonb) FROM call_links l WHERE l.call_id = c.id) AS links \
+         FROM calls c WHERE c.id IN (SELECT l.call_id FROM call_links l WHERE l.source = $1)";
+const TOUCH: &str = "UPDATE calls SET last_seen = greatest(last_seen, $1) WHERE id = ANY($2)";
+const INSERT_CALLS: &str = "INSERT INTO calls (id, source, url, title_key, content_source, title, funder, external_id, \
+         status, deadline_kind, deadline_first, deadline_last, deadline_annual, fingerprint, version, first_seen, \
+         last_seen, json) \
+         SELECT r.id, r.source, r.url, r.title_key, r.content_source, r.title, r.funder, r.external_id, r.status, \
+         r.deadline_kind, r.deadline_first, r.deadline_last, r.deadline_annual, r.fingerprint, r.version, \
+         r.first_seen, r.last_seen, r.json::jsonb \
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], \
+         $9::text[], $10::text[], $11::date[], $12::date[], $13::boolean[], $14::text[], $15::bigint[], \
+         $16::timestamptz[], $17::timestamptz[], $18::text[]) \
+         AS r(id, source, url, title_key, content_source, title, funder, external_id, status, deadline_kind, \
+         deadline_first, deadline_last, deadline_annual, fingerprint, version, first_seen, last_seen, json)";
+const INSERT_VERSIONS: &str = "INSERT INTO call_versions (call_id, version, recorded_at, source, fingerprint, json) \
+         SELECT v.call_id, v.version, v.recorded_at, v.source, v.fingerprint, v.json::jsonb \
+         FROM unnest($1::text[], $2::bigint[], $3::timestamptz[], $4::text[], $5::text[], $6::text[]) \
+         AS v(call_id, version, recorded_at, source, fingerprint, json)";
+const INSERT_CHANGES: &str = "INSERT INTO call_changes (call_id, version, at, field, old, new) \
+         SELECT c.call_id, c.version, c.at, c.field, c.old, c.new \
+         FROM unnest($1::text[], $2::bigint[], $3::timestamptz[], $4::text[], $5::text[], $6::text[]) \
+         WITH ORDINALITY AS c(call_id, version, at, field, old, new, n) ORDER BY c.n";
+/// A run's listings in one statement (each named once: PostgreSQL refuses to update one
+/// row twice in a statement); a listing already recorded is seen again.
 const INSERT_LINKS: &str = "INSERT INTO call_links (call_id, source, url, first_seen, last_seen) \
-         SELECT $1, l.source, l.url, $2, $2 FROM unnest($3::text[], $4::text[]) WITH ORDINALITY AS l(source, url, n) \
-         ORDER BY l.n \
+         SELECT l.call_id, l.source, l.url, l.first_seen, l.last_seen \
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::timestamptz[]) \
+         WITH ORDINALITY AS l(call_id, source, url, first_seen, last_seen, n) ORDER BY l.n \
          ON CONFLICT (source, url) DO UPDATE SET last_seen = greatest(call_links.last_seen, excluded.last_seen)";
-const BY_TITLE_KEY: &str = "SELECT id, external_id FROM calls c WHERE title_key = $1 \
-         AND NOT EXISTS (SELECT 1 FROM call_links l WHERE l.call_id = c.id AND l.source = $2) \
-         ORDER BY first_seen, id";
-const STORED_FINGERPRINT: &str = "SELECT fingerprint, content_source FROM calls WHERE id = $1";
-const TOUCH: &str = "UPDATE calls SET last_seen = greatest(last_seen, $1) WHERE id = $2";
-const LOAD_CURRENT: &str = "SELECT json, last_seen, version FROM calls WHERE id = $1";
 const GET: &str = select_call!("WHERE c.id = $1");
 const SEEN_CALLS: &str = "UPDATE calls SET last_seen = $1 WHERE id = ANY($2) AND last_seen < $1";
 const SEEN_LINKS: &str = "UPDATE call_links SET last_seen = $1 WHERE source = $2 AND url = ANY($3) AND last_seen < $1";
@@ -77,18 +104,18 @@ pub(super) async fn upsert(pool: &PgPool, call: &Call) -> StoreResult<UpsertOutc
     Ok(outcomes.remove(0))
 }
 
-/// Upserts a batch (one source's pass) in one transaction, in order.
+/// Upserts a batch (one source's pass) in one transaction, in order: per run of one
+/// source, at most four reads and one write per table (see `store/batch.rs`).
 pub(super) async fn upsert_many(pool: &PgPool, calls: &[Call]) -> StoreResult<Vec<UpsertOutcome>> {
     if calls.is_empty() {
         return Ok(Vec::new());
     }
     let mut tx = begin_write(pool).await?;
     let mut outcomes = Vec::with_capacity(calls.len());
-    for call in calls {
-        outcomes.push(match find_existing(&mut tx, call).await? {
-            None => insert_new(&mut tx, call).await?,
-            Some(id) => merge(&mut tx, id, call).await?,
-        });
+    for run in batch::runs(calls) {
+        let plan = plan_run(&mut tx, run).await?;
+        write_plan(&mut tx, &plan).await?;
+        outcomes.extend(plan.outcomes);
     }
     tx.commit().await?;
     Ok(outcomes)
@@ -123,6 +150,21 @@ pub(super) async fn mark_source_seen(pool: &PgPool, source: &str, at: DateTime<U
     query(SOURCE_SEEN_CALLS).bind(at).bind(source).execute(&mut *tx).await?;
     tx.commit().await?;
     Ok(u32::try_from(links.rows_affected()).unwrap_or(u32::MAX))
+}
+
+/// Each call `source` listed: id, URL, fingerprint and links, in one statement.
+pub(super) async fn listings(pool: &PgPool, source: &str) -> StoreResult<Vec<ListedCall>> {
+    let rows: Vec<(String, String, String, JsonText)> = query_as(LISTINGS).bind(source).fetch_all(pool).await?;
+    rows.into_iter()
+        .map(|(id, url, fingerprint, links)| {
+            Ok(ListedCall {
+                id: CallId(id),
+                url,
+                fingerprint,
+                links: from_json("call_links", "url", links)?,
+            })
+        })
+        .collect()
 }
 
 pub(super) async fn per_source(pool: &PgPool) -> StoreResult<std::collections::HashMap<String, usize>> {
@@ -206,151 +248,205 @@ pub(super) async fn refresh_title_keys(pool: &PgPool) -> StoreResult<()> {
     Ok(())
 }
 
-async fn find_existing(conn: &mut PgConnection, call: &Call) -> StoreResult<Option<CallId>> {
-    let urls: Vec<&str> = std::iter::once(&call.url)
-        .chain(call.links.iter().map(|l| &l.url))
-        .map(String::as_str)
-        .collect();
-    let known: Option<String> = query_scalar(BY_ID_OR_LINK)
-        .bind(call.id.as_str())
-        .bind(&urls)
-        .fetch_optional(&mut *conn)
-        .await?;
-    if let Some(id) = known {
-        return Ok(Some(CallId(id)));
-    }
-    by_title_key(conn, call).await
+/// Reads what a run of one source needs and plans its writes.
+async fn plan_run(conn: &mut PgConnection, run: &[Call]) -> StoreResult<batch::Plan> {
+    let source = run[0].source.as_str();
+    let lookup = lookup(conn, run).await?;
+    let titles = title_candidates(conn, &batch::wanted_title_keys(run, &lookup), source).await?;
+    let targets = batch::resolve(run, lookup, &titles);
+    let mut joined: Vec<&str> = targets.iter().flatten().map(CallId::as_str).collect();
+    joined.sort_unstable();
+    joined.dedup();
+    let heads = heads(conn, &joined).await?;
+    let fingerprints = batch::fingerprints(run);
+    let contents = contents(conn, &batch::contents_needed(&fingerprints, &targets, &heads)).await?;
+    batch::plan(run, fingerprints, targets, heads, contents)
 }
 
-/// Step 3 of the identity, only when the funder is known on both sides.
-async fn by_title_key(conn: &mut PgConnection, call: &Call) -> StoreResult<Option<CallId>> {
-    let funder_known = call.funder.as_deref().is_some_and(|f| !fold_words(f).is_empty());
-    if call.title.trim().is_empty() || !funder_known {
-        return Ok(None);
+async fn lookup(conn: &mut PgConnection, run: &[Call]) -> StoreResult<batch::Lookup> {
+    let ids: Vec<&str> = run.iter().map(|c| c.id.as_str()).collect();
+    let urls: Vec<&str> = run.iter().flat_map(batch::listing_urls).collect();
+    let mut rows: Vec<(bool, String, String, i64)> =
+        query_as(LOOKUP).bind(&ids).bind(&urls).fetch_all(&mut *conn).await?;
+    rows.sort_by_key(|row| row.3);
+    let mut lookup = batch::Lookup::default();
+    for (link, key, call_id, _) in rows {
+        if link {
+            lookup.link(key, call_id);
+        } else {
+            lookup.ids.insert(key);
+        }
     }
-    let candidates: Vec<(String, Option<String>)> = query_as(BY_TITLE_KEY)
-        .bind(title_key(&call.title, call.funder.as_deref()))
-        .bind(&call.source)
+    Ok(lookup)
+}
+
+async fn title_candidates(
+    conn: &mut PgConnection,
+    keys: &[String],
+    source: &str,
+) -> StoreResult<HashMap<String, Vec<batch::TitleCandidate>>> {
+    let mut by_key: HashMap<String, Vec<batch::TitleCandidate>> = HashMap::new();
+    if keys.is_empty() {
+        return Ok(by_key);
+    }
+    let rows: Vec<(String, String, Option<String>, bool)> = query_as(BY_TITLE_KEYS)
+        .bind(keys)
+        .bind(source)
         .fetch_all(&mut *conn)
         .await?;
-    let same_programme = |ext: &Option<String>| match (ext, &call.external_id) {
-        (Some(a), Some(b)) => a == b,
-        _ => true,
-    };
-    Ok(candidates
+    for (key, id, external_id, listed) in rows {
+        by_key.entry(key).or_default().push(batch::TitleCandidate {
+            id,
+            external_id,
+            listed,
+        });
+    }
+    Ok(by_key)
+}
+
+async fn heads(conn: &mut PgConnection, ids: &[&str]) -> StoreResult<HashMap<String, batch::Head>> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows: Vec<(String, String, String, i64, DateTime<Utc>)> =
+        query_as(HEADS).bind(ids).fetch_all(&mut *conn).await?;
+    Ok(rows
         .into_iter()
-        .find(|(_, ext)| same_programme(ext))
-        .map(|(id, _)| CallId(id)))
+        .map(|(id, fingerprint, content_source, version, last_seen)| {
+            let head = batch::Head {
+                fingerprint,
+                content_source,
+                version,
+                last_seen,
+            };
+            (id, head)
+        })
+        .collect())
 }
 
-async fn insert_new(conn: &mut PgConnection, call: &Call) -> StoreResult<UpsertOutcome> {
-    count_call_written();
-    let mut stored = call.clone();
-    stored.fingerprint = call.compute_fingerprint();
-    stored.links.clear();
-    let cols = Columns::of(&stored);
-    let json = to_json("calls", "json", &stored)?;
-    let query = query(
-        "INSERT INTO calls (id, source, url, title_key, content_source, title, funder, external_id, status, \
-         deadline_kind, deadline_first, deadline_last, deadline_annual, fingerprint, version, first_seen, last_seen, json) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 1, $15, $16, $17)",
-    )
-    .bind(stored.id.as_str())
-    .bind(&stored.source)
-    .bind(&stored.url);
-    bind_content(query, &stored, &cols, &stored.source)
-        .bind(stored.first_seen)
-        .bind(stored.last_seen)
-        .bind(&json)
-        .execute(&mut *conn)
-        .await?;
-    insert_version(conn, &stored, 1, &json, &stored.source).await?;
-    insert_links(conn, &stored.id, call).await?;
-    Ok(UpsertOutcome::New(stored.id))
+async fn contents(conn: &mut PgConnection, ids: &[String]) -> StoreResult<HashMap<String, Call>> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows: Vec<(String, JsonText)> = query_as(CONTENTS).bind(ids).fetch_all(&mut *conn).await?;
+    count_calls_read(rows.len());
+    rows.into_iter()
+        .map(|(id, json)| Ok((id, from_json("calls", "json", json)?)))
+        .collect()
 }
 
-struct Current {
-    call: Call,
-    version: i64,
-}
-
-async fn merge(conn: &mut PgConnection, id: CallId, incoming: &Call) -> StoreResult<UpsertOutcome> {
-    let (stored_fingerprint, content_source): (String, String) = query_as(STORED_FINGERPRINT)
-        .bind(id.as_str())
-        .fetch_one(&mut *conn)
-        .await?;
-    insert_links(conn, &id, incoming).await?;
-    let fingerprint = incoming.compute_fingerprint();
-    let current = if fingerprint == stored_fingerprint {
-        None
-    } else {
-        let current = load_current(conn, &id).await?;
-        let may_update = content_source == incoming.source || richness(incoming) > richness(&current.call);
-        may_update.then_some(current)
-    };
-    let Some(current) = current else {
-        count_call_written();
-        query(TOUCH)
-            .bind(incoming.last_seen)
-            .bind(id.as_str())
+/// Writes a run's plan: new calls, changed calls, calls seen again, versions, changes,
+/// links; each table in one statement (arrays unnested), changed calls one by one.
+async fn write_plan(conn: &mut PgConnection, plan: &batch::Plan) -> StoreResult<()> {
+    insert_calls(conn, &plan.inserts).await?;
+    for row in &plan.updates {
+        let update = query(
+            "UPDATE calls SET title_key = $1, content_source = $2, title = $3, funder = $4, external_id = $5, \
+             status = $6, deadline_kind = $7, deadline_first = $8, deadline_last = $9, deadline_annual = $10, \
+             fingerprint = $11, version = $12, last_seen = $13, json = $14::text::jsonb WHERE id = $15",
+        );
+        bind_content(update, row)
+            .bind(row.version)
+            .bind(row.last_seen)
+            .bind(&row.json)
+            .bind(row.call.id.as_str())
             .execute(&mut *conn)
             .await?;
-        return Ok(UpsertOutcome::Unchanged(id));
-    };
-    let new = Call {
-        id: id.clone(),
-        source: current.call.source.clone(),
-        url: current.call.url.clone(),
-        links: Vec::new(),
-        first_seen: current.call.first_seen,
-        last_seen: current.call.last_seen.max(incoming.last_seen),
-        fingerprint,
-        ..incoming.clone()
-    };
-    let changes = diff_calls(&current.call, &new);
-    let version = current.version + 1;
-    update_content(conn, &new, &incoming.source, version).await?;
-    insert_changes(conn, &id, version, new.last_seen, &changes).await?;
-    Ok(UpsertOutcome::Changed(id, changes))
+    }
+    touch(conn, &plan.touches).await?;
+    if !plan.versions.is_empty() {
+        let v = &plan.versions;
+        query(INSERT_VERSIONS)
+            .bind(v.iter().map(|v| v.call_id.as_str()).collect::<Vec<_>>())
+            .bind(v.iter().map(|v| v.version).collect::<Vec<_>>())
+            .bind(v.iter().map(|v| v.recorded_at).collect::<Vec<_>>())
+            .bind(v.iter().map(|v| v.source.as_str()).collect::<Vec<_>>())
+            .bind(v.iter().map(|v| v.fingerprint.as_str()).collect::<Vec<_>>())
+            .bind(v.iter().map(|v| v.json.as_str()).collect::<Vec<_>>())
+            .execute(&mut *conn)
+            .await?;
+    }
+    if !plan.changes.is_empty() {
+        let c = &plan.changes;
+        query(INSERT_CHANGES)
+            .bind(c.iter().map(|c| c.call_id.as_str()).collect::<Vec<_>>())
+            .bind(c.iter().map(|c| c.version).collect::<Vec<_>>())
+            .bind(c.iter().map(|c| c.at).collect::<Vec<_>>())
+            .bind(c.iter().map(|c| c.change.field.as_str()).collect::<Vec<_>>())
+            .bind(c.iter().map(|c| c.change.old.as_str()).collect::<Vec<_>>())
+            .bind(c.iter().map(|c| c.change.new.as_str()).collect::<Vec<_>>())
+            .execute(&mut *conn)
+            .await?;
+    }
+    if !plan.links.is_empty() {
+        let l = &plan.links;
+        query(INSERT_LINKS)
+            .bind(l.iter().map(|l| l.call_id.as_str()).collect::<Vec<_>>())
+            .bind(l.iter().map(|l| l.source.as_str()).collect::<Vec<_>>())
+            .bind(l.iter().map(|l| l.url.as_str()).collect::<Vec<_>>())
+            .bind(l.iter().map(|l| l.first_seen).collect::<Vec<_>>())
+            .bind(l.iter().map(|l| l.last_seen).collect::<Vec<_>>())
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
 }
 
-async fn load_current(conn: &mut PgConnection, id: &CallId) -> StoreResult<Current> {
-    let (json, last_seen, version): (JsonText, DateTime<Utc>, i64) =
-        query_as(LOAD_CURRENT).bind(id.as_str()).fetch_one(&mut *conn).await?;
-    let mut call: Call = from_json("calls", "json", json)?;
-    count_calls_read(1);
-    call.last_seen = last_seen;
-    Ok(Current { call, version })
-}
-
-async fn update_content(conn: &mut PgConnection, call: &Call, content_source: &str, version: i64) -> StoreResult<()> {
-    count_call_written();
-    let cols = Columns::of(call);
-    let json = to_json("calls", "json", call)?;
-    let query = query(
-        "UPDATE calls SET title_key = $1, content_source = $2, title = $3, funder = $4, external_id = $5, status = $6, \
-         deadline_kind = $7, deadline_first = $8, deadline_last = $9, deadline_annual = $10, fingerprint = $11, \
-         version = $12, last_seen = $13, json = $14 WHERE id = $15",
-    );
-    bind_content(query, call, &cols, content_source)
-        .bind(version)
-        .bind(call.last_seen)
-        .bind(&json)
-        .bind(call.id.as_str())
+async fn insert_calls(conn: &mut PgConnection, rows: &[batch::Row]) -> StoreResult<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let text = |f: fn(&batch::Row) -> &str| rows.iter().map(f).collect::<Vec<&str>>();
+    let optional = |f: fn(&batch::Row) -> Option<&str>| rows.iter().map(f).collect::<Vec<Option<&str>>>();
+    query(INSERT_CALLS)
+        .bind(text(|r| r.call.id.as_str()))
+        .bind(text(|r| r.call.source.as_str()))
+        .bind(text(|r| r.call.url.as_str()))
+        .bind(text(|r| r.cols.title_key.as_str()))
+        .bind(text(|r| r.content_source.as_str()))
+        .bind(text(|r| r.call.title.as_str()))
+        .bind(optional(|r| r.call.funder.as_deref()))
+        .bind(optional(|r| r.call.external_id.as_deref()))
+        .bind(text(|r| r.call.status.as_str()))
+        .bind(text(|r| r.cols.deadline_kind))
+        .bind(rows.iter().map(|r| r.cols.deadline_first).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.cols.deadline_last).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.cols.deadline_annual).collect::<Vec<_>>())
+        .bind(text(|r| r.call.fingerprint.as_str()))
+        .bind(rows.iter().map(|r| r.version).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.call.first_seen).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.last_seen).collect::<Vec<_>>())
+        .bind(text(|r| r.json.as_str()))
         .execute(&mut *conn)
         .await?;
-    insert_version(conn, call, version, &json, content_source).await
+    Ok(())
+}
+
+/// Calls seen again: one statement per distinct time (a pass lists all at one time).
+async fn touch(conn: &mut PgConnection, touches: &[(CallId, DateTime<Utc>)]) -> StoreResult<()> {
+    let mut by_time: Vec<(DateTime<Utc>, Vec<&str>)> = Vec::new();
+    for (id, at) in touches {
+        match by_time.iter_mut().find(|(t, _)| t == at) {
+            Some((_, ids)) => ids.push(id.as_str()),
+            None => by_time.push((*at, vec![id.as_str()])),
+        }
+    }
+    for (at, ids) in by_time {
+        query(TOUCH).bind(at).bind(&ids).execute(&mut *conn).await?;
+    }
+    Ok(())
 }
 
 type PgQuery<'q> = sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>;
 
-/// Binds the content columns shared by INSERT and UPDATE, in their order: title_key,
-/// content_source, title, funder, external_id, status, deadline_kind, deadline_first,
-/// deadline_last, deadline_annual, fingerprint.
-fn bind_content<'q>(query: PgQuery<'q>, call: &'q Call, cols: &'q Columns, content_source: &'q str) -> PgQuery<'q> {
+/// Binds the content columns of an UPDATE, in their order: title_key, content_source,
+/// title, funder, external_id, status, deadline_kind, deadline_first, deadline_last,
+/// deadline_annual, fingerprint.
+fn bind_content<'q>(query: PgQuery<'q>, row: &'q batch::Row) -> PgQuery<'q> {
+    let (call, cols) = (&row.call, &row.cols);
     query
         .bind(&cols.title_key)
-        .bind(content_source)
+        .bind(&row.content_source)
         .bind(&call.title)
         .bind(&call.funder)
         .bind(&call.external_id)
@@ -360,104 +456,6 @@ fn bind_content<'q>(query: PgQuery<'q>, call: &'q Call, cols: &'q Columns, conte
         .bind(cols.deadline_last)
         .bind(cols.deadline_annual)
         .bind(&call.fingerprint)
-}
-
-async fn insert_version(
-    conn: &mut PgConnection,
-    call: &Call,
-    version: i64,
-    json: &Json<serde_json::Value>,
-    source: &str,
-) -> StoreResult<()> {
-    query(
-        "INSERT INTO call_versions (call_id, version, recorded_at, source, fingerprint, json) \
-         VALUES ($1, $2, $3, $4, $5, $6)",
-    )
-    .bind(call.id.as_str())
-    .bind(version)
-    .bind(call.last_seen)
-    .bind(source)
-    .bind(&call.fingerprint)
-    .bind(json)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
-}
-
-async fn insert_changes(
-    conn: &mut PgConnection,
-    id: &CallId,
-    version: i64,
-    at: DateTime<Utc>,
-    changes: &[FieldChange],
-) -> StoreResult<()> {
-    if changes.is_empty() {
-        return Ok(());
-    }
-    let fields: Vec<&str> = changes.iter().map(|c| c.field.as_str()).collect();
-    let old: Vec<&str> = changes.iter().map(|c| c.old.as_str()).collect();
-    let new: Vec<&str> = changes.iter().map(|c| c.new.as_str()).collect();
-    query(
-        "INSERT INTO call_changes (call_id, version, at, field, old, new) \
-         SELECT $1, $2, $3, c.field, c.old, c.new FROM unnest($4::text[], $5::text[], $6::text[]) \
-         WITH ORDINALITY AS c(field, old, new, n) ORDER BY c.n",
-    )
-    .bind(id.as_str())
-    .bind(version)
-    .bind(at)
-    .bind(&fields)
-    .bind(&old)
-    .bind(&new)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
-}
-
-/// Records every listing of the incoming call (its own URL and its links). A listing
-/// named twice is recorded once: PostgreSQL refuses to update one row twice in a statement.
-async fn insert_links(conn: &mut PgConnection, id: &CallId, call: &Call) -> StoreResult<()> {
-    let mut links: Vec<(&str, &str)> = Vec::with_capacity(call.links.len() + 1);
-    let all = std::iter::once((call.source.as_str(), call.url.as_str()))
-        .chain(call.links.iter().map(|l| (l.source.as_str(), l.url.as_str())));
-    for link in all {
-        if !links.contains(&link) {
-            links.push(link);
-        }
-    }
-    let (sources, urls): (Vec<&str>, Vec<&str>) = links.into_iter().unzip();
-    query(INSERT_LINKS)
-        .bind(id.as_str())
-        .bind(call.last_seen)
-        .bind(&sources)
-        .bind(&urls)
-        .execute(&mut *conn)
-        .await?;
-    Ok(())
-}
-
-/// The filter and sort columns derived from a call's content.
-struct Columns {
-    title_key: String,
-    deadline_kind: &'static str,
-    deadline_first: Option<NaiveDate>,
-    deadline_last: Option<NaiveDate>,
-    deadline_annual: bool,
-}
-
-impl Columns {
-    fn of(call: &Call) -> Columns {
-        let dates = match &call.deadline {
-            Deadline::Dates(dates) => dates.as_slice(),
-            _ => &[],
-        };
-        Columns {
-            title_key: title_key(&call.title, call.funder.as_deref()),
-            deadline_kind: call.deadline.kind().as_str(),
-            deadline_first: dates.iter().map(|d| d.date).min(),
-            deadline_last: dates.iter().map(|d| d.date).max(),
-            deadline_annual: dates.iter().any(|d| d.annual),
-        }
-    }
 }
 
 fn call_from_row(row: &PgRow) -> StoreResult<Call> {

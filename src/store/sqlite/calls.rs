@@ -16,16 +16,21 @@
 //! see [`richness`]). Two sources with stable but different texts therefore
 //! never flip the content back and forth between passes.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
 use sqlx::Row;
 use sqlx::sqlite::{SqliteConnection, SqlitePool, SqliteRow};
 
-use super::{begin_write, from_json, query, query_as, query_scalar, to_json, ts};
-use crate::model::text::{fold_words, title_key};
-use crate::model::{Call, CallId, CallStatus, Deadline, DeadlineKind, FieldChange, SourceLink, diff_calls};
+use super::{
+    ROWS_PER_STATEMENT, begin_write, from_json, multi_row_insert, query, query_as, query_built, query_scalar, to_json,
+    ts,
+};
+use crate::model::text::title_key;
+use crate::model::{Call, CallId, CallStatus, DeadlineKind};
 use crate::store::{
-    CallFilter, ChangeEvent, StoreError, StoreResult, UpsertOutcome, count_call_written, count_calls_read, richness,
+    CallFilter, ChangeEvent, ListedCall, StoreError, StoreResult, UpsertOutcome, batch, count_calls_read,
     title_key_rule,
 };
 
@@ -46,26 +51,28 @@ macro_rules! select_call {
     };
 }
 
-// Per-call lookups of the hot paths (collect, match, notify); `HOT_QUERIES` lists
-// them for the test that checks each one uses an index.
-/// Steps 1 and 2 of the identity in one statement: the call with the listing's id, else
-/// the call of the first of its URLs (own URL, then further links, in order) already linked.
-const BY_ID_OR_LINK: &str = "SELECT found FROM (\
-         SELECT id AS found, -1 AS rank FROM calls WHERE id = ?1 \
+// Lookups of the hot paths (collect, match, notify); `HOT_QUERIES` lists them for the
+// test that checks each one uses an index.
+/// Steps 1 and 2 of the identity for a whole run: which of its ids are stored, and the
+/// call of every link of its URLs (with its rowid: the oldest link of a URL wins).
+const LOOKUP: &str = "SELECT 0 AS link, id AS key, id AS call_id, 0 AS position FROM calls \
+         WHERE id IN (SELECT value FROM json_each(?1)) \
          UNION ALL \
-         SELECT (SELECT call_id FROM call_links WHERE url = j.value LIMIT 1), j.key FROM json_each(?2) j\
-         ) WHERE found IS NOT NULL ORDER BY rank LIMIT 1";
-/// Records a call's listings (own URL and further links, a JSON array of [source, url])
-/// in one statement; a listing already recorded is seen again.
-const INSERT_LINKS: &str = "INSERT INTO call_links (call_id, source, url, first_seen, last_seen) \
-         SELECT ?1, json_extract(j.value, '$[0]'), json_extract(j.value, '$[1]'), ?2, ?2 FROM json_each(?3) j WHERE true \
-         ON CONFLICT (source, url) DO UPDATE SET last_seen = max(last_seen, excluded.last_seen)";
-const BY_TITLE_KEY: &str = "SELECT id, external_id FROM calls c WHERE title_key = ?1 \
-         AND NOT EXISTS (SELECT 1 FROM call_links l WHERE l.call_id = c.id AND l.source = ?2) \
-         ORDER BY first_seen, id";
-const STORED_FINGERPRINT: &str = "SELECT fingerprint, content_source FROM calls WHERE id = ?";
-const TOUCH: &str = "UPDATE calls SET last_seen = max(last_seen, ?) WHERE id = ?";
-const LOAD_CURRENT: &str = "SELECT json, last_seen, version FROM calls WHERE id = ?";
+         SELECT 1, url, call_id, rowid FROM call_links WHERE url IN (SELECT value FROM json_each(?2))";
+/// Step 3: stored calls with one of the title keys, oldest first, each with whether the
+/// run's source lists it already.
+const BY_TITLE_KEYS: &str = "SELECT c.title_key, c.id, c.external_id, \
+         EXISTS (SELECT 1 FROM call_links l WHERE l.call_id = c.id AND l.source = ?2) \
+         FROM calls c WHERE c.title_key IN (SELECT value FROM json_each(?1)) ORDER BY c.first_seen, c.id";
+const HEADS: &str = "SELECT id, fingerprint, content_source, version, last_seen FROM calls \
+         WHERE id IN (SELECT value FROM json_each(?1))";
+const CONTENTS: &str = "SELECT id, json FROM calls WHERE id IN (SELECT value FROM json_each(?1))";
+/// What a source listed before, without the calls' content ([`listings`]).
+const LISTINGS: &str = "SELECT c.id, c.url, c.fingerprint, \
+         (SELECT json_group_array(json_object('source', source, 'url', url)) FROM \
+         (SELECT source, url FROM call_links l WHERE l.call_id = c.id ORDER BY l.first_seen, l.rowid)) AS links \
+         FROM calls c WHERE c.id IN (SELECT l.call_id FROM call_links l WHERE l.source = ?1)";
+const TOUCH: &str = "UPDATE calls SET last_seen = max(last_seen, ?1) WHERE id IN (SELECT value FROM json_each(?2))";
 const GET: &str = select_call!("WHERE c.id = ?");
 const SEEN_CALLS: &str =
     "UPDATE calls SET last_seen = ?1 WHERE id IN (SELECT value FROM json_each(?2)) AND last_seen < ?1";
@@ -85,11 +92,12 @@ const LIST_BY_SOURCE: &str = select_call!(
 
 #[cfg(test)]
 pub(super) const HOT_QUERIES: &[&str] = &[
-    BY_ID_OR_LINK,
-    BY_TITLE_KEY,
-    STORED_FINGERPRINT,
+    LOOKUP,
+    BY_TITLE_KEYS,
+    HEADS,
+    CONTENTS,
+    LISTINGS,
     TOUCH,
-    LOAD_CURRENT,
     GET,
     SEEN_CALLS,
     SEEN_LINKS,
@@ -103,18 +111,18 @@ pub(super) async fn upsert(pool: &SqlitePool, call: &Call) -> StoreResult<Upsert
     Ok(outcomes.remove(0))
 }
 
-/// Upserts a batch (one source's pass) in one transaction, in order.
+/// Upserts a batch (one source's pass) in one transaction, in order: per run of one
+/// source, at most four reads and one write per table (see `store/batch.rs`).
 pub(super) async fn upsert_many(pool: &SqlitePool, calls: &[Call]) -> StoreResult<Vec<UpsertOutcome>> {
     if calls.is_empty() {
         return Ok(Vec::new());
     }
     let mut tx = begin_write(pool).await?;
     let mut outcomes = Vec::with_capacity(calls.len());
-    for call in calls {
-        outcomes.push(match find_existing(&mut tx, call).await? {
-            None => insert_new(&mut tx, call).await?,
-            Some(id) => merge(&mut tx, id, call).await?,
-        });
+    for run in batch::runs(calls) {
+        let plan = plan_run(&mut tx, run).await?;
+        write_plan(&mut tx, &plan).await?;
+        outcomes.extend(plan.outcomes);
     }
     tx.commit().await?;
     Ok(outcomes)
@@ -164,6 +172,21 @@ pub(super) async fn mark_source_seen(pool: &SqlitePool, source: &str, at: DateTi
         .await?;
     tx.commit().await?;
     Ok(u32::try_from(links.rows_affected()).unwrap_or(u32::MAX))
+}
+
+/// Each call `source` listed: id, URL, fingerprint and links, in one statement.
+pub(super) async fn listings(pool: &SqlitePool, source: &str) -> StoreResult<Vec<ListedCall>> {
+    let rows: Vec<(String, String, String, String)> = query_as(LISTINGS).bind(source).fetch_all(pool).await?;
+    rows.into_iter()
+        .map(|(id, url, fingerprint, links)| {
+            Ok(ListedCall {
+                id: CallId(id),
+                url,
+                fingerprint,
+                links: from_json("call_links", "url", &links)?,
+            })
+        })
+        .collect()
 }
 
 pub(super) async fn per_source(pool: &SqlitePool) -> StoreResult<std::collections::HashMap<String, usize>> {
@@ -258,164 +281,226 @@ async fn recompute_title_keys(pool: &SqlitePool) -> StoreResult<()> {
     Ok(())
 }
 
-async fn find_existing(conn: &mut SqliteConnection, call: &Call) -> StoreResult<Option<CallId>> {
-    let urls: Vec<&str> = std::iter::once(&call.url)
-        .chain(call.links.iter().map(|l| &l.url))
-        .map(String::as_str)
-        .collect();
-    let known: Option<String> = query_scalar(BY_ID_OR_LINK)
-        .bind(call.id.as_str())
-        .bind(to_json("call_links", "url", &urls)?)
-        .fetch_optional(&mut *conn)
-        .await?;
-    if let Some(id) = known {
-        return Ok(Some(CallId(id)));
-    }
-    by_title_key(conn, call).await
+/// Reads what a run of one source needs and plans its writes.
+async fn plan_run(conn: &mut SqliteConnection, run: &[Call]) -> StoreResult<batch::Plan> {
+    let source = run[0].source.as_str();
+    let lookup = lookup(conn, run).await?;
+    let titles = title_candidates(conn, &batch::wanted_title_keys(run, &lookup), source).await?;
+    let targets = batch::resolve(run, lookup, &titles);
+    let mut joined: Vec<&str> = targets.iter().flatten().map(CallId::as_str).collect();
+    joined.sort_unstable();
+    joined.dedup();
+    let heads = heads(conn, &joined).await?;
+    let fingerprints = batch::fingerprints(run);
+    let contents = contents(conn, &batch::contents_needed(&fingerprints, &targets, &heads)).await?;
+    batch::plan(run, fingerprints, targets, heads, contents)
 }
 
-/// Step 3 of the identity. Titles alone are reused across funders and years, so a
-/// listing joins a stored call by title only when the funder is known on both sides
-/// and agrees (the key holds both; a stored call without funder has an empty funder
-/// part and can never share the key of a listing with one).
-async fn by_title_key(conn: &mut SqliteConnection, call: &Call) -> StoreResult<Option<CallId>> {
-    let funder_known = call.funder.as_deref().is_some_and(|f| !fold_words(f).is_empty());
-    if call.title.trim().is_empty() || !funder_known {
-        return Ok(None);
-    }
-    let candidates: Vec<(String, Option<String>)> = query_as(BY_TITLE_KEY)
-        .bind(title_key(&call.title, call.funder.as_deref()))
-        .bind(&call.source)
+async fn lookup(conn: &mut SqliteConnection, run: &[Call]) -> StoreResult<batch::Lookup> {
+    let ids: Vec<&str> = run.iter().map(|c| c.id.as_str()).collect();
+    let urls: Vec<&str> = run.iter().flat_map(batch::listing_urls).collect();
+    let mut rows: Vec<(bool, String, String, i64)> = query_as(LOOKUP)
+        .bind(to_json("calls", "id", &ids)?)
+        .bind(to_json("call_links", "url", &urls)?)
         .fetch_all(&mut *conn)
         .await?;
-    let same_programme = |ext: &Option<String>| match (ext, &call.external_id) {
-        (Some(a), Some(b)) => a == b,
-        _ => true,
-    };
-    Ok(candidates
+    rows.sort_by_key(|row| row.3);
+    let mut lookup = batch::Lookup::default();
+    for (link, key, call_id, _) in rows {
+        if link {
+            lookup.link(key, call_id);
+        } else {
+            lookup.ids.insert(key);
+        }
+    }
+    Ok(lookup)
+}
+
+async fn title_candidates(
+    conn: &mut SqliteConnection,
+    keys: &[String],
+    source: &str,
+) -> StoreResult<HashMap<String, Vec<batch::TitleCandidate>>> {
+    let mut by_key: HashMap<String, Vec<batch::TitleCandidate>> = HashMap::new();
+    if keys.is_empty() {
+        return Ok(by_key);
+    }
+    let rows: Vec<(String, String, Option<String>, bool)> = query_as(BY_TITLE_KEYS)
+        .bind(to_json("calls", "title_key", &keys)?)
+        .bind(source)
+        .fetch_all(&mut *conn)
+        .await?;
+    for (key, id, external_id, listed) in rows {
+        by_key.entry(key).or_default().push(batch::TitleCandidate {
+            id,
+            external_id,
+            listed,
+        });
+    }
+    Ok(by_key)
+}
+
+async fn heads(conn: &mut SqliteConnection, ids: &[&str]) -> StoreResult<HashMap<String, batch::Head>> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows: Vec<(String, String, String, i64, DateTime<Utc>)> = query_as(HEADS)
+        .bind(to_json("calls", "id", &ids)?)
+        .fetch_all(&mut *conn)
+        .await?;
+    Ok(rows
         .into_iter()
-        .find(|(_, ext)| same_programme(ext))
-        .map(|(id, _)| CallId(id)))
+        .map(|(id, fingerprint, content_source, version, last_seen)| {
+            let head = batch::Head {
+                fingerprint,
+                content_source,
+                version,
+                last_seen,
+            };
+            (id, head)
+        })
+        .collect())
 }
 
-async fn insert_new(conn: &mut SqliteConnection, call: &Call) -> StoreResult<UpsertOutcome> {
-    count_call_written();
-    let mut stored = call.clone();
-    stored.fingerprint = call.compute_fingerprint();
-    stored.links.clear();
-    let cols = Columns::of(&stored);
-    let json = to_json("calls", "json", &stored)?;
-    let query = query(
-        "INSERT INTO calls (id, source, url, title_key, content_source, title, funder, external_id, status, \
-         deadline_kind, deadline_first, deadline_last, deadline_annual, fingerprint, version, first_seen, last_seen, json) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)",
-    )
-    .bind(stored.id.as_str())
-    .bind(&stored.source)
-    .bind(&stored.url);
-    bind_content(query, &stored, &cols, &stored.source)
-        .bind(ts(stored.first_seen))
-        .bind(ts(stored.last_seen))
-        .bind(&json)
-        .execute(&mut *conn)
+async fn contents(conn: &mut SqliteConnection, ids: &[String]) -> StoreResult<HashMap<String, Call>> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows: Vec<(String, String)> = query_as(CONTENTS)
+        .bind(to_json("calls", "id", &ids)?)
+        .fetch_all(&mut *conn)
         .await?;
-    insert_version(conn, &stored, 1, &json, &stored.source).await?;
-    insert_links(conn, &stored.id, call).await?;
-    Ok(UpsertOutcome::New(stored.id))
+    count_calls_read(rows.len());
+    rows.into_iter()
+        .map(|(id, json)| Ok((id, from_json("calls", "json", &json)?)))
+        .collect()
 }
 
-/// The stored side of a call being merged.
-struct Current {
-    call: Call,
-    version: i64,
-}
-
-async fn merge(conn: &mut SqliteConnection, id: CallId, incoming: &Call) -> StoreResult<UpsertOutcome> {
-    let (stored_fingerprint, content_source): (String, String) = query_as(STORED_FINGERPRINT)
-        .bind(id.as_str())
-        .fetch_one(&mut *conn)
-        .await?;
-    insert_links(conn, &id, incoming).await?;
-    let fingerprint = incoming.compute_fingerprint();
-    // The common case, an unchanged listing, decides without reading the stored content.
-    let current = if fingerprint == stored_fingerprint {
-        None
-    } else {
-        let current = load_current(conn, &id).await?;
-        let may_update = content_source == incoming.source || richness(incoming) > richness(&current.call);
-        may_update.then_some(current)
-    };
-    let Some(current) = current else {
-        count_call_written();
-        query(TOUCH)
-            .bind(ts(incoming.last_seen))
-            .bind(id.as_str())
+/// Writes a run's plan: new calls, changed calls, calls seen again, versions, changes, links.
+async fn write_plan(conn: &mut SqliteConnection, plan: &batch::Plan) -> StoreResult<()> {
+    for rows in plan.inserts.chunks(ROWS_PER_STATEMENT) {
+        let sql = multi_row_insert(
+            "INSERT INTO calls (id, source, url, title_key, content_source, title, funder, external_id, status, \
+             deadline_kind, deadline_first, deadline_last, deadline_annual, fingerprint, version, first_seen, last_seen, json)",
+            18,
+            rows.len(),
+            "",
+        );
+        let mut insert = query_built(sql);
+        for row in rows {
+            insert = insert
+                .bind(row.call.id.as_str())
+                .bind(&row.call.source)
+                .bind(&row.call.url);
+            insert = bind_content(insert, row)
+                .bind(row.version)
+                .bind(ts(row.call.first_seen))
+                .bind(ts(row.last_seen))
+                .bind(&row.json);
+        }
+        insert.execute(&mut *conn).await?;
+    }
+    for row in &plan.updates {
+        let update = query(
+            "UPDATE calls SET title_key = ?, content_source = ?, title = ?, funder = ?, external_id = ?, status = ?, \
+             deadline_kind = ?, deadline_first = ?, deadline_last = ?, deadline_annual = ?, fingerprint = ?, version = ?, \
+             last_seen = ?, json = ? WHERE id = ?",
+        );
+        bind_content(update, row)
+            .bind(row.version)
+            .bind(ts(row.last_seen))
+            .bind(&row.json)
+            .bind(row.call.id.as_str())
             .execute(&mut *conn)
             .await?;
-        return Ok(UpsertOutcome::Unchanged(id));
-    };
-    let new = Call {
-        id: id.clone(),
-        source: current.call.source.clone(),
-        url: current.call.url.clone(),
-        links: Vec::new(),
-        first_seen: current.call.first_seen,
-        last_seen: current.call.last_seen.max(incoming.last_seen),
-        fingerprint,
-        ..incoming.clone()
-    };
-    let changes = diff_calls(&current.call, &new);
-    let version = current.version + 1;
-    update_content(conn, &new, &incoming.source, version).await?;
-    insert_changes(conn, &id, version, new.last_seen, &changes).await?;
-    Ok(UpsertOutcome::Changed(id, changes))
+    }
+    touch(conn, &plan.touches).await?;
+    for rows in plan.versions.chunks(ROWS_PER_STATEMENT) {
+        let sql = multi_row_insert(
+            "INSERT INTO call_versions (call_id, version, recorded_at, source, fingerprint, json)",
+            6,
+            rows.len(),
+            "",
+        );
+        let mut insert = query_built(sql);
+        for v in rows {
+            insert = insert
+                .bind(v.call_id.as_str())
+                .bind(v.version)
+                .bind(ts(v.recorded_at))
+                .bind(&v.source)
+                .bind(&v.fingerprint)
+                .bind(&v.json);
+        }
+        insert.execute(&mut *conn).await?;
+    }
+    for rows in plan.changes.chunks(ROWS_PER_STATEMENT) {
+        let sql = multi_row_insert(
+            "INSERT INTO call_changes (call_id, version, at, field, old, new)",
+            6,
+            rows.len(),
+            "",
+        );
+        let mut insert = query_built(sql);
+        for c in rows {
+            insert = insert
+                .bind(c.call_id.as_str())
+                .bind(c.version)
+                .bind(ts(c.at))
+                .bind(c.change.field.as_str())
+                .bind(&c.change.old)
+                .bind(&c.change.new);
+        }
+        insert.execute(&mut *conn).await?;
+    }
+    for rows in plan.links.chunks(ROWS_PER_STATEMENT) {
+        let sql = multi_row_insert(
+            "INSERT INTO call_links (call_id, source, url, first_seen, last_seen)",
+            5,
+            rows.len(),
+            " ON CONFLICT (source, url) DO UPDATE SET last_seen = max(last_seen, excluded.last_seen)",
+        );
+        let mut insert = query_built(sql);
+        for l in rows {
+            insert = insert
+                .bind(l.call_id.as_str())
+                .bind(&l.source)
+                .bind(&l.url)
+                .bind(ts(l.first_seen))
+                .bind(ts(l.last_seen));
+        }
+        insert.execute(&mut *conn).await?;
+    }
+    Ok(())
 }
 
-async fn load_current(conn: &mut SqliteConnection, id: &CallId) -> StoreResult<Current> {
-    let (json, last_seen, version): (String, DateTime<Utc>, i64) =
-        query_as(LOAD_CURRENT).bind(id.as_str()).fetch_one(&mut *conn).await?;
-    let mut call: Call = from_json("calls", "json", &json)?;
-    count_calls_read(1);
-    call.last_seen = last_seen;
-    Ok(Current { call, version })
-}
-
-async fn update_content(
-    conn: &mut SqliteConnection,
-    call: &Call,
-    content_source: &str,
-    version: i64,
-) -> StoreResult<()> {
-    count_call_written();
-    let cols = Columns::of(call);
-    let json = to_json("calls", "json", call)?;
-    let query = query(
-        "UPDATE calls SET title_key = ?, content_source = ?, title = ?, funder = ?, external_id = ?, status = ?, \
-         deadline_kind = ?, deadline_first = ?, deadline_last = ?, deadline_annual = ?, fingerprint = ?, version = ?, \
-         last_seen = ?, json = ? WHERE id = ?",
-    );
-    bind_content(query, call, &cols, content_source)
-        .bind(version)
-        .bind(ts(call.last_seen))
-        .bind(&json)
-        .bind(call.id.as_str())
-        .execute(&mut *conn)
-        .await?;
-    insert_version(conn, call, version, &json, content_source).await
+/// Calls seen again: one statement per distinct time (a pass lists all at one time).
+async fn touch(conn: &mut SqliteConnection, touches: &[(CallId, DateTime<Utc>)]) -> StoreResult<()> {
+    let mut by_time: Vec<(DateTime<Utc>, Vec<&str>)> = Vec::new();
+    for (id, at) in touches {
+        match by_time.iter_mut().find(|(t, _)| t == at) {
+            Some((_, ids)) => ids.push(id.as_str()),
+            None => by_time.push((*at, vec![id.as_str()])),
+        }
+    }
+    for (at, ids) in by_time {
+        query(TOUCH)
+            .bind(ts(at))
+            .bind(to_json("calls", "id", &ids)?)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
 }
 
 /// Binds the content columns shared by INSERT and UPDATE, in their order: title_key,
 /// content_source, title, funder, external_id, status, deadline_kind, deadline_first,
 /// deadline_last, deadline_annual, fingerprint.
-fn bind_content<'q>(
-    query: SqliteQuery<'q>,
-    call: &'q Call,
-    cols: &'q Columns,
-    content_source: &'q str,
-) -> SqliteQuery<'q> {
+fn bind_content<'q>(query: SqliteQuery<'q>, row: &'q batch::Row) -> SqliteQuery<'q> {
+    let (call, cols) = (&row.call, &row.cols);
     query
         .bind(&cols.title_key)
-        .bind(content_source)
+        .bind(&row.content_source)
         .bind(&call.title)
         .bind(&call.funder)
         .bind(&call.external_id)
@@ -428,92 +513,6 @@ fn bind_content<'q>(
 }
 
 type SqliteQuery<'q> = sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments>;
-
-async fn insert_version(
-    conn: &mut SqliteConnection,
-    call: &Call,
-    version: i64,
-    json: &str,
-    source: &str,
-) -> StoreResult<()> {
-    query(
-        "INSERT INTO call_versions (call_id, version, recorded_at, source, fingerprint, json) VALUES (?, ?, ?, ?, ?, ?)",
-    )
-    .bind(call.id.as_str())
-    .bind(version)
-    .bind(ts(call.last_seen))
-    .bind(source)
-    .bind(&call.fingerprint)
-    .bind(json)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
-}
-
-async fn insert_changes(
-    conn: &mut SqliteConnection,
-    id: &CallId,
-    version: i64,
-    at: DateTime<Utc>,
-    changes: &[FieldChange],
-) -> StoreResult<()> {
-    for change in changes {
-        query("INSERT INTO call_changes (call_id, version, at, field, old, new) VALUES (?, ?, ?, ?, ?, ?)")
-            .bind(id.as_str())
-            .bind(version)
-            .bind(ts(at))
-            .bind(change.field.as_str())
-            .bind(&change.old)
-            .bind(&change.new)
-            .execute(&mut *conn)
-            .await?;
-    }
-    Ok(())
-}
-
-/// Records every listing of the incoming call (its own URL and its links).
-async fn insert_links(conn: &mut SqliteConnection, id: &CallId, call: &Call) -> StoreResult<()> {
-    let own = SourceLink {
-        source: call.source.clone(),
-        url: call.url.clone(),
-    };
-    let links: Vec<(&str, &str)> = std::iter::once(&own)
-        .chain(&call.links)
-        .map(|l| (l.source.as_str(), l.url.as_str()))
-        .collect();
-    query(INSERT_LINKS)
-        .bind(id.as_str())
-        .bind(ts(call.last_seen))
-        .bind(to_json("call_links", "url", &links)?)
-        .execute(&mut *conn)
-        .await?;
-    Ok(())
-}
-
-/// The filter and sort columns derived from a call's content.
-struct Columns {
-    title_key: String,
-    deadline_kind: &'static str,
-    deadline_first: Option<NaiveDate>,
-    deadline_last: Option<NaiveDate>,
-    deadline_annual: bool,
-}
-
-impl Columns {
-    fn of(call: &Call) -> Columns {
-        let dates = match &call.deadline {
-            Deadline::Dates(dates) => dates.as_slice(),
-            _ => &[],
-        };
-        Columns {
-            title_key: title_key(&call.title, call.funder.as_deref()),
-            deadline_kind: call.deadline.kind().as_str(),
-            deadline_first: dates.iter().map(|d| d.date).min(),
-            deadline_last: dates.iter().map(|d| d.date).max(),
-            deadline_annual: dates.iter().any(|d| d.annual),
-        }
-    }
-}
 
 fn call_from_row(row: &SqliteRow) -> StoreResult<Call> {
     let json: String = row.try_get("json")?;

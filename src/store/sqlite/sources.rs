@@ -1,9 +1,14 @@
 //! Per-source state, runs and health.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use sqlx::sqlite::{SqliteConnection, SqlitePool};
 
-use super::{begin_write, count, from_json, query, query_as, query_scalar, to_json, ts};
+use super::{
+    ROWS_PER_STATEMENT, begin_write, count, from_json, multi_row_insert, query, query_as, query_built, query_scalar,
+    to_json, ts,
+};
 use crate::model::source::SourceState;
 use crate::store::{SourceHealth, SourceRun, StoreResult, fresh_health, next_health};
 
@@ -16,6 +21,19 @@ pub(super) async fn state(pool: &SqlitePool, source: &str) -> StoreResult<Source
         .fetch_optional(pool)
         .await?;
     json.map_or_else(|| Ok(SourceState::default()), |j| from_json("source_state", "json", &j))
+}
+
+/// Every stored state, by source; a state that does not load is an error naming its source.
+pub(super) async fn states(pool: &SqlitePool) -> StoreResult<HashMap<String, SourceState>> {
+    let rows: Vec<(String, String)> = query_as("SELECT source, json FROM source_state")
+        .fetch_all(pool)
+        .await?;
+    rows.into_iter()
+        .map(|(source, json)| {
+            let state = from_json("source_state", "json", &json).map_err(|e| e.naming_source(&source))?;
+            Ok((source, state))
+        })
+        .collect()
 }
 
 pub(super) async fn save_state(pool: &SqlitePool, source: &str, state: &SourceState) -> StoreResult<()> {
@@ -127,4 +145,125 @@ async fn save(conn: &mut SqliteConnection, h: &SourceHealth) -> StoreResult<()> 
     .execute(&mut *conn)
     .await?;
     Ok(())
+}
+
+/// The listings of each source's last pass (those with its latest `last_seen`) seen again
+/// at `?1`; one row per listing, naming its source.
+const LATEST_LINKS_SEEN: &str = "UPDATE call_links SET last_seen = ?1 \
+         FROM (SELECT source AS s, max(last_seen) AS m FROM call_links \
+               WHERE source IN (SELECT value FROM json_each(?2)) GROUP BY source) AS latest \
+         WHERE call_links.source = latest.s AND call_links.last_seen = latest.m AND call_links.last_seen < ?1 \
+         RETURNING call_links.source";
+/// The calls of those listings seen again too.
+const LATEST_CALLS_SEEN: &str = "UPDATE calls SET last_seen = ?1 WHERE last_seen < ?1 \
+         AND id IN (SELECT call_id FROM call_links WHERE source IN (SELECT value FROM json_each(?2)) AND last_seen = ?1)";
+
+/// See [`crate::store::Store::record_unchanged_sources`]: seven statements for any number of sources.
+pub(super) async fn record_unchanged(
+    pool: &SqlitePool,
+    runs: &[SourceRun],
+    broken_after: u32,
+) -> StoreResult<Vec<SourceHealth>> {
+    if runs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut tx = begin_write(pool).await?;
+    let mut seen: HashMap<String, u32> = HashMap::new();
+    for (at, sources) in by_time(runs) {
+        let (at, sources) = (ts(at), to_json("source_runs", "source", &sources)?);
+        let listed: Vec<(String,)> = query_as(LATEST_LINKS_SEEN)
+            .bind(&at)
+            .bind(&sources)
+            .fetch_all(&mut *tx)
+            .await?;
+        for (source,) in listed {
+            *seen.entry(source).or_default() += 1;
+        }
+        query(LATEST_CALLS_SEEN)
+            .bind(&at)
+            .bind(&sources)
+            .execute(&mut *tx)
+            .await?;
+    }
+    let runs: Vec<SourceRun> = runs
+        .iter()
+        .map(|run| SourceRun {
+            items: seen.get(&run.source).copied().unwrap_or(0),
+            ..run.clone()
+        })
+        .collect();
+    let names: Vec<&str> = runs.iter().map(|r| r.source.as_str()).collect();
+    let rows: Vec<HealthRow> = query_as(select_health!(" WHERE source IN (SELECT value FROM json_each(?1))"))
+        .bind(to_json("source_health", "source", &names)?)
+        .fetch_all(&mut *tx)
+        .await?;
+    let mut before: HashMap<String, SourceHealth> = rows
+        .into_iter()
+        .map(|row| health_from_row(row).map(|h| (h.source.clone(), h)))
+        .collect::<StoreResult<_>>()?;
+    let after: Vec<SourceHealth> = runs
+        .iter()
+        .map(|run| {
+            let health = before.remove(&run.source).unwrap_or_else(|| fresh_health(&run.source));
+            next_health(health, run, broken_after)
+        })
+        .collect();
+    for chunk in runs.chunks(ROWS_PER_STATEMENT) {
+        let mut insert = query_built(multi_row_insert(
+            "INSERT INTO source_runs (source, at, items, error, requests, not_modified, duration_ms)",
+            7,
+            chunk.len(),
+            "",
+        ));
+        for run in chunk {
+            insert = insert
+                .bind(&run.source)
+                .bind(ts(run.at))
+                .bind(run.items)
+                .bind(&run.error)
+                .bind(run.requests)
+                .bind(run.not_modified)
+                .bind(i64::try_from(run.duration_ms).unwrap_or(i64::MAX));
+        }
+        insert.execute(&mut *tx).await?;
+    }
+    for chunk in after.chunks(ROWS_PER_STATEMENT) {
+        let sql = multi_row_insert(
+            "INSERT INTO source_health (source, last_attempt, last_success, consecutive_failures, items_last_pass, \
+             items_before, last_error, broken)",
+            8,
+            chunk.len(),
+            " ON CONFLICT (source) DO UPDATE SET last_attempt = excluded.last_attempt, \
+             last_success = excluded.last_success, consecutive_failures = excluded.consecutive_failures, \
+             items_last_pass = excluded.items_last_pass, items_before = excluded.items_before, \
+             last_error = excluded.last_error, broken = excluded.broken",
+        );
+        let mut upsert = query_built(sql);
+        for h in chunk {
+            upsert = upsert
+                .bind(&h.source)
+                .bind(h.last_attempt.map(ts))
+                .bind(h.last_success.map(ts))
+                .bind(h.consecutive_failures)
+                .bind(h.items_last_pass)
+                .bind(h.items_before)
+                .bind(&h.last_error)
+                .bind(h.broken);
+        }
+        upsert.execute(&mut *tx).await?;
+    }
+    tx.commit().await?;
+    Ok(after)
+}
+
+/// The runs' sources grouped by the runs' time (a pass records all at one time).
+fn by_time(runs: &[SourceRun]) -> Vec<(DateTime<Utc>, Vec<&str>)> {
+    let mut groups: Vec<(DateTime<Utc>, Vec<&str>)> = Vec::new();
+    for run in runs {
+        match groups.iter_mut().find(|(at, _)| *at == run.at) {
+            Some((_, sources)) => sources.push(&run.source),
+            None => groups.push((run.at, vec![&run.source])),
+        }
+    }
+    groups
 }
