@@ -85,6 +85,139 @@ pub fn is_cross_cutting(call: &Call) -> bool {
         || call.regions.iter().any(|r| PROGRAMME.is_match(&r.to_string()))
 }
 
+/// Which of a call's matched fields is masked.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Part {
+    Title,
+    Summary,
+    Text,
+}
+
+/// What a sentence marker found in the summary or text starts.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Marker {
+    /// The sentence says who may apply ("Antragsberechtigt sind …", "… may apply"):
+    /// the applicants named there (Vereine, Schulträger, Unternehmen) are not the topic.
+    Applicants,
+    /// An example list ("z. B. A, B und C", "etwa …", "such as …") up to the end of
+    /// its sentence or parenthesis: examples illustrate, they do not set the aim.
+    Examples,
+}
+
+const MARKERS: &[(&str, Marker)] = &[
+    ("antragsberechtigt", Marker::Applicants),
+    ("antragstellend", Marker::Applicants),
+    ("antragsteller", Marker::Applicants),
+    ("zuwendungsempfänger", Marker::Applicants),
+    ("förderberechtigt", Marker::Applicants),
+    ("anträge stellen", Marker::Applicants),
+    ("bewerben können", Marker::Applicants),
+    ("eligible applicants", Marker::Applicants),
+    ("eligible are", Marker::Applicants),
+    ("may apply", Marker::Applicants),
+    ("can apply", Marker::Applicants),
+    ("z. b.", Marker::Examples),
+    ("z.b.", Marker::Examples),
+    ("zum beispiel", Marker::Examples),
+    ("beispielsweise", Marker::Examples),
+    ("etwa ", Marker::Examples),
+    ("e. g.", Marker::Examples),
+    ("e.g.", Marker::Examples),
+    ("for example", Marker::Examples),
+    ("such as", Marker::Examples),
+    ("beispiele", Marker::Examples),
+];
+
+static MARKER_FINDER: LazyLock<AhoCorasick> = LazyLock::new(|| {
+    AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        .match_kind(MatchKind::LeftmostFirst)
+        .build(MARKERS.iter().map(|(s, _)| s))
+        .expect("markers are plain strings")
+});
+
+fn exp_on(name: &str) -> bool {
+    std::env::var(name).is_ok_and(|v| v == "1")
+}
+
+/// Sentences that say who may apply, and example lists (see [`Marker`]). In
+/// regional programmes example lists name the programme's themes and stay.
+fn sentence_zones(text: &str, cross_cutting: bool, spans: &mut Vec<(usize, usize)>) {
+    for m in MARKER_FINDER.find_iter(text) {
+        if text[..m.start()].chars().next_back().is_some_and(char::is_alphanumeric) {
+            continue;
+        }
+        match MARKERS[m.pattern().as_usize()].1 {
+            Marker::Applicants if exp_on("FR_ELIG") => {
+                spans.push((sentence_start(text, m.start()), sentence_end(text, m.end(), false)));
+            }
+            Marker::Examples if exp_on("FR_EX") && !cross_cutting => {
+                spans.push((m.start(), sentence_end(text, m.end(), true)));
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Whether the '.' at `dot` ends a sentence: not after a single letter ("z. B.",
+/// "e. g.") or a common abbreviation, and followed by white space or the end.
+fn ends_sentence(text: &str, dot: usize) -> bool {
+    let after = text[dot + 1..].chars().next();
+    if after.is_some_and(|c| !c.is_whitespace()) {
+        return false;
+    }
+    let start = text[..dot]
+        .char_indices()
+        .rev()
+        .take_while(|(_, c)| c.is_alphanumeric())
+        .last()
+        .map_or(dot, |(i, _)| i);
+    let word = &text[start..dot];
+    !(word.chars().count() <= 1
+        || word.bytes().all(|b| b.is_ascii_digit())
+        || ABBREVIATIONS.iter().any(|a| a.eq_ignore_ascii_case(word)))
+}
+
+/// Abbreviations whose '.' does not end a sentence.
+const ABBREVIATIONS: &[&str] = &[
+    "bzw", "ca", "ggf", "inkl", "zzgl", "max", "mind", "nr", "abs", "vgl", "sog", "usw", "evtl", "gem", "mio", "mrd",
+    "tel", "str", "dr",
+];
+
+/// The end of the first sentence of `text` (its '.' included), or its length.
+pub fn first_sentence_end(text: &str) -> usize {
+    sentence_end(text, 0, false)
+}
+
+/// Where the sentence around `at` starts: after the last sentence end or line break.
+fn sentence_start(text: &str, at: usize) -> usize {
+    let bytes = text.as_bytes();
+    let mut i = at;
+    while i > 0 {
+        let b = bytes[i - 1];
+        if b == b'\n' || b == b';' || (b == b'.' && ends_sentence(text, i - 1)) {
+            return i;
+        }
+        i -= 1;
+    }
+    0
+}
+
+/// Where the sentence from `from` ends (its '.' included); for an example list
+/// also at a closing parenthesis.
+fn sentence_end(text: &str, from: usize, examples: bool) -> usize {
+    let bytes = text.as_bytes();
+    for i in from..bytes.len() {
+        match bytes[i] {
+            b'\n' | b';' => return i,
+            b')' if examples => return i,
+            b'.' if ends_sentence(text, i) => return i + 1,
+            _ => {}
+        }
+    }
+    bytes.len()
+}
+
 /// What to mask in one call.
 pub struct Masker {
     /// The funder's name, when long enough to be a name and not a word.
@@ -107,10 +240,13 @@ impl Masker {
     }
 
     /// `text` with the parts that must not score blanked out; borrowed when nothing is.
-    pub fn mask<'t>(&self, text: &'t str, zones: bool) -> Cow<'t, str> {
+    pub fn mask<'t>(&self, text: &'t str, part: Part) -> Cow<'t, str> {
         let mut spans: Vec<(usize, usize)> = Vec::new();
-        if zones {
+        if part == Part::Text {
             boilerplate_zones(text, &mut spans);
+        }
+        if part != Part::Title {
+            sentence_zones(text, self.programme_names, &mut spans);
         }
         for m in STEM_FINDER.find_iter(text) {
             let (start, end) = word_around(text, m.start(), m.end());
@@ -245,7 +381,7 @@ mod tests {
         let mut call = Call::new("t", "https://t.example/x", "Aufruf", Utc::now());
         call.funder = funder.map(str::to_string);
         Masker::new(&call, false)
-            .mask(text, true)
+            .mask(text, Part::Text)
             .split_whitespace()
             .collect::<Vec<_>>()
             .join(" ")
@@ -328,6 +464,6 @@ mod tests {
         call.summary = "Interreg Deutschland-Nederland fördert Projekte.".into();
         assert!(is_cross_cutting(&call));
         let m = Masker::new(&call, true);
-        assert_eq!(m.mask("LEADER fördert Dorfläden", false).trim(), "fördert Dorfläden");
+        assert_eq!(m.mask("LEADER fördert Dorfläden", Part::Summary).trim(), "fördert Dorfläden");
     }
 }
