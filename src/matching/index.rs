@@ -42,9 +42,6 @@ pub struct Doc {
     pub cross_cutting: bool,
     /// The call has a summary (Kurztext or topics) besides its title.
     pub has_summary: bool,
-    /// Where the call's aim ends in `text`: the title and the summary's first
-    /// sentence lie before it (see [`Doc::in_aim`]).
-    aim_end: usize,
 }
 
 struct DocSources {
@@ -111,7 +108,6 @@ impl Doc {
             originals[4],
         ];
         let mut doc = Self::from_parts(&parts, &originals, keep_sources, Normalization::default());
-        doc.aim_end = doc.aim_end_after(&masked_summary);
         doc.cross_cutting = cross_cutting;
         doc.has_summary = !summary.trim().is_empty();
         doc
@@ -158,34 +154,6 @@ impl Doc {
             sources,
             cross_cutting: false,
             has_summary: false,
-            aim_end: usize::MAX,
-        }
-    }
-
-    /// The end of the summary's first sentence in the folded text (the whole
-    /// summary when it is one sentence). `summary` is the summary as folded.
-    fn aim_end_after(&self, summary: &str) -> usize {
-        let Some(&(_, start, end)) = self.fields.iter().find(|(f, _, _)| *f == Field::Summary) else {
-            return usize::MAX;
-        };
-        let first = super::zones::first_sentence_end(summary);
-        if first >= summary.trim_end().len() {
-            return end;
-        }
-        let mut folded = Vec::new();
-        self.norm.text_into(&summary[..first], &mut folded, None);
-        // The field starts with "\n " (see `from_parts`).
-        (start + 2 + folded.len()).min(end)
-    }
-
-    /// Whether an occurrence lies in the call's aim: its title, or the first
-    /// sentence of its summary (what the call is for, before lists of costs,
-    /// examples and conditions).
-    pub fn in_aim(&self, occ: &Occurrence) -> bool {
-        match occ.field {
-            Field::Title => true,
-            Field::Summary => occ.start < self.aim_end,
-            _ => false,
         }
     }
 

@@ -88,14 +88,6 @@ pub const STRENGTH_CAP: f64 = 3.0;
 /// full-text cap (projects keep their full threshold).
 pub const CROSS_CUTTING_SHARE: f64 = 0.5;
 
-/// Evidence of a single term outside the title counts at most this share of the
-/// pass mark (see [`Matcher::lone_term`]).
-pub const LONE_TERM_SHARE: f64 = 0.75;
-
-fn exp_flag(name: &str, default: bool) -> bool {
-    std::env::var(name).map(|v| v == "1").unwrap_or(default)
-}
-
 /// Everything decided about one profile for one call.
 struct Assessment<'c> {
     score: f64,
@@ -151,19 +143,13 @@ struct Overshadowed {
 
 /// The part of a rule's contribution found in the title or summary: its
 /// positive terms' strength there over their strength anywhere.
-fn lead_part(outcome: &RuleOutcome, doc: &Doc) -> f64 {
+fn lead_part(outcome: &RuleOutcome) -> f64 {
     if outcome.contribution <= 0.0 {
         return 0.0;
     }
-    let aim_only = exp_flag("FR_AIM", false);
     let (mut lead, mut all) = (0.0, 0.0);
     for t in outcome.terms.iter().filter(|t| !t.negated) {
-        let count = |f: Field| {
-            t.occurrences
-                .iter()
-                .filter(|o| o.field == f && (!aim_only || doc.in_aim(o)))
-                .count()
-        };
+        let count = |f: Field| t.occurrences.iter().filter(|o| o.field == f).count();
         let in_lead = Field::Title.factor() * index::saturate(count(Field::Title))
             + Field::Summary.factor() * index::saturate(count(Field::Summary));
         if in_lead > 0.0 {
@@ -328,7 +314,7 @@ impl Matcher {
             checked[info.criteria_group]
                 .get_or_insert_with(|| criteria::check_call(call, &info.criteria, &scope, closed.as_ref(), today));
         }
-        let headline = self.headline_fields(traced.iter().map(|(p, o, _)| (*p, o.as_slice())), doc);
+        let headline = self.headline_fields(traced.iter().map(|(p, o, _)| (*p, o.as_slice())));
         let mut assessed: Vec<(usize, Assessment)> = traced
             .into_iter()
             .map(|(p, outcomes, core_hit)| {
@@ -425,7 +411,7 @@ impl Matcher {
                     .collect()
             })
             .collect();
-        let headline = self.headline_fields(all.iter().enumerate().map(|(p, o)| (p, o.as_slice())), &doc);
+        let headline = self.headline_fields(all.iter().enumerate().map(|(p, o)| (p, o.as_slice())));
         let strengths: Vec<(usize, f64)> = all
             .iter()
             .enumerate()
@@ -462,11 +448,11 @@ impl Matcher {
     }
 
     /// The Handlungsfelder whose profiles or projects score in the title or summary.
-    fn headline_fields<'o>(&self, traced: impl Iterator<Item = (usize, &'o [RuleOutcome])>, doc: &Doc) -> Vec<String> {
+    fn headline_fields<'o>(&self, traced: impl Iterator<Item = (usize, &'o [RuleOutcome])>) -> Vec<String> {
         let mut out: Vec<String> = Vec::new();
         for (p, outcomes) in traced {
             let field = &self.profiles[p].handlungsfeld;
-            if !out.contains(field) && outcomes.iter().map(|o| lead_part(o, doc)).sum::<f64>() > 0.0 {
+            if !out.contains(field) && outcomes.iter().map(lead_part).sum::<f64>() > 0.0 {
                 out.push(field.clone());
             }
         }
@@ -495,16 +481,12 @@ impl Matcher {
         let headline_elsewhere = doc.has_summary || !headline.is_empty();
         let incidental = !doc.cross_cutting && headline_elsewhere && !headline.contains(&info.handlungsfeld);
         let cap = TEXT_CAP_SHARE * info.threshold;
-        let lead: f64 = rules.iter().map(|r| lead_part(r, doc)).sum();
+        let lead: f64 = rules.iter().map(lead_part).sum();
         let capped = (incidental && raw - lead > cap).then_some(cap);
         let mut score = match capped {
             Some(cap) => lead + cap,
             None => raw,
         };
-        let lone = self.lone_term(p, rules, doc).filter(|_| score > LONE_TERM_SHARE * self.pass_mark(info, doc));
-        if lone.is_some() {
-            score = LONE_TERM_SHARE * self.pass_mark(info, doc);
-        }
         // The preferred funder's bonus backs a field the title or summary speak for, never an
         // incidental one (a Städtebau call of the preferred ministry is no Klima call).
         if score > 0.0
@@ -517,37 +499,6 @@ impl Matcher {
             score += criteria::PREFERRED_FUNDER_BONUS;
         }
         (score, capped)
-    }
-
-    /// The one term that carries profile `p` when all its positive evidence is
-    /// that term outside the title (one word, however often repeated, in the
-    /// summary or the text): such evidence counts at most [`LONE_TERM_SHARE`] of
-    /// the pass mark.
-    fn lone_term(&self, p: usize, rules: &[RuleOutcome], doc: &Doc) -> Option<String> {
-        let info = &self.profiles[p];
-        if !exp_flag("FR_LONE", true)
-            || (info.project.is_some() && !exp_flag("FR_LONE_PROJ", true))
-            || (doc.cross_cutting && !exp_flag("FR_LONE_CC", false))
-        {
-            return None;
-        }
-        let mut lone: Option<&str> = None;
-        for t in rules
-            .iter()
-            .filter(|r| r.contribution > 0.0)
-            .flat_map(|r| r.terms.iter())
-            .filter(|t| !t.negated && !t.occurrences.is_empty())
-        {
-            if t.occurrences.iter().any(|o| o.field == Field::Title) {
-                return None;
-            }
-            let written = self.index.leaves[t.leaf as usize].written.as_str();
-            match lone {
-                Some(w) if !w.eq_ignore_ascii_case(written) => return None,
-                _ => lone = Some(written),
-            }
-        }
-        lone.map(str::to_string)
     }
 
     #[allow(clippy::too_many_arguments)]

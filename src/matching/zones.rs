@@ -93,74 +93,47 @@ pub enum Part {
     Text,
 }
 
-/// What a sentence marker found in the summary or text starts.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Marker {
-    /// The sentence says who may apply ("Antragsberechtigt sind …", "… may apply"):
-    /// the applicants named there (Vereine, Schulträger, Unternehmen) are not the topic.
-    Applicants,
-    /// An example list ("z. B. A, B und C", "etwa …", "such as …") up to the end of
-    /// its sentence or parenthesis: examples illustrate, they do not set the aim.
-    Examples,
-}
-
-const MARKERS: &[(&str, Marker)] = &[
-    ("antragsberechtigt", Marker::Applicants),
-    ("antragstellend", Marker::Applicants),
-    ("antragsteller", Marker::Applicants),
-    ("zuwendungsempfänger", Marker::Applicants),
-    ("förderberechtigt", Marker::Applicants),
-    ("anträge stellen", Marker::Applicants),
-    ("bewerben können", Marker::Applicants),
-    ("eligible applicants", Marker::Applicants),
-    ("eligible are", Marker::Applicants),
-    ("may apply", Marker::Applicants),
-    ("can apply", Marker::Applicants),
-    ("z. b.", Marker::Examples),
-    ("z.b.", Marker::Examples),
-    ("zum beispiel", Marker::Examples),
-    ("beispielsweise", Marker::Examples),
-    ("etwa ", Marker::Examples),
-    ("e. g.", Marker::Examples),
-    ("e.g.", Marker::Examples),
-    ("for example", Marker::Examples),
-    ("such as", Marker::Examples),
-    ("beispiele", Marker::Examples),
+/// Words that open or carry a sentence saying who may apply ("Antragsberechtigt
+/// sind Kommunen, Vereine und Schulträger", "Public bodies may apply"). The
+/// applicants named there (Vereine, Schulträger, Unternehmen, Hochschulen) say
+/// who, not what: such a sentence is masked, so an applicant type cannot score for
+/// the Handlungsfeld its word belongs to. Lower case: the finder ignores ASCII case.
+const APPLICANT_MARKERS: &[&str] = &[
+    "antragsberechtigt",
+    "antragstellend",
+    "antragsteller",
+    "zuwendungsempfänger",
+    "förderberechtigt",
+    "anträge stellen",
+    "bewerben können",
+    "eligible applicants",
+    "eligible are",
+    "may apply",
+    "can apply",
 ];
 
-static MARKER_FINDER: LazyLock<AhoCorasick> = LazyLock::new(|| {
+static APPLICANT_FINDER: LazyLock<AhoCorasick> = LazyLock::new(|| {
     AhoCorasick::builder()
         .ascii_case_insensitive(true)
         .match_kind(MatchKind::LeftmostFirst)
-        .build(MARKERS.iter().map(|(s, _)| s))
+        .build(APPLICANT_MARKERS)
         .expect("markers are plain strings")
 });
 
-fn exp_on(name: &str) -> bool {
-    std::env::var(name).is_ok_and(|v| v == "1")
-}
-
-/// Sentences that say who may apply, and example lists (see [`Marker`]). In
-/// regional programmes example lists name the programme's themes and stay.
-fn sentence_zones(text: &str, cross_cutting: bool, spans: &mut Vec<(usize, usize)>) {
-    for m in MARKER_FINDER.find_iter(text) {
+/// The sentences of `text` that say who may apply (see [`APPLICANT_MARKERS`]).
+fn applicant_sentences(text: &str, spans: &mut Vec<(usize, usize)>) {
+    for m in APPLICANT_FINDER.find_iter(text) {
+        // A marker inside a longer word ("Nichtantragsberechtigte") is none.
         if text[..m.start()].chars().next_back().is_some_and(char::is_alphanumeric) {
             continue;
         }
-        match MARKERS[m.pattern().as_usize()].1 {
-            Marker::Applicants if exp_on("FR_ELIG") => {
-                spans.push((sentence_start(text, m.start()), sentence_end(text, m.end(), false)));
-            }
-            Marker::Examples if exp_on("FR_EX") && !cross_cutting => {
-                spans.push((m.start(), sentence_end(text, m.end(), true)));
-            }
-            _ => {}
-        }
+        spans.push((sentence_start(text, m.start()), sentence_end(text, m.end())));
     }
 }
 
-/// Whether the '.' at `dot` ends a sentence: not after a single letter ("z. B.",
-/// "e. g.") or a common abbreviation, and followed by white space or the end.
+/// Whether the '.' at `dot` ends a sentence: followed by white space or the end,
+/// and not after a single letter ("z. B.", "e. g."), a common abbreviation or a
+/// number other than a year ("31. März").
 fn ends_sentence(text: &str, dot: usize) -> bool {
     let after = text[dot + 1..].chars().next();
     if after.is_some_and(|c| !c.is_whitespace()) {
@@ -173,9 +146,8 @@ fn ends_sentence(text: &str, dot: usize) -> bool {
         .last()
         .map_or(dot, |(i, _)| i);
     let word = &text[start..dot];
-    !(word.chars().count() <= 1
-        || word.bytes().all(|b| b.is_ascii_digit())
-        || ABBREVIATIONS.iter().any(|a| a.eq_ignore_ascii_case(word)))
+    let day_or_number = word.bytes().all(|b| b.is_ascii_digit()) && word.len() != 4;
+    !(word.chars().count() <= 1 || day_or_number || ABBREVIATIONS.iter().any(|a| a.eq_ignore_ascii_case(word)))
 }
 
 /// Abbreviations whose '.' does not end a sentence.
@@ -183,11 +155,6 @@ const ABBREVIATIONS: &[&str] = &[
     "bzw", "ca", "ggf", "inkl", "zzgl", "max", "mind", "nr", "abs", "vgl", "sog", "usw", "evtl", "gem", "mio", "mrd",
     "tel", "str", "dr",
 ];
-
-/// The end of the first sentence of `text` (its '.' included), or its length.
-pub fn first_sentence_end(text: &str) -> usize {
-    sentence_end(text, 0, false)
-}
 
 /// Where the sentence around `at` starts: after the last sentence end or line break.
 fn sentence_start(text: &str, at: usize) -> usize {
@@ -203,14 +170,12 @@ fn sentence_start(text: &str, at: usize) -> usize {
     0
 }
 
-/// Where the sentence from `from` ends (its '.' included); for an example list
-/// also at a closing parenthesis.
-fn sentence_end(text: &str, from: usize, examples: bool) -> usize {
+/// Where the sentence from `from` ends: after its '.', or at a line break or ';'.
+fn sentence_end(text: &str, from: usize) -> usize {
     let bytes = text.as_bytes();
     for i in from..bytes.len() {
         match bytes[i] {
             b'\n' | b';' => return i,
-            b')' if examples => return i,
             b'.' if ends_sentence(text, i) => return i + 1,
             _ => {}
         }
@@ -246,7 +211,7 @@ impl Masker {
             boilerplate_zones(text, &mut spans);
         }
         if part != Part::Title {
-            sentence_zones(text, self.programme_names, &mut spans);
+            applicant_sentences(text, &mut spans);
         }
         for m in STEM_FINDER.find_iter(text) {
             let (start, end) = word_around(text, m.start(), m.end());
