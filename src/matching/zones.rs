@@ -393,6 +393,32 @@ mod tests {
     }
 
     #[test]
+    fn sentences_saying_who_may_apply_are_zones() {
+        assert_eq!(
+            masked(
+                "Gefördert werden Radwege. Antragsberechtigt sind Kommunen, Vereine und Schulträger. Anträge bis 31. März 2027.",
+                None
+            ),
+            "Gefördert werden Radwege. Anträge bis 31. März 2027."
+        );
+        // The whole sentence, also when the marker stands inside it or after "z. B.".
+        assert_eq!(
+            masked(
+                "Public and private bodies, e. g. schools, may apply. Projects cut emissions.",
+                None
+            ),
+            "Projects cut emissions."
+        );
+        assert_eq!(
+            masked("Anträge stellen Kreise bis 2027. Gefördert werden Schulen.", None),
+            "Gefördert werden Schulen."
+        );
+        // A word that only contains a marker is none.
+        let kept = "Nichtantragsberechtigte Vereine werden beraten.";
+        assert_eq!(masked(kept, None), kept);
+    }
+
+    #[test]
     fn eu_topic_codes_say_nothing_about_the_topic() {
         assert_eq!(
             masked("DIGITAL-2027-CLOUD-AI: Local digital twins for communities", None),

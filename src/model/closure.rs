@@ -421,6 +421,11 @@ mod tests {
             "Weitere Staffeln sind nicht vorgesehen.",
             "Ein neuer Aufruf ist nicht geplant.",
             "Keine weitere Runde ist vorgesehen.",
+            // A pronoun for the programme named just before (fourth round).
+            "Das Modellvorhaben begleitete 13 Labore von 2019 bis 2021. Es ist abgeschlossen; die Ergebnisse sind online.",
+            // The second participle of a sentence has its own subject.
+            "Die letzte Förderwelle endete 2018; das Programm ist ausgelaufen.",
+            "Die Förderrichtlinie ist beendet, die Mittel sind gebunden.",
         ] {
             assert!(phrase(t), "{t}: {:?}", text(t));
         }
@@ -450,6 +455,10 @@ mod tests {
             "Die Geschäftsstelle ist vorübergehend geschlossen.",
             "Eine weitere Förderrunde ist für 2027 vorgesehen.",
             "Eine weitere Förderrunde ist vorgesehen.",
+            // A pronoun for something else than the call.
+            "Das Pilotprojekt in Telgte lief gut. Es ist abgeschlossen.",
+            "Der Aufruf läuft. Es ist geplant, dass er 2028 beendet wird.",
+            "Das Programm fördert Kitas. Es ist bis 30. Juni 2027 geöffnet, wenn es nicht vorher beendet wird.",
         ] {
             assert_eq!(text(t), None, "{t}");
         }
