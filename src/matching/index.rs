@@ -96,9 +96,9 @@ impl Doc {
         let cross_cutting = super::zones::is_cross_cutting(call);
         let masker = super::zones::Masker::new(call, cross_cutting);
         let (title, masked_summary, text) = (
-            masker.mask(&call.title, super::zones::Part::Title),
-            masker.mask(&summary, super::zones::Part::Summary),
-            masker.mask(&call.text, super::zones::Part::Text),
+            masker.mask(&call.title, false),
+            masker.mask(&summary, false),
+            masker.mask(&call.text, true),
         );
         let parts = [
             (Field::Title, title.as_ref()),

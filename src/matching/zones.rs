@@ -85,104 +85,6 @@ pub fn is_cross_cutting(call: &Call) -> bool {
         || call.regions.iter().any(|r| PROGRAMME.is_match(&r.to_string()))
 }
 
-/// Which of a call's matched fields is masked.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub enum Part {
-    Title,
-    Summary,
-    Text,
-}
-
-/// Words that open or carry a sentence saying who may apply ("Antragsberechtigt
-/// sind Kommunen, Vereine und Schulträger", "Public bodies may apply"). The
-/// applicants named there (Vereine, Schulträger, Unternehmen, Hochschulen) say
-/// who, not what: such a sentence is masked, so an applicant type cannot score for
-/// the Handlungsfeld its word belongs to. Lower case: the finder ignores ASCII case.
-const APPLICANT_MARKERS: &[&str] = &[
-    "antragsberechtigt",
-    "antragstellend",
-    "antragsteller",
-    "zuwendungsempfänger",
-    "förderberechtigt",
-    "anträge stellen",
-    "bewerben können",
-    "eligible applicants",
-    "eligible are",
-    "may apply",
-    "can apply",
-];
-
-static APPLICANT_FINDER: LazyLock<AhoCorasick> = LazyLock::new(|| {
-    AhoCorasick::builder()
-        .ascii_case_insensitive(true)
-        .match_kind(MatchKind::LeftmostFirst)
-        .build(APPLICANT_MARKERS)
-        .expect("markers are plain strings")
-});
-
-/// The sentences of `text` that say who may apply (see [`APPLICANT_MARKERS`]).
-fn applicant_sentences(text: &str, spans: &mut Vec<(usize, usize)>) {
-    for m in APPLICANT_FINDER.find_iter(text) {
-        // A marker inside a longer word ("Nichtantragsberechtigte") is none.
-        if text[..m.start()].chars().next_back().is_some_and(char::is_alphanumeric) {
-            continue;
-        }
-        spans.push((sentence_start(text, m.start()), sentence_end(text, m.end())));
-    }
-}
-
-/// Whether the '.' at `dot` ends a sentence: followed by white space or the end,
-/// and not after a single letter ("z. B.", "e. g."), a common abbreviation or a
-/// number other than a year ("31. März").
-fn ends_sentence(text: &str, dot: usize) -> bool {
-    let after = text[dot + 1..].chars().next();
-    if after.is_some_and(|c| !c.is_whitespace()) {
-        return false;
-    }
-    let start = text[..dot]
-        .char_indices()
-        .rev()
-        .take_while(|(_, c)| c.is_alphanumeric())
-        .last()
-        .map_or(dot, |(i, _)| i);
-    let word = &text[start..dot];
-    let day_or_number = word.bytes().all(|b| b.is_ascii_digit()) && word.len() != 4;
-    !(word.chars().count() <= 1 || day_or_number || ABBREVIATIONS.iter().any(|a| a.eq_ignore_ascii_case(word)))
-}
-
-/// Abbreviations whose '.' does not end a sentence.
-const ABBREVIATIONS: &[&str] = &[
-    "bzw", "ca", "ggf", "inkl", "zzgl", "max", "mind", "nr", "abs", "vgl", "sog", "usw", "evtl", "gem", "mio", "mrd",
-    "tel", "str", "dr",
-];
-
-/// Where the sentence around `at` starts: after the last sentence end or line break.
-fn sentence_start(text: &str, at: usize) -> usize {
-    let bytes = text.as_bytes();
-    let mut i = at;
-    while i > 0 {
-        let b = bytes[i - 1];
-        if b == b'\n' || b == b';' || (b == b'.' && ends_sentence(text, i - 1)) {
-            return i;
-        }
-        i -= 1;
-    }
-    0
-}
-
-/// Where the sentence from `from` ends: after its '.', or at a line break or ';'.
-fn sentence_end(text: &str, from: usize) -> usize {
-    let bytes = text.as_bytes();
-    for i in from..bytes.len() {
-        match bytes[i] {
-            b'\n' | b';' => return i,
-            b'.' if ends_sentence(text, i) => return i + 1,
-            _ => {}
-        }
-    }
-    bytes.len()
-}
-
 /// What to mask in one call.
 pub struct Masker {
     /// The funder's name, when long enough to be a name and not a word.
@@ -205,13 +107,10 @@ impl Masker {
     }
 
     /// `text` with the parts that must not score blanked out; borrowed when nothing is.
-    pub fn mask<'t>(&self, text: &'t str, part: Part) -> Cow<'t, str> {
+    pub fn mask<'t>(&self, text: &'t str, zones: bool) -> Cow<'t, str> {
         let mut spans: Vec<(usize, usize)> = Vec::new();
-        if part == Part::Text {
+        if zones {
             boilerplate_zones(text, &mut spans);
-        }
-        if part != Part::Title {
-            applicant_sentences(text, &mut spans);
         }
         for m in STEM_FINDER.find_iter(text) {
             let (start, end) = word_around(text, m.start(), m.end());
@@ -346,7 +245,7 @@ mod tests {
         let mut call = Call::new("t", "https://t.example/x", "Aufruf", Utc::now());
         call.funder = funder.map(str::to_string);
         Masker::new(&call, false)
-            .mask(text, Part::Text)
+            .mask(text, true)
             .split_whitespace()
             .collect::<Vec<_>>()
             .join(" ")
@@ -393,32 +292,6 @@ mod tests {
     }
 
     #[test]
-    fn sentences_saying_who_may_apply_are_zones() {
-        assert_eq!(
-            masked(
-                "Gefördert werden Radwege. Antragsberechtigt sind Kommunen, Vereine und Schulträger. Anträge bis 31. März 2027.",
-                None
-            ),
-            "Gefördert werden Radwege. Anträge bis 31. März 2027."
-        );
-        // The whole sentence, also when the marker stands inside it or after "z. B.".
-        assert_eq!(
-            masked(
-                "Public and private bodies, e. g. schools, may apply. Projects cut emissions.",
-                None
-            ),
-            "Projects cut emissions."
-        );
-        assert_eq!(
-            masked("Anträge stellen Kreise bis 2027. Gefördert werden Schulen.", None),
-            "Gefördert werden Schulen."
-        );
-        // A word that only contains a marker is none.
-        let kept = "Nichtantragsberechtigte Vereine werden beraten.";
-        assert_eq!(masked(kept, None), kept);
-    }
-
-    #[test]
     fn eu_topic_codes_say_nothing_about_the_topic() {
         assert_eq!(
             masked("DIGITAL-2027-CLOUD-AI: Local digital twins for communities", None),
@@ -455,6 +328,6 @@ mod tests {
         call.summary = "Interreg Deutschland-Nederland fördert Projekte.".into();
         assert!(is_cross_cutting(&call));
         let m = Masker::new(&call, true);
-        assert_eq!(m.mask("LEADER fördert Dorfläden", Part::Summary).trim(), "fördert Dorfläden");
+        assert_eq!(m.mask("LEADER fördert Dorfläden", false).trim(), "fördert Dorfläden");
     }
 }

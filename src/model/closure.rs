@@ -272,8 +272,10 @@ fn participle_closes(sentence: &str, start: usize, end: usize, previous: &str) -
 /// A clause whose subject is a pronoun and whose verb is a form of "sein" or "werden"
 /// in the past: "Es ist", "Sie wurde", "Dieses ist inzwischen".
 static PRONOUN_SUBJECT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)^\s*(?:es|er|sie|dieses|dieser|diese|it)\s+(?:ist|sind|wurde|wurden|war|waren|has|is|was)\b[^,]{0,25}$")
-        .expect("pronoun subject regex")
+    Regex::new(
+        r"(?i)^\s*(?:es|er|sie|dieses|dieser|diese|it)\s+(?:ist|sind|wurde|wurden|war|waren|has|is|was)\b[^,]{0,25}$",
+    )
+    .expect("pronoun subject regex")
 });
 
 /// From the last comma, colon, semicolon or sentence end (not a date's "30. ") before `at`
