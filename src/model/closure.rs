@@ -75,7 +75,7 @@ static BARE: LazyLock<Regex> = LazyLock::new(|| {
 /// The call, its application window or its round as the subject of a closing participle.
 static CALL_NOUN: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)\b\w*(?:aufruf|aufrufs|aufrufe|programm|programms|wettbewerb|wettbewerbs|ausschreibung|bewerbungsverfahren|bewerbungsphase|bewerbungsfrist|bewerbungszeitraum|antragsverfahren|antragsphase|antragsfrist|antragszeitraum|antragstellung|einreichungsfrist|einreichungsphase|förderrunde|förderphase|förderperiode|interessenbekundung\w*|auswahlverfahren|qualifizierungsprozess|initiative|pilotphase|modellphase|erprobungsphase|call)\b",
+        r"(?i)\b\w*(?:aufruf|aufrufs|aufrufe|programm|programms|wettbewerb|wettbewerbs|ausschreibung|bewerbungsverfahren|bewerbungsphase|bewerbungsfrist|bewerbungszeitraum|antragsverfahren|antragsphase|antragsfrist|antragszeitraum|antragstellung|einreichungsfrist|einreichungsphase|förderrunde|förderphase|förderperiode|interessenbekundung\w*|auswahlverfahren|qualifizierungsprozess|initiative|pilotphase|modellphase|erprobungsphase|modellvorhaben|förderwelle|förderrichtlinie|call)\b",
     )
     .expect("call noun regex")
 });
@@ -212,17 +212,18 @@ fn closing_phrase(text: &str) -> Option<String> {
         }
         last_line = line_start;
         let line_end = text[m.start()..].find('\n').map_or(text.len(), |i| m.start() + i);
-        if let Some(s) = sentences(&text[line_start..line_end])
-            .into_iter()
-            .find(|s| says_closed(s))
-        {
-            return Some(quote(s));
+        let line = sentences(&text[line_start..line_end]);
+        let previous = |i: usize| if i == 0 { "" } else { line[i - 1] };
+        if let Some(i) = (0..line.len()).find(|&i| says_closed(line[i], previous(i))) {
+            return Some(quote(line[i]));
         }
     }
     None
 }
 
-fn says_closed(sentence: &str) -> bool {
+/// Whether `sentence` says the call is over; `previous` is the sentence before it,
+/// which a pronoun subject ("Es ist abgeschlossen") refers to.
+fn says_closed(sentence: &str, previous: &str) -> bool {
     // "vorläufig geschlossen" needs the call as subject (an office may close for the holidays).
     if let Some(m) = SUSPENDED.find(sentence).filter(|_| CALL_NOUN.is_match(sentence)) {
         return !CONDITION.is_match(&sentence[..m.start()]) && !NEGATION.is_match(&sentence[..m.start()]);
@@ -239,26 +240,68 @@ fn says_closed(sentence: &str) -> bool {
         // "Anträge können nicht mehr gestellt werden" states a fact despite the modal verb.
         return !CONDITION.is_match(clause) && !CONDITION.is_match(m.as_str());
     }
-    let Some(p) = PARTICIPLE.find(sentence) else {
-        return false;
-    };
-    let clause = clause_before(sentence, p.start());
-    let after = &sentence[p.end()..];
+    // Every participle is read with its own clause: "Die letzte Welle endete 2018; das
+    // Programm ist ausgelaufen" closes on the second.
+    PARTICIPLE
+        .find_iter(sentence)
+        .any(|p| participle_closes(sentence, p.start(), p.end(), previous))
+}
+
+/// Whether the participle at `start..end` of `sentence` states that the call is over
+/// (`previous`: see [`says_closed`]).
+fn participle_closes(sentence: &str, start: usize, end: usize, previous: &str) -> bool {
+    let clause = clause_before(sentence, start);
+    let after = &sentence[end..];
+    let participle = sentence[start..end].to_lowercase();
     // "Die Antragsphase endete am 30. Juni 2025" is a finite statement by itself, unless it
     // speaks of an earlier round ("Die erste Runde endete …").
-    let finite = p.as_str().to_lowercase().starts_with("endete") && !FIRST_ROUND.is_match(clause);
-    CALL_NOUN.is_match(clause)
+    let finite = participle.starts_with("endete") && !FIRST_ROUND.is_match(clause);
+    // "Es ist abgeschlossen" after a sentence about the programme: the pronoun stands for it.
+    let subject = CALL_NOUN.is_match(clause)
+        || (PRONOUN_SUBJECT.is_match(clause)
+            && (CALL_NOUN.is_match(&sentence[..start]) || CALL_NOUN.is_match(previous)));
+    subject
         && (STATEMENT.is_match(clause) || finite)
         && !CONDITION.is_match(clause)
         && !NEGATION.is_match(clause)
-        && !MODAL.is_match(sentence)
+        && !MODAL.is_match(clause)
+        && !MODAL.is_match(after)
         && !after.trim_start().to_lowercase().starts_with("sein")
 }
 
-/// From the last comma before `at` (a new clause) to `at`.
+/// A clause whose subject is a pronoun and whose verb is a form of "sein" or "werden"
+/// in the past: "Es ist", "Sie wurde", "Dieses ist inzwischen".
+static PRONOUN_SUBJECT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)^\s*(?:es|er|sie|dieses|dieser|diese|it)\s+(?:ist|sind|wurde|wurden|war|waren|has|is|was)\b[^,]{0,25}$",
+    )
+    .expect("pronoun subject regex")
+});
+
+/// From the last comma, colon, semicolon or sentence end (not a date's "30. ") before `at`
+/// (a new clause) to `at`.
 fn clause_before(sentence: &str, at: usize) -> &str {
     let head = &sentence[..at];
-    &head[head.rfind([',', ':']).map_or(0, |i| i + 1)..]
+    let cut = head
+        .rfind([',', ':', ';'])
+        .map(|i| i + 1)
+        .into_iter()
+        .chain(
+            head.match_indices(". ")
+                .filter(|(i, _)| dot_ends_sentence(head.as_bytes(), *i))
+                .last()
+                .map(|(i, _)| i + 2),
+        )
+        .max()
+        .unwrap_or(0);
+    &head[cut..]
+}
+
+/// Whether the '.' at `i` may end a sentence: not after a day or month number
+/// ("31. März", "1.") but after a word or a year ("… bis 2021. Es ist …").
+fn dot_ends_sentence(bytes: &[u8], i: usize) -> bool {
+    let digits = bytes[..i].iter().rev().take_while(|b| b.is_ascii_digit()).count();
+    i > 0 && (digits == 0 || digits == 4)
 }
 
 /// Sentences of one line: split after '.', '!', '?', ';' that follow a
@@ -271,7 +314,7 @@ fn sentences(line: &str) -> Vec<&str> {
         let ends = matches!(b, b'.' | b'!' | b'?' | b';')
             && bytes.get(i + 1).is_none_or(|n| *n == b' ')
             && i > 0
-            && !bytes[i - 1].is_ascii_digit();
+            && (b != b'.' || dot_ends_sentence(bytes, i));
         if ends {
             out.push(&line[start..=i]);
             start = i + 1;
@@ -380,6 +423,11 @@ mod tests {
             "Weitere Staffeln sind nicht vorgesehen.",
             "Ein neuer Aufruf ist nicht geplant.",
             "Keine weitere Runde ist vorgesehen.",
+            // A pronoun for the programme named just before (fourth round).
+            "Das Modellvorhaben begleitete 13 Labore von 2019 bis 2021. Es ist abgeschlossen; die Ergebnisse sind online.",
+            // The second participle of a sentence has its own subject.
+            "Die letzte Förderwelle endete 2018; das Programm ist ausgelaufen.",
+            "Die Förderrichtlinie ist beendet, die Mittel sind gebunden.",
         ] {
             assert!(phrase(t), "{t}: {:?}", text(t));
         }
@@ -409,6 +457,10 @@ mod tests {
             "Die Geschäftsstelle ist vorübergehend geschlossen.",
             "Eine weitere Förderrunde ist für 2027 vorgesehen.",
             "Eine weitere Förderrunde ist vorgesehen.",
+            // A pronoun for something else than the call.
+            "Das Pilotprojekt in Telgte lief gut. Es ist abgeschlossen.",
+            "Der Aufruf läuft. Es ist geplant, dass er 2028 beendet wird.",
+            "Das Programm fördert Kitas. Es ist bis 30. Juni 2027 geöffnet, wenn es nicht vorher beendet wird.",
         ] {
             assert_eq!(text(t), None, "{t}");
         }
