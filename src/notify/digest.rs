@@ -3,6 +3,7 @@
 //! A digest is built for an e-mail address, not for a config entry: should one
 //! address be listed for two Kommunen, it still gets one mail per pass.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -15,6 +16,7 @@ use crate::config::{Config, Contact, Interests, Kommune};
 use crate::model::contact::Cadence;
 use crate::model::facts::{FactChange, FactKind};
 use crate::model::german::{format_amount, format_date_de, format_days_left, format_rate};
+use crate::model::reason::Reason;
 use crate::model::{Call, CallId, Deadline, DeadlineDate, DeadlineKind, Match, safe_link};
 
 /// Longest summary shown per call; the link leads to the rest.
@@ -263,18 +265,19 @@ impl Digest {
         today: NaiveDate,
         links: Links<'_>,
         with_list: bool,
+        rows: &mut RowCache,
     ) -> (Digest, Option<FullList>) {
         let recipient = &pending.recipient;
         let contact = recipient.email.as_str();
         let settings = &config.service.digest;
         let sign = |action: LinkAction| links.map(|(signer, now)| signer.url(contact, &action, now));
-        let item = |c: &Candidate| {
-            let mut call = DigestCall::build(config, recipient, &c.call, &c.matches, today, settings.urgent_days);
+        let mut item = |c: &Candidate| {
+            let mut call = rows.row(config, recipient, c, today, settings.urgent_days);
             call.fit_link = sign(LinkAction::Passt(call.id.clone()));
             call.unfit_link = sign(LinkAction::PasstNicht(call.id.clone()));
             call
         };
-        let mut calls: Vec<DigestCall> = pending.new.iter().map(item).collect();
+        let mut calls: Vec<DigestCall> = pending.new.iter().map(&mut item).collect();
         calls.sort_by_cached_key(|c| (c.group.clone(), urgency_key(c)));
         let groups = group(&calls, contact, links);
         let calls: Vec<DigestCall> = groups
@@ -330,7 +333,7 @@ impl Digest {
             .filter(|d| *d <= settings.urgent_days)
             .min();
         let full = (with_list && !pending.rest.is_empty()).then(|| {
-            let mut all: Vec<DigestCall> = pending.new.iter().chain(&pending.rest).map(item).collect();
+            let mut all: Vec<DigestCall> = pending.new.iter().chain(&pending.rest).map(&mut item).collect();
             all.sort_by_cached_key(|c| (c.group.clone(), urgency_key(c)));
             FullList {
                 kommune_names: kommune_names.clone(),
@@ -370,6 +373,78 @@ impl Digest {
             admin: config.service.admin.clone(),
         };
         (digest, full)
+    }
+}
+
+/// Digest rows of one pass by call and shown matches. A Bund call is routed to every
+/// Kommune, so the digests and full lists of one pass show mostly the same rows: each
+/// is built once, not once per digest and list (with thousands of calls per list,
+/// building them was most of the planning time).
+#[derive(Default)]
+pub(crate) struct RowCache {
+    rows: HashMap<RowKey, DigestCall>,
+}
+
+/// Rows kept at most; beyond that the cache starts afresh (a Land's calls × matches).
+const ROWS_MAX: usize = 20_000;
+
+/// A call and the matches a row shows, by identity: within a pass, the selector hands
+/// out one `Arc` per call and per match. The key holds them, so that no other call or
+/// match can take their address while the row is cached.
+struct RowKey {
+    call: Arc<Call>,
+    matches: Vec<Arc<Match>>,
+}
+
+impl PartialEq for RowKey {
+    fn eq(&self, other: &RowKey) -> bool {
+        Arc::ptr_eq(&self.call, &other.call)
+            && self.matches.len() == other.matches.len()
+            && self.matches.iter().zip(&other.matches).all(|(a, b)| Arc::ptr_eq(a, b))
+    }
+}
+
+impl Eq for RowKey {}
+
+impl std::hash::Hash for RowKey {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        Arc::as_ptr(&self.call).hash(state);
+        for m in &self.matches {
+            Arc::as_ptr(m).hash(state);
+        }
+    }
+}
+
+impl RowCache {
+    /// The row of `c` for `recipient`, without the contact's signed links. Rows that
+    /// depend on the recipient (a contact of several Kommunen sees which of them a call
+    /// concerns; a partial membership is named for the contact's own Kommune only) are
+    /// built each time.
+    fn row(
+        &mut self,
+        config: &Config,
+        recipient: &Recipient<'_>,
+        c: &Candidate,
+        today: NaiveDate,
+        urgent_days: i64,
+    ) -> DigestCall {
+        let build = || DigestCall::build(config, recipient, &c.call, &c.matches, today, urgent_days);
+        let personal = recipient.roles.iter().any(|(k, _)| k.id != recipient.roles[0].0.id)
+            || c.matches
+                .iter()
+                .flat_map(|m| &m.reasons)
+                .any(|r| matches!(r, Reason::PartialMember { .. }));
+        if personal {
+            return build();
+        }
+        if self.rows.len() >= ROWS_MAX {
+            self.rows.clear();
+        }
+        let key = RowKey {
+            call: Arc::clone(&c.call),
+            matches: c.matches.clone(),
+        };
+        self.rows.entry(key).or_insert_with(build).clone()
     }
 }
 

@@ -67,6 +67,7 @@ const STORED_FINGERPRINT: &str = "SELECT fingerprint, content_source FROM calls 
 const TOUCH: &str = "UPDATE calls SET last_seen = max(last_seen, ?) WHERE id = ?";
 const LOAD_CURRENT: &str = "SELECT json, last_seen, version FROM calls WHERE id = ?";
 const GET: &str = select_call!("WHERE c.id = ?");
+const GET_MANY: &str = select_call!("WHERE c.id IN (SELECT value FROM json_each(?1)) ORDER BY c.id");
 const SEEN_CALLS: &str =
     "UPDATE calls SET last_seen = ?1 WHERE id IN (SELECT value FROM json_each(?2)) AND last_seen < ?1";
 const SEEN_LINKS: &str = "UPDATE call_links SET last_seen = ?1 WHERE source = ?2 AND url IN (SELECT value FROM json_each(?3)) \
@@ -91,6 +92,7 @@ pub(super) const HOT_QUERIES: &[&str] = &[
     TOUCH,
     LOAD_CURRENT,
     GET,
+    GET_MANY,
     SEEN_CALLS,
     SEEN_LINKS,
     SOURCE_SEEN_LINKS,
@@ -528,6 +530,19 @@ fn call_from_row(row: &SqliteRow) -> StoreResult<Call> {
 pub(super) async fn get(pool: &SqlitePool, id: &CallId) -> StoreResult<Option<Call>> {
     let row = query(GET).bind(id.as_str()).fetch_optional(pool).await?;
     row.as_ref().map(call_from_row).transpose()
+}
+
+/// The stored calls among `ids`, in id order; one statement for the whole set.
+pub(super) async fn get_many(pool: &SqlitePool, ids: &[CallId]) -> StoreResult<Vec<Call>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<&str> = ids.iter().map(CallId::as_str).collect();
+    let rows = query(GET_MANY)
+        .bind(to_json("calls", "id", &ids)?)
+        .fetch_all(pool)
+        .await?;
+    rows.iter().map(call_from_row).collect()
 }
 
 /// Exact id, else a unique prefix; the `c-` of ids may be left out.
