@@ -735,3 +735,63 @@ async fn planning_reads_calls_in_batches_not_one_statement_per_call() {
         plan[6]
     );
 }
+
+/// With a web address, the overview links to the contact's page for the calls it does
+/// not list instead of attaching thousands of them to every contact's first mail; a
+/// later digest still attaches the new calls it could not list.
+#[tokio::test(flavor = "multi_thread")]
+async fn with_a_web_address_the_overview_links_to_the_page_instead_of_attaching_the_list() {
+    let web =
+        "[web]\npublic_url = \"https://radar.example.org/\"\nlink_secret_env = \"FOERDERRADAR_TEST_LINK_SECRET\"\n";
+    let mut d = Deployment::start(kommunen_toml(), web).await;
+    let secret = [("FOERDERRADAR_TEST_LINK_SECRET", "0123456789abcdef0123456789abcdef-test")];
+    let mut items: Vec<Item> = (0..12)
+        .map(|n| glasfaser(n, day("2027-01-15") + chrono::Duration::days(n as i64)))
+        .collect();
+    d.serve(&items).await;
+    d.refresh(day("2026-11-26"));
+    let mails = d.notify(day("2026-11-26"), &[], &secret).await;
+    let ahlen = to(&mails, AHLEN);
+    assert!(ahlen.attachment.is_none(), "no list attached to the overview");
+    assert!(
+        ahlen
+            .text
+            .contains("Dazu passen 2 weitere offene Programme: die vollständige")
+            && ahlen.text.contains("Liste steht unter https://radar.example.org/l/"),
+        "{}",
+        ahlen.text
+    );
+    assert!(
+        ahlen.text.contains("10 passend · 2 weitere im Förderradar"),
+        "{}",
+        ahlen.text
+    );
+    assert!(
+        ahlen
+            .html
+            .contains("die vollständige Liste steht <a href=\"https:&#x2f;&#x2f;radar.example.org&#x2f;l&#x2f;"),
+        "{}",
+        ahlen.html
+    );
+    assert!(!ahlen.text.contains("Anhang") && !ahlen.html.contains("Anhang"));
+
+    // 20 new calls the next day: 15 listed, 5 in the attached list.
+    items.extend((100..120).map(|n| glasfaser(n, day("2027-05-01"))));
+    d.serve(&items).await;
+    d.refresh(day("2026-11-27"));
+    let mails = d.notify(day("2026-11-27"), &[], &secret).await;
+    let ahlen = to(&mails, AHLEN);
+    let list = ahlen.attachment.as_deref().expect("the later digest attaches its rest");
+    assert_eq!(
+        list.matches("Glasfaser-Ausbau in Gewerbegebieten, Aufruf 1").count(),
+        20
+    );
+    assert!(
+        ahlen
+            .text
+            .contains("Liste steht im Anhang (foerderradar-liste.html) und unter https://radar.example.org/l/"),
+        "{}",
+        ahlen.text
+    );
+    assert!(!list.contains("/l/"), "no signed link in the attachment");
+}

@@ -97,6 +97,11 @@ impl Templates {
     pub fn check(&self) -> Result<(), NotifyError> {
         let (digest, list) = Digest::sample();
         self.render(&digest)?;
+        // An overview with links names the contact's page instead of an attachment.
+        let mut linked = digest.clone();
+        linked.overview = true;
+        linked.attachment = None;
+        self.render(&linked)?;
         let mut overview = digest;
         overview.overview = true;
         overview.links = super::FooterLinks::default();
