@@ -163,7 +163,6 @@ pub async fn plan<S: Store>(
     now: DateTime<Utc>,
     mode: PlanMode,
 ) -> Result<DigestPlan, NotifyError> {
-    return_freed_memory();
     let templates = Templates::load(&config.dir)?;
     let signer = links::LinkSigner::from_config(&config.service.web)?;
     let mut shared = Shared::default();
@@ -221,18 +220,6 @@ pub async fn plan<S: Store>(
     }
     plan.closed_skipped = selector.closed_skipped();
     Ok(plan)
-}
-
-/// Hands memory that the stages before freed back to the system. glibc keeps freed
-/// blocks in the arena of the thread that freed them (collecting parses on the blocking
-/// pool), where planning on another thread cannot reuse them: without this, the pass's
-/// peak is collecting's leftovers plus planning's own working set.
-fn return_freed_memory() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: malloc_trim only releases free memory of the allocator; it is thread-safe.
-    unsafe {
-        libc::malloc_trim(0);
-    }
 }
 
 /// What the digests of one pass share.
