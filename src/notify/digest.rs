@@ -496,7 +496,8 @@ pub(crate) type Links<'s> = Option<(&'s LinkSigner, DateTime<Utc>)>;
 /// list holds every matching call (thousands for a Kreis, in every contact's mail).
 /// Later digests attach the calls they could not list, which the page does not single out.
 pub(crate) fn attaches_list(pending: &PendingDigest<'_>, with_links: bool) -> bool {
-    !pending.rest.is_empty() && !(pending.overview && with_links)
+    let linked_overview = pending.overview && with_links;
+    !pending.rest.is_empty() && !linked_overview
 }
 
 /// File name of the attached full list.
