@@ -675,3 +675,123 @@ async fn signed_links_and_list_unsubscribe_when_a_web_address_is_configured() {
     let expired = Utc::now() + chrono::Duration::days(181);
     assert!(signer.verify(token, expired).is_err(), "links expire after 180 days");
 }
+
+/// The numeric columns of a stage's row in the `--timings` table: wall, CPU, peak,
+/// Δrss, calls read, calls written, SQL statements.
+fn stage_row(stderr: &str, stage: &str) -> Vec<f64> {
+    let line = stderr
+        .lines()
+        .find(|l| l.split_whitespace().next() == Some(stage))
+        .unwrap_or_else(|| panic!("no row for {stage} in:\n{stderr}"));
+    line.split_whitespace().skip(1).map(|v| v.parse().unwrap()).collect()
+}
+
+/// Issue 12: planning reads a digest's calls in a few set-based statements, not one
+/// per call, and reads each call once per pass however many contacts get it. Counts,
+/// not times.
+#[tokio::test(flavor = "multi_thread")]
+async fn planning_reads_calls_in_batches_not_one_statement_per_call() {
+    let mut d = Deployment::start(kommunen_toml(), "").await;
+    let first_day = day("2026-11-26");
+    let calls = 200;
+    let items: Vec<Item> = (0..calls)
+        .map(|n| glasfaser(n, day("2027-01-15") + chrono::Duration::days(n as i64)))
+        .collect();
+    d.serve(&items).await;
+    d.refresh(first_day);
+
+    let out = d.run(first_day, &["--timings", "notify"], &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let plan = stage_row(&stderr, "plan");
+    let (calls_read, statements) = (plan[4], plan[6]);
+    let mails = d.sent().await;
+    assert_eq!(mails.len(), 3, "one overview per contact");
+    for mail in &mails {
+        let list = mail.attachment.as_deref().expect("the full list is attached");
+        assert_eq!(
+            list.matches("Glasfaser-Ausbau in Gewerbegebieten, Aufruf").count(),
+            calls
+        );
+    }
+    // Three contacts share the 200 calls: each is read once.
+    assert_eq!(calls_read, calls as f64, "{stderr}");
+    // Reading them one by one took a statement per call (over 260 here); the digests'
+    // own reads and writes are about twenty statements each.
+    assert!(
+        statements < calls as f64 / 2.0,
+        "{statements} statements for {calls} calls in 3 digests:\n{stderr}"
+    );
+
+    // Nothing new on the same day: a few reads per contact (settings, feedback, digest
+    // state, its received calls in one statement), nothing written.
+    let out = d.run(first_day, &["--timings", "notify"], &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let plan = stage_row(&stderr, "plan");
+    assert!(d.sent().await.is_empty());
+    assert_eq!(plan[5], 0.0, "{stderr}");
+    assert!(
+        plan[6] <= 8.0 * 3.0 + 1.0,
+        "{} statements with nothing to send:\n{stderr}",
+        plan[6]
+    );
+}
+
+/// With a web address, the overview links to the contact's page for the calls it does
+/// not list instead of attaching thousands of them to every contact's first mail; a
+/// later digest still attaches the new calls it could not list.
+#[tokio::test(flavor = "multi_thread")]
+async fn with_a_web_address_the_overview_links_to_the_page_instead_of_attaching_the_list() {
+    let web =
+        "[web]\npublic_url = \"https://radar.example.org/\"\nlink_secret_env = \"FOERDERRADAR_TEST_LINK_SECRET\"\n";
+    let mut d = Deployment::start(kommunen_toml(), web).await;
+    let secret = [("FOERDERRADAR_TEST_LINK_SECRET", "0123456789abcdef0123456789abcdef-test")];
+    let mut items: Vec<Item> = (0..12)
+        .map(|n| glasfaser(n, day("2027-01-15") + chrono::Duration::days(n as i64)))
+        .collect();
+    d.serve(&items).await;
+    d.refresh(day("2026-11-26"));
+    let mails = d.notify(day("2026-11-26"), &[], &secret).await;
+    let ahlen = to(&mails, AHLEN);
+    assert!(ahlen.attachment.is_none(), "no list attached to the overview");
+    assert!(
+        ahlen
+            .text
+            .contains("Dazu passen 2 weitere offene Programme: die vollständige")
+            && ahlen.text.contains("Liste steht unter https://radar.example.org/l/"),
+        "{}",
+        ahlen.text
+    );
+    assert!(
+        ahlen.text.contains("10 passend · 2 weitere im Förderradar"),
+        "{}",
+        ahlen.text
+    );
+    assert!(
+        ahlen
+            .html
+            .contains("die vollständige Liste steht <a href=\"https:&#x2f;&#x2f;radar.example.org&#x2f;l&#x2f;"),
+        "{}",
+        ahlen.html
+    );
+    assert!(!ahlen.text.contains("Anhang") && !ahlen.html.contains("Anhang"));
+
+    // 20 new calls the next day: 15 listed, 5 in the attached list.
+    items.extend((100..120).map(|n| glasfaser(n, day("2027-05-01"))));
+    d.serve(&items).await;
+    d.refresh(day("2026-11-27"));
+    let mails = d.notify(day("2026-11-27"), &[], &secret).await;
+    let ahlen = to(&mails, AHLEN);
+    let list = ahlen.attachment.as_deref().expect("the later digest attaches its rest");
+    assert_eq!(
+        list.matches("Glasfaser-Ausbau in Gewerbegebieten, Aufruf 1").count(),
+        20
+    );
+    assert!(
+        ahlen
+            .text
+            .contains("Liste steht im Anhang (foerderradar-liste.html) und unter https://radar.example.org/l/"),
+        "{}",
+        ahlen.text
+    );
+    assert!(!list.contains("/l/"), "no signed link in the attachment");
+}

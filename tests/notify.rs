@@ -976,3 +976,27 @@ async fn reasons_name_only_the_recipients_own_routing() {
         assert!(mail.digest.calls.iter().all(|c| c.reasons.len() <= 3));
     }
 }
+
+/// `Store::get_calls`, which planning reads a digest's calls with: the stored calls
+/// among the ids, in id order, an unknown id left out, the same on both backends.
+async fn get_calls_reads_the_stored_calls_among_the_ids(store: foerderradar::store::AnyStore) {
+    let calls = [serviceportal_call(), mobility_call(), dorfmitte_call()];
+    for call in &calls {
+        store.upsert_call(call).await.unwrap();
+    }
+    let mut ids: Vec<CallId> = calls.iter().map(|c| c.id.clone()).collect();
+    ids.push(CallId("c-not-stored".into()));
+    ids.reverse();
+    let got = store.get_calls(&ids).await.unwrap();
+    let mut expected: Vec<CallId> = calls.iter().map(|c| c.id.clone()).collect();
+    expected.sort();
+    assert_eq!(got.iter().map(|c| c.id.clone()).collect::<Vec<_>>(), expected);
+    for call in &got {
+        let one = store.get_call(&call.id).await.unwrap().unwrap();
+        assert_eq!(call.title, one.title);
+        assert_eq!(call.links, one.links);
+    }
+    assert!(store.get_calls(&[]).await.unwrap().is_empty());
+}
+
+crate::on_both_backends!(get_calls_reads_the_stored_calls_among_the_ids);

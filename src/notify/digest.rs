@@ -3,6 +3,7 @@
 //! A digest is built for an e-mail address, not for a config entry: should one
 //! address be listed for two Kommunen, it still gets one mail per pass.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -15,6 +16,7 @@ use crate::config::{Config, Contact, Interests, Kommune};
 use crate::model::contact::Cadence;
 use crate::model::facts::{FactChange, FactKind};
 use crate::model::german::{format_amount, format_date_de, format_days_left, format_rate};
+use crate::model::reason::Reason;
 use crate::model::{Call, CallId, Deadline, DeadlineDate, DeadlineKind, Match, safe_link};
 
 /// Longest summary shown per call; the link leads to the rest.
@@ -245,12 +247,31 @@ pub struct SubscriptionLine {
     pub interests: String,
 }
 
-/// The full list attached to a digest whose calls did not all fit.
+/// The full list attached to a digest whose calls did not all fit. Its rows carry no
+/// signed links (`fit_link`, `unfit_link` are empty): an attachment gets forwarded, and
+/// the rows are shared by every list of the pass that shows the call.
 #[derive(Debug, Clone, Serialize)]
 pub struct FullList {
     pub kommune_names: String,
     pub date: String,
-    pub calls: Vec<DigestCall>,
+    pub calls: Vec<ListRow>,
+}
+
+/// A row of a full list, shared by the lists of one pass (read like a [`DigestCall`]).
+#[derive(Debug, Clone)]
+pub struct ListRow(Arc<DigestCall>);
+
+impl std::ops::Deref for ListRow {
+    type Target = DigestCall;
+    fn deref(&self) -> &DigestCall {
+        &self.0
+    }
+}
+
+impl Serialize for ListRow {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(serializer)
+    }
 }
 
 impl Digest {
@@ -263,18 +284,23 @@ impl Digest {
         today: NaiveDate,
         links: Links<'_>,
         with_list: bool,
+        rows: &mut RowCache,
     ) -> (Digest, Option<FullList>) {
         let recipient = &pending.recipient;
         let contact = recipient.email.as_str();
         let settings = &config.service.digest;
         let sign = |action: LinkAction| links.map(|(signer, now)| signer.url(contact, &action, now));
-        let item = |c: &Candidate| {
-            let mut call = DigestCall::build(config, recipient, &c.call, &c.matches, today, settings.urgent_days);
-            call.fit_link = sign(LinkAction::Passt(call.id.clone()));
-            call.unfit_link = sign(LinkAction::PasstNicht(call.id.clone()));
-            call
-        };
-        let mut calls: Vec<DigestCall> = pending.new.iter().map(item).collect();
+        let mut row = |c: &Candidate| rows.row(config, recipient, c, today, settings.urgent_days);
+        let mut calls: Vec<DigestCall> = pending
+            .new
+            .iter()
+            .map(|c| {
+                let mut call = DigestCall::clone(&row(c));
+                call.fit_link = sign(LinkAction::Passt(call.id.clone()));
+                call.unfit_link = sign(LinkAction::PasstNicht(call.id.clone()));
+                call
+            })
+            .collect();
         calls.sort_by_cached_key(|c| (c.group.clone(), urgency_key(c)));
         let groups = group(&calls, contact, links);
         let calls: Vec<DigestCall> = groups
@@ -315,7 +341,9 @@ impl Digest {
             .chain(pending.reminders.iter().map(|r| &r.call))
             .filter_map(|c| c.deadline.next_date(today))
             .min();
+        let attached = attaches_list(pending, links.is_some());
         let counts = Counts {
+            attached,
             overview: pending.overview,
             new: pending.new.len(),
             more: pending.rest.len(),
@@ -329,8 +357,13 @@ impl Digest {
             .chain(pending.reminders.iter().map(|r| r.days_left))
             .filter(|d| *d <= settings.urgent_days)
             .min();
-        let full = (with_list && !pending.rest.is_empty()).then(|| {
-            let mut all: Vec<DigestCall> = pending.new.iter().chain(&pending.rest).map(item).collect();
+        let full = (with_list && attached).then(|| {
+            let mut all: Vec<ListRow> = pending
+                .new
+                .iter()
+                .chain(&pending.rest)
+                .map(|c| ListRow(row(c)))
+                .collect();
             all.sort_by_cached_key(|c| (c.group.clone(), urgency_key(c)));
             FullList {
                 kommune_names: kommune_names.clone(),
@@ -352,7 +385,7 @@ impl Digest {
             changes,
             reminders,
             more: pending.rest.len(),
-            attachment: (!pending.rest.is_empty()).then(|| ATTACHMENT_NAME.to_string()),
+            attachment: attached.then(|| ATTACHMENT_NAME.to_string()),
             subscriptions: recipient
                 .roles
                 .iter()
@@ -373,14 +406,107 @@ impl Digest {
     }
 }
 
+/// Digest rows of one pass by call and shown matches. A Bund call is routed to every
+/// Kommune, so the digests and full lists of one pass show mostly the same rows: each
+/// is built once, not once per digest and list (with thousands of calls per list,
+/// building them was most of the planning time).
+#[derive(Default)]
+pub(crate) struct RowCache {
+    rows: HashMap<RowKey, Arc<DigestCall>>,
+}
+
+/// Rows kept at most; beyond that the cache starts afresh (a Land's calls × matches).
+const ROWS_MAX: usize = 20_000;
+
+/// A call and the matches a row shows, by identity: within a pass, the selector hands
+/// out one `Arc` per call and per match. The key holds them, so that no other call or
+/// match can take their address while the row is cached.
+struct RowKey {
+    call: Arc<Call>,
+    matches: Vec<Arc<Match>>,
+}
+
+impl PartialEq for RowKey {
+    fn eq(&self, other: &RowKey) -> bool {
+        Arc::ptr_eq(&self.call, &other.call)
+            && self.matches.len() == other.matches.len()
+            && self.matches.iter().zip(&other.matches).all(|(a, b)| Arc::ptr_eq(a, b))
+    }
+}
+
+impl Eq for RowKey {}
+
+impl std::hash::Hash for RowKey {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        Arc::as_ptr(&self.call).hash(state);
+        for m in &self.matches {
+            Arc::as_ptr(m).hash(state);
+        }
+    }
+}
+
+impl RowCache {
+    /// The row of `c` for `recipient`, without the contact's signed links. Rows that
+    /// depend on the recipient (a contact of several Kommunen sees which of them a call
+    /// concerns; a partial membership is named for the contact's own Kommune only) are
+    /// built each time.
+    fn row(
+        &mut self,
+        config: &Config,
+        recipient: &Recipient<'_>,
+        c: &Candidate,
+        today: NaiveDate,
+        urgent_days: i64,
+    ) -> Arc<DigestCall> {
+        let build = || {
+            Arc::new(DigestCall::build(
+                config,
+                recipient,
+                &c.call,
+                &c.matches,
+                today,
+                urgent_days,
+            ))
+        };
+        let personal = recipient.roles.iter().any(|(k, _)| k.id != recipient.roles[0].0.id)
+            || c.matches
+                .iter()
+                .flat_map(|m| &m.reasons)
+                .any(|r| matches!(r, Reason::PartialMember { .. }));
+        if personal {
+            return build();
+        }
+        if self.rows.len() >= ROWS_MAX {
+            self.rows.clear();
+        }
+        let key = RowKey {
+            call: Arc::clone(&c.call),
+            matches: c.matches.clone(),
+        };
+        Arc::clone(self.rows.entry(key).or_insert_with(build))
+    }
+}
+
 /// A link signer and the time links are signed at; `None` writes no link.
 pub(crate) type Links<'s> = Option<(&'s LinkSigner, DateTime<Utc>)>;
+
+/// Whether `pending`'s digest attaches the full list: when not every new call is
+/// listed. An overview with signed links (`[web] public_url`) links to the contact's
+/// page instead, which lists every open call that concerns the contact: the overview's
+/// list holds every matching call (thousands for a Kreis, in every contact's mail).
+/// Later digests attach the calls they could not list, which the page does not single out.
+pub(crate) fn attaches_list(pending: &PendingDigest<'_>, with_links: bool) -> bool {
+    let linked_overview = pending.overview && with_links;
+    !pending.rest.is_empty() && !linked_overview
+}
 
 /// File name of the attached full list.
 pub const ATTACHMENT_NAME: &str = "foerderradar-liste.html";
 
 /// What a digest holds, for its subject and summary line.
 struct Counts {
+    /// The calls not listed are in the attachment (else on the contact's page).
+    attached: bool,
     overview: bool,
     new: usize,
     more: usize,
@@ -430,7 +556,12 @@ impl Counts {
         if self.overview {
             parts.push(format!("{} passend", self.new));
             if self.more > 0 {
-                parts.push(format!("{} weitere in der Anlage", self.more));
+                let place = if self.attached {
+                    "in der Anlage"
+                } else {
+                    "im Förderradar"
+                };
+                parts.push(format!("{} weitere {place}", self.more));
             }
         } else if self.new + self.more > 0 {
             parts.push(format!("{} neu", self.new + self.more));
@@ -562,7 +693,7 @@ impl Digest {
         let full = FullList {
             kommune_names: "Ahlen".into(),
             date: "02.03.2026".into(),
-            calls: vec![call],
+            calls: vec![ListRow(Arc::new(call))],
         };
         (digest, full)
     }

@@ -32,8 +32,8 @@ use crate::model::CallId;
 use crate::store::{DigestUpdate, NewMail, Store, StoreError};
 
 pub use digest::{
-    ATTACHMENT_NAME, ChangeLine, Digest, DigestCall, DigestGroup, FooterLinks, FullList, OtherListing, ProjectGroup,
-    ReminderLine, SubscriptionLine,
+    ATTACHMENT_NAME, ChangeLine, Digest, DigestCall, DigestGroup, FooterLinks, FullList, ListRow, OtherListing,
+    ProjectGroup, ReminderLine, SubscriptionLine,
 };
 pub use outbox::{DeliveryReport, FailedMail, deliver, retry_delay};
 pub use render::{HTML_TEMPLATE, LIST_TEMPLATE, TEXT_TEMPLATE, Templates};
@@ -165,7 +165,7 @@ pub async fn plan<S: Store>(
 ) -> Result<DigestPlan, NotifyError> {
     let templates = Templates::load(&config.dir)?;
     let signer = links::LinkSigner::from_config(&config.service.web)?;
-    let mut lists = ListCache::new();
+    let mut shared = Shared::default();
     let mut selector = select::Selector::new(config, today, mode);
     let mut plan = DigestPlan::default();
     // One digest at a time: selected, rendered, queued, dropped, so that only one
@@ -176,13 +176,13 @@ pub async fn plan<S: Store>(
         // Kommune drops the lists of the last one, so at most one Kommune's are held.
         let kommune = recipient.roles.first().map(|&(k, _)| k.id.as_str());
         if kommune != lists_of {
-            lists.clear();
+            shared.lists.clear();
             lists_of = kommune;
         }
         let Some(pending) = selector.pending(store, recipient).await? else {
             continue;
         };
-        let mail = match prepare(config, &templates, &pending, signer.as_ref(), &mut lists, today, now)? {
+        let mail = match prepare(config, &templates, &pending, signer.as_ref(), &mut shared, today, now)? {
             Ok(mail) => mail,
             Err(skipped) => {
                 plan.skipped.push(skipped);
@@ -190,9 +190,9 @@ pub async fn plan<S: Store>(
             }
         };
         let new = NewMail {
-            contact: mail.digest.contact.clone(),
-            kommune: mail.digest.kommune.clone(),
-            subject: mail.digest.subject.clone(),
+            contact: mail.digest.contact,
+            kommune: mail.digest.kommune,
+            subject: mail.digest.subject,
             message: mail.message,
             calls: pending.new_calls(),
         };
@@ -222,9 +222,14 @@ pub async fn plan<S: Store>(
     Ok(plan)
 }
 
-/// Rendered full lists of one pass by [`select::PendingDigest::list_key`]: contacts
-/// of one Kommune with the same interests share their list.
-type ListCache = std::collections::HashMap<u64, String>;
+/// What the digests of one pass share.
+#[derive(Default)]
+struct Shared {
+    /// Rendered and encoded full lists by [`select::PendingDigest::list_key`]: contacts
+    /// of one Kommune with the same interests share their list.
+    lists: std::collections::HashMap<u64, render::ListAttachment>,
+    rows: digest::RowCache,
+}
 
 /// Builds and renders one digest. The inner error is a digest skipped for an unusable
 /// contact address (with the reason): it must not hold back everybody else's digest;
@@ -234,32 +239,34 @@ fn prepare(
     templates: &Templates,
     pending: &select::PendingDigest<'_>,
     signer: Option<&links::LinkSigner>,
-    lists: &mut ListCache,
+    shared: &mut Shared,
     today: NaiveDate,
     now: DateTime<Utc>,
 ) -> Result<Result<PreparedMail, String>, NotifyError> {
-    let key = (!pending.rest.is_empty()).then(|| pending.list_key(today));
-    let cached = key.and_then(|k| lists.get(&k).cloned());
+    let key = digest::attaches_list(pending, signer.is_some()).then(|| pending.list_key(today));
+    let cached = key.and_then(|k| shared.lists.get(&k).cloned());
     let with_list = key.is_some() && cached.is_none();
-    let (digest, full) = Digest::build(config, pending, today, signer.map(|s| (s, now)), with_list);
+    let links = signer.map(|s| (s, now));
+    let (digest, full) = Digest::build(config, pending, today, links, with_list, &mut shared.rows);
     let (text, html) = templates.render(&digest)?;
     let attachment = match (cached, full) {
         (Some(list), _) => Some(list),
         (None, Some(full)) => {
-            let list = templates.render_list(&full)?;
+            let list = render::ListAttachment::new(templates.render_list(&full)?);
+            drop(full);
             if let Some(k) = key {
-                lists.insert(k, list.clone());
+                shared.lists.insert(k, list.clone());
             }
             Some(list)
         }
         (None, None) => None,
     };
-    match render::build_message(&digest, &text, &html, attachment.as_deref(), &config.service, now) {
+    match render::build_message(&digest, &text, &html, attachment.as_ref(), &config.service, now) {
         Ok(message) => Ok(Ok(PreparedMail {
             digest,
             text,
             html,
-            attachment,
+            attachment: attachment.map(|a| a.html),
             message,
             update: pending.update.clone(),
         })),
@@ -277,8 +284,9 @@ pub struct PreparedMail {
     pub digest: Digest,
     pub text: String,
     pub html: String,
-    /// The attached full list (HTML), when not every new call is listed.
-    pub attachment: Option<String>,
+    /// The attached full list (HTML), when not every new call is listed; shared by the
+    /// digests of one pass that attach the same list.
+    pub attachment: Option<std::sync::Arc<str>>,
     /// The complete RFC 5322 message.
     pub message: Vec<u8>,
     /// What enqueuing the digest would record.
@@ -310,9 +318,9 @@ pub async fn preview<S: Store>(
         skipped: Vec::new(),
     };
     let signer = links::LinkSigner::from_config(&config.service.web)?;
-    let mut lists = ListCache::new();
+    let mut shared = Shared::default();
     for pending in digests {
-        match prepare(config, templates, &pending, signer.as_ref(), &mut lists, today, now)? {
+        match prepare(config, templates, &pending, signer.as_ref(), &mut shared, today, now)? {
             Ok(mail) => preview.mails.push(mail),
             Err(skipped) => preview.skipped.push(skipped),
         }

@@ -1,13 +1,14 @@
 //! Rendering a [`Digest`] into text, HTML and the final RFC 5322 message.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use chrono::{DateTime, Utc};
 use lettre::Message;
 use lettre::message::header::ContentType;
 use lettre::message::header::{HeaderName, HeaderValue};
-use lettre::message::{Attachment, Mailbox, MultiPart};
+use lettre::message::{Attachment, Body, Mailbox, MultiPart};
 use minijinja::{Environment, Value};
 use sha2::{Digest as _, Sha256};
 
@@ -96,6 +97,11 @@ impl Templates {
     pub fn check(&self) -> Result<(), NotifyError> {
         let (digest, list) = Digest::sample();
         self.render(&digest)?;
+        // An overview with links names the contact's page instead of an attachment.
+        let mut linked = digest.clone();
+        linked.overview = true;
+        linked.attachment = None;
+        self.render(&linked)?;
         let mut overview = digest;
         overview.overview = true;
         overview.links = super::FooterLinks::default();
@@ -127,12 +133,29 @@ pub(crate) fn render_one<T: serde::Serialize>(env: &Environment, name: &str, val
         })
 }
 
+/// A rendered full list with its MIME body, encoded once however many digests attach it.
+#[derive(Clone)]
+pub(crate) struct ListAttachment {
+    pub html: Arc<str>,
+    body: Body,
+}
+
+impl ListAttachment {
+    pub(crate) fn new(html: String) -> ListAttachment {
+        let body = Body::new(crlf(&html));
+        ListAttachment {
+            html: html.into(),
+            body,
+        }
+    }
+}
+
 /// The complete multipart/alternative message, as stored in the outbox.
 pub(crate) fn build_message(
     digest: &Digest,
     text: &str,
     html: &str,
-    attachment: Option<&str>,
+    attachment: Option<&ListAttachment>,
     service: &ServiceConfig,
     now: DateTime<Utc>,
 ) -> Result<Vec<u8>, NotifyError> {
@@ -178,7 +201,7 @@ pub(crate) fn build_message(
         None => builder.multipart(body),
         Some(list) => builder.multipart(MultiPart::mixed().multipart(body).singlepart(
             Attachment::new(super::ATTACHMENT_NAME.to_string()).body(
-                crlf(list),
+                list.body.clone(),
                 ContentType::parse("text/html; charset=utf-8").expect("valid content type"),
             ),
         )),

@@ -33,6 +33,8 @@ const SEEN_VERSIONS: usize = 8;
 /// Calls whose matches' reasons are read in one query (each call has up to one match
 /// per followed profile and Kommune).
 const REASONS_CHUNK: usize = 200;
+/// Calls read in one statement.
+const CALLS_CHUNK: usize = 500;
 /// Matches with reasons kept between digests of one pass (about 1 KB each).
 const FULL_MATCHES_MAX: usize = 50_000;
 
@@ -206,22 +208,36 @@ impl<'c> Selector<'c> {
         self.closed.len()
     }
 
-    async fn call<S: Store>(&mut self, store: &S, id: &CallId) -> Result<Option<Arc<Call>>, NotifyError> {
-        if let Some(call) = self.calls.get(id) {
-            return Ok(call.clone());
+    /// Reads the calls of `ids` that this pass has not read yet, [`CALLS_CHUNK`] per
+    /// statement. A digest shows title, summary and facts, never the full text, so
+    /// the text is dropped at once.
+    async fn load_calls<S: Store>(&mut self, store: &S, ids: &[&CallId]) -> Result<(), NotifyError> {
+        let missing: Vec<CallId> = ids
+            .iter()
+            .filter(|id| !self.calls.contains_key(**id))
+            .map(|id| (*id).clone())
+            .collect();
+        for chunk in missing.chunks(CALLS_CHUNK) {
+            for call in store.get_calls(chunk).await? {
+                let call = Call {
+                    text: String::new(),
+                    ..call
+                };
+                self.calls.insert(call.id.clone(), Some(Arc::new(call)));
+            }
+            for id in chunk {
+                if !self.calls.contains_key(id) {
+                    tracing::warn!(call = %id, "passed match refers to a call that is not stored; skipped");
+                    self.calls.insert(id.clone(), None);
+                }
+            }
         }
-        // A digest shows title, summary and facts, never the full text.
-        let call = store.get_call(id).await?.map(|call| {
-            Arc::new(Call {
-                text: String::new(),
-                ..call
-            })
-        });
-        if call.is_none() {
-            tracing::warn!(call = %id, "passed match refers to a call that is not stored; skipped");
-        }
-        self.calls.insert(id.clone(), call.clone());
-        Ok(call)
+        Ok(())
+    }
+
+    /// A call read by [`Selector::load_calls`]; `None` when it is not stored.
+    fn loaded(&self, id: &CallId) -> Option<Arc<Call>> {
+        self.calls.get(id).cloned().flatten()
     }
 
     async fn passed<S: Store>(&mut self, store: &S) -> Result<&Passed, NotifyError> {
@@ -298,9 +314,11 @@ impl<'c> Selector<'c> {
                 (!visible.is_empty()).then(|| (id.clone(), visible))
             })
             .collect();
+        let ids: Vec<&CallId> = fresh.iter().map(|(id, _)| id).collect();
+        self.load_calls(store, &ids).await?;
         let mut new = Vec::new();
         for (id, matches) in fresh {
-            let Some(call) = self.call(store, &id).await? else {
+            let Some(call) = self.loaded(&id) else {
                 continue;
             };
             if feedback.hides_call(&call) {
@@ -332,8 +350,10 @@ impl<'c> Selector<'c> {
         if !first {
             let mut received: Vec<&SentCall> = state.calls.values().filter(|s| s.received).collect();
             received.sort_by(|a, b| a.call_id.cmp(&b.call_id));
+            let ids: Vec<&CallId> = received.iter().map(|s| &s.call_id).collect();
+            self.load_calls(store, &ids).await?;
             for sent in received {
-                let Some(call) = self.call(store, &sent.call_id).await? else {
+                let Some(call) = self.loaded(&sent.call_id) else {
                     continue;
                 };
                 let all = self.passed.as_ref().and_then(|p| p.of(&sent.call_id));

@@ -68,6 +68,7 @@ delegate! {
     async fn source_listings(&self, source: &str) -> StoreResult<Vec<ListedCall>>;
     async fn calls_per_source(&self) -> StoreResult<std::collections::HashMap<String, usize>>;
     async fn get_call(&self, id: &CallId) -> StoreResult<Option<Call>>;
+    async fn get_calls(&self, ids: &[CallId]) -> StoreResult<Vec<Call>>;
     async fn find_call(&self, id_or_prefix: &str) -> StoreResult<Option<Call>>;
     async fn list_calls(&self, filter: &CallFilter) -> StoreResult<Vec<Call>>;
     async fn calls_fingerprint(&self) -> StoreResult<(i64, Option<String>)>;

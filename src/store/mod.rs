@@ -457,6 +457,9 @@ pub trait Store: Send + Sync {
     /// Number of stored calls each source has listed (a source without calls is absent).
     async fn calls_per_source(&self) -> StoreResult<std::collections::HashMap<String, usize>>;
     async fn get_call(&self, id: &CallId) -> StoreResult<Option<Call>>;
+    /// The stored calls among `ids` (unknown ids are left out), in id order, read in
+    /// one statement: planning reads a digest's calls at once, not one by one.
+    async fn get_calls(&self, ids: &[CallId]) -> StoreResult<Vec<Call>>;
     /// Looks a call up by id, or by a unique id prefix.
     async fn find_call(&self, id_or_prefix: &str) -> StoreResult<Option<Call>>;
     async fn list_calls(&self, filter: &CallFilter) -> StoreResult<Vec<Call>>;

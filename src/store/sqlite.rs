@@ -214,6 +214,10 @@ impl Store for SqliteStore {
         calls::get(&self.pool, id).await
     }
 
+    async fn get_calls(&self, ids: &[CallId]) -> StoreResult<Vec<Call>> {
+        calls::get_many(&self.pool, ids).await
+    }
+
     async fn find_call(&self, id_or_prefix: &str) -> StoreResult<Option<Call>> {
         calls::find(&self.pool, id_or_prefix).await
     }

@@ -79,6 +79,7 @@ const INSERT_LINKS: &str = "INSERT INTO call_links (call_id, source, url, first_
          WITH ORDINALITY AS l(call_id, source, url, first_seen, last_seen, n) ORDER BY l.n \
          ON CONFLICT (source, url) DO UPDATE SET last_seen = greatest(call_links.last_seen, excluded.last_seen)";
 const GET: &str = select_call!("WHERE c.id = $1");
+const GET_MANY: &str = select_call!("WHERE c.id = ANY($1) ORDER BY c.id");
 const SEEN_CALLS: &str = "UPDATE calls SET last_seen = $1 WHERE id = ANY($2) AND last_seen < $1";
 const SEEN_LINKS: &str = "UPDATE call_links SET last_seen = $1 WHERE source = $2 AND url = ANY($3) AND last_seen < $1";
 const SOURCE_SEEN_LINKS: &str = "UPDATE call_links SET last_seen = $1 WHERE source = $2 AND last_seen < $1 \
@@ -469,6 +470,16 @@ fn call_from_row(row: &PgRow) -> StoreResult<Call> {
 pub(super) async fn get(pool: &PgPool, id: &CallId) -> StoreResult<Option<Call>> {
     let row = query(GET).bind(id.as_str()).fetch_optional(pool).await?;
     row.as_ref().map(call_from_row).transpose()
+}
+
+/// The stored calls among `ids`, in id order; one statement for the whole set.
+pub(super) async fn get_many(pool: &PgPool, ids: &[CallId]) -> StoreResult<Vec<Call>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<&str> = ids.iter().map(CallId::as_str).collect();
+    let rows = query(GET_MANY).bind(&ids).fetch_all(pool).await?;
+    rows.iter().map(call_from_row).collect()
 }
 
 /// Exact id, else a unique prefix; the `c-` of ids may be left out.

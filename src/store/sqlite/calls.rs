@@ -74,6 +74,7 @@ const LISTINGS: &str = "SELECT c.id, c.url, c.fingerprint, \
          FROM calls c WHERE c.id IN (SELECT l.call_id FROM call_links l WHERE l.source = ?1)";
 const TOUCH: &str = "UPDATE calls SET last_seen = max(last_seen, ?1) WHERE id IN (SELECT value FROM json_each(?2))";
 const GET: &str = select_call!("WHERE c.id = ?");
+const GET_MANY: &str = select_call!("WHERE c.id IN (SELECT value FROM json_each(?1)) ORDER BY c.id");
 const SEEN_CALLS: &str =
     "UPDATE calls SET last_seen = ?1 WHERE id IN (SELECT value FROM json_each(?2)) AND last_seen < ?1";
 const SEEN_LINKS: &str = "UPDATE call_links SET last_seen = ?1 WHERE source = ?2 AND url IN (SELECT value FROM json_each(?3)) \
@@ -99,6 +100,7 @@ pub(super) const HOT_QUERIES: &[&str] = &[
     LISTINGS,
     TOUCH,
     GET,
+    GET_MANY,
     SEEN_CALLS,
     SEEN_LINKS,
     SOURCE_SEEN_LINKS,
@@ -527,6 +529,19 @@ fn call_from_row(row: &SqliteRow) -> StoreResult<Call> {
 pub(super) async fn get(pool: &SqlitePool, id: &CallId) -> StoreResult<Option<Call>> {
     let row = query(GET).bind(id.as_str()).fetch_optional(pool).await?;
     row.as_ref().map(call_from_row).transpose()
+}
+
+/// The stored calls among `ids`, in id order; one statement for the whole set.
+pub(super) async fn get_many(pool: &SqlitePool, ids: &[CallId]) -> StoreResult<Vec<Call>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<&str> = ids.iter().map(CallId::as_str).collect();
+    let rows = query(GET_MANY)
+        .bind(to_json("calls", "id", &ids)?)
+        .fetch_all(pool)
+        .await?;
+    rows.iter().map(call_from_row).collect()
 }
 
 /// Exact id, else a unique prefix; the `c-` of ids may be left out.

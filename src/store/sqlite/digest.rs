@@ -23,10 +23,15 @@ pub(super) async fn state(pool: &SqlitePool, contact: &str) -> StoreResult<Diges
             })
         })
         .transpose()?;
-    let notified: Vec<String> = query_scalar("SELECT call_id FROM notified WHERE contact = ?")
-        .bind(contact)
-        .fetch_all(pool)
-        .await?;
+    // One row with a JSON array, not a row per call: a contact's record holds every
+    // call it was ever told about (thousands after an overview), and each row would
+    // cross from the database thread on its own.
+    let notified: String =
+        query_scalar("SELECT coalesce(json_group_array(call_id), '[]') FROM notified WHERE contact = ?")
+            .bind(contact)
+            .fetch_one(pool)
+            .await?;
+    let notified: Vec<String> = from_json("notified", "call_id", &notified)?;
     let rows = query("SELECT call_id, received, facts, seen, reminders FROM digest_calls WHERE contact = ?")
         .bind(contact)
         .fetch_all(pool)
