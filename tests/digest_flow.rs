@@ -17,6 +17,7 @@ use mail_parser::{MessageParser, MimeHeaders};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
+use crate::lean_pass::stage_row;
 use crate::pass::{kommunen_toml, service_toml, strategy_toml};
 
 /// One feed entry: a Glasfaser call for Kommunen (matches "Digitale Infrastruktur"),
@@ -674,16 +675,6 @@ async fn signed_links_and_list_unsubscribe_when_a_web_address_is_configured() {
     assert!(signer.verify(&tampered, Utc::now()).is_err());
     let expired = Utc::now() + chrono::Duration::days(181);
     assert!(signer.verify(token, expired).is_err(), "links expire after 180 days");
-}
-
-/// The numeric columns of a stage's row in the `--timings` table: wall, CPU, peak,
-/// Δrss, calls read, calls written, SQL statements.
-fn stage_row(stderr: &str, stage: &str) -> Vec<f64> {
-    let line = stderr
-        .lines()
-        .find(|l| l.split_whitespace().next() == Some(stage))
-        .unwrap_or_else(|| panic!("no row for {stage} in:\n{stderr}"));
-    line.split_whitespace().skip(1).map(|v| v.parse().unwrap()).collect()
 }
 
 /// Issue 12: planning reads a digest's calls in a few set-based statements, not one

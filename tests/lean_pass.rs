@@ -18,8 +18,9 @@ fn setup() -> (tempfile::TempDir, std::path::PathBuf, std::path::PathBuf) {
     (tmp, config, data)
 }
 
-/// The table row of a stage: its numeric columns.
-fn row(stderr: &str, stage: &str) -> Vec<f64> {
+/// The numeric columns of a stage's row in the `--timings` table: wall, CPU, peak,
+/// Δrss, calls read, calls written, SQL statements.
+pub(crate) fn stage_row(stderr: &str, stage: &str) -> Vec<f64> {
     let line = stderr
         .lines()
         .find(|l| l.split_whitespace().next() == Some(stage))
@@ -40,14 +41,17 @@ async fn run_once_with_timings_shows_every_stage() {
         assert!(header.contains(column), "{header}");
     }
     for stage in ["collect", "match", "plan", "deliver"] {
-        let cols = row(&stderr, stage);
+        let cols = stage_row(&stderr, stage);
         assert_eq!(cols.len(), 7, "{stage}: {stderr}");
         assert!(cols[2] > 0.0, "{stage}: peak memory shown: {stderr}");
         assert!(cols[6] > 0.0, "{stage}: SQL statements counted: {stderr}");
     }
-    let collect = row(&stderr, "collect");
+    let collect = stage_row(&stderr, "collect");
     assert!(collect[5] >= 6.0, "six calls stored: {stderr}");
-    assert!(row(&stderr, "match")[4] >= 6.0, "six calls read for matching: {stderr}");
+    assert!(
+        stage_row(&stderr, "match")[4] >= 6.0,
+        "six calls read for matching: {stderr}"
+    );
 
     // Without the flag, no table.
     let plain = foerderradar(&config, &data, &["run", "--once"]);
@@ -79,17 +83,21 @@ async fn a_pass_with_nothing_new_writes_no_call_and_matches_nothing() {
     write_config(&config, &server.uri(), closed_port());
     let first = foerderradar(&config, &data, &["run", "--once", "--timings"]);
     let first_err = String::from_utf8_lossy(&first.stderr);
-    assert!(row(&first_err, "match")[4] >= 6.0, "{first_err}");
+    assert!(stage_row(&first_err, "match")[4] >= 6.0, "{first_err}");
     let before = written_rows(&data).await;
     let states_before = state_writes(&data).await;
     assert!(!states_before.is_empty(), "the first pass stored source states");
 
     let second = foerderradar(&config, &data, &["run", "--once", "--timings"]);
     let stderr = String::from_utf8_lossy(&second.stderr);
-    assert_eq!(row(&stderr, "collect")[5], 0.0, "no call written: {stderr}");
-    assert_eq!(row(&stderr, "match")[4], 0.0, "no call read for matching: {stderr}");
-    assert_eq!(row(&stderr, "match")[5], 0.0, "{stderr}");
-    assert_eq!(row(&stderr, "plan")[5], 0.0, "{stderr}");
+    assert_eq!(stage_row(&stderr, "collect")[5], 0.0, "no call written: {stderr}");
+    assert_eq!(
+        stage_row(&stderr, "match")[4],
+        0.0,
+        "no call read for matching: {stderr}"
+    );
+    assert_eq!(stage_row(&stderr, "match")[5], 0.0, "{stderr}");
+    assert_eq!(stage_row(&stderr, "plan")[5], 0.0, "{stderr}");
     assert_eq!(
         written_rows(&data).await,
         before,
@@ -162,7 +170,7 @@ fn big_feed(base: &str, feed: usize, items: usize) -> String {
 fn collect_counts(config: &Path, data: &Path) -> (f64, f64) {
     let out = foerderradar(config, data, &["--timings", "collect"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    let collect = row(&stderr, "collect");
+    let collect = stage_row(&stderr, "collect");
     (collect[6], collect[5])
 }
 

@@ -43,11 +43,24 @@ pub(super) struct Lookup {
     pub urls: HashMap<String, String>,
 }
 
+/// A row of the lookup query: whether it is a link (else a stored id), the id or URL,
+/// the call it belongs to, and its position (rowid or link order).
+pub(super) type LookupRow = (bool, String, String, i64);
+
 impl Lookup {
-    /// Records a link row read in rowid (or id) order: the oldest link of a URL wins,
-    /// as the old per-call lookup's index scan found it first.
-    pub fn link(&mut self, url: String, call_id: String) {
-        self.urls.entry(url).or_insert(call_id);
+    /// The lookup from its query's rows, read in position order: the oldest link of a
+    /// URL wins, as the old per-call lookup's index scan found it first.
+    pub fn from_rows(mut rows: Vec<LookupRow>) -> Lookup {
+        rows.sort_by_key(|row| row.3);
+        let mut lookup = Lookup::default();
+        for (link, key, call_id, _) in rows {
+            if link {
+                lookup.urls.entry(key).or_insert(call_id);
+            } else {
+                lookup.ids.insert(key);
+            }
+        }
+        lookup
     }
 
     /// Whether step 1 or 2 finds a stored call for `call`.
@@ -63,6 +76,22 @@ pub(super) struct TitleCandidate {
     pub external_id: Option<String>,
     /// The run's source lists it already.
     pub listed: bool,
+}
+
+/// A row of the title-key query: key, call id, external id, listed by the run's source.
+pub(super) type TitleRow = (String, String, Option<String>, bool);
+
+/// The title-key query's rows, grouped by key in the order read.
+pub(super) fn title_candidates(rows: Vec<TitleRow>) -> HashMap<String, Vec<TitleCandidate>> {
+    let mut by_key: HashMap<String, Vec<TitleCandidate>> = HashMap::new();
+    for (key, id, external_id, listed) in rows {
+        by_key.entry(key).or_default().push(TitleCandidate {
+            id,
+            external_id,
+            listed,
+        });
+    }
+    by_key
 }
 
 /// The title keys whose stored candidates the run needs: those of listings that steps
@@ -128,6 +157,32 @@ pub(super) struct Head {
     pub content_source: String,
     pub version: i64,
     pub last_seen: DateTime<Utc>,
+}
+
+/// A row of the heads query: id, fingerprint, content source, version, last seen.
+pub(super) type HeadRow = (String, String, String, i64, DateTime<Utc>);
+
+/// The heads query's rows by call id.
+pub(super) fn heads(rows: Vec<HeadRow>) -> HashMap<String, Head> {
+    rows.into_iter()
+        .map(|(id, fingerprint, content_source, version, last_seen)| {
+            let head = Head {
+                fingerprint,
+                content_source,
+                version,
+                last_seen,
+            };
+            (id, head)
+        })
+        .collect()
+}
+
+/// The stored calls a run joins, each once, sorted: whose heads it reads.
+pub(super) fn joined_ids(targets: &[Option<CallId>]) -> Vec<&str> {
+    let mut joined: Vec<&str> = targets.iter().flatten().map(CallId::as_str).collect();
+    joined.sort_unstable();
+    joined.dedup();
+    joined
 }
 
 /// The stored calls the run joins whose content an incoming listing may replace (its

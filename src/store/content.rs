@@ -89,6 +89,42 @@ pub(super) fn next_health(mut h: SourceHealth, run: &SourceRun, broken_after: u3
     h
 }
 
+/// Unchanged sources' runs grouped by the runs' time (a pass records all at one time).
+pub(super) fn runs_by_time(runs: &[SourceRun]) -> Vec<(DateTime<Utc>, Vec<&str>)> {
+    let mut groups: Vec<(DateTime<Utc>, Vec<&str>)> = Vec::new();
+    for run in runs {
+        match groups.iter_mut().find(|(at, _)| *at == run.at) {
+            Some((_, sources)) => sources.push(&run.source),
+            None => groups.push((run.at, vec![&run.source])),
+        }
+    }
+    groups
+}
+
+/// Unchanged sources' runs with the listings each saw again as its items.
+pub(super) fn runs_with_seen(runs: &[SourceRun], seen: &std::collections::HashMap<String, u32>) -> Vec<SourceRun> {
+    runs.iter()
+        .map(|run| SourceRun {
+            items: seen.get(&run.source).copied().unwrap_or(0),
+            ..run.clone()
+        })
+        .collect()
+}
+
+/// Each run's source health after it, from the stored health `before` (taken from it).
+pub(super) fn healths_after(
+    runs: &[SourceRun],
+    mut before: std::collections::HashMap<String, SourceHealth>,
+    broken_after: u32,
+) -> Vec<SourceHealth> {
+    runs.iter()
+        .map(|run| {
+            let health = before.remove(&run.source).unwrap_or_else(|| fresh_health(&run.source));
+            next_health(health, run, broken_after)
+        })
+        .collect()
+}
+
 pub(super) fn fresh_health(source: &str) -> SourceHealth {
     SourceHealth {
         source: source.to_string(),

@@ -22,7 +22,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 pub use any::AnyStore;
-use content::{fresh_health, next_health, richness, title_key_rule};
+use content::{fresh_health, healths_after, next_health, richness, runs_by_time, runs_with_seen, title_key_rule};
 pub use postgres::PgStore;
 pub use records::{
     AdminSession, AuditEntry, DeadLetter, JobMetric, JobRuns, LastError, ScheduledRuns, SourceYield, StoreMetrics,

@@ -255,10 +255,7 @@ async fn plan_run(conn: &mut PgConnection, run: &[Call]) -> StoreResult<batch::P
     let lookup = lookup(conn, run).await?;
     let titles = title_candidates(conn, &batch::wanted_title_keys(run, &lookup), source).await?;
     let targets = batch::resolve(run, lookup, &titles);
-    let mut joined: Vec<&str> = targets.iter().flatten().map(CallId::as_str).collect();
-    joined.sort_unstable();
-    joined.dedup();
-    let heads = heads(conn, &joined).await?;
+    let heads = heads(conn, &batch::joined_ids(&targets)).await?;
     let fingerprints = batch::fingerprints(run);
     let contents = contents(conn, &batch::contents_needed(&fingerprints, &targets, &heads)).await?;
     batch::plan(run, fingerprints, targets, heads, contents)
@@ -267,18 +264,8 @@ async fn plan_run(conn: &mut PgConnection, run: &[Call]) -> StoreResult<batch::P
 async fn lookup(conn: &mut PgConnection, run: &[Call]) -> StoreResult<batch::Lookup> {
     let ids: Vec<&str> = run.iter().map(|c| c.id.as_str()).collect();
     let urls: Vec<&str> = run.iter().flat_map(batch::listing_urls).collect();
-    let mut rows: Vec<(bool, String, String, i64)> =
-        query_as(LOOKUP).bind(&ids).bind(&urls).fetch_all(&mut *conn).await?;
-    rows.sort_by_key(|row| row.3);
-    let mut lookup = batch::Lookup::default();
-    for (link, key, call_id, _) in rows {
-        if link {
-            lookup.link(key, call_id);
-        } else {
-            lookup.ids.insert(key);
-        }
-    }
-    Ok(lookup)
+    let rows: Vec<batch::LookupRow> = query_as(LOOKUP).bind(&ids).bind(&urls).fetch_all(&mut *conn).await?;
+    Ok(batch::Lookup::from_rows(rows))
 }
 
 async fn title_candidates(
@@ -286,43 +273,23 @@ async fn title_candidates(
     keys: &[String],
     source: &str,
 ) -> StoreResult<HashMap<String, Vec<batch::TitleCandidate>>> {
-    let mut by_key: HashMap<String, Vec<batch::TitleCandidate>> = HashMap::new();
     if keys.is_empty() {
-        return Ok(by_key);
+        return Ok(HashMap::new());
     }
-    let rows: Vec<(String, String, Option<String>, bool)> = query_as(BY_TITLE_KEYS)
+    let rows: Vec<batch::TitleRow> = query_as(BY_TITLE_KEYS)
         .bind(keys)
         .bind(source)
         .fetch_all(&mut *conn)
         .await?;
-    for (key, id, external_id, listed) in rows {
-        by_key.entry(key).or_default().push(batch::TitleCandidate {
-            id,
-            external_id,
-            listed,
-        });
-    }
-    Ok(by_key)
+    Ok(batch::title_candidates(rows))
 }
 
 async fn heads(conn: &mut PgConnection, ids: &[&str]) -> StoreResult<HashMap<String, batch::Head>> {
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
-    let rows: Vec<(String, String, String, i64, DateTime<Utc>)> =
-        query_as(HEADS).bind(ids).fetch_all(&mut *conn).await?;
-    Ok(rows
-        .into_iter()
-        .map(|(id, fingerprint, content_source, version, last_seen)| {
-            let head = batch::Head {
-                fingerprint,
-                content_source,
-                version,
-                last_seen,
-            };
-            (id, head)
-        })
-        .collect())
+    let rows: Vec<batch::HeadRow> = query_as(HEADS).bind(ids).fetch_all(&mut *conn).await?;
+    Ok(batch::heads(rows))
 }
 
 async fn contents(conn: &mut PgConnection, ids: &[String]) -> StoreResult<HashMap<String, Call>> {

@@ -7,7 +7,9 @@ use sqlx::postgres::{PgConnection, PgPool};
 
 use super::{JsonText, begin_write, count, from_json, query, query_as, query_scalar, to_json};
 use crate::model::source::SourceState;
-use crate::store::{SourceHealth, SourceRun, StoreResult, fresh_health, next_health};
+use crate::store::{
+    SourceHealth, SourceRun, StoreResult, fresh_health, healths_after, next_health, runs_by_time, runs_with_seen,
+};
 
 /// The state of `source` (empty before its first pass).
 pub(super) async fn state(pool: &PgPool, source: &str) -> StoreResult<SourceState> {
@@ -163,7 +165,7 @@ pub(super) async fn record_unchanged(
     }
     let mut tx = begin_write(pool).await?;
     let mut seen: HashMap<String, u32> = HashMap::new();
-    for (at, sources) in by_time(runs) {
+    for (at, sources) in runs_by_time(runs) {
         let listed: Vec<(String,)> = query_as(LATEST_LINKS_SEEN)
             .bind(at)
             .bind(&sources)
@@ -178,29 +180,17 @@ pub(super) async fn record_unchanged(
             .execute(&mut *tx)
             .await?;
     }
-    let runs: Vec<SourceRun> = runs
-        .iter()
-        .map(|run| SourceRun {
-            items: seen.get(&run.source).copied().unwrap_or(0),
-            ..run.clone()
-        })
-        .collect();
+    let runs = runs_with_seen(runs, &seen);
     let names: Vec<&str> = runs.iter().map(|r| r.source.as_str()).collect();
     let rows: Vec<HealthRow> = query_as(select_health!(" WHERE source = ANY($1)"))
         .bind(&names)
         .fetch_all(&mut *tx)
         .await?;
-    let mut before: HashMap<String, SourceHealth> = rows
+    let before: HashMap<String, SourceHealth> = rows
         .into_iter()
         .map(|row| health_from_row(row).map(|h| (h.source.clone(), h)))
         .collect::<StoreResult<_>>()?;
-    let after: Vec<SourceHealth> = runs
-        .iter()
-        .map(|run| {
-            let health = before.remove(&run.source).unwrap_or_else(|| fresh_health(&run.source));
-            next_health(health, run, broken_after)
-        })
-        .collect();
+    let after = healths_after(&runs, before, broken_after);
     query(
         "INSERT INTO source_runs (source, at, items, error, requests, not_modified, duration_ms) \
          SELECT r.source, r.at, r.items, r.error, r.requests, r.not_modified, r.duration_ms \
@@ -242,16 +232,4 @@ pub(super) async fn record_unchanged(
     .await?;
     tx.commit().await?;
     Ok(after)
-}
-
-/// The runs' sources grouped by the runs' time (a pass records all at one time).
-fn by_time(runs: &[SourceRun]) -> Vec<(DateTime<Utc>, Vec<&str>)> {
-    let mut groups: Vec<(DateTime<Utc>, Vec<&str>)> = Vec::new();
-    for run in runs {
-        match groups.iter_mut().find(|(at, _)| *at == run.at) {
-            Some((_, sources)) => sources.push(&run.source),
-            None => groups.push((run.at, vec![&run.source])),
-        }
-    }
-    groups
 }

@@ -10,7 +10,9 @@ use super::{
     to_json, ts,
 };
 use crate::model::source::SourceState;
-use crate::store::{SourceHealth, SourceRun, StoreResult, fresh_health, next_health};
+use crate::store::{
+    SourceHealth, SourceRun, StoreResult, fresh_health, healths_after, next_health, runs_by_time, runs_with_seen,
+};
 
 /// The state of `source` (empty before its first pass). A memo this version
 /// cannot read, such as the string map of earlier versions, loads as empty
@@ -169,7 +171,7 @@ pub(super) async fn record_unchanged(
     }
     let mut tx = begin_write(pool).await?;
     let mut seen: HashMap<String, u32> = HashMap::new();
-    for (at, sources) in by_time(runs) {
+    for (at, sources) in runs_by_time(runs) {
         let (at, sources) = (ts(at), to_json("source_runs", "source", &sources)?);
         let listed: Vec<(String,)> = query_as(LATEST_LINKS_SEEN)
             .bind(&at)
@@ -185,29 +187,17 @@ pub(super) async fn record_unchanged(
             .execute(&mut *tx)
             .await?;
     }
-    let runs: Vec<SourceRun> = runs
-        .iter()
-        .map(|run| SourceRun {
-            items: seen.get(&run.source).copied().unwrap_or(0),
-            ..run.clone()
-        })
-        .collect();
+    let runs = runs_with_seen(runs, &seen);
     let names: Vec<&str> = runs.iter().map(|r| r.source.as_str()).collect();
     let rows: Vec<HealthRow> = query_as(select_health!(" WHERE source IN (SELECT value FROM json_each(?1))"))
         .bind(to_json("source_health", "source", &names)?)
         .fetch_all(&mut *tx)
         .await?;
-    let mut before: HashMap<String, SourceHealth> = rows
+    let before: HashMap<String, SourceHealth> = rows
         .into_iter()
         .map(|row| health_from_row(row).map(|h| (h.source.clone(), h)))
         .collect::<StoreResult<_>>()?;
-    let after: Vec<SourceHealth> = runs
-        .iter()
-        .map(|run| {
-            let health = before.remove(&run.source).unwrap_or_else(|| fresh_health(&run.source));
-            next_health(health, run, broken_after)
-        })
-        .collect();
+    let after = healths_after(&runs, before, broken_after);
     for chunk in runs.chunks(ROWS_PER_STATEMENT) {
         let mut insert = query_built(multi_row_insert(
             "INSERT INTO source_runs (source, at, items, error, requests, not_modified, duration_ms)",
@@ -254,16 +244,4 @@ pub(super) async fn record_unchanged(
     }
     tx.commit().await?;
     Ok(after)
-}
-
-/// The runs' sources grouped by the runs' time (a pass records all at one time).
-fn by_time(runs: &[SourceRun]) -> Vec<(DateTime<Utc>, Vec<&str>)> {
-    let mut groups: Vec<(DateTime<Utc>, Vec<&str>)> = Vec::new();
-    for run in runs {
-        match groups.iter_mut().find(|(at, _)| *at == run.at) {
-            Some((_, sources)) => sources.push(&run.source),
-            None => groups.push((run.at, vec![&run.source])),
-        }
-    }
-    groups
 }
