@@ -49,7 +49,13 @@ def expected_pairs(directory: pathlib.Path) -> dict[str, int]:
     return counts
 
 
-MISS = re.compile(r"^- (\S+) → (\S+)$")
+MISS = re.compile(r"^- .*\((c-[0-9a-f]{16})\) → (\S+)$")
+
+
+def call_id(item_id: str) -> str:
+    """The id `eval` gives an inline item's call (CallId::from_url of its devset URL)."""
+    url = f"https://devset.foerderradar.invalid/{item_id}"
+    return "c-" + hashlib.sha256(url.encode()).hexdigest()[:16]
 
 
 def misses(output: str, fields: set[str]) -> dict[str, dict[str, list[str]]]:
@@ -90,13 +96,14 @@ def score(tp: int, fp: int, fn: int) -> tuple[float, float, float]:
 
 def per_fold(result: dict, expected: dict[str, int]) -> list[tuple[int, int, int]]:
     tp, fp, fn = [0] * FOLDS, [0] * FOLDS, [0] * FOLDS
+    item_of = {call_id(item): item for item in expected}
     for item, n in expected.items():
         tp[fold_of(item)] += n
-    for item in result["tune"]["fn"]:
-        tp[fold_of(item)] -= 1
-        fn[fold_of(item)] += 1
-    for item in result["tune"]["fp"]:
-        fp[fold_of(item)] += 1
+    for call in result["tune"]["fn"]:
+        tp[fold_of(item_of[call])] -= 1
+        fn[fold_of(item_of[call])] += 1
+    for call in result["tune"]["fp"]:
+        fp[fold_of(item_of[call])] += 1
     return list(zip(tp, fp, fn))
 
 
