@@ -500,6 +500,8 @@ pub fn matches_any(funder: &str, list: &[String]) -> bool {
 pub enum NotRouted {
     NoInterest,
     NotEligible,
+    /// The Kreis, when the call's own wording names only Städte and Gemeinden ([`towns_only`]).
+    TownsOnly,
     KindExcluded,
     TooSmall(u32),
     TooLarge(u32),
@@ -516,6 +518,7 @@ impl NotRouted {
             NotRouted::NotEligible => {
                 format!("{} nicht antragsberechtigt", kind_label(kommune.kind))
             }
+            NotRouted::TownsOnly => "laut Kurztext nur Städte und Gemeinden antragsberechtigt".into(),
             NotRouted::KindExcluded => format!("Art {} nicht vorgesehen", kind_label(kommune.kind)),
             NotRouted::TooSmall(min) => format!("{pop} Einwohner, unter dem Minimum {min}"),
             NotRouted::TooLarge(max) => format!("{pop} Einwohner, über dem Maximum {max}"),
@@ -566,6 +569,9 @@ pub fn route_call(
     if !call.applicants.is_unstated() && !fits_kind(&call.applicants.categories, &c.applicants, kommune.kind) {
         return Err(NotRouted::NotEligible);
     }
+    if kommune.kind == KommuneKind::Kreis && towns_only(call) {
+        return Err(NotRouted::TownsOnly);
+    }
     match scope {
         RegionScope::Open => Ok(None),
         RegionScope::Outside => Err(NotRouted::OutsideRegion),
@@ -577,6 +583,40 @@ pub fn route_call(
             })),
         },
     }
+}
+
+/// The record files the call under `kommune` only, and its summary or applicant phrases
+/// name Städte or Gemeinden and no wider body ("Städte und Gemeinden erhalten Zuschüsse …").
+/// The Förderdatenbank's "Kommune" covers the Kreis too, so the category alone cannot tell;
+/// the wording can (issue 11, fifth round: 46 of 49 such calls of the tuning part and the dev
+/// set are labelled not for the Kreis). "in Städten" is a place, not an applicant, and is
+/// not counted. Word comparisons over short fields only: it runs per profile.
+fn towns_only(call: &Call) -> bool {
+    const TOWNS: [&str; 6] = ["städte", "gemeinden", "gemeinde", "stadt", "towns", "municipalities"];
+    const WIDER: [&str; 8] = ["kreis", "kreise", "kreisen", "kommune", "kommunen", "regionen", "counties", "authorities"];
+    const WIDER_STEMS: [&str; 7] = [
+        "landkreis",
+        "gemeindeverb",
+        "gebietskörperschaft",
+        "kreisfrei",
+        "schulträger",
+        "aufgabenträger",
+        "träger",
+    ];
+    let categories = &call.applicants.categories;
+    if !categories.contains(&ApplicantCategory::Kommune) || categories.contains(&ApplicantCategory::Kreis) {
+        return false;
+    }
+    let mut towns = false;
+    let phrases = std::iter::once(&call.summary).chain(&call.applicants.raw);
+    for word in phrases.flat_map(|p| p.split(|c: char| !c.is_alphanumeric())) {
+        let word = word.to_lowercase();
+        if WIDER.contains(&word.as_str()) || WIDER_STEMS.iter().any(|s| word.starts_with(s)) {
+            return false;
+        }
+        towns |= TOWNS.contains(&word.as_str());
+    }
+    towns
 }
 
 /// Stadt/Gemeinde fit every configured category but `kreis`; the Kreis fits

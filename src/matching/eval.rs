@@ -1097,6 +1097,27 @@ call = "c-0123456789abcdef"
     }
 
     #[test]
+    fn the_kreis_is_not_eligible_when_the_summary_names_only_towns() {
+        use ApplicantCategory::{Kommune, Kreis};
+        let with = |categories: &[ApplicantCategory], summary: &str, raw: &[&str]| {
+            let mut c = call_for(categories, "Nordrhein-Westfalen", Deadline::Rolling);
+            c.summary = summary.into();
+            c.applicants.raw = raw.iter().map(|r| r.to_string()).collect();
+            access(&c)
+        };
+        let towns = "Städte und Gemeinden erhalten Zuschüsse für ihre Ortskerne.";
+        assert_eq!(with(&[Kommune], towns, &[]), (true, false, false));
+        assert_eq!(with(&[Kommune], "Gemeinden erhalten eine Pauschale.", &[]), (true, false, false));
+        // A wider body next to them, in the summary or the source's phrases, keeps the Kreis.
+        assert_eq!(with(&[Kommune], "Städte, Gemeinden und Kreise erhalten Zuschüsse.", &[]), (true, true, false));
+        assert_eq!(with(&[Kommune], towns, &["Gemeinden und Gemeindeverbände"]), (true, true, false));
+        assert_eq!(with(&[Kommune], "Kommunen erhalten Zuschüsse.", &[]), (true, true, false));
+        // "in Städten" is a place; a record that names the Kreis decides by itself.
+        assert_eq!(with(&[Kommune], "Projekte in Städten werden gefördert.", &[]), (true, true, false));
+        assert_eq!(with(&[Kommune, Kreis], towns, &[]), (true, true, false));
+    }
+
+    #[test]
     fn access_follows_the_criteria_and_the_routing() {
         use ApplicantCategory::{Kommune, Kreis, Unternehmen};
         let on = |d: u32| Deadline::Dates(vec![DeadlineDate::on(NaiveDate::from_ymd_opt(2026, 12, d).unwrap())]);
