@@ -593,7 +593,16 @@ pub fn route_call(
 /// not counted. Word comparisons over short fields only: it runs per profile.
 fn towns_only(call: &Call) -> bool {
     const TOWNS: [&str; 6] = ["städte", "gemeinden", "gemeinde", "stadt", "towns", "municipalities"];
-    const WIDER: [&str; 8] = ["kreis", "kreise", "kreisen", "kommune", "kommunen", "regionen", "counties", "authorities"];
+    const WIDER: [&str; 8] = [
+        "kreis",
+        "kreise",
+        "kreisen",
+        "kommune",
+        "kommunen",
+        "regionen",
+        "counties",
+        "authorities",
+    ];
     const WIDER_STEMS: [&str; 7] = [
         "landkreis",
         "gemeindeverb",

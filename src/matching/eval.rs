@@ -1107,13 +1107,28 @@ call = "c-0123456789abcdef"
         };
         let towns = "Städte und Gemeinden erhalten Zuschüsse für ihre Ortskerne.";
         assert_eq!(with(&[Kommune], towns, &[]), (true, false, false));
-        assert_eq!(with(&[Kommune], "Gemeinden erhalten eine Pauschale.", &[]), (true, false, false));
+        assert_eq!(
+            with(&[Kommune], "Gemeinden erhalten eine Pauschale.", &[]),
+            (true, false, false)
+        );
         // A wider body next to them, in the summary or the source's phrases, keeps the Kreis.
-        assert_eq!(with(&[Kommune], "Städte, Gemeinden und Kreise erhalten Zuschüsse.", &[]), (true, true, false));
-        assert_eq!(with(&[Kommune], towns, &["Gemeinden und Gemeindeverbände"]), (true, true, false));
-        assert_eq!(with(&[Kommune], "Kommunen erhalten Zuschüsse.", &[]), (true, true, false));
+        assert_eq!(
+            with(&[Kommune], "Städte, Gemeinden und Kreise erhalten Zuschüsse.", &[]),
+            (true, true, false)
+        );
+        assert_eq!(
+            with(&[Kommune], towns, &["Gemeinden und Gemeindeverbände"]),
+            (true, true, false)
+        );
+        assert_eq!(
+            with(&[Kommune], "Kommunen erhalten Zuschüsse.", &[]),
+            (true, true, false)
+        );
         // "in Städten" is a place; a record that names the Kreis decides by itself.
-        assert_eq!(with(&[Kommune], "Projekte in Städten werden gefördert.", &[]), (true, true, false));
+        assert_eq!(
+            with(&[Kommune], "Projekte in Städten werden gefördert.", &[]),
+            (true, true, false)
+        );
         assert_eq!(with(&[Kommune, Kreis], towns, &[]), (true, true, false));
     }
 
