@@ -569,7 +569,8 @@ pub fn route_call(
     if !call.applicants.is_unstated() && !fits_kind(&call.applicants.categories, &c.applicants, kommune.kind) {
         return Err(NotRouted::NotEligible);
     }
-    if kommune.kind == KommuneKind::Kreis && towns_only(call) {
+    // In a member region (LEADER) the Kreis applies as a member of the LAG, whatever the wording.
+    if kommune.kind == KommuneKind::Kreis && !matches!(scope, RegionScope::Members(_)) && towns_only(call) {
         return Err(NotRouted::TownsOnly);
     }
     match scope {

@@ -1130,6 +1130,10 @@ call = "c-0123456789abcdef"
             (true, true, false)
         );
         assert_eq!(with(&[Kommune, Kreis], towns, &[]), (true, true, false));
+        // In a LEADER region the Kreis is a member of the LAG.
+        let mut leader = call_for(&[Kommune], "LEADER-Region 9Plus", Deadline::Rolling);
+        leader.summary = "Vereine und Gemeinden reichen Kleinprojekte ein.".into();
+        assert_eq!(access(&leader), (true, true, false));
     }
 
     #[test]

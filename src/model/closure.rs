@@ -52,7 +52,7 @@ impl fmt::Display for ClosedWording {
 /// Cheap gate: only texts with one of these stems are read sentence by sentence.
 static TRIGGER: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)abgeschlossen|beendet|ausgelaufen|abgelaufen|geschlossen|eingestellt|ausgeschöpft|ausgeschoepft|nicht\s+mehr|keine\s+(?:\w+\s+)?(?:anträge|antraege|bewerbungen)|endete|closed|no\s+longer|no\s+(?:further|more|new)\s+(?:applications|calls)|nicht\s+möglich|abzusehen|ended|discontinued|vorgesehen|geplant|ausgesetzt|gestoppt",
+        r"(?i)abgeschlossen|beendet|ausgelaufen|abgelaufen|geschlossen|eingestellt|ausgeschöpft|ausgeschoepft|nicht\s+mehr|keine\s+(?:\w+\s+)?(?:anträge|antraege|bewerbungen)|endete|closed|no\s+longer|no\s+(?:further|more|new)\s+(?:applications|calls)|nicht\s+möglich|abzusehen|ended|discontinued|vorgesehen|geplant|ausgesetzt|gestoppt|(?:vollständig|vollstaendig|bereits)\s+gebunden",
     )
     .expect("closure trigger regex")
 });
@@ -75,14 +75,15 @@ static BARE: LazyLock<Regex> = LazyLock::new(|| {
 /// The call, its application window or its round as the subject of a closing participle.
 static CALL_NOUN: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)\b\w*(?:aufruf|aufrufs|aufrufe|programm|programms|wettbewerb|wettbewerbs|ausschreibung|bewerbungsverfahren|bewerbungsphase|bewerbungsfrist|bewerbungszeitraum|antragsverfahren|antragsphase|antragsfrist|antragszeitraum|antragstellung|einreichungsfrist|einreichungsphase|förderrunde|förderphase|förderperiode|interessenbekundung\w*|auswahlverfahren|qualifizierungsprozess|initiative|pilotphase|modellphase|erprobungsphase|modellvorhaben|förderwelle|förderrichtlinie|call)\b",
+        r"(?i)\b\w*(?:aufruf|aufrufs|aufrufe|programm|programms|wettbewerb|wettbewerbs|ausschreibung|bewerbungsverfahren|bewerbungsphase|bewerbungsfrist|bewerbungszeitraum|antragsverfahren|antragsphase|antragsfrist|antragszeitraum|antragstellung|einreichungsfrist|einreichungsphase|förderrunde|förderphase|förderperiode|interessenbekundung\w*|auswahlverfahren|qualifizierungsprozess|initiative|pilotphase|modellphase|erprobungsphase|modellvorhaben|förderwelle|förderrichtlinie|förderung|foerderung|call)\b",
     )
     .expect("call noun regex")
 });
 
-/// Money that has run out ("Die Mittel sind ausgeschöpft", "Budget ausgeschöpft").
+/// Money that has run out ("Die Mittel sind ausgeschöpft", "Budget ausgeschöpft", "Die
+/// Landesmittel sind vollständig gebunden"; "gebunden" alone also says "an Auflagen gebunden").
 static EXHAUSTED: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b\w*(?:mittel|budget|kontingent|volumen)\w*\s+(?:\w+\s+){0,3}?(?:ausgeschöpft|ausgeschoepft|aufgebraucht|erschöpft)\b")
+    Regex::new(r"(?i)\b\w*(?:mittel|budget|kontingent|volumen)\w*\s+(?:\w+\s+){0,3}?(?:ausgeschöpft|ausgeschoepft|aufgebraucht|erschöpft|(?:vollständig|vollstaendig|bereits)\s+gebunden)\b")
         .expect("exhausted regex")
 });
 
@@ -428,6 +429,9 @@ mod tests {
             // The second participle of a sentence has its own subject.
             "Die letzte Förderwelle endete 2018; das Programm ist ausgelaufen.",
             "Die Förderrichtlinie ist beendet, die Mittel sind gebunden.",
+            // Sixth round: the funding as the subject, money bound in full.
+            "Die Förderung wurde beendet; Restmittel werden nicht mehr vergeben.",
+            "Die Landesmittel sind vollständig gebunden.",
         ] {
             assert!(phrase(t), "{t}: {:?}", text(t));
         }
@@ -461,6 +465,11 @@ mod tests {
             "Das Pilotprojekt in Telgte lief gut. Es ist abgeschlossen.",
             "Der Aufruf läuft. Es ist geplant, dass er 2028 beendet wird.",
             "Das Programm fördert Kitas. Es ist bis 30. Juni 2027 geöffnet, wenn es nicht vorher beendet wird.",
+            // The funding as the subject, and bound money, only as statements of the end.
+            "Die Förderung ist an Auflagen gebunden.",
+            "Die Mittel sind an den Zweck gebunden.",
+            "Die Förderung wird nach Abschluss des Vorhabens beendet.",
+            "Die Förderung ist nicht beendet.",
         ] {
             assert_eq!(text(t), None, "{t}");
         }
