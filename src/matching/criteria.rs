@@ -617,14 +617,21 @@ fn towns_only(call: &Call) -> bool {
     if !categories.contains(&ApplicantCategory::Kommune) || categories.contains(&ApplicantCategory::Kreis) {
         return false;
     }
+    // No allocation per word: the listed words start with an ASCII letter, so an ASCII-only
+    // case fold compares them ("Städte" = "städte").
+    let is = |word: &str, list: &[&str]| list.iter().any(|w| word.eq_ignore_ascii_case(w));
+    let starts = |word: &str| {
+        WIDER_STEMS
+            .iter()
+            .any(|s| word.get(..s.len()).is_some_and(|p| p.eq_ignore_ascii_case(s)))
+    };
     let mut towns = false;
     let phrases = std::iter::once(&call.summary).chain(&call.applicants.raw);
     for word in phrases.flat_map(|p| p.split(|c: char| !c.is_alphanumeric())) {
-        let word = word.to_lowercase();
-        if WIDER.contains(&word.as_str()) || WIDER_STEMS.iter().any(|s| word.starts_with(s)) {
+        if is(word, &WIDER) || starts(word) {
             return false;
         }
-        towns |= TOWNS.contains(&word.as_str());
+        towns |= is(word, &TOWNS);
     }
     towns
 }
