@@ -8,8 +8,9 @@
 # copies the config and the data to a temp folder, sets the collect schedule to the next
 # minute only (so exactly one collect job runs while it watches) and everything else far
 # away, starts
-# `run`, and prints VmRSS and VmHWM once at rest before the job, and once SETTLE_SECS
-# (default 10) after the job's end. Nothing in CONFIG_DIR is changed.
+# `run`, and prints VmRSS and VmHWM once at rest before the job (55 s after the start), and once SETTLE_SECS
+# (default 10) after the job's end, with the highest VmRSS sampled every 5 s in between.
+# Nothing in CONFIG_DIR is changed.
 set -eu
 bin=$1
 config=$2
@@ -31,7 +32,8 @@ calls=$(sqlite3 "$work/data/foerderradar.sqlite" 'SELECT count(*) FROM calls' 2>
 "$bin" --config "$work/config" run >"$work/daemon.log" 2>&1 &
 pid=$!
 rss() { grep -E '^(VmRSS|VmHWM|RssAnon|RssFile)' "/proc/$pid/status" | tr -s ' \t' ' ' | tr '\n' ' '; }
-sleep 10
+# The job is due 61–120 s after the start; the daemon trims 45 s after its start-up.
+sleep 55
 echo "calls stored: $calls"
 echo "at rest before the job: $(rss)"
 i=0
@@ -40,5 +42,14 @@ until grep -q 'match done' "$work/daemon.log"; do
     [ "$i" -le 300 ] || { echo "no job finished within 300 s"; tail -5 "$work/daemon.log"; exit 1; }
     sleep 1
 done
-sleep "$settle"
+# Sampled every 5 s from the job's end on, so a retry tick or a late trim shows.
+max=0
+t=0
+while [ "$t" -lt "$settle" ]; do
+    sleep 5
+    t=$((t + 5))
+    now=$(sed -n 's/^VmRSS:[^0-9]*\([0-9]*\).*/\1/p' "/proc/$pid/status")
+    [ "$now" -le "$max" ] || max=$now
+done
 echo "at rest ${settle} s after the collect job: $(rss)"
+echo "highest VmRSS sampled (every 5 s) after the job: $max kB"

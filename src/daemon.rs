@@ -62,6 +62,8 @@ use tokio::signal::unix::{SignalKind, signal};
 use crate::app::App;
 use crate::config::{Config, CronSchedule};
 use crate::matching::Matcher;
+
+mod rest;
 use crate::notify::admin::AdminNotice;
 use crate::notify::admin_digest::{self, AdminDigest};
 use crate::notify::{DeliveryReport, FailedMail};
@@ -292,7 +294,9 @@ pub async fn run(mut app: App, config_dir: PathBuf) -> anyhow::Result<ExitCode> 
     let heartbeat = spawn_heartbeat(&app);
     // Slots another instance held when they came due, with the end of its lease.
     let mut held: Vec<HeldSlot> = Vec::new();
-    let mut late_trim = tokio::spawn(async {});
+    // Start-up (config, migrations, the store's first reads) leaves connections and
+    // program pages behind just as a job does.
+    let mut late_trim = tokio::spawn(rest::trim_at_rest());
     loop {
         let upcoming = next_cron_job(&app.config, &last_runs);
         if upcoming != announced {
@@ -329,6 +333,9 @@ pub async fn run(mut app: App, config_dir: PathBuf) -> anyhow::Result<ExitCode> 
         if retake.is_none() {
             last_runs.record(&job, Utc::now());
         }
+        if job != Job::Retry {
+            rest::prepare_code_pages();
+        }
         let grace = app.config.service.shutdown_grace;
         let job_run = run_slot(&app, &job, slot, lock.is_some());
         tokio::pin!(job_run);
@@ -353,13 +360,15 @@ pub async fn run(mut app: App, config_dir: PathBuf) -> anyhow::Result<ExitCode> 
             break;
         }
         app.release_matcher();
-        return_freed_memory();
-        // The job's idle store connections close a little later; their memory goes back then.
-        late_trim.abort();
-        late_trim = tokio::spawn(async {
-            tokio::time::sleep(LATE_TRIM_AFTER).await;
-            return_freed_memory();
-        });
+        rest::return_freed_memory();
+        // The job's idle store connections close a little later; their memory goes back
+        // then. Not after the outbox's retry tick (every minute): it touches the same few
+        // pages each time, which had better stay than be read again every minute.
+        if job != Job::Retry {
+            rest::release_code_pages();
+            late_trim.abort();
+            late_trim = tokio::spawn(rest::trim_at_rest());
+        }
     }
     late_trim.abort();
     heartbeat.abort();
@@ -369,23 +378,6 @@ pub async fn run(mut app: App, config_dir: PathBuf) -> anyhow::Result<ExitCode> 
     let _ = std::fs::remove_file(&pid_file);
     tracing::info!("daemon stopped");
     Ok(ExitCode::SUCCESS)
-}
-
-/// How long after a job the daemon trims again: the store's pool closes a connection
-/// idle for [`crate::store::IDLE_CONNECTION`] at its next reaper round (every
-/// `IDLE_CONNECTION`), so by then all of the job's connections are closed.
-const LATE_TRIM_AFTER: std::time::Duration =
-    std::time::Duration::from_secs(2 * crate::store::IDLE_CONNECTION.as_secs() + 5);
-
-/// Hands the memory a job freed back to the system. glibc keeps freed blocks (a pass's
-/// pages, calls and digests) in its arenas for reuse, so without this the daemon would sit
-/// between jobs at the peak of its last job.
-fn return_freed_memory() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: malloc_trim only releases free memory of the allocator; it is thread-safe.
-    unsafe {
-        libc::malloc_trim(0);
-    }
 }
 
 /// The web server's view of the daemon's deployment (a reload by SIGHUP reaches the
