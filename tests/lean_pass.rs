@@ -624,7 +624,10 @@ mod field_memo {
             })
             .collect();
         if changed {
-            entries[2].1 = entries[2].1.replace("bis zu 60 %", "bis zu 90 %").replace("31. März", "30.04.2027");
+            entries[2].1 = entries[2]
+                .1
+                .replace("bis zu 60 %", "bis zu 90 %")
+                .replace("31. März", "30.04.2027");
             entries.push((
                 "Neuer Aufruf: Smarte Quartiere".into(),
                 "Bundesweit; Landkreise erhalten 70 Prozent, maximal 2,5 Mio. Euro. Frist: 01.02.2027.".into(),
@@ -709,22 +712,42 @@ mod field_memo {
     async fn remembered_fields_store_what_a_full_extraction_stores(store: AnyStore) {
         let server = MockServer::start().await;
         let tmp = tempfile::tempdir().unwrap();
-        let app = App::with_store(config(&tmp.path().join("config"), &server.uri()), store, tmp.path(), Some(today())).unwrap();
+        let app = App::with_store(
+            config(&tmp.path().join("config"), &server.uri()),
+            store,
+            tmp.path(),
+            Some(today()),
+        )
+        .unwrap();
         serve(&server, false).await;
         app.collect(&[]).await.unwrap();
         for source in ["feed", "list"] {
-            assert_eq!(app.store.extracted_fields(source).await.unwrap().len(), 6, "{source}: memo of the first pass");
+            assert_eq!(
+                app.store.extracted_fields(source).await.unwrap().len(),
+                6,
+                "{source}: memo of the first pass"
+            );
         }
         serve(&server, true).await;
         let summary = app.collect(&[]).await.unwrap();
         let counts: Vec<(u32, u32)> = summary.sources.iter().map(|s| (s.new, s.changed)).collect();
         assert_eq!(counts, [(1, 1), (1, 1)], "{summary}");
         for source in ["feed", "list"] {
-            assert_eq!(app.store.extracted_fields(source).await.unwrap().len(), 7, "{source}: memo follows the entries");
+            assert_eq!(
+                app.store.extracted_fields(source).await.unwrap().len(),
+                8,
+                "{source}: the changed and the new entry added, the changed one's old entry kept"
+            );
         }
 
         let fresh = SqliteStore::memory().await.unwrap();
-        let full = App::with_store(config(&tmp.path().join("config2"), &server.uri()), fresh, tmp.path(), Some(today())).unwrap();
+        let full = App::with_store(
+            config(&tmp.path().join("config2"), &server.uri()),
+            fresh,
+            tmp.path(),
+            Some(today()),
+        )
+        .unwrap();
         full.collect(&[]).await.unwrap();
         assert_eq!(contents(&app.store).await, contents(&full.store).await);
     }

@@ -109,22 +109,20 @@ impl FieldMemo {
         fields
     }
 
-    /// The entries of this pass, as JSON by key, when they are not those stored already
-    /// (same keys mean same fields). `None` when nothing is to be written.
+    /// What to write of this pass's entries: the new ones, added (a key names its
+    /// fields, so a stored entry is never wrong, only perhaps unused); all of them, replacing
+    /// the stored ones, once the unused entries outnumber the used ones, which bounds the
+    /// memo at twice a source's entries. `None` when nothing is to be written.
     pub fn to_store(&self) -> Option<FieldsToStore> {
-        let same = self.current.len() == self.earlier.len() && self.current.keys().all(|k| self.earlier.contains_key(k));
-        if same {
-            return None;
-        }
-        let entries = self
+        let unused = self.earlier.keys().filter(|k| !self.current.contains_key(*k)).count();
+        let replace = unused > self.current.len();
+        let entries: BTreeMap<String, String> = self
             .current
             .iter()
+            .filter(|(key, _)| replace || !self.earlier.contains_key(*key))
             .map(|(key, fields)| (key.clone(), serde_json::to_string(fields).expect("fields serialise")))
             .collect();
-        Some(FieldsToStore {
-            entries,
-            replace: !self.earlier.is_empty(),
-        })
+        (replace || !entries.is_empty()).then_some(FieldsToStore { entries, replace })
     }
 }
 
@@ -133,9 +131,7 @@ impl FieldMemo {
 pub struct FieldsToStore {
     /// Fields as JSON, by entry key.
     pub entries: BTreeMap<String, String>,
-    /// Entries were stored before and are replaced; otherwise the entries are only added
-    /// (one statement fewer on a first pass). A key names its fields, so an entry left
-    /// over from an earlier pass is never wrong, only unused.
+    /// The stored entries are dropped first; otherwise `entries` are only added.
     pub replace: bool,
 }
 
@@ -168,24 +164,33 @@ mod tests {
     }
 
     #[test]
-    fn remembered_fields_are_used_and_only_a_changed_key_set_is_stored() {
+    fn remembered_fields_are_used_and_only_new_entries_are_written() {
+        let key = |name: &str| EntryKey::of(day(26), &[name]);
         let mut first = FieldMemo::default();
-        let got = first.fields(EntryKey::of(day(26), &["a"]), || fields(50.0));
-        assert_eq!(got, fields(50.0));
+        assert_eq!(first.fields(key("a"), || fields(50.0)), fields(50.0));
         let written = first.to_store().expect("new entries are stored");
         assert!(!written.replace, "nothing stored before: nothing to replace");
-        let stored: HashMap<String, String> = written.entries.into_iter().collect();
+        let mut stored: HashMap<String, String> = written.entries.into_iter().collect();
 
         let mut second = FieldMemo::from_stored(stored.clone());
-        let again = second.fields(EntryKey::of(day(26), &["a"]), || panic!("a remembered entry is not extracted"));
+        let again = second.fields(key("a"), || panic!("a remembered entry is not extracted"));
         assert_eq!(again, fields(50.0));
         assert_eq!(second.to_store(), None, "the same entries are not written again");
 
-        let mut third = FieldMemo::from_stored(stored);
-        third.fields(EntryKey::of(day(26), &["b"]), || fields(80.0));
-        let written = third.to_store().expect("a new entry changes the memo");
-        assert!(written.replace);
-        assert_eq!(written.entries.len(), 1, "entries no longer listed drop out");
+        // "a" changed into "b": only "b" is added, the unused "a" may stay.
+        let mut third = FieldMemo::from_stored(stored.clone());
+        third.fields(key("b"), || fields(80.0));
+        let written = third.to_store().expect("a new entry is written");
+        assert!(!written.replace);
+        assert_eq!(written.entries.keys().collect::<Vec<_>>(), [&key("b").0]);
+        stored.extend(written.entries);
+
+        // "b" changed into "c": "a" and "b" unused, more than the one used: replaced.
+        let mut fourth = FieldMemo::from_stored(stored);
+        fourth.fields(key("c"), || fields(90.0));
+        let written = fourth.to_store().expect("a new entry is written");
+        assert!(written.replace, "unused entries never outnumber the used ones for long");
+        assert_eq!(written.entries.keys().collect::<Vec<_>>(), [&key("c").0]);
     }
 
     #[test]

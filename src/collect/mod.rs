@@ -40,8 +40,8 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use tracing::Instrument;
 
-pub use http::{FetchError, Fetched, Fetcher, RequestTally};
 pub use fields::{FieldMemo, FieldsToStore};
+pub use http::{FetchError, Fetched, Fetcher, RequestTally};
 pub use prior::{Prior, PriorRequest, Priors, Wanted};
 
 use crate::config::SourceConfig;

@@ -131,5 +131,7 @@ async fn ask<T>(
         Ok(()) => answer.await.map_err(|_| "the store did not answer".to_string()),
         Err(_) => Err("the store is no longer listening".to_string()),
     };
-    loaded.and_then(|r| r).map_err(|message| CollectError::Prior { message })
+    loaded
+        .and_then(|r| r)
+        .map_err(|message| CollectError::Prior { message })
 }

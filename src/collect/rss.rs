@@ -256,9 +256,17 @@ mod tests {
         let feed = parse_feed(RDF, &feed_url).unwrap();
         let now = Utc::now();
         let guard = ParseGuard::default();
-        let call = entry_call(&feed.entries[0], &feed_url, &RssOptions::default(), "rdf", now, &mut FieldMemo::default(), &guard)
-            .unwrap()
-            .unwrap();
+        let call = entry_call(
+            &feed.entries[0],
+            &feed_url,
+            &RssOptions::default(),
+            "rdf",
+            now,
+            &mut FieldMemo::default(),
+            &guard,
+        )
+        .unwrap()
+        .unwrap();
         assert_eq!(call.url, "https://example.org/aufrufe/dorfgemeinschaft.html");
         assert_eq!(call.published, NaiveDate::from_ymd_opt(2026, 3, 2));
         assert_eq!(call.title, "Förderaufruf Dorfgemeinschaftshäuser");
@@ -277,31 +285,61 @@ mod tests {
         let url = Url::parse("https://example.org/feed").unwrap();
         let now = Utc::now();
         let guard = ParseGuard::default();
-        for options in [RssOptions::default(), RssOptions { regions: vec![crate::model::Region::Bundesweit], ..RssOptions::default() }] {
-            let read = |feed: &str, memo: &mut FieldMemo| feed_calls(feed, &url, &options, "s", now, 100, memo, &guard).unwrap();
+        for options in [
+            RssOptions::default(),
+            RssOptions {
+                regions: vec![crate::model::Region::Bundesweit],
+                ..RssOptions::default()
+            },
+        ] {
+            let read = |feed: &str, memo: &mut FieldMemo| {
+                feed_calls(feed, &url, &options, "s", now, 100, memo, &guard).unwrap()
+            };
             let mut first = FieldMemo::default();
             let full = read(CRITERIA_FEED, &mut first);
-            assert!(full[0].funding_rate.is_some() && full[0].amount_max_eur.is_some(), "{:?}", full[0]);
+            assert!(
+                full[0].funding_rate.is_some() && full[0].amount_max_eur.is_some(),
+                "{:?}",
+                full[0]
+            );
             let stored: std::collections::HashMap<_, _> = first.to_store().unwrap().entries.into_iter().collect();
             // Poisoned entries prove the memo is read: every field differs from a real extraction.
             let poisoned = stored
                 .keys()
-                .map(|k| (k.clone(), serde_json::to_string(&Extracted {
-                    deadline: crate::model::Deadline::Unknown,
-                    applicants: crate::model::Applicants::default(),
-                    regions: Vec::new(),
-                    funding_rate: None,
-                    amount_max_eur: Some(1),
-                }).unwrap()))
+                .map(|k| {
+                    (
+                        k.clone(),
+                        serde_json::to_string(&Extracted {
+                            deadline: crate::model::Deadline::Unknown,
+                            applicants: crate::model::Applicants::default(),
+                            regions: Vec::new(),
+                            funding_rate: None,
+                            amount_max_eur: Some(1),
+                        })
+                        .unwrap(),
+                    )
+                })
                 .collect();
-            assert!(read(CRITERIA_FEED, &mut FieldMemo::from_stored(poisoned)).iter().all(|c| c.amount_max_eur == Some(1)));
+            assert!(
+                read(CRITERIA_FEED, &mut FieldMemo::from_stored(poisoned))
+                    .iter()
+                    .all(|c| c.amount_max_eur == Some(1))
+            );
             let mut second = FieldMemo::from_stored(stored.clone());
-            assert_eq!(read(CRITERIA_FEED, &mut second), full, "remembered fields are the extracted ones");
+            assert_eq!(
+                read(CRITERIA_FEED, &mut second),
+                full,
+                "remembered fields are the extracted ones"
+            );
             assert_eq!(second.to_store(), None);
             let changed = CRITERIA_FEED.replace("bis zu 80 %", "bis zu 60 %");
             let mut third = FieldMemo::from_stored(stored);
             let calls = read(&changed, &mut third);
-            assert_eq!(calls[0].funding_rate.map(|r| r.max), Some(60.0), "a changed entry is extracted again");
+            assert_eq!(
+                calls[0].funding_rate.map(|r| r.max),
+                Some(60.0),
+                "a changed entry is extracted again"
+            );
             assert_eq!(calls, read(&changed, &mut FieldMemo::default()));
         }
     }
