@@ -17,7 +17,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::json;
 
 use self::stats::{Meter, Stage, StageStats};
-use crate::collect::{self, Fetcher, Priors, SourceOutcome};
+use crate::collect::{self, Fetcher, Priors, SourceOutcome, Wanted};
 use crate::config::Config;
 use crate::matching::Matcher;
 use crate::model::source::SourceState;
@@ -32,7 +32,8 @@ use crate::store::{AnyStore, CallFilter, InstanceInfo, Lease, RunKind, SourceHea
 /// config names ([`App::open`]), a test or bench brings one through [`App::with_store`].
 pub struct App<S: Store = AnyStore> {
     pub config: Config,
-    /// The compiled rules; `None` after [`App::release_matcher`] until the next use.
+    /// The compiled rules; `None` until the first match (a pass in which nothing changed
+    /// matches nothing) and after [`App::release_matcher`].
     matcher: Mutex<Option<Arc<Matcher>>>,
     pub store: S,
     pub data_dir: PathBuf,
@@ -67,18 +68,18 @@ impl App<AnyStore> {
 }
 
 impl<S: Store> App<S> {
-    /// An app over an already opened store; compiles the rules.
+    /// An app over an already opened store. The rules are compiled when a pass first
+    /// has calls to match: loading the config checked everything compiling could refuse.
     pub fn with_store(
         config: Config,
         store: S,
         data_dir: &Path,
         today_override: Option<NaiveDate>,
     ) -> anyhow::Result<App<S>> {
-        let matcher = Matcher::new(&config).context("compiling the matching rules")?;
         Ok(App {
             rules_hash: rules_hash(&config),
             config,
-            matcher: Mutex::new(Some(Arc::new(matcher))),
+            matcher: Mutex::new(None),
             store,
             data_dir: data_dir.to_path_buf(),
             today_override,
@@ -113,12 +114,12 @@ impl<S: Store> App<S> {
         self.stage_stats.lock().unwrap_or_else(|e| e.into_inner()).push(stats);
     }
 
-    /// The compiled rules, compiled again if [`App::release_matcher`] dropped them.
+    /// The compiled rules, compiled on first use and again after [`App::release_matcher`].
     pub fn matcher(&self) -> Arc<Matcher> {
         let mut slot = self.matcher.lock().unwrap_or_else(|e| e.into_inner());
         slot.get_or_insert_with(|| {
-            // The same config compiled when it was loaded (`with_store`, `reload`).
-            Arc::new(Matcher::new(&self.config).expect("the rules compiled when the config was loaded"))
+            // Config::load refuses what Matcher::new would (a project's unknown Handlungsfeld).
+            Arc::new(Matcher::new(&self.config).expect("a loaded config compiles"))
         })
         .clone()
     }
@@ -185,8 +186,8 @@ impl<S: Store> App<S> {
         drop(all_states);
         let (priors, mut requests) = Priors::on_request(self.store.calls_per_source().await?);
         // A source's state is written back only when its pass changed it (new validators,
-        // memo): an unchanged source, every source of a warm pass, writes no state.
-        let stored_states = states.clone();
+        // memo, `SourceOutcome::state_changed`): an unchanged source, every source of a
+        // warm pass, writes no state.
         let mut collecting = collect::start_all(&fetcher, &sources, states, priors, now);
         // Earlier calls are read only for the sources that ask (a changed page); what was
         // read serves again to tell unchanged listings when the outcome is stored. Each
@@ -198,9 +199,8 @@ impl<S: Store> App<S> {
             tokio::select! {
                 outcome = collecting.next() => {
                     let Some(outcome) = outcome else { break };
-                    let prior_state = stored_states.get(&outcome.source);
                     if outcome.unchanged && outcome.error.is_none() && outcome.calls.is_empty() {
-                        if prior_state != Some(&outcome.state) {
+                        if outcome.state_changed {
                             self.store.save_source_state(&outcome.source, &outcome.state).await?;
                         }
                         unchanged.add(&outcome, now, &mut summary);
@@ -221,20 +221,26 @@ impl<S: Store> App<S> {
                             .map(|listed| (listed.url.clone(), Known::listed(listed)))
                             .collect(),
                     };
-                    let report = self.store_outcome(outcome, &known, prior_state, now).await?;
+                    let report = self.store_outcome(outcome, &known, now).await?;
                     if let Some(stored) = &stored {
                         // The receiver only goes away when the daemon stops the collect.
                         let _ = stored.send(report.source.clone());
                     }
                     summary.sources.push(report);
                 }
-                Some(request) = requests.recv() => {
-                    let calls = self.prior_calls(&request.source).await;
-                    if let Ok(calls) = &calls {
-                        known.insert(request.source.clone(), calls.values().map(|c| (c.url.clone(), Known::of(c))).collect());
+                Some(request) = requests.recv() => match request.wants {
+                    Wanted::Calls(reply) => {
+                        let calls = self.prior_calls(&request.source).await;
+                        if let Ok(calls) = &calls {
+                            known.insert(request.source.clone(), calls.values().map(|c| (c.url.clone(), Known::of(c))).collect());
+                        }
+                        let _ = reply.send(calls.map_err(|e| e.to_string()));
                     }
-                    let _ = request.reply.send(calls.map_err(|e| e.to_string()));
-                }
+                    Wanted::Fields(reply) => {
+                        let fields = self.store.extracted_fields(&request.source).await;
+                        let _ = reply.send(fields.map_err(|e| e.to_string()));
+                    }
+                },
             }
         }
         self.record_unchanged(&mut unchanged, &mut summary, stored.as_ref())
@@ -294,7 +300,6 @@ impl<S: Store> App<S> {
         &self,
         outcome: SourceOutcome,
         known: &HashMap<String, Known>,
-        stored_state: Option<&SourceState>,
         now: DateTime<Utc>,
     ) -> anyhow::Result<SourceReport> {
         let mut report = SourceReport {
@@ -319,7 +324,12 @@ impl<S: Store> App<S> {
             }
         }
         drop(changed);
-        if stored_state != Some(&outcome.state) {
+        if let Some(fields) = &outcome.fields {
+            self.store
+                .save_extracted_fields(&outcome.source, &fields.entries, fields.replace)
+                .await?;
+        }
+        if outcome.state_changed {
             self.store.save_source_state(&outcome.source, &outcome.state).await?;
         }
         let run = SourceRun {
@@ -351,11 +361,13 @@ impl<S: Store> App<S> {
         let key = self.matching_key(today);
         let mut summary = MatchSummary::default();
         let mut after: Option<CallId> = None;
-        let matcher = self.matcher();
+        // Compiled only when some call is to be matched.
+        let mut matcher: Option<Arc<Matcher>> = None;
         loop {
             let batch = self.store.calls_to_match(&key, after.as_ref(), MATCH_BATCH).await?;
             let Some((last, _)) = batch.last() else { break };
             after = Some(last.id.clone());
+            let matcher = matcher.get_or_insert_with(|| self.matcher());
             let results: Vec<(CallId, i64, Vec<Match>)> = batch
                 .into_iter()
                 .map(|(call, version)| {
@@ -488,13 +500,26 @@ pub const MATCH_BATCH: u32 = 200;
 /// types hold no hash maps.
 fn rules_hash(config: &Config) -> String {
     use sha2::{Digest, Sha256};
-    let mut hasher = Sha256::new();
-    hasher.update(env!("CARGO_PKG_VERSION"));
-    hasher.update(format!(
+    use std::fmt::Write;
+
+    /// Feeds formatted text straight into the hash: the debug form of a strategy runs to
+    /// hundreds of KB, and it is never needed as a string.
+    struct Hashing(Sha256);
+    impl Write for Hashing {
+        fn write_str(&mut self, s: &str) -> fmt::Result {
+            self.0.update(s);
+            Ok(())
+        }
+    }
+    let mut hasher = Hashing(Sha256::new());
+    hasher.0.update(env!("CARGO_PKG_VERSION"));
+    write!(
+        hasher,
         "{:?}\n{:?}\n{:?}",
         config.strategy, config.kommunen, config.member_regions
-    ));
-    hex::encode(&hasher.finalize()[..16])
+    )
+    .expect("hashing does not fail");
+    hex::encode(&hasher.0.finalize()[..16])
 }
 
 /// What the store holds of a call a source listed last time: enough to tell an
@@ -685,4 +710,24 @@ fn host_name() -> String {
         .map(|name| name.trim().to_string())
         .filter(|name| !name.is_empty())
         .unwrap_or_else(|| "localhost".to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The streamed hash is the hash of the whole debug text, as before: stored matching
+    /// keys stay valid across the change, so no call is matched again for it.
+    #[test]
+    fn rules_hash_streams_the_same_bytes_as_the_formatted_text() {
+        use sha2::{Digest, Sha256};
+        let config = Config::load(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/config"))).unwrap();
+        let mut whole = Sha256::new();
+        whole.update(env!("CARGO_PKG_VERSION"));
+        whole.update(format!(
+            "{:?}\n{:?}\n{:?}",
+            config.strategy, config.kommunen, config.member_regions
+        ));
+        assert_eq!(rules_hash(&config), hex::encode(&whole.finalize()[..16]));
+    }
 }

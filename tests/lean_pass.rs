@@ -587,3 +587,170 @@ mod incremental {
         assert_eq!(app.match_calls().await.unwrap().calls, 2, "new Kommunen: all calls");
     }
 }
+
+// ---- The field memo: a changed page re-extracts only its changed entries ----
+
+mod field_memo {
+    use std::collections::BTreeMap;
+
+    use chrono::NaiveDate;
+    use foerderradar::app::App;
+    use foerderradar::config::Config;
+    use foerderradar::store::{AnyStore, CallFilter, SqliteStore, Store};
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    use crate::pass::write_config;
+
+    fn today() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 11, 26).unwrap()
+    }
+
+    /// Entries with everything the field parsers read: applicants, region, rate, amount,
+    /// a deadline (one of them without a year, which depends on the day).
+    fn entries(changed: bool) -> Vec<(String, String)> {
+        let mut entries: Vec<(String, String)> = (0..6)
+            .map(|i| {
+                (
+                    format!("Förderaufruf {i}: Digitale Verwaltung"),
+                    format!(
+                        "Antragsberechtigt sind Kommunen und Vereine in Nordrhein-Westfalen. Gefördert werden bis zu {} % \
+                         der Ausgaben, höchstens {}.000 Euro. Anträge bis zum {}.",
+                        50 + i * 5,
+                        100 + i,
+                        if i % 2 == 0 { "31. März" } else { "15.01.2027" }
+                    ),
+                )
+            })
+            .collect();
+        if changed {
+            entries[2].1 = entries[2]
+                .1
+                .replace("bis zu 60 %", "bis zu 90 %")
+                .replace("31. März", "30.04.2027");
+            entries.push((
+                "Neuer Aufruf: Smarte Quartiere".into(),
+                "Bundesweit; Landkreise erhalten 70 Prozent, maximal 2,5 Mio. Euro. Frist: 01.02.2027.".into(),
+            ));
+        }
+        entries
+    }
+
+    fn feed(base: &str, entries: &[(String, String)]) -> String {
+        let items: String = entries
+            .iter()
+            .enumerate()
+            .map(|(i, (title, text))| {
+                format!("<item><title>{title}</title><link>{base}/rss/{i}.html</link><description>{text}</description></item>")
+            })
+            .collect();
+        format!("<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>F</title>{items}</channel></rss>")
+    }
+
+    fn list_page(entries: &[(String, String)]) -> String {
+        let items: String = entries
+            .iter()
+            .enumerate()
+            .map(|(i, (title, text))| {
+                format!("<li class=\"teaser\"><h3><a href=\"/list/{i}.html\">{title}</a></h3><p>{text}</p></li>")
+            })
+            .collect();
+        format!("<html><body><ul class=\"teasers\">{items}</ul></body></html>")
+    }
+
+    async fn serve(server: &MockServer, changed: bool) {
+        server.reset().await;
+        let entries = entries(changed);
+        Mock::given(method("GET"))
+            .and(path("/feed.xml"))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .insert_header("content-type", "application/rss+xml")
+                    .set_body_string(feed(&server.uri(), &entries)),
+            )
+            .mount(server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path("/list.html"))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .insert_header("content-type", "text/html; charset=utf-8")
+                    .set_body_string(list_page(&entries)),
+            )
+            .mount(server)
+            .await;
+    }
+
+    fn config(dir: &std::path::Path, base: &str) -> Config {
+        write_config(dir, base, 25);
+        let sources = format!(
+            "[[source]]\nid = \"feed\"\nkind = \"rss\"\nlabel = \"Feed\"\nurl = \"{base}/feed.xml\"\n\n\
+             [[source]]\nid = \"list\"\nkind = \"html\"\nlabel = \"Liste\"\nurl = \"{base}/list.html\"\n\
+             item = \"li.teaser\"\ntitle = \"h3\"\nsummary = \"p\"\n"
+        );
+        std::fs::write(dir.join("sources.toml"), sources).unwrap();
+        Config::load(dir).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Each stored call's content, by URL (what a pass extracted, without the times).
+    async fn contents(store: &impl Store) -> BTreeMap<String, String> {
+        let calls = store.list_calls(&CallFilter::default()).await.unwrap();
+        calls
+            .into_iter()
+            .map(|c| {
+                let facts = format!(
+                    "{:?} {:?} {:?} {:?} {:?} {}",
+                    c.deadline, c.applicants, c.regions, c.funding_rate, c.amount_max_eur, c.fingerprint
+                );
+                (c.url, facts)
+            })
+            .collect()
+    }
+
+    /// The calls a changed feed and list page leave in the store, their unchanged entries'
+    /// fields taken from the memo, are those a full extraction of the changed pages gives.
+    async fn remembered_fields_store_what_a_full_extraction_stores(store: AnyStore) {
+        let server = MockServer::start().await;
+        let tmp = tempfile::tempdir().unwrap();
+        let app = App::with_store(
+            config(&tmp.path().join("config"), &server.uri()),
+            store,
+            tmp.path(),
+            Some(today()),
+        )
+        .unwrap();
+        serve(&server, false).await;
+        app.collect(&[]).await.unwrap();
+        for source in ["feed", "list"] {
+            assert_eq!(
+                app.store.extracted_fields(source).await.unwrap().len(),
+                6,
+                "{source}: memo of the first pass"
+            );
+        }
+        serve(&server, true).await;
+        let summary = app.collect(&[]).await.unwrap();
+        let counts: Vec<(u32, u32)> = summary.sources.iter().map(|s| (s.new, s.changed)).collect();
+        assert_eq!(counts, [(1, 1), (1, 1)], "{summary}");
+        for source in ["feed", "list"] {
+            assert_eq!(
+                app.store.extracted_fields(source).await.unwrap().len(),
+                8,
+                "{source}: the changed and the new entry added, the changed one's old entry kept"
+            );
+        }
+
+        let fresh = SqliteStore::memory().await.unwrap();
+        let full = App::with_store(
+            config(&tmp.path().join("config2"), &server.uri()),
+            fresh,
+            tmp.path(),
+            Some(today()),
+        )
+        .unwrap();
+        full.collect(&[]).await.unwrap();
+        assert_eq!(contents(&app.store).await, contents(&full.store).await);
+    }
+
+    crate::on_both_backends!(remembered_fields_store_what_a_full_extraction_stores);
+}

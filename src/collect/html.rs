@@ -21,6 +21,7 @@ use super::extract::{
     MarkupError, ParseGuard, is_bare_heading, parse_amount_max, parse_applicants, parse_deadline, parse_funding_rate,
     parse_german_date, parse_page, parse_regions, try_html_to_text,
 };
+use super::fields::{EntryKey, Extracted, FieldMemo};
 use super::identity::canonical_url;
 use super::page::{base_url, css, text_of};
 use super::{CollectContext, CollectError, SourceKind, Validators, berlin_today};
@@ -91,10 +92,16 @@ pub async fn collect(ctx: &mut CollectContext<'_>) -> Result<Vec<Call>, CollectE
         return Ok(ctx.all_unchanged());
     }
     let calls = match &html.selectors().detail {
-        None => listings
-            .iter()
-            .map(|l| build_call(ctx, html.options(), l, None))
-            .collect(),
+        None => {
+            ctx.load_fields().await?;
+            let mut memo = std::mem::take(&mut ctx.fields);
+            let calls = listings
+                .iter()
+                .map(|l| build_call(ctx, html.options(), l, None, Some(&mut memo)))
+                .collect();
+            ctx.fields = memo;
+            calls
+        }
         // Only detail pages reuse earlier calls; a list alone never reads them.
         Some(_) => {
             ctx.load_prior().await?;
@@ -210,7 +217,7 @@ async fn collect_details(
             Err(e) => {
                 tracing::warn!(source = %ctx.source.id, url = %listing.link, error = %e, "detail page failed; using the list entry");
                 let fallback = ctx.prior.get(&listing.url).map_or_else(
-                    || build_call(ctx, html.options(), listing, None),
+                    || build_call(ctx, html.options(), listing, None, None),
                     |prior| Call {
                         last_seen: ctx.now,
                         ..prior.clone()
@@ -268,7 +275,7 @@ async fn detail_call(
         .await?
         .map_err(|e| ctx.markup_error(&listing.link, e))?;
     Ok((
-        build_call(ctx, html.options(), listing, Some(&page)),
+        build_call(ctx, html.options(), listing, Some(&page), None),
         Some(fetched.validators),
     ))
 }
@@ -480,14 +487,65 @@ fn parse_detail_page(body: &str, selectors: &Selectors, guard: &ParseGuard) -> R
 }
 
 /// Merges a listing, its detail page and the source's fixed values into a call.
-/// Label answers win over selectors, which win over free text.
-fn build_call(ctx: &CollectContext<'_>, options: &HtmlOptions, listing: &Listing, detail: Option<&DetailPage>) -> Call {
+/// Label answers win over selectors, which win over free text. The fields of a listing
+/// read without a detail page come from `memo` when the listing is as it was.
+fn build_call(
+    ctx: &CollectContext<'_>,
+    options: &HtmlOptions,
+    listing: &Listing,
+    detail: Option<&DetailPage>,
+    memo: Option<&mut FieldMemo>,
+) -> Call {
     let today = berlin_today(ctx.now);
-    let labels: Vec<&(Field, String)> = listing
+    let read_regions = options.regions.is_empty();
+    let extract = || listing_fields(listing, detail, today, read_regions);
+    let fields = match memo.filter(|_| detail.is_none()) {
+        Some(memo) => {
+            let signature = listing.signature().to_string();
+            let key = EntryKey::of(today, &[&signature, if read_regions { "regions" } else { "" }]);
+            memo.fields(key, extract)
+        }
+        None => extract(),
+    };
+    let (title, summary, text) = call_texts(listing, detail);
+    let labels = labels_of(listing, detail);
+    let label = |field: Field| {
+        labels
+            .iter()
+            .find(|(f, _)| *f == field)
+            .map(|(_, answer)| answer.as_str())
+    };
+    let mut call = Call::new(ctx.source.id.clone(), listing.url.clone(), title, ctx.now);
+    fields.apply(&mut call);
+    if !read_regions {
+        call.regions = options.regions.clone();
+    }
+    call.funder = label(Field::Funder)
+        .map(str::to_string)
+        .or_else(|| options.funder.clone());
+    call.funding_types = labels
+        .iter()
+        .filter(|(f, _)| *f == Field::FundingType)
+        .map(|(_, a)| a.clone())
+        .collect();
+    call.published = listing.published;
+    call.summary = summary;
+    call.text = text;
+    call.seal()
+}
+
+/// The label answers of the listing, then of its detail page.
+fn labels_of<'a>(listing: &'a Listing, detail: Option<&'a DetailPage>) -> Vec<&'a (Field, String)> {
+    listing
         .labels
         .iter()
         .chain(detail.iter().flat_map(|d| &d.labels))
-        .collect();
+        .collect()
+}
+
+/// Title, summary and full text of the call: the detail page's where it has them.
+fn call_texts(listing: &Listing, detail: Option<&DetailPage>) -> (String, String, String) {
+    let labels = labels_of(listing, detail);
     let label = |field: Field| {
         labels
             .iter()
@@ -506,33 +564,35 @@ fn build_call(ctx: &CollectContext<'_>, options: &HtmlOptions, listing: &Listing
         .or_else(|| label(Field::Summary).map(str::to_string).filter(said))
         .unwrap_or_default();
     let text = detail.map(|d| d.text.clone()).unwrap_or_default();
-    let free_text = format!("{title}\n{summary}\n{text}");
-    let mut call = Call::new(ctx.source.id.clone(), listing.url.clone(), title, ctx.now);
-    call.deadline = label(Field::Deadline)
-        .or(detail.and_then(|d| d.deadline.as_deref()))
-        .or(listing.deadline.as_deref())
-        .map(|d| deadline_of(d, today))
-        .unwrap_or_else(|| parse_deadline(&format!("{summary}\n{text}"), today));
-    call.applicants = parse_applicants(label(Field::Applicants).unwrap_or(&free_text));
-    call.regions = if options.regions.is_empty() {
-        parse_regions(label(Field::Region).unwrap_or(&free_text))
-    } else {
-        options.regions.clone()
+    (title, summary, text)
+}
+
+/// What the field parsers read from a listing and its detail page.
+fn listing_fields(listing: &Listing, detail: Option<&DetailPage>, today: NaiveDate, read_regions: bool) -> Extracted {
+    let (title, summary, text) = call_texts(listing, detail);
+    let labels = labels_of(listing, detail);
+    let label = |field: Field| {
+        labels
+            .iter()
+            .find(|(f, _)| *f == field)
+            .map(|(_, answer)| answer.as_str())
     };
-    call.funding_rate = parse_funding_rate(label(Field::Rate).unwrap_or(&free_text));
-    call.amount_max_eur = parse_amount_max(label(Field::Amount).unwrap_or(&free_text));
-    call.funder = label(Field::Funder)
-        .map(str::to_string)
-        .or_else(|| options.funder.clone());
-    call.funding_types = labels
-        .iter()
-        .filter(|(f, _)| *f == Field::FundingType)
-        .map(|(_, a)| a.clone())
-        .collect();
-    call.published = listing.published;
-    call.summary = summary;
-    call.text = text;
-    call.seal()
+    let free_text = format!("{title}\n{summary}\n{text}");
+    Extracted {
+        deadline: label(Field::Deadline)
+            .or(detail.and_then(|d| d.deadline.as_deref()))
+            .or(listing.deadline.as_deref())
+            .map(|d| deadline_of(d, today))
+            .unwrap_or_else(|| parse_deadline(&format!("{summary}\n{text}"), today)),
+        applicants: parse_applicants(label(Field::Applicants).unwrap_or(&free_text)),
+        regions: if read_regions {
+            parse_regions(label(Field::Region).unwrap_or(&free_text))
+        } else {
+            Vec::new()
+        },
+        funding_rate: parse_funding_rate(label(Field::Rate).unwrap_or(&free_text)),
+        amount_max_eur: parse_amount_max(label(Field::Amount).unwrap_or(&free_text)),
+    }
 }
 
 /// An ISO date (from `datetime`) is one cut-off; anything else is German text.

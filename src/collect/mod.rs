@@ -22,6 +22,7 @@
 //! politeness slot; queueing for that slot is bounded by `http.host_wait_secs`.
 
 pub mod extract;
+pub mod fields;
 pub mod foerderdatenbank;
 pub mod html;
 mod http;
@@ -39,8 +40,9 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use tracing::Instrument;
 
+pub use fields::{FieldMemo, FieldsToStore};
 pub use http::{FetchError, Fetched, Fetcher, RequestTally};
-pub use prior::{Prior, PriorRequest, Priors};
+pub use prior::{Prior, PriorRequest, Priors, Wanted};
 
 use crate::config::SourceConfig;
 use crate::model::Call;
@@ -72,6 +74,8 @@ pub struct CollectContext<'a> {
     /// detail pages need not be fetched again (304 or unchanged list card). Counted
     /// up front; a kind calls [`CollectContext::load_prior`] before it reads them.
     pub prior: Prior,
+    /// The fields this pass extracted or took from the source's memo (see [`fields`]).
+    pub fields: FieldMemo,
     /// Set by a kind that found everything as in its last pass (a 304 for the feed or
     /// for every list page, no detail to refresh): it returns no calls, and the store
     /// marks the source's last listing as seen again.
@@ -140,6 +144,7 @@ impl<'a> CollectContext<'a> {
             source,
             state,
             prior,
+            fields: FieldMemo::default(),
             unchanged: false,
             now,
             soft_budget: budget.mul_f64(SOFT_BUDGET_SHARE),
@@ -151,6 +156,12 @@ impl<'a> CollectContext<'a> {
     /// Loads the source's earlier calls if they were only counted.
     pub async fn load_prior(&mut self) -> Result<(), CollectError> {
         self.prior.load(&self.source.id).await
+    }
+
+    /// Loads the source's field memo (a changed feed or list page is about to be read).
+    pub async fn load_fields(&mut self) -> Result<(), CollectError> {
+        self.fields = self.prior.fields(&self.source.id).await?;
+        Ok(())
     }
 
     /// Ends a pass in which nothing changed since the last one (see [`CollectContext::unchanged`]).
@@ -243,12 +254,17 @@ pub struct SourceOutcome {
     pub source: String,
     pub calls: Vec<Call>,
     pub state: SourceState,
+    /// The pass changed `state` (new validators, memo): only then is it written back.
+    pub state_changed: bool,
     /// Set when the source failed. `calls` is then empty and `state` the old one:
     /// the store keeps the calls of earlier passes, and the next pass starts afresh.
     pub error: Option<String>,
     /// Everything as in the last pass: `calls` is empty, and the calls the source
     /// listed last time are still listed (see [`CollectContext::unchanged`]).
     pub unchanged: bool,
+    /// The source's field memo to store (fields as JSON by entry key), when this pass
+    /// changed it.
+    pub fields: Option<FieldsToStore>,
     pub requests: u32,
     pub not_modified: u32,
     pub duration: Duration,
@@ -282,19 +298,24 @@ pub async fn collect_source(
         result = http::count_requests(tally.clone(), run_kind(&mut ctx)) => result,
         error = watch => Err(error),
     };
-    let (calls, state, error, unchanged) = match result {
-        Ok(calls) => (calls, ctx.state, None, ctx.unchanged),
+    let (calls, state, state_changed, error, unchanged, fields) = match result {
+        Ok(calls) => {
+            let changed = ctx.state != state;
+            (calls, ctx.state, changed, None, ctx.unchanged, ctx.fields.to_store())
+        }
         Err(e) => {
             tracing::warn!(target: REPEATED_IN_SUMMARY, source = %source.id, error = %e, "source failed");
-            (Vec::new(), state, Some(e.to_string()), false)
+            (Vec::new(), state, false, Some(e.to_string()), false, None)
         }
     };
     SourceOutcome {
         source: source.id.clone(),
         calls,
         state,
+        state_changed,
         error,
         unchanged,
+        fields,
         requests: tally.requests.load(Ordering::Relaxed),
         not_modified: tally.not_modified.load(Ordering::Relaxed),
         duration: started.elapsed(),
@@ -366,7 +387,7 @@ pub fn start_all(
             let state = states.remove(&source.id).unwrap_or_default();
             let prior = priors.take(&source.id);
             let span = tracing::info_span!("collect", source = %source.id, kind = source.kind.name());
-            let fallback = (source.id.clone(), state.clone());
+            let fallback = source.id.clone();
             let task = tokio::spawn(
                 async move { collect_source(&fetcher, &source, state, prior, now).await }.instrument(span),
             );
@@ -378,8 +399,8 @@ pub fn start_all(
 
 /// The running collectors of a pass (see [`start_all`]).
 pub struct Collecting {
-    /// Each source's id and old state (kept if its collector panics) with its task.
-    tasks: std::collections::VecDeque<((String, SourceState), tokio::task::JoinHandle<SourceOutcome>)>,
+    /// Each source's id with its task.
+    tasks: std::collections::VecDeque<(String, tokio::task::JoinHandle<SourceOutcome>)>,
 }
 
 impl Collecting {
@@ -388,20 +409,23 @@ impl Collecting {
     pub async fn next(&mut self) -> Option<SourceOutcome> {
         let (_, task) = self.tasks.front_mut()?;
         let joined = task.await;
-        let ((id, state), _) = self.tasks.pop_front()?;
-        Some(joined.unwrap_or_else(|e| panicked(id, state, &e)))
+        let (id, _) = self.tasks.pop_front()?;
+        Some(joined.unwrap_or_else(|e| panicked(id, &e)))
     }
 }
 
-/// A panicking collector keeps its old state, so nothing of the last pass is lost.
-fn panicked(source: String, state: SourceState, e: &tokio::task::JoinError) -> SourceOutcome {
+/// A panicking collector changes no state: the stored one stays, so nothing of the last
+/// pass is lost (the outcome carries none, and says so with `state_changed`).
+fn panicked(source: String, e: &tokio::task::JoinError) -> SourceOutcome {
     tracing::error!(source = %source, error = %e, "source collector panicked");
     SourceOutcome {
         source,
         calls: Vec::new(),
-        state,
+        state: SourceState::default(),
+        state_changed: false,
         error: Some(format!("collector panicked: {e}")),
         unchanged: false,
+        fields: None,
         requests: 0,
         not_modified: 0,
         duration: Duration::ZERO,

@@ -1,23 +1,33 @@
-//! The calls a source delivered before. A pass in which a source answers 304 never
-//! needs them, so the store counts them up front and loads a source's calls only when
-//! its collector asks (a changed page, a detail to reuse).
+//! What a source delivered before: its calls, and the fields its entries gave
+//! ([`FieldMemo`]). A pass in which a source answers 304 needs neither, so the store
+//! counts the calls up front and loads a source's calls or memo only when its collector
+//! asks (a changed page, a detail to reuse).
 
 use std::collections::HashMap;
 
 use tokio::sync::{mpsc, oneshot};
 
 use super::CollectError;
+use super::fields::FieldMemo;
 use crate::model::Call;
 
-/// A collector's request for the calls its source delivered before, by canonical URL.
+/// A collector's request for what its source delivered before.
 pub struct PriorRequest {
     pub source: String,
-    pub reply: oneshot::Sender<Result<HashMap<String, Call>, String>>,
+    pub wants: Wanted,
+}
+
+/// What a [`PriorRequest`] asks for, with the channel for the answer.
+pub enum Wanted {
+    /// The calls, by canonical URL.
+    Calls(oneshot::Sender<Result<HashMap<String, Call>, String>>),
+    /// The stored field memo: fields as JSON by entry key.
+    Fields(oneshot::Sender<Result<HashMap<String, String>, String>>),
 }
 
 /// Where a pass gets each source's earlier calls.
 pub enum Priors {
-    /// Given up front (tests, tools).
+    /// Given up front (tests, tools); no field memo.
     Loaded(HashMap<String, HashMap<String, Call>>),
     /// Counted up front; the receiver of `requests` loads a source's calls on request.
     OnRequest {
@@ -47,6 +57,7 @@ impl Priors {
                     count,
                     calls: HashMap::new(),
                     pending: Some(requests.clone()),
+                    requests: Some(requests.clone()),
                 },
             },
         }
@@ -58,7 +69,10 @@ impl Priors {
 pub struct Prior {
     count: usize,
     calls: HashMap<String, Call>,
+    /// Set while the calls are counted but not loaded.
     pending: Option<mpsc::UnboundedSender<PriorRequest>>,
+    /// Where to ask for the field memo; `None` when the source delivered nothing before.
+    requests: Option<mpsc::UnboundedSender<PriorRequest>>,
 }
 
 impl Prior {
@@ -67,6 +81,7 @@ impl Prior {
             count: calls.len(),
             calls,
             pending: None,
+            requests: None,
         }
     }
 
@@ -86,19 +101,37 @@ impl Prior {
         let Some(requests) = self.pending.take() else {
             return Ok(());
         };
-        let (reply, answer) = oneshot::channel();
-        let request = PriorRequest {
-            source: source.to_string(),
-            reply,
-        };
-        let loaded = match requests.send(request) {
-            Ok(()) => answer.await.map_err(|_| "the store did not answer".to_string()),
-            Err(_) => Err("the store is no longer listening".to_string()),
-        };
-        self.calls = loaded
-            .and_then(|r| r)
-            .map_err(|message| CollectError::Prior { message })?;
+        self.calls = ask(&requests, source, Wanted::Calls).await?;
         self.count = self.calls.len();
         Ok(())
     }
+
+    /// The source's field memo as stored; empty when it delivered nothing before (or
+    /// the pass has no store to ask).
+    pub async fn fields(&self, source: &str) -> Result<FieldMemo, CollectError> {
+        let Some(requests) = &self.requests else {
+            return Ok(FieldMemo::default());
+        };
+        Ok(FieldMemo::from_stored(ask(requests, source, Wanted::Fields).await?))
+    }
+}
+
+/// Sends one request and waits for its answer.
+async fn ask<T>(
+    requests: &mpsc::UnboundedSender<PriorRequest>,
+    source: &str,
+    wants: impl FnOnce(oneshot::Sender<Result<T, String>>) -> Wanted,
+) -> Result<T, CollectError> {
+    let (reply, answer) = oneshot::channel();
+    let request = PriorRequest {
+        source: source.to_string(),
+        wants: wants(reply),
+    };
+    let loaded = match requests.send(request) {
+        Ok(()) => answer.await.map_err(|_| "the store did not answer".to_string()),
+        Err(_) => Err("the store is no longer listening".to_string()),
+    };
+    loaded
+        .and_then(|r| r)
+        .map_err(|message| CollectError::Prior { message })
 }

@@ -1,7 +1,7 @@
 //! Source kind `rss`: RSS 0.9x/1.0 (RDF)/2.0 and Atom feeds (feed-rs). Each
 //! entry becomes a [`Call`]; criteria come from the entry's text via `extract`.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use feed_rs::model::{Entry, Feed};
 use url::Url;
 
@@ -9,6 +9,7 @@ use super::extract::{
     MarkupError, ParseGuard, parse_amount_max, parse_applicants, parse_deadline, parse_funding_rate, parse_regions,
     try_html_to_text,
 };
+use super::fields::{EntryKey, Extracted, FieldMemo};
 use super::identity::canonical_url;
 use super::{CollectContext, CollectError, PageError, SourceKind, berlin_today};
 use crate::model::Call;
@@ -31,21 +32,27 @@ pub async fn collect(ctx: &mut CollectContext<'_>) -> Result<Vec<Call>, CollectE
     if fetched.not_modified {
         return Ok(ctx.all_unchanged());
     }
+    ctx.load_fields().await?;
     let (body, url, source) = (fetched.body, fetched.url, ctx.source.id.clone());
     let (options, now) = (options.clone(), ctx.now);
     let max = ctx.fetcher.settings().max_items_per_feed;
-    let calls = ctx
+    let mut memo = std::mem::take(&mut ctx.fields);
+    let (calls, memo) = ctx
         .parse_blocking(&key, move |guard| {
-            feed_calls(&body, &url, &options, &source, now, max, guard)
+            let calls = feed_calls(&body, &url, &options, &source, now, max, &mut memo, guard);
+            (calls, memo)
         })
-        .await?
-        .map_err(|e| ctx.page_error(&key, e))?;
+        .await?;
+    ctx.fields = memo;
+    let calls = calls.map_err(|e| ctx.page_error(&key, e))?;
     ctx.state.validators.insert(key, fetched.validators);
     Ok(dedup_by_url(calls))
 }
 
 /// The calls of a fetched feed: at most `max` entries (the rest dropped with a
-/// warning), each entry's HTML read under `guard`.
+/// warning), each entry's HTML read under `guard`, its fields taken from `memo` when
+/// the entry is as it was.
+#[allow(clippy::too_many_arguments)]
 fn feed_calls(
     body: &str,
     url: &Url,
@@ -53,6 +60,7 @@ fn feed_calls(
     source: &str,
     now: DateTime<Utc>,
     max: usize,
+    memo: &mut FieldMemo,
     guard: &ParseGuard,
 ) -> Result<Vec<Call>, PageError> {
     let truncated = truncate_entries(body, max);
@@ -68,7 +76,7 @@ fn feed_calls(
     let mut calls = Vec::with_capacity(feed.entries.len());
     for entry in &feed.entries {
         guard.check().map_err(PageError::Markup)?;
-        if let Some(call) = entry_call(entry, url, options, source, now, guard).map_err(PageError::Markup)? {
+        if let Some(call) = entry_call(entry, url, options, source, now, memo, guard).map_err(PageError::Markup)? {
             calls.push(call);
         }
     }
@@ -142,6 +150,7 @@ fn entry_call(
     options: &RssOptions,
     source: &str,
     now: DateTime<Utc>,
+    memo: &mut FieldMemo,
     guard: &ParseGuard,
 ) -> Result<Option<Call>, MarkupError> {
     let Some(url) = entry_url(entry, feed_url) else {
@@ -154,17 +163,14 @@ fn entry_call(
     };
     let summary = entry_summary(entry, guard)?;
     let today = berlin_today(now);
-    let criteria_text = format!("{title}\n{summary}");
     let mut call = Call::new(source, canonical_url(url.as_str()), title.trim(), now);
-    call.deadline = parse_deadline(&summary, today);
-    call.applicants = parse_applicants(&criteria_text);
-    call.regions = if options.regions.is_empty() {
-        parse_regions(&criteria_text)
-    } else {
-        options.regions.clone()
-    };
-    call.funding_rate = parse_funding_rate(&summary);
-    call.amount_max_eur = parse_amount_max(&summary);
+    let read_regions = options.regions.is_empty();
+    let key = EntryKey::of(today, &[&title, &summary, if read_regions { "regions" } else { "" }]);
+    memo.fields(key, || entry_fields(&title, &summary, today, read_regions))
+        .apply(&mut call);
+    if !read_regions {
+        call.regions = options.regions.clone();
+    }
     call.funder = options.funder.clone();
     call.funding_types = options.funding_types.clone();
     call.topics = entry
@@ -178,6 +184,22 @@ fn entry_call(
         .map(|d| d.with_timezone(&chrono_tz::Europe::Berlin).date_naive());
     call.summary = summary;
     Ok(Some(call.seal()))
+}
+
+/// What the field parsers read from an entry's title and summary.
+fn entry_fields(title: &str, summary: &str, today: NaiveDate, read_regions: bool) -> Extracted {
+    let criteria_text = format!("{title}\n{summary}");
+    Extracted {
+        deadline: parse_deadline(summary, today),
+        applicants: parse_applicants(&criteria_text),
+        regions: if read_regions {
+            parse_regions(&criteria_text)
+        } else {
+            Vec::new()
+        },
+        funding_rate: parse_funding_rate(summary),
+        amount_max_eur: parse_amount_max(summary),
+    }
 }
 
 /// The entry's link (relative ones resolved against the feed), else a guid that is a URL.
@@ -234,13 +256,92 @@ mod tests {
         let feed = parse_feed(RDF, &feed_url).unwrap();
         let now = Utc::now();
         let guard = ParseGuard::default();
-        let call = entry_call(&feed.entries[0], &feed_url, &RssOptions::default(), "rdf", now, &guard)
-            .unwrap()
-            .unwrap();
+        let call = entry_call(
+            &feed.entries[0],
+            &feed_url,
+            &RssOptions::default(),
+            "rdf",
+            now,
+            &mut FieldMemo::default(),
+            &guard,
+        )
+        .unwrap()
+        .unwrap();
         assert_eq!(call.url, "https://example.org/aufrufe/dorfgemeinschaft.html");
         assert_eq!(call.published, NaiveDate::from_ymd_opt(2026, 3, 2));
         assert_eq!(call.title, "Förderaufruf Dorfgemeinschaftshäuser");
         assert!(!call.fingerprint.is_empty());
+    }
+
+    const CRITERIA_FEED: &str = r#"<?xml version="1.0"?><rss version="2.0"><channel><title>F</title>
+<item><title>Digitale Kommune</title><link>https://example.org/a</link><description>Antragsberechtigt sind Kommunen und Landkreise in Nordrhein-Westfalen. Die Förderquote beträgt bis zu 80 %, höchstens 200.000 Euro. Anträge bis zum 31. März einreichen.</description></item>
+<item><title>Klimaschutz im Quartier</title><link>https://example.org/b</link><description>Gefördert werden Vereine bundesweit mit 50 Prozent; Frist: 15.01.2027.</description></item>
+</channel></rss>"#;
+
+    /// The fields taken from a memo are those a full extraction gives, for every
+    /// entry, with and without configured regions; a changed entry is extracted anew.
+    #[test]
+    fn memo_fields_equal_a_full_extraction() {
+        let url = Url::parse("https://example.org/feed").unwrap();
+        let now = Utc::now();
+        let guard = ParseGuard::default();
+        for options in [
+            RssOptions::default(),
+            RssOptions {
+                regions: vec![crate::model::Region::Bundesweit],
+                ..RssOptions::default()
+            },
+        ] {
+            let read = |feed: &str, memo: &mut FieldMemo| {
+                feed_calls(feed, &url, &options, "s", now, 100, memo, &guard).unwrap()
+            };
+            let mut first = FieldMemo::default();
+            let full = read(CRITERIA_FEED, &mut first);
+            assert!(
+                full[0].funding_rate.is_some() && full[0].amount_max_eur.is_some(),
+                "{:?}",
+                full[0]
+            );
+            let stored: std::collections::HashMap<_, _> = first.to_store().unwrap().entries.into_iter().collect();
+            // Poisoned entries prove the memo is read: every field differs from a real extraction.
+            let poisoned = stored
+                .keys()
+                .map(|k| {
+                    (
+                        k.clone(),
+                        serde_json::to_string(&Extracted {
+                            deadline: crate::model::Deadline::Unknown,
+                            applicants: crate::model::Applicants::default(),
+                            regions: Vec::new(),
+                            funding_rate: None,
+                            amount_max_eur: Some(1),
+                        })
+                        .unwrap(),
+                    )
+                })
+                .collect();
+            assert!(
+                read(CRITERIA_FEED, &mut FieldMemo::from_stored(poisoned))
+                    .iter()
+                    .all(|c| c.amount_max_eur == Some(1))
+            );
+            let mut second = FieldMemo::from_stored(stored.clone());
+            assert_eq!(
+                read(CRITERIA_FEED, &mut second),
+                full,
+                "remembered fields are the extracted ones"
+            );
+            assert_eq!(second.to_store(), None);
+            let changed = CRITERIA_FEED.replace("bis zu 80 %", "bis zu 60 %");
+            let mut third = FieldMemo::from_stored(stored);
+            let calls = read(&changed, &mut third);
+            assert_eq!(
+                calls[0].funding_rate.map(|r| r.max),
+                Some(60.0),
+                "a changed entry is extracted again"
+            );
+            assert_eq!(calls, read(&changed, &mut FieldMemo::default()));
+        }
     }
 
     fn feed_of(items: usize) -> String {
@@ -266,6 +367,7 @@ mod tests {
             "s",
             Utc::now(),
             5,
+            &mut FieldMemo::default(),
             &ParseGuard::default(),
         )
         .unwrap();
@@ -288,7 +390,16 @@ mod tests {
     fn a_spent_budget_stops_reading_entries() {
         let url = Url::parse("https://example.org/feed").unwrap();
         let spent = ParseGuard::until(std::time::Instant::now());
-        let result = feed_calls(&feed_of(10), &url, &RssOptions::default(), "s", Utc::now(), 100, &spent);
+        let result = feed_calls(
+            &feed_of(10),
+            &url,
+            &RssOptions::default(),
+            "s",
+            Utc::now(),
+            100,
+            &mut FieldMemo::default(),
+            &spent,
+        );
         assert!(
             matches!(result, Err(PageError::Markup(MarkupError::OutOfTime))),
             "{result:?}"

@@ -78,6 +78,8 @@ delegate! {
     async fn source_state(&self, source: &str) -> StoreResult<SourceState>;
     async fn save_source_state(&self, source: &str, state: &SourceState) -> StoreResult<()>;
     async fn source_states(&self) -> StoreResult<std::collections::HashMap<String, SourceState>>;
+    async fn extracted_fields(&self, source: &str) -> StoreResult<std::collections::HashMap<String, String>>;
+    async fn save_extracted_fields(&self, source: &str, entries: &std::collections::BTreeMap<String, String>, replace: bool) -> StoreResult<()>;
     async fn record_source_run(&self, run: &SourceRun, broken_after: u32) -> StoreResult<SourceHealth>;
     async fn source_health(&self) -> StoreResult<Vec<SourceHealth>>;
     async fn record_unchanged_sources(&self, runs: &[SourceRun], broken_after: u32) -> StoreResult<Vec<SourceHealth>>;

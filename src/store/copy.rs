@@ -115,6 +115,12 @@ const TABLES: &[Table] = &[
         serial: false,
     },
     Table {
+        name: "extracted_fields",
+        columns: &[("source", Text), ("entry", Text), ("fields", Text)],
+        order: "source, entry",
+        serial: false,
+    },
+    Table {
         name: "source_health",
         columns: &[
             ("source", Text),

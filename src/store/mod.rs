@@ -476,6 +476,17 @@ pub trait Store: Send + Sync {
     async fn save_source_state(&self, source: &str, state: &SourceState) -> StoreResult<()>;
     /// The states of all sources with one, by source (one statement for a whole pass).
     async fn source_states(&self) -> StoreResult<HashMap<String, SourceState>>;
+    /// A source's field memo (`collect::fields`): the fields of its entries as JSON, by
+    /// entry key. Read only for a source whose feed or list page changed.
+    async fn extracted_fields(&self, source: &str) -> StoreResult<HashMap<String, String>>;
+    /// Stores a source's field memo: `entries` replace the stored ones with `replace`,
+    /// else they are added (a key names its fields: an entry already stored is kept).
+    async fn save_extracted_fields(
+        &self,
+        source: &str,
+        entries: &std::collections::BTreeMap<String, String>,
+        replace: bool,
+    ) -> StoreResult<()>;
     /// Records one pass of a source and updates its health; `broken_after`
     /// consecutive failures, or zero items where there were some, flag it broken.
     async fn record_source_run(&self, run: &SourceRun, broken_after: u32) -> StoreResult<SourceHealth>;

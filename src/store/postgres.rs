@@ -246,6 +246,19 @@ impl Store for PgStore {
         sources::save_state(&self.pool, source, state).await
     }
 
+    async fn extracted_fields(&self, source: &str) -> StoreResult<std::collections::HashMap<String, String>> {
+        sources::extracted_fields(&self.pool, source).await
+    }
+
+    async fn save_extracted_fields(
+        &self,
+        source: &str,
+        entries: &std::collections::BTreeMap<String, String>,
+        replace: bool,
+    ) -> StoreResult<()> {
+        sources::save_extracted_fields(&self.pool, source, entries, replace).await
+    }
+
     async fn record_source_run(&self, run: &SourceRun, broken_after: u32) -> StoreResult<SourceHealth> {
         sources::record_run(&self.pool, run, broken_after).await
     }

@@ -1,6 +1,6 @@
 //! Per-source state, runs and health.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
 use sqlx::postgres::{PgConnection, PgPool};
@@ -41,6 +41,43 @@ pub(super) async fn save_state(pool: &PgPool, source: &str, state: &SourceState)
     .bind(source)
     .bind(to_json("source_state", "json", state)?)
     .bind(Utc::now())
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// A source's field memo: fields as JSON by entry key.
+pub(super) async fn extracted_fields(pool: &PgPool, source: &str) -> StoreResult<HashMap<String, String>> {
+    let rows: Vec<(String, String)> = query_as("SELECT entry, fields FROM extracted_fields WHERE source = $1")
+        .bind(source)
+        .fetch_all(pool)
+        .await?;
+    Ok(rows.into_iter().collect())
+}
+
+/// Stores a source's field memo (see the SQLite store; two statements at most). No
+/// transaction: the memo is a cache (see the SQLite store).
+pub(super) async fn save_extracted_fields(
+    pool: &PgPool,
+    source: &str,
+    entries: &BTreeMap<String, String>,
+    replace: bool,
+) -> StoreResult<()> {
+    let (keys, fields): (Vec<&str>, Vec<&str>) = entries.iter().map(|(k, f)| (k.as_str(), f.as_str())).unzip();
+    if replace {
+        query("DELETE FROM extracted_fields WHERE source = $1")
+            .bind(source)
+            .execute(pool)
+            .await?;
+    }
+    query(
+        "INSERT INTO extracted_fields (source, entry, fields) \
+         SELECT $1, e.entry, e.fields FROM unnest($2::text[], $3::text[]) AS e(entry, fields) \
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(source)
+    .bind(keys)
+    .bind(fields)
     .execute(pool)
     .await?;
     Ok(())

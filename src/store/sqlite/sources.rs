@@ -1,6 +1,6 @@
 //! Per-source state, runs and health.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
 use sqlx::sqlite::{SqliteConnection, SqlitePool};
@@ -48,6 +48,39 @@ pub(super) async fn save_state(pool: &SqlitePool, source: &str, state: &SourceSt
     .bind(ts(Utc::now()))
     .execute(pool)
     .await?;
+    Ok(())
+}
+
+/// A source's field memo: fields as JSON by entry key.
+pub(super) async fn extracted_fields(pool: &SqlitePool, source: &str) -> StoreResult<HashMap<String, String>> {
+    let rows: Vec<(String, String)> = query_as("SELECT entry, fields FROM extracted_fields WHERE source = ?")
+        .bind(source)
+        .fetch_all(pool)
+        .await?;
+    Ok(rows.into_iter().collect())
+}
+
+/// Stores a source's field memo, replacing the stored one with `replace`: the entries
+/// travel as one JSON object, so any number of them is one statement. No transaction:
+/// the memo is a cache, and a pass cut off between the two statements leaves at worst an
+/// empty memo (one full parse next time).
+pub(super) async fn save_extracted_fields(
+    pool: &SqlitePool,
+    source: &str,
+    entries: &BTreeMap<String, String>,
+    replace: bool,
+) -> StoreResult<()> {
+    if replace {
+        query("DELETE FROM extracted_fields WHERE source = ?")
+            .bind(source)
+            .execute(pool)
+            .await?;
+    }
+    query("INSERT OR IGNORE INTO extracted_fields (source, entry, fields) SELECT ?, key, value FROM json_each(?)")
+        .bind(source)
+        .bind(to_json("extracted_fields", "fields", entries)?)
+        .execute(pool)
+        .await?;
     Ok(())
 }
 
