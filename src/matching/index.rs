@@ -6,10 +6,13 @@
 //! Lucene Monitor and the Elasticsearch percolator). This loses nothing: a rule
 //! adds to a score only through a positive term that occurs in the text.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
-use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+use aho_corasick::automaton::Automaton;
+use aho_corasick::nfa::contiguous;
+use aho_corasick::{Anchored, MatchKind, dfa};
 
 use crate::config::RuleSpec;
 use crate::model::Call;
@@ -302,7 +305,7 @@ pub struct RuleRef<'a> {
 
 /// All rules of all profiles, with one automaton over all their terms.
 pub struct Index {
-    automaton: AhoCorasick,
+    scanner: Scanner,
     /// How the rules were parsed, and so how docs must be normalised.
     pub norm: Normalization,
     pub leaves: Vec<Leaf>,
@@ -409,17 +412,7 @@ impl Index {
         }
         let mut patterns: Vec<(u32, String)> = needles.into_iter().map(|(s, id)| (id, s)).collect();
         patterns.sort_unstable();
-        let automaton = AhoCorasick::builder()
-            .match_kind(MatchKind::Standard)
-            .kind(Some(AhoCorasickKind::DFA))
-            .prefilter(false)
-            .build(patterns.iter().map(|(_, s)| s.as_str()))
-            .or_else(|_| {
-                AhoCorasick::builder()
-                    .match_kind(MatchKind::Standard)
-                    .build(patterns.iter().map(|(_, s)| s.as_str()))
-            })
-            .expect("needles are plain strings");
+        let scanner = Scanner::build(patterns.iter().map(|(_, s)| s.as_str()));
         let mut needle_leaves = vec![Vec::new(); needle_rules.len()];
         for (id, leaf) in leaves.iter().enumerate() {
             for &n in &leaf.needles {
@@ -441,7 +434,7 @@ impl Index {
             })
             .collect();
         Index {
-            automaton,
+            scanner,
             norm,
             leaves,
             profiles: compiled,
@@ -462,26 +455,21 @@ impl Index {
 
     /// Runs the automaton over `doc` once.
     pub fn search<'d>(&self, doc: &'d Doc) -> Hits<'d> {
-        let found: Vec<(u32, u32, u32)> = self
-            .automaton
-            .find_overlapping_iter(&doc.text)
-            .map(|m| (m.pattern().as_u32(), m.start() as u32, m.end() as u32))
-            .collect();
-        let needles = self.needle_rules.len();
-        Hits::new(doc, group_by_needle(found, needles), needles)
+        let mut scratch = Scratch::take(self.needle_rules.len());
+        match &self.scanner {
+            Scanner::Dfa(dfa) => scan(dfa, doc, &mut scratch),
+            Scanner::Nfa(nfa) => scan(nfa, doc, &mut scratch),
+        }
+        scratch.group_by_needle();
+        Hits { doc, scratch }
     }
 
     /// One bit per leaf: set when the leaf occurs in `hits`. Found from the
     /// needles that occur, so the cost follows the hits, not the rules.
     pub fn leaf_truths(&self, hits: &Hits) -> LeafTruths {
         let mut bits = vec![0u64; self.leaves.len().div_ceil(64)];
-        let mut last = u32::MAX;
-        for &(needle, _, _) in &hits.hits {
-            if needle == last {
-                continue;
-            }
-            last = needle;
-            let found_in = hits.in_fields[needle as usize];
+        for &needle in &hits.scratch.touched {
+            let found_in = hits.scratch.in_fields[needle as usize];
             for &id in &self.needle_leaves[needle as usize] {
                 let probe = self.probes[id as usize];
                 let occurs = if probe.check_tail {
@@ -501,13 +489,9 @@ impl Index {
     pub fn candidates(&self, hits: &Hits) -> Vec<(u32, u32)> {
         // A bit per rule number: marks dedupe, and reading the bits in order sorts.
         let mut marked = vec![0u64; self.rule_at.len().div_ceil(64)];
-        let mut last = u32::MAX;
-        for &(needle, _, _) in &hits.hits {
-            if needle != last {
-                for &r in &self.needle_rules[needle as usize] {
-                    marked[r as usize / 64] |= 1 << (r % 64);
-                }
-                last = needle;
+        for &needle in &hits.scratch.touched {
+            for &r in &self.needle_rules[needle as usize] {
+                marked[r as usize / 64] |= 1 << (r % 64);
             }
         }
         let mut out = Vec::new();
@@ -522,27 +506,136 @@ impl Index {
     }
 }
 
-/// Counting sort by needle; keeps each needle's hits in text order.
-fn group_by_needle(found: Vec<(u32, u32, u32)>, needles: usize) -> Vec<(u32, u32, u32)> {
-    if found.len() < 64 {
-        let mut found = found;
-        found.sort_unstable();
-        return found;
+/// The automaton over all needles: a DFA, or a contiguous NFA when the DFA
+/// cannot be built. Driven by [`scan`]'s own loop, which counts the hits per
+/// needle and field as it finds them.
+enum Scanner {
+    Dfa(dfa::DFA),
+    Nfa(contiguous::NFA),
+}
+
+impl Scanner {
+    fn build<'p>(patterns: impl Iterator<Item = &'p str> + Clone) -> Scanner {
+        dfa::DFA::builder()
+            .match_kind(MatchKind::Standard)
+            .prefilter(false)
+            .build(patterns.clone())
+            .map(Scanner::Dfa)
+            .or_else(|_| {
+                contiguous::NFA::builder()
+                    .match_kind(MatchKind::Standard)
+                    .prefilter(false)
+                    .build(patterns)
+                    .map(Scanner::Nfa)
+            })
+            .expect("needles are plain strings")
     }
-    let mut offsets = vec![0u32; needles + 1];
-    for h in &found {
-        offsets[h.0 as usize + 1] += 1;
+}
+
+/// Every (overlapping) needle hit in `doc`, recorded in `scratch`: hits in
+/// text order (by end), and per needle its count per field.
+fn scan<A: Automaton>(aut: &A, doc: &Doc, scratch: &mut Scratch) {
+    let mut sid = aut.start_state(Anchored::No).expect("the automaton searches unanchored");
+    // Hits end in text order and no needle spans two fields (none holds '\n'),
+    // so the field of a hit's end moves forward only.
+    let mut field = 0;
+    for (at, &byte) in doc.text.iter().enumerate() {
+        sid = aut.next_state(Anchored::No, sid, byte);
+        if !aut.is_special(sid) || !aut.is_match(sid) {
+            continue;
+        }
+        while at >= doc.fields[field].2 {
+            field += 1;
+        }
+        for i in 0..aut.match_len(sid) {
+            let pid = aut.match_pattern(sid, i);
+            let start = at + 1 - aut.pattern_len(pid);
+            let in_field = if start >= doc.fields[field].1 {
+                Some(doc.fields[field].0)
+            } else {
+                doc.field_at(start)
+            };
+            scratch.record(pid.as_u32(), start as u32, at as u32 + 1, in_field);
+        }
     }
-    for i in 1..offsets.len() {
-        offsets[i] += offsets[i - 1];
+}
+
+/// Per-call buffers of [`Hits`], sized by the needle count. They are reused
+/// across calls (see [`Scratch::take`]): zeroing per-needle tables of tens of
+/// thousands of needles for every call cost more than the hits themselves.
+#[derive(Default)]
+struct Scratch {
+    /// Hits in text order, as found.
+    found_order: Vec<(u32, u32, u32)>,
+    /// The same hits grouped by needle, each needle's in text order.
+    hits: Vec<(u32, u32, u32)>,
+    /// The needles found, in order of their first hit.
+    touched: Vec<u32>,
+    /// Per needle id: its hits' range in `hits` and its hit count per field.
+    found: Vec<Found>,
+    /// Per needle id: the fields it was found in (small, for [`Hits::leaf_hit`]).
+    in_fields: Vec<FieldMask>,
+}
+
+thread_local! {
+    static SCRATCH: RefCell<Vec<Scratch>> = const { RefCell::new(Vec::new()) };
+}
+
+impl Scratch {
+    /// Buffers for `needles` needles, all per-needle entries cleared.
+    fn take(needles: usize) -> Scratch {
+        let mut s = SCRATCH.with(|pool| pool.borrow_mut().pop()).unwrap_or_default();
+        if s.found.len() < needles {
+            s.found.resize(needles, Found::default());
+            s.in_fields.resize(needles, FieldMask::EMPTY);
+        }
+        s
     }
-    let mut out = vec![(0, 0, 0); found.len()];
-    for h in found {
-        let slot = &mut offsets[h.0 as usize];
-        out[*slot as usize] = h;
-        *slot += 1;
+
+    /// Clears what this call touched and returns the buffers for the next one.
+    fn give_back(mut self) {
+        for &n in &self.touched {
+            self.found[n as usize] = Found::default();
+            self.in_fields[n as usize] = FieldMask::EMPTY;
+        }
+        self.touched.clear();
+        self.found_order.clear();
+        self.hits.clear();
+        SCRATCH.with(|pool| pool.borrow_mut().push(self));
     }
-    out
+
+    /// One hit; while scanning, `Found::to` counts the needle's hits.
+    fn record(&mut self, needle: u32, start: u32, end: u32, field: Option<Field>) {
+        let f = &mut self.found[needle as usize];
+        if f.to == 0 {
+            self.touched.push(needle);
+        }
+        f.to += 1;
+        if let Some(field) = field {
+            f.per_field[field as usize] += 1;
+            let mask = &mut self.in_fields[needle as usize];
+            *mask = mask.with(field);
+        }
+        self.found_order.push((needle, start, end));
+    }
+
+    /// Counting sort of the hits by needle over the touched needles only;
+    /// keeps each needle's hits in text order and sets the `Found` ranges.
+    fn group_by_needle(&mut self) {
+        let mut offset = 0;
+        for &n in &self.touched {
+            let f = &mut self.found[n as usize];
+            let count = f.to;
+            (f.from, f.to) = (offset, offset);
+            offset += count;
+        }
+        self.hits.resize(self.found_order.len(), (0, 0, 0));
+        for &h in &self.found_order {
+            let f = &mut self.found[h.0 as usize];
+            self.hits[f.to as usize] = h;
+            f.to += 1;
+        }
+    }
 }
 
 struct Compile<'a> {
@@ -611,14 +704,10 @@ impl Compile<'_> {
     }
 }
 
-/// Needle hits in one doc, sorted by needle.
+/// Needle hits in one doc, grouped by needle.
 pub struct Hits<'d> {
     pub doc: &'d Doc,
-    hits: Vec<(u32, u32, u32)>,
-    /// Per needle id: its hits' range in `hits` and its hit count per field.
-    found: Vec<Found>,
-    /// Per needle id: the fields it was found in (small, for [`Hits::leaf_hit`]).
-    in_fields: Vec<FieldMask>,
+    scratch: Scratch,
 }
 
 #[derive(Clone, Copy, Default)]
@@ -628,36 +717,24 @@ struct Found {
     per_field: [u32; 5],
 }
 
-impl<'d> Hits<'d> {
-    fn new(doc: &'d Doc, hits: Vec<(u32, u32, u32)>, needles: usize) -> Hits<'d> {
-        let mut found = vec![Found::default(); needles];
-        let mut in_fields = vec![FieldMask::EMPTY; needles];
-        for (i, &(needle, start, _)) in hits.iter().enumerate() {
-            let f = &mut found[needle as usize];
-            if f.to == 0 {
-                f.from = i as u32;
-            }
-            f.to = i as u32 + 1;
-            if let Some(field) = doc.field_at(start as usize) {
-                f.per_field[field as usize] += 1;
-                in_fields[needle as usize] = in_fields[needle as usize].with(field);
-            }
-        }
-        Hits {
-            doc,
-            hits,
-            found,
-            in_fields,
-        }
+impl Drop for Hits<'_> {
+    fn drop(&mut self) {
+        std::mem::take(&mut self.scratch).give_back();
     }
+}
 
+impl<'d> Hits<'d> {
     fn of_needle(&self, needle: u32) -> &[(u32, u32, u32)] {
-        let f = self.found[needle as usize];
-        &self.hits[f.from as usize..f.to as usize]
+        let f = self.scratch.found[needle as usize];
+        &self.scratch.hits[f.from as usize..f.to as usize]
     }
 
     /// Occurrences of a leaf: needle hits that satisfy its anchor and field scope.
     pub fn occurrences(&self, leaf: &Leaf) -> Vec<Occurrence> {
+        let in_fields = &self.scratch.in_fields;
+        if !leaf.needles.iter().any(|n| in_fields[*n as usize].intersects(leaf.fields)) {
+            return Vec::new();
+        }
         let mut out: Vec<Occurrence> = leaf
             .needles
             .iter()
@@ -680,16 +757,24 @@ impl<'d> Hits<'d> {
         out
     }
 
+    /// Whether a needle of leaf `id` was found in a field of its scope: false
+    /// for most terms of a long OR, told by the packed probes and one byte per
+    /// needle, without touching the leaf itself.
+    fn may_occur(&self, index: &Index, id: u32) -> bool {
+        let probe = index.probes[id as usize];
+        index.probe_needles[probe.first as usize..(probe.first + probe.count) as usize]
+            .iter()
+            .any(|n| self.scratch.in_fields[*n as usize].intersects(probe.fields))
+    }
+
     /// Whether leaf `id` of `index` occurs at all: [`Hits::leaf_strength`] > 0,
     /// without the arithmetic.
     fn leaf_hit(&self, index: &Index, id: u32) -> bool {
         let probe = index.probes[id as usize];
-        let needles = &index.probe_needles[probe.first as usize..(probe.first + probe.count) as usize];
         if !probe.check_tail {
-            return needles
-                .iter()
-                .any(|n| self.in_fields[*n as usize].intersects(probe.fields));
+            return self.may_occur(index, id);
         }
+        let needles = &index.probe_needles[probe.first as usize..(probe.first + probe.count) as usize];
         let leaf = &index.leaves[id as usize];
         needles.iter().flat_map(|n| self.of_needle(*n)).any(|&(_, s, e)| {
             self.accept(
@@ -707,7 +792,7 @@ impl<'d> Hits<'d> {
         if !leaf.check_tail {
             // The padded needle already enforces the anchor: use the per-field counts.
             for n in &leaf.needles {
-                let per_field = self.found[*n as usize].per_field;
+                let per_field = self.scratch.found[*n as usize].per_field;
                 for f in Field::ALL.iter().copied().filter(|f| leaf.fields.contains(*f)) {
                     counts[f as usize] += per_field[f as usize] as usize;
                 }
@@ -869,6 +954,12 @@ fn truth(index: &Index, at: usize, hits: &Hits, leaves: &LeafTruths) -> bool {
 fn eval(index: &Index, node: &Node, hits: &Hits, negated: bool, mut trace: Option<&mut Vec<TermTrace>>) -> Eval {
     match node {
         Node::Leaf(id) => {
+            if !hits.may_occur(index, *id) {
+                return Eval {
+                    truth: false,
+                    value: 0.0,
+                };
+            }
             let leaf = &index.leaves[*id as usize];
             let Some(t) = trace else {
                 let value = hits.leaf_strength(leaf);
@@ -1169,7 +1260,69 @@ mod tests {
             "[a-zA-ZäöüÄÖÜß0-9 ,.„“\n\u{0308}\u{00ad}–-]{0,120}"
         }
 
+        /// Needles as the index pads them: a short folded word, maybe with boundary spaces.
+        fn needle() -> impl Strategy<Value = String> {
+            ("[ ]?", "[abeinrsuö]{1,4}( [abeinrs]{1,3})?", "[ ]?").prop_map(|(l, w, t)| format!("{l}{w}{t}"))
+        }
+
+        /// (needle, start, end, field) of every overlapping hit, by the crate's own iterator.
+        fn reference_hits(patterns: &[String], doc: &Doc) -> Vec<(u32, u32, u32, Option<Field>)> {
+            let ac = aho_corasick::AhoCorasick::builder()
+                .match_kind(MatchKind::Standard)
+                .build(patterns)
+                .unwrap();
+            ac.find_overlapping_iter(&doc.text)
+                .map(|m| (m.pattern().as_u32(), m.start() as u32, m.end() as u32, doc.field_at(m.start())))
+                .collect()
+        }
+
+        fn scanned<A: Automaton>(aut: &A, doc: &Doc, needles: usize) -> Scratch {
+            let mut scratch = Scratch::take(needles);
+            scan(aut, doc, &mut scratch);
+            scratch
+        }
+
+        /// The scan's hits, per-field counts and grouping against the reference.
+        fn same_hits(
+            mut scratch: Scratch,
+            expected: &[(u32, u32, u32, Option<Field>)],
+            needles: usize,
+        ) -> Result<(), TestCaseError> {
+            let found: Vec<(u32, u32, u32)> = expected.iter().map(|h| (h.0, h.1, h.2)).collect();
+            prop_assert_eq!(&scratch.found_order, &found);
+            for (n, f) in scratch.found.iter().enumerate().take(needles) {
+                for field in Field::ALL {
+                    let count = expected.iter().filter(|h| h.0 == n as u32 && h.3 == Some(field)).count();
+                    prop_assert_eq!(f.per_field[field as usize] as usize, count);
+                    prop_assert_eq!(scratch.in_fields[n].contains(field), count > 0);
+                }
+            }
+            scratch.group_by_needle();
+            let mut grouped = found;
+            grouped.sort_by_key(|h| h.0);
+            prop_assert_eq!(&scratch.hits, &grouped);
+            scratch.give_back();
+            Ok(())
+        }
+
         proptest! {
+            #[test]
+            fn the_scan_finds_every_overlapping_hit_in_its_field(
+                patterns in prop::collection::btree_set(needle(), 1..12),
+                title in german(),
+                summary in german(),
+                text in german(),
+            ) {
+                let patterns: Vec<String> = patterns.into_iter().collect();
+                let doc = Doc::from_fields(&title, &summary, &text, Normalization::default());
+                let expected = reference_hits(&patterns, &doc);
+                let dfa = dfa::DFA::builder().match_kind(MatchKind::Standard).prefilter(false).build(&patterns).unwrap();
+                let nfa = contiguous::NFA::builder().match_kind(MatchKind::Standard).prefilter(false).build(&patterns).unwrap();
+                for scratch in [scanned(&dfa, &doc, patterns.len()), scanned(&nfa, &doc, patterns.len())] {
+                    same_hits(scratch, &expected, patterns.len())?;
+                }
+            }
+
             #[test]
             fn snippets_never_panic_for_any_occurrence(
                 title in german(),

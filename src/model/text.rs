@@ -43,6 +43,8 @@ pub fn fold_bytes(text: &str, buf: &mut Vec<u8>, map: Option<&mut Vec<usize>>) {
 /// Receives the source offset of every folded byte.
 trait OffsetSink {
     fn record(&mut self, src: usize);
+    /// `n` bytes pushed from `src`, `src + 1`, …
+    fn record_run(&mut self, src: usize, n: usize);
 }
 
 struct NoMap;
@@ -50,12 +52,18 @@ struct NoMap;
 impl OffsetSink for NoMap {
     #[inline(always)]
     fn record(&mut self, _: usize) {}
+    #[inline(always)]
+    fn record_run(&mut self, _: usize, _: usize) {}
 }
 
 impl OffsetSink for Vec<usize> {
     #[inline(always)]
     fn record(&mut self, src: usize) {
         self.push(src);
+    }
+    #[inline(always)]
+    fn record_run(&mut self, src: usize, n: usize) {
+        self.extend(src..src + n);
     }
 }
 
@@ -68,8 +76,19 @@ fn fold_with<const JOIN_HYPHENS: bool>(text: &str, buf: &mut Vec<u8>, map: &mut 
     while i < bytes.len() {
         let b = bytes[i];
         if b.is_ascii_alphanumeric() {
-            push_word_byte(buf, map, &mut pending_space, i, b.to_ascii_lowercase());
-            i += 1;
+            // A run of ASCII letters and digits, most of any German text, in one go.
+            let run = bytes[i..]
+                .iter()
+                .position(|b| !b.is_ascii_alphanumeric())
+                .map_or(bytes.len(), |n| i + n);
+            if pending_space {
+                buf.push(b' ');
+                map.record(i);
+                pending_space = false;
+            }
+            buf.extend(bytes[i..run].iter().map(u8::to_ascii_lowercase));
+            map.record_run(i, run - i);
+            i = run;
             continue;
         }
         if b < 0x80 {
