@@ -10,7 +10,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
-use aho_corasick::automaton::Automaton;
+use aho_corasick::automaton::{Automaton, StateID};
 use aho_corasick::nfa::contiguous;
 use aho_corasick::{Anchored, MatchKind, dfa};
 
@@ -168,13 +168,7 @@ impl Doc {
     }
 
     fn token_index(&self, pos: usize) -> usize {
-        let starts = self.token_starts.get_or_init(|| {
-            let b = &self.text;
-            (0..b.len())
-                .filter(|&i| !is_boundary(b[i]) && (i == 0 || is_boundary(b[i - 1])))
-                .map(|i| i as u32)
-                .collect()
-        });
+        let starts = self.token_starts.get_or_init(|| token_starts(&self.text));
         starts.partition_point(|&s| s as usize <= pos).saturating_sub(1)
     }
 
@@ -211,6 +205,22 @@ impl Doc {
         }
         Some(s.split_whitespace().collect::<Vec<_>>().join(" "))
     }
+}
+
+/// Where each word of `text` starts. Written without a branch per byte: the
+/// next slot is always written and kept only at a word start.
+fn token_starts(text: &[u8]) -> Vec<u32> {
+    let mut starts = vec![0u32; text.len()];
+    let mut kept = 0;
+    let mut after_boundary = true;
+    for (i, &b) in text.iter().enumerate() {
+        let boundary = is_boundary(b);
+        starts[kept] = i as u32;
+        kept += usize::from(after_boundary && !boundary);
+        after_boundary = boundary;
+    }
+    starts.truncate(kept);
+    starts
 }
 
 fn floor_char(s: &str, mut i: usize) -> usize {
@@ -306,6 +316,8 @@ pub struct RuleRef<'a> {
 /// All rules of all profiles, with one automaton over all their terms.
 pub struct Index {
     scanner: Scanner,
+    /// Bytes of the longest needle.
+    longest: usize,
     /// How the rules were parsed, and so how docs must be normalised.
     pub norm: Normalization,
     pub leaves: Vec<Leaf>,
@@ -413,6 +425,7 @@ impl Index {
         let mut patterns: Vec<(u32, String)> = needles.into_iter().map(|(s, id)| (id, s)).collect();
         patterns.sort_unstable();
         let scanner = Scanner::build(patterns.iter().map(|(_, s)| s.as_str()));
+        let longest = patterns.iter().map(|(_, s)| s.len()).max().unwrap_or(0);
         let mut needle_leaves = vec![Vec::new(); needle_rules.len()];
         for (id, leaf) in leaves.iter().enumerate() {
             for &n in &leaf.needles {
@@ -435,6 +448,7 @@ impl Index {
             .collect();
         Index {
             scanner,
+            longest,
             norm,
             leaves,
             profiles: compiled,
@@ -457,8 +471,8 @@ impl Index {
     pub fn search<'d>(&self, doc: &'d Doc) -> Hits<'d> {
         let mut scratch = Scratch::take(self.needle_rules.len());
         match &self.scanner {
-            Scanner::Dfa(dfa) => scan(dfa, doc, &mut scratch),
-            Scanner::Nfa(nfa) => scan(nfa, doc, &mut scratch),
+            Scanner::Dfa(dfa) => scan(dfa, self.longest, doc, &mut scratch),
+            Scanner::Nfa(nfa) => scan(nfa, self.longest, doc, &mut scratch),
         }
         scratch.group_by_needle();
         Hits { doc, scratch }
@@ -507,8 +521,7 @@ impl Index {
 }
 
 /// The automaton over all needles: a DFA, or a contiguous NFA when the DFA
-/// cannot be built. Driven by [`scan`]'s own loop, which counts the hits per
-/// needle and field as it finds them.
+/// cannot be built. Driven by [`scan`]'s own loop.
 enum Scanner {
     Dfa(dfa::DFA),
     Nfa(contiguous::NFA),
@@ -532,31 +545,74 @@ impl Scanner {
     }
 }
 
-/// Every (overlapping) needle hit in `doc`, recorded in `scratch`: hits in
-/// text order (by end), and per needle its count per field.
-fn scan<A: Automaton>(aut: &A, doc: &Doc, scratch: &mut Scratch) {
-    let mut sid = aut.start_state(Anchored::No).expect("the automaton searches unanchored");
-    // Hits end in text order and no needle spans two fields (none holds '\n'),
-    // so the field of a hit's end moves forward only.
+/// The needles that end at `at` in state `sid`, as (needle, start, end).
+#[inline(always)]
+fn push_matches<A: Automaton>(aut: &A, sid: StateID, at: usize, out: &mut Vec<(u32, u32, u32)>) {
+    if !aut.is_match(sid) {
+        return;
+    }
+    for i in 0..aut.match_len(sid) {
+        let pid = aut.match_pattern(sid, i);
+        let start = at + 1 - aut.pattern_len(pid);
+        out.push((pid.as_u32(), start as u32, at as u32 + 1));
+    }
+}
+
+/// Parts of a doc scanned side by side. One scan waits for a table load per
+/// byte; the lanes' loads do not depend on each other, so the CPU overlaps them.
+const LANES: usize = 4;
+
+/// Every (overlapping) needle hit in `doc`, recorded in `scratch` in text
+/// order (by end), with its count per needle and field. `longest` is the
+/// longest needle's length.
+///
+/// Lane `k` reports the hits ending in `cuts[k] + 1 ..= cuts[k + 1]`. It starts
+/// `longest` bytes before its part: an Aho-Corasick state stands for the longest
+/// suffix read that begins a needle, never longer than `longest`, so from its
+/// part on the lane is in the state of one scan from the start.
+fn scan<A: Automaton>(aut: &A, longest: usize, doc: &Doc, scratch: &mut Scratch) {
+    let text = &doc.text;
+    let cuts: [usize; LANES + 1] = std::array::from_fn(|k| k * text.len() / LANES);
+    let mut pos: [usize; LANES] = std::array::from_fn(|k| cuts[k].saturating_sub(longest));
+    let start = aut.start_state(Anchored::No).expect("the automaton searches unanchored");
+    let mut sid = [start; LANES];
+    let lanes = &mut scratch.lanes;
+    let together = (0..LANES).map(|k| cuts[k + 1] - pos[k]).min().unwrap_or(0);
+    for _ in 0..together {
+        for k in 0..LANES {
+            let at = pos[k];
+            sid[k] = aut.next_state(Anchored::No, sid[k], text[at]);
+            if aut.is_special(sid[k]) && at >= cuts[k] {
+                push_matches(aut, sid[k], at, &mut lanes[k]);
+            }
+            pos[k] += 1;
+        }
+    }
+    for k in 0..LANES {
+        for at in pos[k]..cuts[k + 1] {
+            sid[k] = aut.next_state(Anchored::No, sid[k], text[at]);
+            if aut.is_special(sid[k]) && at >= cuts[k] {
+                push_matches(aut, sid[k], at, &mut lanes[k]);
+            }
+        }
+    }
+    // No needle holds '\n', so none spans two fields, and hits come by end:
+    // the field of a hit's end moves forward only.
     let mut field = 0;
-    for (at, &byte) in doc.text.iter().enumerate() {
-        sid = aut.next_state(Anchored::No, sid, byte);
-        if !aut.is_special(sid) || !aut.is_match(sid) {
-            continue;
-        }
-        while at >= doc.fields[field].2 {
-            field += 1;
-        }
-        for i in 0..aut.match_len(sid) {
-            let pid = aut.match_pattern(sid, i);
-            let start = at + 1 - aut.pattern_len(pid);
-            let in_field = if start >= doc.fields[field].1 {
+    for k in 0..LANES {
+        for i in 0..scratch.lanes[k].len() {
+            let (needle, start, end) = scratch.lanes[k][i];
+            while end as usize > doc.fields[field].2 {
+                field += 1;
+            }
+            let in_field = if start as usize >= doc.fields[field].1 {
                 Some(doc.fields[field].0)
             } else {
-                doc.field_at(start)
+                doc.field_at(start as usize)
             };
-            scratch.record(pid.as_u32(), start as u32, at as u32 + 1, in_field);
+            scratch.record(needle, start, end, in_field);
         }
+        scratch.lanes[k].clear();
     }
 }
 
@@ -565,7 +621,9 @@ fn scan<A: Automaton>(aut: &A, doc: &Doc, scratch: &mut Scratch) {
 /// thousands of needles for every call cost more than the hits themselves.
 #[derive(Default)]
 struct Scratch {
-    /// Hits in text order, as found.
+    /// Hits found by each lane of [`scan`].
+    lanes: [Vec<(u32, u32, u32)>; LANES],
+    /// Hits in text order.
     found_order: Vec<(u32, u32, u32)>,
     /// The same hits grouped by needle, each needle's in text order.
     hits: Vec<(u32, u32, u32)>,
@@ -1276,9 +1334,10 @@ mod tests {
                 .collect()
         }
 
-        fn scanned<A: Automaton>(aut: &A, doc: &Doc, needles: usize) -> Scratch {
-            let mut scratch = Scratch::take(needles);
-            scan(aut, doc, &mut scratch);
+        fn scanned<A: Automaton>(aut: &A, patterns: &[String], doc: &Doc) -> Scratch {
+            let mut scratch = Scratch::take(patterns.len());
+            let longest = patterns.iter().map(String::len).max().unwrap_or(0);
+            scan(aut, longest, doc, &mut scratch);
             scratch
         }
 
@@ -1318,7 +1377,7 @@ mod tests {
                 let expected = reference_hits(&patterns, &doc);
                 let dfa = dfa::DFA::builder().match_kind(MatchKind::Standard).prefilter(false).build(&patterns).unwrap();
                 let nfa = contiguous::NFA::builder().match_kind(MatchKind::Standard).prefilter(false).build(&patterns).unwrap();
-                for scratch in [scanned(&dfa, &doc, patterns.len()), scanned(&nfa, &doc, patterns.len())] {
+                for scratch in [scanned(&dfa, &patterns, &doc), scanned(&nfa, &patterns, &doc)] {
                     same_hits(scratch, &expected, patterns.len())?;
                 }
             }

@@ -67,6 +67,19 @@ impl OffsetSink for Vec<usize> {
     }
 }
 
+/// Per byte: the lowercase form of an ASCII letter or digit, 0 for any other byte.
+static ASCII_WORD: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut b = 0;
+    while b < 128 {
+        if (b as u8).is_ascii_alphanumeric() {
+            table[b] = (b as u8).to_ascii_lowercase();
+        }
+        b += 1;
+    }
+    table
+};
+
 /// `JOIN_HYPHENS`: whether a hyphen inside a word joins its parts ([`fold`]) or
 /// separates them ([`fold_words`]).
 fn fold_with<const JOIN_HYPHENS: bool>(text: &str, buf: &mut Vec<u8>, map: &mut impl OffsetSink) {
@@ -76,19 +89,18 @@ fn fold_with<const JOIN_HYPHENS: bool>(text: &str, buf: &mut Vec<u8>, map: &mut 
     while i < bytes.len() {
         let b = bytes[i];
         if b.is_ascii_alphanumeric() {
-            // A run of ASCII letters and digits, most of any German text, in one go.
-            let run = bytes[i..]
-                .iter()
-                .position(|b| !b.is_ascii_alphanumeric())
-                .map_or(bytes.len(), |n| i + n);
+            // A run of ASCII letters and digits, most of any German text: checked,
+            // lowercased and copied in one pass.
             if pending_space {
                 buf.push(b' ');
                 map.record(i);
                 pending_space = false;
             }
-            buf.extend(bytes[i..run].iter().map(u8::to_ascii_lowercase));
-            map.record_run(i, run - i);
-            i = run;
+            let from = buf.len();
+            buf.extend(bytes[i..].iter().map(|&b| ASCII_WORD[b as usize]).take_while(|&c| c != 0));
+            let run = buf.len() - from;
+            map.record_run(i, run);
+            i += run;
             continue;
         }
         if b < 0x80 {
