@@ -38,7 +38,7 @@ pub struct Doc {
     /// How `text` was normalised; rules must have been parsed the same way.
     norm: Normalization,
     fields: Vec<(Field, usize, usize)>,
-    token_starts: OnceLock<Vec<u32>>,
+    token_starts: OnceLock<WordStarts>,
     /// For explanations: per folded byte, the byte in the field's original text.
     sources: Option<DocSources>,
     /// A regional programme (LEADER, Regionalbudget, Interreg, EUREGIO): see [`super::zones`].
@@ -168,8 +168,8 @@ impl Doc {
     }
 
     fn token_index(&self, pos: usize) -> usize {
-        let starts = self.token_starts.get_or_init(|| token_starts(&self.text));
-        starts.partition_point(|&s| s as usize <= pos).saturating_sub(1)
+        let starts = self.token_starts.get_or_init(|| WordStarts::new(&self.text));
+        starts.up_to(pos).saturating_sub(1)
     }
 
     /// The original wording around a hit, ±40 characters.
@@ -207,20 +207,53 @@ impl Doc {
     }
 }
 
-/// Where each word of `text` starts. Written without a branch per byte: the
-/// next slot is always written and kept only at a word start.
-fn token_starts(text: &[u8]) -> Vec<u32> {
-    let mut starts = vec![0u32; text.len()];
-    let mut kept = 0;
-    let mut after_boundary = true;
-    for (i, &b) in text.iter().enumerate() {
-        let boundary = is_boundary(b);
-        starts[kept] = i as u32;
-        kept += usize::from(after_boundary && !boundary);
-        after_boundary = boundary;
+/// Where the words of a doc's text start: a bit per byte, 64 to a block, and
+/// per block the count of word starts before it. Counting the words up to a
+/// position is then one popcount; listing every start cost a pass that wrote
+/// four bytes per byte of text.
+struct WordStarts {
+    bits: Vec<u64>,
+    before: Vec<u32>,
+    total: usize,
+}
+
+impl WordStarts {
+    fn new(text: &[u8]) -> WordStarts {
+        let blocks = text.len().div_ceil(64);
+        let (mut bits, mut before) = (Vec::with_capacity(blocks), Vec::with_capacity(blocks));
+        let (mut count, mut boundary_before) = (0, 1u64);
+        for chunk in text.chunks(64) {
+            let mut boundary = 0u64;
+            for (j, &b) in chunk.iter().enumerate() {
+                boundary |= u64::from(is_boundary(b)) << j;
+            }
+            let valid = if chunk.len() == 64 {
+                !0
+            } else {
+                (1u64 << chunk.len()) - 1
+            };
+            let starts = !boundary & ((boundary << 1) | boundary_before) & valid;
+            boundary_before = boundary >> (chunk.len() - 1) & 1;
+            before.push(count);
+            bits.push(starts);
+            count += starts.count_ones();
+        }
+        WordStarts {
+            bits,
+            before,
+            total: count as usize,
+        }
     }
-    starts.truncate(kept);
-    starts
+
+    /// The number of words that start at or before `pos`.
+    fn up_to(&self, pos: usize) -> usize {
+        let (block, bit) = (pos / 64, pos % 64);
+        if block >= self.bits.len() {
+            return self.total;
+        }
+        let mask = if bit == 63 { !0 } else { (1u64 << (bit + 1)) - 1 };
+        self.before[block] as usize + (self.bits[block] & mask).count_ones() as usize
+    }
 }
 
 fn floor_char(s: &str, mut i: usize) -> usize {
@@ -574,7 +607,9 @@ fn scan<A: Automaton>(aut: &A, longest: usize, doc: &Doc, scratch: &mut Scratch)
     let text = &doc.text;
     let cuts: [usize; LANES + 1] = std::array::from_fn(|k| k * text.len() / LANES);
     let mut pos: [usize; LANES] = std::array::from_fn(|k| cuts[k].saturating_sub(longest));
-    let start = aut.start_state(Anchored::No).expect("the automaton searches unanchored");
+    let start = aut
+        .start_state(Anchored::No)
+        .expect("the automaton searches unanchored");
     let mut sid = [start; LANES];
     let lanes = &mut scratch.lanes;
     let together = (0..LANES).map(|k| cuts[k + 1] - pos[k]).min().unwrap_or(0);
@@ -790,7 +825,11 @@ impl<'d> Hits<'d> {
     /// Occurrences of a leaf: needle hits that satisfy its anchor and field scope.
     pub fn occurrences(&self, leaf: &Leaf) -> Vec<Occurrence> {
         let in_fields = &self.scratch.in_fields;
-        if !leaf.needles.iter().any(|n| in_fields[*n as usize].intersects(leaf.fields)) {
+        if !leaf
+            .needles
+            .iter()
+            .any(|n| in_fields[*n as usize].intersects(leaf.fields))
+        {
             return Vec::new();
         }
         let mut out: Vec<Occurrence> = leaf
@@ -1330,7 +1369,14 @@ mod tests {
                 .build(patterns)
                 .unwrap();
             ac.find_overlapping_iter(&doc.text)
-                .map(|m| (m.pattern().as_u32(), m.start() as u32, m.end() as u32, doc.field_at(m.start())))
+                .map(|m| {
+                    (
+                        m.pattern().as_u32(),
+                        m.start() as u32,
+                        m.end() as u32,
+                        doc.field_at(m.start()),
+                    )
+                })
                 .collect()
         }
 
@@ -1351,7 +1397,10 @@ mod tests {
             prop_assert_eq!(&scratch.found_order, &found);
             for (n, f) in scratch.found.iter().enumerate().take(needles) {
                 for field in Field::ALL {
-                    let count = expected.iter().filter(|h| h.0 == n as u32 && h.3 == Some(field)).count();
+                    let count = expected
+                        .iter()
+                        .filter(|h| h.0 == n as u32 && h.3 == Some(field))
+                        .count();
                     prop_assert_eq!(f.per_field[field as usize] as usize, count);
                     prop_assert_eq!(scratch.in_fields[n].contains(field), count > 0);
                 }
@@ -1365,6 +1414,18 @@ mod tests {
         }
 
         proptest! {
+            #[test]
+            fn word_starts_count_the_words_begun_up_to_a_position(
+                text in "[ a\n]{0,200}",
+                pos in 0usize..220,
+            ) {
+                let b = text.as_bytes();
+                let naive = (0..b.len().min(pos + 1))
+                    .filter(|&i| !is_boundary(b[i]) && (i == 0 || is_boundary(b[i - 1])))
+                    .count();
+                prop_assert_eq!(WordStarts::new(b).up_to(pos), naive);
+            }
+
             #[test]
             fn the_scan_finds_every_overlapping_hit_in_its_field(
                 patterns in prop::collection::btree_set(needle(), 1..12),

@@ -97,7 +97,12 @@ fn fold_with<const JOIN_HYPHENS: bool>(text: &str, buf: &mut Vec<u8>, map: &mut 
                 pending_space = false;
             }
             let from = buf.len();
-            buf.extend(bytes[i..].iter().map(|&b| ASCII_WORD[b as usize]).take_while(|&c| c != 0));
+            buf.extend(
+                bytes[i..]
+                    .iter()
+                    .map(|&b| ASCII_WORD[b as usize])
+                    .take_while(|&c| c != 0),
+            );
             let run = buf.len() - from;
             map.record_run(i, run);
             i += run;
