@@ -223,10 +223,7 @@ impl WordStarts {
         let (mut bits, mut before) = (Vec::with_capacity(blocks), Vec::with_capacity(blocks));
         let (mut count, mut boundary_before) = (0, 1u64);
         for chunk in text.chunks(64) {
-            let mut boundary = 0u64;
-            for (j, &b) in chunk.iter().enumerate() {
-                boundary |= u64::from(is_boundary(b)) << j;
-            }
+            let boundary = boundary_bits(chunk);
             let valid = if chunk.len() == 64 {
                 !0
             } else {
@@ -254,6 +251,32 @@ impl WordStarts {
         let mask = if bit == 63 { !0 } else { (1u64 << (bit + 1)) - 1 };
         self.before[block] as usize + (self.bits[block] & mask).count_ones() as usize
     }
+}
+
+/// A bit per byte of `chunk` (at most 64 bytes) that is a word boundary; full
+/// blocks eight bytes at a time.
+fn boundary_bits(chunk: &[u8]) -> u64 {
+    const SPACES: u64 = u64::from_ne_bytes([b' '; 8]);
+    const NEWLINES: u64 = u64::from_ne_bytes([b'\n'; 8]);
+    if chunk.len() < 64 {
+        return chunk
+            .iter()
+            .enumerate()
+            .fold(0, |bits, (j, &b)| bits | u64::from(is_boundary(b)) << j);
+    }
+    chunk.chunks_exact(8).enumerate().fold(0, |bits, (w, word)| {
+        let x = u64::from_le_bytes(word.try_into().expect("eight bytes"));
+        bits | (zero_bytes(x ^ SPACES) | zero_bytes(x ^ NEWLINES)) << (8 * w)
+    })
+}
+
+/// A bit per byte of `x` (in little-endian order) that is zero.
+fn zero_bytes(x: u64) -> u64 {
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    // The high bit of each byte is set exactly when the byte is zero; no carries.
+    let high = !(((x & LOW7) + LOW7) | x | LOW7);
+    // Gathers the eight high bits into the top byte, byte k to bit 56 + k.
+    (high >> 7).wrapping_mul(0x0102_0408_1020_4080) >> 56
 }
 
 fn floor_char(s: &str, mut i: usize) -> usize {
@@ -1396,7 +1419,7 @@ mod tests {
             let found: Vec<(u32, u32, u32)> = expected.iter().map(|h| (h.0, h.1, h.2)).collect();
             prop_assert_eq!(&scratch.found_order, &found);
             for (n, f) in scratch.found.iter().enumerate().take(needles) {
-                for field in Field::ALL {
+                for field in Field::ALL.iter().copied() {
                     let count = expected
                         .iter()
                         .filter(|h| h.0 == n as u32 && h.3 == Some(field))
@@ -1416,7 +1439,7 @@ mod tests {
         proptest! {
             #[test]
             fn word_starts_count_the_words_begun_up_to_a_position(
-                text in "[ a\n]{0,200}",
+                text in "[ a\n\x00!]{0,200}",
                 pos in 0usize..220,
             ) {
                 let b = text.as_bytes();
