@@ -80,6 +80,14 @@ static ASCII_WORD: [u8; 256] = {
     table
 };
 
+/// Appends the run of ASCII letters and digits that `bytes` starts with,
+/// lowercased, and returns its length: checked, lowercased and copied in one pass.
+pub(crate) fn push_ascii_run(bytes: &[u8], buf: &mut Vec<u8>) -> usize {
+    let from = buf.len();
+    buf.extend(bytes.iter().map(|&b| ASCII_WORD[b as usize]).take_while(|&c| c != 0));
+    buf.len() - from
+}
+
 /// `JOIN_HYPHENS`: whether a hyphen inside a word joins its parts ([`fold`]) or
 /// separates them ([`fold_words`]).
 fn fold_with<const JOIN_HYPHENS: bool>(text: &str, buf: &mut Vec<u8>, map: &mut impl OffsetSink) {
@@ -89,21 +97,13 @@ fn fold_with<const JOIN_HYPHENS: bool>(text: &str, buf: &mut Vec<u8>, map: &mut 
     while i < bytes.len() {
         let b = bytes[i];
         if b.is_ascii_alphanumeric() {
-            // A run of ASCII letters and digits, most of any German text: checked,
-            // lowercased and copied in one pass.
+            // A run of ASCII letters and digits: most of any German text.
             if pending_space {
                 buf.push(b' ');
                 map.record(i);
                 pending_space = false;
             }
-            let from = buf.len();
-            buf.extend(
-                bytes[i..]
-                    .iter()
-                    .map(|&b| ASCII_WORD[b as usize])
-                    .take_while(|&c| c != 0),
-            );
-            let run = buf.len() - from;
+            let run = push_ascii_run(&bytes[i..], buf);
             map.record_run(i, run);
             i += run;
             continue;
