@@ -230,7 +230,7 @@ impl WordStarts {
                 (1u64 << chunk.len()) - 1
             };
             let starts = !boundary & ((boundary << 1) | boundary_before) & valid;
-            boundary_before = boundary >> (chunk.len() - 1) & 1;
+            boundary_before = (boundary >> (chunk.len() - 1)) & 1;
             before.push(count);
             bits.push(starts);
             count += starts.count_ones();
@@ -262,11 +262,11 @@ fn boundary_bits(chunk: &[u8]) -> u64 {
         return chunk
             .iter()
             .enumerate()
-            .fold(0, |bits, (j, &b)| bits | u64::from(is_boundary(b)) << j);
+            .fold(0, |bits, (j, &b)| bits | (u64::from(is_boundary(b)) << j));
     }
     chunk.chunks_exact(8).enumerate().fold(0, |bits, (w, word)| {
         let x = u64::from_le_bytes(word.try_into().expect("eight bytes"));
-        bits | (zero_bytes(x ^ SPACES) | zero_bytes(x ^ NEWLINES)) << (8 * w)
+        bits | ((zero_bytes(x ^ SPACES) | zero_bytes(x ^ NEWLINES)) << (8 * w))
     })
 }
 
@@ -647,8 +647,8 @@ fn scan<A: Automaton>(aut: &A, longest: usize, doc: &Doc, scratch: &mut Scratch)
         }
     }
     for k in 0..LANES {
-        for at in pos[k]..cuts[k + 1] {
-            sid[k] = aut.next_state(Anchored::No, sid[k], text[at]);
+        for (at, &byte) in (pos[k]..).zip(&text[pos[k]..cuts[k + 1]]) {
+            sid[k] = aut.next_state(Anchored::No, sid[k], byte);
             if aut.is_special(sid[k]) && at >= cuts[k] {
                 push_matches(aut, sid[k], at, &mut lanes[k]);
             }
