@@ -6,10 +6,13 @@
 //! Lucene Monitor and the Elasticsearch percolator). This loses nothing: a rule
 //! adds to a score only through a positive term that occurs in the text.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
-use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+use aho_corasick::automaton::{Automaton, StateID};
+use aho_corasick::nfa::contiguous;
+use aho_corasick::{Anchored, MatchKind, dfa};
 
 use crate::config::RuleSpec;
 use crate::model::Call;
@@ -35,7 +38,7 @@ pub struct Doc {
     /// How `text` was normalised; rules must have been parsed the same way.
     norm: Normalization,
     fields: Vec<(Field, usize, usize)>,
-    token_starts: OnceLock<Vec<u32>>,
+    token_starts: OnceLock<WordStarts>,
     /// For explanations: per folded byte, the byte in the field's original text.
     sources: Option<DocSources>,
     /// A regional programme (LEADER, Regionalbudget, Interreg, EUREGIO): see [`super::zones`].
@@ -165,14 +168,8 @@ impl Doc {
     }
 
     fn token_index(&self, pos: usize) -> usize {
-        let starts = self.token_starts.get_or_init(|| {
-            let b = &self.text;
-            (0..b.len())
-                .filter(|&i| !is_boundary(b[i]) && (i == 0 || is_boundary(b[i - 1])))
-                .map(|i| i as u32)
-                .collect()
-        });
-        starts.partition_point(|&s| s as usize <= pos).saturating_sub(1)
+        let starts = self.token_starts.get_or_init(|| WordStarts::new(&self.text));
+        starts.up_to(pos).saturating_sub(1)
     }
 
     /// The original wording around a hit, ±40 characters.
@@ -208,6 +205,78 @@ impl Doc {
         }
         Some(s.split_whitespace().collect::<Vec<_>>().join(" "))
     }
+}
+
+/// Where the words of a doc's text start: a bit per byte, 64 to a block, and
+/// per block the count of word starts before it. Counting the words up to a
+/// position is then one popcount; listing every start cost a pass that wrote
+/// four bytes per byte of text.
+struct WordStarts {
+    bits: Vec<u64>,
+    before: Vec<u32>,
+    total: usize,
+}
+
+impl WordStarts {
+    fn new(text: &[u8]) -> WordStarts {
+        let blocks = text.len().div_ceil(64);
+        let (mut bits, mut before) = (Vec::with_capacity(blocks), Vec::with_capacity(blocks));
+        let (mut count, mut boundary_before) = (0, 1u64);
+        for chunk in text.chunks(64) {
+            let boundary = boundary_bits(chunk);
+            let valid = if chunk.len() == 64 {
+                !0
+            } else {
+                (1u64 << chunk.len()) - 1
+            };
+            let starts = !boundary & ((boundary << 1) | boundary_before) & valid;
+            boundary_before = (boundary >> (chunk.len() - 1)) & 1;
+            before.push(count);
+            bits.push(starts);
+            count += starts.count_ones();
+        }
+        WordStarts {
+            bits,
+            before,
+            total: count as usize,
+        }
+    }
+
+    /// The number of words that start at or before `pos`.
+    fn up_to(&self, pos: usize) -> usize {
+        let (block, bit) = (pos / 64, pos % 64);
+        if block >= self.bits.len() {
+            return self.total;
+        }
+        let mask = if bit == 63 { !0 } else { (1u64 << (bit + 1)) - 1 };
+        self.before[block] as usize + (self.bits[block] & mask).count_ones() as usize
+    }
+}
+
+/// A bit per byte of `chunk` (at most 64 bytes) that is a word boundary; full
+/// blocks eight bytes at a time.
+fn boundary_bits(chunk: &[u8]) -> u64 {
+    const SPACES: u64 = u64::from_ne_bytes([b' '; 8]);
+    const NEWLINES: u64 = u64::from_ne_bytes([b'\n'; 8]);
+    if chunk.len() < 64 {
+        return chunk
+            .iter()
+            .enumerate()
+            .fold(0, |bits, (j, &b)| bits | (u64::from(is_boundary(b)) << j));
+    }
+    chunk.chunks_exact(8).enumerate().fold(0, |bits, (w, word)| {
+        let x = u64::from_le_bytes(word.try_into().expect("eight bytes"));
+        bits | ((zero_bytes(x ^ SPACES) | zero_bytes(x ^ NEWLINES)) << (8 * w))
+    })
+}
+
+/// A bit per byte of `x` (in little-endian order) that is zero.
+fn zero_bytes(x: u64) -> u64 {
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    // The high bit of each byte is set exactly when the byte is zero; no carries.
+    let high = !(((x & LOW7) + LOW7) | x | LOW7);
+    // Gathers the eight high bits into the top byte, byte k to bit 56 + k.
+    (high >> 7).wrapping_mul(0x0102_0408_1020_4080) >> 56
 }
 
 fn floor_char(s: &str, mut i: usize) -> usize {
@@ -302,7 +371,9 @@ pub struct RuleRef<'a> {
 
 /// All rules of all profiles, with one automaton over all their terms.
 pub struct Index {
-    automaton: AhoCorasick,
+    scanner: Scanner,
+    /// Bytes of the longest needle.
+    longest: usize,
     /// How the rules were parsed, and so how docs must be normalised.
     pub norm: Normalization,
     pub leaves: Vec<Leaf>,
@@ -409,17 +480,8 @@ impl Index {
         }
         let mut patterns: Vec<(u32, String)> = needles.into_iter().map(|(s, id)| (id, s)).collect();
         patterns.sort_unstable();
-        let automaton = AhoCorasick::builder()
-            .match_kind(MatchKind::Standard)
-            .kind(Some(AhoCorasickKind::DFA))
-            .prefilter(false)
-            .build(patterns.iter().map(|(_, s)| s.as_str()))
-            .or_else(|_| {
-                AhoCorasick::builder()
-                    .match_kind(MatchKind::Standard)
-                    .build(patterns.iter().map(|(_, s)| s.as_str()))
-            })
-            .expect("needles are plain strings");
+        let scanner = Scanner::build(patterns.iter().map(|(_, s)| s.as_str()));
+        let longest = patterns.iter().map(|(_, s)| s.len()).max().unwrap_or(0);
         let mut needle_leaves = vec![Vec::new(); needle_rules.len()];
         for (id, leaf) in leaves.iter().enumerate() {
             for &n in &leaf.needles {
@@ -441,7 +503,8 @@ impl Index {
             })
             .collect();
         Index {
-            automaton,
+            scanner,
+            longest,
             norm,
             leaves,
             profiles: compiled,
@@ -462,26 +525,21 @@ impl Index {
 
     /// Runs the automaton over `doc` once.
     pub fn search<'d>(&self, doc: &'d Doc) -> Hits<'d> {
-        let found: Vec<(u32, u32, u32)> = self
-            .automaton
-            .find_overlapping_iter(&doc.text)
-            .map(|m| (m.pattern().as_u32(), m.start() as u32, m.end() as u32))
-            .collect();
-        let needles = self.needle_rules.len();
-        Hits::new(doc, group_by_needle(found, needles), needles)
+        let mut scratch = Scratch::take(self.needle_rules.len());
+        match &self.scanner {
+            Scanner::Dfa(dfa) => scan(dfa, self.longest, doc, &mut scratch),
+            Scanner::Nfa(nfa) => scan(nfa, self.longest, doc, &mut scratch),
+        }
+        scratch.group_by_needle();
+        Hits { doc, scratch }
     }
 
     /// One bit per leaf: set when the leaf occurs in `hits`. Found from the
     /// needles that occur, so the cost follows the hits, not the rules.
     pub fn leaf_truths(&self, hits: &Hits) -> LeafTruths {
         let mut bits = vec![0u64; self.leaves.len().div_ceil(64)];
-        let mut last = u32::MAX;
-        for &(needle, _, _) in &hits.hits {
-            if needle == last {
-                continue;
-            }
-            last = needle;
-            let found_in = hits.in_fields[needle as usize];
+        for &needle in &hits.scratch.touched {
+            let found_in = hits.scratch.in_fields[needle as usize];
             for &id in &self.needle_leaves[needle as usize] {
                 let probe = self.probes[id as usize];
                 let occurs = if probe.check_tail {
@@ -501,13 +559,9 @@ impl Index {
     pub fn candidates(&self, hits: &Hits) -> Vec<(u32, u32)> {
         // A bit per rule number: marks dedupe, and reading the bits in order sorts.
         let mut marked = vec![0u64; self.rule_at.len().div_ceil(64)];
-        let mut last = u32::MAX;
-        for &(needle, _, _) in &hits.hits {
-            if needle != last {
-                for &r in &self.needle_rules[needle as usize] {
-                    marked[r as usize / 64] |= 1 << (r % 64);
-                }
-                last = needle;
+        for &needle in &hits.scratch.touched {
+            for &r in &self.needle_rules[needle as usize] {
+                marked[r as usize / 64] |= 1 << (r % 64);
             }
         }
         let mut out = Vec::new();
@@ -522,27 +576,182 @@ impl Index {
     }
 }
 
-/// Counting sort by needle; keeps each needle's hits in text order.
-fn group_by_needle(found: Vec<(u32, u32, u32)>, needles: usize) -> Vec<(u32, u32, u32)> {
-    if found.len() < 64 {
-        let mut found = found;
-        found.sort_unstable();
-        return found;
+/// The automaton over all needles: a DFA, or a contiguous NFA when the DFA
+/// cannot be built. Driven by [`scan`]'s own loop.
+enum Scanner {
+    Dfa(dfa::DFA),
+    Nfa(contiguous::NFA),
+}
+
+impl Scanner {
+    fn build<'p>(patterns: impl Iterator<Item = &'p str> + Clone) -> Scanner {
+        dfa::DFA::builder()
+            .match_kind(MatchKind::Standard)
+            .prefilter(false)
+            .build(patterns.clone())
+            .map(Scanner::Dfa)
+            .or_else(|_| {
+                contiguous::NFA::builder()
+                    .match_kind(MatchKind::Standard)
+                    .prefilter(false)
+                    .build(patterns)
+                    .map(Scanner::Nfa)
+            })
+            .expect("needles are plain strings")
     }
-    let mut offsets = vec![0u32; needles + 1];
-    for h in &found {
-        offsets[h.0 as usize + 1] += 1;
+}
+
+/// The needles that end at `at` in state `sid`, as (needle, start, end).
+#[inline(always)]
+fn push_matches<A: Automaton>(aut: &A, sid: StateID, at: usize, out: &mut Vec<(u32, u32, u32)>) {
+    if !aut.is_match(sid) {
+        return;
     }
-    for i in 1..offsets.len() {
-        offsets[i] += offsets[i - 1];
+    for i in 0..aut.match_len(sid) {
+        let pid = aut.match_pattern(sid, i);
+        let start = at + 1 - aut.pattern_len(pid);
+        out.push((pid.as_u32(), start as u32, at as u32 + 1));
     }
-    let mut out = vec![(0, 0, 0); found.len()];
-    for h in found {
-        let slot = &mut offsets[h.0 as usize];
-        out[*slot as usize] = h;
-        *slot += 1;
+}
+
+/// Parts of a doc scanned side by side. One scan waits for a table load per
+/// byte; the lanes' loads do not depend on each other, so the CPU overlaps them.
+const LANES: usize = 4;
+
+/// Every (overlapping) needle hit in `doc`, recorded in `scratch` in text
+/// order (by end), with its count per needle and field. `longest` is the
+/// longest needle's length.
+///
+/// Lane `k` reports the hits ending in `cuts[k] + 1 ..= cuts[k + 1]`. It starts
+/// `longest` bytes before its part: an Aho-Corasick state stands for the longest
+/// suffix read that begins a needle, never longer than `longest`, so from its
+/// part on the lane is in the state of one scan from the start.
+fn scan<A: Automaton>(aut: &A, longest: usize, doc: &Doc, scratch: &mut Scratch) {
+    let text = &doc.text;
+    let cuts: [usize; LANES + 1] = std::array::from_fn(|k| k * text.len() / LANES);
+    let mut pos: [usize; LANES] = std::array::from_fn(|k| cuts[k].saturating_sub(longest));
+    let start = aut
+        .start_state(Anchored::No)
+        .expect("the automaton searches unanchored");
+    let mut sid = [start; LANES];
+    let lanes = &mut scratch.lanes;
+    let together = (0..LANES).map(|k| cuts[k + 1] - pos[k]).min().unwrap_or(0);
+    for _ in 0..together {
+        for k in 0..LANES {
+            let at = pos[k];
+            sid[k] = aut.next_state(Anchored::No, sid[k], text[at]);
+            if aut.is_special(sid[k]) && at >= cuts[k] {
+                push_matches(aut, sid[k], at, &mut lanes[k]);
+            }
+            pos[k] += 1;
+        }
     }
-    out
+    for k in 0..LANES {
+        for (at, &byte) in (pos[k]..).zip(&text[pos[k]..cuts[k + 1]]) {
+            sid[k] = aut.next_state(Anchored::No, sid[k], byte);
+            if aut.is_special(sid[k]) && at >= cuts[k] {
+                push_matches(aut, sid[k], at, &mut lanes[k]);
+            }
+        }
+    }
+    // No needle holds '\n', so none spans two fields, and hits come by end:
+    // the field of a hit's end moves forward only.
+    let mut field = 0;
+    for k in 0..LANES {
+        for i in 0..scratch.lanes[k].len() {
+            let (needle, start, end) = scratch.lanes[k][i];
+            while end as usize > doc.fields[field].2 {
+                field += 1;
+            }
+            let in_field = if start as usize >= doc.fields[field].1 {
+                Some(doc.fields[field].0)
+            } else {
+                doc.field_at(start as usize)
+            };
+            scratch.record(needle, start, end, in_field);
+        }
+        scratch.lanes[k].clear();
+    }
+}
+
+/// Per-call buffers of [`Hits`], sized by the needle count. They are reused
+/// across calls (see [`Scratch::take`]): zeroing per-needle tables of tens of
+/// thousands of needles for every call cost more than the hits themselves.
+#[derive(Default)]
+struct Scratch {
+    /// Hits found by each lane of [`scan`].
+    lanes: [Vec<(u32, u32, u32)>; LANES],
+    /// Hits in text order.
+    found_order: Vec<(u32, u32, u32)>,
+    /// The same hits grouped by needle, each needle's in text order.
+    hits: Vec<(u32, u32, u32)>,
+    /// The needles found, in order of their first hit.
+    touched: Vec<u32>,
+    /// Per needle id: its hits' range in `hits` and its hit count per field.
+    found: Vec<Found>,
+    /// Per needle id: the fields it was found in (small, for [`Hits::leaf_hit`]).
+    in_fields: Vec<FieldMask>,
+}
+
+thread_local! {
+    static SCRATCH: RefCell<Vec<Scratch>> = const { RefCell::new(Vec::new()) };
+}
+
+impl Scratch {
+    /// Buffers for `needles` needles, all per-needle entries cleared.
+    fn take(needles: usize) -> Scratch {
+        let mut s = SCRATCH.with(|pool| pool.borrow_mut().pop()).unwrap_or_default();
+        if s.found.len() < needles {
+            s.found.resize(needles, Found::default());
+            s.in_fields.resize(needles, FieldMask::EMPTY);
+        }
+        s
+    }
+
+    /// Clears what this call touched and returns the buffers for the next one.
+    fn give_back(mut self) {
+        for &n in &self.touched {
+            self.found[n as usize] = Found::default();
+            self.in_fields[n as usize] = FieldMask::EMPTY;
+        }
+        self.touched.clear();
+        self.found_order.clear();
+        self.hits.clear();
+        SCRATCH.with(|pool| pool.borrow_mut().push(self));
+    }
+
+    /// One hit; while scanning, `Found::to` counts the needle's hits.
+    fn record(&mut self, needle: u32, start: u32, end: u32, field: Option<Field>) {
+        let f = &mut self.found[needle as usize];
+        if f.to == 0 {
+            self.touched.push(needle);
+        }
+        f.to += 1;
+        if let Some(field) = field {
+            f.per_field[field as usize] += 1;
+            let mask = &mut self.in_fields[needle as usize];
+            *mask = mask.with(field);
+        }
+        self.found_order.push((needle, start, end));
+    }
+
+    /// Counting sort of the hits by needle over the touched needles only;
+    /// keeps each needle's hits in text order and sets the `Found` ranges.
+    fn group_by_needle(&mut self) {
+        let mut offset = 0;
+        for &n in &self.touched {
+            let f = &mut self.found[n as usize];
+            let count = f.to;
+            (f.from, f.to) = (offset, offset);
+            offset += count;
+        }
+        self.hits.resize(self.found_order.len(), (0, 0, 0));
+        for &h in &self.found_order {
+            let f = &mut self.found[h.0 as usize];
+            self.hits[f.to as usize] = h;
+            f.to += 1;
+        }
+    }
 }
 
 struct Compile<'a> {
@@ -611,14 +820,10 @@ impl Compile<'_> {
     }
 }
 
-/// Needle hits in one doc, sorted by needle.
+/// Needle hits in one doc, grouped by needle.
 pub struct Hits<'d> {
     pub doc: &'d Doc,
-    hits: Vec<(u32, u32, u32)>,
-    /// Per needle id: its hits' range in `hits` and its hit count per field.
-    found: Vec<Found>,
-    /// Per needle id: the fields it was found in (small, for [`Hits::leaf_hit`]).
-    in_fields: Vec<FieldMask>,
+    scratch: Scratch,
 }
 
 #[derive(Clone, Copy, Default)]
@@ -628,36 +833,28 @@ struct Found {
     per_field: [u32; 5],
 }
 
-impl<'d> Hits<'d> {
-    fn new(doc: &'d Doc, hits: Vec<(u32, u32, u32)>, needles: usize) -> Hits<'d> {
-        let mut found = vec![Found::default(); needles];
-        let mut in_fields = vec![FieldMask::EMPTY; needles];
-        for (i, &(needle, start, _)) in hits.iter().enumerate() {
-            let f = &mut found[needle as usize];
-            if f.to == 0 {
-                f.from = i as u32;
-            }
-            f.to = i as u32 + 1;
-            if let Some(field) = doc.field_at(start as usize) {
-                f.per_field[field as usize] += 1;
-                in_fields[needle as usize] = in_fields[needle as usize].with(field);
-            }
-        }
-        Hits {
-            doc,
-            hits,
-            found,
-            in_fields,
-        }
+impl Drop for Hits<'_> {
+    fn drop(&mut self) {
+        std::mem::take(&mut self.scratch).give_back();
     }
+}
 
+impl<'d> Hits<'d> {
     fn of_needle(&self, needle: u32) -> &[(u32, u32, u32)] {
-        let f = self.found[needle as usize];
-        &self.hits[f.from as usize..f.to as usize]
+        let f = self.scratch.found[needle as usize];
+        &self.scratch.hits[f.from as usize..f.to as usize]
     }
 
     /// Occurrences of a leaf: needle hits that satisfy its anchor and field scope.
     pub fn occurrences(&self, leaf: &Leaf) -> Vec<Occurrence> {
+        let in_fields = &self.scratch.in_fields;
+        if !leaf
+            .needles
+            .iter()
+            .any(|n| in_fields[*n as usize].intersects(leaf.fields))
+        {
+            return Vec::new();
+        }
         let mut out: Vec<Occurrence> = leaf
             .needles
             .iter()
@@ -680,16 +877,24 @@ impl<'d> Hits<'d> {
         out
     }
 
+    /// Whether a needle of leaf `id` was found in a field of its scope: false
+    /// for most terms of a long OR, told by the packed probes and one byte per
+    /// needle, without touching the leaf itself.
+    fn may_occur(&self, index: &Index, id: u32) -> bool {
+        let probe = index.probes[id as usize];
+        index.probe_needles[probe.first as usize..(probe.first + probe.count) as usize]
+            .iter()
+            .any(|n| self.scratch.in_fields[*n as usize].intersects(probe.fields))
+    }
+
     /// Whether leaf `id` of `index` occurs at all: [`Hits::leaf_strength`] > 0,
     /// without the arithmetic.
     fn leaf_hit(&self, index: &Index, id: u32) -> bool {
         let probe = index.probes[id as usize];
-        let needles = &index.probe_needles[probe.first as usize..(probe.first + probe.count) as usize];
         if !probe.check_tail {
-            return needles
-                .iter()
-                .any(|n| self.in_fields[*n as usize].intersects(probe.fields));
+            return self.may_occur(index, id);
         }
+        let needles = &index.probe_needles[probe.first as usize..(probe.first + probe.count) as usize];
         let leaf = &index.leaves[id as usize];
         needles.iter().flat_map(|n| self.of_needle(*n)).any(|&(_, s, e)| {
             self.accept(
@@ -707,7 +912,7 @@ impl<'d> Hits<'d> {
         if !leaf.check_tail {
             // The padded needle already enforces the anchor: use the per-field counts.
             for n in &leaf.needles {
-                let per_field = self.found[*n as usize].per_field;
+                let per_field = self.scratch.found[*n as usize].per_field;
                 for f in Field::ALL.iter().copied().filter(|f| leaf.fields.contains(*f)) {
                     counts[f as usize] += per_field[f as usize] as usize;
                 }
@@ -869,6 +1074,12 @@ fn truth(index: &Index, at: usize, hits: &Hits, leaves: &LeafTruths) -> bool {
 fn eval(index: &Index, node: &Node, hits: &Hits, negated: bool, mut trace: Option<&mut Vec<TermTrace>>) -> Eval {
     match node {
         Node::Leaf(id) => {
+            if !hits.may_occur(index, *id) {
+                return Eval {
+                    truth: false,
+                    value: 0.0,
+                };
+            }
             let leaf = &index.leaves[*id as usize];
             let Some(t) = trace else {
                 let value = hits.leaf_strength(leaf);
@@ -1169,7 +1380,94 @@ mod tests {
             "[a-zA-ZäöüÄÖÜß0-9 ,.„“\n\u{0308}\u{00ad}–-]{0,120}"
         }
 
+        /// Needles as the index pads them: a short folded word, maybe with boundary spaces.
+        fn needle() -> impl Strategy<Value = String> {
+            ("[ ]?", "[abeinrsuö]{1,4}( [abeinrs]{1,3})?", "[ ]?").prop_map(|(l, w, t)| format!("{l}{w}{t}"))
+        }
+
+        /// (needle, start, end, field) of every overlapping hit, by the crate's own iterator.
+        fn reference_hits(patterns: &[String], doc: &Doc) -> Vec<(u32, u32, u32, Option<Field>)> {
+            let ac = aho_corasick::AhoCorasick::builder()
+                .match_kind(MatchKind::Standard)
+                .build(patterns)
+                .unwrap();
+            ac.find_overlapping_iter(&doc.text)
+                .map(|m| {
+                    (
+                        m.pattern().as_u32(),
+                        m.start() as u32,
+                        m.end() as u32,
+                        doc.field_at(m.start()),
+                    )
+                })
+                .collect()
+        }
+
+        fn scanned<A: Automaton>(aut: &A, patterns: &[String], doc: &Doc) -> Scratch {
+            let mut scratch = Scratch::take(patterns.len());
+            let longest = patterns.iter().map(String::len).max().unwrap_or(0);
+            scan(aut, longest, doc, &mut scratch);
+            scratch
+        }
+
+        /// The scan's hits, per-field counts and grouping against the reference.
+        fn same_hits(
+            mut scratch: Scratch,
+            expected: &[(u32, u32, u32, Option<Field>)],
+            needles: usize,
+        ) -> Result<(), TestCaseError> {
+            let found: Vec<(u32, u32, u32)> = expected.iter().map(|h| (h.0, h.1, h.2)).collect();
+            prop_assert_eq!(&scratch.found_order, &found);
+            for (n, f) in scratch.found.iter().enumerate().take(needles) {
+                for field in Field::ALL.iter().copied() {
+                    let count = expected
+                        .iter()
+                        .filter(|h| h.0 == n as u32 && h.3 == Some(field))
+                        .count();
+                    prop_assert_eq!(f.per_field[field as usize] as usize, count);
+                    prop_assert_eq!(scratch.in_fields[n].contains(field), count > 0);
+                }
+            }
+            scratch.group_by_needle();
+            for n in 0..needles as u32 {
+                let f = scratch.found[n as usize];
+                let of_needle: Vec<(u32, u32, u32)> = found.iter().copied().filter(|h| h.0 == n).collect();
+                prop_assert_eq!(&scratch.hits[f.from as usize..f.to as usize], of_needle.as_slice());
+            }
+            scratch.give_back();
+            Ok(())
+        }
+
         proptest! {
+            #[test]
+            fn word_starts_count_the_words_begun_up_to_a_position(
+                text in "[ a\n\x00!]{0,200}",
+                pos in 0usize..220,
+            ) {
+                let b = text.as_bytes();
+                let naive = (0..b.len().min(pos + 1))
+                    .filter(|&i| !is_boundary(b[i]) && (i == 0 || is_boundary(b[i - 1])))
+                    .count();
+                prop_assert_eq!(WordStarts::new(b).up_to(pos), naive);
+            }
+
+            #[test]
+            fn the_scan_finds_every_overlapping_hit_in_its_field(
+                patterns in prop::collection::btree_set(needle(), 1..12),
+                title in german(),
+                summary in german(),
+                text in german(),
+            ) {
+                let patterns: Vec<String> = patterns.into_iter().collect();
+                let doc = Doc::from_fields(&title, &summary, &text, Normalization::default());
+                let expected = reference_hits(&patterns, &doc);
+                let dfa = dfa::DFA::builder().match_kind(MatchKind::Standard).prefilter(false).build(&patterns).unwrap();
+                let nfa = contiguous::NFA::builder().match_kind(MatchKind::Standard).prefilter(false).build(&patterns).unwrap();
+                for scratch in [scanned(&dfa, &patterns, &doc), scanned(&nfa, &patterns, &doc)] {
+                    same_hits(scratch, &expected, patterns.len())?;
+                }
+            }
+
             #[test]
             fn snippets_never_panic_for_any_occurrence(
                 title in german(),

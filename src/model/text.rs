@@ -43,6 +43,8 @@ pub fn fold_bytes(text: &str, buf: &mut Vec<u8>, map: Option<&mut Vec<usize>>) {
 /// Receives the source offset of every folded byte.
 trait OffsetSink {
     fn record(&mut self, src: usize);
+    /// `n` bytes pushed from `src`, `src + 1`, …
+    fn record_run(&mut self, src: usize, n: usize);
 }
 
 struct NoMap;
@@ -50,6 +52,8 @@ struct NoMap;
 impl OffsetSink for NoMap {
     #[inline(always)]
     fn record(&mut self, _: usize) {}
+    #[inline(always)]
+    fn record_run(&mut self, _: usize, _: usize) {}
 }
 
 impl OffsetSink for Vec<usize> {
@@ -57,6 +61,31 @@ impl OffsetSink for Vec<usize> {
     fn record(&mut self, src: usize) {
         self.push(src);
     }
+    #[inline(always)]
+    fn record_run(&mut self, src: usize, n: usize) {
+        self.extend(src..src + n);
+    }
+}
+
+/// Per byte: the lowercase form of an ASCII letter or digit, 0 for any other byte.
+static ASCII_WORD: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut b = 0;
+    while b < 128 {
+        if (b as u8).is_ascii_alphanumeric() {
+            table[b] = (b as u8).to_ascii_lowercase();
+        }
+        b += 1;
+    }
+    table
+};
+
+/// Appends the run of ASCII letters and digits that `bytes` starts with,
+/// lowercased, and returns its length: checked, lowercased and copied in one pass.
+pub(crate) fn push_ascii_run(bytes: &[u8], buf: &mut Vec<u8>) -> usize {
+    let from = buf.len();
+    buf.extend(bytes.iter().map(|&b| ASCII_WORD[b as usize]).take_while(|&c| c != 0));
+    buf.len() - from
 }
 
 /// `JOIN_HYPHENS`: whether a hyphen inside a word joins its parts ([`fold`]) or
@@ -68,8 +97,15 @@ fn fold_with<const JOIN_HYPHENS: bool>(text: &str, buf: &mut Vec<u8>, map: &mut 
     while i < bytes.len() {
         let b = bytes[i];
         if b.is_ascii_alphanumeric() {
-            push_word_byte(buf, map, &mut pending_space, i, b.to_ascii_lowercase());
-            i += 1;
+            // A run of ASCII letters and digits: most of any German text.
+            if pending_space {
+                buf.push(b' ');
+                map.record(i);
+                pending_space = false;
+            }
+            let run = push_ascii_run(&bytes[i..], buf);
+            map.record_run(i, run);
+            i += run;
             continue;
         }
         if b < 0x80 {

@@ -271,13 +271,9 @@ fn lower_words_with(text: &str, buf: &mut Vec<u8>, record: &mut impl FnMut(Sourc
                     record(Source::Char(i), 1);
                     pending_space = false;
                 }
-                let run = bytes[i..]
-                    .iter()
-                    .position(|b| !b.is_ascii_alphanumeric())
-                    .map_or(bytes.len(), |n| i + n);
-                buf.extend(bytes[i..run].iter().map(u8::to_ascii_lowercase));
-                record(Source::Run(i), run - i);
-                i = run;
+                let run = crate::model::text::push_ascii_run(&bytes[i..], buf);
+                record(Source::Run(i), run);
+                i += run;
             }
             0..0x80 => {
                 pending_space = !buf.is_empty();
