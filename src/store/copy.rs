@@ -370,12 +370,25 @@ async fn count_pg(store: &PgStore, table: &str) -> StoreResult<u64> {
     Ok(u64::try_from(n).unwrap_or(0))
 }
 
+/// Where the SQLite rows of `table` come from: the table itself, except for `calls`,
+/// whose content SQLite keeps once, in the current version (migration 0015), and
+/// PostgreSQL in the row as well.
+fn sqlite_rows(table: &Table) -> &'static str {
+    match table.name {
+        "calls" => {
+            "(SELECT c.*, v.json FROM calls c CROSS JOIN call_versions v \
+             ON v.call_id = c.id AND v.version = c.version)"
+        }
+        name => name,
+    }
+}
+
 async fn copy_table(from: &SqliteStore, tx: &mut Transaction<'static, Postgres>, table: &Table) -> StoreResult<()> {
     let names: Vec<&str> = table.columns.iter().map(|(name, _)| *name).collect();
     let select = format!(
         "SELECT {} FROM {} ORDER BY {}",
         names.join(", "),
-        table.name,
+        sqlite_rows(table),
         table.order
     );
     super::count_statement();

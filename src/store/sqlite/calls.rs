@@ -34,18 +34,20 @@ use crate::store::{
     title_key_rule,
 };
 
-/// `SELECT` of a full call: its current content plus its links in first-seen order.
+/// `SELECT` of a full call: its current content (the JSON of its current version, stored
+/// once, see migration 0015) plus its links in first-seen order. `CROSS JOIN` keeps
+/// `calls` the outer loop, so each filter runs on the narrow rows first.
 macro_rules! select_call {
     ($rest:literal) => {
         select_call!("", $rest)
     };
     ($columns:literal, $rest:literal) => {
         concat!(
-            "SELECT c.json, c.last_seen, ",
+            "SELECT v.json, c.last_seen, ",
             "(SELECT json_group_array(json_object('source', source, 'url', url)) FROM ",
             "(SELECT source, url FROM call_links l WHERE l.call_id = c.id ORDER BY l.first_seen, l.rowid)) AS links",
             $columns,
-            " FROM calls c ",
+            " FROM calls c CROSS JOIN call_versions v ON v.call_id = c.id AND v.version = c.version ",
             $rest
         )
     };
@@ -66,7 +68,8 @@ const BY_TITLE_KEYS: &str = "SELECT c.title_key, c.id, c.external_id, \
          FROM calls c WHERE c.title_key IN (SELECT value FROM json_each(?1)) ORDER BY c.first_seen, c.id";
 const HEADS: &str = "SELECT id, fingerprint, content_source, version, last_seen FROM calls \
          WHERE id IN (SELECT value FROM json_each(?1))";
-const CONTENTS: &str = "SELECT id, json FROM calls WHERE id IN (SELECT value FROM json_each(?1))";
+const CONTENTS: &str = "SELECT c.id, v.json FROM calls c CROSS JOIN call_versions v \
+         ON v.call_id = c.id AND v.version = c.version WHERE c.id IN (SELECT value FROM json_each(?1))";
 /// What a source listed before, without the calls' content ([`listings`]).
 const LISTINGS: &str = "SELECT c.id, c.url, c.fingerprint, \
          (SELECT json_group_array(json_object('source', source, 'url', url)) FROM \
@@ -352,8 +355,8 @@ async fn write_plan(conn: &mut SqliteConnection, plan: &batch::Plan) -> StoreRes
     for rows in plan.inserts.chunks(ROWS_PER_STATEMENT) {
         let sql = multi_row_insert(
             "INSERT INTO calls (id, source, url, title_key, content_source, title, funder, external_id, status, \
-             deadline_kind, deadline_first, deadline_last, deadline_annual, fingerprint, version, first_seen, last_seen, json)",
-            18,
+             deadline_kind, deadline_first, deadline_last, deadline_annual, fingerprint, version, first_seen, last_seen)",
+            17,
             rows.len(),
             "",
         );
@@ -366,8 +369,7 @@ async fn write_plan(conn: &mut SqliteConnection, plan: &batch::Plan) -> StoreRes
             insert = bind_content(insert, row)
                 .bind(row.version)
                 .bind(ts(row.call.first_seen))
-                .bind(ts(row.last_seen))
-                .bind(&row.json);
+                .bind(ts(row.last_seen));
         }
         insert.execute(&mut *conn).await?;
     }
@@ -375,12 +377,11 @@ async fn write_plan(conn: &mut SqliteConnection, plan: &batch::Plan) -> StoreRes
         let update = query(
             "UPDATE calls SET title_key = ?, content_source = ?, title = ?, funder = ?, external_id = ?, status = ?, \
              deadline_kind = ?, deadline_first = ?, deadline_last = ?, deadline_annual = ?, fingerprint = ?, version = ?, \
-             last_seen = ?, json = ? WHERE id = ?",
+             last_seen = ? WHERE id = ?",
         );
         bind_content(update, row)
             .bind(row.version)
             .bind(ts(row.last_seen))
-            .bind(&row.json)
             .bind(row.call.id.as_str())
             .execute(&mut *conn)
             .await?;
