@@ -509,12 +509,7 @@ fn build_call(
     };
     let (title, summary, text) = call_texts(listing, detail);
     let labels = labels_of(listing, detail);
-    let label = |field: Field| {
-        labels
-            .iter()
-            .find(|(f, _)| *f == field)
-            .map(|(_, answer)| answer.as_str())
-    };
+    let label = |field: Field| first_label(&labels, field);
     let mut call = Call::new(ctx.source.id.clone(), listing.url.clone(), title, ctx.now);
     fields.apply(&mut call);
     if !read_regions {
@@ -543,15 +538,18 @@ fn labels_of<'a>(listing: &'a Listing, detail: Option<&'a DetailPage>) -> Vec<&'
         .collect()
 }
 
+/// The first answer to `field` among `labels`.
+fn first_label<'a>(labels: &[&'a (Field, String)], field: Field) -> Option<&'a str> {
+    labels
+        .iter()
+        .find(|(f, _)| *f == field)
+        .map(|(_, answer)| answer.as_str())
+}
+
 /// Title, summary and full text of the call: the detail page's where it has them.
 fn call_texts(listing: &Listing, detail: Option<&DetailPage>) -> (String, String, String) {
     let labels = labels_of(listing, detail);
-    let label = |field: Field| {
-        labels
-            .iter()
-            .find(|(f, _)| *f == field)
-            .map(|(_, answer)| answer.as_str())
-    };
+    let label = |field: Field| first_label(&labels, field);
     let title = detail
         .and_then(|d| d.title.clone())
         .unwrap_or_else(|| listing.title.clone());
@@ -571,12 +569,7 @@ fn call_texts(listing: &Listing, detail: Option<&DetailPage>) -> (String, String
 fn listing_fields(listing: &Listing, detail: Option<&DetailPage>, today: NaiveDate, read_regions: bool) -> Extracted {
     let (title, summary, text) = call_texts(listing, detail);
     let labels = labels_of(listing, detail);
-    let label = |field: Field| {
-        labels
-            .iter()
-            .find(|(f, _)| *f == field)
-            .map(|(_, answer)| answer.as_str())
-    };
+    let label = |field: Field| first_label(&labels, field);
     let free_text = format!("{title}\n{summary}\n{text}");
     Extracted {
         deadline: label(Field::Deadline)

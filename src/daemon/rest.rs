@@ -36,7 +36,7 @@ pub(super) fn return_freed_memory() {
 /// a job that runs most of it faults it in a few large reads.
 pub(super) fn prepare_code_pages() {
     #[cfg(target_os = "linux")]
-    advise_own_code(libc::MADV_NORMAL, "normal read-ahead");
+    advise_own_code(&[(libc::MADV_NORMAL, "normal read-ahead")]);
 }
 
 /// After a job: asks the kernel to reclaim the resident pages of the program's own code
@@ -51,23 +51,32 @@ pub(super) fn prepare_code_pages() {
 /// effort: a kernel without `MADV_PAGEOUT` (before 5.4) leaves the pages where they are.
 pub(super) fn release_code_pages() {
     #[cfg(target_os = "linux")]
-    if advise_own_code(libc::MADV_RANDOM, "random access") {
-        advise_own_code(libc::MADV_PAGEOUT, "page out");
-    }
+    advise_own_code(&[(libc::MADV_RANDOM, "random access"), (libc::MADV_PAGEOUT, "page out")]);
 }
 
-/// Gives `advice` to every read-only mapping of the program's own file; `false` (and a
-/// debug line) when the kernel refused it.
+/// Gives each of `advices`, in order, to every read-only mapping of the program's own
+/// file; stops (with a debug line) at the first the kernel refuses.
 #[cfg(target_os = "linux")]
-fn advise_own_code(advice: libc::c_int, what: &str) -> bool {
+fn advise_own_code(advices: &[(libc::c_int, &str)]) {
     let (Ok(exe), Ok(maps)) = (
         std::fs::read_link("/proc/self/exe"),
         std::fs::read_to_string("/proc/self/maps"),
     ) else {
-        return false;
+        return;
     };
+    let ranges = read_only_mappings_of(&maps, &exe.to_string_lossy());
+    for &(advice, what) in advices {
+        if !advise(&ranges, advice, what) {
+            return;
+        }
+    }
+}
+
+/// Gives `advice` to each of `ranges`; `false` when the kernel refused it.
+#[cfg(target_os = "linux")]
+fn advise(ranges: &[(usize, usize)], advice: libc::c_int, what: &str) -> bool {
     let mut advised = 0usize;
-    for (start, end) in read_only_mappings_of(&maps, &exe.to_string_lossy()) {
+    for &(start, end) in ranges {
         // SAFETY: the range is a whole mapping of this process, read-only and backed by its
         // executable's file. These advices change only which pages are resident and how
         // they are read back from that file, never memory content.

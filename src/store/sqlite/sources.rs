@@ -91,7 +91,7 @@ pub(super) async fn record_run(pool: &SqlitePool, run: &SourceRun, broken_after:
         .await?
         .unwrap_or_else(|| fresh_health(&run.source));
     let after = next_health(before, run, broken_after);
-    save(&mut tx, &after).await?;
+    save(&mut tx, std::slice::from_ref(&after)).await?;
     tx.commit().await?;
     Ok(after)
 }
@@ -161,24 +161,33 @@ pub(super) async fn health(pool: &SqlitePool) -> StoreResult<Vec<SourceHealth>> 
     rows.into_iter().map(health_from_row).collect()
 }
 
-async fn save(conn: &mut SqliteConnection, h: &SourceHealth) -> StoreResult<()> {
-    query(
-        "INSERT INTO source_health (source, last_attempt, last_success, consecutive_failures, items_last_pass, \
-         items_before, last_error, broken) VALUES (?, ?, ?, ?, ?, ?, ?, ?) \
-         ON CONFLICT (source) DO UPDATE SET last_attempt = excluded.last_attempt, last_success = excluded.last_success, \
-         consecutive_failures = excluded.consecutive_failures, items_last_pass = excluded.items_last_pass, \
-         items_before = excluded.items_before, last_error = excluded.last_error, broken = excluded.broken",
-    )
-    .bind(&h.source)
-    .bind(h.last_attempt.map(ts))
-    .bind(h.last_success.map(ts))
-    .bind(h.consecutive_failures)
-    .bind(h.items_last_pass)
-    .bind(h.items_before)
-    .bind(&h.last_error)
-    .bind(h.broken)
-    .execute(&mut *conn)
-    .await?;
+/// Upserts the health rows of `healths`, up to [`ROWS_PER_STATEMENT`] per statement.
+async fn save(conn: &mut SqliteConnection, healths: &[SourceHealth]) -> StoreResult<()> {
+    for chunk in healths.chunks(ROWS_PER_STATEMENT) {
+        let sql = multi_row_insert(
+            "INSERT INTO source_health (source, last_attempt, last_success, consecutive_failures, items_last_pass, \
+             items_before, last_error, broken)",
+            8,
+            chunk.len(),
+            " ON CONFLICT (source) DO UPDATE SET last_attempt = excluded.last_attempt, \
+             last_success = excluded.last_success, consecutive_failures = excluded.consecutive_failures, \
+             items_last_pass = excluded.items_last_pass, items_before = excluded.items_before, \
+             last_error = excluded.last_error, broken = excluded.broken",
+        );
+        let mut upsert = query_built(sql);
+        for h in chunk {
+            upsert = upsert
+                .bind(&h.source)
+                .bind(h.last_attempt.map(ts))
+                .bind(h.last_success.map(ts))
+                .bind(h.consecutive_failures)
+                .bind(h.items_last_pass)
+                .bind(h.items_before)
+                .bind(&h.last_error)
+                .bind(h.broken);
+        }
+        upsert.execute(&mut *conn).await?;
+    }
     Ok(())
 }
 
@@ -250,31 +259,7 @@ pub(super) async fn record_unchanged(
         }
         insert.execute(&mut *tx).await?;
     }
-    for chunk in after.chunks(ROWS_PER_STATEMENT) {
-        let sql = multi_row_insert(
-            "INSERT INTO source_health (source, last_attempt, last_success, consecutive_failures, items_last_pass, \
-             items_before, last_error, broken)",
-            8,
-            chunk.len(),
-            " ON CONFLICT (source) DO UPDATE SET last_attempt = excluded.last_attempt, \
-             last_success = excluded.last_success, consecutive_failures = excluded.consecutive_failures, \
-             items_last_pass = excluded.items_last_pass, items_before = excluded.items_before, \
-             last_error = excluded.last_error, broken = excluded.broken",
-        );
-        let mut upsert = query_built(sql);
-        for h in chunk {
-            upsert = upsert
-                .bind(&h.source)
-                .bind(h.last_attempt.map(ts))
-                .bind(h.last_success.map(ts))
-                .bind(h.consecutive_failures)
-                .bind(h.items_last_pass)
-                .bind(h.items_before)
-                .bind(&h.last_error)
-                .bind(h.broken);
-        }
-        upsert.execute(&mut *tx).await?;
-    }
+    save(&mut tx, &after).await?;
     tx.commit().await?;
     Ok(after)
 }
