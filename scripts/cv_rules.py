@@ -10,6 +10,10 @@ it on the held-out fold; the pooled held-out counts are the cross-validated figu
 
     scripts/cv_rules.py --bin target/debug/foerderradar base=config/strategy.toml new=/tmp/s.toml
 
+A variant may name its own binary after an `@` (a code change against the rules as they are):
+
+    scripts/cv_rules.py base=config/strategy.toml@/tmp/before/foerderradar aim=config/strategy.toml
+
 Prints per variant: tuning part and dev set TP/FP/FN with P/R/F1, F1 per fold, and the
 cross-validated choice per fold. Only the tuning part's items are read (for their expected
 labels and ids); the measured part is never touched.
@@ -119,14 +123,15 @@ def fmt(counts) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--bin", default=str(ROOT / "target/debug/foerderradar"))
-    ap.add_argument("variants", nargs="+", help="name=path/to/strategy.toml")
+    ap.add_argument("variants", nargs="+", help="name=path/to/strategy.toml[@path/to/binary]")
     args = ap.parse_args()
     expected = expected_pairs(TUNE)
     dev_expected = sum(expected_pairs(DEVSET).values())
     table = {}
     for spec in args.variants:
         name, path = spec.split("=", 1)
-        result = run_variant(args.bin, pathlib.Path(path))
+        path, _, binary = path.partition("@")
+        result = run_variant(binary or args.bin, pathlib.Path(path))
         folds = per_fold(result, expected)
         dev = result["devset"]
         dev_counts = (dev_expected - len(dev["fn"]), len(dev["fp"]), len(dev["fn"]))

@@ -389,7 +389,38 @@ pub fn check_call(
     ]
 }
 
+/// A sentence that excludes Kommunen as applicants: "Kommunen sind nicht antragsberechtigt",
+/// "Nicht antragsberechtigt sind Gebietskörperschaften – Städte, Gemeinden und Kreise",
+/// "Local authorities are not eligible". The record's categories often say otherwise (a
+/// Förderdatenbank record lists "Öffentliche Einrichtung" for Hochschulen).
+static EXCLUDES_KOMMUNEN: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)\b(?:kommunen|gemeinden|städte|gebietskörperschaften|kommunale\s+gebietskörperschaften|municipalities|local\s+authorities)\b[^.;:]{0,60}?\bsind\s+(?:jedoch\s+|ausdrücklich\s+|grundsätzlich\s+)?nicht\s+antragsberechtigt|\bnicht\s+antragsberechtigt\s+sind\s+(?:\w+\s+){0,2}?(?:kommunen|gemeinden|städte|gebietskörperschaften|kommunale\s+gebietskörperschaften)\b|\b(?:municipalities|local\s+authorities)\s+are\s+not\s+eligible",
+    )
+    .expect("exclusion regex")
+});
+
+/// What makes an exclusion conditional: "Kommunen, die bereits gefördert werden, sind nicht …".
+static EXCLUSION_CONDITION: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i),\s*(?:die|deren|denen|welche|that|which)\b|\b(?:wenn|sofern|falls|soweit|bereits|if|unless)\b")
+        .expect("exclusion condition regex")
+});
+
+/// The wording that excludes Kommunen ([`EXCLUDES_KOMMUNEN`]), read from the summary and the
+/// text; the "antragsberechtigt" gate keeps the regex off most texts.
+fn excluded_by_wording(call: &Call) -> Option<String> {
+    [&call.summary, &call.text]
+        .into_iter()
+        .filter(|t| t.contains("icht antragsberechtigt") || t.contains("not eligible"))
+        .flat_map(|t| EXCLUDES_KOMMUNEN.find_iter(t))
+        .find(|m| !EXCLUSION_CONDITION.is_match(m.as_str()))
+        .map(|m| m.as_str().split_whitespace().collect::<Vec<_>>().join(" "))
+}
+
 fn applicants(call: &Call, c: &Criteria) -> CriterionResult {
+    if let Some(quote) = excluded_by_wording(call) {
+        return CriterionResult::new(false, Criterion::ExcludedByWording { quote });
+    }
     if call.applicants.is_unstated() {
         return CriterionResult::new(true, Criterion::ApplicantsUnclear);
     }

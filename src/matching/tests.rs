@@ -493,6 +493,44 @@ fn full_text_alone_cannot_carry_a_field_the_headline_does_not_name() {
 }
 
 #[test]
+fn the_stated_aim_weighs_like_the_summary() {
+    // Onlinezugang in a background sentence of the full text: capped at 0.75 × threshold.
+    let mut c = gigabit();
+    c.text = "Das Land hat 2024 den Onlinezugang der Verwaltung vorangebracht. Anträge bis Mai.".into();
+    assert!(!passed(&run(&config(), &c), "verwaltung"));
+    // The same words in the sentence that says what is funded count as the summary.
+    c.text = "Gefördert werden der Onlinezugang und die digitale Verwaltung. Anträge bis Mai.".into();
+    let ms = run(&config(), &c);
+    assert!(passed(&ms, "verwaltung"), "{ms:#?}");
+    assert!(
+        german(&find(&ms, "verwaltung").reasons)[0].contains("Onlinezugang (Kurztext)"),
+        "{ms:#?}"
+    );
+}
+
+#[test]
+fn wording_that_excludes_kommunen_fails_the_applicants() {
+    let mut c = gigabit();
+    c.applicants.categories = [ApplicantCategory::OeffentlicheEinrichtung].into();
+    assert!(find(&run(&config(), &c), "digitale-infrastruktur").passed);
+    c.text = "Antragsberechtigt sind Hochschulen. Nicht antragsberechtigt sind Gebietskörperschaften – Städte, Gemeinden und Kreise.".into();
+    let m = find(&run(&config(), &c), "digitale-infrastruktur").clone();
+    assert!(!m.passed, "{m:#?}");
+    assert!(
+        german(&m.reasons)
+            .iter()
+            .any(|r| r
+                .starts_with("laut Text nicht antragsberechtigt: „Nicht antragsberechtigt sind Gebietskörperschaften")),
+        "{m:#?}"
+    );
+    c.text = "Kommunen sind nicht antragsberechtigt.".into();
+    assert!(!find(&run(&config(), &c), "digitale-infrastruktur").passed);
+    // A condition narrows the exclusion to some Kommunen: the call stays open to the others.
+    c.text = "Kommunen, die bereits gefördert werden, sind nicht antragsberechtigt.".into();
+    assert!(find(&run(&config(), &c), "digitale-infrastruktur").passed);
+}
+
+#[test]
 fn contact_blocks_ministries_and_the_funder_do_not_score() {
     let mut c = call("Förderaufruf 2026", "");
     c.text = "Gefördert werden Projekte vor Ort.\n\nKontakt\n\nReferat Verwaltung digital, Onlinezugang\nTel. 0211 1\n"
@@ -521,7 +559,9 @@ fn contact_blocks_ministries_and_the_funder_do_not_score() {
 fn a_leader_call_passes_for_each_field_its_own_text_names() {
     let mut c = call("LEADER-Region 9Plus: Projektaufruf 2026", "");
     c.regions = vec![Region::Named("LEADER-Region 9Plus".into())];
-    c.text = "Gefördert werden Projekte zu Glasfaser im Dorf und zu einer digitalen Verwaltung.".into();
+    // Named once in a background sentence of the full text (no aim wording, see
+    // `the_stated_aim_weighs_like_the_summary`).
+    c.text = "Projekte zu Glasfaser im Dorf und zu einer digitalen Verwaltung sind willkommen.".into();
     let ms = run(&config(), &c);
     for hf in ["digitale-infrastruktur", "verwaltung"] {
         let m = find(&ms, hf);
@@ -554,7 +594,7 @@ fn a_project_keeps_its_threshold_in_a_regional_programme() {
     let cfg = config_with(vec![project], criteria());
     let mut c = call("LEADER-Region 9Plus: Projektaufruf 2026", "");
     c.regions = vec![Region::Named("LEADER-Region 9Plus".into())];
-    c.text = "Gefördert werden Projekte zu Glasfaser im Dorf.".into();
+    c.text = "Projekte zu Glasfaser im Dorf sind willkommen.".into();
     let ms = run(&cfg, &c);
     assert!(passed(&ms, "digitale-infrastruktur"), "{ms:#?}");
     let p = ms

@@ -200,6 +200,129 @@ fn call_code_spans(text: &str, spans: &mut Vec<(usize, usize)>) {
     }
 }
 
+/// Words that mark a sentence of the full text as the call's stated aim: what it
+/// funds ("Gefördert werden …", "Gegenstand der Förderung: …", "Was wird gefördert?
+/// …") or what it is for ("Zweck der Zuwendung …", "Ziel ist …", "Expected Outcome:
+/// …"). Found case-insensitively in one pass; the rest of such a text is
+/// background, examples and procedure.
+const AIM_MARKERS: &[&str] = &[
+    "gefördert werden",
+    "werden gefördert",
+    "wird gefördert",
+    "gegenstand der förderung",
+    "fördergegenstand",
+    "förderfähig sind",
+    "zuwendungsfähig sind",
+    "förderfähig ist",
+    "zweck der zuwendung",
+    "zweck der förderung",
+    "ziel der förderung",
+    "ziel des programms",
+    "ziel des förderprogramms",
+    "förderziel",
+    "ziel ist",
+    "ziel sind",
+    "expected outcome",
+    "the call supports",
+    "the programme supports",
+    "funding is available for",
+    "eligible activities",
+    "the objective",
+];
+
+/// A sentence with an aim marker that excludes: "Nicht gefördert werden Reparaturen".
+/// "Wer wird gefördert?" asks who may apply, not what is funded.
+const AIM_EXCLUDED: &[&str] = &[
+    "nicht gefördert",
+    "nicht förderfähig",
+    "ausgeschlossen",
+    "not eligible",
+    "wer wird gefördert",
+];
+
+static AIM_EXCLUDED_FINDER: LazyLock<AhoCorasick> = LazyLock::new(|| {
+    AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        .build(AIM_EXCLUDED)
+        .expect("exclusions are plain strings")
+});
+
+static AIM_FINDER: LazyLock<AhoCorasick> = LazyLock::new(|| {
+    AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        .build(AIM_MARKERS)
+        .expect("aim markers are plain strings")
+});
+
+/// The parts of `text` that state the call's aim ([`AIM_MARKERS`]), as byte
+/// ranges in text order: the sentence with a marker, examples included (cutting
+/// them lost more than it gained on the tuning part). A marker standing alone as a
+/// heading ("Was wird gefördert?", "Fördergegenstand:") takes the sentence after
+/// it; a sentence that opens a list ("… zu diesen Zielen:") takes the list's
+/// items, one per line.
+/// Sentences end at a line break or at ". ", "? ", "! ", "; ", ": " after a letter.
+pub fn aim_sentences(text: &str) -> Vec<(usize, usize)> {
+    let mut out: Vec<(usize, usize)> = Vec::new();
+    let mut covered = 0;
+    for m in AIM_FINDER.find_iter(text) {
+        if m.start() < covered {
+            continue;
+        }
+        let (start, mut end) = sentence_at(text, m.start());
+        let own = text[start..end].trim_end();
+        if own.ends_with(':') && end < text.len() {
+            end = list_end(text, end).unwrap_or_else(|| sentence_at(text, end + 1).1);
+        } else if own.len() < 60 && own.ends_with('?') && end < text.len() {
+            end = sentence_at(text, end + 1).1;
+        }
+        covered = end;
+        if !AIM_EXCLUDED_FINDER.is_match(&text[start..end]) {
+            out.push((start, end));
+        }
+    }
+    out
+}
+
+/// When the lines after `at` are list items ("1. …", "- …", "• …"), the end of the last one.
+fn list_end(text: &str, at: usize) -> Option<usize> {
+    let item = |line: &str| {
+        let l = line.trim_start();
+        l.starts_with(['-', '•', '–', '*'])
+            || l.split_once(['.', ')'])
+                .is_some_and(|(n, _)| !n.is_empty() && n.len() <= 2 && n.bytes().all(|b| b.is_ascii_digit()))
+    };
+    let rest = &text[at..];
+    let rest = rest.strip_prefix('\n').unwrap_or(rest);
+    let skipped = text.len() - at - rest.len();
+    let mut end = None;
+    let mut offset = at + skipped;
+    for line in rest.split_inclusive('\n') {
+        if !item(line) {
+            break;
+        }
+        offset += line.len();
+        end = Some(offset);
+    }
+    end.map(|e| if text[..e].ends_with('\n') { e - 1 } else { e })
+}
+
+/// The sentence around byte `at`: from after the previous sentence end (or
+/// line start) to its own end (inclusive of the closing mark).
+fn sentence_at(text: &str, at: usize) -> (usize, usize) {
+    let bytes = text.as_bytes();
+    let ends_at = |i: usize| {
+        bytes[i] == b'\n'
+            || (matches!(bytes[i], b'.' | b'?' | b'!' | b';' | b':')
+                && bytes.get(i + 1).is_none_or(|b| *b == b' ' || *b == b'\n')
+                && i > 0
+                && !bytes[i - 1].is_ascii_digit()
+                && bytes[i - 1] != b' ')
+    };
+    let start = (0..at).rev().find(|&i| ends_at(i)).map_or(0, |i| i + 1);
+    let end = (at..bytes.len()).find(|&i| ends_at(i)).map_or(bytes.len(), |i| i + 1);
+    (start, end.min(bytes.len()))
+}
+
 /// Cheap test before [`ZONE_HEADING`]: the first letter of every heading it knows.
 fn may_open_zone(line: &str) -> bool {
     line.trim_start()
@@ -312,6 +435,39 @@ mod tests {
         ] {
             assert_eq!(masked(kept, None), kept);
         }
+    }
+
+    fn aims(text: &str) -> Vec<&str> {
+        aim_sentences(text)
+            .into_iter()
+            .map(|(s, e)| text[s..e].trim())
+            .collect()
+    }
+
+    #[test]
+    fn the_stated_aim_is_found_without_its_examples() {
+        assert_eq!(
+            aims("Das Land hat 2020 viel erreicht. Gefördert werden Radwege und Abstellanlagen. Anträge bis Mai."),
+            ["Gefördert werden Radwege und Abstellanlagen."]
+        );
+        // A heading takes the sentence after it; who may apply is no aim.
+        assert_eq!(
+            aims("Was wird gefördert? Ladepunkte für Bauhöfe. Wer wird gefördert? Gemeinden."),
+            ["Was wird gefördert? Ladepunkte für Bauhöfe."]
+        );
+        assert_eq!(
+            aims("Gegenstand der Förderung: die Wiedervernässung von Mooren. Antrag beim Land."),
+            ["Gegenstand der Förderung: die Wiedervernässung von Mooren."]
+        );
+        // A sentence that opens a list takes its items.
+        assert_eq!(
+            aims(
+                "Gefördert werden Vorhaben zu diesen Zielen:\n1. Ortskerne beleben;\n2. Wasser halten.\nZuschuss 65 Prozent."
+            ),
+            ["Gefördert werden Vorhaben zu diesen Zielen:\n1. Ortskerne beleben;\n2. Wasser halten."]
+        );
+        // Exclusions are no aim.
+        assert!(aims("Nicht gefördert werden Reparaturen. Kontakt: Bezirksregierung.").is_empty());
     }
 
     #[test]

@@ -75,7 +75,7 @@ static BARE: LazyLock<Regex> = LazyLock::new(|| {
 /// The call, its application window or its round as the subject of a closing participle.
 static CALL_NOUN: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)\b\w*(?:aufruf|aufrufs|aufrufe|programm|programms|wettbewerb|wettbewerbs|ausschreibung|bewerbungsverfahren|bewerbungsphase|bewerbungsfrist|bewerbungszeitraum|antragsverfahren|antragsphase|antragsfrist|antragszeitraum|antragstellung|einreichungsfrist|einreichungsphase|förderrunde|förderphase|förderperiode|interessenbekundung\w*|auswahlverfahren|qualifizierungsprozess|initiative|pilotphase|modellphase|erprobungsphase|modellvorhaben|förderwelle|förderrichtlinie|förderung|foerderung|call)\b",
+        r"(?i)\b\w*(?:aufruf|aufrufs|aufrufe|programm|programms|wettbewerb|wettbewerbs|ausschreibung|bewerbungsverfahren|bewerbungsphase|bewerbungsfrist|bewerbungsfristen|bewerbungszeitraum|antragsverfahren|antragsphase|antragsfrist|antragsfristen|antragszeitraum|antragstellung|einreichungsfrist|einreichungsfristen|einreichungsphase|förderrunde|förderphase|förderperiode|interessenbekundung\w*|auswahlverfahren|qualifizierungsprozess|initiative|pilotphase|modellphase|erprobungsphase|modellvorhaben|förderwelle|förderrichtlinie|förderung|foerderung|call)\b",
     )
     .expect("call noun regex")
 });
@@ -87,10 +87,10 @@ static EXHAUSTED: LazyLock<Regex> = LazyLock::new(|| {
         .expect("exhausted regex")
 });
 
-/// Applications no longer taken.
+/// Applications no longer taken, or no more calls ("neue Förderaufrufe finden nicht mehr statt").
 static NO_MORE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)\b(?:antrag\w*|anträge|antraege|bewerbung\w*|einreichung\w*|förderanträge|projektanträge|projektskizzen)\b[^.;]{0,60}?\bnicht\s+mehr\s+(?:möglich|gestellt|angenommen|entgegengenommen|eingereicht|berücksichtigt)|\bkeine\s+(?:neuen\s+|weiteren\s+)?(?:anträge|antraege|förderanträge|bewerbungen|projektanträge)\s+(?:\w+\s+){0,3}?mehr\b|\b(?:call|applications?)\b[^.;]{0,30}?\b(?:is|are|has\s+been|have\s+been)\s+(?:now\s+)?closed\b|\bno\s+longer\s+accept|\bno\s+(?:further|more|new)\s+applications\b|\b(?:call|applications?)\b[^.;]{0,40}?\bclosed\s+on\b|\b(?:antrag\w*|anträge|antraege|bewerbung\w*)\s+(?:ist|sind)\s+nicht\s+möglich\b|\bvon\s+(?:weiteren\s+|neuen\s+)?(?:anträgen|antraegen|bewerbungen|projektanträgen)\s+(?:\w+\s+){0,4}?abzusehen\b|\b(?:eine|ein|weitere|neue|neuer|neues)\s+(?:weitere\s+|neue\s+)?\w*(?:runde|runden|staffel|staffeln|aufruf|aufrufe)\s+(?:ist|sind)\s+nicht\s+(?:mehr\s+)?(?:vorgesehen|geplant)\b|\b(?:keine|kein)\s+(?:weiteren?\s+|neuen?\s+)?\w*(?:runde|runden|staffel|staffeln|aufruf|aufrufe)\s+(?:ist|sind)\s+(?:mehr\s+)?(?:vorgesehen|geplant)\b",
+        r"(?i)\b(?:antrag\w*|anträge|antraege|bewerbung\w*|einreichung\w*|förderanträge|projektanträge|projektskizzen)\b[^.;]{0,60}?\bnicht\s+mehr\s+(?:möglich|gestellt|angenommen|entgegengenommen|eingereicht|berücksichtigt)|\bkeine\s+(?:neuen\s+|weiteren\s+)?(?:anträge|antraege|förderanträge|bewerbungen|projektanträge)\s+(?:\w+\s+){0,3}?mehr\b|\b(?:call|applications?)\b[^.;]{0,30}?\b(?:is|are|has\s+been|have\s+been)\s+(?:now\s+)?closed\b|\bno\s+longer\s+accept|\bno\s+(?:further|more|new)\s+applications\b|\b(?:call|applications?)\b[^.;]{0,40}?\bclosed\s+on\b|\b(?:antrag\w*|anträge|antraege|bewerbung\w*)\s+(?:ist|sind)\s+nicht\s+möglich\b|\bvon\s+(?:weiteren\s+|neuen\s+)?(?:anträgen|antraegen|bewerbungen|projektanträgen)\s+(?:\w+\s+){0,4}?abzusehen\b|\b(?:eine|ein|weitere|neue|neuer|neues)\s+(?:weitere\s+|neue\s+)?\w*(?:runde|runden|staffel|staffeln|aufruf|aufrufe)\s+(?:ist|sind)\s+nicht\s+(?:mehr\s+)?(?:vorgesehen|geplant)\b|\b(?:keine|kein)\s+(?:weiteren?\s+|neuen?\s+)?\w*(?:runde|runden|staffel|staffeln|aufruf|aufrufe)\s+(?:ist|sind)\s+(?:mehr\s+)?(?:vorgesehen|geplant)\b|\b\w*(?:runden|staffeln|aufrufe|ausschreibungen|wettbewerbe)\s+(?:finden\s+(?:\w+\s+){0,2}?nicht\s+mehr\s+statt|erscheinen\s+nicht\s+mehr)\b",
     )
     .expect("no more regex")
 });
@@ -147,10 +147,11 @@ static CALL_YEAR: LazyLock<Regex> = LazyLock::new(|| {
     .expect("call year regex")
 });
 
-/// "Programmlaufzeit 2017–2020", "Laufzeit: 2019 bis 2022", "Förderzeitraum 2018-2021", "läuft bis Ende 2020".
+/// "Programmlaufzeit 2017–2020", "Laufzeit: 2019 bis 2022", "Förderzeitraum 2018-2021", "läuft bis Ende 2020",
+/// "galt vom 1. März 2021 bis zum 29. Februar 2024".
 static RUNTIME: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)(?:laufzeit|förderzeitraum|programmzeitraum|förderperiode|programmperiode)[:\s]*(?:von\s+)?(?:20\d\d)\s*(?:–|—|-|bis)\s*(20\d\d)(?-u:\b)|(?:läuft|lief|befristet|gilt|galt)\s+(?:noch\s+)?(?:von\s+20\d\d\s+)?bis\s+(?:zum\s+|ende\s+|mitte\s+)?(?:\d{1,2}\.\s*\d{1,2}\.\s*)?(20\d\d)(?-u:\b)",
+        r"(?i)(?:laufzeit|förderzeitraum|programmzeitraum|förderperiode|programmperiode)[:\s]*(?:von\s+)?(?:20\d\d)\s*(?:–|—|-|bis)\s*(20\d\d)(?-u:\b)|(?:läuft|lief|befristet|gilt|galt)\s+(?:noch\s+)?(?:vo[nm]\s+(?:\d{1,2}\.\s*(?:\d{1,2}\.|\p{L}+)\s*)?20\d\d\s+)?bis\s+(?:zum\s+|ende\s+|mitte\s+)?(?:\d{1,2}\.\s*(?:\d{1,2}\.|\p{L}+)\s*)?(20\d\d)(?-u:\b)",
     )
     .expect("runtime regex")
 });
@@ -432,6 +433,9 @@ mod tests {
             // Sixth round: the funding as the subject, money bound in full.
             "Die Förderung wurde beendet; Restmittel werden nicht mehr vergeben.",
             "Die Landesmittel sind vollständig gebunden.",
+            // Seventh round: the deadlines as plural subject, calls that no longer take place.
+            "Die Antragsfristen für beide Angebote sind abgelaufen.",
+            "Die Gesellschaft wurde aufgelöst, neue Förderaufrufe finden nicht mehr statt.",
         ] {
             assert!(phrase(t), "{t}: {:?}", text(t));
         }
@@ -470,6 +474,8 @@ mod tests {
             "Die Mittel sind an den Zweck gebunden.",
             "Die Förderung wird nach Abschluss des Vorhabens beendet.",
             "Die Förderung ist nicht beendet.",
+            "Die Antragsfristen sind noch nicht abgelaufen.",
+            "Die Aufrufe finden nicht mehr im Frühjahr, sondern im Herbst statt.",
         ] {
             assert_eq!(text(t), None, "{t}");
         }
@@ -515,6 +521,14 @@ mod tests {
         assert_eq!(
             text("Das Programm lief von 2017 bis 2020 und ist beendet."),
             Some(ClosedWording::RuntimeEnded { year: 2020 })
+        );
+        assert_eq!(
+            text("Die Richtlinie galt vom 1. März 2021 bis zum 29. Februar 2024."),
+            Some(ClosedWording::RuntimeEnded { year: 2024 })
+        );
+        assert_eq!(
+            text("Die Richtlinie gilt vom 1. März 2025 bis zum 28. Februar 2027."),
+            None
         );
         assert_eq!(text("Förderperiode 2021–2027"), None);
         assert_eq!(text("Programmlaufzeit 2017–2020, verlängert bis 31.12.2027."), None);

@@ -53,6 +53,11 @@ pub enum Criterion {
     NotEligible {
         named: Vec<ApplicantCategory>,
     },
+    /// The call's own wording excludes Kommunen ("Kommunen sind nicht antragsberechtigt"),
+    /// whatever categories the record lists; `quote` is that wording.
+    ExcludedByWording {
+        quote: String,
+    },
     /// Kommunen are named explicitly.
     KommuneEligible,
     /// Some configured categories fit.
@@ -149,7 +154,9 @@ impl Criterion {
     pub fn topic(&self) -> CriterionTopic {
         use Criterion::*;
         match self {
-            ApplicantsUnclear | NotEligible { .. } | KommuneEligible | Eligible { .. } => CriterionTopic::Applicants,
+            ApplicantsUnclear | NotEligible { .. } | ExcludedByWording { .. } | KommuneEligible | Eligible { .. } => {
+                CriterionTopic::Applicants
+            }
             RegionOpen { .. } | MembersOnly { .. } | OtherRegion { .. } => CriterionTopic::Region,
             CallClosed
             | ClosedByWording { .. }
@@ -184,6 +191,7 @@ impl fmt::Display for Criterion {
         match self {
             ApplicantsUnclear => f.write_str("Antragsberechtigte unklar"),
             NotEligible { named } => write!(f, "nicht antragsberechtigt (nur {})", labels(named)),
+            ExcludedByWording { quote } => write!(f, "laut Text nicht antragsberechtigt: „{quote}“"),
             KommuneEligible => f.write_str("Kommune antragsberechtigt"),
             Eligible { fitting } => write!(f, "antragsberechtigt: {}", labels(fitting)),
             RegionOpen { listed } => write!(f, "Fördergebiet: {}", regions(listed)),
