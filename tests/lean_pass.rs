@@ -240,9 +240,15 @@ async fn changed_sources_are_stored_together() {
     let [(cold8, written), (again8, _)] = two_collects(8, ITEMS).await;
     assert_eq!(written, (8 * ITEMS) as f64, "every call stored");
     // A new source's upsert: identity, title keys, calls, versions, links.
-    assert!(cold8 - cold4 <= 4.0 * 5.0, "cold: 4 sources {cold4}, 8 sources {cold8} statements");
+    assert!(
+        cold8 - cold4 <= 4.0 * 5.0,
+        "cold: 4 sources {cold4}, 8 sources {cold8} statements"
+    );
     // A source seen again: its memo read only.
-    assert!(again8 - again4 <= 4.0, "again: 4 sources {again4}, 8 sources {again8} statements");
+    assert!(
+        again8 - again4 <= 4.0,
+        "again: 4 sources {again4}, 8 sources {again8} statements"
+    );
 }
 
 // ---- Identity: a new listing is never lost in another call (item 5) ----

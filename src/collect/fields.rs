@@ -127,7 +127,6 @@ impl FieldMemo {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

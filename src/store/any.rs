@@ -7,8 +7,8 @@ use chrono::{DateTime, Utc};
 use super::{
     AdminSession, AuditEntry, CallFilter, ChangeEvent, DeadLetter, DigestState, DigestUpdate, FeedbackFilter,
     InstanceInfo, InstanceStatus, JobClaim, JobRuns, LastError, ListedCall, NewMail, OutboxMail, OutboxStatus, PgStore,
-    RunKind, ScheduledRuns, SourceHealth, SourcePass, SourceRun, SourceYield, SqliteStore, Store, StoreMetrics, StoreResult,
-    UpsertOutcome,
+    RunKind, ScheduledRuns, SourceHealth, SourcePass, SourceRun, SourceYield, SqliteStore, Store, StoreMetrics,
+    StoreResult, UpsertOutcome,
 };
 use crate::model::contact::ContactSettings;
 use crate::model::feedback::{FeedbackCount, FeedbackEntry, FeedbackSet};

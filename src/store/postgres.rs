@@ -37,8 +37,8 @@ use sqlx::{Executor, FromRow, Postgres, Transaction};
 use super::{
     AdminSession, AuditEntry, CallFilter, ChangeEvent, DeadLetter, DigestState, DigestUpdate, FeedbackFilter,
     InstanceInfo, InstanceStatus, JobClaim, JobRuns, LastError, ListedCall, NewMail, OutboxMail, OutboxStatus, RunKind,
-    ScheduledRuns, SourceHealth, SourcePass, SourceRun, SourceYield, Store, StoreError, StoreMetrics, StoreResult, UpsertOutcome,
-    pg_leases,
+    ScheduledRuns, SourceHealth, SourcePass, SourceRun, SourceYield, Store, StoreError, StoreMetrics, StoreResult,
+    UpsertOutcome, pg_leases,
 };
 use crate::model::contact::ContactSettings;
 use crate::model::feedback::{FeedbackCount, FeedbackEntry, FeedbackSet};

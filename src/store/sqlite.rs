@@ -36,7 +36,8 @@ use sqlx::{FromRow, Sqlite, Transaction};
 use super::{
     AdminSession, AuditEntry, CallFilter, ChangeEvent, DeadLetter, DigestState, DigestUpdate, FeedbackFilter,
     InstanceInfo, InstanceStatus, JobClaim, JobRuns, LastError, ListedCall, NewMail, OutboxMail, OutboxStatus, RunKind,
-    ScheduledRuns, SourceHealth, SourcePass, SourceRun, SourceYield, Store, StoreError, StoreMetrics, StoreResult, UpsertOutcome,
+    ScheduledRuns, SourceHealth, SourcePass, SourceRun, SourceYield, Store, StoreError, StoreMetrics, StoreResult,
+    UpsertOutcome,
 };
 use crate::model::contact::ContactSettings;
 use crate::model::feedback::{FeedbackCount, FeedbackEntry, FeedbackSet};
@@ -202,7 +203,10 @@ impl Store for SqliteStore {
         calls::mark_source_seen(&self.pool, source, at).await
     }
 
-    async fn source_listings(&self, sources: &[&str]) -> StoreResult<std::collections::HashMap<String, Vec<ListedCall>>> {
+    async fn source_listings(
+        &self,
+        sources: &[&str],
+    ) -> StoreResult<std::collections::HashMap<String, Vec<ListedCall>>> {
         calls::listings(&self.pool, sources).await
     }
 

@@ -140,7 +140,10 @@ pub(super) async fn mark_seen(
     if seen.is_empty() {
         return Ok(());
     }
-    let listings: Vec<(&str, &str, &str)> = seen.iter().map(|(id, url)| (source, id.as_str(), url.as_str())).collect();
+    let listings: Vec<(&str, &str, &str)> = seen
+        .iter()
+        .map(|(id, url)| (source, id.as_str(), url.as_str()))
+        .collect();
     let mut tx = begin_write(pool).await?;
     seen_in(&mut tx, &listings, at).await?;
     tx.commit().await?;

@@ -70,9 +70,11 @@ async fn save_fields(conn: &mut PgConnection, passes: &[SourcePass]) -> StoreRes
             .execute(&mut *conn)
             .await?;
     }
-    let entries = memos
-        .iter()
-        .flat_map(|(source, f)| f.entries.iter().map(move |(entry, fields)| (*source, entry.as_str(), fields.as_str())));
+    let entries = memos.iter().flat_map(|(source, f)| {
+        f.entries
+            .iter()
+            .map(move |(entry, fields)| (*source, entry.as_str(), fields.as_str()))
+    });
     let (mut sources, mut keys, mut fields) = (Vec::new(), Vec::new(), Vec::new());
     for (source, key, field) in entries {
         sources.push(source);
@@ -133,7 +135,11 @@ pub(super) async fn record_passes(
     for (at, group) in passes_by_time(passes) {
         let listings: Vec<(&str, &str, &str)> = group
             .iter()
-            .flat_map(|p| p.seen.iter().map(|(id, url)| (p.run.source.as_str(), id.as_str(), url.as_str())))
+            .flat_map(|p| {
+                p.seen
+                    .iter()
+                    .map(|(id, url)| (p.run.source.as_str(), id.as_str(), url.as_str()))
+            })
             .collect();
         calls::seen_in(&mut tx, &listings, at).await?;
     }

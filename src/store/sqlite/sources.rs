@@ -5,12 +5,12 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use sqlx::sqlite::{SqliteConnection, SqlitePool};
 
+use super::calls;
 use super::{
     ROWS_PER_STATEMENT, begin_write, count, from_json, multi_row_insert, query, query_as, query_built, query_scalar,
     to_json, ts,
 };
 use crate::model::source::SourceState;
-use super::calls;
 use crate::store::{
     FieldsToStore, SourceHealth, SourcePass, SourceRun, StoreResult, UpsertOutcome, fresh_health, healths_after,
     next_health, passes_by_time, runs_by_time, runs_with_seen,
@@ -79,7 +79,11 @@ async fn save_fields(conn: &mut SqliteConnection, passes: &[SourcePass]) -> Stor
     }
     let entries: Vec<(&str, &str, &str)> = memos
         .iter()
-        .flat_map(|(source, f)| f.entries.iter().map(move |(entry, fields)| (*source, entry.as_str(), fields.as_str())))
+        .flat_map(|(source, f)| {
+            f.entries
+                .iter()
+                .map(move |(entry, fields)| (*source, entry.as_str(), fields.as_str()))
+        })
         .collect();
     if entries.is_empty() {
         return Ok(());
@@ -131,7 +135,11 @@ pub(super) async fn record_passes(
     for (at, group) in passes_by_time(passes) {
         let listings: Vec<(&str, &str, &str)> = group
             .iter()
-            .flat_map(|p| p.seen.iter().map(|(id, url)| (p.run.source.as_str(), id.as_str(), url.as_str())))
+            .flat_map(|p| {
+                p.seen
+                    .iter()
+                    .map(|(id, url)| (p.run.source.as_str(), id.as_str(), url.as_str()))
+            })
             .collect();
         calls::seen_in(&mut tx, &listings, at).await?;
     }
@@ -300,7 +308,11 @@ pub(super) async fn record_unchanged(
 
 /// Inserts the runs (one per source) and writes each source's health after its run:
 /// three statements for up to [`ROWS_PER_STATEMENT`] runs.
-async fn record_runs(conn: &mut SqliteConnection, runs: &[SourceRun], broken_after: u32) -> StoreResult<Vec<SourceHealth>> {
+async fn record_runs(
+    conn: &mut SqliteConnection,
+    runs: &[SourceRun],
+    broken_after: u32,
+) -> StoreResult<Vec<SourceHealth>> {
     let names: Vec<&str> = runs.iter().map(|r| r.source.as_str()).collect();
     let rows: Vec<HealthRow> = query_as(select_health!(" WHERE source IN (SELECT value FROM json_each(?1))"))
         .bind(to_json("source_health", "source", &names)?)
