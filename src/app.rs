@@ -24,7 +24,9 @@ use crate::model::source::SourceState;
 use crate::model::{Call, CallId, Match};
 use crate::notify::admin::{self, AdminNotice};
 use crate::notify::{self, DeliveryReport, DigestPlan, FailedMail, PlanMode, Transport};
-use crate::store::{AnyStore, CallFilter, InstanceInfo, Lease, RunKind, SourceHealth, SourceRun, Store, UpsertOutcome};
+use crate::store::{
+    AnyStore, CallFilter, InstanceInfo, Lease, RunKind, SourceHealth, SourcePass, SourceRun, Store, UpsertOutcome,
+};
 
 /// A loaded deployment: validated config, compiled matcher, open store.
 ///
@@ -190,15 +192,17 @@ impl<S: Store> App<S> {
         // warm pass, writes no state.
         let mut collecting = collect::start_all(&fetcher, &sources, states, priors, now);
         // Earlier calls are read only for the sources that ask (a changed page); what was
-        // read serves again to tell unchanged listings when the outcome is stored. Each
-        // outcome is stored as it comes, while the later sources are still collected.
+        // read serves again to tell unchanged listings when the outcome is stored. Outcomes
+        // are stored in batches as they come, while the later sources are still collected.
         let mut known: HashMap<String, HashMap<String, Known>> = HashMap::new();
         let mut summary = CollectSummary::default();
         let mut unchanged = UnchangedSources::default();
+        let mut changed = ChangedSources::default();
         loop {
             tokio::select! {
                 outcome = collecting.next() => {
                     let Some(outcome) = outcome else { break };
+                    let source_id = outcome.source.clone();
                     if outcome.unchanged && outcome.error.is_none() && outcome.calls.is_empty() {
                         if outcome.state_changed {
                             self.store.save_source_state(&outcome.source, &outcome.state).await?;
@@ -209,24 +213,10 @@ impl<S: Store> App<S> {
                         }
                         continue;
                     }
-                    let known = match known.remove(&outcome.source) {
-                        Some(known) => known,
-                        None if outcome.calls.is_empty() => HashMap::new(),
-                        // Only what tells an unchanged listing: no call's content is read.
-                        None => self
-                            .store
-                            .source_listings(&outcome.source)
-                            .await?
-                            .into_iter()
-                            .map(|listed| (listed.url.clone(), Known::listed(listed)))
-                            .collect(),
-                    };
-                    let report = self.store_outcome(outcome, &known, now).await?;
-                    if let Some(stored) = &stored {
-                        // The receiver only goes away when the daemon stops the collect.
-                        let _ = stored.send(report.source.clone());
+                    changed.add(outcome, known.remove(&source_id), &mut summary);
+                    if changed.is_full() {
+                        self.record_changed(&mut changed, &mut summary, now, stored.as_ref()).await?;
                     }
-                    summary.sources.push(report);
                 }
                 Some(request) = requests.recv() => match request.wants {
                     Wanted::Calls(reply) => {
@@ -243,6 +233,8 @@ impl<S: Store> App<S> {
                 },
             }
         }
+        self.record_changed(&mut changed, &mut summary, now, stored.as_ref())
+            .await?;
         self.record_unchanged(&mut unchanged, &mut summary, stored.as_ref())
             .await?;
         summary.newly_broken = summary
@@ -292,62 +284,63 @@ impl<S: Store> App<S> {
         Ok(calls.into_iter().map(|c| (c.url.clone(), c)).collect())
     }
 
-    /// Stores one source's calls: a listing identical to what the source delivered last
-    /// time only refreshes when it was seen; the rest is upserted in one transaction.
-    /// (A source that found everything unchanged is recorded with others, see
-    /// [`App::record_unchanged`].)
-    async fn store_outcome(
+    /// Records the buffered changed (or failed) sources in one transaction and fills in
+    /// their reports. A listing identical to what its source delivered last time only
+    /// refreshes when it was seen; the rest is upserted. What tells the two apart is read
+    /// for all sources of the batch at once, unless a source's collector read its calls.
+    async fn record_changed(
         &self,
-        outcome: SourceOutcome,
-        known: &HashMap<String, Known>,
+        changed: &mut ChangedSources,
+        summary: &mut CollectSummary,
         now: DateTime<Utc>,
-    ) -> anyhow::Result<SourceReport> {
-        let mut report = SourceReport {
-            source: outcome.source.clone(),
-            ..SourceReport::default()
-        };
-        let listed = outcome.calls.len() as u32;
-        // The calls move out of the outcome: none is copied.
-        let (seen, changed): (Vec<Call>, Vec<Call>) = outcome
-            .calls
+        stored: Option<&tokio::sync::mpsc::UnboundedSender<String>>,
+    ) -> anyhow::Result<()> {
+        let buffered = std::mem::take(&mut changed.sources);
+        changed.calls = 0;
+        if buffered.is_empty() {
+            return Ok(());
+        }
+        let unread: Vec<&str> = buffered
+            .iter()
+            .filter(|b| b.known.is_none() && !b.outcome.calls.is_empty())
+            .map(|b| b.outcome.source.as_str())
+            .collect();
+        // Only what tells an unchanged listing: no call's content is read.
+        let mut listed = self.store.source_listings(&unread).await?;
+        let mut reports = Vec::with_capacity(buffered.len());
+        let passes: Vec<SourcePass> = buffered
             .into_iter()
-            .partition(|call| known.get(&call.url).is_some_and(|k| k.unchanged(call, &outcome.source)));
-        let seen: Vec<(CallId, String)> = seen.into_iter().map(|c| (c.id, c.url)).collect();
-        report.unchanged += seen.len() as u32;
-        self.store.mark_seen(&outcome.source, &seen, now).await?;
-        drop(seen);
-        for upserted in self.store.upsert_calls(&changed).await? {
-            match upserted {
-                UpsertOutcome::New(_) => report.new += 1,
-                UpsertOutcome::Changed(..) => report.changed += 1,
-                UpsertOutcome::Unchanged(_) => report.unchanged += 1,
+            .map(|b| {
+                let known = b.known.unwrap_or_else(|| {
+                    let listed = listed.remove(&b.outcome.source).unwrap_or_default();
+                    listed.into_iter().map(|l| (l.url.clone(), Known::listed(l))).collect()
+                });
+                reports.push(b.report);
+                source_pass(b.outcome, &known, now)
+            })
+            .collect();
+        let recorded = self
+            .store
+            .record_source_passes(&passes, self.config.service.http.broken_after)
+            .await?;
+        for ((index, pass), (outcomes, health)) in reports.into_iter().zip(passes).zip(recorded) {
+            let report = &mut summary.sources[index];
+            report.unchanged = pass.seen.len() as u32;
+            for upserted in outcomes {
+                match upserted {
+                    UpsertOutcome::New(_) => report.new += 1,
+                    UpsertOutcome::Changed(..) => report.changed += 1,
+                    UpsertOutcome::Unchanged(_) => report.unchanged += 1,
+                }
+            }
+            report.error = pass.run.error;
+            report.health = Some(health);
+            if let Some(stored) = stored {
+                // The receiver only goes away when the daemon stops the collect.
+                let _ = stored.send(report.source.clone());
             }
         }
-        drop(changed);
-        if let Some(fields) = &outcome.fields {
-            self.store
-                .save_extracted_fields(&outcome.source, &fields.entries, fields.replace)
-                .await?;
-        }
-        if outcome.state_changed {
-            self.store.save_source_state(&outcome.source, &outcome.state).await?;
-        }
-        let run = SourceRun {
-            source: outcome.source.clone(),
-            at: now,
-            items: listed,
-            error: outcome.error.clone(),
-            requests: outcome.requests,
-            not_modified: outcome.not_modified,
-            duration_ms: outcome.duration.as_millis() as u64,
-        };
-        report.health = Some(
-            self.store
-                .record_source_run(&run, self.config.service.http.broken_after)
-                .await?,
-        );
-        report.error = outcome.error;
-        Ok(report)
+        Ok(())
     }
 
     /// Matches the calls that are new or changed since their last match, or every call
@@ -557,6 +550,74 @@ impl Known {
             && self.links.contains(&own)
             && call.links.iter().all(|l| self.links.contains(l))
             && self.fingerprint == call.compute_fingerprint()
+    }
+}
+
+/// A changed source's pass to store: its listings as they were last time are only seen
+/// again (same call, same content, every listing recorded), the rest is upserted.
+fn source_pass(outcome: SourceOutcome, known: &HashMap<String, Known>, now: DateTime<Utc>) -> SourcePass {
+    let listed = outcome.calls.len() as u32;
+    // The calls move out of the outcome: none is copied.
+    let (seen, calls): (Vec<Call>, Vec<Call>) = outcome
+        .calls
+        .into_iter()
+        .partition(|call| known.get(&call.url).is_some_and(|k| k.unchanged(call, &outcome.source)));
+    SourcePass {
+        run: SourceRun {
+            source: outcome.source,
+            at: now,
+            items: listed,
+            error: outcome.error,
+            requests: outcome.requests,
+            not_modified: outcome.not_modified,
+            duration_ms: outcome.duration.as_millis() as u64,
+        },
+        seen: seen.into_iter().map(|c| (c.id, c.url)).collect(),
+        calls,
+        fields: outcome.fields,
+        state: outcome.state_changed.then_some(outcome.state),
+    }
+}
+
+/// Changed sources stored together, up to this many: one transaction with a few
+/// statements for their listings seen, memos, states, runs and healths, instead of
+/// about fifteen statements in five transactions per source.
+const CHANGED_BATCH: usize = 32;
+/// ... or once their outcomes hold this many calls (bounds the calls held at once).
+const CHANGED_BATCH_CALLS: usize = 640;
+
+/// Changed (or failed) sources not yet stored, with what their collectors read of their
+/// earlier calls.
+#[derive(Default)]
+struct ChangedSources {
+    sources: Vec<BufferedOutcome>,
+    calls: usize,
+}
+
+struct BufferedOutcome {
+    outcome: SourceOutcome,
+    /// The earlier calls the collector read, if it read them.
+    known: Option<HashMap<String, Known>>,
+    /// The place of the source's report in the summary.
+    report: usize,
+}
+
+impl ChangedSources {
+    fn add(&mut self, outcome: SourceOutcome, known: Option<HashMap<String, Known>>, summary: &mut CollectSummary) {
+        self.calls += outcome.calls.len();
+        summary.sources.push(SourceReport {
+            source: outcome.source.clone(),
+            ..SourceReport::default()
+        });
+        self.sources.push(BufferedOutcome {
+            outcome,
+            known,
+            report: summary.sources.len() - 1,
+        });
+    }
+
+    fn is_full(&self) -> bool {
+        self.sources.len() >= CHANGED_BATCH || self.calls >= CHANGED_BATCH_CALLS
     }
 }
 

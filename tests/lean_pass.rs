@@ -174,54 +174,80 @@ fn collect_counts(config: &Path, data: &Path) -> (f64, f64) {
     (collect[6], collect[5])
 }
 
-/// The store writes a source's calls with a few set-based statements: the statements of a
-/// collect grow with the number of sources, not with the number of calls. (One statement
-/// per call or more, as before, is 4.5 per new call: 540 here.)
-#[tokio::test(flavor = "multi_thread")]
-async fn statements_per_source_do_not_grow_with_its_calls() {
+/// Statements of two collects of `sources` feeds of `items` calls each (the first stores
+/// every call, the second finds the same listings again: no validators, so the feeds are
+/// parsed again), with the calls each wrote.
+async fn two_collects(sources: usize, items: usize) -> [(f64, f64); 2] {
     use wiremock::matchers::{method, path};
     use wiremock::{Mock, MockServer, ResponseTemplate};
 
-    const SOURCES: usize = 4;
-    const ITEMS: usize = 30;
     let server = MockServer::start().await;
-    let mut sources = String::new();
-    for feed in 0..SOURCES {
+    let mut config_sources = String::new();
+    for feed in 0..sources {
         Mock::given(method("GET"))
             .and(path(format!("/big/{feed}.xml")))
             .respond_with(
                 ResponseTemplate::new(200)
                     .insert_header("content-type", "application/rss+xml")
-                    .set_body_string(big_feed(&server.uri(), feed, ITEMS)),
+                    .set_body_string(big_feed(&server.uri(), feed, items)),
             )
             .mount(&server)
             .await;
-        sources.push_str(&format!(
+        config_sources.push_str(&format!(
             "[[source]]\nid = \"big{feed}\"\nkind = \"rss\"\nlabel = \"Feed {feed}\"\nurl = \"{}/big/{feed}.xml\"\n\n",
             server.uri()
         ));
     }
     let (_tmp, config, data) = setup();
     write_config(&config, &server.uri(), closed_port());
-    std::fs::write(config.join("sources.toml"), sources).unwrap();
+    std::fs::write(config.join("sources.toml"), config_sources).unwrap();
+    [collect_counts(&config, &data), collect_counts(&config, &data)]
+}
 
-    let (cold, written) = collect_counts(&config, &data);
+/// The store writes a source's calls with a few set-based statements: the statements of a
+/// collect grow with the number of sources, not with the number of calls. (One statement
+/// per call or more, as before, is 4.5 per new call: 540 here.)
+#[tokio::test(flavor = "multi_thread")]
+async fn statements_per_source_do_not_grow_with_its_calls() {
+    const SOURCES: usize = 4;
+    const ITEMS: usize = 30;
+    let [(cold, written), (again, rewritten)] = two_collects(SOURCES, ITEMS).await;
     assert_eq!(written, (SOURCES * ITEMS) as f64, "every call stored");
-    // Per source: its calls in one transaction of at most seven statements, its state,
-    // its run and health (five); per collect: the run, health, states and counts.
-    let per_source = 14.0;
+    // Per source: its calls' upsert (at most seven statements); per batch of sources, their
+    // listings, runs, healths, states and memos; per collect: the run, health, states and counts.
+    let per_source = 7.0;
     assert!(
-        cold <= per_source * SOURCES as f64 + 8.0,
+        cold <= per_source * SOURCES as f64 + 20.0,
         "{cold} statements for {SOURCES} sources of {ITEMS} calls"
     );
-
-    // The same listings again (no validators, so the feeds are parsed again): each source
-    // reads its earlier listings once and marks them seen; nothing is written per call.
-    let (again, written) = collect_counts(&config, &data);
-    assert_eq!(written, 0.0, "no call written when nothing changed");
+    // Each source reads its field memo; the batch reads the earlier listings of all and
+    // marks them seen; nothing is written per call.
+    assert_eq!(rewritten, 0.0, "no call written when nothing changed");
     assert!(
-        again <= 11.0 * SOURCES as f64 + 8.0,
+        again <= 2.0 * SOURCES as f64 + 20.0,
         "{again} statements for {SOURCES} unchanged sources of {ITEMS} calls"
+    );
+}
+
+/// Changed sources are stored together (`App::record_changed`): a further changed source
+/// adds its upsert's statements and its memo read, nothing per source for its listings
+/// read and seen, its memo, state, run and health (they were ten statements in four
+/// transactions per source).
+#[tokio::test(flavor = "multi_thread")]
+async fn changed_sources_are_stored_together() {
+    const ITEMS: usize = 5;
+    let [(cold4, _), (again4, _)] = two_collects(4, ITEMS).await;
+    let [(cold8, written), (again8, _)] = two_collects(8, ITEMS).await;
+    assert_eq!(written, (8 * ITEMS) as f64, "every call stored");
+    // A new source's upsert: identity, title keys, calls, versions, links.
+    assert!(
+        cold8 - cold4 <= 4.0 * 5.0,
+        "cold: 4 sources {cold4}, 8 sources {cold8} statements"
+    );
+    // A source seen again: its memo read only.
+    assert!(
+        again8 - again4 <= 4.0,
+        "again: 4 sources {again4}, 8 sources {again8} statements"
     );
 }
 

@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::source::Signature;
 use crate::model::{Applicants, Call, Deadline, FundingRate, Region};
+pub use crate::store::FieldsToStore;
 
 /// What the field parsers read from one entry.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -124,15 +125,6 @@ impl FieldMemo {
             .collect();
         (replace || !entries.is_empty()).then_some(FieldsToStore { entries, replace })
     }
-}
-
-/// A source's field memo to write.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FieldsToStore {
-    /// Fields as JSON, by entry key.
-    pub entries: BTreeMap<String, String>,
-    /// The stored entries are dropped first; otherwise `entries` are only added.
-    pub replace: bool,
 }
 
 #[cfg(test)]

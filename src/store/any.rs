@@ -7,8 +7,8 @@ use chrono::{DateTime, Utc};
 use super::{
     AdminSession, AuditEntry, CallFilter, ChangeEvent, DeadLetter, DigestState, DigestUpdate, FeedbackFilter,
     InstanceInfo, InstanceStatus, JobClaim, JobRuns, LastError, ListedCall, NewMail, OutboxMail, OutboxStatus, PgStore,
-    RunKind, ScheduledRuns, SourceHealth, SourceRun, SourceYield, SqliteStore, Store, StoreMetrics, StoreResult,
-    UpsertOutcome,
+    RunKind, ScheduledRuns, SourceHealth, SourcePass, SourceRun, SourceYield, SqliteStore, Store, StoreMetrics,
+    StoreResult, UpsertOutcome,
 };
 use crate::model::contact::ContactSettings;
 use crate::model::feedback::{FeedbackCount, FeedbackEntry, FeedbackSet};
@@ -65,7 +65,7 @@ delegate! {
     async fn upsert_calls(&self, calls: &[Call]) -> StoreResult<Vec<UpsertOutcome>>;
     async fn mark_seen(&self, source: &str, seen: &[(CallId, String)], at: DateTime<Utc>) -> StoreResult<()>;
     async fn mark_source_seen(&self, source: &str, at: DateTime<Utc>) -> StoreResult<u32>;
-    async fn source_listings(&self, source: &str) -> StoreResult<Vec<ListedCall>>;
+    async fn source_listings(&self, sources: &[&str]) -> StoreResult<std::collections::HashMap<String, Vec<ListedCall>>>;
     async fn calls_per_source(&self) -> StoreResult<std::collections::HashMap<String, usize>>;
     async fn get_call(&self, id: &CallId) -> StoreResult<Option<Call>>;
     async fn get_calls(&self, ids: &[CallId]) -> StoreResult<Vec<Call>>;
@@ -79,10 +79,10 @@ delegate! {
     async fn save_source_state(&self, source: &str, state: &SourceState) -> StoreResult<()>;
     async fn source_states(&self) -> StoreResult<std::collections::HashMap<String, SourceState>>;
     async fn extracted_fields(&self, source: &str) -> StoreResult<std::collections::HashMap<String, String>>;
-    async fn save_extracted_fields(&self, source: &str, entries: &std::collections::BTreeMap<String, String>, replace: bool) -> StoreResult<()>;
     async fn record_source_run(&self, run: &SourceRun, broken_after: u32) -> StoreResult<SourceHealth>;
     async fn source_health(&self) -> StoreResult<Vec<SourceHealth>>;
     async fn record_unchanged_sources(&self, runs: &[SourceRun], broken_after: u32) -> StoreResult<Vec<SourceHealth>>;
+    async fn record_source_passes(&self, passes: &[SourcePass], broken_after: u32) -> StoreResult<Vec<(Vec<UpsertOutcome>, SourceHealth)>>;
     async fn replace_matches(&self, call: &CallId, matches: &[Match]) -> StoreResult<()>;
     async fn calls_to_match(&self, key: &str, after: Option<&CallId>, limit: u32) -> StoreResult<Vec<(Call, i64)>>;
     async fn save_matches(&self, key: &str, results: &[(CallId, i64, Vec<Match>)]) -> StoreResult<()>;

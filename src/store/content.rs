@@ -101,6 +101,18 @@ pub(super) fn runs_by_time(runs: &[SourceRun]) -> Vec<(DateTime<Utc>, Vec<&str>)
     groups
 }
 
+/// Passes grouped by their run's time, in order of first appearance (a collect pass has one).
+pub(super) fn passes_by_time(passes: &[super::SourcePass]) -> Vec<(DateTime<Utc>, Vec<&super::SourcePass>)> {
+    let mut groups: Vec<(DateTime<Utc>, Vec<&super::SourcePass>)> = Vec::new();
+    for pass in passes {
+        match groups.iter_mut().find(|(at, _)| *at == pass.run.at) {
+            Some((_, group)) => group.push(pass),
+            None => groups.push((pass.run.at, vec![pass])),
+        }
+    }
+    groups
+}
+
 /// Unchanged sources' runs with the listings each saw again as its items.
 pub(super) fn runs_with_seen(runs: &[SourceRun], seen: &std::collections::HashMap<String, u32>) -> Vec<SourceRun> {
     runs.iter()

@@ -22,7 +22,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 pub use any::AnyStore;
-use content::{fresh_health, healths_after, next_health, richness, runs_by_time, runs_with_seen, title_key_rule};
+use content::{
+    fresh_health, healths_after, next_health, passes_by_time, richness, runs_by_time, runs_with_seen, title_key_rule,
+};
 pub use postgres::PgStore;
 pub use records::{
     AdminSession, AuditEntry, DeadLetter, JobMetric, JobRuns, LastError, ScheduledRuns, SourceYield, StoreMetrics,
@@ -210,6 +212,32 @@ pub struct SourceRun {
     pub requests: u32,
     pub not_modified: u32,
     pub duration_ms: u64,
+}
+
+/// A changed source's pass as the collect stage records it, with others, in one
+/// transaction ([`Store::record_source_passes`]).
+#[derive(Debug, Clone)]
+pub struct SourcePass {
+    /// The run; its `at` is also when the listings in `seen` were seen again.
+    pub run: SourceRun,
+    /// Listings (call id, listing URL) as the source delivered them last time: only seen again.
+    pub seen: Vec<(CallId, String)>,
+    /// Listings to upsert, in the source's order.
+    pub calls: Vec<Call>,
+    /// The source's field memo, when the pass changed it.
+    pub fields: Option<FieldsToStore>,
+    /// The source's state, when the pass changed it.
+    pub state: Option<SourceState>,
+}
+
+/// A source's field memo to write (`collect::fields`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldsToStore {
+    /// Fields as JSON, by entry key.
+    pub entries: std::collections::BTreeMap<String, String>,
+    /// The stored entries are dropped first; otherwise `entries` are only added (a key
+    /// names its fields: an entry already stored is kept).
+    pub replace: bool,
 }
 
 string_enum! {
@@ -451,9 +479,10 @@ pub trait Store: Send + Sync {
     /// Records that `source` listed the same calls as in its last pass (the listings
     /// it saw last, not those it dropped earlier) again at `at`; returns how many.
     async fn mark_source_seen(&self, source: &str, at: DateTime<Utc>) -> StoreResult<u32>;
-    /// What `source` listed before, call by call: id, canonical URL, fingerprint and every
-    /// listing of the call (what tells an unchanged listing), without reading its content.
-    async fn source_listings(&self, source: &str) -> StoreResult<Vec<ListedCall>>;
+    /// What each of `sources` listed before, call by call: id, canonical URL, fingerprint
+    /// and every listing of the call (what tells an unchanged listing), without reading
+    /// its content; one statement for all of them. A source without calls is absent.
+    async fn source_listings(&self, sources: &[&str]) -> StoreResult<HashMap<String, Vec<ListedCall>>>;
     /// Number of stored calls each source has listed (a source without calls is absent).
     async fn calls_per_source(&self) -> StoreResult<std::collections::HashMap<String, usize>>;
     async fn get_call(&self, id: &CallId) -> StoreResult<Option<Call>>;
@@ -479,14 +508,6 @@ pub trait Store: Send + Sync {
     /// A source's field memo (`collect::fields`): the fields of its entries as JSON, by
     /// entry key. Read only for a source whose feed or list page changed.
     async fn extracted_fields(&self, source: &str) -> StoreResult<HashMap<String, String>>;
-    /// Stores a source's field memo: `entries` replace the stored ones with `replace`,
-    /// else they are added (a key names its fields: an entry already stored is kept).
-    async fn save_extracted_fields(
-        &self,
-        source: &str,
-        entries: &std::collections::BTreeMap<String, String>,
-        replace: bool,
-    ) -> StoreResult<()>;
     /// Records one pass of a source and updates its health; `broken_after`
     /// consecutive failures, or zero items where there were some, flag it broken.
     async fn record_source_run(&self, run: &SourceRun, broken_after: u32) -> StoreResult<SourceHealth>;
@@ -497,6 +518,17 @@ pub trait Store: Send + Sync {
     /// is recorded with `items` set to the number of those listings (as
     /// [`Store::record_source_run`]). One run per source; healths come in the runs' order.
     async fn record_unchanged_sources(&self, runs: &[SourceRun], broken_after: u32) -> StoreResult<Vec<SourceHealth>>;
+    /// Records passes of changed (or failed) sources, one pass per source, all in one
+    /// transaction: per pass as [`Store::mark_seen`] its `seen` listings, then
+    /// [`Store::upsert_calls`] its calls, its field memo and state when given, and its run
+    /// as [`Store::record_source_run`]. The listings seen, the memos, the states and the
+    /// runs with their healths are written with a few statements for all passes; only the
+    /// upserts run per source. Returns each pass's upsert outcomes and health, in order.
+    async fn record_source_passes(
+        &self,
+        passes: &[SourcePass],
+        broken_after: u32,
+    ) -> StoreResult<Vec<(Vec<UpsertOutcome>, SourceHealth)>>;
 
     /// Replaces all stored matches of a call (passed and near misses).
     async fn replace_matches(&self, call: &CallId, matches: &[Match]) -> StoreResult<()>;

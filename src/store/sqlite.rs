@@ -36,7 +36,8 @@ use sqlx::{FromRow, Sqlite, Transaction};
 use super::{
     AdminSession, AuditEntry, CallFilter, ChangeEvent, DeadLetter, DigestState, DigestUpdate, FeedbackFilter,
     InstanceInfo, InstanceStatus, JobClaim, JobRuns, LastError, ListedCall, NewMail, OutboxMail, OutboxStatus, RunKind,
-    ScheduledRuns, SourceHealth, SourceRun, SourceYield, Store, StoreError, StoreMetrics, StoreResult, UpsertOutcome,
+    ScheduledRuns, SourceHealth, SourcePass, SourceRun, SourceYield, Store, StoreError, StoreMetrics, StoreResult,
+    UpsertOutcome,
 };
 use crate::model::contact::ContactSettings;
 use crate::model::feedback::{FeedbackCount, FeedbackEntry, FeedbackSet};
@@ -202,8 +203,11 @@ impl Store for SqliteStore {
         calls::mark_source_seen(&self.pool, source, at).await
     }
 
-    async fn source_listings(&self, source: &str) -> StoreResult<Vec<ListedCall>> {
-        calls::listings(&self.pool, source).await
+    async fn source_listings(
+        &self,
+        sources: &[&str],
+    ) -> StoreResult<std::collections::HashMap<String, Vec<ListedCall>>> {
+        calls::listings(&self.pool, sources).await
     }
 
     async fn calls_per_source(&self) -> StoreResult<std::collections::HashMap<String, usize>> {
@@ -258,21 +262,20 @@ impl Store for SqliteStore {
         sources::extracted_fields(&self.pool, source).await
     }
 
-    async fn save_extracted_fields(
-        &self,
-        source: &str,
-        entries: &std::collections::BTreeMap<String, String>,
-        replace: bool,
-    ) -> StoreResult<()> {
-        sources::save_extracted_fields(&self.pool, source, entries, replace).await
-    }
-
     async fn record_source_run(&self, run: &SourceRun, broken_after: u32) -> StoreResult<SourceHealth> {
         sources::record_run(&self.pool, run, broken_after).await
     }
 
     async fn record_unchanged_sources(&self, runs: &[SourceRun], broken_after: u32) -> StoreResult<Vec<SourceHealth>> {
         sources::record_unchanged(&self.pool, runs, broken_after).await
+    }
+
+    async fn record_source_passes(
+        &self,
+        passes: &[SourcePass],
+        broken_after: u32,
+    ) -> StoreResult<Vec<(Vec<UpsertOutcome>, SourceHealth)>> {
+        sources::record_passes(&self.pool, passes, broken_after).await
     }
 
     async fn source_health(&self) -> StoreResult<Vec<SourceHealth>> {

@@ -47,10 +47,11 @@ const BY_TITLE_KEYS: &str = "SELECT c.title_key, c.id, c.external_id, \
 const HEADS: &str = "SELECT id, fingerprint, content_source, version, last_seen FROM calls WHERE id = ANY($1)";
 const CONTENTS: &str = "SELECT id, json FROM calls WHERE id = ANY($1)";
 /// What a source listed before, without the calls' content ([`listings`]).
-const LISTINGS: &str = "SELECT c.id, c.url, c.fingerprint, \
+const LISTINGS: &str = "SELECT s.lister, c.id, c.url, c.fingerprint, \
          (SELECT coalesce(jsonb_agg(jsonb_build_object('source', l.source, 'url', l.url) \
          ORDER BY l.first_seen, l.id), '[]'::jsonb) FROM call_links l WHERE l.call_id = c.id) AS links \
-         FROM calls c WHERE c.id IN (SELECT l.call_id FROM call_links l WHERE l.source = $1)";
+         FROM (SELECT DISTINCT source AS lister, call_id FROM call_links WHERE source = ANY($1)) s \
+         JOIN calls c ON c.id = s.call_id";
 const TOUCH: &str = "UPDATE calls SET last_seen = greatest(last_seen, $1) WHERE id = ANY($2)";
 const INSERT_CALLS: &str = "INSERT INTO calls (id, source, url, title_key, content_source, title, funder, external_id, \
          status, deadline_kind, deadline_first, deadline_last, deadline_annual, fingerprint, version, first_seen, \
@@ -81,7 +82,9 @@ const INSERT_LINKS: &str = "INSERT INTO call_links (call_id, source, url, first_
 const GET: &str = select_call!("WHERE c.id = $1");
 const GET_MANY: &str = select_call!("WHERE c.id = ANY($1) ORDER BY c.id");
 const SEEN_CALLS: &str = "UPDATE calls SET last_seen = $1 WHERE id = ANY($2) AND last_seen < $1";
-const SEEN_LINKS: &str = "UPDATE call_links SET last_seen = $1 WHERE source = $2 AND url = ANY($3) AND last_seen < $1";
+/// Listings of any sources seen again: `$2` and `$3` are their sources and URLs, pairwise.
+const SEEN_LINKS: &str = "UPDATE call_links l SET last_seen = $1 FROM unnest($2::text[], $3::text[]) AS s(source, url) \
+         WHERE l.source = s.source AND l.url = s.url AND l.last_seen < $1";
 const SOURCE_SEEN_LINKS: &str = "UPDATE call_links SET last_seen = $1 WHERE source = $2 AND last_seen < $1 \
          AND last_seen = (SELECT max(last_seen) FROM call_links WHERE source = $2)";
 const SOURCE_SEEN_CALLS: &str = "UPDATE calls SET last_seen = $1 WHERE last_seen < $1 \
@@ -112,13 +115,19 @@ pub(super) async fn upsert_many(pool: &PgPool, calls: &[Call]) -> StoreResult<Ve
         return Ok(Vec::new());
     }
     let mut tx = begin_write(pool).await?;
+    let outcomes = upsert_in(&mut tx, calls).await?;
+    tx.commit().await?;
+    Ok(outcomes)
+}
+
+/// [`upsert_many`] inside the caller's transaction.
+pub(super) async fn upsert_in(conn: &mut PgConnection, calls: &[Call]) -> StoreResult<Vec<UpsertOutcome>> {
     let mut outcomes = Vec::with_capacity(calls.len());
     for run in batch::runs(calls) {
-        let plan = plan_run(&mut tx, run).await?;
-        write_plan(&mut tx, &plan).await?;
+        let plan = plan_run(conn, run).await?;
+        write_plan(conn, &plan).await?;
         outcomes.extend(plan.outcomes);
     }
-    tx.commit().await?;
     Ok(outcomes)
 }
 
@@ -131,17 +140,36 @@ pub(super) async fn mark_seen(
     if seen.is_empty() {
         return Ok(());
     }
-    let ids: Vec<&str> = seen.iter().map(|(id, _)| id.as_str()).collect();
-    let urls: Vec<&str> = seen.iter().map(|(_, url)| url.as_str()).collect();
+    let listings: Vec<(&str, &str, &str)> = seen
+        .iter()
+        .map(|(id, url)| (source, id.as_str(), url.as_str()))
+        .collect();
     let mut tx = begin_write(pool).await?;
-    query(SEEN_CALLS).bind(at).bind(&ids).execute(&mut *tx).await?;
+    seen_in(&mut tx, &listings, at).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Listings (source, call id, listing URL) of any sources seen again at `at`, inside the
+/// caller's transaction: two statements, whatever the number of sources and calls.
+pub(super) async fn seen_in(
+    conn: &mut PgConnection,
+    listings: &[(&str, &str, &str)],
+    at: DateTime<Utc>,
+) -> StoreResult<()> {
+    if listings.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<&str> = listings.iter().map(|(_, id, _)| *id).collect();
+    let sources: Vec<&str> = listings.iter().map(|(source, _, _)| *source).collect();
+    let urls: Vec<&str> = listings.iter().map(|(_, _, url)| *url).collect();
+    query(SEEN_CALLS).bind(at).bind(&ids).execute(&mut *conn).await?;
     query(SEEN_LINKS)
         .bind(at)
-        .bind(source)
+        .bind(&sources)
         .bind(&urls)
-        .execute(&mut *tx)
+        .execute(&mut *conn)
         .await?;
-    tx.commit().await?;
     Ok(())
 }
 
@@ -153,19 +181,23 @@ pub(super) async fn mark_source_seen(pool: &PgPool, source: &str, at: DateTime<U
     Ok(u32::try_from(links.rows_affected()).unwrap_or(u32::MAX))
 }
 
-/// Each call `source` listed: id, URL, fingerprint and links, in one statement.
-pub(super) async fn listings(pool: &PgPool, source: &str) -> StoreResult<Vec<ListedCall>> {
-    let rows: Vec<(String, String, String, JsonText)> = query_as(LISTINGS).bind(source).fetch_all(pool).await?;
-    rows.into_iter()
-        .map(|(id, url, fingerprint, links)| {
-            Ok(ListedCall {
-                id: CallId(id),
-                url,
-                fingerprint,
-                links: from_json("call_links", "url", links)?,
-            })
-        })
-        .collect()
+/// Each call each of `sources` listed: id, URL, fingerprint and links, in one statement.
+pub(super) async fn listings(pool: &PgPool, sources: &[&str]) -> StoreResult<HashMap<String, Vec<ListedCall>>> {
+    if sources.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows: Vec<(String, String, String, String, JsonText)> =
+        query_as(LISTINGS).bind(sources).fetch_all(pool).await?;
+    let mut by_source: HashMap<String, Vec<ListedCall>> = HashMap::new();
+    for (source, id, url, fingerprint, links) in rows {
+        by_source.entry(source).or_default().push(ListedCall {
+            id: CallId(id),
+            url,
+            fingerprint,
+            links: from_json("call_links", "url", links)?,
+        });
+    }
+    Ok(by_source)
 }
 
 pub(super) async fn per_source(pool: &PgPool) -> StoreResult<std::collections::HashMap<String, usize>> {

@@ -1,14 +1,15 @@
 //! Per-source state, runs and health.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use sqlx::postgres::{PgConnection, PgPool};
 
-use super::{JsonText, begin_write, count, from_json, query, query_as, query_scalar, to_json};
+use super::{JsonText, begin_write, calls, count, from_json, query, query_as, query_scalar, to_json};
 use crate::model::source::SourceState;
 use crate::store::{
-    SourceHealth, SourceRun, StoreResult, fresh_health, healths_after, next_health, runs_by_time, runs_with_seen,
+    FieldsToStore, SourceHealth, SourcePass, SourceRun, StoreResult, UpsertOutcome, fresh_health, healths_after,
+    next_health, passes_by_time, runs_by_time, runs_with_seen,
 };
 
 /// The state of `source` (empty before its first pass).
@@ -55,32 +56,103 @@ pub(super) async fn extracted_fields(pool: &PgPool, source: &str) -> StoreResult
     Ok(rows.into_iter().collect())
 }
 
-/// Stores a source's field memo (see the SQLite store; two statements at most). No
-/// transaction: the memo is a cache (see the SQLite store).
-pub(super) async fn save_extracted_fields(
-    pool: &PgPool,
-    source: &str,
-    entries: &BTreeMap<String, String>,
-    replace: bool,
-) -> StoreResult<()> {
-    let (keys, fields): (Vec<&str>, Vec<&str>) = entries.iter().map(|(k, f)| (k.as_str(), f.as_str())).unzip();
-    if replace {
-        query("DELETE FROM extracted_fields WHERE source = $1")
-            .bind(source)
-            .execute(pool)
+/// Stores the field memos of passes (see the SQLite store): one statement for all their
+/// entries, two with a replacement.
+async fn save_fields(conn: &mut PgConnection, passes: &[SourcePass]) -> StoreResult<()> {
+    let memos: Vec<(&str, &FieldsToStore)> = passes
+        .iter()
+        .filter_map(|p| Some((p.run.source.as_str(), p.fields.as_ref()?)))
+        .collect();
+    let replaced: Vec<&str> = memos.iter().filter(|(_, f)| f.replace).map(|(s, _)| *s).collect();
+    if !replaced.is_empty() {
+        query("DELETE FROM extracted_fields WHERE source = ANY($1)")
+            .bind(&replaced)
+            .execute(&mut *conn)
             .await?;
+    }
+    let entries = memos.iter().flat_map(|(source, f)| {
+        f.entries
+            .iter()
+            .map(move |(entry, fields)| (*source, entry.as_str(), fields.as_str()))
+    });
+    let (mut sources, mut keys, mut fields) = (Vec::new(), Vec::new(), Vec::new());
+    for (source, key, field) in entries {
+        sources.push(source);
+        keys.push(key);
+        fields.push(field);
+    }
+    if sources.is_empty() {
+        return Ok(());
     }
     query(
         "INSERT INTO extracted_fields (source, entry, fields) \
-         SELECT $1, e.entry, e.fields FROM unnest($2::text[], $3::text[]) AS e(entry, fields) \
+         SELECT e.source, e.entry, e.fields FROM unnest($1::text[], $2::text[], $3::text[]) AS e(source, entry, fields) \
          ON CONFLICT DO NOTHING",
     )
-    .bind(source)
+    .bind(sources)
     .bind(keys)
     .bind(fields)
-    .execute(pool)
+    .execute(&mut *conn)
     .await?;
     Ok(())
+}
+
+/// Stores the states of passes that changed them, in one statement.
+async fn save_states(conn: &mut PgConnection, passes: &[SourcePass]) -> StoreResult<()> {
+    let (mut sources, mut states) = (Vec::new(), Vec::new());
+    for pass in passes {
+        if let Some(state) = &pass.state {
+            sources.push(pass.run.source.as_str());
+            states.push(to_json("source_state", "json", state)?);
+        }
+    }
+    if sources.is_empty() {
+        return Ok(());
+    }
+    query(
+        "INSERT INTO source_state (source, json, updated) \
+         SELECT s.source, s.json::jsonb, $3 FROM unnest($1::text[], $2::text[]) AS s(source, json) \
+         ON CONFLICT (source) DO UPDATE SET json = excluded.json, updated = excluded.updated",
+    )
+    .bind(sources)
+    .bind(states)
+    .bind(Utc::now())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// See [`crate::store::Store::record_source_passes`] and the SQLite store.
+pub(super) async fn record_passes(
+    pool: &PgPool,
+    passes: &[SourcePass],
+    broken_after: u32,
+) -> StoreResult<Vec<(Vec<UpsertOutcome>, SourceHealth)>> {
+    if passes.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut tx = begin_write(pool).await?;
+    for (at, group) in passes_by_time(passes) {
+        let listings: Vec<(&str, &str, &str)> = group
+            .iter()
+            .flat_map(|p| {
+                p.seen
+                    .iter()
+                    .map(|(id, url)| (p.run.source.as_str(), id.as_str(), url.as_str()))
+            })
+            .collect();
+        calls::seen_in(&mut tx, &listings, at).await?;
+    }
+    let mut outcomes = Vec::with_capacity(passes.len());
+    for pass in passes {
+        outcomes.push(calls::upsert_in(&mut tx, &pass.calls).await?);
+    }
+    save_fields(&mut tx, passes).await?;
+    save_states(&mut tx, passes).await?;
+    let runs: Vec<SourceRun> = passes.iter().map(|p| p.run.clone()).collect();
+    let healths = record_runs(&mut tx, &runs, broken_after).await?;
+    tx.commit().await?;
+    Ok(outcomes.into_iter().zip(healths).collect())
 }
 
 pub(super) async fn record_run(pool: &PgPool, run: &SourceRun, broken_after: u32) -> StoreResult<SourceHealth> {
@@ -218,16 +290,24 @@ pub(super) async fn record_unchanged(
             .await?;
     }
     let runs = runs_with_seen(runs, &seen);
+    let after = record_runs(&mut tx, &runs, broken_after).await?;
+    tx.commit().await?;
+    Ok(after)
+}
+
+/// Inserts the runs (one per source) and writes each source's health after its run:
+/// three statements for any number of runs.
+async fn record_runs(conn: &mut PgConnection, runs: &[SourceRun], broken_after: u32) -> StoreResult<Vec<SourceHealth>> {
     let names: Vec<&str> = runs.iter().map(|r| r.source.as_str()).collect();
     let rows: Vec<HealthRow> = query_as(select_health!(" WHERE source = ANY($1)"))
         .bind(&names)
-        .fetch_all(&mut *tx)
+        .fetch_all(&mut *conn)
         .await?;
     let before: HashMap<String, SourceHealth> = rows
         .into_iter()
         .map(|row| health_from_row(row).map(|h| (h.source.clone(), h)))
         .collect::<StoreResult<_>>()?;
-    let after = healths_after(&runs, before, broken_after);
+    let after = healths_after(runs, before, broken_after);
     query(
         "INSERT INTO source_runs (source, at, items, error, requests, not_modified, duration_ms) \
          SELECT r.source, r.at, r.items, r.error, r.requests, r.not_modified, r.duration_ms \
@@ -246,7 +326,7 @@ pub(super) async fn record_unchanged(
             .map(|r| i64::try_from(r.duration_ms).unwrap_or(i64::MAX))
             .collect::<Vec<_>>(),
     )
-    .execute(&mut *tx)
+    .execute(&mut *conn)
     .await?;
     query(
         "INSERT INTO source_health (source, last_attempt, last_success, consecutive_failures, items_last_pass, \
@@ -265,8 +345,7 @@ pub(super) async fn record_unchanged(
     .bind(after.iter().map(|h| i64::from(h.items_before)).collect::<Vec<_>>())
     .bind(after.iter().map(|h| h.last_error.as_deref()).collect::<Vec<_>>())
     .bind(after.iter().map(|h| h.broken).collect::<Vec<_>>())
-    .execute(&mut *tx)
+    .execute(&mut *conn)
     .await?;
-    tx.commit().await?;
     Ok(after)
 }

@@ -70,18 +70,21 @@ const HEADS: &str = "SELECT id, fingerprint, content_source, version, last_seen 
          WHERE id IN (SELECT value FROM json_each(?1))";
 const CONTENTS: &str = "SELECT c.id, v.json FROM calls c CROSS JOIN call_versions v \
          ON v.call_id = c.id AND v.version = c.version WHERE c.id IN (SELECT value FROM json_each(?1))";
-/// What a source listed before, without the calls' content ([`listings`]).
-const LISTINGS: &str = "SELECT c.id, c.url, c.fingerprint, \
+/// What some sources listed before, without the calls' content ([`listings`]): each
+/// (source, call) once, however many links of the source the call has.
+const LISTINGS: &str = "SELECT s.source, c.id, c.url, c.fingerprint, \
          (SELECT json_group_array(json_object('source', source, 'url', url)) FROM \
          (SELECT source, url FROM call_links l WHERE l.call_id = c.id ORDER BY l.first_seen, l.rowid)) AS links \
-         FROM calls c WHERE c.id IN (SELECT l.call_id FROM call_links l WHERE l.source = ?1)";
+         FROM call_links s CROSS JOIN calls c ON c.id = s.call_id \
+         WHERE s.source IN (SELECT value FROM json_each(?1)) GROUP BY s.source, c.id";
 const TOUCH: &str = "UPDATE calls SET last_seen = max(last_seen, ?1) WHERE id IN (SELECT value FROM json_each(?2))";
 const GET: &str = select_call!("WHERE c.id = ?");
 const GET_MANY: &str = select_call!("WHERE c.id IN (SELECT value FROM json_each(?1)) ORDER BY c.id");
 const SEEN_CALLS: &str =
     "UPDATE calls SET last_seen = ?1 WHERE id IN (SELECT value FROM json_each(?2)) AND last_seen < ?1";
-const SEEN_LINKS: &str = "UPDATE call_links SET last_seen = ?1 WHERE source = ?2 AND url IN (SELECT value FROM json_each(?3)) \
-         AND last_seen < ?1";
+/// Listings of any sources seen again: `?2` is a JSON array of `[source, url]` pairs.
+const SEEN_LINKS: &str = "UPDATE call_links SET last_seen = ?1 WHERE last_seen < ?1 AND (source, url) IN \
+         (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?2))";
 const SOURCE_SEEN_LINKS: &str = "UPDATE call_links SET last_seen = ?1 WHERE source = ?2 AND last_seen < ?1 \
          AND last_seen = (SELECT max(last_seen) FROM call_links WHERE source = ?2)";
 const SOURCE_SEEN_CALLS: &str = "UPDATE calls SET last_seen = ?1 WHERE last_seen < ?1 \
@@ -123,13 +126,19 @@ pub(super) async fn upsert_many(pool: &SqlitePool, calls: &[Call]) -> StoreResul
         return Ok(Vec::new());
     }
     let mut tx = begin_write(pool).await?;
+    let outcomes = upsert_in(&mut tx, calls).await?;
+    tx.commit().await?;
+    Ok(outcomes)
+}
+
+/// [`upsert_many`] inside the caller's transaction.
+pub(super) async fn upsert_in(conn: &mut SqliteConnection, calls: &[Call]) -> StoreResult<Vec<UpsertOutcome>> {
     let mut outcomes = Vec::with_capacity(calls.len());
     for run in batch::runs(calls) {
-        let plan = plan_run(&mut tx, run).await?;
-        write_plan(&mut tx, &plan).await?;
+        let plan = plan_run(conn, run).await?;
+        write_plan(conn, &plan).await?;
         outcomes.extend(plan.outcomes);
     }
-    tx.commit().await?;
     Ok(outcomes)
 }
 
@@ -144,19 +153,32 @@ pub(super) async fn mark_seen(
     if seen.is_empty() {
         return Ok(());
     }
-    let ids: Vec<&str> = seen.iter().map(|(id, _)| id.as_str()).collect();
-    let urls: Vec<&str> = seen.iter().map(|(_, url)| url.as_str()).collect();
-    let (ids, urls) = (to_json("calls", "id", &ids)?, to_json("call_links", "url", &urls)?);
-    let at = ts(at);
+    let listings: Vec<(&str, &str, &str)> = seen
+        .iter()
+        .map(|(id, url)| (source, id.as_str(), url.as_str()))
+        .collect();
     let mut tx = begin_write(pool).await?;
-    query(SEEN_CALLS).bind(&at).bind(&ids).execute(&mut *tx).await?;
-    query(SEEN_LINKS)
-        .bind(&at)
-        .bind(source)
-        .bind(&urls)
-        .execute(&mut *tx)
-        .await?;
+    seen_in(&mut tx, &listings, at).await?;
     tx.commit().await?;
+    Ok(())
+}
+
+/// Listings (source, call id, listing URL) of any sources seen again at `at`, inside the
+/// caller's transaction: two statements, whatever the number of sources and calls.
+pub(super) async fn seen_in(
+    conn: &mut SqliteConnection,
+    listings: &[(&str, &str, &str)],
+    at: DateTime<Utc>,
+) -> StoreResult<()> {
+    if listings.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<&str> = listings.iter().map(|(_, id, _)| *id).collect();
+    let pairs: Vec<(&str, &str)> = listings.iter().map(|(source, _, url)| (*source, *url)).collect();
+    let (ids, pairs) = (to_json("calls", "id", &ids)?, to_json("call_links", "url", &pairs)?);
+    let at = ts(at);
+    query(SEEN_CALLS).bind(&at).bind(&ids).execute(&mut *conn).await?;
+    query(SEEN_LINKS).bind(&at).bind(&pairs).execute(&mut *conn).await?;
     Ok(())
 }
 
@@ -179,19 +201,25 @@ pub(super) async fn mark_source_seen(pool: &SqlitePool, source: &str, at: DateTi
     Ok(u32::try_from(links.rows_affected()).unwrap_or(u32::MAX))
 }
 
-/// Each call `source` listed: id, URL, fingerprint and links, in one statement.
-pub(super) async fn listings(pool: &SqlitePool, source: &str) -> StoreResult<Vec<ListedCall>> {
-    let rows: Vec<(String, String, String, String)> = query_as(LISTINGS).bind(source).fetch_all(pool).await?;
-    rows.into_iter()
-        .map(|(id, url, fingerprint, links)| {
-            Ok(ListedCall {
-                id: CallId(id),
-                url,
-                fingerprint,
-                links: from_json("call_links", "url", &links)?,
-            })
-        })
-        .collect()
+/// Each call each of `sources` listed: id, URL, fingerprint and links, in one statement.
+pub(super) async fn listings(pool: &SqlitePool, sources: &[&str]) -> StoreResult<HashMap<String, Vec<ListedCall>>> {
+    if sources.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows: Vec<(String, String, String, String, String)> = query_as(LISTINGS)
+        .bind(to_json("call_links", "source", &sources)?)
+        .fetch_all(pool)
+        .await?;
+    let mut by_source: HashMap<String, Vec<ListedCall>> = HashMap::new();
+    for (source, id, url, fingerprint, links) in rows {
+        by_source.entry(source).or_default().push(ListedCall {
+            id: CallId(id),
+            url,
+            fingerprint,
+            links: from_json("call_links", "url", &links)?,
+        });
+    }
+    Ok(by_source)
 }
 
 pub(super) async fn per_source(pool: &SqlitePool) -> StoreResult<std::collections::HashMap<String, usize>> {

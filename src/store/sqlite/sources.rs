@@ -1,17 +1,19 @@
 //! Per-source state, runs and health.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use sqlx::sqlite::{SqliteConnection, SqlitePool};
 
+use super::calls;
 use super::{
     ROWS_PER_STATEMENT, begin_write, count, from_json, multi_row_insert, query, query_as, query_built, query_scalar,
     to_json, ts,
 };
 use crate::model::source::SourceState;
 use crate::store::{
-    SourceHealth, SourceRun, StoreResult, fresh_health, healths_after, next_health, runs_by_time, runs_with_seen,
+    FieldsToStore, SourceHealth, SourcePass, SourceRun, StoreResult, UpsertOutcome, fresh_health, healths_after,
+    next_health, passes_by_time, runs_by_time, runs_with_seen,
 };
 
 /// The state of `source` (empty before its first pass). A memo this version
@@ -60,28 +62,97 @@ pub(super) async fn extracted_fields(pool: &SqlitePool, source: &str) -> StoreRe
     Ok(rows.into_iter().collect())
 }
 
-/// Stores a source's field memo, replacing the stored one with `replace`: the entries
-/// travel as one JSON object, so any number of them is one statement. No transaction:
-/// the memo is a cache, and a pass cut off between the two statements leaves at worst an
-/// empty memo (one full parse next time).
-pub(super) async fn save_extracted_fields(
-    pool: &SqlitePool,
-    source: &str,
-    entries: &BTreeMap<String, String>,
-    replace: bool,
-) -> StoreResult<()> {
-    if replace {
-        query("DELETE FROM extracted_fields WHERE source = ?")
-            .bind(source)
-            .execute(pool)
+/// Stores the field memos of passes, each replacing its source's stored one with
+/// `replace`: the entries of all sources travel as one JSON array of `[source, entry,
+/// fields]`, so any number of them is one statement (two with a replacement).
+async fn save_fields(conn: &mut SqliteConnection, passes: &[SourcePass]) -> StoreResult<()> {
+    let memos: Vec<(&str, &FieldsToStore)> = passes
+        .iter()
+        .filter_map(|p| Some((p.run.source.as_str(), p.fields.as_ref()?)))
+        .collect();
+    let replaced: Vec<&str> = memos.iter().filter(|(_, f)| f.replace).map(|(s, _)| *s).collect();
+    if !replaced.is_empty() {
+        query("DELETE FROM extracted_fields WHERE source IN (SELECT value FROM json_each(?))")
+            .bind(to_json("extracted_fields", "source", &replaced)?)
+            .execute(&mut *conn)
             .await?;
     }
-    query("INSERT OR IGNORE INTO extracted_fields (source, entry, fields) SELECT ?, key, value FROM json_each(?)")
-        .bind(source)
-        .bind(to_json("extracted_fields", "fields", entries)?)
-        .execute(pool)
-        .await?;
+    let entries: Vec<(&str, &str, &str)> = memos
+        .iter()
+        .flat_map(|(source, f)| {
+            f.entries
+                .iter()
+                .map(move |(entry, fields)| (*source, entry.as_str(), fields.as_str()))
+        })
+        .collect();
+    if entries.is_empty() {
+        return Ok(());
+    }
+    query(
+        "INSERT OR IGNORE INTO extracted_fields (source, entry, fields) \
+         SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]') FROM json_each(?)",
+    )
+    .bind(to_json("extracted_fields", "fields", &entries)?)
+    .execute(&mut *conn)
+    .await?;
     Ok(())
+}
+
+/// Stores the states of passes that changed them, up to [`ROWS_PER_STATEMENT`] per statement.
+async fn save_states(conn: &mut SqliteConnection, passes: &[SourcePass]) -> StoreResult<()> {
+    let states: Vec<(&str, String)> = passes
+        .iter()
+        .filter_map(|p| Some((p.run.source.as_str(), p.state.as_ref()?)))
+        .map(|(source, state)| Ok((source, to_json("source_state", "json", state)?)))
+        .collect::<StoreResult<_>>()?;
+    let updated = ts(Utc::now());
+    for chunk in states.chunks(ROWS_PER_STATEMENT) {
+        let mut upsert = query_built(multi_row_insert(
+            "INSERT INTO source_state (source, json, updated)",
+            3,
+            chunk.len(),
+            " ON CONFLICT (source) DO UPDATE SET json = excluded.json, updated = excluded.updated",
+        ));
+        for (source, json) in chunk {
+            upsert = upsert.bind(*source).bind(json).bind(&updated);
+        }
+        upsert.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// See [`crate::store::Store::record_source_passes`]: one transaction; per pass only its
+/// upsert's statements, the rest a few for all passes.
+pub(super) async fn record_passes(
+    pool: &SqlitePool,
+    passes: &[SourcePass],
+    broken_after: u32,
+) -> StoreResult<Vec<(Vec<UpsertOutcome>, SourceHealth)>> {
+    if passes.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut tx = begin_write(pool).await?;
+    for (at, group) in passes_by_time(passes) {
+        let listings: Vec<(&str, &str, &str)> = group
+            .iter()
+            .flat_map(|p| {
+                p.seen
+                    .iter()
+                    .map(|(id, url)| (p.run.source.as_str(), id.as_str(), url.as_str()))
+            })
+            .collect();
+        calls::seen_in(&mut tx, &listings, at).await?;
+    }
+    let mut outcomes = Vec::with_capacity(passes.len());
+    for pass in passes {
+        outcomes.push(calls::upsert_in(&mut tx, &pass.calls).await?);
+    }
+    save_fields(&mut tx, passes).await?;
+    save_states(&mut tx, passes).await?;
+    let runs: Vec<SourceRun> = passes.iter().map(|p| p.run.clone()).collect();
+    let healths = record_runs(&mut tx, &runs, broken_after).await?;
+    tx.commit().await?;
+    Ok(outcomes.into_iter().zip(healths).collect())
 }
 
 pub(super) async fn record_run(pool: &SqlitePool, run: &SourceRun, broken_after: u32) -> StoreResult<SourceHealth> {
@@ -230,16 +301,28 @@ pub(super) async fn record_unchanged(
             .await?;
     }
     let runs = runs_with_seen(runs, &seen);
+    let after = record_runs(&mut tx, &runs, broken_after).await?;
+    tx.commit().await?;
+    Ok(after)
+}
+
+/// Inserts the runs (one per source) and writes each source's health after its run:
+/// three statements for up to [`ROWS_PER_STATEMENT`] runs.
+async fn record_runs(
+    conn: &mut SqliteConnection,
+    runs: &[SourceRun],
+    broken_after: u32,
+) -> StoreResult<Vec<SourceHealth>> {
     let names: Vec<&str> = runs.iter().map(|r| r.source.as_str()).collect();
     let rows: Vec<HealthRow> = query_as(select_health!(" WHERE source IN (SELECT value FROM json_each(?1))"))
         .bind(to_json("source_health", "source", &names)?)
-        .fetch_all(&mut *tx)
+        .fetch_all(&mut *conn)
         .await?;
     let before: HashMap<String, SourceHealth> = rows
         .into_iter()
         .map(|row| health_from_row(row).map(|h| (h.source.clone(), h)))
         .collect::<StoreResult<_>>()?;
-    let after = healths_after(&runs, before, broken_after);
+    let after = healths_after(runs, before, broken_after);
     for chunk in runs.chunks(ROWS_PER_STATEMENT) {
         let mut insert = query_built(multi_row_insert(
             "INSERT INTO source_runs (source, at, items, error, requests, not_modified, duration_ms)",
@@ -257,9 +340,8 @@ pub(super) async fn record_unchanged(
                 .bind(run.not_modified)
                 .bind(i64::try_from(run.duration_ms).unwrap_or(i64::MAX));
         }
-        insert.execute(&mut *tx).await?;
+        insert.execute(&mut *conn).await?;
     }
-    save(&mut tx, &after).await?;
-    tx.commit().await?;
+    save(conn, &after).await?;
     Ok(after)
 }
