@@ -442,7 +442,13 @@ impl<S: Store> App<S> {
     /// One whole pass: collect → match → notify, then tell the admin what broke.
     pub async fn pass(&self) -> anyhow::Result<PassSummary> {
         let collect = self.collect(&[]).await?;
+        // Each stage's working memory goes back before the next grows its own: the pass
+        // peaks at its largest stage, not at their sum.
+        crate::model::pattern::release_caches();
+        return_freed_memory();
         let matching = self.match_calls().await?;
+        self.release_matcher();
+        return_freed_memory();
         let (plan, delivery) = self.notify().await?;
         let notice = AdminNotice {
             newly_broken: collect.newly_broken.clone(),
@@ -482,6 +488,17 @@ impl<S: Store> App<S> {
             };
         }
         Ok(given_up_later)
+    }
+}
+
+/// Hands freed heap back to the system. glibc keeps freed blocks in its arenas for reuse,
+/// but a block freed in one arena (a parser thread's) is not reused by another (the main
+/// thread's digest planning), so without this a pass or job sits at the sum of its stages.
+pub fn return_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only releases free memory of the allocator; it is thread-safe.
+    unsafe {
+        libc::malloc_trim(0);
     }
 }
 

@@ -21,15 +21,13 @@ pub(super) async fn trim_at_rest() {
     release_code_pages();
 }
 
-/// Hands the memory a job freed back to the system. glibc keeps freed blocks (a pass's
-/// pages, calls and digests) in its arenas for reuse, so without this the daemon would sit
-/// between jobs at the peak of its last job.
+/// Hands the memory a job freed back to the system (and the extraction patterns' matching
+/// caches, which a collect job grew). glibc keeps freed blocks (a pass's pages, calls and
+/// digests) in its arenas for reuse, so without this the daemon would sit between jobs at
+/// the peak of its last job.
 pub(super) fn return_freed_memory() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: malloc_trim only releases free memory of the allocator; it is thread-safe.
-    unsafe {
-        libc::malloc_trim(0);
-    }
+    crate::model::pattern::release_caches();
+    crate::app::return_freed_memory();
 }
 
 /// Before a job: the program's code is read ahead again in the kernel's usual windows, so

@@ -17,8 +17,8 @@
 //! möglich") keep the call open. The caller decides only when no future
 //! cut-off is known (see `matching::criteria`).
 
+use crate::model::pattern::Pattern;
 use std::fmt;
-use std::sync::LazyLock;
 
 use chrono::{Datelike, NaiveDate};
 use regex::Regex;
@@ -50,7 +50,7 @@ impl fmt::Display for ClosedWording {
 }
 
 /// Cheap gate: only texts with one of these stems are read sentence by sentence.
-static TRIGGER: LazyLock<Regex> = LazyLock::new(|| {
+static TRIGGER: Pattern<Regex> = Pattern::new(|| {
     Regex::new(
         r"(?i)abgeschlossen|beendet|ausgelaufen|abgelaufen|geschlossen|eingestellt|ausgeschöpft|ausgeschoepft|nicht\s+mehr|keine\s+(?:\w+\s+)?(?:anträge|antraege|bewerbungen)|endete|closed|no\s+longer|no\s+(?:further|more|new)\s+(?:applications|calls)|nicht\s+möglich|abzusehen|ended|discontinued|vorgesehen|geplant|ausgesetzt|gestoppt|(?:vollständig|vollstaendig|bereits)\s+gebunden",
     )
@@ -59,13 +59,13 @@ static TRIGGER: LazyLock<Regex> = LazyLock::new(|| {
 
 /// A participle that closes when its subject is the call ("ist abgeschlossen").
 /// Whole words only: "abgeschlossene Projekte" is an adjective.
-static PARTICIPLE: LazyLock<Regex> = LazyLock::new(|| {
+static PARTICIPLE: Pattern<Regex> = Pattern::new(|| {
     Regex::new(r"(?i)\b(?:abgeschlossen|beendet|ausgelaufen|abgelaufen|geschlossen|eingestellt|endete|endeten)\b")
         .expect("participle regex")
 });
 
 /// The participle standing alone in brackets or after a dash or label: "(abgeschlossen)", "Status: beendet".
-static BARE: LazyLock<Regex> = LazyLock::new(|| {
+static BARE: Pattern<Regex> = Pattern::new(|| {
     Regex::new(
         r"(?i)(?:\(\s*|[–—-]\s+|,\s*|status:?\s+)(?:abgeschlossen|beendet|ausgelaufen|abgelaufen|geschlossen|eingestellt|closed)\s*(?:\)|$|[.;,])",
     )
@@ -73,7 +73,7 @@ static BARE: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 /// The call, its application window or its round as the subject of a closing participle.
-static CALL_NOUN: LazyLock<Regex> = LazyLock::new(|| {
+static CALL_NOUN: Pattern<Regex> = Pattern::new(|| {
     Regex::new(
         r"(?i)\b\w*(?:aufruf|aufrufs|aufrufe|programm|programms|wettbewerb|wettbewerbs|ausschreibung|bewerbungsverfahren|bewerbungsphase|bewerbungsfrist|bewerbungsfristen|bewerbungszeitraum|antragsverfahren|antragsphase|antragsfrist|antragsfristen|antragszeitraum|antragstellung|einreichungsfrist|einreichungsfristen|einreichungsphase|förderrunde|förderphase|förderperiode|interessenbekundung\w*|auswahlverfahren|qualifizierungsprozess|initiative|pilotphase|modellphase|erprobungsphase|modellvorhaben|förderwelle|förderrichtlinie|förderung|foerderung|call)\b",
     )
@@ -82,13 +82,13 @@ static CALL_NOUN: LazyLock<Regex> = LazyLock::new(|| {
 
 /// Money that has run out ("Die Mittel sind ausgeschöpft", "Budget ausgeschöpft", "Die
 /// Landesmittel sind vollständig gebunden"; "gebunden" alone also says "an Auflagen gebunden").
-static EXHAUSTED: LazyLock<Regex> = LazyLock::new(|| {
+static EXHAUSTED: Pattern<Regex> = Pattern::new(|| {
     Regex::new(r"(?i)\b\w*(?:mittel|budget|kontingent|volumen)\w*\s+(?:\w+\s+){0,3}?(?:ausgeschöpft|ausgeschoepft|aufgebraucht|erschöpft|(?:vollständig|vollstaendig|bereits)\s+gebunden)\b")
         .expect("exhausted regex")
 });
 
 /// Applications no longer taken, or no more calls ("neue Förderaufrufe finden nicht mehr statt").
-static NO_MORE: LazyLock<Regex> = LazyLock::new(|| {
+static NO_MORE: Pattern<Regex> = Pattern::new(|| {
     Regex::new(
         r"(?i)\b(?:antrag\w*|anträge|antraege|bewerbung\w*|einreichung\w*|förderanträge|projektanträge|projektskizzen)\b[^.;]{0,60}?\bnicht\s+mehr\s+(?:möglich|gestellt|angenommen|entgegengenommen|eingereicht|berücksichtigt)|\bkeine\s+(?:neuen\s+|weiteren\s+)?(?:anträge|antraege|förderanträge|bewerbungen|projektanträge)\s+(?:\w+\s+){0,3}?mehr\b|\b(?:call|applications?)\b[^.;]{0,30}?\b(?:is|are|has\s+been|have\s+been)\s+(?:now\s+)?closed\b|\bno\s+longer\s+accept|\bno\s+(?:further|more|new)\s+applications\b|\b(?:call|applications?)\b[^.;]{0,40}?\bclosed\s+on\b|\b(?:antrag\w*|anträge|antraege|bewerbung\w*)\s+(?:ist|sind)\s+nicht\s+möglich\b|\bvon\s+(?:weiteren\s+|neuen\s+)?(?:anträgen|antraegen|bewerbungen|projektanträgen)\s+(?:\w+\s+){0,4}?abzusehen\b|\b(?:eine|ein|weitere|neue|neuer|neues)\s+(?:weitere\s+|neue\s+)?\w*(?:runde|runden|staffel|staffeln|aufruf|aufrufe)\s+(?:ist|sind)\s+nicht\s+(?:mehr\s+)?(?:vorgesehen|geplant)\b|\b(?:keine|kein)\s+(?:weiteren?\s+|neuen?\s+)?\w*(?:runde|runden|staffel|staffeln|aufruf|aufrufe)\s+(?:ist|sind)\s+(?:mehr\s+)?(?:vorgesehen|geplant)\b|\b\w*(?:runden|staffeln|aufrufe|ausschreibungen|wettbewerbe)\s+(?:finden\s+(?:\w+\s+){0,2}?nicht\s+mehr\s+statt|erscheinen\s+nicht\s+mehr)\b",
     )
@@ -97,7 +97,7 @@ static NO_MORE: LazyLock<Regex> = LazyLock::new(|| {
 
 /// A call closed until further notice: "muss vorläufig geschlossen werden",
 /// "ist bis auf Weiteres ausgesetzt". The adverb makes it a fact despite a modal verb.
-static SUSPENDED: LazyLock<Regex> = LazyLock::new(|| {
+static SUSPENDED: Pattern<Regex> = Pattern::new(|| {
     Regex::new(
         r"(?i)\b(?:vorläufig|vorlaeufig|vorübergehend|voruebergehend|bis\s+auf\s+weiteres)\s+(?:\w+\s+){0,2}?(?:geschlossen|ausgesetzt|gestoppt|eingestellt)\b",
     )
@@ -105,7 +105,7 @@ static SUSPENDED: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 /// An English programme or call that has ended, or no further calls.
-static ENDED_EN: LazyLock<Regex> = LazyLock::new(|| {
+static ENDED_EN: Pattern<Regex> = Pattern::new(|| {
     Regex::new(
         r"(?i)\b(?:initiative|programme|program|scheme|call|funding)\b[^.;]{0,30}?\b(?:has|have)\s+(?:now\s+)?(?:ended|been\s+discontinued|been\s+closed)\b|\bno\s+(?:further|more|new)\s+calls\b",
     )
@@ -113,7 +113,7 @@ static ENDED_EN: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 /// Words that make a closing phrase conditional, hypothetical or about the future.
-static CONDITION: LazyLock<Regex> = LazyLock::new(|| {
+static CONDITION: Pattern<Regex> = Pattern::new(|| {
     Regex::new(
         r"(?i)\b(?:bis|solange|sobald|wenn|falls|sofern|bevor|ehe|nachdem|nach|nachträglich|vor|sonst|andernfalls|once|until|when|if|after|before)\b",
     )
@@ -121,26 +121,26 @@ static CONDITION: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 /// Modal verbs and the future: "müssen abgeschlossen sein", "wird beendet".
-static MODAL: LazyLock<Regex> = LazyLock::new(|| {
+static MODAL: Pattern<Regex> = Pattern::new(|| {
     Regex::new(r"(?i)\b(?:muss|müssen|muessen|soll|sollen|sollte|sollten|kann|können|koennen|darf|dürfen|wird|werden|würde|must|should|will|may)\b")
         .expect("modal regex")
 });
 
 /// An earlier round of several: its end says nothing about the call.
-static FIRST_ROUND: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?i)\b(?:erste|ersten|first|vorige|vorigen)\b").expect("first round regex"));
+static FIRST_ROUND: Pattern<Regex> =
+    Pattern::new(|| Regex::new(r"(?i)\b(?:erste|ersten|first|vorige|vorigen)\b").expect("first round regex"));
 
-static NEGATION: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?i)\b(?:nicht|noch\s+nicht|kein|keine|not)\b").expect("negation regex"));
+static NEGATION: Pattern<Regex> =
+    Pattern::new(|| Regex::new(r"(?i)\b(?:nicht|noch\s+nicht|kein|keine|not)\b").expect("negation regex"));
 
 /// A finite form that makes the participle a statement: "ist abgeschlossen".
-static STATEMENT: LazyLock<Regex> = LazyLock::new(|| {
+static STATEMENT: Pattern<Regex> = Pattern::new(|| {
     Regex::new(r"(?i)\b(?:ist|sind|wurde|wurden|war|waren|hat|haben|bereits|inzwischen|mittlerweile|seit)\b")
         .expect("statement regex")
 });
 
 /// "Aufruf 2021", "Förderaufruf 2022", "Wettbewerb 2020", "Call 2021".
-static CALL_YEAR: LazyLock<Regex> = LazyLock::new(|| {
+static CALL_YEAR: Pattern<Regex> = Pattern::new(|| {
     Regex::new(
         r"(?i)(?:aufruf|wettbewerb|ausschreibung|förderrunde|bewerbungsrunde|auswahlrunde|call)(?:s|es)?\s+(?:für\s+(?:das\s+jahr\s+)?)?(20\d\d)(?-u:\b)",
     )
@@ -149,7 +149,7 @@ static CALL_YEAR: LazyLock<Regex> = LazyLock::new(|| {
 
 /// "Programmlaufzeit 2017–2020", "Laufzeit: 2019 bis 2022", "Förderzeitraum 2018-2021", "läuft bis Ende 2020",
 /// "galt vom 1. März 2021 bis zum 29. Februar 2024".
-static RUNTIME: LazyLock<Regex> = LazyLock::new(|| {
+static RUNTIME: Pattern<Regex> = Pattern::new(|| {
     Regex::new(
         r"(?i)(?:laufzeit|förderzeitraum|programmzeitraum|förderperiode|programmperiode)[:\s]*(?:von\s+)?(?:20\d\d)\s*(?:–|—|-|bis)\s*(20\d\d)(?-u:\b)|(?:läuft|lief|befristet|gilt|galt)\s+(?:noch\s+)?(?:vo[nm]\s+(?:\d{1,2}\.\s*(?:\d{1,2}\.|\p{L}+)\s*)?20\d\d\s+)?bis\s+(?:zum\s+|ende\s+|mitte\s+)?(?:\d{1,2}\.\s*(?:\d{1,2}\.|\p{L}+)\s*)?(20\d\d)(?-u:\b)",
     )
@@ -157,9 +157,9 @@ static RUNTIME: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 /// Every year-bearing date in the text, to see whether one lies ahead.
-static YEAR: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?-u:\b)(20\d\d)(?-u:\b)").expect("year regex"));
+static YEAR: Pattern<Regex> = Pattern::new(|| Regex::new(r"(?-u:\b)(20\d\d)(?-u:\b)").expect("year regex"));
 
-static FULL_DATE: LazyLock<Regex> = LazyLock::new(|| {
+static FULL_DATE: Pattern<Regex> = Pattern::new(|| {
     Regex::new(
         r"(?i)(?-u:\b)(\d{1,2})\.\s*(\d{1,2}\.|januar|februar|märz|maerz|april|mai|juni|juli|august|september|oktober|november|dezember)\s*(20\d\d)(?-u:\b)",
     )
@@ -193,11 +193,11 @@ pub fn closed_by_wording(title: &str, summary: &str, text: &str, today: NaiveDat
         return None;
     }
     let year = today.year();
-    let runtime_end = parts.iter().flat_map(|p| captured_years(&RUNTIME, p)).max();
+    let runtime_end = parts.iter().flat_map(|p| captured_years(&RUNTIME.get(), p)).max();
     if let Some(end) = runtime_end.filter(|end| *end < year) {
         return Some(ClosedWording::RuntimeEnded { year: end });
     }
-    let call_year = parts.iter().flat_map(|p| captured_years(&CALL_YEAR, p)).max();
+    let call_year = parts.iter().flat_map(|p| captured_years(&CALL_YEAR.get(), p)).max();
     call_year
         .filter(|y| *y < year)
         .map(|year| ClosedWording::CallYear { year })
@@ -207,7 +207,7 @@ pub fn closed_by_wording(title: &str, summary: &str, text: &str, today: NaiveDat
 /// holding a [`TRIGGER`] are read (one pass over the text, then short ones).
 fn closing_phrase(text: &str) -> Option<String> {
     let mut last_line = usize::MAX;
-    for m in TRIGGER.find_iter(text) {
+    for m in TRIGGER.get().find_iter(text) {
         let line_start = text[..m.start()].rfind('\n').map_or(0, |i| i + 1);
         if line_start == last_line {
             continue;
@@ -227,24 +227,29 @@ fn closing_phrase(text: &str) -> Option<String> {
 /// which a pronoun subject ("Es ist abgeschlossen") refers to.
 fn says_closed(sentence: &str, previous: &str) -> bool {
     // "vorläufig geschlossen" needs the call as subject (an office may close for the holidays).
-    if let Some(m) = SUSPENDED.find(sentence).filter(|_| CALL_NOUN.is_match(sentence)) {
-        return !CONDITION.is_match(&sentence[..m.start()]) && !NEGATION.is_match(&sentence[..m.start()]);
+    if let Some(m) = SUSPENDED
+        .get()
+        .find(sentence)
+        .filter(|_| CALL_NOUN.get().is_match(sentence))
+    {
+        return !CONDITION.get().is_match(&sentence[..m.start()]) && !NEGATION.get().is_match(&sentence[..m.start()]);
     }
-    if let Some(m) = ENDED_EN.find(sentence) {
-        return !CONDITION.is_match(&sentence[..m.start()]) && !NEGATION.is_match(m.as_str());
+    if let Some(m) = ENDED_EN.get().find(sentence) {
+        return !CONDITION.get().is_match(&sentence[..m.start()]) && !NEGATION.get().is_match(m.as_str());
     }
-    if let Some(m) = BARE.find(sentence) {
+    if let Some(m) = BARE.get().find(sentence) {
         // "(abgeschlossen)" after the call's own wording; never after a negation.
-        return !NEGATION.is_match(&sentence[..m.start()]) || CALL_NOUN.is_match(sentence);
+        return !NEGATION.get().is_match(&sentence[..m.start()]) || CALL_NOUN.get().is_match(sentence);
     }
-    if let Some(m) = EXHAUSTED.find(sentence).or_else(|| NO_MORE.find(sentence)) {
+    if let Some(m) = EXHAUSTED.get().find(sentence).or_else(|| NO_MORE.get().find(sentence)) {
         let clause = clause_before(sentence, m.start());
         // "Anträge können nicht mehr gestellt werden" states a fact despite the modal verb.
-        return !CONDITION.is_match(clause) && !CONDITION.is_match(m.as_str());
+        return !CONDITION.get().is_match(clause) && !CONDITION.get().is_match(m.as_str());
     }
     // Every participle is read with its own clause: "Die letzte Welle endete 2018; das
     // Programm ist ausgelaufen" closes on the second.
     PARTICIPLE
+        .get()
         .find_iter(sentence)
         .any(|p| participle_closes(sentence, p.start(), p.end(), previous))
 }
@@ -257,23 +262,23 @@ fn participle_closes(sentence: &str, start: usize, end: usize, previous: &str) -
     let participle = sentence[start..end].to_lowercase();
     // "Die Antragsphase endete am 30. Juni 2025" is a finite statement by itself, unless it
     // speaks of an earlier round ("Die erste Runde endete …").
-    let finite = participle.starts_with("endete") && !FIRST_ROUND.is_match(clause);
+    let finite = participle.starts_with("endete") && !FIRST_ROUND.get().is_match(clause);
     // "Es ist abgeschlossen" after a sentence about the programme: the pronoun stands for it.
-    let subject = CALL_NOUN.is_match(clause)
-        || (PRONOUN_SUBJECT.is_match(clause)
-            && (CALL_NOUN.is_match(&sentence[..start]) || CALL_NOUN.is_match(previous)));
+    let subject = CALL_NOUN.get().is_match(clause)
+        || (PRONOUN_SUBJECT.get().is_match(clause)
+            && (CALL_NOUN.get().is_match(&sentence[..start]) || CALL_NOUN.get().is_match(previous)));
     subject
-        && (STATEMENT.is_match(clause) || finite)
-        && !CONDITION.is_match(clause)
-        && !NEGATION.is_match(clause)
-        && !MODAL.is_match(clause)
-        && !MODAL.is_match(after)
+        && (STATEMENT.get().is_match(clause) || finite)
+        && !CONDITION.get().is_match(clause)
+        && !NEGATION.get().is_match(clause)
+        && !MODAL.get().is_match(clause)
+        && !MODAL.get().is_match(after)
         && !after.trim_start().to_lowercase().starts_with("sein")
 }
 
 /// A clause whose subject is a pronoun and whose verb is a form of "sein" or "werden"
 /// in the past: "Es ist", "Sie wurde", "Dieses ist inzwischen".
-static PRONOUN_SUBJECT: LazyLock<Regex> = LazyLock::new(|| {
+static PRONOUN_SUBJECT: Pattern<Regex> = Pattern::new(|| {
     Regex::new(
         r"(?i)^\s*(?:es|er|sie|dieses|dieser|diese|it)\s+(?:ist|sind|wurde|wurden|war|waren|has|is|was)\b[^,]{0,25}$",
     )
@@ -348,14 +353,15 @@ fn captured_years(re: &Regex, text: &str) -> Vec<i32> {
 
 /// A bare year after the evaluation year ("2027") anywhere.
 fn names_later_year(text: &str, today: NaiveDate) -> bool {
-    YEAR.captures_iter(text)
+    YEAR.get()
+        .captures_iter(text)
         .filter_map(|c| c[1].parse::<i32>().ok())
         .any(|y| y > today.year())
 }
 
 /// A full date on or after `today` ("31.03.2027", "15. Januar 2027").
 fn names_future_date(text: &str, today: NaiveDate) -> bool {
-    FULL_DATE.captures_iter(text).any(|c| {
+    FULL_DATE.get().captures_iter(text).any(|c| {
         let (Ok(day), Ok(year)) = (c[1].parse::<u32>(), c[3].parse::<i32>()) else {
             return false;
         };

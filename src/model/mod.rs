@@ -8,6 +8,7 @@ pub mod contact;
 pub mod facts;
 pub mod feedback;
 pub mod german;
+pub mod pattern;
 pub mod reason;
 pub mod source;
 mod strings;

@@ -8,7 +8,7 @@
 //! "Bagatellgrenze") and programme budgets ("stehen … zur Verfügung", "Gesamtvolumen",
 //! "Fördervolumen von insgesamt", "Budget") unless the clause says "pro Projekt" / "je Vorhaben".
 
-use std::sync::LazyLock;
+use crate::model::pattern::Pattern;
 
 use super::bounded::compact;
 use regex::{Captures, Regex};
@@ -18,14 +18,14 @@ use super::text::{plain_spaces, sentences};
 const SCALE: &str = r"(?:\s*(mio\.?|millionen|million|mrd\.?|milliarden|milliarde|tsd\.?|tausend)(?:\s|$|[,;:)]))?";
 const NUMBER: &str = r"(\d{1,3}(?:\.\d{3})+|\d+)(?:,(\d{1,2}))?";
 
-static MONEY: LazyLock<Regex> = LazyLock::new(|| {
+static MONEY: Pattern<Regex> = Pattern::new(|| {
     let before = format!(r"(?:eur\b|€|euro\b)\s*{NUMBER}{SCALE}");
     let after = format!(r"\b{NUMBER}{SCALE}\s*(?:eur\b|€|euro\b)");
     compact(&format!(r"(?i){before}|{after}")).expect("money regex")
 });
 
 /// The last qualifier before an amount decides: a maximum or a minimum.
-static QUALIFIER: LazyLock<Regex> = LazyLock::new(|| {
+static QUALIFIER: Pattern<Regex> = Pattern::new(|| {
     compact(
         r"(?i)(?P<max>bis\s+zu|\bmaximal|\bmax\.|höchstens|höchstbetrag\w*|begrenzt\s+auf|gedeckelt\s+auf|obergrenze\s+von|maximum\s+von)|(?P<min>\bmindest\w*|\bwenigstens|\bbagatell\w*|\bab\b|\büber\b|mehr\s+als|\bunter\b|weniger\s+als)",
     )
@@ -41,19 +41,19 @@ enum Qualifier {
     Minimum,
 }
 
-static BUDGET: LazyLock<Regex> = LazyLock::new(|| {
+static BUDGET: Pattern<Regex> = Pattern::new(|| {
     compact(
         r"(?i)zur\s+verfügung|gesamtvolumen|fördervolumen|budget|insgesamt|haushalts|mittelvolumen|programmvolumen|bereitgestellt|gesamtbudget|fonds|etat",
     )
     .expect("budget regex")
 });
 
-static PER_PROJECT: LazyLock<Regex> = LazyLock::new(|| {
+static PER_PROJECT: Pattern<Regex> = Pattern::new(|| {
     compact(r"(?i)(?:pro|je)\s+(?:projekt|vorhaben|antrag|maßnahme|kommune|antragsteller\w*|zuwendungsempfänger\w*|einrichtung|standort)")
         .expect("per project regex")
 });
 
-static GRANT: LazyLock<Regex> = LazyLock::new(|| {
+static GRANT: Pattern<Regex> = Pattern::new(|| {
     compact(r"(?i)zuschuss|förderung|zuwendung|gefördert|erhalten|festbetrag|pauschale|förderbetrag|fördersumme|zuwendungsbetrag|darlehen|kredit|bürgschaft")
         .expect("grant regex")
 });
@@ -61,7 +61,7 @@ static GRANT: LazyLock<Regex> = LazyLock::new(|| {
 /// An amount per unit of something other than the project ("6 Euro je Kind",
 /// "20 € pro Teilnehmer", "50 Euro je Quadratmeter", "per participant"): a rate,
 /// never a maximum per project. The text keeps it; [`parse_amount_max`] skips it.
-static PER_UNIT: LazyLock<Regex> = LazyLock::new(|| {
+static PER_UNIT: Pattern<Regex> = Pattern::new(|| {
     compact(
         r"(?i)^\s*(?:\)\s*)?(?:je|pro|per|/)\s+(?:angefangene[nmr]?\s+|teilnehmende[nmr]?\s+|gefahrene[nmr]?\s+)?(\w+)",
     )
@@ -69,13 +69,13 @@ static PER_UNIT: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 /// The "per …" nouns that still name the project or the recipient ("je Vorhaben").
-static PER_PROJECT_NOUN: LazyLock<Regex> = LazyLock::new(|| {
+static PER_PROJECT_NOUN: Pattern<Regex> = Pattern::new(|| {
     compact(r"(?i)^(?:projekt\w*|vorhaben\w*|antrag\w*|maßnahme\w*|massnahme\w*|kommune\w*|gemeinde\w*|stadt|kreis\w*|antragsteller\w*|zuwendungsempfänger\w*|einrichtung\w*|standort\w*|schule\w*|verein\w*|träger\w*|project\w*|beneficiar\w*|applicant\w*|grant\w*)$")
         .expect("per project noun regex")
 });
 
 /// Amounts that describe the applicant or something else, not the grant.
-static NOT_FUNDING: LazyLock<Regex> = LazyLock::new(|| {
+static NOT_FUNDING: Pattern<Regex> = Pattern::new(|| {
     compact(
         r"(?i)umsatz|bilanzsumme|beschäftigte|mitarbeit|einwohner|einkommen|vermögen|kapital|gebühr|miete|kaufpreis",
     )
@@ -108,7 +108,7 @@ pub fn parse_amount_max(text: &str) -> Option<u64> {
             if !mentions_currency(sentence) {
                 continue;
             }
-            let grant = label_value || GRANT.is_match(sentence);
+            let grant = label_value || GRANT.get().is_match(sentence);
             let Some(found) = best_in_sentence(sentence, grant) else {
                 continue;
             };
@@ -127,7 +127,7 @@ fn mentions_currency(sentence: &str) -> bool {
 
 fn best_in_sentence(sentence: &str, grant: bool) -> Option<(Tier, u64)> {
     let mut best: Option<(Tier, u64)> = None;
-    for caps in MONEY.captures_iter(sentence) {
+    for caps in MONEY.get().captures_iter(sentence) {
         let whole = caps.get(0).expect("match");
         let (start, end) = (whole.start(), whole.end());
         if is_per_unit(&sentence[end..]) {
@@ -136,8 +136,8 @@ fn best_in_sentence(sentence: &str, grant: bool) -> Option<(Tier, u64)> {
         let qualifier = qualifier_before(&sentence[..start]);
         let clause = clause_around(sentence, start, end);
         if qualifier == Some(Qualifier::Minimum)
-            || (BUDGET.is_match(clause) && !PER_PROJECT.is_match(clause))
-            || NOT_FUNDING.is_match(clause)
+            || (BUDGET.get().is_match(clause) && !PER_PROJECT.get().is_match(clause))
+            || NOT_FUNDING.get().is_match(clause)
         {
             continue;
         }
@@ -161,8 +161,9 @@ fn best_in_sentence(sentence: &str, grant: bool) -> Option<(Tier, u64)> {
 /// Whether the words after an amount make it a price per unit ("je Kind").
 fn is_per_unit(after: &str) -> bool {
     PER_UNIT
+        .get()
         .captures(after)
-        .is_some_and(|c| !PER_PROJECT_NOUN.is_match(&c[1]))
+        .is_some_and(|c| !PER_PROJECT_NOUN.get().is_match(&c[1]))
 }
 
 fn qualifier_before(before: &str) -> Option<Qualifier> {
@@ -172,7 +173,7 @@ fn qualifier_before(before: &str) -> Option<Qualifier> {
     }
     let window = &before[from..];
     let window = &window[window.rfind(';').map_or(0, |i| i + 1)..];
-    let caps = QUALIFIER.captures_iter(window).last()?;
+    let caps = QUALIFIER.get().captures_iter(window).last()?;
     Some(if caps.name("max").is_some() {
         Qualifier::Maximum
     } else {

@@ -15,8 +15,8 @@
 //! Hochschulen") remove their categories (up to a "sondern"). `raw` keeps the matched
 //! phrases, adjacent ones joined ("Gemeinden und Gemeindeverbände").
 
+use crate::model::pattern::Pattern;
 use std::collections::BTreeSet;
-use std::sync::LazyLock;
 
 use regex::{Regex, RegexSet, RegexSetBuilder};
 
@@ -119,12 +119,13 @@ const TERMS: &[(&str, ApplicantCategory)] = &[
 
 /// The terms compiled: each exactly, and all of them widened (see [`bounded`](super::bounded))
 /// into one set that tells, in one fast pass, which terms can occur in a text at all.
+#[derive(Clone)]
 struct Terms {
     exact: Vec<(Regex, ApplicantCategory)>,
     gate: RegexSet,
 }
 
-static TERM_REGEXES: LazyLock<Terms> = LazyLock::new(|| Terms {
+static TERM_REGEXES: Pattern<Terms> = Pattern::new(|| Terms {
     exact: TERMS
         .iter()
         .map(|(pattern, category)| {
@@ -140,24 +141,24 @@ static TERM_REGEXES: LazyLock<Terms> = LazyLock::new(|| Terms {
         .expect("applicant term set"),
 });
 
-static ANCHOR: LazyLock<Bounded> = LazyLock::new(|| {
+static ANCHOR: Pattern<Bounded> = Pattern::new(|| {
     Bounded::new(
         r"(?i)antragsberechtigt|antragsteller|förderberechtigt|foerderberechtigt|zuwendungsempfänger|wer\s+kann\s+(?:beantragen|anträge|gefördert)|wer\s+wird\s+gefördert|wer\s+ist\s+antrags|richtet\s+sich\s+(?:nicht\s+)?(?:\w+\s+)?an|sie\s+als\s+\w+|zielgruppe|fördernehmer|anträge\s+stellen\s+können|können\s+anträge\s+stellen|teilnahmeberechtigt|bewerben\s+können|\beligible\b|\bapplicants?\b|who\s+can\s+apply|open\s+to|target\s+groups?|beneficiaries",
     )
     .expect("applicant anchor regex")
 });
 
-static NEGATION: LazyLock<Regex> = LazyLock::new(|| {
+static NEGATION: Pattern<Regex> = Pattern::new(|| {
     compact(
         r"(?i)nicht\s+(?:antrags|förder|zuwendungs|teilnahme)berechtigt|nicht\s+gefördert|richtet\s+sich\s+nicht|ausgeschlossen|keine\s+anträge|nicht\s+antragsfähig|können\s+nicht",
     )
     .expect("applicant negation regex")
 });
 
-static CONTRAST: LazyLock<Bounded> =
-    LazyLock::new(|| Bounded::new(r"(?i)\b(?:sondern|jedoch|aber)\b").expect("contrast regex"));
+static CONTRAST: Pattern<Bounded> =
+    Pattern::new(|| Bounded::new(r"(?i)\b(?:sondern|jedoch|aber)\b").expect("contrast regex"));
 
-static JOINER: LazyLock<Regex> = LazyLock::new(|| {
+static JOINER: Pattern<Regex> = Pattern::new(|| {
     compact(r"(?i)^\s*(?:,|und|oder|sowie|bzw\.|/|,\s*und|and|or|,\s*and)?\s*$").expect("joiner regex")
 });
 
@@ -167,16 +168,16 @@ const LABEL_VALUE_WORDS: usize = 25;
 /// Eligible applicants from free text or a label value; empty when the text does not say.
 pub fn parse_applicants(text: &str) -> Applicants {
     let text = plain_spaces(text);
-    let anchored = ANCHOR.is_match(&text);
+    let anchored = ANCHOR.get().is_match(&text);
     if !anchored && text.split_whitespace().count() > LABEL_VALUE_WORDS {
         return Applicants::default();
     }
     let mut found = Found::default();
     let mut under_heading = false;
     for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
-        let line_anchored = ANCHOR.is_match(line);
+        let line_anchored = ANCHOR.get().is_match(line);
         for sentence in sentences(line) {
-            if !anchored || under_heading || ANCHOR.is_match(sentence) {
+            if !anchored || under_heading || ANCHOR.get().is_match(sentence) {
                 found.read_sentence(sentence);
             }
         }
@@ -196,11 +197,11 @@ struct Found {
 impl Found {
     fn read_sentence(&mut self, sentence: &str) {
         for clause in sentence.split(';') {
-            match NEGATION.find(clause) {
+            match NEGATION.get().find(clause) {
                 None => self.read_positive(clause),
                 Some(negation) => {
                     // "… richtet sich nicht an Hochschulen, sondern an Kommunen": after the contrast it is positive again.
-                    let contrast = CONTRAST.find_at(clause, negation.end()).map(|m| m.start());
+                    let contrast = CONTRAST.get().find_at(clause, negation.end()).map(|m| m.start());
                     let (negated, rest) = clause.split_at(contrast.unwrap_or(clause.len()));
                     self.negative.extend(matches(negated).into_iter().map(|(_, _, c)| c));
                     self.read_positive(rest);
@@ -215,7 +216,7 @@ impl Found {
         for (start, end, category) in matches(clause) {
             match running {
                 Some((holder, previous_end))
-                    if previous_end <= start && JOINER.is_match(&clause[previous_end..start]) =>
+                    if previous_end <= start && JOINER.get().is_match(&clause[previous_end..start]) =>
                 {
                     self.positive[holder].1.push_str(&clause[previous_end..end]);
                     self.positive.push((category, String::new()));
@@ -253,7 +254,7 @@ impl Found {
 /// longer, earlier-listed term claims its span before shorter ones.
 fn matches(text: &str) -> Vec<(usize, usize, ApplicantCategory)> {
     let mut hits: Vec<(usize, usize, ApplicantCategory)> = Vec::new();
-    let terms = &*TERM_REGEXES;
+    let terms = TERM_REGEXES.get();
     // In term order: the set's indices ascend.
     for (regex, category) in terms.gate.matches(text).iter().map(|i| &terms.exact[i]) {
         for m in regex.find_iter(text) {

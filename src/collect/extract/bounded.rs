@@ -34,6 +34,7 @@ pub(super) fn compact(pattern: &str) -> Result<Regex, regex::Error> {
 }
 
 /// An exact pattern with `\b`, and its wide copy without.
+#[derive(Clone)]
 pub(super) struct Bounded {
     exact: Regex,
     wide: Regex,

@@ -5,7 +5,7 @@
 //! `31. Maerz 2026`, ISO `2026-03-31` (also the date part of `2026-03-31T00:00:00.000+0000`)
 //! and year-less `23.10.` / `31. März` (the caller decides what a year-less date means).
 
-use std::sync::LazyLock;
+use crate::model::pattern::Pattern;
 
 use super::bounded::compact;
 use chrono::{DateTime, NaiveDate, NaiveTime};
@@ -36,19 +36,18 @@ impl DateHit {
 /// Earliest and latest year taken as a real date (guards against "1.2.3456" noise).
 const YEARS: std::ops::RangeInclusive<i32> = 1990..=2100;
 
-static NUMERIC: LazyLock<Regex> = LazyLock::new(|| {
+static NUMERIC: Pattern<Regex> = Pattern::new(|| {
     // Year-less dates need their trailing dot ("23.10."); a date with year must not run into more digits.
     compact(r"\b(\d{1,2})\.\s?(\d{1,2})\.(?:\s?(\d{4})\b|(\d{2})\b)?").expect("numeric date regex")
 });
 
-static WORDED: LazyLock<Regex> = LazyLock::new(|| {
-    compact(r"\b(\d{1,2})\.?\s*([A-Za-zÄäÖöÜü]{3,9})\.?(?:\s*(\d{4})\b)?").expect("worded date regex")
-});
+static WORDED: Pattern<Regex> =
+    Pattern::new(|| compact(r"\b(\d{1,2})\.?\s*([A-Za-zÄäÖöÜü]{3,9})\.?(?:\s*(\d{4})\b)?").expect("worded date regex"));
 
-static ISO: LazyLock<Regex> = LazyLock::new(|| compact(r"\b(\d{4})-(\d{2})-(\d{2})\b").expect("iso date regex"));
+static ISO: Pattern<Regex> = Pattern::new(|| compact(r"\b(\d{4})-(\d{2})-(\d{2})\b").expect("iso date regex"));
 
-static TIME_AFTER: LazyLock<Regex> =
-    LazyLock::new(|| compact(r"^\s*(?:,\s*)?(?:um\s+|\(\s*)?(\d{1,2})(?:[:.](\d{2}))?\s*Uhr").expect("time regex"));
+static TIME_AFTER: Pattern<Regex> =
+    Pattern::new(|| compact(r"^\s*(?:,\s*)?(?:um\s+|\(\s*)?(\d{1,2})(?:[:.](\d{2}))?\s*Uhr").expect("time regex"));
 
 /// Month names and abbreviations (lower case) → month number.
 const MONTHS: &[(&str, u32)] = &[
@@ -90,7 +89,7 @@ fn month_number(word: &str) -> Option<u32> {
 /// Every date in `text` (which must already have plain spaces), in text order.
 pub(crate) fn scan_dates(text: &str) -> Vec<DateHit> {
     let mut hits = Vec::new();
-    for caps in NUMERIC.captures_iter(text) {
+    for caps in NUMERIC.get().captures_iter(text) {
         let whole = caps.get(0).expect("match");
         let year = match (caps.get(3), caps.get(4)) {
             (Some(y), _) => y.as_str().parse().ok(),
@@ -107,7 +106,7 @@ pub(crate) fn scan_dates(text: &str) -> Vec<DateHit> {
             year,
         );
     }
-    for caps in WORDED.captures_iter(text) {
+    for caps in WORDED.get().captures_iter(text) {
         let Some(month) = month_number(&caps[2]) else {
             continue;
         };
@@ -115,7 +114,7 @@ pub(crate) fn scan_dates(text: &str) -> Vec<DateHit> {
         let year = caps.get(3).and_then(|y| y.as_str().parse().ok());
         push_hit(&mut hits, text, whole.start(), whole.end(), &caps[1], Some(month), year);
     }
-    for caps in ISO.captures_iter(text) {
+    for caps in ISO.get().captures_iter(text) {
         let whole = caps.get(0).expect("match");
         push_hit(
             &mut hits,
@@ -164,7 +163,7 @@ fn push_hit(
 }
 
 fn time_after(rest: &str) -> Option<NaiveTime> {
-    let caps = TIME_AFTER.captures(rest)?;
+    let caps = TIME_AFTER.get().captures(rest)?;
     let hour = caps[1].parse().ok()?;
     let minute = caps.get(2).map_or(Some(0), |m| m.as_str().parse().ok())?;
     // "24:00 Uhr" closes the day; keep it as the last minute of that day.

@@ -23,7 +23,7 @@
 //! the harder fact ("Anträge laufend, spätestens bis 30.6.2026" closes on 30.6.2026),
 //! and missing it costs a Kommune the money while a false cut-off only costs a look.
 
-use std::sync::LazyLock;
+use crate::model::pattern::Pattern;
 
 use chrono::{Datelike, NaiveDate};
 use regex::Regex;
@@ -33,7 +33,7 @@ use super::dates::{DateHit, scan_dates};
 use super::text::{plain_spaces, sentences};
 use crate::model::{Deadline, DeadlineDate};
 
-static STRONG_ANCHOR: LazyLock<Bounded> = LazyLock::new(|| {
+static STRONG_ANCHOR: Pattern<Bounded> = Pattern::new(|| {
     Bounded::new(
         r"(?i)frist|stichtag|einreich|einzureich|eingereicht|skizze|interessenbekundung|anträge\b|antragstellung|antragsschluss|antragsfenster|förderfenster|bewerbung|bewerben|teilnahmeschluss|einsendeschluss|abgabetermin|\bendete\b|\bdeadline|nächste\w*\s+\w+\s+ist\s+(?:der|am)\b|zu\s+beantragen|beantragt\s+werden",
     )
@@ -41,13 +41,13 @@ static STRONG_ANCHOR: LazyLock<Bounded> = LazyLock::new(|| {
 });
 
 /// "bis", "bis spätestens", "bis zum", "spätestens am" right before the date.
-static WEAK_ANCHOR: LazyLock<Regex> = LazyLock::new(|| {
+static WEAK_ANCHOR: Pattern<Regex> = Pattern::new(|| {
     compact(r"(?i)\b(?:bis|spätestens)(?:\s+(?:spätestens|zum|zur|am|einschließlich|einschl\.|bis))*\s*$")
         .expect("weak deadline anchor regex")
 });
 
 /// Clauses about validity, runtime or completion, not about applying.
-static BLOCKER: LazyLock<Regex> = LazyLock::new(|| {
+static BLOCKER: Pattern<Regex> = Pattern::new(|| {
     compact(
         r"(?i)in\s+kraft|außer\s+kraft|gilt\s+bis|gültig|geltungsdauer|laufzeit|befristet|bewilligungszeitraum|durchführungszeitraum|abgeschlossen|abzuschließen|umgesetzt|durchgeführt|verwendungsnachweis|inbetriebnahme|ausgezahlt|abgerufen|verausgabt|begonnen",
     )
@@ -55,17 +55,17 @@ static BLOCKER: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 /// The date opens something: "ab dem 1.1.2025", "vom 1.1. bis …", "Stand: …", "Richtlinie vom …".
-static START_BEFORE: LazyLock<Regex> = LazyLock::new(|| {
+static START_BEFORE: Pattern<Regex> = Pattern::new(|| {
     compact(r"(?i)\b(?:ab|ab\s+dem|ab\s+der|vom|von|seit|stand:?|beginnend\s+am|beginn\s+am|veröffentlicht\s+am)\s*$")
         .expect("window start regex")
 });
 
 /// "… bis 31. Dez. 2027", "… – 31.12.2027" right after a date: that date opens a window.
-static WINDOW_AFTER: LazyLock<Regex> = LazyLock::new(|| {
+static WINDOW_AFTER: Pattern<Regex> = Pattern::new(|| {
     compact(r"^\s*(?:,\s*\d{1,2}[:.]\d{2}\s*Uhr\s*)?(?:bis(?:\s+zum)?|[-–—])\s*$").expect("window regex")
 });
 
-static STAGE_LABEL: LazyLock<Regex> = LazyLock::new(|| {
+static STAGE_LABEL: Pattern<Regex> = Pattern::new(|| {
     compact(
         r"\b(?:(?i:phase|modul|stufe|runde|einreichungsrunde|verfahrensstufe|förderaufruf|aufruf|los|teil|schritt|säule|call|förderlinie|stichtag)\s+(?:[A-Z]{1,2}|\d{1,2}|[IVX]{1,4})\b|\d{1,2}\.\s*(?i:phase|stufe|runde|einreichungsrunde|stichtag|förderaufruf|aufruf|call))",
     )
@@ -73,7 +73,7 @@ static STAGE_LABEL: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 /// Rolling wording that needs no further context.
-static ROLLING_PLAIN: LazyLock<Regex> = LazyLock::new(|| {
+static ROLLING_PLAIN: Pattern<Regex> = Pattern::new(|| {
     compact(
         r"(?i)freie\s+einreichung|windhund|first[\s-]+come,?[\s-]+first[\s-]+served|solange\s+(?:die\s+)?(?:\w+\s+)?(?:haushalts|förder)?mittel\s+(?:\w+\s+)?(?:verfügbar|reichen|vorhanden|zur\s+verfügung)|keine\s+(?:einreichungs|antrags|bewerbungs)?frist|ohne\s+(?:einreichungs|antrags|bewerbungs)?frist|nicht\s+befristet|unbefristet",
     )
@@ -81,11 +81,11 @@ static ROLLING_PLAIN: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 /// Rolling words that count only when the sentence is about applying (or is a bare label value).
-static ROLLING_WORD: LazyLock<Regex> = LazyLock::new(|| {
+static ROLLING_WORD: Pattern<Regex> = Pattern::new(|| {
     compact(r"(?i)\blaufend\b|\bjederzeit\b|ganzjährig|fortlaufend|\brollierend").expect("rolling word regex")
 });
 
-static APPLYING: LazyLock<Regex> = LazyLock::new(|| {
+static APPLYING: Pattern<Regex> = Pattern::new(|| {
     compact(r"(?i)antr[aä]g|einreich|einzureich|beantrag|skizze|bewerb|frist").expect("applying regex")
 });
 
@@ -106,7 +106,7 @@ fn collect(text: &str, today: NaiveDate, field: bool) -> Deadline {
     let text = plain_spaces(text);
     let mut found = Vec::new();
     // Most pages have no rolling wording at all: one look at the whole text spares the per-sentence checks.
-    let may_roll = ROLLING_PLAIN.is_match(&text) || ROLLING_WORD.is_match(&text);
+    let may_roll = ROLLING_PLAIN.get().is_match(&text) || ROLLING_WORD.get().is_match(&text);
     let mut rolling = false;
     let mut carry = Carry::None;
     for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
@@ -146,7 +146,7 @@ enum Carry {
 
 fn next_carry(line: &str, item: bool, inherited: bool, has_date: bool) -> Carry {
     let heading_like = (!has_date && line.split_whitespace().count() <= 6) || line.ends_with(':');
-    let anchored = heading_like && STRONG_ANCHOR.is_match(line);
+    let anchored = heading_like && STRONG_ANCHOR.get().is_match(line);
     let heading = anchored && !has_date && line.split_whitespace().count() <= 6;
     if heading || (line.ends_with(':') && (anchored || inherited)) {
         Carry::Next
@@ -171,17 +171,17 @@ fn dates_in_sentence(
     if hits.is_empty() {
         return;
     }
-    let sentence_anchored = inherited || STRONG_ANCHOR.is_match(sentence);
+    let sentence_anchored = inherited || STRONG_ANCHOR.get().is_match(sentence);
     for (i, hit) in hits.iter().enumerate() {
         let before = &sentence[..hit.start];
-        if opens_window(sentence, hit, hits.get(i + 1)) || START_BEFORE.is_match(before) {
+        if opens_window(sentence, hit, hits.get(i + 1)) || START_BEFORE.get().is_match(before) {
             continue;
         }
         let clause = clause_around(sentence, hit);
-        if BLOCKER.is_match(clause) && !STRONG_ANCHOR.is_match(clause) && !inherited {
+        if BLOCKER.get().is_match(clause) && !STRONG_ANCHOR.get().is_match(clause) && !inherited {
             continue;
         }
-        if !(sentence_anchored || WEAK_ANCHOR.is_match(before)) {
+        if !(sentence_anchored || WEAK_ANCHOR.get().is_match(before)) {
             continue;
         }
         if let Some(deadline) = to_deadline(hit, before, today) {
@@ -191,7 +191,7 @@ fn dates_in_sentence(
 }
 
 fn opens_window(sentence: &str, hit: &DateHit, next: Option<&DateHit>) -> bool {
-    next.is_some_and(|next| WINDOW_AFTER.is_match(&sentence[hit.end..next.start]))
+    next.is_some_and(|next| WINDOW_AFTER.get().is_match(&sentence[hit.end..next.start]))
 }
 
 /// The clause holding the date: from the previous ';' or ', ' to the next one.
@@ -209,6 +209,7 @@ fn to_deadline(hit: &DateHit, before: &str, today: NaiveDate) -> Option<Deadline
         None => (next_annual(hit.day, hit.month, today)?, true),
     };
     let label = STAGE_LABEL
+        .get()
         .find_iter(before)
         .last()
         .map(|m| m.as_str().split_whitespace().collect::<Vec<_>>().join(" "));
@@ -241,11 +242,11 @@ fn add_unique(found: &mut Vec<DeadlineDate>, new: DeadlineDate) {
 }
 
 fn is_rolling(sentence: &str, field: bool) -> bool {
-    if ROLLING_PLAIN.is_match(sentence) {
+    if ROLLING_PLAIN.get().is_match(sentence) {
         return true;
     }
-    ROLLING_WORD.is_match(sentence)
-        && (field || APPLYING.is_match(sentence) || sentence.split_whitespace().count() <= 3)
+    ROLLING_WORD.get().is_match(sentence)
+        && (field || APPLYING.get().is_match(sentence) || sentence.split_whitespace().count() <= 3)
 }
 
 #[cfg(test)]

@@ -15,7 +15,8 @@
 //! | [`decode_body`] | BOM, header charset, XML `encoding`, `<meta charset>`; guesses UTF-8 or Windows-1252 only when nothing is declared | hide bytes that do not fit the declared charset (U+FFFD and a warning) |
 //!
 //! Every parser returns "nothing" (`None`, empty, [`Deadline::Unknown`](crate::model::Deadline::Unknown))
-//! rather than a guess. All are pure functions; their patterns are compiled once (`LazyLock`).
+//! rather than a guess. All are pure functions; their patterns are compiled once
+//! ([`Pattern`](crate::model::pattern::Pattern): their matching caches go back after a collect stage).
 //! Patterns with word boundaries run through [`bounded`]: a copy without `\b` rules out
 //! most text on the fast engine before the exact pattern runs.
 

@@ -8,7 +8,7 @@
 //! aid intensities, emissions, savings, own contributions or shareholdings.
 //! "mindestens 25 Prozent" is a threshold, not a rate. Values above 100 are rejected.
 
-use std::sync::LazyLock;
+use crate::model::pattern::Pattern;
 
 use super::bounded::compact;
 use regex::Regex;
@@ -16,38 +16,38 @@ use regex::Regex;
 use super::text::{plain_spaces, sentences};
 use crate::model::FundingRate;
 
-static RANGE: LazyLock<Regex> = LazyLock::new(|| {
+static RANGE: Pattern<Regex> = Pattern::new(|| {
     compact(
         r"(?i)(zwischen\s+)?\b(\d{1,3}(?:,\d{1,2})?)\s*(?:%|prozent)?\s*(?:-|–|bis(?:\s+zu)?|und)\s*(\d{1,3}(?:,\d{1,2})?)\s*(?:%|prozent|v\.\s?h\.)",
     )
     .expect("rate range regex")
 });
 
-static SINGLE: LazyLock<Regex> =
-    LazyLock::new(|| compact(r"(?i)\b(\d{1,3}(?:,\d{1,2})?)\s*(?:%|prozent\b|v\.\s?h\.)").expect("rate regex"));
+static SINGLE: Pattern<Regex> =
+    Pattern::new(|| compact(r"(?i)\b(\d{1,3}(?:,\d{1,2})?)\s*(?:%|prozent\b|v\.\s?h\.)").expect("rate regex"));
 
 /// Sentences naming the funding share itself.
-static STRONG: LazyLock<Regex> = LazyLock::new(|| {
+static STRONG: Pattern<Regex> = Pattern::new(|| {
     compact(r"(?i)zuwendungsfähig|förderfähig|beihilfefähig|förderquote|fördersatz|zuschuss|anteilfinanzierung|anteilfinanziert|funding\s+rate|co-?financing|reimburse\w*|eligible\s+costs|eu\s+contribution")
         .expect("strong rate context regex")
 });
 
 /// Sentences about funding in general.
-static FUNDING: LazyLock<Regex> = LazyLock::new(|| {
+static FUNDING: Pattern<Regex> = Pattern::new(|| {
     compact(r"(?i)gefördert|förderung|zuwendung|fördern|erstattet|bezuschusst|finanziert|übernimmt|übernommen|\bfunded\b|\bfunding\b|\bgrants?\b")
         .expect("rate context regex")
 });
 
 /// Sentences whose percentages are about something else.
-static IGNORED: LazyLock<Regex> = LazyLock::new(|| {
+static IGNORED: Pattern<Regex> = Pattern::new(|| {
     compact(
         r"(?i)stimme|mehrheit|agvo|beihilfeintensität|emission|einsparung|eingespart|minderung|reduktion|reduzier|treibhausgas|co2|co₂|eigenanteil|eigenmittel|eigenbeteiligung|beteiligung|anteil\s+(?:der|des|an)\b|quote\s+(?:der|des)\b|auslastung|zins|tilgung|rendite|inflation",
     )
     .expect("ignored rate context regex")
 });
 
-static MINIMUM_BEFORE: LazyLock<Regex> =
-    LazyLock::new(|| compact(r"(?i)(?:mindestens|wenigstens|mehr\s+als|über|ab)\s*$").expect("minimum regex"));
+static MINIMUM_BEFORE: Pattern<Regex> =
+    Pattern::new(|| compact(r"(?i)(?:mindestens|wenigstens|mehr\s+als|über|ab)\s*$").expect("minimum regex"));
 
 /// A text this short is a label value ("bis zu 90 %"): no sentence context needed.
 const LABEL_VALUE_WORDS: usize = 8;
@@ -59,12 +59,12 @@ pub fn parse_funding_rate(text: &str) -> Option<FundingRate> {
     let mut best: Option<(u8, FundingRate)> = None;
     for line in text.lines() {
         for sentence in sentences(line) {
-            if !mentions_percent(sentence) || IGNORED.is_match(sentence) {
+            if !mentions_percent(sentence) || IGNORED.get().is_match(sentence) {
                 continue;
             }
-            let score = if STRONG.is_match(sentence) {
+            let score = if STRONG.get().is_match(sentence) {
                 3
-            } else if FUNDING.is_match(sentence) {
+            } else if FUNDING.get().is_match(sentence) {
                 2
             } else if label_value {
                 1
@@ -94,7 +94,7 @@ fn mentions_percent(sentence: &str) -> bool {
 /// An explicit range wins; otherwise the highest stated share ("bis zu 80 Prozent,
 /// in finanzschwachen Kommunen bis zu 90 Prozent" → 90).
 fn rate_in_sentence(sentence: &str) -> Option<FundingRate> {
-    for caps in RANGE.captures_iter(sentence) {
+    for caps in RANGE.get().captures_iter(sentence) {
         let is_and = caps[0].to_lowercase().contains("und");
         if is_and && caps.get(1).is_none() {
             continue;
@@ -107,8 +107,13 @@ fn rate_in_sentence(sentence: &str) -> Option<FundingRate> {
         }
     }
     SINGLE
+        .get()
         .captures_iter(sentence)
-        .filter(|caps| !MINIMUM_BEFORE.is_match(&sentence[..caps.get(0).expect("match").start()]))
+        .filter(|caps| {
+            !MINIMUM_BEFORE
+                .get()
+                .is_match(&sentence[..caps.get(0).expect("match").start()])
+        })
         .filter_map(|caps| percent(&caps[1]))
         .max_by(f64::total_cmp)
         .map(|max| FundingRate { min: None, max })

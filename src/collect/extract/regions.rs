@@ -9,7 +9,7 @@
 //! The result is de-duplicated and in text order. A Land inside a longer Land name
 //! ("Sachsen" in "Sachsen-Anhalt") is not reported twice.
 
-use std::sync::LazyLock;
+use crate::model::pattern::Pattern;
 
 use super::bounded::compact;
 use regex::Regex;
@@ -39,17 +39,17 @@ const LAENDER: &[(&str, Bundesland)] = &[
     (r"th(?:ü|ue)ringen", L::Thueringen),
 ];
 
-static BUNDESWEIT: LazyLock<Regex> = LazyLock::new(|| {
+static BUNDESWEIT: Pattern<Regex> = Pattern::new(|| {
     compact(r"(?i)\b_?bundesweit|deutschlandweit|in\s+ganz\s+deutschland|\bin\s+deutschland\b|im\s+(?:gesamten\s+)?bundesgebiet")
         .expect("bundesweit regex")
 });
 
-static EU_WEIT: LazyLock<Regex> = LazyLock::new(|| {
+static EU_WEIT: Pattern<Regex> = Pattern::new(|| {
     compact(r"(?i)\beu-?weit|europaweit|in\s+allen\s+(?:eu-)?mitgliedstaaten|in\s+allen\s+mitgliedstaaten\s+der\s+(?:eu|europäischen\s+union)")
         .expect("eu-weit regex")
 });
 
-static LAND_REGEXES: LazyLock<Vec<(Regex, Bundesland)>> = LazyLock::new(|| {
+static LAND_REGEXES: Pattern<Vec<(Regex, Bundesland)>> = Pattern::new(|| {
     LAENDER
         .iter()
         .map(|(p, l)| (compact(&format!("(?i){p}")).expect("land regex"), *l))
@@ -57,7 +57,7 @@ static LAND_REGEXES: LazyLock<Vec<(Regex, Bundesland)>> = LazyLock::new(|| {
 });
 
 /// Named sub-regions; the match itself (whitespace tidied) is the name.
-static NAMED: LazyLock<Regex> = LazyLock::new(|| {
+static NAMED: Pattern<Regex> = Pattern::new(|| {
     compact(
         r"LEADER-Region\s+[\p{L}\d][\p{L}\d-]*(?:\s+[\p{Lu}\d][\p{L}\d-]*)?|(?:Regierungsbezirk|Landkreis|Kreis|Städteregion)\s+\p{Lu}[\p{L}-]+|Münsterland|Sauerland|Siegerland|Ostwestfalen-Lippe|Niederrhein|Bergische[ns]?\s+Land|Emscher-Lippe|Ruhrgebiet|Metropole\s+Ruhr|Rheinische[ns]?\s+Revier|Lausitzer\s+Revier|Mitteldeutsche[ns]?\s+Revier|Helmstedter\s+Revier|\bLausitz\b",
     )
@@ -85,16 +85,16 @@ pub fn parse_regions(text: &str) -> Vec<Region> {
             hits.push((start, end, region));
         }
     };
-    for m in NAMED.find_iter(&text) {
+    for m in NAMED.get().find_iter(&text) {
         claim(m.start(), m.end(), Region::Named(region_name(m.as_str())));
     }
-    for m in BUNDESWEIT.find_iter(&text) {
+    for m in BUNDESWEIT.get().find_iter(&text) {
         claim(m.start(), m.end(), Region::Bundesweit);
     }
-    for m in EU_WEIT.find_iter(&text) {
+    for m in EU_WEIT.get().find_iter(&text) {
         claim(m.start(), m.end(), Region::EuWeit);
     }
-    for (regex, land) in LAND_REGEXES.iter() {
+    for (regex, land) in LAND_REGEXES.get().iter() {
         for m in regex.find_iter(&text) {
             claim(m.start(), m.end(), Region::Land(*land));
         }

@@ -1,7 +1,7 @@
 //! HTML to plain text, and body bytes to UTF-8.
 
+use crate::model::pattern::Pattern;
 use std::sync::Arc;
-use std::sync::LazyLock;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
@@ -318,8 +318,8 @@ pub(crate) fn plain_spaces(text: &str) -> String {
 }
 
 /// Sentence end: a word of two or more letters (or a year), a dot, space, a capital.
-static SENTENCE_END: LazyLock<Regex> =
-    LazyLock::new(|| compact(r"(\p{L}{2,}|\d{4}|[)“”])\.\s+[\p{Lu}„]").expect("sentence end regex"));
+static SENTENCE_END: Pattern<Regex> =
+    Pattern::new(|| compact(r"(\p{L}{2,}|\d{4}|[)“”])\.\s+[\p{Lu}„]").expect("sentence end regex"));
 
 /// Abbreviations that end with a dot inside a sentence.
 const ABBREVIATIONS: &[&str] = &[
@@ -333,7 +333,7 @@ const ABBREVIATIONS: &[&str] = &[
 pub(crate) fn sentences(line: &str) -> Vec<&str> {
     let mut out = Vec::new();
     let mut start = 0;
-    for caps in SENTENCE_END.captures_iter(line) {
+    for caps in SENTENCE_END.get().captures_iter(line) {
         let word = caps.get(1).expect("group 1");
         if ABBREVIATIONS.contains(&word.as_str().to_lowercase().as_str()) {
             continue;
@@ -346,11 +346,11 @@ pub(crate) fn sentences(line: &str) -> Vec<&str> {
     out
 }
 
-static META_CHARSET: LazyLock<BytesRegex> = LazyLock::new(|| {
+static META_CHARSET: Pattern<BytesRegex> = Pattern::new(|| {
     BytesRegex::new(r#"(?i-u)<meta\b[^>]*?charset\s*=\s*["']?\s*([a-z0-9_:.\-]+)"#).expect("valid meta charset regex")
 });
 
-static XML_ENCODING: LazyLock<BytesRegex> = LazyLock::new(|| {
+static XML_ENCODING: Pattern<BytesRegex> = Pattern::new(|| {
     BytesRegex::new(r#"(?i-u)\A\s*<\?xml\b[^>]*?\bencoding\s*=\s*["']\s*([a-z0-9_:.\-]+)"#)
         .expect("valid xml encoding regex")
 });
@@ -389,8 +389,8 @@ pub fn decode_body(bytes: &[u8], content_type: Option<&str>) -> Decoded {
     }
     let declared = [
         content_type.and_then(header_charset),
-        markup_charset(&XML_ENCODING, bytes),
-        markup_charset(&META_CHARSET, bytes),
+        markup_charset(&XML_ENCODING.get(), bytes),
+        markup_charset(&META_CHARSET.get(), bytes),
     ];
     let valid_utf8 = std::str::from_utf8(bytes).ok();
     for encoding in declared.into_iter().flatten() {
