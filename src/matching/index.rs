@@ -6,7 +6,6 @@
 //! Lucene Monitor and the Elasticsearch percolator). This loses nothing: a rule
 //! adds to a score only through a positive term that occurs in the text.
 
-use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -104,31 +103,6 @@ impl Doc {
             masker.mask(&summary, false),
             masker.mask(&call.text, true),
         );
-        // The sentences of the full text that state the call's aim count as its summary
-        // (see `zones::aim_sentences`): what a call funds weighs more than its background.
-        let aims = super::zones::aim_sentences(&text);
-        let (masked_summary, summary_original, text) = if aims.is_empty() {
-            (masked_summary, Cow::Borrowed(summary.as_str()), text)
-        } else {
-            let (mut lead, mut lead_original) = (masked_summary.into_owned(), summary.clone());
-            let mut rest = text.into_owned().into_bytes();
-            for &(start, end) in &aims {
-                lead.push('\n');
-                lead.push_str(&String::from_utf8_lossy(&rest[start..end]));
-                lead_original.push('\n');
-                lead_original.push_str(&call.text[start..end]);
-                rest[start..end].fill(b' ');
-            }
-            let rest = String::from_utf8(rest).expect("sentences end at ASCII bytes");
-            (Cow::Owned(lead), Cow::Owned(lead_original), Cow::Owned(rest))
-        };
-        let originals = [
-            originals[0],
-            (Field::Summary, summary_original.as_ref()),
-            originals[2],
-            originals[3],
-            originals[4],
-        ];
         let parts = [
             (Field::Title, title.as_ref()),
             (Field::Summary, masked_summary.as_ref()),
