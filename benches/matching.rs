@@ -6,7 +6,8 @@
 //! 2. Scale-out: the same calls against 5,000 synthetic rule sets, as if every
 //!    German Kreis had its own profiles. Target: < 10 s.
 //!
-//! Prints wall time per run and the peak resident memory (VmHWM).
+//! Prints wall time per run and the peak resident memory (VmHWM). `MATCHING_BENCH_ONLY=deployment`
+//! (or `scale-out`) runs one of the two, for a profile of it.
 
 #[path = "../tests/matching_support.rs"]
 mod matching_support;
@@ -303,18 +304,16 @@ fn main() {
 
     let shipped = matching_support::shipped_config().strategy;
     let missing = 24 - shipped.projects.len();
-    run(
-        "deployment",
-        with_synthetic_projects(shipped.clone(), missing, &mut rng),
-        &calls,
-        today,
-    );
-    run(
-        "scale-out",
-        with_synthetic_projects(shipped, SCALE_OUT_PROFILES, &mut rng),
-        &calls,
-        today,
-    );
+    // Both rule sets are drawn before either run, so that `MATCHING_BENCH_ONLY` (one label,
+    // for a profile of one run) leaves the other's profiles as they are.
+    let deployment = with_synthetic_projects(shipped.clone(), missing, &mut rng);
+    let scale_out = with_synthetic_projects(shipped, SCALE_OUT_PROFILES, &mut rng);
+    let only = std::env::var("MATCHING_BENCH_ONLY").ok();
+    for (label, strategy) in [("deployment", deployment), ("scale-out", scale_out)] {
+        if only.as_deref().is_none_or(|o| o == label) {
+            run(label, strategy, &calls, today);
+        }
+    }
     match peak_rss_kb() {
         Some(kb) => println!("peak memory (VmHWM): {:.1} MB", kb as f64 / 1024.0),
         None => println!("peak memory: /proc/self/status not available"),
