@@ -513,6 +513,79 @@ async fn a_new_call_later_goes_out_alone() {
     assert_eq!(plan.mails[0].subject, "Förderradar für Oelde: 1 neu im Radar");
 }
 
+/// A plan on the same day in which nothing a plan reads changed reads nothing; a change
+/// (an urgent new call, feedback) or the next day is planned in full again.
+#[tokio::test]
+async fn a_plan_with_nothing_changed_reads_nothing_until_something_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), None);
+    let store = seeded_store().await;
+    let plan = |day: NaiveDate, hour: i64| {
+        let at = now() + chrono::Duration::hours(hour);
+        let (store, cfg) = (&store, &cfg);
+        async move { notify::plan(store, cfg, day, at, notify::PlanMode::Due).await.unwrap() }
+    };
+    let first = plan(today(), 0).await;
+    assert!(!first.mails.is_empty() && !first.unchanged, "{first}");
+    // The first plan's own digests changed what the next one reads.
+    let second = plan(today(), 1).await;
+    assert!(second.mails.is_empty() && !second.unchanged, "{second}");
+    let third = plan(today(), 2).await;
+    assert!(third.mails.is_empty() && third.unchanged, "{third}");
+    assert!(third.to_string().contains("nothing changed"), "{third}");
+
+    // An urgent new call for Oelde goes out the same day.
+    let mut call = Call::new(
+        "bmv-rss",
+        "https://bmv.example/aufrufe/radwege",
+        "Radwege im Quartier",
+        now(),
+    );
+    call.deadline = Deadline::Dates(vec![DeadlineDate::on(date(2026, 3, 9))]);
+    store.upsert_call(&call).await.unwrap();
+    store
+        .replace_matches(
+            &call.id,
+            &[passed(
+                &call,
+                "klima-mobilitaet",
+                None,
+                &["oelde"],
+                vec![treffer("Radwege", Field::Title)],
+            )],
+        )
+        .await
+        .unwrap();
+    let urgent = plan(today(), 3).await;
+    assert!(!urgent.unchanged, "{urgent}");
+    assert_eq!(urgent.mails.len(), 1, "{urgent}");
+    assert_eq!(urgent.mails[0].calls, vec![call.id.clone()]);
+    let _ = plan(today(), 4).await;
+    assert!(plan(today(), 5).await.unchanged);
+
+    // Feedback is read by a plan: it plans in full again.
+    store
+        .record_feedback(&foerderradar::model::feedback::FeedbackEntry {
+            id: 0,
+            at: now(),
+            actor: "klima@oelde.example".into(),
+            contact: Some("klima@oelde.example".into()),
+            kommune: Some("oelde".into()),
+            action: foerderradar::model::feedback::FeedbackAction::PasstNicht,
+            target_kind: foerderradar::model::feedback::FeedbackTargetKind::Call,
+            target: call.id.to_string(),
+            reason: None,
+        })
+        .await
+        .unwrap();
+    assert!(!plan(today(), 6).await.unchanged);
+    assert!(plan(today(), 7).await.unchanged);
+
+    // The next day is planned in full: digests and reminders count days.
+    let next = plan(today().succ_opt().unwrap(), 24).await;
+    assert!(!next.unchanged, "{next}");
+}
+
 #[tokio::test]
 async fn narrowed_subscription_gets_only_its_handlungsfelder() {
     let dir = tempfile::tempdir().unwrap();
@@ -1000,3 +1073,40 @@ async fn get_calls_reads_the_stored_calls_among_the_ids(store: foerderradar::sto
 }
 
 crate::on_both_backends!(get_calls_reads_the_stored_calls_among_the_ids);
+
+/// `Store::begin_plan` and `Store::mark_plan_quiet` on both backends: quiet only under the
+/// stamp it was marked with and only while nothing a plan reads changed; a change to a
+/// call's content counts, a seen time does not.
+async fn a_quiet_plan_holds_until_a_change_on_both_backends(store: foerderradar::store::AnyStore) {
+    let portal = serviceportal_call();
+    store.upsert_call(&portal).await.unwrap();
+    assert!(!store.begin_plan("day-1").await.unwrap(), "never marked");
+    store.mark_plan_quiet("day-1").await.unwrap();
+    assert!(store.begin_plan("day-1").await.unwrap());
+    assert!(!store.begin_plan("day-2").await.unwrap(), "another stamp");
+    store.mark_plan_quiet("day-2").await.unwrap();
+    assert!(store.begin_plan("day-2").await.unwrap());
+
+    let mut seen_again = portal.clone();
+    seen_again.last_seen = portal.last_seen + chrono::Duration::hours(1);
+    store.upsert_call(&seen_again).await.unwrap();
+    assert!(store.begin_plan("day-2").await.unwrap(), "a seen time is no change");
+
+    let mut changed = seen_again.clone();
+    changed.deadline = Deadline::Dates(vec![DeadlineDate::on(date(2026, 3, 20))]);
+    store.upsert_call(&changed).await.unwrap();
+    assert!(!store.begin_plan("day-2").await.unwrap(), "a new deadline is a change");
+    store.mark_plan_quiet("day-2").await.unwrap();
+
+    let m = passed(
+        &changed,
+        "verwaltung",
+        None,
+        &ALL,
+        vec![treffer("Serviceportal", Field::Title)],
+    );
+    store.replace_matches(&changed.id, &[m]).await.unwrap();
+    assert!(!store.begin_plan("day-2").await.unwrap(), "new matches are a change");
+}
+
+crate::on_both_backends!(a_quiet_plan_holds_until_a_change_on_both_backends);

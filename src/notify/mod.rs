@@ -106,6 +106,9 @@ pub struct DigestPlan {
     pub closed_skipped: usize,
     /// Digests that could not be built (bad contact address), with the reason.
     pub skipped: Vec<String>,
+    /// Nothing was read: the last plan of the day found nothing due, and nothing a plan
+    /// reads has changed since.
+    pub unchanged: bool,
 }
 
 impl DigestPlan {
@@ -133,6 +136,9 @@ impl fmt::Display for DigestPlan {
         }
         if self.closed_skipped > 0 {
             write!(f, ", {} closed call(s) skipped", self.closed_skipped)?;
+        }
+        if self.unchanged {
+            write!(f, " (nothing changed since the last plan of the day)")?;
         }
         for m in &self.mails {
             write!(
@@ -163,6 +169,18 @@ pub async fn plan<S: Store>(
     now: DateTime<Utc>,
     mode: PlanMode,
 ) -> Result<DigestPlan, NotifyError> {
+    // A plan reads every contact's record and the passed matches. When the last plan of
+    // the day found nothing due and nothing it reads changed since, this one cannot find
+    // anything either (due-ness depends on the day, the configuration and the store only).
+    let stamp = (mode == PlanMode::Due).then(|| plan_stamp(config, today));
+    if let Some(stamp) = &stamp {
+        if store.begin_plan(stamp).await? {
+            return Ok(DigestPlan {
+                unchanged: true,
+                ..DigestPlan::default()
+            });
+        }
+    }
     let templates = Templates::load(&config.dir)?;
     let signer = links::LinkSigner::from_config(&config.service.web)?;
     let mut shared = Shared::default();
@@ -219,7 +237,21 @@ pub async fn plan<S: Store>(
         });
     }
     plan.closed_skipped = selector.closed_skipped();
+    // A skipped digest (bad address) is said again on every pass until it is fixed.
+    if let Some(stamp) = stamp.filter(|_| plan.mails.is_empty() && plan.skipped.is_empty()) {
+        store.mark_plan_quiet(&stamp).await?;
+    }
     Ok(plan)
+}
+
+/// What besides the store decides which digests are due: the day, the Kommunen with their
+/// contacts, roles and pauses, the digest settings, and the program version.
+fn plan_stamp(config: &Config, today: NaiveDate) -> String {
+    use sha2::{Digest as _, Sha256};
+    let mut hasher = Sha256::new();
+    hasher.update(env!("CARGO_PKG_VERSION"));
+    hasher.update(format!("\n{today}\n{:?}\n{:?}", config.kommunen, config.service.digest));
+    hex::encode(&hasher.finalize()[..16])
 }
 
 /// What the digests of one pass share.

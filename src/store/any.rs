@@ -96,6 +96,8 @@ delegate! {
     async fn enqueue_mail(&self, mail: &NewMail, now: DateTime<Utc>) -> StoreResult<i64>;
     async fn enqueue_digest(&self, mail: &NewMail, update: &DigestUpdate, now: DateTime<Utc>) -> StoreResult<i64>;
     async fn digest_state(&self, contact: &str) -> StoreResult<DigestState>;
+    async fn begin_plan(&self, stamp: &str) -> StoreResult<bool>;
+    async fn mark_plan_quiet(&self, stamp: &str) -> StoreResult<()>;
     async fn due_mails(&self, now: DateTime<Utc>) -> StoreResult<Vec<OutboxMail>>;
     async fn due_mail_ids(&self, now: DateTime<Utc>) -> StoreResult<Vec<i64>>;
     async fn pending_mail(&self, id: i64) -> StoreResult<Option<OutboxMail>>;

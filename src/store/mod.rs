@@ -563,6 +563,14 @@ pub trait Store: Send + Sync {
     async fn enqueue_digest(&self, mail: &NewMail, update: &DigestUpdate, now: DateTime<Utc>) -> StoreResult<i64>;
     /// What `contact` was told so far.
     async fn digest_state(&self, contact: &str) -> StoreResult<DigestState>;
+    /// Starts planning digests under `stamp` (the day and what of the configuration a plan
+    /// depends on). `true`: the last plan under the same stamp found nothing due and nothing
+    /// a plan reads has changed since, so this one would find nothing either. `false`: the
+    /// marks of earlier changes are cleared and the caller plans in full; a change made from
+    /// now on leaves a new mark (store triggers, whichever writer makes it).
+    async fn begin_plan(&self, stamp: &str) -> StoreResult<bool>;
+    /// Records that the plan begun with [`Store::begin_plan`] under `stamp` found nothing due.
+    async fn mark_plan_quiet(&self, stamp: &str) -> StoreResult<()>;
     /// Pending mails whose `next_attempt` is due.
     async fn due_mails(&self, now: DateTime<Utc>) -> StoreResult<Vec<OutboxMail>>;
     /// Ids of the pending mails whose `next_attempt` is due, oldest due first; a sender

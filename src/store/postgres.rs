@@ -323,6 +323,14 @@ impl Store for PgStore {
         digest::state(&self.pool, contact).await
     }
 
+    async fn begin_plan(&self, stamp: &str) -> StoreResult<bool> {
+        digest::begin_plan(&self.pool, stamp).await
+    }
+
+    async fn mark_plan_quiet(&self, stamp: &str) -> StoreResult<()> {
+        digest::mark_plan_quiet(&self.pool, stamp).await
+    }
+
     async fn due_mails(&self, now: DateTime<Utc>) -> StoreResult<Vec<OutboxMail>> {
         outbox::due(&self.pool, now).await
     }

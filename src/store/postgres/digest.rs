@@ -5,7 +5,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::{Postgres, Row, Transaction};
 
 use super::outbox::INSERT_NOTIFIED;
-use super::{from_json, query, query_scalar, to_json};
+use super::{begin_write, from_json, query, query_scalar, to_json};
 use crate::model::CallId;
 use crate::store::{DigestState, DigestUpdate, SentCall, StoreResult};
 
@@ -88,5 +88,35 @@ pub(super) async fn write(
         .execute(&mut **tx)
         .await?;
     }
+    Ok(())
+}
+
+/// See [`crate::store::Store::begin_plan`]. Clearing deletes only the marks this
+/// statement sees: a change committed later keeps its own mark.
+pub(super) async fn begin_plan(pool: &sqlx::PgPool, stamp: &str) -> StoreResult<bool> {
+    let quiet: Option<i32> = query_scalar(
+        "SELECT 1 FROM meta WHERE key = 'plan_quiet' AND value = $1 AND NOT EXISTS (SELECT 1 FROM plan_changes)",
+    )
+    .bind(stamp)
+    .fetch_optional(pool)
+    .await?;
+    if quiet.is_some() {
+        return Ok(true);
+    }
+    let mut tx = begin_write(pool).await?;
+    query("DELETE FROM plan_changes").execute(&mut *tx).await?;
+    query("DELETE FROM meta WHERE key = 'plan_quiet'")
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(false)
+}
+
+/// See [`crate::store::Store::mark_plan_quiet`].
+pub(super) async fn mark_plan_quiet(pool: &sqlx::PgPool, stamp: &str) -> StoreResult<()> {
+    query("INSERT INTO meta (key, value) VALUES ('plan_quiet', $1) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+        .bind(stamp)
+        .execute(pool)
+        .await?;
     Ok(())
 }

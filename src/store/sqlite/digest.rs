@@ -5,7 +5,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::sqlite::SqlitePool;
 use sqlx::{Row, Sqlite, Transaction};
 
-use super::{from_json, query, query_scalar, to_json, ts};
+use super::{begin_write, from_json, query, query_scalar, to_json, ts};
 use crate::model::CallId;
 use crate::store::{DigestState, DigestUpdate, SentCall, StoreError, StoreResult};
 
@@ -108,5 +108,37 @@ pub(super) async fn write(
         .execute(&mut **tx)
         .await?;
     }
+    Ok(())
+}
+
+/// See [`crate::store::Store::begin_plan`]. The quiet check only reads; clearing the
+/// marks is a write, done only when a full plan follows.
+pub(super) async fn begin_plan(pool: &SqlitePool, stamp: &str) -> StoreResult<bool> {
+    let quiet: Option<i64> = query_scalar(
+        "SELECT 1 FROM meta WHERE key = 'plan_quiet' AND value = ? AND NOT EXISTS (SELECT 1 FROM plan_changes)",
+    )
+    .bind(stamp)
+    .fetch_optional(pool)
+    .await?;
+    if quiet.is_some() {
+        return Ok(true);
+    }
+    let mut tx = begin_write(pool).await?;
+    query("DELETE FROM plan_changes").execute(&mut *tx).await?;
+    query("DELETE FROM meta WHERE key = 'plan_quiet'")
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(false)
+}
+
+/// See [`crate::store::Store::mark_plan_quiet`].
+pub(super) async fn mark_plan_quiet(pool: &SqlitePool, stamp: &str) -> StoreResult<()> {
+    query(
+        "INSERT INTO meta (key, value) VALUES ('plan_quiet', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+    )
+    .bind(stamp)
+    .execute(pool)
+    .await?;
     Ok(())
 }
