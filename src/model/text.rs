@@ -81,18 +81,11 @@ static ASCII_WORD: [u8; 256] = {
 };
 
 /// Appends the run of ASCII letters and digits that `bytes` starts with,
-/// lowercased, and returns its length.
+/// lowercased, and returns its length: checked, lowercased and copied in one pass.
 pub(crate) fn push_ascii_run(bytes: &[u8], buf: &mut Vec<u8>) -> usize {
-    // Measured first, then copied: a copy of known length reserves once and has no
-    // per-byte capacity check, and lowercasing a slice of ASCII is vectorised.
-    let run = bytes
-        .iter()
-        .position(|&b| ASCII_WORD[b as usize] == 0)
-        .unwrap_or(bytes.len());
     let from = buf.len();
-    buf.extend_from_slice(&bytes[..run]);
-    buf[from..].make_ascii_lowercase();
-    run
+    buf.extend(bytes.iter().map(|&b| ASCII_WORD[b as usize]).take_while(|&c| c != 0));
+    buf.len() - from
 }
 
 /// `JOIN_HYPHENS`: whether a hyphen inside a word joins its parts ([`fold`]) or
