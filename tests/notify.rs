@@ -513,8 +513,9 @@ async fn a_new_call_later_goes_out_alone() {
     assert_eq!(plan.mails[0].subject, "Förderradar für Oelde: 1 neu im Radar");
 }
 
-/// A plan on the same day in which nothing a plan reads changed reads nothing; a change
-/// (an urgent new call, feedback) or the next day is planned in full again.
+/// A plan on the same day in which nothing a plan reads changed reads nothing, also right
+/// after a plan that sent digests (their writes are its own); a change (an urgent new
+/// call, feedback) or the next day is planned in full again.
 #[tokio::test]
 async fn a_plan_with_nothing_changed_reads_nothing_until_something_changes() {
     let dir = tempfile::tempdir().unwrap();
@@ -527,12 +528,9 @@ async fn a_plan_with_nothing_changed_reads_nothing_until_something_changes() {
     };
     let first = plan(today(), 0).await;
     assert!(!first.mails.is_empty() && !first.unchanged, "{first}");
-    // The first plan's own digests changed what the next one reads.
     let second = plan(today(), 1).await;
-    assert!(second.mails.is_empty() && !second.unchanged, "{second}");
-    let third = plan(today(), 2).await;
-    assert!(third.mails.is_empty() && third.unchanged, "{third}");
-    assert!(third.to_string().contains("nothing changed"), "{third}");
+    assert!(second.mails.is_empty() && second.unchanged, "{second}");
+    assert!(second.to_string().contains("nothing changed"), "{second}");
 
     // An urgent new call for Oelde goes out the same day.
     let mut call = Call::new(
@@ -560,8 +558,7 @@ async fn a_plan_with_nothing_changed_reads_nothing_until_something_changes() {
     assert!(!urgent.unchanged, "{urgent}");
     assert_eq!(urgent.mails.len(), 1, "{urgent}");
     assert_eq!(urgent.mails[0].calls, vec![call.id.clone()]);
-    let _ = plan(today(), 4).await;
-    assert!(plan(today(), 5).await.unchanged);
+    assert!(plan(today(), 4).await.unchanged);
 
     // Feedback is read by a plan: it plans in full again.
     store
@@ -578,12 +575,56 @@ async fn a_plan_with_nothing_changed_reads_nothing_until_something_changes() {
         })
         .await
         .unwrap();
-    assert!(!plan(today(), 6).await.unchanged);
+    let after_feedback = plan(today(), 6).await;
+    assert!(
+        after_feedback.mails.is_empty() && !after_feedback.unchanged,
+        "{after_feedback}"
+    );
     assert!(plan(today(), 7).await.unchanged);
 
     // The next day is planned in full: digests and reminders count days.
     let next = plan(today().succ_opt().unwrap(), 24).await;
     assert!(!next.unchanged, "{next}");
+}
+
+/// Change notices beyond the cap wait for the next digest: the plan that held them back
+/// records nothing, and the next plan of the same day reads again and sends the urgent one.
+#[tokio::test]
+async fn notices_held_back_by_the_cap_are_planned_again_the_same_day() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = config(dir.path(), None);
+    cfg.service.digest.max_items = 1;
+    let store = seeded_store().await;
+    let plan = |day: NaiveDate, hour: i64| {
+        let at = now() + chrono::Duration::hours(hour);
+        let (store, cfg) = (&store, &cfg);
+        async move { notify::plan(store, cfg, day, at, notify::PlanMode::Due).await.unwrap() }
+    };
+    let first = plan(today(), 0).await;
+    assert!(first.mails.iter().any(|m| m.kommune == "ahlen"), "{first}");
+
+    // The next day both calls Ahlen was sent move their deadlines close.
+    let next_day = today().succ_opt().unwrap();
+    for (mut call, day) in [(mobility_call(), 12), (dorfmitte_call(), 13)] {
+        call.deadline = Deadline::Dates(vec![DeadlineDate::on(date(2026, 3, day))]);
+        call.last_seen = now() + chrono::Duration::hours(20);
+        store.upsert_call(&call).await.unwrap();
+    }
+    let capped = plan(next_day, 24).await;
+    let ahlen = capped
+        .mails
+        .iter()
+        .find(|m| m.kommune == "ahlen")
+        .expect("Ahlen's digest");
+    assert_eq!(ahlen.notices, 1, "{capped}");
+    let again = plan(next_day, 25).await;
+    assert!(!again.unchanged, "{again}");
+    let ahlen = again
+        .mails
+        .iter()
+        .find(|m| m.kommune == "ahlen")
+        .expect("the held-back notice");
+    assert_eq!(ahlen.notices, 1, "{again}");
 }
 
 #[tokio::test]
@@ -1107,6 +1148,28 @@ async fn a_quiet_plan_holds_until_a_change_on_both_backends(store: foerderradar:
     );
     store.replace_matches(&changed.id, &[m]).await.unwrap();
     assert!(!store.begin_plan("day-2").await.unwrap(), "new matches are a change");
+
+    // A digest of the plan itself leaves no mark; the same digest from elsewhere does.
+    for (own_plan, quiet_after) in [(true, true), (false, false)] {
+        assert!(!store.begin_plan(&format!("day-3-{own_plan}")).await.unwrap());
+        let contact = format!("{own_plan}@ahlen.example");
+        let mail = foerderradar::store::NewMail {
+            contact: contact.clone(),
+            kommune: "ahlen".into(),
+            subject: "Förderradar".into(),
+            message: b"Subject: x\r\n\r\nx".to_vec(),
+            calls: vec![changed.id.clone()],
+        };
+        let update = foerderradar::store::DigestUpdate {
+            digest_day: Some(today()),
+            own_plan,
+            ..Default::default()
+        };
+        store.enqueue_digest(&mail, &update, now()).await.unwrap();
+        store.mark_plan_quiet(&format!("day-3-{own_plan}")).await.unwrap();
+        let quiet = store.begin_plan(&format!("day-3-{own_plan}")).await.unwrap();
+        assert_eq!(quiet, quiet_after, "own_plan = {own_plan}");
+    }
 }
 
 crate::on_both_backends!(a_quiet_plan_holds_until_a_change_on_both_backends);

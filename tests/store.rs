@@ -1017,6 +1017,7 @@ async fn digest_state_is_written_with_its_mail_and_rolled_back_with_it(store: An
         known: vec![b.clone(), c.clone()],
         calls: vec![row.clone()],
         digest_day: Some(date(2026, 11, 2)),
+        own_plan: false,
     };
     store
         .enqueue_digest(&mail(contact, &[&a]), &update, t(2, 7))
@@ -1210,6 +1211,7 @@ async fn migrate_store_copies_sqlite_into_an_empty_postgres_store() {
             reminders: Vec::new(),
         }],
         digest_day: Some(date(2026, 11, 2)),
+        own_plan: false,
     };
     let sent = from
         .enqueue_digest(&mail("a@ahlen.example", &[&id]), &update, t(2, 7))

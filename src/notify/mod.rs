@@ -170,7 +170,7 @@ pub async fn plan<S: Store>(
     mode: PlanMode,
 ) -> Result<DigestPlan, NotifyError> {
     // A plan reads every contact's record and the passed matches. When the last plan of
-    // the day found nothing due and nothing it reads changed since, this one cannot find
+    // the day left nothing due and nothing it reads changed since, this one cannot find
     // anything either (due-ness depends on the day, the configuration and the store only).
     let stamp = (mode == PlanMode::Due).then(|| plan_stamp(config, today));
     if let Some(stamp) = &stamp {
@@ -186,6 +186,7 @@ pub async fn plan<S: Store>(
     let mut shared = Shared::default();
     let mut selector = select::Selector::new(config, today, mode);
     let mut plan = DigestPlan::default();
+    let mut held_back = false;
     // One digest at a time: selected, rendered, queued, dropped, so that only one
     // digest's calls and one full message are held at once.
     let mut lists_of: Option<&str> = None;
@@ -200,6 +201,7 @@ pub async fn plan<S: Store>(
         let Some(pending) = selector.pending(store, recipient).await? else {
             continue;
         };
+        held_back |= pending.held_back;
         let mail = match prepare(config, &templates, &pending, signer.as_ref(), &mut shared, today, now)? {
             Ok(mail) => mail,
             Err(skipped) => {
@@ -237,8 +239,11 @@ pub async fn plan<S: Store>(
         });
     }
     plan.closed_skipped = selector.closed_skipped();
-    // A skipped digest (bad address) is said again on every pass until it is fixed.
-    if let Some(stamp) = stamp.filter(|_| plan.mails.is_empty() && plan.skipped.is_empty()) {
+    // A plan right after this one reads what this one left: its own digests (their writes
+    // removed their marks, see `DigestUpdate::own_plan`) took every item due today except
+    // notices held back by the cap. A skipped digest (bad address) is said again on every
+    // pass until it is fixed.
+    if let Some(stamp) = stamp.filter(|_| !held_back && plan.skipped.is_empty()) {
         store.mark_plan_quiet(&stamp).await?;
     }
     Ok(plan)

@@ -81,6 +81,9 @@ pub(crate) struct PendingDigest<'a> {
     pub changes: Vec<ChangeNotice>,
     pub reminders: Vec<Reminder>,
     pub update: DigestUpdate,
+    /// Change notices or reminders beyond the cap wait for the next digest: a plan right
+    /// after this one would find them.
+    pub held_back: bool,
 }
 
 impl PendingDigest<'_> {
@@ -437,8 +440,10 @@ impl<'c> Selector<'c> {
         } else {
             self.settings.max_items
         };
+        let notices = changes.len() + reminders.len();
         changes.truncate(max);
         reminders.truncate(max - changes.len());
+        let held_back = changes.len() + reminders.len() < notices;
         // Notices beyond the cap come in the next digest: their rows stay as they are.
         let kept: HashSet<&CallId> = changes
             .iter()
@@ -479,6 +484,7 @@ impl<'c> Selector<'c> {
             },
             calls,
             digest_day: due.then_some(self.today),
+            own_plan: self.mode == PlanMode::Due,
         };
         let mut pending = PendingDigest {
             recipient,
@@ -488,6 +494,7 @@ impl<'c> Selector<'c> {
             changes,
             reminders,
             update,
+            held_back,
         };
         self.add_reasons(store, &mut pending).await?;
         Ok(Some(pending))

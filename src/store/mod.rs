@@ -321,6 +321,11 @@ pub struct DigestUpdate {
     pub calls: Vec<SentCall>,
     /// Set for a regular digest: the day it was planned on.
     pub digest_day: Option<NaiveDate>,
+    /// The digest comes from a plan begun with [`Store::begin_plan`]: what it writes is that
+    /// plan's own doing, not a change the plan has to read again. Unless another writer left
+    /// a mark since the plan began, its marks are removed with it (the plan then decides
+    /// whether to record itself quiet).
+    pub own_plan: bool,
 }
 
 /// Which calls to list.
@@ -564,12 +569,12 @@ pub trait Store: Send + Sync {
     /// What `contact` was told so far.
     async fn digest_state(&self, contact: &str) -> StoreResult<DigestState>;
     /// Starts planning digests under `stamp` (the day and what of the configuration a plan
-    /// depends on). `true`: the last plan under the same stamp found nothing due and nothing
+    /// depends on). `true`: the last plan under the same stamp left nothing due and nothing
     /// a plan reads has changed since, so this one would find nothing either. `false`: the
     /// marks of earlier changes are cleared and the caller plans in full; a change made from
     /// now on leaves a new mark (store triggers, whichever writer makes it).
     async fn begin_plan(&self, stamp: &str) -> StoreResult<bool>;
-    /// Records that the plan begun with [`Store::begin_plan`] under `stamp` found nothing due.
+    /// Records that the plan begun with [`Store::begin_plan`] under `stamp` left nothing due.
     async fn mark_plan_quiet(&self, stamp: &str) -> StoreResult<()>;
     /// Pending mails whose `next_attempt` is due.
     async fn due_mails(&self, now: DateTime<Utc>) -> StoreResult<Vec<OutboxMail>>;

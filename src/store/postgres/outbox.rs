@@ -81,6 +81,12 @@ pub(super) async fn enqueue_with(
     }
     if let Some(update) = update {
         super::digest::write(&mut tx, &mail.contact, id, update, now).await?;
+        // Only this transaction's mark: another writer's stays (see `DigestUpdate::own_plan`).
+        if update.own_plan {
+            query("DELETE FROM plan_changes WHERE txid = txid_current()")
+                .execute(&mut *tx)
+                .await?;
+        }
     }
     tx.commit().await?;
     Ok(id)

@@ -41,6 +41,15 @@ pub(super) async fn enqueue_with(
     now: DateTime<Utc>,
 ) -> StoreResult<i64> {
     let mut tx = begin_write(pool).await?;
+    // Writers take turns, so a mark present now is another writer's (see `DigestUpdate::own_plan`).
+    let own_plan = match update {
+        Some(u) if u.own_plan => {
+            !query_scalar::<bool>("SELECT EXISTS (SELECT 1 FROM plan_changes)")
+                .fetch_one(&mut *tx)
+                .await?
+        }
+        _ => false,
+    };
     let id: i64 = query_scalar(
         "INSERT INTO outbox (contact, kommune, subject, message, calls, status, attempts, next_attempt, created) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?7, 0, ?6, ?6) RETURNING id",
@@ -87,6 +96,9 @@ pub(super) async fn enqueue_with(
     }
     if let Some(update) = update {
         super::digest::write(&mut tx, &mail.contact, id, update, now).await?;
+    }
+    if own_plan {
+        query("DELETE FROM plan_changes").execute(&mut *tx).await?;
     }
     tx.commit().await?;
     Ok(id)
