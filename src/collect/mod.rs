@@ -370,8 +370,8 @@ pub async fn collect_all(
     outcomes
 }
 
-/// Starts the collectors of all `sources` at once, as [`collect_all`] does, and hands
-/// their outcomes out one at a time, so that a caller stores each source while the later
+/// Starts the collectors of `sources`, as [`collect_all`] does, and hands their outcomes
+/// out one at a time in source order, so that a caller stores each source while the later
 /// ones still run and never holds the calls of all sources at once.
 pub fn start_all(
     fetcher: &Fetcher,
@@ -380,37 +380,92 @@ pub fn start_all(
     mut priors: Priors,
     now: DateTime<Utc>,
 ) -> Collecting {
-    let tasks = sources
+    let waiting = sources
         .iter()
         .map(|source| {
-            let (fetcher, source) = (fetcher.clone(), source.clone());
             let state = states.remove(&source.id).unwrap_or_default();
             let prior = priors.take(&source.id);
-            let span = tracing::info_span!("collect", source = %source.id, kind = source.kind.name());
-            let fallback = source.id.clone();
-            let task = tokio::spawn(
-                async move { collect_source(&fetcher, &source, state, prior, now).await }.instrument(span),
-            );
-            (fallback, task)
+            (source.clone(), state, prior)
         })
         .collect();
-    Collecting { tasks }
+    let mut collecting = Collecting {
+        fetcher: fetcher.clone(),
+        now,
+        window: (2 * fetcher.settings().per_host_concurrency).max(MIN_WINDOW),
+        waiting,
+        started: 0,
+        running: tokio::task::JoinSet::new(),
+        running_ids: HashMap::new(),
+        done: std::collections::BTreeMap::new(),
+        next: 0,
+    };
+    collecting.top_up();
+    collecting
 }
 
-/// The running collectors of a pass (see [`start_all`]).
+/// Collectors that run at once, at least. Each is a task whose future holds a whole source
+/// pass (~8 KB): 200 sources started together were 1.6 MB of a warm pass's heap. Twice the
+/// per-host concurrency keeps every request slot of a host busy.
+const MIN_WINDOW: usize = 32;
+
+/// The collectors of a pass (see [`start_all`]): a window of running tasks, refilled in
+/// source order as any of them ends, so that a slow source holds one place only.
 pub struct Collecting {
-    /// Each source's id with its task.
-    tasks: std::collections::VecDeque<(String, tokio::task::JoinHandle<SourceOutcome>)>,
+    fetcher: Fetcher,
+    now: DateTime<Utc>,
+    window: usize,
+    /// Sources not started yet, in order.
+    waiting: std::collections::VecDeque<(SourceConfig, SourceState, prior::Prior)>,
+    /// Sources started so far (the index of the next one to start).
+    started: usize,
+    running: tokio::task::JoinSet<(usize, SourceOutcome)>,
+    /// Index and id of each running task's source, for a task that panicked.
+    running_ids: HashMap<tokio::task::Id, (usize, String)>,
+    /// Outcomes that ended before an earlier source's, by source index.
+    done: std::collections::BTreeMap<usize, SourceOutcome>,
+    /// The index of the next outcome to hand out.
+    next: usize,
 }
 
 impl Collecting {
     /// The next outcome in the order of the sources; `None` when all were handed out.
     /// Cancel-safe: dropped inside a `select!`, it loses no outcome.
     pub async fn next(&mut self) -> Option<SourceOutcome> {
-        let (_, task) = self.tasks.front_mut()?;
-        let joined = task.await;
-        let (id, _) = self.tasks.pop_front()?;
-        Some(joined.unwrap_or_else(|e| panicked(id, &e)))
+        loop {
+            if let Some(outcome) = self.done.remove(&self.next) {
+                self.next += 1;
+                return Some(outcome);
+            }
+            let (index, outcome) = match self.running.join_next_with_id().await? {
+                Ok((id, ended)) => {
+                    self.running_ids.remove(&id);
+                    ended
+                }
+                Err(e) => {
+                    let (index, source) = self.running_ids.remove(&e.id()).expect("every task is registered");
+                    (index, panicked(source, &e))
+                }
+            };
+            self.done.insert(index, outcome);
+            self.top_up();
+        }
+    }
+
+    fn top_up(&mut self) {
+        while self.running.len() < self.window {
+            let Some((source, state, prior)) = self.waiting.pop_front() else {
+                return;
+            };
+            let index = self.started;
+            self.started += 1;
+            let (fetcher, now) = (self.fetcher.clone(), self.now);
+            let span = tracing::info_span!("collect", source = %source.id, kind = source.kind.name());
+            let id = source.id.clone();
+            let task = self.running.spawn(
+                async move { (index, collect_source(&fetcher, &source, state, prior, now).await) }.instrument(span),
+            );
+            self.running_ids.insert(task.id(), (index, id));
+        }
     }
 }
 
