@@ -173,13 +173,13 @@ pub async fn plan<S: Store>(
     // the day left nothing due and nothing it reads changed since, this one cannot find
     // anything either (due-ness depends on the day, the configuration and the store only).
     let stamp = (mode == PlanMode::Due).then(|| plan_stamp(config, today));
-    if let Some(stamp) = &stamp {
-        if store.begin_plan(stamp).await? {
-            return Ok(DigestPlan {
-                unchanged: true,
-                ..DigestPlan::default()
-            });
-        }
+    if let Some(stamp) = &stamp
+        && store.begin_plan(stamp).await?
+    {
+        return Ok(DigestPlan {
+            unchanged: true,
+            ..DigestPlan::default()
+        });
     }
     let templates = Templates::load(&config.dir)?;
     let signer = links::LinkSigner::from_config(&config.service.web)?;
