@@ -144,10 +144,7 @@ mod tests {
     use crate::config::ConfigError;
 
     fn run<T>(check: impl FnOnce(&mut Report) -> Option<T>) -> (Option<T>, Vec<ConfigError>) {
-        let doc = Doc {
-            file: "f.toml".into(),
-            text: "x = 1\n".into(),
-        };
+        let doc = Doc::new("f.toml".into(), "x = 1\n".into());
         let mut errors = Vec::new();
         let out = check(&mut Report {
             doc: &doc,

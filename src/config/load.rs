@@ -82,12 +82,9 @@ fn read(dir: &Path, name: &str, errors: &mut Vec<ConfigError>) -> Option<Doc> {
     let path = dir.join(name);
     let file = path.display().to_string();
     match std::fs::read_to_string(&path) {
-        Ok(text) => Some(Doc { file, text }),
+        Ok(text) => Some(Doc::new(file, text)),
         Err(e) => {
-            let doc = Doc {
-                file,
-                text: String::new(),
-            };
+            let doc = Doc::new(file, String::new());
             Report { doc: &doc, errors }.whole_file(format!("cannot read the file: {e}"));
             None
         }

@@ -560,10 +560,7 @@ mod tests {
         // The parser lives in `crate::rules`; the mapping of its error to a
         // position in the file is tested here directly.
         let text = "[[project]]\nrules = [\n  { expr = 'Onlinezugang* OR (OZG', weight = 2.0 },\n]\n";
-        let doc = Doc {
-            file: "config/strategy.toml".into(),
-            text: text.into(),
-        };
+        let doc = Doc::new("config/strategy.toml".into(), text.into());
         let start = text.find("'Online").unwrap();
         let expr = Spanned::new(start..start + 27, "Onlinezugang* OR (OZG".to_string());
         let mut errors = Vec::new();
