@@ -472,20 +472,7 @@ async fn a_new_call_later_goes_out_alone() {
         now(),
     );
     call.deadline = Deadline::Rolling;
-    store.upsert_call(&call).await.unwrap();
-    store
-        .replace_matches(
-            &call.id,
-            &[passed(
-                &call,
-                "klima-mobilitaet",
-                None,
-                &["oelde"],
-                vec![treffer("Ladeinfrastruktur", Field::Title)],
-            )],
-        )
-        .await
-        .unwrap();
+    store_oelde_call(&store, &call, "Ladeinfrastruktur").await;
     // Same day: the daily digest went out already, and a rolling call is not urgent.
     let plan = notify::plan(
         &store,
@@ -513,6 +500,26 @@ async fn a_new_call_later_goes_out_alone() {
     assert_eq!(plan.mails[0].subject, "Förderradar für Oelde: 1 neu im Radar");
 }
 
+/// Stores `call` with one passed match of Klimaschutz, Mobilität & Umwelt routed to Oelde,
+/// hit by `word` in its title.
+async fn store_oelde_call(store: &SqliteStore, call: &Call, word: &str) {
+    store.upsert_call(call).await.unwrap();
+    let m = passed(
+        call,
+        "klima-mobilitaet",
+        None,
+        &["oelde"],
+        vec![treffer(word, Field::Title)],
+    );
+    store.replace_matches(&call.id, &[m]).await.unwrap();
+}
+
+/// A plan of the due digests on `day`, `hour` hours after [`now`].
+async fn plan_due(store: &SqliteStore, cfg: &Config, day: NaiveDate, hour: i64) -> notify::DigestPlan {
+    let at = now() + chrono::Duration::hours(hour);
+    notify::plan(store, cfg, day, at, notify::PlanMode::Due).await.unwrap()
+}
+
 /// A plan on the same day in which nothing a plan reads changed reads nothing, also right
 /// after a plan that sent digests (their writes are its own); a change (an urgent new
 /// call, feedback) or the next day is planned in full again.
@@ -521,11 +528,7 @@ async fn a_plan_with_nothing_changed_reads_nothing_until_something_changes() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = config(dir.path(), None);
     let store = seeded_store().await;
-    let plan = |day: NaiveDate, hour: i64| {
-        let at = now() + chrono::Duration::hours(hour);
-        let (store, cfg) = (&store, &cfg);
-        async move { notify::plan(store, cfg, day, at, notify::PlanMode::Due).await.unwrap() }
-    };
+    let plan = |day: NaiveDate, hour: i64| plan_due(&store, &cfg, day, hour);
     let first = plan(today(), 0).await;
     assert!(!first.mails.is_empty() && !first.unchanged, "{first}");
     let second = plan(today(), 1).await;
@@ -540,20 +543,7 @@ async fn a_plan_with_nothing_changed_reads_nothing_until_something_changes() {
         now(),
     );
     call.deadline = Deadline::Dates(vec![DeadlineDate::on(date(2026, 3, 9))]);
-    store.upsert_call(&call).await.unwrap();
-    store
-        .replace_matches(
-            &call.id,
-            &[passed(
-                &call,
-                "klima-mobilitaet",
-                None,
-                &["oelde"],
-                vec![treffer("Radwege", Field::Title)],
-            )],
-        )
-        .await
-        .unwrap();
+    store_oelde_call(&store, &call, "Radwege").await;
     let urgent = plan(today(), 3).await;
     assert!(!urgent.unchanged, "{urgent}");
     assert_eq!(urgent.mails.len(), 1, "{urgent}");
@@ -595,11 +585,7 @@ async fn notices_held_back_by_the_cap_are_planned_again_the_same_day() {
     let mut cfg = config(dir.path(), None);
     cfg.service.digest.max_items = 1;
     let store = seeded_store().await;
-    let plan = |day: NaiveDate, hour: i64| {
-        let at = now() + chrono::Duration::hours(hour);
-        let (store, cfg) = (&store, &cfg);
-        async move { notify::plan(store, cfg, day, at, notify::PlanMode::Due).await.unwrap() }
-    };
+    let plan = |day: NaiveDate, hour: i64| plan_due(&store, &cfg, day, hour);
     let first = plan(today(), 0).await;
     assert!(first.mails.iter().any(|m| m.kommune == "ahlen"), "{first}");
 
