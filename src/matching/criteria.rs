@@ -57,19 +57,36 @@ pub enum RegionScope {
 /// Folded spellings of the regions a call may name (computed once per matcher).
 #[derive(Debug, Clone)]
 pub struct RegionBook {
-    home: Vec<String>,
-    members: Vec<(String, Vec<String>)>,
+    home: WholeWords,
+    members: Vec<(String, WholeWords)>,
     elsewhere: Elsewhere,
     /// Folded home regions and names of our Kommunen: a sentence naming one restricts nothing.
-    ours: Vec<String>,
+    ours: WholeWords,
     /// Folded names of our Kommunen and the Kreis.
-    local: Vec<String>,
+    local: WholeWords,
 }
 
-/// Whether folded `text` holds one of the folded `names` as whole words.
-fn names_any(text: &str, names: &[String]) -> bool {
-    let padded = format!(" {} ", text.replace(|c: char| !c.is_alphanumeric(), " "));
-    names.iter().any(|n| padded.contains(&format!(" {n} ")))
+/// Folded names to find as whole words in folded text. Folded text holds only letters,
+/// digits and single spaces, so a name padded with a space on each side stands in the
+/// text padded the same way exactly where it stands as whole words. Padded once here,
+/// because a call's region check runs for every call.
+#[derive(Debug, Clone, Default)]
+struct WholeWords(Vec<String>);
+
+impl WholeWords {
+    fn new(names: impl IntoIterator<Item = String>) -> WholeWords {
+        WholeWords(names.into_iter().map(|n| format!(" {n} ")).collect())
+    }
+
+    /// Whether `padded` (folded text with a space on each side, see [`padded`]) names one.
+    fn any_in(&self, padded: &str) -> bool {
+        self.0.iter().any(|n| padded.contains(n.as_str()))
+    }
+}
+
+/// Folded `text` with a space on each side, for [`WholeWords::any_in`].
+fn padded(text: &str) -> String {
+    format!(" {} ", fold(text))
 }
 
 /// The gazetteer of regions elsewhere, as one automaton over the raw text.
@@ -173,7 +190,7 @@ impl Elsewhere {
 
     /// The first entry `call` is restricted to: listed among its regions, named
     /// in its title, or named in a restricting sentence of its summary or text.
-    fn restriction(&self, call: &Call, ours: &[String]) -> Option<String> {
+    fn restriction(&self, call: &Call, ours: &WholeWords) -> Option<String> {
         for region in &call.regions {
             if let Region::Named(n) = region
                 && let Some((name, _)) = self.found(n).first()
@@ -185,7 +202,7 @@ impl Elsewhere {
             return Some(name.to_string());
         }
         let restricting = |sentence: &str| {
-            RESTRICTS.is_match(sentence) && !NOT_RESTRICTING.is_match(sentence) && !names_any(&fold(sentence), ours)
+            RESTRICTS.is_match(sentence) && !NOT_RESTRICTING.is_match(sentence) && !ours.any_in(&padded(sentence))
         };
         if let Some((name, _)) = self.found(&call.summary).into_iter().find(|(_, s)| restricting(s)) {
             return Some(name.to_string());
@@ -271,7 +288,7 @@ impl RegionBook {
                     .chain(&m.aliases)
                     .map(|n| fold(n))
                     .filter(|n| !n.is_empty());
-                (m.id.clone(), names.collect())
+                (m.id.clone(), WholeWords::new(names))
             })
             .collect();
         let local: Vec<String> = kommunen
@@ -281,17 +298,17 @@ impl RegionBook {
             .map(|n| n.replace(|c: char| !c.is_alphanumeric(), " ").trim().to_string())
             .filter(|n| n.len() >= 3)
             .collect();
-        let ours = home
+        let ours: Vec<String> = home
             .iter()
             .map(|h| h.replace(|c: char| !c.is_alphanumeric(), " ").trim().to_string())
             .chain(local.iter().cloned())
             .collect();
         RegionBook {
-            home,
+            home: WholeWords::new(home),
             members,
             elsewhere: Elsewhere::new(elsewhere),
-            ours,
-            local,
+            ours: WholeWords::new(ours),
+            local: WholeWords::new(local),
         }
     }
 
@@ -299,10 +316,9 @@ impl RegionBook {
     /// restrict the call to their members even when a Land is listed too,
     /// because the named region is the narrower statement.
     pub fn scope(&self, call: &Call) -> (RegionScope, Vec<String>) {
-        let title = format!(" {} ", fold(&call.title));
+        let title = padded(&call.title);
         let mut members = BTreeSet::new();
         let mut open = false;
-        let mut home_named = false;
         let mut named = Vec::new();
         for region in &call.regions {
             named.push(region.to_string());
@@ -310,14 +326,13 @@ impl RegionBook {
                 Region::Bundesweit | Region::EuWeit => open = true,
                 Region::Land(l) => open |= *l == crate::model::Bundesland::NordrheinWestfalen,
                 Region::Named(n) => {
-                    let f = fold(n);
+                    let f = padded(n);
                     if let Some(id) = self.member_named(&f) {
                         members.insert(id);
-                    } else if self.home.iter().any(|h| format!(" {f} ").contains(&format!(" {h} "))) {
+                    } else if self.home.any_in(&f) {
                         open = true;
-                        home_named = true;
                     } else if matches!(
-                        f.as_str(),
+                        f.trim(),
                         "deutschland" | "bundesgebiet" | "eu" | "europa" | "europaeische union"
                     ) {
                         open = true;
@@ -326,22 +341,16 @@ impl RegionBook {
             }
         }
         for (id, names) in &self.members {
-            if names.iter().any(|n| title.contains(&format!(" {n} "))) {
+            if names.any_in(&title) {
                 members.insert(id.clone());
             }
         }
         // A named region elsewhere is narrower than "bundesweit", NRW or a broad home
         // region ("Münsterland"); naming one of our Kommunen or the Kreis wins over it.
-        let local_named = call
-            .regions
-            .iter()
-            .map(|r| r.to_string())
-            .chain([call.title.clone()])
-            .any(|t| names_any(&fold(&t), &self.local));
+        let local_named = self.local.any_in(&title) || named.iter().any(|r| self.local.any_in(&padded(r)));
         let elsewhere = (members.is_empty() && !local_named)
             .then(|| self.elsewhere.restriction(call, &self.ours))
             .flatten();
-        let _ = home_named;
         let scope = if !members.is_empty() {
             RegionScope::Members(members.into_iter().collect())
         } else if let Some(name) = elsewhere {
@@ -357,11 +366,11 @@ impl RegionBook {
         (scope, named)
     }
 
-    fn member_named(&self, folded: &str) -> Option<String> {
-        let padded = format!(" {folded} ");
+    /// The member region `padded` (a padded folded region name) names.
+    fn member_named(&self, padded: &str) -> Option<String> {
         self.members
             .iter()
-            .find(|(_, names)| names.iter().any(|n| folded == n || padded.contains(&format!(" {n} "))))
+            .find(|(_, names)| names.any_in(padded))
             .map(|(id, _)| id.clone())
     }
 }
