@@ -808,4 +808,31 @@ mod tests {
         ));
         assert_eq!(rules_hash(&config), hex::encode(&whole.finalize()[..16]));
     }
+
+    /// Where a rule stands is no part of what it decides: the same rules in a moved config
+    /// folder, below an added comment line, keep their stored matches.
+    #[test]
+    fn rules_hash_ignores_where_the_rules_stand() {
+        let shipped = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/config"));
+        let moved = tempfile::tempdir().unwrap();
+        for entry in std::fs::read_dir(shipped).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_file() {
+                std::fs::copy(&path, moved.path().join(path.file_name().unwrap())).unwrap();
+            }
+        }
+        let strategy = moved.path().join("strategy.toml");
+        let text = std::fs::read_to_string(&strategy).unwrap();
+        std::fs::write(&strategy, format!("# a note for the next admin\n{text}")).unwrap();
+        let (before, after) = (Config::load(shipped).unwrap(), Config::load(moved.path()).unwrap());
+        assert_ne!(
+            before.strategy.projects[0].profile.rules[0].line,
+            after.strategy.projects[0].profile.rules[0].line
+        );
+        assert_eq!(rules_hash(&before), rules_hash(&after));
+
+        // A changed weight is a change.
+        std::fs::write(&strategy, text.replacen("weight = 2.0", "weight = 2.5", 1)).unwrap();
+        assert_ne!(rules_hash(&before), rules_hash(&Config::load(moved.path()).unwrap()));
+    }
 }

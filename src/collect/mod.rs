@@ -405,7 +405,8 @@ pub fn start_all(
 
 /// Collectors that run at once, at least. Each is a task whose future holds a whole source
 /// pass (~8 KB): 200 sources started together were 1.6 MB of a warm pass's heap. Twice the
-/// per-host concurrency keeps every request slot of a host busy.
+/// per-host concurrency keeps every request slot of a host busy (four times measured no
+/// faster at 100 ms latency: 2.40–2.43 s against 2.42–2.44 s for the mutated collect).
 const MIN_WINDOW: usize = 32;
 
 /// The collectors of a pass (see [`start_all`]): a window of running tasks, refilled in
@@ -432,23 +433,34 @@ impl Collecting {
     /// Cancel-safe: dropped inside a `select!`, it loses no outcome.
     pub async fn next(&mut self) -> Option<SourceOutcome> {
         loop {
+            // Ended tasks give their place to the next sources at once, also while earlier
+            // outcomes are still handed out one by one.
+            while let Some(ended) = self.running.try_join_next_with_id() {
+                self.take(ended);
+            }
+            self.top_up();
             if let Some(outcome) = self.done.remove(&self.next) {
                 self.next += 1;
                 return Some(outcome);
             }
-            let (index, outcome) = match self.running.join_next_with_id().await? {
-                Ok((id, ended)) => {
-                    self.running_ids.remove(&id);
-                    ended
-                }
-                Err(e) => {
-                    let (index, source) = self.running_ids.remove(&e.id()).expect("every task is registered");
-                    (index, panicked(source, &e))
-                }
-            };
-            self.done.insert(index, outcome);
-            self.top_up();
+            let ended = self.running.join_next_with_id().await?;
+            self.take(ended);
         }
+    }
+
+    /// Keeps the outcome of an ended task until its turn.
+    fn take(&mut self, ended: Result<(tokio::task::Id, (usize, SourceOutcome)), tokio::task::JoinError>) {
+        let (index, outcome) = match ended {
+            Ok((id, ended)) => {
+                self.running_ids.remove(&id);
+                ended
+            }
+            Err(e) => {
+                let (index, source) = self.running_ids.remove(&e.id()).expect("every task is registered");
+                (index, panicked(source, &e))
+            }
+        };
+        self.done.insert(index, outcome);
     }
 
     fn top_up(&mut self) {

@@ -380,7 +380,7 @@ pub struct Profile {
 
 /// One rule, parsed once when the config is loaded; `matching` builds its
 /// index from the parsed [`Expr`] without parsing again.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct RuleSpec {
     /// As written, for explanations and messages.
     pub expr: String,
@@ -414,6 +414,19 @@ impl RuleSpec {
     /// The parsed rule.
     pub fn rule(&self) -> &Expr {
         &self.rule
+    }
+}
+
+/// What the rule does, not where it stands: stored matches are keyed by a hash of the
+/// strategy's debug form (`app::rules_hash`), and a comment line added above a rule or a
+/// config folder moved elsewhere must not match every stored call again.
+impl fmt::Debug for RuleSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RuleSpec")
+            .field("expr", &self.expr)
+            .field("weight", &self.weight)
+            .field("rule", &self.rule)
+            .finish_non_exhaustive()
     }
 }
 
