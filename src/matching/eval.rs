@@ -1159,7 +1159,7 @@ call = "c-0123456789abcdef"
             "Antragsberechtigt sind die 13 Städte und Gemeinden im Kreis Warendorf.",
             "Antragsberechtigt sind die Städte und Gemeinden im Verbandsgebiet, also in den Kreisen Borken und Warendorf.",
             "Antragsberechtigt sind Gemeinden als Träger des Brandschutzes.",
-            "Zuwendungsempfänger sind Gemeinden und Städte; Kreise sind nicht antragsberechtigt.",
+            "Antragsberechtigt sind Gemeinden und Städte; Kreise sind nicht antragsberechtigt.",
         ] {
             assert_eq!(with(summary, text), (true, false, false), "{text}");
         }
