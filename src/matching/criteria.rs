@@ -545,6 +545,8 @@ pub enum NotRouted {
     KindExcluded,
     TooSmall(u32),
     TooLarge(u32),
+    /// The call's own wording admits only cities above this size ([`CallAccess::min_population`]).
+    CitySize(u32),
     OutsideRegion,
     NotMember,
 }
@@ -558,10 +560,11 @@ impl NotRouted {
             NotRouted::NotEligible => {
                 format!("{} nicht antragsberechtigt", kind_label(kommune.kind))
             }
-            NotRouted::TownsOnly => "laut Kurztext nur Städte und Gemeinden antragsberechtigt".into(),
+            NotRouted::TownsOnly => "laut Text nur Städte und Gemeinden antragsberechtigt".into(),
             NotRouted::KindExcluded => format!("Art {} nicht vorgesehen", kind_label(kommune.kind)),
             NotRouted::TooSmall(min) => format!("{pop} Einwohner, unter dem Minimum {min}"),
             NotRouted::TooLarge(max) => format!("{pop} Einwohner, über dem Maximum {max}"),
+            NotRouted::CitySize(min) => format!("laut Text nur Städte mit mehr als {min} Einwohnern"),
             NotRouted::OutsideRegion => "Fördergebiet passt nicht".into(),
             NotRouted::NotMember => match scope {
                 RegionScope::Members(ids) => format!("nicht Mitglied von {}", ids.join(", ")),
@@ -599,18 +602,54 @@ pub fn route_static(
     Ok(())
 }
 
+/// What the call's wording says about who may apply, read once per call ([`CallAccess::of`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CallAccess {
+    /// Only Städte and Gemeinden, not the Kreis ([`towns_only`]).
+    pub towns_only: bool,
+    /// Only cities (or Kommunen) above this population ([`min_population`]); `towns` when the
+    /// wording names towns or cities, which the Kreis is not.
+    pub min_population: Option<(u32, bool)>,
+}
+
+impl CallAccess {
+    /// Kept out of line: the matcher's hot loop stays as it was (the matching benchmark).
+    #[inline(never)]
+    pub fn of(call: &Call) -> Self {
+        // Real calls state their applicants once or twice; a text that repeats the cue
+        // (generated ones do) is read up to its third applicant sentence.
+        let sentences: Vec<&str> = applicant_sentences(&call.text).take(3).collect();
+        CallAccess {
+            towns_only: towns_only(call, &sentences),
+            min_population: min_population(call, &sentences),
+        }
+    }
+}
+
 /// The routing checks that depend on the call: `Ok(note)` when routed, `Err(why not)`.
+/// `access` is [`CallAccess::of`] the call, computed once per call.
 pub fn route_call(
     call: &Call,
     c: &Criteria,
     scope: &RegionScope,
     kommune: &Kommune,
+    access: CallAccess,
 ) -> Result<Option<PartialMember>, NotRouted> {
     if !call.applicants.is_unstated() && !fits_kind(&call.applicants.categories, &c.applicants, kommune.kind) {
         return Err(NotRouted::NotEligible);
     }
+    if let Some((min, towns)) = access.min_population {
+        let too_small = match kommune.kind {
+            KommuneKind::Kreis => towns || kommune.population.is_some_and(|p| p <= min),
+            _ => kommune.population.is_some_and(|p| p <= min),
+        };
+        if too_small {
+            return Err(NotRouted::CitySize(min));
+        }
+    }
+    let towns_only = access.towns_only;
     // In a member region (LEADER) the Kreis applies as a member of the LAG, whatever the wording.
-    if kommune.kind == KommuneKind::Kreis && !matches!(scope, RegionScope::Members(_)) && towns_only(call) {
+    if kommune.kind == KommuneKind::Kreis && !matches!(scope, RegionScope::Members(_)) && towns_only {
         return Err(NotRouted::TownsOnly);
     }
     match scope {
@@ -631,8 +670,89 @@ pub fn route_call(
 /// The Förderdatenbank's "Kommune" covers the Kreis too, so the category alone cannot tell;
 /// the wording can (issue 11, fifth round: on the tuning part it changes the Kreis's access
 /// for 37 calls, 34 of them to the labelled answer). "in Städten" is a place, not an applicant,
-/// and is not counted. Word comparisons over short fields only: it runs per profile.
-fn towns_only(call: &Call) -> bool {
+/// and is not counted. Word comparisons over short fields only: it runs once per call.
+///
+/// Ninth round: the full text's applicant sentences (`sentences`, [`applicant_sentences`])
+/// decide first, over a summary's "Kommunen" ("Antragsberechtigt sind die Städte und Gemeinden
+/// im Verbandsgebiet"); there a body after a place word ("in den Kreisen Borken und
+/// Warendorf", "des Kreises") or after "als" ("Gemeinden als Träger des Brandschutzes") is not
+/// an applicant, and an exclusion ("Kreise sind nicht antragsberechtigt") names none. Without
+/// such a sentence the summary and the applicant phrases decide as before.
+fn towns_only(call: &Call, sentences: &[&str]) -> bool {
+    let categories = &call.applicants.categories;
+    if !categories.contains(&ApplicantCategory::Kommune) || categories.contains(&ApplicantCategory::Kreis) {
+        return false;
+    }
+    // The text's applicant sentence is the precise statement: it decides over a summary's
+    // "Kommunen erhalten …". Exclusions ("Kreise sind nicht antragsberechtigt") name no applicant.
+    let mut towns = None;
+    for sentence in sentences.iter().filter(|s| !excludes(s)) {
+        match towns_in(sentence, true) {
+            Some(false) => return false,
+            Some(true) => towns = Some(true),
+            None => {}
+        }
+    }
+    if let Some(towns) = towns {
+        return towns;
+    }
+    let mut towns = false;
+    for phrase in std::iter::once(call.summary.as_str()).chain(call.applicants.raw.iter().map(String::as_str)) {
+        match towns_in(phrase, false) {
+            Some(false) => return false,
+            Some(true) => towns = true,
+            None => {}
+        }
+    }
+    towns
+}
+
+/// An applicant sentence that excludes ("nicht antragsberechtigt", "ausgeschlossen").
+fn excludes(sentence: &str) -> bool {
+    sentence.split(|c: char| !c.is_alphanumeric()).any(|w| {
+        ["nicht", "keine", "kein", "ausgeschlossen", "not"]
+            .iter()
+            .any(|n| w.eq_ignore_ascii_case(n))
+    })
+}
+
+/// A size floor in the call's wording: "cities … with more than 100,000 inhabitants",
+/// "Städte mit mehr als 100.000 Einwohnern", "Gemeinden ab 20.000 Einwohnern" (ninth round).
+/// Only a floor stated for the applicants (a town or Kommune noun shortly before it) counts,
+/// not a region's size ("Die Region hat mehr als 200.000 Einwohner"); with several, the lowest.
+/// Read in the summary, the applicant phrases and the text's applicant sentences only (one
+/// pass over the full text per call, shared with [`towns_only`]: the matching benchmark
+/// measured every further pass).
+fn min_population(call: &Call, sentences: &[&str]) -> Option<(u32, bool)> {
+    std::iter::once(call.summary.as_str())
+        .chain(call.applicants.raw.iter().map(String::as_str))
+        .chain(sentences.iter().copied())
+        .filter(|t| t.contains("inwohner") || t.contains("nhabitants"))
+        .flat_map(|t| CITY_FLOOR.captures_iter(t))
+        .filter_map(|c| {
+            let n: u32 = c[2]
+                .chars()
+                .filter(char::is_ascii_digit)
+                .collect::<String>()
+                .parse()
+                .ok()?;
+            let noun = c[1].to_lowercase();
+            Some((n, !(noun.starts_with("kommun") || noun.starts_with("local"))))
+        })
+        .min()
+}
+
+static CITY_FLOOR: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)\b(städte|staedte|gemeinden|kommunen|cities|towns|municipalities|local\s+authorities)\b[^.;:]{0,80}?\b(?:mit|with|von|of)\s+(?:mehr\s+als|über|ueber|ab|mindestens|more\s+than|over|at\s+least)\s+(\d{1,3}(?:[.,]\d{3})+|\d{4,7})\s+(?:einwohner|inhabitants|residents)",
+    )
+    .expect("city floor regex")
+});
+
+/// `Some(false)` when `phrase` names a body wider than a town (Kreis, Kommunen, Träger …),
+/// else `Some(true)` when it names Städte or Gemeinden, else `None`. With `skip_places`, a
+/// word after a place word or "als" does not count.
+fn towns_in(phrase: &str, skip_places: bool) -> Option<bool> {
     const TOWNS: [&str; 6] = ["städte", "gemeinden", "gemeinde", "stadt", "towns", "municipalities"];
     const WIDER: [&str; 8] = [
         "kreis",
@@ -653,10 +773,7 @@ fn towns_only(call: &Call) -> bool {
         "aufgabenträger",
         "träger",
     ];
-    let categories = &call.applicants.categories;
-    if !categories.contains(&ApplicantCategory::Kommune) || categories.contains(&ApplicantCategory::Kreis) {
-        return false;
-    }
+    const PLACES: [&str; 9] = ["in", "im", "innerhalb", "aus", "des", "eines", "dem", "ihres", "ihrer"];
     // No allocation per word: the listed words start with an ASCII letter, so an ASCII-only
     // case fold compares them ("Städte" = "städte").
     let is = |word: &str, list: &[&str]| list.iter().any(|w| word.eq_ignore_ascii_case(w));
@@ -666,15 +783,63 @@ fn towns_only(call: &Call) -> bool {
             .any(|s| word.get(..s.len()).is_some_and(|p| p.eq_ignore_ascii_case(s)))
     };
     let mut towns = false;
-    let phrases = std::iter::once(&call.summary).chain(&call.applicants.raw);
-    for word in phrases.flat_map(|p| p.split(|c: char| !c.is_alphanumeric())) {
-        if is(word, &WIDER) || starts(word) {
-            return false;
+    let (mut prev1, mut prev2) = ("", "");
+    for word in phrase.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()) {
+        let placed = skip_places && (is(prev1, &PLACES) || is(prev2, &PLACES) || prev1.eq_ignore_ascii_case("als"));
+        if !placed {
+            if is(word, &WIDER) || starts(word) {
+                return Some(false);
+            }
+            towns |= is(word, &TOWNS);
         }
-        towns |= is(word, &TOWNS);
+        (prev2, prev1) = (prev1, word);
     }
-    towns
+    towns.then_some(true)
 }
+
+/// The sentences of `text` that say who may apply ("Antragsberechtigt sind …", "Eligible
+/// applicants: …"): from the sentence end before the cue to the one after it.
+fn applicant_sentences(text: &str) -> impl Iterator<Item = &str> {
+    // A sentence is looked for within SENTENCE_REACH bytes of the cue, so that a text
+    // without "; " is not read to its end for each cue.
+    const SENTENCE_REACH: usize = 400;
+    let floor = |i: usize| (0..=i).rev().find(|&j| text.is_char_boundary(j)).unwrap_or(0);
+    let ceil = |i: usize| {
+        (i..=text.len())
+            .find(|&j| text.is_char_boundary(j))
+            .unwrap_or(text.len())
+    };
+    let cues = APPLICANT_CUES.iter().flat_map(move |finder| {
+        finder
+            .find_iter(text.as_bytes())
+            .map(move |at| (at, at + finder.needle().len()))
+    });
+    cues.map(move |(m_start, m_end)| {
+        let from = floor(m_start.saturating_sub(SENTENCE_REACH));
+        let to = ceil((m_end + SENTENCE_REACH).min(text.len()));
+        // A sentence ends at a newline or at ". " / "; " (ASCII, so the cuts are char boundaries).
+        let bytes = text.as_bytes();
+        let ends_at = |i: usize| match bytes[i] {
+            b'\n' => Some(i + 1),
+            b'.' | b';' if bytes.get(i + 1) == Some(&b' ') => Some(i + 2),
+            _ => None,
+        };
+        let start = (from..m_start).rev().find_map(ends_at).unwrap_or(from);
+        let end = (m_end..to).find(|&i| ends_at(i).is_some()).unwrap_or(to);
+        &text[start..end]
+    })
+}
+
+/// The cues of an applicant sentence, as stems without their first letter so that a
+/// case-sensitive scan finds "Antragsberechtigt" and "antragsberechtigt" alike; one SIMD
+/// substring scan each (an Aho-Corasick pass over the full text cost the matching benchmark
+/// about 10 µs per call).
+static APPLICANT_CUES: LazyLock<[memchr::memmem::Finder<'static>; 2]> = LazyLock::new(|| {
+    [
+        memchr::memmem::Finder::new("ntragsberecht"),
+        memchr::memmem::Finder::new("ligib"),
+    ]
+});
 
 /// Stadt/Gemeinde fit every configured category but `kreis`; the Kreis fits
 /// every configured category but `kommune`, and also `kommune`, because the

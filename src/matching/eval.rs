@@ -1137,6 +1137,81 @@ call = "c-0123456789abcdef"
     }
 
     #[test]
+    fn the_kreis_is_not_eligible_when_the_texts_applicant_sentence_names_only_towns() {
+        use ApplicantCategory::Kommune;
+        let with = |summary: &str, text: &str| {
+            let mut c = call_for(&[Kommune], "Nordrhein-Westfalen", Deadline::Rolling);
+            c.summary = summary.into();
+            c.text = text.into();
+            access(&c)
+        };
+        let summary = "Kommunen erhalten Zuschüsse für Masten in unterversorgten Ortsteilen.";
+        // The applicant sentence decides over the summary's "Kommunen".
+        assert_eq!(
+            with(
+                summary,
+                "Gefördert werden Grundstücke. Antragsberechtigt sind Städte und Gemeinden."
+            ),
+            (true, false, false)
+        );
+        // Places and roles do not widen it: "im Kreis", "in den Kreisen", "als Träger".
+        for text in [
+            "Antragsberechtigt sind die 13 Städte und Gemeinden im Kreis Warendorf.",
+            "Antragsberechtigt sind die Städte und Gemeinden im Verbandsgebiet, also in den Kreisen Borken und Warendorf.",
+            "Antragsberechtigt sind Gemeinden als Träger des Brandschutzes.",
+            "Antragsberechtigt sind Gemeinden und Städte; Kreise sind nicht antragsberechtigt.",
+        ] {
+            assert_eq!(with(summary, text), (true, false, false), "{text}");
+        }
+        // A wider body among the applicants keeps the Kreis, whatever the summary says.
+        for text in [
+            "Antragsberechtigt sind Gemeinden und Kreise für eigene Gebäude.",
+            "Antragsberechtigt sind Städte, Gemeinden und Gemeindeverbände.",
+            "Antragsberechtigt sind Kommunen und gemeinnützige Träger.",
+        ] {
+            assert_eq!(
+                with("Städte und Gemeinden erhalten Zuschüsse.", text),
+                (true, true, false),
+                "{text}"
+            );
+        }
+        // Without an applicant sentence the summary decides as before.
+        assert_eq!(with(summary, "Gefördert werden Masten."), (true, true, false));
+    }
+
+    #[test]
+    fn a_city_size_floor_in_the_wording_keeps_smaller_kommunen_and_the_kreis_out() {
+        use ApplicantCategory::Kommune;
+        let with = |text: &str| {
+            let mut c = call_for(&[Kommune], "bundesweit", Deadline::Rolling);
+            c.text = text.into();
+            access(&c)
+        };
+        // Above every Kommune of the Kreis (Ahlen, the largest, has about 53,000).
+        for text in [
+            "Eligibility: cities of EU Member States and associated countries with more than 100,000 inhabitants.",
+            "Antragsberechtigt sind Städte mit mehr als 100.000 Einwohnern.",
+        ] {
+            assert_eq!(with(text), (false, false, false), "{text}");
+        }
+        // A floor that Ahlen passes: the Kommune is eligible, the Kreis is no town.
+        assert_eq!(
+            with("Antragsberechtigt sind Gemeinden ab 20.000 Einwohnern."),
+            (true, false, false)
+        );
+        // A floor for Kommunen: the Kreis counts by its own population.
+        assert_eq!(
+            with("Antragsberechtigt sind Kommunen mit mehr als 50.000 Einwohnern."),
+            (true, true, false)
+        );
+        // A region's size is no floor.
+        assert_eq!(
+            with("Die Region hat mehr als 200.000 Einwohner. Antragsberechtigt sind Kommunen."),
+            (true, true, false)
+        );
+    }
+
+    #[test]
     fn access_follows_the_criteria_and_the_routing() {
         use ApplicantCategory::{Kommune, Kreis, Unternehmen};
         let on = |d: u32| Deadline::Dates(vec![DeadlineDate::on(NaiveDate::from_ymd_opt(2026, 12, d).unwrap())]);

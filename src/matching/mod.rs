@@ -307,6 +307,7 @@ impl Matcher {
             return Vec::new();
         }
         let scope = self.regions.scope(call);
+        let access = criteria::CallAccess::of(call);
         let closed = criteria::closed_from_wording(call, today);
         let mut checked: Vec<Option<Vec<CriterionResult>>> = vec![None; self.criteria_groups];
         for (p, _, _) in &traced {
@@ -321,7 +322,7 @@ impl Matcher {
                 let crit = checked[self.profiles[p].criteria_group]
                     .as_deref()
                     .expect("checked above");
-                let mut a = self.assess(p, outcomes, call, doc, &headline, &scope.0, crit, None);
+                let mut a = self.assess(p, outcomes, call, doc, &headline, &scope.0, access, crit, None);
                 // Only said where it decides: a score below the pass mark fails anyway.
                 a.core_missing = (!core_hit && a.score >= a.pass_mark).then(|| self.core_expr(p));
                 (p, a)
@@ -383,6 +384,7 @@ impl Matcher {
         let doc = Doc::with_sources(call);
         let hits = self.index.search(&doc);
         let scope = self.regions.scope(call);
+        let access = criteria::CallAccess::of(call);
         let closed = criteria::closed_from_wording(call, today);
         let selected: Vec<usize> = (0..self.profiles.len())
             .filter(|&p| {
@@ -432,7 +434,7 @@ impl Matcher {
                 let core_hit = self.profiles[p]
                     .core_rule
                     .is_none_or(|core| outcomes[core as usize].contribution > 0.0);
-                let mut a = self.assess(p, outcomes, call, &doc, &headline, &scope.0, &crit, kommune_idx);
+                let mut a = self.assess(p, outcomes, call, &doc, &headline, &scope.0, access, &crit, kommune_idx);
                 a.overshadowed = self.overshadowed(p, &strengths, &doc);
                 a.core_missing = (!core_hit && a.score >= a.pass_mark).then(|| self.core_expr(p));
                 self.explain_profile(p, &a, &hits, &scope.0)
@@ -510,6 +512,7 @@ impl Matcher {
         doc: &Doc,
         headline: &[String],
         scope: &RegionScope,
+        access: criteria::CallAccess,
         criteria: &'c [CriterionResult],
         only_kommune: Option<usize>,
     ) -> Assessment<'c> {
@@ -522,8 +525,8 @@ impl Matcher {
             .enumerate()
             .filter(|(k, _)| only_kommune.is_none_or(|o| o == *k))
             .map(|(k, kommune)| {
-                let routed =
-                    self.static_routes[p][k].and_then(|()| criteria::route_call(call, &info.criteria, scope, kommune));
+                let routed = self.static_routes[p][k]
+                    .and_then(|()| criteria::route_call(call, &info.criteria, scope, kommune, access));
                 (k, routed)
             })
             .collect();

@@ -52,7 +52,7 @@ impl fmt::Display for ClosedWording {
 /// Cheap gate: only texts with one of these stems are read sentence by sentence.
 static TRIGGER: Pattern<Regex> = Pattern::new(|| {
     Regex::new(
-        r"(?i)abgeschlossen|beendet|ausgelaufen|abgelaufen|geschlossen|eingestellt|ausgeschöpft|ausgeschoepft|nicht\s+mehr|keine\s+(?:\w+\s+)?(?:anträge|antraege|bewerbungen)|endete|closed|no\s+longer|no\s+(?:further|more|new)\s+(?:applications|calls)|nicht\s+möglich|abzusehen|ended|discontinued|vorgesehen|geplant|ausgesetzt|gestoppt|(?:vollständig|vollstaendig|bereits)\s+gebunden",
+        r"(?i)abgeschlossen|beendet|ausgelaufen|abgelaufen|geschlossen|eingestellt|ausgeschöpft|ausgeschoepft|nicht\s+mehr|keine\s+(?:\w+\s+)?(?:anträge|antraege|bewerbungen)|endete|closed|no\s+longer|no\s+(?:further|more|new)\s+(?:applications|calls)|nicht\s+möglich|abzusehen|ended|discontinued|vorgesehen|geplant|ausgesetzt|gestoppt|(?:vollständig|vollstaendig|bereits)\s+gebunden|nicht\s+(?:mehr\s+)?(?:fort|weiter)",
     )
     .expect("closure trigger regex")
 });
@@ -93,6 +93,25 @@ static NO_MORE: Pattern<Regex> = Pattern::new(|| {
         r"(?i)\b(?:antrag\w*|anträge|antraege|bewerbung\w*|einreichung\w*|förderanträge|projektanträge|projektskizzen)\b[^.;]{0,60}?\bnicht\s+mehr\s+(?:möglich|gestellt|angenommen|entgegengenommen|eingereicht|berücksichtigt)|\bkeine\s+(?:neuen\s+|weiteren\s+)?(?:anträge|antraege|förderanträge|bewerbungen|projektanträge)\s+(?:\w+\s+){0,3}?mehr\b|\b(?:call|applications?)\b[^.;]{0,30}?\b(?:is|are|has\s+been|have\s+been)\s+(?:now\s+)?closed\b|\bno\s+longer\s+accept|\bno\s+(?:further|more|new)\s+applications\b|\b(?:call|applications?)\b[^.;]{0,40}?\bclosed\s+on\b|\b(?:antrag\w*|anträge|antraege|bewerbung\w*)\s+(?:ist|sind)\s+nicht\s+möglich\b|\bvon\s+(?:weiteren\s+|neuen\s+)?(?:anträgen|antraegen|bewerbungen|projektanträgen)\s+(?:\w+\s+){0,4}?abzusehen\b|\b(?:eine|ein|weitere|neue|neuer|neues)\s+(?:weitere\s+|neue\s+)?\w*(?:runde|runden|staffel|staffeln|aufruf|aufrufe)\s+(?:ist|sind)\s+nicht\s+(?:mehr\s+)?(?:vorgesehen|geplant)\b|\b(?:keine|kein)\s+(?:weiteren?\s+|neuen?\s+)?\w*(?:runde|runden|staffel|staffeln|aufruf|aufrufe)\s+(?:ist|sind)\s+(?:mehr\s+)?(?:vorgesehen|geplant)\b|\b\w*(?:runden|staffeln|aufrufe|ausschreibungen|wettbewerbe)\s+(?:finden\s+(?:\w+\s+){0,2}?nicht\s+mehr\s+statt|erscheinen\s+nicht\s+mehr)\b",
     )
     .expect("no more regex")
+});
+
+/// A programme that is not continued ("Der Bund hat entschieden, das Förderprogramm nicht
+/// fortzuführen", "Das Programm wird nicht fortgesetzt") or whose new rounds are no longer
+/// opened ("Neue Förderverfahren werden nicht mehr eröffnet"); ninth round.
+static DISCONTINUED: Pattern<Regex> = Pattern::new(|| {
+    Regex::new(
+        r"(?i)\b\w*(?:programm|programme|aufruf|förderung|foerderung|richtlinie|förderlinie|initiative|wettbewerb)\b[^.;]{0,60}?\bnicht\s+(?:mehr\s+)?(?:fortzuführen|fortzufuehren|fortzusetzen|fortgeführt|fortgefuehrt|fortgesetzt|weiterzuführen|weitergeführt)\b|\b(?:neue|weitere)\s+\w*(?:verfahren|aufrufe|runden|staffeln|ausschreibungen)\s+(?:werden|wird)\s+nicht\s+mehr\s+(?:eröffnet|gestartet|aufgelegt|veröffentlicht)\b",
+    )
+    .expect("discontinued regex")
+});
+
+/// A pronoun for the programme named before, not continued: "Die Landesregierung hat
+/// entschieden, es nicht fortzuführen" (the sentence or the one before names the programme).
+static DISCONTINUED_PRONOUN: Pattern<Regex> = Pattern::new(|| {
+    Regex::new(
+        r"(?i)\b(?:es|sie|dieses|diese)\s+nicht\s+(?:mehr\s+)?(?:fortzuführen|fortzufuehren|fortzusetzen|weiterzuführen)\b",
+    )
+    .expect("discontinued pronoun regex")
 });
 
 /// A call closed until further notice: "muss vorläufig geschlossen werden",
@@ -241,10 +260,20 @@ fn says_closed(sentence: &str, previous: &str) -> bool {
         // "(abgeschlossen)" after the call's own wording; never after a negation.
         return !NEGATION.get().is_match(&sentence[..m.start()]) || CALL_NOUN.get().is_match(sentence);
     }
+    // "Wenn die Mittel fehlen, wird das Programm nicht fortgesetzt": a condition anywhere
+    // before it makes the end hypothetical.
+    if let Some(m) = DISCONTINUED.get().find(sentence) {
+        return !CONDITION.get().is_match(&sentence[..m.start()]) && !CONDITION.get().is_match(m.as_str());
+    }
     if let Some(m) = EXHAUSTED.get().find(sentence).or_else(|| NO_MORE.get().find(sentence)) {
         let clause = clause_before(sentence, m.start());
         // "Anträge können nicht mehr gestellt werden" states a fact despite the modal verb.
         return !CONDITION.get().is_match(clause) && !CONDITION.get().is_match(m.as_str());
+    }
+    if let Some(m) = DISCONTINUED_PRONOUN.get().find(sentence) {
+        let clause = clause_before(sentence, m.start());
+        let named = CALL_NOUN.get().is_match(&sentence[..m.start()]) || CALL_NOUN.get().is_match(previous);
+        return named && !CONDITION.get().is_match(clause) && !NEGATION.get().is_match(clause);
     }
     // Every participle is read with its own clause: "Die letzte Welle endete 2018; das
     // Programm ist ausgelaufen" closes on the second.
@@ -442,6 +471,12 @@ mod tests {
             // Seventh round: the deadlines as plural subject, calls that no longer take place.
             "Die Antragsfristen für beide Angebote sind abgelaufen.",
             "Die Gesellschaft wurde aufgelöst, neue Förderaufrufe finden nicht mehr statt.",
+            // Ninth round: a programme not continued, new rounds no longer opened.
+            "Die Landesregierung hat beschlossen, das Förderprogramm nicht fortzuführen.",
+            "Das Programm wird nicht fortgesetzt.",
+            "Die Förderrichtlinie wird nicht weitergeführt; laufende Vorhaben werden abgewickelt.",
+            "Neue Förderverfahren werden nicht mehr eröffnet.",
+            "Das Programm wurde 2023 gestoppt. Mit dem Haushalt 2024 hat das Land entschieden, es nicht fortzuführen.",
         ] {
             assert!(phrase(t), "{t}: {:?}", text(t));
         }
@@ -482,6 +517,12 @@ mod tests {
             "Die Förderung ist nicht beendet.",
             "Die Antragsfristen sind noch nicht abgelaufen.",
             "Die Aufrufe finden nicht mehr im Frühjahr, sondern im Herbst statt.",
+            // Ninth round: continuation that is conditional or only in doubt.
+            "Wenn die Mittel fehlen, wird das Programm nicht fortgesetzt.",
+            "Das Programm wird nach 2028 nicht fortgeführt.",
+            "Die Projekte sind nach Ende der Förderung nicht fortzuführen, wenn der Träger sie nicht finanziert.",
+            "Das Programm wird fortgesetzt; Anträge bis 31. März 2027.",
+            "Der Verein hat entschieden, es nicht fortzuführen.",
         ] {
             assert_eq!(text(t), None, "{t}");
         }
