@@ -329,12 +329,12 @@ impl RegionBook {
                     let f = padded(n);
                     if let Some(id) = self.member_named(&f) {
                         members.insert(id);
-                    } else if self.home.any_in(&f) {
-                        open = true;
-                    } else if matches!(
-                        f.trim(),
-                        "deutschland" | "bundesgebiet" | "eu" | "europa" | "europaeische union"
-                    ) {
+                    } else if self.home.any_in(&f)
+                        || matches!(
+                            f.trim(),
+                            "deutschland" | "bundesgebiet" | "eu" | "europa" | "europaeische union"
+                        )
+                    {
                         open = true;
                     }
                 }
