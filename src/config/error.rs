@@ -74,7 +74,7 @@ impl Doc {
 
     /// 1-based line and column (in characters) of a byte offset.
     pub fn position(&self, offset: usize) -> (usize, usize) {
-        let offset = floor_char_boundary(&self.text, offset.min(self.text.len()));
+        let offset = self.text.floor_char_boundary(offset);
         let newlines = self
             .newlines
             .get_or_init(|| self.text.match_indices('\n').map(|(i, _)| i).collect());
@@ -86,13 +86,6 @@ impl Doc {
     pub fn line(&self, span: &Range<usize>) -> usize {
         self.position(span.start).0
     }
-}
-
-fn floor_char_boundary(text: &str, mut offset: usize) -> usize {
-    while !text.is_char_boundary(offset) {
-        offset -= 1;
-    }
-    offset
 }
 
 /// Collects the errors of one file.

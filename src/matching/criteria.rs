@@ -803,20 +803,14 @@ fn applicant_sentences(text: &str) -> impl Iterator<Item = &str> {
     // A sentence is looked for within SENTENCE_REACH bytes of the cue, so that a text
     // without "; " is not read to its end for each cue.
     const SENTENCE_REACH: usize = 400;
-    let floor = |i: usize| (0..=i).rev().find(|&j| text.is_char_boundary(j)).unwrap_or(0);
-    let ceil = |i: usize| {
-        (i..=text.len())
-            .find(|&j| text.is_char_boundary(j))
-            .unwrap_or(text.len())
-    };
     let cues = APPLICANT_CUES.iter().flat_map(move |finder| {
         finder
             .find_iter(text.as_bytes())
             .map(move |at| (at, at + finder.needle().len()))
     });
     cues.map(move |(m_start, m_end)| {
-        let from = floor(m_start.saturating_sub(SENTENCE_REACH));
-        let to = ceil((m_end + SENTENCE_REACH).min(text.len()));
+        let from = text.floor_char_boundary(m_start.saturating_sub(SENTENCE_REACH));
+        let to = text.ceil_char_boundary(m_end + SENTENCE_REACH);
         // A sentence ends at a newline or at ". " / "; " (ASCII, so the cuts are char boundaries).
         let bytes = text.as_bytes();
         let ends_at = |i: usize| match bytes[i] {

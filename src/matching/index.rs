@@ -182,10 +182,10 @@ impl Doc {
         if !(lo..hi).contains(&occ.start) {
             return None;
         }
-        let start = floor_char(original, (*sources.map.get(occ.start)?).min(original.len()));
+        let start = original.floor_char_boundary(*sources.map.get(occ.start)?);
         let last = occ.end.saturating_sub(1).clamp(occ.start, hi - 1);
         let end = sources.map.get(last).map_or(start, |&e| e + 1).max(start);
-        let end = ceil_char(original, end.min(original.len()));
+        let end = original.ceil_char_boundary(end);
         let from = original[..start].char_indices().rev().nth(39).map_or(0, |(i, _)| i);
         let to = original[end..]
             .char_indices()
@@ -277,20 +277,6 @@ fn zero_bytes(x: u64) -> u64 {
     let high = !(((x & LOW7) + LOW7) | x | LOW7);
     // Gathers the eight high bits into the top byte, byte k to bit 56 + k.
     (high >> 7).wrapping_mul(0x0102_0408_1020_4080) >> 56
-}
-
-fn floor_char(s: &str, mut i: usize) -> usize {
-    while i > 0 && !s.is_char_boundary(i) {
-        i -= 1;
-    }
-    i
-}
-
-fn ceil_char(s: &str, mut i: usize) -> usize {
-    while i < s.len() && !s.is_char_boundary(i) {
-        i += 1;
-    }
-    i
 }
 
 fn is_boundary(b: u8) -> bool {
