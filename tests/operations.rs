@@ -163,14 +163,18 @@ async fn status_flags_a_job_missing_two_slots_and_a_given_up_mail() {
         .unwrap();
     assert_eq!(status_json(&config, &data).0, 0);
     sqlx::query(
-        "INSERT INTO outbox (contact, kommune, subject, message, calls, status, attempts, next_attempt, last_error, created) \
-         VALUES ('a@example.org', 'telgte', 'Fördermittel', x'00', '[]', 'failed', 3, ?, '550 mailbox unavailable', ?)",
+        "INSERT INTO outbox (contact, kommune, subject, calls, status, attempts, next_attempt, last_error, created) \
+         VALUES ('a@example.org', 'telgte', 'Fördermittel', '[]', 'failed', 3, ?, '550 mailbox unavailable', ?)",
     )
     .bind(&now)
     .bind(&now)
     .execute(&mut conn)
     .await
     .unwrap();
+    sqlx::query("INSERT INTO outbox_messages (mail_id, message) VALUES (last_insert_rowid(), x'00')")
+        .execute(&mut conn)
+        .await
+        .unwrap();
     let (code, status) = status_json(&config, &data);
     assert_eq!(code, 1);
     assert_eq!(status["given_up_recently"], 1);

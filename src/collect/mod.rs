@@ -54,15 +54,50 @@ use extract::{MarkupError, ParseGuard};
 /// keeps these off the log at default verbosity (the daemon logs them).
 pub const REPEATED_IN_SUMMARY: &str = "foerderradar::collect::failure";
 
-/// Bodies parsed at once, over all sources: one per core. More would not finish sooner
-/// (parsing is CPU-bound), but each concurrent parse needs its own copy of every
-/// extraction regex's lazy-DFA cache (up to a few MB for the wide patterns), and the
-/// blocking pool's threads grow with it: with the 10 requests in flight of the shared
-/// harness, unbounded parsing held ~70 MB of regex caches after the first pass.
-static PARSE_SLOTS: std::sync::LazyLock<tokio::sync::Semaphore> = std::sync::LazyLock::new(|| {
+/// Bodies are parsed on a fixed set of threads, one per core, over all sources. More
+/// would not finish sooner (parsing is CPU-bound), and each thread that runs the
+/// extraction regexes gets its own copy of every one's lazy-DFA cache (the regex crate
+/// keeps one per thread): on the blocking pool, whose threads come and go with the
+/// requests in flight, the shared harness's cold pass held the caches of up to five
+/// threads.
+static PARSERS: std::sync::LazyLock<ParserThreads> = std::sync::LazyLock::new(|| {
     let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
-    tokio::sync::Semaphore::new(cores)
+    ParserThreads::start(cores)
 });
+
+type ParseJob = Box<dyn FnOnce() + Send>;
+
+/// A queue of parse jobs and the threads that take them in turn.
+struct ParserThreads {
+    queue: std::sync::Mutex<std::sync::mpsc::Sender<ParseJob>>,
+}
+
+impl ParserThreads {
+    fn start(threads: usize) -> ParserThreads {
+        let (queue, jobs) = std::sync::mpsc::channel::<ParseJob>();
+        let jobs = std::sync::Arc::new(std::sync::Mutex::new(jobs));
+        for n in 0..threads {
+            let jobs = std::sync::Arc::clone(&jobs);
+            let spawned = std::thread::Builder::new().name(format!("parse-{n}")).spawn(move || {
+                // The lock is held only while waiting for the next job.
+                while let Ok(job) = jobs.lock().map_err(drop).and_then(|j| j.recv().map_err(drop)) {
+                    job();
+                }
+            });
+            if let Err(error) = spawned {
+                tracing::warn!(%error, "cannot start a parser thread");
+            }
+        }
+        ParserThreads {
+            queue: std::sync::Mutex::new(queue),
+        }
+    }
+
+    /// Queues `job`; false when no parser thread could take it.
+    fn run(&self, job: ParseJob) -> bool {
+        self.queue.lock().is_ok_and(|queue| queue.send(job).is_ok())
+    }
+}
 
 /// Everything a kind's parser gets for one pass.
 pub struct CollectContext<'a> {
@@ -181,7 +216,7 @@ impl<'a> CollectContext<'a> {
         ParseGuard::until(started + self.budget)
     }
 
-    /// Runs CPU-heavy parsing of `url` on the blocking pool: the async runtime stays
+    /// Runs CPU-heavy parsing of `url` on a parser thread: the async runtime stays
     /// free for the other sources, and the work counts against this source's budget.
     /// `work` gets a guard to check between items; when the budget runs out (or the
     /// pass is dropped) the guard fails and the work stops early.
@@ -193,18 +228,23 @@ impl<'a> CollectContext<'a> {
         let guard = self.parse_guard();
         let _stop_when_dropped = CancelOnDrop(guard.clone());
         self.tally.set_activity(Some(format!("parsing {url}")));
-        // Never closed, so acquiring only waits.
-        let _slot = PARSE_SLOTS.acquire().await.ok();
-        // The blocking pool does not inherit the task's span; carry it, so that warnings name the source.
+        // A parser thread does not inherit the task's span; carry it, so that warnings name the source.
         let span = tracing::Span::current();
-        let joined = tokio::task::spawn_blocking(move || span.in_scope(|| work(&guard))).await;
+        let (done, outcome) = tokio::sync::oneshot::channel();
+        let job = move || {
+            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| span.in_scope(|| work(&guard))));
+            let _ = done.send(result);
+        };
+        let joined = if PARSERS.run(Box::new(job)) {
+            outcome.await.ok()
+        } else {
+            None
+        };
         self.tally.set_activity(None);
         match joined {
-            Ok(value) => Ok(value),
-            Err(e) => match e.try_into_panic() {
-                Ok(panic) => std::panic::resume_unwind(panic),
-                Err(e) => Err(CollectError::parse(url, format!("parser task ended: {e}"))),
-            },
+            Some(Ok(value)) => Ok(value),
+            Some(Err(panic)) => std::panic::resume_unwind(panic),
+            None => Err(CollectError::parse(url, "no parser thread is running".to_string())),
         }
     }
 

@@ -372,13 +372,15 @@ async fn count_pg(store: &PgStore, table: &str) -> StoreResult<u64> {
 
 /// Where the SQLite rows of `table` come from: the table itself, except for `calls`,
 /// whose content SQLite keeps once, in the current version (migration 0015), and
-/// PostgreSQL in the row as well.
+/// `outbox`, whose messages SQLite keeps apart (migration 0017); PostgreSQL keeps both
+/// in the row.
 fn sqlite_rows(table: &Table) -> &'static str {
     match table.name {
         "calls" => {
             "(SELECT c.*, v.json FROM calls c CROSS JOIN call_versions v \
              ON v.call_id = c.id AND v.version = c.version)"
         }
+        "outbox" => "(SELECT o.*, m.message FROM outbox o JOIN outbox_messages m ON m.mail_id = o.id)",
         name => name,
     }
 }

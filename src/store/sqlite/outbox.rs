@@ -11,8 +11,8 @@ use crate::store::{DigestUpdate, NewMail, OutboxMail, OutboxStatus, StoreError, 
 macro_rules! select_mail {
     ($rest:literal) => {
         concat!(
-            "SELECT id, contact, kommune, subject, message, calls, status, attempts, next_attempt, last_error, ",
-            "created, sent FROM outbox ",
+            "SELECT id, contact, kommune, subject, m.message, calls, status, attempts, next_attempt, last_error, ",
+            "created, sent FROM outbox JOIN outbox_messages m ON m.mail_id = outbox.id ",
             $rest
         )
     };
@@ -51,18 +51,22 @@ pub(super) async fn enqueue_with(
         _ => false,
     };
     let id: i64 = query_scalar(
-        "INSERT INTO outbox (contact, kommune, subject, message, calls, status, attempts, next_attempt, created) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?7, 0, ?6, ?6) RETURNING id",
+        "INSERT INTO outbox (contact, kommune, subject, calls, status, attempts, next_attempt, created) \
+         VALUES (?1, ?2, ?3, ?4, ?6, 0, ?5, ?5) RETURNING id",
     )
     .bind(&mail.contact)
     .bind(&mail.kommune)
     .bind(&mail.subject)
-    .bind(&mail.message)
     .bind(to_json("outbox", "calls", &mail.calls)?)
     .bind(ts(now))
     .bind(OutboxStatus::Pending.as_str())
     .fetch_one(&mut *tx)
     .await?;
+    query("INSERT INTO outbox_messages (mail_id, message) VALUES (?, ?)")
+        .bind(id)
+        .bind(&mail.message)
+        .execute(&mut *tx)
+        .await?;
     // A call the digest lists twice is one notification, not a repeat of an earlier mail.
     let mut calls: Vec<&str> = mail.calls.iter().map(CallId::as_str).collect();
     calls.sort_unstable();
