@@ -284,10 +284,10 @@ fn says_closed(sentence: &str, previous: &str) -> bool {
     }
     if let Some(m) = LAPSED.get().find(sentence) {
         let before = &sentence[..m.start()];
-        return !CONDITION.get().is_match(before)
-            && !NEGATION.get().is_match(before)
-            && !(m.as_str().to_lowercase().contains("kraft") && MODAL.get().is_match(m.as_str()))
-            && !LIFTED.get().is_match(&sentence[m.start()..]);
+        // "ist befristet und wird danach außer Kraft gesetzt" plans the lapse.
+        let planned = m.as_str().to_lowercase().contains("kraft") && MODAL.get().is_match(m.as_str());
+        let lifted = LIFTED.get().is_match(&sentence[m.start()..]);
+        return !(CONDITION.get().is_match(before) || NEGATION.get().is_match(before) || planned || lifted);
     }
     if let Some(m) = EXHAUSTED.get().find(sentence).or_else(|| NO_MORE.get().find(sentence)) {
         let clause = clause_before(sentence, m.start());
