@@ -31,9 +31,11 @@ mod floors {
     /// 10 missed); seventh round: F1 0.867, precision 0.861 (62 right, 10 false positives, 9
     /// missed), as shipped without the aim sentences 0.859 and 0.859 (61, 10, 10); eighth
     /// round: F1 0.865, precision 0.871 (61 right, 9 false positives, 10 missed); ninth round:
-    /// the same (61, 9, 10), so the floors stay.
-    pub const MEASURED_HF_F1: f64 = 0.84;
-    pub const MEASURED_HF_PRECISION: f64 = 0.85;
+    /// the same (61, 9, 10), so the floors stay; tenth round: F1 0.878, precision 0.897 (61
+    /// right, 7 false positives, 10 missed), so the floors rise to 0.85 and 0.87 (two false
+    /// positives of margin).
+    pub const MEASURED_HF_F1: f64 = 0.85;
+    pub const MEASURED_HF_PRECISION: f64 = 0.87;
 }
 
 /// The target for both sets; printed next to the floors.

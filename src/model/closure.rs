@@ -52,7 +52,7 @@ impl fmt::Display for ClosedWording {
 /// Cheap gate: only texts with one of these stems are read sentence by sentence.
 static TRIGGER: Pattern<Regex> = Pattern::new(|| {
     Regex::new(
-        r"(?i)abgeschlossen|beendet|ausgelaufen|abgelaufen|geschlossen|eingestellt|ausgeschöpft|ausgeschoepft|nicht\s+mehr|keine\s+(?:\w+\s+)?(?:anträge|antraege|bewerbungen)|endete|closed|no\s+longer|no\s+(?:further|more|new)\s+(?:applications|calls)|nicht\s+möglich|abzusehen|ended|discontinued|vorgesehen|geplant|ausgesetzt|gestoppt|(?:vollständig|vollstaendig|bereits)\s+gebunden|nicht\s+(?:mehr\s+)?(?:fort|weiter)",
+        r"(?i)abgeschlossen|beendet|ausgelaufen|abgelaufen|geschlossen|eingestellt|ausgeschöpft|ausgeschoepft|nicht\s+mehr|keine\s+(?:\w+\s+)?(?:anträge|antraege|bewerbungen)|endete|closed|no\s+longer|no\s+(?:further|more|new)\s+(?:applications|calls)|nicht\s+möglich|abzusehen|ended|discontinued|vorgesehen|geplant|ausgesetzt|gestoppt|(?:vollständig|vollstaendig|bereits)\s+gebunden|nicht\s+(?:mehr\s+)?(?:fort|weiter)|kraft\s+getreten|kraft\s+gesetzt|auslaufphase|wird\s+es\s+(?:\w+\s+)?nicht|es\s+wird\s+kein|topf|töpfe|stopp|cut-?off",
     )
     .expect("closure trigger regex")
 });
@@ -90,7 +90,7 @@ static EXHAUSTED: Pattern<Regex> = Pattern::new(|| {
 /// Applications no longer taken, or no more calls ("neue Förderaufrufe finden nicht mehr statt").
 static NO_MORE: Pattern<Regex> = Pattern::new(|| {
     Regex::new(
-        r"(?i)\b(?:antrag\w*|anträge|antraege|bewerbung\w*|einreichung\w*|förderanträge|projektanträge|projektskizzen)\b[^.;]{0,60}?\bnicht\s+mehr\s+(?:möglich|gestellt|angenommen|entgegengenommen|eingereicht|berücksichtigt)|\bkeine\s+(?:neuen\s+|weiteren\s+)?(?:anträge|antraege|förderanträge|bewerbungen|projektanträge)\s+(?:\w+\s+){0,3}?mehr\b|\b(?:call|applications?)\b[^.;]{0,30}?\b(?:is|are|has\s+been|have\s+been)\s+(?:now\s+)?closed\b|\bno\s+longer\s+accept|\bno\s+(?:further|more|new)\s+applications\b|\b(?:call|applications?)\b[^.;]{0,40}?\bclosed\s+on\b|\b(?:antrag\w*|anträge|antraege|bewerbung\w*)\s+(?:ist|sind)\s+nicht\s+möglich\b|\bvon\s+(?:weiteren\s+|neuen\s+)?(?:anträgen|antraegen|bewerbungen|projektanträgen)\s+(?:\w+\s+){0,4}?abzusehen\b|\b(?:eine|ein|weitere|neue|neuer|neues)\s+(?:weitere\s+|neue\s+)?\w*(?:runde|runden|staffel|staffeln|aufruf|aufrufe)\s+(?:ist|sind)\s+nicht\s+(?:mehr\s+)?(?:vorgesehen|geplant)\b|\b(?:keine|kein)\s+(?:weiteren?\s+|neuen?\s+)?\w*(?:runde|runden|staffel|staffeln|aufruf|aufrufe)\s+(?:ist|sind)\s+(?:mehr\s+)?(?:vorgesehen|geplant)\b|\b\w*(?:runden|staffeln|aufrufe|ausschreibungen|wettbewerbe)\s+(?:finden\s+(?:\w+\s+){0,2}?nicht\s+mehr\s+statt|erscheinen\s+nicht\s+mehr)\b",
+        r"(?i)\b(?:antrag\w*|anträge|antraege|bewerbung\w*|einreichung\w*|förderanträge|projektanträge|projektskizzen)\b[^.;]{0,60}?\bnicht\s+mehr\s+(?:möglich|gestellt|angenommen|entgegengenommen|eingereicht|berücksichtigt)|\bkeine\s+(?:neuen\s+|weiteren\s+)?(?:anträge|antraege|förderanträge|bewerbungen|projektanträge)\s+(?:\w+\s+){0,3}?mehr\b|\b(?:call|applications?|submissions?|submission\s+(?:session|period|window)|topic)\b[^.;]{0,30}?\b(?:is|are|has\s+been|have\s+been)\s+(?:now\s+)?closed\b|\bno\s+longer\s+accept|\bno\s+(?:further|more|new)\s+applications\b|\b(?:call|applications?)\b[^.;]{0,40}?\bclosed\s+on\b|\b(?:antrag\w*|anträge|antraege|bewerbung\w*)\s+(?:ist|sind)\s+nicht\s+möglich\b|\bvon\s+(?:weiteren\s+|neuen\s+)?(?:anträgen|antraegen|bewerbungen|projektanträgen)\s+(?:\w+\s+){0,4}?abzusehen\b|\b(?:eine|ein|weitere|neue|neuer|neues)\s+(?:weitere\s+|neue\s+)?\w*(?:runde|runden|staffel|staffeln|aufruf|aufrufe)\s+(?:ist|sind)\s+nicht\s+(?:mehr\s+)?(?:vorgesehen|geplant)\b|\b(?:keine|kein)\s+(?:weiteren?\s+|neuen?\s+)?\w*(?:runde|runden|staffel|staffeln|aufruf|aufrufe)\s+(?:ist|sind)\s+(?:mehr\s+)?(?:vorgesehen|geplant)\b|\b\w*(?:runden|staffeln|aufrufe|ausschreibungen|wettbewerbe)\s+(?:finden\s+(?:\w+\s+){0,2}?nicht\s+mehr\s+statt|erscheinen\s+nicht\s+mehr)\b",
     )
     .expect("no more regex")
 });
@@ -123,10 +123,27 @@ static SUSPENDED: Pattern<Regex> = Pattern::new(|| {
     .expect("suspended regex")
 });
 
+/// Tenth round: a directive that has lapsed ("Die Richtlinie ist mit Ablauf des 31. Dezember
+/// 2025 außer Kraft getreten"), a programme winding down ("befindet sich in der Auslaufphase"),
+/// a next round that will not come ("eine vierte Staffel wird es nicht geben", "Es wird keine
+/// weitere Runde geben"), an empty pot ("Der Fördertopf ist leer") and a stop of applications
+/// ("Antragsstopp"). A condition or a negation before it keeps the call open; a modal verb
+/// inside the lapse of a directive ("ist befristet und wird danach außer Kraft gesetzt") too.
+static LAPSED: Pattern<Regex> = Pattern::new(|| {
+    Regex::new(
+        r"(?i)\b\w*(?:richtlinie|programm|aufruf|förderung|foerderung|förderlinie|initiative|erlass)\b[^;]{0,30}?\b(?:ist|sind|wurde|wurden)\b[^;]{0,60}?\b(?:außer|ausser)\s+kraft\s+(?:getreten|gesetzt)\b|\b\w*(?:programm|förderung|foerderung|richtlinie|initiative)\b[^.;]{0,40}?\bin\s+der\s+auslaufphase\b|\b(?:eine|ein|weitere|neue)\s+(?:\w+\s+)?\w*(?:runde|runden|staffel|staffeln|aufruf|aufrufe|ausschreibung|förderwelle)\s+wird\s+es\s+nicht\s+(?:mehr\s+)?geben\b|\bes\s+wird\s+(?:keine|keinen|kein)\s+(?:\w+\s+)?\w*(?:runde|staffel|aufruf|ausschreibung|förderwelle)\w*\s+(?:mehr\s+)?geben\b|\b\w*(?:topf|töpfe)\s+(?:ist|sind)\s+(?:\w+\s+)?leer\b|\b\w*(?:antrags|annahme|bewilligungs)stopp\b",
+    )
+    .expect("lapsed regex")
+});
+
+/// Words after a stop that lift it: "Der Antragsstopp ist aufgehoben".
+static LIFTED: Pattern<Regex> =
+    Pattern::new(|| Regex::new(r"(?i)\b(?:aufgehoben|beendet|vorbei|lifted)\b").expect("lifted regex"));
+
 /// An English programme or call that has ended, or no further calls.
 static ENDED_EN: Pattern<Regex> = Pattern::new(|| {
     Regex::new(
-        r"(?i)\b(?:initiative|programme|program|scheme|call|funding)\b[^.;]{0,30}?\b(?:has|have)\s+(?:now\s+)?(?:ended|been\s+discontinued|been\s+closed)\b|\bno\s+(?:further|more|new)\s+calls\b",
+        r"(?i)\b(?:initiative|programme|program|scheme|call|funding)\b[^.;]{0,30}?\b(?:has|have)\s+(?:now\s+)?(?:ended|been\s+discontinued|been\s+closed)\b|\bno\s+(?:further|more|new)\s+calls\b|\bno\s+(?:further|more|new)\s+(?:calls?|cut-?offs?|deadlines?|rounds?)\s+(?:is|are|will\s+be|has\s+been|have\s+been)\s+(?:planned|foreseen|scheduled|expected)\b",
     )
     .expect("ended regex")
 });
@@ -264,6 +281,13 @@ fn says_closed(sentence: &str, previous: &str) -> bool {
     // before it makes the end hypothetical.
     if let Some(m) = DISCONTINUED.get().find(sentence) {
         return !CONDITION.get().is_match(&sentence[..m.start()]) && !CONDITION.get().is_match(m.as_str());
+    }
+    if let Some(m) = LAPSED.get().find(sentence) {
+        let before = &sentence[..m.start()];
+        // "ist befristet und wird danach außer Kraft gesetzt" plans the lapse.
+        let planned = m.as_str().to_lowercase().contains("kraft") && MODAL.get().is_match(m.as_str());
+        let lifted = LIFTED.get().is_match(&sentence[m.start()..]);
+        return !(CONDITION.get().is_match(before) || NEGATION.get().is_match(before) || planned || lifted);
     }
     if let Some(m) = EXHAUSTED.get().find(sentence).or_else(|| NO_MORE.get().find(sentence)) {
         let clause = clause_before(sentence, m.start());
@@ -477,6 +501,19 @@ mod tests {
             "Die Förderrichtlinie wird nicht weitergeführt; laufende Vorhaben werden abgewickelt.",
             "Neue Förderverfahren werden nicht mehr eröffnet.",
             "Das Programm wurde 2023 gestoppt. Mit dem Haushalt 2024 hat das Land entschieden, es nicht fortzuführen.",
+            // Tenth round: a lapsed directive, a programme winding down, no next round, an
+            // empty pot, a stop of applications, an EU session closed without a next cut-off.
+            "Die Richtlinie ist mit Ablauf des 31. Dezember 2025 außer Kraft getreten.",
+            "Die Förderrichtlinie wurde zum 1. Juli 2024 außer Kraft gesetzt.",
+            "Das Programm befindet sich in der Auslaufphase: Es werden nur noch bewilligte Projekte begleitet.",
+            "Es werden nur noch bewilligte Projekte begleitet, eine vierte Staffel wird es nicht geben.",
+            "Es wird keine weitere Förderrunde geben.",
+            "Der Fördertopf ist leer.",
+            "Die Fördertöpfe sind bereits leer: Anträge werden nicht bewilligt.",
+            "Antragsstopp",
+            "Vorübergehender Antragsstopp im Kleinprojektefonds.",
+            "The submission session is closed and the work programme does not continue the topic.",
+            "No further cut-off is planned for this topic.",
         ] {
             assert!(phrase(t), "{t}: {:?}", text(t));
         }
@@ -523,6 +560,14 @@ mod tests {
             "Die Projekte sind nach Ende der Förderung nicht fortzuführen, wenn der Träger sie nicht finanziert.",
             "Das Programm wird fortgesetzt; Anträge bis 31. März 2027.",
             "Der Verein hat entschieden, es nicht fortzuführen.",
+            // Tenth round: the same wordings as a condition, a plan or lifted.
+            "Die Richtlinie ist bis 2028 befristet und wird danach außer Kraft gesetzt.",
+            "Die Richtlinie ist am 1. Januar 2026 in Kraft getreten.",
+            "Wenn der Fördertopf leer ist, werden Anträge auf das Folgejahr verschoben.",
+            "Der Antragsstopp ist aufgehoben; Anträge sind wieder möglich.",
+            "Nach dem Antragsstopp 2024 wurde das Programm neu aufgelegt.",
+            "Eine zweite Staffel wird es geben.",
+            "The next cut-off is planned for spring.",
         ] {
             assert_eq!(text(t), None, "{t}");
         }
