@@ -10,7 +10,7 @@
 
 use crate::model::pattern::Pattern;
 
-use super::bounded::compact;
+use super::bounded::{Bounded, compact};
 use regex::{Captures, Regex};
 
 use super::text::{plain_spaces, sentences};
@@ -18,15 +18,15 @@ use super::text::{plain_spaces, sentences};
 const SCALE: &str = r"(?:\s*(mio\.?|millionen|million|mrd\.?|milliarden|milliarde|tsd\.?|tausend)(?:\s|$|[,;:)]))?";
 const NUMBER: &str = r"(\d{1,3}(?:\.\d{3})+|\d+)(?:,(\d{1,2}))?";
 
-static MONEY: Pattern<Regex> = Pattern::new(|| {
+static MONEY: Pattern<Bounded> = Pattern::new(|| {
     let before = format!(r"(?:eur\b|€|euro\b)\s*{NUMBER}{SCALE}");
     let after = format!(r"\b{NUMBER}{SCALE}\s*(?:eur\b|€|euro\b)");
-    compact(&format!(r"(?i){before}|{after}")).expect("money regex")
+    Bounded::new(&format!(r"(?i){before}|{after}")).expect("money regex")
 });
 
 /// The last qualifier before an amount decides: a maximum or a minimum.
-static QUALIFIER: Pattern<Regex> = Pattern::new(|| {
-    compact(
+static QUALIFIER: Pattern<Bounded> = Pattern::new(|| {
+    Bounded::new(
         r"(?i)(?P<max>bis\s+zu|\bmaximal|\bmax\.|höchstens|höchstbetrag\w*|begrenzt\s+auf|gedeckelt\s+auf|obergrenze\s+von|maximum\s+von)|(?P<min>\bmindest\w*|\bwenigstens|\bbagatell\w*|\bab\b|\büber\b|mehr\s+als|\bunter\b|weniger\s+als)",
     )
     .expect("qualifier regex")
@@ -197,7 +197,8 @@ fn qualifier_before(before: &str) -> Option<Qualifier> {
     }
     let window = &before[from..];
     let window = &window[window.rfind(';').map_or(0, |i| i + 1)..];
-    let caps = QUALIFIER.get().captures_iter(window).last()?;
+    let qualifier = QUALIFIER.get();
+    let caps = qualifier.captures_iter(window).last()?;
     Some(if caps.name("max").is_some() {
         Qualifier::Maximum
     } else {

@@ -8,7 +8,7 @@
 //! nothing, the exact one cannot find anything either, and the exact one runs only
 //! from the wide copy's first match on. The results are those of the exact pattern.
 
-use regex::{Match, Regex, RegexBuilder};
+use regex::{Captures, Match, Regex, RegexBuilder};
 
 /// `pattern` without its word boundaries: it matches wherever `pattern` does, and more.
 pub(super) fn widen(pattern: &str) -> String {
@@ -67,6 +67,37 @@ impl Bounded {
         let first = self.wide.find_at(haystack, start)?.start();
         self.exact.find_at(haystack, first)
     }
+
+    /// Like [`Regex::captures_at`].
+    pub(super) fn captures_at<'h>(&self, haystack: &'h str, start: usize) -> Option<Captures<'h>> {
+        let first = self.wide.find_at(haystack, start)?.start();
+        self.exact.captures_at(haystack, first)
+    }
+
+    /// Like [`Regex::captures_iter`]: successive non-overlapping matches. Capture groups
+    /// need the slow engine even where the fast one finds the match; it now runs from a
+    /// candidate on, not over every sentence that holds an umlaut.
+    pub(super) fn captures_iter<'h>(&'h self, haystack: &'h str) -> impl Iterator<Item = Captures<'h>> + 'h {
+        let mut from = Some(0);
+        let mut last_end = None;
+        std::iter::from_fn(move || {
+            loop {
+                let caps = self.captures_at(haystack, from?)?;
+                let whole = caps.get(0).expect("group 0 is the match");
+                // As the regex crate's iterator: no empty match where the last match ended.
+                if whole.is_empty() && last_end == Some(whole.end()) {
+                    from = haystack[whole.end()..]
+                        .chars()
+                        .next()
+                        .map(|c| whole.end() + c.len_utf8());
+                    continue;
+                }
+                last_end = Some(whole.end());
+                from = Some(whole.end());
+                return Some(caps);
+            }
+        })
+    }
 }
 
 #[cfg(test)]
@@ -81,6 +112,8 @@ mod tests {
             r"(?i)verein(?:e|en)?\b|\bkmu\b",
             r"(?i)\b(?:bis|spätestens)\s*$",
             r"\bx*\b",
+            r"(?i)\b(\d{1,3})\s*(?:%|prozent\b)|(?:eur\b|€)\s*(\d+)",
+            r"\b(\d{1,2})\.\s?(\d{1,2})\.(?:\s?(\d{4})\b)?",
         ];
         let haystacks = [
             "Antragsberechtigt sind Kommunen, Städte und Vereine.",
@@ -89,12 +122,24 @@ mod tests {
             "kommune",
             "",
             "ü x ä xx",
+            "Förderquote 80 %, höchstens EUR 5000 je Maßnahme; ä90 Prozentsatz, € 12 und 3 prozent.",
+            "Frist: 31.12.2026, danach ab 1.3. bzw. ü1.4.2027 und 5.5.27",
         ];
         for pattern in patterns {
             let exact = Regex::new(pattern).unwrap();
             let bounded = Bounded::new(pattern).unwrap();
             for h in haystacks {
                 assert_eq!(bounded.is_match(h), exact.is_match(h), "{pattern} on {h:?}");
+                let all = |caps: Vec<Captures>| -> Vec<Vec<Option<(usize, usize)>>> {
+                    caps.iter()
+                        .map(|c| c.iter().map(|g| g.map(|m| (m.start(), m.end()))).collect())
+                        .collect()
+                };
+                assert_eq!(
+                    all(bounded.captures_iter(h).collect()),
+                    all(exact.captures_iter(h).collect()),
+                    "{pattern} on {h:?}: captures"
+                );
                 for start in 0..=h.len() {
                     if h.is_char_boundary(start) {
                         assert_eq!(

@@ -7,7 +7,7 @@
 
 use crate::model::pattern::Pattern;
 
-use super::bounded::compact;
+use super::bounded::{Bounded, compact};
 use chrono::{DateTime, NaiveDate, NaiveTime};
 use regex::Regex;
 
@@ -36,15 +36,16 @@ impl DateHit {
 /// Earliest and latest year taken as a real date (guards against "1.2.3456" noise).
 const YEARS: std::ops::RangeInclusive<i32> = 1990..=2100;
 
-static NUMERIC: Pattern<Regex> = Pattern::new(|| {
+static NUMERIC: Pattern<Bounded> = Pattern::new(|| {
     // Year-less dates need their trailing dot ("23.10."); a date with year must not run into more digits.
-    compact(r"\b(\d{1,2})\.\s?(\d{1,2})\.(?:\s?(\d{4})\b|(\d{2})\b)?").expect("numeric date regex")
+    Bounded::new(r"\b(\d{1,2})\.\s?(\d{1,2})\.(?:\s?(\d{4})\b|(\d{2})\b)?").expect("numeric date regex")
 });
 
-static WORDED: Pattern<Regex> =
-    Pattern::new(|| compact(r"\b(\d{1,2})\.?\s*([A-Za-zÄäÖöÜü]{3,9})\.?(?:\s*(\d{4})\b)?").expect("worded date regex"));
+static WORDED: Pattern<Bounded> = Pattern::new(|| {
+    Bounded::new(r"\b(\d{1,2})\.?\s*([A-Za-zÄäÖöÜü]{3,9})\.?(?:\s*(\d{4})\b)?").expect("worded date regex")
+});
 
-static ISO: Pattern<Regex> = Pattern::new(|| compact(r"\b(\d{4})-(\d{2})-(\d{2})\b").expect("iso date regex"));
+static ISO: Pattern<Bounded> = Pattern::new(|| Bounded::new(r"\b(\d{4})-(\d{2})-(\d{2})\b").expect("iso date regex"));
 
 static TIME_AFTER: Pattern<Regex> =
     Pattern::new(|| compact(r"^\s*(?:,\s*)?(?:um\s+|\(\s*)?(\d{1,2})(?:[:.](\d{2}))?\s*Uhr").expect("time regex"));

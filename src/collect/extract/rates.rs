@@ -10,21 +10,21 @@
 
 use crate::model::pattern::Pattern;
 
-use super::bounded::compact;
+use super::bounded::{Bounded, compact};
 use regex::Regex;
 
 use super::text::{plain_spaces, sentences};
 use crate::model::FundingRate;
 
-static RANGE: Pattern<Regex> = Pattern::new(|| {
-    compact(
+static RANGE: Pattern<Bounded> = Pattern::new(|| {
+    Bounded::new(
         r"(?i)(zwischen\s+)?\b(\d{1,3}(?:,\d{1,2})?)\s*(?:%|prozent)?\s*(?:-|–|bis(?:\s+zu)?|und)\s*(\d{1,3}(?:,\d{1,2})?)\s*(?:%|prozent|v\.\s?h\.)",
     )
     .expect("rate range regex")
 });
 
-static SINGLE: Pattern<Regex> =
-    Pattern::new(|| compact(r"(?i)\b(\d{1,3}(?:,\d{1,2})?)\s*(?:%|prozent\b|v\.\s?h\.)").expect("rate regex"));
+static SINGLE: Pattern<Bounded> =
+    Pattern::new(|| Bounded::new(r"(?i)\b(\d{1,3}(?:,\d{1,2})?)\s*(?:%|prozent\b|v\.\s?h\.)").expect("rate regex"));
 
 /// Sentences naming the funding share itself.
 static STRONG: Pattern<Regex> = Pattern::new(|| {
