@@ -621,6 +621,63 @@ mod tests {
         assert!(steps.iter().any(|s| s.starts_with("SCAN")), "{steps:?}");
     }
 
+    /// Migration 0017 on a store with a queued mail: the message moves to `outbox_messages`,
+    /// the marks stay, and the rewritten triggers still record a change once.
+    #[tokio::test]
+    async fn migration_0017_keeps_messages_and_marks() {
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect("sqlite::memory:")
+            .await
+            .unwrap();
+        let run = |version_below: i64| {
+            let pool = pool.clone();
+            async move {
+                for m in MIGRATOR.iter().filter(|m| m.version < version_below) {
+                    sqlx::raw_sql(sqlx::AssertSqlSafe(m.sql.as_str().to_owned()))
+                        .execute(&pool)
+                        .await
+                        .unwrap_or_else(|e| panic!("migration {}: {e}", m.version));
+                }
+            }
+        };
+        run(17).await;
+        let sql = "INSERT INTO outbox (contact, kommune, subject, message, calls, status, next_attempt, created) \
+                   VALUES ('a@example.org', 'telgte', 'Fördermittel', x'0102', '[\"c1\"]', 'pending', 't', 't'); \
+                   INSERT INTO notified (contact, call_id, at, mail_id) VALUES ('a@example.org', 'c1', 't', 1); \
+                   DELETE FROM plan_changes;";
+        sqlx::raw_sql(sql).execute(&pool).await.unwrap();
+        for m in MIGRATOR.iter().filter(|m| m.version == 17) {
+            sqlx::raw_sql(sqlx::AssertSqlSafe(m.sql.as_str().to_owned()))
+                .execute(&pool)
+                .await
+                .unwrap();
+        }
+        let message: Vec<u8> = sqlx::query_scalar("SELECT message FROM outbox_messages WHERE mail_id = 1")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        assert_eq!(message, vec![1, 2]);
+        let marks: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM notified WHERE contact = 'a@example.org' AND mail_id = 1")
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+        assert_eq!(marks, 1);
+        sqlx::raw_sql(
+            "INSERT INTO notified (contact, call_id, at, mail_id) VALUES ('a@example.org', 'c2', 't', 1), \
+             ('a@example.org', 'c3', 't', 1)",
+        )
+        .execute(&pool)
+        .await
+        .unwrap();
+        let changes: i64 = sqlx::query_scalar("SELECT count(*) FROM plan_changes")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        assert_eq!(changes, 1, "two marks in one statement record one change");
+    }
+
     #[tokio::test]
     async fn file_store_runs_in_wal_mode_with_synchronous_normal() {
         let dir = tempfile::tempdir().unwrap();
