@@ -93,9 +93,19 @@ impl ParserThreads {
         }
     }
 
-    /// Queues `job`; false when no parser thread could take it.
-    fn run(&self, job: ParseJob) -> bool {
-        self.queue.lock().is_ok_and(|queue| queue.send(job).is_ok())
+    /// Queues `work`; its result (or its panic) arrives on the receiver. `None` when no
+    /// parser thread could take it.
+    fn submit<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Option<tokio::sync::oneshot::Receiver<std::thread::Result<T>>> {
+        let (done, outcome) = tokio::sync::oneshot::channel();
+        let job: ParseJob = Box::new(move || {
+            // A panicking parse (a hostile page) must not take its thread with it.
+            let _ = done.send(std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)));
+        });
+        let queued = self.queue.lock().is_ok_and(|queue| queue.send(job).is_ok());
+        queued.then_some(outcome)
     }
 }
 
@@ -230,15 +240,9 @@ impl<'a> CollectContext<'a> {
         self.tally.set_activity(Some(format!("parsing {url}")));
         // A parser thread does not inherit the task's span; carry it, so that warnings name the source.
         let span = tracing::Span::current();
-        let (done, outcome) = tokio::sync::oneshot::channel();
-        let job = move || {
-            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| span.in_scope(|| work(&guard))));
-            let _ = done.send(result);
-        };
-        let joined = if PARSERS.run(Box::new(job)) {
-            outcome.await.ok()
-        } else {
-            None
+        let joined = match PARSERS.submit(move || span.in_scope(|| work(&guard))) {
+            Some(outcome) => outcome.await.ok(),
+            None => None,
         };
         self.tally.set_activity(None);
         match joined {
@@ -542,6 +546,19 @@ fn panicked(source: String, e: &tokio::task::JoinError) -> SourceOutcome {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_parser_thread_survives_a_panicking_parse() {
+        let threads = ParserThreads::start(1);
+        let panicked = threads
+            .submit(|| -> u32 { panic!("hostile page") })
+            .unwrap()
+            .await
+            .unwrap();
+        assert!(panicked.is_err());
+        let next = threads.submit(|| 7).unwrap().await.unwrap();
+        assert_eq!(next.ok(), Some(7));
+    }
 
     fn table(src: &str) -> toml::Table {
         src.parse().unwrap()
