@@ -69,7 +69,7 @@ type ParseJob = Box<dyn FnOnce() + Send>;
 
 /// A queue of parse jobs and the threads that take them in turn.
 struct ParserThreads {
-    queue: std::sync::Mutex<std::sync::mpsc::Sender<ParseJob>>,
+    queue: std::sync::mpsc::Sender<ParseJob>,
 }
 
 impl ParserThreads {
@@ -88,9 +88,7 @@ impl ParserThreads {
                 tracing::warn!(%error, "cannot start a parser thread");
             }
         }
-        ParserThreads {
-            queue: std::sync::Mutex::new(queue),
-        }
+        ParserThreads { queue }
     }
 
     /// Queues `work`; its result (or its panic) arrives on the receiver. `None` when no
@@ -104,8 +102,7 @@ impl ParserThreads {
             // A panicking parse (a hostile page) must not take its thread with it.
             let _ = done.send(std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)));
         });
-        let queued = self.queue.lock().is_ok_and(|queue| queue.send(job).is_ok());
-        queued.then_some(outcome)
+        self.queue.send(job).is_ok().then_some(outcome)
     }
 }
 
