@@ -52,7 +52,7 @@ impl fmt::Display for ClosedWording {
 /// Cheap gate: only texts with one of these stems are read sentence by sentence.
 static TRIGGER: Pattern<Regex> = Pattern::new(|| {
     Regex::new(
-        r"(?i)abgeschlossen|beendet|ausgelaufen|abgelaufen|geschlossen|eingestellt|ausgeschöpft|ausgeschoepft|nicht\s+mehr|keine\s+(?:\w+\s+)?(?:anträge|antraege|bewerbungen)|endete|closed|no\s+longer|no\s+(?:further|more|new)\s+(?:applications|calls)|nicht\s+möglich|abzusehen|ended|discontinued|vorgesehen|geplant|ausgesetzt|gestoppt|(?:vollständig|vollstaendig|bereits)\s+gebunden|nicht\s+(?:mehr\s+)?(?:fort|weiter)|kraft\s+getreten|kraft\s+gesetzt|auslaufphase|wird\s+es\s+(?:\w+\s+)?nicht|es\s+wird\s+kein|topf|töpfe|stopp|cut-?off|verausgabt|(?:vollständig|vollstaendig|komplett|restlos)\s+(?:vergeben|bewilligt)|mittel\s+sind\s+(?:bereits\s+)?(?:vergeben|bewilligt)",
+        r"(?i)abgeschlossen|beendet|ausgelaufen|abgelaufen|geschlossen|eingestellt|ausgeschöpft|ausgeschoepft|nicht\s+mehr|keine\s+(?:\w+\s+)?(?:anträge|antraege|bewerbungen)|endete|closed|no\s+longer|no\s+(?:further|more|new)\s+(?:applications|calls)|nicht\s+möglich|abzusehen|ended|discontinued|vorgesehen|geplant|ausgesetzt|gestoppt|(?:vollständig|vollstaendig|bereits)\s+gebunden|nicht\s+(?:mehr\s+)?(?:fort|weiter)|kraft\s+getreten|kraft\s+gesetzt|auslaufphase|wird\s+es\s+(?:\w+\s+)?nicht|es\s+wird\s+kein|topf|töpfe|stopp|cut-?off|verausgabt|(?:vollständig|vollstaendig|komplett|restlos)\s+(?:vergeben|bewilligt)|mittel\s+sind\s+(?:bereits\s+)?(?:vergeben|bewilligt)|verstrichen|vorbei|vorüber|vorueber|vergriffen|verbraucht|nicht\s+in\s+sicht|nicht\s+(?:mehr\s+)?(?:verlängert|verlaengert|neu\s+aufgelegt)|wound\s+down",
     )
     .expect("closure trigger regex")
 });
@@ -60,7 +60,7 @@ static TRIGGER: Pattern<Regex> = Pattern::new(|| {
 /// A participle that closes when its subject is the call ("ist abgeschlossen").
 /// Whole words only: "abgeschlossene Projekte" is an adjective.
 static PARTICIPLE: Pattern<Regex> = Pattern::new(|| {
-    Regex::new(r"(?i)\b(?:abgeschlossen|beendet|ausgelaufen|abgelaufen|geschlossen|eingestellt|endete|endeten)\b")
+    Regex::new(r"(?i)\b(?:abgeschlossen|beendet|ausgelaufen|abgelaufen|geschlossen|eingestellt|endete|endeten|verstrichen|vorbei|vorüber|vorueber)\b")
         .expect("participle regex")
 });
 
@@ -75,7 +75,7 @@ static BARE: Pattern<Regex> = Pattern::new(|| {
 /// The call, its application window or its round as the subject of a closing participle.
 static CALL_NOUN: Pattern<Regex> = Pattern::new(|| {
     Regex::new(
-        r"(?i)\b\w*(?:aufruf|aufrufs|aufrufe|programm|programms|wettbewerb|wettbewerbs|ausschreibung|bewerbungsverfahren|bewerbungsphase|bewerbungsfrist|bewerbungsfristen|bewerbungszeitraum|antragsverfahren|antragsphase|antragsfrist|antragsfristen|antragszeitraum|antragstellung|einreichungsfrist|einreichungsfristen|einreichungsphase|förderrunde|förderphase|förderperiode|interessenbekundung\w*|auswahlverfahren|qualifizierungsprozess|initiative|pilotphase|modellphase|erprobungsphase|modellvorhaben|förderwelle|förderrichtlinie|förderung|foerderung|förderfenster|antragsfenster|bewerbungsfenster|einreichungsfenster|call)\b",
+        r"(?i)\b\w*(?:frist|fristen|aufruf|aufrufs|aufrufe|programm|programms|wettbewerb|wettbewerbs|ausschreibung|bewerbungsverfahren|bewerbungsphase|bewerbungsfrist|bewerbungsfristen|bewerbungszeitraum|antragsverfahren|antragsphase|antragsfrist|antragsfristen|antragszeitraum|antragstellung|einreichungsfrist|einreichungsfristen|einreichungsphase|förderrunde|förderphase|förderperiode|interessenbekundung\w*|auswahlverfahren|qualifizierungsprozess|initiative|pilotphase|modellphase|erprobungsphase|modellvorhaben|förderwelle|förderrichtlinie|förderung|foerderung|förderfenster|antragsfenster|bewerbungsfenster|einreichungsfenster|call)\b",
     )
     .expect("call noun regex")
 });
@@ -86,14 +86,14 @@ static CALL_NOUN: Pattern<Regex> = Pattern::new(|| {
 /// verausgabt", "alle verfügbaren Mittel sind bewilligt"); "bewilligt" alone also says
 /// "bewilligte Vorhaben", so it needs "vollständig" or "alle … Mittel sind".
 static EXHAUSTED: Pattern<Regex> = Pattern::new(|| {
-    Regex::new(r"(?i)\b\w*(?:mittel|budget|kontingent|volumen)\w*\s+(?:\w+\s+){0,3}?(?:ausgeschöpft|ausgeschoepft|aufgebraucht|erschöpft|verausgabt|(?:vollständig|vollstaendig|bereits)\s+gebunden|(?:vollständig|vollstaendig|komplett|restlos)\s+(?:vergeben|bewilligt))\b|\balle\s+(?:\w+\s+)?\w*mittel\s+sind\s+(?:bereits\s+)?(?:vergeben|bewilligt)\b")
+    Regex::new(r"(?i)\b\w*(?:mittel|budget|kontingent|volumen)\w*\s+(?:\w+\s+){0,3}?(?:ausgeschöpft|ausgeschoepft|aufgebraucht|erschöpft|verausgabt|(?:vollständig|vollstaendig|bereits)\s+gebunden|(?:vollständig|vollstaendig|komplett|restlos)\s+(?:vergeben|bewilligt))\b|\balle\s+(?:\w+\s+)?\w*mittel\s+sind\s+(?:bereits\s+)?(?:vergeben|bewilligt)\b|\b\w*(?:mittel|budget|kontingent)\w*\b[^.;]{0,60}?\b(?:vergriffen|verbraucht)\b")
         .expect("exhausted regex")
 });
 
 /// Applications no longer taken, or no more calls ("neue Förderaufrufe finden nicht mehr statt").
 static NO_MORE: Pattern<Regex> = Pattern::new(|| {
     Regex::new(
-        r"(?i)\b(?:antrag\w*|anträge|antraege|bewerbung\w*|einreichung\w*|förderanträge|projektanträge|projektskizzen|bewilligung\w*)\b[^.;]{0,60}?\bnicht\s+mehr\s+(?:möglich|gestellt|angenommen|entgegengenommen|eingereicht|berücksichtigt)|\bkeine\s+(?:neuen\s+|weiteren\s+)?(?:anträge|antraege|förderanträge|bewerbungen|projektanträge)\s+(?:\w+\s+){0,3}?mehr\b|\b(?:call|applications?|submissions?|submission\s+(?:session|period|window)|topic)\b[^.;]{0,30}?\b(?:is|are|has\s+been|have\s+been)\s+(?:now\s+)?closed\b|\bno\s+longer\s+accept|\bno\s+(?:further|more|new)\s+applications\b|\b(?:call|applications?)\b[^.;]{0,40}?\bclosed\s+on\b|\b(?:antrag\w*|anträge|antraege|bewerbung\w*)\s+(?:ist|sind)\s+nicht\s+möglich\b|\bvon\s+(?:weiteren\s+|neuen\s+)?(?:anträgen|antraegen|bewerbungen|projektanträgen)\s+(?:\w+\s+){0,4}?abzusehen\b|\b(?:eine|ein|weitere|neue|neuer|neues)\s+(?:weitere\s+|neue\s+)?\w*(?:runde|runden|staffel|staffeln|aufruf|aufrufe)\s+(?:ist|sind)\s+nicht\s+(?:mehr\s+)?(?:vorgesehen|geplant)\b|\b(?:keine|kein)\s+(?:weiteren?\s+|neuen?\s+)?\w*(?:runde|runden|staffel|staffeln|aufruf|aufrufe)\s+(?:ist|sind)\s+(?:mehr\s+)?(?:vorgesehen|geplant)\b|\b\w*(?:runden|staffeln|aufrufe|ausschreibungen|wettbewerbe)\s+(?:finden\s+(?:\w+\s+){0,2}?nicht\s+mehr\s+statt|erscheinen\s+nicht\s+mehr)\b",
+        r"(?i)\b(?:antrag\w*|anträge|antraege|bewerbung\w*|einreichung\w*|förderanträge|projektanträge|projektskizzen|bewilligung\w*)\b[^.;]{0,60}?\bnicht\s+mehr\s+(?:möglich|gestellt|angenommen|entgegengenommen|eingereicht|berücksichtigt|bewilligt)|\b(?:nimmt|nehmen)\s+keine\s+(?:neuen\s+|weiteren\s+)?(?:anträge|antraege|förderanträge|bewerbungen|projektanträge|projektskizzen)\s+(?:mehr\s+)?(?:entgegen|an)\b|\bkeine\s+(?:neuen\s+|weiteren\s+)?(?:anträge|antraege|förderanträge|bewerbungen|projektanträge)\s+(?:\w+\s+){0,3}?mehr\b|\b(?:call|applications?|submissions?|submission\s+(?:session|period|window)|topic)\b[^.;]{0,30}?\b(?:is|are|has\s+been|have\s+been)\s+(?:now\s+)?closed\b|\bno\s+longer\s+accept|\bno\s+(?:further|more|new)\s+applications\b|\b(?:call|applications?)\b[^.;]{0,40}?\bclosed\s+on\b|\b(?:antrag\w*|anträge|antraege|bewerbung\w*)\s+(?:ist|sind)\s+nicht\s+möglich\b|\bvon\s+(?:weiteren\s+|neuen\s+)?(?:anträgen|antraegen|bewerbungen|projektanträgen)\s+(?:\w+\s+){0,4}?abzusehen\b|\b(?:eine|ein|weitere|neue|neuer|neues)\s+(?:weitere\s+|neue\s+)?\w*(?:runde|runden|staffel|staffeln|aufruf|aufrufe)\s+(?:ist|sind)\s+nicht\s+(?:mehr\s+)?(?:vorgesehen|geplant)\b|\b(?:keine|kein)\s+(?:weiteren?\s+|neuen?\s+)?\w*(?:runde|runden|staffel|staffeln|aufruf|aufrufe)\s+(?:ist|sind)\s+(?:mehr\s+)?(?:vorgesehen|geplant)\b|\b\w*(?:runden|staffeln|aufrufe|ausschreibungen|wettbewerbe)\s+(?:finden\s+(?:\w+\s+){0,2}?nicht\s+mehr\s+statt|erscheinen\s+nicht\s+mehr)\b",
     )
     .expect("no more regex")
 });
@@ -103,7 +103,7 @@ static NO_MORE: Pattern<Regex> = Pattern::new(|| {
 /// opened ("Neue Förderverfahren werden nicht mehr eröffnet"); ninth round.
 static DISCONTINUED: Pattern<Regex> = Pattern::new(|| {
     Regex::new(
-        r"(?i)\b\w*(?:programm|programme|aufruf|förderung|foerderung|richtlinie|förderlinie|initiative|wettbewerb)\b[^.;]{0,60}?\bnicht\s+(?:mehr\s+)?(?:fortzuführen|fortzufuehren|fortzusetzen|fortgeführt|fortgefuehrt|fortgesetzt|weiterzuführen|weitergeführt)\b|\b(?:neue|weitere)\s+\w*(?:verfahren|aufrufe|runden|staffeln|ausschreibungen)\s+(?:werden|wird)\s+nicht\s+mehr\s+(?:eröffnet|gestartet|aufgelegt|veröffentlicht)\b",
+        r"(?i)\b\w*(?:programm|programme|aufruf|förderung|foerderung|richtlinie|förderlinie|initiative|wettbewerb)\b[^.;]{0,60}?\bnicht\s+(?:mehr\s+)?(?:fortzuführen|fortzufuehren|fortzusetzen|fortgeführt|fortgefuehrt|fortgesetzt|weiterzuführen|weitergeführt|verlängert|verlaengert|neu\s+aufgelegt|wieder\s+aufgelegt|erneut\s+aufgelegt)\b|\b(?:neue|weitere)\s+\w*(?:verfahren|aufrufe|runden|staffeln|ausschreibungen)\s+(?:werden|wird)\s+nicht\s+mehr\s+(?:eröffnet|gestartet|aufgelegt|veröffentlicht)\b|\b(?:fortführung|fortfuehrung|fortsetzung|neuauflage|wiederauflage)\b[^.;]{0,80}?\b(?:ist|sind|wird|werden)\s+(?:\w+\s+){0,4}?nicht\s+(?:vorgesehen|geplant|beabsichtigt|in\s+sicht)\b",
     )
     .expect("discontinued regex")
 });
@@ -146,7 +146,7 @@ static LIFTED: Pattern<Regex> =
 /// An English programme or call that has ended, or no further calls.
 static ENDED_EN: Pattern<Regex> = Pattern::new(|| {
     Regex::new(
-        r"(?i)\b(?:initiative|programme|program|scheme|call|funding)\b[^.;]{0,30}?\b(?:has|have)\s+(?:now\s+)?(?:ended|been\s+discontinued|been\s+closed)\b|\bno\s+(?:further|more|new)\s+calls\b|\bno\s+(?:further|more|new)\s+(?:calls?|cut-?offs?|deadlines?|rounds?)\s+(?:is|are|will\s+be|has\s+been|have\s+been)\s+(?:planned|foreseen|scheduled|expected)\b",
+        r"(?i)\b(?:initiative|programme|program|scheme|call|funding|pilot|facility)\b[^.;]{0,30}?\b(?:has|have)\s+(?:now\s+)?(?:ended|been\s+discontinued|been\s+closed|wound\s+down)\b|\bno\s+(?:further|more|new)\s+calls\b|\bno\s+(?:further|more|new)\s+(?:calls?|cut-?offs?|deadlines?|rounds?)\s+(?:is|are|will\s+be|has\s+been|have\s+been)\s+(?:planned|foreseen|scheduled|expected)\b",
     )
     .expect("ended regex")
 });
@@ -190,7 +190,7 @@ static CALL_YEAR: Pattern<Regex> = Pattern::new(|| {
 /// "galt vom 1. März 2021 bis zum 29. Februar 2024".
 static RUNTIME: Pattern<Regex> = Pattern::new(|| {
     Regex::new(
-        r"(?i)(?:laufzeit|förderzeitraum|programmzeitraum|förderperiode|programmperiode)[:\s]*(?:von\s+)?(?:20\d\d)\s*(?:–|—|-|bis)\s*(20\d\d)(?-u:\b)|(?:läuft|lief|befristet|gilt|galt)\s+(?:noch\s+)?(?:vo[nm]\s+(?:\d{1,2}\.\s*(?:\d{1,2}\.|\p{L}+)\s*)?20\d\d\s+)?bis\s+(?:zum\s+|ende\s+|mitte\s+)?(?:\d{1,2}\.\s*(?:\d{1,2}\.|\p{L}+)\s*)?(20\d\d)(?-u:\b)",
+        r"(?i)(?:laufzeit|förderzeitraum|programmzeitraum|förderperiode|programmperiode)[:\s]*(?:von\s+)?(?:20\d\d)\s*(?:–|—|-|bis)\s*(20\d\d)(?-u:\b)|(?:läuft|lief|befristet|gilt|galt)\s+(?:noch\s+)?(?:vo[nm]\s+(?:\d{1,2}\.\s*(?:\d{1,2}\.|\p{L}+)\s*)?20\d\d\s+)?bis\s+(?:zum\s+|ende\s+|mitte\s+)?(?:\d{1,2}\.\s*(?:\d{1,2}\.|\p{L}+)\s*)?(20\d\d)(?-u:\b)|\b(?:ran|run|running)\s+from\s+(?:20\d\d)\s+(?:to|until|till)\s+(20\d\d)(?-u:\b)|\bran\s+until\s+(?:the\s+end\s+of\s+)?(20\d\d)(?-u:\b)",
     )
     .expect("runtime regex")
 });
@@ -314,7 +314,10 @@ fn says_closed(sentence: &str, previous: &str) -> bool {
 /// (`previous`: see [`says_closed`]).
 fn participle_closes(sentence: &str, start: usize, end: usize, previous: &str) -> bool {
     let clause = clause_before(sentence, start);
-    let after = &sentence[end..];
+    // Only the participle's own clause counts after it: "ist ausgelaufen und wird nicht
+    // verlängert" states the end, "muss abgeschlossen werden" does not.
+    let rest = &sentence[end..];
+    let after = CLAUSE_END.get().find(rest).map_or(rest, |m| &rest[..m.start()]);
     let participle = sentence[start..end].to_lowercase();
     // "Die Antragsphase endete am 30. Juni 2025" is a finite statement by itself, unless it
     // speaks of an earlier round ("Die erste Runde endete …").
@@ -331,6 +334,10 @@ fn participle_closes(sentence: &str, start: usize, end: usize, previous: &str) -
         && !MODAL.get().is_match(after)
         && !after.trim_start().to_lowercase().starts_with("sein")
 }
+
+/// Where a clause after a participle ends: a comma, a semicolon or a coordinating "und".
+static CLAUSE_END: Pattern<Regex> =
+    Pattern::new(|| Regex::new(r"(?i)[,;]|\s(?:und|sowie|and)\s").expect("clause end regex"));
 
 /// A clause whose subject is a pronoun and whose verb is a form of "sein" or "werden"
 /// in the past: "Es ist", "Sie wurde", "Dieses ist inzwischen".
@@ -522,6 +529,18 @@ mod tests {
             "Vorübergehender Antragsstopp im Kleinprojektefonds.",
             "The submission session is closed and the work programme does not continue the topic.",
             "No further cut-off is planned for this topic.",
+            // Twelfth round: a deadline passed, a call over, money gone, applications no longer
+            // granted or taken, a programme not extended or not renewed.
+            "Die Frist für Anträge ist verstrichen; eine Neuauflage ist derzeit nicht in Sicht.",
+            "Der Förderaufruf ist vorbei.",
+            "Das Kontingent für den Bonus war innerhalb weniger Wochen vergriffen.",
+            "Die bereitgestellten Mittel sind weitgehend verbraucht und gebunden.",
+            "Die Bewilligungsstelle nimmt keine weiteren Anträge entgegen.",
+            "Das Angebot ist nicht mehr enthalten; Anträge können seitdem nicht mehr bewilligt werden.",
+            "Das Förderprogramm ist zum 31. Dezember 2024 ausgelaufen und wird nicht verlängert.",
+            "Die Förderung wird nicht neu aufgelegt.",
+            "Eine Fortführung des Programms ist nicht vorgesehen.",
+            "The support facility has wound down and does not take on further villages.",
         ] {
             assert!(phrase(t), "{t}: {:?}", text(t));
         }
@@ -580,6 +599,14 @@ mod tests {
             "Nach dem Antragsstopp 2024 wurde das Programm neu aufgelegt.",
             "Eine zweite Staffel wird es geben.",
             "The next cut-off is planned for spring.",
+            // Twelfth round: the same wordings as a condition, a plan or a negation.
+            "Die Antragsfrist ist noch nicht verstrichen.",
+            "Anträge werden angenommen, bis das Kontingent vergriffen ist.",
+            "Eine Verlängerung der Frist ist nicht vorgesehen.",
+            "Eine Fortsetzung des Programms ist geplant.",
+            "Das Programm läuft bis 2028 und wird danach nicht verlängert.",
+            "Wenn die Mittel verbraucht sind, endet die Förderung.",
+            "Der Antragsstopp ist vorbei; Anträge sind wieder möglich.",
         ] {
             assert_eq!(text(t), None, "{t}");
         }
@@ -634,6 +661,12 @@ mod tests {
             text("Die Richtlinie gilt vom 1. März 2025 bis zum 28. Februar 2027."),
             None
         );
+        assert_eq!(
+            text("The pilot project ran from 2019 to 2022."),
+            Some(ClosedWording::RuntimeEnded { year: 2022 })
+        );
+        assert_eq!(text("The scheme ran until 2023."), Some(ClosedWording::RuntimeEnded { year: 2023 }));
+        assert_eq!(text("The programme is running from 2025 to 2028."), None);
         assert_eq!(text("Förderperiode 2021–2027"), None);
         assert_eq!(text("Programmlaufzeit 2017–2020, verlängert bis 31.12.2027."), None);
     }
