@@ -665,7 +665,10 @@ mod tests {
             text("The pilot project ran from 2019 to 2022."),
             Some(ClosedWording::RuntimeEnded { year: 2022 })
         );
-        assert_eq!(text("The scheme ran until 2023."), Some(ClosedWording::RuntimeEnded { year: 2023 }));
+        assert_eq!(
+            text("The scheme ran until 2023."),
+            Some(ClosedWording::RuntimeEnded { year: 2023 })
+        );
         assert_eq!(text("The programme is running from 2025 to 2028."), None);
         assert_eq!(text("Förderperiode 2021–2027"), None);
         assert_eq!(text("Programmlaufzeit 2017–2020, verlängert bis 31.12.2027."), None);
