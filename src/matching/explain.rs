@@ -165,7 +165,7 @@ fn weighing_notes(a: &Assessment) -> Vec<String> {
     if a.cross_cutting {
         notes.push(format!(
             "Regionalprogramm (LEADER, Regionalbudget, Interreg, EUREGIO): Schwelle auf {} % gesenkt, jedes Handlungsfeld zählt für sich",
-            (super::CROSS_CUTTING_SHARE * 100.0).round()
+            format!("{}", super::CROSS_CUTTING_SHARE * 100.0).replace('.', ",")
         ));
     }
     if let Some(cap) = a.text_capped {

@@ -72,6 +72,12 @@ pub struct Matcher {
 /// a long text cannot carry a field; the title and summary must carry the rest.
 pub const TEXT_CAP_SHARE: f64 = 0.75;
 
+/// When the title and summary speak for no Handlungsfeld at all (a generic
+/// "Aufruf 2027" with a summary that names no topic), a full text that names at
+/// least this many distinct terms of a profile states the call's aim and is not
+/// capped: one incidental word is not a theme, three are (thirteenth round).
+pub const TEXT_AIM_TERMS: usize = 3;
+
 /// A Handlungsfeld passes only when its strength (best score ÷ pass mark of its
 /// profile and projects) reaches this share of the call's strongest Handlungsfeld
 /// profile's strength, counted at most [`STRENGTH_CAP`]. Chosen on the tuning
@@ -85,8 +91,11 @@ pub const STRENGTH_CAP: f64 = 3.0;
 /// Regional programmes (LEADER, Regionalbudget, Interreg, EUREGIO) cover many
 /// Handlungsfelder: each Handlungsfeld profile passes at this share of its
 /// threshold, on its own words, without the relative rule and without the
-/// full-text cap (projects keep their full threshold).
-pub const CROSS_CUTTING_SHARE: f64 = 0.5;
+/// full-text cap (projects keep their full threshold). 0.375 of a threshold of 4
+/// is 1.5: one full-text hit of a weight-1.5 rule, a theme the programme names
+/// once in its list ("ein WLAN-Zugang im Dorfgemeinschaftshaus"); chosen on the
+/// tuning part in the thirteenth round (was 0.5).
+pub const CROSS_CUTTING_SHARE: f64 = 0.375;
 
 /// Everything decided about one profile for one call.
 struct Assessment<'c> {
@@ -143,6 +152,22 @@ struct Overshadowed {
 
 /// The part of a rule's contribution found in the title or summary: its
 /// positive terms' strength there over their strength anywhere.
+/// How many distinct terms (leaves) of the rules that added to a score were found.
+fn distinct_terms(rules: &[RuleOutcome]) -> usize {
+    let mut leaves: Vec<u32> = Vec::new();
+    for t in rules
+        .iter()
+        .filter(|r| r.contribution > 0.0)
+        .flat_map(|r| &r.terms)
+        .filter(|t| !t.negated && !t.occurrences.is_empty())
+    {
+        if !leaves.contains(&t.leaf) {
+            leaves.push(t.leaf);
+        }
+    }
+    leaves.len()
+}
+
 fn lead_part(outcome: &RuleOutcome) -> f64 {
     if outcome.contribution <= 0.0 {
         return 0.0;
@@ -289,7 +314,13 @@ impl Matcher {
             let score: f64 = scored.iter().map(|(_, c)| c).sum();
             // Near misses are measured on the configured threshold, also in regional
             // programmes: their halved pass mark would keep every faint hit.
-            if score <= 0.0 || score < NEAR_MISS_SHARE * info.threshold {
+            // A regional programme's Handlungsfeld profile is kept down to its lowered pass mark.
+            let floor = if doc.cross_cutting && info.project.is_none() {
+                NEAR_MISS_SHARE.min(CROSS_CUTTING_SHARE) * info.threshold
+            } else {
+                NEAR_MISS_SHARE * info.threshold
+            };
+            if score <= 0.0 || score < floor {
                 continue;
             }
             // Only the rules that added to the score are traced again, for the reasons.
@@ -481,7 +512,10 @@ impl Matcher {
         let info = &self.profiles[p];
         let raw: f64 = rules.iter().map(|r| r.contribution).sum();
         let headline_elsewhere = doc.has_summary || !headline.is_empty();
-        let incidental = !doc.cross_cutting && headline_elsewhere && !headline.contains(&info.handlungsfeld);
+        let incidental = !doc.cross_cutting
+            && headline_elsewhere
+            && !headline.contains(&info.handlungsfeld)
+            && !(headline.is_empty() && distinct_terms(rules) >= TEXT_AIM_TERMS);
         let cap = TEXT_CAP_SHARE * info.threshold;
         let lead: f64 = rules.iter().map(lead_part).sum();
         let capped = (incidental && raw - lead > cap).then_some(cap);

@@ -683,3 +683,45 @@ fn a_call_closed_by_its_wording_never_matches_and_says_why() {
     c.deadline = Deadline::Dates(vec![DeadlineDate::on(day(2026, 4, 12))]);
     assert!(find(&matcher.match_call(&c, today()), "digitale-infrastruktur").passed);
 }
+
+#[test]
+fn a_regional_programme_passes_for_a_theme_its_list_names_once() {
+    // One full-text hit of a weight-1.5 rule: 1.5, the lowered pass mark (0.375 × 4).
+    let mut cfg = config();
+    cfg.strategy.handlungsfelder[1].profile = profile(&[("Onlinezugang*", 1.5)], 4.0);
+    let mut c = call("Regionalbudget 9Plus: Kleinprojekte 2027", "");
+    c.regions = vec![Region::Named("LEADER-Region 9Plus".into())];
+    c.text = "Beispiele: Bänke am Dorfplatz oder ein Onlinezugang für das Vereinsheim.".into();
+    let ms = run(&cfg, &c);
+    let m = find(&ms, "verwaltung");
+    assert!(m.passed && m.score == 1.5, "{m:#?}");
+    // Outside a regional programme the same hit is far from the threshold (and no near miss).
+    c.title = "Kleinprojekte 2027".into();
+    c.regions = vec![Region::Bundesweit];
+    assert!(!passed(&run(&cfg, &c), "verwaltung"));
+}
+
+#[test]
+fn a_full_text_aim_counts_when_title_and_summary_name_no_field() {
+    // Title and summary speak for no Handlungsfeld; the full text names three terms of one.
+    let mut c = call(
+        "Kreisfonds: Aufruf 2027",
+        "Der Kreis unterstützt Vorhaben seiner Gemeinden.",
+    );
+    c.text =
+        "Gefördert werden Glasfaser zu abgelegenen Höfen, Gigabit-Anschlüsse für Schulen und Breitband in Weilern."
+            .into();
+    let m = find(&run(&config(), &c), "digitale-infrastruktur").clone();
+    assert!(m.passed, "{m:#?}");
+    // One term repeated is still one incidental word: capped at 0.75 × threshold.
+    c.text = "Gefördert wird Glasfaser. Glasfaser zu Höfen, Glasfaser in Weilern, Glasfaser überall.".into();
+    let m = find(&run(&config(), &c), "digitale-infrastruktur").clone();
+    assert!(!m.passed && m.score == 3.0, "{m:#?}");
+    // When the title speaks for another field, three terms in the full text stay capped.
+    c.title = "Verwaltung digital: Onlinezugang 2027".into();
+    c.text =
+        "Gefördert werden Glasfaser zu abgelegenen Höfen, Gigabit-Anschlüsse für Schulen und Breitband in Weilern."
+            .into();
+    let m = find(&run(&config(), &c), "digitale-infrastruktur").clone();
+    assert!(!m.passed && m.score == 3.0, "{m:#?}");
+}
