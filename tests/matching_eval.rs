@@ -33,9 +33,11 @@ mod floors {
     /// round: F1 0.865, precision 0.871 (61 right, 9 false positives, 10 missed); ninth round:
     /// the same (61, 9, 10), so the floors stay; tenth round: F1 0.878, precision 0.897 (61
     /// right, 7 false positives, 10 missed), so the floors rise to 0.85 and 0.87 (two false
-    /// positives of margin).
-    pub const MEASURED_HF_F1: f64 = 0.85;
-    pub const MEASURED_HF_PRECISION: f64 = 0.87;
+    /// positives of margin). Thirteenth round: F1 0.884, precision 0.910 (61 right, 6 false
+    /// positives, 10 missed), so they rise to 0.86 and 0.88 (two false positives of margin:
+    /// 61, 8, 10 gives F1 0.871 and precision 0.884; with one more miss F1 0.863).
+    pub const MEASURED_HF_F1: f64 = 0.86;
+    pub const MEASURED_HF_PRECISION: f64 = 0.88;
 }
 
 /// The target for both sets; printed next to the floors.

@@ -512,10 +512,12 @@ impl Matcher {
         let info = &self.profiles[p];
         let raw: f64 = rules.iter().map(|r| r.contribution).sum();
         let headline_elsewhere = doc.has_summary || !headline.is_empty();
-        let incidental = !doc.cross_cutting
-            && headline_elsewhere
-            && !headline.contains(&info.handlungsfeld)
-            && !(headline.is_empty() && distinct_terms(rules) >= TEXT_AIM_TERMS);
+        let mut incidental = !doc.cross_cutting && headline_elsewhere && !headline.contains(&info.handlungsfeld);
+        // Title and summary silent on every field: a broad full text states the aim
+        // (counted only here, where the cap would apply).
+        if incidental && headline.is_empty() && distinct_terms(rules) >= TEXT_AIM_TERMS {
+            incidental = false;
+        }
         let cap = TEXT_CAP_SHARE * info.threshold;
         let lead: f64 = rules.iter().map(lead_part).sum();
         let capped = (incidental && raw - lead > cap).then_some(cap);
