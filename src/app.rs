@@ -557,8 +557,10 @@ impl Known {
         }
     }
 
-    /// Same call, same content, and every listing of it already recorded.
+    /// Same call, same content, and every listing of it already recorded. A parsed call
+    /// is sealed ([`Call::seal`]) as its parser's last step, so its fingerprint is current.
     fn unchanged(&self, call: &Call, source: &str) -> bool {
+        debug_assert_eq!(call.fingerprint, call.compute_fingerprint(), "a parsed call is sealed");
         let own = crate::model::SourceLink {
             source: source.to_string(),
             url: call.url.clone(),
@@ -566,7 +568,7 @@ impl Known {
         self.id == call.id
             && self.links.contains(&own)
             && call.links.iter().all(|l| self.links.contains(l))
-            && self.fingerprint == call.compute_fingerprint()
+            && self.fingerprint == call.fingerprint
     }
 }
 

@@ -984,7 +984,28 @@ async fn an_unchanged_source_sees_again_what_it_listed_last_not_what_it_dropped(
         .unwrap();
     assert_eq!(store.calls_per_source().await.unwrap()["feed"], 2);
 
+    let before = store.calls_fingerprint().await.unwrap();
     assert_eq!(store.mark_source_seen("feed", t(3, 8)).await.unwrap(), 1);
+    assert_ne!(
+        store.calls_fingerprint().await.unwrap(),
+        before,
+        "seen again is a change"
+    );
+    for source in [None, Some("feed".to_string())] {
+        let filter = CallFilter {
+            source,
+            seen_since: Some(t(3, 8)),
+            ..CallFilter::default()
+        };
+        let recent: Vec<CallId> = store
+            .list_calls(&filter)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|c| c.id)
+            .collect();
+        assert_eq!(recent, [a.id.clone()], "only A was seen since the third day");
+    }
     let seen = |id: &CallId| {
         let store = &store;
         let id = id.clone();

@@ -9,6 +9,7 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use aho_corasick::automaton::{Automaton, StateID};
 use aho_corasick::nfa::contiguous;
@@ -466,8 +467,8 @@ impl Index {
         }
         let mut patterns: Vec<(u32, String)> = needles.into_iter().map(|(s, id)| (id, s)).collect();
         patterns.sort_unstable();
-        let scanner = Scanner::build(patterns.iter().map(|(_, s)| s.as_str()));
         let longest = patterns.iter().map(|(_, s)| s.len()).max().unwrap_or(0);
+        let scanner = Scanner::build(patterns.into_iter().map(|(_, s)| s).collect());
         let mut needle_leaves = vec![Vec::new(); needle_rules.len()];
         for (id, leaf) in leaves.iter().enumerate() {
             for &n in &leaf.needles {
@@ -512,9 +513,9 @@ impl Index {
     /// Runs the automaton over `doc` once.
     pub fn search<'d>(&self, doc: &'d Doc) -> Hits<'d> {
         let mut scratch = Scratch::take(self.needle_rules.len());
-        match &self.scanner {
-            Scanner::Dfa(dfa) => scan(dfa, self.longest, doc, &mut scratch),
-            Scanner::Nfa(nfa) => scan(nfa, self.longest, doc, &mut scratch),
+        match self.scanner.dfa_for(doc) {
+            Some(dfa) => scan(dfa, self.longest, doc, &mut scratch),
+            None => scan(&self.scanner.nfa, self.longest, doc, &mut scratch),
         }
         scratch.group_by_needle();
         Hits { doc, scratch }
@@ -562,28 +563,53 @@ impl Index {
     }
 }
 
-/// The automaton over all needles: a DFA, or a contiguous NFA when the DFA
-/// cannot be built. Driven by [`scan`]'s own loop.
-enum Scanner {
-    Dfa(dfa::DFA),
-    Nfa(contiguous::NFA),
+/// Text to scan before the DFA is built: building it for the deployment's needles costs
+/// about 80 million instructions (~8 ms in every process that matches), which the
+/// contiguous NFA, at roughly twice the DFA's cost per byte, spends over some 2 MB of text.
+/// A pass that matches a few new calls never builds it; a pass over thousands does at once.
+const DFA_AFTER_BYTES: usize = 2 << 20;
+
+/// The automaton over all needles, driven by [`scan`]'s own loop: a contiguous NFA
+/// (a tenth of the DFA's build time) until [`DFA_AFTER_BYTES`] were scanned, then the
+/// DFA, unless it cannot be built.
+struct Scanner {
+    /// In needle id order.
+    patterns: Vec<String>,
+    nfa: contiguous::NFA,
+    dfa: OnceLock<Option<dfa::DFA>>,
+    scanned: AtomicUsize,
 }
 
 impl Scanner {
-    fn build<'p>(patterns: impl Iterator<Item = &'p str> + Clone) -> Scanner {
-        dfa::DFA::builder()
+    fn build(patterns: Vec<String>) -> Scanner {
+        let nfa = contiguous::NFA::builder()
             .match_kind(MatchKind::Standard)
             .prefilter(false)
-            .build(patterns.clone())
-            .map(Scanner::Dfa)
-            .or_else(|_| {
-                contiguous::NFA::builder()
+            .build(&patterns)
+            .expect("needles are plain strings");
+        Scanner {
+            patterns,
+            nfa,
+            dfa: OnceLock::new(),
+            scanned: AtomicUsize::new(0),
+        }
+    }
+
+    /// The DFA, once the text scanned before `doc` reached [`DFA_AFTER_BYTES`].
+    fn dfa_for(&self, doc: &Doc) -> Option<&dfa::DFA> {
+        let before = self.scanned.fetch_add(doc.text.len(), Ordering::Relaxed);
+        if before < DFA_AFTER_BYTES {
+            return None;
+        }
+        self.dfa
+            .get_or_init(|| {
+                dfa::DFA::builder()
                     .match_kind(MatchKind::Standard)
                     .prefilter(false)
-                    .build(patterns)
-                    .map(Scanner::Nfa)
+                    .build(&self.patterns)
+                    .ok()
             })
-            .expect("needles are plain strings")
+            .as_ref()
     }
 }
 
@@ -1344,6 +1370,30 @@ mod tests {
         let index = Index::build(&[&specs(&["Glasfaser", "Radweg AND NOT Glasfaser"]), &specs(&["Kita"])]);
         let doc = Doc::new(&text("Glasfaser"));
         assert_eq!(index.candidates(&index.search(&doc)), vec![(0, 0)]);
+    }
+
+    /// The same hits from the NFA that starts a pass and from the DFA that takes over.
+    #[test]
+    fn the_dfa_takes_over_with_the_same_hits() {
+        let index = Index::build(&[
+            &specs(&["Glasfaser", "Radweg AND NOT Glasfaser"]),
+            &specs(&["Kita OR Schule", "\"digitale Bildung\""]),
+        ]);
+        let doc = Doc::new(&text(
+            "Glasfaser für Kitas und Schulen; digitale Bildung, ein Radweg zur Schule und Glasfaserausbau.",
+        ));
+        let seen = |hits: &Hits| (hits.scratch.hits.clone(), hits.scratch.touched.clone());
+        let by_nfa = seen(&index.search(&doc));
+        assert!(index.scanner.dfa.get().is_none(), "a short pass needs no DFA");
+        let long = Doc::new(&text(&"Radweg und Kita. ".repeat(DFA_AFTER_BYTES / 16)));
+        index.search(&long);
+        let by_dfa = seen(&index.search(&doc));
+        assert!(
+            index.scanner.dfa.get().is_some_and(Option::is_some),
+            "the DFA took over"
+        );
+        assert!(!by_nfa.0.is_empty());
+        assert_eq!(by_dfa, by_nfa);
     }
 
     #[test]

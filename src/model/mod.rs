@@ -462,25 +462,39 @@ impl Call {
         }
     }
 
-    /// Content fingerprint over everything a reader sees; not over timestamps or links.
+    /// Content fingerprint over everything a reader sees; not over timestamps or links:
+    /// the SHA-256 of the JSON array of those fields. The array is written straight into
+    /// the hash, the texts without a copy; the other fields go through a
+    /// `serde_json::Value` as they always did (its objects sort their keys), so the
+    /// bytes, and every stored fingerprint, stay the same.
     pub fn compute_fingerprint(&self) -> String {
-        let content = serde_json::json!([
-            self.title,
-            self.summary,
-            self.text,
-            self.funder,
-            self.funding_types,
-            self.topics,
-            self.regions,
-            self.applicants,
-            self.deadline,
-            self.status,
-            self.funding_rate,
-            self.amount_max_eur,
-            self.published,
-            self.external_id,
-        ]);
-        hex::encode(Sha256::digest(content.to_string().as_bytes()))
+        let mut hash = HashWriter(Sha256::new());
+        let texts = [&self.title, &self.summary, &self.text];
+        let rest = [
+            serde_json::json!(self.funder),
+            serde_json::json!(self.funding_types),
+            serde_json::json!(self.topics),
+            serde_json::json!(self.regions),
+            serde_json::json!(self.applicants),
+            serde_json::json!(self.deadline),
+            serde_json::json!(self.status),
+            serde_json::json!(self.funding_rate),
+            serde_json::json!(self.amount_max_eur),
+            serde_json::json!(self.published),
+            serde_json::json!(self.external_id),
+        ];
+        let mut separator = b"[".as_slice();
+        for text in texts {
+            hash.0.update(separator);
+            serde_json::to_writer(&mut hash, text).expect("a string serialises");
+            separator = b",";
+        }
+        for value in &rest {
+            hash.0.update(separator);
+            serde_json::to_writer(&mut hash, value).expect("a JSON value serialises");
+        }
+        hash.0.update(b"]");
+        hex::encode(hash.0.finalize())
     }
 
     /// Cleans every text a person reads (see [`clean_text`]) and sets `fingerprint`
@@ -634,6 +648,20 @@ pub struct Match {
     pub reasons: Vec<Reason>,
 }
 
+/// Bytes written into a SHA-256, for serialising straight into it.
+struct HashWriter(Sha256);
+
+impl std::io::Write for HashWriter {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.update(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -776,5 +804,60 @@ mod tests {
         assert_eq!(a.compute_fingerprint(), b.compute_fingerprint());
         b.summary = "neu".into();
         assert_ne!(a.fingerprint, b.compute_fingerprint());
+    }
+
+    /// The fingerprint as it was first defined: stored fingerprints must stay valid.
+    fn fingerprint_as_defined(c: &Call) -> String {
+        let content = serde_json::json!([
+            c.title,
+            c.summary,
+            c.text,
+            c.funder,
+            c.funding_types,
+            c.topics,
+            c.regions,
+            c.applicants,
+            c.deadline,
+            c.status,
+            c.funding_rate,
+            c.amount_max_eur,
+            c.published,
+            c.external_id,
+        ]);
+        hex::encode(Sha256::digest(content.to_string().as_bytes()))
+    }
+
+    #[test]
+    fn fingerprint_bytes_are_those_of_its_definition() {
+        let bare = Call::new("s", "https://x.example/a", "T", Utc::now());
+        let mut full = bare.clone();
+        full.title = "Förderaufruf „Smarte Dörfer“ – \"Teil 2\"\t\u{1}".into();
+        full.summary = "Zuschüsse bis 80 %\nfür Kommunen 🚲 \\ </script>".into();
+        full.text = "Lang ".repeat(2000);
+        full.funder = Some("Land NRW".into());
+        full.funding_types = vec!["Zuschuss".into(), "Darlehen".into()];
+        full.topics = vec!["Digitalisierung".into()];
+        full.regions = vec![
+            Region::Land(Bundesland::NordrheinWestfalen),
+            Region::Named("Münsterland".into()),
+        ];
+        full.applicants = Applicants {
+            categories: [ApplicantCategory::Kommune, ApplicantCategory::Kreis]
+                .into_iter()
+                .collect(),
+            raw: vec!["Gemeinden und Kreise".into()],
+        };
+        full.deadline = Deadline::Dates(vec![DeadlineDate::on(d(2026, 3, 31)), DeadlineDate::on(d(2026, 9, 30))]);
+        full.status = CallStatus::Open;
+        full.funding_rate = Some(FundingRate {
+            min: Some(0.5),
+            max: 0.9,
+        });
+        full.amount_max_eur = Some(1_250_000);
+        full.published = Some(d(2026, 1, 15));
+        full.external_id = Some("FDB-123".into());
+        for call in [bare, full] {
+            assert_eq!(call.compute_fingerprint(), fingerprint_as_defined(&call));
+        }
     }
 }

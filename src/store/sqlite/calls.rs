@@ -34,16 +34,28 @@ use crate::store::{
     title_key_rule,
 };
 
+/// When call `c` was last seen: the latest of its listings' `last_seen`, or its own
+/// (written with its content, never by a pass that merely sees it again). Keeping the
+/// seen times on the narrow `call_links` rows alone spares every pass an update of each
+/// listed call's wide row and of the `calls_last_seen` index.
+macro_rules! call_last_seen {
+    () => {
+        "max(c.last_seen, coalesce((SELECT max(l.last_seen) FROM call_links l WHERE l.call_id = c.id), c.last_seen))"
+    };
+}
+
 /// `SELECT` of a full call: its current content (the JSON of its current version, stored
 /// once, see migration 0015) plus its links in first-seen order. `CROSS JOIN` keeps
 /// `calls` the outer loop, so each filter runs on the narrow rows first.
 macro_rules! select_call {
-    ($rest:literal) => {
+    ($rest:expr) => {
         select_call!("", $rest)
     };
-    ($columns:literal, $rest:literal) => {
+    ($columns:expr, $rest:expr) => {
         concat!(
-            "SELECT v.json, c.last_seen, ",
+            "SELECT v.json, ",
+            call_last_seen!(),
+            " AS last_seen, ",
             "(SELECT json_group_array(json_object('source', source, 'url', url)) FROM ",
             "(SELECT source, url FROM call_links l WHERE l.call_id = c.id ORDER BY l.first_seen, l.rowid)) AS links",
             $columns,
@@ -66,8 +78,11 @@ const LOOKUP: &str = "SELECT 0 AS link, id AS key, id AS call_id, 0 AS position 
 const BY_TITLE_KEYS: &str = "SELECT c.title_key, c.id, c.external_id, \
          EXISTS (SELECT 1 FROM call_links l WHERE l.call_id = c.id AND l.source = ?2) \
          FROM calls c WHERE c.title_key IN (SELECT value FROM json_each(?1)) ORDER BY c.first_seen, c.id";
-const HEADS: &str = "SELECT id, fingerprint, content_source, version, last_seen FROM calls \
-         WHERE id IN (SELECT value FROM json_each(?1))";
+const HEADS: &str = concat!(
+    "SELECT c.id, c.fingerprint, c.content_source, c.version, ",
+    call_last_seen!(),
+    " FROM calls c WHERE c.id IN (SELECT value FROM json_each(?1))"
+);
 const CONTENTS: &str = "SELECT c.id, v.json FROM calls c CROSS JOIN call_versions v \
          ON v.call_id = c.id AND v.version = c.version WHERE c.id IN (SELECT value FROM json_each(?1))";
 /// What some sources listed before, without the calls' content ([`listings`]): each
@@ -80,22 +95,20 @@ const LISTINGS: &str = "SELECT s.source, c.id, c.url, c.fingerprint, \
 const TOUCH: &str = "UPDATE calls SET last_seen = max(last_seen, ?1) WHERE id IN (SELECT value FROM json_each(?2))";
 const GET: &str = select_call!("WHERE c.id = ?");
 const GET_MANY: &str = select_call!("WHERE c.id IN (SELECT value FROM json_each(?1)) ORDER BY c.id");
-const SEEN_CALLS: &str =
-    "UPDATE calls SET last_seen = ?1 WHERE id IN (SELECT value FROM json_each(?2)) AND last_seen < ?1";
 /// Listings of any sources seen again: `?2` is a JSON array of `[source, url]` pairs.
 const SEEN_LINKS: &str = "UPDATE call_links SET last_seen = ?1 WHERE last_seen < ?1 AND (source, url) IN \
          (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?2))";
 const SOURCE_SEEN_LINKS: &str = "UPDATE call_links SET last_seen = ?1 WHERE source = ?2 AND last_seen < ?1 \
          AND last_seen = (SELECT max(last_seen) FROM call_links WHERE source = ?2)";
-const SOURCE_SEEN_CALLS: &str = "UPDATE calls SET last_seen = ?1 WHERE last_seen < ?1 \
-         AND id IN (SELECT call_id FROM call_links WHERE source = ?2 AND last_seen = ?1)";
-const LIST_BY_SOURCE: &str = select_call!(
+const LIST_BY_SOURCE: &str = select_call!(concat!(
     "WHERE c.id IN (SELECT l.call_id FROM call_links l WHERE l.source = ?1) \
-     AND (?2 IS NULL OR c.last_seen >= ?2) \
+     AND (?2 IS NULL OR ",
+    call_last_seen!(),
+    " >= ?2) \
      AND (?3 IS NULL OR (c.status != ?5 \
           AND (c.deadline_kind != ?6 OR c.deadline_annual = 1 OR c.deadline_last >= ?3))) \
      ORDER BY c.first_seen DESC, c.id LIMIT ?4"
-);
+));
 
 #[cfg(test)]
 pub(super) const HOT_QUERIES: &[&str] = &[
@@ -107,10 +120,8 @@ pub(super) const HOT_QUERIES: &[&str] = &[
     TOUCH,
     GET,
     GET_MANY,
-    SEEN_CALLS,
     SEEN_LINKS,
     SOURCE_SEEN_LINKS,
-    SOURCE_SEEN_CALLS,
     LIST_BY_SOURCE,
 ];
 
@@ -164,7 +175,8 @@ pub(super) async fn mark_seen(
 }
 
 /// Listings (source, call id, listing URL) of any sources seen again at `at`, inside the
-/// caller's transaction: two statements, whatever the number of sources and calls.
+/// caller's transaction: one statement, whatever the number of sources and calls. The
+/// calls are seen again through their listings (`call_last_seen!`).
 pub(super) async fn seen_in(
     conn: &mut SqliteConnection,
     listings: &[(&str, &str, &str)],
@@ -173,26 +185,19 @@ pub(super) async fn seen_in(
     if listings.is_empty() {
         return Ok(());
     }
-    let ids: Vec<&str> = listings.iter().map(|(_, id, _)| *id).collect();
     let pairs: Vec<(&str, &str)> = listings.iter().map(|(source, _, url)| (*source, *url)).collect();
-    let (ids, pairs) = (to_json("calls", "id", &ids)?, to_json("call_links", "url", &pairs)?);
+    let pairs = to_json("call_links", "url", &pairs)?;
     let at = ts(at);
-    query(SEEN_CALLS).bind(&at).bind(&ids).execute(&mut *conn).await?;
     query(SEEN_LINKS).bind(&at).bind(&pairs).execute(&mut *conn).await?;
     Ok(())
 }
 
 /// The listings of `source`'s last pass (those with its latest `last_seen`) and their
-/// calls are seen again at `at`. Two statements, whatever the number of calls.
+/// calls are seen again at `at` (through them, see `call_last_seen!`). One statement.
 pub(super) async fn mark_source_seen(pool: &SqlitePool, source: &str, at: DateTime<Utc>) -> StoreResult<u32> {
     let at = ts(at);
     let mut tx = begin_write(pool).await?;
     let links = query(SOURCE_SEEN_LINKS)
-        .bind(&at)
-        .bind(source)
-        .execute(&mut *tx)
-        .await?;
-    query(SOURCE_SEEN_CALLS)
         .bind(&at)
         .bind(source)
         .execute(&mut *tx)
@@ -582,12 +587,14 @@ pub(super) async fn list(pool: &SqlitePool, filter: &CallFilter) -> StoreResult<
     // call_links (source, url)) instead of testing every stored call.
     let sql = match filter.source {
         Some(_) => LIST_BY_SOURCE,
-        None => select_call!(
-            "WHERE ?1 IS NULL AND (?2 IS NULL OR c.last_seen >= ?2) \
+        None => select_call!(concat!(
+            "WHERE ?1 IS NULL AND (?2 IS NULL OR ",
+            call_last_seen!(),
+            " >= ?2) \
              AND (?3 IS NULL OR (c.status != ?5 \
                   AND (c.deadline_kind != ?6 OR c.deadline_annual = 1 OR c.deadline_last >= ?3))) \
              ORDER BY c.first_seen DESC, c.id LIMIT ?4"
-        ),
+        )),
     };
     let mut rows = query(sql)
         .bind(&filter.source)
@@ -607,7 +614,9 @@ pub(super) async fn list(pool: &SqlitePool, filter: &CallFilter) -> StoreResult<
 }
 
 pub(super) async fn fingerprint(pool: &SqlitePool) -> StoreResult<(i64, Option<String>)> {
-    Ok(query_as("SELECT COUNT(*), MAX(last_seen) FROM calls")
+    Ok(query_as(
+        "SELECT COUNT(*), max(MAX(last_seen), coalesce((SELECT MAX(last_seen) FROM call_links), MAX(last_seen))) FROM calls",
+    )
         .fetch_one(pool)
         .await?)
 }

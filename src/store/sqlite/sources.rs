@@ -269,11 +269,8 @@ const LATEST_LINKS_SEEN: &str = "UPDATE call_links SET last_seen = ?1 \
                WHERE source IN (SELECT value FROM json_each(?2)) GROUP BY source) AS latest \
          WHERE call_links.source = latest.s AND call_links.last_seen = latest.m AND call_links.last_seen < ?1 \
          RETURNING call_links.source";
-/// The calls of those listings seen again too.
-const LATEST_CALLS_SEEN: &str = "UPDATE calls SET last_seen = ?1 WHERE last_seen < ?1 \
-         AND id IN (SELECT call_id FROM call_links WHERE source IN (SELECT value FROM json_each(?2)) AND last_seen = ?1)";
 
-/// See [`crate::store::Store::record_unchanged_sources`]: seven statements for any number of sources.
+/// See [`crate::store::Store::record_unchanged_sources`]: a fixed number of statements for any number of sources (the calls are seen again through their listings, see `call_last_seen!` in `calls.rs`).
 pub(super) async fn record_unchanged(
     pool: &SqlitePool,
     runs: &[SourceRun],
@@ -294,11 +291,6 @@ pub(super) async fn record_unchanged(
         for (source,) in listed {
             *seen.entry(source).or_default() += 1;
         }
-        query(LATEST_CALLS_SEEN)
-            .bind(&at)
-            .bind(&sources)
-            .execute(&mut *tx)
-            .await?;
     }
     let runs = runs_with_seen(runs, &seen);
     let after = record_runs(&mut tx, &runs, broken_after).await?;
