@@ -1004,7 +1004,11 @@ async fn an_unchanged_source_sees_again_what_it_listed_last_not_what_it_dropped(
             .into_iter()
             .map(|c| c.id)
             .collect();
-        assert_eq!(recent, [a.id.clone()], "only A was seen since the third day");
+        assert_eq!(
+            recent,
+            std::slice::from_ref(&a.id),
+            "only A was seen since the third day"
+        );
     }
     let seen = |id: &CallId| {
         let store = &store;
