@@ -154,19 +154,28 @@ struct Passed {
 }
 
 impl Passed {
-    fn new(heads: Vec<Match>) -> Passed {
-        let mut by_call: HashMap<CallId, Vec<Arc<Match>>> = HashMap::new();
-        for m in heads.into_iter().filter(|m| m.passed) {
-            by_call.entry(m.call_id.clone()).or_default().push(Arc::new(m));
+    fn new(mut heads: Vec<Match>) -> Passed {
+        heads.retain(|m| m.passed);
+        // The store reads them by call: sorting sorted rows is one pass, and a stable sort
+        // keeps each call's matches in the order they came.
+        heads.sort_by(|a, b| a.call_id.cmp(&b.call_id));
+        let mut calls: Vec<(CallId, Vec<Arc<Match>>)> = Vec::new();
+        for m in heads {
+            match calls.last_mut() {
+                Some((id, ms)) if *id == m.call_id => ms.push(Arc::new(m)),
+                _ => calls.push((m.call_id.clone(), vec![Arc::new(m)])),
+            }
         }
-        let mut calls: Vec<(CallId, Vec<Arc<Match>>)> = by_call.into_iter().collect();
-        calls.sort_by(|a, b| a.0.cmp(&b.0));
         let mut by_kommune: HashMap<String, Vec<u32>> = HashMap::new();
         for (i, (_, ms)) in calls.iter_mut().enumerate() {
             ms.sort_by(|a, b| b.score.total_cmp(&a.score));
             let i = u32::try_from(i).expect("fewer than 4 billion calls");
             for k in ms.iter().flat_map(|m| &m.kommunen) {
-                let list = by_kommune.entry(k.clone()).or_default();
+                // A Kommune's name is copied once, not once per match routed to it.
+                let list = match by_kommune.get_mut(k) {
+                    Some(list) => list,
+                    None => by_kommune.entry(k.clone()).or_default(),
+                };
                 if list.last() != Some(&i) {
                     list.push(i);
                 }
@@ -570,4 +579,51 @@ pub(crate) async fn select<'a, S: Store>(
         }
     }
     Ok((out, selector.closed_skipped()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn head(call: &str, field: &str, score: f64, passed: bool, kommunen: &[&str]) -> Match {
+        Match {
+            call_id: CallId(call.into()),
+            handlungsfeld: field.into(),
+            project: None,
+            score,
+            threshold: 1.0,
+            passed,
+            kommunen: kommunen.iter().map(|k| k.to_string()).collect(),
+            reasons: Vec::new(),
+        }
+    }
+
+    /// By call id, strongest first (ties in the order read), failed matches left out, and
+    /// each Kommune's calls found through its own list.
+    #[test]
+    fn passed_heads_are_grouped_by_call_and_routed_by_kommune() {
+        let passed = Passed::new(vec![
+            head("c-b", "verwaltung", 2.0, true, &["ahlen"]),
+            head("c-a", "klima", 1.5, true, &["ahlen", "oelde"]),
+            head("c-b", "klima", 3.0, true, &["ahlen", "telgte"]),
+            head("c-a", "familie", 1.5, true, &["oelde"]),
+            head("c-c", "klima", 9.0, false, &["ahlen"]),
+            head("c-a", "wirtschaft", 4.0, true, &["oelde"]),
+        ]);
+        let fields = |call: &str| -> Vec<String> {
+            let ms = passed.of(&CallId(call.into())).unwrap_or_default();
+            ms.iter().map(|m| m.handlungsfeld.clone()).collect()
+        };
+        assert_eq!(fields("c-a"), ["wirtschaft", "klima", "familie"]);
+        assert_eq!(fields("c-b"), ["klima", "verwaltung"]);
+        assert!(fields("c-c").is_empty(), "a failed match is no candidate");
+        let routed = |kommunen: &[&str]| -> Vec<String> {
+            let kommunen: Vec<String> = kommunen.iter().map(|k| k.to_string()).collect();
+            passed.routed_to(&kommunen).map(|(id, _)| id.0.clone()).collect()
+        };
+        assert_eq!(routed(&["ahlen"]), ["c-a", "c-b"]);
+        assert_eq!(routed(&["telgte"]), ["c-b"]);
+        assert_eq!(routed(&["oelde", "telgte"]), ["c-a", "c-b"]);
+        assert!(routed(&["beckum"]).is_empty());
+    }
 }
