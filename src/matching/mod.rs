@@ -150,8 +150,6 @@ struct Overshadowed {
     best_strength: f64,
 }
 
-/// The part of a rule's contribution found in the title or summary: its
-/// positive terms' strength there over their strength anywhere.
 /// How many distinct terms (leaves) of the rules that added to a score were found.
 fn distinct_terms(rules: &[RuleOutcome]) -> usize {
     let mut leaves: Vec<u32> = Vec::new();
@@ -168,6 +166,8 @@ fn distinct_terms(rules: &[RuleOutcome]) -> usize {
     leaves.len()
 }
 
+/// The part of a rule's contribution found in the title or summary: its
+/// positive terms' strength there over their strength anywhere.
 fn lead_part(outcome: &RuleOutcome) -> f64 {
     if outcome.contribution <= 0.0 {
         return 0.0;
@@ -312,9 +312,8 @@ impl Matcher {
                 })
                 .collect();
             let score: f64 = scored.iter().map(|(_, c)| c).sum();
-            // Near misses are measured on the configured threshold, also in regional
-            // programmes: their halved pass mark would keep every faint hit.
-            // A regional programme's Handlungsfeld profile is kept down to its lowered pass mark.
+            // Near misses are measured on the configured threshold; only a regional
+            // programme's Handlungsfeld profile is kept down to its lowered pass mark.
             let floor = if doc.cross_cutting && info.project.is_none() {
                 NEAR_MISS_SHARE.min(CROSS_CUTTING_SHARE) * info.threshold
             } else {

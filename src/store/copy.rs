@@ -378,14 +378,14 @@ fn sqlite_rows(table: &Table) -> &'static str {
     match table.name {
         // `last_seen` as the SQLite store reads it (its listings' latest, see
         // `call_last_seen!`): the PostgreSQL store keeps it on the call itself.
-        "calls" => {
+        "calls" => concat!(
             "(SELECT c.id, c.source, c.url, c.title_key, c.content_source, c.title, c.funder, c.external_id, \
              c.status, c.deadline_kind, c.deadline_first, c.deadline_last, c.deadline_annual, c.fingerprint, \
-             c.version, c.first_seen, \
-             max(c.last_seen, coalesce((SELECT max(l.last_seen) FROM call_links l WHERE l.call_id = c.id), c.last_seen)) \
-             AS last_seen, c.matched_key, c.matched_version, v.json FROM calls c CROSS JOIN call_versions v \
+             c.version, c.first_seen, ",
+            call_last_seen!(),
+            " AS last_seen, c.matched_key, c.matched_version, v.json FROM calls c CROSS JOIN call_versions v \
              ON v.call_id = c.id AND v.version = c.version)"
-        }
+        ),
         "outbox" => "(SELECT o.*, m.message FROM outbox o JOIN outbox_messages m ON m.mail_id = o.id)",
         name => name,
     }

@@ -5,6 +5,17 @@
 //! PostgreSQL backend (`migrations/postgres`). [`AnyStore`] is the one the config
 //! chose ([`open`]); nothing outside this module knows which.
 
+/// SQL (SQLite) of when call `c` was last seen: the latest of its listings' `last_seen`,
+/// or its own (written with its content, never by a pass that merely sees it again).
+/// Keeping the seen times on the narrow `call_links` rows alone spares every pass an
+/// update of each listed call's wide row and of the `calls_last_seen` index. Defined
+/// before the modules so that the SQLite store and `copy` share it.
+macro_rules! call_last_seen {
+    () => {
+        "max(c.last_seen, coalesce((SELECT max(l.last_seen) FROM call_links l WHERE l.call_id = c.id), c.last_seen))"
+    };
+}
+
 mod any;
 mod batch;
 mod content;

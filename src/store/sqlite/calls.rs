@@ -34,16 +34,6 @@ use crate::store::{
     title_key_rule,
 };
 
-/// When call `c` was last seen: the latest of its listings' `last_seen`, or its own
-/// (written with its content, never by a pass that merely sees it again). Keeping the
-/// seen times on the narrow `call_links` rows alone spares every pass an update of each
-/// listed call's wide row and of the `calls_last_seen` index.
-macro_rules! call_last_seen {
-    () => {
-        "max(c.last_seen, coalesce((SELECT max(l.last_seen) FROM call_links l WHERE l.call_id = c.id), c.last_seen))"
-    };
-}
-
 /// `SELECT` of a full call: its current content (the JSON of its current version, stored
 /// once, see migration 0015) plus its links in first-seen order. `CROSS JOIN` keeps
 /// `calls` the outer loop, so each filter runs on the narrow rows first.
