@@ -443,8 +443,9 @@ impl<S: Store> App<S> {
     pub async fn pass(&self) -> anyhow::Result<PassSummary> {
         let collect = self.collect(&[]).await?;
         // Each stage's working memory goes back before the next grows its own: the pass
-        // peaks at its largest stage, not at their sum.
-        crate::model::pattern::release_caches();
+        // peaks at its largest stage, not at their sum. No later stage extracts fields, so
+        // the extraction patterns' programs go as well.
+        crate::model::pattern::release_compiled();
         return_freed_memory();
         let matching = self.match_calls().await?;
         self.release_matcher();

@@ -21,12 +21,13 @@ pub(super) async fn trim_at_rest() {
     release_code_pages();
 }
 
-/// Hands the memory a job freed back to the system (and the extraction patterns' matching
-/// caches, which a collect job grew). glibc keeps freed blocks (a pass's pages, calls and
+/// Hands the memory a job freed back to the system (and the patterns' compiled programs
+/// with their matching caches, which a collect or match job grew; the next such job
+/// compiles them again). glibc keeps freed blocks (a pass's pages, calls and
 /// digests) in its arenas for reuse, so without this the daemon would sit between jobs at
 /// the peak of its last job.
 pub(super) fn return_freed_memory() {
-    crate::model::pattern::release_caches();
+    crate::model::pattern::release_compiled();
     crate::app::return_freed_memory();
 }
 
