@@ -185,14 +185,8 @@ pub(super) async fn seen_in(
 /// The listings of `source`'s last pass (those with its latest `last_seen`) and their
 /// calls are seen again at `at` (through them, see `call_last_seen!`). One statement.
 pub(super) async fn mark_source_seen(pool: &SqlitePool, source: &str, at: DateTime<Utc>) -> StoreResult<u32> {
-    let at = ts(at);
-    let mut tx = begin_write(pool).await?;
-    let links = query(SOURCE_SEEN_LINKS)
-        .bind(&at)
-        .bind(source)
-        .execute(&mut *tx)
-        .await?;
-    tx.commit().await?;
+    // One statement is atomic by itself: no transaction around it.
+    let links = query(SOURCE_SEEN_LINKS).bind(ts(at)).bind(source).execute(pool).await?;
     Ok(u32::try_from(links.rows_affected()).unwrap_or(u32::MAX))
 }
 
