@@ -20,7 +20,7 @@ use std::collections::BTreeSet;
 
 use regex::{Regex, RegexSet, RegexSetBuilder};
 
-use super::bounded::{Bounded, WIDE_CACHE_BYTES, compact, widen};
+use super::bounded::{Bounded, Lazy, WIDE_CACHE_BYTES, compact, widen};
 use super::text::{plain_spaces, sentences};
 use crate::model::{ApplicantCategory, Applicants};
 
@@ -121,19 +121,15 @@ const TERMS: &[(&str, ApplicantCategory)] = &[
 /// into one set that tells, in one fast pass, which terms can occur in a text at all.
 #[derive(Clone)]
 struct Terms {
-    exact: Vec<(Regex, ApplicantCategory)>,
+    /// Compiled when the gate first names them: a text names few of the terms.
+    exact: Vec<(Lazy, ApplicantCategory)>,
     gate: RegexSet,
 }
 
 static TERM_REGEXES: Pattern<Terms> = Pattern::new(|| Terms {
     exact: TERMS
         .iter()
-        .map(|(pattern, category)| {
-            (
-                compact(&format!("(?i){pattern}")).expect("applicant term regex"),
-                *category,
-            )
-        })
+        .map(|(pattern, category)| (Lazy::new(&format!("(?i){pattern}")), *category))
         .collect(),
     gate: RegexSetBuilder::new(TERMS.iter().map(|(pattern, _)| format!("(?i){}", widen(pattern))))
         .dfa_size_limit(WIDE_CACHE_BYTES)
@@ -257,7 +253,7 @@ fn matches(text: &str) -> Vec<(usize, usize, ApplicantCategory)> {
     let terms = TERM_REGEXES.get();
     // In term order: the set's indices ascend.
     for (regex, category) in terms.gate.matches(text).iter().map(|i| &terms.exact[i]) {
-        for m in regex.find_iter(text) {
+        for m in regex.get().find_iter(text) {
             if !hits.iter().any(|(s, e, _)| m.start() < *e && *s < m.end()) {
                 hits.push((m.start(), m.end(), *category));
             }

@@ -7,6 +7,12 @@
 //! removed: dropping an assertion only widens a pattern, so where the wide copy finds
 //! nothing, the exact one cannot find anything either, and the exact one runs only
 //! from the wide copy's first match on. The results are those of the exact pattern.
+//!
+//! The exact copy is compiled only when the wide one first finds something: compiling is
+//! most of what a pass that extracts a few listings spends on its patterns, and many
+//! patterns never match there.
+
+use std::sync::{Arc, OnceLock};
 
 use regex::{Captures, Match, Regex, RegexBuilder};
 
@@ -33,21 +39,22 @@ pub(super) fn compact(pattern: &str) -> Result<Regex, regex::Error> {
     RegexBuilder::new(pattern).dfa_size_limit(CACHE_BYTES).build()
 }
 
-/// An exact pattern with `\b`, and its wide copy without.
+/// An exact pattern with `\b`, compiled on its first use, and its wide copy without.
 #[derive(Clone)]
 pub(super) struct Bounded {
-    exact: Regex,
+    exact: Lazy,
     wide: Regex,
 }
 
 impl Bounded {
-    /// Compiles `pattern` (which must not contain a literal backslash followed by `b`).
+    /// Compiles the wide copy of `pattern` (which must not contain a literal backslash
+    /// followed by `b`); the exact one follows on first use.
     pub(super) fn new(pattern: &str) -> Result<Bounded, regex::Error> {
         Ok(Bounded {
-            exact: compact(pattern)?,
             wide: RegexBuilder::new(&widen(pattern))
                 .dfa_size_limit(WIDE_CACHE_BYTES)
                 .build()?,
+            exact: Lazy::new(pattern),
         })
     }
 
@@ -58,20 +65,20 @@ impl Bounded {
 
     pub(super) fn is_match(&self, haystack: &str) -> bool {
         self.first_candidate(haystack)
-            .is_some_and(|start| self.exact.is_match_at(haystack, start))
+            .is_some_and(|start| self.exact.get().is_match_at(haystack, start))
     }
 
     /// Like [`Regex::find_at`]: `start` is a position in `haystack`, whose text before it
     /// still counts for the word boundary.
     pub(super) fn find_at<'h>(&self, haystack: &'h str, start: usize) -> Option<Match<'h>> {
         let first = self.wide.find_at(haystack, start)?.start();
-        self.exact.find_at(haystack, first)
+        self.exact.get().find_at(haystack, first)
     }
 
     /// Like [`Regex::captures_at`].
     pub(super) fn captures_at<'h>(&self, haystack: &'h str, start: usize) -> Option<Captures<'h>> {
         let first = self.wide.find_at(haystack, start)?.start();
-        self.exact.captures_at(haystack, first)
+        self.exact.get().captures_at(haystack, first)
     }
 
     /// Like [`Regex::captures_iter`]: successive non-overlapping matches. Capture groups
@@ -96,6 +103,32 @@ impl Bounded {
                 from = Some(whole.end());
                 return Some(caps);
             }
+        })
+    }
+}
+
+/// A [`compact`] regex compiled on first use, for a pattern whose validity an eagerly
+/// compiled relative (its wide copy, a set holding it) has already shown. Clones made
+/// before the first use compile their own copy; [`crate::model::pattern::Pattern`] hands
+/// every user the same clone.
+#[derive(Clone)]
+pub(super) struct Lazy {
+    pattern: Arc<str>,
+    regex: OnceLock<Regex>,
+}
+
+impl Lazy {
+    pub(super) fn new(pattern: &str) -> Lazy {
+        Lazy {
+            pattern: pattern.into(),
+            regex: OnceLock::new(),
+        }
+    }
+
+    pub(super) fn get(&self) -> &Regex {
+        self.regex.get_or_init(|| {
+            compact(&self.pattern)
+                .unwrap_or_else(|e| panic!("pattern {:?} compiles as its wide copy did: {e}", self.pattern))
         })
     }
 }
@@ -151,5 +184,18 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// The exact copy is compiled only once the wide one finds a candidate, and then kept:
+    /// a pass that extracts a few listings compiles only the patterns their texts reach.
+    #[test]
+    fn the_exact_copy_is_compiled_on_the_first_candidate() {
+        let bounded = Bounded::new(r"(?i)\bkommunen?\b").unwrap();
+        assert!(!bounded.is_match("Antragsberechtigt sind Unternehmen."));
+        assert!(bounded.exact.regex.get().is_none(), "no candidate, nothing compiled");
+        assert!(!bounded.is_match("Kommunenverband"));
+        let compiled: *const Regex = bounded.exact.regex.get().expect("a candidate compiles it");
+        assert!(bounded.is_match("für Kommunen in NRW"));
+        assert!(std::ptr::eq(compiled, bounded.exact.get()), "compiled once");
     }
 }
