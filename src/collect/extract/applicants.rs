@@ -267,6 +267,16 @@ fn matches(text: &str) -> Vec<(usize, usize, ApplicantCategory)> {
 mod tests {
     use super::*;
 
+    /// The exact terms compile on first use; each one must, whichever text reaches it.
+    #[test]
+    fn every_exact_term_compiles() {
+        let terms = TERM_REGEXES.get();
+        assert_eq!(terms.exact.len(), TERMS.len());
+        for (term, _) in &terms.exact {
+            term.get();
+        }
+    }
+
     /// (text, expected categories, expected raw phrases).
     type Case = (&'static str, &'static [ApplicantCategory], &'static [&'static str]);
 
