@@ -41,8 +41,12 @@ mod floors {
     /// Sixteenth round: the same (62 right, 8 false positives, 9 missed), so the floors stay.
     /// Seventeenth round: the same again (62, 8, 9), so the floors stay. Eighteenth round: the
     /// same (62, 8, 9), so the floors stay. Nineteenth round (calls at the border of
-    /// neighbouring fields): the same (62, 8, 9), so the floors stay.
-    pub const MEASURED_HF_F1: f64 = 0.86;
+    /// neighbouring fields): the same (62, 8, 9), so the floors stay. Twentieth round (Klima's
+    /// means words under another field's title): F1 0.886, precision 0.899 (62 right, 7 false
+    /// positives, 9 missed), so the F1 floor rises to 0.87 (two false positives of margin: 62,
+    /// 9, 9 gives F1 0.873 and precision 0.873); the precision floor stays at 0.88, which keeps
+    /// one false positive of margin (62, 8, 9: 0.886), as it did before this round.
+    pub const MEASURED_HF_F1: f64 = 0.87;
     pub const MEASURED_HF_PRECISION: f64 = 0.88;
 }
 
