@@ -46,7 +46,12 @@ mod floors {
     /// positives, 9 missed), so the F1 floor rises to 0.87 (two false positives of margin: 62,
     /// 9, 9 gives F1 0.873 and precision 0.873); the precision floor stays at 0.88, which keeps
     /// one false positive of margin (62, 8, 9: 0.886), as it did before this round.
-    pub const MEASURED_HF_F1: f64 = 0.87;
+    /// Twenty-first round (Lebensqualität's breadth, firms in the title as Wirtschaft): F1
+    /// 0.894, precision 0.900 (63 right, 7 false positives, 8 missed), so the F1 floor rises to
+    /// 0.88 (two false positives of margin: 63, 9, 8 gives F1 0.881 and precision 0.875); the
+    /// precision floor stays at 0.88, which keeps one false positive of margin (63, 8, 8:
+    /// 0.887).
+    pub const MEASURED_HF_F1: f64 = 0.88;
     pub const MEASURED_HF_PRECISION: f64 = 0.88;
 }
 
