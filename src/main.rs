@@ -8,8 +8,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use tracing::{Level, Metadata};
-use tracing_subscriber::EnvFilter;
-use tracing_subscriber::filter::filter_fn;
+use tracing_subscriber::filter::{Targets, filter_fn};
 use tracing_subscriber::prelude::*;
 
 use foerderradar::cli::{self, Cli, Command};
@@ -72,7 +71,7 @@ fn init_logging(verbose: u8, json: bool, daemon: bool, timings: bool) {
     } else {
         default.to_string()
     };
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    let filter = log_filter(std::env::var("RUST_LOG").ok().as_deref(), &default);
     let layer = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal());
@@ -85,6 +84,17 @@ fn init_logging(verbose: u8, json: bool, daemon: bool, timings: bool) {
     } else {
         registry.with(layer.compact()).init();
     }
+}
+
+/// `RUST_LOG` as a list of `target=level` directives and a default level (`warn`,
+/// `foerderradar=debug,info`); unset or unreadable, the verbosity's default applies.
+/// `Targets` rather than `EnvFilter`: the latter's span and field filters need
+/// `regex-automata`'s DFA builder, and that feature then makes every regex of the program
+/// build full DFAs too (about 1 % of a pass with few changes went into building them).
+fn log_filter(rust_log: Option<&str>, default: &str) -> Targets {
+    rust_log
+        .and_then(|directives| directives.parse().ok())
+        .unwrap_or_else(|| default.parse().expect("the built-in log defaults parse"))
 }
 
 /// The warnings about a failed source and the requests that broke it, which `collect`
@@ -101,4 +111,27 @@ fn is_lettre_chatter(meta: &Metadata<'_>) -> bool {
     let target = meta.target();
     let is_lettre = target == "lettre" || target.starts_with("lettre::");
     is_lettre && *meta.level() > Level::ERROR
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rust_log_directives_set_levels_per_target() {
+        let filter = log_filter(Some("foerderradar::collect=debug,info"), "warn");
+        assert!(filter.would_enable("foerderradar::collect::http", &Level::DEBUG));
+        assert!(!filter.would_enable("foerderradar::collect::http", &Level::TRACE));
+        assert!(filter.would_enable("sqlx::query", &Level::INFO));
+        assert!(!filter.would_enable("sqlx::query", &Level::DEBUG));
+    }
+
+    #[test]
+    fn without_a_readable_rust_log_the_default_applies() {
+        for rust_log in [None, Some("foerderradar=loud"), Some("[span{field=1}]=debug")] {
+            let filter = log_filter(rust_log, "warn");
+            assert!(filter.would_enable("foerderradar", &Level::WARN), "{rust_log:?}");
+            assert!(!filter.would_enable("foerderradar", &Level::INFO), "{rust_log:?}");
+        }
+    }
 }
