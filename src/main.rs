@@ -87,12 +87,14 @@ fn init_logging(verbose: u8, json: bool, daemon: bool, timings: bool) {
 }
 
 /// `RUST_LOG` as a list of `target=level` directives and a default level (`warn`,
-/// `foerderradar=debug,info`); unset or unreadable, the verbosity's default applies.
+/// `foerderradar=debug,info`); unset, empty or unreadable, the verbosity's default applies
+/// (an empty list would otherwise switch off every log line, errors included).
 /// `Targets` rather than `EnvFilter`: the latter's span and field filters need
 /// `regex-automata`'s DFA builder, and that feature then makes every regex of the program
 /// build full DFAs too (about 1 % of a pass with few changes went into building them).
 fn log_filter(rust_log: Option<&str>, default: &str) -> Targets {
     rust_log
+        .filter(|directives| !directives.trim().is_empty())
         .and_then(|directives| directives.parse().ok())
         .unwrap_or_else(|| default.parse().expect("the built-in log defaults parse"))
 }
@@ -128,7 +130,13 @@ mod tests {
 
     #[test]
     fn without_a_readable_rust_log_the_default_applies() {
-        for rust_log in [None, Some("foerderradar=loud"), Some("[span{field=1}]=debug")] {
+        for rust_log in [
+            None,
+            Some(""),
+            Some(" "),
+            Some("foerderradar=loud"),
+            Some("[span{field=1}]=debug"),
+        ] {
             let filter = log_filter(rust_log, "warn");
             assert!(filter.would_enable("foerderradar", &Level::WARN), "{rust_log:?}");
             assert!(!filter.would_enable("foerderradar", &Level::INFO), "{rust_log:?}");
