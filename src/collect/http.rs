@@ -424,11 +424,10 @@ impl Fetcher {
             .entry(key.clone())
             .or_insert_with(|| {
                 let settings = &self.inner.settings;
-                Arc::new(HostGate {
-                    in_flight: Semaphore::new(settings.per_host_concurrency.max(1)),
-                    min_delay: self.inner.host_delays.get(&key).copied().unwrap_or(settings.min_delay),
-                    next_start: Mutex::new(Instant::now()),
-                })
+                Arc::new(HostGate::new(
+                    settings.per_host_concurrency,
+                    self.inner.host_delays.get(&key).copied().unwrap_or(settings.min_delay),
+                ))
             })
             .clone()
     }
@@ -483,6 +482,15 @@ impl Fetcher {
 }
 
 impl HostGate {
+    /// A host with `concurrency` requests in flight (at least one) and starts `min_delay` apart.
+    fn new(concurrency: usize, min_delay: Duration) -> HostGate {
+        HostGate {
+            in_flight: Semaphore::new(concurrency.max(1)),
+            min_delay,
+            next_start: Mutex::new(Instant::now()),
+        }
+    }
+
     /// Reserves the next start slot of this host and sleeps until it comes. A slot that
     /// has come already is taken without a timer: a timer fires only when a runtime thread
     /// turns the timer wheel, which a busy runtime does late (in the harness's mutated
@@ -558,18 +566,10 @@ fn retry_after(headers: &HeaderMap) -> Option<Duration> {
 mod tests {
     use super::*;
 
-    fn gate(min_delay: Duration) -> HostGate {
-        HostGate {
-            in_flight: Semaphore::new(1),
-            min_delay,
-            next_start: Mutex::new(Instant::now()),
-        }
-    }
-
     #[tokio::test]
     async fn a_slot_that_has_come_is_taken_without_a_timer() {
         use futures::FutureExt as _;
-        let gate = gate(Duration::ZERO);
+        let gate = HostGate::new(1, Duration::ZERO);
         for _ in 0..3 {
             assert!(
                 gate.wait_turn().now_or_never().is_some(),
@@ -582,7 +582,7 @@ mod tests {
     async fn a_host_delay_reserves_spaced_starts() {
         use futures::FutureExt as _;
         let delay = Duration::from_secs(60);
-        let gate = gate(delay);
+        let gate = HostGate::new(1, delay);
         assert!(gate.wait_turn().now_or_never().is_some(), "the first slot has come");
         let second = *gate.next_start.lock().unwrap();
         assert!(
