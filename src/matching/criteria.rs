@@ -375,23 +375,33 @@ impl RegionBook {
     }
 }
 
-/// Whether the call is over by its own wording (see [`call_closed_by_wording`]).
-pub fn closed_from_wording(call: &Call, today: NaiveDate) -> Option<ClosedWording> {
-    call_closed_by_wording(call, today)
+/// What the call-level criteria read from a call's own wording and regions. Read once per
+/// call: the matcher's criteria groups share it, and each read is a pass over the full text.
+pub struct CallFacts {
+    /// The call's region scope and the regions it names ([`RegionBook::scope`]).
+    pub scope: (RegionScope, Vec<String>),
+    /// The call is over by its own wording ([`call_closed_by_wording`]).
+    pub closed: Option<ClosedWording>,
+    /// The wording that excludes Kommunen ([`excluded_by_wording`]).
+    excluded: Option<String>,
 }
 
-/// The call-level criteria, in display order. `closed` is [`closed_from_wording`] of the call.
-pub fn check_call(
-    call: &Call,
-    c: &Criteria,
-    scope: &(RegionScope, Vec<String>),
-    closed: Option<&ClosedWording>,
-    today: NaiveDate,
-) -> Vec<CriterionResult> {
+impl CallFacts {
+    pub fn of(call: &Call, regions: &RegionBook, today: NaiveDate) -> CallFacts {
+        CallFacts {
+            scope: regions.scope(call),
+            closed: call_closed_by_wording(call, today),
+            excluded: excluded_by_wording(call),
+        }
+    }
+}
+
+/// The call-level criteria, in display order.
+pub fn check_call(call: &Call, c: &Criteria, facts: &CallFacts, today: NaiveDate) -> Vec<CriterionResult> {
     vec![
-        applicants(call, c),
-        region(scope),
-        deadline(call, c, closed, today),
+        applicants(call, c, facts.excluded.as_deref()),
+        region(&facts.scope),
+        deadline(call, c, facts.closed.as_ref(), today),
         rate(call, c),
         amount(call, c),
         funder(call, c),
@@ -426,9 +436,10 @@ fn excluded_by_wording(call: &Call) -> Option<String> {
         .map(|m| m.as_str().split_whitespace().collect::<Vec<_>>().join(" "))
 }
 
-fn applicants(call: &Call, c: &Criteria) -> CriterionResult {
-    if let Some(quote) = excluded_by_wording(call) {
-        return CriterionResult::new(false, Criterion::ExcludedByWording { quote });
+/// `excluded` is [`excluded_by_wording`] of the call.
+fn applicants(call: &Call, c: &Criteria, excluded: Option<&str>) -> CriterionResult {
+    if let Some(quote) = excluded {
+        return CriterionResult::new(false, Criterion::ExcludedByWording { quote: quote.to_string() });
     }
     if call.applicants.is_unstated() {
         return CriterionResult::new(true, Criterion::ApplicantsUnclear);

@@ -648,15 +648,19 @@ fn scan<A: Automaton>(aut: &A, longest: usize, doc: &Doc, scratch: &mut Scratch)
     let mut sid = [start; LANES];
     let lanes = &mut scratch.lanes;
     let together = (0..LANES).map(|k| cuts[k + 1] - pos[k]).min().unwrap_or(0);
-    for _ in 0..together {
-        for k in 0..LANES {
-            let at = pos[k];
-            sid[k] = aut.next_state(Anchored::No, sid[k], text[at]);
-            if aut.is_special(sid[k]) && at >= cuts[k] {
-                push_matches(aut, sid[k], at, &mut lanes[k]);
+    // The lanes' bytes come from one zipped iterator: indexing the text per lane and byte
+    // cost a bounds check each.
+    let [a, b, c, d]: [&[u8]; LANES] = std::array::from_fn(|k| &text[pos[k]..pos[k] + together]);
+    for (i, (((&b0, &b1), &b2), &b3)) in a.iter().zip(b).zip(c).zip(d).enumerate() {
+        for (k, byte) in [b0, b1, b2, b3].into_iter().enumerate() {
+            sid[k] = aut.next_state(Anchored::No, sid[k], byte);
+            if aut.is_special(sid[k]) && pos[k] + i >= cuts[k] {
+                push_matches(aut, sid[k], pos[k] + i, &mut lanes[k]);
             }
-            pos[k] += 1;
         }
+    }
+    for p in &mut pos {
+        *p += together;
     }
     for k in 0..LANES {
         for (at, &byte) in (pos[k]..).zip(&text[pos[k]..cuts[k + 1]]) {

@@ -336,14 +336,13 @@ impl Matcher {
         if traced.is_empty() {
             return Vec::new();
         }
-        let scope = self.regions.scope(call);
+        let facts = criteria::CallFacts::of(call, &self.regions, today);
         let access = criteria::CallAccess::of(call);
-        let closed = criteria::closed_from_wording(call, today);
         let mut checked: Vec<Option<Vec<CriterionResult>>> = vec![None; self.criteria_groups];
         for (p, _, _) in &traced {
             let info = &self.profiles[*p];
             checked[info.criteria_group]
-                .get_or_insert_with(|| criteria::check_call(call, &info.criteria, &scope, closed.as_ref(), today));
+                .get_or_insert_with(|| criteria::check_call(call, &info.criteria, &facts, today));
         }
         let headline = self.headline_fields(traced.iter().map(|(p, o, _)| (*p, o.as_slice())));
         let mut assessed: Vec<(usize, Assessment)> = traced
@@ -352,7 +351,7 @@ impl Matcher {
                 let crit = checked[self.profiles[p].criteria_group]
                     .as_deref()
                     .expect("checked above");
-                let mut a = self.assess(p, outcomes, call, doc, &headline, &scope.0, access, crit, None);
+                let mut a = self.assess(p, outcomes, call, doc, &headline, &facts.scope.0, access, crit, None);
                 // Only said where it decides: a score below the pass mark fails anyway.
                 a.core_missing = (!core_hit && a.score >= a.pass_mark).then(|| self.core_expr(p));
                 (p, a)
@@ -413,9 +412,8 @@ impl Matcher {
     pub fn explain(&self, call: &Call, today: NaiveDate, project: Option<&str>, kommune: Option<&str>) -> Explanation {
         let doc = Doc::with_sources(call);
         let hits = self.index.search(&doc);
-        let scope = self.regions.scope(call);
+        let facts = criteria::CallFacts::of(call, &self.regions, today);
         let access = criteria::CallAccess::of(call);
-        let closed = criteria::closed_from_wording(call, today);
         let selected: Vec<usize> = (0..self.profiles.len())
             .filter(|&p| {
                 let info = &self.profiles[p];
@@ -456,7 +454,7 @@ impl Matcher {
         let profiles = selected
             .into_iter()
             .map(|p| {
-                let crit = criteria::check_call(call, &self.profiles[p].criteria, &scope, closed.as_ref(), today);
+                let crit = criteria::check_call(call, &self.profiles[p].criteria, &facts, today);
                 let outcomes: Vec<RuleOutcome> = self.index.profiles[p]
                     .iter()
                     .map(|r| index::evaluate(&self.index, r, &hits, true))
@@ -464,10 +462,10 @@ impl Matcher {
                 let core_hit = self.profiles[p]
                     .core_rule
                     .is_none_or(|core| outcomes[core as usize].contribution > 0.0);
-                let mut a = self.assess(p, outcomes, call, &doc, &headline, &scope.0, access, &crit, kommune_idx);
+                let mut a = self.assess(p, outcomes, call, &doc, &headline, &facts.scope.0, access, &crit, kommune_idx);
                 a.overshadowed = self.overshadowed(p, &strengths, &doc);
                 a.core_missing = (!core_hit && a.score >= a.pass_mark).then(|| self.core_expr(p));
-                self.explain_profile(p, &a, &hits, &scope.0)
+                self.explain_profile(p, &a, &hits, &facts.scope.0)
             })
             .collect();
         Explanation {
