@@ -15,6 +15,8 @@ use crate::model::reason::{Criterion, CriterionTopic, PartialMember};
 use crate::model::text::fold;
 use crate::model::{ApplicantCategory, Call, CallStatus, Deadline, Region};
 
+use super::stems::StemFinder;
+
 /// Score bonus for a preferred funder.
 pub const PREFERRED_FUNDER_BONUS: f64 = 1.0;
 
@@ -105,29 +107,27 @@ static RESTRICTS: LazyLock<Regex> = LazyLock::new(|| {
     .expect("restriction regex")
 });
 
-/// Literal stems of [`RESTRICTS`], case-sensitive for one fast pass over a long text.
-static RESTRICTING_STEMS: LazyLock<AhoCorasick> = LazyLock::new(|| {
-    AhoCorasick::builder()
-        .match_kind(MatchKind::LeftmostFirst)
-        .build([
-            " nur ",
-            "Nur ",
-            "usschließlich",
-            "usschliesslich",
-            "eschränkt",
-            "eschraenkt",
-            "ntragsberechtigt",
-            "ördergebiet",
-            "oerdergebiet",
-            "ebietskulisse",
-            "rogrammgebiet",
-            "nsässig",
-            "mit Sitz",
-            "richtet sich",
-            " only ",
-            "restricted",
-        ])
-        .expect("stems are plain strings")
+/// Literal stems of [`RESTRICTS`], case-sensitive for one fast pass over a long text, each
+/// with the rarer part of it that is searched for (see [`StemFinder`]).
+static RESTRICTING_STEMS: LazyLock<StemFinder> = LazyLock::new(|| {
+    StemFinder::new(&[
+        (" nur ", " nur "),
+        ("Nur ", "Nur "),
+        ("usschließlich", "ießlich"),
+        ("usschliesslich", "iesslich"),
+        ("eschränkt", "ränkt"),
+        ("eschraenkt", "raenkt"),
+        ("ntragsberechtigt", "sberechtigt"),
+        ("ördergebiet", "dergebiet"),
+        ("oerdergebiet", "dergebiet"),
+        ("ebietskulisse", "kulisse"),
+        ("rogrammgebiet", "mmgebiet"),
+        ("nsässig", "nsässig"),
+        ("mit Sitz", "Sitz"),
+        ("richtet sich", "htet sich"),
+        (" only ", " only "),
+        ("restricted", "ricted"),
+    ])
 });
 
 /// Words that make a named region an example or a priority, not a restriction.
@@ -210,8 +210,8 @@ impl Elsewhere {
         // The full text is long: only the sentences with a restricting word are read.
         let text = &call.text;
         let mut last = usize::MAX;
-        for m in RESTRICTING_STEMS.find_iter(text) {
-            let sentence = sentence_around(text, m.start(), m.end());
+        for (_, start, end) in RESTRICTING_STEMS.find(text) {
+            let sentence = sentence_around(text, start, end);
             let at = sentence.as_ptr() as usize - text.as_ptr() as usize;
             if at == last {
                 continue;
@@ -439,7 +439,12 @@ fn excluded_by_wording(call: &Call) -> Option<String> {
 /// `excluded` is [`excluded_by_wording`] of the call.
 fn applicants(call: &Call, c: &Criteria, excluded: Option<&str>) -> CriterionResult {
     if let Some(quote) = excluded {
-        return CriterionResult::new(false, Criterion::ExcludedByWording { quote: quote.to_string() });
+        return CriterionResult::new(
+            false,
+            Criterion::ExcludedByWording {
+                quote: quote.to_string(),
+            },
+        );
     }
     if call.applicants.is_unstated() {
         return CriterionResult::new(true, Criterion::ApplicantsUnclear);

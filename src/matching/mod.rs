@@ -12,6 +12,7 @@ pub mod eval;
 mod explain;
 mod index;
 pub mod preview;
+mod stems;
 mod zones;
 
 use chrono::NaiveDate;
@@ -462,7 +463,17 @@ impl Matcher {
                 let core_hit = self.profiles[p]
                     .core_rule
                     .is_none_or(|core| outcomes[core as usize].contribution > 0.0);
-                let mut a = self.assess(p, outcomes, call, &doc, &headline, &facts.scope.0, access, &crit, kommune_idx);
+                let mut a = self.assess(
+                    p,
+                    outcomes,
+                    call,
+                    &doc,
+                    &headline,
+                    &facts.scope.0,
+                    access,
+                    &crit,
+                    kommune_idx,
+                );
                 a.overshadowed = self.overshadowed(p, &strengths, &doc);
                 a.core_missing = (!core_hit && a.score >= a.pass_mark).then(|| self.core_expr(p));
                 self.explain_profile(p, &a, &hits, &facts.scope.0)
