@@ -425,12 +425,22 @@ static EXCLUSION_CONDITION: LazyLock<Regex> = LazyLock::new(|| {
         .expect("exclusion condition regex")
 });
 
+/// Literal parts of every [`EXCLUDES_KOMMUNEN`] wording, the gate before it. `memmem` looks
+/// for a needle's rarer bytes; `str::contains` for its first and last (here "i" and "t", "n"
+/// and "e"), which stopped it in every word: 3 % of the matching benchmark.
+static EXCLUSION_CUES: LazyLock<[memchr::memmem::Finder<'static>; 2]> = LazyLock::new(|| {
+    [
+        memchr::memmem::Finder::new("icht antragsberechtigt"),
+        memchr::memmem::Finder::new("not eligible"),
+    ]
+});
+
 /// The wording that excludes Kommunen ([`EXCLUDES_KOMMUNEN`]), read from the summary and the
 /// text; the "antragsberechtigt" gate keeps the regex off most texts.
 fn excluded_by_wording(call: &Call) -> Option<String> {
     [&call.summary, &call.text]
         .into_iter()
-        .filter(|t| t.contains("icht antragsberechtigt") || t.contains("not eligible"))
+        .filter(|t| EXCLUSION_CUES.iter().any(|cue| cue.find(t.as_bytes()).is_some()))
         .flat_map(|t| EXCLUDES_KOMMUNEN.find_iter(t))
         .find(|m| !EXCLUSION_CONDITION.is_match(m.as_str()))
         .map(|m| m.as_str().split_whitespace().collect::<Vec<_>>().join(" "))
