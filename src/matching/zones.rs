@@ -208,6 +208,19 @@ fn may_open_zone(line: &str) -> bool {
         .is_some_and(|b| b"kKaAzZrRwWlLdDiIcCfFuU".contains(&b))
 }
 
+/// The lines of `text`, each with its '\n' (as `split_inclusive`), found by the `memchr`
+/// crate's SIMD search: the standard library's char search reads a word at a time.
+fn lines(text: &str) -> impl Iterator<Item = &str> {
+    let ends = memchr::memchr_iter(b'\n', text.as_bytes())
+        .map(|at| at + 1)
+        .chain((!text.ends_with('\n') && !text.is_empty()).then_some(text.len()));
+    ends.scan(0, |start, end| {
+        let line = &text[*start..end];
+        *start = end;
+        Some(line)
+    })
+}
+
 /// Contact blocks, legal basis and link lists: a heading line ("Kontakt",
 /// "Rechtsgrundlage: …") and the paragraph that belongs to it, up to the next
 /// blank line after some content.
@@ -215,7 +228,7 @@ fn boilerplate_zones(text: &str, spans: &mut Vec<(usize, usize)>) {
     let mut offset = 0;
     let mut zone_start: Option<usize> = None;
     let mut seen_content = false;
-    for line in text.split_inclusive('\n') {
+    for line in lines(text) {
         let blank = line.trim().is_empty();
         match zone_start {
             Some(start) if blank && seen_content => {
@@ -291,6 +304,17 @@ mod tests {
     fn contact_legal_and_link_blocks_are_zones() {
         let text = "Gefördert werden Radwege.\n\nRechtsgrundlage: Richtlinie Klimaschutz\n\nKontakt\n\nFrau Muster, Team Bildung und Kultur\nTel. 0251 1\n\nWeiterführende Links: Kita-Portal (https://x.example)\n\nSchluss: Radverkehr.";
         assert_eq!(masked(text, None), "Gefördert werden Radwege. Schluss: Radverkehr.");
+    }
+
+    #[test]
+    fn lines_are_split_as_split_inclusive_splits_them() {
+        for text in ["", "a", "a\n", "\n", "a\nb", "a\n\nb\n", "Kontakt\nFrau Ä\n\n"] {
+            assert_eq!(
+                lines(text).collect::<Vec<_>>(),
+                text.split_inclusive('\n').collect::<Vec<_>>(),
+                "{text:?}"
+            );
+        }
     }
 
     #[test]
