@@ -6,7 +6,7 @@
 //! Lucene Monitor and the Elasticsearch percolator). This loses nothing: a rule
 //! adds to a score only through a positive term that occurs in the text.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -378,6 +378,10 @@ pub struct Index {
     probe_needles: Vec<u32>,
     /// Per needle, the leaves it belongs to (positive or not).
     needle_leaves: Vec<Vec<u32>>,
+    /// Per leaf, its class: leaves that score alike (the same needles, anchor, fields and
+    /// boost) share one, so that a call scores each class once ([`Hits::leaf_value`]).
+    leaf_class: Vec<u32>,
+    classes: usize,
     /// All rules flattened, see [`Op`].
     ops: Vec<Op>,
     /// The NEAR nodes, evaluated on positions as in scoring.
@@ -413,6 +417,32 @@ struct Probe {
     count: u32,
     fields: FieldMask,
     check_tail: bool,
+}
+
+/// What a leaf's value on a call depends on (everything but its written form).
+#[derive(PartialEq, Eq, Hash)]
+struct LeafKey {
+    needles: Vec<u32>,
+    lead: bool,
+    trail: bool,
+    anchor: Anchor,
+    check_tail: bool,
+    fields: FieldMask,
+    boost: u64,
+}
+
+impl LeafKey {
+    fn of(leaf: &Leaf) -> LeafKey {
+        LeafKey {
+            needles: leaf.needles.clone(),
+            lead: leaf.lead,
+            trail: leaf.trail,
+            anchor: leaf.anchor,
+            check_tail: leaf.check_tail,
+            fields: leaf.fields,
+            boost: leaf.boost.to_bits(),
+        }
+    }
 }
 
 impl Index {
@@ -475,6 +505,14 @@ impl Index {
                 needle_leaves[n as usize].push(id as u32);
             }
         }
+        let mut class_of: HashMap<LeafKey, u32> = HashMap::new();
+        let leaf_class: Vec<u32> = leaves
+            .iter()
+            .map(|leaf| {
+                let next = class_of.len() as u32;
+                *class_of.entry(LeafKey::of(leaf)).or_insert(next)
+            })
+            .collect();
         let mut probe_needles = Vec::new();
         let probes = leaves
             .iter()
@@ -500,6 +538,8 @@ impl Index {
             probes,
             probe_needles,
             needle_leaves,
+            leaf_class,
+            classes: class_of.len(),
             ops,
             near_nodes,
         }
@@ -512,7 +552,7 @@ impl Index {
 
     /// Runs the automaton over `doc` once.
     pub fn search<'d>(&self, doc: &'d Doc) -> Hits<'d> {
-        let mut scratch = Scratch::take(self.needle_rules.len());
+        let mut scratch = Scratch::take(self.needle_rules.len(), self.classes);
         match self.scanner.dfa_for(doc) {
             Some(dfa) => scan(dfa, self.longest, doc, &mut scratch),
             None => scan(&self.scanner.nfa, self.longest, doc, &mut scratch),
@@ -707,6 +747,10 @@ struct Scratch {
     found: Vec<Found>,
     /// Per needle id: the fields it was found in (small, for [`Hits::leaf_hit`]).
     in_fields: Vec<FieldMask>,
+    /// Per leaf class: the stamp of the call that scored it, and its value there
+    /// ([`Hits::leaf_value`]). A stamp per call spares clearing the table.
+    memo: Vec<Cell<(u32, f64)>>,
+    stamp: u32,
 }
 
 thread_local! {
@@ -715,11 +759,19 @@ thread_local! {
 
 impl Scratch {
     /// Buffers for `needles` needles, all per-needle entries cleared.
-    fn take(needles: usize) -> Scratch {
+    fn take(needles: usize, classes: usize) -> Scratch {
         let mut s = SCRATCH.with(|pool| pool.borrow_mut().pop()).unwrap_or_default();
         if s.found.len() < needles {
             s.found.resize(needles, Found::default());
             s.in_fields.resize(needles, FieldMask::EMPTY);
+        }
+        if s.memo.len() < classes {
+            s.memo.resize(classes, Cell::new((0, 0.0)));
+        }
+        s.stamp = s.stamp.wrapping_add(1);
+        if s.stamp == 0 {
+            s.memo.iter().for_each(|m| m.set((0, 0.0)));
+            s.stamp = 1;
         }
         s
     }
@@ -922,6 +974,23 @@ impl<'d> Hits<'d> {
         })
     }
 
+    /// [`Hits::leaf_strength`] of leaf `id`, or 0 when it does not occur; scored once per leaf
+    /// class and call. With thousands of rule sets most leaves repeat a term of others.
+    fn leaf_value(&self, index: &Index, id: u32) -> f64 {
+        let slot = &self.scratch.memo[index.leaf_class[id as usize] as usize];
+        let (stamp, value) = slot.get();
+        if stamp == self.scratch.stamp {
+            return value;
+        }
+        let value = if self.may_occur(index, id) {
+            self.leaf_strength(&index.leaves[id as usize])
+        } else {
+            0.0
+        };
+        slot.set((self.scratch.stamp, value));
+        value
+    }
+
     /// [`strength`] of a leaf's occurrences without collecting them (the hot path).
     fn leaf_strength(&self, leaf: &Leaf) -> f64 {
         let mut counts = [0usize; 5];
@@ -1090,6 +1159,13 @@ fn truth(index: &Index, at: usize, hits: &Hits, leaves: &LeafTruths) -> bool {
 fn eval(index: &Index, node: &Node, hits: &Hits, negated: bool, mut trace: Option<&mut Vec<TermTrace>>) -> Eval {
     match node {
         Node::Leaf(id) => {
+            let Some(t) = trace else {
+                let value = hits.leaf_value(index, *id);
+                return Eval {
+                    truth: value > 0.0,
+                    value,
+                };
+            };
             if !hits.may_occur(index, *id) {
                 return Eval {
                     truth: false,
@@ -1097,13 +1173,6 @@ fn eval(index: &Index, node: &Node, hits: &Hits, negated: bool, mut trace: Optio
                 };
             }
             let leaf = &index.leaves[*id as usize];
-            let Some(t) = trace else {
-                let value = hits.leaf_strength(leaf);
-                return Eval {
-                    truth: value > 0.0,
-                    value,
-                };
-            };
             let occs = hits.occurrences(leaf);
             let value = strength(&occs) * leaf.boost;
             let truth = !occs.is_empty();
@@ -1444,7 +1513,7 @@ mod tests {
         }
 
         fn scanned<A: Automaton>(aut: &A, patterns: &[String], doc: &Doc) -> Scratch {
-            let mut scratch = Scratch::take(patterns.len());
+            let mut scratch = Scratch::take(patterns.len(), 0);
             let longest = patterns.iter().map(String::len).max().unwrap_or(0);
             scan(aut, longest, doc, &mut scratch);
             scratch

@@ -299,19 +299,20 @@ impl Matcher {
         let hits = self.index.search(doc);
         let candidates = self.index.candidates(&hits);
         let mut traced: Vec<(usize, Vec<RuleOutcome>, bool)> = Vec::new();
+        // One buffer for every profile's scores: with thousands of rule sets, most profiles
+        // with a candidate fall below the floor, and a list per profile cost an allocation each.
+        let mut scored: Vec<(u32, f64)> = Vec::new();
         for group in candidates.chunk_by(|a, b| a.0 == b.0) {
             let p = group[0].0 as usize;
             let info = &self.profiles[p];
             let rules = &self.index.profiles[p];
-            let scored: Vec<(u32, f64)> = group
-                .iter()
-                .map(|&(_, r)| {
-                    (
-                        r,
-                        index::evaluate(&self.index, &rules[r as usize], &hits, false).contribution,
-                    )
-                })
-                .collect();
+            scored.clear();
+            scored.extend(group.iter().map(|&(_, r)| {
+                (
+                    r,
+                    index::evaluate(&self.index, &rules[r as usize], &hits, false).contribution,
+                )
+            }));
             let score: f64 = scored.iter().map(|(_, c)| c).sum();
             // Near misses are measured on the configured threshold; only a regional
             // programme's Handlungsfeld profile is kept down to its lowered pass mark.

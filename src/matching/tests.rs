@@ -725,3 +725,29 @@ fn a_full_text_aim_counts_when_title_and_summary_name_no_field() {
     let m = find(&run(&config(), &c), "digitale-infrastruktur").clone();
     assert!(!m.passed && m.score == 3.0, "{m:#?}");
 }
+
+#[test]
+fn a_call_scores_alike_whatever_was_matched_before_it() {
+    // Leaf values are kept per call in buffers that the next call on the thread reuses; a
+    // fresh thread has none.
+    let alone = |c: Call| std::thread::spawn(move || run(&config(), &c)).join().unwrap();
+    let before = call(
+        "Glasfaser für Privathaushalte",
+        "Privathaushalte erhalten Zuschüsse für den Glasfaseranschluss.",
+    );
+    // The negative term stands here once, in the text only: it weighs less than in the title.
+    let mut then = call(
+        "Glasfaser für Gewerbegebiete",
+        "Kommunen erhalten Zuschüsse für Glasfaser und Breitband.",
+    );
+    then.text = "Privathaushalte werden über ein anderes Programm gefördert.".into();
+    let matcher = Matcher::new(&config()).unwrap();
+    let first = matcher.match_call(&before, today());
+    let second = matcher.match_call(&then, today());
+    assert_eq!(first, alone(before));
+    assert_eq!(second, alone(then));
+    assert!(
+        second.iter().any(|m| m.handlungsfeld == "digitale-infrastruktur"),
+        "{second:#?}"
+    );
+}
