@@ -419,32 +419,6 @@ struct Probe {
     check_tail: bool,
 }
 
-/// What a leaf's value on a call depends on (everything but its written form).
-#[derive(PartialEq, Eq, Hash)]
-struct LeafKey {
-    needles: Vec<u32>,
-    lead: bool,
-    trail: bool,
-    anchor: Anchor,
-    check_tail: bool,
-    fields: FieldMask,
-    boost: u64,
-}
-
-impl LeafKey {
-    fn of(leaf: &Leaf) -> LeafKey {
-        LeafKey {
-            needles: leaf.needles.clone(),
-            lead: leaf.lead,
-            trail: leaf.trail,
-            anchor: leaf.anchor,
-            check_tail: leaf.check_tail,
-            fields: leaf.fields,
-            boost: leaf.boost.to_bits(),
-        }
-    }
-}
-
 impl Index {
     /// Compiles the rules of `profiles`, parsed once when the config was loaded.
     pub fn build(profiles: &[&[RuleSpec]]) -> Index {
@@ -505,12 +479,18 @@ impl Index {
                 needle_leaves[n as usize].push(id as u32);
             }
         }
-        let mut class_of: HashMap<LeafKey, u32> = HashMap::new();
+        // Leaves that score alike: the same all but their written form.
+        let mut class_of = HashMap::new();
         let leaf_class: Vec<u32> = leaves
             .iter()
             .map(|leaf| {
                 let next = class_of.len() as u32;
-                *class_of.entry(LeafKey::of(leaf)).or_insert(next)
+                let key = (
+                    leaf.needles.clone(),
+                    (leaf.lead, leaf.trail, leaf.check_tail),
+                    (leaf.anchor, leaf.fields, leaf.boost.to_bits()),
+                );
+                *class_of.entry(key).or_insert(next)
             })
             .collect();
         let mut probe_needles = Vec::new();
