@@ -738,7 +738,8 @@ thread_local! {
 }
 
 impl Scratch {
-    /// Buffers for `needles` needles, all per-needle entries cleared.
+    /// Buffers for `needles` needles, all per-needle entries cleared, and a leaf memo for
+    /// `classes` leaf classes under a stamp of its own.
     fn take(needles: usize, classes: usize) -> Scratch {
         let mut s = SCRATCH.with(|pool| pool.borrow_mut().pop()).unwrap_or_default();
         if s.found.len() < needles {
