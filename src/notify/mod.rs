@@ -17,6 +17,7 @@ pub mod admin_digest;
 mod digest;
 pub mod links;
 mod outbox;
+mod quoted_printable;
 mod reasons;
 mod render;
 mod select;

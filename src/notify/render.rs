@@ -8,11 +8,11 @@ use chrono::{DateTime, Utc};
 use lettre::Message;
 use lettre::message::header::ContentType;
 use lettre::message::header::{HeaderName, HeaderValue};
-use lettre::message::{Attachment, Body, Mailbox, MultiPart};
+use lettre::message::{Attachment, Body, Mailbox, MultiPart, SinglePart};
 use minijinja::{Environment, Value};
 use sha2::{Digest as _, Sha256};
 
-use super::{Digest, FullList, NotifyError};
+use super::{Digest, FullList, NotifyError, quoted_printable};
 use crate::config::ServiceConfig;
 
 /// Name of the plain-text digest template (and of its override file in `<config>/templates/`).
@@ -142,7 +142,7 @@ pub(crate) struct ListAttachment {
 
 impl ListAttachment {
     pub(crate) fn new(html: String) -> ListAttachment {
-        let body = Body::new(crlf(&html));
+        let body = quoted_printable::body(crlf(&html));
         ListAttachment {
             html: html.into(),
             body,
@@ -196,7 +196,14 @@ pub(crate) fn build_message(
                 "List-Unsubscribe=One-Click".into(),
             ));
     }
-    let body = MultiPart::alternative_plain_html(crlf(text), crlf(html));
+    let part = |content_type, text| {
+        SinglePart::builder()
+            .header(content_type)
+            .body(quoted_printable::body(crlf(text)))
+    };
+    let body = MultiPart::alternative()
+        .singlepart(part(ContentType::TEXT_PLAIN, text))
+        .singlepart(part(ContentType::TEXT_HTML, html));
     let built = match attachment {
         None => builder.multipart(body),
         Some(list) => builder.multipart(MultiPart::mixed().multipart(body).singlepart(

@@ -33,14 +33,14 @@ static STRONG: Pattern<Regex> = Pattern::new(|| {
 });
 
 /// Sentences about funding in general.
-static FUNDING: Pattern<Regex> = Pattern::new(|| {
-    compact(r"(?i)gefördert|förderung|zuwendung|fördern|erstattet|bezuschusst|finanziert|übernimmt|übernommen|\bfunded\b|\bfunding\b|\bgrants?\b")
+static FUNDING: Pattern<Bounded> = Pattern::new(|| {
+    Bounded::new(r"(?i)gefördert|förderung|zuwendung|fördern|erstattet|bezuschusst|finanziert|übernimmt|übernommen|\bfunded\b|\bfunding\b|\bgrants?\b")
         .expect("rate context regex")
 });
 
 /// Sentences whose percentages are about something else.
-static IGNORED: Pattern<Regex> = Pattern::new(|| {
-    compact(
+static IGNORED: Pattern<Bounded> = Pattern::new(|| {
+    Bounded::new(
         r"(?i)stimme|mehrheit|agvo|beihilfeintensität|emission|einsparung|eingespart|minderung|reduktion|reduzier|treibhausgas|co2|co₂|eigenanteil|eigenmittel|eigenbeteiligung|beteiligung|anteil\s+(?:der|des|an)\b|quote\s+(?:der|des)\b|auslastung|zins|tilgung|rendite|inflation",
     )
     .expect("ignored rate context regex")

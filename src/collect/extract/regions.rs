@@ -11,8 +11,7 @@
 
 use crate::model::pattern::Pattern;
 
-use super::bounded::compact;
-use regex::Regex;
+use super::bounded::Bounded;
 
 use super::text::plain_spaces;
 use crate::model::{Bundesland, Region};
@@ -39,26 +38,28 @@ const LAENDER: &[(&str, Bundesland)] = &[
     (r"th(?:ü|ue)ringen", L::Thueringen),
 ];
 
-static BUNDESWEIT: Pattern<Regex> = Pattern::new(|| {
-    compact(r"(?i)\b_?bundesweit|deutschlandweit|in\s+ganz\s+deutschland|\bin\s+deutschland\b|im\s+(?:gesamten\s+)?bundesgebiet")
+// The patterns hold word boundaries (`\b`): as `Bounded`, a text with umlauts is scanned
+// by the fast engine, not the slow one.
+static BUNDESWEIT: Pattern<Bounded> = Pattern::new(|| {
+    Bounded::new(r"(?i)\b_?bundesweit|deutschlandweit|in\s+ganz\s+deutschland|\bin\s+deutschland\b|im\s+(?:gesamten\s+)?bundesgebiet")
         .expect("bundesweit regex")
 });
 
-static EU_WEIT: Pattern<Regex> = Pattern::new(|| {
-    compact(r"(?i)\beu-?weit|europaweit|in\s+allen\s+(?:eu-)?mitgliedstaaten|in\s+allen\s+mitgliedstaaten\s+der\s+(?:eu|europäischen\s+union)")
+static EU_WEIT: Pattern<Bounded> = Pattern::new(|| {
+    Bounded::new(r"(?i)\beu-?weit|europaweit|in\s+allen\s+(?:eu-)?mitgliedstaaten|in\s+allen\s+mitgliedstaaten\s+der\s+(?:eu|europäischen\s+union)")
         .expect("eu-weit regex")
 });
 
-static LAND_REGEXES: Pattern<Vec<(Regex, Bundesland)>> = Pattern::new(|| {
+static LAND_REGEXES: Pattern<Vec<(Bounded, Bundesland)>> = Pattern::new(|| {
     LAENDER
         .iter()
-        .map(|(p, l)| (compact(&format!("(?i){p}")).expect("land regex"), *l))
+        .map(|(p, l)| (Bounded::new(&format!("(?i){p}")).expect("land regex"), *l))
         .collect()
 });
 
 /// Named sub-regions; the match itself (whitespace tidied) is the name.
-static NAMED: Pattern<Regex> = Pattern::new(|| {
-    compact(
+static NAMED: Pattern<Bounded> = Pattern::new(|| {
+    Bounded::new(
         r"LEADER-Region\s+[\p{L}\d][\p{L}\d-]*(?:\s+[\p{Lu}\d][\p{L}\d-]*)?|(?:Regierungsbezirk|Landkreis|Kreis|Städteregion)\s+\p{Lu}[\p{L}-]+|Münsterland|Sauerland|Siegerland|Ostwestfalen-Lippe|Niederrhein|Bergische[ns]?\s+Land|Emscher-Lippe|Ruhrgebiet|Metropole\s+Ruhr|Rheinische[ns]?\s+Revier|Lausitzer\s+Revier|Mitteldeutsche[ns]?\s+Revier|Helmstedter\s+Revier|\bLausitz\b",
     )
     .expect("named region regex")
