@@ -11,7 +11,7 @@
 
 use crate::model::pattern::Pattern;
 
-use super::bounded::{Bounded, compact, widen};
+use super::bounded::compact;
 use regex::Regex;
 
 use super::text::plain_spaces;
@@ -39,39 +39,29 @@ const LAENDER: &[(&str, Bundesland)] = &[
     (r"th(?:ü|ue)ringen", L::Thueringen),
 ];
 
-// The patterns hold word boundaries (`\b`): as `Bounded`, a text with umlauts is scanned
-// by the fast engine, not the slow one.
-const BUNDESWEIT_PATTERN: &str = r"(?i)\b_?bundesweit|deutschlandweit|in\s+ganz\s+deutschland|\bin\s+deutschland\b|im\s+(?:gesamten\s+)?bundesgebiet";
+static BUNDESWEIT: Pattern<Regex> = Pattern::new(|| {
+    compact(r"(?i)\b_?bundesweit|deutschlandweit|in\s+ganz\s+deutschland|\bin\s+deutschland\b|im\s+(?:gesamten\s+)?bundesgebiet")
+        .expect("bundesweit regex")
+});
 
-static BUNDESWEIT: Pattern<Bounded> = Pattern::new(|| Bounded::new(BUNDESWEIT_PATTERN).expect("bundesweit regex"));
+static EU_WEIT: Pattern<Regex> = Pattern::new(|| {
+    compact(r"(?i)\beu-?weit|europaweit|in\s+allen\s+(?:eu-)?mitgliedstaaten|in\s+allen\s+mitgliedstaaten\s+der\s+(?:eu|europäischen\s+union)")
+        .expect("eu-weit regex")
+});
 
-const EU_WEIT_PATTERN: &str = r"(?i)\beu-?weit|europaweit|in\s+allen\s+(?:eu-)?mitgliedstaaten|in\s+allen\s+mitgliedstaaten\s+der\s+(?:eu|europäischen\s+union)";
-
-static EU_WEIT: Pattern<Bounded> = Pattern::new(|| Bounded::new(EU_WEIT_PATTERN).expect("eu-weit regex"));
-
-static LAND_REGEXES: Pattern<Vec<(Bounded, Bundesland)>> = Pattern::new(|| {
+static LAND_REGEXES: Pattern<Vec<(Regex, Bundesland)>> = Pattern::new(|| {
     LAENDER
         .iter()
-        .map(|(p, l)| (Bounded::new(&format!("(?i){p}")).expect("land regex"), *l))
+        .map(|(p, l)| (compact(&format!("(?i){p}")).expect("land regex"), *l))
         .collect()
 });
 
 /// Named sub-regions; the match itself (whitespace tidied) is the name.
-const NAMED_PATTERN: &str = r"LEADER-Region\s+[\p{L}\d][\p{L}\d-]*(?:\s+[\p{Lu}\d][\p{L}\d-]*)?|(?:Regierungsbezirk|Landkreis|Kreis|Städteregion)\s+\p{Lu}[\p{L}-]+|Münsterland|Sauerland|Siegerland|Ostwestfalen-Lippe|Niederrhein|Bergische[ns]?\s+Land|Emscher-Lippe|Ruhrgebiet|Metropole\s+Ruhr|Rheinische[ns]?\s+Revier|Lausitzer\s+Revier|Mitteldeutsche[ns]?\s+Revier|Helmstedter\s+Revier|\bLausitz\b";
-
-static NAMED: Pattern<Bounded> = Pattern::new(|| Bounded::new(NAMED_PATTERN).expect("named region regex"));
-
-/// Every pattern above, widened, in one: three in four texts name no region, and one scan
-/// tells so, where each pattern on its own scanned the text again (19 scans).
-static ANY: Pattern<Regex> = Pattern::new(|| {
-    let patterns = [NAMED_PATTERN, BUNDESWEIT_PATTERN, EU_WEIT_PATTERN].map(String::from);
-    let laender = LAENDER.iter().map(|(p, _)| format!("(?i){p}"));
-    let any: Vec<String> = patterns
-        .into_iter()
-        .chain(laender)
-        .map(|p| format!("(?:{})", widen(&p)))
-        .collect();
-    compact(&any.join("|")).expect("region gate regex")
+static NAMED: Pattern<Regex> = Pattern::new(|| {
+    compact(
+        r"LEADER-Region\s+[\p{L}\d][\p{L}\d-]*(?:\s+[\p{Lu}\d][\p{L}\d-]*)?|(?:Regierungsbezirk|Landkreis|Kreis|Städteregion)\s+\p{Lu}[\p{L}-]+|Münsterland|Sauerland|Siegerland|Ostwestfalen-Lippe|Niederrhein|Bergische[ns]?\s+Land|Emscher-Lippe|Ruhrgebiet|Metropole\s+Ruhr|Rheinische[ns]?\s+Revier|Lausitzer\s+Revier|Mitteldeutsche[ns]?\s+Revier|Helmstedter\s+Revier|\bLausitz\b",
+    )
+    .expect("named region regex")
 });
 
 /// The nominative name: "im Rheinischen Revier" names the "Rheinisches Revier".
@@ -89,9 +79,6 @@ fn region_name(found: &str) -> String {
 /// Regions named in free text or a label value, de-duplicated, in text order.
 pub fn parse_regions(text: &str) -> Vec<Region> {
     let text = plain_spaces(text);
-    if !ANY.get().is_match(&text) {
-        return Vec::new();
-    }
     let mut hits: Vec<(usize, usize, Region)> = Vec::new();
     let mut claim = |start: usize, end: usize, region: Region| {
         if !hits.iter().any(|(s, e, _)| start < *e && *s < end) {
