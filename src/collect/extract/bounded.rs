@@ -81,61 +81,30 @@ impl Bounded {
         self.exact.get().captures_at(haystack, first)
     }
 
-    /// Like [`Regex::find_iter`]: successive non-overlapping matches.
-    pub(super) fn find_iter<'h>(&'h self, haystack: &'h str) -> impl Iterator<Item = Match<'h>> + 'h {
-        successive(haystack, move |from| self.find_at(haystack, from))
-    }
-
     /// Like [`Regex::captures_iter`]: successive non-overlapping matches. Capture groups
     /// need the slow engine even where the fast one finds the match; it now runs from a
     /// candidate on, not over every sentence that holds an umlaut.
     pub(super) fn captures_iter<'h>(&'h self, haystack: &'h str) -> impl Iterator<Item = Captures<'h>> + 'h {
-        successive(haystack, move |from| {
-            let caps = self.captures_at(haystack, from)?;
-            Some((caps.get(0).expect("group 0 is the match").range(), caps))
-        })
-        .map(|(_, caps)| caps)
-    }
-}
-
-/// Something found in a haystack, with where it lies.
-trait Found {
-    fn range(&self) -> std::ops::Range<usize>;
-}
-
-impl Found for Match<'_> {
-    fn range(&self) -> std::ops::Range<usize> {
-        Match::range(self)
-    }
-}
-
-impl<T> Found for (std::ops::Range<usize>, T) {
-    fn range(&self) -> std::ops::Range<usize> {
-        self.0.clone()
-    }
-}
-
-/// Successive non-overlapping finds of `find_at` (a search from a position), by the regex
-/// crate's iteration rules: no empty match where the last match ended.
-fn successive<'h, F: Found>(
-    haystack: &'h str,
-    mut find_at: impl FnMut(usize) -> Option<F> + 'h,
-) -> impl Iterator<Item = F> + 'h {
-    let mut from = Some(0);
-    let mut last_end = None;
-    std::iter::from_fn(move || {
-        loop {
-            let found = find_at(from?)?;
-            let range = found.range();
-            if range.is_empty() && last_end == Some(range.end) {
-                from = haystack[range.end..].chars().next().map(|c| range.end + c.len_utf8());
-                continue;
+        let mut from = Some(0);
+        let mut last_end = None;
+        std::iter::from_fn(move || {
+            loop {
+                let caps = self.captures_at(haystack, from?)?;
+                let whole = caps.get(0).expect("group 0 is the match");
+                // As the regex crate's iterator: no empty match where the last match ended.
+                if whole.is_empty() && last_end == Some(whole.end()) {
+                    from = haystack[whole.end()..]
+                        .chars()
+                        .next()
+                        .map(|c| whole.end() + c.len_utf8());
+                    continue;
+                }
+                last_end = Some(whole.end());
+                from = Some(whole.end());
+                return Some(caps);
             }
-            last_end = Some(range.end);
-            from = Some(range.end);
-            return Some(found);
-        }
-    })
+        })
+    }
 }
 
 /// A [`compact`] regex compiled on first use, for a pattern whose validity an eagerly
@@ -203,11 +172,6 @@ mod tests {
                     all(bounded.captures_iter(h).collect()),
                     all(exact.captures_iter(h).collect()),
                     "{pattern} on {h:?}: captures"
-                );
-                assert_eq!(
-                    bounded.find_iter(h).map(|m| m.range()).collect::<Vec<_>>(),
-                    exact.find_iter(h).map(|m| m.range()).collect::<Vec<_>>(),
-                    "{pattern} on {h:?}: find_iter"
                 );
                 for start in 0..=h.len() {
                     if h.is_char_boundary(start) {
