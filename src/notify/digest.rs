@@ -4,7 +4,7 @@
 //! address be listed for two Kommunen, it still gets one mail per pass.
 
 use std::collections::HashMap;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
@@ -258,35 +258,19 @@ pub struct FullList {
 }
 
 /// A row of a full list, shared by the lists of one pass (read like a [`DigestCall`]).
-/// It keeps its template value: converted once, however many lists of the pass show it
-/// (the lists of a Kreis's Kommunen share most of their rows).
 #[derive(Debug, Clone)]
-pub struct ListRow(Arc<(DigestCall, OnceLock<minijinja::Value>)>);
-
-impl ListRow {
-    pub(crate) fn new(call: DigestCall) -> ListRow {
-        ListRow(Arc::new((call, OnceLock::new())))
-    }
-}
+pub struct ListRow(Arc<DigestCall>);
 
 impl std::ops::Deref for ListRow {
     type Target = DigestCall;
     fn deref(&self) -> &DigestCall {
-        &self.0.0
+        &self.0
     }
 }
 
 impl Serialize for ListRow {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let (call, value) = &*self.0;
-        if minijinja::value::serializing_for_value() {
-            // A template's context: minijinja takes a value as it is.
-            value
-                .get_or_init(|| minijinja::Value::from(minijinja::value::Serde(call)))
-                .serialize(serializer)
-        } else {
-            call.serialize(serializer)
-        }
+        self.0.serialize(serializer)
     }
 }
 
@@ -374,7 +358,12 @@ impl Digest {
             .filter(|d| *d <= settings.urgent_days)
             .min();
         let full = (with_list && attached).then(|| {
-            let mut all: Vec<ListRow> = pending.new.iter().chain(&pending.rest).map(|c| row(c)).collect();
+            let mut all: Vec<ListRow> = pending
+                .new
+                .iter()
+                .chain(&pending.rest)
+                .map(|c| ListRow(row(c)))
+                .collect();
             all.sort_by_cached_key(|c| (c.group.clone(), urgency_key(c)));
             FullList {
                 kommune_names: kommune_names.clone(),
@@ -423,7 +412,7 @@ impl Digest {
 /// building them was most of the planning time).
 #[derive(Default)]
 pub(crate) struct RowCache {
-    rows: HashMap<RowKey, ListRow>,
+    rows: HashMap<RowKey, Arc<DigestCall>>,
 }
 
 /// Rows kept at most; beyond that the cache starts afresh (a Land's calls × matches).
@@ -468,9 +457,9 @@ impl RowCache {
         c: &Candidate,
         today: NaiveDate,
         urgent_days: i64,
-    ) -> ListRow {
+    ) -> Arc<DigestCall> {
         let build = || {
-            ListRow::new(DigestCall::build(
+            Arc::new(DigestCall::build(
                 config,
                 recipient,
                 &c.call,
@@ -494,7 +483,7 @@ impl RowCache {
             call: Arc::clone(&c.call),
             matches: c.matches.clone(),
         };
-        self.rows.entry(key).or_insert_with(build).clone()
+        Arc::clone(self.rows.entry(key).or_insert_with(build))
     }
 }
 
@@ -704,7 +693,7 @@ impl Digest {
         let full = FullList {
             kommune_names: "Ahlen".into(),
             date: "02.03.2026".into(),
-            calls: vec![ListRow::new(call)],
+            calls: vec![ListRow(Arc::new(call))],
         };
         (digest, full)
     }
