@@ -53,6 +53,14 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 /// process keeps for good. The database file is in the OS page cache anyway, so a small
 /// per-connection cache costs little time (issue 9: `serve` stays under 40 MB).
 const PAGE_CACHE_KIB: i64 = -512;
+/// Pages the page cache may grow to with a write transaction's dirty pages before SQLite
+/// writes them to the WAL ahead of the commit (its default: as many as `cache_size` allows,
+/// 128 pages here). A batch of collected calls or a queued digest dirties a few MB; spilled
+/// early, pages were written again by the transaction's later statements. SQLite also reads
+/// this number as on/off by its lowest byte (`getSafetyLevel` in pragma.c), so it must not
+/// be a multiple of 256: that would turn spilling off, and a transaction's memory with it
+/// would have no bound.
+const SPILL_PAGES: i64 = 2000;
 /// Readers run in parallel under WAL; writers queue on the file lock.
 const MAX_CONNECTIONS: u32 = 8;
 
@@ -78,7 +86,11 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(BUSY_TIMEOUT)
-            .pragma("cache_size", PAGE_CACHE_KIB.to_string());
+            .pragma("cache_size", PAGE_CACHE_KIB.to_string())
+            .pragma("cache_spill", SPILL_PAGES.to_string())
+            // Statement journals (a multi-row statement inside a transaction keeps one, to
+            // undo itself alone) and sorts in memory, not in temporary files.
+            .pragma("temp_store", "memory");
         let pool = SqlitePoolOptions::new()
             .max_connections(MAX_CONNECTIONS)
             .idle_timeout(super::IDLE_CONNECTION)
@@ -679,7 +691,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn file_store_runs_in_wal_mode_with_synchronous_normal() {
+    async fn file_store_runs_in_wal_mode_with_synchronous_normal_and_spills_late() {
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteStore::open(&dir.path().join("s.sqlite")).await.unwrap();
         let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
@@ -691,5 +703,14 @@ mod tests {
             .await
             .unwrap();
         assert_eq!((mode.as_str(), sync), ("wal", 1), "1 = NORMAL");
+        let spill: i64 = sqlx::query_scalar("PRAGMA cache_spill")
+            .fetch_one(&store.pool)
+            .await
+            .unwrap();
+        let temp: i64 = sqlx::query_scalar("PRAGMA temp_store")
+            .fetch_one(&store.pool)
+            .await
+            .unwrap();
+        assert_eq!((spill, temp), (SPILL_PAGES, 2), "2 = MEMORY");
     }
 }
