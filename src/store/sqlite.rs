@@ -694,23 +694,17 @@ mod tests {
     async fn file_store_runs_in_wal_mode_with_synchronous_normal_and_spills_late() {
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteStore::open(&dir.path().join("s.sqlite")).await.unwrap();
-        let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+        let mut settings = Vec::new();
+        for pragma in ["journal_mode", "synchronous", "cache_spill", "temp_store"] {
+            let value: String = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                "SELECT CAST({pragma} AS TEXT) FROM pragma_{pragma}"
+            )))
             .fetch_one(&store.pool)
             .await
             .unwrap();
-        let sync: i64 = sqlx::query_scalar("PRAGMA synchronous")
-            .fetch_one(&store.pool)
-            .await
-            .unwrap();
-        assert_eq!((mode.as_str(), sync), ("wal", 1), "1 = NORMAL");
-        let spill: i64 = sqlx::query_scalar("PRAGMA cache_spill")
-            .fetch_one(&store.pool)
-            .await
-            .unwrap();
-        let temp: i64 = sqlx::query_scalar("PRAGMA temp_store")
-            .fetch_one(&store.pool)
-            .await
-            .unwrap();
-        assert_eq!((spill, temp), (SPILL_PAGES, 2), "2 = MEMORY");
+            settings.push(value);
+        }
+        // synchronous 1 = NORMAL, temp_store 2 = MEMORY
+        assert_eq!(settings, ["wal", "1", &SPILL_PAGES.to_string(), "2"]);
     }
 }
