@@ -1,4 +1,4 @@
-//! Quoted-printable (RFC 2045, section 6.7) for the large text parts of a digest.
+//! Quoted-printable (RFC 2045, section 6.7) for the text parts of a digest and its attached list.
 //!
 //! lettre encodes a body through the `quoted_printable` crate, which pushes every byte
 //! through its line-length bookkeeping one at a time: about 55 instructions a byte, so
