@@ -53,36 +53,37 @@ fn encode_line(line: &[u8], out: &mut Vec<u8>) {
     let mut len = 0;
     let mut rest = line;
     while let Some(&first) = rest.first() {
-        let run = plain_run(rest);
-        if run == 0 {
-            if len + 3 > BEFORE_SOFT_BREAK {
-                out.extend_from_slice(b"=\r\n");
-                len = 0;
-            }
-            const HEX: &[u8; 16] = b"0123456789ABCDEF";
-            out.extend_from_slice(&[b'=', HEX[usize::from(first >> 4)], HEX[usize::from(first & 15)]]);
-            len += 3;
-            rest = &rest[1..];
-            continue;
-        }
         if len == BEFORE_SOFT_BREAK {
             out.extend_from_slice(b"=\r\n");
             len = 0;
         }
-        let take = run.min(BEFORE_SOFT_BREAK - len);
-        out.extend_from_slice(&rest[..take]);
-        len += take;
-        rest = &rest[take..];
+        let run = plain_run(rest, BEFORE_SOFT_BREAK - len);
+        if run > 0 {
+            out.extend_from_slice(&rest[..run]);
+            len += run;
+            rest = &rest[run..];
+            continue;
+        }
+        if len + 3 > BEFORE_SOFT_BREAK {
+            out.extend_from_slice(b"=\r\n");
+            len = 0;
+        }
+        const HEX: &[u8; 16] = b"0123456789ABCDEF";
+        out.extend_from_slice(&[b'=', HEX[usize::from(first >> 4)], HEX[usize::from(first & 15)]]);
+        len += 3;
+        rest = &rest[1..];
     }
 }
 
-/// How many bytes at the start of `rest` stand for themselves: printable ASCII but `=`,
-/// spaces and tabs, except a space or tab that ends the line (it would be lost in transit).
-fn plain_run(rest: &[u8]) -> usize {
+/// How many bytes at the start of `rest`, at most `room`, stand for themselves: printable
+/// ASCII but `=`, spaces and tabs, except a space or tab that ends the line (it would be
+/// lost in transit). Only what fits on the encoded line is read, so a long line is read once.
+fn plain_run(rest: &[u8], room: usize) -> usize {
     // A table and a counting loop: the compiler turns a `position` with this test into a
     // branch per byte, which made this the encoder's whole cost.
+    let window = &rest[..room.min(rest.len())];
     let mut run = 0;
-    while run < rest.len() && PLAIN[usize::from(rest[run])] {
+    while run < window.len() && PLAIN[usize::from(window[run])] {
         run += 1;
     }
     if run == rest.len() && matches!(rest.last(), Some(b' ' | b'\t')) {
