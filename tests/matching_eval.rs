@@ -69,8 +69,15 @@ mod floors {
     /// Twenty-eighth round (plain words for insulation, heating, water retention, cold air and
     /// shared rides in Klima): the measured part stays at 63 right, 7 false positives, 8
     /// missed (F1 0.894, precision 0.900), so the floors stay.
-    pub const MEASURED_HF_F1: f64 = 0.88;
-    pub const MEASURED_HF_PRECISION: f64 = 0.88;
+    /// Twenty-ninth round (a batch of 40 real programmes; other Euregios in the gazetteer,
+    /// learning mobility, schools' energy-saving models, sustainable energy, discrimination):
+    /// F1 0.900, precision 0.913 (63 right, 6 false positives, 8 missed), the target
+    /// for both. The floors rise to the target itself (0.90 and 0.90), so CI holds the
+    /// acceptance: one more false positive or one more miss fails the F1 floor (63, 7, 8 gives
+    /// 0.894); the precision floor keeps one false positive of margin (63, 7: 0.900). Both are
+    /// exact ratios (126/140, 63/70) and compare equal to 0.90 in f64.
+    pub const MEASURED_HF_F1: f64 = 0.90;
+    pub const MEASURED_HF_PRECISION: f64 = 0.90;
 }
 
 /// The target for both sets; printed next to the floors.
