@@ -354,7 +354,8 @@ impl RegionBook {
         let scope = if !members.is_empty() {
             RegionScope::Members(members.into_iter().collect())
         } else if let Some(name) = elsewhere {
-            if !named.contains(&name) {
+            // The gazetteer's spelling adds nothing when the call lists the same region.
+            if !named.iter().any(|n| fold(n) == fold(&name)) {
                 named.push(name);
             }
             RegionScope::Outside

@@ -663,6 +663,23 @@ fn a_call_for_the_rheinisches_revier_reaches_no_kommune() {
 }
 
 #[test]
+fn a_call_of_another_euregio_reaches_no_kommune_though_it_names_the_word() {
+    // "euregio rhein-maas-nord" holds the whole word of the home region EUREGIO; the shipped
+    // gazetteer's entry for it is the narrower statement.
+    let cfg = config_with(vec![], SHIPPED.strategy.criteria.clone());
+    let mut c = gigabit();
+    c.regions = vec![Region::Named("euregio rhein-maas-nord".into())];
+    let m = find(&run(&cfg, &c), "digitale-infrastruktur").clone();
+    assert!(!m.passed && m.kommunen.is_empty(), "{m:#?}");
+    assert!(
+        german(&m.reasons).contains(&"anderes Fördergebiet: euregio rhein-maas-nord".to_string()),
+        "{m:#?}"
+    );
+    c.regions = vec![Region::Named("EUREGIO".into())];
+    assert!(find(&run(&cfg, &c), "digitale-infrastruktur").passed, "our own EUREGIO");
+}
+
+#[test]
 fn a_call_closed_by_its_wording_never_matches_and_says_why() {
     let mut c = gigabit();
     c.deadline = Deadline::Unknown;
