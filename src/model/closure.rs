@@ -52,7 +52,7 @@ impl fmt::Display for ClosedWording {
 /// Cheap gate: only texts with one of these stems are read sentence by sentence.
 static TRIGGER: Pattern<Regex> = Pattern::new(|| {
     Regex::new(
-        r"(?i)abgeschlossen|beendet|ausgelaufen|abgelaufen|geschlossen|eingestellt|ausgeschöpft|ausgeschoepft|nicht\s+mehr|keine\s+(?:\w+\s+)?(?:anträge|antraege|bewerbungen)|endete|closed|no\s+longer|no\s+(?:further|more|new)\s+(?:applications|calls)|nicht\s+möglich|abzusehen|ended|discontinued|vorgesehen|geplant|ausgesetzt|gestoppt|(?:vollständig|vollstaendig|bereits)\s+gebunden|nicht\s+(?:mehr\s+)?(?:fort|weiter)|kraft\s+getreten|kraft\s+gesetzt|auslaufphase|wird\s+es\s+(?:\w+\s+)?nicht|es\s+wird\s+kein|topf|töpfe|stopp|cut-?off|verausgabt|(?:vollständig|vollstaendig|komplett|restlos)\s+(?:vergeben|bewilligt)|mittel\s+sind\s+(?:bereits\s+)?(?:vergeben|bewilligt)|verstrichen|vorbei|vorüber|vorueber|vergriffen|verbraucht|nicht\s+in\s+sicht|nicht\s+(?:mehr\s+)?(?:verlängert|verlaengert|neu\s+aufgelegt)|wound\s+down",
+        r"(?i)abgeschlossen|beendet|ausgelaufen|abgelaufen|geschlossen|eingestellt|ausgeschöpft|ausgeschoepft|nicht\s+mehr|keine\s+(?:\w+\s+)?(?:anträge|antraege|bewerbungen)|endete|closed|no\s+longer|no\s+(?:further|more|new)\s+(?:applications|calls)|nicht\s+möglich|abzusehen|ended|discontinued|vorgesehen|geplant|ausgesetzt|gestoppt|(?:vollständig|vollstaendig|bereits)\s+gebunden|nicht\s+(?:mehr\s+)?(?:fort|weiter)|kraft\s+getreten|kraft\s+gesetzt|auslaufphase|wird\s+es\s+(?:\w+\s+)?nicht|es\s+wird\s+kein|topf|töpfe|stopp|cut-?off|verausgabt|(?:vollständig|vollstaendig|komplett|restlos)\s+(?:vergeben|bewilligt)|mittel\s+sind\s+(?:bereits\s+)?(?:vergeben|bewilligt)|verstrichen|vorbei|vorüber|vorueber|vergriffen|verbraucht|nicht\s+in\s+sicht|nicht\s+(?:mehr\s+)?(?:verlängert|verlaengert|neu\s+aufgelegt)|wound\s+down|nicht\s+gestellt|nicht\s+eingereicht|preisverleihung|stehen\s+fest|steht\s+fest|ist\s+gefallen",
     )
     .expect("closure trigger regex")
 });
@@ -93,7 +93,7 @@ static EXHAUSTED: Pattern<Regex> = Pattern::new(|| {
 /// Applications no longer taken, or no more calls ("neue Förderaufrufe finden nicht mehr statt").
 static NO_MORE: Pattern<Regex> = Pattern::new(|| {
     Regex::new(
-        r"(?i)\b(?:antrag\w*|anträge|antraege|bewerbung\w*|einreichung\w*|förderanträge|projektanträge|projektskizzen|bewilligung\w*)\b[^.;]{0,60}?\bnicht\s+mehr\s+(?:möglich|gestellt|angenommen|entgegengenommen|eingereicht|berücksichtigt|bewilligt)|\b(?:nimmt|nehmen)\s+keine\s+(?:neuen\s+|weiteren\s+)?(?:anträge|antraege|förderanträge|bewerbungen|projektanträge|projektskizzen)\s+(?:mehr\s+)?(?:entgegen|an)\b|\bkeine\s+(?:neuen\s+|weiteren\s+)?(?:anträge|antraege|förderanträge|bewerbungen|projektanträge)\s+(?:\w+\s+){0,3}?mehr\b|\b(?:call|applications?|submissions?|submission\s+(?:session|period|window)|topic)\b[^.;]{0,30}?\b(?:is|are|has\s+been|have\s+been)\s+(?:now\s+)?closed\b|\bno\s+longer\s+accept|\bno\s+(?:further|more|new)\s+applications\b|\b(?:call|applications?)\b[^.;]{0,40}?\bclosed\s+on\b|\b(?:antrag\w*|anträge|antraege|bewerbung\w*)\s+(?:ist|sind)\s+nicht\s+möglich\b|\bvon\s+(?:weiteren\s+|neuen\s+)?(?:anträgen|antraegen|bewerbungen|projektanträgen)\s+(?:\w+\s+){0,4}?abzusehen\b|\b(?:eine|ein|weitere|neue|neuer|neues)\s+(?:weitere\s+|neue\s+)?\w*(?:runde|runden|staffel|staffeln|aufruf|aufrufe)\s+(?:ist|sind)\s+nicht\s+(?:mehr\s+)?(?:vorgesehen|geplant)\b|\b(?:keine|kein)\s+(?:weiteren?\s+|neuen?\s+)?\w*(?:runde|runden|staffel|staffeln|aufruf|aufrufe)\s+(?:ist|sind)\s+(?:mehr\s+)?(?:vorgesehen|geplant)\b|\b\w*(?:runden|staffeln|aufrufe|ausschreibungen|wettbewerbe)\s+(?:finden\s+(?:\w+\s+){0,2}?nicht\s+mehr\s+statt|erscheinen\s+nicht\s+mehr)\b",
+        r"(?i)\b(?:antrag\w*|anträge|antraege|bewerbung\w*|einreichung\w*|förderanträge|projektanträge|projektskizzen|bewilligung\w*)\b[^.;]{0,60}?\bnicht\s+mehr\s+(?:möglich|gestellt|angenommen|entgegengenommen|eingereicht|berücksichtigt|bewilligt)|\b(?:nimmt|nehmen)\s+keine\s+(?:neuen\s+|weiteren\s+)?(?:anträge|antraege|förderanträge|bewerbungen|projektanträge|projektskizzen)\s+(?:mehr\s+)?(?:entgegen|an)\b|\bkeine\s+(?:neuen\s+|weiteren\s+)?(?:anträge|antraege|förderanträge|bewerbungen|projektanträge)\s+(?:\w+\s+){0,3}?mehr\b|\b(?:call|applications?|submissions?|submission\s+(?:session|period|window)|topic)\b[^.;]{0,30}?\b(?:is|are|has\s+been|have\s+been)\s+(?:now\s+)?closed\b|\bno\s+longer\s+accept|\bno\s+(?:further|more|new)\s+applications\b|\b(?:call|applications?)\b[^.;]{0,40}?\bclosed\s+on\b|\b(?:antrag\w*|anträge|antraege|bewerbung\w*)\s+(?:ist|sind)\s+(?:derzeit\s+|aktuell\s+|zurzeit\s+|momentan\s+|gegenwärtig\s+)?nicht\s+möglich\b|\b(?:anträge|antraege|förderanträge|bewerbungen|projektanträge)\s+(?:können|koennen)\s+(?:derzeit|aktuell|zurzeit|momentan|gegenwärtig)\s+nicht\s+(?:gestellt|eingereicht)\b|\bvon\s+(?:weiteren\s+|neuen\s+)?(?:anträgen|antraegen|bewerbungen|projektanträgen)\s+(?:\w+\s+){0,4}?abzusehen\b|\b(?:eine|ein|weitere|neue|neuer|neues)\s+(?:weitere\s+|neue\s+)?\w*(?:runde|runden|staffel|staffeln|aufruf|aufrufe)\s+(?:ist|sind)\s+nicht\s+(?:mehr\s+)?(?:vorgesehen|geplant)\b|\b(?:keine|kein)\s+(?:weiteren?\s+|neuen?\s+)?\w*(?:runde|runden|staffel|staffeln|aufruf|aufrufe)\s+(?:ist|sind)\s+(?:mehr\s+)?(?:vorgesehen|geplant)\b|\b\w*(?:runden|staffeln|aufrufe|ausschreibungen|wettbewerbe)\s+(?:finden\s+(?:\w+\s+){0,2}?nicht\s+mehr\s+statt|erscheinen\s+nicht\s+mehr)\b",
     )
     .expect("no more regex")
 });
@@ -134,14 +134,29 @@ static SUSPENDED: Pattern<Regex> = Pattern::new(|| {
 /// inside the lapse of a directive ("ist befristet und wird danach außer Kraft gesetzt") too.
 static LAPSED: Pattern<Regex> = Pattern::new(|| {
     Regex::new(
-        r"(?i)\b\w*(?:richtlinie|programm|aufruf|förderung|foerderung|förderlinie|initiative|erlass)\b[^;]{0,30}?\b(?:ist|sind|wurde|wurden)\b[^;]{0,60}?\b(?:außer|ausser)\s+kraft\s+(?:getreten|gesetzt)\b|\b\w*(?:programm|förderung|foerderung|richtlinie|initiative)\b[^.;]{0,40}?\bin\s+der\s+auslaufphase\b|\b(?:eine|ein|weitere|neue)\s+(?:\w+\s+)?\w*(?:runde|runden|staffel|staffeln|aufruf|aufrufe|ausschreibung|förderwelle)\s+wird\s+es\s+nicht\s+(?:mehr\s+)?geben\b|\bes\s+wird\s+(?:keine|keinen|kein)\s+(?:\w+\s+)?\w*(?:runde|staffel|aufruf|ausschreibung|förderwelle)\w*\s+(?:mehr\s+)?geben\b|\b\w*(?:topf|töpfe)\s+(?:ist|sind)\s+(?:\w+\s+)?leer\b|\b\w*(?:antrags|annahme|bewilligungs)stopp\b",
+        r"(?i)\b\w*(?:richtlinie|programm|aufruf|förderung|foerderung|förderlinie|initiative|erlass)\b[^;]{0,30}?\b(?:ist|sind|wurde|wurden)\b[^;]{0,60}?\b(?:außer|ausser)\s+kraft\s+(?:getreten|gesetzt)\b|\b\w*(?:programm|förderung|foerderung|richtlinie|initiative)\b[^.;]{0,40}?\bin\s+der\s+auslaufphase\b|\b(?:eine|ein|weitere|neue)\s+(?:\w+\s+)?\w*(?:runde|runden|staffel|staffeln|aufruf|aufrufe|ausschreibung|förderwelle)\s+wird\s+es\s+nicht\s+(?:mehr\s+)?geben\b|\bes\s+wird\s+(?:keine|keinen|kein)\s+(?:\w+\s+)?\w*(?:runde|staffel|aufruf|ausschreibung|förderwelle)\w*\s+(?:mehr\s+)?geben\b|\b\w*(?:topf|töpfe)\s+(?:ist|sind)\s+(?:\w+\s+)?leer\b|\b\w*(?:antrags|annahme|bewilligungs|zusage|förder|foerder)(?:-\s+und\s+\w*)?stopp\b",
     )
     .expect("lapsed regex")
 });
 
-/// Words after a stop that lift it: "Der Antragsstopp ist aufgehoben".
-static LIFTED: Pattern<Regex> =
-    Pattern::new(|| Regex::new(r"(?i)\b(?:aufgehoben|beendet|vorbei|lifted)\b").expect("lifted regex"));
+/// Twenty-ninth round: a competition already decided – its award ceremony took place ("Die
+/// Preisverleihung fand am 25. Juli in Berlin statt", "Den Abschluss fand der Wettbewerb mit der
+/// Preisverleihung"), its winners are known ("Die Preisträger stehen fest"), or its jury has
+/// decided ("Die Entscheidung ist gefallen: Die Jury zeichnete … aus"). Past tense only: "Die
+/// Preisverleihung findet im Mai statt" announces it.
+static DECIDED: Pattern<Regex> = Pattern::new(|| {
+    Regex::new(
+        r"(?i)\bpreisverleihung\w*\b[^.;]{0,80}?\bfand\b|\bfand\b[^.;]{0,80}?\bpreisverleihung\w*\b|\b(?:gewinner\w*|preisträger\w*|preistraeger\w*|sieger\w*)\s+(?:stehen|steht)\s+(?:\w+\s+)?fest\b|\bentscheidung\s+(?:ist|wurde)\s+(?:\w+\s+)?gefallen\b[^.;]{0,30}?\bjury\b",
+    )
+    .expect("decided regex")
+});
+
+/// Words after a stop that lift it or deny it: "Der Antragsstopp ist aufgehoben", "Ein
+/// Förderstopp ist nicht geplant".
+static LIFTED: Pattern<Regex> = Pattern::new(|| {
+    Regex::new(r"(?i)\b(?:aufgehoben|beendet|vorbei|lifted)\b|\bnicht\s+(?:geplant|vorgesehen|beabsichtigt)\b")
+        .expect("lifted regex")
+});
 
 /// An English programme or call that has ended, or no further calls.
 static ENDED_EN: Pattern<Regex> = Pattern::new(|| {
@@ -178,19 +193,22 @@ static STATEMENT: Pattern<Regex> = Pattern::new(|| {
         .expect("statement regex")
 });
 
-/// "Aufruf 2021", "Förderaufruf 2022", "Wettbewerb 2020", "Call 2021".
+/// "Aufruf 2021", "Förderaufruf 2022", "Wettbewerb 2020", "Call 2021"; since the twenty-ninth
+/// round a prize of a year ("Deutscher Städtebaupreis 2025").
 static CALL_YEAR: Pattern<Regex> = Pattern::new(|| {
     Regex::new(
-        r"(?i)(?:aufruf|wettbewerb|ausschreibung|förderrunde|bewerbungsrunde|auswahlrunde|call)(?:s|es)?\s+(?:für\s+(?:das\s+jahr\s+)?)?(20\d\d)(?-u:\b)",
+        r"(?i)(?:aufruf|wettbewerb|ausschreibung|förderrunde|bewerbungsrunde|auswahlrunde|call|preis|award)(?:s|es)?\s+(?:für\s+(?:das\s+jahr\s+)?)?(20\d\d)(?-u:\b)",
     )
     .expect("call year regex")
 });
 
 /// "Programmlaufzeit 2017–2020", "Laufzeit: 2019 bis 2022", "Förderzeitraum 2018-2021", "läuft bis Ende 2020",
-/// "galt vom 1. März 2021 bis zum 29. Februar 2024".
+/// "galt vom 1. März 2021 bis zum 29. Februar 2024"; since the twenty-ninth round also "lief von
+/// November 2016 bis Juni 2017", "lief vom 8. Februar bis 31. Mai 2017", "bis zum Ende des
+/// Schuljahres 2022/2023" and a competition held "2020 zum letzten Mal".
 static RUNTIME: Pattern<Regex> = Pattern::new(|| {
     Regex::new(
-        r"(?i)(?:laufzeit|förderzeitraum|programmzeitraum|förderperiode|programmperiode)[:\s]*(?:von\s+)?(?:20\d\d)\s*(?:–|—|-|bis)\s*(20\d\d)(?-u:\b)|(?:läuft|lief|befristet|gilt|galt)\s+(?:noch\s+)?(?:vo[nm]\s+(?:\d{1,2}\.\s*(?:\d{1,2}\.|\p{L}+)\s*)?20\d\d\s+)?bis\s+(?:zum\s+|ende\s+|mitte\s+)?(?:\d{1,2}\.\s*(?:\d{1,2}\.|\p{L}+)\s*)?(20\d\d)(?-u:\b)|\b(?:ran|run|running)\s+from\s+(?:20\d\d)\s+(?:to|until|till)\s+(20\d\d)(?-u:\b)|\bran\s+until\s+(?:the\s+end\s+of\s+)?(20\d\d)(?-u:\b)",
+        r"(?i)(?:laufzeit|förderzeitraum|programmzeitraum|förderperiode|programmperiode)[:\s]*(?:von\s+)?(?:20\d\d)\s*(?:–|—|-|bis)\s*(20\d\d)(?-u:\b)|(?:läuft|lief|befristet|gilt|galt)\s+(?:noch\s+)?(?:vo[nm]\s+(?:[\p{L}\d]+\.?\s+){1,4}?)?bis\s+(?:zum\s+|ende\s+|mitte\s+)?(?:\d{1,2}\.\s*)?(?:\d{1,2}\.|\p{L}+\s+)?\s*(20\d\d)(?-u:\b)|\bbis\s+(?:zum\s+)?(?:ende\s+des\s+)?schuljahr(?:es|s)?\s+20\d\d\s*/\s*((?:20)?\d\d)(?-u:\b)|(?-u:\b)(20\d\d)\s+(?:zum\s+letzten\s+mal|letztmals|letztmalig)\b|\b(?:zum\s+letzten\s+mal|letztmals|letztmalig)\s+(?:im\s+jahr\s+)?(20\d\d)(?-u:\b)|\b(?:ran|run|running)\s+from\s+(?:20\d\d)\s+(?:to|until|till)\s+(20\d\d)(?-u:\b)|\bran\s+until\s+(?:the\s+end\s+of\s+)?(20\d\d)(?-u:\b)",
     )
     .expect("runtime regex")
 });
@@ -291,6 +309,10 @@ fn says_closed(sentence: &str, previous: &str) -> bool {
         let planned = m.as_str().to_lowercase().contains("kraft") && MODAL.get().is_match(m.as_str());
         let lifted = LIFTED.get().is_match(&sentence[m.start()..]);
         return !(CONDITION.get().is_match(before) || NEGATION.get().is_match(before) || planned || lifted);
+    }
+    if let Some(m) = DECIDED.get().find(sentence) {
+        let before = &sentence[..m.start()];
+        return !CONDITION.get().is_match(before) && !NEGATION.get().is_match(before);
     }
     if let Some(m) = EXHAUSTED.get().find(sentence).or_else(|| NO_MORE.get().find(sentence)) {
         let clause = clause_before(sentence, m.start());
@@ -408,19 +430,33 @@ fn quote(sentence: &str) -> String {
     format!("{} …", &cut[..at])
 }
 
+/// The years `re` captures; a school year's short second year ("2022/23") is of this century.
 fn captured_years(re: &Regex, text: &str) -> Vec<i32> {
     re.captures_iter(text)
         .filter_map(|c| c.iter().skip(1).flatten().last().and_then(|m| m.as_str().parse().ok()))
+        .map(|y: i32| if y < 100 { 2000 + y } else { y })
         .collect()
 }
 
 /// A bare year after the evaluation year ("2027") anywhere.
+/// Twenty-ninth round: not the year of a goal's name ("Agenda 2030", "Strategie 2035"), which
+/// names no later round.
 fn names_later_year(text: &str, today: NaiveDate) -> bool {
-    YEAR.get()
-        .captures_iter(text)
-        .filter_map(|c| c[1].parse::<i32>().ok())
-        .any(|y| y > today.year())
+    YEAR.get().captures_iter(text).any(|c| {
+        let m = c.get(1).expect("the year group");
+        let word_before = text[..m.start()]
+            .trim_end_matches([' ', '-'])
+            .rsplit(|ch: char| !ch.is_alphanumeric())
+            .next()
+            .unwrap_or_default()
+            .to_lowercase();
+        let goal = GOAL_NAMES.contains(&word_before.as_str());
+        !goal && m.as_str().parse::<i32>().is_ok_and(|y| y > today.year())
+    })
 }
+
+/// Words whose year names a goal, not a date: "Agenda 2030", "Vision 2045".
+const GOAL_NAMES: &[&str] = &["agenda", "vision", "strategie", "leitbild", "horizont", "zielbild"];
 
 /// A full date on or after `today` ("31.03.2027", "15. Januar 2027").
 fn names_future_date(text: &str, today: NaiveDate) -> bool {
@@ -541,6 +577,16 @@ mod tests {
             "Die Förderung wird nicht neu aufgelegt.",
             "Eine Fortführung des Programms ist nicht vorgesehen.",
             "The support facility has wound down and does not take on further villages.",
+            // Twenty-ninth round: applications not possible for now, a stop of applications and
+            // commitments, a competition decided.
+            "Im Pakt für den ÖGD bezuschusste der Bund Vorhaben; eine Antragstellung ist derzeit nicht möglich.",
+            "Hinweis der KfW: Anträge können aktuell nicht gestellt werden.",
+            "Für den Zuschuss gilt seit dem 1. Januar 2025 ein Antrags- und Zusagestopp.",
+            "Seit März gilt ein Förderstopp.",
+            "Die Preisverleihung fand am 25. Juli in der Akademie der Künste statt.",
+            "Den Abschluss fand der Wettbewerb mit der Preisverleihung in Berlin.",
+            "Die Preisträger stehen fest.",
+            "Die Entscheidung ist gefallen: Die Jury zeichnete das Gesamtkonzept aus.",
         ] {
             assert!(phrase(t), "{t}: {:?}", text(t));
         }
@@ -607,6 +653,13 @@ mod tests {
             "Das Programm läuft bis 2028 und wird danach nicht verlängert.",
             "Wenn die Mittel verbraucht sind, endet die Förderung.",
             "Der Antragsstopp ist vorbei; Anträge sind wieder möglich.",
+            // Twenty-ninth round: the same wordings announced, conditional or negated.
+            "Die Preisverleihung findet im Mai 2027 statt.",
+            "Die Preisverleihung findet im Mai statt.",
+            "Wenn die Gewinner feststehen, wird die Preisverleihung geplant.",
+            "Anträge können derzeit gestellt werden.",
+            "Ein Förderstopp ist nicht geplant.",
+            "Die Entscheidung ist gefallen: Das Land verlängert den Wettbewerb.",
         ] {
             assert_eq!(text(t), None, "{t}");
         }
@@ -618,6 +671,11 @@ mod tests {
             closed_by_wording("Projektaufruf 2021 für Dorfläden", "", "", today()),
             Some(ClosedWording::CallYear { year: 2021 })
         );
+        assert_eq!(
+            closed_by_wording("Deutscher Städtebaupreis 2025", "", "", today()),
+            Some(ClosedWording::CallYear { year: 2025 })
+        );
+        assert_eq!(closed_by_wording("Deutscher Fahrradpreis 2027", "", "", today()), None);
         assert_eq!(
             closed_by_wording("Aufruf 2026", "", "", today()),
             None,
@@ -670,6 +728,43 @@ mod tests {
             Some(ClosedWording::RuntimeEnded { year: 2023 })
         );
         assert_eq!(text("The programme is running from 2025 to 2028."), None);
+        // Twenty-ninth round: months without a day, a first date without its year, the school
+        // year, the last time a competition was held.
+        assert_eq!(
+            text("Der Wettbewerb lief von November 2016 bis Juni 2017."),
+            Some(ClosedWording::RuntimeEnded { year: 2017 })
+        );
+        assert_eq!(
+            text("Die Bewerbungsfrist lief vom 8. Februar bis 31. Mai 2017."),
+            Some(ClosedWording::RuntimeEnded { year: 2017 })
+        );
+        assert_eq!(
+            text("Die Angebote stehen nur bis zum Ende des Schuljahres 2022/2023 zur Verfügung."),
+            Some(ClosedWording::RuntimeEnded { year: 2023 })
+        );
+        assert_eq!(
+            text("Die Angebote laufen bis zum Ende des Schuljahres 2022/23."),
+            Some(ClosedWording::RuntimeEnded { year: 2023 })
+        );
+        assert_eq!(
+            text("Der Wettbewerb wurde 2020 zum letzten Mal ausgetragen."),
+            Some(ClosedWording::RuntimeEnded { year: 2020 })
+        );
+        assert_eq!(
+            text("Die Angebote laufen bis zum Ende des Schuljahres 2026/2027."),
+            None
+        );
+        assert_eq!(text("Der Wettbewerb wird 2027 zum letzten Mal ausgetragen."), None);
+        assert_eq!(text("Der Wettbewerb lief von November 2025 bis Juni 2027."), None);
+        // A goal's year names no later round; a later year as such does.
+        assert_eq!(
+            text("Der Preis würdigte Engagement für die Agenda 2030. Er wurde 2020 zum letzten Mal vergeben."),
+            Some(ClosedWording::RuntimeEnded { year: 2020 })
+        );
+        assert_eq!(
+            text("Er wurde 2020 zum letzten Mal vergeben; 2027 folgt ein neuer Preis."),
+            None
+        );
         assert_eq!(text("Förderperiode 2021–2027"), None);
         assert_eq!(text("Programmlaufzeit 2017–2020, verlängert bis 31.12.2027."), None);
     }
