@@ -76,6 +76,9 @@ mod floors {
     /// acceptance: one more false positive or one more miss fails the F1 floor (63, 7, 8 gives
     /// 0.894); the precision floor keeps one false positive of margin (63, 7: 0.900). Both are
     /// exact ratios (126/140, 63/70) and compare equal to 0.90 in f64.
+    /// Thirtieth round (ended programmes in the words real pages use): F1 0.906, precision
+    /// 0.926 (63 right, 5 false positives, 8 missed), so the floors stay at the target with one
+    /// false positive of margin for F1 (63, 6, 8: 0.900) and two for precision.
     pub const MEASURED_HF_F1: f64 = 0.90;
     pub const MEASURED_HF_PRECISION: f64 = 0.90;
 }
