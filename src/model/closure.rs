@@ -52,7 +52,7 @@ impl fmt::Display for ClosedWording {
 /// Cheap gate: only texts with one of these stems are read sentence by sentence.
 static TRIGGER: Pattern<Regex> = Pattern::new(|| {
     Regex::new(
-        r"(?i)abgeschlossen|beendet|ausgelaufen|abgelaufen|geschlossen|eingestellt|ausgeschöpft|ausgeschoepft|nicht\s+mehr|keine\s+(?:\w+\s+)?(?:anträge|antraege|bewerbungen)|endete|closed|no\s+longer|no\s+(?:further|more|new)\s+(?:applications|calls)|nicht\s+möglich|abzusehen|ended|discontinued|vorgesehen|geplant|ausgesetzt|gestoppt|(?:vollständig|vollstaendig|bereits)\s+gebunden|nicht\s+(?:mehr\s+)?(?:fort|weiter)|kraft\s+getreten|kraft\s+gesetzt|auslaufphase|wird\s+es\s+(?:\w+\s+)?nicht|es\s+wird\s+kein|topf|töpfe|stopp|cut-?off|verausgabt|(?:vollständig|vollstaendig|komplett|restlos)\s+(?:vergeben|bewilligt)|mittel\s+sind\s+(?:bereits\s+)?(?:vergeben|bewilligt)|verstrichen|vorbei|vorüber|vorueber|vergriffen|verbraucht|nicht\s+in\s+sicht|nicht\s+(?:mehr\s+)?(?:verlängert|verlaengert|neu\s+aufgelegt)|wound\s+down|nicht\s+gestellt|nicht\s+eingereicht|preisverleihung|stehen\s+fest|steht\s+fest|ist\s+gefallen",
+        r"(?i)abgeschlossen|beendet|ausgelaufen|abgelaufen|geschlossen|eingestellt|ausgeschöpft|ausgeschoepft|nicht\s+mehr|keine\s+(?:\w+\s+)?(?:anträge|antraege|bewerbungen)|endete|closed|no\s+longer|no\s+(?:further|more|new)\s+(?:applications|calls)|nicht\s+möglich|abzusehen|ended|discontinued|vorgesehen|geplant|ausgesetzt|gestoppt|(?:vollständig|vollstaendig|bereits)\s+gebunden|nicht\s+(?:mehr\s+)?(?:fort|weiter)|kraft\s+getreten|kraft\s+gesetzt|auslaufphase|wird\s+es\s+(?:\w+\s+)?nicht|es\s+wird\s+kein|topf|töpfe|stopp|cut-?off|verausgabt|(?:vollständig|vollstaendig|komplett|restlos)\s+(?:vergeben|bewilligt)|mittel\s+sind\s+(?:bereits\s+)?(?:vergeben|bewilligt)|verstrichen|vorbei|vorüber|vorueber|vergriffen|verbraucht|nicht\s+in\s+sicht|nicht\s+(?:mehr\s+)?(?:verlängert|verlaengert|neu\s+aufgelegt)|wound\s+down|nicht\s+gestellt|nicht\s+eingereicht|preisverleihung|stehen\s+fest|steht\s+fest|ist\s+gefallen|überschritten|ueberschritten",
     )
     .expect("closure trigger regex")
 });
@@ -60,14 +60,14 @@ static TRIGGER: Pattern<Regex> = Pattern::new(|| {
 /// A participle that closes when its subject is the call ("ist abgeschlossen").
 /// Whole words only: "abgeschlossene Projekte" is an adjective.
 static PARTICIPLE: Pattern<Regex> = Pattern::new(|| {
-    Regex::new(r"(?i)\b(?:abgeschlossen|beendet|ausgelaufen|abgelaufen|geschlossen|eingestellt|endete|endeten|verstrichen|vorbei|vorüber|vorueber)\b")
+    Regex::new(r"(?i)\b(?:abgeschlossen|beendet|ausgelaufen|abgelaufen|geschlossen|eingestellt|endete|endeten|verstrichen|überschritten|ueberschritten|vorbei|vorüber|vorueber)\b")
         .expect("participle regex")
 });
 
 /// The participle standing alone in brackets or after a dash or label: "(abgeschlossen)", "Status: beendet".
 static BARE: Pattern<Regex> = Pattern::new(|| {
     Regex::new(
-        r"(?i)(?:\(\s*|[–—-]\s+|,\s*|status:?\s+)(?:abgeschlossen|beendet|ausgelaufen|abgelaufen|geschlossen|eingestellt|closed)\s*(?:\)|$|[.;,])",
+        r"(?i)(?:\(\s*|[–—-]\s+|,\s*|status:?\s+)(?:abgeschlossen|beendet|ausgelaufen|abgelaufen|geschlossen|eingestellt|closed)\s*(?:\([^()]{0,20}\)\s*)?(?:\)|$|[.;,])",
     )
     .expect("bare closure regex")
 });
@@ -75,7 +75,7 @@ static BARE: Pattern<Regex> = Pattern::new(|| {
 /// The call, its application window or its round as the subject of a closing participle.
 static CALL_NOUN: Pattern<Regex> = Pattern::new(|| {
     Regex::new(
-        r"(?i)\b\w*(?:frist|fristen|aufruf|aufrufs|aufrufe|programm|programms|wettbewerb|wettbewerbs|ausschreibung|bewerbungsverfahren|bewerbungsphase|bewerbungsfrist|bewerbungsfristen|bewerbungszeitraum|antragsverfahren|antragsphase|antragsfrist|antragsfristen|antragszeitraum|antragstellung|einreichungsfrist|einreichungsfristen|einreichungsphase|förderrunde|förderphase|förderperiode|interessenbekundung\w*|auswahlverfahren|qualifizierungsprozess|initiative|pilotphase|modellphase|erprobungsphase|modellvorhaben|förderwelle|förderrichtlinie|förderung|foerderung|förderfenster|antragsfenster|bewerbungsfenster|einreichungsfenster|call)\b",
+        r"(?i)\b\w*(?:frist|fristen|aufruf|aufrufs|aufrufe|programm|programms|wettbewerb|wettbewerbs|ausschreibung|bewerbungsverfahren|bewerbungsphase|bewerbungsfrist|bewerbungsfristen|bewerbungszeitraum|antragsverfahren|antragsphase|antragsfrist|antragsfristen|antragszeitraum|antragstellung|einreichungsfrist|einreichungsfristen|einreichungsphase|förderrunde|förderphase|förderperiode|interessenbekundung\w*|auswahlverfahren|qualifizierungsprozess|initiative|pilotphase|modellphase|erprobungsphase|modellvorhaben|förderwelle|förderrichtlinie|förderung|foerderung|förderfenster|antragsfenster|bewerbungsfenster|einreichungsfenster|einsendeschluss|bewerbungsschluss|antragsschluss|einreichungsschluss|anmeldeschluss|call)\b",
     )
     .expect("call noun regex")
 });
@@ -93,7 +93,7 @@ static EXHAUSTED: Pattern<Regex> = Pattern::new(|| {
 /// Applications no longer taken, or no more calls ("neue Förderaufrufe finden nicht mehr statt").
 static NO_MORE: Pattern<Regex> = Pattern::new(|| {
     Regex::new(
-        r"(?i)\b(?:antrag\w*|anträge|antraege|bewerbung\w*|einreichung\w*|förderanträge|projektanträge|projektskizzen|bewilligung\w*)\b[^.;]{0,60}?\bnicht\s+mehr\s+(?:möglich|gestellt|angenommen|entgegengenommen|eingereicht|berücksichtigt|bewilligt)|\b(?:nimmt|nehmen)\s+keine\s+(?:neuen\s+|weiteren\s+)?(?:anträge|antraege|förderanträge|bewerbungen|projektanträge|projektskizzen)\s+(?:mehr\s+)?(?:entgegen|an)\b|\bkeine\s+(?:neuen\s+|weiteren\s+)?(?:anträge|antraege|förderanträge|bewerbungen|projektanträge)\s+(?:\w+\s+){0,3}?mehr\b|\b(?:call|applications?|submissions?|submission\s+(?:session|period|window)|topic)\b[^.;]{0,30}?\b(?:is|are|has\s+been|have\s+been)\s+(?:now\s+)?closed\b|\bno\s+longer\s+accept|\bno\s+(?:further|more|new)\s+applications\b|\b(?:call|applications?)\b[^.;]{0,40}?\bclosed\s+on\b|\b(?:antrag\w*|anträge|antraege|bewerbung\w*)\s+(?:ist|sind)\s+(?:derzeit\s+|aktuell\s+|zurzeit\s+|momentan\s+|gegenwärtig\s+)?nicht\s+möglich\b|\b(?:anträge|antraege|förderanträge|bewerbungen|projektanträge)\s+(?:können|koennen)\s+(?:derzeit|aktuell|zurzeit|momentan|gegenwärtig)\s+nicht\s+(?:gestellt|eingereicht)\b|\bvon\s+(?:weiteren\s+|neuen\s+)?(?:anträgen|antraegen|bewerbungen|projektanträgen)\s+(?:\w+\s+){0,4}?abzusehen\b|\b(?:eine|ein|weitere|neue|neuer|neues)\s+(?:weitere\s+|neue\s+)?\w*(?:runde|runden|staffel|staffeln|aufruf|aufrufe)\s+(?:ist|sind)\s+nicht\s+(?:mehr\s+)?(?:vorgesehen|geplant)\b|\b(?:keine|kein)\s+(?:weiteren?\s+|neuen?\s+)?\w*(?:runde|runden|staffel|staffeln|aufruf|aufrufe)\s+(?:ist|sind)\s+(?:mehr\s+)?(?:vorgesehen|geplant)\b|\b\w*(?:runden|staffeln|aufrufe|ausschreibungen|wettbewerbe)\s+(?:finden\s+(?:\w+\s+){0,2}?nicht\s+mehr\s+statt|erscheinen\s+nicht\s+mehr)\b",
+        r"(?i)\b(?:antrag\w*|anträge|antraege|bewerbung\w*|einreichung\w*|anmeldung\w*|förderanträge|projektanträge|projektskizzen|bewilligung\w*)\b[^.;]{0,60}?\bnicht\s+mehr\s+(?:möglich|gestellt|angenommen|entgegengenommen|eingereicht|berücksichtigt|bewilligt)|\b(?:nimmt|nehmen)\s+keine\s+(?:neuen\s+|weiteren\s+)?(?:anträge|antraege|förderanträge|bewerbungen|projektanträge|projektskizzen)\s+(?:mehr\s+)?(?:entgegen|an)\b|\bkeine\s+(?:neuen\s+|weiteren\s+)?(?:anträge|antraege|förderanträge|bewerbungen|projektanträge)\s+(?:\w+\s+){0,3}?mehr\b|\b(?:call|applications?|submissions?|submission\s+(?:session|period|window)|topic)\b[^.;]{0,30}?\b(?:is|are|has\s+been|have\s+been)\s+(?:now\s+)?closed\b|\bno\s+longer\s+accept|\bno\s+(?:further|more|new)\s+applications\b|\b(?:call|applications?)\b[^.;]{0,40}?\bclosed\s+on\b|\b(?:antrag\w*|anträge|antraege|bewerbung\w*)\s+(?:ist|sind)\s+(?:derzeit\s+|aktuell\s+|zurzeit\s+|momentan\s+|gegenwärtig\s+)?nicht\s+möglich\b|\b(?:anträge|antraege|förderanträge|bewerbungen|projektanträge)\s+(?:können|koennen)\s+(?:derzeit|aktuell|zurzeit|momentan|gegenwärtig)\s+nicht\s+(?:gestellt|eingereicht)\b|\bvon\s+(?:weiteren\s+|neuen\s+)?(?:anträgen|antraegen|bewerbungen|projektanträgen)\s+(?:\w+\s+){0,4}?abzusehen\b|\b(?:eine|ein|weitere|neue|neuer|neues)\s+(?:weitere\s+|neue\s+)?\w*(?:runde|runden|staffel|staffeln|aufruf|aufrufe)\s+(?:ist|sind)\s+nicht\s+(?:mehr\s+)?(?:vorgesehen|geplant)\b|\b(?:keine|kein)\s+(?:weiteren?\s+|neuen?\s+)?\w*(?:runde|runden|staffel|staffeln|aufruf|aufrufe)\s+(?:ist|sind)\s+(?:mehr\s+)?(?:vorgesehen|geplant)\b|\b\w*(?:runden|staffeln|aufrufe|ausschreibungen|wettbewerbe)\s+(?:finden\s+(?:\w+\s+){0,2}?nicht\s+mehr\s+statt|erscheinen\s+nicht\s+mehr)\b",
     )
     .expect("no more regex")
 });
@@ -587,6 +587,11 @@ mod tests {
             "Den Abschluss fand der Wettbewerb mit der Preisverleihung in Berlin.",
             "Die Preisträger stehen fest.",
             "Die Entscheidung ist gefallen: Die Jury zeichnete das Gesamtkonzept aus.",
+            // Thirty-first round: registrations no longer possible, a closing date passed, a
+            // status with a note after it.
+            "Der Stand der Förderliste war September 2019; neue Anmeldungen sind nicht mehr möglich.",
+            "Hinweis: Der Einsendeschluss ist überschritten.",
+            "Start 11.04.2024, Dauer neun Monate, Status abgeschlossen (100 %).",
         ] {
             assert!(phrase(t), "{t}: {:?}", text(t));
         }
@@ -660,6 +665,9 @@ mod tests {
             "Anträge können derzeit gestellt werden.",
             "Ein Förderstopp ist nicht geplant.",
             "Die Entscheidung ist gefallen: Das Land verlängert den Wettbewerb.",
+            "Der Einsendeschluss ist noch nicht überschritten.",
+            "Die Obergrenze der Förderung darf nicht überschritten werden.",
+            "Anmeldungen sind bis 31. März 2027 möglich.",
         ] {
             assert_eq!(text(t), None, "{t}");
         }
