@@ -139,7 +139,7 @@ static LAPSED: Pattern<Regex> = Pattern::new(|| {
     .expect("lapsed regex")
 });
 
-/// Twenty-ninth round: a competition already decided – its award ceremony took place ("Die
+/// Thirtieth round: a competition already decided – its award ceremony took place ("Die
 /// Preisverleihung fand am 25. Juli in Berlin statt", "Den Abschluss fand der Wettbewerb mit der
 /// Preisverleihung"), its winners are known ("Die Preisträger stehen fest"), or its jury has
 /// decided ("Die Entscheidung ist gefallen: Die Jury zeichnete … aus"). Past tense only: "Die
@@ -203,7 +203,7 @@ static CALL_YEAR: Pattern<Regex> = Pattern::new(|| {
 });
 
 /// "Programmlaufzeit 2017–2020", "Laufzeit: 2019 bis 2022", "Förderzeitraum 2018-2021", "läuft bis Ende 2020",
-/// "galt vom 1. März 2021 bis zum 29. Februar 2024"; since the twenty-ninth round also "lief von
+/// "galt vom 1. März 2021 bis zum 29. Februar 2024"; since the thirtieth round also "lief von
 /// November 2016 bis Juni 2017", "lief vom 8. Februar bis 31. Mai 2017", "bis zum Ende des
 /// Schuljahres 2022/2023" and a competition held "2020 zum letzten Mal".
 static RUNTIME: Pattern<Regex> = Pattern::new(|| {
@@ -439,7 +439,7 @@ fn captured_years(re: &Regex, text: &str) -> Vec<i32> {
 }
 
 /// A bare year after the evaluation year ("2027") anywhere.
-/// Twenty-ninth round: not the year of a goal's name ("Agenda 2030", "Strategie 2035"), which
+/// Thirtieth round: not the year of a goal's name ("Agenda 2030", "Strategie 2035"), which
 /// names no later round.
 fn names_later_year(text: &str, today: NaiveDate) -> bool {
     YEAR.get().captures_iter(text).any(|c| {
@@ -577,7 +577,7 @@ mod tests {
             "Die Förderung wird nicht neu aufgelegt.",
             "Eine Fortführung des Programms ist nicht vorgesehen.",
             "The support facility has wound down and does not take on further villages.",
-            // Twenty-ninth round: applications not possible for now, a stop of applications and
+            // Thirtieth round: applications not possible for now, a stop of applications and
             // commitments, a competition decided.
             "Im Pakt für den ÖGD bezuschusste der Bund Vorhaben; eine Antragstellung ist derzeit nicht möglich.",
             "Hinweis der KfW: Anträge können aktuell nicht gestellt werden.",
@@ -658,7 +658,7 @@ mod tests {
             "Das Programm läuft bis 2028 und wird danach nicht verlängert.",
             "Wenn die Mittel verbraucht sind, endet die Förderung.",
             "Der Antragsstopp ist vorbei; Anträge sind wieder möglich.",
-            // Twenty-ninth round: the same wordings announced, conditional or negated.
+            // Thirtieth round: the same wordings announced, conditional or negated.
             "Die Preisverleihung findet im Mai 2027 statt.",
             "Die Preisverleihung findet im Mai statt.",
             "Wenn die Gewinner feststehen, wird die Preisverleihung geplant.",
@@ -736,7 +736,7 @@ mod tests {
             Some(ClosedWording::RuntimeEnded { year: 2023 })
         );
         assert_eq!(text("The programme is running from 2025 to 2028."), None);
-        // Twenty-ninth round: months without a day, a first date without its year, the school
+        // Thirtieth round: months without a day, a first date without its year, the school
         // year, the last time a competition was held.
         assert_eq!(
             text("Der Wettbewerb lief von November 2016 bis Juni 2017."),
