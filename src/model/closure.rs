@@ -193,7 +193,7 @@ static STATEMENT: Pattern<Regex> = Pattern::new(|| {
         .expect("statement regex")
 });
 
-/// "Aufruf 2021", "Förderaufruf 2022", "Wettbewerb 2020", "Call 2021"; since the twenty-ninth
+/// "Aufruf 2021", "Förderaufruf 2022", "Wettbewerb 2020", "Call 2021"; since the thirtieth
 /// round a prize of a year ("Deutscher Städtebaupreis 2025").
 static CALL_YEAR: Pattern<Regex> = Pattern::new(|| {
     Regex::new(
@@ -444,14 +444,16 @@ fn captured_years(re: &Regex, text: &str) -> Vec<i32> {
 fn names_later_year(text: &str, today: NaiveDate) -> bool {
     YEAR.get().captures_iter(text).any(|c| {
         let m = c.get(1).expect("the year group");
-        let word_before = text[..m.start()]
-            .trim_end_matches([' ', '-'])
-            .rsplit(|ch: char| !ch.is_alphanumeric())
-            .next()
-            .unwrap_or_default()
-            .to_lowercase();
-        let goal = GOAL_NAMES.contains(&word_before.as_str());
-        !goal && m.as_str().parse::<i32>().is_ok_and(|y| y > today.year())
+        let later = m.as_str().parse::<i32>().is_ok_and(|y| y > today.year());
+        // The word before is read only for a later year: most years named are past ones.
+        later && {
+            let word_before = text[..m.start()]
+                .trim_end_matches([' ', '-'])
+                .rsplit(|ch: char| !ch.is_alphanumeric())
+                .next()
+                .unwrap_or_default();
+            !GOAL_NAMES.iter().any(|g| word_before.eq_ignore_ascii_case(g))
+        }
     })
 }
 
